@@ -1,0 +1,18 @@
+//! Domain types and pure logic shared by every shoprelay crate. No I/O, no async.
+//!
+//! # Layout
+//! - [`ids`]: validated identifiers parsed at the edge (`ShopId`, `OrderSn`, `ConfigId`, `WeComUserId`, …).
+//! - [`event`]: the platform-neutral event model the middle of the pipeline speaks.
+//! - [`order`]: the policy-filtered order snapshot an event carries.
+//! - [`route`]: which event kinds from which shops go to which targets.
+//! - [`secret`]: secrets that never print, and their encryption at rest.
+//! - [`error`]: the contract of user-facing errors (code, status, zh + en sentence).
+//! - [`time`]: the shop's time zone and timestamp formatting.
+
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod order;
+pub mod route;
+pub mod secret;
+pub mod time;

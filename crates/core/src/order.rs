@@ -1,0 +1,202 @@
+//! The order snapshot an event carries: only what a message needs, filtered by the data policy.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::OrderSn;
+
+/// A platform-neutral order status. Shopee's values map one to one; unknown ones keep their text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    /// Placed, not paid yet.
+    Unpaid,
+    /// Paid (or COD confirmed); the seller must ship.
+    ReadyToShip,
+    /// The seller arranged shipment.
+    Processed,
+    /// Shipment must be arranged again.
+    RetryShip,
+    /// Handed to the carrier.
+    Shipped,
+    /// Delivered, waiting for the buyer's confirmation.
+    ToConfirmReceive,
+    /// A cancellation is being processed.
+    InCancel,
+    /// Cancelled.
+    Cancelled,
+    /// A return is in progress.
+    ToReturn,
+    /// Done.
+    Completed,
+    /// Waiting for an invoice (Brazil).
+    InvoicePending,
+    /// A status this version does not know, kept verbatim.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl OrderStatus {
+    /// Parses a platform status string (Shopee's upper-case names); never fails.
+    pub fn parse(raw: &str) -> Self {
+        match raw {
+            "UNPAID" => Self::Unpaid,
+            "READY_TO_SHIP" => Self::ReadyToShip,
+            "PROCESSED" => Self::Processed,
+            "RETRY_SHIP" => Self::RetryShip,
+            "SHIPPED" => Self::Shipped,
+            "TO_CONFIRM_RECEIVE" => Self::ToConfirmReceive,
+            "IN_CANCEL" => Self::InCancel,
+            "CANCELLED" => Self::Cancelled,
+            "TO_RETURN" => Self::ToReturn,
+            "COMPLETED" => Self::Completed,
+            "INVOICE_PENDING" => Self::InvoicePending,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The status' canonical upper-case name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Unpaid => "UNPAID",
+            Self::ReadyToShip => "READY_TO_SHIP",
+            Self::Processed => "PROCESSED",
+            Self::RetryShip => "RETRY_SHIP",
+            Self::Shipped => "SHIPPED",
+            Self::ToConfirmReceive => "TO_CONFIRM_RECEIVE",
+            Self::InCancel => "IN_CANCEL",
+            Self::Cancelled => "CANCELLED",
+            Self::ToReturn => "TO_RETURN",
+            Self::Completed => "COMPLETED",
+            Self::InvoicePending => "INVOICE_PENDING",
+            Self::Other(s) => s,
+        }
+    }
+
+    /// The status as a seller reads it in Chinese.
+    pub fn label_zh(&self) -> &str {
+        match self {
+            Self::Unpaid => "待付款",
+            Self::ReadyToShip => "待发货",
+            Self::Processed => "已安排发货",
+            Self::RetryShip => "需重新安排发货",
+            Self::Shipped => "已发货",
+            Self::ToConfirmReceive => "待买家确认收货",
+            Self::InCancel => "取消处理中",
+            Self::Cancelled => "已取消",
+            Self::ToReturn => "退货处理中",
+            Self::Completed => "已完成",
+            Self::InvoicePending => "待开发票",
+            Self::Other(s) => s,
+        }
+    }
+
+    /// Whether this is a status in which we first learn of a new order.
+    pub fn is_creation(&self) -> bool {
+        matches!(self, Self::Unpaid | Self::ReadyToShip)
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderItem {
+    /// Product name.
+    pub name: String,
+    /// Seller SKU of the item or model, when set.
+    pub sku: Option<String>,
+    /// Variation name (colour, size), when there is one.
+    pub model_name: Option<String>,
+    /// Quantity purchased.
+    pub quantity: u32,
+    /// Price per unit after discounts, when known.
+    pub unit_price: Option<Decimal>,
+}
+
+/// The order as a message shows it. Personal data is left out unless the data policy allows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderSnapshot {
+    /// Order number.
+    pub order_sn: OrderSn,
+    /// Current status.
+    pub status: OrderStatus,
+    /// Marketplace region (e.g. `SG`, `MY`), which also decides the shop's time zone.
+    pub region: Option<String>,
+    /// ISO currency code.
+    pub currency: Option<String>,
+    /// Amount the buyer pays.
+    pub total_amount: Option<Decimal>,
+    /// The buyer's public nickname on the marketplace.
+    pub buyer_username: Option<String>,
+    /// Order lines.
+    pub items: Vec<OrderItem>,
+    /// Unix seconds the order was placed.
+    pub create_time: Option<i64>,
+    /// Unix seconds the order was paid.
+    pub pay_time: Option<i64>,
+    /// Unix seconds by which the seller must ship.
+    pub ship_by_date: Option<i64>,
+    /// Cash on delivery.
+    pub cod: bool,
+    /// Payment method name.
+    pub payment_method: Option<String>,
+    /// Logistics channel.
+    pub shipping_carrier: Option<String>,
+    /// The buyer's note to the seller.
+    pub message_to_seller: Option<String>,
+}
+
+impl OrderSnapshot {
+    /// A snapshot that knows only the order number and status (before or without enrichment).
+    pub fn bare(order_sn: OrderSn, status: OrderStatus) -> Self {
+        Self {
+            order_sn,
+            status,
+            region: None,
+            currency: None,
+            total_amount: None,
+            buyer_username: None,
+            items: Vec::new(),
+            create_time: None,
+            pay_time: None,
+            ship_by_date: None,
+            cod: false,
+            payment_method: None,
+            shipping_carrier: None,
+            message_to_seller: None,
+        }
+    }
+
+    /// Total as `SGD 23.90`, or `None` when unknown.
+    pub fn total_display(&self) -> Option<String> {
+        let amount = self.total_amount?;
+        Some(match &self.currency {
+            Some(c) => format!("{c} {amount}"),
+            None => amount.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips_and_keeps_unknown_values() {
+        for s in ["UNPAID", "READY_TO_SHIP", "SHIPPED", "COMPLETED", "PENDING"] {
+            assert_eq!(OrderStatus::parse(s).as_str(), s);
+        }
+        assert_eq!(OrderStatus::parse("PENDING"), OrderStatus::Other("PENDING".into()));
+        let json = serde_json::to_string(&OrderStatus::ReadyToShip).unwrap();
+        assert_eq!(json, "\"READY_TO_SHIP\"");
+        let back: OrderStatus = serde_json::from_str("\"SOMETHING_NEW\"").unwrap();
+        assert_eq!(back, OrderStatus::Other("SOMETHING_NEW".into()));
+    }
+}

@@ -1,0 +1,22 @@
+//! Durable state of shoprelay behind one [`Store`] trait, implemented for SQLite and PostgreSQL.
+//!
+//! # Layout
+//! - [`model`]: the records stored and returned (pushes, inbox items, deliveries, audit entries, shop tokens).
+//! - [`store`]: the [`Store`] trait, split by concern: [`Inbox`], [`Outbox`], [`AuditLog`], [`ConfigRepo`],
+//!   [`ShopAuthRepo`].
+//! - [`sql`]: [`SqlStore`], the one implementation over SQLite (embedded default) and PostgreSQL (scale-out).
+//!   Both dialects share their SQL where they agree; claiming work and migrations differ.
+//! - [`error`]: [`StoreError`].
+//!
+//! Every stage of the pipeline reads durable input and writes durable output in one transaction, so a
+//! crash at any point loses nothing (the transactional inbox and outbox).
+
+pub mod error;
+pub mod model;
+pub mod sql;
+pub mod store;
+
+pub use error::StoreError;
+pub use model::*;
+pub use sql::SqlStore;
+pub use store::{AuditLog, ConfigRepo, Inbox, Outbox, ShopAuthRepo, Store};

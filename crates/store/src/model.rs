@@ -1,0 +1,386 @@
+//! Records the store keeps and returns. Times are unix milliseconds unless a name says seconds.
+
+use serde::Serialize;
+use shoprelay_core::event::Platform;
+use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
+use shoprelay_core::secret::Secret;
+
+/// A verified push, ready to be stored before it is acknowledged.
+#[derive(Debug, Clone)]
+pub struct NewPush {
+    /// Marketplace.
+    pub platform: Platform,
+    /// Configured marketplace app that received it.
+    pub app_id: ConfigId,
+    /// The push's own identity: duplicates share it.
+    pub dedupe_key: String,
+    /// The platform's push code.
+    pub code: i64,
+    /// Shop named by the push, if any.
+    pub shop_id: Option<ShopId>,
+    /// Order named by the push, if any.
+    pub order_sn: Option<OrderSn>,
+    /// The raw body, exactly as received.
+    pub body: String,
+    /// When it arrived.
+    pub received_at: i64,
+}
+
+/// What storing a push did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushInsert {
+    /// Stored as a new inbox item with this id.
+    Stored(i64),
+    /// Already stored earlier: a repeat of a push we have.
+    Duplicate,
+}
+
+/// State of an inbox item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InboxState {
+    /// Waiting to be normalised.
+    Pending,
+    /// Turned into events (possibly none).
+    Done,
+    /// For a shop no configuration names: kept and reported, not processed.
+    UnknownShop,
+    /// Gave up after repeated failures; kept for replay.
+    Failed,
+}
+
+impl InboxState {
+    /// Column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboxState::Pending => "pending",
+            InboxState::Done => "done",
+            InboxState::UnknownShop => "unknown_shop",
+            InboxState::Failed => "failed",
+        }
+    }
+}
+
+/// A stored push claimed for normalisation.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InboxItem {
+    /// Inbox id.
+    pub id: i64,
+    /// Marketplace (`shopee`).
+    pub platform: String,
+    /// Marketplace app id.
+    pub app_id: String,
+    /// The push's identity.
+    pub dedupe_key: String,
+    /// Push code.
+    pub code: i64,
+    /// Shop named by the push.
+    pub shop_id: Option<i64>,
+    /// Raw body.
+    pub body: String,
+    /// Processing attempts so far.
+    pub attempts: i64,
+    /// Arrival time.
+    pub received_at: i64,
+}
+
+/// A delivery to create for an event: one per (route, target).
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    /// Route that matched.
+    pub route_id: String,
+    /// Destination key (`wecom_app:ID`, `robot:ID`) whose budget and breaker apply.
+    pub destination: String,
+    /// The rendered request, stored once so every retry sends identical bytes.
+    pub payload: String,
+}
+
+/// An event and the deliveries it produces.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// The neutral event.
+    pub event: shoprelay_core::event::Event,
+    /// Where it goes.
+    pub deliveries: Vec<NewDelivery>,
+}
+
+/// The last status seen for an order.
+#[derive(Debug, Clone)]
+pub struct OrderStateUpdate {
+    /// Marketplace app.
+    pub app_id: ConfigId,
+    /// Shop.
+    pub shop_id: ShopId,
+    /// Order.
+    pub order_sn: OrderSn,
+    /// Status as its canonical name.
+    pub status: String,
+}
+
+/// The result of normalising one inbox item, committed in one transaction.
+#[derive(Debug, Clone)]
+pub struct InboxCompletion {
+    /// Final state of the item.
+    pub state: InboxState,
+    /// Events with their deliveries; an event whose dedupe key exists already is skipped whole.
+    pub events: Vec<NewEvent>,
+    /// Order statuses to remember.
+    pub order_updates: Vec<OrderStateUpdate>,
+    /// A note for the audit log (why unknown, what failed).
+    pub note: Option<String>,
+}
+
+/// State of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Waiting for its turn (or its next retry).
+    Pending,
+    /// Accepted by the destination.
+    Delivered,
+    /// Failed for good (non-retryable, or retries exhausted): a dead letter, kept for replay.
+    Dead,
+}
+
+impl DeliveryState {
+    /// Column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Dead => "dead",
+        }
+    }
+}
+
+/// A delivery claimed for sending.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryItem {
+    /// Delivery id, also the idempotency key sent to the destination.
+    pub id: i64,
+    /// Event it carries.
+    pub event_id: i64,
+    /// Route that created it.
+    pub route_id: String,
+    /// Destination key.
+    pub destination: String,
+    /// Shop, for the audit log.
+    pub shop_id: Option<i64>,
+    /// Order, for the audit log.
+    pub order_sn: Option<String>,
+    /// Rendered request.
+    pub payload: String,
+    /// Attempts made before this one.
+    pub attempts: i64,
+    /// When it was created.
+    pub created_at: i64,
+}
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryResult {
+    /// Accepted.
+    Delivered,
+    /// Try again at this time.
+    Retry {
+        /// Next attempt time.
+        at: i64,
+        /// What went wrong.
+        error: String,
+    },
+    /// Give up: a dead letter.
+    Dead {
+        /// What went wrong.
+        error: String,
+    },
+}
+
+/// Kinds of audit entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    /// A push received (accepted, duplicate or rejected) or processed.
+    Push,
+    /// A delivery attempt.
+    Delivery,
+    /// A shop authorization or token refresh.
+    Auth,
+}
+
+impl AuditKind {
+    /// Column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::Push => "push",
+            AuditKind::Delivery => "delivery",
+            AuditKind::Auth => "auth",
+        }
+    }
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct AuditEntry {
+    /// Id (0 before it is stored).
+    pub id: i64,
+    /// When (unix ms).
+    pub at: i64,
+    /// `push`, `delivery` or `auth`.
+    pub kind: String,
+    /// `accepted`, `duplicate`, `rejected`, `processed`, `unknown_shop`, `delivered`, `retry`, `dead`, …
+    pub outcome: String,
+    /// Marketplace app.
+    pub app_id: Option<String>,
+    /// Shop.
+    pub shop_id: Option<i64>,
+    /// Order.
+    pub order_sn: Option<String>,
+    /// Delivery destination.
+    pub destination: Option<String>,
+    /// Delivery attempt number (1-based).
+    pub attempt: Option<i64>,
+    /// HTTP status seen or answered.
+    pub http_status: Option<i64>,
+    /// WeCom errcode, when there was one.
+    pub errcode: Option<i64>,
+    /// How long the attempt took.
+    pub latency_ms: Option<i64>,
+    /// Reason, error message or summary.
+    pub detail: String,
+}
+
+impl AuditEntry {
+    /// A new entry with only kind, outcome and detail set.
+    pub fn new(kind: AuditKind, outcome: &str, at: i64, detail: impl Into<String>) -> Self {
+        Self {
+            id: 0,
+            at,
+            kind: kind.as_str().to_owned(),
+            outcome: outcome.to_owned(),
+            app_id: None,
+            shop_id: None,
+            order_sn: None,
+            destination: None,
+            attempt: None,
+            http_status: None,
+            errcode: None,
+            latency_ms: None,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Which audit entries to list; every field narrows.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct AuditFilter {
+    /// Entry kind.
+    pub kind: Option<AuditKind>,
+    /// Shop.
+    pub shop_id: Option<i64>,
+    /// Order.
+    pub order_sn: Option<String>,
+    /// Outcome.
+    pub outcome: Option<String>,
+    /// From this time (unix ms, inclusive).
+    pub from: Option<i64>,
+    /// Until this time (unix ms, exclusive).
+    pub to: Option<i64>,
+    /// Only entries with a smaller id (paging backwards).
+    pub before_id: Option<i64>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<i64>,
+}
+
+/// A configuration object as stored: its body is JSON with secrets sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigObject {
+    /// Object kind (`shopee_app`, `wecom_app`, …).
+    pub kind: String,
+    /// Operator-chosen id.
+    pub id: String,
+    /// JSON body, secrets sealed.
+    pub body: String,
+    /// Keyed digest of the plaintext body, to tell changes without comparing sealed values.
+    pub fingerprint: String,
+}
+
+/// What applying a configuration did to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigChange {
+    /// It is new.
+    Created,
+    /// It existed with other content.
+    Updated,
+    /// It is as it was.
+    Unchanged,
+    /// It was removed because the file no longer has it.
+    Removed,
+}
+
+/// Authorization state of a shop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShopAuthStatus {
+    /// Tokens are valid and refreshed before expiry.
+    Active,
+    /// The refresh token is dead: the seller must authorize again.
+    NeedsReauthorization,
+    /// The seller revoked the authorization.
+    Deauthorized,
+}
+
+impl ShopAuthStatus {
+    /// Column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShopAuthStatus::Active => "active",
+            ShopAuthStatus::NeedsReauthorization => "needs_reauthorization",
+            ShopAuthStatus::Deauthorized => "deauthorized",
+        }
+    }
+
+    /// Parses a column value.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "active" => Some(Self::Active),
+            "needs_reauthorization" => Some(Self::NeedsReauthorization),
+            "deauthorized" => Some(Self::Deauthorized),
+            _ => None,
+        }
+    }
+}
+
+/// A shop's tokens and status. Tokens are sealed at rest by the store.
+#[derive(Debug, Clone)]
+pub struct ShopAuth {
+    /// Marketplace app.
+    pub app_id: ConfigId,
+    /// Shop.
+    pub shop_id: ShopId,
+    /// Current access token.
+    pub access_token: Secret,
+    /// Current (single-use) refresh token.
+    pub refresh_token: Secret,
+    /// Unix seconds the access token expires.
+    pub access_expires_at: i64,
+    /// Unix seconds the refresh token expires.
+    pub refresh_expires_at: i64,
+    /// Status.
+    pub status: ShopAuthStatus,
+    /// Why the status is not active.
+    pub status_reason: Option<String>,
+    /// Row version for compare-and-swap rotation.
+    pub version: i64,
+}
+
+/// Work waiting, for metrics and readiness.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct QueueDepths {
+    /// Pushes not yet normalised.
+    pub inbox_pending: i64,
+    /// Deliveries not yet accepted.
+    pub deliveries_pending: i64,
+    /// Dead letters.
+    pub deliveries_dead: i64,
+}

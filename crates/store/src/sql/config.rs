@@ -1,0 +1,78 @@
+//! Configuration objects: applied as a whole set, atomically.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+
+use super::{with_pool, SqlStore};
+use crate::model::*;
+use crate::store::{ConfigRepo, Result};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    kind: String,
+    id: String,
+    body: String,
+    fingerprint: String,
+}
+
+#[async_trait]
+impl ConfigRepo for SqlStore {
+    async fn apply_config(&self, objects: &[ConfigObject], now: i64) -> Result<Vec<(String, String, ConfigChange)>> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let existing: Vec<Row> = sqlx::query_as("SELECT kind, id, body, fingerprint FROM config_objects")
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut old: HashMap<(String, String), String> =
+                existing.into_iter().map(|r| ((r.kind, r.id), r.fingerprint)).collect();
+            let mut changes = Vec::with_capacity(objects.len());
+            for o in objects {
+                let change = match old.remove(&(o.kind.clone(), o.id.clone())) {
+                    None => ConfigChange::Created,
+                    Some(fp) if fp == o.fingerprint => ConfigChange::Unchanged,
+                    Some(_) => ConfigChange::Updated,
+                };
+                if change != ConfigChange::Unchanged {
+                    sqlx::query(
+                        "INSERT INTO config_objects (kind, id, body, fingerprint, updated_at) VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, fingerprint = excluded.fingerprint,
+                         updated_at = excluded.updated_at",
+                    )
+                    .bind(&o.kind)
+                    .bind(&o.id)
+                    .bind(&o.body)
+                    .bind(&o.fingerprint)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                changes.push((o.kind.clone(), o.id.clone(), change));
+            }
+            let mut removed: Vec<(String, String)> = old.into_keys().collect();
+            removed.sort();
+            for (kind, id) in removed {
+                sqlx::query("DELETE FROM config_objects WHERE kind = $1 AND id = $2")
+                    .bind(&kind)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                changes.push((kind, id, ConfigChange::Removed));
+            }
+            tx.commit().await?;
+            Ok(changes)
+        })
+    }
+
+    async fn list_config(&self) -> Result<Vec<ConfigObject>> {
+        let rows: Vec<Row> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT kind, id, body, fingerprint FROM config_objects ORDER BY kind, id")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| ConfigObject { kind: r.kind, id: r.id, body: r.body, fingerprint: r.fingerprint })
+            .collect())
+    }
+}

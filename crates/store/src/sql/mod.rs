@@ -1,0 +1,203 @@
+//! [`SqlStore`]: the store over SQLite or PostgreSQL.
+//!
+//! Both backends run the same SQL text (`$N` placeholders work in both) through the [`with_pool!`] macro,
+//! which expands one body for each concrete pool type; only claiming and migrations differ.
+
+mod audit;
+mod config;
+mod inbox;
+mod outbox;
+mod shops;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use shoprelay_core::secret::SecretBox;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::error::StoreError;
+use crate::store::Store;
+
+/// The concrete pool behind a [`SqlStore`].
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to whichever concrete pool the store has.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::sql::Pool::Sqlite($pool) => $body,
+            $crate::sql::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// Inserts a [`crate::NewEvent`] and its deliveries inside the open transaction `$tx`; evaluates to
+/// `true` when the event was new (a duplicate dedupe key inserts nothing). A macro, not a function,
+/// because the transaction's type differs per backend.
+macro_rules! insert_event {
+    ($tx:ident, $inbox_id:expr, $new:expr, $now:expr) => {{
+        let new: &$crate::model::NewEvent = $new;
+        let e = &new.event;
+        let body = serde_json::to_string(e).map_err(|err| $crate::StoreError::Corrupt {
+            table: "events",
+            reason: err.to_string(),
+        })?;
+        let shop = e.shop_id.map($crate::sql::shop_to_sql);
+        let order = e.order_sn.as_ref().map(|o| o.as_str());
+        let event_id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO events (dedupe_key, inbox_id, kind, app_id, shop_id, order_sn, occurred_at, body, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        )
+        .bind(&e.dedupe_key)
+        .bind($inbox_id)
+        .bind(e.kind().as_str())
+        .bind(e.app.as_str())
+        .bind(shop)
+        .bind(order)
+        .bind(e.occurred_at)
+        .bind(&body)
+        .bind($now)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        if let Some(event_id) = event_id {
+            for d in &new.deliveries {
+                sqlx::query(
+                    "INSERT INTO deliveries (event_id, route_id, destination, shop_id, order_sn, payload, state, next_attempt_at, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $7)",
+                )
+                .bind(event_id)
+                .bind(&d.route_id)
+                .bind(&d.destination)
+                .bind(shop)
+                .bind(order)
+                .bind(&d.payload)
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
+            }
+            true
+        } else {
+            false
+        }
+    }};
+}
+pub(crate) use insert_event;
+
+/// Inserts one [`crate::AuditEntry`] with `$executor` (a pool or an open transaction) of either backend.
+macro_rules! insert_audit {
+    ($executor:expr, $entry:expr) => {{
+        let a: &$crate::model::AuditEntry = $entry;
+        sqlx::query(
+            "INSERT INTO audit (at, kind, outcome, app_id, shop_id, order_sn, destination, attempt, http_status, errcode, latency_ms, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(a.at)
+        .bind(&a.kind)
+        .bind(&a.outcome)
+        .bind(a.app_id.as_deref())
+        .bind(a.shop_id)
+        .bind(a.order_sn.as_deref())
+        .bind(a.destination.as_deref())
+        .bind(a.attempt)
+        .bind(a.http_status)
+        .bind(a.errcode)
+        .bind(a.latency_ms)
+        .bind(&a.detail)
+        .execute($executor)
+        .await?;
+    }};
+}
+pub(crate) use insert_audit;
+
+/// The store over SQLite (WAL, fsync on commit) or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pub(crate) pool: Pool,
+    pub(crate) secrets: SecretBox,
+}
+
+impl SqlStore {
+    /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`, and migrates the schema.
+    pub async fn connect(url: &str, secrets: SecretBox) -> Result<Self, StoreError> {
+        let pool = if url.starts_with("sqlite:") {
+            // "Durable" means surviving a power cut: synchronous=FULL makes every commit wait for fsync;
+            // group commit in the ingest path keeps that affordable.
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            Pool::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(10)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        Ok(Self { pool, secrets })
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    /// Closes every connection (on shutdown).
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await)
+    }
+
+    /// The PostgreSQL pool, for LISTEN/NOTIFY wake-ups across replicas.
+    pub fn pg_pool(&self) -> Option<&PgPool> {
+        match &self.pool {
+            Pool::Postgres(pool) => Some(pool),
+            Pool::Sqlite(_) => None,
+        }
+    }
+
+    fn is_postgres(&self) -> bool {
+        matches!(self.pool, Pool::Postgres(_))
+    }
+}
+
+impl Store for SqlStore {
+    fn backend(&self) -> &'static str {
+        if self.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+}
+
+/// `FOR UPDATE SKIP LOCKED` on PostgreSQL, so replicas claim disjoint rows; SQLite serialises writers anyway.
+pub(crate) fn skip_locked(store: &SqlStore) -> &'static str {
+    if store.is_postgres() {
+        "FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    }
+}
+
+/// Shop ids are u64 on the wire and i64 in SQL; Shopee's fit comfortably.
+pub(crate) fn shop_to_sql(shop: shoprelay_core::ids::ShopId) -> i64 {
+    i64::try_from(shop.get()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,140 @@
+//! Shop authorizations: tokens sealed at rest, rotated by compare-and-swap.
+
+use async_trait::async_trait;
+use shoprelay_core::ids::{ConfigId, ShopId};
+
+use super::{shop_to_sql, with_pool, SqlStore};
+use crate::error::StoreError;
+use crate::model::*;
+use crate::store::{Result, ShopAuthRepo};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    app_id: String,
+    shop_id: i64,
+    access_token: String,
+    refresh_token: String,
+    access_expires_at: i64,
+    refresh_expires_at: i64,
+    status: String,
+    status_reason: Option<String>,
+    version: i64,
+}
+
+const COLUMNS: &str =
+    "app_id, shop_id, access_token, refresh_token, access_expires_at, refresh_expires_at, status, status_reason, version";
+
+impl SqlStore {
+    fn open_row(&self, r: Row) -> Result<ShopAuth> {
+        let corrupt = |reason: String| StoreError::Corrupt { table: "shop_auth", reason };
+        Ok(ShopAuth {
+            app_id: ConfigId::parse(&r.app_id).map_err(|e| corrupt(e.to_string()))?,
+            shop_id: u64::try_from(r.shop_id)
+                .ok()
+                .and_then(|s| ShopId::new(s).ok())
+                .ok_or_else(|| corrupt(format!("shop id {}", r.shop_id)))?,
+            access_token: self.secrets.open(&r.access_token)?,
+            refresh_token: self.secrets.open(&r.refresh_token)?,
+            access_expires_at: r.access_expires_at,
+            refresh_expires_at: r.refresh_expires_at,
+            status: ShopAuthStatus::parse(&r.status).ok_or_else(|| corrupt(format!("status {}", r.status)))?,
+            status_reason: r.status_reason,
+            version: r.version,
+        })
+    }
+}
+
+#[async_trait]
+impl ShopAuthRepo for SqlStore {
+    async fn save_shop_auth(&self, a: &ShopAuth, now: i64) -> Result<()> {
+        let access = self.secrets.seal(&a.access_token);
+        let refresh = self.secrets.seal(&a.refresh_token);
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO shop_auth (app_id, shop_id, access_token, refresh_token, access_expires_at, refresh_expires_at,
+                     status, status_reason, version, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)
+                 ON CONFLICT (app_id, shop_id) DO UPDATE SET access_token = excluded.access_token,
+                     refresh_token = excluded.refresh_token, access_expires_at = excluded.access_expires_at,
+                     refresh_expires_at = excluded.refresh_expires_at, status = excluded.status,
+                     status_reason = excluded.status_reason, version = shop_auth.version + 1, updated_at = excluded.updated_at",
+            )
+            .bind(a.app_id.as_str())
+            .bind(shop_to_sql(a.shop_id))
+            .bind(access)
+            .bind(refresh)
+            .bind(a.access_expires_at)
+            .bind(a.refresh_expires_at)
+            .bind(a.status.as_str())
+            .bind(a.status_reason.as_deref())
+            .bind(now)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    async fn shop_auth(&self, app: &ConfigId, shop: ShopId) -> Result<Option<ShopAuth>> {
+        let sql = format!("SELECT {COLUMNS} FROM shop_auth WHERE app_id = $1 AND shop_id = $2");
+        let row: Option<Row> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(app.as_str()).bind(shop_to_sql(shop)).fetch_optional(pool).await?
+        });
+        row.map(|r| self.open_row(r)).transpose()
+    }
+
+    async fn list_shop_auth(&self) -> Result<Vec<ShopAuth>> {
+        let sql = format!("SELECT {COLUMNS} FROM shop_auth ORDER BY app_id, shop_id");
+        let rows: Vec<Row> = with_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await?);
+        rows.into_iter().map(|r| self.open_row(r)).collect()
+    }
+
+    async fn rotate_shop_tokens(&self, a: &ShopAuth, now: i64) -> Result<bool> {
+        let access = self.secrets.seal(&a.access_token);
+        let refresh = self.secrets.seal(&a.refresh_token);
+        let updated = with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE shop_auth SET access_token = $1, refresh_token = $2, access_expires_at = $3, refresh_expires_at = $4,
+                     status = $5, status_reason = $6, version = version + 1, updated_at = $7
+                 WHERE app_id = $8 AND shop_id = $9 AND version = $10",
+            )
+            .bind(access)
+            .bind(refresh)
+            .bind(a.access_expires_at)
+            .bind(a.refresh_expires_at)
+            .bind(a.status.as_str())
+            .bind(a.status_reason.as_deref())
+            .bind(now)
+            .bind(a.app_id.as_str())
+            .bind(shop_to_sql(a.shop_id))
+            .bind(a.version)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(updated == 1)
+    }
+
+    async fn set_shop_status(
+        &self,
+        app: &ConfigId,
+        shop: ShopId,
+        status: ShopAuthStatus,
+        reason: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE shop_auth SET status = $1, status_reason = $2, version = version + 1, updated_at = $3
+                 WHERE app_id = $4 AND shop_id = $5",
+            )
+            .bind(status.as_str())
+            .bind(reason)
+            .bind(now)
+            .bind(app.as_str())
+            .bind(shop_to_sql(shop))
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,81 @@
+//! The storage contract, split by concern so each part reads on its own.
+
+use async_trait::async_trait;
+use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
+
+use crate::error::StoreError;
+use crate::model::*;
+
+/// Result alias of the store.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The transactional inbox: pushes stored before acknowledgement, then normalised into events.
+#[async_trait]
+pub trait Inbox: Send + Sync {
+    /// Stores a batch of pushes in ONE transaction (group commit), with an audit entry each.
+    /// Duplicates of stored pushes are reported, not stored again.
+    async fn insert_pushes(&self, pushes: &[NewPush]) -> Result<Vec<PushInsert>>;
+    /// Claims up to `limit` due items for `lease_ms`; a crashed claimer's items come back after the lease.
+    async fn claim_inbox(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<InboxItem>>;
+    /// Writes the events, their deliveries and order states, and closes the item, in one transaction.
+    /// Returns the number of events that were new.
+    async fn complete_inbox(&self, id: i64, completion: InboxCompletion, now: i64) -> Result<usize>;
+    /// Puts the item back for another attempt at `next_at`.
+    async fn retry_inbox(&self, id: i64, next_at: i64, error: &str) -> Result<()>;
+    /// The last status stored for an order.
+    async fn order_status(&self, app: &ConfigId, shop: ShopId, order: &OrderSn) -> Result<Option<String>>;
+}
+
+/// The transactional outbox of deliveries.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Claims up to `limit` due deliveries for `lease_ms`.
+    async fn claim_deliveries(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<DeliveryItem>>;
+    /// Records an attempt's result and its audit entry in one transaction.
+    async fn finish_delivery(&self, id: i64, result: DeliveryResult, audit: AuditEntry) -> Result<()>;
+    /// Queues an event raised inside shoprelay (a refresh failure) with its deliveries; `false` if a
+    /// duplicate of a stored event.
+    async fn insert_event(&self, event: NewEvent, now: i64) -> Result<bool>;
+    /// Counts of waiting work.
+    async fn queue_depths(&self) -> Result<QueueDepths>;
+}
+
+/// The append-only audit log.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends one entry.
+    async fn append_audit(&self, entry: AuditEntry) -> Result<()>;
+    /// Lists entries, newest first.
+    async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+}
+
+/// Configuration objects applied from the operator's file.
+#[async_trait]
+pub trait ConfigRepo: Send + Sync {
+    /// Makes the stored set equal to `objects` in one transaction; reports what changed.
+    async fn apply_config(&self, objects: &[ConfigObject], now: i64) -> Result<Vec<(String, String, ConfigChange)>>;
+    /// Every stored object.
+    async fn list_config(&self) -> Result<Vec<ConfigObject>>;
+}
+
+/// Marketplace authorizations and their tokens.
+#[async_trait]
+pub trait ShopAuthRepo: Send + Sync {
+    /// Stores a fresh authorization (from a code exchange), replacing any earlier one.
+    async fn save_shop_auth(&self, auth: &ShopAuth, now: i64) -> Result<()>;
+    /// One shop's authorization.
+    async fn shop_auth(&self, app: &ConfigId, shop: ShopId) -> Result<Option<ShopAuth>>;
+    /// Every stored authorization.
+    async fn list_shop_auth(&self) -> Result<Vec<ShopAuth>>;
+    /// Stores the rotated tokens only if the row is still at `auth.version` (the version read before the
+    /// refresh), bumping it; `false` when another refresher got there first.
+    async fn rotate_shop_tokens(&self, auth: &ShopAuth, now: i64) -> Result<bool>;
+    /// Changes a shop's status (needs re-authorization, deauthorized).
+    async fn set_shop_status(&self, app: &ConfigId, shop: ShopId, status: ShopAuthStatus, reason: Option<&str>, now: i64) -> Result<()>;
+}
+
+/// Everything shoprelay keeps.
+pub trait Store: Inbox + Outbox + AuditLog + ConfigRepo + ShopAuthRepo {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+}

@@ -1,0 +1,315 @@
+//! ONE conformance suite for every Store implementation: each test runs against SQLite and PostgreSQL.
+//! PostgreSQL tests read `DATABASE_URL` (e.g. postgres://postgres@127.0.0.1:5432/postgres) and are
+//! skipped, with a visible message, when it is unset.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+
+use shoprelay_core::event::{Event, EventBody, Platform};
+use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
+use shoprelay_core::secret::{Secret, SecretBox};
+use shoprelay_store::*;
+
+fn secrets() -> SecretBox {
+    SecretBox::from_base64(&SecretBox::generate_key()).unwrap()
+}
+
+async fn sqlite_store() -> (SqlStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    (SqlStore::connect(&url, secrets()).await.unwrap(), dir)
+}
+
+/// A fresh database per test on the server named by DATABASE_URL.
+async fn postgres_store() -> Option<SqlStore> {
+    let Ok(base) = std::env::var("DATABASE_URL") else {
+        eprintln!("SKIPPED: DATABASE_URL is not set, PostgreSQL conformance not run");
+        return None;
+    };
+    let admin = sqlx::PgPool::connect(&base).await.expect("DATABASE_URL must be reachable");
+    let name = format!("shoprelay_t_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
+    admin.close().await;
+    let mut url = url::Url::parse(&base).unwrap();
+    url.set_path(&name);
+    Some(SqlStore::connect(url.as_str(), secrets()).await.unwrap())
+}
+
+async fn run_both<F, Fut>(test: F)
+where
+    F: Fn(Arc<SqlStore>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (sqlite, _dir) = sqlite_store().await;
+    test(Arc::new(sqlite)).await;
+    if let Some(pg) = postgres_store().await {
+        test(Arc::new(pg)).await;
+    }
+}
+
+fn app() -> ConfigId {
+    ConfigId::parse("app-1").unwrap()
+}
+
+fn shop() -> ShopId {
+    ShopId::new(727720655).unwrap()
+}
+
+fn push(key: &str, at: i64) -> NewPush {
+    NewPush {
+        platform: Platform::Shopee,
+        app_id: app(),
+        dedupe_key: key.to_owned(),
+        code: 3,
+        shop_id: Some(shop()),
+        order_sn: Some(OrderSn::parse("220810QSK8S7BX").unwrap()),
+        body: format!("{{\"k\":\"{key}\"}}"),
+        received_at: at,
+    }
+}
+
+fn event(key: &str) -> Event {
+    Event {
+        dedupe_key: key.to_owned(),
+        platform: Platform::Shopee,
+        app: app(),
+        shop_id: Some(shop()),
+        order_sn: Some(OrderSn::parse("220810QSK8S7BX").unwrap()),
+        occurred_at: 1,
+        order: None,
+        body: EventBody::OrderCreated,
+    }
+}
+
+fn delivery(dest: &str) -> NewDelivery {
+    NewDelivery { route_id: "r1".into(), destination: dest.into(), payload: "{\"msgtype\":\"text\"}".into() }
+}
+
+#[tokio::test]
+async fn pushes_are_stored_once_and_audited() {
+    run_both(|s| async move {
+        let out = s.insert_pushes(&[push("a", 10), push("b", 10), push("a", 11)]).await.unwrap();
+        assert!(matches!(out[0], PushInsert::Stored(_)));
+        assert!(matches!(out[1], PushInsert::Stored(_)));
+        assert_eq!(out[2], PushInsert::Duplicate);
+        let again = s.insert_pushes(&[push("b", 12)]).await.unwrap();
+        assert_eq!(again, vec![PushInsert::Duplicate]);
+        let audit = s.query_audit(&AuditFilter { kind: Some(AuditKind::Push), ..Default::default() }).await.unwrap();
+        assert_eq!(audit.iter().filter(|a| a.outcome == "accepted").count(), 2);
+        assert_eq!(audit.iter().filter(|a| a.outcome == "duplicate").count(), 2);
+        assert_eq!(s.queue_depths().await.unwrap().inbox_pending, 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn inbox_claims_are_leased_and_completion_is_atomic() {
+    run_both(|s| async move {
+        s.insert_pushes(&[push("a", 10), push("b", 10)]).await.unwrap();
+        let first = s.claim_inbox(100, 1_000, 10).await.unwrap();
+        assert_eq!(first.len(), 2);
+        assert_eq!(first[0].attempts, 1);
+        assert!(s.claim_inbox(200, 1_000, 10).await.unwrap().is_empty(), "leased items are not claimed twice");
+        // A crashed worker's lease runs out and the item comes back.
+        let again = s.claim_inbox(1_200, 1_000, 10).await.unwrap();
+        assert_eq!(again.len(), 2);
+        assert_eq!(again[0].attempts, 2);
+
+        let completion = InboxCompletion {
+            state: InboxState::Done,
+            events: vec![NewEvent { event: event("e1"), deliveries: vec![delivery("robot:ops"), delivery("wecom_app:hq")] }],
+            order_updates: vec![OrderStateUpdate {
+                app_id: app(),
+                shop_id: shop(),
+                order_sn: OrderSn::parse("220810QSK8S7BX").unwrap(),
+                status: "READY_TO_SHIP".into(),
+            }],
+            note: None,
+        };
+        assert_eq!(s.complete_inbox(again[0].id, completion.clone(), 1_300).await.unwrap(), 1);
+        // The same event from the second (duplicate-fact) push creates nothing new.
+        assert_eq!(s.complete_inbox(again[1].id, completion, 1_300).await.unwrap(), 0);
+        let depths = s.queue_depths().await.unwrap();
+        assert_eq!(depths.inbox_pending, 0);
+        assert_eq!(depths.deliveries_pending, 2);
+        let status = s.order_status(&app(), shop(), &OrderSn::parse("220810QSK8S7BX").unwrap()).await.unwrap();
+        assert_eq!(status.as_deref(), Some("READY_TO_SHIP"));
+        assert!(s.claim_inbox(10_000, 1_000, 10).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn inbox_retry_waits_for_its_time() {
+    run_both(|s| async move {
+        s.insert_pushes(&[push("a", 10)]).await.unwrap();
+        let item = s.claim_inbox(10, 1_000, 1).await.unwrap().remove(0);
+        s.retry_inbox(item.id, 5_000, "shopee unreachable").await.unwrap();
+        assert!(s.claim_inbox(4_999, 1_000, 1).await.unwrap().is_empty());
+        assert_eq!(s.claim_inbox(5_000, 1_000, 1).await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deliveries_retry_die_and_deliver_with_audit() {
+    run_both(|s| async move {
+        let new = NewEvent { event: event("e1"), deliveries: vec![delivery("robot:a"), delivery("robot:b"), delivery("robot:c")] };
+        assert!(s.insert_event(new.clone(), 100).await.unwrap());
+        assert!(!s.insert_event(new, 100).await.unwrap(), "same dedupe key is not queued twice");
+        let claimed = s.claim_deliveries(100, 30_000, 10).await.unwrap();
+        assert_eq!(claimed.len(), 3);
+        assert!(s.claim_deliveries(100, 30_000, 10).await.unwrap().is_empty());
+        let audit = |outcome: &str| {
+            let mut a = AuditEntry::new(AuditKind::Delivery, outcome, 200, "x");
+            a.shop_id = Some(727720655);
+            a
+        };
+        s.finish_delivery(claimed[0].id, DeliveryResult::Delivered, audit("delivered")).await.unwrap();
+        s.finish_delivery(claimed[1].id, DeliveryResult::Retry { at: 1_000, error: "timeout".into() }, audit("retry"))
+            .await
+            .unwrap();
+        s.finish_delivery(claimed[2].id, DeliveryResult::Dead { error: "81013".into() }, audit("dead")).await.unwrap();
+        let depths = s.queue_depths().await.unwrap();
+        assert_eq!((depths.deliveries_pending, depths.deliveries_dead), (1, 1));
+        assert!(s.claim_deliveries(999, 30_000, 10).await.unwrap().is_empty());
+        let retried = s.claim_deliveries(1_000, 30_000, 10).await.unwrap();
+        assert_eq!(retried.len(), 1);
+        assert_eq!(retried[0].attempts, 1);
+        assert_eq!(retried[0].payload, "{\"msgtype\":\"text\"}");
+        let dead = s.query_audit(&AuditFilter { outcome: Some("dead".into()), ..Default::default() }).await.unwrap();
+        assert_eq!(dead.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_claimers_never_share_a_delivery() {
+    run_both(|s| async move {
+        let deliveries = (0..200).map(|i| delivery(&format!("robot:{i}"))).collect();
+        s.insert_event(NewEvent { event: event("bulk"), deliveries }, 0).await.unwrap();
+        let mut handles = Vec::new();
+        for _ in 0..4 {
+            let s = s.clone();
+            handles.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = s.claim_deliveries(1, 60_000, 7).await.unwrap();
+                    if batch.is_empty() {
+                        break mine;
+                    }
+                    mine.extend(batch.into_iter().map(|d| d.id));
+                }
+            }));
+        }
+        let mut seen = HashSet::new();
+        let mut total = 0;
+        for h in handles {
+            for id in h.await.unwrap() {
+                total += 1;
+                assert!(seen.insert(id), "delivery {id} claimed twice");
+            }
+        }
+        assert_eq!(total, 200);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn audit_filters_narrow() {
+    run_both(|s| async move {
+        for (at, shop, order, outcome) in [(1, 1, "A", "delivered"), (2, 1, "B", "dead"), (3, 2, "A", "delivered")] {
+            let mut a = AuditEntry::new(AuditKind::Delivery, outcome, at, "d");
+            a.shop_id = Some(shop);
+            a.order_sn = Some(order.into());
+            s.append_audit(a).await.unwrap();
+        }
+        let q = |f: AuditFilter| {
+            let s = s.clone();
+            async move { s.query_audit(&f).await.unwrap().into_iter().map(|a| a.at).collect::<Vec<_>>() }
+        };
+        assert_eq!(q(AuditFilter::default()).await, vec![3, 2, 1]);
+        assert_eq!(q(AuditFilter { shop_id: Some(1), ..Default::default() }).await, vec![2, 1]);
+        assert_eq!(q(AuditFilter { order_sn: Some("A".into()), ..Default::default() }).await, vec![3, 1]);
+        assert_eq!(q(AuditFilter { outcome: Some("dead".into()), ..Default::default() }).await, vec![2]);
+        assert_eq!(q(AuditFilter { from: Some(2), to: Some(3), ..Default::default() }).await, vec![2]);
+        assert_eq!(q(AuditFilter { limit: Some(1), ..Default::default() }).await, vec![3]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn config_apply_reports_changes_and_removes_absent_objects() {
+    run_both(|s| async move {
+        let obj = |id: &str, fp: &str| ConfigObject { kind: "robot".into(), id: id.into(), body: "{}".into(), fingerprint: fp.into() };
+        let changes = s.apply_config(&[obj("a", "1"), obj("b", "1")], 1).await.unwrap();
+        assert!(changes.iter().all(|c| c.2 == ConfigChange::Created));
+        let changes = s.apply_config(&[obj("a", "1"), obj("b", "2")], 2).await.unwrap();
+        assert_eq!(changes.iter().map(|c| c.2).collect::<Vec<_>>(), vec![ConfigChange::Unchanged, ConfigChange::Updated]);
+        let changes = s.apply_config(&[obj("b", "2")], 3).await.unwrap();
+        assert_eq!(changes[1], ("robot".into(), "a".into(), ConfigChange::Removed));
+        assert_eq!(s.list_config().await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn shop_tokens_are_sealed_and_rotate_once() {
+    run_both(|s| async move {
+        let auth = ShopAuth {
+            app_id: app(),
+            shop_id: shop(),
+            access_token: Secret::new("access-1"),
+            refresh_token: Secret::new("refresh-1"),
+            access_expires_at: 100,
+            refresh_expires_at: 1_000,
+            status: ShopAuthStatus::Active,
+            status_reason: None,
+            version: 0,
+        };
+        s.save_shop_auth(&auth, 1).await.unwrap();
+        let read = s.shop_auth(&app(), shop()).await.unwrap().unwrap();
+        assert_eq!(read.refresh_token.expose(), "refresh-1");
+        let rotated = ShopAuth { access_token: Secret::new("access-2"), refresh_token: Secret::new("refresh-2"), ..read.clone() };
+        assert!(s.rotate_shop_tokens(&rotated, 2).await.unwrap());
+        // A second refresher that read the same version loses: its tokens are not stored.
+        let loser = ShopAuth { refresh_token: Secret::new("refresh-x"), ..read };
+        assert!(!s.rotate_shop_tokens(&loser, 3).await.unwrap());
+        let now = s.shop_auth(&app(), shop()).await.unwrap().unwrap();
+        assert_eq!(now.refresh_token.expose(), "refresh-2");
+        s.set_shop_status(&app(), shop(), ShopAuthStatus::NeedsReauthorization, Some("refresh_token_expired"), 4)
+            .await
+            .unwrap();
+        let all = s.list_shop_auth().await.unwrap();
+        assert_eq!(all[0].status, ShopAuthStatus::NeedsReauthorization);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sealed_tokens_need_the_same_master_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let s = SqlStore::connect(&url, secrets()).await.unwrap();
+    let auth = ShopAuth {
+        app_id: app(),
+        shop_id: shop(),
+        access_token: Secret::new("plain-access"),
+        refresh_token: Secret::new("plain-refresh"),
+        access_expires_at: 1,
+        refresh_expires_at: 1,
+        status: ShopAuthStatus::Active,
+        status_reason: None,
+        version: 0,
+    };
+    s.save_shop_auth(&auth, 1).await.unwrap();
+    s.close().await;
+    let raw = std::fs::read(dir.path().join("t.db")).unwrap_or_default();
+    let wal = std::fs::read(dir.path().join("t.db-wal")).unwrap_or_default();
+    let hay = [raw, wal].concat();
+    assert!(!hay.windows(13).any(|w| w == b"plain-refresh"), "tokens must not be stored in clear");
+    let other = SqlStore::connect(&url, secrets()).await.unwrap();
+    let err = other.shop_auth(&app(), shop()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Seal(_)));
+}
