@@ -100,7 +100,10 @@ impl ShopId {
     /// Accepts any positive id.
     pub fn new(raw: u64) -> Result<Self, IdError> {
         if raw == 0 {
-            return Err(IdError { kind: "shop_id", reason: "must be positive" });
+            return Err(IdError {
+                kind: "shop_id",
+                reason: "must be positive",
+            });
         }
         Ok(Self(raw))
     }
@@ -120,9 +123,10 @@ impl fmt::Display for ShopId {
 impl std::str::FromStr for ShopId {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
-        let raw = s
-            .parse::<u64>()
-            .map_err(|_| IdError { kind: "shop_id", reason: "must be a positive integer" })?;
+        let raw = s.parse::<u64>().map_err(|_| IdError {
+            kind: "shop_id",
+            reason: "must be a positive integer",
+        })?;
         Self::new(raw)
     }
 }

@@ -48,9 +48,13 @@ impl Target {
     /// Whether the target names at least one recipient.
     pub fn has_recipients(&self) -> bool {
         match self {
-            Target::WecomApp { users, departments, tags, all, .. } => {
-                *all || !users.is_empty() || !departments.is_empty() || !tags.is_empty()
-            }
+            Target::WecomApp {
+                users,
+                departments,
+                tags,
+                all,
+                ..
+            } => *all || !users.is_empty() || !departments.is_empty() || !tags.is_empty(),
             Target::Robot { .. } => true,
         }
     }
@@ -111,7 +115,11 @@ mod tests {
         assert!(route.matches(&event(EventBody::OrderCreated, 1)));
         assert!(!route.matches(&event(EventBody::OrderCreated, 2)));
         assert!(!route.matches(&event(EventBody::ShopAuthorized, 1)));
-        let all = Route { events: vec![], shops: vec![], ..route };
+        let all = Route {
+            events: vec![],
+            shops: vec![],
+            ..route
+        };
         assert!(all.matches(&event(EventBody::ShopAuthorized, 9)));
     }
 

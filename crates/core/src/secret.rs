@@ -7,11 +7,11 @@ use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use serde::{Deserialize, Deserializer};
+use sha2::Sha256;
 
 /// A secret string (an app secret, a partner key, a token). `Debug` and `Display` print `***`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Secret(String);
 
 impl Secret {

@@ -40,8 +40,17 @@ mod tests {
     #[test]
     fn formats_in_the_shop_zone() {
         // 2022-08-10 08:38:47 UTC
-        assert_eq!(format_local(1660120727, region_timezone(Some("SG"))), "2022-08-10 16:38 (UTC+08:00)");
-        assert_eq!(format_local(1660120727, region_timezone(Some("th"))), "2022-08-10 15:38 (UTC+07:00)");
-        assert_eq!(format_local(1660120727, region_timezone(Some("BR"))), "2022-08-10 05:38 (UTC-03:00)");
+        assert_eq!(
+            format_local(1660120727, region_timezone(Some("SG"))),
+            "2022-08-10 16:38 (UTC+08:00)"
+        );
+        assert_eq!(
+            format_local(1660120727, region_timezone(Some("th"))),
+            "2022-08-10 15:38 (UTC+07:00)"
+        );
+        assert_eq!(
+            format_local(1660120727, region_timezone(Some("BR"))),
+            "2022-08-10 05:38 (UTC-03:00)"
+        );
     }
 }

@@ -54,7 +54,8 @@ impl UserFacing for StoreError {
             StoreError::Database(_) => "数据库暂时不可用：请检查数据库是否运行、地址与权限是否正确，稍后重试".into(),
             StoreError::Migrate(_) => "数据库结构升级失败：请查看日志中的原因，确认数据库账号有建表权限".into(),
             StoreError::Seal(_) => {
-                "无法解密已保存的密钥：主密钥与创建数据库时的不一致，请使用原来的 SHOPRELAY_MASTER_KEY 或密钥文件".into()
+                "无法解密已保存的密钥：主密钥与创建数据库时的不一致，请使用原来的 SHOPRELAY_MASTER_KEY 或密钥文件"
+                    .into()
             }
             StoreError::Corrupt { table, reason } => format!("数据表 {table} 中有无法读取的数据（{reason}）"),
         }

@@ -6,7 +6,7 @@
 //!   [`ShopAuthRepo`].
 //! - [`sql`]: [`SqlStore`], the one implementation over SQLite (embedded default) and PostgreSQL (scale-out).
 //!   Both dialects share their SQL where they agree; claiming work and migrations differ.
-//! - [`error`]: [`StoreError`].
+//! - [`error`]: [`StoreError`], storage failures mapped to intent.
 //!
 //! Every stage of the pipeline reads durable input and writes durable output in one transaction, so a
 //! crash at any point loses nothing (the transactional inbox and outbox).

@@ -71,7 +71,14 @@ pub trait ShopAuthRepo: Send + Sync {
     /// refresh), bumping it; `false` when another refresher got there first.
     async fn rotate_shop_tokens(&self, auth: &ShopAuth, now: i64) -> Result<bool>;
     /// Changes a shop's status (needs re-authorization, deauthorized).
-    async fn set_shop_status(&self, app: &ConfigId, shop: ShopId, status: ShopAuthStatus, reason: Option<&str>, now: i64) -> Result<()>;
+    async fn set_shop_status(
+        &self,
+        app: &ConfigId,
+        shop: ShopId,
+        status: ShopAuthStatus,
+        reason: Option<&str>,
+        now: i64,
+    ) -> Result<()>;
 }
 
 /// Everything shoprelay keeps.

@@ -27,9 +27,14 @@ async fn postgres_store() -> Option<SqlStore> {
         eprintln!("SKIPPED: DATABASE_URL is not set, PostgreSQL conformance not run");
         return None;
     };
-    let admin = sqlx::PgPool::connect(&base).await.expect("DATABASE_URL must be reachable");
+    let admin = sqlx::PgPool::connect(&base)
+        .await
+        .expect("DATABASE_URL must be reachable");
     let name = format!("shoprelay_t_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
     admin.close().await;
     let mut url = url::Url::parse(&base).unwrap();
     url.set_path(&name);
@@ -83,19 +88,32 @@ fn event(key: &str) -> Event {
 }
 
 fn delivery(dest: &str) -> NewDelivery {
-    NewDelivery { route_id: "r1".into(), destination: dest.into(), payload: "{\"msgtype\":\"text\"}".into() }
+    NewDelivery {
+        route_id: "r1".into(),
+        destination: dest.into(),
+        payload: "{\"msgtype\":\"text\"}".into(),
+    }
 }
 
 #[tokio::test]
 async fn pushes_are_stored_once_and_audited() {
     run_both(|s| async move {
-        let out = s.insert_pushes(&[push("a", 10), push("b", 10), push("a", 11)]).await.unwrap();
+        let out = s
+            .insert_pushes(&[push("a", 10), push("b", 10), push("a", 11)])
+            .await
+            .unwrap();
         assert!(matches!(out[0], PushInsert::Stored(_)));
         assert!(matches!(out[1], PushInsert::Stored(_)));
         assert_eq!(out[2], PushInsert::Duplicate);
         let again = s.insert_pushes(&[push("b", 12)]).await.unwrap();
         assert_eq!(again, vec![PushInsert::Duplicate]);
-        let audit = s.query_audit(&AuditFilter { kind: Some(AuditKind::Push), ..Default::default() }).await.unwrap();
+        let audit = s
+            .query_audit(&AuditFilter {
+                kind: Some(AuditKind::Push),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         assert_eq!(audit.iter().filter(|a| a.outcome == "accepted").count(), 2);
         assert_eq!(audit.iter().filter(|a| a.outcome == "duplicate").count(), 2);
         assert_eq!(s.queue_depths().await.unwrap().inbox_pending, 2);
@@ -110,7 +128,10 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
         let first = s.claim_inbox(100, 1_000, 10).await.unwrap();
         assert_eq!(first.len(), 2);
         assert_eq!(first[0].attempts, 1);
-        assert!(s.claim_inbox(200, 1_000, 10).await.unwrap().is_empty(), "leased items are not claimed twice");
+        assert!(
+            s.claim_inbox(200, 1_000, 10).await.unwrap().is_empty(),
+            "leased items are not claimed twice"
+        );
         // A crashed worker's lease runs out and the item comes back.
         let again = s.claim_inbox(1_200, 1_000, 10).await.unwrap();
         assert_eq!(again.len(), 2);
@@ -118,7 +139,10 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
 
         let completion = InboxCompletion {
             state: InboxState::Done,
-            events: vec![NewEvent { event: event("e1"), deliveries: vec![delivery("robot:ops"), delivery("wecom_app:hq")] }],
+            events: vec![NewEvent {
+                event: event("e1"),
+                deliveries: vec![delivery("robot:ops"), delivery("wecom_app:hq")],
+            }],
             order_updates: vec![OrderStateUpdate {
                 app_id: app(),
                 shop_id: shop(),
@@ -127,13 +151,19 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
             }],
             note: None,
         };
-        assert_eq!(s.complete_inbox(again[0].id, completion.clone(), 1_300).await.unwrap(), 1);
+        assert_eq!(
+            s.complete_inbox(again[0].id, completion.clone(), 1_300).await.unwrap(),
+            1
+        );
         // The same event from the second (duplicate-fact) push creates nothing new.
         assert_eq!(s.complete_inbox(again[1].id, completion, 1_300).await.unwrap(), 0);
         let depths = s.queue_depths().await.unwrap();
         assert_eq!(depths.inbox_pending, 0);
         assert_eq!(depths.deliveries_pending, 2);
-        let status = s.order_status(&app(), shop(), &OrderSn::parse("220810QSK8S7BX").unwrap()).await.unwrap();
+        let status = s
+            .order_status(&app(), shop(), &OrderSn::parse("220810QSK8S7BX").unwrap())
+            .await
+            .unwrap();
         assert_eq!(status.as_deref(), Some("READY_TO_SHIP"));
         assert!(s.claim_inbox(10_000, 1_000, 10).await.unwrap().is_empty());
     })
@@ -155,9 +185,15 @@ async fn inbox_retry_waits_for_its_time() {
 #[tokio::test]
 async fn deliveries_retry_die_and_deliver_with_audit() {
     run_both(|s| async move {
-        let new = NewEvent { event: event("e1"), deliveries: vec![delivery("robot:a"), delivery("robot:b"), delivery("robot:c")] };
+        let new = NewEvent {
+            event: event("e1"),
+            deliveries: vec![delivery("robot:a"), delivery("robot:b"), delivery("robot:c")],
+        };
         assert!(s.insert_event(new.clone(), 100).await.unwrap());
-        assert!(!s.insert_event(new, 100).await.unwrap(), "same dedupe key is not queued twice");
+        assert!(
+            !s.insert_event(new, 100).await.unwrap(),
+            "same dedupe key is not queued twice"
+        );
         let claimed = s.claim_deliveries(100, 30_000, 10).await.unwrap();
         assert_eq!(claimed.len(), 3);
         assert!(s.claim_deliveries(100, 30_000, 10).await.unwrap().is_empty());
@@ -166,11 +202,26 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
             a.shop_id = Some(727720655);
             a
         };
-        s.finish_delivery(claimed[0].id, DeliveryResult::Delivered, audit("delivered")).await.unwrap();
-        s.finish_delivery(claimed[1].id, DeliveryResult::Retry { at: 1_000, error: "timeout".into() }, audit("retry"))
+        s.finish_delivery(claimed[0].id, DeliveryResult::Delivered, audit("delivered"))
             .await
             .unwrap();
-        s.finish_delivery(claimed[2].id, DeliveryResult::Dead { error: "81013".into() }, audit("dead")).await.unwrap();
+        s.finish_delivery(
+            claimed[1].id,
+            DeliveryResult::Retry {
+                at: 1_000,
+                error: "timeout".into(),
+            },
+            audit("retry"),
+        )
+        .await
+        .unwrap();
+        s.finish_delivery(
+            claimed[2].id,
+            DeliveryResult::Dead { error: "81013".into() },
+            audit("dead"),
+        )
+        .await
+        .unwrap();
         let depths = s.queue_depths().await.unwrap();
         assert_eq!((depths.deliveries_pending, depths.deliveries_dead), (1, 1));
         assert!(s.claim_deliveries(999, 30_000, 10).await.unwrap().is_empty());
@@ -178,7 +229,13 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
         assert_eq!(retried.len(), 1);
         assert_eq!(retried[0].attempts, 1);
         assert_eq!(retried[0].payload, "{\"msgtype\":\"text\"}");
-        let dead = s.query_audit(&AuditFilter { outcome: Some("dead".into()), ..Default::default() }).await.unwrap();
+        let dead = s
+            .query_audit(&AuditFilter {
+                outcome: Some("dead".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         assert_eq!(dead.len(), 1);
     })
     .await;
@@ -188,7 +245,15 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
 async fn concurrent_claimers_never_share_a_delivery() {
     run_both(|s| async move {
         let deliveries = (0..200).map(|i| delivery(&format!("robot:{i}"))).collect();
-        s.insert_event(NewEvent { event: event("bulk"), deliveries }, 0).await.unwrap();
+        s.insert_event(
+            NewEvent {
+                event: event("bulk"),
+                deliveries,
+            },
+            0,
+        )
+        .await
+        .unwrap();
         let mut handles = Vec::new();
         for _ in 0..4 {
             let s = s.clone();
@@ -227,14 +292,57 @@ async fn audit_filters_narrow() {
         }
         let q = |f: AuditFilter| {
             let s = s.clone();
-            async move { s.query_audit(&f).await.unwrap().into_iter().map(|a| a.at).collect::<Vec<_>>() }
+            async move {
+                s.query_audit(&f)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|a| a.at)
+                    .collect::<Vec<_>>()
+            }
         };
         assert_eq!(q(AuditFilter::default()).await, vec![3, 2, 1]);
-        assert_eq!(q(AuditFilter { shop_id: Some(1), ..Default::default() }).await, vec![2, 1]);
-        assert_eq!(q(AuditFilter { order_sn: Some("A".into()), ..Default::default() }).await, vec![3, 1]);
-        assert_eq!(q(AuditFilter { outcome: Some("dead".into()), ..Default::default() }).await, vec![2]);
-        assert_eq!(q(AuditFilter { from: Some(2), to: Some(3), ..Default::default() }).await, vec![2]);
-        assert_eq!(q(AuditFilter { limit: Some(1), ..Default::default() }).await, vec![3]);
+        assert_eq!(
+            q(AuditFilter {
+                shop_id: Some(1),
+                ..Default::default()
+            })
+            .await,
+            vec![2, 1]
+        );
+        assert_eq!(
+            q(AuditFilter {
+                order_sn: Some("A".into()),
+                ..Default::default()
+            })
+            .await,
+            vec![3, 1]
+        );
+        assert_eq!(
+            q(AuditFilter {
+                outcome: Some("dead".into()),
+                ..Default::default()
+            })
+            .await,
+            vec![2]
+        );
+        assert_eq!(
+            q(AuditFilter {
+                from: Some(2),
+                to: Some(3),
+                ..Default::default()
+            })
+            .await,
+            vec![2]
+        );
+        assert_eq!(
+            q(AuditFilter {
+                limit: Some(1),
+                ..Default::default()
+            })
+            .await,
+            vec![3]
+        );
     })
     .await;
 }
@@ -242,11 +350,19 @@ async fn audit_filters_narrow() {
 #[tokio::test]
 async fn config_apply_reports_changes_and_removes_absent_objects() {
     run_both(|s| async move {
-        let obj = |id: &str, fp: &str| ConfigObject { kind: "robot".into(), id: id.into(), body: "{}".into(), fingerprint: fp.into() };
+        let obj = |id: &str, fp: &str| ConfigObject {
+            kind: "robot".into(),
+            id: id.into(),
+            body: "{}".into(),
+            fingerprint: fp.into(),
+        };
         let changes = s.apply_config(&[obj("a", "1"), obj("b", "1")], 1).await.unwrap();
         assert!(changes.iter().all(|c| c.2 == ConfigChange::Created));
         let changes = s.apply_config(&[obj("a", "1"), obj("b", "2")], 2).await.unwrap();
-        assert_eq!(changes.iter().map(|c| c.2).collect::<Vec<_>>(), vec![ConfigChange::Unchanged, ConfigChange::Updated]);
+        assert_eq!(
+            changes.iter().map(|c| c.2).collect::<Vec<_>>(),
+            vec![ConfigChange::Unchanged, ConfigChange::Updated]
+        );
         let changes = s.apply_config(&[obj("b", "2")], 3).await.unwrap();
         assert_eq!(changes[1], ("robot".into(), "a".into(), ConfigChange::Removed));
         assert_eq!(s.list_config().await.unwrap().len(), 1);
@@ -271,16 +387,29 @@ async fn shop_tokens_are_sealed_and_rotate_once() {
         s.save_shop_auth(&auth, 1).await.unwrap();
         let read = s.shop_auth(&app(), shop()).await.unwrap().unwrap();
         assert_eq!(read.refresh_token.expose(), "refresh-1");
-        let rotated = ShopAuth { access_token: Secret::new("access-2"), refresh_token: Secret::new("refresh-2"), ..read.clone() };
+        let rotated = ShopAuth {
+            access_token: Secret::new("access-2"),
+            refresh_token: Secret::new("refresh-2"),
+            ..read.clone()
+        };
         assert!(s.rotate_shop_tokens(&rotated, 2).await.unwrap());
         // A second refresher that read the same version loses: its tokens are not stored.
-        let loser = ShopAuth { refresh_token: Secret::new("refresh-x"), ..read };
+        let loser = ShopAuth {
+            refresh_token: Secret::new("refresh-x"),
+            ..read
+        };
         assert!(!s.rotate_shop_tokens(&loser, 3).await.unwrap());
         let now = s.shop_auth(&app(), shop()).await.unwrap().unwrap();
         assert_eq!(now.refresh_token.expose(), "refresh-2");
-        s.set_shop_status(&app(), shop(), ShopAuthStatus::NeedsReauthorization, Some("refresh_token_expired"), 4)
-            .await
-            .unwrap();
+        s.set_shop_status(
+            &app(),
+            shop(),
+            ShopAuthStatus::NeedsReauthorization,
+            Some("refresh_token_expired"),
+            4,
+        )
+        .await
+        .unwrap();
         let all = s.list_shop_auth().await.unwrap();
         assert_eq!(all[0].status, ShopAuthStatus::NeedsReauthorization);
     })
@@ -308,7 +437,10 @@ async fn sealed_tokens_need_the_same_master_key() {
     let raw = std::fs::read(dir.path().join("t.db")).unwrap_or_default();
     let wal = std::fs::read(dir.path().join("t.db-wal")).unwrap_or_default();
     let hay = [raw, wal].concat();
-    assert!(!hay.windows(13).any(|w| w == b"plain-refresh"), "tokens must not be stored in clear");
+    assert!(
+        !hay.windows(13).any(|w| w == b"plain-refresh"),
+        "tokens must not be stored in clear"
+    );
     let other = SqlStore::connect(&url, secrets()).await.unwrap();
     let err = other.shop_auth(&app(), shop()).await.unwrap_err();
     assert!(matches!(err, StoreError::Seal(_)));

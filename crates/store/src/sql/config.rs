@@ -72,7 +72,12 @@ impl ConfigRepo for SqlStore {
         });
         Ok(rows
             .into_iter()
-            .map(|r| ConfigObject { kind: r.kind, id: r.id, body: r.body, fingerprint: r.fingerprint })
+            .map(|r| ConfigObject {
+                kind: r.kind,
+                id: r.id,
+                body: r.body,
+                fingerprint: r.fingerprint,
+            })
             .collect())
     }
 }

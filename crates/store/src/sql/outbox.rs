@@ -68,6 +68,10 @@ impl Outbox for SqlStore {
             .fetch_one(pool)
             .await?
         });
-        Ok(QueueDepths { inbox_pending, deliveries_pending, deliveries_dead })
+        Ok(QueueDepths {
+            inbox_pending,
+            deliveries_pending,
+            deliveries_dead,
+        })
     }
 }

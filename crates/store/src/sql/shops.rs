@@ -26,7 +26,10 @@ const COLUMNS: &str =
 
 impl SqlStore {
     fn open_row(&self, r: Row) -> Result<ShopAuth> {
-        let corrupt = |reason: String| StoreError::Corrupt { table: "shop_auth", reason };
+        let corrupt = |reason: String| StoreError::Corrupt {
+            table: "shop_auth",
+            reason,
+        };
         Ok(ShopAuth {
             app_id: ConfigId::parse(&r.app_id).map_err(|e| corrupt(e.to_string()))?,
             shop_id: u64::try_from(r.shop_id)

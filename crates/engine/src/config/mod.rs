@@ -1,0 +1,10 @@
+//! Configuration: the file's schema ([`model`]), its parsing and checks ([`validate`]), and the stored,
+//! indexed form the service runs from ([`registry`]).
+
+pub mod model;
+pub mod registry;
+pub mod validate;
+
+pub use model::*;
+pub use registry::Registry;
+pub use validate::{parse_config, ConfigError, Problem};

@@ -1,0 +1,210 @@
+//! The operator's configuration: what `shoprelay.toml` holds, typed. The same types are the runtime view.
+
+use serde::{Deserialize, Serialize, Serializer};
+use shoprelay_core::error::Lang;
+use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_core::route::Route;
+use shoprelay_core::secret::Secret;
+
+/// Where the server listens and keeps its data. Read by `serve`; not stored in the database.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Socket address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The URL the marketplaces call; push signatures cover it, so it must be exact.
+    pub public_url: Option<String>,
+    /// `sqlite://PATH` (default `sqlite://shoprelay.db`) or `postgres://…`.
+    #[serde(default = "default_database")]
+    pub database: String,
+    /// Console and message language.
+    #[serde(default)]
+    pub language: Lang,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            public_url: None,
+            database: default_database(),
+            language: Lang::Zh,
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+fn default_database() -> String {
+    "sqlite://shoprelay.db".into()
+}
+
+fn expose<S: Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose())
+}
+
+fn expose_opt<S: Serializer>(secret: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(v) => s.serialize_some(v.expose()),
+        None => s.serialize_none(),
+    }
+}
+
+/// A Shopee partner app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopeeAppConfig {
+    /// Operator-chosen id; pushes arrive at `/push/shopee/{id}`.
+    pub id: ConfigId,
+    /// Shopee's partner id.
+    pub partner_id: u64,
+    /// Key API calls are signed with.
+    #[serde(serialize_with = "expose")]
+    pub partner_key: Secret,
+    /// Key pushes are signed with (the console's "Live Push Partner Key"); defaults to `partner_key`.
+    #[serde(default, serialize_with = "expose_opt", skip_serializing_if = "Option::is_none")]
+    pub push_key: Option<Secret>,
+    /// API host.
+    #[serde(default = "default_shopee_api")]
+    pub api_base: String,
+}
+
+impl ShopeeAppConfig {
+    /// The key that signs this app's pushes.
+    pub fn push_key(&self) -> &Secret {
+        self.push_key.as_ref().unwrap_or(&self.partner_key)
+    }
+}
+
+fn default_shopee_api() -> String {
+    "https://partner.shopeemobile.com".into()
+}
+
+/// A shop the seller connected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopConfig {
+    /// The Shopee app the shop authorized.
+    pub app: ConfigId,
+    /// Shopee shop id.
+    pub shop_id: ShopId,
+    /// Display name shown in messages.
+    pub name: String,
+    /// Legal entity on the shop's business licence (onboarding compares it with the WeCom company).
+    #[serde(default)]
+    pub legal_entity: Option<String>,
+    /// Marketplace region (`SG`, `MY`, …): decides the time zone of times in messages.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Tokens given by hand (tests, migrations); normally they come from authorization.
+    #[serde(default, serialize_with = "expose_opt", skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<Secret>,
+    /// See `access_token`.
+    #[serde(default, serialize_with = "expose_opt", skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+}
+
+/// A WeCom self-built app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeComAppConfig {
+    /// Operator-chosen id.
+    pub id: ConfigId,
+    /// Corp id (`ww…`).
+    pub corp_id: String,
+    /// The app's Secret.
+    #[serde(serialize_with = "expose")]
+    pub secret: Secret,
+    /// The app's AgentId.
+    pub agent_id: i64,
+    /// API host.
+    #[serde(default = "default_wecom_api")]
+    pub api_base: String,
+    /// Callback Token (receiving messages).
+    #[serde(default, serialize_with = "expose_opt", skip_serializing_if = "Option::is_none")]
+    pub callback_token: Option<Secret>,
+    /// Callback EncodingAESKey.
+    #[serde(default, serialize_with = "expose_opt", skip_serializing_if = "Option::is_none")]
+    pub encoding_aes_key: Option<Secret>,
+    /// Messages per minute this app may send (WeCom's budget for the integration).
+    #[serde(default = "default_app_budget")]
+    pub rate_per_minute: u32,
+}
+
+fn default_wecom_api() -> String {
+    "https://qyapi.weixin.qq.com".into()
+}
+
+fn default_app_budget() -> u32 {
+    200
+}
+
+/// A group robot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RobotConfig {
+    /// Operator-chosen id.
+    pub id: ConfigId,
+    /// The webhook key.
+    #[serde(serialize_with = "expose")]
+    pub key: Secret,
+    /// API host.
+    #[serde(default = "default_wecom_api")]
+    pub api_base: String,
+}
+
+/// Who hears about problems an admin must fix (a shop needing re-authorization).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Where admin notices go.
+    pub targets: Vec<shoprelay_core::route::Target>,
+}
+
+/// The Shopee section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopeeSection {
+    /// Partner apps.
+    #[serde(default)]
+    pub apps: Vec<ShopeeAppConfig>,
+    /// Shops.
+    #[serde(default)]
+    pub shops: Vec<ShopConfig>,
+}
+
+/// The WeCom section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeComSection {
+    /// Self-built apps.
+    #[serde(default)]
+    pub apps: Vec<WeComAppConfig>,
+    /// Group robots.
+    #[serde(default)]
+    pub robots: Vec<RobotConfig>,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// `[server]`.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// `[admin]`.
+    #[serde(default)]
+    pub admin: Option<AdminConfig>,
+    /// `[shopee]`.
+    #[serde(default)]
+    pub shopee: ShopeeSection,
+    /// `[wecom]`.
+    #[serde(default)]
+    pub wecom: WeComSection,
+    /// `[[routes]]`.
+    #[serde(default)]
+    pub routes: Vec<Route>,
+}

@@ -1,0 +1,180 @@
+//! The applied configuration: stored as objects with sealed secrets, loaded as an indexed [`Registry`].
+
+use std::collections::HashMap;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_core::route::Route;
+use shoprelay_core::secret::{Secret, SecretBox};
+use shoprelay_store::{ConfigObject, StoreError};
+
+use super::model::*;
+
+/// Top-level fields sealed at rest, whatever the object kind.
+const SECRET_FIELDS: [&str; 6] = [
+    "partner_key",
+    "push_key",
+    "secret",
+    "callback_token",
+    "encoding_aes_key",
+    "key",
+];
+
+const SHOPEE_APP: &str = "shopee_app";
+const SHOP: &str = "shop";
+const WECOM_APP: &str = "wecom_app";
+const ROBOT: &str = "robot";
+const ROUTE: &str = "route";
+const ADMIN: &str = "admin";
+
+/// The configuration the running service works from, indexed for lookups.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    /// Shopee partner apps by id.
+    pub shopee_apps: HashMap<ConfigId, ShopeeAppConfig>,
+    /// Shops by (app, shop id).
+    pub shops: HashMap<(ConfigId, ShopId), ShopConfig>,
+    /// WeCom apps by id.
+    pub wecom_apps: HashMap<ConfigId, WeComAppConfig>,
+    /// Robots by id.
+    pub robots: HashMap<ConfigId, RobotConfig>,
+    /// Routes, ordered by id.
+    pub routes: Vec<Route>,
+    /// Admin notice targets.
+    pub admin: Option<AdminConfig>,
+}
+
+impl Registry {
+    /// Builds the registry straight from a parsed file (tests, demo).
+    pub fn from_file(file: &ConfigFile) -> Self {
+        let mut routes = file.routes.clone();
+        routes.sort_by(|a, b| a.id.cmp(&b.id));
+        Self {
+            shopee_apps: file.shopee.apps.iter().map(|a| (a.id.clone(), a.clone())).collect(),
+            shops: file
+                .shopee
+                .shops
+                .iter()
+                .map(|s| ((s.app.clone(), s.shop_id), without_tokens(s)))
+                .collect(),
+            wecom_apps: file.wecom.apps.iter().map(|a| (a.id.clone(), a.clone())).collect(),
+            robots: file.wecom.robots.iter().map(|r| (r.id.clone(), r.clone())).collect(),
+            routes,
+            admin: file.admin.clone(),
+        }
+    }
+
+    /// The objects to store for this configuration, secrets sealed, each with a keyed fingerprint.
+    pub fn to_objects(&self, secrets: &SecretBox) -> Result<Vec<ConfigObject>, StoreError> {
+        let mut out = Vec::new();
+        for a in self.shopee_apps.values() {
+            out.push(seal_object(secrets, SHOPEE_APP, a.id.as_str(), a)?);
+        }
+        for s in self.shops.values() {
+            out.push(seal_object(secrets, SHOP, &format!("{}/{}", s.app, s.shop_id), s)?);
+        }
+        for a in self.wecom_apps.values() {
+            out.push(seal_object(secrets, WECOM_APP, a.id.as_str(), a)?);
+        }
+        for r in self.robots.values() {
+            out.push(seal_object(secrets, ROBOT, r.id.as_str(), r)?);
+        }
+        for r in &self.routes {
+            out.push(seal_object(secrets, ROUTE, r.id.as_str(), r)?);
+        }
+        if let Some(admin) = &self.admin {
+            out.push(seal_object(secrets, ADMIN, ADMIN, admin)?);
+        }
+        out.sort_by(|a, b| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)));
+        Ok(out)
+    }
+
+    /// Rebuilds the registry from stored objects.
+    pub fn from_objects(objects: &[ConfigObject], secrets: &SecretBox) -> Result<Self, StoreError> {
+        let mut reg = Registry::default();
+        for o in objects {
+            match o.kind.as_str() {
+                SHOPEE_APP => {
+                    let a: ShopeeAppConfig = open_object(secrets, o)?;
+                    reg.shopee_apps.insert(a.id.clone(), a);
+                }
+                SHOP => {
+                    let s: ShopConfig = open_object(secrets, o)?;
+                    reg.shops.insert((s.app.clone(), s.shop_id), s);
+                }
+                WECOM_APP => {
+                    let a: WeComAppConfig = open_object(secrets, o)?;
+                    reg.wecom_apps.insert(a.id.clone(), a);
+                }
+                ROBOT => {
+                    let r: RobotConfig = open_object(secrets, o)?;
+                    reg.robots.insert(r.id.clone(), r);
+                }
+                ROUTE => reg.routes.push(open_object(secrets, o)?),
+                ADMIN => reg.admin = Some(open_object(secrets, o)?),
+                other => {
+                    return Err(StoreError::Corrupt {
+                        table: "config_objects",
+                        reason: format!("unknown kind {other}"),
+                    })
+                }
+            }
+        }
+        reg.routes.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(reg)
+    }
+
+    /// The shop, when configured.
+    pub fn shop(&self, app: &ConfigId, shop: ShopId) -> Option<&ShopConfig> {
+        self.shops.get(&(app.clone(), shop))
+    }
+}
+
+/// Tokens given in the file go to the shop's authorization record, never into the config object.
+fn without_tokens(s: &ShopConfig) -> ShopConfig {
+    ShopConfig {
+        access_token: None,
+        refresh_token: None,
+        ..s.clone()
+    }
+}
+
+fn corrupt(reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        table: "config_objects",
+        reason: reason.to_string(),
+    }
+}
+
+fn seal_object<T: Serialize>(secrets: &SecretBox, kind: &str, id: &str, value: &T) -> Result<ConfigObject, StoreError> {
+    let mut json = serde_json::to_value(value).map_err(corrupt)?;
+    let plain = serde_json::to_vec(&json).map_err(corrupt)?;
+    let fingerprint = secrets.fingerprint(&plain);
+    if let Value::Object(map) = &mut json {
+        for field in SECRET_FIELDS {
+            if let Some(Value::String(s)) = map.get_mut(field) {
+                *s = secrets.seal(&Secret::new(s.as_str()));
+            }
+        }
+    }
+    Ok(ConfigObject {
+        kind: kind.to_owned(),
+        id: id.to_owned(),
+        body: json.to_string(),
+        fingerprint,
+    })
+}
+
+fn open_object<T: DeserializeOwned>(secrets: &SecretBox, o: &ConfigObject) -> Result<T, StoreError> {
+    let mut json: Value = serde_json::from_str(&o.body).map_err(corrupt)?;
+    if let Value::Object(map) = &mut json {
+        for field in SECRET_FIELDS {
+            if let Some(Value::String(s)) = map.get_mut(field) {
+                *s = secrets.open(s)?.expose().to_owned();
+            }
+        }
+    }
+    serde_json::from_value(json).map_err(corrupt)
+}

@@ -1,0 +1,230 @@
+//! [`Engine`]: the state every stage shares, and the background workers that move work along.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use shoprelay_core::secret::SecretBox;
+use shoprelay_marketplaces::shopee::ShopeeClient;
+use shoprelay_store::{NewPush, PushInsert, Store};
+use shoprelay_wecom::client::WeComClient;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::backoff::Backoff;
+use crate::config::Registry;
+use crate::error::EngineError;
+use crate::ingest::Ingest;
+use crate::tokens::TokenManager;
+
+/// Tunables of the pipeline; the defaults suit production.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// The public base URL the marketplaces call (push signatures cover it).
+    pub public_url: String,
+    /// Retry schedule of deliveries.
+    pub delivery_backoff: Backoff,
+    /// Retry schedule of enrichment (marketplace API) before an event goes out without details.
+    pub enrich_backoff: Backoff,
+    /// How long a claimed item stays claimed before another worker may take it over.
+    pub lease: Duration,
+    /// Timeout of every outbound HTTP call.
+    pub http_timeout: Duration,
+    /// Refresh marketplace access tokens this long before they expire.
+    pub refresh_ahead: Duration,
+    /// How often the configuration is re-read from the database.
+    pub config_reload: Duration,
+    /// Deliveries sent at once.
+    pub delivery_concurrency: usize,
+}
+
+impl EngineSettings {
+    /// Production defaults for a service reachable at `public_url`.
+    pub fn new(public_url: impl Into<String>) -> Self {
+        Self {
+            public_url: public_url.into().trim_end_matches('/').to_owned(),
+            delivery_backoff: Backoff {
+                base: Duration::from_secs(5),
+                max: Duration::from_secs(1_800),
+                max_attempts: 12,
+            },
+            enrich_backoff: Backoff {
+                base: Duration::from_secs(2),
+                max: Duration::from_secs(300),
+                max_attempts: 6,
+            },
+            lease: Duration::from_secs(60),
+            http_timeout: Duration::from_secs(10),
+            refresh_ahead: Duration::from_secs(1_800),
+            config_reload: Duration::from_secs(5),
+            delivery_concurrency: 16,
+        }
+    }
+}
+
+/// The shared state of the pipeline.
+pub struct Engine {
+    /// Durable state.
+    pub store: Arc<dyn Store>,
+    /// Seals and opens stored secrets.
+    pub secrets: SecretBox,
+    /// Tunables.
+    pub settings: EngineSettings,
+    /// Shopee API client.
+    pub shopee: ShopeeClient,
+    /// WeCom API client (its token cache is shared by every delivery).
+    pub wecom: WeComClient,
+    /// Marketplace tokens.
+    pub tokens: TokenManager,
+    registry: RwLock<Arc<Registry>>,
+    ingest: Ingest,
+    pub(crate) inbox_wake: Arc<Notify>,
+    pub(crate) outbox_wake: Arc<Notify>,
+}
+
+impl Engine {
+    /// Builds the engine and loads the stored configuration. Call [`Engine::spawn_workers`] to run it.
+    pub async fn new(
+        store: Arc<dyn Store>,
+        secrets: SecretBox,
+        settings: EngineSettings,
+    ) -> Result<Arc<Self>, EngineError> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.http_timeout)
+            .connect_timeout(settings.http_timeout.min(Duration::from_secs(5)))
+            .build()
+            .unwrap_or_default();
+        let registry = Registry::from_objects(&store.list_config().await?, &secrets)?;
+        let inbox_wake = Arc::new(Notify::new());
+        Ok(Arc::new(Self {
+            ingest: Ingest::start(store.clone(), inbox_wake.clone()),
+            store,
+            secrets,
+            shopee: ShopeeClient::new(http.clone()),
+            wecom: WeComClient::new(http),
+            tokens: TokenManager::default(),
+            settings,
+            registry: RwLock::new(Arc::new(registry)),
+            inbox_wake,
+            outbox_wake: Arc::new(Notify::new()),
+        }))
+    }
+
+    /// The configuration now in force.
+    pub fn registry(&self) -> Arc<Registry> {
+        match self.registry.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads the configuration from the database (after `shoprelay apply`).
+    pub async fn reload_config(&self) -> Result<(), EngineError> {
+        let fresh = Arc::new(Registry::from_objects(&self.store.list_config().await?, &self.secrets)?);
+        match self.registry.write() {
+            Ok(mut r) => *r = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(())
+    }
+
+    /// Stores a verified push before it is acknowledged (group-committed).
+    pub async fn accept_push(&self, push: NewPush) -> Result<PushInsert, EngineError> {
+        self.ingest.store(push).await
+    }
+
+    /// The exact callback URL of a Shopee app, as configured at Shopee.
+    pub fn shopee_callback_url(&self, app_id: &str) -> String {
+        format!("{}/push/shopee/{app_id}", self.settings.public_url)
+    }
+
+    /// Runs every pending stage until no work is due: for tests and the demo, instead of sleeping.
+    pub async fn dispatch_all_pending(&self) -> Result<(), EngineError> {
+        loop {
+            let processed = self.process_inbox_once().await?;
+            let delivered = self.deliver_once().await?;
+            if processed == 0 && delivered == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Starts the workers; they stop when `shutdown` is cancelled.
+    pub fn spawn_workers(self: &Arc<Self>, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        let me = self.clone();
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            me.worker_loop(
+                "inbox",
+                stop,
+                |e| Box::pin(e.process_inbox_once()),
+                |e| e.inbox_wake.clone(),
+            )
+            .await
+        }));
+        let me = self.clone();
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            me.worker_loop(
+                "outbox",
+                stop,
+                |e| Box::pin(e.deliver_once()),
+                |e| e.outbox_wake.clone(),
+            )
+            .await
+        }));
+        let me = self.clone();
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move { me.refresh_loop(stop).await }));
+        let me = self.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(me.settings.config_reload);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tick.tick() => {
+                        if let Err(err) = me.reload_config().await {
+                            tracing::warn!(error = ?err, "reloading configuration failed; keeping the previous one");
+                        }
+                    }
+                }
+            }
+        }));
+        tasks
+    }
+
+    async fn worker_loop<F>(
+        self: Arc<Self>,
+        name: &'static str,
+        shutdown: CancellationToken,
+        step: F,
+        wake: fn(&Engine) -> Arc<Notify>,
+    ) where
+        F: for<'a> Fn(
+            &'a Engine,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<usize, EngineError>> + Send + 'a>>,
+    {
+        let notify = wake(&self);
+        loop {
+            let idle = match step(&self).await {
+                Ok(0) => true,
+                Ok(_) => false,
+                Err(err) => {
+                    tracing::warn!(worker = name, error = ?err, "worker step failed; retrying shortly");
+                    true
+                }
+            };
+            if idle {
+                // Woken by new work, or polling for retries that come due.
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = notify.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+            } else if shutdown.is_cancelled() {
+                return;
+            }
+        }
+    }
+}

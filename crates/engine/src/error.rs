@@ -1,0 +1,48 @@
+//! Errors of the engine's stages.
+
+use shoprelay_core::error::UserFacing;
+use shoprelay_store::StoreError;
+
+/// What can stop a stage.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A batch write failed; each request in it gets this (the cause is logged once).
+    #[error("storage unavailable")]
+    StoreUnavailable,
+    /// The service is shutting down and no longer accepts work.
+    #[error("shutting down")]
+    ShuttingDown,
+}
+
+impl UserFacing for EngineError {
+    fn code(&self) -> &'static str {
+        match self {
+            EngineError::Store(e) => e.code(),
+            EngineError::StoreUnavailable => "store.unavailable",
+            EngineError::ShuttingDown => "server.shutting_down",
+        }
+    }
+
+    fn status(&self) -> u16 {
+        503
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            EngineError::Store(e) => e.message_zh(),
+            EngineError::StoreUnavailable => "数据库暂时不可用，推送未保存：平台会自动重发，请检查数据库".into(),
+            EngineError::ShuttingDown => "服务正在停止，请稍后重试（平台会自动重发推送）".into(),
+        }
+    }
+
+    fn message_en(&self) -> String {
+        match self {
+            EngineError::Store(e) => e.message_en(),
+            EngineError::StoreUnavailable => "The database is unavailable and the push was not stored: the platform will resend it; check the database".into(),
+            EngineError::ShuttingDown => "The service is shutting down; retry shortly (the platform resends pushes)".into(),
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The pipeline between the edges: ingest → inbox → normalise/enrich → route → outbox → deliver → audit.
+//!
+//! # Layout
+//! - [`config`]: the operator's configuration file, its checks, and the stored [`config::Registry`].
+//! - [`engine`]: [`Engine`], the shared state every stage works from, and its background workers.
+//! - [`ingest`]: group commit of verified pushes, so the acknowledgement waits for fsync without
+//!   paying one fsync per push.
+//! - [`pipeline`]: inbox items become neutral events, enriched through the marketplace API and routed.
+//! - [`render`]: events become WeCom cards and robot markdown.
+//! - [`deliver`]: outbox rows are sent, retried with back-off or dead-lettered, each attempt audited.
+//! - [`tokens`]: marketplace tokens, refreshed single-flight before they expire.
+//! - [`backoff`]: retry schedules.
+//! - [`clock`]: the time source.
+
+pub mod backoff;
+pub mod clock;
+pub mod config;
+pub mod deliver;
+pub mod engine;
+pub mod error;
+pub mod ingest;
+pub mod pipeline;
+pub mod render;
+pub mod tokens;
+
+pub use engine::{Engine, EngineSettings};
+pub use error::EngineError;

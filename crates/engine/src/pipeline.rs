@@ -1,0 +1,249 @@
+//! The inbox stage: a stored push becomes neutral events, enriched through the marketplace API,
+//! routed and rendered into outbox rows — all committed in one transaction with the inbox item closed.
+
+use shoprelay_core::event::{Event, EventKind, Platform};
+use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_core::order::OrderStatus;
+use shoprelay_marketplaces::shopee::{normalize, Disposition, OrderDetail, PushBody, ShopeePush};
+use shoprelay_store::{InboxCompletion, InboxItem, InboxState, NewDelivery, OrderStateUpdate, ShopAuthStatus};
+
+use crate::clock::now_ms;
+use crate::config::Registry;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::render::{render, RenderContext};
+use crate::tokens::{shopee_app, TokenError};
+
+/// Inbox items taken per pass.
+const BATCH: i64 = 32;
+
+/// Event kinds an admin also hears about, whatever the routes say.
+const ADMIN_KINDS: [EventKind; 3] = [
+    EventKind::ReauthorizationRequired,
+    EventKind::AuthorizationExpiring,
+    EventKind::ShopDeauthorized,
+];
+
+/// What to do with an item after trying to enrich it.
+enum Step {
+    Complete(InboxCompletion),
+    RetryAt(i64, String),
+}
+
+impl Engine {
+    /// Processes the inbox items that are due; returns how many were handled.
+    pub async fn process_inbox_once(&self) -> Result<usize, EngineError> {
+        let items = self
+            .store
+            .claim_inbox(now_ms(), self.settings.lease.as_millis() as i64, BATCH)
+            .await?;
+        let count = items.len();
+        let mut new_events = 0;
+        for item in items {
+            match self.process_item(&item).await {
+                Step::Complete(completion) => {
+                    new_events += self.store.complete_inbox(item.id, completion, now_ms()).await?;
+                }
+                Step::RetryAt(at, error) => {
+                    tracing::info!(inbox = item.id, %error, "enrichment failed; retrying later");
+                    self.store.retry_inbox(item.id, at, &error).await?;
+                }
+            }
+        }
+        if new_events > 0 {
+            metrics::counter!("shoprelay_events_total").increment(new_events as u64);
+            self.outbox_wake.notify_one();
+        }
+        Ok(count)
+    }
+
+    async fn process_item(&self, item: &InboxItem) -> Step {
+        let done = |state, note: Option<String>| {
+            Step::Complete(InboxCompletion {
+                state,
+                events: Vec::new(),
+                order_updates: Vec::new(),
+                note,
+            })
+        };
+        if item.platform != Platform::Shopee.as_str() {
+            return done(
+                InboxState::Failed,
+                Some(format!("unsupported platform {}", item.platform)),
+            );
+        }
+        let push = match ShopeePush::parse(item.body.as_bytes()) {
+            Ok(p) => p,
+            Err(err) => return done(InboxState::Failed, Some(err.to_string())),
+        };
+        let Ok(app_id) = ConfigId::parse(&item.app_id) else {
+            return done(InboxState::Failed, Some(format!("invalid app id {}", item.app_id)));
+        };
+        let registry = self.registry();
+        if let Some(shop) = push.shop_id.or_else(|| body_shop(&push.body)) {
+            if registry.shop(&app_id, shop).is_none() && push.code != 1 && push.code != 12 {
+                return done(
+                    InboxState::UnknownShop,
+                    Some(format!("shop {shop} is not configured for app {app_id}")),
+                );
+            }
+        }
+        let mut note = None;
+        let detail = match self.enrich(&registry, &app_id, &push, item.attempts).await {
+            Ok(detail) => detail,
+            Err(EnrichError::Retry(at, error)) => return Step::RetryAt(at, error),
+            Err(EnrichError::GiveUp(error)) => {
+                note = Some(format!("sent without order details: {error}"));
+                None
+            }
+        };
+        let mut order_updates = Vec::new();
+        let known = match &push.body {
+            PushBody::OrderStatus {
+                shop_id,
+                order_sn,
+                status,
+                ..
+            } => {
+                order_updates.push(OrderStateUpdate {
+                    app_id: app_id.clone(),
+                    shop_id: *shop_id,
+                    order_sn: order_sn.clone(),
+                    status: status.as_str().to_owned(),
+                });
+                match self.store.order_status(&app_id, *shop_id, order_sn).await {
+                    Ok(s) => s.map(|s| OrderStatus::parse(&s)),
+                    Err(err) => return Step::RetryAt(now_ms() + 1_000, err.to_string()),
+                }
+            }
+            PushBody::ShopDeauthorized { shop_id } => {
+                if let Err(err) = self
+                    .store
+                    .set_shop_status(
+                        &app_id,
+                        *shop_id,
+                        ShopAuthStatus::Deauthorized,
+                        Some("deauthorization push"),
+                        now_ms(),
+                    )
+                    .await
+                {
+                    return Step::RetryAt(now_ms() + 1_000, err.to_string());
+                }
+                None
+            }
+            _ => None,
+        };
+        let events = normalize(&app_id, &push, &item.dedupe_key, detail.as_ref(), known.as_ref());
+        let events = events
+            .into_iter()
+            .map(|event| {
+                let deliveries = self.route(&registry, &event);
+                shoprelay_store::NewEvent { event, deliveries }
+            })
+            .collect();
+        Step::Complete(InboxCompletion {
+            state: InboxState::Done,
+            events,
+            order_updates,
+            note,
+        })
+    }
+
+    /// The outbox rows for an event: one per target of every matching route, plus admin targets for
+    /// the kinds admins must act on. An event no route matches is still stored (and audited).
+    pub fn route(&self, registry: &Registry, event: &Event) -> Vec<NewDelivery> {
+        let shop_cfg = event.shop_id.and_then(|s| registry.shop(&event.app, s));
+        let mut out = Vec::new();
+        let admin = registry
+            .admin
+            .iter()
+            .filter(|_| ADMIN_KINDS.contains(&event.kind()))
+            .flat_map(|a| a.targets.iter().map(|t| ("admin".to_owned(), t)));
+        let routed = registry
+            .routes
+            .iter()
+            .filter(|r| r.matches(event))
+            .flat_map(|r| r.targets.iter().map(move |t| (r.id.to_string(), t)));
+        for (route_id, target) in routed.chain(admin) {
+            let agent_id = match target {
+                shoprelay_core::route::Target::WecomApp { app, .. } => registry.wecom_apps.get(app).map(|a| a.agent_id),
+                shoprelay_core::route::Target::Robot { .. } => None,
+            };
+            let ctx = RenderContext {
+                shop_name: shop_cfg.map(|s| s.name.as_str()),
+                region: shop_cfg.and_then(|s| s.region.as_deref()),
+                agent_id,
+            };
+            let payload = render(event, target, ctx);
+            out.push(NewDelivery {
+                route_id,
+                destination: target.destination(),
+                payload: serde_json::to_string(&payload).unwrap_or_default(),
+            });
+        }
+        out
+    }
+
+    async fn enrich(
+        &self,
+        registry: &Registry,
+        app_id: &ConfigId,
+        push: &ShopeePush,
+        attempts: i64,
+    ) -> Result<Option<OrderDetail>, EnrichError> {
+        let (shop, order_sn) = match &push.body {
+            PushBody::OrderStatus { shop_id, order_sn, .. } | PushBody::TrackingNumber { shop_id, order_sn, .. } => {
+                (*shop_id, order_sn.clone())
+            }
+            _ => return Ok(None),
+        };
+        let Some(cfg) = registry.shopee_apps.get(app_id) else {
+            return Err(EnrichError::GiveUp(format!("no Shopee app `{app_id}` is configured")));
+        };
+        let retry = |error: String| match self.settings.enrich_backoff.delay(attempts) {
+            Some(delay) => EnrichError::Retry(now_ms() + delay.as_millis() as i64, error),
+            None => EnrichError::GiveUp(error),
+        };
+        let token = match self.access_token(app_id, shop).await {
+            Ok(t) => t,
+            Err(TokenError::Shopee(e)) if e.disposition() == Disposition::Retry => return Err(retry(e.to_string())),
+            Err(TokenError::Engine(e)) => return Err(retry(e.to_string())),
+            Err(other) => return Err(EnrichError::GiveUp(other.to_string())),
+        };
+        let app = shopee_app(cfg);
+        match self
+            .shopee
+            .get_order_detail(&app, shop, token.expose(), std::slice::from_ref(&order_sn))
+            .await
+        {
+            Ok(mut details) => Ok(details.pop()),
+            Err(err) => match err.disposition() {
+                Disposition::Retry => Err(retry(err.to_string())),
+                Disposition::RefreshToken => {
+                    // The token died early: refresh once, then the next attempt uses the new one.
+                    if let Ok(Some(auth)) = self.store.shop_auth(app_id, shop).await {
+                        let _ = self.refresh_shop(app_id, shop, auth.version).await;
+                    }
+                    Err(retry(err.to_string()))
+                }
+                Disposition::Reauthorize | Disposition::Fail => Err(EnrichError::GiveUp(err.to_string())),
+            },
+        }
+    }
+}
+
+enum EnrichError {
+    Retry(i64, String),
+    GiveUp(String),
+}
+
+fn body_shop(body: &PushBody) -> Option<ShopId> {
+    match body {
+        PushBody::OrderStatus { shop_id, .. }
+        | PushBody::TrackingNumber { shop_id, .. }
+        | PushBody::Webchat { shop_id, .. }
+        | PushBody::ShopDeauthorized { shop_id } => Some(*shop_id),
+        _ => None,
+    }
+}

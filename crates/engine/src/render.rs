@@ -1,0 +1,260 @@
+//! Turning a neutral event into the message each target receives: a `template_card` for WeCom apps,
+//! markdown for group robots. Rendered once, when routed, and stored in the outbox so that every retry
+//! sends identical bytes (which is what WeCom's duplicate check compares).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use shoprelay_core::event::{Event, EventBody};
+use shoprelay_core::ids::ConfigId;
+use shoprelay_core::order::OrderSnapshot;
+use shoprelay_core::route::Target;
+use shoprelay_core::time::{format_local, region_timezone};
+use shoprelay_wecom::card::{
+    CardAction, CardSource, CardType, EmphasisContent, HorizontalContent, Jump, MainTitle, TemplateCard,
+};
+use shoprelay_wecom::message::{
+    truncate_utf8, AppBody, AppMessage, Recipients, RobotMessage, ROBOT_MARKDOWN_MAX_BYTES,
+};
+
+/// How long WeCom should treat a resent identical message as a duplicate (its maximum, 4 h).
+const DUPLICATE_CHECK_SECS: u32 = 14_400;
+
+/// A rendered delivery as stored in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "target", rename_all = "snake_case")]
+pub enum Payload {
+    /// `message/send` body for a WeCom app.
+    WecomApp {
+        /// WeCom app id.
+        app: ConfigId,
+        /// The request body, exactly as sent.
+        message: Value,
+    },
+    /// `webhook/send` body for a group robot.
+    Robot {
+        /// Robot id.
+        robot: ConfigId,
+        /// The request body, exactly as sent.
+        message: Value,
+    },
+}
+
+/// What rendering needs besides the event.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderContext<'a> {
+    /// Shop display name.
+    pub shop_name: Option<&'a str>,
+    /// Shop region (time zone), when the order does not say.
+    pub region: Option<&'a str>,
+    /// AgentId of the WeCom app, for app targets.
+    pub agent_id: Option<i64>,
+}
+
+/// The message title of an event, as a seller reads it.
+pub fn title(event: &Event) -> String {
+    match &event.body {
+        EventBody::OrderCreated => "新订单".into(),
+        EventBody::OrderStatusChanged { to, .. } => format!("订单状态变更：{}", to.label_zh()),
+        EventBody::TrackingNumberAssigned { .. } => "已分配运单号".into(),
+        EventBody::ShopAuthorized => "店铺已授权".into(),
+        EventBody::ShopDeauthorized => "店铺已取消授权".into(),
+        EventBody::AuthorizationExpiring { .. } => "店铺授权即将到期".into(),
+        EventBody::ReauthorizationRequired { .. } => "店铺需要重新授权".into(),
+        EventBody::BuyerMessage { .. } => "买家消息".into(),
+    }
+}
+
+/// Renders the payload for one target.
+pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Payload {
+    match target {
+        Target::WecomApp {
+            app,
+            users,
+            departments,
+            tags,
+            all,
+        } => {
+            let recipients = Recipients {
+                touser: users.iter().map(|u| u.as_str().to_owned()).collect(),
+                toparty: departments.iter().map(u32::to_string).collect(),
+                totag: tags.iter().map(u32::to_string).collect(),
+                all: *all,
+            };
+            let message = AppMessage {
+                recipients,
+                agentid: ctx.agent_id.unwrap_or_default(),
+                body: AppBody::TemplateCard(Box::new(card(event, ctx))),
+                enable_duplicate_check: true,
+                duplicate_check_interval: Some(DUPLICATE_CHECK_SECS),
+            };
+            Payload::WecomApp {
+                app: app.clone(),
+                message: serde_json::to_value(&message).unwrap_or(Value::Null),
+            }
+        }
+        Target::Robot { robot, mentions } => {
+            let mentions: Vec<String> = mentions.iter().map(|m| format!("<@{m}>")).collect();
+            let message = RobotMessage::Markdown {
+                content: markdown(event, ctx, &mentions.join(" ")),
+            };
+            Payload::Robot {
+                robot: robot.clone(),
+                message: serde_json::to_value(&message).unwrap_or(Value::Null),
+            }
+        }
+    }
+}
+
+/// The Shopee seller-centre page of an order.
+pub fn order_url(order_sn: &str) -> String {
+    format!("https://seller.shopee.cn/portal/sale/order?search={order_sn}")
+}
+
+fn local_time(ts: i64, order: Option<&OrderSnapshot>, ctx: RenderContext<'_>) -> String {
+    let region = order.and_then(|o| o.region.as_deref()).or(ctx.region);
+    format_local(ts, region_timezone(region))
+}
+
+fn item_line(item: &shoprelay_core::order::OrderItem) -> String {
+    let mut line = item.name.clone();
+    if let Some(model) = item.model_name.as_deref().filter(|m| !m.is_empty()) {
+        line.push_str(&format!("（{model}）"));
+    }
+    if let Some(sku) = item.sku.as_deref().filter(|s| !s.is_empty()) {
+        line.push_str(&format!(" [{sku}]"));
+    }
+    line.push_str(&format!(" × {}", item.quantity));
+    line
+}
+
+/// Key facts of an event as (label, value) rows, shared by cards and markdown.
+fn facts(event: &Event, ctx: RenderContext<'_>) -> Vec<(&'static str, String)> {
+    let mut rows = Vec::new();
+    if let Some(sn) = &event.order_sn {
+        rows.push(("订单号", sn.to_string()));
+    }
+    if let Some(order) = &event.order {
+        if let Some(buyer) = &order.buyer_username {
+            rows.push(("买家", buyer.clone()));
+        }
+        rows.push(("状态", order.status.label_zh().to_owned()));
+        if let Some(total) = order.total_display() {
+            rows.push(("金额", total));
+        }
+        if let Some(pay) = order.pay_time {
+            rows.push(("付款时间", local_time(pay, Some(order), ctx)));
+        }
+        if order.cod {
+            rows.push(("付款方式", "货到付款 (COD)".into()));
+        }
+    }
+    match &event.body {
+        EventBody::TrackingNumberAssigned { tracking_no, .. } => rows.push(("运单号", tracking_no.clone())),
+        EventBody::AuthorizationExpiring {
+            expire_before: Some(at),
+        } => rows.push(("到期时间", local_time(*at, None, ctx))),
+        EventBody::ReauthorizationRequired { reason } => rows.push(("原因", reason.clone())),
+        EventBody::BuyerMessage { from_user_name, .. } => rows.push(("买家", from_user_name.clone())),
+        _ => {}
+    }
+    if let Some(shop) = event.shop_id {
+        rows.push((
+            "店铺",
+            ctx.shop_name
+                .map_or_else(|| shop.to_string(), |n| format!("{n}（{shop}）")),
+        ));
+    }
+    rows
+}
+
+fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
+    let order = event.order.as_ref();
+    let url = event
+        .order_sn
+        .as_ref()
+        .map_or_else(|| "https://seller.shopee.cn/".to_owned(), |sn| order_url(sn.as_str()));
+    let items: Vec<String> = order
+        .map(|o| o.items.iter().map(item_line).collect())
+        .unwrap_or_default();
+    let sub_title = match &event.body {
+        EventBody::BuyerMessage { text, .. } => Some(text.clone()),
+        _ if !items.is_empty() => Some(items.join("\n")),
+        _ => None,
+    };
+    TemplateCard {
+        card_type: CardType::TextNotice,
+        source: Some(CardSource {
+            icon_url: None,
+            desc: Some(format!("Shopee · {}", ctx.shop_name.unwrap_or("店铺"))),
+            desc_color: None,
+        }),
+        main_title: Some(MainTitle {
+            title: Some(title(event)),
+            desc: order
+                .and_then(|o| o.create_time)
+                .map(|t| format!("下单 {}", local_time(t, order, ctx))),
+        }),
+        emphasis_content: order
+            .and_then(OrderSnapshot::total_display)
+            .map(|total| EmphasisContent {
+                title: Some(total),
+                desc: Some("订单金额".into()),
+            }),
+        quote_area: None,
+        sub_title_text: sub_title.map(|s| truncate_utf8(&s, 1_000).to_owned()),
+        horizontal_content_list: facts(event, ctx)
+            .into_iter()
+            .filter(|(label, _)| *label != "金额")
+            .map(|(k, v)| HorizontalContent::text(k, v))
+            .collect(),
+        jump_list: vec![Jump {
+            kind: Some(1),
+            title: "查看订单".into(),
+            url: Some(url.clone()),
+        }],
+        card_action: CardAction::url(url),
+        task_id: None,
+        button_list: Vec::new(),
+    }
+}
+
+/// Markdown for a robot, within WeCom's 4096-byte limit: item lines that do not fit are summarised
+/// as "…还有 N 项" rather than cut mid-line.
+pub fn markdown(event: &Event, ctx: RenderContext<'_>, mentions: &str) -> String {
+    let mut head = format!("### {}\n", title(event));
+    for (label, value) in facts(event, ctx) {
+        head.push_str(&format!("> {label}：<font color=\"comment\">{value}</font>\n"));
+    }
+    if let EventBody::BuyerMessage { text, .. } = &event.body {
+        head.push_str(&format!("\n{text}\n"));
+    }
+    let mut tail = String::new();
+    if let Some(sn) = &event.order_sn {
+        tail.push_str(&format!("\n[查看订单]({})", order_url(sn.as_str())));
+    }
+    if !mentions.is_empty() {
+        tail.push_str(&format!("\n{mentions}"));
+    }
+    let items: Vec<String> = event
+        .order
+        .as_ref()
+        .map(|o| o.items.iter().map(item_line).collect())
+        .unwrap_or_default();
+    // Room for the longest possible "more" line, so adding it never overflows.
+    let reserve = "\n…还有 99999 项".len();
+    let mut body = String::new();
+    let mut shown = 0;
+    for line in &items {
+        let next = format!("\n- {line}");
+        if head.len() + body.len() + next.len() + tail.len() + reserve > ROBOT_MARKDOWN_MAX_BYTES {
+            break;
+        }
+        body.push_str(&next);
+        shown += 1;
+    }
+    if shown < items.len() {
+        body.push_str(&format!("\n…还有 {} 项", items.len() - shown));
+    }
+    let full = format!("{head}{body}{tail}");
+    truncate_utf8(&full, ROBOT_MARKDOWN_MAX_BYTES).to_owned()
+}

@@ -1,0 +1,275 @@
+//! Marketplace tokens: refreshed before they expire, single-flight per shop. Shopee refresh tokens are
+//! single-use, so two refreshes of one shop at once would leave one of them holding a dead token: within
+//! a process a per-shop lock serialises them, across replicas the store's compare-and-swap does, and a
+//! loser re-reads the winner's tokens instead of declaring the shop lost.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use shoprelay_core::event::{Event, EventBody, Platform};
+use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_core::secret::Secret;
+use shoprelay_marketplaces::shopee::{AuthTarget, Disposition, ShopeeApp, ShopeeError};
+use shoprelay_store::{AuditEntry, AuditKind, NewEvent, ShopAuth, ShopAuthStatus};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{now_ms, now_secs};
+use crate::config::ShopeeAppConfig;
+use crate::engine::Engine;
+use crate::error::EngineError;
+
+/// Refresh tokens live 30 days.
+const REFRESH_TOKEN_SECS: i64 = 30 * 24 * 3600;
+
+/// One shop's refresh lock.
+type ShopLock = Arc<tokio::sync::Mutex<()>>;
+
+/// Per-shop refresh locks.
+#[derive(Default)]
+pub struct TokenManager {
+    locks: Mutex<HashMap<(ConfigId, ShopId), ShopLock>>,
+}
+
+impl TokenManager {
+    fn lock_for(&self, app: &ConfigId, shop: ShopId) -> ShopLock {
+        let mut map = match self.locks.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry((app.clone(), shop)).or_default().clone()
+    }
+}
+
+/// Why no access token could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// No Shopee app with this id is configured.
+    #[error("no Shopee app `{0}` is configured")]
+    UnknownApp(ConfigId),
+    /// The shop never completed authorization.
+    #[error("shop {0} is not authorized")]
+    NotAuthorized(ShopId),
+    /// The shop must be authorized again (refresh token dead, or deauthorized).
+    #[error("shop {0} must be authorized again")]
+    NeedsReauthorization(ShopId),
+    /// Shopee refused or could not be reached.
+    #[error(transparent)]
+    Shopee(#[from] ShopeeError),
+    /// Storage failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl From<shoprelay_store::StoreError> for TokenError {
+    fn from(e: shoprelay_store::StoreError) -> Self {
+        TokenError::Engine(EngineError::Store(e))
+    }
+}
+
+/// The API view of a configured app.
+pub fn shopee_app(cfg: &ShopeeAppConfig) -> ShopeeApp {
+    ShopeeApp {
+        partner_id: cfg.partner_id,
+        partner_key: cfg.partner_key.clone(),
+        api_base: cfg.api_base.clone(),
+    }
+}
+
+fn grant_to_auth(
+    app: &ConfigId,
+    shop: ShopId,
+    grant: &shoprelay_marketplaces::shopee::TokenGrant,
+    version: i64,
+) -> ShopAuth {
+    let now = now_secs();
+    ShopAuth {
+        app_id: app.clone(),
+        shop_id: shop,
+        access_token: grant.access_token.clone(),
+        refresh_token: grant.refresh_token.clone(),
+        access_expires_at: now + grant.expire_in,
+        refresh_expires_at: now + REFRESH_TOKEN_SECS,
+        status: ShopAuthStatus::Active,
+        status_reason: None,
+        version,
+    }
+}
+
+impl Engine {
+    /// Exchanges an authorization code from the redirect and stores the tokens of every shop it covers.
+    pub async fn complete_authorization(
+        &self,
+        app_id: &ConfigId,
+        code: &str,
+        target: AuthTarget,
+    ) -> Result<Vec<ShopId>, TokenError> {
+        let registry = self.registry();
+        let cfg = registry
+            .shopee_apps
+            .get(app_id)
+            .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
+        let grant = self.shopee.get_access_token(&shopee_app(cfg), code, target).await?;
+        let mut shops = grant.shop_ids.clone();
+        if let (AuthTarget::Shop(shop), true) = (target, shops.is_empty()) {
+            shops.push(shop);
+        }
+        for shop in &shops {
+            self.store
+                .save_shop_auth(&grant_to_auth(app_id, *shop, &grant, 0), now_ms())
+                .await?;
+            let mut audit = AuditEntry::new(AuditKind::Auth, "authorized", now_ms(), "authorization code exchanged");
+            audit.app_id = Some(app_id.to_string());
+            audit.shop_id = i64::try_from(shop.get()).ok();
+            self.store.append_audit(audit).await?;
+        }
+        Ok(shops)
+    }
+
+    /// An access token for the shop, refreshed first when it expires within the refresh margin.
+    pub async fn access_token(&self, app_id: &ConfigId, shop: ShopId) -> Result<Secret, TokenError> {
+        let auth = self
+            .store
+            .shop_auth(app_id, shop)
+            .await?
+            .ok_or(TokenError::NotAuthorized(shop))?;
+        if auth.status != ShopAuthStatus::Active {
+            return Err(TokenError::NeedsReauthorization(shop));
+        }
+        if auth.access_expires_at - now_secs() > self.settings.refresh_ahead.as_secs() as i64 {
+            return Ok(auth.access_token);
+        }
+        self.refresh_shop(app_id, shop, auth.version).await
+    }
+
+    /// Refreshes the shop's tokens unless someone already moved past `seen_version`.
+    pub async fn refresh_shop(&self, app_id: &ConfigId, shop: ShopId, seen_version: i64) -> Result<Secret, TokenError> {
+        let lock = self.tokens.lock_for(app_id, shop);
+        let _single_flight = lock.lock().await;
+        let auth = self
+            .store
+            .shop_auth(app_id, shop)
+            .await?
+            .ok_or(TokenError::NotAuthorized(shop))?;
+        if auth.version != seen_version && auth.status == ShopAuthStatus::Active {
+            return Ok(auth.access_token);
+        }
+        if auth.status != ShopAuthStatus::Active {
+            return Err(TokenError::NeedsReauthorization(shop));
+        }
+        let registry = self.registry();
+        let cfg = registry
+            .shopee_apps
+            .get(app_id)
+            .ok_or(TokenError::NotAuthorized(shop))?;
+        let mut audit = AuditEntry::new(AuditKind::Auth, "refreshed", now_ms(), "access token refreshed");
+        audit.app_id = Some(app_id.to_string());
+        audit.shop_id = i64::try_from(shop.get()).ok();
+        match self
+            .shopee
+            .refresh_access_token(&shopee_app(cfg), auth.refresh_token.expose(), shop)
+            .await
+        {
+            Ok(grant) => {
+                let fresh = grant_to_auth(app_id, shop, &grant, auth.version);
+                if self.store.rotate_shop_tokens(&fresh, now_ms()).await? {
+                    self.store.append_audit(audit).await?;
+                    return Ok(fresh.access_token);
+                }
+                // Another replica rotated first; its tokens are the live ones.
+                let current = self
+                    .store
+                    .shop_auth(app_id, shop)
+                    .await?
+                    .ok_or(TokenError::NotAuthorized(shop))?;
+                Ok(current.access_token)
+            }
+            Err(err) if err.disposition() == Disposition::Reauthorize => {
+                let current = self
+                    .store
+                    .shop_auth(app_id, shop)
+                    .await?
+                    .ok_or(TokenError::NotAuthorized(shop))?;
+                if current.version != auth.version {
+                    return Ok(current.access_token);
+                }
+                self.mark_needs_reauthorization(app_id, shop, &err).await?;
+                Err(TokenError::NeedsReauthorization(shop))
+            }
+            Err(err) => {
+                audit.outcome = "refresh_failed".into();
+                audit.detail = err.to_string();
+                self.store.append_audit(audit).await?;
+                Err(err.into())
+            }
+        }
+    }
+
+    async fn mark_needs_reauthorization(
+        &self,
+        app_id: &ConfigId,
+        shop: ShopId,
+        err: &ShopeeError,
+    ) -> Result<(), TokenError> {
+        let reason = err.to_string();
+        tracing::warn!(app = %app_id, shop = %shop, %reason, "refresh token rejected; the seller must authorize the shop again");
+        self.store
+            .set_shop_status(
+                app_id,
+                shop,
+                ShopAuthStatus::NeedsReauthorization,
+                Some(&reason),
+                now_ms(),
+            )
+            .await?;
+        let mut audit = AuditEntry::new(AuditKind::Auth, "needs_reauthorization", now_ms(), reason.clone());
+        audit.app_id = Some(app_id.to_string());
+        audit.shop_id = i64::try_from(shop.get()).ok();
+        self.store.append_audit(audit).await?;
+        let event = Event {
+            dedupe_key: format!("shopee:reauth:{app_id}:{shop}:{}", now_secs()),
+            platform: Platform::Shopee,
+            app: app_id.clone(),
+            shop_id: Some(shop),
+            order_sn: None,
+            occurred_at: now_secs(),
+            order: None,
+            body: EventBody::ReauthorizationRequired { reason },
+        };
+        let deliveries = self.route(&self.registry(), &event);
+        self.store
+            .insert_event(NewEvent { event, deliveries }, now_ms())
+            .await?;
+        self.outbox_wake.notify_one();
+        Ok(())
+    }
+
+    /// Refreshes every active shop whose access token expires within the margin, once a minute.
+    pub(crate) async fn refresh_loop(&self, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            if let Err(err) = self.refresh_due().await {
+                tracing::warn!(error = ?err, "token refresh pass failed");
+            }
+        }
+    }
+
+    /// One refresh pass over every shop; returns how many were refreshed.
+    pub async fn refresh_due(&self) -> Result<usize, EngineError> {
+        let margin = self.settings.refresh_ahead.as_secs() as i64;
+        let mut refreshed = 0;
+        for auth in self.store.list_shop_auth().await? {
+            if auth.status != ShopAuthStatus::Active || auth.access_expires_at - now_secs() > margin {
+                continue;
+            }
+            match self.refresh_shop(&auth.app_id, auth.shop_id, auth.version).await {
+                Ok(_) => refreshed += 1,
+                Err(err) => tracing::warn!(shop = %auth.shop_id, error = %err, "refresh failed"),
+            }
+        }
+        Ok(refreshed)
+    }
+}

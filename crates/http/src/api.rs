@@ -1,0 +1,99 @@
+//! `/api/v1`: the audit log and the service status, as JSON.
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use serde::Serialize;
+use shoprelay_core::error::UserFacing;
+use shoprelay_store::{AuditEntry, AuditFilter, QueueDepths, ShopAuthStatus};
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The API token is missing or wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("missing or wrong API token")]
+pub struct Unauthorized;
+
+impl UserFacing for Unauthorized {
+    fn code(&self) -> &'static str {
+        "api.unauthorized"
+    }
+    fn status(&self) -> u16 {
+        401
+    }
+    fn message_zh(&self) -> String {
+        "缺少或错误的 API 令牌：请在请求头加入 Authorization: Bearer <server.api_token>".into()
+    }
+    fn message_en(&self) -> String {
+        "Missing or wrong API token: send Authorization: Bearer <server.api_token>".into()
+    }
+}
+
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = &state.api_token else {
+        return Ok(());
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
+        Ok(())
+    } else {
+        Err(Unauthorized.into())
+    }
+}
+
+/// `GET /api/v1/audit?kind&shop_id&order_sn&outcome&from&to&before_id&limit` — newest first.
+pub async fn audit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(filter): Query<AuditFilter>,
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    authorize(&state, &headers)?;
+    Ok(Json(state.engine.store.query_audit(&filter).await?))
+}
+
+/// One shop's authorization state, without its tokens.
+#[derive(Debug, Serialize)]
+pub struct ShopStatus {
+    app_id: String,
+    shop_id: u64,
+    status: ShopAuthStatus,
+    status_reason: Option<String>,
+    access_expires_at: i64,
+}
+
+/// `GET /api/v1/status`.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    backend: &'static str,
+    queues: QueueDepths,
+    shops: Vec<ShopStatus>,
+}
+
+/// Queue depths and shop authorizations.
+pub async fn status(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Status>, ApiError> {
+    authorize(&state, &headers)?;
+    let store = &state.engine.store;
+    let shops = store
+        .list_shop_auth()
+        .await?
+        .into_iter()
+        .map(|a| ShopStatus {
+            app_id: a.app_id.to_string(),
+            shop_id: a.shop_id.get(),
+            status: a.status,
+            status_reason: a.status_reason,
+            access_expires_at: a.access_expires_at,
+        })
+        .collect();
+    Ok(Json(Status {
+        backend: store.backend(),
+        queues: store.queue_depths().await?,
+        shops,
+    }))
+}

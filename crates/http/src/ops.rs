@@ -1,0 +1,67 @@
+//! Operations: liveness, readiness, Prometheus metrics and the console's front page.
+
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::AppState;
+
+/// The process-wide Prometheus recorder (metrics are global; installed once).
+pub fn metrics_handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("a metrics recorder was already installed; /metrics shows only this one's data");
+        }
+        handle
+    })
+}
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: the database answers.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match state.engine.store.queue_depths().await {
+        Ok(_) => (StatusCode::OK, "ready").into_response(),
+        Err(err) => {
+            tracing::warn!(error = ?err, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text, with queue depths read at scrape time.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    if let Ok(q) = state.engine.store.queue_depths().await {
+        metrics::gauge!("shoprelay_inbox_pending").set(q.inbox_pending as f64);
+        metrics::gauge!("shoprelay_deliveries_pending").set(q.deliveries_pending as f64);
+        metrics::gauge!("shoprelay_deliveries_dead").set(q.deliveries_dead as f64);
+    }
+    metrics_handle().render().into_response()
+}
+
+/// `GET /`: where things are.
+pub async fn console(State(state): State<AppState>) -> Html<String> {
+    let registry = state.engine.registry();
+    let base = &state.engine.settings.public_url;
+    let mut apps = String::new();
+    for app in registry.shopee_apps.values() {
+        apps.push_str(&format!(
+            "<li>{id}: 推送地址 Push URL <code>{base}/push/shopee/{id}</code> · <a href=\"/auth/shopee/{id}\">授权店铺 Authorize a shop</a></li>",
+            id = app.id
+        ));
+    }
+    Html(format!(
+        "<!doctype html><meta charset=utf-8><title>shoprelay</title><h1>shoprelay</h1>\
+         <p>Shopee 订单推送 → 企业微信。API: <a href=\"/api/v1/status\">/api/v1/status</a> · \
+         <a href=\"/api/v1/audit\">/api/v1/audit</a> · <a href=\"/metrics\">/metrics</a></p><ul>{apps}</ul>"
+    ))
+}

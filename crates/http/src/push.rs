@@ -1,0 +1,216 @@
+//! `POST /push/shopee/{app_id}`: verify the signature over the exact callback URL and raw body, store
+//! the push durably (group commit), then answer 2xx with an empty body. Nothing slow happens before the
+//! answer — no network I/O — since Shopee disables subscriptions that answer slowly or fail.
+
+use std::time::Instant;
+
+use axum::body::{to_bytes, Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use shoprelay_core::error::UserFacing;
+use shoprelay_core::event::Platform;
+use shoprelay_core::ids::ConfigId;
+use shoprelay_engine::clock::now_ms;
+use shoprelay_marketplaces::shopee::{dedupe_key, verify_push, PushBody, PushParseError, ShopeePush};
+use shoprelay_store::{AuditEntry, AuditKind, NewPush, PushInsert};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Largest push body accepted.
+pub const MAX_PUSH_BYTES: usize = 1024 * 1024;
+
+/// Why a push was refused. Nothing is stored for any of these (each is audited as rejected).
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// Body over [`MAX_PUSH_BYTES`].
+    #[error("push body larger than 1 MiB")]
+    TooLarge,
+    /// Not JSON.
+    #[error("content type `{0}` is not application/json")]
+    UnsupportedMediaType(String),
+    /// No Shopee app with this id is configured.
+    #[error("no Shopee app `{0}` is configured")]
+    UnknownApp(String),
+    /// No `Authorization` header.
+    #[error("missing Authorization header")]
+    SignatureMissing,
+    /// The signature does not match.
+    #[error("push signature does not match")]
+    SignatureInvalid,
+    /// Signed correctly but not a push we can read.
+    #[error(transparent)]
+    Malformed(#[from] PushParseError),
+}
+
+impl UserFacing for PushError {
+    fn code(&self) -> &'static str {
+        match self {
+            PushError::TooLarge => "push.too_large",
+            PushError::UnsupportedMediaType(_) => "push.unsupported_media_type",
+            PushError::UnknownApp(_) => "push.unknown_app",
+            PushError::SignatureMissing => "push.signature_missing",
+            PushError::SignatureInvalid => "push.signature_invalid",
+            PushError::Malformed(e) => e.code(),
+        }
+    }
+
+    fn status(&self) -> u16 {
+        match self {
+            PushError::TooLarge => 413,
+            PushError::UnsupportedMediaType(_) => 415,
+            PushError::UnknownApp(_) => 404,
+            PushError::SignatureMissing | PushError::SignatureInvalid => 401,
+            PushError::Malformed(e) => e.status(),
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            PushError::TooLarge => "推送内容超过 1 MiB，已拒收".into(),
+            PushError::UnsupportedMediaType(ct) => format!("推送的 Content-Type「{ct}」不是 application/json"),
+            PushError::UnknownApp(id) => {
+                format!("未配置 ID 为「{id}」的 Shopee 应用：请检查 Shopee 后台填写的推送地址与 shoprelay.toml 中的 [[shopee.apps]] id 是否一致")
+            }
+            PushError::SignatureMissing => "推送缺少 Authorization 签名头".into(),
+            PushError::SignatureInvalid => {
+                "推送签名不匹配：请确认 push_key（Live Push Partner Key）正确，且 server.public_url 与 Shopee 后台填写的回调地址完全一致".into()
+            }
+            PushError::Malformed(e) => e.message_zh(),
+        }
+    }
+
+    fn message_en(&self) -> String {
+        match self {
+            PushError::UnknownApp(id) => format!(
+                "No Shopee app `{id}` is configured: check that the push URL set at Shopee matches an [[shopee.apps]] id in shoprelay.toml"
+            ),
+            PushError::SignatureInvalid => "Push signature mismatch: check push_key (the Live Push Partner Key) and that server.public_url is exactly the callback URL set at Shopee".into(),
+            PushError::Malformed(e) => e.message_en(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The push handler.
+pub async fn shopee(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let result = accept(&state, &app_id, &headers, body).await;
+    let outcome = match &result {
+        Ok(Ack::Stored) => "accepted",
+        Ok(Ack::Duplicate) => "duplicate",
+        Ok(Ack::Verification) => "verification",
+        Err(_) => "rejected",
+    };
+    metrics::counter!("shoprelay_pushes_total", "outcome" => outcome).increment(1);
+    metrics::histogram!("shoprelay_push_ack_seconds").record(started.elapsed().as_secs_f64());
+    match result {
+        // Shopee counts a push as delivered only on 2xx with an EMPTY body.
+        Ok(_) => StatusCode::OK.into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// How an accepted push was acknowledged.
+enum Ack {
+    Stored,
+    Duplicate,
+    Verification,
+}
+
+async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body) -> Result<Ack, ApiError> {
+    let raw = match to_bytes(body, MAX_PUSH_BYTES).await {
+        Ok(raw) => raw,
+        Err(_) => return Err(reject(state, app_id, PushError::TooLarge).await),
+    };
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        let ct = String::from_utf8_lossy(ct.as_bytes()).to_string();
+        if !ct.to_ascii_lowercase().starts_with("application/json") {
+            return Err(reject(state, app_id, PushError::UnsupportedMediaType(ct)).await);
+        }
+    }
+    let registry = state.engine.registry();
+    let Some(app) = ConfigId::parse(app_id)
+        .ok()
+        .and_then(|id| registry.shopee_apps.get(&id).cloned())
+    else {
+        return Err(reject(state, app_id, PushError::UnknownApp(app_id.to_owned())).await);
+    };
+    let Some(signature) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+        return Err(reject(state, app_id, PushError::SignatureMissing).await);
+    };
+    let callback_url = state.engine.shopee_callback_url(app.id.as_str());
+    if !verify_push(app.push_key().expose(), &callback_url, &raw, signature.trim()) {
+        return Err(reject(state, app_id, PushError::SignatureInvalid).await);
+    }
+    let push = match ShopeePush::parse(&raw) {
+        Ok(push) => push,
+        Err(err) => return Err(reject(state, app_id, PushError::Malformed(err)).await),
+    };
+    if matches!(push.body, PushBody::Verification { .. }) {
+        let mut audit = AuditEntry::new(
+            AuditKind::Push,
+            "verified",
+            now_ms(),
+            "callback URL verification push (code 0)",
+        );
+        audit.app_id = Some(app_id.to_owned());
+        audit.http_status = Some(200);
+        state.engine.store.append_audit(audit).await?;
+        return Ok(Ack::Verification);
+    }
+    let new = NewPush {
+        platform: Platform::Shopee,
+        app_id: app.id.clone(),
+        dedupe_key: dedupe_key(&raw),
+        code: push.code,
+        shop_id: push.shop_id.or_else(|| order_shop(&push)),
+        order_sn: order_sn(&push),
+        body: utf8(raw),
+        received_at: now_ms(),
+    };
+    Ok(match state.engine.accept_push(new).await? {
+        PushInsert::Stored(_) => Ack::Stored,
+        PushInsert::Duplicate => Ack::Duplicate,
+    })
+}
+
+fn utf8(raw: Bytes) -> String {
+    // ShopeePush::parse has already read it as JSON, which is UTF-8.
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
+fn order_shop(push: &ShopeePush) -> Option<shoprelay_core::ids::ShopId> {
+    match &push.body {
+        PushBody::OrderStatus { shop_id, .. }
+        | PushBody::TrackingNumber { shop_id, .. }
+        | PushBody::Webchat { shop_id, .. } => Some(*shop_id),
+        PushBody::ShopDeauthorized { shop_id } => Some(*shop_id),
+        _ => None,
+    }
+}
+
+fn order_sn(push: &ShopeePush) -> Option<shoprelay_core::ids::OrderSn> {
+    match &push.body {
+        PushBody::OrderStatus { order_sn, .. } | PushBody::TrackingNumber { order_sn, .. } => Some(order_sn.clone()),
+        _ => None,
+    }
+}
+
+/// Audits a refused push (off the success path) and turns the reason into the answer.
+async fn reject(state: &AppState, app_id: &str, err: PushError) -> ApiError {
+    let mut audit = AuditEntry::new(AuditKind::Push, "rejected", now_ms(), format!("{}: {err}", err.code()));
+    audit.app_id = Some(app_id.chars().take(64).collect());
+    audit.http_status = Some(i64::from(err.status()));
+    if let Err(store_err) = state.engine.store.append_audit(audit).await {
+        tracing::error!(error = ?store_err, "could not audit a rejected push");
+    }
+    tracing::info!(app = app_id, code = err.code(), "push rejected");
+    ApiError::from(err)
+}

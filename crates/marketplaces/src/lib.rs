@@ -1,0 +1,15 @@
+//! Marketplace adapters: everything platform-specific on the way in — signing, push verification and
+//! parsing, the API client, and normalisation into the neutral events of `shoprelay_core::event`.
+//!
+//! Every adapter has the same shape: verify the push, parse it, normalise it (enriching from the API).
+//!
+//! # Layout
+//! - [`shopee`]: Shopee Open Platform v2.
+//!   - `sign`: API request signatures and push `Authorization` verification.
+//!   - `push`: parsing a push body into a typed [`shopee::ShopeePush`], and its dedupe key.
+//!   - `model`: the partner app configuration and the API's response types.
+//!   - `client`: the HTTP client for OAuth, orders and lost pushes.
+//!   - `error`: [`shopee::ShopeeError`] and what the caller should do about each error.
+//!   - `normalize`: pure mapping of a parsed push (plus order detail) to events.
+
+pub mod shopee;

@@ -1,0 +1,23 @@
+//! Shopee Open Platform v2: verify a push, parse it, normalise it (enriched through the API client).
+//!
+//! # Layout
+//! - [`sign`]: API `sign` parameters and push `Authorization` verification (checked against shared vectors).
+//! - [`push`]: a push body parsed into [`ShopeePush`]; [`push::dedupe_key`] for the inbox.
+//! - [`model`]: the partner app ([`ShopeeApp`]) and the API's answers ([`OrderDetail`], [`TokenGrant`], …).
+//! - [`client`]: [`ShopeeClient`], the signed HTTP calls (OAuth, orders, lost pushes).
+//! - [`error`]: [`ShopeeError`] and its [`Disposition`] (retry, refresh, reauthorize, fail).
+//! - [`normalize`]: pure mapping of a push to neutral events.
+
+pub mod client;
+pub mod error;
+pub mod model;
+pub mod normalize;
+pub mod push;
+pub mod sign;
+
+pub use client::ShopeeClient;
+pub use error::{Disposition, ShopeeError};
+pub use model::{AuthTarget, LostPush, LostPushPage, OrderDetail, OrderListItem, OrderListPage, ShopeeApp, TokenGrant};
+pub use normalize::normalize;
+pub use push::{dedupe_key, PushBody, PushParseError, ShopeePush};
+pub use sign::{api_sign, push_signature, verify_push};

@@ -1,0 +1,393 @@
+//! The partner app configuration and the shapes of Shopee's API answers. Decoding is tolerant: every
+//! field Shopee may leave out is optional, so a new or missing field never fails a whole answer.
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use shoprelay_core::ids::{OrderSn, ShopId};
+use shoprelay_core::order::{OrderItem, OrderSnapshot, OrderStatus};
+use shoprelay_core::secret::Secret;
+
+use super::error::ShopeeError;
+
+/// A Shopee partner app as configured by the operator.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ShopeeApp {
+    /// Shopee's numeric partner id.
+    pub partner_id: u64,
+    /// The key API calls are signed with.
+    pub partner_key: Secret,
+    /// Base URL without a trailing path, e.g. `https://partner.shopeemobile.com` (or the simulator's).
+    pub api_base: String,
+}
+
+/// Who is being authorized: one shop, or a main account (covering many shops and merchants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthTarget {
+    /// A shop, from the `shop_id` of the authorization redirect.
+    Shop(ShopId),
+    /// A main account, from the `main_account_id` of the authorization redirect.
+    MainAccount(u64),
+}
+
+/// Tokens from an authorization code or a refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGrant {
+    /// Token for shop-level calls; lives `expire_in` seconds (4 hours).
+    pub access_token: Secret,
+    /// Single-use token for the next refresh; lives 30 days.
+    pub refresh_token: Secret,
+    /// Seconds the access token lives.
+    pub expire_in: i64,
+    /// Shops the tokens cover.
+    pub shop_ids: Vec<ShopId>,
+    /// Merchants the tokens cover.
+    pub merchant_ids: Vec<u64>,
+}
+
+/// The top level of a token answer (`/auth/token/get` and `/auth/access_token/get` have no `response`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct TokenAnswer {
+    #[serde(default)]
+    access_token: String,
+    #[serde(default)]
+    refresh_token: String,
+    #[serde(default)]
+    expire_in: i64,
+    #[serde(default)]
+    shop_id_list: Vec<u64>,
+    #[serde(default)]
+    merchant_id_list: Vec<u64>,
+    #[serde(default)]
+    shop_id: Option<u64>,
+    #[serde(default)]
+    merchant_id: Option<u64>,
+}
+
+impl TokenAnswer {
+    /// Checks the answer carries tokens; a refresh names its one shop in `shop_id` instead of a list.
+    pub(crate) fn into_grant(self) -> Result<TokenGrant, ShopeeError> {
+        if self.access_token.is_empty() || self.refresh_token.is_empty() {
+            return Err(ShopeeError::InvalidField {
+                field: "access_token",
+                detail: "missing from the answer".into(),
+            });
+        }
+        let mut shops = self.shop_id_list;
+        shops.extend(self.shop_id.filter(|id| *id > 0 && !shops.contains(id)));
+        let mut merchant_ids = self.merchant_id_list;
+        merchant_ids.extend(self.merchant_id.filter(|id| *id > 0 && !merchant_ids.contains(id)));
+        let shop_ids = shops
+            .into_iter()
+            .map(|id| {
+                ShopId::new(id).map_err(|e| ShopeeError::InvalidField {
+                    field: "shop_id_list",
+                    detail: e.to_string(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(TokenGrant {
+            access_token: Secret::new(self.access_token),
+            refresh_token: Secret::new(self.refresh_token),
+            expire_in: self.expire_in,
+            shop_ids,
+            merchant_ids,
+        })
+    }
+}
+
+/// One order as `get_order_detail` returns it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct OrderDetail {
+    /// Order number.
+    pub order_sn: String,
+    /// Status name, e.g. `READY_TO_SHIP`.
+    #[serde(default)]
+    pub order_status: Option<String>,
+    /// Region code, e.g. `SG`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Currency code.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Cash on delivery.
+    #[serde(default)]
+    pub cod: bool,
+    /// The buyer's note.
+    #[serde(default)]
+    pub message_to_seller: Option<String>,
+    /// Unix seconds created.
+    #[serde(default)]
+    pub create_time: Option<i64>,
+    /// Unix seconds last updated.
+    #[serde(default)]
+    pub update_time: Option<i64>,
+    /// Days the seller has to ship.
+    #[serde(default)]
+    pub days_to_ship: Option<i64>,
+    /// Unix seconds by which to ship.
+    #[serde(default)]
+    pub ship_by_date: Option<i64>,
+    /// Buyer's user id (optional field).
+    #[serde(default)]
+    pub buyer_user_id: Option<u64>,
+    /// Buyer's nickname (optional field).
+    #[serde(default)]
+    pub buyer_username: Option<String>,
+    /// Order lines (optional field).
+    #[serde(default)]
+    pub item_list: Vec<OrderDetailItem>,
+    /// Unix seconds paid (optional field).
+    #[serde(default)]
+    pub pay_time: Option<i64>,
+    /// Amount the buyer pays (optional field; Shopee sends a JSON number such as 23.9).
+    #[serde(default, deserialize_with = "decimal")]
+    pub total_amount: Option<Decimal>,
+    /// Payment method name (optional field).
+    #[serde(default)]
+    pub payment_method: Option<String>,
+    /// Logistics channel (optional field).
+    #[serde(default)]
+    pub shipping_carrier: Option<String>,
+    /// Packages (optional field).
+    #[serde(default)]
+    pub package_list: Vec<OrderPackage>,
+}
+
+/// One line of an [`OrderDetail`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct OrderDetailItem {
+    /// Item id.
+    #[serde(default)]
+    pub item_id: Option<u64>,
+    /// Product name.
+    #[serde(default)]
+    pub item_name: String,
+    /// Seller SKU of the item.
+    #[serde(default)]
+    pub item_sku: Option<String>,
+    /// Model (variation) id.
+    #[serde(default)]
+    pub model_id: Option<u64>,
+    /// Variation name.
+    #[serde(default)]
+    pub model_name: Option<String>,
+    /// Seller SKU of the variation.
+    #[serde(default)]
+    pub model_sku: Option<String>,
+    /// Quantity bought.
+    #[serde(default)]
+    pub model_quantity_purchased: u32,
+    /// Unit price before discounts.
+    #[serde(default, deserialize_with = "decimal")]
+    pub model_original_price: Option<Decimal>,
+    /// Unit price after discounts.
+    #[serde(default, deserialize_with = "decimal")]
+    pub model_discounted_price: Option<Decimal>,
+}
+
+/// One package of an [`OrderDetail`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct OrderPackage {
+    /// Shopee's package number.
+    #[serde(default)]
+    pub package_number: String,
+    /// Logistics status, e.g. `LOGISTICS_READY`.
+    #[serde(default)]
+    pub logistics_status: Option<String>,
+    /// Logistics channel.
+    #[serde(default)]
+    pub shipping_carrier: Option<String>,
+}
+
+impl OrderDetail {
+    /// The order as an event carries it (before the data policy filters it).
+    pub fn to_snapshot(&self) -> Result<OrderSnapshot, ShopeeError> {
+        let order_sn = OrderSn::parse(&self.order_sn).map_err(|e| ShopeeError::InvalidField {
+            field: "order_sn",
+            detail: e.to_string(),
+        })?;
+        let status = self
+            .order_status
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(OrderStatus::parse)
+            .ok_or_else(|| ShopeeError::InvalidField {
+                field: "order_status",
+                detail: "missing".into(),
+            })?;
+        let items = self
+            .item_list
+            .iter()
+            .map(|item| OrderItem {
+                name: item.item_name.clone(),
+                sku: non_empty(&item.model_sku).or_else(|| non_empty(&item.item_sku)),
+                model_name: non_empty(&item.model_name),
+                quantity: item.model_quantity_purchased,
+                unit_price: item.model_discounted_price,
+            })
+            .collect();
+        Ok(OrderSnapshot {
+            order_sn,
+            status,
+            region: non_empty(&self.region),
+            currency: non_empty(&self.currency),
+            total_amount: self.total_amount,
+            buyer_username: non_empty(&self.buyer_username),
+            items,
+            create_time: self.create_time,
+            // Shopee reports an unpaid order's pay_time as 0.
+            pay_time: self.pay_time.filter(|t| *t > 0),
+            ship_by_date: self.ship_by_date.filter(|t| *t > 0),
+            cod: self.cod,
+            payment_method: non_empty(&self.payment_method),
+            shipping_carrier: non_empty(&self.shipping_carrier),
+            message_to_seller: non_empty(&self.message_to_seller),
+        })
+    }
+}
+
+/// Shopee writes "" for an absent text field.
+fn non_empty(value: &Option<String>) -> Option<String> {
+    value.as_ref().filter(|s| !s.is_empty()).cloned()
+}
+
+/// A money amount sent as a JSON number (23.9) or string ("23.90"); decimal text is kept exactly.
+fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+    let text = match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
+        Some(Value::String(s)) => s.trim().to_owned(),
+        Some(other) => return Err(serde::de::Error::custom(format!("expected an amount, got {other}"))),
+    };
+    Decimal::from_str(&text)
+        .or_else(|_| Decimal::from_scientific(&text))
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("invalid amount {text}: {e}")))
+}
+
+/// One page of `get_order_list`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderListPage {
+    /// Orders on this page.
+    pub orders: Vec<OrderListItem>,
+    /// Whether another page follows.
+    pub more: bool,
+    /// Cursor of the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// An order named by `get_order_list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderListItem {
+    /// Order number.
+    pub order_sn: OrderSn,
+    /// Its status, when Shopee sent it (`response_optional_fields=order_status`).
+    pub status: Option<OrderStatus>,
+}
+
+/// The `response` of `get_order_list`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct OrderListAnswer {
+    #[serde(default)]
+    more: bool,
+    #[serde(default)]
+    next_cursor: Option<String>,
+    #[serde(default)]
+    order_list: Vec<OrderListEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct OrderListEntry {
+    order_sn: String,
+    #[serde(default)]
+    order_status: Option<String>,
+}
+
+impl OrderListAnswer {
+    pub(crate) fn into_page(self) -> Result<OrderListPage, ShopeeError> {
+        let orders = self
+            .order_list
+            .into_iter()
+            .map(|entry| {
+                let sn = OrderSn::parse(&entry.order_sn).map_err(|e| ShopeeError::InvalidField {
+                    field: "order_list.order_sn",
+                    detail: e.to_string(),
+                })?;
+                let status = entry
+                    .order_status
+                    .as_deref()
+                    .filter(|s| !s.is_empty())
+                    .map(OrderStatus::parse);
+                Ok(OrderListItem { order_sn: sn, status })
+            })
+            .collect::<Result<_, ShopeeError>>()?;
+        Ok(OrderListPage {
+            orders,
+            more: self.more,
+            next_cursor: self.next_cursor.filter(|c| !c.is_empty()),
+        })
+    }
+}
+
+/// The `response` of `get_order_detail`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct OrderDetailAnswer {
+    #[serde(default)]
+    pub(crate) order_list: Vec<OrderDetail>,
+}
+
+/// One page of `get_lost_push_message`: the earliest lost pushes of the last three days.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LostPushPage {
+    /// The lost pushes, oldest first.
+    #[serde(default)]
+    pub push_message_list: Vec<LostPush>,
+    /// Whether more lost pushes wait after these.
+    #[serde(default)]
+    pub has_next_page: bool,
+    /// The id to confirm once these are handled.
+    #[serde(default)]
+    pub last_message_id: Option<u64>,
+}
+
+/// A push Shopee failed to deliver.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LostPush {
+    /// The shop, absent for partner-level pushes.
+    #[serde(default)]
+    pub shop_id: Option<u64>,
+    /// The push code.
+    pub code: i64,
+    /// Unix seconds the push was lost.
+    #[serde(default)]
+    pub timestamp: Option<i64>,
+    /// The push's `data` object, as a JSON string.
+    #[serde(default)]
+    pub data: String,
+}
+
+impl LostPush {
+    /// The push body as it would have arrived (`code`, `shop_id`, `timestamp`, `data`), ready for
+    /// [`super::push::ShopeePush::parse`], so a recovered push goes through the same path as a live one.
+    pub fn to_push_body(&self) -> Vec<u8> {
+        let data: Value = serde_json::from_str(&self.data).unwrap_or(Value::String(self.data.clone()));
+        let mut body = serde_json::Map::new();
+        body.insert("code".into(), self.code.into());
+        if let Some(shop_id) = self.shop_id.filter(|id| *id > 0) {
+            body.insert("shop_id".into(), shop_id.into());
+        }
+        if let Some(ts) = self.timestamp {
+            body.insert("timestamp".into(), ts.into());
+        }
+        body.insert("data".into(), data);
+        Value::Object(body).to_string().into_bytes()
+    }
+}
+
+#[cfg(test)]
+#[path = "model_tests.rs"]
+mod tests;

@@ -1,0 +1,91 @@
+//! `shoprelay serve`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use shoprelay_core::secret::Secret;
+use tokio::net::TcpListener;
+
+use crate::server::{redact, start, StartOptions};
+use crate::settings::{load_file, master_key, public_url, server_settings};
+
+/// `serve` options.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Configuration file ([server] is read from it; apply the rest with `shoprelay apply`).
+    #[arg(short = 'c', long = "config")]
+    config: Option<PathBuf>,
+    /// Listen address (overrides server.listen).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Database URL (overrides server.database).
+    #[arg(long)]
+    database: Option<String>,
+    /// Bearer token required by /api/v1 (or SHOPRELAY_API_TOKEN).
+    #[arg(long, env = "SHOPRELAY_API_TOKEN", hide_env_values = true)]
+    api_token: Option<String>,
+}
+
+/// Runs until Ctrl-C or SIGTERM.
+pub async fn run(args: Args) -> Result<ExitCode> {
+    let file = load_file(args.config.as_deref())?;
+    let mut server = server_settings(&file);
+    if let Some(listen) = args.listen {
+        server.listen = listen;
+    }
+    if let Some(db) = args.database {
+        server.database = db;
+    }
+    let secrets = master_key(&server.database)?;
+    let listener = TcpListener::bind(&server.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} (in use? set server.listen or --listen)",
+            server.listen
+        )
+    })?;
+    let bound = listener.local_addr()?;
+    let mut options = StartOptions::new(server.database.clone(), secrets);
+    options.public_url = Some(public_url(&server, bound));
+    options.api_token = args.api_token.map(Secret::new);
+    let running = start(listener, options).await?;
+    let base = running.engine.settings.public_url.clone();
+    println!(
+        "shoprelay {} 已启动 listening on http://{bound}",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!("  控制台 console:     http://{bound}/");
+    println!("  API:                http://{bound}/api/v1/status  ·  /api/v1/audit  ·  /metrics");
+    println!("  数据库 database:    {}", redact(&server.database));
+    println!("  推送地址 push URL:  {base}/push/shopee/<app id>   (public_url = {base})");
+    println!("  配置 configure:     shoprelay apply -f shoprelay.toml   (see README › Configuration)");
+    let registry = running.engine.registry();
+    if registry.shopee_apps.is_empty() {
+        println!("  尚未配置任何 Shopee 应用 no Shopee app configured yet: write shoprelay.toml and apply it");
+    }
+    shutdown_signal().await;
+    println!("正在停止 stopping…");
+    running.stop().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

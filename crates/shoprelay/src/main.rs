@@ -1,0 +1,67 @@
+//! `shoprelay`: marketplace pushes in, WeCom messages out. Only argument parsing and dispatch live here.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use shoprelay::cli;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "shoprelay",
+    version,
+    about = "Shopee order pushes → WeCom messages / Shopee 订单推送到企业微信"
+)]
+struct Cli {
+    /// Log as JSON lines (for log collectors) instead of text.
+    #[arg(long, global = true, env = "SHOPRELAY_LOG_JSON")]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (SQLite next to it by default, 127.0.0.1:8080).
+    Serve(cli::serve::Args),
+    /// Load shoprelay.toml into the database (idempotent; an invalid file changes nothing).
+    Apply(cli::apply::Args),
+    /// List pushes received and delivery attempts.
+    Audit(cli::audit::Args),
+    /// Try everything against built-in simulators of Shopee and WeCom.
+    Demo(cli::demo::Args),
+    /// Run a simulator on its own.
+    Sim(cli::sim::Args),
+}
+
+fn init_tracing(json: bool) {
+    let filter = EnvFilter::try_from_env("SHOPRELAY_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_json);
+    let result = match cli.command {
+        Command::Serve(args) => cli::serve::run(args).await,
+        Command::Apply(args) => cli::apply::run(args).await,
+        Command::Audit(args) => cli::audit::run(args).await,
+        Command::Demo(args) => cli::demo::run(args).await,
+        Command::Sim(args) => cli::sim::run(args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("错误 error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Start-up: store, engine and HTTP wired onto an already-bound listener, so tests bind port 0 and run
+//! the real thing in-process.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use shoprelay_core::secret::{Secret, SecretBox};
+use shoprelay_engine::{Engine, EngineSettings};
+use shoprelay_http::AppState;
+use shoprelay_store::SqlStore;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A running server.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The pipeline (tests call `dispatch_all_pending` on it).
+    pub engine: Arc<Engine>,
+    /// Cancel to stop.
+    pub shutdown: CancellationToken,
+    http: JoinHandle<std::io::Result<()>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests and the current worker steps finish.
+    pub async fn stop(self) -> Result<()> {
+        self.shutdown.cancel();
+        self.http.await.context("HTTP task panicked")??;
+        for w in self.workers {
+            let _ = w.await;
+        }
+        Ok(())
+    }
+}
+
+/// How to start.
+pub struct StartOptions {
+    /// Database URL.
+    pub database: String,
+    /// Master key.
+    pub secrets: SecretBox,
+    /// Public URL; `None` means `http://{bound address}`.
+    pub public_url: Option<String>,
+    /// API bearer token.
+    pub api_token: Option<Secret>,
+    /// Run the background workers (tests that dispatch by hand turn them off).
+    pub workers: bool,
+    /// Adjusts the engine's tunables (tests shorten retry delays).
+    pub tune: fn(&mut EngineSettings),
+}
+
+impl StartOptions {
+    /// Defaults for a database and key.
+    pub fn new(database: impl Into<String>, secrets: SecretBox) -> Self {
+        Self {
+            database: database.into(),
+            secrets,
+            public_url: None,
+            api_token: None,
+            workers: true,
+            tune: |_| {},
+        }
+    }
+}
+
+/// Connects the store, builds the engine and serves HTTP on `listener`.
+pub async fn start(listener: TcpListener, options: StartOptions) -> Result<Running> {
+    let addr = listener.local_addr()?;
+    let store = SqlStore::connect(&options.database, options.secrets.clone())
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&options.database)))?;
+    let mut settings = EngineSettings::new(options.public_url.unwrap_or_else(|| format!("http://{addr}")));
+    (options.tune)(&mut settings);
+    let engine = Engine::new(Arc::new(store), options.secrets, settings).await?;
+    let shutdown = CancellationToken::new();
+    let workers = if options.workers {
+        engine.spawn_workers(shutdown.clone())
+    } else {
+        Vec::new()
+    };
+    shoprelay_http::ops::metrics_handle();
+    let state = AppState {
+        engine: engine.clone(),
+        api_token: options.api_token,
+    };
+    let stop = shutdown.clone();
+    let http = tokio::spawn(shoprelay_http::serve(
+        listener,
+        state,
+        async move { stop.cancelled().await },
+    ));
+    Ok(Running {
+        addr,
+        engine,
+        shutdown,
+        http,
+        workers,
+    })
+}
+
+/// The database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

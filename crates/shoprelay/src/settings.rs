@@ -1,0 +1,106 @@
+//! Server settings: `[server]` from the configuration file, overridden by `SHOPRELAY_*` environment
+//! variables; and the master key that seals secrets at rest.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use shoprelay_core::secret::SecretBox;
+use shoprelay_engine::config::{parse_config, ConfigFile, ServerConfig};
+
+/// The default configuration file, read when present.
+pub const DEFAULT_CONFIG: &str = "shoprelay.toml";
+
+/// Reads and checks a configuration file; a missing default file means "all defaults".
+pub fn load_file(path: Option<&Path>) -> Result<ConfigFile> {
+    let (path, explicit) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from(DEFAULT_CONFIG), false),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(parse_config(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(ConfigFile::default()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// `[server]` with environment overrides applied.
+pub fn server_settings(file: &ConfigFile) -> ServerConfig {
+    let mut s = file.server.clone();
+    if let Ok(v) = std::env::var("SHOPRELAY_LISTEN") {
+        s.listen = v;
+    }
+    if let Ok(v) = std::env::var("SHOPRELAY_DATABASE_URL") {
+        s.database = v;
+    }
+    if let Ok(v) = std::env::var("SHOPRELAY_PUBLIC_URL") {
+        s.public_url = Some(v);
+    }
+    s
+}
+
+/// The public URL, defaulting to `http://{listen}` for a local try-out.
+pub fn public_url(server: &ServerConfig, bound: std::net::SocketAddr) -> String {
+    server.public_url.clone().unwrap_or_else(|| format!("http://{bound}"))
+}
+
+/// The master key: `SHOPRELAY_MASTER_KEY` (base64, 32 bytes), else a key file next to the SQLite
+/// database (`<db>.key`, or `shoprelay.key` for PostgreSQL), created with mode 0600 on first start.
+pub fn master_key(database_url: &str) -> Result<SecretBox> {
+    if let Ok(key) = std::env::var("SHOPRELAY_MASTER_KEY") {
+        return SecretBox::from_base64(&key).context("SHOPRELAY_MASTER_KEY must be 32 bytes in base64");
+    }
+    let path = key_path(database_url);
+    match std::fs::read_to_string(&path) {
+        Ok(key) => {
+            SecretBox::from_base64(&key).with_context(|| format!("{} does not hold a valid master key", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SecretBox::generate_key();
+            write_private(&path, &key)
+                .with_context(|| format!("cannot create the master key file {}", path.display()))?;
+            tracing::info!(path = %path.display(), "created a new master key; back it up with the database");
+            Ok(SecretBox::from_base64(&key)?)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read the master key file {}", path.display())),
+    }
+}
+
+fn key_path(database_url: &str) -> PathBuf {
+    match database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+    {
+        Some(path) => {
+            let path = path.split('?').next().unwrap_or(path);
+            PathBuf::from(format!("{path}.key"))
+        }
+        None => PathBuf::from("shoprelay.key"),
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_file_sits_next_to_the_sqlite_database() {
+        assert_eq!(
+            key_path("sqlite://data/shoprelay.db"),
+            PathBuf::from("data/shoprelay.db.key")
+        );
+        assert_eq!(key_path("sqlite:x.db?mode=rwc"), PathBuf::from("x.db.key"));
+        assert_eq!(key_path("postgres://h/db"), PathBuf::from("shoprelay.key"));
+    }
+}

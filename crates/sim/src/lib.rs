@@ -1,0 +1,9 @@
+//! Faithful simulators of the marketplaces and WeCom, used by tests, `shoprelay demo` and the benchmarks.
+//!
+//! # Layout
+//! - [`shopee`]: the Shopee Open Platform (OAuth, order APIs, signed pushes to a callback URL, faults).
+//! - [`wecom`]: the WeCom server API (gettoken, app messages, app chats, group robots, limits, faults,
+//!   an inspection API and page).
+
+pub mod shopee;
+pub mod wecom;

@@ -1,0 +1,334 @@
+//! Pushes to the partners' callback URLs, signed like Shopee's, with every attempt recorded.
+//!
+//! A push succeeds on a 2xx with an EMPTY body within 3 s (2 s for chat, code 10), as Shopee requires.
+//! A failed push is retried only when asked (`POST /sim/push/retry`), standing in for Shopee's
+//! 300 s / 1800 s / 10800 s schedule, and is listed by `get_lost_push_message` until it is delivered
+//! or confirmed consumed.
+
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Query as QueryParams, State};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use shoprelay_marketplaces::shopee::push_signature;
+
+use super::api::{check_public, ok, ApiError, Query};
+use super::state::{random_hex, Core, Shared};
+
+/// Earliest lost pushes `get_lost_push_message` returns per call.
+const LOST_PAGE: usize = 100;
+/// How far back lost pushes are kept.
+const LOST_WINDOW_SECS: i64 = 3 * 86400;
+/// The documented text of the verification push.
+const VERIFY_INFO: &str = "This is a Verification message. Please return status code of 200 with empty body.";
+
+/// One push to one callback URL, with every delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PushRecord {
+    /// Sequence number; also its `message_id` in the lost list.
+    pub id: u64,
+    /// The partner it is for.
+    pub partner_id: u64,
+    /// Push code.
+    pub code: i64,
+    /// The shop, for shop-level pushes.
+    pub shop_id: Option<u64>,
+    /// Unix seconds (simulator clock) it was made.
+    pub timestamp: i64,
+    /// The callback URL, exactly as signed.
+    pub url: String,
+    /// The raw body, exactly as signed.
+    pub body: String,
+    /// The `Authorization` header.
+    pub authorization: String,
+    /// Delivery attempts, oldest first.
+    pub attempts: Vec<Attempt>,
+    /// Whether an attempt succeeded.
+    pub delivered: bool,
+    /// Held back by the out-of-order fault, not sent yet.
+    pub held: bool,
+    /// Confirmed through `confirm_consumed_lost_push_message`.
+    pub lost_consumed: bool,
+}
+
+impl PushRecord {
+    /// Failed, and not yet delivered or confirmed consumed: what `get_lost_push_message` lists.
+    pub fn is_lost(&self) -> bool {
+        !self.delivered && !self.attempts.is_empty() && !self.lost_consumed
+    }
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    /// HTTP status, when the receiver answered.
+    pub status: Option<u16>,
+    /// The receiver's answer body (must be empty for success).
+    pub body: String,
+    /// Milliseconds until the answer or the failure.
+    pub latency_ms: u64,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
+impl Core {
+    /// Callback URLs of the chosen partner (or every partner), with the partner id.
+    fn targets(&self, partner: Option<u64>) -> Vec<(u64, String)> {
+        let state = self.state();
+        self.config
+            .partners
+            .iter()
+            .filter(|p| partner.is_none_or(|id| id == p.partner_id))
+            .filter_map(|p| {
+                let url = state
+                    .push_targets
+                    .get(&p.partner_id)
+                    .or(p.push_url.as_ref())
+                    .or(self.config.push_url.as_ref());
+                url.map(|u| (p.partner_id, u.clone()))
+            })
+            .collect()
+    }
+
+    /// Sets a partner's (or every partner's) callback URL and, like the Shopee console, sends the
+    /// verification push to it.
+    pub(crate) async fn set_push_target(&self, partner: Option<u64>, url: String) -> Vec<PushRecord> {
+        {
+            let mut state = self.state();
+            for p in self
+                .config
+                .partners
+                .iter()
+                .filter(|p| partner.is_none_or(|id| id == p.partner_id))
+            {
+                state.push_targets.insert(p.partner_id, url.clone());
+            }
+        }
+        self.send_verification(partner).await
+    }
+
+    /// The code-0 push Shopee sends when a callback URL is set.
+    pub(crate) async fn send_verification(&self, partner: Option<u64>) -> Vec<PushRecord> {
+        let body = json!({ "code": 0, "data": { "verify_info": VERIFY_INFO } }).to_string();
+        self.send_raw(partner, 0, None, body).await
+    }
+
+    /// A shop push in Shopee's shape: `{data, shop_id, code, timestamp[, msg_id]}`.
+    pub(crate) async fn push_shop_event(&self, shop_id: u64, code: i64, data: Value) -> Vec<PushRecord> {
+        let mut body = json!({ "data": data, "shop_id": shop_id, "code": code, "timestamp": self.now() });
+        if self.config.push_msg_id {
+            body["msg_id"] = random_hex().into();
+        }
+        self.send_raw(None, code, Some(shop_id), body.to_string()).await
+    }
+
+    /// Sends any body (codes 1, 2, 10, 12, unknown codes, even non-JSON), reading its code and shop for the record.
+    pub(crate) async fn send_any(&self, partner: Option<u64>, body: String) -> Vec<PushRecord> {
+        let parsed = serde_json::from_str::<Value>(&body).ok();
+        let field = |key: &str| parsed.as_ref().and_then(|v| v.get(key));
+        let code = field("code").and_then(Value::as_i64).unwrap_or(-1);
+        let shop_id = field("shop_id").and_then(Value::as_u64);
+        self.send_raw(partner, code, shop_id, body).await
+    }
+
+    /// Signs and sends exactly `body` to the chosen partner's (or every partner's) callback URL.
+    pub(crate) async fn send_raw(
+        &self,
+        partner: Option<u64>,
+        code: i64,
+        shop_id: Option<u64>,
+        body: String,
+    ) -> Vec<PushRecord> {
+        let timestamp = self.now();
+        let targets = self.targets(partner);
+        let (created, to_send) = {
+            let mut state = self.state();
+            let mut created = Vec::with_capacity(targets.len());
+            for (partner_id, url) in targets {
+                let Some(partner) = self.partner(partner_id) else {
+                    continue;
+                };
+                let id = state.pushes.len() as u64 + 1;
+                let authorization = push_signature(partner.push_key(), &url, body.as_bytes());
+                state.pushes.push(PushRecord {
+                    id,
+                    partner_id,
+                    code,
+                    shop_id,
+                    timestamp,
+                    url,
+                    body: body.clone(),
+                    authorization,
+                    attempts: Vec::new(),
+                    delivered: false,
+                    held: false,
+                    lost_consumed: false,
+                });
+                created.push(id);
+            }
+            // Out of order: a push waits; the next one goes out first, then the one that waited.
+            let to_send = if state.faults.reorder_pushes && state.held.is_empty() {
+                for id in &created {
+                    state.pushes[index(*id)].held = true;
+                }
+                state.held = created.clone();
+                Vec::new()
+            } else {
+                let mut send = created.clone();
+                send.append(&mut state.held);
+                send
+            };
+            (created, to_send)
+        };
+        self.deliver(&to_send).await;
+        let released: Vec<u64> = to_send.into_iter().filter(|id| !created.contains(id)).collect();
+        let mut touched = created;
+        touched.extend(released);
+        self.records(&touched)
+    }
+
+    /// Sends the pushes the out-of-order fault is holding back.
+    pub(crate) async fn flush_held(&self) -> Vec<PushRecord> {
+        let held = std::mem::take(&mut self.state().held);
+        self.deliver(&held).await;
+        self.records(&held)
+    }
+
+    /// Tries every failed push again (Shopee's retry schedule, on demand).
+    pub(crate) async fn retry_failed(&self) -> Vec<PushRecord> {
+        let failed: Vec<u64> = self
+            .state()
+            .pushes
+            .iter()
+            .filter(|p| p.is_lost())
+            .map(|p| p.id)
+            .collect();
+        self.deliver(&failed).await;
+        self.records(&failed)
+    }
+
+    /// Copies of the given pushes.
+    pub(crate) fn records(&self, ids: &[u64]) -> Vec<PushRecord> {
+        let state = self.state();
+        ids.iter()
+            .filter_map(|id| state.pushes.get(index(*id)).cloned())
+            .collect()
+    }
+
+    async fn deliver(&self, ids: &[u64]) {
+        let times = if self.state().faults.duplicate_pushes { 2 } else { 1 };
+        for id in ids {
+            for _ in 0..times {
+                self.attempt(*id).await;
+            }
+        }
+    }
+
+    async fn attempt(&self, id: u64) {
+        let Some(push) = self.state().pushes.get(index(id)).cloned() else {
+            return;
+        };
+        let timeout = Duration::from_secs(if push.code == 10 { 2 } else { 3 });
+        let started = Instant::now();
+        let sent = self
+            .http
+            .post(&push.url)
+            .header(reqwest::header::AUTHORIZATION, &push.authorization)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(push.body)
+            .timeout(timeout)
+            .send()
+            .await;
+        let (status, body, error) = match sent {
+            Err(e) => (None, String::new(), Some(e.to_string())),
+            Ok(answer) => {
+                let status = answer.status().as_u16();
+                match answer.text().await {
+                    Err(e) => (Some(status), String::new(), Some(e.to_string())),
+                    Ok(body) if !(200..300).contains(&status) => (Some(status), body, Some(format!("HTTP {status}"))),
+                    Ok(body) if !body.is_empty() => {
+                        (Some(status), body, Some("the answer body must be empty".to_owned()))
+                    }
+                    Ok(body) => (Some(status), body, None),
+                }
+            }
+        };
+        let attempt = Attempt {
+            status,
+            body,
+            latency_ms: started.elapsed().as_millis() as u64,
+            error,
+        };
+        let mut state = self.state();
+        if let Some(record) = state.pushes.get_mut(index(id)) {
+            record.held = false;
+            record.delivered |= attempt.error.is_none();
+            record.attempts.push(attempt);
+        }
+    }
+}
+
+/// Push ids start at 1 and are positions in the record list plus one.
+fn index(id: u64) -> usize {
+    id.saturating_sub(1) as usize
+}
+
+/// `GET /api/v2/push/get_lost_push_message` (public signing).
+pub(crate) async fn get_lost_push_message(
+    State(core): State<Shared>,
+    QueryParams(q): QueryParams<Query>,
+) -> Result<Response, ApiError> {
+    let partner_id = check_public(&core, "/api/v2/push/get_lost_push_message", &q)?;
+    let since = core.now() - LOST_WINDOW_SECS;
+    let state = core.state();
+    let lost: Vec<&PushRecord> = state
+        .pushes
+        .iter()
+        .filter(|p| p.partner_id == partner_id && p.is_lost() && p.timestamp >= since)
+        .collect();
+    let page = &lost[..lost.len().min(LOST_PAGE)];
+    let list: Vec<Value> = page
+        .iter()
+        .map(|p| {
+            // `data` travels as a JSON string; a raw push that is not JSON is passed on as it was.
+            let data = serde_json::from_str::<Value>(&p.body)
+                .ok()
+                .and_then(|v| v.get("data").map(Value::to_string))
+                .unwrap_or_else(|| p.body.clone());
+            let mut message = json!({ "code": p.code, "timestamp": p.timestamp, "data": data });
+            if let Some(shop_id) = p.shop_id {
+                message["shop_id"] = shop_id.into();
+            }
+            message
+        })
+        .collect();
+    let last_message_id = page.last().map_or(0, |p| p.id);
+    Ok(ok(
+        json!({ "push_message_list": list, "has_next_page": lost.len() > LOST_PAGE, "last_message_id": last_message_id }),
+        None,
+    ))
+}
+
+#[derive(Deserialize)]
+struct ConfirmBody {
+    last_message_id: u64,
+}
+
+/// `POST /api/v2/push/confirm_consumed_lost_push_message` (public signing).
+pub(crate) async fn confirm_consumed_lost_push_message(
+    State(core): State<Shared>,
+    QueryParams(q): QueryParams<Query>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let partner_id = check_public(&core, "/api/v2/push/confirm_consumed_lost_push_message", &q)?;
+    let confirm: ConfirmBody =
+        serde_json::from_slice(&body).map_err(|_| ApiError::param("Invalid last_message_id."))?;
+    for p in core.state().pushes.iter_mut() {
+        if p.partner_id == partner_id && p.id <= confirm.last_message_id && p.is_lost() {
+            p.lost_consumed = true;
+        }
+    }
+    Ok(ok(json!({}), None))
+}

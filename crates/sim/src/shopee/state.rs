@@ -1,0 +1,151 @@
+//! The simulator's memory, shared by the HTTP handlers and the test handle, and its clock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand::Rng;
+use serde::Serialize;
+
+use super::config::{ShopeeSimConfig, SimPartner};
+use super::faults::Faults;
+use super::orders::Order;
+use super::push::PushRecord;
+
+/// Everything the simulator shares between tasks.
+pub(crate) type Shared = Arc<Core>;
+
+/// Configuration, the outgoing HTTP client, and the mutable state behind one lock (never held across I/O).
+pub(crate) struct Core {
+    pub(crate) config: ShopeeSimConfig,
+    pub(crate) http: reqwest::Client,
+    /// Seconds added to the real clock for token, code and order times (not for signature timestamps,
+    /// which clients stamp from their real clock). Outside the lock so `now()` works while it is held.
+    clock_offset: AtomicI64,
+    state: Mutex<State>,
+}
+
+/// Who an authorization covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AuthSubject {
+    Shop(u64),
+    MainAccount(u64),
+}
+
+/// An issued, not yet exchanged authorization code.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthCode {
+    pub(crate) partner_id: u64,
+    pub(crate) subject: AuthSubject,
+    pub(crate) expires_at: i64,
+}
+
+/// What a set of tokens may act on.
+#[derive(Debug, Clone)]
+pub(crate) struct Grant {
+    pub(crate) partner_id: u64,
+    pub(crate) shop_ids: Vec<u64>,
+    pub(crate) merchant_ids: Vec<u64>,
+}
+
+/// An access token and the grant it acts for.
+#[derive(Debug, Clone)]
+pub(crate) struct AccessToken {
+    pub(crate) grant: usize,
+    pub(crate) expires_at: i64,
+}
+
+/// A refresh token; `used` ones are remembered so a reuse gets the precise error.
+#[derive(Debug, Clone)]
+pub(crate) struct RefreshToken {
+    pub(crate) grant: usize,
+    pub(crate) expires_at: i64,
+    pub(crate) used: bool,
+}
+
+/// One API call as the simulator answered it, for tests that count calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiCall {
+    /// The path, e.g. `/api/v2/order/get_order_detail`.
+    pub path: String,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// Shopee's `error`, when the answer was one.
+    pub error: Option<String>,
+}
+
+/// The mutable part of the simulator.
+#[derive(Default)]
+pub(crate) struct State {
+    pub(crate) codes: HashMap<String, AuthCode>,
+    pub(crate) grants: Vec<Grant>,
+    pub(crate) access_tokens: HashMap<String, AccessToken>,
+    pub(crate) refresh_tokens: HashMap<String, RefreshToken>,
+    pub(crate) orders: BTreeMap<String, Order>,
+    /// Callback URL per partner, set at run time (over the configured ones).
+    pub(crate) push_targets: HashMap<u64, String>,
+    pub(crate) pushes: Vec<PushRecord>,
+    /// Pushes held back by the out-of-order fault, by id.
+    pub(crate) held: Vec<u64>,
+    pub(crate) faults: Faults,
+    pub(crate) calls: Vec<ApiCall>,
+}
+
+impl Core {
+    pub(crate) fn new(config: ShopeeSimConfig) -> Self {
+        Self {
+            config,
+            http: reqwest::Client::new(),
+            clock_offset: AtomicI64::new(0),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The state; a panic in another holder cannot leave it half-written in a way tests care about.
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The simulator's "now" for lifetimes and order times: real time plus the test's offset.
+    pub(crate) fn now(&self) -> i64 {
+        real_now() + self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    /// Moves the simulator's clock forward (or back), e.g. to expire tokens.
+    pub(crate) fn advance_clock(&self, secs: i64) {
+        self.clock_offset.fetch_add(secs, Ordering::Relaxed);
+    }
+
+    pub(crate) fn partner(&self, partner_id: u64) -> Option<&SimPartner> {
+        self.config.partners.iter().find(|p| p.partner_id == partner_id)
+    }
+
+    pub(crate) fn region_of(&self, shop_id: u64) -> Option<&str> {
+        self.config
+            .shops
+            .iter()
+            .find(|s| s.shop_id == shop_id)
+            .map(|s| s.region.as_str())
+    }
+}
+
+/// Unix seconds by the host clock.
+pub(crate) fn real_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A random lowercase hex string of 32 characters (tokens, codes, request ids).
+pub(crate) fn random_hex() -> String {
+    format!("{:032x}", rand::thread_rng().gen::<u128>())
+}
+
+/// Random characters from Shopee's order-number alphabet.
+pub(crate) fn random_code(len: usize, alphabet: &[u8]) -> String {
+    let mut rng = rand::thread_rng();
+    (0..len)
+        .map(|_| char::from(alphabet[rng.gen_range(0..alphabet.len())]))
+        .collect()
+}

@@ -1,0 +1,66 @@
+//! `GET /cgi-bin/gettoken`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::response::Response;
+use serde_json::Map;
+
+use super::reply::{respond, ApiError, ApiResult};
+use super::state::{random_id, SimState, TokenInfo};
+
+/// Expired tokens are kept this long so they keep answering "expired" rather than "invalid".
+const EXPIRED_TOKEN_MEMORY: Duration = Duration::from_secs(86_400);
+
+pub(crate) async fn gettoken(
+    State(state): State<Arc<SimState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let result = issue(
+        &state,
+        query.get("corpid").map(String::as_str),
+        query.get("corpsecret").map(String::as_str),
+    );
+    respond(&state, peer.ip(), result)
+}
+
+fn issue(state: &SimState, corp_id: Option<&str>, secret: Option<&str>) -> ApiResult {
+    let mut inner = state.lock();
+    inner.stats.gettoken_calls += 1;
+    if corp_id != Some(state.config.corp_id.as_str()) {
+        return Err(ApiError(40013));
+    }
+    let app = state
+        .config
+        .apps
+        .iter()
+        .find(|app| Some(app.secret.as_str()) == secret)
+        .ok_or(ApiError(40001))?;
+    let now = state.clock.now();
+    inner.tokens.retain(|_, t| now < t.expires_at + EXPIRED_TOKEN_MEMORY);
+    // Within its lifetime WeCom hands out the same token again.
+    let live = inner
+        .tokens
+        .iter()
+        .find(|(_, t)| t.agent_id == app.agent_id && !t.force_expired && now < t.expires_at)
+        .map(|(token, t)| (token.clone(), t.expires_at));
+    let (token, expires_at) = live.unwrap_or_else(|| {
+        let token = random_id(64);
+        let expires_at = now + Duration::from_secs(state.config.limits.token_ttl_secs);
+        let info = TokenInfo {
+            agent_id: app.agent_id,
+            expires_at,
+            force_expired: false,
+        };
+        inner.tokens.insert(token.clone(), info);
+        (token, expires_at)
+    });
+    let mut fields = Map::new();
+    fields.insert("access_token".into(), token.into());
+    fields.insert("expires_in".into(), expires_at.duration_since(now).as_secs().into());
+    Ok(fields)
+}

@@ -1,0 +1,721 @@
+//! The Shopee client of shoprelay-marketplaces against the simulator, end to end over real HTTP.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use serde_json::{json, Value};
+use shoprelay_core::ids::{OrderSn, ShopId};
+use shoprelay_core::order::OrderStatus;
+use shoprelay_core::secret::Secret;
+use shoprelay_marketplaces::shopee::{
+    api_sign, verify_push, AuthTarget, Disposition, PushBody, ShopeeApp, ShopeeClient, ShopeeError, ShopeePush,
+};
+use shoprelay_sim::shopee::{serve, ApiFault, FaultsRequest, NewItem, NewOrder, ShopeeSim, ShopeeSimConfig};
+
+const PARTNER_ID: u64 = 2001887;
+const PARTNER_KEY: &str = "4a6b6c7a4d4c5a6f4e6b6f6b4a4c5a4f";
+const SHOP: u64 = 727720655;
+
+async fn start(config: ShopeeSimConfig) -> ShopeeSim {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve(listener, config).await
+}
+
+fn app(sim: &ShopeeSim, key: &str) -> ShopeeApp {
+    ShopeeApp {
+        partner_id: PARTNER_ID,
+        partner_key: Secret::new(key),
+        api_base: sim.base_url().to_owned(),
+    }
+}
+
+fn client(timeout: Duration) -> ShopeeClient {
+    ShopeeClient::new(reqwest::Client::builder().timeout(timeout).build().unwrap())
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn shop() -> ShopId {
+    ShopId::new(SHOP).unwrap()
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Opens the authorization link as the seller and returns the redirect's query pairs.
+async fn authorize(sim: &ShopeeSim, link_suffix: &str) -> Vec<(String, String)> {
+    let link =
+        client(Duration::from_secs(5)).auth_partner_url(&app(sim, PARTNER_KEY), "http://127.0.0.1:9/cb?x=1", now());
+    let answer = no_redirects().get(format!("{link}{link_suffix}")).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::FOUND);
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("http://127.0.0.1:9/cb?x=1&code="), "{location}");
+    url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn param<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
+    &pairs.iter().find(|(k, _)| k == key).unwrap().1
+}
+
+async fn tokens(sim: &ShopeeSim) -> (String, String) {
+    let pairs = authorize(sim, "").await;
+    let grant = client(Duration::from_secs(5))
+        .get_access_token(&app(sim, PARTNER_KEY), param(&pairs, "code"), AuthTarget::Shop(shop()))
+        .await
+        .unwrap();
+    (
+        grant.access_token.expose().to_owned(),
+        grant.refresh_token.expose().to_owned(),
+    )
+}
+
+fn api_error(result: Result<impl std::fmt::Debug, ShopeeError>) -> (String, Disposition) {
+    match result {
+        Err(e @ ShopeeError::Api { .. }) => {
+            let ShopeeError::Api { error, .. } = &e else {
+                unreachable!()
+            };
+            (error.clone(), e.disposition())
+        }
+        other => panic!("expected a Shopee API error, got {other:?}"),
+    }
+}
+
+/// A signed GET by hand, for what the client never sends (default fields only, bad timestamps, …).
+async fn raw_get(sim: &ShopeeSim, path: &str, token: Option<&str>, timestamp: i64, extra: &[(&str, &str)]) -> Value {
+    let shop = token.map(|t| (t, SHOP));
+    let sign = api_sign(PARTNER_KEY, PARTNER_ID, path, timestamp, shop);
+    let mut query: Vec<(String, String)> = vec![
+        ("partner_id".into(), PARTNER_ID.to_string()),
+        ("timestamp".into(), timestamp.to_string()),
+        ("sign".into(), sign),
+    ];
+    if let Some(token) = token {
+        query.push(("access_token".into(), token.into()));
+        query.push(("shop_id".into(), SHOP.to_string()));
+    }
+    query.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    reqwest::Client::new()
+        .get(format!("{}{path}", sim.base_url()))
+        .query(&query)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[derive(Default)]
+struct Inbox {
+    received: Vec<(String, Bytes)>,
+    answer_status: Option<StatusCode>,
+}
+
+/// A recording push receiver on port 0; answers 200 with an empty body unless told otherwise.
+async fn receiver() -> (String, Arc<Mutex<Inbox>>) {
+    let inbox = Arc::new(Mutex::new(Inbox::default()));
+    async fn take(State(inbox): State<Arc<Mutex<Inbox>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let mut inbox = inbox.lock().unwrap();
+        inbox.received.push((auth, body));
+        inbox.answer_status.unwrap_or(StatusCode::OK)
+    }
+    let router = Router::new()
+        .route("/push/shopee/app-1", post(take))
+        .with_state(inbox.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/push/shopee/app-1?tenant=a", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, inbox)
+}
+
+fn received(inbox: &Arc<Mutex<Inbox>>) -> Vec<(String, Bytes)> {
+    inbox.lock().unwrap().received.clone()
+}
+
+#[tokio::test]
+async fn oauth_code_exchange_refresh_rotation_and_expiry() {
+    let sim = start(ShopeeSimConfig::default()).await;
+    let app = app(&sim, PARTNER_KEY);
+    let client = client(Duration::from_secs(5));
+
+    let pairs = authorize(&sim, "").await;
+    assert_eq!(param(&pairs, "shop_id"), SHOP.to_string());
+    let code = param(&pairs, "code");
+    let grant = client
+        .get_access_token(&app, code, AuthTarget::Shop(shop()))
+        .await
+        .unwrap();
+    assert_eq!((grant.expire_in, grant.shop_ids.clone()), (14400, vec![shop()]));
+    // Codes are single-use.
+    let (error, disposition) = api_error(client.get_access_token(&app, code, AuthTarget::Shop(shop())).await);
+    assert_eq!((error.as_str(), disposition), ("invalid_code", Disposition::Fail));
+
+    let old_access = grant.access_token.expose().to_owned();
+    let refreshed = client
+        .refresh_access_token(&app, grant.refresh_token.expose(), shop())
+        .await
+        .unwrap();
+    assert_ne!(refreshed.access_token, grant.access_token);
+    assert_ne!(refreshed.refresh_token, grant.refresh_token);
+    assert_eq!(refreshed.shop_ids, vec![shop()]);
+    // The old refresh token died with its use.
+    let (error, disposition) = api_error(
+        client
+            .refresh_access_token(&app, grant.refresh_token.expose(), shop())
+            .await,
+    );
+    assert_eq!(
+        (error.as_str(), disposition),
+        ("error_shop_refresh_token", Disposition::Reauthorize)
+    );
+
+    // The old access token keeps working for 5 minutes, then stops; the new one goes on.
+    let list = |token: String| {
+        let (client, app) = (client.clone(), app.clone());
+        async move {
+            client
+                .get_order_list(&app, shop(), &token, now() - 3600, now() + 3600, None)
+                .await
+        }
+    };
+    assert!(list(old_access.clone()).await.is_ok());
+    sim.advance_clock(301);
+    let (error, disposition) = api_error(list(old_access).await);
+    assert_eq!(
+        (error.as_str(), disposition),
+        ("invalid_acceess_token", Disposition::RefreshToken)
+    );
+    assert!(list(refreshed.access_token.expose().to_owned()).await.is_ok());
+    sim.advance_clock(4 * 3600);
+    assert_eq!(
+        api_error(list(refreshed.access_token.expose().to_owned()).await).1,
+        Disposition::RefreshToken
+    );
+
+    sim.advance_clock(31 * 86400);
+    let (error, disposition) = api_error(
+        client
+            .refresh_access_token(&app, refreshed.refresh_token.expose(), shop())
+            .await,
+    );
+    assert_eq!(
+        (error.as_str(), disposition),
+        ("refresh_token_expired", Disposition::Reauthorize)
+    );
+}
+
+#[tokio::test]
+async fn main_account_authorization_and_the_approval_page() {
+    let config = ShopeeSimConfig {
+        auto_approve: false,
+        main_accounts: vec![shoprelay_sim::shopee::SimMainAccount {
+            main_account_id: 42,
+            shop_ids: vec![SHOP],
+            merchant_ids: vec![7],
+        }],
+        ..ShopeeSimConfig::default()
+    };
+    let sim = start(config).await;
+    let client = client(Duration::from_secs(5));
+    let pairs = authorize(&sim, "&sim_main_account_id=42").await;
+    let grant = client
+        .get_access_token(
+            &app(&sim, PARTNER_KEY),
+            param(&pairs, "code"),
+            AuthTarget::MainAccount(42),
+        )
+        .await
+        .unwrap();
+    assert_eq!((grant.shop_ids, grant.merchant_ids), (vec![shop()], vec![7]));
+
+    // Without auto-approval the link shows a page; its link approves.
+    let link = client.auth_partner_url(&app(&sim, PARTNER_KEY), "http://127.0.0.1:9/cb", now());
+    let page = reqwest::get(&link).await.unwrap().text().await.unwrap();
+    let href = page
+        .split("href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let answer = no_redirects()
+        .get(format!("{}{href}", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::FOUND);
+    assert!(answer.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains(&format!("shop_id={SHOP}")));
+}
+
+#[tokio::test]
+async fn signatures_and_timestamps_are_checked_like_shopee() {
+    let sim = start(ShopeeSimConfig::default()).await;
+    let client = client(Duration::from_secs(5));
+    let wrong = app(&sim, "not-the-partner-key");
+    let (error, disposition) = api_error(client.get_access_token(&wrong, "x", AuthTarget::Shop(shop())).await);
+    assert_eq!((error.as_str(), disposition), ("error_sign", Disposition::Fail));
+    let (access, _) = tokens(&sim).await;
+    let (error, _) = api_error(
+        client
+            .get_order_detail(&wrong, shop(), &access, &[OrderSn::parse("X1").unwrap()])
+            .await,
+    );
+    assert_eq!(error, "error_sign");
+
+    let stale = raw_get(&sim, "/api/v2/order/get_order_list", Some(&access), now() - 301, &[]).await;
+    assert_eq!(
+        (stale["error"].as_str(), stale["message"].as_str()),
+        (Some("error_param"), Some("Timestamp is expired."))
+    );
+    let bad_token = raw_get(&sim, "/api/v2/order/get_order_list", Some("nope"), now(), &[]).await;
+    assert_eq!(bad_token["error"], "error_auth");
+    let public_link = raw_get(&sim, "/api/v2/push/get_lost_push_message", None, now(), &[]).await;
+    assert_eq!(public_link["error"], "");
+}
+
+#[tokio::test]
+async fn order_detail_fields_and_order_list() {
+    let sim = start(ShopeeSimConfig::default()).await;
+    let (access, _) = tokens(&sim).await;
+    let app = app(&sim, PARTNER_KEY);
+    let client = client(Duration::from_secs(5));
+    let new = NewOrder {
+        items: vec![
+            NewItem {
+                item_name: "Mug".into(),
+                item_sku: "MUG".into(),
+                model_name: "Blue".into(),
+                model_sku: "MUG-B".into(),
+                quantity: 2,
+                price: 9.95,
+                original_price: Some(12.5),
+            },
+            NewItem {
+                item_name: "Sticker".into(),
+                item_sku: "STK".into(),
+                model_name: String::new(),
+                model_sku: String::new(),
+                quantity: 1,
+                price: 4.0,
+                original_price: None,
+            },
+        ],
+        buyer_username: Some("buyer_ana".into()),
+        ..NewOrder::default()
+    };
+    let created = sim.create_order(new).await.unwrap();
+    let sn = OrderSn::parse(&created.order.order_sn).unwrap();
+    assert_eq!(sn.as_str().len(), 14);
+    sim.set_order_status(sn.as_str(), "READY_TO_SHIP").await.unwrap();
+
+    let details = client
+        .get_order_detail(&app, shop(), &access, std::slice::from_ref(&sn))
+        .await
+        .unwrap();
+    let snap = details[0].to_snapshot().unwrap();
+    assert_eq!(snap.status, OrderStatus::ReadyToShip);
+    assert_eq!(snap.total_amount.map(|d| d.to_string()).as_deref(), Some("23.9"));
+    assert_eq!(
+        (snap.currency.as_deref(), snap.region.as_deref()),
+        (Some("SGD"), Some("SG"))
+    );
+    assert_eq!(snap.buyer_username.as_deref(), Some("buyer_ana"));
+    assert_eq!(snap.items.len(), 2);
+    assert_eq!(
+        (snap.items[0].sku.as_deref(), snap.items[0].quantity),
+        (Some("MUG-B"), 2)
+    );
+    assert_eq!(snap.items[0].unit_price.map(|d| d.to_string()).as_deref(), Some("9.95"));
+    assert_eq!(snap.items[1].sku.as_deref(), Some("STK"));
+    assert!(snap.pay_time.is_some());
+    assert_eq!(details[0].package_list.len(), 1);
+
+    // Without response_optional_fields only the default fields come back.
+    let bare = raw_get(
+        &sim,
+        "/api/v2/order/get_order_detail",
+        Some(&access),
+        now(),
+        &[("order_sn_list", sn.as_str())],
+    )
+    .await;
+    let order = &bare["response"]["order_list"][0];
+    assert_eq!(order["order_status"], "READY_TO_SHIP");
+    assert!(
+        order.get("item_list").is_none()
+            && order.get("total_amount").is_none()
+            && order.get("buyer_username").is_none()
+    );
+    let many = vec!["X"; 51].join(",");
+    let too_many = raw_get(
+        &sim,
+        "/api/v2/order/get_order_detail",
+        Some(&access),
+        now(),
+        &[("order_sn_list", &many)],
+    )
+    .await;
+    assert_eq!(too_many["error"], "error_param");
+
+    // The client batches past Shopee's 50-per-call cap.
+    let sns: Vec<OrderSn> = std::iter::repeat_n(sn.clone(), 51).collect();
+    assert_eq!(
+        client
+            .get_order_detail(&app, shop(), &access, &sns)
+            .await
+            .unwrap()
+            .len(),
+        51
+    );
+
+    let page = client
+        .get_order_list(&app, shop(), &access, now() - 3600, now() + 60, None)
+        .await
+        .unwrap();
+    assert_eq!(page.orders.len(), 1);
+    assert_eq!(
+        (page.orders[0].order_sn.clone(), page.orders[0].status.clone()),
+        (sn, Some(OrderStatus::ReadyToShip))
+    );
+    assert!(!page.more);
+    let wide = client
+        .get_order_list(&app, shop(), &access, now() - 16 * 86400, now(), None)
+        .await;
+    assert_eq!(api_error(wide).0, "error_param");
+    let paged = raw_get(
+        &sim,
+        "/api/v2/order/get_order_list",
+        Some(&access),
+        now(),
+        &[
+            ("time_range_field", "create_time"),
+            ("time_from", &(now() - 60).to_string()),
+            ("time_to", &(now() + 60).to_string()),
+            ("page_size", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(paged["response"]["order_list"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn pushes_arrive_signed_for_the_exact_callback_url() {
+    let sim = start(ShopeeSimConfig::default()).await;
+    let (url, inbox) = receiver().await;
+    let verification = sim.set_push_target(None, &url).await;
+    assert!(verification[0].delivered);
+
+    let created = sim.create_order(NewOrder::default()).await.unwrap();
+    let sn = created.order.order_sn.clone();
+    sim.set_order_status(&sn, "READY_TO_SHIP").await.unwrap();
+    sim.assign_tracking(&sn, "SPXSG0123456789").await.unwrap();
+
+    let got = received(&inbox);
+    assert_eq!(got.len(), 4);
+    let mut parsed = Vec::new();
+    for (auth, body) in &got {
+        assert!(verify_push(PARTNER_KEY, &url, body, auth), "push does not verify");
+        assert!(!verify_push(PARTNER_KEY, url.split('?').next().unwrap(), body, auth));
+        parsed.push(ShopeePush::parse(body).unwrap());
+    }
+    assert!(matches!(parsed[0].body, PushBody::Verification { .. }));
+    let raw: Value = serde_json::from_slice(&got[1].1).unwrap();
+    assert_eq!(raw["data"]["ordersn"], sn.as_str());
+    assert!(raw["data"].get("order_sn").is_none() && raw["msg_id"].is_string());
+    assert!(matches!(
+        &parsed[1].body,
+        PushBody::OrderStatus {
+            status: OrderStatus::Unpaid,
+            ..
+        }
+    ));
+    assert!(matches!(
+        &parsed[2].body,
+        PushBody::OrderStatus {
+            status: OrderStatus::ReadyToShip,
+            ..
+        }
+    ));
+    assert!(
+        matches!(&parsed[3].body, PushBody::TrackingNumber { tracking_no, package_number: Some(_), .. } if tracking_no == "SPXSG0123456789")
+    );
+    assert!(sim
+        .pushes()
+        .iter()
+        .all(|p| p.delivered && p.attempts[0].status == Some(200)));
+
+    // A separate push key signs pushes when configured.
+    let mut config = ShopeeSimConfig::default();
+    config.partners[0].push_key = Some("live-push-key".into());
+    let keyed = start(config).await;
+    let (url2, inbox2) = receiver().await;
+    keyed.set_push_target(Some(PARTNER_ID), &url2).await;
+    let (auth, body) = &received(&inbox2)[0];
+    assert!(verify_push("live-push-key", &url2, body, auth) && !verify_push(PARTNER_KEY, &url2, body, auth));
+}
+
+#[tokio::test]
+async fn raw_pushes_for_other_codes() {
+    let sim = start(ShopeeSimConfig::default()).await;
+    let (url, inbox) = receiver().await;
+    sim.set_push_target(None, &url).await;
+    for body in [
+        json!({"code": 1, "partner_id": PARTNER_ID, "timestamp": now(), "data": {"shop_id": SHOP, "success": 1}}),
+        json!({"code": 2, "timestamp": now(), "data": {"shopid": SHOP}}),
+        json!({"code": 10, "shop_id": SHOP, "timestamp": now(), "data": {"type": "message", "content": {"message_id": "1", "conversation_id": "2", "message_type": "text", "content": {"text": "hi"}}}}),
+        json!({"code": 12, "timestamp": now(), "data": {"shop_expire_soon": [SHOP], "expire_before": now() + 86400}}),
+        json!({"code": 99, "timestamp": now()}),
+    ] {
+        sim.send_raw_push(None, &body.to_string()).await;
+    }
+    sim.send_raw_push(None, "not json at all").await;
+    let got = received(&inbox);
+    assert_eq!(got.len(), 7);
+    let codes: Vec<i64> = got[1..6]
+        .iter()
+        .map(|(_, b)| ShopeePush::parse(b).unwrap().code)
+        .collect();
+    assert_eq!(codes, vec![1, 2, 10, 12, 99]);
+    assert!(got
+        .iter()
+        .all(|(auth, body)| verify_push(PARTNER_KEY, &url, body, auth)));
+    assert_eq!(&got[6].1[..], b"not json at all");
+}
+
+#[tokio::test]
+async fn failed_pushes_are_lost_until_retried_or_confirmed() {
+    let sim = start(ShopeeSimConfig::default()).await;
+    let (url, inbox) = receiver().await;
+    sim.set_push_target(None, &url).await;
+    inbox.lock().unwrap().answer_status = Some(StatusCode::SERVICE_UNAVAILABLE);
+    let first = sim.create_order(NewOrder::default()).await.unwrap();
+    let second = sim.create_order(NewOrder::default()).await.unwrap();
+    assert!(!first.pushes[0].delivered && first.pushes[0].attempts[0].status == Some(503));
+
+    let app = app(&sim, PARTNER_KEY);
+    let client = client(Duration::from_secs(5));
+    let lost = client.get_lost_push_message(&app).await.unwrap();
+    assert_eq!(lost.push_message_list.len(), 2);
+    assert!(!lost.has_next_page);
+    let replayed = ShopeePush::parse(&lost.push_message_list[0].to_push_body()).unwrap();
+    assert!(
+        matches!(replayed.body, PushBody::OrderStatus { ref order_sn, .. } if order_sn.as_str() == first.order.order_sn)
+    );
+
+    // Confirming the first leaves the second; a successful retry delivers and un-loses it.
+    let first_id = first.pushes[0].id;
+    client.confirm_consumed_lost_push_message(&app, first_id).await.unwrap();
+    assert_eq!(
+        client
+            .get_lost_push_message(&app)
+            .await
+            .unwrap()
+            .push_message_list
+            .len(),
+        1
+    );
+    inbox.lock().unwrap().answer_status = None;
+    let retried = sim.retry_failed_pushes().await;
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].id, second.pushes[0].id);
+    assert!(retried[0].delivered && retried[0].attempts.len() == 2);
+    assert!(client
+        .get_lost_push_message(&app)
+        .await
+        .unwrap()
+        .push_message_list
+        .is_empty());
+}
+
+#[tokio::test]
+async fn api_faults_on_demand() {
+    let sim = start(ShopeeSimConfig::default()).await;
+    let (access, _) = tokens(&sim).await;
+    let app = app(&sim, PARTNER_KEY);
+    let sn = OrderSn::parse(&sim.create_order(NewOrder::default()).await.unwrap().order.order_sn).unwrap();
+    let detail_path = "/api/v2/order/get_order_detail";
+
+    sim.fail_next(Some(detail_path), 1, ApiFault::error_auth());
+    let quick = client(Duration::from_secs(5));
+    let detail = || quick.get_order_detail(&app, shop(), &access, std::slice::from_ref(&sn));
+    assert_eq!(api_error(detail().await).1, Disposition::RefreshToken);
+    assert_eq!(detail().await.unwrap().len(), 1);
+
+    sim.fail_next(Some(detail_path), 1, ApiFault::Http500);
+    let e = detail().await.unwrap_err();
+    assert!(matches!(e, ShopeeError::Http { status: 500, .. }) && e.disposition() == Disposition::Retry);
+
+    sim.fail_next(
+        None,
+        1,
+        ApiFault::Error {
+            error: "error_rate_limit".into(),
+            message: String::new(),
+        },
+    );
+    assert_eq!(api_error(detail().await).1, Disposition::Retry);
+
+    sim.fail_next(Some(detail_path), 1, ApiFault::Timeout);
+    let impatient = client(Duration::from_millis(300));
+    let e = impatient
+        .get_order_detail(&app, shop(), &access, std::slice::from_ref(&sn))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ShopeeError::Transport { source } if source.is_timeout()),
+        "{e:?}"
+    );
+    assert_eq!(e.disposition(), Disposition::Retry);
+    assert!(
+        !format!("{e:?}").contains(&access),
+        "the access token leaked into an error"
+    );
+
+    let calls = sim.api_calls();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.error.as_deref() == Some("error_auth"))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn duplicate_and_out_of_order_pushes() {
+    let sim = start(ShopeeSimConfig::default()).await;
+    let (url, inbox) = receiver().await;
+    sim.set_push_target(None, &url).await;
+
+    sim.set_faults(FaultsRequest {
+        duplicate_pushes: Some(true),
+        ..Default::default()
+    });
+    sim.create_order(NewOrder::default()).await.unwrap();
+    let got = received(&inbox);
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[1], got[2]);
+    sim.reset_faults();
+
+    sim.set_faults(FaultsRequest {
+        reorder_pushes: Some(true),
+        ..Default::default()
+    });
+    let a = sim.create_order(NewOrder::default()).await.unwrap();
+    assert!(a.pushes[0].held && received(&inbox).len() == 3);
+    let b = sim.create_order(NewOrder::default()).await.unwrap();
+    let got = received(&inbox);
+    let order_of = |body: &Bytes| {
+        serde_json::from_slice::<Value>(body).unwrap()["data"]["ordersn"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(order_of(&got[3].1), b.order.order_sn);
+    assert_eq!(order_of(&got[4].1), a.order.order_sn);
+    let c = sim.create_order(NewOrder::default()).await.unwrap();
+    assert_eq!(received(&inbox).len(), 5);
+    sim.flush_held_pushes().await;
+    assert_eq!(order_of(&received(&inbox)[5].1), c.order.order_sn);
+}
+
+#[tokio::test]
+async fn http_control_api() {
+    let sim = start(ShopeeSimConfig::default()).await;
+    let (url, inbox) = receiver().await;
+    let http = reqwest::Client::new();
+    let base = sim.base_url();
+    let post = |path: &str, body: Value| http.post(format!("{base}{path}")).json(&body).send();
+
+    let pushes: Value = post("/sim/push-target", json!({ "app_id": PARTNER_ID, "url": url }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pushes[0]["code"], 0);
+    let created: Value = post(
+        "/sim/orders",
+        json!({ "items": [{"item_name": "Tee", "price": 10.5, "quantity": 2}], "currency": "SGD" }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(created["order"]["total_amount"], 21.0);
+    let sn = created["order"]["order_sn"].as_str().unwrap().to_owned();
+    let moved: Value = post(
+        &format!("/sim/orders/{sn}/status"),
+        json!({ "status": "PROCESSED", "tracking_no": "T1" }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(moved["pushes"].as_array().unwrap().len(), 2);
+    assert_eq!(received(&inbox).len(), 4);
+
+    let bad = post(&format!("/sim/orders/{sn}/status"), json!({ "status": "TELEPORTED" }))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let missing = post("/sim/orders/NOPE/status", json!({ "status": "SHIPPED" }))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    let faults: Value = post("/sim/faults", json!({ "api": [{ "fault": "http500", "times": 1 }] }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(faults["api"].as_array().unwrap().len(), 1);
+    let lost = client(Duration::from_secs(5))
+        .get_lost_push_message(&app(&sim, PARTNER_KEY))
+        .await;
+    assert!(matches!(lost, Err(ShopeeError::Http { status: 500, .. })));
+    let raw: Value = post("/sim/push/raw", json!({ "raw": "{\"code\":15}" }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(raw[0]["code"], 15);
+    let orders: Value = http
+        .get(format!("{base}/sim/orders"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(orders.as_array().unwrap().len(), 1);
+}

@@ -1,0 +1,284 @@
+//! Everything a WeCom call can fail with, whether to retry it, and what an admin should do.
+
+use shoprelay_core::error::UserFacing;
+
+/// What the delivery worker should do with a failed send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Transient: try again later (network, timeout, 5xx, busy, rate limited).
+    Retry,
+    /// Retrying cannot help until something (configuration, recipients, content) changes.
+    Fail,
+}
+
+/// Errcodes an admin must fix in the WeCom console or in shoprelay's settings.
+const CONFIG_ERRCODES: [i64; 10] = [40001, 40013, 60020, 40056, 301002, 93000, 93004, 93008, 86008, 81013];
+
+/// Errcodes that clear up by themselves. The token codes only reach a caller after the one
+/// refresh-and-retry already failed, which means the token churned under us, not bad credentials.
+const RETRY_ERRCODES: [i64; 6] = [-1, 45009, 45033, 40014, 41001, 42001];
+
+/// A failed WeCom call.
+#[derive(Debug, thiserror::Error)]
+pub enum WeComError {
+    /// No answer within the HTTP client's timeout.
+    #[error("WeCom request timed out")]
+    Timeout(#[source] reqwest::Error),
+    /// Connection refused, DNS failure, TLS error, connection reset.
+    #[error("cannot reach WeCom")]
+    Transport(#[source] reqwest::Error),
+    /// The configured API base is not a usable URL.
+    #[error("invalid WeCom API base URL {api_base:?}")]
+    InvalidBaseUrl {
+        /// The configured base.
+        api_base: String,
+        /// Why reqwest refused it.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A non-2xx HTTP status (WeCom itself answers 200 even for errors).
+    #[error("WeCom answered HTTP {status}")]
+    Http {
+        /// The status code.
+        status: u16,
+        /// The start of the body, for the log.
+        body: String,
+    },
+    /// A 2xx answer that is not WeCom's JSON.
+    #[error("WeCom answered something that is not its JSON")]
+    BadJson {
+        /// The parse failure.
+        #[source]
+        source: serde_json::Error,
+        /// The start of the body, for the log.
+        body: String,
+    },
+    /// WeCom answered with a non-zero errcode.
+    #[error("WeCom errcode {errcode}: {errmsg}")]
+    Api {
+        /// WeCom's errcode.
+        errcode: i64,
+        /// WeCom's errmsg (names the caller IP for 60020).
+        errmsg: String,
+    },
+}
+
+impl WeComError {
+    /// Sorts a reqwest failure; the URL is dropped because it carries the token, secret or robot key.
+    pub(crate) fn from_reqwest(err: reqwest::Error, api_base: &str) -> Self {
+        let err = err.without_url();
+        if err.is_builder() {
+            WeComError::InvalidBaseUrl {
+                api_base: api_base.to_owned(),
+                source: err,
+            }
+        } else if err.is_timeout() {
+            WeComError::Timeout(err)
+        } else {
+            WeComError::Transport(err)
+        }
+    }
+
+    /// Retry later or give up.
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            WeComError::Timeout(_) | WeComError::Transport(_) | WeComError::BadJson { .. } => Disposition::Retry,
+            WeComError::Http { status, .. } if *status >= 500 || *status == 429 => Disposition::Retry,
+            WeComError::Api { errcode, .. } if RETRY_ERRCODES.contains(errcode) => Disposition::Retry,
+            _ => Disposition::Fail,
+        }
+    }
+
+    /// True when an admin must change configuration (WeCom console or shoprelay) before it can work.
+    pub fn is_config_error(&self) -> bool {
+        match self {
+            WeComError::InvalidBaseUrl { .. } => true,
+            WeComError::Api { errcode, .. } => CONFIG_ERRCODES.contains(errcode),
+            _ => false,
+        }
+    }
+
+    /// WeCom's errcode, for the audit log.
+    pub fn errcode(&self) -> Option<i64> {
+        match self {
+            WeComError::Api { errcode, .. } => Some(*errcode),
+            _ => None,
+        }
+    }
+
+    /// WeCom's errmsg, for the audit log.
+    pub fn errmsg(&self) -> Option<&str> {
+        match self {
+            WeComError::Api { errmsg, .. } => Some(errmsg),
+            _ => None,
+        }
+    }
+
+    /// For 60020: the caller IP WeCom saw, as named in errmsg ("… from ip: 1.2.3.4, …").
+    pub fn untrusted_ip(&self) -> Option<&str> {
+        let (_, rest) = self.errmsg()?.split_once("from ip: ")?;
+        let ip = rest.split([',', ' ']).next()?.trim();
+        (!ip.is_empty()).then_some(ip)
+    }
+}
+
+impl UserFacing for WeComError {
+    fn code(&self) -> &'static str {
+        match self {
+            WeComError::Timeout(_) => "wecom.timeout",
+            WeComError::Transport(_) => "wecom.unreachable",
+            WeComError::InvalidBaseUrl { .. } => "wecom.bad_api_base",
+            WeComError::Http { .. } => "wecom.http_status",
+            WeComError::BadJson { .. } => "wecom.bad_response",
+            WeComError::Api { errcode, .. } => api_code(*errcode),
+        }
+    }
+
+    fn status(&self) -> u16 {
+        match self.errcode() {
+            Some(44004 | 45002 | 40008 | 82001 | 81013 | 40003) => 422,
+            _ if self.disposition() == Disposition::Retry => 503,
+            _ => 502,
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            WeComError::Timeout(_) => "企业微信接口响应超时，稍后会自动重试".into(),
+            WeComError::Transport(_) => "无法连接企业微信：请检查服务器的网络、DNS 和代理设置，稍后会自动重试".into(),
+            WeComError::InvalidBaseUrl { api_base, .. } => {
+                format!("企业微信 API 地址「{api_base}」无效：请填写形如 https://qyapi.weixin.qq.com 的地址")
+            }
+            WeComError::Http { status, .. } if *status >= 500 => {
+                format!("企业微信返回 HTTP {status}，稍后会自动重试")
+            }
+            WeComError::Http { status, .. } => {
+                format!("企业微信返回 HTTP {status}：请检查 API 地址或代理配置")
+            }
+            WeComError::BadJson { .. } => {
+                "企业微信返回了无法识别的内容：请检查 API 地址是否指向企业微信，稍后会自动重试".into()
+            }
+            WeComError::Api { errcode, errmsg } => {
+                format!("{}（errcode {errcode}）", api_zh(*errcode, errmsg, self.untrusted_ip()))
+            }
+        }
+    }
+
+    fn message_en(&self) -> String {
+        match self {
+            WeComError::Timeout(_) => "WeCom did not answer in time; will retry".into(),
+            WeComError::Transport(_) => {
+                "cannot reach WeCom: check the server's network, DNS and proxy settings; will retry".into()
+            }
+            WeComError::InvalidBaseUrl { api_base, .. } => {
+                format!("invalid WeCom API base {api_base:?}: use an address like https://qyapi.weixin.qq.com")
+            }
+            WeComError::Http { status, .. } if *status >= 500 => {
+                format!("WeCom answered HTTP {status}; will retry")
+            }
+            WeComError::Http { status, .. } => {
+                format!("WeCom answered HTTP {status}: check the API base URL and any proxy")
+            }
+            WeComError::BadJson { .. } => {
+                "WeCom answered something unrecognisable: check that the API base points at WeCom; will retry".into()
+            }
+            WeComError::Api { errcode, errmsg } => {
+                format!("{} (errcode {errcode})", api_en(*errcode, errmsg, self.untrusted_ip()))
+            }
+        }
+    }
+}
+
+fn api_code(errcode: i64) -> &'static str {
+    match errcode {
+        40001 => "wecom.secret_rejected",
+        40013 => "wecom.corp_id_invalid",
+        40014 | 41001 | 42001 => "wecom.token_rejected",
+        60020 => "wecom.ip_not_trusted",
+        40056 => "wecom.agent_id_invalid",
+        301002 => "wecom.agent_id_mismatch",
+        81013 => "wecom.recipients_all_invalid",
+        82001 => "wecom.recipients_empty",
+        40003 => "wecom.user_invalid",
+        93000 => "wecom.robot_key_invalid",
+        93004 => "wecom.robot_disabled",
+        93008 => "wecom.robot_not_in_chat",
+        86001 => "wecom.chat_id_invalid",
+        86003 => "wecom.chat_not_found",
+        86008 => "wecom.chat_not_owned",
+        45009 => "wecom.rate_limited",
+        45033 => "wecom.concurrency_limited",
+        -1 => "wecom.busy",
+        44004 => "wecom.empty_content",
+        45002 => "wecom.content_too_long",
+        40008 => "wecom.msgtype_invalid",
+        _ => "wecom.api_error",
+    }
+}
+
+fn api_zh(errcode: i64, errmsg: &str, ip: Option<&str>) -> String {
+    match errcode {
+        40001 => {
+            "企业微信拒绝了应用 Secret：请在企业微信管理后台核对该应用的 Secret（应用停用或 Secret 重置后也会如此）"
+                .into()
+        }
+        40013 => "企业 ID（CorpID）无效：请在企业微信管理后台「我的企业」页面核对企业 ID".into(),
+        40014 | 41001 | 42001 => "企业微信 access_token 刷新后仍被拒绝，稍后会自动重试".into(),
+        60020 => {
+            let ip = ip.unwrap_or("本服务器的出口 IP");
+            format!("{ip} 不在该应用的企业可信IP中：请在企业微信管理后台该应用的「企业可信IP」里添加 {ip}")
+        }
+        40056 => "应用 AgentId 无效：请在企业微信管理后台该应用的详情页核对 AgentId".into(),
+        301002 => "AgentId 与 Secret 不属于同一个应用：请核对该应用的 AgentId 和 Secret 是否配对".into(),
+        81013 => "所有接收人（成员、部门、标签）都无效：请核对 userid、部门 ID 和标签 ID，并确认它们在应用的可见范围内"
+            .into(),
+        82001 => "没有指定接收人：请在路由规则中至少设置一个成员、部门或标签".into(),
+        40003 => "成员 userid 无效：请在企业微信通讯录中核对 userid".into(),
+        93000 => "群机器人 Webhook Key 无效或机器人已被移出群聊：请在群里重新添加机器人并更新 Webhook 地址".into(),
+        93004 => "群机器人已被停用：请在群设置中重新启用该机器人".into(),
+        93008 => "群机器人已不在群聊中：请把机器人重新加入群聊并更新 Webhook 地址".into(),
+        86001 => "群聊 chatid 无效：只能包含字母和数字，最长 32 位".into(),
+        86003 => "群聊不存在：请核对 chatid，或先用该应用创建群聊".into(),
+        86008 => "该群聊不是由本应用创建的：应用只能向自己创建的群聊发消息，请改用创建该群的应用".into(),
+        45009 => "企业微信接口调用频率超限，稍后会自动重试".into(),
+        45033 => "企业微信接口并发调用超限，稍后会自动重试".into(),
+        -1 => "企业微信系统繁忙，稍后会自动重试".into(),
+        44004 => "消息内容为空：请检查消息模板是否生成了内容".into(),
+        45002 => "消息内容超过长度限制：请缩短消息模板".into(),
+        40008 => "消息类型不受支持：该目标不接受此类消息（例如应用群聊不支持模板卡片）".into(),
+        _ => format!("企业微信返回错误：{errmsg}"),
+    }
+}
+
+fn api_en(errcode: i64, errmsg: &str, ip: Option<&str>) -> String {
+    match errcode {
+        40001 => "corp secret rejected: check the app's Secret in the WeCom admin console (a disabled app or a reset Secret also causes this)".into(),
+        40013 => "invalid corp id: check the CorpID on the My Company page of the WeCom admin console".into(),
+        40014 | 41001 | 42001 => "WeCom rejected the access token even after a refresh; will retry".into(),
+        60020 => {
+            let ip = ip.unwrap_or("this server's outgoing IP");
+            format!("{ip} is not among the app's trusted IPs: add {ip} to the app's Trusted IPs (企业可信IP) in the WeCom admin console")
+        }
+        40056 => "invalid AgentId: check the app's AgentId on its page in the WeCom admin console".into(),
+        301002 => "AgentId and Secret belong to different apps: check that the app's AgentId and Secret match".into(),
+        81013 => "all recipients (members, departments, tags) are invalid: check the userids, department and tag ids, and that they are in the app's visible range".into(),
+        82001 => "no recipient given: set at least one member, department or tag in the routing rule".into(),
+        40003 => "invalid member userid: check it in the WeCom contacts".into(),
+        93000 => "group robot webhook key invalid or robot removed: add the robot to the group again and update the webhook URL".into(),
+        93004 => "group robot disabled: enable it again in the group settings".into(),
+        93008 => "group robot is no longer in the group: add it back and update the webhook URL".into(),
+        86001 => "invalid chatid: letters and digits only, at most 32".into(),
+        86003 => "no such group chat: check the chatid, or create the chat with this app first".into(),
+        86008 => "this group chat was not created by this app: an app can only send to chats it created".into(),
+        45009 => "WeCom rate limit hit; will retry".into(),
+        45033 => "too many concurrent WeCom calls; will retry".into(),
+        -1 => "WeCom is busy; will retry".into(),
+        44004 => "empty message: check that the message template produces content".into(),
+        45002 => "message too long: shorten the message template".into(),
+        40008 => "message type not supported by this destination (e.g. app group chats take no template cards)".into(),
+        _ => format!("WeCom returned an error: {errmsg}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

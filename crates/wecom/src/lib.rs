@@ -1,0 +1,28 @@
+//! The WeCom (企业微信) client: access tokens, app messages, app group chats, group robots,
+//! template cards and the callback crypto, following `shared/protocols/wecom.md`.
+//!
+//! # Layout
+//! - [`client`]: [`WeComClient`] — sends app messages, app-chat messages and robot messages,
+//!   refreshing the token and retrying once when WeCom rejects it.
+//! - `token`: the per-(corp, secret) token cache with single-flight refresh (internal).
+//! - [`message`]: request bodies ([`AppMessage`], [`AppBody`], [`RobotMessage`]) and size limits.
+//! - [`card`]: the `template_card` body ([`TemplateCard`]).
+//! - [`error`]: [`WeComError`], its retry [`Disposition`] and bilingual advice.
+//! - [`crypto`]: WXBizMsgCrypt signature and AES for callbacks ([`CallbackCrypto`]).
+//! - [`callback`]: callback XML — envelope, decrypted message, passive reply.
+
+pub mod callback;
+pub mod card;
+pub mod client;
+pub mod crypto;
+pub mod error;
+pub mod message;
+mod token;
+
+pub use callback::{CallbackEnvelope, CallbackMessage};
+pub use card::TemplateCard;
+pub use client::{AppCredentials, SendReceipt, WeComClient, DEFAULT_API_BASE};
+pub use crypto::{CallbackCrypto, CryptoError};
+pub use error::{Disposition, WeComError};
+pub use message::{AppBody, AppChatSpec, AppMessage, Recipients, RobotMessage};
+pub use shoprelay_core::secret::Secret;
