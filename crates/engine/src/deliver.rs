@@ -15,11 +15,26 @@ use crate::error::EngineError;
 use crate::render::Payload;
 
 /// Why an attempt did not deliver.
-enum Failure {
-    /// Worth retrying (network, 5xx, busy, rate limited).
-    Transient(String, Option<i64>),
-    /// Retrying cannot help until something changes.
-    Permanent(String, Option<i64>),
+struct Failure {
+    /// Worth retrying (network, 5xx, busy, rate limited); otherwise only a change can help.
+    transient: bool,
+    /// What went wrong.
+    error: String,
+    /// WeCom's errcode, when it answered with one.
+    errcode: Option<i64>,
+    /// The HTTP status, when it was not 200.
+    http_status: Option<i64>,
+}
+
+impl Failure {
+    fn permanent(error: String) -> Self {
+        Self {
+            transient: false,
+            error,
+            errcode: None,
+            http_status: None,
+        }
+    }
 }
 
 impl Engine {
@@ -63,13 +78,21 @@ impl Engine {
         let result = match outcome {
             Ok(detail) => {
                 audit.errcode = Some(0);
+                audit.http_status = Some(200);
                 audit.detail = detail;
                 DeliveryResult::Delivered
             }
-            Err(Failure::Transient(error, errcode)) => {
-                audit.errcode = errcode;
-                audit.detail = error.clone();
-                match self.settings.delivery_backoff.delay(attempt) {
+            Err(failure) => {
+                audit.errcode = failure.errcode;
+                audit.http_status = failure.http_status;
+                audit.detail = failure.error.clone();
+                let error = failure.error;
+                match self
+                    .settings
+                    .delivery_backoff
+                    .delay(attempt)
+                    .filter(|_| failure.transient)
+                {
                     Some(delay) => {
                         audit.outcome = "retry".into();
                         DeliveryResult::Retry {
@@ -77,18 +100,16 @@ impl Engine {
                             error,
                         }
                     }
-                    None => {
+                    None if failure.transient => {
                         audit.outcome = "dead".into();
                         audit.detail = format!("retries exhausted after {attempt} attempts: {error}");
                         DeliveryResult::Dead { error }
                     }
+                    None => {
+                        audit.outcome = "dead".into();
+                        DeliveryResult::Dead { error }
+                    }
                 }
-            }
-            Err(Failure::Permanent(error, errcode)) => {
-                audit.outcome = "dead".into();
-                audit.errcode = errcode;
-                audit.detail = error.clone();
-                DeliveryResult::Dead { error }
             }
         };
         metrics::counter!("shoprelay_deliveries_total", "outcome" => audit.outcome.clone()).increment(1);
@@ -96,26 +117,28 @@ impl Engine {
         if audit.outcome != "delivered" {
             tracing::warn!(delivery = item.id, destination = %item.destination, outcome = %audit.outcome, detail = %audit.detail, "delivery attempt failed");
         }
-        self.store.finish_delivery(item.id, result, audit).await?;
+        self.store.finish_delivery(&item, result, audit).await?;
         Ok(())
     }
 
     async fn send(&self, item: &DeliveryItem) -> Result<String, Failure> {
         let payload: Payload = serde_json::from_str(&item.payload)
-            .map_err(|e| Failure::Permanent(format!("unreadable outbox payload: {e}"), None))?;
+            .map_err(|e| Failure::permanent(format!("unreadable outbox payload: {e}")))?;
         let registry = self.registry();
         match payload {
-            Payload::WecomApp { app, message } => {
+            Payload::WecomApp { app, mut message } => {
                 let cfg = registry
                     .wecom_apps
                     .get(&app)
-                    .ok_or_else(|| Failure::Permanent(format!("WeCom app `{app}` is no longer configured"), None))?;
+                    .ok_or_else(|| Failure::permanent(format!("WeCom app `{app}` is no longer configured")))?;
                 let creds = AppCredentials {
                     corp_id: cfg.corp_id.clone(),
                     secret: cfg.secret.clone(),
                     agent_id: cfg.agent_id,
                     api_base: cfg.api_base.clone(),
                 };
+                // The AgentId in force now, so a corrected agent_id applies to queued messages too.
+                message["agentid"] = cfg.agent_id.into();
                 let receipt = self.wecom.send_app_message(&creds, &message).await.map_err(classify)?;
                 let mut detail = format!("msgid {}", receipt.msgid);
                 if !receipt.invalid_users.is_empty() {
@@ -127,7 +150,7 @@ impl Engine {
                 let cfg = registry
                     .robots
                     .get(&robot)
-                    .ok_or_else(|| Failure::Permanent(format!("robot `{robot}` is no longer configured"), None))?;
+                    .ok_or_else(|| Failure::permanent(format!("robot `{robot}` is no longer configured")))?;
                 self.wecom
                     .send_robot(&cfg.api_base, &cfg.key, &message)
                     .await
@@ -139,13 +162,17 @@ impl Engine {
 }
 
 fn classify(err: WeComError) -> Failure {
-    let errcode = err.errcode();
-    let text = match err.errmsg() {
+    let error = match err.errmsg() {
         Some(msg) => format!("{err} (errmsg: {msg})"),
         None => err.to_string(),
     };
-    match err.disposition() {
-        Disposition::Retry => Failure::Transient(text, errcode),
-        Disposition::Fail => Failure::Permanent(text, errcode),
+    Failure {
+        transient: err.disposition() == Disposition::Retry,
+        errcode: err.errcode(),
+        http_status: match &err {
+            WeComError::Http { status, .. } => Some(i64::from(*status)),
+            _ => None,
+        },
+        error,
     }
 }

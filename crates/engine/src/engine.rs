@@ -10,6 +10,7 @@ use shoprelay_wecom::client::WeComClient;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::audit_sink::AuditSink;
 use crate::backoff::Backoff;
 use crate::config::Registry;
 use crate::error::EngineError;
@@ -52,7 +53,7 @@ impl EngineSettings {
                 max: Duration::from_secs(300),
                 max_attempts: 6,
             },
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(30),
             http_timeout: Duration::from_secs(10),
             refresh_ahead: Duration::from_secs(1_800),
             config_reload: Duration::from_secs(5),
@@ -75,6 +76,8 @@ pub struct Engine {
     pub wecom: WeComClient,
     /// Marketplace tokens.
     pub tokens: TokenManager,
+    /// Audit entries written off the request path.
+    pub audit_sink: AuditSink,
     registry: RwLock<Arc<Registry>>,
     ingest: Ingest,
     pub(crate) inbox_wake: Arc<Notify>,
@@ -97,6 +100,7 @@ impl Engine {
         let inbox_wake = Arc::new(Notify::new());
         Ok(Arc::new(Self {
             ingest: Ingest::start(store.clone(), inbox_wake.clone()),
+            audit_sink: AuditSink::start(store.clone()),
             store,
             secrets,
             shopee: ShopeeClient::new(http.clone()),
@@ -132,13 +136,9 @@ impl Engine {
         self.ingest.store(push).await
     }
 
-    /// The exact callback URL of a Shopee app, as configured at Shopee.
-    pub fn shopee_callback_url(&self, app_id: &str) -> String {
-        format!("{}/push/shopee/{app_id}", self.settings.public_url)
-    }
-
     /// Runs every pending stage until no work is due: for tests and the demo, instead of sleeping.
     pub async fn dispatch_all_pending(&self) -> Result<(), EngineError> {
+        self.audit_sink.flush().await;
         loop {
             let processed = self.process_inbox_once().await?;
             let delivered = self.deliver_once().await?;

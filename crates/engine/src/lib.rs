@@ -9,9 +9,11 @@
 //! - [`render`]: events become WeCom cards and robot markdown.
 //! - [`deliver`]: outbox rows are sent, retried with back-off or dead-lettered, each attempt audited.
 //! - [`tokens`]: marketplace tokens, refreshed single-flight before they expire.
+//! - [`audit_sink`]: audit entries written off the request path (refused pushes), bounded and batched.
 //! - [`backoff`]: retry schedules.
 //! - [`clock`]: the time source.
 
+pub mod audit_sink;
 pub mod backoff;
 pub mod clock;
 pub mod config;

@@ -41,12 +41,13 @@ impl Engine {
         let mut new_events = 0;
         for item in items {
             match self.process_item(&item).await {
-                Step::Complete(completion) => {
-                    new_events += self.store.complete_inbox(item.id, completion, now_ms()).await?;
-                }
+                Step::Complete(completion) => match self.store.complete_inbox(&item, completion, now_ms()).await? {
+                    Some(n) => new_events += n,
+                    None => tracing::warn!(inbox = item.id, "claim lost to another worker; its result stands"),
+                },
                 Step::RetryAt(at, error) => {
                     tracing::info!(inbox = item.id, %error, "enrichment failed; retrying later");
-                    self.store.retry_inbox(item.id, at, &error).await?;
+                    self.store.retry_inbox(&item, at, &error).await?;
                 }
             }
         }
@@ -103,18 +104,30 @@ impl Engine {
                 shop_id,
                 order_sn,
                 status,
+                update_time,
                 ..
             } => {
+                let known = match self.store.order_status(&app_id, *shop_id, order_sn).await {
+                    Ok(known) => known,
+                    Err(err) => return Step::RetryAt(now_ms() + 1_000, err.to_string()),
+                };
+                // Shopee does not order its pushes: one older than what we know announces nothing.
+                if let Some((known_status, known_time)) = &known {
+                    if update_time < known_time {
+                        let note = format!(
+                            "stale push: {status} at {update_time} is older than {known_status} at {known_time}"
+                        );
+                        return done(InboxState::Done, Some(note));
+                    }
+                }
                 order_updates.push(OrderStateUpdate {
                     app_id: app_id.clone(),
                     shop_id: *shop_id,
                     order_sn: order_sn.clone(),
                     status: status.as_str().to_owned(),
+                    status_time: *update_time,
                 });
-                match self.store.order_status(&app_id, *shop_id, order_sn).await {
-                    Ok(s) => s.map(|s| OrderStatus::parse(&s)),
-                    Err(err) => return Step::RetryAt(now_ms() + 1_000, err.to_string()),
-                }
+                known.map(|(s, _)| OrderStatus::parse(&s))
             }
             PushBody::ShopDeauthorized { shop_id } => {
                 if let Err(err) = self
@@ -134,14 +147,23 @@ impl Engine {
             }
             _ => None,
         };
-        let events = normalize(&app_id, &push, &item.dedupe_key, detail.as_ref(), known.as_ref());
-        let events = events
+        let events: Vec<_> = normalize(&app_id, &push, &item.dedupe_key, detail.as_ref(), known.as_ref())
             .into_iter()
             .map(|event| {
                 let deliveries = self.route(&registry, &event);
                 shoprelay_store::NewEvent { event, deliveries }
             })
             .collect();
+        // Nothing is silently dropped: an event no route selects is said so in the audit log.
+        let unmatched: Vec<&str> = events
+            .iter()
+            .filter(|e| e.deliveries.is_empty())
+            .map(|e| e.event.kind().as_str())
+            .collect();
+        if !unmatched.is_empty() {
+            let line = format!("unmatched: no route selects {}", unmatched.join(", "));
+            note = Some(note.map_or(line.clone(), |n| format!("{n}; {line}")));
+        }
         Step::Complete(InboxCompletion {
             state: InboxState::Done,
             events,
@@ -175,12 +197,15 @@ impl Engine {
                 region: shop_cfg.and_then(|s| s.region.as_deref()),
                 agent_id,
             };
-            let payload = render(event, target, ctx);
-            out.push(NewDelivery {
-                route_id,
-                destination: target.destination(),
-                payload: serde_json::to_string(&payload).unwrap_or_default(),
-            });
+            match render(event, target, ctx).and_then(|p| serde_json::to_string(&p)) {
+                Ok(payload) => out.push(NewDelivery {
+                    route_id,
+                    destination: target.destination(),
+                    payload,
+                }),
+                // Our own types always serialise; if that ever breaks, say so loudly rather than send junk.
+                Err(err) => tracing::error!(error = %err, route = %route_id, "rendering a message failed"),
+            }
         }
         out
     }
@@ -209,6 +234,7 @@ impl Engine {
             Ok(t) => t,
             Err(TokenError::Shopee(e)) if e.disposition() == Disposition::Retry => return Err(retry(e.to_string())),
             Err(TokenError::Engine(e)) => return Err(retry(e.to_string())),
+            Err(e @ TokenError::RefreshInProgress(_)) => return Err(retry(e.to_string())),
             Err(other) => return Err(EnrichError::GiveUp(other.to_string())),
         };
         let app = shopee_app(cfg);

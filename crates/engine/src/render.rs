@@ -65,7 +65,7 @@ pub fn title(event: &Event) -> String {
 }
 
 /// Renders the payload for one target.
-pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Payload {
+pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<Payload, serde_json::Error> {
     match target {
         Target::WecomApp {
             app,
@@ -87,20 +87,20 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Payload
                 enable_duplicate_check: true,
                 duplicate_check_interval: Some(DUPLICATE_CHECK_SECS),
             };
-            Payload::WecomApp {
+            Ok(Payload::WecomApp {
                 app: app.clone(),
-                message: serde_json::to_value(&message).unwrap_or(Value::Null),
-            }
+                message: serde_json::to_value(&message)?,
+            })
         }
         Target::Robot { robot, mentions } => {
             let mentions: Vec<String> = mentions.iter().map(|m| format!("<@{m}>")).collect();
             let message = RobotMessage::Markdown {
                 content: markdown(event, ctx, &mentions.join(" ")),
             };
-            Payload::Robot {
+            Ok(Payload::Robot {
                 robot: robot.clone(),
-                message: serde_json::to_value(&message).unwrap_or(Value::Null),
-            }
+                message: serde_json::to_value(&message)?,
+            })
         }
     }
 }

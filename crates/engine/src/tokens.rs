@@ -21,22 +21,22 @@ use crate::error::EngineError;
 /// Refresh tokens live 30 days.
 const REFRESH_TOKEN_SECS: i64 = 30 * 24 * 3600;
 
-/// One shop's refresh lock.
+/// One grant's refresh lock.
 type ShopLock = Arc<tokio::sync::Mutex<()>>;
 
-/// Per-shop refresh locks.
+/// Per-grant refresh locks (shops authorized together share one refresh token).
 #[derive(Default)]
 pub struct TokenManager {
-    locks: Mutex<HashMap<(ConfigId, ShopId), ShopLock>>,
+    locks: Mutex<HashMap<String, ShopLock>>,
 }
 
 impl TokenManager {
-    fn lock_for(&self, app: &ConfigId, shop: ShopId) -> ShopLock {
+    fn lock_for(&self, grant_id: &str) -> ShopLock {
         let mut map = match self.locks.lock() {
             Ok(m) => m,
             Err(poisoned) => poisoned.into_inner(),
         };
-        map.entry((app.clone(), shop)).or_default().clone()
+        map.entry(grant_id.to_owned()).or_default().clone()
     }
 }
 
@@ -46,6 +46,9 @@ pub enum TokenError {
     /// No Shopee app with this id is configured.
     #[error("no Shopee app `{0}` is configured")]
     UnknownApp(ConfigId),
+    /// Another process is refreshing this shop's grant right now; try again shortly.
+    #[error("the tokens of shop {0} are being refreshed by another process")]
+    RefreshInProgress(ShopId),
     /// The shop never completed authorization.
     #[error("shop {0} is not authorized")]
     NotAuthorized(ShopId),
@@ -78,6 +81,7 @@ pub fn shopee_app(cfg: &ShopeeAppConfig) -> ShopeeApp {
 fn grant_to_auth(
     app: &ConfigId,
     shop: ShopId,
+    grant_id: &str,
     grant: &shoprelay_marketplaces::shopee::TokenGrant,
     version: i64,
 ) -> ShopAuth {
@@ -85,6 +89,7 @@ fn grant_to_auth(
     ShopAuth {
         app_id: app.clone(),
         shop_id: shop,
+        grant_id: grant_id.to_owned(),
         access_token: grant.access_token.clone(),
         refresh_token: grant.refresh_token.clone(),
         access_expires_at: now + grant.expire_in,
@@ -95,8 +100,12 @@ fn grant_to_auth(
     }
 }
 
+/// How long one refresh may hold its grant's lease (well above the HTTP timeout).
+const REFRESH_LEASE_MS: i64 = 60_000;
+
 impl Engine {
     /// Exchanges an authorization code from the redirect and stores the tokens of every shop it covers.
+    /// Shops authorized together (a main account) share one grant, hence one refresh token.
     pub async fn complete_authorization(
         &self,
         app_id: &ConfigId,
@@ -110,12 +119,18 @@ impl Engine {
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
         let grant = self.shopee.get_access_token(&shopee_app(cfg), code, target).await?;
         let mut shops = grant.shop_ids.clone();
-        if let (AuthTarget::Shop(shop), true) = (target, shops.is_empty()) {
-            shops.push(shop);
-        }
+        let grant_id = match target {
+            AuthTarget::Shop(shop) => {
+                if shops.is_empty() {
+                    shops.push(shop);
+                }
+                format!("shop:{app_id}:{shop}")
+            }
+            AuthTarget::MainAccount(main) => format!("main:{app_id}:{main}"),
+        };
         for shop in &shops {
             self.store
-                .save_shop_auth(&grant_to_auth(app_id, *shop, &grant, 0), now_ms())
+                .save_shop_auth(&grant_to_auth(app_id, *shop, &grant_id, &grant, 0), now_ms())
                 .await?;
             let mut audit = AuditEntry::new(AuditKind::Auth, "authorized", now_ms(), "authorization code exchanged");
             audit.app_id = Some(app_id.to_string());
@@ -141,26 +156,54 @@ impl Engine {
         self.refresh_shop(app_id, shop, auth.version).await
     }
 
-    /// Refreshes the shop's tokens unless someone already moved past `seen_version`.
+    /// Refreshes the shop's tokens unless someone already moved past `seen_version`. Single-flight: a
+    /// per-grant lock in this process, a per-grant lease in the database across replicas, both taken
+    /// BEFORE Shopee is called, since the call spends the single-use refresh token.
     pub async fn refresh_shop(&self, app_id: &ConfigId, shop: ShopId, seen_version: i64) -> Result<Secret, TokenError> {
-        let lock = self.tokens.lock_for(app_id, shop);
+        let auth = self
+            .store
+            .shop_auth(app_id, shop)
+            .await?
+            .ok_or(TokenError::NotAuthorized(shop))?;
+        let lock = self.tokens.lock_for(&auth.grant_id);
         let _single_flight = lock.lock().await;
         let auth = self
             .store
             .shop_auth(app_id, shop)
             .await?
             .ok_or(TokenError::NotAuthorized(shop))?;
-        if auth.version != seen_version && auth.status == ShopAuthStatus::Active {
-            return Ok(auth.access_token);
-        }
         if auth.status != ShopAuthStatus::Active {
             return Err(TokenError::NeedsReauthorization(shop));
         }
+        if auth.version != seen_version {
+            return Ok(auth.access_token);
+        }
+        if !self
+            .store
+            .begin_refresh(&auth.grant_id, now_ms(), now_ms() + REFRESH_LEASE_MS)
+            .await?
+        {
+            return Err(TokenError::RefreshInProgress(shop));
+        }
+        let result = self.refresh_holding_lease(app_id, shop, &auth).await;
+        if let Err(err) = self.store.end_refresh(&auth.grant_id).await {
+            // The lease runs out by itself; only the next refresh waits for it.
+            tracing::warn!(error = ?err, grant = %auth.grant_id, "could not release the refresh lease");
+        }
+        result
+    }
+
+    async fn refresh_holding_lease(
+        &self,
+        app_id: &ConfigId,
+        shop: ShopId,
+        auth: &ShopAuth,
+    ) -> Result<Secret, TokenError> {
         let registry = self.registry();
         let cfg = registry
             .shopee_apps
             .get(app_id)
-            .ok_or(TokenError::NotAuthorized(shop))?;
+            .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
         let mut audit = AuditEntry::new(AuditKind::Auth, "refreshed", now_ms(), "access token refreshed");
         audit.app_id = Some(app_id.to_string());
         audit.shop_id = i64::try_from(shop.get()).ok();
@@ -170,28 +213,30 @@ impl Engine {
             .await
         {
             Ok(grant) => {
-                let fresh = grant_to_auth(app_id, shop, &grant, auth.version);
-                if self.store.rotate_shop_tokens(&fresh, now_ms()).await? {
-                    self.store.append_audit(audit).await?;
-                    return Ok(fresh.access_token);
+                let fresh = grant_to_auth(app_id, shop, &auth.grant_id, &grant, auth.version);
+                // The old refresh token is spent: storing the new pair must not be given up on lightly.
+                let mut stored = self.store.rotate_shop_tokens(&fresh, now_ms()).await;
+                for _ in 0..3 {
+                    if stored.is_ok() {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    stored = self.store.rotate_shop_tokens(&fresh, now_ms()).await;
                 }
-                // Another replica rotated first; its tokens are the live ones.
-                let current = self
-                    .store
-                    .shop_auth(app_id, shop)
-                    .await?
-                    .ok_or(TokenError::NotAuthorized(shop))?;
-                Ok(current.access_token)
+                if stored? {
+                    self.store.append_audit(audit).await?;
+                    Ok(fresh.access_token)
+                } else {
+                    // Only possible when the row changed under the lease (a new authorization meanwhile).
+                    let current = self
+                        .store
+                        .shop_auth(app_id, shop)
+                        .await?
+                        .ok_or(TokenError::NotAuthorized(shop))?;
+                    Ok(current.access_token)
+                }
             }
             Err(err) if err.disposition() == Disposition::Reauthorize => {
-                let current = self
-                    .store
-                    .shop_auth(app_id, shop)
-                    .await?
-                    .ok_or(TokenError::NotAuthorized(shop))?;
-                if current.version != auth.version {
-                    return Ok(current.access_token);
-                }
                 self.mark_needs_reauthorization(app_id, shop, &err).await?;
                 Err(TokenError::NeedsReauthorization(shop))
             }

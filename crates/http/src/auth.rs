@@ -9,7 +9,7 @@ use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_engine::clock::now_secs;
 use shoprelay_engine::tokens::{shopee_app, TokenError};
-use shoprelay_marketplaces::shopee::AuthTarget;
+use shoprelay_marketplaces::shopee::{AuthTarget, Disposition};
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -42,7 +42,8 @@ impl UserFacing for AuthError {
         match self {
             AuthError::UnknownApp(_) => 404,
             AuthError::BadRedirect => 400,
-            AuthError::Token(TokenError::Shopee(e)) if e.status() < 500 => 400,
+            // Shopee answered and refused (a used or expired code): the seller's to retry.
+            AuthError::Token(TokenError::Shopee(e)) if e.disposition() != Disposition::Retry => 400,
             AuthError::Token(_) => 502,
         }
     }

@@ -145,13 +145,28 @@ async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body)
     let Some(signature) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return Err(reject(state, app_id, PushError::SignatureMissing).await);
     };
-    let callback_url = state.engine.shopee_callback_url(app.id.as_str());
+    let callback_url = app.callback_url(&state.engine.settings.public_url);
     if !verify_push(app.push_key().expose(), &callback_url, &raw, signature.trim()) {
         return Err(reject(state, app_id, PushError::SignatureInvalid).await);
     }
     let push = match ShopeePush::parse(&raw) {
         Ok(push) => push,
-        Err(err) => return Err(reject(state, app_id, PushError::Malformed(err)).await),
+        Err(err) => {
+            // Shopee signed it, so it is Shopee's data: keep it (stored as a failed inbox item, visible in
+            // the audit log and replayable once we read it) and tell the caller exactly what is wrong.
+            let new = NewPush {
+                platform: Platform::Shopee,
+                app_id: app.id.clone(),
+                dedupe_key: dedupe_key(&raw),
+                code: raw_code(&raw),
+                shop_id: None,
+                order_sn: None,
+                body: String::from_utf8_lossy(&raw).into_owned(),
+                received_at: now_ms(),
+            };
+            state.engine.accept_push(new).await?;
+            return Err(reject(state, app_id, PushError::Malformed(err)).await);
+        }
     };
     if matches!(push.body, PushBody::Verification { .. }) {
         let mut audit = AuditEntry::new(
@@ -181,6 +196,14 @@ async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body)
     })
 }
 
+/// The push code of a body we could not parse, when it has one (-1 otherwise).
+fn raw_code(raw: &[u8]) -> i64 {
+    serde_json::from_slice::<serde_json::Value>(raw)
+        .ok()
+        .and_then(|v| v["code"].as_i64())
+        .unwrap_or(-1)
+}
+
 fn utf8(raw: Bytes) -> String {
     // ShopeePush::parse has already read it as JSON, which is UTF-8.
     String::from_utf8_lossy(&raw).into_owned()
@@ -203,14 +226,12 @@ fn order_sn(push: &ShopeePush) -> Option<shoprelay_core::ids::OrderSn> {
     }
 }
 
-/// Audits a refused push (off the success path) and turns the reason into the answer.
+/// Audits a refused push (queued, never waited for) and turns the reason into the answer.
 async fn reject(state: &AppState, app_id: &str, err: PushError) -> ApiError {
     let mut audit = AuditEntry::new(AuditKind::Push, "rejected", now_ms(), format!("{}: {err}", err.code()));
     audit.app_id = Some(app_id.chars().take(64).collect());
     audit.http_status = Some(i64::from(err.status()));
-    if let Err(store_err) = state.engine.store.append_audit(audit).await {
-        tracing::error!(error = ?store_err, "could not audit a rejected push");
-    }
+    state.engine.audit_sink.record(audit);
     tracing::info!(app = app_id, code = err.code(), "push rejected");
     ApiError::from(err)
 }

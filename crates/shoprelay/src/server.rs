@@ -73,6 +73,9 @@ pub async fn start(listener: TcpListener, options: StartOptions) -> Result<Runni
     let store = SqlStore::connect(&options.database, options.secrets.clone())
         .await
         .with_context(|| format!("cannot open the database {}", redact(&options.database)))?;
+    if options.workers {
+        store.release_orphaned_claims().await?;
+    }
     let mut settings = EngineSettings::new(options.public_url.unwrap_or_else(|| format!("http://{addr}")));
     (options.tune)(&mut settings);
     let engine = Engine::new(Arc::new(store), options.secrets, settings).await?;

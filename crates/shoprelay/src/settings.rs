@@ -43,11 +43,18 @@ pub fn public_url(server: &ServerConfig, bound: std::net::SocketAddr) -> String 
     server.public_url.clone().unwrap_or_else(|| format!("http://{bound}"))
 }
 
-/// The master key: `SHOPRELAY_MASTER_KEY` (base64, 32 bytes), else a key file next to the SQLite
-/// database (`<db>.key`, or `shoprelay.key` for PostgreSQL), created with mode 0600 on first start.
+/// The master key: `SHOPRELAY_MASTER_KEY` (base64, 32 bytes), else — for SQLite only — a key file next to
+/// the database (`<db>.key`), created with mode 0600 on first start.
 pub fn master_key(database_url: &str) -> Result<SecretBox> {
     if let Ok(key) = std::env::var("SHOPRELAY_MASTER_KEY") {
         return SecretBox::from_base64(&key).context("SHOPRELAY_MASTER_KEY must be 32 bytes in base64");
+    }
+    if !database_url.starts_with("sqlite:") {
+        // Replicas and the CLI must all seal with the same key; a key file per host would differ.
+        anyhow::bail!(
+            "PostgreSQL needs SHOPRELAY_MASTER_KEY (32 bytes, base64; e.g. `openssl rand -base64 32`), the same on every replica \
+             / 使用 PostgreSQL 时请在每个副本上设置相同的 SHOPRELAY_MASTER_KEY"
+        );
     }
     let path = key_path(database_url);
     match std::fs::read_to_string(&path) {
@@ -65,17 +72,14 @@ pub fn master_key(database_url: &str) -> Result<SecretBox> {
     }
 }
 
-fn key_path(database_url: &str) -> PathBuf {
-    match database_url
+/// `<database file>.key` for an SQLite URL.
+fn key_path(sqlite_url: &str) -> PathBuf {
+    let path = sqlite_url
         .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))
-    {
-        Some(path) => {
-            let path = path.split('?').next().unwrap_or(path);
-            PathBuf::from(format!("{path}.key"))
-        }
-        None => PathBuf::from("shoprelay.key"),
-    }
+        .or_else(|| sqlite_url.strip_prefix("sqlite:"))
+        .unwrap_or(sqlite_url);
+    let path = path.split('?').next().unwrap_or(path);
+    PathBuf::from(format!("{path}.key"))
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -96,11 +100,11 @@ mod tests {
 
     #[test]
     fn key_file_sits_next_to_the_sqlite_database() {
+        assert!(master_key("postgres://h/db").is_err() || std::env::var("SHOPRELAY_MASTER_KEY").is_ok());
         assert_eq!(
             key_path("sqlite://data/shoprelay.db"),
             PathBuf::from("data/shoprelay.db.key")
         );
         assert_eq!(key_path("sqlite:x.db?mode=rwc"), PathBuf::from("x.db.key"));
-        assert_eq!(key_path("postgres://h/db"), PathBuf::from("shoprelay.key"));
     }
 }

@@ -6,8 +6,8 @@ use shoprelay_core::secret::SealError;
 /// What went wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database URL is not `sqlite://…` or `postgres://…`.
-    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
+    /// The database URL is not `sqlite://…` or `postgres://…` (holds the scheme only: URLs carry passwords).
+    #[error("unsupported database URL scheme `{0}`: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     /// The database could not be reached or answered with an error.
     #[error("database error")]
@@ -49,7 +49,7 @@ impl UserFacing for StoreError {
     fn message_zh(&self) -> String {
         match self {
             StoreError::UnsupportedUrl(url) => {
-                format!("不支持的数据库地址「{url}」：请使用 sqlite://文件路径 或 postgres://…")
+                format!("不支持的数据库地址类型「{url}」：请使用 sqlite://文件路径 或 postgres://…")
             }
             StoreError::Database(_) => "数据库暂时不可用：请检查数据库是否运行、地址与权限是否正确，稍后重试".into(),
             StoreError::Migrate(_) => "数据库结构升级失败：请查看日志中的原因，确认数据库账号有建表权限".into(),

@@ -82,6 +82,9 @@ pub struct InboxItem {
     pub attempts: i64,
     /// Arrival time.
     pub received_at: i64,
+    /// Proof of this claim: completing or retrying the item needs it, so a worker whose lease ran out
+    /// cannot overwrite the work of the one that took over.
+    pub claim_token: String,
 }
 
 /// A delivery to create for an event: one per (route, target).
@@ -115,6 +118,8 @@ pub struct OrderStateUpdate {
     pub order_sn: OrderSn,
     /// Status as its canonical name.
     pub status: String,
+    /// The platform's time of this status (unix seconds); an older one never overwrites a newer one.
+    pub status_time: i64,
 }
 
 /// The result of normalising one inbox item, committed in one transaction.
@@ -174,6 +179,8 @@ pub struct DeliveryItem {
     pub attempts: i64,
     /// When it was created.
     pub created_at: i64,
+    /// Proof of this claim (see [`InboxItem::claim_token`]).
+    pub claim_token: String,
 }
 
 /// How a delivery attempt ended.
@@ -358,6 +365,8 @@ pub struct ShopAuth {
     pub app_id: ConfigId,
     /// Shop.
     pub shop_id: ShopId,
+    /// The authorization this shop's tokens came from; shops of one main account share it.
+    pub grant_id: String,
     /// Current access token.
     pub access_token: Secret,
     /// Current (single-use) refresh token.

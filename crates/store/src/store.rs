@@ -16,14 +16,15 @@ pub trait Inbox: Send + Sync {
     /// Duplicates of stored pushes are reported, not stored again.
     async fn insert_pushes(&self, pushes: &[NewPush]) -> Result<Vec<PushInsert>>;
     /// Claims up to `limit` due items for `lease_ms`; a crashed claimer's items come back after the lease.
+    /// Items of one order are handed out one at a time, oldest first, so processors never race on an order.
     async fn claim_inbox(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<InboxItem>>;
     /// Writes the events, their deliveries and order states, and closes the item, in one transaction.
-    /// Returns the number of events that were new.
-    async fn complete_inbox(&self, id: i64, completion: InboxCompletion, now: i64) -> Result<usize>;
-    /// Puts the item back for another attempt at `next_at`.
-    async fn retry_inbox(&self, id: i64, next_at: i64, error: &str) -> Result<()>;
-    /// The last status stored for an order.
-    async fn order_status(&self, app: &ConfigId, shop: ShopId, order: &OrderSn) -> Result<Option<String>>;
+    /// Returns the number of events that were new, or `None` (and writes nothing) when the claim was lost.
+    async fn complete_inbox(&self, item: &InboxItem, completion: InboxCompletion, now: i64) -> Result<Option<usize>>;
+    /// Puts the item back for another attempt at `next_at` (ignored when the claim was lost).
+    async fn retry_inbox(&self, item: &InboxItem, next_at: i64, error: &str) -> Result<()>;
+    /// The last status stored for an order, with the platform's time of it.
+    async fn order_status(&self, app: &ConfigId, shop: ShopId, order: &OrderSn) -> Result<Option<(String, i64)>>;
 }
 
 /// The transactional outbox of deliveries.
@@ -31,8 +32,9 @@ pub trait Inbox: Send + Sync {
 pub trait Outbox: Send + Sync {
     /// Claims up to `limit` due deliveries for `lease_ms`.
     async fn claim_deliveries(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<DeliveryItem>>;
-    /// Records an attempt's result and its audit entry in one transaction.
-    async fn finish_delivery(&self, id: i64, result: DeliveryResult, audit: AuditEntry) -> Result<()>;
+    /// Records an attempt's result and its audit entry in one transaction. The state changes only while
+    /// the claim holds (returns `false` otherwise); the attempt is audited either way.
+    async fn finish_delivery(&self, item: &DeliveryItem, result: DeliveryResult, audit: AuditEntry) -> Result<bool>;
     /// Queues an event raised inside shoprelay (a refresh failure) with its deliveries; `false` if a
     /// duplicate of a stored event.
     async fn insert_event(&self, event: NewEvent, now: i64) -> Result<bool>;
@@ -45,6 +47,8 @@ pub trait Outbox: Send + Sync {
 pub trait AuditLog: Send + Sync {
     /// Appends one entry.
     async fn append_audit(&self, entry: AuditEntry) -> Result<()>;
+    /// Appends several entries in one transaction.
+    async fn append_audits(&self, entries: &[AuditEntry]) -> Result<()>;
     /// Lists entries, newest first.
     async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
 }
@@ -67,8 +71,12 @@ pub trait ShopAuthRepo: Send + Sync {
     async fn shop_auth(&self, app: &ConfigId, shop: ShopId) -> Result<Option<ShopAuth>>;
     /// Every stored authorization.
     async fn list_shop_auth(&self) -> Result<Vec<ShopAuth>>;
-    /// Stores the rotated tokens only if the row is still at `auth.version` (the version read before the
-    /// refresh), bumping it; `false` when another refresher got there first.
+    /// Takes the refresh lease of a grant until `until`; `false` while another refresher holds it.
+    async fn begin_refresh(&self, grant_id: &str, now: i64, until: i64) -> Result<bool>;
+    /// Gives the refresh lease back.
+    async fn end_refresh(&self, grant_id: &str) -> Result<()>;
+    /// Stores the rotated tokens on every shop of the grant, only if `auth`'s row is still at
+    /// `auth.version` (the version read before the refresh); `false` when another refresher got there first.
     async fn rotate_shop_tokens(&self, auth: &ShopAuth, now: i64) -> Result<bool>;
     /// Changes a shop's status (needs re-authorization, deauthorized).
     async fn set_shop_status(

@@ -30,6 +30,7 @@ async fn postgres_store() -> Option<SqlStore> {
     let admin = sqlx::PgPool::connect(&base)
         .await
         .expect("DATABASE_URL must be reachable");
+    drop_unused_test_databases(&admin).await;
     let name = format!("shoprelay_t_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&admin)
@@ -39,6 +40,23 @@ async fn postgres_store() -> Option<SqlStore> {
     let mut url = url::Url::parse(&base).unwrap();
     url.set_path(&name);
     Some(SqlStore::connect(url.as_str(), secrets()).await.unwrap())
+}
+
+/// Earlier runs' databases that nobody is connected to any more; one in use (a concurrent test) refuses
+/// to drop, which is fine.
+async fn drop_unused_test_databases(admin: &sqlx::PgPool) {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database d WHERE datname LIKE 'shoprelay_t_%'
+           AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+    )
+    .fetch_all(admin)
+    .await
+    .unwrap_or_default();
+    for name in names {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(admin)
+            .await;
+    }
 }
 
 async fn run_both<F, Fut>(test: F)
@@ -124,7 +142,10 @@ async fn pushes_are_stored_once_and_audited() {
 #[tokio::test]
 async fn inbox_claims_are_leased_and_completion_is_atomic() {
     run_both(|s| async move {
-        s.insert_pushes(&[push("a", 10), push("b", 10)]).await.unwrap();
+        // Two pushes about two orders (one order's pushes are claimed one at a time).
+        let mut b = push("b", 10);
+        b.order_sn = Some(OrderSn::parse("OTHER").unwrap());
+        s.insert_pushes(&[push("a", 10), b]).await.unwrap();
         let first = s.claim_inbox(100, 1_000, 10).await.unwrap();
         assert_eq!(first.len(), 2);
         assert_eq!(first[0].attempts, 1);
@@ -148,23 +169,29 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
                 shop_id: shop(),
                 order_sn: OrderSn::parse("220810QSK8S7BX").unwrap(),
                 status: "READY_TO_SHIP".into(),
+                status_time: 50,
             }],
             note: None,
         };
+        // The first claim's lease ran out and the item was claimed again: the stale claim cannot complete it.
         assert_eq!(
-            s.complete_inbox(again[0].id, completion.clone(), 1_300).await.unwrap(),
-            1
+            s.complete_inbox(&first[0], completion.clone(), 1_300).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            s.complete_inbox(&again[0], completion.clone(), 1_300).await.unwrap(),
+            Some(1)
         );
         // The same event from the second (duplicate-fact) push creates nothing new.
-        assert_eq!(s.complete_inbox(again[1].id, completion, 1_300).await.unwrap(), 0);
+        assert_eq!(s.complete_inbox(&again[1], completion, 1_300).await.unwrap(), Some(0));
         let depths = s.queue_depths().await.unwrap();
         assert_eq!(depths.inbox_pending, 0);
         assert_eq!(depths.deliveries_pending, 2);
-        let status = s
-            .order_status(&app(), shop(), &OrderSn::parse("220810QSK8S7BX").unwrap())
-            .await
-            .unwrap();
-        assert_eq!(status.as_deref(), Some("READY_TO_SHIP"));
+        let sn = OrderSn::parse("220810QSK8S7BX").unwrap();
+        assert_eq!(
+            s.order_status(&app(), shop(), &sn).await.unwrap(),
+            Some(("READY_TO_SHIP".into(), 50))
+        );
         assert!(s.claim_inbox(10_000, 1_000, 10).await.unwrap().is_empty());
     })
     .await;
@@ -175,7 +202,7 @@ async fn inbox_retry_waits_for_its_time() {
     run_both(|s| async move {
         s.insert_pushes(&[push("a", 10)]).await.unwrap();
         let item = s.claim_inbox(10, 1_000, 1).await.unwrap().remove(0);
-        s.retry_inbox(item.id, 5_000, "shopee unreachable").await.unwrap();
+        s.retry_inbox(&item, 5_000, "shopee unreachable").await.unwrap();
         assert!(s.claim_inbox(4_999, 1_000, 1).await.unwrap().is_empty());
         assert_eq!(s.claim_inbox(5_000, 1_000, 1).await.unwrap().len(), 1);
     })
@@ -202,26 +229,20 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
             a.shop_id = Some(727720655);
             a
         };
-        s.finish_delivery(claimed[0].id, DeliveryResult::Delivered, audit("delivered"))
+        assert!(s
+            .finish_delivery(&claimed[0], DeliveryResult::Delivered, audit("delivered"))
             .await
-            .unwrap();
-        s.finish_delivery(
-            claimed[1].id,
-            DeliveryResult::Retry {
-                at: 1_000,
-                error: "timeout".into(),
-            },
-            audit("retry"),
-        )
-        .await
-        .unwrap();
-        s.finish_delivery(
-            claimed[2].id,
-            DeliveryResult::Dead { error: "81013".into() },
-            audit("dead"),
-        )
-        .await
-        .unwrap();
+            .unwrap());
+        let retry = DeliveryResult::Retry {
+            at: 1_000,
+            error: "timeout".into(),
+        };
+        assert!(s.finish_delivery(&claimed[1], retry, audit("retry")).await.unwrap());
+        let dead = DeliveryResult::Dead { error: "81013".into() };
+        assert!(s.finish_delivery(&claimed[2], dead, audit("dead")).await.unwrap());
+        // A late finisher holding an old claim cannot flip a delivered row back.
+        let late = DeliveryResult::Dead { error: "late".into() };
+        assert!(!s.finish_delivery(&claimed[0], late, audit("late")).await.unwrap());
         let depths = s.queue_depths().await.unwrap();
         assert_eq!((depths.deliveries_pending, depths.deliveries_dead), (1, 1));
         assert!(s.claim_deliveries(999, 30_000, 10).await.unwrap().is_empty());
@@ -376,6 +397,7 @@ async fn shop_tokens_are_sealed_and_rotate_once() {
         let auth = ShopAuth {
             app_id: app(),
             shop_id: shop(),
+            grant_id: "g1".into(),
             access_token: Secret::new("access-1"),
             refresh_token: Secret::new("refresh-1"),
             access_expires_at: 100,
@@ -417,6 +439,105 @@ async fn shop_tokens_are_sealed_and_rotate_once() {
 }
 
 #[tokio::test]
+async fn one_refresher_per_grant_and_rotation_reaches_every_shop_of_the_grant() {
+    run_both(|s| async move {
+        for shop_id in [1, 2] {
+            let auth = ShopAuth {
+                app_id: app(),
+                shop_id: ShopId::new(shop_id).unwrap(),
+                grant_id: "main:7".into(),
+                access_token: Secret::new("a1"),
+                refresh_token: Secret::new("r1"),
+                access_expires_at: 1,
+                refresh_expires_at: 1,
+                status: ShopAuthStatus::Active,
+                status_reason: None,
+                version: 0,
+            };
+            s.save_shop_auth(&auth, 1).await.unwrap();
+        }
+        assert!(s.begin_refresh("main:7", 100, 200).await.unwrap());
+        assert!(!s.begin_refresh("main:7", 150, 250).await.unwrap(), "held until 200");
+        assert!(
+            s.begin_refresh("other", 150, 250).await.unwrap(),
+            "grants are independent"
+        );
+        let shop1 = s.shop_auth(&app(), ShopId::new(1).unwrap()).await.unwrap().unwrap();
+        let rotated = ShopAuth {
+            access_token: Secret::new("a2"),
+            refresh_token: Secret::new("r2"),
+            ..shop1
+        };
+        assert!(s.rotate_shop_tokens(&rotated, 2).await.unwrap());
+        s.end_refresh("main:7").await.unwrap();
+        assert!(s.begin_refresh("main:7", 160, 260).await.unwrap(), "released");
+        let shop2 = s.shop_auth(&app(), ShopId::new(2).unwrap()).await.unwrap().unwrap();
+        assert_eq!(shop2.refresh_token.expose(), "r2", "the sibling shop got the new pair");
+        assert!(shop2.version > 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_orders_pushes_are_claimed_one_at_a_time_in_order() {
+    run_both(|s| async move {
+        let mut other = push("c", 10);
+        other.order_sn = Some(OrderSn::parse("OTHER").unwrap());
+        s.insert_pushes(&[push("a", 10), push("b", 11), other]).await.unwrap();
+        let first = s.claim_inbox(100, 1_000, 10).await.unwrap();
+        assert_eq!(
+            first.iter().map(|i| i.dedupe_key.as_str()).collect::<Vec<_>>(),
+            vec!["a", "c"]
+        );
+        let done = InboxCompletion {
+            state: InboxState::Done,
+            events: vec![],
+            order_updates: vec![],
+            note: None,
+        };
+        assert!(s.claim_inbox(100, 1_000, 10).await.unwrap().is_empty(), "b waits for a");
+        s.complete_inbox(&first[0], done, 100).await.unwrap();
+        let next = s.claim_inbox(100, 1_000, 10).await.unwrap();
+        assert_eq!(
+            next.iter().map(|i| i.dedupe_key.as_str()).collect::<Vec<_>>(),
+            vec!["b"]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_older_status_never_overwrites_a_newer_one() {
+    run_both(|s| async move {
+        s.insert_pushes(&[push("a", 10), push("b", 10)]).await.unwrap();
+        let sn = OrderSn::parse("220810QSK8S7BX").unwrap();
+        let update = |status: &str, t: i64| OrderStateUpdate {
+            app_id: app(),
+            shop_id: shop(),
+            order_sn: sn.clone(),
+            status: status.into(),
+            status_time: t,
+        };
+        for (key, status, t) in [("a", "SHIPPED", 200), ("b", "UNPAID", 100)] {
+            let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
+            assert_eq!(item.dedupe_key, key);
+            let c = InboxCompletion {
+                state: InboxState::Done,
+                events: vec![],
+                order_updates: vec![update(status, t)],
+                note: None,
+            };
+            s.complete_inbox(&item, c, 1_000).await.unwrap();
+        }
+        assert_eq!(
+            s.order_status(&app(), shop(), &sn).await.unwrap(),
+            Some(("SHIPPED".into(), 200))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn sealed_tokens_need_the_same_master_key() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
@@ -424,6 +545,7 @@ async fn sealed_tokens_need_the_same_master_key() {
     let auth = ShopAuth {
         app_id: app(),
         shop_id: shop(),
+        grant_id: "g1".into(),
         access_token: Secret::new("plain-access"),
         refresh_token: Secret::new("plain-refresh"),
         access_expires_at: 1,
@@ -441,7 +563,46 @@ async fn sealed_tokens_need_the_same_master_key() {
         !hay.windows(13).any(|w| w == b"plain-refresh"),
         "tokens must not be stored in clear"
     );
-    let other = SqlStore::connect(&url, secrets()).await.unwrap();
-    let err = other.shop_auth(&app(), shop()).await.unwrap_err();
-    assert!(matches!(err, StoreError::Seal(_)));
+    let err = SqlStore::connect(&url, secrets()).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Seal(_)),
+        "a wrong master key fails at start: {err:?}"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_server_start_releases_claims_of_a_crashed_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let key = secrets();
+    let s = SqlStore::connect(&url, key.clone()).await.unwrap();
+    s.insert_pushes(&[push("a", 10)]).await.unwrap();
+    s.insert_event(
+        NewEvent {
+            event: event("e"),
+            deliveries: vec![delivery("robot:a")],
+        },
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.claim_inbox(10, 60_000, 10).await.unwrap().len(), 1);
+    assert_eq!(s.claim_deliveries(10, 60_000, 10).await.unwrap().len(), 1);
+    s.close().await;
+    let reopened = SqlStore::connect(&url, key).await.unwrap();
+    assert!(
+        reopened.claim_inbox(20, 60_000, 10).await.unwrap().is_empty(),
+        "opening alone releases nothing"
+    );
+    reopened.release_orphaned_claims().await.unwrap();
+    assert_eq!(
+        reopened.claim_inbox(20, 60_000, 10).await.unwrap().len(),
+        1,
+        "inbox claim released"
+    );
+    assert_eq!(
+        reopened.claim_deliveries(20, 60_000, 10).await.unwrap().len(),
+        1,
+        "delivery claim released"
+    );
 }

@@ -70,12 +70,23 @@ pub struct ShopeeAppConfig {
     /// API host.
     #[serde(default = "default_shopee_api")]
     pub api_base: String,
+    /// The push URL exactly as set at Shopee, when it is not `{public_url}/push/shopee/{id}` (a proxy
+    /// path or a query string): signatures cover it byte for byte.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_url: Option<String>,
 }
 
 impl ShopeeAppConfig {
     /// The key that signs this app's pushes.
     pub fn push_key(&self) -> &Secret {
         self.push_key.as_ref().unwrap_or(&self.partner_key)
+    }
+
+    /// The callback URL Shopee signs pushes with.
+    pub fn callback_url(&self, public_url: &str) -> String {
+        self.push_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/push/shopee/{}", public_url.trim_end_matches('/'), self.id))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Parsing `shoprelay.toml` with errors that name the line, and the cross-field checks serde cannot do.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use serde::Deserialize;
@@ -83,7 +83,10 @@ impl UserFacing for ConfigError {
     }
 }
 
-/// Only the positions of the repeated tables, to point problems at lines.
+/// A table with the position of each of its values.
+type SpannedTable = Spanned<BTreeMap<String, Spanned<toml::Value>>>;
+
+/// Only the positions of tables and their fields, to point problems at lines.
 #[derive(Deserialize, Default)]
 struct Positions {
     #[serde(default)]
@@ -91,21 +94,28 @@ struct Positions {
     #[serde(default)]
     wecom: SectionPositions,
     #[serde(default)]
-    routes: Vec<Spanned<toml::Table>>,
+    routes: Vec<SpannedTable>,
     #[serde(default)]
-    server: Option<Spanned<toml::Table>>,
+    server: Option<SpannedTable>,
     #[serde(default)]
-    admin: Option<Spanned<toml::Table>>,
+    admin: Option<SpannedTable>,
 }
 
 #[derive(Deserialize, Default)]
 struct SectionPositions {
     #[serde(default)]
-    apps: Vec<Spanned<toml::Table>>,
+    apps: Vec<SpannedTable>,
     #[serde(default)]
-    shops: Vec<Spanned<toml::Table>>,
+    shops: Vec<SpannedTable>,
     #[serde(default)]
-    robots: Vec<Spanned<toml::Table>>,
+    robots: Vec<SpannedTable>,
+}
+
+/// The line of `field` in `table`, else of the table itself.
+fn field_line(text: &str, table: Option<&SpannedTable>, field: &str) -> Option<usize> {
+    let table = table?;
+    let span = table.get_ref().get(field).map_or_else(|| table.span(), |v| v.span());
+    Some(line_of(text, span.start))
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -114,159 +124,157 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// Parses and checks a configuration file's text.
 pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
-    let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+    let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Syntax(describe_syntax(text, &e)))?;
     let pos: Positions = toml::from_str(text).unwrap_or_default();
-    let at = |list: &[Spanned<toml::Table>], i: usize| list.get(i).map(|s| line_of(text, s.span().start));
     let mut problems = Vec::new();
-    let mut problem =
-        |line: Option<usize>, path: String, message: String| problems.push(Problem { line, path, message });
+    // `table` names where the field sits, so the problem points at its line.
+    let mut problem = |table: Option<&SpannedTable>, field: &str, path: String, message: String| {
+        problems.push(Problem {
+            line: field_line(text, table, field),
+            path,
+            message,
+        })
+    };
 
-    let server_line = pos.server.as_ref().map(|s| line_of(text, s.span().start));
+    let server = pos.server.as_ref();
     if let Some(url) = &file.server.public_url {
         if !is_http_url(url) {
             problem(
-                server_line,
+                server,
+                "public_url",
                 "server.public_url".into(),
                 format!("`{url}` is not an http(s) URL"),
             );
         }
     }
     if file.server.listen.parse::<std::net::SocketAddr>().is_err() {
-        problem(
-            server_line,
-            "server.listen".into(),
-            format!("`{}` is not a socket address like 127.0.0.1:8080", file.server.listen),
-        );
+        let msg = format!("`{}` is not a socket address like 127.0.0.1:8080", file.server.listen);
+        problem(server, "listen", "server.listen".into(), msg);
     }
 
     let mut shopee_apps = HashSet::new();
     for (i, app) in file.shopee.apps.iter().enumerate() {
-        let line = at(&pos.shopee.apps, i);
+        let t = pos.shopee.apps.get(i);
         if !shopee_apps.insert(app.id.clone()) {
             problem(
-                line,
+                t,
+                "id",
                 format!("shopee.apps[{i}].id"),
                 format!("duplicate id `{}`", app.id),
             );
         }
         if !is_http_url(&app.api_base) {
-            problem(
-                line,
-                format!("shopee.apps[{i}].api_base"),
-                format!("`{}` is not an http(s) URL", app.api_base),
-            );
+            let msg = format!("`{}` is not an http(s) URL", app.api_base);
+            problem(t, "api_base", format!("shopee.apps[{i}].api_base"), msg);
         }
         if app.partner_key.expose().is_empty() {
             problem(
-                line,
+                t,
+                "partner_key",
                 format!("shopee.apps[{i}].partner_key"),
                 "must not be empty".into(),
+            );
+        }
+        if app.push_url.as_deref().is_some_and(|u| !is_http_url(u)) {
+            problem(
+                t,
+                "push_url",
+                format!("shopee.apps[{i}].push_url"),
+                "must be an http(s) URL".into(),
             );
         }
     }
     let mut shops = HashSet::new();
     for (i, shop) in file.shopee.shops.iter().enumerate() {
-        let line = at(&pos.shopee.shops, i);
+        let t = pos.shopee.shops.get(i);
         if !shopee_apps.contains(&shop.app) {
-            problem(
-                line,
-                format!("shopee.shops[{i}].app"),
-                format!("no [[shopee.apps]] has id `{}`", shop.app),
-            );
+            let msg = format!("no [[shopee.apps]] has id `{}`", shop.app);
+            problem(t, "app", format!("shopee.shops[{i}].app"), msg);
         }
         if !shops.insert(shop.shop_id) {
-            problem(
-                line,
-                format!("shopee.shops[{i}].shop_id"),
-                format!("shop {} is listed twice", shop.shop_id),
-            );
+            let msg = format!("shop {} is listed twice", shop.shop_id);
+            problem(t, "shop_id", format!("shopee.shops[{i}].shop_id"), msg);
         }
         if shop.access_token.is_some() != shop.refresh_token.is_some() {
-            problem(
-                line,
-                format!("shopee.shops[{i}]"),
-                "give both access_token and refresh_token, or neither".into(),
-            );
+            let msg = "give both access_token and refresh_token, or neither".into();
+            problem(t, "refresh_token", format!("shopee.shops[{i}]"), msg);
         }
     }
     let mut wecom_apps = HashSet::new();
     for (i, app) in file.wecom.apps.iter().enumerate() {
-        let line = at(&pos.wecom.apps, i);
+        let t = pos.wecom.apps.get(i);
         if !wecom_apps.insert(app.id.clone()) {
             problem(
-                line,
+                t,
+                "id",
                 format!("wecom.apps[{i}].id"),
                 format!("duplicate id `{}`", app.id),
             );
         }
         if !is_http_url(&app.api_base) {
-            problem(
-                line,
-                format!("wecom.apps[{i}].api_base"),
-                format!("`{}` is not an http(s) URL", app.api_base),
-            );
+            let msg = format!("`{}` is not an http(s) URL", app.api_base);
+            problem(t, "api_base", format!("wecom.apps[{i}].api_base"), msg);
         }
         if app.rate_per_minute == 0 {
             problem(
-                line,
+                t,
+                "rate_per_minute",
                 format!("wecom.apps[{i}].rate_per_minute"),
                 "must be at least 1".into(),
             );
         }
         if app.encoding_aes_key.as_ref().is_some_and(|k| k.expose().len() != 43) {
-            problem(
-                line,
-                format!("wecom.apps[{i}].encoding_aes_key"),
-                "an EncodingAESKey is exactly 43 characters".into(),
-            );
+            let msg = "an EncodingAESKey is exactly 43 characters".into();
+            problem(t, "encoding_aes_key", format!("wecom.apps[{i}].encoding_aes_key"), msg);
         }
     }
     let mut robots = HashSet::new();
     for (i, robot) in file.wecom.robots.iter().enumerate() {
-        let line = at(&pos.wecom.robots, i);
+        let t = pos.wecom.robots.get(i);
         if !robots.insert(robot.id.clone()) {
             problem(
-                line,
+                t,
+                "id",
                 format!("wecom.robots[{i}].id"),
                 format!("duplicate id `{}`", robot.id),
             );
         }
         if !is_http_url(&robot.api_base) {
-            problem(
-                line,
-                format!("wecom.robots[{i}].api_base"),
-                format!("`{}` is not an http(s) URL", robot.api_base),
-            );
+            let msg = format!("`{}` is not an http(s) URL", robot.api_base);
+            problem(t, "api_base", format!("wecom.robots[{i}].api_base"), msg);
         }
     }
-    let check_target =
-        |t: &Target, line: Option<usize>, path: String, problem: &mut dyn FnMut(Option<usize>, String, String)| {
-            match t {
-                Target::WecomApp { app, .. } if !wecom_apps.contains(app) => {
-                    problem(line, path.clone(), format!("no [[wecom.apps]] has id `{app}`"))
-                }
-                Target::Robot { robot, .. } if !robots.contains(robot) => {
-                    problem(line, path.clone(), format!("no [[wecom.robots]] has id `{robot}`"))
-                }
-                _ => {}
+    let target_problems = |t: &Target| {
+        let mut out = Vec::new();
+        match t {
+            Target::WecomApp { app, .. } if !wecom_apps.contains(app) => {
+                out.push(format!("no [[wecom.apps]] has id `{app}`"))
             }
-            if !t.has_recipients() {
-                problem(
-                    line,
-                    path,
-                    "a wecom_app target needs users, departments, tags or all = true".into(),
-                );
+            Target::Robot { robot, .. } if !robots.contains(robot) => {
+                out.push(format!("no [[wecom.robots]] has id `{robot}`"))
             }
-        };
+            _ => {}
+        }
+        if !t.has_recipients() {
+            out.push("a wecom_app target needs users, departments, tags or all = true".into());
+        }
+        out
+    };
     let mut route_ids = HashSet::new();
     for (i, route) in file.routes.iter().enumerate() {
-        let line = at(&pos.routes, i);
+        let t = pos.routes.get(i);
         if !route_ids.insert(route.id.clone()) {
-            problem(line, format!("routes[{i}].id"), format!("duplicate id `{}`", route.id));
+            problem(
+                t,
+                "id",
+                format!("routes[{i}].id"),
+                format!("duplicate id `{}`", route.id),
+            );
         }
         if route.targets.is_empty() {
             problem(
-                line,
+                t,
+                "targets",
                 format!("routes[{i}].targets"),
                 "a route needs at least one target".into(),
             );
@@ -274,26 +282,42 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
         for shop in &route.shops {
             if !shops.contains(shop) {
                 problem(
-                    line,
+                    t,
+                    "shops",
                     format!("routes[{i}].shops"),
                     format!("shop {shop} is not in [[shopee.shops]]"),
                 );
             }
         }
-        for (j, t) in route.targets.iter().enumerate() {
-            check_target(t, line, format!("routes[{i}].targets[{j}]"), &mut problem);
+        for (j, target) in route.targets.iter().enumerate() {
+            for msg in target_problems(target) {
+                problem(t, "targets", format!("routes[{i}].targets[{j}]"), msg);
+            }
         }
     }
     if let Some(admin) = &file.admin {
-        let line = pos.admin.as_ref().map(|s| line_of(text, s.span().start));
-        for (j, t) in admin.targets.iter().enumerate() {
-            check_target(t, line, format!("admin.targets[{j}]"), &mut problem);
+        for (j, target) in admin.targets.iter().enumerate() {
+            for msg in target_problems(target) {
+                problem(pos.admin.as_ref(), "targets", format!("admin.targets[{j}]"), msg);
+            }
         }
     }
     if problems.is_empty() {
         Ok(file)
     } else {
         Err(ConfigError::Invalid(problems))
+    }
+}
+
+/// "line N, column M: message" — without the offending source line, which may hold a secret.
+fn describe_syntax(text: &str, err: &toml::de::Error) -> String {
+    match err.span() {
+        Some(span) => {
+            let line = line_of(text, span.start);
+            let column = span.start - text[..span.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {}", err.message())
+        }
+        None => err.message().to_owned(),
     }
 }
 

@@ -53,7 +53,12 @@ pub fn normalize(
                     to: status.clone(),
                 },
             };
-            let key = format!("shopee:{shop_id}:{order_sn}:status:{status}:{update_time}");
+            // An order is created once, whatever push first shows it; later visits to a status (PROCESSED →
+            // RETRY_SHIP → PROCESSED) are new facts, told apart by their update time.
+            let key = match body {
+                EventBody::OrderCreated => format!("shopee:{shop_id}:{order_sn}:created"),
+                _ => format!("shopee:{shop_id}:{order_sn}:status:{status}:{update_time}"),
+            };
             let order =
                 snapshot(order_sn, detail).or_else(|| Some(OrderSnapshot::bare(order_sn.clone(), status.clone())));
             vec![Event {

@@ -52,22 +52,33 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         println!("{label}  {kind} {id}");
     }
     for shop in &file.shopee.shops {
-        if let (Some(access), Some(refresh)) = (&shop.access_token, &shop.refresh_token) {
-            let auth = ShopAuth {
-                app_id: shop.app.clone(),
-                shop_id: shop.shop_id,
-                access_token: access.clone(),
-                refresh_token: refresh.clone(),
-                // Unknown age: refresh soon, so the stored pair is proven and rotated early.
-                access_expires_at: now_secs() + 600,
-                refresh_expires_at: now_secs() + 30 * 24 * 3600,
-                status: ShopAuthStatus::Active,
-                status_reason: None,
-                version: 0,
-            };
-            store.save_shop_auth(&auth, now_ms()).await?;
-            println!("tokens   令牌  shop {} (from the file)", shop.shop_id);
+        let (Some(access), Some(refresh)) = (&shop.access_token, &shop.refresh_token) else {
+            continue;
+        };
+        // Tokens in the file only seed a shop that has none: once refreshed, the stored pair is the live
+        // one (refresh tokens are single-use) and re-applying the file must not bring back a dead pair.
+        if store.shop_auth(&shop.app, shop.shop_id).await?.is_some() {
+            println!(
+                "tokens   令牌  shop {}: already authorized, the file's tokens are ignored",
+                shop.shop_id
+            );
+            continue;
         }
+        let auth = ShopAuth {
+            app_id: shop.app.clone(),
+            shop_id: shop.shop_id,
+            grant_id: format!("shop:{}:{}", shop.app, shop.shop_id),
+            access_token: access.clone(),
+            refresh_token: refresh.clone(),
+            // Unknown age: refresh soon, so the given pair is proven and rotated early.
+            access_expires_at: now_secs() + 600,
+            refresh_expires_at: now_secs() + 30 * 24 * 3600,
+            status: ShopAuthStatus::Active,
+            status_reason: None,
+            version: 0,
+        };
+        store.save_shop_auth(&auth, now_ms()).await?;
+        println!("tokens   令牌  shop {} (seeded from the file)", shop.shop_id);
     }
     let n = |c: ConfigChange| changes.iter().filter(|x| x.2 == c).count();
     println!(

@@ -37,6 +37,18 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if let Some(db) = args.database {
         server.database = db;
     }
+    let api_token = args.api_token.map(Secret::new);
+    let public = server
+        .listen
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|a| !a.ip().is_loopback());
+    if public && api_token.is_none() {
+        anyhow::bail!(
+            "listening on {} (not loopback) exposes /api/v1 (orders, audit): set SHOPRELAY_API_TOKEN or --api-token \
+             / 非本机监听地址必须设置 API 令牌",
+            server.listen
+        );
+    }
     let secrets = master_key(&server.database)?;
     let listener = TcpListener::bind(&server.listen).await.with_context(|| {
         format!(
@@ -47,7 +59,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let bound = listener.local_addr()?;
     let mut options = StartOptions::new(server.database.clone(), secrets);
     options.public_url = Some(public_url(&server, bound));
-    options.api_token = args.api_token.map(Secret::new);
+    options.api_token = api_token;
     let running = start(listener, options).await?;
     let base = running.engine.settings.public_url.clone();
     println!(

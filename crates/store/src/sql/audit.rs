@@ -13,6 +13,17 @@ impl AuditLog for SqlStore {
         Ok(())
     }
 
+    async fn append_audits(&self, entries: &[AuditEntry]) -> Result<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for entry in entries {
+                insert_audit!(&mut *tx, entry);
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     async fn query_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
         // Every filter is bound (NULL meaning "any"), so one statement serves all combinations.
         let limit = f.limit.unwrap_or(100).clamp(1, 1000);

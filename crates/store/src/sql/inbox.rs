@@ -10,10 +10,14 @@ use crate::store::{Inbox, Result};
 #[async_trait]
 impl Inbox for SqlStore {
     async fn insert_pushes(&self, pushes: &[NewPush]) -> Result<Vec<PushInsert>> {
+        // Inserting in key order keeps two replicas' overlapping batches from deadlocking on PostgreSQL.
+        let mut order: Vec<usize> = (0..pushes.len()).collect();
+        order.sort_by(|a, b| pushes[*a].dedupe_key.cmp(&pushes[*b].dedupe_key));
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let mut out = Vec::with_capacity(pushes.len());
-            for p in pushes {
+            let mut out = vec![PushInsert::Duplicate; pushes.len()];
+            for &i in &order {
+                let p = &pushes[i];
                 let shop = p.shop_id.map(shop_to_sql);
                 let order = p.order_sn.as_ref().map(|o| o.as_str());
                 let id: Option<i64> = sqlx::query_scalar(
@@ -47,7 +51,7 @@ impl Inbox for SqlStore {
                 .bind(format!("code {} ({})", p.code, p.dedupe_key))
                 .execute(&mut *tx)
                 .await?;
-                out.push(result);
+                out[i] = result;
             }
             tx.commit().await?;
             Ok(out)
@@ -55,23 +59,41 @@ impl Inbox for SqlStore {
     }
 
     async fn claim_inbox(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<InboxItem>> {
+        // An item is claimable only when no older item of the same order is still pending: one order's
+        // pushes are processed in arrival order, by one processor at a time, across every replica.
         let sql = format!(
-            "UPDATE inbox SET claimed_until = $1, attempts = attempts + 1 WHERE id IN (
-                SELECT id FROM inbox WHERE state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
+            "UPDATE inbox SET claimed_until = $1, attempts = attempts + 1, claim_token = $4 WHERE id IN (
+                SELECT id FROM inbox i WHERE state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
+                  AND (order_sn IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM inbox o WHERE o.app_id = i.app_id AND o.shop_id = i.shop_id
+                          AND o.order_sn = i.order_sn AND o.state = 'pending' AND o.id < i.id))
                 ORDER BY id LIMIT $3 {})
-             RETURNING id, platform, app_id, dedupe_key, code, shop_id, body, attempts, received_at",
+             RETURNING id, platform, app_id, dedupe_key, code, shop_id, body, attempts, received_at, claim_token",
             skip_locked(self)
         );
+        let token = uuid::Uuid::new_v4().to_string();
         let mut items: Vec<InboxItem> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(now + lease_ms).bind(now).bind(limit).fetch_all(pool).await?
+            sqlx::query_as(&sql).bind(now + lease_ms).bind(now).bind(limit).bind(&token).fetch_all(pool).await?
         });
         items.sort_by_key(|i| i.id);
         Ok(items)
     }
 
-    async fn complete_inbox(&self, id: i64, completion: InboxCompletion, now: i64) -> Result<usize> {
+    async fn complete_inbox(&self, item: &InboxItem, completion: InboxCompletion, now: i64) -> Result<Option<usize>> {
+        let id = item.id;
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            // Fence first: a worker whose lease ran out must not write events the new owner also writes.
+            let held = sqlx::query("UPDATE inbox SET claimed_until = claimed_until WHERE id = $1 AND claim_token = $2 AND state = 'pending'")
+                .bind(id)
+                .bind(&item.claim_token)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if held == 0 {
+                tx.rollback().await?;
+                return Ok(None);
+            }
             let mut new_events = 0;
             for new in &completion.events {
                 if insert_event!(tx, Some(id), new, now) {
@@ -80,13 +102,16 @@ impl Inbox for SqlStore {
             }
             for u in &completion.order_updates {
                 sqlx::query(
-                    "INSERT INTO order_state (app_id, shop_id, order_sn, status, updated_at) VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (app_id, shop_id, order_sn) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
+                    "INSERT INTO order_state (app_id, shop_id, order_sn, status, status_time, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (app_id, shop_id, order_sn) DO UPDATE SET status = excluded.status,
+                        status_time = excluded.status_time, updated_at = excluded.updated_at
+                     WHERE excluded.status_time >= order_state.status_time",
                 )
                 .bind(u.app_id.as_str())
                 .bind(shop_to_sql(u.shop_id))
                 .bind(u.order_sn.as_str())
                 .bind(&u.status)
+                .bind(u.status_time)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
@@ -119,25 +144,29 @@ impl Inbox for SqlStore {
                 .await?;
             }
             tx.commit().await?;
-            Ok(new_events)
+            Ok(Some(new_events))
         })
     }
 
-    async fn retry_inbox(&self, id: i64, next_at: i64, error: &str) -> Result<()> {
+    async fn retry_inbox(&self, item: &InboxItem, next_at: i64, error: &str) -> Result<()> {
         with_pool!(self, pool => {
-            sqlx::query("UPDATE inbox SET next_attempt_at = $1, last_error = $2, claimed_until = 0 WHERE id = $3")
+            sqlx::query(
+                "UPDATE inbox SET next_attempt_at = $1, last_error = $2, claimed_until = 0
+                 WHERE id = $3 AND claim_token = $4 AND state = 'pending'",
+            )
                 .bind(next_at)
                 .bind(error)
-                .bind(id)
+                .bind(item.id)
+                .bind(&item.claim_token)
                 .execute(pool)
                 .await?;
         });
         Ok(())
     }
 
-    async fn order_status(&self, app: &ConfigId, shop: ShopId, order: &OrderSn) -> Result<Option<String>> {
+    async fn order_status(&self, app: &ConfigId, shop: ShopId, order: &OrderSn) -> Result<Option<(String, i64)>> {
         Ok(with_pool!(self, pool => {
-            sqlx::query_scalar("SELECT status FROM order_state WHERE app_id = $1 AND shop_id = $2 AND order_sn = $3")
+            sqlx::query_as("SELECT status, status_time FROM order_state WHERE app_id = $1 AND shop_id = $2 AND order_sn = $3")
                 .bind(app.as_str())
                 .bind(shop_to_sql(shop))
                 .bind(order.as_str())

@@ -149,14 +149,50 @@ impl SqlStore {
             sqlx::migrate!("./migrations/postgres").run(&pool).await?;
             Pool::Postgres(pool)
         } else {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+            let scheme = url.split(':').next().unwrap_or_default();
+            return Err(StoreError::UnsupportedUrl(scheme.chars().take(32).collect()));
         };
-        Ok(Self { pool, secrets })
+        let store = Self { pool, secrets };
+        store.check_master_key().await?;
+        Ok(store)
+    }
+
+    /// Fails fast when the master key differs from the one the database was first opened with, instead
+    /// of failing later on every stored secret.
+    async fn check_master_key(&self) -> Result<(), StoreError> {
+        let check = self.secrets.fingerprint(b"shoprelay master key check");
+        let stored: Option<String> = with_pool!(self, pool => {
+            sqlx::query("INSERT INTO meta (key, value) VALUES ('master_key_check', $1) ON CONFLICT (key) DO NOTHING")
+                .bind(&check)
+                .execute(pool)
+                .await?;
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'master_key_check'").fetch_optional(pool).await?
+        });
+        if stored.as_deref() == Some(check.as_str()) {
+            Ok(())
+        } else {
+            Err(StoreError::Seal(shoprelay_core::secret::SealError::Open))
+        }
     }
 
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    /// Releases every claim at start-up of the one server process of an SQLite database: claims still held
+    /// then belong to a process that crashed, and waiting for their leases would delay recovery.
+    /// Does nothing on PostgreSQL, where other replicas' claims are live.
+    pub async fn release_orphaned_claims(&self) -> Result<(), StoreError> {
+        if let Pool::Sqlite(pool) = &self.pool {
+            sqlx::query("UPDATE inbox SET claimed_until = 0 WHERE state = 'pending' AND claimed_until > 0")
+                .execute(pool)
+                .await?;
+            sqlx::query("UPDATE deliveries SET claimed_until = 0 WHERE state = 'pending' AND claimed_until > 0")
+                .execute(pool)
+                .await?;
+        }
         Ok(())
     }
 

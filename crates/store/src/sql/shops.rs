@@ -12,6 +12,7 @@ use crate::store::{Result, ShopAuthRepo};
 struct Row {
     app_id: String,
     shop_id: i64,
+    grant_id: String,
     access_token: String,
     refresh_token: String,
     access_expires_at: i64,
@@ -22,7 +23,7 @@ struct Row {
 }
 
 const COLUMNS: &str =
-    "app_id, shop_id, access_token, refresh_token, access_expires_at, refresh_expires_at, status, status_reason, version";
+    "app_id, shop_id, grant_id, access_token, refresh_token, access_expires_at, refresh_expires_at, status, status_reason, version";
 
 impl SqlStore {
     fn open_row(&self, r: Row) -> Result<ShopAuth> {
@@ -36,6 +37,7 @@ impl SqlStore {
                 .ok()
                 .and_then(|s| ShopId::new(s).ok())
                 .ok_or_else(|| corrupt(format!("shop id {}", r.shop_id)))?,
+            grant_id: r.grant_id,
             access_token: self.secrets.open(&r.access_token)?,
             refresh_token: self.secrets.open(&r.refresh_token)?,
             access_expires_at: r.access_expires_at,
@@ -55,9 +57,9 @@ impl ShopAuthRepo for SqlStore {
         with_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO shop_auth (app_id, shop_id, access_token, refresh_token, access_expires_at, refresh_expires_at,
-                     status, status_reason, version, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)
-                 ON CONFLICT (app_id, shop_id) DO UPDATE SET access_token = excluded.access_token,
+                     status, status_reason, version, updated_at, grant_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10)
+                 ON CONFLICT (app_id, shop_id) DO UPDATE SET grant_id = excluded.grant_id, access_token = excluded.access_token,
                      refresh_token = excluded.refresh_token, access_expires_at = excluded.access_expires_at,
                      refresh_expires_at = excluded.refresh_expires_at, status = excluded.status,
                      status_reason = excluded.status_reason, version = shop_auth.version + 1, updated_at = excluded.updated_at",
@@ -71,8 +73,37 @@ impl ShopAuthRepo for SqlStore {
             .bind(a.status.as_str())
             .bind(a.status_reason.as_deref())
             .bind(now)
+            .bind(&a.grant_id)
             .execute(pool)
             .await?;
+        });
+        Ok(())
+    }
+
+    async fn begin_refresh(&self, grant_id: &str, now: i64, until: i64) -> Result<bool> {
+        // One row per grant: the conditional UPDATE takes its row lock, so of two replicas exactly one wins.
+        let taken = with_pool!(self, pool => {
+            sqlx::query("INSERT INTO token_refresh (grant_id, refreshing_until) VALUES ($1, 0) ON CONFLICT (grant_id) DO NOTHING")
+                .bind(grant_id)
+                .execute(pool)
+                .await?;
+            sqlx::query("UPDATE token_refresh SET refreshing_until = $1 WHERE grant_id = $2 AND refreshing_until <= $3")
+                .bind(until)
+                .bind(grant_id)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(taken == 1)
+    }
+
+    async fn end_refresh(&self, grant_id: &str) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE token_refresh SET refreshing_until = 0 WHERE grant_id = $1")
+                .bind(grant_id)
+                .execute(pool)
+                .await?;
         });
         Ok(())
     }
@@ -94,11 +125,25 @@ impl ShopAuthRepo for SqlStore {
     async fn rotate_shop_tokens(&self, a: &ShopAuth, now: i64) -> Result<bool> {
         let access = self.secrets.seal(&a.access_token);
         let refresh = self.secrets.seal(&a.refresh_token);
-        let updated = with_pool!(self, pool => {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let won = sqlx::query("UPDATE shop_auth SET version = version + 1 WHERE app_id = $1 AND shop_id = $2 AND version = $3")
+                .bind(a.app_id.as_str())
+                .bind(shop_to_sql(a.shop_id))
+                .bind(a.version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if won != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            // Every shop of the grant held the refresh token just spent: all get the new pair.
             sqlx::query(
                 "UPDATE shop_auth SET access_token = $1, refresh_token = $2, access_expires_at = $3, refresh_expires_at = $4,
-                     status = $5, status_reason = $6, version = version + 1, updated_at = $7
-                 WHERE app_id = $8 AND shop_id = $9 AND version = $10",
+                     status = $5, status_reason = $6, updated_at = $7,
+                     version = CASE WHEN app_id = $8 AND shop_id = $9 THEN version ELSE version + 1 END
+                 WHERE grant_id = $10",
             )
             .bind(access)
             .bind(refresh)
@@ -109,12 +154,12 @@ impl ShopAuthRepo for SqlStore {
             .bind(now)
             .bind(a.app_id.as_str())
             .bind(shop_to_sql(a.shop_id))
-            .bind(a.version)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(updated == 1)
+            .bind(&a.grant_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     async fn set_shop_status(

@@ -1,0 +1,196 @@
+//! The real binary: `serve` with no flags, `apply`, `audit`, `demo`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Kills the child on drop, so a failing test leaves no server behind.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_shoprelay"));
+    c.env_remove("SHOPRELAY_MASTER_KEY")
+        .env_remove("SHOPRELAY_DATABASE_URL")
+        .env("SHOPRELAY_LOG", "warn");
+    c
+}
+
+/// Starts `shoprelay serve` and returns it with the address from its first line.
+pub fn serve(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> (Proc, String) {
+    let mut cmd = bin();
+    cmd.current_dir(dir)
+        .arg("serve")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn shoprelay serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a first line").expect("utf-8");
+    let addr = first
+        .split("listening on ")
+        .nth(1)
+        .expect("first line names the address")
+        .trim()
+        .to_owned();
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (Proc(child), addr)
+}
+
+pub async fn wait_healthy(base: &str) {
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{base} never became healthy");
+}
+
+#[tokio::test]
+async fn serve_works_on_a_fresh_machine_with_no_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, base) = serve(dir.path(), &[], &[("SHOPRELAY_LISTEN", "127.0.0.1:0")]);
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    wait_healthy(&base).await;
+    assert!(
+        dir.path().join("shoprelay.db").exists(),
+        "SQLite database created next to it"
+    );
+    assert!(
+        dir.path().join("shoprelay.db.key").exists(),
+        "master key created next to it"
+    );
+    assert_eq!(
+        reqwest::get(format!("{base}/readyz")).await.unwrap().status().as_u16(),
+        200
+    );
+    let refused = reqwest::Client::new()
+        .post(format!("{base}/push/shopee/none"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 404);
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("shoprelay_pushes_total{outcome=\"rejected\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("shoprelay_inbox_pending 0"), "{metrics}");
+    let console = reqwest::get(&base).await.unwrap().text().await.unwrap();
+    assert!(console.contains("shoprelay"));
+    // SIGTERM: a graceful stop.
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = server.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+const VALID: &str = r#"
+[server]
+database = "sqlite://DB"
+
+[[shopee.apps]]
+id = "main"
+partner_id = 2001887
+partner_key = "secret-partner-key"
+
+[[shopee.shops]]
+app = "main"
+shop_id = 727720655
+name = "Shop"
+
+[[wecom.robots]]
+id = "ops"
+key = "robot-key"
+
+[[routes]]
+id = "all"
+targets = [{ type = "robot", robot = "ops" }]
+"#;
+
+fn apply(dir: &Path, text: &str) -> (i32, String, String) {
+    let file = dir.join("shoprelay.toml");
+    std::fs::write(&file, text.replace("DB", &dir.join("x.db").display().to_string())).unwrap();
+    let out = bin().arg("apply").arg("-f").arg(&file).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn apply_is_idempotent_and_an_invalid_file_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = apply(dir.path(), VALID);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("4 created, 0 changed, 0 unchanged, 0 removed"), "{out}");
+    let (_, out, _) = apply(dir.path(), VALID);
+    assert!(out.contains("0 created, 0 changed, 4 unchanged, 0 removed"), "{out}");
+    let (_, out, _) = apply(dir.path(), &VALID.replace("robot-key", "new-key"));
+    assert!(out.contains("0 created, 1 changed, 3 unchanged"), "{out}");
+    assert!(
+        !out.contains("new-key") && !out.contains("secret-partner-key"),
+        "secrets are never printed"
+    );
+    let db = std::fs::read(dir.path().join("x.db")).unwrap();
+    assert!(
+        !db.windows(18).any(|w| w == b"secret-partner-key"),
+        "secrets are stored encrypted"
+    );
+
+    let broken = VALID.replace("robot = \"ops\" }]", "robot = \"missing\" }]");
+    let (code, _, err) = apply(dir.path(), &broken);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("line 21") && err.contains("missing") && err.contains("config.invalid"),
+        "{err}"
+    );
+    let syntax = VALID.replace("shop_id = 727720655", "shop_id = \"x\"");
+    let (code, _, err) = apply(dir.path(), &syntax);
+    assert_eq!(code, 2);
+    assert!(err.contains("line 12, column 11"), "{err}");
+    let (_, out, _) = apply(dir.path(), &VALID.replace("robot-key", "new-key"));
+    assert!(
+        out.contains("0 created, 0 changed, 4 unchanged"),
+        "the invalid files changed nothing: {out}"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_runs_end_to_end() {
+    let out = bin().args(["demo", "--exit"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("企业微信收到 11 条消息"), "{stdout}");
+    assert!(
+        stdout.contains("新订单") && stdout.contains("已分配运单号") && stdout.contains("已取消"),
+        "{stdout}"
+    );
+}

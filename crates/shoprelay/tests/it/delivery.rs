@@ -1,0 +1,205 @@
+//! Delivery: retries with back-off on transient failures, one token refresh on 40014/42001, dead letters
+//! with WeCom's errcode and errmsg for what retrying cannot fix — every attempt audited.
+
+use shoprelay_sim::wecom::{Fault, FaultAction};
+use shoprelay_store::{AuditFilter, AuditKind};
+
+use crate::helpers::*;
+
+fn deliveries() -> AuditFilter {
+    AuditFilter {
+        kind: Some(AuditKind::Delivery),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_until_delivered() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    app.wecom
+        .inject_fault(Fault::new("/cgi-bin/message/send", 2, FaultAction::Http500));
+    app.wecom.inject_fault(Fault::new(
+        "/cgi-bin/webhook/send",
+        1,
+        FaultAction::Errcode { errcode: -1 },
+    ));
+    let sn = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    assert_eq!(app.cards().len(), 1);
+    assert_eq!(app.markdowns().len(), 1);
+    let audit = app
+        .audit(AuditFilter {
+            order_sn: Some(sn),
+            ..deliveries()
+        })
+        .await;
+    let app_attempts: Vec<(String, Option<i64>)> = audit
+        .iter()
+        .rev()
+        .filter(|a| a.destination.as_deref() == Some("wecom_app:hq"))
+        .map(|a| (a.outcome.clone(), a.attempt))
+        .collect();
+    assert_eq!(
+        app_attempts,
+        vec![
+            ("retry".into(), Some(1)),
+            ("retry".into(), Some(2)),
+            ("delivered".into(), Some(3))
+        ]
+    );
+    let robot_retry = audit
+        .iter()
+        .find(|a| a.destination.as_deref() == Some("robot:ops") && a.outcome == "retry");
+    assert_eq!(robot_retry.and_then(|a| a.errcode), Some(-1));
+    assert!(audit.iter().all(|a| a.latency_ms.is_some()));
+}
+
+#[tokio::test]
+async fn an_expired_wecom_token_is_refreshed_once() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    app.create_order("READY_TO_SHIP").await;
+    app.dispatch().await;
+    let tokens_before = app.wecom.stats().gettoken_calls;
+    app.wecom.expire_tokens();
+    app.create_order("READY_TO_SHIP").await;
+    app.dispatch().await;
+    assert_eq!(app.cards().len(), 2);
+    assert_eq!(app.wecom.stats().gettoken_calls, tokens_before + 1);
+    let retries = app
+        .audit(AuditFilter {
+            outcome: Some("retry".into()),
+            ..deliveries()
+        })
+        .await;
+    assert!(retries.is_empty(), "the refresh happens inside one attempt");
+}
+
+#[tokio::test]
+async fn non_retryable_errcodes_become_dead_letters_with_the_errcode() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    app.wecom.inject_fault(Fault::new(
+        "/cgi-bin/message/send",
+        1,
+        FaultAction::Errcode { errcode: 60020 },
+    ));
+    app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    assert!(app.cards().is_empty());
+    let dead = app
+        .audit(AuditFilter {
+            outcome: Some("dead".into()),
+            ..deliveries()
+        })
+        .await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].errcode, Some(60020));
+    assert_eq!(dead[0].attempt, Some(1), "no pointless retries");
+    assert!(dead[0].detail.contains("errmsg"), "{}", dead[0].detail);
+    assert_eq!(app.server.engine.store.queue_depths().await.unwrap().deliveries_dead, 1);
+}
+
+#[tokio::test]
+async fn a_wrong_corp_secret_is_reported_with_its_fix() {
+    let app = spawn_app_with(Options {
+        wecom_secret: "wrong".into(),
+        ..Options::default()
+    })
+    .await;
+    app.authorize().await;
+    app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let dead = app
+        .audit(AuditFilter {
+            outcome: Some("dead".into()),
+            ..deliveries()
+        })
+        .await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].errcode, Some(40001));
+    assert_eq!(
+        app.markdowns().len(),
+        1,
+        "the robot, which needs no secret, still delivers"
+    );
+}
+
+#[tokio::test]
+async fn retries_end_in_a_dead_letter_after_the_schedule() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    app.wecom
+        .inject_fault(Fault::new("/cgi-bin/message/send", 100, FaultAction::Http500));
+    app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let dead = app
+        .audit(AuditFilter {
+            outcome: Some("dead".into()),
+            ..deliveries()
+        })
+        .await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].attempt, Some(12));
+    assert!(dead[0].detail.contains("retries exhausted"));
+}
+
+#[tokio::test]
+async fn a_timeout_is_retried_and_then_delivered() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    app.wecom.inject_fault(Fault::new(
+        "/cgi-bin/message/send",
+        1,
+        FaultAction::Timeout { hold_ms: 60_000 },
+    ));
+    let sn = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    assert_eq!(app.cards().len(), 1, "after the timeout the retry delivers");
+    let audit = app
+        .audit(AuditFilter {
+            order_sn: Some(sn),
+            outcome: Some("retry".into()),
+            ..deliveries()
+        })
+        .await;
+    assert_eq!(audit.len(), 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_host_is_retried_then_dead_lettered_with_the_cause() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let extra = format!(
+        r#"
+[[wecom.robots]]
+id = "down"
+key = "k"
+api_base = "http://{closed}"
+
+[[routes]]
+id = "to-down"
+events = ["order_created"]
+targets = [{{ type = "robot", robot = "down" }}]
+"#
+    );
+    let app = spawn_app_with(Options {
+        extra_toml: extra,
+        ..Options::default()
+    })
+    .await;
+    app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let audit = app.audit(AuditFilter { ..deliveries() }).await;
+    let down: Vec<_> = audit
+        .iter()
+        .filter(|a| a.destination.as_deref() == Some("robot:down"))
+        .collect();
+    assert_eq!(down.len(), 12, "every attempt is audited");
+    assert_eq!(down[0].outcome, "dead");
+    assert!(down.iter().skip(1).all(|a| a.outcome == "retry"));
+    assert_eq!(app.cards().len(), 1, "other destinations are unaffected");
+}

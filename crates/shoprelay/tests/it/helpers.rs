@@ -1,0 +1,282 @@
+//! `spawn_app()`: simulators, a fresh database and the server on port 0, workers off so each test runs
+//! the pipeline with `dispatch()` instead of sleeping.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use shoprelay::server::{start, Running, StartOptions};
+use shoprelay_core::secret::SecretBox;
+use shoprelay_engine::clock::now_ms;
+use shoprelay_engine::config::{parse_config, Registry};
+use shoprelay_sim::shopee::{NewItem, NewOrder, ShopeeSim, ShopeeSimConfig};
+use shoprelay_sim::wecom::{SimMessage, WeComSim, WeComSimConfig};
+use shoprelay_store::{AuditEntry, AuditFilter};
+use tokio::net::TcpListener;
+
+pub const APP: &str = "main";
+pub const SHOP: u64 = 727720655;
+pub const PARTNER_KEY: &str = "4a6b6c7a4d4c5a6f4e6b6f6b4a4c5a4f";
+
+/// Knobs a test may turn before the app starts.
+pub struct Options {
+    /// The WeCom app's secret as configured in shoprelay (the simulator's is `sim-app-secret`).
+    pub wecom_secret: String,
+    /// Extra TOML appended to the configuration.
+    pub extra_toml: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            wecom_secret: "sim-app-secret".into(),
+            extra_toml: String::new(),
+        }
+    }
+}
+
+pub struct TestApp {
+    pub server: Running,
+    pub shopee: ShopeeSim,
+    pub wecom: WeComSim,
+    pub base: String,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+pub fn config_toml(base: &str, shopee: &str, wecom: &str, wecom_secret: &str) -> String {
+    format!(
+        r#"
+[server]
+public_url = "{base}"
+
+[admin]
+targets = [{{ type = "robot", robot = "ops" }}]
+
+[[shopee.apps]]
+id = "{APP}"
+partner_id = 2001887
+partner_key = "{PARTNER_KEY}"
+api_base = "{shopee}"
+
+[[shopee.shops]]
+app = "{APP}"
+shop_id = {SHOP}
+name = "测试店铺"
+region = "SG"
+
+[[wecom.apps]]
+id = "hq"
+corp_id = "wwsim00000000000001"
+secret = "{wecom_secret}"
+agent_id = 1000002
+api_base = "{wecom}"
+
+[[wecom.robots]]
+id = "ops"
+key = "sim-robot-key"
+api_base = "{wecom}"
+
+[[routes]]
+id = "orders"
+events = ["order_created", "order_status_changed", "tracking_number_assigned"]
+targets = [{{ type = "wecom_app", app = "hq", users = ["zhangsan"] }}]
+
+[[routes]]
+id = "group"
+events = ["order_created"]
+targets = [{{ type = "robot", robot = "ops" }}]
+"#
+    )
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let wecom = shoprelay_sim::wecom::serve(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        WeComSimConfig {
+            users: vec!["zhangsan".into(), "lisi".into()],
+            ..WeComSimConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let shopee = shoprelay_sim::shopee::serve(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        ShopeeSimConfig::default(),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let secrets = SecretBox::from_base64(&SecretBox::generate_key()).unwrap();
+    let mut start_options = StartOptions::new(
+        format!("sqlite://{}", dir.path().join("t.db").display()),
+        secrets.clone(),
+    );
+    start_options.workers = false;
+    start_options.tune = |s| {
+        s.delivery_backoff.base = Duration::from_millis(1);
+        s.delivery_backoff.max = Duration::from_millis(2);
+        s.enrich_backoff.base = Duration::from_millis(1);
+        s.enrich_backoff.max = Duration::from_millis(2);
+        s.http_timeout = Duration::from_secs(2);
+    };
+    let server = start(listener, start_options).await.unwrap();
+    let toml = config_toml(&base, shopee.base_url(), &wecom.base_url(), &options.wecom_secret) + &options.extra_toml;
+    let file = parse_config(&toml).unwrap();
+    let objects = Registry::from_file(&file).to_objects(&secrets).unwrap();
+    server.engine.store.apply_config(&objects, now_ms()).await.unwrap();
+    server.engine.reload_config().await.unwrap();
+    shopee.set_push_target(None, &format!("{base}/push/shopee/{APP}")).await;
+    TestApp {
+        server,
+        shopee,
+        wecom,
+        base,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// Authorizes the simulated shop through the real OAuth redirect flow.
+    pub async fn authorize(&self) {
+        let page = self
+            .http
+            .get(format!("{}/auth/shopee/{APP}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = page.status();
+        let text = page.text().await.unwrap();
+        assert!(status.is_success(), "authorization failed: {status} {text}");
+        assert!(text.contains("授权成功"), "{text}");
+    }
+
+    /// Runs the pipeline until nothing is due.
+    pub async fn dispatch(&self) {
+        self.server.engine.dispatch_all_pending().await.unwrap();
+    }
+
+    /// Retries come due after a millisecond or two in tests; dispatch until the queues are empty.
+    pub async fn dispatch_until_settled(&self) {
+        for _ in 0..200 {
+            self.dispatch().await;
+            let q = self.server.engine.store.queue_depths().await.unwrap();
+            if q.inbox_pending == 0 && q.deliveries_pending == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!(
+            "work did not settle: {:?}",
+            self.server.engine.store.queue_depths().await.unwrap()
+        );
+    }
+
+    pub async fn create_order(&self, status: &str) -> String {
+        self.shopee
+            .create_order(NewOrder {
+                items: vec![
+                    NewItem {
+                        item_name: "陶瓷马克杯".into(),
+                        item_sku: "MUG".into(),
+                        model_name: "Blue".into(),
+                        model_sku: "MUG-BL".into(),
+                        quantity: 2,
+                        price: 12.9,
+                        original_price: None,
+                    },
+                    NewItem {
+                        item_name: "杯垫".into(),
+                        item_sku: "CST".into(),
+                        model_name: String::new(),
+                        model_sku: String::new(),
+                        quantity: 1,
+                        price: 3.5,
+                        original_price: None,
+                    },
+                ],
+                buyer_username: Some("buyer_ana".into()),
+                currency: Some("SGD".into()),
+                status: Some(status.into()),
+                ..NewOrder::default()
+            })
+            .await
+            .unwrap()
+            .order
+            .order_sn
+    }
+
+    /// App messages (template cards) delivered to WeCom.
+    pub fn cards(&self) -> Vec<SimMessage> {
+        self.wecom
+            .messages()
+            .into_iter()
+            .filter(|m| m.msgtype == "template_card")
+            .collect()
+    }
+
+    /// Robot markdown messages delivered to WeCom.
+    pub fn markdowns(&self) -> Vec<String> {
+        self.wecom
+            .messages()
+            .into_iter()
+            .filter(|m| m.msgtype == "markdown")
+            .filter_map(|m| m.body["markdown"]["content"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    pub async fn audit(&self, filter: AuditFilter) -> Vec<AuditEntry> {
+        self.server.engine.audit_sink.flush().await;
+        self.server.engine.store.query_audit(&filter).await.unwrap()
+    }
+
+    /// Posts a raw push with a signature computed over `url`+body with `key`.
+    pub async fn post_push(&self, app: &str, body: &str, signature: Option<String>) -> (u16, Value) {
+        let url = format!("{}/push/shopee/{app}", self.base);
+        let mut req = self
+            .http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(sig) = signature {
+            req = req.header("authorization", sig);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// The signature Shopee would send for `body` to this app.
+    pub fn sign(&self, body: &str) -> String {
+        let url = format!("{}/push/shopee/{APP}", self.base);
+        shoprelay_marketplaces::shopee::push_signature(PARTNER_KEY, &url, body.as_bytes())
+    }
+}
+
+/// The card's `horizontal_content_list` as (keyname, value) pairs.
+pub fn card_rows(m: &SimMessage) -> Vec<(String, String)> {
+    m.body["template_card"]["horizontal_content_list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r["keyname"].as_str().unwrap_or_default().to_owned(),
+                r["value"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+pub fn card_title(m: &SimMessage) -> String {
+    m.body["template_card"]["main_title"]["title"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}

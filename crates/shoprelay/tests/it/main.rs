@@ -1,0 +1,9 @@
+//! End-to-end tests: the real server, in-process, against the Shopee and WeCom simulators; and the real
+//! binary for the CLI and crash tests.
+
+mod auth;
+mod cli;
+mod crash;
+mod delivery;
+mod helpers;
+mod pushes;

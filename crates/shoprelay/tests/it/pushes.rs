@@ -1,0 +1,269 @@
+//! Pushes in: verification, storage before acknowledgement, deduplication, and every kind of bad input.
+
+use serde_json::json;
+use shoprelay_store::{AuditFilter, AuditKind};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn an_order_push_becomes_a_card_and_a_robot_markdown() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    let sn = app.create_order("READY_TO_SHIP").await;
+    app.dispatch().await;
+
+    let cards = app.cards();
+    assert_eq!(cards.len(), 1, "{cards:#?}");
+    let card = &cards[0];
+    assert_eq!(card.recipients, vec!["zhangsan".to_owned()]);
+    assert_eq!(card.body["template_card"]["card_type"], "text_notice");
+    assert_eq!(card_title(card), "新订单");
+    let rows = card_rows(card);
+    let row = |k: &str| rows.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    assert_eq!(row("订单号").as_deref(), Some(sn.as_str()));
+    assert_eq!(row("买家").as_deref(), Some("buyer_ana"));
+    assert_eq!(row("状态").as_deref(), Some("待发货"));
+    assert!(
+        row("付款时间").is_some_and(|t| t.ends_with("(UTC+08:00)")),
+        "pay time in the shop's zone: {rows:?}"
+    );
+    assert_eq!(card.body["template_card"]["emphasis_content"]["title"], "SGD 29.3");
+    let items = card.body["template_card"]["sub_title_text"].as_str().unwrap();
+    assert!(items.contains("陶瓷马克杯（Blue） [MUG-BL] × 2"), "{items}");
+    assert!(items.contains("杯垫 [CST] × 1"), "{items}");
+    assert!(card.body["template_card"]["card_action"]["url"]
+        .as_str()
+        .unwrap()
+        .contains(&sn));
+    assert_eq!(card.body["enable_duplicate_check"], 1);
+
+    let md = app.markdowns();
+    assert_eq!(md.len(), 1);
+    assert!(md[0].starts_with("### 新订单"), "{}", md[0]);
+    assert!(
+        md[0].contains(&sn) && md[0].contains("SGD 29.3") && md[0].contains("陶瓷马克杯"),
+        "{}",
+        md[0]
+    );
+}
+
+#[tokio::test]
+async fn status_changes_and_tracking_numbers_follow_the_order() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    let sn = app.create_order("UNPAID").await;
+    app.shopee.set_order_status(&sn, "READY_TO_SHIP").await.unwrap();
+    app.shopee.assign_tracking(&sn, "SPX123").await.unwrap();
+    app.dispatch().await;
+    let titles: Vec<String> = app.cards().iter().map(card_title).collect();
+    assert_eq!(titles, vec!["新订单", "订单状态变更：待发货", "已分配运单号"]);
+    let rows = card_rows(&app.cards()[2]);
+    assert!(rows.contains(&("运单号".into(), "SPX123".into())), "{rows:?}");
+}
+
+#[tokio::test]
+async fn a_duplicated_push_yields_one_event_and_one_message() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    app.shopee.set_faults(shoprelay_sim::shopee::FaultsRequest {
+        duplicate_pushes: Some(true),
+        ..Default::default()
+    });
+    let sn = app.create_order("READY_TO_SHIP").await;
+    assert!(app.shopee.pushes().iter().filter(|p| p.body.contains(&sn)).count() >= 1);
+    app.dispatch().await;
+    assert_eq!(app.cards().len(), 1);
+    let dup = app
+        .audit(AuditFilter {
+            outcome: Some("duplicate".into()),
+            ..Default::default()
+        })
+        .await;
+    assert!(!dup.is_empty(), "the repeat is audited as a duplicate");
+}
+
+#[tokio::test]
+async fn the_same_fact_in_a_new_push_body_is_not_sent_twice() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    let sn = app.create_order("READY_TO_SHIP").await;
+    // Shopee retries can carry another msg_id; the event's own identity still matches.
+    let body = json!({"msg_id": "other", "code": 3, "shop_id": SHOP, "timestamp": 1,
+        "data": {"ordersn": sn, "status": "READY_TO_SHIP", "update_time": 0, "items": []}});
+    app.dispatch().await;
+    let before = app.cards().len();
+    let body2 = json!({"msg_id": "other-2", "code": 3, "shop_id": SHOP, "timestamp": 1,
+        "data": {"ordersn": sn, "status": "READY_TO_SHIP", "update_time": 0, "items": []}});
+    for b in [body, body2] {
+        let text = b.to_string();
+        let (status, _) = app.post_push(APP, &text, Some(app.sign(&text))).await;
+        assert_eq!(status, 200);
+    }
+    app.dispatch().await;
+    assert_eq!(
+        app.cards().len(),
+        before,
+        "a status already announced is not announced again"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_or_missing_signature_is_refused_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let body = json!({"code": 3, "shop_id": SHOP, "timestamp": 1, "data": {"ordersn": "A1", "status": "UNPAID", "update_time": 1}}).to_string();
+    let (status, err) = app.post_push(APP, &body, Some("0".repeat(64))).await;
+    assert_eq!(status, 401);
+    assert_eq!(err["code"], "push.signature_invalid");
+    assert!(err["message"].as_str().unwrap().contains("public_url"));
+    assert!(err["message_en"].as_str().unwrap().contains("public_url"));
+    let (status, err) = app.post_push(APP, &body, None).await;
+    assert_eq!(status, 401);
+    assert_eq!(err["code"], "push.signature_missing");
+    // Signed for another URL (a proxy rewrote it): also refused.
+    let other = shoprelay_marketplaces::shopee::push_signature(
+        PARTNER_KEY,
+        "https://elsewhere/push/shopee/main",
+        body.as_bytes(),
+    );
+    assert_eq!(app.post_push(APP, &body, Some(other)).await.0, 401);
+    let q = app.server.engine.store.queue_depths().await.unwrap();
+    assert_eq!(q.inbox_pending, 0);
+    let rejected = app
+        .audit(AuditFilter {
+            outcome: Some("rejected".into()),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(rejected.len(), 3);
+    assert!(rejected.iter().all(|a| a.http_status == Some(401)));
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_specific_error_and_no_panic() {
+    let app = spawn_app().await;
+    let malformed = "{\"code\": 3, \"shop_id\": ";
+    let (status, err) = app.post_push(APP, malformed, Some(app.sign(malformed))).await;
+    assert_eq!((status, err["code"].as_str()), (400, Some("push.malformed")));
+
+    let missing = json!({"code": 3, "shop_id": SHOP, "timestamp": 1, "data": {"status": "UNPAID"}}).to_string();
+    let (status, err) = app.post_push(APP, &missing, Some(app.sign(&missing))).await;
+    assert_eq!(status, 400);
+    assert!(err["message_en"].as_str().unwrap().contains("ordersn"), "{err}");
+
+    let (status, err) = app.post_push("nope", "{}", Some(app.sign("{}"))).await;
+    assert_eq!((status, err["code"].as_str()), (404, Some("push.unknown_app")));
+
+    let resp = app
+        .http
+        .post(format!("{}/push/shopee/{APP}", app.base))
+        .header("content-type", "text/plain")
+        .header("authorization", app.sign("{}"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 415);
+
+    let huge = format!("{{\"code\":3,\"pad\":\"{}\"}}", "x".repeat(1024 * 1024));
+    let (status, err) = app.post_push(APP, &huge, Some(app.sign(&huge))).await;
+    assert_eq!((status, err["code"].as_str()), (413, Some("push.too_large")));
+
+    // The two bodies Shopee signed are kept: stored as failed inbox items, never turned into messages.
+    app.dispatch().await;
+    assert_eq!(app.server.engine.store.queue_depths().await.unwrap().inbox_pending, 0);
+    let failed = app
+        .audit(AuditFilter {
+            outcome: Some("failed".into()),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(app.wecom.messages().is_empty());
+}
+
+#[tokio::test]
+async fn verification_unknown_codes_and_unknown_shops_are_answered_and_kept() {
+    let app = spawn_app().await;
+    let verify = json!({"code": 0, "data": {"verify_info": "This is a Verification message."}}).to_string();
+    let resp = app
+        .http
+        .post(format!("{}/push/shopee/{APP}", app.base))
+        .header("content-type", "application/json")
+        .header("authorization", app.sign(&verify))
+        .body(verify.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp.text().await.unwrap().is_empty(), "Shopee needs an empty body");
+
+    let unknown_code = json!({"code": 99, "shop_id": SHOP, "timestamp": 5, "data": {"x": 1}}).to_string();
+    assert_eq!(
+        app.post_push(APP, &unknown_code, Some(app.sign(&unknown_code))).await.0,
+        200
+    );
+    let other_shop =
+        json!({"code": 3, "shop_id": 999, "timestamp": 5, "data": {"ordersn": "X9", "status": "UNPAID", "update_time": 5}})
+            .to_string();
+    assert_eq!(
+        app.post_push(APP, &other_shop, Some(app.sign(&other_shop))).await.0,
+        200
+    );
+    app.dispatch().await;
+
+    let unknown = app
+        .audit(AuditFilter {
+            outcome: Some("unknown_shop".into()),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(
+        unknown.len(),
+        1,
+        "a push for an unconfigured shop is stored and reported"
+    );
+    assert_eq!(unknown[0].shop_id, Some(999));
+    assert!(unknown[0].detail.contains("not configured"));
+    let processed = app
+        .audit(AuditFilter {
+            outcome: Some("processed".into()),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(
+        processed.len(),
+        1,
+        "the unknown code is stored and processed without events: {processed:#?}"
+    );
+    assert!(app.wecom.messages().is_empty());
+    let verified = app
+        .audit(AuditFilter {
+            kind: Some(AuditKind::Push),
+            outcome: Some("verified".into()),
+            ..Default::default()
+        })
+        .await;
+    // One from setting the push URL (the simulator verifies it, as Shopee's console does), one from us.
+    assert_eq!(verified.len(), 2);
+}
+
+#[tokio::test]
+async fn orders_arrive_without_details_when_the_shop_never_authorized() {
+    let app = spawn_app().await;
+    let sn = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let cards = app.cards();
+    assert_eq!(cards.len(), 1, "nothing is lost for lack of enrichment");
+    assert!(card_rows(&cards[0]).contains(&("订单号".into(), sn)));
+    let processed = app
+        .audit(AuditFilter {
+            outcome: Some("processed".into()),
+            ..Default::default()
+        })
+        .await;
+    assert!(
+        processed[0].detail.contains("without order details"),
+        "{}",
+        processed[0].detail
+    );
+}
