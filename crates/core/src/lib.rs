@@ -5,6 +5,7 @@
 //! - [`event`]: the platform-neutral event model the middle of the pipeline speaks.
 //! - [`order`]: the policy-filtered order snapshot an event carries.
 //! - [`route`]: which event kinds from which shops go to which targets.
+//! - [`rules`]: message rules' conditions (compiled once, evaluated per event) and sandboxed templates.
 //! - [`secret`]: secrets that never print, and their encryption at rest.
 //! - [`error`]: the contract of user-facing errors (code, status, zh + en sentence).
 //! - [`time`]: the shop's time zone and timestamp formatting.
@@ -14,5 +15,6 @@ pub mod event;
 pub mod ids;
 pub mod order;
 pub mod route;
+pub mod rules;
 pub mod secret;
 pub mod time;

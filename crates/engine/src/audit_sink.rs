@@ -13,7 +13,7 @@ const CAPACITY: usize = 4096;
 const BATCH: usize = 256;
 
 enum Msg {
-    Entry(AuditEntry),
+    Entry(Box<AuditEntry>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -34,7 +34,7 @@ impl AuditSink {
                 let mut flushed = Vec::new();
                 for msg in msgs.drain(..) {
                     match msg {
-                        Msg::Entry(e) => entries.push(e),
+                        Msg::Entry(e) => entries.push(*e),
                         Msg::Flush(done) => flushed.push(done),
                     }
                 }
@@ -53,7 +53,7 @@ impl AuditSink {
 
     /// Queues an entry without waiting; under overload it is dropped and counted.
     pub fn record(&self, entry: AuditEntry) {
-        if self.tx.try_send(Msg::Entry(entry)).is_err() {
+        if self.tx.try_send(Msg::Entry(Box::new(entry))).is_err() {
             metrics::counter!("shoprelay_audit_dropped_total").increment(1);
         }
     }

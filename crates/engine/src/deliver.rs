@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use futures::future::join_all;
+use shoprelay_core::error::UserFacing;
 use shoprelay_store::{AuditEntry, AuditKind, DeliveryItem, DeliveryResult};
 use shoprelay_wecom::client::AppCredentials;
 use shoprelay_wecom::error::{Disposition, WeComError};
@@ -162,10 +163,8 @@ impl Engine {
 }
 
 fn classify(err: WeComError) -> Failure {
-    let error = match err.errmsg() {
-        Some(msg) => format!("{err} (errmsg: {msg})"),
-        None => err.to_string(),
-    };
+    // What WeCom said, then what to do about it (in both languages), for whoever reads the audit log.
+    let error = format!("{err} — {} / {}", err.message_en(), err.message_zh());
     Failure {
         transient: err.disposition() == Disposition::Retry,
         errcode: err.errcode(),

@@ -83,6 +83,7 @@ impl Engine {
         let registry = self.registry();
         if let Some(shop) = push.shop_id.or_else(|| body_shop(&push.body)) {
             if registry.shop(&app_id, shop).is_none() && push.code != 1 && push.code != 12 {
+                metrics::counter!("shoprelay_pushes_unknown_shop_total").increment(1);
                 return done(
                     InboxState::UnknownShop,
                     Some(format!("shop {shop} is not configured for app {app_id}")),

@@ -1,5 +1,6 @@
 //! `/api/v1`: the audit log and the service status, as JSON.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
@@ -31,6 +32,32 @@ impl UserFacing for Unauthorized {
     }
 }
 
+/// A query parameter that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadQuery(String);
+
+impl UserFacing for BadQuery {
+    fn code(&self) -> &'static str {
+        "api.bad_query"
+    }
+    fn status(&self) -> u16 {
+        400
+    }
+    fn message_zh(&self) -> String {
+        format!(
+            "查询参数有误：{}（时间为毫秒时间戳，kind 为 push、delivery 或 auth）",
+            self.0
+        )
+    }
+    fn message_en(&self) -> String {
+        format!(
+            "Bad query parameter: {} (times are unix milliseconds; kind is push, delivery or auth)",
+            self.0
+        )
+    }
+}
+
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(expected) = &state.api_token else {
         return Ok(());
@@ -51,9 +78,10 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
 pub async fn audit(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(filter): Query<AuditFilter>,
+    query: Result<Query<AuditFilter>, QueryRejection>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     authorize(&state, &headers)?;
+    let Query(filter) = query.map_err(|e| BadQuery(e.body_text()))?;
     Ok(Json(state.engine.store.query_audit(&filter).await?))
 }
 

@@ -34,6 +34,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         }
     };
     let server = server_settings(&file);
+    if file.admin.is_none() {
+        eprintln!(
+            "提示 note: no [admin] targets — nobody will be told when a shop needs re-authorization / 未配置 [admin]，店铺需重新授权时无人收到通知"
+        );
+    }
     if args.dry_run {
         println!("{} 有效 is valid (dry run: nothing changed)", args.file.display());
         return Ok(ExitCode::SUCCESS);

@@ -97,7 +97,8 @@ async fn non_retryable_errcodes_become_dead_letters_with_the_errcode() {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].errcode, Some(60020));
     assert_eq!(dead[0].attempt, Some(1), "no pointless retries");
-    assert!(dead[0].detail.contains("errmsg"), "{}", dead[0].detail);
+    assert!(dead[0].detail.contains("from ip"), "WeCom's errmsg is kept: {}", dead[0].detail);
+    assert!(dead[0].detail.contains("127.0.0.1"), "the fix names the IP to trust: {}", dead[0].detail);
     assert_eq!(app.server.engine.store.queue_depths().await.unwrap().deliveries_dead, 1);
 }
 
@@ -119,6 +120,14 @@ async fn a_wrong_corp_secret_is_reported_with_its_fix() {
         .await;
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].errcode, Some(40001));
+    assert!(
+        dead[0]
+            .detail
+            .contains("corp secret rejected: check the app's Secret in the WeCom admin console"),
+        "{}",
+        dead[0].detail
+    );
+    assert!(dead[0].detail.contains("Secret"), "the fix is in the audit log");
     assert_eq!(
         app.markdowns().len(),
         1,

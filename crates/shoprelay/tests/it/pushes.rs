@@ -236,6 +236,14 @@ async fn verification_unknown_codes_and_unknown_shops_are_answered_and_kept() {
         "the unknown code is stored and processed without events: {processed:#?}"
     );
     assert!(app.wecom.messages().is_empty());
+    let bad = app
+        .http
+        .get(format!("{}/api/v1/audit?from=yesterday", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    assert_eq!(bad.json::<serde_json::Value>().await.unwrap()["code"], "api.bad_query");
     let verified = app
         .audit(AuditFilter {
             kind: Some(AuditKind::Push),

@@ -1,0 +1,114 @@
+//! A realistic sample event of every kind, for live previews of templates and dry runs of rules
+//! before a real event exists, and for probing expressions at load.
+
+use rust_decimal::Decimal;
+
+use crate::event::{Event, EventBody, EventKind, Platform};
+use crate::ids::{ConfigId, OrderSn, ShopId};
+use crate::order::{OrderItem, OrderSnapshot, OrderStatus};
+
+/// 2024-08-10 09:40 UTC, a Saturday: 17:40 in Singapore, the sample shop's zone.
+pub const SAMPLE_TIME: i64 = 1_723_282_800;
+
+/// A sample event of `kind` from a Singapore Shopee shop, with an enriched order where the kind
+/// has one; its `occurred_at` is [`SAMPLE_TIME`].
+pub fn sample_event(kind: EventKind) -> Event {
+    let order_sn = OrderSn::parse("240810ABCD1234").ok();
+    let order = order_sn.clone().map(sample_order);
+    let body = match kind {
+        EventKind::OrderCreated => EventBody::OrderCreated,
+        EventKind::OrderStatusChanged => EventBody::OrderStatusChanged {
+            from: Some(OrderStatus::Unpaid),
+            to: OrderStatus::ReadyToShip,
+        },
+        EventKind::TrackingNumberAssigned => EventBody::TrackingNumberAssigned {
+            tracking_no: "SPXSG04211873524".to_owned(),
+            package_number: Some("OFG172328280012345".to_owned()),
+        },
+        EventKind::ShopAuthorized => EventBody::ShopAuthorized,
+        EventKind::ShopDeauthorized => EventBody::ShopDeauthorized,
+        EventKind::AuthorizationExpiring => EventBody::AuthorizationExpiring {
+            expire_before: Some(SAMPLE_TIME + 7 * 86_400),
+        },
+        EventKind::ReauthorizationRequired => EventBody::ReauthorizationRequired {
+            reason: "error_auth: refresh_token expired".to_owned(),
+        },
+        EventKind::BuyerMessage => EventBody::BuyerMessage {
+            conversation_id: "129384756102938475".to_owned(),
+            from_user_name: "tan_ah_kow".to_owned(),
+            text: "Hi, can you ship today? 请问今天能发货吗？".to_owned(),
+            message_id: "2001839465372819456".to_owned(),
+        },
+    };
+    let has_order = matches!(
+        kind,
+        EventKind::OrderCreated | EventKind::OrderStatusChanged | EventKind::TrackingNumberAssigned
+    );
+    Event {
+        dedupe_key: format!("sample:{}", kind.as_str()),
+        platform: Platform::Shopee,
+        app: sample_app(),
+        shop_id: ShopId::new(100_001).ok(),
+        order_sn: if has_order { order_sn } else { None },
+        occurred_at: SAMPLE_TIME,
+        order: if has_order { order } else { None },
+        body,
+    }
+}
+
+fn sample_app() -> ConfigId {
+    match ConfigId::parse("sample") {
+        Ok(id) => id,
+        // A literal of ASCII letters is a valid config id; the test below pins it.
+        Err(e) => unreachable!("sample app id: {e}"),
+    }
+}
+
+fn sample_order(order_sn: OrderSn) -> OrderSnapshot {
+    OrderSnapshot {
+        region: Some("SG".to_owned()),
+        currency: Some("SGD".to_owned()),
+        total_amount: Some(Decimal::new(5880, 2)),
+        buyer_username: Some("tan_ah_kow".to_owned()),
+        items: vec![
+            OrderItem {
+                name: "Cotton Crew-neck T-Shirt".to_owned(),
+                sku: Some("TS-001-BLK-M".to_owned()),
+                model_name: Some("Black, M".to_owned()),
+                quantity: 2,
+                unit_price: Some(Decimal::new(1990, 2)),
+            },
+            OrderItem {
+                name: "Clear Phone Case for iPhone 15".to_owned(),
+                sku: Some("PC-IP15".to_owned()),
+                model_name: None,
+                quantity: 1,
+                unit_price: Some(Decimal::new(1900, 2)),
+            },
+        ],
+        create_time: Some(SAMPLE_TIME - 300),
+        pay_time: Some(SAMPLE_TIME - 240),
+        ship_by_date: Some(SAMPLE_TIME + 3 * 86_400),
+        payment_method: Some("ShopeePay".to_owned()),
+        shipping_carrier: Some("SPX Express".to_owned()),
+        message_to_seller: Some("Please pack carefully, it's a gift".to_owned()),
+        ..OrderSnapshot::bare(order_sn, OrderStatus::ReadyToShip)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_sample_of_that_kind() {
+        for kind in EventKind::ALL {
+            let event = sample_event(kind);
+            assert_eq!(event.kind(), kind);
+            assert_eq!(event.app.as_str(), "sample");
+            assert!(event.shop_id.is_some());
+        }
+        assert!(sample_event(EventKind::OrderCreated).order.is_some());
+        assert!(sample_event(EventKind::ShopAuthorized).order.is_none());
+    }
+}
