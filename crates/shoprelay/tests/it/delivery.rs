@@ -97,8 +97,16 @@ async fn non_retryable_errcodes_become_dead_letters_with_the_errcode() {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].errcode, Some(60020));
     assert_eq!(dead[0].attempt, Some(1), "no pointless retries");
-    assert!(dead[0].detail.contains("from ip"), "WeCom's errmsg is kept: {}", dead[0].detail);
-    assert!(dead[0].detail.contains("127.0.0.1"), "the fix names the IP to trust: {}", dead[0].detail);
+    assert!(
+        dead[0].detail.contains("from ip"),
+        "WeCom's errmsg is kept: {}",
+        dead[0].detail
+    );
+    assert!(
+        dead[0].detail.contains("127.0.0.1"),
+        "the fix names the IP to trust: {}",
+        dead[0].detail
+    );
     assert_eq!(app.server.engine.store.queue_depths().await.unwrap().deliveries_dead, 1);
 }
 
