@@ -43,11 +43,13 @@ pub enum EventKind {
     ReauthorizationRequired,
     /// A buyer wrote to the shop in the marketplace chat.
     BuyerMessage,
+    /// Messages to a destination are held or failing (its circuit breaker opened).
+    DeliveryFailing,
 }
 
 impl EventKind {
     /// Every kind, for documentation and validation messages.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::OrderCreated,
         EventKind::OrderStatusChanged,
         EventKind::TrackingNumberAssigned,
@@ -56,6 +58,7 @@ impl EventKind {
         EventKind::AuthorizationExpiring,
         EventKind::ReauthorizationRequired,
         EventKind::BuyerMessage,
+        EventKind::DeliveryFailing,
     ];
 
     /// Stable snake_case name (as in configuration files).
@@ -69,6 +72,7 @@ impl EventKind {
             EventKind::AuthorizationExpiring => "authorization_expiring",
             EventKind::ReauthorizationRequired => "reauthorization_required",
             EventKind::BuyerMessage => "buyer_message",
+            EventKind::DeliveryFailing => "delivery_failing",
         }
     }
 }
@@ -118,6 +122,13 @@ pub enum EventBody {
         /// The marketplace's message id.
         message_id: String,
     },
+    /// See [`EventKind::DeliveryFailing`].
+    DeliveryFailing {
+        /// The destination (`wecom_app:ID`, `robot:ID`).
+        destination: String,
+        /// What failed and how to fix it.
+        reason: String,
+    },
 }
 
 impl EventBody {
@@ -132,6 +143,7 @@ impl EventBody {
             EventBody::AuthorizationExpiring { .. } => EventKind::AuthorizationExpiring,
             EventBody::ReauthorizationRequired { .. } => EventKind::ReauthorizationRequired,
             EventBody::BuyerMessage { .. } => EventKind::BuyerMessage,
+            EventBody::DeliveryFailing { .. } => EventKind::DeliveryFailing,
         }
     }
 }

@@ -91,6 +91,13 @@ string_id!(
     WeComUserId, "WeCom userid", 64, wecom_user_char
 );
 
+impl ConfigId {
+    /// The id of events shoprelay raises about itself (a destination failing), which belong to no app.
+    pub fn internal() -> Self {
+        Self("shoprelay".to_owned())
+    }
+}
+
 /// A marketplace shop id (Shopee's are positive 64-bit integers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]

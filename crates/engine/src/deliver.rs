@@ -1,5 +1,5 @@
-//! The delivery stage: outbox rows are sent, and each attempt's outcome — delivered, retry later, or
-//! dead letter — is committed together with its audit entry.
+//! The delivery stage: outbox rows are paced, sent, and each attempt's outcome — delivered, retry later,
+//! deferred (over budget, throttled, held) or dead letter — is committed together with its audit entry.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -13,12 +13,18 @@ use shoprelay_wecom::error::{Disposition, WeComError};
 use crate::clock::now_ms;
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::pacing::BreakerSignal;
 use crate::render::Payload;
+
+/// Errcodes WeCom uses to throttle a caller: back off without spending the delivery's attempts.
+const THROTTLE_ERRCODES: [i64; 2] = [45009, 45033];
 
 /// Why an attempt did not deliver.
 struct Failure {
     /// Worth retrying (network, 5xx, busy, rate limited); otherwise only a change can help.
     transient: bool,
+    /// An admin must fix the destination's configuration; every message to it must wait.
+    holds_destination: bool,
     /// What went wrong.
     error: String,
     /// WeCom's errcode, when it answered with one.
@@ -31,6 +37,7 @@ impl Failure {
     fn permanent(error: String) -> Self {
         Self {
             transient: false,
+            holds_destination: false,
             error,
             errcode: None,
             http_status: None,
@@ -39,7 +46,7 @@ impl Failure {
 }
 
 impl Engine {
-    /// Sends the deliveries that are due; returns how many were attempted.
+    /// Sends the deliveries that are due; returns how many were claimed.
     pub async fn deliver_once(&self) -> Result<usize, EngineError> {
         let limit = self.settings.delivery_concurrency.max(1) as i64;
         let items = self
@@ -53,63 +60,112 @@ impl Engine {
         for item in items {
             by_destination.entry(item.destination.clone()).or_default().push(item);
         }
-        let lanes = by_destination.into_values().map(|lane| async move {
-            for item in lane {
-                self.attempt(item).await?;
-            }
-            Ok::<(), EngineError>(())
-        });
-        for result in join_all(lanes).await {
+        for result in join_all(by_destination.into_iter().map(|(dest, lane)| self.run_lane(dest, lane))).await {
             result?;
         }
         Ok(count)
     }
 
-    async fn attempt(&self, item: DeliveryItem) -> Result<(), EngineError> {
+    /// Sends one destination's deliveries in order until its budget is spent or its breaker opens; the
+    /// rest wait (without spending attempts) until the destination is free again.
+    async fn run_lane(&self, destination: String, lane: Vec<DeliveryItem>) -> Result<(), EngineError> {
+        let mut lane = lane.into_iter();
+        while let Some(item) = lane.next() {
+            let paused_until = match self.reserve_send(&destination, &item.recipients).await? {
+                Some(free_at) => {
+                    self.defer(&item, free_at, "paced", "budget spent: waiting for a free slot")
+                        .await?;
+                    self.pace(&destination, free_at).await?;
+                    Some(free_at)
+                }
+                None => self.attempt(item).await?,
+            };
+            if let Some(until) = paused_until {
+                for rest in lane.by_ref() {
+                    self.defer(&rest, until, "paced", "destination paused").await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn defer(&self, item: &DeliveryItem, at: i64, outcome: &str, reason: &str) -> Result<(), EngineError> {
+        let mut audit = self.audit_for(item, outcome);
+        audit.detail = reason.to_owned();
+        let result = DeliveryResult::Deferred {
+            at,
+            reason: reason.to_owned(),
+        };
+        self.store.finish_delivery(item, result, audit).await?;
+        Ok(())
+    }
+
+    fn audit_for(&self, item: &DeliveryItem, outcome: &str) -> AuditEntry {
+        let mut audit = AuditEntry::new(AuditKind::Delivery, outcome, now_ms(), "");
+        audit.shop_id = item.shop_id;
+        audit.order_sn = item.order_sn.clone();
+        audit.destination = Some(item.destination.clone());
+        audit.attempt = Some(item.attempts + 1);
+        audit
+    }
+
+    /// One attempt; returns the time the destination is paused until when the breaker opened.
+    async fn attempt(&self, item: DeliveryItem) -> Result<Option<i64>, EngineError> {
         let attempt = item.attempts + 1;
         let started = Instant::now();
         let outcome = self.send(&item).await;
         let latency = started.elapsed();
-        let mut audit = AuditEntry::new(AuditKind::Delivery, "delivered", now_ms(), "");
-        audit.shop_id = item.shop_id;
-        audit.order_sn = item.order_sn.clone();
-        audit.destination = Some(item.destination.clone());
-        audit.attempt = Some(attempt);
+        let mut audit = self.audit_for(&item, "delivered");
         audit.latency_ms = Some(latency.as_millis() as i64);
+        let mut paused_until = None;
         let result = match outcome {
             Ok(detail) => {
                 audit.errcode = Some(0);
                 audit.http_status = Some(200);
                 audit.detail = detail;
+                self.breaker_success(&item.destination).await?;
                 DeliveryResult::Delivered
             }
             Err(failure) => {
                 audit.errcode = failure.errcode;
                 audit.http_status = failure.http_status;
                 audit.detail = failure.error.clone();
+                let throttled = failure.errcode.is_some_and(|c| THROTTLE_ERRCODES.contains(&c));
+                let signal = if failure.holds_destination {
+                    BreakerSignal::Hold(failure.error.clone())
+                } else if throttled {
+                    BreakerSignal::Throttled(failure.error.clone())
+                } else {
+                    BreakerSignal::Failure(failure.error.clone())
+                };
+                let hold = failure.holds_destination || throttled;
+                paused_until = self.breaker_failure(&item.destination, signal).await?;
                 let error = failure.error;
-                match self
-                    .settings
-                    .delivery_backoff
-                    .delay(attempt)
-                    .filter(|_| failure.transient)
-                {
-                    Some(delay) => {
-                        audit.outcome = "retry".into();
-                        DeliveryResult::Retry {
-                            at: now_ms() + delay.as_millis() as i64,
-                            error,
+                match (hold, paused_until) {
+                    // Held or throttled: the message waits with the destination; no attempt is spent.
+                    (true, Some(until)) => {
+                        audit.outcome = if failure.holds_destination { "held" } else { "throttled" }.into();
+                        DeliveryResult::Deferred {
+                            at: until,
+                            reason: error,
                         }
                     }
-                    None if failure.transient => {
-                        audit.outcome = "dead".into();
-                        audit.detail = format!("retries exhausted after {attempt} attempts: {error}");
-                        DeliveryResult::Dead { error }
-                    }
-                    None => {
+                    _ if !failure.transient => {
                         audit.outcome = "dead".into();
                         DeliveryResult::Dead { error }
                     }
+                    _ => match self.settings.delivery_backoff.delay(attempt) {
+                        Some(delay) => {
+                            audit.outcome = "retry".into();
+                            let at = (now_ms() + delay.as_millis() as i64).max(paused_until.unwrap_or(0));
+                            DeliveryResult::Retry { at, error }
+                        }
+                        None => {
+                            audit.outcome = "dead".into();
+                            audit.detail = format!("retries exhausted after {attempt} attempts: {error}");
+                            DeliveryResult::Dead { error }
+                        }
+                    },
                 }
             }
         };
@@ -119,7 +175,7 @@ impl Engine {
             tracing::warn!(delivery = item.id, destination = %item.destination, outcome = %audit.outcome, detail = %audit.detail, "delivery attempt failed");
         }
         self.store.finish_delivery(&item, result, audit).await?;
-        Ok(())
+        Ok(paused_until)
     }
 
     async fn send(&self, item: &DeliveryItem) -> Result<String, Failure> {
@@ -167,6 +223,8 @@ fn classify(err: WeComError) -> Failure {
     let error = format!("{err} — {} / {}", err.message_en(), err.message_zh());
     Failure {
         transient: err.disposition() == Disposition::Retry,
+        // 81013 (every recipient invalid) is one message's problem, not the destination's.
+        holds_destination: err.is_config_error() && err.errcode() != Some(81013),
         errcode: err.errcode(),
         http_status: match &err {
             WeComError::Http { status, .. } => Some(i64::from(*status)),

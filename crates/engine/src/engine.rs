@@ -36,6 +36,10 @@ pub struct EngineSettings {
     pub config_reload: Duration,
     /// Deliveries sent at once.
     pub delivery_concurrency: usize,
+    /// First back-off of an open breaker (doubles, up to ten minutes).
+    pub breaker_open: Duration,
+    /// How often a held destination is probed when the configuration does not change.
+    pub hold_probe: Duration,
 }
 
 impl EngineSettings {
@@ -58,6 +62,8 @@ impl EngineSettings {
             refresh_ahead: Duration::from_secs(1_800),
             config_reload: Duration::from_secs(5),
             delivery_concurrency: 16,
+            breaker_open: Duration::from_secs(30),
+            hold_probe: Duration::from_secs(300),
         }
     }
 }
@@ -79,6 +85,7 @@ pub struct Engine {
     /// Audit entries written off the request path.
     pub audit_sink: AuditSink,
     registry: RwLock<Arc<Registry>>,
+    config_fingerprint: std::sync::Mutex<String>,
     ingest: Ingest,
     pub(crate) inbox_wake: Arc<Notify>,
     pub(crate) outbox_wake: Arc<Notify>,
@@ -96,7 +103,8 @@ impl Engine {
             .connect_timeout(settings.http_timeout.min(Duration::from_secs(5)))
             .build()
             .unwrap_or_default();
-        let registry = Registry::from_objects(&store.list_config().await?, &secrets)?;
+        let objects = store.list_config().await?;
+        let registry = Registry::from_objects(&objects, &secrets)?;
         let inbox_wake = Arc::new(Notify::new());
         Ok(Arc::new(Self {
             ingest: Ingest::start(store.clone(), inbox_wake.clone()),
@@ -108,6 +116,7 @@ impl Engine {
             tokens: TokenManager::default(),
             settings,
             registry: RwLock::new(Arc::new(registry)),
+            config_fingerprint: std::sync::Mutex::new(config_fingerprint(&objects)),
             inbox_wake,
             outbox_wake: Arc::new(Notify::new()),
         }))
@@ -123,10 +132,24 @@ impl Engine {
 
     /// Re-reads the configuration from the database (after `shoprelay apply`).
     pub async fn reload_config(&self) -> Result<(), EngineError> {
-        let fresh = Arc::new(Registry::from_objects(&self.store.list_config().await?, &self.secrets)?);
+        let objects = self.store.list_config().await?;
+        let fingerprint = config_fingerprint(&objects);
+        let fresh = Arc::new(Registry::from_objects(&objects, &self.secrets)?);
         match self.registry.write() {
             Ok(mut r) => *r = fresh,
             Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        let changed = match self.config_fingerprint.lock() {
+            Ok(mut fp) => std::mem::replace(&mut *fp, fingerprint.clone()) != fingerprint,
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), fingerprint.clone()) != fingerprint,
+        };
+        if changed {
+            // A held destination waits for an admin's fix; a changed configuration may be it: probe now.
+            let released = self.store.release_held_destinations(crate::clock::now_ms()).await?;
+            if released > 0 {
+                tracing::info!(released, "configuration changed: probing held destinations now");
+                self.outbox_wake.notify_one();
+            }
         }
         Ok(())
     }
@@ -134,6 +157,11 @@ impl Engine {
     /// Stores a verified push before it is acknowledged (group-committed).
     pub async fn accept_push(&self, push: NewPush) -> Result<PushInsert, EngineError> {
         self.ingest.store(push).await
+    }
+
+    /// Wakes the delivery worker (after a replay).
+    pub fn wake_outbox(&self) {
+        self.outbox_wake.notify_one();
     }
 
     /// Runs every pending stage until no work is due: for tests and the demo, instead of sleeping.
@@ -227,4 +255,13 @@ impl Engine {
             }
         }
     }
+}
+
+/// Identifies a set of stored configuration objects (their keyed fingerprints, in order).
+fn config_fingerprint(objects: &[shoprelay_store::ConfigObject]) -> String {
+    objects
+        .iter()
+        .map(|o| format!("{}/{}={}", o.kind, o.id, o.fingerprint))
+        .collect::<Vec<_>>()
+        .join(";")
 }

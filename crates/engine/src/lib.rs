@@ -7,6 +7,7 @@
 //!   paying one fsync per push.
 //! - [`pipeline`]: inbox items become neutral events, enriched through the marketplace API and routed.
 //! - [`render`]: events become WeCom cards and robot markdown.
+//! - [`pacing`]: budgets per destination checked before sending, digests when over budget, the breaker.
 //! - [`deliver`]: outbox rows are sent, retried with back-off or dead-lettered, each attempt audited.
 //! - [`tokens`]: marketplace tokens, refreshed single-flight before they expire.
 //! - [`audit_sink`]: audit entries written off the request path (refused pushes), bounded and batched.
@@ -21,6 +22,7 @@ pub mod deliver;
 pub mod engine;
 pub mod error;
 pub mod ingest;
+pub mod pacing;
 pub mod pipeline;
 pub mod render;
 pub mod tokens;

@@ -1,27 +1,40 @@
 //! The inbox stage: a stored push becomes neutral events, enriched through the marketplace API,
 //! routed and rendered into outbox rows — all committed in one transaction with the inbox item closed.
 
-use shoprelay_core::event::{Event, EventKind, Platform};
+use shoprelay_core::event::{Event, EventBody, EventKind, Platform};
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::order::OrderStatus;
 use shoprelay_marketplaces::shopee::{normalize, Disposition, OrderDetail, PushBody, ShopeePush};
-use shoprelay_store::{InboxCompletion, InboxItem, InboxState, NewDelivery, OrderStateUpdate, ShopAuthStatus};
+use shoprelay_store::{
+    InboxCompletion, InboxItem, InboxState, NewDelivery, OrderStateUpdate, ShopAuthStatus, PRIORITY_BULK,
+    PRIORITY_URGENT,
+};
 
 use crate::clock::now_ms;
 use crate::config::Registry;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::render::{render, RenderContext};
+use crate::render::{recipients_key, render, summary, RenderContext};
 use crate::tokens::{shopee_app, TokenError};
 
 /// Inbox items taken per pass.
 const BATCH: i64 = 32;
 
 /// Event kinds an admin also hears about, whatever the routes say.
-const ADMIN_KINDS: [EventKind; 3] = [
+const ADMIN_KINDS: [EventKind; 4] = [
     EventKind::ReauthorizationRequired,
     EventKind::AuthorizationExpiring,
     EventKind::ShopDeauthorized,
+    EventKind::DeliveryFailing,
+];
+
+/// Event kinds sent before order news and never folded into a digest.
+const URGENT_KINDS: [EventKind; 5] = [
+    EventKind::BuyerMessage,
+    EventKind::ReauthorizationRequired,
+    EventKind::AuthorizationExpiring,
+    EventKind::ShopDeauthorized,
+    EventKind::DeliveryFailing,
 ];
 
 /// What to do with an item after trying to enrich it.
@@ -188,7 +201,15 @@ impl Engine {
             .iter()
             .filter(|r| r.matches(event))
             .flat_map(|r| r.targets.iter().map(move |t| (r.id.to_string(), t)));
-        for (route_id, target) in routed.chain(admin) {
+        // A notice about a failing destination never goes through that destination.
+        let failing = match &event.body {
+            EventBody::DeliveryFailing { destination, .. } => Some(destination.as_str()),
+            _ => None,
+        };
+        for (route_id, target) in routed
+            .chain(admin)
+            .filter(|(_, t)| Some(t.destination().as_str()) != failing)
+        {
             let agent_id = match target {
                 shoprelay_core::route::Target::WecomApp { app, .. } => registry.wecom_apps.get(app).map(|a| a.agent_id),
                 shoprelay_core::route::Target::Robot { .. } => None,
@@ -203,6 +224,13 @@ impl Engine {
                     route_id,
                     destination: target.destination(),
                     payload,
+                    priority: if URGENT_KINDS.contains(&event.kind()) {
+                        PRIORITY_URGENT
+                    } else {
+                        PRIORITY_BULK
+                    },
+                    summary: summary(event),
+                    recipients: recipients_key(target),
                 }),
                 // Our own types always serialise; if that ever breaks, say so loudly rather than send junk.
                 Err(err) => tracing::error!(error = %err, route = %route_id, "rendering a message failed"),

@@ -13,7 +13,7 @@ use shoprelay_wecom::card::{
     CardAction, CardSource, CardType, EmphasisContent, HorizontalContent, Jump, MainTitle, TemplateCard,
 };
 use shoprelay_wecom::message::{
-    truncate_utf8, AppBody, AppMessage, Recipients, RobotMessage, ROBOT_MARKDOWN_MAX_BYTES,
+    truncate_utf8, AppBody, AppMessage, Recipients, RobotMessage, APP_MARKDOWN_MAX_BYTES, ROBOT_MARKDOWN_MAX_BYTES,
 };
 
 /// How long WeCom should treat a resent identical message as a duplicate (its maximum, 4 h).
@@ -61,6 +61,129 @@ pub fn title(event: &Event) -> String {
         EventBody::AuthorizationExpiring { .. } => "店铺授权即将到期".into(),
         EventBody::ReauthorizationRequired { .. } => "店铺需要重新授权".into(),
         EventBody::BuyerMessage { .. } => "买家消息".into(),
+        EventBody::DeliveryFailing { .. } => "消息发送受阻（已暂存，修复后自动补发）".into(),
+    }
+}
+
+/// One line about an event, for digests: `新订单 220810QSK8S7BX · SGD 29.3 · 待发货`.
+pub fn summary(event: &Event) -> String {
+    let mut line = title(event);
+    if let Some(sn) = &event.order_sn {
+        line.push_str(&format!(" {sn}"));
+    }
+    if let Some(order) = &event.order {
+        if let Some(total) = order.total_display() {
+            line.push_str(&format!(" · {total}"));
+        }
+        if let Some(buyer) = &order.buyer_username {
+            line.push_str(&format!(" · {buyer}"));
+        }
+    }
+    if let EventBody::TrackingNumberAssigned { tracking_no, .. } = &event.body {
+        line.push_str(&format!(" · {tracking_no}"));
+    }
+    line
+}
+
+/// Who a target's messages are for: deliveries coalesce only with others for the same recipients, and
+/// the members listed count against WeCom's per-member limits. `u:a,b;p:2;t:1;all` or `robot`.
+pub fn recipients_key(target: &Target) -> String {
+    match target {
+        Target::WecomApp {
+            users,
+            departments,
+            tags,
+            all,
+            ..
+        } => {
+            let join = |v: Vec<String>| v.join(",");
+            let mut key = format!(
+                "u:{};p:{};t:{}",
+                join(users.iter().map(|u| u.as_str().to_owned()).collect()),
+                join(departments.iter().map(u32::to_string).collect()),
+                join(tags.iter().map(u32::to_string).collect())
+            );
+            if *all {
+                key.push_str(";all");
+            }
+            key
+        }
+        Target::Robot { mentions, .. } => {
+            format!(
+                "robot:{}",
+                mentions.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(",")
+            )
+        }
+    }
+}
+
+/// The members a recipients key names (WeCom's per-member limits apply to them).
+pub fn members_of(recipients: &str) -> Vec<String> {
+    recipients
+        .split(';')
+        .find_map(|part| part.strip_prefix("u:"))
+        .map(|users| users.split(',').filter(|u| !u.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// A digest of several deliveries to one destination and recipients, as one markdown message: the first
+/// lines that fit, "…还有 N 条", and a link to the page listing every one.
+pub fn digest(sample: &Payload, lines: &[String], link: &str) -> Payload {
+    let (limit, mut wrap): (usize, Box<dyn FnMut(String) -> Value>) = match sample {
+        Payload::WecomApp { message, .. } => {
+            let base = message.clone();
+            (
+                APP_MARKDOWN_MAX_BYTES,
+                Box::new(move |content| {
+                    let mut m = serde_json::Map::new();
+                    for key in ["touser", "toparty", "totag", "agentid"] {
+                        if let Some(v) = base.get(key) {
+                            m.insert(key.to_owned(), v.clone());
+                        }
+                    }
+                    m.insert("msgtype".into(), "markdown".into());
+                    m.insert("markdown".into(), serde_json::json!({ "content": content }));
+                    m.insert("enable_duplicate_check".into(), 1.into());
+                    m.insert("duplicate_check_interval".into(), DUPLICATE_CHECK_SECS.into());
+                    Value::Object(m)
+                }),
+            )
+        }
+        Payload::Robot { .. } => (
+            ROBOT_MARKDOWN_MAX_BYTES,
+            Box::new(|content| serde_json::json!({ "msgtype": "markdown", "markdown": { "content": content } })),
+        ),
+    };
+    let head = format!(
+        "### 消息汇总：共 {} 条\n> 发送量已达企业微信限额，以下消息合并发送，不会遗漏。\n",
+        lines.len()
+    );
+    let tail = format!("\n[查看全部 {} 条]({link})", lines.len());
+    let reserve = "\n…还有 99999 条".len();
+    let mut body = String::new();
+    let mut shown = 0;
+    for line in lines {
+        let next = format!("\n- {line}");
+        if head.len() + body.len() + next.len() + tail.len() + reserve > limit {
+            break;
+        }
+        body.push_str(&next);
+        shown += 1;
+    }
+    if shown < lines.len() {
+        body.push_str(&format!("\n…还有 {} 条", lines.len() - shown));
+    }
+    let content = truncate_utf8(&format!("{head}{body}{tail}"), limit).to_owned();
+    let message = wrap(content);
+    match sample {
+        Payload::WecomApp { app, .. } => Payload::WecomApp {
+            app: app.clone(),
+            message,
+        },
+        Payload::Robot { robot, .. } => Payload::Robot {
+            robot: robot.clone(),
+            message,
+        },
     }
 }
 
@@ -155,6 +278,10 @@ fn facts(event: &Event, ctx: RenderContext<'_>) -> Vec<(&'static str, String)> {
         } => rows.push(("到期时间", local_time(*at, None, ctx))),
         EventBody::ReauthorizationRequired { reason } => rows.push(("原因", reason.clone())),
         EventBody::BuyerMessage { from_user_name, .. } => rows.push(("买家", from_user_name.clone())),
+        EventBody::DeliveryFailing { destination, reason } => {
+            rows.push(("目标", destination.clone()));
+            rows.push(("原因", reason.clone()));
+        }
         _ => {}
     }
     if let Some(shop) = event.shop_id {

@@ -299,6 +299,10 @@ impl Engine {
             if let Err(err) = self.refresh_due().await {
                 tracing::warn!(error = ?err, "token refresh pass failed");
             }
+            // Budgets look back an hour at most.
+            if let Err(err) = self.store.prune_sends(now_ms() - 2 * 3_600_000).await {
+                tracing::warn!(error = ?err, "pruning the send log failed");
+            }
         }
     }
 

@@ -6,7 +6,8 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde::Serialize;
 use shoprelay_core::error::UserFacing;
-use shoprelay_store::{AuditEntry, AuditFilter, QueueDepths, ShopAuthStatus};
+use shoprelay_engine::clock::now_ms;
+use shoprelay_store::{AuditEntry, AuditFilter, QueueDepths, ReplayFilter, ShopAuthStatus};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
@@ -124,4 +125,53 @@ pub async fn status(State(state): State<AppState>, headers: HeaderMap) -> Result
         queues: store.queue_depths().await?,
         shops,
     }))
+}
+
+/// An empty replay filter would resend every dead letter ever kept.
+#[derive(Debug, thiserror::Error)]
+#[error("a replay needs a filter: id, destination, shop_id or a time range")]
+pub struct EmptyReplay;
+
+impl UserFacing for EmptyReplay {
+    fn code(&self) -> &'static str {
+        "replay.empty_filter"
+    }
+    fn status(&self) -> u16 {
+        400
+    }
+    fn message_zh(&self) -> String {
+        "重发需要筛选条件：id、destination、shop_id 或时间范围（from/to，毫秒时间戳）".into()
+    }
+    fn message_en(&self) -> String {
+        "A replay needs a filter: id, destination, shop_id or a time range (from/to, unix ms)".into()
+    }
+}
+
+/// How many dead letters were queued again.
+#[derive(Debug, Serialize)]
+pub struct Replayed {
+    replayed: u64,
+}
+
+/// `POST /api/v1/deliveries/replay` with a JSON filter: dead letters go back in the queue.
+pub async fn replay(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<ReplayFilter>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Replayed>, ApiError> {
+    authorize(&state, &headers)?;
+    let Json(filter) = body.map_err(|e| BadQuery(e.body_text()))?;
+    if filter.is_empty() {
+        return Err(EmptyReplay.into());
+    }
+    let mut replayed = 0;
+    loop {
+        let n = state.engine.store.replay_dead(&filter, now_ms(), 1_000).await?;
+        replayed += n;
+        if n == 0 {
+            break;
+        }
+    }
+    state.engine.wake_outbox();
+    Ok(Json(Replayed { replayed }))
 }

@@ -3,8 +3,8 @@
 //! # Layout
 //! - [`push`]: `POST /push/shopee/{app_id}` — verify, store (group commit), acknowledge. No network I/O.
 //! - [`auth`]: `GET /auth/shopee/{app_id}` (the signed authorization link) and its callback.
-//! - [`api`]: `/api/v1/…` (audit, status).
-//! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, and the console's front page.
+//! - [`api`]: `/api/v1/…` (audit, status, replay of dead letters).
+//! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, the console's front page, and digest pages.
 //! - [`error`]: [`ApiError`], every error answered as `{code, message, message_en}` with its status.
 
 pub mod api;
@@ -40,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/shopee/{app_id}/callback", get(auth::callback))
         .route("/api/v1/audit", get(api::audit))
         .route("/api/v1/status", get(api::status))
+        .route("/api/v1/deliveries/replay", post(api::replay))
+        .route("/digests/{token}", get(ops::digest_page))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

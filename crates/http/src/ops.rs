@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -64,4 +64,40 @@ pub async fn console(State(state): State<AppState>) -> Html<String> {
          <p>Shopee 订单推送 → 企业微信。API: <a href=\"/api/v1/status\">/api/v1/status</a> · \
          <a href=\"/api/v1/audit\">/api/v1/audit</a> · <a href=\"/metrics\">/metrics</a></p><ul>{apps}</ul>"
     ))
+}
+
+/// `GET /digests/{token}`: every message a digest folded, so nothing is hidden behind "…还有 N 条".
+pub async fn digest_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let items = match state.engine.store.digest_items(&token).await {
+        Ok(items) if !items.is_empty() => items,
+        Ok(_) => return (StatusCode::NOT_FOUND, "digest not found / 未找到该汇总").into_response(),
+        Err(err) => {
+            tracing::error!(error = ?err, "reading a digest failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
+        }
+    };
+    let mut rows = String::new();
+    for item in &items {
+        let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(item.created_at)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_default();
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td></tr>",
+            escape(&at),
+            escape(&item.summary)
+        ));
+    }
+    Html(format!(
+        "<!doctype html><meta charset=utf-8><title>消息汇总</title><h1>消息汇总 · Digest ({n})</h1>\
+         <table border=1 cellpadding=4><tr><th>时间 time</th><th>内容 message</th></tr>{rows}</table>",
+        n = items.len()
+    ))
+    .into_response()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -30,8 +30,12 @@ enum Command {
     Audit(cli::audit::Args),
     /// Try everything against built-in simulators of Shopee and WeCom.
     Demo(cli::demo::Args),
+    /// Put dead letters back in the queue (by id, destination, shop or time range).
+    Replay(cli::replay::Args),
     /// Run a simulator on its own.
     Sim(cli::sim::Args),
+    /// Measure throughput, latency and memory against the built-in simulators.
+    Bench(cli::bench::Args),
 }
 
 fn init_tracing(json: bool) {
@@ -56,6 +60,8 @@ async fn main() -> ExitCode {
         Command::Audit(args) => cli::audit::run(args).await,
         Command::Demo(args) => cli::demo::run(args).await,
         Command::Sim(args) => cli::sim::run(args).await,
+        Command::Replay(args) => cli::replay::run(args).await,
+        Command::Bench(args) => cli::bench::run(args).await,
     };
     match result {
         Ok(code) => code,

@@ -96,7 +96,18 @@ pub struct NewDelivery {
     pub destination: String,
     /// The rendered request, stored once so every retry sends identical bytes.
     pub payload: String,
+    /// [`PRIORITY_URGENT`] or [`PRIORITY_BULK`].
+    pub priority: i64,
+    /// One line about the event, for digests.
+    pub summary: String,
+    /// Who it is for; deliveries coalesce only with others for the same recipients.
+    pub recipients: String,
 }
+
+/// Sent first and never folded into a digest (buyer messages, admin notices).
+pub const PRIORITY_URGENT: i64 = 0;
+/// Order news; may be folded into a digest when a destination is over its budget.
+pub const PRIORITY_BULK: i64 = 1;
 
 /// An event and the deliveries it produces.
 #[derive(Debug, Clone)]
@@ -145,6 +156,8 @@ pub enum DeliveryState {
     Delivered,
     /// Failed for good (non-retryable, or retries exhausted): a dead letter, kept for replay.
     Dead,
+    /// Folded into a digest delivery, which carries it.
+    Coalesced,
 }
 
 impl DeliveryState {
@@ -154,6 +167,7 @@ impl DeliveryState {
             DeliveryState::Pending => "pending",
             DeliveryState::Delivered => "delivered",
             DeliveryState::Dead => "dead",
+            DeliveryState::Coalesced => "coalesced",
         }
     }
 }
@@ -181,6 +195,12 @@ pub struct DeliveryItem {
     pub created_at: i64,
     /// Proof of this claim (see [`InboxItem::claim_token`]).
     pub claim_token: String,
+    /// [`PRIORITY_URGENT`] or [`PRIORITY_BULK`].
+    pub priority: i64,
+    /// One line about the event.
+    pub summary: String,
+    /// Who it is for.
+    pub recipients: String,
 }
 
 /// How a delivery attempt ended.
@@ -200,6 +220,69 @@ pub enum DeliveryResult {
         /// What went wrong.
         error: String,
     },
+    /// Not sent, or not counted as a failure: try again at this time without using up an attempt
+    /// (the destination is over budget, rate-limited, or held until its configuration is fixed).
+    Deferred {
+        /// When to try again.
+        at: i64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A destination's breaker and pause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct DestinationState {
+    /// `wecom_app:ID`, `robot:ID`, …
+    pub destination: String,
+    /// Nothing is claimed for it before this time (unix ms).
+    pub paused_until: i64,
+    /// `closed` (healthy), `paced` (budget spent), `open` (failing, probing later), `held` (a
+    /// configuration error an admin must fix; messages wait).
+    pub state: String,
+    /// Why it is not closed.
+    pub reason: String,
+    /// Consecutive failed attempts.
+    pub failures: i64,
+}
+
+/// A delivery folded into a digest, as its page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct DigestItem {
+    /// The folded delivery.
+    pub id: i64,
+    /// Its line.
+    pub summary: String,
+    /// Order, if any.
+    pub order_sn: Option<String>,
+    /// When it was queued.
+    pub created_at: i64,
+}
+
+/// Which dead letters to send again; every field narrows, at least one must be set.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ReplayFilter {
+    /// One delivery.
+    pub id: Option<i64>,
+    /// One destination.
+    pub destination: Option<String>,
+    /// One shop.
+    pub shop_id: Option<i64>,
+    /// Created at or after (unix ms).
+    pub from: Option<i64>,
+    /// Created before (unix ms).
+    pub to: Option<i64>,
+}
+
+impl ReplayFilter {
+    /// Whether the filter names anything (an empty filter would replay every dead letter ever).
+    pub fn is_empty(&self) -> bool {
+        self.id.is_none()
+            && self.destination.is_none()
+            && self.shop_id.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+    }
 }
 
 /// Kinds of audit entries.

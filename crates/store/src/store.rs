@@ -40,6 +40,32 @@ pub trait Outbox: Send + Sync {
     async fn insert_event(&self, event: NewEvent, now: i64) -> Result<bool>;
     /// Counts of waiting work.
     async fn queue_depths(&self) -> Result<QueueDepths>;
+    /// A destination's breaker state, if it ever left `closed`.
+    async fn destination(&self, destination: &str) -> Result<Option<DestinationState>>;
+    /// Sets a destination's breaker state.
+    async fn set_destination(&self, state: &DestinationState, now: i64) -> Result<()>;
+    /// Un-pauses every `held` destination (after a configuration change, to probe at once).
+    async fn release_held_destinations(&self, now: i64) -> Result<u64>;
+    /// Brings every deferred, unclaimed delivery due before `until` forward to `now` (an operator's
+    /// action after raising a budget; tests).
+    async fn release_paced(&self, now: i64, until: i64) -> Result<u64>;
+    /// Records a send before it goes out: one row for the destination (`*`) and one per member.
+    async fn reserve_send(&self, destination: &str, members: &[String], at: i64) -> Result<()>;
+    /// Sends recorded for `member` (`*` for the whole destination) since `since`: (count, oldest time).
+    async fn count_sends(&self, destination: &str, member: &str, since: i64) -> Result<(i64, Option<i64>)>;
+    /// Forgets sends older than `before` (windows are at most an hour).
+    async fn prune_sends(&self, before: i64) -> Result<u64>;
+    /// Due, unclaimed, bulk deliveries of a destination, oldest first: candidates for a digest.
+    async fn coalescible(&self, destination: &str, now: i64, limit: i64) -> Result<Vec<DeliveryItem>>;
+    /// Folds `members` (all still pending and unclaimed, else nothing happens and `None` is returned)
+    /// into a new digest delivery; `token` is the key of its page (its payload links to it).
+    async fn create_digest(&self, members: &[i64], digest: NewDelivery, token: &str, now: i64) -> Result<Option<i64>>;
+    /// What a digest carries, by its page token.
+    async fn digest_items(&self, token: &str) -> Result<Vec<DigestItem>>;
+    /// Puts matching dead letters back in the queue (attempts reset); returns how many.
+    async fn replay_dead(&self, filter: &ReplayFilter, now: i64, limit: i64) -> Result<u64>;
+    /// How many dead letters match.
+    async fn count_dead(&self, filter: &ReplayFilter) -> Result<i64>;
 }
 
 /// The append-only audit log.

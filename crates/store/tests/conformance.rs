@@ -110,6 +110,9 @@ fn delivery(dest: &str) -> NewDelivery {
         route_id: "r1".into(),
         destination: dest.into(),
         payload: "{\"msgtype\":\"text\"}".into(),
+        priority: PRIORITY_BULK,
+        summary: format!("line for {dest}"),
+        recipients: "u:zhangsan;p:;t:".into(),
     }
 }
 
@@ -605,4 +608,183 @@ async fn sqlite_server_start_releases_claims_of_a_crashed_process() {
         1,
         "delivery claim released"
     );
+}
+
+#[tokio::test]
+async fn claims_put_urgent_first_and_never_let_one_destination_starve_the_others() {
+    run_both(|s| async move {
+        let flood = (0..30).map(|_| delivery("robot:flood")).collect();
+        s.insert_event(
+            NewEvent {
+                event: event("flood"),
+                deliveries: flood,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let urgent = NewDelivery {
+            priority: PRIORITY_URGENT,
+            ..delivery("robot:quiet")
+        };
+        s.insert_event(
+            NewEvent {
+                event: event("quiet"),
+                deliveries: vec![delivery("robot:quiet"), urgent],
+            },
+            1,
+        )
+        .await
+        .unwrap();
+        let claimed = s.claim_deliveries(10, 60_000, 100).await.unwrap();
+        assert_eq!(claimed[0].priority, PRIORITY_URGENT, "urgent first");
+        let flood = claimed.iter().filter(|d| d.destination == "robot:flood").count();
+        let quiet = claimed.iter().filter(|d| d.destination == "robot:quiet").count();
+        assert_eq!((flood, quiet), (8, 2), "a backlog is handed out a slice at a time");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn paused_destinations_are_not_claimed_and_held_ones_are_released_by_a_fix() {
+    run_both(|s| async move {
+        s.insert_event(
+            NewEvent {
+                event: event("e"),
+                deliveries: vec![delivery("wecom_app:hq")],
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let held = DestinationState {
+            destination: "wecom_app:hq".into(),
+            paused_until: 1_000_000,
+            state: "held".into(),
+            reason: "60020".into(),
+            failures: 1,
+        };
+        s.set_destination(&held, 0).await.unwrap();
+        assert!(s.claim_deliveries(10, 60_000, 10).await.unwrap().is_empty(), "paused");
+        assert_eq!(s.destination("wecom_app:hq").await.unwrap(), Some(held));
+        assert_eq!(s.release_held_destinations(20).await.unwrap(), 1);
+        assert_eq!(s.claim_deliveries(20, 60_000, 10).await.unwrap().len(), 1, "released");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deferral_spends_no_attempt_and_the_send_log_counts_windows() {
+    run_both(|s| async move {
+        s.insert_event(
+            NewEvent {
+                event: event("e"),
+                deliveries: vec![delivery("robot:a")],
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let item = s.claim_deliveries(0, 60_000, 10).await.unwrap().remove(0);
+        let later = DeliveryResult::Deferred {
+            at: 500,
+            reason: "budget".into(),
+        };
+        s.finish_delivery(&item, later, AuditEntry::new(AuditKind::Delivery, "paced", 0, ""))
+            .await
+            .unwrap();
+        assert!(s.claim_deliveries(499, 60_000, 10).await.unwrap().is_empty());
+        assert_eq!(s.claim_deliveries(500, 60_000, 10).await.unwrap()[0].attempts, 0);
+
+        s.reserve_send("wecom_app:hq", &["zhangsan".into()], 100).await.unwrap();
+        s.reserve_send("wecom_app:hq", &["lisi".into()], 200).await.unwrap();
+        assert_eq!(s.count_sends("wecom_app:hq", "*", 0).await.unwrap(), (2, Some(100)));
+        assert_eq!(s.count_sends("wecom_app:hq", "lisi", 0).await.unwrap(), (1, Some(200)));
+        assert_eq!(
+            s.count_sends("wecom_app:hq", "*", 150).await.unwrap(),
+            (1, Some(200)),
+            "sliding window"
+        );
+        assert_eq!(s.prune_sends(150).await.unwrap(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn digests_fold_pending_deliveries_and_list_them() {
+    run_both(|s| async move {
+        let ds = (0..3).map(|_| delivery("robot:a")).collect();
+        s.insert_event(
+            NewEvent {
+                event: event("e"),
+                deliveries: ds,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let members: Vec<i64> = s
+            .coalescible("robot:a", 10, 100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(members.len(), 3);
+        let digest = NewDelivery {
+            route_id: "digest".into(),
+            ..delivery("robot:a")
+        };
+        let id = s
+            .create_digest(&members, digest.clone(), "tok", 10)
+            .await
+            .unwrap()
+            .unwrap();
+        let items = s.digest_items("tok").await.unwrap();
+        assert_eq!(items.iter().map(|i| i.id).collect::<Vec<_>>(), members);
+        assert!(s.digest_items("other").await.unwrap().is_empty());
+        let claimed = s.claim_deliveries(10, 60_000, 10).await.unwrap();
+        assert_eq!(
+            claimed.iter().map(|d| d.id).collect::<Vec<_>>(),
+            vec![id],
+            "only the digest is left to send"
+        );
+        // Folding what is no longer pending does nothing.
+        assert_eq!(s.create_digest(&members, digest, "tok2", 10).await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn replay_requeues_matching_dead_letters_only() {
+    run_both(|s| async move {
+        let ds = vec![delivery("robot:a"), delivery("robot:b")];
+        s.insert_event(
+            NewEvent {
+                event: event("e"),
+                deliveries: ds,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        for item in s.claim_deliveries(0, 60_000, 10).await.unwrap() {
+            let dead = DeliveryResult::Dead { error: "x".into() };
+            s.finish_delivery(&item, dead, AuditEntry::new(AuditKind::Delivery, "dead", 0, ""))
+                .await
+                .unwrap();
+        }
+        let only_a = ReplayFilter {
+            destination: Some("robot:a".into()),
+            ..Default::default()
+        };
+        assert!(ReplayFilter::default().is_empty());
+        assert_eq!(s.count_dead(&only_a).await.unwrap(), 1);
+        assert_eq!(s.replay_dead(&only_a, 50, 100).await.unwrap(), 1);
+        let again = s.claim_deliveries(50, 60_000, 10).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!((again[0].destination.as_str(), again[0].attempts), ("robot:a", 0));
+        assert_eq!(s.queue_depths().await.unwrap().deliveries_dead, 1);
+    })
+    .await;
 }

@@ -16,6 +16,7 @@ pub fn builtin(kind: EventKind, lang: Lang) -> &'static str {
         (Lang::Zh, EventKind::AuthorizationExpiring) => ZH_AUTHORIZATION_EXPIRING,
         (Lang::Zh, EventKind::ReauthorizationRequired) => ZH_REAUTHORIZATION_REQUIRED,
         (Lang::Zh, EventKind::BuyerMessage) => ZH_BUYER_MESSAGE,
+        (Lang::Zh, EventKind::DeliveryFailing) => ZH_DELIVERY_FAILING,
         (Lang::En, EventKind::OrderCreated) => EN_ORDER_CREATED,
         (Lang::En, EventKind::OrderStatusChanged) => EN_ORDER_STATUS_CHANGED,
         (Lang::En, EventKind::TrackingNumberAssigned) => EN_TRACKING_NUMBER_ASSIGNED,
@@ -24,6 +25,7 @@ pub fn builtin(kind: EventKind, lang: Lang) -> &'static str {
         (Lang::En, EventKind::AuthorizationExpiring) => EN_AUTHORIZATION_EXPIRING,
         (Lang::En, EventKind::ReauthorizationRequired) => EN_REAUTHORIZATION_REQUIRED,
         (Lang::En, EventKind::BuyerMessage) => EN_BUYER_MESSAGE,
+        (Lang::En, EventKind::DeliveryFailing) => EN_DELIVERY_FAILING,
     }
 }
 
@@ -112,6 +114,13 @@ const ZH_REAUTHORIZATION_REQUIRED: &str = r#"### <font color="warning">店铺需
 > 店铺：{{ event.shop_id }}
 > 原因：{{ event.reason }}
 > 授权已失效，订单推送已中断；请店主在卖家中心重新授权。
+> 时间：{{ event.occurred_at | local_time }}"#;
+
+const ZH_DELIVERY_FAILING: &str = r#"### <font color="warning">消息发送受阻</font>
+
+> 目标：{{ event.destination }}
+> 原因：{{ event.reason }}
+> 消息已暂存，问题修复后会自动补发，不会丢失。
 > 时间：{{ event.occurred_at | local_time }}"#;
 
 const ZH_BUYER_MESSAGE: &str = r#"### 买家消息
@@ -209,6 +218,13 @@ const EN_REAUTHORIZATION_REQUIRED: &str = r#"### <font color="warning">Shop must
 > Shop: {{ event.shop_id }}
 > Reason: {{ event.reason }}
 > The authorization no longer works and order pushes have stopped; the shop owner must authorize again in the seller centre.
+> Time: {{ event.occurred_at | local_time }}"#;
+
+const EN_DELIVERY_FAILING: &str = r#"### <font color="warning">Messages are held</font>
+
+> Destination: {{ event.destination }}
+> Reason: {{ event.reason }}
+> Messages are kept and will be sent once this is fixed; nothing is lost.
 > Time: {{ event.occurred_at | local_time }}"#;
 
 const EN_BUYER_MESSAGE: &str = r#"### Buyer message

@@ -33,6 +33,10 @@ pub fn sample_event(kind: EventKind) -> Event {
         EventKind::ReauthorizationRequired => EventBody::ReauthorizationRequired {
             reason: "error_auth: refresh_token expired".to_owned(),
         },
+        EventKind::DeliveryFailing => EventBody::DeliveryFailing {
+            destination: "wecom_app:hq".to_owned(),
+            reason: "WeCom errcode 60020: not allow to access from your ip".to_owned(),
+        },
         EventKind::BuyerMessage => EventBody::BuyerMessage {
             conversation_id: "129384756102938475".to_owned(),
             from_user_name: "tan_ah_kow".to_owned(),

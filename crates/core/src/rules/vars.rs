@@ -10,7 +10,7 @@
 //!
 //! | variable | type | meaning |
 //! | --- | --- | --- |
-//! | `event.kind` | string | `order_created`, `order_status_changed`, `tracking_number_assigned`, `shop_authorized`, `shop_deauthorized`, `authorization_expiring`, `reauthorization_required`, `buyer_message` |
+//! | `event.kind` | string | `order_created`, `order_status_changed`, `tracking_number_assigned`, `shop_authorized`, `shop_deauthorized`, `authorization_expiring`, `reauthorization_required`, `buyer_message`, `delivery_failing` |
 //! | `event.platform` | string | `shopee` |
 //! | `event.shop_id` | int or null | the marketplace shop id |
 //! | `event.order_sn` | string or null | the order number |
@@ -23,7 +23,8 @@
 //! | `event.message_text` | string or null | buyer message: the text (`[image]` etc. for other types) |
 //! | `event.conversation_id` | string or null | buyer message: the marketplace conversation |
 //! | `event.expire_before` | int or null | authorisation expiring: unix seconds it ends |
-//! | `event.reason` | string or null | re-authorisation required: the platform's error |
+//! | `event.reason` | string or null | re-authorisation required: the platform's error; delivery failing: what failed |
+//! | `event.destination` | string or null | delivery failing: the destination (`wecom_app:ID`, `robot:ID`) |
 //! | `order.order_sn` | string | order number |
 //! | `order.status` | string | current status (`UNPAID`, `READY_TO_SHIP`, `SHIPPED`, …) |
 //! | `order.region` | string or null | marketplace region (`SG`, `BR`, …), which sets the shop's time zone |
@@ -134,6 +135,7 @@ pub(super) struct EventVars<'a> {
     conversation_id: Option<&'a str>,
     expire_before: Option<i64>,
     reason: Option<&'a str>,
+    destination: Option<&'a str>,
 }
 
 /// `order.*`.
@@ -219,6 +221,10 @@ impl<'a> EventVars<'a> {
             }
             EventBody::AuthorizationExpiring { expire_before } => vars.expire_before = *expire_before,
             EventBody::ReauthorizationRequired { reason } => vars.reason = Some(reason),
+            EventBody::DeliveryFailing { destination, reason } => {
+                vars.destination = Some(destination);
+                vars.reason = Some(reason);
+            }
             EventBody::BuyerMessage {
                 conversation_id,
                 from_user_name,

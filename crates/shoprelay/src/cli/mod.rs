@@ -2,6 +2,8 @@
 
 pub mod apply;
 pub mod audit;
+pub mod bench;
 pub mod demo;
+pub mod replay;
 pub mod serve;
 pub mod sim;

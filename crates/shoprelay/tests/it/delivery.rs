@@ -77,13 +77,13 @@ async fn an_expired_wecom_token_is_refreshed_once() {
 }
 
 #[tokio::test]
-async fn non_retryable_errcodes_become_dead_letters_with_the_errcode() {
+async fn a_message_retrying_cannot_fix_becomes_a_dead_letter_with_the_errcode() {
     let app = spawn_app().await;
     app.authorize().await;
     app.wecom.inject_fault(Fault::new(
         "/cgi-bin/message/send",
         1,
-        FaultAction::Errcode { errcode: 60020 },
+        FaultAction::Errcode { errcode: 40003 },
     ));
     app.create_order("READY_TO_SHIP").await;
     app.dispatch_until_settled().await;
@@ -95,23 +95,68 @@ async fn non_retryable_errcodes_become_dead_letters_with_the_errcode() {
         })
         .await;
     assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].errcode, Some(60020));
+    assert_eq!(dead[0].errcode, Some(40003));
     assert_eq!(dead[0].attempt, Some(1), "no pointless retries");
     assert!(
-        dead[0].detail.contains("from ip"),
-        "WeCom's errmsg is kept: {}",
-        dead[0].detail
-    );
-    assert!(
-        dead[0].detail.contains("127.0.0.1"),
-        "the fix names the IP to trust: {}",
+        dead[0].detail.contains("40003"),
+        "WeCom's errcode and errmsg are kept: {}",
         dead[0].detail
     );
     assert_eq!(app.server.engine.store.queue_depths().await.unwrap().deliveries_dead, 1);
+    // The destination itself is fine: the next message goes out.
+    app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    assert_eq!(app.cards().len(), 1);
 }
 
 #[tokio::test]
-async fn a_wrong_corp_secret_is_reported_with_its_fix() {
+async fn an_untrusted_ip_holds_messages_tells_the_admins_and_delivers_after_the_fix() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    app.wecom.inject_fault(Fault::new(
+        "/cgi-bin/message/send",
+        1,
+        FaultAction::Errcode { errcode: 60020 },
+    ));
+    app.create_order("READY_TO_SHIP").await;
+    app.create_order("READY_TO_SHIP").await;
+    app.dispatch().await;
+    assert!(app.cards().is_empty(), "held, not sent");
+    let held = app
+        .audit(AuditFilter {
+            outcome: Some("held".into()),
+            ..deliveries()
+        })
+        .await;
+    assert_eq!(held.len(), 1, "one probe failed; the second message waited behind it");
+    assert_eq!(held[0].errcode, Some(60020));
+    assert!(
+        held[0].detail.contains("from ip") && held[0].detail.contains("127.0.0.1"),
+        "{}",
+        held[0].detail
+    );
+    let q = app.server.engine.store.queue_depths().await.unwrap();
+    assert_eq!(
+        (q.deliveries_pending, q.deliveries_dead),
+        (2, 0),
+        "nothing is lost, nothing is dead"
+    );
+    let notice = app.markdowns().into_iter().find(|m| m.contains("消息发送受阻"));
+    let notice = notice.expect("the admins are told through another destination");
+    assert!(notice.contains("wecom_app:hq") && notice.contains("60020"), "{notice}");
+
+    // The admin fixes it (here: any configuration change); held destinations are probed at once.
+    let objects = app.server.engine.store.list_config().await.unwrap();
+    let mut changed = objects.clone();
+    changed[0].fingerprint.push('x');
+    app.server.engine.store.apply_config(&changed, 0).await.unwrap();
+    app.server.engine.reload_config().await.unwrap();
+    app.dispatch_until_settled().await;
+    assert_eq!(app.cards().len(), 2, "both held messages delivered after the fix");
+}
+
+#[tokio::test]
+async fn a_wrong_corp_secret_is_reported_with_its_fix_and_messages_wait() {
     let app = spawn_app_with(Options {
         wecom_secret: "wrong".into(),
         ..Options::default()
@@ -119,28 +164,40 @@ async fn a_wrong_corp_secret_is_reported_with_its_fix() {
     .await;
     app.authorize().await;
     app.create_order("READY_TO_SHIP").await;
-    app.dispatch_until_settled().await;
-    let dead = app
+    app.dispatch().await;
+    let held = app
         .audit(AuditFilter {
-            outcome: Some("dead".into()),
+            outcome: Some("held".into()),
             ..deliveries()
         })
         .await;
-    assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].errcode, Some(40001));
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].errcode, Some(40001));
     assert!(
-        dead[0]
+        held[0]
             .detail
             .contains("corp secret rejected: check the app's Secret in the WeCom admin console"),
         "{}",
-        dead[0].detail
+        held[0].detail
     );
-    assert!(dead[0].detail.contains("Secret"), "the fix is in the audit log");
-    assert_eq!(
-        app.markdowns().len(),
-        1,
+    let md = app.markdowns();
+    assert!(
+        md.iter().any(|m| m.contains("### 新订单")),
         "the robot, which needs no secret, still delivers"
     );
+    assert!(
+        md.iter().any(|m| m.contains("消息发送受阻") && m.contains("40001")),
+        "{md:?}"
+    );
+    let dest = app
+        .server
+        .engine
+        .store
+        .destination("wecom_app:hq")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dest.state, "held");
 }
 
 #[tokio::test]

@@ -6,4 +6,5 @@ mod cli;
 mod crash;
 mod delivery;
 mod helpers;
+mod pacing;
 mod pushes;

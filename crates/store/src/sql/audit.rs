@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{insert_audit, with_pool, SqlStore};
+use super::{insert_audit, with_pool, BeginWrite, SqlStore};
 use crate::model::*;
 use crate::store::{AuditLog, Result};
 
@@ -15,7 +15,7 @@ impl AuditLog for SqlStore {
 
     async fn append_audits(&self, entries: &[AuditEntry]) -> Result<()> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for entry in entries {
                 insert_audit!(&mut *tx, entry);
             }

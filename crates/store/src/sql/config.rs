@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use super::{with_pool, SqlStore};
+use super::{with_pool, BeginWrite, SqlStore};
 use crate::model::*;
 use crate::store::{ConfigRepo, Result};
 
@@ -20,7 +20,7 @@ struct Row {
 impl ConfigRepo for SqlStore {
     async fn apply_config(&self, objects: &[ConfigObject], now: i64) -> Result<Vec<(String, String, ConfigChange)>> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let existing: Vec<Row> = sqlx::query_as("SELECT kind, id, body, fingerprint FROM config_objects")
                 .fetch_all(&mut *tx)
                 .await?;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 
-use super::{insert_event, shop_to_sql, skip_locked, with_pool, SqlStore};
+use super::{insert_event, shop_to_sql, skip_locked, with_pool, BeginWrite, SqlStore};
 use crate::model::*;
 use crate::store::{Inbox, Result};
 
@@ -14,7 +14,7 @@ impl Inbox for SqlStore {
         let mut order: Vec<usize> = (0..pushes.len()).collect();
         order.sort_by(|a, b| pushes[*a].dedupe_key.cmp(&pushes[*b].dedupe_key));
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut out = vec![PushInsert::Duplicate; pushes.len()];
             for &i in &order {
                 let p = &pushes[i];
@@ -82,7 +82,7 @@ impl Inbox for SqlStore {
     async fn complete_inbox(&self, item: &InboxItem, completion: InboxCompletion, now: i64) -> Result<Option<usize>> {
         let id = item.id;
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // Fence first: a worker whose lease ran out must not write events the new owner also writes.
             let held = sqlx::query("UPDATE inbox SET claimed_until = claimed_until WHERE id = $1 AND claim_token = $2 AND state = 'pending'")
                 .bind(id)

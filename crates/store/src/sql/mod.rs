@@ -26,6 +26,32 @@ pub(crate) enum Pool {
     Postgres(PgPool),
 }
 
+/// Opens a transaction that will write. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`):
+/// a deferred transaction that reads and then writes fails at once with SQLITE_BUSY when another
+/// connection committed in between, and the busy timeout cannot help it.
+pub(crate) trait BeginWrite {
+    /// The database of the pool.
+    type Db: sqlx::Database;
+    /// `BEGIN IMMEDIATE` on SQLite, `BEGIN` on PostgreSQL.
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
 /// Runs `$body` with `$pool` bound to whichever concrete pool the store has.
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr) => {
@@ -68,8 +94,9 @@ macro_rules! insert_event {
         if let Some(event_id) = event_id {
             for d in &new.deliveries {
                 sqlx::query(
-                    "INSERT INTO deliveries (event_id, route_id, destination, shop_id, order_sn, payload, state, next_attempt_at, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $7)",
+                    "INSERT INTO deliveries (event_id, route_id, destination, shop_id, order_sn, payload, state, next_attempt_at,
+                         created_at, updated_at, priority, summary, recipients)
+                     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $7, $8, $9, $10)",
                 )
                 .bind(event_id)
                 .bind(&d.route_id)
@@ -78,6 +105,9 @@ macro_rules! insert_event {
                 .bind(order)
                 .bind(&d.payload)
                 .bind($now)
+                .bind(d.priority)
+                .bind(&d.summary)
+                .bind(&d.recipients)
                 .execute(&mut *$tx)
                 .await?;
             }

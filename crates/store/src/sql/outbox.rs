@@ -1,39 +1,65 @@
-//! The outbox: deliveries claimed, attempted and closed with their audit entries.
+//! The outbox: deliveries claimed, attempted and closed with their audit entries; destinations' pauses and
+//! breakers; the send log budgets are counted over; digests; replay of dead letters.
 
 use async_trait::async_trait;
 
-use super::{insert_audit, insert_event, skip_locked, with_pool, SqlStore};
+use super::{insert_audit, insert_event, skip_locked, with_pool, BeginWrite, SqlStore};
 use crate::model::*;
 use crate::store::{Outbox, Result};
+
+/// Deliveries of one destination handed out per claim, so one destination's backlog never fills a
+/// whole claim and starves the others.
+const PER_DESTINATION: i64 = 8;
+
+const DELIVERY_COLUMNS: &str = "id, event_id, route_id, destination, shop_id, order_sn, payload, attempts, created_at,
+     COALESCE(claim_token, '') AS claim_token, priority, summary, recipients";
 
 #[async_trait]
 impl Outbox for SqlStore {
     async fn claim_deliveries(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<DeliveryItem>> {
+        // Due deliveries of destinations that are not paused; at most PER_DESTINATION each; urgent first.
         let sql = format!(
             "UPDATE deliveries SET claimed_until = $1, claim_token = $4 WHERE id IN (
-                SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
-                ORDER BY next_attempt_at, id LIMIT $3 {})
-             RETURNING id, event_id, route_id, destination, shop_id, order_sn, payload, attempts, created_at, claim_token",
+                SELECT id FROM deliveries WHERE id IN (
+                    SELECT id FROM (
+                        SELECT id, ROW_NUMBER() OVER (PARTITION BY destination ORDER BY priority, next_attempt_at, id) AS rn
+                        FROM deliveries d
+                        WHERE state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
+                          AND NOT EXISTS (SELECT 1 FROM destinations p WHERE p.destination = d.destination AND p.paused_until > $2)
+                    ) ranked WHERE rn <= $5)
+                  -- Repeated where the rows are locked: PostgreSQL re-checks these on a row another
+                  -- replica claimed meanwhile, so it is skipped instead of claimed twice.
+                  AND state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
+                ORDER BY priority, next_attempt_at, id LIMIT $3 {})
+             RETURNING {DELIVERY_COLUMNS}",
             skip_locked(self)
         );
         let token = uuid::Uuid::new_v4().to_string();
         let mut items: Vec<DeliveryItem> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(now + lease_ms).bind(now).bind(limit).bind(&token).fetch_all(pool).await?
+            sqlx::query_as(&sql)
+                .bind(now + lease_ms)
+                .bind(now)
+                .bind(limit)
+                .bind(&token)
+                .bind(PER_DESTINATION)
+                .fetch_all(pool)
+                .await?
         });
-        items.sort_by_key(|d| d.id);
+        items.sort_by_key(|d| (d.priority, d.id));
         Ok(items)
     }
 
     async fn finish_delivery(&self, item: &DeliveryItem, result: DeliveryResult, audit: AuditEntry) -> Result<bool> {
-        let (state, next_at, error) = match &result {
-            DeliveryResult::Delivered => (DeliveryState::Delivered, None, None),
-            DeliveryResult::Retry { at, error } => (DeliveryState::Pending, Some(*at), Some(error.as_str())),
-            DeliveryResult::Dead { error } => (DeliveryState::Dead, None, Some(error.as_str())),
+        let (state, next_at, error, counted) = match &result {
+            DeliveryResult::Delivered => (DeliveryState::Delivered, None, None, 1),
+            DeliveryResult::Retry { at, error } => (DeliveryState::Pending, Some(*at), Some(error.as_str()), 1),
+            DeliveryResult::Dead { error } => (DeliveryState::Dead, None, Some(error.as_str()), 1),
+            DeliveryResult::Deferred { at, reason } => (DeliveryState::Pending, Some(*at), Some(reason.as_str()), 0),
         };
         let held = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let held = sqlx::query(
-                "UPDATE deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = COALESCE($2, next_attempt_at),
+                "UPDATE deliveries SET state = $1, attempts = attempts + $7, next_attempt_at = COALESCE($2, next_attempt_at),
                  last_error = $3, claimed_until = 0, updated_at = $4
                  WHERE id = $5 AND claim_token = $6 AND state = 'pending'",
             )
@@ -43,6 +69,7 @@ impl Outbox for SqlStore {
             .bind(audit.at)
             .bind(item.id)
             .bind(&item.claim_token)
+            .bind(counted)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -55,7 +82,7 @@ impl Outbox for SqlStore {
 
     async fn insert_event(&self, event: NewEvent, now: i64) -> Result<bool> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let inbox: Option<i64> = None;
             let created = insert_event!(tx, inbox, &event, now);
             tx.commit().await?;
@@ -78,5 +105,210 @@ impl Outbox for SqlStore {
             deliveries_pending,
             deliveries_dead,
         })
+    }
+
+    async fn destination(&self, destination: &str) -> Result<Option<DestinationState>> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as("SELECT destination, paused_until, state, reason, failures FROM destinations WHERE destination = $1")
+                .bind(destination)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    async fn set_destination(&self, d: &DestinationState, now: i64) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO destinations (destination, paused_until, state, reason, failures, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (destination) DO UPDATE SET paused_until = excluded.paused_until, state = excluded.state,
+                    reason = excluded.reason, failures = excluded.failures, updated_at = excluded.updated_at",
+            )
+            .bind(&d.destination)
+            .bind(d.paused_until)
+            .bind(&d.state)
+            .bind(&d.reason)
+            .bind(d.failures)
+            .bind(now)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    async fn release_held_destinations(&self, now: i64) -> Result<u64> {
+        Ok(with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            // The held messages wait with their destination; bring them forward too.
+            sqlx::query(
+                "UPDATE deliveries SET next_attempt_at = $1 WHERE state = 'pending' AND next_attempt_at > $1
+                   AND destination IN (SELECT destination FROM destinations WHERE state = 'held' AND paused_until > $1)",
+            )
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let released = sqlx::query("UPDATE destinations SET paused_until = $1, updated_at = $1 WHERE state = 'held' AND paused_until > $1")
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            released
+        }))
+    }
+
+    async fn release_paced(&self, now: i64, until: i64) -> Result<u64> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE deliveries SET next_attempt_at = $1 WHERE state = 'pending' AND attempts = 0
+                   AND next_attempt_at > $1 AND next_attempt_at <= $2 AND claimed_until <= $1",
+            )
+            .bind(now)
+            .bind(until)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }))
+    }
+
+    async fn reserve_send(&self, destination: &str, members: &[String], at: i64) -> Result<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for member in std::iter::once("*").chain(members.iter().map(String::as_str)) {
+                sqlx::query("INSERT INTO sends (destination, member, at) VALUES ($1, $2, $3)")
+                    .bind(destination)
+                    .bind(member)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    async fn count_sends(&self, destination: &str, member: &str, since: i64) -> Result<(i64, Option<i64>)> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as("SELECT COUNT(*), MIN(at) FROM sends WHERE destination = $1 AND member = $2 AND at > $3")
+                .bind(destination)
+                .bind(member)
+                .bind(since)
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    async fn prune_sends(&self, before: i64) -> Result<u64> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query("DELETE FROM sends WHERE at < $1").bind(before).execute(pool).await?.rows_affected()
+        }))
+    }
+
+    async fn coalescible(&self, destination: &str, now: i64, limit: i64) -> Result<Vec<DeliveryItem>> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries
+             WHERE destination = $1 AND state = 'pending' AND priority = $2 AND claimed_until <= $3 AND attempts = 0
+             ORDER BY id LIMIT $4"
+        );
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(destination).bind(PRIORITY_BULK).bind(now).bind(limit).fetch_all(pool).await?
+        }))
+    }
+
+    async fn create_digest(&self, members: &[i64], d: NewDelivery, token: &str, now: i64) -> Result<Option<i64>> {
+        let Some(first) = members.first() else { return Ok(None) };
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let event_id: i64 = sqlx::query_scalar("SELECT event_id FROM deliveries WHERE id = $1")
+                .bind(first)
+                .fetch_one(&mut *tx)
+                .await?;
+            let digest_id: i64 = sqlx::query_scalar(
+                "INSERT INTO deliveries (event_id, route_id, destination, payload, state, next_attempt_at, created_at, updated_at,
+                     priority, summary, recipients, link_token)
+                 VALUES ($1, $2, $3, $9, 'pending', $4, $4, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(event_id)
+            .bind(&d.route_id)
+            .bind(&d.destination)
+            .bind(now)
+            .bind(d.priority)
+            .bind(&d.summary)
+            .bind(&d.recipients)
+            .bind(token)
+            .bind(&d.payload)
+            .fetch_one(&mut *tx)
+            .await?;
+            let mut folded = 0;
+            for id in members {
+                folded += sqlx::query(
+                    "UPDATE deliveries SET state = 'coalesced', digest_id = $1, updated_at = $2
+                     WHERE id = $3 AND state = 'pending' AND claimed_until <= $2",
+                )
+                .bind(digest_id)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            if folded != members.len() as u64 {
+                // Someone claimed one meanwhile: leave everything as it was.
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            tx.commit().await?;
+            Ok(Some(digest_id))
+        })
+    }
+
+    async fn digest_items(&self, token: &str) -> Result<Vec<DigestItem>> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT m.id, m.summary, m.order_sn, m.created_at FROM deliveries m
+                 JOIN deliveries d ON m.digest_id = d.id WHERE d.link_token = $1 ORDER BY m.id",
+            )
+            .bind(token)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    async fn replay_dead(&self, f: &ReplayFilter, now: i64, limit: i64) -> Result<u64> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1, claimed_until = 0, updated_at = $1
+                 WHERE id IN (SELECT id FROM deliveries WHERE state = 'dead'
+                    AND ($2 IS NULL OR id = $2) AND ($3 IS NULL OR destination = $3) AND ($4 IS NULL OR shop_id = $4)
+                    AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6)
+                    ORDER BY id LIMIT $7)",
+            )
+            .bind(now)
+            .bind(f.id)
+            .bind(f.destination.clone())
+            .bind(f.shop_id)
+            .bind(f.from)
+            .bind(f.to)
+            .bind(limit)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }))
+    }
+
+    async fn count_dead(&self, f: &ReplayFilter) -> Result<i64> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM deliveries WHERE state = 'dead'
+                    AND ($1 IS NULL OR id = $1) AND ($2 IS NULL OR destination = $2) AND ($3 IS NULL OR shop_id = $3)
+                    AND ($4 IS NULL OR created_at >= $4) AND ($5 IS NULL OR created_at < $5)",
+            )
+            .bind(f.id)
+            .bind(f.destination.clone())
+            .bind(f.shop_id)
+            .bind(f.from)
+            .bind(f.to)
+            .fetch_one(pool)
+            .await?
+        }))
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use shoprelay_core::ids::{ConfigId, ShopId};
 
-use super::{shop_to_sql, with_pool, SqlStore};
+use super::{shop_to_sql, with_pool, BeginWrite, SqlStore};
 use crate::error::StoreError;
 use crate::model::*;
 use crate::store::{Result, ShopAuthRepo};
@@ -126,7 +126,7 @@ impl ShopAuthRepo for SqlStore {
         let access = self.secrets.seal(&a.access_token);
         let refresh = self.secrets.seal(&a.refresh_token);
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let won = sqlx::query("UPDATE shop_auth SET version = version + 1 WHERE app_id = $1 AND shop_id = $2 AND version = $3")
                 .bind(a.app_id.as_str())
                 .bind(shop_to_sql(a.shop_id))

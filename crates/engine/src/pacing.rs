@@ -1,0 +1,276 @@
+//! Pacing and circuit breaking per destination, decided BEFORE sending: WeCom drops messages beyond a
+//! member's limit without an error, so an error can never be the signal to slow down.
+//!
+//! Budgets are counted over sliding windows of the store's send log (so they hold across restarts):
+//! a WeCom app `rate_per_minute` (default 200) and, per member it names, 30 a minute and 1,000 an hour;
+//! a group robot 20 a minute. A destination whose budget is spent is paused until the oldest send leaves
+//! the window, and what is queued behind it is folded into digests, so every event is visible at the
+//! next free slot instead of trickling out one per slot.
+//!
+//! Breaker: a configuration error an admin must fix (wrong secret, untrusted IP, removed robot, …)
+//! holds the destination — messages wait, the admins are told, and a probe is sent every
+//! `hold_probe` (5 minutes) or as soon as the configuration changes; WeCom's own throttling (45009,
+//! 45033) and [`FAILURES_TO_OPEN`] failures in a row open it for a back-off (`breaker_open`, 30 s) that
+//! doubles up to [`MAX_OPEN`].
+
+use std::time::Duration;
+
+use shoprelay_core::event::{Event, EventBody, Platform};
+use shoprelay_core::ids::ConfigId;
+use shoprelay_store::{DestinationState, NewDelivery, NewEvent, PRIORITY_BULK};
+
+use crate::clock::{now_ms, now_secs};
+use crate::config::Registry;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::render::{digest, members_of, Payload};
+
+/// A group robot's limit per minute.
+pub const ROBOT_PER_MINUTE: i64 = 20;
+/// WeCom's limit per member and app, per minute (beyond it messages are dropped silently).
+pub const MEMBER_PER_MINUTE: i64 = 30;
+/// WeCom's limit per member and app, per hour.
+pub const MEMBER_PER_HOUR: i64 = 1_000;
+/// Failures in a row that open the breaker.
+pub const FAILURES_TO_OPEN: i64 = 5;
+/// Longest time the breaker stays open before a probe.
+pub const MAX_OPEN: Duration = Duration::from_secs(600);
+/// Most deliveries folded into one digest.
+const DIGEST_MAX: i64 = 500;
+
+const MINUTE_MS: i64 = 60_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// What a send may not exceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Sends per minute to the destination; `None` means unpaced.
+    pub per_minute: Option<i64>,
+    /// Whether WeCom's per-member limits apply (app messages).
+    pub per_member: bool,
+}
+
+/// The budget of a destination key.
+pub fn budget(registry: &Registry, destination: &str) -> Budget {
+    if let Some(app) = destination.strip_prefix("wecom_app:") {
+        let per_minute = ConfigId::parse(app)
+            .ok()
+            .and_then(|id| registry.wecom_apps.get(&id))
+            .map_or(200, |a| i64::from(a.rate_per_minute));
+        Budget {
+            per_minute: Some(per_minute),
+            per_member: true,
+        }
+    } else if destination.starts_with("robot:") {
+        Budget {
+            per_minute: Some(ROBOT_PER_MINUTE),
+            per_member: false,
+        }
+    } else {
+        Budget {
+            per_minute: None,
+            per_member: false,
+        }
+    }
+}
+
+/// How a failed attempt affects its destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BreakerSignal {
+    /// An admin must fix the configuration: hold messages, tell the admins.
+    Hold(String),
+    /// WeCom throttled us: back off without spending attempts.
+    Throttled(String),
+    /// An ordinary failure: counts toward opening the breaker.
+    Failure(String),
+}
+
+impl Engine {
+    /// Reserves a send to `destination` for `recipients` if the budget allows; otherwise returns when
+    /// the first slot frees (unix ms).
+    pub(crate) async fn reserve_send(&self, destination: &str, recipients: &str) -> Result<Option<i64>, EngineError> {
+        let now = now_ms();
+        let b = budget(&self.registry(), destination);
+        let members = if b.per_member {
+            members_of(recipients)
+        } else {
+            Vec::new()
+        };
+        let mut free_at: Option<i64> = None;
+        let mut check = |count: i64, oldest: Option<i64>, limit: i64, window: i64| {
+            if count >= limit {
+                let at = oldest.map_or(now + window, |o| o + window + 1);
+                free_at = Some(free_at.map_or(at, |f: i64| f.max(at)));
+            }
+        };
+        if let Some(limit) = b.per_minute {
+            let (count, oldest) = self.store.count_sends(destination, "*", now - MINUTE_MS).await?;
+            check(count, oldest, limit, MINUTE_MS);
+        }
+        for member in &members {
+            let (count, oldest) = self.store.count_sends(destination, member, now - MINUTE_MS).await?;
+            check(count, oldest, MEMBER_PER_MINUTE, MINUTE_MS);
+            let (count, oldest) = self.store.count_sends(destination, member, now - HOUR_MS).await?;
+            check(count, oldest, MEMBER_PER_HOUR, HOUR_MS);
+        }
+        if free_at.is_some() {
+            return Ok(free_at);
+        }
+        self.store.reserve_send(destination, &members, now).await?;
+        Ok(None)
+    }
+
+    /// Pauses a destination whose budget is spent, then folds its queued bulk deliveries into digests.
+    pub(crate) async fn pace(&self, destination: &str, until: i64) -> Result<(), EngineError> {
+        let mut state = self.destination_state(destination).await?;
+        if state.state == "closed" {
+            state.state = "paced".into();
+            state.reason = "budget spent".into();
+        }
+        state.paused_until = state.paused_until.max(until);
+        self.store.set_destination(&state, now_ms()).await?;
+        metrics::counter!("shoprelay_destination_paced_total").increment(1);
+        self.coalesce(destination).await
+    }
+
+    /// Folds due bulk deliveries of `destination` into one digest per group of recipients.
+    pub async fn coalesce(&self, destination: &str) -> Result<(), EngineError> {
+        let items = self.store.coalescible(destination, now_ms(), DIGEST_MAX).await?;
+        let mut groups: std::collections::BTreeMap<&str, Vec<&shoprelay_store::DeliveryItem>> = Default::default();
+        for item in &items {
+            groups.entry(item.recipients.as_str()).or_default().push(item);
+        }
+        for (recipients, group) in groups {
+            if group.len() < 2 {
+                continue;
+            }
+            let Ok(sample) = serde_json::from_str::<Payload>(&group[0].payload) else {
+                continue;
+            };
+            let token = uuid::Uuid::new_v4().simple().to_string();
+            let link = format!("{}/digests/{token}", self.settings.public_url);
+            let lines: Vec<String> = group.iter().map(|d| d.summary.clone()).collect();
+            let payload = match serde_json::to_string(&digest(&sample, &lines, &link)) {
+                Ok(p) => p,
+                Err(err) => {
+                    tracing::error!(error = %err, "rendering a digest failed");
+                    continue;
+                }
+            };
+            let ids: Vec<i64> = group.iter().map(|d| d.id).collect();
+            let new = NewDelivery {
+                route_id: "digest".into(),
+                destination: destination.to_owned(),
+                payload,
+                priority: PRIORITY_BULK,
+                summary: format!("汇总 {} 条", ids.len()),
+                recipients: recipients.to_owned(),
+            };
+            if let Some(id) = self.store.create_digest(&ids, new, &token, now_ms()).await? {
+                metrics::counter!("shoprelay_digests_total").increment(1);
+                tracing::info!(
+                    destination,
+                    digest = id,
+                    folded = ids.len(),
+                    "over budget: queued messages folded into a digest"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a successful send: the breaker closes.
+    pub(crate) async fn breaker_success(&self, destination: &str) -> Result<(), EngineError> {
+        if let Some(state) = self.store.destination(destination).await? {
+            if state.state != "closed" || state.failures > 0 {
+                let closed = DestinationState {
+                    state: "closed".into(),
+                    reason: String::new(),
+                    failures: 0,
+                    ..state
+                };
+                self.store.set_destination(&closed, now_ms()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a failed send; returns the time the destination is paused until, if it is.
+    pub(crate) async fn breaker_failure(
+        &self,
+        destination: &str,
+        signal: BreakerSignal,
+    ) -> Result<Option<i64>, EngineError> {
+        let now = now_ms();
+        let mut state = self.destination_state(destination).await?;
+        let was = state.state.clone();
+        state.failures += 1;
+        let base = self.settings.breaker_open;
+        let backoff = |failures: i64| {
+            let factor = 1u32 << (failures - 1).clamp(0, 10);
+            base.saturating_mul(factor).min(MAX_OPEN).as_millis() as i64
+        };
+        match signal {
+            BreakerSignal::Hold(reason) => {
+                state.state = "held".into();
+                state.paused_until = now + self.settings.hold_probe.as_millis() as i64;
+                state.reason = reason.clone();
+                if was != "held" {
+                    tracing::error!(destination, %reason, "configuration error: messages held until it is fixed");
+                    self.tell_admins(destination, &reason).await?;
+                }
+            }
+            BreakerSignal::Throttled(reason) => {
+                state.state = "open".into();
+                state.paused_until = now + backoff(state.failures);
+                state.reason = reason;
+            }
+            BreakerSignal::Failure(reason) if state.failures >= FAILURES_TO_OPEN => {
+                state.state = "open".into();
+                state.paused_until = now + backoff(state.failures - FAILURES_TO_OPEN + 1);
+                state.reason = reason;
+            }
+            BreakerSignal::Failure(_) => {}
+        }
+        self.store.set_destination(&state, now).await?;
+        if state.paused_until > now {
+            metrics::counter!("shoprelay_breaker_open_total", "state" => state.state.clone()).increment(1);
+            Ok(Some(state.paused_until))
+        } else {
+            Ok(None)
+        }
+    }
+
+    async fn destination_state(&self, destination: &str) -> Result<DestinationState, EngineError> {
+        Ok(self.store.destination(destination).await?.unwrap_or(DestinationState {
+            destination: destination.to_owned(),
+            paused_until: 0,
+            state: "closed".into(),
+            reason: String::new(),
+            failures: 0,
+        }))
+    }
+
+    /// Queues a "delivery failing" notice to the admin targets (never through the failing destination).
+    async fn tell_admins(&self, destination: &str, reason: &str) -> Result<(), EngineError> {
+        let event = Event {
+            dedupe_key: format!("delivery_failing:{destination}:{}", now_secs()),
+            platform: Platform::Shopee,
+            app: ConfigId::internal(),
+            shop_id: None,
+            order_sn: None,
+            occurred_at: now_secs(),
+            order: None,
+            body: EventBody::DeliveryFailing {
+                destination: destination.to_owned(),
+                reason: reason.to_owned(),
+            },
+        };
+        let deliveries = self.route(&self.registry(), &event);
+        self.store
+            .insert_event(NewEvent { event, deliveries }, now_ms())
+            .await?;
+        self.outbox_wake.notify_one();
+        Ok(())
+    }
+}

@@ -1,0 +1,415 @@
+//! Push → WeCom-simulator-accepted latency with the workers running as in production: the Shopee
+//! simulator creates orders across many shops and pushes them; shoprelay stores, enriches (an API call to
+//! the simulator), routes each shop to its own group robot and delivers; the WeCom simulator stamps each
+//! message when it accepts it. Latency is that stamp minus the moment the order was created.
+//!
+//! Why robots: a destination (whose deliveries go out in order) is a WeCom app, a robot or a webhook, so
+//! 100 destinations are 100 robots; 100 members of one app would be one destination.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use shoprelay_core::secret::SecretBox;
+use shoprelay_engine::clock::now_ms;
+use shoprelay_engine::config::{parse_config, Registry};
+use shoprelay_sim::load::unix_ms_f64;
+use shoprelay_sim::shopee::{NewOrder, ShopeeSim, ShopeeSimConfig, SimMainAccount, SimShop};
+use shoprelay_sim::wecom::{SimLimits, WeComSim, WeComSimConfig};
+use shoprelay_store::AuditFilter;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+use super::machine::CpuSample;
+use super::{per_sec, percentile, Args, LoadRuntime, Report};
+use crate::server::{start, Running, StartOptions};
+
+const APP: &str = "bench";
+const PARTNER_KEY: &str = "4a6b6c7a4d4c5a6f4e6b6f6b4a4c5a4f";
+/// One main account authorizes every bench shop at once.
+const MAIN_ACCOUNT: u64 = 9_000_001;
+/// WeCom's real limit per group robot, messages per minute.
+const ROBOT_PER_MINUTE: f64 = 20.0;
+/// The WeCom simulator forgets older messages beyond 10,000; stay below.
+const MAX_EVENTS: u64 = 9_000;
+/// How long after the last push every message must have arrived.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// Targets, milliseconds.
+const P50_TARGET_MS: f64 = 5.0;
+const P99_TARGET_MS: f64 = 50.0;
+
+fn shop_id(i: usize) -> u64 {
+    810_000_000 + i as u64
+}
+
+fn robot_key(i: usize) -> String {
+    format!("bench-robot-{i:03}")
+}
+
+/// shoprelay's configuration: one Shopee app, `n` shops, `n` robots, and one route per shop to its robot.
+fn config_toml(base: &str, shopee: &str, wecom: &str, n: usize) -> String {
+    let mut out = format!(
+        r#"
+[server]
+public_url = "{base}"
+
+[[shopee.apps]]
+id = "{APP}"
+partner_id = 2001887
+partner_key = "{PARTNER_KEY}"
+api_base = "{shopee}"
+"#
+    );
+    for i in 0..n {
+        let (shop, key) = (shop_id(i), robot_key(i));
+        out.push_str(&format!(
+            r#"
+[[shopee.shops]]
+app = "{APP}"
+shop_id = {shop}
+name = "Bench Shop {i:03}"
+region = "SG"
+
+[[wecom.robots]]
+id = "r{i:03}"
+key = "{key}"
+api_base = "{wecom}"
+
+[[routes]]
+id = "shop-{i:03}"
+events = ["order_created"]
+shops = [{shop}]
+targets = [{{ type = "robot", robot = "r{i:03}" }}]
+"#
+        ));
+    }
+    out
+}
+
+/// Simulators and a server with workers on, the shops authorized.
+struct Setup {
+    server: Running,
+    shopee: Arc<ShopeeSim>,
+    wecom: WeComSim,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup(n: usize, limits: SimLimits) -> Result<Setup> {
+    let wecom = shoprelay_sim::wecom::serve(
+        TcpListener::bind("127.0.0.1:0").await?,
+        WeComSimConfig {
+            robot_keys: (0..n).map(robot_key).collect(),
+            limits,
+            ..WeComSimConfig::default()
+        },
+    )
+    .await?;
+    let shops: Vec<SimShop> = (0..n)
+        .map(|i| SimShop {
+            shop_id: shop_id(i),
+            region: "SG".into(),
+            name: format!("Bench Shop {i:03}"),
+        })
+        .collect();
+    let main_accounts = vec![SimMainAccount {
+        main_account_id: MAIN_ACCOUNT,
+        shop_ids: shops.iter().map(|s| s.shop_id).collect(),
+        merchant_ids: Vec::new(),
+    }];
+    let shopee = shoprelay_sim::shopee::serve(
+        TcpListener::bind("127.0.0.1:0").await?,
+        ShopeeSimConfig {
+            shops,
+            main_accounts,
+            ..ShopeeSimConfig::default()
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let secrets = SecretBox::from_base64(&SecretBox::generate_key())?;
+    let database = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let server = start(listener, StartOptions::new(database, secrets.clone())).await?;
+    let file = parse_config(&config_toml(&base, shopee.base_url(), &wecom.base_url(), n))?;
+    let objects = Registry::from_file(&file).to_objects(&secrets)?;
+    server.engine.store.apply_config(&objects, now_ms()).await?;
+    server.engine.reload_config().await?;
+    authorize(&base).await?;
+    shopee.set_push_target(None, &format!("{base}/push/shopee/{APP}")).await;
+    Ok(Setup {
+        server,
+        shopee: Arc::new(shopee),
+        wecom,
+        _dir: dir,
+    })
+}
+
+/// The real authorization flow, with the simulated seller approving the main account (every shop).
+async fn authorize(base: &str) -> Result<()> {
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let answer = no_redirect.get(format!("{base}/auth/shopee/{APP}")).send().await?;
+    let link = answer
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .context("shoprelay's authorization link did not redirect")?;
+    let mut link = url::Url::parse(link).context("shoprelay redirected to an invalid URL")?;
+    link.query_pairs_mut()
+        .append_pair("sim_main_account_id", &MAIN_ACCOUNT.to_string());
+    let page = reqwest::get(link).await?;
+    let status = page.status();
+    let text = page.text().await.unwrap_or_default();
+    if !status.is_success() || !text.contains("授权成功") {
+        bail!("authorizing the simulated shops failed: HTTP {status}: {text}");
+    }
+    Ok(())
+}
+
+/// When each order was created (Unix ms), by order number.
+type Sent = HashMap<String, f64>;
+
+/// Creates `total` orders at `rate` per second across the shops, each on its own task (open loop).
+async fn create_orders(shopee: Arc<ShopeeSim>, prefix: String, n: usize, rate: f64, total: u64) -> Result<Sent> {
+    let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        tokio::time::sleep_until(started + period.mul_f64(i as f64)).await;
+        let shopee = shopee.clone();
+        let order_sn = format!("{prefix}{i:08}");
+        let shop = shop_id(i as usize % n.max(1));
+        tasks.push(tokio::spawn(async move {
+            let sent = unix_ms_f64();
+            let order = NewOrder {
+                shop_id: Some(shop),
+                order_sn: Some(order_sn.clone()),
+                status: Some("UNPAID".into()),
+                ..NewOrder::default()
+            };
+            let change = shopee.create_order(order).await?;
+            let delivered = change.pushes.iter().all(|p| p.delivered);
+            Ok::<_, anyhow::Error>((order_sn, sent, delivered))
+        }));
+    }
+    let mut sent = Sent::with_capacity(tasks.len());
+    for task in tasks {
+        let (order_sn, at, delivered) = task.await.context("an order task panicked")??;
+        if !delivered {
+            bail!("the push of order {order_sn} was not acknowledged by shoprelay");
+        }
+        sent.insert(order_sn, at);
+    }
+    Ok(sent)
+}
+
+/// When WeCom accepted each order's message (Unix ms), by order number.
+type Accepted = HashMap<String, f64>;
+
+/// Waits until WeCom has a message for every order in `sent` (messages with id > `after`); returns
+/// when each was accepted and the highest message id seen.
+async fn collect(wecom: &WeComSim, prefix: &str, sent: &Sent, after: u64) -> Result<(Accepted, u64)> {
+    let deadline = Instant::now() + DRAIN_TIMEOUT;
+    loop {
+        let mut accepted = Accepted::with_capacity(sent.len());
+        let mut last = after;
+        for m in wecom.messages().into_iter().filter(|m| m.id > after) {
+            last = last.max(m.id);
+            let body = m.body.to_string();
+            let Some(at) = body.find(prefix) else { continue };
+            let Some(sn) = body.get(at..at + prefix.len() + 8) else {
+                continue;
+            };
+            if sent.contains_key(sn) {
+                // The first acceptance counts; a duplicate (absorbed or not) does not make it later.
+                accepted.entry(sn.to_owned()).or_insert(m.at_unix_ms as f64);
+            }
+        }
+        if accepted.len() >= sent.len() {
+            return Ok((accepted, last));
+        }
+        if Instant::now() > deadline {
+            let q = wecom.stats();
+            bail!(
+                "{} of {} orders reached WeCom within {DRAIN_TIMEOUT:?} after the last push (WeCom refused: {:?})",
+                accepted.len(),
+                sent.len(),
+                q.rejected
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Where the time went, per order, from the audit log (whole-millisecond stamps): the push reaching
+/// the handler, the inbox stage (commit, queue, enrichment, routing), the outbox wait, the send.
+async fn stages(server: &Running, from_ms: i64, sent: &Sent, accepted: &Accepted) -> Result<String> {
+    #[derive(Default)]
+    struct Times {
+        received: Option<f64>,
+        processed: Option<f64>,
+        send_start: Option<f64>,
+    }
+    let mut times: HashMap<String, Times> = HashMap::with_capacity(sent.len());
+    let mut before_id = None;
+    loop {
+        let filter = AuditFilter {
+            from: Some(from_ms),
+            before_id,
+            limit: Some(1000),
+            ..AuditFilter::default()
+        };
+        let page = server.engine.store.query_audit(&filter).await?;
+        let Some(last) = page.last() else { break };
+        before_id = Some(last.id);
+        for e in page {
+            let Some(sn) = e.order_sn.filter(|sn| sent.contains_key(sn)) else {
+                continue;
+            };
+            let t = times.entry(sn).or_default();
+            let at = e.at as f64;
+            match (e.kind.as_str(), e.outcome.as_str()) {
+                ("push", "accepted") => t.received = Some(at),
+                ("push", "processed") => t.processed = Some(at),
+                ("delivery", "delivered") => t.send_start = Some(at - e.latency_ms.unwrap_or(0) as f64),
+                _ => {}
+            }
+        }
+    }
+    let mut spans: [Vec<f64>; 4] = Default::default();
+    for (sn, t) in &times {
+        let (Some(sent), Some(done)) = (sent.get(sn), accepted.get(sn)) else {
+            continue;
+        };
+        let (Some(received), Some(processed), Some(send_start)) = (t.received, t.processed, t.send_start) else {
+            continue;
+        };
+        for (span, ms) in spans.iter_mut().zip([
+            received - sent,
+            processed - received,
+            send_start - processed,
+            done - send_start,
+        ]) {
+            span.push(ms.max(0.0));
+        }
+    }
+    let names = [
+        "push→handler",
+        "inbox (commit, queue, enrich, route)",
+        "outbox wait",
+        "send",
+    ];
+    let parts: Vec<String> = names
+        .iter()
+        .zip(spans.iter_mut())
+        .map(|(name, span)| {
+            span.sort_unstable_by(f64::total_cmp);
+            let p = |q| percentile(span, q).unwrap_or_default();
+            format!("{name} {:.0}/{:.0}", p(0.5), p(0.99))
+        })
+        .collect();
+    Ok(format!(
+        "stages p50/p99 ms ({} orders): {}",
+        spans[0].len(),
+        parts.join(", ")
+    ))
+}
+
+/// One measured run: warm-up (an order per shop), then `rate` events/s for the section's duration.
+async fn run_at(
+    load: &LoadRuntime,
+    args: &Args,
+    limits: SimLimits,
+    rate: f64,
+    label: &str,
+    report: &mut Report,
+) -> Result<()> {
+    let n = args.destinations.max(1);
+    let setup = setup(n, limits).await?;
+    // Distinct per run, so a run never matches an earlier run's messages.
+    let prefix = format!("BD{:05X}", now_ms().rem_euclid(0x10_0000));
+    let warm_prefix = format!("{prefix}W");
+    let warm = create_orders(setup.shopee.clone(), warm_prefix.clone(), n, 1_000.0, n as u64);
+    let warm_sent = load.run(warm).await??;
+    let (_, after) = collect(&setup.wecom, &warm_prefix, &warm_sent, 0).await?;
+
+    let duration = args.secs(args.delivery_duration);
+    let mut total = (duration.as_secs_f64() * rate).floor() as u64;
+    if total > MAX_EVENTS {
+        report.note(format!(
+            "delivery {label}: capped at {MAX_EVENTS} events (the WeCom simulator keeps the last 10,000 messages)"
+        ));
+        total = MAX_EVENTS;
+    }
+    let cpu = CpuSample::now();
+    let started = Instant::now();
+    // Audit stamps are whole milliseconds; start the window a little early.
+    let from_ms = now_ms() - 1_000;
+    let run = create_orders(setup.shopee.clone(), prefix.clone(), n, rate, total);
+    let sent = load.run(run).await??;
+    let (accepted, _) = collect(&setup.wecom, &prefix, &sent, after).await?;
+    let cpu = CpuSample::now().since(&cpu);
+    let wall = started.elapsed();
+    let breakdown = stages(&setup.server, from_ms, &sent, &accepted).await;
+    setup.server.stop().await?;
+    let mut latencies: Vec<f64> = accepted
+        .iter()
+        .filter_map(|(sn, at)| Some((at - sent.get(sn)?).max(0.0)))
+        .collect();
+    latencies.sort_unstable_by(f64::total_cmp);
+    let p = |q| percentile(&latencies, q).unwrap_or_default();
+    let what = format!("push → WeCom accepted @ {}, {n} robots, {label}", per_sec(rate));
+    report.check(
+        format!("{what}: p50"),
+        format!("{:.0} ms", p(0.5)),
+        format!("≤ {P50_TARGET_MS:.0} ms"),
+        p(0.5) <= P50_TARGET_MS,
+    );
+    report.check(
+        format!("{what}: p99"),
+        format!("{:.0} ms", p(0.99)),
+        format!("≤ {P99_TARGET_MS:.0} ms"),
+        p(0.99) <= P99_TARGET_MS,
+    );
+    report.note(format!(
+        "delivery {label}: {} events in {:.1} s (all delivered), p99.9 {:.0} ms, max {:.0} ms; {}; {cpu}",
+        latencies.len(),
+        wall.as_secs_f64(),
+        p(0.999),
+        latencies.last().copied().unwrap_or_default(),
+        breakdown.unwrap_or_else(|e| format!("stages unavailable: {e:#}")),
+    ));
+    println!("  delivery {label}: p50 {:.0} ms, p99 {:.0} ms", p(0.5), p(0.99));
+    Ok(())
+}
+
+/// Section 3: at the asked rate with the simulator's robot limit raised, then within WeCom's real limits.
+pub(super) async fn latency(load: &LoadRuntime, args: &Args, report: &mut Report) {
+    let n = args.destinations.max(1);
+    let budget = n as f64 * ROBOT_PER_MINUTE / 60.0;
+    report.note(format!(
+        "delivery: WeCom's real limits make {} to {n} destinations impossible within budget — {n} robots × 20/min \
+         = {}, {n} members of one app × 30/min = {}, and one app's 200/min = 3/s. The {} run uses a WeCom \
+         simulator whose robot limit is raised to 1,000,000/min: it measures shoprelay's latency, not what WeCom \
+         would accept. The second run stays at 90 % of the real robot budget. Times are the simulator's \
+         whole-millisecond stamps (±1 ms).",
+        per_sec(args.delivery_rate),
+        per_sec(budget),
+        per_sec(n as f64 * 30.0 / 60.0),
+        per_sec(args.delivery_rate),
+    ));
+    let raised = SimLimits {
+        robot_per_minute: 1_000_000,
+        ..SimLimits::default()
+    };
+    if let Err(e) = run_at(load, args, raised, args.delivery_rate, "sim limit raised", report).await {
+        report.fail("delivery (limits raised)", e);
+    }
+    let within = budget * 0.9;
+    if let Err(e) = run_at(load, args, SimLimits::default(), within, "WeCom's real limits", report).await {
+        report.fail("delivery (real limits)", e);
+    }
+}

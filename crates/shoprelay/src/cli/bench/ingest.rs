@@ -1,0 +1,422 @@
+//! The acknowledgement path: idle memory, pushes acknowledged per second (closed loop) on a bare axum
+//! handler, SQLite and PostgreSQL, and ack latency at a fixed rate (open loop). Workers are off in the
+//! throughput and latency runs, so they measure verify → group commit → 200 and nothing else.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use shoprelay_core::secret::SecretBox;
+use shoprelay_engine::clock::now_ms;
+use shoprelay_engine::config::{parse_config, Registry};
+use shoprelay_sim::load::{self, LoadReport, PushMaker};
+use tokio::net::TcpListener;
+
+use super::machine::{self, CpuSample};
+use super::{ms, per_sec, percentile, Args, LoadRuntime, Report};
+use crate::server::{redact, start, Running, StartOptions};
+
+/// The Shopee app pushes arrive for.
+const APP: &str = "bench";
+/// The shop the pushes are for.
+const SHOP: u64 = 727720655;
+/// The app's partner key (pushes are signed with it).
+const PARTNER_KEY: &str = "4a6b6c7a4d4c5a6f4e6b6f6b4a4c5a4f";
+
+/// Target of ingest on SQLite, pushes per second.
+const INGEST_TARGET: f64 = 10_000.0;
+/// Target share of the bare handler's throughput.
+const RATIO_TARGET: f64 = 0.5;
+/// Target p99 of the acknowledgement, milliseconds.
+const ACK_P99_TARGET_MS: f64 = 5.0;
+/// Target idle RSS, MB.
+const RSS_TARGET_MB: f64 = 60.0;
+
+fn config_toml(base: &str) -> String {
+    format!(
+        r#"
+[server]
+public_url = "{base}"
+
+[[shopee.apps]]
+id = "{APP}"
+partner_id = 2001887
+partner_key = "{PARTNER_KEY}"
+api_base = "http://127.0.0.1:9"
+
+[[shopee.shops]]
+app = "{APP}"
+shop_id = {SHOP}
+name = "Bench Shop"
+region = "SG"
+"#
+    )
+}
+
+/// Where a bench server keeps its data; removed when dropped (PostgreSQL: explicitly, see [`Scratch::remove`]).
+pub(super) enum Scratch {
+    /// A temporary folder holding the SQLite file.
+    Sqlite(tempfile::TempDir),
+    /// A database created for the run.
+    Postgres(PgScratch),
+}
+
+impl Scratch {
+    /// A fresh database of the kind `postgres` asks for (SQLite when `None`), and its URL.
+    pub(super) fn create(postgres: Option<&str>) -> Result<(Self, String)> {
+        match postgres {
+            None => {
+                let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
+                let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+                Ok((Scratch::Sqlite(dir), url))
+            }
+            Some(base) => {
+                let pg = PgScratch::create(base)?;
+                let url = pg.url.clone();
+                Ok((Scratch::Postgres(pg), url))
+            }
+        }
+    }
+
+    /// Removes the data (the server using it must be stopped).
+    pub(super) fn remove(self) -> Result<()> {
+        match self {
+            Scratch::Sqlite(dir) => dir.close().context("cannot remove the temporary folder"),
+            Scratch::Postgres(pg) => pg.drop_database(),
+        }
+    }
+}
+
+/// A PostgreSQL database created for one run with `psql` (this crate does not link an SQL client of its own).
+pub(super) struct PgScratch {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgScratch {
+    fn create(base: &str) -> Result<Self> {
+        let name = format!("shoprelay_bench_{}_{}", std::process::id(), now_ms());
+        let mut url = url::Url::parse(base).with_context(|| format!("`{}` is not a database URL", redact(base)))?;
+        psql(base, &format!("CREATE DATABASE {name}"))?;
+        url.set_path(&name);
+        Ok(Self {
+            admin_url: base.to_owned(),
+            name,
+            url: url.to_string(),
+        })
+    }
+
+    fn drop_database(self) -> Result<()> {
+        psql(
+            &self.admin_url,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        )
+    }
+}
+
+fn psql(url: &str, sql: &str) -> Result<()> {
+    let out = std::process::Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .output()
+        .context("cannot run `psql` (needed to create and drop the bench's PostgreSQL database)")?;
+    if !out.status.success() {
+        bail!(
+            "psql on {} failed for `{sql}`: {}",
+            redact(url),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// A server started for the acknowledgement runs.
+pub(super) struct BenchServer {
+    pub(super) server: Running,
+    pub(super) maker: Arc<PushMaker>,
+    scratch: Scratch,
+}
+
+impl BenchServer {
+    /// Starts shoprelay on a fresh database with one Shopee app and shop configured.
+    pub(super) async fn start(postgres: Option<&str>, workers: bool) -> Result<Self> {
+        let (scratch, database) = Scratch::create(postgres)?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let secrets = SecretBox::from_base64(&SecretBox::generate_key())?;
+        let mut options = StartOptions::new(database, secrets.clone());
+        options.workers = workers;
+        let server = start(listener, options).await?;
+        let file = parse_config(&config_toml(&base))?;
+        let objects = Registry::from_file(&file).to_objects(&secrets)?;
+        server.engine.store.apply_config(&objects, now_ms()).await?;
+        server.engine.reload_config().await?;
+        let maker = Arc::new(PushMaker::new(format!("{base}/push/shopee/{APP}"), PARTNER_KEY, SHOP));
+        Ok(Self { server, maker, scratch })
+    }
+
+    async fn stop(self) -> Result<()> {
+        self.server.stop().await?;
+        self.scratch.remove()
+    }
+}
+
+/// Memory: RSS once the server has started (SQLite, workers on) and sat idle for a second.
+pub(super) async fn memory(report: &mut Report) -> Result<()> {
+    let before = machine::status_kb("VmRSS");
+    let server = BenchServer::start(None, true).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = machine::status_kb("VmRSS").context("cannot read VmRSS from /proc/self/status")?;
+    server.stop().await?;
+    let mb = idle as f64 / 1024.0;
+    report.check(
+        "memory: RSS idle after start (SQLite, workers on, nothing queued)",
+        format!("{mb:.1} MB"),
+        format!("≤ {RSS_TARGET_MB:.0} MB"),
+        mb <= RSS_TARGET_MB,
+    );
+    if let Some(kb) = before {
+        report.note(format!(
+            "memory: the bench process before starting the server: {:.1} MB (runtime, load generator, no server)",
+            kb as f64 / 1024.0
+        ));
+    }
+    println!("  memory: idle RSS {mb:.1} MB");
+    Ok(())
+}
+
+/// Sums and counts of the server's own histograms, read from its Prometheus recorder.
+#[derive(Default, Clone, Copy)]
+struct ServerCounters {
+    batch_sum: f64,
+    batch_count: f64,
+    ack_sum: f64,
+    ack_count: f64,
+}
+
+impl ServerCounters {
+    fn now() -> Self {
+        let text = shoprelay_http::ops::metrics_handle().render();
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        Self {
+            batch_sum: value("shoprelay_ingest_batch_size_sum"),
+            batch_count: value("shoprelay_ingest_batch_size_count"),
+            ack_sum: value("shoprelay_push_ack_seconds_sum"),
+            ack_count: value("shoprelay_push_ack_seconds_count"),
+        }
+    }
+
+    /// "N commits of M pushes on average; handler time X ms on average" since `earlier`.
+    fn since(&self, earlier: &Self) -> String {
+        let commits = self.batch_count - earlier.batch_count;
+        let pushes = self.batch_sum - earlier.batch_sum;
+        let acks = self.ack_count - earlier.ack_count;
+        let ack_mean = if acks > 0.0 {
+            (self.ack_sum - earlier.ack_sum) / acks * 1000.0
+        } else {
+            0.0
+        };
+        let per_commit = if commits > 0.0 { pushes / commits } else { 0.0 };
+        format!(
+            "group commit: {commits:.0} transactions, {per_commit:.1} pushes each on average; \
+             handler time (shoprelay_push_ack_seconds) {ack_mean:.2} ms on average"
+        )
+    }
+}
+
+/// A closed-loop run: a warm-up, then the measured part with CPU and server counters around it.
+async fn closed_run(load: &LoadRuntime, maker: &Arc<PushMaker>, args: &Args) -> Result<(LoadReport, String)> {
+    let duration = args.secs(args.ingest_duration);
+    let warmup = duration.mul_f64(0.2).min(Duration::from_secs(1));
+    let make = {
+        let maker = maker.clone();
+        Arc::new(move || maker.next())
+    };
+    let url = maker.url().to_owned();
+    let warm = load::closed_loop(load.client(), url.clone(), args.connections, warmup, make.clone());
+    load.run(warm).await?;
+    let (cpu, counters) = (CpuSample::now(), ServerCounters::now());
+    let run = load::closed_loop(load.client(), url, args.connections, duration, make);
+    let result = load.run(run).await?;
+    let detail = format!(
+        "{}; {}",
+        CpuSample::now().since(&cpu),
+        ServerCounters::now().since(&counters)
+    );
+    Ok((result, detail))
+}
+
+/// Client-side latency percentiles of a run, for the notes.
+fn latency_summary(result: &LoadReport) -> String {
+    let mut sorted = result.latencies.clone();
+    sorted.sort_unstable();
+    let p = |q| percentile(&sorted, q).map_or_else(|| "—".to_owned(), ms);
+    format!("latency p50 {} · p99 {} · p99.9 {}", p(0.5), p(0.99), p(0.999))
+}
+
+fn failures(result: &LoadReport) -> Result<()> {
+    if result.failed > 0 {
+        bail!(
+            "{} of {} pushes failed; first: {}",
+            result.failed,
+            result.failed + result.ok,
+            result.first_failure.as_deref().unwrap_or("?")
+        );
+    }
+    Ok(())
+}
+
+/// The bare handler's throughput under the same load.
+async fn bare(load: &LoadRuntime, args: &Args, report: &mut Report) -> Result<f64> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/push/shopee/{APP}", listener.local_addr()?);
+    let task = load::serve_bare(listener);
+    let maker = Arc::new(PushMaker::new(url, PARTNER_KEY, SHOP));
+    let outcome = closed_run(load, &maker, args).await;
+    task.abort();
+    let (result, detail) = outcome?;
+    failures(&result)?;
+    let rate = result.throughput();
+    report.info(
+        format!(
+            "ingest: bare axum handler → 200 ({} connections, {:.0} s)",
+            args.connections,
+            args.secs(args.ingest_duration).as_secs_f64()
+        ),
+        per_sec(rate),
+    );
+    report.note(format!("bare handler: {}; {detail}", latency_summary(&result)));
+    println!("  ingest: bare handler {}", per_sec(rate));
+    Ok(rate)
+}
+
+/// One store's throughput, and its ratio to the bare handler's.
+async fn store(
+    load: &LoadRuntime,
+    args: &Args,
+    postgres: Option<&str>,
+    bare: Option<f64>,
+    report: &mut Report,
+) -> Result<()> {
+    let name = if postgres.is_some() { "PostgreSQL" } else { "SQLite" };
+    let server = BenchServer::start(postgres, false).await?;
+    let outcome = closed_run(load, &server.maker, args).await;
+    server.stop().await?;
+    let (result, detail) = outcome?;
+    failures(&result)?;
+    let rate = result.throughput();
+    let label = format!(
+        "ingest: verified pushes acked/s, {name}, workers off ({} connections, {:.0} s)",
+        args.connections,
+        args.secs(args.ingest_duration).as_secs_f64()
+    );
+    if postgres.is_none() {
+        report.check(label, per_sec(rate), "≥ 10,000/s", rate >= INGEST_TARGET);
+    } else {
+        report.info(label, per_sec(rate));
+    }
+    if let Some(bare) = bare.filter(|b| *b > 0.0) {
+        let ratio = rate / bare;
+        report.check(
+            format!("ingest: {name} ÷ bare handler"),
+            format!("{:.0} %", ratio * 100.0),
+            "≥ 50 %",
+            ratio >= RATIO_TARGET,
+        );
+    }
+    report.note(format!("{name} ingest: {}; {detail}", latency_summary(&result)));
+    println!("  ingest: {name} {}", per_sec(rate));
+    Ok(())
+}
+
+/// Section 1: the bare handler, SQLite and (when given) PostgreSQL, under the same closed-loop load.
+pub(super) async fn throughput(load: &LoadRuntime, args: &Args, postgres: Option<&str>, report: &mut Report) {
+    let bare_rate = match bare(load, args, report).await {
+        Ok(rate) => Some(rate),
+        Err(e) => {
+            report.fail("ingest (bare handler)", e);
+            None
+        }
+    };
+    if let Err(e) = store(load, args, None, bare_rate, report).await {
+        report.fail("ingest (SQLite)", e);
+    }
+    match postgres {
+        Some(pg) => {
+            if let Err(e) = store(load, args, Some(pg), bare_rate, report).await {
+                report.fail("ingest (PostgreSQL)", e);
+            }
+        }
+        None => report.note("PostgreSQL not measured: give --postgres URL or DATABASE_URL"),
+    }
+}
+
+/// One store's ack latency at a fixed rate.
+async fn latency_on(load: &LoadRuntime, args: &Args, postgres: Option<&str>, report: &mut Report) -> Result<()> {
+    let name = if postgres.is_some() { "PostgreSQL" } else { "SQLite" };
+    let duration = args.secs(args.latency_duration);
+    let rate = args.ack_rate;
+    let server = BenchServer::start(postgres, false).await?;
+    let make = {
+        let maker = server.maker.clone();
+        Arc::new(move || maker.next())
+    };
+    let url = server.maker.url().to_owned();
+    let warmup = load::open_loop(
+        load.client(),
+        url.clone(),
+        rate,
+        Duration::from_millis(500),
+        make.clone(),
+    );
+    let outcome = async {
+        load.run(warmup).await?;
+        let counters = ServerCounters::now();
+        let run = load::open_loop(load.client(), url, rate, duration, make);
+        let result = load.run(run).await?;
+        Ok::<_, anyhow::Error>((result, ServerCounters::now().since(&counters)))
+    }
+    .await;
+    server.stop().await?;
+    let (result, detail) = outcome?;
+    failures(&result)?;
+    let mut sorted = result.latencies.clone();
+    sorted.sort_unstable();
+    let p = |q| percentile(&sorted, q).unwrap_or_default();
+    let what = format!("ack latency @ {}, {name}, workers off", per_sec(rate));
+    report.info(format!("{what}: p50"), ms(p(0.5)));
+    let p99 = p(0.99);
+    report.check(
+        format!("{what}: p99"),
+        ms(p99),
+        format!("≤ {ACK_P99_TARGET_MS:.0} ms"),
+        p99.as_secs_f64() * 1000.0 <= ACK_P99_TARGET_MS,
+    );
+    report.info(format!("{what}: p99.9"), ms(p(0.999)));
+    report.note(format!(
+        "{name} ack latency: {} pushes in {:.1} s (open loop, timed from each request's actual send), max {}, \
+         largest send delay behind schedule {}; {detail}",
+        result.ok,
+        result.elapsed.as_secs_f64(),
+        ms(sorted.last().copied().unwrap_or_default()),
+        ms(result.max_send_lag)
+    ));
+    println!("  latency: {name} p99 {}", ms(p99));
+    Ok(())
+}
+
+/// Section 2: ack latency on SQLite and (when given) PostgreSQL.
+pub(super) async fn latency(load: &LoadRuntime, args: &Args, postgres: Option<&str>, report: &mut Report) {
+    if let Err(e) = latency_on(load, args, None, report).await {
+        report.fail("ack latency (SQLite)", e);
+    }
+    if let Some(pg) = postgres {
+        if let Err(e) = latency_on(load, args, Some(pg), report).await {
+            report.fail("ack latency (PostgreSQL)", e);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! `shoprelay replay`: dead letters back into the queue, with progress.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use shoprelay_engine::clock::now_ms;
+use shoprelay_store::{Outbox, ReplayFilter, SqlStore};
+
+use crate::settings::{load_file, master_key, server_settings};
+
+/// Dead letters re-queued per transaction.
+const BATCH: i64 = 500;
+
+/// `replay` options: at least one filter.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Configuration file (for the database URL).
+    #[arg(short = 'c', long = "config")]
+    config: Option<PathBuf>,
+    /// One delivery id.
+    #[arg(long)]
+    id: Option<i64>,
+    /// One destination (`wecom_app:ID`, `robot:ID`).
+    #[arg(long)]
+    destination: Option<String>,
+    /// One shop.
+    #[arg(long)]
+    shop: Option<i64>,
+    /// Created at or after (RFC 3339).
+    #[arg(long)]
+    since: Option<DateTime<Utc>>,
+    /// Created before (RFC 3339).
+    #[arg(long)]
+    until: Option<DateTime<Utc>>,
+}
+
+/// Re-queues matching dead letters; a running server sends them within a second.
+pub async fn run(args: Args) -> Result<ExitCode> {
+    let filter = ReplayFilter {
+        id: args.id,
+        destination: args.destination,
+        shop_id: args.shop,
+        from: args.since.map(|t| t.timestamp_millis()),
+        to: args.until.map(|t| t.timestamp_millis()),
+    };
+    if filter.is_empty() {
+        eprintln!("重发需要筛选条件 a replay needs a filter: --id, --destination, --shop, --since/--until");
+        return Ok(ExitCode::from(2));
+    }
+    let server = server_settings(&load_file(args.config.as_deref())?);
+    let store = SqlStore::connect(&server.database, master_key(&server.database)?).await?;
+    let total = store.count_dead(&filter).await?;
+    let bar = ProgressBar::new(u64::try_from(total).unwrap_or(0));
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message("重发 replaying");
+    let mut replayed = 0u64;
+    loop {
+        let n = store.replay_dead(&filter, now_ms(), BATCH).await?;
+        if n == 0 {
+            break;
+        }
+        replayed += n;
+        bar.inc(n);
+    }
+    bar.finish_and_clear();
+    println!("已重新排队 re-queued {replayed} dead letter(s); a running server sends them shortly.");
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}

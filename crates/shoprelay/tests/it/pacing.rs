@@ -1,0 +1,187 @@
+//! WeCom's limits honoured before sending: budgets per destination and member, digests for what does not
+//! fit, throttling without spending attempts, and dead letters sent again by replay.
+
+use shoprelay_sim::wecom::{Fault, FaultAction};
+use shoprelay_store::{AuditFilter, AuditKind, DestinationState};
+
+use crate::helpers::*;
+
+/// Lets every budget window pass at once: forgets the send log and un-pauses the destinations.
+async fn let_a_minute_pass(app: &TestApp) {
+    app.wecom.advance_clock(std::time::Duration::from_secs(61));
+    let store = &app.server.engine.store;
+    store.prune_sends(i64::MAX).await.unwrap();
+    for dest in ["wecom_app:hq", "robot:ops"] {
+        if let Some(state) = store.destination(dest).await.unwrap() {
+            store
+                .set_destination(
+                    &DestinationState {
+                        paused_until: 0,
+                        ..state
+                    },
+                    0,
+                )
+                .await
+                .unwrap();
+        }
+    }
+    // Deferred deliveries wait for the slot they were given; move them to now.
+    store
+        .release_paced(shoprelay_engine::clock::now_ms(), i64::MAX)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn over_budget_nothing_is_dropped_and_the_rest_arrives_as_a_digest() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    let mut orders = Vec::new();
+    for _ in 0..34 {
+        orders.push(app.create_order("READY_TO_SHIP").await);
+    }
+    app.dispatch().await;
+
+    // The robot takes 20 a minute, the member 30 a minute: exactly that much went out, nothing more.
+    let robot_now = app.markdowns().len();
+    let cards_now = app.cards().len();
+    assert_eq!(robot_now, 20, "robot budget");
+    assert_eq!(cards_now, 30, "per-member budget");
+    let stats = app.wecom.stats();
+    assert_eq!(stats.dropped_over_limit, 0, "WeCom never had to drop anything silently");
+    assert!(stats.rejected.is_empty(), "no sends over budget: {:?}", stats.rejected);
+    let paced = app
+        .audit(AuditFilter {
+            kind: Some(AuditKind::Delivery),
+            outcome: Some("paced".into()),
+            ..Default::default()
+        })
+        .await;
+    assert!(!paced.is_empty());
+
+    // At the next free slot the backlog arrives, folded into digests.
+    let_a_minute_pass(&app).await;
+    app.dispatch().await;
+    let later: Vec<_> = app.wecom.messages().into_iter().skip(robot_now + cards_now).collect();
+    assert!(
+        later.len() < 14,
+        "folded, not one message per order: {} messages",
+        later.len()
+    );
+    let mut seen = String::new();
+    let mut digests = 0;
+    for m in &later {
+        let text = m.body.to_string();
+        seen.push_str(&text);
+        let digest_link = text
+            .split("](")
+            .filter_map(|l| l.split(')').next())
+            .find(|l| l.contains("/digests/"));
+        if let Some(link) = digest_link {
+            digests += 1;
+            // The link lists every folded message, so "…还有 N 条" never hides one.
+            seen.push_str(&reqwest::get(link).await.unwrap().text().await.unwrap());
+        }
+    }
+    assert!(digests >= 2, "a digest for the robot and one for the member");
+    assert!(seen.contains("消息汇总"), "{seen}");
+    for sn in &orders[20..] {
+        assert!(
+            seen.contains(sn.as_str()),
+            "order {sn} reached the robot after the window"
+        );
+    }
+    let member_later: Vec<_> = later.iter().filter(|m| !m.recipients.is_empty()).collect();
+    let member_text: String = member_later.iter().map(|m| m.body.to_string()).collect();
+    for sn in &orders[30..] {
+        assert!(
+            member_text.contains(sn.as_str()),
+            "order {sn} reached the member after the window"
+        );
+    }
+    let stats = app.wecom.stats();
+    assert_eq!(stats.dropped_over_limit, 0);
+    assert!(
+        stats.rejected.is_empty(),
+        "no sends over budget after the window either: {:?}",
+        stats.rejected
+    );
+    let q = app.server.engine.store.queue_depths().await.unwrap();
+    assert_eq!(q.deliveries_pending, 0, "everything is out: {q:?}");
+}
+
+#[tokio::test]
+async fn wecom_throttling_backs_off_without_spending_attempts() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    app.wecom.inject_fault(Fault::new(
+        "/cgi-bin/message/send",
+        1,
+        FaultAction::Errcode { errcode: 45009 },
+    ));
+    let sn = app.create_order("READY_TO_SHIP").await;
+    app.dispatch().await;
+    let throttled = app
+        .audit(AuditFilter {
+            outcome: Some("throttled".into()),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(throttled.len(), 1);
+    assert_eq!(throttled[0].errcode, Some(45009));
+    app.dispatch_until_settled().await;
+    let delivered = app
+        .audit(AuditFilter {
+            order_sn: Some(sn),
+            outcome: Some("delivered".into()),
+            ..Default::default()
+        })
+        .await;
+    let card = delivered
+        .iter()
+        .find(|a| a.destination.as_deref() == Some("wecom_app:hq"))
+        .unwrap();
+    assert_eq!(card.attempt, Some(1), "being throttled did not use up an attempt");
+    let state = app
+        .server
+        .engine
+        .store
+        .destination("wecom_app:hq")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.state, "closed", "the breaker closes on success");
+}
+
+#[tokio::test]
+async fn dead_letters_are_sent_again_by_replay() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    app.wecom.inject_fault(Fault::new(
+        "/cgi-bin/message/send",
+        1,
+        FaultAction::Errcode { errcode: 40003 },
+    ));
+    app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    assert_eq!(app.server.engine.store.queue_depths().await.unwrap().deliveries_dead, 1);
+
+    let url = format!("{}/api/v1/deliveries/replay", app.base);
+    let empty = app.http.post(&url).json(&serde_json::json!({})).send().await.unwrap();
+    assert_eq!(empty.status().as_u16(), 400);
+    assert_eq!(
+        empty.json::<serde_json::Value>().await.unwrap()["code"],
+        "replay.empty_filter"
+    );
+    let resp = app
+        .http
+        .post(&url)
+        .json(&serde_json::json!({"destination": "wecom_app:hq"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["replayed"], 1);
+    app.dispatch_until_settled().await;
+    assert_eq!(app.cards().len(), 1, "the dead letter was delivered on replay");
+    assert_eq!(app.server.engine.store.queue_depths().await.unwrap().deliveries_dead, 0);
+}
