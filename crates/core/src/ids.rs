@@ -106,6 +106,13 @@ pub struct ShopId(u64);
 impl ShopId {
     /// Accepts any positive id.
     pub fn new(raw: u64) -> Result<Self, IdError> {
+        // Stored as a signed 64-bit integer; Shopee's ids are far below that.
+        if raw > i64::MAX as u64 {
+            return Err(IdError {
+                kind: "shop_id",
+                reason: "is larger than 9223372036854775807",
+            });
+        }
         if raw == 0 {
             return Err(IdError {
                 kind: "shop_id",
@@ -168,6 +175,10 @@ mod tests {
         assert_eq!("727720655".parse::<ShopId>().map(ShopId::get), Ok(727720655));
         assert!("-1".parse::<ShopId>().is_err());
         assert!(serde_json::from_str::<ShopId>("0").is_err());
+        assert!(
+            ShopId::new(u64::MAX).is_err(),
+            "must fit the database's signed 64-bit column"
+        );
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct EngineSettings {
     pub refresh_ahead: Duration,
     /// How often the configuration is re-read from the database.
     pub config_reload: Duration,
+    /// How often the reconciler asks the marketplace for lost pushes and changed orders.
+    pub reconcile_every: Duration,
     /// Deliveries sent at once.
     pub delivery_concurrency: usize,
     /// First back-off of an open breaker (doubles, up to ten minutes).
@@ -61,6 +63,7 @@ impl EngineSettings {
             http_timeout: Duration::from_secs(10),
             refresh_ahead: Duration::from_secs(1_800),
             config_reload: Duration::from_secs(5),
+            reconcile_every: Duration::from_secs(600),
             delivery_concurrency: 16,
             breaker_open: Duration::from_secs(30),
             hold_probe: Duration::from_secs(300),
@@ -102,7 +105,7 @@ impl Engine {
             .timeout(settings.http_timeout)
             .connect_timeout(settings.http_timeout.min(Duration::from_secs(5)))
             .build()
-            .unwrap_or_default();
+            .map_err(|e| EngineError::HttpClient(e.to_string()))?;
         let objects = store.list_config().await?;
         let registry = Registry::from_objects(&objects, &secrets)?;
         let inbox_wake = Arc::new(Notify::new());
@@ -204,6 +207,10 @@ impl Engine {
         let me = self.clone();
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move { me.refresh_loop(stop).await }));
+        let me = self.clone();
+        let stop = shutdown.clone();
+        let every = self.settings.reconcile_every;
+        tasks.push(tokio::spawn(async move { me.reconcile_loop(every, stop).await }));
         let me = self.clone();
         tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(me.settings.config_reload);

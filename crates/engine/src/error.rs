@@ -12,6 +12,9 @@ pub enum EngineError {
     /// A batch write failed; each request in it gets this (the cause is logged once).
     #[error("storage unavailable")]
     StoreUnavailable,
+    /// The HTTP client could not be built (TLS roots, system configuration).
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(String),
     /// The service is shutting down and no longer accepts work.
     #[error("shutting down")]
     ShuttingDown,
@@ -22,6 +25,7 @@ impl UserFacing for EngineError {
         match self {
             EngineError::Store(e) => e.code(),
             EngineError::StoreUnavailable => "store.unavailable",
+            EngineError::HttpClient(_) => "server.http_client",
             EngineError::ShuttingDown => "server.shutting_down",
         }
     }
@@ -33,6 +37,7 @@ impl UserFacing for EngineError {
     fn message_zh(&self) -> String {
         match self {
             EngineError::Store(e) => e.message_zh(),
+            EngineError::HttpClient(e) => format!("无法创建 HTTP 客户端：{e}"),
             EngineError::StoreUnavailable => "数据库暂时不可用，推送未保存：平台会自动重发，请检查数据库".into(),
             EngineError::ShuttingDown => "服务正在停止，请稍后重试（平台会自动重发推送）".into(),
         }
@@ -41,6 +46,7 @@ impl UserFacing for EngineError {
     fn message_en(&self) -> String {
         match self {
             EngineError::Store(e) => e.message_en(),
+            EngineError::HttpClient(e) => format!("Cannot build the HTTP client: {e}"),
             EngineError::StoreUnavailable => "The database is unavailable and the push was not stored: the platform will resend it; check the database".into(),
             EngineError::ShuttingDown => "The service is shutting down; retry shortly (the platform resends pushes)".into(),
         }

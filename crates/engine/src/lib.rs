@@ -6,6 +6,7 @@
 //! - [`ingest`]: group commit of verified pushes, so the acknowledgement waits for fsync without
 //!   paying one fsync per push.
 //! - [`pipeline`]: inbox items become neutral events, enriched through the marketplace API and routed.
+//! - [`reconcile`]: lost pushes and unseen order changes fetched from the marketplace into the inbox.
 //! - [`render`]: events become WeCom cards and robot markdown.
 //! - [`pacing`]: budgets per destination checked before sending, digests when over budget, the breaker.
 //! - [`deliver`]: outbox rows are sent, retried with back-off or dead-lettered, each attempt audited.
@@ -24,6 +25,7 @@ pub mod error;
 pub mod ingest;
 pub mod pacing;
 pub mod pipeline;
+pub mod reconcile;
 pub mod render;
 pub mod tokens;
 

@@ -17,8 +17,8 @@ use crate::error::EngineError;
 use crate::render::{recipients_key, render, summary, RenderContext};
 use crate::tokens::{shopee_app, TokenError};
 
-/// Inbox items taken per pass.
-const BATCH: i64 = 32;
+/// Inbox items taken per pass (worked on concurrently).
+const BATCH: i64 = 16;
 
 /// Event kinds an admin also hears about, whatever the routes say.
 const ADMIN_KINDS: [EventKind; 4] = [
@@ -51,18 +51,28 @@ impl Engine {
             .claim_inbox(now_ms(), self.settings.lease.as_millis() as i64, BATCH)
             .await?;
         let count = items.len();
-        let mut new_events = 0;
-        for item in items {
-            match self.process_item(&item).await {
-                Step::Complete(completion) => match self.store.complete_inbox(&item, completion, now_ms()).await? {
-                    Some(n) => new_events += n,
-                    None => tracing::warn!(inbox = item.id, "claim lost to another worker; its result stands"),
+        // A claim never holds two pushes of one order, so the items can be worked on concurrently: one
+        // slow marketplace call does not hold up the rest, nor outlive the lease.
+        let results = futures::future::join_all(items.iter().map(|item| async move {
+            match self.process_item(item).await {
+                Step::Complete(completion) => match self.store.complete_inbox(item, completion, now_ms()).await? {
+                    Some(n) => Ok(n),
+                    None => {
+                        tracing::warn!(inbox = item.id, "claim lost to another worker; its result stands");
+                        Ok(0)
+                    }
                 },
                 Step::RetryAt(at, error) => {
                     tracing::info!(inbox = item.id, %error, "enrichment failed; retrying later");
-                    self.store.retry_inbox(&item, at, &error).await?;
+                    self.store.retry_inbox(item, at, &error).await?;
+                    Ok::<usize, EngineError>(0)
                 }
             }
+        }))
+        .await;
+        let mut new_events = 0;
+        for result in results {
+            new_events += result?;
         }
         if new_events > 0 {
             metrics::counter!("shoprelay_events_total").increment(new_events as u64);

@@ -86,6 +86,10 @@ pub trait ConfigRepo: Send + Sync {
     async fn apply_config(&self, objects: &[ConfigObject], now: i64) -> Result<Vec<(String, String, ConfigChange)>>;
     /// Every stored object.
     async fn list_config(&self) -> Result<Vec<ConfigObject>>;
+    /// A value shoprelay keeps about its own progress (e.g. the reconciler's watermark).
+    async fn meta(&self, key: &str) -> Result<Option<String>>;
+    /// Sets such a value.
+    async fn set_meta(&self, key: &str, value: &str) -> Result<()>;
 }
 
 /// Marketplace authorizations and their tokens.

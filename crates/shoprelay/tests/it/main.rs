@@ -8,3 +8,4 @@ mod delivery;
 mod helpers;
 mod pacing;
 mod pushes;
+mod reconcile;

@@ -275,3 +275,53 @@ async fn orders_arrive_without_details_when_the_shop_never_authorized() {
         processed[0].detail
     );
 }
+
+#[tokio::test]
+async fn partner_and_chat_pushes_become_their_events() {
+    let app = spawn_app_with(Options {
+        extra_toml: r#"
+[[routes]]
+id = "service"
+events = ["buyer_message", "shop_authorized", "shop_deauthorized", "authorization_expiring"]
+targets = [{ type = "wecom_app", app = "hq", users = ["lisi"] }]
+"#
+        .into(),
+        ..Options::default()
+    })
+    .await;
+    app.authorize().await;
+    let pushes = [
+        json!({"code": 10, "shop_id": SHOP, "timestamp": 100, "data": {"type": "message", "content": {
+            "message_id": "m1", "from_id": 55501, "from_user_name": "buyer_ana", "to_id": SHOP,
+            "message_type": "text", "content": {"text": "我的订单什么时候发货"}, "conversation_id": "c1",
+            "created_timestamp": 100}}}),
+        json!({"code": 12, "timestamp": 101, "data": {"shop_expire_soon": [SHOP], "merchant_expire_soon": [],
+            "expire_before": 1_900_000_000, "page_no": 1, "total_page": 1}}),
+        json!({"code": 2, "shop_id": SHOP, "timestamp": 102, "data": {"shop_id": SHOP}}),
+    ];
+    for push in &pushes {
+        let body = push.to_string();
+        let (status, err) = app.post_push(APP, &body, Some(app.sign(&body))).await;
+        assert_eq!(status, 200, "{err}");
+    }
+    app.dispatch_until_settled().await;
+    let titles: Vec<String> = app.cards().iter().map(card_title).collect();
+    assert!(titles.contains(&"买家消息".to_owned()), "{titles:?}");
+    assert!(titles.contains(&"店铺授权即将到期".to_owned()), "{titles:?}");
+    assert!(titles.contains(&"店铺已取消授权".to_owned()), "{titles:?}");
+    let chat = app.cards().into_iter().find(|m| card_title(m) == "买家消息").unwrap();
+    assert!(chat.body["template_card"]["sub_title_text"]
+        .as_str()
+        .unwrap()
+        .contains("什么时候发货"));
+    // Admins hear about expiry and deauthorization whatever the routes say.
+    let md = app.markdowns();
+    assert!(md.iter().any(|m| m.contains("店铺授权即将到期")), "{md:?}");
+    assert!(md.iter().any(|m| m.contains("店铺已取消授权")), "{md:?}");
+    let (a, s) = (
+        shoprelay_core::ids::ConfigId::parse(APP).unwrap(),
+        shoprelay_core::ids::ShopId::new(SHOP).unwrap(),
+    );
+    let auth = app.server.engine.store.shop_auth(&a, s).await.unwrap().unwrap();
+    assert_eq!(auth.status, shoprelay_store::ShopAuthStatus::Deauthorized);
+}

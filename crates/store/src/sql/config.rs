@@ -80,4 +80,21 @@ impl ConfigRepo for SqlStore {
             })
             .collect())
     }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(pool).await?
+        }))
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .bind(key)
+                .bind(value)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
 }

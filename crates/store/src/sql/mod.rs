@@ -263,7 +263,7 @@ pub(crate) fn skip_locked(store: &SqlStore) -> &'static str {
     }
 }
 
-/// Shop ids are u64 on the wire and i64 in SQL; Shopee's fit comfortably.
+/// Shop ids are u64 on the wire and i64 in SQL; `ShopId` only holds values that fit.
 pub(crate) fn shop_to_sql(shop: shoprelay_core::ids::ShopId) -> i64 {
     i64::try_from(shop.get()).unwrap_or(i64::MAX)
 }

@@ -1,0 +1,209 @@
+//! The reconciler: pushes that never arrived still become events. Shopee keeps the pushes it failed to
+//! deliver for three days (`get_lost_push_message`, confirmed with `confirm_consumed_lost_push_message`),
+//! and `get_order_list` by update time (at most 15 days per call) shows every order that changed. Both go
+//! into the inbox like live pushes, so deduplication, ordering and enrichment are the same — an order whose
+//! push was lost produces its event exactly once.
+
+use serde::Serialize;
+use serde_json::json;
+use shoprelay_core::event::Platform;
+use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_marketplaces::shopee::{dedupe_key, ShopeePush};
+use shoprelay_store::{NewPush, ShopAuthStatus};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{now_ms, now_secs};
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::tokens::shopee_app;
+
+/// Shopee's limit on one `get_order_list` time range.
+const MAX_RANGE_SECS: i64 = 15 * 24 * 3600;
+/// Where a shop's first reconciliation starts.
+const FIRST_LOOKBACK_SECS: i64 = 3 * 24 * 3600;
+/// Overlap with the previous pass, so an order updated while the last pass ran is not missed.
+const OVERLAP_SECS: i64 = 300;
+/// Most pages read per shop and pass (100 orders a page).
+const MAX_PAGES: usize = 50;
+
+/// What one pass found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReconcileReport {
+    /// Lost pushes fetched and stored.
+    pub lost_pushes: usize,
+    /// Orders listed.
+    pub orders_checked: usize,
+    /// Orders whose status we had not seen, stored as pushes.
+    pub orders_recovered: usize,
+    /// Problems met (the pass goes on with the next app or shop).
+    pub errors: Vec<String>,
+}
+
+impl Engine {
+    /// Runs a pass now and then every `interval`, until `shutdown`.
+    pub(crate) async fn reconcile_loop(&self, interval: std::time::Duration, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            match self.reconcile_once().await {
+                Ok(report) if report.lost_pushes + report.orders_recovered > 0 || !report.errors.is_empty() => {
+                    tracing::info!(?report, "reconciliation pass");
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = ?err, "reconciliation pass failed"),
+            }
+        }
+    }
+
+    /// One pass over every Shopee app and authorized shop.
+    pub async fn reconcile_once(&self) -> Result<ReconcileReport, EngineError> {
+        let mut report = ReconcileReport::default();
+        let registry = self.registry();
+        for app in registry.shopee_apps.values() {
+            if let Err(err) = self.recover_lost_pushes(&app.id, &mut report).await {
+                report.errors.push(format!("{}: lost pushes: {err}", app.id));
+            }
+        }
+        for auth in self.store.list_shop_auth().await? {
+            if auth.status != ShopAuthStatus::Active || registry.shop(&auth.app_id, auth.shop_id).is_none() {
+                continue;
+            }
+            if let Err(err) = self.reconcile_shop(&auth.app_id, auth.shop_id, &mut report).await {
+                report
+                    .errors
+                    .push(format!("{}/{}: order list: {err}", auth.app_id, auth.shop_id));
+            }
+        }
+        if report.lost_pushes + report.orders_recovered > 0 {
+            self.inbox_wake.notify_one();
+        }
+        Ok(report)
+    }
+
+    async fn recover_lost_pushes(&self, app_id: &ConfigId, report: &mut ReconcileReport) -> Result<(), String> {
+        let registry = self.registry();
+        let Some(cfg) = registry.shopee_apps.get(app_id) else {
+            return Ok(());
+        };
+        let app = shopee_app(cfg);
+        loop {
+            let page = self
+                .shopee
+                .get_lost_push_message(&app)
+                .await
+                .map_err(|e| e.to_string())?;
+            for lost in &page.push_message_list {
+                let body = lost.to_push_body();
+                self.store_recovered(app_id, &body, dedupe_key(&body))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                report.lost_pushes += 1;
+            }
+            // Confirm only after they are stored: a crash in between fetches them again (deduplicated).
+            if let Some(last) = page.last_message_id.filter(|_| !page.push_message_list.is_empty()) {
+                self.shopee
+                    .confirm_consumed_lost_push_message(&app, last)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            if !page.has_next_page || page.push_message_list.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn reconcile_shop(
+        &self,
+        app_id: &ConfigId,
+        shop: ShopId,
+        report: &mut ReconcileReport,
+    ) -> Result<(), String> {
+        let registry = self.registry();
+        let Some(cfg) = registry.shopee_apps.get(app_id) else {
+            return Ok(());
+        };
+        let app = shopee_app(cfg);
+        let key = format!("reconcile:{app_id}:{shop}");
+        let now = now_secs();
+        let since = match self.store.meta(&key).await.map_err(|e| e.to_string())? {
+            Some(v) => v.parse::<i64>().unwrap_or(now - FIRST_LOOKBACK_SECS) - OVERLAP_SECS,
+            None => now - FIRST_LOOKBACK_SECS,
+        }
+        .max(now - MAX_RANGE_SECS + 60);
+        let token = self.access_token(app_id, shop).await.map_err(|e| e.to_string())?;
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let page = self
+                .shopee
+                .get_order_list(&app, shop, token.expose(), since, now, cursor.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            for order in &page.orders {
+                report.orders_checked += 1;
+                let Some(status) = &order.status else { continue };
+                let known = self
+                    .store
+                    .order_status(app_id, shop, &order.order_sn)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if known.as_ref().is_some_and(|(s, _)| s == status.as_str()) {
+                    continue;
+                }
+                // The push that would have told us, as Shopee would have sent it.
+                let body = json!({
+                    "shop_id": shop.get(),
+                    "code": 3,
+                    "timestamp": now,
+                    "data": {"ordersn": order.order_sn.as_str(), "status": status.as_str(), "update_time": now,
+                             "completed_scenario": "", "items": []}
+                })
+                .to_string()
+                .into_bytes();
+                let dedupe = format!("reconcile:{shop}:{}:{}", order.order_sn, status.as_str());
+                self.store_recovered(app_id, &body, dedupe)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                report.orders_recovered += 1;
+            }
+            match (page.more, page.next_cursor) {
+                (true, Some(next)) if !next.is_empty() => cursor = Some(next),
+                _ => break,
+            }
+        }
+        self.store
+            .set_meta(&key, &now.to_string())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn store_recovered(&self, app_id: &ConfigId, body: &[u8], dedupe: String) -> Result<(), EngineError> {
+        let (code, shop_id, order_sn) = match ShopeePush::parse(body) {
+            Ok(push) => {
+                let order = match &push.body {
+                    shoprelay_marketplaces::shopee::PushBody::OrderStatus { order_sn, .. }
+                    | shoprelay_marketplaces::shopee::PushBody::TrackingNumber { order_sn, .. } => {
+                        Some(order_sn.clone())
+                    }
+                    _ => None,
+                };
+                (push.code, push.shop_id, order)
+            }
+            Err(_) => (-1, None, None),
+        };
+        let push = NewPush {
+            platform: Platform::Shopee,
+            app_id: app_id.clone(),
+            dedupe_key: dedupe,
+            code,
+            shop_id,
+            order_sn,
+            body: String::from_utf8_lossy(body).into_owned(),
+            received_at: now_ms(),
+        };
+        self.accept_push(push).await?;
+        Ok(())
+    }
+}
