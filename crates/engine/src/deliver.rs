@@ -51,7 +51,13 @@ impl Engine {
         let limit = self.settings.delivery_concurrency.max(1) as i64;
         let items = self
             .store
-            .claim_deliveries(now_ms(), self.settings.lease.as_millis() as i64, limit)
+            .claim_deliveries(
+                &self.instance_id,
+                now_ms(),
+                self.settings.lease.as_millis() as i64,
+                self.settings.destination_lease.as_millis() as i64,
+                limit,
+            )
             .await?;
         let count = items.len();
         // Destinations run concurrently; within one destination deliveries go out in order, so a

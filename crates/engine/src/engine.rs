@@ -38,6 +38,9 @@ pub struct EngineSettings {
     pub reconcile_every: Duration,
     /// Deliveries sent at once.
     pub delivery_concurrency: usize,
+    /// How long a destination stays with this process without a heartbeat (then another replica may
+    /// take it over).
+    pub destination_lease: Duration,
     /// First back-off of an open breaker (doubles, up to ten minutes).
     pub breaker_open: Duration,
     /// How often a held destination is probed when the configuration does not change.
@@ -66,6 +69,7 @@ impl EngineSettings {
             reconcile_every: Duration::from_secs(600),
             delivery_concurrency: 16,
             breaker_open: Duration::from_secs(30),
+            destination_lease: Duration::from_secs(15),
             hold_probe: Duration::from_secs(300),
         }
     }
@@ -92,6 +96,8 @@ pub struct Engine {
     ingest: Ingest,
     pub(crate) inbox_wake: Arc<Notify>,
     pub(crate) outbox_wake: Arc<Notify>,
+    /// This process among the replicas: the owner of the destination leases it takes.
+    pub instance_id: String,
 }
 
 impl Engine {
@@ -122,6 +128,7 @@ impl Engine {
             config_fingerprint: std::sync::Mutex::new(config_fingerprint(&objects)),
             inbox_wake,
             outbox_wake: Arc::new(Notify::new()),
+            instance_id: uuid::Uuid::new_v4().simple().to_string(),
         }))
     }
 
@@ -165,6 +172,11 @@ impl Engine {
     /// Wakes the delivery worker (after a replay).
     pub fn wake_outbox(&self) {
         self.outbox_wake.notify_one();
+    }
+
+    /// The notifiers that wake the inbox and delivery workers (for other replicas' NOTIFYs).
+    pub fn wakers(&self) -> (Arc<Notify>, Arc<Notify>) {
+        (self.inbox_wake.clone(), self.outbox_wake.clone())
     }
 
     /// Runs every pending stage until no work is due: for tests and the demo, instead of sleeping.
@@ -212,6 +224,9 @@ impl Engine {
         let every = self.settings.reconcile_every;
         tasks.push(tokio::spawn(async move { me.reconcile_loop(every, stop).await }));
         let me = self.clone();
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move { me.lease_heartbeat(stop).await }));
+        let me = self.clone();
         tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(me.settings.config_reload);
             loop {
@@ -226,6 +241,25 @@ impl Engine {
             }
         }));
         tasks
+    }
+
+    /// Keeps this process's destination leases alive while long sends are in flight, and gives them
+    /// back on shutdown so another replica takes over at once.
+    async fn lease_heartbeat(&self, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(self.settings.destination_lease / 3);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let until = crate::clock::now_ms() + self.settings.destination_lease.as_millis() as i64;
+            if let Err(err) = self.store.renew_destination_leases(&self.instance_id, until).await {
+                tracing::warn!(error = ?err, "renewing destination leases failed");
+            }
+        }
+        if let Err(err) = self.store.release_destination_leases(&self.instance_id).await {
+            tracing::warn!(error = ?err, "releasing destination leases failed");
+        }
     }
 
     async fn worker_loop<F>(

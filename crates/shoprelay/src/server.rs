@@ -23,6 +23,7 @@ pub struct Running {
     pub shutdown: CancellationToken,
     http: JoinHandle<std::io::Result<()>>,
     workers: Vec<JoinHandle<()>>,
+    listener_task: Option<JoinHandle<()>>,
 }
 
 impl Running {
@@ -32,6 +33,9 @@ impl Running {
         self.http.await.context("HTTP task panicked")??;
         for w in self.workers {
             let _ = w.await;
+        }
+        if let Some(task) = self.listener_task {
+            task.abort();
         }
         Ok(())
     }
@@ -78,13 +82,17 @@ pub async fn start(listener: TcpListener, options: StartOptions) -> Result<Runni
     }
     let mut settings = EngineSettings::new(options.public_url.unwrap_or_else(|| format!("http://{addr}")));
     (options.tune)(&mut settings);
-    let engine = Engine::new(Arc::new(store), options.secrets, settings).await?;
+    let store = Arc::new(store);
+    let engine = Engine::new(store.clone(), options.secrets, settings).await?;
     let shutdown = CancellationToken::new();
     let workers = if options.workers {
         engine.spawn_workers(shutdown.clone())
     } else {
         Vec::new()
     };
+    // Other replicas' NOTIFYs wake this one's workers (PostgreSQL only).
+    let (inbox, outbox) = engine.wakers();
+    let listener_task = store.spawn_wakeup_listener(inbox, outbox);
     shoprelay_http::ops::metrics_handle();
     let state = AppState {
         engine: engine.clone(),
@@ -102,6 +110,7 @@ pub async fn start(listener: TcpListener, options: StartOptions) -> Result<Runni
         shutdown,
         http,
         workers,
+        listener_task,
     })
 }
 

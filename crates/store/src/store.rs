@@ -30,8 +30,22 @@ pub trait Inbox: Send + Sync {
 /// The transactional outbox of deliveries.
 #[async_trait]
 pub trait Outbox: Send + Sync {
-    /// Claims up to `limit` due deliveries for `lease_ms`.
-    async fn claim_deliveries(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<DeliveryItem>>;
+    /// Claims up to `limit` due deliveries for `lease_ms`, only of destinations no other `owner` (server
+    /// process) holds, and takes (or renews) `owner`'s lease on each destination it claims from until
+    /// `now + destination_lease_ms`: one process sends for a destination at a time, so its order and its
+    /// budget hold across replicas.
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_ms: i64,
+        destination_lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<DeliveryItem>>;
+    /// Extends every destination lease `owner` holds (a heartbeat while long sends are in flight).
+    async fn renew_destination_leases(&self, owner: &str, until: i64) -> Result<()>;
+    /// Gives up every destination lease `owner` holds (a clean shutdown).
+    async fn release_destination_leases(&self, owner: &str) -> Result<()>;
     /// Records an attempt's result and its audit entry in one transaction. The state changes only while
     /// the claim holds (returns `false` otherwise); the attempt is audited either way.
     async fn finish_delivery(&self, item: &DeliveryItem, result: DeliveryResult, audit: AuditEntry) -> Result<bool>;

@@ -224,9 +224,13 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
             !s.insert_event(new, 100).await.unwrap(),
             "same dedupe key is not queued twice"
         );
-        let claimed = s.claim_deliveries(100, 30_000, 10).await.unwrap();
+        let claimed = s.claim_deliveries("r1", 100, 30_000, 15_000, 10).await.unwrap();
         assert_eq!(claimed.len(), 3);
-        assert!(s.claim_deliveries(100, 30_000, 10).await.unwrap().is_empty());
+        assert!(s
+            .claim_deliveries("r1", 100, 30_000, 15_000, 10)
+            .await
+            .unwrap()
+            .is_empty());
         let audit = |outcome: &str| {
             let mut a = AuditEntry::new(AuditKind::Delivery, outcome, 200, "x");
             a.shop_id = Some(727720655);
@@ -248,8 +252,12 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
         assert!(!s.finish_delivery(&claimed[0], late, audit("late")).await.unwrap());
         let depths = s.queue_depths().await.unwrap();
         assert_eq!((depths.deliveries_pending, depths.deliveries_dead), (1, 1));
-        assert!(s.claim_deliveries(999, 30_000, 10).await.unwrap().is_empty());
-        let retried = s.claim_deliveries(1_000, 30_000, 10).await.unwrap();
+        assert!(s
+            .claim_deliveries("r1", 999, 30_000, 15_000, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        let retried = s.claim_deliveries("r1", 1_000, 30_000, 15_000, 10).await.unwrap();
         assert_eq!(retried.len(), 1);
         assert_eq!(retried[0].attempts, 1);
         assert_eq!(retried[0].payload, "{\"msgtype\":\"text\"}");
@@ -284,7 +292,7 @@ async fn concurrent_claimers_never_share_a_delivery() {
             handles.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
                 loop {
-                    let batch = s.claim_deliveries(1, 60_000, 7).await.unwrap();
+                    let batch = s.claim_deliveries("r1", 1, 60_000, 15_000, 7).await.unwrap();
                     if batch.is_empty() {
                         break mine;
                     }
@@ -590,7 +598,7 @@ async fn sqlite_server_start_releases_claims_of_a_crashed_process() {
     .await
     .unwrap();
     assert_eq!(s.claim_inbox(10, 60_000, 10).await.unwrap().len(), 1);
-    assert_eq!(s.claim_deliveries(10, 60_000, 10).await.unwrap().len(), 1);
+    assert_eq!(s.claim_deliveries("r1", 10, 60_000, 15_000, 10).await.unwrap().len(), 1);
     s.close().await;
     let reopened = SqlStore::connect(&url, key).await.unwrap();
     assert!(
@@ -604,7 +612,11 @@ async fn sqlite_server_start_releases_claims_of_a_crashed_process() {
         "inbox claim released"
     );
     assert_eq!(
-        reopened.claim_deliveries(20, 60_000, 10).await.unwrap().len(),
+        reopened
+            .claim_deliveries("r1", 20, 60_000, 15_000, 10)
+            .await
+            .unwrap()
+            .len(),
         1,
         "delivery claim released"
     );
@@ -636,7 +648,7 @@ async fn claims_put_urgent_first_and_never_let_one_destination_starve_the_others
         )
         .await
         .unwrap();
-        let claimed = s.claim_deliveries(10, 60_000, 100).await.unwrap();
+        let claimed = s.claim_deliveries("r1", 10, 60_000, 15_000, 100).await.unwrap();
         assert_eq!(claimed[0].priority, PRIORITY_URGENT, "urgent first");
         let flood = claimed.iter().filter(|d| d.destination == "robot:flood").count();
         let quiet = claimed.iter().filter(|d| d.destination == "robot:quiet").count();
@@ -665,10 +677,20 @@ async fn paused_destinations_are_not_claimed_and_held_ones_are_released_by_a_fix
             failures: 1,
         };
         s.set_destination(&held, 0).await.unwrap();
-        assert!(s.claim_deliveries(10, 60_000, 10).await.unwrap().is_empty(), "paused");
+        assert!(
+            s.claim_deliveries("r1", 10, 60_000, 15_000, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "paused"
+        );
         assert_eq!(s.destination("wecom_app:hq").await.unwrap(), Some(held));
         assert_eq!(s.release_held_destinations(20).await.unwrap(), 1);
-        assert_eq!(s.claim_deliveries(20, 60_000, 10).await.unwrap().len(), 1, "released");
+        assert_eq!(
+            s.claim_deliveries("r1", 20, 60_000, 15_000, 10).await.unwrap().len(),
+            1,
+            "released"
+        );
     })
     .await;
 }
@@ -685,7 +707,7 @@ async fn deferral_spends_no_attempt_and_the_send_log_counts_windows() {
         )
         .await
         .unwrap();
-        let item = s.claim_deliveries(0, 60_000, 10).await.unwrap().remove(0);
+        let item = s.claim_deliveries("r1", 0, 60_000, 15_000, 10).await.unwrap().remove(0);
         let later = DeliveryResult::Deferred {
             at: 500,
             reason: "budget".into(),
@@ -693,8 +715,15 @@ async fn deferral_spends_no_attempt_and_the_send_log_counts_windows() {
         s.finish_delivery(&item, later, AuditEntry::new(AuditKind::Delivery, "paced", 0, ""))
             .await
             .unwrap();
-        assert!(s.claim_deliveries(499, 60_000, 10).await.unwrap().is_empty());
-        assert_eq!(s.claim_deliveries(500, 60_000, 10).await.unwrap()[0].attempts, 0);
+        assert!(s
+            .claim_deliveries("r1", 499, 60_000, 15_000, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            s.claim_deliveries("r1", 500, 60_000, 15_000, 10).await.unwrap()[0].attempts,
+            0
+        );
 
         s.reserve_send("wecom_app:hq", &["zhangsan".into()], 100).await.unwrap();
         s.reserve_send("wecom_app:hq", &["lisi".into()], 200).await.unwrap();
@@ -743,7 +772,7 @@ async fn digests_fold_pending_deliveries_and_list_them() {
         let items = s.digest_items("tok").await.unwrap();
         assert_eq!(items.iter().map(|i| i.id).collect::<Vec<_>>(), members);
         assert!(s.digest_items("other").await.unwrap().is_empty());
-        let claimed = s.claim_deliveries(10, 60_000, 10).await.unwrap();
+        let claimed = s.claim_deliveries("r1", 10, 60_000, 15_000, 10).await.unwrap();
         assert_eq!(
             claimed.iter().map(|d| d.id).collect::<Vec<_>>(),
             vec![id],
@@ -768,7 +797,7 @@ async fn replay_requeues_matching_dead_letters_only() {
         )
         .await
         .unwrap();
-        for item in s.claim_deliveries(0, 60_000, 10).await.unwrap() {
+        for item in s.claim_deliveries("r1", 0, 60_000, 15_000, 10).await.unwrap() {
             let dead = DeliveryResult::Dead { error: "x".into() };
             s.finish_delivery(&item, dead, AuditEntry::new(AuditKind::Delivery, "dead", 0, ""))
                 .await
@@ -781,10 +810,69 @@ async fn replay_requeues_matching_dead_letters_only() {
         assert!(ReplayFilter::default().is_empty());
         assert_eq!(s.count_dead(&only_a).await.unwrap(), 1);
         assert_eq!(s.replay_dead(&only_a, 50, 100).await.unwrap(), 1);
-        let again = s.claim_deliveries(50, 60_000, 10).await.unwrap();
+        let again = s.claim_deliveries("r1", 50, 60_000, 15_000, 10).await.unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!((again[0].destination.as_str(), again[0].attempts), ("robot:a", 0));
         assert_eq!(s.queue_depths().await.unwrap().deliveries_dead, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_process_sends_for_a_destination_at_a_time() {
+    run_both(|s| async move {
+        let ds = (0..4)
+            .map(|_| delivery("robot:a"))
+            .chain([delivery("robot:b")])
+            .collect();
+        s.insert_event(
+            NewEvent {
+                event: event("e"),
+                deliveries: ds,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let first = s.claim_deliveries("r1", 0, 60_000, 15_000, 2).await.unwrap();
+        assert_eq!(first.len(), 2);
+        let leased = first[0].destination.clone();
+        let second = s.claim_deliveries("r2", 0, 60_000, 15_000, 10).await.unwrap();
+        assert!(
+            second.iter().all(|d| d.destination != leased),
+            "{leased} is r1's: {second:?}"
+        );
+        // r1 goes quiet: after its lease runs out, r2 may take the destination over.
+        let later = s.claim_deliveries("r2", 16_000, 60_000, 15_000, 10).await.unwrap();
+        assert!(
+            later.iter().any(|d| d.destination == leased),
+            "taken over after the lease: {later:?}"
+        );
+        // A heartbeat keeps a lease; a clean shutdown gives it back.
+        s.renew_destination_leases("r2", 100_000).await.unwrap();
+        let ds = vec![delivery(&leased)];
+        s.insert_event(
+            NewEvent {
+                event: event("e2"),
+                deliveries: ds,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        assert!(s
+            .claim_deliveries("r1", 50_000, 60_000, 15_000, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|d| d.destination != leased));
+        s.release_destination_leases("r2").await.unwrap();
+        assert!(s
+            .claim_deliveries("r1", 50_000, 60_000, 15_000, 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|d| d.destination == leased));
     })
     .await;
 }

@@ -32,3 +32,11 @@ CREATE TABLE sends (
     at          INTEGER NOT NULL
 );
 CREATE INDEX sends_window ON sends (destination, member, at);
+
+-- Which server process sends for a destination: one at a time, so its order and budget hold across
+-- replicas. Renewed on every claim (a heartbeat); a dead replica's leases run out and move.
+CREATE TABLE destination_leases (
+    destination TEXT    NOT NULL PRIMARY KEY,
+    owner       TEXT    NOT NULL,
+    until       INTEGER NOT NULL
+);

@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 
-use super::{insert_event, shop_to_sql, skip_locked, with_pool, BeginWrite, SqlStore};
+use super::{
+    insert_event, notify, shop_to_sql, skip_locked, with_pool, BeginWrite, SqlStore, INBOX_CHANNEL, OUTBOX_CHANNEL,
+};
 use crate::model::*;
 use crate::store::{Inbox, Result};
 
@@ -53,6 +55,7 @@ impl Inbox for SqlStore {
                 .await?;
                 out[i] = result;
             }
+            notify!(self, tx, INBOX_CHANNEL);
             tx.commit().await?;
             Ok(out)
         })
@@ -143,6 +146,7 @@ impl Inbox for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             }
+            notify!(self, tx, OUTBOX_CHANNEL);
             tx.commit().await?;
             Ok(Some(new_events))
         })

@@ -119,6 +119,25 @@ macro_rules! insert_event {
 }
 pub(crate) use insert_event;
 
+/// Wakes the other replicas' workers on PostgreSQL (`NOTIFY`, delivered on commit); a no-op on SQLite,
+/// whose one process wakes its workers itself.
+macro_rules! notify {
+    ($store:expr, $tx:ident, $channel:expr) => {
+        if $store.is_postgres() {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind($channel)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+pub(crate) use notify;
+
+/// NOTIFY channel: new inbox items.
+pub const INBOX_CHANNEL: &str = "shoprelay_inbox";
+/// NOTIFY channel: new deliveries.
+pub const OUTBOX_CHANNEL: &str = "shoprelay_outbox";
+
 /// Inserts one [`crate::AuditEntry`] with `$executor` (a pool or an open transaction) of either backend.
 macro_rules! insert_audit {
     ($executor:expr, $entry:expr) => {{
@@ -231,16 +250,46 @@ impl SqlStore {
         with_pool!(self, pool => pool.close().await)
     }
 
-    /// The PostgreSQL pool, for LISTEN/NOTIFY wake-ups across replicas.
-    pub fn pg_pool(&self) -> Option<&PgPool> {
-        match &self.pool {
-            Pool::Postgres(pool) => Some(pool),
-            Pool::Sqlite(_) => None,
-        }
+    /// On PostgreSQL, listens for other replicas' NOTIFYs and wakes the local workers: `inbox` for new
+    /// pushes, `outbox` for new deliveries. Reconnects after errors; abort the task to stop it. `None` on
+    /// SQLite, whose single process wakes its own workers.
+    pub fn spawn_wakeup_listener(
+        &self,
+        inbox: std::sync::Arc<tokio::sync::Notify>,
+        outbox: std::sync::Arc<tokio::sync::Notify>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let Pool::Postgres(pool) = &self.pool else { return None };
+        let pool = pool.clone();
+        Some(tokio::spawn(async move {
+            loop {
+                let Err(err) = listen(&pool, &inbox, &outbox).await;
+                // Workers still poll twice a second; wake-ups only make them faster.
+                tracing::warn!(error = %err, "LISTEN connection lost; reconnecting");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }))
     }
 
-    fn is_postgres(&self) -> bool {
+    pub(crate) fn is_postgres(&self) -> bool {
         matches!(self.pool, Pool::Postgres(_))
+    }
+}
+
+/// Forwards NOTIFYs to the local workers until the connection fails.
+async fn listen(
+    pool: &PgPool,
+    inbox: &tokio::sync::Notify,
+    outbox: &tokio::sync::Notify,
+) -> Result<std::convert::Infallible, sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen_all([INBOX_CHANNEL, OUTBOX_CHANNEL]).await?;
+    loop {
+        let n = listener.recv().await?;
+        if n.channel() == INBOX_CHANNEL {
+            inbox.notify_one();
+        } else {
+            outbox.notify_one();
+        }
     }
 }
 

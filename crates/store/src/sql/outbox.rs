@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::{insert_audit, insert_event, skip_locked, with_pool, BeginWrite, SqlStore};
+use super::{insert_audit, insert_event, notify, skip_locked, with_pool, BeginWrite, SqlStore, OUTBOX_CHANNEL};
 use crate::model::*;
 use crate::store::{Outbox, Result};
 
@@ -16,8 +16,16 @@ const DELIVERY_COLUMNS: &str = "id, event_id, route_id, destination, shop_id, or
 
 #[async_trait]
 impl Outbox for SqlStore {
-    async fn claim_deliveries(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<DeliveryItem>> {
-        // Due deliveries of destinations that are not paused; at most PER_DESTINATION each; urgent first.
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_ms: i64,
+        destination_lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<DeliveryItem>> {
+        // Due deliveries of destinations that are neither paused nor leased to another process; at most
+        // PER_DESTINATION each; urgent first.
         let sql = format!(
             "UPDATE deliveries SET claimed_until = $1, claim_token = $4 WHERE id IN (
                 SELECT id FROM deliveries WHERE id IN (
@@ -26,6 +34,8 @@ impl Outbox for SqlStore {
                         FROM deliveries d
                         WHERE state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
                           AND NOT EXISTS (SELECT 1 FROM destinations p WHERE p.destination = d.destination AND p.paused_until > $2)
+                          AND NOT EXISTS (SELECT 1 FROM destination_leases l
+                                          WHERE l.destination = d.destination AND l.owner <> $6 AND l.until > $2)
                     ) ranked WHERE rn <= $5)
                   -- Repeated where the rows are locked: PostgreSQL re-checks these on a row another
                   -- replica claimed meanwhile, so it is skipped instead of claimed twice.
@@ -36,17 +46,61 @@ impl Outbox for SqlStore {
         );
         let token = uuid::Uuid::new_v4().to_string();
         let mut items: Vec<DeliveryItem> = with_pool!(self, pool => {
-            sqlx::query_as(&sql)
+            let mut tx = pool.begin_write().await?;
+            let mut items: Vec<DeliveryItem> = sqlx::query_as(&sql)
                 .bind(now + lease_ms)
                 .bind(now)
                 .bind(limit)
                 .bind(&token)
                 .bind(PER_DESTINATION)
-                .fetch_all(pool)
+                .bind(owner)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut destinations: Vec<String> = items.iter().map(|d| d.destination.clone()).collect();
+            destinations.sort();
+            destinations.dedup();
+            for destination in destinations {
+                // Take the lease unless another process holds a live one (it may have won a race with us).
+                let taken = sqlx::query(
+                    "INSERT INTO destination_leases (destination, owner, until) VALUES ($1, $2, $3)
+                     ON CONFLICT (destination) DO UPDATE SET owner = excluded.owner, until = excluded.until
+                     WHERE destination_leases.owner = excluded.owner OR destination_leases.until <= $4",
+                )
+                .bind(&destination)
+                .bind(owner)
+                .bind(now + destination_lease_ms)
+                .bind(now)
+                .execute(&mut *tx)
                 .await?
+                .rows_affected();
+                if taken == 0 {
+                    sqlx::query("UPDATE deliveries SET claimed_until = 0 WHERE claim_token = $1 AND destination = $2")
+                        .bind(&token)
+                        .bind(&destination)
+                        .execute(&mut *tx)
+                        .await?;
+                    items.retain(|d| d.destination != destination);
+                }
+            }
+            tx.commit().await?;
+            items
         });
         items.sort_by_key(|d| (d.priority, d.id));
         Ok(items)
+    }
+
+    async fn renew_destination_leases(&self, owner: &str, until: i64) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE destination_leases SET until = $1 WHERE owner = $2").bind(until).bind(owner).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    async fn release_destination_leases(&self, owner: &str) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM destination_leases WHERE owner = $1").bind(owner).execute(pool).await?;
+        });
+        Ok(())
     }
 
     async fn finish_delivery(&self, item: &DeliveryItem, result: DeliveryResult, audit: AuditEntry) -> Result<bool> {
@@ -85,6 +139,7 @@ impl Outbox for SqlStore {
             let mut tx = pool.begin_write().await?;
             let inbox: Option<i64> = None;
             let created = insert_event!(tx, inbox, &event, now);
+            notify!(self, tx, OUTBOX_CHANNEL);
             tx.commit().await?;
             Ok(created)
         })
@@ -256,6 +311,7 @@ impl Outbox for SqlStore {
                 tx.rollback().await?;
                 return Ok(None);
             }
+            notify!(self, tx, OUTBOX_CHANNEL);
             tx.commit().await?;
             Ok(Some(digest_id))
         })

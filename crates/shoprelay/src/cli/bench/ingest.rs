@@ -375,10 +375,15 @@ async fn latency_on(load: &LoadRuntime, args: &Args, postgres: Option<&str>, rep
     );
     let outcome = async {
         load.run(warmup).await?;
-        let counters = ServerCounters::now();
+        let (cpu, counters) = (CpuSample::now(), ServerCounters::now());
         let run = load::open_loop(load.client(), url, rate, duration, make);
         let result = load.run(run).await?;
-        Ok::<_, anyhow::Error>((result, ServerCounters::now().since(&counters)))
+        let detail = format!(
+            "{}; {}",
+            CpuSample::now().since(&cpu),
+            ServerCounters::now().since(&counters)
+        );
+        Ok::<_, anyhow::Error>((result, detail))
     }
     .await;
     server.stop().await?;
