@@ -97,8 +97,10 @@ pub struct LoadReport {
     pub failed: u64,
     /// The first failure, to show.
     pub first_failure: Option<String>,
-    /// Time from sending to the complete answer, of every 2xx request, in completion order.
+    /// Time from sending to the complete answer, of every 2xx request.
     pub latencies: Vec<Duration>,
+    /// When each of those requests was sent, from the start of the run (same order as `latencies`).
+    pub sent_at: Vec<Duration>,
     /// From the first request sent to the last answer received.
     pub elapsed: Duration,
     /// Open loop only: the largest delay between a request's scheduled and actual send time.
@@ -116,11 +118,12 @@ impl LoadReport {
         }
     }
 
-    fn record(&mut self, outcome: Result<Duration, String>) {
+    fn record(&mut self, sent_at: Duration, outcome: Result<Duration, String>) {
         match outcome {
             Ok(latency) => {
                 self.ok += 1;
                 self.latencies.push(latency);
+                self.sent_at.push(sent_at);
             }
             Err(failure) => {
                 self.failed += 1;
@@ -136,6 +139,7 @@ impl LoadReport {
             self.first_failure = other.first_failure;
         }
         self.latencies.extend(other.latencies);
+        self.sent_at.extend(other.sent_at);
         self.max_send_lag = self.max_send_lag.max(other.max_send_lag);
     }
 }
@@ -195,9 +199,13 @@ where
             let (client, url, make) = (client.clone(), url.clone(), make.clone());
             tokio::spawn(async move {
                 let mut report = LoadReport::default();
-                while Instant::now() < deadline {
+                loop {
+                    let sent_at = Instant::now();
+                    if sent_at >= deadline {
+                        break;
+                    }
                     let outcome = post_push(&client, &url, make()).await;
-                    report.record(outcome);
+                    report.record(sent_at - started, outcome);
                 }
                 report
             })
@@ -228,11 +236,12 @@ where
         let push = make();
         let due = started + period.mul_f64(i as f64);
         tokio::time::sleep_until(due).await;
-        max_send_lag = max_send_lag.max(Instant::now().saturating_duration_since(due));
+        let sent_at = Instant::now();
+        max_send_lag = max_send_lag.max(sent_at.saturating_duration_since(due));
         let (client, url) = (client.clone(), url.clone());
         requests.push(tokio::spawn(async move {
             let mut report = LoadReport::default();
-            report.record(post_push(&client, &url, push).await);
+            report.record(sent_at - started, post_push(&client, &url, push).await);
             report
         }));
     }
@@ -246,7 +255,7 @@ async fn gather(tasks: Vec<JoinHandle<LoadReport>>, started: Instant) -> LoadRep
     for task in tasks {
         match task.await {
             Ok(report) => total.merge(report),
-            Err(e) => total.record(Err(format!("a load task failed: {e}"))),
+            Err(e) => total.record(Duration::ZERO, Err(format!("a load task failed: {e}"))),
         }
     }
     total.elapsed = started.elapsed();

@@ -9,3 +9,4 @@ mod helpers;
 mod pacing;
 mod pushes;
 mod reconcile;
+mod replicas;

@@ -258,6 +258,37 @@ fn latency_summary(result: &LoadReport) -> String {
     format!("latency p50 {} · p99 {} · p99.9 {}", p(0.5), p(0.99), p(0.999))
 }
 
+/// Requests slower than `threshold`, grouped into stalls: a slow request sent while an earlier slow one
+/// was still waiting joins its stall. Many slow requests in few stalls point at pauses (a checkpoint, a
+/// long fsync, a descheduled thread) rather than at a path that is slow throughout.
+fn stalls(result: &LoadReport, threshold: Duration) -> String {
+    let mut slow: Vec<(Duration, Duration)> = result
+        .sent_at
+        .iter()
+        .zip(&result.latencies)
+        .filter(|(_, latency)| **latency > threshold)
+        .map(|(sent, latency)| (*sent, *sent + *latency))
+        .collect();
+    slow.sort_unstable();
+    let mut groups = 0;
+    let mut open_until: Option<Duration> = None;
+    for (sent, done) in &slow {
+        match open_until {
+            Some(until) if *sent <= until => open_until = Some(until.max(*done)),
+            _ => {
+                groups += 1;
+                open_until = Some(*done);
+            }
+        }
+    }
+    let share = slow.len() as f64 / result.latencies.len().max(1) as f64 * 100.0;
+    format!(
+        "{} acks over {} ({share:.1} %) in {groups} stall(s)",
+        slow.len(),
+        ms(threshold)
+    )
+}
+
 fn failures(result: &LoadReport) -> Result<()> {
     if result.failed > 0 {
         bail!(
@@ -404,11 +435,12 @@ async fn latency_on(load: &LoadRuntime, args: &Args, postgres: Option<&str>, rep
     report.info(format!("{what}: p99.9"), ms(p(0.999)));
     report.note(format!(
         "{name} ack latency: {} pushes in {:.1} s (open loop, timed from each request's actual send), max {}, \
-         largest send delay behind schedule {}; {detail}",
+         largest send delay behind schedule {}; {}; {detail}",
         result.ok,
         result.elapsed.as_secs_f64(),
         ms(sorted.last().copied().unwrap_or_default()),
-        ms(result.max_send_lag)
+        ms(result.max_send_lag),
+        stalls(&result, Duration::from_secs_f64(ACK_P99_TARGET_MS / 1000.0))
     ));
     println!("  latency: {name} p99 {}", ms(p99));
     Ok(())
