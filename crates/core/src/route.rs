@@ -1,9 +1,12 @@
-//! Routes: which event kinds from which shops go to which targets. The full rules engine grows from here.
+//! Message rules ("routes" in earlier files): which events — by kind, shop and an optional condition —
+//! go to which targets, with an optional message template. Conditions and templates are compiled by
+//! [`crate::rules`] once, when the configuration is loaded.
 
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventKind};
 use crate::ids::{ConfigId, DepartmentId, ShopId, TagId, WeComUserId};
+use crate::rules::Condition;
 
 /// Where a routed event is delivered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,25 +63,42 @@ impl Target {
     }
 }
 
-/// A route: events of these kinds, from these shops, go to these targets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A message rule: events of these kinds, from these shops, that meet the condition, go to these targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
     /// Operator-chosen id.
     pub id: ConfigId,
+    /// A disabled rule is kept but matches nothing.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
     /// Event kinds selected; empty selects every kind.
     #[serde(default)]
     pub events: Vec<EventKind>,
     /// Shops selected; empty selects every shop.
     #[serde(default)]
     pub shops: Vec<ShopId>,
+    /// A further condition on the event (fields, all/any/not, or a CEL `expr`); none means every event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Condition>,
+    /// A message template (minijinja, markdown) replacing the built-in card and markdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
     /// Where matching events go.
     pub targets: Vec<Target>,
 }
 
+fn enabled() -> bool {
+    true
+}
+
 impl Route {
-    /// Whether the event falls under this route.
+    /// Whether the event has a kind and shop this rule selects (its condition is checked by the caller,
+    /// against the compiled form).
     pub fn matches(&self, event: &Event) -> bool {
+        if !self.enabled {
+            return false;
+        }
         let kind_ok = self.events.is_empty() || self.events.contains(&event.kind());
         let shop_ok = self.shops.is_empty() || event.shop_id.is_some_and(|s| self.shops.contains(&s));
         kind_ok && shop_ok
@@ -121,6 +141,8 @@ mod tests {
             ..route
         };
         assert!(all.matches(&event(EventBody::ShopAuthorized, 9)));
+        let disabled = Route { enabled: false, ..all };
+        assert!(!disabled.matches(&event(EventBody::ShopAuthorized, 9)));
     }
 
     #[test]

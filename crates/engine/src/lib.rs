@@ -7,6 +7,7 @@
 //!   paying one fsync per push.
 //! - [`pipeline`]: inbox items become neutral events, enriched through the marketplace API and routed.
 //! - [`reconcile`]: lost pushes and unseen order changes fetched from the marketplace into the inbox.
+//! - [`routing`]: which rules an event meets (conditions compiled once) and what each target receives.
 //! - [`render`]: events become WeCom cards and robot markdown.
 //! - [`pacing`]: budgets per destination checked before sending, digests when over budget, the breaker.
 //! - [`deliver`]: outbox rows are sent, retried with back-off or dead-lettered, each attempt audited.
@@ -27,6 +28,7 @@ pub mod pacing;
 pub mod pipeline;
 pub mod reconcile;
 pub mod render;
+pub mod routing;
 pub mod tokens;
 
 pub use engine::{Engine, EngineSettings};

@@ -1,41 +1,21 @@
 //! The inbox stage: a stored push becomes neutral events, enriched through the marketplace API,
 //! routed and rendered into outbox rows — all committed in one transaction with the inbox item closed.
 
-use shoprelay_core::event::{Event, EventBody, EventKind, Platform};
+use shoprelay_core::event::{Event, Platform};
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::order::OrderStatus;
 use shoprelay_marketplaces::shopee::{normalize, Disposition, OrderDetail, PushBody, ShopeePush};
-use shoprelay_store::{
-    InboxCompletion, InboxItem, InboxState, NewDelivery, OrderStateUpdate, ShopAuthStatus, PRIORITY_BULK,
-    PRIORITY_URGENT,
-};
+use shoprelay_store::{InboxCompletion, InboxItem, InboxState, NewDelivery, OrderStateUpdate, ShopAuthStatus};
 
-use crate::clock::now_ms;
+use crate::clock::{now_ms, now_secs};
 use crate::config::Registry;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::render::{recipients_key, render, summary, RenderContext};
+use crate::routing;
 use crate::tokens::{shopee_app, TokenError};
 
 /// Inbox items taken per pass (worked on concurrently).
 const BATCH: i64 = 16;
-
-/// Event kinds an admin also hears about, whatever the routes say.
-const ADMIN_KINDS: [EventKind; 4] = [
-    EventKind::ReauthorizationRequired,
-    EventKind::AuthorizationExpiring,
-    EventKind::ShopDeauthorized,
-    EventKind::DeliveryFailing,
-];
-
-/// Event kinds sent before order news and never folded into a digest.
-const URGENT_KINDS: [EventKind; 5] = [
-    EventKind::BuyerMessage,
-    EventKind::ReauthorizationRequired,
-    EventKind::AuthorizationExpiring,
-    EventKind::ShopDeauthorized,
-    EventKind::DeliveryFailing,
-];
 
 /// What to do with an item after trying to enrich it.
 enum Step {
@@ -196,57 +176,9 @@ impl Engine {
         })
     }
 
-    /// The outbox rows for an event: one per target of every matching route, plus admin targets for
-    /// the kinds admins must act on. An event no route matches is still stored (and audited).
+    /// The outbox rows for an event under the configuration now in force (see [`routing::route`]).
     pub fn route(&self, registry: &Registry, event: &Event) -> Vec<NewDelivery> {
-        let shop_cfg = event.shop_id.and_then(|s| registry.shop(&event.app, s));
-        let mut out = Vec::new();
-        let admin = registry
-            .admin
-            .iter()
-            .filter(|_| ADMIN_KINDS.contains(&event.kind()))
-            .flat_map(|a| a.targets.iter().map(|t| ("admin".to_owned(), t)));
-        let routed = registry
-            .routes
-            .iter()
-            .filter(|r| r.matches(event))
-            .flat_map(|r| r.targets.iter().map(move |t| (r.id.to_string(), t)));
-        // A notice about a failing destination never goes through that destination.
-        let failing = match &event.body {
-            EventBody::DeliveryFailing { destination, .. } => Some(destination.as_str()),
-            _ => None,
-        };
-        for (route_id, target) in routed
-            .chain(admin)
-            .filter(|(_, t)| Some(t.destination().as_str()) != failing)
-        {
-            let agent_id = match target {
-                shoprelay_core::route::Target::WecomApp { app, .. } => registry.wecom_apps.get(app).map(|a| a.agent_id),
-                shoprelay_core::route::Target::Robot { .. } => None,
-            };
-            let ctx = RenderContext {
-                shop_name: shop_cfg.map(|s| s.name.as_str()),
-                region: shop_cfg.and_then(|s| s.region.as_deref()),
-                agent_id,
-            };
-            match render(event, target, ctx).and_then(|p| serde_json::to_string(&p)) {
-                Ok(payload) => out.push(NewDelivery {
-                    route_id,
-                    destination: target.destination(),
-                    payload,
-                    priority: if URGENT_KINDS.contains(&event.kind()) {
-                        PRIORITY_URGENT
-                    } else {
-                        PRIORITY_BULK
-                    },
-                    summary: summary(event),
-                    recipients: recipients_key(target),
-                }),
-                // Our own types always serialise; if that ever breaks, say so loudly rather than send junk.
-                Err(err) => tracing::error!(error = %err, route = %route_id, "rendering a message failed"),
-            }
-        }
-        out
+        routing::route(registry, event, now_secs()).deliveries
     }
 
     async fn enrich(

@@ -48,6 +48,8 @@ pub struct RenderContext<'a> {
     pub region: Option<&'a str>,
     /// AgentId of the WeCom app, for app targets.
     pub agent_id: Option<i64>,
+    /// The rule's own message (its template, rendered), sent as markdown instead of the built-in ones.
+    pub custom_text: Option<&'a str>,
 }
 
 /// The message title of an event, as a seller reads it.
@@ -206,7 +208,10 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<
             let message = AppMessage {
                 recipients,
                 agentid: ctx.agent_id.unwrap_or_default(),
-                body: AppBody::TemplateCard(Box::new(card(event, ctx))),
+                body: match ctx.custom_text {
+                    Some(text) => AppBody::markdown(text),
+                    None => AppBody::TemplateCard(Box::new(card(event, ctx))),
+                },
                 enable_duplicate_check: true,
                 duplicate_check_interval: Some(DUPLICATE_CHECK_SECS),
             };
@@ -217,9 +222,12 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<
         }
         Target::Robot { robot, mentions } => {
             let mentions: Vec<String> = mentions.iter().map(|m| format!("<@{m}>")).collect();
-            let message = RobotMessage::Markdown {
-                content: markdown(event, ctx, &mentions.join(" ")),
+            let content = match ctx.custom_text {
+                Some(text) if mentions.is_empty() => text.to_owned(),
+                Some(text) => format!("{text}\n{}", mentions.join(" ")),
+                None => markdown(event, ctx, &mentions.join(" ")),
             };
+            let message = RobotMessage::Markdown { content };
             Ok(Payload::Robot {
                 robot: robot.clone(),
                 message: serde_json::to_value(&message)?,

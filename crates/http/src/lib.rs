@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`push`]: `POST /push/shopee/{app_id}` — verify, store (group commit), acknowledge. No network I/O.
 //! - [`auth`]: `GET /auth/shopee/{app_id}` (the signed authorization link) and its callback.
-//! - [`api`]: `/api/v1/…` (audit, status, replay of dead letters).
+//! - [`api`]: `/api/v1/…` (audit, status, replay of dead letters, rules and their dry run).
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, the console's front page, and digest pages.
 //! - [`error`]: [`ApiError`], every error answered as `{code, message, message_en}` with its status.
 
@@ -41,6 +41,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/audit", get(api::audit))
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/deliveries/replay", post(api::replay))
+        .route("/api/v1/rules", get(api::rules))
+        .route("/api/v1/rules/test", post(api::rules_test))
         .route("/digests/{token}", get(ops::digest_page))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

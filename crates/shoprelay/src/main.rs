@@ -32,6 +32,9 @@ enum Command {
     Demo(cli::demo::Args),
     /// Put dead letters back in the queue (by id, destination, shop or time range).
     Replay(cli::replay::Args),
+    /// Message rules: `rules test` shows what an event would trigger.
+    #[command(subcommand)]
+    Rules(cli::rules::Command),
     /// Run a simulator on its own.
     Sim(cli::sim::Args),
     /// Measure throughput, latency and memory against the built-in simulators.
@@ -61,6 +64,7 @@ async fn main() -> ExitCode {
         Command::Demo(args) => cli::demo::run(args).await,
         Command::Sim(args) => cli::sim::run(args).await,
         Command::Replay(args) => cli::replay::run(args).await,
+        Command::Rules(command) => cli::rules::run(command).await,
         Command::Bench(args) => cli::bench::run(args).await,
     };
     match result {

@@ -78,6 +78,8 @@ pub trait Outbox: Send + Sync {
     async fn digest_items(&self, token: &str) -> Result<Vec<DigestItem>>;
     /// Puts matching dead letters back in the queue (attempts reset); returns how many.
     async fn replay_dead(&self, filter: &ReplayFilter, now: i64, limit: i64) -> Result<u64>;
+    /// Deliveries per rule and state: `(rule id, state, count)` (the rules' counters).
+    async fn rule_counters(&self) -> Result<Vec<(String, String, i64)>>;
     /// How many dead letters match.
     async fn count_dead(&self, filter: &ReplayFilter) -> Result<i64>;
 }

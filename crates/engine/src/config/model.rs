@@ -200,7 +200,7 @@ pub struct WeComSection {
 }
 
 /// The whole file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// `[server]`.
@@ -215,7 +215,10 @@ pub struct ConfigFile {
     /// `[wecom]`.
     #[serde(default)]
     pub wecom: WeComSection,
-    /// `[[routes]]`.
-    #[serde(default)]
+    /// `[[rules]]`, the message rules.
+    #[serde(default, rename = "rules")]
     pub routes: Vec<Route>,
+    /// `[[routes]]`, the rules' earlier name: merged into `routes` when the file is parsed.
+    #[serde(default, rename = "routes")]
+    pub legacy_routes: Vec<Route>,
 }

@@ -1,12 +1,14 @@
 //! The applied configuration: stored as objects with sealed secrets, loaded as an indexed [`Registry`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::route::Route;
+use shoprelay_core::rules::{CompiledCondition, MessageTemplate, RuleError, TemplateError};
 use shoprelay_core::secret::{Secret, SecretBox};
 use shoprelay_store::{ConfigObject, StoreError};
 
@@ -29,6 +31,55 @@ const ROBOT: &str = "robot";
 const ROUTE: &str = "route";
 const ADMIN: &str = "admin";
 
+/// A rule's condition and template, compiled.
+#[derive(Debug, Default)]
+pub struct CompiledRule {
+    /// The condition, when the rule has one.
+    pub condition: Option<CompiledCondition>,
+    /// The template, when the rule has one.
+    pub template: Option<MessageTemplate>,
+}
+
+/// Why a rule's condition or template does not compile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleCompileError {
+    /// The condition.
+    #[error(transparent)]
+    Condition(#[from] RuleError),
+    /// The template.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}
+
+impl CompiledRule {
+    /// Compiles a rule's condition and template.
+    pub fn compile(route: &Route) -> Result<Self, RuleCompileError> {
+        Ok(Self {
+            condition: route.when.as_ref().map(CompiledCondition::compile).transpose()?,
+            template: route
+                .template
+                .as_ref()
+                .map(|t| MessageTemplate::compile(route.id.as_str(), t))
+                .transpose()?,
+        })
+    }
+}
+
+/// Compiles every rule; one that does not compile (validated files never have one) is left out of routing
+/// and logged, so one bad rule cannot stop the others.
+fn compile_rules(routes: &[Route]) -> HashMap<ConfigId, Arc<CompiledRule>> {
+    let mut out = HashMap::new();
+    for route in routes {
+        match CompiledRule::compile(route) {
+            Ok(rule) => {
+                out.insert(route.id.clone(), Arc::new(rule));
+            }
+            Err(err) => tracing::error!(rule = %route.id, error = %err, "rule does not compile; it matches nothing"),
+        }
+    }
+    out
+}
+
 /// The configuration the running service works from, indexed for lookups.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
@@ -40,8 +91,10 @@ pub struct Registry {
     pub wecom_apps: HashMap<ConfigId, WeComAppConfig>,
     /// Robots by id.
     pub robots: HashMap<ConfigId, RobotConfig>,
-    /// Routes, ordered by id.
+    /// Message rules, ordered by id.
     pub routes: Vec<Route>,
+    /// Each rule's condition and template, compiled once.
+    pub compiled: HashMap<ConfigId, Arc<CompiledRule>>,
     /// Admin notice targets.
     pub admin: Option<AdminConfig>,
 }
@@ -52,6 +105,7 @@ impl Registry {
         let mut routes = file.routes.clone();
         routes.sort_by(|a, b| a.id.cmp(&b.id));
         Self {
+            compiled: compile_rules(&routes),
             shopee_apps: file.shopee.apps.iter().map(|a| (a.id.clone(), a.clone())).collect(),
             shops: file
                 .shopee
@@ -123,6 +177,7 @@ impl Registry {
             }
         }
         reg.routes.sort_by(|a, b| a.id.cmp(&b.id));
+        reg.compiled = compile_rules(&reg.routes);
         Ok(reg)
     }
 

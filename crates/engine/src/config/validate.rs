@@ -9,6 +9,7 @@ use shoprelay_core::route::Target;
 use toml::Spanned;
 
 use super::model::ConfigFile;
+use super::registry::{CompiledRule, RuleCompileError};
 
 /// One problem in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +95,8 @@ struct Positions {
     #[serde(default)]
     wecom: SectionPositions,
     #[serde(default)]
+    rules: Vec<SpannedTable>,
+    #[serde(default)]
     routes: Vec<SpannedTable>,
     #[serde(default)]
     server: Option<SpannedTable>,
@@ -124,8 +127,11 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// Parses and checks a configuration file's text.
 pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
-    let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Syntax(describe_syntax(text, &e)))?;
-    let pos: Positions = toml::from_str(text).unwrap_or_default();
+    let mut file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Syntax(describe_syntax(text, &e)))?;
+    let mut pos: Positions = toml::from_str(text).unwrap_or_default();
+    // `[[routes]]` is the rules' earlier name: both kinds of table are rules, numbered in that order.
+    file.routes.append(&mut file.legacy_routes);
+    pos.rules.append(&mut pos.routes);
     let mut problems = Vec::new();
     // `table` names where the field sits, so the problem points at its line.
     let mut problem = |table: Option<&SpannedTable>, field: &str, path: String, message: String| {
@@ -262,12 +268,12 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
     };
     let mut route_ids = HashSet::new();
     for (i, route) in file.routes.iter().enumerate() {
-        let t = pos.routes.get(i);
+        let t = pos.rules.get(i);
         if !route_ids.insert(route.id.clone()) {
             problem(
                 t,
                 "id",
-                format!("routes[{i}].id"),
+                format!("rules[{i}].id"),
                 format!("duplicate id `{}`", route.id),
             );
         }
@@ -275,7 +281,7 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
             problem(
                 t,
                 "targets",
-                format!("routes[{i}].targets"),
+                format!("rules[{i}].targets"),
                 "a route needs at least one target".into(),
             );
         }
@@ -284,15 +290,31 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
                 problem(
                     t,
                     "shops",
-                    format!("routes[{i}].shops"),
+                    format!("rules[{i}].shops"),
                     format!("shop {shop} is not in [[shopee.shops]]"),
                 );
             }
         }
         for (j, target) in route.targets.iter().enumerate() {
             for msg in target_problems(target) {
-                problem(t, "targets", format!("routes[{i}].targets[{j}]"), msg);
+                problem(t, "targets", format!("rules[{i}].targets[{j}]"), msg);
             }
+        }
+        match CompiledRule::compile(route) {
+            Ok(_) => {}
+            Err(RuleCompileError::Condition(e)) => {
+                let at = e
+                    .position()
+                    .map(|(l, c)| format!(" (expression line {l}, column {c})"))
+                    .unwrap_or_default();
+                problem(
+                    t,
+                    "when",
+                    format!("rules[{i}].when.{}", e.path),
+                    format!("{}{at}", e.problem),
+                );
+            }
+            Err(RuleCompileError::Template(e)) => problem(t, "template", format!("rules[{i}].template"), e.to_string()),
         }
     }
     if let Some(admin) = &file.admin {

@@ -179,6 +179,7 @@ impl LoadRuntime {
         self.rt.spawn(work).await.context("a load generator task panicked")
     }
 
+    /// The shared keep-alive client (cheap to clone; clones share the connection pool).
     pub(crate) fn client(&self) -> reqwest::Client {
         self.client.clone()
     }
@@ -260,6 +261,14 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     let load = LoadRuntime::new(args.client_threads)?;
     let postgres = args.postgres.clone().filter(|u| !u.trim().is_empty());
+    let postgres = match postgres {
+        Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => Some(url),
+        Some(_) => {
+            report.note("--postgres / DATABASE_URL is not a postgres:// URL; PostgreSQL not measured");
+            None
+        }
+        None => None,
+    };
 
     if args.runs(Section::Memory) {
         if let Err(e) = ingest::memory(&mut report).await {

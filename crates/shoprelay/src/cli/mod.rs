@@ -5,5 +5,6 @@ pub mod audit;
 pub mod bench;
 pub mod demo;
 pub mod replay;
+pub mod rules;
 pub mod serve;
 pub mod sim;

@@ -10,3 +10,4 @@ mod pacing;
 mod pushes;
 mod reconcile;
 mod replicas;
+mod rules;

@@ -351,6 +351,14 @@ impl Outbox for SqlStore {
         }))
     }
 
+    async fn rule_counters(&self) -> Result<Vec<(String, String, i64)>> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as("SELECT route_id, state, COUNT(*) FROM deliveries GROUP BY route_id, state ORDER BY route_id, state")
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
     async fn count_dead(&self, f: &ReplayFilter) -> Result<i64> {
         Ok(with_pool!(self, pool => {
             sqlx::query_scalar(

@@ -1,12 +1,16 @@
 //! Push → WeCom-simulator-accepted latency with the workers running as in production: the Shopee
 //! simulator creates orders across many shops and pushes them; shoprelay stores, enriches (an API call to
-//! the simulator), routes each shop to its own group robot and delivers; the WeCom simulator stamps each
-//! message when it accepts it. Latency is that stamp minus the moment the order was created.
+//! the simulator), routes each shop to its own destination, paces and delivers; the WeCom simulator
+//! stamps each message when it accepts it. Latency is that stamp minus the moment the order was created.
 //!
-//! Why robots: a destination (whose deliveries go out in order) is a WeCom app, a robot or a webhook, so
-//! 100 destinations are 100 robots; 100 members of one app would be one destination.
+//! A destination (paced on its own, its deliveries in order) is a WeCom app or a robot, so 100
+//! destinations are 100 apps or 100 robots; 100 members of one app would be one destination.
+//! shoprelay paces robots at WeCom's 20/min and app members at 30/min (fixed), and apps at their
+//! configured `rate_per_minute`: the run beyond WeCom's limits therefore uses 100 apps with that budget
+//! raised, each sending to a department of one member, against a simulator with its limits raised.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +20,7 @@ use shoprelay_engine::clock::now_ms;
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_sim::load::unix_ms_f64;
 use shoprelay_sim::shopee::{NewOrder, ShopeeSim, ShopeeSimConfig, SimMainAccount, SimShop};
-use shoprelay_sim::wecom::{SimLimits, WeComSim, WeComSimConfig};
+use shoprelay_sim::wecom::{SimApp, SimGroup, SimLimits, WeComSim, WeComSimConfig};
 use shoprelay_store::AuditFilter;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
@@ -31,6 +35,10 @@ const PARTNER_KEY: &str = "4a6b6c7a4d4c5a6f4e6b6f6b4a4c5a4f";
 const MAIN_ACCOUNT: u64 = 9_000_001;
 /// WeCom's real limit per group robot, messages per minute.
 const ROBOT_PER_MINUTE: f64 = 20.0;
+/// WeCom's real limit per member of an app, messages per minute.
+const MEMBER_PER_MINUTE: f64 = 30.0;
+/// A budget no run reaches: shoprelay's per-app budget and the simulator's limits in the raised run.
+const UNLIMITED: u32 = 1_000_000;
 /// The WeCom simulator forgets older messages beyond 10,000; stay below.
 const MAX_EVENTS: u64 = 9_000;
 /// How long after the last push every message must have arrived.
@@ -47,8 +55,25 @@ fn robot_key(i: usize) -> String {
     format!("bench-robot-{i:03}")
 }
 
-/// shoprelay's configuration: one Shopee app, `n` shops, `n` robots, and one route per shop to its robot.
-fn config_toml(base: &str, shopee: &str, wecom: &str, n: usize) -> String {
+fn agent_id(i: usize) -> i64 {
+    1_000_100 + i as i64
+}
+
+fn member(i: usize) -> String {
+    format!("u{i:03}")
+}
+
+/// What the destinations are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fleet {
+    /// One WeCom app per shop (budget raised), sending to a department holding one member.
+    Apps,
+    /// One group robot per shop, at WeCom's real limits.
+    Robots,
+}
+
+/// shoprelay's configuration: one Shopee app, `n` shops, and one route per shop to its own destination.
+fn config_toml(base: &str, shopee: &str, wecom: &str, n: usize, fleet: Fleet) -> String {
     let mut out = format!(
         r#"
 [server]
@@ -62,29 +87,93 @@ api_base = "{shopee}"
 "#
     );
     for i in 0..n {
-        let (shop, key) = (shop_id(i), robot_key(i));
-        out.push_str(&format!(
+        let shop = shop_id(i);
+        let _ = write!(
+            out,
             r#"
 [[shopee.shops]]
 app = "{APP}"
 shop_id = {shop}
 name = "Bench Shop {i:03}"
 region = "SG"
-
+"#
+        );
+        let target = match fleet {
+            Fleet::Robots => {
+                let key = robot_key(i);
+                let _ = write!(
+                    out,
+                    r#"
 [[wecom.robots]]
 id = "r{i:03}"
 key = "{key}"
 api_base = "{wecom}"
-
+"#
+                );
+                format!(r#"{{ type = "robot", robot = "r{i:03}" }}"#)
+            }
+            Fleet::Apps => {
+                let agent = agent_id(i);
+                let _ = write!(
+                    out,
+                    r#"
+[[wecom.apps]]
+id = "a{i:03}"
+corp_id = "wwsim00000000000001"
+secret = "bench-secret-{i:03}"
+agent_id = {agent}
+api_base = "{wecom}"
+rate_per_minute = {UNLIMITED}
+"#
+                );
+                format!(
+                    r#"{{ type = "wecom_app", app = "a{i:03}", departments = [{}] }}"#,
+                    i + 1
+                )
+            }
+        };
+        let _ = write!(
+            out,
+            r#"
 [[routes]]
 id = "shop-{i:03}"
 events = ["order_created"]
 shops = [{shop}]
-targets = [{{ type = "robot", robot = "r{i:03}" }}]
+targets = [{target}]
 "#
-        ));
+        );
     }
     out
+}
+
+/// The simulated corp: the fleet's robots, or its apps and one-member departments.
+fn wecom_config(n: usize, fleet: Fleet, limits: SimLimits) -> WeComSimConfig {
+    match fleet {
+        Fleet::Robots => WeComSimConfig {
+            robot_keys: (0..n).map(robot_key).collect(),
+            limits,
+            ..WeComSimConfig::default()
+        },
+        Fleet::Apps => WeComSimConfig {
+            apps: (0..n)
+                .map(|i| SimApp {
+                    agent_id: agent_id(i),
+                    secret: format!("bench-secret-{i:03}"),
+                    name: format!("Bench App {i:03}"),
+                })
+                .collect(),
+            users: (0..n).map(member).collect(),
+            departments: (0..n)
+                .map(|i| SimGroup {
+                    id: i as u64 + 1,
+                    name: format!("Bench Dept {i:03}"),
+                    members: vec![member(i)],
+                })
+                .collect(),
+            limits,
+            ..WeComSimConfig::default()
+        },
+    }
 }
 
 /// Simulators and a server with workers on, the shops authorized.
@@ -95,16 +184,9 @@ struct Setup {
     _dir: tempfile::TempDir,
 }
 
-async fn setup(n: usize, limits: SimLimits) -> Result<Setup> {
-    let wecom = shoprelay_sim::wecom::serve(
-        TcpListener::bind("127.0.0.1:0").await?,
-        WeComSimConfig {
-            robot_keys: (0..n).map(robot_key).collect(),
-            limits,
-            ..WeComSimConfig::default()
-        },
-    )
-    .await?;
+async fn setup(n: usize, fleet: Fleet, limits: SimLimits) -> Result<Setup> {
+    let wecom =
+        shoprelay_sim::wecom::serve(TcpListener::bind("127.0.0.1:0").await?, wecom_config(n, fleet, limits)).await?;
     let shops: Vec<SimShop> = (0..n)
         .map(|i| SimShop {
             shop_id: shop_id(i),
@@ -132,7 +214,7 @@ async fn setup(n: usize, limits: SimLimits) -> Result<Setup> {
     let secrets = SecretBox::from_base64(&SecretBox::generate_key())?;
     let database = format!("sqlite://{}", dir.path().join("bench.db").display());
     let server = start(listener, StartOptions::new(database, secrets.clone())).await?;
-    let file = parse_config(&config_toml(&base, shopee.base_url(), &wecom.base_url(), n))?;
+    let file = parse_config(&config_toml(&base, shopee.base_url(), &wecom.base_url(), n, fleet))?;
     let objects = Registry::from_file(&file).to_objects(&secrets)?;
     server.engine.store.apply_config(&objects, now_ms()).await?;
     server.engine.reload_config().await?;
@@ -218,14 +300,16 @@ async fn collect(wecom: &WeComSim, prefix: &str, sent: &Sent, after: u64) -> Res
         let mut last = after;
         for m in wecom.messages().into_iter().filter(|m| m.id > after) {
             last = last.max(m.id);
+            // Every order the message names (a digest names several).
             let body = m.body.to_string();
-            let Some(at) = body.find(prefix) else { continue };
-            let Some(sn) = body.get(at..at + prefix.len() + 8) else {
-                continue;
-            };
-            if sent.contains_key(sn) {
-                // The first acceptance counts; a duplicate (absorbed or not) does not make it later.
-                accepted.entry(sn.to_owned()).or_insert(m.at_unix_ms as f64);
+            for (at, _) in body.match_indices(prefix) {
+                let Some(sn) = body.get(at..at + prefix.len() + 8) else {
+                    continue;
+                };
+                if sent.contains_key(sn) {
+                    // The first acceptance counts; a duplicate (absorbed or not) does not make it later.
+                    accepted.entry(sn.to_owned()).or_insert(m.at_unix_ms as f64);
+                }
             }
         }
         if accepted.len() >= sent.len() {
@@ -318,17 +402,26 @@ async fn stages(server: &Running, from_ms: i64, sent: &Sent, accepted: &Accepted
     ))
 }
 
-/// One measured run: warm-up (an order per shop), then `rate` events/s for the section's duration.
-async fn run_at(
+/// What one run produced.
+struct Measured {
+    sent: Sent,
+    accepted: Accepted,
+    wall: Duration,
+    cpu: String,
+    breakdown: Result<String>,
+}
+
+/// Warm-up (an order per shop, so connections and tokens are ready), then `rate` events/s for the
+/// section's duration, until every message has reached WeCom.
+async fn measure(
     load: &LoadRuntime,
     args: &Args,
-    limits: SimLimits,
+    setup: &Setup,
     rate: f64,
     label: &str,
     report: &mut Report,
-) -> Result<()> {
+) -> Result<Measured> {
     let n = args.destinations.max(1);
-    let setup = setup(n, limits).await?;
     // Distinct per run, so a run never matches an earlier run's messages.
     let prefix = format!("BD{:05X}", now_ms().rem_euclid(0x10_0000));
     let warm_prefix = format!("{prefix}W");
@@ -354,14 +447,44 @@ async fn run_at(
     let cpu = CpuSample::now().since(&cpu);
     let wall = started.elapsed();
     let breakdown = stages(&setup.server, from_ms, &sent, &accepted).await;
+    Ok(Measured {
+        sent,
+        accepted,
+        wall,
+        cpu,
+        breakdown,
+    })
+}
+
+/// One run on fresh simulators and server, added to the table.
+async fn run_at(
+    load: &LoadRuntime,
+    args: &Args,
+    fleet: Fleet,
+    limits: SimLimits,
+    rate: f64,
+    label: &str,
+    report: &mut Report,
+) -> Result<()> {
+    let n = args.destinations.max(1);
+    let setup = setup(n, fleet, limits).await?;
+    let outcome = measure(load, args, &setup, rate, label, report).await;
+    // Stopped whatever happened, so a failed run's workers do not disturb the next one.
     setup.server.stop().await?;
+    let Measured {
+        sent,
+        accepted,
+        wall,
+        cpu,
+        breakdown,
+    } = outcome?;
     let mut latencies: Vec<f64> = accepted
         .iter()
         .filter_map(|(sn, at)| Some((at - sent.get(sn)?).max(0.0)))
         .collect();
     latencies.sort_unstable_by(f64::total_cmp);
     let p = |q| percentile(&latencies, q).unwrap_or_default();
-    let what = format!("push → WeCom accepted @ {}, {n} robots, {label}", per_sec(rate));
+    let what = format!("push → WeCom accepted @ {}, {label}", per_sec(rate));
     report.check(
         format!("{what}: p50"),
         format!("{:.0} ms", p(0.5)),
@@ -386,30 +509,43 @@ async fn run_at(
     Ok(())
 }
 
-/// Section 3: at the asked rate with the simulator's robot limit raised, then within WeCom's real limits.
+/// Section 3: at the asked rate with every budget raised, then within WeCom's real limits.
 pub(super) async fn latency(load: &LoadRuntime, args: &Args, report: &mut Report) {
     let n = args.destinations.max(1);
-    let budget = n as f64 * ROBOT_PER_MINUTE / 60.0;
+    let robots = n as f64 * ROBOT_PER_MINUTE / 60.0;
     report.note(format!(
-        "delivery: WeCom's real limits make {} to {n} destinations impossible within budget — {n} robots × 20/min \
-         = {}, {n} members of one app × 30/min = {}, and one app's 200/min = 3/s. The {} run uses a WeCom \
-         simulator whose robot limit is raised to 1,000,000/min: it measures shoprelay's latency, not what WeCom \
-         would accept. The second run stays at 90 % of the real robot budget. Times are the simulator's \
-         whole-millisecond stamps (±1 ms).",
-        per_sec(args.delivery_rate),
-        per_sec(budget),
-        per_sec(n as f64 * 30.0 / 60.0),
-        per_sec(args.delivery_rate),
+        "delivery: WeCom's real limits make {rate} to {n} destinations impossible within budget: {n} robots × \
+         20/min = {}, {n} members × 30/min = {}, and a WeCom app's default budget is 200/min (3/s). The {rate} \
+         run therefore uses {n} WeCom apps whose shoprelay budget (`rate_per_minute`) and simulator limits are \
+         raised to {UNLIMITED}/min, one department of one member each: it measures shoprelay's own latency, not \
+         what WeCom would accept. The second run uses {n} robots at WeCom's real limits (and shoprelay's pacing), \
+         at 90 % of their budget. Times are the simulator's whole-millisecond stamps (±1 ms).",
+        per_sec(robots),
+        per_sec(n as f64 * MEMBER_PER_MINUTE / 60.0),
+        rate = per_sec(args.delivery_rate),
     ));
     let raised = SimLimits {
-        robot_per_minute: 1_000_000,
+        member_per_minute: UNLIMITED,
+        member_per_hour: UNLIMITED,
+        robot_per_minute: UNLIMITED,
         ..SimLimits::default()
     };
-    if let Err(e) = run_at(load, args, raised, args.delivery_rate, "sim limit raised", report).await {
-        report.fail("delivery (limits raised)", e);
+    let label = format!("{n} apps, budgets raised");
+    if let Err(e) = run_at(load, args, Fleet::Apps, raised, args.delivery_rate, &label, report).await {
+        report.fail("delivery (budgets raised)", e);
     }
-    let within = budget * 0.9;
-    if let Err(e) = run_at(load, args, SimLimits::default(), within, "WeCom's real limits", report).await {
+    let label = format!("{n} robots, WeCom's real limits");
+    if let Err(e) = run_at(
+        load,
+        args,
+        Fleet::Robots,
+        SimLimits::default(),
+        robots * 0.9,
+        &label,
+        report,
+    )
+    .await
+    {
         report.fail("delivery (real limits)", e);
     }
 }

@@ -82,7 +82,7 @@ impl Scratch {
     pub(super) fn remove(self) -> Result<()> {
         match self {
             Scratch::Sqlite(dir) => dir.close().context("cannot remove the temporary folder"),
-            Scratch::Postgres(pg) => pg.drop_database(),
+            Scratch::Postgres(mut pg) => pg.drop_database(),
         }
     }
 }
@@ -92,6 +92,7 @@ pub(super) struct PgScratch {
     admin_url: String,
     name: String,
     url: String,
+    dropped: bool,
 }
 
 impl PgScratch {
@@ -104,14 +105,27 @@ impl PgScratch {
             admin_url: base.to_owned(),
             name,
             url: url.to_string(),
+            dropped: false,
         })
     }
 
-    fn drop_database(self) -> Result<()> {
+    fn drop_database(&mut self) -> Result<()> {
+        self.dropped = true;
         psql(
             &self.admin_url,
             &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
         )
+    }
+}
+
+impl Drop for PgScratch {
+    fn drop(&mut self) {
+        // A run that failed before removing its database still leaves none behind.
+        if !self.dropped {
+            if let Err(e) = self.drop_database() {
+                tracing::warn!(error = %e, database = %self.name, "could not drop the bench database");
+            }
+        }
     }
 }
 

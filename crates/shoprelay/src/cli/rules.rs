@@ -1,0 +1,97 @@
+//! `shoprelay rules test`: which rules would fire for an event, to whom, with what message — before the
+//! configuration is applied, against a built-in sample event or one given as JSON.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use shoprelay_core::error::UserFacing;
+use shoprelay_core::event::{Event, EventKind};
+use shoprelay_core::rules::sample_event;
+use shoprelay_engine::clock::now_secs;
+use shoprelay_engine::config::{parse_config, Registry};
+use shoprelay_engine::render::Payload;
+use shoprelay_engine::routing::{explain, route};
+
+/// `rules` subcommands.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Dry run: the rules an event meets, their targets and messages (nothing is sent).
+    Test(TestArgs),
+}
+
+/// `rules test` options.
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// The configuration file whose rules to test.
+    #[arg(short = 'f', long = "file", default_value = "shoprelay.toml")]
+    file: PathBuf,
+    /// A built-in sample event of this kind (order_created, order_status_changed, buyer_message, …).
+    #[arg(long, default_value = "order_created")]
+    kind: String,
+    /// An event as JSON (as `GET /api/v1/audit` and the store show events) instead of a sample.
+    #[arg(long)]
+    event: Option<PathBuf>,
+    /// Evaluate time-of-day conditions at this unix time (default: now).
+    #[arg(long)]
+    at: Option<i64>,
+}
+
+/// Runs a `rules` subcommand.
+pub async fn run(command: Command) -> Result<ExitCode> {
+    let Command::Test(args) = command;
+    let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let file = match parse_config(&text) {
+        Ok(f) => f,
+        Err(err) => {
+            eprintln!(
+                "{}: {} [{}]\n{}",
+                args.file.display(),
+                err.message_zh(),
+                err.code(),
+                err.message_en()
+            );
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let event: Event = match &args.event {
+        Some(path) => {
+            let json = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            serde_json::from_str(&json).with_context(|| format!("{} is not an event", path.display()))?
+        }
+        None => {
+            let kind = EventKind::ALL
+                .iter()
+                .find(|k| k.as_str() == args.kind)
+                .copied()
+                .with_context(|| {
+                    let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+                    format!("unknown event kind `{}`; one of {}", args.kind, kinds.join(", "))
+                })?;
+            sample_event(kind)
+        }
+    };
+    let registry = Registry::from_file(&file);
+    let at = args.at.unwrap_or_else(now_secs);
+    println!(
+        "事件 event: {} {}",
+        event.kind().as_str(),
+        event.order_sn.as_ref().map(|s| s.as_str()).unwrap_or("")
+    );
+    for decision in explain(&registry, &event, at) {
+        println!("  规则 rule {:<24} {}", decision.rule, decision.outcome);
+    }
+    let routed = route(&registry, &event, at);
+    if routed.deliveries.is_empty() {
+        println!("无消息发出 no message would be sent (the event is kept and audited as unmatched)");
+    }
+    for d in &routed.deliveries {
+        println!("\n→ {} (rule {})", d.destination, d.route_id);
+        let payload: Payload = serde_json::from_str(&d.payload)?;
+        let message = match &payload {
+            Payload::WecomApp { message, .. } | Payload::Robot { message, .. } => message,
+        };
+        println!("{}", serde_json::to_string_pretty(message)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}

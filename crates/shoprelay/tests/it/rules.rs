@@ -1,0 +1,147 @@
+//! Message rules: conditions (fields and CEL), templates, disabled rules, precise errors, the dry run and
+//! per-rule counters.
+
+use shoprelay_core::error::UserFacing;
+use shoprelay_engine::config::parse_config;
+use shoprelay_sim::shopee::{NewItem, NewOrder};
+
+use crate::helpers::*;
+
+const RULES: &str = r#"
+[[rules]]
+id = "big-orders"
+events = ["order_created"]
+when = { total_amount = { gte = "50" } }
+targets = [{ type = "wecom_app", app = "hq", users = ["lisi"] }]
+
+[[rules]]
+id = "bulk-buyers"
+events = ["order_created"]
+when = { expr = "order.quantity >= 5 && order.currency == 'SGD'" }
+template = "VIP {{ event.order_sn }} × {{ order.quantity }} · {{ order.total_amount | money(order.currency) }}"
+targets = [{ type = "robot", robot = "ops" }]
+
+[[rules]]
+id = "switched-off"
+enabled = false
+targets = [{ type = "robot", robot = "ops" }]
+template = "NEVER"
+"#;
+
+async fn order(app: &TestApp, quantity: u32, price: f64) -> String {
+    let item = NewItem {
+        item_name: "Mug".into(),
+        item_sku: "MUG".into(),
+        model_name: String::new(),
+        model_sku: String::new(),
+        quantity,
+        price,
+        original_price: None,
+    };
+    let new = NewOrder {
+        items: vec![item],
+        currency: Some("SGD".into()),
+        status: Some("READY_TO_SHIP".into()),
+        ..NewOrder::default()
+    };
+    app.shopee.create_order(new).await.unwrap().order.order_sn
+}
+
+#[tokio::test]
+async fn conditions_templates_and_disabled_rules_decide_who_hears_what() {
+    let app = spawn_app_with(Options {
+        extra_toml: RULES.into(),
+        ..Options::default()
+    })
+    .await;
+    app.authorize().await;
+    let small = order(&app, 1, 10.0).await;
+    let big = order(&app, 6, 12.0).await;
+    app.dispatch_until_settled().await;
+
+    let to_lisi: Vec<String> = app
+        .cards()
+        .iter()
+        .filter(|m| m.recipients == ["lisi"])
+        .flat_map(|m| card_rows(m).into_iter().filter(|(k, _)| k == "订单号").map(|(_, v)| v))
+        .collect();
+    assert_eq!(to_lisi, vec![big.clone()], "only the order over 50 reaches lisi");
+    let md = app.markdowns();
+    assert!(
+        md.iter().any(|m| m == &format!("VIP {big} × 6 · SGD 72.00")),
+        "the rule's template: {md:?}"
+    );
+    assert!(
+        !md.iter().any(|m| m.contains(&format!("VIP {small}"))),
+        "the CEL condition held it back"
+    );
+    assert!(!md.iter().any(|m| m.contains("NEVER")), "a disabled rule sends nothing");
+
+    let rules: serde_json::Value = app
+        .http
+        .get(format!("{}/api/v1/rules", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rule = |id: &str| {
+        rules
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(rule("big-orders")["counters"]["delivered"], 1);
+    assert_eq!(rule("bulk-buyers")["counters"]["delivered"], 1);
+    assert_eq!(rule("switched-off")["enabled"], false);
+    assert!(rule("switched-off")["counters"].as_object().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_dry_run_shows_each_rules_decision_and_message() {
+    let app = spawn_app_with(Options {
+        extra_toml: RULES.into(),
+        ..Options::default()
+    })
+    .await;
+    let answer: serde_json::Value = app
+        .http
+        .post(format!("{}/api/v1/rules/test", app.base))
+        .json(&serde_json::json!({"kind": "order_created"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let decisions = answer["decisions"].as_array().unwrap();
+    let outcome = |id: &str| {
+        decisions.iter().find(|d| d["rule"] == id).unwrap()["outcome"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(outcome("orders"), "matched");
+    assert_eq!(outcome("switched-off"), "disabled");
+    assert!(["matched", "not_matched"].contains(&outcome("big-orders").as_str()));
+    assert!(!answer["messages"].as_array().unwrap().is_empty());
+    assert!(app.wecom.messages().is_empty(), "a dry run sends nothing");
+}
+
+#[test]
+fn a_bad_rule_is_rejected_with_its_line_and_path() {
+    let text = "[[rules]]\nid = \"r\"\nwhen = { all = [{ cod = true }, { total_amount = { gte = \"ten\" } }] }\n\
+                targets = []\n\n[[rules]]\nid = \"c\"\nwhen = { expr = \"order.total_amount >\" }\n\
+                targets = []\n\n[[rules]]\nid = \"t\"\ntemplate = \"{{ event.order_sn \"\ntargets = []\n";
+    let err = parse_config(text).unwrap_err();
+    let msg = err.message_en();
+    assert_eq!(err.code(), "config.invalid");
+    assert!(msg.contains("line 3: rules[0].when.all[1].total_amount.gte"), "{msg}");
+    assert!(msg.contains("`ten` is not a decimal number"), "{msg}");
+    assert!(msg.contains("line 8: rules[1].when.expr"), "{msg}");
+    assert!(msg.contains("line 13: rules[2].template"), "{msg}");
+}
