@@ -13,7 +13,7 @@ use shoprelay_wecom::error::{Disposition, WeComError};
 use crate::clock::now_ms;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::pacing::BreakerSignal;
+use crate::pacing::{BreakerSignal, Pacing};
 use crate::render::Payload;
 
 /// Errcodes WeCom uses to throttle a caller: back off without spending the delivery's attempts.
@@ -72,23 +72,34 @@ impl Engine {
         Ok(count)
     }
 
-    /// Sends one destination's deliveries in order until its budget is spent or its breaker opens; the
-    /// rest wait (without spending attempts) until the destination is free again.
+    /// Sends one destination's deliveries in order until its budget is spent, a send fails or its
+    /// breaker opens; the rest wait (without spending attempts) behind it, so none overtakes another.
     async fn run_lane(&self, destination: String, lane: Vec<DeliveryItem>) -> Result<(), EngineError> {
         let mut lane = lane.into_iter();
         while let Some(item) = lane.next() {
-            let paused_until = match self.reserve_send(&destination, &item.recipients).await? {
-                Some(free_at) => {
+            let wait_until = match self.reserve_send(&destination, &item.recipients).await? {
+                Pacing::Reserved(at) => self.attempt(item, at).await?,
+                Pacing::DestinationFull(free_at) => {
+                    // Everything claimed waits too, before folding, so the digest carries it all in order.
                     self.defer(&item, free_at, "paced", "budget spent: waiting for a free slot")
                         .await?;
+                    for rest in lane.by_ref() {
+                        self.defer(&rest, free_at, "paced", "destination paused").await?;
+                    }
                     self.pace(&destination, free_at).await?;
-                    Some(free_at)
+                    None
                 }
-                None => self.attempt(item).await?,
+                Pacing::RecipientsFull(free_at) => {
+                    let why = "a recipient is at WeCom's per-member limit: waiting for a free slot";
+                    self.defer(&item, free_at, "paced", why).await?;
+                    self.coalesce(&destination, Some(&item.recipients)).await?;
+                    None
+                }
             };
-            if let Some(until) = paused_until {
+            if let Some(until) = wait_until {
                 for rest in lane.by_ref() {
-                    self.defer(&rest, until, "paced", "destination paused").await?;
+                    self.defer(&rest, until, "paced", "waiting behind an earlier message")
+                        .await?;
                 }
             }
         }
@@ -115,12 +126,16 @@ impl Engine {
         audit
     }
 
-    /// One attempt; returns the time the destination is paused until when the breaker opened.
-    async fn attempt(&self, item: DeliveryItem) -> Result<Option<i64>, EngineError> {
+    /// One attempt; returns until when the rest of the destination's deliveries must wait (the breaker
+    /// opened, or this one will be retried and must go first).
+    async fn attempt(&self, item: DeliveryItem, reserved_at: i64) -> Result<Option<i64>, EngineError> {
         let attempt = item.attempts + 1;
         let started = Instant::now();
         let outcome = self.send(&item).await;
         let latency = started.elapsed();
+        if let Err(err) = self.settle_send(&item.destination, reserved_at).await {
+            tracing::warn!(error = ?err, "could not move the send to its completion time");
+        }
         let mut audit = self.audit_for(&item, "delivered");
         audit.latency_ms = Some(latency.as_millis() as i64);
         let mut paused_until = None;
@@ -129,7 +144,6 @@ impl Engine {
                 audit.errcode = Some(0);
                 audit.http_status = Some(200);
                 audit.detail = detail;
-                self.breaker_success(&item.destination).await?;
                 DeliveryResult::Delivered
             }
             Err(failure) => {
@@ -164,6 +178,7 @@ impl Engine {
                         Some(delay) => {
                             audit.outcome = "retry".into();
                             let at = (now_ms() + delay.as_millis() as i64).max(paused_until.unwrap_or(0));
+                            paused_until = Some(at);
                             DeliveryResult::Retry { at, error }
                         }
                         None => {
@@ -180,7 +195,14 @@ impl Engine {
         if audit.outcome != "delivered" {
             tracing::warn!(delivery = item.id, destination = %item.destination, outcome = %audit.outcome, detail = %audit.detail, "delivery attempt failed");
         }
+        let delivered = result == DeliveryResult::Delivered;
         self.store.finish_delivery(&item, result, audit).await?;
+        // After the result is stored: a failure here must not make a delivered message look unsent.
+        if delivered {
+            if let Err(err) = self.breaker_success(&item.destination).await {
+                tracing::warn!(error = ?err, destination = %item.destination, "could not close the breaker");
+            }
+        }
         Ok(paused_until)
     }
 

@@ -243,8 +243,7 @@ impl Engine {
         tasks
     }
 
-    /// Keeps this process's destination leases alive while long sends are in flight, and gives them
-    /// back on shutdown so another replica takes over at once.
+    /// Keeps this process's destination leases alive while long sends are in flight.
     async fn lease_heartbeat(&self, shutdown: CancellationToken) {
         let mut tick = tokio::time::interval(self.settings.destination_lease / 3);
         loop {
@@ -257,6 +256,12 @@ impl Engine {
                 tracing::warn!(error = ?err, "renewing destination leases failed");
             }
         }
+    }
+
+    /// Gives back this process's destination leases, so another replica takes over at once. Call after
+    /// the delivery worker has stopped: a lease given back while a send is in flight would let another
+    /// replica overtake it.
+    pub async fn release_destination_leases(&self) {
         if let Err(err) = self.store.release_destination_leases(&self.instance_id).await {
             tracing::warn!(error = ?err, "releasing destination leases failed");
         }

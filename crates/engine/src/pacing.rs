@@ -41,6 +41,18 @@ const DIGEST_MAX: i64 = 500;
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 3_600_000;
 
+/// Whether a send may go out now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pacing {
+    /// Yes; the send was recorded at this time (settle it when WeCom answers).
+    Reserved(i64),
+    /// The destination's budget is spent until this time: pause it, fold what waits into digests.
+    DestinationFull(i64),
+    /// A member this message names is at WeCom's limit until this time: only messages for those
+    /// recipients wait; others to the destination go on.
+    RecipientsFull(i64),
+}
+
 /// What a send may not exceed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
@@ -86,9 +98,8 @@ pub enum BreakerSignal {
 }
 
 impl Engine {
-    /// Reserves a send to `destination` for `recipients` if the budget allows; otherwise returns when
-    /// the first slot frees (unix ms).
-    pub(crate) async fn reserve_send(&self, destination: &str, recipients: &str) -> Result<Option<i64>, EngineError> {
+    /// Reserves a send to `destination` for `recipients` if every budget allows it.
+    pub(crate) async fn reserve_send(&self, destination: &str, recipients: &str) -> Result<Pacing, EngineError> {
         let now = now_ms();
         let b = budget(&self.registry(), destination);
         let members = if b.per_member {
@@ -96,28 +107,37 @@ impl Engine {
         } else {
             Vec::new()
         };
-        let mut free_at: Option<i64> = None;
-        let mut check = |count: i64, oldest: Option<i64>, limit: i64, window: i64| {
-            if count >= limit {
-                let at = oldest.map_or(now + window, |o| o + window + 1);
-                free_at = Some(free_at.map_or(at, |f: i64| f.max(at)));
-            }
+        let later = |count: i64, oldest: Option<i64>, limit: i64, window: i64| {
+            (count >= limit).then(|| oldest.map_or(now + window, |o| o + window + 1))
         };
         if let Some(limit) = b.per_minute {
             let (count, oldest) = self.store.count_sends(destination, "*", now - MINUTE_MS).await?;
-            check(count, oldest, limit, MINUTE_MS);
+            if let Some(at) = later(count, oldest, limit, MINUTE_MS) {
+                return Ok(Pacing::DestinationFull(at));
+            }
         }
+        let mut member_free_at: Option<i64> = None;
         for member in &members {
             let (count, oldest) = self.store.count_sends(destination, member, now - MINUTE_MS).await?;
-            check(count, oldest, MEMBER_PER_MINUTE, MINUTE_MS);
+            let minute = later(count, oldest, MEMBER_PER_MINUTE, MINUTE_MS);
             let (count, oldest) = self.store.count_sends(destination, member, now - HOUR_MS).await?;
-            check(count, oldest, MEMBER_PER_HOUR, HOUR_MS);
+            let hour = later(count, oldest, MEMBER_PER_HOUR, HOUR_MS);
+            if let Some(at) = minute.max(hour) {
+                member_free_at = Some(member_free_at.map_or(at, |f| f.max(at)));
+            }
         }
-        if free_at.is_some() {
-            return Ok(free_at);
+        if let Some(at) = member_free_at {
+            return Ok(Pacing::RecipientsFull(at));
         }
         self.store.reserve_send(destination, &members, now).await?;
-        Ok(None)
+        Ok(Pacing::Reserved(now))
+    }
+
+    /// Moves a reserved send's time to when WeCom answered: the window counts from the message's arrival,
+    /// which a slow request (a token refresh, a retry inside the client) can make much later.
+    pub(crate) async fn settle_send(&self, destination: &str, reserved_at: i64) -> Result<(), EngineError> {
+        self.store.move_send(destination, reserved_at, now_ms()).await?;
+        Ok(())
     }
 
     /// Pauses a destination whose budget is spent, then folds its queued bulk deliveries into digests.
@@ -130,12 +150,16 @@ impl Engine {
         state.paused_until = state.paused_until.max(until);
         self.store.set_destination(&state, now_ms()).await?;
         metrics::counter!("shoprelay_destination_paced_total").increment(1);
-        self.coalesce(destination).await
+        self.coalesce(destination, None).await
     }
 
-    /// Folds due bulk deliveries of `destination` into one digest per group of recipients.
-    pub async fn coalesce(&self, destination: &str) -> Result<(), EngineError> {
-        let items = self.store.coalescible(destination, now_ms(), DIGEST_MAX).await?;
+    /// Folds due bulk deliveries of `destination` (only those for `recipients`, when given) into one
+    /// digest per group of recipients.
+    pub async fn coalesce(&self, destination: &str, recipients: Option<&str>) -> Result<(), EngineError> {
+        let mut items = self.store.coalescible(destination, now_ms(), DIGEST_MAX).await?;
+        if let Some(only) = recipients {
+            items.retain(|d| d.recipients == only);
+        }
         let mut groups: std::collections::BTreeMap<&str, Vec<&shoprelay_store::DeliveryItem>> = Default::default();
         for item in &items {
             groups.entry(item.recipients.as_str()).or_default().push(item);
@@ -150,7 +174,7 @@ impl Engine {
             let token = uuid::Uuid::new_v4().simple().to_string();
             let link = format!("{}/digests/{token}", self.settings.public_url);
             let lines: Vec<String> = group.iter().map(|d| d.summary.clone()).collect();
-            let payload = match serde_json::to_string(&digest(&sample, &lines, &link)) {
+            let payload = match serde_json::to_string(&digest(&sample, &lines, &link, recipients)) {
                 Ok(p) => p,
                 Err(err) => {
                     tracing::error!(error = %err, "rendering a digest failed");
@@ -228,6 +252,9 @@ impl Engine {
             BreakerSignal::Failure(reason) if state.failures >= FAILURES_TO_OPEN => {
                 state.state = "open".into();
                 state.paused_until = now + backoff(state.failures - FAILURES_TO_OPEN + 1);
+                if was != "open" {
+                    self.tell_admins(destination, &reason).await?;
+                }
                 state.reason = reason;
             }
             BreakerSignal::Failure(_) => {}

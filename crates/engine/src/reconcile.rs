@@ -135,6 +135,7 @@ impl Engine {
         .max(now - MAX_RANGE_SECS + 60);
         let token = self.access_token(app_id, shop).await.map_err(|e| e.to_string())?;
         let mut cursor: Option<String> = None;
+        let mut complete = false;
         for _ in 0..MAX_PAGES {
             let page = self
                 .shopee
@@ -170,8 +171,18 @@ impl Engine {
             }
             match (page.more, page.next_cursor) {
                 (true, Some(next)) if !next.is_empty() => cursor = Some(next),
-                _ => break,
+                _ => {
+                    complete = true;
+                    break;
+                }
             }
+        }
+        // Only a complete pass moves the watermark; otherwise the next pass reads the same range again.
+        if !complete {
+            report.errors.push(format!(
+                "{app_id}/{shop}: more than {MAX_PAGES} pages changed; continuing next pass"
+            ));
+            return Ok(());
         }
         self.store
             .set_meta(&key, &now.to_string())

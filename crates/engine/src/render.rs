@@ -119,18 +119,47 @@ pub fn recipients_key(target: &Target) -> String {
     }
 }
 
-/// The members a recipients key names (WeCom's per-member limits apply to them).
+/// What WeCom's per-member limits are counted against for a recipients key: each user (lower-cased, as
+/// WeCom compares them), and each department, tag or `@all` as one pseudo-member — their members are not
+/// known here, and every one of them receives the message, so the group is held to a member's limit.
 pub fn members_of(recipients: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in recipients.split(';') {
+        let (prefix, ids) = match part.split_once(':') {
+            Some((prefix @ ("u" | "p" | "t"), ids)) => (prefix, ids),
+            _ if part == "all" => {
+                out.push("@all".to_owned());
+                continue;
+            }
+            _ => continue,
+        };
+        for id in ids.split(',').filter(|id| !id.is_empty()) {
+            out.push(match prefix {
+                "u" => id.to_lowercase(),
+                other => format!("{other}:{id}"),
+            });
+        }
+    }
+    out
+}
+
+/// The `<@userid>` mentions a robot recipients key carries.
+fn robot_mentions(recipients: &str) -> String {
     recipients
-        .split(';')
-        .find_map(|part| part.strip_prefix("u:"))
-        .map(|users| users.split(',').filter(|u| !u.is_empty()).map(str::to_owned).collect())
+        .strip_prefix("robot:")
+        .map(|ids| {
+            ids.split(',')
+                .filter(|id| !id.is_empty())
+                .map(|id| format!("<@{id}>"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .unwrap_or_default()
 }
 
 /// A digest of several deliveries to one destination and recipients, as one markdown message: the first
 /// lines that fit, "…还有 N 条", and a link to the page listing every one.
-pub fn digest(sample: &Payload, lines: &[String], link: &str) -> Payload {
+pub fn digest(sample: &Payload, lines: &[String], link: &str, recipients: &str) -> Payload {
     let (limit, mut wrap): (usize, Box<dyn FnMut(String) -> Value>) = match sample {
         Payload::WecomApp { message, .. } => {
             let base = message.clone();
@@ -160,7 +189,12 @@ pub fn digest(sample: &Payload, lines: &[String], link: &str) -> Payload {
         "### 消息汇总：共 {} 条\n> 发送量已达企业微信限额，以下消息合并发送，不会遗漏。\n",
         lines.len()
     );
-    let tail = format!("\n[查看全部 {} 条]({link})", lines.len());
+    let mentions = robot_mentions(recipients);
+    let tail = if mentions.is_empty() {
+        format!("\n[查看全部 {} 条]({link})", lines.len())
+    } else {
+        format!("\n[查看全部 {} 条]({link})\n{mentions}", lines.len())
+    };
     let reserve = "\n…还有 99999 条".len();
     let mut body = String::new();
     let mut shown = 0;

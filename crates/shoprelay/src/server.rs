@@ -34,6 +34,7 @@ impl Running {
         for w in self.workers {
             let _ = w.await;
         }
+        self.engine.release_destination_leases().await;
         if let Some(task) = self.listener_task {
             task.abort();
         }

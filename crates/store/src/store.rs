@@ -65,6 +65,8 @@ pub trait Outbox: Send + Sync {
     async fn release_paced(&self, now: i64, until: i64) -> Result<u64>;
     /// Records a send before it goes out: one row for the destination (`*`) and one per member.
     async fn reserve_send(&self, destination: &str, members: &[String], at: i64) -> Result<()>;
+    /// Moves the sends recorded at `reserved_at` for `destination` to `at` (when WeCom answered).
+    async fn move_send(&self, destination: &str, reserved_at: i64, at: i64) -> Result<()>;
     /// Sends recorded for `member` (`*` for the whole destination) since `since`: (count, oldest time).
     async fn count_sends(&self, destination: &str, member: &str, since: i64) -> Result<(i64, Option<i64>)>;
     /// Forgets sends older than `before` (windows are at most an hour).

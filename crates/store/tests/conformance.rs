@@ -842,12 +842,21 @@ async fn one_process_sends_for_a_destination_at_a_time() {
             second.iter().all(|d| d.destination != leased),
             "{leased} is r1's: {second:?}"
         );
-        // r1 goes quiet: after its lease runs out, r2 may take the destination over.
-        let later = s.claim_deliveries("r2", 16_000, 60_000, 15_000, 10).await.unwrap();
+        // r1 goes quiet: after its lease runs out — and its claims, so nothing is overtaken — r2 takes over.
+        let early = s.claim_deliveries("r2", 16_000, 60_000, 15_000, 10).await.unwrap();
+        assert!(
+            early.iter().all(|d| d.destination != leased),
+            "r1's claims are still in flight: {early:?}"
+        );
+        let later = s.claim_deliveries("r2", 61_000, 60_000, 15_000, 10).await.unwrap();
         assert!(
             later.iter().any(|d| d.destination == leased),
             "taken over after the lease: {later:?}"
         );
+        for item in &later {
+            let audit = AuditEntry::new(AuditKind::Delivery, "delivered", 62_000, "");
+            s.finish_delivery(item, DeliveryResult::Delivered, audit).await.unwrap();
+        }
         // A heartbeat keeps a lease; a clean shutdown gives it back.
         s.renew_destination_leases("r2", 100_000).await.unwrap();
         let ds = vec![delivery(&leased)];
@@ -861,14 +870,14 @@ async fn one_process_sends_for_a_destination_at_a_time() {
         .await
         .unwrap();
         assert!(s
-            .claim_deliveries("r1", 50_000, 60_000, 15_000, 10)
+            .claim_deliveries("r1", 70_000, 60_000, 15_000, 10)
             .await
             .unwrap()
             .iter()
             .all(|d| d.destination != leased));
         s.release_destination_leases("r2").await.unwrap();
         assert!(s
-            .claim_deliveries("r1", 50_000, 60_000, 15_000, 10)
+            .claim_deliveries("r1", 70_000, 60_000, 15_000, 10)
             .await
             .unwrap()
             .iter()

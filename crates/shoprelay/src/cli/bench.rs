@@ -6,9 +6,11 @@
 //! - this file: options, the sections in order, the table, [`percentile`].
 //! - `ingest`: acknowledged pushes per second (bare handler, SQLite, PostgreSQL) and ack latency.
 //! - `delivery`: push → WeCom-simulator-accepted latency over many destinations, workers running.
+//! - `fleet`: the delivery runs' simulators, configuration and authorized shops.
 //! - `machine`: what `/proc` says — CPU model, RSS, CPU time per thread group.
 
 mod delivery;
+mod fleet;
 mod ingest;
 mod machine;
 

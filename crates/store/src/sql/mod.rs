@@ -230,8 +230,9 @@ impl SqlStore {
         Ok(())
     }
 
-    /// Releases every claim at start-up of the one server process of an SQLite database: claims still held
-    /// then belong to a process that crashed, and waiting for their leases would delay recovery.
+    /// Releases every claim and destination lease at start-up of the one server process of an SQLite
+    /// database: those still held belong to a process that crashed, and waiting for them would delay
+    /// recovery.
     /// Does nothing on PostgreSQL, where other replicas' claims are live.
     pub async fn release_orphaned_claims(&self) -> Result<(), StoreError> {
         if let Pool::Sqlite(pool) = &self.pool {
@@ -241,6 +242,7 @@ impl SqlStore {
             sqlx::query("UPDATE deliveries SET claimed_until = 0 WHERE state = 'pending' AND claimed_until > 0")
                 .execute(pool)
                 .await?;
+            sqlx::query("DELETE FROM destination_leases").execute(pool).await?;
         }
         Ok(())
     }

@@ -30,9 +30,13 @@ impl Outbox for SqlStore {
             "UPDATE deliveries SET claimed_until = $1, claim_token = $4 WHERE id IN (
                 SELECT id FROM deliveries WHERE id IN (
                     SELECT id FROM (
-                        SELECT id, ROW_NUMBER() OVER (PARTITION BY destination ORDER BY priority, next_attempt_at, id) AS rn
+                        SELECT id, ROW_NUMBER() OVER (PARTITION BY destination ORDER BY priority, id) AS rn
                         FROM deliveries d
                         WHERE state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
+                          -- Not while another claim of the destination is in flight (a dead replica's
+                          -- claims run out first), so its deliveries never overtake one another.
+                          AND NOT EXISTS (SELECT 1 FROM deliveries c WHERE c.destination = d.destination
+                                          AND c.state = 'pending' AND c.claimed_until > $2)
                           AND NOT EXISTS (SELECT 1 FROM destinations p WHERE p.destination = d.destination AND p.paused_until > $2)
                           AND NOT EXISTS (SELECT 1 FROM destination_leases l
                                           WHERE l.destination = d.destination AND l.owner <> $6 AND l.until > $2)
@@ -40,7 +44,7 @@ impl Outbox for SqlStore {
                   -- Repeated where the rows are locked: PostgreSQL re-checks these on a row another
                   -- replica claimed meanwhile, so it is skipped instead of claimed twice.
                   AND state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
-                ORDER BY priority, next_attempt_at, id LIMIT $3 {})
+                ORDER BY priority, id LIMIT $3 {})
              RETURNING {DELIVERY_COLUMNS}",
             skip_locked(self)
         );
@@ -241,6 +245,18 @@ impl Outbox for SqlStore {
         Ok(())
     }
 
+    async fn move_send(&self, destination: &str, reserved_at: i64, at: i64) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE sends SET at = $1 WHERE destination = $2 AND at = $3")
+                .bind(at)
+                .bind(destination)
+                .bind(reserved_at)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
     async fn count_sends(&self, destination: &str, member: &str, since: i64) -> Result<(i64, Option<i64>)> {
         Ok(with_pool!(self, pool => {
             sqlx::query_as("SELECT COUNT(*), MIN(at) FROM sends WHERE destination = $1 AND member = $2 AND at > $3")
@@ -262,6 +278,7 @@ impl Outbox for SqlStore {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries
              WHERE destination = $1 AND state = 'pending' AND priority = $2 AND claimed_until <= $3 AND attempts = 0
+               AND route_id <> 'digest'
              ORDER BY id LIMIT $4"
         );
         Ok(with_pool!(self, pool => {

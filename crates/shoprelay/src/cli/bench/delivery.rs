@@ -10,246 +10,33 @@
 //! raised, each sending to a department of one member, against a simulator with its limits raised.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use shoprelay_core::secret::SecretBox;
 use shoprelay_engine::clock::now_ms;
-use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_sim::load::unix_ms_f64;
-use shoprelay_sim::shopee::{NewOrder, ShopeeSim, ShopeeSimConfig, SimMainAccount, SimShop};
-use shoprelay_sim::wecom::{SimApp, SimGroup, SimLimits, WeComSim, WeComSimConfig};
+use shoprelay_sim::shopee::{NewOrder, ShopeeSim};
+use shoprelay_sim::wecom::{SimLimits, WeComSim};
 use shoprelay_store::AuditFilter;
-use tokio::net::TcpListener;
 use tokio::time::Instant;
 
+use super::fleet::{setup, shop_id, Fleet, Setup, UNLIMITED};
 use super::machine::CpuSample;
 use super::{per_sec, percentile, Args, LoadRuntime, Report};
-use crate::server::{start, Running, StartOptions};
+use crate::server::Running;
 
-const APP: &str = "bench";
-const PARTNER_KEY: &str = "4a6b6c7a4d4c5a6f4e6b6f6b4a4c5a4f";
-/// One main account authorizes every bench shop at once.
-const MAIN_ACCOUNT: u64 = 9_000_001;
 /// WeCom's real limit per group robot, messages per minute.
 const ROBOT_PER_MINUTE: f64 = 20.0;
 /// WeCom's real limit per member of an app, messages per minute.
 const MEMBER_PER_MINUTE: f64 = 30.0;
-/// A budget no run reaches: shoprelay's per-app budget and the simulator's limits in the raised run.
-const UNLIMITED: u32 = 1_000_000;
 /// The WeCom simulator forgets older messages beyond 10,000; stay below.
 const MAX_EVENTS: u64 = 9_000;
-/// How long after the last push every message must have arrived.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long after the last push every message must have arrived (beyond it a message counts as lost).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(180);
 /// Targets, milliseconds.
 const P50_TARGET_MS: f64 = 5.0;
 const P99_TARGET_MS: f64 = 50.0;
-
-fn shop_id(i: usize) -> u64 {
-    810_000_000 + i as u64
-}
-
-fn robot_key(i: usize) -> String {
-    format!("bench-robot-{i:03}")
-}
-
-fn agent_id(i: usize) -> i64 {
-    1_000_100 + i as i64
-}
-
-fn member(i: usize) -> String {
-    format!("u{i:03}")
-}
-
-/// What the destinations are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fleet {
-    /// One WeCom app per shop (budget raised), sending to a department holding one member.
-    Apps,
-    /// One group robot per shop, at WeCom's real limits.
-    Robots,
-}
-
-/// shoprelay's configuration: one Shopee app, `n` shops, and one route per shop to its own destination.
-fn config_toml(base: &str, shopee: &str, wecom: &str, n: usize, fleet: Fleet) -> String {
-    let mut out = format!(
-        r#"
-[server]
-public_url = "{base}"
-
-[[shopee.apps]]
-id = "{APP}"
-partner_id = 2001887
-partner_key = "{PARTNER_KEY}"
-api_base = "{shopee}"
-"#
-    );
-    for i in 0..n {
-        let shop = shop_id(i);
-        let _ = write!(
-            out,
-            r#"
-[[shopee.shops]]
-app = "{APP}"
-shop_id = {shop}
-name = "Bench Shop {i:03}"
-region = "SG"
-"#
-        );
-        let target = match fleet {
-            Fleet::Robots => {
-                let key = robot_key(i);
-                let _ = write!(
-                    out,
-                    r#"
-[[wecom.robots]]
-id = "r{i:03}"
-key = "{key}"
-api_base = "{wecom}"
-"#
-                );
-                format!(r#"{{ type = "robot", robot = "r{i:03}" }}"#)
-            }
-            Fleet::Apps => {
-                let agent = agent_id(i);
-                let _ = write!(
-                    out,
-                    r#"
-[[wecom.apps]]
-id = "a{i:03}"
-corp_id = "wwsim00000000000001"
-secret = "bench-secret-{i:03}"
-agent_id = {agent}
-api_base = "{wecom}"
-rate_per_minute = {UNLIMITED}
-"#
-                );
-                format!(
-                    r#"{{ type = "wecom_app", app = "a{i:03}", departments = [{}] }}"#,
-                    i + 1
-                )
-            }
-        };
-        let _ = write!(
-            out,
-            r#"
-[[routes]]
-id = "shop-{i:03}"
-events = ["order_created"]
-shops = [{shop}]
-targets = [{target}]
-"#
-        );
-    }
-    out
-}
-
-/// The simulated corp: the fleet's robots, or its apps and one-member departments.
-fn wecom_config(n: usize, fleet: Fleet, limits: SimLimits) -> WeComSimConfig {
-    match fleet {
-        Fleet::Robots => WeComSimConfig {
-            robot_keys: (0..n).map(robot_key).collect(),
-            limits,
-            ..WeComSimConfig::default()
-        },
-        Fleet::Apps => WeComSimConfig {
-            apps: (0..n)
-                .map(|i| SimApp {
-                    agent_id: agent_id(i),
-                    secret: format!("bench-secret-{i:03}"),
-                    name: format!("Bench App {i:03}"),
-                })
-                .collect(),
-            users: (0..n).map(member).collect(),
-            departments: (0..n)
-                .map(|i| SimGroup {
-                    id: i as u64 + 1,
-                    name: format!("Bench Dept {i:03}"),
-                    members: vec![member(i)],
-                })
-                .collect(),
-            limits,
-            ..WeComSimConfig::default()
-        },
-    }
-}
-
-/// Simulators and a server with workers on, the shops authorized.
-struct Setup {
-    server: Running,
-    shopee: Arc<ShopeeSim>,
-    wecom: WeComSim,
-    _dir: tempfile::TempDir,
-}
-
-async fn setup(n: usize, fleet: Fleet, limits: SimLimits) -> Result<Setup> {
-    let wecom =
-        shoprelay_sim::wecom::serve(TcpListener::bind("127.0.0.1:0").await?, wecom_config(n, fleet, limits)).await?;
-    let shops: Vec<SimShop> = (0..n)
-        .map(|i| SimShop {
-            shop_id: shop_id(i),
-            region: "SG".into(),
-            name: format!("Bench Shop {i:03}"),
-        })
-        .collect();
-    let main_accounts = vec![SimMainAccount {
-        main_account_id: MAIN_ACCOUNT,
-        shop_ids: shops.iter().map(|s| s.shop_id).collect(),
-        merchant_ids: Vec::new(),
-    }];
-    let shopee = shoprelay_sim::shopee::serve(
-        TcpListener::bind("127.0.0.1:0").await?,
-        ShopeeSimConfig {
-            shops,
-            main_accounts,
-            ..ShopeeSimConfig::default()
-        },
-    )
-    .await;
-    let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let secrets = SecretBox::from_base64(&SecretBox::generate_key())?;
-    let database = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let server = start(listener, StartOptions::new(database, secrets.clone())).await?;
-    let file = parse_config(&config_toml(&base, shopee.base_url(), &wecom.base_url(), n, fleet))?;
-    let objects = Registry::from_file(&file).to_objects(&secrets)?;
-    server.engine.store.apply_config(&objects, now_ms()).await?;
-    server.engine.reload_config().await?;
-    authorize(&base).await?;
-    shopee.set_push_target(None, &format!("{base}/push/shopee/{APP}")).await;
-    Ok(Setup {
-        server,
-        shopee: Arc::new(shopee),
-        wecom,
-        _dir: dir,
-    })
-}
-
-/// The real authorization flow, with the simulated seller approving the main account (every shop).
-async fn authorize(base: &str) -> Result<()> {
-    let no_redirect = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
-    let answer = no_redirect.get(format!("{base}/auth/shopee/{APP}")).send().await?;
-    let link = answer
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .context("shoprelay's authorization link did not redirect")?;
-    let mut link = url::Url::parse(link).context("shoprelay redirected to an invalid URL")?;
-    link.query_pairs_mut()
-        .append_pair("sim_main_account_id", &MAIN_ACCOUNT.to_string());
-    let page = reqwest::get(link).await?;
-    let status = page.status();
-    let text = page.text().await.unwrap_or_default();
-    if !status.is_success() || !text.contains("授权成功") {
-        bail!("authorizing the simulated shops failed: HTTP {status}: {text}");
-    }
-    Ok(())
-}
 
 /// When each order was created (Unix ms), by order number.
 type Sent = HashMap<String, f64>;
