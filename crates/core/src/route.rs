@@ -37,6 +37,11 @@ pub enum Target {
         #[serde(default)]
         mentions: Vec<WeComUserId>,
     },
+    /// The seller's own system (a warehouse, an ERP): the event as JSON, signed (Standard Webhooks).
+    Webhook {
+        /// The configured webhook.
+        webhook: ConfigId,
+    },
 }
 
 impl Target {
@@ -45,6 +50,7 @@ impl Target {
         match self {
             Target::WecomApp { app, .. } => format!("wecom_app:{app}"),
             Target::Robot { robot, .. } => format!("robot:{robot}"),
+            Target::Webhook { webhook } => format!("webhook:{webhook}"),
         }
     }
 
@@ -58,7 +64,7 @@ impl Target {
                 all,
                 ..
             } => *all || !users.is_empty() || !departments.is_empty() || !tags.is_empty(),
-            Target::Robot { .. } => true,
+            Target::Robot { .. } | Target::Webhook { .. } => true,
         }
     }
 }

@@ -10,11 +10,15 @@ use shoprelay_store::{AuditEntry, AuditKind, DeliveryItem, DeliveryResult};
 use shoprelay_wecom::client::AppCredentials;
 use shoprelay_wecom::error::{Disposition, WeComError};
 
-use crate::clock::now_ms;
+use std::time::Duration;
+
+use crate::clock::{now_ms, now_secs};
+use crate::config::WebhookConfig;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::pacing::{BreakerSignal, Pacing};
 use crate::render::Payload;
+use crate::webhook::{secret_key, signature};
 
 /// Errcodes WeCom uses to throttle a caller: back off without spending the delivery's attempts.
 const THROTTLE_ERRCODES: [i64; 2] = [45009, 45033];
@@ -31,12 +35,15 @@ struct Failure {
     errcode: Option<i64>,
     /// The HTTP status, when it was not 200.
     http_status: Option<i64>,
+    /// The receiver asked us to slow down for this long (a webhook's 429 with Retry-After, …).
+    slow_down: Option<Option<Duration>>,
 }
 
 impl Failure {
     fn permanent(error: String) -> Self {
         Self {
             transient: false,
+            slow_down: None,
             holds_destination: false,
             error,
             errcode: None,
@@ -150,11 +157,12 @@ impl Engine {
                 audit.errcode = failure.errcode;
                 audit.http_status = failure.http_status;
                 audit.detail = failure.error.clone();
-                let throttled = failure.errcode.is_some_and(|c| THROTTLE_ERRCODES.contains(&c));
+                let wecom_throttled = failure.errcode.is_some_and(|c| THROTTLE_ERRCODES.contains(&c));
+                let throttled = wecom_throttled || failure.slow_down.is_some();
                 let signal = if failure.holds_destination {
                     BreakerSignal::Hold(failure.error.clone())
                 } else if throttled {
-                    BreakerSignal::Throttled(failure.error.clone())
+                    BreakerSignal::Throttled(failure.error.clone(), failure.slow_down.flatten())
                 } else {
                     BreakerSignal::Failure(failure.error.clone())
                 };
@@ -242,7 +250,72 @@ impl Engine {
                     .map_err(classify)?;
                 Ok("accepted".into())
             }
+            Payload::Webhook { webhook, message } => {
+                let cfg = registry
+                    .webhooks
+                    .get(&webhook)
+                    .ok_or_else(|| Failure::permanent(format!("webhook `{webhook}` is no longer configured")))?;
+                self.send_webhook(cfg, item.id, &message).await
+            }
         }
+    }
+}
+
+impl Engine {
+    /// POSTs an event to the seller's system, signed (Standard Webhooks); the id stays the same across
+    /// retries so the receiver can deduplicate.
+    async fn send_webhook(
+        &self,
+        cfg: &WebhookConfig,
+        delivery_id: i64,
+        message: &serde_json::Value,
+    ) -> Result<String, Failure> {
+        let key =
+            secret_key(&cfg.secret).ok_or_else(|| Failure::permanent("the webhook secret is not whsec_…".into()))?;
+        let body = serde_json::to_vec(message).map_err(|e| Failure::permanent(e.to_string()))?;
+        let id = format!("msg_shoprelay_{delivery_id}");
+        let timestamp = now_secs();
+        let response = self
+            .http
+            .post(&cfg.url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature(&key, &id, timestamp, &body))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Failure {
+                transient: true,
+                holds_destination: false,
+                error: format!("cannot reach the webhook: {}", e.without_url()),
+                errcode: None,
+                http_status: None,
+                slow_down: None,
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(format!("HTTP {}", status.as_u16()));
+        }
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            // Honoured, within reason: a receiver cannot park our queue for a day.
+            .map(|secs| Duration::from_secs(secs.clamp(1, 3_600)));
+        let code = status.as_u16();
+        Err(Failure {
+            transient: status.is_server_error() || code == 429,
+            holds_destination: false,
+            error: match code {
+                410 => "HTTP 410: the receiver says this endpoint is gone; fix the webhook URL".to_owned(),
+                _ => format!("the webhook answered HTTP {code}"),
+            },
+            errcode: None,
+            http_status: Some(i64::from(code)),
+            slow_down: matches!(code, 429 | 502 | 503 | 504).then_some(retry_after),
+        })
     }
 }
 
@@ -259,5 +332,6 @@ fn classify(err: WeComError) -> Failure {
             _ => None,
         },
         error,
+        slow_down: None,
     }
 }

@@ -87,6 +87,8 @@ pub struct Engine {
     pub shopee: ShopeeClient,
     /// WeCom API client (its token cache is shared by every delivery).
     pub wecom: WeComClient,
+    /// Plain HTTP client (outbound webhooks).
+    pub http: reqwest::Client,
     /// Marketplace tokens.
     pub tokens: TokenManager,
     /// Audit entries written off the request path.
@@ -121,7 +123,8 @@ impl Engine {
             store,
             secrets,
             shopee: ShopeeClient::new(http.clone()),
-            wecom: WeComClient::new(http),
+            wecom: WeComClient::new(http.clone()),
+            http,
             tokens: TokenManager::default(),
             settings,
             registry: RwLock::new(Arc::new(registry)),

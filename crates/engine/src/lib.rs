@@ -14,6 +14,7 @@
 //! - [`tokens`]: marketplace tokens, refreshed single-flight before they expire.
 //! - [`audit_sink`]: audit entries written off the request path (refused pushes), bounded and batched.
 //! - [`backoff`]: retry schedules.
+//! - [`webhook`]: Standard Webhooks signing of events sent to the seller's own systems.
 //! - [`clock`]: the time source.
 
 pub mod audit_sink;
@@ -30,6 +31,7 @@ pub mod reconcile;
 pub mod render;
 pub mod routing;
 pub mod tokens;
+pub mod webhook;
 
 pub use engine::{Engine, EngineSettings};
 pub use error::EngineError;

@@ -78,6 +78,15 @@ pub fn budget(registry: &Registry, destination: &str) -> Budget {
             per_minute: Some(ROBOT_PER_MINUTE),
             per_member: false,
         }
+    } else if let Some(hook) = destination.strip_prefix("webhook:") {
+        let per_minute = ConfigId::parse(hook)
+            .ok()
+            .and_then(|id| registry.webhooks.get(&id))
+            .map_or(600, |w| i64::from(w.rate_per_minute));
+        Budget {
+            per_minute: Some(per_minute),
+            per_member: false,
+        }
     } else {
         Budget {
             per_minute: None,
@@ -91,8 +100,9 @@ pub fn budget(registry: &Registry, destination: &str) -> Budget {
 pub enum BreakerSignal {
     /// An admin must fix the configuration: hold messages, tell the admins.
     Hold(String),
-    /// WeCom throttled us: back off without spending attempts.
-    Throttled(String),
+    /// The receiver throttled us (WeCom 45009/45033, or a webhook's 429/502/503/504): back off without
+    /// spending attempts — for as long as it asked (Retry-After), or by the breaker's doubling back-off.
+    Throttled(String, Option<Duration>),
     /// An ordinary failure: counts toward opening the breaker.
     Failure(String),
 }
@@ -174,7 +184,10 @@ impl Engine {
             let token = uuid::Uuid::new_v4().simple().to_string();
             let link = format!("{}/digests/{token}", self.settings.public_url);
             let lines: Vec<String> = group.iter().map(|d| d.summary.clone()).collect();
-            let payload = match serde_json::to_string(&digest(&sample, &lines, &link, recipients)) {
+            let Some(folded) = digest(&sample, &lines, &link, recipients) else {
+                continue;
+            };
+            let payload = match serde_json::to_string(&folded) {
                 Ok(p) => p,
                 Err(err) => {
                     tracing::error!(error = %err, "rendering a digest failed");
@@ -244,9 +257,9 @@ impl Engine {
                     self.tell_admins(destination, &reason).await?;
                 }
             }
-            BreakerSignal::Throttled(reason) => {
+            BreakerSignal::Throttled(reason, asked) => {
                 state.state = "open".into();
-                state.paused_until = now + backoff(state.failures);
+                state.paused_until = now + asked.map_or_else(|| backoff(state.failures), |d| d.as_millis() as i64);
                 state.reason = reason;
             }
             BreakerSignal::Failure(reason) if state.failures >= FAILURES_TO_OPEN => {

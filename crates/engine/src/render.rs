@@ -37,6 +37,13 @@ pub enum Payload {
         /// The request body, exactly as sent.
         message: Value,
     },
+    /// The event as JSON for the seller's own system.
+    Webhook {
+        /// Webhook id.
+        webhook: ConfigId,
+        /// The request body, exactly as sent.
+        message: Value,
+    },
 }
 
 /// What rendering needs besides the event.
@@ -116,6 +123,7 @@ pub fn recipients_key(target: &Target) -> String {
                 mentions.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(",")
             )
         }
+        Target::Webhook { .. } => "webhook".to_owned(),
     }
 }
 
@@ -159,7 +167,8 @@ fn robot_mentions(recipients: &str) -> String {
 
 /// A digest of several deliveries to one destination and recipients, as one markdown message: the first
 /// lines that fit, "…还有 N 条", and a link to the page listing every one.
-pub fn digest(sample: &Payload, lines: &[String], link: &str, recipients: &str) -> Payload {
+/// `None` for webhooks: a receiving system takes every event as it is, at its own pace.
+pub fn digest(sample: &Payload, lines: &[String], link: &str, recipients: &str) -> Option<Payload> {
     let (limit, mut wrap): (usize, Box<dyn FnMut(String) -> Value>) = match sample {
         Payload::WecomApp { message, .. } => {
             let base = message.clone();
@@ -184,6 +193,7 @@ pub fn digest(sample: &Payload, lines: &[String], link: &str, recipients: &str) 
             ROBOT_MARKDOWN_MAX_BYTES,
             Box::new(|content| serde_json::json!({ "msgtype": "markdown", "markdown": { "content": content } })),
         ),
+        Payload::Webhook { .. } => return None,
     };
     let head = format!(
         "### 消息汇总：共 {} 条\n> 发送量已达企业微信限额，以下消息合并发送，不会遗漏。\n",
@@ -212,14 +222,15 @@ pub fn digest(sample: &Payload, lines: &[String], link: &str, recipients: &str) 
     let content = truncate_utf8(&format!("{head}{body}{tail}"), limit).to_owned();
     let message = wrap(content);
     match sample {
-        Payload::WecomApp { app, .. } => Payload::WecomApp {
+        Payload::WecomApp { app, .. } => Some(Payload::WecomApp {
             app: app.clone(),
             message,
-        },
-        Payload::Robot { robot, .. } => Payload::Robot {
+        }),
+        Payload::Robot { robot, .. } => Some(Payload::Robot {
             robot: robot.clone(),
             message,
-        },
+        }),
+        Payload::Webhook { .. } => None,
     }
 }
 
@@ -265,6 +276,17 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<
             Ok(Payload::Robot {
                 robot: robot.clone(),
                 message: serde_json::to_value(&message)?,
+            })
+        }
+        Target::Webhook { webhook } => {
+            let message = serde_json::json!({
+                "type": event.kind().as_str(),
+                "timestamp": event.occurred_at,
+                "data": event,
+            });
+            Ok(Payload::Webhook {
+                webhook: webhook.clone(),
+                message,
             })
         }
     }

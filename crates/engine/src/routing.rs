@@ -99,7 +99,7 @@ pub fn route(registry: &Registry, event: &Event, now: i64) -> Routed {
         }
         let agent_id = match target {
             Target::WecomApp { app, .. } => registry.wecom_apps.get(app).map(|a| a.agent_id),
-            Target::Robot { .. } => None,
+            Target::Robot { .. } | Target::Webhook { .. } => None,
         };
         let ctx = RenderContext {
             shop_name: shop_cfg.map(|s| s.name.as_str()),

@@ -267,7 +267,11 @@ pub async fn rules_test(
         .into_iter()
         .map(|d| {
             let message = match serde_json::from_str::<Payload>(&d.payload) {
-                Ok(Payload::WecomApp { message, .. } | Payload::Robot { message, .. }) => message,
+                Ok(
+                    Payload::WecomApp { message, .. }
+                    | Payload::Robot { message, .. }
+                    | Payload::Webhook { message, .. },
+                ) => message,
                 Err(_) => serde_json::Value::Null,
             };
             WouldSend {

@@ -94,7 +94,18 @@ pub async fn start(listener: TcpListener, options: StartOptions) -> Result<Runni
     // Other replicas' NOTIFYs wake this one's workers (PostgreSQL only).
     let (inbox, outbox) = engine.wakers();
     let listener_task = store.spawn_wakeup_listener(inbox, outbox);
-    shoprelay_http::ops::metrics_handle();
+    // Histograms keep their samples until upkeep folds them; without it memory grows between scrapes.
+    let metrics = shoprelay_http::ops::metrics_handle();
+    let upkeep_stop = shutdown.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = upkeep_stop.cancelled() => break,
+                _ = tick.tick() => metrics.run_upkeep(),
+            }
+        }
+    });
     let state = AppState {
         engine: engine.clone(),
         api_token: options.api_token,

@@ -167,6 +167,26 @@ pub struct RobotConfig {
     pub api_base: String,
 }
 
+/// A signed outbound webhook to the seller's own system (Standard Webhooks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Operator-chosen id.
+    pub id: ConfigId,
+    /// Where events are POSTed.
+    pub url: String,
+    /// The signing secret, `whsec_` + base64 (share it with the receiver).
+    #[serde(serialize_with = "expose")]
+    pub secret: Secret,
+    /// Requests per minute the receiver accepts.
+    #[serde(default = "default_webhook_budget")]
+    pub rate_per_minute: u32,
+}
+
+fn default_webhook_budget() -> u32 {
+    600
+}
+
 /// Who hears about problems an admin must fix (a shop needing re-authorization).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -215,6 +235,9 @@ pub struct ConfigFile {
     /// `[wecom]`.
     #[serde(default)]
     pub wecom: WeComSection,
+    /// `[[webhooks]]`: the seller's own systems.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
     /// `[[rules]]`, the message rules.
     #[serde(default, rename = "rules")]
     pub routes: Vec<Route>,

@@ -29,6 +29,7 @@ const SHOP: &str = "shop";
 const WECOM_APP: &str = "wecom_app";
 const ROBOT: &str = "robot";
 const ROUTE: &str = "route";
+const WEBHOOK: &str = "webhook";
 const ADMIN: &str = "admin";
 
 /// A rule's condition and template, compiled.
@@ -91,6 +92,8 @@ pub struct Registry {
     pub wecom_apps: HashMap<ConfigId, WeComAppConfig>,
     /// Robots by id.
     pub robots: HashMap<ConfigId, RobotConfig>,
+    /// Outbound webhooks by id.
+    pub webhooks: HashMap<ConfigId, WebhookConfig>,
     /// Message rules, ordered by id.
     pub routes: Vec<Route>,
     /// Each rule's condition and template, compiled once.
@@ -115,6 +118,7 @@ impl Registry {
                 .collect(),
             wecom_apps: file.wecom.apps.iter().map(|a| (a.id.clone(), a.clone())).collect(),
             robots: file.wecom.robots.iter().map(|r| (r.id.clone(), r.clone())).collect(),
+            webhooks: file.webhooks.iter().map(|w| (w.id.clone(), w.clone())).collect(),
             routes,
             admin: file.admin.clone(),
         }
@@ -134,6 +138,9 @@ impl Registry {
         }
         for r in self.robots.values() {
             out.push(seal_object(secrets, ROBOT, r.id.as_str(), r)?);
+        }
+        for w in self.webhooks.values() {
+            out.push(seal_object(secrets, WEBHOOK, w.id.as_str(), w)?);
         }
         for r in &self.routes {
             out.push(seal_object(secrets, ROUTE, r.id.as_str(), r)?);
@@ -165,6 +172,10 @@ impl Registry {
                 ROBOT => {
                     let r: RobotConfig = open_object(secrets, o)?;
                     reg.robots.insert(r.id.clone(), r);
+                }
+                WEBHOOK => {
+                    let w: WebhookConfig = open_object(secrets, o)?;
+                    reg.webhooks.insert(w.id.clone(), w);
                 }
                 ROUTE => reg.routes.push(open_object(secrets, o)?),
                 ADMIN => reg.admin = Some(open_object(secrets, o)?),

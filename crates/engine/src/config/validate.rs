@@ -97,6 +97,8 @@ struct Positions {
     #[serde(default)]
     rules: Vec<SpannedTable>,
     #[serde(default)]
+    webhooks: Vec<SpannedTable>,
+    #[serde(default)]
     routes: Vec<SpannedTable>,
     #[serde(default)]
     server: Option<SpannedTable>,
@@ -250,6 +252,38 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
             problem(t, "api_base", format!("wecom.robots[{i}].api_base"), msg);
         }
     }
+    let mut webhooks = HashSet::new();
+    for (i, hook) in file.webhooks.iter().enumerate() {
+        let t = pos.webhooks.get(i);
+        if !webhooks.insert(hook.id.clone()) {
+            problem(
+                t,
+                "id",
+                format!("webhooks[{i}].id"),
+                format!("duplicate id `{}`", hook.id),
+            );
+        }
+        if !is_http_url(&hook.url) {
+            problem(
+                t,
+                "url",
+                format!("webhooks[{i}].url"),
+                format!("`{}` is not an http(s) URL", hook.url),
+            );
+        }
+        if crate::webhook::secret_key(&hook.secret).is_none() {
+            let msg = "the secret must be `whsec_` followed by base64 (e.g. from `openssl rand -base64 32`)".into();
+            problem(t, "secret", format!("webhooks[{i}].secret"), msg);
+        }
+        if hook.rate_per_minute == 0 {
+            problem(
+                t,
+                "rate_per_minute",
+                format!("webhooks[{i}].rate_per_minute"),
+                "must be at least 1".into(),
+            );
+        }
+    }
     let target_problems = |t: &Target| {
         let mut out = Vec::new();
         match t {
@@ -258,6 +292,9 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
             }
             Target::Robot { robot, .. } if !robots.contains(robot) => {
                 out.push(format!("no [[wecom.robots]] has id `{robot}`"))
+            }
+            Target::Webhook { webhook } if !webhooks.contains(webhook) => {
+                out.push(format!("no [[webhooks]] has id `{webhook}`"))
             }
             _ => {}
         }

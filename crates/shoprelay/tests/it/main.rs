@@ -11,3 +11,4 @@ mod pushes;
 mod reconcile;
 mod replicas;
 mod rules;
+mod webhooks;

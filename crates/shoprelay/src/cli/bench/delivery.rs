@@ -196,6 +196,8 @@ struct Measured {
     wall: Duration,
     cpu: String,
     breakdown: Result<String>,
+    /// What WeCom refused or dropped over its limits (should be nothing).
+    refused: String,
 }
 
 /// Warm-up (an order per shop, so connections and tokens are ready), then `rate` events/s for the
@@ -234,12 +236,18 @@ async fn measure(
     let cpu = CpuSample::now().since(&cpu);
     let wall = started.elapsed();
     let breakdown = stages(&setup.server, from_ms, &sent, &accepted).await;
+    let stats = setup.wecom.stats();
+    let refused = format!(
+        "WeCom refused {:?}, dropped over member limits {}",
+        stats.rejected, stats.dropped_over_limit
+    );
     Ok(Measured {
         sent,
         accepted,
         wall,
         cpu,
         breakdown,
+        refused,
     })
 }
 
@@ -264,6 +272,7 @@ async fn run_at(
         wall,
         cpu,
         breakdown,
+        refused,
     } = outcome?;
     let mut latencies: Vec<f64> = accepted
         .iter()
@@ -285,7 +294,7 @@ async fn run_at(
         p(0.99) <= P99_TARGET_MS,
     );
     report.note(format!(
-        "delivery {label}: {} events in {:.1} s (all delivered), p99.9 {:.0} ms, max {:.0} ms; {}; {cpu}",
+        "delivery {label}: {} events in {:.1} s (all delivered; {refused}), p99.9 {:.0} ms, max {:.0} ms; {}; {cpu}",
         latencies.len(),
         wall.as_secs_f64(),
         p(0.999),
