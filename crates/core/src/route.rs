@@ -37,6 +37,13 @@ pub enum Target {
         #[serde(default)]
         mentions: Vec<WeComUserId>,
     },
+    /// An app group chat (appchat) the WeCom app created: markdown to everyone in it.
+    Appchat {
+        /// The WeCom app that owns the chat.
+        app: ConfigId,
+        /// The chat's id.
+        chatid: String,
+    },
     /// The seller's own system (a warehouse, an ERP): the event as JSON, signed (Standard Webhooks).
     Webhook {
         /// The configured webhook.
@@ -51,6 +58,7 @@ impl Target {
             Target::WecomApp { app, .. } => format!("wecom_app:{app}"),
             Target::Robot { robot, .. } => format!("robot:{robot}"),
             Target::Webhook { webhook } => format!("webhook:{webhook}"),
+            Target::Appchat { app, chatid } => format!("appchat:{app}:{chatid}"),
         }
     }
 
@@ -65,6 +73,7 @@ impl Target {
                 ..
             } => *all || !users.is_empty() || !departments.is_empty() || !tags.is_empty(),
             Target::Robot { .. } | Target::Webhook { .. } => true,
+            Target::Appchat { chatid, .. } => !chatid.is_empty(),
         }
     }
 }

@@ -9,6 +9,7 @@ use shoprelay_core::error::UserFacing;
 use shoprelay_store::{AuditEntry, AuditKind, DeliveryItem, DeliveryResult};
 use shoprelay_wecom::client::AppCredentials;
 use shoprelay_wecom::error::{Disposition, WeComError};
+use shoprelay_wecom::message::AppBody;
 
 use std::time::Duration;
 
@@ -246,6 +247,23 @@ impl Engine {
                     .ok_or_else(|| Failure::permanent(format!("robot `{robot}` is no longer configured")))?;
                 self.wecom
                     .send_robot(&cfg.api_base, &cfg.key, &message)
+                    .await
+                    .map_err(classify)?;
+                Ok("accepted".into())
+            }
+            Payload::Appchat { app, chatid, content } => {
+                let cfg = registry
+                    .wecom_apps
+                    .get(&app)
+                    .ok_or_else(|| Failure::permanent(format!("WeCom app `{app}` is no longer configured")))?;
+                let creds = AppCredentials {
+                    corp_id: cfg.corp_id.clone(),
+                    secret: cfg.secret.clone(),
+                    agent_id: cfg.agent_id,
+                    api_base: cfg.api_base.clone(),
+                };
+                self.wecom
+                    .send_appchat(&creds, &chatid, &AppBody::markdown(&content))
                     .await
                     .map_err(classify)?;
                 Ok("accepted".into())

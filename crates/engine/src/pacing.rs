@@ -27,6 +27,8 @@ use crate::render::{digest, members_of, Payload};
 
 /// A group robot's limit per minute.
 pub const ROBOT_PER_MINUTE: i64 = 20;
+/// WeCom's limit per member of an app group chat, per minute.
+pub const APPCHAT_PER_MINUTE: i64 = 200;
 /// WeCom's limit per member and app, per minute (beyond it messages are dropped silently).
 pub const MEMBER_PER_MINUTE: i64 = 30;
 /// WeCom's limit per member and app, per hour.
@@ -76,6 +78,12 @@ pub fn budget(registry: &Registry, destination: &str) -> Budget {
     } else if destination.starts_with("robot:") {
         Budget {
             per_minute: Some(ROBOT_PER_MINUTE),
+            per_member: false,
+        }
+    } else if destination.starts_with("appchat:") {
+        // Each member of an app chat receives at most 200 a minute from the app; beyond that WeCom drops.
+        Budget {
+            per_minute: Some(APPCHAT_PER_MINUTE),
             per_member: false,
         }
     } else if let Some(hook) = destination.strip_prefix("webhook:") {

@@ -37,6 +37,15 @@ pub enum Payload {
         /// The request body, exactly as sent.
         message: Value,
     },
+    /// Markdown for an app group chat (WeCom refuses template cards there).
+    Appchat {
+        /// The WeCom app that owns the chat.
+        app: ConfigId,
+        /// The chat.
+        chatid: String,
+        /// The markdown sent, exactly.
+        content: String,
+    },
     /// The event as JSON for the seller's own system.
     Webhook {
         /// Webhook id.
@@ -44,6 +53,20 @@ pub enum Payload {
         /// The request body, exactly as sent.
         message: Value,
     },
+}
+
+impl Payload {
+    /// The request body as the destination receives it.
+    pub fn body(&self) -> Value {
+        match self {
+            Payload::WecomApp { message, .. } | Payload::Robot { message, .. } | Payload::Webhook { message, .. } => {
+                message.clone()
+            }
+            Payload::Appchat { chatid, content, .. } => {
+                serde_json::json!({ "chatid": chatid, "msgtype": "markdown", "markdown": { "content": content } })
+            }
+        }
+    }
 }
 
 /// What rendering needs besides the event.
@@ -124,6 +147,7 @@ pub fn recipients_key(target: &Target) -> String {
             )
         }
         Target::Webhook { .. } => "webhook".to_owned(),
+        Target::Appchat { chatid, .. } => format!("chat:{chatid}"),
     }
 }
 
@@ -193,7 +217,7 @@ pub fn digest(sample: &Payload, lines: &[String], link: &str, recipients: &str) 
             ROBOT_MARKDOWN_MAX_BYTES,
             Box::new(|content| serde_json::json!({ "msgtype": "markdown", "markdown": { "content": content } })),
         ),
-        Payload::Webhook { .. } => return None,
+        Payload::Webhook { .. } | Payload::Appchat { .. } => return None,
     };
     let head = format!(
         "### 消息汇总：共 {} 条\n> 发送量已达企业微信限额，以下消息合并发送，不会遗漏。\n",
@@ -230,7 +254,7 @@ pub fn digest(sample: &Payload, lines: &[String], link: &str, recipients: &str) 
             robot: robot.clone(),
             message,
         }),
-        Payload::Webhook { .. } => None,
+        Payload::Webhook { .. } | Payload::Appchat { .. } => None,
     }
 }
 
@@ -276,6 +300,18 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<
             Ok(Payload::Robot {
                 robot: robot.clone(),
                 message: serde_json::to_value(&message)?,
+            })
+        }
+        Target::Appchat { app, chatid } => {
+            let content = match ctx.custom_text {
+                Some(text) => text.to_owned(),
+                None => markdown(event, ctx, ""),
+            };
+            let content = truncate_utf8(&content, APP_MARKDOWN_MAX_BYTES).to_owned();
+            Ok(Payload::Appchat {
+                app: app.clone(),
+                chatid: chatid.clone(),
+                content,
             })
         }
         Target::Webhook { webhook } => {

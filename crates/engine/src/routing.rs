@@ -99,6 +99,7 @@ pub fn route(registry: &Registry, event: &Event, now: i64) -> Routed {
         }
         let agent_id = match target {
             Target::WecomApp { app, .. } => registry.wecom_apps.get(app).map(|a| a.agent_id),
+            Target::Appchat { app, .. } => registry.wecom_apps.get(app).map(|a| a.agent_id),
             Target::Robot { .. } | Target::Webhook { .. } => None,
         };
         let ctx = RenderContext {

@@ -266,14 +266,7 @@ pub async fn rules_test(
         .deliveries
         .into_iter()
         .map(|d| {
-            let message = match serde_json::from_str::<Payload>(&d.payload) {
-                Ok(
-                    Payload::WecomApp { message, .. }
-                    | Payload::Robot { message, .. }
-                    | Payload::Webhook { message, .. },
-                ) => message,
-                Err(_) => serde_json::Value::Null,
-            };
+            let message = serde_json::from_str::<Payload>(&d.payload).map_or(serde_json::Value::Null, |p| p.body());
             WouldSend {
                 rule: d.route_id,
                 destination: d.destination,

@@ -287,6 +287,9 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
     let target_problems = |t: &Target| {
         let mut out = Vec::new();
         match t {
+            Target::Appchat { app, chatid } if !wecom_apps.contains(app) || chatid.len() > 32 => out.push(format!(
+                "appchat `{chatid}`: app `{app}` must be in [[wecom.apps]] and the chatid at most 32 characters"
+            )),
             Target::WecomApp { app, .. } if !wecom_apps.contains(app) => {
                 out.push(format!("no [[wecom.apps]] has id `{app}`"))
             }

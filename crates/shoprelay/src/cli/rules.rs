@@ -88,12 +88,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
     for d in &routed.deliveries {
         println!("\n→ {} (rule {})", d.destination, d.route_id);
         let payload: Payload = serde_json::from_str(&d.payload)?;
-        let message = match &payload {
-            Payload::WecomApp { message, .. } | Payload::Robot { message, .. } | Payload::Webhook { message, .. } => {
-                message
-            }
-        };
-        println!("{}", serde_json::to_string_pretty(message)?);
+        println!("{}", serde_json::to_string_pretty(&payload.body())?);
     }
     Ok(ExitCode::SUCCESS)
 }

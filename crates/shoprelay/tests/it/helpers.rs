@@ -98,6 +98,12 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         TcpListener::bind("127.0.0.1:0").await.unwrap(),
         WeComSimConfig {
             users: vec!["zhangsan".into(), "lisi".into()],
+            chats: vec![shoprelay_sim::wecom::SimChat {
+                chatid: "orders01".into(),
+                name: "订单群".into(),
+                members: vec!["zhangsan".into(), "lisi".into()],
+                agent_id: 1000002,
+            }],
             ..WeComSimConfig::default()
         },
     )

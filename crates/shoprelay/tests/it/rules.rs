@@ -145,3 +145,31 @@ fn a_bad_rule_is_rejected_with_its_line_and_path() {
     assert!(msg.contains("line 8: rules[1].when.expr"), "{msg}");
     assert!(msg.contains("line 13: rules[2].template"), "{msg}");
 }
+
+#[tokio::test]
+async fn an_app_group_chat_receives_markdown() {
+    let extra = r#"
+[[rules]]
+id = "to-chat"
+events = ["order_created"]
+targets = [{ type = "appchat", app = "hq", chatid = "orders01" }]
+"#;
+    let app = spawn_app_with(Options {
+        extra_toml: extra.into(),
+        ..Options::default()
+    })
+    .await;
+    app.authorize().await;
+    let sn = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let chat: Vec<_> = app
+        .wecom
+        .messages()
+        .into_iter()
+        .filter(|m| matches!(&m.destination, shoprelay_sim::wecom::Destination::AppChat { chatid, .. } if chatid == "orders01"))
+        .collect();
+    assert_eq!(chat.len(), 1);
+    assert_eq!(chat[0].msgtype, "markdown");
+    let content = chat[0].body["markdown"]["content"].as_str().unwrap();
+    assert!(content.contains("### 新订单") && content.contains(&sn), "{content}");
+}
