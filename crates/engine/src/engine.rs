@@ -45,6 +45,8 @@ pub struct EngineSettings {
     pub breaker_open: Duration,
     /// How often a held destination is probed when the configuration does not change.
     pub hold_probe: Duration,
+    /// Language of the built-in messages (`[server] language`).
+    pub language: shoprelay_core::error::Lang,
 }
 
 impl EngineSettings {
@@ -71,6 +73,7 @@ impl EngineSettings {
             breaker_open: Duration::from_secs(30),
             destination_lease: Duration::from_secs(15),
             hold_probe: Duration::from_secs(300),
+            language: shoprelay_core::error::Lang::Zh,
         }
     }
 }

@@ -192,7 +192,7 @@ impl Engine {
             let token = uuid::Uuid::new_v4().simple().to_string();
             let link = format!("{}/digests/{token}", self.settings.public_url);
             let lines: Vec<String> = group.iter().map(|d| d.summary.clone()).collect();
-            let Some(folded) = digest(&sample, &lines, &link, recipients) else {
+            let Some(folded) = digest(&sample, &lines, &link, recipients, self.settings.language) else {
                 continue;
             };
             let payload = match serde_json::to_string(&folded) {

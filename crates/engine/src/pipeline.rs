@@ -178,7 +178,7 @@ impl Engine {
 
     /// The outbox rows for an event under the configuration now in force (see [`routing::route`]).
     pub fn route(&self, registry: &Registry, event: &Event) -> Vec<NewDelivery> {
-        routing::route(registry, event, now_secs()).deliveries
+        routing::route(registry, event, now_secs(), self.settings.language).deliveries
     }
 
     async fn enrich(

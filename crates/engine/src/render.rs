@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use shoprelay_core::error::Lang;
 use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::ConfigId;
 use shoprelay_core::order::OrderSnapshot;
@@ -80,26 +81,56 @@ pub struct RenderContext<'a> {
     pub agent_id: Option<i64>,
     /// The rule's own message (its template, rendered), sent as markdown instead of the built-in ones.
     pub custom_text: Option<&'a str>,
+    /// Language of the built-in messages.
+    pub lang: Lang,
+}
+
+/// The sentence in the message language.
+fn t(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Zh => zh,
+        Lang::En => en,
+    }
+}
+
+fn status_label(status: &shoprelay_core::order::OrderStatus, lang: Lang) -> String {
+    match lang {
+        Lang::Zh => status.label_zh().to_owned(),
+        Lang::En => status.as_str().to_owned(),
+    }
 }
 
 /// The message title of an event, as a seller reads it.
-pub fn title(event: &Event) -> String {
+pub fn title(event: &Event, lang: Lang) -> String {
     match &event.body {
-        EventBody::OrderCreated => "新订单".into(),
-        EventBody::OrderStatusChanged { to, .. } => format!("订单状态变更：{}", to.label_zh()),
-        EventBody::TrackingNumberAssigned { .. } => "已分配运单号".into(),
-        EventBody::ShopAuthorized => "店铺已授权".into(),
-        EventBody::ShopDeauthorized => "店铺已取消授权".into(),
-        EventBody::AuthorizationExpiring { .. } => "店铺授权即将到期".into(),
-        EventBody::ReauthorizationRequired { .. } => "店铺需要重新授权".into(),
-        EventBody::BuyerMessage { .. } => "买家消息".into(),
-        EventBody::DeliveryFailing { .. } => "消息发送受阻（已暂存，修复后自动补发）".into(),
+        EventBody::OrderCreated => t(lang, "新订单", "New order").into(),
+        EventBody::OrderStatusChanged { to, .. } => {
+            format!(
+                "{}{}",
+                t(lang, "订单状态变更：", "Order status: "),
+                status_label(to, lang)
+            )
+        }
+        EventBody::TrackingNumberAssigned { .. } => t(lang, "已分配运单号", "Tracking number assigned").into(),
+        EventBody::ShopAuthorized => t(lang, "店铺已授权", "Shop authorized").into(),
+        EventBody::ShopDeauthorized => t(lang, "店铺已取消授权", "Shop deauthorized").into(),
+        EventBody::AuthorizationExpiring { .. } => t(lang, "店铺授权即将到期", "Shop authorization expiring").into(),
+        EventBody::ReauthorizationRequired { .. } => {
+            t(lang, "店铺需要重新授权", "Shop must be authorized again").into()
+        }
+        EventBody::BuyerMessage { .. } => t(lang, "买家消息", "Buyer message").into(),
+        EventBody::DeliveryFailing { .. } => t(
+            lang,
+            "消息发送受阻（已暂存，修复后自动补发）",
+            "Messages held (kept; sent once fixed)",
+        )
+        .into(),
     }
 }
 
 /// One line about an event, for digests: `新订单 220810QSK8S7BX · SGD 29.3 · 待发货`.
-pub fn summary(event: &Event) -> String {
-    let mut line = title(event);
+pub fn summary(event: &Event, lang: Lang) -> String {
+    let mut line = title(event, lang);
     if let Some(sn) = &event.order_sn {
         line.push_str(&format!(" {sn}"));
     }
@@ -192,7 +223,7 @@ fn robot_mentions(recipients: &str) -> String {
 /// A digest of several deliveries to one destination and recipients, as one markdown message: the first
 /// lines that fit, "…还有 N 条", and a link to the page listing every one.
 /// `None` for webhooks: a receiving system takes every event as it is, at its own pace.
-pub fn digest(sample: &Payload, lines: &[String], link: &str, recipients: &str) -> Option<Payload> {
+pub fn digest(sample: &Payload, lines: &[String], link: &str, recipients: &str, lang: Lang) -> Option<Payload> {
     let (limit, mut wrap): (usize, Box<dyn FnMut(String) -> Value>) = match sample {
         Payload::WecomApp { message, .. } => {
             let base = message.clone();
@@ -219,17 +250,28 @@ pub fn digest(sample: &Payload, lines: &[String], link: &str, recipients: &str) 
         ),
         Payload::Webhook { .. } | Payload::Appchat { .. } => return None,
     };
-    let head = format!(
-        "### 消息汇总：共 {} 条\n> 发送量已达企业微信限额，以下消息合并发送，不会遗漏。\n",
-        lines.len()
-    );
+    let n = lines.len();
+    let head = match lang {
+        Lang::Zh => format!("### 消息汇总：共 {n} 条\n> 发送量已达企业微信限额，以下消息合并发送，不会遗漏。\n"),
+        Lang::En => {
+            format!("### Digest: {n} messages\n> WeCom's limit was reached; these come together, none is lost.\n")
+        }
+    };
+    let all = match lang {
+        Lang::Zh => format!("[查看全部 {n} 条]({link})"),
+        Lang::En => format!("[See all {n}]({link})"),
+    };
     let mentions = robot_mentions(recipients);
     let tail = if mentions.is_empty() {
-        format!("\n[查看全部 {} 条]({link})", lines.len())
+        format!("\n{all}")
     } else {
-        format!("\n[查看全部 {} 条]({link})\n{mentions}", lines.len())
+        format!("\n{all}\n{mentions}")
     };
-    let reserve = "\n…还有 99999 条".len();
+    let more = |k: usize| match lang {
+        Lang::Zh => format!("\n…还有 {k} 条"),
+        Lang::En => format!("\n…and {k} more"),
+    };
+    let reserve = more(99_999).len();
     let mut body = String::new();
     let mut shown = 0;
     for line in lines {
@@ -241,7 +283,7 @@ pub fn digest(sample: &Payload, lines: &[String], link: &str, recipients: &str) 
         shown += 1;
     }
     if shown < lines.len() {
-        body.push_str(&format!("\n…还有 {} 条", lines.len() - shown));
+        body.push_str(&more(lines.len() - shown));
     }
     let content = truncate_utf8(&format!("{head}{body}{tail}"), limit).to_owned();
     let message = wrap(content);
@@ -352,46 +394,57 @@ fn item_line(item: &shoprelay_core::order::OrderItem) -> String {
 
 /// Key facts of an event as (label, value) rows, shared by cards and markdown.
 fn facts(event: &Event, ctx: RenderContext<'_>) -> Vec<(&'static str, String)> {
+    let l = ctx.lang;
     let mut rows = Vec::new();
     if let Some(sn) = &event.order_sn {
-        rows.push(("订单号", sn.to_string()));
+        rows.push((t(l, "订单号", "Order"), sn.to_string()));
     }
     if let Some(order) = &event.order {
         if let Some(buyer) = &order.buyer_username {
-            rows.push(("买家", buyer.clone()));
+            rows.push((t(l, "买家", "Buyer"), buyer.clone()));
         }
-        rows.push(("状态", order.status.label_zh().to_owned()));
+        rows.push((t(l, "状态", "Status"), status_label(&order.status, l)));
         if let Some(total) = order.total_display() {
-            rows.push(("金额", total));
+            rows.push((total_label(l), total));
         }
         if let Some(pay) = order.pay_time {
-            rows.push(("付款时间", local_time(pay, Some(order), ctx)));
+            rows.push((t(l, "付款时间", "Paid"), local_time(pay, Some(order), ctx)));
         }
         if order.cod {
-            rows.push(("付款方式", "货到付款 (COD)".into()));
+            rows.push((
+                t(l, "付款方式", "Payment"),
+                t(l, "货到付款 (COD)", "Cash on delivery").into(),
+            ));
         }
     }
     match &event.body {
-        EventBody::TrackingNumberAssigned { tracking_no, .. } => rows.push(("运单号", tracking_no.clone())),
+        EventBody::TrackingNumberAssigned { tracking_no, .. } => {
+            rows.push((t(l, "运单号", "Tracking"), tracking_no.clone()))
+        }
         EventBody::AuthorizationExpiring {
             expire_before: Some(at),
-        } => rows.push(("到期时间", local_time(*at, None, ctx))),
-        EventBody::ReauthorizationRequired { reason } => rows.push(("原因", reason.clone())),
-        EventBody::BuyerMessage { from_user_name, .. } => rows.push(("买家", from_user_name.clone())),
+        } => rows.push((t(l, "到期时间", "Expires"), local_time(*at, None, ctx))),
+        EventBody::ReauthorizationRequired { reason } => rows.push((t(l, "原因", "Reason"), reason.clone())),
+        EventBody::BuyerMessage { from_user_name, .. } => rows.push((t(l, "买家", "Buyer"), from_user_name.clone())),
         EventBody::DeliveryFailing { destination, reason } => {
-            rows.push(("目标", destination.clone()));
-            rows.push(("原因", reason.clone()));
+            rows.push((t(l, "目标", "Destination"), destination.clone()));
+            rows.push((t(l, "原因", "Reason"), reason.clone()));
         }
         _ => {}
     }
     if let Some(shop) = event.shop_id {
-        rows.push((
-            "店铺",
-            ctx.shop_name
-                .map_or_else(|| shop.to_string(), |n| format!("{n}（{shop}）")),
-        ));
+        let name = match (ctx.shop_name, l) {
+            (Some(n), Lang::Zh) => format!("{n}（{shop}）"),
+            (Some(n), Lang::En) => format!("{n} ({shop})"),
+            (None, _) => shop.to_string(),
+        };
+        rows.push((t(l, "店铺", "Shop"), name));
     }
     rows
+}
+
+fn total_label(lang: Lang) -> &'static str {
+    t(lang, "金额", "Total")
 }
 
 fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
@@ -412,31 +465,34 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
         card_type: CardType::TextNotice,
         source: Some(CardSource {
             icon_url: None,
-            desc: Some(format!("Shopee · {}", ctx.shop_name.unwrap_or("店铺"))),
+            desc: Some(format!(
+                "Shopee · {}",
+                ctx.shop_name.unwrap_or(t(ctx.lang, "店铺", "shop"))
+            )),
             desc_color: None,
         }),
         main_title: Some(MainTitle {
-            title: Some(title(event)),
+            title: Some(title(event, ctx.lang)),
             desc: order
                 .and_then(|o| o.create_time)
-                .map(|t| format!("下单 {}", local_time(t, order, ctx))),
+                .map(|at| format!("{} {}", t(ctx.lang, "下单", "Placed"), local_time(at, order, ctx))),
         }),
         emphasis_content: order
             .and_then(OrderSnapshot::total_display)
             .map(|total| EmphasisContent {
                 title: Some(total),
-                desc: Some("订单金额".into()),
+                desc: Some(t(ctx.lang, "订单金额", "Order total").into()),
             }),
         quote_area: None,
         sub_title_text: sub_title.map(|s| truncate_utf8(&s, 1_000).to_owned()),
         horizontal_content_list: facts(event, ctx)
             .into_iter()
-            .filter(|(label, _)| *label != "金额")
+            .filter(|(label, _)| *label != total_label(ctx.lang))
             .map(|(k, v)| HorizontalContent::text(k, v))
             .collect(),
         jump_list: vec![Jump {
             kind: Some(1),
-            title: "查看订单".into(),
+            title: t(ctx.lang, "查看订单", "View order").into(),
             url: Some(url.clone()),
         }],
         card_action: CardAction::url(url),
@@ -448,7 +504,7 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
 /// Markdown for a robot, within WeCom's 4096-byte limit: item lines that do not fit are summarised
 /// as "…还有 N 项" rather than cut mid-line.
 pub fn markdown(event: &Event, ctx: RenderContext<'_>, mentions: &str) -> String {
-    let mut head = format!("### {}\n", title(event));
+    let mut head = format!("### {}\n", title(event, ctx.lang));
     for (label, value) in facts(event, ctx) {
         head.push_str(&format!("> {label}：<font color=\"comment\">{value}</font>\n"));
     }
@@ -457,7 +513,11 @@ pub fn markdown(event: &Event, ctx: RenderContext<'_>, mentions: &str) -> String
     }
     let mut tail = String::new();
     if let Some(sn) = &event.order_sn {
-        tail.push_str(&format!("\n[查看订单]({})", order_url(sn.as_str())));
+        tail.push_str(&format!(
+            "\n[{}]({})",
+            t(ctx.lang, "查看订单", "View order"),
+            order_url(sn.as_str())
+        ));
     }
     if !mentions.is_empty() {
         tail.push_str(&format!("\n{mentions}"));
@@ -468,7 +528,11 @@ pub fn markdown(event: &Event, ctx: RenderContext<'_>, mentions: &str) -> String
         .map(|o| o.items.iter().map(item_line).collect())
         .unwrap_or_default();
     // Room for the longest possible "more" line, so adding it never overflows.
-    let reserve = "\n…还有 99999 项".len();
+    let more = |k: usize| match ctx.lang {
+        Lang::Zh => format!("\n…还有 {k} 项"),
+        Lang::En => format!("\n…and {k} more items"),
+    };
+    let reserve = more(99_999).len();
     let mut body = String::new();
     let mut shown = 0;
     for line in &items {
@@ -480,7 +544,7 @@ pub fn markdown(event: &Event, ctx: RenderContext<'_>, mentions: &str) -> String
         shown += 1;
     }
     if shown < items.len() {
-        body.push_str(&format!("\n…还有 {} 项", items.len() - shown));
+        body.push_str(&more(items.len() - shown));
     }
     let full = format!("{head}{body}{tail}");
     truncate_utf8(&full, ROBOT_MARKDOWN_MAX_BYTES).to_owned()

@@ -2,6 +2,7 @@
 //! serves the pipeline, the dry run (`shoprelay rules test`, `POST /api/v1/rules/test`) and previews.
 
 use serde::Serialize;
+use shoprelay_core::error::Lang;
 use shoprelay_core::event::{Event, EventBody, EventKind};
 use shoprelay_core::route::Target;
 use shoprelay_core::rules::{EvalOutcome, PreparedEvent};
@@ -45,8 +46,9 @@ pub struct RuleDecision {
     pub outcome: String,
 }
 
-/// The deliveries for `event` at `now` (unix seconds, for time-of-day conditions in the shop's zone).
-pub fn route(registry: &Registry, event: &Event, now: i64) -> Routed {
+/// The deliveries for `event` at `now` (unix seconds, for time-of-day conditions in the shop's zone), with
+/// built-in messages in `lang`.
+pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed {
     let prepared = PreparedEvent::new(event, now);
     let shop_cfg = event.shop_id.and_then(|s| registry.shop(&event.app, s));
     let mut routed = Routed::default();
@@ -107,6 +109,7 @@ pub fn route(registry: &Registry, event: &Event, now: i64) -> Routed {
             region: shop_cfg.and_then(|s| s.region.as_deref()),
             agent_id,
             custom_text: text.as_deref(),
+            lang,
         };
         match render(event, target, ctx).and_then(|p| serde_json::to_string(&p)) {
             Ok(payload) => routed.deliveries.push(NewDelivery {
@@ -118,7 +121,7 @@ pub fn route(registry: &Registry, event: &Event, now: i64) -> Routed {
                 } else {
                     PRIORITY_BULK
                 },
-                summary: summary(event),
+                summary: summary(event, lang),
                 recipients: recipients_key(target),
             }),
             // Our own types always serialise; if that ever breaks, say so loudly rather than send junk.

@@ -262,7 +262,7 @@ pub async fn rules_test(
     };
     let registry = state.engine.registry();
     let at = test.at.unwrap_or_else(now_secs);
-    let messages = routing::route(&registry, &event, at)
+    let messages = routing::route(&registry, &event, at, state.engine.settings.language)
         .deliveries
         .into_iter()
         .map(|d| {

@@ -54,6 +54,8 @@ pub struct StartOptions {
     pub api_token: Option<Secret>,
     /// Run the background workers (tests that dispatch by hand turn them off).
     pub workers: bool,
+    /// Language of the built-in messages.
+    pub language: shoprelay_core::error::Lang,
     /// Adjusts the engine's tunables (tests shorten retry delays).
     pub tune: fn(&mut EngineSettings),
 }
@@ -67,6 +69,7 @@ impl StartOptions {
             public_url: None,
             api_token: None,
             workers: true,
+            language: shoprelay_core::error::Lang::Zh,
             tune: |_| {},
         }
     }
@@ -82,6 +85,7 @@ pub async fn start(listener: TcpListener, options: StartOptions) -> Result<Runni
         store.release_orphaned_claims().await?;
     }
     let mut settings = EngineSettings::new(options.public_url.unwrap_or_else(|| format!("http://{addr}")));
+    settings.language = options.language;
     (options.tune)(&mut settings);
     let store = Arc::new(store);
     let engine = Engine::new(store.clone(), options.secrets, settings).await?;

@@ -8,11 +8,15 @@
 //! - `delivery`: push → WeCom-simulator-accepted latency over many destinations, workers running.
 //! - `fleet`: the delivery runs' simulators, configuration and authorized shops.
 //! - `machine`: what `/proc` says — CPU model, RSS, CPU time per thread group.
+//! - `backlog`: RSS with 10,000 shops and 1,000,000 queued deliveries; restart to first delivery.
+//! - `overload`: 10,000 orders to one 200/min app (`--overload`, 2–3 minutes).
 
+mod backlog;
 mod delivery;
 mod fleet;
 mod ingest;
 mod machine;
+mod overload;
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -32,6 +36,11 @@ pub enum Section {
     Latency,
     /// Push → WeCom-simulator-accepted latency, workers running.
     Delivery,
+    /// RSS with 10,000 shops and 1,000,000 queued deliveries, then restart time to first delivery.
+    Backlog,
+    /// 10,000 orders to one WeCom app at 200/min: all visible via digests, never over budget. Only with
+    /// `--overload` (it takes 2–3 minutes).
+    Overload,
 }
 
 /// `bench` options.
@@ -71,7 +80,13 @@ pub struct Args {
     /// Worker threads of the load generator's own runtime (the server keeps the main runtime).
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
-    /// Run only these sections (comma-separated); all by default.
+    /// Deliveries queued in the backlog section (default 1,000,000; 10,000 with --quick).
+    #[arg(long)]
+    queued: Option<usize>,
+    /// Run the overload section too (10,000 orders to one 200/min app; takes 2–3 minutes).
+    #[arg(long)]
+    overload: bool,
+    /// Run only these sections (comma-separated); all by default (overload only with --overload).
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<Section>,
 }
@@ -83,6 +98,9 @@ impl Args {
     }
 
     fn runs(&self, section: Section) -> bool {
+        if section == Section::Overload && !self.overload {
+            return false;
+        }
         self.only.is_empty() || self.only.contains(&section)
     }
 }
@@ -285,6 +303,17 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     if args.runs(Section::Delivery) {
         delivery::latency(&load, &args, &mut report).await;
+    }
+    if args.runs(Section::Overload) {
+        if let Err(e) = overload::overload(&load, &mut report).await {
+            report.fail("overload", e);
+        }
+    }
+    // Last: a restart whose delivery claim is still running is left behind.
+    if args.runs(Section::Backlog) {
+        if let Err(e) = backlog::run(&args, &mut report).await {
+            report.fail("backlog", e);
+        }
     }
     load.stop();
 

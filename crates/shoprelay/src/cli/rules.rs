@@ -81,7 +81,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
     for decision in explain(&registry, &event, at) {
         println!("  规则 rule {:<24} {}", decision.rule, decision.outcome);
     }
-    let routed = route(&registry, &event, at);
+    let routed = route(&registry, &event, at, file.server.language);
     if routed.deliveries.is_empty() {
         println!("无消息发出 no message would be sent (the event is kept and audited as unmatched)");
     }

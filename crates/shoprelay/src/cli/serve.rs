@@ -60,6 +60,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let mut options = StartOptions::new(server.database.clone(), secrets);
     options.public_url = Some(public_url(&server, bound));
     options.api_token = api_token;
+    options.language = server.language;
     let running = start(listener, options).await?;
     let base = running.engine.settings.public_url.clone();
     println!(

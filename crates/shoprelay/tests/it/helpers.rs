@@ -23,6 +23,8 @@ pub struct Options {
     pub wecom_secret: String,
     /// Extra TOML appended to the configuration.
     pub extra_toml: String,
+    /// Language of the built-in messages.
+    pub language: shoprelay_core::error::Lang,
 }
 
 impl Default for Options {
@@ -30,6 +32,7 @@ impl Default for Options {
         Self {
             wecom_secret: "sim-app-secret".into(),
             extra_toml: String::new(),
+            language: shoprelay_core::error::Lang::Zh,
         }
     }
 }
@@ -123,6 +126,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         secrets.clone(),
     );
     start_options.workers = false;
+    start_options.language = options.language;
     start_options.tune = |s| {
         s.delivery_backoff.base = Duration::from_millis(1);
         s.delivery_backoff.max = Duration::from_millis(2);

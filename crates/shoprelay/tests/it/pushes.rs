@@ -325,3 +325,27 @@ targets = [{ type = "wecom_app", app = "hq", users = ["lisi"] }]
     let auth = app.server.engine.store.shop_auth(&a, s).await.unwrap().unwrap();
     assert_eq!(auth.status, shoprelay_store::ShopAuthStatus::Deauthorized);
 }
+
+#[tokio::test]
+async fn messages_switch_to_english() {
+    let app = spawn_app_with(Options {
+        language: shoprelay_core::error::Lang::En,
+        ..Options::default()
+    })
+    .await;
+    app.authorize().await;
+    let sn = app.create_order("READY_TO_SHIP").await;
+    app.dispatch().await;
+    let card = &app.cards()[0];
+    assert_eq!(card_title(card), "New order");
+    let rows = card_rows(card);
+    assert!(rows.contains(&("Order".into(), sn.clone())), "{rows:?}");
+    assert!(rows.contains(&("Status".into(), "READY_TO_SHIP".into())), "{rows:?}");
+    assert_eq!(card.body["template_card"]["emphasis_content"]["desc"], "Order total");
+    let md = app.markdowns();
+    assert!(
+        md[0].starts_with("### New order") && md[0].contains("View order"),
+        "{}",
+        md[0]
+    );
+}

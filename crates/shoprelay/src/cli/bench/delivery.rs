@@ -39,10 +39,16 @@ const P50_TARGET_MS: f64 = 5.0;
 const P99_TARGET_MS: f64 = 50.0;
 
 /// When each order was created (Unix ms), by order number.
-type Sent = HashMap<String, f64>;
+pub(super) type Sent = HashMap<String, f64>;
 
 /// Creates `total` orders at `rate` per second across the shops, each on its own task (open loop).
-async fn create_orders(shopee: Arc<ShopeeSim>, prefix: String, n: usize, rate: f64, total: u64) -> Result<Sent> {
+pub(super) async fn create_orders(
+    shopee: Arc<ShopeeSim>,
+    prefix: String,
+    n: usize,
+    rate: f64,
+    total: u64,
+) -> Result<Sent> {
     let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(total as usize);

@@ -46,6 +46,8 @@ pub(super) enum Fleet {
     Apps,
     /// One group robot per shop, at WeCom's real limits.
     Robots,
+    /// ONE WeCom app at its default budget (200/min), each shop routed to its own member of it.
+    SharedApp,
 }
 
 /// shoprelay's configuration: one Shopee app, `n` shops, and one route per shop to its own destination.
@@ -107,6 +109,23 @@ rate_per_minute = {UNLIMITED}
                     i + 1
                 )
             }
+            Fleet::SharedApp => {
+                if i == 0 {
+                    let agent = agent_id(0);
+                    let _ = write!(
+                        out,
+                        r#"
+[[wecom.apps]]
+id = "a000"
+corp_id = "wwsim00000000000001"
+secret = "bench-secret-000"
+agent_id = {agent}
+api_base = "{wecom}"
+"#
+                    );
+                }
+                format!(r#"{{ type = "wecom_app", app = "a000", users = ["{}"] }}"#, member(i))
+            }
         };
         let _ = write!(
             out,
@@ -149,7 +168,22 @@ fn wecom_config(n: usize, fleet: Fleet, limits: SimLimits) -> WeComSimConfig {
             limits,
             ..WeComSimConfig::default()
         },
+        Fleet::SharedApp => WeComSimConfig {
+            apps: vec![SimApp {
+                agent_id: agent_id(0),
+                secret: "bench-secret-000".into(),
+                name: "Bench App".into(),
+            }],
+            users: (0..n).map(member).collect(),
+            limits,
+            ..WeComSimConfig::default()
+        },
     }
+}
+
+/// The agent id of the [`Fleet::SharedApp`] app.
+pub(super) fn shared_agent_id() -> i64 {
+    agent_id(0)
 }
 
 /// Simulators and a server with workers on, the shops authorized.
