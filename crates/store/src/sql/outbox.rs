@@ -24,42 +24,59 @@ impl Outbox for SqlStore {
         destination_lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<DeliveryItem>> {
-        // Due deliveries of destinations that are neither paused nor leased to another process; at most
-        // PER_DESTINATION each; urgent first.
-        let sql = format!(
-            "UPDATE deliveries SET claimed_until = $1, claim_token = $4 WHERE id IN (
-                SELECT id FROM deliveries WHERE id IN (
-                    SELECT id FROM (
-                        SELECT id, ROW_NUMBER() OVER (PARTITION BY destination ORDER BY priority, id) AS rn
-                        FROM deliveries d
-                        WHERE state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
-                          -- Not while another claim of the destination is in flight (a dead replica's
-                          -- claims run out first), so its deliveries never overtake one another.
-                          AND NOT EXISTS (SELECT 1 FROM deliveries c WHERE c.destination = d.destination
-                                          AND c.state = 'pending' AND c.claimed_until > $2)
-                          AND NOT EXISTS (SELECT 1 FROM destinations p WHERE p.destination = d.destination AND p.paused_until > $2)
-                          AND NOT EXISTS (SELECT 1 FROM destination_leases l
-                                          WHERE l.destination = d.destination AND l.owner <> $6 AND l.until > $2)
-                    ) ranked WHERE rn <= $5)
-                  -- Repeated where the rows are locked: PostgreSQL re-checks these on a row another
-                  -- replica claimed meanwhile, so it is skipped instead of claimed twice.
-                  AND state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
-                ORDER BY priority, id LIMIT $3 {})
-             RETURNING {DELIVERY_COLUMNS}",
-            skip_locked(self)
-        );
+        // First the destinations with due work that are neither paused, leased to another process, nor
+        // busy with another claim (a dead replica's claims run out first, so nothing overtakes); urgent
+        // and oldest first. Then a few deliveries of each, in order, read from the index — never a pass
+        // over a whole backlog, which can be a million rows for one destination.
+        let destinations_sql = "SELECT destination FROM deliveries d
+             WHERE state = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1
+               AND NOT EXISTS (SELECT 1 FROM deliveries c WHERE c.destination = d.destination
+                               AND c.state = 'pending' AND c.claimed_until > $1)
+               AND NOT EXISTS (SELECT 1 FROM destinations p WHERE p.destination = d.destination AND p.paused_until > $1)
+               AND NOT EXISTS (SELECT 1 FROM destination_leases l
+                               WHERE l.destination = d.destination AND l.owner <> $2 AND l.until > $1)
+             GROUP BY destination ORDER BY MIN(priority), MIN(id) LIMIT $3";
+        let next_sql = "SELECT id FROM deliveries
+             WHERE destination = $1 AND state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
+             ORDER BY priority, id LIMIT $3";
         let token = uuid::Uuid::new_v4().to_string();
         let mut items: Vec<DeliveryItem> = with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let mut items: Vec<DeliveryItem> = sqlx::query_as(&sql)
-                .bind(now + lease_ms)
+            let candidates: Vec<String> = sqlx::query_scalar(destinations_sql)
                 .bind(now)
-                .bind(limit)
-                .bind(&token)
-                .bind(PER_DESTINATION)
                 .bind(owner)
+                .bind(limit)
                 .fetch_all(&mut *tx)
                 .await?;
+            let mut ids: Vec<i64> = Vec::new();
+            for destination in &candidates {
+                let room = limit - ids.len() as i64;
+                if room <= 0 {
+                    break;
+                }
+                let next: Vec<i64> = sqlx::query_scalar(next_sql)
+                    .bind(destination)
+                    .bind(now)
+                    .bind(room.min(PER_DESTINATION))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                ids.extend(next);
+            }
+            let mut items: Vec<DeliveryItem> = Vec::new();
+            if !ids.is_empty() {
+                let mut claim = sqlx::QueryBuilder::new("UPDATE deliveries SET claimed_until = ");
+                claim.push_bind(now + lease_ms).push(", claim_token = ").push_bind(token.as_str());
+                claim.push(" WHERE id IN (SELECT id FROM deliveries WHERE id IN (");
+                let mut list = claim.separated(", ");
+                for id in &ids {
+                    list.push_bind(*id);
+                }
+                // Repeated where the rows are locked: PostgreSQL re-checks these on a row another replica
+                // claimed meanwhile, so it is skipped instead of claimed twice.
+                claim.push(") AND state = 'pending' AND claimed_until <= ").push_bind(now);
+                claim.push(format!(" {}) RETURNING {DELIVERY_COLUMNS}", skip_locked(self)));
+                items = claim.build_query_as().fetch_all(&mut *tx).await?;
+            }
             let mut destinations: Vec<String> = items.iter().map(|d| d.destination.clone()).collect();
             destinations.sort();
             destinations.dedup();
