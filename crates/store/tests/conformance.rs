@@ -885,3 +885,53 @@ async fn one_process_sends_for_a_destination_at_a_time() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn replay_by_shop_finds_a_dead_digest_of_that_shops_messages() {
+    run_both(|s| async move {
+        let ds = (0..2).map(|_| delivery("robot:a")).collect();
+        s.insert_event(
+            NewEvent {
+                event: event("e"),
+                deliveries: ds,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let members: Vec<i64> = s
+            .coalescible("robot:a", 10, 100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        let digest = NewDelivery {
+            route_id: "digest".into(),
+            ..delivery("robot:a")
+        };
+        s.create_digest(&members, digest, "tok", 10).await.unwrap().unwrap();
+        let item = s
+            .claim_deliveries("r1", 10, 60_000, 15_000, 10)
+            .await
+            .unwrap()
+            .remove(0);
+        let dead = DeliveryResult::Dead { error: "x".into() };
+        s.finish_delivery(&item, dead, AuditEntry::new(AuditKind::Delivery, "dead", 11, ""))
+            .await
+            .unwrap();
+        // The digest row has no shop of its own; its folded messages do.
+        let by_shop = ReplayFilter {
+            shop_id: Some(727720655),
+            ..Default::default()
+        };
+        assert_eq!(s.count_dead(&by_shop).await.unwrap(), 1);
+        assert_eq!(s.replay_dead(&by_shop, 20, 100).await.unwrap(), 1);
+        let other = ReplayFilter {
+            shop_id: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(s.count_dead(&other).await.unwrap(), 0);
+    })
+    .await;
+}

@@ -368,7 +368,8 @@ impl Outbox for SqlStore {
             sqlx::query(
                 "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1, claimed_until = 0, updated_at = $1
                  WHERE id IN (SELECT id FROM deliveries WHERE state = 'dead'
-                    AND ($2 IS NULL OR id = $2) AND ($3 IS NULL OR destination = $3) AND ($4 IS NULL OR shop_id = $4)
+                    AND ($2 IS NULL OR id = $2) AND ($3 IS NULL OR destination = $3) AND ($4 IS NULL OR shop_id = $4
+                         OR id IN (SELECT digest_id FROM deliveries WHERE state = 'coalesced' AND shop_id = $4))
                     AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6)
                     ORDER BY id LIMIT $7)",
             )
@@ -397,7 +398,8 @@ impl Outbox for SqlStore {
         Ok(with_pool!(self, pool => {
             sqlx::query_scalar(
                 "SELECT COUNT(*) FROM deliveries WHERE state = 'dead'
-                    AND ($1 IS NULL OR id = $1) AND ($2 IS NULL OR destination = $2) AND ($3 IS NULL OR shop_id = $3)
+                    AND ($1 IS NULL OR id = $1) AND ($2 IS NULL OR destination = $2) AND ($3 IS NULL OR shop_id = $3
+                         OR id IN (SELECT digest_id FROM deliveries WHERE state = 'coalesced' AND shop_id = $3))
                     AND ($4 IS NULL OR created_at >= $4) AND ($5 IS NULL OR created_at < $5)",
             )
             .bind(f.id)
