@@ -45,11 +45,22 @@ pub enum EventKind {
     BuyerMessage,
     /// Messages to a destination are held or failing (its circuit breaker opened).
     DeliveryFailing,
+    /// The order was cancelled (by the buyer, the seller or the platform).
+    OrderCancelled,
+    /// The buyer asked to cancel; the seller must accept or reject it.
+    CancellationRequested,
+    /// The buyer asked to return the goods or for a refund.
+    ReturnRequested,
+    /// Shipping is in trouble: failed delivery, returned, lost, no tracking update for days, or the
+    /// ship-by date is near with the order not yet shipped.
+    LogisticsException,
+    /// A message a rule asked to be acknowledged was not acknowledged in time.
+    Escalation,
 }
 
 impl EventKind {
     /// Every kind, for documentation and validation messages.
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::OrderCreated,
         EventKind::OrderStatusChanged,
         EventKind::TrackingNumberAssigned,
@@ -59,6 +70,11 @@ impl EventKind {
         EventKind::ReauthorizationRequired,
         EventKind::BuyerMessage,
         EventKind::DeliveryFailing,
+        EventKind::OrderCancelled,
+        EventKind::CancellationRequested,
+        EventKind::ReturnRequested,
+        EventKind::LogisticsException,
+        EventKind::Escalation,
     ];
 
     /// Stable snake_case name (as in configuration files).
@@ -73,6 +89,11 @@ impl EventKind {
             EventKind::ReauthorizationRequired => "reauthorization_required",
             EventKind::BuyerMessage => "buyer_message",
             EventKind::DeliveryFailing => "delivery_failing",
+            EventKind::OrderCancelled => "order_cancelled",
+            EventKind::CancellationRequested => "cancellation_requested",
+            EventKind::ReturnRequested => "return_requested",
+            EventKind::LogisticsException => "logistics_exception",
+            EventKind::Escalation => "escalation",
         }
     }
 }
@@ -129,9 +150,139 @@ pub enum EventBody {
         /// What failed and how to fix it.
         reason: String,
     },
+    /// See [`EventKind::OrderCancelled`].
+    OrderCancelled {
+        /// The status before, if known.
+        from: Option<OrderStatus>,
+    },
+    /// See [`EventKind::CancellationRequested`].
+    CancellationRequested {
+        /// The status before, if known.
+        from: Option<OrderStatus>,
+    },
+    /// See [`EventKind::ReturnRequested`].
+    ReturnRequested {
+        /// The status before, if known.
+        from: Option<OrderStatus>,
+    },
+    /// See [`EventKind::LogisticsException`].
+    LogisticsException {
+        /// What is wrong.
+        issue: LogisticsIssue,
+        /// The carrier's latest logistics status (`FAILED_DELIVERED`, …), when known.
+        logistics_status: Option<String>,
+        /// The carrier's latest tracking line, when known.
+        description: Option<String>,
+        /// Stalled: whole days since the last tracking update (the rule's threshold that was crossed).
+        days_without_update: Option<u32>,
+        /// Late-shipment risk: hours left before the ship-by date (the rule's threshold).
+        hours_to_ship_by: Option<u32>,
+    },
+    /// See [`EventKind::Escalation`].
+    Escalation {
+        /// The task that was not acknowledged.
+        task_id: i64,
+        /// The rule that asked for the acknowledgement.
+        rule: String,
+        /// Who it was assigned to, if anyone.
+        assignee: Option<String>,
+        /// Minutes it waited.
+        waited_minutes: i64,
+        /// One line about the original event.
+        about: String,
+    },
+}
+
+/// What went wrong with a shipment (see [`EventKind::LogisticsException`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogisticsIssue {
+    /// The carrier could not deliver.
+    FailedDelivery,
+    /// The parcel is on its way back to the seller.
+    ReturnToSender,
+    /// The carrier reports the parcel lost.
+    Lost,
+    /// No tracking update for too long after shipping.
+    Stalled,
+    /// The ship-by date is near and the order is not shipped yet.
+    LateShipmentRisk,
+}
+
+impl LogisticsIssue {
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogisticsIssue::FailedDelivery => "failed_delivery",
+            LogisticsIssue::ReturnToSender => "return_to_sender",
+            LogisticsIssue::Lost => "lost",
+            LogisticsIssue::Stalled => "stalled",
+            LogisticsIssue::LateShipmentRisk => "late_shipment_risk",
+        }
+    }
+
+    /// Parses [`LogisticsIssue::as_str`]'s output.
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            LogisticsIssue::FailedDelivery,
+            LogisticsIssue::ReturnToSender,
+            LogisticsIssue::Lost,
+            LogisticsIssue::Stalled,
+            LogisticsIssue::LateShipmentRisk,
+        ]
+        .into_iter()
+        .find(|i| i.as_str() == raw)
+    }
+
+    /// How a seller reads it, in Chinese.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            LogisticsIssue::FailedDelivery => "派送失败",
+            LogisticsIssue::ReturnToSender => "包裹退回",
+            LogisticsIssue::Lost => "包裹丢失",
+            LogisticsIssue::Stalled => "物流长时间未更新",
+            LogisticsIssue::LateShipmentRisk => "即将超时发货",
+        }
+    }
+
+    /// How a seller reads it, in English.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            LogisticsIssue::FailedDelivery => "delivery failed",
+            LogisticsIssue::ReturnToSender => "returning to sender",
+            LogisticsIssue::Lost => "parcel lost",
+            LogisticsIssue::Stalled => "no tracking update",
+            LogisticsIssue::LateShipmentRisk => "ship-by date near",
+        }
+    }
+
+    /// What a carrier's logistics status means, if it is an exception.
+    pub fn from_logistics_status(status: &str) -> Option<Self> {
+        let s = status.to_ascii_uppercase();
+        if s.contains("LOST") {
+            Some(LogisticsIssue::Lost)
+        } else if s.contains("RETURN") {
+            Some(LogisticsIssue::ReturnToSender)
+        } else if s.contains("FAILED") {
+            Some(LogisticsIssue::FailedDelivery)
+        } else {
+            None
+        }
+    }
 }
 
 impl EventBody {
+    /// The order's status before the event, for the kinds that move an order between statuses.
+    pub fn status_from(&self) -> Option<&OrderStatus> {
+        match self {
+            EventBody::OrderStatusChanged { from, .. }
+            | EventBody::OrderCancelled { from }
+            | EventBody::CancellationRequested { from }
+            | EventBody::ReturnRequested { from } => from.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The kind of this body.
     pub fn kind(&self) -> EventKind {
         match self {
@@ -144,6 +295,11 @@ impl EventBody {
             EventBody::ReauthorizationRequired { .. } => EventKind::ReauthorizationRequired,
             EventBody::BuyerMessage { .. } => EventKind::BuyerMessage,
             EventBody::DeliveryFailing { .. } => EventKind::DeliveryFailing,
+            EventBody::OrderCancelled { .. } => EventKind::OrderCancelled,
+            EventBody::CancellationRequested { .. } => EventKind::CancellationRequested,
+            EventBody::ReturnRequested { .. } => EventKind::ReturnRequested,
+            EventBody::LogisticsException { .. } => EventKind::LogisticsException,
+            EventBody::Escalation { .. } => EventKind::Escalation,
         }
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventKind};
 use crate::ids::{ConfigId, DepartmentId, ShopId, TagId, WeComUserId};
+use crate::rules::condition::TimeWindow;
 use crate::rules::Condition;
 
 /// Where a routed event is delivered.
@@ -36,6 +37,9 @@ pub enum Target {
         /// Members to @mention.
         #[serde(default)]
         mentions: Vec<WeComUserId>,
+        /// Mobile numbers to @mention (members without a known userid), or `@all`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mention_mobiles: Vec<String>,
     },
     /// An app group chat (appchat) the WeCom app created: markdown to everyone in it.
     Appchat {
@@ -99,12 +103,105 @@ pub struct Route {
     /// A message template (minijinja, markdown) replacing the built-in card and markdown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
-    /// Where matching events go.
+    /// Where matching events go (may be empty when the rule assigns).
+    #[serde(default)]
     pub targets: Vec<Target>,
+    /// Sent before order news, never folded into a digest, and not held by quiet hours.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub urgent: bool,
+    /// Daily hours (shop time zone) in which this rule's messages wait, then go as one digest when the
+    /// quiet period ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<TimeWindow>,
+    /// Give each matching event to one member of a group (分单) instead of broadcasting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<Assign>,
+    /// Unacknowledged for this long, the event goes to a second target (a supervisor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate: Option<Escalate>,
+    /// Logistics exception: "no tracking update" fires after this many days shipped without news
+    /// (default 3 when the rule selects `logistics_exception`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stalled_after_days: Option<u32>,
+    /// Logistics exception: "late-shipment risk" fires this many hours before the ship-by date with the
+    /// order still unshipped (default 24 when the rule selects `logistics_exception`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_risk_hours: Option<u32>,
 }
 
 fn enabled() -> bool {
     true
+}
+
+/// How a rule picks the one member who gets an event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignStrategy {
+    /// In turn: the on-duty member assigned least recently.
+    #[default]
+    RoundRobin,
+    /// The on-duty member with the fewest unacknowledged items.
+    LeastOpen,
+}
+
+/// What keeps going to the same member.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sticky {
+    /// Every event is assigned afresh.
+    None,
+    /// Events of one order go to whoever had the order.
+    #[default]
+    Order,
+    /// Events of one buyer (their orders and chat) go to whoever had the buyer.
+    Buyer,
+}
+
+/// One member of an assignment group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignMember {
+    /// The member's WeCom userid.
+    pub user: WeComUserId,
+    /// Working hours in the shop's time zone; always on duty when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<TimeWindow>,
+    /// Working days (`mon` … `sun`); every day when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days: Vec<String>,
+}
+
+/// Assignment (分单): one member of `members`, through WeCom app `app`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assign {
+    /// The WeCom app the assignee is messaged through.
+    pub app: ConfigId,
+    /// The on-duty group.
+    pub members: Vec<AssignMember>,
+    /// How the member is picked.
+    #[serde(default)]
+    pub strategy: AssignStrategy,
+    /// What sticks to a member.
+    #[serde(default)]
+    pub sticky: Sticky,
+}
+
+/// Escalation: who hears when nobody acknowledged in time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Escalate {
+    /// Minutes without acknowledgement before escalating.
+    pub after_minutes: u32,
+    /// The supervisor(s).
+    pub targets: Vec<Target>,
+}
+
+impl Route {
+    /// Whether events this rule routes must be acknowledged (assigned or escalated).
+    pub fn tracks_handling(&self) -> bool {
+        self.assign.is_some() || self.escalate.is_some()
+    }
 }
 
 impl Route {

@@ -189,9 +189,10 @@ impl Engine {
     pub async fn dispatch_all_pending(&self) -> Result<(), EngineError> {
         self.audit_sink.flush().await;
         loop {
+            let timers = self.timers_once().await?;
             let processed = self.process_inbox_once().await?;
             let delivered = self.deliver_once().await?;
-            if processed == 0 && delivered == 0 {
+            if timers == 0 && processed == 0 && delivered == 0 {
                 return Ok(());
             }
         }
@@ -232,6 +233,21 @@ impl Engine {
         let me = self.clone();
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move { me.lease_heartbeat(stop).await }));
+        let me = self.clone();
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tick.tick() => {
+                        if let Err(err) = me.timers_once().await {
+                            tracing::warn!(error = ?err, "quiet-hour release or escalation failed; retrying");
+                        }
+                    }
+                }
+            }
+        }));
         let me = self.clone();
         tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(me.settings.config_reload);

@@ -10,6 +10,8 @@
 //! - [`routing`]: which rules an event meets (conditions compiled once) and what each target receives.
 //! - [`render`]: events become WeCom cards and robot markdown.
 //! - [`pacing`]: budgets per destination checked before sending, digests when over budget, the breaker.
+//! - [`escalate`]: tasks not acknowledged in time become escalation events (with quiet-hour release,
+//!   the time-driven steps).
 //! - [`deliver`]: outbox rows are sent, retried with back-off or dead-lettered, each attempt audited.
 //! - [`tokens`]: marketplace tokens, refreshed single-flight before they expire.
 //! - [`audit_sink`]: audit entries written off the request path (refused pushes), bounded and batched.
@@ -24,6 +26,7 @@ pub mod config;
 pub mod deliver;
 pub mod engine;
 pub mod error;
+pub mod escalate;
 pub mod ingest;
 pub mod pacing;
 pub mod pipeline;

@@ -17,13 +17,13 @@ use std::time::Duration;
 
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::ConfigId;
-use shoprelay_store::{DestinationState, NewDelivery, NewEvent, PRIORITY_BULK};
+use shoprelay_store::{DeliveryItem, DestinationState, NewDelivery, NewEvent, PRIORITY_BULK};
 
 use crate::clock::{now_ms, now_secs};
 use crate::config::Registry;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::render::{digest, members_of, Payload};
+use crate::render::{digest, members_of, DigestReason, Payload};
 
 /// A group robot's limit per minute.
 pub const ROBOT_PER_MINUTE: i64 = 20;
@@ -178,7 +178,7 @@ impl Engine {
         if let Some(only) = recipients {
             items.retain(|d| d.recipients == only);
         }
-        let mut groups: std::collections::BTreeMap<&str, Vec<&shoprelay_store::DeliveryItem>> = Default::default();
+        let mut groups: std::collections::BTreeMap<&str, Vec<&DeliveryItem>> = Default::default();
         for item in &items {
             groups.entry(item.recipients.as_str()).or_default().push(item);
         }
@@ -186,42 +186,97 @@ impl Engine {
             if group.len() < 2 {
                 continue;
             }
-            let Ok(sample) = serde_json::from_str::<Payload>(&group[0].payload) else {
-                continue;
-            };
-            let token = uuid::Uuid::new_v4().simple().to_string();
-            let link = format!("{}/digests/{token}", self.settings.public_url);
-            let lines: Vec<String> = group.iter().map(|d| d.summary.clone()).collect();
-            let Some(folded) = digest(&sample, &lines, &link, recipients, self.settings.language) else {
-                continue;
-            };
-            let payload = match serde_json::to_string(&folded) {
-                Ok(p) => p,
-                Err(err) => {
-                    tracing::error!(error = %err, "rendering a digest failed");
-                    continue;
-                }
-            };
-            let ids: Vec<i64> = group.iter().map(|d| d.id).collect();
-            let new = NewDelivery {
-                route_id: "digest".into(),
-                destination: destination.to_owned(),
-                payload,
-                priority: PRIORITY_BULK,
-                summary: format!("汇总 {} 条", ids.len()),
-                recipients: recipients.to_owned(),
-            };
-            if let Some(id) = self.store.create_digest(&ids, new, &token, now_ms()).await? {
-                metrics::counter!("shoprelay_digests_total").increment(1);
+            if let Some(id) = self
+                .fold_into_digest(destination, recipients, &group, DigestReason::Budget)
+                .await?
+            {
                 tracing::info!(
                     destination,
                     digest = id,
-                    folded = ids.len(),
+                    folded = group.len(),
                     "over budget: queued messages folded into a digest"
                 );
             }
         }
         Ok(())
+    }
+
+    /// Folds `group` (deliveries to one destination and recipients) into one digest delivery; `None`
+    /// when the destination takes no digests (webhooks) or another worker took one of them meanwhile.
+    pub(crate) async fn fold_into_digest(
+        &self,
+        destination: &str,
+        recipients: &str,
+        group: &[&DeliveryItem],
+        reason: DigestReason,
+    ) -> Result<Option<i64>, EngineError> {
+        let Some(first) = group.first() else { return Ok(None) };
+        let Ok(sample) = serde_json::from_str::<Payload>(&first.payload) else {
+            return Ok(None);
+        };
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let link = format!("{}/digests/{token}", self.settings.public_url);
+        let lines: Vec<String> = group.iter().map(|d| d.summary.clone()).collect();
+        let Some(folded) = digest(&sample, &lines, &link, recipients, self.settings.language, reason) else {
+            return Ok(None);
+        };
+        let payload = match serde_json::to_string(&folded) {
+            Ok(p) => p,
+            Err(err) => {
+                tracing::error!(error = %err, "rendering a digest failed");
+                return Ok(None);
+            }
+        };
+        let ids: Vec<i64> = group.iter().map(|d| d.id).collect();
+        let new = NewDelivery {
+            route_id: "digest".into(),
+            destination: destination.to_owned(),
+            payload,
+            priority: PRIORITY_BULK,
+            summary: format!("汇总 {} 条", ids.len()),
+            recipients: recipients.to_owned(),
+            quiet_until: None,
+        };
+        let id = self.store.create_digest(&ids, new, &token, now_ms()).await?;
+        if id.is_some() {
+            metrics::counter!("shoprelay_digests_total").increment(1);
+        }
+        Ok(id)
+    }
+
+    /// Ends the quiet hours that are over: what each rule held for a destination and its recipients goes
+    /// out as one digest (a lone message as itself). Returns how many deliveries were released.
+    pub async fn release_quiet_once(&self) -> Result<usize, EngineError> {
+        let held = self.store.quiet_due(now_ms(), DIGEST_MAX * 4).await?;
+        let mut groups: std::collections::BTreeMap<(String, String, i64), Vec<DeliveryItem>> = Default::default();
+        for h in held {
+            groups
+                .entry((h.item.destination.clone(), h.item.recipients.clone(), h.quiet_until))
+                .or_default()
+                .push(h.item);
+        }
+        let mut released = 0;
+        for ((destination, recipients, _), items) in groups {
+            released += items.len();
+            for chunk in items.chunks(DIGEST_MAX as usize) {
+                let refs: Vec<&DeliveryItem> = chunk.iter().collect();
+                if refs.len() >= 2
+                    && self
+                        .fold_into_digest(&destination, &recipients, &refs, DigestReason::QuietHours)
+                        .await?
+                        .is_some()
+                {
+                    continue;
+                }
+                let ids: Vec<i64> = chunk.iter().map(|d| d.id).collect();
+                self.store.unhold(&ids).await?;
+            }
+        }
+        if released > 0 {
+            tracing::info!(released, "quiet hours over: held messages released");
+            self.outbox_wake.notify_one();
+        }
+        Ok(released)
     }
 
     /// Records a successful send: the breaker closes.
@@ -314,7 +369,7 @@ impl Engine {
                 reason: reason.to_owned(),
             },
         };
-        let deliveries = self.route(&self.registry(), &event);
+        let deliveries = self.route(&self.registry(), &event).await?;
         self.store
             .insert_event(NewEvent { event, deliveries }, now_ms())
             .await?;

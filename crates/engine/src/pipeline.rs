@@ -2,16 +2,18 @@
 //! routed and rendered into outbox rows — all committed in one transaction with the inbox item closed.
 
 use shoprelay_core::event::{Event, Platform};
+use shoprelay_core::ids::WeComUserId;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::order::OrderStatus;
 use shoprelay_marketplaces::shopee::{normalize, Disposition, OrderDetail, PushBody, ShopeePush};
-use shoprelay_store::{InboxCompletion, InboxItem, InboxState, NewDelivery, OrderStateUpdate, ShopAuthStatus};
+use shoprelay_store::{InboxCompletion, InboxItem, InboxState, NewDelivery, NewTask, OrderStateUpdate, ShopAuthStatus};
 
 use crate::clock::{now_ms, now_secs};
 use crate::config::Registry;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::routing;
+use crate::render::summary;
+use crate::routing::{self, TaskView};
 use crate::tokens::{shopee_app, TokenError};
 
 /// Inbox items taken per pass (worked on concurrently).
@@ -151,13 +153,14 @@ impl Engine {
             }
             _ => None,
         };
-        let events: Vec<_> = normalize(&app_id, &push, &item.dedupe_key, detail.as_ref(), known.as_ref())
-            .into_iter()
-            .map(|event| {
-                let deliveries = self.route(&registry, &event);
-                shoprelay_store::NewEvent { event, deliveries }
-            })
-            .collect();
+        let mut events = Vec::new();
+        for event in normalize(&app_id, &push, &item.dedupe_key, detail.as_ref(), known.as_ref()) {
+            let deliveries = match self.route(&registry, &event).await {
+                Ok(d) => d,
+                Err(err) => return Step::RetryAt(now_ms() + 1_000, err.to_string()),
+            };
+            events.push(shoprelay_store::NewEvent { event, deliveries });
+        }
         // Nothing is silently dropped: an event no route selects is said so in the audit log.
         let unmatched: Vec<&str> = events
             .iter()
@@ -176,9 +179,33 @@ impl Engine {
         })
     }
 
-    /// The outbox rows for an event under the configuration now in force (see [`routing::route`]).
-    pub fn route(&self, registry: &Registry, event: &Event) -> Vec<NewDelivery> {
-        routing::route(registry, event, now_secs(), self.settings.language).deliveries
+    /// The outbox rows for an event under the configuration now in force (see [`routing::route`]); the
+    /// tasks of rules that assign or escalate are opened first, so their messages name the assignee and
+    /// carry the acknowledgement link.
+    pub async fn route(&self, registry: &Registry, event: &Event) -> Result<Vec<NewDelivery>, EngineError> {
+        let lang = self.settings.language;
+        let routed = routing::route(registry, event, now_secs(), lang);
+        let mut deliveries = routed.deliveries;
+        for req in &routed.tasks {
+            let new = NewTask {
+                rule_id: req.rule.id.to_string(),
+                event_key: event.dedupe_key.clone(),
+                shop_id: event.shop_id.and_then(|s| i64::try_from(s.get()).ok()),
+                order_sn: event.order_sn.as_ref().map(|o| o.as_str().to_owned()),
+                sticky_key: req.sticky_key.clone(),
+                candidates: req.candidates.iter().map(|u| u.as_str().to_owned()).collect(),
+                strategy: req.rule.assign.as_ref().map(|a| a.strategy).unwrap_or_default(),
+                summary: summary(event, lang),
+                escalate_at: req.escalate_at,
+            };
+            let task = self.store.open_task(&new, now_ms()).await?;
+            let view = TaskView {
+                assignee: task.assignee.as_deref().and_then(|a| WeComUserId::parse(a).ok()),
+                ack_url: format!("{}/ack/{}", self.settings.public_url, task.token),
+            };
+            deliveries.extend(routing::render_task(registry, event, req, &view, lang));
+        }
+        Ok(deliveries)
     }
 
     async fn enrich(

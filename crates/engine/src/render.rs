@@ -15,6 +15,7 @@ use shoprelay_wecom::card::{
 };
 use shoprelay_wecom::message::{
     truncate_utf8, AppBody, AppMessage, Recipients, RobotMessage, APP_MARKDOWN_MAX_BYTES, ROBOT_MARKDOWN_MAX_BYTES,
+    ROBOT_TEXT_MAX_BYTES,
 };
 
 /// How long WeCom should treat a resent identical message as a duplicate (its maximum, 4 h).
@@ -83,6 +84,10 @@ pub struct RenderContext<'a> {
     pub custom_text: Option<&'a str>,
     /// Language of the built-in messages.
     pub lang: Lang,
+    /// Who the event is assigned to (分单), when it is.
+    pub assignee: Option<&'a str>,
+    /// Where the recipient acknowledges handling it, when the rule wants that.
+    pub ack_url: Option<&'a str>,
 }
 
 /// The sentence in the message language.
@@ -119,6 +124,14 @@ pub fn title(event: &Event, lang: Lang) -> String {
             t(lang, "店铺需要重新授权", "Shop must be authorized again").into()
         }
         EventBody::BuyerMessage { .. } => t(lang, "买家消息", "Buyer message").into(),
+        EventBody::OrderCancelled { .. } => t(lang, "订单已取消", "Order cancelled").into(),
+        EventBody::CancellationRequested { .. } => t(lang, "买家申请取消订单", "Buyer asks to cancel").into(),
+        EventBody::ReturnRequested { .. } => t(lang, "买家申请退货/退款", "Return / refund requested").into(),
+        EventBody::LogisticsException { issue, .. } => match lang {
+            Lang::Zh => format!("物流异常：{}", issue.label_zh()),
+            Lang::En => format!("Shipping problem: {}", issue.label_en()),
+        },
+        EventBody::Escalation { .. } => t(lang, "超时未处理", "Not handled in time").into(),
         EventBody::DeliveryFailing { .. } => t(
             lang,
             "消息发送受阻（已暂存，修复后自动补发）",
@@ -171,11 +184,19 @@ pub fn recipients_key(target: &Target) -> String {
             }
             key
         }
-        Target::Robot { mentions, .. } => {
-            format!(
+        Target::Robot {
+            mentions,
+            mention_mobiles,
+            ..
+        } => {
+            let mut key = format!(
                 "robot:{}",
                 mentions.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(",")
-            )
+            );
+            if !mention_mobiles.is_empty() {
+                key.push_str(&format!(";m:{}", mention_mobiles.join(",")));
+            }
+            key
         }
         Target::Webhook { .. } => "webhook".to_owned(),
         Target::Appchat { chatid, .. } => format!("chat:{chatid}"),
@@ -210,7 +231,9 @@ pub fn members_of(recipients: &str) -> Vec<String> {
 fn robot_mentions(recipients: &str) -> String {
     recipients
         .strip_prefix("robot:")
-        .map(|ids| {
+        .map(|rest| {
+            // Mobile mentions (`;m:…`) cannot be written in markdown; the digest names the userids only.
+            let ids = rest.split(';').next().unwrap_or_default();
             ids.split(',')
                 .filter(|id| !id.is_empty())
                 .map(|id| format!("<@{id}>"))
@@ -220,10 +243,26 @@ fn robot_mentions(recipients: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Why messages were folded into a digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestReason {
+    /// The destination's budget was spent.
+    Budget,
+    /// They waited out their rule's quiet hours.
+    QuietHours,
+}
+
 /// A digest of several deliveries to one destination and recipients, as one markdown message: the first
 /// lines that fit, "…还有 N 条", and a link to the page listing every one.
 /// `None` for webhooks: a receiving system takes every event as it is, at its own pace.
-pub fn digest(sample: &Payload, lines: &[String], link: &str, recipients: &str, lang: Lang) -> Option<Payload> {
+pub fn digest(
+    sample: &Payload,
+    lines: &[String],
+    link: &str,
+    recipients: &str,
+    lang: Lang,
+    reason: DigestReason,
+) -> Option<Payload> {
     let (limit, mut wrap): (usize, Box<dyn FnMut(String) -> Value>) = match sample {
         Payload::WecomApp { message, .. } => {
             let base = message.clone();
@@ -251,10 +290,18 @@ pub fn digest(sample: &Payload, lines: &[String], link: &str, recipients: &str, 
         Payload::Webhook { .. } | Payload::Appchat { .. } => return None,
     };
     let n = lines.len();
-    let head = match lang {
-        Lang::Zh => format!("### 消息汇总：共 {n} 条\n> 发送量已达企业微信限额，以下消息合并发送，不会遗漏。\n"),
-        Lang::En => {
+    let head = match (lang, reason) {
+        (Lang::Zh, DigestReason::Budget) => {
+            format!("### 消息汇总：共 {n} 条\n> 发送量已达企业微信限额，以下消息合并发送，不会遗漏。\n")
+        }
+        (Lang::En, DigestReason::Budget) => {
             format!("### Digest: {n} messages\n> WeCom's limit was reached; these come together, none is lost.\n")
+        }
+        (Lang::Zh, DigestReason::QuietHours) => {
+            format!("### 免打扰期间的消息：共 {n} 条\n> 以下消息在免打扰时段内产生，现合并发送。\n")
+        }
+        (Lang::En, DigestReason::QuietHours) => {
+            format!("### During quiet hours: {n} messages\n> These came in during quiet hours and come together now.\n")
         }
     };
     let all = match lang {
@@ -320,7 +367,7 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<
                 recipients,
                 agentid: ctx.agent_id.unwrap_or_default(),
                 body: match ctx.custom_text {
-                    Some(text) => AppBody::markdown(text),
+                    Some(text) => AppBody::markdown(&with_ack(text, ctx)),
                     None => AppBody::TemplateCard(Box::new(card(event, ctx))),
                 },
                 enable_duplicate_check: true,
@@ -331,14 +378,31 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<
                 message: serde_json::to_value(&message)?,
             })
         }
-        Target::Robot { robot, mentions } => {
-            let mentions: Vec<String> = mentions.iter().map(|m| format!("<@{m}>")).collect();
-            let content = match ctx.custom_text {
-                Some(text) if mentions.is_empty() => text.to_owned(),
-                Some(text) => format!("{text}\n{}", mentions.join(" ")),
-                None => markdown(event, ctx, &mentions.join(" ")),
+        Target::Robot {
+            robot,
+            mentions,
+            mention_mobiles,
+        } => {
+            let message = if mention_mobiles.is_empty() {
+                let mentions: Vec<String> = mentions.iter().map(|m| format!("<@{m}>")).collect();
+                let content = match ctx.custom_text {
+                    Some(text) if mentions.is_empty() => with_ack(text, ctx),
+                    Some(text) => format!("{}\n{}", with_ack(text, ctx), mentions.join(" ")),
+                    None => markdown(event, ctx, &mentions.join(" ")),
+                };
+                RobotMessage::Markdown { content }
+            } else {
+                // WeCom mentions mobile numbers only in text messages, so these go as plain text.
+                let content = match ctx.custom_text {
+                    Some(text) => with_ack(text, ctx),
+                    None => plain_text(event, ctx),
+                };
+                RobotMessage::Text {
+                    content: truncate_utf8(&content, ROBOT_TEXT_MAX_BYTES).to_owned(),
+                    mentioned_list: mentions.iter().map(|m| m.as_str().to_owned()).collect(),
+                    mentioned_mobile_list: mention_mobiles.clone(),
+                }
             };
-            let message = RobotMessage::Markdown { content };
             Ok(Payload::Robot {
                 robot: robot.clone(),
                 message: serde_json::to_value(&message)?,
@@ -346,7 +410,7 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<
         }
         Target::Appchat { app, chatid } => {
             let content = match ctx.custom_text {
-                Some(text) => text.to_owned(),
+                Some(text) => with_ack(text, ctx),
                 None => markdown(event, ctx, ""),
             };
             let content = truncate_utf8(&content, APP_MARKDOWN_MAX_BYTES).to_owned();
@@ -368,6 +432,18 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<
             })
         }
     }
+}
+
+/// A rule's own text with the acknowledgement link appended, when the rule wants one.
+fn with_ack(text: &str, ctx: RenderContext<'_>) -> String {
+    match ctx.ack_url {
+        Some(url) => format!("{text}\n[{}]({url})", ack_label(ctx.lang)),
+        None => text.to_owned(),
+    }
+}
+
+fn ack_label(lang: Lang) -> &'static str {
+    t(lang, "确认处理", "Acknowledge")
 }
 
 /// The Shopee seller-centre page of an order.
@@ -430,7 +506,42 @@ fn facts(event: &Event, ctx: RenderContext<'_>) -> Vec<(&'static str, String)> {
             rows.push((t(l, "目标", "Destination"), destination.clone()));
             rows.push((t(l, "原因", "Reason"), reason.clone()));
         }
+        EventBody::LogisticsException {
+            logistics_status,
+            description,
+            days_without_update,
+            hours_to_ship_by,
+            ..
+        } => {
+            if let Some(status) = logistics_status {
+                rows.push((t(l, "物流状态", "Logistics"), status.clone()));
+            }
+            if let Some(line) = description {
+                rows.push((t(l, "最新轨迹", "Latest"), line.clone()));
+            }
+            if let Some(days) = days_without_update {
+                rows.push((t(l, "无更新天数", "Days silent"), days.to_string()));
+            }
+            if let Some(hours) = hours_to_ship_by {
+                rows.push((t(l, "距最晚发货(小时)", "Hours to ship-by"), format!("< {hours}")));
+            }
+        }
+        EventBody::Escalation {
+            about,
+            assignee,
+            waited_minutes,
+            ..
+        } => {
+            rows.push((t(l, "事项", "About"), about.clone()));
+            if let Some(who) = assignee {
+                rows.push((t(l, "负责人", "Assignee"), who.clone()));
+            }
+            rows.push((t(l, "已等待(分钟)", "Waited (min)"), waited_minutes.to_string()));
+        }
         _ => {}
+    }
+    if let Some(who) = ctx.assignee {
+        rows.push((t(l, "负责人", "Assigned to"), who.to_owned()));
     }
     if let Some(shop) = event.shop_id {
         let name = match (ctx.shop_name, l) {
@@ -490,15 +601,43 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
             .filter(|(label, _)| *label != total_label(ctx.lang))
             .map(|(k, v)| HorizontalContent::text(k, v))
             .collect(),
-        jump_list: vec![Jump {
-            kind: Some(1),
-            title: t(ctx.lang, "查看订单", "View order").into(),
-            url: Some(url.clone()),
-        }],
+        jump_list: ctx
+            .ack_url
+            .map(|ack| Jump {
+                kind: Some(1),
+                title: ack_label(ctx.lang).into(),
+                url: Some(ack.to_owned()),
+            })
+            .into_iter()
+            .chain(std::iter::once(Jump {
+                kind: Some(1),
+                title: t(ctx.lang, "查看订单", "View order").into(),
+                url: Some(url.clone()),
+            }))
+            .collect(),
         card_action: CardAction::url(url),
         task_id: None,
         button_list: Vec::new(),
     }
+}
+
+/// Plain text for a robot text message (the only kind that can @mention mobile numbers): the title and
+/// the key facts, one per line.
+pub fn plain_text(event: &Event, ctx: RenderContext<'_>) -> String {
+    let mut text = title(event, ctx.lang);
+    for (label, value) in facts(event, ctx) {
+        text.push_str(&format!("\n{label}：{value}"));
+    }
+    if let EventBody::BuyerMessage { text: said, .. } = &event.body {
+        text.push_str(&format!("\n{said}"));
+    }
+    if let Some(ack) = ctx.ack_url {
+        text.push_str(&format!("\n{}：{ack}", ack_label(ctx.lang)));
+    }
+    if let Some(sn) = &event.order_sn {
+        text.push_str(&format!("\n{}", order_url(sn.as_str())));
+    }
+    text
 }
 
 /// Markdown for a robot, within WeCom's 4096-byte limit: item lines that do not fit are summarised
@@ -512,6 +651,9 @@ pub fn markdown(event: &Event, ctx: RenderContext<'_>, mentions: &str) -> String
         head.push_str(&format!("\n{text}\n"));
     }
     let mut tail = String::new();
+    if let Some(ack) = ctx.ack_url {
+        tail.push_str(&format!("\n[{}]({ack})", ack_label(ctx.lang)));
+    }
     if let Some(sn) = &event.order_sn {
         tail.push_str(&format!(
             "\n[{}]({})",

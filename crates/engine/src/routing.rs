@@ -3,9 +3,11 @@
 
 use serde::Serialize;
 use shoprelay_core::error::Lang;
-use shoprelay_core::event::{Event, EventBody, EventKind};
-use shoprelay_core::route::Target;
+use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue};
+use shoprelay_core::ids::WeComUserId;
+use shoprelay_core::route::{Route, Sticky, Target};
 use shoprelay_core::rules::{EvalOutcome, PreparedEvent};
+use shoprelay_core::time::region_timezone;
 use shoprelay_store::{NewDelivery, PRIORITY_BULK, PRIORITY_URGENT};
 
 use crate::config::Registry;
@@ -20,8 +22,10 @@ const ADMIN_KINDS: [EventKind; 4] = [
 ];
 
 /// Event kinds sent before order news and never folded into a digest.
-const URGENT_KINDS: [EventKind; 5] = [
+const URGENT_KINDS: [EventKind; 7] = [
     EventKind::BuyerMessage,
+    EventKind::Escalation,
+    EventKind::CancellationRequested,
     EventKind::ReauthorizationRequired,
     EventKind::AuthorizationExpiring,
     EventKind::ShopDeauthorized,
@@ -31,10 +35,30 @@ const URGENT_KINDS: [EventKind; 5] = [
 /// What routing decided for one event.
 #[derive(Debug, Default)]
 pub struct Routed {
-    /// One outbox row per target of every rule met (and admin targets).
+    /// One outbox row per target of every rule met that needs no handling (and admin targets).
     pub deliveries: Vec<NewDelivery>,
+    /// Rules met that assign the event or want it acknowledged: their deliveries are rendered once the
+    /// task exists (see [`render_task`]).
+    pub tasks: Vec<TaskRequest>,
     /// Rules whose condition could not be evaluated on this event (counted as not met), with why.
     pub failures: Vec<(String, String)>,
+}
+
+/// A rule met that assigns the event or escalates it unless acknowledged.
+#[derive(Debug, Clone)]
+pub struct TaskRequest {
+    /// The rule.
+    pub rule: Route,
+    /// Members on duty now (all members when nobody is), in the rule's order.
+    pub candidates: Vec<WeComUserId>,
+    /// What keeps going to the same member.
+    pub sticky_key: Option<String>,
+    /// When it escalates unless acknowledged (unix ms).
+    pub escalate_at: Option<i64>,
+    /// The rule's own message, rendered.
+    pub text: Option<String>,
+    /// Quiet hours hold (unix ms), as for any delivery.
+    pub quiet_until: Option<i64>,
 }
 
 /// A rule's decision, as the dry run shows it.
@@ -46,17 +70,29 @@ pub struct RuleDecision {
     pub outcome: String,
 }
 
+/// The time zone of the event's shop: the order's region, else the configured shop's.
+fn shop_tz(registry: &Registry, event: &Event) -> chrono_tz::Tz {
+    let shop_region = event
+        .shop_id
+        .and_then(|s| registry.shop(&event.app, s))
+        .and_then(|s| s.region.as_deref());
+    region_timezone(event.order.as_ref().and_then(|o| o.region.as_deref()).or(shop_region))
+}
+
 /// The deliveries for `event` at `now` (unix seconds, for time-of-day conditions in the shop's zone), with
 /// built-in messages in `lang`.
 pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed {
     let prepared = PreparedEvent::new(event, now);
-    let shop_cfg = event.shop_id.and_then(|s| registry.shop(&event.app, s));
+    let tz = shop_tz(registry, event);
     let mut routed = Routed::default();
-    let mut selected: Vec<(String, &Target, Option<String>)> = Vec::new();
+    let mut selected: Vec<Selected> = Vec::new();
     for rule in registry.routes.iter().filter(|r| r.matches(event)) {
         let Some(compiled) = registry.compiled.get(&rule.id) else {
             continue;
         };
+        if !logistics_threshold_matches(rule, event) {
+            continue;
+        }
         if let Some(condition) = &compiled.condition {
             match condition.eval(&prepared) {
                 EvalOutcome::Matched => {}
@@ -79,27 +115,214 @@ pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed
             },
             None => None,
         };
+        let quiet_until = match &compiled.quiet {
+            Some(window) if !rule.urgent => window.end_after(now, tz).map(|end| end * 1_000),
+            _ => None,
+        };
+        // An escalation is never itself tracked, or a catch-all rule would escalate its own escalations.
+        if rule.tracks_handling() && event.kind() != EventKind::Escalation {
+            let on_duty: Vec<WeComUserId> = compiled
+                .duty
+                .iter()
+                .filter(|(_, hours)| hours.is_none_or(|w| w.contains(now, tz)))
+                .map(|(user, _)| user.clone())
+                .collect();
+            // Nobody on duty: still someone must get it; the whole group is the fallback.
+            let candidates = if on_duty.is_empty() {
+                compiled.duty.iter().map(|(user, _)| user.clone()).collect()
+            } else {
+                on_duty
+            };
+            let starts = quiet_until.unwrap_or(now * 1_000).max(now * 1_000);
+            routed.tasks.push(TaskRequest {
+                rule: rule.clone(),
+                candidates,
+                sticky_key: rule.assign.as_ref().and_then(|a| sticky_key(a.sticky, event)),
+                escalate_at: rule
+                    .escalate
+                    .as_ref()
+                    .map(|e| starts + i64::from(e.after_minutes) * 60_000),
+                text,
+                quiet_until,
+            });
+            continue;
+        }
         for target in &rule.targets {
-            selected.push((rule.id.to_string(), target, text.clone()));
+            selected.push(Selected {
+                rule_id: rule.id.to_string(),
+                target: target.clone(),
+                text: text.clone(),
+                urgent: rule.urgent,
+                quiet_until,
+                ack: None,
+            });
         }
     }
     if ADMIN_KINDS.contains(&event.kind()) {
         if let Some(admin) = &registry.admin {
             for target in &admin.targets {
-                selected.push(("admin".to_owned(), target, None));
+                selected.push(Selected {
+                    rule_id: "admin".to_owned(),
+                    target: target.clone(),
+                    text: None,
+                    urgent: false,
+                    quiet_until: None,
+                    ack: None,
+                });
             }
         }
     }
+    routed.deliveries = render_selected(registry, event, selected, lang);
+    routed
+}
+
+/// Every delivery the event would produce, for dry runs and previews; nothing is stored. A rule that
+/// assigns is shown with its first on-duty member (the real pick depends on stored turns and loads) and
+/// a placeholder acknowledgement link.
+pub fn preview(registry: &Registry, event: &Event, now: i64, lang: Lang, public_url: &str) -> Vec<NewDelivery> {
+    let routed = route(registry, event, now, lang);
+    let mut out = routed.deliveries;
+    for req in &routed.tasks {
+        let view = TaskView {
+            assignee: req.candidates.first().cloned(),
+            ack_url: format!("{}/ack/preview", public_url.trim_end_matches('/')),
+        };
+        out.extend(render_task(registry, event, req, &view, lang));
+    }
+    out
+}
+
+/// A logistics-exception rule with its own threshold hears only about that threshold being crossed.
+fn logistics_threshold_matches(rule: &Route, event: &Event) -> bool {
+    match &event.body {
+        EventBody::LogisticsException {
+            issue: LogisticsIssue::Stalled,
+            days_without_update,
+            ..
+        } => *days_without_update == Some(rule.stalled_after_days.unwrap_or(DEFAULT_STALLED_DAYS)),
+        EventBody::LogisticsException {
+            issue: LogisticsIssue::LateShipmentRisk,
+            hours_to_ship_by,
+            ..
+        } => *hours_to_ship_by == Some(rule.ship_risk_hours.unwrap_or(DEFAULT_SHIP_RISK_HOURS)),
+        _ => true,
+    }
+}
+
+/// "No tracking update" threshold of a rule that names none.
+pub const DEFAULT_STALLED_DAYS: u32 = 3;
+/// "Late-shipment risk" threshold of a rule that names none.
+pub const DEFAULT_SHIP_RISK_HOURS: u32 = 24;
+
+/// What keeps an event with the member who had the order or the buyer before.
+fn sticky_key(sticky: Sticky, event: &Event) -> Option<String> {
+    let shop = event.shop_id.map_or_else(String::new, |s| s.to_string());
+    match sticky {
+        Sticky::None => None,
+        Sticky::Order => event.order_sn.as_ref().map(|sn| format!("order:{shop}:{sn}")),
+        Sticky::Buyer => {
+            let buyer = match &event.body {
+                EventBody::BuyerMessage { from_user_name, .. } => Some(from_user_name.as_str()),
+                _ => event.order.as_ref().and_then(|o| o.buyer_username.as_deref()),
+            };
+            buyer
+                .map(|b| format!("buyer:{shop}:{b}"))
+                .or_else(|| event.order_sn.as_ref().map(|sn| format!("order:{shop}:{sn}")))
+        }
+    }
+}
+
+/// The task a tracked rule's messages belong to, as rendering needs it.
+#[derive(Debug, Clone)]
+pub struct TaskView {
+    /// Who has it.
+    pub assignee: Option<WeComUserId>,
+    /// The acknowledgement link.
+    pub ack_url: String,
+}
+
+/// The deliveries of a tracked rule once its task exists: the assignee (through the rule's WeCom app)
+/// and the rule's other targets, each with the acknowledgement link.
+pub fn render_task(
+    registry: &Registry,
+    event: &Event,
+    req: &TaskRequest,
+    task: &TaskView,
+    lang: Lang,
+) -> Vec<NewDelivery> {
+    let mut selected = Vec::new();
+    if let (Some(assign), Some(user)) = (&req.rule.assign, &task.assignee) {
+        selected.push(Selected {
+            rule_id: req.rule.id.to_string(),
+            target: Target::WecomApp {
+                app: assign.app.clone(),
+                users: vec![user.clone()],
+                departments: Vec::new(),
+                tags: Vec::new(),
+                all: false,
+            },
+            text: req.text.clone(),
+            urgent: req.rule.urgent,
+            quiet_until: req.quiet_until,
+            ack: Some(task.clone()),
+        });
+    }
+    for target in &req.rule.targets {
+        selected.push(Selected {
+            rule_id: req.rule.id.to_string(),
+            target: target.clone(),
+            text: req.text.clone(),
+            urgent: req.rule.urgent,
+            quiet_until: req.quiet_until,
+            ack: Some(task.clone()),
+        });
+    }
+    render_selected(registry, event, selected, lang)
+}
+
+/// The escalation of an unacknowledged task to its rule's `escalate.targets`.
+pub fn render_escalation(registry: &Registry, event: &Event, rule: &Route, lang: Lang) -> Vec<NewDelivery> {
+    let Some(escalate) = &rule.escalate else {
+        return Vec::new();
+    };
+    let selected = escalate
+        .targets
+        .iter()
+        .map(|target| Selected {
+            rule_id: format!("{}:escalation", rule.id),
+            target: target.clone(),
+            text: None,
+            urgent: true,
+            quiet_until: None,
+            ack: None,
+        })
+        .collect();
+    render_selected(registry, event, selected, lang)
+}
+
+/// One target a rule selected, before rendering.
+struct Selected {
+    rule_id: String,
+    target: Target,
+    text: Option<String>,
+    urgent: bool,
+    quiet_until: Option<i64>,
+    ack: Option<TaskView>,
+}
+
+fn render_selected(registry: &Registry, event: &Event, selected: Vec<Selected>, lang: Lang) -> Vec<NewDelivery> {
+    let shop_cfg = event.shop_id.and_then(|s| registry.shop(&event.app, s));
     // A notice about a failing destination never goes through that destination.
     let failing = match &event.body {
         EventBody::DeliveryFailing { destination, .. } => Some(destination.clone()),
         _ => None,
     };
-    for (rule_id, target, text) in selected {
-        if failing.as_deref() == Some(target.destination().as_str()) {
+    let mut out = Vec::new();
+    for s in selected {
+        if failing.as_deref() == Some(s.target.destination().as_str()) {
             continue;
         }
-        let agent_id = match target {
+        let agent_id = match &s.target {
             Target::WecomApp { app, .. } => registry.wecom_apps.get(app).map(|a| a.agent_id),
             Target::Appchat { app, .. } => registry.wecom_apps.get(app).map(|a| a.agent_id),
             Target::Robot { .. } | Target::Webhook { .. } => None,
@@ -108,27 +331,30 @@ pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed
             shop_name: shop_cfg.map(|s| s.name.as_str()),
             region: shop_cfg.and_then(|s| s.region.as_deref()),
             agent_id,
-            custom_text: text.as_deref(),
+            custom_text: s.text.as_deref(),
             lang,
+            assignee: s.ack.as_ref().and_then(|a| a.assignee.as_ref().map(|u| u.as_str())),
+            ack_url: s.ack.as_ref().map(|a| a.ack_url.as_str()),
         };
-        match render(event, target, ctx).and_then(|p| serde_json::to_string(&p)) {
-            Ok(payload) => routed.deliveries.push(NewDelivery {
-                route_id: rule_id,
-                destination: target.destination(),
+        match render(event, &s.target, ctx).and_then(|p| serde_json::to_string(&p)) {
+            Ok(payload) => out.push(NewDelivery {
+                route_id: s.rule_id,
+                destination: s.target.destination(),
                 payload,
-                priority: if URGENT_KINDS.contains(&event.kind()) {
+                priority: if s.urgent || URGENT_KINDS.contains(&event.kind()) {
                     PRIORITY_URGENT
                 } else {
                     PRIORITY_BULK
                 },
                 summary: summary(event, lang),
-                recipients: recipients_key(target),
+                recipients: recipients_key(&s.target),
+                quiet_until: s.quiet_until,
             }),
             // Our own types always serialise; if that ever breaks, say so loudly rather than send junk.
-            Err(err) => tracing::error!(error = %err, rule = %rule_id, "rendering a message failed"),
+            Err(err) => tracing::error!(error = %err, rule = %s.rule_id, "rendering a message failed"),
         }
     }
-    routed
+    out
 }
 
 /// Every rule's decision for `event`, for the dry run.
@@ -140,7 +366,7 @@ pub fn explain(registry: &Registry, event: &Event, now: i64) -> Vec<RuleDecision
         .map(|rule| {
             let outcome = if !rule.enabled {
                 "disabled".to_owned()
-            } else if !rule.matches(event) {
+            } else if !rule.matches(event) || !logistics_threshold_matches(rule, event) {
                 "wrong_kind_or_shop".to_owned()
             } else {
                 match registry

@@ -280,7 +280,7 @@ impl Engine {
             order: None,
             body: EventBody::ReauthorizationRequired { reason },
         };
-        let deliveries = self.route(&self.registry(), &event);
+        let deliveries = self.route(&self.registry(), &event).await?;
         self.store
             .insert_event(NewEvent { event, deliveries }, now_ms())
             .await?;

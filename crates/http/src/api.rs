@@ -6,14 +6,8 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde::Serialize;
 use shoprelay_core::error::UserFacing;
-use std::collections::BTreeMap;
 
-use serde::Deserialize;
-use shoprelay_core::event::{Event, EventKind};
-use shoprelay_core::rules::sample_event;
-use shoprelay_engine::clock::{now_ms, now_secs};
-use shoprelay_engine::render::Payload;
-use shoprelay_engine::routing::{self, RuleDecision};
+use shoprelay_engine::clock::now_ms;
 use shoprelay_store::{AuditEntry, AuditFilter, QueueDepths, ReplayFilter, ShopAuthStatus};
 use subtle::ConstantTimeEq;
 
@@ -43,7 +37,7 @@ impl UserFacing for Unauthorized {
 /// A query parameter that does not parse.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct BadQuery(String);
+pub struct BadQuery(pub String);
 
 impl UserFacing for BadQuery {
     fn code(&self) -> &'static str {
@@ -66,7 +60,8 @@ impl UserFacing for BadQuery {
     }
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+/// Checks the bearer token when the server has one.
+pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(expected) = &state.api_token else {
         return Ok(());
     };
@@ -181,101 +176,4 @@ pub async fn replay(
     }
     state.engine.wake_outbox();
     Ok(Json(Replayed { replayed }))
-}
-
-/// A rule as the API shows it, with its counters.
-#[derive(Debug, Serialize)]
-pub struct RuleView {
-    id: String,
-    enabled: bool,
-    events: Vec<EventKind>,
-    shops: Vec<u64>,
-    has_condition: bool,
-    has_template: bool,
-    targets: Vec<String>,
-    /// Deliveries per state: delivered, pending, dead, coalesced.
-    counters: BTreeMap<String, i64>,
-}
-
-/// `GET /api/v1/rules`: the rules in force, with how many deliveries each produced, by state.
-pub async fn rules(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<RuleView>>, ApiError> {
-    authorize(&state, &headers)?;
-    let mut counters: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    for (rule, delivery_state, count) in state.engine.store.rule_counters().await? {
-        counters.entry(rule).or_default().insert(delivery_state, count);
-    }
-    let registry = state.engine.registry();
-    Ok(Json(
-        registry
-            .routes
-            .iter()
-            .map(|r| RuleView {
-                id: r.id.to_string(),
-                enabled: r.enabled,
-                events: r.events.clone(),
-                shops: r.shops.iter().map(|s| s.get()).collect(),
-                has_condition: r.when.is_some(),
-                has_template: r.template.is_some(),
-                targets: r.targets.iter().map(|t| t.destination()).collect(),
-                counters: counters.remove(r.id.as_str()).unwrap_or_default(),
-            })
-            .collect(),
-    ))
-}
-
-/// What to dry-run: a sample event of a kind, or a whole event.
-#[derive(Debug, Deserialize)]
-pub struct RulesTest {
-    kind: Option<EventKind>,
-    event: Option<Event>,
-    at: Option<i64>,
-}
-
-/// One message the event would produce.
-#[derive(Debug, Serialize)]
-pub struct WouldSend {
-    rule: String,
-    destination: String,
-    message: serde_json::Value,
-}
-
-/// The dry run's answer.
-#[derive(Debug, Serialize)]
-pub struct RulesTestResult {
-    decisions: Vec<RuleDecision>,
-    messages: Vec<WouldSend>,
-}
-
-/// `POST /api/v1/rules/test` with `{"kind": "order_created"}` or `{"event": {…}}`: which rules fire, to
-/// whom, with what message. Nothing is sent.
-pub async fn rules_test(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Json<RulesTest>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<RulesTestResult>, ApiError> {
-    authorize(&state, &headers)?;
-    let Json(test) = body.map_err(|e| BadQuery(e.body_text()))?;
-    let event = match (test.event, test.kind) {
-        (Some(event), _) => event,
-        (None, Some(kind)) => sample_event(kind),
-        (None, None) => return Err(BadQuery("give `kind` or `event`".into()).into()),
-    };
-    let registry = state.engine.registry();
-    let at = test.at.unwrap_or_else(now_secs);
-    let messages = routing::route(&registry, &event, at, state.engine.settings.language)
-        .deliveries
-        .into_iter()
-        .map(|d| {
-            let message = serde_json::from_str::<Payload>(&d.payload).map_or(serde_json::Value::Null, |p| p.body());
-            WouldSend {
-                rule: d.route_id,
-                destination: d.destination,
-                message,
-            }
-        })
-        .collect();
-    Ok(Json(RulesTestResult {
-        decisions: routing::explain(&registry, &event, at),
-        messages,
-    }))
 }

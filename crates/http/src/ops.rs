@@ -95,7 +95,8 @@ pub async fn digest_page(State(state): State<AppState>, Path(token): Path<String
     .into_response()
 }
 
-fn escape(s: &str) -> String {
+/// Escapes text for HTML.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

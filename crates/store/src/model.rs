@@ -102,6 +102,8 @@ pub struct NewDelivery {
     pub summary: String,
     /// Who it is for; deliveries coalesce only with others for the same recipients.
     pub recipients: String,
+    /// Unix ms at which its rule's quiet hours end: held until then, then sent in a digest.
+    pub quiet_until: Option<i64>,
 }
 
 /// Sent first and never folded into a digest (buyer messages, admin notices).
@@ -475,4 +477,78 @@ pub struct QueueDepths {
     pub deliveries_pending: i64,
     /// Dead letters.
     pub deliveries_dead: i64,
+}
+
+/// A delivery waiting out its rule's quiet hours.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HeldDelivery {
+    /// The delivery.
+    #[sqlx(flatten)]
+    pub item: DeliveryItem,
+    /// When the quiet period ends (unix ms).
+    pub quiet_until: i64,
+}
+
+/// A request to track how an event is handled: assigned, acknowledged, escalated.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    /// The rule that asks for it.
+    pub rule_id: String,
+    /// The event's dedupe key (one task per rule and event).
+    pub event_key: String,
+    /// Shop of the event.
+    pub shop_id: Option<i64>,
+    /// Order of the event.
+    pub order_sn: Option<String>,
+    /// What keeps going to the same member (`order:…`, `buyer:…`), if anything.
+    pub sticky_key: Option<String>,
+    /// Members to pick the assignee from, in the rule's order; empty when the rule does not assign.
+    pub candidates: Vec<String>,
+    /// How the assignee is picked.
+    pub strategy: shoprelay_core::route::AssignStrategy,
+    /// One line about the event.
+    pub summary: String,
+    /// When it escalates unless acknowledged (unix ms).
+    pub escalate_at: Option<i64>,
+}
+
+/// An event someone must handle.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Task {
+    /// Task id.
+    pub id: i64,
+    /// The rule that asked for it.
+    pub rule_id: String,
+    /// The event's dedupe key.
+    pub event_key: String,
+    /// Shop of the event.
+    pub shop_id: Option<i64>,
+    /// Order of the event.
+    pub order_sn: Option<String>,
+    /// Who has it, when assigned.
+    pub assignee: Option<String>,
+    /// One line about the event.
+    pub summary: String,
+    /// Key of its acknowledgement link (never shown in listings).
+    #[serde(skip)]
+    pub token: String,
+    /// `open`, `acked` or `escalated` (escalated and still unacknowledged).
+    pub state: String,
+    /// When it was opened (unix ms).
+    pub created_at: i64,
+    /// When it escalates unless acknowledged (unix ms).
+    pub escalate_at: Option<i64>,
+    /// When it was acknowledged (unix ms).
+    pub acked_at: Option<i64>,
+    /// Who acknowledged it.
+    pub acked_by: Option<String>,
+}
+
+/// How a task is named when it is acknowledged.
+#[derive(Debug, Clone)]
+pub enum TaskRef {
+    /// By id (console, API).
+    Id(i64),
+    /// By the unguessable key of its link (the button in the message).
+    Token(String),
 }

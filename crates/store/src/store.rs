@@ -84,6 +84,29 @@ pub trait Outbox: Send + Sync {
     async fn rule_counters(&self) -> Result<Vec<(String, String, i64)>>;
     /// How many dead letters match.
     async fn count_dead(&self, filter: &ReplayFilter) -> Result<i64>;
+    /// Deliveries whose quiet hours ended by `now`, unclaimed, by destination, recipients and id.
+    async fn quiet_due(&self, now: i64, limit: i64) -> Result<Vec<HeldDelivery>>;
+    /// Ends the quiet hold of these deliveries: they are claimed like any other from now on.
+    async fn unhold(&self, ids: &[i64]) -> Result<u64>;
+}
+
+/// Events a rule wants handled: assignment (分单), acknowledgement and escalation.
+#[async_trait]
+pub trait Tasks: Send + Sync {
+    /// Opens the task of a rule and event, picking its assignee among `candidates` (sticky first, then
+    /// by strategy) — or returns the one already open for them, so a retried event keeps its assignee.
+    async fn open_task(&self, task: &NewTask, now: i64) -> Result<Task>;
+    /// Acknowledges a task (idempotent); `None` when there is no such task.
+    async fn ack_task(&self, task: &TaskRef, by: &str, now: i64) -> Result<Option<Task>>;
+    /// The task behind an acknowledgement link.
+    async fn task_by_token(&self, token: &str) -> Result<Option<Task>>;
+    /// Open tasks whose escalation time has come.
+    async fn due_escalations(&self, now: i64, limit: i64) -> Result<Vec<Task>>;
+    /// Marks the task escalated and stores the escalation event, in one transaction; `false` (nothing
+    /// written) when it was acknowledged or escalated meanwhile.
+    async fn escalate_task(&self, task_id: i64, event: NewEvent, now: i64) -> Result<bool>;
+    /// Tasks, newest first, optionally of one state.
+    async fn list_tasks(&self, state: Option<&str>, limit: i64) -> Result<Vec<Task>>;
 }
 
 /// The append-only audit log.
@@ -104,6 +127,10 @@ pub trait ConfigRepo: Send + Sync {
     async fn apply_config(&self, objects: &[ConfigObject], now: i64) -> Result<Vec<(String, String, ConfigChange)>>;
     /// Every stored object.
     async fn list_config(&self) -> Result<Vec<ConfigObject>>;
+    /// Creates or replaces one object (a rule edited through the API).
+    async fn put_config(&self, object: &ConfigObject, now: i64) -> Result<ConfigChange>;
+    /// Removes one object; `false` when there was none.
+    async fn delete_config(&self, kind: &str, id: &str) -> Result<bool>;
     /// A value shoprelay keeps about its own progress (e.g. the reconciler's watermark).
     async fn meta(&self, key: &str) -> Result<Option<String>>;
     /// Sets such a value.
@@ -138,7 +165,7 @@ pub trait ShopAuthRepo: Send + Sync {
 }
 
 /// Everything shoprelay keeps.
-pub trait Store: Inbox + Outbox + AuditLog + ConfigRepo + ShopAuthRepo {
+pub trait Store: Inbox + Outbox + AuditLog + ConfigRepo + ShopAuthRepo + Tasks {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 }

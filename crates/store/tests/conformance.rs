@@ -113,6 +113,7 @@ fn delivery(dest: &str) -> NewDelivery {
         priority: PRIORITY_BULK,
         summary: format!("line for {dest}"),
         recipients: "u:zhangsan;p:;t:".into(),
+        quiet_until: None,
     }
 }
 
@@ -932,6 +933,158 @@ async fn replay_by_shop_finds_a_dead_digest_of_that_shops_messages() {
             ..Default::default()
         };
         assert_eq!(s.count_dead(&other).await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn quiet_deliveries_wait_unclaimed_until_released() {
+    run_both(|s| async move {
+        let held = NewDelivery {
+            quiet_until: Some(1_000),
+            ..delivery("robot:q")
+        };
+        s.insert_event(
+            NewEvent {
+                event: event("quiet"),
+                deliveries: vec![held.clone(), held, delivery("robot:q")],
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        // Before the quiet period ends only the unheld one is due; held ones are never folded into a
+        // budget digest either.
+        let claimed = s.claim_deliveries("r1", 500, 60_000, 15_000, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert!(s.quiet_due(500, 10).await.unwrap().is_empty());
+        assert!(s.coalescible("robot:q", 500, 10).await.unwrap().is_empty());
+        // After it ends they are reported, still unclaimable until released.
+        let due = s.quiet_due(2_000, 10).await.unwrap();
+        assert_eq!(due.len(), 2);
+        assert!(due.iter().all(|h| h.quiet_until == 1_000));
+        assert!(s
+            .claim_deliveries("r2", 2_000, 60_000, 15_000, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        let ids: Vec<i64> = due.iter().map(|h| h.item.id).collect();
+        assert_eq!(s.unhold(&ids).await.unwrap(), 2);
+        assert!(s.quiet_due(2_000, 10).await.unwrap().is_empty());
+        // Released, they are claimed in order (with the first one, whose unfinished claim ran out).
+        let again = s.claim_deliveries("r1", 120_000, 60_000, 15_000, 10).await.unwrap();
+        let mut expected = ids.clone();
+        expected.push(claimed[0].id);
+        assert_eq!(again.iter().map(|d| d.id).collect::<Vec<_>>(), expected);
+    })
+    .await;
+}
+
+fn task(rule: &str, key: &str, sticky: Option<&str>, strategy: shoprelay_core::route::AssignStrategy) -> NewTask {
+    NewTask {
+        rule_id: rule.into(),
+        event_key: key.into(),
+        shop_id: Some(1),
+        order_sn: Some(key.into()),
+        sticky_key: sticky.map(str::to_owned),
+        candidates: vec!["alice".into(), "bob".into()],
+        strategy,
+        summary: format!("about {key}"),
+        escalate_at: Some(10_000),
+    }
+}
+
+#[tokio::test]
+async fn tasks_assign_in_turn_stick_to_their_order_and_escalate_once() {
+    use shoprelay_core::route::AssignStrategy::{LeastOpen, RoundRobin};
+    run_both(|s| async move {
+        let a = s.open_task(&task("rr", "e1", None, RoundRobin), 1).await.unwrap();
+        let b = s.open_task(&task("rr", "e2", None, RoundRobin), 2).await.unwrap();
+        let c = s.open_task(&task("rr", "e3", None, RoundRobin), 3).await.unwrap();
+        let assignees: Vec<_> = [&a, &b, &c].iter().map(|t| t.assignee.clone().unwrap()).collect();
+        assert_eq!(assignees, ["alice", "bob", "alice"]);
+        // The same event again keeps its task and assignee.
+        let again = s.open_task(&task("rr", "e2", None, RoundRobin), 4).await.unwrap();
+        assert_eq!((again.id, again.assignee.as_deref()), (b.id, Some("bob")));
+        // Sticky: the order bob had goes to bob, though it is alice's turn... and after him, to him again.
+        let first = s
+            .open_task(&task("rr", "e4", Some("order:1:X"), RoundRobin), 5)
+            .await
+            .unwrap();
+        let second = s
+            .open_task(&task("rr", "e5", Some("order:1:X"), RoundRobin), 6)
+            .await
+            .unwrap();
+        assert_eq!(first.assignee, second.assignee);
+
+        // Least open: alice has two open, bob one; acknowledging both of alice's makes her the lightest.
+        let l1 = s.open_task(&task("lo", "l1", None, LeastOpen), 1).await.unwrap();
+        let l2 = s.open_task(&task("lo", "l2", None, LeastOpen), 2).await.unwrap();
+        let l3 = s.open_task(&task("lo", "l3", None, LeastOpen), 3).await.unwrap();
+        assert_eq!(
+            [&l1, &l2, &l3].map(|t| t.assignee.clone().unwrap()),
+            ["alice", "bob", "alice"]
+        );
+        s.ack_task(&TaskRef::Id(l1.id), "alice", 4).await.unwrap().unwrap();
+        let acked = s
+            .ack_task(&TaskRef::Token(l3.token.clone()), "alice", 5)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (acked.state.as_str(), acked.acked_by.as_deref()),
+            ("acked", Some("alice"))
+        );
+        let l4 = s.open_task(&task("lo", "l4", None, LeastOpen), 6).await.unwrap();
+        assert_eq!(l4.assignee.as_deref(), Some("alice"));
+        assert!(s.ack_task(&TaskRef::Id(999_999), "x", 7).await.unwrap().is_none());
+        assert_eq!(s.task_by_token(&l4.token).await.unwrap().unwrap().id, l4.id);
+
+        // Escalation: due once, never after acknowledgement or a first escalation.
+        let due: Vec<i64> = s
+            .due_escalations(20_000, 100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        assert!(due.contains(&a.id) && !due.contains(&l1.id), "{due:?}");
+        assert!(s.due_escalations(9_999, 100).await.unwrap().is_empty());
+        let escalation = NewEvent {
+            event: event("escalation:a"),
+            deliveries: vec![delivery("robot:boss")],
+        };
+        assert!(s.escalate_task(a.id, escalation.clone(), 20_000).await.unwrap());
+        assert!(!s.escalate_task(a.id, escalation, 20_001).await.unwrap());
+        let claimed = s.claim_deliveries("r1", 20_000, 60_000, 15_000, 10).await.unwrap();
+        assert_eq!(
+            claimed.iter().map(|d| d.destination.as_str()).collect::<Vec<_>>(),
+            ["robot:boss"]
+        );
+        let open = s.list_tasks(Some("escalated"), 10).await.unwrap();
+        assert_eq!(open.iter().map(|t| t.id).collect::<Vec<_>>(), vec![a.id]);
+        // An escalated task can still be acknowledged.
+        let late = s.ack_task(&TaskRef::Id(a.id), "boss", 30_000).await.unwrap().unwrap();
+        assert_eq!(late.state, "acked");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn single_config_objects_are_put_and_deleted() {
+    run_both(|s| async move {
+        let obj = |fp: &str| ConfigObject {
+            kind: "route".into(),
+            id: "r".into(),
+            body: "{}".into(),
+            fingerprint: fp.into(),
+        };
+        assert_eq!(s.put_config(&obj("1"), 1).await.unwrap(), ConfigChange::Created);
+        assert_eq!(s.put_config(&obj("1"), 2).await.unwrap(), ConfigChange::Unchanged);
+        assert_eq!(s.put_config(&obj("2"), 3).await.unwrap(), ConfigChange::Updated);
+        assert!(s.delete_config("route", "r").await.unwrap());
+        assert!(!s.delete_config("route", "r").await.unwrap());
+        assert!(s.list_config().await.unwrap().is_empty());
     })
     .await;
 }

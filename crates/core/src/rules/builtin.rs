@@ -26,6 +26,16 @@ pub fn builtin(kind: EventKind, lang: Lang) -> &'static str {
         (Lang::En, EventKind::ReauthorizationRequired) => EN_REAUTHORIZATION_REQUIRED,
         (Lang::En, EventKind::BuyerMessage) => EN_BUYER_MESSAGE,
         (Lang::En, EventKind::DeliveryFailing) => EN_DELIVERY_FAILING,
+        (Lang::Zh, EventKind::OrderCancelled) => ZH_ORDER_CANCELLED,
+        (Lang::Zh, EventKind::CancellationRequested) => ZH_CANCELLATION_REQUESTED,
+        (Lang::Zh, EventKind::ReturnRequested) => ZH_RETURN_REQUESTED,
+        (Lang::Zh, EventKind::LogisticsException) => ZH_LOGISTICS_EXCEPTION,
+        (Lang::Zh, EventKind::Escalation) => ZH_ESCALATION,
+        (Lang::En, EventKind::OrderCancelled) => EN_ORDER_CANCELLED,
+        (Lang::En, EventKind::CancellationRequested) => EN_CANCELLATION_REQUESTED,
+        (Lang::En, EventKind::ReturnRequested) => EN_RETURN_REQUESTED,
+        (Lang::En, EventKind::LogisticsException) => EN_LOGISTICS_EXCEPTION,
+        (Lang::En, EventKind::Escalation) => EN_ESCALATION,
     }
 }
 
@@ -235,4 +245,162 @@ const EN_BUYER_MESSAGE: &str = r#"### Buyer message
 > Order: {{ event.order_sn }}
 {% endif %}
 > Message: {{ event.message_text }}
+> Time: {{ event.occurred_at | local_time }}"#;
+
+/// The order lines shared by the cancellation and return templates (Chinese).
+macro_rules! zh_order_block {
+    () => {
+        r#"{% if order %}
+> 买家：{{ order.buyer_username or "—" }}
+{% for item in order.items[:10] %}
+- {{ item.name }}{% if item.model %}（{{ item.model }}）{% endif %} × {{ item.quantity }}
+{% endfor %}
+> 金额：{{ order.total_amount | money(order.currency) }}
+{% endif %}
+> 时间：{{ event.occurred_at | local_time }}"#
+    };
+}
+
+/// The order lines shared by the cancellation and return templates (English).
+macro_rules! en_order_block {
+    () => {
+        r#"{% if order %}
+> Buyer: {{ order.buyer_username or "—" }}
+{% for item in order.items[:10] %}
+- {{ item.name }}{% if item.model %} ({{ item.model }}){% endif %} × {{ item.quantity }}
+{% endfor %}
+> Total: {{ order.total_amount | money(order.currency) }}
+{% endif %}
+> Time: {{ event.occurred_at | local_time }}"#
+    };
+}
+
+const ZH_ORDER_CANCELLED: &str = concat!(
+    r#"### <font color="warning">订单已取消</font>
+
+> 订单号：{{ event.order_sn }}
+> 店铺：{{ event.shop_id }}
+{% if event.from_status %}
+> 取消前状态：{{ event.from_status | status_zh }}
+{% endif %}
+> 如已打包，请勿发货。
+"#,
+    zh_order_block!()
+);
+
+const ZH_CANCELLATION_REQUESTED: &str = concat!(
+    r#"### <font color="warning">买家申请取消订单</font>
+
+> 订单号：{{ event.order_sn }}
+> 店铺：{{ event.shop_id }}
+> 请尽快在卖家中心同意或拒绝；超时平台将自动处理。
+"#,
+    zh_order_block!()
+);
+
+const ZH_RETURN_REQUESTED: &str = concat!(
+    r#"### <font color="warning">买家申请退货/退款</font>
+
+> 订单号：{{ event.order_sn }}
+> 店铺：{{ event.shop_id }}
+> 请在卖家中心查看退货原因与凭证并及时处理。
+"#,
+    zh_order_block!()
+);
+
+const ZH_LOGISTICS_EXCEPTION: &str = r#"### <font color="warning">物流异常：{{ event.issue | issue_zh }}</font>
+
+> 订单号：{{ event.order_sn }}
+> 店铺：{{ event.shop_id }}
+{% if event.logistics_status %}
+> 物流状态：{{ event.logistics_status }}
+{% endif %}
+{% if event.description %}
+> 最新轨迹：{{ event.description }}
+{% endif %}
+{% if event.days_without_update %}
+> 已 {{ event.days_without_update }} 天无物流更新
+{% endif %}
+{% if event.hours_to_ship_by is not none %}
+> 距最晚发货时间不足 {{ event.hours_to_ship_by }} 小时，订单仍未发货
+{% endif %}
+{% if order and order.shipping_carrier %}
+> 物流渠道：{{ order.shipping_carrier }}
+{% endif %}
+> 时间：{{ event.occurred_at | local_time }}"#;
+
+const ZH_ESCALATION: &str = r#"### <font color="warning">超时未处理</font>
+
+> 事项：{{ event.about }}
+> 店铺：{{ event.shop_id }}
+> 规则：{{ event.rule }}
+{% if event.assignee %}
+> 负责人：{{ event.assignee }}
+{% endif %}
+> 已等待 {{ event.waited_minutes }} 分钟无人确认，请跟进。
+> 时间：{{ event.occurred_at | local_time }}"#;
+
+const EN_ORDER_CANCELLED: &str = concat!(
+    r#"### <font color="warning">Order cancelled</font>
+
+> Order: {{ event.order_sn }}
+> Shop: {{ event.shop_id }}
+{% if event.from_status %}
+> Status before: {{ event.from_status | status_en }}
+{% endif %}
+> Do not ship it, even if it is packed.
+"#,
+    en_order_block!()
+);
+
+const EN_CANCELLATION_REQUESTED: &str = concat!(
+    r#"### <font color="warning">Buyer asks to cancel</font>
+
+> Order: {{ event.order_sn }}
+> Shop: {{ event.shop_id }}
+> Accept or reject it in the seller centre soon; the platform decides on its own when time runs out.
+"#,
+    en_order_block!()
+);
+
+const EN_RETURN_REQUESTED: &str = concat!(
+    r#"### <font color="warning">Return / refund requested</font>
+
+> Order: {{ event.order_sn }}
+> Shop: {{ event.shop_id }}
+> Check the reason and evidence in the seller centre and respond in time.
+"#,
+    en_order_block!()
+);
+
+const EN_LOGISTICS_EXCEPTION: &str = r#"### <font color="warning">Shipping problem: {{ event.issue | issue_en }}</font>
+
+> Order: {{ event.order_sn }}
+> Shop: {{ event.shop_id }}
+{% if event.logistics_status %}
+> Logistics status: {{ event.logistics_status }}
+{% endif %}
+{% if event.description %}
+> Latest update: {{ event.description }}
+{% endif %}
+{% if event.days_without_update %}
+> No tracking update for {{ event.days_without_update }} days
+{% endif %}
+{% if event.hours_to_ship_by is not none %}
+> Less than {{ event.hours_to_ship_by }} hours to the ship-by date and not shipped yet
+{% endif %}
+{% if order and order.shipping_carrier %}
+> Carrier: {{ order.shipping_carrier }}
+{% endif %}
+> Time: {{ event.occurred_at | local_time }}"#;
+
+const EN_ESCALATION: &str = r#"### <font color="warning">Not handled in time</font>
+
+> About: {{ event.about }}
+> Shop: {{ event.shop_id }}
+> Rule: {{ event.rule }}
+{% if event.assignee %}
+> Assigned to: {{ event.assignee }}
+{% endif %}
+> Nobody acknowledged it for {{ event.waited_minutes }} minutes; please follow up.
 > Time: {{ event.occurred_at | local_time }}"#;

@@ -153,7 +153,7 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-fn fail<T>(path: String, problem: RuleProblem) -> Result<T, RuleError> {
+pub(super) fn fail<T>(path: String, problem: RuleProblem) -> Result<T, RuleError> {
     Err(RuleError { path, problem })
 }
 
@@ -344,7 +344,7 @@ fn item(field: ItemField, test: &TextTest, path: &str) -> Result<Node, RuleError
 }
 
 /// Parses `HH:MM` into minutes since midnight; `24:00` only when `end` is set.
-fn minutes(raw: &str, end: bool, path: String) -> Result<u16, RuleError> {
+pub(super) fn minutes(raw: &str, end: bool, path: String) -> Result<u16, RuleError> {
     let parsed = raw.trim().split_once(':').and_then(|(h, m)| {
         let digits = |s: &str, max_len| !s.is_empty() && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit());
         if !digits(h, 2) || !digits(m, 2) || m.len() != 2 {
@@ -373,6 +373,11 @@ fn weekdays(days: &[String], path: &str) -> Result<Node, RuleError> {
     if days.is_empty() {
         return fail(path.to_owned(), RuleProblem::EmptyList);
     }
+    weekday_mask(days, path).map(Node::Weekday)
+}
+
+/// Parses weekday names (`mon` … `sun`, or in full) into a bit mask, Monday = bit 0.
+pub(super) fn weekday_mask(days: &[String], path: &str) -> Result<u8, RuleError> {
     let mut mask = 0u8;
     for (i, raw) in days.iter().enumerate() {
         let day = match raw.trim().to_ascii_lowercase().as_str() {
@@ -387,7 +392,7 @@ fn weekdays(days: &[String], path: &str) -> Result<Node, RuleError> {
         };
         mask |= 1 << day;
     }
-    Ok(Node::Weekday(mask))
+    Ok(mask)
 }
 
 #[cfg(test)]

@@ -159,10 +159,7 @@ fn node<'a>(n: &'a Node, ev: &PreparedEvent<'_>) -> Result<bool, Failure<'a>> {
         Node::Platform(list) => list.contains(&event.platform),
         Node::Shop(list) => event.shop_id.is_some_and(|s| list.contains(&s)),
         Node::StatusTo(list) => status_to(event).is_some_and(|s| list.contains(s)),
-        Node::StatusFrom(list) => match &event.body {
-            EventBody::OrderStatusChanged { from: Some(from), .. } => list.contains(from),
-            _ => false,
-        },
+        Node::StatusFrom(list) => event.body.status_from().is_some_and(|from| list.contains(from)),
         Node::TotalAmount { bounds, currency } => order.is_some_and(|o| {
             let currency_ok = currency.as_deref().is_none_or(|want| {
                 o.currency

@@ -28,6 +28,7 @@
 //! - [`template`]: [`MessageTemplate`], its filters and limits, and [`TemplateError`].
 //! - `builtin`: [`builtin`], the default template of every event kind in zh-CN and English.
 //! - `sample`: [`sample_event`], a realistic event of every kind for previews and dry runs.
+//! - `schedule`: [`Window`], recurring local-time windows (quiet hours, working hours).
 
 mod builtin;
 mod cel;
@@ -36,6 +37,7 @@ pub mod condition;
 mod error;
 mod eval;
 mod sample;
+mod schedule;
 pub mod template;
 pub mod vars;
 
@@ -45,4 +47,5 @@ pub use condition::Condition;
 pub use error::{RuleError, RuleProblem};
 pub use eval::{EvalFailure, EvalOutcome, PreparedEvent};
 pub use sample::{sample_event, SAMPLE_TIME};
+pub use schedule::Window;
 pub use template::{MessageTemplate, TemplateError};

@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::event::{Event, EventBody, EventKind, Platform};
+use crate::event::{Event, EventBody, EventKind, LogisticsIssue, Platform};
 use crate::ids::{ConfigId, OrderSn, ShopId};
 use crate::order::{OrderItem, OrderSnapshot, OrderStatus};
 
@@ -37,6 +37,29 @@ pub fn sample_event(kind: EventKind) -> Event {
             destination: "wecom_app:hq".to_owned(),
             reason: "WeCom errcode 60020: not allow to access from your ip".to_owned(),
         },
+        EventKind::OrderCancelled => EventBody::OrderCancelled {
+            from: Some(OrderStatus::ReadyToShip),
+        },
+        EventKind::CancellationRequested => EventBody::CancellationRequested {
+            from: Some(OrderStatus::ReadyToShip),
+        },
+        EventKind::ReturnRequested => EventBody::ReturnRequested {
+            from: Some(OrderStatus::Completed),
+        },
+        EventKind::LogisticsException => EventBody::LogisticsException {
+            issue: LogisticsIssue::FailedDelivery,
+            logistics_status: Some("FAILED_DELIVERED".to_owned()),
+            description: Some("Delivery attempt failed: recipient not at home".to_owned()),
+            days_without_update: None,
+            hours_to_ship_by: None,
+        },
+        EventKind::Escalation => EventBody::Escalation {
+            task_id: 42,
+            rule: "new-orders".to_owned(),
+            assignee: Some("alice".to_owned()),
+            waited_minutes: 30,
+            about: "新订单 240810ABCD1234 · SGD 58.80".to_owned(),
+        },
         EventKind::BuyerMessage => EventBody::BuyerMessage {
             conversation_id: "129384756102938475".to_owned(),
             from_user_name: "tan_ah_kow".to_owned(),
@@ -46,8 +69,25 @@ pub fn sample_event(kind: EventKind) -> Event {
     };
     let has_order = matches!(
         kind,
-        EventKind::OrderCreated | EventKind::OrderStatusChanged | EventKind::TrackingNumberAssigned
+        EventKind::OrderCreated
+            | EventKind::OrderStatusChanged
+            | EventKind::TrackingNumberAssigned
+            | EventKind::OrderCancelled
+            | EventKind::CancellationRequested
+            | EventKind::ReturnRequested
+            | EventKind::LogisticsException
+            | EventKind::Escalation
     );
+    let order = order.map(|mut o| {
+        o.status = match kind {
+            EventKind::OrderCancelled => OrderStatus::Cancelled,
+            EventKind::CancellationRequested => OrderStatus::InCancel,
+            EventKind::ReturnRequested => OrderStatus::ToReturn,
+            EventKind::LogisticsException => OrderStatus::Shipped,
+            _ => o.status,
+        };
+        o
+    });
     Event {
         dedupe_key: format!("sample:{}", kind.as_str()),
         platform: Platform::Shopee,

@@ -10,6 +10,7 @@
 //! | `local_time` | `{{ event.occurred_at \| local_time }}` | `2024-08-10 17:40`, unix seconds in the shop's time zone |
 //! | `status_zh` | `{{ order.status \| status_zh }}` | `待发货` |
 //! | `status_en` | `{{ order.status \| status_en }}` | `Ready to ship` |
+//! | `issue_zh`, `issue_en` | `{{ event.issue \| issue_zh }}` | `派送失败`, `delivery failed` |
 //! | `mask_phone` | `{{ phone \| mask_phone }}` | `138****1234` (11+ digits), `91****78` (7–10 digits) |
 //!
 //! `length` (and `count`) of a missing value is 0.
@@ -28,7 +29,7 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehav
 use super::eval::PreparedEvent;
 use super::sample::{sample_event, SAMPLE_TIME};
 use crate::error::UserFacing;
-use crate::event::EventKind;
+use crate::event::{EventKind, LogisticsIssue};
 use crate::order::OrderStatus;
 use crate::time::region_timezone;
 
@@ -232,6 +233,8 @@ fn sandbox() -> Environment<'static> {
     env.add_filter("local_time", local_time);
     env.add_filter("status_zh", status_zh);
     env.add_filter("status_en", status_en);
+    env.add_filter("issue_zh", |v: Value| issue_label(v, LogisticsIssue::label_zh));
+    env.add_filter("issue_en", |v: Value| issue_label(v, LogisticsIssue::label_en));
     env.add_filter("mask_phone", mask_phone);
     env.add_filter("length", length);
     env.add_filter("count", length);
@@ -338,6 +341,15 @@ fn local_time(state: &State, secs: Value) -> String {
     super::vars::local_datetime(secs, tz)
         .format("%Y-%m-%d %H:%M")
         .to_string()
+}
+
+/// A logistics issue's label; anything else prints as it is.
+fn issue_label(issue: Value, label: fn(LogisticsIssue) -> &'static str) -> String {
+    match issue.as_str().and_then(LogisticsIssue::parse) {
+        Some(i) => label(i).to_owned(),
+        None if is_blank(&issue) => String::new(),
+        None => issue.to_string(),
+    }
 }
 
 fn status_zh(status: Value) -> String {

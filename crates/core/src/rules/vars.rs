@@ -10,12 +10,12 @@
 //!
 //! | variable | type | meaning |
 //! | --- | --- | --- |
-//! | `event.kind` | string | `order_created`, `order_status_changed`, `tracking_number_assigned`, `shop_authorized`, `shop_deauthorized`, `authorization_expiring`, `reauthorization_required`, `buyer_message`, `delivery_failing` |
+//! | `event.kind` | string | `order_created`, `order_status_changed`, `tracking_number_assigned`, `shop_authorized`, `shop_deauthorized`, `authorization_expiring`, `reauthorization_required`, `buyer_message`, `delivery_failing`, `order_cancelled`, `cancellation_requested`, `return_requested`, `logistics_exception`, `escalation` |
 //! | `event.platform` | string | `shopee` |
 //! | `event.shop_id` | int or null | the marketplace shop id |
 //! | `event.order_sn` | string or null | the order number |
 //! | `event.occurred_at` | int | unix seconds at which the platform says it happened |
-//! | `event.from_status` | string or null | status change: the status before (`READY_TO_SHIP`, …), when known |
+//! | `event.from_status` | string or null | status change, cancellation, return: the status before (`READY_TO_SHIP`, …), when known |
 //! | `event.to_status` | string or null | status change: the new status |
 //! | `event.tracking_no` | string or null | tracking number assigned: the carrier's number |
 //! | `event.package_number` | string or null | tracking number assigned: the marketplace's package number |
@@ -25,6 +25,12 @@
 //! | `event.expire_before` | int or null | authorisation expiring: unix seconds it ends |
 //! | `event.reason` | string or null | re-authorisation required: the platform's error; delivery failing: what failed |
 //! | `event.destination` | string or null | delivery failing: the destination (`wecom_app:ID`, `robot:ID`) |
+//! | `event.issue` | string or null | logistics exception: `failed_delivery`, `return_to_sender`, `lost`, `stalled`, `late_shipment_risk` |
+//! | `event.logistics_status` | string or null | logistics exception: the carrier's latest status |
+//! | `event.description` | string or null | logistics exception: the carrier's latest tracking line |
+//! | `event.days_without_update` | int or null | logistics exception (stalled): days since the last tracking update |
+//! | `event.hours_to_ship_by` | int or null | logistics exception (late-shipment risk): hours left to the ship-by date |
+//! | `event.rule`, `event.assignee`, `event.waited_minutes`, `event.about` | | escalation: the rule, who had it, how long it waited, what it was about |
 //! | `order.order_sn` | string | order number |
 //! | `order.status` | string | current status (`UNPAID`, `READY_TO_SHIP`, `SHIPPED`, …) |
 //! | `order.region` | string or null | marketplace region (`SG`, `BR`, …), which sets the shop's time zone |
@@ -136,6 +142,15 @@ pub(super) struct EventVars<'a> {
     expire_before: Option<i64>,
     reason: Option<&'a str>,
     destination: Option<&'a str>,
+    issue: Option<&'static str>,
+    logistics_status: Option<&'a str>,
+    description: Option<&'a str>,
+    days_without_update: Option<i64>,
+    hours_to_ship_by: Option<i64>,
+    rule: Option<&'a str>,
+    assignee: Option<&'a str>,
+    waited_minutes: Option<i64>,
+    about: Option<&'a str>,
 }
 
 /// `order.*`.
@@ -234,6 +249,37 @@ impl<'a> EventVars<'a> {
                 vars.buyer_name = Some(from_user_name);
                 vars.message_text = Some(text);
                 vars.conversation_id = Some(conversation_id);
+            }
+            EventBody::OrderCancelled { from }
+            | EventBody::CancellationRequested { from }
+            | EventBody::ReturnRequested { from } => {
+                vars.from_status = from.as_ref().map(|s| s.as_str());
+                vars.to_status = event.order.as_ref().map(|o| o.status.as_str());
+            }
+            EventBody::LogisticsException {
+                issue,
+                logistics_status,
+                description,
+                days_without_update,
+                hours_to_ship_by,
+            } => {
+                vars.issue = Some(issue.as_str());
+                vars.logistics_status = logistics_status.as_deref();
+                vars.description = description.as_deref();
+                vars.days_without_update = days_without_update.map(i64::from);
+                vars.hours_to_ship_by = hours_to_ship_by.map(i64::from);
+            }
+            EventBody::Escalation {
+                rule,
+                assignee,
+                waited_minutes,
+                about,
+                ..
+            } => {
+                vars.rule = Some(rule);
+                vars.assignee = assignee.as_deref();
+                vars.waited_minutes = Some(*waited_minutes);
+                vars.about = Some(about);
             }
             EventBody::OrderCreated | EventBody::ShopAuthorized | EventBody::ShopDeauthorized => {}
         }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
 use shoprelay_core::route::Route;
-use shoprelay_core::rules::{CompiledCondition, MessageTemplate, RuleError, TemplateError};
+use shoprelay_core::rules::{CompiledCondition, MessageTemplate, RuleError, TemplateError, Window};
 use shoprelay_core::secret::{Secret, SecretBox};
 use shoprelay_store::{ConfigObject, StoreError};
 
@@ -28,17 +28,23 @@ const SHOPEE_APP: &str = "shopee_app";
 const SHOP: &str = "shop";
 const WECOM_APP: &str = "wecom_app";
 const ROBOT: &str = "robot";
-const ROUTE: &str = "route";
+/// The stored kind of a message rule.
+pub const RULE_KIND: &str = "route";
+const ROUTE: &str = RULE_KIND;
 const WEBHOOK: &str = "webhook";
 const ADMIN: &str = "admin";
 
-/// A rule's condition and template, compiled.
+/// A rule's condition, template and schedules, compiled.
 #[derive(Debug, Default)]
 pub struct CompiledRule {
     /// The condition, when the rule has one.
     pub condition: Option<CompiledCondition>,
     /// The template, when the rule has one.
     pub template: Option<MessageTemplate>,
+    /// The quiet hours, when the rule has them.
+    pub quiet: Option<Window>,
+    /// Each assignment member's working hours (`None`: always on duty), in the rule's order.
+    pub duty: Vec<(WeComUserId, Option<Window>)>,
 }
 
 /// Why a rule's condition or template does not compile.
@@ -50,11 +56,41 @@ pub enum RuleCompileError {
     /// The template.
     #[error(transparent)]
     Template(#[from] TemplateError),
+    /// Quiet hours or working hours.
+    #[error("`{}`: {}", .0.path, .0.problem)]
+    Schedule(RuleError),
 }
 
 impl CompiledRule {
     /// Compiles a rule's condition and template.
     pub fn compile(route: &Route) -> Result<Self, RuleCompileError> {
+        let quiet = route
+            .quiet_hours
+            .as_ref()
+            .map(|w| Window::compile(w, &[], "quiet_hours"))
+            .transpose()
+            .map_err(RuleCompileError::Schedule)?;
+        let mut duty = Vec::new();
+        for (i, member) in route.assign.iter().flat_map(|a| a.members.iter()).enumerate() {
+            let hours = match &member.hours {
+                Some(w) => Some(
+                    Window::compile(w, &member.days, &format!("assign.members[{i}].hours"))
+                        .map_err(RuleCompileError::Schedule)?,
+                ),
+                None if !member.days.is_empty() => {
+                    let all_day = shoprelay_core::rules::condition::TimeWindow {
+                        from: "00:00".into(),
+                        to: "24:00".into(),
+                    };
+                    Some(
+                        Window::compile(&all_day, &member.days, &format!("assign.members[{i}]"))
+                            .map_err(RuleCompileError::Schedule)?,
+                    )
+                }
+                None => None,
+            };
+            duty.push((member.user.clone(), hours));
+        }
         Ok(Self {
             condition: route.when.as_ref().map(CompiledCondition::compile).transpose()?,
             template: route
@@ -62,6 +98,8 @@ impl CompiledRule {
                 .as_ref()
                 .map(|t| MessageTemplate::compile(route.id.as_str(), t))
                 .transpose()?,
+            quiet,
+            duty,
         })
     }
 }
@@ -190,6 +228,11 @@ impl Registry {
         reg.routes.sort_by(|a, b| a.id.cmp(&b.id));
         reg.compiled = compile_rules(&reg.routes);
         Ok(reg)
+    }
+
+    /// A rule as the object stored for it.
+    pub fn rule_object(secrets: &SecretBox, rule: &Route) -> Result<ConfigObject, StoreError> {
+        seal_object(secrets, ROUTE, rule.id.as_str(), rule)
     }
 
     /// The shop, when configured.

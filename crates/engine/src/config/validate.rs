@@ -5,11 +5,12 @@ use std::fmt;
 
 use serde::Deserialize;
 use shoprelay_core::error::UserFacing;
-use shoprelay_core::route::Target;
+use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_core::route::{Route, Target};
 use toml::Spanned;
 
 use super::model::ConfigFile;
-use super::registry::{CompiledRule, RuleCompileError};
+use super::registry::{CompiledRule, Registry, RuleCompileError};
 
 /// One problem in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,27 +285,11 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
             );
         }
     }
-    let target_problems = |t: &Target| {
-        let mut out = Vec::new();
-        match t {
-            Target::Appchat { app, chatid } if !wecom_apps.contains(app) || chatid.len() > 32 => out.push(format!(
-                "appchat `{chatid}`: app `{app}` must be in [[wecom.apps]] and the chatid at most 32 characters"
-            )),
-            Target::WecomApp { app, .. } if !wecom_apps.contains(app) => {
-                out.push(format!("no [[wecom.apps]] has id `{app}`"))
-            }
-            Target::Robot { robot, .. } if !robots.contains(robot) => {
-                out.push(format!("no [[wecom.robots]] has id `{robot}`"))
-            }
-            Target::Webhook { webhook } if !webhooks.contains(webhook) => {
-                out.push(format!("no [[webhooks]] has id `{webhook}`"))
-            }
-            _ => {}
-        }
-        if !t.has_recipients() {
-            out.push("a wecom_app target needs users, departments, tags or all = true".into());
-        }
-        out
+    let known = Known {
+        wecom_apps,
+        robots,
+        webhooks,
+        shops,
     };
     let mut route_ids = HashSet::new();
     for (i, route) in file.routes.iter().enumerate() {
@@ -317,49 +302,13 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
                 format!("duplicate id `{}`", route.id),
             );
         }
-        if route.targets.is_empty() {
-            problem(
-                t,
-                "targets",
-                format!("rules[{i}].targets"),
-                "a route needs at least one target".into(),
-            );
-        }
-        for shop in &route.shops {
-            if !shops.contains(shop) {
-                problem(
-                    t,
-                    "shops",
-                    format!("rules[{i}].shops"),
-                    format!("shop {shop} is not in [[shopee.shops]]"),
-                );
-            }
-        }
-        for (j, target) in route.targets.iter().enumerate() {
-            for msg in target_problems(target) {
-                problem(t, "targets", format!("rules[{i}].targets[{j}]"), msg);
-            }
-        }
-        match CompiledRule::compile(route) {
-            Ok(_) => {}
-            Err(RuleCompileError::Condition(e)) => {
-                let at = e
-                    .position()
-                    .map(|(l, c)| format!(" (expression line {l}, column {c})"))
-                    .unwrap_or_default();
-                problem(
-                    t,
-                    "when",
-                    format!("rules[{i}].when.{}", e.path),
-                    format!("{}{at}", e.problem),
-                );
-            }
-            Err(RuleCompileError::Template(e)) => problem(t, "template", format!("rules[{i}].template"), e.to_string()),
+        for p in rule_problems(route, &known) {
+            problem(t, p.field, format!("rules[{i}]{}", p.path), p.message);
         }
     }
     if let Some(admin) = &file.admin {
         for (j, target) in admin.targets.iter().enumerate() {
-            for msg in target_problems(target) {
+            for msg in known.target_problems(target) {
                 problem(pos.admin.as_ref(), "targets", format!("admin.targets[{j}]"), msg);
             }
         }
@@ -369,6 +318,186 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
     } else {
         Err(ConfigError::Invalid(problems))
     }
+}
+
+/// The ids a rule may refer to.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// WeCom app ids.
+    pub wecom_apps: HashSet<ConfigId>,
+    /// Robot ids.
+    pub robots: HashSet<ConfigId>,
+    /// Webhook ids.
+    pub webhooks: HashSet<ConfigId>,
+    /// Shop ids.
+    pub shops: HashSet<ShopId>,
+}
+
+impl Known {
+    /// The ids of a running configuration.
+    pub fn of(registry: &Registry) -> Self {
+        Self {
+            wecom_apps: registry.wecom_apps.keys().cloned().collect(),
+            robots: registry.robots.keys().cloned().collect(),
+            webhooks: registry.webhooks.keys().cloned().collect(),
+            shops: registry.shops.keys().map(|(_, s)| *s).collect(),
+        }
+    }
+
+    fn target_problems(&self, t: &Target) -> Vec<String> {
+        let mut out = Vec::new();
+        match t {
+            Target::Appchat { app, chatid } if !self.wecom_apps.contains(app) || chatid.len() > 32 => {
+                out.push(format!(
+                    "appchat `{chatid}`: app `{app}` must be in [[wecom.apps]] and the chatid at most 32 characters"
+                ))
+            }
+            Target::WecomApp { app, .. } if !self.wecom_apps.contains(app) => {
+                out.push(format!("no [[wecom.apps]] has id `{app}`"))
+            }
+            Target::Robot { robot, .. } if !self.robots.contains(robot) => {
+                out.push(format!("no [[wecom.robots]] has id `{robot}`"))
+            }
+            Target::Webhook { webhook } if !self.webhooks.contains(webhook) => {
+                out.push(format!("no [[webhooks]] has id `{webhook}`"))
+            }
+            _ => {}
+        }
+        if !t.has_recipients() {
+            out.push("a wecom_app target needs users, departments, tags or all = true".into());
+        }
+        if let Target::Robot { mention_mobiles, .. } = t {
+            for m in mention_mobiles {
+                let digits = m.strip_prefix('+').unwrap_or(m);
+                if m != "@all" && (digits.len() < 5 || !digits.bytes().all(|b| b.is_ascii_digit())) {
+                    out.push(format!(
+                        "`{m}` is not a mobile number (digits, optionally with a leading +) or @all"
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One problem of a rule: the field it sits in, the path below the rule (`.targets[0]`), and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleProblemAt {
+    /// The rule's field (for the line number).
+    pub field: &'static str,
+    /// Path below the rule, starting with `.` (or empty).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Everything wrong with one rule, given the ids it may refer to (used by `apply` and the rules API).
+pub fn rule_problems(route: &Route, known: &Known) -> Vec<RuleProblemAt> {
+    let mut out = Vec::new();
+    let mut push =
+        |field: &'static str, path: String, message: String| out.push(RuleProblemAt { field, path, message });
+    if route.targets.is_empty() && route.assign.is_none() {
+        push(
+            "targets",
+            ".targets".into(),
+            "a rule needs at least one target (or `assign`)".into(),
+        );
+    }
+    for shop in &route.shops {
+        if !known.shops.contains(shop) {
+            push(
+                "shops",
+                ".shops".into(),
+                format!("shop {shop} is not in [[shopee.shops]]"),
+            );
+        }
+    }
+    for (j, target) in route.targets.iter().enumerate() {
+        for msg in known.target_problems(target) {
+            push("targets", format!(".targets[{j}]"), msg);
+        }
+    }
+    if let Some(assign) = &route.assign {
+        if !known.wecom_apps.contains(&assign.app) {
+            push(
+                "assign",
+                ".assign.app".into(),
+                format!("no [[wecom.apps]] has id `{}`", assign.app),
+            );
+        }
+        if assign.members.is_empty() {
+            push(
+                "assign",
+                ".assign.members".into(),
+                "list at least one member to assign to".into(),
+            );
+        }
+        let mut seen = HashSet::new();
+        for (j, m) in assign.members.iter().enumerate() {
+            if !seen.insert(m.user.as_str().to_lowercase()) {
+                push(
+                    "assign",
+                    format!(".assign.members[{j}]"),
+                    format!("`{}` is listed twice", m.user),
+                );
+            }
+        }
+    }
+    if let Some(escalate) = &route.escalate {
+        if escalate.after_minutes == 0 {
+            push(
+                "escalate",
+                ".escalate.after_minutes".into(),
+                "must be at least 1".into(),
+            );
+        }
+        if escalate.targets.is_empty() {
+            push(
+                "escalate",
+                ".escalate.targets".into(),
+                "name who hears about it (a supervisor)".into(),
+            );
+        }
+        for (j, target) in escalate.targets.iter().enumerate() {
+            for msg in known.target_problems(target) {
+                push("escalate", format!(".escalate.targets[{j}]"), msg);
+            }
+        }
+    }
+    if route.stalled_after_days == Some(0) {
+        push(
+            "stalled_after_days",
+            ".stalled_after_days".into(),
+            "must be at least 1".into(),
+        );
+    }
+    if route.ship_risk_hours == Some(0) {
+        push(
+            "ship_risk_hours",
+            ".ship_risk_hours".into(),
+            "must be at least 1".into(),
+        );
+    }
+    match CompiledRule::compile(route) {
+        Ok(_) => {}
+        Err(RuleCompileError::Condition(e)) => {
+            let at = e
+                .position()
+                .map(|(l, c)| format!(" (expression line {l}, column {c})"))
+                .unwrap_or_default();
+            push("when", format!(".when.{}", e.path), format!("{}{at}", e.problem));
+        }
+        Err(RuleCompileError::Template(e)) => push("template", ".template".into(), e.to_string()),
+        Err(RuleCompileError::Schedule(e)) => {
+            let field = if e.path.starts_with("assign") {
+                "assign"
+            } else {
+                "quiet_hours"
+            };
+            push(field, format!(".{}", e.path), e.problem.to_string());
+        }
+    }
+    out
 }
 
 /// "line N, column M: message" — without the offending source line, which may hold a secret.

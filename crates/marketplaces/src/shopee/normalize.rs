@@ -61,10 +61,27 @@ pub fn normalize(
             };
             let order =
                 snapshot(order_sn, detail).or_else(|| Some(OrderSnapshot::bare(order_sn.clone(), status.clone())));
-            vec![Event {
-                order,
+            // Cancellations and returns are status changes a seller acts on: they are also triggers of
+            // their own, so a rule can select them without a status condition.
+            let from = known_status.cloned();
+            let derived = match status {
+                OrderStatus::Cancelled => Some(("cancelled", EventBody::OrderCancelled { from })),
+                OrderStatus::InCancel => Some(("cancel_requested", EventBody::CancellationRequested { from })),
+                OrderStatus::ToReturn => Some(("return_requested", EventBody::ReturnRequested { from })),
+                _ => None,
+            };
+            let mut events = vec![Event {
+                order: order.clone(),
                 ..event(key, Some(*shop_id), Some(order_sn), *update_time, body)
-            }]
+            }];
+            if let Some((name, body)) = derived {
+                let key = format!("shopee:{shop_id}:{order_sn}:{name}:{update_time}");
+                events.push(Event {
+                    order,
+                    ..event(key, Some(*shop_id), Some(order_sn), *update_time, body)
+                });
+            }
+            events
         }
         PushBody::TrackingNumber {
             shop_id,

@@ -11,7 +11,7 @@ use shoprelay_core::rules::sample_event;
 use shoprelay_engine::clock::now_secs;
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_engine::render::Payload;
-use shoprelay_engine::routing::{explain, route};
+use shoprelay_engine::routing::{explain, preview};
 
 /// `rules` subcommands.
 #[derive(clap::Subcommand)]
@@ -81,11 +81,12 @@ pub async fn run(command: Command) -> Result<ExitCode> {
     for decision in explain(&registry, &event, at) {
         println!("  规则 rule {:<24} {}", decision.rule, decision.outcome);
     }
-    let routed = route(&registry, &event, at, file.server.language);
-    if routed.deliveries.is_empty() {
+    let public_url = file.server.public_url.as_deref().unwrap_or("http://127.0.0.1:8080");
+    let deliveries = preview(&registry, &event, at, file.server.language, public_url);
+    if deliveries.is_empty() {
         println!("无消息发出 no message would be sent (the event is kept and audited as unmatched)");
     }
-    for d in &routed.deliveries {
+    for d in &deliveries {
         println!("\n→ {} (rule {})", d.destination, d.route_id);
         let payload: Payload = serde_json::from_str(&d.payload)?;
         println!("{}", serde_json::to_string_pretty(&payload.body())?);

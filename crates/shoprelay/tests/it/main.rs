@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod crash;
 mod delivery;
+mod handling;
 mod helpers;
 mod pacing;
 mod pushes;

@@ -173,3 +173,95 @@ targets = [{ type = "appchat", app = "hq", chatid = "orders01" }]
     let content = chat[0].body["markdown"]["content"].as_str().unwrap();
     assert!(content.contains("### 新订单") && content.contains(&sn), "{content}");
 }
+
+#[tokio::test]
+async fn rules_are_created_previewed_switched_and_deleted_through_the_api() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    let url = |path: &str| format!("{}/api/v1/rules{path}", app.base);
+    let rule = serde_json::json!({
+        "events": ["order_created"],
+        "template": "API {{ event.order_sn }}",
+        "targets": [{"type": "robot", "robot": "ops"}]
+    });
+
+    // A live preview of the unsaved rule against the sample order.
+    let preview: serde_json::Value = app
+        .http
+        .post(url("/preview"))
+        .json(&serde_json::json!({"rule": rule, "kind": "order_created"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        preview["messages"].as_array().unwrap().len(),
+        1,
+        "only the edited rule: {preview}"
+    );
+    assert_eq!(
+        preview["messages"][0]["message"]["markdown"]["content"],
+        "API 240810ABCD1234"
+    );
+
+    // A bad rule is refused with every problem and where it is.
+    let bad = serde_json::json!({
+        "events": ["order_created"],
+        "when": {"expr": "order.total_amount >"},
+        "targets": [{"type": "robot", "robot": "nobody"}]
+    });
+    let refused = app.http.put(url("/api-rule")).json(&bad).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "rule.invalid");
+    let message = body["message_en"].as_str().unwrap();
+    assert!(
+        message.contains("rule.targets[0]") && message.contains("nobody"),
+        "{message}"
+    );
+    assert!(message.contains("rule.when.expr"), "{message}");
+
+    let created = app.http.put(url("/api-rule")).json(&rule).send().await.unwrap();
+    assert_eq!(created.status(), 201);
+    let first = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    assert!(
+        app.markdowns().contains(&format!("API {first}")),
+        "the saved rule is in force at once"
+    );
+
+    let off: serde_json::Value = app
+        .http
+        .post(url("/api-rule/disable"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(off["enabled"], false);
+    let second = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    assert!(
+        !app.markdowns().contains(&format!("API {second}")),
+        "a disabled rule is quiet"
+    );
+
+    let one: serde_json::Value = app
+        .http
+        .get(url("/api-rule"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["counters"]["delivered"], 1, "{one}");
+    assert_eq!(one["definition"]["template"], "API {{ event.order_sn }}");
+
+    assert_eq!(app.http.delete(url("/api-rule")).send().await.unwrap().status(), 204);
+    assert_eq!(app.http.get(url("/api-rule")).send().await.unwrap().status(), 404);
+    assert_eq!(app.http.delete(url("/api-rule")).send().await.unwrap().status(), 404);
+}

@@ -1,4 +1,4 @@
-//! Configuration objects: applied as a whole set, atomically.
+//! Configuration objects: applied as a whole set, atomically (`apply`), or one at a time (rules API).
 
 use std::collections::HashMap;
 
@@ -79,6 +79,50 @@ impl ConfigRepo for SqlStore {
                 fingerprint: r.fingerprint,
             })
             .collect())
+    }
+
+    async fn put_config(&self, o: &ConfigObject, now: i64) -> Result<ConfigChange> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let old: Option<String> = sqlx::query_scalar("SELECT fingerprint FROM config_objects WHERE kind = $1 AND id = $2")
+                .bind(&o.kind)
+                .bind(&o.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let change = match old {
+                None => ConfigChange::Created,
+                Some(fp) if fp == o.fingerprint => ConfigChange::Unchanged,
+                Some(_) => ConfigChange::Updated,
+            };
+            if change != ConfigChange::Unchanged {
+                sqlx::query(
+                    "INSERT INTO config_objects (kind, id, body, fingerprint, updated_at) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, fingerprint = excluded.fingerprint,
+                     updated_at = excluded.updated_at",
+                )
+                .bind(&o.kind)
+                .bind(&o.id)
+                .bind(&o.body)
+                .bind(&o.fingerprint)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(change)
+        })
+    }
+
+    async fn delete_config(&self, kind: &str, id: &str) -> Result<bool> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query("DELETE FROM config_objects WHERE kind = $1 AND id = $2")
+                .bind(kind)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+                == 1
+        }))
     }
 
     async fn meta(&self, key: &str) -> Result<Option<String>> {

@@ -8,6 +8,7 @@ mod config;
 mod inbox;
 mod outbox;
 mod shops;
+mod tasks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -95,8 +96,8 @@ macro_rules! insert_event {
             for d in &new.deliveries {
                 sqlx::query(
                     "INSERT INTO deliveries (event_id, route_id, destination, shop_id, order_sn, payload, state, next_attempt_at,
-                         created_at, updated_at, priority, summary, recipients)
-                     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $7, $8, $9, $10)",
+                         created_at, updated_at, priority, summary, recipients, quiet_until)
+                     VALUES ($1, $2, $3, $4, $5, $6, 'pending', COALESCE($11, $7), $7, $7, $8, $9, $10, $11)",
                 )
                 .bind(event_id)
                 .bind(&d.route_id)
@@ -108,6 +109,7 @@ macro_rules! insert_event {
                 .bind(d.priority)
                 .bind(&d.summary)
                 .bind(&d.recipients)
+                .bind(d.quiet_until)
                 .execute(&mut *$tx)
                 .await?;
             }

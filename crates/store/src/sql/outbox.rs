@@ -29,7 +29,7 @@ impl Outbox for SqlStore {
         // and oldest first. Then a few deliveries of each, in order, read from the index — never a pass
         // over a whole backlog, which can be a million rows for one destination.
         let destinations_sql = "SELECT destination FROM deliveries d
-             WHERE state = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1
+             WHERE state = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1 AND quiet_until IS NULL
                AND NOT EXISTS (SELECT 1 FROM deliveries c WHERE c.destination = d.destination
                                AND c.state = 'pending' AND c.claimed_until > $1)
                AND NOT EXISTS (SELECT 1 FROM destinations p WHERE p.destination = d.destination AND p.paused_until > $1)
@@ -38,6 +38,7 @@ impl Outbox for SqlStore {
              GROUP BY destination ORDER BY MIN(priority), MIN(id) LIMIT $3";
         let next_sql = "SELECT id FROM deliveries
              WHERE destination = $1 AND state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
+               AND quiet_until IS NULL
              ORDER BY priority, id LIMIT $3";
         let token = uuid::Uuid::new_v4().to_string();
         let mut items: Vec<DeliveryItem> = with_pool!(self, pool => {
@@ -295,7 +296,7 @@ impl Outbox for SqlStore {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries
              WHERE destination = $1 AND state = 'pending' AND priority = $2 AND claimed_until <= $3 AND attempts = 0
-               AND route_id <> 'digest'
+               AND route_id <> 'digest' AND quiet_until IS NULL
              ORDER BY id LIMIT $4"
         );
         Ok(with_pool!(self, pool => {
@@ -391,6 +392,32 @@ impl Outbox for SqlStore {
             sqlx::query_as("SELECT route_id, state, COUNT(*) FROM deliveries GROUP BY route_id, state ORDER BY route_id, state")
                 .fetch_all(pool)
                 .await?
+        }))
+    }
+
+    async fn quiet_due(&self, now: i64, limit: i64) -> Result<Vec<HeldDelivery>> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS}, quiet_until FROM deliveries
+             WHERE quiet_until IS NOT NULL AND quiet_until <= $1 AND state = 'pending' AND claimed_until <= $1
+             ORDER BY destination, recipients, id LIMIT $2"
+        );
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(pool).await?
+        }))
+    }
+
+    async fn unhold(&self, ids: &[i64]) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        Ok(with_pool!(self, pool => {
+            let mut q = sqlx::QueryBuilder::new("UPDATE deliveries SET quiet_until = NULL WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            q.build().execute(pool).await?.rows_affected()
         }))
     }
 

@@ -248,7 +248,7 @@ async fn fill(
             body: EventBody::OrderCreated,
         })
     };
-    let template = server.engine.route(&registry, &event(0)?);
+    let template = server.engine.route(&registry, &event(0)?).await?;
     let Some(delivery) = template.into_iter().next() else {
         bail!("the backlog rule routed nothing");
     };

@@ -1,0 +1,91 @@
+//! Escalation: a task nobody acknowledged in time becomes an `escalation` event, sent to its rule's
+//! `escalate.targets` (a supervisor) and to every rule that selects escalations.
+
+use shoprelay_core::event::{Event, EventBody, Platform};
+use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
+use shoprelay_store::{NewEvent, Task};
+
+use crate::clock::{now_ms, now_secs};
+use crate::config::Registry;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::routing;
+
+/// Tasks escalated per pass.
+const BATCH: i64 = 100;
+
+impl Engine {
+    /// Escalates the tasks whose time has come; returns how many.
+    pub async fn escalate_once(&self) -> Result<usize, EngineError> {
+        let due = self.store.due_escalations(now_ms(), BATCH).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let registry = self.registry();
+        let mut escalated = 0;
+        for task in due {
+            let event = escalation_event(&registry, &task);
+            let mut deliveries = self.route(&registry, &event).await?;
+            if let Some(rule) = registry.routes.iter().find(|r| r.id.as_str() == task.rule_id) {
+                deliveries.extend(routing::render_escalation(
+                    &registry,
+                    &event,
+                    rule,
+                    self.settings.language,
+                ));
+            }
+            if self
+                .store
+                .escalate_task(task.id, NewEvent { event, deliveries }, now_ms())
+                .await?
+            {
+                metrics::counter!("shoprelay_escalations_total").increment(1);
+                tracing::info!(task = task.id, rule = %task.rule_id, "not acknowledged in time: escalated");
+                escalated += 1;
+            }
+        }
+        if escalated > 0 {
+            self.outbox_wake.notify_one();
+        }
+        Ok(escalated)
+    }
+
+    /// Runs the time-driven steps once: quiet hours that ended, escalations that came due.
+    pub async fn timers_once(&self) -> Result<usize, EngineError> {
+        Ok(self.release_quiet_once().await? + self.escalate_once().await?)
+    }
+}
+
+/// The escalation event of a task, about the same shop and order.
+fn escalation_event(registry: &Registry, task: &Task) -> Event {
+    let shop_id = task
+        .shop_id
+        .and_then(|s| u64::try_from(s).ok())
+        .and_then(|s| ShopId::new(s).ok());
+    // The shop's app, so messages show the shop's name and time zone.
+    let app = shop_id
+        .and_then(|shop| {
+            registry
+                .shops
+                .keys()
+                .find(|(_, s)| *s == shop)
+                .map(|(app, _)| app.clone())
+        })
+        .unwrap_or_else(ConfigId::internal);
+    Event {
+        dedupe_key: format!("escalation:{}", task.id),
+        platform: Platform::Shopee,
+        app,
+        shop_id,
+        order_sn: task.order_sn.as_deref().and_then(|o| OrderSn::parse(o).ok()),
+        occurred_at: now_secs(),
+        order: None,
+        body: EventBody::Escalation {
+            task_id: task.id,
+            rule: task.rule_id.clone(),
+            assignee: task.assignee.clone(),
+            waited_minutes: (now_ms() - task.created_at).max(0) / 60_000,
+            about: task.summary.clone(),
+        },
+    }
+}

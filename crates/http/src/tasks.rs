@@ -1,0 +1,181 @@
+//! Tasks: items a rule assigned (分单) or wants acknowledged before it escalates. Listed and acknowledged
+//! through `/api/v1/tasks` (the console), or by the recipient through the link in the message
+//! (`/ack/{token}`, unguessable like a digest link).
+
+use axum::body::Bytes;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use shoprelay_core::error::UserFacing;
+use shoprelay_engine::clock::now_ms;
+use shoprelay_store::{Task, TaskRef};
+
+use crate::api::{authorize, BadQuery};
+use crate::error::ApiError;
+use crate::ops::escape;
+use crate::AppState;
+
+/// No task has this id.
+#[derive(Debug, thiserror::Error)]
+#[error("no task {0}")]
+pub struct TaskNotFound(i64);
+
+impl UserFacing for TaskNotFound {
+    fn code(&self) -> &'static str {
+        "task.not_found"
+    }
+    fn status(&self) -> u16 {
+        404
+    }
+    fn message_zh(&self) -> String {
+        format!("没有编号为 {} 的待处理事项；GET /api/v1/tasks 可列出全部", self.0)
+    }
+    fn message_en(&self) -> String {
+        format!("There is no task {}; GET /api/v1/tasks lists them", self.0)
+    }
+}
+
+/// `GET /api/v1/tasks` filter.
+#[derive(Debug, Deserialize)]
+pub struct TaskQuery {
+    /// `open`, `escalated` or `acked`.
+    state: Option<String>,
+    /// At most this many (default 100, at most 1,000).
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/tasks?state=open`: newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<TaskQuery>, QueryRejection>,
+) -> Result<Json<Vec<Task>>, ApiError> {
+    authorize(&state, &headers)?;
+    let Query(q) = query.map_err(|e| BadQuery(e.body_text()))?;
+    if let Some(s) = q.state.as_deref() {
+        if !matches!(s, "open" | "escalated" | "acked") {
+            return Err(BadQuery(format!("state `{s}`: use open, escalated or acked")).into());
+        }
+    }
+    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
+    Ok(Json(state.engine.store.list_tasks(q.state.as_deref(), limit).await?))
+}
+
+/// Who acknowledges.
+#[derive(Debug, Default, Deserialize)]
+pub struct AckBody {
+    /// A name or userid, for the record.
+    #[serde(default)]
+    by: Option<String>,
+}
+
+fn who(by: Option<String>, fallback: &str) -> String {
+    by.map(|b| b.trim().chars().take(64).collect::<String>())
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| fallback.to_owned())
+}
+
+/// `POST /api/v1/tasks/{id}/ack` with optional `{"by": "…"}`: acknowledged, so it does not escalate.
+pub async fn ack(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Json<Task>, ApiError> {
+    authorize(&state, &headers)?;
+    // The body is optional: an empty one acknowledges as "console".
+    let by = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<AckBody>(&body)
+            .map_err(|e| BadQuery(format!("body: {e}")))?
+            .by
+    };
+    let task = state
+        .engine
+        .store
+        .ack_task(&TaskRef::Id(id), &who(by, "console"), now_ms())
+        .await?
+        .ok_or(TaskNotFound(id))?;
+    Ok(Json(task))
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>\
+         <title>{title}</title><body style='font-family:sans-serif;max-width:32em;margin:2em auto;padding:0 1em'>{body}"
+    ))
+}
+
+fn task_facts(task: &Task) -> String {
+    let mut facts = format!("<p><b>{}</b></p>", escape(&task.summary));
+    if let Some(who) = &task.assignee {
+        facts.push_str(&format!("<p>负责人 Assigned to: {}</p>", escape(who)));
+    }
+    facts
+}
+
+/// `GET /ack/{token}`: what the task is, with a button to acknowledge it (a link preview or a crawler
+/// opening the link must not acknowledge anything, so the button posts).
+pub async fn ack_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let task = match state.engine.store.task_by_token(&token).await {
+        Ok(Some(task)) => task,
+        Ok(None) => return (StatusCode::NOT_FOUND, "task not found / 未找到该事项").into_response(),
+        Err(err) => {
+            tracing::error!(error = ?err, "reading a task failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
+        }
+    };
+    let facts = task_facts(&task);
+    if task.state == "acked" {
+        let by = task.acked_by.as_deref().unwrap_or("—");
+        return page(
+            "已确认 Acknowledged",
+            &format!("<h2>已确认 · Acknowledged</h2>{facts}<p>确认人 By: {}</p>", escape(by)),
+        )
+        .into_response();
+    }
+    page(
+        "确认处理 Acknowledge",
+        &format!(
+            "<h2>确认处理 · Acknowledge</h2>{facts}<form method=post>\
+             <p><label>姓名 Name <input name=by value='{}'></label></p>\
+             <p><button type=submit style='font-size:1.2em'>我来处理 I'm on it</button></p></form>",
+            escape(task.assignee.as_deref().unwrap_or(""))
+        ),
+    )
+    .into_response()
+}
+
+/// `POST /ack/{token}` (the page's button).
+pub async fn ack_link(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    form: Result<Form<AckBody>, FormRejection>,
+) -> Response {
+    // A post without the form (a bare request) still acknowledges, as "link".
+    let by = form.ok().and_then(|Form(b)| b.by);
+    match state
+        .engine
+        .store
+        .ack_task(&TaskRef::Token(token), &who(by, "link"), now_ms())
+        .await
+    {
+        Ok(Some(task)) => page(
+            "已确认 Acknowledged",
+            &format!(
+                "<h2>已确认 · Acknowledged</h2>{}<p>不会再升级提醒。It will not escalate.</p>",
+                task_facts(&task)
+            ),
+        )
+        .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, "task not found / 未找到该事项").into_response(),
+        Err(err) => {
+            tracing::error!(error = ?err, "acknowledging a task failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}

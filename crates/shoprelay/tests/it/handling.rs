@@ -1,0 +1,355 @@
+//! Rules that do more than broadcast: assignment (分单) with working hours and stickiness, escalation of
+//! what nobody acknowledged, quiet hours released as one digest, and the cancellation/return triggers.
+
+use std::time::Duration;
+
+use chrono::{Timelike, Utc};
+use shoprelay_core::event::{Event, EventBody, Platform};
+use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
+use shoprelay_engine::clock::now_secs;
+use shoprelay_engine::routing;
+use shoprelay_sim::wecom::SimMessage;
+use shoprelay_store::NewEvent;
+
+use crate::helpers::*;
+
+/// `HH:MM` in Singapore (the test shop's region), `offset_min` from now.
+fn sg_clock(offset_min: i64) -> String {
+    let t = Utc::now() + chrono::Duration::minutes(offset_min) + chrono::Duration::hours(8);
+    format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
+fn assignee(card: &SimMessage) -> Option<String> {
+    card_rows(card).into_iter().find(|(k, _)| k == "负责人").map(|(_, v)| v)
+}
+
+fn order_of(card: &SimMessage) -> Option<String> {
+    card_rows(card).into_iter().find(|(k, _)| k == "订单号").map(|(_, v)| v)
+}
+
+fn ack_link(card: &SimMessage) -> Option<String> {
+    card.body["template_card"]["jump_list"]
+        .as_array()?
+        .iter()
+        .find(|j| j["title"] == "确认处理")
+        .and_then(|j| j["url"].as_str().map(str::to_owned))
+}
+
+/// The assigned cards (those naming an assignee), as (order, assignee).
+fn assignments(app: &TestApp) -> Vec<(String, String)> {
+    app.cards()
+        .iter()
+        .filter_map(|c| Some((order_of(c)?, assignee(c)?)))
+        .collect()
+}
+
+#[tokio::test]
+async fn orders_are_assigned_in_turn_stick_to_their_owner_and_respect_working_hours() {
+    let rules = format!(
+        r#"
+[[rules]]
+id = "cs"
+events = ["order_created", "order_status_changed"]
+assign = {{ app = "hq", members = [{{ user = "zhangsan" }}, {{ user = "lisi" }}], strategy = "round_robin", sticky = "order" }}
+
+[[rules]]
+id = "cancels"
+events = ["order_cancelled"]
+assign = {{ app = "hq", strategy = "least_open", members = [
+    {{ user = "zhangsan", hours = {{ from = "{off_from}", to = "{off_to}" }} }},
+    {{ user = "lisi" }},
+] }}
+"#,
+        // zhangsan's shift is over: it ended an hour ago and starts again in an hour.
+        off_from = sg_clock(60),
+        off_to = sg_clock(-60),
+    );
+    let app = spawn_app_with(Options {
+        extra_toml: rules,
+        ..Options::default()
+    })
+    .await;
+    app.authorize().await;
+    let mut orders = Vec::new();
+    for _ in 0..3 {
+        orders.push(app.create_order("READY_TO_SHIP").await);
+        app.dispatch_until_settled().await;
+    }
+    let got = assignments(&app);
+    assert_eq!(
+        got,
+        vec![
+            (orders[0].clone(), "zhangsan".to_owned()),
+            (orders[1].clone(), "lisi".to_owned()),
+            (orders[2].clone(), "zhangsan".to_owned()),
+        ],
+        "in turn"
+    );
+    // Every assigned card goes to its assignee only.
+    for card in app.cards().iter().filter(|c| assignee(c).is_some()) {
+        assert_eq!(card.recipients, vec![assignee(card).unwrap()]);
+        assert!(ack_link(card).is_some_and(|l| l.starts_with(&format!("{}/ack/", app.base))));
+    }
+    // It is lisi's turn, but the first order is zhangsan's: its news goes to zhangsan.
+    app.shopee.set_order_status(&orders[0], "PROCESSED").await.unwrap();
+    app.dispatch_until_settled().await;
+    let got = assignments(&app);
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[3], (orders[0].clone(), "zhangsan".to_owned()), "sticky per order");
+
+    // Off duty: zhangsan gets no cancellation, though least-open would pick him first.
+    app.shopee.set_order_status(&orders[1], "CANCELLED").await.unwrap();
+    app.shopee.set_order_status(&orders[2], "CANCELLED").await.unwrap();
+    app.dispatch_until_settled().await;
+    let cancels: Vec<SimMessage> = app
+        .cards()
+        .into_iter()
+        .filter(|c| card_title(c) == "订单已取消" && assignee(c).is_some())
+        .collect();
+    assert_eq!(cancels.len(), 2);
+    assert!(cancels.iter().all(|c| assignee(c).as_deref() == Some("lisi")));
+
+    let tasks: serde_json::Value = app
+        .http
+        .get(format!("{}/api/v1/tasks?state=open", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // 3 new orders, 1 status change, and each cancellation twice: as a status change (rule `cs`, sticky
+    // to the order's owner) and as a cancellation (rule `cancels`).
+    assert_eq!(tasks.as_array().unwrap().len(), 8, "{tasks}");
+    assert!(tasks[0].get("token").is_none(), "links are not listed");
+}
+
+#[tokio::test]
+async fn unacknowledged_items_escalate_and_acknowledged_ones_do_not() {
+    let rules = r#"
+[[rules]]
+id = "cs"
+events = ["order_created"]
+assign = { app = "hq", members = [{ user = "zhangsan" }, { user = "lisi" }] }
+escalate = { after_minutes = 1, targets = [{ type = "robot", robot = "ops" }] }
+"#;
+    let app = spawn_app_with(Options {
+        extra_toml: rules.into(),
+        ..Options::default()
+    })
+    .await;
+    app.authorize().await;
+    let ignored = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let handled = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let cards = app.cards();
+    let link = cards
+        .iter()
+        .find(|c| order_of(c).as_deref() == Some(handled.as_str()) && assignee(c).is_some())
+        .and_then(ack_link)
+        .expect("the assigned card has an acknowledgement link");
+
+    // Opening the link only shows the item; the button acknowledges it.
+    let page = app.http.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&handled) && page.contains("<form method=post"), "{page}");
+    let done = app.http.post(&link).form(&[("by", "lisi")]).send().await.unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("已确认"));
+
+    // The real minute passes; only the unacknowledged order escalates, once.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let escalations = loop {
+        app.dispatch().await;
+        let found: Vec<String> = app
+            .markdowns()
+            .into_iter()
+            .filter(|m| m.contains("超时未处理"))
+            .collect();
+        if !found.is_empty() || std::time::Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    assert_eq!(escalations.len(), 1, "{escalations:?}");
+    assert!(escalations[0].contains(&ignored), "{}", escalations[0]);
+    assert!(
+        escalations[0].contains("zhangsan"),
+        "names the assignee: {}",
+        escalations[0]
+    );
+    app.dispatch().await;
+    assert_eq!(
+        app.markdowns().iter().filter(|m| m.contains("超时未处理")).count(),
+        1,
+        "escalated once"
+    );
+
+    let tasks: Vec<serde_json::Value> = app
+        .http
+        .get(format!("{}/api/v1/tasks", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let state_of = |sn: &str| {
+        tasks
+            .iter()
+            .find(|t| t["order_sn"] == sn)
+            .map(|t| (t["state"].as_str().unwrap().to_owned(), t["acked_by"].clone()))
+            .unwrap()
+    };
+    assert_eq!(state_of(&handled), ("acked".into(), serde_json::json!("lisi")));
+    assert_eq!(state_of(&ignored).0, "escalated");
+    // The console acknowledges by id, late or not.
+    let id = tasks.iter().find(|t| t["order_sn"] == ignored.as_str()).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let acked: serde_json::Value = app
+        .http
+        .post(format!("{}/api/v1/tasks/{id}/ack", app.base))
+        .json(&serde_json::json!({"by": "supervisor"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(acked["state"], "acked");
+    let missing = app
+        .http
+        .post(format!("{}/api/v1/tasks/999999/ack", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn quiet_hours_hold_messages_and_release_them_as_one_digest() {
+    let rules = format!(
+        r#"
+[[rules]]
+id = "night"
+events = ["order_created"]
+quiet_hours = {{ from = "{from}", to = "{to}" }}
+template = "NIGHT {{{{ event.order_sn }}}}"
+targets = [{{ type = "robot", robot = "ops" }}]
+
+[[rules]]
+id = "night-urgent"
+events = ["order_created"]
+urgent = true
+quiet_hours = {{ from = "{from}", to = "{to}" }}
+template = "URGENT {{{{ event.order_sn }}}}"
+targets = [{{ type = "robot", robot = "ops" }}]
+"#,
+        from = sg_clock(-60),
+        to = sg_clock(60),
+    );
+    let app = spawn_app_with(Options {
+        extra_toml: rules,
+        ..Options::default()
+    })
+    .await;
+    app.authorize().await;
+    let now_order = app.create_order("READY_TO_SHIP").await;
+    // Not `dispatch_until_settled`: the held message stays pending, by design.
+    app.dispatch().await;
+    app.dispatch().await;
+    let md = app.markdowns();
+    assert!(
+        md.iter().any(|m| m == &format!("URGENT {now_order}")),
+        "urgent rules ignore quiet hours"
+    );
+    assert!(
+        !md.iter().any(|m| m.contains("NIGHT")),
+        "held during quiet hours: {md:?}"
+    );
+    let q = app.server.engine.store.queue_depths().await.unwrap();
+    assert_eq!(q.deliveries_pending, 1, "the held message waits, not lost");
+
+    // Yesterday at this time was inside yesterday's quiet hours, which are over: what the rule held then
+    // is released now, folded into one digest.
+    let registry = app.server.engine.registry();
+    let yesterday = now_secs() - 86_400;
+    for n in 0..3 {
+        let event = Event {
+            dedupe_key: format!("quiet-test-{n}"),
+            platform: Platform::Shopee,
+            app: ConfigId::parse(APP).unwrap(),
+            shop_id: Some(ShopId::new(SHOP).unwrap()),
+            order_sn: Some(OrderSn::parse(&format!("QUIET{n}")).unwrap()),
+            occurred_at: yesterday,
+            order: None,
+            body: EventBody::OrderCreated,
+        };
+        let mut deliveries = routing::route(&registry, &event, yesterday, Default::default()).deliveries;
+        deliveries.retain(|d| d.route_id == "night");
+        assert!(deliveries[0].quiet_until.is_some_and(|q| q < now_secs() * 1_000));
+        app.server
+            .engine
+            .store
+            .insert_event(NewEvent { event, deliveries }, yesterday * 1_000)
+            .await
+            .unwrap();
+    }
+    app.dispatch().await;
+    let digests: Vec<String> = app
+        .markdowns()
+        .into_iter()
+        .filter(|m| m.contains("免打扰期间"))
+        .collect();
+    assert_eq!(digests.len(), 1, "{digests:?}");
+    assert!(digests[0].contains("共 3 条"), "{}", digests[0]);
+    let q = app.server.engine.store.queue_depths().await.unwrap();
+    assert_eq!(
+        q.deliveries_pending, 1,
+        "today's message still waits for tonight's quiet hours to end"
+    );
+}
+
+#[tokio::test]
+async fn cancellations_returns_and_mobile_mentions_reach_their_rules() {
+    let rules = r#"
+[[rules]]
+id = "after-sales"
+events = ["cancellation_requested", "return_requested", "order_cancelled"]
+targets = [{ type = "robot", robot = "ops", mention_mobiles = ["13800001111"] }]
+"#;
+    let app = spawn_app_with(Options {
+        extra_toml: rules.into(),
+        ..Options::default()
+    })
+    .await;
+    app.authorize().await;
+    let a = app.create_order("READY_TO_SHIP").await;
+    let b = app.create_order("COMPLETED").await;
+    app.dispatch_until_settled().await;
+    app.shopee.set_order_status(&a, "IN_CANCEL").await.unwrap();
+    app.shopee.set_order_status(&b, "TO_RETURN").await.unwrap();
+    app.dispatch_until_settled().await;
+    app.shopee.set_order_status(&a, "CANCELLED").await.unwrap();
+    app.dispatch_until_settled().await;
+    let texts: Vec<serde_json::Value> = app
+        .wecom
+        .messages()
+        .into_iter()
+        .filter(|m| m.msgtype == "text")
+        .map(|m| m.body)
+        .collect();
+    let content = |title: &str| {
+        texts
+            .iter()
+            .filter(|t| t["text"]["content"].as_str().unwrap_or_default().starts_with(title))
+            .count()
+    };
+    assert_eq!(content("买家申请取消订单"), 1, "{texts:?}");
+    assert_eq!(content("买家申请退货/退款"), 1, "{texts:?}");
+    assert_eq!(content("订单已取消"), 1, "{texts:?}");
+    assert!(texts
+        .iter()
+        .all(|t| t["text"]["mentioned_mobile_list"] == serde_json::json!(["13800001111"])));
+}
