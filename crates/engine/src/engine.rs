@@ -47,6 +47,11 @@ pub struct EngineSettings {
     pub hold_probe: Duration,
     /// Language of the built-in messages (`[server] language`).
     pub language: shoprelay_core::error::Lang,
+    /// How often a shipped order's parcel trail is polled (`get_tracking_info`) while a rule selects
+    /// logistics exceptions.
+    pub tracking_poll: Duration,
+    /// How often unshipped orders are checked against their ship-by date.
+    pub ship_by_scan: Duration,
 }
 
 impl EngineSettings {
@@ -74,6 +79,8 @@ impl EngineSettings {
             destination_lease: Duration::from_secs(15),
             hold_probe: Duration::from_secs(300),
             language: shoprelay_core::error::Lang::Zh,
+            tracking_poll: Duration::from_secs(6 * 3_600),
+            ship_by_scan: Duration::from_secs(60),
         }
     }
 }
@@ -103,6 +110,8 @@ pub struct Engine {
     pub(crate) outbox_wake: Arc<Notify>,
     /// This process among the replicas: the owner of the destination leases it takes.
     pub instance_id: String,
+    /// When the ship-by scan last ran (unix ms).
+    pub(crate) last_ship_by_scan: std::sync::atomic::AtomicI64,
 }
 
 impl Engine {
@@ -135,6 +144,7 @@ impl Engine {
             inbox_wake,
             outbox_wake: Arc::new(Notify::new()),
             instance_id: uuid::Uuid::new_v4().simple().to_string(),
+            last_ship_by_scan: std::sync::atomic::AtomicI64::new(0),
         }))
     }
 

@@ -50,9 +50,10 @@ impl Engine {
         Ok(escalated)
     }
 
-    /// Runs the time-driven steps once: quiet hours that ended, escalations that came due.
+    /// Runs the time-driven steps once: quiet hours that ended, escalations that came due, parcels and
+    /// ship-by dates to look at.
     pub async fn timers_once(&self) -> Result<usize, EngineError> {
-        Ok(self.release_quiet_once().await? + self.escalate_once().await?)
+        Ok(self.release_quiet_once().await? + self.escalate_once().await? + self.watch_logistics_once().await?)
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`ingest`]: group commit of verified pushes, so the acknowledgement waits for fsync without
 //!   paying one fsync per push.
 //! - [`pipeline`]: inbox items become neutral events, enriched through the marketplace API and routed.
+//! - [`logistics`]: logistics exceptions Shopee does not push — failed or stalled parcels, ship-by risk.
 //! - [`reconcile`]: lost pushes and unseen order changes fetched from the marketplace into the inbox.
 //! - [`routing`]: which rules an event meets (conditions compiled once) and what each target receives.
 //! - [`render`]: events become WeCom cards and robot markdown.
@@ -28,6 +29,7 @@ pub mod engine;
 pub mod error;
 pub mod escalate;
 pub mod ingest;
+pub mod logistics;
 pub mod pacing;
 pub mod pipeline;
 pub mod reconcile;

@@ -132,6 +132,11 @@ impl Engine {
                     order_sn: order_sn.clone(),
                     status: status.as_str().to_owned(),
                     status_time: *update_time,
+                    ship_by_date: detail
+                        .as_ref()
+                        .filter(|d| d.order_sn == order_sn.as_str())
+                        .and_then(|d| d.ship_by_date)
+                        .filter(|t| *t > 0),
                 });
                 known.map(|(s, _)| OrderStatus::parse(&s))
             }

@@ -133,6 +133,27 @@ pub struct OrderStateUpdate {
     pub status: String,
     /// The platform's time of this status (unix seconds); an older one never overwrites a newer one.
     pub status_time: i64,
+    /// The ship-by date (unix seconds), when the order's details were fetched.
+    pub ship_by_date: Option<i64>,
+}
+
+/// An order the logistics watch looks at.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WatchedOrder {
+    /// Marketplace app.
+    pub app_id: String,
+    /// Shop.
+    pub shop_id: i64,
+    /// Order.
+    pub order_sn: String,
+    /// Its status.
+    pub status: String,
+    /// When it took that status (unix seconds).
+    pub status_time: i64,
+    /// Ship-by date (unix seconds), when known.
+    pub ship_by_date: Option<i64>,
+    /// The parcel trail's newest step (unix seconds), when polled.
+    pub tracking_updated_at: Option<i64>,
 }
 
 /// The result of normalising one inbox item, committed in one transaction.

@@ -90,6 +90,34 @@ pub trait Outbox: Send + Sync {
     async fn unhold(&self, ids: &[i64]) -> Result<u64>;
 }
 
+/// The logistics watch: orders whose parcel or ship-by date needs a look.
+#[async_trait]
+pub trait OrderWatch: Send + Sync {
+    /// Claims up to `limit` orders in one of `statuses` not polled since `checked_before` (unix ms):
+    /// their poll time becomes `now`, so one replica polls each.
+    async fn claim_tracking_checks(
+        &self,
+        statuses: &[&str],
+        now: i64,
+        checked_before: i64,
+        limit: i64,
+    ) -> Result<Vec<WatchedOrder>>;
+    /// Records what a poll found: the trail's newest step time (unix seconds) and status.
+    async fn record_tracking(&self, app: &str, shop: i64, order: &str, updated_at: i64, status: &str) -> Result<()>;
+    /// Orders in one of `statuses` whose ship-by date is in `[from, to)` (unix seconds), soonest first,
+    /// a page at a time.
+    async fn ship_by_between(
+        &self,
+        statuses: &[&str],
+        from: i64,
+        to: i64,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<WatchedOrder>>;
+    /// Whether an event with this dedupe key is stored.
+    async fn event_exists(&self, dedupe_key: &str) -> Result<bool>;
+}
+
 /// Events a rule wants handled: assignment (分单), acknowledgement and escalation.
 #[async_trait]
 pub trait Tasks: Send + Sync {
@@ -165,7 +193,7 @@ pub trait ShopAuthRepo: Send + Sync {
 }
 
 /// Everything shoprelay keeps.
-pub trait Store: Inbox + Outbox + AuditLog + ConfigRepo + ShopAuthRepo + Tasks {
+pub trait Store: Inbox + Outbox + AuditLog + ConfigRepo + ShopAuthRepo + Tasks + OrderWatch {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 }

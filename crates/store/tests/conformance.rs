@@ -174,6 +174,7 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
                 order_sn: OrderSn::parse("220810QSK8S7BX").unwrap(),
                 status: "READY_TO_SHIP".into(),
                 status_time: 50,
+                ship_by_date: Some(400),
             }],
             note: None,
         };
@@ -529,6 +530,7 @@ async fn an_older_status_never_overwrites_a_newer_one() {
             order_sn: sn.clone(),
             status: status.into(),
             status_time: t,
+            ship_by_date: None,
         };
         for (key, status, t) in [("a", "SHIPPED", 200), ("b", "UNPAID", 100)] {
             let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
@@ -1085,6 +1087,76 @@ async fn single_config_objects_are_put_and_deleted() {
         assert!(s.delete_config("route", "r").await.unwrap());
         assert!(!s.delete_config("route", "r").await.unwrap());
         assert!(s.list_config().await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_logistics_watch_polls_each_shipped_order_once_per_round() {
+    run_both(|s| async move {
+        let mut keys = Vec::new();
+        for (n, status) in ["SHIPPED", "SHIPPED", "READY_TO_SHIP"].iter().enumerate() {
+            let key = format!("w{n}");
+            s.insert_pushes(&[push(&key, 10)]).await.unwrap();
+            let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
+            let completion = InboxCompletion {
+                state: InboxState::Done,
+                events: Vec::new(),
+                order_updates: vec![OrderStateUpdate {
+                    app_id: app(),
+                    shop_id: shop(),
+                    order_sn: OrderSn::parse(&format!("WATCH{n}")).unwrap(),
+                    status: (*status).into(),
+                    status_time: 100,
+                    ship_by_date: Some(1_000 + n as i64),
+                }],
+                note: None,
+            };
+            s.complete_inbox(&item, completion, 1_000).await.unwrap();
+            keys.push(key);
+        }
+        // Claimed once per round: a second claimer in the same round gets nothing.
+        let first = s.claim_tracking_checks(&["SHIPPED"], 5_000, 4_000, 10).await.unwrap();
+        assert_eq!(first.len(), 2);
+        assert!(s
+            .claim_tracking_checks(&["SHIPPED"], 5_001, 4_000, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        s.record_tracking(&first[0].app_id, first[0].shop_id, &first[0].order_sn, 900, "PICKED_UP")
+            .await
+            .unwrap();
+        let next = s.claim_tracking_checks(&["SHIPPED"], 9_000, 8_000, 10).await.unwrap();
+        let polled = next.iter().find(|o| o.order_sn == first[0].order_sn).unwrap();
+        assert_eq!(polled.tracking_updated_at, Some(900));
+        // The ship-by scan reads a window, a page at a time, soonest first.
+        let to_ship = s.ship_by_between(&["READY_TO_SHIP"], 0, 2_000, 0, 10).await.unwrap();
+        assert_eq!(
+            to_ship.iter().map(|o| o.order_sn.as_str()).collect::<Vec<_>>(),
+            ["WATCH2"]
+        );
+        assert_eq!(to_ship[0].ship_by_date, Some(1_002));
+        assert!(s
+            .ship_by_between(&["READY_TO_SHIP"], 0, 1_002, 0, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        let shipped = s.ship_by_between(&["SHIPPED"], 0, 2_000, 1, 10).await.unwrap();
+        assert_eq!(
+            shipped.iter().map(|o| o.order_sn.as_str()).collect::<Vec<_>>(),
+            ["WATCH1"]
+        );
+        s.insert_event(
+            NewEvent {
+                event: event("known"),
+                deliveries: Vec::new(),
+            },
+            1,
+        )
+        .await
+        .unwrap();
+        assert!(s.event_exists("known").await.unwrap());
+        assert!(!s.event_exists("unknown").await.unwrap());
     })
     .await;
 }

@@ -11,7 +11,7 @@ use shoprelay_core::ids::{OrderSn, ShopId};
 use super::error::ShopeeError;
 use super::model::{
     AuthTarget, LostPushPage, OrderDetail, OrderDetailAnswer, OrderListAnswer, OrderListPage, ShopeeApp, TokenAnswer,
-    TokenGrant,
+    TokenGrant, TrackingInfo,
 };
 use super::sign::api_sign;
 
@@ -20,6 +20,7 @@ const TOKEN_GET: &str = "/api/v2/auth/token/get";
 const ACCESS_TOKEN_GET: &str = "/api/v2/auth/access_token/get";
 const ORDER_DETAIL: &str = "/api/v2/order/get_order_detail";
 const ORDER_LIST: &str = "/api/v2/order/get_order_list";
+const TRACKING_INFO: &str = "/api/v2/logistics/get_tracking_info";
 const LOST_PUSH: &str = "/api/v2/push/get_lost_push_message";
 const CONFIRM_LOST_PUSH: &str = "/api/v2/push/confirm_consumed_lost_push_message";
 
@@ -118,6 +119,19 @@ impl ShopeeClient {
             details.extend(answer.order_list);
         }
         Ok(details)
+    }
+
+    /// A parcel's logistics status and trail (the source of logistics-exception events).
+    pub async fn get_tracking_info(
+        &self,
+        app: &ShopeeApp,
+        shop_id: ShopId,
+        access_token: &str,
+        order_sn: &OrderSn,
+    ) -> Result<TrackingInfo, ShopeeError> {
+        let query = [("order_sn", order_sn.as_str().to_owned())];
+        self.call(app, TRACKING_INFO, Some((access_token, shop_id.get())), &query, None)
+            .await
     }
 
     /// One page (100) of the orders updated between `time_from` and `time_to` (at most 15 days apart).

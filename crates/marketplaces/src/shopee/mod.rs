@@ -17,7 +17,10 @@ pub mod sign;
 
 pub use client::ShopeeClient;
 pub use error::{Disposition, ShopeeError};
-pub use model::{AuthTarget, LostPush, LostPushPage, OrderDetail, OrderListItem, OrderListPage, ShopeeApp, TokenGrant};
+pub use model::{
+    AuthTarget, LostPush, LostPushPage, OrderDetail, OrderListItem, OrderListPage, ShopeeApp, TokenGrant, TrackingInfo,
+    TrackingStep,
+};
 pub use normalize::normalize;
 pub use push::{dedupe_key, PushBody, PushParseError, ShopeePush};
 pub use sign::{api_sign, push_signature, verify_push};

@@ -391,3 +391,40 @@ impl LostPush {
 #[cfg(test)]
 #[path = "model_tests.rs"]
 mod tests;
+
+/// `get_tracking_info`'s answer: a parcel's latest logistics status and its trail.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TrackingInfo {
+    /// The order.
+    pub order_sn: String,
+    /// The package, when Shopee names it.
+    #[serde(default)]
+    pub package_number: Option<String>,
+    /// The latest logistics status (`PICKED_UP`, `DELIVERED`, `FAILED_DELIVERED`, …).
+    #[serde(default)]
+    pub logistics_status: String,
+    /// The trail, as Shopee lists it.
+    #[serde(default)]
+    pub tracking_info: Vec<TrackingStep>,
+}
+
+/// One step of a parcel's trail.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TrackingStep {
+    /// Unix seconds.
+    #[serde(default)]
+    pub update_time: i64,
+    /// The carrier's words.
+    #[serde(default)]
+    pub description: String,
+    /// The status at this step.
+    #[serde(default)]
+    pub logistics_status: String,
+}
+
+impl TrackingInfo {
+    /// The newest step, whatever order Shopee listed them in.
+    pub fn latest(&self) -> Option<&TrackingStep> {
+        self.tracking_info.iter().max_by_key(|s| s.update_time)
+    }
+}

@@ -8,6 +8,7 @@ use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_engine::clock::now_secs;
 use shoprelay_engine::routing;
+use shoprelay_sim::shopee::TrackingStep;
 use shoprelay_sim::wecom::SimMessage;
 use shoprelay_store::NewEvent;
 
@@ -352,4 +353,83 @@ targets = [{ type = "robot", robot = "ops", mention_mobiles = ["13800001111"] }]
     assert!(texts
         .iter()
         .all(|t| t["text"]["mentioned_mobile_list"] == serde_json::json!(["13800001111"])));
+}
+
+#[tokio::test]
+async fn logistics_exceptions_come_from_the_trail_and_the_ship_by_date() {
+    let rules = r#"
+[[rules]]
+id = "parcels"
+events = ["logistics_exception"]
+stalled_after_days = 2
+targets = [{ type = "robot", robot = "ops" }]
+
+[[rules]]
+id = "late"
+events = ["logistics_exception"]
+ship_risk_hours = 80
+targets = [{ type = "wecom_app", app = "hq", users = ["lisi"] }]
+"#;
+    let app = spawn_app_with(Options {
+        extra_toml: rules.into(),
+        ..Options::default()
+    })
+    .await;
+    app.authorize().await;
+    let step = |status: &str, ago_secs: i64, description: &str| TrackingStep {
+        update_time: now_secs() - ago_secs,
+        description: description.into(),
+        logistics_status: status.into(),
+    };
+    // Due to ship in 72 hours: inside the 80-hour risk window.
+    let waiting = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    app.dispatch_until_settled().await;
+    let late: Vec<SimMessage> = app
+        .cards()
+        .into_iter()
+        .filter(|c| card_title(c) == "物流异常：即将超时发货")
+        .collect();
+    assert_eq!(late.len(), 1, "once, however often the watch runs");
+    assert_eq!(order_of(&late[0]).as_deref(), Some(waiting.as_str()));
+    assert_eq!(late[0].recipients, vec!["lisi".to_owned()]);
+
+    // Shipped, and the trail has not moved for two and a half days.
+    let stalled = app.create_order("READY_TO_SHIP").await;
+    app.shopee.set_order_status(&stalled, "SHIPPED").await.unwrap();
+    app.shopee
+        .add_tracking_step(&stalled, step("PICKED_UP", 60 * 3_600, "Parcel picked up"))
+        .unwrap();
+    // Shipped, and the carrier could not deliver.
+    let failed = app.create_order("READY_TO_SHIP").await;
+    app.shopee.set_order_status(&failed, "SHIPPED").await.unwrap();
+    app.shopee
+        .add_tracking_step(&failed, step("FAILED_DELIVERED", 60, "Recipient not at home"))
+        .unwrap();
+    app.dispatch_until_settled().await;
+    app.dispatch_until_settled().await;
+
+    let md = app.markdowns();
+    let about = |title: &str, sn: &str| md.iter().filter(|m| m.contains(title) && m.contains(sn)).count();
+    assert_eq!(about("物流长时间未更新", &stalled), 1, "{md:#?}");
+    assert!(md.iter().any(|m| m.contains(&stalled) && m.contains("无更新天数")));
+    assert_eq!(about("派送失败", &failed), 1, "{md:#?}");
+    assert!(md.iter().any(|m| m.contains("Recipient not at home")));
+    assert_eq!(
+        about("物流长时间未更新", &failed),
+        0,
+        "a failed delivery is not also 'stalled'"
+    );
+    // The 80-hour rule hears about the failure too (no threshold applies), not about the 2-day stall.
+    let to_lisi: Vec<String> = app
+        .cards()
+        .iter()
+        .filter(|c| c.recipients == ["lisi"])
+        .map(card_title)
+        .collect();
+    assert!(to_lisi.contains(&"物流异常：派送失败".to_owned()), "{to_lisi:?}");
+    assert!(
+        !to_lisi.contains(&"物流异常：物流长时间未更新".to_owned()),
+        "{to_lisi:?}"
+    );
 }

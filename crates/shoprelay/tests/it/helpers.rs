@@ -134,6 +134,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         s.enrich_backoff.max = Duration::from_millis(2);
         s.http_timeout = Duration::from_secs(2);
         s.breaker_open = Duration::from_millis(1);
+        s.tracking_poll = Duration::ZERO;
+        s.ship_by_scan = Duration::ZERO;
     };
     let server = start(listener, start_options).await.unwrap();
     let toml = config_toml(&base, shopee.base_url(), &wecom.base_url(), &options.wecom_secret) + &options.extra_toml;

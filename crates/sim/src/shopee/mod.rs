@@ -21,7 +21,7 @@
 //! - `api`: envelope and common-parameter checks (signature, timestamp, access token).
 //! - `oauth`: authorization link, codes, token exchange and refresh.
 //! - `orders`: orders and their changes (which push).
-//! - `order_api`: `get_order_detail` and `get_order_list`.
+//! - `order_api`: `get_order_detail`, `get_order_list` and `get_tracking_info`.
 //! - `push`: signed push delivery, retries, the lost-push API.
 //! - `faults`: injected API faults and push disorder.
 //! - `control`: the `/sim/…` HTTP routes.
@@ -46,7 +46,7 @@ use tokio::task::JoinHandle;
 pub use config::{ShopeeSimConfig, SimMainAccount, SimPartner, SimShop};
 pub use control::SimError;
 pub use faults::{ApiFault, ApiFaultRule, Faults, FaultsRequest};
-pub use orders::{NewItem, NewOrder, Order, OrderChange, OrderLine, OrderUpdate};
+pub use orders::{NewItem, NewOrder, Order, OrderChange, OrderLine, OrderUpdate, TrackingStep};
 pub use push::{Attempt, PushRecord};
 pub use state::ApiCall;
 
@@ -79,6 +79,7 @@ fn router(core: Shared) -> Router {
         .route("/api/v2/auth/access_token/get", post(oauth::access_token_get))
         .route("/api/v2/order/get_order_detail", get(order_api::get_order_detail))
         .route("/api/v2/order/get_order_list", get(order_api::get_order_list))
+        .route("/api/v2/logistics/get_tracking_info", get(order_api::get_tracking_info))
         .route("/api/v2/push/get_lost_push_message", get(push::get_lost_push_message))
         .route(
             "/api/v2/push/confirm_consumed_lost_push_message",
@@ -147,6 +148,11 @@ impl ShopeeSim {
                 },
             )
             .await
+    }
+
+    /// Adds a carrier tracking step to an order (what `get_tracking_info` then shows; nothing is pushed).
+    pub fn add_tracking_step(&self, order_sn: &str, step: TrackingStep) -> Result<Order, SimError> {
+        self.core.add_tracking_step(order_sn, step)
     }
 
     /// An order as it stands.

@@ -1,5 +1,5 @@
 //! Reading orders: `get_order_detail` (default fields only, unless asked for) and `get_order_list`
-//! (time range of at most 15 days, cursor paging).
+//! (time range of at most 15 days, cursor paging), and a parcel's trail (`get_tracking_info`).
 
 use std::collections::HashSet;
 
@@ -13,6 +13,7 @@ use super::state::Shared;
 
 const ORDER_DETAIL: &str = "/api/v2/order/get_order_detail";
 const ORDER_LIST: &str = "/api/v2/order/get_order_list";
+const TRACKING_INFO: &str = "/api/v2/logistics/get_tracking_info";
 const MAX_DETAIL_BATCH: usize = 50;
 const MAX_LIST_RANGE_SECS: i64 = 15 * 86400;
 
@@ -166,6 +167,48 @@ pub(crate) async fn get_order_list(
     };
     Ok(ok(
         json!({ "more": more, "next_cursor": next_cursor, "order_list": page }),
+        None,
+    ))
+}
+
+/// `GET /api/v2/logistics/get_tracking_info?order_sn&package_number`: the trail, newest first, with the
+/// latest status on top.
+pub(crate) async fn get_tracking_info(
+    State(core): State<Shared>,
+    QueryParams(q): QueryParams<Query>,
+) -> Result<Response, ApiError> {
+    let shop_id = check_shop(&core, TRACKING_INFO, &q)?;
+    let Some(order_sn) = q.get("order_sn").filter(|s| !s.is_empty()) else {
+        return Err(ApiError::param("order_sn is required."));
+    };
+    let state = core.state();
+    let Some(order) = state.orders.get(order_sn.as_str()).filter(|o| o.shop_id == shop_id) else {
+        return Err(ApiError::new("logistics.order_not_found", "order_sn not found"));
+    };
+    let steps: Vec<Value> = order
+        .tracking
+        .iter()
+        .rev()
+        .map(|s| json!({"update_time": s.update_time, "description": s.description, "logistics_status": s.logistics_status}))
+        .collect();
+    let latest = order.tracking.last().map_or_else(
+        || {
+            if order.tracking_no.is_some() {
+                "LOGISTICS_READY"
+            } else {
+                "LOGISTICS_NOT_START"
+            }
+            .to_owned()
+        },
+        |s| s.logistics_status.clone(),
+    );
+    Ok(ok(
+        json!({
+            "order_sn": order.order_sn,
+            "package_number": order.package_number,
+            "logistics_status": latest,
+            "tracking_info": steps,
+        }),
         None,
     ))
 }

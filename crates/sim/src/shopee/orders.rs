@@ -55,6 +55,19 @@ pub struct Order {
     pub package_number: String,
     /// Tracking number, once assigned.
     pub tracking_no: Option<String>,
+    /// The carrier's tracking steps, oldest first (what `get_tracking_info` answers).
+    pub tracking: Vec<TrackingStep>,
+}
+
+/// One step of a parcel's journey, as `get_tracking_info` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackingStep {
+    /// Unix seconds.
+    pub update_time: i64,
+    /// The carrier's words.
+    pub description: String,
+    /// `PICKED_UP`, `DELIVERED`, `FAILED_DELIVERED`, …
+    pub logistics_status: String,
 }
 
 /// One line of an [`Order`].
@@ -233,6 +246,7 @@ impl Core {
             shipping_carrier: new.shipping_carrier.unwrap_or_else(|| "SPX Express".into()),
             package_number: format!("OFG{}", random_code(15, DIGITS)),
             tracking_no: None,
+            tracking: Vec::new(),
         };
         {
             let mut state = self.state();
@@ -332,5 +346,19 @@ fn currency_of(region: &str) -> &'static str {
         "CO" => "COP",
         "CL" => "CLP",
         _ => "SGD",
+    }
+}
+
+impl Core {
+    /// Adds a carrier tracking step to an order (Shopee pushes none for these: it is polled).
+    pub(crate) fn add_tracking_step(&self, order_sn: &str, step: TrackingStep) -> Result<Order, SimError> {
+        let mut state = self.state();
+        let order = state
+            .orders
+            .get_mut(order_sn)
+            .ok_or_else(|| SimError::UnknownOrder(order_sn.to_owned()))?;
+        order.tracking.push(step);
+        order.tracking.sort_by_key(|s| s.update_time);
+        Ok(order.clone())
     }
 }

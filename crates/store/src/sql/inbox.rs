@@ -118,9 +118,11 @@ impl Inbox for SqlStore {
             }
             for u in &completion.order_updates {
                 sqlx::query(
-                    "INSERT INTO order_state (app_id, shop_id, order_sn, status, status_time, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+                    "INSERT INTO order_state (app_id, shop_id, order_sn, status, status_time, updated_at, ship_by_date)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
                      ON CONFLICT (app_id, shop_id, order_sn) DO UPDATE SET status = excluded.status,
-                        status_time = excluded.status_time, updated_at = excluded.updated_at
+                        status_time = excluded.status_time, updated_at = excluded.updated_at,
+                        ship_by_date = COALESCE(excluded.ship_by_date, order_state.ship_by_date)
                      WHERE excluded.status_time >= order_state.status_time",
                 )
                 .bind(u.app_id.as_str())
@@ -129,6 +131,7 @@ impl Inbox for SqlStore {
                 .bind(&u.status)
                 .bind(u.status_time)
                 .bind(now)
+                .bind(u.ship_by_date)
                 .execute(&mut *tx)
                 .await?;
             }

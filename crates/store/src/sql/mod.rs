@@ -9,6 +9,7 @@ mod inbox;
 mod outbox;
 mod shops;
 mod tasks;
+mod watch;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -1,0 +1,249 @@
+//! The logistics watch: logistics-exception events derived from what Shopee does not push.
+//!
+//! Only while some enabled rule selects `logistics_exception`:
+//! - shipped orders' trails are polled (`get_tracking_info`) every `tracking_poll`; a newest step that
+//!   says failed delivery, return to sender or lost is an exception, once per step;
+//! - a shipped order whose trail has not moved for a rule's `stalled_after_days` (default 3) is one, once
+//!   per threshold and last movement;
+//! - an order still to be shipped within a rule's `ship_risk_hours` (default 24) of its ship-by date is a
+//!   late-shipment risk — the costliest penalty for a seller — once per threshold.
+//!
+//! Each rule hears only about its own thresholds (see `routing`).
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+
+use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue, Platform};
+use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
+use shoprelay_core::order::{OrderSnapshot, OrderStatus};
+use shoprelay_marketplaces::shopee::TrackingInfo;
+use shoprelay_store::{NewEvent, WatchedOrder};
+
+use crate::clock::{now_ms, now_secs};
+use crate::config::Registry;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::routing::{DEFAULT_SHIP_RISK_HOURS, DEFAULT_STALLED_DAYS};
+use crate::tokens::shopee_app;
+
+/// Statuses of an order handed to the carrier and not yet delivered.
+const SHIPPED: [&str; 1] = ["SHIPPED"];
+/// Statuses of an order the seller still has to ship.
+const TO_SHIP: [&str; 3] = ["READY_TO_SHIP", "PROCESSED", "RETRY_SHIP"];
+/// Shipped orders polled per pass.
+const BATCH: i64 = 50;
+/// Orders read per page of the ship-by scan, and most pages per scan.
+const PAGE: i64 = 500;
+const MAX_PAGES: i64 = 20;
+
+/// The thresholds the enabled rules selecting logistics exceptions ask for.
+struct Thresholds {
+    stalled_days: BTreeSet<u32>,
+    risk_hours: BTreeSet<u32>,
+}
+
+fn thresholds(registry: &Registry) -> Option<Thresholds> {
+    let rules: Vec<_> = registry
+        .routes
+        .iter()
+        .filter(|r| r.enabled && (r.events.is_empty() || r.events.contains(&EventKind::LogisticsException)))
+        .collect();
+    if rules.is_empty() {
+        return None;
+    }
+    Some(Thresholds {
+        stalled_days: rules
+            .iter()
+            .map(|r| r.stalled_after_days.unwrap_or(DEFAULT_STALLED_DAYS))
+            .collect(),
+        risk_hours: rules
+            .iter()
+            .map(|r| r.ship_risk_hours.unwrap_or(DEFAULT_SHIP_RISK_HOURS))
+            .collect(),
+    })
+}
+
+/// A logistics-exception event about a watched order.
+struct Found {
+    key: String,
+    issue: LogisticsIssue,
+    logistics_status: Option<String>,
+    description: Option<String>,
+    days_without_update: Option<u32>,
+    hours_to_ship_by: Option<u32>,
+}
+
+impl Engine {
+    /// Looks at the orders that are due; returns how many events it produced.
+    pub async fn watch_logistics_once(&self) -> Result<usize, EngineError> {
+        let registry = self.registry();
+        let Some(limits) = thresholds(&registry) else {
+            return Ok(0);
+        };
+        let now = now_secs();
+        let mut found: Vec<(WatchedOrder, Found)> = Vec::new();
+        let scan_due =
+            now_ms() - self.last_ship_by_scan.load(Ordering::Relaxed) >= self.settings.ship_by_scan.as_millis() as i64;
+        if let (Some(max_hours), true) = (limits.risk_hours.last(), scan_due) {
+            self.last_ship_by_scan.store(now_ms(), Ordering::Relaxed);
+            let horizon = now + i64::from(*max_hours) * 3_600;
+            let mut orders = Vec::new();
+            // Every order due to ship within the largest threshold (a day late at most: past that Shopee
+            // has cancelled it or the seller knows), a page at a time.
+            for page in 0..MAX_PAGES {
+                let rows = self
+                    .store
+                    .ship_by_between(&TO_SHIP, now - 86_400, horizon, page * PAGE, PAGE)
+                    .await?;
+                let last = (rows.len() as i64) < PAGE;
+                orders.extend(rows);
+                if last {
+                    break;
+                }
+            }
+            for order in orders {
+                let Some(ship_by) = order.ship_by_date else { continue };
+                for hours in limits
+                    .risk_hours
+                    .iter()
+                    .filter(|h| ship_by - now < i64::from(**h) * 3_600)
+                {
+                    let key = format!(
+                        "shopee:{}:{}:late_risk:{hours}:{ship_by}",
+                        order.shop_id, order.order_sn
+                    );
+                    found.push((
+                        order.clone(),
+                        Found {
+                            key,
+                            issue: LogisticsIssue::LateShipmentRisk,
+                            logistics_status: None,
+                            description: None,
+                            days_without_update: None,
+                            hours_to_ship_by: Some(*hours),
+                        },
+                    ));
+                }
+            }
+        }
+        let checked_before = now_ms() - self.settings.tracking_poll.as_millis() as i64;
+        for order in self
+            .store
+            .claim_tracking_checks(&SHIPPED, now_ms(), checked_before, BATCH)
+            .await?
+        {
+            let trail = match self.tracking_info(&registry, &order).await {
+                Ok(trail) => trail,
+                Err(error) => {
+                    // Polled again next round; a missing trail is no exception of the parcel's.
+                    tracing::warn!(order = %order.order_sn, %error, "cannot read the parcel's trail");
+                    continue;
+                }
+            };
+            let latest = trail.latest();
+            // The parcel last moved at its trail's newest step; with no trail yet, when it was shipped.
+            let moved_at = latest.map_or(order.status_time, |s| s.update_time);
+            let status = latest.map_or(trail.logistics_status.as_str(), |s| s.logistics_status.as_str());
+            self.store
+                .record_tracking(&order.app_id, order.shop_id, &order.order_sn, moved_at, status)
+                .await?;
+            if let Some(issue) = LogisticsIssue::from_logistics_status(status) {
+                let key = format!(
+                    "shopee:{}:{}:logistics:{status}:{moved_at}",
+                    order.shop_id, order.order_sn
+                );
+                found.push((
+                    order.clone(),
+                    Found {
+                        key,
+                        issue,
+                        logistics_status: Some(status.to_owned()),
+                        description: latest.map(|s| s.description.clone()).filter(|d| !d.is_empty()),
+                        days_without_update: None,
+                        hours_to_ship_by: None,
+                    },
+                ));
+                continue;
+            }
+            let silent_days = (now - moved_at).max(0) / 86_400;
+            for days in limits.stalled_days.iter().filter(|d| silent_days >= i64::from(**d)) {
+                let key = format!("shopee:{}:{}:stalled:{days}:{moved_at}", order.shop_id, order.order_sn);
+                found.push((
+                    order.clone(),
+                    Found {
+                        key,
+                        issue: LogisticsIssue::Stalled,
+                        logistics_status: Some(status.to_owned()).filter(|s| !s.is_empty()),
+                        description: latest.map(|s| s.description.clone()).filter(|d| !d.is_empty()),
+                        days_without_update: Some(*days),
+                        hours_to_ship_by: None,
+                    },
+                ));
+            }
+        }
+        let mut produced = 0;
+        for (order, f) in found {
+            if self.store.event_exists(&f.key).await? {
+                continue;
+            }
+            let Some(event) = exception_event(&order, f, now) else {
+                continue;
+            };
+            let deliveries = self.route(&registry, &event).await?;
+            if self
+                .store
+                .insert_event(NewEvent { event, deliveries }, now_ms())
+                .await?
+            {
+                metrics::counter!("shoprelay_logistics_exceptions_total").increment(1);
+                produced += 1;
+            }
+        }
+        if produced > 0 {
+            self.outbox_wake.notify_one();
+        }
+        Ok(produced)
+    }
+
+    async fn tracking_info(&self, registry: &Registry, order: &WatchedOrder) -> Result<TrackingInfo, String> {
+        let app_id = ConfigId::parse(&order.app_id).map_err(|e| e.to_string())?;
+        let shop = u64::try_from(order.shop_id)
+            .ok()
+            .and_then(|s| ShopId::new(s).ok())
+            .ok_or_else(|| format!("shop id {}", order.shop_id))?;
+        let order_sn = OrderSn::parse(&order.order_sn).map_err(|e| e.to_string())?;
+        let cfg = registry
+            .shopee_apps
+            .get(&app_id)
+            .ok_or_else(|| format!("no Shopee app `{app_id}` is configured"))?;
+        let token = self.access_token(&app_id, shop).await.map_err(|e| e.to_string())?;
+        self.shopee
+            .get_tracking_info(&shopee_app(cfg), shop, token.expose(), &order_sn)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn exception_event(order: &WatchedOrder, f: Found, now: i64) -> Option<Event> {
+    let app = ConfigId::parse(&order.app_id).ok()?;
+    let shop = u64::try_from(order.shop_id).ok().and_then(|s| ShopId::new(s).ok())?;
+    let order_sn = OrderSn::parse(&order.order_sn).ok()?;
+    let mut snapshot = OrderSnapshot::bare(order_sn.clone(), OrderStatus::parse(&order.status));
+    snapshot.ship_by_date = order.ship_by_date;
+    Some(Event {
+        dedupe_key: f.key,
+        platform: Platform::Shopee,
+        app,
+        shop_id: Some(shop),
+        order_sn: Some(order_sn),
+        occurred_at: now,
+        order: Some(snapshot),
+        body: EventBody::LogisticsException {
+            issue: f.issue,
+            logistics_status: f.logistics_status,
+            description: f.description,
+            days_without_update: f.days_without_update,
+            hours_to_ship_by: f.hours_to_ship_by,
+        },
+    })
+}

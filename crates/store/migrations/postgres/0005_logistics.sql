@@ -1,0 +1,9 @@
+-- Logistics watch: what the ship-by date is, when the parcel's trail was last polled and last moved.
+ALTER TABLE order_state ADD COLUMN ship_by_date BIGINT;
+-- Unix ms of the last get_tracking_info poll (claimed before the call, so one replica polls an order).
+ALTER TABLE order_state ADD COLUMN tracking_checked_at BIGINT NOT NULL DEFAULT 0;
+-- Unix seconds of the trail's newest step, and its status.
+ALTER TABLE order_state ADD COLUMN tracking_updated_at BIGINT;
+ALTER TABLE order_state ADD COLUMN logistics_status TEXT;
+CREATE INDEX order_state_watch ON order_state (status, tracking_checked_at);
+CREATE INDEX order_state_ship_by ON order_state (status, ship_by_date);
