@@ -10,6 +10,7 @@
 //! - `machine`: what `/proc` says — CPU model, RSS, CPU time per thread group.
 //! - `backlog`: RSS with 10,000 shops and 1,000,000 queued deliveries; restart to first delivery.
 //! - `overload`: 10,000 orders to one 200/min app (`--overload`, 2–3 minutes).
+//! - `rules`: event × rule evaluations per second with 1,000 rules, one core.
 
 mod backlog;
 mod delivery;
@@ -17,6 +18,7 @@ mod fleet;
 mod ingest;
 mod machine;
 mod overload;
+mod rules;
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -41,6 +43,8 @@ pub enum Section {
     /// 10,000 orders to one WeCom app at 200/min: all visible via digests, never over budget. Only with
     /// `--overload` (it takes 2–3 minutes).
     Overload,
+    /// Event × rule evaluations per second with 1,000 rules configured, one core.
+    Rules,
 }
 
 /// `bench` options.
@@ -293,6 +297,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if args.runs(Section::Memory) {
         if let Err(e) = ingest::memory(&mut report).await {
             report.fail("memory", e);
+        }
+    }
+    if args.runs(Section::Rules) {
+        if let Err(e) = rules::run(args.secs(None).min(Duration::from_secs(3)), &mut report).await {
+            report.fail("rules", e);
         }
     }
     if args.runs(Section::Ingest) {
