@@ -47,6 +47,9 @@ pub enum Target {
         app: ConfigId,
         /// The chat's id.
         chatid: String,
+        /// Create the chat with this id when it does not exist yet (on the first message to it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        create: Option<ChatCreate>,
     },
     /// The seller's own system (a warehouse, an ERP): the event as JSON, signed (Standard Webhooks).
     Webhook {
@@ -62,7 +65,7 @@ impl Target {
             Target::WecomApp { app, .. } => format!("wecom_app:{app}"),
             Target::Robot { robot, .. } => format!("robot:{robot}"),
             Target::Webhook { webhook } => format!("webhook:{webhook}"),
-            Target::Appchat { app, chatid } => format!("appchat:{app}:{chatid}"),
+            Target::Appchat { app, chatid, .. } => format!("appchat:{app}:{chatid}"),
         }
     }
 
@@ -80,6 +83,19 @@ impl Target {
             Target::Appchat { chatid, .. } => !chatid.is_empty(),
         }
     }
+}
+
+/// How a rule's app group chat is created when it does not exist yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatCreate {
+    /// The group's name (at most 50 characters).
+    pub name: String,
+    /// Its members, 2 to 2000.
+    pub members: Vec<WeComUserId>,
+    /// Its owner (one of the members); WeCom picks one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<WeComUserId>,
 }
 
 /// A message rule: events of these kinds, from these shops, that meet the condition, go to these targets.

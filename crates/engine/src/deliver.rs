@@ -9,7 +9,7 @@ use shoprelay_core::error::UserFacing;
 use shoprelay_store::{AuditEntry, AuditKind, DeliveryItem, DeliveryResult};
 use shoprelay_wecom::client::AppCredentials;
 use shoprelay_wecom::error::{Disposition, WeComError};
-use shoprelay_wecom::message::AppBody;
+use shoprelay_wecom::message::{AppBody, AppChatSpec};
 
 use std::time::Duration;
 
@@ -20,6 +20,11 @@ use crate::error::EngineError;
 use crate::pacing::{BreakerSignal, Pacing};
 use crate::render::Payload;
 use crate::webhook::{secret_key, signature};
+
+/// WeCom: the app group chat does not exist.
+const NO_SUCH_CHAT: i64 = 86003;
+/// WeCom: a chat with this chatid exists already.
+const CHAT_EXISTS: i64 = 86215;
 
 /// Errcodes WeCom uses to throttle a caller: back off without spending the delivery's attempts.
 const THROTTLE_ERRCODES: [i64; 2] = [45009, 45033];
@@ -251,7 +256,12 @@ impl Engine {
                     .map_err(classify)?;
                 Ok("accepted".into())
             }
-            Payload::Appchat { app, chatid, content } => {
+            Payload::Appchat {
+                app,
+                chatid,
+                content,
+                create,
+            } => {
                 let cfg = registry
                     .wecom_apps
                     .get(&app)
@@ -262,11 +272,30 @@ impl Engine {
                     agent_id: cfg.agent_id,
                     api_base: cfg.api_base.clone(),
                 };
-                self.wecom
-                    .send_appchat(&creds, &chatid, &AppBody::markdown(&content))
-                    .await
-                    .map_err(classify)?;
-                Ok("accepted".into())
+                let body = AppBody::markdown(&content);
+                match (self.wecom.send_appchat(&creds, &chatid, &body).await, create) {
+                    (Ok(()), _) => Ok("accepted".into()),
+                    // The rule's chat does not exist yet: create it (another replica may just have), then send.
+                    (Err(err), Some(create)) if err.errcode() == Some(NO_SUCH_CHAT) => {
+                        let spec = AppChatSpec {
+                            name: create.name,
+                            owner: create.owner.map(|o| o.as_str().to_owned()),
+                            userlist: create.members.iter().map(|m| m.as_str().to_owned()).collect(),
+                            chatid: Some(chatid.clone()),
+                        };
+                        match self.wecom.create_appchat(&creds, &spec).await {
+                            Ok(_) => {}
+                            Err(e) if e.errcode() == Some(CHAT_EXISTS) => {}
+                            Err(e) => return Err(classify(e)),
+                        }
+                        self.wecom
+                            .send_appchat(&creds, &chatid, &body)
+                            .await
+                            .map_err(classify)?;
+                        Ok(format!("created group chat {chatid}; accepted"))
+                    }
+                    (Err(err), _) => Err(classify(err)),
+                }
             }
             Payload::Webhook { webhook, message } => {
                 let cfg = registry

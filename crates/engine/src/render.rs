@@ -8,7 +8,7 @@ use shoprelay_core::error::Lang;
 use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::ConfigId;
 use shoprelay_core::order::OrderSnapshot;
-use shoprelay_core::route::Target;
+use shoprelay_core::route::{ChatCreate, Target};
 use shoprelay_core::time::{format_local, region_timezone};
 use shoprelay_wecom::card::{
     CardAction, CardSource, CardType, EmphasisContent, HorizontalContent, Jump, MainTitle, TemplateCard,
@@ -47,6 +47,9 @@ pub enum Payload {
         chatid: String,
         /// The markdown sent, exactly.
         content: String,
+        /// How to create the chat if WeCom says it does not exist.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        create: Option<ChatCreate>,
     },
     /// The event as JSON for the seller's own system.
     Webhook {
@@ -408,7 +411,7 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<
                 message: serde_json::to_value(&message)?,
             })
         }
-        Target::Appchat { app, chatid } => {
+        Target::Appchat { app, chatid, create } => {
             let content = match ctx.custom_text {
                 Some(text) => with_ack(text, ctx),
                 None => markdown(event, ctx, ""),
@@ -418,6 +421,7 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<
                 app: app.clone(),
                 chatid: chatid.clone(),
                 content,
+                create: create.clone(),
             })
         }
         Target::Webhook { webhook } => {

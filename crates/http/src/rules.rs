@@ -76,7 +76,7 @@ pub struct RuleView {
     has_condition: bool,
     has_template: bool,
     targets: Vec<String>,
-    /// Deliveries per state: delivered, pending, dead, coalesced.
+    /// Events matched, and deliveries per state: delivered, pending, dead, coalesced; `failed` is `dead`.
     counters: BTreeMap<String, i64>,
     /// The rule itself, as `PUT` takes it.
     definition: Route,
@@ -98,9 +98,16 @@ fn view(rule: &Route, counters: BTreeMap<String, i64>) -> RuleView {
 
 async fn counters(state: &AppState) -> Result<BTreeMap<String, BTreeMap<String, i64>>, ApiError> {
     let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    for (rule, delivery_state, count) in state.engine.store.rule_counters().await? {
-        // Escalations count under their rule too (`rule:escalation`).
-        out.entry(rule).or_default().insert(delivery_state, count);
+    let store = &state.engine.store;
+    for (rule, delivery_state, count) in store.rule_counters().await? {
+        let counters = out.entry(rule).or_default();
+        if delivery_state == "dead" {
+            counters.insert("failed".to_owned(), count);
+        }
+        counters.insert(delivery_state, count);
+    }
+    for (rule, matched) in store.rule_matches().await? {
+        out.entry(rule).or_default().insert("matched".to_owned(), matched);
     }
     Ok(out)
 }

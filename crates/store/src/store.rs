@@ -82,6 +82,8 @@ pub trait Outbox: Send + Sync {
     async fn replay_dead(&self, filter: &ReplayFilter, now: i64, limit: i64) -> Result<u64>;
     /// Deliveries per rule and state: `(rule id, state, count)` (the rules' counters).
     async fn rule_counters(&self) -> Result<Vec<(String, String, i64)>>;
+    /// Events each rule matched (those that produced at least one delivery): `(rule id, count)`.
+    async fn rule_matches(&self) -> Result<Vec<(String, i64)>>;
     /// How many dead letters match.
     async fn count_dead(&self, filter: &ReplayFilter) -> Result<i64>;
     /// Deliveries whose quiet hours ended by `now`, unclaimed, by destination, recipients and id.

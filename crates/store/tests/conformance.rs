@@ -1160,3 +1160,27 @@ async fn the_logistics_watch_polls_each_shipped_order_once_per_round() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn rule_counters_count_deliveries_by_state_and_events_matched() {
+    run_both(|s| async move {
+        for key in ["m1", "m2"] {
+            let deliveries = vec![delivery("robot:a"), delivery("wecom_app:hq")];
+            s.insert_event(
+                NewEvent {
+                    event: event(key),
+                    deliveries,
+                },
+                0,
+            )
+            .await
+            .unwrap();
+        }
+        assert_eq!(
+            s.rule_counters().await.unwrap(),
+            vec![("r1".into(), "pending".into(), 4)]
+        );
+        assert_eq!(s.rule_matches().await.unwrap(), vec![("r1".into(), 2)]);
+    })
+    .await;
+}

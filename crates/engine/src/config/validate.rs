@@ -347,9 +347,14 @@ impl Known {
     fn target_problems(&self, t: &Target) -> Vec<String> {
         let mut out = Vec::new();
         match t {
-            Target::Appchat { app, chatid } if !self.wecom_apps.contains(app) || chatid.len() > 32 => {
+            Target::Appchat { app, chatid, .. }
+                if !self.wecom_apps.contains(app)
+                    || chatid.is_empty()
+                    || chatid.len() > 32
+                    || !chatid.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
                 out.push(format!(
-                    "appchat `{chatid}`: app `{app}` must be in [[wecom.apps]] and the chatid at most 32 characters"
+                    "appchat `{chatid}`: app `{app}` must be in [[wecom.apps]] and the chatid 1 to 32 letters or digits"
                 ))
             }
             Target::WecomApp { app, .. } if !self.wecom_apps.contains(app) => {
@@ -365,6 +370,20 @@ impl Known {
         }
         if !t.has_recipients() {
             out.push("a wecom_app target needs users, departments, tags or all = true".into());
+        }
+        if let Target::Appchat {
+            create: Some(create), ..
+        } = t
+        {
+            if create.name.trim().is_empty() || create.name.chars().count() > 50 {
+                out.push("create.name: a group name of 1 to 50 characters".into());
+            }
+            if !(2..=2000).contains(&create.members.len()) {
+                out.push("create.members: a group chat needs 2 to 2000 members".into());
+            }
+            if create.owner.as_ref().is_some_and(|o| !create.members.contains(o)) {
+                out.push("create.owner must be one of create.members".into());
+            }
         }
         if let Target::Robot { mention_mobiles, .. } = t {
             for m in mention_mobiles {

@@ -175,6 +175,60 @@ targets = [{ type = "appchat", app = "hq", chatid = "orders01" }]
 }
 
 #[tokio::test]
+async fn a_rule_creates_its_group_chat_on_the_first_message() {
+    let extra = r#"
+[[rules]]
+id = "new-chat"
+events = ["order_created"]
+targets = [{ type = "appchat", app = "hq", chatid = "neworders", create = { name = "新订单群", members = ["zhangsan", "lisi"], owner = "lisi" } }]
+"#;
+    let app = spawn_app_with(Options {
+        extra_toml: extra.into(),
+        ..Options::default()
+    })
+    .await;
+    app.authorize().await;
+    let first = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let second = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let chat: Vec<_> = app
+        .wecom
+        .messages()
+        .into_iter()
+        .filter(|m| matches!(&m.destination, shoprelay_sim::wecom::Destination::AppChat { chatid, .. } if chatid == "neworders"))
+        .collect();
+    assert_eq!(chat.len(), 2, "the chat was created and both orders reached it");
+    assert_eq!(chat[0].recipients, vec!["zhangsan".to_owned(), "lisi".to_owned()]);
+    for (message, sn) in chat.iter().zip([&first, &second]) {
+        assert!(message.body["markdown"]["content"]
+            .as_str()
+            .unwrap()
+            .contains(sn.as_str()));
+    }
+    let delivered = app
+        .audit(shoprelay_store::AuditFilter {
+            outcome: Some("delivered".into()),
+            ..Default::default()
+        })
+        .await;
+    let created: Vec<_> = delivered
+        .iter()
+        .filter(|a| a.detail.contains("created group chat"))
+        .collect();
+    assert_eq!(created.len(), 1, "created once, on the first message");
+
+    // A chat to create needs a valid id and 2 or more members.
+    let bad = extra.replace("neworders", "new-orders").replace(", \"lisi\"]", "]");
+    let err = parse_config(&(config_toml("http://x", "http://x", "http://x", "s") + &bad)).unwrap_err();
+    let text = err.message_en();
+    assert!(
+        text.contains("letters or digits") && text.contains("2 to 2000 members"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn rules_are_created_previewed_switched_and_deleted_through_the_api() {
     let app = spawn_app().await;
     app.authorize().await;
@@ -259,6 +313,7 @@ async fn rules_are_created_previewed_switched_and_deleted_through_the_api() {
         .await
         .unwrap();
     assert_eq!(one["counters"]["delivered"], 1, "{one}");
+    assert_eq!(one["counters"]["matched"], 1, "{one}");
     assert_eq!(one["definition"]["template"], "API {{ event.order_sn }}");
 
     assert_eq!(app.http.delete(url("/api-rule")).send().await.unwrap().status(), 204);

@@ -421,6 +421,14 @@ impl Outbox for SqlStore {
         }))
     }
 
+    async fn rule_matches(&self) -> Result<Vec<(String, i64)>> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as("SELECT route_id, COUNT(DISTINCT event_id) FROM deliveries GROUP BY route_id ORDER BY route_id")
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
     async fn count_dead(&self, f: &ReplayFilter) -> Result<i64> {
         Ok(with_pool!(self, pool => {
             sqlx::query_scalar(
