@@ -177,6 +177,9 @@ pub enum EventBody {
         days_without_update: Option<u32>,
         /// Late-shipment risk: hours left before the ship-by date (the rule's threshold).
         hours_to_ship_by: Option<u32>,
+        /// The parcel's latest tracking steps, newest first (at most three).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        trail: Vec<TrailStep>,
     },
     /// See [`EventKind::Escalation`].
     Escalation {
@@ -191,6 +194,17 @@ pub enum EventBody {
         /// One line about the original event.
         about: String,
     },
+}
+
+/// One step of a parcel's tracking trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrailStep {
+    /// Unix seconds.
+    pub at: i64,
+    /// The carrier's words.
+    pub description: String,
+    /// The carrier's status at this step.
+    pub status: String,
 }
 
 /// What went wrong with a shipment (see [`EventKind::LogisticsException`]).

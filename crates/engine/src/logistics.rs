@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
-use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue, Platform};
+use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue, Platform, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderSnapshot, OrderStatus};
 use shoprelay_marketplaces::shopee::TrackingInfo;
@@ -71,6 +71,7 @@ struct Found {
     description: Option<String>,
     days_without_update: Option<u32>,
     hours_to_ship_by: Option<u32>,
+    trail: Vec<TrailStep>,
 }
 
 impl Engine {
@@ -121,6 +122,7 @@ impl Engine {
                             description: None,
                             days_without_update: None,
                             hours_to_ship_by: Some(*hours),
+                            trail: Vec::new(),
                         },
                     ));
                 }
@@ -147,6 +149,17 @@ impl Engine {
             self.store
                 .record_tracking(&order.app_id, order.shop_id, &order.order_sn, moved_at, status)
                 .await?;
+            let mut steps: Vec<_> = trail.tracking_info.iter().collect();
+            steps.sort_by_key(|s| std::cmp::Reverse(s.update_time));
+            let recent: Vec<TrailStep> = steps
+                .iter()
+                .take(3)
+                .map(|s| TrailStep {
+                    at: s.update_time,
+                    description: s.description.clone(),
+                    status: s.logistics_status.clone(),
+                })
+                .collect();
             if let Some(issue) = LogisticsIssue::from_logistics_status(status) {
                 let key = format!(
                     "shopee:{}:{}:logistics:{status}:{moved_at}",
@@ -161,6 +174,7 @@ impl Engine {
                         description: latest.map(|s| s.description.clone()).filter(|d| !d.is_empty()),
                         days_without_update: None,
                         hours_to_ship_by: None,
+                        trail: recent,
                     },
                 ));
                 continue;
@@ -177,6 +191,7 @@ impl Engine {
                         description: latest.map(|s| s.description.clone()).filter(|d| !d.is_empty()),
                         days_without_update: Some(*days),
                         hours_to_ship_by: None,
+                        trail: recent.clone(),
                     },
                 ));
             }
@@ -244,6 +259,7 @@ fn exception_event(order: &WatchedOrder, f: Found, now: i64) -> Option<Event> {
             description: f.description,
             days_without_update: f.days_without_update,
             hours_to_ship_by: f.hours_to_ship_by,
+            trail: f.trail,
         },
     })
 }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shoprelay_core::error::Lang;
-use shoprelay_core::event::{Event, EventBody};
+use shoprelay_core::event::{Event, EventBody, TrailStep};
 use shoprelay_core::ids::ConfigId;
 use shoprelay_core::order::OrderSnapshot;
 use shoprelay_core::route::{ChatCreate, Target};
@@ -515,12 +515,14 @@ fn facts(event: &Event, ctx: RenderContext<'_>) -> Vec<(&'static str, String)> {
             description,
             days_without_update,
             hours_to_ship_by,
+            trail,
             ..
         } => {
             if let Some(status) = logistics_status {
                 rows.push((t(l, "物流状态", "Logistics"), status.clone()));
             }
-            if let Some(line) = description {
+            // The trail itself is listed below the facts; without one, the carrier's last words.
+            if let (Some(line), true) = (description, trail.is_empty()) {
                 rows.push((t(l, "最新轨迹", "Latest"), line.clone()));
             }
             if let Some(days) = days_without_update {
@@ -558,6 +560,15 @@ fn facts(event: &Event, ctx: RenderContext<'_>) -> Vec<(&'static str, String)> {
     rows
 }
 
+/// A parcel's latest steps as `time description` lines, newest first.
+fn trail_lines(trail: &[TrailStep], order: Option<&OrderSnapshot>, ctx: RenderContext<'_>) -> Vec<String> {
+    trail
+        .iter()
+        .take(3)
+        .map(|step| format!("{} {}", local_time(step.at, order, ctx), step.description))
+        .collect()
+}
+
 fn total_label(lang: Lang) -> &'static str {
     t(lang, "金额", "Total")
 }
@@ -573,6 +584,9 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
         .unwrap_or_default();
     let sub_title = match &event.body {
         EventBody::BuyerMessage { text, .. } => Some(text.clone()),
+        EventBody::LogisticsException { trail, .. } if !trail.is_empty() => {
+            Some(trail_lines(trail, order, ctx).join("\n"))
+        }
         _ if !items.is_empty() => Some(items.join("\n")),
         _ => None,
     };
@@ -653,6 +667,11 @@ pub fn markdown(event: &Event, ctx: RenderContext<'_>, mentions: &str) -> String
     }
     if let EventBody::BuyerMessage { text, .. } = &event.body {
         head.push_str(&format!("\n{text}\n"));
+    }
+    if let EventBody::LogisticsException { trail, .. } = &event.body {
+        for line in trail_lines(trail, event.order.as_ref(), ctx) {
+            head.push_str(&format!("> {line}\n"));
+        }
     }
     let mut tail = String::new();
     if let Some(ack) = ctx.ack_url {

@@ -315,9 +315,9 @@ const ZH_LOGISTICS_EXCEPTION: &str = r#"### <font color="warning">物流异常�
 {% if event.logistics_status %}
 > 物流状态：{{ event.logistics_status }}
 {% endif %}
-{% if event.description %}
-> 最新轨迹：{{ event.description }}
-{% endif %}
+{% for step in event.trail %}
+> {{ step.at | local_time }} {{ step.description }}
+{% endfor %}
 {% if event.days_without_update %}
 > 已 {{ event.days_without_update }} 天无物流更新
 {% endif %}
@@ -380,9 +380,9 @@ const EN_LOGISTICS_EXCEPTION: &str = r#"### <font color="warning">Shipping probl
 {% if event.logistics_status %}
 > Logistics status: {{ event.logistics_status }}
 {% endif %}
-{% if event.description %}
-> Latest update: {{ event.description }}
-{% endif %}
+{% for step in event.trail %}
+> {{ step.at | local_time }} {{ step.description }}
+{% endfor %}
 {% if event.days_without_update %}
 > No tracking update for {{ event.days_without_update }} days
 {% endif %}

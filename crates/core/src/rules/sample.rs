@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::event::{Event, EventBody, EventKind, LogisticsIssue, Platform};
+use crate::event::{Event, EventBody, EventKind, LogisticsIssue, Platform, TrailStep};
 use crate::ids::{ConfigId, OrderSn, ShopId};
 use crate::order::{OrderItem, OrderSnapshot, OrderStatus};
 
@@ -52,6 +52,18 @@ pub fn sample_event(kind: EventKind) -> Event {
             description: Some("Delivery attempt failed: recipient not at home".to_owned()),
             days_without_update: None,
             hours_to_ship_by: None,
+            trail: vec![
+                TrailStep {
+                    at: SAMPLE_TIME - 3_600,
+                    description: "Delivery attempt failed: recipient not at home".to_owned(),
+                    status: "FAILED_DELIVERED".to_owned(),
+                },
+                TrailStep {
+                    at: SAMPLE_TIME - 86_400,
+                    description: "Out for delivery".to_owned(),
+                    status: "OUT_FOR_DELIVERY".to_owned(),
+                },
+            ],
         },
         EventKind::Escalation => EventBody::Escalation {
             task_id: 42,

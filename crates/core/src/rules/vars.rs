@@ -30,6 +30,7 @@
 //! | `event.description` | string or null | logistics exception: the carrier's latest tracking line |
 //! | `event.days_without_update` | int or null | logistics exception (stalled): days since the last tracking update |
 //! | `event.hours_to_ship_by` | int or null | logistics exception (late-shipment risk): hours left to the ship-by date |
+//! | `event.trail` | list | logistics exception: the latest tracking steps, newest first, each `{at, description, status}` |
 //! | `event.rule`, `event.assignee`, `event.waited_minutes`, `event.about` | | escalation: the rule, who had it, how long it waited, what it was about |
 //! | `order.order_sn` | string | order number |
 //! | `order.status` | string | current status (`UNPAID`, `READY_TO_SHIP`, `SHIPPED`, …) |
@@ -60,7 +61,7 @@ use chrono_tz::Tz;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 
-use crate::event::{Event, EventBody};
+use crate::event::{Event, EventBody, TrailStep};
 use crate::order::{OrderItem, OrderSnapshot};
 use crate::time::region_timezone;
 
@@ -147,6 +148,7 @@ pub(super) struct EventVars<'a> {
     description: Option<&'a str>,
     days_without_update: Option<i64>,
     hours_to_ship_by: Option<i64>,
+    trail: &'a [TrailStep],
     rule: Option<&'a str>,
     assignee: Option<&'a str>,
     waited_minutes: Option<i64>,
@@ -262,7 +264,9 @@ impl<'a> EventVars<'a> {
                 description,
                 days_without_update,
                 hours_to_ship_by,
+                trail,
             } => {
+                vars.trail = trail;
                 vars.issue = Some(issue.as_str());
                 vars.logistics_status = logistics_status.as_deref();
                 vars.description = description.as_deref();
