@@ -52,6 +52,9 @@ pub struct EngineSettings {
     pub tracking_poll: Duration,
     /// How often unshipped orders are checked against their ship-by date.
     pub ship_by_scan: Duration,
+    /// The "minute" of every per-minute budget (an hour is 60 of them): WeCom's, 60 s. Tests shorten it
+    /// together with the simulator's, to let a real pause run out.
+    pub pacing_minute: Duration,
 }
 
 impl EngineSettings {
@@ -74,13 +77,14 @@ impl EngineSettings {
             refresh_ahead: Duration::from_secs(1_800),
             config_reload: Duration::from_secs(5),
             reconcile_every: Duration::from_secs(600),
-            delivery_concurrency: 16,
+            delivery_concurrency: 64,
             breaker_open: Duration::from_secs(30),
             destination_lease: Duration::from_secs(15),
             hold_probe: Duration::from_secs(300),
             language: shoprelay_core::error::Lang::Zh,
             tracking_poll: Duration::from_secs(6 * 3_600),
             ship_by_scan: Duration::from_secs(60),
+            pacing_minute: Duration::from_secs(60),
         }
     }
 }

@@ -40,9 +40,6 @@ pub const MAX_OPEN: Duration = Duration::from_secs(600);
 /// Most deliveries folded into one digest.
 const DIGEST_MAX: i64 = 500;
 
-const MINUTE_MS: i64 = 60_000;
-const HOUR_MS: i64 = 3_600_000;
-
 /// Whether a send may go out now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pacing {
@@ -119,6 +116,9 @@ impl Engine {
     /// Reserves a send to `destination` for `recipients` if every budget allows it.
     pub(crate) async fn reserve_send(&self, destination: &str, recipients: &str) -> Result<Pacing, EngineError> {
         let now = now_ms();
+        // WeCom's minute (and its hour of 60 minutes); shorter only in tests that let windows pass.
+        let minute_ms = self.settings.pacing_minute.as_millis() as i64;
+        let hour_ms = minute_ms * 60;
         let b = budget(&self.registry(), destination);
         let members = if b.per_member {
             members_of(recipients)
@@ -129,17 +129,17 @@ impl Engine {
             (count >= limit).then(|| oldest.map_or(now + window, |o| o + window + 1))
         };
         if let Some(limit) = b.per_minute {
-            let (count, oldest) = self.store.count_sends(destination, "*", now - MINUTE_MS).await?;
-            if let Some(at) = later(count, oldest, limit, MINUTE_MS) {
+            let (count, oldest) = self.store.count_sends(destination, "*", now - minute_ms).await?;
+            if let Some(at) = later(count, oldest, limit, minute_ms) {
                 return Ok(Pacing::DestinationFull(at));
             }
         }
         let mut member_free_at: Option<i64> = None;
         for member in &members {
-            let (count, oldest) = self.store.count_sends(destination, member, now - MINUTE_MS).await?;
-            let minute = later(count, oldest, MEMBER_PER_MINUTE, MINUTE_MS);
-            let (count, oldest) = self.store.count_sends(destination, member, now - HOUR_MS).await?;
-            let hour = later(count, oldest, MEMBER_PER_HOUR, HOUR_MS);
+            let (count, oldest) = self.store.count_sends(destination, member, now - minute_ms).await?;
+            let minute = later(count, oldest, MEMBER_PER_MINUTE, minute_ms);
+            let (count, oldest) = self.store.count_sends(destination, member, now - hour_ms).await?;
+            let hour = later(count, oldest, MEMBER_PER_HOUR, hour_ms);
             if let Some(at) = minute.max(hour) {
                 member_free_at = Some(member_free_at.map_or(at, |f| f.max(at)));
             }

@@ -25,7 +25,13 @@ pub struct Options {
     pub extra_toml: String,
     /// Language of the built-in messages.
     pub language: shoprelay_core::error::Lang,
+    /// WeCom's "minute" lasts `SHORT_MINUTE` in shoprelay's pacing and in the simulator, so a test can
+    /// let a budget window pass for real.
+    pub short_minute: bool,
 }
+
+/// The minute of tests with `short_minute`.
+pub const SHORT_MINUTE: Duration = Duration::from_secs(3);
 
 impl Default for Options {
     fn default() -> Self {
@@ -33,6 +39,7 @@ impl Default for Options {
             wecom_secret: "sim-app-secret".into(),
             extra_toml: String::new(),
             language: shoprelay_core::error::Lang::Zh,
+            short_minute: false,
         }
     }
 }
@@ -92,6 +99,18 @@ targets = [{{ type = "robot", robot = "ops" }}]
     )
 }
 
+/// Test tunables: retries come due at once, the logistics watch looks at every pass.
+fn tune(s: &mut shoprelay_engine::EngineSettings) {
+    s.delivery_backoff.base = Duration::from_millis(1);
+    s.delivery_backoff.max = Duration::from_millis(2);
+    s.enrich_backoff.base = Duration::from_millis(1);
+    s.enrich_backoff.max = Duration::from_millis(2);
+    s.http_timeout = Duration::from_secs(2);
+    s.breaker_open = Duration::from_millis(1);
+    s.tracking_poll = Duration::ZERO;
+    s.ship_by_scan = Duration::ZERO;
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }
@@ -107,6 +126,14 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
                 members: vec!["zhangsan".into(), "lisi".into()],
                 agent_id: 1000002,
             }],
+            limits: shoprelay_sim::wecom::SimLimits {
+                minute_ms: if options.short_minute {
+                    SHORT_MINUTE.as_millis() as u64
+                } else {
+                    60_000
+                },
+                ..Default::default()
+            },
             ..WeComSimConfig::default()
         },
     )
@@ -127,15 +154,13 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     );
     start_options.workers = false;
     start_options.language = options.language;
-    start_options.tune = |s| {
-        s.delivery_backoff.base = Duration::from_millis(1);
-        s.delivery_backoff.max = Duration::from_millis(2);
-        s.enrich_backoff.base = Duration::from_millis(1);
-        s.enrich_backoff.max = Duration::from_millis(2);
-        s.http_timeout = Duration::from_secs(2);
-        s.breaker_open = Duration::from_millis(1);
-        s.tracking_poll = Duration::ZERO;
-        s.ship_by_scan = Duration::ZERO;
+    start_options.tune = if options.short_minute {
+        |s| {
+            tune(s);
+            s.pacing_minute = SHORT_MINUTE;
+        }
+    } else {
+        tune
     };
     let server = start(listener, start_options).await.unwrap();
     let toml = config_toml(&base, shopee.base_url(), &wecom.base_url(), &options.wecom_secret) + &options.extra_toml;

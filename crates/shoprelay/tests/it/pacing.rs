@@ -180,3 +180,71 @@ async fn dead_letters_are_sent_again_by_replay() {
     assert_eq!(app.cards().len(), 1, "the dead letter was delivered on replay");
     assert_eq!(app.server.engine.store.queue_depths().await.unwrap().deliveries_dead, 0);
 }
+
+#[tokio::test]
+async fn a_paused_destination_resumes_by_itself_when_the_window_passes() {
+    // WeCom's minute lasts 3 s here, in shoprelay and in the simulator alike; nothing is reset by hand.
+    let app = spawn_app_with(Options {
+        short_minute: true,
+        ..Options::default()
+    })
+    .await;
+    app.authorize().await;
+    let mut orders = Vec::new();
+    for _ in 0..26 {
+        orders.push(app.create_order("READY_TO_SHIP").await);
+    }
+    let deadline = std::time::Instant::now() + SHORT_MINUTE * 8;
+    loop {
+        app.dispatch().await;
+        let md = app.markdowns().join("\n");
+        let pages = digest_pages(&app, &md).await;
+        if orders.iter().all(|sn| md.contains(sn) || pages.contains(sn)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not every order reached the robot in time"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let paced = app
+        .audit(AuditFilter {
+            kind: Some(AuditKind::Delivery),
+            outcome: Some("paced".into()),
+            ..Default::default()
+        })
+        .await;
+    assert!(
+        paced.iter().any(|a| a.destination.as_deref() == Some("robot:ops")),
+        "the robot's budget ran out and it paused"
+    );
+    let stats = app.wecom.stats();
+    assert!(stats.rejected.is_empty(), "never over budget: {:?}", stats.rejected);
+    // In any window of one (short) minute, at most 20 robot messages were accepted.
+    let at: Vec<u64> = app
+        .wecom
+        .messages()
+        .iter()
+        .filter(|m| m.msgtype == "markdown")
+        .map(|m| m.at_unix_ms)
+        .collect();
+    let window = SHORT_MINUTE.as_millis() as u64;
+    for (i, start) in at.iter().enumerate() {
+        let within = at[i..].iter().take_while(|t| **t < start + window).count();
+        assert!(within <= 20, "{within} robot messages within one window");
+    }
+}
+
+/// The text of every digest page linked from `text`.
+async fn digest_pages(app: &TestApp, text: &str) -> String {
+    let mut pages = String::new();
+    for link in text
+        .split("](")
+        .filter_map(|l| l.split(')').next())
+        .filter(|l| l.contains("/digests/"))
+    {
+        pages.push_str(&app.http.get(link).send().await.unwrap().text().await.unwrap());
+    }
+    pages
+}

@@ -14,16 +14,18 @@ pub(crate) struct Window {
 }
 
 impl Window {
-    pub(crate) fn per_minute(max: u32) -> Self {
+    /// At most `max` per minute, a minute lasting `minute_ms`.
+    pub(crate) fn per_minute(max: u32, minute_ms: u64) -> Self {
         Self {
-            span: Duration::from_secs(60),
+            span: Duration::from_millis(minute_ms),
             max,
         }
     }
 
-    pub(crate) fn per_hour(max: u32) -> Self {
+    /// At most `max` per hour of 60 such minutes.
+    pub(crate) fn per_hour(max: u32, minute_ms: u64) -> Self {
         Self {
-            span: Duration::from_secs(3600),
+            span: Duration::from_millis(minute_ms.saturating_mul(60)),
             max,
         }
     }
@@ -69,7 +71,7 @@ mod tests {
     use super::*;
 
     fn member_windows() -> [Window; 2] {
-        [Window::per_minute(30), Window::per_hour(1000)]
+        [Window::per_minute(30, 60_000), Window::per_hour(1000, 60_000)]
     }
 
     #[test]

@@ -33,7 +33,8 @@ fn send_robot(state: &SimState, key: Option<&str>, raw: &[u8]) -> ApiResult {
     let checked = check(&body, Channel::Robot)?;
     let now = state.clock.now();
     let mut inner = state.lock();
-    let window = [Window::per_minute(state.config.limits.robot_per_minute)];
+    let limits = &state.config.limits;
+    let window = [Window::per_minute(limits.robot_per_minute, limits.minute_ms)];
     if !inner.robot_log.try_acquire(key.to_owned(), now, &window) {
         return Err(ApiError(45009));
     }

@@ -186,8 +186,11 @@ impl SqlStore {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            // One connection: SQLite has one writer anyway, and writers queued on the pool are woken the
+            // moment it is free, where writers on several connections poll SQLite's lock with growing
+            // sleeps (measured: p99 ack 13.6 → 6.2 ms, inbox stage at 500/s 7.0 → 0.3–4.5 s).
             let pool = SqlitePoolOptions::new()
-                .max_connections(4)
+                .max_connections(1)
                 .connect_with(options)
                 .await?;
             sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
