@@ -258,13 +258,41 @@ pub async fn disable(
     set_enabled(state, headers, id, false).await
 }
 
-/// What to dry-run: a sample event of a kind, or a whole event; for a preview, also an unsaved rule.
+/// What to dry-run: a stored order's newest event (of `kind`, when given), a sample event of a kind,
+/// or a whole event; for a preview, also an unsaved rule.
 #[derive(Debug, Deserialize)]
 pub struct RulesTest {
     kind: Option<EventKind>,
     event: Option<Event>,
+    order_sn: Option<String>,
     at: Option<i64>,
     rule: Option<serde_json::Value>,
+}
+
+/// No stored event matches the dry run's `order_sn`.
+#[derive(Debug, thiserror::Error)]
+#[error("no stored event of order {0}")]
+pub struct NoSuchEvent(String);
+
+impl UserFacing for NoSuchEvent {
+    fn code(&self) -> &'static str {
+        "rule.no_such_event"
+    }
+    fn status(&self) -> u16 {
+        404
+    }
+    fn message_zh(&self) -> String {
+        format!(
+            "没有订单 {} 的已存事件（或没有该类型的事件）；可改用 kind 以示例事件试运行",
+            self.0
+        )
+    }
+    fn message_en(&self) -> String {
+        format!(
+            "No stored event of order {} (of that kind); use `kind` alone to try a sample event",
+            self.0
+        )
+    }
 }
 
 /// One message the event would produce.
@@ -282,11 +310,20 @@ pub struct RulesTestResult {
     messages: Vec<WouldSend>,
 }
 
-fn test_event(test: &RulesTest) -> Result<Event, ApiError> {
+async fn test_event(state: &AppState, test: &RulesTest) -> Result<Event, ApiError> {
+    if let Some(order) = &test.order_sn {
+        let kind = test.kind.map(EventKind::as_str);
+        return state
+            .engine
+            .store
+            .latest_event(order, kind)
+            .await?
+            .ok_or_else(|| NoSuchEvent(order.clone()).into());
+    }
     match (&test.event, test.kind) {
         (Some(event), _) => Ok(event.clone()),
         (None, Some(kind)) => Ok(sample_event(kind)),
-        (None, None) => Err(BadQuery("give `kind` or `event`".into()).into()),
+        (None, None) => Err(BadQuery("give `order_sn`, `kind` or `event`".into()).into()),
     }
 }
 
@@ -309,8 +346,9 @@ fn dry_run(state: &AppState, registry: &Registry, event: &Event, at: i64) -> Rul
     }
 }
 
-/// `POST /api/v1/rules/test` with `{"kind": "order_created"}` or `{"event": {…}}`: which rules fire, to
-/// whom, with what message. Nothing is sent.
+/// `POST /api/v1/rules/test` with `{"order_sn": "…"}` (that order's newest stored event), `{"kind":
+/// "order_created"}` (a sample) or `{"event": {…}}`: which rules fire, to whom, with what message.
+/// Nothing is sent.
 pub async fn test(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -318,7 +356,7 @@ pub async fn test(
 ) -> Result<Json<RulesTestResult>, ApiError> {
     authorize(&state, &headers)?;
     let Json(test) = body.map_err(|e| BadQuery(e.body_text()))?;
-    let event = test_event(&test)?;
+    let event = test_event(&state, &test).await?;
     let at = test.at.unwrap_or_else(now_secs);
     Ok(Json(dry_run(&state, &state.engine.registry(), &event, at)))
 }
@@ -351,7 +389,7 @@ pub async fn preview(
     registry.admin = None;
     registry.compiled = [(rule.id.clone(), Arc::new(compiled))].into_iter().collect();
     registry.routes = vec![rule];
-    let event = test_event(&test)?;
+    let event = test_event(&state, &test).await?;
     let at = test.at.unwrap_or_else(now_secs);
     Ok(Json(dry_run(&state, &registry, &event, at)))
 }

@@ -25,6 +25,8 @@ pub trait Inbox: Send + Sync {
     async fn retry_inbox(&self, item: &InboxItem, next_at: i64, error: &str) -> Result<()>;
     /// The last status stored for an order, with the platform's time of it.
     async fn order_status(&self, app: &ConfigId, shop: ShopId, order: &OrderSn) -> Result<Option<(String, i64)>>;
+    /// The newest stored event of an order (of `kind`, when given), for dry runs against real events.
+    async fn latest_event(&self, order: &str, kind: Option<&str>) -> Result<Option<shoprelay_core::event::Event>>;
 }
 
 /// The transactional outbox of deliveries.

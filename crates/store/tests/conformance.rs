@@ -1184,3 +1184,38 @@ async fn rule_counters_count_deliveries_by_state_and_events_matched() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_newest_event_of_an_order_is_found_by_kind() {
+    run_both(|s| async move {
+        let created = event("first");
+        let changed = Event {
+            body: EventBody::OrderStatusChanged {
+                from: None,
+                to: shoprelay_core::order::OrderStatus::Shipped,
+            },
+            ..event("second")
+        };
+        for e in [created, changed] {
+            s.insert_event(
+                NewEvent {
+                    event: e,
+                    deliveries: Vec::new(),
+                },
+                1,
+            )
+            .await
+            .unwrap();
+        }
+        let newest = s.latest_event("220810QSK8S7BX", None).await.unwrap().unwrap();
+        assert_eq!(newest.dedupe_key, "second");
+        let first = s
+            .latest_event("220810QSK8S7BX", Some("order_created"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.dedupe_key, "first");
+        assert!(s.latest_event("OTHER", None).await.unwrap().is_none());
+    })
+    .await;
+}

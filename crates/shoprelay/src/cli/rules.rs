@@ -12,6 +12,9 @@ use shoprelay_engine::clock::now_secs;
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_engine::render::Payload;
 use shoprelay_engine::routing::{explain, preview};
+use shoprelay_store::{Inbox, SqlStore};
+
+use crate::settings::{master_key, server_settings};
 
 /// `rules` subcommands.
 #[derive(clap::Subcommand)]
@@ -26,12 +29,17 @@ pub struct TestArgs {
     /// The configuration file whose rules to test.
     #[arg(short = 'f', long = "file", default_value = "shoprelay.toml")]
     file: PathBuf,
-    /// A built-in sample event of this kind (order_created, order_status_changed, buyer_message, …).
-    #[arg(long, default_value = "order_created")]
-    kind: String,
+    /// A built-in sample event of this kind (default order_created; order_status_changed, buyer_message,
+    /// …); with `--order`, the kind of stored event to take.
+    #[arg(long)]
+    kind: Option<String>,
     /// An event as JSON (as `GET /api/v1/audit` and the store show events) instead of a sample.
     #[arg(long)]
     event: Option<PathBuf>,
+    /// The newest stored event of this order (of `--kind`, when given), read from the configured
+    /// database, instead of a sample.
+    #[arg(long, conflicts_with = "event")]
+    order: Option<String>,
     /// Evaluate time-of-day conditions at this unix time (default: now).
     #[arg(long)]
     at: Option<i64>,
@@ -54,22 +62,36 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let event: Event = match &args.event {
-        Some(path) => {
+    let kind = |name: &str| {
+        EventKind::ALL
+            .iter()
+            .find(|k| k.as_str() == name)
+            .copied()
+            .with_context(|| {
+                let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+                format!("unknown event kind `{name}`; one of {}", kinds.join(", "))
+            })
+    };
+    let event: Event = match (&args.event, &args.order) {
+        (_, Some(order)) => {
+            let server = server_settings(&file);
+            let store = SqlStore::connect(&server.database, master_key(&server.database)?).await?;
+            let wanted = args.kind.as_deref().map(kind).transpose()?;
+            let found = store.latest_event(order, wanted.map(EventKind::as_str)).await?;
+            store.close().await;
+            match found {
+                Some(event) => event,
+                None => {
+                    eprintln!("没有订单 {order} 的已存事件 no stored event of order {order} (of that kind)");
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
+        (Some(path), None) => {
             let json = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
             serde_json::from_str(&json).with_context(|| format!("{} is not an event", path.display()))?
         }
-        None => {
-            let kind = EventKind::ALL
-                .iter()
-                .find(|k| k.as_str() == args.kind)
-                .copied()
-                .with_context(|| {
-                    let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
-                    format!("unknown event kind `{}`; one of {}", args.kind, kinds.join(", "))
-                })?;
-            sample_event(kind)
-        }
+        (None, None) => sample_event(kind(args.kind.as_deref().unwrap_or("order_created"))?),
     };
     let registry = Registry::from_file(&file);
     let at = args.at.unwrap_or_else(now_secs);

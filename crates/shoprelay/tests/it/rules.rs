@@ -132,6 +132,58 @@ async fn the_dry_run_shows_each_rules_decision_and_message() {
     assert!(app.wecom.messages().is_empty(), "a dry run sends nothing");
 }
 
+#[tokio::test]
+async fn the_dry_run_replays_a_stored_orders_newest_event() {
+    let app = spawn_app_with(Options {
+        extra_toml: RULES.into(),
+        ..Options::default()
+    })
+    .await;
+    app.authorize().await;
+    let big = order(&app, 6, 12.0).await;
+    app.dispatch_until_settled().await;
+    app.shopee.set_order_status(&big, "PROCESSED").await.unwrap();
+    app.dispatch_until_settled().await;
+    let sent = app.wecom.messages().len();
+    let dry_run = |body: serde_json::Value| {
+        let app = &app;
+        async move {
+            app.http
+                .post(format!("{}/api/v1/rules/test", app.base))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let newest: serde_json::Value = dry_run(serde_json::json!({"order_sn": big}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let outcome = |answer: &serde_json::Value, id: &str| {
+        answer["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["rule"] == id)
+            .unwrap()["outcome"]
+            .clone()
+    };
+    // The newest event is the status change, which big-orders (new orders only) does not select.
+    assert_eq!(outcome(&newest, "big-orders"), "wrong_kind_or_shop");
+    assert_eq!(outcome(&newest, "orders"), "matched");
+    let created: serde_json::Value = dry_run(serde_json::json!({"order_sn": big, "kind": "order_created"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(outcome(&created, "big-orders"), "matched", "the real order is over 50");
+    let missing = dry_run(serde_json::json!({"order_sn": "NOSUCHORDER"})).await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(app.wecom.messages().len(), sent, "a dry run sends nothing");
+}
+
 #[test]
 fn a_bad_rule_is_rejected_with_its_line_and_path() {
     let text = "[[rules]]\nid = \"r\"\nwhen = { all = [{ cod = true }, { total_amount = { gte = \"ten\" } }] }\n\

@@ -27,3 +27,6 @@ CREATE TABLE tasks (
 CREATE INDEX tasks_due ON tasks (state, escalate_at);
 CREATE INDEX tasks_sticky ON tasks (sticky_key, id);
 CREATE INDEX tasks_load ON tasks (rule_id, assignee, state);
+
+-- The dry run against a real event reads an order's newest event.
+CREATE INDEX events_order ON events (order_sn, id);

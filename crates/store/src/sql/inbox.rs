@@ -194,4 +194,23 @@ impl Inbox for SqlStore {
                 .await?
         }))
     }
+
+    async fn latest_event(&self, order: &str, kind: Option<&str>) -> Result<Option<shoprelay_core::event::Event>> {
+        let body: Option<String> = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT body FROM events WHERE order_sn = $1 AND ($2 IS NULL OR kind = $2) ORDER BY id DESC LIMIT 1",
+            )
+            .bind(order)
+            .bind(kind)
+            .fetch_optional(pool)
+            .await?
+        });
+        body.map(|b| {
+            serde_json::from_str(&b).map_err(|e| crate::StoreError::Corrupt {
+                table: "events",
+                reason: e.to_string(),
+            })
+        })
+        .transpose()
+    }
 }
