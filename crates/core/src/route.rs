@@ -110,9 +110,12 @@ pub struct Route {
     /// Event kinds selected; empty selects every kind.
     #[serde(default)]
     pub events: Vec<EventKind>,
-    /// Shops selected; empty selects every shop.
+    /// Shops selected; empty (with no `shop_groups`) selects every shop.
     #[serde(default)]
     pub shops: Vec<ShopId>,
+    /// Shop groups selected (`[[shop_groups]]`), besides `shops`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shop_groups: Vec<ConfigId>,
     /// A further condition on the event (fields, all/any/not, or a CEL `expr`); none means every event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<Condition>,
@@ -224,12 +227,14 @@ impl Route {
     /// Whether the event has a kind and shop this rule selects (its condition is checked by the caller,
     /// against the compiled form).
     pub fn matches(&self, event: &Event) -> bool {
-        if !self.enabled {
-            return false;
-        }
-        let kind_ok = self.events.is_empty() || self.events.contains(&event.kind());
         let shop_ok = self.shops.is_empty() || event.shop_id.is_some_and(|s| self.shops.contains(&s));
-        kind_ok && shop_ok
+        self.selects_kind(event) && shop_ok
+    }
+
+    /// Whether the rule is enabled and selects the event's kind (its shops are checked by the caller when
+    /// the rule names shop groups, which only the configuration can expand).
+    pub fn selects_kind(&self, event: &Event) -> bool {
+        self.enabled && (self.events.is_empty() || self.events.contains(&event.kind()))
     }
 }
 

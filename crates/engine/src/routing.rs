@@ -86,10 +86,13 @@ pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed
     let tz = shop_tz(registry, event);
     let mut routed = Routed::default();
     let mut selected: Vec<Selected> = Vec::new();
-    for rule in registry.routes.iter().filter(|r| r.matches(event)) {
+    for rule in registry.routes.iter().filter(|r| r.selects_kind(event)) {
         let Some(compiled) = registry.compiled.get(&rule.id) else {
             continue;
         };
+        if !compiled.selects_shop(event.shop_id) {
+            continue;
+        }
         if !logistics_threshold_matches(rule, event) {
             continue;
         }
@@ -366,7 +369,13 @@ pub fn explain(registry: &Registry, event: &Event, now: i64) -> Vec<RuleDecision
         .map(|rule| {
             let outcome = if !rule.enabled {
                 "disabled".to_owned()
-            } else if !rule.matches(event) || !logistics_threshold_matches(rule, event) {
+            } else if !rule.selects_kind(event)
+                || !registry
+                    .compiled
+                    .get(&rule.id)
+                    .is_some_and(|c| c.selects_shop(event.shop_id))
+                || !logistics_threshold_matches(rule, event)
+            {
                 "wrong_kind_or_shop".to_owned()
             } else {
                 match registry

@@ -383,7 +383,9 @@ pub async fn preview(
     if !problems.is_empty() {
         return Err(InvalidRule(problems).into());
     }
-    let compiled = CompiledRule::compile(&rule).map_err(|e| InvalidRule(vec![e.to_string()]))?;
+    let compiled = CompiledRule::compile(&rule)
+        .map_err(|e| InvalidRule(vec![e.to_string()]))?
+        .with_shops(&rule, &current.shop_groups);
     // Only this rule: the preview shows what it sends, not what the others do.
     let mut registry = Registry::clone(&current);
     registry.admin = None;

@@ -187,6 +187,16 @@ fn default_webhook_budget() -> u32 {
     600
 }
 
+/// A named set of shops rules can select together (`shop_groups = ["sea"]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopGroupConfig {
+    /// Operator-chosen id.
+    pub id: ConfigId,
+    /// The shops in it.
+    pub shops: Vec<ShopId>,
+}
+
 /// Who hears about problems an admin must fix (a shop needing re-authorization).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -238,6 +248,9 @@ pub struct ConfigFile {
     /// `[[webhooks]]`: the seller's own systems.
     #[serde(default)]
     pub webhooks: Vec<WebhookConfig>,
+    /// `[[shop_groups]]`: named sets of shops.
+    #[serde(default)]
+    pub shop_groups: Vec<ShopGroupConfig>,
     /// `[[rules]]`, the message rules.
     #[serde(default, rename = "rules")]
     pub routes: Vec<Route>,

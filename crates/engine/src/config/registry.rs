@@ -1,6 +1,6 @@
 //! The applied configuration: stored as objects with sealed secrets, loaded as an indexed [`Registry`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
@@ -33,6 +33,7 @@ pub const RULE_KIND: &str = "route";
 const ROUTE: &str = RULE_KIND;
 const WEBHOOK: &str = "webhook";
 const ADMIN: &str = "admin";
+const SHOP_GROUP: &str = "shop_group";
 
 /// A rule's condition, template and schedules, compiled.
 #[derive(Debug, Default)]
@@ -45,6 +46,31 @@ pub struct CompiledRule {
     pub quiet: Option<Window>,
     /// Each assignment member's working hours (`None`: always on duty), in the rule's order.
     pub duty: Vec<(WeComUserId, Option<Window>)>,
+    /// The shops selected, with shop groups expanded; `None` selects every shop.
+    pub shops: Option<HashSet<ShopId>>,
+}
+
+impl CompiledRule {
+    /// Whether the rule selects the event's shop.
+    pub fn selects_shop(&self, shop: Option<ShopId>) -> bool {
+        self.shops
+            .as_ref()
+            .is_none_or(|set| shop.is_some_and(|s| set.contains(&s)))
+    }
+
+    /// Expands the rule's shops and shop groups against the configured groups.
+    pub fn with_shops(mut self, route: &Route, groups: &HashMap<ConfigId, Vec<ShopId>>) -> Self {
+        self.shops = if route.shops.is_empty() && route.shop_groups.is_empty() {
+            None
+        } else {
+            let mut set: HashSet<ShopId> = route.shops.iter().copied().collect();
+            for group in &route.shop_groups {
+                set.extend(groups.get(group).into_iter().flatten().copied());
+            }
+            Some(set)
+        };
+        self
+    }
 }
 
 /// Why a rule's condition or template does not compile.
@@ -100,18 +126,20 @@ impl CompiledRule {
                 .transpose()?,
             quiet,
             duty,
+            shops: None,
         })
+        .map(|rule| rule.with_shops(route, &HashMap::new()))
     }
 }
 
 /// Compiles every rule; one that does not compile (validated files never have one) is left out of routing
 /// and logged, so one bad rule cannot stop the others.
-fn compile_rules(routes: &[Route]) -> HashMap<ConfigId, Arc<CompiledRule>> {
+fn compile_rules(routes: &[Route], groups: &HashMap<ConfigId, Vec<ShopId>>) -> HashMap<ConfigId, Arc<CompiledRule>> {
     let mut out = HashMap::new();
     for route in routes {
         match CompiledRule::compile(route) {
             Ok(rule) => {
-                out.insert(route.id.clone(), Arc::new(rule));
+                out.insert(route.id.clone(), Arc::new(rule.with_shops(route, groups)));
             }
             Err(err) => tracing::error!(rule = %route.id, error = %err, "rule does not compile; it matches nothing"),
         }
@@ -138,6 +166,8 @@ pub struct Registry {
     pub compiled: HashMap<ConfigId, Arc<CompiledRule>>,
     /// Admin notice targets.
     pub admin: Option<AdminConfig>,
+    /// Shop groups by id.
+    pub shop_groups: HashMap<ConfigId, Vec<ShopId>>,
 }
 
 impl Registry {
@@ -145,8 +175,14 @@ impl Registry {
     pub fn from_file(file: &ConfigFile) -> Self {
         let mut routes = file.routes.clone();
         routes.sort_by(|a, b| a.id.cmp(&b.id));
+        let shop_groups: HashMap<ConfigId, Vec<ShopId>> = file
+            .shop_groups
+            .iter()
+            .map(|g| (g.id.clone(), g.shops.clone()))
+            .collect();
         Self {
-            compiled: compile_rules(&routes),
+            compiled: compile_rules(&routes, &shop_groups),
+            shop_groups,
             shopee_apps: file.shopee.apps.iter().map(|a| (a.id.clone(), a.clone())).collect(),
             shops: file
                 .shopee
@@ -186,6 +222,13 @@ impl Registry {
         if let Some(admin) = &self.admin {
             out.push(seal_object(secrets, ADMIN, ADMIN, admin)?);
         }
+        for (id, shops) in &self.shop_groups {
+            let group = ShopGroupConfig {
+                id: id.clone(),
+                shops: shops.clone(),
+            };
+            out.push(seal_object(secrets, SHOP_GROUP, id.as_str(), &group)?);
+        }
         out.sort_by(|a, b| (&a.kind, &a.id).cmp(&(&b.kind, &b.id)));
         Ok(out)
     }
@@ -217,6 +260,10 @@ impl Registry {
                 }
                 ROUTE => reg.routes.push(open_object(secrets, o)?),
                 ADMIN => reg.admin = Some(open_object(secrets, o)?),
+                SHOP_GROUP => {
+                    let g: ShopGroupConfig = open_object(secrets, o)?;
+                    reg.shop_groups.insert(g.id, g.shops);
+                }
                 other => {
                     return Err(StoreError::Corrupt {
                         table: "config_objects",
@@ -226,7 +273,7 @@ impl Registry {
             }
         }
         reg.routes.sort_by(|a, b| a.id.cmp(&b.id));
-        reg.compiled = compile_rules(&reg.routes);
+        reg.compiled = compile_rules(&reg.routes, &reg.shop_groups);
         Ok(reg)
     }
 

@@ -100,6 +100,8 @@ struct Positions {
     #[serde(default)]
     webhooks: Vec<SpannedTable>,
     #[serde(default)]
+    shop_groups: Vec<SpannedTable>,
+    #[serde(default)]
     routes: Vec<SpannedTable>,
     #[serde(default)]
     server: Option<SpannedTable>,
@@ -285,11 +287,24 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
             );
         }
     }
+    let mut shop_groups = HashSet::new();
+    for (i, group) in file.shop_groups.iter().enumerate() {
+        let t = pos.shop_groups.get(i);
+        if !shop_groups.insert(group.id.clone()) {
+            let msg = format!("duplicate id `{}`", group.id);
+            problem(t, "id", format!("shop_groups[{i}].id"), msg);
+        }
+        for shop in group.shops.iter().filter(|s| !shops.contains(*s)) {
+            let msg = format!("shop {shop} is not in [[shopee.shops]]");
+            problem(t, "shops", format!("shop_groups[{i}].shops"), msg);
+        }
+    }
     let known = Known {
         wecom_apps,
         robots,
         webhooks,
         shops,
+        shop_groups,
     };
     let mut route_ids = HashSet::new();
     for (i, route) in file.routes.iter().enumerate() {
@@ -331,6 +346,8 @@ pub struct Known {
     pub webhooks: HashSet<ConfigId>,
     /// Shop ids.
     pub shops: HashSet<ShopId>,
+    /// Shop group ids.
+    pub shop_groups: HashSet<ConfigId>,
 }
 
 impl Known {
@@ -341,6 +358,7 @@ impl Known {
             robots: registry.robots.keys().cloned().collect(),
             webhooks: registry.webhooks.keys().cloned().collect(),
             shops: registry.shops.keys().map(|(_, s)| *s).collect(),
+            shop_groups: registry.shop_groups.keys().cloned().collect(),
         }
     }
 
@@ -428,6 +446,15 @@ pub fn rule_problems(route: &Route, known: &Known) -> Vec<RuleProblemAt> {
                 "shops",
                 ".shops".into(),
                 format!("shop {shop} is not in [[shopee.shops]]"),
+            );
+        }
+    }
+    for group in &route.shop_groups {
+        if !known.shop_groups.contains(group) {
+            push(
+                "shop_groups",
+                ".shop_groups".into(),
+                format!("no [[shop_groups]] has id `{group}`"),
             );
         }
     }

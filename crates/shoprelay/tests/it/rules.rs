@@ -372,3 +372,54 @@ async fn rules_are_created_previewed_switched_and_deleted_through_the_api() {
     assert_eq!(app.http.get(url("/api-rule")).send().await.unwrap().status(), 404);
     assert_eq!(app.http.delete(url("/api-rule")).send().await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn rules_select_shops_by_group() {
+    let extra = format!(
+        r#"
+[[shop_groups]]
+id = "sea"
+shops = [{SHOP}]
+
+[[shop_groups]]
+id = "none-yet"
+shops = []
+
+[[rules]]
+id = "by-group"
+events = ["order_created"]
+shop_groups = ["sea"]
+template = "GROUP {{{{ event.order_sn }}}}"
+targets = [{{ type = "robot", robot = "ops" }}]
+
+[[rules]]
+id = "other-group"
+events = ["order_created"]
+shop_groups = ["none-yet"]
+template = "NOPE"
+targets = [{{ type = "robot", robot = "ops" }}]
+"#
+    );
+    let app = spawn_app_with(Options {
+        extra_toml: extra.clone(),
+        ..Options::default()
+    })
+    .await;
+    app.authorize().await;
+    let sn = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let md = app.markdowns();
+    assert!(md.contains(&format!("GROUP {sn}")), "{md:?}");
+    assert!(
+        !md.iter().any(|m| m == "NOPE"),
+        "a group without this shop does not select it"
+    );
+
+    let bad = extra.replace(r#"shop_groups = ["sea"]"#, r#"shop_groups = ["atlantis"]"#);
+    let err = parse_config(&(config_toml("http://x", "http://x", "http://x", "s") + &bad)).unwrap_err();
+    assert!(
+        err.message_en().contains("no [[shop_groups]] has id `atlantis`"),
+        "{}",
+        err.message_en()
+    );
+}
