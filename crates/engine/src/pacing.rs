@@ -269,7 +269,7 @@ impl Engine {
                     continue;
                 }
                 let ids: Vec<i64> = chunk.iter().map(|d| d.id).collect();
-                self.store.unhold(&ids).await?;
+                self.store.unhold(&ids, now_ms()).await?;
             }
         }
         if released > 0 {

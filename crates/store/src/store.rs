@@ -90,8 +90,8 @@ pub trait Outbox: Send + Sync {
     async fn count_dead(&self, filter: &ReplayFilter) -> Result<i64>;
     /// Deliveries whose quiet hours ended by `now`, unclaimed, by destination, recipients and id.
     async fn quiet_due(&self, now: i64, limit: i64) -> Result<Vec<HeldDelivery>>;
-    /// Ends the quiet hold of these deliveries: they are claimed like any other from now on.
-    async fn unhold(&self, ids: &[i64]) -> Result<u64>;
+    /// Ends the quiet hold of these deliveries: due at `now`, claimed like any other from then on.
+    async fn unhold(&self, ids: &[i64], now: i64) -> Result<u64>;
 }
 
 /// The logistics watch: orders whose parcel or ship-by date needs a look.

@@ -971,7 +971,7 @@ async fn quiet_deliveries_wait_unclaimed_until_released() {
             .unwrap()
             .is_empty());
         let ids: Vec<i64> = due.iter().map(|h| h.item.id).collect();
-        assert_eq!(s.unhold(&ids).await.unwrap(), 2);
+        assert_eq!(s.unhold(&ids, 2_000).await.unwrap(), 2);
         assert!(s.quiet_due(2_000, 10).await.unwrap().is_empty());
         // Released, they are claimed in order (with the first one, whose unfinished claim ran out).
         let again = s.claim_deliveries("r1", 120_000, 60_000, 15_000, 10).await.unwrap();

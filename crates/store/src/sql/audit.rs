@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{insert_audit, with_pool, BeginWrite, SqlStore};
+use super::{insert_audit, with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::model::*;
 use crate::store::{AuditLog, Result};
 
@@ -34,7 +34,7 @@ impl AuditLog for SqlStore {
                      AND ($7 IS NULL OR id < $7)
                    ORDER BY id DESC LIMIT $8";
         let kind = f.kind.map(|k| k.as_str().to_owned());
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             sqlx::query_as(sql)
                 .bind(kind.clone())
                 .bind(f.shop_id)

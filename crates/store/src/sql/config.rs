@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use super::{with_pool, BeginWrite, SqlStore};
+use super::{with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::model::*;
 use crate::store::{ConfigRepo, Result};
 
@@ -65,7 +65,7 @@ impl ConfigRepo for SqlStore {
     }
 
     async fn list_config(&self) -> Result<Vec<ConfigObject>> {
-        let rows: Vec<Row> = with_pool!(self, pool => {
+        let rows: Vec<Row> = with_read_pool!(self, pool => {
             sqlx::query_as("SELECT kind, id, body, fingerprint FROM config_objects ORDER BY kind, id")
                 .fetch_all(pool)
                 .await?
@@ -126,7 +126,7 @@ impl ConfigRepo for SqlStore {
     }
 
     async fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             sqlx::query_scalar("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(pool).await?
         }))
     }

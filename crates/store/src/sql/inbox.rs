@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 
 use super::{
-    insert_event, notify, shop_to_sql, skip_locked, with_pool, BeginWrite, SqlStore, INBOX_CHANNEL, OUTBOX_CHANNEL,
+    insert_event, notify, shop_to_sql, skip_locked, with_pool, with_read_pool, BeginWrite, SqlStore, INBOX_CHANNEL,
+    OUTBOX_CHANNEL,
 };
 use crate::model::*;
 use crate::store::{Inbox, Result};
@@ -185,7 +186,7 @@ impl Inbox for SqlStore {
     }
 
     async fn order_status(&self, app: &ConfigId, shop: ShopId, order: &OrderSn) -> Result<Option<(String, i64)>> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             sqlx::query_as("SELECT status, status_time FROM order_state WHERE app_id = $1 AND shop_id = $2 AND order_sn = $3")
                 .bind(app.as_str())
                 .bind(shop_to_sql(shop))
@@ -196,7 +197,7 @@ impl Inbox for SqlStore {
     }
 
     async fn latest_event(&self, order: &str, kind: Option<&str>) -> Result<Option<shoprelay_core::event::Event>> {
-        let body: Option<String> = with_pool!(self, pool => {
+        let body: Option<String> = with_read_pool!(self, pool => {
             sqlx::query_scalar(
                 "SELECT body FROM events WHERE order_sn = $1 AND ($2 IS NULL OR kind = $2) ORDER BY id DESC LIMIT 1",
             )

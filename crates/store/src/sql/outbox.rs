@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 
-use super::{insert_audit, insert_event, notify, skip_locked, with_pool, BeginWrite, SqlStore, OUTBOX_CHANNEL};
+use super::{
+    insert_audit, insert_event, notify, skip_locked, with_pool, with_read_pool, BeginWrite, SqlStore, OUTBOX_CHANNEL,
+};
 use crate::model::*;
 use crate::store::{Outbox, Result};
 
@@ -28,17 +30,22 @@ impl Outbox for SqlStore {
         // busy with another claim (a dead replica's claims run out first, so nothing overtakes); urgent
         // and oldest first. Then a few deliveries of each, in order, read from the index — never a pass
         // over a whole backlog, which can be a million rows for one destination.
-        let destinations_sql = "SELECT destination FROM deliveries d
-             WHERE state = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1 AND quiet_until IS NULL
-               AND NOT EXISTS (SELECT 1 FROM deliveries c WHERE c.destination = d.destination
+        // Grouped first, checked after: the in-flight, pause and lease checks run once per destination,
+        // not once per due row (a backlog can be a million rows), and the grouping reads only the
+        // covering index `deliveries_claimable`.
+        let destinations_sql = "SELECT destination FROM (
+                 SELECT destination, MIN(priority) AS first_priority, MIN(id) AS first_id FROM deliveries
+                 WHERE state = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1
+                 GROUP BY destination
+             ) d
+             WHERE NOT EXISTS (SELECT 1 FROM deliveries c WHERE c.destination = d.destination
                                AND c.state = 'pending' AND c.claimed_until > $1)
                AND NOT EXISTS (SELECT 1 FROM destinations p WHERE p.destination = d.destination AND p.paused_until > $1)
                AND NOT EXISTS (SELECT 1 FROM destination_leases l
                                WHERE l.destination = d.destination AND l.owner <> $2 AND l.until > $1)
-             GROUP BY destination ORDER BY MIN(priority), MIN(id) LIMIT $3";
+             ORDER BY first_priority, first_id LIMIT $3";
         let next_sql = "SELECT id FROM deliveries
              WHERE destination = $1 AND state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
-               AND quiet_until IS NULL
              ORDER BY priority, id LIMIT $3";
         let token = uuid::Uuid::new_v4().to_string();
         let mut items: Vec<DeliveryItem> = with_pool!(self, pool => {
@@ -168,7 +175,7 @@ impl Outbox for SqlStore {
     }
 
     async fn queue_depths(&self) -> Result<QueueDepths> {
-        let (inbox_pending, deliveries_pending, deliveries_dead): (i64, i64, i64) = with_pool!(self, pool => {
+        let (inbox_pending, deliveries_pending, deliveries_dead): (i64, i64, i64) = with_read_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT (SELECT COUNT(*) FROM inbox WHERE state = 'pending'),
                         (SELECT COUNT(*) FROM deliveries WHERE state = 'pending'),
@@ -185,7 +192,7 @@ impl Outbox for SqlStore {
     }
 
     async fn destination(&self, destination: &str) -> Result<Option<DestinationState>> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             sqlx::query_as("SELECT destination, paused_until, state, reason, failures FROM destinations WHERE destination = $1")
                 .bind(destination)
                 .fetch_optional(pool)
@@ -215,10 +222,11 @@ impl Outbox for SqlStore {
     async fn release_held_destinations(&self, now: i64) -> Result<u64> {
         Ok(with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            // The held messages wait with their destination; bring them forward too.
+            // The held messages wait with their destination; bring them forward too (not those waiting
+            // out quiet hours).
             sqlx::query(
                 "UPDATE deliveries SET next_attempt_at = $1 WHERE state = 'pending' AND next_attempt_at > $1
-                   AND destination IN (SELECT destination FROM destinations WHERE state = 'held' AND paused_until > $1)",
+                   AND quiet_until IS NULL AND destination IN (SELECT destination FROM destinations WHERE state = 'held' AND paused_until > $1)",
             )
             .bind(now)
             .execute(&mut *tx)
@@ -237,7 +245,7 @@ impl Outbox for SqlStore {
         Ok(with_pool!(self, pool => {
             sqlx::query(
                 "UPDATE deliveries SET next_attempt_at = $1 WHERE state = 'pending' AND attempts = 0
-                   AND next_attempt_at > $1 AND next_attempt_at <= $2 AND claimed_until <= $1",
+                   AND next_attempt_at > $1 AND next_attempt_at <= $2 AND claimed_until <= $1 AND quiet_until IS NULL",
             )
             .bind(now)
             .bind(until)
@@ -276,7 +284,7 @@ impl Outbox for SqlStore {
     }
 
     async fn count_sends(&self, destination: &str, member: &str, since: i64) -> Result<(i64, Option<i64>)> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             sqlx::query_as("SELECT COUNT(*), MIN(at) FROM sends WHERE destination = $1 AND member = $2 AND at > $3")
                 .bind(destination)
                 .bind(member)
@@ -299,7 +307,7 @@ impl Outbox for SqlStore {
                AND route_id <> 'digest' AND quiet_until IS NULL
              ORDER BY id LIMIT $4"
         );
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             sqlx::query_as(&sql).bind(destination).bind(PRIORITY_BULK).bind(now).bind(limit).fetch_all(pool).await?
         }))
     }
@@ -353,7 +361,7 @@ impl Outbox for SqlStore {
     }
 
     async fn digest_items(&self, token: &str) -> Result<Vec<DigestItem>> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT m.id, m.summary, m.order_sn, m.created_at FROM deliveries m
                  JOIN deliveries d ON m.digest_id = d.id WHERE d.link_token = $1 ORDER BY m.id",
@@ -388,7 +396,7 @@ impl Outbox for SqlStore {
     }
 
     async fn rule_counters(&self) -> Result<Vec<(String, String, i64)>> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             sqlx::query_as("SELECT route_id, state, COUNT(*) FROM deliveries GROUP BY route_id, state ORDER BY route_id, state")
                 .fetch_all(pool)
                 .await?
@@ -401,17 +409,18 @@ impl Outbox for SqlStore {
              WHERE quiet_until IS NOT NULL AND quiet_until <= $1 AND state = 'pending' AND claimed_until <= $1
              ORDER BY destination, recipients, id LIMIT $2"
         );
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(pool).await?
         }))
     }
 
-    async fn unhold(&self, ids: &[i64]) -> Result<u64> {
+    async fn unhold(&self, ids: &[i64], now: i64) -> Result<u64> {
         if ids.is_empty() {
             return Ok(0);
         }
         Ok(with_pool!(self, pool => {
-            let mut q = sqlx::QueryBuilder::new("UPDATE deliveries SET quiet_until = NULL WHERE id IN (");
+            let mut q = sqlx::QueryBuilder::new("UPDATE deliveries SET quiet_until = NULL, next_attempt_at = ");
+            q.push_bind(now).push(" WHERE quiet_until IS NOT NULL AND id IN (");
             let mut list = q.separated(", ");
             for id in ids {
                 list.push_bind(*id);
@@ -422,7 +431,7 @@ impl Outbox for SqlStore {
     }
 
     async fn rule_matches(&self) -> Result<Vec<(String, i64)>> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             sqlx::query_as("SELECT route_id, COUNT(DISTINCT event_id) FROM deliveries GROUP BY route_id ORDER BY route_id")
                 .fetch_all(pool)
                 .await?
@@ -430,7 +439,7 @@ impl Outbox for SqlStore {
     }
 
     async fn count_dead(&self, f: &ReplayFilter) -> Result<i64> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             sqlx::query_scalar(
                 "SELECT COUNT(*) FROM deliveries WHERE state = 'dead'
                     AND ($1 IS NULL OR id = $1) AND ($2 IS NULL OR destination = $2) AND ($3 IS NULL OR shop_id = $3

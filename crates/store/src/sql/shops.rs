@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use shoprelay_core::ids::{ConfigId, ShopId};
 
-use super::{shop_to_sql, with_pool, BeginWrite, SqlStore};
+use super::{shop_to_sql, with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::error::StoreError;
 use crate::model::*;
 use crate::store::{Result, ShopAuthRepo};
@@ -110,7 +110,7 @@ impl ShopAuthRepo for SqlStore {
 
     async fn shop_auth(&self, app: &ConfigId, shop: ShopId) -> Result<Option<ShopAuth>> {
         let sql = format!("SELECT {COLUMNS} FROM shop_auth WHERE app_id = $1 AND shop_id = $2");
-        let row: Option<Row> = with_pool!(self, pool => {
+        let row: Option<Row> = with_read_pool!(self, pool => {
             sqlx::query_as(&sql).bind(app.as_str()).bind(shop_to_sql(shop)).fetch_optional(pool).await?
         });
         row.map(|r| self.open_row(r)).transpose()
@@ -118,7 +118,7 @@ impl ShopAuthRepo for SqlStore {
 
     async fn list_shop_auth(&self) -> Result<Vec<ShopAuth>> {
         let sql = format!("SELECT {COLUMNS} FROM shop_auth ORDER BY app_id, shop_id");
-        let rows: Vec<Row> = with_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await?);
+        let rows: Vec<Row> = with_read_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await?);
         rows.into_iter().map(|r| self.open_row(r)).collect()
     }
 

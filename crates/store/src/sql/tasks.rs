@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use shoprelay_core::route::AssignStrategy;
 
-use super::{insert_event, notify, with_pool, BeginWrite, SqlStore, OUTBOX_CHANNEL};
+use super::{insert_event, notify, with_pool, with_read_pool, BeginWrite, SqlStore, OUTBOX_CHANNEL};
 use crate::model::*;
 use crate::store::{Result, Tasks};
 
@@ -145,7 +145,7 @@ impl Tasks for SqlStore {
 
     async fn task_by_token(&self, token: &str) -> Result<Option<Task>> {
         let sql = format!("SELECT {COLUMNS} FROM tasks WHERE token = $1");
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             sqlx::query_as(&sql).bind(token).fetch_optional(pool).await?
         }))
     }
@@ -155,7 +155,7 @@ impl Tasks for SqlStore {
             "SELECT {COLUMNS} FROM tasks WHERE state = 'open' AND escalate_at IS NOT NULL AND escalate_at <= $1
              ORDER BY escalate_at LIMIT $2"
         );
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(pool).await?
         }))
     }
@@ -182,7 +182,7 @@ impl Tasks for SqlStore {
 
     async fn list_tasks(&self, state: Option<&str>, limit: i64) -> Result<Vec<Task>> {
         let sql = format!("SELECT {COLUMNS} FROM tasks WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT $2");
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             sqlx::query_as(&sql).bind(state).bind(limit).fetch_all(pool).await?
         }))
     }

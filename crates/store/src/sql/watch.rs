@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::{skip_locked, with_pool, BeginWrite, SqlStore};
+use super::{skip_locked, with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::model::*;
 use crate::store::{OrderWatch, Result};
 
@@ -92,7 +92,7 @@ impl OrderWatch for SqlStore {
              ORDER BY ship_by_date, order_sn LIMIT $3 OFFSET $4",
             placeholders(5, statuses.len())
         );
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             let mut q = sqlx::query_as::<_, WatchedOrder>(&sql).bind(from).bind(to).bind(limit).bind(offset);
             for s in statuses {
                 q = q.bind(*s);
@@ -102,7 +102,7 @@ impl OrderWatch for SqlStore {
     }
 
     async fn event_exists(&self, dedupe_key: &str) -> Result<bool> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_read_pool!(self, pool => {
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM events WHERE dedupe_key = $1")
                 .bind(dedupe_key)
                 .fetch_one(pool)
