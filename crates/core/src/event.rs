@@ -77,6 +77,20 @@ impl EventKind {
         EventKind::Escalation,
     ];
 
+    /// Kinds a rule hears only when it names them: derived from another event (a cancellation is also a
+    /// status change) or produced by shoprelay itself, so a rule without `events` does not get them twice,
+    /// poll parcels, or escalate its own escalations.
+    pub fn is_derived(self) -> bool {
+        matches!(
+            self,
+            EventKind::OrderCancelled
+                | EventKind::CancellationRequested
+                | EventKind::ReturnRequested
+                | EventKind::LogisticsException
+                | EventKind::Escalation
+        )
+    }
+
     /// Stable snake_case name (as in configuration files).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -270,18 +284,27 @@ impl LogisticsIssue {
         }
     }
 
-    /// What a carrier's logistics status means, if it is an exception.
+    /// What a carrier's logistics status means, if it is an exception. Named statuses only: a status that
+    /// merely contains "FAILED" (a failed pickup request the carrier retries) is no exception of the parcel.
     pub fn from_logistics_status(status: &str) -> Option<Self> {
-        let s = status.to_ascii_uppercase();
-        if s.contains("LOST") {
-            Some(LogisticsIssue::Lost)
-        } else if s.contains("RETURN") {
-            Some(LogisticsIssue::ReturnToSender)
-        } else if s.contains("FAILED") {
-            Some(LogisticsIssue::FailedDelivery)
-        } else {
-            None
+        match status.trim().to_ascii_uppercase().as_str() {
+            "FAILED_DELIVERED" | "FAILED_DELIVERY" | "DELIVERY_FAILED" | "LOGISTICS_DELIVERY_FAILED" => {
+                Some(LogisticsIssue::FailedDelivery)
+            }
+            "RETURNED" | "RETURNING" | "RETURN_TO_SENDER" | "LOGISTICS_RETURNED" | "FAILED_RETURNED" => {
+                Some(LogisticsIssue::ReturnToSender)
+            }
+            "LOST" | "LOGISTICS_LOST" | "PARCEL_LOST" => Some(LogisticsIssue::Lost),
+            _ => None,
         }
+    }
+
+    /// Whether a carrier's status says the parcel arrived (a trail that ends there is not stalled).
+    pub fn is_delivered(status: &str) -> bool {
+        matches!(
+            status.trim().to_ascii_uppercase().as_str(),
+            "DELIVERED" | "LOGISTICS_DELIVERY_DONE" | "DELIVERY_DONE"
+        )
     }
 }
 

@@ -107,7 +107,7 @@ pub struct Route {
     /// A disabled rule is kept but matches nothing.
     #[serde(default = "enabled")]
     pub enabled: bool,
-    /// Event kinds selected; empty selects every kind.
+    /// Event kinds selected; empty selects every kind but the derived ones ([`EventKind::is_derived`]).
     #[serde(default)]
     pub events: Vec<EventKind>,
     /// Shops selected; empty (with no `shop_groups`) selects every shop.
@@ -234,7 +234,8 @@ impl Route {
     /// Whether the rule is enabled and selects the event's kind (its shops are checked by the caller when
     /// the rule names shop groups, which only the configuration can expand).
     pub fn selects_kind(&self, event: &Event) -> bool {
-        self.enabled && (self.events.is_empty() || self.events.contains(&event.kind()))
+        let kind = event.kind();
+        self.enabled && (self.events.contains(&kind) || (self.events.is_empty() && !kind.is_derived()))
     }
 }
 
@@ -276,6 +277,39 @@ mod tests {
         assert!(all.matches(&event(EventBody::ShopAuthorized, 9)));
         let disabled = Route { enabled: false, ..all };
         assert!(!disabled.matches(&event(EventBody::ShopAuthorized, 9)));
+    }
+
+    #[test]
+    fn derived_kinds_reach_only_rules_that_name_them() {
+        let rule = |events: serde_json::Value| -> Route {
+            serde_json::from_value(serde_json::json!({
+                "id": "r", "events": events, "targets": [{"type": "robot", "robot": "ops"}]
+            }))
+            .unwrap()
+        };
+        let cancelled = event(EventBody::OrderCancelled { from: None }, 1);
+        assert!(
+            !rule(serde_json::json!([])).matches(&cancelled),
+            "a catch-all rule already hears the status change"
+        );
+        assert!(rule(serde_json::json!(["order_cancelled"])).matches(&cancelled));
+        assert!(rule(serde_json::json!([])).matches(&event(EventBody::OrderCreated, 1)));
+    }
+
+    #[test]
+    fn only_named_carrier_statuses_are_exceptions() {
+        use crate::event::LogisticsIssue;
+        assert_eq!(
+            LogisticsIssue::from_logistics_status("FAILED_DELIVERED"),
+            Some(LogisticsIssue::FailedDelivery)
+        );
+        assert_eq!(
+            LogisticsIssue::from_logistics_status("lost"),
+            Some(LogisticsIssue::Lost)
+        );
+        assert_eq!(LogisticsIssue::from_logistics_status("FAILED_PICKUP_REQUESTED"), None);
+        assert_eq!(LogisticsIssue::from_logistics_status("DELIVERED"), None);
+        assert!(LogisticsIssue::is_delivered("DELIVERED"));
     }
 
     #[test]

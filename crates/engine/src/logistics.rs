@@ -46,7 +46,7 @@ fn thresholds(registry: &Registry) -> Option<Thresholds> {
     let rules: Vec<_> = registry
         .routes
         .iter()
-        .filter(|r| r.enabled && (r.events.is_empty() || r.events.contains(&EventKind::LogisticsException)))
+        .filter(|r| r.enabled && r.events.contains(&EventKind::LogisticsException))
         .collect();
     if rules.is_empty() {
         return None;
@@ -137,7 +137,7 @@ impl Engine {
             let trail = match self.tracking_info(&registry, &order).await {
                 Ok(trail) => trail,
                 Err(error) => {
-                    // Polled again next round; a missing trail is no exception of the parcel's.
+                    // Polled again at the next interval; a trail we cannot read is no exception of the parcel's.
                     tracing::warn!(order = %order.order_sn, %error, "cannot read the parcel's trail");
                     continue;
                 }
@@ -177,6 +177,10 @@ impl Engine {
                         trail: recent,
                     },
                 ));
+                continue;
+            }
+            if LogisticsIssue::is_delivered(status) {
+                // Arrived: silence is expected until the buyer confirms.
                 continue;
             }
             let silent_days = (now - moved_at).max(0) / 86_400;

@@ -258,7 +258,12 @@ impl Engine {
         let mut released = 0;
         for ((destination, recipients, _), items) in groups {
             released += items.len();
-            for chunk in items.chunks(DIGEST_MAX as usize) {
+            // Urgent ones (buyer messages, items to acknowledge) go out one by one, as themselves.
+            let (bulk, urgent): (Vec<DeliveryItem>, Vec<DeliveryItem>) =
+                items.into_iter().partition(|d| d.priority == PRIORITY_BULK);
+            let urgent: Vec<i64> = urgent.iter().map(|d| d.id).collect();
+            self.store.unhold(&urgent, now_ms()).await?;
+            for chunk in bulk.chunks(DIGEST_MAX as usize) {
                 let refs: Vec<&DeliveryItem> = chunk.iter().collect();
                 if refs.len() >= 2
                     && self

@@ -265,7 +265,8 @@ pub fn render_task(
                 all: false,
             },
             text: req.text.clone(),
-            urgent: req.rule.urgent,
+            // Someone must act on it: never folded into a digest, which has no acknowledge button.
+            urgent: true,
             quiet_until: req.quiet_until,
             ack: Some(task.clone()),
         });
@@ -275,7 +276,7 @@ pub fn render_task(
             rule_id: req.rule.id.to_string(),
             target: target.clone(),
             text: req.text.clone(),
-            urgent: req.rule.urgent,
+            urgent: true,
             quiet_until: req.quiet_until,
             ack: Some(task.clone()),
         });

@@ -255,7 +255,8 @@ impl SqlStore {
 
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        with_read_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))?;
+        // Through the writer: a stuck writer is what makes the service unready.
+        with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))?;
         Ok(())
     }
 
