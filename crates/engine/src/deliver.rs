@@ -146,9 +146,9 @@ impl Engine {
         let started = Instant::now();
         let outcome = self.send(&item).await;
         let latency = started.elapsed();
-        if let Err(err) = self.settle_send(&item.destination, reserved_at).await {
-            tracing::warn!(error = ?err, "could not move the send to its completion time");
-        }
+        // The window counts from the message's arrival, which a slow request (a token refresh, a retry
+        // inside the client) can make much later than the reservation; settled with the result below.
+        let settled_at = now_ms();
         let mut audit = self.audit_for(&item, "delivered");
         audit.latency_ms = Some(latency.as_millis() as i64);
         let mut paused_until = None;
@@ -210,7 +210,9 @@ impl Engine {
             tracing::warn!(delivery = item.id, destination = %item.destination, outcome = %audit.outcome, detail = %audit.detail, "delivery attempt failed");
         }
         let delivered = result == DeliveryResult::Delivered;
-        self.store.finish_delivery(&item, result, audit).await?;
+        self.store
+            .finish_sent(&item, result, audit, reserved_at, settled_at)
+            .await?;
         // After the result is stored: a failure here must not make a delivered message look unsent.
         if delivered {
             if let Err(err) = self.breaker_success(&item.destination).await {

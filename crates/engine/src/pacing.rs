@@ -151,13 +151,6 @@ impl Engine {
         Ok(Pacing::Reserved(now))
     }
 
-    /// Moves a reserved send's time to when WeCom answered: the window counts from the message's arrival,
-    /// which a slow request (a token refresh, a retry inside the client) can make much later.
-    pub(crate) async fn settle_send(&self, destination: &str, reserved_at: i64) -> Result<(), EngineError> {
-        self.store.move_send(destination, reserved_at, now_ms()).await?;
-        Ok(())
-    }
-
     /// Pauses a destination whose budget is spent, then folds its queued bulk deliveries into digests.
     pub(crate) async fn pace(&self, destination: &str, until: i64) -> Result<(), EngineError> {
         let mut state = self.destination_state(destination).await?;

@@ -51,6 +51,16 @@ pub trait Outbox: Send + Sync {
     /// Records an attempt's result and its audit entry in one transaction. The state changes only while
     /// the claim holds (returns `false` otherwise); the attempt is audited either way.
     async fn finish_delivery(&self, item: &DeliveryItem, result: DeliveryResult, audit: AuditEntry) -> Result<bool>;
+    /// [`Outbox::finish_delivery`] of an attempt that was sent, moving its send (reserved at
+    /// `reserved_at`) to `settled_at` in the same transaction: one commit instead of two per delivery.
+    async fn finish_sent(
+        &self,
+        item: &DeliveryItem,
+        result: DeliveryResult,
+        audit: AuditEntry,
+        reserved_at: i64,
+        settled_at: i64,
+    ) -> Result<bool>;
     /// Queues an event raised inside shoprelay (a refresh failure) with its deliveries; `false` if a
     /// duplicate of a stored event.
     async fn insert_event(&self, event: NewEvent, now: i64) -> Result<bool>;
@@ -67,8 +77,6 @@ pub trait Outbox: Send + Sync {
     async fn release_paced(&self, now: i64, until: i64) -> Result<u64>;
     /// Records a send before it goes out: one row for the destination (`*`) and one per member.
     async fn reserve_send(&self, destination: &str, members: &[String], at: i64) -> Result<()>;
-    /// Moves the sends recorded at `reserved_at` for `destination` to `at` (when WeCom answered).
-    async fn move_send(&self, destination: &str, reserved_at: i64, at: i64) -> Result<()>;
     /// Sends recorded for `member` (`*` for the whole destination) since `since`: (count, oldest time).
     async fn count_sends(&self, destination: &str, member: &str, since: i64) -> Result<(i64, Option<i64>)>;
     /// Forgets sends older than `before` (windows are at most an hour).

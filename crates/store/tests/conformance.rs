@@ -1219,3 +1219,28 @@ async fn the_newest_event_of_an_order_is_found_by_kind() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_sent_attempt_settles_its_send_with_its_result() {
+    run_both(|s| async move {
+        s.insert_event(
+            NewEvent {
+                event: event("sent"),
+                deliveries: vec![delivery("robot:s")],
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let item = s.claim_deliveries("r1", 10, 60_000, 15_000, 1).await.unwrap().remove(0);
+        s.reserve_send("robot:s", &[], 100).await.unwrap();
+        let audit = AuditEntry::new(AuditKind::Delivery, "delivered", 150, "");
+        assert!(s
+            .finish_sent(&item, DeliveryResult::Delivered, audit, 100, 150)
+            .await
+            .unwrap());
+        // The send now counts from when it was answered.
+        assert_eq!(s.count_sends("robot:s", "*", 120).await.unwrap(), (1, Some(150)));
+    })
+    .await;
+}

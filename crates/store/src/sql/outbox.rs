@@ -133,34 +133,18 @@ impl Outbox for SqlStore {
     }
 
     async fn finish_delivery(&self, item: &DeliveryItem, result: DeliveryResult, audit: AuditEntry) -> Result<bool> {
-        let (state, next_at, error, counted) = match &result {
-            DeliveryResult::Delivered => (DeliveryState::Delivered, None, None, 1),
-            DeliveryResult::Retry { at, error } => (DeliveryState::Pending, Some(*at), Some(error.as_str()), 1),
-            DeliveryResult::Dead { error } => (DeliveryState::Dead, None, Some(error.as_str()), 1),
-            DeliveryResult::Deferred { at, reason } => (DeliveryState::Pending, Some(*at), Some(reason.as_str()), 0),
-        };
-        let held = with_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let held = sqlx::query(
-                "UPDATE deliveries SET state = $1, attempts = attempts + $7, next_attempt_at = COALESCE($2, next_attempt_at),
-                 last_error = $3, claimed_until = 0, updated_at = $4
-                 WHERE id = $5 AND claim_token = $6 AND state = 'pending'",
-            )
-            .bind(state.as_str())
-            .bind(next_at)
-            .bind(error)
-            .bind(audit.at)
-            .bind(item.id)
-            .bind(&item.claim_token)
-            .bind(counted)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            insert_audit!(&mut *tx, &audit);
-            tx.commit().await?;
-            held == 1
-        });
-        Ok(held)
+        self.finish(item, result, audit, None).await
+    }
+
+    async fn finish_sent(
+        &self,
+        item: &DeliveryItem,
+        result: DeliveryResult,
+        audit: AuditEntry,
+        reserved_at: i64,
+        settled_at: i64,
+    ) -> Result<bool> {
+        self.finish(item, result, audit, Some((reserved_at, settled_at))).await
     }
 
     async fn insert_event(&self, event: NewEvent, now: i64) -> Result<bool> {
@@ -267,18 +251,6 @@ impl Outbox for SqlStore {
                     .await?;
             }
             tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    async fn move_send(&self, destination: &str, reserved_at: i64, at: i64) -> Result<()> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE sends SET at = $1 WHERE destination = $2 AND at = $3")
-                .bind(at)
-                .bind(destination)
-                .bind(reserved_at)
-                .execute(pool)
-                .await?;
         });
         Ok(())
     }
@@ -454,5 +426,54 @@ impl Outbox for SqlStore {
             .fetch_one(pool)
             .await?
         }))
+    }
+}
+
+impl SqlStore {
+    /// Closes an attempt: its state, its audit entry and (when it was sent) its send's settled time, in one
+    /// transaction. The state changes only while the claim holds.
+    async fn finish(
+        &self,
+        item: &DeliveryItem,
+        result: DeliveryResult,
+        audit: AuditEntry,
+        settle: Option<(i64, i64)>,
+    ) -> Result<bool> {
+        let (state, next_at, error, counted) = match &result {
+            DeliveryResult::Delivered => (DeliveryState::Delivered, None, None, 1),
+            DeliveryResult::Retry { at, error } => (DeliveryState::Pending, Some(*at), Some(error.as_str()), 1),
+            DeliveryResult::Dead { error } => (DeliveryState::Dead, None, Some(error.as_str()), 1),
+            DeliveryResult::Deferred { at, reason } => (DeliveryState::Pending, Some(*at), Some(reason.as_str()), 0),
+        };
+        let held = with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if let Some((reserved_at, settled_at)) = settle {
+                sqlx::query("UPDATE sends SET at = $1 WHERE destination = $2 AND at = $3")
+                    .bind(settled_at)
+                    .bind(&item.destination)
+                    .bind(reserved_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let held = sqlx::query(
+                "UPDATE deliveries SET state = $1, attempts = attempts + $7, next_attempt_at = COALESCE($2, next_attempt_at),
+                 last_error = $3, claimed_until = 0, updated_at = $4
+                 WHERE id = $5 AND claim_token = $6 AND state = 'pending'",
+            )
+            .bind(state.as_str())
+            .bind(next_at)
+            .bind(error)
+            .bind(audit.at)
+            .bind(item.id)
+            .bind(&item.claim_token)
+            .bind(counted)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            insert_audit!(&mut *tx, &audit);
+            tx.commit().await?;
+            held == 1
+        });
+        Ok(held)
     }
 }
