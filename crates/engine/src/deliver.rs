@@ -14,7 +14,7 @@ use shoprelay_wecom::message::{AppBody, AppChatSpec};
 use std::time::Duration;
 
 use crate::clock::{now_ms, now_secs};
-use crate::config::WebhookConfig;
+use crate::config::{WeComAppConfig, WebhookConfig};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::pacing::{BreakerSignal, Pacing};
@@ -232,12 +232,7 @@ impl Engine {
                     .wecom_apps
                     .get(&app)
                     .ok_or_else(|| Failure::permanent(format!("WeCom app `{app}` is no longer configured")))?;
-                let creds = AppCredentials {
-                    corp_id: cfg.corp_id.clone(),
-                    secret: cfg.secret.clone(),
-                    agent_id: cfg.agent_id,
-                    api_base: cfg.api_base.clone(),
-                };
+                let creds = app_credentials(cfg);
                 // The AgentId in force now, so a corrected agent_id applies to queued messages too.
                 message["agentid"] = cfg.agent_id.into();
                 let receipt = self.wecom.send_app_message(&creds, &message).await.map_err(classify)?;
@@ -268,12 +263,7 @@ impl Engine {
                     .wecom_apps
                     .get(&app)
                     .ok_or_else(|| Failure::permanent(format!("WeCom app `{app}` is no longer configured")))?;
-                let creds = AppCredentials {
-                    corp_id: cfg.corp_id.clone(),
-                    secret: cfg.secret.clone(),
-                    agent_id: cfg.agent_id,
-                    api_base: cfg.api_base.clone(),
-                };
+                let creds = app_credentials(cfg);
                 let body = AppBody::markdown(&content);
                 match (self.wecom.send_appchat(&creds, &chatid, &body).await, create) {
                     (Ok(()), _) => Ok("accepted".into()),
@@ -365,6 +355,16 @@ impl Engine {
             http_status: Some(i64::from(code)),
             slow_down: matches!(code, 429 | 502 | 503 | 504).then_some(retry_after),
         })
+    }
+}
+
+/// How the WeCom client signs in as a configured app.
+fn app_credentials(cfg: &WeComAppConfig) -> AppCredentials {
+    AppCredentials {
+        corp_id: cfg.corp_id.clone(),
+        secret: cfg.secret.clone(),
+        agent_id: cfg.agent_id,
+        api_base: cfg.api_base.clone(),
     }
 }
 

@@ -253,34 +253,29 @@ pub fn render_task(
     task: &TaskView,
     lang: Lang,
 ) -> Vec<NewDelivery> {
-    let mut selected = Vec::new();
-    if let (Some(assign), Some(user)) = (&req.rule.assign, &task.assignee) {
-        selected.push(Selected {
+    let assignee = match (&req.rule.assign, &task.assignee) {
+        (Some(assign), Some(user)) => Some(Target::WecomApp {
+            app: assign.app.clone(),
+            users: vec![user.clone()],
+            departments: Vec::new(),
+            tags: Vec::new(),
+            all: false,
+        }),
+        _ => None,
+    };
+    let selected = assignee
+        .into_iter()
+        .chain(req.rule.targets.iter().cloned())
+        .map(|target| Selected {
             rule_id: req.rule.id.to_string(),
-            target: Target::WecomApp {
-                app: assign.app.clone(),
-                users: vec![user.clone()],
-                departments: Vec::new(),
-                tags: Vec::new(),
-                all: false,
-            },
+            target,
             text: req.text.clone(),
             // Someone must act on it: never folded into a digest, which has no acknowledge button.
             urgent: true,
             quiet_until: req.quiet_until,
             ack: Some(task.clone()),
-        });
-    }
-    for target in &req.rule.targets {
-        selected.push(Selected {
-            rule_id: req.rule.id.to_string(),
-            target: target.clone(),
-            text: req.text.clone(),
-            urgent: true,
-            quiet_until: req.quiet_until,
-            ack: Some(task.clone()),
-        });
-    }
+        })
+        .collect();
     render_selected(registry, event, selected, lang)
 }
 

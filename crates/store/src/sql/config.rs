@@ -8,6 +8,26 @@ use super::{with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::model::*;
 use crate::store::{ConfigRepo, Result};
 
+/// Creates or replaces one configuration object inside the open transaction `$tx` (a macro: the
+/// transaction's type differs per backend).
+macro_rules! upsert_object {
+    ($tx:ident, $object:expr, $now:expr) => {{
+        let o: &ConfigObject = $object;
+        sqlx::query(
+            "INSERT INTO config_objects (kind, id, body, fingerprint, updated_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, fingerprint = excluded.fingerprint,
+             updated_at = excluded.updated_at",
+        )
+        .bind(&o.kind)
+        .bind(&o.id)
+        .bind(&o.body)
+        .bind(&o.fingerprint)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     kind: String,
@@ -34,18 +54,7 @@ impl ConfigRepo for SqlStore {
                     Some(_) => ConfigChange::Updated,
                 };
                 if change != ConfigChange::Unchanged {
-                    sqlx::query(
-                        "INSERT INTO config_objects (kind, id, body, fingerprint, updated_at) VALUES ($1, $2, $3, $4, $5)
-                         ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, fingerprint = excluded.fingerprint,
-                         updated_at = excluded.updated_at",
-                    )
-                    .bind(&o.kind)
-                    .bind(&o.id)
-                    .bind(&o.body)
-                    .bind(&o.fingerprint)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                    upsert_object!(tx, o, now);
                 }
                 changes.push((o.kind.clone(), o.id.clone(), change));
             }
@@ -95,18 +104,7 @@ impl ConfigRepo for SqlStore {
                 Some(_) => ConfigChange::Updated,
             };
             if change != ConfigChange::Unchanged {
-                sqlx::query(
-                    "INSERT INTO config_objects (kind, id, body, fingerprint, updated_at) VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, fingerprint = excluded.fingerprint,
-                     updated_at = excluded.updated_at",
-                )
-                .bind(&o.kind)
-                .bind(&o.id)
-                .bind(&o.body)
-                .bind(&o.fingerprint)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                upsert_object!(tx, o, now);
             }
             tx.commit().await?;
             Ok(change)
