@@ -111,6 +111,17 @@ fn tune(s: &mut shoprelay_engine::EngineSettings) {
     s.ship_by_scan = Duration::ZERO;
 }
 
+/// The app with `extra_toml` (rules, webhooks …) added to the configuration, its shop authorized.
+pub async fn spawn_authorized_with_rules(extra_toml: impl Into<String>) -> TestApp {
+    let app = spawn_app_with(Options {
+        extra_toml: extra_toml.into(),
+        ..Options::default()
+    })
+    .await;
+    app.authorize().await;
+    app
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }

@@ -49,12 +49,7 @@ async fn order(app: &TestApp, quantity: u32, price: f64) -> String {
 
 #[tokio::test]
 async fn conditions_templates_and_disabled_rules_decide_who_hears_what() {
-    let app = spawn_app_with(Options {
-        extra_toml: RULES.into(),
-        ..Options::default()
-    })
-    .await;
-    app.authorize().await;
+    let app = spawn_authorized_with_rules(RULES).await;
     let small = order(&app, 1, 10.0).await;
     let big = order(&app, 6, 12.0).await;
     app.dispatch_until_settled().await;
@@ -134,12 +129,7 @@ async fn the_dry_run_shows_each_rules_decision_and_message() {
 
 #[tokio::test]
 async fn the_dry_run_replays_a_stored_orders_newest_event() {
-    let app = spawn_app_with(Options {
-        extra_toml: RULES.into(),
-        ..Options::default()
-    })
-    .await;
-    app.authorize().await;
+    let app = spawn_authorized_with_rules(RULES).await;
     let big = order(&app, 6, 12.0).await;
     app.dispatch_until_settled().await;
     app.shopee.set_order_status(&big, "PROCESSED").await.unwrap();
@@ -206,12 +196,7 @@ id = "to-chat"
 events = ["order_created"]
 targets = [{ type = "appchat", app = "hq", chatid = "orders01" }]
 "#;
-    let app = spawn_app_with(Options {
-        extra_toml: extra.into(),
-        ..Options::default()
-    })
-    .await;
-    app.authorize().await;
+    let app = spawn_authorized_with_rules(extra).await;
     let sn = app.create_order("READY_TO_SHIP").await;
     app.dispatch_until_settled().await;
     let chat: Vec<_> = app
@@ -234,12 +219,7 @@ id = "new-chat"
 events = ["order_created"]
 targets = [{ type = "appchat", app = "hq", chatid = "neworders", create = { name = "新订单群", members = ["zhangsan", "lisi"], owner = "lisi" } }]
 "#;
-    let app = spawn_app_with(Options {
-        extra_toml: extra.into(),
-        ..Options::default()
-    })
-    .await;
-    app.authorize().await;
+    let app = spawn_authorized_with_rules(extra).await;
     let first = app.create_order("READY_TO_SHIP").await;
     app.dispatch_until_settled().await;
     let second = app.create_order("READY_TO_SHIP").await;
@@ -400,12 +380,7 @@ template = "NOPE"
 targets = [{{ type = "robot", robot = "ops" }}]
 "#
     );
-    let app = spawn_app_with(Options {
-        extra_toml: extra.clone(),
-        ..Options::default()
-    })
-    .await;
-    app.authorize().await;
+    let app = spawn_authorized_with_rules(extra.clone()).await;
     let sn = app.create_order("READY_TO_SHIP").await;
     app.dispatch_until_settled().await;
     let md = app.markdowns();

@@ -84,12 +84,7 @@ targets = [{{ type = "webhook", webhook = "wms" }}]
 async fn events_reach_the_sellers_system_signed_and_retry_after_is_honoured() {
     // Answers are popped from the end: first a 429 asking for a second, then 200.
     let (url, receiver) = start_receiver(vec![(200, None), (429, Some("1"))]).await;
-    let app = spawn_app_with(Options {
-        extra_toml: webhook_config(&url),
-        ..Options::default()
-    })
-    .await;
-    app.authorize().await;
+    let app = spawn_authorized_with_rules(webhook_config(&url)).await;
     let sn = app.create_order("READY_TO_SHIP").await;
     app.dispatch().await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
