@@ -65,12 +65,7 @@ assign = {{ app = "hq", strategy = "least_open", members = [
         off_from = sg_clock(60),
         off_to = sg_clock(-60),
     );
-    let app = spawn_app_with(Options {
-        extra_toml: rules,
-        ..Options::default()
-    })
-    .await;
-    app.authorize().await;
+    let app = spawn_authorized_with_rules(rules).await;
     let mut orders = Vec::new();
     for _ in 0..3 {
         orders.push(app.create_order("READY_TO_SHIP").await);
@@ -134,12 +129,7 @@ events = ["order_created"]
 assign = { app = "hq", members = [{ user = "zhangsan" }, { user = "lisi" }] }
 escalate = { after_minutes = 1, targets = [{ type = "robot", robot = "ops" }] }
 "#;
-    let app = spawn_app_with(Options {
-        extra_toml: rules.into(),
-        ..Options::default()
-    })
-    .await;
-    app.authorize().await;
+    let app = spawn_authorized_with_rules(rules).await;
     let ignored = app.create_order("READY_TO_SHIP").await;
     app.dispatch_until_settled().await;
     let handled = app.create_order("READY_TO_SHIP").await;
@@ -250,12 +240,7 @@ targets = [{{ type = "robot", robot = "ops" }}]
         from = sg_clock(-60),
         to = sg_clock(60),
     );
-    let app = spawn_app_with(Options {
-        extra_toml: rules,
-        ..Options::default()
-    })
-    .await;
-    app.authorize().await;
+    let app = spawn_authorized_with_rules(rules).await;
     let now_order = app.create_order("READY_TO_SHIP").await;
     // Not `dispatch_until_settled`: the held message stays pending, by design.
     app.dispatch().await;
@@ -320,12 +305,7 @@ id = "after-sales"
 events = ["cancellation_requested", "return_requested", "order_cancelled"]
 targets = [{ type = "robot", robot = "ops", mention_mobiles = ["13800001111"] }]
 "#;
-    let app = spawn_app_with(Options {
-        extra_toml: rules.into(),
-        ..Options::default()
-    })
-    .await;
-    app.authorize().await;
+    let app = spawn_authorized_with_rules(rules).await;
     let a = app.create_order("READY_TO_SHIP").await;
     let b = app.create_order("COMPLETED").await;
     app.dispatch_until_settled().await;
@@ -370,12 +350,7 @@ events = ["logistics_exception"]
 ship_risk_hours = 80
 targets = [{ type = "wecom_app", app = "hq", users = ["lisi"] }]
 "#;
-    let app = spawn_app_with(Options {
-        extra_toml: rules.into(),
-        ..Options::default()
-    })
-    .await;
-    app.authorize().await;
+    let app = spawn_authorized_with_rules(rules).await;
     let step = |status: &str, ago_secs: i64, description: &str| TrackingStep {
         update_time: now_secs() - ago_secs,
         description: description.into(),
@@ -400,6 +375,12 @@ targets = [{ type = "wecom_app", app = "hq", users = ["lisi"] }]
     app.shopee
         .add_tracking_step(&stalled, step("PICKED_UP", 60 * 3_600, "Parcel picked up"))
         .unwrap();
+    // Shipped, delivered three days ago, not yet confirmed by the buyer: quiet, not stalled.
+    let delivered = app.create_order("READY_TO_SHIP").await;
+    app.shopee.set_order_status(&delivered, "SHIPPED").await.unwrap();
+    app.shopee
+        .add_tracking_step(&delivered, step("DELIVERED", 72 * 3_600, "Delivered to the buyer"))
+        .unwrap();
     // Shipped, and the carrier could not deliver.
     let failed = app.create_order("READY_TO_SHIP").await;
     app.shopee.set_order_status(&failed, "SHIPPED").await.unwrap();
@@ -420,6 +401,11 @@ targets = [{ type = "wecom_app", app = "hq", users = ["lisi"] }]
         0,
         "a failed delivery is not also 'stalled'"
     );
+    assert_eq!(
+        about("物流异常", &delivered),
+        0,
+        "a delivered parcel is not an exception"
+    );
     // The 80-hour rule hears about the failure too (no threshold applies), not about the 2-day stall.
     let to_lisi: Vec<String> = app
         .cards()
@@ -432,4 +418,62 @@ targets = [{ type = "wecom_app", app = "hq", users = ["lisi"] }]
         !to_lisi.contains(&"物流异常：物流长时间未更新".to_owned()),
         "{to_lisi:?}"
     );
+}
+
+#[tokio::test]
+async fn items_to_acknowledge_held_by_quiet_hours_come_out_one_by_one() {
+    let rules = format!(
+        r#"
+[[rules]]
+id = "night-ack"
+events = ["order_created"]
+quiet_hours = {{ from = "{from}", to = "{to}" }}
+template = "ACK {{{{ event.order_sn }}}}"
+escalate = {{ after_minutes = 600, targets = [{{ type = "robot", robot = "ops" }}] }}
+targets = [{{ type = "robot", robot = "ops" }}]
+"#,
+        from = sg_clock(-60),
+        to = sg_clock(60),
+    );
+    let app = spawn_authorized_with_rules(rules).await;
+    // Held yesterday during quiet hours that are over now (as in the quiet-hours test above).
+    let registry = app.server.engine.registry();
+    let yesterday = now_secs() - 86_400;
+    for n in 0..2 {
+        let event = Event {
+            dedupe_key: format!("quiet-ack-{n}"),
+            platform: Platform::Shopee,
+            app: ConfigId::parse(APP).unwrap(),
+            shop_id: Some(ShopId::new(SHOP).unwrap()),
+            order_sn: Some(OrderSn::parse(&format!("QUIETACK{n}")).unwrap()),
+            occurred_at: yesterday,
+            order: None,
+            body: EventBody::OrderCreated,
+        };
+        let routed = routing::route(&registry, &event, yesterday, Default::default());
+        assert_eq!(routed.tasks.len(), 1, "the rule wants it acknowledged");
+        let view = routing::TaskView {
+            assignee: None,
+            ack_url: format!("{}/ack/test{n}", app.base),
+        };
+        let deliveries = routing::render_task(&registry, &event, &routed.tasks[0], &view, Default::default());
+        assert!(deliveries.iter().all(|d| d.quiet_until.is_some()));
+        app.server
+            .engine
+            .store
+            .insert_event(NewEvent { event, deliveries }, yesterday * 1_000)
+            .await
+            .unwrap();
+    }
+    app.dispatch().await;
+    let md = app.markdowns();
+    assert!(
+        !md.iter().any(|m| m.contains("免打扰期间")),
+        "not folded: a digest has no acknowledge button"
+    );
+    for n in 0..2 {
+        let own: Vec<_> = md.iter().filter(|m| m.contains(&format!("ACK QUIETACK{n}"))).collect();
+        assert_eq!(own.len(), 1, "{md:?}");
+        assert!(own[0].contains(&format!("/ack/test{n}")), "{}", own[0]);
+    }
 }
