@@ -1,7 +1,11 @@
 //! Marketplace tokens: refreshed before they expire, single-flight per shop. Shopee refresh tokens are
 //! single-use, so two refreshes of one shop at once would leave one of them holding a dead token: within
-//! a process a per-shop lock serialises them, across replicas the store's compare-and-swap does, and a
-//! loser re-reads the winner's tokens instead of declaring the shop lost.
+//! a process a per-shop lock serialises them, across replicas a per-shop lease and the store's
+//! compare-and-swap do, and a loser re-reads the winner's tokens instead of declaring the shop lost.
+//!
+//! Tokens are per shop. A main account's authorization hands every shop the same initial pair, but
+//! Shopee accepts that initial refresh token once PER SHOP, each refresh returning the shop's own
+//! independent pair; copying one shop's refreshed pair to its siblings would break them four hours later.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::Secret;
-use shoprelay_marketplaces::shopee::{AuthTarget, Disposition, ShopeeApp, ShopeeError};
+use shoprelay_marketplaces::shopee::{open_auth_url, AuthLinkKind, AuthTarget, Disposition, ShopeeApp, ShopeeError};
 use shoprelay_store::{AuditEntry, AuditKind, NewEvent, ShopAuth, ShopAuthStatus};
 use tokio_util::sync::CancellationToken;
 
@@ -21,22 +25,22 @@ use crate::error::EngineError;
 /// Refresh tokens live 30 days.
 const REFRESH_TOKEN_SECS: i64 = 30 * 24 * 3600;
 
-/// One grant's refresh lock.
+/// One shop's refresh lock.
 type ShopLock = Arc<tokio::sync::Mutex<()>>;
 
-/// Per-grant refresh locks (shops authorized together share one refresh token).
+/// Per-shop refresh locks.
 #[derive(Default)]
 pub struct TokenManager {
-    locks: Mutex<HashMap<String, ShopLock>>,
+    locks: Mutex<HashMap<(ConfigId, ShopId), ShopLock>>,
 }
 
 impl TokenManager {
-    fn lock_for(&self, grant_id: &str) -> ShopLock {
+    fn lock_for(&self, app: &ConfigId, shop: ShopId) -> ShopLock {
         let mut map = match self.locks.lock() {
             Ok(m) => m,
             Err(poisoned) => poisoned.into_inner(),
         };
-        map.entry(grant_id.to_owned()).or_default().clone()
+        map.entry((app.clone(), shop)).or_default().clone()
     }
 }
 
@@ -46,7 +50,7 @@ pub enum TokenError {
     /// No Shopee app with this id is configured.
     #[error("no Shopee app `{0}` is configured")]
     UnknownApp(ConfigId),
-    /// Another process is refreshing this shop's grant right now; try again shortly.
+    /// Another process is refreshing this shop's tokens right now; try again shortly.
     #[error("the tokens of shop {0} are being refreshed by another process")]
     RefreshInProgress(ShopId),
     /// The shop never completed authorization.
@@ -55,6 +59,9 @@ pub enum TokenError {
     /// The shop must be authorized again (refresh token dead, or deauthorized).
     #[error("shop {0} must be authorized again")]
     NeedsReauthorization(ShopId),
+    /// The redirect's `state` is missing, used, expired or not one this server handed out.
+    #[error("the authorization redirect's state is not one this server issued, or it was used or expired")]
+    BadState,
     /// Shopee refused or could not be reached.
     #[error(transparent)]
     Shopee(#[from] ShopeeError),
@@ -81,7 +88,6 @@ pub fn shopee_app(cfg: &ShopeeAppConfig) -> ShopeeApp {
 fn grant_to_auth(
     app: &ConfigId,
     shop: ShopId,
-    grant_id: &str,
     grant: &shoprelay_marketplaces::shopee::TokenGrant,
     version: i64,
 ) -> ShopAuth {
@@ -89,10 +95,9 @@ fn grant_to_auth(
     ShopAuth {
         app_id: app.clone(),
         shop_id: shop,
-        grant_id: grant_id.to_owned(),
         access_token: grant.access_token.clone(),
         refresh_token: grant.refresh_token.clone(),
-        access_expires_at: now + grant.expire_in,
+        access_expires_at: grant.expires.at(now),
         refresh_expires_at: now + REFRESH_TOKEN_SECS,
         status: ShopAuthStatus::Active,
         status_reason: None,
@@ -100,37 +105,63 @@ fn grant_to_auth(
     }
 }
 
-/// How long one refresh may hold its grant's lease (well above the HTTP timeout).
+/// How long an authorization link's state is accepted (Shopee's code itself lives 10 minutes).
+const AUTH_STATE_TTL_MS: i64 = 15 * 60_000;
+
+/// How long one refresh may hold its shop's lease (well above the HTTP timeout).
 const REFRESH_LEASE_MS: i64 = 60_000;
 
 impl Engine {
+    /// The link a seller opens to authorize `app_id`'s app, carrying a fresh single-use state nonce that
+    /// [`Engine::complete_authorization`] requires back. `callback` is the redirect's URL.
+    pub async fn authorization_link(&self, app_id: &ConfigId, callback: &str) -> Result<String, TokenError> {
+        let registry = self.registry();
+        let cfg = registry
+            .shopee_apps
+            .get(app_id)
+            .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
+        let state = uuid::Uuid::new_v4().simple().to_string();
+        let now = now_ms();
+        self.store
+            .create_auth_state(&state, app_id, now, now + AUTH_STATE_TTL_MS)
+            .await?;
+        Ok(match cfg.auth_link {
+            AuthLinkKind::Open => open_auth_url(&cfg.auth_base(), cfg.partner_id, callback, &state),
+            AuthLinkKind::Legacy => {
+                // The legacy link echoes no state, but Shopee returns to the redirect URL as given.
+                let redirect = format!("{callback}?state={state}");
+                self.shopee.auth_partner_url(&shopee_app(cfg), &redirect, now_secs())
+            }
+        })
+    }
+
     /// Exchanges an authorization code from the redirect and stores the tokens of every shop it covers.
-    /// Shops authorized together (a main account) share one grant, hence one refresh token.
+    /// Shops authorized together (a main account) each get the initial pair, and each spends its
+    /// refresh token once for a pair of its own.
     pub async fn complete_authorization(
         &self,
         app_id: &ConfigId,
         code: &str,
         target: AuthTarget,
+        state: &str,
     ) -> Result<Vec<ShopId>, TokenError> {
         let registry = self.registry();
         let cfg = registry
             .shopee_apps
             .get(app_id)
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
+        // Before Shopee is asked: a forged or replayed redirect must not bind anything.
+        if !self.store.take_auth_state(state, app_id, now_ms()).await? {
+            return Err(TokenError::BadState);
+        }
         let grant = self.shopee.get_access_token(&shopee_app(cfg), code, target).await?;
         let mut shops = grant.shop_ids.clone();
-        let grant_id = match target {
-            AuthTarget::Shop(shop) => {
-                if shops.is_empty() {
-                    shops.push(shop);
-                }
-                format!("shop:{app_id}:{shop}")
-            }
-            AuthTarget::MainAccount(main) => format!("main:{app_id}:{main}"),
-        };
+        if let (AuthTarget::Shop(shop), true) = (target, shops.is_empty()) {
+            shops.push(shop);
+        }
         for shop in &shops {
             self.store
-                .save_shop_auth(&grant_to_auth(app_id, *shop, &grant_id, &grant, 0), now_ms())
+                .save_shop_auth(&grant_to_auth(app_id, *shop, &grant, 0), now_ms())
                 .await?;
             let mut audit = AuditEntry::new(AuditKind::Auth, "authorized", now_ms(), "authorization code exchanged");
             audit.app_id = Some(app_id.to_string());
@@ -157,15 +188,10 @@ impl Engine {
     }
 
     /// Refreshes the shop's tokens unless someone already moved past `seen_version`. Single-flight: a
-    /// per-grant lock in this process, a per-grant lease in the database across replicas, both taken
+    /// per-shop lock in this process, a per-shop lease in the database across replicas, both taken
     /// BEFORE Shopee is called, since the call spends the single-use refresh token.
     pub async fn refresh_shop(&self, app_id: &ConfigId, shop: ShopId, seen_version: i64) -> Result<Secret, TokenError> {
-        let auth = self
-            .store
-            .shop_auth(app_id, shop)
-            .await?
-            .ok_or(TokenError::NotAuthorized(shop))?;
-        let lock = self.tokens.lock_for(&auth.grant_id);
+        let lock = self.tokens.lock_for(app_id, shop);
         let _single_flight = lock.lock().await;
         let auth = self
             .store
@@ -180,15 +206,15 @@ impl Engine {
         }
         if !self
             .store
-            .begin_refresh(&auth.grant_id, now_ms(), now_ms() + REFRESH_LEASE_MS)
+            .begin_refresh(app_id, shop, now_ms(), now_ms() + REFRESH_LEASE_MS)
             .await?
         {
             return Err(TokenError::RefreshInProgress(shop));
         }
         let result = self.refresh_holding_lease(app_id, shop, &auth).await;
-        if let Err(err) = self.store.end_refresh(&auth.grant_id).await {
+        if let Err(err) = self.store.end_refresh(app_id, shop).await {
             // The lease runs out by itself; only the next refresh waits for it.
-            tracing::warn!(error = ?err, grant = %auth.grant_id, "could not release the refresh lease");
+            tracing::warn!(error = ?err, app = %app_id, shop = %shop, "could not release the refresh lease");
         }
         result
     }
@@ -213,7 +239,7 @@ impl Engine {
             .await
         {
             Ok(grant) => {
-                let fresh = grant_to_auth(app_id, shop, &auth.grant_id, &grant, auth.version);
+                let fresh = grant_to_auth(app_id, shop, &grant, auth.version);
                 // The old refresh token is spent: storing the new pair must not be given up on lightly.
                 let mut stored = self.store.rotate_shop_tokens(&fresh, now_ms()).await;
                 for _ in 0..3 {
@@ -236,8 +262,9 @@ impl Engine {
                     Ok(current.access_token)
                 }
             }
-            Err(err) if err.disposition() == Disposition::Reauthorize => {
-                self.mark_needs_reauthorization(app_id, shop, &err).await?;
+            Err(err) if err.refresh_disposition() == Disposition::Reauthorize => {
+                self.mark_needs_reauthorization(app_id, shop, auth.version, &err)
+                    .await?;
                 Err(TokenError::NeedsReauthorization(shop))
             }
             Err(err) => {
@@ -253,6 +280,7 @@ impl Engine {
         &self,
         app_id: &ConfigId,
         shop: ShopId,
+        version: i64,
         err: &ShopeeError,
     ) -> Result<(), TokenError> {
         let reason = err.to_string();
@@ -271,7 +299,8 @@ impl Engine {
         audit.shop_id = i64::try_from(shop.get()).ok();
         self.store.append_audit(audit).await?;
         let event = Event {
-            dedupe_key: format!("shopee:reauth:{app_id}:{shop}:{}", now_secs()),
+            // Once per authorization lost: a later authorization gets a new version, hence its own notice.
+            dedupe_key: format!("shopee:reauth:{app_id}:{shop}:{version}"),
             platform: Platform::Shopee,
             app: app_id.clone(),
             shop_id: Some(shop),

@@ -1,14 +1,14 @@
-//! Shop authorization: `GET /auth/shopee/{app_id}` sends the seller to Shopee's signed authorization
-//! page; Shopee redirects back to `/auth/shopee/{app_id}/callback?code=…&shop_id=…` (or
-//! `main_account_id`), where the code is exchanged and the tokens stored.
+//! Shop authorization: `GET /auth/shopee/{app_id}` sends the seller to Shopee's authorization page (the
+//! current unsigned link or the legacy signed one, per app) with a single-use state nonce; Shopee
+//! redirects back to `/auth/shopee/{app_id}/callback?code=…&shop_id=…&state=…` (or `main_account_id`),
+//! where the state is spent, the code exchanged and the tokens stored.
 
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::{ConfigId, ShopId};
-use shoprelay_engine::clock::now_secs;
-use shoprelay_engine::tokens::{shopee_app, TokenError};
+use shoprelay_engine::tokens::TokenError;
 use shoprelay_marketplaces::shopee::{AuthTarget, Disposition};
 
 use crate::error::ApiError;
@@ -31,19 +31,21 @@ pub enum AuthError {
 impl UserFacing for AuthError {
     fn code(&self) -> &'static str {
         match self {
-            AuthError::UnknownApp(_) => "auth.unknown_app",
+            AuthError::UnknownApp(_) | AuthError::Token(TokenError::UnknownApp(_)) => "auth.unknown_app",
             AuthError::BadRedirect => "auth.bad_redirect",
             AuthError::Token(TokenError::Shopee(e)) => e.code(),
+            AuthError::Token(TokenError::BadState) => "auth.bad_state",
             AuthError::Token(_) => "auth.exchange_failed",
         }
     }
 
     fn status(&self) -> u16 {
         match self {
-            AuthError::UnknownApp(_) => 404,
+            AuthError::UnknownApp(_) | AuthError::Token(TokenError::UnknownApp(_)) => 404,
             AuthError::BadRedirect => 400,
             // Shopee answered and refused (a used or expired code): the seller's to retry.
             AuthError::Token(TokenError::Shopee(e)) if e.disposition() != Disposition::Retry => 400,
+            AuthError::Token(TokenError::BadState) => 400,
             AuthError::Token(_) => 502,
         }
     }
@@ -51,8 +53,12 @@ impl UserFacing for AuthError {
     fn message_zh(&self) -> String {
         match self {
             AuthError::UnknownApp(id) => format!("未配置 ID 为「{id}」的 Shopee 应用"),
+            AuthError::Token(TokenError::UnknownApp(id)) => format!("未配置 ID 为「{id}」的 Shopee 应用"),
             AuthError::BadRedirect => "授权回调缺少 code 或 shop_id：请从 shoprelay 生成的授权链接重新授权".into(),
             AuthError::Token(TokenError::Shopee(e)) => format!("授权码换取令牌失败：{}", e.message_zh()),
+            AuthError::Token(TokenError::BadState) => {
+                "授权回调的 state 无效、已使用或已过期（15 分钟内有效）：请重新打开 shoprelay 的授权链接完成授权".into()
+            }
             AuthError::Token(e) => format!("授权失败：{e}，请重新授权"),
         }
     }
@@ -66,23 +72,23 @@ impl UserFacing for AuthError {
             AuthError::Token(TokenError::Shopee(e)) => {
                 format!("Exchanging the authorization code failed: {}", e.message_en())
             }
+            AuthError::Token(TokenError::BadState) => "The redirect's state is invalid, used or expired (it lives 15 \
+                                                       minutes): open shoprelay's authorization link again"
+                .into(),
             other => other.to_string(),
         }
     }
 }
 
-/// Redirects to Shopee's signed authorization page.
+/// Redirects to Shopee's authorization page, with a fresh state nonce.
 pub async fn start(State(state): State<AppState>, Path(app_id): Path<String>) -> Result<Response, ApiError> {
-    let registry = state.engine.registry();
-    let app = ConfigId::parse(&app_id)
-        .ok()
-        .and_then(|id| registry.shopee_apps.get(&id).cloned())
-        .ok_or(AuthError::UnknownApp(app_id.clone()))?;
-    let redirect = format!("{}/auth/shopee/{app_id}/callback", state.engine.settings.public_url);
+    let app = ConfigId::parse(&app_id).map_err(|_| AuthError::UnknownApp(app_id.clone()))?;
+    let callback = format!("{}/auth/shopee/{app_id}/callback", state.engine.settings.public_url);
     let link = state
         .engine
-        .shopee
-        .auth_partner_url(&shopee_app(&app), &redirect, now_secs());
+        .authorization_link(&app, &callback)
+        .await
+        .map_err(AuthError::from)?;
     Ok(Redirect::to(&link).into_response())
 }
 
@@ -92,6 +98,7 @@ pub struct CallbackQuery {
     code: Option<String>,
     shop_id: Option<u64>,
     main_account_id: Option<u64>,
+    state: Option<String>,
 }
 
 /// Exchanges the code and stores the tokens.
@@ -107,9 +114,10 @@ pub async fn callback(
         (None, Some(main)) => AuthTarget::MainAccount(main),
         (None, None) => return Err(AuthError::BadRedirect.into()),
     };
+    let nonce = q.state.unwrap_or_default();
     let shops = state
         .engine
-        .complete_authorization(&app, &code, target)
+        .complete_authorization(&app, &code, target, &nonce)
         .await
         .map_err(AuthError::from)?;
     let list: Vec<String> = shops.iter().map(ToString::to_string).collect();

@@ -14,6 +14,7 @@ use shoprelay_core::order::OrderStatus;
 use shoprelay_core::secret::Secret;
 use shoprelay_marketplaces::shopee::{
     api_sign, verify_push, AuthTarget, Disposition, PushBody, ShopeeApp, ShopeeClient, ShopeeError, ShopeePush,
+    TokenExpiry,
 };
 use shoprelay_sim::shopee::{serve, ApiFault, FaultsRequest, NewItem, NewOrder, ShopeeSim, ShopeeSimConfig};
 
@@ -166,7 +167,10 @@ async fn oauth_code_exchange_refresh_rotation_and_expiry() {
         .get_access_token(&app, code, AuthTarget::Shop(shop()))
         .await
         .unwrap();
-    assert_eq!((grant.expire_in, grant.shop_ids.clone()), (14400, vec![shop()]));
+    assert_eq!(
+        (grant.expires, grant.shop_ids.clone()),
+        (TokenExpiry::In(14400), vec![shop()])
+    );
     // Codes are single-use.
     let (error, disposition) = api_error(client.get_access_token(&app, code, AuthTarget::Shop(shop())).await);
     assert_eq!((error.as_str(), disposition), ("invalid_code", Disposition::Fail));
@@ -179,16 +183,16 @@ async fn oauth_code_exchange_refresh_rotation_and_expiry() {
     assert_ne!(refreshed.access_token, grant.access_token);
     assert_ne!(refreshed.refresh_token, grant.refresh_token);
     assert_eq!(refreshed.shop_ids, vec![shop()]);
-    // The old refresh token died with its use.
-    let (error, disposition) = api_error(
-        client
-            .refresh_access_token(&app, grant.refresh_token.expose(), shop())
-            .await,
+    // The old refresh token died with its use: the refresh API's documented "Invalid refresh_token.".
+    let spent = client
+        .refresh_access_token(&app, grant.refresh_token.expose(), shop())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&spent, ShopeeError::Api { error, message, .. } if error == "error_auth" && message == "Invalid refresh_token."),
+        "{spent:?}"
     );
-    assert_eq!(
-        (error.as_str(), disposition),
-        ("error_shop_refresh_token", Disposition::Reauthorize)
-    );
+    assert_eq!(spent.refresh_disposition(), Disposition::Reauthorize);
 
     // The old access token keeps working for 5 minutes, then stops; the new one goes on.
     let list = |token: String| {
@@ -718,4 +722,90 @@ async fn http_control_api() {
         .await
         .unwrap();
     assert_eq!(orders.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_main_accounts_initial_refresh_token_is_spent_once_per_shop() {
+    const SECOND: u64 = 727720656;
+    let config = ShopeeSimConfig {
+        main_accounts: vec![shoprelay_sim::shopee::SimMainAccount {
+            main_account_id: 42,
+            shop_ids: vec![SHOP, SECOND],
+            merchant_ids: vec![],
+        }],
+        shops: vec![
+            shoprelay_sim::shopee::SimShop {
+                shop_id: SHOP,
+                region: "SG".into(),
+                name: "One".into(),
+            },
+            shoprelay_sim::shopee::SimShop {
+                shop_id: SECOND,
+                region: "SG".into(),
+                name: "Two".into(),
+            },
+        ],
+        ..ShopeeSimConfig::default()
+    };
+    let sim = start(config).await;
+    let (app, client) = (app(&sim, PARTNER_KEY), client(Duration::from_secs(5)));
+    let second = ShopId::new(SECOND).unwrap();
+    let pairs = authorize(&sim, "&sim_main_account_id=42").await;
+    let initial = client
+        .get_access_token(&app, param(&pairs, "code"), AuthTarget::MainAccount(42))
+        .await
+        .unwrap();
+    let one = client
+        .refresh_access_token(&app, initial.refresh_token.expose(), shop())
+        .await
+        .unwrap();
+    // The same initial token is good once more: for the other shop, which gets a pair of its own.
+    let two = client
+        .refresh_access_token(&app, initial.refresh_token.expose(), second)
+        .await
+        .unwrap();
+    assert_ne!(one.refresh_token, two.refresh_token);
+    let again = client
+        .refresh_access_token(&app, initial.refresh_token.expose(), second)
+        .await
+        .unwrap_err();
+    assert_eq!(again.refresh_disposition(), Disposition::Reauthorize, "{again:?}");
+    // Each shop's own tokens act for that shop only.
+    let foreign = client
+        .refresh_access_token(&app, one.refresh_token.expose(), second)
+        .await
+        .unwrap_err();
+    assert_eq!(foreign.refresh_disposition(), Disposition::Reauthorize, "{foreign:?}");
+    let list = |token: String, shop: ShopId| {
+        let (client, app) = (client.clone(), app.clone());
+        async move {
+            client
+                .get_order_list(&app, shop, &token, now() - 3600, now(), None)
+                .await
+        }
+    };
+    assert!(list(one.access_token.expose().to_owned(), shop()).await.is_ok());
+    assert!(list(two.access_token.expose().to_owned(), second).await.is_ok());
+    let (error, _) = api_error(list(one.access_token.expose().to_owned(), second).await);
+    assert_eq!(error, "invalid_acceess_token");
+    // The initial access token stays good 5 minutes for shops that refreshed, then stops.
+    assert!(list(initial.access_token.expose().to_owned(), second).await.is_ok());
+    sim.advance_clock(301);
+    let (error, _) = api_error(list(initial.access_token.expose().to_owned(), second).await);
+    assert_eq!(error, "invalid_acceess_token");
+}
+
+#[tokio::test]
+async fn the_current_authorization_page_echoes_state() {
+    let sim = start(ShopeeSimConfig::default()).await;
+    let link =
+        shoprelay_marketplaces::shopee::open_auth_url(sim.base_url(), PARTNER_ID, "http://127.0.0.1:9/cb", "st4te");
+    let answer = no_redirects().get(link).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::FOUND);
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("http://127.0.0.1:9/cb?code="), "{location}");
+    assert!(
+        location.ends_with(&format!("&shop_id={SHOP}&state=st4te")),
+        "{location}"
+    );
 }

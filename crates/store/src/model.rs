@@ -471,8 +471,6 @@ pub struct ShopAuth {
     pub app_id: ConfigId,
     /// Shop.
     pub shop_id: ShopId,
-    /// The authorization this shop's tokens came from; shops of one main account share it.
-    pub grant_id: String,
     /// Current access token.
     pub access_token: Secret,
     /// Current (single-use) refresh token.

@@ -186,13 +186,18 @@ pub trait ShopAuthRepo: Send + Sync {
     async fn shop_auth(&self, app: &ConfigId, shop: ShopId) -> Result<Option<ShopAuth>>;
     /// Every stored authorization.
     async fn list_shop_auth(&self) -> Result<Vec<ShopAuth>>;
-    /// Takes the refresh lease of a grant until `until`; `false` while another refresher holds it.
-    async fn begin_refresh(&self, grant_id: &str, now: i64, until: i64) -> Result<bool>;
-    /// Gives the refresh lease back.
-    async fn end_refresh(&self, grant_id: &str) -> Result<()>;
-    /// Stores the rotated tokens on every shop of the grant, only if `auth`'s row is still at
-    /// `auth.version` (the version read before the refresh); `false` when another refresher got there first.
+    /// Takes the shop's refresh lease until `until`; `false` while another refresher holds it.
+    async fn begin_refresh(&self, app: &ConfigId, shop: ShopId, now: i64, until: i64) -> Result<bool>;
+    /// Gives the shop's refresh lease back.
+    async fn end_refresh(&self, app: &ConfigId, shop: ShopId) -> Result<()>;
+    /// Stores the shop's rotated tokens, only if its row is still at `auth.version` (the version read
+    /// before the refresh); `false` when another refresher got there first. Other shops are untouched:
+    /// even shops of one main account hold tokens of their own.
     async fn rotate_shop_tokens(&self, auth: &ShopAuth, now: i64) -> Result<bool>;
+    /// Remembers the state nonce of an authorization link for `app` until `expires_at`.
+    async fn create_auth_state(&self, state: &str, app: &ConfigId, now: i64, expires_at: i64) -> Result<()>;
+    /// Spends a state nonce: `true` once, for the app it was made for, before it expires.
+    async fn take_auth_state(&self, state: &str, app: &ConfigId, now: i64) -> Result<bool>;
     /// Changes a shop's status (needs re-authorization, deauthorized).
     async fn set_shop_status(
         &self,

@@ -410,7 +410,6 @@ async fn shop_tokens_are_sealed_and_rotate_once() {
         let auth = ShopAuth {
             app_id: app(),
             shop_id: shop(),
-            grant_id: "g1".into(),
             access_token: Secret::new("access-1"),
             refresh_token: Secret::new("refresh-1"),
             access_expires_at: 100,
@@ -452,13 +451,13 @@ async fn shop_tokens_are_sealed_and_rotate_once() {
 }
 
 #[tokio::test]
-async fn one_refresher_per_grant_and_rotation_reaches_every_shop_of_the_grant() {
+async fn one_refresher_per_shop_and_rotation_touches_only_that_shop() {
     run_both(|s| async move {
+        // Two shops of one main account hold the same initial pair until each refreshes on its own.
         for shop_id in [1, 2] {
             let auth = ShopAuth {
                 app_id: app(),
                 shop_id: ShopId::new(shop_id).unwrap(),
-                grant_id: "main:7".into(),
                 access_token: Secret::new("a1"),
                 refresh_token: Secret::new("r1"),
                 access_expires_at: 1,
@@ -469,24 +468,53 @@ async fn one_refresher_per_grant_and_rotation_reaches_every_shop_of_the_grant() 
             };
             s.save_shop_auth(&auth, 1).await.unwrap();
         }
-        assert!(s.begin_refresh("main:7", 100, 200).await.unwrap());
-        assert!(!s.begin_refresh("main:7", 150, 250).await.unwrap(), "held until 200");
+        let (one, two) = (ShopId::new(1).unwrap(), ShopId::new(2).unwrap());
+        assert!(s.begin_refresh(&app(), one, 100, 200).await.unwrap());
+        assert!(!s.begin_refresh(&app(), one, 150, 250).await.unwrap(), "held until 200");
         assert!(
-            s.begin_refresh("other", 150, 250).await.unwrap(),
-            "grants are independent"
+            s.begin_refresh(&app(), two, 150, 250).await.unwrap(),
+            "shops are independent"
         );
-        let shop1 = s.shop_auth(&app(), ShopId::new(1).unwrap()).await.unwrap().unwrap();
+        let shop1 = s.shop_auth(&app(), one).await.unwrap().unwrap();
         let rotated = ShopAuth {
             access_token: Secret::new("a2"),
             refresh_token: Secret::new("r2"),
             ..shop1
         };
         assert!(s.rotate_shop_tokens(&rotated, 2).await.unwrap());
-        s.end_refresh("main:7").await.unwrap();
-        assert!(s.begin_refresh("main:7", 160, 260).await.unwrap(), "released");
-        let shop2 = s.shop_auth(&app(), ShopId::new(2).unwrap()).await.unwrap().unwrap();
-        assert_eq!(shop2.refresh_token.expose(), "r2", "the sibling shop got the new pair");
-        assert!(shop2.version > 1);
+        s.end_refresh(&app(), one).await.unwrap();
+        assert!(s.begin_refresh(&app(), one, 160, 260).await.unwrap(), "released");
+        let shop2 = s.shop_auth(&app(), two).await.unwrap().unwrap();
+        assert_eq!(
+            shop2.refresh_token.expose(),
+            "r1",
+            "the sibling keeps its own initial token for its own first refresh"
+        );
+        assert_eq!(
+            s.shop_auth(&app(), one).await.unwrap().unwrap().refresh_token.expose(),
+            "r2"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn authorization_states_are_single_use_per_app_and_expire() {
+    run_both(|s| async move {
+        let other = ConfigId::parse("other").unwrap();
+        s.create_auth_state("n1", &app(), 100, 700).await.unwrap();
+        s.create_auth_state("n2", &app(), 100, 700).await.unwrap();
+        assert!(
+            !s.take_auth_state("n1", &other, 200).await.unwrap(),
+            "made for another app"
+        );
+        assert!(!s.take_auth_state("nope", &app(), 200).await.unwrap());
+        assert!(s.take_auth_state("n1", &app(), 200).await.unwrap());
+        assert!(!s.take_auth_state("n1", &app(), 201).await.unwrap(), "single use");
+        assert!(!s.take_auth_state("n2", &app(), 700).await.unwrap(), "expired");
+        // Expired states are cleared when new ones are made.
+        s.create_auth_state("n2", &app(), 800, 1_400).await.unwrap();
+        assert!(s.take_auth_state("n2", &app(), 900).await.unwrap());
     })
     .await;
 }
@@ -559,7 +587,6 @@ async fn sealed_tokens_need_the_same_master_key() {
     let auth = ShopAuth {
         app_id: app(),
         shop_id: shop(),
-        grant_id: "g1".into(),
         access_token: Secret::new("plain-access"),
         refresh_token: Secret::new("plain-refresh"),
         access_expires_at: 1,

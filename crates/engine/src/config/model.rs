@@ -5,6 +5,7 @@ use shoprelay_core::error::Lang;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::route::Route;
 use shoprelay_core::secret::Secret;
+use shoprelay_marketplaces::shopee::{default_auth_base, AuthLinkKind};
 
 /// Where the server listens and keeps its data. Read by `serve`; not stored in the database.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -74,9 +75,22 @@ pub struct ShopeeAppConfig {
     /// path or a query string): signatures cover it byte for byte.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_url: Option<String>,
+    /// Which authorization link sellers get: `open` (the current unsigned one) or `legacy` (signed).
+    #[serde(default)]
+    pub auth_link: AuthLinkKind,
+    /// Host of the `open` authorization page; by default the one that belongs to `api_base`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_base: Option<String>,
 }
 
 impl ShopeeAppConfig {
+    /// Where the `open` authorization link points.
+    pub fn auth_base(&self) -> String {
+        self.auth_base
+            .clone()
+            .unwrap_or_else(|| default_auth_base(&self.api_base))
+    }
+
     /// The key that signs this app's pushes.
     pub fn push_key(&self) -> &Secret {
         self.push_key.as_ref().unwrap_or(&self.partner_key)

@@ -186,6 +186,14 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
                 "must not be empty".into(),
             );
         }
+        if app.auth_base.as_deref().is_some_and(|u| !is_http_url(u)) {
+            problem(
+                t,
+                "auth_base",
+                format!("shopee.apps[{i}].auth_base"),
+                "must be an http(s) URL".into(),
+            );
+        }
         if app.push_url.as_deref().is_some_and(|u| !is_http_url(u)) {
             problem(
                 t,

@@ -272,6 +272,7 @@ fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shopee::auth::TokenExpiry;
     use crate::shopee::error::Disposition;
     use shoprelay_core::secret::Secret;
 
@@ -349,6 +350,6 @@ mod tests {
             Shape::TopLevel,
         )
         .unwrap();
-        assert_eq!(token.into_grant().unwrap().expire_in, 14400);
+        assert_eq!(token.into_grant().unwrap().expires, TokenExpiry::In(14400));
     }
 }

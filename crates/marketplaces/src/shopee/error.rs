@@ -79,6 +79,20 @@ impl ShopeeError {
     }
 }
 
+impl ShopeeError {
+    /// What the caller should do after a failed token refresh. On the refresh endpoint `error_auth`
+    /// ("Invalid refresh_token."), `shop_no_linked` and `shop_banned` mean the authorization is gone:
+    /// retrying can only fail again, and refreshing is what just failed.
+    pub fn refresh_disposition(&self) -> Disposition {
+        match self {
+            Self::Api { error, .. } if matches!(error.as_str(), "error_auth" | "shop_no_linked" | "shop_banned") => {
+                Disposition::Reauthorize
+            }
+            _ => self.disposition(),
+        }
+    }
+}
+
 /// Shopee's documented errors: the errors it covers, our stable code, and the fix in Chinese and English.
 type Known = (&'static [&'static str], &'static str, &'static str, &'static str);
 
@@ -283,6 +297,26 @@ mod tests {
         assert_eq!(http(503).disposition(), Disposition::Retry);
         assert_eq!(http(429).disposition(), Disposition::Retry);
         assert_eq!(http(404).disposition(), Disposition::Fail);
+    }
+
+    #[test]
+    fn a_refresh_refused_as_unauthorized_means_authorize_again() {
+        for error in [
+            "error_auth",
+            "shop_no_linked",
+            "shop_banned",
+            "refresh_token_expired",
+            "error_shop_refresh_token",
+        ] {
+            assert_eq!(api(error).refresh_disposition(), Disposition::Reauthorize, "{error}");
+        }
+        for (error, want) in [
+            ("error_server", Disposition::Retry),
+            ("error_rate_limit", Disposition::Retry),
+            ("error_sign", Disposition::Fail),
+        ] {
+            assert_eq!(api(error).refresh_disposition(), want, "{error}");
+        }
     }
 
     #[test]

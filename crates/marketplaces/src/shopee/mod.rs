@@ -1,6 +1,7 @@
 //! Shopee Open Platform v2: verify a push, parse it, normalise it (enriched through the API client).
 //!
 //! # Layout
+//! - [`auth`]: authorization links (current and legacy) and token lifetimes.
 //! - [`sign`]: API `sign` parameters and push `Authorization` verification (checked against shared vectors).
 //! - [`push`]: a push body parsed into [`ShopeePush`]; [`push::dedupe_key`] for the inbox.
 //! - [`model`]: the partner app ([`ShopeeApp`]) and the API's answers ([`OrderDetail`], [`TokenGrant`], …).
@@ -8,6 +9,7 @@
 //! - [`error`]: [`ShopeeError`] and its [`Disposition`] (retry, refresh, reauthorize, fail).
 //! - [`normalize`]: pure mapping of a push to neutral events.
 
+pub mod auth;
 pub mod client;
 pub mod error;
 pub mod model;
@@ -15,6 +17,7 @@ pub mod normalize;
 pub mod push;
 pub mod sign;
 
+pub use auth::{default_auth_base, open_auth_url, AuthLinkKind, TokenExpiry};
 pub use client::ShopeeClient;
 pub use error::{Disposition, ShopeeError};
 pub use model::{

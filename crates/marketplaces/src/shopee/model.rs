@@ -10,6 +10,7 @@ use shoprelay_core::ids::{OrderSn, ShopId};
 use shoprelay_core::order::{OrderItem, OrderSnapshot, OrderStatus};
 use shoprelay_core::secret::Secret;
 
+use super::auth::TokenExpiry;
 use super::error::ShopeeError;
 
 /// A Shopee partner app as configured by the operator.
@@ -35,12 +36,12 @@ pub enum AuthTarget {
 /// Tokens from an authorization code or a refresh.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenGrant {
-    /// Token for shop-level calls; lives `expire_in` seconds (4 hours).
+    /// Token for shop-level calls; lives 4 hours.
     pub access_token: Secret,
     /// Single-use token for the next refresh; lives 30 days.
     pub refresh_token: Secret,
-    /// Seconds the access token lives.
-    pub expire_in: i64,
+    /// When the access token expires.
+    pub expires: TokenExpiry,
     /// Shops the tokens cover.
     pub shop_ids: Vec<ShopId>,
     /// Merchants the tokens cover.
@@ -91,7 +92,7 @@ impl TokenAnswer {
         Ok(TokenGrant {
             access_token: Secret::new(self.access_token),
             refresh_token: Secret::new(self.refresh_token),
-            expire_in: self.expire_in,
+            expires: TokenExpiry::from_expire_in(self.expire_in),
             shop_ids,
             merchant_ids,
         })

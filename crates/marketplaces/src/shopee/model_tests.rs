@@ -85,8 +85,8 @@ fn token_answers_from_code_and_refresh() {
     .unwrap();
     let grant = refresh.into_grant().unwrap();
     assert_eq!(
-        (grant.refresh_token.expose(), grant.shop_ids.len(), grant.expire_in),
-        ("r2", 1, 14400)
+        (grant.refresh_token.expose(), grant.shop_ids.len(), grant.expires),
+        ("r2", 1, TokenExpiry::In(14400))
     );
 
     let empty: TokenAnswer = serde_json::from_value(serde_json::json!({"expire_in": 1})).unwrap();

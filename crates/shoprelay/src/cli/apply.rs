@@ -72,7 +72,6 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         let auth = ShopAuth {
             app_id: shop.app.clone(),
             shop_id: shop.shop_id,
-            grant_id: format!("shop:{}:{}", shop.app, shop.shop_id),
             access_token: access.clone(),
             refresh_token: refresh.clone(),
             // Unknown age: refresh soon, so the given pair is proven and rotated early.

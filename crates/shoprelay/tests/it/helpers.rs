@@ -28,6 +28,10 @@ pub struct Options {
     /// WeCom's "minute" lasts `SHORT_MINUTE` in shoprelay's pacing and in the simulator, so a test can
     /// let a budget window pass for real.
     pub short_minute: bool,
+    /// The simulated Shopee (shops, main accounts, token answers).
+    pub shopee: ShopeeSimConfig,
+    /// Extra TOML lines for the `[[shopee.apps]]` entry (e.g. `auth_link = "legacy"`).
+    pub shopee_app_toml: String,
 }
 
 /// The minute of tests with `short_minute`.
@@ -40,6 +44,8 @@ impl Default for Options {
             extra_toml: String::new(),
             language: shoprelay_core::error::Lang::Zh,
             short_minute: false,
+            shopee: ShopeeSimConfig::default(),
+            shopee_app_toml: String::new(),
         }
     }
 }
@@ -150,11 +156,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     )
     .await
     .unwrap();
-    let shopee = shoprelay_sim::shopee::serve(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        ShopeeSimConfig::default(),
-    )
-    .await;
+    let shopee =
+        shoprelay_sim::shopee::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), options.shopee.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -174,7 +177,12 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         tune
     };
     let server = start(listener, start_options).await.unwrap();
-    let toml = config_toml(&base, shopee.base_url(), &wecom.base_url(), &options.wecom_secret) + &options.extra_toml;
+    let app_line = format!("api_base = \"{}\"\n", shopee.base_url());
+    let toml = config_toml(&base, shopee.base_url(), &wecom.base_url(), &options.wecom_secret).replacen(
+        &app_line,
+        &format!("{app_line}{}\n", options.shopee_app_toml),
+        1,
+    ) + &options.extra_toml;
     let file = parse_config(&toml).unwrap();
     let objects = Registry::from_file(&file).to_objects(&secrets).unwrap();
     server.engine.store.apply_config(&objects, now_ms()).await.unwrap();

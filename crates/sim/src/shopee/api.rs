@@ -114,20 +114,8 @@ pub(crate) fn check_shop(core: &Core, path: &str, q: &Query) -> Result<u64, ApiE
     {
         return Err(ApiError::new("error_sign", "Wrong sign."));
     }
-    let now = core.now();
-    let state = core.state();
-    let token = state
-        .access_tokens
-        .get(access_token)
-        .ok_or_else(|| ApiError::new("error_auth", "Invalid access_token."))?;
-    if token.expires_at <= now {
-        // Shopee's own spelling; clients must accept it next to error_auth.
-        return Err(ApiError::new("invalid_acceess_token", "Invalid access_token."));
-    }
-    let grant = &state.grants[token.grant];
-    if grant.partner_id != partner_id || !grant.shop_ids.contains(&shop_id) {
-        return Err(ApiError::new("error_auth", "Invalid access_token."));
-    }
+    core.state()
+        .check_access_token(access_token, partner_id, shop_id, core.now())?;
     Ok(shop_id)
 }
 

@@ -20,6 +20,9 @@ pub struct ShopeeSimConfig {
     pub refresh_token_ttl_secs: i64,
     /// Seconds the old access token keeps working after a refresh (Shopee: 5 minutes).
     pub refresh_grace_secs: i64,
+    /// Answer `expire_in` as the absolute unix time the access token expires, as one API reference
+    /// sample does (off: seconds, as the guide's samples).
+    pub expire_in_as_epoch: bool,
     /// Approve authorization links at once (redirect straight back) instead of showing a page.
     pub auto_approve: bool,
     /// Callback URL for partners that name none of their own.
@@ -46,6 +49,7 @@ impl Default for ShopeeSimConfig {
             access_token_ttl_secs: 4 * 3600,
             refresh_token_ttl_secs: 30 * 86400,
             refresh_grace_secs: 300,
+            expire_in_as_epoch: false,
             auto_approve: true,
             push_url: None,
             push_msg_id: true,

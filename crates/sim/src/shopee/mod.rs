@@ -75,6 +75,7 @@ pub async fn serve(listener: TcpListener, config: ShopeeSimConfig) -> ShopeeSim 
 fn router(core: Shared) -> Router {
     let api = Router::new()
         .route("/api/v2/shop/auth_partner", get(oauth::auth_partner))
+        .route("/auth", get(oauth::auth_open))
         .route("/api/v2/auth/token/get", post(oauth::token_get))
         .route("/api/v2/auth/access_token/get", post(oauth::access_token_get))
         .route("/api/v2/order/get_order_detail", get(order_api::get_order_detail))

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rand::Rng;
 use serde::Serialize;
 
+use super::api::ApiError;
 use super::config::{ShopeeSimConfig, SimPartner};
 use super::faults::Faults;
 use super::orders::Order;
@@ -49,19 +50,48 @@ pub(crate) struct Grant {
     pub(crate) merchant_ids: Vec<u64>,
 }
 
+/// Who refreshes tokens: after a main account's authorization, each of its shops and merchants on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Holder {
+    Shop(u64),
+    Merchant(u64),
+}
+
+impl Grant {
+    pub(crate) fn covers(&self, holder: Holder) -> bool {
+        match holder {
+            Holder::Shop(id) => self.shop_ids.contains(&id),
+            Holder::Merchant(id) => self.merchant_ids.contains(&id),
+        }
+    }
+}
+
 /// An access token and the grant it acts for.
 #[derive(Debug, Clone)]
 pub(crate) struct AccessToken {
     pub(crate) grant: usize,
     pub(crate) expires_at: i64,
+    /// Earlier ends for holders that refreshed: the old token lives 5 more minutes for them only.
+    pub(crate) cut: HashMap<Holder, i64>,
 }
 
-/// A refresh token; `used` ones are remembered so a reuse gets the precise error.
+impl AccessToken {
+    /// When the token stops working for `holder`.
+    pub(crate) fn expires_for(&self, holder: Holder) -> i64 {
+        self.cut
+            .get(&holder)
+            .map_or(self.expires_at, |cut| (*cut).min(self.expires_at))
+    }
+}
+
+/// A refresh token. A main account's initial one is good once for EACH shop and merchant it covers
+/// (each refresh fans out to the holder's own pair); any other is good once. Spent holders are
+/// remembered so a reuse gets Shopee's precise error.
 #[derive(Debug, Clone)]
 pub(crate) struct RefreshToken {
     pub(crate) grant: usize,
     pub(crate) expires_at: i64,
-    pub(crate) used: bool,
+    pub(crate) spent_by: Vec<Holder>,
 }
 
 /// One API call as the simulator answered it, for tests that count calls.
@@ -90,6 +120,31 @@ pub(crate) struct State {
     pub(crate) held: Vec<u64>,
     pub(crate) faults: Faults,
     pub(crate) calls: Vec<ApiCall>,
+}
+
+impl State {
+    /// Checks an access token for a shop-level call. A token of another shop (even a sibling of one
+    /// main account, once that shop refreshed on its own) answers `invalid_acceess_token`, as Shopee does.
+    pub(crate) fn check_access_token(
+        &self,
+        token: &str,
+        partner_id: u64,
+        shop_id: u64,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let token = self
+            .access_tokens
+            .get(token)
+            .ok_or_else(|| ApiError::new("error_auth", "Invalid access_token."))?;
+        let grant = &self.grants[token.grant];
+        let holder = Holder::Shop(shop_id);
+        // Shopee's own spelling; clients must accept it next to error_auth.
+        let invalid = || ApiError::new("invalid_acceess_token", "Invalid access_token.");
+        if grant.partner_id != partner_id || !grant.covers(holder) || token.expires_for(holder) <= now {
+            return Err(invalid());
+        }
+        Ok(())
+    }
 }
 
 impl Core {

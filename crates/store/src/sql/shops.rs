@@ -1,4 +1,4 @@
-//! Shop authorizations: tokens sealed at rest, rotated by compare-and-swap.
+//! Shop authorizations: tokens sealed at rest, rotated by compare-and-swap; authorization link states.
 
 use async_trait::async_trait;
 use shoprelay_core::ids::{ConfigId, ShopId};
@@ -12,7 +12,6 @@ use crate::store::{Result, ShopAuthRepo};
 struct Row {
     app_id: String,
     shop_id: i64,
-    grant_id: String,
     access_token: String,
     refresh_token: String,
     access_expires_at: i64,
@@ -23,7 +22,7 @@ struct Row {
 }
 
 const COLUMNS: &str =
-    "app_id, shop_id, grant_id, access_token, refresh_token, access_expires_at, refresh_expires_at, status, status_reason, version";
+    "app_id, shop_id, access_token, refresh_token, access_expires_at, refresh_expires_at, status, status_reason, version";
 
 impl SqlStore {
     fn open_row(&self, r: Row) -> Result<ShopAuth> {
@@ -37,7 +36,6 @@ impl SqlStore {
                 .ok()
                 .and_then(|s| ShopId::new(s).ok())
                 .ok_or_else(|| corrupt(format!("shop id {}", r.shop_id)))?,
-            grant_id: r.grant_id,
             access_token: self.secrets.open(&r.access_token)?,
             refresh_token: self.secrets.open(&r.refresh_token)?,
             access_expires_at: r.access_expires_at,
@@ -57,9 +55,9 @@ impl ShopAuthRepo for SqlStore {
         with_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO shop_auth (app_id, shop_id, access_token, refresh_token, access_expires_at, refresh_expires_at,
-                     status, status_reason, version, updated_at, grant_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10)
-                 ON CONFLICT (app_id, shop_id) DO UPDATE SET grant_id = excluded.grant_id, access_token = excluded.access_token,
+                     status, status_reason, version, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)
+                 ON CONFLICT (app_id, shop_id) DO UPDATE SET access_token = excluded.access_token,
                      refresh_token = excluded.refresh_token, access_expires_at = excluded.access_expires_at,
                      refresh_expires_at = excluded.refresh_expires_at, status = excluded.status,
                      status_reason = excluded.status_reason, version = shop_auth.version + 1, updated_at = excluded.updated_at",
@@ -73,35 +71,43 @@ impl ShopAuthRepo for SqlStore {
             .bind(a.status.as_str())
             .bind(a.status_reason.as_deref())
             .bind(now)
-            .bind(&a.grant_id)
             .execute(pool)
             .await?;
         });
         Ok(())
     }
 
-    async fn begin_refresh(&self, grant_id: &str, now: i64, until: i64) -> Result<bool> {
-        // One row per grant: the conditional UPDATE takes its row lock, so of two replicas exactly one wins.
+    async fn begin_refresh(&self, app: &ConfigId, shop: ShopId, now: i64, until: i64) -> Result<bool> {
+        // One row per shop: the conditional UPDATE takes its row lock, so of two replicas exactly one wins.
         let taken = with_pool!(self, pool => {
-            sqlx::query("INSERT INTO token_refresh (grant_id, refreshing_until) VALUES ($1, 0) ON CONFLICT (grant_id) DO NOTHING")
-                .bind(grant_id)
-                .execute(pool)
-                .await?;
-            sqlx::query("UPDATE token_refresh SET refreshing_until = $1 WHERE grant_id = $2 AND refreshing_until <= $3")
-                .bind(until)
-                .bind(grant_id)
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected()
+            sqlx::query(
+                "INSERT INTO token_refresh (app_id, shop_id, refreshing_until) VALUES ($1, $2, 0)
+                 ON CONFLICT (app_id, shop_id) DO NOTHING",
+            )
+            .bind(app.as_str())
+            .bind(shop_to_sql(shop))
+            .execute(pool)
+            .await?;
+            sqlx::query(
+                "UPDATE token_refresh SET refreshing_until = $1
+                 WHERE app_id = $2 AND shop_id = $3 AND refreshing_until <= $4",
+            )
+            .bind(until)
+            .bind(app.as_str())
+            .bind(shop_to_sql(shop))
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
         });
         Ok(taken == 1)
     }
 
-    async fn end_refresh(&self, grant_id: &str) -> Result<()> {
+    async fn end_refresh(&self, app: &ConfigId, shop: ShopId) -> Result<()> {
         with_pool!(self, pool => {
-            sqlx::query("UPDATE token_refresh SET refreshing_until = 0 WHERE grant_id = $1")
-                .bind(grant_id)
+            sqlx::query("UPDATE token_refresh SET refreshing_until = 0 WHERE app_id = $1 AND shop_id = $2")
+                .bind(app.as_str())
+                .bind(shop_to_sql(shop))
                 .execute(pool)
                 .await?;
         });
@@ -125,25 +131,11 @@ impl ShopAuthRepo for SqlStore {
     async fn rotate_shop_tokens(&self, a: &ShopAuth, now: i64) -> Result<bool> {
         let access = self.secrets.seal(&a.access_token);
         let refresh = self.secrets.seal(&a.refresh_token);
-        with_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let won = sqlx::query("UPDATE shop_auth SET version = version + 1 WHERE app_id = $1 AND shop_id = $2 AND version = $3")
-                .bind(a.app_id.as_str())
-                .bind(shop_to_sql(a.shop_id))
-                .bind(a.version)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if won != 1 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            // Every shop of the grant held the refresh token just spent: all get the new pair.
+        let won = with_pool!(self, pool => {
             sqlx::query(
-                "UPDATE shop_auth SET access_token = $1, refresh_token = $2, access_expires_at = $3, refresh_expires_at = $4,
-                     status = $5, status_reason = $6, updated_at = $7,
-                     version = CASE WHEN app_id = $8 AND shop_id = $9 THEN version ELSE version + 1 END
-                 WHERE grant_id = $10",
+                "UPDATE shop_auth SET access_token = $1, refresh_token = $2, access_expires_at = $3,
+                     refresh_expires_at = $4, status = $5, status_reason = $6, updated_at = $7, version = version + 1
+                 WHERE app_id = $8 AND shop_id = $9 AND version = $10",
             )
             .bind(access)
             .bind(refresh)
@@ -154,12 +146,45 @@ impl ShopAuthRepo for SqlStore {
             .bind(now)
             .bind(a.app_id.as_str())
             .bind(shop_to_sql(a.shop_id))
-            .bind(&a.grant_id)
-            .execute(&mut *tx)
-            .await?;
+            .bind(a.version)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(won == 1)
+    }
+
+    async fn create_auth_state(&self, state: &str, app: &ConfigId, now: i64, expires_at: i64) -> Result<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            // Links nobody completed would pile up otherwise.
+            sqlx::query("DELETE FROM auth_states WHERE expires_at <= $1")
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO auth_states (state, app_id, expires_at) VALUES ($1, $2, $3)")
+                .bind(state)
+                .bind(app.as_str())
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
-            Ok(true)
-        })
+        });
+        Ok(())
+    }
+
+    async fn take_auth_state(&self, state: &str, app: &ConfigId, now: i64) -> Result<bool> {
+        // The DELETE is the check: of two redirects carrying one state, exactly one deletes it.
+        let taken = with_pool!(self, pool => {
+            sqlx::query("DELETE FROM auth_states WHERE state = $1 AND app_id = $2 AND expires_at > $3")
+                .bind(state)
+                .bind(app.as_str())
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(taken == 1)
     }
 
     async fn set_shop_status(
