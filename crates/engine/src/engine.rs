@@ -207,6 +207,8 @@ impl Engine {
             let processed = self.process_inbox_once().await?;
             let delivered = self.deliver_once().await?;
             if timers == 0 && processed == 0 && delivered == 0 {
+                self.audit_sink.flush().await;
+                self.seal_audit_now().await?;
                 return Ok(());
             }
         }
@@ -247,6 +249,9 @@ impl Engine {
         let me = self.clone();
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move { me.lease_heartbeat(stop).await }));
+        let me = self.clone();
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move { me.seal_audit_loop(stop).await }));
         let me = self.clone();
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move {

@@ -15,11 +15,15 @@
 //!   the time-driven steps).
 //! - [`deliver`]: outbox rows are sent, retried with back-off or dead-lettered, each attempt audited.
 //! - [`tokens`]: marketplace tokens, refreshed single-flight before they expire.
+//! - [`audit_chain`]: the audit log sealed into its hash chain, in the background.
+//! - [`audit_export`]: the audit log as CSV.
 //! - [`audit_sink`]: audit entries written off the request path (refused pushes), bounded and batched.
 //! - [`backoff`]: retry schedules.
 //! - [`webhook`]: Standard Webhooks signing of events sent to the seller's own systems.
 //! - [`clock`]: the time source.
 
+pub mod audit_chain;
+pub mod audit_export;
 pub mod audit_sink;
 pub mod backoff;
 pub mod clock;

@@ -6,11 +6,13 @@
 //!   [`ShopAuthRepo`], [`Tasks`], [`OrderWatch`].
 //! - [`sql`]: [`SqlStore`], the one implementation over SQLite (embedded default) and PostgreSQL (scale-out).
 //!   Both dialects share their SQL where they agree; claiming work and migrations differ.
+//! - [`chain`]: the audit log's hash chain (sealing, verification), pure.
 //! - [`error`]: [`StoreError`], storage failures mapped to intent.
 //!
 //! Every stage of the pipeline reads durable input and writes durable output in one transaction, so a
 //! crash at any point loses nothing (the transactional inbox and outbox).
 
+pub mod chain;
 pub mod error;
 pub mod model;
 pub mod sql;

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 
+use crate::chain::{ChainHead, SealedAudit};
 use crate::error::StoreError;
 use crate::model::*;
 
@@ -158,6 +159,12 @@ pub trait AuditLog: Send + Sync {
     async fn append_audits(&self, entries: &[AuditEntry]) -> Result<()>;
     /// Lists entries, newest first.
     async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+    /// Seals up to `max` unsealed entries into the hash chain, oldest first; returns how many.
+    async fn seal_audit(&self, max: i64) -> Result<usize>;
+    /// Where the hash chain stands.
+    async fn audit_chain_head(&self) -> Result<ChainHead>;
+    /// Up to `limit` sealed entries after chain position `after_seq`, in chain order.
+    async fn sealed_audit_page(&self, after_seq: i64, limit: i64) -> Result<Vec<SealedAudit>>;
 }
 
 /// Configuration objects applied from the operator's file.

@@ -1271,3 +1271,36 @@ async fn a_sent_attempt_settles_its_send_with_its_result() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn audit_entries_are_sealed_into_one_chain_in_order() {
+    run_both(|s| async move {
+        let head = s.audit_chain_head().await.unwrap();
+        assert_eq!((head.seq, head.hash.as_str()), (0, chain::GENESIS));
+        assert_eq!(s.seal_audit(100).await.unwrap(), 0, "nothing to seal");
+        let entry = |n: i64| AuditEntry::new(AuditKind::Push, "accepted", 1_000 + n, format!("push {n}"));
+        s.append_audits(&(0..5).map(entry).collect::<Vec<_>>()).await.unwrap();
+        assert_eq!(s.seal_audit(3).await.unwrap(), 3);
+        s.append_audit(entry(5)).await.unwrap();
+        assert_eq!(s.seal_audit(100).await.unwrap(), 3);
+        let head = s.audit_chain_head().await.unwrap();
+        assert_eq!(head.seq, 6);
+        let rows = s.sealed_audit_page(0, 100).await.unwrap();
+        assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(rows[5].entry.detail, "push 5");
+        assert_eq!(rows[5].hash, head.hash);
+        let mut verifier = chain::Verifier::new(head);
+        for row in s.sealed_audit_page(0, 4).await.unwrap() {
+            assert!(verifier.check(&row));
+        }
+        for row in s.sealed_audit_page(4, 4).await.unwrap() {
+            assert!(verifier.check(&row));
+        }
+        assert_eq!(verifier.finish(), (6, None));
+        // Many rows at once (several UPDATE chunks).
+        s.append_audits(&(0..700).map(entry).collect::<Vec<_>>()).await.unwrap();
+        assert_eq!(s.seal_audit(10_000).await.unwrap(), 700);
+        assert_eq!(s.audit_chain_head().await.unwrap().seq, 706);
+    })
+    .await;
+}

@@ -199,6 +199,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 }
 
 impl TestApp {
+    /// The SQLite database file, for tests that must reach under the store (tampering, corruption).
+    pub fn database_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("t.db")
+    }
+
     /// Authorizes the simulated shop through the real OAuth redirect flow.
     pub async fn authorize(&self) {
         let page = self

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server, in-process, against the Shopee and WeCom simulators; and the real
 //! binary for the CLI and crash tests.
 
+mod audit_chain;
 mod auth;
 mod cli;
 mod crash;

@@ -3,8 +3,62 @@
 use async_trait::async_trait;
 
 use super::{insert_audit, with_pool, with_read_pool, BeginWrite, SqlStore};
+use crate::chain::{link_hash, ChainHead, SealedAudit};
 use crate::model::*;
 use crate::store::{AuditLog, Result};
+
+const ENTRY_COLUMNS: &str =
+    "id, at, kind, outcome, app_id, shop_id, order_sn, destination, attempt, http_status, errcode, latency_ms, detail";
+
+/// Rows sealed per UPDATE statement (three parameters each, within SQLite's 999).
+const SEAL_CHUNK: usize = 300;
+
+#[derive(sqlx::FromRow)]
+struct SealedRow {
+    #[sqlx(flatten)]
+    entry: AuditEntry,
+    seq: i64,
+    chain_hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct HeadRow {
+    seq: i64,
+    hash: String,
+    base_seq: i64,
+    base_hash: String,
+}
+
+impl From<HeadRow> for ChainHead {
+    fn from(r: HeadRow) -> Self {
+        ChainHead {
+            seq: r.seq,
+            hash: r.hash,
+            base_seq: r.base_seq,
+            base_hash: r.base_hash,
+        }
+    }
+}
+
+/// An `UPDATE … FROM` a VALUES list setting `seq` and `chain_hash` for `rows` rows; a named CTE and CAST
+/// (not `::`) so that one text serves both dialects.
+fn seal_statement(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| {
+            let p = i * 3;
+            format!(
+                "(CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS TEXT))",
+                p + 1,
+                p + 2,
+                p + 3
+            )
+        })
+        .collect();
+    format!(
+        "WITH v(id, seq, h) AS (VALUES {}) UPDATE audit SET seq = v.seq, chain_hash = v.h FROM v WHERE audit.id = v.id",
+        values.join(", ")
+    )
+}
 
 #[async_trait]
 impl AuditLog for SqlStore {
@@ -47,5 +101,70 @@ impl AuditLog for SqlStore {
                 .fetch_all(pool)
                 .await?
         }))
+    }
+
+    async fn seal_audit(&self, max: i64) -> Result<usize> {
+        let head_sql = if self.is_postgres() {
+            "SELECT seq, hash, base_seq, base_hash FROM audit_chain WHERE id = 1 FOR UPDATE"
+        } else {
+            // SQLite's write transaction already excludes every other writer.
+            "SELECT seq, hash, base_seq, base_hash FROM audit_chain WHERE id = 1"
+        };
+        let pending_sql = format!("SELECT {ENTRY_COLUMNS} FROM audit WHERE seq IS NULL ORDER BY id LIMIT $1");
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let head: HeadRow = sqlx::query_as(head_sql).fetch_one(&mut *tx).await?;
+            let pending: Vec<AuditEntry> = sqlx::query_as(&pending_sql).bind(max).fetch_all(&mut *tx).await?;
+            if pending.is_empty() {
+                tx.rollback().await?;
+                return Ok(0);
+            }
+            let (mut seq, mut hash) = (head.seq, head.hash);
+            let mut links = Vec::with_capacity(pending.len());
+            for entry in &pending {
+                seq += 1;
+                hash = link_hash(&hash, seq, entry);
+                links.push((entry.id, seq, hash.clone()));
+            }
+            for chunk in links.chunks(SEAL_CHUNK) {
+                let sql = seal_statement(chunk.len());
+                let mut q = sqlx::query(&sql);
+                for (id, seq, hash) in chunk {
+                    q = q.bind(*id).bind(*seq).bind(hash.as_str());
+                }
+                q.execute(&mut *tx).await?;
+            }
+            sqlx::query("UPDATE audit_chain SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(seq)
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(pending.len())
+        })
+    }
+
+    async fn audit_chain_head(&self) -> Result<ChainHead> {
+        let row: HeadRow = with_read_pool!(self, pool => {
+            sqlx::query_as("SELECT seq, hash, base_seq, base_hash FROM audit_chain WHERE id = 1")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(row.into())
+    }
+
+    async fn sealed_audit_page(&self, after_seq: i64, limit: i64) -> Result<Vec<SealedAudit>> {
+        let sql = format!("SELECT {ENTRY_COLUMNS}, seq, chain_hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let rows: Vec<SealedRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(after_seq).bind(limit).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| SealedAudit {
+                entry: r.entry,
+                seq: r.seq,
+                hash: r.chain_hash,
+            })
+            .collect())
     }
 }
