@@ -254,6 +254,9 @@ impl Engine {
         tasks.push(tokio::spawn(async move { me.seal_audit_loop(stop).await }));
         let me = self.clone();
         let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move { me.retention_loop(stop).await }));
+        let me = self.clone();
+        let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {

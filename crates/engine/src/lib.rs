@@ -14,6 +14,7 @@
 //! - [`escalate`]: tasks not acknowledged in time become escalation events (with quiet-hour release,
 //!   the time-driven steps).
 //! - [`deliver`]: outbox rows are sent, retried with back-off or dead-lettered, each attempt audited.
+//! - [`retention`]: finished rows purged after their configured periods.
 //! - [`tokens`]: marketplace tokens, refreshed single-flight before they expire.
 //! - [`audit_chain`]: the audit log sealed into its hash chain, in the background.
 //! - [`audit_export`]: the audit log as CSV.
@@ -38,6 +39,7 @@ pub mod pacing;
 pub mod pipeline;
 pub mod reconcile;
 pub mod render;
+pub mod retention;
 pub mod routing;
 pub mod tokens;
 pub mod webhook;

@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`model`]: the records stored and returned (pushes, inbox items, deliveries, audit entries, shop tokens).
 //! - [`store`]: the [`Store`] trait, split by concern: [`Inbox`], [`Outbox`], [`AuditLog`], [`ConfigRepo`],
-//!   [`ShopAuthRepo`], [`Tasks`], [`OrderWatch`].
+//!   [`ShopAuthRepo`], [`Tasks`], [`OrderWatch`], [`Retention`].
 //! - [`sql`]: [`SqlStore`], the one implementation over SQLite (embedded default) and PostgreSQL (scale-out).
 //!   Both dialects share their SQL where they agree; claiming work and migrations differ.
 //! - [`chain`]: the audit log's hash chain (sealing, verification), pure.
@@ -21,4 +21,4 @@ pub mod store;
 pub use error::StoreError;
 pub use model::*;
 pub use sql::SqlStore;
-pub use store::{AuditLog, ConfigRepo, Inbox, OrderWatch, Outbox, ShopAuthRepo, Store, Tasks};
+pub use store::{AuditLog, ConfigRepo, Inbox, OrderWatch, Outbox, Retention, ShopAuthRepo, Store, Tasks};

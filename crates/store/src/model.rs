@@ -571,3 +571,40 @@ pub enum TaskRef {
     /// By the unguessable key of its link (the button in the message).
     Token(String),
 }
+
+/// What a retention period applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RetentionTarget {
+    /// Raw pushes (the inbox), once processed.
+    Pushes,
+    /// Neutral events (order snapshots, buyer details).
+    Events,
+    /// Rendered messages (the outbox), once delivered, dead or folded.
+    Deliveries,
+    /// Assigned items, once acknowledged or escalated.
+    Tasks,
+    /// Audit entries, from the oldest end of the chain.
+    Audit,
+}
+
+impl RetentionTarget {
+    /// Every target, in purge order.
+    pub const ALL: [RetentionTarget; 5] = [
+        RetentionTarget::Pushes,
+        RetentionTarget::Events,
+        RetentionTarget::Deliveries,
+        RetentionTarget::Tasks,
+        RetentionTarget::Audit,
+    ];
+
+    /// The name used in configuration, logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetentionTarget::Pushes => "pushes",
+            RetentionTarget::Events => "events",
+            RetentionTarget::Deliveries => "deliveries",
+            RetentionTarget::Tasks => "tasks",
+            RetentionTarget::Audit => "audit",
+        }
+    }
+}

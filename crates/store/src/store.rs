@@ -216,8 +216,16 @@ pub trait ShopAuthRepo: Send + Sync {
     ) -> Result<()>;
 }
 
+/// Retention: finished rows past their age, deleted a batch at a time.
+#[async_trait]
+pub trait Retention: Send + Sync {
+    /// Deletes up to `limit` rows of `target` older than `before` (unix ms); returns how many. Pending
+    /// work is never purged; the audit log only from its oldest end, keeping its chain verifiable.
+    async fn purge(&self, target: RetentionTarget, before: i64, limit: i64) -> Result<u64>;
+}
+
 /// Everything shoprelay keeps.
-pub trait Store: Inbox + Outbox + AuditLog + ConfigRepo + ShopAuthRepo + Tasks + OrderWatch {
+pub trait Store: Inbox + Outbox + AuditLog + ConfigRepo + ShopAuthRepo + Tasks + OrderWatch + Retention {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 }

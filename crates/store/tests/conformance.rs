@@ -1304,3 +1304,84 @@ async fn audit_entries_are_sealed_into_one_chain_in_order() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verifiable() {
+    run_both(|s| async move {
+        // Pushes: one processed long ago, one still waiting (as old).
+        let mut waiting = push("p2", 10);
+        waiting.order_sn = Some(OrderSn::parse("OTHER").unwrap());
+        s.insert_pushes(&[push("p1", 10), waiting]).await.unwrap();
+        let claimed = s.claim_inbox(100, 1_000, 10).await.unwrap();
+        let done = InboxCompletion {
+            state: InboxState::Done,
+            events: vec![NewEvent {
+                event: event("e1"),
+                deliveries: vec![delivery("robot:a"), delivery("robot:b")],
+            }],
+            order_updates: vec![],
+            note: None,
+        };
+        let first = claimed.iter().find(|c| c.dedupe_key == "p1").unwrap();
+        assert_eq!(s.complete_inbox(first, done, 100).await.unwrap(), Some(1));
+        assert_eq!(
+            s.purge(RetentionTarget::Pushes, 5, 100).await.unwrap(),
+            0,
+            "younger than the cut"
+        );
+        assert_eq!(s.purge(RetentionTarget::Pushes, 1_000, 100).await.unwrap(), 1);
+        assert_eq!(
+            s.purge(RetentionTarget::Pushes, 1_000, 100).await.unwrap(),
+            0,
+            "waiting work stays"
+        );
+        assert_eq!(s.queue_depths().await.unwrap().inbox_pending, 1);
+
+        // Deliveries: one delivered long ago goes; one still pending stays.
+        let out = s.claim_deliveries("r1", 100, 30_000, 15_000, 10).await.unwrap();
+        let sent = out.iter().find(|d| d.destination == "robot:a").unwrap();
+        let audit = AuditEntry::new(AuditKind::Delivery, "delivered", 200, "x");
+        assert!(s.finish_delivery(sent, DeliveryResult::Delivered, audit).await.unwrap());
+        assert_eq!(s.purge(RetentionTarget::Deliveries, 1_000, 100).await.unwrap(), 1);
+        assert_eq!(s.purge(RetentionTarget::Deliveries, 1_000, 100).await.unwrap(), 0);
+        assert_eq!(s.queue_depths().await.unwrap().deliveries_pending, 1);
+        assert_eq!(
+            s.purge(RetentionTarget::Events, 99, 100).await.unwrap(),
+            0,
+            "younger than the cut"
+        );
+        assert_eq!(s.purge(RetentionTarget::Events, 1_000, 100).await.unwrap(), 1);
+
+        // Audit: the oldest end goes, in batches, and what remains still verifies.
+        let entry = |at: i64| AuditEntry::new(AuditKind::Auth, "refreshed", at, "tokens");
+        s.append_audits(&[entry(300), entry(400), entry(9_000)]).await.unwrap();
+        s.seal_audit(1_000).await.unwrap();
+        let before = s.audit_chain_head().await.unwrap();
+        let old = s.sealed_audit_page(0, 1_000).await.unwrap();
+        let expired = old.iter().filter(|r| r.entry.at < 1_000).count() as u64;
+        assert!(expired >= 3, "pushes, the delivery and two refreshes: {old:?}");
+        assert_eq!(
+            s.purge(RetentionTarget::Audit, 1_000, 2).await.unwrap(),
+            2,
+            "a batch at a time"
+        );
+        let mut purged = 2;
+        loop {
+            let n = s.purge(RetentionTarget::Audit, 1_000, 2).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            purged += n;
+        }
+        assert_eq!(purged, expired);
+        let head = s.audit_chain_head().await.unwrap();
+        assert_eq!((head.seq, head.hash.clone()), (before.seq, before.hash.clone()));
+        assert_eq!(head.base_seq, before.base_seq + expired as i64);
+        let mut verifier = chain::Verifier::new(head);
+        for row in s.sealed_audit_page(0, 1_000).await.unwrap() {
+            assert!(verifier.check(&row), "{row:?}");
+        }
+        assert_eq!(verifier.finish().1, None);
+    })
+    .await;
+}

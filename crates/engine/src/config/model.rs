@@ -219,6 +219,52 @@ pub struct AdminConfig {
     pub targets: Vec<shoprelay_core::route::Target>,
 }
 
+/// `[retention]`: how many days finished rows are kept; 0 keeps them forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Raw pushes once processed (they also recognise Shopee's retries: at least 4 days).
+    pub pushes_days: u32,
+    /// Neutral events (order snapshots, buyer details).
+    pub events_days: u32,
+    /// Rendered messages once delivered, folded or dead (dead letters can be replayed until then).
+    pub deliveries_days: u32,
+    /// Assigned items once acknowledged or escalated.
+    pub tasks_days: u32,
+    /// Audit entries (the evidence in disputes).
+    pub audit_days: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            pushes_days: 30,
+            events_days: 90,
+            deliveries_days: 90,
+            tasks_days: 90,
+            audit_days: 365,
+        }
+    }
+}
+
+impl RetentionConfig {
+    /// Shopee retries a push for 3 hours and keeps lost pushes 3 days: a push forgotten sooner than
+    /// that could be stored and announced twice.
+    pub const MIN_PUSH_DAYS: u32 = 4;
+
+    /// Days kept for `target` (0: forever).
+    pub fn days(&self, target: shoprelay_store::RetentionTarget) -> u32 {
+        use shoprelay_store::RetentionTarget as T;
+        match target {
+            T::Pushes => self.pushes_days,
+            T::Events => self.events_days,
+            T::Deliveries => self.deliveries_days,
+            T::Tasks => self.tasks_days,
+            T::Audit => self.audit_days,
+        }
+    }
+}
+
 /// The Shopee section.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -253,6 +299,9 @@ pub struct ConfigFile {
     /// `[admin]`.
     #[serde(default)]
     pub admin: Option<AdminConfig>,
+    /// `[retention]`; the defaults when absent.
+    #[serde(default)]
+    pub retention: Option<RetentionConfig>,
     /// `[shopee]`.
     #[serde(default)]
     pub shopee: ShopeeSection,

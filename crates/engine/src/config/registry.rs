@@ -33,6 +33,7 @@ pub const RULE_KIND: &str = "route";
 const ROUTE: &str = RULE_KIND;
 const WEBHOOK: &str = "webhook";
 const ADMIN: &str = "admin";
+const RETENTION: &str = "retention";
 const SHOP_GROUP: &str = "shop_group";
 
 /// A rule's condition, template and schedules, compiled.
@@ -166,11 +167,18 @@ pub struct Registry {
     pub compiled: HashMap<ConfigId, Arc<CompiledRule>>,
     /// Admin notice targets.
     pub admin: Option<AdminConfig>,
+    /// How long finished rows are kept, when the file says (see [`Registry::retention`]).
+    pub retention: Option<RetentionConfig>,
     /// Shop groups by id.
     pub shop_groups: HashMap<ConfigId, Vec<ShopId>>,
 }
 
 impl Registry {
+    /// How long finished rows are kept: the file's `[retention]`, else the defaults.
+    pub fn retention(&self) -> RetentionConfig {
+        self.retention.unwrap_or_default()
+    }
+
     /// Builds the registry straight from a parsed file (tests, demo).
     pub fn from_file(file: &ConfigFile) -> Self {
         let mut routes = file.routes.clone();
@@ -195,6 +203,7 @@ impl Registry {
             webhooks: file.webhooks.iter().map(|w| (w.id.clone(), w.clone())).collect(),
             routes,
             admin: file.admin.clone(),
+            retention: file.retention,
         }
     }
 
@@ -221,6 +230,9 @@ impl Registry {
         }
         if let Some(admin) = &self.admin {
             out.push(seal_object(secrets, ADMIN, ADMIN, admin)?);
+        }
+        if let Some(retention) = &self.retention {
+            out.push(seal_object(secrets, RETENTION, RETENTION, retention)?);
         }
         for (id, shops) in &self.shop_groups {
             let group = ShopGroupConfig {
@@ -260,6 +272,7 @@ impl Registry {
                 }
                 ROUTE => reg.routes.push(open_object(secrets, o)?),
                 ADMIN => reg.admin = Some(open_object(secrets, o)?),
+                RETENTION => reg.retention = Some(open_object(secrets, o)?),
                 SHOP_GROUP => {
                     let g: ShopGroupConfig = open_object(secrets, o)?;
                     reg.shop_groups.insert(g.id, g.shops);

@@ -9,7 +9,7 @@ use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::route::{Route, Target};
 use toml::Spanned;
 
-use super::model::ConfigFile;
+use super::model::{ConfigFile, RetentionConfig};
 use super::registry::{CompiledRule, Registry, RuleCompileError};
 
 /// One problem in a configuration file.
@@ -107,6 +107,8 @@ struct Positions {
     server: Option<SpannedTable>,
     #[serde(default)]
     admin: Option<SpannedTable>,
+    #[serde(default)]
+    retention: Option<SpannedTable>,
 }
 
 #[derive(Deserialize, Default)]
@@ -147,6 +149,20 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
         })
     };
 
+    let keep = file.retention.unwrap_or_default().pushes_days;
+    if keep != 0 && keep < RetentionConfig::MIN_PUSH_DAYS {
+        let msg = format!(
+            "must be 0 (forever) or at least {} days: Shopee redelivers pushes for up to 3 days, and a push \
+             forgotten sooner would be stored and announced twice",
+            RetentionConfig::MIN_PUSH_DAYS
+        );
+        problem(
+            pos.retention.as_ref(),
+            "pushes_days",
+            "retention.pushes_days".into(),
+            msg,
+        );
+    }
     let server = pos.server.as_ref();
     if let Some(url) = &file.server.public_url {
         if !is_http_url(url) {

@@ -12,5 +12,6 @@ mod pacing;
 mod pushes;
 mod reconcile;
 mod replicas;
+mod retention;
 mod rules;
 mod webhooks;

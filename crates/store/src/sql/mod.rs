@@ -7,6 +7,7 @@ mod audit;
 mod config;
 mod inbox;
 mod outbox;
+mod retention;
 mod shops;
 mod tasks;
 mod watch;

@@ -1,0 +1,68 @@
+//! Retention: finished rows older than the configured periods are purged every hour, a batch at a time
+//! so the single SQLite writer is never held long. Personal data leaves with them (PIPL and GDPR ask that
+//! it be kept no longer than needed).
+
+use std::time::Duration;
+
+use shoprelay_store::RetentionTarget;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::now_ms;
+use crate::engine::Engine;
+use crate::error::EngineError;
+
+/// Rows deleted per transaction.
+const PURGE_BATCH: i64 = 1_000;
+
+const DAY_MS: i64 = 24 * 3_600_000;
+
+impl Engine {
+    /// Purges every target's rows older than its period as of `now` (unix ms); returns how many went,
+    /// per target. Targets kept forever (0 days) are skipped.
+    pub async fn purge_expired(&self, now: i64) -> Result<Vec<(RetentionTarget, u64)>, EngineError> {
+        let retention = self.registry().retention();
+        let mut purged = Vec::new();
+        for target in RetentionTarget::ALL {
+            let days = retention.days(target);
+            if days == 0 {
+                continue;
+            }
+            let before = now - i64::from(days) * DAY_MS;
+            let mut total = 0;
+            loop {
+                let n = self.store.purge(target, before, PURGE_BATCH).await?;
+                total += n;
+                if n < PURGE_BATCH as u64 {
+                    break;
+                }
+                // Let acknowledgements and deliveries have the writer between batches.
+                tokio::task::yield_now().await;
+            }
+            if total > 0 {
+                metrics::counter!("shoprelay_purged_total", "target" => target.as_str()).increment(total);
+                tracing::info!(
+                    target = target.as_str(),
+                    rows = total,
+                    days,
+                    "purged rows past their retention"
+                );
+            }
+            purged.push((target, total));
+        }
+        Ok(purged)
+    }
+
+    /// Purges once an hour (and shortly after start) until `shutdown`.
+    pub(crate) async fn retention_loop(&self, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(Duration::from_secs(3_600));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            if let Err(err) = self.purge_expired(now_ms()).await {
+                tracing::warn!(error = ?err, "purging rows past their retention failed; retrying in an hour");
+            }
+        }
+    }
+}
