@@ -21,6 +21,9 @@ pub struct ServerConfig {
     /// Console and message language.
     #[serde(default)]
     pub language: Lang,
+    /// Serve `/metrics` without the API token (default: behind it, when there is one).
+    #[serde(default)]
+    pub metrics_public: bool,
 }
 
 impl Default for ServerConfig {
@@ -30,6 +33,7 @@ impl Default for ServerConfig {
             public_url: None,
             database: default_database(),
             language: Lang::Zh,
+            metrics_public: false,
         }
     }
 }

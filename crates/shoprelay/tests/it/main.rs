@@ -12,4 +12,5 @@ mod pushes;
 mod reconcile;
 mod replicas;
 mod rules;
+mod security;
 mod webhooks;
