@@ -9,7 +9,6 @@ use shoprelay_core::error::UserFacing;
 
 use shoprelay_engine::clock::now_ms;
 use shoprelay_store::{AuditEntry, AuditFilter, QueueDepths, ReplayFilter, ShopAuthStatus};
-use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -62,18 +61,9 @@ impl UserFacing for BadQuery {
 
 /// Checks the bearer token when the server has one.
 pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = &state.api_token else {
-        return Ok(());
-    };
-    let given = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
-        Ok(())
-    } else {
-        Err(Unauthorized.into())
+    match &state.api_token {
+        Some(token) if !token.admits(headers) => Err(Unauthorized.into()),
+        _ => Ok(()),
     }
 }
 

@@ -6,12 +6,17 @@
 //! - [`api`]: `/api/v1/…` audit, status, replay of dead letters.
 //! - [`rules`]: `/api/v1/rules…` — rule CRUD, enable/disable, live preview and dry run.
 //! - [`tasks`]: `/api/v1/tasks…` and `/ack/{token}` — assigned and escalating items, acknowledged.
-//! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, the console's front page, and digest pages.
+//! - [`ops`]: `/healthz`, `/readyz`, `/metrics` (behind the token unless public), the console's front
+//!   page, and digest pages.
+//! - [`guard`]: the API token, Host / Origin / content-type checks, and the headers every page carries.
+//! - [`edge`]: connections — header, body and request timeouts, a connection cap, a bounded stop.
 //! - [`error`]: [`ApiError`], every error answered as `{code, message, message_en}` with its status.
 
 pub mod api;
 pub mod auth;
+pub mod edge;
 pub mod error;
+pub mod guard;
 pub mod ops;
 pub mod push;
 pub mod rules;
@@ -20,10 +25,12 @@ pub mod tasks;
 use std::future::Future;
 use std::sync::Arc;
 
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::Router;
-use shoprelay_core::secret::Secret;
 use shoprelay_engine::Engine;
+use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 
@@ -33,15 +40,17 @@ pub struct AppState {
     /// The pipeline.
     pub engine: Arc<Engine>,
     /// Bearer token required by `/api/v1` when set.
-    pub api_token: Option<Secret>,
+    pub api_token: Option<guard::ApiToken>,
+    /// Serve `/metrics` without the token.
+    pub metrics_public: bool,
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface. What a browser uses (the API, the console and its pages) is held to this
+/// server's Host and origin; what machines call (pushes, health checks, metrics) is not, since load
+/// balancers and scrapers address it by whatever name they know it by.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/push/shopee/{app_id}", post(push::shopee))
-        .route("/auth/shopee/{app_id}", get(auth::start))
-        .route("/auth/shopee/{app_id}/callback", get(auth::callback))
+    let site = guard::Site::new(&state.engine.settings.public_url);
+    let api = Router::new()
         .route("/api/v1/audit", get(api::audit))
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/deliveries/replay", post(api::replay))
@@ -56,22 +65,41 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/rules/{id}/disable", post(rules::disable))
         .route("/api/v1/tasks", get(tasks::list))
         .route("/api/v1/tasks/{id}/ack", post(tasks::ack))
+        .layer(from_fn(guard::json_writes));
+    let browser = Router::new()
+        .route("/auth/shopee/{app_id}", get(auth::start))
+        .route("/auth/shopee/{app_id}/callback", get(auth::callback))
         .route("/ack/{token}", get(tasks::ack_page).post(tasks::ack_link))
         .route("/digests/{token}", get(ops::digest_page))
+        .route("/", get(ops::console))
+        .merge(api)
+        .layer(from_fn_with_state(site.clone(), guard::same_origin_writes))
+        .layer(from_fn_with_state(site, guard::known_host));
+    Router::new()
+        .route("/push/shopee/{app_id}", post(push::shopee))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .route("/", get(ops::console))
+        .merge(browser)
+        .layer(from_fn(guard::page_headers))
+        // The route's pattern, not its path: `/ack/{token}` must not put the token in the log.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", MatchedPath::as_str);
+            tracing::debug_span!("http", method = %request.method(), route)
+        }))
         .with_state(state)
 }
 
-/// Serves the router on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Serves the router on `listener` within `limits` until `shutdown` resolves, then drains in-flight
+/// requests for at most the limits' grace period.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
+    limits: edge::Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    edge::serve(listener, router(state), limits, shutdown).await
 }

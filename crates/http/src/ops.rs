@@ -3,10 +3,11 @@
 use std::sync::OnceLock;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
+use crate::api::authorize;
 use crate::AppState;
 
 /// The process-wide Prometheus recorder (metrics are global; installed once).
@@ -38,8 +39,14 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// `GET /metrics`: Prometheus text, with queue depths read at scrape time.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// `GET /metrics`: Prometheus text, with queue depths read at scrape time. Behind the API token (when
+/// there is one) unless `[server] metrics_public`.
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !state.metrics_public {
+        if let Err(err) = authorize(&state, &headers) {
+            return err.into_response();
+        }
+    }
     if let Ok(q) = state.engine.store.queue_depths().await {
         metrics::gauge!("shoprelay_inbox_pending").set(q.inbox_pending as f64);
         metrics::gauge!("shoprelay_deliveries_pending").set(q.deliveries_pending as f64);

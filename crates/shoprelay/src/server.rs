@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use shoprelay_core::secret::{Secret, SecretBox};
+use shoprelay_core::secret::SecretBox;
 use shoprelay_engine::{Engine, EngineSettings};
 use shoprelay_http::AppState;
 use shoprelay_store::SqlStore;
@@ -51,13 +51,17 @@ pub struct StartOptions {
     /// Public URL; `None` means `http://{bound address}`.
     pub public_url: Option<String>,
     /// API bearer token.
-    pub api_token: Option<Secret>,
+    pub api_token: Option<shoprelay_http::guard::ApiToken>,
     /// Run the background workers (tests that dispatch by hand turn them off).
     pub workers: bool,
     /// Language of the built-in messages.
     pub language: shoprelay_core::error::Lang,
     /// Adjusts the engine's tunables (tests shorten retry delays).
     pub tune: fn(&mut EngineSettings),
+    /// Timeouts, the connection cap and the stop's grace period.
+    pub http: shoprelay_http::edge::Limits,
+    /// Serve `/metrics` without the API token.
+    pub metrics_public: bool,
 }
 
 impl StartOptions {
@@ -71,6 +75,8 @@ impl StartOptions {
             workers: true,
             language: shoprelay_core::error::Lang::Zh,
             tune: |_| {},
+            http: shoprelay_http::edge::Limits::default(),
+            metrics_public: false,
         }
     }
 }
@@ -113,13 +119,12 @@ pub async fn start(listener: TcpListener, options: StartOptions) -> Result<Runni
     let state = AppState {
         engine: engine.clone(),
         api_token: options.api_token,
+        metrics_public: options.metrics_public,
     };
     let stop = shutdown.clone();
-    let http = tokio::spawn(shoprelay_http::serve(
-        listener,
-        state,
-        async move { stop.cancelled().await },
-    ));
+    let http = tokio::spawn(shoprelay_http::serve(listener, state, options.http, async move {
+        stop.cancelled().await
+    }));
     Ok(Running {
         addr,
         engine,

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use shoprelay_core::error::UserFacing;
 use shoprelay_core::secret::SecretBox;
 use shoprelay_engine::config::{parse_config, ConfigFile, ServerConfig};
 
@@ -43,8 +44,49 @@ pub fn public_url(server: &ServerConfig, bound: std::net::SocketAddr) -> String 
     server.public_url.clone().unwrap_or_else(|| format!("http://{bound}"))
 }
 
+/// A user-facing error as the CLI shows it: the Chinese sentence with its code, then the English one.
+pub fn user_error(err: &impl UserFacing) -> anyhow::Error {
+    anyhow::anyhow!("{} [{}]\n{}", err.message_zh(), err.code(), err.message_en())
+}
+
+/// The key file is gone but the database it sealed is not.
+#[derive(Debug, thiserror::Error)]
+#[error("the key file {} is missing: restore it from your backup", key.display())]
+pub struct KeyFileMissing {
+    /// Where the key file should be.
+    pub key: PathBuf,
+    /// The database it belongs to.
+    pub database: PathBuf,
+}
+
+impl UserFacing for KeyFileMissing {
+    fn code(&self) -> &'static str {
+        "key.file_missing"
+    }
+    fn status(&self) -> u16 {
+        503
+    }
+    fn message_zh(&self) -> String {
+        format!(
+            "主密钥文件 {} 不见了，而数据库 {} 仍在：请从备份中恢复该密钥文件（或设置 SHOPRELAY_MASTER_KEY）。\
+             没有它，数据库中加密保存的密钥与令牌都无法解密；shoprelay 不会自动生成新密钥来替代",
+            self.key.display(),
+            self.database.display()
+        )
+    }
+    fn message_en(&self) -> String {
+        format!(
+            "The key file {} is missing: restore it from your backup (or set SHOPRELAY_MASTER_KEY). The database {} \
+             exists and its sealed secrets and tokens cannot be read without it; shoprelay will not make a new key in its place",
+            self.key.display(),
+            self.database.display()
+        )
+    }
+}
+
 /// The master key: `SHOPRELAY_MASTER_KEY` (base64, 32 bytes), else — for SQLite only — a key file next to
-/// the database (`<db>.key`), created with mode 0600 on first start.
+/// the database (`<db>.key`), created with mode 0600 on first start. A key file others can read is
+/// warned about; a missing one beside an existing database stops the start.
 pub fn master_key(database_url: &str) -> Result<SecretBox> {
     if let Ok(key) = std::env::var("SHOPRELAY_MASTER_KEY") {
         return SecretBox::from_base64(&key).context("SHOPRELAY_MASTER_KEY must be 32 bytes in base64");
@@ -56,10 +98,17 @@ pub fn master_key(database_url: &str) -> Result<SecretBox> {
              / 使用 PostgreSQL 时请在每个副本上设置相同的 SHOPRELAY_MASTER_KEY"
         );
     }
+    let database = db_path(database_url);
     let path = key_path(database_url);
     match std::fs::read_to_string(&path) {
         Ok(key) => {
+            warn_if_open_to_others(&path);
             SecretBox::from_base64(&key).with_context(|| format!("{} does not hold a valid master key", path.display()))
+        }
+        // A new key would seal new secrets but never open the old ones: the start would fail later with
+        // "wrong master key" and the operator would not know the key file was the cause.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && database.exists() => {
+            Err(user_error(&KeyFileMissing { key: path, database }))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = SecretBox::generate_key();
@@ -72,14 +121,41 @@ pub fn master_key(database_url: &str) -> Result<SecretBox> {
     }
 }
 
-/// `<database file>.key` for an SQLite URL.
-fn key_path(sqlite_url: &str) -> PathBuf {
+/// A warning, not a refusal: the key may be shared deliberately (a backup agent's group), but the
+/// operator should know.
+fn warn_if_open_to_others(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format!("{mode:o}"),
+                    "the master key file can be read by other users: run `chmod 600 {}` \
+                     / 主密钥文件可被其他用户读取，请执行 chmod 600",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+/// The database file of an SQLite URL.
+fn db_path(sqlite_url: &str) -> PathBuf {
     let path = sqlite_url
         .strip_prefix("sqlite://")
         .or_else(|| sqlite_url.strip_prefix("sqlite:"))
         .unwrap_or(sqlite_url);
-    let path = path.split('?').next().unwrap_or(path);
-    PathBuf::from(format!("{path}.key"))
+    PathBuf::from(path.split('?').next().unwrap_or(path))
+}
+
+/// `<database file>.key` for an SQLite URL.
+fn key_path(sqlite_url: &str) -> PathBuf {
+    let mut path = db_path(sqlite_url).into_os_string();
+    path.push(".key");
+    PathBuf::from(path)
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {

@@ -17,9 +17,14 @@
 //! Blocks trim their own line (`trim_blocks`, `lstrip_blocks`), so `{% if %}` on a line of its own
 //! leaves no blank line. `none` prints as nothing. Output is not HTML-escaped: it is markdown text.
 //!
-//! Known limit: fuel counts template steps, not bytes, so a template that keeps doubling a string
-//! can still use much memory before the output limit stops it; template editing should stay with
-//! the seller's own staff.
+//! A `*` that repeats a string or list past [`MAX_OUTPUT_BYTES`] is refused before compiling, where
+//! minijinja would fold a literal one (`'x' * 1e8`) into a 100 MB constant before any limit applied.
+//!
+//! Known limit: fuel counts template steps, not bytes, so a template that keeps doubling a string, or
+//! repeats one by a count computed at render time, can still use up to minijinja's own cap (100 MB)
+//! before the output limit stops it; template editing should stay with the seller's own staff.
+
+mod repeat;
 
 use std::io;
 
@@ -153,6 +158,9 @@ impl MessageTemplate {
     pub fn compile(name: &str, source: &str) -> Result<Self, TemplateError> {
         if source.len() > MAX_TEMPLATE_BYTES {
             return Err(TemplateError::TooLong { name: name.to_owned() });
+        }
+        if repeat::repeats_too_much(name, source) {
+            return Err(TemplateError::OutputTooLarge { name: name.to_owned() });
         }
         let mut env = sandbox();
         env.add_template_owned(name.to_owned(), source.to_owned())

@@ -22,6 +22,9 @@ pub struct ServerConfig {
     /// Console and message language.
     #[serde(default)]
     pub language: Lang,
+    /// Serve `/metrics` without the API token (default: behind it, when there is one).
+    #[serde(default)]
+    pub metrics_public: bool,
 }
 
 impl Default for ServerConfig {
@@ -31,6 +34,7 @@ impl Default for ServerConfig {
             public_url: None,
             database: default_database(),
             language: Lang::Zh,
+            metrics_public: false,
         }
     }
 }

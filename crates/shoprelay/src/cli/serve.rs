@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use shoprelay_core::secret::Secret;
+use shoprelay_http::guard::{ApiToken, ApiTokenError};
 use tokio::net::TcpListener;
 
 use crate::server::{redact, start, StartOptions};
-use crate::settings::{load_file, master_key, public_url, server_settings};
+use crate::settings::{load_file, master_key, public_url, server_settings, user_error};
 
 /// `serve` options.
 #[derive(clap::Args)]
@@ -22,7 +22,7 @@ pub struct Args {
     /// Database URL (overrides server.database).
     #[arg(long)]
     database: Option<String>,
-    /// Bearer token required by /api/v1 (or SHOPRELAY_API_TOKEN).
+    /// Bearer token required by /api/v1 (or SHOPRELAY_API_TOKEN); at least 32 characters.
     #[arg(long, env = "SHOPRELAY_API_TOKEN", hide_env_values = true)]
     api_token: Option<String>,
 }
@@ -37,29 +37,29 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if let Some(db) = args.database {
         server.database = db;
     }
-    let api_token = args.api_token.map(Secret::new);
-    let public = server
-        .listen
-        .parse::<std::net::SocketAddr>()
-        .is_ok_and(|a| !a.ip().is_loopback());
-    if public && api_token.is_none() {
-        anyhow::bail!(
-            "listening on {} (not loopback) exposes /api/v1 (orders, audit): set SHOPRELAY_API_TOKEN or --api-token \
-             / 非本机监听地址必须设置 API 令牌",
-            server.listen
-        );
-    }
-    let secrets = master_key(&server.database)?;
+    // An empty SHOPRELAY_API_TOKEN is a token that admits everyone: refused like a short one.
+    let api_token = args
+        .api_token
+        .as_deref()
+        .map(ApiToken::parse)
+        .transpose()
+        .map_err(|e| user_error(&e))?;
     let listener = TcpListener::bind(&server.listen).await.with_context(|| {
         format!(
             "cannot listen on {} (in use? set server.listen or --listen)",
             server.listen
         )
     })?;
+    // Judged on the bound address, not the text: `0:8080` and `localhost` resolve to what they resolve to.
     let bound = listener.local_addr()?;
+    if !bound.ip().is_loopback() && api_token.is_none() {
+        return Err(user_error(&ApiTokenError::Required(bound.to_string())));
+    }
+    let secrets = master_key(&server.database)?;
     let mut options = StartOptions::new(server.database.clone(), secrets);
     options.public_url = Some(public_url(&server, bound));
     options.api_token = api_token;
+    options.metrics_public = server.metrics_public;
     options.language = server.language;
     let running = start(listener, options).await?;
     let base = running.engine.settings.public_url.clone();

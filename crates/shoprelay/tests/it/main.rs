@@ -14,4 +14,5 @@ mod reconcile;
 mod replicas;
 mod retention;
 mod rules;
+mod security;
 mod webhooks;

@@ -201,7 +201,9 @@ impl SqlStore {
         let pool = if url.starts_with("sqlite:") {
             // "Durable" means surviving a power cut: synchronous=FULL makes every commit wait for fsync;
             // group commit in the ingest path keeps that affordable.
-            let options = SqliteConnectOptions::from_str(url)?
+            let options = SqliteConnectOptions::from_str(url)?;
+            create_private(options.get_filename());
+            let options = options
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
@@ -312,6 +314,37 @@ impl SqlStore {
     pub(crate) fn is_postgres(&self) -> bool {
         matches!(self.pool, Pool::Postgres(_))
     }
+}
+
+/// Creates a new database file readable by its owner only; SQLite gives the `-wal`, `-shm` and
+/// `-journal` files it creates beside it the same mode. An existing file keeps its mode (the operator
+/// may share it on purpose) but one open to others is warned about. Failures are left to SQLite's own
+/// open, which reports them with its error.
+fn create_private(path: &std::path::Path) {
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+        return;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format!("{mode:o}"),
+                    "the database (and its -wal and -shm files) can be read by other users: run `chmod 600 {}*` \
+                     / 数据库文件可被其他用户读取，请执行 chmod 600",
+                    path.display()
+                );
+            }
+            return;
+        }
+    }
+    let _ = options.open(path);
 }
 
 /// Forwards NOTIFYs to the local workers until the connection fails.
