@@ -28,6 +28,8 @@ pub struct Options {
     /// WeCom's "minute" lasts `SHORT_MINUTE` in shoprelay's pacing and in the simulator, so a test can
     /// let a budget window pass for real.
     pub short_minute: bool,
+    /// Changes to the simulated corp (its departments, tags, chats …) before the simulator starts.
+    pub wecom_sim: fn(&mut WeComSimConfig),
 }
 
 /// The minute of tests with `short_minute`.
@@ -40,6 +42,7 @@ impl Default for Options {
             extra_toml: String::new(),
             language: shoprelay_core::error::Lang::Zh,
             short_minute: false,
+            wecom_sim: |_| {},
         }
     }
 }
@@ -127,29 +130,28 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
-    let wecom = shoprelay_sim::wecom::serve(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        WeComSimConfig {
-            users: vec!["zhangsan".into(), "lisi".into()],
-            chats: vec![shoprelay_sim::wecom::SimChat {
-                chatid: "orders01".into(),
-                name: "订单群".into(),
-                members: vec!["zhangsan".into(), "lisi".into()],
-                agent_id: 1000002,
-            }],
-            limits: shoprelay_sim::wecom::SimLimits {
-                minute_ms: if options.short_minute {
-                    SHORT_MINUTE.as_millis() as u64
-                } else {
-                    60_000
-                },
-                ..Default::default()
+    let mut wecom_config = WeComSimConfig {
+        users: vec!["zhangsan".into(), "lisi".into()],
+        chats: vec![shoprelay_sim::wecom::SimChat {
+            chatid: "orders01".into(),
+            name: "订单群".into(),
+            members: vec!["zhangsan".into(), "lisi".into()],
+            agent_id: 1000002,
+        }],
+        limits: shoprelay_sim::wecom::SimLimits {
+            minute_ms: if options.short_minute {
+                SHORT_MINUTE.as_millis() as u64
+            } else {
+                60_000
             },
-            ..WeComSimConfig::default()
+            ..Default::default()
         },
-    )
-    .await
-    .unwrap();
+        ..WeComSimConfig::default()
+    };
+    (options.wecom_sim)(&mut wecom_config);
+    let wecom = shoprelay_sim::wecom::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), wecom_config)
+        .await
+        .unwrap();
     let shopee = shoprelay_sim::shopee::serve(
         TcpListener::bind("127.0.0.1:0").await.unwrap(),
         ShopeeSimConfig::default(),

@@ -13,3 +13,4 @@ mod reconcile;
 mod replicas;
 mod rules;
 mod webhooks;
+mod wecom_limits;
