@@ -7,11 +7,16 @@ use std::time::Instant;
 use futures::future::join_all;
 use shoprelay_core::error::UserFacing;
 use shoprelay_store::{AuditEntry, AuditKind, DeliveryItem, DeliveryResult};
-use shoprelay_wecom::client::AppCredentials;
+use shoprelay_wecom::client::{AppCredentials, Unreached};
 use shoprelay_wecom::error::{Disposition, WeComError};
 use shoprelay_wecom::message::{AppBody, AppChatSpec};
 
 use std::time::Duration;
+
+use shoprelay_core::error::Lang;
+use shoprelay_core::event::{Event, EventBody, Platform};
+use shoprelay_core::ids::ConfigId;
+use shoprelay_store::NewEvent;
 
 use crate::clock::{now_ms, now_secs};
 use crate::config::{WeComAppConfig, WebhookConfig};
@@ -19,15 +24,8 @@ use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::pacing::{BreakerSignal, Pacing};
 use crate::render::Payload;
+use crate::routing::admin_notice;
 use crate::webhook::{secret_key, signature};
-
-/// WeCom: the app group chat does not exist.
-const NO_SUCH_CHAT: i64 = 86003;
-/// WeCom: a chat with this chatid exists already.
-const CHAT_EXISTS: i64 = 86215;
-
-/// Errcodes WeCom uses to throttle a caller: back off without spending the delivery's attempts.
-const THROTTLE_ERRCODES: [i64; 2] = [45009, 45033];
 
 /// Why an attempt did not deliver.
 struct Failure {
@@ -35,6 +33,8 @@ struct Failure {
     transient: bool,
     /// An admin must fix the destination's configuration; every message to it must wait.
     holds_destination: bool,
+    /// WeCom throttled us (45009, 45033): back off without spending the delivery's attempts.
+    throttled: bool,
     /// What went wrong.
     error: String,
     /// WeCom's errcode, when it answered with one.
@@ -51,9 +51,27 @@ impl Failure {
             transient: false,
             slow_down: None,
             holds_destination: false,
+            throttled: false,
             error,
             errcode: None,
             http_status: None,
+        }
+    }
+}
+
+/// What a delivered attempt reports.
+struct Sent {
+    /// For the audit log.
+    detail: String,
+    /// Recipients WeCom accepted the message for but reached nobody through.
+    unreached: Vec<Unreached>,
+}
+
+impl Sent {
+    fn accepted(detail: impl Into<String>) -> Self {
+        Self {
+            detail: detail.into(),
+            unreached: Vec::new(),
         }
     }
 }
@@ -152,19 +170,20 @@ impl Engine {
         let mut audit = self.audit_for(&item, "delivered");
         audit.latency_ms = Some(latency.as_millis() as i64);
         let mut paused_until = None;
+        let mut unreached = Vec::new();
         let result = match outcome {
-            Ok(detail) => {
+            Ok(sent) => {
                 audit.errcode = Some(0);
                 audit.http_status = Some(200);
-                audit.detail = detail;
+                audit.detail = sent.detail;
+                unreached = sent.unreached;
                 DeliveryResult::Delivered
             }
             Err(failure) => {
                 audit.errcode = failure.errcode;
                 audit.http_status = failure.http_status;
                 audit.detail = failure.error.clone();
-                let wecom_throttled = failure.errcode.is_some_and(|c| THROTTLE_ERRCODES.contains(&c));
-                let throttled = wecom_throttled || failure.slow_down.is_some();
+                let throttled = failure.throttled || failure.slow_down.is_some();
                 let signal = if failure.holds_destination {
                     BreakerSignal::Hold(failure.error.clone())
                 } else if throttled {
@@ -218,11 +237,16 @@ impl Engine {
             if let Err(err) = self.breaker_success(&item.destination).await {
                 tracing::warn!(error = ?err, destination = %item.destination, "could not close the breaker");
             }
+            if !unreached.is_empty() {
+                if let Err(err) = self.report_unreached(&item.destination, &unreached).await {
+                    tracing::warn!(error = ?err, destination = %item.destination, "could not report unreached recipients");
+                }
+            }
         }
         Ok(paused_until)
     }
 
-    async fn send(&self, item: &DeliveryItem) -> Result<String, Failure> {
+    async fn send(&self, item: &DeliveryItem) -> Result<Sent, Failure> {
         let payload: Payload = serde_json::from_str(&item.payload)
             .map_err(|e| Failure::permanent(format!("unreadable outbox payload: {e}")))?;
         let registry = self.registry();
@@ -236,11 +260,16 @@ impl Engine {
                 // The AgentId in force now, so a corrected agent_id applies to queued messages too.
                 message["agentid"] = cfg.agent_id.into();
                 let receipt = self.wecom.send_app_message(&creds, &message).await.map_err(classify)?;
+                let unreached = receipt.unreached();
                 let mut detail = format!("msgid {}", receipt.msgid);
-                if !receipt.invalid_users.is_empty() {
-                    detail.push_str(&format!("; invalid users: {}", receipt.invalid_users.join(",")));
+                if !unreached.is_empty() {
+                    let listed: Vec<String> = unreached.iter().map(Unreached::to_string).collect();
+                    detail.push_str(&format!(
+                        "; reached nobody through (WeCom: invalid) / 以下接收人无效、未送达: {}",
+                        listed.join(", ")
+                    ));
                 }
-                Ok(detail)
+                Ok(Sent { detail, unreached })
             }
             Payload::Robot { robot, message } => {
                 let cfg = registry
@@ -251,7 +280,7 @@ impl Engine {
                     .send_robot(&cfg.api_base, &cfg.key, &message)
                     .await
                     .map_err(classify)?;
-                Ok("accepted".into())
+                Ok(Sent::accepted("accepted"))
             }
             Payload::Appchat {
                 app,
@@ -266,9 +295,10 @@ impl Engine {
                 let creds = app_credentials(cfg);
                 let body = AppBody::markdown(&content);
                 match (self.wecom.send_appchat(&creds, &chatid, &body).await, create) {
-                    (Ok(()), _) => Ok("accepted".into()),
-                    // The rule's chat does not exist yet: create it (another replica may just have), then send.
-                    (Err(err), Some(create)) if err.errcode() == Some(NO_SUCH_CHAT) => {
+                    (Ok(()), _) => Ok(Sent::accepted("accepted")),
+                    // The rule's chat does not exist yet (86001 or 86003): create it (another replica may
+                    // just have), then send.
+                    (Err(err), Some(create)) if err.disposition() == Disposition::ChatMissing => {
                         let spec = AppChatSpec {
                             name: create.name,
                             owner: create.owner.map(|o| o.as_str().to_owned()),
@@ -277,14 +307,14 @@ impl Engine {
                         };
                         match self.wecom.create_appchat(&creds, &spec).await {
                             Ok(_) => {}
-                            Err(e) if e.errcode() == Some(CHAT_EXISTS) => {}
+                            Err(e) if e.disposition() == Disposition::ChatExists => {}
                             Err(e) => return Err(classify(e)),
                         }
                         self.wecom
                             .send_appchat(&creds, &chatid, &body)
                             .await
                             .map_err(classify)?;
-                        Ok(format!("created group chat {chatid}; accepted"))
+                        Ok(Sent::accepted(format!("created group chat {chatid}; accepted")))
                     }
                     (Err(err), _) => Err(classify(err)),
                 }
@@ -294,7 +324,7 @@ impl Engine {
                     .webhooks
                     .get(&webhook)
                     .ok_or_else(|| Failure::permanent(format!("webhook `{webhook}` is no longer configured")))?;
-                self.send_webhook(cfg, item.id, &message).await
+                self.send_webhook(cfg, item.id, &message).await.map(Sent::accepted)
             }
         }
     }
@@ -327,6 +357,7 @@ impl Engine {
             .map_err(|e| Failure {
                 transient: true,
                 holds_destination: false,
+                throttled: false,
                 error: format!("cannot reach the webhook: {}", e.without_url()),
                 errcode: None,
                 http_status: None,
@@ -347,6 +378,7 @@ impl Engine {
         Err(Failure {
             transient: status.is_server_error() || code == 429,
             holds_destination: false,
+            throttled: false,
             error: match code {
                 410 => "HTTP 410: the receiver says this endpoint is gone; fix the webhook URL".to_owned(),
                 _ => format!("the webhook answered HTTP {code}"),
@@ -359,7 +391,7 @@ impl Engine {
 }
 
 /// How the WeCom client signs in as a configured app.
-fn app_credentials(cfg: &WeComAppConfig) -> AppCredentials {
+pub(crate) fn app_credentials(cfg: &WeComAppConfig) -> AppCredentials {
     AppCredentials {
         corp_id: cfg.corp_id.clone(),
         secret: cfg.secret.clone(),
@@ -371,10 +403,11 @@ fn app_credentials(cfg: &WeComAppConfig) -> AppCredentials {
 fn classify(err: WeComError) -> Failure {
     // What WeCom said, then what to do about it (in both languages), for whoever reads the audit log.
     let error = format!("{err} — {} / {}", err.message_en(), err.message_zh());
+    let disposition = err.disposition();
     Failure {
-        transient: err.disposition() == Disposition::Retry,
-        // 81013 (every recipient invalid) is one message's problem, not the destination's.
-        holds_destination: err.is_config_error() && err.errcode() != Some(81013),
+        transient: err.is_transient(),
+        holds_destination: disposition == Disposition::Hold,
+        throttled: disposition == Disposition::Throttled,
         errcode: err.errcode(),
         http_status: match &err {
             WeComError::Http { status, .. } => Some(i64::from(*status)),
@@ -383,4 +416,102 @@ fn classify(err: WeComError) -> Failure {
         error,
         slow_down: None,
     }
+}
+
+/// Days since the epoch in China Standard Time, where WeCom's admins read their day.
+fn china_day(now_ms: i64) -> i64 {
+    (now_ms + 8 * 3_600_000).div_euclid(86_400_000)
+}
+
+impl Engine {
+    /// Tells the `[admin]` targets whom a delivery reached nobody through — each value once a day per
+    /// destination, since the same broken rule names it in every message.
+    async fn report_unreached(&self, destination: &str, unreached: &[Unreached]) -> Result<(), EngineError> {
+        let now = now_ms();
+        let day = china_day(now);
+        let values: Vec<(String, String)> = unreached
+            .iter()
+            .map(|u| (u.field().to_owned(), u.id().to_owned()))
+            .collect();
+        let new: Vec<Unreached> = self
+            .store
+            .unreported_unreached(destination, day, &values)
+            .await?
+            .iter()
+            .filter_map(|(field, id)| Unreached::from_field(field, id))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let listed: Vec<String> = new.iter().map(Unreached::to_string).collect();
+        let reason = format!(
+            "WeCom accepted the message but reached nobody through {} (a member who left, a removed \
+             department or tag, or one outside the app's visible range); fix the rule or the app's visible range \
+             / 企业微信已接收消息，但以下接收人无效、没有人收到：{}（成员已离职、部门或标签已删除，或不在应用可见范围内）；请更正规则或应用可见范围",
+            listed.join(", "),
+            listed.join("，")
+        );
+        let event = Event {
+            dedupe_key: format!("recipients_unreached:{destination}:{day}:{}", listed.join(",")),
+            platform: Platform::Shopee,
+            app: ConfigId::internal(),
+            shop_id: None,
+            order_sn: None,
+            occurred_at: now_secs(),
+            order: None,
+            body: EventBody::DeliveryFailing {
+                destination: destination.to_owned(),
+                reason,
+            },
+        };
+        let text = unreached_notice(destination, &new, self.settings.language);
+        let deliveries = admin_notice(&self.registry(), &event, &text, self.settings.language);
+        let notice = NewEvent { event, deliveries };
+        if self
+            .store
+            .report_unreached(destination, day, &values_of(&new), notice, now)
+            .await?
+        {
+            tracing::warn!(destination, unreached = %listed.join(", "), "recipients not reached; admins told");
+            self.outbox_wake.notify_one();
+        }
+        Ok(())
+    }
+}
+
+fn values_of(unreached: &[Unreached]) -> Vec<(String, String)> {
+    unreached
+        .iter()
+        .map(|u| (u.field().to_owned(), u.id().to_owned()))
+        .collect()
+}
+
+/// The admins' message about unreached recipients, markdown.
+fn unreached_notice(destination: &str, unreached: &[Unreached], lang: Lang) -> String {
+    let ids = |pick: fn(&Unreached) -> Option<&str>| -> String {
+        unreached.iter().filter_map(pick).collect::<Vec<_>>().join(", ")
+    };
+    let users = ids(|u| matches!(u, Unreached::User(_)).then(|| u.id()));
+    let parties = ids(|u| matches!(u, Unreached::Party(_)).then(|| u.id()));
+    let tags = ids(|u| matches!(u, Unreached::Tag(_)).then(|| u.id()));
+    let (title, labels, note) = match lang {
+        Lang::Zh => (
+            "接收人无效：消息未送达",
+            ["目标", "无效成员", "无效部门", "无效标签"],
+            "企业微信已接收消息，但以上接收人不存在或不在应用可见范围内（成员已离职、部门或标签已删除），他们没有收到。请更正规则，或在企业微信管理后台调整应用的可见范围。同一接收人今天不再重复提醒。",
+        ),
+        Lang::En => (
+            "Recipients not reached",
+            ["Destination", "Invalid members", "Invalid departments", "Invalid tags"],
+            "WeCom accepted the message, but the recipients above do not exist or are outside the app's visible range (a member who left, a removed department or tag), so nobody there got it. Fix the rule or the app's visible range in the WeCom admin console. Each is reported once a day.",
+        ),
+    };
+    let mut text = format!("### {title}\n> {}：{destination}\n", labels[0]);
+    for (label, value) in labels[1..].iter().zip([users, parties, tags]) {
+        if !value.is_empty() {
+            text.push_str(&format!("> {label}：{value}\n"));
+        }
+    }
+    text.push_str(&format!("\n{note}"));
+    text
 }

@@ -2,8 +2,12 @@
 //! member's limit without an error, so an error can never be the signal to slow down.
 //!
 //! Budgets are counted over sliding windows of the store's send log (so they hold across restarts):
-//! a WeCom app `rate_per_minute` (default 200) and, per member it names, 30 a minute and 1,000 an hour;
-//! a group robot 20 a minute. A destination whose budget is spent is paused until the oldest send leaves
+//! a WeCom app `rate_per_minute` (default 200) and, per PERSON it reaches, 30 a minute and 1,000 an hour
+//! — WeCom counts a person once whether reached by userid, department, tag or `@all`, so departments,
+//! tags and `@all` are expanded to their members through the contacts APIs (cached). When a membership
+//! cannot be read, the send is logged as reaching anyone (`?`): it may go only while the whole app has
+//! sent fewer than a person's limit, and every later send counts those against each of its people.
+//! A group robot 20 a minute. A destination whose budget is spent is paused until the oldest send leaves
 //! the window, and what is queued behind it is folded into digests, so every event is visible at the
 //! next free slot instead of trickling out one per slot.
 //!
@@ -13,17 +17,20 @@
 //! 45033) and [`FAILURES_TO_OPEN`] failures in a row open it for a back-off (`breaker_open`, 30 s) that
 //! doubles up to [`MAX_OPEN`].
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::ConfigId;
 use shoprelay_store::{DeliveryItem, DestinationState, NewDelivery, NewEvent, PRIORITY_BULK};
+use shoprelay_wecom::contacts::Membership;
 
 use crate::clock::{now_ms, now_secs};
 use crate::config::Registry;
+use crate::deliver::app_credentials;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::render::{digest, members_of, DigestReason, Payload};
+use crate::render::{audience_of, digest, DigestReason, Payload};
 
 /// A group robot's limit per minute.
 pub const ROBOT_PER_MINUTE: i64 = 20;
@@ -39,6 +46,23 @@ pub const FAILURES_TO_OPEN: i64 = 5;
 pub const MAX_OPEN: Duration = Duration::from_secs(600);
 /// Most deliveries folded into one digest.
 const DIGEST_MAX: i64 = 500;
+
+/// The send-log member of sends that may have reached anyone (a group whose members could not be read);
+/// not a userid, which has no `?`.
+const ANYONE: &str = "?";
+
+/// Who an app delivery reaches, for WeCom's per-person limits.
+enum People {
+    /// These people (lower-cased userids).
+    Known(Vec<String>),
+    /// Possibly anyone the app can see: a department's, tag's or `@all`'s members could not be read.
+    Anyone,
+}
+
+/// When a window holding `count` sends (the oldest at `oldest`) has room again, if it is full now.
+fn later(now: i64, count: i64, oldest: Option<i64>, limit: i64, window: i64) -> Option<i64> {
+    (count >= limit).then(|| oldest.map_or(now + window, |o| o + window + 1))
+}
 
 /// Whether a send may go out now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,36 +143,70 @@ impl Engine {
         // WeCom's minute (and its hour of 60 minutes); shorter only in tests that let windows pass.
         let minute_ms = self.settings.pacing_minute.as_millis() as i64;
         let hour_ms = minute_ms * 60;
-        let b = budget(&self.registry(), destination);
-        let members = if b.per_member {
-            members_of(recipients)
-        } else {
-            Vec::new()
-        };
-        let later = |count: i64, oldest: Option<i64>, limit: i64, window: i64| {
-            (count >= limit).then(|| oldest.map_or(now + window, |o| o + window + 1))
-        };
+        let registry = self.registry();
+        let b = budget(&registry, destination);
         if let Some(limit) = b.per_minute {
             let (count, oldest) = self.store.count_sends(destination, "*", now - minute_ms).await?;
-            if let Some(at) = later(count, oldest, limit, minute_ms) {
+            if let Some(at) = later(now, count, oldest, limit, minute_ms) {
                 return Ok(Pacing::DestinationFull(at));
             }
         }
-        let mut member_free_at: Option<i64> = None;
-        for member in &members {
-            let (count, oldest) = self.store.count_sends(destination, member, now - minute_ms).await?;
-            let minute = later(count, oldest, MEMBER_PER_MINUTE, minute_ms);
-            let (count, oldest) = self.store.count_sends(destination, member, now - hour_ms).await?;
-            let hour = later(count, oldest, MEMBER_PER_HOUR, hour_ms);
-            if let Some(at) = minute.max(hour) {
-                member_free_at = Some(member_free_at.map_or(at, |f| f.max(at)));
+        let mut members = Vec::new();
+        if b.per_member {
+            let windows = [(MEMBER_PER_MINUTE, minute_ms), (MEMBER_PER_HOUR, hour_ms)];
+            let mut free_at: Option<i64> = None;
+            match self.people(&registry, destination, recipients).await {
+                // It may reach anyone: every send of the app may have reached that person too.
+                People::Anyone => {
+                    for (limit, window) in windows {
+                        let (count, oldest) = self.store.count_sends(destination, "*", now - window).await?;
+                        free_at = free_at.max(later(now, count, oldest, limit, window));
+                    }
+                    members.push(ANYONE.to_owned());
+                }
+                // Each person's own sends, plus every send that may have reached anyone.
+                People::Known(people) if !people.is_empty() => {
+                    for (limit, window) in windows {
+                        let since = now - window;
+                        let (anyone, anyone_oldest) = self.store.count_sends(destination, ANYONE, since).await?;
+                        free_at = free_at.max(later(now, anyone, anyone_oldest, limit, window));
+                        for (_, count, oldest) in self.store.member_send_counts(destination, &people, since).await? {
+                            let oldest = anyone_oldest.map_or(oldest, |a| a.min(oldest));
+                            free_at = free_at.max(later(now, count + anyone, Some(oldest), limit, window));
+                        }
+                    }
+                    members = people;
+                }
+                People::Known(_) => {}
             }
-        }
-        if let Some(at) = member_free_at {
-            return Ok(Pacing::RecipientsFull(at));
+            if let Some(at) = free_at {
+                return Ok(Pacing::RecipientsFull(at));
+            }
         }
         self.store.reserve_send(destination, &members, now).await?;
         Ok(Pacing::Reserved(now))
+    }
+
+    /// The people an app delivery reaches: its users and the members of its departments, tags and `@all`,
+    /// read through the contacts APIs (cached) — or anyone, when a membership cannot be read.
+    async fn people(&self, registry: &Registry, destination: &str, recipients: &str) -> People {
+        let audience = audience_of(recipients);
+        let mut people: BTreeSet<String> = audience.users.into_iter().collect();
+        if !audience.groups.is_empty() {
+            let app = destination
+                .strip_prefix("wecom_app:")
+                .and_then(|id| ConfigId::parse(id).ok())
+                .and_then(|id| registry.wecom_apps.get(&id));
+            let Some(app) = app else { return People::Anyone };
+            let creds = app_credentials(app);
+            for group in audience.groups {
+                match self.wecom.members(&creds, group).await {
+                    Membership::Known(members) => people.extend(members),
+                    Membership::Unreadable => return People::Anyone,
+                }
+            }
+        }
+        People::Known(people.into_iter().collect())
     }
 
     /// Pauses a destination whose budget is spent, then folds its queued bulk deliveries into digests.

@@ -13,6 +13,7 @@ use shoprelay_core::time::{format_local, region_timezone};
 use shoprelay_wecom::card::{
     CardAction, CardSource, CardType, EmphasisContent, HorizontalContent, Jump, MainTitle, TemplateCard,
 };
+use shoprelay_wecom::contacts::Group;
 use shoprelay_wecom::message::{
     truncate_utf8, AppBody, AppMessage, Recipients, RobotMessage, APP_MARKDOWN_MAX_BYTES, ROBOT_MARKDOWN_MAX_BYTES,
     ROBOT_TEXT_MAX_BYTES,
@@ -20,6 +21,8 @@ use shoprelay_wecom::message::{
 
 /// How long WeCom should treat a resent identical message as a duplicate (its maximum, 4 h).
 const DUPLICATE_CHECK_SECS: u32 = 14_400;
+/// The mention of everyone in a robot's `mentioned_list`.
+const EVERYONE: &str = "@all";
 
 /// A rendered delivery as stored in the outbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,44 +209,55 @@ pub fn recipients_key(target: &Target) -> String {
     }
 }
 
-/// What WeCom's per-member limits are counted against for a recipients key: each user (lower-cased, as
-/// WeCom compares them), and each department, tag or `@all` as one pseudo-member — their members are not
-/// known here, and every one of them receives the message, so the group is held to a member's limit.
-pub fn members_of(recipients: &str) -> Vec<String> {
-    let mut out = Vec::new();
+/// Whom an app delivery's recipients key addresses: users by userid (lower-cased, as WeCom compares
+/// them) and groups whose members WeCom's per-person limits count one by one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Audience {
+    /// Member userids, lower-cased.
+    pub users: Vec<String>,
+    /// Departments, tags and `@all`.
+    pub groups: Vec<Group>,
+}
+
+/// The [`Audience`] of a recipients key (`u:a,b;p:2;t:1;all`); other keys address nobody by name.
+pub fn audience_of(recipients: &str) -> Audience {
+    let mut out = Audience::default();
     for part in recipients.split(';') {
-        let (prefix, ids) = match part.split_once(':') {
-            Some((prefix @ ("u" | "p" | "t"), ids)) => (prefix, ids),
-            _ if part == "all" => {
-                out.push("@all".to_owned());
-                continue;
-            }
-            _ => continue,
+        if part == "all" {
+            out.groups.push(Group::Everyone);
+            continue;
+        }
+        let Some((prefix, ids)) = part.split_once(':') else {
+            continue;
         };
         for id in ids.split(',').filter(|id| !id.is_empty()) {
-            out.push(match prefix {
-                "u" => id.to_lowercase(),
-                other => format!("{other}:{id}"),
-            });
+            match (prefix, id.parse::<u32>()) {
+                ("u", _) => out.users.push(id.to_lowercase()),
+                ("p", Ok(n)) => out.groups.push(Group::Department(n)),
+                ("t", Ok(n)) => out.groups.push(Group::Tag(n)),
+                _ => {}
+            }
         }
     }
     out
 }
 
-/// The `<@userid>` mentions a robot recipients key carries.
-fn robot_mentions(recipients: &str) -> String {
-    recipients
-        .strip_prefix("robot:")
-        .map(|rest| {
-            // Mobile mentions (`;m:…`) cannot be written in markdown; the digest names the userids only.
-            let ids = rest.split(';').next().unwrap_or_default();
-            ids.split(',')
-                .filter(|id| !id.is_empty())
-                .map(|id| format!("<@{id}>"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default()
+/// The userids and mobile numbers a robot recipients key (`robot:a,b;m:138…`) mentions.
+fn robot_mentions(recipients: &str) -> (Vec<String>, Vec<String>) {
+    let Some(rest) = recipients.strip_prefix("robot:") else {
+        return (Vec::new(), Vec::new());
+    };
+    let list = |s: &str| s.split(',').filter(|id| !id.is_empty()).map(str::to_owned).collect();
+    let mut parts = rest.split(';');
+    let users = parts.next().map(list).unwrap_or_default();
+    let mobiles = parts.find_map(|p| p.strip_prefix("m:")).map(list).unwrap_or_default();
+    (users, mobiles)
+}
+
+/// Whether a robot must mention everyone, which WeCom allows only in a text message's mention lists
+/// ("不支持艾特全员" in markdown).
+fn mentions_everyone<'a>(mentions: impl IntoIterator<Item = &'a str>) -> bool {
+    mentions.into_iter().any(|m| m.eq_ignore_ascii_case(EVERYONE))
 }
 
 /// Why messages were folded into a digest.
@@ -256,7 +270,8 @@ pub enum DigestReason {
 }
 
 /// A digest of several deliveries to one destination and recipients, as one markdown message: the first
-/// lines that fit, "…还有 N 条", and a link to the page listing every one.
+/// lines that fit, "…还有 N 条", and a link to the page listing every one. A robot that must mention
+/// everyone or mobile numbers gets it as text, the only kind that can.
 /// `None` for webhooks: a receiving system takes every event as it is, at its own pace.
 pub fn digest(
     sample: &Payload,
@@ -266,7 +281,10 @@ pub fn digest(
     lang: Lang,
     reason: DigestReason,
 ) -> Option<Payload> {
-    let (limit, mut wrap): (usize, Box<dyn FnMut(String) -> Value>) = match sample {
+    let (users, mobiles) = robot_mentions(recipients);
+    let robot_text = mentions_everyone(users.iter().map(String::as_str)) || !mobiles.is_empty();
+    type Wrap = Box<dyn FnOnce(String) -> Result<Value, serde_json::Error>>;
+    let (limit, wrap): (usize, Wrap) = match sample {
         Payload::WecomApp { message, .. } => {
             let base = message.clone();
             (
@@ -282,36 +300,67 @@ pub fn digest(
                     m.insert("markdown".into(), serde_json::json!({ "content": content }));
                     m.insert("enable_duplicate_check".into(), 1.into());
                     m.insert("duplicate_check_interval".into(), DUPLICATE_CHECK_SECS.into());
-                    Value::Object(m)
+                    Ok(Value::Object(m))
+                }),
+            )
+        }
+        Payload::Robot { .. } if robot_text => {
+            let (mentioned_list, mentioned_mobile_list) = (users.clone(), mobiles.clone());
+            (
+                ROBOT_TEXT_MAX_BYTES,
+                Box::new(move |content| {
+                    serde_json::to_value(RobotMessage::Text {
+                        content,
+                        mentioned_list,
+                        mentioned_mobile_list,
+                    })
                 }),
             )
         }
         Payload::Robot { .. } => (
             ROBOT_MARKDOWN_MAX_BYTES,
-            Box::new(|content| serde_json::json!({ "msgtype": "markdown", "markdown": { "content": content } })),
+            Box::new(|content| serde_json::to_value(RobotMessage::Markdown { content })),
         ),
         Payload::Webhook { .. } | Payload::Appchat { .. } => return None,
     };
     let n = lines.len();
-    let head = match (lang, reason) {
-        (Lang::Zh, DigestReason::Budget) => {
-            format!("### 消息汇总：共 {n} 条\n> 发送量已达企业微信限额，以下消息合并发送，不会遗漏。\n")
-        }
-        (Lang::En, DigestReason::Budget) => {
-            format!("### Digest: {n} messages\n> WeCom's limit was reached; these come together, none is lost.\n")
-        }
-        (Lang::Zh, DigestReason::QuietHours) => {
-            format!("### 免打扰期间的消息：共 {n} 条\n> 以下消息在免打扰时段内产生，现合并发送。\n")
-        }
-        (Lang::En, DigestReason::QuietHours) => {
-            format!("### During quiet hours: {n} messages\n> These came in during quiet hours and come together now.\n")
-        }
+    let (title, note) = match (lang, reason) {
+        (Lang::Zh, DigestReason::Budget) => (
+            format!("消息汇总：共 {n} 条"),
+            "发送量已达企业微信限额，以下消息合并发送，不会遗漏。",
+        ),
+        (Lang::En, DigestReason::Budget) => (
+            format!("Digest: {n} messages"),
+            "WeCom's limit was reached; these come together, none is lost.",
+        ),
+        (Lang::Zh, DigestReason::QuietHours) => (
+            format!("免打扰期间的消息：共 {n} 条"),
+            "以下消息在免打扰时段内产生，现合并发送。",
+        ),
+        (Lang::En, DigestReason::QuietHours) => (
+            format!("During quiet hours: {n} messages"),
+            "These came in during quiet hours and come together now.",
+        ),
     };
-    let all = match lang {
-        Lang::Zh => format!("[查看全部 {n} 条]({link})"),
-        Lang::En => format!("[See all {n}]({link})"),
+    let (head, all) = if robot_text {
+        let all = match lang {
+            Lang::Zh => format!("查看全部 {n} 条：{link}"),
+            Lang::En => format!("See all {n}: {link}"),
+        };
+        (format!("{title}\n{note}\n"), all)
+    } else {
+        let all = match lang {
+            Lang::Zh => format!("[查看全部 {n} 条]({link})"),
+            Lang::En => format!("[See all {n}]({link})"),
+        };
+        (format!("### {title}\n> {note}\n"), all)
     };
-    let mentions = robot_mentions(recipients);
+    // Markdown mentions are `<@userid>`; text ones travel in the mention lists.
+    let mentions = if robot_text {
+        String::new()
+    } else {
+        users.iter().map(|u| format!("<@{u}>")).collect::<Vec<_>>().join(" ")
+    };
     let tail = if mentions.is_empty() {
         format!("\n{all}")
     } else {
@@ -321,22 +370,15 @@ pub fn digest(
         Lang::Zh => format!("\n…还有 {k} 条"),
         Lang::En => format!("\n…and {k} more"),
     };
-    let reserve = more(99_999).len();
-    let mut body = String::new();
-    let mut shown = 0;
-    for line in lines {
-        let next = format!("\n- {line}");
-        if head.len() + body.len() + next.len() + tail.len() + reserve > limit {
-            break;
+    let body = fit_list(lines, head.len() + tail.len(), limit, more);
+    let content = format!("{}{body}{tail}", fit_lines(&head, limit.saturating_sub(tail.len())));
+    let message = match wrap(content) {
+        Ok(message) => message,
+        Err(err) => {
+            tracing::error!(error = %err, "rendering a digest failed");
+            return None;
         }
-        body.push_str(&next);
-        shown += 1;
-    }
-    if shown < lines.len() {
-        body.push_str(&more(lines.len() - shown));
-    }
-    let content = truncate_utf8(&format!("{head}{body}{tail}"), limit).to_owned();
-    let message = wrap(content);
+    };
     match sample {
         Payload::WecomApp { app, .. } => Some(Payload::WecomApp {
             app: app.clone(),
@@ -348,6 +390,53 @@ pub fn digest(
         }),
         Payload::Webhook { .. } | Payload::Appchat { .. } => None,
     }
+}
+
+/// The list items that fit beside `used` bytes within `limit`, as `\n- item` lines, then "more" for the
+/// rest: the middle of a message is cut, never its head or its links at the end.
+fn fit_list(items: &[String], used: usize, limit: usize, more: impl Fn(usize) -> String) -> String {
+    // Room for the longest possible "more" line, so adding it never overflows.
+    let reserve = more(99_999).len();
+    let mut body = String::new();
+    let mut shown = 0;
+    for item in items {
+        let next = format!("\n- {item}");
+        if used + body.len() + next.len() + reserve > limit {
+            break;
+        }
+        body.push_str(&next);
+        shown += 1;
+    }
+    if shown < items.len() {
+        body.push_str(&more(items.len() - shown));
+    }
+    body
+}
+
+/// The longest run of whole lines of `text` within `max` bytes, so no link or `<font>` tag is cut in
+/// half; a first line longer than that is cut before its first unfinished tag or link.
+fn fit_lines(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let cut = truncate_utf8(text, max);
+    match cut.rfind('\n') {
+        Some(end) => &cut[..=end],
+        None => {
+            // One long line: stop before the last tag or link that may not be finished.
+            let open = [cut.rfind('<'), cut.rfind('[')].into_iter().flatten().max();
+            let closed = [cut.rfind('>'), cut.rfind(')')].into_iter().flatten().max();
+            match (open, closed) {
+                (Some(o), c) if c.is_none_or(|c| c < o) => &cut[..o],
+                _ => cut,
+            }
+        }
+    }
+}
+
+/// A rule's own text within `limit` bytes with `tail` (links, mentions) kept whole at its end.
+fn fit_with_tail(text: &str, tail: &str, limit: usize) -> String {
+    format!("{}{tail}", fit_lines(text, limit.saturating_sub(tail.len())))
 }
 
 /// Renders the payload for one target.
@@ -370,7 +459,7 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<
                 recipients,
                 agentid: ctx.agent_id.unwrap_or_default(),
                 body: match ctx.custom_text {
-                    Some(text) => AppBody::markdown(&with_ack(text, ctx)),
+                    Some(text) => AppBody::markdown(&custom(text, ctx, "", APP_MARKDOWN_MAX_BYTES)),
                     None => AppBody::TemplateCard(Box::new(card(event, ctx))),
                 },
                 enable_duplicate_check: true,
@@ -386,18 +475,17 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<
             mentions,
             mention_mobiles,
         } => {
-            let message = if mention_mobiles.is_empty() {
+            let message = if mention_mobiles.is_empty() && !mentions_everyone(mentions.iter().map(|m| m.as_str())) {
                 let mentions: Vec<String> = mentions.iter().map(|m| format!("<@{m}>")).collect();
                 let content = match ctx.custom_text {
-                    Some(text) if mentions.is_empty() => with_ack(text, ctx),
-                    Some(text) => format!("{}\n{}", with_ack(text, ctx), mentions.join(" ")),
-                    None => markdown(event, ctx, &mentions.join(" ")),
+                    Some(text) => custom(text, ctx, &mentions.join(" "), ROBOT_MARKDOWN_MAX_BYTES),
+                    None => markdown(event, ctx, &mentions.join(" "), ROBOT_MARKDOWN_MAX_BYTES),
                 };
                 RobotMessage::Markdown { content }
             } else {
-                // WeCom mentions mobile numbers only in text messages, so these go as plain text.
+                // WeCom mentions mobile numbers and everyone only in text messages, so these go as plain text.
                 let content = match ctx.custom_text {
-                    Some(text) => with_ack(text, ctx),
+                    Some(text) => custom(text, ctx, "", ROBOT_TEXT_MAX_BYTES),
                     None => plain_text(event, ctx),
                 };
                 RobotMessage::Text {
@@ -412,11 +500,11 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<
             })
         }
         Target::Appchat { app, chatid, create } => {
+            // An app group chat takes 2,048 bytes of markdown, half a robot's: built for that, not cut after.
             let content = match ctx.custom_text {
-                Some(text) => with_ack(text, ctx),
-                None => markdown(event, ctx, ""),
+                Some(text) => custom(text, ctx, "", APP_MARKDOWN_MAX_BYTES),
+                None => markdown(event, ctx, "", APP_MARKDOWN_MAX_BYTES),
             };
-            let content = truncate_utf8(&content, APP_MARKDOWN_MAX_BYTES).to_owned();
             Ok(Payload::Appchat {
                 app: app.clone(),
                 chatid: chatid.clone(),
@@ -438,12 +526,17 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<
     }
 }
 
-/// A rule's own text with the acknowledgement link appended, when the rule wants one.
-fn with_ack(text: &str, ctx: RenderContext<'_>) -> String {
-    match ctx.ack_url {
-        Some(url) => format!("{text}\n[{}]({url})", ack_label(ctx.lang)),
-        None => text.to_owned(),
+/// A rule's own text within `limit` bytes, with the acknowledgement link (when the rule wants one) and
+/// `mentions` kept whole at its end.
+fn custom(text: &str, ctx: RenderContext<'_>, mentions: &str, limit: usize) -> String {
+    let mut tail = String::new();
+    if let Some(url) = ctx.ack_url {
+        tail.push_str(&format!("\n[{}]({url})", ack_label(ctx.lang)));
     }
+    if !mentions.is_empty() {
+        tail.push_str(&format!("\n{mentions}"));
+    }
+    fit_with_tail(text, &tail, limit)
 }
 
 fn ack_label(lang: Lang) -> &'static str {
@@ -658,9 +751,10 @@ pub fn plain_text(event: &Event, ctx: RenderContext<'_>) -> String {
     text
 }
 
-/// Markdown for a robot, within WeCom's 4096-byte limit: item lines that do not fit are summarised
-/// as "…还有 N 项" rather than cut mid-line.
-pub fn markdown(event: &Event, ctx: RenderContext<'_>, mentions: &str) -> String {
+/// Markdown within `limit` bytes (a robot's 4,096, an app group chat's 2,048): the head (title and facts)
+/// and the links at the end are kept whole, and item lines that do not fit are summarised as
+/// "…还有 N 项" — the middle is cut, never a tag or a link.
+pub fn markdown(event: &Event, ctx: RenderContext<'_>, mentions: &str, limit: usize) -> String {
     let mut head = format!("### {}\n", title(event, ctx.lang));
     for (label, value) in facts(event, ctx) {
         head.push_str(&format!("> {label}：<font color=\"comment\">{value}</font>\n"));
@@ -692,25 +786,15 @@ pub fn markdown(event: &Event, ctx: RenderContext<'_>, mentions: &str) -> String
         .as_ref()
         .map(|o| o.items.iter().map(item_line).collect())
         .unwrap_or_default();
-    // Room for the longest possible "more" line, so adding it never overflows.
     let more = |k: usize| match ctx.lang {
         Lang::Zh => format!("\n…还有 {k} 项"),
         Lang::En => format!("\n…and {k} more items"),
     };
-    let reserve = more(99_999).len();
-    let mut body = String::new();
-    let mut shown = 0;
-    for line in &items {
-        let next = format!("\n- {line}");
-        if head.len() + body.len() + next.len() + tail.len() + reserve > ROBOT_MARKDOWN_MAX_BYTES {
-            break;
-        }
-        body.push_str(&next);
-        shown += 1;
-    }
-    if shown < items.len() {
-        body.push_str(&more(items.len() - shown));
-    }
-    let full = format!("{head}{body}{tail}");
-    truncate_utf8(&full, ROBOT_MARKDOWN_MAX_BYTES).to_owned()
+    // A long buyer message can fill the head; it gives way (at a line) before the links do.
+    let head = fit_lines(&head, limit.saturating_sub(tail.len() + more(99_999).len()));
+    let body = fit_list(&items, head.len() + tail.len(), limit, more);
+    format!("{head}{body}{tail}")
 }
+
+#[cfg(test)]
+mod tests;

@@ -179,6 +179,27 @@ pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed
     routed
 }
 
+/// The deliveries of a notice shoprelay raises for the `[admin]` targets in its own words (`text`,
+/// markdown; webhooks get the event), e.g. recipients a message did not reach.
+pub fn admin_notice(registry: &Registry, event: &Event, text: &str, lang: Lang) -> Vec<NewDelivery> {
+    let Some(admin) = &registry.admin else {
+        return Vec::new();
+    };
+    let selected = admin
+        .targets
+        .iter()
+        .map(|target| Selected {
+            rule_id: "admin".to_owned(),
+            target: target.clone(),
+            text: Some(text.to_owned()),
+            urgent: false,
+            quiet_until: None,
+            ack: None,
+        })
+        .collect();
+    render_selected(registry, event, selected, lang)
+}
+
 /// Every delivery the event would produce, for dry runs and previews; nothing is stored. A rule that
 /// assigns is shown with its first on-duty member (the real pick depends on stored turns and loads) and
 /// a placeholder acknowledgement link.

@@ -230,10 +230,6 @@ async fn robot_refuses_the_21st_message_in_a_minute() {
     assert_eq!(h.robot("robot-1", &text(22)).await["errcode"], 0);
 
     assert_eq!(h.robot("unknown", &text(0)).await["errcode"], 93000);
-    let long = json!({"msgtype": "markdown", "markdown": {"content": "字".repeat(1366)}});
-    assert_eq!(h.robot("robot-1", &long).await["errcode"], 45002);
-    let fits = json!({"msgtype": "markdown", "markdown": {"content": "字".repeat(1365)}});
-    assert_eq!(h.robot("robot-1", &fits).await["errcode"], 0);
 }
 
 #[tokio::test]
@@ -421,7 +417,8 @@ async fn app_chats_are_created_and_owned_by_their_app() {
     };
     let text = json!({"msgtype": "text", "text": {"content": "群消息"}});
     assert_eq!(send("aftersales1", text.clone()).await["errcode"], 0);
-    assert_eq!(send("nosuchchat", text.clone()).await["errcode"], 86003);
+    // Developers report 86001 "invalid chatid" for a chat that does not exist (not 86003).
+    assert_eq!(send("nosuchchat", text.clone()).await["errcode"], 86001);
     assert_eq!(send("presetchat", text.clone()).await["errcode"], 86008);
     let card = json!({"msgtype": "template_card", "template_card": {"card_type": "text_notice"}});
     assert_eq!(send("aftersales1", card).await["errcode"], 40008);
@@ -533,4 +530,169 @@ fn config_reads_from_json_with_defaults() {
     assert_eq!(config.limits.member_per_minute, 30);
     assert_eq!(config.expired_token_errcode, 42001);
     assert!(serde_json::from_value::<WeComSimConfig>(json!({"corp": "typo"})).is_err());
+}
+
+fn directory() -> WeComSimConfig {
+    WeComSimConfig {
+        users: vec!["ZhangSan".into(), "lisi".into(), "wangwu".into()],
+        departments: vec![SimGroup {
+            id: 2,
+            name: "仓库".into(),
+            members: vec!["zhangsan".into(), "wangwu".into()],
+        }],
+        tags: vec![SimGroup {
+            id: 7,
+            name: "客服".into(),
+            members: vec!["zhangsan".into()],
+        }],
+        ..config()
+    }
+}
+
+#[tokio::test]
+async fn departments_and_tags_are_readable_through_the_contacts_apis() {
+    let h = Harness::start(WeComSimConfig {
+        partly_visible_apps: vec![1000003],
+        ..directory()
+    })
+    .await;
+    let token = h.token_for(SECRET).await;
+    let userids = |v: &Value| -> Vec<String> {
+        v["userlist"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["userid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let dept = h
+        .get(&format!(
+            "/cgi-bin/user/simplelist?access_token={token}&department_id=2"
+        ))
+        .await;
+    assert_eq!(dept["errcode"], 0, "{dept}");
+    assert_eq!(userids(&dept), vec!["ZhangSan", "wangwu"], "as the corp spells them");
+    let root = h
+        .get(&format!(
+            "/cgi-bin/user/simplelist?access_token={token}&department_id=1&fetch_child=1"
+        ))
+        .await;
+    assert_eq!(
+        userids(&root),
+        vec!["ZhangSan", "lisi", "wangwu"],
+        "the root holds everyone"
+    );
+    let tag = h.get(&format!("/cgi-bin/tag/get?access_token={token}&tagid=7")).await;
+    assert_eq!(
+        (tag["errcode"].clone(), userids(&tag)),
+        (json!(0), vec!["ZhangSan".to_owned()])
+    );
+    assert_eq!(tag["tagname"], "客服");
+    let missing = h
+        .get(&format!(
+            "/cgi-bin/user/simplelist?access_token={token}&department_id=99"
+        ))
+        .await;
+    assert_eq!(missing["errcode"], 60003);
+    let missing = h.get(&format!("/cgi-bin/tag/get?access_token={token}&tagid=8")).await;
+    assert_eq!(missing["errcode"], 40068);
+    let page = h
+        .post(
+            &format!("/cgi-bin/user/list_id?access_token={token}"),
+            &json!({"cursor": "", "limit": 2}),
+        )
+        .await;
+    assert_eq!(page["errcode"], 0, "{page}");
+    assert_eq!(page["next_cursor"], "2");
+    let rest = h
+        .post(
+            &format!("/cgi-bin/user/list_id?access_token={token}"),
+            &json!({"cursor": "2", "limit": 2}),
+        )
+        .await;
+    assert_eq!(rest["dept_user"], json!([{"userid": "wangwu", "department": 2}]));
+    assert_eq!(rest["next_cursor"], "");
+
+    // An app not visible company-wide cannot read the root department.
+    let narrow = h.token_for("secret-b").await;
+    let denied = h
+        .get(&format!(
+            "/cgi-bin/user/simplelist?access_token={narrow}&department_id=1"
+        ))
+        .await;
+    assert_eq!(denied["errcode"], 60011);
+}
+
+#[tokio::test]
+async fn a_person_reached_through_every_field_is_one_bucket() {
+    let h = Harness::start(directory()).await;
+    let token = h.token_for(SECRET).await;
+    // zhangsan is named in touser, is in department 2, has tag 7 and is in @all: 40 messages reach them.
+    for (i, (field, value)) in [
+        ("touser", "ZHANGSAN"),
+        ("toparty", "2"),
+        ("totag", "7"),
+        ("touser", "@all"),
+    ]
+    .iter()
+    .cycle()
+    .take(40)
+    .enumerate()
+    {
+        let body = json!({ *field: value, "msgtype": "text", "agentid": AGENT, "text": {"content": format!("{i}")}});
+        assert_eq!(
+            h.send(&token, &body).await["errcode"],
+            0,
+            "dropped silently, never refused"
+        );
+    }
+    let stats = h.sim.stats();
+    assert_eq!(stats.delivered_per_member["ZhangSan"], 30);
+    assert_eq!(stats.dropped_per_member["ZhangSan"], 10);
+    assert_eq!(stats.dropped_per_member.len(), 1, "nobody else is over: {stats:?}");
+}
+
+#[tokio::test]
+async fn app_chats_of_an_app_not_visible_company_wide_cannot_be_created() {
+    let h = Harness::start(WeComSimConfig {
+        partly_visible_apps: vec![AGENT],
+        unknown_chat_errcode: 86003,
+        ..config()
+    })
+    .await;
+    let token = h.token_for(SECRET).await;
+    let created = h
+        .post(
+            &format!("/cgi-bin/appchat/create?access_token={token}"),
+            &json!({"userlist": ["a", "b"], "chatid": "neworders"}),
+        )
+        .await;
+    assert_eq!(created["errcode"], 60011);
+    let sent = h
+        .post(
+            &format!("/cgi-bin/appchat/send?access_token={token}"),
+            &json!({"chatid": "neworders", "msgtype": "text", "text": {"content": "x"}}),
+        )
+        .await;
+    assert_eq!(sent["errcode"], 86003, "the errcode for a missing chat is configurable");
+}
+
+#[tokio::test]
+async fn robot_markdown_is_limited_to_4096_bytes_and_cannot_mention_everyone() {
+    let h = Harness::start(config()).await;
+    let long = json!({"msgtype": "markdown", "markdown": {"content": "字".repeat(1366)}});
+    assert_eq!(h.robot("robot-1", &long).await["errcode"], 40058);
+    let fits = json!({"msgtype": "markdown", "markdown": {"content": "字".repeat(1365)}});
+    assert_eq!(h.robot("robot-1", &fits).await["errcode"], 0);
+    let md = json!({"msgtype": "markdown", "markdown": {"content": "新订单 <@zhangsan> <@all> <@@all>"}});
+    assert_eq!(h.robot("robot-1", &md).await["errcode"], 0);
+    let text = json!({"msgtype": "text", "text": {"content": "新订单", "mentioned_list": ["@all"]}});
+    assert_eq!(h.robot("robot-1", &text).await["errcode"], 0);
+    let messages = h.sim.messages();
+    assert_eq!(
+        messages[1].recipients,
+        vec!["zhangsan"],
+        "markdown mentions no one with <@all>"
+    );
+    assert_eq!(messages[2].recipients, vec!["@all"], "a text message mentions everyone");
 }

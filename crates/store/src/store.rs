@@ -80,6 +80,31 @@ pub trait Outbox: Send + Sync {
     async fn reserve_send(&self, destination: &str, members: &[String], at: i64) -> Result<()>;
     /// Sends recorded for `member` (`*` for the whole destination) since `since`: (count, oldest time).
     async fn count_sends(&self, destination: &str, member: &str, since: i64) -> Result<(i64, Option<i64>)>;
+    /// Sends recorded for each of `members` since `since`, for those with any: (member, count, oldest time).
+    async fn member_send_counts(
+        &self,
+        destination: &str,
+        members: &[String],
+        since: i64,
+    ) -> Result<Vec<(String, i64, i64)>>;
+    /// Which of `values` (kind, value: `invaliduser` `ghost`) were not yet reported for `destination` on
+    /// `day` (days since the epoch).
+    async fn unreported_unreached(
+        &self,
+        destination: &str,
+        day: i64,
+        values: &[(String, String)],
+    ) -> Result<Vec<(String, String)>>;
+    /// Marks `values` reported for `destination` on `day` and stores the admin notice about them, in one
+    /// transaction; `false` (nothing stored) when another worker reported one of them meanwhile.
+    async fn report_unreached(
+        &self,
+        destination: &str,
+        day: i64,
+        values: &[(String, String)],
+        notice: NewEvent,
+        now: i64,
+    ) -> Result<bool>;
     /// Forgets sends older than `before` (windows are at most an hour).
     async fn prune_sends(&self, before: i64) -> Result<u64>;
     /// Due, unclaimed, bulk deliveries of a destination, oldest first: candidates for a digest.

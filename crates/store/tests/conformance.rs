@@ -1306,6 +1306,35 @@ async fn audit_entries_are_sealed_into_one_chain_in_order() {
 }
 
 #[tokio::test]
+async fn the_send_log_counts_each_person_of_a_large_send() {
+    run_both(|s| async move {
+        let everyone: Vec<String> = (0..2_500).map(|i| format!("user{i}")).collect();
+        s.reserve_send("wecom_app:hq", &everyone, 100).await.unwrap();
+        s.reserve_send("wecom_app:hq", &["user7".into(), "?".into()], 200)
+            .await
+            .unwrap();
+        assert_eq!(s.count_sends("wecom_app:hq", "*", 0).await.unwrap(), (2, Some(100)));
+        let asked: Vec<String> = vec!["user7".into(), "user2499".into(), "nobody".into()];
+        let mut counts = s.member_send_counts("wecom_app:hq", &asked, 0).await.unwrap();
+        counts.sort();
+        assert_eq!(
+            counts,
+            vec![("user2499".into(), 1, 100), ("user7".into(), 2, 100)],
+            "only members with sends"
+        );
+        let later = s.member_send_counts("wecom_app:hq", &asked, 150).await.unwrap();
+        assert_eq!(later, vec![("user7".into(), 1, 200)], "sliding window");
+        assert!(s.member_send_counts("robot:x", &asked, 0).await.unwrap().is_empty());
+        // More members than one statement binds.
+        assert_eq!(
+            s.member_send_counts("wecom_app:hq", &everyone, 0).await.unwrap().len(),
+            2_500
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verifiable() {
     run_both(|s| async move {
         // Pushes: one processed long ago, one still waiting (as old).
@@ -1382,6 +1411,55 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
             assert!(verifier.check(&row), "{row:?}");
         }
         assert_eq!(verifier.finish().1, None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unreached_recipients_are_reported_once_a_day() {
+    run_both(|s| async move {
+        let values = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let first = values(&[("invaliduser", "ghost"), ("invalidparty", "99")]);
+        assert_eq!(
+            s.unreported_unreached("wecom_app:hq", 20_000, &first).await.unwrap(),
+            first
+        );
+        let notice = |key: &str| NewEvent {
+            event: event(key),
+            deliveries: vec![delivery("robot:ops")],
+        };
+        assert!(s
+            .report_unreached("wecom_app:hq", 20_000, &first, notice("n1"), 5)
+            .await
+            .unwrap());
+        assert_eq!(
+            s.queue_depths().await.unwrap().deliveries_pending,
+            1,
+            "the notice is queued"
+        );
+        let again = values(&[("invaliduser", "ghost"), ("invalidtag", "8")]);
+        assert_eq!(
+            s.unreported_unreached("wecom_app:hq", 20_000, &again).await.unwrap(),
+            values(&[("invalidtag", "8")])
+        );
+        assert!(
+            !s.report_unreached("wecom_app:hq", 20_000, &again, notice("n2"), 6)
+                .await
+                .unwrap(),
+            "a value reported today is not reported again, and nothing is stored"
+        );
+        assert_eq!(s.queue_depths().await.unwrap().deliveries_pending, 1);
+        assert_eq!(
+            s.unreported_unreached("wecom_app:hq", 20_001, &first).await.unwrap(),
+            first,
+            "the next day"
+        );
+        assert_eq!(
+            s.unreported_unreached("wecom_app:other", 20_000, &first).await.unwrap(),
+            first
+        );
     })
     .await;
 }

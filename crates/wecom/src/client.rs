@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::contacts::MemberCache;
 use crate::error::WeComError;
 use crate::message::{truncate_utf8, AppBody, AppChatMessage, AppChatSpec};
 use crate::token::{FreshToken, TokenCache};
@@ -50,11 +51,70 @@ pub struct SendReceipt {
     pub response_code: Option<String>,
 }
 
+/// A recipient WeCom accepted a message for but reached nobody through (errcode 0 with `invaliduser`,
+/// `invalidparty` or `invalidtag`): a member who left, a removed department or tag, one outside the
+/// app's visible range.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Unreached {
+    /// A userid (lower-cased by WeCom).
+    User(String),
+    /// A department id.
+    Party(String),
+    /// A tag id.
+    Tag(String),
+}
+
+impl Unreached {
+    /// The answer field that named it: `invaliduser`, `invalidparty` or `invalidtag`.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Unreached::User(_) => "invaliduser",
+            Unreached::Party(_) => "invalidparty",
+            Unreached::Tag(_) => "invalidtag",
+        }
+    }
+
+    /// The id WeCom named.
+    pub fn id(&self) -> &str {
+        match self {
+            Unreached::User(id) | Unreached::Party(id) | Unreached::Tag(id) => id,
+        }
+    }
+
+    /// Rebuilds one from its field and id (as stored); `None` for another field.
+    pub fn from_field(field: &str, id: &str) -> Option<Self> {
+        let id = id.to_owned();
+        match field {
+            "invaliduser" => Some(Unreached::User(id)),
+            "invalidparty" => Some(Unreached::Party(id)),
+            "invalidtag" => Some(Unreached::Tag(id)),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Unreached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.field(), self.id())
+    }
+}
+
+impl SendReceipt {
+    /// Everyone the answer says the message did not reach, users first.
+    pub fn unreached(&self) -> Vec<Unreached> {
+        let users = self.invalid_users.iter().cloned().map(Unreached::User);
+        let parties = self.invalid_parties.iter().cloned().map(Unreached::Party);
+        let tags = self.invalid_tags.iter().cloned().map(Unreached::Tag);
+        users.chain(parties).chain(tags).collect()
+    }
+}
+
 /// The WeCom API client; cheap to clone, clones share one token cache.
 #[derive(Clone)]
 pub struct WeComClient {
     http: reqwest::Client,
     tokens: Arc<TokenCache>,
+    members: Arc<MemberCache>,
 }
 
 #[derive(Deserialize)]
@@ -99,7 +159,31 @@ impl WeComClient {
         Self {
             http,
             tokens: Arc::default(),
+            members: Arc::default(),
         }
+    }
+
+    pub(crate) fn member_cache(&self) -> &MemberCache {
+        &self.members
+    }
+
+    /// `GET path?access_token=…&query`, refreshing the token once if WeCom rejects it.
+    pub(crate) async fn get_with_token<T: DeserializeOwned>(
+        &self,
+        creds: &AppCredentials,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, WeComError> {
+        let url = endpoint(&creds.api_base, path);
+        self.with_token(creds, |token| {
+            let request = self
+                .http
+                .get(&url)
+                .query(&[("access_token", token.as_str())])
+                .query(query);
+            self.execute(&creds.api_base, request)
+        })
+        .await
     }
 
     /// `POST /cgi-bin/message/send` with an [`AppMessage`], or with a body rendered earlier (the

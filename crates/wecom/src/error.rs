@@ -2,21 +2,46 @@
 
 use shoprelay_core::error::UserFacing;
 
-/// What the delivery worker should do with a failed send.
+/// What the delivery worker should do with a failed call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {
-    /// Transient: try again later (network, timeout, 5xx, busy, rate limited).
+    /// Transient: try again later (network, timeout, 5xx, busy).
     Retry,
-    /// Retrying cannot help until something (configuration, recipients, content) changes.
+    /// WeCom throttled the caller (45009, 45033): back off without spending the message's attempts.
+    Throttled,
+    /// A configuration error an admin must fix (wrong Secret, untrusted IP, an app not visible
+    /// company-wide, a forbidden API, a removed robot …): hold every message to the destination and
+    /// tell the admins; nothing is the message's fault.
+    Hold,
+    /// The app group chat does not exist (yet): 86001 — what WeCom answers in practice — or 86003.
+    /// A rule that may create it does so; otherwise the message cannot be delivered.
+    ChatMissing,
+    /// `appchat/create`: a chat with this chatid exists already (another replica may just have made it).
+    ChatExists,
+    /// Retrying cannot help this message until something (recipients, content) changes.
     Fail,
 }
 
-/// Errcodes an admin must fix in the WeCom console or in shoprelay's settings.
-const CONFIG_ERRCODES: [i64; 10] = [40001, 40013, 60020, 40056, 301002, 93000, 93004, 93008, 86008, 81013];
+/// Errcodes an admin must fix in the WeCom console or in shoprelay's settings. 60011 (no privilege: the
+/// app is not visible company-wide, which app group chats need) and 48002 (API forbidden for this app)
+/// are among them — the console fixes them, not the message.
+const CONFIG_ERRCODES: [i64; 11] = [
+    40001, 40013, 60020, 40056, 301002, 93000, 93004, 93008, 86008, 60011, 48002,
+];
 
 /// Errcodes that clear up by themselves. The token codes only reach a caller after the one
 /// refresh-and-retry already failed, which means the token churned under us, not bad credentials.
-const RETRY_ERRCODES: [i64; 6] = [-1, 45009, 45033, 40014, 41001, 42001];
+const RETRY_ERRCODES: [i64; 4] = [-1, 40014, 41001, 42001];
+
+/// WeCom throttling the caller.
+const THROTTLE_ERRCODES: [i64; 2] = [45009, 45033];
+
+/// An app group chat that does not exist: 86001 ("invalid chatid", also for a well-formed id of a chat
+/// not created yet) and 86003 ("chat not exist").
+const CHAT_MISSING_ERRCODES: [i64; 2] = [86001, 86003];
+
+/// `appchat/create` with a chatid in use.
+const CHAT_EXISTS: i64 = 86215;
 
 /// A failed WeCom call.
 #[derive(Debug, thiserror::Error)]
@@ -79,23 +104,32 @@ impl WeComError {
         }
     }
 
-    /// Retry later or give up.
+    /// What to do about it: retry, back off, hold the destination, create the chat, or give up.
     pub fn disposition(&self) -> Disposition {
         match self {
             WeComError::Timeout(_) | WeComError::Transport(_) | WeComError::BadJson { .. } => Disposition::Retry,
             WeComError::Http { status, .. } if *status >= 500 || *status == 429 => Disposition::Retry,
-            WeComError::Api { errcode, .. } if RETRY_ERRCODES.contains(errcode) => Disposition::Retry,
-            _ => Disposition::Fail,
+            WeComError::InvalidBaseUrl { .. } => Disposition::Hold,
+            WeComError::Api { errcode, .. } => match *errcode {
+                c if RETRY_ERRCODES.contains(&c) => Disposition::Retry,
+                c if THROTTLE_ERRCODES.contains(&c) => Disposition::Throttled,
+                c if CONFIG_ERRCODES.contains(&c) => Disposition::Hold,
+                c if CHAT_MISSING_ERRCODES.contains(&c) => Disposition::ChatMissing,
+                CHAT_EXISTS => Disposition::ChatExists,
+                _ => Disposition::Fail,
+            },
+            WeComError::Http { .. } => Disposition::Fail,
         }
     }
 
     /// True when an admin must change configuration (WeCom console or shoprelay) before it can work.
     pub fn is_config_error(&self) -> bool {
-        match self {
-            WeComError::InvalidBaseUrl { .. } => true,
-            WeComError::Api { errcode, .. } => CONFIG_ERRCODES.contains(errcode),
-            _ => false,
-        }
+        self.disposition() == Disposition::Hold
+    }
+
+    /// True when waiting can help (a transient failure or WeCom's throttling).
+    pub fn is_transient(&self) -> bool {
+        matches!(self.disposition(), Disposition::Retry | Disposition::Throttled)
     }
 
     /// WeCom's errcode, for the audit log.
@@ -137,7 +171,7 @@ impl UserFacing for WeComError {
     fn status(&self) -> u16 {
         match self.errcode() {
             Some(44004 | 45002 | 40008 | 82001 | 81013 | 40003) => 422,
-            _ if self.disposition() == Disposition::Retry => 503,
+            _ if self.is_transient() => 503,
             _ => 502,
         }
     }
@@ -206,6 +240,10 @@ fn api_code(errcode: i64) -> &'static str {
         86001 => "wecom.chat_id_invalid",
         86003 => "wecom.chat_not_found",
         86008 => "wecom.chat_not_owned",
+        86215 => "wecom.chat_exists",
+        60011 => "wecom.no_privilege",
+        48002 => "wecom.api_forbidden",
+        40058 => "wecom.invalid_parameter",
         45009 => "wecom.rate_limited",
         45033 => "wecom.concurrency_limited",
         -1 => "wecom.busy",
@@ -237,7 +275,11 @@ fn api_zh(errcode: i64, errmsg: &str, ip: Option<&str>) -> String {
         93000 => "群机器人 Webhook Key 无效或机器人已被移出群聊：请在群里重新添加机器人并更新 Webhook 地址".into(),
         93004 => "群机器人已被停用：请在群设置中重新启用该机器人".into(),
         93008 => "群机器人已不在群聊中：请把机器人重新加入群聊并更新 Webhook 地址".into(),
-        86001 => "群聊 chatid 无效：只能包含字母和数字，最长 32 位".into(),
+        86001 => "群聊 chatid 无效或群聊尚未创建：chatid 只能包含字母和数字，最长 32 位；群聊需先由本应用创建".into(),
+        86215 => "该 chatid 的群聊已存在".into(),
+        60011 => "应用没有权限：创建群聊要求应用的可见范围为根部门（全公司），读取部门、标签成员要求它们在应用的可见范围内；请在企业微信管理后台调整该应用的可见范围".into(),
+        48002 => "该应用无权调用此接口：请在企业微信管理后台确认应用类型与接口权限（应用群聊只能由自建应用创建）".into(),
+        40058 => "请求参数不合法（例如群机器人 markdown 超过 4096 字节）".into(),
         86003 => "群聊不存在：请核对 chatid，或先用该应用创建群聊".into(),
         86008 => "该群聊不是由本应用创建的：应用只能向自己创建的群聊发消息，请改用创建该群的应用".into(),
         45009 => "企业微信接口调用频率超限，稍后会自动重试".into(),
@@ -267,7 +309,11 @@ fn api_en(errcode: i64, errmsg: &str, ip: Option<&str>) -> String {
         93000 => "group robot webhook key invalid or robot removed: add the robot to the group again and update the webhook URL".into(),
         93004 => "group robot disabled: enable it again in the group settings".into(),
         93008 => "group robot is no longer in the group: add it back and update the webhook URL".into(),
-        86001 => "invalid chatid: letters and digits only, at most 32".into(),
+        86001 => "invalid chatid, or the chat is not created yet: letters and digits only, at most 32; the chat must be created by this app first".into(),
+        86215 => "a group chat with this chatid exists already".into(),
+        60011 => "the app has no privilege: group chats need the app to be visible company-wide (its visible range the root department), and reading department or tag members needs them in its visible range; change the app's visible range in the WeCom admin console".into(),
+        48002 => "this app may not call this API: check the app's type and API permissions in the WeCom admin console (only self-built apps create group chats)".into(),
+        40058 => "invalid parameter (for example a group robot markdown over 4096 bytes)".into(),
         86003 => "no such group chat: check the chatid, or create the chat with this app first".into(),
         86008 => "this group chat was not created by this app: an app can only send to chats it created".into(),
         45009 => "WeCom rate limit hit; will retry".into(),

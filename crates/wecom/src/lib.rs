@@ -5,15 +5,19 @@
 //! - [`client`]: [`WeComClient`] — sends app messages, app-chat messages and robot messages,
 //!   refreshing the token and retrying once when WeCom rejects it.
 //! - `token`: the per-(corp, secret) token cache with single-flight refresh (internal).
+//! - [`contacts`]: who is in a department, a tag or `@all` ([`Group`], [`Membership`]), cached, for
+//!   WeCom's per-person limits.
 //! - [`message`]: request bodies ([`AppMessage`], [`AppBody`], [`RobotMessage`]) and size limits.
 //! - [`card`]: the `template_card` body ([`TemplateCard`]).
-//! - [`error`]: [`WeComError`], its retry [`Disposition`] and bilingual advice.
+//! - [`error`]: [`WeComError`], its [`Disposition`] (retry, back off, hold, create the chat, give up)
+//!   and bilingual advice.
 //! - [`crypto`]: WXBizMsgCrypt signature and AES for callbacks ([`CallbackCrypto`]).
 //! - [`callback`]: callback XML — envelope, decrypted message, passive reply.
 
 pub mod callback;
 pub mod card;
 pub mod client;
+pub mod contacts;
 pub mod crypto;
 pub mod error;
 pub mod message;
@@ -21,7 +25,8 @@ mod token;
 
 pub use callback::{CallbackEnvelope, CallbackMessage};
 pub use card::TemplateCard;
-pub use client::{AppCredentials, SendReceipt, WeComClient, DEFAULT_API_BASE};
+pub use client::{AppCredentials, SendReceipt, Unreached, WeComClient, DEFAULT_API_BASE};
+pub use contacts::{Group, Membership};
 pub use crypto::{CallbackCrypto, CryptoError};
 pub use error::{Disposition, WeComError};
 pub use message::{AppBody, AppChatSpec, AppMessage, Recipients, RobotMessage};

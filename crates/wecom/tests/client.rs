@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use shoprelay_core::error::UserFacing;
-use shoprelay_sim::wecom::{serve, Fault, FaultAction, SimApp, WeComSim, WeComSimConfig};
+use shoprelay_sim::wecom::{serve, Fault, FaultAction, SimApp, SimGroup, WeComSim, WeComSimConfig};
 use shoprelay_wecom::message::TextCard;
 use shoprelay_wecom::{
-    AppBody, AppChatSpec, AppCredentials, AppMessage, Disposition, Recipients, RobotMessage, Secret, WeComClient,
-    WeComError,
+    AppBody, AppChatSpec, AppCredentials, AppMessage, Disposition, Group, Membership, Recipients, RobotMessage, Secret,
+    WeComClient, WeComError,
 };
 use tokio::net::TcpListener;
 
@@ -156,7 +156,7 @@ async fn wrong_secret_is_a_config_error_with_an_actionable_message() {
     assert!(matches!(err, WeComError::Api { errcode: 40001, .. }), "{err:?}");
     assert_eq!(err.code(), "wecom.secret_rejected");
     assert!(err.is_config_error());
-    assert_eq!(err.disposition(), Disposition::Fail);
+    assert_eq!(err.disposition(), Disposition::Hold);
     assert!(err.message_zh().contains("Secret"));
     assert!(
         !format!("{creds:?}").contains("wrong"),
@@ -248,7 +248,7 @@ async fn robot_rate_limit_is_a_retryable_45009() {
     let err = client.send_robot(&sim.base_url(), &key, &msg).await.unwrap_err();
     assert_eq!(err.errcode(), Some(45009));
     assert_eq!(err.code(), "wecom.rate_limited");
-    assert_eq!(err.disposition(), Disposition::Retry);
+    assert_eq!(err.disposition(), Disposition::Throttled);
 
     let err = client
         .send_robot(&sim.base_url(), &Secret::new("removed"), &msg)
@@ -280,7 +280,45 @@ async fn app_chat_create_and_send() {
         .send_appchat(&creds, "nosuchchat", &AppBody::text("x"))
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "wecom.chat_not_found");
+    // WeCom answers 86001 "invalid chatid" for a chat that does not exist; either way it is missing.
+    assert_eq!(err.code(), "wecom.chat_id_invalid");
+    assert_eq!(err.disposition(), Disposition::ChatMissing);
+}
+
+#[tokio::test]
+async fn members_of_departments_tags_and_everyone_are_read_and_cached() {
+    let (sim, client, creds) = start(WeComSimConfig {
+        departments: vec![SimGroup {
+            id: 2,
+            name: "仓库".into(),
+            members: vec!["Alice".into()],
+        }],
+        tags: vec![SimGroup {
+            id: 7,
+            name: "客服".into(),
+            members: vec!["bob".into()],
+        }],
+        ..sim_config()
+    })
+    .await;
+    let known = |m: &[&str]| Membership::Known(m.iter().map(|s| s.to_string()).collect());
+    assert_eq!(client.members(&creds, Group::Department(2)).await, known(&["alice"]));
+    assert_eq!(client.members(&creds, Group::Tag(7)).await, known(&["bob"]));
+    assert_eq!(client.members(&creds, Group::Everyone).await, known(&["alice", "bob"]));
+    // A removed department or tag holds nobody; it is not "unreadable".
+    assert_eq!(client.members(&creds, Group::Department(99)).await, known(&[]));
+    assert_eq!(client.members(&creds, Group::Tag(8)).await, known(&[]));
+
+    // Without the contacts permission a membership is unreadable, and that is remembered for a while.
+    sim.inject_fault(Fault::new("/cgi-bin/tag/", 1, FaultAction::Errcode { errcode: 60011 }));
+    assert_eq!(client.members(&creds, Group::Tag(9)).await, Membership::Unreadable);
+    assert_eq!(client.members(&creds, Group::Tag(9)).await, Membership::Unreadable);
+    assert_eq!(sim.stats().rejected.get(&60011), Some(&1), "asked once");
+    // Known memberships come from the cache.
+    let calls = sim.stats().faults_fired;
+    sim.inject_fault(Fault::new("/cgi-bin/user/", 5, FaultAction::Errcode { errcode: -1 }));
+    assert_eq!(client.members(&creds, Group::Department(2)).await, known(&["alice"]));
+    assert_eq!(sim.stats().faults_fired, calls, "no call made");
 }
 
 #[tokio::test]
@@ -346,5 +384,5 @@ async fn unreachable_and_malformed_bases() {
         .unwrap_err();
     assert!(matches!(err, WeComError::InvalidBaseUrl { .. }), "{err:?}");
     assert!(err.is_config_error());
-    assert_eq!(err.disposition(), Disposition::Fail);
+    assert_eq!(err.disposition(), Disposition::Hold);
 }

@@ -32,6 +32,8 @@ pub struct Options {
     pub shopee: ShopeeSimConfig,
     /// Extra TOML lines for the `[[shopee.apps]]` entry (e.g. `auth_link = "legacy"`).
     pub shopee_app_toml: String,
+    /// Changes to the simulated corp (its departments, tags, chats …) before the simulator starts.
+    pub wecom_sim: fn(&mut WeComSimConfig),
 }
 
 /// The minute of tests with `short_minute`.
@@ -46,6 +48,7 @@ impl Default for Options {
             short_minute: false,
             shopee: ShopeeSimConfig::default(),
             shopee_app_toml: String::new(),
+            wecom_sim: |_| {},
         }
     }
 }
@@ -133,29 +136,28 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
-    let wecom = shoprelay_sim::wecom::serve(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        WeComSimConfig {
-            users: vec!["zhangsan".into(), "lisi".into()],
-            chats: vec![shoprelay_sim::wecom::SimChat {
-                chatid: "orders01".into(),
-                name: "订单群".into(),
-                members: vec!["zhangsan".into(), "lisi".into()],
-                agent_id: 1000002,
-            }],
-            limits: shoprelay_sim::wecom::SimLimits {
-                minute_ms: if options.short_minute {
-                    SHORT_MINUTE.as_millis() as u64
-                } else {
-                    60_000
-                },
-                ..Default::default()
+    let mut wecom_config = WeComSimConfig {
+        users: vec!["zhangsan".into(), "lisi".into()],
+        chats: vec![shoprelay_sim::wecom::SimChat {
+            chatid: "orders01".into(),
+            name: "订单群".into(),
+            members: vec!["zhangsan".into(), "lisi".into()],
+            agent_id: 1000002,
+        }],
+        limits: shoprelay_sim::wecom::SimLimits {
+            minute_ms: if options.short_minute {
+                SHORT_MINUTE.as_millis() as u64
+            } else {
+                60_000
             },
-            ..WeComSimConfig::default()
+            ..Default::default()
         },
-    )
-    .await
-    .unwrap();
+        ..WeComSimConfig::default()
+    };
+    (options.wecom_sim)(&mut wecom_config);
+    let wecom = shoprelay_sim::wecom::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), wecom_config)
+        .await
+        .unwrap();
     let shopee =
         shoprelay_sim::shopee::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), options.shopee.clone()).await;
     let dir = tempfile::tempdir().unwrap();

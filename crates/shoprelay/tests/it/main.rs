@@ -16,3 +16,4 @@ mod retention;
 mod rules;
 mod security;
 mod webhooks;
+mod wecom_limits;

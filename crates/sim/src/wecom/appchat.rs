@@ -54,6 +54,10 @@ fn valid_chatid(chatid: &str) -> bool {
 }
 
 fn create_chat(state: &SimState, inner: &mut Inner, agent_id: i64, body: Map<String, Value>) -> ApiResult {
+    // Only apps visible company-wide may create group chats ("no privilege").
+    if state.config.partly_visible_apps.contains(&agent_id) {
+        return Err(ApiError(60011));
+    }
     let members: Vec<String> = body
         .get("userlist")
         .and_then(Value::as_array)
@@ -104,7 +108,10 @@ fn send_to_chat(state: &SimState, inner: &mut Inner, agent_id: i64, body: Map<St
         .filter(|id| valid_chatid(id))
         .ok_or(ApiError(86001))?
         .to_owned();
-    let chat = inner.chats.get(&chatid).ok_or(ApiError(86003))?;
+    let chat = inner
+        .chats
+        .get(&chatid)
+        .ok_or(ApiError(state.config.unknown_chat_errcode))?;
     if chat.agent_id != agent_id {
         return Err(ApiError(86008));
     }

@@ -16,7 +16,8 @@ pub struct WeComSimConfig {
     pub apps: Vec<SimApp>,
     /// Known member userids. Empty: every userid is accepted.
     pub users: Vec<String>,
-    /// Known departments. Empty: every department id is accepted (with no known members).
+    /// Known departments. Empty: every department id is accepted (with no known members). Department 1
+    /// is the root: everyone belongs to it, whether it is listed or not.
     pub departments: Vec<SimGroup>,
     /// Known tags. Empty: every tag id is accepted (with no known members).
     pub tags: Vec<SimGroup>,
@@ -30,6 +31,12 @@ pub struct WeComSimConfig {
     pub limits: SimLimits,
     /// What an expired token answers: 42001 (the classic) or 40014 (what WeCom now also sends).
     pub expired_token_errcode: i64,
+    /// What `appchat/send` answers for a chat that does not exist: 86001 "invalid chatid" (what
+    /// developers report WeCom sends) or 86003 "chat not exist" (what its error table suggests).
+    pub unknown_chat_errcode: i64,
+    /// AgentIds of apps whose visible range is not the root department: `appchat/create` answers 60011,
+    /// and so does reading the root department's members.
+    pub partly_visible_apps: Vec<i64>,
 }
 
 impl Default for WeComSimConfig {
@@ -49,6 +56,8 @@ impl Default for WeComSimConfig {
             trusted_ips: Vec::new(),
             limits: SimLimits::default(),
             expired_token_errcode: 42001,
+            unknown_chat_errcode: 86001,
+            partly_visible_apps: Vec::new(),
         }
     }
 }

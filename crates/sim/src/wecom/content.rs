@@ -80,9 +80,12 @@ pub(crate) fn check(body: &Map<String, Value>, channel: Channel) -> Result<Check
             }
         }
         "markdown" | "markdown_v2" => {
-            let max = if channel == Channel::Robot { 4096 } else { 2048 };
-            if non_empty_content(payload)?.len() > max {
-                return Err(ApiError(45002));
+            let content = non_empty_content(payload)?;
+            // Robots refuse an over-long markdown as an invalid parameter; apps and app chats as too long.
+            match channel {
+                Channel::Robot if content.len() > 4096 => return Err(ApiError(40058)),
+                Channel::App | Channel::AppChat if content.len() > 2048 => return Err(ApiError(45002)),
+                _ => {}
             }
         }
         "textcard" => {

@@ -9,11 +9,13 @@
 //!
 //! Modules: `config` (what the corp looks like), `state` (what it remembers), `clock`,
 //! `limits` (sliding windows), `faults`, `reply` (errcode answers), `content` (msgtype rules),
-//! `gettoken`, `send`, `appchat`, `robot` (the API), `inspect` and `page` (the `/sim` side).
+//! `gettoken`, `send`, `appchat`, `robot`, `contacts` (the API and the corp's directory), `inspect` and
+//! `page` (the `/sim` side).
 
 mod appchat;
 mod clock;
 mod config;
+mod contacts;
 mod content;
 mod faults;
 mod gettoken;
@@ -77,6 +79,9 @@ fn router(state: Arc<SimState>) -> Router {
         .route("/cgi-bin/appchat/create", post(appchat::create))
         .route("/cgi-bin/appchat/send", post(appchat::send))
         .route("/cgi-bin/webhook/send", post(robot::send))
+        .route("/cgi-bin/user/simplelist", get(contacts::simplelist))
+        .route("/cgi-bin/user/list_id", post(contacts::list_id))
+        .route("/cgi-bin/tag/get", get(contacts::tag_get))
         .route_layer(middleware::from_fn_with_state(state.clone(), faults::inject));
     api.merge(inspect::routes()).with_state(state)
 }

@@ -14,6 +14,28 @@ use super::limits::Window;
 use super::reply::{respond, ApiError, ApiResult};
 use super::state::{random_id, Destination, SimMessage, SimState};
 
+/// Who a robot message mentions: a text's `mentioned_list` (where `@all` mentions everyone), or the
+/// `<@userid>` mentions of a markdown — where WeCom cannot mention everyone, so `<@all>` mentions nobody.
+fn mentions(body: &Value) -> Vec<String> {
+    if let Some(list) = body.pointer("/text/mentioned_list").and_then(Value::as_array) {
+        return list.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+    }
+    let content = ["/markdown/content", "/markdown_v2/content"]
+        .iter()
+        .find_map(|p| body.pointer(p).and_then(Value::as_str))
+        .unwrap_or_default();
+    content
+        .split("<@")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('>').map(|(id, _)| id))
+        .filter(|id| {
+            let everyone = id.eq_ignore_ascii_case("all") || id.eq_ignore_ascii_case("@all");
+            !id.is_empty() && !everyone
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
 pub(crate) async fn send(
     State(state): State<Arc<SimState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -38,12 +60,7 @@ fn send_robot(state: &SimState, key: Option<&str>, raw: &[u8]) -> ApiResult {
     if !inner.robot_log.try_acquire(key.to_owned(), now, &window) {
         return Err(ApiError(45009));
     }
-    let mentioned = checked
-        .body
-        .pointer("/text/mentioned_list")
-        .and_then(Value::as_array)
-        .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-        .unwrap_or_default();
+    let mentioned = mentions(&checked.body);
     inner.record(SimMessage {
         id: 0,
         msgid: random_id(48),

@@ -126,10 +126,11 @@ impl Resolved {
             invalid_tags: Vec::new(),
         };
         if users.iter().any(|u| u == "@all") {
-            resolved.members = if config.users.is_empty() {
+            let everyone = config.everyone();
+            resolved.members = if everyone.is_empty() {
                 vec!["@all".to_owned()]
             } else {
-                config.users.clone()
+                everyone
             };
             return Ok(resolved);
         }
@@ -147,27 +148,30 @@ impl Resolved {
             }
             any_valid = true;
         }
-        for (ids, groups, invalid) in [
-            (parties, &config.departments, &mut resolved.invalid_parties),
-            (tags, &config.tags, &mut resolved.invalid_tags),
-        ] {
+        type Lookup = fn(&WeComSimConfig, u64) -> Option<Vec<String>>;
+        let lookups: [(Vec<String>, Lookup, &mut Vec<String>); 2] = [
+            (
+                parties,
+                WeComSimConfig::department_members,
+                &mut resolved.invalid_parties,
+            ),
+            (tags, WeComSimConfig::tag_members, &mut resolved.invalid_tags),
+        ];
+        let mut members = Vec::new();
+        for (ids, lookup, invalid) in lookups {
             for id in ids {
-                if groups.is_empty() {
-                    any_valid = true;
-                    continue;
-                }
-                match groups.iter().find(|g| id.parse() == Ok(g.id)) {
+                match id.parse().ok().and_then(|id| lookup(config, id)) {
                     Some(group) => {
                         any_valid = true;
-                        for member in &group.members {
-                            if !resolved.members.contains(member) {
-                                resolved.members.push(member.clone());
-                            }
-                        }
+                        members.extend(group);
                     }
                     None => invalid.push(id),
                 }
             }
+        }
+        // One person reached through several fields is one recipient, counted once.
+        for member in &members {
+            resolved.add_member(member);
         }
         if !any_valid {
             return Err(ApiError(81013));
@@ -176,7 +180,7 @@ impl Resolved {
     }
 
     fn add_member(&mut self, userid: &str) {
-        if !self.members.iter().any(|m| m == userid) {
+        if !self.members.iter().any(|m| m.eq_ignore_ascii_case(userid)) {
             self.members.push(userid.to_owned());
         }
     }

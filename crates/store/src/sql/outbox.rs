@@ -9,6 +9,9 @@ use super::{
 use crate::model::*;
 use crate::store::{Outbox, Result};
 
+/// Values bound per statement when a list can be long (SQLite allows 32,766, PostgreSQL 65,535).
+const BIND_CHUNK: usize = 1_000;
+
 /// Deliveries of one destination handed out per claim, so one destination's backlog never fills a
 /// whole claim and starves the others.
 const PER_DESTINATION: i64 = 8;
@@ -240,19 +243,94 @@ impl Outbox for SqlStore {
     }
 
     async fn reserve_send(&self, destination: &str, members: &[String], at: i64) -> Result<()> {
+        let rows: Vec<&str> = std::iter::once("*").chain(members.iter().map(String::as_str)).collect();
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            for member in std::iter::once("*").chain(members.iter().map(String::as_str)) {
-                sqlx::query("INSERT INTO sends (destination, member, at) VALUES ($1, $2, $3)")
-                    .bind(destination)
-                    .bind(member)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
+            // A department or `@all` can be thousands of people: a few statements, not one per person.
+            for chunk in rows.chunks(BIND_CHUNK) {
+                let mut insert = sqlx::QueryBuilder::new("INSERT INTO sends (destination, member, at) ");
+                insert.push_values(chunk, |mut row, member| {
+                    row.push_bind(destination).push_bind(*member).push_bind(at);
+                });
+                insert.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    async fn member_send_counts(
+        &self,
+        destination: &str,
+        members: &[String],
+        since: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        Ok(with_read_pool!(self, pool => {
+            let mut out: Vec<(String, i64, i64)> = Vec::new();
+            for chunk in members.chunks(BIND_CHUNK) {
+                let mut q = sqlx::QueryBuilder::new("SELECT member, COUNT(*), MIN(at) FROM sends WHERE destination = ");
+                q.push_bind(destination).push(" AND at > ").push_bind(since).push(" AND member IN (");
+                let mut list = q.separated(", ");
+                for member in chunk {
+                    list.push_bind(member.as_str());
+                }
+                q.push(") GROUP BY member");
+                out.extend(q.build_query_as::<(String, i64, i64)>().fetch_all(pool).await?);
+            }
+            out
+        }))
+    }
+
+    async fn unreported_unreached(
+        &self,
+        destination: &str,
+        day: i64,
+        values: &[(String, String)],
+    ) -> Result<Vec<(String, String)>> {
+        let reported: Vec<(String, String)> = with_read_pool!(self, pool => {
+            sqlx::query_as("SELECT kind, value FROM unreached_reports WHERE destination = $1 AND day = $2")
+                .bind(destination)
+                .bind(day)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(values.iter().filter(|v| !reported.contains(v)).cloned().collect())
+    }
+
+    async fn report_unreached(
+        &self,
+        destination: &str,
+        day: i64,
+        values: &[(String, String)],
+        notice: NewEvent,
+        now: i64,
+    ) -> Result<bool> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for (kind, value) in values {
+                let new = sqlx::query(
+                    "INSERT INTO unreached_reports (destination, kind, value, day, reported_at) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(destination)
+                .bind(kind)
+                .bind(value)
+                .bind(day)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if new == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+            }
+            let inbox: Option<i64> = None;
+            insert_event!(tx, inbox, &notice, now);
+            notify!(self, tx, OUTBOX_CHANNEL);
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     async fn count_sends(&self, destination: &str, member: &str, since: i64) -> Result<(i64, Option<i64>)> {

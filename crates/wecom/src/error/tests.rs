@@ -9,13 +9,24 @@ fn api(errcode: i64, errmsg: &str) -> WeComError {
 
 #[test]
 fn dispositions_follow_the_errcode_table() {
-    for code in [-1, 45009, 45033] {
+    for code in [-1, 40014, 41001, 42001] {
         assert_eq!(api(code, "x").disposition(), Disposition::Retry, "{code}");
     }
+    for code in [45009, 45033] {
+        assert_eq!(api(code, "x").disposition(), Disposition::Throttled, "{code}");
+        assert!(api(code, "x").is_transient());
+    }
     for code in [
-        81013, 60020, 40003, 93000, 93004, 93008, 40001, 40013, 40056, 301002, 82001, 44004, 45002, 40008, 86001,
-        86003, 86008, 123456,
+        60020, 93000, 93004, 93008, 40001, 40013, 40056, 301002, 86008, 60011, 48002,
     ] {
+        assert_eq!(api(code, "x").disposition(), Disposition::Hold, "{code}");
+    }
+    // Developers report 86001 for a chat not created yet, not only 86003.
+    for code in [86001, 86003] {
+        assert_eq!(api(code, "x").disposition(), Disposition::ChatMissing, "{code}");
+    }
+    assert_eq!(api(86215, "x").disposition(), Disposition::ChatExists);
+    for code in [81013, 40003, 82001, 44004, 45002, 40008, 40058, 123456] {
         assert_eq!(api(code, "x").disposition(), Disposition::Fail, "{code}");
     }
     let http = |status| WeComError::Http {
@@ -29,10 +40,13 @@ fn dispositions_follow_the_errcode_table() {
 
 #[test]
 fn config_errors_are_the_admin_fixable_ones() {
-    for code in [40001, 40013, 60020, 40056, 301002, 93000, 93004, 93008, 86008, 81013] {
+    for code in [
+        40001, 40013, 60020, 40056, 301002, 93000, 93004, 93008, 86008, 60011, 48002,
+    ] {
         assert!(api(code, "x").is_config_error(), "{code}");
     }
-    for code in [-1, 45009, 44004, 40003, 86003] {
+    // Every recipient invalid is one message's problem, not the destination's.
+    for code in [-1, 45009, 44004, 40003, 86003, 81013] {
         assert!(!api(code, "x").is_config_error(), "{code}");
     }
 }

@@ -1,0 +1,12 @@
+-- Recipients an errcode-0 WeCom answer said it did not reach (invaliduser / invalidparty / invalidtag):
+-- each value is reported to the admins once a day per destination.
+CREATE TABLE unreached_reports (
+    destination TEXT    NOT NULL,
+    -- invaliduser, invalidparty or invalidtag.
+    kind        TEXT    NOT NULL,
+    value       TEXT    NOT NULL,
+    -- Days since the Unix epoch, in China Standard Time.
+    day         BIGINT NOT NULL,
+    reported_at BIGINT NOT NULL,
+    PRIMARY KEY (destination, kind, value, day)
+);
