@@ -719,3 +719,36 @@ async fn http_control_api() {
         .unwrap();
     assert_eq!(orders.as_array().unwrap().len(), 1);
 }
+
+/// The simulator must not share a mistake with the client: its code never reaches into the client's
+/// crates (tests may cross-check against them).
+#[test]
+fn the_simulators_sign_with_their_own_code() {
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    sources(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    assert!(files.len() > 10);
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for client in ["shoprelay_marketplaces", "shoprelay_wecom"] {
+            assert!(
+                !code.contains(client),
+                "{} uses {client} outside its tests",
+                file.display()
+            );
+        }
+    }
+}

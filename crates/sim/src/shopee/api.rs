@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use shoprelay_marketplaces::shopee::api_sign;
+use super::sign::api_sign;
 
 use super::state::{random_hex, real_now, Core};
 

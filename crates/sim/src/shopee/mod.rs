@@ -23,6 +23,7 @@
 //! - `orders`: orders and their changes (which push).
 //! - `order_api`: `get_order_detail`, `get_order_list` and `get_tracking_info`.
 //! - `push`: signed push delivery, retries, the lost-push API.
+//! - `sign`: the simulator's own API and push signatures (checked against the conformance vectors).
 //! - `faults`: injected API faults and push disorder.
 //! - `control`: the `/sim/…` HTTP routes.
 
@@ -34,6 +35,7 @@ mod oauth;
 mod order_api;
 mod orders;
 mod push;
+pub(crate) mod sign;
 mod state;
 
 use std::sync::Arc;

@@ -12,7 +12,7 @@ use axum::extract::{Query as QueryParams, State};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use shoprelay_marketplaces::shopee::push_signature;
+use super::sign::push_signature;
 
 use super::api::{check_public, ok, ApiError, Query};
 use super::state::{random_hex, Core, Shared};
