@@ -75,6 +75,11 @@ pub async fn serve(listener: TcpListener, config: ShopeeSimConfig) -> ShopeeSim 
 }
 
 fn router(core: Shared) -> Router {
+    let lost_push = if core.config.legacy_lost_push_get {
+        post(push::get_lost_push_message).get(push::get_lost_push_message)
+    } else {
+        post(push::get_lost_push_message)
+    };
     let api = Router::new()
         .route("/api/v2/shop/auth_partner", get(oauth::auth_partner))
         .route("/api/v2/auth/token/get", post(oauth::token_get))
@@ -82,7 +87,7 @@ fn router(core: Shared) -> Router {
         .route("/api/v2/order/get_order_detail", get(order_api::get_order_detail))
         .route("/api/v2/order/get_order_list", get(order_api::get_order_list))
         .route("/api/v2/logistics/get_tracking_info", get(order_api::get_tracking_info))
-        .route("/api/v2/push/get_lost_push_message", get(push::get_lost_push_message))
+        .route("/api/v2/push/get_lost_push_message", lost_push)
         .route(
             "/api/v2/push/confirm_consumed_lost_push_message",
             post(push::confirm_consumed_lost_push_message),
