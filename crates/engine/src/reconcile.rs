@@ -25,6 +25,8 @@ const FIRST_LOOKBACK_SECS: i64 = 3 * 24 * 3600;
 const OVERLAP_SECS: i64 = 300;
 /// Most pages read per shop and pass (100 orders a page).
 const MAX_PAGES: usize = 50;
+/// Most lost-push pages read per app and pass (100 pushes a page); the rest waits for the next pass.
+const MAX_LOST_PAGES: usize = 50;
 
 /// What one pass found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -89,30 +91,37 @@ impl Engine {
             return Ok(());
         };
         let app = shopee_app(cfg);
-        loop {
+        for _ in 0..MAX_LOST_PAGES {
             let page = self
                 .shopee
                 .get_lost_push_message(&app)
                 .await
                 .map_err(|e| e.to_string())?;
+            // Every item is stored before the page is confirmed — an unreadable one too (it fails in the
+            // inbox, replayable): confirming acknowledges the whole page, and Shopee never sends it again.
             for lost in &page.push_message_list {
-                let body = lost.to_push_body();
+                let body = lost.push_body();
                 self.store_recovered(app_id, &body, dedupe_key(&body))
                     .await
                     .map_err(|e| e.to_string())?;
                 report.lost_pushes += 1;
             }
-            // Confirm only after they are stored: a crash in between fetches them again (deduplicated).
-            if let Some(last) = page.last_message_id.filter(|_| !page.push_message_list.is_empty()) {
-                self.shopee
-                    .confirm_consumed_lost_push_message(&app, last)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            if page.push_message_list.is_empty() {
+                return Ok(());
             }
-            if !page.has_next_page || page.push_message_list.is_empty() {
+            // A crash before this line fetches the page again; the inbox deduplicates it.
+            let Some(last) = page.last_message_id.filter(|id| *id > 0) else {
+                return Err("a page of lost pushes without last_message_id cannot be confirmed".into());
+            };
+            self.shopee
+                .confirm_consumed_lost_push_message(&app, last)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !page.has_next_page {
                 return Ok(());
             }
         }
+        Ok(())
     }
 
     async fn reconcile_shop(
@@ -136,12 +145,14 @@ impl Engine {
         let token = self.access_token(app_id, shop).await.map_err(|e| e.to_string())?;
         let mut cursor: Option<String> = None;
         let mut complete = false;
+        let mut missing_times = false;
         for _ in 0..MAX_PAGES {
             let page = self
                 .shopee
                 .get_order_list(&app, shop, token.expose(), since, now, cursor.as_deref())
                 .await
                 .map_err(|e| e.to_string())?;
+            let mut changed = Vec::new();
             for order in &page.orders {
                 report.orders_checked += 1;
                 let Some(status) = &order.status else { continue };
@@ -153,21 +164,43 @@ impl Engine {
                 if known.as_ref().is_some_and(|(s, _)| s == status.as_str()) {
                     continue;
                 }
-                // The push that would have told us, as Shopee would have sent it.
-                let body = json!({
-                    "shop_id": shop.get(),
-                    "code": 3,
-                    "timestamp": now,
-                    "data": {"ordersn": order.order_sn.as_str(), "status": status.as_str(), "update_time": now,
-                             "completed_scenario": "", "items": []}
-                })
-                .to_string()
-                .into_bytes();
-                let dedupe = format!("reconcile:{shop}:{}:{}", order.order_sn, status.as_str());
-                self.store_recovered(app_id, &body, dedupe)
+                changed.push(order.order_sn.clone());
+            }
+            if !changed.is_empty() {
+                // The list has no times: the details give Shopee's own update_time, so a live push that
+                // follows is compared with Shopee's clock, not ours, and is never judged stale by mistake.
+                let details = self
+                    .shopee
+                    .get_order_detail(&app, shop, token.expose(), &changed)
                     .await
                     .map_err(|e| e.to_string())?;
-                report.orders_recovered += 1;
+                for order_sn in &changed {
+                    let found = details.iter().find(|d| d.order_sn == order_sn.as_str());
+                    let Some((status, update_time)) = found.and_then(|d| d.order_status.as_deref().zip(d.update_time))
+                    else {
+                        // Without Shopee's time the status is not stored; the watermark stays for a retry.
+                        missing_times = true;
+                        report
+                            .errors
+                            .push(format!("{app_id}/{shop}: no status or update_time for {order_sn}"));
+                        continue;
+                    };
+                    // The push that would have told us, as Shopee would have sent it.
+                    let body = json!({
+                        "shop_id": shop.get(),
+                        "code": 3,
+                        "timestamp": update_time,
+                        "data": {"ordersn": order_sn.as_str(), "status": status, "update_time": update_time,
+                                 "completed_scenario": "", "items": []}
+                    })
+                    .to_string()
+                    .into_bytes();
+                    let dedupe = format!("reconcile:{shop}:{order_sn}:{status}");
+                    self.store_recovered(app_id, &body, dedupe)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    report.orders_recovered += 1;
+                }
             }
             match (page.more, page.next_cursor) {
                 (true, Some(next)) if !next.is_empty() => cursor = Some(next),
@@ -178,6 +211,9 @@ impl Engine {
             }
         }
         // Only a complete pass moves the watermark; otherwise the next pass reads the same range again.
+        if missing_times {
+            return Ok(());
+        }
         if !complete {
             report.errors.push(format!(
                 "{app_id}/{shop}: more than {MAX_PAGES} pages changed; continuing next pass"
@@ -202,7 +238,8 @@ impl Engine {
                 };
                 (push.code, push.shop_id, order)
             }
-            Err(_) => (-1, None, None),
+            // Stored all the same: it fails in the inbox with the reason, and stays replayable.
+            Err(_) => (raw_code(body), None, None),
         };
         let push = NewPush {
             platform: Platform::Shopee,
@@ -217,4 +254,12 @@ impl Engine {
         self.accept_push(push).await?;
         Ok(())
     }
+}
+
+/// The push code of a body we could not parse, when it has one (-1 otherwise).
+fn raw_code(body: &[u8]) -> i64 {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("code").and_then(serde_json::Value::as_i64))
+        .unwrap_or(-1)
 }

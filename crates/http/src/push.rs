@@ -1,6 +1,12 @@
 //! `POST /push/shopee/{app_id}`: verify the signature over the exact callback URL and raw body, store
 //! the push durably (group commit), then answer 2xx with an empty body. Nothing slow happens before the
 //! answer — no network I/O — since Shopee disables subscriptions that answer slowly or fail.
+//!
+//! Every correctly signed push is stored and answered 2xx, whatever its shape: Shopee counts any other
+//! answer as a failure, disables the subscription below 30 % success, and never resends what it missed
+//! meanwhile. A push we cannot read is our problem — it becomes a failed inbox item, visible in the audit
+//! log and replayable (`shoprelay replay --failed-pushes`) after an upgrade. Only a body over 1 MiB, an
+//! unknown app and a missing or wrong signature are refused.
 
 use std::time::Instant;
 
@@ -12,7 +18,7 @@ use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::ConfigId;
 use shoprelay_engine::clock::now_ms;
-use shoprelay_marketplaces::shopee::{dedupe_key, verify_push, PushBody, PushParseError, ShopeePush};
+use shoprelay_marketplaces::shopee::{dedupe_key, verify_push, PushBody, ShopeePush};
 use shoprelay_store::{AuditEntry, AuditKind, NewPush, PushInsert};
 
 use crate::error::ApiError;
@@ -21,15 +27,12 @@ use crate::AppState;
 /// Largest push body accepted.
 pub const MAX_PUSH_BYTES: usize = 1024 * 1024;
 
-/// Why a push was refused. Nothing is stored for any of these (each is audited as rejected).
+/// Why a push was refused: only these get a non-2xx answer. Nothing is stored (each is audited as rejected).
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
     /// Body over [`MAX_PUSH_BYTES`].
     #[error("push body larger than 1 MiB")]
     TooLarge,
-    /// Not JSON.
-    #[error("content type `{0}` is not application/json")]
-    UnsupportedMediaType(String),
     /// No Shopee app with this id is configured.
     #[error("no Shopee app `{0}` is configured")]
     UnknownApp(String),
@@ -39,37 +42,29 @@ pub enum PushError {
     /// The signature does not match.
     #[error("push signature does not match")]
     SignatureInvalid,
-    /// Signed correctly but not a push we can read.
-    #[error(transparent)]
-    Malformed(#[from] PushParseError),
 }
 
 impl UserFacing for PushError {
     fn code(&self) -> &'static str {
         match self {
             PushError::TooLarge => "push.too_large",
-            PushError::UnsupportedMediaType(_) => "push.unsupported_media_type",
             PushError::UnknownApp(_) => "push.unknown_app",
             PushError::SignatureMissing => "push.signature_missing",
             PushError::SignatureInvalid => "push.signature_invalid",
-            PushError::Malformed(e) => e.code(),
         }
     }
 
     fn status(&self) -> u16 {
         match self {
             PushError::TooLarge => 413,
-            PushError::UnsupportedMediaType(_) => 415,
             PushError::UnknownApp(_) => 404,
             PushError::SignatureMissing | PushError::SignatureInvalid => 401,
-            PushError::Malformed(e) => e.status(),
         }
     }
 
     fn message_zh(&self) -> String {
         match self {
             PushError::TooLarge => "推送内容超过 1 MiB，已拒收".into(),
-            PushError::UnsupportedMediaType(ct) => format!("推送的 Content-Type「{ct}」不是 application/json"),
             PushError::UnknownApp(id) => {
                 format!("未配置 ID 为「{id}」的 Shopee 应用：请检查 Shopee 后台填写的推送地址与 shoprelay.toml 中的 [[shopee.apps]] id 是否一致")
             }
@@ -77,7 +72,6 @@ impl UserFacing for PushError {
             PushError::SignatureInvalid => {
                 "推送签名不匹配：请确认 push_key（Live Push Partner Key）正确，且 server.public_url 与 Shopee 后台填写的回调地址完全一致".into()
             }
-            PushError::Malformed(e) => e.message_zh(),
         }
     }
 
@@ -87,7 +81,6 @@ impl UserFacing for PushError {
                 "No Shopee app `{id}` is configured: check that the push URL set at Shopee matches an [[shopee.apps]] id in shoprelay.toml"
             ),
             PushError::SignatureInvalid => "Push signature mismatch: check push_key (the Live Push Partner Key) and that server.public_url is exactly the callback URL set at Shopee".into(),
-            PushError::Malformed(e) => e.message_en(),
             other => other.to_string(),
         }
     }
@@ -106,6 +99,7 @@ pub async fn shopee(
         Ok(Ack::Stored) => "accepted",
         Ok(Ack::Duplicate) => "duplicate",
         Ok(Ack::Verification) => "verification",
+        Ok(Ack::Unreadable) => "unreadable",
         Err(_) => "rejected",
     };
     metrics::counter!("shoprelay_pushes_total", "outcome" => outcome).increment(1);
@@ -122,6 +116,8 @@ enum Ack {
     Stored,
     Duplicate,
     Verification,
+    /// Stored, but its shape is not one we read: it fails in the inbox, replayable.
+    Unreadable,
 }
 
 async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body) -> Result<Ack, ApiError> {
@@ -129,12 +125,6 @@ async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body)
         Ok(raw) => raw,
         Err(_) => return Err(reject(state, app_id, PushError::TooLarge).await),
     };
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let ct = String::from_utf8_lossy(ct.as_bytes()).to_string();
-        if !ct.to_ascii_lowercase().starts_with("application/json") {
-            return Err(reject(state, app_id, PushError::UnsupportedMediaType(ct)).await);
-        }
-    }
     let registry = state.engine.registry();
     let Some(app) = ConfigId::parse(app_id)
         .ok()
@@ -152,8 +142,9 @@ async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body)
     let push = match ShopeePush::parse(&raw) {
         Ok(push) => push,
         Err(err) => {
-            // Shopee signed it, so it is Shopee's data: keep it (stored as a failed inbox item, visible in
-            // the audit log and replayable once we read it) and tell the caller exactly what is wrong.
+            // Signed by Shopee, so kept: the inbox worker fails it with the reason (audited), and a replay
+            // after an upgrade reads it again. The answer is a plain 2xx like any other push.
+            tracing::warn!(app = app_id, error = %err, "signed push we cannot read; stored as a failed item");
             let new = NewPush {
                 platform: Platform::Shopee,
                 app_id: app.id.clone(),
@@ -164,8 +155,10 @@ async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body)
                 body: String::from_utf8_lossy(&raw).into_owned(),
                 received_at: now_ms(),
             };
-            state.engine.accept_push(new).await?;
-            return Err(reject(state, app_id, PushError::Malformed(err)).await);
+            return Ok(match state.engine.accept_push(new).await? {
+                PushInsert::Stored(_) => Ack::Unreadable,
+                PushInsert::Duplicate => Ack::Duplicate,
+            });
         }
     };
     if matches!(push.body, PushBody::Verification { .. }) {

@@ -122,6 +122,25 @@ async fn raw_get(sim: &ShopeeSim, path: &str, token: Option<&str>, timestamp: i6
         .unwrap()
 }
 
+/// A publicly signed call by hand with `method`; returns the HTTP status and the body (`Null` if not JSON).
+async fn raw_public(sim: &ShopeeSim, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+    let timestamp = now();
+    let sign = api_sign(PARTNER_KEY, PARTNER_ID, path, timestamp, None);
+    let answer = reqwest::Client::new()
+        .request(method, format!("{}{path}", sim.base_url()))
+        .query(&[
+            ("partner_id", PARTNER_ID.to_string()),
+            ("timestamp", timestamp.to_string()),
+            ("sign", sign),
+        ])
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or(Value::Null))
+}
+
 #[derive(Default)]
 struct Inbox {
     received: Vec<(String, Bytes)>,
@@ -298,8 +317,14 @@ async fn signatures_and_timestamps_are_checked_like_shopee() {
     );
     let bad_token = raw_get(&sim, "/api/v2/order/get_order_list", Some("nope"), now(), &[]).await;
     assert_eq!(bad_token["error"], "error_auth");
-    let public_link = raw_get(&sim, "/api/v2/push/get_lost_push_message", None, now(), &[]).await;
-    assert_eq!(public_link["error"], "");
+    let (status, public_link) = raw_public(
+        &sim,
+        reqwest::Method::POST,
+        "/api/v2/push/get_lost_push_message",
+        json!({}),
+    )
+    .await;
+    assert_eq!((status, public_link["error"].as_str()), (200, Some("-")));
 }
 
 #[tokio::test]
@@ -526,7 +551,7 @@ async fn failed_pushes_are_lost_until_retried_or_confirmed() {
     let lost = client.get_lost_push_message(&app).await.unwrap();
     assert_eq!(lost.push_message_list.len(), 2);
     assert!(!lost.has_next_page);
-    let replayed = ShopeePush::parse(&lost.push_message_list[0].to_push_body()).unwrap();
+    let replayed = ShopeePush::parse(&lost.push_message_list[0].push_body()).unwrap();
     assert!(
         matches!(replayed.body, PushBody::OrderStatus { ref order_sn, .. } if order_sn.as_str() == first.order.order_sn)
     );
@@ -808,4 +833,112 @@ async fn the_current_authorization_page_echoes_state() {
         location.ends_with(&format!("&shop_id={SHOP}&state=st4te")),
         "{location}"
     );
+}
+
+#[tokio::test]
+async fn lost_pushes_come_in_the_documented_shape() {
+    let sim = start(ShopeeSimConfig::default()).await;
+    let (url, inbox) = receiver().await;
+    sim.set_push_target(None, &url).await;
+    inbox.lock().unwrap().answer_status = Some(StatusCode::SERVICE_UNAVAILABLE);
+    let order = sim.create_order(NewOrder::default()).await.unwrap();
+    let partner = json!({"code": 12, "timestamp": now(), "data": {"shop_expire_soon": [SHOP]}}).to_string();
+    sim.send_raw_push(None, &partner).await;
+    sim.send_raw_push(None, "not json").await;
+
+    const PATH: &str = "/api/v2/push/get_lost_push_message";
+    let (status, answer) = raw_public(&sim, reqwest::Method::POST, PATH, json!({})).await;
+    assert_eq!(status, 200, "{answer}");
+    // The reference's success sample: "-" where other answers have "".
+    for key in ["error", "message", "warning"] {
+        assert_eq!(answer[key], "-", "{answer}");
+    }
+    let list = answer["response"]["push_message_list"].as_array().unwrap();
+    assert_eq!(list.len(), 3, "{answer}");
+    let pushes = sim.pushes();
+    let sent = |id: u64| pushes.iter().find(|p| p.id == id).unwrap().clone();
+    let first = &order.pushes[0];
+    // `data` is a JSON string holding the whole original body, byte for byte.
+    assert_eq!(list[0]["data"].as_str(), Some(first.body.as_str()), "{answer}");
+    assert_eq!(list[0]["shop_id"], SHOP);
+    assert_eq!(list[0]["code"], 3);
+    assert_eq!(list[0]["timestamp"], first.timestamp);
+    let envelope: Value = serde_json::from_str(list[0]["data"].as_str().unwrap()).unwrap();
+    assert_eq!(envelope["data"]["ordersn"], order.order.order_sn.as_str());
+    assert_eq!(envelope["code"], 3);
+    // Partner-level codes have no shop_id.
+    assert_eq!(list[1]["data"].as_str(), Some(partner.as_str()));
+    assert!(list[1].get("shop_id").is_none(), "{answer}");
+    assert_eq!(list[2]["data"], "not json");
+    let last = answer["response"]["last_message_id"].as_u64().unwrap();
+    assert_eq!(sent(last).body, "not json");
+    assert_eq!(answer["response"]["has_next_page"], false);
+
+    // The client reads the page and confirms through it, "-" and all.
+    let client = client(Duration::from_secs(5));
+    let page = client.get_lost_push_message(&app(&sim, PARTNER_KEY)).await.unwrap();
+    assert_eq!(page.push_message_list.len(), 3);
+    let (_, confirmed) = raw_public(
+        &sim,
+        reqwest::Method::POST,
+        "/api/v2/push/confirm_consumed_lost_push_message",
+        json!({ "last_message_id": last }),
+    )
+    .await;
+    assert_eq!(confirmed["error"], "-", "{confirmed}");
+    let (_, after) = raw_public(&sim, reqwest::Method::POST, PATH, json!({})).await;
+    assert!(
+        after["response"]["push_message_list"].as_array().unwrap().is_empty(),
+        "{after}"
+    );
+}
+
+#[tokio::test]
+async fn the_lost_push_list_answers_get_only_in_legacy_mode() {
+    const PATH: &str = "/api/v2/push/get_lost_push_message";
+    let sim = start(ShopeeSimConfig::default()).await;
+    let (status, _) = raw_public(&sim, reqwest::Method::GET, PATH, json!({})).await;
+    assert_eq!(status, 405, "the reference lists it as POST");
+    let legacy = start(ShopeeSimConfig {
+        legacy_lost_push_get: true,
+        ..ShopeeSimConfig::default()
+    })
+    .await;
+    for method in [reqwest::Method::GET, reqwest::Method::POST] {
+        let (status, answer) = raw_public(&legacy, method, PATH, json!({})).await;
+        assert_eq!((status, answer["error"].as_str()), (200, Some("-")), "{answer}");
+    }
+}
+
+/// The simulator must not share a mistake with the client: its code never reaches into the client's
+/// crates (tests may cross-check against them).
+#[test]
+fn the_simulators_sign_with_their_own_code() {
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    sources(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    assert!(files.len() > 10);
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for client in ["shoprelay_marketplaces", "shoprelay_wecom"] {
+            assert!(
+                !code.contains(client),
+                "{} uses {client} outside its tests",
+                file.display()
+            );
+        }
+    }
 }

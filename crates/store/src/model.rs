@@ -308,6 +308,20 @@ impl ReplayFilter {
     }
 }
 
+/// Which failed pushes (inbox items) to process again, e.g. after an upgrade that reads their shape.
+/// Every field narrows; an empty filter means every failed push.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushReplayFilter {
+    /// One inbox item.
+    pub id: Option<i64>,
+    /// One shop (items whose shop could be read).
+    pub shop_id: Option<i64>,
+    /// Received at or after (unix ms).
+    pub from: Option<i64>,
+    /// Received before (unix ms).
+    pub to: Option<i64>,
+}
+
 /// Kinds of audit entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -28,6 +28,11 @@ pub trait Inbox: Send + Sync {
     async fn order_status(&self, app: &ConfigId, shop: ShopId, order: &OrderSn) -> Result<Option<(String, i64)>>;
     /// The newest stored event of an order (of `kind`, when given), for dry runs against real events.
     async fn latest_event(&self, order: &str, kind: Option<&str>) -> Result<Option<shoprelay_core::event::Event>>;
+    /// Puts up to `limit` matching failed pushes back in the inbox, due at `now` with attempts reset, each
+    /// with a `replayed` audit entry, in one transaction; returns how many.
+    async fn replay_failed_pushes(&self, filter: &PushReplayFilter, now: i64, limit: i64) -> Result<u64>;
+    /// How many failed pushes match.
+    async fn count_failed_pushes(&self, filter: &PushReplayFilter) -> Result<i64>;
 }
 
 /// The transactional outbox of deliveries.

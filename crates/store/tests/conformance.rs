@@ -215,6 +215,59 @@ async fn inbox_retry_waits_for_its_time() {
 }
 
 #[tokio::test]
+async fn failed_pushes_are_replayed_by_filter_with_an_audit_entry() {
+    run_both(|s| async move {
+        let mut other = push("b", 20);
+        other.order_sn = Some(OrderSn::parse("OTHER").unwrap());
+        other.shop_id = Some(ShopId::new(5).unwrap());
+        s.insert_pushes(&[push("a", 10), other, push("c", 30)]).await.unwrap();
+        let items = s.claim_inbox(100, 1_000, 10).await.unwrap();
+        assert_eq!(items.len(), 2, "one order's pushes one at a time");
+        let fail = |note: &str| InboxCompletion {
+            state: InboxState::Failed,
+            events: Vec::new(),
+            order_updates: Vec::new(),
+            note: Some(note.into()),
+        };
+        for item in &items {
+            s.complete_inbox(item, fail("unreadable"), 200).await.unwrap();
+        }
+        let all = PushReplayFilter::default();
+        assert_eq!(s.count_failed_pushes(&all).await.unwrap(), 2);
+        let by_shop = PushReplayFilter {
+            shop_id: Some(5),
+            ..Default::default()
+        };
+        assert_eq!(s.count_failed_pushes(&by_shop).await.unwrap(), 1);
+        let too_late = PushReplayFilter {
+            from: Some(25),
+            ..Default::default()
+        };
+        assert_eq!(s.replay_failed_pushes(&too_late, 300, 10).await.unwrap(), 0);
+
+        assert_eq!(s.replay_failed_pushes(&by_shop, 300, 10).await.unwrap(), 1);
+        assert_eq!(s.replay_failed_pushes(&by_shop, 300, 10).await.unwrap(), 0);
+        let again = s.claim_inbox(300, 1_000, 10).await.unwrap();
+        let ids: Vec<&str> = again.iter().map(|i| i.dedupe_key.as_str()).collect();
+        assert_eq!(ids, vec!["b", "c"], "the replayed push and the pending one");
+        assert_eq!(again[0].attempts, 1, "attempts start over");
+
+        assert_eq!(s.replay_failed_pushes(&all, 400, 10).await.unwrap(), 1);
+        assert_eq!(s.count_failed_pushes(&all).await.unwrap(), 0);
+        let audit = s
+            .query_audit(&AuditFilter {
+                outcome: Some("replayed".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(audit.len(), 2);
+        assert!(audit.iter().any(|a| a.shop_id == Some(5) && a.detail.contains("(b)")));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn deliveries_retry_die_and_deliver_with_audit() {
     run_both(|s| async move {
         let new = NewEvent {

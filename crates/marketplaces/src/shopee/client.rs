@@ -160,9 +160,10 @@ impl ShopeeClient {
     }
 
     /// The earliest (up to 100) pushes of the last three days that Shopee failed to deliver.
-    // Partner-level call: the public SDKs sign it without access_token/shop_id (public signing).
+    // Partner-level call with public signing (no access_token/shop_id); the API reference lists it as a
+    // POST, though older guides show a GET.
     pub async fn get_lost_push_message(&self, app: &ShopeeApp) -> Result<LostPushPage, ShopeeError> {
-        self.call(app, LOST_PUSH, None, &[], None).await
+        self.call(app, LOST_PUSH, None, &[], Some(json!({}))).await
     }
 
     /// Tells Shopee every lost push up to `last_message_id` was handled (public signing, as above).
@@ -221,11 +222,12 @@ fn decode<T: DeserializeOwned>(status: u16, bytes: &[u8], shape: Shape) -> Resul
         Err(_) if !success => return Err(http_error(status, bytes)),
         Err(source) => return Err(ShopeeError::BadJson { source }),
     };
+    // Some success samples (the lost-push API's) fill `error` and `message` with "-": that is no error.
     let text = |key: &str| {
         value
             .get(key)
             .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.is_empty() && *s != "-")
             .map(str::to_owned)
     };
     if let Some(error) = text("error") {
@@ -343,6 +345,13 @@ mod tests {
         .unwrap();
         assert_eq!(list.into_page().unwrap().orders.len(), 1);
         let empty: OrderListAnswer = decode(200, br#"{"error":"","request_id":"x"}"#, Shape::Response).unwrap();
+        let dashed: LostPushPage = decode(
+            200,
+            br#"{"request_id":"r","error":"-","message":"-","warning":"-","response":{"push_message_list":[],"has_next_page":false,"last_message_id":0}}"#,
+            Shape::Response,
+        )
+        .unwrap();
+        assert!(dashed.push_message_list.is_empty());
         assert!(empty.into_page().unwrap().orders.is_empty());
         let token: TokenAnswer = decode(
             200,

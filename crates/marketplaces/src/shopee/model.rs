@@ -355,37 +355,49 @@ pub struct LostPushPage {
     pub last_message_id: Option<u64>,
 }
 
-/// A push Shopee failed to deliver.
+/// A push Shopee failed to deliver: one `push_message_list` item, `{shop_id?, code, timestamp, data}`,
+/// where `data` is a JSON string holding the whole original push body.
+///
+/// Kept as the raw item so that one item of an unexpected shape cannot fail its whole page: every item
+/// must be stored before the page is confirmed, and confirming is the only way Shopee moves on.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct LostPush {
-    /// The shop, absent for partner-level pushes.
-    #[serde(default)]
-    pub shop_id: Option<u64>,
-    /// The push code.
-    pub code: i64,
-    /// Unix seconds the push was lost.
-    #[serde(default)]
-    pub timestamp: Option<i64>,
-    /// The push's `data` object, as a JSON string.
-    #[serde(default)]
-    pub data: String,
-}
+#[serde(transparent)]
+pub struct LostPush(pub Value);
 
 impl LostPush {
-    /// The push body as it would have arrived (`code`, `shop_id`, `timestamp`, `data`), ready for
-    /// [`super::push::ShopeePush::parse`], so a recovered push goes through the same path as a live one.
-    pub fn to_push_body(&self) -> Vec<u8> {
-        let data: Value = serde_json::from_str(&self.data).unwrap_or(Value::String(self.data.clone()));
-        let mut body = serde_json::Map::new();
-        body.insert("code".into(), self.code.into());
-        if let Some(shop_id) = self.shop_id.filter(|id| *id > 0) {
-            body.insert("shop_id".into(), shop_id.into());
+    /// The push body to store, ready for [`super::push::ShopeePush::parse`] like a live push: the
+    /// original envelope from `data`, with Shopee's own timestamps (never the time of recovery). An item
+    /// whose `data` holds only the push's `data` object (an older reading) is wrapped in the item's
+    /// `code`, `shop_id` and `timestamp`. Anything else is returned as the item itself, so it is stored,
+    /// fails to parse, and stays replayable — never dropped.
+    pub fn push_body(&self) -> Vec<u8> {
+        let item = &self.0;
+        let data = match item.get("data") {
+            Some(Value::String(text)) => serde_json::from_str::<Value>(text).ok(),
+            Some(Value::Object(map)) => Some(Value::Object(map.clone())),
+            _ => None,
+        };
+        match (data, item.get("data")) {
+            // The whole original envelope, byte for byte when Shopee sent it as a string.
+            (Some(Value::Object(envelope)), Some(Value::String(text))) if envelope.contains_key("code") => {
+                text.clone().into_bytes()
+            }
+            (Some(Value::Object(envelope)), _) if envelope.contains_key("code") => {
+                Value::Object(envelope).to_string().into_bytes()
+            }
+            (Some(inner @ Value::Object(_)), _) if item.get("code").is_some_and(Value::is_i64) => {
+                let mut body = serde_json::Map::new();
+                body.insert("code".into(), item["code"].clone());
+                for key in ["shop_id", "timestamp"] {
+                    if let Some(v) = item.get(key).filter(|v| !v.is_null()) {
+                        body.insert(key.into(), v.clone());
+                    }
+                }
+                body.insert("data".into(), inner);
+                Value::Object(body).to_string().into_bytes()
+            }
+            _ => item.to_string().into_bytes(),
         }
-        if let Some(ts) = self.timestamp {
-            body.insert("timestamp".into(), ts.into());
-        }
-        body.insert("data".into(), data);
-        Value::Object(body).to_string().into_bytes()
     }
 }
 

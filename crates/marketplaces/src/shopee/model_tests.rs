@@ -1,5 +1,6 @@
 use super::*;
 use crate::shopee::push::{PushBody, ShopeePush};
+use serde_json::json;
 
 fn detail(json: serde_json::Value) -> OrderDetail {
     serde_json::from_value(json).unwrap()
@@ -114,20 +115,61 @@ fn order_list_page() {
 }
 
 #[test]
-fn lost_push_replays_through_the_push_parser() {
-    let lost = LostPush {
-        shop_id: Some(5),
-        code: 3,
-        timestamp: Some(9),
-        data: r#"{"ordersn":"X1","status":"SHIPPED","update_time":8}"#.into(),
-    };
-    let push = ShopeePush::parse(&lost.to_push_body()).unwrap();
+fn lost_push_page_in_the_documented_shape() {
+    // The reference's shape: `data` is a JSON string holding the whole original envelope.
+    let original = r#"{"data":{"items":[],"ordersn":"220810QSK8S7BX","status":"PROCESSED","completed_scenario":"","update_time":1660123127},"shop_id":727720655,"code":3,"timestamp":1660123100}"#;
+    let page: LostPushPage = serde_json::from_value(json!({
+        "push_message_list": [
+            {"shop_id": 727720655, "code": 3, "timestamp": 1660129999, "data": original},
+            {"code": 12, "timestamp": 1660129999, "data": "{\"code\":12,\"timestamp\":1660120000,\"data\":{\"shop_expire_soon\":[5]}}"},
+            {"code": 3, "data": "not json"},
+            {"shop_id": "weird", "data": 7},
+        ],
+        "has_next_page": false,
+        "last_message_id": 42
+    }))
+    .unwrap();
+    assert_eq!(page.push_message_list.len(), 4, "an odd item never fails its page");
+    assert_eq!(page.last_message_id, Some(42));
+
+    let first = page.push_message_list[0].push_body();
+    assert_eq!(first, original.as_bytes(), "the original envelope, byte for byte");
+    let push = ShopeePush::parse(&first).unwrap();
+    assert_eq!(
+        push.timestamp,
+        Some(1660123100),
+        "Shopee's timestamp, not the item's or ours"
+    );
+    assert!(matches!(
+        push.body,
+        PushBody::OrderStatus {
+            update_time: 1660123127,
+            ..
+        }
+    ));
+
+    let partner = ShopeePush::parse(&page.push_message_list[1].push_body()).unwrap();
+    assert_eq!(
+        (partner.code, partner.shop_id, partner.timestamp),
+        (12, None, Some(1660120000))
+    );
+
+    // Unreadable items are kept as they came: stored, failed, replayable.
+    for odd in &page.push_message_list[2..] {
+        let body = odd.push_body();
+        assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), odd.0);
+        assert!(ShopeePush::parse(&body).is_err());
+    }
+}
+
+#[test]
+fn lost_push_with_only_the_data_object_is_wrapped() {
+    let lost = LostPush(json!({"shop_id": 5, "code": 3, "timestamp": 9,
+        "data": r#"{"ordersn":"X1","status":"SHIPPED","update_time":8}"#}));
+    let push = ShopeePush::parse(&lost.push_body()).unwrap();
+    assert_eq!(
+        (push.code, push.shop_id.map(|s| s.get()), push.timestamp),
+        (3, Some(5), Some(9))
+    );
     assert!(matches!(push.body, PushBody::OrderStatus { update_time: 8, .. }));
-    let odd = LostPush {
-        shop_id: None,
-        code: 15,
-        timestamp: None,
-        data: "not json".into(),
-    };
-    assert_eq!(ShopeePush::parse(&odd.to_push_body()).map(|p| p.code).ok(), None);
 }

@@ -1,9 +1,9 @@
 //! Parsing a Shopee push body into a typed value. Runs on the acknowledgement path, so it is pure and
 //! cheap, and any input (truncated, garbled, unknown code) gives a value or a specific error, never a panic.
+//! An error is never Shopee's problem: the push is still stored (as a failed inbox item) and answered 2xx.
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::{OrderSn, ShopId};
 use shoprelay_core::order::OrderStatus;
 
@@ -138,38 +138,6 @@ pub enum PushParseError {
     },
 }
 
-impl UserFacing for PushParseError {
-    fn code(&self) -> &'static str {
-        "push.malformed"
-    }
-
-    fn status(&self) -> u16 {
-        400
-    }
-
-    fn message_zh(&self) -> String {
-        match self {
-            Self::NotJson(_) => "推送内容不是合法的 JSON：请确认请求来自 Shopee 且未被代理改写".into(),
-            Self::Missing { field } => format!("推送缺少字段 `{field}`：该推送无法处理，已拒绝"),
-            Self::Invalid { field, expected } => {
-                format!("推送字段 `{field}` 格式不对（应为 {expected}）：该推送无法处理，已拒绝")
-            }
-        }
-    }
-
-    fn message_en(&self) -> String {
-        match self {
-            Self::NotJson(_) => {
-                "The push body is not valid JSON: check that it comes from Shopee and no proxy rewrote it".into()
-            }
-            Self::Missing { field } => format!("The push lacks the field `{field}`, so it was rejected"),
-            Self::Invalid { field, expected } => {
-                format!("The push field `{field}` is not {expected}, so it was rejected")
-            }
-        }
-    }
-}
-
 impl ShopeePush {
     /// Parses the raw body of a push (after its signature was verified).
     pub fn parse(raw: &[u8]) -> Result<ShopeePush, PushParseError> {
@@ -179,7 +147,11 @@ impl ShopeePush {
             expected: "a JSON object",
         })?;
         let code = get_i64(top, "code", "code")?.ok_or(PushParseError::Missing { field: "code" })?;
-        let shop_id = get_shop_id(top, "shop_id", "shop_id")?;
+        // Some samples spell it `shopid`: accept both.
+        let shop_id = match get_shop_id(top, "shop_id", "shop_id")? {
+            Some(id) => Some(id),
+            None => get_shop_id(top, "shopid", "shopid")?,
+        };
         let timestamp = get_i64(top, "timestamp", "timestamp")?;
         let msg_id = get_id_string(top, "msg_id", "msg_id")?;
         let empty = Map::new();
@@ -328,8 +300,12 @@ fn chat_message(c: &Map<String, Value>) -> Result<ChatMessage, PushParseError> {
     })
 }
 
+/// Pushes spell it `ordersn`, the API `order_sn`; a push in the API's spelling is read as well.
 fn order_sn(data: &Map<String, Value>) -> Result<OrderSn, PushParseError> {
-    let raw = req_str(data, "ordersn", "data.ordersn")?;
+    let raw = match get_str(data, "ordersn", "data.ordersn")?.filter(|s| !s.is_empty()) {
+        Some(raw) => raw,
+        None => req_str(data, "order_sn", "data.ordersn")?,
+    };
     OrderSn::parse(&raw).map_err(|_| PushParseError::Invalid {
         field: "data.ordersn",
         expected: "an order number",

@@ -251,11 +251,39 @@ fn bad_fields_name_the_field() {
     );
 
     let err = ShopeePush::parse(br#"{"code":3,"shop_id":5,"data":{"status":"SHIPPED"}}"#).unwrap_err();
-    assert_eq!((err.code(), err.status()), ("push.malformed", 400));
-    assert!(err.message_zh().contains("data.ordersn") && err.message_en().contains("data.ordersn"));
+    assert!(err.to_string().contains("data.ordersn"), "{err}");
     let err = ShopeePush::parse(b"not json").unwrap_err();
     assert!(matches!(err, PushParseError::NotJson(_)));
-    assert!(!err.message_zh().is_empty() && !err.message_en().is_empty());
+}
+
+#[test]
+fn both_spellings_of_the_order_and_the_shop_are_read() {
+    let expected = PushBody::OrderStatus {
+        shop_id: shop(727720655),
+        order_sn: OrderSn::parse("220810QSK8S7BX").unwrap(),
+        status: OrderStatus::Processed,
+        update_time: 1660123127,
+        completed_scenario: None,
+    };
+    for raw in [
+        r#"{"data":{"order_sn":"220810QSK8S7BX","status":"PROCESSED","update_time":1660123127},"shop_id":727720655,"code":3,"timestamp":1660123127}"#,
+        r#"{"data":{"ordersn":"220810QSK8S7BX","status":"PROCESSED","update_time":1660123127},"shopid":727720655,"code":3,"timestamp":1660123127}"#,
+        r#"{"data":{"order_sn":"220810QSK8S7BX","status":"PROCESSED","update_time":1660123127},"shopid":727720655,"code":3,"timestamp":1660123127}"#,
+    ] {
+        let push = parse(raw);
+        assert_eq!(push.shop_id, Some(shop(727720655)), "{raw}");
+        assert_eq!(push.body, expected, "{raw}");
+    }
+    let tracking = parse(r#"{"code":4,"shopid":5,"timestamp":9,"data":{"order_sn":"X1","tracking_no":"SPX123"}}"#);
+    assert_eq!(
+        tracking.body,
+        PushBody::TrackingNumber {
+            shop_id: shop(5),
+            order_sn: OrderSn::parse("X1").unwrap(),
+            package_number: None,
+            tracking_no: "SPX123".into(),
+        }
+    );
 }
 
 #[test]

@@ -65,7 +65,7 @@ mod tests {
     // with another checkout must not read a path that checkout had.
     const VECTORS: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/marketplace-signatures.json"
+        "/../../vectors/marketplace-signatures.json"
     ));
 
     fn shopee_vectors(kind: &str) -> Vec<Value> {

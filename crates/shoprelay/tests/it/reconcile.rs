@@ -1,7 +1,10 @@
 //! Missed pushes: what Shopee failed to deliver, and orders that changed without any push, still produce
 //! their events — once.
 
+use serde_json::json;
 use shoprelay_engine::tokens::shopee_app;
+use shoprelay_sim::shopee::ApiFault;
+use shoprelay_store::AuditFilter;
 
 use crate::helpers::*;
 
@@ -38,6 +41,17 @@ async fn lost_pushes_are_fetched_confirmed_and_delivered_once() {
     assert!(report.errors.is_empty(), "{report:?}");
     app.dispatch_until_settled().await;
     assert_eq!((new_order_cards(&app, &a), new_order_cards(&app, &b)), (1, 1));
+    // Both lost-push calls were answered as successes (the simulator takes them as POST, like the reference).
+    let calls = app.shopee.api_calls();
+    for path in [
+        "/api/v2/push/get_lost_push_message",
+        "/api/v2/push/confirm_consumed_lost_push_message",
+    ] {
+        assert!(
+            calls.iter().any(|c| c.path == path && c.status == 200),
+            "{path}: {calls:#?}"
+        );
+    }
 
     // Confirmed at Shopee: the next pass finds nothing new and sends nothing again.
     let again = app.server.engine.reconcile_once().await.unwrap();
@@ -72,4 +86,116 @@ async fn an_order_changed_without_any_push_is_found_by_the_order_list() {
         again.orders_recovered, 0,
         "a known status is not recovered twice: {again:?}"
     );
+}
+
+fn status_cards(app: &TestApp, sn: &str) -> Vec<String> {
+    app.cards()
+        .iter()
+        .filter(|m| card_rows(m).contains(&("订单号".into(), sn.to_owned())))
+        .map(card_title)
+        .filter(|t| t.starts_with("订单状态变更"))
+        .collect()
+}
+
+/// Pushes the simulator lists as lost (the verification push sent to the closed port among them).
+fn lost_at_shopee(app: &TestApp) -> usize {
+    app.shopee.pushes().iter().filter(|p| p.is_lost()).count()
+}
+
+/// Makes the next order-list call fail, so only the lost-push path can bring an order back.
+fn without_order_list(app: &TestApp) {
+    app.shopee
+        .fail_next(Some("/api/v2/order/get_order_list"), 1, ApiFault::Http500);
+}
+
+/// Points the simulator's pushes back at the app.
+async fn restore_pushes(app: &TestApp) {
+    app.shopee
+        .set_push_target(None, &format!("{}/push/shopee/{APP}", app.base))
+        .await;
+}
+
+#[tokio::test]
+async fn a_lost_page_is_stored_whole_before_it_is_confirmed_unreadable_items_included() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    lose_pushes(&app).await;
+    let sn = app.create_order("READY_TO_SHIP").await;
+    let missing = json!({"code": 3, "shop_id": SHOP, "timestamp": 5, "data": {"status": "UNPAID"}}).to_string();
+    app.shopee.send_raw_push(None, &missing).await;
+    app.shopee.send_raw_push(None, "not json at all").await;
+    let lost = lost_at_shopee(&app);
+    assert!(lost >= 3);
+
+    without_order_list(&app);
+    let report = app.server.engine.reconcile_once().await.unwrap();
+    assert_eq!((report.lost_pushes, report.orders_recovered), (lost, 0), "{report:?}");
+    assert_eq!(report.errors.len(), 1, "only the order list failed: {report:?}");
+    // Confirmed at Shopee: nothing is lost any more.
+    let registry = app.server.engine.registry();
+    let cfg = registry.shopee_apps.values().next().unwrap();
+    let page = app
+        .server
+        .engine
+        .shopee
+        .get_lost_push_message(&shopee_app(cfg))
+        .await
+        .unwrap();
+    assert!(page.push_message_list.is_empty(), "{page:?}");
+
+    app.dispatch_until_settled().await;
+    assert_eq!(new_order_cards(&app, &sn), 1);
+    let failed = app
+        .audit(AuditFilter {
+            outcome: Some("failed".into()),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(failed.len(), 2, "kept as failed items, not dropped: {failed:#?}");
+}
+
+#[tokio::test]
+async fn a_lost_push_keeps_shopee_times_so_the_next_live_push_is_not_stale() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    // Shopee's clock is ten minutes behind ours: only Shopee's own times compare with Shopee's.
+    app.shopee.advance_clock(-600);
+    lose_pushes(&app).await;
+    let sn = app.create_order("READY_TO_SHIP").await;
+    let lost = lost_at_shopee(&app);
+    without_order_list(&app);
+    let report = app.server.engine.reconcile_once().await.unwrap();
+    assert_eq!((report.lost_pushes, report.orders_recovered), (lost, 0), "{report:?}");
+    app.dispatch_until_settled().await;
+    assert_eq!(new_order_cards(&app, &sn), 1);
+
+    restore_pushes(&app).await;
+    app.shopee.set_order_status(&sn, "SHIPPED").await.unwrap();
+    app.dispatch_until_settled().await;
+    assert_eq!(status_cards(&app, &sn), vec!["订单状态变更：已发货".to_owned()]);
+}
+
+#[tokio::test]
+async fn an_order_recovered_from_the_list_keeps_shopee_times_so_the_next_live_push_is_not_stale() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    app.shopee.advance_clock(-600);
+    lose_pushes(&app).await;
+    let sn = app.create_order("READY_TO_SHIP").await;
+    let registry = app.server.engine.registry();
+    let cfg = registry.shopee_apps.values().next().unwrap();
+    let shopee = &app.server.engine.shopee;
+    let page = shopee.get_lost_push_message(&shopee_app(cfg)).await.unwrap();
+    shopee
+        .confirm_consumed_lost_push_message(&shopee_app(cfg), page.last_message_id.unwrap())
+        .await
+        .unwrap();
+    let report = app.server.engine.reconcile_once().await.unwrap();
+    assert_eq!(report.orders_recovered, 1, "{report:?}");
+    app.dispatch_until_settled().await;
+
+    restore_pushes(&app).await;
+    app.shopee.set_order_status(&sn, "SHIPPED").await.unwrap();
+    app.dispatch_until_settled().await;
+    assert_eq!(status_cards(&app, &sn), vec!["订单状态变更：已发货".to_owned()]);
 }

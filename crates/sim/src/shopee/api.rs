@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
+use super::sign::api_sign;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use shoprelay_marketplaces::shopee::api_sign;
 
 use super::state::{random_hex, real_now, Core};
 
@@ -66,6 +66,13 @@ pub(crate) fn ok(response: Value, warning: Option<String>) -> Response {
     if let Some(warning) = warning {
         body["warning"] = warning.into();
     }
+    Json(body).into_response()
+}
+
+/// A success answer as the lost-push reference samples show it: `"-"` in `error`, `message` and `warning`.
+pub(crate) fn ok_dashed(response: Value) -> Response {
+    let body =
+        json!({ "request_id": random_hex(), "error": "-", "message": "-", "warning": "-", "response": response });
     Json(body).into_response()
 }
 

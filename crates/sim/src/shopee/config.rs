@@ -29,6 +29,8 @@ pub struct ShopeeSimConfig {
     pub push_url: Option<String>,
     /// Add the top-level `msg_id` live pushes carry (off: the documented samples' shape).
     pub push_msg_id: bool,
+    /// Also answer `get_lost_push_message` on GET, as older guides describe it (the reference: POST only).
+    pub legacy_lost_push_get: bool,
 }
 
 impl Default for ShopeeSimConfig {
@@ -53,6 +55,7 @@ impl Default for ShopeeSimConfig {
             auto_approve: true,
             push_url: None,
             push_msg_id: true,
+            legacy_lost_push_get: false,
         }
     }
 }

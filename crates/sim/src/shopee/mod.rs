@@ -23,6 +23,7 @@
 //! - `orders`: orders and their changes (which push).
 //! - `order_api`: `get_order_detail`, `get_order_list` and `get_tracking_info`.
 //! - `push`: signed push delivery, retries, the lost-push API.
+//! - `sign`: the simulator's own API and push signatures (checked against the conformance vectors).
 //! - `faults`: injected API faults and push disorder.
 //! - `control`: the `/sim/…` HTTP routes.
 
@@ -34,6 +35,7 @@ mod oauth;
 mod order_api;
 mod orders;
 mod push;
+pub(crate) mod sign;
 mod state;
 
 use std::sync::Arc;
@@ -73,6 +75,11 @@ pub async fn serve(listener: TcpListener, config: ShopeeSimConfig) -> ShopeeSim 
 }
 
 fn router(core: Shared) -> Router {
+    let lost_push = if core.config.legacy_lost_push_get {
+        post(push::get_lost_push_message).get(push::get_lost_push_message)
+    } else {
+        post(push::get_lost_push_message)
+    };
     let api = Router::new()
         .route("/api/v2/shop/auth_partner", get(oauth::auth_partner))
         .route("/auth", get(oauth::auth_open))
@@ -81,7 +88,7 @@ fn router(core: Shared) -> Router {
         .route("/api/v2/order/get_order_detail", get(order_api::get_order_detail))
         .route("/api/v2/order/get_order_list", get(order_api::get_order_list))
         .route("/api/v2/logistics/get_tracking_info", get(order_api::get_tracking_info))
-        .route("/api/v2/push/get_lost_push_message", get(push::get_lost_push_message))
+        .route("/api/v2/push/get_lost_push_message", lost_push)
         .route(
             "/api/v2/push/confirm_consumed_lost_push_message",
             post(push::confirm_consumed_lost_push_message),

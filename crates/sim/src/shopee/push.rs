@@ -7,14 +7,14 @@
 
 use std::time::{Duration, Instant};
 
+use super::sign::push_signature;
 use axum::body::Bytes;
 use axum::extract::{Query as QueryParams, State};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use shoprelay_marketplaces::shopee::push_signature;
 
-use super::api::{check_public, ok, ApiError, Query};
+use super::api::{check_public, ok_dashed, ApiError, Query};
 use super::state::{random_hex, Core, Shared};
 
 /// Earliest lost pushes `get_lost_push_message` returns per call.
@@ -275,7 +275,11 @@ fn index(id: u64) -> usize {
     id.saturating_sub(1) as usize
 }
 
-/// `GET /api/v2/push/get_lost_push_message` (public signing).
+/// `POST /api/v2/push/get_lost_push_message` (public signing; also GET with `legacy_lost_push_get`).
+///
+/// Each item is `{shop_id?, code, timestamp, data}` where `data` is a JSON string holding the WHOLE
+/// original push body, byte for byte; `shop_id` is absent for partner-level codes. The answer carries
+/// `"-"` in `error`, `message` and `warning`, as the reference's success sample does.
 pub(crate) async fn get_lost_push_message(
     State(core): State<Shared>,
     QueryParams(q): QueryParams<Query>,
@@ -292,12 +296,7 @@ pub(crate) async fn get_lost_push_message(
     let list: Vec<Value> = page
         .iter()
         .map(|p| {
-            // `data` travels as a JSON string; a raw push that is not JSON is passed on as it was.
-            let data = serde_json::from_str::<Value>(&p.body)
-                .ok()
-                .and_then(|v| v.get("data").map(Value::to_string))
-                .unwrap_or_else(|| p.body.clone());
-            let mut message = json!({ "code": p.code, "timestamp": p.timestamp, "data": data });
+            let mut message = json!({ "code": p.code, "timestamp": p.timestamp, "data": p.body });
             if let Some(shop_id) = p.shop_id {
                 message["shop_id"] = shop_id.into();
             }
@@ -305,9 +304,8 @@ pub(crate) async fn get_lost_push_message(
         })
         .collect();
     let last_message_id = page.last().map_or(0, |p| p.id);
-    Ok(ok(
+    Ok(ok_dashed(
         json!({ "push_message_list": list, "has_next_page": lost.len() > LOST_PAGE, "last_message_id": last_message_id }),
-        None,
     ))
 }
 
@@ -316,7 +314,8 @@ struct ConfirmBody {
     last_message_id: u64,
 }
 
-/// `POST /api/v2/push/confirm_consumed_lost_push_message` (public signing).
+/// `POST /api/v2/push/confirm_consumed_lost_push_message` (public signing): acknowledges every lost push
+/// up to `last_message_id`.
 pub(crate) async fn confirm_consumed_lost_push_message(
     State(core): State<Shared>,
     QueryParams(q): QueryParams<Query>,
@@ -330,5 +329,5 @@ pub(crate) async fn confirm_consumed_lost_push_message(
             p.lost_consumed = true;
         }
     }
-    Ok(ok(json!({}), None))
+    Ok(ok_dashed(json!({})))
 }

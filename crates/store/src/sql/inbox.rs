@@ -214,4 +214,60 @@ impl Inbox for SqlStore {
         })
         .transpose()
     }
+
+    async fn replay_failed_pushes(&self, f: &PushReplayFilter, now: i64, limit: i64) -> Result<u64> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let replayed: Vec<(String, Option<i64>, Option<String>, String)> = sqlx::query_as(
+                "UPDATE inbox SET state = 'pending', attempts = 0, next_attempt_at = $1, claimed_until = 0
+                 WHERE id IN (SELECT id FROM inbox WHERE state = 'failed'
+                    AND ($2 IS NULL OR id = $2) AND ($3 IS NULL OR shop_id = $3)
+                    AND ($4 IS NULL OR received_at >= $4) AND ($5 IS NULL OR received_at < $5)
+                    ORDER BY id LIMIT $6)
+                 RETURNING app_id, shop_id, order_sn, dedupe_key",
+            )
+            .bind(now)
+            .bind(f.id)
+            .bind(f.shop_id)
+            .bind(f.from)
+            .bind(f.to)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+            if !replayed.is_empty() {
+                let mut audit = sqlx::QueryBuilder::new(
+                    "INSERT INTO audit (at, kind, outcome, app_id, shop_id, order_sn, detail) ",
+                );
+                audit.push_values(&replayed, |mut row, (app_id, shop_id, order_sn, key)| {
+                    row.push_bind(now)
+                        .push_bind("push")
+                        .push_bind("replayed")
+                        .push_bind(app_id.as_str())
+                        .push_bind(*shop_id)
+                        .push_bind(order_sn.as_deref())
+                        .push_bind(format!("failed push queued again ({key})"));
+                });
+                audit.build().execute(&mut *tx).await?;
+                notify!(self, tx, INBOX_CHANNEL);
+            }
+            tx.commit().await?;
+            Ok(replayed.len() as u64)
+        })
+    }
+
+    async fn count_failed_pushes(&self, f: &PushReplayFilter) -> Result<i64> {
+        Ok(with_read_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM inbox WHERE state = 'failed'
+                    AND ($1 IS NULL OR id = $1) AND ($2 IS NULL OR shop_id = $2)
+                    AND ($3 IS NULL OR received_at >= $3) AND ($4 IS NULL OR received_at < $4)",
+            )
+            .bind(f.id)
+            .bind(f.shop_id)
+            .bind(f.from)
+            .bind(f.to)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
 }

@@ -3,7 +3,7 @@ use serde::Deserialize;
 
 const VECTORS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/wecom-callback-crypto.json"
+    "/../../vectors/wecom-callback-crypto.json"
 ));
 
 #[derive(Deserialize)]
