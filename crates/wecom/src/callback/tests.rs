@@ -153,3 +153,52 @@ fn passive_reply_verifies_and_decrypts() {
     assert_eq!(parsed.content, "收到 ]]> <b>ok</b>");
     assert_eq!(parsed.to_user_name, "ChenJiaShun");
 }
+
+#[test]
+fn entities_are_never_expanded_from_a_document_type() {
+    // Billion laughs: ten levels of ten references would be 10^10 "lol"s if anything expanded them.
+    let mut dtd = String::from("<!ENTITY l0 \"lol\">");
+    for level in 1..10 {
+        let refs = format!("&l{};", level - 1).repeat(10);
+        dtd.push_str(&format!("<!ENTITY l{level} \"{refs}\">"));
+    }
+    let laughs = format!(
+        "<?xml version=\"1.0\"?><!DOCTYPE xml [{dtd}]><xml><ToUserName>c</ToUserName><Encrypt>&l9;</Encrypt></xml>"
+    );
+    // External entities: a file on this machine must never be read into the message.
+    let external = "<?xml version=\"1.0\"?><!DOCTYPE xml [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\
+                    <xml><ToUserName>c</ToUserName><Encrypt>&x;</Encrypt></xml>";
+    for xml in [laughs.as_str(), external] {
+        match CallbackEnvelope::parse(xml) {
+            Err(err) => assert_eq!(err.sample_code(), -40002, "{xml}"),
+            Ok(envelope) => {
+                assert!(
+                    envelope.encrypt.len() < 64,
+                    "an entity was expanded: {} bytes",
+                    envelope.encrypt.len()
+                );
+                assert!(!envelope.encrypt.contains("root:"), "a file was read");
+            }
+        }
+        let inner = xml
+            .replace("<Encrypt>", "<Content>")
+            .replace("</Encrypt>", "</Content>");
+        if let Ok(CallbackMessage::Text { content, .. }) = CallbackMessage::parse(&inner) {
+            assert!(content.len() < 64 && !content.contains("root:"), "{content}");
+        }
+    }
+}
+
+#[test]
+fn a_huge_body_is_parsed_in_bounded_time_or_refused() {
+    // Deep nesting and a long text must neither overflow the stack nor panic.
+    let deep = format!("<xml>{}{}</xml>", "<a>".repeat(100_000), "</a>".repeat(100_000));
+    assert!(CallbackEnvelope::parse(&deep).is_err());
+    let long = format!(
+        "<xml><ToUserName>c</ToUserName><Encrypt>{}</Encrypt></xml>",
+        "A".repeat(4 << 20)
+    );
+    let crypto = crypto();
+    let envelope = CallbackEnvelope::parse(&long).unwrap();
+    assert!(crypto.open("0", "1", "2", &envelope.encrypt).is_err());
+}
