@@ -21,6 +21,7 @@
 //! - [`audit_sink`]: audit entries written off the request path (refused pushes), bounded and batched.
 //! - [`backoff`]: retry schedules.
 //! - [`webhook`]: Standard Webhooks signing of events sent to the seller's own systems.
+//! - [`egress`]: which addresses webhooks may connect to, checked on every resolution.
 //! - [`clock`]: the time source.
 
 pub mod audit_chain;
@@ -30,6 +31,7 @@ pub mod backoff;
 pub mod clock;
 pub mod config;
 pub mod deliver;
+pub mod egress;
 pub mod engine;
 pub mod error;
 pub mod escalate;
