@@ -20,12 +20,13 @@ use shoprelay_store::NewEvent;
 
 use crate::clock::{now_ms, now_secs};
 use crate::config::{WeComAppConfig, WebhookConfig};
+use crate::egress::{admit, literal_ip, refusal_of};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::pacing::{BreakerSignal, Pacing};
 use crate::render::Payload;
 use crate::routing::admin_notice;
-use crate::webhook::{secret_key, signature};
+use crate::webhook::{secret_key, signature, RedirectRefused};
 
 /// Why an attempt did not deliver.
 struct Failure {
@@ -46,6 +47,19 @@ struct Failure {
 }
 
 impl Failure {
+    /// A configuration an admin must fix: the destination holds, no attempt is spent.
+    fn held(err: &dyn UserFacing, http_status: Option<i64>) -> Self {
+        Self {
+            transient: false,
+            slow_down: None,
+            holds_destination: true,
+            throttled: false,
+            error: format!("{}: {} / {}", err.code(), err.message_en(), err.message_zh()),
+            errcode: None,
+            http_status,
+        }
+    }
+
     fn permanent(error: String) -> Self {
         Self {
             transient: false,
@@ -341,12 +355,18 @@ impl Engine {
     ) -> Result<String, Failure> {
         let key =
             secret_key(&cfg.secret).ok_or_else(|| Failure::permanent("the webhook secret is not whsec_…".into()))?;
+        let url = url::Url::parse(&cfg.url).map_err(|e| Failure::permanent(format!("invalid webhook URL: {e}")))?;
+        // The client connects to an address written in the URL without resolving it: checked here.
+        if let Some(ip) = literal_ip(&url) {
+            admit(&ip.to_string(), &[ip], cfg.allow_private_network).map_err(|r| Failure::held(&r, None))?;
+        }
         let body = serde_json::to_vec(message).map_err(|e| Failure::permanent(e.to_string()))?;
         let id = format!("msg_shoprelay_{delivery_id}");
         let timestamp = now_secs();
         let response = self
-            .http
-            .post(&cfg.url)
+            .webhooks
+            .client(cfg.allow_private_network)
+            .post(url.clone())
             .header("content-type", "application/json")
             .header("webhook-id", &id)
             .header("webhook-timestamp", timestamp.to_string())
@@ -354,15 +374,21 @@ impl Engine {
             .body(body)
             .send()
             .await
-            .map_err(|e| Failure {
-                transient: true,
-                holds_destination: false,
-                throttled: false,
-                error: format!("cannot reach the webhook: {}", e.without_url()),
-                errcode: None,
-                http_status: None,
-                slow_down: None,
+            .map_err(|e| match refusal_of(&e) {
+                Some(refused) => Failure::held(refused, None),
+                None => Failure {
+                    transient: true,
+                    holds_destination: false,
+                    throttled: false,
+                    error: format!("cannot reach the webhook: {}", e.without_url()),
+                    errcode: None,
+                    http_status: None,
+                    slow_down: None,
+                },
             })?;
+        if response.status().is_redirection() {
+            return Err(redirect_refused(&url, &response));
+        }
         let status = response.status();
         if status.is_success() {
             return Ok(format!("HTTP {}", status.as_u16()));
@@ -388,6 +414,20 @@ impl Engine {
             slow_down: matches!(code, 429 | 502 | 503 | 504).then_some(retry_after),
         })
     }
+}
+
+/// A webhook's redirect, not followed: it would re-send the signed event to a host nobody configured. The
+/// destination holds until an admin sets the final URL (or a probe finds the redirect gone).
+fn redirect_refused(url: &url::Url, response: &reqwest::Response) -> Failure {
+    let status = response.status().as_u16();
+    // Only the target's origin: its path and query are the receiver's and may carry anything.
+    let to = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| url.join(v).ok())
+        .map(|u| u.origin().ascii_serialization());
+    Failure::held(&RedirectRefused { status, to }, Some(i64::from(status)))
 }
 
 /// How the WeCom client signs in as a configured app.

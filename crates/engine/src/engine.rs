@@ -101,8 +101,10 @@ pub struct Engine {
     pub shopee: ShopeeClient,
     /// WeCom API client (its token cache is shared by every delivery).
     pub wecom: WeComClient,
-    /// Plain HTTP client (outbound webhooks).
+    /// Plain HTTP client (marketplace and WeCom APIs).
     pub http: reqwest::Client,
+    /// Webhook clients: no redirects, destination addresses checked.
+    pub webhooks: crate::webhook::WebhookClients,
     /// Marketplace tokens.
     pub tokens: TokenManager,
     /// Audit entries written off the request path.
@@ -141,6 +143,8 @@ impl Engine {
             shopee: ShopeeClient::new(http.clone()),
             wecom: WeComClient::new(http.clone()),
             http,
+            webhooks: crate::webhook::WebhookClients::new(settings.http_timeout)
+                .map_err(|e| EngineError::HttpClient(e.to_string()))?,
             tokens: TokenManager::default(),
             settings,
             registry: RwLock::new(Arc::new(registry)),

@@ -6,6 +6,7 @@
 //! - [`ingest`]: group commit of verified pushes, so the acknowledgement waits for fsync without
 //!   paying one fsync per push.
 //! - [`pipeline`]: inbox items become neutral events, enriched through the marketplace API and routed.
+//! - [`push_window`]: how far from its arrival a push's times may be for it to be applied.
 //! - [`logistics`]: logistics exceptions Shopee does not push — failed or stalled parcels, ship-by risk.
 //! - [`reconcile`]: lost pushes and unseen order changes fetched from the marketplace into the inbox.
 //! - [`routing`]: which rules an event meets (conditions compiled once) and what each target receives.
@@ -21,6 +22,7 @@
 //! - [`audit_sink`]: audit entries written off the request path (refused pushes), bounded and batched.
 //! - [`backoff`]: retry schedules.
 //! - [`webhook`]: Standard Webhooks signing of events sent to the seller's own systems.
+//! - [`egress`]: which addresses webhooks may connect to, checked on every resolution.
 //! - [`clock`]: the time source.
 
 pub mod audit_chain;
@@ -30,6 +32,7 @@ pub mod backoff;
 pub mod clock;
 pub mod config;
 pub mod deliver;
+pub mod egress;
 pub mod engine;
 pub mod error;
 pub mod escalate;
@@ -37,6 +40,7 @@ pub mod ingest;
 pub mod logistics;
 pub mod pacing;
 pub mod pipeline;
+pub mod push_window;
 pub mod reconcile;
 pub mod render;
 pub mod retention;

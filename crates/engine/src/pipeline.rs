@@ -1,6 +1,7 @@
 //! The inbox stage: a stored push becomes neutral events, enriched through the marketplace API,
 //! routed and rendered into outbox rows — all committed in one transaction with the inbox item closed.
 
+use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, Platform};
 use shoprelay_core::ids::WeComUserId;
 use shoprelay_core::ids::{ConfigId, ShopId};
@@ -12,6 +13,7 @@ use crate::clock::{now_ms, now_secs};
 use crate::config::Registry;
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::push_window;
 use crate::render::summary;
 use crate::routing::{self, TaskView};
 use crate::tokens::{shopee_app, TokenError};
@@ -95,6 +97,19 @@ impl Engine {
                 );
             }
         }
+        // Before any API call: a push outside the window is kept (and audited) but changes nothing.
+        let received = item.received_at.div_euclid(1_000);
+        if let Err(refused) = push_window::check(&push, received) {
+            metrics::counter!("shoprelay_pushes_out_of_window_total").increment(1);
+            tracing::warn!(inbox = item.id, %refused, "push outside the time window: stored, not applied");
+            let note = format!(
+                "{}: {} / {}",
+                refused.code(),
+                refused.message_en(),
+                refused.message_zh()
+            );
+            return done(InboxState::OutOfWindow, Some(note));
+        }
         let mut note = None;
         let detail = match self.enrich(&registry, &app_id, &push, item.attempts).await {
             Ok(detail) => detail,
@@ -117,9 +132,10 @@ impl Engine {
                     Ok(known) => known,
                     Err(err) => return Step::RetryAt(now_ms() + 1_000, err.to_string()),
                 };
-                // Shopee does not order its pushes: one older than what we know announces nothing.
+                // Shopee does not order its pushes: one older than what we know announces nothing —
+                // unless what we know is dated beyond the window (stored before it existed).
                 if let Some((known_status, known_time)) = &known {
-                    if update_time < known_time {
+                    if update_time < known_time && !push_window::is_beyond_window(*known_time, received) {
                         let note = format!(
                             "stale push: {status} at {update_time} is older than {known_status} at {known_time}"
                         );

@@ -47,6 +47,8 @@ pub enum InboxState {
     UnknownShop,
     /// Gave up after repeated failures; kept for replay.
     Failed,
+    /// Its times are far from its arrival: kept and audited, not applied.
+    OutOfWindow,
 }
 
 impl InboxState {
@@ -57,6 +59,7 @@ impl InboxState {
             InboxState::Done => "done",
             InboxState::UnknownShop => "unknown_shop",
             InboxState::Failed => "failed",
+            InboxState::OutOfWindow => "out_of_window",
         }
     }
 }

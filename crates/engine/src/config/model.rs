@@ -199,6 +199,10 @@ pub struct WebhookConfig {
     /// Requests per minute the receiver accepts.
     #[serde(default = "default_webhook_budget")]
     pub rate_per_minute: u32,
+    /// Lets this webhook reach loopback, private and link-local addresses (a receiver on the LAN);
+    /// cloud metadata, unspecified and multicast addresses stay refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_private_network: bool,
 }
 
 fn default_webhook_budget() -> u32 {

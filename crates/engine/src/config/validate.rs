@@ -11,6 +11,7 @@ use toml::Spanned;
 
 use super::model::{ConfigFile, RetentionConfig};
 use super::registry::{CompiledRule, Registry, RuleCompileError};
+use crate::egress::{admit, literal_ip, AddressRefused};
 
 /// One problem in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,16 +20,22 @@ pub struct Problem {
     pub line: Option<usize>,
     /// Where in the document (`routes[1].targets[0]`).
     pub path: String,
+    /// The stable code of problems that have one of their own (`webhook.address_refused`).
+    pub code: Option<&'static str>,
     /// What is wrong.
     pub message: String,
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "line {line}: {}: {}", self.path, self.message),
-            None => write!(f, "{}: {}", self.path, self.message),
+        if let Some(line) = self.line {
+            write!(f, "line {line}: ")?;
         }
+        write!(f, "{}: ", self.path)?;
+        if let Some(code) = self.code {
+            write!(f, "[{code}] ")?;
+        }
+        write!(f, "{}", self.message)
     }
 }
 
@@ -145,9 +152,12 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
         problems.push(Problem {
             line: field_line(text, table, field),
             path,
+            code: None,
             message,
         })
     };
+    // Problems with a code of their own, listed after the others.
+    let mut coded = Vec::new();
 
     let keep = file.retention.unwrap_or_default().pushes_days;
     if keep != 0 && keep < RetentionConfig::MIN_PUSH_DAYS {
@@ -297,6 +307,14 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
                 format!("webhooks[{i}].url"),
                 format!("`{}` is not an http(s) URL", hook.url),
             );
+        } else if let Some(refused) = refused_address(&hook.url, hook.allow_private_network) {
+            // Names are checked when sending, on what they resolve to then: a DNS answer can change.
+            coded.push(Problem {
+                line: field_line(text, t, "url"),
+                path: format!("webhooks[{i}].url"),
+                code: Some(refused.code()),
+                message: format!("{} / {}", refused.message_en(), refused.message_zh()),
+            });
         }
         if crate::webhook::secret_key(&hook.secret).is_none() {
             let msg = "the secret must be `whsec_` followed by base64 (e.g. from `openssl rand -base64 32`)".into();
@@ -352,6 +370,7 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
             }
         }
     }
+    problems.append(&mut coded);
     if problems.is_empty() {
         Ok(file)
     } else {
@@ -580,6 +599,13 @@ fn describe_syntax(text: &str, err: &toml::de::Error) -> String {
         }
         None => err.message().to_owned(),
     }
+}
+
+/// The refusal of a webhook URL written with an address webhooks may not reach.
+fn refused_address(raw: &str, allow_private_network: bool) -> Option<AddressRefused> {
+    let url = url::Url::parse(raw).ok()?;
+    let ip = literal_ip(&url)?;
+    admit(&ip.to_string(), &[ip], allow_private_network).err()
 }
 
 fn is_http_url(raw: &str) -> bool {

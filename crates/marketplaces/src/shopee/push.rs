@@ -139,6 +139,16 @@ pub enum PushParseError {
 }
 
 impl ShopeePush {
+    /// The times the push claims, by field: its envelope `timestamp` and, for an order, the change's
+    /// `data.update_time` — each one a forged push could use to look newer than the real ones.
+    pub fn times(&self) -> Vec<(&'static str, i64)> {
+        let mut times: Vec<(&'static str, i64)> = self.timestamp.map(|t| ("timestamp", t)).into_iter().collect();
+        if let PushBody::OrderStatus { update_time, .. } = &self.body {
+            times.push(("data.update_time", *update_time));
+        }
+        times
+    }
+
     /// Parses the raw body of a push (after its signature was verified).
     pub fn parse(raw: &[u8]) -> Result<ShopeePush, PushParseError> {
         let value: Value = serde_json::from_slice(raw).map_err(PushParseError::NotJson)?;

@@ -15,5 +15,6 @@ mod replicas;
 mod retention;
 mod rules;
 mod security;
+mod webhook_ssrf;
 mod webhooks;
 mod wecom_limits;

@@ -89,11 +89,12 @@ async fn the_same_fact_in_a_new_push_body_is_not_sent_twice() {
     app.authorize().await;
     let sn = app.create_order("READY_TO_SHIP").await;
     // Shopee retries can carry another msg_id; the event's own identity still matches.
-    let body = json!({"msg_id": "other", "code": 3, "shop_id": SHOP, "timestamp": 1,
+    let now = shoprelay_engine::clock::now_secs();
+    let body = json!({"msg_id": "other", "code": 3, "shop_id": SHOP, "timestamp": now,
         "data": {"ordersn": sn, "status": "READY_TO_SHIP", "update_time": 0, "items": []}});
     app.dispatch().await;
     let before = app.cards().len();
-    let body2 = json!({"msg_id": "other-2", "code": 3, "shop_id": SHOP, "timestamp": 1,
+    let body2 = json!({"msg_id": "other-2", "code": 3, "shop_id": SHOP, "timestamp": now,
         "data": {"ordersn": sn, "status": "READY_TO_SHIP", "update_time": 0, "items": []}});
     for b in [body, body2] {
         let text = b.to_string();
@@ -163,14 +164,16 @@ async fn every_signed_push_is_stored_and_answered_2xx_with_an_empty_body() {
     let renamed_order = app.create_order("READY_TO_SHIP").await;
     let renamed_shop = app.create_order("READY_TO_SHIP").await;
     app.dispatch().await;
+    // Later than the orders' creation, within the window pushes must fall in.
+    let now = shoprelay_engine::clock::now_secs() + 60;
     let readable = [
         // The API's spelling of the order, and the `shopid` some samples use.
-        json!({"code": 3, "shop_id": SHOP, "timestamp": 10,
-            "data": {"order_sn": renamed_order, "status": "SHIPPED", "update_time": 4_000_000_000_i64}}),
-        json!({"code": 3, "shopid": SHOP, "timestamp": 10,
-            "data": {"ordersn": renamed_shop, "status": "SHIPPED", "update_time": 4_000_000_000_i64}}),
-        json!({"code": 47, "shop_id": SHOP, "timestamp": 10, "data": {"something": "new"}}),
-        json!({"code": 2, "timestamp": 10, "data": {"shopid": 999}}),
+        json!({"code": 3, "shop_id": SHOP, "timestamp": now,
+            "data": {"order_sn": renamed_order, "status": "SHIPPED", "update_time": now}}),
+        json!({"code": 3, "shopid": SHOP, "timestamp": now,
+            "data": {"ordersn": renamed_shop, "status": "SHIPPED", "update_time": now}}),
+        json!({"code": 47, "shop_id": SHOP, "timestamp": now, "data": {"something": "new"}}),
+        json!({"code": 2, "timestamp": now, "data": {"shopid": 999}}),
     ];
     let unreadable = [
         "{\"code\": 3, \"shop_id\": ".to_owned(),
@@ -368,13 +371,14 @@ async fn verification_unknown_codes_and_unknown_shops_are_answered_and_kept() {
     assert_eq!(resp.status().as_u16(), 200);
     assert!(resp.text().await.unwrap().is_empty(), "Shopee needs an empty body");
 
-    let unknown_code = json!({"code": 99, "shop_id": SHOP, "timestamp": 5, "data": {"x": 1}}).to_string();
+    let now = shoprelay_engine::clock::now_secs();
+    let unknown_code = json!({"code": 99, "shop_id": SHOP, "timestamp": now, "data": {"x": 1}}).to_string();
     assert_eq!(
         app.post_push(APP, &unknown_code, Some(app.sign(&unknown_code))).await.0,
         200
     );
     let other_shop =
-        json!({"code": 3, "shop_id": 999, "timestamp": 5, "data": {"ordersn": "X9", "status": "UNPAID", "update_time": 5}})
+        json!({"code": 3, "shop_id": 999, "timestamp": now, "data": {"ordersn": "X9", "status": "UNPAID", "update_time": now}})
             .to_string();
     assert_eq!(
         app.post_push(APP, &other_shop, Some(app.sign(&other_shop))).await.0,
@@ -461,14 +465,15 @@ targets = [{ type = "wecom_app", app = "hq", users = ["lisi"] }]
     })
     .await;
     app.authorize().await;
+    let now = shoprelay_engine::clock::now_secs();
     let pushes = [
-        json!({"code": 10, "shop_id": SHOP, "timestamp": 100, "data": {"type": "message", "content": {
+        json!({"code": 10, "shop_id": SHOP, "timestamp": now, "data": {"type": "message", "content": {
             "message_id": "m1", "from_id": 55501, "from_user_name": "buyer_ana", "to_id": SHOP,
             "message_type": "text", "content": {"text": "我的订单什么时候发货"}, "conversation_id": "c1",
-            "created_timestamp": 100}}}),
-        json!({"code": 12, "timestamp": 101, "data": {"shop_expire_soon": [SHOP], "merchant_expire_soon": [],
+            "created_timestamp": now}}}),
+        json!({"code": 12, "timestamp": now + 1, "data": {"shop_expire_soon": [SHOP], "merchant_expire_soon": [],
             "expire_before": 1_900_000_000, "page_no": 1, "total_page": 1}}),
-        json!({"code": 2, "shop_id": SHOP, "timestamp": 102, "data": {"shop_id": SHOP}}),
+        json!({"code": 2, "shop_id": SHOP, "timestamp": now + 2, "data": {"shop_id": SHOP}}),
     ];
     for push in &pushes {
         let body = push.to_string();
@@ -519,4 +524,111 @@ async fn messages_switch_to_english() {
         "{}",
         md[0]
     );
+}
+
+/// Ten years in seconds.
+const DECADE: i64 = 10 * 365 * 86_400;
+
+fn order_push(sn: &str, status: &str, timestamp: i64, update_time: i64) -> String {
+    json!({"code": 3, "shop_id": SHOP, "timestamp": timestamp,
+        "data": {"ordersn": sn, "status": status, "update_time": update_time, "items": []}})
+    .to_string()
+}
+
+async fn out_of_window(app: &TestApp) -> Vec<shoprelay_store::AuditEntry> {
+    app.audit(AuditFilter {
+        outcome: Some("out_of_window".into()),
+        ..Default::default()
+    })
+    .await
+}
+
+/// A signed push dated ten years ahead is stored and answered like any other (the push answer contract),
+/// but changes nothing: otherwise every later real push for the order would look stale.
+#[tokio::test]
+async fn a_push_from_the_future_changes_nothing_and_the_real_one_still_arrives() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    let sn = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let now = shoprelay_engine::clock::now_secs();
+    // Dated ahead in the envelope, then only in `update_time`.
+    for (n, forged) in [
+        order_push(&sn, "CANCELLED", now + DECADE, now + DECADE),
+        order_push(&sn, "CANCELLED", now, now + DECADE),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (status, body) = app.post_push(APP, forged, Some(app.sign(forged))).await;
+        assert_eq!((status, body), (200, json!("")), "answered like any signed push");
+        app.dispatch_until_settled().await;
+        let refused = out_of_window(&app).await;
+        assert_eq!(refused.len(), n + 1, "audited: {refused:#?}");
+        assert!(refused[0].detail.contains("ahead"), "{}", refused[0].detail);
+        assert_eq!(refused[0].order_sn.as_deref(), Some(sn.as_str()));
+    }
+    let titles: Vec<String> = app.cards().iter().map(card_title).collect();
+    assert!(!titles.iter().any(|t| t.contains("取消")), "{titles:?}");
+
+    app.shopee.set_order_status(&sn, "SHIPPED").await.unwrap();
+    app.dispatch_until_settled().await;
+    let titles: Vec<String> = app.cards().iter().map(card_title).collect();
+    assert!(titles.contains(&"订单状态变更：已发货".to_owned()), "{titles:?}");
+}
+
+/// Shopee keeps lost pushes three days and reconciliation reaches back fifteen: a push that old still
+/// counts. One older than 30 days is refused, audited.
+#[tokio::test]
+async fn old_pushes_count_within_the_window_and_not_beyond_it() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    let sn = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let now = shoprelay_engine::clock::now_secs();
+    let ancient = order_push(&sn, "CANCELLED", now - 40 * 86_400, now + 60);
+    assert_eq!(app.post_push(APP, &ancient, Some(app.sign(&ancient))).await.0, 200);
+    app.dispatch_until_settled().await;
+    let refused = out_of_window(&app).await;
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    assert!(refused[0].detail.contains("behind"), "{}", refused[0].detail);
+
+    let other = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let late = order_push(&other, "SHIPPED", now - 3 * 86_400 + 60, now + 60);
+    assert_eq!(app.post_push(APP, &late, Some(app.sign(&late))).await.0, 200);
+    app.dispatch_until_settled().await;
+    assert_eq!(out_of_window(&app).await.len(), 1, "a three-day-old push still counts");
+    let titles: Vec<String> = app.cards().iter().map(card_title).collect();
+    assert!(!titles.iter().any(|t| t.contains("取消")), "{titles:?}");
+    assert!(titles.contains(&"订单状态变更：已发货".to_owned()), "{titles:?}");
+}
+
+/// An order frozen by a future time stored before this check existed thaws with the next real push.
+#[tokio::test]
+async fn an_order_frozen_in_the_future_thaws_with_the_next_real_push() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    let sn = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let url = format!("sqlite://{}", app.database_path().display());
+    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let frozen = sqlx::query("UPDATE order_state SET status = 'CANCELLED', status_time = $1 WHERE order_sn = $2")
+        .bind(shoprelay_engine::clock::now_secs() + DECADE)
+        .bind(&sn)
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(frozen.rows_affected(), 1);
+    db.close().await;
+
+    app.shopee.set_order_status(&sn, "SHIPPED").await.unwrap();
+    app.dispatch_until_settled().await;
+    let titles: Vec<String> = app.cards().iter().map(card_title).collect();
+    assert!(titles.contains(&"订单状态变更：已发货".to_owned()), "{titles:?}");
+    // And the state moved on: a push just after it is compared with the real time.
+    app.shopee.set_order_status(&sn, "COMPLETED").await.unwrap();
+    app.dispatch_until_settled().await;
+    let titles: Vec<String> = app.cards().iter().map(card_title).collect();
+    assert!(titles.iter().any(|t| t.contains("已完成")), "{titles:?}");
 }

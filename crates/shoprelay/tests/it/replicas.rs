@@ -126,14 +126,16 @@ targets = [{{ type = "wecom_app", app = "hq", departments = [1] }}]
     let http = reqwest::Client::new();
     let signed_url = format!("{PUBLIC_URL}/push/shopee/main");
     let mut accepted_by: HashMap<usize, usize> = HashMap::new();
+    // Dated now: a push far from its arrival is not applied.
+    let now = shoprelay_engine::clock::now_secs();
     for i in 0..ORDERS {
         if i == ORDERS / 2 {
             // One replica dies mid-run, with whatever it had claimed.
             replicas[1].0 .0.kill().unwrap();
             replicas[1].0 .0.wait().unwrap();
         }
-        let body = json!({"code": 3, "shop_id": SHOP, "timestamp": 1_700_000_000 + i,
-            "data": {"ordersn": order_sn(i), "status": "READY_TO_SHIP", "update_time": 1_700_000_000 + i}})
+        let body = json!({"code": 3, "shop_id": SHOP, "timestamp": now + i as i64,
+            "data": {"ordersn": order_sn(i), "status": "READY_TO_SHIP", "update_time": now + i as i64}})
         .to_string();
         let sig = shoprelay_marketplaces::shopee::push_signature(PARTNER_KEY, &signed_url, body.as_bytes());
         let target = if i >= ORDERS / 2 && i % 3 == 1 {

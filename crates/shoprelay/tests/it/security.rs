@@ -547,6 +547,7 @@ async fn secrets_never_appear_in_logs_answers_errors_or_metrics() {
 id = "wms"
 url = "{hook_url}"
 secret = "{WEBHOOK_SECRET}"
+allow_private_network = true
 
 [[wecom.robots]]
 id = "gone"

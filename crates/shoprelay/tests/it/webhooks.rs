@@ -71,6 +71,8 @@ fn webhook_config(url: &str) -> String {
 id = "wms"
 url = "{url}"
 secret = "{SECRET}"
+# The test's receiver listens on loopback.
+allow_private_network = true
 
 [[rules]]
 id = "to-wms"

@@ -10,6 +10,11 @@ use super::{
 use crate::model::*;
 use crate::store::{Inbox, Result};
 
+/// A stored order time further ahead of now than this is not a real one — the engine applies no push
+/// dated more than ten minutes ahead of its arrival — but one written before that check existed: a
+/// real push may replace it, so it cannot freeze the order.
+const FROZEN_AFTER_SECS: i64 = 600;
+
 #[async_trait]
 impl Inbox for SqlStore {
     async fn insert_pushes(&self, pushes: &[NewPush]) -> Result<Vec<PushInsert>> {
@@ -124,7 +129,7 @@ impl Inbox for SqlStore {
                      ON CONFLICT (app_id, shop_id, order_sn) DO UPDATE SET status = excluded.status,
                         status_time = excluded.status_time, updated_at = excluded.updated_at,
                         ship_by_date = COALESCE(excluded.ship_by_date, order_state.ship_by_date)
-                     WHERE excluded.status_time >= order_state.status_time",
+                     WHERE excluded.status_time >= order_state.status_time OR order_state.status_time > $8",
                 )
                 .bind(u.app_id.as_str())
                 .bind(shop_to_sql(u.shop_id))
@@ -133,6 +138,7 @@ impl Inbox for SqlStore {
                 .bind(u.status_time)
                 .bind(now)
                 .bind(u.ship_by_date)
+                .bind(now.div_euclid(1_000) + FROZEN_AFTER_SECS)
                 .execute(&mut *tx)
                 .await?;
             }

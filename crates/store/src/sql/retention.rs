@@ -58,7 +58,7 @@ impl Retention for SqlStore {
             RetentionTarget::Audit => return self.purge_audit(before, limit).await,
             RetentionTarget::Pushes => {
                 "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox WHERE received_at < $1
-                     AND state IN ('done', 'unknown_shop', 'failed') ORDER BY id LIMIT $2)"
+                     AND state IN ('done', 'unknown_shop', 'failed', 'out_of_window') ORDER BY id LIMIT $2)"
             }
             RetentionTarget::Events => {
                 "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < $1 ORDER BY id LIMIT $2)"
