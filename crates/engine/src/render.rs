@@ -714,7 +714,7 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
         emphasis_content: order
             .and_then(OrderSnapshot::total_display)
             .map(|total| EmphasisContent {
-                title: Some(total),
+                title: Some(card_field::line(&total)),
                 desc: Some(t(ctx.lang, "订单金额", "Order total").into()),
             }),
         quote_area: None,
