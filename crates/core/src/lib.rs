@@ -4,6 +4,7 @@
 //! - [`ids`]: validated identifiers parsed at the edge (`ShopId`, `OrderSn`, `ConfigId`, `WeComUserId`, …).
 //! - [`event`]: the platform-neutral event model the middle of the pipeline speaks.
 //! - [`order`]: the policy-filtered order snapshot an event carries.
+//! - [`neutralize`]: text a buyer, shop or marketplace controls, made inert per output format.
 //! - [`route`]: which event kinds from which shops go to which targets.
 //! - [`rules`]: message rules' conditions (compiled once, evaluated per event) and sandboxed templates.
 //! - [`secret`]: secrets that never print, and their encryption at rest.
@@ -13,6 +14,7 @@
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod neutralize;
 pub mod order;
 pub mod route;
 pub mod rules;

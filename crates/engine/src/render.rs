@@ -1,12 +1,18 @@
 //! Turning a neutral event into the message each target receives: a `template_card` for WeCom apps,
 //! markdown for group robots. Rendered once, when routed, and stored in the outbox so that every retry
 //! sends identical bytes (which is what WeCom's duplicate check compares).
+//!
+//! Every value that comes from a buyer, a shop or a marketplace is neutralised for the format it goes
+//! into ([`shoprelay_core::neutralize`]): facts, items and summaries are kept raw until a format is
+//! chosen, and escaped there. The only URLs a message opens are shoprelay's own (the seller-centre page
+//! of a validated order number, acknowledgement and digest links).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shoprelay_core::error::Lang;
 use shoprelay_core::event::{Event, EventBody, TrailStep};
-use shoprelay_core::ids::ConfigId;
+use shoprelay_core::ids::{ConfigId, OrderSn};
+use shoprelay_core::neutralize::{card as card_field, markdown as md, text};
 use shoprelay_core::order::OrderSnapshot;
 use shoprelay_core::route::{ChatCreate, Target};
 use shoprelay_core::time::{format_local, region_timezone};
@@ -370,7 +376,10 @@ pub fn digest(
         Lang::Zh => format!("\n…还有 {k} 条"),
         Lang::En => format!("\n…and {k} more"),
     };
-    let body = fit_list(lines, head.len() + tail.len(), limit, more);
+    // The lines are summaries of buyers' orders and messages: text in either format.
+    let escape: fn(&str) -> String = if robot_text { text::inline } else { md::inline };
+    let lines: Vec<String> = lines.iter().map(|l| escape(l)).collect();
+    let body = fit_list(&lines, head.len() + tail.len(), limit, more);
     let content = format!("{}{body}{tail}", fit_lines(&head, limit.saturating_sub(tail.len())));
     let message = match wrap(content) {
         Ok(message) => message,
@@ -543,8 +552,9 @@ fn ack_label(lang: Lang) -> &'static str {
     t(lang, "确认处理", "Acknowledge")
 }
 
-/// The Shopee seller-centre page of an order.
-pub fn order_url(order_sn: &str) -> String {
+/// The Shopee seller-centre page of an order. An [`OrderSn`] is letters, digits, `-` and `_` only, so
+/// the address cannot be steered elsewhere.
+pub fn order_url(order_sn: &OrderSn) -> String {
     format!("https://seller.shopee.cn/portal/sale/order?search={order_sn}")
 }
 
@@ -553,19 +563,21 @@ fn local_time(ts: i64, order: Option<&OrderSnapshot>, ctx: RenderContext<'_>) ->
     format_local(ts, region_timezone(region))
 }
 
-fn item_line(item: &shoprelay_core::order::OrderItem) -> String {
-    let mut line = item.name.clone();
+/// An order line, `name（model） [sku] × 2`, its marketplace-written parts passed through `escape`.
+fn item_line(item: &shoprelay_core::order::OrderItem, escape: fn(&str) -> String) -> String {
+    let mut line = escape(&item.name);
     if let Some(model) = item.model_name.as_deref().filter(|m| !m.is_empty()) {
-        line.push_str(&format!("（{model}）"));
+        line.push_str(&format!("（{}）", escape(model)));
     }
     if let Some(sku) = item.sku.as_deref().filter(|s| !s.is_empty()) {
-        line.push_str(&format!(" [{sku}]"));
+        line.push_str(&format!(" [{}]", escape(sku)));
     }
     line.push_str(&format!(" × {}", item.quantity));
     line
 }
 
-/// Key facts of an event as (label, value) rows, shared by cards and markdown.
+/// Key facts of an event as (label, value) rows, shared by cards, text and markdown. The values are raw
+/// (many are written by buyers and marketplaces): each format escapes them.
 fn facts(event: &Event, ctx: RenderContext<'_>) -> Vec<(&'static str, String)> {
     let l = ctx.lang;
     let mut rows = Vec::new();
@@ -671,30 +683,30 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
     let url = event
         .order_sn
         .as_ref()
-        .map_or_else(|| "https://seller.shopee.cn/".to_owned(), |sn| order_url(sn.as_str()));
+        .map_or_else(|| "https://seller.shopee.cn/".to_owned(), order_url);
     let items: Vec<String> = order
-        .map(|o| o.items.iter().map(item_line).collect())
+        .map(|o| o.items.iter().map(|i| item_line(i, card_field::line)).collect())
         .unwrap_or_default();
     let sub_title = match &event.body {
-        EventBody::BuyerMessage { text, .. } => Some(text.clone()),
+        EventBody::BuyerMessage { text, .. } => Some(card_field::text(text)),
         EventBody::LogisticsException { trail, .. } if !trail.is_empty() => {
-            Some(trail_lines(trail, order, ctx).join("\n"))
+            Some(card_field::text(&trail_lines(trail, order, ctx).join("\n")))
         }
-        _ if !items.is_empty() => Some(items.join("\n")),
+        _ if !items.is_empty() => Some(card_field::text(&items.join("\n"))),
         _ => None,
     };
     TemplateCard {
         card_type: CardType::TextNotice,
         source: Some(CardSource {
             icon_url: None,
-            desc: Some(format!(
+            desc: Some(card_field::line(&format!(
                 "Shopee · {}",
                 ctx.shop_name.unwrap_or(t(ctx.lang, "店铺", "shop"))
-            )),
+            ))),
             desc_color: None,
         }),
         main_title: Some(MainTitle {
-            title: Some(title(event, ctx.lang)),
+            title: Some(card_field::line(&title(event, ctx.lang))),
             desc: order
                 .and_then(|o| o.create_time)
                 .map(|at| format!("{} {}", t(ctx.lang, "下单", "Placed"), local_time(at, order, ctx))),
@@ -702,15 +714,15 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
         emphasis_content: order
             .and_then(OrderSnapshot::total_display)
             .map(|total| EmphasisContent {
-                title: Some(total),
+                title: Some(card_field::line(&total)),
                 desc: Some(t(ctx.lang, "订单金额", "Order total").into()),
             }),
         quote_area: None,
-        sub_title_text: sub_title.map(|s| truncate_utf8(&s, 1_000).to_owned()),
+        sub_title_text: sub_title,
         horizontal_content_list: facts(event, ctx)
             .into_iter()
             .filter(|(label, _)| *label != total_label(ctx.lang))
-            .map(|(k, v)| HorizontalContent::text(k, v))
+            .map(|(k, v)| HorizontalContent::text(k, card_field::line(&v)))
             .collect(),
         jump_list: ctx
             .ack_url
@@ -735,36 +747,39 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
 /// Plain text for a robot text message (the only kind that can @mention mobile numbers): the title and
 /// the key facts, one per line.
 pub fn plain_text(event: &Event, ctx: RenderContext<'_>) -> String {
-    let mut text = title(event, ctx.lang);
+    let mut out = text::inline(&title(event, ctx.lang));
     for (label, value) in facts(event, ctx) {
-        text.push_str(&format!("\n{label}：{value}"));
+        out.push_str(&format!("\n{label}：{}", text::inline(&value)));
     }
     if let EventBody::BuyerMessage { text: said, .. } = &event.body {
-        text.push_str(&format!("\n{said}"));
+        out.push_str(&format!("\n{}", text::quote(said)));
     }
     if let Some(ack) = ctx.ack_url {
-        text.push_str(&format!("\n{}：{ack}", ack_label(ctx.lang)));
+        out.push_str(&format!("\n{}：{ack}", ack_label(ctx.lang)));
     }
     if let Some(sn) = &event.order_sn {
-        text.push_str(&format!("\n{}", order_url(sn.as_str())));
+        out.push_str(&format!("\n{}", order_url(sn)));
     }
-    text
+    out
 }
 
 /// Markdown within `limit` bytes (a robot's 4,096, an app group chat's 2,048): the head (title and facts)
 /// and the links at the end are kept whole, and item lines that do not fit are summarised as
 /// "…还有 N 项" — the middle is cut, never a tag or a link.
 pub fn markdown(event: &Event, ctx: RenderContext<'_>, mentions: &str, limit: usize) -> String {
-    let mut head = format!("### {}\n", title(event, ctx.lang));
+    let mut head = format!("### {}\n", md::inline(&title(event, ctx.lang)));
     for (label, value) in facts(event, ctx) {
-        head.push_str(&format!("> {label}：<font color=\"comment\">{value}</font>\n"));
+        head.push_str(&format!(
+            "> {label}：<font color=\"comment\">{}</font>\n",
+            md::inline(&value)
+        ));
     }
     if let EventBody::BuyerMessage { text, .. } = &event.body {
-        head.push_str(&format!("\n{text}\n"));
+        head.push_str(&format!("\n{}\n", md::quote(text)));
     }
     if let EventBody::LogisticsException { trail, .. } = &event.body {
         for line in trail_lines(trail, event.order.as_ref(), ctx) {
-            head.push_str(&format!("> {line}\n"));
+            head.push_str(&format!("> {}\n", md::inline(&line)));
         }
     }
     let mut tail = String::new();
@@ -775,7 +790,7 @@ pub fn markdown(event: &Event, ctx: RenderContext<'_>, mentions: &str, limit: us
         tail.push_str(&format!(
             "\n[{}]({})",
             t(ctx.lang, "查看订单", "View order"),
-            order_url(sn.as_str())
+            order_url(sn)
         ));
     }
     if !mentions.is_empty() {
@@ -784,7 +799,7 @@ pub fn markdown(event: &Event, ctx: RenderContext<'_>, mentions: &str, limit: us
     let items: Vec<String> = event
         .order
         .as_ref()
-        .map(|o| o.items.iter().map(item_line).collect())
+        .map(|o| o.items.iter().map(|i| item_line(i, md::inline)).collect())
         .unwrap_or_default();
     let more = |k: usize| match ctx.lang {
         Lang::Zh => format!("\n…还有 {k} 项"),

@@ -7,6 +7,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
+use shoprelay_core::neutralize::html::escape;
+
 use crate::api::authorize;
 use crate::AppState;
 
@@ -58,7 +60,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
 /// `GET /`: where things are.
 pub async fn console(State(state): State<AppState>) -> Html<String> {
     let registry = state.engine.registry();
-    let base = &state.engine.settings.public_url;
+    let base = escape(&state.engine.settings.public_url);
     let mut apps = String::new();
     for app in registry.shopee_apps.values() {
         apps.push_str(&format!(
@@ -73,7 +75,8 @@ pub async fn console(State(state): State<AppState>) -> Html<String> {
     ))
 }
 
-/// `GET /digests/{token}`: every message a digest folded, so nothing is hidden behind "…还有 N 条".
+/// `GET /digests/{token}`: every message a digest folded, so nothing is hidden behind "…还有 N 条". The
+/// summaries name buyers and carry their words: HTML-escaped like every value on shoprelay's pages.
 pub async fn digest_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let items = match state.engine.store.digest_items(&token).await {
         Ok(items) if !items.is_empty() => items,
@@ -100,26 +103,4 @@ pub async fn digest_page(State(state): State<AppState>, Path(token): Path<String
         n = items.len()
     ))
     .into_response()
-}
-
-/// Escapes text for HTML.
-pub(crate) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape;
-
-    #[test]
-    fn escapes_everything_that_can_leave_an_attribute_or_a_tag() {
-        assert_eq!(
-            escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-    }
 }

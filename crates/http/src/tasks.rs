@@ -10,12 +10,12 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use shoprelay_core::error::UserFacing;
+use shoprelay_core::neutralize::html::escape;
 use shoprelay_engine::clock::now_ms;
 use shoprelay_store::{Task, TaskRef};
 
 use crate::api::{authorize, BadQuery};
 use crate::error::ApiError;
-use crate::ops::escape;
 use crate::AppState;
 
 /// No task has this id.

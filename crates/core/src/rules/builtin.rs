@@ -1,6 +1,7 @@
 //! Built-in message templates, one per event kind and language, written as WeCom robot markdown
 //! (`###` title, `>` quoted lines, `<font color>` highlights). A rule without its own template uses
-//! these; sellers can copy one as the start of their own.
+//! these; sellers can copy one as the start of their own. Markup built in an expression is marked
+//! `| safe`: every other value printed is escaped for markdown (see [`template`](super::template)).
 
 use crate::error::Lang;
 use crate::event::EventKind;
@@ -39,7 +40,7 @@ pub fn builtin(kind: EventKind, lang: Lang) -> &'static str {
     }
 }
 
-const ZH_ORDER_CREATED: &str = r#"### 新订单{{ ' <font color="warning">货到付款</font>' if order and order.cod }}
+const ZH_ORDER_CREATED: &str = r#"### 新订单{{ ' <font color="warning">货到付款</font>' | safe if order and order.cod }}
 
 > 订单号：{{ event.order_sn }}
 > 店铺：{{ event.shop_id }}
@@ -143,7 +144,7 @@ const ZH_BUYER_MESSAGE: &str = r#"### 买家消息
 > 内容：{{ event.message_text }}
 > 时间：{{ event.occurred_at | local_time }}"#;
 
-const EN_ORDER_CREATED: &str = r#"### New order{{ ' <font color="warning">COD</font>' if order and order.cod }}
+const EN_ORDER_CREATED: &str = r#"### New order{{ ' <font color="warning">COD</font>' | safe if order and order.cod }}
 
 > Order: {{ event.order_sn }}
 > Shop: {{ event.shop_id }}

@@ -15,7 +15,15 @@
 //!
 //! `length` (and `count`) of a missing value is 0.
 //! Blocks trim their own line (`trim_blocks`, `lstrip_blocks`), so `{% if %}` on a line of its own
-//! leaves no blank line. `none` prints as nothing. Output is not HTML-escaped: it is markdown text.
+//! leaves no blank line. `none` prints as nothing.
+//!
+//! Output is WeCom markdown, and what the template's author writes is markdown. What `{{ … }}` prints
+//! is text: every value is escaped for markdown on the way out
+//! ([`neutralize::markdown::inline`](crate::neutralize::markdown::inline)), because most values
+//! (buyer names, chat messages, item names, notes) are written by buyers and marketplaces. An author who
+//! builds markdown in an expression (a string literal, a `~` concatenation) marks it `| safe`:
+//! `{{ ' <font color="warning">COD</font>' | safe if order.cod }}`. Macros return markdown already
+//! (their own text is the author's; the values inside them are escaped).
 //!
 //! A `*` that repeats a string or list past [`MAX_OUTPUT_BYTES`] is refused before compiling, where
 //! minijinja would fold a literal one (`'x' * 1e8`) into a 100 MB constant before any limit applied.
@@ -35,6 +43,7 @@ use super::eval::PreparedEvent;
 use super::sample::{sample_event, SAMPLE_TIME};
 use crate::error::UserFacing;
 use crate::event::{EventKind, LogisticsIssue};
+use crate::neutralize::markdown;
 use crate::order::OrderStatus;
 use crate::time::region_timezone;
 
@@ -47,6 +56,8 @@ pub const MAX_OUTPUT_BYTES: usize = 64 * 1024;
 pub const TEMPLATE_FUEL: u64 = 50_000;
 /// Recursion limit for macros and nested blocks.
 const RECURSION_LIMIT: usize = 64;
+/// The auto-escape mode of every template: values are escaped for WeCom markdown.
+const MARKDOWN: &str = "markdown";
 
 /// Why a template was rejected or failed to render.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -225,7 +236,7 @@ fn describe(e: &Error) -> String {
 fn sandbox() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
-    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_auto_escape_callback(|_| AutoEscape::Custom(MARKDOWN));
     env.set_fuel(Some(TEMPLATE_FUEL));
     env.set_recursion_limit(RECURSION_LIMIT);
     env.set_trim_blocks(true);
@@ -233,6 +244,9 @@ fn sandbox() -> Environment<'static> {
     env.set_formatter(|out, state, value| {
         if value.is_none() {
             Ok(())
+        } else if state.auto_escape() == AutoEscape::Custom(MARKDOWN) && !value.is_safe() {
+            out.write_str(&markdown::inline(&value.to_string()))
+                .map_err(|e| Error::new(ErrorKind::WriteFailure, "writing the message failed").with_source(e))
         } else {
             minijinja::escape_formatter(out, state, value)
         }
@@ -387,11 +401,15 @@ fn status_en(status: Value) -> String {
 
 /// Masks the middle of a phone number, keeping a leading `+`: 11 digits or more keep the first 3 and
 /// last 4 (`138****1234`, the familiar Chinese form), 7–10 keep the first and last 2, shorter ones
-/// are masked whole.
-fn mask_phone(phone: Value) -> String {
+/// are masked whole. Only digits, `+` and `*` come out, so the result is printed as it is.
+fn mask_phone(phone: Value) -> Value {
+    Value::from_safe_string(masked_phone(&phone))
+}
+
+fn masked_phone(phone: &Value) -> String {
     let text = match phone.as_str() {
         Some(s) => s.to_owned(),
-        None if is_blank(&phone) => return String::new(),
+        None if is_blank(phone) => return String::new(),
         None => phone.to_string(),
     };
     let digits: Vec<char> = text.chars().filter(char::is_ascii_digit).collect();
@@ -555,12 +573,15 @@ mod tests {
 
     #[test]
     fn phone_status_and_time_helpers() {
+        let mask_phone = |v: Value| super::mask_phone(v).to_string();
         assert_eq!(mask_phone(Value::from("13800138000")), "138****8000");
         assert_eq!(mask_phone(Value::from("+65 9123 4567")), "+65******67");
         assert_eq!(mask_phone(Value::from("+86 138 0013 8000")), "+861******8000");
         assert_eq!(mask_phone(Value::from("9123 4567")), "91****67");
         assert_eq!(mask_phone(Value::from("12345")), "*****");
         assert_eq!(mask_phone(Value::from(())), "");
+        let out = render("{{ '13800138000' | mask_phone }}", EventKind::OrderCreated).unwrap();
+        assert_eq!(out, "138****8000", "printed as it is, not escaped");
         assert_eq!(status_zh(Value::from("TO_CONFIRM_RECEIVE")), "待买家确认收货");
         assert_eq!(status_zh(Value::from("SOMETHING_NEW")), "SOMETHING_NEW");
         assert_eq!(status_en(Value::from("READY_TO_SHIP")), "Ready to ship");
@@ -574,5 +595,77 @@ mod tests {
         let template = MessageTemplate::compile("t", "{{ 1660120727 | local_time }} {{ now.local }}").unwrap();
         let out = template.render(&PreparedEvent::new(&event, SAMPLE_TIME)).unwrap();
         assert_eq!(out, "2022-08-10 05:38 2024-08-10 06:40");
+    }
+
+    /// The sample order with `text` as its buyer's name, note and first item's name.
+    fn hostile_order(text: &str) -> crate::event::Event {
+        let mut event = sample_event(EventKind::OrderCreated);
+        if let Some(order) = event.order.as_mut() {
+            order.buyer_username = Some(text.to_owned());
+            order.message_to_seller = Some(text.to_owned());
+            order.items[0].name = text.to_owned();
+        }
+        event
+    }
+
+    fn render_for(source: &str, event: &crate::event::Event) -> String {
+        let template = MessageTemplate::compile("t", source).unwrap();
+        template.render(&PreparedEvent::new(event, SAMPLE_TIME)).unwrap()
+    }
+
+    const ATTACK: &str = "</font>\n### 系统通知\n[login](https://evil.example/login)";
+
+    #[test]
+    fn values_are_escaped_and_the_author_s_markdown_is_kept() {
+        let event = hostile_order(ATTACK);
+        let out = render_for(
+            "### 订单\n> 买家：<font color=\"info\">{{ order.buyer_username }}</font>",
+            &event,
+        );
+        assert_eq!(
+            out,
+            "### 订单\n> 买家：<font color=\"info\">＜/font＞ ＃＃＃ 系统通知 ［login］(https：//evil.example/login)</font>"
+        );
+        // The built-in template: the buyer's name, note and item are each one line of text.
+        let out = render_for(builtin(EventKind::OrderCreated, Lang::Zh), &event);
+        assert_eq!(out.lines().filter(|l| l.starts_with('#')).count(), 1, "{out}");
+        assert!(!out.contains("[login]") && !out.contains("https://"), "{out}");
+        assert_eq!(out.matches("系统通知").count(), 3, "{out}");
+        assert!(out.contains("\n- ＜/font＞ ＃＃＃ 系统通知"), "{out}");
+    }
+
+    #[test]
+    fn authors_write_markdown_in_the_template_with_safe_and_with_macros() {
+        let event = hostile_order("<b>");
+        let source = "{{ '**粗体**' | safe }} {{ '**not**' }} {% macro strong(x) %}**{{ x }}**{% endmacro %}\
+                      {{ strong(order.buyer_username) }} {{ order.buyer_username | e }}";
+        assert_eq!(render_for(source, &event), "**粗体** ＊＊not＊＊ **＜b＞** ＜b＞");
+        // The COD flag of the built-in new-order message is the template's own markup.
+        let mut event = hostile_order("x");
+        if let Some(order) = event.order.as_mut() {
+            order.cod = true;
+        }
+        let out = render_for(builtin(EventKind::OrderCreated, Lang::En), &event);
+        assert!(
+            out.starts_with("### New order <font color=\"warning\">COD</font>\n"),
+            "{out}"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_value_makes_markup_in_a_template(text in "[<>\\[\\]()#*@:/ \n\r\u{2028}a-z系统-]{0,40}|.*") {
+            let event = hostile_order(&text);
+            let out = render_for(
+                "### T\n> 买家：<font color=\"info\">{{ order.buyer_username }}</font>\n> {{ event.message_text }}{{ order.message_to_seller }}",
+                &event,
+            );
+            let lines: Vec<&str> = out.lines().collect();
+            proptest::prop_assert_eq!(lines.len(), 3, "{:?}", out);
+            proptest::prop_assert!(lines[1].starts_with("> 买家：<font color=\"info\">") && lines[1].ends_with("</font>"));
+            proptest::prop_assert!(lines[2].starts_with("> "));
+            proptest::prop_assert_eq!(out.matches('<').count(), 2, "{:?}", out);
+            proptest::prop_assert!(!out.contains('[') && !out.contains("://") && !out.contains('@'));
+        }
     }
 }

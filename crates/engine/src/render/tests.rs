@@ -142,3 +142,197 @@ fn a_robot_that_mentions_everyone_gets_text() {
     let content = message["text"]["content"].as_str().unwrap();
     assert!(content.contains("新订单 2") && content.contains("https://relay.example.com/digests/t"));
 }
+
+/// The attack of issue 9, finding 3, and variants: a mention tag, a colour, a quote, a list.
+const ATTACK: &str =
+    "</font>\n### 系统通知\n[login](https://evil.example/login)\n<@all> <font color=\"warning\">x</font>\n> q\n- l";
+
+/// Every kind of event, with every text a buyer, a shop or a marketplace writes set to [`ATTACK`].
+fn hostile_events() -> Vec<Event> {
+    EventKind::ALL
+        .iter()
+        .map(|kind| {
+            let mut event = sample_event(*kind);
+            if let Some(order) = event.order.as_mut() {
+                order.buyer_username = Some(ATTACK.into());
+                order.message_to_seller = Some(ATTACK.into());
+                order.shipping_carrier = Some(ATTACK.into());
+                for item in &mut order.items {
+                    item.name = ATTACK.into();
+                    item.model_name = Some(ATTACK.into());
+                    item.sku = Some(ATTACK.into());
+                }
+            }
+            match &mut event.body {
+                EventBody::BuyerMessage {
+                    from_user_name, text, ..
+                } => {
+                    *from_user_name = ATTACK.into();
+                    *text = ATTACK.into();
+                }
+                EventBody::LogisticsException {
+                    logistics_status,
+                    description,
+                    trail,
+                    ..
+                } => {
+                    *logistics_status = Some(ATTACK.into());
+                    *description = Some(ATTACK.into());
+                    for step in trail {
+                        step.description = ATTACK.into();
+                    }
+                }
+                EventBody::ReauthorizationRequired { reason } => *reason = ATTACK.into(),
+                EventBody::DeliveryFailing { reason, .. } => *reason = ATTACK.into(),
+                EventBody::Escalation { about, .. } => *about = ATTACK.into(),
+                _ => {}
+            }
+            event
+        })
+        .collect()
+}
+
+fn hostile_ctx() -> RenderContext<'static> {
+    RenderContext {
+        shop_name: Some(ATTACK),
+        ..ctx(Lang::Zh)
+    }
+}
+
+/// Markdown whose markup is all ours: one heading, our own `<font>` pairs, our links, our mention.
+fn assert_markdown_is_ours(md: &str, mentions: &[&str]) {
+    let headings = md.lines().filter(|l| l.trim_start().starts_with('#')).count();
+    assert_eq!(headings, 1, "{md}");
+    assert_eq!(md.matches("<font").count(), md.matches("</font>").count(), "{md}");
+    assert_eq!(
+        md.matches("<font").count(),
+        md.matches("<font color=\"comment\">").count(),
+        "{md}"
+    );
+    assert_eq!(md.matches("<@").count(), mentions.len(), "{md}");
+    for link in md.split("](").skip(1) {
+        assert!(
+            link.starts_with("https://relay.example.com/") || link.starts_with("https://seller.shopee.cn/"),
+            "a link of the buyer's making:\n{md}"
+        );
+    }
+    assert!(!md.contains("https://evil"), "{md}");
+    for line in md.lines() {
+        let t = line.trim_start();
+        assert!(
+            !t.starts_with("系统通知") && !t.starts_with("> q") && !t.starts_with("- l"),
+            "{md}"
+        );
+    }
+}
+
+#[test]
+fn buyer_text_in_markdown_is_text_for_every_event() {
+    for event in hostile_events() {
+        for limit in [APP_MARKDOWN_MAX_BYTES, ROBOT_MARKDOWN_MAX_BYTES] {
+            let md = markdown(&event, hostile_ctx(), "<@lisi>", limit);
+            assert_markdown_is_ours(&md, &["<@lisi>"]);
+        }
+    }
+    // Still readable: the buyer's words are there, only their markup is not.
+    let event = &hostile_events()[EventKind::ALL
+        .iter()
+        .position(|k| *k == EventKind::BuyerMessage)
+        .unwrap()];
+    let md = markdown(event, hostile_ctx(), "", ROBOT_MARKDOWN_MAX_BYTES);
+    assert!(
+        md.contains("\n> ＃＃＃ 系统通知\n> ［login］(https：//evil.example/login)\n"),
+        "{md}"
+    );
+}
+
+#[test]
+fn buyer_text_in_plain_text_mentions_nobody_and_keeps_to_its_line() {
+    for event in hostile_events() {
+        let text = plain_text(&event, hostile_ctx());
+        assert!(!text.contains('@'), "{text}");
+        for line in text.lines() {
+            assert!(!line.starts_with("系统通知") && !line.starts_with("###"), "{text}");
+        }
+    }
+}
+
+#[test]
+fn card_fields_stay_in_place_and_open_only_our_links() {
+    for event in hostile_events() {
+        let card = serde_json::to_value(card(&event, hostile_ctx())).unwrap();
+        let mut urls = vec![card["card_action"]["url"].clone()];
+        for list in ["jump_list", "horizontal_content_list"] {
+            urls.extend(card[list].as_array().into_iter().flatten().map(|j| j["url"].clone()));
+        }
+        for url in urls.iter().filter_map(Value::as_str) {
+            assert!(
+                url.starts_with("https://seller.shopee.cn/") || url.starts_with("https://relay.example.com/"),
+                "{url}"
+            );
+        }
+        for row in card["horizontal_content_list"].as_array().into_iter().flatten() {
+            let value = row["value"].as_str().unwrap_or_default();
+            assert!(!value.contains('\n') && value.len() <= 128, "{value:?}");
+        }
+        for field in ["/main_title/title", "/source/desc"] {
+            let text = card.pointer(field).and_then(Value::as_str).unwrap_or_default();
+            assert!(!text.contains('\n') && text.len() <= 128, "{field}: {text:?}");
+        }
+        let sub = card["sub_title_text"].as_str().unwrap_or_default();
+        assert!(sub.len() <= 1_000, "{}", sub.len());
+    }
+}
+
+#[test]
+fn digest_lines_are_text_in_markdown_and_in_text() {
+    let lines = vec![format!("新订单 A · {ATTACK}"), "新订单 B".to_owned()];
+    let markdown_robot = Payload::Robot {
+        robot: ConfigId::parse("ops").unwrap(),
+        message: serde_json::json!({}),
+    };
+    let link = "https://relay.example.com/digests/t";
+    let Some(Payload::Robot { message, .. }) = digest(
+        &markdown_robot,
+        &lines,
+        link,
+        "robot:lisi",
+        Lang::Zh,
+        DigestReason::Budget,
+    ) else {
+        panic!("a robot digest");
+    };
+    let md = message["markdown"]["content"].as_str().unwrap();
+    assert_markdown_is_ours(md, &["<@lisi>"]);
+    assert!(md.contains("\n- 新订单 A · ＜/font＞ ＃＃＃ 系统通知"), "{md}");
+    let Some(Payload::Robot { message, .. }) = digest(
+        &markdown_robot,
+        &lines,
+        link,
+        "robot:@all",
+        Lang::Zh,
+        DigestReason::Budget,
+    ) else {
+        panic!("a robot digest");
+    };
+    let text = message["text"]["content"].as_str().unwrap();
+    assert!(!text.contains("@all") && text.contains("<＠all>"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.contains("系统通知")).count(), 1, "{text}");
+}
+
+#[test]
+fn webhooks_carry_buyer_text_exactly_as_json() {
+    let target = Target::Webhook {
+        webhook: ConfigId::parse("erp").unwrap(),
+    };
+    for event in hostile_events() {
+        let payload = render(&event, &target, hostile_ctx()).unwrap();
+        let wire = serde_json::to_string(&payload.body()).unwrap();
+        let back: Value = serde_json::from_str(&wire).unwrap();
+        assert_eq!(back, payload.body(), "serde's JSON escaping round-trips every string");
+        if let Some(order) = &event.order {
+            assert_eq!(back["data"]["order"]["buyer_username"], ATTACK);
+            assert_eq!(order.buyer_username.as_deref(), Some(ATTACK));
+        }
+    }
+}

@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod crash;
 mod delivery;
+mod escaping;
 mod handling;
 mod helpers;
 mod pacing;
