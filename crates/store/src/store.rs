@@ -257,6 +257,8 @@ pub trait Retention: Send + Sync {
 /// Data subjects' rights over the personal data stored.
 #[async_trait]
 pub trait Privacy: Send + Sync {
+    /// The keyed hash under which a buyer of a shop is found (and named in the audit log).
+    fn buyer_hash(&self, shop: ShopId, buyer: &str) -> String;
     /// Deletes everything stored about one buyer of one shop — their messages, their orders' pushes,
     /// events, rendered messages (and digests carrying them), tasks and last statuses — found through the
     /// keyed buyer hash, and audits it naming only that hash and the counts, in one transaction.

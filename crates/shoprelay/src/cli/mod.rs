@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod audit;
 pub mod bench;
+pub mod buyers;
 pub mod demo;
 pub mod replay;
 pub mod rules;

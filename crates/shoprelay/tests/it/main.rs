@@ -9,6 +9,7 @@ mod delivery;
 mod handling;
 mod helpers;
 mod pacing;
+mod personal_data;
 mod pushes;
 mod reconcile;
 mod replicas;

@@ -56,8 +56,12 @@ type EventRow = (i64, String, Option<i64>, Option<String>);
 
 #[async_trait]
 impl Privacy for SqlStore {
+    fn buyer_hash(&self, shop: ShopId, buyer: &str) -> String {
+        self.hash_buyer(shop, buyer)
+    }
+
     async fn forget_buyer(&self, shop: ShopId, buyer: &str, now: i64) -> Result<ForgetReport> {
-        let hash = self.buyer_hash(shop, buyer);
+        let hash = self.hash_buyer(shop, buyer);
         let shop_sql = shop_to_sql(shop);
         let mut report = ForgetReport::default();
         with_pool!(self, pool => {

@@ -73,7 +73,7 @@ impl SqlStore {
     }
 
     /// The keyed hash that finds everything about one buyer of one shop.
-    pub fn buyer_hash(&self, shop: ShopId, buyer: &str) -> String {
+    pub(crate) fn hash_buyer(&self, shop: ShopId, buyer: &str) -> String {
         self.lookup.hash("buyer", &format!("{shop}:{}", normalise_buyer(buyer)))
     }
 
@@ -83,7 +83,7 @@ impl SqlStore {
             EventBody::BuyerMessage { from_user_name, .. } => Some(from_user_name.as_str()),
             _ => e.order.as_ref().and_then(|o| o.buyer_username.as_deref()),
         }?;
-        Some(self.buyer_hash(e.shop_id?, buyer))
+        Some(self.hash_buyer(e.shop_id?, buyer))
     }
 
     /// A task's sticky key (`buyer:SHOP:NAME`, `order:SHOP:SN`) as stored: hashed, since it can name a buyer.
