@@ -7,7 +7,7 @@
 //! - [`sql`]: [`SqlStore`], the one implementation over SQLite (embedded default) and PostgreSQL (scale-out).
 //!   Both dialects share their SQL where they agree; claiming work and migrations differ. Columns that
 //!   can hold personal data are sealed with the master key (`sql/personal.rs`); a buyer's rows are found
-//!   through keyed hashes (`sql/forget.rs`).
+//!   through keyed hashes (`sql/forget.rs`); `sql/reseal.rs` re-seals everything under a new key.
 //! - [`chain`]: the audit log's hash chain (sealing, verification), pure.
 //! - [`error`]: [`StoreError`], storage failures mapped to intent.
 //!
@@ -22,5 +22,5 @@ pub mod store;
 
 pub use error::StoreError;
 pub use model::*;
-pub use sql::SqlStore;
+pub use sql::{ResealTarget, SqlStore};
 pub use store::{AuditLog, ConfigRepo, Inbox, OrderWatch, Outbox, Privacy, Retention, ShopAuthRepo, Store, Tasks};

@@ -23,6 +23,11 @@ async fn sqlite_store() -> (SqlStore, tempfile::TempDir) {
 
 /// A fresh database per test on the server named by DATABASE_URL.
 async fn postgres_store() -> Option<SqlStore> {
+    Some(SqlStore::connect(&postgres_url().await?, secrets()).await.unwrap())
+}
+
+/// The URL of a fresh, empty database on the server named by DATABASE_URL.
+async fn postgres_url() -> Option<String> {
     let Some(base) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
         eprintln!("SKIPPED: DATABASE_URL is not set, PostgreSQL conformance not run");
         return None;
@@ -39,7 +44,7 @@ async fn postgres_store() -> Option<SqlStore> {
     admin.close().await;
     let mut url = url::Url::parse(&base).unwrap();
     url.set_path(&name);
-    Some(SqlStore::connect(url.as_str(), secrets()).await.unwrap())
+    Some(url.to_string())
 }
 
 /// Earlier runs' databases that nobody is connected to any more; one in use (a concurrent test) refuses
@@ -1812,4 +1817,168 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
         );
     })
     .await;
+}
+
+fn key_pair(current: &str, previous: Option<&str>) -> SecretBox {
+    let b = SecretBox::from_base64(current).unwrap();
+    match previous {
+        Some(p) => b.with_previous(p).unwrap(),
+        None => b,
+    }
+}
+
+#[tokio::test]
+async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut urls = vec![format!("sqlite://{}", dir.path().join("t.db").display())];
+    urls.extend(postgres_url().await);
+    for url in urls {
+        let (old, new) = (SecretBox::generate_key(), SecretBox::generate_key());
+        let s = SqlStore::connect(&url, key_pair(&old, None)).await.unwrap();
+        let a = key_pair(&old, None);
+        let auth = ShopAuth {
+            app_id: app(),
+            shop_id: shop(),
+            access_token: Secret::new("access-1"),
+            refresh_token: Secret::new("refresh-1"),
+            access_expires_at: 1,
+            refresh_expires_at: 1,
+            status: ShopAuthStatus::Active,
+            status_reason: None,
+            version: 0,
+        };
+        s.save_shop_auth(&auth, 1).await.unwrap();
+        let plain_body = serde_json::json!({"partner_key": "pk-1", "name": "x"});
+        let body = serde_json::json!({"partner_key": a.seal(&Secret::new("pk-1")), "name": "x"});
+        let object = ConfigObject {
+            kind: "shopee_app".into(),
+            id: "main".into(),
+            body: body.to_string(),
+            fingerprint: a.fingerprint(&serde_json::to_vec(&plain_body).unwrap()),
+        };
+        s.apply_config(&[object], 1).await.unwrap();
+        s.insert_pushes(&[push("p1", 1), push("p2", 1)]).await.unwrap();
+        for e in [
+            chat_event("chat-1", BUYER),
+            order_event("order-1", "ORDERA1", Some(BUYER)),
+        ] {
+            let deliveries = vec![rendered("robot:a", BUYER)];
+            s.insert_event(NewEvent { event: e, deliveries }, 2).await.unwrap();
+        }
+        let first = s.open_task(&buyer_task("chat-1", None, BUYER), 3).await.unwrap();
+        s.close().await;
+
+        // The new key alone cannot open a database still under the old one: said at start.
+        let err = SqlStore::connect(&url, key_pair(&new, None)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Seal(_)), "{err:?}");
+        // Both keys: the server runs while the rotation re-seals. Interrupted after two targets…
+        let s = SqlStore::connect(&url, key_pair(&new, Some(&old))).await.unwrap();
+        let total = s.reseal_remaining().await.unwrap();
+        assert_eq!(total, 1 + 2 + 2 + 2 + 1, "secrets, pushes, events, deliveries, tasks");
+        assert!(s.reseal_batch(ResealTarget::Secrets).await.unwrap().is_some());
+        assert_eq!(s.reseal_batch(ResealTarget::Pushes).await.unwrap(), Some(2));
+        s.close().await;
+        // …and resumed where it stopped.
+        let s = SqlStore::connect(&url, key_pair(&new, Some(&old))).await.unwrap();
+        assert_eq!(s.reseal_remaining().await.unwrap(), total - 3);
+        let mut looked_at = 0;
+        for target in ResealTarget::ALL {
+            while let Some(n) = s.reseal_batch(target).await.unwrap() {
+                looked_at += n;
+            }
+        }
+        assert_eq!(looked_at, 5);
+        s.finish_reseal(looked_at, 4).await.unwrap();
+        s.close().await;
+
+        // The new key alone reads everything; the old one alone opens nothing.
+        let s = SqlStore::connect(&url, key_pair(&new, None)).await.unwrap();
+        let got = s.shop_auth(&app(), shop()).await.unwrap().unwrap();
+        assert_eq!(got.refresh_token.expose(), "refresh-1");
+        let stored = s.list_config().await.unwrap();
+        let b = key_pair(&new, None);
+        let sealed: serde_json::Value = serde_json::from_str(&stored[0].body).unwrap();
+        assert_eq!(
+            b.open(sealed["partner_key"].as_str().unwrap()).unwrap().expose(),
+            "pk-1"
+        );
+        assert_eq!(
+            stored[0].fingerprint,
+            b.fingerprint(&serde_json::to_vec(&plain_body).unwrap())
+        );
+        // Pushes of one order are claimed one at a time, oldest first.
+        assert_eq!(s.claim_inbox(5, 1_000, 10).await.unwrap()[0].body, push("p1", 1).body);
+        let e = s.latest_event("ORDERA1", None).await.unwrap().unwrap();
+        assert_eq!(e.order.unwrap().buyer_username.as_deref(), Some(BUYER));
+        let d = s.claim_deliveries("me", 5, 60_000, 15_000, 10).await.unwrap();
+        assert!(d.iter().all(|d| d.summary == BUYER), "{d:?}");
+        assert_eq!(s.list_tasks(None, 10).await.unwrap()[0].summary, first.summary);
+        let again = s.open_task(&buyer_task("chat-2", None, BUYER), 6).await.unwrap();
+        assert_eq!(
+            again.assignee, first.assignee,
+            "sticky keys still match after the rotation"
+        );
+        let audit = s
+            .query_audit(&AuditFilter {
+                kind: Some(AuditKind::Privacy),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(audit[0].outcome, "keys_rotated");
+        // Lookups survive: the buyer is still found.
+        assert_eq!(s.forget_buyer(shop(), BUYER, 7).await.unwrap().events, 2);
+        s.close().await;
+        let err = SqlStore::connect(&url, key_pair(&old, None)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Seal(_)), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_rotation_seals_rows_stored_before_sealing_and_finds_their_buyer() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let key = SecretBox::generate_key();
+    let s = SqlStore::connect(&url, key_pair(&key, None)).await.unwrap();
+    let legacy = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let body = serde_json::to_string(&chat_event("old-1", BUYER)).unwrap();
+    sqlx::query(
+        "INSERT INTO events (dedupe_key, kind, app_id, shop_id, occurred_at, body, created_at)
+         VALUES ('old-1', 'buyer_message', 'app-1', 727720655, 1, $1, 1)",
+    )
+    .bind(&body)
+    .execute(&legacy)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO tasks (rule_id, event_key, sticky_key, summary, token, state, created_at)
+         VALUES ('r', 'old-1', $1, $2, 'tok', 'open', 1)",
+    )
+    .bind(format!("buyer:{}:{BUYER}", shop()))
+    .bind(format!("买家消息 · {BUYER}"))
+    .execute(&legacy)
+    .await
+    .unwrap();
+    legacy.close().await;
+    for target in ResealTarget::ALL {
+        while s.reseal_batch(target).await.unwrap().is_some() {}
+    }
+    s.finish_reseal(0, 1).await.unwrap();
+    s.close().await;
+    let hay = [
+        std::fs::read(dir.path().join("t.db")).unwrap_or_default(),
+        std::fs::read(dir.path().join("t.db-wal")).unwrap_or_default(),
+    ]
+    .concat();
+    assert!(
+        !hay.windows(BUYER.len()).any(|w| w == BUYER.as_bytes()),
+        "re-sealed, overwritten, and the log emptied"
+    );
+    let s = SqlStore::connect(&url, key_pair(&key, None)).await.unwrap();
+    let report = s.forget_buyer(shop(), BUYER, 2).await.unwrap();
+    assert_eq!(
+        (report.events, report.tasks),
+        (1, 1),
+        "found through the hash the rotation added"
+    );
 }

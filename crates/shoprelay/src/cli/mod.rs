@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bench;
 pub mod buyers;
 pub mod demo;
+pub mod keys;
 pub mod replay;
 pub mod rules;
 pub mod serve;

@@ -216,3 +216,167 @@ async fn the_cli_forgets_a_buyer_and_refuses_a_wrong_or_missing_key() {
         audit[0].detail
     );
 }
+
+/// A database with a buyer's message and a shop's tokens, sealed under the key in `<db>.key`.
+async fn sealed_database(dir: &std::path::Path) -> (String, String) {
+    use shoprelay_core::event::{Event, EventBody, Platform};
+    use shoprelay_store::{NewEvent, Outbox, ShopAuth, ShopAuthRepo, ShopAuthStatus};
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let key = SecretBox::generate_key();
+    std::fs::write(dir.join("t.db.key"), &key).unwrap();
+    let store = SqlStore::connect(&url, SecretBox::from_base64(&key).unwrap())
+        .await
+        .unwrap();
+    let auth = ShopAuth {
+        app_id: shoprelay_core::ids::ConfigId::parse(APP).unwrap(),
+        shop_id: ShopId::new(SHOP).unwrap(),
+        access_token: shoprelay_core::secret::Secret::new("access-1"),
+        refresh_token: shoprelay_core::secret::Secret::new("refresh-1"),
+        access_expires_at: 1,
+        refresh_expires_at: 1,
+        status: ShopAuthStatus::Active,
+        status_reason: None,
+        version: 0,
+    };
+    store.save_shop_auth(&auth, 1).await.unwrap();
+    let event = Event {
+        dedupe_key: "chat-1".into(),
+        platform: Platform::Shopee,
+        app: shoprelay_core::ids::ConfigId::parse(APP).unwrap(),
+        shop_id: Some(ShopId::new(SHOP).unwrap()),
+        order_sn: Some(shoprelay_core::ids::OrderSn::parse("ORDERA1").unwrap()),
+        occurred_at: 1,
+        order: None,
+        body: EventBody::BuyerMessage {
+            conversation_id: "c1".into(),
+            from_user_name: BUYER.into(),
+            text: CHAT.into(),
+            message_id: "m1".into(),
+        },
+    };
+    store
+        .insert_event(
+            NewEvent {
+                event,
+                deliveries: vec![],
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    store.close().await;
+    (url, key)
+}
+
+/// The stored refresh token and buyer message, read with `secrets` alone.
+async fn read_back(url: &str, secrets: SecretBox) -> Result<(String, String), shoprelay_store::StoreError> {
+    use shoprelay_core::event::EventBody;
+    use shoprelay_store::{Inbox, ShopAuthRepo};
+    let store = SqlStore::connect(url, secrets).await?;
+    let auth = store
+        .shop_auth(
+            &shoprelay_core::ids::ConfigId::parse(APP).unwrap(),
+            ShopId::new(SHOP).unwrap(),
+        )
+        .await?
+        .unwrap();
+    let event = store.latest_event("ORDERA1", None).await?.unwrap();
+    store.close().await;
+    let EventBody::BuyerMessage { text, .. } = event.body else {
+        panic!("{event:?}")
+    };
+    Ok((auth.refresh_token.expose().to_owned(), text))
+}
+
+fn keys(dir: &std::path::Path, url: &str, command: &str, envs: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = bin();
+    cmd.current_dir(dir)
+        .env("SHOPRELAY_DATABASE_URL", url)
+        .args(["keys", command]);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test]
+async fn keys_rotate_reseals_everything_under_a_new_key_file_then_an_environment_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, old) = sealed_database(dir.path()).await;
+    let expected = ("refresh-1".to_owned(), CHAT.to_owned());
+    let new_key = keys(dir.path(), &url, "new", &[]);
+    assert!(new_key.status.success(), "{}", text(&new_key));
+    let previous = dir.path().join("t.db.key.previous");
+    assert_eq!(std::fs::read_to_string(&previous).unwrap(), old);
+    let new = std::fs::read_to_string(dir.path().join("t.db.key")).unwrap();
+    assert_ne!(new, old);
+    let again = keys(dir.path(), &url, "new", &[]);
+    assert!(
+        !again.status.success() && text(&again).contains("unfinished"),
+        "{}",
+        text(&again)
+    );
+
+    // Without the previous key the rotation cannot read what it must re-seal, and says why.
+    std::fs::rename(&previous, dir.path().join("aside")).unwrap();
+    let blind = keys(dir.path(), &url, "rotate", &[]);
+    assert!(!blind.status.success());
+    assert!(text(&blind).contains("store.master_key_mismatch"), "{}", text(&blind));
+    assert!(
+        text(&blind).contains("SHOPRELAY_PREVIOUS_MASTER_KEY"),
+        "{}",
+        text(&blind)
+    );
+    std::fs::rename(dir.path().join("aside"), &previous).unwrap();
+
+    let rotated = keys(dir.path(), &url, "rotate", &[]);
+    assert!(rotated.status.success(), "{}", text(&rotated));
+    assert!(text(&rotated).contains("you may now remove"), "{}", text(&rotated));
+    let only_new = SecretBox::from_base64(&new).unwrap();
+    assert_eq!(read_back(&url, only_new).await.unwrap(), expected);
+    let only_old = SecretBox::from_base64(&old).unwrap();
+    let err = read_back(&url, only_old).await.unwrap_err();
+    assert!(matches!(err, shoprelay_store::StoreError::Seal(_)), "{err:?}");
+    std::fs::remove_file(&previous).unwrap();
+
+    // With keys in the environment: `keys new` prints the next key; both are set while rotating.
+    let printed = keys(dir.path(), &url, "new", &[("SHOPRELAY_MASTER_KEY", &new)]);
+    assert!(printed.status.success(), "{}", text(&printed));
+    let next = String::from_utf8_lossy(&printed.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(SecretBox::from_base64(&next).is_ok(), "{next}");
+    let envs = [
+        ("SHOPRELAY_MASTER_KEY", next.as_str()),
+        ("SHOPRELAY_PREVIOUS_MASTER_KEY", new.as_str()),
+    ];
+    let rotated = keys(dir.path(), &url, "rotate", &envs);
+    assert!(rotated.status.success(), "{}", text(&rotated));
+    assert_eq!(
+        read_back(&url, SecretBox::from_base64(&next).unwrap()).await.unwrap(),
+        expected
+    );
+    // The buyer is still found after two rotations: lookups do not depend on the master key.
+    let store = SqlStore::connect(&url, SecretBox::from_base64(&next).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .forget_buyer(ShopId::new(SHOP).unwrap(), BUYER, 1)
+            .await
+            .unwrap()
+            .events,
+        1
+    );
+}

@@ -118,6 +118,7 @@ impl Privacy for SqlStore {
             super::insert_audit!(&mut *tx, &audit);
             tx.commit().await?;
         });
+        self.truncate_wal().await?;
         Ok(report)
     }
 }

@@ -9,6 +9,7 @@ mod forget;
 mod inbox;
 mod outbox;
 mod personal;
+mod reseal;
 mod retention;
 mod shops;
 mod tasks;
@@ -23,6 +24,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::error::StoreError;
 use crate::store::Store;
+
+pub use reseal::ResealTarget;
 
 /// The concrete pools behind a [`SqlStore`]. SQLite has one writer: every write goes through one
 /// connection, where waiting writers queue and are woken the moment it is free (on several connections

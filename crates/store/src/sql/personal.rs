@@ -14,7 +14,7 @@ use crate::error::StoreError;
 use crate::model::{DeliveryItem, Task};
 
 /// What the master key check fingerprints.
-const KEY_CHECK: &[u8] = b"shoprelay master key check";
+pub(crate) const KEY_CHECK: &[u8] = b"shoprelay master key check";
 
 /// Prefix of a hashed sticky key (older rows hold the key itself).
 const STICKY_HASHED: &str = "h1:";
@@ -89,6 +89,21 @@ impl SqlStore {
     /// A task's sticky key (`buyer:SHOP:NAME`, `order:SHOP:SN`) as stored: hashed, since it can name a buyer.
     pub(crate) fn sticky_hash(&self, key: &str) -> String {
         format!("{STICKY_HASHED}{}", self.lookup.hash("sticky", key))
+    }
+
+    /// On SQLite, copies the write-ahead log into the database and empties it: the log keeps earlier
+    /// versions of pages (a deleted buyer's rows, values before re-sealing) until then. Best effort: a
+    /// reader holding an old snapshot makes SQLite stop early, and the next checkpoint finishes the job.
+    pub(crate) async fn truncate_wal(&self) -> Result<(), StoreError> {
+        if let Pool::Sqlite { write, .. } = &self.pool {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(write).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether a stored sticky key is already hashed.
+    pub(crate) fn is_sticky_hashed(stored: &str) -> bool {
+        stored.starts_with(STICKY_HASHED)
     }
 
     /// A claimed or listed delivery with its payload and summary opened.
