@@ -5,6 +5,7 @@
 //! - [`auth`]: `GET /auth/shopee/{app_id}` (the signed authorization link) and its callback.
 //! - [`api`]: `/api/v1/…` audit, status, replay of dead letters.
 //! - [`rules`]: `/api/v1/rules…` — rule CRUD, enable/disable, live preview and dry run.
+//! - [`buyers`]: `POST /api/v1/buyers/forget` — a buyer's data deleted on request, audited by hash.
 //! - [`tasks`]: `/api/v1/tasks…` and `/ack/{token}` — assigned and escalating items, acknowledged.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` (behind the token unless public), the console's front
 //!   page, and digest pages.
@@ -14,6 +15,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod buyers;
 pub mod edge;
 pub mod error;
 pub mod guard;
@@ -54,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/audit", get(api::audit))
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/deliveries/replay", post(api::replay))
+        .route("/api/v1/buyers/forget", post(buyers::forget))
         .route("/api/v1/rules", get(rules::list))
         .route("/api/v1/rules/test", post(rules::test))
         .route("/api/v1/rules/preview", post(rules::preview))

@@ -35,6 +35,12 @@ enum Command {
     /// Message rules: `rules test` shows what an event would trigger.
     #[command(subcommand)]
     Rules(cli::rules::Command),
+    /// Buyers' personal data: `buyers forget` deletes everything about one buyer.
+    #[command(subcommand)]
+    Buyers(cli::buyers::Command),
+    /// Master key rotation: `keys new`, then `keys rotate` re-seals everything under the new key.
+    #[command(subcommand)]
+    Keys(cli::keys::Command),
     /// Run a simulator on its own.
     Sim(cli::sim::Args),
     /// Measure throughput, latency and memory against the built-in simulators.
@@ -65,6 +71,8 @@ async fn main() -> ExitCode {
         Command::Sim(args) => cli::sim::run(args).await,
         Command::Replay(args) => cli::replay::run(args).await,
         Command::Rules(command) => cli::rules::run(command).await,
+        Command::Buyers(command) => cli::buyers::run(command).await,
+        Command::Keys(command) => cli::keys::run(command).await,
         Command::Bench(args) => cli::bench::run(args).await,
     };
     match result {

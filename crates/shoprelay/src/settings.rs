@@ -84,10 +84,54 @@ impl UserFacing for KeyFileMissing {
     }
 }
 
+/// The master key with, during a rotation, the previous one: `SHOPRELAY_PREVIOUS_MASTER_KEY`, or the key
+/// file `<db>.key.previous` that `shoprelay keys new` leaves beside the new one.
+pub fn master_key(database_url: &str) -> Result<SecretBox> {
+    let current = current_master_key(database_url)?;
+    if let Ok(key) = std::env::var("SHOPRELAY_PREVIOUS_MASTER_KEY") {
+        return current
+            .with_previous(&key)
+            .context("SHOPRELAY_PREVIOUS_MASTER_KEY must be 32 bytes in base64");
+    }
+    if std::env::var("SHOPRELAY_MASTER_KEY").is_err() && database_url.starts_with("sqlite:") {
+        let path = previous_key_path(database_url);
+        match std::fs::read_to_string(&path) {
+            Ok(key) => {
+                warn_if_open_to_others(&path);
+                return current
+                    .with_previous(&key)
+                    .with_context(|| format!("{} does not hold a valid master key", path.display()));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+    Ok(current)
+}
+
+/// Starts a key-file rotation: `<db>.key` becomes `<db>.key.previous` and a new `<db>.key` (mode 0600)
+/// takes its place. Refused while an earlier rotation's previous key is still there.
+pub fn new_key_file(database_url: &str) -> Result<PathBuf> {
+    let (key, previous) = (key_path(database_url), previous_key_path(database_url));
+    if previous.exists() {
+        anyhow::bail!(
+            "上一次密钥轮换尚未完成 an earlier rotation is unfinished: run `shoprelay keys rotate`, then remove {}",
+            previous.display()
+        );
+    }
+    if !key.exists() {
+        anyhow::bail!("没有密钥文件 there is no key file {} to rotate", key.display());
+    }
+    std::fs::rename(&key, &previous).with_context(|| format!("cannot move {}", key.display()))?;
+    write_private(&key, &SecretBox::generate_key())
+        .with_context(|| format!("cannot create the master key file {}", key.display()))?;
+    Ok(previous)
+}
+
 /// The master key: `SHOPRELAY_MASTER_KEY` (base64, 32 bytes), else — for SQLite only — a key file next to
 /// the database (`<db>.key`), created with mode 0600 on first start. A key file others can read is
 /// warned about; a missing one beside an existing database stops the start.
-pub fn master_key(database_url: &str) -> Result<SecretBox> {
+fn current_master_key(database_url: &str) -> Result<SecretBox> {
     if let Ok(key) = std::env::var("SHOPRELAY_MASTER_KEY") {
         return SecretBox::from_base64(&key).context("SHOPRELAY_MASTER_KEY must be 32 bytes in base64");
     }
@@ -158,6 +202,13 @@ fn key_path(sqlite_url: &str) -> PathBuf {
     PathBuf::from(path)
 }
 
+/// `<database file>.key.previous`: the key a rotation is moving away from.
+pub fn previous_key_path(sqlite_url: &str) -> PathBuf {
+    let mut path = key_path(sqlite_url).into_os_string();
+    path.push(".previous");
+    PathBuf::from(path)
+}
+
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -182,5 +233,6 @@ mod tests {
             PathBuf::from("data/shoprelay.db.key")
         );
         assert_eq!(key_path("sqlite:x.db?mode=rwc"), PathBuf::from("x.db.key"));
+        assert_eq!(previous_key_path("sqlite:x.db"), PathBuf::from("x.db.key.previous"));
     }
 }

@@ -54,7 +54,8 @@ impl UserFacing for StoreError {
             StoreError::Database(_) => "数据库暂时不可用：请检查数据库是否运行、地址与权限是否正确，稍后重试".into(),
             StoreError::Migrate(_) => "数据库结构升级失败：请查看日志中的原因，确认数据库账号有建表权限".into(),
             StoreError::Seal(_) => {
-                "无法解密已保存的密钥：主密钥与创建数据库时的不一致，请使用原来的 SHOPRELAY_MASTER_KEY 或密钥文件"
+                "无法解密已保存的数据：主密钥与数据库所用的不一致，请使用原来的 SHOPRELAY_MASTER_KEY 或密钥文件；\
+                 密钥轮换期间还需设置 SHOPRELAY_PREVIOUS_MASTER_KEY（或保留 <数据库>.key.previous）。不会退回到明文"
                     .into()
             }
             StoreError::Corrupt { table, reason } => format!("数据表 {table} 中有无法读取的数据（{reason}）"),
@@ -70,7 +71,7 @@ impl UserFacing for StoreError {
                 "The database schema could not be upgraded: see the log for the cause and check the account may create tables".into()
             }
             StoreError::Seal(_) => {
-                "Stored secrets cannot be decrypted: the master key differs from the one the database was created with; use the original SHOPRELAY_MASTER_KEY or key file".into()
+                "Stored data cannot be decrypted: the master key differs from the one the database uses; use the original SHOPRELAY_MASTER_KEY or key file, and during a key rotation also SHOPRELAY_PREVIOUS_MASTER_KEY (or keep <db>.key.previous). Nothing is ever read in clear instead".into()
             }
             other => other.to_string(),
         }

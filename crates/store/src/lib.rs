@@ -3,9 +3,11 @@
 //! # Layout
 //! - [`model`]: the records stored and returned (pushes, inbox items, deliveries, audit entries, shop tokens).
 //! - [`store`]: the [`Store`] trait, split by concern: [`Inbox`], [`Outbox`], [`AuditLog`], [`ConfigRepo`],
-//!   [`ShopAuthRepo`], [`Tasks`], [`OrderWatch`], [`Retention`].
+//!   [`ShopAuthRepo`], [`Tasks`], [`OrderWatch`], [`Retention`], [`Privacy`].
 //! - [`sql`]: [`SqlStore`], the one implementation over SQLite (embedded default) and PostgreSQL (scale-out).
-//!   Both dialects share their SQL where they agree; claiming work and migrations differ.
+//!   Both dialects share their SQL where they agree; claiming work and migrations differ. Columns that
+//!   can hold personal data are sealed with the master key (`sql/personal.rs`); a buyer's rows are found
+//!   through keyed hashes (`sql/forget.rs`); `sql/reseal.rs` re-seals everything under a new key.
 //! - [`chain`]: the audit log's hash chain (sealing, verification), pure.
 //! - [`error`]: [`StoreError`], storage failures mapped to intent.
 //!
@@ -20,5 +22,5 @@ pub mod store;
 
 pub use error::StoreError;
 pub use model::*;
-pub use sql::SqlStore;
-pub use store::{AuditLog, ConfigRepo, Inbox, OrderWatch, Outbox, Retention, ShopAuthRepo, Store, Tasks};
+pub use sql::{ResealTarget, SqlStore};
+pub use store::{AuditLog, ConfigRepo, Inbox, OrderWatch, Outbox, Privacy, Retention, ShopAuthRepo, Store, Tasks};

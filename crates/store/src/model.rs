@@ -335,6 +335,8 @@ pub enum AuditKind {
     Delivery,
     /// A shop authorization or token refresh.
     Auth,
+    /// Personal data: a buyer forgotten, keys rotated.
+    Privacy,
 }
 
 impl AuditKind {
@@ -344,6 +346,7 @@ impl AuditKind {
             AuditKind::Push => "push",
             AuditKind::Delivery => "delivery",
             AuditKind::Auth => "auth",
+            AuditKind::Privacy => "privacy",
         }
     }
 }
@@ -623,5 +626,30 @@ impl RetentionTarget {
             RetentionTarget::Tasks => "tasks",
             RetentionTarget::Audit => "audit",
         }
+    }
+}
+
+/// What forgetting a buyer deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ForgetReport {
+    /// Raw pushes (inbox items) of the buyer's messages and orders.
+    pub pushes: u64,
+    /// Events about the buyer or their orders (and escalations quoting them).
+    pub events: u64,
+    /// Rendered messages of those events, and digests that carried them.
+    pub deliveries: u64,
+    /// Tasks opened for them.
+    pub tasks: u64,
+    /// Orders whose last known status was dropped.
+    pub orders: u64,
+}
+
+impl ForgetReport {
+    /// The audit entry's detail: the buyer's keyed hash and the counts, never who the buyer is.
+    pub fn detail(&self, buyer_hash: &str) -> String {
+        format!(
+            "buyer {buyer_hash} forgotten: {} push(es), {} event(s), {} delivery(ies), {} task(s), {} order(s)",
+            self.pushes, self.events, self.deliveries, self.tasks, self.orders
+        )
     }
 }

@@ -254,8 +254,21 @@ pub trait Retention: Send + Sync {
     async fn purge(&self, target: RetentionTarget, before: i64, limit: i64) -> Result<u64>;
 }
 
+/// Data subjects' rights over the personal data stored.
+#[async_trait]
+pub trait Privacy: Send + Sync {
+    /// The keyed hash under which a buyer of a shop is found (and named in the audit log).
+    fn buyer_hash(&self, shop: ShopId, buyer: &str) -> String;
+    /// Deletes everything stored about one buyer of one shop — their messages, their orders' pushes,
+    /// events, rendered messages (and digests carrying them), tasks and last statuses — found through the
+    /// keyed buyer hash, and audits it naming only that hash and the counts, in one transaction.
+    async fn forget_buyer(&self, shop: ShopId, buyer: &str, now: i64) -> Result<ForgetReport>;
+}
+
 /// Everything shoprelay keeps.
-pub trait Store: Inbox + Outbox + AuditLog + ConfigRepo + ShopAuthRepo + Tasks + OrderWatch + Retention {
+pub trait Store:
+    Inbox + Outbox + AuditLog + ConfigRepo + ShopAuthRepo + Tasks + OrderWatch + Retention + Privacy
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 }

@@ -23,6 +23,11 @@ async fn sqlite_store() -> (SqlStore, tempfile::TempDir) {
 
 /// A fresh database per test on the server named by DATABASE_URL.
 async fn postgres_store() -> Option<SqlStore> {
+    Some(SqlStore::connect(&postgres_url().await?, secrets()).await.unwrap())
+}
+
+/// The URL of a fresh, empty database on the server named by DATABASE_URL.
+async fn postgres_url() -> Option<String> {
     let Some(base) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
         eprintln!("SKIPPED: DATABASE_URL is not set, PostgreSQL conformance not run");
         return None;
@@ -39,7 +44,7 @@ async fn postgres_store() -> Option<SqlStore> {
     admin.close().await;
     let mut url = url::Url::parse(&base).unwrap();
     url.set_path(&name);
-    Some(SqlStore::connect(url.as_str(), secrets()).await.unwrap())
+    Some(url.to_string())
 }
 
 /// Earlier runs' databases that nobody is connected to any more; one in use (a concurrent test) refuses
@@ -1515,4 +1520,465 @@ async fn unreached_recipients_are_reported_once_a_day() {
         );
     })
     .await;
+}
+
+const BUYER: &str = "wang.xiaoming88";
+const CHAT: &str = "请把包裹放在门卫室";
+const ADDRESS: &str = "幸福路123号";
+
+fn order_sn(sn: &str) -> OrderSn {
+    OrderSn::parse(sn).unwrap()
+}
+
+/// An order event whose snapshot names `buyer` (and carries their note with an address).
+fn order_event(key: &str, sn: &str, buyer: Option<&str>) -> Event {
+    let mut snapshot =
+        shoprelay_core::order::OrderSnapshot::bare(order_sn(sn), shoprelay_core::order::OrderStatus::Unpaid);
+    snapshot.buyer_username = buyer.map(str::to_owned);
+    snapshot.message_to_seller = buyer.map(|_| format!("送到{ADDRESS}"));
+    Event {
+        order_sn: Some(order_sn(sn)),
+        order: Some(snapshot),
+        ..event(key)
+    }
+}
+
+fn chat_event(key: &str, buyer: &str) -> Event {
+    Event {
+        order_sn: None,
+        body: EventBody::BuyerMessage {
+            conversation_id: "c1".into(),
+            from_user_name: buyer.into(),
+            text: CHAT.into(),
+            message_id: key.into(),
+        },
+        ..event(key)
+    }
+}
+
+fn rendered(dest: &str, line: &str) -> NewDelivery {
+    NewDelivery {
+        payload: format!("{{\"msgtype\":\"text\",\"text\":{{\"content\":\"{line}\"}}}}"),
+        summary: line.to_owned(),
+        ..delivery(dest)
+    }
+}
+
+fn buyer_task(key: &str, sn: Option<&str>, buyer: &str) -> NewTask {
+    NewTask {
+        shop_id: Some(shop().get() as i64),
+        order_sn: sn.map(str::to_owned),
+        sticky_key: Some(format!("buyer:{}:{buyer}", shop())),
+        summary: format!("买家消息 · {buyer}"),
+        ..task("r-assign", key, None, shoprelay_core::route::AssignStrategy::RoundRobin)
+    }
+}
+
+#[tokio::test]
+async fn personal_data_is_sealed_at_rest_and_read_back_in_clear() {
+    run_both(|s| async move {
+        let mut p = push("chat-1", 10);
+        p.body = format!("{{\"from_user_name\":\"{BUYER}\",\"content\":\"{CHAT}\"}}");
+        s.insert_pushes(&[p.clone()]).await.unwrap();
+        let claimed = s.claim_inbox(10, 60_000, 10).await.unwrap();
+        assert_eq!(claimed[0].body, p.body, "the raw push reads back as received");
+        let completion = InboxCompletion {
+            state: InboxState::Done,
+            events: vec![NewEvent {
+                event: chat_event("chat-1", BUYER),
+                deliveries: vec![rendered("robot:a", &format!("{BUYER}: {CHAT}"))],
+            }],
+            order_updates: vec![],
+            note: None,
+        };
+        s.complete_inbox(&claimed[0], completion, 11).await.unwrap();
+        s.insert_event(
+            NewEvent {
+                event: order_event("order-1", "ORDERA1", Some(BUYER)),
+                deliveries: vec![],
+            },
+            12,
+        )
+        .await
+        .unwrap();
+        let e = s.latest_event("ORDERA1", None).await.unwrap().unwrap();
+        assert_eq!(e.order.unwrap().buyer_username.as_deref(), Some(BUYER));
+        let d = s.claim_deliveries("me", 20, 60_000, 15_000, 10).await.unwrap();
+        assert!(
+            d[0].payload.contains(CHAT) && d[0].summary.contains(BUYER),
+            "{:?}",
+            d[0]
+        );
+        let t = s.open_task(&buyer_task("chat-1", None, BUYER), 30).await.unwrap();
+        assert_eq!(t.summary, format!("买家消息 · {BUYER}"));
+        assert_eq!(s.list_tasks(None, 10).await.unwrap()[0].summary, t.summary);
+        // Sticky assignment by buyer still works through the hashed key.
+        let again = s.open_task(&buyer_task("chat-2", None, BUYER), 31).await.unwrap();
+        assert_eq!(again.assignee, t.assignee);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_file_and_wal_hold_no_buyer_name_chat_or_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let key = SecretBox::generate_key();
+    let s = SqlStore::connect(&url, SecretBox::from_base64(&key).unwrap())
+        .await
+        .unwrap();
+    let mut p = push("chat-1", 10);
+    p.body = format!("{{\"from_user_name\":\"{BUYER}\",\"content\":\"{CHAT}\"}}");
+    s.insert_pushes(&[p]).await.unwrap();
+    for e in [
+        chat_event("chat-1", BUYER),
+        order_event("order-1", "ORDERA1", Some(BUYER)),
+    ] {
+        let line = format!("{BUYER} {CHAT} {ADDRESS}");
+        let deliveries = vec![rendered("robot:a", &line)];
+        s.insert_event(NewEvent { event: e, deliveries }, 12).await.unwrap();
+    }
+    s.open_task(&buyer_task("chat-1", None, BUYER), 30).await.unwrap();
+    let members: Vec<i64> = s
+        .coalescible("robot:a", 40, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    s.create_digest(&members, rendered("robot:a", &format!("汇总 {BUYER}")), "tok", 40)
+        .await
+        .unwrap()
+        .unwrap();
+    s.close().await;
+    let raw = std::fs::read(dir.path().join("t.db")).unwrap_or_default();
+    let wal = std::fs::read(dir.path().join("t.db-wal")).unwrap_or_default();
+    let hay = [raw, wal].concat();
+    for needle in [BUYER, CHAT, ADDRESS] {
+        assert!(
+            !hay.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle} must not be stored in clear"
+        );
+    }
+    // The same file with another key: refused at start, nothing read in clear.
+    let err = SqlStore::connect(&url, secrets()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Seal(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn rows_stored_before_sealing_are_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let s = SqlStore::connect(&url, secrets()).await.unwrap();
+    // What an earlier version wrote: the event body and the push as plain JSON.
+    let legacy = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let body = serde_json::to_string(&order_event("old-1", "ORDEROLD", Some(BUYER))).unwrap();
+    sqlx::query(
+        "INSERT INTO events (dedupe_key, kind, app_id, shop_id, order_sn, occurred_at, body, created_at)
+                 VALUES ('old-1', 'order_created', 'app-1', 727720655, 'ORDEROLD', 1, $1, 1)",
+    )
+    .bind(&body)
+    .execute(&legacy)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO inbox (platform, app_id, dedupe_key, code, body, received_at, state, next_attempt_at)
+                 VALUES ('shopee', 'app-1', 'old-push', 3, '{\"old\":true}', 1, 'pending', 1)",
+    )
+    .execute(&legacy)
+    .await
+    .unwrap();
+    legacy.close().await;
+    let e = s.latest_event("ORDEROLD", None).await.unwrap().unwrap();
+    assert_eq!(e.order.unwrap().buyer_username.as_deref(), Some(BUYER));
+    assert_eq!(s.claim_inbox(5, 1_000, 10).await.unwrap()[0].body, "{\"old\":true}");
+}
+
+#[tokio::test]
+async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash() {
+    run_both(|s| async move {
+        let other = "li.lei";
+        let events = [
+            (chat_event("chat-a", BUYER), "robot:a"),
+            (order_event("order-a", "ORDERA1", Some(BUYER)), "robot:a"),
+            // A later event of the buyer's order that names no buyer: still about them.
+            (order_event("status-a", "ORDERA1", None), "robot:b"),
+            (chat_event("chat-b", other), "robot:a"),
+            (order_event("order-b", "ORDERB1", Some(other)), "robot:b"),
+        ];
+        for (e, dest) in events {
+            let line = format!("{} {}", e.dedupe_key, BUYER);
+            s.insert_event(
+                NewEvent {
+                    event: e,
+                    deliveries: vec![rendered(dest, &line)],
+                },
+                10,
+            )
+            .await
+            .unwrap();
+        }
+        // A status push of the buyer's order, processed: the push and the order's last status are kept.
+        let mut p = push("p-a", 10);
+        p.order_sn = Some(order_sn("ORDERA1"));
+        s.insert_pushes(&[p]).await.unwrap();
+        let claimed = s.claim_inbox(10, 60_000, 10).await.unwrap();
+        let update = OrderStateUpdate {
+            app_id: app(),
+            shop_id: shop(),
+            order_sn: order_sn("ORDERA1"),
+            status: "READY_TO_SHIP".into(),
+            status_time: 5,
+            ship_by_date: None,
+        };
+        let completion = InboxCompletion {
+            state: InboxState::Done,
+            events: vec![],
+            order_updates: vec![update],
+            note: None,
+        };
+        s.complete_inbox(&claimed[0], completion, 10).await.unwrap();
+        s.open_task(&buyer_task("chat-a", None, BUYER), 11).await.unwrap();
+        s.open_task(&buyer_task("status-a", Some("ORDERA1"), BUYER), 11)
+            .await
+            .unwrap();
+        s.open_task(&buyer_task("chat-b", None, other), 11).await.unwrap();
+        // A digest of robot:b carries the buyer's status line and the other buyer's order.
+        let members: Vec<i64> = s
+            .coalescible("robot:b", 20, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(members.len(), 2);
+        s.create_digest(&members, rendered("robot:b", "digest"), "dig", 20)
+            .await
+            .unwrap()
+            .unwrap();
+
+        // Names are matched regardless of case and blanks around them.
+        let report = s.forget_buyer(shop(), " Wang.XiaoMing88 ", 30).await.unwrap();
+        assert_eq!(
+            report,
+            ForgetReport {
+                pushes: 1,
+                events: 3,
+                deliveries: 4,
+                tasks: 2,
+                orders: 1
+            },
+            "the order's push, 3 events, their 3 deliveries and the digest carrying one, 2 tasks, 1 order status"
+        );
+        assert!(s.latest_event("ORDERA1", None).await.unwrap().is_none());
+        assert!(s
+            .order_status(&app(), shop(), &order_sn("ORDERA1"))
+            .await
+            .unwrap()
+            .is_none());
+        assert!(
+            s.latest_event("ORDERB1", None).await.unwrap().is_some(),
+            "other buyers are untouched"
+        );
+        let tasks = s.list_tasks(None, 10).await.unwrap();
+        assert_eq!(tasks.len(), 1);
+        assert_eq!(tasks[0].event_key, "chat-b");
+        let left: Vec<String> = s
+            .claim_deliveries("me", 40, 60_000, 15_000, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.summary)
+            .collect();
+        assert_eq!(
+            left,
+            vec![format!("chat-b {BUYER}")],
+            "the other buyer's message is still sent; the digest went with the buyer's line"
+        );
+        let audit = s
+            .query_audit(&AuditFilter {
+                kind: Some(AuditKind::Privacy),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].outcome, "buyer_forgotten");
+        assert!(
+            audit[0].detail.contains(&s.buyer_hash(shop(), BUYER)),
+            "{}",
+            audit[0].detail
+        );
+        assert!(!audit[0].detail.to_lowercase().contains("wang"), "{}", audit[0].detail);
+        // Forgetting again finds nothing, and says so.
+        assert_eq!(
+            s.forget_buyer(shop(), BUYER, 31).await.unwrap(),
+            ForgetReport::default()
+        );
+    })
+    .await;
+}
+
+fn key_pair(current: &str, previous: Option<&str>) -> SecretBox {
+    let b = SecretBox::from_base64(current).unwrap();
+    match previous {
+        Some(p) => b.with_previous(p).unwrap(),
+        None => b,
+    }
+}
+
+#[tokio::test]
+async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut urls = vec![format!("sqlite://{}", dir.path().join("t.db").display())];
+    urls.extend(postgres_url().await);
+    for url in urls {
+        let (old, new) = (SecretBox::generate_key(), SecretBox::generate_key());
+        let s = SqlStore::connect(&url, key_pair(&old, None)).await.unwrap();
+        let a = key_pair(&old, None);
+        let auth = ShopAuth {
+            app_id: app(),
+            shop_id: shop(),
+            access_token: Secret::new("access-1"),
+            refresh_token: Secret::new("refresh-1"),
+            access_expires_at: 1,
+            refresh_expires_at: 1,
+            status: ShopAuthStatus::Active,
+            status_reason: None,
+            version: 0,
+        };
+        s.save_shop_auth(&auth, 1).await.unwrap();
+        let plain_body = serde_json::json!({"partner_key": "pk-1", "name": "x"});
+        let body = serde_json::json!({"partner_key": a.seal(&Secret::new("pk-1")), "name": "x"});
+        let object = ConfigObject {
+            kind: "shopee_app".into(),
+            id: "main".into(),
+            body: body.to_string(),
+            fingerprint: a.fingerprint(&serde_json::to_vec(&plain_body).unwrap()),
+        };
+        s.apply_config(&[object], 1).await.unwrap();
+        s.insert_pushes(&[push("p1", 1), push("p2", 1)]).await.unwrap();
+        for e in [
+            chat_event("chat-1", BUYER),
+            order_event("order-1", "ORDERA1", Some(BUYER)),
+        ] {
+            let deliveries = vec![rendered("robot:a", BUYER)];
+            s.insert_event(NewEvent { event: e, deliveries }, 2).await.unwrap();
+        }
+        let first = s.open_task(&buyer_task("chat-1", None, BUYER), 3).await.unwrap();
+        s.close().await;
+
+        // The new key alone cannot open a database still under the old one: said at start.
+        let err = SqlStore::connect(&url, key_pair(&new, None)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Seal(_)), "{err:?}");
+        // Both keys: the server runs while the rotation re-seals. Interrupted after two targets…
+        let s = SqlStore::connect(&url, key_pair(&new, Some(&old))).await.unwrap();
+        let total = s.reseal_remaining().await.unwrap();
+        assert_eq!(total, 1 + 2 + 2 + 2 + 1, "secrets, pushes, events, deliveries, tasks");
+        assert!(s.reseal_batch(ResealTarget::Secrets).await.unwrap().is_some());
+        assert_eq!(s.reseal_batch(ResealTarget::Pushes).await.unwrap(), Some(2));
+        s.close().await;
+        // …and resumed where it stopped.
+        let s = SqlStore::connect(&url, key_pair(&new, Some(&old))).await.unwrap();
+        assert_eq!(s.reseal_remaining().await.unwrap(), total - 3);
+        let mut looked_at = 0;
+        for target in ResealTarget::ALL {
+            while let Some(n) = s.reseal_batch(target).await.unwrap() {
+                looked_at += n;
+            }
+        }
+        assert_eq!(looked_at, 5);
+        s.finish_reseal(looked_at, 4).await.unwrap();
+        s.close().await;
+
+        // The new key alone reads everything; the old one alone opens nothing.
+        let s = SqlStore::connect(&url, key_pair(&new, None)).await.unwrap();
+        let got = s.shop_auth(&app(), shop()).await.unwrap().unwrap();
+        assert_eq!(got.refresh_token.expose(), "refresh-1");
+        let stored = s.list_config().await.unwrap();
+        let b = key_pair(&new, None);
+        let sealed: serde_json::Value = serde_json::from_str(&stored[0].body).unwrap();
+        assert_eq!(
+            b.open(sealed["partner_key"].as_str().unwrap()).unwrap().expose(),
+            "pk-1"
+        );
+        assert_eq!(
+            stored[0].fingerprint,
+            b.fingerprint(&serde_json::to_vec(&plain_body).unwrap())
+        );
+        // Pushes of one order are claimed one at a time, oldest first.
+        assert_eq!(s.claim_inbox(5, 1_000, 10).await.unwrap()[0].body, push("p1", 1).body);
+        let e = s.latest_event("ORDERA1", None).await.unwrap().unwrap();
+        assert_eq!(e.order.unwrap().buyer_username.as_deref(), Some(BUYER));
+        let d = s.claim_deliveries("me", 5, 60_000, 15_000, 10).await.unwrap();
+        assert!(d.iter().all(|d| d.summary == BUYER), "{d:?}");
+        assert_eq!(s.list_tasks(None, 10).await.unwrap()[0].summary, first.summary);
+        let again = s.open_task(&buyer_task("chat-2", None, BUYER), 6).await.unwrap();
+        assert_eq!(
+            again.assignee, first.assignee,
+            "sticky keys still match after the rotation"
+        );
+        let audit = s
+            .query_audit(&AuditFilter {
+                kind: Some(AuditKind::Privacy),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(audit[0].outcome, "keys_rotated");
+        // Lookups survive: the buyer is still found.
+        assert_eq!(s.forget_buyer(shop(), BUYER, 7).await.unwrap().events, 2);
+        s.close().await;
+        let err = SqlStore::connect(&url, key_pair(&old, None)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Seal(_)), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_rotation_seals_rows_stored_before_sealing_and_finds_their_buyer() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let key = SecretBox::generate_key();
+    let s = SqlStore::connect(&url, key_pair(&key, None)).await.unwrap();
+    let legacy = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let body = serde_json::to_string(&chat_event("old-1", BUYER)).unwrap();
+    sqlx::query(
+        "INSERT INTO events (dedupe_key, kind, app_id, shop_id, occurred_at, body, created_at)
+         VALUES ('old-1', 'buyer_message', 'app-1', 727720655, 1, $1, 1)",
+    )
+    .bind(&body)
+    .execute(&legacy)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO tasks (rule_id, event_key, sticky_key, summary, token, state, created_at)
+         VALUES ('r', 'old-1', $1, $2, 'tok', 'open', 1)",
+    )
+    .bind(format!("buyer:{}:{BUYER}", shop()))
+    .bind(format!("买家消息 · {BUYER}"))
+    .execute(&legacy)
+    .await
+    .unwrap();
+    legacy.close().await;
+    for target in ResealTarget::ALL {
+        while s.reseal_batch(target).await.unwrap().is_some() {}
+    }
+    s.finish_reseal(0, 1).await.unwrap();
+    s.close().await;
+    let hay = [
+        std::fs::read(dir.path().join("t.db")).unwrap_or_default(),
+        std::fs::read(dir.path().join("t.db-wal")).unwrap_or_default(),
+    ]
+    .concat();
+    assert!(
+        !hay.windows(BUYER.len()).any(|w| w == BUYER.as_bytes()),
+        "re-sealed, overwritten, and the log emptied"
+    );
+    let s = SqlStore::connect(&url, key_pair(&key, None)).await.unwrap();
+    let report = s.forget_buyer(shop(), BUYER, 2).await.unwrap();
+    assert_eq!(
+        (report.events, report.tasks),
+        (1, 1),
+        "found through the hash the rotation added"
+    );
 }

@@ -30,8 +30,8 @@ pub struct Args {
     /// Only this outcome (accepted, duplicate, rejected, processed, delivered, retry, dead, …).
     #[arg(long)]
     outcome: Option<String>,
-    /// Only pushes, deliveries or auth events.
-    #[arg(long, value_parser = ["push", "delivery", "auth"])]
+    /// Only pushes, deliveries, auth events or privacy actions (buyers forgotten, keys rotated).
+    #[arg(long, value_parser = ["push", "delivery", "auth", "privacy"])]
     kind: Option<String>,
     /// From this time (RFC 3339, e.g. 2026-11-26T00:00:00Z).
     #[arg(long)]
@@ -75,6 +75,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         kind: args.kind.as_deref().map(|k| match k {
             "push" => AuditKind::Push,
             "delivery" => AuditKind::Delivery,
+            "privacy" => AuditKind::Privacy,
             _ => AuditKind::Auth,
         }),
         shop_id: args.shop,

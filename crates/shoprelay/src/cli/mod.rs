@@ -3,7 +3,9 @@
 pub mod apply;
 pub mod audit;
 pub mod bench;
+pub mod buyers;
 pub mod demo;
+pub mod keys;
 pub mod replay;
 pub mod rules;
 pub mod serve;

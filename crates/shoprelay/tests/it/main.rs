@@ -10,6 +10,7 @@ mod escaping;
 mod handling;
 mod helpers;
 mod pacing;
+mod personal_data;
 mod pushes;
 mod reconcile;
 mod replicas;

@@ -25,20 +25,22 @@ impl Inbox for SqlStore {
         if pushes.is_empty() {
             return Ok(out);
         }
+        // Raw pushes carry buyers' names and messages.
+        let bodies: Vec<String> = pushes.iter().map(|p| self.seal_pii(&p.body)).collect();
         // One multi-row statement per table and batch: statements, not fsyncs, are what a push costs.
         let stored: Vec<(i64, String, String)> = with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO inbox (platform, app_id, dedupe_key, code, shop_id, order_sn, body, received_at, state, next_attempt_at) ",
             );
-            insert.push_values(order.iter().map(|&i| &pushes[i]), |mut row, p| {
+            insert.push_values(order.iter().map(|&i| (&pushes[i], &bodies[i])), |mut row, (p, body)| {
                 row.push_bind(p.platform.as_str())
                     .push_bind(p.app_id.as_str())
                     .push_bind(p.dedupe_key.as_str())
                     .push_bind(p.code)
                     .push_bind(p.shop_id.map(shop_to_sql))
                     .push_bind(p.order_sn.as_ref().map(|o| o.as_str()))
-                    .push_bind(p.body.as_str())
+                    .push_bind(body.as_str())
                     .push_bind(p.received_at)
                     .push_bind("pending")
                     .push_bind(p.received_at);
@@ -98,7 +100,13 @@ impl Inbox for SqlStore {
             sqlx::query_as(&sql).bind(now + lease_ms).bind(now).bind(limit).bind(&token).fetch_all(pool).await?
         });
         items.sort_by_key(|i| i.id);
-        Ok(items)
+        items
+            .into_iter()
+            .map(|mut i| {
+                i.body = self.open_pii(std::mem::take(&mut i.body))?;
+                Ok(i)
+            })
+            .collect()
     }
 
     async fn complete_inbox(&self, item: &InboxItem, completion: InboxCompletion, now: i64) -> Result<Option<usize>> {
@@ -118,7 +126,7 @@ impl Inbox for SqlStore {
             }
             let mut new_events = 0;
             for new in &completion.events {
-                if insert_event!(tx, Some(id), new, now) {
+                if insert_event!(self, tx, Some(id), new, now) {
                     new_events += 1;
                 }
             }
@@ -213,7 +221,7 @@ impl Inbox for SqlStore {
             .await?
         });
         body.map(|b| {
-            serde_json::from_str(&b).map_err(|e| crate::StoreError::Corrupt {
+            serde_json::from_str(&self.open_pii(b)?).map_err(|e| crate::StoreError::Corrupt {
                 table: "events",
                 reason: e.to_string(),
             })

@@ -5,8 +5,11 @@
 
 mod audit;
 mod config;
+mod forget;
 mod inbox;
 mod outbox;
+mod personal;
+mod reseal;
 mod retention;
 mod shops;
 mod tasks;
@@ -15,12 +18,14 @@ mod watch;
 use std::str::FromStr;
 use std::time::Duration;
 
-use shoprelay_core::secret::SecretBox;
+use shoprelay_core::secret::{KeyedHash, SecretBox};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::StoreError;
 use crate::store::Store;
+
+pub use reseal::ResealTarget;
 
 /// The concrete pools behind a [`SqlStore`]. SQLite has one writer: every write goes through one
 /// connection, where waiting writers queue and are woken the moment it is free (on several connections
@@ -84,18 +89,21 @@ pub(crate) use with_read_pool;
 /// `true` when the event was new (a duplicate dedupe key inserts nothing). A macro, not a function,
 /// because the transaction's type differs per backend.
 macro_rules! insert_event {
-    ($tx:ident, $inbox_id:expr, $new:expr, $now:expr) => {{
+    ($store:expr, $tx:ident, $inbox_id:expr, $new:expr, $now:expr) => {{
+        let store: &$crate::sql::SqlStore = $store;
         let new: &$crate::model::NewEvent = $new;
         let e = &new.event;
         let body = serde_json::to_string(e).map_err(|err| $crate::StoreError::Corrupt {
             table: "events",
             reason: err.to_string(),
         })?;
+        let body = store.seal_pii(&body);
+        let buyer_hash = store.event_buyer_hash(e);
         let shop = e.shop_id.map($crate::sql::shop_to_sql);
         let order = e.order_sn.as_ref().map(|o| o.as_str());
         let event_id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO events (dedupe_key, inbox_id, kind, app_id, shop_id, order_sn, occurred_at, body, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            "INSERT INTO events (dedupe_key, inbox_id, kind, app_id, shop_id, order_sn, occurred_at, body, created_at, buyer_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
         )
         .bind(&e.dedupe_key)
         .bind($inbox_id)
@@ -106,6 +114,7 @@ macro_rules! insert_event {
         .bind(e.occurred_at)
         .bind(&body)
         .bind($now)
+        .bind(buyer_hash)
         .fetch_optional(&mut *$tx)
         .await?;
         if let Some(event_id) = event_id {
@@ -120,10 +129,10 @@ macro_rules! insert_event {
                 .bind(&d.destination)
                 .bind(shop)
                 .bind(order)
-                .bind(&d.payload)
+                .bind(store.seal_pii(&d.payload))
                 .bind($now)
                 .bind(d.priority)
-                .bind(&d.summary)
+                .bind(store.seal_pii(&d.summary))
                 .bind(&d.recipients)
                 .bind(d.quiet_until)
                 // Held for quiet hours: due never, until released (the claim reads only its index).
@@ -193,6 +202,8 @@ pub(crate) use insert_audit;
 pub struct SqlStore {
     pub(crate) pool: Pool,
     pub(crate) secrets: SecretBox,
+    /// Keys the hashes that find personal data (a buyer's rows) without storing it.
+    pub(crate) lookup: KeyedHash,
 }
 
 impl SqlStore {
@@ -203,7 +214,9 @@ impl SqlStore {
             // group commit in the ingest path keeps that affordable.
             let options = SqliteConnectOptions::from_str(url)?;
             create_private(options.get_filename());
+            // Deleted rows (a forgotten buyer, purged history) are overwritten, not left in free pages.
             let options = options
+                .pragma("secure_delete", "on")
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
@@ -233,27 +246,8 @@ impl SqlStore {
             let scheme = url.split(':').next().unwrap_or_default();
             return Err(StoreError::UnsupportedUrl(scheme.chars().take(32).collect()));
         };
-        let store = Self { pool, secrets };
-        store.check_master_key().await?;
-        Ok(store)
-    }
-
-    /// Fails fast when the master key differs from the one the database was first opened with, instead
-    /// of failing later on every stored secret.
-    async fn check_master_key(&self) -> Result<(), StoreError> {
-        let check = self.secrets.fingerprint(b"shoprelay master key check");
-        let stored: Option<String> = with_pool!(self, pool => {
-            sqlx::query("INSERT INTO meta (key, value) VALUES ('master_key_check', $1) ON CONFLICT (key) DO NOTHING")
-                .bind(&check)
-                .execute(pool)
-                .await?;
-            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'master_key_check'").fetch_optional(pool).await?
-        });
-        if stored.as_deref() == Some(check.as_str()) {
-            Ok(())
-        } else {
-            Err(StoreError::Seal(shoprelay_core::secret::SealError::Open))
-        }
+        let lookup = personal::prepare_keys(&pool, &secrets).await?;
+        Ok(Self { pool, secrets, lookup })
     }
 
     /// Whether the database answers (for `/readyz`).

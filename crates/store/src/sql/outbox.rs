@@ -118,7 +118,7 @@ impl Outbox for SqlStore {
             items
         });
         items.sort_by_key(|d| (d.priority, d.id));
-        Ok(items)
+        items.into_iter().map(|d| self.open_delivery(d)).collect()
     }
 
     async fn renew_destination_leases(&self, owner: &str, until: i64) -> Result<()> {
@@ -154,7 +154,7 @@ impl Outbox for SqlStore {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let inbox: Option<i64> = None;
-            let created = insert_event!(tx, inbox, &event, now);
+            let created = insert_event!(self, tx, inbox, &event, now);
             notify!(self, tx, OUTBOX_CHANNEL);
             tx.commit().await?;
             Ok(created)
@@ -326,7 +326,7 @@ impl Outbox for SqlStore {
                 }
             }
             let inbox: Option<i64> = None;
-            insert_event!(tx, inbox, &notice, now);
+            insert_event!(self, tx, inbox, &notice, now);
             notify!(self, tx, OUTBOX_CHANNEL);
             tx.commit().await?;
             Ok(true)
@@ -357,9 +357,10 @@ impl Outbox for SqlStore {
                AND route_id <> 'digest' AND quiet_until IS NULL
              ORDER BY id LIMIT $4"
         );
-        Ok(with_read_pool!(self, pool => {
+        let items: Vec<DeliveryItem> = with_read_pool!(self, pool => {
             sqlx::query_as(&sql).bind(destination).bind(PRIORITY_BULK).bind(now).bind(limit).fetch_all(pool).await?
-        }))
+        });
+        items.into_iter().map(|d| self.open_delivery(d)).collect()
     }
 
     async fn create_digest(&self, members: &[i64], d: NewDelivery, token: &str, now: i64) -> Result<Option<i64>> {
@@ -380,10 +381,10 @@ impl Outbox for SqlStore {
             .bind(&d.destination)
             .bind(now)
             .bind(d.priority)
-            .bind(&d.summary)
+            .bind(self.seal_pii(&d.summary))
             .bind(&d.recipients)
             .bind(token)
-            .bind(&d.payload)
+            .bind(self.seal_pii(&d.payload))
             .fetch_one(&mut *tx)
             .await?;
             let mut folded = 0;
@@ -411,7 +412,7 @@ impl Outbox for SqlStore {
     }
 
     async fn digest_items(&self, token: &str) -> Result<Vec<DigestItem>> {
-        Ok(with_read_pool!(self, pool => {
+        let items: Vec<DigestItem> = with_read_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT m.id, m.summary, m.order_sn, m.created_at FROM deliveries m
                  JOIN deliveries d ON m.digest_id = d.id WHERE d.link_token = $1 ORDER BY m.id",
@@ -419,7 +420,14 @@ impl Outbox for SqlStore {
             .bind(token)
             .fetch_all(pool)
             .await?
-        }))
+        });
+        items
+            .into_iter()
+            .map(|mut i| {
+                i.summary = self.open_pii(std::mem::take(&mut i.summary))?;
+                Ok(i)
+            })
+            .collect()
     }
 
     async fn replay_dead(&self, f: &ReplayFilter, now: i64, limit: i64) -> Result<u64> {
@@ -459,9 +467,17 @@ impl Outbox for SqlStore {
              WHERE quiet_until IS NOT NULL AND quiet_until <= $1 AND state = 'pending' AND claimed_until <= $1
              ORDER BY destination, recipients, id LIMIT $2"
         );
-        Ok(with_read_pool!(self, pool => {
+        let held: Vec<HeldDelivery> = with_read_pool!(self, pool => {
             sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(pool).await?
-        }))
+        });
+        held.into_iter()
+            .map(|h| {
+                Ok(HeldDelivery {
+                    item: self.open_delivery(h.item)?,
+                    quiet_until: h.quiet_until,
+                })
+            })
+            .collect()
     }
 
     async fn unhold(&self, ids: &[i64], now: i64) -> Result<u64> {

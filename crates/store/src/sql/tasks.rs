@@ -59,14 +59,16 @@ impl Tasks for SqlStore {
                 .await?;
             if let Some(task) = existing {
                 tx.commit().await?;
-                return Ok(task);
+                return self.opened_task(task);
             }
             let mut assignee = None;
             if !t.candidates.is_empty() {
                 if let Some(key) = &t.sticky_key {
+                    // Rows from before hashing hold the key itself; they still count.
                     let recent: Vec<String> = sqlx::query_scalar(
-                        "SELECT assignee FROM tasks WHERE sticky_key = $1 AND assignee IS NOT NULL ORDER BY id DESC LIMIT 20",
+                        "SELECT assignee FROM tasks WHERE sticky_key IN ($1, $2) AND assignee IS NOT NULL ORDER BY id DESC LIMIT 20",
                     )
+                    .bind(self.sticky_hash(key))
                     .bind(key)
                     .fetch_all(&mut *tx)
                     .await?;
@@ -104,16 +106,16 @@ impl Tasks for SqlStore {
                 .bind(&t.event_key)
                 .bind(t.shop_id)
                 .bind(t.order_sn.as_deref())
-                .bind(t.sticky_key.as_deref())
+                .bind(t.sticky_key.as_deref().map(|k| self.sticky_hash(k)))
                 .bind(assignee.as_deref())
-                .bind(&t.summary)
+                .bind(self.seal_pii(&t.summary))
                 .bind(&token)
                 .bind(now)
                 .bind(t.escalate_at)
                 .fetch_one(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok(task)
+            self.opened_task(task)
         })
     }
 
@@ -126,7 +128,7 @@ impl Tasks for SqlStore {
             "UPDATE tasks SET state = 'acked', acked_at = $1, acked_by = $2 WHERE {by_column} AND state IN ('open', 'escalated')"
         );
         let select = format!("SELECT {COLUMNS} FROM tasks WHERE {}", by_column.replace("$3", "$1"));
-        Ok(with_pool!(self, pool => {
+        let found: Option<Task> = with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let update = sqlx::query(&update).bind(now).bind(by);
             match task {
@@ -140,14 +142,16 @@ impl Tasks for SqlStore {
             };
             tx.commit().await?;
             found
-        }))
+        });
+        found.map(|t| self.opened_task(t)).transpose()
     }
 
     async fn task_by_token(&self, token: &str) -> Result<Option<Task>> {
         let sql = format!("SELECT {COLUMNS} FROM tasks WHERE token = $1");
-        Ok(with_read_pool!(self, pool => {
+        let found: Option<Task> = with_read_pool!(self, pool => {
             sqlx::query_as(&sql).bind(token).fetch_optional(pool).await?
-        }))
+        });
+        found.map(|t| self.opened_task(t)).transpose()
     }
 
     async fn due_escalations(&self, now: i64, limit: i64) -> Result<Vec<Task>> {
@@ -155,9 +159,10 @@ impl Tasks for SqlStore {
             "SELECT {COLUMNS} FROM tasks WHERE state = 'open' AND escalate_at IS NOT NULL AND escalate_at <= $1
              ORDER BY escalate_at LIMIT $2"
         );
-        Ok(with_read_pool!(self, pool => {
+        let due: Vec<Task> = with_read_pool!(self, pool => {
             sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(pool).await?
-        }))
+        });
+        due.into_iter().map(|t| self.opened_task(t)).collect()
     }
 
     async fn escalate_task(&self, task_id: i64, event: NewEvent, now: i64) -> Result<bool> {
@@ -173,7 +178,7 @@ impl Tasks for SqlStore {
                 return Ok(false);
             }
             let inbox: Option<i64> = None;
-            insert_event!(tx, inbox, &event, now);
+            insert_event!(self, tx, inbox, &event, now);
             notify!(self, tx, OUTBOX_CHANNEL);
             tx.commit().await?;
             Ok(true)
@@ -182,9 +187,10 @@ impl Tasks for SqlStore {
 
     async fn list_tasks(&self, state: Option<&str>, limit: i64) -> Result<Vec<Task>> {
         let sql = format!("SELECT {COLUMNS} FROM tasks WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT $2");
-        Ok(with_read_pool!(self, pool => {
+        let tasks: Vec<Task> = with_read_pool!(self, pool => {
             sqlx::query_as(&sql).bind(state).bind(limit).fetch_all(pool).await?
-        }))
+        });
+        tasks.into_iter().map(|t| self.opened_task(t)).collect()
     }
 }
 
