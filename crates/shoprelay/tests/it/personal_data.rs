@@ -36,10 +36,12 @@ async fn buyer_activity(app: &TestApp, buyer: &str, message_id: &str) -> String 
         .unwrap()
         .order
         .order_sn;
-    let push = json!({"code": 10, "shop_id": SHOP, "timestamp": 100, "data": {"type": "message", "content": {
+    // Stamped now: a push dated far in the past is outside the push time window and changes nothing.
+    let now = shoprelay_engine::clock::now_secs();
+    let push = json!({"code": 10, "shop_id": SHOP, "timestamp": now, "data": {"type": "message", "content": {
         "message_id": message_id, "from_id": 55501, "from_user_name": buyer, "to_id": SHOP,
         "message_type": "text", "content": {"text": CHAT}, "conversation_id": format!("c-{buyer}"),
-        "created_timestamp": 100}}})
+        "created_timestamp": now}}})
     .to_string();
     let (status, err) = app.post_push(APP, &push, Some(app.sign(&push))).await;
     assert_eq!(status, 200, "{err}");
