@@ -1,5 +1,6 @@
 //! End-to-end tests: the real server, in-process, against the Shopee and WeCom simulators; and the real
-//! binary for the CLI and crash tests.
+//! binary for the CLI and crash tests. (Three replicas on PostgreSQL run in tests/replicas.rs, a binary of
+//! their own, so no other test competes with their real-time budget windows.)
 
 mod audit_chain;
 mod auth;
@@ -11,9 +12,10 @@ mod handling;
 mod helpers;
 mod pacing;
 mod personal_data;
+#[path = "../support/process.rs"]
+mod process;
 mod pushes;
 mod reconcile;
-mod replicas;
 mod retention;
 mod rules;
 mod security;

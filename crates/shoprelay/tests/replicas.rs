@@ -1,6 +1,12 @@
 //! Scale-out: three `shoprelay serve` processes on one PostgreSQL database take pushes round-robin; one is
 //! SIGKILLed mid-run. No event is lost, none is delivered twice, and the destination never gets more than
 //! its budget. Needs `DATABASE_URL` (skipped, visibly, without it).
+//!
+//! A test binary of its own: its budget windows are real minutes, and cargo runs test binaries one after
+//! another, so no other test competes with it for the machine.
+
+#[path = "support/process.rs"]
+mod process;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -13,10 +19,11 @@ use shoprelay_sim::wecom::WeComSimConfig;
 use shoprelay_store::{AuditLog, DestinationState, Outbox, SqlStore};
 use tokio::net::TcpListener;
 
-use crate::cli::{bin, serve, wait_healthy};
-use crate::helpers::{card_rows, PARTNER_KEY, SHOP};
+use process::{bin, serve, wait_healthy};
 
 const PUBLIC_URL: &str = "http://relay.test";
+const PARTNER_KEY: &str = "4a6b6c7a4d4c5a6f4e6b6f6b4a4c5a4f";
+const SHOP: u64 = 727720655;
 /// Below WeCom's 30 a minute per member, which also holds the department this test sends to.
 const BUDGET: usize = 20;
 const ORDERS: usize = 60;
@@ -203,7 +210,9 @@ targets = [{{ type = "wecom_app", app = "hq", departments = [1] }}]
     let mut seen: HashMap<String, usize> = HashMap::new();
     for m in wecom.messages() {
         if m.msgtype == "template_card" {
-            if let Some((_, sn)) = card_rows(&m).into_iter().find(|(k, _)| k == "订单号") {
+            let rows = m.body["template_card"]["horizontal_content_list"].as_array().cloned();
+            let sn = rows.into_iter().flatten().find(|r| r["keyname"] == "订单号");
+            if let Some(sn) = sn.and_then(|r| r["value"].as_str().map(str::to_owned)) {
                 *seen.entry(sn).or_default() += 1;
             }
         } else if let Some(content) = m.body["markdown"]["content"].as_str() {
