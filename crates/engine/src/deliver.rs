@@ -14,8 +14,6 @@ use shoprelay_wecom::message::{AppBody, AppChatSpec};
 use std::time::Duration;
 
 use shoprelay_core::error::Lang;
-use shoprelay_core::event::{Event, EventBody, Platform};
-use shoprelay_core::ids::ConfigId;
 use shoprelay_store::NewEvent;
 
 use crate::clock::{now_ms, now_secs};
@@ -23,7 +21,7 @@ use crate::config::{WeComAppConfig, WebhookConfig};
 use crate::egress::{admit, literal_ip, refusal_of};
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::pacing::{BreakerSignal, Pacing};
+use crate::pacing::{delivery_failing, BreakerSignal, Pacing};
 use crate::render::Payload;
 use crate::routing::admin_notice;
 use crate::webhook::{secret_key, signature, RedirectRefused};
@@ -491,19 +489,8 @@ impl Engine {
             listed.join(", "),
             listed.join("，")
         );
-        let event = Event {
-            dedupe_key: format!("recipients_unreached:{destination}:{day}:{}", listed.join(",")),
-            platform: Platform::Shopee,
-            app: ConfigId::internal(),
-            shop_id: None,
-            order_sn: None,
-            occurred_at: now_secs(),
-            order: None,
-            body: EventBody::DeliveryFailing {
-                destination: destination.to_owned(),
-                reason,
-            },
-        };
+        let key = format!("recipients_unreached:{destination}:{day}:{}", listed.join(","));
+        let event = delivery_failing(key, destination, reason);
         let text = unreached_notice(destination, &new, self.settings.language);
         let deliveries = admin_notice(&self.registry(), &event, &text, self.settings.language);
         let notice = NewEvent { event, deliveries };

@@ -412,24 +412,31 @@ impl Engine {
 
     /// Queues a "delivery failing" notice to the admin targets (never through the failing destination).
     async fn tell_admins(&self, destination: &str, reason: &str) -> Result<(), EngineError> {
-        let event = Event {
-            dedupe_key: format!("delivery_failing:{destination}:{}", now_secs()),
-            platform: Platform::Shopee,
-            app: ConfigId::internal(),
-            shop_id: None,
-            order_sn: None,
-            occurred_at: now_secs(),
-            order: None,
-            body: EventBody::DeliveryFailing {
-                destination: destination.to_owned(),
-                reason: reason.to_owned(),
-            },
-        };
+        let key = format!("delivery_failing:{destination}:{}", now_secs());
+        let event = delivery_failing(key, destination, reason.to_owned());
         let deliveries = self.route(&self.registry(), &event).await?;
         self.store
             .insert_event(NewEvent { event, deliveries }, now_ms())
             .await?;
         self.outbox_wake.notify_one();
         Ok(())
+    }
+}
+
+/// A "delivery failing" event about `destination`, for the admin targets; `dedupe_key` says how often the
+/// same notice may be queued.
+pub(crate) fn delivery_failing(dedupe_key: String, destination: &str, reason: String) -> Event {
+    Event {
+        dedupe_key,
+        platform: Platform::Shopee,
+        app: ConfigId::internal(),
+        shop_id: None,
+        order_sn: None,
+        occurred_at: now_secs(),
+        order: None,
+        body: EventBody::DeliveryFailing {
+            destination: destination.to_owned(),
+            reason,
+        },
     }
 }

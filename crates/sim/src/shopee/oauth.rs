@@ -33,9 +33,15 @@ pub(crate) async fn auth_partner(State(core): State<Shared>, QueryParams(q): Que
     let Some(redirect) = q.get("redirect").filter(|r| !r.is_empty()) else {
         return ApiError::param("Missing redirect.").into_response();
     };
+    seller_decides(&core, &q, partner_id, redirect, None)
+}
+
+/// What the simulated seller does on the authorization page: approve as `sim_shop_id` /
+/// `sim_main_account_id` when the link names one, as the first shop with `auto_approve`, or show the page.
+fn seller_decides(core: &Core, q: &Query, partner_id: u64, redirect: &str, state: Option<&str>) -> Response {
     let subject = match (
-        number::<u64>(&q, "sim_shop_id"),
-        number::<u64>(&q, "sim_main_account_id"),
+        number::<u64>(q, "sim_shop_id"),
+        number::<u64>(q, "sim_main_account_id"),
     ) {
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
         (_, Ok(Some(main))) => AuthSubject::MainAccount(main),
@@ -44,9 +50,9 @@ pub(crate) async fn auth_partner(State(core): State<Shared>, QueryParams(q): Que
             Some(shop) => AuthSubject::Shop(shop.shop_id),
             None => return ApiError::param("The simulator has no shop to authorize.").into_response(),
         },
-        (Ok(None), Ok(None)) => return approval_page(&core, partner_id, redirect, None),
+        (Ok(None), Ok(None)) => return approval_page(core, partner_id, redirect, state),
     };
-    approve(&core, partner_id, redirect, subject, None)
+    approve(core, partner_id, redirect, subject, state)
 }
 
 /// `GET /auth`: the current authorization page (open.shopee.com): unsigned, `redirect_uri`, and a
@@ -64,20 +70,7 @@ pub(crate) async fn auth_open(State(core): State<Shared>, QueryParams(q): QueryP
         return ApiError::param("Missing redirect_uri.").into_response();
     };
     let state = q.get("state").filter(|s| !s.is_empty()).map(String::as_str);
-    let subject = match (
-        number::<u64>(&q, "sim_shop_id"),
-        number::<u64>(&q, "sim_main_account_id"),
-    ) {
-        (Err(e), _) | (_, Err(e)) => return e.into_response(),
-        (_, Ok(Some(main))) => AuthSubject::MainAccount(main),
-        (Ok(Some(shop)), _) => AuthSubject::Shop(shop),
-        (Ok(None), Ok(None)) if core.config.auto_approve => match core.config.shops.first() {
-            Some(shop) => AuthSubject::Shop(shop.shop_id),
-            None => return ApiError::param("The simulator has no shop to authorize.").into_response(),
-        },
-        (Ok(None), Ok(None)) => return approval_page(&core, partner_id, redirect, state),
-    };
-    approve(&core, partner_id, redirect, subject, state)
+    seller_decides(&core, &q, partner_id, redirect, state)
 }
 
 #[derive(Deserialize)]
