@@ -39,10 +39,7 @@ pub(crate) async fn auth_partner(State(core): State<Shared>, QueryParams(q): Que
 /// What the simulated seller does on the authorization page: approve as `sim_shop_id` /
 /// `sim_main_account_id` when the link names one, as the first shop with `auto_approve`, or show the page.
 fn seller_decides(core: &Core, q: &Query, partner_id: u64, redirect: &str, state: Option<&str>) -> Response {
-    let subject = match (
-        number::<u64>(q, "sim_shop_id"),
-        number::<u64>(q, "sim_main_account_id"),
-    ) {
+    let subject = match (number::<u64>(q, "sim_shop_id"), number::<u64>(q, "sim_main_account_id")) {
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
         (_, Ok(Some(main))) => AuthSubject::MainAccount(main),
         (Ok(Some(shop)), _) => AuthSubject::Shop(shop),
