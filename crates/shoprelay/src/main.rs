@@ -38,6 +38,9 @@ enum Command {
     /// Buyers' personal data: `buyers forget` deletes everything about one buyer.
     #[command(subcommand)]
     Buyers(cli::buyers::Command),
+    /// Shops that left: `shops purge` deletes everything stored about one shop.
+    #[command(subcommand)]
+    Shops(cli::shops::Command),
     /// Master key rotation: `keys new`, then `keys rotate` re-seals everything under the new key.
     #[command(subcommand)]
     Keys(cli::keys::Command),
@@ -72,6 +75,7 @@ async fn main() -> ExitCode {
         Command::Replay(args) => cli::replay::run(args).await,
         Command::Rules(command) => cli::rules::run(command).await,
         Command::Buyers(command) => cli::buyers::run(command).await,
+        Command::Shops(command) => cli::shops::run(command).await,
         Command::Keys(command) => cli::keys::run(command).await,
         Command::Bench(args) => cli::bench::run(args).await,
     };

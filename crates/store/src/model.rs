@@ -629,7 +629,7 @@ impl RetentionTarget {
     }
 }
 
-/// What forgetting a buyer deleted.
+/// What forgetting a buyer, or purging a shop, deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ForgetReport {
     /// Raw pushes (inbox items) of the buyer's messages and orders.
@@ -649,6 +649,14 @@ impl ForgetReport {
     pub fn detail(&self, buyer_hash: &str) -> String {
         format!(
             "buyer {buyer_hash} forgotten: {} push(es), {} event(s), {} delivery(ies), {} task(s), {} order(s)",
+            self.pushes, self.events, self.deliveries, self.tasks, self.orders
+        )
+    }
+
+    /// The audit entry's detail for a purged shop.
+    pub fn shop_detail(&self, app: &str, shop: ShopId) -> String {
+        format!(
+            "shop {shop} of app {app} purged: {} push(es), {} event(s), {} delivery(ies), {} task(s), {} order(s)",
             self.pushes, self.events, self.deliveries, self.tasks, self.orders
         )
     }

@@ -263,6 +263,10 @@ pub trait Privacy: Send + Sync {
     /// events, rendered messages (and digests carrying them), tasks and last statuses — found through the
     /// keyed buyer hash, and audits it naming only that hash and the counts, in one transaction.
     async fn forget_buyer(&self, shop: ShopId, buyer: &str, now: i64) -> Result<ForgetReport>;
+    /// Deletes everything stored about one shop of an app — its pushes, events, rendered messages (and
+    /// digests carrying them), tasks, order statuses and tokens — and audits the counts, in one
+    /// transaction. For a shop that left: callers check it is no longer authorized.
+    async fn purge_shop(&self, app: &ConfigId, shop: ShopId, now: i64) -> Result<ForgetReport>;
 }
 
 /// Everything shoprelay keeps.

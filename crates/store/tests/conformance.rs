@@ -1982,3 +1982,72 @@ async fn a_rotation_seals_rows_stored_before_sealing_and_finds_their_buyer() {
         "found through the hash the rotation added"
     );
 }
+
+#[tokio::test]
+async fn purging_a_shop_deletes_its_data_and_nothing_else() {
+    run_both(|s| async move {
+        let other_shop = ShopId::new(5_000_001).unwrap();
+        let other_order = OrderSn::parse("OTHER").unwrap();
+        let mut theirs = push("other-p", 10);
+        theirs.shop_id = Some(other_shop);
+        theirs.order_sn = Some(other_order.clone());
+        s.insert_pushes(&[push("p1", 10), theirs]).await.unwrap();
+        let mut their_event = event("e-other");
+        their_event.shop_id = Some(other_shop);
+        their_event.order_sn = Some(other_order);
+        for e in [event("e1"), their_event] {
+            let new = NewEvent {
+                event: e,
+                deliveries: vec![delivery("robot:a")],
+            };
+            assert!(s.insert_event(new, 100).await.unwrap());
+        }
+        let auth = ShopAuth {
+            app_id: app(),
+            shop_id: shop(),
+            access_token: Secret::new("a"),
+            refresh_token: Secret::new("r"),
+            access_expires_at: 1,
+            refresh_expires_at: 1,
+            status: ShopAuthStatus::Deauthorized,
+            status_reason: None,
+            version: 0,
+        };
+        s.save_shop_auth(&auth, 1).await.unwrap();
+
+        let report = s.purge_shop(&app(), shop(), 500).await.unwrap();
+        assert_eq!(
+            (report.pushes, report.events, report.deliveries),
+            (1, 1, 1),
+            "{report:?}"
+        );
+        assert!(
+            s.shop_auth(&app(), shop()).await.unwrap().is_none(),
+            "its tokens go too"
+        );
+        let depths = s.queue_depths().await.unwrap();
+        assert_eq!(
+            (depths.inbox_pending, depths.deliveries_pending),
+            (1, 1),
+            "the other shop's push and message stay"
+        );
+        let audit = s
+            .query_audit(&AuditFilter {
+                outcome: Some("shop_purged".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(audit.len(), 1);
+        assert!(
+            audit[0].detail.contains("1 push(es), 1 event(s)"),
+            "{}",
+            audit[0].detail
+        );
+        assert_eq!(
+            s.purge_shop(&app(), shop(), 600).await.unwrap(),
+            ForgetReport::default()
+        );
+    })
+    .await;
+}

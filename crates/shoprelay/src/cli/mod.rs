@@ -9,4 +9,5 @@ pub mod keys;
 pub mod replay;
 pub mod rules;
 pub mod serve;
+pub mod shops;
 pub mod sim;

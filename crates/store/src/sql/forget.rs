@@ -1,10 +1,11 @@
 //! Data-subject deletion: everything stored about one buyer of one shop, found through the keyed buyer
-//! hash, deleted in one transaction with an audit entry that names only the hash and the counts.
+//! hash, deleted in one transaction with an audit entry that names only the hash and the counts; and
+//! everything about a shop that left, on request.
 
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use shoprelay_core::ids::ShopId;
+use shoprelay_core::ids::{ConfigId, ShopId};
 
 use super::{shop_to_sql, with_pool, BeginWrite, SqlStore};
 use crate::model::{AuditEntry, AuditKind, ForgetReport};
@@ -114,6 +115,54 @@ impl Privacy for SqlStore {
             let state_sql = format!("DELETE FROM order_state WHERE shop_id = {shop_sql} AND order_sn IN ");
             report.orders = in_chunks!(tx, state_sql.as_str(), orders);
             let mut audit = AuditEntry::new(AuditKind::Privacy, "buyer_forgotten", now, report.detail(&hash));
+            audit.shop_id = Some(shop_sql);
+            super::insert_audit!(&mut *tx, &audit);
+            tx.commit().await?;
+        });
+        self.truncate_wal().await?;
+        Ok(report)
+    }
+
+    async fn purge_shop(&self, app: &ConfigId, shop: ShopId, now: i64) -> Result<ForgetReport> {
+        const EVENTS: &str = "SELECT id FROM events WHERE app_id = $1 AND shop_id = $2";
+        // Digests list their members' lines, so a digest that carried one of the shop's goes with it.
+        let digests = format!(
+            "DELETE FROM deliveries WHERE id IN (SELECT DISTINCT digest_id FROM deliveries
+                 WHERE digest_id IS NOT NULL AND event_id IN ({EVENTS}))"
+        );
+        let deliveries = format!("DELETE FROM deliveries WHERE event_id IN ({EVENTS})");
+        let of_shop = |table: &str| format!("DELETE FROM {table} WHERE app_id = $1 AND shop_id = $2");
+        let (events, pushes, orders) = (of_shop("events"), of_shop("inbox"), of_shop("order_state"));
+        let (auth, lease) = (of_shop("shop_auth"), of_shop("token_refresh"));
+        let shop_sql = shop_to_sql(shop);
+        let mut report = ForgetReport::default();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            // Every statement but the tasks' binds the app and the shop.
+            macro_rules! delete {
+                ($sql:expr) => {
+                    sqlx::query($sql)
+                        .bind(app.as_str())
+                        .bind(shop_sql)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                };
+            }
+            report.deliveries = delete!(&digests) + delete!(&deliveries);
+            report.tasks = sqlx::query("DELETE FROM tasks WHERE shop_id = $1")
+                .bind(shop_sql)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            report.events = delete!(&events);
+            report.pushes = delete!(&pushes);
+            report.orders = delete!(&orders);
+            delete!(&auth);
+            delete!(&lease);
+            let detail = report.shop_detail(app.as_str(), shop);
+            let mut audit = AuditEntry::new(AuditKind::Privacy, "shop_purged", now, detail);
+            audit.app_id = Some(app.to_string());
             audit.shop_id = Some(shop_sql);
             super::insert_audit!(&mut *tx, &audit);
             tx.commit().await?;
