@@ -2,8 +2,10 @@
 //! HTTP/1.1 only: the marketplaces, WeCom and browsers all speak it, and hyper's header timeout (which
 //! also closes idle kept-alive connections) is an HTTP/1 setting.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -35,6 +37,10 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
+    /// Connections one source address may hold at once (0: no per-source cap, e.g. behind a reverse
+    /// proxy, where every connection comes from the proxy): one abuser cannot take every connection and
+    /// starve the marketplaces' pushes.
+    pub max_connections_per_source: usize,
     /// How long a stop waits for requests in flight before it closes their connections.
     pub shutdown_grace: Duration,
 }
@@ -46,6 +52,7 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            max_connections_per_source: 256,
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -65,6 +72,7 @@ pub async fn serve(
         .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
         .service(app);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let sources = Arc::new(Sources::new(limits.max_connections_per_source));
     let (stop, stopping) = watch::channel(());
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -73,7 +81,7 @@ pub async fn serve(
             () = &mut shutdown => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(err) => {
                     // Out of file descriptors and the like: accepting again at once would spin.
                     tracing::warn!(error = %err, "accepting a connection failed");
@@ -82,8 +90,14 @@ pub async fn serve(
                 }
             },
         };
+        let (stream, peer) = stream;
+        let Some(source) = sources.admit(peer.ip()) else {
+            metrics::counter!("shoprelay_http_connections_refused_total", "cap" => "source").increment(1);
+            tokio::spawn(refuse(stream, limits.header_timeout));
+            continue;
+        };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            metrics::counter!("shoprelay_http_connections_refused_total").increment(1);
+            metrics::counter!("shoprelay_http_connections_refused_total", "cap" => "server").increment(1);
             tokio::spawn(refuse(stream, limits.header_timeout));
             continue;
         };
@@ -91,7 +105,7 @@ pub async fn serve(
         let mut stopping = stopping.clone();
         let header_timeout = limits.header_timeout;
         connections.spawn(async move {
-            let _permit = permit;
+            let _held = (permit, source);
             let mut builder = http1::Builder::new();
             builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
             let conn = builder.serve_connection(TokioIo::new(stream), service);
@@ -122,6 +136,58 @@ pub async fn serve(
         connections.shutdown().await;
     }
     Ok(())
+}
+
+/// Open connections per source address, for the per-source cap.
+struct Sources {
+    cap: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One admitted connection of a source; dropping it (the connection ended) frees its place.
+struct SourceGuard {
+    sources: Arc<Sources>,
+    ip: IpAddr,
+}
+
+impl Sources {
+    fn new(cap: usize) -> Self {
+        Self {
+            cap,
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+        // Counts only: a panic elsewhere cannot leave them in a state worse than off by one.
+        self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A place for one more connection from `ip`, unless it holds the cap already (0: no cap).
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<SourceGuard> {
+        let mut open = self.open();
+        let held = open.entry(ip).or_default();
+        if self.cap != 0 && *held >= self.cap {
+            return None;
+        }
+        *held += 1;
+        Some(SourceGuard {
+            sources: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for SourceGuard {
+    fn drop(&mut self) {
+        let mut open = self.sources.open();
+        if let Some(held) = open.get_mut(&self.ip) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// A request that takes longer than the deadline is answered 408 with its stable code.

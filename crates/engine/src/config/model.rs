@@ -25,6 +25,14 @@ pub struct ServerConfig {
     /// Serve `/metrics` without the API token (default: behind it, when there is one).
     #[serde(default)]
     pub metrics_public: bool,
+    /// Connections one source address may hold at once; 0 turns the per-source cap off (behind a
+    /// reverse proxy every connection comes from the proxy).
+    #[serde(default = "default_connections_per_source")]
+    pub connections_per_source: usize,
+}
+
+fn default_connections_per_source() -> usize {
+    256
 }
 
 impl Default for ServerConfig {
@@ -35,6 +43,7 @@ impl Default for ServerConfig {
             database: default_database(),
             language: Lang::Zh,
             metrics_public: false,
+            connections_per_source: default_connections_per_source(),
         }
     }
 }

@@ -60,6 +60,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     options.public_url = Some(public_url(&server, bound));
     options.api_token = api_token;
     options.metrics_public = server.metrics_public;
+    options.http.max_connections_per_source = server.connections_per_source;
     options.language = server.language;
     let running = start(listener, options).await?;
     let base = running.engine.settings.public_url.clone();

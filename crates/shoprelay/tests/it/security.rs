@@ -299,6 +299,7 @@ fn short_limits() -> Limits {
         body_timeout: Duration::from_millis(300),
         request_timeout: Duration::from_millis(600),
         max_connections: 64,
+        max_connections_per_source: 0,
         shutdown_grace: Duration::from_millis(300),
     }
 }
@@ -385,6 +386,38 @@ async fn connections_past_the_cap_are_answered_503() {
         .await;
     let seen = read_until_closed(&mut c, Duration::from_secs(10)).await;
     assert!(seen.starts_with("HTTP/1.1 503"), "{seen}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn one_source_cannot_take_every_connection() {
+    let (server, base, _dir) = start_bare(|o| {
+        o.http = Limits {
+            max_connections: 10,
+            max_connections_per_source: 2,
+            header_timeout: Duration::from_secs(60),
+            ..short_limits()
+        }
+    })
+    .await;
+    let addr = host_of(&base).to_owned();
+    let get = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let _a = TcpStream::connect(&addr).await.unwrap();
+    let _b = TcpStream::connect(&addr).await.unwrap();
+    let mut c = TcpStream::connect(&addr).await.unwrap();
+    let _ = c.write_all(get.as_bytes()).await;
+    let seen = read_until_closed(&mut c, Duration::from_secs(10)).await;
+    assert!(
+        seen.starts_with("HTTP/1.1 503"),
+        "a third connection from the same address: {seen}"
+    );
+    // Another address (all of 127/8 is this machine) is served while the first holds its share.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let mut other = socket.connect(addr.parse().unwrap()).await.unwrap();
+    other.write_all(get.as_bytes()).await.unwrap();
+    let seen = read_until_closed(&mut other, Duration::from_secs(10)).await;
+    assert!(seen.starts_with("HTTP/1.1 200"), "another source: {seen}");
     server.stop().await.unwrap();
 }
 
