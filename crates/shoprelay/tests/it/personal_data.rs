@@ -385,54 +385,19 @@ async fn keys_rotate_reseals_everything_under_a_new_key_file_then_an_environment
 
 #[tokio::test]
 async fn a_shop_that_left_is_purged_and_a_connected_one_only_with_force() {
-    use shoprelay_core::event::{Event, EventBody, Platform};
     use shoprelay_core::ids::ConfigId;
-    use shoprelay_core::secret::Secret;
-    use shoprelay_store::{AuditLog, NewEvent, Outbox, ShopAuth, ShopAuthRepo, ShopAuthStatus};
+    use shoprelay_store::{AuditLog, ShopAuthRepo, ShopAuthStatus};
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let key = SecretBox::generate_key();
+    // An authorized shop with a buyer's message; the key file beside the database.
+    let (url, key) = sealed_database(dir.path()).await;
     let store = SqlStore::connect(&url, SecretBox::from_base64(&key).unwrap())
         .await
         .unwrap();
     let (app, shop) = (ConfigId::parse(APP).unwrap(), ShopId::new(SHOP).unwrap());
-    let event = Event {
-        dedupe_key: "chat-1".into(),
-        platform: Platform::Shopee,
-        app: app.clone(),
-        shop_id: Some(shop),
-        order_sn: None,
-        occurred_at: 1,
-        order: None,
-        body: EventBody::BuyerMessage {
-            conversation_id: "c1".into(),
-            from_user_name: BUYER.into(),
-            text: CHAT.into(),
-            message_id: "m1".into(),
-        },
-    };
-    let new = NewEvent {
-        event,
-        deliveries: vec![],
-    };
-    store.insert_event(new, 1).await.unwrap();
-    let auth = ShopAuth {
-        app_id: app.clone(),
-        shop_id: shop,
-        access_token: Secret::new("a"),
-        refresh_token: Secret::new("r"),
-        access_expires_at: 1,
-        refresh_expires_at: 1,
-        status: ShopAuthStatus::Active,
-        status_reason: None,
-        version: 0,
-    };
-    store.save_shop_auth(&auth, 1).await.unwrap();
     let purge = || {
         bin()
             .current_dir(dir.path())
             .env("SHOPRELAY_DATABASE_URL", &url)
-            .env("SHOPRELAY_MASTER_KEY", &key)
             .args(["shops", "purge", "--app", APP, "--shop", &SHOP.to_string()])
             .output()
             .unwrap()
