@@ -4,6 +4,7 @@
 //! - [`ids`]: validated identifiers parsed at the edge (`ShopId`, `OrderSn`, `ConfigId`, `WeComUserId`, …).
 //! - [`event`]: the platform-neutral event model the middle of the pipeline speaks.
 //! - [`order`]: the policy-filtered order snapshot an event carries.
+//! - [`policy`]: the per-shop data policy (which personal fields are kept) and masking.
 //! - [`neutralize`]: text a buyer, shop or marketplace controls, made inert per output format.
 //! - [`route`]: which event kinds from which shops go to which targets.
 //! - [`rules`]: message rules' conditions (compiled once, evaluated per event) and sandboxed templates.
@@ -16,6 +17,7 @@ pub mod event;
 pub mod ids;
 pub mod neutralize;
 pub mod order;
+pub mod policy;
 pub mod route;
 pub mod rules;
 pub mod secret;

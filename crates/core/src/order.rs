@@ -151,6 +151,82 @@ pub struct OrderSnapshot {
     pub shipping_carrier: Option<String>,
     /// The buyer's note to the seller.
     pub message_to_seller: Option<String>,
+    /// Who receives the parcel: only the fields the shop's data policy keeps ([`crate::policy`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<Recipient>,
+}
+
+/// The parcel's recipient. Every field is personal data, absent unless the shop's policy keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    /// Real name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// E-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Shipping address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<RecipientAddress>,
+}
+
+/// A shipping address, split as the marketplaces give it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientAddress {
+    /// The whole address as one text (street and number included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_address: Option<String>,
+    /// Town or sub-district.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub town: Option<String>,
+    /// District.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// City.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// State or province.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Country or region code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Postal code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zipcode: Option<String>,
+}
+
+impl RecipientAddress {
+    /// Whether no part is known.
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.full_address,
+            &self.town,
+            &self.district,
+            &self.city,
+            &self.state,
+            &self.region,
+            &self.zipcode,
+        ]
+        .iter()
+        .all(|p| p.is_none())
+    }
+
+    /// The address as one line: the full text when known, else its parts from small to large.
+    pub fn display(&self) -> String {
+        if let Some(full) = &self.full_address {
+            return full.clone();
+        }
+        [&self.town, &self.district, &self.city, &self.state, &self.region]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 impl OrderSnapshot {
@@ -171,6 +247,7 @@ impl OrderSnapshot {
             payment_method: None,
             shipping_carrier: None,
             message_to_seller: None,
+            recipient: None,
         }
     }
 

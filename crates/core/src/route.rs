@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventKind};
 use crate::ids::{ConfigId, DepartmentId, ShopId, TagId, WeComUserId};
+use crate::policy::Display;
 use crate::rules::condition::TimeWindow;
 use crate::rules::Condition;
 
@@ -66,6 +67,22 @@ impl Target {
             Target::Robot { robot, .. } => format!("robot:{robot}"),
             Target::Webhook { webhook } => format!("webhook:{webhook}"),
             Target::Appchat { app, chatid, .. } => format!("appchat:{app}:{chatid}"),
+        }
+    }
+
+    /// Whether the target reaches only people it names (members by userid) or the seller's own system:
+    /// the only targets that may see a buyer's personal fields in full.
+    pub fn names_people(&self) -> bool {
+        match self {
+            Target::WecomApp {
+                users,
+                departments,
+                tags,
+                all,
+                ..
+            } => !users.is_empty() && departments.is_empty() && tags.is_empty() && !*all,
+            Target::Webhook { .. } => true,
+            Target::Robot { .. } | Target::Appchat { .. } => false,
         }
     }
 
@@ -146,6 +163,14 @@ pub struct Route {
     /// order still unshipped (default 24 when the rule selects `logistics_exception`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ship_risk_hours: Option<u32>,
+    /// How the buyer's personal fields (those the shop's data policy keeps) appear in this rule's
+    /// messages: masked by default; `full` only when every target names people or the seller's system.
+    #[serde(default, skip_serializing_if = "is_masked")]
+    pub personal_data: Display,
+}
+
+fn is_masked(display: &Display) -> bool {
+    *display == Display::Masked
 }
 
 fn enabled() -> bool {

@@ -6,6 +6,7 @@ use shoprelay_core::event::{Event, Platform};
 use shoprelay_core::ids::WeComUserId;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::order::OrderStatus;
+use shoprelay_core::policy::FieldPolicy;
 use shoprelay_marketplaces::shopee::{normalize, Disposition, OrderDetail, PushBody, ShopeePush};
 use shoprelay_store::{InboxCompletion, InboxItem, InboxState, NewDelivery, NewTask, OrderStateUpdate, ShopAuthStatus};
 
@@ -111,7 +112,17 @@ impl Engine {
             return done(InboxState::OutOfWindow, Some(note));
         }
         let mut note = None;
-        let detail = match self.enrich(&registry, &app_id, &push, item.attempts).await {
+        // The shop's data policy decides which personal fields an order's details keep.
+        let policy = match &push.body {
+            PushBody::OrderStatus { shop_id, .. } | PushBody::TrackingNumber { shop_id, .. } => {
+                match self.store.data_policy(&app_id, *shop_id).await {
+                    Ok(policy) => policy,
+                    Err(err) => return Step::RetryAt(now_ms() + 1_000, err.to_string()),
+                }
+            }
+            _ => FieldPolicy::minimal(),
+        };
+        let detail = match self.enrich(&registry, &app_id, &push, &policy, item.attempts).await {
             Ok(detail) => detail,
             Err(EnrichError::Retry(at, error)) => return Step::RetryAt(at, error),
             Err(EnrichError::GiveUp(error)) => {
@@ -175,7 +186,14 @@ impl Engine {
             _ => None,
         };
         let mut events = Vec::new();
-        for event in normalize(&app_id, &push, &item.dedupe_key, detail.as_ref(), known.as_ref()) {
+        for event in normalize(
+            &app_id,
+            &push,
+            &item.dedupe_key,
+            detail.as_ref(),
+            known.as_ref(),
+            &policy,
+        ) {
             let deliveries = match self.route(&registry, &event).await {
                 Ok(d) => d,
                 Err(err) => return Step::RetryAt(now_ms() + 1_000, err.to_string()),
@@ -234,6 +252,7 @@ impl Engine {
         registry: &Registry,
         app_id: &ConfigId,
         push: &ShopeePush,
+        policy: &FieldPolicy,
         attempts: i64,
     ) -> Result<Option<OrderDetail>, EnrichError> {
         let (shop, order_sn) = match &push.body {
@@ -259,7 +278,7 @@ impl Engine {
         let app = shopee_app(cfg);
         match self
             .shopee
-            .get_order_detail(&app, shop, token.expose(), std::slice::from_ref(&order_sn))
+            .get_order_detail(&app, shop, token.expose(), std::slice::from_ref(&order_sn), policy)
             .await
         {
             Ok(mut details) => Ok(details.pop()),

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_core::policy::FieldPolicy;
 use shoprelay_marketplaces::shopee::{dedupe_key, ShopeePush};
 use shoprelay_store::{NewPush, ShopAuthStatus};
 use tokio_util::sync::CancellationToken;
@@ -171,7 +172,8 @@ impl Engine {
                 // follows is compared with Shopee's clock, not ours, and is never judged stale by mistake.
                 let details = self
                     .shopee
-                    .get_order_detail(&app, shop, token.expose(), &changed)
+                    // Only statuses and times are read here: no personal field is fetched.
+                    .get_order_detail(&app, shop, token.expose(), &changed, &FieldPolicy::minimal())
                     .await
                     .map_err(|e| e.to_string())?;
                 for order_sn in &changed {

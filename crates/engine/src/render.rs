@@ -14,6 +14,7 @@ use shoprelay_core::event::{Event, EventBody, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn};
 use shoprelay_core::neutralize::{card as card_field, markdown as md, text};
 use shoprelay_core::order::OrderSnapshot;
+use shoprelay_core::policy::Display;
 use shoprelay_core::route::{ChatCreate, Target};
 use shoprelay_core::time::{format_local, region_timezone};
 use shoprelay_wecom::card::{
@@ -100,6 +101,8 @@ pub struct RenderContext<'a> {
     pub assignee: Option<&'a str>,
     /// Where the recipient acknowledges handling it, when the rule wants that.
     pub ack_url: Option<&'a str>,
+    /// Whether the event's personal fields are shown in full (then a card offers one-click dial).
+    pub personal_data: Display,
 }
 
 /// The sentence in the message language.
@@ -588,6 +591,20 @@ fn facts(event: &Event, ctx: RenderContext<'_>) -> Vec<(&'static str, String)> {
         if let Some(buyer) = &order.buyer_username {
             rows.push((t(l, "买家", "Buyer"), buyer.clone()));
         }
+        if let Some(r) = &order.recipient {
+            if let Some(name) = &r.name {
+                rows.push((t(l, "收件人", "Recipient"), name.clone()));
+            }
+            if let Some(phone) = &r.phone {
+                rows.push((t(l, "电话", "Phone"), phone.clone()));
+            }
+            if let Some(email) = &r.email {
+                rows.push((t(l, "邮箱", "E-mail"), email.clone()));
+            }
+            if let Some(address) = &r.address {
+                rows.push((t(l, "地址", "Address"), address.display()));
+            }
+        }
         rows.push((t(l, "状态", "Status"), status_label(&order.status, l)));
         if let Some(total) = order.total_display() {
             rows.push((total_label(l), total));
@@ -737,11 +754,33 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
                 title: t(ctx.lang, "查看订单", "View order").into(),
                 url: Some(url.clone()),
             }))
+            .chain(dial_url(order, ctx).map(|tel| Jump {
+                kind: Some(1),
+                title: t(ctx.lang, "拨打收件人电话", "Call the recipient").into(),
+                url: Some(tel),
+            }))
             .collect(),
         card_action: CardAction::url(url),
         task_id: None,
         button_list: Vec::new(),
     }
+}
+
+/// The `tel:` link of one-click dial: only when the rule shows personal fields in full and the phone
+/// is a number (digits, an optional leading `+`); the number is rebuilt from its digits, so nothing
+/// else can ride along in the link.
+fn dial_url(order: Option<&OrderSnapshot>, ctx: RenderContext<'_>) -> Option<String> {
+    if ctx.personal_data != Display::Full {
+        return None;
+    }
+    let phone = order?.recipient.as_ref()?.phone.as_deref()?.trim();
+    let (plus, rest) = match phone.strip_prefix('+') {
+        Some(rest) => ("+", rest),
+        None => ("", phone),
+    };
+    let ok = rest.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '-');
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    (ok && (5..=15).contains(&digits.len())).then(|| format!("tel:{plus}{digits}"))
 }
 
 /// Plain text for a robot text message (the only kind that can @mention mobile numbers): the title and

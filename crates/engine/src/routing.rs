@@ -5,6 +5,7 @@ use serde::Serialize;
 use shoprelay_core::error::Lang;
 use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue};
 use shoprelay_core::ids::WeComUserId;
+use shoprelay_core::policy::{masked_event, Display};
 use shoprelay_core::route::{Route, Sticky, Target};
 use shoprelay_core::rules::{EvalOutcome, PreparedEvent};
 use shoprelay_core::time::region_timezone;
@@ -83,6 +84,9 @@ fn shop_tz(registry: &Registry, event: &Event) -> chrono_tz::Tz {
 /// built-in messages in `lang`.
 pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed {
     let prepared = PreparedEvent::new(event, now);
+    // Conditions see every field; messages see personal ones masked unless their rule shows them in full.
+    let masked = masked_event(event);
+    let prepared_masked = masked.as_ref().map(|m| PreparedEvent::new(m, now));
     let tz = shop_tz(registry, event);
     let mut routed = Routed::default();
     let mut selected: Vec<Selected> = Vec::new();
@@ -107,8 +111,12 @@ pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed
                 }
             }
         }
+        let shown = match (&prepared_masked, rule.personal_data) {
+            (Some(masked), Display::Masked) => masked,
+            _ => &prepared,
+        };
         let text = match &compiled.template {
-            Some(template) => match template.render(&prepared) {
+            Some(template) => match template.render(shown) {
                 Ok(text) => Some(text),
                 Err(err) => {
                     // The built-in message is better than none.
@@ -158,6 +166,7 @@ pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed
                 urgent: rule.urgent,
                 quiet_until,
                 ack: None,
+                personal_data: rule.personal_data,
             });
         }
     }
@@ -171,6 +180,7 @@ pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed
                     urgent: false,
                     quiet_until: None,
                     ack: None,
+                    personal_data: Display::Masked,
                 });
             }
         }
@@ -195,6 +205,7 @@ pub fn admin_notice(registry: &Registry, event: &Event, text: &str, lang: Lang) 
             urgent: false,
             quiet_until: None,
             ack: None,
+            personal_data: Display::Masked,
         })
         .collect();
     render_selected(registry, event, selected, lang)
@@ -295,6 +306,7 @@ pub fn render_task(
             urgent: true,
             quiet_until: req.quiet_until,
             ack: Some(task.clone()),
+            personal_data: req.rule.personal_data,
         })
         .collect();
     render_selected(registry, event, selected, lang)
@@ -315,6 +327,7 @@ pub fn render_escalation(registry: &Registry, event: &Event, rule: &Route, lang:
             urgent: true,
             quiet_until: None,
             ack: None,
+            personal_data: Display::Masked,
         })
         .collect();
     render_selected(registry, event, selected, lang)
@@ -328,10 +341,12 @@ struct Selected {
     urgent: bool,
     quiet_until: Option<i64>,
     ack: Option<TaskView>,
+    personal_data: Display,
 }
 
 fn render_selected(registry: &Registry, event: &Event, selected: Vec<Selected>, lang: Lang) -> Vec<NewDelivery> {
     let shop_cfg = event.shop_id.and_then(|s| registry.shop(&event.app, s));
+    let masked = masked_event(event);
     // A notice about a failing destination never goes through that destination.
     let failing = match &event.body {
         EventBody::DeliveryFailing { destination, .. } => Some(destination.clone()),
@@ -355,8 +370,13 @@ fn render_selected(registry: &Registry, event: &Event, selected: Vec<Selected>, 
             lang,
             assignee: s.ack.as_ref().and_then(|a| a.assignee.as_ref().map(|u| u.as_str())),
             ack_url: s.ack.as_ref().map(|a| a.ack_url.as_str()),
+            personal_data: s.personal_data,
         };
-        match render(event, &s.target, ctx).and_then(|p| serde_json::to_string(&p)) {
+        let shown = match (&masked, s.personal_data) {
+            (Some(masked), Display::Masked) => masked,
+            _ => event,
+        };
+        match render(shown, &s.target, ctx).and_then(|p| serde_json::to_string(&p)) {
             Ok(payload) => out.push(NewDelivery {
                 route_id: s.rule_id,
                 destination: s.target.destination(),
@@ -366,7 +386,7 @@ fn render_selected(registry: &Registry, event: &Event, selected: Vec<Selected>, 
                 } else {
                     PRIORITY_BULK
                 },
-                summary: summary(event, lang),
+                summary: summary(shown, lang),
                 recipients: recipients_key(&s.target),
                 quiet_until: s.quiet_until,
             }),

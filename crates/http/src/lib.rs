@@ -6,6 +6,7 @@
 //! - [`api`]: `/api/v1/…` audit, status, replay of dead letters.
 //! - [`rules`]: `/api/v1/rules…` — rule CRUD, enable/disable, live preview and dry run.
 //! - [`buyers`]: `POST /api/v1/buyers/forget` — a buyer's data deleted on request, audited by hash.
+//! - [`shops`]: `/api/v1/shops/{app_id}/{shop_id}/data-policy` — which personal fields a shop keeps.
 //! - [`tasks`]: `/api/v1/tasks…` and `/ack/{token}` — assigned and escalating items, acknowledged.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` (behind the token unless public), the console's front
 //!   page, and digest pages.
@@ -22,6 +23,7 @@ pub mod guard;
 pub mod ops;
 pub mod push;
 pub mod rules;
+pub mod shops;
 pub mod tasks;
 
 use std::future::Future;
@@ -57,6 +59,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/deliveries/replay", post(api::replay))
         .route("/api/v1/buyers/forget", post(buyers::forget))
+        .route(
+            "/api/v1/shops/{app_id}/{shop_id}/data-policy",
+            get(shops::get).put(shops::put),
+        )
         .route("/api/v1/rules", get(rules::list))
         .route("/api/v1/rules/test", post(rules::test))
         .route("/api/v1/rules/preview", post(rules::preview))

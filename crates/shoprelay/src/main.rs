@@ -38,7 +38,8 @@ enum Command {
     /// Buyers' personal data: `buyers forget` deletes everything about one buyer.
     #[command(subcommand)]
     Buyers(cli::buyers::Command),
-    /// Shops that left: `shops purge` deletes everything stored about one shop.
+    /// Shops: `shops policy` sets which personal fields a shop keeps; `shops purge` deletes everything
+    /// stored about a shop that left.
     #[command(subcommand)]
     Shops(cli::shops::Command),
     /// Master key rotation: `keys new`, then `keys rotate` re-seals everything under the new key.

@@ -11,6 +11,7 @@ use axum::Router;
 use serde_json::{json, Value};
 use shoprelay_core::ids::{OrderSn, ShopId};
 use shoprelay_core::order::OrderStatus;
+use shoprelay_core::policy::FieldPolicy;
 use shoprelay_core::secret::Secret;
 use shoprelay_marketplaces::shopee::{
     api_sign, verify_push, AuthTarget, Disposition, PushBody, ShopeeApp, ShopeeClient, ShopeeError, ShopeePush,
@@ -305,7 +306,13 @@ async fn signatures_and_timestamps_are_checked_like_shopee() {
     let (access, _) = tokens(&sim).await;
     let (error, _) = api_error(
         client
-            .get_order_detail(&wrong, shop(), &access, &[OrderSn::parse("X1").unwrap()])
+            .get_order_detail(
+                &wrong,
+                shop(),
+                &access,
+                &[OrderSn::parse("X1").unwrap()],
+                &FieldPolicy::minimal(),
+            )
             .await,
     );
     assert_eq!(error, "error_sign");
@@ -363,10 +370,16 @@ async fn order_detail_fields_and_order_list() {
     sim.set_order_status(sn.as_str(), "READY_TO_SHIP").await.unwrap();
 
     let details = client
-        .get_order_detail(&app, shop(), &access, std::slice::from_ref(&sn))
+        .get_order_detail(
+            &app,
+            shop(),
+            &access,
+            std::slice::from_ref(&sn),
+            &FieldPolicy::minimal(),
+        )
         .await
         .unwrap();
-    let snap = details[0].to_snapshot().unwrap();
+    let snap = details[0].to_snapshot(&FieldPolicy::minimal()).unwrap();
     assert_eq!(snap.status, OrderStatus::ReadyToShip);
     assert_eq!(snap.total_amount.map(|d| d.to_string()).as_deref(), Some("23.9"));
     assert_eq!(
@@ -415,7 +428,7 @@ async fn order_detail_fields_and_order_list() {
     let sns: Vec<OrderSn> = std::iter::repeat_n(sn.clone(), 51).collect();
     assert_eq!(
         client
-            .get_order_detail(&app, shop(), &access, &sns)
+            .get_order_detail(&app, shop(), &access, &sns, &FieldPolicy::minimal())
             .await
             .unwrap()
             .len(),
@@ -591,7 +604,8 @@ async fn api_faults_on_demand() {
 
     sim.fail_next(Some(detail_path), 1, ApiFault::error_auth());
     let quick = client(Duration::from_secs(5));
-    let detail = || quick.get_order_detail(&app, shop(), &access, std::slice::from_ref(&sn));
+    let minimal = FieldPolicy::minimal();
+    let detail = || quick.get_order_detail(&app, shop(), &access, std::slice::from_ref(&sn), &minimal);
     assert_eq!(api_error(detail().await).1, Disposition::RefreshToken);
     assert_eq!(detail().await.unwrap().len(), 1);
 
@@ -612,7 +626,13 @@ async fn api_faults_on_demand() {
     sim.fail_next(Some(detail_path), 1, ApiFault::Timeout);
     let impatient = client(Duration::from_millis(300));
     let e = impatient
-        .get_order_detail(&app, shop(), &access, std::slice::from_ref(&sn))
+        .get_order_detail(
+            &app,
+            shop(),
+            &access,
+            std::slice::from_ref(&sn),
+            &FieldPolicy::minimal(),
+        )
         .await
         .unwrap_err();
     assert!(

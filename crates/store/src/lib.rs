@@ -23,4 +23,6 @@ pub mod store;
 pub use error::StoreError;
 pub use model::*;
 pub use sql::{ResealTarget, SqlStore};
-pub use store::{AuditLog, ConfigRepo, Inbox, OrderWatch, Outbox, Privacy, Retention, ShopAuthRepo, Store, Tasks};
+pub use store::{
+    AuditLog, ConfigRepo, DataPolicies, Inbox, OrderWatch, Outbox, Privacy, Retention, ShopAuthRepo, Store, Tasks,
+};

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
+use shoprelay_core::policy::FieldPolicy;
 
 use crate::chain::{ChainHead, SealedAudit};
 use crate::error::StoreError;
@@ -269,9 +270,19 @@ pub trait Privacy: Send + Sync {
     async fn purge_shop(&self, app: &ConfigId, shop: ShopId, now: i64) -> Result<ForgetReport>;
 }
 
+/// Each shop's data policy: which sensitive personal fields it keeps.
+#[async_trait]
+pub trait DataPolicies: Send + Sync {
+    /// The shop's policy; the minimal one when none was set.
+    async fn data_policy(&self, app: &ConfigId, shop: ShopId) -> Result<FieldPolicy>;
+    /// Replaces the shop's policy and audits the change (the fields, who accepted which commitment
+    /// version) in one transaction.
+    async fn set_data_policy(&self, app: &ConfigId, shop: ShopId, policy: &FieldPolicy, now: i64) -> Result<()>;
+}
+
 /// Everything shoprelay keeps.
 pub trait Store:
-    Inbox + Outbox + AuditLog + ConfigRepo + ShopAuthRepo + Tasks + OrderWatch + Retention + Privacy
+    Inbox + Outbox + AuditLog + ConfigRepo + ShopAuthRepo + Tasks + OrderWatch + Retention + Privacy + DataPolicies
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -36,7 +36,8 @@ async fn postgres_url() -> Option<String> {
         .await
         .expect("DATABASE_URL must be reachable");
     drop_unused_test_databases(&admin).await;
-    let name = format!("shoprelay_t_{}", uuid::Uuid::new_v4().simple());
+    // Named with its creation time, so a cleanup by a concurrent test never drops it before it is used.
+    let name = format!("shoprelay_t_{}_{}", unix_now(), uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&admin)
         .await
@@ -47,8 +48,24 @@ async fn postgres_url() -> Option<String> {
     Some(url.to_string())
 }
 
-/// Earlier runs' databases that nobody is connected to any more; one in use (a concurrent test) refuses
-/// to drop, which is fine.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Whether a test database was created long enough ago to belong to an earlier run (names without a
+/// time are an older scheme's, always old).
+fn is_stale(name: &str) -> bool {
+    let created = name
+        .strip_prefix("shoprelay_t_")
+        .and_then(|rest| rest.split_once('_'))
+        .and_then(|(secs, _)| secs.parse::<u64>().ok());
+    created.is_none_or(|at| at + 600 < unix_now())
+}
+
+/// Earlier runs' databases that nobody is connected to any more. One a concurrent test just created is
+/// younger than ten minutes and kept; one in use refuses to drop, which is fine.
 async fn drop_unused_test_databases(admin: &sqlx::PgPool) {
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT datname FROM pg_database d WHERE datname LIKE 'shoprelay_t_%'
@@ -57,7 +74,7 @@ async fn drop_unused_test_databases(admin: &sqlx::PgPool) {
     .fetch_all(admin)
     .await
     .unwrap_or_default();
-    for name in names {
+    for name in names.into_iter().filter(|n| is_stale(n)) {
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
             .execute(admin)
             .await;
@@ -2048,6 +2065,45 @@ async fn purging_a_shop_deletes_its_data_and_nothing_else() {
             s.purge_shop(&app(), shop(), 600).await.unwrap(),
             ForgetReport::default()
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn data_policies_default_to_minimal_are_audited_and_go_with_a_purged_shop() {
+    use shoprelay_core::policy::{Acceptance, FieldPolicy, SensitiveField, COMMITMENT_VERSION};
+    run_both(|s| async move {
+        assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), FieldPolicy::minimal());
+        let accepted = Some(Acceptance {
+            by: "王经理".into(),
+            at: 7,
+            version: COMMITMENT_VERSION.into(),
+        });
+        let policy = FieldPolicy::new([SensitiveField::Phone, SensitiveField::Address].into(), accepted).unwrap();
+        s.set_data_policy(&app(), shop(), &policy, 10).await.unwrap();
+        assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), policy);
+        let other = ShopId::new(2).unwrap();
+        assert_eq!(
+            s.data_policy(&app(), other).await.unwrap(),
+            FieldPolicy::minimal(),
+            "per shop"
+        );
+        let audit = s
+            .query_audit(&AuditFilter {
+                outcome: Some("data_policy_set".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(audit.len(), 1);
+        assert!(audit[0].detail.contains("王经理") && audit[0].detail.contains(COMMITMENT_VERSION));
+        s.set_data_policy(&app(), shop(), &FieldPolicy::minimal(), 20)
+            .await
+            .unwrap();
+        assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), FieldPolicy::minimal());
+        s.set_data_policy(&app(), shop(), &policy, 30).await.unwrap();
+        s.purge_shop(&app(), shop(), 40).await.unwrap();
+        assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), FieldPolicy::minimal());
     })
     .await;
 }

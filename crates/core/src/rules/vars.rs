@@ -44,6 +44,7 @@
 //! | `order.shipping_carrier` | string or null | logistics channel |
 //! | `order.message_to_seller` | string or null | the buyer's note |
 //! | `order.create_time`, `order.pay_time`, `order.ship_by_date` | int or null | unix seconds |
+//! | `order.recipient` | map or null | `{name, phone, email, address, district, city}`, each string or null: only the fields the shop's data policy keeps, masked (`138****1234`, the address reduced to its district) unless the rule sets `personal_data = "full"` |
 //! | `order.items` | list | each `{name, sku, model, quantity, unit_price}`; `sku`, `model`, `unit_price` may be null |
 //! | `now.hour`, `now.minute` | int | the evaluation time in the shop's time zone (0–23, 0–59) |
 //! | `now.weekday` | string | `mon` … `sun`, in the shop's time zone |
@@ -172,7 +173,19 @@ pub(super) struct OrderVars<'a> {
     create_time: Option<i64>,
     pay_time: Option<i64>,
     ship_by_date: Option<i64>,
+    recipient: Option<RecipientVars>,
     items: Vec<ItemVars<'a>>,
+}
+
+/// `order.recipient`.
+#[derive(Debug, Serialize)]
+struct RecipientVars {
+    name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    address: Option<String>,
+    district: Option<String>,
+    city: Option<String>,
 }
 
 /// `order.items[*]`.
@@ -308,6 +321,14 @@ impl<'a> OrderVars<'a> {
             create_time: order.create_time,
             pay_time: order.pay_time,
             ship_by_date: order.ship_by_date,
+            recipient: order.recipient.as_ref().map(|r| RecipientVars {
+                name: r.name.clone(),
+                phone: r.phone.clone(),
+                email: r.email.clone(),
+                address: r.address.as_ref().map(|a| a.display()),
+                district: r.address.as_ref().and_then(|a| a.district.clone()),
+                city: r.address.as_ref().and_then(|a| a.city.clone()),
+            }),
             items: order.items.iter().map(ItemVars::new).collect(),
         }
     }

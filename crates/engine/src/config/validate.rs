@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Deserialize;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_core::policy::Display;
 use shoprelay_core::route::{Route, Target};
 use toml::Spanned;
 
@@ -550,6 +551,19 @@ pub fn rule_problems(route: &Route, known: &Known) -> Vec<RuleProblemAt> {
         for (j, target) in escalate.targets.iter().enumerate() {
             for msg in known.target_problems(target) {
                 push("escalate", format!(".escalate.targets[{j}]"), msg);
+            }
+        }
+    }
+    if route.personal_data == Display::Full {
+        for (j, target) in route.targets.iter().enumerate() {
+            if !target.names_people() {
+                push(
+                    "personal_data",
+                    format!(".targets[{j}]"),
+                    "`personal_data = \"full\"` shows buyers' phone and address in full: every target must \
+                     name members by userid (no departments, tags, @all, robots or group chats) or be a webhook"
+                        .into(),
+                );
             }
         }
     }

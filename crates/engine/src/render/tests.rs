@@ -1,5 +1,5 @@
 use shoprelay_core::event::EventKind;
-use shoprelay_core::order::OrderItem;
+use shoprelay_core::order::{OrderItem, Recipient, RecipientAddress};
 use shoprelay_core::rules::sample_event;
 
 use super::*;
@@ -13,6 +13,7 @@ fn ctx(lang: Lang) -> RenderContext<'static> {
         lang,
         assignee: None,
         ack_url: Some("https://relay.example.com/ack/abc"),
+        personal_data: Display::Masked,
     }
 }
 
@@ -157,6 +158,16 @@ fn hostile_events() -> Vec<Event> {
                 order.buyer_username = Some(ATTACK.into());
                 order.message_to_seller = Some(ATTACK.into());
                 order.shipping_carrier = Some(ATTACK.into());
+                order.recipient = Some(Recipient {
+                    name: Some(ATTACK.into()),
+                    phone: Some(ATTACK.into()),
+                    email: Some(ATTACK.into()),
+                    address: Some(RecipientAddress {
+                        full_address: Some(ATTACK.into()),
+                        district: Some(ATTACK.into()),
+                        ..RecipientAddress::default()
+                    }),
+                });
                 for item in &mut order.items {
                     item.name = ATTACK.into();
                     item.model_name = Some(ATTACK.into());
@@ -281,6 +292,41 @@ fn card_fields_stay_in_place_and_open_only_our_links() {
         }
         let sub = card["sub_title_text"].as_str().unwrap_or_default();
         assert!(sub.len() <= 1_000, "{}", sub.len());
+    }
+}
+
+#[test]
+fn one_click_dial_needs_full_values_and_a_real_number() {
+    let with_phone = |phone: &str| {
+        let mut event = big_order();
+        if let Some(order) = event.order.as_mut() {
+            order.recipient = Some(Recipient {
+                phone: Some(phone.into()),
+                ..Recipient::default()
+            });
+        }
+        event
+    };
+    let full = RenderContext {
+        personal_data: Display::Full,
+        ..ctx(Lang::Zh)
+    };
+    let dials = |event: &Event, ctx| {
+        let card = serde_json::to_value(card(event, ctx)).unwrap();
+        card["jump_list"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|j| j["url"].as_str().filter(|u| u.starts_with("tel:")).map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(dials(&with_phone("+65 9123-4567"), full), ["tel:+6591234567"]);
+    assert!(
+        dials(&with_phone("+65 9123-4567"), ctx(Lang::Zh)).is_empty(),
+        "masked: no dial"
+    );
+    for bad in ["******64", "12", "9123 4567;https://evil.example", ATTACK] {
+        assert!(dials(&with_phone(bad), full).is_empty(), "{bad}");
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{json, Value};
 use shoprelay_core::ids::{OrderSn, ShopId};
+use shoprelay_core::policy::FieldPolicy;
 
 use super::error::ShopeeError;
 use super::model::{
@@ -27,6 +28,8 @@ const CONFIRM_LOST_PUSH: &str = "/api/v2/push/confirm_consumed_lost_push_message
 /// Optional order fields the notifications use; everything else stays at Shopee.
 pub const ORDER_DETAIL_FIELDS: &str =
     "buyer_username,item_list,pay_time,total_amount,payment_method,shipping_carrier,package_list";
+/// The optional field holding the recipient's name, phone and address.
+pub const RECIPIENT_FIELD: &str = "recipient_address";
 /// Shopee's cap on `order_sn_list`.
 pub const ORDER_DETAIL_BATCH: usize = 50;
 
@@ -99,21 +102,26 @@ impl ShopeeClient {
         answer.into_grant()
     }
 
-    /// Details of the given orders with [`ORDER_DETAIL_FIELDS`], in batches of [`ORDER_DETAIL_BATCH`].
+    /// Details of the given orders with [`ORDER_DETAIL_FIELDS`], in batches of [`ORDER_DETAIL_BATCH`]; the
+    /// recipient only when `policy` keeps some of it, so personal data the shop does not keep is never
+    /// even fetched.
     pub async fn get_order_detail(
         &self,
         app: &ShopeeApp,
         shop_id: ShopId,
         access_token: &str,
         order_sns: &[OrderSn],
+        policy: &FieldPolicy,
     ) -> Result<Vec<OrderDetail>, ShopeeError> {
+        let fields = if policy.wants_recipient() {
+            format!("{ORDER_DETAIL_FIELDS},{RECIPIENT_FIELD}")
+        } else {
+            ORDER_DETAIL_FIELDS.to_owned()
+        };
         let mut details = Vec::with_capacity(order_sns.len());
         for batch in order_sns.chunks(ORDER_DETAIL_BATCH) {
             let list = batch.iter().map(OrderSn::as_str).collect::<Vec<_>>().join(",");
-            let query = [
-                ("order_sn_list", list),
-                ("response_optional_fields", ORDER_DETAIL_FIELDS.to_owned()),
-            ];
+            let query = [("order_sn_list", list), ("response_optional_fields", fields.clone())];
             let shop = Some((access_token, shop_id.get()));
             let answer: OrderDetailAnswer = self.call(app, ORDER_DETAIL, shop, &query, None).await?;
             details.extend(answer.order_list);

@@ -7,7 +7,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use shoprelay_core::ids::{OrderSn, ShopId};
-use shoprelay_core::order::{OrderItem, OrderSnapshot, OrderStatus};
+use shoprelay_core::order::{OrderItem, OrderSnapshot, OrderStatus, Recipient, RecipientAddress};
+use shoprelay_core::policy::FieldPolicy;
 use shoprelay_core::secret::Secret;
 
 use super::auth::TokenExpiry;
@@ -155,6 +156,63 @@ pub struct OrderDetail {
     /// Packages (optional field).
     #[serde(default)]
     pub package_list: Vec<OrderPackage>,
+    /// The parcel's recipient (optional field, asked for only when the shop's data policy keeps any of it).
+    #[serde(default)]
+    pub recipient_address: Option<ShopeeRecipient>,
+}
+
+/// `recipient_address` of an [`OrderDetail`]. Shopee masks it in many regions (`"phone":"******64"`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ShopeeRecipient {
+    /// Real name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Phone number.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Town.
+    #[serde(default)]
+    pub town: Option<String>,
+    /// District.
+    #[serde(default)]
+    pub district: Option<String>,
+    /// City.
+    #[serde(default)]
+    pub city: Option<String>,
+    /// State.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Region code.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Postal code.
+    #[serde(default)]
+    pub zipcode: Option<String>,
+    /// The whole address.
+    #[serde(default)]
+    pub full_address: Option<String>,
+}
+
+impl ShopeeRecipient {
+    /// The neutral recipient; parts Shopee masked entirely (`****`) are unknown, not values.
+    fn to_recipient(&self) -> Recipient {
+        let known = |v: &Option<String>| non_empty(v).filter(|s| !s.chars().all(|c| c == '*'));
+        let address = RecipientAddress {
+            full_address: known(&self.full_address),
+            town: known(&self.town),
+            district: known(&self.district),
+            city: known(&self.city),
+            state: known(&self.state),
+            region: known(&self.region),
+            zipcode: known(&self.zipcode),
+        };
+        Recipient {
+            name: known(&self.name),
+            phone: known(&self.phone),
+            email: None,
+            address: (!address.is_empty()).then_some(address),
+        }
+    }
 }
 
 /// One line of an [`OrderDetail`].
@@ -204,8 +262,8 @@ pub struct OrderPackage {
 }
 
 impl OrderDetail {
-    /// The order as an event carries it (before the data policy filters it).
-    pub fn to_snapshot(&self) -> Result<OrderSnapshot, ShopeeError> {
+    /// The order as an event carries it, holding only the personal fields `policy` keeps.
+    pub fn to_snapshot(&self, policy: &FieldPolicy) -> Result<OrderSnapshot, ShopeeError> {
         let order_sn = OrderSn::parse(&self.order_sn).map_err(|e| ShopeeError::InvalidField {
             field: "order_sn",
             detail: e.to_string(),
@@ -230,7 +288,7 @@ impl OrderDetail {
                 unit_price: item.model_discounted_price,
             })
             .collect();
-        Ok(OrderSnapshot {
+        let mut snapshot = OrderSnapshot {
             order_sn,
             status,
             region: non_empty(&self.region),
@@ -246,7 +304,14 @@ impl OrderDetail {
             payment_method: non_empty(&self.payment_method),
             shipping_carrier: non_empty(&self.shipping_carrier),
             message_to_seller: non_empty(&self.message_to_seller),
-        })
+            recipient: self
+                .recipient_address
+                .as_ref()
+                .map(ShopeeRecipient::to_recipient)
+                .filter(|r| !r.is_empty()),
+        };
+        policy.apply(&mut snapshot);
+        Ok(snapshot)
     }
 }
 

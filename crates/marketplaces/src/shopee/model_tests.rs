@@ -1,6 +1,7 @@
 use super::*;
 use crate::shopee::push::{PushBody, ShopeePush};
 use serde_json::json;
+use shoprelay_core::policy::FieldPolicy;
 
 fn detail(json: serde_json::Value) -> OrderDetail {
     serde_json::from_value(json).unwrap()
@@ -24,7 +25,7 @@ fn order_detail_with_optional_fields_becomes_a_snapshot() {
         "package_list": [{"package_number": "OFG1", "logistics_status": "LOGISTICS_READY", "shipping_carrier": "SPX Express"}],
         "some_future_field": {"x": 1}
     }));
-    let snap = d.to_snapshot().unwrap();
+    let snap = d.to_snapshot(&FieldPolicy::minimal()).unwrap();
     assert_eq!(snap.order_sn.as_str(), "220810QSK8S7BX");
     assert_eq!(snap.status, OrderStatus::ReadyToShip);
     assert_eq!(snap.total_amount, Some(Decimal::from_str("23.9").unwrap()));
@@ -47,7 +48,7 @@ fn order_detail_with_optional_fields_becomes_a_snapshot() {
 fn default_fields_only_still_decode() {
     let d =
         detail(serde_json::json!({"order_sn": "X1", "order_status": "UNPAID", "pay_time": 0, "total_amount": null}));
-    let snap = d.to_snapshot().unwrap();
+    let snap = d.to_snapshot(&FieldPolicy::minimal()).unwrap();
     assert_eq!(
         snap,
         OrderSnapshot::bare(OrderSn::parse("X1").unwrap(), OrderStatus::Unpaid)
@@ -57,9 +58,11 @@ fn default_fields_only_still_decode() {
 #[test]
 fn unusable_details_are_errors_not_panics() {
     assert!(detail(serde_json::json!({"order_sn": "a b", "order_status": "UNPAID"}))
-        .to_snapshot()
+        .to_snapshot(&FieldPolicy::minimal())
         .is_err());
-    assert!(detail(serde_json::json!({"order_sn": "X1"})).to_snapshot().is_err());
+    assert!(detail(serde_json::json!({"order_sn": "X1"}))
+        .to_snapshot(&FieldPolicy::minimal())
+        .is_err());
     assert!(
         serde_json::from_value::<OrderDetail>(serde_json::json!({"order_sn": "X1", "total_amount": "abc"})).is_err()
     );
@@ -172,4 +175,35 @@ fn lost_push_with_only_the_data_object_is_wrapped() {
         (3, Some(5), Some(9))
     );
     assert!(matches!(push.body, PushBody::OrderStatus { update_time: 8, .. }));
+}
+
+#[test]
+fn the_recipient_keeps_only_what_the_policy_allows_and_drops_shopees_own_masks() {
+    use shoprelay_core::policy::{Acceptance, SensitiveField, COMMITMENT_VERSION};
+    let d = detail(json!({
+        "order_sn": "220810QSK8S7BX", "order_status": "READY_TO_SHIP",
+        "recipient_address": {"name": "Tan Mei Ling", "phone": "******64", "town": "", "district": "Tanjong Pagar",
+            "city": "Singapore", "state": "", "region": "SG", "zipcode": "******", "full_address": "****"}
+    }));
+    assert_eq!(d.to_snapshot(&FieldPolicy::minimal()).unwrap().recipient, None);
+    let accepted = Some(Acceptance {
+        by: "admin".into(),
+        at: 1,
+        version: COMMITMENT_VERSION.into(),
+    });
+    let policy = FieldPolicy::new([SensitiveField::Phone, SensitiveField::Address].into(), accepted).unwrap();
+    let r = d.to_snapshot(&policy).unwrap().recipient.unwrap();
+    assert_eq!(r.name, None, "name is not in the policy");
+    assert_eq!(
+        r.phone.as_deref(),
+        Some("******64"),
+        "Shopee's partial mask still says something"
+    );
+    let address = r.address.unwrap();
+    assert_eq!(
+        address.full_address, None,
+        "an all-stars value is unknown, not an address"
+    );
+    assert_eq!(address.zipcode, None);
+    assert_eq!(address.district.as_deref(), Some("Tanjong Pagar"));
 }

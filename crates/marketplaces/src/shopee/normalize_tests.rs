@@ -24,6 +24,17 @@ fn detail(status: &str) -> OrderDetail {
     .unwrap()
 }
 
+/// [`super::normalize`] under the default data policy.
+fn normalize(
+    app: &ConfigId,
+    push: &ShopeePush,
+    hint: &str,
+    detail: Option<&OrderDetail>,
+    known: Option<&OrderStatus>,
+) -> Vec<Event> {
+    super::normalize(app, push, hint, detail, known, &FieldPolicy::minimal())
+}
+
 fn one(events: Vec<Event>) -> Event {
     assert_eq!(events.len(), 1, "{events:?}");
     events.into_iter().next().unwrap()

@@ -6,6 +6,7 @@ mod audit_chain;
 mod auth;
 mod cli;
 mod crash;
+mod data_policy;
 mod delivery;
 mod escaping;
 mod handling;

@@ -48,7 +48,7 @@ use tokio::task::JoinHandle;
 pub use config::{ShopeeSimConfig, SimMainAccount, SimPartner, SimShop};
 pub use control::SimError;
 pub use faults::{ApiFault, ApiFaultRule, Faults, FaultsRequest};
-pub use orders::{NewItem, NewOrder, Order, OrderChange, OrderLine, OrderUpdate, TrackingStep};
+pub use orders::{NewItem, NewOrder, Order, OrderChange, OrderLine, OrderUpdate, SimRecipient, TrackingStep};
 pub use push::{Attempt, PushRecord};
 pub use state::ApiCall;
 

@@ -75,10 +75,16 @@ fn detail_json(order: &Order, optional: &HashSet<&str>) -> Value {
         ("buyer_username", json!(order.buyer_username)),
         (
             "recipient_address",
-            json!({
-                "name": masked_name, "phone": "******64", "town": "", "district": "", "city": "",
-                "state": "", "region": order.region, "zipcode": "******", "full_address": "****",
-            }),
+            match &order.recipient {
+                Some(r) => json!({
+                    "name": r.name, "phone": r.phone, "town": r.town, "district": r.district, "city": r.city,
+                    "state": r.state, "region": order.region, "zipcode": r.zipcode, "full_address": r.full_address,
+                }),
+                None => json!({
+                    "name": masked_name, "phone": "******64", "town": "", "district": "", "city": "",
+                    "state": "", "region": order.region, "zipcode": "******", "full_address": "****",
+                }),
+            },
         ),
         ("item_list", json!(order.item_list)),
         ("pay_time", json!(order.pay_time.unwrap_or(0))),

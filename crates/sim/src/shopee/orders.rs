@@ -57,6 +57,36 @@ pub struct Order {
     pub tracking_no: Option<String>,
     /// The carrier's tracking steps, oldest first (what `get_tracking_info` answers).
     pub tracking: Vec<TrackingStep>,
+    /// The recipient as the order detail reports it; `None` answers what Shopee sends in the regions
+    /// where it masks recipients (`"phone":"******64"`).
+    pub recipient: Option<SimRecipient>,
+}
+
+/// A parcel recipient the simulator reports unmasked (`recipient_address`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimRecipient {
+    /// Real name.
+    pub name: String,
+    /// Phone number.
+    pub phone: String,
+    /// Town.
+    #[serde(default)]
+    pub town: String,
+    /// District.
+    #[serde(default)]
+    pub district: String,
+    /// City.
+    #[serde(default)]
+    pub city: String,
+    /// State.
+    #[serde(default)]
+    pub state: String,
+    /// Postal code.
+    #[serde(default)]
+    pub zipcode: String,
+    /// The whole address.
+    pub full_address: String,
 }
 
 /// One step of a parcel's journey, as `get_tracking_info` lists it.
@@ -121,6 +151,8 @@ pub struct NewOrder {
     pub shipping_carrier: Option<String>,
     /// The buyer's note.
     pub message_to_seller: Option<String>,
+    /// An unmasked recipient; Shopee's masked one when absent.
+    pub recipient: Option<SimRecipient>,
 }
 
 /// A line of a [`NewOrder`].
@@ -247,6 +279,7 @@ impl Core {
             package_number: format!("OFG{}", random_code(15, DIGITS)),
             tracking_no: None,
             tracking: Vec::new(),
+            recipient: new.recipient,
         };
         {
             let mut state = self.state();

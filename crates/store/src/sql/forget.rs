@@ -133,7 +133,7 @@ impl Privacy for SqlStore {
         let deliveries = format!("DELETE FROM deliveries WHERE event_id IN ({EVENTS})");
         let of_shop = |table: &str| format!("DELETE FROM {table} WHERE app_id = $1 AND shop_id = $2");
         let (events, pushes, orders) = (of_shop("events"), of_shop("inbox"), of_shop("order_state"));
-        let (auth, lease) = (of_shop("shop_auth"), of_shop("token_refresh"));
+        let (auth, lease, policy) = (of_shop("shop_auth"), of_shop("token_refresh"), of_shop("data_policies"));
         let shop_sql = shop_to_sql(shop);
         let mut report = ForgetReport::default();
         with_pool!(self, pool => {
@@ -160,6 +160,7 @@ impl Privacy for SqlStore {
             report.orders = delete!(&orders);
             delete!(&auth);
             delete!(&lease);
+            delete!(&policy);
             let detail = report.shop_detail(app.as_str(), shop);
             let mut audit = AuditEntry::new(AuditKind::Privacy, "shop_purged", now, detail);
             audit.app_id = Some(app.to_string());

@@ -5,6 +5,7 @@
 
 mod audit;
 mod config;
+mod data_policy;
 mod forget;
 mod inbox;
 mod outbox;
