@@ -10,8 +10,8 @@ use shoprelay_engine::config::parse_config;
 static QUIET: Once = Once::new();
 
 fuzz_target!(|data: &[u8]| {
-    // The CEL parser (cel-interpreter 0.10) panics on some malformed expressions; shoprelay contains
-    // those panics with catch_unwind and reports the rule as invalid. libfuzzer-sys's panic hook would
+    // shoprelay contains a panic of the CEL crate with catch_unwind and reports the rule as invalid (its
+    // predecessor, cel-interpreter 0.10, panicked on some malformed expressions). libfuzzer-sys's panic hook would
     // abort even on a contained panic, so this target uses a silent hook: a panic that escapes
     // `parse_config` still aborts the run (libfuzzer-sys catches it and aborts), and is saved as a crash.
     QUIET.call_once(|| std::panic::set_hook(Box::new(|_| {})));

@@ -131,7 +131,7 @@ impl Engine {
             .timeout(settings.http_timeout)
             .connect_timeout(settings.http_timeout.min(Duration::from_secs(5)))
             .build()
-            .map_err(|e| EngineError::HttpClient(e.to_string()))?;
+            .map_err(EngineError::HttpClient)?;
         let objects = store.list_config().await?;
         let registry = Registry::from_objects(&objects, &secrets)?;
         let inbox_wake = Arc::new(Notify::new());
@@ -143,8 +143,7 @@ impl Engine {
             shopee: ShopeeClient::new(http.clone()),
             wecom: WeComClient::new(http.clone()),
             http,
-            webhooks: crate::webhook::WebhookClients::new(settings.http_timeout)
-                .map_err(|e| EngineError::HttpClient(e.to_string()))?,
+            webhooks: crate::webhook::WebhookClients::new(settings.http_timeout).map_err(EngineError::HttpClient)?,
             tokens: TokenManager::default(),
             settings,
             registry: RwLock::new(Arc::new(registry)),

@@ -1,7 +1,11 @@
 //! Errors of the engine's stages.
 
 use shoprelay_core::error::UserFacing;
+use shoprelay_core::ids::IdError;
+use shoprelay_marketplaces::shopee::ShopeeError;
 use shoprelay_store::StoreError;
+
+use crate::tokens::TokenError;
 
 /// What can stop a stage.
 #[derive(Debug, thiserror::Error)]
@@ -13,8 +17,8 @@ pub enum EngineError {
     #[error("storage unavailable")]
     StoreUnavailable,
     /// The HTTP client could not be built (TLS roots, system configuration).
-    #[error("cannot build the HTTP client: {0}")]
-    HttpClient(String),
+    #[error("cannot build the HTTP client")]
+    HttpClient(#[source] reqwest::Error),
     /// The service is shutting down and no longer accepts work.
     #[error("shutting down")]
     ShuttingDown,
@@ -51,4 +55,32 @@ impl UserFacing for EngineError {
             EngineError::ShuttingDown => "The service is shutting down; retry shortly (the platform resends pushes)".into(),
         }
     }
+}
+
+/// Why a background pass over a marketplace (a shop's order list, an app's lost pushes, a parcel's
+/// trail) failed for one shop or order. Logged or listed in the pass's report, never answered to a
+/// client; the cause is kept so a log shows the whole chain.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SyncError {
+    /// The marketplace refused or could not be reached.
+    #[error(transparent)]
+    Marketplace(#[from] ShopeeError),
+    /// No usable access token for the shop.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// Storing what was found failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Reading what was stored failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored id no longer parses.
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// A stored shop id is out of range.
+    #[error("shop id {0}")]
+    ShopId(i64),
+    /// A page of lost pushes came without the id that confirms it.
+    #[error("a page of lost pushes without last_message_id cannot be confirmed")]
+    UnconfirmablePage,
 }

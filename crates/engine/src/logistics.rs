@@ -22,9 +22,9 @@ use shoprelay_store::{NewEvent, WatchedOrder};
 use crate::clock::{now_ms, now_secs};
 use crate::config::Registry;
 use crate::engine::Engine;
-use crate::error::EngineError;
+use crate::error::{EngineError, SyncError};
 use crate::routing::{DEFAULT_SHIP_RISK_HOURS, DEFAULT_STALLED_DAYS};
-use crate::tokens::shopee_app;
+use crate::tokens::{shopee_app, TokenError};
 
 /// Statuses of an order handed to the carrier and not yet delivered.
 const SHIPPED: [&str; 1] = ["SHIPPED"];
@@ -224,22 +224,22 @@ impl Engine {
         Ok(produced)
     }
 
-    async fn tracking_info(&self, registry: &Registry, order: &WatchedOrder) -> Result<TrackingInfo, String> {
-        let app_id = ConfigId::parse(&order.app_id).map_err(|e| e.to_string())?;
+    async fn tracking_info(&self, registry: &Registry, order: &WatchedOrder) -> Result<TrackingInfo, SyncError> {
+        let app_id = ConfigId::parse(&order.app_id)?;
         let shop = u64::try_from(order.shop_id)
             .ok()
             .and_then(|s| ShopId::new(s).ok())
-            .ok_or_else(|| format!("shop id {}", order.shop_id))?;
-        let order_sn = OrderSn::parse(&order.order_sn).map_err(|e| e.to_string())?;
+            .ok_or(SyncError::ShopId(order.shop_id))?;
+        let order_sn = OrderSn::parse(&order.order_sn)?;
         let cfg = registry
             .shopee_apps
             .get(&app_id)
-            .ok_or_else(|| format!("no Shopee app `{app_id}` is configured"))?;
-        let token = self.access_token(&app_id, shop).await.map_err(|e| e.to_string())?;
-        self.shopee
+            .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
+        let token = self.access_token(&app_id, shop).await?;
+        Ok(self
+            .shopee
             .get_tracking_info(&shopee_app(cfg), shop, token.expose(), &order_sn)
-            .await
-            .map_err(|e| e.to_string())
+            .await?)
     }
 }
 

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{now_ms, now_secs};
 use crate::engine::Engine;
-use crate::error::EngineError;
+use crate::error::{EngineError, SyncError};
 use crate::tokens::shopee_app;
 
 /// Shopee's limit on one `get_order_list` time range.
@@ -86,25 +86,19 @@ impl Engine {
         Ok(report)
     }
 
-    async fn recover_lost_pushes(&self, app_id: &ConfigId, report: &mut ReconcileReport) -> Result<(), String> {
+    async fn recover_lost_pushes(&self, app_id: &ConfigId, report: &mut ReconcileReport) -> Result<(), SyncError> {
         let registry = self.registry();
         let Some(cfg) = registry.shopee_apps.get(app_id) else {
             return Ok(());
         };
         let app = shopee_app(cfg);
         for _ in 0..MAX_LOST_PAGES {
-            let page = self
-                .shopee
-                .get_lost_push_message(&app)
-                .await
-                .map_err(|e| e.to_string())?;
+            let page = self.shopee.get_lost_push_message(&app).await?;
             // Every item is stored before the page is confirmed — an unreadable one too (it fails in the
             // inbox, replayable): confirming acknowledges the whole page, and Shopee never sends it again.
             for lost in &page.push_message_list {
                 let body = lost.push_body();
-                self.store_recovered(app_id, &body, dedupe_key(&body))
-                    .await
-                    .map_err(|e| e.to_string())?;
+                self.store_recovered(app_id, &body, dedupe_key(&body)).await?;
                 report.lost_pushes += 1;
             }
             if page.push_message_list.is_empty() {
@@ -112,12 +106,9 @@ impl Engine {
             }
             // A crash before this line fetches the page again; the inbox deduplicates it.
             let Some(last) = page.last_message_id.filter(|id| *id > 0) else {
-                return Err("a page of lost pushes without last_message_id cannot be confirmed".into());
+                return Err(SyncError::UnconfirmablePage);
             };
-            self.shopee
-                .confirm_consumed_lost_push_message(&app, last)
-                .await
-                .map_err(|e| e.to_string())?;
+            self.shopee.confirm_consumed_lost_push_message(&app, last).await?;
             if !page.has_next_page {
                 return Ok(());
             }
@@ -130,7 +121,7 @@ impl Engine {
         app_id: &ConfigId,
         shop: ShopId,
         report: &mut ReconcileReport,
-    ) -> Result<(), String> {
+    ) -> Result<(), SyncError> {
         let registry = self.registry();
         let Some(cfg) = registry.shopee_apps.get(app_id) else {
             return Ok(());
@@ -138,12 +129,12 @@ impl Engine {
         let app = shopee_app(cfg);
         let key = format!("reconcile:{app_id}:{shop}");
         let now = now_secs();
-        let since = match self.store.meta(&key).await.map_err(|e| e.to_string())? {
+        let since = match self.store.meta(&key).await? {
             Some(v) => v.parse::<i64>().unwrap_or(now - FIRST_LOOKBACK_SECS) - OVERLAP_SECS,
             None => now - FIRST_LOOKBACK_SECS,
         }
         .max(now - MAX_RANGE_SECS + 60);
-        let token = self.access_token(app_id, shop).await.map_err(|e| e.to_string())?;
+        let token = self.access_token(app_id, shop).await?;
         let mut cursor: Option<String> = None;
         let mut complete = false;
         let mut missing_times = false;
@@ -151,17 +142,12 @@ impl Engine {
             let page = self
                 .shopee
                 .get_order_list(&app, shop, token.expose(), since, now, cursor.as_deref())
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             let mut changed = Vec::new();
             for order in &page.orders {
                 report.orders_checked += 1;
                 let Some(status) = &order.status else { continue };
-                let known = self
-                    .store
-                    .order_status(app_id, shop, &order.order_sn)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let known = self.store.order_status(app_id, shop, &order.order_sn).await?;
                 if known.as_ref().is_some_and(|(s, _)| s == status.as_str()) {
                     continue;
                 }
@@ -174,8 +160,7 @@ impl Engine {
                     .shopee
                     // Only statuses and times are read here: no personal field is fetched.
                     .get_order_detail(&app, shop, token.expose(), &changed, &FieldPolicy::minimal())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await?;
                 for order_sn in &changed {
                     let found = details.iter().find(|d| d.order_sn == order_sn.as_str());
                     let Some((status, update_time)) = found.and_then(|d| d.order_status.as_deref().zip(d.update_time))
@@ -198,9 +183,7 @@ impl Engine {
                     .to_string()
                     .into_bytes();
                     let dedupe = format!("reconcile:{shop}:{order_sn}:{status}");
-                    self.store_recovered(app_id, &body, dedupe)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    self.store_recovered(app_id, &body, dedupe).await?;
                     report.orders_recovered += 1;
                 }
             }
@@ -222,10 +205,7 @@ impl Engine {
             ));
             return Ok(());
         }
-        self.store
-            .set_meta(&key, &now.to_string())
-            .await
-            .map_err(|e| e.to_string())
+        Ok(self.store.set_meta(&key, &now.to_string()).await?)
     }
 
     async fn store_recovered(&self, app_id: &ConfigId, body: &[u8], dedupe: String) -> Result<(), EngineError> {

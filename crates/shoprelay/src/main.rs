@@ -29,6 +29,7 @@ enum Command {
     /// List pushes received and delivery attempts.
     Audit(cli::audit::Args),
     /// Try everything against built-in simulators of Shopee and WeCom.
+    #[cfg(feature = "demo")]
     Demo(cli::demo::Args),
     /// Put dead letters back in the queue (by id, destination, shop or time range).
     Replay(cli::replay::Args),
@@ -46,8 +47,10 @@ enum Command {
     #[command(subcommand)]
     Keys(cli::keys::Command),
     /// Run a simulator on its own.
+    #[cfg(feature = "demo")]
     Sim(cli::sim::Args),
     /// Measure throughput, latency and memory against the built-in simulators.
+    #[cfg(feature = "demo")]
     Bench(cli::bench::Args),
 }
 
@@ -71,13 +74,16 @@ async fn main() -> ExitCode {
         Command::Serve(args) => cli::serve::run(args).await,
         Command::Apply(args) => cli::apply::run(args).await,
         Command::Audit(args) => cli::audit::run(args).await,
+        #[cfg(feature = "demo")]
         Command::Demo(args) => cli::demo::run(args).await,
+        #[cfg(feature = "demo")]
         Command::Sim(args) => cli::sim::run(args).await,
         Command::Replay(args) => cli::replay::run(args).await,
         Command::Rules(command) => cli::rules::run(command).await,
         Command::Buyers(command) => cli::buyers::run(command).await,
         Command::Shops(command) => cli::shops::run(command).await,
         Command::Keys(command) => cli::keys::run(command).await,
+        #[cfg(feature = "demo")]
         Command::Bench(args) => cli::bench::run(args).await,
     };
     match result {

@@ -5,6 +5,9 @@
 //! A test binary of its own: its budget windows are real minutes, and cargo runs test binaries one after
 //! another, so no other test competes with it for the machine.
 
+// A test fails by panicking: unwrap and expect are how it says what went wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "support/process.rs"]
 mod process;
 

@@ -1,5 +1,8 @@
 //! The Shopee client of shoprelay-marketplaces against the simulator, end to end over real HTTP.
 
+// A test fails by panicking: unwrap and expect are how it says what went wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

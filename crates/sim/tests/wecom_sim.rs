@@ -1,5 +1,8 @@
 //! The WeCom simulator driven over HTTP with raw JSON, as WeCom's documentation describes it.
 
+// A test fails by panicking: unwrap and expect are how it says what went wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use serde_json::{json, Value};

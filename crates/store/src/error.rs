@@ -1,6 +1,7 @@
 //! Storage errors, mapped to intent at the crate boundary.
 
 use shoprelay_core::error::UserFacing;
+use shoprelay_core::ids::IdError;
 use shoprelay_core::secret::SealError;
 
 /// What went wrong talking to the database.
@@ -26,6 +27,24 @@ pub enum StoreError {
         /// What could not be read.
         reason: String,
     },
+    /// A stored row's JSON cannot be read, or a value cannot be written as JSON.
+    #[error("corrupt row in {table}")]
+    CorruptJson {
+        /// Table of the row.
+        table: &'static str,
+        /// What the JSON parser or writer said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A stored row holds an id this version refuses.
+    #[error("corrupt row in {table}")]
+    CorruptId {
+        /// Table of the row.
+        table: &'static str,
+        /// Why the id was refused.
+        #[source]
+        source: IdError,
+    },
 }
 
 impl UserFacing for StoreError {
@@ -35,7 +54,9 @@ impl UserFacing for StoreError {
             StoreError::Database(_) => "store.unavailable",
             StoreError::Migrate(_) => "store.migration_failed",
             StoreError::Seal(_) => "store.master_key_mismatch",
-            StoreError::Corrupt { .. } => "store.corrupt",
+            StoreError::Corrupt { .. } | StoreError::CorruptJson { .. } | StoreError::CorruptId { .. } => {
+                "store.corrupt"
+            }
         }
     }
 
@@ -59,6 +80,8 @@ impl UserFacing for StoreError {
                     .into()
             }
             StoreError::Corrupt { table, reason } => format!("数据表 {table} 中有无法读取的数据（{reason}）"),
+            StoreError::CorruptJson { table, source } => format!("数据表 {table} 中有无法读取的数据（{source}）"),
+            StoreError::CorruptId { table, source } => format!("数据表 {table} 中有无法读取的数据（{source}）"),
         }
     }
 
@@ -73,6 +96,8 @@ impl UserFacing for StoreError {
             StoreError::Seal(_) => {
                 "Stored data cannot be decrypted: the master key differs from the one the database uses; use the original SHOPRELAY_MASTER_KEY or key file, and during a key rotation also SHOPRELAY_PREVIOUS_MASTER_KEY (or keep <db>.key.previous). Nothing is ever read in clear instead".into()
             }
+            StoreError::CorruptJson { table, source } => format!("corrupt row in {table}: {source}"),
+            StoreError::CorruptId { table, source } => format!("corrupt row in {table}: {source}"),
             other => other.to_string(),
         }
     }

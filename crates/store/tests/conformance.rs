@@ -2,6 +2,9 @@
 //! PostgreSQL tests read `DATABASE_URL` (e.g. postgres://postgres@127.0.0.1:5432/postgres) and are
 //! skipped, with a visible message, when it is unset.
 
+// A test fails by panicking: unwrap and expect are how it says what went wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;

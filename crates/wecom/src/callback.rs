@@ -22,7 +22,7 @@ pub struct CallbackEnvelope {
 impl CallbackEnvelope {
     /// Parses the POSTed body.
     pub fn parse(xml: &str) -> Result<Self, CryptoError> {
-        quick_xml::de::from_str(xml).map_err(|e| CryptoError::ParseXml(e.to_string()))
+        quick_xml::de::from_str(xml).map_err(CryptoError::Xml)
     }
 }
 
@@ -93,7 +93,7 @@ struct RawMessage {
 impl CallbackMessage {
     /// Parses the decrypted inner XML.
     pub fn parse(xml: &str) -> Result<Self, CryptoError> {
-        let raw: RawMessage = quick_xml::de::from_str(xml).map_err(|e| CryptoError::ParseXml(e.to_string()))?;
+        let raw: RawMessage = quick_xml::de::from_str(xml).map_err(CryptoError::Xml)?;
         let from_user = required(raw.from_user_name, "FromUserName")?;
         let msg_type = required(raw.msg_type, "MsgType")?;
         let create_time = required(raw.create_time, "CreateTime")?

@@ -31,12 +31,15 @@ type Aes256CbcEnc = cbc::Encryptor<Aes256>;
 type Aes256CbcDec = cbc::Decryptor<Aes256>;
 
 /// Why a callback could not be verified, decrypted or parsed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CryptoError {
     /// The msg_signature does not match (-40001).
     #[error("callback signature mismatch (-40001)")]
     InvalidSignature,
     /// The callback XML could not be parsed (-40002).
+    #[error("callback XML is malformed (-40002)")]
+    Xml(#[source] quick_xml::DeError),
+    /// The callback XML lacks a field or has one of the wrong kind (-40002).
     #[error("callback XML is malformed (-40002): {0}")]
     ParseXml(String),
     /// The EncodingAESKey is not 43 base64 characters decoding to 32 bytes (-40004).
@@ -66,7 +69,7 @@ impl CryptoError {
     pub fn sample_code(&self) -> i32 {
         match self {
             CryptoError::InvalidSignature => -40001,
-            CryptoError::ParseXml(_) => -40002,
+            CryptoError::Xml(_) | CryptoError::ParseXml(_) => -40002,
             CryptoError::InvalidAesKey => -40004,
             CryptoError::ReceiveIdMismatch { .. } => -40005,
             CryptoError::Decrypt => -40007,
@@ -80,7 +83,7 @@ impl UserFacing for CryptoError {
     fn code(&self) -> &'static str {
         match self {
             CryptoError::InvalidSignature => "wecom.callback_signature_invalid",
-            CryptoError::ParseXml(_) => "wecom.callback_xml_invalid",
+            CryptoError::Xml(_) | CryptoError::ParseXml(_) => "wecom.callback_xml_invalid",
             CryptoError::InvalidAesKey => "wecom.callback_aes_key_invalid",
             CryptoError::ReceiveIdMismatch { .. } => "wecom.callback_receive_id_mismatch",
             CryptoError::Decrypt | CryptoError::IllegalBuffer | CryptoError::DecodeBase64 => {
@@ -104,6 +107,7 @@ impl UserFacing for CryptoError {
             CryptoError::InvalidSignature => {
                 format!("企业微信回调签名校验失败：请核对回调配置中的 Token 是否与企业微信管理后台一致（{code}）")
             }
+            CryptoError::Xml(detail) => format!("企业微信回调的 XML 无法解析：{detail}（{code}）"),
             CryptoError::ParseXml(detail) => {
                 format!("企业微信回调的 XML 无法解析：{detail}（{code}）")
             }
@@ -125,6 +129,7 @@ impl UserFacing for CryptoError {
             CryptoError::InvalidSignature => format!(
                 "WeCom callback signature mismatch: check that the callback Token matches the WeCom admin console ({code})"
             ),
+            CryptoError::Xml(detail) => format!("WeCom callback XML cannot be parsed: {detail} ({code})"),
             CryptoError::ParseXml(detail) => {
                 format!("WeCom callback XML cannot be parsed: {detail} ({code})")
             }

@@ -1,5 +1,8 @@
 //! The client against the in-process WeCom simulator.
 
+// A test fails by panicking: unwrap and expect are how it says what went wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use shoprelay_core::error::UserFacing;

@@ -1,10 +1,10 @@
-//! CEL (`expr` conditions) through the `cel-interpreter` crate: guarded compilation with positions,
+//! CEL (`expr` conditions) through the `cel` crate: guarded compilation with positions,
 //! and one activation per event that many programs evaluate against.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::OnceLock;
 
-use cel_interpreter::{Context, ExecutionError, Program, Value};
+use cel::{Context, ExecutionError, Program, SerializationError, Value};
 
 use super::vars::Vars;
 
@@ -46,14 +46,15 @@ impl CelProgram {
         if shape.max_nesting > MAX_EXPR_NESTING || shape.operators > MAX_EXPR_OPERATORS {
             return Err(CelCompileError::TooDeep);
         }
-        // cel-parser 0.10 panics on some malformed input (an unfinished `1 +`, a lone `.`) instead of
-        // returning an error (cel-rust issues 191 and 194, fixed in the successor crate `cel`).
-        // Nothing but the parser's own locals is touched inside, so catching the unwind is sound.
+        // Seller-typed text goes to a third-party parser, whose predecessor (cel-parser 0.10) panicked
+        // on some malformed input (cel-rust issues 191 and 194): a parser bug must refuse one rule, not
+        // take a thread down. Nothing but the parser's own locals is touched inside, so catching the
+        // unwind is sound.
         let parsed = match std::panic::catch_unwind(AssertUnwindSafe(|| Program::compile(source))) {
             Ok(parsed) => parsed,
             // The parser's own errors were lost with the panic: place the usual culprits ourselves.
             Err(_) => {
-                let (line, column, message) = match shape.problem {
+                let (line, column, message) = match shape.problem.or(shape.dangling) {
                     Some((line, column, problem)) => (Some(line), Some(column), problem),
                     None => (None, None, "the expression is incomplete or malformed".to_owned()),
                 };
@@ -61,6 +62,15 @@ impl CelProgram {
             }
         };
         parsed.map(Self).map_err(|errors| {
+            // For an expression that ends with an operator the parser only says which dozen tokens it
+            // expected at the end of the input; naming the operator is what a seller can act on.
+            if let Some((line, column, message)) = shape.dangling {
+                return CelCompileError::Syntax {
+                    line: Some(line),
+                    column: Some(column),
+                    message,
+                };
+            }
             match errors.errors.into_iter().next() {
                 Some(first) => {
                     // The parser reports (0, 0) when it could not place the error.
@@ -81,9 +91,10 @@ impl CelProgram {
     }
 
     /// Runs the program; anything but a bool is an error.
-    pub(super) fn run(&self, activation: &Context<'_>) -> Result<bool, CelRunError> {
-        // The interpreter panics on a few inputs too (`b'abc'.contains(b'')` slices with a zero-width
-        // window). Execution only reads the program and the activation, so nothing is left half-done.
+    pub(super) fn run(&self, activation: &Context<'_, '_>) -> Result<bool, CelRunError> {
+        // The predecessor's interpreter panicked on a few inputs too (`b'abc'.contains(b'')` sliced with a
+        // zero-width window); the same guard covers the successor. Execution only reads the program and
+        // the activation, so nothing is left half-done.
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.0.execute(activation))) {
             Ok(Ok(Value::Bool(b))) => Ok(b),
             Ok(Ok(other)) => Err(CelRunError::NotBool(other.type_of().to_string())),
@@ -101,7 +112,7 @@ pub(super) enum CelRunError {
     /// The expression returned something other than a bool.
     NotBool(String),
     /// The event's variables could not be converted into CEL values.
-    Variables(String),
+    Variables(SerializationError),
     /// The interpreter panicked (a bug of the interpreter, caught).
     Panicked,
 }
@@ -118,15 +129,15 @@ impl std::fmt::Display for CelRunError {
 }
 
 /// The built-in functions, registered once: an activation only adds the three variables on top.
-fn functions() -> &'static Context<'static> {
-    static BASE: OnceLock<Context<'static>> = OnceLock::new();
+fn functions() -> &'static Context<'static, 'static> {
+    static BASE: OnceLock<Context<'static, 'static>> = OnceLock::new();
     BASE.get_or_init(Context::default)
 }
 
 /// The CEL activation for one event: `event`, `order` (when there is one) and `now`.
-pub(super) fn activation(vars: &Vars<'_>) -> Result<Context<'static>, CelRunError> {
+pub(super) fn activation(vars: &Vars<'_>) -> Result<Context<'static, 'static>, CelRunError> {
     let mut ctx = functions().new_inner_scope();
-    let err = |e: cel_interpreter::SerializationError| CelRunError::Variables(e.to_string());
+    let err = CelRunError::Variables;
     ctx.add_variable("event", &vars.event).map_err(err)?;
     if let Some(order) = &vars.order {
         ctx.add_variable("order", order).map_err(err)?;
@@ -135,14 +146,15 @@ pub(super) fn activation(vars: &Vars<'_>) -> Result<Context<'static>, CelRunErro
     Ok(ctx)
 }
 
-/// What a lexical scan sees in an expression: how deep it nests, how many operators it chains, and
-/// the first structural mistake (unbalanced bracket, unterminated string, trailing operator) with its
-/// 1-based line and column.
+/// What a lexical scan sees in an expression: how deep it nests, how many operators it chains, the
+/// first structural mistake (unbalanced bracket, unterminated string) and a trailing operator, each
+/// with its 1-based line and column.
 #[derive(Debug, Default)]
 struct Shape {
     max_nesting: usize,
     operators: usize,
     problem: Option<(u32, u32, String)>,
+    dangling: Option<(u32, u32, String)>,
 }
 
 impl Shape {
@@ -204,11 +216,11 @@ impl Shape {
         }
         if let Some((t, l, c)) = last_token {
             if "+-*/%<>=!&|?:.,".contains(t) {
-                shape.note(
+                shape.dangling = Some((
                     l,
                     c,
                     format!("the expression ends with `{t}`, which needs something after it"),
-                );
+                ));
             }
         }
         shape
@@ -236,6 +248,15 @@ mod tests {
             panic!("{err:?}")
         };
         assert_eq!(line, Some(2));
+    }
+
+    #[test]
+    fn a_panicking_interpreter_is_an_error_not_a_crash() {
+        let mut ctx = Context::default();
+        ctx.add_function("boom", || -> bool { panic!("an interpreter bug") })
+            .unwrap();
+        let program = CelProgram::compile("boom()").unwrap();
+        assert_eq!(program.run(&ctx), Err(CelRunError::Panicked));
     }
 
     #[test]

@@ -142,7 +142,7 @@ impl CompiledCondition {
 /// State of one compilation: the sample activation that expressions are probed against, built only
 /// when the condition has an expression.
 struct Compiler {
-    probe: OnceCell<Result<cel_interpreter::Context<'static>, CelRunError>>,
+    probe: OnceCell<Result<::cel::Context<'static, 'static>, CelRunError>>,
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -234,11 +234,11 @@ impl Compiler {
         });
         if let Ok(activation) = probe {
             match program.run(activation) {
-                Err(CelRunError::Execution(cel_interpreter::ExecutionError::UndeclaredReference(name))) => {
+                Err(CelRunError::Execution(::cel::ExecutionError::UndeclaredReference(name))) => {
                     return fail(path, RuleProblem::CelUnknownName(name.to_string()))
                 }
                 // Only a field selected by name (`.totl_amount`): a missing map key could be data.
-                Err(CelRunError::Execution(cel_interpreter::ExecutionError::NoSuchKey(name)))
+                Err(CelRunError::Execution(::cel::ExecutionError::NoSuchKey(name)))
                     if source.contains(&format!(".{name}")) =>
                 {
                     return fail(path, RuleProblem::CelUnknownField(name.to_string()))
@@ -489,8 +489,8 @@ mod tests {
         let e = rejected(json!({"any": [{"cod": true}, {"expr": "order.total_amount"}]}));
         assert_eq!(e.path, "any[1].expr");
         assert!(matches!(e.problem, RuleProblem::CelNotBool(_)), "{e}");
-        let e = rejected(json!({"expr": "b'abc'.contains(b'')"}));
-        assert_eq!(e.problem, RuleProblem::CelInterpreterFailure);
+        // cel-interpreter 0.10 panicked on it (refused as an interpreter failure); `cel` answers true.
+        assert!(compile(json!({"expr": "b'abc'.contains(b'')"})).is_ok());
         // Depends on the data (null on the sample), so it is left to evaluation.
         assert!(compile(json!({"expr": "event.message_text.contains('refund')"})).is_ok());
     }

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::sync::OnceLock;
 
-use cel_interpreter::Context;
+use ::cel::Context;
 
 use super::cel::{self, CelRunError};
 use super::compile::{CompiledCondition, ItemField, Node, TextMatcher};
@@ -24,7 +24,7 @@ use crate::order::{OrderItem, OrderStatus};
 pub struct PreparedEvent<'e> {
     event: &'e Event,
     clock: ShopClock,
-    activation: OnceLock<Result<Context<'static>, CelRunError>>,
+    activation: OnceLock<Result<Context<'static, 'static>, CelRunError>>,
 }
 
 impl fmt::Debug for PreparedEvent<'_> {
@@ -66,7 +66,7 @@ impl<'e> PreparedEvent<'e> {
         &self.clock
     }
 
-    fn activation(&self) -> Result<&Context<'static>, CelRunError> {
+    fn activation(&self) -> Result<&Context<'static, 'static>, CelRunError> {
         self.activation
             .get_or_init(|| cel::activation(&self.vars()))
             .as_ref()

@@ -23,7 +23,7 @@
 //! - `compile`: [`CompiledCondition::compile`], once at load: values parsed, CEL built and probed.
 //! - `error`: [`RuleError`], which names the path of a mistake (`all[1].total_amount.gte`).
 //! - `eval`: [`PreparedEvent`] (one event at one time, shared by every rule) and [`EvalOutcome`].
-//! - `cel`: the `expr` condition through `cel-interpreter`, guarded against oversized input.
+//! - `cel`: the `expr` condition through the `cel` crate, guarded against oversized input.
 //! - [`vars`]: the variables CEL and templates see (the table sellers read).
 //! - [`template`]: [`MessageTemplate`], its filters and limits, and [`TemplateError`].
 //! - `builtin`: [`builtin`], the default template of every event kind in zh-CN and English.

@@ -51,8 +51,9 @@ fn push_mac(push_key: &str, callback_url: &str, raw_body: &[u8]) -> HmacSha256 {
     mac
 }
 
+// HMAC accepts keys of any length (longer ones are hashed first), so this cannot fail.
+#[allow(clippy::expect_used)]
 fn keyed(key: &str) -> HmacSha256 {
-    // HMAC accepts keys of any length (longer ones are hashed first), so this cannot fail.
     HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC accepts keys of any length")
 }
 

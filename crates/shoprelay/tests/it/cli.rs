@@ -123,6 +123,7 @@ async fn apply_is_idempotent_and_an_invalid_file_changes_nothing() {
     );
 }
 
+#[cfg(feature = "demo")]
 #[tokio::test]
 async fn the_demo_runs_end_to_end() {
     let out = bin().args(["demo", "--exit"]).output().unwrap();

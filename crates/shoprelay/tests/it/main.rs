@@ -2,6 +2,9 @@
 //! binary for the CLI and crash tests. (Three replicas on PostgreSQL run in tests/replicas.rs, a binary of
 //! their own, so no other test competes with their real-time budget windows.)
 
+// A test fails by panicking: unwrap and expect are how it says what went wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod audit_chain;
 mod auth;
 mod cli;

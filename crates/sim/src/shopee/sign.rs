@@ -5,8 +5,9 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// Lowercase hex HMAC-SHA256 of the concatenated `parts`, keyed with the UTF-8 bytes of `key`.
+// HMAC takes keys of any length (longer ones are hashed first), so this cannot fail.
+#[allow(clippy::expect_used)]
 fn hmac_hex(key: &str, parts: &[&[u8]]) -> String {
-    // HMAC takes keys of any length (longer ones are hashed first), so this cannot fail.
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC accepts keys of any length");
     for part in parts {
         mac.update(part);

@@ -221,9 +221,9 @@ impl Inbox for SqlStore {
             .await?
         });
         body.map(|b| {
-            serde_json::from_str(&self.open_pii(b)?).map_err(|e| crate::StoreError::Corrupt {
+            serde_json::from_str(&self.open_pii(b)?).map_err(|source| crate::StoreError::CorruptJson {
                 table: "events",
-                reason: e.to_string(),
+                source,
             })
         })
         .transpose()

@@ -94,9 +94,9 @@ macro_rules! insert_event {
         let store: &$crate::sql::SqlStore = $store;
         let new: &$crate::model::NewEvent = $new;
         let e = &new.event;
-        let body = serde_json::to_string(e).map_err(|err| $crate::StoreError::Corrupt {
+        let body = serde_json::to_string(e).map_err(|source| $crate::StoreError::CorruptJson {
             table: "events",
-            reason: err.to_string(),
+            source,
         })?;
         let body = store.seal_pii(&body);
         let buyer_hash = store.event_buyer_hash(e);

@@ -187,9 +187,9 @@ impl SqlStore {
             }
             ResealTarget::Events if lookup.is_none() => {
                 let event: Event =
-                    serde_json::from_str(&self.open_pii(first.clone())?).map_err(|e| StoreError::Corrupt {
+                    serde_json::from_str(&self.open_pii(first.clone())?).map_err(|source| StoreError::CorruptJson {
                         table: "events",
-                        reason: e.to_string(),
+                        source,
                     })?;
                 new_lookup = self.event_buyer_hash(&event);
                 dirty |= new_lookup.is_some();
@@ -281,9 +281,9 @@ impl SqlStore {
     /// A configuration body with every sealed string under the current key, and its fingerprint under
     /// the current key (computed, as when it was applied, over the body with its secrets in clear).
     fn resealed_config(&self, body: &str) -> Result<Option<(String, String)>, StoreError> {
-        let corrupt = |e: serde_json::Error| StoreError::Corrupt {
+        let corrupt = |source| StoreError::CorruptJson {
             table: "config_objects",
-            reason: e.to_string(),
+            source,
         };
         let mut sealed: Value = serde_json::from_str(body).map_err(corrupt)?;
         let mut plain = sealed.clone();

@@ -31,7 +31,10 @@ impl SqlStore {
             reason,
         };
         Ok(ShopAuth {
-            app_id: ConfigId::parse(&r.app_id).map_err(|e| corrupt(e.to_string()))?,
+            app_id: ConfigId::parse(&r.app_id).map_err(|source| StoreError::CorruptId {
+                table: "shop_auth",
+                source,
+            })?,
             shop_id: u64::try_from(r.shop_id)
                 .ok()
                 .and_then(|s| ShopId::new(s).ok())
