@@ -20,10 +20,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
-use tower::ServiceBuilder;
+use tower::{ServiceBuilder, ServiceExt};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::error::ApiError;
+use crate::throttle::{self, Peer, Throttle};
 
 /// Bounds on what one client can hold on to.
 #[derive(Debug, Clone)]
@@ -43,6 +44,11 @@ pub struct Limits {
     pub max_connections_per_source: usize,
     /// How long a stop waits for requests in flight before it closes their connections.
     pub shutdown_grace: Duration,
+    /// Refused requests (client errors) one source may cause per minute before it is answered 429 for a
+    /// while; 0 turns this off. Genuine requests are never charged.
+    pub refused_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the real source.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for Limits {
@@ -54,6 +60,8 @@ impl Default for Limits {
             max_connections: 1024,
             max_connections_per_source: 256,
             shutdown_grace: Duration::from_secs(10),
+            refused_per_minute: 120,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -67,6 +75,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = app.layer(axum::middleware::from_fn_with_state(limits.request_timeout, deadline));
+    let app = match Throttle::new(limits.refused_per_minute, limits.trusted_proxies.clone()) {
+        Some(throttle) => app.layer(axum::middleware::from_fn_with_state(
+            Arc::new(throttle),
+            throttle::check,
+        )),
+        None => app,
+    };
     // Outside the router, where hyper's body type is still concrete.
     let service = ServiceBuilder::new()
         .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
@@ -101,7 +116,14 @@ pub async fn serve(
             tokio::spawn(refuse(stream, limits.header_timeout));
             continue;
         };
-        let service = TowerToHyperService::new(service.clone());
+        // Every request learns which address its connection came from (for the per-source throttle).
+        let peer_ip = Peer(peer.ip());
+        let service = TowerToHyperService::new(service.clone().map_request(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(peer_ip);
+                request
+            },
+        ));
         let mut stopping = stopping.clone();
         let header_timeout = limits.header_timeout;
         connections.spawn(async move {

@@ -11,6 +11,7 @@
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` (behind the token unless public), the console's front
 //!   page, and digest pages.
 //! - [`guard`]: the API token, Host / Origin / content-type checks, and the headers every page carries.
+//! - [`throttle`]: per-source request rates — a source whose requests keep being refused waits.
 //! - [`edge`]: connections — header, body and request timeouts, a connection cap, a bounded stop.
 //! - [`error`]: [`ApiError`], every error answered as `{code, message, message_en}` with its status.
 
@@ -25,6 +26,7 @@ pub mod push;
 pub mod rules;
 pub mod shops;
 pub mod tasks;
+pub mod throttle;
 
 use std::future::Future;
 use std::sync::Arc;

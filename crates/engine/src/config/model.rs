@@ -29,6 +29,18 @@ pub struct ServerConfig {
     /// reverse proxy every connection comes from the proxy).
     #[serde(default = "default_connections_per_source")]
     pub connections_per_source: usize,
+    /// Refused requests (bad signatures, wrong tokens, unknown paths) one source may cause per minute
+    /// before it is answered 429 for a while; 0 turns this off. Genuine requests are never counted.
+    #[serde(default = "default_refused_per_minute")]
+    pub refused_per_minute: u32,
+    /// Reverse proxies in front of shoprelay: for connections from them, the source is read from
+    /// `X-Forwarded-For` (per-source throttling; set `connections_per_source = 0` too).
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+fn default_refused_per_minute() -> u32 {
+    120
 }
 
 fn default_connections_per_source() -> usize {
@@ -44,6 +56,8 @@ impl Default for ServerConfig {
             language: Lang::Zh,
             metrics_public: false,
             connections_per_source: default_connections_per_source(),
+            refused_per_minute: default_refused_per_minute(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

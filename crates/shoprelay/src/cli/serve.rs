@@ -61,6 +61,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     options.api_token = api_token;
     options.metrics_public = server.metrics_public;
     options.http.max_connections_per_source = server.connections_per_source;
+    options.http.refused_per_minute = server.refused_per_minute;
+    options.http.trusted_proxies = server.trusted_proxies.clone();
     options.language = server.language;
     let running = start(listener, options).await?;
     let base = running.engine.settings.public_url.clone();

@@ -301,6 +301,7 @@ fn short_limits() -> Limits {
         max_connections: 64,
         max_connections_per_source: 0,
         shutdown_grace: Duration::from_millis(300),
+        ..Limits::default()
     }
 }
 
@@ -672,4 +673,81 @@ targets = [{{ type = "webhook", webhook = "wms" }}, {{ type = "robot", robot = "
         assert!(!log.contains(secret), "`{secret}` is in the log:\n{log}");
         assert!(!answers.contains(secret), "`{secret}` is in an answer:\n{answers}");
     }
+}
+
+// ---- rate limits per source ------------------------------------------------------------------------
+
+/// A client whose requests leave from `ip` (all of 127/8 is this machine).
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(Some(ip.parse().unwrap()))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_source_refused_too_often_waits_while_others_and_genuine_traffic_are_served() {
+    let (server, base, _dir) = start_bare(|o| {
+        o.http = Limits {
+            refused_per_minute: 5,
+            ..Limits::default()
+        }
+    })
+    .await;
+    let get = |client: &reqwest::Client, path: &str| client.get(format!("{base}{path}")).send();
+    // Genuine requests are never charged, however many.
+    let busy = client_from("127.0.0.3");
+    for _ in 0..40 {
+        assert_eq!(get(&busy, "/healthz").await.unwrap().status(), 200);
+    }
+    // A prober spends its budget of refusals, then is answered 429 even for what it may ask.
+    let prober = client_from("127.0.0.1");
+    for _ in 0..6 {
+        assert_eq!(get(&prober, "/wp-login.php").await.unwrap().status(), 404);
+    }
+    let held = get(&prober, "/healthz").await.unwrap();
+    assert_eq!(held.status(), 429);
+    let retry: u64 = held.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: serde_json::Value = held.json().await.unwrap();
+    assert_eq!(body["code"], "http.too_many_refused", "{body}");
+    // Everyone else is served as before.
+    assert_eq!(get(&client_from("127.0.0.2"), "/healthz").await.unwrap().status(), 200);
+    assert_eq!(get(&busy, "/healthz").await.unwrap().status(), 200);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_source_is_throttled_not_the_proxy() {
+    let (server, base, _dir) = start_bare(|o| {
+        o.http = Limits {
+            refused_per_minute: 3,
+            trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+            ..Limits::default()
+        }
+    })
+    .await;
+    let proxy = client_from("127.0.0.1");
+    let via = |client: &reqwest::Client, forwarded: &str, path: &str| {
+        client
+            .get(format!("{base}{path}"))
+            .header("x-forwarded-for", forwarded)
+            .send()
+    };
+    for _ in 0..4 {
+        via(&proxy, "198.51.100.7", "/nope").await.unwrap();
+    }
+    assert_eq!(via(&proxy, "198.51.100.7", "/healthz").await.unwrap().status(), 429);
+    assert_eq!(
+        via(&proxy, "198.51.100.8", "/healthz").await.unwrap().status(),
+        200,
+        "another client behind the same proxy"
+    );
+    // An untrusted peer cannot choose which address it is charged to.
+    let direct = client_from("127.0.0.4");
+    for _ in 0..4 {
+        via(&direct, "203.0.113.1", "/nope").await.unwrap();
+    }
+    assert_eq!(via(&direct, "203.0.113.2", "/healthz").await.unwrap().status(), 429);
+    server.stop().await.unwrap();
 }
