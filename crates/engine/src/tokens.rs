@@ -332,6 +332,10 @@ impl Engine {
             if let Err(err) = self.store.prune_sends(now_ms() - 2 * 3_600_000).await {
                 tracing::warn!(error = ?err, "pruning the send log failed");
             }
+            // Reports of unreached members (their userids) dedupe within a day; two days is plenty.
+            if let Err(err) = self.store.prune_unreached(now_ms() - 2 * 86_400_000).await {
+                tracing::warn!(error = ?err, "pruning unreached-recipient reports failed");
+            }
         }
     }
 

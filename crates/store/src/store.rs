@@ -113,6 +113,8 @@ pub trait Outbox: Send + Sync {
     ) -> Result<bool>;
     /// Forgets sends older than `before` (windows are at most an hour).
     async fn prune_sends(&self, before: i64) -> Result<u64>;
+    /// Forgets unreached-recipient reports made before `before` (they only keep a report to once a day).
+    async fn prune_unreached(&self, before: i64) -> Result<u64>;
     /// Due, unclaimed, bulk deliveries of a destination, oldest first: candidates for a digest.
     async fn coalescible(&self, destination: &str, now: i64, limit: i64) -> Result<Vec<DeliveryItem>>;
     /// Folds `members` (all still pending and unclaimed, else nothing happens and `None` is returned)

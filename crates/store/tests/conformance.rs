@@ -1538,6 +1538,14 @@ async fn unreached_recipients_are_reported_once_a_day() {
             s.unreported_unreached("wecom_app:other", 20_000, &first).await.unwrap(),
             first
         );
+        // Reports made at 5 (and 6, which stored nothing) are pruned by age; then today's value is new again.
+        assert_eq!(s.prune_unreached(5).await.unwrap(), 0, "not older than itself");
+        assert!(s.prune_unreached(6).await.unwrap() >= 1);
+        assert_eq!(
+            s.unreported_unreached("wecom_app:hq", 20_000, &first).await.unwrap(),
+            first,
+            "pruned reports are forgotten"
+        );
     })
     .await;
 }

@@ -245,3 +245,62 @@ async fn full_values_to_a_group_are_refused_when_rules_are_applied() {
     let body = answer.text().await.unwrap();
     assert!(body.contains("personal_data"), "{body}");
 }
+
+#[tokio::test]
+async fn the_cli_shows_the_commitment_and_sets_a_policy_only_with_it() {
+    use shoprelay_core::secret::SecretBox;
+    use shoprelay_store::{DataPolicies, SqlStore};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let key = SecretBox::generate_key();
+    std::fs::write(dir.path().join("t.db.key"), &key).unwrap();
+    let run = |args: &[&str]| {
+        crate::cli::bin()
+            .current_dir(dir.path())
+            .env("SHOPRELAY_DATABASE_URL", &url)
+            .args(["shops", "policy"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let shown = run(&["--show-commitment"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.status.success() && text.contains("敏感个人信息处理承诺") && text.contains(COMMITMENT_VERSION),
+        "{text}"
+    );
+    let shop = SHOP.to_string();
+    let refused = run(&["--app", APP, "--shop", &shop, "--fields", "phone"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("policy.commitment_required"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let set = run(&[
+        "--app",
+        APP,
+        "--shop",
+        &shop,
+        "--fields",
+        "phone,address",
+        "--accept-commitment",
+        COMMITMENT_VERSION,
+        "--by",
+        "王经理",
+    ]);
+    let out = String::from_utf8_lossy(&set.stdout);
+    assert!(set.status.success(), "{out}{}", String::from_utf8_lossy(&set.stderr));
+    assert!(out.contains("[phone, address]") && out.contains("王经理"), "{out}");
+    let store = SqlStore::connect(&url, SecretBox::from_base64(&key).unwrap())
+        .await
+        .unwrap();
+    let policy = store
+        .data_policy(&ConfigId::parse(APP).unwrap(), ShopId::new(SHOP).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(policy.fields.len(), 2);
+    store.close().await;
+    let minimal = run(&["--app", APP, "--shop", &shop, "--minimal"]);
+    assert!(String::from_utf8_lossy(&minimal.stdout).contains("minimal"));
+}

@@ -350,6 +350,16 @@ impl Outbox for SqlStore {
         }))
     }
 
+    async fn prune_unreached(&self, before: i64) -> Result<u64> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query("DELETE FROM unreached_reports WHERE reported_at < $1")
+                .bind(before)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
+    }
+
     async fn coalescible(&self, destination: &str, now: i64, limit: i64) -> Result<Vec<DeliveryItem>> {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries
