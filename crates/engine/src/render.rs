@@ -11,12 +11,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shoprelay_core::error::Lang;
 use shoprelay_core::event::{Event, EventBody, TrailStep};
-use shoprelay_core::ids::{ConfigId, OrderSn};
+use shoprelay_core::ids::ConfigId;
 use shoprelay_core::neutralize::{card as card_field, markdown as md, text};
 use shoprelay_core::order::OrderSnapshot;
 use shoprelay_core::policy::Display;
 use shoprelay_core::route::{ChatCreate, Target};
 use shoprelay_core::time::{format_local, region_timezone};
+use shoprelay_marketplaces::platform;
 use shoprelay_wecom::card::{
     CardAction, CardSource, CardType, EmphasisContent, HorizontalContent, Jump, MainTitle, TemplateCard,
 };
@@ -555,12 +556,6 @@ fn ack_label(lang: Lang) -> &'static str {
     t(lang, "确认处理", "Acknowledge")
 }
 
-/// The Shopee seller-centre page of an order. An [`OrderSn`] is letters, digits, `-` and `_` only, so
-/// the address cannot be steered elsewhere.
-pub fn order_url(order_sn: &OrderSn) -> String {
-    format!("https://seller.shopee.cn/portal/sale/order?search={order_sn}")
-}
-
 fn local_time(ts: i64, order: Option<&OrderSnapshot>, ctx: RenderContext<'_>) -> String {
     let region = order.and_then(|o| o.region.as_deref()).or(ctx.region);
     format_local(ts, region_timezone(region))
@@ -697,10 +692,10 @@ fn total_label(lang: Lang) -> &'static str {
 
 fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
     let order = event.order.as_ref();
-    let url = event
-        .order_sn
-        .as_ref()
-        .map_or_else(|| "https://seller.shopee.cn/".to_owned(), order_url);
+    let url = event.order_sn.as_ref().map_or_else(
+        || platform::seller_centre_url(event.platform).to_owned(),
+        |sn| platform::order_url(event.platform, sn),
+    );
     let items: Vec<String> = order
         .map(|o| o.items.iter().map(|i| item_line(i, card_field::line)).collect())
         .unwrap_or_default();
@@ -717,7 +712,8 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
         source: Some(CardSource {
             icon_url: None,
             desc: Some(card_field::line(&format!(
-                "Shopee · {}",
+                "{} · {}",
+                platform::display_name(event.platform),
                 ctx.shop_name.unwrap_or(t(ctx.lang, "店铺", "shop"))
             ))),
             desc_color: None,
@@ -797,7 +793,7 @@ pub fn plain_text(event: &Event, ctx: RenderContext<'_>) -> String {
         out.push_str(&format!("\n{}：{ack}", ack_label(ctx.lang)));
     }
     if let Some(sn) = &event.order_sn {
-        out.push_str(&format!("\n{}", order_url(sn)));
+        out.push_str(&format!("\n{}", platform::order_url(event.platform, sn)));
     }
     out
 }
@@ -829,7 +825,7 @@ pub fn markdown(event: &Event, ctx: RenderContext<'_>, mentions: &str, limit: us
         tail.push_str(&format!(
             "\n[{}]({})",
             t(ctx.lang, "查看订单", "View order"),
-            order_url(sn)
+            platform::order_url(event.platform, sn)
         ));
     }
     if !mentions.is_empty() {

@@ -4,6 +4,7 @@
 //! Every adapter has the same shape: verify the push, parse it, normalise it (enriching from the API).
 //!
 //! # Layout
+//! - [`platform`]: what the middle may say about a marketplace — its name, its seller-centre links.
 //! - [`shopee`]: Shopee Open Platform v2.
 //!   - `sign`: API request signatures and push `Authorization` verification.
 //!   - `push`: parsing a push body into a typed [`shopee::ShopeePush`], and its dedupe key.
@@ -12,4 +13,5 @@
 //!   - `error`: [`shopee::ShopeeError`] and what the caller should do about each error.
 //!   - `normalize`: pure mapping of a parsed push (plus order detail) to events.
 
+pub mod platform;
 pub mod shopee;

@@ -27,3 +27,15 @@ pub use model::{
 pub use normalize::normalize;
 pub use push::{dedupe_key, PushBody, PushParseError, ShopeePush};
 pub use sign::{api_sign, push_signature, verify_push};
+
+use shoprelay_core::ids::OrderSn;
+
+/// Shopee's name on cards.
+pub const DISPLAY_NAME: &str = "Shopee";
+/// The seller centre (China cross-border sellers' portal).
+pub const SELLER_CENTRE: &str = "https://seller.shopee.cn/";
+
+/// An order's page in the seller centre.
+pub fn order_url(order_sn: &OrderSn) -> String {
+    format!("{SELLER_CENTRE}portal/sale/order?search={order_sn}")
+}
