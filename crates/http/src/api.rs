@@ -47,13 +47,13 @@ impl UserFacing for BadQuery {
     }
     fn message_zh(&self) -> String {
         format!(
-            "查询参数有误：{}（时间为毫秒时间戳，kind 为 push、delivery 或 auth）",
+            "查询参数有误：{}（时间为毫秒时间戳，kind 为 push、delivery、auth、privacy 或 callback）",
             self.0
         )
     }
     fn message_en(&self) -> String {
         format!(
-            "Bad query parameter: {} (times are unix milliseconds; kind is push, delivery or auth)",
+            "Bad query parameter: {} (times are unix milliseconds; kind is push, delivery, auth, privacy or callback)",
             self.0
         )
     }

@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //! - [`push`]: `POST /push/shopee/{app_id}` — verify, store (group commit), acknowledge. No network I/O.
+//! - [`wecom_callback`]: `GET|POST /wecom/callback/{app_id}` — WeCom's URL check and its encrypted callbacks,
+//!   verified and stored once before the answer.
 //! - [`auth`]: `GET /auth/shopee/{app_id}` (the signed authorization link) and its callback.
 //! - [`api`]: `/api/v1/…` audit, status, replay of dead letters.
 //! - [`rules`]: `/api/v1/rules…` — rule CRUD, enable/disable, live preview and dry run.
@@ -27,6 +29,7 @@ pub mod rules;
 pub mod shops;
 pub mod tasks;
 pub mod throttle;
+pub mod wecom_callback;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -88,6 +91,10 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(site, guard::known_host));
     Router::new()
         .route("/push/shopee/{app_id}", post(push::shopee))
+        .route(
+            "/wecom/callback/{app_id}",
+            get(wecom_callback::verify).post(wecom_callback::receive),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -24,5 +24,6 @@ pub use error::StoreError;
 pub use model::*;
 pub use sql::{ResealTarget, SqlStore};
 pub use store::{
-    AuditLog, ConfigRepo, DataPolicies, Inbox, OrderWatch, Outbox, Privacy, Retention, ShopAuthRepo, Store, Tasks,
+    AuditLog, Callbacks, ConfigRepo, DataPolicies, Inbox, OrderWatch, Outbox, Privacy, Retention, ShopAuthRepo, Store,
+    Tasks,
 };

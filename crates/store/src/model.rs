@@ -26,6 +26,40 @@ pub struct NewPush {
     pub received_at: i64,
 }
 
+/// A verified, decrypted WeCom callback, ready to be stored before WeCom gets its 200.
+#[derive(Debug, Clone)]
+pub struct NewCallback {
+    /// The configured WeCom app it was addressed to.
+    pub app_id: ConfigId,
+    /// MsgId, or sender + CreateTime for events: WeCom's retries share it.
+    pub dedupe_key: String,
+    /// `text`, `template_card_event`, `event/enter_agent`, …
+    pub kind: String,
+    /// The decrypted XML.
+    pub body: String,
+    /// When it arrived (unix ms).
+    pub received_at: i64,
+}
+
+/// A stored WeCom callback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredCallback {
+    /// Row id.
+    pub id: i64,
+    /// The WeCom app.
+    pub app_id: String,
+    /// Its dedupe key.
+    pub dedupe_key: String,
+    /// What kind of message it is.
+    pub kind: String,
+    /// The decrypted XML.
+    pub body: String,
+    /// When it arrived (unix ms).
+    pub received_at: i64,
+    /// `received` until acted on.
+    pub state: String,
+}
+
 /// What storing a push did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushInsert {
@@ -337,6 +371,8 @@ pub enum AuditKind {
     Auth,
     /// Personal data: a buyer forgotten, keys rotated.
     Privacy,
+    /// A WeCom callback received, repeated or refused.
+    Callback,
 }
 
 impl AuditKind {
@@ -347,6 +383,7 @@ impl AuditKind {
             AuditKind::Delivery => "delivery",
             AuditKind::Auth => "auth",
             AuditKind::Privacy => "privacy",
+            AuditKind::Callback => "callback",
         }
     }
 }
@@ -605,15 +642,18 @@ pub enum RetentionTarget {
     Tasks,
     /// Audit entries, from the oldest end of the chain.
     Audit,
+    /// WeCom callbacks.
+    Callbacks,
 }
 
 impl RetentionTarget {
     /// Every target, in purge order.
-    pub const ALL: [RetentionTarget; 5] = [
+    pub const ALL: [RetentionTarget; 6] = [
         RetentionTarget::Pushes,
         RetentionTarget::Events,
         RetentionTarget::Deliveries,
         RetentionTarget::Tasks,
+        RetentionTarget::Callbacks,
         RetentionTarget::Audit,
     ];
 
@@ -625,6 +665,7 @@ impl RetentionTarget {
             RetentionTarget::Deliveries => "deliveries",
             RetentionTarget::Tasks => "tasks",
             RetentionTarget::Audit => "audit",
+            RetentionTarget::Callbacks => "callbacks",
         }
     }
 }

@@ -282,9 +282,29 @@ pub trait DataPolicies: Send + Sync {
     async fn set_data_policy(&self, app: &ConfigId, shop: ShopId, policy: &FieldPolicy, now: i64) -> Result<()>;
 }
 
+/// WeCom callbacks: stored once, before the answer that stops WeCom's retries.
+#[async_trait]
+pub trait Callbacks: Send + Sync {
+    /// Stores a callback with its audit entry in one transaction; `false` (and a `duplicate` audit entry)
+    /// when one with the same app and dedupe key is already stored.
+    async fn insert_callback(&self, callback: &NewCallback) -> Result<bool>;
+    /// The newest callbacks, newest first.
+    async fn recent_callbacks(&self, limit: i64) -> Result<Vec<StoredCallback>>;
+}
+
 /// Everything shoprelay keeps.
 pub trait Store:
-    Inbox + Outbox + AuditLog + ConfigRepo + ShopAuthRepo + Tasks + OrderWatch + Retention + Privacy + DataPolicies
+    Inbox
+    + Outbox
+    + AuditLog
+    + ConfigRepo
+    + ShopAuthRepo
+    + Tasks
+    + OrderWatch
+    + Retention
+    + Privacy
+    + DataPolicies
+    + Callbacks
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

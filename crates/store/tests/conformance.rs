@@ -2118,3 +2118,50 @@ async fn data_policies_default_to_minimal_are_audited_and_go_with_a_purged_shop(
     })
     .await;
 }
+
+#[tokio::test]
+async fn wecom_callbacks_are_stored_once_sealed_and_audited() {
+    run_both(|s| async move {
+        let callback = NewCallback {
+            app_id: ConfigId::parse("hq").unwrap(),
+            dedupe_key: "msg:1456453720".into(),
+            kind: "text".into(),
+            body: format!("<xml><Content>{CHAT}</Content></xml>"),
+            received_at: 100,
+        };
+        assert!(s.insert_callback(&callback).await.unwrap());
+        assert!(!s.insert_callback(&callback).await.unwrap(), "a retry is a duplicate");
+        let other_app = NewCallback {
+            app_id: ConfigId::parse("cs").unwrap(),
+            ..callback.clone()
+        };
+        assert!(s.insert_callback(&other_app).await.unwrap(), "keys are per app");
+        let stored = s.recent_callbacks(10).await.unwrap();
+        assert_eq!(stored.len(), 2);
+        assert_eq!(
+            (stored[0].app_id.as_str(), stored[0].state.as_str()),
+            ("cs", "received")
+        );
+        assert!(stored[1].body.contains(CHAT));
+        let outcomes: Vec<String> = s
+            .query_audit(&AuditFilter {
+                kind: Some(AuditKind::Callback),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.outcome)
+            .collect();
+        assert_eq!(outcomes.iter().filter(|o| *o == "duplicate").count(), 1, "{outcomes:?}");
+        assert_eq!(outcomes.iter().filter(|o| *o == "received").count(), 2, "{outcomes:?}");
+        assert_eq!(
+            s.purge(RetentionTarget::Callbacks, 100, 10).await.unwrap(),
+            0,
+            "not older than itself"
+        );
+        assert_eq!(s.purge(RetentionTarget::Callbacks, 101, 10).await.unwrap(), 2);
+        assert!(s.recent_callbacks(10).await.unwrap().is_empty());
+    })
+    .await;
+}

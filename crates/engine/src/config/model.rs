@@ -264,6 +264,8 @@ pub struct RetentionConfig {
     pub tasks_days: u32,
     /// Audit entries (the evidence in disputes).
     pub audit_days: u32,
+    /// WeCom callbacks (members' messages and card clicks), once received.
+    pub callbacks_days: u32,
 }
 
 impl Default for RetentionConfig {
@@ -274,6 +276,7 @@ impl Default for RetentionConfig {
             deliveries_days: 90,
             tasks_days: 90,
             audit_days: 365,
+            callbacks_days: 90,
         }
     }
 }
@@ -292,6 +295,7 @@ impl RetentionConfig {
             T::Deliveries => self.deliveries_days,
             T::Tasks => self.tasks_days,
             T::Audit => self.audit_days,
+            T::Callbacks => self.callbacks_days,
         }
     }
 }

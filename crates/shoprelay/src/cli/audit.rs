@@ -31,7 +31,7 @@ pub struct Args {
     #[arg(long)]
     outcome: Option<String>,
     /// Only pushes, deliveries, auth events or privacy actions (buyers forgotten, keys rotated).
-    #[arg(long, value_parser = ["push", "delivery", "auth", "privacy"])]
+    #[arg(long, value_parser = ["push", "delivery", "auth", "privacy", "callback"])]
     kind: Option<String>,
     /// From this time (RFC 3339, e.g. 2026-11-26T00:00:00Z).
     #[arg(long)]
@@ -76,6 +76,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             "push" => AuditKind::Push,
             "delivery" => AuditKind::Delivery,
             "privacy" => AuditKind::Privacy,
+            "callback" => AuditKind::Callback,
             _ => AuditKind::Auth,
         }),
         shop_id: args.shop,

@@ -25,4 +25,5 @@ mod rules;
 mod security;
 mod webhook_ssrf;
 mod webhooks;
+mod wecom_callback;
 mod wecom_limits;

@@ -67,6 +67,10 @@ impl Retention for SqlStore {
                 "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE updated_at < $1
                      AND state IN ('delivered', 'dead', 'coalesced') ORDER BY id LIMIT $2)"
             }
+            RetentionTarget::Callbacks => {
+                "DELETE FROM wecom_callbacks WHERE id IN (SELECT id FROM wecom_callbacks WHERE received_at < $1
+                     ORDER BY id LIMIT $2)"
+            }
             RetentionTarget::Tasks => {
                 "DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE created_at < $1
                      AND state IN ('acked', 'escalated') ORDER BY id LIMIT $2)"
