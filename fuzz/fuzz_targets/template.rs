@@ -11,7 +11,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(template) = MessageTemplate::compile("fuzz", source) {
-        for kind in [EventKind::OrderCreated, EventKind::BuyerMessage, EventKind::LogisticsException] {
+        for kind in [
+            EventKind::OrderCreated,
+            EventKind::BuyerMessage,
+            EventKind::LogisticsException,
+        ] {
             let _ = template.preview(kind);
         }
     }

@@ -20,7 +20,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = crypto.decrypt(text);
     let signature = crypto.signature("1409659813", "1372623149", text);
-    let body = format!("<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><Encrypt><![CDATA[{text}]]></Encrypt></xml>");
+    let body = format!(
+        "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><Encrypt><![CDATA[{text}]]></Encrypt></xml>"
+    );
     let _ = open_callback(&crypto, &signature, "1409659813", "1372623149", &body);
     // And a real ciphertext of the input as the inner message.
     let sealed = crypto.encrypt(text);
