@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::json;
+use shoprelay_clock::SystemClock;
 use shoprelay_core::secret::SecretBox;
 use shoprelay_engine::clock::now_ms;
 use shoprelay_sim::shopee::ShopeeSimConfig;
@@ -60,12 +61,14 @@ async fn three_replicas_lose_nothing_duplicate_nothing_and_keep_the_budget() {
     let wecom = shoprelay_sim::wecom::serve(
         TcpListener::bind("127.0.0.1:0").await.unwrap(),
         WeComSimConfig::default(),
+        SystemClock::shared(),
     )
     .await
     .unwrap();
     let shopee = shoprelay_sim::shopee::serve(
         TcpListener::bind("127.0.0.1:0").await.unwrap(),
         ShopeeSimConfig::default(),
+        SystemClock::shared(),
     )
     .await;
     let dir = tempfile::tempdir().unwrap();

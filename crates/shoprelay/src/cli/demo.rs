@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use shoprelay_clock::SystemClock;
 use shoprelay_core::secret::SecretBox;
 use shoprelay_engine::clock::now_ms;
 use shoprelay_engine::config::{parse_config, Registry};
@@ -97,10 +98,15 @@ pub async fn setup(listen: &str, data_dir: Option<PathBuf>) -> Result<Demo> {
             users: vec!["zhangsan".into(), "lisi".into()],
             ..WeComSimConfig::default()
         },
+        SystemClock::shared(),
     )
     .await?;
-    let shopee =
-        shoprelay_sim::shopee::serve(TcpListener::bind("127.0.0.1:0").await?, ShopeeSimConfig::default()).await;
+    let shopee = shoprelay_sim::shopee::serve(
+        TcpListener::bind("127.0.0.1:0").await?,
+        ShopeeSimConfig::default(),
+        SystemClock::shared(),
+    )
+    .await;
     let (dir, path) = match data_dir {
         Some(p) => {
             std::fs::create_dir_all(&p)?;

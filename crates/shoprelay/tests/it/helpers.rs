@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use shoprelay::server::{start, Running, StartOptions};
+use shoprelay_clock::SystemClock;
 use shoprelay_core::secret::SecretBox;
 use shoprelay_engine::clock::now_ms;
 use shoprelay_engine::config::{parse_config, Registry};
@@ -155,11 +156,19 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         ..WeComSimConfig::default()
     };
     (options.wecom_sim)(&mut wecom_config);
-    let wecom = shoprelay_sim::wecom::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), wecom_config)
-        .await
-        .unwrap();
-    let shopee =
-        shoprelay_sim::shopee::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), options.shopee.clone()).await;
+    let wecom = shoprelay_sim::wecom::serve(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        wecom_config,
+        SystemClock::shared(),
+    )
+    .await
+    .unwrap();
+    let shopee = shoprelay_sim::shopee::serve(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        options.shopee.clone(),
+        SystemClock::shared(),
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

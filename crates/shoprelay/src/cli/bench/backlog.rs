@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use shoprelay_clock::SystemClock;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::secret::SecretBox;
@@ -114,6 +115,7 @@ pub(super) async fn run(args: &Args, report: &mut Report) -> Result<()> {
             users: vec![MEMBER.into()],
             ..WeComSimConfig::default()
         },
+        SystemClock::shared(),
     )
     .await?;
     let dir = tempfile::tempdir().context("cannot create a temporary folder")?;

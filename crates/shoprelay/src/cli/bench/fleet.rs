@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use shoprelay_clock::SystemClock;
 use shoprelay_core::secret::SecretBox;
 use shoprelay_engine::clock::now_ms;
 use shoprelay_engine::config::{parse_config, Registry};
@@ -199,8 +200,12 @@ pub(super) struct Setup {
 
 /// Starts everything for `n` destinations of `fleet`, the simulator enforcing `limits`.
 pub(super) async fn setup(n: usize, fleet: Fleet, limits: SimLimits) -> Result<Setup> {
-    let wecom =
-        shoprelay_sim::wecom::serve(TcpListener::bind("127.0.0.1:0").await?, wecom_config(n, fleet, limits)).await?;
+    let wecom = shoprelay_sim::wecom::serve(
+        TcpListener::bind("127.0.0.1:0").await?,
+        wecom_config(n, fleet, limits),
+        SystemClock::shared(),
+    )
+    .await?;
     let shops: Vec<SimShop> = (0..n)
         .map(|i| SimShop {
             shop_id: shop_id(i),
@@ -220,6 +225,7 @@ pub(super) async fn setup(n: usize, fleet: Fleet, limits: SimLimits) -> Result<S
             main_accounts,
             ..ShopeeSimConfig::default()
         },
+        SystemClock::shared(),
     )
     .await;
     let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
