@@ -25,7 +25,6 @@ use shoprelay_core::ids::ConfigId;
 use shoprelay_store::{DeliveryItem, DestinationState, NewDelivery, NewEvent, PRIORITY_BULK};
 use shoprelay_wecom::contacts::Membership;
 
-use crate::clock::{now_ms, now_secs};
 use crate::config::Registry;
 use crate::deliver::app_credentials;
 use crate::engine::Engine;
@@ -139,7 +138,7 @@ pub enum BreakerSignal {
 impl Engine {
     /// Reserves a send to `destination` for `recipients` if every budget allows it.
     pub(crate) async fn reserve_send(&self, destination: &str, recipients: &str) -> Result<Pacing, EngineError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         // WeCom's minute (and its hour of 60 minutes); shorter only in tests that let windows pass.
         let minute_ms = self.settings.pacing_minute.as_millis() as i64;
         let hour_ms = minute_ms * 60;
@@ -217,7 +216,7 @@ impl Engine {
             state.reason = "budget spent".into();
         }
         state.paused_until = state.paused_until.max(until);
-        self.store.set_destination(&state, now_ms()).await?;
+        self.store.set_destination(&state, self.clock.now_ms()).await?;
         metrics::counter!("shoprelay_destination_paced_total").increment(1);
         self.coalesce(destination, None).await
     }
@@ -225,7 +224,10 @@ impl Engine {
     /// Folds due bulk deliveries of `destination` (only those for `recipients`, when given) into one
     /// digest per group of recipients.
     pub async fn coalesce(&self, destination: &str, recipients: Option<&str>) -> Result<(), EngineError> {
-        let mut items = self.store.coalescible(destination, now_ms(), DIGEST_MAX).await?;
+        let mut items = self
+            .store
+            .coalescible(destination, self.clock.now_ms(), DIGEST_MAX)
+            .await?;
         if let Some(only) = recipients {
             items.retain(|d| d.recipients == only);
         }
@@ -288,7 +290,7 @@ impl Engine {
             recipients: recipients.to_owned(),
             quiet_until: None,
         };
-        let id = self.store.create_digest(&ids, new, &token, now_ms()).await?;
+        let id = self.store.create_digest(&ids, new, &token, self.clock.now_ms()).await?;
         if id.is_some() {
             metrics::counter!("shoprelay_digests_total").increment(1);
         }
@@ -298,7 +300,7 @@ impl Engine {
     /// Ends the quiet hours that are over: what each rule held for a destination and its recipients goes
     /// out as one digest (a lone message as itself). Returns how many deliveries were released.
     pub async fn release_quiet_once(&self) -> Result<usize, EngineError> {
-        let held = self.store.quiet_due(now_ms(), DIGEST_MAX * 4).await?;
+        let held = self.store.quiet_due(self.clock.now_ms(), DIGEST_MAX * 4).await?;
         let mut groups: std::collections::BTreeMap<(String, String, i64), Vec<DeliveryItem>> = Default::default();
         for h in held {
             groups
@@ -313,7 +315,7 @@ impl Engine {
             let (bulk, urgent): (Vec<DeliveryItem>, Vec<DeliveryItem>) =
                 items.into_iter().partition(|d| d.priority == PRIORITY_BULK);
             let urgent: Vec<i64> = urgent.iter().map(|d| d.id).collect();
-            self.store.unhold(&urgent, now_ms()).await?;
+            self.store.unhold(&urgent, self.clock.now_ms()).await?;
             for chunk in bulk.chunks(DIGEST_MAX as usize) {
                 let refs: Vec<&DeliveryItem> = chunk.iter().collect();
                 if refs.len() >= 2
@@ -325,7 +327,7 @@ impl Engine {
                     continue;
                 }
                 let ids: Vec<i64> = chunk.iter().map(|d| d.id).collect();
-                self.store.unhold(&ids, now_ms()).await?;
+                self.store.unhold(&ids, self.clock.now_ms()).await?;
             }
         }
         if released > 0 {
@@ -345,7 +347,7 @@ impl Engine {
                     failures: 0,
                     ..state
                 };
-                self.store.set_destination(&closed, now_ms()).await?;
+                self.store.set_destination(&closed, self.clock.now_ms()).await?;
             }
         }
         Ok(())
@@ -357,7 +359,7 @@ impl Engine {
         destination: &str,
         signal: BreakerSignal,
     ) -> Result<Option<i64>, EngineError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut state = self.destination_state(destination).await?;
         let was = state.state.clone();
         state.failures += 1;
@@ -412,27 +414,27 @@ impl Engine {
 
     /// Queues a "delivery failing" notice to the admin targets (never through the failing destination).
     async fn tell_admins(&self, destination: &str, reason: &str) -> Result<(), EngineError> {
-        let key = format!("delivery_failing:{destination}:{}", now_secs());
-        let event = delivery_failing(key, destination, reason.to_owned());
+        let key = format!("delivery_failing:{destination}:{}", self.clock.now_secs());
+        let event = delivery_failing(key, destination, reason.to_owned(), self.clock.now_secs());
         let deliveries = self.route(&self.registry(), &event).await?;
         self.store
-            .insert_event(NewEvent { event, deliveries }, now_ms())
+            .insert_event(NewEvent { event, deliveries }, self.clock.now_ms())
             .await?;
         self.outbox_wake.notify_one();
         Ok(())
     }
 }
 
-/// A "delivery failing" event about `destination`, for the admin targets; `dedupe_key` says how often the
-/// same notice may be queued.
-pub(crate) fn delivery_failing(dedupe_key: String, destination: &str, reason: String) -> Event {
+/// A "delivery failing" event about `destination`, for the admin targets, occurring at `now_secs`;
+/// `dedupe_key` says how often the same notice may be queued.
+pub(crate) fn delivery_failing(dedupe_key: String, destination: &str, reason: String, now_secs: i64) -> Event {
     Event {
         dedupe_key,
         platform: Platform::Shopee,
         app: ConfigId::internal(),
         shop_id: None,
         order_sn: None,
-        occurred_at: now_secs(),
+        occurred_at: now_secs,
         order: None,
         body: EventBody::DeliveryFailing {
             destination: destination.to_owned(),

@@ -9,7 +9,6 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use shoprelay_clock::SystemClock;
 use shoprelay_core::secret::SecretBox;
-use shoprelay_engine::clock::now_ms;
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_sim::shopee::{NewItem, NewOrder, ShopeeSim, ShopeeSimConfig};
 use shoprelay_sim::wecom::{SimMessage, WeComSim, WeComSimConfig};
@@ -129,7 +128,11 @@ pub async fn setup(listen: &str, data_dir: Option<PathBuf>) -> Result<Demo> {
 
     let file = parse_config(&demo_config(&base, shopee.base_url(), &wecom.base_url()))?;
     let objects = Registry::from_file(&file).to_objects(&secrets)?;
-    server.engine.store.apply_config(&objects, now_ms()).await?;
+    server
+        .engine
+        .store
+        .apply_config(&objects, server.engine.clock.now_ms())
+        .await?;
     server.engine.reload_config().await?;
 
     // The real authorization flow: shoprelay's link → (simulated) Shopee approval → our callback.

@@ -1,13 +1,13 @@
 //! `spawn_app()`: simulators, a fresh database and the server on port 0, workers off so each test runs
-//! the pipeline with `dispatch()` instead of sleeping.
+//! the pipeline with `dispatch()` instead of sleeping; one manual clock shared by the server and both
+//! simulators, so a test lets a minute pass with `app.clock.advance(…)` instead of waiting for it.
 
 use std::time::Duration;
 
 use serde_json::Value;
 use shoprelay::server::{start, Running, StartOptions};
-use shoprelay_clock::SystemClock;
+use shoprelay_clock::{Clock, ManualClock};
 use shoprelay_core::secret::SecretBox;
-use shoprelay_engine::clock::now_ms;
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_sim::shopee::{NewItem, NewOrder, ShopeeSim, ShopeeSimConfig};
 use shoprelay_sim::wecom::{SimMessage, WeComSim, WeComSimConfig};
@@ -26,8 +26,7 @@ pub struct Options {
     pub extra_toml: String,
     /// Language of the built-in messages.
     pub language: shoprelay_core::error::Lang,
-    /// WeCom's "minute" lasts `SHORT_MINUTE` in shoprelay's pacing and in the simulator, so a test can
-    /// let a budget window pass for real.
+    /// WeCom's "minute" lasts `SHORT_MINUTE` in shoprelay's pacing and in the simulator.
     pub short_minute: bool,
     /// The simulated Shopee (shops, main accounts, token answers).
     pub shopee: ShopeeSimConfig,
@@ -36,9 +35,6 @@ pub struct Options {
     /// Changes to the simulated corp (its departments, tags, chats …) before the simulator starts.
     pub wecom_sim: fn(&mut WeComSimConfig),
 }
-
-/// The minute of tests with `short_minute`.
-pub const SHORT_MINUTE: Duration = Duration::from_secs(3);
 
 impl Default for Options {
     fn default() -> Self {
@@ -54,8 +50,13 @@ impl Default for Options {
     }
 }
 
+/// The minute of tests with `short_minute`.
+pub const SHORT_MINUTE: Duration = Duration::from_secs(3);
+
 pub struct TestApp {
     pub server: Running,
+    /// The time of the server and of both simulators; it moves only when a test advances it.
+    pub clock: ManualClock,
     pub shopee: ShopeeSim,
     pub wecom: WeComSim,
     pub base: String,
@@ -137,6 +138,9 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
+    // Starting at the host's time keeps what the simulated Shopee signs and checks with the host clock
+    // (API call timestamps) in step with the rest.
+    let clock = ManualClock::starting_now();
     let mut wecom_config = WeComSimConfig {
         users: vec!["zhangsan".into(), "lisi".into()],
         chats: vec![shoprelay_sim::wecom::SimChat {
@@ -159,14 +163,14 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let wecom = shoprelay_sim::wecom::serve(
         TcpListener::bind("127.0.0.1:0").await.unwrap(),
         wecom_config,
-        SystemClock::shared(),
+        clock.shared(),
     )
     .await
     .unwrap();
     let shopee = shoprelay_sim::shopee::serve(
         TcpListener::bind("127.0.0.1:0").await.unwrap(),
         options.shopee.clone(),
-        SystemClock::shared(),
+        clock.shared(),
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -187,6 +191,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     } else {
         tune
     };
+    start_options.clock = clock.shared();
     let server = start(listener, start_options).await.unwrap();
     let app_line = format!("api_base = \"{}\"\n", shopee.base_url());
     let toml = config_toml(&base, shopee.base_url(), &wecom.base_url(), &options.wecom_secret).replacen(
@@ -196,11 +201,17 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     ) + &options.extra_toml;
     let file = parse_config(&toml).unwrap();
     let objects = Registry::from_file(&file).to_objects(&secrets).unwrap();
-    server.engine.store.apply_config(&objects, now_ms()).await.unwrap();
+    server
+        .engine
+        .store
+        .apply_config(&objects, clock.now_ms())
+        .await
+        .unwrap();
     server.engine.reload_config().await.unwrap();
     shopee.set_push_target(None, &format!("{base}/push/shopee/{APP}")).await;
     TestApp {
         server,
+        clock,
         shopee,
         wecom,
         base,
@@ -234,7 +245,8 @@ impl TestApp {
         self.server.engine.dispatch_all_pending().await.unwrap();
     }
 
-    /// Retries come due after a millisecond or two in tests; dispatch until the queues are empty.
+    /// Retries come due after a millisecond or two in tests; dispatch until the queues are empty, moving
+    /// the clock on a few milliseconds between passes.
     pub async fn dispatch_until_settled(&self) {
         for _ in 0..200 {
             self.dispatch().await;
@@ -242,7 +254,7 @@ impl TestApp {
             if q.inbox_pending == 0 && q.deliveries_pending == 0 {
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            self.clock.advance(Duration::from_millis(5));
         }
         panic!(
             "work did not settle: {:?}",

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use shoprelay_clock::SystemClock;
 use shoprelay_core::secret::SecretBox;
-use shoprelay_engine::clock::now_ms;
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_sim::shopee::{ShopeeSim, ShopeeSimConfig, SimMainAccount, SimShop};
 use shoprelay_sim::wecom::{SimApp, SimGroup, SimLimits, WeComSim, WeComSimConfig};
@@ -236,7 +235,11 @@ pub(super) async fn setup(n: usize, fleet: Fleet, limits: SimLimits) -> Result<S
     let server = start(listener, StartOptions::new(database, secrets.clone())).await?;
     let file = parse_config(&config_toml(&base, shopee.base_url(), &wecom.base_url(), n, fleet))?;
     let objects = Registry::from_file(&file).to_objects(&secrets)?;
-    server.engine.store.apply_config(&objects, now_ms()).await?;
+    server
+        .engine
+        .store
+        .apply_config(&objects, server.engine.clock.now_ms())
+        .await?;
     server.engine.reload_config().await?;
     authorize(&base).await?;
     shopee.set_push_target(None, &format!("{base}/push/shopee/{APP}")).await;
