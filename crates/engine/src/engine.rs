@@ -53,9 +53,6 @@ pub struct EngineSettings {
     pub tracking_poll: Duration,
     /// How often unshipped orders are checked against their ship-by date.
     pub ship_by_scan: Duration,
-    /// The "minute" of every per-minute budget (an hour is 60 of them): WeCom's, 60 s. Tests shorten it
-    /// together with the simulator's, to let a real pause run out.
-    pub pacing_minute: Duration,
 }
 
 impl EngineSettings {
@@ -85,7 +82,6 @@ impl EngineSettings {
             language: shoprelay_core::error::Lang::Zh,
             tracking_poll: Duration::from_secs(6 * 3_600),
             ship_by_scan: Duration::from_secs(60),
-            pacing_minute: Duration::from_secs(60),
         }
     }
 }

@@ -43,6 +43,10 @@ pub const MEMBER_PER_HOUR: i64 = 1_000;
 pub const FAILURES_TO_OPEN: i64 = 5;
 /// Longest time the breaker stays open before a probe.
 pub const MAX_OPEN: Duration = Duration::from_secs(600);
+/// The window of every per-minute budget.
+const MINUTE_MS: i64 = 60_000;
+/// The window of every per-hour budget.
+const HOUR_MS: i64 = 60 * MINUTE_MS;
 /// Most deliveries folded into one digest.
 const DIGEST_MAX: i64 = 500;
 
@@ -139,20 +143,17 @@ impl Engine {
     /// Reserves a send to `destination` for `recipients` if every budget allows it.
     pub(crate) async fn reserve_send(&self, destination: &str, recipients: &str) -> Result<Pacing, EngineError> {
         let now = self.clock.now_ms();
-        // WeCom's minute (and its hour of 60 minutes); shorter only in tests that let windows pass.
-        let minute_ms = self.settings.pacing_minute.as_millis() as i64;
-        let hour_ms = minute_ms * 60;
         let registry = self.registry();
         let b = budget(&registry, destination);
         if let Some(limit) = b.per_minute {
-            let (count, oldest) = self.store.count_sends(destination, "*", now - minute_ms).await?;
-            if let Some(at) = later(now, count, oldest, limit, minute_ms) {
+            let (count, oldest) = self.store.count_sends(destination, "*", now - MINUTE_MS).await?;
+            if let Some(at) = later(now, count, oldest, limit, MINUTE_MS) {
                 return Ok(Pacing::DestinationFull(at));
             }
         }
         let mut members = Vec::new();
         if b.per_member {
-            let windows = [(MEMBER_PER_MINUTE, minute_ms), (MEMBER_PER_HOUR, hour_ms)];
+            let windows = [(MEMBER_PER_MINUTE, MINUTE_MS), (MEMBER_PER_HOUR, HOUR_MS)];
             let mut free_at: Option<i64> = None;
             match self.people(&registry, destination, recipients).await {
                 // It may reach anyone: every send of the app may have reached that person too.

@@ -26,8 +26,6 @@ pub struct Options {
     pub extra_toml: String,
     /// Language of the built-in messages.
     pub language: shoprelay_core::error::Lang,
-    /// WeCom's "minute" lasts `SHORT_MINUTE` in shoprelay's pacing and in the simulator.
-    pub short_minute: bool,
     /// The simulated Shopee (shops, main accounts, token answers).
     pub shopee: ShopeeSimConfig,
     /// Extra TOML lines for the `[[shopee.apps]]` entry (e.g. `auth_link = "legacy"`).
@@ -42,16 +40,12 @@ impl Default for Options {
             wecom_secret: "sim-app-secret".into(),
             extra_toml: String::new(),
             language: shoprelay_core::error::Lang::Zh,
-            short_minute: false,
             shopee: ShopeeSimConfig::default(),
             shopee_app_toml: String::new(),
             wecom_sim: |_| {},
         }
     }
 }
-
-/// The minute of tests with `short_minute`.
-pub const SHORT_MINUTE: Duration = Duration::from_secs(3);
 
 pub struct TestApp {
     pub server: Running,
@@ -149,14 +143,6 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             members: vec!["zhangsan".into(), "lisi".into()],
             agent_id: 1000002,
         }],
-        limits: shoprelay_sim::wecom::SimLimits {
-            minute_ms: if options.short_minute {
-                SHORT_MINUTE.as_millis() as u64
-            } else {
-                60_000
-            },
-            ..Default::default()
-        },
         ..WeComSimConfig::default()
     };
     (options.wecom_sim)(&mut wecom_config);
@@ -183,14 +169,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     );
     start_options.workers = false;
     start_options.language = options.language;
-    start_options.tune = if options.short_minute {
-        |s| {
-            tune(s);
-            s.pacing_minute = SHORT_MINUTE;
-        }
-    } else {
-        tune
-    };
+    start_options.tune = tune;
     start_options.clock = clock.shared();
     let server = start(listener, start_options).await.unwrap();
     let app_line = format!("api_base = \"{}\"\n", shopee.base_url());

@@ -3,6 +3,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 
+/// WeCom's minute, in milliseconds.
+const MINUTE_MS: i64 = 60_000;
+
 /// At most `max` events within any `span_ms` milliseconds.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Window {
@@ -11,18 +14,18 @@ pub(crate) struct Window {
 }
 
 impl Window {
-    /// At most `max` per minute, a minute lasting `minute_ms`.
-    pub(crate) fn per_minute(max: u32, minute_ms: u64) -> Self {
+    /// At most `max` per minute.
+    pub(crate) fn per_minute(max: u32) -> Self {
         Self {
-            span_ms: i64::try_from(minute_ms).unwrap_or(i64::MAX),
+            span_ms: MINUTE_MS,
             max,
         }
     }
 
-    /// At most `max` per hour of 60 such minutes.
-    pub(crate) fn per_hour(max: u32, minute_ms: u64) -> Self {
+    /// At most `max` per hour.
+    pub(crate) fn per_hour(max: u32) -> Self {
         Self {
-            span_ms: i64::try_from(minute_ms.saturating_mul(60)).unwrap_or(i64::MAX),
+            span_ms: 60 * MINUTE_MS,
             max,
         }
     }
@@ -64,7 +67,7 @@ mod tests {
     use super::*;
 
     fn member_windows() -> [Window; 2] {
-        [Window::per_minute(30, 60_000), Window::per_hour(1000, 60_000)]
+        [Window::per_minute(30), Window::per_hour(1000)]
     }
 
     #[test]

@@ -171,10 +171,10 @@ impl SimState {
         let l = &self.config.limits;
         match limit {
             MemberLimit::App => vec![
-                Window::per_minute(l.member_per_minute, l.minute_ms),
-                Window::per_hour(l.member_per_hour, l.minute_ms),
+                Window::per_minute(l.member_per_minute),
+                Window::per_hour(l.member_per_hour),
             ],
-            MemberLimit::AppChat => vec![Window::per_minute(l.appchat_member_per_minute, l.minute_ms)],
+            MemberLimit::AppChat => vec![Window::per_minute(l.appchat_member_per_minute)],
         }
     }
 
