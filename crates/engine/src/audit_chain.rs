@@ -26,12 +26,7 @@ impl Engine {
 
     /// Seals new entries every second until `shutdown`.
     pub(crate) async fn seal_audit_loop(&self, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tick.tick() => {}
-            }
+        while self.wait(Duration::from_secs(1), &shutdown).await {
             if let Err(err) = self.seal_audit_now().await {
                 tracing::warn!(error = ?err, "sealing the audit log failed; retrying");
             }

@@ -16,7 +16,6 @@ use std::time::Duration;
 use shoprelay_core::error::Lang;
 use shoprelay_store::NewEvent;
 
-use crate::clock::{now_ms, now_secs};
 use crate::config::{WeComAppConfig, WebhookConfig};
 use crate::egress::{admit, literal_ip, refusal_of};
 use crate::engine::Engine;
@@ -96,7 +95,7 @@ impl Engine {
             .store
             .claim_deliveries(
                 &self.instance_id,
-                now_ms(),
+                self.clock.now_ms(),
                 self.settings.lease.as_millis() as i64,
                 self.settings.destination_lease.as_millis() as i64,
                 limit,
@@ -161,7 +160,7 @@ impl Engine {
     }
 
     fn audit_for(&self, item: &DeliveryItem, outcome: &str) -> AuditEntry {
-        let mut audit = AuditEntry::new(AuditKind::Delivery, outcome, now_ms(), "");
+        let mut audit = AuditEntry::new(AuditKind::Delivery, outcome, self.clock.now_ms(), "");
         audit.shop_id = item.shop_id;
         audit.order_sn = item.order_sn.clone();
         audit.destination = Some(item.destination.clone());
@@ -178,7 +177,7 @@ impl Engine {
         let latency = started.elapsed();
         // The window counts from the message's arrival, which a slow request (a token refresh, a retry
         // inside the client) can make much later than the reservation; settled with the result below.
-        let settled_at = now_ms();
+        let settled_at = self.clock.now_ms();
         let mut audit = self.audit_for(&item, "delivered");
         audit.latency_ms = Some(latency.as_millis() as i64);
         let mut paused_until = None;
@@ -222,7 +221,7 @@ impl Engine {
                     _ => match self.settings.delivery_backoff.delay(attempt) {
                         Some(delay) => {
                             audit.outcome = "retry".into();
-                            let at = (now_ms() + delay.as_millis() as i64).max(paused_until.unwrap_or(0));
+                            let at = (self.clock.now_ms() + delay.as_millis() as i64).max(paused_until.unwrap_or(0));
                             paused_until = Some(at);
                             DeliveryResult::Retry { at, error }
                         }
@@ -360,7 +359,7 @@ impl Engine {
         }
         let body = serde_json::to_vec(message).map_err(|e| Failure::permanent(e.to_string()))?;
         let id = format!("msg_shoprelay_{delivery_id}");
-        let timestamp = now_secs();
+        let timestamp = self.clock.now_secs();
         let response = self
             .webhooks
             .client(cfg.allow_private_network)
@@ -465,7 +464,7 @@ impl Engine {
     /// Tells the `[admin]` targets whom a delivery reached nobody through — each value once a day per
     /// destination, since the same broken rule names it in every message.
     async fn report_unreached(&self, destination: &str, unreached: &[Unreached]) -> Result<(), EngineError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let day = china_day(now);
         let values: Vec<(String, String)> = unreached
             .iter()
@@ -490,7 +489,7 @@ impl Engine {
             listed.join("，")
         );
         let key = format!("recipients_unreached:{destination}:{day}:{}", listed.join(","));
-        let event = delivery_failing(key, destination, reason);
+        let event = delivery_failing(key, destination, reason, self.clock.now_secs());
         let text = unreached_notice(destination, &new, self.settings.language);
         let deliveries = admin_notice(&self.registry(), &event, &text, self.settings.language);
         let notice = NewEvent { event, deliveries };

@@ -3,6 +3,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use shoprelay_clock::SharedClock;
 use shoprelay_core::secret::SecretBox;
 use shoprelay_marketplaces::shopee::ShopeeClient;
 use shoprelay_store::{NewPush, PushInsert, Store};
@@ -52,9 +53,6 @@ pub struct EngineSettings {
     pub tracking_poll: Duration,
     /// How often unshipped orders are checked against their ship-by date.
     pub ship_by_scan: Duration,
-    /// The "minute" of every per-minute budget (an hour is 60 of them): WeCom's, 60 s. Tests shorten it
-    /// together with the simulator's, to let a real pause run out.
-    pub pacing_minute: Duration,
 }
 
 impl EngineSettings {
@@ -84,7 +82,6 @@ impl EngineSettings {
             language: shoprelay_core::error::Lang::Zh,
             tracking_poll: Duration::from_secs(6 * 3_600),
             ship_by_scan: Duration::from_secs(60),
-            pacing_minute: Duration::from_secs(60),
         }
     }
 }
@@ -97,6 +94,8 @@ pub struct Engine {
     pub secrets: SecretBox,
     /// Tunables.
     pub settings: EngineSettings,
+    /// What every stage reads the time from and waits on (tests advance a manual one).
+    pub clock: SharedClock,
     /// Shopee API client.
     pub shopee: ShopeeClient,
     /// WeCom API client (its token cache is shared by every delivery).
@@ -126,6 +125,7 @@ impl Engine {
         store: Arc<dyn Store>,
         secrets: SecretBox,
         settings: EngineSettings,
+        clock: SharedClock,
     ) -> Result<Arc<Self>, EngineError> {
         let http = reqwest::Client::builder()
             .timeout(settings.http_timeout)
@@ -146,6 +146,7 @@ impl Engine {
             webhooks: crate::webhook::WebhookClients::new(settings.http_timeout).map_err(EngineError::HttpClient)?,
             tokens: TokenManager::default(),
             settings,
+            clock,
             registry: RwLock::new(Arc::new(registry)),
             config_fingerprint: std::sync::Mutex::new(config_fingerprint(&objects)),
             inbox_wake,
@@ -178,7 +179,7 @@ impl Engine {
         };
         if changed {
             // A held destination waits for an admin's fix; a changed configuration may be it: probe now.
-            let released = self.store.release_held_destinations(crate::clock::now_ms()).await?;
+            let released = self.store.release_held_destinations(self.clock.now_ms()).await?;
             if released > 0 {
                 tracing::info!(released, "configuration changed: probing held destinations now");
                 self.outbox_wake.notify_one();
@@ -261,46 +262,43 @@ impl Engine {
         let me = self.clone();
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = tick.tick() => {
-                        if let Err(err) = me.timers_once().await {
-                            tracing::warn!(error = ?err, "quiet-hour release or escalation failed; retrying");
-                        }
-                    }
+                if let Err(err) = me.timers_once().await {
+                    tracing::warn!(error = ?err, "quiet-hour release or escalation failed; retrying");
+                }
+                if !me.wait(Duration::from_secs(1), &stop).await {
+                    break;
                 }
             }
         }));
         let me = self.clone();
         tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(me.settings.config_reload);
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tick.tick() => {
-                        if let Err(err) = me.reload_config().await {
-                            tracing::warn!(error = ?err, "reloading configuration failed; keeping the previous one");
-                        }
-                    }
+            while me.wait(me.settings.config_reload, &shutdown).await {
+                if let Err(err) = me.reload_config().await {
+                    tracing::warn!(error = ?err, "reloading configuration failed; keeping the previous one");
                 }
             }
         }));
         tasks
     }
 
+    /// Waits `period` by the engine's clock; false when `shutdown` comes first.
+    pub(crate) async fn wait(&self, period: Duration, shutdown: &CancellationToken) -> bool {
+        tokio::select! {
+            _ = shutdown.cancelled() => false,
+            _ = self.clock.sleep(period) => true,
+        }
+    }
+
     /// Keeps this process's destination leases alive while long sends are in flight.
     async fn lease_heartbeat(&self, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(self.settings.destination_lease / 3);
         loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tick.tick() => {}
-            }
-            let until = crate::clock::now_ms() + self.settings.destination_lease.as_millis() as i64;
+            let until = self.clock.now_ms() + self.settings.destination_lease.as_millis() as i64;
             if let Err(err) = self.store.renew_destination_leases(&self.instance_id, until).await {
                 tracing::warn!(error = ?err, "renewing destination leases failed");
+            }
+            if !self.wait(self.settings.destination_lease / 3, &shutdown).await {
+                break;
             }
         }
     }
@@ -341,7 +339,7 @@ impl Engine {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
                     _ = notify.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = self.clock.sleep(Duration::from_millis(500)) => {}
                 }
             } else if shutdown.is_cancelled() {
                 return;

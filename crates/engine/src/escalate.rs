@@ -5,7 +5,6 @@ use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_store::{NewEvent, Task};
 
-use crate::clock::{now_ms, now_secs};
 use crate::config::Registry;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -17,14 +16,14 @@ const BATCH: i64 = 100;
 impl Engine {
     /// Escalates the tasks whose time has come; returns how many.
     pub async fn escalate_once(&self) -> Result<usize, EngineError> {
-        let due = self.store.due_escalations(now_ms(), BATCH).await?;
+        let due = self.store.due_escalations(self.clock.now_ms(), BATCH).await?;
         if due.is_empty() {
             return Ok(0);
         }
         let registry = self.registry();
         let mut escalated = 0;
         for task in due {
-            let event = escalation_event(&registry, &task);
+            let event = escalation_event(&registry, &task, self.clock.now_ms());
             let mut deliveries = self.route(&registry, &event).await?;
             if let Some(rule) = registry.routes.iter().find(|r| r.id.as_str() == task.rule_id) {
                 deliveries.extend(routing::render_escalation(
@@ -36,7 +35,7 @@ impl Engine {
             }
             if self
                 .store
-                .escalate_task(task.id, NewEvent { event, deliveries }, now_ms())
+                .escalate_task(task.id, NewEvent { event, deliveries }, self.clock.now_ms())
                 .await?
             {
                 metrics::counter!("shoprelay_escalations_total").increment(1);
@@ -57,8 +56,8 @@ impl Engine {
     }
 }
 
-/// The escalation event of a task, about the same shop and order.
-fn escalation_event(registry: &Registry, task: &Task) -> Event {
+/// The escalation event of a task, about the same shop and order, escalated at `now_ms`.
+fn escalation_event(registry: &Registry, task: &Task, now_ms: i64) -> Event {
     let shop_id = task
         .shop_id
         .and_then(|s| u64::try_from(s).ok())
@@ -79,13 +78,13 @@ fn escalation_event(registry: &Registry, task: &Task) -> Event {
         app,
         shop_id,
         order_sn: task.order_sn.as_deref().and_then(|o| OrderSn::parse(o).ok()),
-        occurred_at: now_secs(),
+        occurred_at: now_ms.div_euclid(1_000),
         order: None,
         body: EventBody::Escalation {
             task_id: task.id,
             rule: task.rule_id.clone(),
             assignee: task.assignee.clone(),
-            waited_minutes: (now_ms() - task.created_at).max(0) / 60_000,
+            waited_minutes: (now_ms - task.created_at).max(0) / 60_000,
             about: task.summary.clone(),
         },
     }

@@ -23,13 +23,11 @@
 //! - [`backoff`]: retry schedules.
 //! - [`webhook`]: Standard Webhooks signing of events sent to the seller's own systems.
 //! - [`egress`]: which addresses webhooks may connect to, checked on every resolution.
-//! - [`clock`]: the time source.
 
 pub mod audit_chain;
 pub mod audit_export;
 pub mod audit_sink;
 pub mod backoff;
-pub mod clock;
 pub mod config;
 pub mod deliver;
 pub mod egress;

@@ -19,7 +19,6 @@ use shoprelay_core::order::{OrderSnapshot, OrderStatus};
 use shoprelay_marketplaces::shopee::TrackingInfo;
 use shoprelay_store::{NewEvent, WatchedOrder};
 
-use crate::clock::{now_ms, now_secs};
 use crate::config::Registry;
 use crate::engine::Engine;
 use crate::error::{EngineError, SyncError};
@@ -81,12 +80,12 @@ impl Engine {
         let Some(limits) = thresholds(&registry) else {
             return Ok(0);
         };
-        let now = now_secs();
+        let now = self.clock.now_secs();
         let mut found: Vec<(WatchedOrder, Found)> = Vec::new();
-        let scan_due =
-            now_ms() - self.last_ship_by_scan.load(Ordering::Relaxed) >= self.settings.ship_by_scan.as_millis() as i64;
+        let scan_due = self.clock.now_ms() - self.last_ship_by_scan.load(Ordering::Relaxed)
+            >= self.settings.ship_by_scan.as_millis() as i64;
         if let (Some(max_hours), true) = (limits.risk_hours.last(), scan_due) {
-            self.last_ship_by_scan.store(now_ms(), Ordering::Relaxed);
+            self.last_ship_by_scan.store(self.clock.now_ms(), Ordering::Relaxed);
             let horizon = now + i64::from(*max_hours) * 3_600;
             let mut orders = Vec::new();
             // Every order due to ship within the largest threshold (a day late at most: past that Shopee
@@ -128,10 +127,10 @@ impl Engine {
                 }
             }
         }
-        let checked_before = now_ms() - self.settings.tracking_poll.as_millis() as i64;
+        let checked_before = self.clock.now_ms() - self.settings.tracking_poll.as_millis() as i64;
         for order in self
             .store
-            .claim_tracking_checks(&SHIPPED, now_ms(), checked_before, BATCH)
+            .claim_tracking_checks(&SHIPPED, self.clock.now_ms(), checked_before, BATCH)
             .await?
         {
             let trail = match self.tracking_info(&registry, &order).await {
@@ -211,7 +210,7 @@ impl Engine {
             let deliveries = self.route(&registry, &event).await?;
             if self
                 .store
-                .insert_event(NewEvent { event, deliveries }, now_ms())
+                .insert_event(NewEvent { event, deliveries }, self.clock.now_ms())
                 .await?
             {
                 metrics::counter!("shoprelay_logistics_exceptions_total").increment(1);

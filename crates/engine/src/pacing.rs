@@ -25,7 +25,6 @@ use shoprelay_core::ids::ConfigId;
 use shoprelay_store::{DeliveryItem, DestinationState, NewDelivery, NewEvent, PRIORITY_BULK};
 use shoprelay_wecom::contacts::Membership;
 
-use crate::clock::{now_ms, now_secs};
 use crate::config::Registry;
 use crate::deliver::app_credentials;
 use crate::engine::Engine;
@@ -44,6 +43,10 @@ pub const MEMBER_PER_HOUR: i64 = 1_000;
 pub const FAILURES_TO_OPEN: i64 = 5;
 /// Longest time the breaker stays open before a probe.
 pub const MAX_OPEN: Duration = Duration::from_secs(600);
+/// The window of every per-minute budget.
+const MINUTE_MS: i64 = 60_000;
+/// The window of every per-hour budget.
+const HOUR_MS: i64 = 60 * MINUTE_MS;
 /// Most deliveries folded into one digest.
 const DIGEST_MAX: i64 = 500;
 
@@ -139,21 +142,18 @@ pub enum BreakerSignal {
 impl Engine {
     /// Reserves a send to `destination` for `recipients` if every budget allows it.
     pub(crate) async fn reserve_send(&self, destination: &str, recipients: &str) -> Result<Pacing, EngineError> {
-        let now = now_ms();
-        // WeCom's minute (and its hour of 60 minutes); shorter only in tests that let windows pass.
-        let minute_ms = self.settings.pacing_minute.as_millis() as i64;
-        let hour_ms = minute_ms * 60;
+        let now = self.clock.now_ms();
         let registry = self.registry();
         let b = budget(&registry, destination);
         if let Some(limit) = b.per_minute {
-            let (count, oldest) = self.store.count_sends(destination, "*", now - minute_ms).await?;
-            if let Some(at) = later(now, count, oldest, limit, minute_ms) {
+            let (count, oldest) = self.store.count_sends(destination, "*", now - MINUTE_MS).await?;
+            if let Some(at) = later(now, count, oldest, limit, MINUTE_MS) {
                 return Ok(Pacing::DestinationFull(at));
             }
         }
         let mut members = Vec::new();
         if b.per_member {
-            let windows = [(MEMBER_PER_MINUTE, minute_ms), (MEMBER_PER_HOUR, hour_ms)];
+            let windows = [(MEMBER_PER_MINUTE, MINUTE_MS), (MEMBER_PER_HOUR, HOUR_MS)];
             let mut free_at: Option<i64> = None;
             match self.people(&registry, destination, recipients).await {
                 // It may reach anyone: every send of the app may have reached that person too.
@@ -217,7 +217,7 @@ impl Engine {
             state.reason = "budget spent".into();
         }
         state.paused_until = state.paused_until.max(until);
-        self.store.set_destination(&state, now_ms()).await?;
+        self.store.set_destination(&state, self.clock.now_ms()).await?;
         metrics::counter!("shoprelay_destination_paced_total").increment(1);
         self.coalesce(destination, None).await
     }
@@ -225,7 +225,10 @@ impl Engine {
     /// Folds due bulk deliveries of `destination` (only those for `recipients`, when given) into one
     /// digest per group of recipients.
     pub async fn coalesce(&self, destination: &str, recipients: Option<&str>) -> Result<(), EngineError> {
-        let mut items = self.store.coalescible(destination, now_ms(), DIGEST_MAX).await?;
+        let mut items = self
+            .store
+            .coalescible(destination, self.clock.now_ms(), DIGEST_MAX)
+            .await?;
         if let Some(only) = recipients {
             items.retain(|d| d.recipients == only);
         }
@@ -288,7 +291,7 @@ impl Engine {
             recipients: recipients.to_owned(),
             quiet_until: None,
         };
-        let id = self.store.create_digest(&ids, new, &token, now_ms()).await?;
+        let id = self.store.create_digest(&ids, new, &token, self.clock.now_ms()).await?;
         if id.is_some() {
             metrics::counter!("shoprelay_digests_total").increment(1);
         }
@@ -298,7 +301,7 @@ impl Engine {
     /// Ends the quiet hours that are over: what each rule held for a destination and its recipients goes
     /// out as one digest (a lone message as itself). Returns how many deliveries were released.
     pub async fn release_quiet_once(&self) -> Result<usize, EngineError> {
-        let held = self.store.quiet_due(now_ms(), DIGEST_MAX * 4).await?;
+        let held = self.store.quiet_due(self.clock.now_ms(), DIGEST_MAX * 4).await?;
         let mut groups: std::collections::BTreeMap<(String, String, i64), Vec<DeliveryItem>> = Default::default();
         for h in held {
             groups
@@ -313,7 +316,7 @@ impl Engine {
             let (bulk, urgent): (Vec<DeliveryItem>, Vec<DeliveryItem>) =
                 items.into_iter().partition(|d| d.priority == PRIORITY_BULK);
             let urgent: Vec<i64> = urgent.iter().map(|d| d.id).collect();
-            self.store.unhold(&urgent, now_ms()).await?;
+            self.store.unhold(&urgent, self.clock.now_ms()).await?;
             for chunk in bulk.chunks(DIGEST_MAX as usize) {
                 let refs: Vec<&DeliveryItem> = chunk.iter().collect();
                 if refs.len() >= 2
@@ -325,7 +328,7 @@ impl Engine {
                     continue;
                 }
                 let ids: Vec<i64> = chunk.iter().map(|d| d.id).collect();
-                self.store.unhold(&ids, now_ms()).await?;
+                self.store.unhold(&ids, self.clock.now_ms()).await?;
             }
         }
         if released > 0 {
@@ -345,7 +348,7 @@ impl Engine {
                     failures: 0,
                     ..state
                 };
-                self.store.set_destination(&closed, now_ms()).await?;
+                self.store.set_destination(&closed, self.clock.now_ms()).await?;
             }
         }
         Ok(())
@@ -357,7 +360,7 @@ impl Engine {
         destination: &str,
         signal: BreakerSignal,
     ) -> Result<Option<i64>, EngineError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut state = self.destination_state(destination).await?;
         let was = state.state.clone();
         state.failures += 1;
@@ -412,27 +415,27 @@ impl Engine {
 
     /// Queues a "delivery failing" notice to the admin targets (never through the failing destination).
     async fn tell_admins(&self, destination: &str, reason: &str) -> Result<(), EngineError> {
-        let key = format!("delivery_failing:{destination}:{}", now_secs());
-        let event = delivery_failing(key, destination, reason.to_owned());
+        let key = format!("delivery_failing:{destination}:{}", self.clock.now_secs());
+        let event = delivery_failing(key, destination, reason.to_owned(), self.clock.now_secs());
         let deliveries = self.route(&self.registry(), &event).await?;
         self.store
-            .insert_event(NewEvent { event, deliveries }, now_ms())
+            .insert_event(NewEvent { event, deliveries }, self.clock.now_ms())
             .await?;
         self.outbox_wake.notify_one();
         Ok(())
     }
 }
 
-/// A "delivery failing" event about `destination`, for the admin targets; `dedupe_key` says how often the
-/// same notice may be queued.
-pub(crate) fn delivery_failing(dedupe_key: String, destination: &str, reason: String) -> Event {
+/// A "delivery failing" event about `destination`, for the admin targets, occurring at `now_secs`;
+/// `dedupe_key` says how often the same notice may be queued.
+pub(crate) fn delivery_failing(dedupe_key: String, destination: &str, reason: String, now_secs: i64) -> Event {
     Event {
         dedupe_key,
         platform: Platform::Shopee,
         app: ConfigId::internal(),
         shop_id: None,
         order_sn: None,
-        occurred_at: now_secs(),
+        occurred_at: now_secs,
         order: None,
         body: EventBody::DeliveryFailing {
             destination: destination.to_owned(),

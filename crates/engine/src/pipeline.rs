@@ -10,7 +10,6 @@ use shoprelay_core::policy::FieldPolicy;
 use shoprelay_marketplaces::shopee::{normalize, Disposition, OrderDetail, PushBody, ShopeePush};
 use shoprelay_store::{InboxCompletion, InboxItem, InboxState, NewDelivery, NewTask, OrderStateUpdate, ShopAuthStatus};
 
-use crate::clock::{now_ms, now_secs};
 use crate::config::Registry;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -33,20 +32,22 @@ impl Engine {
     pub async fn process_inbox_once(&self) -> Result<usize, EngineError> {
         let items = self
             .store
-            .claim_inbox(now_ms(), self.settings.lease.as_millis() as i64, BATCH)
+            .claim_inbox(self.clock.now_ms(), self.settings.lease.as_millis() as i64, BATCH)
             .await?;
         let count = items.len();
         // A claim never holds two pushes of one order, so the items can be worked on concurrently: one
         // slow marketplace call does not hold up the rest, nor outlive the lease.
         let results = futures::future::join_all(items.iter().map(|item| async move {
             match self.process_item(item).await {
-                Step::Complete(completion) => match self.store.complete_inbox(item, completion, now_ms()).await? {
-                    Some(n) => Ok(n),
-                    None => {
-                        tracing::warn!(inbox = item.id, "claim lost to another worker; its result stands");
-                        Ok(0)
+                Step::Complete(completion) => {
+                    match self.store.complete_inbox(item, completion, self.clock.now_ms()).await? {
+                        Some(n) => Ok(n),
+                        None => {
+                            tracing::warn!(inbox = item.id, "claim lost to another worker; its result stands");
+                            Ok(0)
+                        }
                     }
-                },
+                }
                 Step::RetryAt(at, error) => {
                     tracing::info!(inbox = item.id, %error, "enrichment failed; retrying later");
                     self.store.retry_inbox(item, at, &error).await?;
@@ -117,7 +118,7 @@ impl Engine {
             PushBody::OrderStatus { shop_id, .. } | PushBody::TrackingNumber { shop_id, .. } => {
                 match self.store.data_policy(&app_id, *shop_id).await {
                     Ok(policy) => policy,
-                    Err(err) => return Step::RetryAt(now_ms() + 1_000, err.to_string()),
+                    Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
                 }
             }
             _ => FieldPolicy::minimal(),
@@ -141,7 +142,7 @@ impl Engine {
             } => {
                 let known = match self.store.order_status(&app_id, *shop_id, order_sn).await {
                     Ok(known) => known,
-                    Err(err) => return Step::RetryAt(now_ms() + 1_000, err.to_string()),
+                    Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
                 };
                 // Shopee does not order its pushes: one older than what we know announces nothing —
                 // unless what we know is dated beyond the window (stored before it existed).
@@ -175,11 +176,11 @@ impl Engine {
                         *shop_id,
                         ShopAuthStatus::Deauthorized,
                         Some("deauthorization push"),
-                        now_ms(),
+                        self.clock.now_ms(),
                     )
                     .await
                 {
-                    return Step::RetryAt(now_ms() + 1_000, err.to_string());
+                    return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string());
                 }
                 None
             }
@@ -196,7 +197,7 @@ impl Engine {
         ) {
             let deliveries = match self.route(&registry, &event).await {
                 Ok(d) => d,
-                Err(err) => return Step::RetryAt(now_ms() + 1_000, err.to_string()),
+                Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
             };
             events.push(shoprelay_store::NewEvent { event, deliveries });
         }
@@ -223,7 +224,7 @@ impl Engine {
     /// carry the acknowledgement link.
     pub async fn route(&self, registry: &Registry, event: &Event) -> Result<Vec<NewDelivery>, EngineError> {
         let lang = self.settings.language;
-        let routed = routing::route(registry, event, now_secs(), lang);
+        let routed = routing::route(registry, event, self.clock.now_secs(), lang);
         let mut deliveries = routed.deliveries;
         for req in &routed.tasks {
             let new = NewTask {
@@ -237,7 +238,7 @@ impl Engine {
                 summary: summary(event, lang),
                 escalate_at: req.escalate_at,
             };
-            let task = self.store.open_task(&new, now_ms()).await?;
+            let task = self.store.open_task(&new, self.clock.now_ms()).await?;
             let view = TaskView {
                 assignee: task.assignee.as_deref().and_then(|a| WeComUserId::parse(a).ok()),
                 ack_url: format!("{}/ack/{}", self.settings.public_url, task.token),
@@ -265,7 +266,7 @@ impl Engine {
             return Err(EnrichError::GiveUp(format!("no Shopee app `{app_id}` is configured")));
         };
         let retry = |error: String| match self.settings.enrich_backoff.delay(attempts) {
-            Some(delay) => EnrichError::Retry(now_ms() + delay.as_millis() as i64, error),
+            Some(delay) => EnrichError::Retry(self.clock.now_ms() + delay.as_millis() as i64, error),
             None => EnrichError::GiveUp(error),
         };
         let token = match self.access_token(app_id, shop).await {

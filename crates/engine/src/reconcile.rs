@@ -13,7 +13,6 @@ use shoprelay_marketplaces::shopee::{dedupe_key, ShopeePush};
 use shoprelay_store::{NewPush, ShopAuthStatus};
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::{now_ms, now_secs};
 use crate::engine::Engine;
 use crate::error::{EngineError, SyncError};
 use crate::tokens::shopee_app;
@@ -45,18 +44,16 @@ pub struct ReconcileReport {
 impl Engine {
     /// Runs a pass now and then every `interval`, until `shutdown`.
     pub(crate) async fn reconcile_loop(&self, interval: std::time::Duration, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(interval);
         loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tick.tick() => {}
-            }
             match self.reconcile_once().await {
                 Ok(report) if report.lost_pushes + report.orders_recovered > 0 || !report.errors.is_empty() => {
                     tracing::info!(?report, "reconciliation pass");
                 }
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = ?err, "reconciliation pass failed"),
+            }
+            if !self.wait(interval, &shutdown).await {
+                return;
             }
         }
     }
@@ -128,7 +125,7 @@ impl Engine {
         };
         let app = shopee_app(cfg);
         let key = format!("reconcile:{app_id}:{shop}");
-        let now = now_secs();
+        let now = self.clock.now_secs();
         let since = match self.store.meta(&key).await? {
             Some(v) => v.parse::<i64>().unwrap_or(now - FIRST_LOOKBACK_SECS) - OVERLAP_SECS,
             None => now - FIRST_LOOKBACK_SECS,
@@ -231,7 +228,7 @@ impl Engine {
             shop_id,
             order_sn,
             body: String::from_utf8_lossy(body).into_owned(),
-            received_at: now_ms(),
+            received_at: self.clock.now_ms(),
         };
         self.accept_push(push).await?;
         Ok(())

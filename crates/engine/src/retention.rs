@@ -7,7 +7,6 @@ use std::time::Duration;
 use shoprelay_store::RetentionTarget;
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::now_ms;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -60,7 +59,7 @@ impl Engine {
                 _ = shutdown.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            if let Err(err) = self.purge_expired(now_ms()).await {
+            if let Err(err) = self.purge_expired(self.clock.now_ms()).await {
                 tracing::warn!(error = ?err, "purging rows past their retention failed; retrying in an hour");
             }
         }

@@ -17,7 +17,6 @@ use shoprelay_marketplaces::shopee::{open_auth_url, AuthLinkKind, AuthTarget, Di
 use shoprelay_store::{AuditEntry, AuditKind, NewEvent, ShopAuth, ShopAuthStatus};
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::{now_ms, now_secs};
 use crate::config::ShopeeAppConfig;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -90,8 +89,8 @@ fn grant_to_auth(
     shop: ShopId,
     grant: &shoprelay_marketplaces::shopee::TokenGrant,
     version: i64,
+    now: i64,
 ) -> ShopAuth {
-    let now = now_secs();
     ShopAuth {
         app_id: app.clone(),
         shop_id: shop,
@@ -121,7 +120,7 @@ impl Engine {
             .get(app_id)
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
         let state = uuid::Uuid::new_v4().simple().to_string();
-        let now = now_ms();
+        let now = self.clock.now_ms();
         self.store
             .create_auth_state(&state, app_id, now, now + AUTH_STATE_TTL_MS)
             .await?;
@@ -130,7 +129,8 @@ impl Engine {
             AuthLinkKind::Legacy => {
                 // The legacy link echoes no state, but Shopee returns to the redirect URL as given.
                 let redirect = format!("{callback}?state={state}");
-                self.shopee.auth_partner_url(&shopee_app(cfg), &redirect, now_secs())
+                self.shopee
+                    .auth_partner_url(&shopee_app(cfg), &redirect, self.clock.now_secs())
             }
         })
     }
@@ -151,7 +151,7 @@ impl Engine {
             .get(app_id)
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
         // Before Shopee is asked: a forged or replayed redirect must not bind anything.
-        if !self.store.take_auth_state(state, app_id, now_ms()).await? {
+        if !self.store.take_auth_state(state, app_id, self.clock.now_ms()).await? {
             return Err(TokenError::BadState);
         }
         let grant = self.shopee.get_access_token(&shopee_app(cfg), code, target).await?;
@@ -161,9 +161,17 @@ impl Engine {
         }
         for shop in &shops {
             self.store
-                .save_shop_auth(&grant_to_auth(app_id, *shop, &grant, 0), now_ms())
+                .save_shop_auth(
+                    &grant_to_auth(app_id, *shop, &grant, 0, self.clock.now_secs()),
+                    self.clock.now_ms(),
+                )
                 .await?;
-            let mut audit = AuditEntry::new(AuditKind::Auth, "authorized", now_ms(), "authorization code exchanged");
+            let mut audit = AuditEntry::new(
+                AuditKind::Auth,
+                "authorized",
+                self.clock.now_ms(),
+                "authorization code exchanged",
+            );
             audit.app_id = Some(app_id.to_string());
             audit.shop_id = i64::try_from(shop.get()).ok();
             self.store.append_audit(audit).await?;
@@ -181,7 +189,7 @@ impl Engine {
         if auth.status != ShopAuthStatus::Active {
             return Err(TokenError::NeedsReauthorization(shop));
         }
-        if auth.access_expires_at - now_secs() > self.settings.refresh_ahead.as_secs() as i64 {
+        if auth.access_expires_at - self.clock.now_secs() > self.settings.refresh_ahead.as_secs() as i64 {
             return Ok(auth.access_token);
         }
         self.refresh_shop(app_id, shop, auth.version).await
@@ -206,7 +214,12 @@ impl Engine {
         }
         if !self
             .store
-            .begin_refresh(app_id, shop, now_ms(), now_ms() + REFRESH_LEASE_MS)
+            .begin_refresh(
+                app_id,
+                shop,
+                self.clock.now_ms(),
+                self.clock.now_ms() + REFRESH_LEASE_MS,
+            )
             .await?
         {
             return Err(TokenError::RefreshInProgress(shop));
@@ -230,7 +243,12 @@ impl Engine {
             .shopee_apps
             .get(app_id)
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
-        let mut audit = AuditEntry::new(AuditKind::Auth, "refreshed", now_ms(), "access token refreshed");
+        let mut audit = AuditEntry::new(
+            AuditKind::Auth,
+            "refreshed",
+            self.clock.now_ms(),
+            "access token refreshed",
+        );
         audit.app_id = Some(app_id.to_string());
         audit.shop_id = i64::try_from(shop.get()).ok();
         match self
@@ -239,15 +257,15 @@ impl Engine {
             .await
         {
             Ok(grant) => {
-                let fresh = grant_to_auth(app_id, shop, &grant, auth.version);
+                let fresh = grant_to_auth(app_id, shop, &grant, auth.version, self.clock.now_secs());
                 // The old refresh token is spent: storing the new pair must not be given up on lightly.
-                let mut stored = self.store.rotate_shop_tokens(&fresh, now_ms()).await;
+                let mut stored = self.store.rotate_shop_tokens(&fresh, self.clock.now_ms()).await;
                 for _ in 0..3 {
                     if stored.is_ok() {
                         break;
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                    stored = self.store.rotate_shop_tokens(&fresh, now_ms()).await;
+                    stored = self.store.rotate_shop_tokens(&fresh, self.clock.now_ms()).await;
                 }
                 if stored? {
                     self.store.append_audit(audit).await?;
@@ -291,10 +309,15 @@ impl Engine {
                 shop,
                 ShopAuthStatus::NeedsReauthorization,
                 Some(&reason),
-                now_ms(),
+                self.clock.now_ms(),
             )
             .await?;
-        let mut audit = AuditEntry::new(AuditKind::Auth, "needs_reauthorization", now_ms(), reason.clone());
+        let mut audit = AuditEntry::new(
+            AuditKind::Auth,
+            "needs_reauthorization",
+            self.clock.now_ms(),
+            reason.clone(),
+        );
         audit.app_id = Some(app_id.to_string());
         audit.shop_id = i64::try_from(shop.get()).ok();
         self.store.append_audit(audit).await?;
@@ -305,13 +328,13 @@ impl Engine {
             app: app_id.clone(),
             shop_id: Some(shop),
             order_sn: None,
-            occurred_at: now_secs(),
+            occurred_at: self.clock.now_secs(),
             order: None,
             body: EventBody::ReauthorizationRequired { reason },
         };
         let deliveries = self.route(&self.registry(), &event).await?;
         self.store
-            .insert_event(NewEvent { event, deliveries }, now_ms())
+            .insert_event(NewEvent { event, deliveries }, self.clock.now_ms())
             .await?;
         self.outbox_wake.notify_one();
         Ok(())
@@ -319,22 +342,20 @@ impl Engine {
 
     /// Refreshes every active shop whose access token expires within the margin, once a minute.
     pub(crate) async fn refresh_loop(&self, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tick.tick() => {}
-            }
             if let Err(err) = self.refresh_due().await {
                 tracing::warn!(error = ?err, "token refresh pass failed");
             }
             // Budgets look back an hour at most.
-            if let Err(err) = self.store.prune_sends(now_ms() - 2 * 3_600_000).await {
+            if let Err(err) = self.store.prune_sends(self.clock.now_ms() - 2 * 3_600_000).await {
                 tracing::warn!(error = ?err, "pruning the send log failed");
             }
             // Reports of unreached members (their userids) dedupe within a day; two days is plenty.
-            if let Err(err) = self.store.prune_unreached(now_ms() - 2 * 86_400_000).await {
+            if let Err(err) = self.store.prune_unreached(self.clock.now_ms() - 2 * 86_400_000).await {
                 tracing::warn!(error = ?err, "pruning unreached-recipient reports failed");
+            }
+            if !self.wait(std::time::Duration::from_secs(60), &shutdown).await {
+                return;
             }
         }
     }
@@ -344,7 +365,7 @@ impl Engine {
         let margin = self.settings.refresh_ahead.as_secs() as i64;
         let mut refreshed = 0;
         for auth in self.store.list_shop_auth().await? {
-            if auth.status != ShopAuthStatus::Active || auth.access_expires_at - now_secs() > margin {
+            if auth.status != ShopAuthStatus::Active || auth.access_expires_at - self.clock.now_secs() > margin {
                 continue;
             }
             match self.refresh_shop(&auth.app_id, auth.shop_id, auth.version).await {

@@ -7,7 +7,6 @@ use axum::Json;
 use serde::Serialize;
 use shoprelay_core::error::UserFacing;
 
-use shoprelay_engine::clock::now_ms;
 use shoprelay_store::{AuditEntry, AuditFilter, QueueDepths, ReplayFilter, ShopAuthStatus};
 
 use crate::error::ApiError;
@@ -158,7 +157,11 @@ pub async fn replay(
     }
     let mut replayed = 0;
     loop {
-        let n = state.engine.store.replay_dead(&filter, now_ms(), 1_000).await?;
+        let n = state
+            .engine
+            .store
+            .replay_dead(&filter, state.engine.clock.now_ms(), 1_000)
+            .await?;
         replayed += n;
         if n == 0 {
             break;

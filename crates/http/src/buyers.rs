@@ -6,7 +6,6 @@ use axum::Json;
 use serde::Deserialize;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ShopId;
-use shoprelay_engine::clock::now_ms;
 use shoprelay_store::ForgetReport;
 
 use crate::api::{authorize, BadQuery};
@@ -55,6 +54,10 @@ pub async fn forget(
     if buyer.is_empty() || buyer.chars().count() > 128 {
         return Err(BadForget.into());
     }
-    let report = state.engine.store.forget_buyer(shop, buyer, now_ms()).await?;
+    let report = state
+        .engine
+        .store
+        .forget_buyer(shop, buyer, state.engine.clock.now_ms())
+        .await?;
     Ok(Json(report))
 }

@@ -17,7 +17,6 @@ use axum::response::{IntoResponse, Response};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::ConfigId;
-use shoprelay_engine::clock::now_ms;
 use shoprelay_marketplaces::shopee::{dedupe_key, verify_push, PushBody, ShopeePush};
 use shoprelay_store::{AuditEntry, AuditKind, NewPush, PushInsert};
 
@@ -153,7 +152,7 @@ async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body)
                 shop_id: None,
                 order_sn: None,
                 body: String::from_utf8_lossy(&raw).into_owned(),
-                received_at: now_ms(),
+                received_at: state.engine.clock.now_ms(),
             };
             return Ok(match state.engine.accept_push(new).await? {
                 PushInsert::Stored(_) => Ack::Unreadable,
@@ -165,7 +164,7 @@ async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body)
         let mut audit = AuditEntry::new(
             AuditKind::Push,
             "verified",
-            now_ms(),
+            state.engine.clock.now_ms(),
             "callback URL verification push (code 0)",
         );
         audit.app_id = Some(app_id.to_owned());
@@ -181,7 +180,7 @@ async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body)
         shop_id: push.shop_id.or_else(|| order_shop(&push)),
         order_sn: order_sn(&push),
         body: utf8(raw),
-        received_at: now_ms(),
+        received_at: state.engine.clock.now_ms(),
     };
     Ok(match state.engine.accept_push(new).await? {
         PushInsert::Stored(_) => Ack::Stored,
@@ -221,7 +220,12 @@ fn order_sn(push: &ShopeePush) -> Option<shoprelay_core::ids::OrderSn> {
 
 /// Audits a refused push (queued, never waited for) and turns the reason into the answer.
 async fn reject(state: &AppState, app_id: &str, err: PushError) -> ApiError {
-    let mut audit = AuditEntry::new(AuditKind::Push, "rejected", now_ms(), format!("{}: {err}", err.code()));
+    let mut audit = AuditEntry::new(
+        AuditKind::Push,
+        "rejected",
+        state.engine.clock.now_ms(),
+        format!("{}: {err}", err.code()),
+    );
     audit.app_id = Some(app_id.chars().take(64).collect());
     audit.http_status = Some(i64::from(err.status()));
     state.engine.audit_sink.record(audit);

@@ -16,7 +16,6 @@ use shoprelay_core::event::{Event, EventKind};
 use shoprelay_core::ids::ConfigId;
 use shoprelay_core::route::Route;
 use shoprelay_core::rules::sample_event;
-use shoprelay_engine::clock::{now_ms, now_secs};
 use shoprelay_engine::config::{rule_problems, CompiledRule, Known, Registry, RULE_KIND};
 use shoprelay_engine::render::Payload;
 use shoprelay_engine::routing::{self, RuleDecision};
@@ -172,7 +171,7 @@ fn parse_rule(id: &ConfigId, body: serde_json::Value) -> Result<Route, ApiError>
 async fn save(state: &AppState, rule: &Route) -> Result<StatusCode, ApiError> {
     let engine = &state.engine;
     let object = Registry::rule_object(&engine.secrets, rule)?;
-    let change = engine.store.put_config(&object, now_ms()).await?;
+    let change = engine.store.put_config(&object, engine.clock.now_ms()).await?;
     engine.reload_config().await?;
     Ok(match change {
         shoprelay_store::ConfigChange::Created => StatusCode::CREATED,
@@ -357,7 +356,7 @@ pub async fn test(
     authorize(&state, &headers)?;
     let Json(test) = body.map_err(|e| BadQuery(e.body_text()))?;
     let event = test_event(&state, &test).await?;
-    let at = test.at.unwrap_or_else(now_secs);
+    let at = test.at.unwrap_or_else(|| state.engine.clock.now_secs());
     Ok(Json(dry_run(&state, &state.engine.registry(), &event, at)))
 }
 
@@ -392,6 +391,6 @@ pub async fn preview(
     registry.compiled = [(rule.id.clone(), Arc::new(compiled))].into_iter().collect();
     registry.routes = vec![rule];
     let event = test_event(&state, &test).await?;
-    let at = test.at.unwrap_or_else(now_secs);
+    let at = test.at.unwrap_or_else(|| state.engine.clock.now_secs());
     Ok(Json(dry_run(&state, &registry, &event, at)))
 }

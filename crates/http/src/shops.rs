@@ -12,7 +12,6 @@ use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::policy::{
     Acceptance, FieldPolicy, PolicyError, SensitiveField, COMMITMENT_EN, COMMITMENT_VERSION, COMMITMENT_ZH,
 };
-use shoprelay_engine::clock::now_ms;
 
 use crate::api::{authorize, BadQuery};
 use crate::error::ApiError;
@@ -112,7 +111,7 @@ pub async fn put(
         .iter()
         .map(|f| SensitiveField::parse(f))
         .collect::<Result<BTreeSet<_>, PolicyError>>()?;
-    let at = now_ms();
+    let at = state.engine.clock.now_ms();
     let accepted = request.accepted_commitment_version.map(|version| Acceptance {
         by: request.accepted_by.unwrap_or_default(),
         at,

@@ -11,7 +11,6 @@ use axum::Json;
 use serde::Deserialize;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::neutralize::html::escape;
-use shoprelay_engine::clock::now_ms;
 use shoprelay_store::{Task, TaskRef};
 
 use crate::api::{authorize, BadQuery};
@@ -97,7 +96,7 @@ pub async fn ack(
     let task = state
         .engine
         .store
-        .ack_task(&TaskRef::Id(id), &who(by, "console"), now_ms())
+        .ack_task(&TaskRef::Id(id), &who(by, "console"), state.engine.clock.now_ms())
         .await?
         .ok_or(TaskNotFound(id))?;
     Ok(Json(task))
@@ -161,7 +160,7 @@ pub async fn ack_link(
     match state
         .engine
         .store
-        .ack_task(&TaskRef::Token(token), &who(by, "link"), now_ms())
+        .ack_task(&TaskRef::Token(token), &who(by, "link"), state.engine.clock.now_ms())
         .await
     {
         Ok(Some(task)) => page(

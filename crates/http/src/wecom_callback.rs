@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ConfigId;
-use shoprelay_engine::clock::now_ms;
 use shoprelay_store::{AuditEntry, AuditKind, NewCallback};
 use shoprelay_wecom::callback::{CallbackEnvelope, CallbackMessage};
 use shoprelay_wecom::crypto::{CallbackCrypto, CryptoError};
@@ -191,7 +190,7 @@ pub async fn receive(
         dedupe_key: message.dedupe_key(),
         kind: kind_of(&message),
         body: inner,
-        received_at: now_ms(),
+        received_at: state.engine.clock.now_ms(),
     };
     match state.engine.store.insert_callback(&new).await {
         Ok(stored) => {
@@ -214,7 +213,7 @@ fn kind_of(message: &CallbackMessage) -> String {
 }
 
 fn audit(state: &AppState, app_id: &str, outcome: &str, status: u16, detail: String) {
-    let mut entry = AuditEntry::new(AuditKind::Callback, outcome, now_ms(), detail);
+    let mut entry = AuditEntry::new(AuditKind::Callback, outcome, state.engine.clock.now_ms(), detail);
     entry.app_id = Some(app_id.chars().take(64).collect());
     entry.http_status = Some(i64::from(status));
     state.engine.audit_sink.record(entry);

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use shoprelay_clock::{SharedClock, SystemClock};
 use shoprelay_core::secret::SecretBox;
 use shoprelay_engine::{Engine, EngineSettings};
 use shoprelay_http::AppState;
@@ -62,6 +63,8 @@ pub struct StartOptions {
     pub http: shoprelay_http::edge::Limits,
     /// Serve `/metrics` without the API token.
     pub metrics_public: bool,
+    /// The engine's time (tests pass a manual clock they advance).
+    pub clock: SharedClock,
 }
 
 impl StartOptions {
@@ -77,6 +80,7 @@ impl StartOptions {
             tune: |_| {},
             http: shoprelay_http::edge::Limits::default(),
             metrics_public: false,
+            clock: SystemClock::shared(),
         }
     }
 }
@@ -94,7 +98,7 @@ pub async fn start(listener: TcpListener, options: StartOptions) -> Result<Runni
     settings.language = options.language;
     (options.tune)(&mut settings);
     let store = Arc::new(store);
-    let engine = Engine::new(store.clone(), options.secrets, settings).await?;
+    let engine = Engine::new(store.clone(), options.secrets, settings, options.clock).await?;
     let shutdown = CancellationToken::new();
     let workers = if options.workers {
         engine.spawn_workers(shutdown.clone())

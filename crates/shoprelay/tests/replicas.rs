@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::json;
+use shoprelay_clock::{Clock, SystemClock};
 use shoprelay_core::secret::SecretBox;
-use shoprelay_engine::clock::now_ms;
 use shoprelay_sim::shopee::ShopeeSimConfig;
 use shoprelay_sim::wecom::WeComSimConfig;
 use shoprelay_store::{AuditLog, DestinationState, Outbox, SqlStore};
@@ -60,12 +60,14 @@ async fn three_replicas_lose_nothing_duplicate_nothing_and_keep_the_budget() {
     let wecom = shoprelay_sim::wecom::serve(
         TcpListener::bind("127.0.0.1:0").await.unwrap(),
         WeComSimConfig::default(),
+        SystemClock::shared(),
     )
     .await
     .unwrap();
     let shopee = shoprelay_sim::shopee::serve(
         TcpListener::bind("127.0.0.1:0").await.unwrap(),
         ShopeeSimConfig::default(),
+        SystemClock::shared(),
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -137,7 +139,7 @@ targets = [{{ type = "wecom_app", app = "hq", departments = [1] }}]
     let signed_url = format!("{PUBLIC_URL}/push/shopee/main");
     let mut accepted_by: HashMap<usize, usize> = HashMap::new();
     // Dated now: a push far from its arrival is not applied.
-    let now = shoprelay_engine::clock::now_secs();
+    let now = SystemClock.now_secs();
     for i in 0..ORDERS {
         if i == ORDERS / 2 {
             // One replica dies mid-run, with whatever it had claimed.
@@ -195,7 +197,7 @@ targets = [{{ type = "wecom_app", app = "hq", departments = [1] }}]
             .await
             .unwrap();
     }
-    store.release_paced(now_ms(), i64::MAX).await.unwrap();
+    store.release_paced(SystemClock.now_ms(), i64::MAX).await.unwrap();
     // The dead replica's claims come back after 30 s; on a loaded machine the drain takes longer still.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use serde_json::{json, Value};
+use shoprelay_clock::SystemClock;
 use shoprelay_core::ids::{OrderSn, ShopId};
 use shoprelay_core::order::OrderStatus;
 use shoprelay_core::policy::FieldPolicy;
@@ -28,7 +29,7 @@ const SHOP: u64 = 727720655;
 
 async fn start(config: ShopeeSimConfig) -> ShopeeSim {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    serve(listener, config).await
+    serve(listener, config, SystemClock::shared()).await
 }
 
 fn app(sim: &ShopeeSim, key: &str) -> ShopeeApp {

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use shoprelay_clock::SystemClock;
 use shoprelay_sim::wecom::{
     serve, Destination, Fault, FaultAction, SimApp, SimChat, SimGroup, SimMessage, SimStats, WeComSim, WeComSimConfig,
 };
@@ -43,7 +44,7 @@ struct Harness {
 impl Harness {
     async fn start(config: WeComSimConfig) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sim = serve(listener, config).await.unwrap();
+        let sim = serve(listener, config, SystemClock::shared()).await.unwrap();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use shoprelay_clock::SystemClock;
 use shoprelay_core::error::UserFacing;
 use shoprelay_sim::wecom::{serve, Fault, FaultAction, SimApp, SimGroup, WeComSim, WeComSimConfig};
 use shoprelay_wecom::message::TextCard;
@@ -35,7 +36,7 @@ fn sim_config() -> WeComSimConfig {
 
 async fn start(config: WeComSimConfig) -> (WeComSim, WeComClient, AppCredentials) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim = serve(listener, config).await.unwrap();
+    let sim = serve(listener, config, SystemClock::shared()).await.unwrap();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()

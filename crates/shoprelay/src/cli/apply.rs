@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use shoprelay_clock::{Clock, SystemClock};
 use shoprelay_core::error::UserFacing;
-use shoprelay_engine::clock::{now_ms, now_secs};
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_store::{ConfigChange, ConfigRepo, ShopAuth, ShopAuthRepo, ShopAuthStatus, SqlStore};
 
@@ -46,7 +46,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let secrets = master_key(&server.database)?;
     let store = SqlStore::connect(&server.database, secrets.clone()).await?;
     let registry = Registry::from_file(&file);
-    let changes = store.apply_config(&registry.to_objects(&secrets)?, now_ms()).await?;
+    let changes = store
+        .apply_config(&registry.to_objects(&secrets)?, SystemClock.now_ms())
+        .await?;
     for (kind, id, change) in &changes {
         let label = match change {
             ConfigChange::Created => "created  新建",
@@ -75,13 +77,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             access_token: access.clone(),
             refresh_token: refresh.clone(),
             // Unknown age: refresh soon, so the given pair is proven and rotated early.
-            access_expires_at: now_secs() + 600,
-            refresh_expires_at: now_secs() + 30 * 24 * 3600,
+            access_expires_at: SystemClock.now_secs() + 600,
+            refresh_expires_at: SystemClock.now_secs() + 30 * 24 * 3600,
             status: ShopAuthStatus::Active,
             status_reason: None,
             version: 0,
         };
-        store.save_shop_auth(&auth, now_ms()).await?;
+        store.save_shop_auth(&auth, SystemClock.now_ms()).await?;
         println!("tokens   令牌  shop {} (seeded from the file)", shop.shop_id);
     }
     let n = |c: ConfigChange| changes.iter().filter(|x| x.2 == c).count();

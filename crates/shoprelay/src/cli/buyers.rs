@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use shoprelay_clock::{Clock, SystemClock};
 use shoprelay_core::ids::ShopId;
-use shoprelay_engine::clock::now_ms;
 use shoprelay_store::{Privacy, SqlStore};
 
 use crate::settings::{load_file, master_key, server_settings, user_error};
@@ -49,7 +49,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         .await
         .map_err(|e| user_error(&e))?;
     let report = store
-        .forget_buyer(shop, buyer, now_ms())
+        .forget_buyer(shop, buyer, SystemClock.now_ms())
         .await
         .map_err(|e| user_error(&e))?;
     store.close().await;

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use shoprelay_clock::SystemClock;
 use shoprelay_core::secret::SecretBox;
-use shoprelay_engine::clock::now_ms;
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_sim::shopee::{NewItem, NewOrder, ShopeeSim, ShopeeSimConfig};
 use shoprelay_sim::wecom::{SimMessage, WeComSim, WeComSimConfig};
@@ -97,10 +97,15 @@ pub async fn setup(listen: &str, data_dir: Option<PathBuf>) -> Result<Demo> {
             users: vec!["zhangsan".into(), "lisi".into()],
             ..WeComSimConfig::default()
         },
+        SystemClock::shared(),
     )
     .await?;
-    let shopee =
-        shoprelay_sim::shopee::serve(TcpListener::bind("127.0.0.1:0").await?, ShopeeSimConfig::default()).await;
+    let shopee = shoprelay_sim::shopee::serve(
+        TcpListener::bind("127.0.0.1:0").await?,
+        ShopeeSimConfig::default(),
+        SystemClock::shared(),
+    )
+    .await;
     let (dir, path) = match data_dir {
         Some(p) => {
             std::fs::create_dir_all(&p)?;
@@ -123,7 +128,11 @@ pub async fn setup(listen: &str, data_dir: Option<PathBuf>) -> Result<Demo> {
 
     let file = parse_config(&demo_config(&base, shopee.base_url(), &wecom.base_url()))?;
     let objects = Registry::from_file(&file).to_objects(&secrets)?;
-    server.engine.store.apply_config(&objects, now_ms()).await?;
+    server
+        .engine
+        .store
+        .apply_config(&objects, server.engine.clock.now_ms())
+        .await?;
     server.engine.reload_config().await?;
 
     // The real authorization flow: shoprelay's link → (simulated) Shopee approval → our callback.

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
+use shoprelay_clock::{Clock, SystemClock};
 use shoprelay_core::secret::SecretBox;
-use shoprelay_engine::clock::now_ms;
 use shoprelay_store::{ResealTarget, SqlStore};
 
 use crate::settings::{load_file, master_key, new_key_file, server_settings, user_error};
@@ -78,7 +78,7 @@ async fn rotate(args: Args) -> Result<ExitCode> {
             bar.inc(n);
         }
     }
-    store.finish_reseal(looked_at, now_ms()).await?;
+    store.finish_reseal(looked_at, SystemClock.now_ms()).await?;
     bar.finish_and_clear();
     store.close().await;
     println!("已完成 done: every stored secret and all personal data are sealed under the current master key ({looked_at} row(s) looked at).");

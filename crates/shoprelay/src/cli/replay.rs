@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
-use shoprelay_engine::clock::now_ms;
+use shoprelay_clock::{Clock, SystemClock};
 use shoprelay_store::{Inbox, Outbox, PushReplayFilter, ReplayFilter, SqlStore};
 
 use crate::settings::{load_file, master_key, server_settings};
@@ -63,7 +63,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let bar = progress(total, "重发 replaying");
     let mut replayed = 0u64;
     loop {
-        let n = store.replay_dead(&filter, now_ms(), BATCH).await?;
+        let n = store.replay_dead(&filter, SystemClock.now_ms(), BATCH).await?;
         if n == 0 {
             break;
         }
@@ -91,7 +91,7 @@ async fn replay_pushes(args: Args) -> Result<ExitCode> {
     let mut replayed = 0u64;
     // Bounded by the count: a running server may fail a replayed push again before the loop ends.
     while replayed < u64::try_from(total).unwrap_or(0) {
-        let n = store.replay_failed_pushes(&filter, now_ms(), BATCH).await?;
+        let n = store.replay_failed_pushes(&filter, SystemClock.now_ms(), BATCH).await?;
         if n == 0 {
             break;
         }

@@ -9,11 +9,11 @@ use std::process::ExitCode;
 use std::collections::BTreeSet;
 
 use anyhow::Result;
+use shoprelay_clock::{Clock, SystemClock};
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::policy::{
     Acceptance, FieldPolicy, SensitiveField, COMMITMENT_EN, COMMITMENT_VERSION, COMMITMENT_ZH,
 };
-use shoprelay_engine::clock::now_ms;
 use shoprelay_store::{DataPolicies, Privacy, ShopAuthRepo, ShopAuthStatus, SqlStore};
 
 use crate::settings::{load_file, master_key, server_settings, user_error};
@@ -109,14 +109,14 @@ async fn policy(args: PolicyArgs) -> Result<ExitCode> {
             .map_err(|e| user_error(&e))?;
         let accepted = args.accept_commitment.map(|version| Acceptance {
             by: args.by.unwrap_or_default(),
-            at: now_ms(),
+            at: SystemClock.now_ms(),
             version,
         });
         Some(FieldPolicy::new(fields, accepted).map_err(|e| user_error(&e))?)
     };
     if let Some(policy) = &change {
         store
-            .set_data_policy(&app, shop, policy, now_ms())
+            .set_data_policy(&app, shop, policy, SystemClock.now_ms())
             .await
             .map_err(|e| user_error(&e))?;
     }
@@ -173,7 +173,7 @@ async fn purge(args: PurgeArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let report = store
-        .purge_shop(&app, shop, now_ms())
+        .purge_shop(&app, shop, SystemClock.now_ms())
         .await
         .map_err(|e| user_error(&e))?;
     store.close().await;

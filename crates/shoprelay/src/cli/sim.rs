@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use shoprelay_clock::SystemClock;
 use tokio::net::TcpListener;
 
 /// Which simulator.
@@ -47,7 +48,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     match args.which {
         Which::Shopee => {
-            let sim = shoprelay_sim::shopee::serve(listener, read_config(args.config.as_ref())?).await;
+            let sim =
+                shoprelay_sim::shopee::serve(listener, read_config(args.config.as_ref())?, SystemClock::shared()).await;
             println!(
                 "模拟 Shopee simulated Shopee: {}  (control API under /sim/…)",
                 sim.base_url()
@@ -55,7 +57,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let _ = tokio::signal::ctrl_c().await;
         }
         Which::Wecom => {
-            let sim = shoprelay_sim::wecom::serve(listener, read_config(args.config.as_ref())?).await?;
+            let sim = shoprelay_sim::wecom::serve(listener, read_config(args.config.as_ref())?, SystemClock::shared())
+                .await?;
             println!(
                 "模拟企业微信 simulated WeCom: {}  (messages page: {}/sim)",
                 sim.base_url(),

@@ -1,6 +1,7 @@
 //! Shop authorization: the OAuth redirect flow, refresh before expiry (single-flight, single-use refresh
 //! tokens), and a dead refresh token turning into "needs re-authorization" plus a message to the admins.
 
+use shoprelay_clock::Clock;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_sim::shopee::{ApiFault, NewItem, NewOrder, ShopeeSimConfig, SimMainAccount, SimShop};
 use shoprelay_store::ShopAuthStatus;
@@ -22,7 +23,7 @@ async fn age_token(app: &TestApp) {
     let (a, s) = ids();
     let store = &app.server.engine.store;
     let mut auth = store.shop_auth(&a, s).await.unwrap().unwrap();
-    auth.access_expires_at = shoprelay_engine::clock::now_secs() + 60;
+    auth.access_expires_at = app.clock.now_secs() + 60;
     assert!(store.rotate_shop_tokens(&auth, 0).await.unwrap());
 }
 
@@ -97,7 +98,7 @@ async fn tokens_are_refreshed_before_expiry_and_rotate() {
         after.refresh_token, before.refresh_token,
         "single-use refresh token rotated"
     );
-    assert!(after.access_expires_at > shoprelay_engine::clock::now_secs() + 3600);
+    assert!(after.access_expires_at > app.clock.now_secs() + 3600);
     // The rotated pair works for the next refresh (the old one is dead at Shopee).
     age_token(&app).await;
     assert_eq!(app.server.engine.refresh_due().await.unwrap(), 1);
@@ -205,7 +206,7 @@ async fn age_shop(app: &TestApp, shop: u64) {
     let (a, _) = ids();
     let store = &app.server.engine.store;
     let mut auth = store.shop_auth(&a, ShopId::new(shop).unwrap()).await.unwrap().unwrap();
-    auth.access_expires_at = shoprelay_engine::clock::now_secs() + 60;
+    auth.access_expires_at = app.clock.now_secs() + 60;
     assert!(store.rotate_shop_tokens(&auth, 0).await.unwrap());
 }
 
@@ -344,7 +345,7 @@ async fn an_expire_in_given_as_a_unix_time_is_read_as_one() {
     .await;
     app.authorize().await;
     let (a, s) = ids();
-    let now = shoprelay_engine::clock::now_secs();
+    let now = app.clock.now_secs();
     let auth = app.server.engine.store.shop_auth(&a, s).await.unwrap().unwrap();
     assert!(
         (now + 4 * 3600 - 60..=now + 4 * 3600 + 60).contains(&auth.access_expires_at),

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use shoprelay_clock::SystemClock;
 use shoprelay_sim::shopee::ShopeeSimConfig;
 use shoprelay_sim::wecom::{Fault, FaultAction, WeComSimConfig};
 use tokio::net::TcpListener;
@@ -19,12 +20,14 @@ async fn kill_dash_nine_between_ack_and_delivery_loses_nothing() {
             users: vec!["zhangsan".into()],
             ..WeComSimConfig::default()
         },
+        SystemClock::shared(),
     )
     .await
     .unwrap();
     let shopee = shoprelay_sim::shopee::serve(
         TcpListener::bind("127.0.0.1:0").await.unwrap(),
         ShopeeSimConfig::default(),
+        SystemClock::shared(),
     )
     .await;
     let dir = tempfile::tempdir().unwrap();

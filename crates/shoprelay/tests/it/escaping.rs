@@ -4,10 +4,10 @@
 //! there to read.
 
 use serde_json::{json, Value};
+use shoprelay_clock::Clock;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderItem, OrderSnapshot, OrderStatus};
-use shoprelay_engine::clock::now_secs;
 use shoprelay_engine::routing;
 use shoprelay_sim::shopee::{NewItem, NewOrder};
 use shoprelay_sim::wecom::{Destination, SimMessage};
@@ -190,11 +190,11 @@ async fn an_order_full_of_markup_reaches_every_format_as_text() {
 async fn a_buyer_chat_message_reaches_markdown_text_and_cards_as_text() {
     let app = spawn_authorized_with_rules(RULES).await;
     let push = json!({
-        "code": 10, "shop_id": SHOP, "timestamp": now_secs(),
+        "code": 10, "shop_id": SHOP, "timestamp": app.clock.now_secs(),
         "data": {"type": "message", "content": {
             "message_id": "m-attack", "from_id": 55, "from_user_name": format!("ana{ATTACK}"),
             "to_id": SHOP, "message_type": "text", "content": {"text": format!("{ATTACK}\n{VARIANT}\n@all 请登录")},
-            "conversation_id": "c1", "created_timestamp": now_secs()
+            "conversation_id": "c1", "created_timestamp": app.clock.now_secs()
         }}
     });
     app.shopee.send_raw_push(None, &push.to_string()).await;
@@ -247,7 +247,7 @@ targets = [{ type = "robot", robot = "ops" }]
     let app = spawn_authorized_with_rules(rules).await;
     // Messages held in an earlier day's quiet hours are released now, folded into one digest.
     let registry = app.server.engine.registry();
-    let yesterday = now_secs() - 2 * 86_400;
+    let yesterday = app.clock.now_secs() - 2 * 86_400;
     for n in 0..3 {
         let sn = OrderSn::parse(&format!("EVIL{n}")).unwrap();
         let mut order = OrderSnapshot::bare(sn.clone(), OrderStatus::parse("READY_TO_SHIP"));

@@ -1,12 +1,12 @@
 //! Rules that do more than broadcast: assignment (分单) with working hours and stickiness, escalation of
 //! what nobody acknowledged, quiet hours released as one digest, and the cancellation/return triggers.
 
+use shoprelay_clock::Clock;
 use std::time::Duration;
 
 use chrono::{Timelike, Utc};
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
-use shoprelay_engine::clock::now_secs;
 use shoprelay_engine::routing;
 use shoprelay_sim::shopee::TrackingStep;
 use shoprelay_sim::wecom::SimMessage;
@@ -148,20 +148,20 @@ escalate = { after_minutes = 1, targets = [{ type = "robot", robot = "ops" }] }
     assert_eq!(done.status(), 200);
     assert!(done.text().await.unwrap().contains("已确认"));
 
-    // The real minute passes; only the unacknowledged order escalates, once.
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    let escalations = loop {
-        app.dispatch().await;
-        let found: Vec<String> = app
-            .markdowns()
+    let escalations = |app: &TestApp| -> Vec<String> {
+        app.markdowns()
             .into_iter()
             .filter(|m| m.contains("超时未处理"))
-            .collect();
-        if !found.is_empty() || std::time::Instant::now() > deadline {
-            break found;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+            .collect()
     };
+    // Nothing escalates before its minute is up.
+    app.clock.advance(Duration::from_secs(59));
+    app.dispatch().await;
+    assert_eq!(escalations(&app), Vec::<String>::new(), "escalated early");
+    // The minute passes; only the unacknowledged order escalates, once.
+    app.clock.advance(Duration::from_secs(2));
+    app.dispatch().await;
+    let escalations = escalations(&app);
     assert_eq!(escalations.len(), 1, "{escalations:?}");
     assert!(escalations[0].contains(&ignored), "{}", escalations[0]);
     assert!(
@@ -260,7 +260,7 @@ targets = [{{ type = "robot", robot = "ops" }}]
     // Yesterday at this time was inside yesterday's quiet hours, which are over: what the rule held then
     // is released now, folded into one digest.
     let registry = app.server.engine.registry();
-    let yesterday = now_secs() - 86_400;
+    let yesterday = app.clock.now_secs() - 86_400;
     for n in 0..3 {
         let event = Event {
             dedupe_key: format!("quiet-test-{n}"),
@@ -274,7 +274,9 @@ targets = [{{ type = "robot", robot = "ops" }}]
         };
         let mut deliveries = routing::route(&registry, &event, yesterday, Default::default()).deliveries;
         deliveries.retain(|d| d.route_id == "night");
-        assert!(deliveries[0].quiet_until.is_some_and(|q| q < now_secs() * 1_000));
+        assert!(deliveries[0]
+            .quiet_until
+            .is_some_and(|q| q < app.clock.now_secs() * 1_000));
         app.server
             .engine
             .store
@@ -352,7 +354,7 @@ targets = [{ type = "wecom_app", app = "hq", users = ["lisi"] }]
 "#;
     let app = spawn_authorized_with_rules(rules).await;
     let step = |status: &str, ago_secs: i64, description: &str| TrackingStep {
-        update_time: now_secs() - ago_secs,
+        update_time: app.clock.now_secs() - ago_secs,
         description: description.into(),
         logistics_status: status.into(),
     };
@@ -438,7 +440,7 @@ targets = [{{ type = "robot", robot = "ops" }}]
     let app = spawn_authorized_with_rules(rules).await;
     // Held yesterday during quiet hours that are over now (as in the quiet-hours test above).
     let registry = app.server.engine.registry();
-    let yesterday = now_secs() - 86_400;
+    let yesterday = app.clock.now_secs() - 86_400;
     for n in 0..2 {
         let event = Event {
             dedupe_key: format!("quiet-ack-{n}"),

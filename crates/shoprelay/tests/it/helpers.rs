@@ -1,12 +1,13 @@
 //! `spawn_app()`: simulators, a fresh database and the server on port 0, workers off so each test runs
-//! the pipeline with `dispatch()` instead of sleeping.
+//! the pipeline with `dispatch()` instead of sleeping; one manual clock shared by the server and both
+//! simulators, so a test lets a minute pass with `app.clock.advance(…)` instead of waiting for it.
 
 use std::time::Duration;
 
 use serde_json::Value;
 use shoprelay::server::{start, Running, StartOptions};
+use shoprelay_clock::{Clock, ManualClock};
 use shoprelay_core::secret::SecretBox;
-use shoprelay_engine::clock::now_ms;
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_sim::shopee::{NewItem, NewOrder, ShopeeSim, ShopeeSimConfig};
 use shoprelay_sim::wecom::{SimMessage, WeComSim, WeComSimConfig};
@@ -25,9 +26,6 @@ pub struct Options {
     pub extra_toml: String,
     /// Language of the built-in messages.
     pub language: shoprelay_core::error::Lang,
-    /// WeCom's "minute" lasts `SHORT_MINUTE` in shoprelay's pacing and in the simulator, so a test can
-    /// let a budget window pass for real.
-    pub short_minute: bool,
     /// The simulated Shopee (shops, main accounts, token answers).
     pub shopee: ShopeeSimConfig,
     /// Extra TOML lines for the `[[shopee.apps]]` entry (e.g. `auth_link = "legacy"`).
@@ -36,16 +34,12 @@ pub struct Options {
     pub wecom_sim: fn(&mut WeComSimConfig),
 }
 
-/// The minute of tests with `short_minute`.
-pub const SHORT_MINUTE: Duration = Duration::from_secs(3);
-
 impl Default for Options {
     fn default() -> Self {
         Self {
             wecom_secret: "sim-app-secret".into(),
             extra_toml: String::new(),
             language: shoprelay_core::error::Lang::Zh,
-            short_minute: false,
             shopee: ShopeeSimConfig::default(),
             shopee_app_toml: String::new(),
             wecom_sim: |_| {},
@@ -55,6 +49,8 @@ impl Default for Options {
 
 pub struct TestApp {
     pub server: Running,
+    /// The time of the server and of both simulators; it moves only when a test advances it.
+    pub clock: ManualClock,
     pub shopee: ShopeeSim,
     pub wecom: WeComSim,
     pub base: String,
@@ -136,6 +132,9 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
+    // Starting at the host's time keeps what the simulated Shopee signs and checks with the host clock
+    // (API call timestamps) in step with the rest.
+    let clock = ManualClock::starting_now();
     let mut wecom_config = WeComSimConfig {
         users: vec!["zhangsan".into(), "lisi".into()],
         chats: vec![shoprelay_sim::wecom::SimChat {
@@ -144,22 +143,22 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             members: vec!["zhangsan".into(), "lisi".into()],
             agent_id: 1000002,
         }],
-        limits: shoprelay_sim::wecom::SimLimits {
-            minute_ms: if options.short_minute {
-                SHORT_MINUTE.as_millis() as u64
-            } else {
-                60_000
-            },
-            ..Default::default()
-        },
         ..WeComSimConfig::default()
     };
     (options.wecom_sim)(&mut wecom_config);
-    let wecom = shoprelay_sim::wecom::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), wecom_config)
-        .await
-        .unwrap();
-    let shopee =
-        shoprelay_sim::shopee::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), options.shopee.clone()).await;
+    let wecom = shoprelay_sim::wecom::serve(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        wecom_config,
+        clock.shared(),
+    )
+    .await
+    .unwrap();
+    let shopee = shoprelay_sim::shopee::serve(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        options.shopee.clone(),
+        clock.shared(),
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -170,14 +169,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     );
     start_options.workers = false;
     start_options.language = options.language;
-    start_options.tune = if options.short_minute {
-        |s| {
-            tune(s);
-            s.pacing_minute = SHORT_MINUTE;
-        }
-    } else {
-        tune
-    };
+    start_options.tune = tune;
+    start_options.clock = clock.shared();
     let server = start(listener, start_options).await.unwrap();
     let app_line = format!("api_base = \"{}\"\n", shopee.base_url());
     let toml = config_toml(&base, shopee.base_url(), &wecom.base_url(), &options.wecom_secret).replacen(
@@ -187,11 +180,17 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     ) + &options.extra_toml;
     let file = parse_config(&toml).unwrap();
     let objects = Registry::from_file(&file).to_objects(&secrets).unwrap();
-    server.engine.store.apply_config(&objects, now_ms()).await.unwrap();
+    server
+        .engine
+        .store
+        .apply_config(&objects, clock.now_ms())
+        .await
+        .unwrap();
     server.engine.reload_config().await.unwrap();
     shopee.set_push_target(None, &format!("{base}/push/shopee/{APP}")).await;
     TestApp {
         server,
+        clock,
         shopee,
         wecom,
         base,
@@ -225,7 +224,8 @@ impl TestApp {
         self.server.engine.dispatch_all_pending().await.unwrap();
     }
 
-    /// Retries come due after a millisecond or two in tests; dispatch until the queues are empty.
+    /// Retries come due after a millisecond or two in tests; dispatch until the queues are empty, moving
+    /// the clock on a few milliseconds between passes.
     pub async fn dispatch_until_settled(&self) {
         for _ in 0..200 {
             self.dispatch().await;
@@ -233,7 +233,7 @@ impl TestApp {
             if q.inbox_pending == 0 && q.deliveries_pending == 0 {
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            self.clock.advance(Duration::from_millis(5));
         }
         panic!(
             "work did not settle: {:?}",

@@ -1,35 +1,17 @@
 //! WeCom's limits honoured before sending: budgets per destination and member, digests for what does not
 //! fit, throttling without spending attempts, and dead letters sent again by replay.
 
+use std::time::Duration;
+
+use shoprelay_clock::Clock;
 use shoprelay_sim::wecom::{Fault, FaultAction};
-use shoprelay_store::{AuditFilter, AuditKind, DestinationState};
+use shoprelay_store::{AuditFilter, AuditKind};
 
 use crate::helpers::*;
 
-/// Lets every budget window pass at once: forgets the send log and un-pauses the destinations.
-async fn let_a_minute_pass(app: &TestApp) {
-    app.wecom.advance_clock(std::time::Duration::from_secs(61));
-    let store = &app.server.engine.store;
-    store.prune_sends(i64::MAX).await.unwrap();
-    for dest in ["wecom_app:hq", "robot:ops"] {
-        if let Some(state) = store.destination(dest).await.unwrap() {
-            store
-                .set_destination(
-                    &DestinationState {
-                        paused_until: 0,
-                        ..state
-                    },
-                    0,
-                )
-                .await
-                .unwrap();
-        }
-    }
-    // Deferred deliveries wait for the slot they were given; move them to now.
-    store
-        .release_paced(shoprelay_engine::clock::now_ms(), i64::MAX)
-        .await
-        .unwrap();
+/// Lets every budget window pass, in shoprelay and in the simulator alike: nothing is reset by hand.
+fn let_a_minute_pass(app: &TestApp) {
+    app.clock.advance(Duration::from_secs(61));
 }
 
 #[tokio::test]
@@ -60,7 +42,7 @@ async fn over_budget_nothing_is_dropped_and_the_rest_arrives_as_a_digest() {
     assert!(!paced.is_empty());
 
     // At the next free slot the backlog arrives, folded into digests.
-    let_a_minute_pass(&app).await;
+    let_a_minute_pass(&app);
     app.dispatch().await;
     let later: Vec<_> = app.wecom.messages().into_iter().skip(robot_now + cards_now).collect();
     assert!(
@@ -183,18 +165,15 @@ async fn dead_letters_are_sent_again_by_replay() {
 
 #[tokio::test]
 async fn a_paused_destination_resumes_by_itself_when_the_window_passes() {
-    // WeCom's minute lasts 3 s here, in shoprelay and in the simulator alike; nothing is reset by hand.
-    let app = spawn_app_with(Options {
-        short_minute: true,
-        ..Options::default()
-    })
-    .await;
+    // Time moves on a few seconds at a time, in shoprelay and in the simulator alike; nothing is reset by
+    // hand.
+    let app = spawn_app().await;
     app.authorize().await;
     let mut orders = Vec::new();
     for _ in 0..26 {
         orders.push(app.create_order("READY_TO_SHIP").await);
     }
-    let deadline = std::time::Instant::now() + SHORT_MINUTE * 8;
+    let started = app.clock.now_ms();
     loop {
         app.dispatch().await;
         let md = app.markdowns().join("\n");
@@ -203,11 +182,15 @@ async fn a_paused_destination_resumes_by_itself_when_the_window_passes() {
             break;
         }
         assert!(
-            std::time::Instant::now() < deadline,
-            "not every order reached the robot in time"
+            app.clock.now_ms() - started < 8 * MINUTE_MS,
+            "not every order reached the robot within eight minutes"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        app.clock.advance(Duration::from_secs(5));
     }
+    assert!(
+        app.clock.now_ms() - started >= MINUTE_MS,
+        "the rest waited for the robot's minute to pass"
+    );
     let paced = app
         .audit(AuditFilter {
             kind: Some(AuditKind::Delivery),
@@ -221,7 +204,7 @@ async fn a_paused_destination_resumes_by_itself_when_the_window_passes() {
     );
     let stats = app.wecom.stats();
     assert!(stats.rejected.is_empty(), "never over budget: {:?}", stats.rejected);
-    // In any window of one (short) minute, at most 20 robot messages were accepted.
+    // In any window of one minute, at most 20 robot messages were accepted.
     let at: Vec<u64> = app
         .wecom
         .messages()
@@ -229,12 +212,14 @@ async fn a_paused_destination_resumes_by_itself_when_the_window_passes() {
         .filter(|m| m.msgtype == "markdown")
         .map(|m| m.at_unix_ms)
         .collect();
-    let window = SHORT_MINUTE.as_millis() as u64;
     for (i, start) in at.iter().enumerate() {
-        let within = at[i..].iter().take_while(|t| **t < start + window).count();
+        let within = at[i..].iter().take_while(|t| **t < start + MINUTE_MS as u64).count();
         assert!(within <= 20, "{within} robot messages within one window");
     }
 }
+
+/// WeCom's minute, in milliseconds.
+const MINUTE_MS: i64 = 60_000;
 
 /// The text of every digest page linked from `text`.
 async fn digest_pages(app: &TestApp, text: &str) -> String {

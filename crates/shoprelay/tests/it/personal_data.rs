@@ -2,6 +2,7 @@
 //! files; a buyer is forgotten through the API and the CLI, with an audit entry naming only a hash.
 
 use serde_json::json;
+use shoprelay_clock::Clock;
 use shoprelay_core::ids::ShopId;
 use shoprelay_core::secret::SecretBox;
 use shoprelay_sim::shopee::NewOrder;
@@ -37,7 +38,7 @@ async fn buyer_activity(app: &TestApp, buyer: &str, message_id: &str) -> String 
         .order
         .order_sn;
     // Stamped now: a push dated far in the past is outside the push time window and changes nothing.
-    let now = shoprelay_engine::clock::now_secs();
+    let now = app.clock.now_secs();
     let push = json!({"code": 10, "shop_id": SHOP, "timestamp": now, "data": {"type": "message", "content": {
         "message_id": message_id, "from_id": 55501, "from_user_name": buyer, "to_id": SHOP,
         "message_type": "text", "content": {"text": CHAT}, "conversation_id": format!("c-{buyer}"),

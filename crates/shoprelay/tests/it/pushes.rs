@@ -2,6 +2,7 @@
 //! of which only a bad signature, an unknown app and an oversized body are refused.
 
 use serde_json::json;
+use shoprelay_clock::Clock;
 use shoprelay_store::{AuditFilter, AuditKind, Inbox};
 
 use crate::helpers::*;
@@ -89,7 +90,7 @@ async fn the_same_fact_in_a_new_push_body_is_not_sent_twice() {
     app.authorize().await;
     let sn = app.create_order("READY_TO_SHIP").await;
     // Shopee retries can carry another msg_id; the event's own identity still matches.
-    let now = shoprelay_engine::clock::now_secs();
+    let now = app.clock.now_secs();
     let body = json!({"msg_id": "other", "code": 3, "shop_id": SHOP, "timestamp": now,
         "data": {"ordersn": sn, "status": "READY_TO_SHIP", "update_time": 0, "items": []}});
     app.dispatch().await;
@@ -165,7 +166,7 @@ async fn every_signed_push_is_stored_and_answered_2xx_with_an_empty_body() {
     let renamed_shop = app.create_order("READY_TO_SHIP").await;
     app.dispatch().await;
     // Later than the orders' creation, within the window pushes must fall in.
-    let now = shoprelay_engine::clock::now_secs() + 60;
+    let now = app.clock.now_secs() + 60;
     let readable = [
         // The API's spelling of the order, and the `shopid` some samples use.
         json!({"code": 3, "shop_id": SHOP, "timestamp": now,
@@ -273,7 +274,7 @@ async fn failed_pushes_go_back_to_the_inbox_to_be_read_again() {
     let filter = shoprelay_store::PushReplayFilter::default();
     assert_eq!(store.count_failed_pushes(&filter).await.unwrap(), failed.len() as i64);
     let replayed = store
-        .replay_failed_pushes(&filter, shoprelay_engine::clock::now_ms(), 100)
+        .replay_failed_pushes(&filter, app.clock.now_ms(), 100)
         .await
         .unwrap();
     assert_eq!(replayed, failed.len() as u64);
@@ -347,7 +348,7 @@ async fn the_cli_replays_failed_pushes() {
     );
     assert!(stdout.contains("re-queued 2 failed push"), "{stdout}");
     let again = store
-        .claim_inbox(shoprelay_engine::clock::now_ms(), 1_000, 10)
+        .claim_inbox(shoprelay_clock::SystemClock.now_ms(), 1_000, 10)
         .await
         .unwrap();
     assert_eq!(again.len(), 2, "both back in the inbox");
@@ -371,7 +372,7 @@ async fn verification_unknown_codes_and_unknown_shops_are_answered_and_kept() {
     assert_eq!(resp.status().as_u16(), 200);
     assert!(resp.text().await.unwrap().is_empty(), "Shopee needs an empty body");
 
-    let now = shoprelay_engine::clock::now_secs();
+    let now = app.clock.now_secs();
     let unknown_code = json!({"code": 99, "shop_id": SHOP, "timestamp": now, "data": {"x": 1}}).to_string();
     assert_eq!(
         app.post_push(APP, &unknown_code, Some(app.sign(&unknown_code))).await.0,
@@ -465,7 +466,7 @@ targets = [{ type = "wecom_app", app = "hq", users = ["lisi"] }]
     })
     .await;
     app.authorize().await;
-    let now = shoprelay_engine::clock::now_secs();
+    let now = app.clock.now_secs();
     let pushes = [
         json!({"code": 10, "shop_id": SHOP, "timestamp": now, "data": {"type": "message", "content": {
             "message_id": "m1", "from_id": 55501, "from_user_name": "buyer_ana", "to_id": SHOP,
@@ -551,7 +552,7 @@ async fn a_push_from_the_future_changes_nothing_and_the_real_one_still_arrives()
     app.authorize().await;
     let sn = app.create_order("READY_TO_SHIP").await;
     app.dispatch_until_settled().await;
-    let now = shoprelay_engine::clock::now_secs();
+    let now = app.clock.now_secs();
     // Dated ahead in the envelope, then only in `update_time`.
     for (n, forged) in [
         order_push(&sn, "CANCELLED", now + DECADE, now + DECADE),
@@ -585,7 +586,7 @@ async fn old_pushes_count_within_the_window_and_not_beyond_it() {
     app.authorize().await;
     let sn = app.create_order("READY_TO_SHIP").await;
     app.dispatch_until_settled().await;
-    let now = shoprelay_engine::clock::now_secs();
+    let now = app.clock.now_secs();
     let ancient = order_push(&sn, "CANCELLED", now - 40 * 86_400, now + 60);
     assert_eq!(app.post_push(APP, &ancient, Some(app.sign(&ancient))).await.0, 200);
     app.dispatch_until_settled().await;
@@ -614,7 +615,7 @@ async fn an_order_frozen_in_the_future_thaws_with_the_next_real_push() {
     let url = format!("sqlite://{}", app.database_path().display());
     let db = sqlx::SqlitePool::connect(&url).await.unwrap();
     let frozen = sqlx::query("UPDATE order_state SET status = 'CANCELLED', status_time = $1 WHERE order_sn = $2")
-        .bind(shoprelay_engine::clock::now_secs() + DECADE)
+        .bind(app.clock.now_secs() + DECADE)
         .bind(&sn)
         .execute(&db)
         .await

@@ -89,7 +89,13 @@ async fn events_reach_the_sellers_system_signed_and_retry_after_is_honoured() {
     let app = spawn_authorized_with_rules(webhook_config(&url)).await;
     let sn = app.create_order("READY_TO_SHIP").await;
     app.dispatch().await;
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    app.dispatch().await;
+    assert_eq!(
+        receiver.seen.lock().unwrap().len(),
+        1,
+        "nothing is sent again before the second Retry-After asked for"
+    );
+    app.clock.advance(Duration::from_millis(1_100));
     app.dispatch_until_settled().await;
 
     let seen = receiver.seen.lock().unwrap().clone();

@@ -42,6 +42,7 @@ use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::Router;
+use shoprelay_clock::SharedClock;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -61,10 +62,11 @@ pub struct ShopeeSim {
     server: JoinHandle<()>,
 }
 
-/// Starts the simulator on `listener` (bind port 0 in tests) and returns its handle.
-pub async fn serve(listener: TcpListener, config: ShopeeSimConfig) -> ShopeeSim {
+/// Starts the simulator on `listener` (bind port 0 in tests) and returns its handle; its token, code and
+/// order times are read from `clock` (the host's, or the manual clock a test shares with the engine).
+pub async fn serve(listener: TcpListener, config: ShopeeSimConfig, clock: SharedClock) -> ShopeeSim {
     let base_url = listener.local_addr().map(|a| format!("http://{a}")).unwrap_or_default();
-    let core = Arc::new(Core::new(config));
+    let core = Arc::new(Core::new(config, clock));
     let app = router(core.clone());
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {

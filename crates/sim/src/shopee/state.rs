@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 use serde::Serialize;
+use shoprelay_clock::SharedClock;
 
 use super::api::ApiError;
 use super::config::{ShopeeSimConfig, SimPartner};
@@ -21,8 +22,10 @@ pub(crate) type Shared = Arc<Core>;
 pub(crate) struct Core {
     pub(crate) config: ShopeeSimConfig,
     pub(crate) http: reqwest::Client,
-    /// Seconds added to the real clock for token, code and order times (not for signature timestamps,
-    /// which clients stamp from their real clock). Outside the lock so `now()` works while it is held.
+    /// The clock of token, code and order times (not of signature timestamps, which clients stamp from
+    /// the host's clock): the host's, or the manual clock a test shares with the engine under test.
+    clock: SharedClock,
+    /// Seconds added to `clock`. Outside the lock so `now()` works while it is held.
     clock_offset: AtomicI64,
     state: Mutex<State>,
 }
@@ -148,10 +151,11 @@ impl State {
 }
 
 impl Core {
-    pub(crate) fn new(config: ShopeeSimConfig) -> Self {
+    pub(crate) fn new(config: ShopeeSimConfig, clock: SharedClock) -> Self {
         Self {
             config,
             http: reqwest::Client::new(),
+            clock,
             clock_offset: AtomicI64::new(0),
             state: Mutex::new(State::default()),
         }
@@ -162,9 +166,9 @@ impl Core {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The simulator's "now" for lifetimes and order times: real time plus the test's offset.
+    /// The simulator's "now" for lifetimes and order times (Unix seconds): its clock plus the offset.
     pub(crate) fn now(&self) -> i64 {
-        real_now() + self.clock_offset.load(Ordering::Relaxed)
+        self.clock.now_secs() + self.clock_offset.load(Ordering::Relaxed)
     }
 
     /// Moves the simulator's clock forward (or back), e.g. to expire tokens.

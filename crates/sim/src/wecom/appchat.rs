@@ -43,7 +43,7 @@ pub(crate) async fn send(
 /// Token, IP and JSON checks shared by both endpoints, then `handler` with the token's app.
 fn authorised(state: &SimState, ip: IpAddr, token: Option<&str>, raw: &[u8], handler: Handler) -> ApiResult {
     let mut inner = state.lock();
-    let agent_id = inner.check_token(token, state.clock.now(), state.config.expired_token_errcode)?;
+    let agent_id = inner.check_token(token, state.clock.now_ms(), state.config.expired_token_errcode)?;
     state.check_ip(ip)?;
     let body = parse_object(raw)?;
     handler(state, &mut inner, agent_id, body)
@@ -117,7 +117,7 @@ fn send_to_chat(state: &SimState, inner: &mut Inner, agent_id: i64, body: Map<St
     }
     let members = chat.members.clone();
     let checked = check(&body, Channel::AppChat)?;
-    let now = state.clock.now();
+    let now = state.clock.now_ms();
     let (delivered, dropped) = state.deliver(inner, MemberLimit::AppChat, agent_id, &members, now);
     if !delivered.is_empty() {
         inner.record(SimMessage {

@@ -1,67 +1,60 @@
-//! The simulator's clock: tokio's clock plus an offset tests and the demo can advance.
+//! The simulator's clock: the clock it was started with, plus an offset tests and the demo can advance.
 //!
-//! Built on `tokio::time::Instant`, so `tokio::time::pause()` works too; the offset lets tests
-//! that talk to the simulator over real sockets jump a rate window without sleeping.
+//! Started with a test's manual clock (the one the engine under test reads too), the simulator sees the
+//! same minutes pass as the engine; the offset moves the simulator alone, e.g. to expire its tokens.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
-use tokio::time::Instant;
+use shoprelay_clock::SharedClock;
 
-/// A monotonic clock with a manual offset, plus the wall time it corresponds to.
-#[derive(Debug, Clone)]
+/// A clock with a manual offset on top.
+#[derive(Debug)]
 pub(crate) struct SimClock {
-    started: Instant,
-    started_unix_ms: u64,
-    offset_ms: Arc<AtomicU64>,
+    base: SharedClock,
+    offset_ms: AtomicI64,
 }
 
 impl SimClock {
-    pub(crate) fn new() -> Self {
-        let started_unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    pub(crate) fn new(base: SharedClock) -> Self {
         Self {
-            started: Instant::now(),
-            started_unix_ms,
-            offset_ms: Arc::default(),
+            base,
+            offset_ms: AtomicI64::new(0),
         }
     }
 
-    /// Now, for rate windows and token expiry.
-    pub(crate) fn now(&self) -> Instant {
-        Instant::now() + self.offset()
+    /// Now as Unix milliseconds: for rate windows, token expiry and the times messages are shown with.
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.base.now_ms().saturating_add(self.offset_ms.load(Ordering::SeqCst))
     }
 
-    /// Now as Unix milliseconds, consistent with [`SimClock::now`].
+    /// Now as Unix milliseconds, for what the simulator reports (never negative).
     pub(crate) fn unix_ms(&self) -> u64 {
-        let elapsed = self.now().duration_since(self.started);
-        self.started_unix_ms
-            .saturating_add(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+        u64::try_from(self.now_ms()).unwrap_or(0)
     }
 
     /// Moves the clock forward.
     pub(crate) fn advance(&self, by: Duration) {
-        let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         self.offset_ms.fetch_add(ms, Ordering::SeqCst);
-    }
-
-    fn offset(&self) -> Duration {
-        Duration::from_millis(self.offset_ms.load(Ordering::SeqCst))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use shoprelay_clock::{Clock, ManualClock};
+
     use super::*;
 
-    #[tokio::test]
-    async fn advancing_moves_both_clocks() {
-        let clock = SimClock::new();
-        let (before, before_ms) = (clock.now(), clock.unix_ms());
+    #[test]
+    fn the_offset_adds_to_the_clock_it_was_given() {
+        let base = ManualClock::new(1_000);
+        let clock = SimClock::new(base.shared());
         clock.advance(Duration::from_secs(61));
-        assert!(clock.now().duration_since(before) >= Duration::from_secs(61));
-        assert!(clock.unix_ms() - before_ms >= 61_000);
+        assert_eq!(clock.now_ms(), 62_000);
+        base.advance(Duration::from_secs(1));
+        assert_eq!(clock.now_ms(), 63_000);
+        assert_eq!(clock.unix_ms(), 63_000);
+        assert_eq!(base.now_ms(), 2_000, "the offset is the simulator's alone");
     }
 }

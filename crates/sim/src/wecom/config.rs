@@ -118,9 +118,6 @@ pub struct SimLimits {
     pub robot_per_minute: u32,
     /// Access token lifetime in seconds.
     pub token_ttl_secs: u64,
-    /// How long WeCom's "minute" lasts here (an hour is 60 of them): 60 s, shorter in tests that let a
-    /// window pass for real.
-    pub minute_ms: u64,
 }
 
 impl Default for SimLimits {
@@ -131,7 +128,6 @@ impl Default for SimLimits {
             appchat_member_per_minute: 200,
             robot_per_minute: 20,
             token_ttl_secs: 7200,
-            minute_ms: 60_000,
         }
     }
 }

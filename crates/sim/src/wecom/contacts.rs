@@ -195,7 +195,7 @@ pub(crate) async fn list_id(
 fn authorised(state: &SimState, peer: SocketAddr, query: &HashMap<String, String>) -> Result<i64, ApiError> {
     let inner = state.lock();
     let token = query.get("access_token").map(String::as_str);
-    let agent_id = inner.check_token(token, state.clock.now(), state.config.expired_token_errcode)?;
+    let agent_id = inner.check_token(token, state.clock.now_ms(), state.config.expired_token_errcode)?;
     state.check_ip(peer.ip())?;
     Ok(agent_id)
 }

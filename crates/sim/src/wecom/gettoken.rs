@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Query, State};
 use axum::response::Response;
@@ -13,7 +12,7 @@ use super::reply::{respond, ApiError, ApiResult};
 use super::state::{random_id, SimState, TokenInfo};
 
 /// Expired tokens are kept this long so they keep answering "expired" rather than "invalid".
-const EXPIRED_TOKEN_MEMORY: Duration = Duration::from_secs(86_400);
+const EXPIRED_TOKEN_MEMORY_MS: i64 = 86_400_000;
 
 pub(crate) async fn gettoken(
     State(state): State<Arc<SimState>>,
@@ -40,8 +39,8 @@ fn issue(state: &SimState, corp_id: Option<&str>, secret: Option<&str>) -> ApiRe
         .iter()
         .find(|app| Some(app.secret.as_str()) == secret)
         .ok_or(ApiError(40001))?;
-    let now = state.clock.now();
-    inner.tokens.retain(|_, t| now < t.expires_at + EXPIRED_TOKEN_MEMORY);
+    let now = state.clock.now_ms();
+    inner.tokens.retain(|_, t| now < t.expires_at + EXPIRED_TOKEN_MEMORY_MS);
     // Within its lifetime WeCom hands out the same token again.
     let live = inner
         .tokens
@@ -50,7 +49,8 @@ fn issue(state: &SimState, corp_id: Option<&str>, secret: Option<&str>) -> ApiRe
         .map(|(token, t)| (token.clone(), t.expires_at));
     let (token, expires_at) = live.unwrap_or_else(|| {
         let token = random_id(64);
-        let expires_at = now + Duration::from_secs(state.config.limits.token_ttl_secs);
+        let ttl_ms = i64::try_from(state.config.limits.token_ttl_secs.saturating_mul(1_000)).unwrap_or(i64::MAX);
+        let expires_at = now.saturating_add(ttl_ms);
         let info = TokenInfo {
             agent_id: app.agent_id,
             expires_at,
@@ -61,6 +61,6 @@ fn issue(state: &SimState, corp_id: Option<&str>, secret: Option<&str>) -> ApiRe
     });
     let mut fields = Map::new();
     fields.insert("access_token".into(), token.into());
-    fields.insert("expires_in".into(), expires_at.duration_since(now).as_secs().into());
+    fields.insert("expires_in".into(), ((expires_at - now).max(0) / 1_000).into());
     Ok(fields)
 }

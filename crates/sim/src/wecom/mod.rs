@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use axum::routing::{get, post};
 use axum::{middleware, Router};
+use shoprelay_clock::SharedClock;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
@@ -41,6 +42,7 @@ pub use config::{SimApp, SimChat, SimGroup, SimLimits, WeComSimConfig};
 pub use faults::{Fault, FaultAction};
 pub use state::{Destination, SimMessage, SimStats};
 
+use clock::SimClock;
 use state::SimState;
 
 /// A running simulator; dropping it stops the server.
@@ -51,11 +53,12 @@ pub struct WeComSim {
     _stop_on_drop: DropGuard,
 }
 
-/// Serves the simulator on `listener` in a background task.
-pub async fn serve(listener: TcpListener, config: WeComSimConfig) -> std::io::Result<WeComSim> {
+/// Serves the simulator on `listener` in a background task, its time read from `clock` (the host's, or
+/// the manual clock a test shares with the engine under test).
+pub async fn serve(listener: TcpListener, config: WeComSimConfig, clock: SharedClock) -> std::io::Result<WeComSim> {
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
-    let state = Arc::new(SimState::new(config, shutdown.clone()));
+    let state = Arc::new(SimState::new(config, SimClock::new(clock), shutdown.clone()));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {

@@ -53,10 +53,10 @@ fn send_robot(state: &SimState, key: Option<&str>, raw: &[u8]) -> ApiResult {
         .ok_or(ApiError(93000))?;
     let body = parse_object(raw)?;
     let checked = check(&body, Channel::Robot)?;
-    let now = state.clock.now();
+    let now = state.clock.now_ms();
     let mut inner = state.lock();
     let limits = &state.config.limits;
-    let window = [Window::per_minute(limits.robot_per_minute, limits.minute_ms)];
+    let window = [Window::per_minute(limits.robot_per_minute)];
     if !inner.robot_log.try_acquire(key.to_owned(), now, &window) {
         return Err(ApiError(45009));
     }

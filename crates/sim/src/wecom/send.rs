@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, State};
@@ -32,7 +31,7 @@ pub(crate) async fn message_send(
 }
 
 fn send(state: &SimState, ip: IpAddr, token: Option<&str>, raw: &[u8]) -> ApiResult {
-    let now = state.clock.now();
+    let now = state.clock.now_ms();
     let mut inner = state.lock();
     let token_app = inner.check_token(token, now, state.config.expired_token_errcode)?;
     state.check_ip(ip)?;
@@ -66,9 +65,7 @@ fn send(state: &SimState, ip: IpAddr, token: Option<&str>, raw: &[u8]) -> ApiRes
             return Ok(reply);
         }
         inner.duplicates.retain(|_, (until, _)| now < *until);
-        inner
-            .duplicates
-            .insert(key, (now + Duration::from_secs(secs), msgid.clone()));
+        inner.duplicates.insert(key, (now + 1_000 * secs as i64, msgid.clone()));
     }
 
     let (delivered, dropped) = state.deliver(&mut inner, MemberLimit::App, agentid, &resolved.members, now);

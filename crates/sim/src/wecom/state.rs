@@ -6,7 +6,6 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rand::distributions::{Alphanumeric, DistString};
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::clock::SimClock;
@@ -87,7 +86,8 @@ pub struct SimStats {
 
 pub(crate) struct TokenInfo {
     pub(crate) agent_id: i64,
-    pub(crate) expires_at: Instant,
+    /// Unix milliseconds.
+    pub(crate) expires_at: i64,
     pub(crate) force_expired: bool,
 }
 
@@ -112,8 +112,8 @@ pub(crate) struct Inner {
     pub(crate) stats: SimStats,
     pub(crate) faults: Vec<Fault>,
     pub(crate) robot_log: RateLog<String>,
-    /// (agentid, canonical body) → until when an identical body is absorbed, and its msgid.
-    pub(crate) duplicates: HashMap<(i64, String), (Instant, String)>,
+    /// (agentid, canonical body) → until when (Unix ms) an identical body is absorbed, and its msgid.
+    pub(crate) duplicates: HashMap<(i64, String), (i64, String)>,
     next_id: u64,
     app_log: RateLog<(i64, String)>,
     chat_log: RateLog<(i64, String)>,
@@ -128,7 +128,7 @@ pub(crate) struct SimState {
 }
 
 impl SimState {
-    pub(crate) fn new(config: WeComSimConfig, shutdown: CancellationToken) -> Self {
+    pub(crate) fn new(config: WeComSimConfig, clock: SimClock, shutdown: CancellationToken) -> Self {
         let chats = config
             .chats
             .iter()
@@ -143,7 +143,7 @@ impl SimState {
             .collect();
         Self {
             config,
-            clock: SimClock::new(),
+            clock,
             shutdown,
             inner: Mutex::new(Inner {
                 chats,
@@ -171,10 +171,10 @@ impl SimState {
         let l = &self.config.limits;
         match limit {
             MemberLimit::App => vec![
-                Window::per_minute(l.member_per_minute, l.minute_ms),
-                Window::per_hour(l.member_per_hour, l.minute_ms),
+                Window::per_minute(l.member_per_minute),
+                Window::per_hour(l.member_per_hour),
             ],
-            MemberLimit::AppChat => vec![Window::per_minute(l.appchat_member_per_minute, l.minute_ms)],
+            MemberLimit::AppChat => vec![Window::per_minute(l.appchat_member_per_minute)],
         }
     }
 
@@ -185,7 +185,7 @@ impl SimState {
         limit: MemberLimit,
         agentid: i64,
         members: &[String],
-        now: Instant,
+        now: i64,
     ) -> (Vec<String>, Vec<String>) {
         let windows = self.member_windows(limit);
         let (mut delivered, mut dropped) = (Vec::new(), Vec::new());
@@ -210,7 +210,7 @@ impl SimState {
 
 impl Inner {
     /// The app a token belongs to, or the errcode WeCom gives for it.
-    pub(crate) fn check_token(&self, token: Option<&str>, now: Instant, expired_errcode: i64) -> Result<i64, ApiError> {
+    pub(crate) fn check_token(&self, token: Option<&str>, now: i64, expired_errcode: i64) -> Result<i64, ApiError> {
         let token = token.filter(|t| !t.is_empty()).ok_or(ApiError(41001))?;
         let info = self.tokens.get(token).ok_or(ApiError(40014))?;
         if info.force_expired || now >= info.expires_at {

@@ -11,10 +11,10 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use shoprelay_clock::{Clock, SystemClock};
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::secret::SecretBox;
-use shoprelay_engine::clock::now_ms;
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_sim::load::unix_ms_f64;
 use shoprelay_sim::wecom::{SimApp, WeComSim, WeComSimConfig};
@@ -114,6 +114,7 @@ pub(super) async fn run(args: &Args, report: &mut Report) -> Result<()> {
             users: vec![MEMBER.into()],
             ..WeComSimConfig::default()
         },
+        SystemClock::shared(),
     )
     .await?;
     let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
@@ -153,7 +154,7 @@ pub(super) async fn run(args: &Args, report: &mut Report) -> Result<()> {
                 reason: String::new(),
                 failures: 0,
             },
-            now_ms(),
+            SystemClock.now_ms(),
         )
         .await?;
     drop(store);
@@ -219,7 +220,7 @@ async fn fill(
     report: &mut Report,
 ) -> Result<String> {
     let store = &server.engine.store;
-    store.apply_config(objects, now_ms()).await?;
+    store.apply_config(objects, SystemClock.now_ms()).await?;
     server.engine.reload_config().await?;
     let registry = server.engine.registry();
     if registry.shops.len() != SHOPS {
@@ -238,12 +239,12 @@ async fn fill(
     // One delivery as the engine renders it, copied many times per event.
     let event = |n: usize| -> Result<Event> {
         Ok(Event {
-            dedupe_key: format!("bench-backlog:{n}:{}", now_ms()),
+            dedupe_key: format!("bench-backlog:{n}:{}", SystemClock.now_ms()),
             platform: Platform::Shopee,
             app: ConfigId::parse(APP)?,
             shop_id: Some(ShopId::new(shop_id(n % SHOPS))?),
             order_sn: Some(OrderSn::parse(&format!("BL{n:08}"))?),
-            occurred_at: now_ms() / 1000,
+            occurred_at: SystemClock.now_ms() / 1000,
             order: None,
             body: EventBody::OrderCreated,
         })
@@ -257,12 +258,12 @@ async fn fill(
         .set_destination(
             &DestinationState {
                 destination: destination.clone(),
-                paused_until: now_ms() + 86_400_000,
+                paused_until: SystemClock.now_ms() + 86_400_000,
                 state: "open".into(),
                 reason: "bench: paused while the backlog is queued".into(),
                 failures: 0,
             },
-            now_ms(),
+            SystemClock.now_ms(),
         )
         .await?;
     let started = Instant::now();
@@ -277,7 +278,7 @@ async fn fill(
                     event: event(n)?,
                     deliveries,
                 },
-                now_ms(),
+                SystemClock.now_ms(),
             )
             .await?;
         if !created {

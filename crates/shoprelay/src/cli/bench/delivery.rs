@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use shoprelay_engine::clock::now_ms;
+use shoprelay_clock::{Clock, SystemClock};
 use shoprelay_sim::load::unix_ms_f64;
 use shoprelay_sim::shopee::{NewOrder, ShopeeSim};
 use shoprelay_sim::wecom::{SimLimits, WeComSim};
@@ -218,7 +218,7 @@ async fn measure(
 ) -> Result<Measured> {
     let n = args.destinations.max(1);
     // Distinct per run, so a run never matches an earlier run's messages.
-    let prefix = format!("BD{:05X}", now_ms().rem_euclid(0x10_0000));
+    let prefix = format!("BD{:05X}", SystemClock.now_ms().rem_euclid(0x10_0000));
     let warm_prefix = format!("{prefix}W");
     let warm = create_orders(setup.shopee.clone(), warm_prefix.clone(), n, 1_000.0, n as u64);
     let warm_sent = load.run(warm).await??;
@@ -235,7 +235,7 @@ async fn measure(
     let cpu = CpuSample::now();
     let started = Instant::now();
     // Audit stamps are whole milliseconds; start the window a little early.
-    let from_ms = now_ms() - 1_000;
+    let from_ms = SystemClock.now_ms() - 1_000;
     let run = create_orders(setup.shopee.clone(), prefix.clone(), n, rate, total);
     let sent = load.run(run).await??;
     let (accepted, _) = collect(&setup.wecom, &prefix, &sent, after).await?;

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use shoprelay_clock::SystemClock;
 use shoprelay_core::secret::SecretBox;
-use shoprelay_engine::clock::now_ms;
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_sim::shopee::{ShopeeSim, ShopeeSimConfig, SimMainAccount, SimShop};
 use shoprelay_sim::wecom::{SimApp, SimGroup, SimLimits, WeComSim, WeComSimConfig};
@@ -199,8 +199,12 @@ pub(super) struct Setup {
 
 /// Starts everything for `n` destinations of `fleet`, the simulator enforcing `limits`.
 pub(super) async fn setup(n: usize, fleet: Fleet, limits: SimLimits) -> Result<Setup> {
-    let wecom =
-        shoprelay_sim::wecom::serve(TcpListener::bind("127.0.0.1:0").await?, wecom_config(n, fleet, limits)).await?;
+    let wecom = shoprelay_sim::wecom::serve(
+        TcpListener::bind("127.0.0.1:0").await?,
+        wecom_config(n, fleet, limits),
+        SystemClock::shared(),
+    )
+    .await?;
     let shops: Vec<SimShop> = (0..n)
         .map(|i| SimShop {
             shop_id: shop_id(i),
@@ -220,6 +224,7 @@ pub(super) async fn setup(n: usize, fleet: Fleet, limits: SimLimits) -> Result<S
             main_accounts,
             ..ShopeeSimConfig::default()
         },
+        SystemClock::shared(),
     )
     .await;
     let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
@@ -230,7 +235,11 @@ pub(super) async fn setup(n: usize, fleet: Fleet, limits: SimLimits) -> Result<S
     let server = start(listener, StartOptions::new(database, secrets.clone())).await?;
     let file = parse_config(&config_toml(&base, shopee.base_url(), &wecom.base_url(), n, fleet))?;
     let objects = Registry::from_file(&file).to_objects(&secrets)?;
-    server.engine.store.apply_config(&objects, now_ms()).await?;
+    server
+        .engine
+        .store
+        .apply_config(&objects, server.engine.clock.now_ms())
+        .await?;
     server.engine.reload_config().await?;
     authorize(&base).await?;
     shopee.set_push_target(None, &format!("{base}/push/shopee/{APP}")).await;

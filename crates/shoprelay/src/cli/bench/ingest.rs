@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use shoprelay_clock::{Clock, SystemClock};
 use shoprelay_core::secret::SecretBox;
-use shoprelay_engine::clock::now_ms;
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_sim::load::{self, LoadReport, PushMaker};
 use tokio::net::TcpListener;
@@ -97,7 +97,7 @@ pub(super) struct PgScratch {
 
 impl PgScratch {
     fn create(base: &str) -> Result<Self> {
-        let name = format!("shoprelay_bench_{}_{}", std::process::id(), now_ms());
+        let name = format!("shoprelay_bench_{}_{}", std::process::id(), SystemClock.now_ms());
         let mut url = url::Url::parse(base).with_context(|| format!("`{}` is not a database URL", redact(base)))?;
         psql(base, &format!("CREATE DATABASE {name}"))?;
         url.set_path(&name);
@@ -163,7 +163,11 @@ impl BenchServer {
         let server = start(listener, options).await?;
         let file = parse_config(&config_toml(&base))?;
         let objects = Registry::from_file(&file).to_objects(&secrets)?;
-        server.engine.store.apply_config(&objects, now_ms()).await?;
+        server
+            .engine
+            .store
+            .apply_config(&objects, server.engine.clock.now_ms())
+            .await?;
         server.engine.reload_config().await?;
         let maker = Arc::new(PushMaker::new(format!("{base}/push/shopee/{APP}"), PARTNER_KEY, SHOP));
         Ok(Self { server, maker, scratch })
