@@ -6,20 +6,88 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{ConfigId, OrderSn, ShopId};
 use crate::order::{OrderSnapshot, OrderStatus};
 
-/// A marketplace shoprelay integrates with. A closed set: no plugin machinery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Platform {
-    /// Shopee Open Platform v2.
-    Shopee,
+/// Which marketplace an event came from, by its stable lower-case name (`shopee`, …). The middle
+/// only compares and shows it; which platforms exist, and what they mean, is the adapters' business
+/// (`shoprelay_marketplaces`). Copy: the name is held inline.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Platform {
+    name: [u8; Platform::MAX_LEN],
+    len: u8,
 }
 
 impl Platform {
-    /// Stable lower-case name used in URLs, storage and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::Shopee => "shopee",
+    /// Longest platform name.
+    pub const MAX_LEN: usize = 24;
+
+    /// The platform of what shoprelay raises about itself (a destination failing).
+    pub const INTERNAL: Platform = Platform::named("shoprelay");
+
+    /// A platform from a name fixed in the code; a name that is not 1–24 of `a-z 0-9 _` fails to compile
+    /// when used in a constant.
+    pub const fn named(name: &'static str) -> Platform {
+        match Self::from_bytes(name.as_bytes()) {
+            Some(p) => p,
+            None => panic!("a platform name is 1-24 of a-z, 0-9 and _"),
         }
+    }
+
+    /// Parses a platform name given at run time (configuration, storage).
+    pub fn parse(raw: &str) -> Result<Platform, crate::ids::IdError> {
+        Self::from_bytes(raw.as_bytes()).ok_or(crate::ids::IdError {
+            kind: "platform",
+            reason: "must be 1 to 24 of a-z, 0-9 and _",
+        })
+    }
+
+    const fn from_bytes(bytes: &[u8]) -> Option<Platform> {
+        if bytes.is_empty() || bytes.len() > Self::MAX_LEN {
+            return None;
+        }
+        let mut name = [0u8; Self::MAX_LEN];
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                return None;
+            }
+            name[i] = b;
+            i += 1;
+        }
+        Some(Platform {
+            name,
+            len: bytes.len() as u8,
+        })
+    }
+
+    /// Stable lower-case name used in URLs, storage and logs.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII bytes are ever stored, so the slice is always valid UTF-8.
+        std::str::from_utf8(&self.name[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Platform({})", self.as_str())
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Platform {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Platform {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Platform::parse(&raw).map_err(serde::de::Error::custom)
     }
 }
 

@@ -79,11 +79,11 @@ fn wecom_user_char(c: char) -> bool {
 }
 
 string_id!(
-    /// The operator-chosen id of a configured object (a Shopee app, a WeCom app, a robot, a route).
+    /// The operator-chosen id of a configured object (a marketplace app, a WeCom app, a robot, a route).
     ConfigId, "config id", 64, config_char
 );
 string_id!(
-    /// A marketplace order number (Shopee `order_sn`, e.g. `220810QSK8S7BX`).
+    /// A marketplace order number (e.g. `220810QSK8S7BX`).
     OrderSn, "order_sn", 64, order_sn_char
 );
 string_id!(
@@ -98,7 +98,7 @@ impl ConfigId {
     }
 }
 
-/// A marketplace shop id (Shopee's are positive 64-bit integers).
+/// A marketplace shop or seller id: a positive 64-bit integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct ShopId(u64);
@@ -106,7 +106,7 @@ pub struct ShopId(u64);
 impl ShopId {
     /// Accepts any positive id.
     pub fn new(raw: u64) -> Result<Self, IdError> {
-        // Stored as a signed 64-bit integer; Shopee's ids are far below that.
+        // Stored as a signed 64-bit integer; marketplaces' ids are far below that.
         if raw > i64::MAX as u64 {
             return Err(IdError {
                 kind: "shop_id",

@@ -7,101 +7,170 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::OrderSn;
 
-/// A platform-neutral order status. Shopee's values map one to one; unknown ones keep their text.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum OrderStatus {
+/// Where an order is in its life, in the same words for every marketplace. Each adapter maps its
+/// platform's statuses onto these; the platform's own word is kept beside it in [`OrderStatus`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStage {
     /// Placed, not paid yet.
     Unpaid,
-    /// Paid (or COD confirmed); the seller must ship.
-    ReadyToShip,
-    /// The seller arranged shipment.
-    Processed,
-    /// Shipment must be arranged again.
-    RetryShip,
+    /// Paid (or cash on delivery confirmed); the seller must ship.
+    ToShip,
+    /// The seller arranged shipment (packed, waiting for pickup).
+    Arranged,
     /// Handed to the carrier.
     Shipped,
-    /// Delivered, waiting for the buyer's confirmation.
-    ToConfirmReceive,
-    /// A cancellation is being processed.
-    InCancel,
-    /// Cancelled.
-    Cancelled,
-    /// A return is in progress.
-    ToReturn,
+    /// Delivered to the buyer, not yet confirmed or completed.
+    Delivered,
     /// Done.
     Completed,
-    /// Waiting for an invoice (Brazil).
-    InvoicePending,
-    /// A status this version does not know, kept verbatim.
-    #[serde(untagged)]
-    Other(String),
+    /// The buyer asked to cancel; the seller must answer.
+    CancelRequested,
+    /// Cancelled.
+    Cancelled,
+    /// A return or refund is in progress.
+    ReturnRequested,
+    /// A platform status with no neutral counterpart; its own word says what it is.
+    Other,
+}
+
+impl OrderStage {
+    /// Every stage, in the order of an order's life.
+    pub const ALL: [OrderStage; 10] = [
+        OrderStage::Unpaid,
+        OrderStage::ToShip,
+        OrderStage::Arranged,
+        OrderStage::Shipped,
+        OrderStage::Delivered,
+        OrderStage::Completed,
+        OrderStage::CancelRequested,
+        OrderStage::Cancelled,
+        OrderStage::ReturnRequested,
+        OrderStage::Other,
+    ];
+
+    /// Stable snake_case name (rules, storage, templates).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStage::Unpaid => "unpaid",
+            OrderStage::ToShip => "to_ship",
+            OrderStage::Arranged => "arranged",
+            OrderStage::Shipped => "shipped",
+            OrderStage::Delivered => "delivered",
+            OrderStage::Completed => "completed",
+            OrderStage::CancelRequested => "cancel_requested",
+            OrderStage::Cancelled => "cancelled",
+            OrderStage::ReturnRequested => "return_requested",
+            OrderStage::Other => "other",
+        }
+    }
+
+    /// Parses [`OrderStage::as_str`]'s output.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// The stage as a seller reads it in Chinese.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            OrderStage::Unpaid => "待付款",
+            OrderStage::ToShip => "待发货",
+            OrderStage::Arranged => "已安排发货",
+            OrderStage::Shipped => "已发货",
+            OrderStage::Delivered => "已送达",
+            OrderStage::Completed => "已完成",
+            OrderStage::CancelRequested => "取消处理中",
+            OrderStage::Cancelled => "已取消",
+            OrderStage::ReturnRequested => "退货退款处理中",
+            OrderStage::Other => "其他状态",
+        }
+    }
+
+    /// The stage as a seller reads it in English.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            OrderStage::Unpaid => "Unpaid",
+            OrderStage::ToShip => "To ship",
+            OrderStage::Arranged => "Shipment arranged",
+            OrderStage::Shipped => "Shipped",
+            OrderStage::Delivered => "Delivered",
+            OrderStage::Completed => "Completed",
+            OrderStage::CancelRequested => "Cancellation requested",
+            OrderStage::Cancelled => "Cancelled",
+            OrderStage::ReturnRequested => "Return requested",
+            OrderStage::Other => "Other",
+        }
+    }
+}
+
+/// An order's status: the neutral stage the middle reasons with, and the marketplace's own status
+/// (`READY_TO_SHIP`, `ready_to_ship`, …) kept for display and for rules that name it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "StoredStatus")]
+pub struct OrderStatus {
+    /// The neutral stage.
+    pub stage: OrderStage,
+    /// The platform's status, verbatim.
+    pub raw: String,
+}
+
+/// Stored form: events written before the stage existed hold the platform's status as a bare string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredStatus {
+    Full { stage: OrderStage, raw: String },
+    Legacy(String),
+}
+
+impl From<StoredStatus> for OrderStatus {
+    fn from(stored: StoredStatus) -> Self {
+        match stored {
+            StoredStatus::Full { stage, raw } => Self { stage, raw },
+            StoredStatus::Legacy(raw) => Self {
+                stage: OrderStage::Other,
+                raw,
+            },
+        }
+    }
 }
 
 impl OrderStatus {
-    /// Parses a platform status string (Shopee's upper-case names); never fails.
-    pub fn parse(raw: &str) -> Self {
-        match raw {
-            "UNPAID" => Self::Unpaid,
-            "READY_TO_SHIP" => Self::ReadyToShip,
-            "PROCESSED" => Self::Processed,
-            "RETRY_SHIP" => Self::RetryShip,
-            "SHIPPED" => Self::Shipped,
-            "TO_CONFIRM_RECEIVE" => Self::ToConfirmReceive,
-            "IN_CANCEL" => Self::InCancel,
-            "CANCELLED" => Self::Cancelled,
-            "TO_RETURN" => Self::ToReturn,
-            "COMPLETED" => Self::Completed,
-            "INVOICE_PENDING" => Self::InvoicePending,
-            other => Self::Other(other.to_owned()),
-        }
-    }
-
-    /// The status' canonical upper-case name.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unpaid => "UNPAID",
-            Self::ReadyToShip => "READY_TO_SHIP",
-            Self::Processed => "PROCESSED",
-            Self::RetryShip => "RETRY_SHIP",
-            Self::Shipped => "SHIPPED",
-            Self::ToConfirmReceive => "TO_CONFIRM_RECEIVE",
-            Self::InCancel => "IN_CANCEL",
-            Self::Cancelled => "CANCELLED",
-            Self::ToReturn => "TO_RETURN",
-            Self::Completed => "COMPLETED",
-            Self::InvoicePending => "INVOICE_PENDING",
-            Self::Other(s) => s,
-        }
-    }
-
-    /// The status as a seller reads it in Chinese.
-    pub fn label_zh(&self) -> &str {
-        match self {
-            Self::Unpaid => "待付款",
-            Self::ReadyToShip => "待发货",
-            Self::Processed => "已安排发货",
-            Self::RetryShip => "需重新安排发货",
-            Self::Shipped => "已发货",
-            Self::ToConfirmReceive => "待买家确认收货",
-            Self::InCancel => "取消处理中",
-            Self::Cancelled => "已取消",
-            Self::ToReturn => "退货处理中",
-            Self::Completed => "已完成",
-            Self::InvoicePending => "待开发票",
-            Self::Other(s) => s,
-        }
+    /// A platform status and the stage its adapter maps it to.
+    pub fn new(stage: OrderStage, raw: impl Into<String>) -> Self {
+        Self { stage, raw: raw.into() }
     }
 
     /// Whether this is a status in which we first learn of a new order.
     pub fn is_creation(&self) -> bool {
-        matches!(self, Self::Unpaid | Self::ReadyToShip)
+        matches!(self.stage, OrderStage::Unpaid | OrderStage::ToShip)
+    }
+
+    /// Whether a rule's status name selects this status: a neutral stage name (`to_ship`), or the
+    /// platform's own status in any letter case (`READY_TO_SHIP`).
+    pub fn is_named(&self, name: &str) -> bool {
+        self.stage.as_str() == name || self.raw.eq_ignore_ascii_case(name)
+    }
+
+    /// How a seller reads it in Chinese: the stage's label, or the platform's word when there is none.
+    pub fn label_zh(&self) -> &str {
+        match self.stage {
+            OrderStage::Other => &self.raw,
+            stage => stage.label_zh(),
+        }
+    }
+
+    /// How a seller reads it in English.
+    pub fn label_en(&self) -> &str {
+        match self.stage {
+            OrderStage::Other => &self.raw,
+            stage => stage.label_en(),
+        }
     }
 }
 
 impl fmt::Display for OrderStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.raw)
     }
 }
 
@@ -266,14 +335,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn status_round_trips_and_keeps_unknown_values() {
-        for s in ["UNPAID", "READY_TO_SHIP", "SHIPPED", "COMPLETED", "PENDING"] {
-            assert_eq!(OrderStatus::parse(s).as_str(), s);
+    fn stages_round_trip_and_a_status_is_named_by_stage_or_platform_word() {
+        for stage in OrderStage::ALL {
+            assert_eq!(OrderStage::parse(stage.as_str()), Some(stage));
         }
-        assert_eq!(OrderStatus::parse("PENDING"), OrderStatus::Other("PENDING".into()));
-        let json = serde_json::to_string(&OrderStatus::ReadyToShip).unwrap();
-        assert_eq!(json, "\"READY_TO_SHIP\"");
-        let back: OrderStatus = serde_json::from_str("\"SOMETHING_NEW\"").unwrap();
-        assert_eq!(back, OrderStatus::Other("SOMETHING_NEW".into()));
+        let status = OrderStatus::new(OrderStage::ToShip, "READY_TO_SHIP");
+        assert!(status.is_named("to_ship"));
+        assert!(status.is_named("ready_to_ship"));
+        assert!(!status.is_named("shipped"));
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json, serde_json::json!({"stage": "to_ship", "raw": "READY_TO_SHIP"}));
+        let back: OrderStatus = serde_json::from_value(json).unwrap();
+        assert_eq!(back, status);
+    }
+
+    #[test]
+    fn a_status_stored_before_stages_reads_back_as_its_platform_word() {
+        let old: OrderStatus = serde_json::from_str("\"READY_TO_SHIP\"").unwrap();
+        assert_eq!(old, OrderStatus::new(OrderStage::Other, "READY_TO_SHIP"));
+        assert_eq!(old.label_zh(), "READY_TO_SHIP");
     }
 }

@@ -322,7 +322,10 @@ mod tests {
     use crate::order::OrderStatus;
 
     fn order_with_recipient() -> OrderSnapshot {
-        let mut order = OrderSnapshot::bare(OrderSn::parse("2201010ABC").unwrap(), OrderStatus::ReadyToShip);
+        let mut order = OrderSnapshot::bare(
+            OrderSn::parse("2201010ABC").unwrap(),
+            OrderStatus::new(crate::order::OrderStage::ToShip, "READY_TO_SHIP"),
+        );
         order.recipient = Some(Recipient {
             name: Some("张三丰".into()),
             phone: Some("13812341234".into()),

@@ -272,7 +272,7 @@ mod tests {
     fn event(kind: EventBody, shop: u64) -> Event {
         Event {
             dedupe_key: "k".into(),
-            platform: Platform::Shopee,
+            platform: Platform::named("market"),
             app: ConfigId::parse("app").unwrap(),
             shop_id: Some(ShopId::new(shop).unwrap()),
             order_sn: None,

@@ -74,7 +74,7 @@ fn escalation_event(registry: &Registry, task: &Task, now_ms: i64) -> Event {
         .unwrap_or_else(ConfigId::internal);
     Event {
         dedupe_key: format!("escalation:{}", task.id),
-        platform: Platform::Shopee,
+        platform: registry.platform_of(&app).unwrap_or(Platform::INTERNAL),
         app,
         shop_id,
         order_sn: task.order_sn.as_deref().and_then(|o| OrderSn::parse(o).ok()),

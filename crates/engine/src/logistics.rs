@@ -13,9 +13,9 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
-use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue, Platform, TrailStep};
+use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
-use shoprelay_core::order::{OrderSnapshot, OrderStatus};
+use shoprelay_core::order::OrderSnapshot;
 use shoprelay_marketplaces::shopee::TrackingInfo;
 use shoprelay_store::{NewEvent, WatchedOrder};
 
@@ -246,11 +246,14 @@ fn exception_event(order: &WatchedOrder, f: Found, now: i64) -> Option<Event> {
     let app = ConfigId::parse(&order.app_id).ok()?;
     let shop = u64::try_from(order.shop_id).ok().and_then(|s| ShopId::new(s).ok())?;
     let order_sn = OrderSn::parse(&order.order_sn).ok()?;
-    let mut snapshot = OrderSnapshot::bare(order_sn.clone(), OrderStatus::parse(&order.status));
+    let mut snapshot = OrderSnapshot::bare(
+        order_sn.clone(),
+        shoprelay_marketplaces::shopee::status::order_status(&order.status),
+    );
     snapshot.ship_by_date = order.ship_by_date;
     Some(Event {
         dedupe_key: f.key,
-        platform: Platform::Shopee,
+        platform: shoprelay_marketplaces::shopee::PLATFORM,
         app,
         shop_id: Some(shop),
         order_sn: Some(order_sn),

@@ -431,7 +431,7 @@ impl Engine {
 pub(crate) fn delivery_failing(dedupe_key: String, destination: &str, reason: String, now_secs: i64) -> Event {
     Event {
         dedupe_key,
-        platform: Platform::Shopee,
+        platform: Platform::INTERNAL,
         app: ConfigId::internal(),
         shop_id: None,
         order_sn: None,

@@ -2,11 +2,11 @@
 //! routed and rendered into outbox rows — all committed in one transaction with the inbox item closed.
 
 use shoprelay_core::error::UserFacing;
-use shoprelay_core::event::{Event, Platform};
+use shoprelay_core::event::Event;
 use shoprelay_core::ids::WeComUserId;
 use shoprelay_core::ids::{ConfigId, ShopId};
-use shoprelay_core::order::OrderStatus;
 use shoprelay_core::policy::FieldPolicy;
+use shoprelay_marketplaces::shopee::status::order_status;
 use shoprelay_marketplaces::shopee::{normalize, Disposition, OrderDetail, PushBody, ShopeePush};
 use shoprelay_store::{InboxCompletion, InboxItem, InboxState, NewDelivery, NewTask, OrderStateUpdate, ShopAuthStatus};
 
@@ -76,7 +76,7 @@ impl Engine {
                 note,
             })
         };
-        if item.platform != Platform::Shopee.as_str() {
+        if item.platform != shoprelay_marketplaces::shopee::PLATFORM.as_str() {
             return done(
                 InboxState::Failed,
                 Some(format!("unsupported platform {}", item.platform)),
@@ -158,7 +158,7 @@ impl Engine {
                     app_id: app_id.clone(),
                     shop_id: *shop_id,
                     order_sn: order_sn.clone(),
-                    status: status.as_str().to_owned(),
+                    status: status.raw.clone(),
                     status_time: *update_time,
                     ship_by_date: detail
                         .as_ref()
@@ -166,7 +166,7 @@ impl Engine {
                         .and_then(|d| d.ship_by_date)
                         .filter(|t| *t > 0),
                 });
-                known.map(|(s, _)| OrderStatus::parse(&s))
+                known.map(|(s, _)| order_status(&s))
             }
             PushBody::ShopDeauthorized { shop_id } => {
                 if let Err(err) = self

@@ -6,7 +6,6 @@
 
 use serde::Serialize;
 use serde_json::json;
-use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::policy::FieldPolicy;
 use shoprelay_marketplaces::shopee::{dedupe_key, ShopeePush};
@@ -145,7 +144,7 @@ impl Engine {
                 report.orders_checked += 1;
                 let Some(status) = &order.status else { continue };
                 let known = self.store.order_status(app_id, shop, &order.order_sn).await?;
-                if known.as_ref().is_some_and(|(s, _)| s == status.as_str()) {
+                if known.as_ref().is_some_and(|(s, _)| *s == status.raw) {
                     continue;
                 }
                 changed.push(order.order_sn.clone());
@@ -221,7 +220,7 @@ impl Engine {
             Err(_) => (raw_code(body), None, None),
         };
         let push = NewPush {
-            platform: Platform::Shopee,
+            platform: shoprelay_marketplaces::shopee::PLATFORM,
             app_id: app_id.clone(),
             dedupe_key: dedupe,
             code,

@@ -106,6 +106,9 @@ pub struct RenderContext<'a> {
     pub personal_data: Display,
 }
 
+/// Where a WeCom admin fixes what shoprelay's own notices report.
+const WECOM_ADMIN_CONSOLE: &str = "https://work.weixin.qq.com/wework_admin/frame";
+
 /// The sentence in the message language.
 fn t(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
     match lang {
@@ -117,7 +120,7 @@ fn t(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
 fn status_label(status: &shoprelay_core::order::OrderStatus, lang: Lang) -> String {
     match lang {
         Lang::Zh => status.label_zh().to_owned(),
-        Lang::En => status.as_str().to_owned(),
+        Lang::En => status.label_en().to_owned(),
     }
 }
 
@@ -692,10 +695,15 @@ fn total_label(lang: Lang) -> &'static str {
 
 fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
     let order = event.order.as_ref();
-    let url = event.order_sn.as_ref().map_or_else(
-        || platform::seller_centre_url(event.platform).to_owned(),
-        |sn| platform::order_url(event.platform, sn),
-    );
+    // A card must open something: the order, else the seller centre; shoprelay's own notices (a
+    // destination failing) are fixed in the WeCom admin console.
+    let url = event
+        .order_sn
+        .as_ref()
+        .and_then(|sn| platform::order_url(event.platform, sn))
+        .or_else(|| platform::seller_centre_url(event.platform).map(str::to_owned))
+        .or_else(|| ctx.ack_url.map(str::to_owned))
+        .unwrap_or_else(|| WECOM_ADMIN_CONSOLE.to_owned());
     let items: Vec<String> = order
         .map(|o| o.items.iter().map(|i| item_line(i, card_field::line)).collect())
         .unwrap_or_default();
@@ -792,8 +800,12 @@ pub fn plain_text(event: &Event, ctx: RenderContext<'_>) -> String {
     if let Some(ack) = ctx.ack_url {
         out.push_str(&format!("\n{}：{ack}", ack_label(ctx.lang)));
     }
-    if let Some(sn) = &event.order_sn {
-        out.push_str(&format!("\n{}", platform::order_url(event.platform, sn)));
+    if let Some(url) = event
+        .order_sn
+        .as_ref()
+        .and_then(|sn| platform::order_url(event.platform, sn))
+    {
+        out.push_str(&format!("\n{url}"));
     }
     out
 }
@@ -821,12 +833,12 @@ pub fn markdown(event: &Event, ctx: RenderContext<'_>, mentions: &str, limit: us
     if let Some(ack) = ctx.ack_url {
         tail.push_str(&format!("\n[{}]({ack})", ack_label(ctx.lang)));
     }
-    if let Some(sn) = &event.order_sn {
-        tail.push_str(&format!(
-            "\n[{}]({})",
-            t(ctx.lang, "查看订单", "View order"),
-            platform::order_url(event.platform, sn)
-        ));
+    if let Some(url) = event
+        .order_sn
+        .as_ref()
+        .and_then(|sn| platform::order_url(event.platform, sn))
+    {
+        tail.push_str(&format!("\n[{}]({url})", t(ctx.lang, "查看订单", "View order")));
     }
     if !mentions.is_empty() {
         tail.push_str(&format!("\n{mentions}"));

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use shoprelay_core::event::{Event, EventBody, Platform};
+use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::Secret;
 use shoprelay_marketplaces::shopee::{open_auth_url, AuthLinkKind, AuthTarget, Disposition, ShopeeApp, ShopeeError};
@@ -324,7 +324,7 @@ impl Engine {
         let event = Event {
             // Once per authorization lost: a later authorization gets a new version, hence its own notice.
             dedupe_key: format!("shopee:reauth:{app_id}:{shop}:{version}"),
-            platform: Platform::Shopee,
+            platform: shoprelay_marketplaces::shopee::PLATFORM,
             app: app_id.clone(),
             shop_id: Some(shop),
             order_sn: None,

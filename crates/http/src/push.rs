@@ -15,7 +15,6 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use shoprelay_core::error::UserFacing;
-use shoprelay_core::event::Platform;
 use shoprelay_core::ids::ConfigId;
 use shoprelay_marketplaces::shopee::{dedupe_key, verify_push, PushBody, ShopeePush};
 use shoprelay_store::{AuditEntry, AuditKind, NewPush, PushInsert};
@@ -145,7 +144,7 @@ async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body)
             // after an upgrade reads it again. The answer is a plain 2xx like any other push.
             tracing::warn!(app = app_id, error = %err, "signed push we cannot read; stored as a failed item");
             let new = NewPush {
-                platform: Platform::Shopee,
+                platform: shoprelay_marketplaces::shopee::PLATFORM,
                 app_id: app.id.clone(),
                 dedupe_key: dedupe_key(&raw),
                 code: raw_code(&raw),
@@ -173,7 +172,7 @@ async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body)
         return Ok(Ack::Verification);
     }
     let new = NewPush {
-        platform: Platform::Shopee,
+        platform: shoprelay_marketplaces::shopee::PLATFORM,
         app_id: app.id.clone(),
         dedupe_key: dedupe_key(&raw),
         code: push.code,

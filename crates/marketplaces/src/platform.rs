@@ -1,30 +1,80 @@
-//! What the middle may say about a marketplace without knowing it: its name as sellers read it, and where
-//! its seller centre shows an order. Each platform's facts live with its adapter; this is the one place
-//! the middle asks.
+//! What the middle may say about a marketplace without knowing it: which platforms exist, their names as
+//! sellers read them, where their seller centres show an order, and their own order-status words (for
+//! checking rules). Each platform's facts live with its adapter; this is the one place the middle asks.
 
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::OrderSn;
+use shoprelay_core::rules::Vocabulary;
 
 use crate::shopee;
 
-/// The marketplace's name on cards and digests.
-pub fn display_name(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Shopee => shopee::DISPLAY_NAME,
-    }
+/// The facts the middle needs of one marketplace.
+struct Facts {
+    platform: Platform,
+    display_name: &'static str,
+    seller_centre: &'static str,
+    order_url: fn(&OrderSn) -> String,
+    is_status: fn(&str) -> bool,
 }
 
-/// The seller-centre page of an order. An [`OrderSn`] is letters, digits, `-` and `_` only, so the
-/// address cannot be steered elsewhere.
-pub fn order_url(platform: Platform, order_sn: &OrderSn) -> String {
-    match platform {
-        Platform::Shopee => shopee::order_url(order_sn),
-    }
+/// Every marketplace shoprelay connects to.
+const PLATFORMS: [Facts; 1] = [Facts {
+    platform: shopee::PLATFORM,
+    display_name: shopee::DISPLAY_NAME,
+    seller_centre: shopee::SELLER_CENTRE,
+    order_url: shopee::order_url,
+    is_status: shopee::status::is_status,
+}];
+
+fn facts(platform: Platform) -> Option<&'static Facts> {
+    PLATFORMS.iter().find(|f| f.platform == platform)
+}
+
+/// Every marketplace shoprelay connects to.
+pub fn all() -> impl Iterator<Item = Platform> {
+    PLATFORMS.iter().map(|f| f.platform)
+}
+
+/// The marketplace's name on cards and digests (events shoprelay raises itself say "shoprelay").
+pub fn display_name(platform: Platform) -> &'static str {
+    facts(platform).map_or("shoprelay", |f| f.display_name)
+}
+
+/// The seller-centre page of an order, when the platform has one. An [`OrderSn`] is letters, digits,
+/// `-` and `_` only, so the address cannot be steered elsewhere.
+pub fn order_url(platform: Platform, order_sn: &OrderSn) -> Option<String> {
+    facts(platform).map(|f| (f.order_url)(order_sn))
 }
 
 /// The seller centre's front page, for messages about no particular order.
-pub fn seller_centre_url(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Shopee => shopee::SELLER_CENTRE,
+pub fn seller_centre_url(platform: Platform) -> Option<&'static str> {
+    facts(platform).map(|f| f.seller_centre)
+}
+
+/// The marketplaces' names, for checking the platforms and statuses a rule names.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Marketplaces;
+
+impl Vocabulary for Marketplaces {
+    fn knows_platform(&self, platform: Platform) -> bool {
+        facts(platform).is_some()
+    }
+
+    fn knows_status(&self, name: &str) -> bool {
+        PLATFORMS.iter().any(|f| (f.is_status)(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_vocabulary_knows_each_platform_and_its_statuses() {
+        assert!(Marketplaces.knows_platform(shopee::PLATFORM));
+        assert!(!Marketplaces.knows_platform(Platform::INTERNAL));
+        assert!(Marketplaces.knows_status("READY_TO_SHIP"));
+        assert!(!Marketplaces.knows_status("READY_TO_SHIPP"));
+        assert_eq!(display_name(Platform::INTERNAL), "shoprelay");
     }
 }

@@ -40,7 +40,10 @@ async fn fresh_database() -> Option<String> {
     let admin = sqlx::PgPool::connect(&base)
         .await
         .expect("DATABASE_URL must be reachable");
-    let name = format!("shoprelay_t_{}", uuid::Uuid::new_v4().simple());
+    // Named with its creation time: the conformance suite's cleanup (another run may be going on against
+    // the same server) drops only test databases older than ten minutes.
+    let created = SystemClock.now_secs();
+    let name = format!("shoprelay_t_{created}_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&admin)
         .await

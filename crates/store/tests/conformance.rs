@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
-use shoprelay_core::event::{Event, EventBody, Platform};
+use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::secret::{Secret, SecretBox};
 use shoprelay_store::*;
@@ -106,7 +106,7 @@ fn shop() -> ShopId {
 
 fn push(key: &str, at: i64) -> NewPush {
     NewPush {
-        platform: Platform::Shopee,
+        platform: shoprelay_core::event::Platform::named("shopee"),
         app_id: app(),
         dedupe_key: key.to_owned(),
         code: 3,
@@ -120,7 +120,7 @@ fn push(key: &str, at: i64) -> NewPush {
 fn event(key: &str) -> Event {
     Event {
         dedupe_key: key.to_owned(),
-        platform: Platform::Shopee,
+        platform: shoprelay_core::event::Platform::named("shopee"),
         app: app(),
         shop_id: Some(shop()),
         order_sn: Some(OrderSn::parse("220810QSK8S7BX").unwrap()),
@@ -1297,7 +1297,7 @@ async fn the_newest_event_of_an_order_is_found_by_kind() {
         let changed = Event {
             body: EventBody::OrderStatusChanged {
                 from: None,
-                to: shoprelay_core::order::OrderStatus::Shipped,
+                to: shoprelay_core::order::OrderStatus::new(shoprelay_core::order::OrderStage::Shipped, "SHIPPED"),
             },
             ..event("second")
         };
@@ -1560,8 +1560,10 @@ fn order_sn(sn: &str) -> OrderSn {
 
 /// An order event whose snapshot names `buyer` (and carries their note with an address).
 fn order_event(key: &str, sn: &str, buyer: Option<&str>) -> Event {
-    let mut snapshot =
-        shoprelay_core::order::OrderSnapshot::bare(order_sn(sn), shoprelay_core::order::OrderStatus::Unpaid);
+    let mut snapshot = shoprelay_core::order::OrderSnapshot::bare(
+        order_sn(sn),
+        shoprelay_core::order::OrderStatus::new(shoprelay_core::order::OrderStage::Unpaid, "UNPAID"),
+    );
     snapshot.buyer_username = buyer.map(str::to_owned);
     snapshot.message_to_seller = buyer.map(|_| format!("送到{ADDRESS}"));
     Event {

@@ -14,7 +14,7 @@ use super::eval::PreparedEvent;
 use super::sample::sample_event;
 use crate::event::{EventKind, Platform};
 use crate::ids::ShopId;
-use crate::order::OrderStatus;
+use crate::order::OrderStage;
 
 /// Deepest nesting of `all` / `any` / `not` accepted; evaluation recurses over the tree.
 pub const MAX_CONDITION_DEPTH: usize = 32;
@@ -33,8 +33,9 @@ pub(super) enum Node {
     Not(Box<Node>),
     Platform(Vec<Platform>),
     Shop(Vec<ShopId>),
-    StatusTo(Vec<OrderStatus>),
-    StatusFrom(Vec<OrderStatus>),
+    /// Stage names or platform statuses (matched in any letter case).
+    StatusTo(Vec<String>),
+    StatusFrom(Vec<String>),
     TotalAmount {
         bounds: Bounds<Decimal>,
         currency: Option<String>,
@@ -129,10 +130,23 @@ pub(super) enum TextMatcher {
     Prefix(String),
 }
 
+/// What the marketplaces call things. A rule may name a platform and a platform's own order status,
+/// which only the adapters know; compiling a condition asks them through this.
+pub trait Vocabulary {
+    /// Whether shoprelay connects to this marketplace.
+    fn knows_platform(&self, platform: Platform) -> bool;
+    /// Whether some marketplace has an order status of this name (any letter case).
+    fn knows_status(&self, name: &str) -> bool;
+}
+
 impl CompiledCondition {
-    /// Checks and compiles a condition; the error names the first offending path.
-    pub fn compile(condition: &Condition) -> Result<Self, RuleError> {
-        let compiler = Compiler { probe: OnceCell::new() };
+    /// Checks and compiles a condition against the marketplaces' names; the error names the first
+    /// offending path.
+    pub fn compile(condition: &Condition, vocabulary: &dyn Vocabulary) -> Result<Self, RuleError> {
+        let compiler = Compiler {
+            probe: OnceCell::new(),
+            vocabulary,
+        };
         Ok(Self {
             root: compiler.node(condition, "", 0)?,
         })
@@ -141,8 +155,9 @@ impl CompiledCondition {
 
 /// State of one compilation: the sample activation that expressions are probed against, built only
 /// when the condition has an expression.
-struct Compiler {
+struct Compiler<'v> {
     probe: OnceCell<Result<::cel::Context<'static, 'static>, CelRunError>>,
+    vocabulary: &'v dyn Vocabulary,
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -157,7 +172,29 @@ pub(super) fn fail<T>(path: String, problem: RuleProblem) -> Result<T, RuleError
     Err(RuleError { path, problem })
 }
 
-impl Compiler {
+impl Compiler<'_> {
+    /// A status list: each entry a neutral stage (`to_ship`) or a platform's own status (`READY_TO_SHIP`).
+    /// A typo would otherwise be kept and the rule would never fire, so unknown names are refused.
+    fn statuses(&self, list: &[String], path: &str) -> Result<Vec<String>, RuleError> {
+        if list.is_empty() {
+            return fail(path.to_owned(), RuleProblem::EmptyList);
+        }
+        list.iter()
+            .enumerate()
+            .map(|(i, raw)| {
+                let name = raw.trim();
+                let lower = name.to_ascii_lowercase();
+                if OrderStage::parse(&lower).is_some_and(|s| s != OrderStage::Other) {
+                    Ok(lower)
+                } else if self.vocabulary.knows_status(name) {
+                    Ok(name.to_owned())
+                } else {
+                    fail(format!("{path}[{i}]"), RuleProblem::UnknownStatus(raw.clone()))
+                }
+            })
+            .collect()
+    }
+
     fn node(&self, condition: &Condition, path: &str, depth: usize) -> Result<Node, RuleError> {
         if depth >= MAX_CONDITION_DEPTH {
             return fail(path.to_owned(), RuleProblem::TooDeep);
@@ -166,10 +203,21 @@ impl Compiler {
             Condition::All(parts) => Node::All(self.children(parts, &join(path, "all"), depth, true)?),
             Condition::Any(parts) => Node::Any(self.children(parts, &join(path, "any"), depth, false)?),
             Condition::Not(inner) => Node::Not(Box::new(self.node(inner, &join(path, "not"), depth + 1)?)),
-            Condition::Platform(list) => Node::Platform(non_empty(list, path, "platform")?.to_vec()),
+            Condition::Platform(list) => {
+                let list = non_empty(list, path, "platform")?;
+                if let Some((i, p)) = list
+                    .iter()
+                    .enumerate()
+                    .find(|(_, p)| !self.vocabulary.knows_platform(**p))
+                {
+                    let at = format!("{}[{i}]", join(path, "platform"));
+                    return fail(at, RuleProblem::UnknownPlatform(p.to_string()));
+                }
+                Node::Platform(list.to_vec())
+            }
             Condition::Shop(list) => Node::Shop(non_empty(list, path, "shop")?.to_vec()),
-            Condition::StatusTo(list) => Node::StatusTo(statuses(list, &join(path, "status_to"))?),
-            Condition::StatusFrom(list) => Node::StatusFrom(statuses(list, &join(path, "status_from"))?),
+            Condition::StatusTo(list) => Node::StatusTo(self.statuses(list, &join(path, "status_to"))?),
+            Condition::StatusFrom(list) => Node::StatusFrom(self.statuses(list, &join(path, "status_from"))?),
             Condition::TotalAmount(test) => amount(test, &join(path, "total_amount"))?,
             Condition::Sku(test) => item(ItemField::Sku, test, &join(path, "sku"))?,
             Condition::ItemName(test) => item(ItemField::Name, test, &join(path, "item_name"))?,
@@ -257,20 +305,6 @@ fn non_empty<'a, T>(list: &'a [T], path: &str, key: &str) -> Result<&'a [T], Rul
         return fail(join(path, key), RuleProblem::EmptyList);
     }
     Ok(list)
-}
-
-fn statuses(list: &[String], path: &str) -> Result<Vec<OrderStatus>, RuleError> {
-    if list.is_empty() {
-        return fail(path.to_owned(), RuleProblem::EmptyList);
-    }
-    list.iter()
-        .enumerate()
-        .map(|(i, raw)| match OrderStatus::parse(&raw.trim().to_ascii_uppercase()) {
-            // A typo would otherwise be kept as an unknown status and the rule would never fire.
-            OrderStatus::Other(_) => fail(format!("{path}[{i}]"), RuleProblem::UnknownStatus(raw.clone())),
-            status => Ok(status),
-        })
-        .collect()
 }
 
 fn decimal(raw: &DecimalText, path: String) -> Result<Decimal, RuleError> {
@@ -395,6 +429,32 @@ pub(super) fn weekday_mask(days: &[String], path: &str) -> Result<u8, RuleError>
     Ok(mask)
 }
 
+/// A vocabulary for tests: two marketplaces with a few statuses of their own.
+#[cfg(test)]
+pub(crate) struct TestNames;
+
+#[cfg(test)]
+impl Vocabulary for TestNames {
+    fn knows_platform(&self, platform: Platform) -> bool {
+        ["shopee", "lazada", "marketplace"].contains(&platform.as_str())
+    }
+
+    fn knows_status(&self, name: &str) -> bool {
+        [
+            "UNPAID",
+            "READY_TO_SHIP",
+            "PROCESSED",
+            "SHIPPED",
+            "IN_CANCEL",
+            "CANCELLED",
+            "pending",
+            "packed",
+        ]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(name))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -403,7 +463,7 @@ mod tests {
     use crate::error::UserFacing;
 
     fn compile(value: serde_json::Value) -> Result<CompiledCondition, RuleError> {
-        CompiledCondition::compile(&serde_json::from_value(value).unwrap())
+        CompiledCondition::compile(&serde_json::from_value(value).unwrap(), &TestNames)
     }
 
     fn rejected(value: serde_json::Value) -> RuleError {
@@ -436,6 +496,8 @@ mod tests {
             (json!({"total_amount": {"gt": 100, "lt": "50"}}), "total_amount"),
             (json!({"quantity": {"eq": 3, "gt": 5}}), "quantity"),
             (json!({"status_to": ["SHIPPED", "READY_TO_SHIPP"]}), "status_to[1]"),
+            (json!({"status_from": ["to_ship", "other"]}), "status_from[1]"),
+            (json!({"platform": ["shopee", "amazon"]}), "platform[1]"),
             (json!({"weekday": ["mon", "fryday"]}), "weekday[1]"),
             (json!({"all": [{"shop": []}]}), "all[0].shop"),
             (json!({"any": []}), "any"),
@@ -506,7 +568,7 @@ mod tests {
             nested = Condition::Not(Box::new(nested));
         }
         assert_eq!(
-            CompiledCondition::compile(&nested).unwrap_err().problem,
+            CompiledCondition::compile(&nested, &TestNames).unwrap_err().problem,
             RuleProblem::TooDeep
         );
     }
@@ -602,7 +664,7 @@ mod tests {
                 })
                 .collect();
             // Must return, not panic; what compiles must also evaluate without panicking.
-            if let Ok(compiled) = CompiledCondition::compile(&Condition::Expr(source)) {
+            if let Ok(compiled) = CompiledCondition::compile(&Condition::Expr(source), &TestNames) {
                 let _ = compiled.eval(&prepared);
             }
         }

@@ -177,7 +177,7 @@ mod tests {
             r#"{"sku": {"equal": "A"}}"#,
             r#"{"time_of_day": {"from": "01:00", "to": "02:00", "tz": "UTC"}}"#,
             r#"{"cod": true, "platform": ["shopee"]}"#,
-            r#"{"platform": ["amazon"]}"#,
+            r#"{"platform": ["Amazon!"]}"#,
         ] {
             assert!(serde_json::from_str::<Condition>(bad).is_err(), "{bad} was accepted");
         }

@@ -5,9 +5,9 @@ use super::cel::{MAX_EXPR_BYTES, MAX_EXPR_NESTING, MAX_EXPR_OPERATORS};
 use super::compile::MAX_CONDITION_DEPTH;
 use crate::error::UserFacing;
 
-/// Statuses a condition may name, for the message that lists them.
-pub(super) const KNOWN_STATUSES: &str = "UNPAID, READY_TO_SHIP, PROCESSED, RETRY_SHIP, SHIPPED, TO_CONFIRM_RECEIVE, \
-                              IN_CANCEL, CANCELLED, TO_RETURN, COMPLETED, INVOICE_PENDING";
+/// The neutral stages a condition may name, for the message that lists them.
+pub(super) const KNOWN_STAGES: &str = "unpaid, to_ship, arranged, shipped, delivered, completed, cancel_requested, \
+                              cancelled, return_requested";
 
 /// Why a condition was rejected, and where: the path names the offending node or field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,8 +38,11 @@ pub enum RuleProblem {
     #[error("`{0}` is not a weekday; write mon, tue, wed, thu, fri, sat or sun")]
     InvalidWeekday(String),
     /// Not a known order status.
-    #[error("`{0}` is not an order status; use one of {KNOWN_STATUSES}")]
+    #[error("`{0}` is not an order status; use a stage ({KNOWN_STAGES}) or a marketplace's own status")]
     UnknownStatus(String),
+    /// Not a marketplace shoprelay connects to.
+    #[error("`{0}` is not a marketplace shoprelay connects to")]
+    UnknownPlatform(String),
     /// An empty list, which could never match.
     #[error("the list is empty, so this condition could never hold; add a value or remove the condition")]
     EmptyList,
@@ -131,7 +134,10 @@ impl RuleError {
             RuleProblem::InvalidWeekday(v) => {
                 format!("“{v}”不是星期，请写 mon、tue、wed、thu、fri、sat 或 sun")
             }
-            RuleProblem::UnknownStatus(v) => format!("“{v}”不是订单状态，可用：{KNOWN_STATUSES}"),
+            RuleProblem::UnknownStatus(v) => {
+                format!("“{v}”不是订单状态，可用通用状态（{KNOWN_STAGES}）或平台自己的状态名")
+            }
+            RuleProblem::UnknownPlatform(v) => format!("“{v}”不是 shoprelay 支持的平台"),
             RuleProblem::EmptyList => "列表为空，此条件永远不会成立；请添加取值或删除该条件".to_owned(),
             RuleProblem::NoComparison => "请至少填写 gt、gte、lt、lte、eq 中的一项".to_owned(),
             RuleProblem::ImpossibleBounds => "这些上下限不可能同时满足，请检查 gt/gte 与 lt/lte/eq".to_owned(),

@@ -4,12 +4,20 @@
 //!
 //! ```
 //! use shoprelay_core::event::EventKind;
-//! use shoprelay_core::rules::{sample_event, CompiledCondition, Condition, MessageTemplate, PreparedEvent};
+//! use shoprelay_core::event::Platform;
+//! use shoprelay_core::rules::{sample_event, CompiledCondition, Condition, MessageTemplate, PreparedEvent, Vocabulary};
+//!
+//! // The marketplace adapters say which platforms and platform statuses exist.
+//! struct Names;
+//! impl Vocabulary for Names {
+//!     fn knows_platform(&self, p: Platform) -> bool { p.as_str() == "marketplace" }
+//!     fn knows_status(&self, name: &str) -> bool { name.eq_ignore_ascii_case("READY_TO_SHIP") }
+//! }
 //!
 //! let condition: Condition = serde_json::from_str(
-//!     r#"{"all": [{"status_to": ["READY_TO_SHIP"]}, {"expr": "order.total_amount >= 50.0"}]}"#,
+//!     r#"{"all": [{"status_to": ["to_ship"]}, {"expr": "order.total_amount >= 50.0"}]}"#,
 //! ).unwrap();
-//! let rule = CompiledCondition::compile(&condition).unwrap(); // once, at load
+//! let rule = CompiledCondition::compile(&condition, &Names).unwrap(); // once, at load
 //! let template = MessageTemplate::compile("paid", "{{ event.order_sn }}: {{ order.total_amount | money(order.currency) }}").unwrap();
 //!
 //! let event = sample_event(EventKind::OrderStatusChanged);
@@ -42,10 +50,10 @@ pub mod template;
 pub mod vars;
 
 pub use builtin::builtin;
-pub use compile::{CompiledCondition, MAX_CONDITION_DEPTH};
+pub use compile::{CompiledCondition, Vocabulary, MAX_CONDITION_DEPTH};
 pub use condition::Condition;
 pub use error::{RuleError, RuleProblem};
 pub use eval::{EvalFailure, EvalOutcome, PreparedEvent};
-pub use sample::{sample_event, SAMPLE_TIME};
+pub use sample::{sample_event, SAMPLE_PLATFORM, SAMPLE_TIME};
 pub use schedule::Window;
 pub use template::{MessageTemplate, TemplateError};

@@ -5,12 +5,20 @@ use rust_decimal::Decimal;
 
 use crate::event::{Event, EventBody, EventKind, LogisticsIssue, Platform, TrailStep};
 use crate::ids::{ConfigId, OrderSn, ShopId};
-use crate::order::{OrderItem, OrderSnapshot, OrderStatus};
+use crate::order::{OrderItem, OrderSnapshot, OrderStage, OrderStatus};
 
 /// 2024-08-10 09:40 UTC, a Saturday: 17:40 in Singapore, the sample shop's zone.
 pub const SAMPLE_TIME: i64 = 1_723_282_800;
 
-/// A sample event of `kind` from a Singapore Shopee shop, with an enriched order where the kind
+/// The sample's marketplace: a neutral name, since previews are about the seller's rules, not a platform.
+pub const SAMPLE_PLATFORM: Platform = Platform::named("marketplace");
+
+/// A status in the sample, named by its stage (a real platform's own word would be, e.g., `READY_TO_SHIP`).
+fn status(stage: OrderStage) -> OrderStatus {
+    OrderStatus::new(stage, stage.as_str().to_ascii_uppercase())
+}
+
+/// A sample event of `kind` from a Singapore shop, with an enriched order where the kind
 /// has one; its `occurred_at` is [`SAMPLE_TIME`].
 pub fn sample_event(kind: EventKind) -> Event {
     let order_sn = OrderSn::parse("240810ABCD1234").ok();
@@ -18,8 +26,8 @@ pub fn sample_event(kind: EventKind) -> Event {
     let body = match kind {
         EventKind::OrderCreated => EventBody::OrderCreated,
         EventKind::OrderStatusChanged => EventBody::OrderStatusChanged {
-            from: Some(OrderStatus::Unpaid),
-            to: OrderStatus::ReadyToShip,
+            from: Some(status(OrderStage::Unpaid)),
+            to: status(OrderStage::ToShip),
         },
         EventKind::TrackingNumberAssigned => EventBody::TrackingNumberAssigned {
             tracking_no: "SPXSG04211873524".to_owned(),
@@ -38,13 +46,13 @@ pub fn sample_event(kind: EventKind) -> Event {
             reason: "WeCom errcode 60020: not allow to access from your ip".to_owned(),
         },
         EventKind::OrderCancelled => EventBody::OrderCancelled {
-            from: Some(OrderStatus::ReadyToShip),
+            from: Some(status(OrderStage::ToShip)),
         },
         EventKind::CancellationRequested => EventBody::CancellationRequested {
-            from: Some(OrderStatus::ReadyToShip),
+            from: Some(status(OrderStage::ToShip)),
         },
         EventKind::ReturnRequested => EventBody::ReturnRequested {
-            from: Some(OrderStatus::Completed),
+            from: Some(status(OrderStage::Completed)),
         },
         EventKind::LogisticsException => EventBody::LogisticsException {
             issue: LogisticsIssue::FailedDelivery,
@@ -92,17 +100,17 @@ pub fn sample_event(kind: EventKind) -> Event {
     );
     let order = order.map(|mut o| {
         o.status = match kind {
-            EventKind::OrderCancelled => OrderStatus::Cancelled,
-            EventKind::CancellationRequested => OrderStatus::InCancel,
-            EventKind::ReturnRequested => OrderStatus::ToReturn,
-            EventKind::LogisticsException => OrderStatus::Shipped,
+            EventKind::OrderCancelled => status(OrderStage::Cancelled),
+            EventKind::CancellationRequested => status(OrderStage::CancelRequested),
+            EventKind::ReturnRequested => status(OrderStage::ReturnRequested),
+            EventKind::LogisticsException => status(OrderStage::Shipped),
             _ => o.status,
         };
         o
     });
     Event {
         dedupe_key: format!("sample:{}", kind.as_str()),
-        platform: Platform::Shopee,
+        platform: SAMPLE_PLATFORM,
         app: sample_app(),
         shop_id: ShopId::new(100_001).ok(),
         order_sn: if has_order { order_sn } else { None },
@@ -145,10 +153,10 @@ fn sample_order(order_sn: OrderSn) -> OrderSnapshot {
         create_time: Some(SAMPLE_TIME - 300),
         pay_time: Some(SAMPLE_TIME - 240),
         ship_by_date: Some(SAMPLE_TIME + 3 * 86_400),
-        payment_method: Some("ShopeePay".to_owned()),
+        payment_method: Some("Wallet".to_owned()),
         shipping_carrier: Some("SPX Express".to_owned()),
         message_to_seller: Some("Please pack carefully, it's a gift".to_owned()),
-        ..OrderSnapshot::bare(order_sn, OrderStatus::ReadyToShip)
+        ..OrderSnapshot::bare(order_sn, status(OrderStage::ToShip))
     }
 }
 

@@ -44,7 +44,7 @@ use super::sample::{sample_event, SAMPLE_TIME};
 use crate::error::UserFacing;
 use crate::event::{EventKind, LogisticsIssue};
 use crate::neutralize::markdown;
-use crate::order::OrderStatus;
+use crate::order::OrderStage;
 use crate::time::region_timezone;
 
 /// Largest template source accepted.
@@ -374,15 +374,16 @@ fn issue_label(issue: Value, label: fn(LogisticsIssue) -> &'static str) -> Strin
     }
 }
 
+/// A stage's label; a platform's own status prints as it is.
 fn status_zh(status: Value) -> String {
     match status.as_str() {
-        Some(s) => OrderStatus::parse(s).label_zh().to_owned(),
+        Some(s) => OrderStage::parse(s).map_or_else(|| s.to_owned(), |stage| stage.label_zh().to_owned()),
         None if is_blank(&status) => String::new(),
         None => status.to_string(),
     }
 }
 
-/// `READY_TO_SHIP` → `Ready to ship`.
+/// A stage's label; a platform's own status made readable (`READY_TO_SHIP` → `Ready to ship`).
 fn status_en(status: Value) -> String {
     let Some(s) = status.as_str() else {
         return if is_blank(&status) {
@@ -391,6 +392,9 @@ fn status_en(status: Value) -> String {
             status.to_string()
         };
     };
+    if let Some(stage) = OrderStage::parse(s) {
+        return stage.label_en().to_owned();
+    }
     let words = s.replace('_', " ").to_lowercase();
     let mut chars = words.chars();
     match chars.next() {
@@ -482,7 +486,7 @@ mod tests {
         )
         .unwrap();
         assert!(
-            out.contains("> Status: Unpaid → <font color=\"info\">Ready to ship</font>"),
+            out.contains("> Status: Unpaid → <font color=\"info\">To ship</font>"),
             "{out}"
         );
     }
@@ -582,9 +586,10 @@ mod tests {
         assert_eq!(mask_phone(Value::from(())), "");
         let out = render("{{ '13800138000' | mask_phone }}", EventKind::OrderCreated).unwrap();
         assert_eq!(out, "138****8000", "printed as it is, not escaped");
-        assert_eq!(status_zh(Value::from("TO_CONFIRM_RECEIVE")), "待买家确认收货");
+        assert_eq!(status_zh(Value::from("delivered")), "已送达");
         assert_eq!(status_zh(Value::from("SOMETHING_NEW")), "SOMETHING_NEW");
         assert_eq!(status_en(Value::from("READY_TO_SHIP")), "Ready to ship");
+        assert_eq!(status_en(Value::from("arranged")), "Shipment arranged");
         // 2022-08-10 08:38:47 UTC in the order's zone, Singapore then São Paulo.
         let out = render("{{ 1660120727 | local_time }}", EventKind::OrderCreated).unwrap();
         assert_eq!(out, "2022-08-10 16:38");

@@ -11,12 +11,13 @@
 //! | variable | type | meaning |
 //! | --- | --- | --- |
 //! | `event.kind` | string | `order_created`, `order_status_changed`, `tracking_number_assigned`, `shop_authorized`, `shop_deauthorized`, `authorization_expiring`, `reauthorization_required`, `buyer_message`, `delivery_failing`, `order_cancelled`, `cancellation_requested`, `return_requested`, `logistics_exception`, `escalation` |
-//! | `event.platform` | string | `shopee` |
+//! | `event.platform` | string | the marketplace: `shopee`, `lazada` |
 //! | `event.shop_id` | int or null | the marketplace shop id |
 //! | `event.order_sn` | string or null | the order number |
 //! | `event.occurred_at` | int | unix seconds at which the platform says it happened |
-//! | `event.from_status` | string or null | status change, cancellation, return: the status before (`READY_TO_SHIP`, …), when known |
-//! | `event.to_status` | string or null | status change: the new status |
+//! | `event.from_status` | string or null | status change, cancellation, return: the stage before (`unpaid`, `to_ship`, `arranged`, `shipped`, `delivered`, `completed`, `cancel_requested`, `cancelled`, `return_requested`, `other`), when known |
+//! | `event.to_status` | string or null | status change: the new stage |
+//! | `event.from_platform_status`, `event.to_platform_status` | string or null | the same, in the marketplace's own words (`READY_TO_SHIP`, `ready_to_ship`, …) |
 //! | `event.tracking_no` | string or null | tracking number assigned: the carrier's number |
 //! | `event.package_number` | string or null | tracking number assigned: the marketplace's package number |
 //! | `event.buyer_name` | string or null | buyer message: the buyer's display name |
@@ -33,7 +34,8 @@
 //! | `event.trail` | list | logistics exception: the latest tracking steps, newest first, each `{at, description, status}` |
 //! | `event.rule`, `event.assignee`, `event.waited_minutes`, `event.about` | | escalation: the rule, who had it, how long it waited, what it was about |
 //! | `order.order_sn` | string | order number |
-//! | `order.status` | string | current status (`UNPAID`, `READY_TO_SHIP`, `SHIPPED`, …) |
+//! | `order.status` | string | current stage (`to_ship`, `shipped`, …: the same words for every marketplace) |
+//! | `order.platform_status` | string | current status in the marketplace's own words (`READY_TO_SHIP`, `ready_to_ship`, …) |
 //! | `order.region` | string or null | marketplace region (`SG`, `BR`, …), which sets the shop's time zone |
 //! | `order.currency` | string or null | ISO currency code |
 //! | `order.total_amount` | double or null | amount the buyer pays |
@@ -63,7 +65,7 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 
 use crate::event::{Event, EventBody, TrailStep};
-use crate::order::{OrderItem, OrderSnapshot};
+use crate::order::{OrderItem, OrderSnapshot, OrderStatus};
 use crate::time::region_timezone;
 
 /// The evaluation time read on the shop's wall clock.
@@ -130,12 +132,14 @@ pub(super) struct Vars<'a> {
 #[derive(Debug, Default, Serialize)]
 pub(super) struct EventVars<'a> {
     kind: &'static str,
-    platform: &'static str,
+    platform: &'a str,
     shop_id: Option<i64>,
     order_sn: Option<&'a str>,
     occurred_at: i64,
-    from_status: Option<&'a str>,
-    to_status: Option<&'a str>,
+    from_status: Option<&'static str>,
+    to_status: Option<&'static str>,
+    from_platform_status: Option<&'a str>,
+    to_platform_status: Option<&'a str>,
     tracking_no: Option<&'a str>,
     package_number: Option<&'a str>,
     buyer_name: Option<&'a str>,
@@ -160,7 +164,8 @@ pub(super) struct EventVars<'a> {
 #[derive(Debug, Serialize)]
 pub(super) struct OrderVars<'a> {
     order_sn: &'a str,
-    status: &'a str,
+    status: &'static str,
+    platform_status: &'a str,
     region: Option<&'a str>,
     currency: Option<&'a str>,
     total_amount: Option<f64>,
@@ -228,6 +233,16 @@ impl<'a> Vars<'a> {
 }
 
 impl<'a> EventVars<'a> {
+    fn set_from(&mut self, status: Option<&'a OrderStatus>) {
+        self.from_status = status.map(|s| s.stage.as_str());
+        self.from_platform_status = status.map(|s| s.raw.as_str());
+    }
+
+    fn set_to(&mut self, status: Option<&'a OrderStatus>) {
+        self.to_status = status.map(|s| s.stage.as_str());
+        self.to_platform_status = status.map(|s| s.raw.as_str());
+    }
+
     fn new(event: &'a Event) -> Self {
         let mut vars = Self {
             kind: event.kind().as_str(),
@@ -239,8 +254,8 @@ impl<'a> EventVars<'a> {
         };
         match &event.body {
             EventBody::OrderStatusChanged { from, to } => {
-                vars.from_status = from.as_ref().map(|s| s.as_str());
-                vars.to_status = Some(to.as_str());
+                vars.set_from(from.as_ref());
+                vars.set_to(Some(to));
             }
             EventBody::TrackingNumberAssigned {
                 tracking_no,
@@ -268,8 +283,8 @@ impl<'a> EventVars<'a> {
             EventBody::OrderCancelled { from }
             | EventBody::CancellationRequested { from }
             | EventBody::ReturnRequested { from } => {
-                vars.from_status = from.as_ref().map(|s| s.as_str());
-                vars.to_status = event.order.as_ref().map(|o| o.status.as_str());
+                vars.set_from(from.as_ref());
+                vars.set_to(event.order.as_ref().map(|o| &o.status));
             }
             EventBody::LogisticsException {
                 issue,
@@ -308,7 +323,8 @@ impl<'a> OrderVars<'a> {
     fn new(order: &'a OrderSnapshot) -> Self {
         Self {
             order_sn: order.order_sn.as_str(),
-            status: order.status.as_str(),
+            status: order.status.stage.as_str(),
+            platform_status: &order.status.raw,
             region: order.region.as_deref(),
             currency: order.currency.as_deref(),
             total_amount: order.total_amount.and_then(|d| d.to_f64()),

@@ -10,6 +10,7 @@ use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
 use shoprelay_core::route::Route;
 use shoprelay_core::rules::{CompiledCondition, MessageTemplate, RuleError, TemplateError, Window};
 use shoprelay_core::secret::{Secret, SecretBox};
+use shoprelay_marketplaces::platform::Marketplaces;
 use shoprelay_store::{ConfigObject, StoreError};
 
 use super::model::*;
@@ -119,7 +120,11 @@ impl CompiledRule {
             duty.push((member.user.clone(), hours));
         }
         Ok(Self {
-            condition: route.when.as_ref().map(CompiledCondition::compile).transpose()?,
+            condition: route
+                .when
+                .as_ref()
+                .map(|c| CompiledCondition::compile(c, &Marketplaces))
+                .transpose()?,
             template: route
                 .template
                 .as_ref()
@@ -298,6 +303,13 @@ impl Registry {
     /// The shop, when configured.
     pub fn shop(&self, app: &ConfigId, shop: ShopId) -> Option<&ShopConfig> {
         self.shops.get(&(app.clone(), shop))
+    }
+
+    /// The marketplace of a configured app.
+    pub fn platform_of(&self, app: &ConfigId) -> Option<shoprelay_core::event::Platform> {
+        self.shopee_apps
+            .contains_key(app)
+            .then_some(shoprelay_marketplaces::shopee::PLATFORM)
     }
 }
 

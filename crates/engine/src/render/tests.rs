@@ -19,6 +19,7 @@ fn ctx(lang: Lang) -> RenderContext<'static> {
 
 fn big_order() -> Event {
     let mut event = sample_event(EventKind::OrderCreated);
+    event.platform = shoprelay_marketplaces::shopee::PLATFORM;
     if let Some(order) = event.order.as_mut() {
         order.items = (0..80)
             .map(|i| OrderItem {

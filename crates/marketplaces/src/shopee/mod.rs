@@ -8,6 +8,7 @@
 //! - [`client`]: [`ShopeeClient`], the signed HTTP calls (OAuth, orders, lost pushes).
 //! - [`error`]: [`ShopeeError`] and its [`Disposition`] (retry, refresh, reauthorize, fail).
 //! - [`normalize`]: pure mapping of a push to neutral events.
+//! - [`status`]: Shopee's order statuses and the neutral stage of each.
 
 pub mod auth;
 pub mod client;
@@ -16,6 +17,7 @@ pub mod model;
 pub mod normalize;
 pub mod push;
 pub mod sign;
+pub mod status;
 
 pub use auth::{default_auth_base, open_auth_url, AuthLinkKind, TokenExpiry};
 pub use client::ShopeeClient;
@@ -29,6 +31,9 @@ pub use push::{dedupe_key, PushBody, PushParseError, ShopeePush};
 pub use sign::{api_sign, push_signature, verify_push};
 
 use shoprelay_core::ids::OrderSn;
+
+/// Shopee's name in storage, URLs and rules.
+pub const PLATFORM: shoprelay_core::event::Platform = shoprelay_core::event::Platform::named("shopee");
 
 /// Shopee's name on cards.
 pub const DISPLAY_NAME: &str = "Shopee";

@@ -272,7 +272,7 @@ impl OrderDetail {
             .order_status
             .as_deref()
             .filter(|s| !s.is_empty())
-            .map(OrderStatus::parse)
+            .map(super::status::order_status)
             .ok_or_else(|| ShopeeError::InvalidField {
                 field: "order_status",
                 detail: "missing".into(),
@@ -387,7 +387,7 @@ impl OrderListAnswer {
                     .order_status
                     .as_deref()
                     .filter(|s| !s.is_empty())
-                    .map(OrderStatus::parse);
+                    .map(super::status::order_status);
                 Ok(OrderListItem { order_sn: sn, status })
             })
             .collect::<Result<_, ShopeeError>>()?;

@@ -4,9 +4,9 @@
 //! event. Order status keys include the push's `update_time`: an order can genuinely return to a status
 //! (PROCESSED → RETRY_SHIP → PROCESSED), and that second visit must not be swallowed as a duplicate.
 
-use shoprelay_core::event::{Event, EventBody, Platform};
+use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
-use shoprelay_core::order::{OrderSnapshot, OrderStatus};
+use shoprelay_core::order::{OrderSnapshot, OrderStage, OrderStatus};
 use shoprelay_core::policy::FieldPolicy;
 
 use super::model::OrderDetail;
@@ -30,7 +30,7 @@ pub fn normalize(
     let at = push.timestamp.unwrap_or_default();
     let event = |key: String, shop_id: Option<ShopId>, order_sn: Option<&OrderSn>, occurred_at: i64, body| Event {
         dedupe_key: key,
-        platform: Platform::Shopee,
+        platform: super::PLATFORM,
         app: app.clone(),
         shop_id,
         order_sn: order_sn.cloned(),
@@ -67,10 +67,10 @@ pub fn normalize(
             // Cancellations and returns are status changes a seller acts on: they are also triggers of
             // their own, so a rule can select them without a status condition.
             let from = known_status.cloned();
-            let derived = match status {
-                OrderStatus::Cancelled => Some(("cancelled", EventBody::OrderCancelled { from })),
-                OrderStatus::InCancel => Some(("cancel_requested", EventBody::CancellationRequested { from })),
-                OrderStatus::ToReturn => Some(("return_requested", EventBody::ReturnRequested { from })),
+            let derived = match status.stage {
+                OrderStage::Cancelled => Some(("cancelled", EventBody::OrderCancelled { from })),
+                OrderStage::CancelRequested => Some(("cancel_requested", EventBody::CancellationRequested { from })),
+                OrderStage::ReturnRequested => Some(("return_requested", EventBody::ReturnRequested { from })),
                 _ => None,
             };
             let mut events = vec![Event {

@@ -48,7 +48,7 @@ fn a_new_unpaid_or_ready_order_is_created_with_its_detail() {
         assert_eq!(e.kind(), EventKind::OrderCreated);
         // Created once per order, whichever status first shows it.
         assert_eq!(e.dedupe_key, "shopee:727720655:220810QSK8S7BX:created");
-        assert_eq!(e.platform, Platform::Shopee);
+        assert_eq!(e.platform, crate::shopee::PLATFORM);
         assert_eq!(e.app, app());
         assert_eq!(e.shop_id.map(ShopId::get), Some(727720655));
         assert_eq!(e.order_sn.as_ref().map(OrderSn::as_str), Some("220810QSK8S7BX"));
@@ -66,20 +66,20 @@ fn known_orders_change_status_and_repeats_are_silent() {
         &status_push("SHIPPED", 200),
         "h",
         None,
-        Some(&OrderStatus::Processed),
+        Some(&crate::shopee::status::order_status("PROCESSED")),
     ));
     assert_eq!(
         e.body,
         EventBody::OrderStatusChanged {
-            from: Some(OrderStatus::Processed),
-            to: OrderStatus::Shipped
+            from: Some(crate::shopee::status::order_status("PROCESSED")),
+            to: crate::shopee::status::order_status("SHIPPED")
         }
     );
     assert_eq!(
         e.order,
         Some(OrderSnapshot::bare(
             OrderSn::parse("220810QSK8S7BX").unwrap(),
-            OrderStatus::Shipped
+            crate::shopee::status::order_status("SHIPPED")
         ))
     );
 
@@ -88,7 +88,7 @@ fn known_orders_change_status_and_repeats_are_silent() {
         &status_push("SHIPPED", 200),
         "h",
         None,
-        Some(&OrderStatus::Shipped)
+        Some(&crate::shopee::status::order_status("SHIPPED"))
     )
     .is_empty());
 
@@ -98,7 +98,7 @@ fn known_orders_change_status_and_repeats_are_silent() {
         e.body,
         EventBody::OrderStatusChanged {
             from: None,
-            to: OrderStatus::Processed
+            to: crate::shopee::status::order_status("PROCESSED")
         }
     );
 }
@@ -115,8 +115,14 @@ fn duplicate_pushes_share_a_key_and_returns_to_a_status_do_not() {
         ))
         .dedupe_key
     };
-    assert_eq!(key(300, &OrderStatus::ReadyToShip), key(300, &OrderStatus::ReadyToShip));
-    assert_ne!(key(300, &OrderStatus::ReadyToShip), key(500, &OrderStatus::RetryShip));
+    assert_eq!(
+        key(300, &crate::shopee::status::order_status("READY_TO_SHIP")),
+        key(300, &crate::shopee::status::order_status("READY_TO_SHIP"))
+    );
+    assert_ne!(
+        key(300, &crate::shopee::status::order_status("READY_TO_SHIP")),
+        key(500, &crate::shopee::status::order_status("RETRY_SHIP"))
+    );
 }
 
 #[test]
@@ -132,7 +138,13 @@ fn tracking_number() {
     let p = push(
         r#"{"code":4,"shop_id":5,"timestamp":9,"data":{"ordersn":"X1","package_number":"OFG1","tracking_no":"SPX123"}}"#,
     );
-    let e = one(normalize(&app(), &p, "h", None, Some(&OrderStatus::Processed)));
+    let e = one(normalize(
+        &app(),
+        &p,
+        "h",
+        None,
+        Some(&crate::shopee::status::order_status("PROCESSED")),
+    ));
     assert_eq!(e.dedupe_key, "shopee:5:X1:tracking:SPX123");
     assert_eq!(
         e.body,
@@ -141,7 +153,10 @@ fn tracking_number() {
             package_number: Some("OFG1".into())
         }
     );
-    assert_eq!(e.order.map(|o| o.status), Some(OrderStatus::Processed));
+    assert_eq!(
+        e.order.map(|o| o.status),
+        Some(crate::shopee::status::order_status("PROCESSED"))
+    );
     assert_eq!(one(normalize(&app(), &p, "h", None, None)).order, None);
 }
 

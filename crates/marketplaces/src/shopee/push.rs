@@ -197,7 +197,7 @@ impl ShopeePush {
             3 => PushBody::OrderStatus {
                 shop_id: shop()?,
                 order_sn: order_sn(data)?,
-                status: OrderStatus::parse(&req_str(data, "status", "data.status")?),
+                status: super::status::order_status(&req_str(data, "status", "data.status")?),
                 update_time: get_i64(data, "update_time", "data.update_time")?.or(timestamp).ok_or(
                     PushParseError::Missing {
                         field: "data.update_time",

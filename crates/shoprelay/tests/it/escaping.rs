@@ -5,9 +5,9 @@
 
 use serde_json::{json, Value};
 use shoprelay_clock::Clock;
-use shoprelay_core::event::{Event, EventBody, Platform};
+use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
-use shoprelay_core::order::{OrderItem, OrderSnapshot, OrderStatus};
+use shoprelay_core::order::{OrderItem, OrderSnapshot};
 use shoprelay_engine::routing;
 use shoprelay_sim::shopee::{NewItem, NewOrder};
 use shoprelay_sim::wecom::{Destination, SimMessage};
@@ -250,7 +250,10 @@ targets = [{ type = "robot", robot = "ops" }]
     let yesterday = app.clock.now_secs() - 2 * 86_400;
     for n in 0..3 {
         let sn = OrderSn::parse(&format!("EVIL{n}")).unwrap();
-        let mut order = OrderSnapshot::bare(sn.clone(), OrderStatus::parse("READY_TO_SHIP"));
+        let mut order = OrderSnapshot::bare(
+            sn.clone(),
+            shoprelay_marketplaces::shopee::status::order_status("READY_TO_SHIP"),
+        );
         order.buyer_username = Some(format!("ana{ATTACK}{VARIANT}"));
         order.items = vec![OrderItem {
             name: ATTACK.into(),
@@ -261,7 +264,7 @@ targets = [{ type = "robot", robot = "ops" }]
         }];
         let event = Event {
             dedupe_key: format!("evil-{n}"),
-            platform: Platform::Shopee,
+            platform: shoprelay_marketplaces::shopee::PLATFORM,
             app: ConfigId::parse(APP).unwrap(),
             shop_id: Some(ShopId::new(SHOP).unwrap()),
             order_sn: Some(sn),

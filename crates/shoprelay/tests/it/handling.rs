@@ -5,7 +5,7 @@ use shoprelay_clock::Clock;
 use std::time::Duration;
 
 use chrono::{Timelike, Utc};
-use shoprelay_core::event::{Event, EventBody, Platform};
+use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_engine::routing;
 use shoprelay_sim::shopee::TrackingStep;
@@ -264,7 +264,7 @@ targets = [{{ type = "robot", robot = "ops" }}]
     for n in 0..3 {
         let event = Event {
             dedupe_key: format!("quiet-test-{n}"),
-            platform: Platform::Shopee,
+            platform: shoprelay_marketplaces::shopee::PLATFORM,
             app: ConfigId::parse(APP).unwrap(),
             shop_id: Some(ShopId::new(SHOP).unwrap()),
             order_sn: Some(OrderSn::parse(&format!("QUIET{n}")).unwrap()),
@@ -444,7 +444,7 @@ targets = [{{ type = "robot", robot = "ops" }}]
     for n in 0..2 {
         let event = Event {
             dedupe_key: format!("quiet-ack-{n}"),
-            platform: Platform::Shopee,
+            platform: shoprelay_marketplaces::shopee::PLATFORM,
             app: ConfigId::parse(APP).unwrap(),
             shop_id: Some(ShopId::new(SHOP).unwrap()),
             order_sn: Some(OrderSn::parse(&format!("QUIETACK{n}")).unwrap()),

@@ -131,7 +131,7 @@ async fn a_buyer_is_forgotten_through_the_api_and_the_audit_names_only_a_hash() 
 
 #[tokio::test]
 async fn the_cli_forgets_a_buyer_and_refuses_a_wrong_or_missing_key() {
-    use shoprelay_core::event::{Event, EventBody, Platform};
+    use shoprelay_core::event::{Event, EventBody};
     use shoprelay_store::{NewEvent, Outbox};
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
@@ -141,7 +141,7 @@ async fn the_cli_forgets_a_buyer_and_refuses_a_wrong_or_missing_key() {
         .unwrap();
     let event = Event {
         dedupe_key: "chat-1".into(),
-        platform: Platform::Shopee,
+        platform: shoprelay_marketplaces::shopee::PLATFORM,
         app: shoprelay_core::ids::ConfigId::parse(APP).unwrap(),
         shop_id: Some(ShopId::new(SHOP).unwrap()),
         order_sn: None,
@@ -222,7 +222,7 @@ async fn the_cli_forgets_a_buyer_and_refuses_a_wrong_or_missing_key() {
 
 /// A database with a buyer's message and a shop's tokens, sealed under the key in `<db>.key`.
 async fn sealed_database(dir: &std::path::Path) -> (String, String) {
-    use shoprelay_core::event::{Event, EventBody, Platform};
+    use shoprelay_core::event::{Event, EventBody};
     use shoprelay_store::{NewEvent, Outbox, ShopAuth, ShopAuthRepo, ShopAuthStatus};
     let url = format!("sqlite://{}", dir.join("t.db").display());
     let key = SecretBox::generate_key();
@@ -244,7 +244,7 @@ async fn sealed_database(dir: &std::path::Path) -> (String, String) {
     store.save_shop_auth(&auth, 1).await.unwrap();
     let event = Event {
         dedupe_key: "chat-1".into(),
-        platform: Platform::Shopee,
+        platform: shoprelay_marketplaces::shopee::PLATFORM,
         app: shoprelay_core::ids::ConfigId::parse(APP).unwrap(),
         shop_id: Some(ShopId::new(SHOP).unwrap()),
         order_sn: Some(shoprelay_core::ids::OrderSn::parse("ORDERA1").unwrap()),

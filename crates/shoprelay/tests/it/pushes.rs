@@ -309,7 +309,7 @@ async fn the_cli_replays_failed_pushes() {
         .await
         .unwrap();
     let push = |key: &str, body: &str| shoprelay_store::NewPush {
-        platform: shoprelay_core::event::Platform::Shopee,
+        platform: shoprelay_marketplaces::shopee::PLATFORM,
         app_id: shoprelay_core::ids::ConfigId::parse(APP).unwrap(),
         dedupe_key: key.into(),
         code: -1,
@@ -517,7 +517,7 @@ async fn messages_switch_to_english() {
     assert_eq!(card_title(card), "New order");
     let rows = card_rows(card);
     assert!(rows.contains(&("Order".into(), sn.clone())), "{rows:?}");
-    assert!(rows.contains(&("Status".into(), "READY_TO_SHIP".into())), "{rows:?}");
+    assert!(rows.contains(&("Status".into(), "To ship".into())), "{rows:?}");
     assert_eq!(card.body["template_card"]["emphasis_content"]["desc"], "Order total");
     let md = app.markdowns();
     assert!(

@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use shoprelay_core::ids::OrderSn;
-use shoprelay_core::order::OrderStatus;
 
 use super::control::SimError;
 use super::push::PushRecord;
@@ -269,7 +268,7 @@ impl Core {
             buyer_user_id: new.buyer_user_id.unwrap_or(55501),
             buyer_username: new.buyer_username.unwrap_or_else(|| "buyer_ana".into()),
             item_list: lines,
-            pay_time: (status != OrderStatus::Unpaid).then_some(now),
+            pay_time: (status != "UNPAID").then_some(now),
             // Amounts are cents in practice: round away float noise such as 0.30000000000000004.
             total_amount: (new.total_amount.unwrap_or(sum) * 100.0).round() / 100.0,
             payment_method: new
@@ -302,8 +301,8 @@ impl Core {
                 .get_mut(order_sn)
                 .ok_or_else(|| SimError::UnknownOrder(order_sn.to_owned()))?;
             let status_changed = match status {
-                Some(status) if status.as_str() != order.order_status => {
-                    if order.pay_time.is_none() && !matches!(status, OrderStatus::Unpaid | OrderStatus::Cancelled) {
+                Some(status) if status != order.order_status => {
+                    if order.pay_time.is_none() && !matches!(status, "UNPAID" | "CANCELLED") {
                         order.pay_time = Some(now);
                     }
                     order.order_status = status.to_string();
@@ -351,11 +350,27 @@ fn status_data(order: &Order) -> Value {
     })
 }
 
-fn known_status(raw: &str) -> Result<OrderStatus, SimError> {
-    match OrderStatus::parse(raw) {
-        OrderStatus::Other(_) => Err(SimError::UnknownStatus(raw.to_owned())),
-        status => Ok(status),
-    }
+/// Shopee's documented order statuses: the simulator keeps its own list, independent of the adapter's.
+const STATUSES: [&str; 11] = [
+    "UNPAID",
+    "READY_TO_SHIP",
+    "PROCESSED",
+    "RETRY_SHIP",
+    "SHIPPED",
+    "TO_CONFIRM_RECEIVE",
+    "IN_CANCEL",
+    "CANCELLED",
+    "TO_RETURN",
+    "COMPLETED",
+    "INVOICE_PENDING",
+];
+
+fn known_status(raw: &str) -> Result<&'static str, SimError> {
+    STATUSES
+        .iter()
+        .find(|s| **s == raw)
+        .copied()
+        .ok_or_else(|| SimError::UnknownStatus(raw.to_owned()))
 }
 
 /// Shopee's shape: `YYMMDD` and eight characters, e.g. `220810QSK8S7BX`.

@@ -240,7 +240,7 @@ async fn fill(
     let event = |n: usize| -> Result<Event> {
         Ok(Event {
             dedupe_key: format!("bench-backlog:{n}:{}", SystemClock.now_ms()),
-            platform: Platform::Shopee,
+            platform: Platform::named("shopee"),
             app: ConfigId::parse(APP)?,
             shop_id: Some(ShopId::new(shop_id(n % SHOPS))?),
             order_sn: Some(OrderSn::parse(&format!("BL{n:08}"))?),

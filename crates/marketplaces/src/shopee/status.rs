@@ -1,0 +1,52 @@
+//! Shopee's order statuses and the neutral stage each one is.
+
+use shoprelay_core::order::{OrderStage, OrderStatus};
+
+/// Every order status Shopee documents, with its stage.
+pub const STATUSES: [(&str, OrderStage); 11] = [
+    ("UNPAID", OrderStage::Unpaid),
+    ("READY_TO_SHIP", OrderStage::ToShip),
+    // Brazil: the order waits for the seller's invoice before it can ship.
+    ("INVOICE_PENDING", OrderStage::ToShip),
+    // Shipment must be arranged again: back to the seller.
+    ("RETRY_SHIP", OrderStage::ToShip),
+    ("PROCESSED", OrderStage::Arranged),
+    ("SHIPPED", OrderStage::Shipped),
+    ("TO_CONFIRM_RECEIVE", OrderStage::Delivered),
+    ("COMPLETED", OrderStage::Completed),
+    ("IN_CANCEL", OrderStage::CancelRequested),
+    ("CANCELLED", OrderStage::Cancelled),
+    ("TO_RETURN", OrderStage::ReturnRequested),
+];
+
+/// A Shopee status as the middle reads it; a status this version does not know keeps its word under
+/// [`OrderStage::Other`].
+pub fn order_status(raw: &str) -> OrderStatus {
+    let stage = STATUSES
+        .iter()
+        .find(|(name, _)| *name == raw)
+        .map_or(OrderStage::Other, |(_, stage)| *stage);
+    OrderStatus::new(stage, raw)
+}
+
+/// Whether Shopee has an order status of this name (any letter case).
+pub fn is_status(name: &str) -> bool {
+    STATUSES.iter().any(|(s, _)| s.eq_ignore_ascii_case(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_maps_to_its_stage_and_unknown_ones_keep_their_word() {
+        assert_eq!(order_status("READY_TO_SHIP").stage, OrderStage::ToShip);
+        assert_eq!(order_status("PROCESSED").stage, OrderStage::Arranged);
+        assert_eq!(order_status("TO_CONFIRM_RECEIVE").stage, OrderStage::Delivered);
+        assert_eq!(order_status("IN_CANCEL").stage, OrderStage::CancelRequested);
+        let new = order_status("SOMETHING_NEW");
+        assert_eq!((new.stage, new.raw.as_str()), (OrderStage::Other, "SOMETHING_NEW"));
+        assert!(is_status("ready_to_ship"));
+        assert!(!is_status("READY_TO_SHIPP"));
+    }
+}
