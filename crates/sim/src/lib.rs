@@ -1,12 +1,15 @@
 //! Faithful simulators of the marketplaces and WeCom, used by tests, `shoprelay demo` and the benchmarks.
 //!
 //! # Layout
+//! - [`lazada`]: the Lazada Open Platform (seller authorization, order APIs, signed pushes with Lazada's
+//!   retry rule on the simulator's clock, faults).
 //! - [`shopee`]: the Shopee Open Platform (OAuth, order APIs, signed pushes to a callback URL, faults).
 //! - [`wecom`]: the WeCom server API (gettoken, app messages, app chats, group robots, limits, faults,
 //!   an inspection API and page).
 //! - [`load`]: a load generator (signed pushes, closed- and open-loop drivers, a bare handler) for
 //!   `shoprelay bench`.
 
+pub mod lazada;
 pub mod load;
 pub mod shopee;
 pub mod wecom;
