@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::sign::api_sign;
-use super::state::{random_hex, Core, Token};
+use super::state::{random_hex, Core};
 
 /// An API call: where it went and every parameter it carried.
 #[derive(Debug, Clone)]
@@ -135,10 +135,10 @@ fn request_id() -> String {
     random_hex()[..25].to_owned()
 }
 
-/// The JSON body of an answer and its `code`. Lazada answers errors with HTTP 200 and the error in the
-/// body, so the body alone tells success from failure.
-pub(crate) fn envelope(answer: Result<Answer, ApiError>) -> (Value, String) {
-    match answer {
+/// The JSON response of an answer, and its `code` for the call log. Lazada answers errors with HTTP 200
+/// and the error in the body, so the body alone tells success from failure.
+pub(crate) fn respond(answer: Result<Answer, ApiError>) -> (Response, String) {
+    let (body, code) = match answer {
         Ok(Answer::Data(data)) => (
             json!({ "code": "0", "data": data, "request_id": request_id() }),
             "0".into(),
@@ -154,12 +154,7 @@ pub(crate) fn envelope(answer: Result<Answer, ApiError>) -> (Value, String) {
             let body = json!({ "type": e.kind, "code": e.code, "message": e.message, "request_id": request_id() });
             (body, e.code)
         }
-    }
-}
-
-/// The JSON response of an answer.
-pub(crate) fn respond(answer: Result<Answer, ApiError>) -> (Response, String) {
-    let (body, code) = envelope(answer);
+    };
     (Json(body).into_response(), code)
 }
 
@@ -201,6 +196,6 @@ pub(crate) fn check_seller(core: &Core, call: &Call) -> Result<usize, ApiError> 
         .access_tokens
         .get(token)
         .filter(|t| t.expires_at_ms > now)
-        .map(|t: &Token| t.account)
+        .map(|t| t.account)
         .ok_or_else(ApiError::illegal_access_token)
 }

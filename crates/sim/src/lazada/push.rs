@@ -191,35 +191,40 @@ impl Core {
 
     /// One delivery attempt; schedules the next retry when it fails and retries are left.
     async fn attempt(&self, id: u64) {
-        let push = self.record(id);
-        let url = self.state().push_url.clone();
-        let (Some(push), Some(url)) = (push, url) else {
+        let Some(push) = self.record(id) else {
             return;
         };
+        let url = self.state().push_url.clone();
         let at_ms = self.now_ms();
         let started = Instant::now();
-        let sent = self
-            .http
-            .post(&url)
-            .header(reqwest::header::AUTHORIZATION, &push.authorization)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(push.body)
-            .timeout(Duration::from_millis(self.config.push_ack_timeout_ms))
-            .send()
-            .await;
-        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let (status, error) = match sent {
-            Ok(answer) if answer.status().as_u16() == 200 => (Some(200), None),
-            Ok(answer) => (
-                Some(answer.status().as_u16()),
-                Some(format!("HTTP {}", answer.status())),
-            ),
-            Err(e) if e.is_timeout() => (
-                None,
-                Some(format!("no answer within {} ms", self.config.push_ack_timeout_ms)),
-            ),
-            Err(e) => (None, Some(e.to_string())),
+        let (status, error) = match url {
+            // The URL was cleared while the push waited for a retry: the retry fails like an unreachable one.
+            None => (None, Some("no callback URL".to_owned())),
+            Some(url) => {
+                let sent = self
+                    .http
+                    .post(&url)
+                    .header(reqwest::header::AUTHORIZATION, &push.authorization)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(push.body)
+                    .timeout(Duration::from_millis(self.config.push_ack_timeout_ms))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(answer) if answer.status().as_u16() == 200 => (Some(200), None),
+                    Ok(answer) => (
+                        Some(answer.status().as_u16()),
+                        Some(format!("HTTP {}", answer.status())),
+                    ),
+                    Err(e) if e.is_timeout() => (
+                        None,
+                        Some(format!("no answer within {} ms", self.config.push_ack_timeout_ms)),
+                    ),
+                    Err(e) => (None, Some(e.to_string())),
+                }
+            }
         };
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let failed = error.is_some();
         let mut scheduled = false;
         {
