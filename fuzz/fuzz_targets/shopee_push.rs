@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = dedupe_key(body);
     if let Ok(push) = ShopeePush::parse(body) {
         if let Ok(app) = ConfigId::parse("main") {
-            let _ = normalize(&app, &push, "hint", None, None, &FieldPolicy::minimal());
+            let _ = normalize(&app, &push, "hint", None, None);
         }
     }
     let _ = serde_json::from_slice::<LostPushPage>(body);

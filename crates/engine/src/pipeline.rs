@@ -3,11 +3,10 @@
 
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::Event;
-use shoprelay_core::ids::WeComUserId;
-use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_core::ids::{ConfigId, OrderSn, ShopId, WeComUserId};
+use shoprelay_core::order::OrderSnapshot;
 use shoprelay_core::policy::FieldPolicy;
-use shoprelay_marketplaces::shopee::status::order_status;
-use shoprelay_marketplaces::shopee::{normalize, Disposition, OrderDetail, PushBody, ShopeePush};
+use shoprelay_marketplaces::adapter::{Disposition, MarketplaceApp};
 use shoprelay_store::{InboxCompletion, InboxItem, InboxState, NewDelivery, NewTask, OrderStateUpdate, ShopAuthStatus};
 
 use crate::config::Registry;
@@ -16,7 +15,7 @@ use crate::error::EngineError;
 use crate::push_window;
 use crate::render::summary;
 use crate::routing::{self, TaskView};
-use crate::tokens::{shopee_app, TokenError};
+use crate::tokens::TokenError;
 
 /// Inbox items taken per pass (worked on concurrently).
 const BATCH: i64 = 16;
@@ -76,22 +75,33 @@ impl Engine {
                 note,
             })
         };
-        if item.platform != shoprelay_marketplaces::shopee::PLATFORM.as_str() {
-            return done(
-                InboxState::Failed,
-                Some(format!("unsupported platform {}", item.platform)),
-            );
-        }
-        let push = match ShopeePush::parse(item.body.as_bytes()) {
-            Ok(p) => p,
-            Err(err) => return done(InboxState::Failed, Some(err.to_string())),
-        };
         let Ok(app_id) = ConfigId::parse(&item.app_id) else {
             return done(InboxState::Failed, Some(format!("invalid app id {}", item.app_id)));
         };
         let registry = self.registry();
-        if let Some(shop) = push.shop_id.or_else(|| body_shop(&push.body)) {
-            if registry.shop(&app_id, shop).is_none() && push.code != 1 && push.code != 12 {
+        let Some(app) = registry.marketplaces.get(&app_id).cloned() else {
+            return done(
+                InboxState::Failed,
+                Some(format!("no {} app `{app_id}` is configured", item.platform)),
+            );
+        };
+        if app.platform().as_str() != item.platform {
+            return done(
+                InboxState::Failed,
+                Some(format!(
+                    "app `{app_id}` is a {} app, not {}",
+                    app.platform(),
+                    item.platform
+                )),
+            );
+        }
+        let raw = item.body.as_bytes();
+        let push = match app.read_push(raw) {
+            Ok(p) => p,
+            Err(err) => return done(InboxState::Failed, Some(err)),
+        };
+        if let Some(shop) = push.shop {
+            if registry.shop(&app_id, shop).is_none() && !push.about_authorization {
                 metrics::counter!("shoprelay_pushes_unknown_shop_total").increment(1);
                 return done(
                     InboxState::UnknownShop,
@@ -101,7 +111,7 @@ impl Engine {
         }
         // Before any API call: a push outside the window is kept (and audited) but changes nothing.
         let received = item.received_at.div_euclid(1_000);
-        if let Err(refused) = push_window::check(&push, received) {
+        if let Err(refused) = push_window::check(&push.times, received) {
             metrics::counter!("shoprelay_pushes_out_of_window_total").increment(1);
             tracing::warn!(inbox = item.id, %refused, "push outside the time window: stored, not applied");
             let note = format!(
@@ -114,87 +124,77 @@ impl Engine {
         }
         let mut note = None;
         // The shop's data policy decides which personal fields an order's details keep.
-        let policy = match &push.body {
-            PushBody::OrderStatus { shop_id, .. } | PushBody::TrackingNumber { shop_id, .. } => {
-                match self.store.data_policy(&app_id, *shop_id).await {
-                    Ok(policy) => policy,
-                    Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
-                }
-            }
+        let policy = match (push.shop, &push.order) {
+            (Some(shop), Some(_)) => match self.store.data_policy(&app_id, shop).await {
+                Ok(policy) => policy,
+                Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
+            },
             _ => FieldPolicy::minimal(),
         };
-        let detail = match self.enrich(&registry, &app_id, &push, &policy, item.attempts).await {
-            Ok(detail) => detail,
-            Err(EnrichError::Retry(at, error)) => return Step::RetryAt(at, error),
-            Err(EnrichError::GiveUp(error)) => {
-                note = Some(format!("sent without order details: {error}"));
-                None
-            }
-        };
-        let mut order_updates = Vec::new();
-        let known = match &push.body {
-            PushBody::OrderStatus {
-                shop_id,
-                order_sn,
-                status,
-                update_time,
-                ..
-            } => {
-                let known = match self.store.order_status(&app_id, *shop_id, order_sn).await {
-                    Ok(known) => known,
-                    Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
-                };
-                // Shopee does not order its pushes: one older than what we know announces nothing —
-                // unless what we know is dated beyond the window (stored before it existed).
-                if let Some((known_status, known_time)) = &known {
-                    if update_time < known_time && !push_window::is_beyond_window(*known_time, received) {
-                        let note = format!(
-                            "stale push: {status} at {update_time} is older than {known_status} at {known_time}"
-                        );
-                        return done(InboxState::Done, Some(note));
-                    }
-                }
-                order_updates.push(OrderStateUpdate {
-                    app_id: app_id.clone(),
-                    shop_id: *shop_id,
-                    order_sn: order_sn.clone(),
-                    status: status.raw.clone(),
-                    status_time: *update_time,
-                    ship_by_date: detail
-                        .as_ref()
-                        .filter(|d| d.order_sn == order_sn.as_str())
-                        .and_then(|d| d.ship_by_date)
-                        .filter(|t| *t > 0),
-                });
-                known.map(|(s, _)| order_status(&s))
-            }
-            PushBody::ShopDeauthorized { shop_id } => {
-                if let Err(err) = self
-                    .store
-                    .set_shop_status(
-                        &app_id,
-                        *shop_id,
-                        ShopAuthStatus::Deauthorized,
-                        Some("deauthorization push"),
-                        self.clock.now_ms(),
-                    )
+        let detail = match (push.shop, &push.order) {
+            (Some(shop), Some(order)) => {
+                let region = registry.shop(&app_id, shop).and_then(|s| s.region.as_deref());
+                match self
+                    .enrich(app.as_ref(), shop, region, order, &policy, item.attempts)
                     .await
                 {
-                    return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string());
+                    Ok(detail) => detail,
+                    Err(EnrichError::Retry(at, error)) => return Step::RetryAt(at, error),
+                    Err(EnrichError::GiveUp(error)) => {
+                        note = Some(format!("sent without order details: {error}"));
+                        None
+                    }
                 }
-                None
             }
             _ => None,
         };
+        let mut order_updates = Vec::new();
+        let mut known = None;
+        if let (Some(shop), Some(order_sn), Some((status, update_time))) = (push.shop, &push.order, &push.status) {
+            let stored = match self.store.order_status(&app_id, shop, order_sn).await {
+                Ok(stored) => stored,
+                Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
+            };
+            // Marketplaces do not order their pushes: one older than what we know announces nothing —
+            // unless what we know is dated beyond the window (stored before it existed).
+            if let Some((known_status, known_time)) = &stored {
+                if update_time < known_time && !push_window::is_beyond_window(*known_time, received) {
+                    let note =
+                        format!("stale push: {status} at {update_time} is older than {known_status} at {known_time}");
+                    return done(InboxState::Done, Some(note));
+                }
+            }
+            order_updates.push(OrderStateUpdate {
+                app_id: app_id.clone(),
+                shop_id: shop,
+                order_sn: order_sn.clone(),
+                status: status.raw.clone(),
+                status_time: *update_time,
+                ship_by_date: detail
+                    .as_ref()
+                    .filter(|d| &d.order_sn == order_sn)
+                    .and_then(|d| d.ship_by_date)
+                    .filter(|t| *t > 0),
+            });
+            known = stored.map(|(s, _)| app.status(&s));
+        }
+        if let (true, Some(shop)) = (push.deauthorizes, push.shop) {
+            if let Err(err) = self
+                .store
+                .set_shop_status(
+                    &app_id,
+                    shop,
+                    ShopAuthStatus::Deauthorized,
+                    Some("deauthorization push"),
+                    self.clock.now_ms(),
+                )
+                .await
+            {
+                return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string());
+            }
+        }
         let mut events = Vec::new();
-        for event in normalize(
-            &app_id,
-            &push,
-            &item.dedupe_key,
-            detail.as_ref(),
-            known.as_ref(),
-            &policy,
-        ) {
+        for event in app.normalize(raw, &item.dedupe_key, detail.as_ref(), known.as_ref(), &policy) {
             let deliveries = match self.route(&registry, &event).await {
                 Ok(d) => d,
                 Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
@@ -248,47 +248,37 @@ impl Engine {
         Ok(deliveries)
     }
 
+    /// The order's details through the marketplace's API, with the shop's token.
     async fn enrich(
         &self,
-        registry: &Registry,
-        app_id: &ConfigId,
-        push: &ShopeePush,
+        app: &dyn MarketplaceApp,
+        shop: ShopId,
+        region: Option<&str>,
+        order: &OrderSn,
         policy: &FieldPolicy,
         attempts: i64,
-    ) -> Result<Option<OrderDetail>, EnrichError> {
-        let (shop, order_sn) = match &push.body {
-            PushBody::OrderStatus { shop_id, order_sn, .. } | PushBody::TrackingNumber { shop_id, order_sn, .. } => {
-                (*shop_id, order_sn.clone())
-            }
-            _ => return Ok(None),
-        };
-        let Some(cfg) = registry.shopee_apps.get(app_id) else {
-            return Err(EnrichError::GiveUp(format!("no Shopee app `{app_id}` is configured")));
-        };
+    ) -> Result<Option<OrderSnapshot>, EnrichError> {
         let retry = |error: String| match self.settings.enrich_backoff.delay(attempts) {
             Some(delay) => EnrichError::Retry(self.clock.now_ms() + delay.as_millis() as i64, error),
             None => EnrichError::GiveUp(error),
         };
-        let token = match self.access_token(app_id, shop).await {
+        let token = match self.access_token(app.id(), shop).await {
             Ok(t) => t,
-            Err(TokenError::Shopee(e)) if e.disposition() == Disposition::Retry => return Err(retry(e.to_string())),
+            Err(TokenError::Marketplace(e)) if e.disposition() == Disposition::Retry => {
+                return Err(retry(e.to_string()))
+            }
             Err(TokenError::Engine(e)) => return Err(retry(e.to_string())),
             Err(e @ TokenError::RefreshInProgress(_)) => return Err(retry(e.to_string())),
             Err(other) => return Err(EnrichError::GiveUp(other.to_string())),
         };
-        let app = shopee_app(cfg);
-        match self
-            .shopee
-            .get_order_detail(&app, shop, token.expose(), std::slice::from_ref(&order_sn), policy)
-            .await
-        {
-            Ok(mut details) => Ok(details.pop()),
+        match app.order(shop, region, &token, order, policy).await {
+            Ok(detail) => Ok(detail),
             Err(err) => match err.disposition() {
                 Disposition::Retry => Err(retry(err.to_string())),
                 Disposition::RefreshToken => {
                     // The token died early: refresh once, then the next attempt uses the new one.
-                    if let Ok(Some(auth)) = self.store.shop_auth(app_id, shop).await {
-                        let _ = self.refresh_shop(app_id, shop, auth.version).await;
+                    if let Ok(Some(auth)) = self.store.shop_auth(app.id(), shop).await {
+                        let _ = self.refresh_shop(app.id(), shop, auth.version).await;
                     }
                     Err(retry(err.to_string()))
                 }
@@ -301,14 +291,4 @@ impl Engine {
 enum EnrichError {
     Retry(i64, String),
     GiveUp(String),
-}
-
-fn body_shop(body: &PushBody) -> Option<ShopId> {
-    match body {
-        PushBody::OrderStatus { shop_id, .. }
-        | PushBody::TrackingNumber { shop_id, .. }
-        | PushBody::Webchat { shop_id, .. }
-        | PushBody::ShopDeauthorized { shop_id } => Some(*shop_id),
-        _ => None,
-    }
 }

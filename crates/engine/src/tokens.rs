@@ -10,14 +10,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use shoprelay_core::event::{Event, EventBody};
+use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::Secret;
-use shoprelay_marketplaces::shopee::{open_auth_url, AuthLinkKind, AuthTarget, Disposition, ShopeeApp, ShopeeError};
+use shoprelay_marketplaces::adapter::{ApiError, Disposition, Grant};
+use shoprelay_marketplaces::shopee::{open_auth_url, AuthLinkKind, AuthTarget, ShopeeError};
 use shoprelay_store::{AuditEntry, AuditKind, NewEvent, ShopAuth, ShopAuthStatus};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::ShopeeAppConfig;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -61,12 +61,18 @@ pub enum TokenError {
     /// The redirect's `state` is missing, used, expired or not one this server handed out.
     #[error("the authorization redirect's state is not one this server issued, or it was used or expired")]
     BadState,
-    /// Shopee refused or could not be reached.
+    /// The marketplace refused or could not be reached.
     #[error(transparent)]
-    Shopee(#[from] ShopeeError),
+    Marketplace(#[from] ApiError),
     /// Storage failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
+}
+
+impl From<ShopeeError> for TokenError {
+    fn from(e: ShopeeError) -> Self {
+        TokenError::Marketplace(e.into())
+    }
 }
 
 impl From<shoprelay_store::StoreError> for TokenError {
@@ -75,29 +81,16 @@ impl From<shoprelay_store::StoreError> for TokenError {
     }
 }
 
-/// The API view of a configured app.
-pub fn shopee_app(cfg: &ShopeeAppConfig) -> ShopeeApp {
-    ShopeeApp {
-        partner_id: cfg.partner_id,
-        partner_key: cfg.partner_key.clone(),
-        api_base: cfg.api_base.clone(),
-    }
-}
+pub use crate::config::shopee_app;
 
-fn grant_to_auth(
-    app: &ConfigId,
-    shop: ShopId,
-    grant: &shoprelay_marketplaces::shopee::TokenGrant,
-    version: i64,
-    now: i64,
-) -> ShopAuth {
+fn grant_to_auth(app: &ConfigId, shop: ShopId, grant: &Grant, version: i64) -> ShopAuth {
     ShopAuth {
         app_id: app.clone(),
         shop_id: shop,
         access_token: grant.access_token.clone(),
         refresh_token: grant.refresh_token.clone(),
-        access_expires_at: grant.expires.at(now),
-        refresh_expires_at: now + REFRESH_TOKEN_SECS,
+        access_expires_at: grant.access_expires_at,
+        refresh_expires_at: grant.refresh_expires_at,
         status: ShopAuthStatus::Active,
         status_reason: None,
         version,
@@ -160,11 +153,15 @@ impl Engine {
             shops.push(shop);
         }
         for shop in &shops {
+            let now = self.clock.now_secs();
+            let grant = Grant {
+                access_token: grant.access_token.clone(),
+                refresh_token: grant.refresh_token.clone(),
+                access_expires_at: grant.expires.at(now),
+                refresh_expires_at: now + REFRESH_TOKEN_SECS,
+            };
             self.store
-                .save_shop_auth(
-                    &grant_to_auth(app_id, *shop, &grant, 0, self.clock.now_secs()),
-                    self.clock.now_ms(),
-                )
+                .save_shop_auth(&grant_to_auth(app_id, *shop, &grant, 0), self.clock.now_ms())
                 .await?;
             let mut audit = AuditEntry::new(
                 AuditKind::Auth,
@@ -239,8 +236,8 @@ impl Engine {
         auth: &ShopAuth,
     ) -> Result<Secret, TokenError> {
         let registry = self.registry();
-        let cfg = registry
-            .shopee_apps
+        let app = registry
+            .marketplaces
             .get(app_id)
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
         let mut audit = AuditEntry::new(
@@ -251,13 +248,9 @@ impl Engine {
         );
         audit.app_id = Some(app_id.to_string());
         audit.shop_id = i64::try_from(shop.get()).ok();
-        match self
-            .shopee
-            .refresh_access_token(&shopee_app(cfg), auth.refresh_token.expose(), shop)
-            .await
-        {
+        match app.refresh(shop, &auth.refresh_token, self.clock.now_secs()).await {
             Ok(grant) => {
-                let fresh = grant_to_auth(app_id, shop, &grant, auth.version, self.clock.now_secs());
+                let fresh = grant_to_auth(app_id, shop, &grant, auth.version);
                 // The old refresh token is spent: storing the new pair must not be given up on lightly.
                 let mut stored = self.store.rotate_shop_tokens(&fresh, self.clock.now_ms()).await;
                 for _ in 0..3 {
@@ -281,7 +274,7 @@ impl Engine {
                 }
             }
             Err(err) if err.refresh_disposition() == Disposition::Reauthorize => {
-                self.mark_needs_reauthorization(app_id, shop, auth.version, &err)
+                self.mark_needs_reauthorization(app.platform(), app_id, shop, auth.version, &err)
                     .await?;
                 Err(TokenError::NeedsReauthorization(shop))
             }
@@ -296,10 +289,11 @@ impl Engine {
 
     async fn mark_needs_reauthorization(
         &self,
+        platform: Platform,
         app_id: &ConfigId,
         shop: ShopId,
         version: i64,
-        err: &ShopeeError,
+        err: &ApiError,
     ) -> Result<(), TokenError> {
         let reason = err.to_string();
         tracing::warn!(app = %app_id, shop = %shop, %reason, "refresh token rejected; the seller must authorize the shop again");
@@ -323,8 +317,8 @@ impl Engine {
         self.store.append_audit(audit).await?;
         let event = Event {
             // Once per authorization lost: a later authorization gets a new version, hence its own notice.
-            dedupe_key: format!("shopee:reauth:{app_id}:{shop}:{version}"),
-            platform: shoprelay_marketplaces::shopee::PLATFORM,
+            dedupe_key: format!("{platform}:reauth:{app_id}:{shop}:{version}"),
+            platform,
             app: app_id.clone(),
             shop_id: Some(shop),
             order_sn: None,

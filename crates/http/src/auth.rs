@@ -33,7 +33,7 @@ impl UserFacing for AuthError {
         match self {
             AuthError::UnknownApp(_) | AuthError::Token(TokenError::UnknownApp(_)) => "auth.unknown_app",
             AuthError::BadRedirect => "auth.bad_redirect",
-            AuthError::Token(TokenError::Shopee(e)) => e.code(),
+            AuthError::Token(TokenError::Marketplace(e)) => e.code(),
             AuthError::Token(TokenError::BadState) => "auth.bad_state",
             AuthError::Token(_) => "auth.exchange_failed",
         }
@@ -44,7 +44,7 @@ impl UserFacing for AuthError {
             AuthError::UnknownApp(_) | AuthError::Token(TokenError::UnknownApp(_)) => 404,
             AuthError::BadRedirect => 400,
             // Shopee answered and refused (a used or expired code): the seller's to retry.
-            AuthError::Token(TokenError::Shopee(e)) if e.disposition() != Disposition::Retry => 400,
+            AuthError::Token(TokenError::Marketplace(e)) if e.disposition() != Disposition::Retry => 400,
             AuthError::Token(TokenError::BadState) => 400,
             AuthError::Token(_) => 502,
         }
@@ -55,7 +55,7 @@ impl UserFacing for AuthError {
             AuthError::UnknownApp(id) => format!("未配置 ID 为「{id}」的 Shopee 应用"),
             AuthError::Token(TokenError::UnknownApp(id)) => format!("未配置 ID 为「{id}」的 Shopee 应用"),
             AuthError::BadRedirect => "授权回调缺少 code 或 shop_id：请从 shoprelay 生成的授权链接重新授权".into(),
-            AuthError::Token(TokenError::Shopee(e)) => format!("授权码换取令牌失败：{}", e.message_zh()),
+            AuthError::Token(TokenError::Marketplace(e)) => format!("授权码换取令牌失败：{}", e.message_zh()),
             AuthError::Token(TokenError::BadState) => {
                 "授权回调的 state 无效、已使用或已过期（15 分钟内有效）：请重新打开 shoprelay 的授权链接完成授权".into()
             }
@@ -69,7 +69,7 @@ impl UserFacing for AuthError {
                 "The authorization redirect lacks code or shop_id: authorize again from the link shoprelay generates"
                     .into()
             }
-            AuthError::Token(TokenError::Shopee(e)) => {
+            AuthError::Token(TokenError::Marketplace(e)) => {
                 format!("Exchanging the authorization code failed: {}", e.message_en())
             }
             AuthError::Token(TokenError::BadState) => "The redirect's state is invalid, used or expired (it lives 15 \

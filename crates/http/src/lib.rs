@@ -1,7 +1,7 @@
 //! The HTTP edge: marketplace pushes in, OAuth redirects, the REST API, health and metrics.
 //!
 //! # Layout
-//! - [`push`]: `POST /push/shopee/{app_id}` — verify, store (group commit), acknowledge. No network I/O.
+//! - [`push`]: `POST /push/{platform}/{app_id}` — verify, store (group commit), acknowledge. No network I/O.
 //! - [`wecom_callback`]: `GET|POST /wecom/callback/{app_id}` — WeCom's URL check and its encrypted callbacks,
 //!   verified and stored once before the answer.
 //! - [`auth`]: `GET /auth/shopee/{app_id}` (the signed authorization link) and its callback.
@@ -90,7 +90,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(site.clone(), guard::same_origin_writes))
         .layer(from_fn_with_state(site, guard::known_host));
     Router::new()
-        .route("/push/shopee/{app_id}", post(push::shopee))
+        .route("/push/{platform}/{app_id}", post(push::receive))
         .route(
             "/wecom/callback/{app_id}",
             get(wecom_callback::verify).post(wecom_callback::receive),

@@ -1,6 +1,7 @@
-//! `POST /push/shopee/{app_id}`: verify the signature over the exact callback URL and raw body, store
-//! the push durably (group commit), then answer 2xx with an empty body. Nothing slow happens before the
-//! answer — no network I/O — since Shopee disables subscriptions that answer slowly or fail.
+//! `POST /push/{platform}/{app_id}`: verify the signature (the app's adapter knows how: Shopee over the
+//! exact callback URL and raw body), store the push durably (group commit), then answer 2xx with an empty
+//! body. Nothing slow happens before the answer — no network I/O — since Shopee disables subscriptions
+//! that answer slowly or fail (within 3 s; Lazada counts anything over 500 ms as a failure).
 //!
 //! Every correctly signed push is stored and answered 2xx, whatever its shape: Shopee counts any other
 //! answer as a failure, disables the subscription below 30 % success, and never resends what it missed
@@ -16,7 +17,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ConfigId;
-use shoprelay_marketplaces::shopee::{dedupe_key, verify_push, PushBody, ShopeePush};
+use shoprelay_marketplaces::adapter::PushRefusal;
 use shoprelay_store::{AuditEntry, AuditKind, NewPush, PushInsert};
 
 use crate::error::ApiError;
@@ -31,9 +32,14 @@ pub enum PushError {
     /// Body over [`MAX_PUSH_BYTES`].
     #[error("push body larger than 1 MiB")]
     TooLarge,
-    /// No Shopee app with this id is configured.
-    #[error("no Shopee app `{0}` is configured")]
-    UnknownApp(String),
+    /// No app of this marketplace with this id is configured.
+    #[error("no {platform} app `{app}` is configured")]
+    UnknownApp {
+        /// The marketplace the URL names.
+        platform: String,
+        /// The app id the URL names.
+        app: String,
+    },
     /// No `Authorization` header.
     #[error("missing Authorization header")]
     SignatureMissing,
@@ -46,7 +52,7 @@ impl UserFacing for PushError {
     fn code(&self) -> &'static str {
         match self {
             PushError::TooLarge => "push.too_large",
-            PushError::UnknownApp(_) => "push.unknown_app",
+            PushError::UnknownApp { .. } => "push.unknown_app",
             PushError::SignatureMissing => "push.signature_missing",
             PushError::SignatureInvalid => "push.signature_invalid",
         }
@@ -55,7 +61,7 @@ impl UserFacing for PushError {
     fn status(&self) -> u16 {
         match self {
             PushError::TooLarge => 413,
-            PushError::UnknownApp(_) => 404,
+            PushError::UnknownApp { .. } => 404,
             PushError::SignatureMissing | PushError::SignatureInvalid => 401,
         }
     }
@@ -63,36 +69,36 @@ impl UserFacing for PushError {
     fn message_zh(&self) -> String {
         match self {
             PushError::TooLarge => "推送内容超过 1 MiB，已拒收".into(),
-            PushError::UnknownApp(id) => {
-                format!("未配置 ID 为「{id}」的 Shopee 应用：请检查 Shopee 后台填写的推送地址与 shoprelay.toml 中的 [[shopee.apps]] id 是否一致")
+            PushError::UnknownApp { platform, app } => {
+                format!("未配置 ID 为「{app}」的 {platform} 应用：请检查平台后台填写的推送地址（/push/{platform}/{app}）与 shoprelay.toml 中 [[{platform}.apps]] 的 id 是否一致")
             }
             PushError::SignatureMissing => "推送缺少 Authorization 签名头".into(),
             PushError::SignatureInvalid => {
-                "推送签名不匹配：请确认 push_key（Live Push Partner Key）正确，且 server.public_url 与 Shopee 后台填写的回调地址完全一致".into()
+                "推送签名不匹配：请确认应用的推送密钥正确（Shopee 为 push_key，即 Live Push Partner Key），且 server.public_url 与平台后台填写的回调地址完全一致".into()
             }
         }
     }
 
     fn message_en(&self) -> String {
         match self {
-            PushError::UnknownApp(id) => format!(
-                "No Shopee app `{id}` is configured: check that the push URL set at Shopee matches an [[shopee.apps]] id in shoprelay.toml"
+            PushError::UnknownApp { platform, app } => format!(
+                "No {platform} app `{app}` is configured: check that the push URL set at the marketplace (/push/{platform}/{app}) matches an [[{platform}.apps]] id in shoprelay.toml"
             ),
-            PushError::SignatureInvalid => "Push signature mismatch: check push_key (the Live Push Partner Key) and that server.public_url is exactly the callback URL set at Shopee".into(),
+            PushError::SignatureInvalid => "Push signature mismatch: check the app's push key (Shopee: push_key, the Live Push Partner Key) and that server.public_url is exactly the callback URL set at the marketplace".into(),
             other => other.to_string(),
         }
     }
 }
 
-/// The push handler.
-pub async fn shopee(
+/// The push handler of every marketplace: `/push/{platform}/{app_id}`.
+pub async fn receive(
     State(state): State<AppState>,
-    Path(app_id): Path<String>,
+    Path((platform, app_id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let result = accept(&state, &app_id, &headers, body).await;
+    let result = accept(&state, &platform, &app_id, &headers, body).await;
     let outcome = match &result {
         Ok(Ack::Stored) => "accepted",
         Ok(Ack::Duplicate) => "duplicate",
@@ -103,7 +109,7 @@ pub async fn shopee(
     metrics::counter!("shoprelay_pushes_total", "outcome" => outcome).increment(1);
     metrics::histogram!("shoprelay_push_ack_seconds").record(started.elapsed().as_secs_f64());
     match result {
-        // Shopee counts a push as delivered only on 2xx with an EMPTY body.
+        // Shopee counts a push as delivered only on 2xx with an EMPTY body; the others accept it too.
         Ok(_) => StatusCode::OK.into_response(),
         Err(err) => err.into_response(),
     }
@@ -118,7 +124,13 @@ enum Ack {
     Unreadable,
 }
 
-async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body) -> Result<Ack, ApiError> {
+async fn accept(
+    state: &AppState,
+    platform: &str,
+    app_id: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Ack, ApiError> {
     let raw = match to_bytes(body, MAX_PUSH_BYTES).await {
         Ok(raw) => raw,
         Err(_) => return Err(reject(state, app_id, PushError::TooLarge).await),
@@ -126,27 +138,32 @@ async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body)
     let registry = state.engine.registry();
     let Some(app) = ConfigId::parse(app_id)
         .ok()
-        .and_then(|id| registry.shopee_apps.get(&id).cloned())
+        .and_then(|id| registry.marketplaces.get(&id).cloned())
+        .filter(|app| app.platform().as_str() == platform)
     else {
-        return Err(reject(state, app_id, PushError::UnknownApp(app_id.to_owned())).await);
+        let unknown = PushError::UnknownApp {
+            platform: platform.chars().take(24).collect(),
+            app: app_id.to_owned(),
+        };
+        return Err(reject(state, app_id, unknown).await);
     };
-    let Some(signature) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
-        return Err(reject(state, app_id, PushError::SignatureMissing).await);
-    };
-    let callback_url = app.callback_url(&state.engine.settings.public_url);
-    if !verify_push(app.push_key().expose(), &callback_url, &raw, signature.trim()) {
-        return Err(reject(state, app_id, PushError::SignatureInvalid).await);
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let public_url = &state.engine.settings.public_url;
+    match app.verify_push(public_url, authorization, &raw) {
+        Ok(()) => {}
+        Err(PushRefusal::SignatureMissing) => return Err(reject(state, app_id, PushError::SignatureMissing).await),
+        Err(PushRefusal::SignatureInvalid) => return Err(reject(state, app_id, PushError::SignatureInvalid).await),
     }
-    let push = match ShopeePush::parse(&raw) {
+    let push = match app.read_push(&raw) {
         Ok(push) => push,
         Err(err) => {
-            // Signed by Shopee, so kept: the inbox worker fails it with the reason (audited), and a replay
-            // after an upgrade reads it again. The answer is a plain 2xx like any other push.
+            // Signed by the marketplace, so kept: the inbox worker fails it with the reason (audited), and
+            // a replay after an upgrade reads it again. The answer is a plain 2xx like any other push.
             tracing::warn!(app = app_id, error = %err, "signed push we cannot read; stored as a failed item");
             let new = NewPush {
-                platform: shoprelay_marketplaces::shopee::PLATFORM,
-                app_id: app.id.clone(),
-                dedupe_key: dedupe_key(&raw),
+                platform: app.platform(),
+                app_id: app.id().clone(),
+                dedupe_key: app.unreadable_dedupe_key(&raw),
                 code: raw_code(&raw),
                 shop_id: None,
                 order_sn: None,
@@ -159,12 +176,12 @@ async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body)
             });
         }
     };
-    if matches!(push.body, PushBody::Verification { .. }) {
+    if push.verification {
         let mut audit = AuditEntry::new(
             AuditKind::Push,
             "verified",
             state.engine.clock.now_ms(),
-            "callback URL verification push (code 0)",
+            "callback URL verification push",
         );
         audit.app_id = Some(app_id.to_owned());
         audit.http_status = Some(200);
@@ -172,12 +189,12 @@ async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body)
         return Ok(Ack::Verification);
     }
     let new = NewPush {
-        platform: shoprelay_marketplaces::shopee::PLATFORM,
-        app_id: app.id.clone(),
-        dedupe_key: dedupe_key(&raw),
+        platform: app.platform(),
+        app_id: app.id().clone(),
+        dedupe_key: push.dedupe_key,
         code: push.code,
-        shop_id: push.shop_id.or_else(|| order_shop(&push)),
-        order_sn: order_sn(&push),
+        shop_id: push.shop,
+        order_sn: push.order,
         body: utf8(raw),
         received_at: state.engine.clock.now_ms(),
     };
@@ -187,34 +204,17 @@ async fn accept(state: &AppState, app_id: &str, headers: &HeaderMap, body: Body)
     })
 }
 
-/// The push code of a body we could not parse, when it has one (-1 otherwise).
+/// The push type of a body we could not parse, when it has one (-1 otherwise).
 fn raw_code(raw: &[u8]) -> i64 {
     serde_json::from_slice::<serde_json::Value>(raw)
         .ok()
-        .and_then(|v| v["code"].as_i64())
+        .and_then(|v| v["code"].as_i64().or_else(|| v["message_type"].as_i64()))
         .unwrap_or(-1)
 }
 
 fn utf8(raw: Bytes) -> String {
-    // ShopeePush::parse has already read it as JSON, which is UTF-8.
+    // The adapter has already read it as JSON, which is UTF-8.
     String::from_utf8_lossy(&raw).into_owned()
-}
-
-fn order_shop(push: &ShopeePush) -> Option<shoprelay_core::ids::ShopId> {
-    match &push.body {
-        PushBody::OrderStatus { shop_id, .. }
-        | PushBody::TrackingNumber { shop_id, .. }
-        | PushBody::Webchat { shop_id, .. } => Some(*shop_id),
-        PushBody::ShopDeauthorized { shop_id } => Some(*shop_id),
-        _ => None,
-    }
-}
-
-fn order_sn(push: &ShopeePush) -> Option<shoprelay_core::ids::OrderSn> {
-    match &push.body {
-        PushBody::OrderStatus { order_sn, .. } | PushBody::TrackingNumber { order_sn, .. } => Some(order_sn.clone()),
-        _ => None,
-    }
 }
 
 /// Audits a refused push (queued, never waited for) and turns the reason into the answer.

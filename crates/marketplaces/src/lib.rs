@@ -4,6 +4,7 @@
 //! Every adapter has the same shape: verify the push, parse it, normalise it (enriching from the API).
 //!
 //! # Layout
+//! - [`adapter`]: [`adapter::MarketplaceApp`], the one interface the middle has to a marketplace app.
 //! - [`platform`]: what the middle may say about a marketplace — its name, its seller-centre links.
 //! - [`shopee`]: Shopee Open Platform v2.
 //!   - `sign`: API request signatures and push `Authorization` verification.
@@ -13,5 +14,6 @@
 //!   - `error`: [`shopee::ShopeeError`] and what the caller should do about each error.
 //!   - `normalize`: pure mapping of a parsed push (plus order detail) to events.
 
+pub mod adapter;
 pub mod platform;
 pub mod shopee;

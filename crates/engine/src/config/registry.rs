@@ -10,7 +10,9 @@ use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
 use shoprelay_core::route::Route;
 use shoprelay_core::rules::{CompiledCondition, MessageTemplate, RuleError, TemplateError, Window};
 use shoprelay_core::secret::{Secret, SecretBox};
+use shoprelay_marketplaces::adapter::MarketplaceApp;
 use shoprelay_marketplaces::platform::Marketplaces;
+use shoprelay_marketplaces::shopee::{ShopeeApp, ShopeeClient, ShopeeMarketplace};
 use shoprelay_store::{ConfigObject, StoreError};
 
 use super::model::*;
@@ -176,6 +178,32 @@ pub struct Registry {
     pub retention: Option<RetentionConfig>,
     /// Shop groups by id.
     pub shop_groups: HashMap<ConfigId, Vec<ShopId>>,
+    /// The marketplace apps as the middle talks to them (filled by [`Registry::connect`]).
+    pub marketplaces: MarketplaceApps,
+}
+
+/// The configured marketplace apps by id, each behind the neutral interface.
+#[derive(Clone, Default)]
+pub struct MarketplaceApps(HashMap<ConfigId, Arc<dyn MarketplaceApp>>);
+
+impl MarketplaceApps {
+    /// The app with this id.
+    pub fn get(&self, id: &ConfigId) -> Option<&Arc<dyn MarketplaceApp>> {
+        self.0.get(id)
+    }
+
+    /// Every app.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn MarketplaceApp>> {
+        self.0.values()
+    }
+}
+
+impl std::fmt::Debug for MarketplaceApps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set()
+            .entries(self.0.values().map(|a| format!("{}:{}", a.platform(), a.id())))
+            .finish()
+    }
 }
 
 impl Registry {
@@ -209,6 +237,7 @@ impl Registry {
             routes,
             admin: file.admin.clone(),
             retention: file.retention,
+            marketplaces: MarketplaceApps::default(),
         }
     }
 
@@ -307,9 +336,27 @@ impl Registry {
 
     /// The marketplace of a configured app.
     pub fn platform_of(&self, app: &ConfigId) -> Option<shoprelay_core::event::Platform> {
-        self.shopee_apps
-            .contains_key(app)
-            .then_some(shoprelay_marketplaces::shopee::PLATFORM)
+        self.marketplaces.get(app).map(|a| a.platform())
+    }
+
+    /// Builds the marketplace apps the middle talks to, sharing one HTTP client.
+    pub fn connect(mut self, http: &reqwest::Client) -> Self {
+        let apps = self
+            .shopee_apps
+            .values()
+            .map(|cfg| {
+                let app: Arc<dyn MarketplaceApp> = Arc::new(ShopeeMarketplace::new(
+                    cfg.id.clone(),
+                    shopee_app(cfg),
+                    cfg.push_key().clone(),
+                    cfg.push_url.clone(),
+                    ShopeeClient::new(http.clone()),
+                ));
+                (cfg.id.clone(), app)
+            })
+            .collect();
+        self.marketplaces = MarketplaceApps(apps);
+        self
     }
 }
 
@@ -358,4 +405,13 @@ fn open_object<T: DeserializeOwned>(secrets: &SecretBox, o: &ConfigObject) -> Re
         }
     }
     serde_json::from_value(json).map_err(corrupt)
+}
+
+/// The API view of a configured Shopee app.
+pub fn shopee_app(cfg: &ShopeeAppConfig) -> ShopeeApp {
+    ShopeeApp {
+        partner_id: cfg.partner_id,
+        partner_key: cfg.partner_key.clone(),
+        api_base: cfg.api_base.clone(),
+    }
 }

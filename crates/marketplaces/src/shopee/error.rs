@@ -47,18 +47,7 @@ pub enum ShopeeError {
     },
 }
 
-/// What the caller should do after an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
-    /// Transient: try again later, with back-off.
-    Retry,
-    /// The access token is bad or expired: refresh it, then try again.
-    RefreshToken,
-    /// The shop's authorization is gone: the seller must authorize again.
-    Reauthorize,
-    /// Retrying will not help until someone fixes the configuration or the request.
-    Fail,
-}
+pub use crate::adapter::Disposition;
 
 impl ShopeeError {
     /// What the caller should do about this error.

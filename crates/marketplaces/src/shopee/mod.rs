@@ -1,6 +1,7 @@
 //! Shopee Open Platform v2: verify a push, parse it, normalise it (enriched through the API client).
 //!
 //! # Layout
+//! - [`app`]: [`ShopeeMarketplace`], a configured app behind the neutral `MarketplaceApp` interface.
 //! - [`auth`]: authorization links (current and legacy) and token lifetimes.
 //! - [`sign`]: API `sign` parameters and push `Authorization` verification (checked against shared vectors).
 //! - [`push`]: a push body parsed into [`ShopeePush`]; [`push::dedupe_key`] for the inbox.
@@ -10,6 +11,7 @@
 //! - [`normalize`]: pure mapping of a push to neutral events.
 //! - [`status`]: Shopee's order statuses and the neutral stage of each.
 
+pub mod app;
 pub mod auth;
 pub mod client;
 pub mod error;
@@ -19,6 +21,7 @@ pub mod push;
 pub mod sign;
 pub mod status;
 
+pub use app::ShopeeMarketplace;
 pub use auth::{default_auth_base, open_auth_url, AuthLinkKind, TokenExpiry};
 pub use client::ShopeeClient;
 pub use error::{Disposition, ShopeeError};

@@ -7,24 +7,21 @@
 use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderSnapshot, OrderStage, OrderStatus};
-use shoprelay_core::policy::FieldPolicy;
 
-use super::model::OrderDetail;
 use super::push::{ChatMessage, PushBody, ShopeePush};
 
 /// The events a push means.
 ///
 /// `dedupe_hint` is the push's own identity ([`super::push::dedupe_key`]), used where the push names no
 /// time of its own. `detail` is the order as fetched for this push (ignored if it is another order's);
-/// `known_status` is the order's status as last stored, `None` for an order never seen. `policy` decides
-/// which of the buyer's personal fields the events keep.
+/// `known_status` is the order's status as last stored, `None` for an order never seen. The detail is
+/// already filtered by the shop's data policy.
 pub fn normalize(
     app: &ConfigId,
     push: &ShopeePush,
     dedupe_hint: &str,
-    detail: Option<&OrderDetail>,
+    detail: Option<&OrderSnapshot>,
     known_status: Option<&OrderStatus>,
-    policy: &FieldPolicy,
 ) -> Vec<Event> {
     let stamp = push.timestamp.map_or_else(|| dedupe_hint.to_owned(), |t| t.to_string());
     let at = push.timestamp.unwrap_or_default();
@@ -62,8 +59,8 @@ pub fn normalize(
                 EventBody::OrderCreated => format!("shopee:{shop_id}:{order_sn}:created"),
                 _ => format!("shopee:{shop_id}:{order_sn}:status:{status}:{update_time}"),
             };
-            let order = snapshot(order_sn, detail, policy)
-                .or_else(|| Some(OrderSnapshot::bare(order_sn.clone(), status.clone())));
+            let order =
+                snapshot(order_sn, detail).or_else(|| Some(OrderSnapshot::bare(order_sn.clone(), status.clone())));
             // Cancellations and returns are status changes a seller acts on: they are also triggers of
             // their own, so a rule can select them without a status condition.
             let from = known_status.cloned();
@@ -97,7 +94,7 @@ pub fn normalize(
                 tracking_no: tracking_no.clone(),
                 package_number: package_number.clone(),
             };
-            let order = snapshot(order_sn, detail, policy)
+            let order = snapshot(order_sn, detail)
                 .or_else(|| known_status.map(|status| OrderSnapshot::bare(order_sn.clone(), status.clone())));
             vec![Event {
                 order,
@@ -175,11 +172,8 @@ pub fn normalize(
     }
 }
 
-fn snapshot(order_sn: &OrderSn, detail: Option<&OrderDetail>, policy: &FieldPolicy) -> Option<OrderSnapshot> {
-    // A detail that fails to convert leaves the event with the bare snapshot rather than no event.
-    detail
-        .and_then(|d| d.to_snapshot(policy).ok())
-        .filter(|s| &s.order_sn == order_sn)
+fn snapshot(order_sn: &OrderSn, detail: Option<&OrderSnapshot>) -> Option<OrderSnapshot> {
+    detail.filter(|s| &s.order_sn == order_sn).cloned()
 }
 
 /// Chat pushes also echo what the shop itself sent; only the buyer's side is news.

@@ -1,5 +1,7 @@
+use super::super::model::OrderDetail;
 use super::*;
 use shoprelay_core::event::EventKind;
+use shoprelay_core::policy::FieldPolicy;
 
 fn app() -> ConfigId {
     ConfigId::parse("app-1").unwrap()
@@ -32,7 +34,9 @@ fn normalize(
     detail: Option<&OrderDetail>,
     known: Option<&OrderStatus>,
 ) -> Vec<Event> {
-    super::normalize(app, push, hint, detail, known, &FieldPolicy::minimal())
+    // A detail that fails to convert leaves the event with the bare snapshot.
+    let snapshot = detail.and_then(|d| d.to_snapshot(&FieldPolicy::minimal()).ok());
+    super::normalize(app, push, hint, snapshot.as_ref(), known)
 }
 
 fn one(events: Vec<Event>) -> Event {

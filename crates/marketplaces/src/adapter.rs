@@ -1,0 +1,195 @@
+//! The one interface the middle has to a marketplace: [`MarketplaceApp`], one configured app of some
+//! platform with its credentials. The engine and the HTTP edge hold `Arc<dyn MarketplaceApp>` and never
+//! name a platform; each platform module implements it.
+//!
+//! What flows through it is neutral: a push is read into an [`InboundPush`] (what the inbox needs to
+//! file it), an order comes back as a policy-filtered [`OrderSnapshot`], tokens as a [`Grant`], and every
+//! failed call as an [`ApiError`] that says what to do next ([`Disposition`]).
+
+use std::fmt;
+
+use async_trait::async_trait;
+use shoprelay_core::error::UserFacing;
+use shoprelay_core::event::{Event, Platform};
+use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
+use shoprelay_core::order::{OrderSnapshot, OrderStatus};
+use shoprelay_core::policy::FieldPolicy;
+use shoprelay_core::secret::Secret;
+
+/// What the caller should do after an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Transient: try again later, with back-off.
+    Retry,
+    /// The access token is bad or expired: refresh it, then try again.
+    RefreshToken,
+    /// The shop's authorization is gone: the seller must authorize again.
+    Reauthorize,
+    /// Retrying will not help until someone fixes the configuration or the request.
+    Fail,
+}
+
+/// A platform's error type, as the middle needs it: displayable, user-facing, thread-safe.
+pub trait PlatformError: std::error::Error + UserFacing + Send + Sync + 'static {
+    /// What to do after this error on an ordinary call.
+    fn disposition(&self) -> Disposition;
+    /// What to do after this error on a token refresh (where an auth error means the grant is gone).
+    fn refresh_disposition(&self) -> Disposition {
+        self.disposition()
+    }
+}
+
+/// A failed marketplace call: the platform's own error (code, fix in zh/en) and what to do about it.
+pub struct ApiError(Box<dyn PlatformError>);
+
+impl ApiError {
+    /// Wraps a platform's error.
+    pub fn new(error: impl PlatformError) -> Self {
+        Self(Box::new(error))
+    }
+
+    /// What to do after this error on an ordinary call.
+    pub fn disposition(&self) -> Disposition {
+        self.0.disposition()
+    }
+
+    /// What to do after this error on a token refresh.
+    pub fn refresh_disposition(&self) -> Disposition {
+        self.0.refresh_disposition()
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl UserFacing for ApiError {
+    fn code(&self) -> &'static str {
+        self.0.code()
+    }
+
+    fn status(&self) -> u16 {
+        self.0.status()
+    }
+
+    fn message_zh(&self) -> String {
+        self.0.message_zh()
+    }
+
+    fn message_en(&self) -> String {
+        self.0.message_en()
+    }
+}
+
+/// Why a push was refused at the edge (only these get a non-2xx answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushRefusal {
+    /// No signature header.
+    SignatureMissing,
+    /// The signature does not match.
+    SignatureInvalid,
+}
+
+/// What the inbox needs to file a verified push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundPush {
+    /// The platform's push type (Shopee's `code`, Lazada's `message_type`), for the audit log.
+    pub code: i64,
+    /// Identity across the platform's retries.
+    pub dedupe_key: String,
+    /// The shop (seller) it concerns, when it names one.
+    pub shop: Option<ShopId>,
+    /// The order it concerns, when there is one.
+    pub order: Option<OrderSn>,
+    /// Only a check of the callback URL: answered, audited, never stored.
+    pub verification: bool,
+    /// About a shop's authorization itself, so it is handled even for a shop not configured yet.
+    pub about_authorization: bool,
+    /// An order's new status and the platform's time of it (unix seconds).
+    pub status: Option<(OrderStatus, i64)>,
+    /// The app's authorization for this shop was withdrawn.
+    pub deauthorizes: bool,
+    /// Every time the push claims, by field name (checked against the push window).
+    pub times: Vec<(&'static str, i64)>,
+}
+
+/// Tokens from an authorization or a refresh.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The access token.
+    pub access_token: Secret,
+    /// The refresh token.
+    pub refresh_token: Secret,
+    /// Unix seconds the access token expires.
+    pub access_expires_at: i64,
+    /// Unix seconds the refresh token expires.
+    pub refresh_expires_at: i64,
+}
+
+impl fmt::Debug for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Grant")
+            .field("access_expires_at", &self.access_expires_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One configured marketplace app of some platform: everything the middle asks of a marketplace.
+#[async_trait]
+pub trait MarketplaceApp: Send + Sync {
+    /// The operator-chosen id; pushes arrive at `/push/{platform}/{id}`.
+    fn id(&self) -> &ConfigId;
+
+    /// Which marketplace.
+    fn platform(&self) -> Platform;
+
+    /// Checks a push's signature over its raw body (`public_url`: this server's, which some platforms sign).
+    fn verify_push(&self, public_url: &str, authorization: Option<&str>, raw: &[u8]) -> Result<(), PushRefusal>;
+
+    /// Reads a verified push; an error says why it cannot be read (it is stored as a failed, replayable item).
+    fn read_push(&self, raw: &[u8]) -> Result<InboundPush, String>;
+
+    /// The dedupe key of a push that could not be read (so a retry of it is still recognised).
+    fn unreadable_dedupe_key(&self, raw: &[u8]) -> String;
+
+    /// A stored platform status word as the middle reads it.
+    fn status(&self, raw: &str) -> OrderStatus;
+
+    /// The order's details, filtered by the shop's data policy (`region`: the shop's, where the API is regional).
+    async fn order(
+        &self,
+        shop: ShopId,
+        region: Option<&str>,
+        access_token: &Secret,
+        order: &OrderSn,
+        policy: &FieldPolicy,
+    ) -> Result<Option<OrderSnapshot>, ApiError>;
+
+    /// The neutral events a push announces, given the order's details and the status known before.
+    fn normalize(
+        &self,
+        raw: &[u8],
+        dedupe_key: &str,
+        detail: Option<&OrderSnapshot>,
+        known: Option<&OrderStatus>,
+        policy: &FieldPolicy,
+    ) -> Vec<Event>;
+
+    /// Spends the shop's refresh token for new tokens.
+    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Grant, ApiError>;
+}
