@@ -13,7 +13,10 @@
 //!   - `client`: the HTTP client for OAuth, orders and lost pushes.
 //!   - `error`: [`shopee::ShopeeError`] and what the caller should do about each error.
 //!   - `normalize`: pure mapping of a parsed push (plus order detail) to events.
+//! - [`lazada`]: Lazada Open Platform — `region` (country sites and hosts) and `sign` (API signatures and
+//!   push verification).
 
 pub mod adapter;
+pub mod lazada;
 pub mod platform;
 pub mod shopee;
