@@ -13,8 +13,8 @@
 //!   - `client`: the HTTP client for OAuth, orders and lost pushes.
 //!   - `error`: [`shopee::ShopeeError`] and what the caller should do about each error.
 //!   - `normalize`: pure mapping of a parsed push (plus order detail) to events.
-//! - [`lazada`]: Lazada Open Platform — `region` (country sites and hosts), `sign` (API signatures and
-//!   push verification), `push` (parsing and dedupe key) and `status` (what each order status means).
+//! - [`lazada`]: Lazada Open Platform — `region`, `auth`, `sign`, `push`, `model`, `client`, `error`, and
+//!   `status` (what each Lazada order status means, for normalisation).
 
 pub mod adapter;
 pub mod lazada;
