@@ -1,5 +1,5 @@
-//! Lazada Open Platform: verify a push, parse it, and read orders through the API client. Normalisation
-//! into neutral events is written on the neutral order model; [`status_meaning`] is its input here.
+//! Lazada Open Platform: verify a push, parse it, read orders through the API client, and turn both into
+//! neutral events and order snapshots.
 //!
 //! # Layout
 //! - [`region`]: the six country sites ([`LazadaRegion`]): a push's `site`, a country code, an API host.
@@ -9,7 +9,7 @@
 //! - [`model`]: the app ([`LazadaAppConfig`]) and the API's answers ([`LazadaOrder`], [`TokenGrant`], …).
 //! - [`client`]: [`LazadaClient`], the signed HTTP calls (OAuth tokens, orders, order lines, updated orders).
 //! - [`error`]: [`LazadaError`] and its [`Disposition`] (retry, refresh, reauthorize, fail).
-//! - [`status`]: [`status_meaning`], the stage of an order each Lazada status stands for.
+//! - [`status`]: Lazada's order statuses and the neutral stage of each.
 
 pub mod auth;
 pub mod client;
@@ -30,7 +30,37 @@ pub use model::{
 pub use push::{dedupe_key, LazadaPush, PushBody, PushParseError};
 pub use region::LazadaRegion;
 pub use sign::{api_sign, push_signature, verify_push};
-pub use status::{status_meaning, LazadaStatusMeaning};
+pub use status::{is_status, order_status};
+
+use shoprelay_core::event::Platform;
+use shoprelay_core::ids::OrderSn;
+
+/// Lazada's name in storage, URLs and rules.
+pub const PLATFORM: Platform = Platform::named("lazada");
 
 /// Lazada's name on cards.
 pub const DISPLAY_NAME: &str = "Lazada";
+
+/// The seller center links point to. Each country has a seller center of its own
+/// (`sellercenter.lazada.co.th`, `.com.my`, `.vn`, `.com.ph`, `.co.id`); Singapore's is the default.
+pub const SELLER_CENTRE: &str = "https://sellercenter.lazada.sg/";
+
+/// An order's page in the seller center.
+pub fn order_url(order_sn: &OrderSn) -> String {
+    format!("{SELLER_CENTRE}apps/order/detail?tradeOrderId={order_sn}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_and_order_links() {
+        assert_eq!(PLATFORM.as_str(), "lazada");
+        let order = OrderSn::parse("260422900198363").unwrap();
+        assert_eq!(
+            order_url(&order),
+            "https://sellercenter.lazada.sg/apps/order/detail?tradeOrderId=260422900198363"
+        );
+    }
+}

@@ -47,7 +47,7 @@ pub enum PushBody {
         trade_order_id: OrderSn,
         /// The order line (`data.trade_order_line_id`): Lazada pushes each line of an order separately.
         trade_order_line_id: Option<String>,
-        /// The status as Lazada wrote it (`unpaid`, `ready_to_ship`, …); see [`super::status_meaning`].
+        /// The status as Lazada wrote it (`unpaid`, `ready_to_ship`, …); see [`super::status::order_status`].
         order_status: String,
         /// Unix seconds of the change (`data.status_update_time`).
         status_update_time: i64,
