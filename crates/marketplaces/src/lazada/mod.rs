@@ -9,6 +9,8 @@
 //! - [`model`]: the app ([`LazadaAppConfig`]) and the API's answers ([`LazadaOrder`], [`TokenGrant`], …).
 //! - [`client`]: [`LazadaClient`], the signed HTTP calls (OAuth tokens, orders, order lines, updated orders).
 //! - [`error`]: [`LazadaError`] and its [`Disposition`] (retry, refresh, reauthorize, fail).
+//! - [`snapshot`]: an order and its lines as the neutral [`OrderSnapshot`](shoprelay_core::order::OrderSnapshot),
+//!   personal fields as the shop's data policy allows.
 //! - [`status`]: Lazada's order statuses and the neutral stage of each.
 
 pub mod auth;
@@ -18,6 +20,7 @@ pub mod model;
 pub mod push;
 pub mod region;
 pub mod sign;
+pub mod snapshot;
 pub mod status;
 
 pub use auth::authorize_url;
@@ -30,6 +33,7 @@ pub use model::{
 pub use push::{dedupe_key, LazadaPush, PushBody, PushParseError};
 pub use region::LazadaRegion;
 pub use sign::{api_sign, push_signature, verify_push};
+pub use snapshot::snapshot;
 pub use status::{is_status, order_status};
 
 use shoprelay_core::event::Platform;

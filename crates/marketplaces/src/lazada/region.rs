@@ -38,6 +38,18 @@ impl LazadaRegion {
         }
     }
 
+    /// The country's currency: Lazada sells in the local currency only.
+    pub fn currency(self) -> &'static str {
+        match self {
+            Self::Sg => "SGD",
+            Self::Th => "THB",
+            Self::My => "MYR",
+            Self::Vn => "VND",
+            Self::Ph => "PHP",
+            Self::Id => "IDR",
+        }
+    }
+
     /// The site's API base, e.g. `https://api.lazada.sg/rest`.
     pub fn api_base(self) -> &'static str {
         match self {
@@ -112,6 +124,8 @@ mod tests {
             assert!(region.api_base().ends_with("/rest"));
         }
         assert_eq!(LazadaRegion::Th.api_base(), "https://api.lazada.co.th/rest");
+        let currencies: Vec<_> = LazadaRegion::ALL.into_iter().map(LazadaRegion::currency).collect();
+        assert_eq!(currencies, ["SGD", "THB", "MYR", "VND", "PHP", "IDR"]);
         assert_eq!(LazadaRegion::Id.to_string(), "ID");
         assert_eq!(LazadaRegion::from_code("cb"), None);
     }
