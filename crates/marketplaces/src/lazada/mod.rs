@@ -9,14 +9,16 @@
 //! - [`model`]: the app ([`LazadaAppConfig`]) and the API's answers ([`LazadaOrder`], [`TokenGrant`], …).
 //! - [`client`]: [`LazadaClient`], the signed HTTP calls (OAuth tokens, orders, order lines, updated orders).
 //! - [`error`]: [`LazadaError`] and its [`Disposition`] (retry, refresh, reauthorize, fail).
-//! - [`snapshot`]: an order and its lines as the neutral [`OrderSnapshot`](shoprelay_core::order::OrderSnapshot),
-//!   personal fields as the shop's data policy allows.
+//! - [`normalize`](mod@normalize): pure mapping of a push to neutral events, one per order (not per line).
+//! - [`snapshot`](mod@snapshot): an order and its lines as the neutral
+//!   [`OrderSnapshot`](shoprelay_core::order::OrderSnapshot), personal fields as the shop's policy allows.
 //! - [`status`]: Lazada's order statuses and the neutral stage of each.
 
 pub mod auth;
 pub mod client;
 pub mod error;
 pub mod model;
+pub mod normalize;
 pub mod push;
 pub mod region;
 pub mod sign;
@@ -30,6 +32,7 @@ pub use model::{
     CountrySeller, LazadaAddress, LazadaAppConfig, LazadaOrder, LazadaOrderItem, OrdersPage, TokenGrant,
     DEFAULT_AUTH_BASE,
 };
+pub use normalize::normalize;
 pub use push::{dedupe_key, LazadaPush, PushBody, PushParseError};
 pub use region::LazadaRegion;
 pub use sign::{api_sign, push_signature, verify_push};
