@@ -133,7 +133,7 @@ impl Engine {
             .build()
             .map_err(EngineError::HttpClient)?;
         let objects = store.list_config().await?;
-        let registry = Registry::from_objects(&objects, &secrets)?.connect(&http);
+        let registry = Registry::from_objects(&objects, &secrets)?.connect(&http, clock.clone());
         let inbox_wake = Arc::new(Notify::new());
         Ok(Arc::new(Self {
             ingest: Ingest::start(store.clone(), inbox_wake.clone()),
@@ -168,7 +168,7 @@ impl Engine {
     pub async fn reload_config(&self) -> Result<(), EngineError> {
         let objects = self.store.list_config().await?;
         let fingerprint = config_fingerprint(&objects);
-        let fresh = Arc::new(Registry::from_objects(&objects, &self.secrets)?.connect(&self.http));
+        let fresh = Arc::new(Registry::from_objects(&objects, &self.secrets)?.connect(&self.http, self.clock.clone()));
         match self.registry.write() {
             Ok(mut r) => *r = fresh,
             Err(poisoned) => *poisoned.into_inner() = fresh,

@@ -231,8 +231,7 @@ impl Engine {
             .ok_or(SyncError::ShopId(order.shop_id))?;
         let order_sn = OrderSn::parse(&order.order_sn)?;
         let cfg = registry
-            .shopee_apps
-            .get(&app_id)
+            .shopee_app(&app_id)
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
         let token = self.access_token(&app_id, shop).await?;
         Ok(self

@@ -61,7 +61,7 @@ impl Engine {
     pub async fn reconcile_once(&self) -> Result<ReconcileReport, EngineError> {
         let mut report = ReconcileReport::default();
         let registry = self.registry();
-        for app in registry.shopee_apps.values() {
+        for app in registry.shopee_apps() {
             if let Err(err) = self.recover_lost_pushes(&app.id, &mut report).await {
                 report.errors.push(format!("{}: lost pushes: {err}", app.id));
             }
@@ -84,7 +84,7 @@ impl Engine {
 
     async fn recover_lost_pushes(&self, app_id: &ConfigId, report: &mut ReconcileReport) -> Result<(), SyncError> {
         let registry = self.registry();
-        let Some(cfg) = registry.shopee_apps.get(app_id) else {
+        let Some(cfg) = registry.shopee_app(app_id) else {
             return Ok(());
         };
         let app = shopee_app(cfg);
@@ -119,7 +119,7 @@ impl Engine {
         report: &mut ReconcileReport,
     ) -> Result<(), SyncError> {
         let registry = self.registry();
-        let Some(cfg) = registry.shopee_apps.get(app_id) else {
+        let Some(cfg) = registry.shopee_app(app_id) else {
             return Ok(());
         };
         let app = shopee_app(cfg);

@@ -109,8 +109,7 @@ impl Engine {
     pub async fn authorization_link(&self, app_id: &ConfigId, callback: &str) -> Result<String, TokenError> {
         let registry = self.registry();
         let cfg = registry
-            .shopee_apps
-            .get(app_id)
+            .shopee_app(app_id)
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
         let state = uuid::Uuid::new_v4().simple().to_string();
         let now = self.clock.now_ms();
@@ -140,8 +139,7 @@ impl Engine {
     ) -> Result<Vec<ShopId>, TokenError> {
         let registry = self.registry();
         let cfg = registry
-            .shopee_apps
-            .get(app_id)
+            .shopee_app(app_id)
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
         // Before Shopee is asked: a forged or replayed redirect must not bind anything.
         if !self.store.take_auth_state(state, app_id, self.clock.now_ms()).await? {

@@ -1,5 +1,6 @@
 //! Operations: liveness, readiness, Prometheus metrics and the console's front page.
 
+use shoprelay_marketplaces::platform::display_name;
 use std::sync::OnceLock;
 
 use axum::extract::{Path, State};
@@ -62,10 +63,12 @@ pub async fn console(State(state): State<AppState>) -> Html<String> {
     let registry = state.engine.registry();
     let base = escape(&state.engine.settings.public_url);
     let mut apps = String::new();
-    for app in registry.shopee_apps.values() {
+    for app in registry.marketplaces.iter() {
+        let platform = app.platform();
         apps.push_str(&format!(
-            "<li>{id}: 推送地址 Push URL <code>{base}/push/shopee/{id}</code> · <a href=\"/auth/shopee/{id}\">授权店铺 Authorize a shop</a></li>",
-            id = app.id
+            "<li>{name} {id}: 推送地址 Push URL <code>{base}/push/{platform}/{id}</code> · <a href=\"/auth/{platform}/{id}\">授权店铺 Authorize a shop</a></li>",
+            name = escape(display_name(platform)),
+            id = escape(app.id().as_str()),
         ));
     }
     Html(format!(

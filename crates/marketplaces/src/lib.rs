@@ -5,6 +5,7 @@
 //!
 //! # Layout
 //! - [`adapter`]: [`adapter::MarketplaceApp`], the one interface the middle has to a marketplace app.
+//! - [`config`]: the marketplace sections of the configuration file ([`config::Sections`]).
 //! - [`platform`]: what the middle may say about a marketplace — its name, its seller-centre links.
 //! - [`shopee`]: Shopee Open Platform v2.
 //!   - `sign`: API request signatures and push `Authorization` verification.
@@ -17,6 +18,7 @@
 //!   `status` (what each Lazada order status means, for normalisation).
 
 pub mod adapter;
+pub mod config;
 pub mod lazada;
 pub mod platform;
 pub mod shopee;

@@ -5,7 +5,8 @@ use shoprelay_core::error::Lang;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::route::Route;
 use shoprelay_core::secret::Secret;
-use shoprelay_marketplaces::shopee::{default_auth_base, AuthLinkKind};
+pub use shoprelay_marketplaces::config::{Section, Sections, ShopConfig};
+pub use shoprelay_marketplaces::shopee::ShopeeAppConfig;
 
 /// Where the server listens and keeps its data. Read by `serve`; not stored in the database.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -79,84 +80,6 @@ fn expose_opt<S: Serializer>(secret: &Option<Secret>, s: S) -> Result<S::Ok, S::
         Some(v) => s.serialize_some(v.expose()),
         None => s.serialize_none(),
     }
-}
-
-/// A Shopee partner app.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShopeeAppConfig {
-    /// Operator-chosen id; pushes arrive at `/push/shopee/{id}`.
-    pub id: ConfigId,
-    /// Shopee's partner id.
-    pub partner_id: u64,
-    /// Key API calls are signed with.
-    #[serde(serialize_with = "expose")]
-    pub partner_key: Secret,
-    /// Key pushes are signed with (the console's "Live Push Partner Key"); defaults to `partner_key`.
-    #[serde(default, serialize_with = "expose_opt", skip_serializing_if = "Option::is_none")]
-    pub push_key: Option<Secret>,
-    /// API host.
-    #[serde(default = "default_shopee_api")]
-    pub api_base: String,
-    /// The push URL exactly as set at Shopee, when it is not `{public_url}/push/shopee/{id}` (a proxy
-    /// path or a query string): signatures cover it byte for byte.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub push_url: Option<String>,
-    /// Which authorization link sellers get: `open` (the current unsigned one) or `legacy` (signed).
-    #[serde(default)]
-    pub auth_link: AuthLinkKind,
-    /// Host of the `open` authorization page; by default the one that belongs to `api_base`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_base: Option<String>,
-}
-
-impl ShopeeAppConfig {
-    /// Where the `open` authorization link points.
-    pub fn auth_base(&self) -> String {
-        self.auth_base
-            .clone()
-            .unwrap_or_else(|| default_auth_base(&self.api_base))
-    }
-
-    /// The key that signs this app's pushes.
-    pub fn push_key(&self) -> &Secret {
-        self.push_key.as_ref().unwrap_or(&self.partner_key)
-    }
-
-    /// The callback URL Shopee signs pushes with.
-    pub fn callback_url(&self, public_url: &str) -> String {
-        self.push_url
-            .clone()
-            .unwrap_or_else(|| format!("{}/push/shopee/{}", public_url.trim_end_matches('/'), self.id))
-    }
-}
-
-fn default_shopee_api() -> String {
-    "https://partner.shopeemobile.com".into()
-}
-
-/// A shop the seller connected.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShopConfig {
-    /// The Shopee app the shop authorized.
-    pub app: ConfigId,
-    /// Shopee shop id.
-    pub shop_id: ShopId,
-    /// Display name shown in messages.
-    pub name: String,
-    /// Legal entity on the shop's business licence (onboarding compares it with the WeCom company).
-    #[serde(default)]
-    pub legal_entity: Option<String>,
-    /// Marketplace region (`SG`, `MY`, …): decides the time zone of times in messages.
-    #[serde(default)]
-    pub region: Option<String>,
-    /// Tokens given by hand (tests, migrations); normally they come from authorization.
-    #[serde(default, serialize_with = "expose_opt", skip_serializing_if = "Option::is_none")]
-    pub access_token: Option<Secret>,
-    /// See `access_token`.
-    #[serde(default, serialize_with = "expose_opt", skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<Secret>,
 }
 
 /// A WeCom self-built app.
@@ -300,18 +223,6 @@ impl RetentionConfig {
     }
 }
 
-/// The Shopee section.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShopeeSection {
-    /// Partner apps.
-    #[serde(default)]
-    pub apps: Vec<ShopeeAppConfig>,
-    /// Shops.
-    #[serde(default)]
-    pub shops: Vec<ShopConfig>,
-}
-
 /// The WeCom section.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -324,9 +235,9 @@ pub struct WeComSection {
     pub robots: Vec<RobotConfig>,
 }
 
-/// The whole file.
+/// The whole file. Unknown top-level keys are refused by [`super::parse_config`], which knows the
+/// marketplace sections.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// `[server]`.
     #[serde(default)]
@@ -337,9 +248,10 @@ pub struct ConfigFile {
     /// `[retention]`; the defaults when absent.
     #[serde(default)]
     pub retention: Option<RetentionConfig>,
-    /// `[shopee]`.
-    #[serde(default)]
-    pub shopee: ShopeeSection,
+    /// `[shopee]`, `[lazada]`, …: each marketplace's apps and shops (read on their own by
+    /// [`super::parse_config`], so their errors keep their lines).
+    #[serde(skip)]
+    pub marketplaces: Sections,
     /// `[wecom]`.
     #[serde(default)]
     pub wecom: WeComSection,

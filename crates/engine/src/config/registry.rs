@@ -6,18 +6,32 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+use shoprelay_clock::SharedClock;
 use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
 use shoprelay_core::route::Route;
 use shoprelay_core::rules::{CompiledCondition, MessageTemplate, RuleError, TemplateError, Window};
 use shoprelay_core::secret::{Secret, SecretBox};
 use shoprelay_marketplaces::adapter::MarketplaceApp;
+use shoprelay_marketplaces::config::{app_kind, AppConfig};
 use shoprelay_marketplaces::platform::Marketplaces;
-use shoprelay_marketplaces::shopee::{ShopeeApp, ShopeeClient, ShopeeMarketplace};
+use shoprelay_marketplaces::shopee::ShopeeApp;
 use shoprelay_store::{ConfigObject, StoreError};
 
 use super::model::*;
 
 /// Top-level fields sealed at rest, whatever the object kind.
+/// The stored kind of every app ends so (`shopee_app`, `wecom_app`).
+const APP_SUFFIX: &str = "_app";
+
+/// Whether a top-level field of an object of `kind` is sealed at rest: the known secret fields, and in a
+/// marketplace app every `*_key`, `*_secret` and `*_token` (each platform names its keys its own way).
+fn is_secret_field(kind: &str, field: &str) -> bool {
+    SECRET_FIELDS.contains(&field)
+        || (kind.ends_with(APP_SUFFIX)
+            && kind != WECOM_APP
+            && (field.ends_with("_key") || field.ends_with("_secret") || field.ends_with("_token")))
+}
+
 const SECRET_FIELDS: [&str; 6] = [
     "partner_key",
     "push_key",
@@ -27,7 +41,6 @@ const SECRET_FIELDS: [&str; 6] = [
     "key",
 ];
 
-const SHOPEE_APP: &str = "shopee_app";
 const SHOP: &str = "shop";
 const WECOM_APP: &str = "wecom_app";
 const ROBOT: &str = "robot";
@@ -158,8 +171,8 @@ fn compile_rules(routes: &[Route], groups: &HashMap<ConfigId, Vec<ShopId>>) -> H
 /// The configuration the running service works from, indexed for lookups.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
-    /// Shopee partner apps by id.
-    pub shopee_apps: HashMap<ConfigId, ShopeeAppConfig>,
+    /// Marketplace apps by id, whatever their platform.
+    pub apps: HashMap<ConfigId, Arc<dyn AppConfig>>,
     /// Shops by (app, shop id).
     pub shops: HashMap<(ConfigId, ShopId), ShopConfig>,
     /// WeCom apps by id.
@@ -224,12 +237,17 @@ impl Registry {
         Self {
             compiled: compile_rules(&routes, &shop_groups),
             shop_groups,
-            shopee_apps: file.shopee.apps.iter().map(|a| (a.id.clone(), a.clone())).collect(),
+            apps: file
+                .marketplaces
+                .app_configs()
+                .into_iter()
+                .map(|a| (a.id().clone(), a))
+                .collect(),
             shops: file
-                .shopee
-                .shops
-                .iter()
-                .map(|s| ((s.app.clone(), s.shop_id), without_tokens(s)))
+                .marketplaces
+                .shops()
+                .into_iter()
+                .map(|(_, _, s)| ((s.app.clone(), s.shop_id), without_tokens(s)))
                 .collect(),
             wecom_apps: file.wecom.apps.iter().map(|a| (a.id.clone(), a.clone())).collect(),
             robots: file.wecom.robots.iter().map(|r| (r.id.clone(), r.clone())).collect(),
@@ -244,8 +262,9 @@ impl Registry {
     /// The objects to store for this configuration, secrets sealed, each with a keyed fingerprint.
     pub fn to_objects(&self, secrets: &SecretBox) -> Result<Vec<ConfigObject>, StoreError> {
         let mut out = Vec::new();
-        for a in self.shopee_apps.values() {
-            out.push(seal_object(secrets, SHOPEE_APP, a.id.as_str(), a)?);
+        for a in self.apps.values() {
+            let value = a.to_value().map_err(corrupt)?;
+            out.push(seal_object(secrets, &app_kind(a.platform()), a.id().as_str(), &value)?);
         }
         for s in self.shops.values() {
             out.push(seal_object(secrets, SHOP, &format!("{}/{}", s.app, s.shop_id), s)?);
@@ -284,9 +303,15 @@ impl Registry {
         let mut reg = Registry::default();
         for o in objects {
             match o.kind.as_str() {
-                SHOPEE_APP => {
-                    let a: ShopeeAppConfig = open_object(secrets, o)?;
-                    reg.shopee_apps.insert(a.id.clone(), a);
+                kind if kind.ends_with(APP_SUFFIX) && kind != WECOM_APP => {
+                    let value: Value = open_object(secrets, o)?;
+                    let app = Sections::open_app(kind, value)
+                        .ok_or_else(|| StoreError::Corrupt {
+                            table: "config_objects",
+                            reason: format!("no marketplace has apps of kind {kind}"),
+                        })?
+                        .map_err(corrupt)?;
+                    reg.apps.insert(app.id().clone(), app);
                 }
                 SHOP => {
                     let s: ShopConfig = open_object(secrets, o)?;
@@ -339,24 +364,28 @@ impl Registry {
         self.marketplaces.get(app).map(|a| a.platform())
     }
 
-    /// Builds the marketplace apps the middle talks to, sharing one HTTP client.
-    pub fn connect(mut self, http: &reqwest::Client) -> Self {
+    /// Builds the marketplace apps the middle talks to, sharing one HTTP client and clock.
+    pub fn connect(mut self, http: &reqwest::Client, clock: SharedClock) -> Self {
         let apps = self
-            .shopee_apps
+            .apps
             .values()
-            .map(|cfg| {
-                let app: Arc<dyn MarketplaceApp> = Arc::new(ShopeeMarketplace::new(
-                    cfg.id.clone(),
-                    shopee_app(cfg),
-                    cfg.push_key().clone(),
-                    cfg.push_url.clone(),
-                    ShopeeClient::new(http.clone()),
-                ));
-                (cfg.id.clone(), app)
-            })
+            .map(|cfg| (cfg.id().clone(), cfg.connect(http, clock.clone())))
             .collect();
         self.marketplaces = MarketplaceApps(apps);
         self
+    }
+
+    /// The configured Shopee apps (for the Shopee features not behind the neutral interface yet:
+    /// authorization links, reconciliation, parcel tracking).
+    pub fn shopee_apps(&self) -> impl Iterator<Item = &ShopeeAppConfig> {
+        self.apps
+            .values()
+            .filter_map(|a| a.as_any().downcast_ref::<ShopeeAppConfig>())
+    }
+
+    /// The Shopee app with this id.
+    pub fn shopee_app(&self, id: &ConfigId) -> Option<&ShopeeAppConfig> {
+        self.apps.get(id)?.as_any().downcast_ref::<ShopeeAppConfig>()
     }
 }
 
@@ -381,8 +410,8 @@ fn seal_object<T: Serialize>(secrets: &SecretBox, kind: &str, id: &str, value: &
     let plain = serde_json::to_vec(&json).map_err(corrupt)?;
     let fingerprint = secrets.fingerprint(&plain);
     if let Value::Object(map) = &mut json {
-        for field in SECRET_FIELDS {
-            if let Some(Value::String(s)) = map.get_mut(field) {
+        for (field, value) in map.iter_mut() {
+            if let (true, Value::String(s)) = (is_secret_field(kind, field), value) {
                 *s = secrets.seal(&Secret::new(s.as_str()));
             }
         }
@@ -398,8 +427,8 @@ fn seal_object<T: Serialize>(secrets: &SecretBox, kind: &str, id: &str, value: &
 fn open_object<T: DeserializeOwned>(secrets: &SecretBox, o: &ConfigObject) -> Result<T, StoreError> {
     let mut json: Value = serde_json::from_str(&o.body).map_err(corrupt)?;
     if let Value::Object(map) = &mut json {
-        for field in SECRET_FIELDS {
-            if let Some(Value::String(s)) = map.get_mut(field) {
+        for (field, value) in map.iter_mut() {
+            if let (true, Value::String(s)) = (is_secret_field(&o.kind, field), value) {
                 *s = secrets.open(s)?.expose().to_owned();
             }
         }
@@ -409,9 +438,5 @@ fn open_object<T: DeserializeOwned>(secrets: &SecretBox, o: &ConfigObject) -> Re
 
 /// The API view of a configured Shopee app.
 pub fn shopee_app(cfg: &ShopeeAppConfig) -> ShopeeApp {
-    ShopeeApp {
-        partner_id: cfg.partner_id,
-        partner_key: cfg.partner_key.clone(),
-        api_base: cfg.api_base.clone(),
-    }
+    cfg.api_app()
 }

@@ -10,7 +10,7 @@ use shoprelay_core::policy::Display;
 use shoprelay_core::route::{Route, Target};
 use toml::Spanned;
 
-use super::model::{ConfigFile, RetentionConfig};
+use super::model::{ConfigFile, RetentionConfig, Sections};
 use super::registry::{CompiledRule, Registry, RuleCompileError};
 use crate::egress::{admit, literal_ip, AddressRefused};
 
@@ -93,14 +93,30 @@ impl UserFacing for ConfigError {
     }
 }
 
+/// Why a shop a rule or group names is refused.
+fn unknown_shop(shop: ShopId) -> String {
+    let tables: Vec<String> = Sections::NAMES.iter().map(|n| format!("[[{n}.shops]]")).collect();
+    format!("shop {shop} is not in {}", tables.join(" or "))
+}
+
+/// The top-level keys of the file besides the marketplace sections.
+const TOP_LEVEL: [&str; 8] = [
+    "server",
+    "admin",
+    "retention",
+    "wecom",
+    "webhooks",
+    "shop_groups",
+    "rules",
+    "routes",
+];
+
 /// A table with the position of each of its values.
 type SpannedTable = Spanned<BTreeMap<String, Spanned<toml::Value>>>;
 
 /// Only the positions of tables and their fields, to point problems at lines.
 #[derive(Deserialize, Default)]
 struct Positions {
-    #[serde(default)]
-    shopee: SectionPositions,
     #[serde(default)]
     wecom: SectionPositions,
     #[serde(default)]
@@ -129,6 +145,15 @@ struct SectionPositions {
     robots: Vec<SpannedTable>,
 }
 
+/// A top-level value read as a section's positions when it is one (`rules`, an array, is not).
+struct AnySection(Option<SectionPositions>);
+
+impl<'de> Deserialize<'de> for AnySection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(AnySection(SectionPositions::deserialize(d).ok()))
+    }
+}
+
 /// The line of `field` in `table`, else of the table itself.
 fn field_line(text: &str, table: Option<&SpannedTable>, field: &str) -> Option<usize> {
     let table = table?;
@@ -142,8 +167,13 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// Parses and checks a configuration file's text.
 pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
-    let mut file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Syntax(describe_syntax(text, &e)))?;
+    let syntax = |e: toml::de::Error| ConfigError::Syntax(describe_syntax(text, &e));
+    let mut file: ConfigFile = toml::from_str(text).map_err(syntax)?;
+    file.marketplaces = toml::from_str(text).map_err(syntax)?;
     let mut pos: Positions = toml::from_str(text).unwrap_or_default();
+    // The marketplace sections' positions by name (serde's flatten would lose the spans).
+    let sections: BTreeMap<String, AnySection> = toml::from_str(text).unwrap_or_default();
+    let section_pos = |name: &str| sections.get(name).and_then(|s| s.0.as_ref());
     // `[[routes]]` is the rules' earlier name: both kinds of table are rules, numbered in that order.
     file.routes.append(&mut file.legacy_routes);
     pos.rules.append(&mut pos.routes);
@@ -190,60 +220,54 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
         problem(server, "listen", "server.listen".into(), msg);
     }
 
-    let mut shopee_apps = HashSet::new();
-    for (i, app) in file.shopee.apps.iter().enumerate() {
-        let t = pos.shopee.apps.get(i);
-        if !shopee_apps.insert(app.id.clone()) {
+    // Serde cannot refuse unknown top-level keys beside the flattened marketplace sections: done here.
+    if let Ok(top) = toml::from_str::<toml::Table>(text) {
+        for key in top
+            .keys()
+            .filter(|k| !TOP_LEVEL.contains(&k.as_str()) && !Sections::NAMES.contains(&k.as_str()))
+        {
             problem(
-                t,
-                "id",
-                format!("shopee.apps[{i}].id"),
-                format!("duplicate id `{}`", app.id),
-            );
-        }
-        if !is_http_url(&app.api_base) {
-            let msg = format!("`{}` is not an http(s) URL", app.api_base);
-            problem(t, "api_base", format!("shopee.apps[{i}].api_base"), msg);
-        }
-        if app.partner_key.expose().is_empty() {
-            problem(
-                t,
-                "partner_key",
-                format!("shopee.apps[{i}].partner_key"),
-                "must not be empty".into(),
-            );
-        }
-        if app.auth_base.as_deref().is_some_and(|u| !is_http_url(u)) {
-            problem(
-                t,
-                "auth_base",
-                format!("shopee.apps[{i}].auth_base"),
-                "must be an http(s) URL".into(),
-            );
-        }
-        if app.push_url.as_deref().is_some_and(|u| !is_http_url(u)) {
-            problem(
-                t,
-                "push_url",
-                format!("shopee.apps[{i}].push_url"),
-                "must be an http(s) URL".into(),
+                None,
+                key,
+                key.clone(),
+                format!(
+                    "unknown section `{key}`; known: {}, {}",
+                    TOP_LEVEL.join(", "),
+                    Sections::NAMES.join(", ")
+                ),
             );
         }
     }
+    let mut marketplace_apps = HashSet::new();
+    for (section, i, app) in file.marketplaces.apps() {
+        let t = section_pos(section).and_then(|p| p.apps.get(i));
+        if !marketplace_apps.insert(app.id().clone()) {
+            let msg = format!("duplicate id `{}` (app ids are unique across marketplaces)", app.id());
+            problem(t, "id", format!("{section}.apps[{i}].id"), msg);
+        }
+        for (field, msg) in app.problems() {
+            problem(t, field, format!("{section}.apps[{i}].{field}"), msg);
+        }
+    }
     let mut shops = HashSet::new();
-    for (i, shop) in file.shopee.shops.iter().enumerate() {
-        let t = pos.shopee.shops.get(i);
-        if !shopee_apps.contains(&shop.app) {
-            let msg = format!("no [[shopee.apps]] has id `{}`", shop.app);
-            problem(t, "app", format!("shopee.shops[{i}].app"), msg);
+    for (section, i, shop) in file.marketplaces.shops() {
+        let t = section_pos(section).and_then(|p| p.shops.get(i));
+        let own = file
+            .marketplaces
+            .apps()
+            .into_iter()
+            .any(|(s, _, a)| s == section && a.id() == &shop.app);
+        if !own {
+            let msg = format!("no [[{section}.apps]] has id `{}`", shop.app);
+            problem(t, "app", format!("{section}.shops[{i}].app"), msg);
         }
         if !shops.insert(shop.shop_id) {
             let msg = format!("shop {} is listed twice", shop.shop_id);
-            problem(t, "shop_id", format!("shopee.shops[{i}].shop_id"), msg);
+            problem(t, "shop_id", format!("{section}.shops[{i}].shop_id"), msg);
         }
         if shop.access_token.is_some() != shop.refresh_token.is_some() {
             let msg = "give both access_token and refresh_token, or neither".into();
-            problem(t, "refresh_token", format!("shopee.shops[{i}]"), msg);
+            problem(t, "refresh_token", format!("{section}.shops[{i}]"), msg);
         }
     }
     let mut wecom_apps = HashSet::new();
@@ -338,7 +362,7 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
             problem(t, "id", format!("shop_groups[{i}].id"), msg);
         }
         for shop in group.shops.iter().filter(|s| !shops.contains(*s)) {
-            let msg = format!("shop {shop} is not in [[shopee.shops]]");
+            let msg = unknown_shop(*shop);
             problem(t, "shops", format!("shop_groups[{i}].shops"), msg);
         }
     }
@@ -486,11 +510,7 @@ pub fn rule_problems(route: &Route, known: &Known) -> Vec<RuleProblemAt> {
     }
     for shop in &route.shops {
         if !known.shops.contains(shop) {
-            push(
-                "shops",
-                ".shops".into(),
-                format!("shop {shop} is not in [[shopee.shops]]"),
-            );
+            push("shops", ".shops".into(), unknown_shop(*shop));
         }
     }
     for group in &route.shop_groups {

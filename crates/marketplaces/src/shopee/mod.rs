@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`app`]: [`ShopeeMarketplace`], a configured app behind the neutral `MarketplaceApp` interface.
+//! - [`config`]: [`ShopeeAppConfig`], the app as the operator configures it.
 //! - [`auth`]: authorization links (current and legacy) and token lifetimes.
 //! - [`sign`]: API `sign` parameters and push `Authorization` verification (checked against shared vectors).
 //! - [`push`]: a push body parsed into [`ShopeePush`]; [`push::dedupe_key`] for the inbox.
@@ -14,6 +15,7 @@
 pub mod app;
 pub mod auth;
 pub mod client;
+pub mod config;
 pub mod error;
 pub mod model;
 pub mod normalize;
@@ -24,6 +26,7 @@ pub mod status;
 pub use app::ShopeeMarketplace;
 pub use auth::{default_auth_base, open_auth_url, AuthLinkKind, TokenExpiry};
 pub use client::ShopeeClient;
+pub use config::ShopeeAppConfig;
 pub use error::{Disposition, ShopeeError};
 pub use model::{
     AuthTarget, LostPush, LostPushPage, OrderDetail, OrderListItem, OrderListPage, ShopeeApp, TokenGrant, TrackingInfo,

@@ -58,7 +58,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         };
         println!("{label}  {kind} {id}");
     }
-    for shop in &file.shopee.shops {
+    for (_, _, shop) in file.marketplaces.shops() {
         let (Some(access), Some(refresh)) = (&shop.access_token, &shop.refresh_token) else {
             continue;
         };

@@ -73,11 +73,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     println!("  控制台 console:     http://{bound}/");
     println!("  API:                http://{bound}/api/v1/status  ·  /api/v1/audit  ·  /metrics");
     println!("  数据库 database:    {}", redact(&server.database));
-    println!("  推送地址 push URL:  {base}/push/shopee/<app id>   (public_url = {base})");
+    println!("  推送地址 push URL:  {base}/push/<shopee|lazada>/<app id>   (public_url = {base})");
     println!("  配置 configure:     shoprelay apply -f shoprelay.toml   (see README › Configuration)");
     let registry = running.engine.registry();
-    if registry.shopee_apps.is_empty() {
-        println!("  尚未配置任何 Shopee 应用 no Shopee app configured yet: write shoprelay.toml and apply it");
+    if registry.apps.is_empty() {
+        println!("  尚未配置任何电商平台应用 no marketplace app configured yet: write shoprelay.toml and apply it");
     }
     shutdown_signal().await;
     println!("正在停止 stopping…");

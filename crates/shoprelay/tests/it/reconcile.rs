@@ -68,7 +68,7 @@ async fn an_order_changed_without_any_push_is_found_by_the_order_list() {
     let sn = app.create_order("READY_TO_SHIP").await;
     // Shopee forgets lost pushes after three days: empty the list as if they had expired.
     let registry = app.server.engine.registry();
-    let cfg = registry.shopee_apps.values().next().unwrap();
+    let cfg = registry.shopee_apps().next().unwrap();
     let shopee = &app.server.engine.shopee;
     let page = shopee.get_lost_push_message(&shopee_app(cfg)).await.unwrap();
     shopee
@@ -133,7 +133,7 @@ async fn a_lost_page_is_stored_whole_before_it_is_confirmed_unreadable_items_inc
     assert_eq!(report.errors.len(), 1, "only the order list failed: {report:?}");
     // Confirmed at Shopee: nothing is lost any more.
     let registry = app.server.engine.registry();
-    let cfg = registry.shopee_apps.values().next().unwrap();
+    let cfg = registry.shopee_apps().next().unwrap();
     let page = app
         .server
         .engine
@@ -183,7 +183,7 @@ async fn an_order_recovered_from_the_list_keeps_shopee_times_so_the_next_live_pu
     lose_pushes(&app).await;
     let sn = app.create_order("READY_TO_SHIP").await;
     let registry = app.server.engine.registry();
-    let cfg = registry.shopee_apps.values().next().unwrap();
+    let cfg = registry.shopee_apps().next().unwrap();
     let shopee = &app.server.engine.shopee;
     let page = shopee.get_lost_push_message(&shopee_app(cfg)).await.unwrap();
     shopee

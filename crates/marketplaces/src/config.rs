@@ -1,0 +1,147 @@
+//! The marketplace part of `shoprelay.toml`: one section per platform (`[shopee]`, `[lazada]`), each with
+//! its apps (fields of the platform's own) and the shops connected through them. The engine reads the
+//! sections through [`Sections`] and [`AppConfig`], so a new platform adds a field here and nothing there.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize, Serializer};
+use shoprelay_clock::SharedClock;
+use shoprelay_core::event::Platform;
+use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_core::secret::Secret;
+
+use crate::adapter::MarketplaceApp;
+use crate::shopee::ShopeeAppConfig;
+
+/// A problem with one field of an app: the field's name and what is wrong.
+pub type FieldProblem = (&'static str, String);
+
+/// A configured marketplace app, whatever its platform.
+pub trait AppConfig: Send + Sync + std::fmt::Debug {
+    /// The operator-chosen id.
+    fn id(&self) -> &ConfigId;
+    /// Which marketplace.
+    fn platform(&self) -> Platform;
+    /// What serde cannot check: URLs, empty keys.
+    fn problems(&self) -> Vec<FieldProblem>;
+    /// The stored form (secrets in the clear: the store seals them).
+    fn to_value(&self) -> Result<serde_json::Value, serde_json::Error>;
+    /// The app as the middle talks to it.
+    fn connect(&self, http: &reqwest::Client, clock: SharedClock) -> Arc<dyn MarketplaceApp>;
+    /// For the platform-specific features not behind [`MarketplaceApp`] yet.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// One platform's section: its apps and shops.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section<A> {
+    /// The apps.
+    #[serde(default = "Vec::new")]
+    pub apps: Vec<A>,
+    /// The shops (sellers) connected through them.
+    #[serde(default)]
+    pub shops: Vec<ShopConfig>,
+}
+
+impl<A> Default for Section<A> {
+    fn default() -> Self {
+        Self {
+            apps: Vec::new(),
+            shops: Vec::new(),
+        }
+    }
+}
+
+/// Every platform's section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Sections {
+    /// `[shopee]`.
+    #[serde(default)]
+    pub shopee: Section<ShopeeAppConfig>,
+}
+
+impl Sections {
+    /// The top-level keys the sections take.
+    pub const NAMES: [&'static str; 1] = ["shopee"];
+
+    /// Every app with its section name and index in it.
+    pub fn apps(&self) -> Vec<(&'static str, usize, &dyn AppConfig)> {
+        let shopee = self
+            .shopee
+            .apps
+            .iter()
+            .enumerate()
+            .map(|(i, a)| ("shopee", i, a as &dyn AppConfig));
+        shopee.collect()
+    }
+
+    /// Every app, owned.
+    pub fn app_configs(&self) -> Vec<Arc<dyn AppConfig>> {
+        let shopee = self
+            .shopee
+            .apps
+            .iter()
+            .map(|a| Arc::new(a.clone()) as Arc<dyn AppConfig>);
+        shopee.collect()
+    }
+
+    /// Every shop with its section name and index in it.
+    pub fn shops(&self) -> Vec<(&'static str, usize, &ShopConfig)> {
+        let shopee = self.shopee.shops.iter().enumerate().map(|(i, s)| ("shopee", i, s));
+        shopee.collect()
+    }
+
+    /// An app from its stored form: `kind` is `{platform}_app`; `None` when no platform has that kind.
+    pub fn open_app(kind: &str, value: serde_json::Value) -> Option<Result<Arc<dyn AppConfig>, serde_json::Error>> {
+        Some(match kind {
+            "shopee_app" => serde_json::from_value::<ShopeeAppConfig>(value).map(|a| Arc::new(a) as Arc<dyn AppConfig>),
+            _ => return None,
+        })
+    }
+}
+
+/// The stored kind of an app of `platform`.
+pub fn app_kind(platform: Platform) -> String {
+    format!("{platform}_app")
+}
+
+/// Whether `url` is an http(s) URL.
+pub(crate) fn is_http_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+}
+
+pub(crate) fn expose<S: Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose())
+}
+
+pub(crate) fn expose_opt<S: Serializer>(secret: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(v) => s.serialize_some(v.expose()),
+        None => s.serialize_none(),
+    }
+}
+
+/// A shop the seller connected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopConfig {
+    /// The app the shop (seller) authorized.
+    pub app: ConfigId,
+    /// The marketplace's shop id (Lazada: the seller id of the country).
+    pub shop_id: ShopId,
+    /// Display name shown in messages.
+    pub name: String,
+    /// Legal entity on the shop's business licence (onboarding compares it with the WeCom company).
+    #[serde(default)]
+    pub legal_entity: Option<String>,
+    /// Marketplace region (`SG`, `MY`, …): decides the time zone of times in messages.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Tokens given by hand (tests, migrations); normally they come from authorization.
+    #[serde(default, serialize_with = "expose_opt", skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<Secret>,
+    /// See `access_token`.
+    #[serde(default, serialize_with = "expose_opt", skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+}
