@@ -11,6 +11,7 @@ use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::Secret;
 
 use crate::adapter::MarketplaceApp;
+use crate::lazada::LazadaAppConfig;
 use crate::shopee::ShopeeAppConfig;
 
 /// A problem with one field of an app: the field's name and what is wrong.
@@ -59,11 +60,14 @@ pub struct Sections {
     /// `[shopee]`.
     #[serde(default)]
     pub shopee: Section<ShopeeAppConfig>,
+    /// `[lazada]`.
+    #[serde(default)]
+    pub lazada: Section<LazadaAppConfig>,
 }
 
 impl Sections {
     /// The top-level keys the sections take.
-    pub const NAMES: [&'static str; 1] = ["shopee"];
+    pub const NAMES: [&'static str; 2] = ["shopee", "lazada"];
 
     /// Every app with its section name and index in it.
     pub fn apps(&self) -> Vec<(&'static str, usize, &dyn AppConfig)> {
@@ -73,7 +77,13 @@ impl Sections {
             .iter()
             .enumerate()
             .map(|(i, a)| ("shopee", i, a as &dyn AppConfig));
-        shopee.collect()
+        let lazada = self
+            .lazada
+            .apps
+            .iter()
+            .enumerate()
+            .map(|(i, a)| ("lazada", i, a as &dyn AppConfig));
+        shopee.chain(lazada).collect()
     }
 
     /// Every app, owned.
@@ -83,19 +93,26 @@ impl Sections {
             .apps
             .iter()
             .map(|a| Arc::new(a.clone()) as Arc<dyn AppConfig>);
-        shopee.collect()
+        let lazada = self
+            .lazada
+            .apps
+            .iter()
+            .map(|a| Arc::new(a.clone()) as Arc<dyn AppConfig>);
+        shopee.chain(lazada).collect()
     }
 
     /// Every shop with its section name and index in it.
     pub fn shops(&self) -> Vec<(&'static str, usize, &ShopConfig)> {
         let shopee = self.shopee.shops.iter().enumerate().map(|(i, s)| ("shopee", i, s));
-        shopee.collect()
+        let lazada = self.lazada.shops.iter().enumerate().map(|(i, s)| ("lazada", i, s));
+        shopee.chain(lazada).collect()
     }
 
     /// An app from its stored form: `kind` is `{platform}_app`; `None` when no platform has that kind.
     pub fn open_app(kind: &str, value: serde_json::Value) -> Option<Result<Arc<dyn AppConfig>, serde_json::Error>> {
         Some(match kind {
             "shopee_app" => serde_json::from_value::<ShopeeAppConfig>(value).map(|a| Arc::new(a) as Arc<dyn AppConfig>),
+            "lazada_app" => serde_json::from_value::<LazadaAppConfig>(value).map(|a| Arc::new(a) as Arc<dyn AppConfig>),
             _ => return None,
         })
     }

@@ -6,7 +6,7 @@ use shoprelay_core::event::Platform;
 use shoprelay_core::ids::OrderSn;
 use shoprelay_core::rules::Vocabulary;
 
-use crate::shopee;
+use crate::{lazada, shopee};
 
 /// The facts the middle needs of one marketplace.
 struct Facts {
@@ -18,13 +18,22 @@ struct Facts {
 }
 
 /// Every marketplace shoprelay connects to.
-const PLATFORMS: [Facts; 1] = [Facts {
-    platform: shopee::PLATFORM,
-    display_name: shopee::DISPLAY_NAME,
-    seller_centre: shopee::SELLER_CENTRE,
-    order_url: shopee::order_url,
-    is_status: shopee::status::is_status,
-}];
+const PLATFORMS: [Facts; 2] = [
+    Facts {
+        platform: shopee::PLATFORM,
+        display_name: shopee::DISPLAY_NAME,
+        seller_centre: shopee::SELLER_CENTRE,
+        order_url: shopee::order_url,
+        is_status: shopee::status::is_status,
+    },
+    Facts {
+        platform: lazada::PLATFORM,
+        display_name: lazada::DISPLAY_NAME,
+        seller_centre: lazada::SELLER_CENTRE,
+        order_url: lazada::order_url,
+        is_status: lazada::is_status,
+    },
+];
 
 fn facts(platform: Platform) -> Option<&'static Facts> {
     PLATFORMS.iter().find(|f| f.platform == platform)
@@ -75,6 +84,8 @@ mod tests {
         assert!(!Marketplaces.knows_platform(Platform::INTERNAL));
         assert!(Marketplaces.knows_status("READY_TO_SHIP"));
         assert!(!Marketplaces.knows_status("READY_TO_SHIPP"));
+        assert!(Marketplaces.knows_platform(lazada::PLATFORM));
+        assert!(Marketplaces.knows_status("ready_to_ship") && Marketplaces.knows_status("packed"));
         assert_eq!(display_name(Platform::INTERNAL), "shoprelay");
     }
 }

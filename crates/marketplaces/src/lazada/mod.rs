@@ -2,6 +2,7 @@
 //! neutral events and order snapshots.
 //!
 //! # Layout
+//! - [`app`]: [`LazadaMarketplace`], a configured app behind the neutral `MarketplaceApp` interface.
 //! - [`region`]: the six country sites ([`LazadaRegion`]): a push's `site`, a country code, an API host.
 //! - [`auth`]: the seller authorization link.
 //! - [`sign`]: API `sign` parameters and push `Authorization` verification (checked against shared vectors).
@@ -14,6 +15,7 @@
 //!   [`OrderSnapshot`](shoprelay_core::order::OrderSnapshot), personal fields as the shop's policy allows.
 //! - [`status`]: Lazada's order statuses and the neutral stage of each.
 
+pub mod app;
 pub mod auth;
 pub mod client;
 pub mod error;
@@ -25,6 +27,7 @@ pub mod sign;
 pub mod snapshot;
 pub mod status;
 
+pub use app::LazadaMarketplace;
 pub use auth::authorize_url;
 pub use client::{LazadaClient, ORDERS_PAGE_MAX};
 pub use error::{ApiErrorType, Disposition, LazadaError};

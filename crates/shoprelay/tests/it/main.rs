@@ -14,6 +14,7 @@ mod delivery;
 mod escaping;
 mod handling;
 mod helpers;
+mod lazada;
 mod pacing;
 mod personal_data;
 #[path = "../support/process.rs"]

@@ -1,0 +1,208 @@
+//! [`LazadaMarketplace`]: a configured Lazada app behind the neutral [`MarketplaceApp`] interface.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use shoprelay_clock::SharedClock;
+use shoprelay_core::event::{Event, Platform};
+use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
+use shoprelay_core::order::{OrderSnapshot, OrderStatus};
+use shoprelay_core::policy::FieldPolicy;
+use shoprelay_core::secret::Secret;
+
+use super::client::LazadaClient;
+use super::error::LazadaError;
+use super::model::LazadaAppConfig;
+use super::push::{dedupe_key, LazadaPush, PushBody};
+use super::region::LazadaRegion;
+use super::{normalize, order_status, sign, snapshot, PLATFORM};
+use crate::adapter::{ApiError, Disposition, Grant, InboundPush, MarketplaceApp, PlatformError, PushRefusal};
+use crate::config::{is_http_url, AppConfig, FieldProblem};
+
+/// A Lazada app with its keys and client.
+pub struct LazadaMarketplace {
+    config: LazadaAppConfig,
+    client: LazadaClient,
+}
+
+impl LazadaMarketplace {
+    /// The app as configured, calling Lazada through `client`.
+    pub fn new(config: LazadaAppConfig, client: LazadaClient) -> Self {
+        Self { config, client }
+    }
+
+    /// The country whose host serves the shop: its configured region; any, when one API base serves all.
+    fn region(&self, region: Option<&str>) -> Result<LazadaRegion, LazadaError> {
+        match region.and_then(LazadaRegion::from_code) {
+            Some(r) => Ok(r),
+            None if self.config.api_base.is_some() => Ok(LazadaRegion::Sg),
+            None => Err(LazadaError::InvalidField {
+                field: "region",
+                detail: "set `region` (SG, MY, TH, VN, PH or ID) on the shop: Lazada's API is per country".into(),
+            }),
+        }
+    }
+}
+
+impl PlatformError for LazadaError {
+    fn disposition(&self) -> Disposition {
+        LazadaError::disposition(self)
+    }
+}
+
+impl From<LazadaError> for ApiError {
+    fn from(e: LazadaError) -> Self {
+        ApiError::new(e)
+    }
+}
+
+#[async_trait]
+impl MarketplaceApp for LazadaMarketplace {
+    fn id(&self) -> &ConfigId {
+        &self.config.id
+    }
+
+    fn platform(&self) -> Platform {
+        PLATFORM
+    }
+
+    fn verify_push(&self, _public_url: &str, authorization: Option<&str>, raw: &[u8]) -> Result<(), PushRefusal> {
+        let signature = authorization.ok_or(PushRefusal::SignatureMissing)?;
+        if sign::verify_push(
+            &self.config.app_key,
+            self.config.app_secret.expose(),
+            raw,
+            signature.trim(),
+        ) {
+            Ok(())
+        } else {
+            Err(PushRefusal::SignatureInvalid)
+        }
+    }
+
+    fn read_push(&self, raw: &[u8]) -> Result<InboundPush, String> {
+        let push = LazadaPush::parse(raw).map_err(|e| e.to_string())?;
+        let (order, status) = match &push.body {
+            PushBody::OrderStatus {
+                trade_order_id,
+                order_status: raw_status,
+                status_update_time,
+                ..
+            } => (
+                Some(trade_order_id.clone()),
+                Some((order_status(raw_status), *status_update_time)),
+            ),
+            _ => (None, None),
+        };
+        Ok(InboundPush {
+            code: push.message_type,
+            dedupe_key: dedupe_key(raw),
+            shop: push.seller_id,
+            order,
+            verification: false,
+            // A token about to expire concerns the authorization, whether or not the shop is configured.
+            about_authorization: matches!(push.body, PushBody::TokenExpiring { .. }),
+            status,
+            deauthorizes: false,
+            times: push.times(),
+        })
+    }
+
+    fn unreadable_dedupe_key(&self, raw: &[u8]) -> String {
+        dedupe_key(raw)
+    }
+
+    fn status(&self, raw: &str) -> OrderStatus {
+        order_status(raw)
+    }
+
+    async fn order(
+        &self,
+        _shop: ShopId,
+        region: Option<&str>,
+        access_token: &Secret,
+        order: &OrderSn,
+        policy: &FieldPolicy,
+    ) -> Result<Option<OrderSnapshot>, ApiError> {
+        let country = self.region(region)?;
+        let detail = self
+            .client
+            .get_order(&self.config, country, access_token, order)
+            .await?;
+        let items = self
+            .client
+            .get_order_items(&self.config, country, access_token, order)
+            .await?;
+        // A detail that fails to convert leaves the event with a bare snapshot rather than no event.
+        Ok(snapshot(&detail, &items, Some(country.code()), policy).ok())
+    }
+
+    fn normalize(
+        &self,
+        raw: &[u8],
+        dedupe_key: &str,
+        detail: Option<&OrderSnapshot>,
+        known: Option<&OrderStatus>,
+        _policy: &FieldPolicy,
+    ) -> Vec<Event> {
+        match LazadaPush::parse(raw) {
+            Ok(push) => normalize(&self.config.id, &push, dedupe_key, detail, known),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    async fn refresh(&self, _shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Grant, ApiError> {
+        let grant = self.client.refresh_token(&self.config, refresh_token).await?;
+        Ok(Grant {
+            access_token: grant.access_token.clone(),
+            refresh_token: grant.refresh_token.clone(),
+            access_expires_at: grant.access_expires_at(now),
+            refresh_expires_at: grant.refresh_expires_at(now),
+        })
+    }
+}
+
+impl AppConfig for LazadaAppConfig {
+    fn id(&self) -> &ConfigId {
+        &self.id
+    }
+
+    fn platform(&self) -> Platform {
+        PLATFORM
+    }
+
+    fn problems(&self) -> Vec<FieldProblem> {
+        let mut out = Vec::new();
+        if self.app_key.trim().is_empty() {
+            out.push(("app_key", "must not be empty".into()));
+        }
+        if self.app_secret.expose().is_empty() {
+            out.push(("app_secret", "must not be empty".into()));
+        }
+        if self.api_base.as_deref().is_some_and(|u| !is_http_url(u)) {
+            out.push(("api_base", "must be an http(s) URL".into()));
+        }
+        if !is_http_url(&self.auth_base) {
+            out.push(("auth_base", format!("`{}` is not an http(s) URL", self.auth_base)));
+        }
+        if self.push_url.as_deref().is_some_and(|u| !is_http_url(u)) {
+            out.push(("push_url", "must be an http(s) URL".into()));
+        }
+        out
+    }
+
+    fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+
+    fn connect(&self, http: &reqwest::Client, clock: SharedClock) -> Arc<dyn MarketplaceApp> {
+        Arc::new(LazadaMarketplace::new(
+            self.clone(),
+            LazadaClient::new(http.clone(), clock),
+        ))
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}

@@ -1,0 +1,206 @@
+//! Lazada end to end against its simulator: a signed push becomes a WeCom card that names Lazada and
+//! carries the order as `/order/get` and `/order/items/get` tell it; a forged push is refused; rules select
+//! by platform; the tokens refresh through the single-flight path every marketplace shares.
+
+use shoprelay_clock::Clock;
+use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_engine::config::{parse_config, Registry};
+use shoprelay_marketplaces::lazada::{push_signature, LazadaAppConfig, LazadaClient};
+use shoprelay_sim::lazada::{LazadaSim, LazadaSimConfig, NewItem, NewOrder};
+use shoprelay_store::{ShopAuth, ShopAuthStatus};
+use tokio::net::TcpListener;
+
+use crate::helpers::*;
+
+const LZ_APP: &str = "lz";
+const SELLER: u64 = 1234567;
+
+/// The usual app plus a Lazada app and shop, its seller authorized through the simulator's token API.
+async fn spawn_with_lazada() -> (TestApp, LazadaSim, LazadaAppConfig) {
+    let app = spawn_app().await;
+    let lazada = shoprelay_sim::lazada::serve(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        LazadaSimConfig::default(),
+        app.clock.shared(),
+    )
+    .await;
+    let rest = lazada.rest_url();
+    let toml = config_toml(
+        &app.base,
+        app.shopee.base_url(),
+        &app.wecom.base_url(),
+        "sim-app-secret",
+    ) + &format!(
+        r#"
+[[lazada.apps]]
+id = "{LZ_APP}"
+app_key = "123456"
+app_secret = "helloworld"
+api_base = "{rest}"
+auth_base = "{rest}"
+
+[[lazada.shops]]
+app = "{LZ_APP}"
+shop_id = {SELLER}
+name = "新加坡 Lazada 店"
+region = "SG"
+
+[[rules]]
+id = "lazada-only"
+events = ["order_created"]
+when = {{ platform = ["lazada"] }}
+targets = [{{ type = "wecom_app", app = "hq", users = ["lisi"] }}]
+"#
+    );
+    let file = parse_config(&toml).unwrap();
+    let engine = &app.server.engine;
+    let objects = Registry::from_file(&file).to_objects(&engine.secrets).unwrap();
+    engine.store.apply_config(&objects, app.clock.now_ms()).await.unwrap();
+    engine.reload_config().await.unwrap();
+    lazada.set_push_target(Some(&format!("{}/push/lazada/{LZ_APP}", app.base)));
+
+    let cfg = file.marketplaces.lazada.apps[0].clone();
+    let code = lazada.authorize("seller@example.com").unwrap();
+    let client = LazadaClient::new(reqwest::Client::new(), app.clock.shared());
+    let grant = client.create_token(&cfg, &code).await.unwrap();
+    let now = app.clock.now_secs();
+    let auth = ShopAuth {
+        app_id: ConfigId::parse(LZ_APP).unwrap(),
+        shop_id: ShopId::new(SELLER).unwrap(),
+        access_token: grant.access_token.clone(),
+        refresh_token: grant.refresh_token.clone(),
+        access_expires_at: grant.access_expires_at(now),
+        refresh_expires_at: grant.refresh_expires_at(now),
+        status: ShopAuthStatus::Active,
+        status_reason: None,
+        version: 0,
+    };
+    engine.store.save_shop_auth(&auth, app.clock.now_ms()).await.unwrap();
+    (app, lazada, cfg)
+}
+
+fn order_with(name: &str, sku: &str, quantity: u32) -> NewOrder {
+    NewOrder {
+        items: vec![NewItem {
+            name: name.into(),
+            sku: sku.into(),
+            price: 3.5,
+            paid_price: None,
+            quantity,
+        }],
+        ..NewOrder::default()
+    }
+}
+
+fn cards_to(app: &TestApp, user: &str) -> Vec<shoprelay_sim::wecom::SimMessage> {
+    app.cards()
+        .into_iter()
+        .filter(|m| m.recipients.iter().any(|r| r == user))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_signed_lazada_push_becomes_a_card_naming_lazada_with_the_order_from_its_api() {
+    let (app, lazada, _) = spawn_with_lazada().await;
+    let change = lazada
+        .create_order(order_with("Bamboo Toothbrush", "BT-1", 2))
+        .await
+        .unwrap();
+    // Lazada pushes every order line: two units, two pushes, each answered 200 at once.
+    assert_eq!(change.pushes.len(), 2, "{:?}", change.pushes);
+    for push in &change.pushes {
+        assert_eq!(push.attempts.last().and_then(|a| a.status), Some(200), "{push:?}");
+    }
+    app.dispatch().await;
+
+    let cards = cards_to(&app, "lisi");
+    assert_eq!(
+        cards.len(),
+        1,
+        "one order, one card, whatever the number of lines: {cards:?}"
+    );
+    let card = &cards[0].body["template_card"];
+    assert_eq!(card_title(&cards[0]), "新订单");
+    assert_eq!(card["source"]["desc"], "Lazada · 新加坡 Lazada 店");
+    let items = card["sub_title_text"].as_str().unwrap_or_default();
+    assert!(items.contains("Bamboo Toothbrush") && items.contains("× 2"), "{card}");
+    let url = card["card_action"]["url"].as_str().unwrap_or_default();
+    assert!(url.starts_with("https://sellercenter.lazada.sg/"), "{url}");
+    let order_id = change.order.order_id.to_string();
+    assert!(url.contains(&order_id), "{url}");
+    // Enriched through the regional API, signed as Lazada checks it.
+    let calls: Vec<String> = lazada.api_calls().into_iter().map(|c| c.path).collect();
+    assert!(calls.iter().any(|p| p == "/order/get"), "{calls:?}");
+    assert!(calls.iter().any(|p| p == "/order/items/get"), "{calls:?}");
+}
+
+#[tokio::test]
+async fn a_rule_selecting_lazada_hears_no_shopee_order() {
+    let (app, _lazada, _) = spawn_with_lazada().await;
+    app.authorize().await;
+    app.create_order("READY_TO_SHIP").await;
+    app.dispatch().await;
+    assert!(
+        !cards_to(&app, "zhangsan").is_empty(),
+        "the catch-all rule hears Shopee"
+    );
+    assert!(cards_to(&app, "lisi").is_empty(), "the Lazada rule does not");
+}
+
+#[tokio::test]
+async fn a_forged_or_unsigned_lazada_push_is_refused_and_nothing_is_stored() {
+    let (app, _lazada, _) = spawn_with_lazada().await;
+    let body = r#"{"seller_id":"1234567","message_type":0,"data":{"order_status":"pending","trade_order_id":"990001","trade_order_line_id":"990001-1","status_update_time":1700000000},"timestamp":1700000000000,"site":"lazada_sg"}"#;
+    let url = format!("{}/push/lazada/{LZ_APP}", app.base);
+    let post = |signature: Option<String>| {
+        let mut req = app.http.post(&url).body(body);
+        if let Some(s) = signature {
+            req = req.header("authorization", s);
+        }
+        req.send()
+    };
+    let forged = push_signature("123456", "not-the-secret", body.as_bytes());
+    assert_eq!(post(Some(forged)).await.unwrap().status(), 401);
+    assert_eq!(post(None).await.unwrap().status(), 401);
+    // The Shopee route does not take a Lazada app, and a Lazada push to it is refused.
+    let genuine = push_signature("123456", "helloworld", body.as_bytes());
+    let wrong_route = app
+        .http
+        .post(format!("{}/push/shopee/{LZ_APP}", app.base))
+        .header("authorization", genuine.clone())
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_route.status(), 404);
+    app.dispatch().await;
+    assert!(app.cards().is_empty());
+    assert_eq!(post(Some(genuine)).await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn a_lazada_access_token_is_refreshed_and_the_spent_refresh_token_dies() {
+    let (app, lazada, cfg) = spawn_with_lazada().await;
+    let engine = &app.server.engine;
+    let app_id = ConfigId::parse(LZ_APP).unwrap();
+    let shop = ShopId::new(SELLER).unwrap();
+    let before = engine.store.shop_auth(&app_id, shop).await.unwrap().unwrap();
+    // Close to expiry: the refresh pass renews it.
+    app.clock.advance(std::time::Duration::from_secs(7 * 86_400 - 600));
+    assert!(engine.refresh_due().await.unwrap() >= 1);
+    let after = engine.store.shop_auth(&app_id, shop).await.unwrap().unwrap();
+    assert_ne!(after.access_token.expose(), before.access_token.expose());
+    assert_ne!(after.refresh_token.expose(), before.refresh_token.expose());
+    assert!(after.access_expires_at > before.access_expires_at);
+    // Lazada rotated the refresh token: the old one is refused now.
+    let client = LazadaClient::new(reqwest::Client::new(), app.clock.shared());
+    assert!(client.refresh_token(&cfg, &before.refresh_token).await.is_err());
+    // And the new access token works: an order is enriched with it.
+    lazada.create_order(order_with("Rice Cooker", "RC-9", 1)).await.unwrap();
+    app.dispatch().await;
+    let cards = cards_to(&app, "lisi");
+    let items = cards[0].body["template_card"]["sub_title_text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(items.contains("Rice Cooker"), "{items}");
+}
