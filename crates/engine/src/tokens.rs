@@ -1,5 +1,5 @@
-//! Marketplace tokens: refreshed before they expire, single-flight per shop. Shopee refresh tokens are
-//! single-use, so two refreshes of one shop at once would leave one of them holding a dead token: within
+//! Marketplace tokens: refreshed before they expire, single-flight per shop. Refresh tokens are
+//! single-use (Shopee's, and Lazada rotates its own on refresh), so two refreshes of one shop at once would leave one of them holding a dead token: within
 //! a process a per-shop lock serialises them, across replicas a per-shop lease and the store's
 //! compare-and-swap do, and a loser re-reads the winner's tokens instead of declaring the shop lost.
 //!
@@ -13,16 +13,12 @@ use std::sync::{Arc, Mutex};
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::Secret;
-use shoprelay_marketplaces::adapter::{ApiError, Disposition, Grant};
-use shoprelay_marketplaces::shopee::{open_auth_url, AuthLinkKind, AuthTarget, ShopeeError};
+use shoprelay_marketplaces::adapter::{ApiError, AuthorizeError, Disposition, Grant, RedirectQuery};
 use shoprelay_store::{AuditEntry, AuditKind, NewEvent, ShopAuth, ShopAuthStatus};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
 use crate::error::EngineError;
-
-/// Refresh tokens live 30 days.
-const REFRESH_TOKEN_SECS: i64 = 30 * 24 * 3600;
 
 /// One shop's refresh lock.
 type ShopLock = Arc<tokio::sync::Mutex<()>>;
@@ -58,6 +54,9 @@ pub enum TokenError {
     /// The shop must be authorized again (refresh token dead, or deauthorized).
     #[error("shop {0} must be authorized again")]
     NeedsReauthorization(ShopId),
+    /// The redirect lacks what the marketplace always sends.
+    #[error("the authorization redirect lacks {0}")]
+    BadRedirect(&'static str),
     /// The redirect's `state` is missing, used, expired or not one this server handed out.
     #[error("the authorization redirect's state is not one this server issued, or it was used or expired")]
     BadState,
@@ -67,12 +66,6 @@ pub enum TokenError {
     /// Storage failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
-}
-
-impl From<ShopeeError> for TokenError {
-    fn from(e: ShopeeError) -> Self {
-        TokenError::Marketplace(e.into())
-    }
 }
 
 impl From<shoprelay_store::StoreError> for TokenError {
@@ -108,58 +101,46 @@ impl Engine {
     /// [`Engine::complete_authorization`] requires back. `callback` is the redirect's URL.
     pub async fn authorization_link(&self, app_id: &ConfigId, callback: &str) -> Result<String, TokenError> {
         let registry = self.registry();
-        let cfg = registry
-            .shopee_app(app_id)
+        let app = registry
+            .marketplaces
+            .get(app_id)
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
         let state = uuid::Uuid::new_v4().simple().to_string();
         let now = self.clock.now_ms();
         self.store
             .create_auth_state(&state, app_id, now, now + AUTH_STATE_TTL_MS)
             .await?;
-        Ok(match cfg.auth_link {
-            AuthLinkKind::Open => open_auth_url(&cfg.auth_base(), cfg.partner_id, callback, &state),
-            AuthLinkKind::Legacy => {
-                // The legacy link echoes no state, but Shopee returns to the redirect URL as given.
-                let redirect = format!("{callback}?state={state}");
-                self.shopee
-                    .auth_partner_url(&shopee_app(cfg), &redirect, self.clock.now_secs())
-            }
-        })
+        Ok(app.authorization_link(callback, &state, self.clock.now_secs()))
     }
 
-    /// Exchanges an authorization code from the redirect and stores the tokens of every shop it covers.
-    /// Shops authorized together (a main account) each get the initial pair, and each spends its
-    /// refresh token once for a pair of its own.
+    /// Completes an authorization redirect (its query: the code, the platform's shop fields, our state)
+    /// and stores the tokens of every shop it covers.
     pub async fn complete_authorization(
         &self,
         app_id: &ConfigId,
-        code: &str,
-        target: AuthTarget,
-        state: &str,
+        redirect: &RedirectQuery,
     ) -> Result<Vec<ShopId>, TokenError> {
         let registry = self.registry();
-        let cfg = registry
-            .shopee_app(app_id)
+        let app = registry
+            .marketplaces
+            .get(app_id)
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
-        // Before Shopee is asked: a forged or replayed redirect must not bind anything.
+        // Before the marketplace is asked: a forged or replayed redirect must not bind anything.
+        let state = redirect.get("state").map(String::as_str).unwrap_or_default();
         if !self.store.take_auth_state(state, app_id, self.clock.now_ms()).await? {
             return Err(TokenError::BadState);
         }
-        let grant = self.shopee.get_access_token(&shopee_app(cfg), code, target).await?;
-        let mut shops = grant.shop_ids.clone();
-        if let (AuthTarget::Shop(shop), true) = (target, shops.is_empty()) {
-            shops.push(shop);
-        }
-        for shop in &shops {
-            let now = self.clock.now_secs();
-            let grant = Grant {
-                access_token: grant.access_token.clone(),
-                refresh_token: grant.refresh_token.clone(),
-                access_expires_at: grant.expires.at(now),
-                refresh_expires_at: now + REFRESH_TOKEN_SECS,
-            };
+        let grants = app
+            .authorize(redirect, self.clock.now_secs())
+            .await
+            .map_err(|e| match e {
+                AuthorizeError::BadRedirect(what) => TokenError::BadRedirect(what),
+                AuthorizeError::Api(e) => TokenError::Marketplace(e),
+            })?;
+        let mut shops = Vec::with_capacity(grants.len());
+        for (shop, grant) in grants {
             self.store
-                .save_shop_auth(&grant_to_auth(app_id, *shop, &grant, 0), self.clock.now_ms())
+                .save_shop_auth(&grant_to_auth(app_id, shop, &grant, 0), self.clock.now_ms())
                 .await?;
             let mut audit = AuditEntry::new(
                 AuditKind::Auth,
@@ -170,6 +151,7 @@ impl Engine {
             audit.app_id = Some(app_id.to_string());
             audit.shop_id = i64::try_from(shop.get()).ok();
             self.store.append_audit(audit).await?;
+            shops.push(shop);
         }
         Ok(shops)
     }

@@ -1,15 +1,15 @@
-//! Shop authorization: `GET /auth/shopee/{app_id}` sends the seller to Shopee's authorization page (the
-//! current unsigned link or the legacy signed one, per app) with a single-use state nonce; Shopee
-//! redirects back to `/auth/shopee/{app_id}/callback?code=…&shop_id=…&state=…` (or `main_account_id`),
-//! where the state is spent, the code exchanged and the tokens stored.
+//! Shop authorization: `GET /auth/{platform}/{app_id}` sends the seller to the marketplace's authorization
+//! page (the app's adapter builds it: Shopee's current unsigned link or the legacy signed one, Lazada's
+//! auth.lazada.com link) with a single-use state nonce; the marketplace redirects back to
+//! `/auth/{platform}/{app_id}/callback?code=…&state=…` (Shopee adds `shop_id` or `main_account_id`),
+//! where the state is spent, the code exchanged and the tokens of every shop it covers stored.
 
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use serde::Deserialize;
 use shoprelay_core::error::UserFacing;
-use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_core::ids::ConfigId;
 use shoprelay_engine::tokens::TokenError;
-use shoprelay_marketplaces::shopee::{AuthTarget, Disposition};
+use shoprelay_marketplaces::adapter::{Disposition, RedirectQuery};
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -18,10 +18,10 @@ use crate::AppState;
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// No such app.
-    #[error("no Shopee app `{0}` is configured")]
+    #[error("no marketplace app `{0}` is configured")]
     UnknownApp(String),
-    /// The redirect lacks `code` or a shop.
-    #[error("the authorization redirect lacks `code` and `shop_id` (or `main_account_id`)")]
+    /// The redirect lacks `code`.
+    #[error("the authorization redirect lacks `code`")]
     BadRedirect,
     /// The exchange failed.
     #[error(transparent)]
@@ -32,7 +32,7 @@ impl UserFacing for AuthError {
     fn code(&self) -> &'static str {
         match self {
             AuthError::UnknownApp(_) | AuthError::Token(TokenError::UnknownApp(_)) => "auth.unknown_app",
-            AuthError::BadRedirect => "auth.bad_redirect",
+            AuthError::BadRedirect | AuthError::Token(TokenError::BadRedirect(_)) => "auth.bad_redirect",
             AuthError::Token(TokenError::Marketplace(e)) => e.code(),
             AuthError::Token(TokenError::BadState) => "auth.bad_state",
             AuthError::Token(_) => "auth.exchange_failed",
@@ -42,7 +42,7 @@ impl UserFacing for AuthError {
     fn status(&self) -> u16 {
         match self {
             AuthError::UnknownApp(_) | AuthError::Token(TokenError::UnknownApp(_)) => 404,
-            AuthError::BadRedirect => 400,
+            AuthError::BadRedirect | AuthError::Token(TokenError::BadRedirect(_)) => 400,
             // Shopee answered and refused (a used or expired code): the seller's to retry.
             AuthError::Token(TokenError::Marketplace(e)) if e.disposition() != Disposition::Retry => 400,
             AuthError::Token(TokenError::BadState) => 400,
@@ -52,9 +52,12 @@ impl UserFacing for AuthError {
 
     fn message_zh(&self) -> String {
         match self {
-            AuthError::UnknownApp(id) => format!("未配置 ID 为「{id}」的 Shopee 应用"),
-            AuthError::Token(TokenError::UnknownApp(id)) => format!("未配置 ID 为「{id}」的 Shopee 应用"),
-            AuthError::BadRedirect => "授权回调缺少 code 或 shop_id：请从 shoprelay 生成的授权链接重新授权".into(),
+            AuthError::UnknownApp(id) => format!("未配置 ID 为「{id}」的电商平台应用：请检查授权链接中的平台与应用 ID"),
+            AuthError::Token(TokenError::UnknownApp(id)) => format!("未配置 ID 为「{id}」的电商平台应用"),
+            AuthError::BadRedirect => "授权回调缺少 code：请从 shoprelay 生成的授权链接重新授权".into(),
+            AuthError::Token(TokenError::BadRedirect(what)) => {
+                format!("授权回调缺少 {what}：请从 shoprelay 生成的授权链接重新授权")
+            }
             AuthError::Token(TokenError::Marketplace(e)) => format!("授权码换取令牌失败：{}", e.message_zh()),
             AuthError::Token(TokenError::BadState) => {
                 "授权回调的 state 无效、已使用或已过期（15 分钟内有效）：请重新打开 shoprelay 的授权链接完成授权".into()
@@ -66,8 +69,10 @@ impl UserFacing for AuthError {
     fn message_en(&self) -> String {
         match self {
             AuthError::BadRedirect => {
-                "The authorization redirect lacks code or shop_id: authorize again from the link shoprelay generates"
-                    .into()
+                "The authorization redirect lacks code: authorize again from the link shoprelay generates".into()
+            }
+            AuthError::Token(TokenError::BadRedirect(what)) => {
+                format!("The authorization redirect lacks {what}: authorize again from the link shoprelay generates")
             }
             AuthError::Token(TokenError::Marketplace(e)) => {
                 format!("Exchanging the authorization code failed: {}", e.message_en())
@@ -80,10 +85,13 @@ impl UserFacing for AuthError {
     }
 }
 
-/// Redirects to Shopee's authorization page, with a fresh state nonce.
-pub async fn start(State(state): State<AppState>, Path(app_id): Path<String>) -> Result<Response, ApiError> {
-    let app = ConfigId::parse(&app_id).map_err(|_| AuthError::UnknownApp(app_id.clone()))?;
-    let callback = format!("{}/auth/shopee/{app_id}/callback", state.engine.settings.public_url);
+/// Redirects to the marketplace's authorization page, with a fresh state nonce.
+pub async fn start(
+    State(state): State<AppState>,
+    Path((platform, app_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let app = known_app(&state, &platform, &app_id)?;
+    let callback = format!("{}/auth/{platform}/{app_id}/callback", state.engine.settings.public_url);
     let link = state
         .engine
         .authorization_link(&app, &callback)
@@ -92,32 +100,30 @@ pub async fn start(State(state): State<AppState>, Path(app_id): Path<String>) ->
     Ok(Redirect::to(&link).into_response())
 }
 
-/// The redirect's query.
-#[derive(Debug, Deserialize)]
-pub struct CallbackQuery {
-    code: Option<String>,
-    shop_id: Option<u64>,
-    main_account_id: Option<u64>,
-    state: Option<String>,
+/// The app the path names, when it is configured and of the platform the path names.
+fn known_app(state: &AppState, platform: &str, app_id: &str) -> Result<ConfigId, AuthError> {
+    let unknown = || AuthError::UnknownApp(app_id.to_owned());
+    let app = ConfigId::parse(app_id).map_err(|_| unknown())?;
+    let registry = state.engine.registry();
+    match registry.marketplaces.get(&app) {
+        Some(a) if a.platform().as_str() == platform => Ok(app),
+        _ => Err(unknown()),
+    }
 }
 
 /// Exchanges the code and stores the tokens.
 pub async fn callback(
     State(state): State<AppState>,
-    Path(app_id): Path<String>,
-    Query(q): Query<CallbackQuery>,
+    Path((platform, app_id)): Path<(String, String)>,
+    Query(query): Query<RedirectQuery>,
 ) -> Result<Html<String>, ApiError> {
-    let app = ConfigId::parse(&app_id).map_err(|_| AuthError::UnknownApp(app_id.clone()))?;
-    let code = q.code.filter(|c| !c.is_empty()).ok_or(AuthError::BadRedirect)?;
-    let target = match (q.shop_id.and_then(|s| ShopId::new(s).ok()), q.main_account_id) {
-        (Some(shop), _) => AuthTarget::Shop(shop),
-        (None, Some(main)) => AuthTarget::MainAccount(main),
-        (None, None) => return Err(AuthError::BadRedirect.into()),
-    };
-    let nonce = q.state.unwrap_or_default();
+    let app = known_app(&state, &platform, &app_id)?;
+    if query.get("code").is_none_or(|c| c.is_empty()) {
+        return Err(AuthError::BadRedirect.into());
+    }
     let shops = state
         .engine
-        .complete_authorization(&app, &code, target, &nonce)
+        .complete_authorization(&app, &query)
         .await
         .map_err(AuthError::from)?;
     let list: Vec<String> = shops.iter().map(ToString::to_string).collect();

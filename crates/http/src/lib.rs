@@ -4,7 +4,7 @@
 //! - [`push`]: `POST /push/{platform}/{app_id}` — verify, store (group commit), acknowledge. No network I/O.
 //! - [`wecom_callback`]: `GET|POST /wecom/callback/{app_id}` — WeCom's URL check and its encrypted callbacks,
 //!   verified and stored once before the answer.
-//! - [`auth`]: `GET /auth/shopee/{app_id}` (the signed authorization link) and its callback.
+//! - [`auth`]: `GET /auth/{platform}/{app_id}` (the authorization link) and its callback.
 //! - [`api`]: `/api/v1/…` audit, status, replay of dead letters.
 //! - [`rules`]: `/api/v1/rules…` — rule CRUD, enable/disable, live preview and dry run.
 //! - [`buyers`]: `POST /api/v1/buyers/forget` — a buyer's data deleted on request, audited by hash.
@@ -81,8 +81,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tasks/{id}/ack", post(tasks::ack))
         .layer(from_fn(guard::json_writes));
     let browser = Router::new()
-        .route("/auth/shopee/{app_id}", get(auth::start))
-        .route("/auth/shopee/{app_id}/callback", get(auth::callback))
+        .route("/auth/{platform}/{app_id}", get(auth::start))
+        .route("/auth/{platform}/{app_id}/callback", get(auth::callback))
         .route("/ack/{token}", get(tasks::ack_page).post(tasks::ack_link))
         .route("/digests/{token}", get(ops::digest_page))
         .route("/", get(ops::console))

@@ -149,6 +149,20 @@ impl fmt::Debug for Grant {
     }
 }
 
+/// Why a seller's authorization redirect could not be completed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizeError {
+    /// The redirect lacks what the platform always sends (`code`, a shop).
+    #[error("the authorization redirect lacks {0}")]
+    BadRedirect(&'static str),
+    /// The platform refused the code or could not be reached.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+/// The query of an authorization redirect, by parameter name.
+pub type RedirectQuery = std::collections::BTreeMap<String, String>;
+
 /// One configured marketplace app of some platform: everything the middle asks of a marketplace.
 #[async_trait]
 pub trait MarketplaceApp: Send + Sync {
@@ -189,6 +203,13 @@ pub trait MarketplaceApp: Send + Sync {
         known: Option<&OrderStatus>,
         policy: &FieldPolicy,
     ) -> Vec<Event>;
+
+    /// The link a seller opens to authorize the app. The platform returns to `redirect` with a code;
+    /// `state` (single use) must come back in that redirect's query.
+    fn authorization_link(&self, redirect: &str, state: &str, now: i64) -> String;
+
+    /// Exchanges an authorization redirect's code for the tokens of every shop it covers.
+    async fn authorize(&self, redirect: &RedirectQuery, now: i64) -> Result<Vec<(ShopId, Grant)>, AuthorizeError>;
 
     /// Spends the shop's refresh token for new tokens.
     async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Grant, ApiError>;

@@ -16,7 +16,10 @@ use super::model::LazadaAppConfig;
 use super::push::{dedupe_key, LazadaPush, PushBody};
 use super::region::LazadaRegion;
 use super::{normalize, order_status, sign, snapshot, PLATFORM};
-use crate::adapter::{ApiError, Disposition, Grant, InboundPush, MarketplaceApp, PlatformError, PushRefusal};
+use crate::adapter::{
+    ApiError, AuthorizeError, Disposition, Grant, InboundPush, MarketplaceApp, PlatformError, PushRefusal,
+    RedirectQuery,
+};
 use crate::config::{is_http_url, AppConfig, FieldProblem};
 
 /// A Lazada app with its keys and client.
@@ -149,6 +152,32 @@ impl MarketplaceApp for LazadaMarketplace {
             Ok(push) => normalize(&self.config.id, &push, dedupe_key, detail, known),
             Err(_) => Vec::new(),
         }
+    }
+
+    fn authorization_link(&self, redirect: &str, state: &str, _now: i64) -> String {
+        // Lazada returns to the redirect URI as registered, query included: the state rides in it.
+        self.client
+            .authorize_url(&self.config, &format!("{redirect}?state={state}"))
+    }
+
+    async fn authorize(&self, redirect: &RedirectQuery, now: i64) -> Result<Vec<(ShopId, Grant)>, AuthorizeError> {
+        let code = redirect
+            .get("code")
+            .filter(|c| !c.is_empty())
+            .ok_or(AuthorizeError::BadRedirect("`code`"))?;
+        let grant = self
+            .client
+            .create_token(&self.config, code)
+            .await
+            .map_err(ApiError::from)?;
+        let tokens = Grant {
+            access_token: grant.access_token.clone(),
+            refresh_token: grant.refresh_token.clone(),
+            access_expires_at: grant.access_expires_at(now),
+            refresh_expires_at: grant.refresh_expires_at(now),
+        };
+        // One seller account, a shop (seller id) per country it sells in.
+        Ok(grant.sellers.iter().map(|s| (s.seller_id, tokens.clone())).collect())
     }
 
     async fn refresh(&self, _shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Grant, ApiError> {

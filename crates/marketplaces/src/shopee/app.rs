@@ -8,42 +8,35 @@ use shoprelay_core::policy::FieldPolicy;
 use shoprelay_core::secret::Secret;
 
 use super::client::ShopeeClient;
+use super::config::ShopeeAppConfig;
 use super::error::ShopeeError;
-use super::model::ShopeeApp;
+use super::model::{AuthTarget, ShopeeApp};
 use super::push::{dedupe_key, PushBody, ShopeePush};
 use super::{normalize, sign, status, PLATFORM};
-use crate::adapter::{ApiError, Disposition, Grant, InboundPush, MarketplaceApp, PlatformError, PushRefusal};
+use super::{open_auth_url, AuthLinkKind};
+use crate::adapter::{
+    ApiError, AuthorizeError, Disposition, Grant, InboundPush, MarketplaceApp, PlatformError, PushRefusal,
+    RedirectQuery,
+};
 
 /// Refresh tokens live 30 days.
 const REFRESH_TOKEN_SECS: i64 = 30 * 24 * 3600;
 
 /// A Shopee partner app with its keys and client.
 pub struct ShopeeMarketplace {
-    id: ConfigId,
+    config: ShopeeAppConfig,
     app: ShopeeApp,
-    push_key: Secret,
-    push_url: Option<String>,
     client: ShopeeClient,
 }
 
 impl ShopeeMarketplace {
-    /// The app `id` with its API credentials; pushes are signed with `push_key` over `push_url` (by
-    /// default `{public_url}/push/shopee/{id}`).
-    pub fn new(id: ConfigId, app: ShopeeApp, push_key: Secret, push_url: Option<String>, client: ShopeeClient) -> Self {
+    /// The app as configured, calling Shopee through `client`.
+    pub fn new(config: ShopeeAppConfig, client: ShopeeClient) -> Self {
         Self {
-            id,
-            app,
-            push_key,
-            push_url,
+            app: config.api_app(),
+            config,
             client,
         }
-    }
-
-    /// The callback URL Shopee signs pushes with.
-    pub fn callback_url(&self, public_url: &str) -> String {
-        self.push_url
-            .clone()
-            .unwrap_or_else(|| format!("{}/push/shopee/{}", public_url.trim_end_matches('/'), self.id))
     }
 }
 
@@ -77,7 +70,7 @@ fn body_shop(body: &PushBody) -> Option<ShopId> {
 #[async_trait]
 impl MarketplaceApp for ShopeeMarketplace {
     fn id(&self) -> &ConfigId {
-        &self.id
+        &self.config.id
     }
 
     fn platform(&self) -> Platform {
@@ -86,8 +79,8 @@ impl MarketplaceApp for ShopeeMarketplace {
 
     fn verify_push(&self, public_url: &str, authorization: Option<&str>, raw: &[u8]) -> Result<(), PushRefusal> {
         let signature = authorization.ok_or(PushRefusal::SignatureMissing)?;
-        let url = self.callback_url(public_url);
-        if sign::verify_push(self.push_key.expose(), &url, raw, signature.trim()) {
+        let url = self.config.callback_url(public_url);
+        if sign::verify_push(self.config.push_key().expose(), &url, raw, signature.trim()) {
             Ok(())
         } else {
             Err(PushRefusal::SignatureInvalid)
@@ -161,9 +154,53 @@ impl MarketplaceApp for ShopeeMarketplace {
         _policy: &FieldPolicy,
     ) -> Vec<Event> {
         match ShopeePush::parse(raw) {
-            Ok(push) => normalize(&self.id, &push, dedupe_key, detail, known),
+            Ok(push) => normalize(&self.config.id, &push, dedupe_key, detail, known),
             Err(_) => Vec::new(),
         }
+    }
+
+    fn authorization_link(&self, redirect: &str, state: &str, now: i64) -> String {
+        match self.config.auth_link {
+            AuthLinkKind::Open => open_auth_url(&self.config.auth_base(), self.config.partner_id, redirect, state),
+            // The legacy link echoes no state, but Shopee returns to the redirect URL as given.
+            AuthLinkKind::Legacy => self
+                .client
+                .auth_partner_url(&self.app, &format!("{redirect}?state={state}"), now),
+        }
+    }
+
+    async fn authorize(&self, redirect: &RedirectQuery, now: i64) -> Result<Vec<(ShopId, Grant)>, AuthorizeError> {
+        let code = redirect
+            .get("code")
+            .filter(|c| !c.is_empty())
+            .ok_or(AuthorizeError::BadRedirect("`code`"))?;
+        let number = |name: &str| redirect.get(name).and_then(|v| v.parse::<u64>().ok());
+        let target = match (
+            number("shop_id").and_then(|s| ShopId::new(s).ok()),
+            number("main_account_id"),
+        ) {
+            (Some(shop), _) => AuthTarget::Shop(shop),
+            (None, Some(main)) => AuthTarget::MainAccount(main),
+            (None, None) => return Err(AuthorizeError::BadRedirect("`shop_id` (or `main_account_id`)")),
+        };
+        let grant = self
+            .client
+            .get_access_token(&self.app, code, target)
+            .await
+            .map_err(ApiError::from)?;
+        let mut shops = grant.shop_ids.clone();
+        if let (AuthTarget::Shop(shop), true) = (target, shops.is_empty()) {
+            shops.push(shop);
+        }
+        // A main account's shops each get the initial pair; each spends its refresh token once for a
+        // pair of its own (Shopee accepts it once per shop).
+        let tokens = Grant {
+            access_token: grant.access_token,
+            refresh_token: grant.refresh_token,
+            access_expires_at: grant.expires.at(now),
+            refresh_expires_at: now + REFRESH_TOKEN_SECS,
+        };
+        Ok(shops.into_iter().map(|shop| (shop, tokens.clone())).collect())
     }
 
     async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Grant, ApiError> {

@@ -108,13 +108,7 @@ impl AppConfig for ShopeeAppConfig {
     }
 
     fn connect(&self, http: &reqwest::Client, _clock: SharedClock) -> Arc<dyn MarketplaceApp> {
-        Arc::new(ShopeeMarketplace::new(
-            self.id.clone(),
-            self.api_app(),
-            self.push_key().clone(),
-            self.push_url.clone(),
-            ShopeeClient::new(http.clone()),
-        ))
+        Arc::new(ShopeeMarketplace::new(self.clone(), ShopeeClient::new(http.clone())))
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -17,6 +17,29 @@ const SELLER: u64 = 1234567;
 
 /// The usual app plus a Lazada app and shop, its seller authorized through the simulator's token API.
 async fn spawn_with_lazada() -> (TestApp, LazadaSim, LazadaAppConfig) {
+    let (app, lazada, cfg) = spawn_unauthorized().await;
+    let code = lazada.authorize("seller@example.com").unwrap();
+    let client = LazadaClient::new(reqwest::Client::new(), app.clock.shared());
+    let grant = client.create_token(&cfg, &code).await.unwrap();
+    let now = app.clock.now_secs();
+    let auth = ShopAuth {
+        app_id: ConfigId::parse(LZ_APP).unwrap(),
+        shop_id: ShopId::new(SELLER).unwrap(),
+        access_token: grant.access_token.clone(),
+        refresh_token: grant.refresh_token.clone(),
+        access_expires_at: grant.access_expires_at(now),
+        refresh_expires_at: grant.refresh_expires_at(now),
+        status: ShopAuthStatus::Active,
+        status_reason: None,
+        version: 0,
+    };
+    let engine = &app.server.engine;
+    engine.store.save_shop_auth(&auth, app.clock.now_ms()).await.unwrap();
+    (app, lazada, cfg)
+}
+
+/// The usual app plus a Lazada app and shop whose seller has not authorized it yet.
+async fn spawn_unauthorized() -> (TestApp, LazadaSim, LazadaAppConfig) {
     let app = spawn_app().await;
     let lazada = shoprelay_sim::lazada::serve(
         TcpListener::bind("127.0.0.1:0").await.unwrap(),
@@ -60,22 +83,6 @@ targets = [{{ type = "wecom_app", app = "hq", users = ["lisi"] }}]
     lazada.set_push_target(Some(&format!("{}/push/lazada/{LZ_APP}", app.base)));
 
     let cfg = file.marketplaces.lazada.apps[0].clone();
-    let code = lazada.authorize("seller@example.com").unwrap();
-    let client = LazadaClient::new(reqwest::Client::new(), app.clock.shared());
-    let grant = client.create_token(&cfg, &code).await.unwrap();
-    let now = app.clock.now_secs();
-    let auth = ShopAuth {
-        app_id: ConfigId::parse(LZ_APP).unwrap(),
-        shop_id: ShopId::new(SELLER).unwrap(),
-        access_token: grant.access_token.clone(),
-        refresh_token: grant.refresh_token.clone(),
-        access_expires_at: grant.access_expires_at(now),
-        refresh_expires_at: grant.refresh_expires_at(now),
-        status: ShopAuthStatus::Active,
-        status_reason: None,
-        version: 0,
-    };
-    engine.store.save_shop_auth(&auth, app.clock.now_ms()).await.unwrap();
     (app, lazada, cfg)
 }
 
@@ -203,4 +210,75 @@ async fn a_lazada_access_token_is_refreshed_and_the_spent_refresh_token_dies() {
         .as_str()
         .unwrap_or_default();
     assert!(items.contains("Rice Cooker"), "{items}");
+}
+
+#[tokio::test]
+async fn a_seller_authorizes_through_the_lazada_link_and_every_country_shop_gets_tokens() {
+    let (app, lazada, _) = spawn_unauthorized().await;
+    let engine = &app.server.engine;
+    let shop = ShopId::new(SELLER).unwrap();
+    let app_id = ConfigId::parse(LZ_APP).unwrap();
+    assert!(engine.store.shop_auth(&app_id, shop).await.unwrap().is_none());
+
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = no_redirects
+        .get(format!("{}/auth/lazada/{LZ_APP}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), 303);
+    let link = url::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(link.path().ends_with("/oauth/authorize"), "{link}");
+    let query: std::collections::HashMap<_, _> = link.query_pairs().into_owned().collect();
+    assert_eq!(query["client_id"], "123456");
+    let redirect_uri = &query["redirect_uri"];
+    assert!(redirect_uri.starts_with(&format!("{}/auth/lazada/{LZ_APP}/callback?state=", app.base)));
+
+    // The seller logs in at Lazada, which sends the code to the redirect URI.
+    let code = lazada.authorize("seller@example.com").unwrap();
+    let page = app
+        .http
+        .get(format!("{redirect_uri}&code={code}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains(&SELLER.to_string()));
+    let auth = engine.store.shop_auth(&app_id, shop).await.unwrap().unwrap();
+    assert_eq!(auth.status, ShopAuthStatus::Active);
+    // The state was spent: the same redirect cannot bind the shop again.
+    let again = app
+        .http
+        .get(format!("{redirect_uri}&code={code}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 400);
+}
+
+#[tokio::test]
+async fn a_revoked_lazada_authorization_asks_the_admins_once_to_authorize_again() {
+    let (app, lazada, _) = spawn_with_lazada().await;
+    let engine = &app.server.engine;
+    lazada.revoke_tokens(&SELLER.to_string()).unwrap();
+    app.clock.advance(std::time::Duration::from_secs(7 * 86_400 - 600));
+    engine.refresh_due().await.unwrap();
+    engine.refresh_due().await.unwrap();
+    let auth = engine
+        .store
+        .shop_auth(&ConfigId::parse(LZ_APP).unwrap(), ShopId::new(SELLER).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(auth.status, ShopAuthStatus::NeedsReauthorization);
+    app.dispatch().await;
+    let notices: Vec<String> = app
+        .markdowns()
+        .into_iter()
+        .filter(|m| m.contains("授权") && m.contains(&SELLER.to_string()))
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
 }
