@@ -65,6 +65,9 @@ pub(crate) enum SyncError {
     /// The marketplace refused or could not be reached.
     #[error(transparent)]
     Marketplace(#[from] ShopeeError),
+    /// The marketplace refused or could not be reached (through the neutral interface).
+    #[error(transparent)]
+    Api(#[from] shoprelay_marketplaces::adapter::ApiError),
     /// No usable access token for the shop.
     #[error(transparent)]
     Token(#[from] TokenError),

@@ -5,10 +5,9 @@
 //! push was lost produces its event exactly once.
 
 use serde::Serialize;
-use serde_json::json;
 use shoprelay_core::ids::{ConfigId, ShopId};
-use shoprelay_core::policy::FieldPolicy;
-use shoprelay_marketplaces::shopee::{dedupe_key, ShopeePush};
+use shoprelay_marketplaces::adapter::MarketplaceApp;
+use shoprelay_marketplaces::shopee::dedupe_key;
 use shoprelay_store::{NewPush, ShopAuthStatus};
 use tokio_util::sync::CancellationToken;
 
@@ -16,8 +15,6 @@ use crate::engine::Engine;
 use crate::error::{EngineError, SyncError};
 use crate::tokens::shopee_app;
 
-/// Shopee's limit on one `get_order_list` time range.
-const MAX_RANGE_SECS: i64 = 15 * 24 * 3600;
 /// Where a shop's first reconciliation starts.
 const FIRST_LOOKBACK_SECS: i64 = 3 * 24 * 3600;
 /// Overlap with the previous pass, so an order updated while the last pass ran is not missed.
@@ -57,7 +54,7 @@ impl Engine {
         }
     }
 
-    /// One pass over every Shopee app and authorized shop.
+    /// One pass: every Shopee app's lost pushes, then every authorized shop's changed orders (any marketplace).
     pub async fn reconcile_once(&self) -> Result<ReconcileReport, EngineError> {
         let mut report = ReconcileReport::default();
         let registry = self.registry();
@@ -84,7 +81,7 @@ impl Engine {
 
     async fn recover_lost_pushes(&self, app_id: &ConfigId, report: &mut ReconcileReport) -> Result<(), SyncError> {
         let registry = self.registry();
-        let Some(cfg) = registry.shopee_app(app_id) else {
+        let (Some(cfg), Some(marketplace)) = (registry.shopee_app(app_id), registry.marketplaces.get(app_id)) else {
             return Ok(());
         };
         let app = shopee_app(cfg);
@@ -94,7 +91,8 @@ impl Engine {
             // inbox, replayable): confirming acknowledges the whole page, and Shopee never sends it again.
             for lost in &page.push_message_list {
                 let body = lost.push_body();
-                self.store_recovered(app_id, &body, dedupe_key(&body)).await?;
+                self.store_recovered(marketplace.as_ref(), &body, dedupe_key(&body))
+                    .await?;
                 report.lost_pushes += 1;
             }
             if page.push_message_list.is_empty() {
@@ -119,73 +117,55 @@ impl Engine {
         report: &mut ReconcileReport,
     ) -> Result<(), SyncError> {
         let registry = self.registry();
-        let Some(cfg) = registry.shopee_app(app_id) else {
+        let Some(app) = registry.marketplaces.get(app_id).cloned() else {
             return Ok(());
         };
-        let app = shopee_app(cfg);
+        let region = registry.shop(app_id, shop).and_then(|s| s.region.clone());
+        let region = region.as_deref();
         let key = format!("reconcile:{app_id}:{shop}");
         let now = self.clock.now_secs();
         let since = match self.store.meta(&key).await? {
             Some(v) => v.parse::<i64>().unwrap_or(now - FIRST_LOOKBACK_SECS) - OVERLAP_SECS,
             None => now - FIRST_LOOKBACK_SECS,
         }
-        .max(now - MAX_RANGE_SECS + 60);
+        .max(now - app.max_listing_range() + 60);
         let token = self.access_token(app_id, shop).await?;
         let mut cursor: Option<String> = None;
         let mut complete = false;
         let mut missing_times = false;
         for _ in 0..MAX_PAGES {
-            let page = self
-                .shopee
-                .get_order_list(&app, shop, token.expose(), since, now, cursor.as_deref())
+            let page = app
+                .changed_orders(shop, region, &token, since, now, cursor.as_deref())
                 .await?;
             let mut changed = Vec::new();
-            for order in &page.orders {
+            for order in page.orders {
                 report.orders_checked += 1;
-                let Some(status) = &order.status else { continue };
                 let known = self.store.order_status(app_id, shop, &order.order_sn).await?;
-                if known.as_ref().is_some_and(|(s, _)| *s == status.raw) {
+                if known.as_ref().is_some_and(|(s, _)| *s == order.status) {
                     continue;
                 }
-                changed.push(order.order_sn.clone());
+                changed.push(order);
             }
             if !changed.is_empty() {
-                // The list has no times: the details give Shopee's own update_time, so a live push that
-                // follows is compared with Shopee's clock, not ours, and is never judged stale by mistake.
-                let details = self
-                    .shopee
-                    // Only statuses and times are read here: no personal field is fetched.
-                    .get_order_detail(&app, shop, token.expose(), &changed, &FieldPolicy::minimal())
-                    .await?;
-                for order_sn in &changed {
-                    let found = details.iter().find(|d| d.order_sn == order_sn.as_str());
-                    let Some((status, update_time)) = found.and_then(|d| d.order_status.as_deref().zip(d.update_time))
-                    else {
-                        // Without Shopee's time the status is not stored; the watermark stays for a retry.
+                let recovered = app.recovered_pushes(shop, region, &token, &changed).await?;
+                for order in &changed {
+                    let Some(push) = recovered.iter().find(|p| p.order_sn == order.order_sn) else {
+                        // Without the platform's time the status is not stored; the watermark stays for a retry.
                         missing_times = true;
-                        report
-                            .errors
-                            .push(format!("{app_id}/{shop}: no status or update_time for {order_sn}"));
+                        report.errors.push(format!(
+                            "{app_id}/{shop}: no status or update time for {}",
+                            order.order_sn
+                        ));
                         continue;
                     };
-                    // The push that would have told us, as Shopee would have sent it.
-                    let body = json!({
-                        "shop_id": shop.get(),
-                        "code": 3,
-                        "timestamp": update_time,
-                        "data": {"ordersn": order_sn.as_str(), "status": status, "update_time": update_time,
-                                 "completed_scenario": "", "items": []}
-                    })
-                    .to_string()
-                    .into_bytes();
-                    let dedupe = format!("reconcile:{shop}:{order_sn}:{status}");
-                    self.store_recovered(app_id, &body, dedupe).await?;
+                    self.store_recovered(app.as_ref(), &push.body, push.dedupe_key.clone())
+                        .await?;
                     report.orders_recovered += 1;
                 }
             }
-            match (page.more, page.next_cursor) {
-                (true, Some(next)) if !next.is_empty() => cursor = Some(next),
-                _ => {
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => {
                     complete = true;
                     break;
                 }
@@ -204,24 +184,15 @@ impl Engine {
         Ok(self.store.set_meta(&key, &now.to_string()).await?)
     }
 
-    async fn store_recovered(&self, app_id: &ConfigId, body: &[u8], dedupe: String) -> Result<(), EngineError> {
-        let (code, shop_id, order_sn) = match ShopeePush::parse(body) {
-            Ok(push) => {
-                let order = match &push.body {
-                    shoprelay_marketplaces::shopee::PushBody::OrderStatus { order_sn, .. }
-                    | shoprelay_marketplaces::shopee::PushBody::TrackingNumber { order_sn, .. } => {
-                        Some(order_sn.clone())
-                    }
-                    _ => None,
-                };
-                (push.code, push.shop_id, order)
-            }
+    async fn store_recovered(&self, app: &dyn MarketplaceApp, body: &[u8], dedupe: String) -> Result<(), EngineError> {
+        let (code, shop_id, order_sn) = match app.read_push(body) {
+            Ok(push) => (push.code, push.shop, push.order),
             // Stored all the same: it fails in the inbox with the reason, and stays replayable.
             Err(_) => (raw_code(body), None, None),
         };
         let push = NewPush {
-            platform: shoprelay_marketplaces::shopee::PLATFORM,
-            app_id: app_id.clone(),
+            platform: app.platform(),
+            app_id: app.id().clone(),
             dedupe_key: dedupe,
             code,
             shop_id,

@@ -149,6 +149,37 @@ impl fmt::Debug for Grant {
     }
 }
 
+/// An order the marketplace lists as changed, with its status now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedOrder {
+    /// The order.
+    pub order_sn: OrderSn,
+    /// Its status now, in the platform's word.
+    pub status: String,
+    /// The platform's time of that status (unix seconds), when the listing gives it.
+    pub updated_at: Option<i64>,
+}
+
+/// A page of changed orders; `next` continues the listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangedPage {
+    /// Orders on this page.
+    pub orders: Vec<ChangedOrder>,
+    /// Where the next page starts; `None` on the last one.
+    pub next: Option<String>,
+}
+
+/// A push the marketplace would have sent, rebuilt for the inbox (which reads it like a live one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveredPush {
+    /// The order.
+    pub order_sn: OrderSn,
+    /// The push body, in the platform's own shape.
+    pub body: Vec<u8>,
+    /// Its identity in the inbox.
+    pub dedupe_key: String,
+}
+
 /// Why a seller's authorization redirect could not be completed.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
@@ -210,6 +241,31 @@ pub trait MarketplaceApp: Send + Sync {
 
     /// Exchanges an authorization redirect's code for the tokens of every shop it covers.
     async fn authorize(&self, redirect: &RedirectQuery, now: i64) -> Result<Vec<(ShopId, Grant)>, AuthorizeError>;
+
+    /// How far apart `since` and `until` of one [`MarketplaceApp::changed_orders`] listing may be (seconds).
+    fn max_listing_range(&self) -> i64;
+
+    /// Orders of the shop updated between `since` and `until` (unix seconds), one page from `cursor` on.
+    #[allow(clippy::too_many_arguments)]
+    async fn changed_orders(
+        &self,
+        shop: ShopId,
+        region: Option<&str>,
+        access_token: &Secret,
+        since: i64,
+        until: i64,
+        cursor: Option<&str>,
+    ) -> Result<ChangedPage, ApiError>;
+
+    /// The pushes that would have announced these orders' statuses, with the platform's own times; an
+    /// order whose time the platform does not give is left out (the caller tries it again later).
+    async fn recovered_pushes(
+        &self,
+        shop: ShopId,
+        region: Option<&str>,
+        access_token: &Secret,
+        orders: &[ChangedOrder],
+    ) -> Result<Vec<RecoveredPush>, ApiError>;
 
     /// Spends the shop's refresh token for new tokens.
     async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Grant, ApiError>;

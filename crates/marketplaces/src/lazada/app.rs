@@ -11,14 +11,16 @@ use shoprelay_core::policy::FieldPolicy;
 use shoprelay_core::secret::Secret;
 
 use super::client::LazadaClient;
+use super::client::ORDERS_PAGE_MAX;
 use super::error::LazadaError;
 use super::model::LazadaAppConfig;
 use super::push::{dedupe_key, LazadaPush, PushBody};
 use super::region::LazadaRegion;
+use super::status::least_advanced;
 use super::{normalize, order_status, sign, snapshot, PLATFORM};
 use crate::adapter::{
-    ApiError, AuthorizeError, Disposition, Grant, InboundPush, MarketplaceApp, PlatformError, PushRefusal,
-    RedirectQuery,
+    ApiError, AuthorizeError, ChangedOrder, ChangedPage, Disposition, Grant, InboundPush, MarketplaceApp,
+    PlatformError, PushRefusal, RecoveredPush, RedirectQuery,
 };
 use crate::config::{is_http_url, AppConfig, FieldProblem};
 
@@ -178,6 +180,82 @@ impl MarketplaceApp for LazadaMarketplace {
         };
         // One seller account, a shop (seller id) per country it sells in.
         Ok(grant.sellers.iter().map(|s| (s.seller_id, tokens.clone())).collect())
+    }
+
+    fn max_listing_range(&self) -> i64 {
+        // /orders/get takes only a start (update_after); a generous bound keeps one pass small.
+        30 * 24 * 3600
+    }
+
+    async fn changed_orders(
+        &self,
+        _shop: ShopId,
+        region: Option<&str>,
+        access_token: &Secret,
+        since: i64,
+        until: i64,
+        cursor: Option<&str>,
+    ) -> Result<ChangedPage, ApiError> {
+        let country = self.region(region)?;
+        let offset = cursor.and_then(|c| c.parse::<u32>().ok()).unwrap_or(0);
+        let page = self
+            .client
+            .orders_updated_since(&self.config, country, access_token, since, offset, ORDERS_PAGE_MAX)
+            .await?;
+        let listed = u32::try_from(page.orders.len()).unwrap_or(u32::MAX);
+        let orders = page
+            .orders
+            .iter()
+            .filter(|o| o.updated_time().is_none_or(|t| t <= until))
+            .filter_map(|o| {
+                let order_sn = o.order_id.as_deref().and_then(|id| OrderSn::parse(id).ok())?;
+                let status = least_advanced(o.statuses.iter().map(String::as_str))?;
+                Some(ChangedOrder {
+                    order_sn,
+                    status: status.raw,
+                    updated_at: o.updated_time(),
+                })
+            })
+            .collect();
+        // A full page may have a next one; Lazada says how many there are in all when it can.
+        let seen = offset.saturating_add(listed);
+        let more = listed == ORDERS_PAGE_MAX && page.count_total.is_none_or(|total| u64::from(seen) < total);
+        Ok(ChangedPage {
+            orders,
+            next: more.then(|| seen.to_string()),
+        })
+    }
+
+    async fn recovered_pushes(
+        &self,
+        shop: ShopId,
+        region: Option<&str>,
+        _access_token: &Secret,
+        orders: &[ChangedOrder],
+    ) -> Result<Vec<RecoveredPush>, ApiError> {
+        let site = self.region(region)?.code().to_ascii_lowercase();
+        Ok(orders
+            .iter()
+            .filter_map(|o| {
+                let at = o.updated_at?;
+                // The push that would have told us, as Lazada would have sent it (one for the order).
+                let body = serde_json::json!({
+                    "seller_id": shop.to_string(),
+                    "message_type": 0,
+                    "data": {"order_status": o.status, "trade_order_id": o.order_sn.as_str(),
+                             "status_update_time": at},
+                    "timestamp": at * 1_000,
+                    "site": format!("lazada_{site}"),
+                })
+                .to_string()
+                .into_bytes();
+                Some(RecoveredPush {
+                    order_sn: o.order_sn.clone(),
+                    body,
+                    dedupe_key: format!("reconcile:{shop}:{}:{}:{at}", o.order_sn, o.status),
+                })
+            })
+            .collect())
     }
 
     async fn refresh(&self, _shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Grant, ApiError> {

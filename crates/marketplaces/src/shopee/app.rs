@@ -15,8 +15,8 @@ use super::push::{dedupe_key, PushBody, ShopeePush};
 use super::{normalize, sign, status, PLATFORM};
 use super::{open_auth_url, AuthLinkKind};
 use crate::adapter::{
-    ApiError, AuthorizeError, Disposition, Grant, InboundPush, MarketplaceApp, PlatformError, PushRefusal,
-    RedirectQuery,
+    ApiError, AuthorizeError, ChangedOrder, ChangedPage, Disposition, Grant, InboundPush, MarketplaceApp,
+    PlatformError, PushRefusal, RecoveredPush, RedirectQuery,
 };
 
 /// Refresh tokens live 30 days.
@@ -201,6 +201,84 @@ impl MarketplaceApp for ShopeeMarketplace {
             refresh_expires_at: now + REFRESH_TOKEN_SECS,
         };
         Ok(shops.into_iter().map(|shop| (shop, tokens.clone())).collect())
+    }
+
+    fn max_listing_range(&self) -> i64 {
+        // get_order_list takes at most 15 days per call.
+        15 * 24 * 3600
+    }
+
+    async fn changed_orders(
+        &self,
+        shop: ShopId,
+        _region: Option<&str>,
+        access_token: &Secret,
+        since: i64,
+        until: i64,
+        cursor: Option<&str>,
+    ) -> Result<ChangedPage, ApiError> {
+        let page = self
+            .client
+            .get_order_list(&self.app, shop, access_token.expose(), since, until, cursor)
+            .await?;
+        let orders = page
+            .orders
+            .into_iter()
+            .filter_map(|o| {
+                Some(ChangedOrder {
+                    status: o.status?.raw,
+                    order_sn: o.order_sn,
+                    updated_at: None,
+                })
+            })
+            .collect();
+        let next = page.next_cursor.filter(|c| page.more && !c.is_empty());
+        Ok(ChangedPage { orders, next })
+    }
+
+    async fn recovered_pushes(
+        &self,
+        shop: ShopId,
+        _region: Option<&str>,
+        access_token: &Secret,
+        orders: &[ChangedOrder],
+    ) -> Result<Vec<RecoveredPush>, ApiError> {
+        let order_sns: Vec<OrderSn> = orders.iter().map(|o| o.order_sn.clone()).collect();
+        // The list has no times: the details give Shopee's own update_time, so a live push that follows is
+        // compared with Shopee's clock, not ours. Only statuses and times are read: no personal field.
+        let details = self
+            .client
+            .get_order_detail(
+                &self.app,
+                shop,
+                access_token.expose(),
+                &order_sns,
+                &FieldPolicy::minimal(),
+            )
+            .await?;
+        Ok(order_sns
+            .into_iter()
+            .filter_map(|order_sn| {
+                let detail = details.iter().find(|d| d.order_sn == order_sn.as_str())?;
+                let (status, update_time) = detail.order_status.as_deref().zip(detail.update_time)?;
+                // The push that would have told us, as Shopee would have sent it.
+                let body = serde_json::json!({
+                    "shop_id": shop.get(),
+                    "code": 3,
+                    "timestamp": update_time,
+                    "data": {"ordersn": order_sn.as_str(), "status": status, "update_time": update_time,
+                             "completed_scenario": "", "items": []}
+                })
+                .to_string()
+                .into_bytes();
+                let dedupe_key = format!("reconcile:{shop}:{order_sn}:{status}");
+                Some(RecoveredPush {
+                    order_sn,
+                    body,
+                    dedupe_key,
+                })
+            })
+            .collect())
     }
 
     async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Grant, ApiError> {

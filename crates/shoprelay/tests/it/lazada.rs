@@ -282,3 +282,33 @@ async fn a_revoked_lazada_authorization_asks_the_admins_once_to_authorize_again(
         .collect();
     assert_eq!(notices.len(), 1, "{notices:?}");
 }
+
+#[tokio::test]
+async fn a_lost_lazada_push_is_recovered_from_the_order_list_once() {
+    let (app, lazada, _) = spawn_with_lazada().await;
+    // Lazada never delivers these pushes: only /orders/get can tell.
+    lazada.drop_next_pushes(2);
+    let change = lazada
+        .create_order(order_with("Bamboo Toothbrush", "BT-1", 2))
+        .await
+        .unwrap();
+    app.dispatch().await;
+    assert!(cards_to(&app, "lisi").is_empty(), "the pushes were lost");
+
+    let report = app.server.engine.reconcile_once().await.unwrap();
+    assert!(report.errors.is_empty(), "{report:?}");
+    assert_eq!(report.orders_recovered, 1, "{report:?}");
+    app.dispatch().await;
+    let cards = cards_to(&app, "lisi");
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    let url = cards[0].body["template_card"]["card_action"]["url"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(url.contains(&change.order.order_id.to_string()), "{url}");
+
+    // The next pass finds nothing new, and a late push of the same status announces nothing twice.
+    let again = app.server.engine.reconcile_once().await.unwrap();
+    assert_eq!(again.orders_recovered, 0, "{again:?}");
+    app.dispatch().await;
+    assert_eq!(cards_to(&app, "lisi").len(), 1);
+}
