@@ -122,7 +122,7 @@ impl Engine {
             );
             return done(InboxState::OutOfWindow, Some(note));
         }
-        let mut note = None;
+        let mut note = push.report.clone();
         // The shop's data policy decides which personal fields an order's details keep.
         let policy = match (push.shop, &push.order) {
             (Some(shop), Some(_)) => match self.store.data_policy(&app_id, shop).await {
@@ -141,7 +141,8 @@ impl Engine {
                     Ok(detail) => detail,
                     Err(EnrichError::Retry(at, error)) => return Step::RetryAt(at, error),
                     Err(EnrichError::GiveUp(error)) => {
-                        note = Some(format!("sent without order details: {error}"));
+                        let line = format!("sent without order details: {error}");
+                        note = Some(note.map_or(line.clone(), |n| format!("{n}; {line}")));
                         None
                     }
                 }

@@ -125,6 +125,8 @@ pub struct InboundPush {
     pub deauthorizes: bool,
     /// Every time the push claims, by field name (checked against the push window).
     pub times: Vec<(&'static str, i64)>,
+    /// What the push reports that no event carries (a seller account closed), for the audit log.
+    pub report: Option<String>,
 }
 
 /// Tokens from an authorization or a refresh.

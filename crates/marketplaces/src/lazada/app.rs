@@ -49,6 +49,22 @@ impl LazadaMarketplace {
     }
 }
 
+/// A seller-status push (type 13), said in the audit log: no neutral event carries it, and a closed
+/// account (most daily operations banned) is what an operator looking at missing orders needs to know.
+fn seller_status_report(body: &PushBody) -> Option<String> {
+    match body {
+        PushBody::SellerStatus { seller_id, status } => Some(format!(
+            "Lazada seller {seller_id} account status: {status}{}",
+            if status.eq_ignore_ascii_case("close") {
+                " (most daily operations are banned: no new orders until Lazada reopens it)"
+            } else {
+                ""
+            }
+        )),
+        _ => None,
+    }
+}
+
 impl PlatformError for LazadaError {
     fn disposition(&self) -> Disposition {
         LazadaError::disposition(self)
@@ -110,6 +126,7 @@ impl MarketplaceApp for LazadaMarketplace {
             status,
             deauthorizes: false,
             times: push.times(),
+            report: seller_status_report(&push.body),
         })
     }
 

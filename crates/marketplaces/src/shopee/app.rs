@@ -112,6 +112,7 @@ impl MarketplaceApp for ShopeeMarketplace {
             status,
             deauthorizes: matches!(push.body, PushBody::ShopDeauthorized { .. }),
             times: push.times(),
+            report: None,
         })
     }
 

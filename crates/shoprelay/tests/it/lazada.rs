@@ -312,3 +312,24 @@ async fn a_lost_lazada_push_is_recovered_from_the_order_list_once() {
     app.dispatch().await;
     assert_eq!(cards_to(&app, "lisi").len(), 1);
 }
+
+#[tokio::test]
+async fn a_closed_lazada_seller_account_is_said_in_the_audit_log() {
+    let (app, lazada, _) = spawn_with_lazada().await;
+    lazada
+        .send_push(
+            &SELLER.to_string(),
+            13,
+            serde_json::json!({"seller_id": SELLER.to_string(), "status": "close"}),
+        )
+        .await
+        .unwrap();
+    app.dispatch().await;
+    let entries = app.audit(shoprelay_store::AuditFilter::default()).await;
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.detail.contains("account status: close") && e.detail.contains(&SELLER.to_string())),
+        "{entries:?}"
+    );
+}
