@@ -1,6 +1,7 @@
-//! `shoprelay demo`: the whole product against built-in simulators of Shopee and WeCom — a simulated
-//! shop is authorized through the real OAuth flow, orders move through their statuses, and the
-//! messages the simulated WeCom received are shown (in the terminal and on the simulator's page).
+//! `shoprelay demo`: the whole product against built-in simulators of Shopee, Lazada and WeCom — a
+//! simulated Shopee shop is authorized through the real OAuth flow and a simulated Lazada seller through
+//! Lazada's token API, orders of both move through their statuses, and the messages the simulated WeCom
+//! received are shown (in the terminal and on the simulator's page).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,8 +9,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use shoprelay_clock::SystemClock;
+use shoprelay_core::ids::ShopId;
 use shoprelay_core::secret::SecretBox;
 use shoprelay_engine::config::{parse_config, Registry};
+use shoprelay_sim::lazada::{self as lazada_sim, LazadaSim, LazadaSimConfig};
 use shoprelay_sim::shopee::{NewItem, NewOrder, ShopeeSim, ShopeeSimConfig};
 use shoprelay_sim::wecom::{SimMessage, WeComSim, WeComSimConfig};
 use tokio::net::TcpListener;
@@ -36,14 +39,38 @@ pub struct Demo {
     pub server: Running,
     /// Simulated Shopee.
     pub shopee: ShopeeSim,
+    /// Simulated Lazada.
+    pub lazada: LazadaSim,
+    /// The Lazada seller the demo's Lazada shop is.
+    pub lazada_seller: ShopId,
     /// Simulated WeCom.
     pub wecom: WeComSim,
     _dir: Option<tempfile::TempDir>,
 }
 
 const APP: &str = "demo";
+const SHOPEE_SHOP: u64 = 727720655;
+const SHOPEE_SHOP_NAME: &str = "演示店铺 Demo Shop SG";
+const LAZADA_APP: &str = "demo-lazada";
+const LAZADA_SHOP_NAME: &str = "来赞达演示店 Demo Lazada SG";
 
-fn demo_config(server: &str, shopee: &str, wecom: &str) -> String {
+/// Where the demo's simulators answer, and which Lazada seller is its Lazada shop.
+struct Endpoints<'a> {
+    server: &'a str,
+    shopee: &'a str,
+    lazada: &'a str,
+    wecom: &'a str,
+    lazada_seller: ShopId,
+}
+
+fn demo_config(at: &Endpoints<'_>) -> String {
+    let Endpoints {
+        server,
+        shopee,
+        lazada,
+        wecom,
+        lazada_seller,
+    } = at;
     format!(
         r#"
 [server]
@@ -60,8 +87,22 @@ api_base = "{shopee}"
 
 [[shopee.shops]]
 app = "{APP}"
-shop_id = 727720655
-name = "演示店铺 Demo Shop SG"
+shop_id = {SHOPEE_SHOP}
+name = "{SHOPEE_SHOP_NAME}"
+region = "SG"
+
+# The simulator's default app key and secret; one API base stands in for every country's host.
+[[lazada.apps]]
+id = "{LAZADA_APP}"
+app_key = "123456"
+app_secret = "helloworld"
+api_base = "{lazada}"
+auth_base = "{lazada}"
+
+[[lazada.shops]]
+app = "{LAZADA_APP}"
+shop_id = {lazada_seller}
+name = "{LAZADA_SHOP_NAME}"
 region = "SG"
 
 [[wecom.apps]]
@@ -89,23 +130,31 @@ targets = [{{ type = "robot", robot = "ops" }}]
     )
 }
 
-/// Starts simulators and shoprelay, applies the demo configuration and authorizes the shop.
+/// Starts simulators and shoprelay on one clock, applies the demo configuration and authorizes both shops.
 pub async fn setup(listen: &str, data_dir: Option<PathBuf>) -> Result<Demo> {
+    let clock = SystemClock::shared();
     let wecom = shoprelay_sim::wecom::serve(
         TcpListener::bind("127.0.0.1:0").await?,
         WeComSimConfig {
             users: vec!["zhangsan".into(), "lisi".into()],
             ..WeComSimConfig::default()
         },
-        SystemClock::shared(),
+        clock.clone(),
     )
     .await?;
     let shopee = shoprelay_sim::shopee::serve(
         TcpListener::bind("127.0.0.1:0").await?,
         ShopeeSimConfig::default(),
-        SystemClock::shared(),
+        clock.clone(),
     )
     .await;
+    let lazada = lazada_sim::serve(
+        TcpListener::bind("127.0.0.1:0").await?,
+        LazadaSimConfig::default(),
+        clock.clone(),
+    )
+    .await;
+    let (account, lazada_seller) = lazada_seller(&lazada)?;
     let (dir, path) = match data_dir {
         Some(p) => {
             std::fs::create_dir_all(&p)?;
@@ -123,10 +172,18 @@ pub async fn setup(listen: &str, data_dir: Option<PathBuf>) -> Result<Demo> {
     let addr = listener.local_addr()?;
     let secrets = SecretBox::from_base64(&SecretBox::generate_key())?;
     let database = format!("sqlite://{}", path.join("demo.db").display());
-    let server = start(listener, StartOptions::new(database, secrets.clone())).await?;
+    let mut options = StartOptions::new(database, secrets.clone());
+    options.clock = clock.clone();
+    let server = start(listener, options).await?;
     let base = format!("http://{addr}");
 
-    let file = parse_config(&demo_config(&base, shopee.base_url(), &wecom.base_url()))?;
+    let file = parse_config(&demo_config(&Endpoints {
+        server: &base,
+        shopee: shopee.base_url(),
+        lazada: &lazada.rest_url(),
+        wecom: &wecom.base_url(),
+        lazada_seller,
+    }))?;
     let objects = Registry::from_file(&file).to_objects(&secrets)?;
     server
         .engine
@@ -144,12 +201,70 @@ pub async fn setup(listen: &str, data_dir: Option<PathBuf>) -> Result<Demo> {
         );
     }
     shopee.set_push_target(None, &format!("{base}/push/shopee/{APP}")).await;
+
+    let lazada_app = file
+        .marketplaces
+        .lazada
+        .apps
+        .first()
+        .context("the demo configuration has no Lazada app")?;
+    authorize_lazada(&base, &lazada, lazada_app.id.as_str(), &account).await?;
+    lazada.set_push_target(Some(&lazada_app.callback_url(&base)));
     Ok(Demo {
         server,
         shopee,
+        lazada,
+        lazada_seller,
         wecom,
         _dir: dir,
     })
+}
+
+/// The simulator's first seller: its login and its seller id (the Lazada shop's id in shoprelay).
+fn lazada_seller(sim: &LazadaSim) -> Result<(String, ShopId)> {
+    let seller = sim
+        .config()
+        .sellers
+        .first()
+        .context("the Lazada simulator has no seller")?;
+    let country = seller
+        .country_user_info
+        .first()
+        .context("the Lazada simulator's seller sells in no country")?;
+    let id = country
+        .seller_id
+        .parse::<ShopId>()
+        .with_context(|| format!("the Lazada seller id {} is not a shop id", country.seller_id))?;
+    Ok((seller.account.clone(), id))
+}
+
+/// The seller authorizes through shoprelay's Lazada link, as a real one would: the link names the redirect
+/// (with its single-use state); the seller logs in at Lazada (the simulator's approval stands in for the
+/// page) and Lazada sends the code to that redirect, where shoprelay exchanges it for tokens.
+async fn authorize_lazada(base: &str, sim: &LazadaSim, app: &str, account: &str) -> Result<()> {
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let start = no_redirects.get(format!("{base}/auth/lazada/{app}")).send().await?;
+    let link = start
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .context("shoprelay's Lazada authorization link did not redirect")?;
+    let redirect = url::Url::parse(link)?
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .map(|(_, v)| v.into_owned())
+        .context("the Lazada authorization link names no redirect_uri")?;
+    let code = sim.authorize(account)?;
+    let answer = reqwest::get(format!("{redirect}&code={code}")).await?;
+    if !answer.status().is_success() {
+        bail!(
+            "authorizing the simulated Lazada seller failed: HTTP {}",
+            answer.status()
+        );
+    }
+    Ok(())
 }
 
 fn item(name: &str, model: &str, sku: &str, quantity: u32, price: f64) -> NewItem {
@@ -164,9 +279,46 @@ fn item(name: &str, model: &str, sku: &str, quantity: u32, price: f64) -> NewIte
     }
 }
 
-/// Creates a few orders and moves them through their statuses; returns their numbers.
-pub async fn play_orders(demo: &Demo) -> Result<Vec<String>> {
-    let sim = &demo.shopee;
+fn lazada_item(name: &str, sku: &str, quantity: u32, price: f64) -> lazada_sim::NewItem {
+    lazada_sim::NewItem {
+        name: name.into(),
+        sku: sku.into(),
+        price,
+        paid_price: None,
+        quantity,
+    }
+}
+
+/// The orders the tour created, by marketplace.
+pub struct TourOrders {
+    /// Shopee order numbers (`order_sn`).
+    pub shopee: Vec<String>,
+    /// Lazada order ids.
+    pub lazada: Vec<String>,
+}
+
+impl TourOrders {
+    /// The marketplace an order of the tour is from.
+    fn platform_of(&self, order: &str) -> Option<&'static str> {
+        if self.shopee.iter().any(|o| o == order) {
+            Some("Shopee")
+        } else if self.lazada.iter().any(|o| o == order) {
+            Some("Lazada")
+        } else {
+            None
+        }
+    }
+}
+
+/// Creates a few orders in each shop and moves them through their statuses; returns their numbers.
+pub async fn play_orders(demo: &Demo) -> Result<TourOrders> {
+    Ok(TourOrders {
+        shopee: play_shopee_orders(&demo.shopee).await?,
+        lazada: play_lazada_orders(&demo.lazada, demo.lazada_seller).await?,
+    })
+}
+
+async fn play_shopee_orders(sim: &ShopeeSim) -> Result<Vec<String>> {
     let first = sim
         .create_order(NewOrder {
             items: vec![
@@ -210,6 +362,41 @@ pub async fn play_orders(demo: &Demo) -> Result<Vec<String>> {
     Ok(vec![first, second, third])
 }
 
+/// Lazada pushes every order line's status; shoprelay sends one message per order all the same.
+async fn play_lazada_orders(sim: &LazadaSim, seller: ShopId) -> Result<Vec<String>> {
+    let first = sim
+        .create_order(lazada_sim::NewOrder {
+            seller_id: Some(seller.to_string()),
+            status: Some("pending".into()),
+            items: vec![
+                lazada_item("竹制牙刷 Bamboo Toothbrush", "BT-4", 2, 4.9),
+                lazada_item("旅行收纳袋 Travel Pouch", "TP-1", 1, 9.9),
+            ],
+            customer_first_name: Some("Siti".into()),
+            customer_last_name: Some("Rahman".into()),
+            payment_method: Some("MIXEDCARD".into()),
+            ..lazada_sim::NewOrder::default()
+        })
+        .await?
+        .order
+        .order_id;
+    sim.set_order_status(first, "packed").await?;
+    sim.set_order_status(first, "shipped").await?;
+    // Cash on delivery, the simulator's default payment method.
+    let second = sim
+        .create_order(lazada_sim::NewOrder {
+            seller_id: Some(seller.to_string()),
+            status: Some("pending".into()),
+            items: vec![lazada_item("电饭煲 Rice Cooker 1.8L", "RC-18", 1, 59.0)],
+            customer_first_name: Some("Wei Ming".into()),
+            ..lazada_sim::NewOrder::default()
+        })
+        .await?
+        .order
+        .order_id;
+    Ok(vec![first.to_string(), second.to_string()])
+}
+
 /// Waits until the workers have processed every push and settled every delivery (or the timeout passes).
 pub async fn settle(demo: &Demo, timeout: Duration) -> Result<()> {
     let deadline = tokio::time::Instant::now() + timeout;
@@ -226,41 +413,67 @@ pub async fn settle(demo: &Demo, timeout: Duration) -> Result<()> {
     }
 }
 
-fn summary_line(m: &SimMessage) -> String {
-    let title = m.body["template_card"]["main_title"]["title"]
+/// The order number a robot's markdown names in its facts (`> 订单号：<font color="comment">…</font>`).
+fn markdown_order(content: &str) -> Option<String> {
+    let fact = content
+        .lines()
+        .find_map(|l| l.strip_prefix("> 订单号：").or_else(|| l.strip_prefix("> Order：")))?;
+    let value = fact.split_once('>').map_or(fact, |(_, v)| v);
+    Some(value.split('<').next().unwrap_or(value).to_owned())
+}
+
+fn summary_line(m: &SimMessage, orders: &TourOrders) -> String {
+    let card = &m.body["template_card"];
+    let markdown = m.body["markdown"]["content"].as_str().unwrap_or("");
+    let title = card["main_title"]["title"]
         .as_str()
         .map(str::to_owned)
-        .or_else(|| {
-            m.body["markdown"]["content"]
-                .as_str()
-                .and_then(|c| c.lines().next())
-                .map(|l| l.trim_start_matches("### ").to_owned())
-        })
+        .or_else(|| markdown.lines().next().map(|l| l.trim_start_matches("### ").to_owned()))
         .unwrap_or_else(|| m.msgtype.clone());
-    let order = m.body["template_card"]["horizontal_content_list"][0]["value"]
+    let order = card["horizontal_content_list"][0]["value"]
         .as_str()
-        .unwrap_or("")
-        .to_owned();
+        .map(str::to_owned)
+        .or_else(|| markdown_order(markdown))
+        .unwrap_or_default();
+    // A card names its marketplace ("Lazada · shop"); a robot's markdown does not, its order number does.
+    let platform = card["source"]["desc"]
+        .as_str()
+        .and_then(|d| d.split(" · ").next())
+        .or_else(|| orders.platform_of(&order))
+        .unwrap_or("");
     let to = if m.recipients.is_empty() {
         "群机器人 robot".to_owned()
     } else {
         m.recipients.join(",")
     };
-    format!("  #{:<3} {:<16} {:<24} {:<18} → {}", m.id, m.msgtype, title, order, to)
+    format!(
+        "  #{:<3} {:<16} {:<7} {:<24} {:<18} → {}",
+        m.id, m.msgtype, platform, title, order, to
+    )
 }
 
 /// Runs the demo.
 pub async fn run(args: Args) -> Result<ExitCode> {
     println!(
-        "启动模拟的 Shopee 与企业微信，并授权演示店铺… starting simulated Shopee and WeCom, authorizing the demo shop…"
+        "启动模拟的 Shopee、Lazada 与企业微信，并授权两家演示店铺… starting simulated Shopee, Lazada and WeCom, authorizing the two demo shops…"
     );
     let demo = setup(&args.listen, args.data_dir).await?;
     let base = format!("http://{}", demo.server.addr);
     println!("  shoprelay:        {base}/");
     println!("  模拟 Shopee:      {}", demo.shopee.base_url());
+    println!("  模拟 Lazada:      {}", demo.lazada.base_url());
     println!("  模拟企业微信 page: {}/sim", demo.wecom.base_url());
+    println!("  Shopee 店铺 shop: {SHOPEE_SHOP_NAME} ({SHOPEE_SHOP}), 推送 push → {base}/push/shopee/{APP}");
+    println!(
+        "  Lazada 店铺 shop: {LAZADA_SHOP_NAME} (seller {}), 推送 push → {base}/push/lazada/{LAZADA_APP}",
+        demo.lazada_seller
+    );
     let orders = play_orders(&demo).await?;
-    println!("已创建订单 orders: {}", orders.join(", "));
+    println!(
+        "已创建订单 orders: Shopee {} · Lazada {}",
+        orders.shopee.join(", "),
+        orders.lazada.join(", ")
+    );
     settle(&demo, Duration::from_secs(30)).await?;
     let messages = demo.wecom.messages();
     println!(
@@ -269,7 +482,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         messages.len()
     );
     for m in &messages {
-        println!("{}", summary_line(m));
+        println!("{}", summary_line(m, &orders));
     }
     println!("\n审计 audit: shoprelay audit --config <none>  ·  API {base}/api/v1/audit");
     if args.exit {

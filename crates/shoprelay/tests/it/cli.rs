@@ -133,9 +133,23 @@ async fn the_demo_runs_end_to_end() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("企业微信收到 11 条消息"), "{stdout}");
+    // Shopee: 3 orders (3 robot + 3 cards), 4 status changes, a tracking number; Lazada: 2 orders (2 robot +
+    // 2 cards) and 2 status changes, one message each however many order lines Lazada pushed.
+    assert!(stdout.contains("企业微信收到 17 条消息"), "{stdout}");
     assert!(
         stdout.contains("新订单") && stdout.contains("已分配运单号") && stdout.contains("已取消"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("/push/lazada/demo-lazada") && stdout.contains("来赞达演示店"),
+        "the tour names the Lazada shop and its push URL: {stdout}"
+    );
+    let lazada = |title: &str| {
+        stdout
+            .lines()
+            .filter(|l| l.contains("template_card") && l.contains("Lazada") && l.contains(title))
+            .count()
+    };
+    assert_eq!(lazada("新订单"), 2, "{stdout}");
+    assert_eq!(lazada("已发货"), 1, "{stdout}");
 }
