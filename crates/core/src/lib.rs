@@ -8,6 +8,7 @@
 //! - [`neutralize`]: text a buyer, shop or marketplace controls, made inert per output format.
 //! - [`route`]: which event kinds from which shops go to which targets.
 //! - [`rules`]: message rules' conditions (compiled once, evaluated per event) and sandboxed templates.
+//! - [`status_change`]: the events an order's move to a status announces, for every marketplace.
 //! - [`secret`]: secrets that never print, and their encryption at rest.
 //! - [`error`]: the contract of user-facing errors (code, status, zh + en sentence).
 //! - [`time`]: the shop's time zone and timestamp formatting.
@@ -21,4 +22,5 @@ pub mod policy;
 pub mod route;
 pub mod rules;
 pub mod secret;
+pub mod status_change;
 pub mod time;

@@ -6,7 +6,8 @@
 
 use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
-use shoprelay_core::order::{OrderSnapshot, OrderStage, OrderStatus};
+use shoprelay_core::order::{OrderSnapshot, OrderStatus};
+use shoprelay_core::status_change::StatusChange;
 
 use super::push::{LazadaPush, PushBody};
 use super::status::order_status;
@@ -47,47 +48,18 @@ pub fn normalize(
             ..
         } => {
             let status = order_status(raw);
-            if known == Some(&status) {
-                return Vec::new();
+            // Keyed by order, not line: the lines of one order collapse into one event.
+            StatusChange {
+                platform: super::PLATFORM,
+                app,
+                shop: *seller_id,
+                order_sn: trade_order_id,
+                status: &status,
+                at: *status_update_time,
+                known,
+                detail,
             }
-            let body = match known {
-                None if status.is_creation() => EventBody::OrderCreated,
-                from => EventBody::OrderStatusChanged {
-                    from: from.cloned(),
-                    to: status.clone(),
-                },
-            };
-            // Created once per order, whichever line's push first shows it.
-            let key = match body {
-                EventBody::OrderCreated => format!("lazada:{seller_id}:{trade_order_id}:created"),
-                _ => format!("lazada:{seller_id}:{trade_order_id}:status:{raw}:{status_update_time}"),
-            };
-            let order = detail
-                .filter(|d| &d.order_sn == trade_order_id)
-                .cloned()
-                .unwrap_or_else(|| OrderSnapshot::bare(trade_order_id.clone(), status.clone()));
-            // Cancellations and returns are status changes a seller acts on: triggers of their own too, so a
-            // rule can select them without a status condition.
-            let from = known.cloned();
-            let derived = match status.stage {
-                OrderStage::Cancelled => Some(("cancelled", EventBody::OrderCancelled { from })),
-                OrderStage::CancelRequested => Some(("cancel_requested", EventBody::CancellationRequested { from })),
-                OrderStage::ReturnRequested => Some(("return_requested", EventBody::ReturnRequested { from })),
-                _ => None,
-            };
-            let at = *status_update_time;
-            let mut events = vec![Event {
-                order: Some(order.clone()),
-                ..event(key, *seller_id, Some(trade_order_id), at, body)
-            }];
-            if let Some((name, body)) = derived {
-                let key = format!("lazada:{seller_id}:{trade_order_id}:{name}:{at}");
-                events.push(Event {
-                    order: Some(order),
-                    ..event(key, *seller_id, Some(trade_order_id), at, body)
-                });
-            }
-            events
+            .events()
         }
         PushBody::TokenExpiring {
             seller_id,

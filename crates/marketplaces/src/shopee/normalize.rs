@@ -6,7 +6,8 @@
 
 use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
-use shoprelay_core::order::{OrderSnapshot, OrderStage, OrderStatus};
+use shoprelay_core::order::{OrderSnapshot, OrderStatus};
+use shoprelay_core::status_change::StatusChange;
 
 use super::push::{ChatMessage, PushBody, ShopeePush};
 
@@ -42,47 +43,17 @@ pub fn normalize(
             status,
             update_time,
             ..
-        } => {
-            if known_status == Some(status) {
-                return Vec::new();
-            }
-            let body = match known_status {
-                None if status.is_creation() => EventBody::OrderCreated,
-                from => EventBody::OrderStatusChanged {
-                    from: from.cloned(),
-                    to: status.clone(),
-                },
-            };
-            // An order is created once, whatever push first shows it; later visits to a status (PROCESSED →
-            // RETRY_SHIP → PROCESSED) are new facts, told apart by their update time.
-            let key = match body {
-                EventBody::OrderCreated => format!("shopee:{shop_id}:{order_sn}:created"),
-                _ => format!("shopee:{shop_id}:{order_sn}:status:{status}:{update_time}"),
-            };
-            let order =
-                snapshot(order_sn, detail).or_else(|| Some(OrderSnapshot::bare(order_sn.clone(), status.clone())));
-            // Cancellations and returns are status changes a seller acts on: they are also triggers of
-            // their own, so a rule can select them without a status condition.
-            let from = known_status.cloned();
-            let derived = match status.stage {
-                OrderStage::Cancelled => Some(("cancelled", EventBody::OrderCancelled { from })),
-                OrderStage::CancelRequested => Some(("cancel_requested", EventBody::CancellationRequested { from })),
-                OrderStage::ReturnRequested => Some(("return_requested", EventBody::ReturnRequested { from })),
-                _ => None,
-            };
-            let mut events = vec![Event {
-                order: order.clone(),
-                ..event(key, Some(*shop_id), Some(order_sn), *update_time, body)
-            }];
-            if let Some((name, body)) = derived {
-                let key = format!("shopee:{shop_id}:{order_sn}:{name}:{update_time}");
-                events.push(Event {
-                    order,
-                    ..event(key, Some(*shop_id), Some(order_sn), *update_time, body)
-                });
-            }
-            events
+        } => StatusChange {
+            platform: super::PLATFORM,
+            app,
+            shop: *shop_id,
+            order_sn,
+            status,
+            at: *update_time,
+            known: known_status,
+            detail,
         }
+        .events(),
         PushBody::TrackingNumber {
             shop_id,
             order_sn,
