@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use shoprelay_clock::SharedClock;
 use shoprelay_core::secret::SecretBox;
-use shoprelay_marketplaces::shopee::ShopeeClient;
 use shoprelay_store::{NewPush, PushInsert, Store};
 use shoprelay_wecom::client::WeComClient;
 use tokio::sync::Notify;
@@ -48,7 +47,7 @@ pub struct EngineSettings {
     pub hold_probe: Duration,
     /// Language of the built-in messages (`[server] language`).
     pub language: shoprelay_core::error::Lang,
-    /// How often a shipped order's parcel trail is polled (`get_tracking_info`) while a rule selects
+    /// How often a shipped order's parcel trail is polled (where its marketplace offers one) while a rule selects
     /// logistics exceptions.
     pub tracking_poll: Duration,
     /// How often unshipped orders are checked against their ship-by date.
@@ -96,8 +95,6 @@ pub struct Engine {
     pub settings: EngineSettings,
     /// What every stage reads the time from and waits on (tests advance a manual one).
     pub clock: SharedClock,
-    /// Shopee API client.
-    pub shopee: ShopeeClient,
     /// WeCom API client (its token cache is shared by every delivery).
     pub wecom: WeComClient,
     /// Plain HTTP client (marketplace and WeCom APIs).
@@ -140,7 +137,6 @@ impl Engine {
             audit_sink: AuditSink::start(store.clone()),
             store,
             secrets,
-            shopee: ShopeeClient::new(http.clone()),
             wecom: WeComClient::new(http.clone()),
             http,
             webhooks: crate::webhook::WebhookClients::new(settings.http_timeout).map_err(EngineError::HttpClient)?,

@@ -2,7 +2,6 @@
 
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::IdError;
-use shoprelay_marketplaces::shopee::ShopeeError;
 use shoprelay_store::StoreError;
 
 use crate::tokens::TokenError;
@@ -63,9 +62,6 @@ impl UserFacing for EngineError {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SyncError {
     /// The marketplace refused or could not be reached.
-    #[error(transparent)]
-    Marketplace(#[from] ShopeeError),
-    /// The marketplace refused or could not be reached (through the neutral interface).
     #[error(transparent)]
     Api(#[from] shoprelay_marketplaces::adapter::ApiError),
     /// No usable access token for the shop.

@@ -7,7 +7,7 @@
 //!   paying one fsync per push.
 //! - [`pipeline`]: inbox items become neutral events, enriched through the marketplace API and routed.
 //! - [`push_window`]: how far from its arrival a push's times may be for it to be applied.
-//! - [`logistics`]: logistics exceptions Shopee does not push — failed or stalled parcels, ship-by risk.
+//! - [`logistics`]: logistics exceptions the marketplaces do not push — failed or stalled parcels, ship-by risk.
 //! - [`reconcile`]: lost pushes and unseen order changes fetched from the marketplace into the inbox.
 //! - [`routing`]: which rules an event meets (conditions compiled once) and what each target receives.
 //! - [`render`]: events become WeCom cards and robot markdown.

@@ -1,7 +1,7 @@
-//! The logistics watch: logistics-exception events derived from what Shopee does not push.
+//! The logistics watch: logistics-exception events derived from what the marketplaces do not push.
 //!
 //! Only while some enabled rule selects `logistics_exception`:
-//! - shipped orders' trails are polled (`get_tracking_info`) every `tracking_poll`; a newest step that
+//! - shipped orders' trails are polled (where the marketplace offers them) every `tracking_poll`; a newest step that
 //!   says failed delivery, return to sender or lost is an exception, once per step;
 //! - a shipped order whose trail has not moved for a rule's `stalled_after_days` (default 3) is one, once
 //!   per threshold and last movement;
@@ -13,22 +13,23 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
-use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue, TrailStep};
+use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue, Platform, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
-use shoprelay_core::order::OrderSnapshot;
-use shoprelay_marketplaces::shopee::TrackingInfo;
+use shoprelay_core::order::{OrderSnapshot, OrderStage};
+use shoprelay_marketplaces::adapter::{MarketplaceApp, Trail};
+use shoprelay_marketplaces::platform::status_words;
 use shoprelay_store::{NewEvent, WatchedOrder};
 
 use crate::config::Registry;
 use crate::engine::Engine;
 use crate::error::{EngineError, SyncError};
 use crate::routing::{DEFAULT_SHIP_RISK_HOURS, DEFAULT_STALLED_DAYS};
-use crate::tokens::{shopee_app, TokenError};
+use crate::tokens::TokenError;
 
-/// Statuses of an order handed to the carrier and not yet delivered.
-const SHIPPED: [&str; 1] = ["SHIPPED"];
-/// Statuses of an order the seller still has to ship.
-const TO_SHIP: [&str; 3] = ["READY_TO_SHIP", "PROCESSED", "RETRY_SHIP"];
+/// Stages of an order handed to the carrier and not yet delivered.
+const SHIPPED: [OrderStage; 1] = [OrderStage::Shipped];
+/// Stages of an order the seller still has to ship.
+const TO_SHIP: [OrderStage; 2] = [OrderStage::ToShip, OrderStage::Arranged];
 /// Shipped orders polled per pass.
 const BATCH: i64 = 50;
 /// Orders read per page of the ship-by scan, and most pages per scan.
@@ -88,12 +89,13 @@ impl Engine {
             self.last_ship_by_scan.store(self.clock.now_ms(), Ordering::Relaxed);
             let horizon = now + i64::from(*max_hours) * 3_600;
             let mut orders = Vec::new();
-            // Every order due to ship within the largest threshold (a day late at most: past that Shopee
-            // has cancelled it or the seller knows), a page at a time.
+            // Every order due to ship within the largest threshold (a day late at most: past that the
+            // marketplace has cancelled it or the seller knows), a page at a time.
+            let to_ship = status_words(&TO_SHIP);
             for page in 0..MAX_PAGES {
                 let rows = self
                     .store
-                    .ship_by_between(&TO_SHIP, now - 86_400, horizon, page * PAGE, PAGE)
+                    .ship_by_between(&to_ship, now - 86_400, horizon, page * PAGE, PAGE)
                     .await?;
                 let last = (rows.len() as i64) < PAGE;
                 orders.extend(rows);
@@ -108,8 +110,11 @@ impl Engine {
                     .iter()
                     .filter(|h| ship_by - now < i64::from(**h) * 3_600)
                 {
+                    let Some(platform) = platform_of(&registry, &order) else {
+                        continue;
+                    };
                     let key = format!(
-                        "shopee:{}:{}:late_risk:{hours}:{ship_by}",
+                        "{platform}:{}:{}:late_risk:{hours}:{ship_by}",
                         order.shop_id, order.order_sn
                     );
                     found.push((
@@ -130,11 +135,16 @@ impl Engine {
         let checked_before = self.clock.now_ms() - self.settings.tracking_poll.as_millis() as i64;
         for order in self
             .store
-            .claim_tracking_checks(&SHIPPED, self.clock.now_ms(), checked_before, BATCH)
+            .claim_tracking_checks(&status_words(&SHIPPED), self.clock.now_ms(), checked_before, BATCH)
             .await?
         {
-            let trail = match self.tracking_info(&registry, &order).await {
-                Ok(trail) => trail,
+            let Some(platform) = platform_of(&registry, &order) else {
+                continue;
+            };
+            let trail = match self.trail(&registry, &order).await {
+                Ok(Some(trail)) => trail,
+                // The marketplace offers no trail: only the ship-by risk is watched for its orders.
+                Ok(None) => continue,
                 Err(error) => {
                     // Polled again at the next interval; a trail we cannot read is no exception of the parcel's.
                     tracing::warn!(order = %order.order_sn, %error, "cannot read the parcel's trail");
@@ -143,25 +153,17 @@ impl Engine {
             };
             let latest = trail.latest();
             // The parcel last moved at its trail's newest step; with no trail yet, when it was shipped.
-            let moved_at = latest.map_or(order.status_time, |s| s.update_time);
-            let status = latest.map_or(trail.logistics_status.as_str(), |s| s.logistics_status.as_str());
+            let moved_at = latest.map_or(order.status_time, |s| s.at);
+            let status = latest.map_or(trail.status.as_str(), |s| s.status.as_str());
             self.store
                 .record_tracking(&order.app_id, order.shop_id, &order.order_sn, moved_at, status)
                 .await?;
-            let mut steps: Vec<_> = trail.tracking_info.iter().collect();
-            steps.sort_by_key(|s| std::cmp::Reverse(s.update_time));
-            let recent: Vec<TrailStep> = steps
-                .iter()
-                .take(3)
-                .map(|s| TrailStep {
-                    at: s.update_time,
-                    description: s.description.clone(),
-                    status: s.logistics_status.clone(),
-                })
-                .collect();
+            let mut steps: Vec<&TrailStep> = trail.steps.iter().collect();
+            steps.sort_by_key(|s| std::cmp::Reverse(s.at));
+            let recent: Vec<TrailStep> = steps.into_iter().take(3).cloned().collect();
             if let Some(issue) = LogisticsIssue::from_logistics_status(status) {
                 let key = format!(
-                    "shopee:{}:{}:logistics:{status}:{moved_at}",
+                    "{platform}:{}:{}:logistics:{status}:{moved_at}",
                     order.shop_id, order.order_sn
                 );
                 found.push((
@@ -184,7 +186,10 @@ impl Engine {
             }
             let silent_days = (now - moved_at).max(0) / 86_400;
             for days in limits.stalled_days.iter().filter(|d| silent_days >= i64::from(**d)) {
-                let key = format!("shopee:{}:{}:stalled:{days}:{moved_at}", order.shop_id, order.order_sn);
+                let key = format!(
+                    "{platform}:{}:{}:stalled:{days}:{moved_at}",
+                    order.shop_id, order.order_sn
+                );
                 found.push((
                     order.clone(),
                     Found {
@@ -204,7 +209,7 @@ impl Engine {
             if self.store.event_exists(&f.key).await? {
                 continue;
             }
-            let Some(event) = exception_event(&order, f, now) else {
+            let Some(event) = exception_event(&registry, &order, f, now) else {
                 continue;
             };
             let deliveries = self.route(&registry, &event).await?;
@@ -223,36 +228,38 @@ impl Engine {
         Ok(produced)
     }
 
-    async fn tracking_info(&self, registry: &Registry, order: &WatchedOrder) -> Result<TrackingInfo, SyncError> {
+    async fn trail(&self, registry: &Registry, order: &WatchedOrder) -> Result<Option<Trail>, SyncError> {
         let app_id = ConfigId::parse(&order.app_id)?;
         let shop = u64::try_from(order.shop_id)
             .ok()
             .and_then(|s| ShopId::new(s).ok())
             .ok_or(SyncError::ShopId(order.shop_id))?;
         let order_sn = OrderSn::parse(&order.order_sn)?;
-        let cfg = registry
-            .shopee_app(&app_id)
+        let app = registry
+            .marketplaces
+            .get(&app_id)
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
+        let region = registry.shop(&app_id, shop).and_then(|s| s.region.clone());
         let token = self.access_token(&app_id, shop).await?;
-        Ok(self
-            .shopee
-            .get_tracking_info(&shopee_app(cfg), shop, token.expose(), &order_sn)
-            .await?)
+        Ok(app.trail(shop, region.as_deref(), &token, &order_sn).await?)
     }
 }
 
-fn exception_event(order: &WatchedOrder, f: Found, now: i64) -> Option<Event> {
+/// The marketplace of a watched order's app, while the app is configured.
+fn platform_of(registry: &Registry, order: &WatchedOrder) -> Option<Platform> {
+    registry.platform_of(&ConfigId::parse(&order.app_id).ok()?)
+}
+
+fn exception_event(registry: &Registry, order: &WatchedOrder, f: Found, now: i64) -> Option<Event> {
     let app = ConfigId::parse(&order.app_id).ok()?;
+    let marketplace: &dyn MarketplaceApp = registry.marketplaces.get(&app)?.as_ref();
     let shop = u64::try_from(order.shop_id).ok().and_then(|s| ShopId::new(s).ok())?;
     let order_sn = OrderSn::parse(&order.order_sn).ok()?;
-    let mut snapshot = OrderSnapshot::bare(
-        order_sn.clone(),
-        shoprelay_marketplaces::shopee::status::order_status(&order.status),
-    );
+    let mut snapshot = OrderSnapshot::bare(order_sn.clone(), marketplace.status(&order.status));
     snapshot.ship_by_date = order.ship_by_date;
     Some(Event {
         dedupe_key: f.key,
-        platform: shoprelay_marketplaces::shopee::PLATFORM,
+        platform: marketplace.platform(),
         app,
         shop_id: Some(shop),
         order_sn: Some(order_sn),

@@ -43,7 +43,7 @@ impl UserFacing for OutOfWindow {
     }
 
     fn status(&self) -> u16 {
-        // Never an answer to Shopee (the push is answered 200): this describes the audit entry.
+        // Never an answer to the marketplace (the push is answered 200): this describes the audit entry.
         200
     }
 

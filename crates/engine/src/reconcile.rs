@@ -1,19 +1,16 @@
-//! The reconciler: pushes that never arrived still become events. Shopee keeps the pushes it failed to
-//! deliver for three days (`get_lost_push_message`, confirmed with `confirm_consumed_lost_push_message`),
-//! and `get_order_list` by update time (at most 15 days per call) shows every order that changed. Both go
-//! into the inbox like live pushes, so deduplication, ordering and enrichment are the same — an order whose
-//! push was lost produces its event exactly once.
+//! The reconciler: pushes that never arrived still become events. Some marketplaces keep the pushes they
+//! failed to deliver until they are confirmed (Shopee, for three days), and every marketplace lists the
+//! orders updated in a time range. Both go into the inbox like live pushes, so deduplication, ordering
+//! and enrichment are the same — an order whose push was lost produces its event exactly once.
 
 use serde::Serialize;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_marketplaces::adapter::MarketplaceApp;
-use shoprelay_marketplaces::shopee::dedupe_key;
 use shoprelay_store::{NewPush, ShopAuthStatus};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
 use crate::error::{EngineError, SyncError};
-use crate::tokens::shopee_app;
 
 /// Where a shop's first reconciliation starts.
 const FIRST_LOOKBACK_SECS: i64 = 3 * 24 * 3600;
@@ -54,13 +51,13 @@ impl Engine {
         }
     }
 
-    /// One pass: every Shopee app's lost pushes, then every authorized shop's changed orders (any marketplace).
+    /// One pass: every app's kept pushes, then every authorized shop's changed orders.
     pub async fn reconcile_once(&self) -> Result<ReconcileReport, EngineError> {
         let mut report = ReconcileReport::default();
         let registry = self.registry();
-        for app in registry.shopee_apps() {
-            if let Err(err) = self.recover_lost_pushes(&app.id, &mut report).await {
-                report.errors.push(format!("{}: lost pushes: {err}", app.id));
+        for app in registry.marketplaces.iter() {
+            if let Err(err) = self.recover_lost_pushes(app.as_ref(), &mut report).await {
+                report.errors.push(format!("{}: lost pushes: {err}", app.id()));
             }
         }
         for auth in self.store.list_shop_auth().await? {
@@ -79,31 +76,30 @@ impl Engine {
         Ok(report)
     }
 
-    async fn recover_lost_pushes(&self, app_id: &ConfigId, report: &mut ReconcileReport) -> Result<(), SyncError> {
-        let registry = self.registry();
-        let (Some(cfg), Some(marketplace)) = (registry.shopee_app(app_id), registry.marketplaces.get(app_id)) else {
-            return Ok(());
-        };
-        let app = shopee_app(cfg);
+    async fn recover_lost_pushes(
+        &self,
+        app: &dyn MarketplaceApp,
+        report: &mut ReconcileReport,
+    ) -> Result<(), SyncError> {
         for _ in 0..MAX_LOST_PAGES {
-            let page = self.shopee.get_lost_push_message(&app).await?;
+            let Some(page) = app.kept_pushes().await? else {
+                return Ok(());
+            };
             // Every item is stored before the page is confirmed — an unreadable one too (it fails in the
-            // inbox, replayable): confirming acknowledges the whole page, and Shopee never sends it again.
-            for lost in &page.push_message_list {
-                let body = lost.push_body();
-                self.store_recovered(marketplace.as_ref(), &body, dedupe_key(&body))
-                    .await?;
+            // inbox, replayable): confirming acknowledges the whole page, and it is never sent again.
+            for kept in &page.pushes {
+                self.store_recovered(app, &kept.body, kept.dedupe_key.clone()).await?;
                 report.lost_pushes += 1;
             }
-            if page.push_message_list.is_empty() {
+            if page.pushes.is_empty() {
                 return Ok(());
             }
             // A crash before this line fetches the page again; the inbox deduplicates it.
-            let Some(last) = page.last_message_id.filter(|id| *id > 0) else {
+            let Some(confirm) = page.confirm else {
                 return Err(SyncError::UnconfirmablePage);
             };
-            self.shopee.confirm_consumed_lost_push_message(&app, last).await?;
-            if !page.has_next_page {
+            app.confirm_kept_pushes(&confirm).await?;
+            if !page.more {
                 return Ok(());
             }
         }

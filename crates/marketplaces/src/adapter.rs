@@ -10,7 +10,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use shoprelay_core::error::UserFacing;
-use shoprelay_core::event::{Event, Platform};
+use shoprelay_core::event::{Event, Platform, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderSnapshot, OrderStatus};
 use shoprelay_core::policy::FieldPolicy;
@@ -182,6 +182,44 @@ pub struct RecoveredPush {
     pub dedupe_key: String,
 }
 
+/// A push the marketplace kept because it could not deliver it, ready for the inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptPush {
+    /// The push body, in the platform's own shape (an item of an unexpected shape is kept as it came,
+    /// so it is stored, fails in the inbox and stays replayable).
+    pub body: Vec<u8>,
+    /// Its identity in the inbox (the same as the live push's, so a push that arrives twice is one).
+    pub dedupe_key: String,
+}
+
+/// A page of pushes the marketplace kept undelivered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeptPushes {
+    /// The pushes, oldest first.
+    pub pushes: Vec<KeptPush>,
+    /// What acknowledges this page ([`MarketplaceApp::confirm_kept_pushes`]); `None` when the platform
+    /// gave nothing to confirm it with.
+    pub confirm: Option<String>,
+    /// Whether more wait after this page.
+    pub more: bool,
+}
+
+/// A parcel's trail, as the carrier reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trail {
+    /// The parcel's latest logistics status in the carrier's word (`DELIVERED`, `FAILED_DELIVERED`, …).
+    pub status: String,
+    /// The steps, in whatever order the platform listed them.
+    pub steps: Vec<TrailStep>,
+}
+
+impl Trail {
+    /// The newest step.
+    pub fn latest(&self) -> Option<&TrailStep> {
+        self.steps.iter().max_by_key(|s| s.at)
+    }
+}
+
 /// Why a seller's authorization redirect could not be completed.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
@@ -269,6 +307,31 @@ pub trait MarketplaceApp: Send + Sync {
         orders: &[ChangedOrder],
     ) -> Result<Vec<RecoveredPush>, ApiError>;
 
-    /// Spends the shop's refresh token for new tokens.
-    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Grant, ApiError>;
+    /// A page of the pushes the platform kept because they could not be delivered; `None` where the
+    /// platform keeps none (missed changes are then found by [`MarketplaceApp::changed_orders`] alone).
+    async fn kept_pushes(&self) -> Result<Option<KeptPushes>, ApiError> {
+        Ok(None)
+    }
+
+    /// Tells the platform every kept push up to `confirm` (from [`KeptPushes::confirm`]) is stored.
+    async fn confirm_kept_pushes(&self, confirm: &str) -> Result<(), ApiError> {
+        let _ = confirm;
+        Ok(())
+    }
+
+    /// A shipped order's parcel trail; `None` where the platform offers no trail.
+    async fn trail(
+        &self,
+        shop: ShopId,
+        region: Option<&str>,
+        access_token: &Secret,
+        order: &OrderSn,
+    ) -> Result<Option<Trail>, ApiError> {
+        let _ = (shop, region, access_token, order);
+        Ok(None)
+    }
+
+    /// Spends the shop's refresh token for new tokens: those of `shop` and of every other shop the same
+    /// grant covers (one Lazada login sells in several countries, each a shop sharing one token pair).
+    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Vec<(ShopId, Grant)>, ApiError>;
 }

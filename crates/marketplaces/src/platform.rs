@@ -4,6 +4,7 @@
 
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::OrderSn;
+use shoprelay_core::order::OrderStage;
 use shoprelay_core::rules::Vocabulary;
 
 use crate::{lazada, shopee};
@@ -15,6 +16,7 @@ struct Facts {
     seller_centre: &'static str,
     order_url: fn(&OrderSn) -> String,
     is_status: fn(&str) -> bool,
+    statuses: &'static [(&'static str, OrderStage)],
 }
 
 /// Every marketplace shoprelay connects to.
@@ -25,6 +27,7 @@ const PLATFORMS: [Facts; 2] = [
         seller_centre: shopee::SELLER_CENTRE,
         order_url: shopee::order_url,
         is_status: shopee::status::is_status,
+        statuses: &shopee::status::STATUSES,
     },
     Facts {
         platform: lazada::PLATFORM,
@@ -32,6 +35,7 @@ const PLATFORMS: [Facts; 2] = [
         seller_centre: lazada::SELLER_CENTRE,
         order_url: lazada::order_url,
         is_status: lazada::is_status,
+        statuses: &lazada::status::STATUSES,
     },
 ];
 
@@ -58,6 +62,17 @@ pub fn order_url(platform: Platform, order_sn: &OrderSn) -> Option<String> {
 /// The seller centre's front page, for messages about no particular order.
 pub fn seller_centre_url(platform: Platform) -> Option<&'static str> {
     facts(platform).map(|f| f.seller_centre)
+}
+
+/// Every platform's own status words that are one of these stages, as the platforms spell them (stored
+/// order states keep the platform's word; this finds them by stage).
+pub fn status_words(stages: &[OrderStage]) -> Vec<&'static str> {
+    PLATFORMS
+        .iter()
+        .flat_map(|f| f.statuses.iter())
+        .filter(|(_, stage)| stages.contains(stage))
+        .map(|(word, _)| *word)
+        .collect()
 }
 
 /// The marketplaces' names, for checking the platforms and statuses a rule names.
@@ -87,5 +102,14 @@ mod tests {
         assert!(Marketplaces.knows_platform(lazada::PLATFORM));
         assert!(Marketplaces.knows_status("ready_to_ship") && Marketplaces.knows_status("packed"));
         assert_eq!(display_name(Platform::INTERNAL), "shoprelay");
+    }
+
+    #[test]
+    fn status_words_are_found_by_stage_in_every_platform() {
+        let shipped = status_words(&[OrderStage::Shipped]);
+        assert!(shipped.contains(&"SHIPPED") && shipped.contains(&"shipped"));
+        assert!(!shipped.contains(&"READY_TO_SHIP"));
+        let to_ship = status_words(&[OrderStage::ToShip, OrderStage::Arranged]);
+        assert!(to_ship.contains(&"PROCESSED") && to_ship.contains(&"packed"));
     }
 }

@@ -6,5 +6,5 @@ pub mod registry;
 pub mod validate;
 
 pub use model::*;
-pub use registry::{shopee_app, CompiledRule, MarketplaceApps, Registry, RULE_KIND};
+pub use registry::{CompiledRule, MarketplaceApps, Registry, RULE_KIND};
 pub use validate::{parse_config, rule_problems, ConfigError, Known, Problem, RuleProblemAt};

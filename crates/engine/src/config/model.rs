@@ -6,7 +6,6 @@ use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::route::Route;
 use shoprelay_core::secret::Secret;
 pub use shoprelay_marketplaces::config::{Section, Sections, ShopConfig};
-pub use shoprelay_marketplaces::shopee::ShopeeAppConfig;
 
 /// Where the server listens and keeps its data. Read by `serve`; not stored in the database.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

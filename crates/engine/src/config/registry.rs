@@ -14,7 +14,6 @@ use shoprelay_core::secret::{Secret, SecretBox};
 use shoprelay_marketplaces::adapter::MarketplaceApp;
 use shoprelay_marketplaces::config::{app_kind, AppConfig};
 use shoprelay_marketplaces::platform::Marketplaces;
-use shoprelay_marketplaces::shopee::ShopeeApp;
 use shoprelay_store::{ConfigObject, StoreError};
 
 use super::model::*;
@@ -374,19 +373,6 @@ impl Registry {
         self.marketplaces = MarketplaceApps(apps);
         self
     }
-
-    /// The configured Shopee apps (for the Shopee features not behind the neutral interface yet:
-    /// authorization links, reconciliation, parcel tracking).
-    pub fn shopee_apps(&self) -> impl Iterator<Item = &ShopeeAppConfig> {
-        self.apps
-            .values()
-            .filter_map(|a| a.as_any().downcast_ref::<ShopeeAppConfig>())
-    }
-
-    /// The Shopee app with this id.
-    pub fn shopee_app(&self, id: &ConfigId) -> Option<&ShopeeAppConfig> {
-        self.apps.get(id)?.as_any().downcast_ref::<ShopeeAppConfig>()
-    }
 }
 
 /// Tokens given in the file go to the shop's authorization record, never into the config object.
@@ -434,9 +420,4 @@ fn open_object<T: DeserializeOwned>(secrets: &SecretBox, o: &ConfigObject) -> Re
         }
     }
     serde_json::from_value(json).map_err(corrupt)
-}
-
-/// The API view of a configured Shopee app.
-pub fn shopee_app(cfg: &ShopeeAppConfig) -> ShopeeApp {
-    cfg.api_app()
 }

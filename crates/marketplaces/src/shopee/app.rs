@@ -1,7 +1,7 @@
 //! [`ShopeeMarketplace`]: a configured Shopee partner app behind the neutral [`MarketplaceApp`] interface.
 
 use async_trait::async_trait;
-use shoprelay_core::event::{Event, Platform};
+use shoprelay_core::event::{Event, Platform, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderSnapshot, OrderStatus};
 use shoprelay_core::policy::FieldPolicy;
@@ -15,8 +15,8 @@ use super::push::{dedupe_key, PushBody, ShopeePush};
 use super::{normalize, sign, status, PLATFORM};
 use super::{open_auth_url, AuthLinkKind};
 use crate::adapter::{
-    ApiError, AuthorizeError, ChangedOrder, ChangedPage, Disposition, Grant, InboundPush, MarketplaceApp,
-    PlatformError, PushRefusal, RecoveredPush, RedirectQuery,
+    ApiError, AuthorizeError, ChangedOrder, ChangedPage, Disposition, Grant, InboundPush, KeptPush, KeptPushes,
+    MarketplaceApp, PlatformError, PushRefusal, RecoveredPush, RedirectQuery, Trail,
 };
 
 /// Refresh tokens live 30 days.
@@ -282,16 +282,73 @@ impl MarketplaceApp for ShopeeMarketplace {
             .collect())
     }
 
-    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Grant, ApiError> {
+    async fn kept_pushes(&self) -> Result<Option<KeptPushes>, ApiError> {
+        let page = self.client.get_lost_push_message(&self.app).await?;
+        let pushes = page
+            .push_message_list
+            .iter()
+            .map(|lost| {
+                let body = lost.push_body();
+                KeptPush {
+                    dedupe_key: dedupe_key(&body),
+                    body,
+                }
+            })
+            .collect();
+        Ok(Some(KeptPushes {
+            pushes,
+            confirm: page.last_message_id.filter(|id| *id > 0).map(|id| id.to_string()),
+            more: page.has_next_page,
+        }))
+    }
+
+    async fn confirm_kept_pushes(&self, confirm: &str) -> Result<(), ApiError> {
+        let last = confirm.parse::<u64>().map_err(|_| ShopeeError::InvalidField {
+            field: "last_message_id",
+            detail: format!("`{confirm}` is not a lost-push id"),
+        })?;
+        Ok(self.client.confirm_consumed_lost_push_message(&self.app, last).await?)
+    }
+
+    async fn trail(
+        &self,
+        shop: ShopId,
+        _region: Option<&str>,
+        access_token: &Secret,
+        order: &OrderSn,
+    ) -> Result<Option<Trail>, ApiError> {
+        let info = self
+            .client
+            .get_tracking_info(&self.app, shop, access_token.expose(), order)
+            .await?;
+        Ok(Some(Trail {
+            status: info.logistics_status,
+            steps: info
+                .tracking_info
+                .into_iter()
+                .map(|s| TrailStep {
+                    at: s.update_time,
+                    description: s.description,
+                    status: s.logistics_status,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Vec<(ShopId, Grant)>, ApiError> {
         let grant = self
             .client
             .refresh_access_token(&self.app, refresh_token.expose(), shop)
             .await?;
-        Ok(Grant {
-            access_token: grant.access_token,
-            refresh_token: grant.refresh_token,
-            access_expires_at: grant.expires.at(now),
-            refresh_expires_at: now + REFRESH_TOKEN_SECS,
-        })
+        // Each Shopee shop refreshes its own pair, even under a main account.
+        Ok(vec![(
+            shop,
+            Grant {
+                access_token: grant.access_token,
+                refresh_token: grant.refresh_token,
+                access_expires_at: grant.expires.at(now),
+                refresh_expires_at: now + REFRESH_TOKEN_SECS,
+            },
+        )])
     }
 }

@@ -1,8 +1,10 @@
 //! Missed pushes: what Shopee failed to deliver, and orders that changed without any push, still produce
 //! their events — once.
 
+use std::sync::Arc;
+
 use serde_json::json;
-use shoprelay_engine::tokens::shopee_app;
+use shoprelay_marketplaces::adapter::MarketplaceApp;
 use shoprelay_sim::shopee::ApiFault;
 use shoprelay_store::AuditFilter;
 
@@ -67,14 +69,7 @@ async fn an_order_changed_without_any_push_is_found_by_the_order_list() {
     lose_pushes(&app).await;
     let sn = app.create_order("READY_TO_SHIP").await;
     // Shopee forgets lost pushes after three days: empty the list as if they had expired.
-    let registry = app.server.engine.registry();
-    let cfg = registry.shopee_apps().next().unwrap();
-    let shopee = &app.server.engine.shopee;
-    let page = shopee.get_lost_push_message(&shopee_app(cfg)).await.unwrap();
-    shopee
-        .confirm_consumed_lost_push_message(&shopee_app(cfg), page.last_message_id.unwrap())
-        .await
-        .unwrap();
+    expire_lost_pushes(&app).await;
 
     let report = app.server.engine.reconcile_once().await.unwrap();
     assert_eq!(report.lost_pushes, 0);
@@ -132,16 +127,8 @@ async fn a_lost_page_is_stored_whole_before_it_is_confirmed_unreadable_items_inc
     assert_eq!((report.lost_pushes, report.orders_recovered), (lost, 0), "{report:?}");
     assert_eq!(report.errors.len(), 1, "only the order list failed: {report:?}");
     // Confirmed at Shopee: nothing is lost any more.
-    let registry = app.server.engine.registry();
-    let cfg = registry.shopee_apps().next().unwrap();
-    let page = app
-        .server
-        .engine
-        .shopee
-        .get_lost_push_message(&shopee_app(cfg))
-        .await
-        .unwrap();
-    assert!(page.push_message_list.is_empty(), "{page:?}");
+    let page = shopee_app(&app).kept_pushes().await.unwrap().unwrap();
+    assert!(page.pushes.is_empty(), "{page:?}");
 
     app.dispatch_until_settled().await;
     assert_eq!(new_order_cards(&app, &sn), 1);
@@ -182,14 +169,7 @@ async fn an_order_recovered_from_the_list_keeps_shopee_times_so_the_next_live_pu
     app.shopee.advance_clock(-600);
     lose_pushes(&app).await;
     let sn = app.create_order("READY_TO_SHIP").await;
-    let registry = app.server.engine.registry();
-    let cfg = registry.shopee_apps().next().unwrap();
-    let shopee = &app.server.engine.shopee;
-    let page = shopee.get_lost_push_message(&shopee_app(cfg)).await.unwrap();
-    shopee
-        .confirm_consumed_lost_push_message(&shopee_app(cfg), page.last_message_id.unwrap())
-        .await
-        .unwrap();
+    expire_lost_pushes(&app).await;
     let report = app.server.engine.reconcile_once().await.unwrap();
     assert_eq!(report.orders_recovered, 1, "{report:?}");
     app.dispatch_until_settled().await;
@@ -198,4 +178,21 @@ async fn an_order_recovered_from_the_list_keeps_shopee_times_so_the_next_live_pu
     app.shopee.set_order_status(&sn, "SHIPPED").await.unwrap();
     app.dispatch_until_settled().await;
     assert_eq!(status_cards(&app, &sn), vec!["订单状态变更：已发货".to_owned()]);
+}
+
+/// The Shopee app, through the interface the reconciler uses.
+fn shopee_app(app: &TestApp) -> Arc<dyn MarketplaceApp> {
+    let registry = app.server.engine.registry();
+    let shopee = registry
+        .marketplaces
+        .iter()
+        .find(|a| a.platform() == shoprelay_marketplaces::shopee::PLATFORM);
+    shopee.unwrap().clone()
+}
+
+/// Empties Shopee's list of lost pushes, as if they had expired (Shopee forgets them after three days).
+async fn expire_lost_pushes(app: &TestApp) {
+    let shopee = shopee_app(app);
+    let page = shopee.kept_pushes().await.unwrap().unwrap();
+    shopee.confirm_kept_pushes(&page.confirm.unwrap()).await.unwrap();
 }
