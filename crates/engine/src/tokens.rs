@@ -42,8 +42,8 @@ impl TokenManager {
 /// Why no access token could be had.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    /// No Shopee app with this id is configured.
-    #[error("no Shopee app `{0}` is configured")]
+    /// No marketplace app with this id is configured.
+    #[error("no marketplace app `{0}` is configured")]
     UnknownApp(ConfigId),
     /// Another process is refreshing this shop's tokens right now; try again shortly.
     #[error("the tokens of shop {0} are being refreshed by another process")]
@@ -73,8 +73,6 @@ impl From<shoprelay_store::StoreError> for TokenError {
         TokenError::Engine(EngineError::Store(e))
     }
 }
-
-pub use crate::config::shopee_app;
 
 fn grant_to_auth(app: &ConfigId, shop: ShopId, grant: &Grant, version: i64) -> ShopAuth {
     ShopAuth {
@@ -174,7 +172,7 @@ impl Engine {
 
     /// Refreshes the shop's tokens unless someone already moved past `seen_version`. Single-flight: a
     /// per-shop lock in this process, a per-shop lease in the database across replicas, both taken
-    /// BEFORE Shopee is called, since the call spends the single-use refresh token.
+    /// BEFORE the marketplace is called, since the call spends the single-use refresh token.
     pub async fn refresh_shop(&self, app_id: &ConfigId, shop: ShopId, seen_version: i64) -> Result<Secret, TokenError> {
         let lock = self.tokens.lock_for(app_id, shop);
         let _single_flight = lock.lock().await;
@@ -229,8 +227,11 @@ impl Engine {
         audit.app_id = Some(app_id.to_string());
         audit.shop_id = i64::try_from(shop.get()).ok();
         match app.refresh(shop, &auth.refresh_token, self.clock.now_secs()).await {
-            Ok(grant) => {
-                let fresh = grant_to_auth(app_id, shop, &grant, auth.version);
+            Ok(grants) => {
+                let Some(grant) = grants.iter().find(|(s, _)| *s == shop).map(|(_, g)| g) else {
+                    return Err(TokenError::NotAuthorized(shop));
+                };
+                let fresh = grant_to_auth(app_id, shop, grant, auth.version);
                 // The old refresh token is spent: storing the new pair must not be given up on lightly.
                 let mut stored = self.store.rotate_shop_tokens(&fresh, self.clock.now_ms()).await;
                 for _ in 0..3 {
@@ -242,6 +243,7 @@ impl Engine {
                 }
                 if stored? {
                     self.store.append_audit(audit).await?;
+                    self.share_refreshed(app_id, shop, auth, &grants).await?;
                     Ok(fresh.access_token)
                 } else {
                     // Only possible when the row changed under the lease (a new authorization meanwhile).
@@ -254,6 +256,13 @@ impl Engine {
                 }
             }
             Err(err) if err.refresh_disposition() == Disposition::Reauthorize => {
+                // A shop sharing its grant with others may have been given a new pair by a sibling's
+                // refresh while this one was on its way with the old token: that is no lost authorization.
+                if let Some(current) = self.store.shop_auth(app_id, shop).await? {
+                    if current.version != auth.version && current.status == ShopAuthStatus::Active {
+                        return Ok(current.access_token);
+                    }
+                }
                 self.mark_needs_reauthorization(app.platform(), app_id, shop, auth.version, &err)
                     .await?;
                 Err(TokenError::NeedsReauthorization(shop))
@@ -265,6 +274,38 @@ impl Engine {
                 Err(err.into())
             }
         }
+    }
+
+    /// Gives the other shops a refreshed grant covers their new pair: each still holding the refresh token
+    /// just spent (one authorized separately since keeps its own).
+    async fn share_refreshed(
+        &self,
+        app_id: &ConfigId,
+        refreshed: ShopId,
+        spent: &ShopAuth,
+        grants: &[(ShopId, Grant)],
+    ) -> Result<(), TokenError> {
+        for (shop, grant) in grants.iter().filter(|(s, _)| *s != refreshed) {
+            let Some(sibling) = self.store.shop_auth(app_id, *shop).await? else {
+                continue;
+            };
+            if sibling.refresh_token != spent.refresh_token || sibling.status != ShopAuthStatus::Active {
+                continue;
+            }
+            let fresh = grant_to_auth(app_id, *shop, grant, sibling.version);
+            if self.store.rotate_shop_tokens(&fresh, self.clock.now_ms()).await? {
+                let mut audit = AuditEntry::new(
+                    AuditKind::Auth,
+                    "refreshed",
+                    self.clock.now_ms(),
+                    format!("access token refreshed with shop {refreshed}, which shares its authorization"),
+                );
+                audit.app_id = Some(app_id.to_string());
+                audit.shop_id = i64::try_from(shop.get()).ok();
+                self.store.append_audit(audit).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn mark_needs_reauthorization(

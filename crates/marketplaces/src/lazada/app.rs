@@ -275,14 +275,21 @@ impl MarketplaceApp for LazadaMarketplace {
             .collect())
     }
 
-    async fn refresh(&self, _shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Grant, ApiError> {
+    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Vec<(ShopId, Grant)>, ApiError> {
         let grant = self.client.refresh_token(&self.config, refresh_token).await?;
-        Ok(Grant {
+        let tokens = Grant {
             access_token: grant.access_token.clone(),
             refresh_token: grant.refresh_token.clone(),
             access_expires_at: grant.access_expires_at(now),
             refresh_expires_at: grant.refresh_expires_at(now),
-        })
+        };
+        // The pair is the login's, shared by its shop in every country: the old refresh token is dead for
+        // all of them now, so each gets the new pair.
+        let mut shops: Vec<ShopId> = grant.sellers.iter().map(|s| s.seller_id).collect();
+        if !shops.contains(&shop) {
+            shops.push(shop);
+        }
+        Ok(shops.into_iter().map(|s| (s, tokens.clone())).collect())
     }
 }
 

@@ -6,7 +6,7 @@ use shoprelay_clock::Clock;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_marketplaces::lazada::{push_signature, LazadaAppConfig, LazadaClient};
-use shoprelay_sim::lazada::{LazadaSim, LazadaSimConfig, NewItem, NewOrder};
+use shoprelay_sim::lazada::{CountryUserInfo, LazadaSim, LazadaSimConfig, NewItem, NewOrder, Region};
 use shoprelay_store::{ShopAuth, ShopAuthStatus};
 use tokio::net::TcpListener;
 
@@ -40,13 +40,14 @@ async fn spawn_with_lazada() -> (TestApp, LazadaSim, LazadaAppConfig) {
 
 /// The usual app plus a Lazada app and shop whose seller has not authorized it yet.
 async fn spawn_unauthorized() -> (TestApp, LazadaSim, LazadaAppConfig) {
+    spawn_lazada(LazadaSimConfig::default(), "").await
+}
+
+/// The usual app plus a Lazada app, its shop in Singapore and `more` configuration, against `sim`.
+async fn spawn_lazada(sim: LazadaSimConfig, more: &str) -> (TestApp, LazadaSim, LazadaAppConfig) {
     let app = spawn_app().await;
-    let lazada = shoprelay_sim::lazada::serve(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        LazadaSimConfig::default(),
-        app.clock.shared(),
-    )
-    .await;
+    let lazada =
+        shoprelay_sim::lazada::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), sim, app.clock.shared()).await;
     let rest = lazada.rest_url();
     let toml = config_toml(
         &app.base,
@@ -74,7 +75,7 @@ events = ["order_created"]
 when = {{ platform = ["lazada"] }}
 targets = [{{ type = "wecom_app", app = "hq", users = ["lisi"] }}]
 "#
-    );
+    ) + more;
     let file = parse_config(&toml).unwrap();
     let engine = &app.server.engine;
     let objects = Registry::from_file(&file).to_objects(&engine.secrets).unwrap();
@@ -210,6 +211,68 @@ async fn a_lazada_access_token_is_refreshed_and_the_spent_refresh_token_dies() {
         .as_str()
         .unwrap_or_default();
     assert!(items.contains("Rice Cooker"), "{items}");
+}
+
+#[tokio::test]
+async fn one_login_selling_in_two_countries_keeps_both_shops_authorized_across_refreshes() {
+    const MY_SELLER: u64 = 7654321;
+    let mut sim = LazadaSimConfig::default();
+    sim.sellers[0].country_user_info.push(CountryUserInfo {
+        country: Region::My,
+        seller_id: MY_SELLER.to_string(),
+        user_id: "100002".into(),
+        short_code: "MY8D3K1P".into(),
+    });
+    let more = format!("\n[[lazada.shops]]\napp = \"{LZ_APP}\"\nshop_id = {MY_SELLER}\nname = \"马来西亚 Lazada 店\"\nregion = \"MY\"\n");
+    let (app, lazada, cfg) = spawn_lazada(sim, &more).await;
+    let engine = &app.server.engine;
+    let app_id = ConfigId::parse(LZ_APP).unwrap();
+    let shops = [ShopId::new(SELLER).unwrap(), ShopId::new(MY_SELLER).unwrap()];
+    // The seller authorizes once; Lazada's answer lists a shop per country, both given the one pair.
+    let code = lazada.authorize("seller@example.com").unwrap();
+    let client = LazadaClient::new(reqwest::Client::new(), app.clock.shared());
+    let grant = client.create_token(&cfg, &code).await.unwrap();
+    assert_eq!(grant.sellers.len(), 2);
+    let now = app.clock.now_secs();
+    for shop in shops {
+        let auth = ShopAuth {
+            app_id: app_id.clone(),
+            shop_id: shop,
+            access_token: grant.access_token.clone(),
+            refresh_token: grant.refresh_token.clone(),
+            access_expires_at: grant.access_expires_at(now),
+            refresh_expires_at: grant.refresh_expires_at(now),
+            status: ShopAuthStatus::Active,
+            status_reason: None,
+            version: 0,
+        };
+        engine.store.save_shop_auth(&auth, app.clock.now_ms()).await.unwrap();
+    }
+    // Two rounds of refreshes: each spends the login's refresh token, which Lazada rotates.
+    for round in 0..2 {
+        app.clock.advance(std::time::Duration::from_secs(7 * 86_400 - 600));
+        assert!(engine.refresh_due().await.unwrap() >= 1, "round {round}");
+        let auths = [
+            engine.store.shop_auth(&app_id, shops[0]).await.unwrap().unwrap(),
+            engine.store.shop_auth(&app_id, shops[1]).await.unwrap().unwrap(),
+        ];
+        for auth in &auths {
+            assert_eq!(
+                auth.status,
+                ShopAuthStatus::Active,
+                "round {round}: {:?}",
+                auth.status_reason
+            );
+            assert!(auth.access_expires_at > app.clock.now_secs() + 86_400, "round {round}");
+        }
+        assert_eq!(auths[0].refresh_token.expose(), auths[1].refresh_token.expose());
+    }
+    app.dispatch().await;
+    assert!(
+        !app.markdowns().iter().any(|m| m.contains("授权")),
+        "no shop was reported as needing authorization: {:?}",
+        app.markdowns()
+    );
 }
 
 #[tokio::test]
