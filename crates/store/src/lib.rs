@@ -8,6 +8,7 @@
 //!   Both dialects share their SQL where they agree; claiming work and migrations differ. Columns that
 //!   can hold personal data are sealed with the master key (`sql/personal.rs`); a buyer's rows are found
 //!   through keyed hashes (`sql/forget.rs`); `sql/reseal.rs` re-seals everything under a new key.
+//! - [`conversation`]: buyer chat — conversations, their holder, and the archive of their messages.
 //! - [`chain`]: the audit log's hash chain (sealing, verification), pure.
 //! - [`error`]: [`StoreError`], storage failures mapped to intent.
 //!
@@ -15,15 +16,20 @@
 //! crash at any point loses nothing (the transactional inbox and outbox).
 
 pub mod chain;
+pub mod conversation;
 pub mod error;
 pub mod model;
 pub mod sql;
 pub mod store;
 
+pub use conversation::{
+    Author, Claim, Conversation, ConversationFilter, ConversationMessage, ConversationState, FiledMessage,
+    MessageOutcome, NewBuyerMessage, NewReply,
+};
 pub use error::StoreError;
 pub use model::*;
 pub use sql::{ResealTarget, SqlStore};
 pub use store::{
-    AuditLog, Callbacks, ConfigRepo, DataPolicies, Inbox, OrderWatch, Outbox, Privacy, Retention, ShopAuthRepo, Store,
-    Tasks,
+    AuditLog, Callbacks, ConfigRepo, Conversations, DataPolicies, Inbox, OrderWatch, Outbox, Privacy, Retention,
+    ShopAuthRepo, Store, Tasks,
 };

@@ -644,16 +644,19 @@ pub enum RetentionTarget {
     Audit,
     /// WeCom callbacks.
     Callbacks,
+    /// Conversations with buyers and their messages (the chat archive), by their latest activity.
+    Conversations,
 }
 
 impl RetentionTarget {
     /// Every target, in purge order.
-    pub const ALL: [RetentionTarget; 6] = [
+    pub const ALL: [RetentionTarget; 7] = [
         RetentionTarget::Pushes,
         RetentionTarget::Events,
         RetentionTarget::Deliveries,
         RetentionTarget::Tasks,
         RetentionTarget::Callbacks,
+        RetentionTarget::Conversations,
         RetentionTarget::Audit,
     ];
 
@@ -666,6 +669,7 @@ impl RetentionTarget {
             RetentionTarget::Tasks => "tasks",
             RetentionTarget::Audit => "audit",
             RetentionTarget::Callbacks => "callbacks",
+            RetentionTarget::Conversations => "conversations",
         }
     }
 }
@@ -683,22 +687,26 @@ pub struct ForgetReport {
     pub tasks: u64,
     /// Orders whose last known status was dropped.
     pub orders: u64,
+    /// Conversations with the buyer, with their messages.
+    pub conversations: u64,
 }
 
 impl ForgetReport {
     /// The audit entry's detail: the buyer's keyed hash and the counts, never who the buyer is.
     pub fn detail(&self, buyer_hash: &str) -> String {
         format!(
-            "buyer {buyer_hash} forgotten: {} push(es), {} event(s), {} delivery(ies), {} task(s), {} order(s)",
-            self.pushes, self.events, self.deliveries, self.tasks, self.orders
+            "buyer {buyer_hash} forgotten: {} push(es), {} event(s), {} delivery(ies), {} task(s), {} order(s), \
+             {} conversation(s)",
+            self.pushes, self.events, self.deliveries, self.tasks, self.orders, self.conversations
         )
     }
 
     /// The audit entry's detail for a purged shop.
     pub fn shop_detail(&self, app: &str, shop: ShopId) -> String {
         format!(
-            "shop {shop} of app {app} purged: {} push(es), {} event(s), {} delivery(ies), {} task(s), {} order(s)",
-            self.pushes, self.events, self.deliveries, self.tasks, self.orders
+            "shop {shop} of app {app} purged: {} push(es), {} event(s), {} delivery(ies), {} task(s), {} order(s), \
+             {} conversation(s)",
+            self.pushes, self.events, self.deliveries, self.tasks, self.orders, self.conversations
         )
     }
 }

@@ -5,6 +5,7 @@ use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::policy::FieldPolicy;
 
 use crate::chain::{ChainHead, SealedAudit};
+use crate::conversation::*;
 use crate::error::StoreError;
 use crate::model::*;
 
@@ -290,6 +291,41 @@ pub trait Callbacks: Send + Sync {
     async fn insert_callback(&self, callback: &NewCallback) -> Result<bool>;
     /// The newest callbacks, newest first.
     async fn recent_callbacks(&self, limit: i64) -> Result<Vec<StoredCallback>>;
+    /// Claims up to `limit` callbacks not acted on yet, oldest first, for `lease_ms`; a crashed worker's
+    /// come back after the lease.
+    async fn claim_callbacks(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<StoredCallback>>;
+    /// Closes a claimed callback: `state` says what was done (`done`, `ignored`, `failed`), `note` why.
+    async fn finish_callback(&self, id: i64, state: &str, note: Option<&str>) -> Result<()>;
+}
+
+/// Buyer chat: conversations, who holds them, and the archive of their messages.
+#[async_trait]
+pub trait Conversations: Send + Sync {
+    /// Files a buyer's message under its conversation (opened on the first message, reopened when
+    /// resolved), once per dedupe key, in one transaction.
+    async fn file_buyer_message(&self, message: &NewBuyerMessage, now: i64) -> Result<FiledMessage>;
+    /// The conversation with this id.
+    async fn conversation(&self, id: i64) -> Result<Option<Conversation>>;
+    /// Conversations matching the filter, newest buyer message first.
+    async fn list_conversations(&self, filter: &ConversationFilter) -> Result<Vec<Conversation>>;
+    /// Gives the conversation to `member` (reached through WeCom app `app`) unless another member holds it.
+    async fn claim_conversation(&self, id: i64, member: &str, app: &str, now: i64) -> Result<Claim>;
+    /// Lets go of a conversation: resolved (the holder is remembered for when the buyer writes again), or
+    /// handed off (nobody holds it; the rules route it again).
+    async fn release_conversation(&self, id: i64, resolved: bool, now: i64) -> Result<Option<Conversation>>;
+    /// Files a reply before it is sent; `None` when one with the same dedupe key is filed already.
+    async fn add_reply(&self, reply: &NewReply) -> Result<Option<i64>>;
+    /// Records what became of a reply; a person's reply that was sent counts as the conversation's answer.
+    async fn finish_reply(
+        &self,
+        id: i64,
+        outcome: MessageOutcome,
+        note: Option<&str>,
+        platform_message_id: Option<&str>,
+        now: i64,
+    ) -> Result<()>;
+    /// The conversation's latest `limit` messages, oldest first.
+    async fn conversation_messages(&self, id: i64, limit: i64) -> Result<Vec<ConversationMessage>>;
 }
 
 /// Everything shoprelay keeps.
@@ -305,6 +341,7 @@ pub trait Store:
     + Privacy
     + DataPolicies
     + Callbacks
+    + Conversations
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

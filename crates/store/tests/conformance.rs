@@ -1680,6 +1680,21 @@ async fn sqlite_file_and_wal_hold_no_buyer_name_chat_or_address() {
         .await
         .unwrap()
         .unwrap();
+    let filed = NewBuyerMessage {
+        buyer_name: BUYER.into(),
+        ..buyer_message("conv-msg-1", CHAT, 50)
+    };
+    let conversation = s.file_buyer_message(&filed, 50).await.unwrap().conversation;
+    let reply = NewReply {
+        conversation_id: conversation.id,
+        author: Author::Staff,
+        sender: Some("zhangsan".into()),
+        dedupe_key: "reply-1".into(),
+        text: format!("{ADDRESS} 已收到"),
+        rule: None,
+        at: 60,
+    };
+    s.add_reply(&reply).await.unwrap();
     s.close().await;
     let raw = std::fs::read(dir.path().join("t.db")).unwrap_or_default();
     let wal = std::fs::read(dir.path().join("t.db-wal")).unwrap_or_default();
@@ -1796,7 +1811,8 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
                 events: 3,
                 deliveries: 4,
                 tasks: 2,
-                orders: 1
+                orders: 1,
+                conversations: 0
             },
             "the order's push, 3 events, their 3 deliveries and the digest carrying one, 2 tasks, 1 order status"
         );
@@ -2164,6 +2180,261 @@ async fn wecom_callbacks_are_stored_once_sealed_and_audited() {
         );
         assert_eq!(s.purge(RetentionTarget::Callbacks, 101, 10).await.unwrap(), 2);
         assert!(s.recent_callbacks(10).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+fn buyer_message(key: &str, text: &str, at: i64) -> NewBuyerMessage {
+    NewBuyerMessage {
+        app_id: app(),
+        shop_id: shop(),
+        thread: "conv-77".into(),
+        buyer_id: "5501".into(),
+        buyer_name: "buyer_amy".into(),
+        dedupe_key: key.into(),
+        text: text.into(),
+        at,
+    }
+}
+
+#[tokio::test]
+async fn buyer_messages_are_filed_once_per_conversation_and_sealed() {
+    run_both(|s| async move {
+        let first = s
+            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), 1_001)
+            .await
+            .unwrap();
+        assert!(first.new);
+        let c = first.conversation;
+        assert_eq!(
+            (c.state, c.holder.as_deref(), c.last_buyer_at),
+            (ConversationState::Open, None, 1_000)
+        );
+        assert_eq!((c.buyer_id.as_str(), c.buyer_name.as_str()), ("5501", "buyer_amy"));
+        let again = s
+            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), 1_002)
+            .await
+            .unwrap();
+        assert!(!again.new, "a retried push files nothing");
+        let second = s
+            .file_buyer_message(&buyer_message("m2", "在吗", 2_000), 2_001)
+            .await
+            .unwrap();
+        assert_eq!(
+            second.conversation.id, c.id,
+            "one conversation per marketplace conversation"
+        );
+        assert_eq!(second.conversation.last_buyer_at, 2_000);
+        // An older message arriving late does not move the conversation back.
+        s.file_buyer_message(&buyer_message("m0", "hi", 500), 2_002)
+            .await
+            .unwrap();
+        let messages = s.conversation_messages(c.id, 10).await.unwrap();
+        let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts, [CHAT, "在吗", "hi"]);
+        assert!(messages
+            .iter()
+            .all(|m| m.author == Author::Buyer && m.outcome == MessageOutcome::Received));
+        assert_eq!(s.conversation(c.id).await.unwrap().unwrap().last_buyer_at, 2_000);
+        assert_eq!(
+            s.conversation_messages(c.id, 1).await.unwrap()[0].text,
+            "hi",
+            "the latest, oldest first"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_conversation_is_held_by_one_member_resolved_and_handed_off() {
+    run_both(|s| async move {
+        let c = s
+            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), 1_000)
+            .await
+            .unwrap()
+            .conversation;
+        let Claim::Held(held) = s.claim_conversation(c.id, "zhangsan", "hq", 1_100).await.unwrap() else {
+            panic!("an open conversation can be claimed");
+        };
+        assert_eq!(
+            (held.state, held.holder.as_deref(), held.holder_app.as_deref()),
+            (ConversationState::Claimed, Some("zhangsan"), Some("hq"))
+        );
+        assert!(matches!(
+            s.claim_conversation(c.id, "zhangsan", "hq", 1_150).await.unwrap(),
+            Claim::Held(_)
+        ));
+        let Claim::HeldByOther(other) = s.claim_conversation(c.id, "lisi", "hq", 1_200).await.unwrap() else {
+            panic!("another member cannot take a held conversation");
+        };
+        assert_eq!(other.holder.as_deref(), Some("zhangsan"));
+        assert_eq!(
+            s.claim_conversation(9_999, "lisi", "hq", 1_200).await.unwrap(),
+            Claim::Missing
+        );
+        let held_by = |who: &str| ConversationFilter {
+            holder: Some(who.into()),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(s.list_conversations(&held_by("zhangsan")).await.unwrap().len(), 1);
+
+        // Resolved, then the buyer writes again: back with the same member.
+        let resolved = s.release_conversation(c.id, true, 1_300).await.unwrap().unwrap();
+        assert_eq!(resolved.state, ConversationState::Resolved);
+        let back = s
+            .file_buyer_message(&buyer_message("m2", "还有问题", 1_400), 1_400)
+            .await
+            .unwrap();
+        assert_eq!(
+            (back.conversation.state, back.conversation.holder.as_deref()),
+            (ConversationState::Claimed, Some("zhangsan"))
+        );
+
+        // Handed off: nobody holds it, and another member may take it.
+        let open = s.release_conversation(c.id, false, 1_500).await.unwrap().unwrap();
+        assert_eq!((open.state, open.holder), (ConversationState::Open, None));
+        assert!(matches!(
+            s.claim_conversation(c.id, "lisi", "hq", 1_600).await.unwrap(),
+            Claim::Held(_)
+        ));
+        let open_ones = ConversationFilter {
+            state: Some(ConversationState::Open),
+            limit: 10,
+            ..Default::default()
+        };
+        assert!(s.list_conversations(&open_ones).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn replies_are_filed_once_and_only_a_persons_sent_reply_counts_as_the_answer() {
+    run_both(|s| async move {
+        let c = s
+            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), 1_000)
+            .await
+            .unwrap()
+            .conversation;
+        let auto = NewReply {
+            conversation_id: c.id,
+            author: Author::Auto,
+            sender: None,
+            dedupe_key: "auto:m1".into(),
+            text: "您的订单已发货".into(),
+            rule: Some("where-is-my-order".into()),
+            at: 1_010,
+        };
+        let auto_id = s.add_reply(&auto).await.unwrap().unwrap();
+        assert_eq!(s.add_reply(&auto).await.unwrap(), None, "filed once");
+        s.finish_reply(auto_id, MessageOutcome::Sent, None, Some("pm-1"), 1_020)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.conversation(c.id).await.unwrap().unwrap().last_reply_at,
+            None,
+            "automatic answers do not count"
+        );
+        let staff = NewReply {
+            conversation_id: c.id,
+            author: Author::Staff,
+            sender: Some("zhangsan".into()),
+            dedupe_key: "reply:msg-9".into(),
+            text: "亲，已经帮您催了".into(),
+            rule: None,
+            at: 1_100,
+        };
+        let staff_id = s.add_reply(&staff).await.unwrap().unwrap();
+        let failed = NewReply {
+            dedupe_key: "reply:msg-10".into(),
+            ..staff.clone()
+        };
+        let failed_id = s.add_reply(&failed).await.unwrap().unwrap();
+        s.finish_reply(failed_id, MessageOutcome::Failed, Some("not whitelisted"), None, 1_150)
+            .await
+            .unwrap();
+        assert_eq!(s.conversation(c.id).await.unwrap().unwrap().last_reply_at, None);
+        s.finish_reply(staff_id, MessageOutcome::Sent, None, Some("pm-2"), 1_200)
+            .await
+            .unwrap();
+        assert_eq!(s.conversation(c.id).await.unwrap().unwrap().last_reply_at, Some(1_200));
+        let messages = s.conversation_messages(c.id, 10).await.unwrap();
+        let seen: Vec<(Author, MessageOutcome, Option<&str>)> = messages
+            .iter()
+            .map(|m| (m.author, m.outcome, m.note.as_deref()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Author::Buyer, MessageOutcome::Received, None),
+                (Author::Auto, MessageOutcome::Sent, None),
+                (Author::Staff, MessageOutcome::Sent, None),
+                (Author::Staff, MessageOutcome::Failed, Some("not whitelisted")),
+            ]
+        );
+        assert_eq!(messages[1].rule.as_deref(), Some("where-is-my-order"));
+        assert_eq!(messages[2].platform_message_id.as_deref(), Some("pm-2"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_forgotten_buyers_conversations_go_and_old_ones_are_purged() {
+    run_both(|s| async move {
+        let c = s
+            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), 1_000)
+            .await
+            .unwrap()
+            .conversation;
+        let other = NewBuyerMessage {
+            thread: "conv-88".into(),
+            buyer_id: "6601".into(),
+            buyer_name: "buyer_bob".into(),
+            ..buyer_message("m2", "hello", 5_000)
+        };
+        let kept = s.file_buyer_message(&other, 5_000).await.unwrap().conversation;
+        let report = s.forget_buyer(shop(), " Buyer_Amy ", 6_000).await.unwrap();
+        assert_eq!(report.conversations, 1);
+        assert!(s.conversation(c.id).await.unwrap().is_none());
+        assert!(s.conversation(kept.id).await.unwrap().is_some());
+        assert_eq!(
+            s.purge(RetentionTarget::Conversations, 5_000, 10).await.unwrap(),
+            0,
+            "not older than itself"
+        );
+        assert_eq!(s.purge(RetentionTarget::Conversations, 5_001, 10).await.unwrap(), 1);
+        assert!(s.conversation_messages(kept.id, 10).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stored_callbacks_are_claimed_once_and_closed() {
+    run_both(|s| async move {
+        for key in ["a", "b"] {
+            let callback = NewCallback {
+                app_id: ConfigId::parse("hq").unwrap(),
+                dedupe_key: key.into(),
+                kind: "text".into(),
+                body: format!("<xml>{key}</xml>"),
+                received_at: 100,
+            };
+            s.insert_callback(&callback).await.unwrap();
+        }
+        let claimed = s.claim_callbacks(1_000, 30_000, 10).await.unwrap();
+        assert_eq!(
+            claimed.iter().map(|c| c.dedupe_key.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert!(s.claim_callbacks(2_000, 30_000, 10).await.unwrap().is_empty(), "leased");
+        s.finish_callback(claimed[0].id, "done", None).await.unwrap();
+        let again = s.claim_callbacks(40_000, 30_000, 10).await.unwrap();
+        assert_eq!(
+            again.len(),
+            1,
+            "a crashed worker's callback comes back after its lease, a finished one never"
+        );
+        assert_eq!(again[0].dedupe_key, "b");
     })
     .await;
 }

@@ -188,6 +188,8 @@ pub struct RetentionConfig {
     pub audit_days: u32,
     /// WeCom callbacks (members' messages and card clicks), once received.
     pub callbacks_days: u32,
+    /// Conversations with buyers and their messages (the chat archive), after their last activity.
+    pub conversations_days: u32,
 }
 
 impl Default for RetentionConfig {
@@ -199,6 +201,7 @@ impl Default for RetentionConfig {
             tasks_days: 90,
             audit_days: 365,
             callbacks_days: 90,
+            conversations_days: 180,
         }
     }
 }
@@ -218,6 +221,7 @@ impl RetentionConfig {
             T::Tasks => self.tasks_days,
             T::Audit => self.audit_days,
             T::Callbacks => self.callbacks_days,
+            T::Conversations => self.conversations_days,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{with_pool, with_read_pool, BeginWrite, SqlStore};
+use super::{skip_locked, with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::model::{AuditEntry, AuditKind, NewCallback, StoredCallback};
 use crate::store::{Callbacks, Result};
 
@@ -52,18 +52,54 @@ impl Callbacks for SqlStore {
             .fetch_all(pool)
             .await?
         });
-        rows.into_iter()
-            .map(|(id, app_id, dedupe_key, kind, body, received_at, state)| {
-                Ok(StoredCallback {
-                    id,
-                    app_id,
-                    dedupe_key,
-                    kind,
-                    body: self.open_pii(body)?,
-                    received_at,
-                    state,
-                })
-            })
-            .collect()
+        rows.into_iter().map(|row| self.callback_row(row)).collect()
+    }
+
+    async fn claim_callbacks(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<StoredCallback>> {
+        let select = format!(
+            "SELECT id, app_id, dedupe_key, kind, body, received_at, state FROM wecom_callbacks
+             WHERE state = 'received' AND claimed_until <= $1 ORDER BY id LIMIT $2 {}",
+            skip_locked(self)
+        );
+        let rows: Vec<Row> = with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let rows: Vec<Row> = sqlx::query_as(&select).bind(now).bind(limit).fetch_all(&mut *tx).await?;
+            for row in &rows {
+                sqlx::query("UPDATE wecom_callbacks SET claimed_until = $1 WHERE id = $2")
+                    .bind(now + lease_ms)
+                    .bind(row.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            rows
+        });
+        rows.into_iter().map(|row| self.callback_row(row)).collect()
+    }
+
+    async fn finish_callback(&self, id: i64, state: &str, note: Option<&str>) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE wecom_callbacks SET state = $1, note = $2 WHERE id = $3")
+                .bind(state)
+                .bind(note)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+}
+
+impl SqlStore {
+    fn callback_row(&self, (id, app_id, dedupe_key, kind, body, received_at, state): Row) -> Result<StoredCallback> {
+        Ok(StoredCallback {
+            id,
+            app_id,
+            dedupe_key,
+            kind,
+            body: self.open_pii(body)?,
+            received_at,
+            state,
+        })
     }
 }

@@ -114,6 +114,20 @@ impl Privacy for SqlStore {
             report.pushes = in_chunks!(tx, "DELETE FROM inbox WHERE id IN ", pushes);
             let state_sql = format!("DELETE FROM order_state WHERE shop_id = {shop_sql} AND order_sn IN ");
             report.orders = in_chunks!(tx, state_sql.as_str(), orders);
+            sqlx::query(
+                "DELETE FROM conversation_messages WHERE conversation_id IN
+                     (SELECT id FROM conversations WHERE buyer_hash = $1 AND shop_id = $2)",
+            )
+            .bind(&hash)
+            .bind(shop_sql)
+            .execute(&mut *tx)
+            .await?;
+            report.conversations = sqlx::query("DELETE FROM conversations WHERE buyer_hash = $1 AND shop_id = $2")
+                .bind(&hash)
+                .bind(shop_sql)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             let mut audit = AuditEntry::new(AuditKind::Privacy, "buyer_forgotten", now, report.detail(&hash));
             audit.shop_id = Some(shop_sql);
             super::insert_audit!(&mut *tx, &audit);
@@ -134,6 +148,9 @@ impl Privacy for SqlStore {
         let of_shop = |table: &str| format!("DELETE FROM {table} WHERE app_id = $1 AND shop_id = $2");
         let (events, pushes, orders) = (of_shop("events"), of_shop("inbox"), of_shop("order_state"));
         let (auth, lease, policy) = (of_shop("shop_auth"), of_shop("token_refresh"), of_shop("data_policies"));
+        let conversations = of_shop("conversations");
+        let conversation_messages = "DELETE FROM conversation_messages WHERE conversation_id IN
+                 (SELECT id FROM conversations WHERE app_id = $1 AND shop_id = $2)";
         let shop_sql = shop_to_sql(shop);
         let mut report = ForgetReport::default();
         with_pool!(self, pool => {
@@ -158,6 +175,8 @@ impl Privacy for SqlStore {
             report.events = delete!(&events);
             report.pushes = delete!(&pushes);
             report.orders = delete!(&orders);
+            delete!(conversation_messages);
+            report.conversations = delete!(&conversations);
             delete!(&auth);
             delete!(&lease);
             delete!(&policy);

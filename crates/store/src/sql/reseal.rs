@@ -24,16 +24,25 @@ pub enum ResealTarget {
     Deliveries,
     /// Task summaries (and sticky keys hashed where older rows hold them in clear).
     Tasks,
+    /// WeCom callbacks (members' messages, which can quote buyers).
+    Callbacks,
+    /// Buyers' names in conversations.
+    Conversations,
+    /// Conversation messages (buyer messages, replies, automatic answers).
+    ConversationMessages,
 }
 
 impl ResealTarget {
     /// Every target, in the order a rotation walks them.
-    pub const ALL: [ResealTarget; 5] = [
+    pub const ALL: [ResealTarget; 8] = [
         ResealTarget::Secrets,
         ResealTarget::Pushes,
         ResealTarget::Events,
         ResealTarget::Deliveries,
         ResealTarget::Tasks,
+        ResealTarget::Callbacks,
+        ResealTarget::Conversations,
+        ResealTarget::ConversationMessages,
     ];
 
     /// The name shown in progress and stored with the cursor.
@@ -44,6 +53,9 @@ impl ResealTarget {
             ResealTarget::Events => "events",
             ResealTarget::Deliveries => "deliveries",
             ResealTarget::Tasks => "tasks",
+            ResealTarget::Callbacks => "callbacks",
+            ResealTarget::Conversations => "conversations",
+            ResealTarget::ConversationMessages => "conversation_messages",
         }
     }
 
@@ -73,6 +85,21 @@ impl ResealTarget {
                 "tasks",
                 "SELECT id, summary, CAST(NULL AS TEXT), sticky_key FROM tasks",
                 "UPDATE tasks SET summary = $1, sticky_key = $4 WHERE id = $2 AND summary = $3",
+            ),
+            ResealTarget::Callbacks => (
+                "wecom_callbacks",
+                "SELECT id, body, CAST(NULL AS TEXT), CAST(NULL AS TEXT) FROM wecom_callbacks",
+                "UPDATE wecom_callbacks SET body = $1 WHERE id = $2 AND body = $3",
+            ),
+            ResealTarget::Conversations => (
+                "conversations",
+                "SELECT id, buyer_name, CAST(NULL AS TEXT), CAST(NULL AS TEXT) FROM conversations",
+                "UPDATE conversations SET buyer_name = $1 WHERE id = $2 AND buyer_name = $3",
+            ),
+            ResealTarget::ConversationMessages => (
+                "conversation_messages",
+                "SELECT id, text, CAST(NULL AS TEXT), CAST(NULL AS TEXT) FROM conversation_messages",
+                "UPDATE conversation_messages SET text = $1 WHERE id = $2 AND text = $3",
             ),
         })
     }
@@ -149,7 +176,11 @@ impl SqlStore {
                 let q = match target {
                     ResealTarget::Deliveries => q.bind(second),
                     ResealTarget::Events | ResealTarget::Tasks => q.bind(lookup.as_deref()),
-                    ResealTarget::Secrets | ResealTarget::Pushes => q,
+                    ResealTarget::Secrets
+                    | ResealTarget::Pushes
+                    | ResealTarget::Callbacks
+                    | ResealTarget::Conversations
+                    | ResealTarget::ConversationMessages => q,
                 };
                 q.execute(&mut *tx).await?;
             }

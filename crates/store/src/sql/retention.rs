@@ -9,6 +9,34 @@ use crate::model::RetentionTarget;
 use crate::store::{Result, Retention};
 
 impl SqlStore {
+    /// Conversations quiet since before `before` (no buyer message, no change), with their messages.
+    async fn purge_conversations(&self, before: i64, limit: i64) -> Result<u64> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let ids: Vec<(i64,)> = sqlx::query_as(
+                "SELECT id FROM conversations WHERE last_buyer_at < $1 AND updated_at < $1 ORDER BY id LIMIT $2",
+            )
+            .bind(before)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut deleted = 0;
+            for (id,) in &ids {
+                sqlx::query("DELETE FROM conversation_messages WHERE conversation_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                deleted += sqlx::query("DELETE FROM conversations WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            tx.commit().await?;
+            Ok(deleted)
+        })
+    }
+
     async fn purge_audit(&self, before: i64, limit: i64) -> Result<u64> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -56,6 +84,7 @@ impl Retention for SqlStore {
     async fn purge(&self, target: RetentionTarget, before: i64, limit: i64) -> Result<u64> {
         let sql = match target {
             RetentionTarget::Audit => return self.purge_audit(before, limit).await,
+            RetentionTarget::Conversations => return self.purge_conversations(before, limit).await,
             RetentionTarget::Pushes => {
                 "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox WHERE received_at < $1
                      AND state IN ('done', 'unknown_shop', 'failed', 'out_of_window') ORDER BY id LIMIT $2)"

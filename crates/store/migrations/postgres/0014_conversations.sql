@@ -1,0 +1,42 @@
+-- Buyer chat as conversations: one per marketplace conversation, held by at most one member at a time,
+-- with every buyer message, staff reply and automatic answer (the archive). The buyer's name and every
+-- text are sealed by the store; buyer_hash finds a buyer's conversations for deletion.
+CREATE TABLE conversations (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    app_id        TEXT    NOT NULL,
+    shop_id       BIGINT  NOT NULL,
+    thread        TEXT    NOT NULL,
+    buyer_id      TEXT    NOT NULL,
+    buyer_name    TEXT    NOT NULL,
+    buyer_hash    TEXT    NOT NULL,
+    state         TEXT    NOT NULL DEFAULT 'open',
+    holder        TEXT,
+    holder_app    TEXT,
+    last_buyer_at BIGINT  NOT NULL,
+    last_reply_at BIGINT,
+    created_at    BIGINT  NOT NULL,
+    updated_at    BIGINT  NOT NULL,
+    UNIQUE (app_id, shop_id, thread)
+);
+CREATE INDEX conversations_holder ON conversations (holder, state, last_buyer_at);
+CREATE INDEX conversations_buyer ON conversations (buyer_hash);
+
+CREATE TABLE conversation_messages (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    conversation_id BIGINT  NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    dedupe_key      TEXT    NOT NULL UNIQUE,
+    author          TEXT    NOT NULL,
+    sender          TEXT,
+    text            TEXT    NOT NULL,
+    at              BIGINT  NOT NULL,
+    outcome         TEXT    NOT NULL,
+    note            TEXT,
+    rule            TEXT,
+    platform_message_id TEXT
+);
+CREATE INDEX conversation_messages_by_conversation ON conversation_messages (conversation_id, id);
+
+-- Stored callbacks are acted on by a worker: claimed with a lease, then closed with what was done.
+ALTER TABLE wecom_callbacks ADD COLUMN claimed_until BIGINT  NOT NULL DEFAULT 0;
+ALTER TABLE wecom_callbacks ADD COLUMN note TEXT;
+CREATE INDEX wecom_callbacks_due ON wecom_callbacks (state, claimed_until);

@@ -1,0 +1,234 @@
+//! Conversations with buyers and their messages. The buyer's name and every text are sealed; a claim is
+//! one conditional update, so two members clicking 认领 at once cannot both hold a conversation.
+
+use async_trait::async_trait;
+
+use super::{shop_to_sql, with_pool, with_read_pool, BeginWrite, SqlStore};
+use crate::conversation::{
+    conversation_from_row, message_from_row, Author, Claim, Conversation, ConversationFilter, ConversationMessage,
+    ConversationRow, FiledMessage, MessageOutcome, MessageRow, NewBuyerMessage, NewReply,
+};
+use crate::store::{Conversations, Result};
+
+const CONVERSATION: &str = "id, app_id, shop_id, thread, buyer_id, buyer_name, state, holder, holder_app, \
+     last_buyer_at, last_reply_at, created_at, updated_at";
+const MESSAGE: &str = "id, conversation_id, author, sender, text, at, outcome, note, rule, platform_message_id";
+
+impl SqlStore {
+    fn conversation_row(&self, row: ConversationRow) -> Result<Conversation> {
+        conversation_from_row(row, |v| self.open_pii(v))
+    }
+}
+
+#[async_trait]
+impl Conversations for SqlStore {
+    async fn file_buyer_message(&self, m: &NewBuyerMessage, now: i64) -> Result<FiledMessage> {
+        let shop = shop_to_sql(m.shop_id);
+        let name = self.seal_pii(&m.buyer_name);
+        let text = self.seal_pii(&m.text);
+        let hash = self.hash_buyer(m.shop_id, &m.buyer_name);
+        let select =
+            format!("SELECT {CONVERSATION} FROM conversations WHERE app_id = $1 AND shop_id = $2 AND thread = $3");
+        let (row, new) = with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO conversations (app_id, shop_id, thread, buyer_id, buyer_name, buyer_hash, state,
+                     last_buyer_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $8)
+                 ON CONFLICT (app_id, shop_id, thread) DO NOTHING",
+            )
+            .bind(m.app_id.as_str())
+            .bind(shop)
+            .bind(&m.thread)
+            .bind(&m.buyer_id)
+            .bind(&name)
+            .bind(&hash)
+            .bind(m.at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let (id,): (i64,) = sqlx::query_as("SELECT id FROM conversations WHERE app_id = $1 AND shop_id = $2 AND thread = $3")
+                .bind(m.app_id.as_str())
+                .bind(shop)
+                .bind(&m.thread)
+                .fetch_one(&mut *tx)
+                .await?;
+            let new = sqlx::query(
+                "INSERT INTO conversation_messages (conversation_id, dedupe_key, author, text, at, outcome)
+                 VALUES ($1, $2, 'buyer', $3, $4, 'received')
+                 ON CONFLICT (dedupe_key) DO NOTHING",
+            )
+            .bind(id)
+            .bind(&m.dedupe_key)
+            .bind(&text)
+            .bind(m.at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if new {
+                // A resolved conversation the buyer writes to again is back with its holder, if any.
+                sqlx::query(
+                    "UPDATE conversations SET
+                         last_buyer_at = CASE WHEN last_buyer_at < $1 THEN $1 ELSE last_buyer_at END,
+                         state = CASE WHEN state <> 'resolved' THEN state WHEN holder IS NULL THEN 'open' ELSE 'claimed' END,
+                         updated_at = $2
+                     WHERE id = $3",
+                )
+                .bind(m.at)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let row: ConversationRow = sqlx::query_as(&select)
+                .bind(m.app_id.as_str())
+                .bind(shop)
+                .bind(&m.thread)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            (row, new)
+        });
+        Ok(FiledMessage {
+            conversation: self.conversation_row(row)?,
+            new,
+        })
+    }
+
+    async fn conversation(&self, id: i64) -> Result<Option<Conversation>> {
+        let sql = format!("SELECT {CONVERSATION} FROM conversations WHERE id = $1");
+        let row: Option<ConversationRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
+        });
+        row.map(|r| self.conversation_row(r)).transpose()
+    }
+
+    async fn list_conversations(&self, f: &ConversationFilter) -> Result<Vec<Conversation>> {
+        let rows: Vec<ConversationRow> = with_read_pool!(self, pool => {
+            let mut q = sqlx::QueryBuilder::new(format!("SELECT {CONVERSATION} FROM conversations WHERE 1 = 1"));
+            if let Some(shop) = f.shop_id {
+                q.push(" AND shop_id = ").push_bind(shop_to_sql(shop));
+            }
+            if let Some(holder) = &f.holder {
+                q.push(" AND holder = ").push_bind(holder.clone());
+            }
+            if let Some(state) = f.state {
+                q.push(" AND state = ").push_bind(state.as_str());
+            }
+            if let Some(buyer) = &f.buyer_id {
+                q.push(" AND buyer_id = ").push_bind(buyer.clone());
+            }
+            if let Some(since) = f.since {
+                q.push(" AND last_buyer_at >= ").push_bind(since);
+            }
+            q.push(" ORDER BY last_buyer_at DESC, id DESC LIMIT ").push_bind(f.limit.clamp(1, 1_000));
+            q.build_query_as::<ConversationRow>().fetch_all(pool).await?
+        });
+        rows.into_iter().map(|r| self.conversation_row(r)).collect()
+    }
+
+    async fn claim_conversation(&self, id: i64, member: &str, app: &str, now: i64) -> Result<Claim> {
+        let claimed = with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE conversations SET holder = $1, holder_app = $2, state = 'claimed', updated_at = $3
+                 WHERE id = $4 AND (state <> 'claimed' OR holder IS NULL OR holder = $1)",
+            )
+            .bind(member)
+            .bind(app)
+            .bind(now)
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+                == 1
+        });
+        Ok(match (self.conversation(id).await?, claimed) {
+            (None, _) => Claim::Missing,
+            (Some(c), true) => Claim::Held(c),
+            (Some(c), false) => Claim::HeldByOther(c),
+        })
+    }
+
+    async fn release_conversation(&self, id: i64, resolved: bool, now: i64) -> Result<Option<Conversation>> {
+        let sql = if resolved {
+            "UPDATE conversations SET state = 'resolved', updated_at = $1 WHERE id = $2"
+        } else {
+            "UPDATE conversations SET state = 'open', holder = NULL, holder_app = NULL, updated_at = $1 WHERE id = $2"
+        };
+        with_pool!(self, pool => {
+            sqlx::query(sql).bind(now).bind(id).execute(pool).await?;
+        });
+        self.conversation(id).await
+    }
+
+    async fn add_reply(&self, r: &NewReply) -> Result<Option<i64>> {
+        let text = self.seal_pii(&r.text);
+        let id: Option<(i64,)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "INSERT INTO conversation_messages (conversation_id, dedupe_key, author, sender, text, at, outcome, rule)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (dedupe_key) DO NOTHING
+                 RETURNING id",
+            )
+            .bind(r.conversation_id)
+            .bind(&r.dedupe_key)
+            .bind(r.author.as_str())
+            .bind(&r.sender)
+            .bind(&text)
+            .bind(r.at)
+            .bind(MessageOutcome::Sending.as_str())
+            .bind(&r.rule)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(id.map(|(id,)| id))
+    }
+
+    async fn finish_reply(
+        &self,
+        id: i64,
+        outcome: MessageOutcome,
+        note: Option<&str>,
+        platform_message_id: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("UPDATE conversation_messages SET outcome = $1, note = $2, platform_message_id = $3 WHERE id = $4")
+                .bind(outcome.as_str())
+                .bind(note)
+                .bind(platform_message_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if outcome == MessageOutcome::Sent {
+                // Only a person's answer counts toward the marketplace's response rate.
+                sqlx::query(
+                    "UPDATE conversations SET last_reply_at = $1, updated_at = $1
+                     WHERE id = (SELECT conversation_id FROM conversation_messages WHERE id = $2 AND author = $3)",
+                )
+                .bind(now)
+                .bind(id)
+                .bind(Author::Staff.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    async fn conversation_messages(&self, id: i64, limit: i64) -> Result<Vec<ConversationMessage>> {
+        let sql = format!(
+            "SELECT {MESSAGE} FROM (SELECT {MESSAGE} FROM conversation_messages WHERE conversation_id = $1
+             ORDER BY id DESC LIMIT $2) latest ORDER BY id"
+        );
+        let rows: Vec<MessageRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(id).bind(limit.clamp(1, 10_000)).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|r| message_from_row(r, |v| self.open_pii(v)))
+            .collect()
+    }
+}
