@@ -224,6 +224,12 @@ pub enum EventBody {
         text: String,
         /// The marketplace's message id.
         message_id: String,
+        /// The buyer's id at the marketplace, which a reply is addressed to (when the push names it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        buyer_id: Option<String>,
+        /// shoprelay's conversation (`#12`), once the message is filed under one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversation: Option<i64>,
     },
     /// See [`EventKind::DeliveryFailing`].
     DeliveryFailing {

@@ -110,6 +110,7 @@ pub struct Engine {
     ingest: Ingest,
     pub(crate) inbox_wake: Arc<Notify>,
     pub(crate) outbox_wake: Arc<Notify>,
+    pub(crate) callback_wake: Arc<Notify>,
     /// This process among the replicas: the owner of the destination leases it takes.
     pub instance_id: String,
     /// When the ship-by scan last ran (unix ms).
@@ -147,6 +148,7 @@ impl Engine {
             config_fingerprint: std::sync::Mutex::new(config_fingerprint(&objects)),
             inbox_wake,
             outbox_wake: Arc::new(Notify::new()),
+            callback_wake: Arc::new(Notify::new()),
             instance_id: uuid::Uuid::new_v4().simple().to_string(),
             last_ship_by_scan: std::sync::atomic::AtomicI64::new(0),
         }))
@@ -194,6 +196,11 @@ impl Engine {
         self.outbox_wake.notify_one();
     }
 
+    /// Wakes the callback worker (a member's message or click was stored).
+    pub fn wake_callbacks(&self) {
+        self.callback_wake.notify_one();
+    }
+
     /// The notifiers that wake the inbox and delivery workers (for other replicas' NOTIFYs).
     pub fn wakers(&self) -> (Arc<Notify>, Arc<Notify>) {
         (self.inbox_wake.clone(), self.outbox_wake.clone())
@@ -205,8 +212,9 @@ impl Engine {
         loop {
             let timers = self.timers_once().await?;
             let processed = self.process_inbox_once().await?;
+            let acted = self.process_callbacks_once().await?;
             let delivered = self.deliver_once().await?;
-            if timers == 0 && processed == 0 && delivered == 0 {
+            if timers == 0 && processed == 0 && acted == 0 && delivered == 0 {
                 self.audit_sink.flush().await;
                 self.seal_audit_now().await?;
                 return Ok(());
@@ -236,6 +244,17 @@ impl Engine {
                 stop,
                 |e| Box::pin(e.deliver_once()),
                 |e| e.outbox_wake.clone(),
+            )
+            .await
+        }));
+        let me = self.clone();
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            me.worker_loop(
+                "callbacks",
+                stop,
+                |e| Box::pin(e.process_callbacks_once()),
+                |e| e.callback_wake.clone(),
             )
             .await
         }));

@@ -12,6 +12,8 @@
 //! - [`routing`]: which rules an event meets (conditions compiled once) and what each target receives.
 //! - [`render`]: events become WeCom cards and robot markdown.
 //! - [`pacing`]: budgets per destination checked before sending, digests when over budget, the breaker.
+//! - [`chat`]: customer service — buyer messages filed under conversations, members' replies and
+//!   commands (from WeCom callbacks) sent back to the buyer through the marketplace.
 //! - [`escalate`]: tasks not acknowledged in time become escalation events (with quiet-hour release,
 //!   the time-driven steps).
 //! - [`deliver`]: outbox rows are sent, retried with back-off or dead-lettered, each attempt audited.
@@ -28,6 +30,7 @@ pub mod audit_chain;
 pub mod audit_export;
 pub mod audit_sink;
 pub mod backoff;
+pub mod chat;
 pub mod config;
 pub mod deliver;
 pub mod egress;

@@ -195,10 +195,18 @@ impl Engine {
             }
         }
         let mut events = Vec::new();
-        for event in app.normalize(raw, &item.dedupe_key, detail.as_ref(), known.as_ref(), &policy) {
-            let deliveries = match self.route(&registry, &event).await {
-                Ok(d) => d,
+        for mut event in app.normalize(raw, &item.dedupe_key, detail.as_ref(), known.as_ref(), &policy) {
+            // A buyer message is filed under its conversation first: one a member holds goes to them.
+            let held = match self.file_buyer_message(&mut event).await {
+                Ok(held) => held,
                 Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
+            };
+            let deliveries = match held {
+                Some(conversation) => self.to_holder(&registry, &event, &conversation),
+                None => match self.route(&registry, &event).await {
+                    Ok(d) => d,
+                    Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
+                },
             };
             events.push(shoprelay_store::NewEvent { event, deliveries });
         }

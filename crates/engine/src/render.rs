@@ -625,7 +625,20 @@ fn facts(event: &Event, ctx: RenderContext<'_>) -> Vec<(&'static str, String)> {
             expire_before: Some(at),
         } => rows.push((t(l, "到期时间", "Expires"), local_time(*at, None, ctx))),
         EventBody::ReauthorizationRequired { reason } => rows.push((t(l, "原因", "Reason"), reason.clone())),
-        EventBody::BuyerMessage { from_user_name, .. } => rows.push((t(l, "买家", "Buyer"), from_user_name.clone())),
+        EventBody::BuyerMessage {
+            from_user_name,
+            conversation,
+            ..
+        } => {
+            rows.push((t(l, "买家", "Buyer"), from_user_name.clone()));
+            if let Some(id) = conversation {
+                let how = match l {
+                    Lang::Zh => format!("#{id}（给本应用发「#{id} 内容」即可回复买家）"),
+                    Lang::En => format!("#{id} (write \"#{id} <text>\" to this app to answer the buyer)"),
+                };
+                rows.push((t(l, "会话", "Conversation"), how));
+            }
+        }
         EventBody::DeliveryFailing { destination, reason } => {
             rows.push((t(l, "目标", "Destination"), destination.clone()));
             rows.push((t(l, "原因", "Reason"), reason.clone()));

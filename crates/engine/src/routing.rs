@@ -4,7 +4,7 @@
 use serde::Serialize;
 use shoprelay_core::error::Lang;
 use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue};
-use shoprelay_core::ids::WeComUserId;
+use shoprelay_core::ids::{ConfigId, WeComUserId};
 use shoprelay_core::policy::{masked_event, Display};
 use shoprelay_core::route::{Route, Sticky, Target};
 use shoprelay_core::rules::{EvalOutcome, PreparedEvent};
@@ -208,6 +208,33 @@ pub fn admin_notice(registry: &Registry, event: &Event, text: &str, lang: Lang) 
             personal_data: Display::Masked,
         })
         .collect();
+    render_selected(registry, event, selected, lang)
+}
+
+/// The deliveries of an event for one member through WeCom app `app` (a buyer message to the member
+/// holding its conversation), urgent like every buyer message.
+pub fn to_member(
+    registry: &Registry,
+    event: &Event,
+    app: &ConfigId,
+    member: &WeComUserId,
+    lang: Lang,
+) -> Vec<NewDelivery> {
+    let selected = vec![Selected {
+        rule_id: "conversation".to_owned(),
+        target: Target::WecomApp {
+            app: app.clone(),
+            users: vec![member.clone()],
+            departments: Vec::new(),
+            tags: Vec::new(),
+            all: false,
+        },
+        text: None,
+        urgent: true,
+        quiet_until: None,
+        ack: None,
+        personal_data: Display::Masked,
+    }];
     render_selected(registry, event, selected, lang)
 }
 

@@ -20,6 +20,7 @@
 pub mod api;
 pub mod auth;
 pub mod buyers;
+pub mod conversations;
 pub mod edge;
 pub mod error;
 pub mod guard;
@@ -77,6 +78,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/rules/{id}/enable", post(rules::enable))
         .route("/api/v1/rules/{id}/disable", post(rules::disable))
+        .route("/api/v1/conversations", get(conversations::list))
+        .route("/api/v1/conversations/{id}", get(conversations::get))
         .route("/api/v1/tasks", get(tasks::list))
         .route("/api/v1/tasks/{id}/ack", post(tasks::ack))
         .layer(from_fn(guard::json_writes));

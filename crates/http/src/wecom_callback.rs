@@ -196,6 +196,9 @@ pub async fn receive(
         Ok(stored) => {
             let outcome = if stored { "received" } else { "duplicate" };
             metrics::counter!("shoprelay_wecom_callbacks_total", "outcome" => outcome).increment(1);
+            if stored {
+                state.engine.wake_callbacks();
+            }
             StatusCode::OK.into_response()
         }
         // Not stored: a 5xx makes WeCom retry, which is what we want.

@@ -95,6 +95,49 @@ impl UserFacing for ApiError {
     }
 }
 
+/// Something a platform, or a shop of it, cannot do through its API (chat in a region without it).
+#[derive(Debug, thiserror::Error)]
+#[error("{platform} cannot {what}")]
+pub struct Unsupported {
+    /// The platform.
+    pub platform: Platform,
+    /// What it cannot do, in English (`send chat messages in the TW region`).
+    pub what: &'static str,
+    /// The same in Chinese.
+    pub what_zh: &'static str,
+}
+
+impl UserFacing for Unsupported {
+    fn code(&self) -> &'static str {
+        "marketplace.unsupported"
+    }
+
+    fn status(&self) -> u16 {
+        422
+    }
+
+    fn message_zh(&self) -> String {
+        format!("{}：{}，请到平台卖家中心处理", self.platform, self.what_zh)
+    }
+
+    fn message_en(&self) -> String {
+        format!("{} cannot {}: handle it in the seller centre", self.platform, self.what)
+    }
+}
+
+impl PlatformError for Unsupported {
+    fn disposition(&self) -> Disposition {
+        Disposition::Fail
+    }
+}
+
+/// A chat message the marketplace accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentChat {
+    /// The marketplace's id of the message, when it returns one.
+    pub message_id: Option<String>,
+}
+
 /// Why a push was refused at the edge (only these get a non-2xx answer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushRefusal {
@@ -329,6 +372,24 @@ pub trait MarketplaceApp: Send + Sync {
     ) -> Result<Option<Trail>, ApiError> {
         let _ = (shop, region, access_token, order);
         Ok(None)
+    }
+
+    /// Sends `text` to the buyer `to` (their id at the marketplace) in the shop's chat. A platform
+    /// without a chat API says so with [`Unsupported`].
+    async fn send_chat(
+        &self,
+        shop: ShopId,
+        region: Option<&str>,
+        access_token: &Secret,
+        to: &str,
+        text: &str,
+    ) -> Result<SentChat, ApiError> {
+        let _ = (shop, region, access_token, to, text);
+        Err(ApiError::new(Unsupported {
+            platform: self.platform(),
+            what: "send chat messages through its API",
+            what_zh: "不支持通过接口发送聊天消息",
+        }))
     }
 
     /// Spends the shop's refresh token for new tokens: those of `shop` and of every other shop the same

@@ -137,7 +137,7 @@ pub struct Conversation {
     pub app_id: String,
     /// The shop.
     pub shop_id: i64,
-    /// The marketplace's conversation id.
+    /// The marketplace's conversation id, as a keyed hash (it can name the buyer).
     pub thread: String,
     /// The buyer's id at the marketplace.
     pub buyer_id: String,

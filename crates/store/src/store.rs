@@ -324,6 +324,8 @@ pub trait Conversations: Send + Sync {
         platform_message_id: Option<&str>,
         now: i64,
     ) -> Result<()>;
+    /// The reply filed under this dedupe key, if any.
+    async fn reply_by_key(&self, dedupe_key: &str) -> Result<Option<ConversationMessage>>;
     /// The conversation's latest `limit` messages, oldest first.
     async fn conversation_messages(&self, id: i64, limit: i64) -> Result<Vec<ConversationMessage>>;
 }

@@ -1581,6 +1581,8 @@ fn chat_event(key: &str, buyer: &str) -> Event {
             from_user_name: buyer.into(),
             text: CHAT.into(),
             message_id: key.into(),
+            buyer_id: None,
+            conversation: None,
         },
         ..event(key)
     }

@@ -85,6 +85,8 @@ pub fn sample_event(kind: EventKind) -> Event {
             from_user_name: "tan_ah_kow".to_owned(),
             text: "Hi, can you ship today? 请问今天能发货吗？".to_owned(),
             message_id: "2001839465372819456".to_owned(),
+            buyer_id: None,
+            conversation: None,
         },
     };
     let has_order = matches!(

@@ -16,7 +16,7 @@ use super::{normalize, sign, status, PLATFORM};
 use super::{open_auth_url, AuthLinkKind};
 use crate::adapter::{
     ApiError, AuthorizeError, ChangedOrder, ChangedPage, Disposition, Grant, InboundPush, KeptPush, KeptPushes,
-    MarketplaceApp, PlatformError, PushRefusal, RecoveredPush, RedirectQuery, Trail,
+    MarketplaceApp, PlatformError, PushRefusal, RecoveredPush, RedirectQuery, SentChat, Trail, Unsupported,
 };
 
 /// Refresh tokens live 30 days.
@@ -333,6 +333,35 @@ impl MarketplaceApp for ShopeeMarketplace {
                 })
                 .collect(),
         }))
+    }
+
+    async fn send_chat(
+        &self,
+        shop: ShopId,
+        region: Option<&str>,
+        access_token: &Secret,
+        to: &str,
+        text: &str,
+    ) -> Result<SentChat, ApiError> {
+        // Shopee's chat API does not send in Taiwan: say so before spending a call.
+        if region.is_some_and(|r| r.eq_ignore_ascii_case("TW")) {
+            return Err(ApiError::new(Unsupported {
+                platform: PLATFORM,
+                what: "send chat messages in the TW region",
+                what_zh: "台湾站点不支持通过接口发送聊天消息",
+            }));
+        }
+        let to_id = to.parse::<u64>().map_err(|_| ShopeeError::InvalidField {
+            field: "to_id",
+            detail: format!("`{to}` is not a Shopee user id"),
+        })?;
+        let sent = self
+            .client
+            .send_message(&self.app, shop, access_token.expose(), to_id, text)
+            .await?;
+        Ok(SentChat {
+            message_id: sent.message_id,
+        })
     }
 
     async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Vec<(ShopId, Grant)>, ApiError> {

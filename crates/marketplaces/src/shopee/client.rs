@@ -11,8 +11,8 @@ use shoprelay_core::policy::FieldPolicy;
 
 use super::error::ShopeeError;
 use super::model::{
-    AuthTarget, LostPushPage, OrderDetail, OrderDetailAnswer, OrderListAnswer, OrderListPage, ShopeeApp, TokenAnswer,
-    TokenGrant, TrackingInfo,
+    AuthTarget, LostPushPage, OrderDetail, OrderDetailAnswer, OrderListAnswer, OrderListPage, SentMessage, ShopeeApp,
+    TokenAnswer, TokenGrant, TrackingInfo,
 };
 use super::sign::api_sign;
 
@@ -24,6 +24,7 @@ const ORDER_LIST: &str = "/api/v2/order/get_order_list";
 const TRACKING_INFO: &str = "/api/v2/logistics/get_tracking_info";
 const LOST_PUSH: &str = "/api/v2/push/get_lost_push_message";
 const CONFIRM_LOST_PUSH: &str = "/api/v2/push/confirm_consumed_lost_push_message";
+const SEND_MESSAGE: &str = "/api/v2/sellerchat/send_message";
 
 /// Optional order fields the notifications use; everything else stays at Shopee.
 pub const ORDER_DETAIL_FIELDS: &str =
@@ -183,6 +184,20 @@ impl ShopeeClient {
         let body = json!({ "last_message_id": last_message_id });
         let _: IgnoredAny = self.call(app, CONFIRM_LOST_PUSH, None, &[], Some(body)).await?;
         Ok(())
+    }
+
+    /// Sends a text to a buyer in the shop's chat (whitelisted apps only; not in the TW region).
+    pub async fn send_message(
+        &self,
+        app: &ShopeeApp,
+        shop_id: ShopId,
+        access_token: &str,
+        to_id: u64,
+        text: &str,
+    ) -> Result<SentMessage, ShopeeError> {
+        let body = json!({ "to_id": to_id, "message_type": "text", "content": { "text": text } });
+        self.call(app, SEND_MESSAGE, Some((access_token, shop_id.get())), &[], Some(body))
+            .await
     }
 
     /// One signed call: a GET with `query`, or (Shopee's convention) a POST when there is a JSON `body`.

@@ -506,3 +506,19 @@ impl TrackingInfo {
         self.tracking_info.iter().max_by_key(|s| s.update_time)
     }
 }
+
+/// `sellerchat/send_message`'s answer, as far as shoprelay reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SentMessage {
+    /// Shopee's id of the message (a string or a number).
+    #[serde(default, deserialize_with = "id_string")]
+    pub message_id: Option<String>,
+}
+
+fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}

@@ -129,6 +129,8 @@ pub fn normalize(
                 from_user_name: message.from_user_name.clone(),
                 text: message_text(message),
                 message_id: message.message_id.clone(),
+                buyer_id: message.from_id.map(|id| id.to_string()),
+                conversation: None,
             };
             let occurred_at = message.created_timestamp.unwrap_or(at);
             vec![event(

@@ -243,7 +243,9 @@ fn buyer_messages_with_placeholders() {
             conversation_id: "c1".into(),
             from_user_name: "ana".into(),
             text: "hi 你好".into(),
-            message_id: "m55text".into()
+            message_id: "m55text".into(),
+            buyer_id: Some("55".into()),
+            conversation: None,
         }
     );
     let image = one(normalize(&app(), &chat(55, "image", r#"{"url":"u"}"#), "h", None, None));

@@ -152,6 +152,8 @@ async fn the_cli_forgets_a_buyer_and_refuses_a_wrong_or_missing_key() {
             from_user_name: BUYER.into(),
             text: CHAT.into(),
             message_id: "m1".into(),
+            buyer_id: None,
+            conversation: None,
         },
     };
     store
@@ -255,6 +257,8 @@ async fn sealed_database(dir: &std::path::Path) -> (String, String) {
             from_user_name: BUYER.into(),
             text: CHAT.into(),
             message_id: "m1".into(),
+            buyer_id: None,
+            conversation: None,
         },
     };
     store

@@ -1,4 +1,4 @@
--- Buyer chat as conversations: one per marketplace conversation, held by at most one member at a time,
+-- Buyer chat as conversations: one per marketplace conversation (thread: its keyed hash), held by at most one member at a time,
 -- with every buyer message, staff reply and automatic answer (the archive). The buyer's name and every
 -- text are sealed by the store; buyer_hash finds a buyer's conversations for deletion.
 CREATE TABLE conversations (

@@ -27,6 +27,8 @@ impl Conversations for SqlStore {
         let name = self.seal_pii(&m.buyer_name);
         let text = self.seal_pii(&m.text);
         let hash = self.hash_buyer(m.shop_id, &m.buyer_name);
+        // A marketplace's conversation id can name the buyer: only its keyed hash is kept.
+        let thread = self.lookup.hash("thread", &format!("{}:{}", m.shop_id, m.thread));
         let select =
             format!("SELECT {CONVERSATION} FROM conversations WHERE app_id = $1 AND shop_id = $2 AND thread = $3");
         let (row, new) = with_pool!(self, pool => {
@@ -39,7 +41,7 @@ impl Conversations for SqlStore {
             )
             .bind(m.app_id.as_str())
             .bind(shop)
-            .bind(&m.thread)
+            .bind(&thread)
             .bind(&m.buyer_id)
             .bind(&name)
             .bind(&hash)
@@ -50,7 +52,7 @@ impl Conversations for SqlStore {
             let (id,): (i64,) = sqlx::query_as("SELECT id FROM conversations WHERE app_id = $1 AND shop_id = $2 AND thread = $3")
                 .bind(m.app_id.as_str())
                 .bind(shop)
-                .bind(&m.thread)
+                .bind(&thread)
                 .fetch_one(&mut *tx)
                 .await?;
             let new = sqlx::query(
@@ -84,7 +86,7 @@ impl Conversations for SqlStore {
             let row: ConversationRow = sqlx::query_as(&select)
                 .bind(m.app_id.as_str())
                 .bind(shop)
-                .bind(&m.thread)
+                .bind(&thread)
                 .fetch_one(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -217,6 +219,14 @@ impl Conversations for SqlStore {
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    async fn reply_by_key(&self, dedupe_key: &str) -> Result<Option<ConversationMessage>> {
+        let sql = format!("SELECT {MESSAGE} FROM conversation_messages WHERE dedupe_key = $1");
+        let row: Option<MessageRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(dedupe_key).fetch_optional(pool).await?
+        });
+        row.map(|r| message_from_row(r, |v| self.open_pii(v))).transpose()
     }
 
     async fn conversation_messages(&self, id: i64, limit: i64) -> Result<Vec<ConversationMessage>> {

@@ -1,0 +1,493 @@
+//! Customer service from WeCom (客服协同): buyer messages are filed under conversations, a conversation a
+//! member holds keeps coming to that member, and what members write to the app — replies, `认领 #12`,
+//! `已处理 #12`, `转人工 #12`, card button clicks — is acted on from the stored callbacks.
+//!
+//! A reply is filed (sealed) before it is sent and sent at most once: a callback processed again after a
+//! crash finds its reply filed and only tells the member what became of it.
+
+mod command;
+
+use std::time::Duration;
+
+use shoprelay_core::error::UserFacing;
+use shoprelay_core::event::{Event, EventBody};
+use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
+use shoprelay_store::{
+    AuditEntry, AuditKind, Author, Claim, Conversation, ConversationFilter, ConversationMessage, ConversationState,
+    MessageOutcome, NewBuyerMessage, NewDelivery, NewReply, StoredCallback,
+};
+use shoprelay_wecom::callback::CallbackMessage;
+use shoprelay_wecom::message::{AppBody, AppMessage, Recipients};
+
+pub use command::Command;
+
+use crate::config::Registry;
+use crate::deliver::app_credentials;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::pacing::Pacing;
+use crate::routing;
+
+/// Callbacks taken per pass.
+const BATCH: i64 = 16;
+/// How long a claimed callback stays with its worker.
+const LEASE: Duration = Duration::from_secs(30);
+
+/// What became of one callback.
+enum Handled {
+    /// Acted on; the note says how.
+    Done(String),
+    /// Nothing to do (an event shoprelay does not act on).
+    Ignored,
+    /// The member cannot be told yet (WeCom's per-member limit): the callback comes back after its lease.
+    Later,
+}
+
+/// The two languages of a message to a member, picked by the server's language.
+fn say(lang: shoprelay_core::error::Lang, zh: String, en: String) -> String {
+    match lang {
+        shoprelay_core::error::Lang::Zh => zh,
+        shoprelay_core::error::Lang::En => en,
+    }
+}
+
+impl Engine {
+    /// Files a buyer message under its conversation and names the conversation in the event. Returns
+    /// the member holding it, if any: the message goes to them instead of where the rules send it.
+    pub(crate) async fn file_buyer_message(&self, event: &mut Event) -> Result<Option<Conversation>, EngineError> {
+        let Some(shop) = event.shop_id else { return Ok(None) };
+        let EventBody::BuyerMessage {
+            conversation_id,
+            from_user_name,
+            text,
+            message_id,
+            buyer_id,
+            conversation,
+        } = &mut event.body
+        else {
+            return Ok(None);
+        };
+        let Some(buyer) = buyer_id.clone() else { return Ok(None) };
+        let message = NewBuyerMessage {
+            app_id: event.app.clone(),
+            shop_id: shop,
+            thread: conversation_id.clone(),
+            buyer_id: buyer,
+            buyer_name: from_user_name.clone(),
+            dedupe_key: format!("{}:{}:{}:{message_id}", event.platform, event.app, shop),
+            text: text.clone(),
+            at: event.occurred_at * 1_000,
+        };
+        let filed = self.store.file_buyer_message(&message, self.clock.now_ms()).await?;
+        *conversation = Some(filed.conversation.id);
+        Ok(
+            (filed.conversation.state == ConversationState::Claimed && filed.conversation.holder.is_some())
+                .then_some(filed.conversation),
+        )
+    }
+
+    /// The deliveries that bring a buyer message to the member holding its conversation.
+    pub(crate) fn to_holder(&self, registry: &Registry, event: &Event, held: &Conversation) -> Vec<NewDelivery> {
+        let (Some(app), Some(member)) = (
+            held.holder_app.as_deref().and_then(|a| ConfigId::parse(a).ok()),
+            held.holder.as_deref().and_then(|m| WeComUserId::parse(m).ok()),
+        ) else {
+            return Vec::new();
+        };
+        routing::to_member(registry, event, &app, &member, self.settings.language)
+    }
+
+    /// Conversations matching the filter, newest buyer message first.
+    pub async fn conversations(&self, filter: &ConversationFilter) -> Result<Vec<Conversation>, EngineError> {
+        Ok(self.store.list_conversations(filter).await?)
+    }
+
+    /// A conversation and its latest `limit` messages (oldest first).
+    pub async fn conversation_thread(
+        &self,
+        id: i64,
+        limit: i64,
+    ) -> Result<Option<(Conversation, Vec<ConversationMessage>)>, EngineError> {
+        let Some(conversation) = self.store.conversation(id).await? else {
+            return Ok(None);
+        };
+        let messages = self.store.conversation_messages(id, limit).await?;
+        Ok(Some((conversation, messages)))
+    }
+
+    /// Acts on the stored callbacks that are due; returns how many were handled.
+    pub async fn process_callbacks_once(&self) -> Result<usize, EngineError> {
+        let now = self.clock.now_ms();
+        let claimed = self.store.claim_callbacks(now, LEASE.as_millis() as i64, BATCH).await?;
+        let mut handled = 0;
+        for callback in &claimed {
+            match self.handle_callback(callback).await {
+                Ok(Handled::Done(note)) => {
+                    self.store.finish_callback(callback.id, "done", Some(&note)).await?;
+                    handled += 1;
+                }
+                Ok(Handled::Ignored) => {
+                    self.store.finish_callback(callback.id, "ignored", None).await?;
+                    handled += 1;
+                }
+                Ok(Handled::Later) => {}
+                Err(err) => {
+                    // Storage failed midway: the lease brings it back, and every step is idempotent.
+                    tracing::warn!(callback = callback.id, error = %err, "acting on a WeCom callback failed");
+                }
+            }
+        }
+        Ok(handled)
+    }
+
+    async fn handle_callback(&self, callback: &StoredCallback) -> Result<Handled, EngineError> {
+        let message = match CallbackMessage::parse(&callback.body) {
+            Ok(m) => m,
+            Err(err) => return Ok(Handled::Done(format!("unreadable: {err}"))),
+        };
+        let Ok(app) = ConfigId::parse(&callback.app_id) else {
+            return Ok(Handled::Ignored);
+        };
+        match message {
+            CallbackMessage::Text { from_user, content, .. } => {
+                let Ok(member) = WeComUserId::parse(&from_user) else {
+                    return Ok(Handled::Ignored);
+                };
+                let key = format!("reply:{}:{}", callback.app_id, callback.dedupe_key);
+                self.member_text(&app, &member, &content, &key).await
+            }
+            CallbackMessage::TemplateCardEvent {
+                from_user, event_key, ..
+            } => {
+                let Ok(member) = WeComUserId::parse(&from_user) else {
+                    return Ok(Handled::Ignored);
+                };
+                let Some(command) = card_command(&event_key) else {
+                    return Ok(Handled::Ignored);
+                };
+                self.member_command(&app, &member, command).await
+            }
+            CallbackMessage::Other { .. } => Ok(Handled::Ignored),
+        }
+    }
+
+    async fn member_text(
+        &self,
+        app: &ConfigId,
+        member: &WeComUserId,
+        text: &str,
+        key: &str,
+    ) -> Result<Handled, EngineError> {
+        match Command::parse(text) {
+            None => Ok(Handled::Ignored),
+            Some(Command::Reply { conversation, text }) => self.reply(app, member, conversation, &text, key).await,
+            Some(command) => self.member_command(app, member, command).await,
+        }
+    }
+
+    /// Claim, resolve or hand off, then tell the member.
+    async fn member_command(
+        &self,
+        app: &ConfigId,
+        member: &WeComUserId,
+        command: Command,
+    ) -> Result<Handled, EngineError> {
+        let lang = self.settings.language;
+        let now = self.clock.now_ms();
+        let (note, told) = match command {
+            Command::Claim(id) => match self
+                .store
+                .claim_conversation(id, member.as_str(), app.as_str(), now)
+                .await?
+            {
+                Claim::Held(c) => (
+                    format!("#{id} claimed by {member}"),
+                    say(
+                        lang,
+                        format!("✅ 已认领会话 #{id}（买家 {}）。直接发消息即可回复买家。", c.buyer_name),
+                        format!(
+                            "✅ Conversation #{id} (buyer {}) is yours. Write here to answer the buyer.",
+                            c.buyer_name
+                        ),
+                    ),
+                ),
+                Claim::HeldByOther(c) => (format!("#{id} already held"), held_by_other(lang, &c)),
+                Claim::Missing => (format!("#{id} missing"), missing(lang, id)),
+            },
+            Command::Resolve(id) | Command::HandOff(id) => {
+                let resolved = matches!(command, Command::Resolve(_));
+                match self.store.conversation(id).await? {
+                    None => (format!("#{id} missing"), missing(lang, id)),
+                    Some(c)
+                        if c.holder.as_deref().is_some_and(|h| h != member.as_str())
+                            && c.state == ConversationState::Claimed =>
+                    {
+                        (format!("#{id} held by another"), held_by_other(lang, &c))
+                    }
+                    Some(_) => {
+                        self.store.release_conversation(id, resolved, now).await?;
+                        if resolved {
+                            (
+                                format!("#{id} resolved by {member}"),
+                                say(
+                                    lang,
+                                    format!("✅ 会话 #{id} 已标记为已处理。"),
+                                    format!("✅ Conversation #{id} is marked handled."),
+                                ),
+                            )
+                        } else {
+                            (
+                                format!("#{id} handed off by {member}"),
+                                say(
+                                    lang,
+                                    format!("↪ 会话 #{id} 已转出，买家的下一条消息将按规则重新分配。"),
+                                    format!("↪ Conversation #{id} is handed off: the buyer's next message is assigned by the rules again."),
+                                ),
+                            )
+                        }
+                    }
+                }
+            }
+            Command::Reply { .. } => return Ok(Handled::Ignored),
+        };
+        self.audit_chat(app, &note).await?;
+        self.tell(app, member, &told)
+            .await
+            .map(|told| if told { Handled::Done(note) } else { Handled::Later })
+    }
+
+    /// Sends a member's reply to the buyer (once), then tells the member what became of it.
+    async fn reply(
+        &self,
+        app: &ConfigId,
+        member: &WeComUserId,
+        named: Option<i64>,
+        text: &str,
+        key: &str,
+    ) -> Result<Handled, EngineError> {
+        let lang = self.settings.language;
+        if let Some(filed) = self.store.reply_by_key(key).await? {
+            // Processed before (a crash, or the member's limit): never send twice, only tell again.
+            let told = match filed.outcome {
+                MessageOutcome::Sent => sent(lang, filed.conversation_id),
+                MessageOutcome::Failed => {
+                    not_sent(lang, filed.conversation_id, filed.note.as_deref().unwrap_or_default())
+                }
+                MessageOutcome::Sending | MessageOutcome::Received => {
+                    let why = "interrupted while sending: check the chat in the seller centre";
+                    self.store
+                        .finish_reply(filed.id, MessageOutcome::Failed, Some(why), None, self.clock.now_ms())
+                        .await?;
+                    not_sent(lang, filed.conversation_id, why)
+                }
+            };
+            return Ok(if self.tell(app, member, &told).await? {
+                Handled::Done(format!("reply {key} told again"))
+            } else {
+                Handled::Later
+            });
+        }
+        let conversation = match named {
+            Some(id) => self.store.conversation(id).await?,
+            None => self
+                .store
+                .list_conversations(&ConversationFilter {
+                    holder: Some(member.as_str().to_owned()),
+                    state: Some(ConversationState::Claimed),
+                    limit: 1,
+                    ..Default::default()
+                })
+                .await?
+                .into_iter()
+                .next(),
+        };
+        let Some(conversation) = conversation else {
+            let told = match named {
+                Some(id) => missing(lang, id),
+                None => say(
+                    lang,
+                    "你当前没有正在处理的买家会话。回复买家请发送「#会话号 内容」，例如：#12 您好".into(),
+                    "You hold no buyer conversation. To answer a buyer, write \"#<conversation> <text>\", e.g. #12 Hello".into(),
+                ),
+            };
+            return self.told(app, member, &told, "no conversation").await;
+        };
+        // Answering an unheld conversation takes it; one another member holds stays theirs.
+        let now = self.clock.now_ms();
+        let conversation = match self
+            .store
+            .claim_conversation(conversation.id, member.as_str(), app.as_str(), now)
+            .await?
+        {
+            Claim::Held(c) => c,
+            Claim::HeldByOther(c) => {
+                return self
+                    .told(app, member, &held_by_other(lang, &c), "held by another")
+                    .await
+            }
+            Claim::Missing => return self.told(app, member, &missing(lang, conversation.id), "missing").await,
+        };
+        let reply = NewReply {
+            conversation_id: conversation.id,
+            author: Author::Staff,
+            sender: Some(member.as_str().to_owned()),
+            dedupe_key: key.to_owned(),
+            text: text.to_owned(),
+            rule: None,
+            at: now,
+        };
+        let Some(reply_id) = self.store.add_reply(&reply).await? else {
+            return Ok(Handled::Later);
+        };
+        let outcome = self.send_to_buyer(&conversation, text).await;
+        let (told, note) = match &outcome {
+            Ok(message_id) => {
+                self.store
+                    .finish_reply(
+                        reply_id,
+                        MessageOutcome::Sent,
+                        None,
+                        message_id.as_deref(),
+                        self.clock.now_ms(),
+                    )
+                    .await?;
+                (
+                    sent(lang, conversation.id),
+                    format!("reply to #{} sent", conversation.id),
+                )
+            }
+            Err(why) => {
+                self.store
+                    .finish_reply(reply_id, MessageOutcome::Failed, Some(why), None, self.clock.now_ms())
+                    .await?;
+                (
+                    not_sent(lang, conversation.id, why),
+                    format!("reply to #{} failed: {why}", conversation.id),
+                )
+            }
+        };
+        self.audit_chat(app, &note).await?;
+        Ok(if self.tell(app, member, &told).await? {
+            Handled::Done(note)
+        } else {
+            Handled::Later
+        })
+    }
+
+    /// Sends `text` through the conversation's marketplace; the error is what the member reads.
+    async fn send_to_buyer(&self, conversation: &Conversation, text: &str) -> Result<Option<String>, String> {
+        let lang = self.settings.language;
+        let registry = self.registry();
+        let app_id = ConfigId::parse(&conversation.app_id).map_err(|e| e.to_string())?;
+        let shop = u64::try_from(conversation.shop_id)
+            .ok()
+            .and_then(|s| ShopId::new(s).ok())
+            .ok_or_else(|| format!("shop {}", conversation.shop_id))?;
+        let Some(app) = registry.marketplaces.get(&app_id) else {
+            return Err(say(
+                lang,
+                format!("店铺应用 {app_id} 已不在配置中"),
+                format!("app {app_id} is no longer configured"),
+            ));
+        };
+        let region = registry.shop(&app_id, shop).and_then(|s| s.region.clone());
+        let token = self.access_token(&app_id, shop).await.map_err(|e| e.to_string())?;
+        app.send_chat(shop, region.as_deref(), &token, &conversation.buyer_id, text)
+            .await
+            .map(|sent| sent.message_id)
+            .map_err(|e| say(lang, e.message_zh(), e.message_en()))
+    }
+
+    /// Tells a member and closes the callback with `note` (or leaves it for later).
+    async fn told(&self, app: &ConfigId, member: &WeComUserId, text: &str, note: &str) -> Result<Handled, EngineError> {
+        Ok(if self.tell(app, member, text).await? {
+            Handled::Done(note.to_owned())
+        } else {
+            Handled::Later
+        })
+    }
+
+    /// A text to one member through the app, within WeCom's budgets; `false` when it must wait.
+    async fn tell(&self, app: &ConfigId, member: &WeComUserId, text: &str) -> Result<bool, EngineError> {
+        let registry = self.registry();
+        let Some(cfg) = registry.wecom_apps.get(app) else {
+            return Ok(true);
+        };
+        let destination = format!("wecom_app:{app}");
+        let recipients = format!("u:{member};p:;t:");
+        match self.reserve_send(&destination, &recipients).await? {
+            Pacing::Reserved(_) => {}
+            Pacing::DestinationFull(_) | Pacing::RecipientsFull(_) => return Ok(false),
+        }
+        let message = AppMessage {
+            recipients: Recipients::users([member.as_str()]),
+            agentid: cfg.agent_id,
+            body: AppBody::text(text),
+            enable_duplicate_check: false,
+            duplicate_check_interval: None,
+        };
+        if let Err(err) = self.wecom.send_app_message(&app_credentials(cfg), &message).await {
+            // The reply itself is archived with its outcome; a lost confirmation is logged, not retried.
+            tracing::warn!(app = %app, member = %member, error = %err, "could not tell the member");
+        }
+        Ok(true)
+    }
+
+    async fn audit_chat(&self, app: &ConfigId, detail: &str) -> Result<(), EngineError> {
+        let mut audit = AuditEntry::new(AuditKind::Callback, "acted", self.clock.now_ms(), detail);
+        audit.app_id = Some(app.to_string());
+        self.store.append_audit(audit).await?;
+        Ok(())
+    }
+}
+
+/// The command of a card button (`claim:12`, `resolve:12`, `handoff:12`).
+fn card_command(key: &str) -> Option<Command> {
+    let (verb, id) = key.split_once(':')?;
+    let id = id.parse().ok()?;
+    match verb {
+        "claim" => Some(Command::Claim(id)),
+        "resolve" => Some(Command::Resolve(id)),
+        "handoff" => Some(Command::HandOff(id)),
+        _ => None,
+    }
+}
+
+fn sent(lang: shoprelay_core::error::Lang, id: i64) -> String {
+    say(
+        lang,
+        format!("✅ 已发送给买家（会话 #{id}）"),
+        format!("✅ Sent to the buyer (conversation #{id})"),
+    )
+}
+
+fn not_sent(lang: shoprelay_core::error::Lang, id: i64, why: &str) -> String {
+    say(
+        lang,
+        format!("❌ 未能发送给买家（会话 #{id}）：{why}"),
+        format!("❌ Not sent to the buyer (conversation #{id}): {why}"),
+    )
+}
+
+fn missing(lang: shoprelay_core::error::Lang, id: i64) -> String {
+    say(
+        lang,
+        format!("没有会话 #{id}：请核对会话号"),
+        format!("There is no conversation #{id}: check the number"),
+    )
+}
+
+fn held_by_other(lang: shoprelay_core::error::Lang, c: &Conversation) -> String {
+    let holder = c.holder.as_deref().unwrap_or_default();
+    say(
+        lang,
+        format!(
+            "会话 #{} 正由 {holder} 处理；如需接手请先让对方转出（转人工 #{}）",
+            c.id, c.id
+        ),
+        format!(
+            "Conversation #{} is held by {holder}; ask them to hand it off first (handoff #{})",
+            c.id, c.id
+        ),
+    )
+}
