@@ -3,7 +3,8 @@
 use shoprelay_store::AuditEntry;
 
 /// The header row.
-const HEADER: [&str; 13] = [
+/// `platform` came later: last, so the columns before it keep their places.
+const HEADER: [&str; 14] = [
     "id",
     "at_utc",
     "kind",
@@ -17,6 +18,7 @@ const HEADER: [&str; 13] = [
     "errcode",
     "latency_ms",
     "detail",
+    "platform",
 ];
 
 /// Writes entries as CSV (RFC 4180) to `out`; `with_header` for the first page of an export.
@@ -34,7 +36,7 @@ pub fn write_csv<W: std::io::Write>(entries: &[AuditEntry], with_header: bool, o
             e.id.to_string(),
             at,
             cell(&e.kind),
-            cell(&e.outcome),
+            e.outcome.as_str().to_owned(),
             cell(e.app_id.as_deref().unwrap_or_default()),
             opt(e.shop_id),
             cell(e.order_sn.as_deref().unwrap_or_default()),
@@ -44,6 +46,7 @@ pub fn write_csv<W: std::io::Write>(entries: &[AuditEntry], with_header: bool, o
             opt(e.errcode),
             opt(e.latency_ms),
             cell(&e.detail),
+            e.platform.map(|p| p.to_string()).unwrap_or_default(),
         ])?;
     }
     writer.flush()?;
@@ -63,13 +66,20 @@ fn cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shoprelay_store::AuditKind;
+    use shoprelay_core::event::Platform;
+    use shoprelay_store::{AuditKind, AuditOutcome};
 
     #[test]
     fn rows_are_quoted_and_formulas_neutralised() {
-        let mut e = AuditEntry::new(AuditKind::Push, "accepted", 1_660_123_127_000, "say \"hi\", buyer");
+        let mut e = AuditEntry::new(
+            AuditKind::Push,
+            AuditOutcome::Accepted,
+            1_660_123_127_000,
+            "say \"hi\", buyer",
+        );
         e.id = 7;
         e.shop_id = Some(727720655);
+        e.platform = Some(Platform::named("lazada"));
         let mut formula = e.clone();
         formula.detail = "=HYPERLINK(\"https://evil.example\")".into();
         let mut out = Vec::new();
@@ -79,10 +89,10 @@ mod tests {
         assert_eq!(lines[0], HEADER.join(","));
         assert_eq!(
             lines[1],
-            "7,2022-08-10T09:18:47.000Z,push,accepted,,727720655,,,,,,,\"say \"\"hi\"\", buyer\""
+            "7,2022-08-10T09:18:47.000Z,push,accepted,,727720655,,,,,,,\"say \"\"hi\"\", buyer\",lazada"
         );
         assert!(
-            lines[2].ends_with(",\"'=HYPERLINK(\"\"https://evil.example\"\")\""),
+            lines[2].ends_with(",\"'=HYPERLINK(\"\"https://evil.example\"\")\",lazada"),
             "{}",
             lines[2]
         );

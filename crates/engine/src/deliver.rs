@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use futures::future::join_all;
 use shoprelay_core::error::UserFacing;
-use shoprelay_store::{AuditEntry, AuditKind, DeliveryItem, DeliveryResult};
+use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, DeliveryItem, DeliveryResult};
 use shoprelay_wecom::client::{AppCredentials, Unreached};
 use shoprelay_wecom::error::{Disposition, WeComError};
 use shoprelay_wecom::message::{AppBody, AppChatSpec};
@@ -123,24 +123,30 @@ impl Engine {
                 Pacing::Reserved(at) => self.attempt(item, at).await?,
                 Pacing::DestinationFull(free_at) => {
                     // Everything claimed waits too, before folding, so the digest carries it all in order.
-                    self.defer(&item, free_at, "paced", "budget spent: waiting for a free slot")
-                        .await?;
+                    self.defer(
+                        &item,
+                        free_at,
+                        AuditOutcome::Paced,
+                        "budget spent: waiting for a free slot",
+                    )
+                    .await?;
                     for rest in lane.by_ref() {
-                        self.defer(&rest, free_at, "paced", "destination paused").await?;
+                        self.defer(&rest, free_at, AuditOutcome::Paced, "destination paused")
+                            .await?;
                     }
                     self.pace(&destination, free_at).await?;
                     None
                 }
                 Pacing::RecipientsFull(free_at) => {
                     let why = "a recipient is at WeCom's per-member limit: waiting for a free slot";
-                    self.defer(&item, free_at, "paced", why).await?;
+                    self.defer(&item, free_at, AuditOutcome::Paced, why).await?;
                     self.coalesce(&destination, Some(&item.recipients)).await?;
                     None
                 }
             };
             if let Some(until) = wait_until {
                 for rest in lane.by_ref() {
-                    self.defer(&rest, until, "paced", "waiting behind an earlier message")
+                    self.defer(&rest, until, AuditOutcome::Paced, "waiting behind an earlier message")
                         .await?;
                 }
             }
@@ -148,7 +154,13 @@ impl Engine {
         Ok(())
     }
 
-    async fn defer(&self, item: &DeliveryItem, at: i64, outcome: &str, reason: &str) -> Result<(), EngineError> {
+    async fn defer(
+        &self,
+        item: &DeliveryItem,
+        at: i64,
+        outcome: AuditOutcome,
+        reason: &str,
+    ) -> Result<(), EngineError> {
         let mut audit = self.audit_for(item, outcome);
         audit.detail = reason.to_owned();
         let result = DeliveryResult::Deferred {
@@ -159,7 +171,7 @@ impl Engine {
         Ok(())
     }
 
-    fn audit_for(&self, item: &DeliveryItem, outcome: &str) -> AuditEntry {
+    fn audit_for(&self, item: &DeliveryItem, outcome: AuditOutcome) -> AuditEntry {
         let mut audit = AuditEntry::new(AuditKind::Delivery, outcome, self.clock.now_ms(), "");
         audit.shop_id = item.shop_id;
         audit.order_sn = item.order_sn.clone();
@@ -178,7 +190,7 @@ impl Engine {
         // The window counts from the message's arrival, which a slow request (a token refresh, a retry
         // inside the client) can make much later than the reservation; settled with the result below.
         let settled_at = self.clock.now_ms();
-        let mut audit = self.audit_for(&item, "delivered");
+        let mut audit = self.audit_for(&item, AuditOutcome::Delivered);
         audit.latency_ms = Some(latency.as_millis() as i64);
         let mut paused_until = None;
         let mut unreached = Vec::new();
@@ -208,25 +220,29 @@ impl Engine {
                 match (hold, paused_until) {
                     // Held or throttled: the message waits with the destination; no attempt is spent.
                     (true, Some(until)) => {
-                        audit.outcome = if failure.holds_destination { "held" } else { "throttled" }.into();
+                        audit.outcome = if failure.holds_destination {
+                            AuditOutcome::Held
+                        } else {
+                            AuditOutcome::Throttled
+                        };
                         DeliveryResult::Deferred {
                             at: until,
                             reason: error,
                         }
                     }
                     _ if !failure.transient => {
-                        audit.outcome = "dead".into();
+                        audit.outcome = AuditOutcome::Dead;
                         DeliveryResult::Dead { error }
                     }
                     _ => match self.settings.delivery_backoff.delay(attempt) {
                         Some(delay) => {
-                            audit.outcome = "retry".into();
+                            audit.outcome = AuditOutcome::Retry;
                             let at = (self.clock.now_ms() + delay.as_millis() as i64).max(paused_until.unwrap_or(0));
                             paused_until = Some(at);
                             DeliveryResult::Retry { at, error }
                         }
                         None => {
-                            audit.outcome = "dead".into();
+                            audit.outcome = AuditOutcome::Dead;
                             audit.detail = format!("retries exhausted after {attempt} attempts: {error}");
                             DeliveryResult::Dead { error }
                         }
@@ -234,9 +250,9 @@ impl Engine {
                 }
             }
         };
-        metrics::counter!("shoprelay_deliveries_total", "outcome" => audit.outcome.clone()).increment(1);
+        metrics::counter!("shoprelay_deliveries_total", "outcome" => audit.outcome.as_str()).increment(1);
         metrics::histogram!("shoprelay_delivery_latency_seconds").record(latency.as_secs_f64());
-        if audit.outcome != "delivered" {
+        if audit.outcome != AuditOutcome::Delivered {
             tracing::warn!(delivery = item.id, destination = %item.destination, outcome = %audit.outcome, detail = %audit.detail, "delivery attempt failed");
         }
         let delivered = result == DeliveryResult::Delivered;

@@ -14,7 +14,7 @@ use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::Secret;
 use shoprelay_marketplaces::adapter::{ApiError, AuthorizeError, Disposition, Grant, RedirectQuery};
-use shoprelay_store::{AuditEntry, AuditKind, NewEvent, ShopAuth, ShopAuthStatus};
+use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, NewEvent, ShopAuth, ShopAuthStatus};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
@@ -142,11 +142,11 @@ impl Engine {
                 .await?;
             let mut audit = AuditEntry::new(
                 AuditKind::Auth,
-                "authorized",
+                AuditOutcome::Authorized,
                 self.clock.now_ms(),
                 "authorization code exchanged",
-            );
-            audit.app_id = Some(app_id.to_string());
+            )
+            .of_app(app.platform(), app_id);
             audit.shop_id = i64::try_from(shop.get()).ok();
             self.store.append_audit(audit).await?;
             shops.push(shop);
@@ -220,11 +220,11 @@ impl Engine {
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
         let mut audit = AuditEntry::new(
             AuditKind::Auth,
-            "refreshed",
+            AuditOutcome::Refreshed,
             self.clock.now_ms(),
             "access token refreshed",
-        );
-        audit.app_id = Some(app_id.to_string());
+        )
+        .of_app(app.platform(), app_id);
         audit.shop_id = i64::try_from(shop.get()).ok();
         match app.refresh(shop, &auth.refresh_token, self.clock.now_secs()).await {
             Ok(grants) => {
@@ -268,7 +268,7 @@ impl Engine {
                 Err(TokenError::NeedsReauthorization(shop))
             }
             Err(err) => {
-                audit.outcome = "refresh_failed".into();
+                audit.outcome = AuditOutcome::RefreshFailed;
                 audit.detail = err.to_string();
                 self.store.append_audit(audit).await?;
                 Err(err.into())
@@ -296,11 +296,12 @@ impl Engine {
             if self.store.rotate_shop_tokens(&fresh, self.clock.now_ms()).await? {
                 let mut audit = AuditEntry::new(
                     AuditKind::Auth,
-                    "refreshed",
+                    AuditOutcome::Refreshed,
                     self.clock.now_ms(),
                     format!("access token refreshed with shop {refreshed}, which shares its authorization"),
                 );
                 audit.app_id = Some(app_id.to_string());
+                audit.platform = self.registry().platform_of(app_id);
                 audit.shop_id = i64::try_from(shop.get()).ok();
                 self.store.append_audit(audit).await?;
             }
@@ -329,11 +330,11 @@ impl Engine {
             .await?;
         let mut audit = AuditEntry::new(
             AuditKind::Auth,
-            "needs_reauthorization",
+            AuditOutcome::NeedsReauthorization,
             self.clock.now_ms(),
             reason.clone(),
-        );
-        audit.app_id = Some(app_id.to_string());
+        )
+        .of_app(platform, app_id);
         audit.shop_id = i64::try_from(shop.get()).ok();
         self.store.append_audit(audit).await?;
         let event = Event {

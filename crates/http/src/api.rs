@@ -4,10 +4,10 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shoprelay_core::error::UserFacing;
 
-use shoprelay_store::{AuditEntry, AuditFilter, QueueDepths, ReplayFilter, ShopAuthStatus};
+use shoprelay_store::{AuditEntry, AuditFilter, AuditKind, AuditOutcome, QueueDepths, ReplayFilter, ShopAuthStatus};
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -66,14 +66,38 @@ pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Api
     }
 }
 
+/// `GET /api/v1/audit` query: each parameter narrows.
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    kind: Option<AuditKind>,
+    shop_id: Option<i64>,
+    order_sn: Option<String>,
+    outcome: Option<AuditOutcome>,
+    from: Option<i64>,
+    to: Option<i64>,
+    before_id: Option<i64>,
+    limit: Option<i64>,
+}
+
 /// `GET /api/v1/audit?kind&shop_id&order_sn&outcome&from&to&before_id&limit` — newest first.
 pub async fn audit(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Result<Query<AuditFilter>, QueryRejection>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     authorize(&state, &headers)?;
-    let Query(filter) = query.map_err(|e| BadQuery(e.body_text()))?;
+    let Query(q) = query.map_err(|e| BadQuery(e.body_text()))?;
+    let filter = AuditFilter {
+        kind: q.kind,
+        platform: None,
+        shop_id: q.shop_id,
+        order_sn: q.order_sn,
+        outcome: q.outcome,
+        from: q.from,
+        to: q.to,
+        before_id: q.before_id,
+        limit: q.limit,
+    };
     Ok(Json(state.engine.store.query_audit(&filter).await?))
 }
 

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ConfigId;
 use shoprelay_marketplaces::adapter::PushRefusal;
-use shoprelay_store::{AuditEntry, AuditKind, NewPush, PushInsert};
+use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, NewPush, PushInsert};
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -179,11 +179,11 @@ async fn accept(
     if push.verification {
         let mut audit = AuditEntry::new(
             AuditKind::Push,
-            "verified",
+            AuditOutcome::Verified,
             state.engine.clock.now_ms(),
             "callback URL verification push",
-        );
-        audit.app_id = Some(app_id.to_owned());
+        )
+        .of_app(app.platform(), app.id());
         audit.http_status = Some(200);
         state.engine.store.append_audit(audit).await?;
         return Ok(Ack::Verification);
@@ -221,7 +221,7 @@ fn utf8(raw: Bytes) -> String {
 async fn reject(state: &AppState, app_id: &str, err: PushError) -> ApiError {
     let mut audit = AuditEntry::new(
         AuditKind::Push,
-        "rejected",
+        AuditOutcome::Rejected,
         state.engine.clock.now_ms(),
         format!("{}: {err}", err.code()),
     );

@@ -118,6 +118,11 @@ pub async fn put(
         version,
     });
     let policy = FieldPolicy::new(fields, accepted)?;
-    state.engine.store.set_data_policy(&app, shop, &policy, at).await?;
+    let platform = state.engine.registry().platform_of(&app);
+    state
+        .engine
+        .store
+        .set_data_policy(&app, platform, shop, &policy, at)
+        .await?;
     Ok(Json(view(policy)))
 }

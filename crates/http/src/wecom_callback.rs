@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ConfigId;
-use shoprelay_store::{AuditEntry, AuditKind, NewCallback};
+use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, NewCallback};
 use shoprelay_wecom::callback::{CallbackEnvelope, CallbackMessage};
 use shoprelay_wecom::crypto::{CallbackCrypto, CryptoError};
 
@@ -154,7 +154,13 @@ pub async fn verify(State(state): State<AppState>, Path(app_id): Path<String>, Q
     })();
     match result {
         Ok(plain) => {
-            audit(&state, &app_id, "verified", 200, "callback URL verification".into());
+            audit(
+                &state,
+                &app_id,
+                AuditOutcome::Verified,
+                200,
+                "callback URL verification".into(),
+            );
             ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], plain).into_response()
         }
         Err(err) => refuse(&state, &app_id, err),
@@ -215,7 +221,7 @@ fn kind_of(message: &CallbackMessage) -> String {
     }
 }
 
-fn audit(state: &AppState, app_id: &str, outcome: &str, status: u16, detail: String) {
+fn audit(state: &AppState, app_id: &str, outcome: AuditOutcome, status: u16, detail: String) {
     let mut entry = AuditEntry::new(AuditKind::Callback, outcome, state.engine.clock.now_ms(), detail);
     entry.app_id = Some(app_id.chars().take(64).collect());
     entry.http_status = Some(i64::from(status));
@@ -228,7 +234,7 @@ fn refuse(state: &AppState, app_id: &str, err: CallbackError) -> Response {
         CallbackError::Malformed(cause) => format!("{}: {cause}", err.code()),
         _ => format!("{}: {err}", err.code()),
     };
-    audit(state, app_id, "rejected", err.status(), detail);
+    audit(state, app_id, AuditOutcome::Rejected, err.status(), detail);
     tracing::warn!(app = app_id, code = err.code(), "WeCom callback refused");
     metrics::counter!("shoprelay_wecom_callbacks_total", "outcome" => "rejected").increment(1);
     ApiError::from(err).into_response()

@@ -18,12 +18,12 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// The hash of the entry at position `seq`, whose predecessor's hash is `prev`.
 pub fn link_hash(prev: &str, seq: i64, e: &AuditEntry) -> String {
     // A JSON array is an unambiguous encoding: no field can bleed into the next.
-    let content = serde_json::json!([
+    let mut content = serde_json::json!([
         seq,
         e.id,
         e.at,
         e.kind,
-        e.outcome,
+        e.outcome.as_str(),
         e.app_id,
         e.shop_id,
         e.order_sn,
@@ -34,6 +34,11 @@ pub fn link_hash(prev: &str, seq: i64, e: &AuditEntry) -> String {
         e.latency_ms,
         e.detail,
     ]);
+    // The platform came later: covered when set, left out when not, so entries sealed before it existed
+    // (and entries about no marketplace) keep the hashes they were sealed with.
+    if let (Some(platform), Some(fields)) = (&e.platform, content.as_array_mut()) {
+        fields.push(platform.as_str().into());
+    }
     let mut hasher = Sha256::new();
     hasher.update(prev.as_bytes());
     hasher.update(b"\n");
@@ -191,13 +196,18 @@ pub async fn verify_stored<S: AuditLog + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::AuditKind;
+    use crate::model::{AuditKind, AuditOutcome};
 
     fn chain(n: i64) -> Vec<SealedAudit> {
         let mut prev = GENESIS.to_owned();
         (1..=n)
             .map(|seq| {
-                let mut entry = AuditEntry::new(AuditKind::Push, "accepted", 1_000 + seq, format!("push {seq}"));
+                let mut entry = AuditEntry::new(
+                    AuditKind::Push,
+                    AuditOutcome::Accepted,
+                    1_000 + seq,
+                    format!("push {seq}"),
+                );
                 entry.id = seq * 10;
                 let hash = link_hash(&prev, seq, &entry);
                 prev.clone_from(&hash);
@@ -246,6 +256,42 @@ mod tests {
             verify(head, &tampered),
             (3, Some(ChainBreak::Altered { seq: 4, audit_id: 40 }))
         );
+    }
+
+    #[test]
+    fn the_platform_is_sealed_when_set_and_older_entries_keep_their_hashes() {
+        let rows = chain(1);
+        // The link as it was computed before entries had a platform.
+        let e = &rows[0].entry;
+        let before = serde_json::json!([
+            1,
+            e.id,
+            e.at,
+            e.kind,
+            "accepted",
+            e.app_id,
+            e.shop_id,
+            e.order_sn,
+            e.destination,
+            e.attempt,
+            e.http_status,
+            e.errcode,
+            e.latency_ms,
+            e.detail,
+        ]);
+        let mut hasher = Sha256::new();
+        hasher.update(GENESIS.as_bytes());
+        hasher.update(b"\n");
+        hasher.update(before.to_string().as_bytes());
+        assert_eq!(rows[0].hash, hex::encode(hasher.finalize()));
+
+        let mut lazada = rows[0].entry.clone();
+        lazada.platform = Some(shoprelay_core::event::Platform::named("lazada"));
+        let sealed = link_hash(GENESIS, 1, &lazada);
+        assert_ne!(sealed, rows[0].hash, "the platform is covered");
+        let mut shopee = lazada.clone();
+        shopee.platform = Some(shoprelay_core::event::Platform::named("shopee"));
+        assert_ne!(link_hash(GENESIS, 1, &shopee), sealed, "so changing it breaks the link");
     }
 
     #[test]

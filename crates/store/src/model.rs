@@ -388,8 +388,153 @@ impl AuditKind {
     }
 }
 
+/// How an audit entry's event ended, stored as its snake_case name (the text written before it was
+/// typed, so no row needed rewriting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    /// A push stored for processing.
+    Accepted,
+    /// A push or callback we already had.
+    Duplicate,
+    /// A push or callback refused (size, unknown app, signature).
+    Rejected,
+    /// A marketplace's or WeCom's check of the callback URL, answered.
+    Verified,
+    /// A push turned into its events.
+    Processed,
+    /// A push for a shop no configuration names: kept, not processed.
+    UnknownShop,
+    /// A push that could not be processed: kept for replay.
+    Failed,
+    /// A push whose times are far from its arrival: kept, not applied.
+    OutOfWindow,
+    /// A push its processing left waiting in the inbox.
+    Pending,
+    /// A failed push queued again.
+    Replayed,
+    /// A WeCom callback stored.
+    Received,
+    /// A delivery accepted by its destination.
+    Delivered,
+    /// A delivery attempt that failed and will be tried again.
+    Retry,
+    /// A delivery given up: a dead letter.
+    Dead,
+    /// A delivery waiting for its destination's configuration to be fixed.
+    Held,
+    /// A delivery the destination asked to slow down.
+    Throttled,
+    /// A delivery waiting for its destination's budget.
+    Paced,
+    /// A shop authorized (code exchanged).
+    Authorized,
+    /// A shop's tokens refreshed.
+    Refreshed,
+    /// A refresh that failed and will be tried again.
+    RefreshFailed,
+    /// A refresh token refused for good: the seller must authorize again.
+    NeedsReauthorization,
+    /// A shop's data policy replaced.
+    DataPolicySet,
+    /// A buyer's data deleted on request.
+    BuyerForgotten,
+    /// A departed shop's data deleted.
+    ShopPurged,
+    /// Every sealed value moved under a new master key.
+    KeysRotated,
+    /// A member's message or click acted on (a reply sent to a buyer, a conversation claimed).
+    Acted,
+}
+
+impl AuditOutcome {
+    /// Every outcome, for help texts and checks.
+    pub const ALL: [AuditOutcome; 26] = [
+        AuditOutcome::Accepted,
+        AuditOutcome::Duplicate,
+        AuditOutcome::Rejected,
+        AuditOutcome::Verified,
+        AuditOutcome::Processed,
+        AuditOutcome::UnknownShop,
+        AuditOutcome::Failed,
+        AuditOutcome::OutOfWindow,
+        AuditOutcome::Pending,
+        AuditOutcome::Replayed,
+        AuditOutcome::Received,
+        AuditOutcome::Delivered,
+        AuditOutcome::Retry,
+        AuditOutcome::Dead,
+        AuditOutcome::Held,
+        AuditOutcome::Throttled,
+        AuditOutcome::Paced,
+        AuditOutcome::Authorized,
+        AuditOutcome::Refreshed,
+        AuditOutcome::RefreshFailed,
+        AuditOutcome::NeedsReauthorization,
+        AuditOutcome::DataPolicySet,
+        AuditOutcome::BuyerForgotten,
+        AuditOutcome::ShopPurged,
+        AuditOutcome::KeysRotated,
+        AuditOutcome::Acted,
+    ];
+
+    /// Column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditOutcome::Accepted => "accepted",
+            AuditOutcome::Duplicate => "duplicate",
+            AuditOutcome::Rejected => "rejected",
+            AuditOutcome::Verified => "verified",
+            AuditOutcome::Processed => "processed",
+            AuditOutcome::UnknownShop => "unknown_shop",
+            AuditOutcome::Failed => "failed",
+            AuditOutcome::OutOfWindow => "out_of_window",
+            AuditOutcome::Pending => "pending",
+            AuditOutcome::Replayed => "replayed",
+            AuditOutcome::Received => "received",
+            AuditOutcome::Delivered => "delivered",
+            AuditOutcome::Retry => "retry",
+            AuditOutcome::Dead => "dead",
+            AuditOutcome::Held => "held",
+            AuditOutcome::Throttled => "throttled",
+            AuditOutcome::Paced => "paced",
+            AuditOutcome::Authorized => "authorized",
+            AuditOutcome::Refreshed => "refreshed",
+            AuditOutcome::RefreshFailed => "refresh_failed",
+            AuditOutcome::NeedsReauthorization => "needs_reauthorization",
+            AuditOutcome::DataPolicySet => "data_policy_set",
+            AuditOutcome::BuyerForgotten => "buyer_forgotten",
+            AuditOutcome::ShopPurged => "shop_purged",
+            AuditOutcome::KeysRotated => "keys_rotated",
+            AuditOutcome::Acted => "acted",
+        }
+    }
+
+    /// Parses a column value (or a filter given by name).
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == raw)
+    }
+
+    /// The entry a processed inbox item leaves: its final state, `processed` when it became events.
+    pub fn of_inbox(state: InboxState) -> Self {
+        match state {
+            InboxState::Done => AuditOutcome::Processed,
+            InboxState::UnknownShop => AuditOutcome::UnknownShop,
+            InboxState::Failed => AuditOutcome::Failed,
+            InboxState::OutOfWindow => AuditOutcome::OutOfWindow,
+            InboxState::Pending => AuditOutcome::Pending,
+        }
+    }
+}
+
+impl std::fmt::Display for AuditOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One line of the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
     /// Id (0 before it is stored).
     pub id: i64,
@@ -397,10 +542,12 @@ pub struct AuditEntry {
     pub at: i64,
     /// `push`, `delivery` or `auth`.
     pub kind: String,
-    /// `accepted`, `duplicate`, `rejected`, `processed`, `unknown_shop`, `delivered`, `retry`, `dead`, …
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: AuditOutcome,
     /// Marketplace app.
     pub app_id: Option<String>,
+    /// The marketplace of the app, when the entry concerns a marketplace app.
+    pub platform: Option<Platform>,
     /// Shop.
     pub shop_id: Option<i64>,
     /// Order.
@@ -421,13 +568,14 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// A new entry with only kind, outcome and detail set.
-    pub fn new(kind: AuditKind, outcome: &str, at: i64, detail: impl Into<String>) -> Self {
+    pub fn new(kind: AuditKind, outcome: AuditOutcome, at: i64, detail: impl Into<String>) -> Self {
         Self {
             id: 0,
             at,
             kind: kind.as_str().to_owned(),
-            outcome: outcome.to_owned(),
+            outcome,
             app_id: None,
+            platform: None,
             shop_id: None,
             order_sn: None,
             destination: None,
@@ -438,19 +586,28 @@ impl AuditEntry {
             detail: detail.into(),
         }
     }
+
+    /// The same entry about a marketplace app: its id and platform.
+    pub fn of_app(mut self, platform: Platform, app_id: &ConfigId) -> Self {
+        self.platform = Some(platform);
+        self.app_id = Some(app_id.to_string());
+        self
+    }
 }
 
 /// Which audit entries to list; every field narrows.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     /// Entry kind.
     pub kind: Option<AuditKind>,
+    /// Marketplace of the app the entry concerns.
+    pub platform: Option<Platform>,
     /// Shop.
     pub shop_id: Option<i64>,
     /// Order.
     pub order_sn: Option<String>,
     /// Outcome.
-    pub outcome: Option<String>,
+    pub outcome: Option<AuditOutcome>,
     /// From this time (unix ms, inclusive).
     pub from: Option<i64>,
     /// Until this time (unix ms, exclusive).

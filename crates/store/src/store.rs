@@ -1,6 +1,7 @@
 //! The storage contract, split by concern so each part reads on its own.
 
 use async_trait::async_trait;
+use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::policy::FieldPolicy;
 
@@ -270,7 +271,14 @@ pub trait Privacy: Send + Sync {
     /// Deletes everything stored about one shop of an app — its pushes, events, rendered messages (and
     /// digests carrying them), tasks, order statuses and tokens — and audits the counts, in one
     /// transaction. For a shop that left: callers check it is no longer authorized.
-    async fn purge_shop(&self, app: &ConfigId, shop: ShopId, now: i64) -> Result<ForgetReport>;
+    /// `platform` is the app's marketplace, for the audit entry (`None` when the app is no longer configured).
+    async fn purge_shop(
+        &self,
+        app: &ConfigId,
+        platform: Option<Platform>,
+        shop: ShopId,
+        now: i64,
+    ) -> Result<ForgetReport>;
 }
 
 /// Each shop's data policy: which sensitive personal fields it keeps.
@@ -279,8 +287,15 @@ pub trait DataPolicies: Send + Sync {
     /// The shop's policy; the minimal one when none was set.
     async fn data_policy(&self, app: &ConfigId, shop: ShopId) -> Result<FieldPolicy>;
     /// Replaces the shop's policy and audits the change (the fields, who accepted which commitment
-    /// version) in one transaction.
-    async fn set_data_policy(&self, app: &ConfigId, shop: ShopId, policy: &FieldPolicy, now: i64) -> Result<()>;
+    /// version) in one transaction; `platform` is the app's marketplace, for the audit entry.
+    async fn set_data_policy(
+        &self,
+        app: &ConfigId,
+        platform: Option<Platform>,
+        shop: ShopId,
+        policy: &FieldPolicy,
+        now: i64,
+    ) -> Result<()>;
 }
 
 /// WeCom callbacks: stored once, before the answer that stops WeCom's retries.

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
-use shoprelay_core::event::{Event, EventBody};
+use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::secret::{Secret, SecretBox};
 use shoprelay_store::*;
@@ -161,8 +161,8 @@ async fn pushes_are_stored_once_and_audited() {
             })
             .await
             .unwrap();
-        assert_eq!(audit.iter().filter(|a| a.outcome == "accepted").count(), 2);
-        assert_eq!(audit.iter().filter(|a| a.outcome == "duplicate").count(), 2);
+        assert_eq!(audit.iter().filter(|a| a.outcome == AuditOutcome::Accepted).count(), 2);
+        assert_eq!(audit.iter().filter(|a| a.outcome == AuditOutcome::Duplicate).count(), 2);
         assert_eq!(s.queue_depths().await.unwrap().inbox_pending, 2);
     })
     .await;
@@ -281,7 +281,7 @@ async fn failed_pushes_are_replayed_by_filter_with_an_audit_entry() {
         assert_eq!(s.count_failed_pushes(&all).await.unwrap(), 0);
         let audit = s
             .query_audit(&AuditFilter {
-                outcome: Some("replayed".into()),
+                outcome: Some(AuditOutcome::Replayed),
                 ..Default::default()
             })
             .await
@@ -311,25 +311,35 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
             .await
             .unwrap()
             .is_empty());
-        let audit = |outcome: &str| {
+        let audit = |outcome: AuditOutcome| {
             let mut a = AuditEntry::new(AuditKind::Delivery, outcome, 200, "x");
             a.shop_id = Some(727720655);
             a
         };
         assert!(s
-            .finish_delivery(&claimed[0], DeliveryResult::Delivered, audit("delivered"))
+            .finish_delivery(&claimed[0], DeliveryResult::Delivered, audit(AuditOutcome::Delivered))
             .await
             .unwrap());
         let retry = DeliveryResult::Retry {
             at: 1_000,
             error: "timeout".into(),
         };
-        assert!(s.finish_delivery(&claimed[1], retry, audit("retry")).await.unwrap());
+        assert!(s
+            .finish_delivery(&claimed[1], retry, audit(AuditOutcome::Retry))
+            .await
+            .unwrap());
         let dead = DeliveryResult::Dead { error: "81013".into() };
-        assert!(s.finish_delivery(&claimed[2], dead, audit("dead")).await.unwrap());
+        assert!(s
+            .finish_delivery(&claimed[2], dead, audit(AuditOutcome::Dead))
+            .await
+            .unwrap());
         // A late finisher holding an old claim cannot flip a delivered row back.
+        // Audited under another outcome than `dead`, so the count below tells it from the real dead letter.
         let late = DeliveryResult::Dead { error: "late".into() };
-        assert!(!s.finish_delivery(&claimed[0], late, audit("late")).await.unwrap());
+        assert!(!s
+            .finish_delivery(&claimed[0], late, audit(AuditOutcome::Held))
+            .await
+            .unwrap());
         let depths = s.queue_depths().await.unwrap();
         assert_eq!((depths.deliveries_pending, depths.deliveries_dead), (1, 1));
         assert!(s
@@ -343,7 +353,7 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
         assert_eq!(retried[0].payload, "{\"msgtype\":\"text\"}");
         let dead = s
             .query_audit(&AuditFilter {
-                outcome: Some("dead".into()),
+                outcome: Some(AuditOutcome::Dead),
                 ..Default::default()
             })
             .await
@@ -396,7 +406,11 @@ async fn concurrent_claimers_never_share_a_delivery() {
 #[tokio::test]
 async fn audit_filters_narrow() {
     run_both(|s| async move {
-        for (at, shop, order, outcome) in [(1, 1, "A", "delivered"), (2, 1, "B", "dead"), (3, 2, "A", "delivered")] {
+        for (at, shop, order, outcome) in [
+            (1, 1, "A", AuditOutcome::Delivered),
+            (2, 1, "B", AuditOutcome::Dead),
+            (3, 2, "A", AuditOutcome::Delivered),
+        ] {
             let mut a = AuditEntry::new(AuditKind::Delivery, outcome, at, "d");
             a.shop_id = Some(shop);
             a.order_sn = Some(order.into());
@@ -432,7 +446,7 @@ async fn audit_filters_narrow() {
         );
         assert_eq!(
             q(AuditFilter {
-                outcome: Some("dead".into()),
+                outcome: Some(AuditOutcome::Dead),
                 ..Default::default()
             })
             .await,
@@ -457,6 +471,122 @@ async fn audit_filters_narrow() {
         );
     })
     .await;
+}
+
+#[tokio::test]
+async fn the_audit_log_records_and_filters_by_platform() {
+    run_both(|s| async move {
+        let (shopee, lazada) = (Platform::named("shopee"), Platform::named("lazada"));
+        let lz_app = ConfigId::parse("lz").unwrap();
+        let mut lz_push = push("lz-1", 10);
+        lz_push.platform = lazada;
+        lz_push.app_id = lz_app.clone();
+        lz_push.order_sn = Some(OrderSn::parse("LZ1").unwrap());
+        s.insert_pushes(&[push("sp-1", 10), lz_push]).await.unwrap();
+        // Processing and replaying write the platform too: it comes from the stored push.
+        for item in s.claim_inbox(100, 1_000, 10).await.unwrap() {
+            let done = InboxCompletion {
+                state: InboxState::Failed,
+                events: vec![],
+                order_updates: vec![],
+                note: Some("unreadable".into()),
+            };
+            s.complete_inbox(&item, done, 200).await.unwrap();
+        }
+        assert_eq!(
+            s.replay_failed_pushes(&PushReplayFilter::default(), 300, 10)
+                .await
+                .unwrap(),
+            2
+        );
+        let refreshed =
+            AuditEntry::new(AuditKind::Auth, AuditOutcome::Refreshed, 400, "tokens").of_app(lazada, &lz_app);
+        s.append_audit(refreshed).await.unwrap();
+        // A delivery names no marketplace app.
+        s.append_audit(AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 500, ""))
+            .await
+            .unwrap();
+
+        let q = |platform: Option<Platform>| {
+            let s = s.clone();
+            async move {
+                s.query_audit(&AuditFilter {
+                    platform,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| (a.platform, a.outcome, a.app_id.unwrap_or_default()))
+                .collect::<Vec<_>>()
+            }
+        };
+        let lz = |outcome| (Some(lazada), outcome, "lz".to_owned());
+        assert_eq!(
+            q(Some(lazada)).await,
+            vec![
+                lz(AuditOutcome::Refreshed),
+                lz(AuditOutcome::Replayed),
+                lz(AuditOutcome::Failed),
+                lz(AuditOutcome::Accepted)
+            ]
+        );
+        let sp = |outcome| (Some(shopee), outcome, "app-1".to_owned());
+        assert_eq!(
+            q(Some(shopee)).await,
+            vec![
+                sp(AuditOutcome::Replayed),
+                sp(AuditOutcome::Failed),
+                sp(AuditOutcome::Accepted)
+            ]
+        );
+        assert_eq!(q(None).await.len(), 8, "no platform filter lists every entry");
+        let both = s
+            .query_audit(&AuditFilter {
+                platform: Some(lazada),
+                outcome: Some(AuditOutcome::Accepted),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(both.len(), 1, "the platform narrows with the other filters");
+        assert_eq!(both[0].order_sn.as_deref(), Some("LZ1"));
+        // The platform is sealed with the entry it belongs to.
+        s.seal_audit(100).await.unwrap();
+        let verdict = shoprelay_store::chain::verify_stored(&*s, |_| {}).await.unwrap();
+        assert_eq!((verdict.checked, verdict.broken), (8, None));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_stored_outcome_is_a_corrupt_row_not_a_panic() {
+    const ROW: &str = "INSERT INTO audit (at, kind, outcome, detail) VALUES (1, 'push', 'exploded', 'from the future')";
+    let check = |s: SqlStore| async move {
+        for result in [
+            s.query_audit(&AuditFilter::default()).await.map(drop),
+            s.seal_audit(10).await.map(drop),
+        ] {
+            match result {
+                Err(StoreError::Corrupt { table: "audit", reason }) => assert!(reason.contains("exploded"), "{reason}"),
+                other => panic!("expected a corrupt audit row, got {other:?}"),
+            }
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let s = SqlStore::connect(&url, secrets()).await.unwrap();
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query(ROW).execute(&raw).await.unwrap();
+    raw.close().await;
+    check(s).await;
+    if let Some(url) = postgres_url().await {
+        let s = SqlStore::connect(&url, secrets()).await.unwrap();
+        let raw = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::query(ROW).execute(&raw).await.unwrap();
+        raw.close().await;
+        check(s).await;
+    }
 }
 
 #[tokio::test]
@@ -820,9 +950,13 @@ async fn deferral_spends_no_attempt_and_the_send_log_counts_windows() {
             at: 500,
             reason: "budget".into(),
         };
-        s.finish_delivery(&item, later, AuditEntry::new(AuditKind::Delivery, "paced", 0, ""))
-            .await
-            .unwrap();
+        s.finish_delivery(
+            &item,
+            later,
+            AuditEntry::new(AuditKind::Delivery, AuditOutcome::Paced, 0, ""),
+        )
+        .await
+        .unwrap();
         assert!(s
             .claim_deliveries("r1", 499, 60_000, 15_000, 10)
             .await
@@ -907,9 +1041,13 @@ async fn replay_requeues_matching_dead_letters_only() {
         .unwrap();
         for item in s.claim_deliveries("r1", 0, 60_000, 15_000, 10).await.unwrap() {
             let dead = DeliveryResult::Dead { error: "x".into() };
-            s.finish_delivery(&item, dead, AuditEntry::new(AuditKind::Delivery, "dead", 0, ""))
-                .await
-                .unwrap();
+            s.finish_delivery(
+                &item,
+                dead,
+                AuditEntry::new(AuditKind::Delivery, AuditOutcome::Dead, 0, ""),
+            )
+            .await
+            .unwrap();
         }
         let only_a = ReplayFilter {
             destination: Some("robot:a".into()),
@@ -962,7 +1100,7 @@ async fn one_process_sends_for_a_destination_at_a_time() {
             "taken over after the lease: {later:?}"
         );
         for item in &later {
-            let audit = AuditEntry::new(AuditKind::Delivery, "delivered", 62_000, "");
+            let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 62_000, "");
             s.finish_delivery(item, DeliveryResult::Delivered, audit).await.unwrap();
         }
         // A heartbeat keeps a lease; a clean shutdown gives it back.
@@ -1025,9 +1163,13 @@ async fn replay_by_shop_finds_a_dead_digest_of_that_shops_messages() {
             .unwrap()
             .remove(0);
         let dead = DeliveryResult::Dead { error: "x".into() };
-        s.finish_delivery(&item, dead, AuditEntry::new(AuditKind::Delivery, "dead", 11, ""))
-            .await
-            .unwrap();
+        s.finish_delivery(
+            &item,
+            dead,
+            AuditEntry::new(AuditKind::Delivery, AuditOutcome::Dead, 11, ""),
+        )
+        .await
+        .unwrap();
         // The digest row has no shop of its own; its folded messages do.
         let by_shop = ReplayFilter {
             shop_id: Some(727720655),
@@ -1339,7 +1481,7 @@ async fn a_sent_attempt_settles_its_send_with_its_result() {
         .unwrap();
         let item = s.claim_deliveries("r1", 10, 60_000, 15_000, 1).await.unwrap().remove(0);
         s.reserve_send("robot:s", &[], 100).await.unwrap();
-        let audit = AuditEntry::new(AuditKind::Delivery, "delivered", 150, "");
+        let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 150, "");
         assert!(s
             .finish_sent(&item, DeliveryResult::Delivered, audit, 100, 150)
             .await
@@ -1356,7 +1498,7 @@ async fn audit_entries_are_sealed_into_one_chain_in_order() {
         let head = s.audit_chain_head().await.unwrap();
         assert_eq!((head.seq, head.hash.as_str()), (0, chain::GENESIS));
         assert_eq!(s.seal_audit(100).await.unwrap(), 0, "nothing to seal");
-        let entry = |n: i64| AuditEntry::new(AuditKind::Push, "accepted", 1_000 + n, format!("push {n}"));
+        let entry = |n: i64| AuditEntry::new(AuditKind::Push, AuditOutcome::Accepted, 1_000 + n, format!("push {n}"));
         s.append_audits(&(0..5).map(entry).collect::<Vec<_>>()).await.unwrap();
         assert_eq!(s.seal_audit(3).await.unwrap(), 3);
         s.append_audit(entry(5)).await.unwrap();
@@ -1447,7 +1589,7 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         // Deliveries: one delivered long ago goes; one still pending stays.
         let out = s.claim_deliveries("r1", 100, 30_000, 15_000, 10).await.unwrap();
         let sent = out.iter().find(|d| d.destination == "robot:a").unwrap();
-        let audit = AuditEntry::new(AuditKind::Delivery, "delivered", 200, "x");
+        let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 200, "x");
         assert!(s.finish_delivery(sent, DeliveryResult::Delivered, audit).await.unwrap());
         assert_eq!(s.purge(RetentionTarget::Deliveries, 1_000, 100).await.unwrap(), 1);
         assert_eq!(s.purge(RetentionTarget::Deliveries, 1_000, 100).await.unwrap(), 0);
@@ -1460,7 +1602,7 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         assert_eq!(s.purge(RetentionTarget::Events, 1_000, 100).await.unwrap(), 1);
 
         // Audit: the oldest end goes, in batches, and what remains still verifies.
-        let entry = |at: i64| AuditEntry::new(AuditKind::Auth, "refreshed", at, "tokens");
+        let entry = |at: i64| AuditEntry::new(AuditKind::Auth, AuditOutcome::Refreshed, at, "tokens");
         s.append_audits(&[entry(300), entry(400), entry(9_000)]).await.unwrap();
         s.seal_audit(1_000).await.unwrap();
         let before = s.audit_chain_head().await.unwrap();
@@ -1851,7 +1993,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
             .await
             .unwrap();
         assert_eq!(audit.len(), 1);
-        assert_eq!(audit[0].outcome, "buyer_forgotten");
+        assert_eq!(audit[0].outcome, AuditOutcome::BuyerForgotten);
         assert!(
             audit[0].detail.contains(&s.buyer_hash(shop(), BUYER)),
             "{}",
@@ -1973,7 +2115,7 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
             })
             .await
             .unwrap();
-        assert_eq!(audit[0].outcome, "keys_rotated");
+        assert_eq!(audit[0].outcome, AuditOutcome::KeysRotated);
         // Lookups survive: the buyer is still found.
         assert_eq!(s.forget_buyer(shop(), BUYER, 7).await.unwrap().events, 2);
         s.close().await;
@@ -2063,7 +2205,7 @@ async fn purging_a_shop_deletes_its_data_and_nothing_else() {
         };
         s.save_shop_auth(&auth, 1).await.unwrap();
 
-        let report = s.purge_shop(&app(), shop(), 500).await.unwrap();
+        let report = s.purge_shop(&app(), None, shop(), 500).await.unwrap();
         assert_eq!(
             (report.pushes, report.events, report.deliveries),
             (1, 1, 1),
@@ -2081,7 +2223,7 @@ async fn purging_a_shop_deletes_its_data_and_nothing_else() {
         );
         let audit = s
             .query_audit(&AuditFilter {
-                outcome: Some("shop_purged".into()),
+                outcome: Some(AuditOutcome::ShopPurged),
                 ..Default::default()
             })
             .await
@@ -2093,7 +2235,7 @@ async fn purging_a_shop_deletes_its_data_and_nothing_else() {
             audit[0].detail
         );
         assert_eq!(
-            s.purge_shop(&app(), shop(), 600).await.unwrap(),
+            s.purge_shop(&app(), None, shop(), 600).await.unwrap(),
             ForgetReport::default()
         );
     })
@@ -2111,7 +2253,9 @@ async fn data_policies_default_to_minimal_are_audited_and_go_with_a_purged_shop(
             version: COMMITMENT_VERSION.into(),
         });
         let policy = FieldPolicy::new([SensitiveField::Phone, SensitiveField::Address].into(), accepted).unwrap();
-        s.set_data_policy(&app(), shop(), &policy, 10).await.unwrap();
+        s.set_data_policy(&app(), Some(Platform::named("shopee")), shop(), &policy, 10)
+            .await
+            .unwrap();
         assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), policy);
         let other = ShopId::new(2).unwrap();
         assert_eq!(
@@ -2121,19 +2265,20 @@ async fn data_policies_default_to_minimal_are_audited_and_go_with_a_purged_shop(
         );
         let audit = s
             .query_audit(&AuditFilter {
-                outcome: Some("data_policy_set".into()),
+                outcome: Some(AuditOutcome::DataPolicySet),
                 ..Default::default()
             })
             .await
             .unwrap();
         assert_eq!(audit.len(), 1);
         assert!(audit[0].detail.contains("王经理") && audit[0].detail.contains(COMMITMENT_VERSION));
-        s.set_data_policy(&app(), shop(), &FieldPolicy::minimal(), 20)
+        assert_eq!(audit[0].platform, Some(Platform::named("shopee")));
+        s.set_data_policy(&app(), None, shop(), &FieldPolicy::minimal(), 20)
             .await
             .unwrap();
         assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), FieldPolicy::minimal());
-        s.set_data_policy(&app(), shop(), &policy, 30).await.unwrap();
-        s.purge_shop(&app(), shop(), 40).await.unwrap();
+        s.set_data_policy(&app(), None, shop(), &policy, 30).await.unwrap();
+        s.purge_shop(&app(), None, shop(), 40).await.unwrap();
         assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), FieldPolicy::minimal());
     })
     .await;
@@ -2163,7 +2308,7 @@ async fn wecom_callbacks_are_stored_once_sealed_and_audited() {
             ("cs", "received")
         );
         assert!(stored[1].body.contains(CHAT));
-        let outcomes: Vec<String> = s
+        let outcomes: Vec<AuditOutcome> = s
             .query_audit(&AuditFilter {
                 kind: Some(AuditKind::Callback),
                 ..Default::default()
@@ -2173,8 +2318,16 @@ async fn wecom_callbacks_are_stored_once_sealed_and_audited() {
             .into_iter()
             .map(|a| a.outcome)
             .collect();
-        assert_eq!(outcomes.iter().filter(|o| *o == "duplicate").count(), 1, "{outcomes:?}");
-        assert_eq!(outcomes.iter().filter(|o| *o == "received").count(), 2, "{outcomes:?}");
+        assert_eq!(
+            outcomes.iter().filter(|o| **o == AuditOutcome::Duplicate).count(),
+            1,
+            "{outcomes:?}"
+        );
+        assert_eq!(
+            outcomes.iter().filter(|o| **o == AuditOutcome::Received).count(),
+            2,
+            "{outcomes:?}"
+        );
         assert_eq!(
             s.purge(RetentionTarget::Callbacks, 100, 10).await.unwrap(),
             0,

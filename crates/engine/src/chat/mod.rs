@@ -13,7 +13,7 @@ use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
 use shoprelay_store::{
-    AuditEntry, AuditKind, Author, Claim, Conversation, ConversationFilter, ConversationMessage, ConversationState,
+    AuditEntry, AuditKind, AuditOutcome, Author, Claim, Conversation, ConversationFilter, ConversationMessage, ConversationState,
     MessageOutcome, NewBuyerMessage, NewDelivery, NewReply, StoredCallback,
 };
 use shoprelay_wecom::callback::CallbackMessage;
@@ -434,7 +434,7 @@ impl Engine {
     }
 
     async fn audit_chat(&self, app: &ConfigId, detail: &str) -> Result<(), EngineError> {
-        let mut audit = AuditEntry::new(AuditKind::Callback, "acted", self.clock.now_ms(), detail);
+        let mut audit = AuditEntry::new(AuditKind::Callback, AuditOutcome::Acted, self.clock.now_ms(), detail);
         audit.app_id = Some(app.to_string());
         self.store.append_audit(audit).await?;
         Ok(())

@@ -360,7 +360,7 @@ impl Registry {
 
     /// The marketplace of a configured app.
     pub fn platform_of(&self, app: &ConfigId) -> Option<shoprelay_core::event::Platform> {
-        self.marketplaces.get(app).map(|a| a.platform())
+        self.apps.get(app).map(|a| a.platform())
     }
 
     /// Builds the marketplace apps the middle talks to, sharing one HTTP client and clock.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use shoprelay_store::chain::{verify_stored, ChainBreak, Verdict};
-use shoprelay_store::{AuditFilter, AuditKind, AuditLog, SqlStore};
+use shoprelay_store::{AuditFilter, AuditKind, AuditLog, AuditOutcome, SqlStore};
 
 use crate::settings::{load_file, master_key, server_settings};
 
@@ -28,8 +28,8 @@ pub struct Args {
     #[arg(long)]
     order: Option<String>,
     /// Only this outcome (accepted, duplicate, rejected, processed, delivered, retry, dead, …).
-    #[arg(long)]
-    outcome: Option<String>,
+    #[arg(long, value_parser = parse_outcome)]
+    outcome: Option<AuditOutcome>,
     /// Only pushes, deliveries, auth events or privacy actions (buyers forgotten, keys rotated).
     #[arg(long, value_parser = ["push", "delivery", "auth", "privacy", "callback"])]
     kind: Option<String>,
@@ -61,6 +61,13 @@ enum AuditCommand {
     },
 }
 
+fn parse_outcome(raw: &str) -> Result<AuditOutcome, String> {
+    AuditOutcome::parse(raw).ok_or_else(|| {
+        let names: Vec<&str> = AuditOutcome::ALL.iter().map(|o| o.as_str()).collect();
+        format!("未知的结果 unknown outcome `{raw}`: {}", names.join(", "))
+    })
+}
+
 /// Rows read per page of an export or a verification.
 const PAGE: i64 = 1_000;
 
@@ -72,6 +79,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let server = server_settings(&load_file(args.config.as_deref())?);
     let store = SqlStore::connect(&server.database, master_key(&server.database)?).await?;
     let mut filter = AuditFilter {
+        platform: None,
         kind: args.kind.as_deref().map(|k| match k {
             "push" => AuditKind::Push,
             "delivery" => AuditKind::Delivery,

@@ -10,11 +10,14 @@ use std::collections::BTreeSet;
 
 use anyhow::Result;
 use shoprelay_clock::{Clock, SystemClock};
+use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::policy::{
     Acceptance, FieldPolicy, SensitiveField, COMMITMENT_EN, COMMITMENT_VERSION, COMMITMENT_ZH,
 };
-use shoprelay_store::{DataPolicies, Privacy, ShopAuthRepo, ShopAuthStatus, SqlStore};
+use shoprelay_core::secret::SecretBox;
+use shoprelay_engine::config::{ConfigFile, Registry};
+use shoprelay_store::{ConfigRepo, DataPolicies, Privacy, ShopAuthRepo, ShopAuthStatus, SqlStore};
 
 use crate::settings::{load_file, master_key, server_settings, user_error};
 
@@ -92,10 +95,13 @@ async fn policy(args: PolicyArgs) -> Result<ExitCode> {
         eprintln!("应用 ID 或店铺编号无效 invalid app id or shop id");
         return Ok(ExitCode::from(2));
     };
-    let server = server_settings(&load_file(args.config.as_deref())?);
-    let store = SqlStore::connect(&server.database, master_key(&server.database)?)
+    let file = load_file(args.config.as_deref())?;
+    let server = server_settings(&file);
+    let secrets = master_key(&server.database)?;
+    let store = SqlStore::connect(&server.database, secrets.clone())
         .await
         .map_err(|e| user_error(&e))?;
+    let platform = platform_of(&store, &secrets, &file, &app).await;
     let change = if args.minimal {
         Some(FieldPolicy::minimal())
     } else if args.fields.is_empty() {
@@ -116,7 +122,7 @@ async fn policy(args: PolicyArgs) -> Result<ExitCode> {
     };
     if let Some(policy) = &change {
         store
-            .set_data_policy(&app, shop, policy, SystemClock.now_ms())
+            .set_data_policy(&app, platform, shop, policy, SystemClock.now_ms())
             .await
             .map_err(|e| user_error(&e))?;
     }
@@ -124,6 +130,18 @@ async fn policy(args: PolicyArgs) -> Result<ExitCode> {
     store.close().await;
     println!("{}", describe(&app, shop, &current));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The app's marketplace, for the audit entry: as the configuration the server runs says (stored by
+/// `apply`), else as the file does.
+async fn platform_of(store: &SqlStore, secrets: &SecretBox, file: &ConfigFile, app: &ConfigId) -> Option<Platform> {
+    let stored = match store.list_config().await {
+        Ok(objects) => Registry::from_objects(&objects, secrets).ok(),
+        Err(_) => None,
+    };
+    stored
+        .and_then(|r| r.platform_of(app))
+        .or_else(|| Registry::from_file(file).platform_of(app))
 }
 
 /// A policy as the CLI prints it.
@@ -155,10 +173,14 @@ async fn purge(args: PurgeArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     };
-    let server = server_settings(&load_file(args.config.as_deref())?);
-    let store = SqlStore::connect(&server.database, master_key(&server.database)?)
+    let file = load_file(args.config.as_deref())?;
+    let server = server_settings(&file);
+    let secrets = master_key(&server.database)?;
+    let store = SqlStore::connect(&server.database, secrets.clone())
         .await
         .map_err(|e| user_error(&e))?;
+    // A shop whose app is configured no longer is purged all the same, its audit entry without platform.
+    let platform = platform_of(&store, &secrets, &file, &app).await;
     let status = store
         .shop_auth(&app, shop)
         .await
@@ -173,7 +195,7 @@ async fn purge(args: PurgeArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let report = store
-        .purge_shop(&app, shop, SystemClock.now_ms())
+        .purge_shop(&app, platform, shop, SystemClock.now_ms())
         .await
         .map_err(|e| user_error(&e))?;
     store.close().await;

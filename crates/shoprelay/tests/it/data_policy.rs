@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::policy::COMMITMENT_VERSION;
 use shoprelay_sim::shopee::{NewOrder, SimRecipient};
+use shoprelay_store::AuditOutcome;
 use shoprelay_store::{AuditFilter, AuditKind};
 
 use crate::helpers::*;
@@ -166,7 +167,12 @@ async fn sensitive_fields_need_the_commitment_accepted_by_a_named_admin() {
         })
         .await;
     assert_eq!(audit.len(), 1, "{audit:?}");
-    assert_eq!(audit[0].outcome, "data_policy_set");
+    assert_eq!(audit[0].outcome, AuditOutcome::DataPolicySet);
+    assert_eq!(
+        audit[0].platform.map(|p| p.to_string()).as_deref(),
+        Some("shopee"),
+        "the app's marketplace"
+    );
     assert!(
         audit[0].detail.contains("phone,address") && audit[0].detail.contains("王经理"),
         "{}",

@@ -2,6 +2,7 @@
 //! with WeCom's errcode and errmsg for what retrying cannot fix — every attempt audited.
 
 use shoprelay_sim::wecom::{Fault, FaultAction};
+use shoprelay_store::AuditOutcome;
 use shoprelay_store::{AuditFilter, AuditKind};
 
 use crate::helpers::*;
@@ -34,23 +35,23 @@ async fn transient_failures_are_retried_until_delivered() {
             ..deliveries()
         })
         .await;
-    let app_attempts: Vec<(String, Option<i64>)> = audit
+    let app_attempts: Vec<(AuditOutcome, Option<i64>)> = audit
         .iter()
         .rev()
         .filter(|a| a.destination.as_deref() == Some("wecom_app:hq"))
-        .map(|a| (a.outcome.clone(), a.attempt))
+        .map(|a| (a.outcome, a.attempt))
         .collect();
     assert_eq!(
         app_attempts,
         vec![
-            ("retry".into(), Some(1)),
-            ("retry".into(), Some(2)),
-            ("delivered".into(), Some(3))
+            (AuditOutcome::Retry, Some(1)),
+            (AuditOutcome::Retry, Some(2)),
+            (AuditOutcome::Delivered, Some(3))
         ]
     );
     let robot_retry = audit
         .iter()
-        .find(|a| a.destination.as_deref() == Some("robot:ops") && a.outcome == "retry");
+        .find(|a| a.destination.as_deref() == Some("robot:ops") && a.outcome == AuditOutcome::Retry);
     assert_eq!(robot_retry.and_then(|a| a.errcode), Some(-1));
     assert!(audit.iter().all(|a| a.latency_ms.is_some()));
 }
@@ -69,7 +70,7 @@ async fn an_expired_wecom_token_is_refreshed_once() {
     assert_eq!(app.wecom.stats().gettoken_calls, tokens_before + 1);
     let retries = app
         .audit(AuditFilter {
-            outcome: Some("retry".into()),
+            outcome: Some(AuditOutcome::Retry),
             ..deliveries()
         })
         .await;
@@ -90,7 +91,7 @@ async fn a_message_retrying_cannot_fix_becomes_a_dead_letter_with_the_errcode() 
     assert!(app.cards().is_empty());
     let dead = app
         .audit(AuditFilter {
-            outcome: Some("dead".into()),
+            outcome: Some(AuditOutcome::Dead),
             ..deliveries()
         })
         .await;
@@ -124,7 +125,7 @@ async fn an_untrusted_ip_holds_messages_tells_the_admins_and_delivers_after_the_
     assert!(app.cards().is_empty(), "held, not sent");
     let held = app
         .audit(AuditFilter {
-            outcome: Some("held".into()),
+            outcome: Some(AuditOutcome::Held),
             ..deliveries()
         })
         .await;
@@ -167,7 +168,7 @@ async fn a_wrong_corp_secret_is_reported_with_its_fix_and_messages_wait() {
     app.dispatch().await;
     let held = app
         .audit(AuditFilter {
-            outcome: Some("held".into()),
+            outcome: Some(AuditOutcome::Held),
             ..deliveries()
         })
         .await;
@@ -210,7 +211,7 @@ async fn retries_end_in_a_dead_letter_after_the_schedule() {
     app.dispatch_until_settled().await;
     let dead = app
         .audit(AuditFilter {
-            outcome: Some("dead".into()),
+            outcome: Some(AuditOutcome::Dead),
             ..deliveries()
         })
         .await;
@@ -234,7 +235,7 @@ async fn a_timeout_is_retried_and_then_delivered() {
     let audit = app
         .audit(AuditFilter {
             order_sn: Some(sn),
-            outcome: Some("retry".into()),
+            outcome: Some(AuditOutcome::Retry),
             ..deliveries()
         })
         .await;
@@ -273,7 +274,7 @@ targets = [{{ type = "robot", robot = "down" }}]
         .filter(|a| a.destination.as_deref() == Some("robot:down"))
         .collect();
     assert_eq!(down.len(), 12, "every attempt is audited");
-    assert_eq!(down[0].outcome, "dead");
-    assert!(down.iter().skip(1).all(|a| a.outcome == "retry"));
+    assert_eq!(down[0].outcome, AuditOutcome::Dead);
+    assert!(down.iter().skip(1).all(|a| a.outcome == AuditOutcome::Retry));
     assert_eq!(app.cards().len(), 1, "other destinations are unaffected");
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use shoprelay_clock::Clock;
 use shoprelay_sim::wecom::{Fault, FaultAction};
+use shoprelay_store::AuditOutcome;
 use shoprelay_store::{AuditFilter, AuditKind};
 
 use crate::helpers::*;
@@ -35,7 +36,7 @@ async fn over_budget_nothing_is_dropped_and_the_rest_arrives_as_a_digest() {
     let paced = app
         .audit(AuditFilter {
             kind: Some(AuditKind::Delivery),
-            outcome: Some("paced".into()),
+            outcome: Some(AuditOutcome::Paced),
             ..Default::default()
         })
         .await;
@@ -100,7 +101,7 @@ async fn wecom_throttling_backs_off_without_spending_attempts() {
     app.dispatch().await;
     let throttled = app
         .audit(AuditFilter {
-            outcome: Some("throttled".into()),
+            outcome: Some(AuditOutcome::Throttled),
             ..Default::default()
         })
         .await;
@@ -110,7 +111,7 @@ async fn wecom_throttling_backs_off_without_spending_attempts() {
     let delivered = app
         .audit(AuditFilter {
             order_sn: Some(sn),
-            outcome: Some("delivered".into()),
+            outcome: Some(AuditOutcome::Delivered),
             ..Default::default()
         })
         .await;
@@ -194,7 +195,7 @@ async fn a_paused_destination_resumes_by_itself_when_the_window_passes() {
     let paced = app
         .audit(AuditFilter {
             kind: Some(AuditKind::Delivery),
-            outcome: Some("paced".into()),
+            outcome: Some(AuditOutcome::Paced),
             ..Default::default()
         })
         .await;

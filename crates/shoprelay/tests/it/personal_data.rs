@@ -6,6 +6,7 @@ use shoprelay_clock::Clock;
 use shoprelay_core::ids::ShopId;
 use shoprelay_core::secret::SecretBox;
 use shoprelay_sim::shopee::NewOrder;
+use shoprelay_store::AuditOutcome;
 use shoprelay_store::{AuditFilter, AuditKind, Privacy, SqlStore};
 
 use crate::cli::bin;
@@ -431,6 +432,6 @@ async fn a_shop_that_left_is_purged_and_a_connected_one_only_with_force() {
         })
         .await
         .unwrap();
-    assert_eq!(audit[0].outcome, "shop_purged");
+    assert_eq!(audit[0].outcome, AuditOutcome::ShopPurged);
     store.close().await;
 }

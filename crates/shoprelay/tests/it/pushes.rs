@@ -3,6 +3,7 @@
 
 use serde_json::json;
 use shoprelay_clock::Clock;
+use shoprelay_store::AuditOutcome;
 use shoprelay_store::{AuditFilter, AuditKind, Inbox};
 
 use crate::helpers::*;
@@ -77,7 +78,7 @@ async fn a_duplicated_push_yields_one_event_and_one_message() {
     assert_eq!(app.cards().len(), 1);
     let dup = app
         .audit(AuditFilter {
-            outcome: Some("duplicate".into()),
+            outcome: Some(AuditOutcome::Duplicate),
             ..Default::default()
         })
         .await;
@@ -133,7 +134,7 @@ async fn a_bad_or_missing_signature_is_refused_and_nothing_is_stored() {
     assert_eq!(q.inbox_pending, 0);
     let rejected = app
         .audit(AuditFilter {
-            outcome: Some("rejected".into()),
+            outcome: Some(AuditOutcome::Rejected),
             ..Default::default()
         })
         .await;
@@ -218,7 +219,7 @@ async fn every_signed_push_is_stored_and_answered_2xx_with_an_empty_body() {
 
     let accepted = app
         .audit(AuditFilter {
-            outcome: Some("accepted".into()),
+            outcome: Some(AuditOutcome::Accepted),
             ..Default::default()
         })
         .await;
@@ -239,7 +240,7 @@ async fn every_signed_push_is_stored_and_answered_2xx_with_an_empty_body() {
     // What we cannot read is a failed inbox item, in the audit with the reason.
     let failed = app
         .audit(AuditFilter {
-            outcome: Some("failed".into()),
+            outcome: Some(AuditOutcome::Failed),
             ..Default::default()
         })
         .await;
@@ -263,7 +264,7 @@ async fn failed_pushes_go_back_to_the_inbox_to_be_read_again() {
     app.dispatch_until_settled().await;
     let failed = app
         .audit(AuditFilter {
-            outcome: Some("failed".into()),
+            outcome: Some(AuditOutcome::Failed),
             ..Default::default()
         })
         .await;
@@ -281,7 +282,7 @@ async fn failed_pushes_go_back_to_the_inbox_to_be_read_again() {
     assert_eq!(store.queue_depths().await.unwrap().inbox_pending, failed.len() as i64);
     let audited = app
         .audit(AuditFilter {
-            outcome: Some("replayed".into()),
+            outcome: Some(AuditOutcome::Replayed),
             ..Default::default()
         })
         .await;
@@ -289,7 +290,7 @@ async fn failed_pushes_go_back_to_the_inbox_to_be_read_again() {
     app.dispatch_until_settled().await;
     let failed_again = app
         .audit(AuditFilter {
-            outcome: Some("failed".into()),
+            outcome: Some(AuditOutcome::Failed),
             ..Default::default()
         })
         .await;
@@ -389,7 +390,7 @@ async fn verification_unknown_codes_and_unknown_shops_are_answered_and_kept() {
 
     let unknown = app
         .audit(AuditFilter {
-            outcome: Some("unknown_shop".into()),
+            outcome: Some(AuditOutcome::UnknownShop),
             ..Default::default()
         })
         .await;
@@ -402,7 +403,7 @@ async fn verification_unknown_codes_and_unknown_shops_are_answered_and_kept() {
     assert!(unknown[0].detail.contains("not configured"));
     let processed = app
         .audit(AuditFilter {
-            outcome: Some("processed".into()),
+            outcome: Some(AuditOutcome::Processed),
             ..Default::default()
         })
         .await;
@@ -423,7 +424,7 @@ async fn verification_unknown_codes_and_unknown_shops_are_answered_and_kept() {
     let verified = app
         .audit(AuditFilter {
             kind: Some(AuditKind::Push),
-            outcome: Some("verified".into()),
+            outcome: Some(AuditOutcome::Verified),
             ..Default::default()
         })
         .await;
@@ -441,7 +442,7 @@ async fn orders_arrive_without_details_when_the_shop_never_authorized() {
     assert!(card_rows(&cards[0]).contains(&("订单号".into(), sn)));
     let processed = app
         .audit(AuditFilter {
-            outcome: Some("processed".into()),
+            outcome: Some(AuditOutcome::Processed),
             ..Default::default()
         })
         .await;
@@ -538,7 +539,7 @@ fn order_push(sn: &str, status: &str, timestamp: i64, update_time: i64) -> Strin
 
 async fn out_of_window(app: &TestApp) -> Vec<shoprelay_store::AuditEntry> {
     app.audit(AuditFilter {
-        outcome: Some("out_of_window".into()),
+        outcome: Some(AuditOutcome::OutOfWindow),
         ..Default::default()
     })
     .await

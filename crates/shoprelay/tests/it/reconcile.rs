@@ -7,6 +7,7 @@ use serde_json::json;
 use shoprelay_marketplaces::adapter::MarketplaceApp;
 use shoprelay_sim::shopee::ApiFault;
 use shoprelay_store::AuditFilter;
+use shoprelay_store::AuditOutcome;
 
 use crate::helpers::*;
 
@@ -134,7 +135,7 @@ async fn a_lost_page_is_stored_whole_before_it_is_confirmed_unreadable_items_inc
     assert_eq!(new_order_cards(&app, &sn), 1);
     let failed = app
         .audit(AuditFilter {
-            outcome: Some("failed".into()),
+            outcome: Some(AuditOutcome::Failed),
             ..Default::default()
         })
         .await;

@@ -5,6 +5,8 @@ use shoprelay_core::error::UserFacing;
 use shoprelay_engine::config::parse_config;
 use shoprelay_sim::shopee::{NewItem, NewOrder};
 
+use shoprelay_store::AuditOutcome;
+
 use crate::helpers::*;
 
 const RULES: &str = r#"
@@ -240,7 +242,7 @@ targets = [{ type = "appchat", app = "hq", chatid = "neworders", create = { name
     }
     let delivered = app
         .audit(shoprelay_store::AuditFilter {
-            outcome: Some("delivered".into()),
+            outcome: Some(AuditOutcome::Delivered),
             ..Default::default()
         })
         .await;

@@ -11,6 +11,7 @@ use axum::routing::post;
 use shoprelay_core::error::UserFacing;
 use shoprelay_engine::config::{parse_config, ConfigError};
 use shoprelay_store::AuditFilter;
+use shoprelay_store::AuditOutcome;
 
 use crate::cli::bin;
 use crate::helpers::*;
@@ -84,7 +85,8 @@ async fn a_redirect_is_not_followed_and_holds_the_webhook() {
     let audit = webhook_audit(&app).await;
     assert_eq!(audit.len(), 1, "{audit:?}");
     assert_eq!(
-        audit[0].outcome, "held",
+        audit[0].outcome,
+        AuditOutcome::Held,
         "an admin must fix the URL; no attempt is spent"
     );
     assert_eq!(audit[0].http_status, Some(307));
@@ -173,7 +175,11 @@ async fn a_name_resolving_to_loopback_is_refused_when_sending() {
     assert!(reached.lock().unwrap().is_empty(), "localhost was reached");
     let audit = webhook_audit(&app).await;
     assert_eq!(audit.len(), 1, "{audit:?}");
-    assert_eq!(audit[0].outcome, "held", "held for the admin, no attempt spent");
+    assert_eq!(
+        audit[0].outcome,
+        AuditOutcome::Held,
+        "held for the admin, no attempt spent"
+    );
     assert!(
         audit[0].detail.contains("webhook.address_refused") && audit[0].detail.contains("loopback"),
         "{}",
@@ -196,5 +202,5 @@ async fn an_allowed_private_host_is_delivered_to() {
     app.dispatch_until_settled().await;
     assert_eq!(reached.lock().unwrap().len(), 1);
     let audit = webhook_audit(&app).await;
-    assert_eq!(audit[0].outcome, "delivered", "{audit:?}");
+    assert_eq!(audit[0].outcome, AuditOutcome::Delivered, "{audit:?}");
 }

@@ -10,6 +10,7 @@ use axum::routing::post;
 use shoprelay_core::secret::Secret;
 use shoprelay_engine::webhook::{secret_key, signature};
 use shoprelay_store::AuditFilter;
+use shoprelay_store::AuditOutcome;
 
 use crate::helpers::*;
 
@@ -109,14 +110,14 @@ async fn events_reach_the_sellers_system_signed_and_retry_after_is_honoured() {
     assert_eq!(seen[1].2["data"]["order_sn"], sn.as_str());
     let throttled = app
         .audit(AuditFilter {
-            outcome: Some("throttled".into()),
+            outcome: Some(AuditOutcome::Throttled),
             ..Default::default()
         })
         .await;
     assert_eq!(throttled[0].http_status, Some(429));
     let delivered = app
         .audit(AuditFilter {
-            outcome: Some("delivered".into()),
+            outcome: Some(AuditOutcome::Delivered),
             ..Default::default()
         })
         .await;
@@ -140,7 +141,7 @@ async fn a_gone_endpoint_ends_the_delivery_with_the_fix() {
     assert_eq!(receiver.seen.lock().unwrap().len(), 1);
     let dead = app
         .audit(AuditFilter {
-            outcome: Some("dead".into()),
+            outcome: Some(AuditOutcome::Dead),
             ..Default::default()
         })
         .await;

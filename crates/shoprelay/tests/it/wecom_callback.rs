@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 use sha1::{Digest, Sha1};
+use shoprelay_store::AuditOutcome;
 use shoprelay_store::{AuditFilter, AuditKind};
 
 use crate::helpers::*;
@@ -201,7 +202,7 @@ async fn hostile_callbacks_are_refused_audited_and_never_stored() {
         })
         .await;
     assert_eq!(audit.len(), 7, "{audit:?}");
-    assert!(audit.iter().all(|a| a.outcome == "rejected"), "{audit:?}");
+    assert!(audit.iter().all(|a| a.outcome == AuditOutcome::Rejected), "{audit:?}");
 }
 
 /// Percent-encodes what a query value cannot hold as it is (base64's `+`, `/`, `=`).

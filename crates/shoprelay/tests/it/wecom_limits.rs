@@ -3,6 +3,7 @@
 //! within 2,048 bytes, and recipients an errcode-0 answer says it did not reach.
 
 use shoprelay_sim::wecom::{Destination, Fault, FaultAction, SimGroup, WeComSimConfig};
+use shoprelay_store::AuditOutcome;
 use shoprelay_store::{AuditFilter, AuditKind};
 
 use crate::helpers::*;
@@ -179,10 +180,10 @@ async fn an_app_not_visible_company_wide_holds_its_chat_and_tells_the_admins() {
         .into_iter()
         .filter(|a| a.destination.as_deref() == Some("appchat:hq:neworders"))
         .collect();
-    let held: Vec<_> = chat.iter().filter(|a| a.outcome == "held").collect();
+    let held: Vec<_> = chat.iter().filter(|a| a.outcome == AuditOutcome::Held).collect();
     assert_eq!(held.len(), 1, "one probe, the other waits behind it: {chat:?}");
     assert_eq!(held[0].errcode, Some(60011));
-    assert!(chat.iter().all(|a| a.outcome != "dead"), "{chat:?}");
+    assert!(chat.iter().all(|a| a.outcome != AuditOutcome::Dead), "{chat:?}");
     let q = app.server.engine.store.queue_depths().await.unwrap();
     assert_eq!((q.deliveries_pending, q.deliveries_dead), (2, 0), "no dead letters");
     let notice = app
@@ -224,7 +225,7 @@ async fn a_forbidden_chat_api_holds_without_spending_attempts_and_delivers_after
     let delivered: Vec<_> = app
         .audit(AuditFilter {
             order_sn: Some(sn),
-            outcome: Some("delivered".into()),
+            outcome: Some(AuditOutcome::Delivered),
             ..Default::default()
         })
         .await
@@ -338,7 +339,7 @@ targets = [{ type = "wecom_app", app = "hq", users = ["zhangsan", "ghost"], depa
     let delivered = app
         .audit(AuditFilter {
             kind: Some(AuditKind::Delivery),
-            outcome: Some("delivered".into()),
+            outcome: Some(AuditOutcome::Delivered),
             ..Default::default()
         })
         .await;

@@ -1,22 +1,78 @@
 //! The audit log: appended by every stage, read by `shoprelay audit` and `/api/v1/audit`.
 
 use async_trait::async_trait;
+use shoprelay_core::event::Platform;
 
 use super::{insert_audit, with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::chain::{link_hash, ChainHead, SealedAudit};
+use crate::error::StoreError;
 use crate::model::*;
 use crate::store::{AuditLog, Result};
 
 const ENTRY_COLUMNS: &str =
-    "id, at, kind, outcome, app_id, shop_id, order_sn, destination, attempt, http_status, errcode, latency_ms, detail";
+    "id, at, kind, outcome, app_id, platform, shop_id, order_sn, destination, attempt, http_status, errcode, latency_ms, detail";
 
 /// Rows sealed per UPDATE statement (three parameters each, within SQLite's 999).
 const SEAL_CHUNK: usize = 300;
 
+/// An audit row as stored: its outcome and platform are text until [`AuditEntry::try_from`] reads them.
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    id: i64,
+    at: i64,
+    kind: String,
+    outcome: String,
+    app_id: Option<String>,
+    platform: Option<String>,
+    shop_id: Option<i64>,
+    order_sn: Option<String>,
+    destination: Option<String>,
+    attempt: Option<i64>,
+    http_status: Option<i64>,
+    errcode: Option<i64>,
+    latency_ms: Option<i64>,
+    detail: String,
+}
+
+impl TryFrom<AuditRow> for AuditEntry {
+    type Error = StoreError;
+
+    fn try_from(r: AuditRow) -> std::result::Result<Self, StoreError> {
+        let outcome = AuditOutcome::parse(&r.outcome).ok_or_else(|| StoreError::Corrupt {
+            table: "audit",
+            reason: format!("entry {} has the unknown outcome `{}`", r.id, r.outcome.escape_debug()),
+        })?;
+        let platform = r
+            .platform
+            .map(|p| Platform::parse(&p).map_err(|source| StoreError::CorruptId { table: "audit", source }))
+            .transpose()?;
+        Ok(AuditEntry {
+            id: r.id,
+            at: r.at,
+            kind: r.kind,
+            outcome,
+            app_id: r.app_id,
+            platform,
+            shop_id: r.shop_id,
+            order_sn: r.order_sn,
+            destination: r.destination,
+            attempt: r.attempt,
+            http_status: r.http_status,
+            errcode: r.errcode,
+            latency_ms: r.latency_ms,
+            detail: r.detail,
+        })
+    }
+}
+
+fn read_rows(rows: Vec<AuditRow>) -> Result<Vec<AuditEntry>> {
+    rows.into_iter().map(AuditEntry::try_from).collect()
+}
+
 #[derive(sqlx::FromRow)]
 struct SealedRow {
     #[sqlx(flatten)]
-    entry: AuditEntry,
+    entry: AuditRow,
     seq: i64,
     chain_hash: String,
 }
@@ -81,26 +137,31 @@ impl AuditLog for SqlStore {
     async fn query_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
         // Every filter is bound (NULL meaning "any"), so one statement serves all combinations.
         let limit = f.limit.unwrap_or(100).clamp(1, 1000);
-        let sql = "SELECT id, at, kind, outcome, app_id, shop_id, order_sn, destination, attempt, http_status, errcode, latency_ms, detail
-                   FROM audit
-                   WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR shop_id = $2) AND ($3 IS NULL OR order_sn = $3)
-                     AND ($4 IS NULL OR outcome = $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6)
-                     AND ($7 IS NULL OR id < $7)
-                   ORDER BY id DESC LIMIT $8";
-        let kind = f.kind.map(|k| k.as_str().to_owned());
-        Ok(with_read_pool!(self, pool => {
-            sqlx::query_as(sql)
-                .bind(kind.clone())
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit
+             WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR shop_id = $2) AND ($3 IS NULL OR order_sn = $3)
+               AND ($4 IS NULL OR outcome = $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6)
+               AND ($7 IS NULL OR id < $7) AND ($9 IS NULL OR platform = $9)
+             ORDER BY id DESC LIMIT $8"
+        );
+        let kind = f.kind.map(AuditKind::as_str);
+        let outcome = f.outcome.map(AuditOutcome::as_str);
+        let platform = f.platform.as_ref().map(Platform::as_str);
+        let rows: Vec<AuditRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(kind)
                 .bind(f.shop_id)
-                .bind(f.order_sn.clone())
-                .bind(f.outcome.clone())
+                .bind(f.order_sn.as_deref())
+                .bind(outcome)
                 .bind(f.from)
                 .bind(f.to)
                 .bind(f.before_id)
                 .bind(limit)
+                .bind(platform)
                 .fetch_all(pool)
                 .await?
-        }))
+        });
+        read_rows(rows)
     }
 
     async fn seal_audit(&self, max: i64) -> Result<usize> {
@@ -114,7 +175,8 @@ impl AuditLog for SqlStore {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let head: HeadRow = sqlx::query_as(head_sql).fetch_one(&mut *tx).await?;
-            let pending: Vec<AuditEntry> = sqlx::query_as(&pending_sql).bind(max).fetch_all(&mut *tx).await?;
+            let pending: Vec<AuditRow> = sqlx::query_as(&pending_sql).bind(max).fetch_all(&mut *tx).await?;
+            let pending = read_rows(pending)?;
             if pending.is_empty() {
                 tx.rollback().await?;
                 return Ok(0);
@@ -158,13 +220,14 @@ impl AuditLog for SqlStore {
         let rows: Vec<SealedRow> = with_read_pool!(self, pool => {
             sqlx::query_as(&sql).bind(after_seq).bind(limit).fetch_all(pool).await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|r| SealedAudit {
-                entry: r.entry,
-                seq: r.seq,
-                hash: r.chain_hash,
+        rows.into_iter()
+            .map(|r| {
+                Ok(SealedAudit {
+                    entry: r.entry.try_into()?,
+                    seq: r.seq,
+                    hash: r.chain_hash,
+                })
             })
-            .collect())
+            .collect()
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{skip_locked, with_pool, with_read_pool, BeginWrite, SqlStore};
-use crate::model::{AuditEntry, AuditKind, NewCallback, StoredCallback};
+use crate::model::{AuditEntry, AuditKind, AuditOutcome, NewCallback, StoredCallback};
 use crate::store::{Callbacks, Result};
 
 type Row = (i64, String, String, String, String, i64, String);
@@ -27,7 +27,7 @@ impl Callbacks for SqlStore {
             .await?
             .rows_affected()
                 == 1;
-            let outcome = if inserted { "received" } else { "duplicate" };
+            let outcome = if inserted { AuditOutcome::Received } else { AuditOutcome::Duplicate };
             let mut audit = AuditEntry::new(
                 AuditKind::Callback,
                 outcome,

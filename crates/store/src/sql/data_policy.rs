@@ -3,12 +3,13 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
+use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::policy::{Acceptance, FieldPolicy, SensitiveField};
 
 use super::{shop_to_sql, with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::error::StoreError;
-use crate::model::{AuditEntry, AuditKind};
+use crate::model::{AuditEntry, AuditKind, AuditOutcome};
 use crate::store::{DataPolicies, Result};
 
 type Row = (String, Option<String>, Option<i64>, Option<String>);
@@ -57,7 +58,14 @@ impl DataPolicies for SqlStore {
         row.map_or_else(|| Ok(FieldPolicy::minimal()), parse)
     }
 
-    async fn set_data_policy(&self, app: &ConfigId, shop: ShopId, policy: &FieldPolicy, now: i64) -> Result<()> {
+    async fn set_data_policy(
+        &self,
+        app: &ConfigId,
+        platform: Option<Platform>,
+        shop: ShopId,
+        policy: &FieldPolicy,
+        now: i64,
+    ) -> Result<()> {
         let fields = fields_text(policy);
         let accepted = policy.accepted.as_ref();
         let detail = match accepted {
@@ -67,8 +75,9 @@ impl DataPolicies for SqlStore {
             ),
             _ => "data policy: minimal (no sensitive field)".to_owned(),
         };
-        let mut audit = AuditEntry::new(AuditKind::Privacy, "data_policy_set", now, detail);
+        let mut audit = AuditEntry::new(AuditKind::Privacy, AuditOutcome::DataPolicySet, now, detail);
         audit.app_id = Some(app.to_string());
+        audit.platform = platform;
         audit.shop_id = Some(shop_to_sql(shop));
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;

@@ -5,10 +5,11 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
+use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, ShopId};
 
 use super::{shop_to_sql, with_pool, BeginWrite, SqlStore};
-use crate::model::{AuditEntry, AuditKind, ForgetReport};
+use crate::model::{AuditEntry, AuditKind, AuditOutcome, ForgetReport};
 use crate::store::{Privacy, Result};
 
 /// Values bound per statement (within SQLite's and PostgreSQL's limits).
@@ -128,7 +129,7 @@ impl Privacy for SqlStore {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            let mut audit = AuditEntry::new(AuditKind::Privacy, "buyer_forgotten", now, report.detail(&hash));
+            let mut audit = AuditEntry::new(AuditKind::Privacy, AuditOutcome::BuyerForgotten, now, report.detail(&hash));
             audit.shop_id = Some(shop_sql);
             super::insert_audit!(&mut *tx, &audit);
             tx.commit().await?;
@@ -137,7 +138,13 @@ impl Privacy for SqlStore {
         Ok(report)
     }
 
-    async fn purge_shop(&self, app: &ConfigId, shop: ShopId, now: i64) -> Result<ForgetReport> {
+    async fn purge_shop(
+        &self,
+        app: &ConfigId,
+        platform: Option<Platform>,
+        shop: ShopId,
+        now: i64,
+    ) -> Result<ForgetReport> {
         const EVENTS: &str = "SELECT id FROM events WHERE app_id = $1 AND shop_id = $2";
         // Digests list their members' lines, so a digest that carried one of the shop's goes with it.
         let digests = format!(
@@ -181,8 +188,9 @@ impl Privacy for SqlStore {
             delete!(&lease);
             delete!(&policy);
             let detail = report.shop_detail(app.as_str(), shop);
-            let mut audit = AuditEntry::new(AuditKind::Privacy, "shop_purged", now, detail);
+            let mut audit = AuditEntry::new(AuditKind::Privacy, AuditOutcome::ShopPurged, now, detail);
             audit.app_id = Some(app.to_string());
+            audit.platform = platform;
             audit.shop_id = Some(shop_sql);
             super::insert_audit!(&mut *tx, &audit);
             tx.commit().await?;

@@ -50,17 +50,22 @@ impl Inbox for SqlStore {
             let new: std::collections::HashSet<(&str, &str)> =
                 stored.iter().map(|(_, app, key)| (app.as_str(), key.as_str())).collect();
             let mut audit = sqlx::QueryBuilder::new(
-                "INSERT INTO audit (at, kind, outcome, app_id, shop_id, order_sn, http_status, detail) ",
+                "INSERT INTO audit (at, kind, outcome, app_id, platform, shop_id, order_sn, http_status, detail) ",
             );
             let mut first_seen = std::collections::HashSet::new();
             audit.push_values(order.iter().map(|&i| &pushes[i]), |mut row, p| {
                 let key = (p.app_id.as_str(), p.dedupe_key.as_str());
                 // A key stored by this batch is "accepted" once; a repeat inside the batch is a duplicate.
-                let outcome = if new.contains(&key) && first_seen.insert(key) { "accepted" } else { "duplicate" };
+                let outcome = if new.contains(&key) && first_seen.insert(key) {
+                    AuditOutcome::Accepted
+                } else {
+                    AuditOutcome::Duplicate
+                };
                 row.push_bind(p.received_at)
-                    .push_bind("push")
-                    .push_bind(outcome)
+                    .push_bind(AuditKind::Push.as_str())
+                    .push_bind(outcome.as_str())
                     .push_bind(p.app_id.as_str())
+                    .push_bind(p.platform.as_str())
                     .push_bind(p.shop_id.map(shop_to_sql))
                     .push_bind(p.order_sn.as_ref().map(|o| o.as_str()))
                     .push_bind(200_i64)
@@ -150,27 +155,26 @@ impl Inbox for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             }
-            let row: Option<(String, Option<i64>, Option<String>)> =
-                sqlx::query_as("UPDATE inbox SET state = $1, last_error = $2, claimed_until = 0 WHERE id = $3 RETURNING app_id, shop_id, order_sn")
+            let row: Option<(String, String, Option<i64>, Option<String>)> =
+                sqlx::query_as("UPDATE inbox SET state = $1, last_error = $2, claimed_until = 0 WHERE id = $3 RETURNING app_id, platform, shop_id, order_sn")
                     .bind(completion.state.as_str())
                     .bind(completion.note.as_deref())
                     .bind(id)
                     .fetch_optional(&mut *tx)
                     .await?;
-            if let Some((app_id, shop_id, order_sn)) = row {
+            if let Some((app_id, platform, shop_id, order_sn)) = row {
                 let detail = match &completion.note {
                     Some(note) => format!("{new_events} new event(s); {note}"),
                     None => format!("{new_events} new event(s)"),
                 };
                 sqlx::query(
-                    "INSERT INTO audit (at, kind, outcome, app_id, shop_id, order_sn, detail) VALUES ($1, 'push', $2, $3, $4, $5, $6)",
+                    "INSERT INTO audit (at, kind, outcome, app_id, platform, shop_id, order_sn, detail)
+                     VALUES ($1, 'push', $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(now)
-                .bind(match completion.state {
-                    InboxState::Done => "processed",
-                    other => other.as_str(),
-                })
+                .bind(AuditOutcome::of_inbox(completion.state).as_str())
                 .bind(app_id)
+                .bind(platform)
                 .bind(shop_id)
                 .bind(order_sn)
                 .bind(detail)
@@ -232,13 +236,13 @@ impl Inbox for SqlStore {
     async fn replay_failed_pushes(&self, f: &PushReplayFilter, now: i64, limit: i64) -> Result<u64> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let replayed: Vec<(String, Option<i64>, Option<String>, String)> = sqlx::query_as(
+            let replayed: Vec<(String, String, Option<i64>, Option<String>, String)> = sqlx::query_as(
                 "UPDATE inbox SET state = 'pending', attempts = 0, next_attempt_at = $1, claimed_until = 0
                  WHERE id IN (SELECT id FROM inbox WHERE state = 'failed'
                     AND ($2 IS NULL OR id = $2) AND ($3 IS NULL OR shop_id = $3)
                     AND ($4 IS NULL OR received_at >= $4) AND ($5 IS NULL OR received_at < $5)
                     ORDER BY id LIMIT $6)
-                 RETURNING app_id, shop_id, order_sn, dedupe_key",
+                 RETURNING app_id, platform, shop_id, order_sn, dedupe_key",
             )
             .bind(now)
             .bind(f.id)
@@ -250,13 +254,14 @@ impl Inbox for SqlStore {
             .await?;
             if !replayed.is_empty() {
                 let mut audit = sqlx::QueryBuilder::new(
-                    "INSERT INTO audit (at, kind, outcome, app_id, shop_id, order_sn, detail) ",
+                    "INSERT INTO audit (at, kind, outcome, app_id, platform, shop_id, order_sn, detail) ",
                 );
-                audit.push_values(&replayed, |mut row, (app_id, shop_id, order_sn, key)| {
+                audit.push_values(&replayed, |mut row, (app_id, platform, shop_id, order_sn, key)| {
                     row.push_bind(now)
-                        .push_bind("push")
-                        .push_bind("replayed")
+                        .push_bind(AuditKind::Push.as_str())
+                        .push_bind(AuditOutcome::Replayed.as_str())
                         .push_bind(app_id.as_str())
+                        .push_bind(platform.as_str())
                         .push_bind(*shop_id)
                         .push_bind(order_sn.as_deref())
                         .push_bind(format!("failed push queued again ({key})"));

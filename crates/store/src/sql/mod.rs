@@ -179,12 +179,12 @@ macro_rules! insert_audit {
     ($executor:expr, $entry:expr) => {{
         let a: &$crate::model::AuditEntry = $entry;
         sqlx::query(
-            "INSERT INTO audit (at, kind, outcome, app_id, shop_id, order_sn, destination, attempt, http_status, errcode, latency_ms, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO audit (at, kind, outcome, app_id, shop_id, order_sn, destination, attempt, http_status, errcode, latency_ms, detail, platform)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(a.at)
         .bind(&a.kind)
-        .bind(&a.outcome)
+        .bind(a.outcome.as_str())
         .bind(a.app_id.as_deref())
         .bind(a.shop_id)
         .bind(a.order_sn.as_deref())
@@ -194,6 +194,7 @@ macro_rules! insert_audit {
         .bind(a.errcode)
         .bind(a.latency_ms)
         .bind(&a.detail)
+        .bind(a.platform.as_ref().map(|p| p.as_str()))
         .execute($executor)
         .await?;
     }};

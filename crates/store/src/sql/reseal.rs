@@ -9,7 +9,7 @@ use shoprelay_core::secret::SecretBox;
 
 use super::{with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::error::StoreError;
-use crate::model::{AuditEntry, AuditKind};
+use crate::model::{AuditEntry, AuditKind, AuditOutcome};
 
 /// What a rotation walks, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -366,7 +366,7 @@ impl SqlStore {
         let prefix = format!("reseal:{}:%", self.secrets.key_id());
         let audit = AuditEntry::new(
             AuditKind::Privacy,
-            "keys_rotated",
+            AuditOutcome::KeysRotated,
             now,
             format!(
                 "every sealed value is under master key {} ({looked_at} row(s) looked at)",

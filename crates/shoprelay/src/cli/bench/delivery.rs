@@ -18,7 +18,7 @@ use shoprelay_clock::{Clock, SystemClock};
 use shoprelay_sim::load::unix_ms_f64;
 use shoprelay_sim::shopee::{NewOrder, ShopeeSim};
 use shoprelay_sim::wecom::{SimLimits, WeComSim};
-use shoprelay_store::AuditFilter;
+use shoprelay_store::{AuditFilter, AuditOutcome};
 use tokio::time::Instant;
 
 use super::fleet::{setup, shop_id, Fleet, Setup, UNLIMITED};
@@ -148,10 +148,10 @@ async fn stages(server: &Running, from_ms: i64, sent: &Sent, accepted: &Accepted
             };
             let t = times.entry(sn).or_default();
             let at = e.at as f64;
-            match (e.kind.as_str(), e.outcome.as_str()) {
-                ("push", "accepted") => t.received = Some(at),
-                ("push", "processed") => t.processed = Some(at),
-                ("delivery", "delivered") => t.send_start = Some(at - e.latency_ms.unwrap_or(0) as f64),
+            match (e.kind.as_str(), e.outcome) {
+                ("push", AuditOutcome::Accepted) => t.received = Some(at),
+                ("push", AuditOutcome::Processed) => t.processed = Some(at),
+                ("delivery", AuditOutcome::Delivered) => t.send_start = Some(at - e.latency_ms.unwrap_or(0) as f64),
                 _ => {}
             }
         }
