@@ -25,6 +25,8 @@
 //! - [`backoff`]: retry schedules.
 //! - [`webhook`]: Standard Webhooks signing of events sent to the seller's own systems.
 //! - [`egress`]: which addresses webhooks may connect to, checked on every resolution.
+//! - [`service`]: the application services the HTTP handlers call — audit log, rules, tasks, data
+//!   policies, buyers, queues, status, pushes and callbacks answered at the edge — never the store.
 
 pub mod audit_chain;
 pub mod audit_export;
@@ -46,6 +48,7 @@ pub mod reconcile;
 pub mod render;
 pub mod retention;
 pub mod routing;
+pub mod service;
 pub mod tokens;
 pub mod webhook;
 

@@ -1,4 +1,4 @@
-//! `/api/v1`: the audit log and the service status, as JSON.
+//! `/api/v1`: the audit log, the service status and dead letters replayed, as JSON.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -6,8 +6,9 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use shoprelay_core::error::UserFacing;
-
-use shoprelay_store::{AuditEntry, AuditFilter, AuditKind, AuditOutcome, QueueDepths, ReplayFilter, ShopAuthStatus};
+use shoprelay_engine::service::audit::UnknownPlatform;
+use shoprelay_engine::service::status::Status;
+use shoprelay_store::{AuditEntry, AuditFilter, AuditKind, AuditOutcome, ReplayFilter};
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -46,13 +47,13 @@ impl UserFacing for BadQuery {
     }
     fn message_zh(&self) -> String {
         format!(
-            "查询参数有误：{}（时间为毫秒时间戳，kind 为 push、delivery、auth、privacy 或 callback）",
+            "查询参数有误：{}（时间为毫秒时间戳，kind 为 push、delivery、auth、privacy 或 callback，outcome 为审计结果名，如 accepted、delivered）",
             self.0
         )
     }
     fn message_en(&self) -> String {
         format!(
-            "Bad query parameter: {} (times are unix milliseconds; kind is push, delivery, auth, privacy or callback)",
+            "Bad query parameter: {} (times are unix milliseconds; kind is push, delivery, auth, privacy or callback; outcome is an audit outcome such as accepted or delivered)",
             self.0
         )
     }
@@ -79,6 +80,22 @@ pub struct AuditQuery {
     limit: Option<i64>,
 }
 
+impl AuditQuery {
+    fn into_filter(self) -> Result<AuditFilter, UnknownPlatform> {
+        Ok(AuditFilter {
+            kind: self.kind,
+            platform: None,
+            shop_id: self.shop_id,
+            order_sn: self.order_sn,
+            outcome: self.outcome,
+            from: self.from,
+            to: self.to,
+            before_id: self.before_id,
+            limit: self.limit,
+        })
+    }
+}
+
 /// `GET /api/v1/audit?kind&shop_id&order_sn&outcome&from&to&before_id&limit` — newest first.
 pub async fn audit(
     State(state): State<AppState>,
@@ -86,80 +103,15 @@ pub async fn audit(
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     authorize(&state, &headers)?;
-    let Query(q) = query.map_err(|e| BadQuery(e.body_text()))?;
-    let filter = AuditFilter {
-        kind: q.kind,
-        platform: None,
-        shop_id: q.shop_id,
-        order_sn: q.order_sn,
-        outcome: q.outcome,
-        from: q.from,
-        to: q.to,
-        before_id: q.before_id,
-        limit: q.limit,
-    };
-    Ok(Json(state.engine.store.query_audit(&filter).await?))
-}
-
-/// One shop's authorization state, without its tokens.
-#[derive(Debug, Serialize)]
-pub struct ShopStatus {
-    app_id: String,
-    shop_id: u64,
-    status: ShopAuthStatus,
-    status_reason: Option<String>,
-    access_expires_at: i64,
-}
-
-/// `GET /api/v1/status`.
-#[derive(Debug, Serialize)]
-pub struct Status {
-    backend: &'static str,
-    queues: QueueDepths,
-    shops: Vec<ShopStatus>,
+    let Query(query) = query.map_err(|e| BadQuery(e.body_text()))?;
+    let filter = query.into_filter()?;
+    Ok(Json(state.engine.audit().query(&filter).await?))
 }
 
 /// Queue depths and shop authorizations.
 pub async fn status(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Status>, ApiError> {
     authorize(&state, &headers)?;
-    let store = &state.engine.store;
-    let shops = store
-        .list_shop_auth()
-        .await?
-        .into_iter()
-        .map(|a| ShopStatus {
-            app_id: a.app_id.to_string(),
-            shop_id: a.shop_id.get(),
-            status: a.status,
-            status_reason: a.status_reason,
-            access_expires_at: a.access_expires_at,
-        })
-        .collect();
-    Ok(Json(Status {
-        backend: store.backend(),
-        queues: store.queue_depths().await?,
-        shops,
-    }))
-}
-
-/// An empty replay filter would resend every dead letter ever kept.
-#[derive(Debug, thiserror::Error)]
-#[error("a replay needs a filter: id, destination, shop_id or a time range")]
-pub struct EmptyReplay;
-
-impl UserFacing for EmptyReplay {
-    fn code(&self) -> &'static str {
-        "replay.empty_filter"
-    }
-    fn status(&self) -> u16 {
-        400
-    }
-    fn message_zh(&self) -> String {
-        "重发需要筛选条件：id、destination、shop_id 或时间范围（from/to，毫秒时间戳）".into()
-    }
-    fn message_en(&self) -> String {
-        "A replay needs a filter: id, destination, shop_id or a time range (from/to, unix ms)".into()
-    }
+    Ok(Json(state.engine.status().report().await?))
 }
 
 /// How many dead letters were queued again.
@@ -176,21 +128,6 @@ pub async fn replay(
 ) -> Result<Json<Replayed>, ApiError> {
     authorize(&state, &headers)?;
     let Json(filter) = body.map_err(|e| BadQuery(e.body_text()))?;
-    if filter.is_empty() {
-        return Err(EmptyReplay.into());
-    }
-    let mut replayed = 0;
-    loop {
-        let n = state
-            .engine
-            .store
-            .replay_dead(&filter, state.engine.clock.now_ms(), 1_000)
-            .await?;
-        replayed += n;
-        if n == 0 {
-            break;
-        }
-    }
-    state.engine.wake_outbox();
+    let replayed = state.engine.queues().replay_dead(&filter).await?;
     Ok(Json(Replayed { replayed }))
 }

@@ -33,7 +33,7 @@ pub async fn healthz() -> &'static str {
 
 /// `GET /readyz`: the database answers.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.engine.store.queue_depths().await {
+    match state.engine.queues().depths().await {
         Ok(_) => (StatusCode::OK, "ready").into_response(),
         Err(err) => {
             tracing::warn!(error = ?err, "not ready");
@@ -50,7 +50,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
             return err.into_response();
         }
     }
-    if let Ok(q) = state.engine.store.queue_depths().await {
+    if let Ok(q) = state.engine.queues().depths().await {
         metrics::gauge!("shoprelay_inbox_pending").set(q.inbox_pending as f64);
         metrics::gauge!("shoprelay_deliveries_pending").set(q.deliveries_pending as f64);
         metrics::gauge!("shoprelay_deliveries_dead").set(q.deliveries_dead as f64);
@@ -81,7 +81,7 @@ pub async fn console(State(state): State<AppState>) -> Html<String> {
 /// `GET /digests/{token}`: every message a digest folded, so nothing is hidden behind "…还有 N 条". The
 /// summaries name buyers and carry their words: HTML-escaped like every value on shoprelay's pages.
 pub async fn digest_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let items = match state.engine.store.digest_items(&token).await {
+    let items = match state.engine.queues().digest(&token).await {
         Ok(items) if !items.is_empty() => items,
         Ok(_) => return (StatusCode::NOT_FOUND, "digest not found / 未找到该汇总").into_response(),
         Err(err) => {

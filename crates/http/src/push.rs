@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ConfigId;
 use shoprelay_marketplaces::adapter::PushRefusal;
-use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, NewPush, PushInsert};
+use shoprelay_store::{NewPush, PushInsert};
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -133,7 +133,7 @@ async fn accept(
 ) -> Result<Ack, ApiError> {
     let raw = match to_bytes(body, MAX_PUSH_BYTES).await {
         Ok(raw) => raw,
-        Err(_) => return Err(reject(state, app_id, PushError::TooLarge).await),
+        Err(_) => return Err(reject(state, platform, app_id, PushError::TooLarge).await),
     };
     let registry = state.engine.registry();
     let Some(app) = ConfigId::parse(app_id)
@@ -145,14 +145,18 @@ async fn accept(
             platform: platform.chars().take(24).collect(),
             app: app_id.to_owned(),
         };
-        return Err(reject(state, app_id, unknown).await);
+        return Err(reject(state, platform, app_id, unknown).await);
     };
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let public_url = &state.engine.settings.public_url;
     match app.verify_push(public_url, authorization, &raw) {
         Ok(()) => {}
-        Err(PushRefusal::SignatureMissing) => return Err(reject(state, app_id, PushError::SignatureMissing).await),
-        Err(PushRefusal::SignatureInvalid) => return Err(reject(state, app_id, PushError::SignatureInvalid).await),
+        Err(PushRefusal::SignatureMissing) => {
+            return Err(reject(state, platform, app_id, PushError::SignatureMissing).await)
+        }
+        Err(PushRefusal::SignatureInvalid) => {
+            return Err(reject(state, platform, app_id, PushError::SignatureInvalid).await)
+        }
     }
     let push = match app.read_push(&raw) {
         Ok(push) => push,
@@ -177,15 +181,7 @@ async fn accept(
         }
     };
     if push.verification {
-        let mut audit = AuditEntry::new(
-            AuditKind::Push,
-            AuditOutcome::Verified,
-            state.engine.clock.now_ms(),
-            "callback URL verification push",
-        )
-        .of_app(app.platform(), app.id());
-        audit.http_status = Some(200);
-        state.engine.store.append_audit(audit).await?;
+        state.engine.pushes().verified(app.as_ref()).await?;
         return Ok(Ack::Verification);
     }
     let new = NewPush {
@@ -218,16 +214,9 @@ fn utf8(raw: Bytes) -> String {
 }
 
 /// Audits a refused push (queued, never waited for) and turns the reason into the answer.
-async fn reject(state: &AppState, app_id: &str, err: PushError) -> ApiError {
-    let mut audit = AuditEntry::new(
-        AuditKind::Push,
-        AuditOutcome::Rejected,
-        state.engine.clock.now_ms(),
-        format!("{}: {err}", err.code()),
-    );
-    audit.app_id = Some(app_id.chars().take(64).collect());
-    audit.http_status = Some(i64::from(err.status()));
-    state.engine.audit_sink.record(audit);
+async fn reject(state: &AppState, platform: &str, app_id: &str, err: PushError) -> ApiError {
+    let detail = format!("{}: {err}", err.code());
+    state.engine.pushes().refused(platform, app_id, err.status(), detail);
     tracing::info!(app = app_id, code = err.code(), "push rejected");
     ApiError::from(err)
 }

@@ -11,59 +11,20 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, EventKind};
 use shoprelay_core::ids::ConfigId;
 use shoprelay_core::route::Route;
 use shoprelay_core::rules::sample_event;
-use shoprelay_engine::config::{rule_problems, CompiledRule, Known, Registry, RULE_KIND};
+use shoprelay_engine::config::{CompiledRule, Registry};
 use shoprelay_engine::render::Payload;
 use shoprelay_engine::routing::{self, RuleDecision};
+use shoprelay_engine::service::rules::RuleError;
+use shoprelay_store::ConfigChange;
 use std::sync::Arc;
 
 use crate::api::{authorize, BadQuery};
 use crate::error::ApiError;
 use crate::AppState;
-
-/// No rule has this id.
-#[derive(Debug, thiserror::Error)]
-#[error("no rule `{0}`")]
-pub struct RuleNotFound(String);
-
-impl UserFacing for RuleNotFound {
-    fn code(&self) -> &'static str {
-        "rule.not_found"
-    }
-    fn status(&self) -> u16 {
-        404
-    }
-    fn message_zh(&self) -> String {
-        format!("没有 id 为 `{}` 的规则；GET /api/v1/rules 可列出全部规则", self.0)
-    }
-    fn message_en(&self) -> String {
-        format!("There is no rule `{}`; GET /api/v1/rules lists them all", self.0)
-    }
-}
-
-/// A rule that cannot be saved, with every problem and where it is.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid rule: {}", .0.join("; "))]
-pub struct InvalidRule(Vec<String>);
-
-impl UserFacing for InvalidRule {
-    fn code(&self) -> &'static str {
-        "rule.invalid"
-    }
-    fn status(&self) -> u16 {
-        422
-    }
-    fn message_zh(&self) -> String {
-        format!("规则未保存，请修正：{}", self.0.join("；"))
-    }
-    fn message_en(&self) -> String {
-        format!("The rule was not saved; fix: {}", self.0.join("; "))
-    }
-}
 
 /// A rule as the API shows it, with its counters.
 #[derive(Debug, Serialize)]
@@ -95,32 +56,14 @@ fn view(rule: &Route, counters: BTreeMap<String, i64>) -> RuleView {
     }
 }
 
-async fn counters(state: &AppState) -> Result<BTreeMap<String, BTreeMap<String, i64>>, ApiError> {
-    let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    let store = &state.engine.store;
-    for (rule, delivery_state, count) in store.rule_counters().await? {
-        let counters = out.entry(rule).or_default();
-        if delivery_state == "dead" {
-            counters.insert("failed".to_owned(), count);
-        }
-        counters.insert(delivery_state, count);
-    }
-    for (rule, matched) in store.rule_matches().await? {
-        out.entry(rule).or_default().insert("matched".to_owned(), matched);
-    }
-    Ok(out)
-}
-
 /// `GET /api/v1/rules`: the rules in force, with how many deliveries each produced, by state.
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<RuleView>>, ApiError> {
     authorize(&state, &headers)?;
-    let mut counters = counters(&state).await?;
-    let registry = state.engine.registry();
+    let rules = state.engine.rules().list().await?;
     Ok(Json(
-        registry
-            .routes
-            .iter()
-            .map(|r| view(r, counters.remove(r.id.as_str()).unwrap_or_default()))
+        rules
+            .into_iter()
+            .map(|(rule, counters)| view(&rule, counters))
             .collect(),
     ))
 }
@@ -137,22 +80,8 @@ pub async fn get(
 ) -> Result<Json<RuleView>, ApiError> {
     authorize(&state, &headers)?;
     let id = rule_id(&id)?;
-    let registry = state.engine.registry();
-    let rule = registry
-        .routes
-        .iter()
-        .find(|r| r.id == id)
-        .ok_or_else(|| RuleNotFound(id.to_string()))?;
-    let mut counters = counters(&state).await?;
-    Ok(Json(view(rule, counters.remove(id.as_str()).unwrap_or_default())))
-}
-
-/// Every problem of `rule` against the configuration in force, as `rule.path: message` lines.
-fn problems(registry: &Registry, rule: &Route) -> Vec<String> {
-    rule_problems(rule, &Known::of(registry))
-        .into_iter()
-        .map(|p| format!("rule{}: {}", p.path, p.message))
-        .collect()
+    let (rule, counters) = state.engine.rules().get(&id).await?;
+    Ok(Json(view(&rule, counters)))
 }
 
 /// Parses a rule from a JSON body, with the path's id when the body has none.
@@ -161,22 +90,11 @@ fn parse_rule(id: &ConfigId, body: serde_json::Value) -> Result<Route, ApiError>
     if let serde_json::Value::Object(map) = &mut body {
         map.entry("id").or_insert_with(|| id.as_str().into());
     }
-    let rule: Route = serde_json::from_value(body).map_err(|e| InvalidRule(vec![e.to_string()]))?;
+    let rule: Route = serde_json::from_value(body).map_err(|e| RuleError::Invalid(vec![e.to_string()]))?;
     if &rule.id != id {
-        return Err(InvalidRule(vec![format!("the body's id `{}` is not the path's `{id}`", rule.id)]).into());
+        return Err(RuleError::Invalid(vec![format!("the body's id `{}` is not the path's `{id}`", rule.id)]).into());
     }
     Ok(rule)
-}
-
-async fn save(state: &AppState, rule: &Route) -> Result<StatusCode, ApiError> {
-    let engine = &state.engine;
-    let object = Registry::rule_object(&engine.secrets, rule)?;
-    let change = engine.store.put_config(&object, engine.clock.now_ms()).await?;
-    engine.reload_config().await?;
-    Ok(match change {
-        shoprelay_store::ConfigChange::Created => StatusCode::CREATED,
-        _ => StatusCode::OK,
-    })
 }
 
 /// `PUT /api/v1/rules/{id}` with the rule as JSON: created or replaced, after the same checks as
@@ -191,16 +109,12 @@ pub async fn put(
     let id = rule_id(&id)?;
     let Json(body) = body.map_err(|e| BadQuery(e.body_text()))?;
     let rule = parse_rule(&id, body)?;
-    let problems = problems(&state.engine.registry(), &rule);
-    if !problems.is_empty() {
-        return Err(InvalidRule(problems).into());
-    }
-    let status = save(&state, &rule).await?;
-    let mut counters = counters(&state).await?;
-    Ok((
-        status,
-        Json(view(&rule, counters.remove(id.as_str()).unwrap_or_default())),
-    ))
+    let (change, counters) = state.engine.rules().save(&rule).await?;
+    let status = match change {
+        ConfigChange::Created => StatusCode::CREATED,
+        _ => StatusCode::OK,
+    };
+    Ok((status, Json(view(&rule, counters))))
 }
 
 /// `DELETE /api/v1/rules/{id}`: the rule stops matching; its past deliveries and counters stay.
@@ -211,10 +125,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     authorize(&state, &headers)?;
     let id = rule_id(&id)?;
-    if !state.engine.store.delete_config(RULE_KIND, id.as_str()).await? {
-        return Err(RuleNotFound(id.to_string()).into());
-    }
-    state.engine.reload_config().await?;
+    state.engine.rules().delete(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -226,17 +137,8 @@ async fn set_enabled(
 ) -> Result<Json<RuleView>, ApiError> {
     authorize(&state, &headers)?;
     let id = rule_id(&id)?;
-    let registry = state.engine.registry();
-    let mut rule = registry
-        .routes
-        .iter()
-        .find(|r| r.id == id)
-        .cloned()
-        .ok_or_else(|| RuleNotFound(id.to_string()))?;
-    rule.enabled = enabled;
-    save(&state, &rule).await?;
-    let mut counters = counters(&state).await?;
-    Ok(Json(view(&rule, counters.remove(id.as_str()).unwrap_or_default())))
+    let (rule, counters) = state.engine.rules().set_enabled(&id, enabled).await?;
+    Ok(Json(view(&rule, counters)))
 }
 
 /// `POST /api/v1/rules/{id}/enable`.
@@ -268,32 +170,6 @@ pub struct RulesTest {
     rule: Option<serde_json::Value>,
 }
 
-/// No stored event matches the dry run's `order_sn`.
-#[derive(Debug, thiserror::Error)]
-#[error("no stored event of order {0}")]
-pub struct NoSuchEvent(String);
-
-impl UserFacing for NoSuchEvent {
-    fn code(&self) -> &'static str {
-        "rule.no_such_event"
-    }
-    fn status(&self) -> u16 {
-        404
-    }
-    fn message_zh(&self) -> String {
-        format!(
-            "没有订单 {} 的已存事件（或没有该类型的事件）；可改用 kind 以示例事件试运行",
-            self.0
-        )
-    }
-    fn message_en(&self) -> String {
-        format!(
-            "No stored event of order {} (of that kind); use `kind` alone to try a sample event",
-            self.0
-        )
-    }
-}
-
 /// One message the event would produce.
 #[derive(Debug, Serialize)]
 pub struct WouldSend {
@@ -311,13 +187,7 @@ pub struct RulesTestResult {
 
 async fn test_event(state: &AppState, test: &RulesTest) -> Result<Event, ApiError> {
     if let Some(order) = &test.order_sn {
-        let kind = test.kind.map(EventKind::as_str);
-        return state
-            .engine
-            .store
-            .latest_event(order, kind)
-            .await?
-            .ok_or_else(|| NoSuchEvent(order.clone()).into());
+        return Ok(state.engine.rules().event_of_order(order, test.kind).await?);
     }
     match (&test.event, test.kind) {
         (Some(event), _) => Ok(event.clone()),
@@ -377,13 +247,13 @@ pub async fn preview(
         rule_id,
     )?;
     let rule = parse_rule(&id, raw)?;
-    let current = state.engine.registry();
-    let problems = problems(&current, &rule);
+    let problems = state.engine.rules().problems(&rule);
     if !problems.is_empty() {
-        return Err(InvalidRule(problems).into());
+        return Err(RuleError::Invalid(problems).into());
     }
+    let current = state.engine.registry();
     let compiled = CompiledRule::compile(&rule)
-        .map_err(|e| InvalidRule(vec![e.to_string()]))?
+        .map_err(|e| RuleError::Invalid(vec![e.to_string()]))?
         .with_shops(&rule, &current.shop_groups);
     // Only this rule: the preview shows what it sends, not what the others do.
     let mut registry = Registry::clone(&current);

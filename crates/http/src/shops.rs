@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::policy::{
-    Acceptance, FieldPolicy, PolicyError, SensitiveField, COMMITMENT_EN, COMMITMENT_VERSION, COMMITMENT_ZH,
+    FieldPolicy, PolicyError, SensitiveField, COMMITMENT_EN, COMMITMENT_VERSION, COMMITMENT_ZH,
 };
+use shoprelay_engine::service::data_policy::Accepting;
 
 use crate::api::{authorize, BadQuery};
 use crate::error::ApiError;
@@ -93,7 +94,7 @@ pub async fn get(
 ) -> Result<Json<PolicyView>, ApiError> {
     authorize(&state, &headers)?;
     let (app, shop) = shop_of(&app, &shop)?;
-    Ok(Json(view(state.engine.store.data_policy(&app, shop).await?)))
+    Ok(Json(view(state.engine.data_policies().get(&app, shop).await?)))
 }
 
 /// Replaces the shop's policy; audited with who accepted which commitment version.
@@ -111,18 +112,10 @@ pub async fn put(
         .iter()
         .map(|f| SensitiveField::parse(f))
         .collect::<Result<BTreeSet<_>, PolicyError>>()?;
-    let at = state.engine.clock.now_ms();
-    let accepted = request.accepted_commitment_version.map(|version| Acceptance {
-        by: request.accepted_by.unwrap_or_default(),
-        at,
+    let accepting = request.accepted_commitment_version.map(|version| Accepting {
         version,
+        by: request.accepted_by.unwrap_or_default(),
     });
-    let policy = FieldPolicy::new(fields, accepted)?;
-    let platform = state.engine.registry().platform_of(&app);
-    state
-        .engine
-        .store
-        .set_data_policy(&app, platform, shop, &policy, at)
-        .await?;
+    let policy = state.engine.data_policies().set(&app, shop, fields, accepting).await?;
     Ok(Json(view(policy)))
 }

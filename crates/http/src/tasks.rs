@@ -9,33 +9,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use shoprelay_core::error::UserFacing;
 use shoprelay_core::neutralize::html::escape;
-use shoprelay_store::{Task, TaskRef};
+use shoprelay_store::Task;
 
 use crate::api::{authorize, BadQuery};
 use crate::error::ApiError;
 use crate::AppState;
-
-/// No task has this id.
-#[derive(Debug, thiserror::Error)]
-#[error("no task {0}")]
-pub struct TaskNotFound(i64);
-
-impl UserFacing for TaskNotFound {
-    fn code(&self) -> &'static str {
-        "task.not_found"
-    }
-    fn status(&self) -> u16 {
-        404
-    }
-    fn message_zh(&self) -> String {
-        format!("没有编号为 {} 的待处理事项；GET /api/v1/tasks 可列出全部", self.0)
-    }
-    fn message_en(&self) -> String {
-        format!("There is no task {}; GET /api/v1/tasks lists them", self.0)
-    }
-}
 
 /// `GET /api/v1/tasks` filter.
 #[derive(Debug, Deserialize)]
@@ -59,8 +38,7 @@ pub async fn list(
             return Err(BadQuery(format!("state `{s}`: use open, escalated or acked")).into());
         }
     }
-    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
-    Ok(Json(state.engine.store.list_tasks(q.state.as_deref(), limit).await?))
+    Ok(Json(state.engine.tasks().list(q.state.as_deref(), q.limit).await?))
 }
 
 /// Who acknowledges.
@@ -69,12 +47,6 @@ pub struct AckBody {
     /// A name or userid, for the record.
     #[serde(default)]
     by: Option<String>,
-}
-
-fn who(by: Option<String>, fallback: &str) -> String {
-    by.map(|b| b.trim().chars().take(64).collect::<String>())
-        .filter(|b| !b.is_empty())
-        .unwrap_or_else(|| fallback.to_owned())
 }
 
 /// `POST /api/v1/tasks/{id}/ack` with optional `{"by": "…"}`: acknowledged, so it does not escalate.
@@ -93,13 +65,7 @@ pub async fn ack(
             .map_err(|e| BadQuery(format!("body: {e}")))?
             .by
     };
-    let task = state
-        .engine
-        .store
-        .ack_task(&TaskRef::Id(id), &who(by, "console"), state.engine.clock.now_ms())
-        .await?
-        .ok_or(TaskNotFound(id))?;
-    Ok(Json(task))
+    Ok(Json(state.engine.tasks().ack(id, by).await?))
 }
 
 fn page(title: &str, body: &str) -> Html<String> {
@@ -120,7 +86,7 @@ fn task_facts(task: &Task) -> String {
 /// `GET /ack/{token}`: what the task is, with a button to acknowledge it (a link preview or a crawler
 /// opening the link must not acknowledge anything, so the button posts).
 pub async fn ack_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let task = match state.engine.store.task_by_token(&token).await {
+    let task = match state.engine.tasks().by_token(&token).await {
         Ok(Some(task)) => task,
         Ok(None) => return (StatusCode::NOT_FOUND, "task not found / 未找到该事项").into_response(),
         Err(err) => {
@@ -157,12 +123,7 @@ pub async fn ack_link(
 ) -> Response {
     // A post without the form (a bare request) still acknowledges, as "link".
     let by = form.ok().and_then(|Form(b)| b.by);
-    match state
-        .engine
-        .store
-        .ack_task(&TaskRef::Token(token), &who(by, "link"), state.engine.clock.now_ms())
-        .await
-    {
+    match state.engine.tasks().ack_link(token, by).await {
         Ok(Some(task)) => page(
             "已确认 Acknowledged",
             &format!(

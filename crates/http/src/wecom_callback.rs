@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ConfigId;
-use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, NewCallback};
+use shoprelay_store::NewCallback;
 use shoprelay_wecom::callback::{CallbackEnvelope, CallbackMessage};
 use shoprelay_wecom::crypto::{CallbackCrypto, CryptoError};
 
@@ -154,13 +154,7 @@ pub async fn verify(State(state): State<AppState>, Path(app_id): Path<String>, Q
     })();
     match result {
         Ok(plain) => {
-            audit(
-                &state,
-                &app_id,
-                AuditOutcome::Verified,
-                200,
-                "callback URL verification".into(),
-            );
+            state.engine.callbacks().verified(&app_id);
             ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], plain).into_response()
         }
         Err(err) => refuse(&state, &app_id, err),
@@ -198,7 +192,7 @@ pub async fn receive(
         body: inner,
         received_at: state.engine.clock.now_ms(),
     };
-    match state.engine.store.insert_callback(&new).await {
+    match state.engine.callbacks().receive(&new).await {
         Ok(stored) => {
             let outcome = if stored { "received" } else { "duplicate" };
             metrics::counter!("shoprelay_wecom_callbacks_total", "outcome" => outcome).increment(1);
@@ -221,20 +215,13 @@ fn kind_of(message: &CallbackMessage) -> String {
     }
 }
 
-fn audit(state: &AppState, app_id: &str, outcome: AuditOutcome, status: u16, detail: String) {
-    let mut entry = AuditEntry::new(AuditKind::Callback, outcome, state.engine.clock.now_ms(), detail);
-    entry.app_id = Some(app_id.chars().take(64).collect());
-    entry.http_status = Some(i64::from(status));
-    state.engine.audit_sink.record(entry);
-}
-
 /// Audits a refused callback (never stored, never processed) and answers why.
 fn refuse(state: &AppState, app_id: &str, err: CallbackError) -> Response {
     let detail = match &err {
         CallbackError::Malformed(cause) => format!("{}: {cause}", err.code()),
         _ => format!("{}: {err}", err.code()),
     };
-    audit(state, app_id, AuditOutcome::Rejected, err.status(), detail);
+    state.engine.callbacks().refused(app_id, err.status(), detail);
     tracing::warn!(app = app_id, code = err.code(), "WeCom callback refused");
     metrics::counter!("shoprelay_wecom_callbacks_total", "outcome" => "rejected").increment(1);
     ApiError::from(err).into_response()

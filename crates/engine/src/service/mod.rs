@@ -1,0 +1,75 @@
+//! The application services: what the HTTP handlers (and any other edge) call instead of the store. Each
+//! takes typed requests, does the work through the store and the configuration in force, writes the
+//! audit entries that go with a change, and answers typed results or typed errors with their stable
+//! user-facing codes. Handlers only translate HTTP to these calls and back.
+//!
+//! # Layout
+//! - [`audit`]: the audit log read by filter, and the platform names a filter accepts.
+//! - [`pushes`]: what a push answered at the edge leaves in the audit log (verifications, refusals).
+//! - [`callbacks`]: WeCom callbacks stored once; their verifications and refusals audited.
+//! - [`rules`]: rules with their counters — saved after the checks of `apply`, enabled, deleted — and the
+//!   stored events a dry run starts from.
+//! - [`tasks`]: tasks listed and acknowledged.
+//! - [`data_policy`]: a shop's data policy read and replaced (audited with who accepted what).
+//! - [`buyers`]: a buyer's data forgotten on request.
+//! - [`queues`]: waiting work, the messages a digest folded, dead letters sent again.
+//! - [`status`]: the service's status: backend, queues and every shop's authorization.
+
+pub mod audit;
+pub mod buyers;
+pub mod callbacks;
+pub mod data_policy;
+pub mod pushes;
+pub mod queues;
+pub mod rules;
+pub mod status;
+pub mod tasks;
+
+use crate::Engine;
+
+impl Engine {
+    /// The audit log.
+    pub fn audit(&self) -> audit::AuditService<'_> {
+        audit::AuditService::new(self)
+    }
+
+    /// Pushes as the edge answered them.
+    pub fn pushes(&self) -> pushes::PushService<'_> {
+        pushes::PushService::new(self)
+    }
+
+    /// WeCom callbacks.
+    pub fn callbacks(&self) -> callbacks::CallbackService<'_> {
+        callbacks::CallbackService::new(self)
+    }
+
+    /// Message rules.
+    pub fn rules(&self) -> rules::RuleService<'_> {
+        rules::RuleService::new(self)
+    }
+
+    /// Tasks (assigned items, acknowledgements).
+    pub fn tasks(&self) -> tasks::TaskService<'_> {
+        tasks::TaskService::new(self)
+    }
+
+    /// Shops' data policies.
+    pub fn data_policies(&self) -> data_policy::DataPolicyService<'_> {
+        data_policy::DataPolicyService::new(self)
+    }
+
+    /// Buyers' requests about their data.
+    pub fn buyers(&self) -> buyers::BuyerService<'_> {
+        buyers::BuyerService::new(self)
+    }
+
+    /// Waiting work, digests and dead letters.
+    pub fn queues(&self) -> queues::QueueService<'_> {
+        queues::QueueService::new(self)
+    }
+
+    /// The service's status.
+    pub fn status(&self) -> status::StatusService<'_> {
+        status::StatusService::new(self)
+    }
+}
