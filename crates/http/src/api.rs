@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use shoprelay_core::error::UserFacing;
-use shoprelay_engine::service::audit::UnknownPlatform;
+use shoprelay_engine::service::audit::{known_platform, UnknownPlatform};
 use shoprelay_engine::service::status::Status;
 use shoprelay_store::{AuditEntry, AuditFilter, AuditKind, AuditOutcome, ReplayFilter};
 
@@ -71,6 +71,8 @@ pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Api
 #[derive(Debug, Deserialize)]
 pub struct AuditQuery {
     kind: Option<AuditKind>,
+    /// A marketplace shoprelay connects to (`shopee`, `lazada`).
+    platform: Option<String>,
     shop_id: Option<i64>,
     order_sn: Option<String>,
     outcome: Option<AuditOutcome>,
@@ -84,7 +86,7 @@ impl AuditQuery {
     fn into_filter(self) -> Result<AuditFilter, UnknownPlatform> {
         Ok(AuditFilter {
             kind: self.kind,
-            platform: None,
+            platform: self.platform.as_deref().map(known_platform).transpose()?,
             shop_id: self.shop_id,
             order_sn: self.order_sn,
             outcome: self.outcome,
@@ -96,7 +98,7 @@ impl AuditQuery {
     }
 }
 
-/// `GET /api/v1/audit?kind&shop_id&order_sn&outcome&from&to&before_id&limit` — newest first.
+/// `GET /api/v1/audit?kind&platform&shop_id&order_sn&outcome&from&to&before_id&limit` — newest first.
 pub async fn audit(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -6,6 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
+use shoprelay_core::error::UserFacing;
+use shoprelay_core::event::Platform;
+use shoprelay_engine::service::audit::known_platform;
 use shoprelay_store::chain::{verify_stored, ChainBreak, Verdict};
 use shoprelay_store::{AuditFilter, AuditKind, AuditLog, AuditOutcome, SqlStore};
 
@@ -30,6 +33,9 @@ pub struct Args {
     /// Only this outcome (accepted, duplicate, rejected, processed, delivered, retry, dead, …).
     #[arg(long, value_parser = parse_outcome)]
     outcome: Option<AuditOutcome>,
+    /// Only entries about apps of this marketplace (shopee, lazada).
+    #[arg(long, value_parser = parse_platform)]
+    platform: Option<Platform>,
     /// Only pushes, deliveries, auth events or privacy actions (buyers forgotten, keys rotated).
     #[arg(long, value_parser = ["push", "delivery", "auth", "privacy", "callback"])]
     kind: Option<String>,
@@ -68,6 +74,10 @@ fn parse_outcome(raw: &str) -> Result<AuditOutcome, String> {
     })
 }
 
+fn parse_platform(raw: &str) -> Result<Platform, String> {
+    known_platform(raw).map_err(|e| format!("{} · {}", e.message_zh(), e.message_en()))
+}
+
 /// Rows read per page of an export or a verification.
 const PAGE: i64 = 1_000;
 
@@ -79,7 +89,6 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let server = server_settings(&load_file(args.config.as_deref())?);
     let store = SqlStore::connect(&server.database, master_key(&server.database)?).await?;
     let mut filter = AuditFilter {
-        platform: None,
         kind: args.kind.as_deref().map(|k| match k {
             "push" => AuditKind::Push,
             "delivery" => AuditKind::Delivery,
@@ -87,6 +96,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             "callback" => AuditKind::Callback,
             _ => AuditKind::Auth,
         }),
+        platform: args.platform,
         shop_id: args.shop,
         order_sn: args.order,
         outcome: args.outcome,

@@ -396,3 +396,80 @@ async fn a_closed_lazada_seller_account_is_said_in_the_audit_log() {
         "{entries:?}"
     );
 }
+
+#[tokio::test]
+async fn the_audit_api_separates_lazada_entries_from_shopee_ones_by_platform() {
+    let (app, lazada, _) = spawn_with_lazada().await;
+    app.authorize().await;
+    lazada
+        .create_order(order_with("Bamboo Toothbrush", "BT-1", 1))
+        .await
+        .unwrap();
+    app.create_order("READY_TO_SHIP").await;
+    // A refused push names the marketplace of the URL it came to.
+    let body = r#"{"seller_id":"1234567","message_type":0}"#;
+    let forged = push_signature("123456", "not-the-secret", body.as_bytes());
+    let refused = app
+        .http
+        .post(format!("{}/push/lazada/{LZ_APP}", app.base))
+        .header("authorization", forged)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    app.dispatch().await;
+
+    let get = |query: &'static str| {
+        let url = format!("{}/api/v1/audit?{query}", app.base);
+        let http = app.http.clone();
+        async move {
+            let resp = http.get(url).send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let entries = |v: &serde_json::Value, field: &str| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e[field].as_str().unwrap_or("-").to_owned())
+            .collect()
+    };
+    let (status, lz) = get("platform=lazada&kind=push").await;
+    assert_eq!(status, 200, "{lz}");
+    assert!(entries(&lz, "platform").iter().all(|p| p == "lazada"), "{lz}");
+    assert!(entries(&lz, "app_id").iter().all(|a| a == LZ_APP), "{lz}");
+    let outcomes = entries(&lz, "outcome");
+    for outcome in ["accepted", "processed", "rejected"] {
+        assert!(outcomes.iter().any(|o| o == outcome), "{outcome} in {outcomes:?}");
+    }
+    let (status, sp) = get("platform=shopee&kind=push").await;
+    assert_eq!(status, 200, "{sp}");
+    assert!(entries(&sp, "platform").iter().all(|p| p == "shopee"), "{sp}");
+    assert!(entries(&sp, "app_id").iter().all(|a| a == APP), "{sp}");
+    assert!(entries(&sp, "outcome").iter().any(|o| o == "processed"), "{sp}");
+    let (_, all) = get("kind=push").await;
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        lz.as_array().unwrap().len() + sp.as_array().unwrap().len(),
+        "every push entry is one marketplace's or the other's: {all}"
+    );
+    // The platform narrows together with the other filters.
+    let (_, refused) = get("platform=lazada&outcome=rejected").await;
+    assert_eq!(refused.as_array().unwrap().len(), 1, "{refused}");
+    let (_, none) = get("platform=shopee&outcome=rejected").await;
+    assert_eq!(none, serde_json::json!([]));
+
+    let (status, unknown) = get("platform=amazon").await;
+    assert_eq!(status, 400);
+    assert_eq!(unknown["code"], "audit.unknown_platform");
+    for message in ["message", "message_en"] {
+        let text = unknown[message].as_str().unwrap_or_default();
+        assert!(
+            text.contains("amazon") && text.contains("lazada") && text.contains("shopee"),
+            "{unknown}"
+        );
+    }
+    let (status, bad) = get("outcome=exploded").await;
+    assert_eq!((status, bad["code"].as_str()), (400, Some("api.bad_query")), "{bad}");
+}
