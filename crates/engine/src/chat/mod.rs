@@ -13,8 +13,8 @@ use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
 use shoprelay_store::{
-    AuditEntry, AuditKind, AuditOutcome, Author, Claim, Conversation, ConversationFilter, ConversationMessage, ConversationState,
-    MessageOutcome, NewBuyerMessage, NewDelivery, NewReply, StoredCallback,
+    AuditEntry, AuditKind, AuditOutcome, Author, Claim, Conversation, ConversationFilter, ConversationMessage,
+    ConversationState, MessageOutcome, NewBuyerMessage, NewDelivery, NewReply, StoredCallback,
 };
 use shoprelay_wecom::callback::CallbackMessage;
 use shoprelay_wecom::message::{AppBody, AppMessage, Recipients};
