@@ -73,6 +73,11 @@ fn order_sn_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '-' || c == '_'
 }
 
+fn chat_char(c: char) -> bool {
+    // WeCom accepts an appchat id of letters and digits only (1–32 of them).
+    c.is_ascii_alphanumeric()
+}
+
 fn wecom_user_char(c: char) -> bool {
     // WeCom userids are 1–64 bytes of letters, digits and `_-@.`.
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '@' | '.')
@@ -89,6 +94,10 @@ string_id!(
 string_id!(
     /// A WeCom member's userid.
     WeComUserId, "WeCom userid", 64, wecom_user_char
+);
+string_id!(
+    /// The id of an app group chat (appchat) a WeCom app created.
+    ChatId, "chatid", 32, chat_char
 );
 
 impl ConfigId {
@@ -187,5 +196,15 @@ mod tests {
         assert!(serde_json::from_str::<ConfigId>("\"app 1\"").is_err());
         assert!(WeComUserId::parse("zhang.san@corp").is_ok());
         assert!(WeComUserId::parse("张三").is_err());
+    }
+
+    #[test]
+    fn chat_ids_are_letters_and_digits() {
+        assert!(ChatId::parse("orders01").is_ok());
+        assert!(ChatId::parse(&"a".repeat(32)).is_ok());
+        assert!(ChatId::parse(&"a".repeat(33)).is_err());
+        assert!(ChatId::parse("").is_err());
+        assert!(ChatId::parse("bad-id").is_err());
+        assert!(ChatId::parse("a:b").is_err());
     }
 }

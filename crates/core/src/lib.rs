@@ -1,7 +1,8 @@
 //! Domain types and pure logic shared by every shoprelay crate. No I/O, no async.
 //!
 //! # Layout
-//! - [`ids`]: validated identifiers parsed at the edge (`ShopId`, `OrderSn`, `ConfigId`, `WeComUserId`, …).
+//! - [`ids`]: validated identifiers parsed at the edge (`ShopId`, `OrderSn`, `ConfigId`, `ChatId`, …).
+//! - [`destination`]: where a delivery goes (a WeCom app, robot, app group chat or webhook), keyed as stored.
 //! - [`event`]: the platform-neutral event model the middle of the pipeline speaks.
 //! - [`order`]: the policy-filtered order snapshot an event carries.
 //! - [`policy`]: the per-shop data policy (which personal fields are kept) and masking.
@@ -13,6 +14,7 @@
 //! - [`error`]: the contract of user-facing errors (code, status, zh + en sentence).
 //! - [`time`]: the shop's time zone and timestamp formatting.
 
+pub mod destination;
 pub mod error;
 pub mod event;
 pub mod ids;
