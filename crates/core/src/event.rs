@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::destination::Destination;
 use crate::ids::{ConfigId, OrderSn, ShopId};
 use crate::order::{OrderSnapshot, OrderStatus};
 
@@ -233,8 +234,8 @@ pub enum EventBody {
     },
     /// See [`EventKind::DeliveryFailing`].
     DeliveryFailing {
-        /// The destination (`wecom_app:ID`, `robot:ID`).
-        destination: String,
+        /// The destination (stored as its key, `wecom_app:ID`, `robot:ID`, …).
+        destination: Destination,
         /// What failed and how to fix it.
         reason: String,
     },

@@ -4,8 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::destination::Destination;
 use crate::event::{Event, EventKind};
-use crate::ids::{ConfigId, DepartmentId, ShopId, TagId, WeComUserId};
+use crate::ids::{ChatId, ConfigId, DepartmentId, IdError, ShopId, TagId, WeComUserId};
 use crate::policy::Display;
 use crate::rules::condition::TimeWindow;
 use crate::rules::Condition;
@@ -46,7 +47,8 @@ pub enum Target {
     Appchat {
         /// The WeCom app that owns the chat.
         app: ConfigId,
-        /// The chat's id.
+        /// The chat's id: checked with the rest of the configuration (a [`ChatId`]), so that one
+        /// check reports every problem of the file at once.
         chatid: String,
         /// Create the chat with this id when it does not exist yet (on the first message to it).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,14 +62,18 @@ pub enum Target {
 }
 
 impl Target {
-    /// The destination whose budget and breaker this target uses: `wecom_app:ID` or `robot:ID`.
-    pub fn destination(&self) -> String {
-        match self {
-            Target::WecomApp { app, .. } => format!("wecom_app:{app}"),
-            Target::Robot { robot, .. } => format!("robot:{robot}"),
-            Target::Webhook { webhook } => format!("webhook:{webhook}"),
-            Target::Appchat { app, chatid, .. } => format!("appchat:{app}:{chatid}"),
-        }
+    /// The destination whose budget, breaker and lease this target uses. Fails only for an app group
+    /// chat whose id is not a [`ChatId`], which a validated configuration never holds.
+    pub fn destination(&self) -> Result<Destination, IdError> {
+        Ok(match self {
+            Target::WecomApp { app, .. } => Destination::WecomApp(app.clone()),
+            Target::Robot { robot, .. } => Destination::Robot(robot.clone()),
+            Target::Webhook { webhook } => Destination::Webhook(webhook.clone()),
+            Target::Appchat { app, chatid, .. } => Destination::Appchat {
+                app: app.clone(),
+                chat: ChatId::parse(chatid)?,
+            },
+        })
     }
 
     /// Whether the target reaches only people it names (members by userid) or the seller's own system:
@@ -335,6 +341,27 @@ mod tests {
         assert_eq!(LogisticsIssue::from_logistics_status("FAILED_PICKUP_REQUESTED"), None);
         assert_eq!(LogisticsIssue::from_logistics_status("DELIVERED"), None);
         assert!(LogisticsIssue::is_delivered("DELIVERED"));
+    }
+
+    #[test]
+    fn each_target_names_its_destination() {
+        let target = |json: serde_json::Value| serde_json::from_value::<Target>(json).unwrap();
+        let key = |json| target(json).destination().unwrap().to_string();
+        assert_eq!(
+            key(serde_json::json!({"type": "wecom_app", "app": "hq", "all": true})),
+            "wecom_app:hq"
+        );
+        assert_eq!(key(serde_json::json!({"type": "robot", "robot": "r1"})), "robot:r1");
+        assert_eq!(
+            key(serde_json::json!({"type": "webhook", "webhook": "wms"})),
+            "webhook:wms"
+        );
+        assert_eq!(
+            key(serde_json::json!({"type": "appchat", "app": "hq", "chatid": "orders01"})),
+            "appchat:hq:orders01"
+        );
+        let bad = target(serde_json::json!({"type": "appchat", "app": "hq", "chatid": "new-orders"}));
+        assert!(bad.destination().is_err(), "the configuration check refuses it first");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use futures::future::join_all;
+use shoprelay_core::destination::Destination;
 use shoprelay_core::error::UserFacing;
 use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, DeliveryItem, DeliveryResult};
 use shoprelay_wecom::client::{AppCredentials, Unreached};
@@ -104,7 +105,7 @@ impl Engine {
         let count = items.len();
         // Destinations run concurrently; within one destination deliveries go out in order, so a
         // seller never reads "cancelled" before "new order".
-        let mut by_destination: BTreeMap<String, Vec<DeliveryItem>> = BTreeMap::new();
+        let mut by_destination: BTreeMap<Destination, Vec<DeliveryItem>> = BTreeMap::new();
         for item in items {
             by_destination.entry(item.destination.clone()).or_default().push(item);
         }
@@ -116,7 +117,7 @@ impl Engine {
 
     /// Sends one destination's deliveries in order until its budget is spent, a send fails or its
     /// breaker opens; the rest wait (without spending attempts) behind it, so none overtakes another.
-    async fn run_lane(&self, destination: String, lane: Vec<DeliveryItem>) -> Result<(), EngineError> {
+    async fn run_lane(&self, destination: Destination, lane: Vec<DeliveryItem>) -> Result<(), EngineError> {
         let mut lane = lane.into_iter();
         while let Some(item) = lane.next() {
             let wait_until = match self.reserve_send(&destination, &item.recipients).await? {
@@ -175,7 +176,7 @@ impl Engine {
         let mut audit = AuditEntry::new(AuditKind::Delivery, outcome, self.clock.now_ms(), "");
         audit.shop_id = item.shop_id;
         audit.order_sn = item.order_sn.clone();
-        audit.destination = Some(item.destination.clone());
+        audit.destination = Some(item.destination.to_string());
         audit.attempt = Some(item.attempts + 1);
         audit
     }
@@ -479,7 +480,7 @@ fn china_day(now_ms: i64) -> i64 {
 impl Engine {
     /// Tells the `[admin]` targets whom a delivery reached nobody through — each value once a day per
     /// destination, since the same broken rule names it in every message.
-    async fn report_unreached(&self, destination: &str, unreached: &[Unreached]) -> Result<(), EngineError> {
+    async fn report_unreached(&self, destination: &Destination, unreached: &[Unreached]) -> Result<(), EngineError> {
         let now = self.clock.now_ms();
         let day = china_day(now);
         let values: Vec<(String, String)> = unreached
@@ -514,7 +515,7 @@ impl Engine {
             .report_unreached(destination, day, &values_of(&new), notice, now)
             .await?
         {
-            tracing::warn!(destination, unreached = %listed.join(", "), "recipients not reached; admins told");
+            tracing::warn!(%destination, unreached = %listed.join(", "), "recipients not reached; admins told");
             self.outbox_wake.notify_one();
         }
         Ok(())
@@ -529,7 +530,7 @@ fn values_of(unreached: &[Unreached]) -> Vec<(String, String)> {
 }
 
 /// The admins' message about unreached recipients, markdown.
-fn unreached_notice(destination: &str, unreached: &[Unreached], lang: Lang) -> String {
+fn unreached_notice(destination: &Destination, unreached: &[Unreached], lang: Lang) -> String {
     let ids = |pick: fn(&Unreached) -> Option<&str>| -> String {
         unreached.iter().filter_map(pick).collect::<Vec<_>>().join(", ")
     };

@@ -20,6 +20,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::ConfigId;
 use shoprelay_store::{DeliveryItem, DestinationState, NewDelivery, NewEvent, PRIORITY_BULK};
@@ -82,48 +83,38 @@ pub enum Pacing {
 /// What a send may not exceed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
-    /// Sends per minute to the destination; `None` means unpaced.
-    pub per_minute: Option<i64>,
+    /// Sends per minute to the destination.
+    pub per_minute: i64,
     /// Whether WeCom's per-member limits apply (app messages).
     pub per_member: bool,
 }
 
-/// The budget of a destination key.
-pub fn budget(registry: &Registry, destination: &str) -> Budget {
-    if let Some(app) = destination.strip_prefix("wecom_app:") {
-        let per_minute = ConfigId::parse(app)
-            .ok()
-            .and_then(|id| registry.wecom_apps.get(&id))
-            .map_or(200, |a| i64::from(a.rate_per_minute));
-        Budget {
-            per_minute: Some(per_minute),
+/// The budget of a destination (an app or webhook no longer configured keeps the default rate).
+pub fn budget(registry: &Registry, destination: &Destination) -> Budget {
+    match destination {
+        Destination::WecomApp(app) => Budget {
+            per_minute: registry
+                .wecom_apps
+                .get(app)
+                .map_or(200, |a| i64::from(a.rate_per_minute)),
             per_member: true,
-        }
-    } else if destination.starts_with("robot:") {
-        Budget {
-            per_minute: Some(ROBOT_PER_MINUTE),
+        },
+        Destination::Robot(_) => Budget {
+            per_minute: ROBOT_PER_MINUTE,
             per_member: false,
-        }
-    } else if destination.starts_with("appchat:") {
+        },
         // Each member of an app chat receives at most 200 a minute from the app; beyond that WeCom drops.
-        Budget {
-            per_minute: Some(APPCHAT_PER_MINUTE),
+        Destination::Appchat { .. } => Budget {
+            per_minute: APPCHAT_PER_MINUTE,
             per_member: false,
-        }
-    } else if let Some(hook) = destination.strip_prefix("webhook:") {
-        let per_minute = ConfigId::parse(hook)
-            .ok()
-            .and_then(|id| registry.webhooks.get(&id))
-            .map_or(600, |w| i64::from(w.rate_per_minute));
-        Budget {
-            per_minute: Some(per_minute),
+        },
+        Destination::Webhook(hook) => Budget {
+            per_minute: registry
+                .webhooks
+                .get(hook)
+                .map_or(600, |w| i64::from(w.rate_per_minute)),
             per_member: false,
-        }
-    } else {
-        Budget {
-            per_minute: None,
-            per_member: false,
-        }
+        },
     }
 }
 
@@ -141,15 +132,17 @@ pub enum BreakerSignal {
 
 impl Engine {
     /// Reserves a send to `destination` for `recipients` if every budget allows it.
-    pub(crate) async fn reserve_send(&self, destination: &str, recipients: &str) -> Result<Pacing, EngineError> {
+    pub(crate) async fn reserve_send(
+        &self,
+        destination: &Destination,
+        recipients: &str,
+    ) -> Result<Pacing, EngineError> {
         let now = self.clock.now_ms();
         let registry = self.registry();
         let b = budget(&registry, destination);
-        if let Some(limit) = b.per_minute {
-            let (count, oldest) = self.store.count_sends(destination, "*", now - MINUTE_MS).await?;
-            if let Some(at) = later(now, count, oldest, limit, MINUTE_MS) {
-                return Ok(Pacing::DestinationFull(at));
-            }
+        let (count, oldest) = self.store.count_sends(destination, "*", now - MINUTE_MS).await?;
+        if let Some(at) = later(now, count, oldest, b.per_minute, MINUTE_MS) {
+            return Ok(Pacing::DestinationFull(at));
         }
         let mut members = Vec::new();
         if b.per_member {
@@ -189,14 +182,14 @@ impl Engine {
 
     /// The people an app delivery reaches: its users and the members of its departments, tags and `@all`,
     /// read through the contacts APIs (cached) — or anyone, when a membership cannot be read.
-    async fn people(&self, registry: &Registry, destination: &str, recipients: &str) -> People {
+    async fn people(&self, registry: &Registry, destination: &Destination, recipients: &str) -> People {
         let audience = audience_of(recipients);
         let mut people: BTreeSet<String> = audience.users.into_iter().collect();
         if !audience.groups.is_empty() {
-            let app = destination
-                .strip_prefix("wecom_app:")
-                .and_then(|id| ConfigId::parse(id).ok())
-                .and_then(|id| registry.wecom_apps.get(&id));
+            let app = match destination {
+                Destination::WecomApp(app) => registry.wecom_apps.get(app),
+                Destination::Robot(_) | Destination::Appchat { .. } | Destination::Webhook(_) => None,
+            };
             let Some(app) = app else { return People::Anyone };
             let creds = app_credentials(app);
             for group in audience.groups {
@@ -210,7 +203,7 @@ impl Engine {
     }
 
     /// Pauses a destination whose budget is spent, then folds its queued bulk deliveries into digests.
-    pub(crate) async fn pace(&self, destination: &str, until: i64) -> Result<(), EngineError> {
+    pub(crate) async fn pace(&self, destination: &Destination, until: i64) -> Result<(), EngineError> {
         let mut state = self.destination_state(destination).await?;
         if state.state == "closed" {
             state.state = "paced".into();
@@ -224,7 +217,7 @@ impl Engine {
 
     /// Folds due bulk deliveries of `destination` (only those for `recipients`, when given) into one
     /// digest per group of recipients.
-    pub async fn coalesce(&self, destination: &str, recipients: Option<&str>) -> Result<(), EngineError> {
+    pub async fn coalesce(&self, destination: &Destination, recipients: Option<&str>) -> Result<(), EngineError> {
         let mut items = self
             .store
             .coalescible(destination, self.clock.now_ms(), DIGEST_MAX)
@@ -245,7 +238,7 @@ impl Engine {
                 .await?
             {
                 tracing::info!(
-                    destination,
+                    %destination,
                     digest = id,
                     folded = group.len(),
                     "over budget: queued messages folded into a digest"
@@ -259,7 +252,7 @@ impl Engine {
     /// when the destination takes no digests (webhooks) or another worker took one of them meanwhile.
     pub(crate) async fn fold_into_digest(
         &self,
-        destination: &str,
+        destination: &Destination,
         recipients: &str,
         group: &[&DeliveryItem],
         reason: DigestReason,
@@ -284,7 +277,7 @@ impl Engine {
         let ids: Vec<i64> = group.iter().map(|d| d.id).collect();
         let new = NewDelivery {
             route_id: "digest".into(),
-            destination: destination.to_owned(),
+            destination: destination.clone(),
             payload,
             priority: PRIORITY_BULK,
             summary: format!("汇总 {} 条", ids.len()),
@@ -302,7 +295,7 @@ impl Engine {
     /// out as one digest (a lone message as itself). Returns how many deliveries were released.
     pub async fn release_quiet_once(&self) -> Result<usize, EngineError> {
         let held = self.store.quiet_due(self.clock.now_ms(), DIGEST_MAX * 4).await?;
-        let mut groups: std::collections::BTreeMap<(String, String, i64), Vec<DeliveryItem>> = Default::default();
+        let mut groups: std::collections::BTreeMap<(Destination, String, i64), Vec<DeliveryItem>> = Default::default();
         for h in held {
             groups
                 .entry((h.item.destination.clone(), h.item.recipients.clone(), h.quiet_until))
@@ -339,7 +332,7 @@ impl Engine {
     }
 
     /// Records a successful send: the breaker closes.
-    pub(crate) async fn breaker_success(&self, destination: &str) -> Result<(), EngineError> {
+    pub(crate) async fn breaker_success(&self, destination: &Destination) -> Result<(), EngineError> {
         if let Some(state) = self.store.destination(destination).await? {
             if state.state != "closed" || state.failures > 0 {
                 let closed = DestinationState {
@@ -357,7 +350,7 @@ impl Engine {
     /// Records a failed send; returns the time the destination is paused until, if it is.
     pub(crate) async fn breaker_failure(
         &self,
-        destination: &str,
+        destination: &Destination,
         signal: BreakerSignal,
     ) -> Result<Option<i64>, EngineError> {
         let now = self.clock.now_ms();
@@ -375,7 +368,7 @@ impl Engine {
                 state.paused_until = now + self.settings.hold_probe.as_millis() as i64;
                 state.reason = reason.clone();
                 if was != "held" {
-                    tracing::error!(destination, %reason, "configuration error: messages held until it is fixed");
+                    tracing::error!(%destination, %reason, "configuration error: messages held until it is fixed");
                     self.tell_admins(destination, &reason).await?;
                 }
             }
@@ -403,18 +396,22 @@ impl Engine {
         }
     }
 
-    async fn destination_state(&self, destination: &str) -> Result<DestinationState, EngineError> {
-        Ok(self.store.destination(destination).await?.unwrap_or(DestinationState {
-            destination: destination.to_owned(),
-            paused_until: 0,
-            state: "closed".into(),
-            reason: String::new(),
-            failures: 0,
-        }))
+    async fn destination_state(&self, destination: &Destination) -> Result<DestinationState, EngineError> {
+        Ok(self
+            .store
+            .destination(destination)
+            .await?
+            .unwrap_or_else(|| DestinationState {
+                destination: destination.clone(),
+                paused_until: 0,
+                state: "closed".into(),
+                reason: String::new(),
+                failures: 0,
+            }))
     }
 
     /// Queues a "delivery failing" notice to the admin targets (never through the failing destination).
-    async fn tell_admins(&self, destination: &str, reason: &str) -> Result<(), EngineError> {
+    async fn tell_admins(&self, destination: &Destination, reason: &str) -> Result<(), EngineError> {
         let key = format!("delivery_failing:{destination}:{}", self.clock.now_secs());
         let event = delivery_failing(key, destination, reason.to_owned(), self.clock.now_secs());
         let deliveries = self.route(&self.registry(), &event).await?;
@@ -428,7 +425,7 @@ impl Engine {
 
 /// A "delivery failing" event about `destination`, for the admin targets, occurring at `now_secs`;
 /// `dedupe_key` says how often the same notice may be queued.
-pub(crate) fn delivery_failing(dedupe_key: String, destination: &str, reason: String, now_secs: i64) -> Event {
+pub(crate) fn delivery_failing(dedupe_key: String, destination: &Destination, reason: String, now_secs: i64) -> Event {
     Event {
         dedupe_key,
         platform: Platform::INTERNAL,
@@ -438,8 +435,48 @@ pub(crate) fn delivery_failing(dedupe_key: String, destination: &str, reason: St
         occurred_at: now_secs,
         order: None,
         body: EventBody::DeliveryFailing {
-            destination: destination.to_owned(),
+            destination: destination.clone(),
             reason,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_config;
+
+    #[test]
+    fn each_kind_of_destination_has_its_budget() {
+        let file = parse_config(
+            r#"
+[[wecom.apps]]
+id = "hq"
+corp_id = "wwsim00000000000001"
+secret = "s3cret"
+agent_id = 1000002
+rate_per_minute = 50
+
+[[webhooks]]
+id = "wms"
+url = "https://erp.example.com/hook"
+secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+rate_per_minute = 60
+"#,
+        )
+        .unwrap();
+        let registry = Registry::from_file(&file);
+        let budget_of = |key: &str| budget(&registry, &Destination::parse(key).unwrap());
+        let paced = |per_minute, per_member| Budget { per_minute, per_member };
+        assert_eq!(budget_of("wecom_app:hq"), paced(50, true));
+        assert_eq!(
+            budget_of("wecom_app:gone"),
+            paced(200, true),
+            "an app no longer configured"
+        );
+        assert_eq!(budget_of("robot:ops"), paced(ROBOT_PER_MINUTE, false));
+        assert_eq!(budget_of("appchat:hq:orders01"), paced(APPCHAT_PER_MINUTE, false));
+        assert_eq!(budget_of("webhook:wms"), paced(60, false));
+        assert_eq!(budget_of("webhook:gone"), paced(600, false));
     }
 }

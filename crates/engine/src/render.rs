@@ -640,7 +640,7 @@ fn facts(event: &Event, ctx: RenderContext<'_>) -> Vec<(&'static str, String)> {
             }
         }
         EventBody::DeliveryFailing { destination, reason } => {
-            rows.push((t(l, "目标", "Destination"), destination.clone()));
+            rows.push((t(l, "目标", "Destination"), destination.to_string()));
             rows.push((t(l, "原因", "Reason"), reason.clone()));
         }
         EventBody::LogisticsException {

@@ -376,12 +376,20 @@ fn render_selected(registry: &Registry, event: &Event, selected: Vec<Selected>, 
     let masked = masked_event(event);
     // A notice about a failing destination never goes through that destination.
     let failing = match &event.body {
-        EventBody::DeliveryFailing { destination, .. } => Some(destination.clone()),
+        EventBody::DeliveryFailing { destination, .. } => Some(destination),
         _ => None,
     };
     let mut out = Vec::new();
     for s in selected {
-        if failing.as_deref() == Some(s.target.destination().as_str()) {
+        let destination = match s.target.destination() {
+            Ok(destination) => destination,
+            // The configuration check refuses such a target before it can be routed to.
+            Err(err) => {
+                tracing::error!(error = %err, rule = %s.rule_id, "a target without a valid destination");
+                continue;
+            }
+        };
+        if failing == Some(&destination) {
             continue;
         }
         let agent_id = match &s.target {
@@ -406,7 +414,7 @@ fn render_selected(registry: &Registry, event: &Event, selected: Vec<Selected>, 
         match render(shown, &s.target, ctx).and_then(|p| serde_json::to_string(&p)) {
             Ok(payload) => out.push(NewDelivery {
                 route_id: s.rule_id,
-                destination: s.target.destination(),
+                destination,
                 payload,
                 priority: if s.urgent || URGENT_KINDS.contains(&event.kind()) {
                     PRIORITY_URGENT

@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventKind};
 use shoprelay_core::ids::ConfigId;
 use shoprelay_core::route::Route;
@@ -35,7 +36,7 @@ pub struct RuleView {
     shops: Vec<u64>,
     has_condition: bool,
     has_template: bool,
-    targets: Vec<String>,
+    targets: Vec<Destination>,
     /// Events matched, and deliveries per state: delivered, pending, dead, coalesced; `failed` is `dead`.
     counters: BTreeMap<String, i64>,
     /// The rule itself, as `PUT` takes it.
@@ -50,7 +51,8 @@ fn view(rule: &Route, counters: BTreeMap<String, i64>) -> RuleView {
         shops: rule.shops.iter().map(|s| s.get()).collect(),
         has_condition: rule.when.is_some(),
         has_template: rule.template.is_some(),
-        targets: rule.targets.iter().map(|t| t.destination()).collect(),
+        // Rules in force passed the configuration check, which refuses targets without a destination.
+        targets: rule.targets.iter().filter_map(|t| t.destination().ok()).collect(),
         counters,
         definition: rule.clone(),
     }
@@ -174,7 +176,7 @@ pub struct RulesTest {
 #[derive(Debug, Serialize)]
 pub struct WouldSend {
     rule: String,
-    destination: String,
+    destination: Destination,
     message: serde_json::Value,
 }
 

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use shoprelay_clock::{Clock, SystemClock};
+use shoprelay_core::destination::Destination;
 use shoprelay_core::secret::SecretBox;
 use shoprelay_sim::shopee::ShopeeSimConfig;
 use shoprelay_sim::wecom::WeComSimConfig;
@@ -188,7 +189,11 @@ targets = [{{ type = "wecom_app", app = "hq", departments = [1] }}]
         .await
         .unwrap();
     store.prune_sends(i64::MAX).await.unwrap();
-    if let Some(state) = store.destination("wecom_app:hq").await.unwrap() {
+    if let Some(state) = store
+        .destination(&Destination::parse("wecom_app:hq").unwrap())
+        .await
+        .unwrap()
+    {
         store
             .set_destination(
                 &DestinationState {

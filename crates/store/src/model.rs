@@ -1,6 +1,7 @@
 //! Records the store keeps and returns. Times are unix milliseconds unless a name says seconds.
 
 use serde::Serialize;
+use shoprelay_core::destination::Destination;
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::secret::Secret;
@@ -129,8 +130,8 @@ pub struct InboxItem {
 pub struct NewDelivery {
     /// Route that matched.
     pub route_id: String,
-    /// Destination key (`wecom_app:ID`, `robot:ID`) whose budget and breaker apply.
-    pub destination: String,
+    /// Destination whose budget and breaker apply.
+    pub destination: Destination,
     /// The rendered request, stored once so every retry sends identical bytes.
     pub payload: String,
     /// [`PRIORITY_URGENT`] or [`PRIORITY_BULK`].
@@ -233,7 +234,7 @@ impl DeliveryState {
 }
 
 /// A delivery claimed for sending.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct DeliveryItem {
     /// Delivery id, also the idempotency key sent to the destination.
     pub id: i64,
@@ -241,8 +242,8 @@ pub struct DeliveryItem {
     pub event_id: i64,
     /// Route that created it.
     pub route_id: String,
-    /// Destination key.
-    pub destination: String,
+    /// Where it goes.
+    pub destination: Destination,
     /// Shop, for the audit log.
     pub shop_id: Option<i64>,
     /// Order, for the audit log.
@@ -291,10 +292,10 @@ pub enum DeliveryResult {
 }
 
 /// A destination's breaker and pause.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DestinationState {
-    /// `wecom_app:ID`, `robot:ID`, …
-    pub destination: String,
+    /// The destination.
+    pub destination: Destination,
     /// Nothing is claimed for it before this time (unix ms).
     pub paused_until: i64,
     /// `closed` (healthy), `paced` (budget spent), `open` (failing, probing later), `held` (a
@@ -325,7 +326,7 @@ pub struct ReplayFilter {
     /// One delivery.
     pub id: Option<i64>,
     /// One destination.
-    pub destination: Option<String>,
+    pub destination: Option<Destination>,
     /// One shop.
     pub shop_id: Option<i64>,
     /// Created at or after (unix ms).
@@ -713,10 +714,9 @@ pub struct QueueDepths {
 }
 
 /// A delivery waiting out its rule's quiet hours.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct HeldDelivery {
     /// The delivery.
-    #[sqlx(flatten)]
     pub item: DeliveryItem,
     /// When the quiet period ends (unix ms).
     pub quiet_until: i64,

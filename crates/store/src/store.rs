@@ -1,6 +1,7 @@
 //! The storage contract, split by concern so each part reads on its own.
 
 use async_trait::async_trait;
+use shoprelay_core::destination::Destination;
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::policy::FieldPolicy;
@@ -76,7 +77,7 @@ pub trait Outbox: Send + Sync {
     /// Counts of waiting work.
     async fn queue_depths(&self) -> Result<QueueDepths>;
     /// A destination's breaker state, if it ever left `closed`.
-    async fn destination(&self, destination: &str) -> Result<Option<DestinationState>>;
+    async fn destination(&self, destination: &Destination) -> Result<Option<DestinationState>>;
     /// Sets a destination's breaker state.
     async fn set_destination(&self, state: &DestinationState, now: i64) -> Result<()>;
     /// Un-pauses every `held` destination (after a configuration change, to probe at once).
@@ -85,13 +86,13 @@ pub trait Outbox: Send + Sync {
     /// action after raising a budget; tests).
     async fn release_paced(&self, now: i64, until: i64) -> Result<u64>;
     /// Records a send before it goes out: one row for the destination (`*`) and one per member.
-    async fn reserve_send(&self, destination: &str, members: &[String], at: i64) -> Result<()>;
+    async fn reserve_send(&self, destination: &Destination, members: &[String], at: i64) -> Result<()>;
     /// Sends recorded for `member` (`*` for the whole destination) since `since`: (count, oldest time).
-    async fn count_sends(&self, destination: &str, member: &str, since: i64) -> Result<(i64, Option<i64>)>;
+    async fn count_sends(&self, destination: &Destination, member: &str, since: i64) -> Result<(i64, Option<i64>)>;
     /// Sends recorded for each of `members` since `since`, for those with any: (member, count, oldest time).
     async fn member_send_counts(
         &self,
-        destination: &str,
+        destination: &Destination,
         members: &[String],
         since: i64,
     ) -> Result<Vec<(String, i64, i64)>>;
@@ -99,7 +100,7 @@ pub trait Outbox: Send + Sync {
     /// `day` (days since the epoch).
     async fn unreported_unreached(
         &self,
-        destination: &str,
+        destination: &Destination,
         day: i64,
         values: &[(String, String)],
     ) -> Result<Vec<(String, String)>>;
@@ -107,7 +108,7 @@ pub trait Outbox: Send + Sync {
     /// transaction; `false` (nothing stored) when another worker reported one of them meanwhile.
     async fn report_unreached(
         &self,
-        destination: &str,
+        destination: &Destination,
         day: i64,
         values: &[(String, String)],
         notice: NewEvent,
@@ -118,7 +119,7 @@ pub trait Outbox: Send + Sync {
     /// Forgets unreached-recipient reports made before `before` (they only keep a report to once a day).
     async fn prune_unreached(&self, before: i64) -> Result<u64>;
     /// Due, unclaimed, bulk deliveries of a destination, oldest first: candidates for a digest.
-    async fn coalescible(&self, destination: &str, now: i64, limit: i64) -> Result<Vec<DeliveryItem>>;
+    async fn coalescible(&self, destination: &Destination, now: i64, limit: i64) -> Result<Vec<DeliveryItem>>;
     /// Folds `members` (all still pending and unclaimed, else nothing happens and `None` is returned)
     /// into a new digest delivery; `token` is the key of its page (its payload links to it).
     async fn create_digest(&self, members: &[i64], digest: NewDelivery, token: &str, now: i64) -> Result<Option<i64>>;

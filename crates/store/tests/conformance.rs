@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
+use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::secret::{Secret, SecretBox};
@@ -130,13 +131,17 @@ fn event(key: &str) -> Event {
     }
 }
 
-fn delivery(dest: &str) -> NewDelivery {
+fn dest(key: &str) -> Destination {
+    Destination::parse(key).unwrap()
+}
+
+fn delivery(key: &str) -> NewDelivery {
     NewDelivery {
         route_id: "r1".into(),
-        destination: dest.into(),
+        destination: dest(key),
         payload: "{\"msgtype\":\"text\"}".into(),
         priority: PRIORITY_BULK,
-        summary: format!("line for {dest}"),
+        summary: format!("line for {key}"),
         recipients: "u:zhangsan;p:;t:".into(),
         quiet_until: None,
     }
@@ -888,9 +893,71 @@ async fn claims_put_urgent_first_and_never_let_one_destination_starve_the_others
         .unwrap();
         let claimed = s.claim_deliveries("r1", 10, 60_000, 15_000, 100).await.unwrap();
         assert_eq!(claimed[0].priority, PRIORITY_URGENT, "urgent first");
-        let flood = claimed.iter().filter(|d| d.destination == "robot:flood").count();
-        let quiet = claimed.iter().filter(|d| d.destination == "robot:quiet").count();
+        let flood = claimed.iter().filter(|d| d.destination == dest("robot:flood")).count();
+        let quiet = claimed.iter().filter(|d| d.destination == dest("robot:quiet")).count();
         assert_eq!((flood, quiet), (8, 2), "a backlog is handed out a slice at a time");
+    })
+    .await;
+}
+
+/// A raw connection to a store's database, to write rows the store itself never would.
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Raw {
+    async fn exec(&self, sql: &str) {
+        match self {
+            Raw::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+            Raw::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+        }
+        .unwrap();
+    }
+}
+
+/// Like [`run_both`], with a raw connection beside the store.
+async fn run_both_raw<F, Fut>(test: F)
+where
+    F: Fn(Arc<SqlStore>, Raw) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let sqlite = SqlStore::connect(&url, secrets()).await.unwrap();
+    let raw = Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap());
+    test(Arc::new(sqlite), raw).await;
+    if let Some(url) = postgres_url().await {
+        let pg = SqlStore::connect(&url, secrets()).await.unwrap();
+        let raw = Raw::Postgres(sqlx::PgPool::connect(&url).await.unwrap());
+        test(Arc::new(pg), raw).await;
+    }
+}
+
+#[tokio::test]
+async fn destinations_this_version_cannot_read_are_corrupt_rows() {
+    run_both_raw(|s, raw| async move {
+        s.insert_event(
+            NewEvent {
+                event: event("e"),
+                deliveries: vec![delivery("robot:a")],
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        raw.exec("UPDATE deliveries SET destination = 'pigeon:a'").await;
+        let err = s.claim_deliveries("r1", 10, 60_000, 15_000, 10).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Corrupt {
+                    table: "deliveries",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     })
     .await;
 }
@@ -908,7 +975,7 @@ async fn paused_destinations_are_not_claimed_and_held_ones_are_released_by_a_fix
         .await
         .unwrap();
         let held = DestinationState {
-            destination: "wecom_app:hq".into(),
+            destination: dest("wecom_app:hq"),
             paused_until: 1_000_000,
             state: "held".into(),
             reason: "60020".into(),
@@ -922,7 +989,7 @@ async fn paused_destinations_are_not_claimed_and_held_ones_are_released_by_a_fix
                 .is_empty(),
             "paused"
         );
-        assert_eq!(s.destination("wecom_app:hq").await.unwrap(), Some(held));
+        assert_eq!(s.destination(&dest("wecom_app:hq")).await.unwrap(), Some(held));
         assert_eq!(s.release_held_destinations(20).await.unwrap(), 1);
         assert_eq!(
             s.claim_deliveries("r1", 20, 60_000, 15_000, 10).await.unwrap().len(),
@@ -967,12 +1034,22 @@ async fn deferral_spends_no_attempt_and_the_send_log_counts_windows() {
             0
         );
 
-        s.reserve_send("wecom_app:hq", &["zhangsan".into()], 100).await.unwrap();
-        s.reserve_send("wecom_app:hq", &["lisi".into()], 200).await.unwrap();
-        assert_eq!(s.count_sends("wecom_app:hq", "*", 0).await.unwrap(), (2, Some(100)));
-        assert_eq!(s.count_sends("wecom_app:hq", "lisi", 0).await.unwrap(), (1, Some(200)));
+        s.reserve_send(&dest("wecom_app:hq"), &["zhangsan".into()], 100)
+            .await
+            .unwrap();
+        s.reserve_send(&dest("wecom_app:hq"), &["lisi".into()], 200)
+            .await
+            .unwrap();
         assert_eq!(
-            s.count_sends("wecom_app:hq", "*", 150).await.unwrap(),
+            s.count_sends(&dest("wecom_app:hq"), "*", 0).await.unwrap(),
+            (2, Some(100))
+        );
+        assert_eq!(
+            s.count_sends(&dest("wecom_app:hq"), "lisi", 0).await.unwrap(),
+            (1, Some(200))
+        );
+        assert_eq!(
+            s.count_sends(&dest("wecom_app:hq"), "*", 150).await.unwrap(),
             (1, Some(200)),
             "sliding window"
         );
@@ -995,7 +1072,7 @@ async fn digests_fold_pending_deliveries_and_list_them() {
         .await
         .unwrap();
         let members: Vec<i64> = s
-            .coalescible("robot:a", 10, 100)
+            .coalescible(&dest("robot:a"), 10, 100)
             .await
             .unwrap()
             .iter()
@@ -1050,7 +1127,7 @@ async fn replay_requeues_matching_dead_letters_only() {
             .unwrap();
         }
         let only_a = ReplayFilter {
-            destination: Some("robot:a".into()),
+            destination: Some(dest("robot:a")),
             ..Default::default()
         };
         assert!(ReplayFilter::default().is_empty());
@@ -1058,7 +1135,7 @@ async fn replay_requeues_matching_dead_letters_only() {
         assert_eq!(s.replay_dead(&only_a, 50, 100).await.unwrap(), 1);
         let again = s.claim_deliveries("r1", 50, 60_000, 15_000, 10).await.unwrap();
         assert_eq!(again.len(), 1);
-        assert_eq!((again[0].destination.as_str(), again[0].attempts), ("robot:a", 0));
+        assert_eq!((&again[0].destination, again[0].attempts), (&dest("robot:a"), 0));
         assert_eq!(s.queue_depths().await.unwrap().deliveries_dead, 1);
     })
     .await;
@@ -1105,7 +1182,7 @@ async fn one_process_sends_for_a_destination_at_a_time() {
         }
         // A heartbeat keeps a lease; a clean shutdown gives it back.
         s.renew_destination_leases("r2", 100_000).await.unwrap();
-        let ds = vec![delivery(&leased)];
+        let ds = vec![delivery(&leased.to_string())];
         s.insert_event(
             NewEvent {
                 event: event("e2"),
@@ -1146,7 +1223,7 @@ async fn replay_by_shop_finds_a_dead_digest_of_that_shops_messages() {
         .await
         .unwrap();
         let members: Vec<i64> = s
-            .coalescible("robot:a", 10, 100)
+            .coalescible(&dest("robot:a"), 10, 100)
             .await
             .unwrap()
             .iter()
@@ -1207,7 +1284,7 @@ async fn quiet_deliveries_wait_unclaimed_until_released() {
         let claimed = s.claim_deliveries("r1", 500, 60_000, 15_000, 10).await.unwrap();
         assert_eq!(claimed.len(), 1);
         assert!(s.quiet_due(500, 10).await.unwrap().is_empty());
-        assert!(s.coalescible("robot:q", 500, 10).await.unwrap().is_empty());
+        assert!(s.coalescible(&dest("robot:q"), 500, 10).await.unwrap().is_empty());
         // After it ends they are reported, still unclaimable until released.
         let due = s.quiet_due(2_000, 10).await.unwrap();
         assert_eq!(due.len(), 2);
@@ -1307,7 +1384,7 @@ async fn tasks_assign_in_turn_stick_to_their_order_and_escalate_once() {
         assert!(!s.escalate_task(a.id, escalation, 20_001).await.unwrap());
         let claimed = s.claim_deliveries("r1", 20_000, 60_000, 15_000, 10).await.unwrap();
         assert_eq!(
-            claimed.iter().map(|d| d.destination.as_str()).collect::<Vec<_>>(),
+            claimed.iter().map(|d| d.destination.to_string()).collect::<Vec<_>>(),
             ["robot:boss"]
         );
         let open = s.list_tasks(Some("escalated"), 10).await.unwrap();
@@ -1480,14 +1557,14 @@ async fn a_sent_attempt_settles_its_send_with_its_result() {
         .await
         .unwrap();
         let item = s.claim_deliveries("r1", 10, 60_000, 15_000, 1).await.unwrap().remove(0);
-        s.reserve_send("robot:s", &[], 100).await.unwrap();
+        s.reserve_send(&dest("robot:s"), &[], 100).await.unwrap();
         let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 150, "");
         assert!(s
             .finish_sent(&item, DeliveryResult::Delivered, audit, 100, 150)
             .await
             .unwrap());
         // The send now counts from when it was answered.
-        assert_eq!(s.count_sends("robot:s", "*", 120).await.unwrap(), (1, Some(150)));
+        assert_eq!(s.count_sends(&dest("robot:s"), "*", 120).await.unwrap(), (1, Some(150)));
     })
     .await;
 }
@@ -1529,25 +1606,35 @@ async fn audit_entries_are_sealed_into_one_chain_in_order() {
 async fn the_send_log_counts_each_person_of_a_large_send() {
     run_both(|s| async move {
         let everyone: Vec<String> = (0..2_500).map(|i| format!("user{i}")).collect();
-        s.reserve_send("wecom_app:hq", &everyone, 100).await.unwrap();
-        s.reserve_send("wecom_app:hq", &["user7".into(), "?".into()], 200)
+        s.reserve_send(&dest("wecom_app:hq"), &everyone, 100).await.unwrap();
+        s.reserve_send(&dest("wecom_app:hq"), &["user7".into(), "?".into()], 200)
             .await
             .unwrap();
-        assert_eq!(s.count_sends("wecom_app:hq", "*", 0).await.unwrap(), (2, Some(100)));
+        assert_eq!(
+            s.count_sends(&dest("wecom_app:hq"), "*", 0).await.unwrap(),
+            (2, Some(100))
+        );
         let asked: Vec<String> = vec!["user7".into(), "user2499".into(), "nobody".into()];
-        let mut counts = s.member_send_counts("wecom_app:hq", &asked, 0).await.unwrap();
+        let mut counts = s.member_send_counts(&dest("wecom_app:hq"), &asked, 0).await.unwrap();
         counts.sort();
         assert_eq!(
             counts,
             vec![("user2499".into(), 1, 100), ("user7".into(), 2, 100)],
             "only members with sends"
         );
-        let later = s.member_send_counts("wecom_app:hq", &asked, 150).await.unwrap();
+        let later = s.member_send_counts(&dest("wecom_app:hq"), &asked, 150).await.unwrap();
         assert_eq!(later, vec![("user7".into(), 1, 200)], "sliding window");
-        assert!(s.member_send_counts("robot:x", &asked, 0).await.unwrap().is_empty());
+        assert!(s
+            .member_send_counts(&dest("robot:x"), &asked, 0)
+            .await
+            .unwrap()
+            .is_empty());
         // More members than one statement binds.
         assert_eq!(
-            s.member_send_counts("wecom_app:hq", &everyone, 0).await.unwrap().len(),
+            s.member_send_counts(&dest("wecom_app:hq"), &everyone, 0)
+                .await
+                .unwrap()
+                .len(),
             2_500
         );
     })
@@ -1588,7 +1675,7 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
 
         // Deliveries: one delivered long ago goes; one still pending stays.
         let out = s.claim_deliveries("r1", 100, 30_000, 15_000, 10).await.unwrap();
-        let sent = out.iter().find(|d| d.destination == "robot:a").unwrap();
+        let sent = out.iter().find(|d| d.destination == dest("robot:a")).unwrap();
         let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 200, "x");
         assert!(s.finish_delivery(sent, DeliveryResult::Delivered, audit).await.unwrap());
         assert_eq!(s.purge(RetentionTarget::Deliveries, 1_000, 100).await.unwrap(), 1);
@@ -1643,7 +1730,9 @@ async fn unreached_recipients_are_reported_once_a_day() {
         };
         let first = values(&[("invaliduser", "ghost"), ("invalidparty", "99")]);
         assert_eq!(
-            s.unreported_unreached("wecom_app:hq", 20_000, &first).await.unwrap(),
+            s.unreported_unreached(&dest("wecom_app:hq"), 20_000, &first)
+                .await
+                .unwrap(),
             first
         );
         let notice = |key: &str| NewEvent {
@@ -1651,7 +1740,7 @@ async fn unreached_recipients_are_reported_once_a_day() {
             deliveries: vec![delivery("robot:ops")],
         };
         assert!(s
-            .report_unreached("wecom_app:hq", 20_000, &first, notice("n1"), 5)
+            .report_unreached(&dest("wecom_app:hq"), 20_000, &first, notice("n1"), 5)
             .await
             .unwrap());
         assert_eq!(
@@ -1661,30 +1750,38 @@ async fn unreached_recipients_are_reported_once_a_day() {
         );
         let again = values(&[("invaliduser", "ghost"), ("invalidtag", "8")]);
         assert_eq!(
-            s.unreported_unreached("wecom_app:hq", 20_000, &again).await.unwrap(),
+            s.unreported_unreached(&dest("wecom_app:hq"), 20_000, &again)
+                .await
+                .unwrap(),
             values(&[("invalidtag", "8")])
         );
         assert!(
-            !s.report_unreached("wecom_app:hq", 20_000, &again, notice("n2"), 6)
+            !s.report_unreached(&dest("wecom_app:hq"), 20_000, &again, notice("n2"), 6)
                 .await
                 .unwrap(),
             "a value reported today is not reported again, and nothing is stored"
         );
         assert_eq!(s.queue_depths().await.unwrap().deliveries_pending, 1);
         assert_eq!(
-            s.unreported_unreached("wecom_app:hq", 20_001, &first).await.unwrap(),
+            s.unreported_unreached(&dest("wecom_app:hq"), 20_001, &first)
+                .await
+                .unwrap(),
             first,
             "the next day"
         );
         assert_eq!(
-            s.unreported_unreached("wecom_app:other", 20_000, &first).await.unwrap(),
+            s.unreported_unreached(&dest("wecom_app:other"), 20_000, &first)
+                .await
+                .unwrap(),
             first
         );
         // Reports made at 5 (and 6, which stored nothing) are pruned by age; then today's value is new again.
         assert_eq!(s.prune_unreached(5).await.unwrap(), 0, "not older than itself");
         assert!(s.prune_unreached(6).await.unwrap() >= 1);
         assert_eq!(
-            s.unreported_unreached("wecom_app:hq", 20_000, &first).await.unwrap(),
+            s.unreported_unreached(&dest("wecom_app:hq"), 20_000, &first)
+                .await
+                .unwrap(),
             first,
             "pruned reports are forgotten"
         );
@@ -1814,7 +1911,7 @@ async fn sqlite_file_and_wal_hold_no_buyer_name_chat_or_address() {
     }
     s.open_task(&buyer_task("chat-1", None, BUYER), 30).await.unwrap();
     let members: Vec<i64> = s
-        .coalescible("robot:a", 40, 10)
+        .coalescible(&dest("robot:a"), 40, 10)
         .await
         .unwrap()
         .iter()
@@ -1934,7 +2031,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
         s.open_task(&buyer_task("chat-b", None, other), 11).await.unwrap();
         // A digest of robot:b carries the buyer's status line and the other buyer's order.
         let members: Vec<i64> = s
-            .coalescible("robot:b", 20, 10)
+            .coalescible(&dest("robot:b"), 20, 10)
             .await
             .unwrap()
             .iter()

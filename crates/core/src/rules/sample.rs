@@ -3,6 +3,7 @@
 
 use rust_decimal::Decimal;
 
+use crate::destination::Destination;
 use crate::event::{Event, EventBody, EventKind, LogisticsIssue, Platform, TrailStep};
 use crate::ids::{ConfigId, OrderSn, ShopId};
 use crate::order::{OrderItem, OrderSnapshot, OrderStage, OrderStatus};
@@ -42,7 +43,7 @@ pub fn sample_event(kind: EventKind) -> Event {
             reason: "error_auth: refresh_token expired".to_owned(),
         },
         EventKind::DeliveryFailing => EventBody::DeliveryFailing {
-            destination: "wecom_app:hq".to_owned(),
+            destination: Destination::WecomApp(sample_id("hq")),
             reason: "WeCom errcode 60020: not allow to access from your ip".to_owned(),
         },
         EventKind::OrderCancelled => EventBody::OrderCancelled {
@@ -123,10 +124,14 @@ pub fn sample_event(kind: EventKind) -> Event {
 }
 
 fn sample_app() -> ConfigId {
-    match ConfigId::parse("sample") {
+    sample_id("sample")
+}
+
+fn sample_id(literal: &'static str) -> ConfigId {
+    match ConfigId::parse(literal) {
         Ok(id) => id,
-        // A literal of ASCII letters is a valid config id; the test below pins it.
-        Err(e) => unreachable!("sample app id: {e}"),
+        // Literals of ASCII letters are valid config ids; the test below pins them.
+        Err(e) => unreachable!("sample id {literal}: {e}"),
     }
 }
 

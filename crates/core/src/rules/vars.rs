@@ -64,6 +64,7 @@ use chrono_tz::Tz;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 
+use crate::destination::Destination;
 use crate::event::{Event, EventBody, TrailStep};
 use crate::order::{OrderItem, OrderSnapshot, OrderStatus};
 use crate::time::region_timezone;
@@ -147,7 +148,7 @@ pub(super) struct EventVars<'a> {
     conversation_id: Option<&'a str>,
     expire_before: Option<i64>,
     reason: Option<&'a str>,
-    destination: Option<&'a str>,
+    destination: Option<&'a Destination>,
     issue: Option<&'static str>,
     logistics_status: Option<&'a str>,
     description: Option<&'a str>,

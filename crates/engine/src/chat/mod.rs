@@ -9,6 +9,7 @@ mod command;
 
 use std::time::Duration;
 
+use shoprelay_core::destination::Destination;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
@@ -413,7 +414,7 @@ impl Engine {
         let Some(cfg) = registry.wecom_apps.get(app) else {
             return Ok(true);
         };
-        let destination = format!("wecom_app:{app}");
+        let destination = Destination::WecomApp(app.clone());
         let recipients = format!("u:{member};p:;t:");
         match self.reserve_send(&destination, &recipients).await? {
             Pacing::Reserved(_) => {}

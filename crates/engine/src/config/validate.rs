@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Deserialize;
 use shoprelay_core::error::UserFacing;
-use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_core::ids::{ChatId, ConfigId, ShopId};
 use shoprelay_core::policy::Display;
 use shoprelay_core::route::{Route, Target};
 use toml::Spanned;
@@ -433,12 +433,7 @@ impl Known {
     fn target_problems(&self, t: &Target) -> Vec<String> {
         let mut out = Vec::new();
         match t {
-            Target::Appchat { app, chatid, .. }
-                if !self.wecom_apps.contains(app)
-                    || chatid.is_empty()
-                    || chatid.len() > 32
-                    || !chatid.bytes().all(|b| b.is_ascii_alphanumeric()) =>
-            {
+            Target::Appchat { app, chatid, .. } if !self.wecom_apps.contains(app) || ChatId::parse(chatid).is_err() => {
                 out.push(format!(
                     "appchat `{chatid}`: app `{app}` must be in [[wecom.apps]] and the chatid 1 to 32 letters or digits"
                 ))

@@ -8,6 +8,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use shoprelay_clock::{Clock, SystemClock};
+use shoprelay_core::destination::Destination;
 use shoprelay_store::{Inbox, Outbox, PushReplayFilter, ReplayFilter, SqlStore};
 
 use crate::settings::{load_file, master_key, server_settings};
@@ -27,9 +28,9 @@ pub struct Args {
     /// One delivery id (with `--failed-pushes`: one inbox id).
     #[arg(long)]
     id: Option<i64>,
-    /// One destination (`wecom_app:ID`, `robot:ID`).
+    /// One destination (`wecom_app:ID`, `robot:ID`, `appchat:APP:CHATID`, `webhook:ID`).
     #[arg(long, conflicts_with = "failed_pushes")]
-    destination: Option<String>,
+    destination: Option<Destination>,
     /// One shop.
     #[arg(long)]
     shop: Option<i64>,

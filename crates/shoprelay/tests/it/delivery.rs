@@ -1,6 +1,7 @@
 //! Delivery: retries with back-off on transient failures, one token refresh on 40014/42001, dead letters
 //! with WeCom's errcode and errmsg for what retrying cannot fix — every attempt audited.
 
+use shoprelay_core::destination::Destination;
 use shoprelay_sim::wecom::{Fault, FaultAction};
 use shoprelay_store::AuditOutcome;
 use shoprelay_store::{AuditFilter, AuditKind};
@@ -194,7 +195,7 @@ async fn a_wrong_corp_secret_is_reported_with_its_fix_and_messages_wait() {
         .server
         .engine
         .store
-        .destination("wecom_app:hq")
+        .destination(&Destination::parse("wecom_app:hq").unwrap())
         .await
         .unwrap()
         .unwrap();

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use shoprelay_clock::Clock;
+use shoprelay_core::destination::Destination;
 use shoprelay_sim::wecom::{Fault, FaultAction};
 use shoprelay_store::AuditOutcome;
 use shoprelay_store::{AuditFilter, AuditKind};
@@ -124,7 +125,7 @@ async fn wecom_throttling_backs_off_without_spending_attempts() {
         .server
         .engine
         .store
-        .destination("wecom_app:hq")
+        .destination(&Destination::parse("wecom_app:hq").unwrap())
         .await
         .unwrap()
         .unwrap();

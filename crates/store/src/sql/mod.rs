@@ -21,6 +21,7 @@ mod watch;
 use std::str::FromStr;
 use std::time::Duration;
 
+use shoprelay_core::destination::Destination;
 use shoprelay_core::secret::{KeyedHash, SecretBox};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -129,7 +130,7 @@ macro_rules! insert_event {
                 )
                 .bind(event_id)
                 .bind(&d.route_id)
-                .bind(&d.destination)
+                .bind(d.destination.to_string())
                 .bind(shop)
                 .bind(order)
                 .bind(store.seal_pii(&d.payload))
@@ -380,6 +381,20 @@ pub(crate) fn skip_locked(store: &SqlStore) -> &'static str {
     } else {
         ""
     }
+}
+
+/// A destination as read from a `destination` column of `table`: a key that does not parse is a corrupt
+/// row, reported with why.
+pub(crate) fn destination_from_sql(table: &'static str, key: &str) -> Result<Destination, StoreError> {
+    Destination::parse(key).map_err(|err| {
+        let mut reason = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            reason.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        StoreError::Corrupt { table, reason }
+    })
 }
 
 /// Shop ids are u64 on the wire and i64 in SQL; `ShopId` only holds values that fit.

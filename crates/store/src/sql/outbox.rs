@@ -2,9 +2,11 @@
 //! breakers; the send log budgets are counted over; digests; replay of dead letters.
 
 use async_trait::async_trait;
+use shoprelay_core::destination::Destination;
 
 use super::{
-    insert_audit, insert_event, notify, skip_locked, with_pool, with_read_pool, BeginWrite, SqlStore, OUTBOX_CHANNEL,
+    destination_from_sql, insert_audit, insert_event, notify, skip_locked, with_pool, with_read_pool, BeginWrite,
+    SqlStore, OUTBOX_CHANNEL,
 };
 use crate::model::*;
 use crate::store::{Outbox, Result};
@@ -18,6 +20,54 @@ const PER_DESTINATION: i64 = 8;
 
 const DELIVERY_COLUMNS: &str = "id, event_id, route_id, destination, shop_id, order_sn, payload, attempts, created_at,
      COALESCE(claim_token, '') AS claim_token, priority, summary, recipients";
+
+/// A [`DeliveryItem`] as its row holds it: destination not yet parsed, payload and summary still sealed.
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeliveryRow {
+    pub(crate) id: i64,
+    pub(crate) event_id: i64,
+    pub(crate) route_id: String,
+    pub(crate) destination: String,
+    pub(crate) shop_id: Option<i64>,
+    pub(crate) order_sn: Option<String>,
+    pub(crate) payload: String,
+    pub(crate) attempts: i64,
+    pub(crate) created_at: i64,
+    pub(crate) claim_token: String,
+    pub(crate) priority: i64,
+    pub(crate) summary: String,
+    pub(crate) recipients: String,
+}
+
+/// A [`HeldDelivery`] as its row holds it.
+#[derive(sqlx::FromRow)]
+struct HeldRow {
+    #[sqlx(flatten)]
+    item: DeliveryRow,
+    quiet_until: i64,
+}
+
+/// A [`DestinationState`] as its row holds it.
+#[derive(sqlx::FromRow)]
+struct DestinationRow {
+    destination: String,
+    paused_until: i64,
+    state: String,
+    reason: String,
+    failures: i64,
+}
+
+impl DestinationRow {
+    fn parse(self) -> Result<DestinationState> {
+        Ok(DestinationState {
+            destination: destination_from_sql("destinations", &self.destination)?,
+            paused_until: self.paused_until,
+            state: self.state,
+            reason: self.reason,
+            failures: self.failures,
+        })
+    }
+}
 
 #[async_trait]
 impl Outbox for SqlStore {
@@ -51,7 +101,7 @@ impl Outbox for SqlStore {
              WHERE destination = $1 AND state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
              ORDER BY priority, id LIMIT $3";
         let token = uuid::Uuid::new_v4().to_string();
-        let mut items: Vec<DeliveryItem> = with_pool!(self, pool => {
+        let mut items: Vec<DeliveryRow> = with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let candidates: Vec<String> = sqlx::query_scalar(destinations_sql)
                 .bind(now)
@@ -73,7 +123,7 @@ impl Outbox for SqlStore {
                     .await?;
                 ids.extend(next);
             }
-            let mut items: Vec<DeliveryItem> = Vec::new();
+            let mut items: Vec<DeliveryRow> = Vec::new();
             if !ids.is_empty() {
                 let mut claim = sqlx::QueryBuilder::new("UPDATE deliveries SET claimed_until = ");
                 claim.push_bind(now + lease_ms).push(", claim_token = ").push_bind(token.as_str());
@@ -178,13 +228,14 @@ impl Outbox for SqlStore {
         })
     }
 
-    async fn destination(&self, destination: &str) -> Result<Option<DestinationState>> {
-        Ok(with_read_pool!(self, pool => {
+    async fn destination(&self, destination: &Destination) -> Result<Option<DestinationState>> {
+        let row: Option<DestinationRow> = with_read_pool!(self, pool => {
             sqlx::query_as("SELECT destination, paused_until, state, reason, failures FROM destinations WHERE destination = $1")
-                .bind(destination)
+                .bind(destination.to_string())
                 .fetch_optional(pool)
                 .await?
-        }))
+        });
+        row.map(DestinationRow::parse).transpose()
     }
 
     async fn set_destination(&self, d: &DestinationState, now: i64) -> Result<()> {
@@ -194,7 +245,7 @@ impl Outbox for SqlStore {
                  ON CONFLICT (destination) DO UPDATE SET paused_until = excluded.paused_until, state = excluded.state,
                     reason = excluded.reason, failures = excluded.failures, updated_at = excluded.updated_at",
             )
-            .bind(&d.destination)
+            .bind(d.destination.to_string())
             .bind(d.paused_until)
             .bind(&d.state)
             .bind(&d.reason)
@@ -242,15 +293,16 @@ impl Outbox for SqlStore {
         }))
     }
 
-    async fn reserve_send(&self, destination: &str, members: &[String], at: i64) -> Result<()> {
+    async fn reserve_send(&self, destination: &Destination, members: &[String], at: i64) -> Result<()> {
         let rows: Vec<&str> = std::iter::once("*").chain(members.iter().map(String::as_str)).collect();
+        let destination = destination.to_string();
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             // A department or `@all` can be thousands of people: a few statements, not one per person.
             for chunk in rows.chunks(BIND_CHUNK) {
                 let mut insert = sqlx::QueryBuilder::new("INSERT INTO sends (destination, member, at) ");
                 insert.push_values(chunk, |mut row, member| {
-                    row.push_bind(destination).push_bind(*member).push_bind(at);
+                    row.push_bind(destination.as_str()).push_bind(*member).push_bind(at);
                 });
                 insert.build().execute(&mut *tx).await?;
             }
@@ -261,15 +313,16 @@ impl Outbox for SqlStore {
 
     async fn member_send_counts(
         &self,
-        destination: &str,
+        destination: &Destination,
         members: &[String],
         since: i64,
     ) -> Result<Vec<(String, i64, i64)>> {
+        let destination = destination.to_string();
         Ok(with_read_pool!(self, pool => {
             let mut out: Vec<(String, i64, i64)> = Vec::new();
             for chunk in members.chunks(BIND_CHUNK) {
                 let mut q = sqlx::QueryBuilder::new("SELECT member, COUNT(*), MIN(at) FROM sends WHERE destination = ");
-                q.push_bind(destination).push(" AND at > ").push_bind(since).push(" AND member IN (");
+                q.push_bind(destination.as_str()).push(" AND at > ").push_bind(since).push(" AND member IN (");
                 let mut list = q.separated(", ");
                 for member in chunk {
                     list.push_bind(member.as_str());
@@ -283,13 +336,13 @@ impl Outbox for SqlStore {
 
     async fn unreported_unreached(
         &self,
-        destination: &str,
+        destination: &Destination,
         day: i64,
         values: &[(String, String)],
     ) -> Result<Vec<(String, String)>> {
         let reported: Vec<(String, String)> = with_read_pool!(self, pool => {
             sqlx::query_as("SELECT kind, value FROM unreached_reports WHERE destination = $1 AND day = $2")
-                .bind(destination)
+                .bind(destination.to_string())
                 .bind(day)
                 .fetch_all(pool)
                 .await?
@@ -299,12 +352,13 @@ impl Outbox for SqlStore {
 
     async fn report_unreached(
         &self,
-        destination: &str,
+        destination: &Destination,
         day: i64,
         values: &[(String, String)],
         notice: NewEvent,
         now: i64,
     ) -> Result<bool> {
+        let destination = destination.to_string();
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             for (kind, value) in values {
@@ -312,7 +366,7 @@ impl Outbox for SqlStore {
                     "INSERT INTO unreached_reports (destination, kind, value, day, reported_at) VALUES ($1, $2, $3, $4, $5)
                      ON CONFLICT DO NOTHING",
                 )
-                .bind(destination)
+                .bind(&destination)
                 .bind(kind)
                 .bind(value)
                 .bind(day)
@@ -333,10 +387,10 @@ impl Outbox for SqlStore {
         })
     }
 
-    async fn count_sends(&self, destination: &str, member: &str, since: i64) -> Result<(i64, Option<i64>)> {
+    async fn count_sends(&self, destination: &Destination, member: &str, since: i64) -> Result<(i64, Option<i64>)> {
         Ok(with_read_pool!(self, pool => {
             sqlx::query_as("SELECT COUNT(*), MIN(at) FROM sends WHERE destination = $1 AND member = $2 AND at > $3")
-                .bind(destination)
+                .bind(destination.to_string())
                 .bind(member)
                 .bind(since)
                 .fetch_one(pool)
@@ -360,15 +414,15 @@ impl Outbox for SqlStore {
         }))
     }
 
-    async fn coalescible(&self, destination: &str, now: i64, limit: i64) -> Result<Vec<DeliveryItem>> {
+    async fn coalescible(&self, destination: &Destination, now: i64, limit: i64) -> Result<Vec<DeliveryItem>> {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries
              WHERE destination = $1 AND state = 'pending' AND priority = $2 AND claimed_until <= $3 AND attempts = 0
                AND route_id <> 'digest' AND quiet_until IS NULL
              ORDER BY id LIMIT $4"
         );
-        let items: Vec<DeliveryItem> = with_read_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(destination).bind(PRIORITY_BULK).bind(now).bind(limit).fetch_all(pool).await?
+        let items: Vec<DeliveryRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(destination.to_string()).bind(PRIORITY_BULK).bind(now).bind(limit).fetch_all(pool).await?
         });
         items.into_iter().map(|d| self.open_delivery(d)).collect()
     }
@@ -388,7 +442,7 @@ impl Outbox for SqlStore {
             )
             .bind(event_id)
             .bind(&d.route_id)
-            .bind(&d.destination)
+            .bind(d.destination.to_string())
             .bind(now)
             .bind(d.priority)
             .bind(self.seal_pii(&d.summary))
@@ -452,7 +506,7 @@ impl Outbox for SqlStore {
             )
             .bind(now)
             .bind(f.id)
-            .bind(f.destination.clone())
+            .bind(f.destination.as_ref().map(Destination::to_string))
             .bind(f.shop_id)
             .bind(f.from)
             .bind(f.to)
@@ -477,7 +531,7 @@ impl Outbox for SqlStore {
              WHERE quiet_until IS NOT NULL AND quiet_until <= $1 AND state = 'pending' AND claimed_until <= $1
              ORDER BY destination, recipients, id LIMIT $2"
         );
-        let held: Vec<HeldDelivery> = with_read_pool!(self, pool => {
+        let held: Vec<HeldRow> = with_read_pool!(self, pool => {
             sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(pool).await?
         });
         held.into_iter()
@@ -523,7 +577,7 @@ impl Outbox for SqlStore {
                     AND ($4 IS NULL OR created_at >= $4) AND ($5 IS NULL OR created_at < $5)",
             )
             .bind(f.id)
-            .bind(f.destination.clone())
+            .bind(f.destination.as_ref().map(Destination::to_string))
             .bind(f.shop_id)
             .bind(f.from)
             .bind(f.to)
@@ -554,7 +608,7 @@ impl SqlStore {
             if let Some((reserved_at, settled_at)) = settle {
                 sqlx::query("UPDATE sends SET at = $1 WHERE destination = $2 AND at = $3")
                     .bind(settled_at)
-                    .bind(&item.destination)
+                    .bind(item.destination.to_string())
                     .bind(reserved_at)
                     .execute(&mut *tx)
                     .await?;

@@ -9,7 +9,8 @@ use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::ShopId;
 use shoprelay_core::secret::{KeyedHash, SecretBox};
 
-use super::{Pool, SqlStore};
+use super::outbox::DeliveryRow;
+use super::{destination_from_sql, Pool, SqlStore};
 use crate::error::StoreError;
 use crate::model::{DeliveryItem, Task};
 
@@ -106,11 +107,23 @@ impl SqlStore {
         stored.starts_with(STICKY_HASHED)
     }
 
-    /// A claimed or listed delivery with its payload and summary opened.
-    pub(crate) fn open_delivery(&self, mut d: DeliveryItem) -> Result<DeliveryItem, StoreError> {
-        d.payload = self.open_pii(std::mem::take(&mut d.payload))?;
-        d.summary = self.open_pii(std::mem::take(&mut d.summary))?;
-        Ok(d)
+    /// A claimed or listed delivery with its destination parsed and its payload and summary opened.
+    pub(crate) fn open_delivery(&self, d: DeliveryRow) -> Result<DeliveryItem, StoreError> {
+        Ok(DeliveryItem {
+            destination: destination_from_sql("deliveries", &d.destination)?,
+            payload: self.open_pii(d.payload)?,
+            summary: self.open_pii(d.summary)?,
+            id: d.id,
+            event_id: d.event_id,
+            route_id: d.route_id,
+            shop_id: d.shop_id,
+            order_sn: d.order_sn,
+            attempts: d.attempts,
+            created_at: d.created_at,
+            claim_token: d.claim_token,
+            priority: d.priority,
+            recipients: d.recipients,
+        })
     }
 
     /// A task with its summary opened.

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use shoprelay_clock::{Clock, SystemClock};
+use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::secret::SecretBox;
@@ -218,7 +219,7 @@ async fn fill(
     queued: usize,
     before: f64,
     report: &mut Report,
-) -> Result<String> {
+) -> Result<Destination> {
     let store = &server.engine.store;
     store.apply_config(objects, SystemClock.now_ms()).await?;
     server.engine.reload_config().await?;
