@@ -23,7 +23,7 @@ use std::time::Duration;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::ConfigId;
-use shoprelay_store::{DeliveryItem, DestinationState, NewDelivery, NewEvent, PRIORITY_BULK};
+use shoprelay_store::{BreakerState, DeliveryItem, DestinationState, NewDelivery, NewEvent, PRIORITY_BULK};
 use shoprelay_wecom::contacts::Membership;
 
 use crate::config::Registry;
@@ -205,8 +205,8 @@ impl Engine {
     /// Pauses a destination whose budget is spent, then folds its queued bulk deliveries into digests.
     pub(crate) async fn pace(&self, destination: &Destination, until: i64) -> Result<(), EngineError> {
         let mut state = self.destination_state(destination).await?;
-        if state.state == "closed" {
-            state.state = "paced".into();
+        if state.state == BreakerState::Closed {
+            state.state = BreakerState::Paced;
             state.reason = "budget spent".into();
         }
         state.paused_until = state.paused_until.max(until);
@@ -334,9 +334,9 @@ impl Engine {
     /// Records a successful send: the breaker closes.
     pub(crate) async fn breaker_success(&self, destination: &Destination) -> Result<(), EngineError> {
         if let Some(state) = self.store.destination(destination).await? {
-            if state.state != "closed" || state.failures > 0 {
+            if state.state != BreakerState::Closed || state.failures > 0 {
                 let closed = DestinationState {
-                    state: "closed".into(),
+                    state: BreakerState::Closed,
                     reason: String::new(),
                     failures: 0,
                     ..state
@@ -355,7 +355,7 @@ impl Engine {
     ) -> Result<Option<i64>, EngineError> {
         let now = self.clock.now_ms();
         let mut state = self.destination_state(destination).await?;
-        let was = state.state.clone();
+        let was = state.state;
         state.failures += 1;
         let base = self.settings.breaker_open;
         let backoff = |failures: i64| {
@@ -364,23 +364,23 @@ impl Engine {
         };
         match signal {
             BreakerSignal::Hold(reason) => {
-                state.state = "held".into();
+                state.state = BreakerState::Held;
                 state.paused_until = now + self.settings.hold_probe.as_millis() as i64;
                 state.reason = reason.clone();
-                if was != "held" {
+                if was != BreakerState::Held {
                     tracing::error!(%destination, %reason, "configuration error: messages held until it is fixed");
                     self.tell_admins(destination, &reason).await?;
                 }
             }
             BreakerSignal::Throttled(reason, asked) => {
-                state.state = "open".into();
+                state.state = BreakerState::Open;
                 state.paused_until = now + asked.map_or_else(|| backoff(state.failures), |d| d.as_millis() as i64);
                 state.reason = reason;
             }
             BreakerSignal::Failure(reason) if state.failures >= FAILURES_TO_OPEN => {
-                state.state = "open".into();
+                state.state = BreakerState::Open;
                 state.paused_until = now + backoff(state.failures - FAILURES_TO_OPEN + 1);
-                if was != "open" {
+                if was != BreakerState::Open {
                     self.tell_admins(destination, &reason).await?;
                 }
                 state.reason = reason;
@@ -389,7 +389,7 @@ impl Engine {
         }
         self.store.set_destination(&state, now).await?;
         if state.paused_until > now {
-            metrics::counter!("shoprelay_breaker_open_total", "state" => state.state.clone()).increment(1);
+            metrics::counter!("shoprelay_breaker_open_total", "state" => state.state.as_str()).increment(1);
             Ok(Some(state.paused_until))
         } else {
             Ok(None)
@@ -404,7 +404,7 @@ impl Engine {
             .unwrap_or_else(|| DestinationState {
                 destination: destination.clone(),
                 paused_until: 0,
-                state: "closed".into(),
+                state: BreakerState::Closed,
                 reason: String::new(),
                 failures: 0,
             }))

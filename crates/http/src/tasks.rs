@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use shoprelay_core::neutralize::html::escape;
-use shoprelay_store::Task;
+use shoprelay_store::{Task, TaskState};
 
 use crate::api::{authorize, BadQuery};
 use crate::error::ApiError;
@@ -33,12 +33,13 @@ pub async fn list(
 ) -> Result<Json<Vec<Task>>, ApiError> {
     authorize(&state, &headers)?;
     let Query(q) = query.map_err(|e| BadQuery(e.body_text()))?;
-    if let Some(s) = q.state.as_deref() {
-        if !matches!(s, "open" | "escalated" | "acked") {
-            return Err(BadQuery(format!("state `{s}`: use open, escalated or acked")).into());
+    let only = match q.state.as_deref() {
+        None => None,
+        Some(s) => {
+            Some(TaskState::parse(s).ok_or_else(|| BadQuery(format!("state `{s}`: use open, escalated or acked")))?)
         }
-    }
-    Ok(Json(state.engine.tasks().list(q.state.as_deref(), q.limit).await?))
+    };
+    Ok(Json(state.engine.tasks().list(only, q.limit).await?))
 }
 
 /// Who acknowledges.
@@ -95,7 +96,7 @@ pub async fn ack_page(State(state): State<AppState>, Path(token): Path<String>) 
         }
     };
     let facts = task_facts(&task);
-    if task.state == "acked" {
+    if task.state == TaskState::Acked {
         let by = task.acked_by.as_deref().unwrap_or("—");
         return page(
             "已确认 Acknowledged",

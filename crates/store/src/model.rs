@@ -298,13 +298,49 @@ pub struct DestinationState {
     pub destination: Destination,
     /// Nothing is claimed for it before this time (unix ms).
     pub paused_until: i64,
-    /// `closed` (healthy), `paced` (budget spent), `open` (failing, probing later), `held` (a
-    /// configuration error an admin must fix; messages wait).
-    pub state: String,
+    /// Its breaker.
+    pub state: BreakerState,
     /// Why it is not closed.
     pub reason: String,
     /// Consecutive failed attempts.
     pub failures: i64,
+}
+
+/// Where a destination's breaker stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    /// Healthy.
+    Closed,
+    /// Its budget is spent: paused until the window has room.
+    Paced,
+    /// Failing or throttled: paused for a back-off, then probed.
+    Open,
+    /// A configuration error an admin must fix: messages wait, probed now and then.
+    Held,
+}
+
+impl BreakerState {
+    /// Column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Paced => "paced",
+            BreakerState::Open => "open",
+            BreakerState::Held => "held",
+        }
+    }
+
+    /// Parses a column value.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "closed" => Some(Self::Closed),
+            "paced" => Some(Self::Paced),
+            "open" => Some(Self::Open),
+            "held" => Some(Self::Held),
+            _ => None,
+        }
+    }
 }
 
 /// A delivery folded into a digest, as its page lists it.
@@ -746,7 +782,7 @@ pub struct NewTask {
 }
 
 /// An event someone must handle.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Task {
     /// Task id.
     pub id: i64,
@@ -765,8 +801,8 @@ pub struct Task {
     /// Key of its acknowledgement link (never shown in listings).
     #[serde(skip)]
     pub token: String,
-    /// `open`, `acked` or `escalated` (escalated and still unacknowledged).
-    pub state: String,
+    /// Where its handling stands.
+    pub state: TaskState,
     /// When it was opened (unix ms).
     pub created_at: i64,
     /// When it escalates unless acknowledged (unix ms).
@@ -775,6 +811,39 @@ pub struct Task {
     pub acked_at: Option<i64>,
     /// Who acknowledged it.
     pub acked_by: Option<String>,
+}
+
+/// Where a task's handling stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    /// Waiting for an acknowledgement.
+    Open,
+    /// Acknowledged: it will not escalate.
+    Acked,
+    /// Escalated and still unacknowledged.
+    Escalated,
+}
+
+impl TaskState {
+    /// Column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Open => "open",
+            TaskState::Acked => "acked",
+            TaskState::Escalated => "escalated",
+        }
+    }
+
+    /// Parses a column value (or a listing's filter).
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "open" => Some(Self::Open),
+            "acked" => Some(Self::Acked),
+            "escalated" => Some(Self::Escalated),
+            _ => None,
+        }
+    }
 }
 
 /// How a task is named when it is acknowledged.

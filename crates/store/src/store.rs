@@ -183,7 +183,7 @@ pub trait Tasks: Send + Sync {
     /// written) when it was acknowledged or escalated meanwhile.
     async fn escalate_task(&self, task_id: i64, event: NewEvent, now: i64) -> Result<bool>;
     /// Tasks, newest first, optionally of one state.
-    async fn list_tasks(&self, state: Option<&str>, limit: i64) -> Result<Vec<Task>>;
+    async fn list_tasks(&self, state: Option<TaskState>, limit: i64) -> Result<Vec<Task>>;
 }
 
 /// The append-only audit log.

@@ -935,7 +935,7 @@ where
 }
 
 #[tokio::test]
-async fn destinations_this_version_cannot_read_are_corrupt_rows() {
+async fn destinations_and_states_this_version_cannot_read_are_corrupt_rows() {
     run_both_raw(|s, raw| async move {
         s.insert_event(
             NewEvent {
@@ -958,6 +958,37 @@ async fn destinations_this_version_cannot_read_are_corrupt_rows() {
             ),
             "{err:?}"
         );
+
+        let open = DestinationState {
+            destination: dest("robot:a"),
+            paused_until: 0,
+            state: BreakerState::Open,
+            reason: String::new(),
+            failures: 5,
+        };
+        s.set_destination(&open, 0).await.unwrap();
+        raw.exec("UPDATE destinations SET state = 'ajar'").await;
+        let err = s.destination(&dest("robot:a")).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Corrupt {
+                    table: "destinations",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+
+        s.open_task(
+            &task("r", "e", None, shoprelay_core::route::AssignStrategy::RoundRobin),
+            0,
+        )
+        .await
+        .unwrap();
+        raw.exec("UPDATE tasks SET state = 'lost'").await;
+        let err = s.list_tasks(None, 10).await.unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { table: "tasks", .. }), "{err:?}");
     })
     .await;
 }
@@ -977,7 +1008,7 @@ async fn paused_destinations_are_not_claimed_and_held_ones_are_released_by_a_fix
         let held = DestinationState {
             destination: dest("wecom_app:hq"),
             paused_until: 1_000_000,
-            state: "held".into(),
+            state: BreakerState::Held,
             reason: "60020".into(),
             failures: 1,
         };
@@ -1358,8 +1389,8 @@ async fn tasks_assign_in_turn_stick_to_their_order_and_escalate_once() {
             .unwrap()
             .unwrap();
         assert_eq!(
-            (acked.state.as_str(), acked.acked_by.as_deref()),
-            ("acked", Some("alice"))
+            (acked.state, acked.acked_by.as_deref()),
+            (TaskState::Acked, Some("alice"))
         );
         let l4 = s.open_task(&task("lo", "l4", None, LeastOpen), 6).await.unwrap();
         assert_eq!(l4.assignee.as_deref(), Some("alice"));
@@ -1387,11 +1418,11 @@ async fn tasks_assign_in_turn_stick_to_their_order_and_escalate_once() {
             claimed.iter().map(|d| d.destination.to_string()).collect::<Vec<_>>(),
             ["robot:boss"]
         );
-        let open = s.list_tasks(Some("escalated"), 10).await.unwrap();
+        let open = s.list_tasks(Some(TaskState::Escalated), 10).await.unwrap();
         assert_eq!(open.iter().map(|t| t.id).collect::<Vec<_>>(), vec![a.id]);
         // An escalated task can still be acknowledged.
         let late = s.ack_task(&TaskRef::Id(a.id), "boss", 30_000).await.unwrap().unwrap();
-        assert_eq!(late.state, "acked");
+        assert_eq!(late.state, TaskState::Acked);
     })
     .await;
 }

@@ -2,7 +2,7 @@
 //! id from the console, or by the unguessable key of the link in the message.
 
 use shoprelay_core::error::UserFacing;
-use shoprelay_store::{Task, TaskRef};
+use shoprelay_store::{Task, TaskRef, TaskState};
 
 use crate::{Engine, EngineError};
 
@@ -65,7 +65,7 @@ impl<'a> TaskService<'a> {
     }
 
     /// Tasks newest first, of one state when given; `limit` defaults to 100 and is held to 1–1,000.
-    pub async fn list(&self, state: Option<&str>, limit: Option<i64>) -> Result<Vec<Task>, EngineError> {
+    pub async fn list(&self, state: Option<TaskState>, limit: Option<i64>) -> Result<Vec<Task>, EngineError> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
         Ok(self.engine.store.list_tasks(state, limit).await?)
     }

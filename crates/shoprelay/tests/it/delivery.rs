@@ -3,8 +3,7 @@
 
 use shoprelay_core::destination::Destination;
 use shoprelay_sim::wecom::{Fault, FaultAction};
-use shoprelay_store::AuditOutcome;
-use shoprelay_store::{AuditFilter, AuditKind};
+use shoprelay_store::{AuditFilter, AuditKind, AuditOutcome, BreakerState};
 
 use crate::helpers::*;
 
@@ -199,7 +198,7 @@ async fn a_wrong_corp_secret_is_reported_with_its_fix_and_messages_wait() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(dest.state, "held");
+    assert_eq!(dest.state, BreakerState::Held);
 }
 
 #[tokio::test]

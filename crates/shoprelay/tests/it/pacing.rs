@@ -6,8 +6,7 @@ use std::time::Duration;
 use shoprelay_clock::Clock;
 use shoprelay_core::destination::Destination;
 use shoprelay_sim::wecom::{Fault, FaultAction};
-use shoprelay_store::AuditOutcome;
-use shoprelay_store::{AuditFilter, AuditKind};
+use shoprelay_store::{AuditFilter, AuditKind, AuditOutcome, BreakerState};
 
 use crate::helpers::*;
 
@@ -129,7 +128,7 @@ async fn wecom_throttling_backs_off_without_spending_attempts() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(state.state, "closed", "the breaker closes on success");
+    assert_eq!(state.state, BreakerState::Closed, "the breaker closes on success");
 }
 
 #[tokio::test]

@@ -59,10 +59,14 @@ struct DestinationRow {
 
 impl DestinationRow {
     fn parse(self) -> Result<DestinationState> {
+        let state = BreakerState::parse(&self.state).ok_or_else(|| crate::StoreError::Corrupt {
+            table: "destinations",
+            reason: format!("state `{}`", self.state),
+        })?;
         Ok(DestinationState {
             destination: destination_from_sql("destinations", &self.destination)?,
             paused_until: self.paused_until,
-            state: self.state,
+            state,
             reason: self.reason,
             failures: self.failures,
         })
@@ -247,7 +251,7 @@ impl Outbox for SqlStore {
             )
             .bind(d.destination.to_string())
             .bind(d.paused_until)
-            .bind(&d.state)
+            .bind(d.state.as_str())
             .bind(&d.reason)
             .bind(d.failures)
             .bind(now)

@@ -10,9 +10,10 @@ use shoprelay_core::ids::ShopId;
 use shoprelay_core::secret::{KeyedHash, SecretBox};
 
 use super::outbox::DeliveryRow;
+use super::tasks::TaskRow;
 use super::{destination_from_sql, Pool, SqlStore};
 use crate::error::StoreError;
-use crate::model::{DeliveryItem, Task};
+use crate::model::{DeliveryItem, Task, TaskState};
 
 /// What the master key check fingerprints.
 pub(crate) const KEY_CHECK: &[u8] = b"shoprelay master key check";
@@ -126,9 +127,26 @@ impl SqlStore {
         })
     }
 
-    /// A task with its summary opened.
-    pub(crate) fn opened_task(&self, mut t: Task) -> Result<Task, StoreError> {
-        t.summary = self.open_pii(std::mem::take(&mut t.summary))?;
-        Ok(t)
+    /// A task with its state parsed and its summary opened.
+    pub(crate) fn opened_task(&self, t: TaskRow) -> Result<Task, StoreError> {
+        let state = TaskState::parse(&t.state).ok_or_else(|| StoreError::Corrupt {
+            table: "tasks",
+            reason: format!("state `{}`", t.state),
+        })?;
+        Ok(Task {
+            summary: self.open_pii(t.summary)?,
+            state,
+            id: t.id,
+            rule_id: t.rule_id,
+            event_key: t.event_key,
+            shop_id: t.shop_id,
+            order_sn: t.order_sn,
+            assignee: t.assignee,
+            token: t.token,
+            created_at: t.created_at,
+            escalate_at: t.escalate_at,
+            acked_at: t.acked_at,
+            acked_by: t.acked_by,
+        })
     }
 }

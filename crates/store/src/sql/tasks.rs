@@ -12,6 +12,24 @@ use crate::store::{Result, Tasks};
 const COLUMNS: &str = "id, rule_id, event_key, shop_id, order_sn, assignee, summary, token, state, created_at,
      escalate_at, acked_at, acked_by";
 
+/// A [`Task`] as its row holds it: state not yet parsed, summary still sealed.
+#[derive(sqlx::FromRow)]
+pub(crate) struct TaskRow {
+    pub(crate) id: i64,
+    pub(crate) rule_id: String,
+    pub(crate) event_key: String,
+    pub(crate) shop_id: Option<i64>,
+    pub(crate) order_sn: Option<String>,
+    pub(crate) assignee: Option<String>,
+    pub(crate) summary: String,
+    pub(crate) token: String,
+    pub(crate) state: String,
+    pub(crate) created_at: i64,
+    pub(crate) escalate_at: Option<i64>,
+    pub(crate) acked_at: Option<i64>,
+    pub(crate) acked_by: Option<String>,
+}
+
 /// Least-open counts only what was assigned this recently: an item nobody acknowledged for a day has
 /// been handled some other way, and must not keep its assignee out of turn forever.
 const OPEN_WINDOW_MS: i64 = 24 * 3_600_000;
@@ -52,7 +70,7 @@ impl Tasks for SqlStore {
                     .execute(&mut *tx)
                     .await?;
             }
-            let existing: Option<Task> = sqlx::query_as(&select)
+            let existing: Option<TaskRow> = sqlx::query_as(&select)
                 .bind(&t.rule_id)
                 .bind(&t.event_key)
                 .fetch_optional(&mut *tx)
@@ -101,7 +119,7 @@ impl Tasks for SqlStore {
                     };
                 }
             }
-            let task: Task = sqlx::query_as(&insert)
+            let task: TaskRow = sqlx::query_as(&insert)
                 .bind(&t.rule_id)
                 .bind(&t.event_key)
                 .bind(t.shop_id)
@@ -128,7 +146,7 @@ impl Tasks for SqlStore {
             "UPDATE tasks SET state = 'acked', acked_at = $1, acked_by = $2 WHERE {by_column} AND state IN ('open', 'escalated')"
         );
         let select = format!("SELECT {COLUMNS} FROM tasks WHERE {}", by_column.replace("$3", "$1"));
-        let found: Option<Task> = with_pool!(self, pool => {
+        let found: Option<TaskRow> = with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let update = sqlx::query(&update).bind(now).bind(by);
             match task {
@@ -136,7 +154,7 @@ impl Tasks for SqlStore {
                 TaskRef::Token(_) => update.bind(&key).execute(&mut *tx).await?,
             };
             let select = sqlx::query_as(&select);
-            let found: Option<Task> = match task {
+            let found: Option<TaskRow> = match task {
                 TaskRef::Id(id) => select.bind(*id).fetch_optional(&mut *tx).await?,
                 TaskRef::Token(_) => select.bind(&key).fetch_optional(&mut *tx).await?,
             };
@@ -148,7 +166,7 @@ impl Tasks for SqlStore {
 
     async fn task_by_token(&self, token: &str) -> Result<Option<Task>> {
         let sql = format!("SELECT {COLUMNS} FROM tasks WHERE token = $1");
-        let found: Option<Task> = with_read_pool!(self, pool => {
+        let found: Option<TaskRow> = with_read_pool!(self, pool => {
             sqlx::query_as(&sql).bind(token).fetch_optional(pool).await?
         });
         found.map(|t| self.opened_task(t)).transpose()
@@ -159,7 +177,7 @@ impl Tasks for SqlStore {
             "SELECT {COLUMNS} FROM tasks WHERE state = 'open' AND escalate_at IS NOT NULL AND escalate_at <= $1
              ORDER BY escalate_at LIMIT $2"
         );
-        let due: Vec<Task> = with_read_pool!(self, pool => {
+        let due: Vec<TaskRow> = with_read_pool!(self, pool => {
             sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(pool).await?
         });
         due.into_iter().map(|t| self.opened_task(t)).collect()
@@ -185,10 +203,10 @@ impl Tasks for SqlStore {
         })
     }
 
-    async fn list_tasks(&self, state: Option<&str>, limit: i64) -> Result<Vec<Task>> {
+    async fn list_tasks(&self, state: Option<TaskState>, limit: i64) -> Result<Vec<Task>> {
         let sql = format!("SELECT {COLUMNS} FROM tasks WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT $2");
-        let tasks: Vec<Task> = with_read_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(state).bind(limit).fetch_all(pool).await?
+        let tasks: Vec<TaskRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(state.map(TaskState::as_str)).bind(limit).fetch_all(pool).await?
         });
         tasks.into_iter().map(|t| self.opened_task(t)).collect()
     }

@@ -19,7 +19,7 @@ use shoprelay_core::secret::SecretBox;
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_sim::load::unix_ms_f64;
 use shoprelay_sim::wecom::{SimApp, WeComSim, WeComSimConfig};
-use shoprelay_store::{DestinationState, NewEvent};
+use shoprelay_store::{BreakerState, DestinationState, NewEvent};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
@@ -151,7 +151,7 @@ pub(super) async fn run(args: &Args, report: &mut Report) -> Result<()> {
             &DestinationState {
                 destination: destination.clone(),
                 paused_until: 0,
-                state: "closed".into(),
+                state: BreakerState::Closed,
                 reason: String::new(),
                 failures: 0,
             },
@@ -260,7 +260,7 @@ async fn fill(
             &DestinationState {
                 destination: destination.clone(),
                 paused_until: SystemClock.now_ms() + 86_400_000,
-                state: "open".into(),
+                state: BreakerState::Open,
                 reason: "bench: paused while the backlog is queued".into(),
                 failures: 0,
             },
