@@ -41,14 +41,14 @@ pub enum DestinationError {
     /// An appchat key without its chat id.
     #[error("destination `{0}`: an app group chat is `appchat:APP:CHATID`")]
     MissingChat(String),
-    /// A kind is known but an id in the key is not valid.
-    #[error("destination `{key}`")]
+    /// A kind is known but an id in the key is not valid. The reason is part of the message (not a
+    /// source) because the command line and the API show only the message.
+    #[error("destination `{key}`: {reason}")]
     Id {
         /// The key as given.
         key: String,
         /// Why its id was refused.
-        #[source]
-        source: IdError,
+        reason: IdError,
     },
 }
 
@@ -56,9 +56,9 @@ impl Destination {
     /// Parses a key as [`std::fmt::Display`] writes it.
     pub fn parse(key: &str) -> Result<Self, DestinationError> {
         let id = |raw: &str| {
-            ConfigId::parse(raw).map_err(|source| DestinationError::Id {
+            ConfigId::parse(raw).map_err(|reason| DestinationError::Id {
                 key: key.to_owned(),
-                source,
+                reason,
             })
         };
         let Some((kind, rest)) = key.split_once(':') else {
@@ -73,9 +73,9 @@ impl Destination {
                 let (app, chat) = rest
                     .split_once(':')
                     .ok_or_else(|| DestinationError::MissingChat(key.to_owned()))?;
-                let chat = ChatId::parse(chat).map_err(|source| DestinationError::Id {
+                let chat = ChatId::parse(chat).map_err(|reason| DestinationError::Id {
                     key: key.to_owned(),
-                    source,
+                    reason,
                 })?;
                 Ok(Self::Appchat { app: id(app)?, chat })
             }
@@ -190,7 +190,10 @@ mod tests {
             Err(DestinationError::Id { .. })
         ));
         assert!(Destination::parse(&format!("appchat:hq:{}", "a".repeat(33))).is_err());
-        assert!(serde_json::from_str::<Destination>("\"robot:\"").is_err());
+        let refused = serde_json::from_str::<Destination>("\"robot:\"")
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("must not be empty"), "the reason is shown: {refused}");
     }
 
     fn destinations() -> impl Strategy<Value = Destination> {

@@ -386,14 +386,9 @@ pub(crate) fn skip_locked(store: &SqlStore) -> &'static str {
 /// A destination as read from a `destination` column of `table`: a key that does not parse is a corrupt
 /// row, reported with why.
 pub(crate) fn destination_from_sql(table: &'static str, key: &str) -> Result<Destination, StoreError> {
-    Destination::parse(key).map_err(|err| {
-        let mut reason = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(cause) = source {
-            reason.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
-        StoreError::Corrupt { table, reason }
+    Destination::parse(key).map_err(|err| StoreError::Corrupt {
+        table,
+        reason: err.to_string(),
     })
 }
 
