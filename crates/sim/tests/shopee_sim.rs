@@ -20,7 +20,9 @@ use shoprelay_marketplaces::shopee::{
     api_sign, verify_push, AuthTarget, Disposition, PushBody, ShopeeApp, ShopeeClient, ShopeeError, ShopeePush,
     TokenExpiry,
 };
-use shoprelay_sim::shopee::{serve, ApiFault, FaultsRequest, NewItem, NewOrder, ShopeeSim, ShopeeSimConfig};
+use shoprelay_sim::shopee::{
+    serve, ApiFault, ChatSender, FaultsRequest, NewItem, NewOrder, ShopeeSim, ShopeeSimConfig, SimError,
+};
 
 const PARTNER_ID: u64 = 2001887;
 const PARTNER_KEY: &str = "4a6b6c7a4d4c5a6f4e6b6f6b4a4c5a4f";
@@ -964,4 +966,291 @@ fn the_simulators_sign_with_their_own_code() {
             );
         }
     }
+}
+
+const BUYER: u64 = 55501;
+
+/// A shop-level signed POST by hand; returns the HTTP status and the body.
+async fn shop_post(sim: &ShopeeSim, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let timestamp = now();
+    let sign = api_sign(PARTNER_KEY, PARTNER_ID, path, timestamp, Some((token, SHOP)));
+    let answer = reqwest::Client::new()
+        .post(format!("{}{path}", sim.base_url()))
+        .query(&[
+            ("partner_id", PARTNER_ID.to_string()),
+            ("timestamp", timestamp.to_string()),
+            ("sign", sign),
+            ("access_token", token.to_owned()),
+            ("shop_id", SHOP.to_string()),
+        ])
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (answer.status().as_u16(), answer.json().await.unwrap())
+}
+
+async fn send_text(sim: &ShopeeSim, token: &str, to: u64, text: &str) -> (u16, Value) {
+    let body = json!({ "to_id": to, "message_type": "text", "content": { "text": text } });
+    shop_post(sim, token, "/api/v2/sellerchat/send_message", body).await
+}
+
+fn chat_push(body: &Bytes) -> Value {
+    let push: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(push["code"], 10, "{push}");
+    assert_eq!(push["shop_id"], SHOP);
+    assert_eq!(push["data"]["type"], "message");
+    push["data"]["content"].clone()
+}
+
+#[tokio::test]
+async fn a_buyer_writes_through_a_signed_code_10_push_in_shopees_shape() {
+    let sim = start(ShopeeSimConfig::default()).await;
+    let (url, inbox) = receiver().await;
+    sim.set_push_target(None, &url).await;
+
+    let first = sim.buyer_says(SHOP, BUYER, "ana", "Is it in stock?").await.unwrap();
+    let second = sim.buyer_says(SHOP, BUYER, "ana", "Blue please").await.unwrap();
+    let other = sim.buyer_says(SHOP, 55502, "ben", "Hello").await.unwrap();
+    assert_eq!(
+        sim.buyer_says(1, BUYER, "ana", "x").await,
+        Err(SimError::UnknownShop(1))
+    );
+
+    let got = received(&inbox);
+    assert_eq!(got.len(), 4, "verification and three chat pushes");
+    assert!(got
+        .iter()
+        .all(|(auth, body)| verify_push(PARTNER_KEY, &url, body, auth)));
+    let pushes: Vec<Value> = got[1..].iter().map(|(_, body)| chat_push(body)).collect();
+    let c = &pushes[0];
+    assert_eq!(c["message_id"], first.as_str());
+    assert_eq!(
+        (c["shop_id"].clone(), c["from_id"].clone(), c["to_id"].clone()),
+        (json!(SHOP), json!(BUYER), json!(SHOP))
+    );
+    assert_eq!(
+        (c["from_user_name"].as_str(), c["to_user_name"].as_str()),
+        (Some("ana"), Some("Demo Shop SG"))
+    );
+    assert_eq!(c["message_type"], "text");
+    assert_eq!(c["content"], json!({ "text": "Is it in stock?" }));
+    assert_eq!(c["region"], "SG");
+    assert!(c["created_timestamp"].as_i64().unwrap() > 1_600_000_000);
+    assert!(c["conversation_id"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .all(|ch| ch.is_ascii_digit()));
+    // In the order written; one conversation per shop and buyer.
+    assert_eq!(pushes[1]["message_id"], second.as_str());
+    assert_eq!(pushes[2]["message_id"], other.as_str());
+    assert_eq!(pushes[1]["conversation_id"], c["conversation_id"]);
+    assert_ne!(pushes[2]["conversation_id"], c["conversation_id"]);
+    assert!(first != second && second != other);
+    // The client reads it as a chat push.
+    assert_eq!(ShopeePush::parse(&got[1].1).unwrap().code, 10);
+
+    let messages = sim.chat_messages();
+    assert_eq!(messages.len(), 3);
+    assert!(messages
+        .iter()
+        .all(|m| m.sender == ChatSender::Buyer && m.shop_id == SHOP));
+    assert_eq!(messages[2].buyer_id, 55502);
+}
+
+#[tokio::test]
+async fn the_sellers_answer_is_recorded_answered_in_shopees_shape_and_echoed_back() {
+    let sim = start(ShopeeSimConfig::default()).await;
+    let (url, inbox) = receiver().await;
+    sim.set_push_target(None, &url).await;
+    let (token, _) = tokens(&sim).await;
+    sim.buyer_says(SHOP, BUYER, "ana", "Is it in stock?").await.unwrap();
+    let conversation = sim.chat_messages()[0].conversation_id.clone();
+
+    let (status, answer) = send_text(&sim, &token, BUYER, "Yes, ships today").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["error"], "");
+    let r = &answer["response"];
+    assert_eq!(r["to_id"], BUYER);
+    assert_eq!(r["message_type"], "text");
+    assert_eq!(r["content"], json!({ "text": "Yes, ships today" }));
+    assert_eq!(r["conversation_id"], conversation.as_str());
+    assert_eq!(r["region"], "SG");
+    assert!(r["created_timestamp"].is_i64() && r["message_id"].is_string());
+
+    let sent = sim.chat_messages().pop().unwrap();
+    assert_eq!(sent.sender, ChatSender::Seller);
+    assert_eq!(sent.message_id, r["message_id"].as_str().unwrap());
+    assert_eq!(
+        (sent.buyer_id, sent.content.clone()),
+        (BUYER, json!({ "text": "Yes, ships today" }))
+    );
+
+    // The echo is sent after the answer; it is the seller's own message, from the shop.
+    sim.chat_pushes_settled().await;
+    let got = received(&inbox);
+    assert_eq!(got.len(), 3);
+    let (auth, body) = &got[2];
+    assert!(verify_push(PARTNER_KEY, &url, body, auth));
+    let echo = chat_push(body);
+    assert_eq!(echo["message_id"], r["message_id"]);
+    assert_eq!(
+        (echo["from_id"].clone(), echo["to_id"].clone()),
+        (json!(SHOP), json!(BUYER))
+    );
+    assert_eq!(
+        (echo["from_user_name"].as_str(), echo["to_user_name"].as_str()),
+        (Some("Demo Shop SG"), Some("ana"))
+    );
+    assert_eq!(echo["conversation_id"], conversation.as_str());
+    assert_eq!(echo["content"], json!({ "text": "Yes, ships today" }));
+    let record = sim.pushes().pop().unwrap();
+    assert!(record.code == 10 && record.delivered);
+
+    // Other message types take their own content; a bad body is Shopee's error_param.
+    let item = json!({ "to_id": BUYER, "message_type": "item", "content": { "item_id": 100000 } });
+    let (status, answer) = shop_post(&sim, &token, "/api/v2/sellerchat/send_message", item).await;
+    assert_eq!((status, answer["error"].as_str()), (200, Some("")), "{answer}");
+    for bad in [
+        json!({ "to_id": BUYER, "message_type": "text", "content": {} }),
+        json!({ "to_id": BUYER, "message_type": "voice", "content": { "text": "x" } }),
+        json!({ "message_type": "text", "content": { "text": "x" } }),
+    ] {
+        let (_, answer) = shop_post(&sim, &token, "/api/v2/sellerchat/send_message", bad.clone()).await;
+        assert_eq!(answer["error"], "error_param", "{bad}");
+    }
+    // Signed like every shop API: a wrong signature is refused before anything is recorded.
+    let before = sim.chat_messages().len();
+    let wrong = reqwest::Client::new()
+        .post(format!("{}/api/v2/sellerchat/send_message", sim.base_url()))
+        .query(&[
+            ("partner_id", PARTNER_ID.to_string()),
+            ("timestamp", now().to_string()),
+            ("sign", "0".repeat(64)),
+            ("access_token", token.clone()),
+            ("shop_id", SHOP.to_string()),
+        ])
+        .json(&json!({ "to_id": BUYER, "message_type": "text", "content": { "text": "x" } }))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(wrong["error"], "error_sign");
+    assert_eq!(sim.chat_messages().len(), before);
+}
+
+#[tokio::test]
+async fn sending_is_refused_off_the_whitelist_and_in_tw() {
+    let config = ShopeeSimConfig {
+        chat_not_whitelisted_shops: vec![SHOP],
+        ..ShopeeSimConfig::default()
+    };
+    let sim = start(config).await;
+    let (token, _) = tokens(&sim).await;
+    let (_, answer) = send_text(&sim, &token, BUYER, "hi").await;
+    assert_eq!(answer["error"], "error_api_permission", "{answer}");
+    sim.set_chat_whitelisted(SHOP, true);
+    assert_eq!(send_text(&sim, &token, BUYER, "hi").await.1["error"], "");
+    sim.set_chat_whitelisted(SHOP, false);
+    assert_eq!(
+        send_text(&sim, &token, BUYER, "hi").await.1["error"],
+        "error_api_permission"
+    );
+    assert_eq!(sim.chat_messages().len(), 1, "refused messages are not recorded");
+
+    let mut tw = ShopeeSimConfig::default();
+    tw.shops[0].region = "TW".into();
+    let sim = start(tw).await;
+    let (url, inbox) = receiver().await;
+    sim.set_push_target(None, &url).await;
+    let (token, _) = tokens(&sim).await;
+    let (_, answer) = send_text(&sim, &token, BUYER, "hi").await;
+    assert_eq!(answer["error"], "error_param", "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("TW"));
+    assert!(sim.chat_messages().is_empty());
+    // Buyers in TW still write, and their messages still arrive.
+    sim.buyer_says(SHOP, BUYER, "ana", "hi").await.unwrap();
+    sim.chat_pushes_settled().await;
+    assert_eq!(chat_push(&received(&inbox)[1].1)["region"], "TW");
+    assert_eq!(received(&inbox).len(), 2, "no echo of a refused message");
+}
+
+#[tokio::test]
+async fn chat_pushes_keep_their_order_under_the_out_of_order_fault() {
+    let sim = start(ShopeeSimConfig::default()).await;
+    let (url, inbox) = receiver().await;
+    sim.set_push_target(None, &url).await;
+    sim.set_faults(FaultsRequest {
+        reorder_pushes: Some(true),
+        ..Default::default()
+    });
+    let a = sim.buyer_says(SHOP, BUYER, "ana", "one").await.unwrap();
+    let b = sim.buyer_says(SHOP, BUYER, "ana", "two").await.unwrap();
+    let got = received(&inbox);
+    assert_eq!(got.len(), 3);
+    assert_eq!(chat_push(&got[1].1)["message_id"], a.as_str());
+    assert_eq!(chat_push(&got[2].1)["message_id"], b.as_str());
+    assert!(sim.pushes().iter().all(|p| !p.held));
+
+    // A failing receiver: the chat push is lost until retried, with the 2 s chat timeout.
+    inbox.lock().unwrap().answer_status = Some(StatusCode::SERVICE_UNAVAILABLE);
+    sim.buyer_says(SHOP, BUYER, "ana", "three").await.unwrap();
+    let lost = sim.pushes().pop().unwrap();
+    assert!(lost.is_lost() && lost.code == 10);
+    inbox.lock().unwrap().answer_status = None;
+    let retried = sim.retry_failed_pushes().await;
+    assert!(retried.iter().all(|p| p.delivered));
+}
+
+#[tokio::test]
+async fn chat_over_the_http_control_api() {
+    let sim = start(ShopeeSimConfig::default()).await;
+    let (url, inbox) = receiver().await;
+    sim.set_push_target(None, &url).await;
+    let http = reqwest::Client::new();
+    let base = sim.base_url();
+    let said: Value = http
+        .post(format!("{base}/sim/chat/buyer"))
+        .json(&json!({ "buyer_id": BUYER, "buyer_name": "ana", "text": "hello" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(said["message_id"].is_string());
+    assert_eq!(said["pushes"][0]["code"], 10);
+    assert_eq!(chat_push(&received(&inbox)[1].1)["message_id"], said["message_id"]);
+    let messages: Value = http
+        .get(format!("{base}/sim/chat/messages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(messages[0]["sender"], "buyer");
+    assert_eq!(messages[0]["content"]["text"], "hello");
+    let off = http
+        .post(format!("{base}/sim/chat/whitelist"))
+        .json(&json!({ "shop_id": SHOP, "whitelisted": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.status(), StatusCode::NO_CONTENT);
+    let (token, _) = tokens(&sim).await;
+    assert_eq!(
+        send_text(&sim, &token, BUYER, "x").await.1["error"],
+        "error_api_permission"
+    );
+    let unknown = http
+        .post(format!("{base}/sim/chat/buyer"))
+        .json(&json!({ "shop_id": 1, "buyer_id": BUYER, "text": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }

@@ -31,6 +31,9 @@ pub struct ShopeeSimConfig {
     pub push_msg_id: bool,
     /// Also answer `get_lost_push_message` on GET, as older guides describe it (the reference: POST only).
     pub legacy_lost_push_get: bool,
+    /// Shops whose chat API access is not whitelisted: `sellerchat/send_message` answers
+    /// `error_api_permission` for them. Every other shop is whitelisted.
+    pub chat_not_whitelisted_shops: Vec<u64>,
 }
 
 impl Default for ShopeeSimConfig {
@@ -56,6 +59,7 @@ impl Default for ShopeeSimConfig {
             push_url: None,
             push_msg_id: true,
             legacy_lost_push_get: false,
+            chat_not_whitelisted_shops: Vec::new(),
         }
     }
 }

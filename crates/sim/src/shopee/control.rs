@@ -67,6 +67,27 @@ pub(crate) struct RawPush {
     raw: Option<String>,
 }
 
+/// The body of `POST /sim/chat/buyer`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BuyerSays {
+    /// The first configured shop when absent.
+    #[serde(default)]
+    shop_id: Option<u64>,
+    buyer_id: u64,
+    #[serde(default)]
+    buyer_name: String,
+    text: String,
+}
+
+/// The body of `POST /sim/chat/whitelist`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Whitelist {
+    shop_id: u64,
+    whitelisted: bool,
+}
+
 /// The body of `POST /sim/clock/advance`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -151,4 +172,26 @@ pub(crate) async fn advance_clock(State(core): State<Shared>, Json(advance): Jso
 
 pub(crate) async fn api_calls(State(core): State<Shared>) -> Response {
     Json(core.state().calls.clone()).into_response()
+}
+
+pub(crate) async fn buyer_says(State(core): State<Shared>, Json(says): Json<BuyerSays>) -> Response {
+    let Some(shop_id) = says.shop_id.or_else(|| core.config.shops.first().map(|s| s.shop_id)) else {
+        return SimError::UnknownShop(0).into_response();
+    };
+    match core
+        .buyer_says(shop_id, says.buyer_id, &says.buyer_name, &says.text)
+        .await
+    {
+        Ok((message, pushes)) => Json(json!({ "message_id": message.message_id, "pushes": pushes })).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub(crate) async fn chat_messages(State(core): State<Shared>) -> Response {
+    Json(core.state().chat.messages()).into_response()
+}
+
+pub(crate) async fn set_chat_whitelist(State(core): State<Shared>, Json(w): Json<Whitelist>) -> StatusCode {
+    core.state().chat.set_whitelisted(w.shop_id, w.whitelisted);
+    StatusCode::NO_CONTENT
 }

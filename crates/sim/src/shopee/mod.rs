@@ -1,6 +1,6 @@
 //! Shopee Open Platform simulator: OAuth with single-use codes and refresh tokens, signed and
 //! time-checked API calls in Shopee's envelope, orders, signed pushes to callback URLs (with lost-push
-//! recovery), and faults on demand. Faithful to `shared/protocols/shopee.md`.
+//! recovery), buyer chat, and faults on demand. Faithful to `shared/protocols/shopee.md`.
 //!
 //! Drive it in-process through the [`ShopeeSim`] handle, or over HTTP through `/sim/…`:
 //!
@@ -14,6 +14,19 @@
 //! | `POST /sim/push/retry`, `POST /sim/push/flush`, `GET /sim/pushes` | retry failed / release held / list pushes |
 //! | `POST /sim/faults` ([`FaultsRequest`]), `DELETE /sim/faults` | add / clear faults |
 //! | `POST /sim/clock/advance {secs}`, `GET /sim/calls` | move the clock (expire tokens) / API call log |
+//! | `POST /sim/chat/buyer {shop_id?, buyer_id, buyer_name, text}` | a buyer writes: a code-10 push; answers `{message_id, pushes}` |
+//! | `GET /sim/chat/messages` | every chat message, both ways ([`ChatMessage`]) |
+//! | `POST /sim/chat/whitelist {shop_id, whitelisted}` | put a shop on or off the chat API whitelist |
+//!
+//! # Buyer chat
+//! [`ShopeeSim::buyer_says`] makes a buyer write: a signed code-10 push with `data.type = "message"` and
+//! `data.content` in Shopee's shape (`message_id, shop_id, from_id` = the buyer, `from_user_name, to_id`
+//! = the shop, `to_user_name, message_type "text", content{text}, conversation_id` (stable per shop and
+//! buyer), `created_timestamp, region`). The seller answers with `POST /api/v2/sellerchat/send_message`
+//! (shop-level signing); the simulator records the message ([`ShopeeSim::chat_messages`]) and, as Shopee
+//! does, pushes it back as code 10 with `from_id` = the shop. Chat pushes are ordered and time out after
+//! 2 s. A shop off the whitelist (`chat_not_whitelisted_shops`, [`ShopeeSim::set_chat_whitelisted`]) gets
+//! `error_api_permission`; a TW shop gets `error_param` (Shopee does not support sending there).
 //!
 //! # Layout
 //! - `config`: [`ShopeeSimConfig`], what the simulated platform knows.
@@ -22,12 +35,14 @@
 //! - `oauth`: authorization link, codes, token exchange and refresh.
 //! - `orders`: orders and their changes (which push).
 //! - `order_api`: `get_order_detail`, `get_order_list` and `get_tracking_info`.
-//! - `push`: signed push delivery, retries, the lost-push API.
+//! - `chat`: buyer messages, `sellerchat/send_message` and its echo.
+//! - `push`: signed push delivery (chat pushes through an ordered lane), retries, the lost-push API.
 //! - `sign`: the simulator's own API and push signatures (checked against the conformance vectors).
 //! - `faults`: injected API faults and push disorder.
 //! - `control`: the `/sim/…` HTTP routes.
 
 mod api;
+mod chat;
 mod config;
 mod control;
 mod faults;
@@ -46,6 +61,7 @@ use shoprelay_clock::SharedClock;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use chat::{ChatMessage, ChatSender};
 pub use config::{ShopeeSimConfig, SimMainAccount, SimPartner, SimShop};
 pub use control::SimError;
 pub use faults::{ApiFault, ApiFaultRule, Faults, FaultsRequest};
@@ -60,20 +76,28 @@ pub struct ShopeeSim {
     core: Shared,
     base_url: String,
     server: JoinHandle<()>,
+    chat_lane: JoinHandle<()>,
 }
 
 /// Starts the simulator on `listener` (bind port 0 in tests) and returns its handle; its token, code and
 /// order times are read from `clock` (the host's, or the manual clock a test shares with the engine).
 pub async fn serve(listener: TcpListener, config: ShopeeSimConfig, clock: SharedClock) -> ShopeeSim {
     let base_url = listener.local_addr().map(|a| format!("http://{a}")).unwrap_or_default();
-    let core = Arc::new(Core::new(config, clock));
+    let (core, lane) = Core::new(config, clock);
+    let core = Arc::new(core);
+    let chat_lane = tokio::spawn(push::run_chat_lane(core.clone(), lane));
     let app = router(core.clone());
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "Shopee simulator stopped");
         }
     });
-    ShopeeSim { core, base_url, server }
+    ShopeeSim {
+        core,
+        base_url,
+        server,
+        chat_lane,
+    }
 }
 
 fn router(core: Shared) -> Router {
@@ -90,6 +114,7 @@ fn router(core: Shared) -> Router {
         .route("/api/v2/order/get_order_detail", get(order_api::get_order_detail))
         .route("/api/v2/order/get_order_list", get(order_api::get_order_list))
         .route("/api/v2/logistics/get_tracking_info", get(order_api::get_tracking_info))
+        .route("/api/v2/sellerchat/send_message", post(chat::send_message))
         .route("/api/v2/push/get_lost_push_message", lost_push)
         .route(
             "/api/v2/push/confirm_consumed_lost_push_message",
@@ -108,13 +133,17 @@ fn router(core: Shared) -> Router {
         .route("/sim/push/flush", post(control::flush_pushes))
         .route("/sim/faults", post(control::set_faults).delete(control::reset_faults))
         .route("/sim/clock/advance", post(control::advance_clock))
-        .route("/sim/calls", get(control::api_calls));
+        .route("/sim/calls", get(control::api_calls))
+        .route("/sim/chat/buyer", post(control::buyer_says))
+        .route("/sim/chat/messages", get(control::chat_messages))
+        .route("/sim/chat/whitelist", post(control::set_chat_whitelist));
     api.merge(control).with_state(core)
 }
 
 impl Drop for ShopeeSim {
     fn drop(&mut self) {
         self.server.abort();
+        self.chat_lane.abort();
     }
 }
 
@@ -231,5 +260,33 @@ impl ShopeeSim {
     /// Every API call answered so far.
     pub fn api_calls(&self) -> Vec<ApiCall> {
         self.core.state().calls.clone()
+    }
+
+    /// A buyer writes `text` to `shop_id`: pushes it (code 10, `data.type = "message"`) once it is the
+    /// chat lane's turn and returns when it was attempted, with the new message's `message_id`.
+    pub async fn buyer_says(
+        &self,
+        shop_id: u64,
+        buyer_id: u64,
+        buyer_name: &str,
+        text: &str,
+    ) -> Result<String, SimError> {
+        let (message, _) = self.core.buyer_says(shop_id, buyer_id, buyer_name, text).await?;
+        Ok(message.message_id)
+    }
+
+    /// Every chat message so far, both ways, oldest first.
+    pub fn chat_messages(&self) -> Vec<ChatMessage> {
+        self.core.state().chat.messages()
+    }
+
+    /// Puts a shop on the chat API whitelist or takes it off (`send_message` then answers `error_api_permission`).
+    pub fn set_chat_whitelisted(&self, shop_id: u64, whitelisted: bool) {
+        self.core.state().chat.set_whitelisted(shop_id, whitelisted);
+    }
+
+    /// Waits until every chat push made so far (echoes of `send_message` included) was attempted.
+    pub async fn chat_pushes_settled(&self) {
+        self.core.chat_settled().await;
     }
 }

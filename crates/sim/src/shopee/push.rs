@@ -2,8 +2,13 @@
 //!
 //! A push succeeds on a 2xx with an EMPTY body within 3 s (2 s for chat, code 10), as Shopee requires.
 //! A failed push is retried only when asked (`POST /sim/push/retry`), standing in for Shopee's
-//! 300 s / 1800 s / 10800 s schedule, and is listed by `get_lost_push_message` until it is delivered
-//! or confirmed consumed.
+//! 300 s / 1800 s / 10800 s schedule (1 / 2 / 3 s for chat), and is listed by `get_lost_push_message`
+//! until it is delivered or confirmed consumed.
+//!
+//! Chat pushes (code 10) are ordered, as Shopee promises: they go through one lane, a task that sends
+//! them one at a time in the order they were made, and the out-of-order fault never holds them back.
+//! The lane also lets a push be made without waiting for it (the echo of a seller's own message, made
+//! while answering `send_message`) and still keep its place.
 
 use std::time::{Duration, Instant};
 
@@ -13,9 +18,13 @@ use axum::extract::{Query as QueryParams, State};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
 
 use super::api::{check_public, ok_dashed, ApiError, Query};
-use super::state::{random_hex, Core, Shared};
+use super::state::{random_hex, Core, Shared, State as SimState};
+
+/// The push code of buyer chat.
+pub(crate) const CHAT_CODE: i64 = 10;
 
 /// Earliest lost pushes `get_lost_push_message` returns per call.
 const LOST_PAGE: usize = 100;
@@ -58,6 +67,12 @@ impl PushRecord {
     pub fn is_lost(&self) -> bool {
         !self.delivered && !self.attempts.is_empty() && !self.lost_consumed
     }
+}
+
+/// Chat pushes waiting in the lane, and who to tell once they were attempted.
+pub(crate) struct ChatJob {
+    ids: Vec<u64>,
+    done: oneshot::Sender<()>,
 }
 
 /// One delivery attempt.
@@ -117,11 +132,17 @@ impl Core {
 
     /// A shop push in Shopee's shape: `{data, shop_id, code, timestamp[, msg_id]}`.
     pub(crate) async fn push_shop_event(&self, shop_id: u64, code: i64, data: Value) -> Vec<PushRecord> {
+        let body = self.shop_event_body(shop_id, code, data);
+        self.send_raw(None, code, Some(shop_id), body).await
+    }
+
+    /// The body of a shop push.
+    pub(crate) fn shop_event_body(&self, shop_id: u64, code: i64, data: Value) -> String {
         let mut body = json!({ "data": data, "shop_id": shop_id, "code": code, "timestamp": self.now() });
         if self.config.push_msg_id {
             body["msg_id"] = random_hex().into();
         }
-        self.send_raw(None, code, Some(shop_id), body.to_string()).await
+        body.to_string()
     }
 
     /// Sends any body (codes 1, 2, 10, 12, unknown codes, even non-JSON), reading its code and shop for the record.
@@ -141,33 +162,16 @@ impl Core {
         shop_id: Option<u64>,
         body: String,
     ) -> Vec<PushRecord> {
-        let timestamp = self.now();
+        if code == CHAT_CODE {
+            let (ids, done) = self.queue_chat(partner, shop_id, body);
+            // An error means the lane stopped: the simulator is shutting down, nothing more will be sent.
+            let _ = done.await;
+            return self.records(&ids);
+        }
         let targets = self.targets(partner);
         let (created, to_send) = {
             let mut state = self.state();
-            let mut created = Vec::with_capacity(targets.len());
-            for (partner_id, url) in targets {
-                let Some(partner) = self.partner(partner_id) else {
-                    continue;
-                };
-                let id = state.pushes.len() as u64 + 1;
-                let authorization = push_signature(partner.push_key(), &url, body.as_bytes());
-                state.pushes.push(PushRecord {
-                    id,
-                    partner_id,
-                    code,
-                    shop_id,
-                    timestamp,
-                    url,
-                    body: body.clone(),
-                    authorization,
-                    attempts: Vec::new(),
-                    delivered: false,
-                    held: false,
-                    lost_consumed: false,
-                });
-                created.push(id);
-            }
+            let created = self.record_pushes(&mut state, targets, code, shop_id, &body);
             // Out of order: a push waits; the next one goes out first, then the one that waited.
             let to_send = if state.faults.reorder_pushes && state.held.is_empty() {
                 for id in &created {
@@ -187,6 +191,68 @@ impl Core {
         let mut touched = created;
         touched.extend(released);
         self.records(&touched)
+    }
+
+    /// Records one push of `body` to each target, signed for its URL; returns their ids.
+    fn record_pushes(
+        &self,
+        state: &mut SimState,
+        targets: Vec<(u64, String)>,
+        code: i64,
+        shop_id: Option<u64>,
+        body: &str,
+    ) -> Vec<u64> {
+        let timestamp = self.now();
+        let mut created = Vec::with_capacity(targets.len());
+        for (partner_id, url) in targets {
+            let Some(partner) = self.partner(partner_id) else {
+                continue;
+            };
+            let id = state.pushes.len() as u64 + 1;
+            let authorization = push_signature(partner.push_key(), &url, body.as_bytes());
+            state.pushes.push(PushRecord {
+                id,
+                partner_id,
+                code,
+                shop_id,
+                timestamp,
+                url,
+                body: body.to_owned(),
+                authorization,
+                attempts: Vec::new(),
+                delivered: false,
+                held: false,
+                lost_consumed: false,
+            });
+            created.push(id);
+        }
+        created
+    }
+
+    /// Makes a chat push (code 10) and puts it in the lane behind the chat pushes before it. Returns its
+    /// ids and a receiver that completes once it was attempted; dropping the receiver does not stop it.
+    pub(crate) fn queue_chat(
+        &self,
+        partner: Option<u64>,
+        shop_id: Option<u64>,
+        body: String,
+    ) -> (Vec<u64>, oneshot::Receiver<()>) {
+        let targets = self.targets(partner);
+        let (done, attempted) = oneshot::channel();
+        let mut state = self.state();
+        let ids = self.record_pushes(&mut state, targets, CHAT_CODE, shop_id, &body);
+        // Queued under the lock, so the lane's order is the order the pushes were made in. A send error
+        // means the lane stopped with the simulator; the dropped sender then ends the wait.
+        let _ = self.chat_lane.send(ChatJob { ids: ids.clone(), done });
+        (ids, attempted)
+    }
+
+    /// Completes once every chat push made so far has been attempted.
+    pub(crate) async fn chat_settled(&self) {
+        let (done, attempted) = oneshot::channel();
+        if self.chat_lane.send(ChatJob { ids: Vec::new(), done }).is_ok() {
+            let _ = attempted.await;
+        }
     }
 
     /// Sends the pushes the out-of-order fault is holding back.
@@ -230,7 +296,7 @@ impl Core {
         let Some(push) = self.state().pushes.get(index(id)).cloned() else {
             return;
         };
-        let timeout = Duration::from_secs(if push.code == 10 { 2 } else { 3 });
+        let timeout = Duration::from_secs(if push.code == CHAT_CODE { 2 } else { 3 });
         let started = Instant::now();
         let sent = self
             .http
@@ -267,6 +333,16 @@ impl Core {
             record.delivered |= attempt.error.is_none();
             record.attempts.push(attempt);
         }
+    }
+}
+
+/// The chat lane: sends each queued chat push in turn, the next only after the one before was attempted.
+/// Runs until the simulator is dropped.
+pub(crate) async fn run_chat_lane(core: Shared, mut lane: mpsc::UnboundedReceiver<ChatJob>) {
+    while let Some(job) = lane.recv().await {
+        core.deliver(&job.ids).await;
+        // The maker may not wait (an echo is made without waiting): nobody to tell is fine.
+        let _ = job.done.send(());
     }
 }
 

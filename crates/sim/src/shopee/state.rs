@@ -1,6 +1,6 @@
 //! The simulator's memory, shared by the HTTP handlers and the test handle, and its clock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -8,12 +8,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rand::Rng;
 use serde::Serialize;
 use shoprelay_clock::SharedClock;
+use tokio::sync::mpsc;
 
 use super::api::ApiError;
-use super::config::{ShopeeSimConfig, SimPartner};
+use super::chat::ChatState;
+use super::config::{ShopeeSimConfig, SimPartner, SimShop};
 use super::faults::Faults;
 use super::orders::Order;
-use super::push::PushRecord;
+use super::push::{ChatJob, PushRecord};
 
 /// Everything the simulator shares between tasks.
 pub(crate) type Shared = Arc<Core>;
@@ -27,6 +29,8 @@ pub(crate) struct Core {
     clock: SharedClock,
     /// Seconds added to `clock`. Outside the lock so `now()` works while it is held.
     clock_offset: AtomicI64,
+    /// Chat pushes (code 10) in the order they were made, for the task that delivers them one by one.
+    pub(crate) chat_lane: mpsc::UnboundedSender<ChatJob>,
     state: Mutex<State>,
 }
 
@@ -123,6 +127,7 @@ pub(crate) struct State {
     pub(crate) held: Vec<u64>,
     pub(crate) faults: Faults,
     pub(crate) calls: Vec<ApiCall>,
+    pub(crate) chat: ChatState,
 }
 
 impl State {
@@ -151,14 +156,28 @@ impl State {
 }
 
 impl Core {
-    pub(crate) fn new(config: ShopeeSimConfig, clock: SharedClock) -> Self {
-        Self {
+    /// The simulator, and the receiving end of its chat lane (for the task that delivers chat pushes).
+    pub(crate) fn new(config: ShopeeSimConfig, clock: SharedClock) -> (Self, mpsc::UnboundedReceiver<ChatJob>) {
+        let (chat_lane, lane) = mpsc::unbounded_channel();
+        let state = State {
+            chat: ChatState::new(
+                config
+                    .chat_not_whitelisted_shops
+                    .iter()
+                    .copied()
+                    .collect::<HashSet<u64>>(),
+            ),
+            ..State::default()
+        };
+        let core = Self {
             config,
             http: reqwest::Client::new(),
             clock,
             clock_offset: AtomicI64::new(0),
-            state: Mutex::new(State::default()),
-        }
+            chat_lane,
+            state: Mutex::new(state),
+        };
+        (core, lane)
     }
 
     /// The state; a panic in another holder cannot leave it half-written in a way tests care about.
@@ -181,11 +200,11 @@ impl Core {
     }
 
     pub(crate) fn region_of(&self, shop_id: u64) -> Option<&str> {
-        self.config
-            .shops
-            .iter()
-            .find(|s| s.shop_id == shop_id)
-            .map(|s| s.region.as_str())
+        self.shop(shop_id).map(|s| s.region.as_str())
+    }
+
+    pub(crate) fn shop(&self, shop_id: u64) -> Option<&SimShop> {
+        self.config.shops.iter().find(|s| s.shop_id == shop_id)
     }
 }
 
