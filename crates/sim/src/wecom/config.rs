@@ -1,4 +1,5 @@
-//! What the simulated corp looks like: apps, members, departments, tags, chats, robots, limits.
+//! What the simulated corp looks like: apps, members, departments, tags, chats, robots, limits, and
+//! where each app's callbacks go.
 //!
 //! Every field has a default so a TOML or JSON file only states what differs.
 
@@ -37,6 +38,17 @@ pub struct WeComSimConfig {
     /// AgentIds of apps whose visible range is not the root department: `appchat/create` answers 60011,
     /// and so does reading the root department's members.
     pub partly_visible_apps: Vec<i64>,
+    /// Apps' callback settings (WeCom's "接收消息" page); also settable at run time.
+    pub callbacks: Vec<SimCallback>,
+    /// How long a callback may take to answer before WeCom gives up on that attempt (WeCom: 5 s).
+    pub callback_timeout_ms: u64,
+    /// How many more times a callback not answered 200 is sent (WeCom: 3).
+    pub callback_retries: u32,
+    /// How long a template card's response_code can update it (WeCom: 72 hours).
+    pub response_code_ttl_secs: u64,
+    /// What `update_template_card` answers for a response_code that is unknown, spent or expired. WeCom's
+    /// documentation names no code for this; 40058 "invalid parameter" unless told otherwise.
+    pub invalid_response_code_errcode: i64,
 }
 
 impl Default for WeComSimConfig {
@@ -58,6 +70,11 @@ impl Default for WeComSimConfig {
             expired_token_errcode: 42001,
             unknown_chat_errcode: 86001,
             partly_visible_apps: Vec::new(),
+            callbacks: Vec::new(),
+            callback_timeout_ms: 5_000,
+            callback_retries: 3,
+            response_code_ttl_secs: 72 * 3600,
+            invalid_response_code_errcode: 40058,
         }
     }
 }
@@ -73,6 +90,30 @@ pub struct SimApp {
     /// Display name.
     #[serde(default)]
     pub name: String,
+}
+
+/// Where an app's callbacks go, and the secrets they are signed and encrypted with.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimCallback {
+    /// The app (AgentId).
+    pub agent_id: i64,
+    /// The callback URL; WeCom adds `msg_signature`, `timestamp` and `nonce` to its query.
+    pub url: String,
+    /// The Token.
+    pub token: String,
+    /// The 43-character EncodingAESKey.
+    pub encoding_aes_key: String,
+}
+
+impl std::fmt::Debug for SimCallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Token and key are secrets even in a simulator's logs.
+        f.debug_struct("SimCallback")
+            .field("agent_id", &self.agent_id)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A department or tag and its members.

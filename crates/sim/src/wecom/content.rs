@@ -132,7 +132,7 @@ fn cut(s: &str, max: usize) -> &str {
 }
 
 /// Template card structure; true when WeCom would answer a response_code.
-fn check_card(card: &Value) -> Result<bool, ApiError> {
+pub(crate) fn check_card(card: &Value) -> Result<bool, ApiError> {
     let invalid = ApiError(40058);
     let card_type = card
         .get("card_type")

@@ -1,15 +1,19 @@
-//! Inspection and control under `/sim`: what was delivered, counters, faults, token expiry, clock.
+//! Inspection and control under `/sim`: what was delivered, counters, faults, token expiry, clock,
+//! and the members' side of callbacks (messages, card clicks, card updates).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Html;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::callback::CallbackRecord;
+use super::cards::CardUpdate;
+use super::config::SimCallback;
 use super::faults::Fault;
 use super::page;
 use super::state::{SimMessage, SimState, SimStats};
@@ -24,6 +28,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/sim/faults", get(list_faults).post(add_fault).delete(clear_faults))
         .route("/sim/expire-tokens", post(expire_tokens))
         .route("/sim/clock/advance", post(advance_clock))
+        .route("/sim/callbacks", get(list_callbacks))
+        .route("/sim/callbacks/config", post(set_callback))
+        .route("/sim/member-says", post(member_says))
+        .route("/sim/click", post(click))
+        .route("/sim/card-updates", get(list_card_updates))
 }
 
 impl SimState {
@@ -100,4 +109,55 @@ struct Advance {
 async fn advance_clock(State(state): State<AppState>, Json(by): Json<Advance>) -> StatusCode {
     state.clock.advance(Duration::from_secs(by.secs));
     StatusCode::NO_CONTENT
+}
+
+async fn list_callbacks(State(state): State<AppState>) -> Json<Vec<CallbackRecord>> {
+    Json(state.callbacks())
+}
+
+async fn list_card_updates(State(state): State<AppState>) -> Json<Vec<CardUpdate>> {
+    Json(state.card_updates())
+}
+
+async fn set_callback(State(state): State<AppState>, Json(callback): Json<SimCallback>) -> Response {
+    match state.set_callback(&callback) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The body of `POST /sim/member-says`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberSays {
+    agent_id: i64,
+    userid: String,
+    text: String,
+}
+
+async fn member_says(State(state): State<AppState>, Json(says): Json<MemberSays>) -> Response {
+    match state.member_says(says.agent_id, &says.userid, &says.text).await {
+        Ok(record) => Json(record).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The body of `POST /sim/click`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Click {
+    agent_id: i64,
+    userid: String,
+    task_id: String,
+    key: String,
+}
+
+async fn click(State(state): State<AppState>, Json(click): Json<Click>) -> Response {
+    match state
+        .click_button(click.agent_id, &click.userid, &click.task_id, &click.key)
+        .await
+    {
+        Ok(record) => Json(record).into_response(),
+        Err(e) => e.into_response(),
+    }
 }

@@ -7,16 +7,41 @@
 //! `GET /sim/messages`, `GET /sim/stats`, `DELETE /sim/messages`, `POST /sim/faults`,
 //! `POST /sim/expire-tokens`, `POST /sim/clock/advance {"secs": N}`, and the page at `GET /sim`.
 //!
+//! # Callbacks: members answering
+//! Each app may have a callback setting ([`SimCallback`]: url, Token, EncodingAESKey), in
+//! [`WeComSimConfig::callbacks`] or set at run time ([`WeComSim::set_callback`],
+//! `POST /sim/callbacks/config`). The simulator then plays the members:
+//!
+//! | handle | over HTTP | does |
+//! |---|---|---|
+//! | [`WeComSim::member_says`] | `POST /sim/member-says {agent_id, userid, text}` | a text-message callback (new MsgId) |
+//! | [`WeComSim::click_button`] | `POST /sim/click {agent_id, userid, task_id, key}` | a `template_card_event` callback with a fresh ResponseCode |
+//! | [`WeComSim::callbacks`] | `GET /sim/callbacks` | every callback with its attempts ([`CallbackRecord`]) |
+//! | [`WeComSim::card_updates`] | `GET /sim/card-updates` | accepted `update_template_card` calls ([`CardUpdate`]) |
+//!
+//! Callbacks are encrypted and signed with the simulator's own WXBizMsgCrypt (checked against
+//! `vectors/wecom-callback-crypto.json`), POSTed with `msg_signature`, `timestamp` and `nonce`, and sent
+//! again up to `callback_retries` (3) more times while the answer is not HTTP 200 within
+//! `callback_timeout_ms` (5 s) — same message, fresh encryption. Only members who received a
+//! `button_interaction` card (through `message/send`) can click its callback buttons.
+//! `POST /cgi-bin/message/update_template_card` takes each response_code (from `message/send` or from a
+//! click) once, within `response_code_ttl_secs` (72 h) by the simulator's clock. The GET URL
+//! verification is not simulated.
+//!
 //! Modules: `config` (what the corp looks like), `state` (what it remembers), `clock`,
 //! `limits` (sliding windows), `faults`, `reply` (errcode answers), `content` (msgtype rules),
-//! `gettoken`, `send`, `appchat`, `robot`, `contacts` (the API and the corp's directory), `inspect` and
-//! `page` (the `/sim` side).
+//! `gettoken`, `send`, `appchat`, `robot`, `contacts` (the API and the corp's directory), `crypto`
+//! (WXBizMsgCrypt), `callback` (members' messages to the product), `cards` (clicks, response_codes,
+//! `update_template_card`), `inspect` and `page` (the `/sim` side).
 
 mod appchat;
+mod callback;
+mod cards;
 mod clock;
 mod config;
 mod contacts;
 mod content;
+mod crypto;
 mod faults;
 mod gettoken;
 mod inspect;
@@ -38,7 +63,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-pub use config::{SimApp, SimChat, SimGroup, SimLimits, WeComSimConfig};
+pub use callback::{CallbackAttempt, CallbackError, CallbackEvent, CallbackRecord};
+pub use cards::CardUpdate;
+pub use config::{SimApp, SimCallback, SimChat, SimGroup, SimLimits, WeComSimConfig};
 pub use faults::{Fault, FaultAction};
 pub use state::{Destination, SimMessage, SimStats};
 
@@ -59,6 +86,11 @@ pub async fn serve(listener: TcpListener, config: WeComSimConfig, clock: SharedC
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
     let state = Arc::new(SimState::new(config, SimClock::new(clock), shutdown.clone()));
+    for callback in &state.config.callbacks {
+        state
+            .set_callback(callback)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    }
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
@@ -79,6 +111,10 @@ fn router(state: Arc<SimState>) -> Router {
     let api = Router::new()
         .route("/cgi-bin/gettoken", get(gettoken::gettoken))
         .route("/cgi-bin/message/send", post(send::message_send))
+        .route(
+            "/cgi-bin/message/update_template_card",
+            post(cards::update_template_card),
+        )
         .route("/cgi-bin/appchat/create", post(appchat::create))
         .route("/cgi-bin/appchat/send", post(appchat::send))
         .route("/cgi-bin/webhook/send", post(robot::send))
@@ -133,6 +169,45 @@ impl WeComSim {
     /// Moves the simulator's clock forward (rate windows, token expiry, duplicate intervals).
     pub fn advance_clock(&self, by: Duration) {
         self.state.clock.advance(by);
+    }
+
+    /// Sets (or replaces) where an app's callbacks go and the Token and EncodingAESKey they use.
+    pub fn set_callback(&self, callback: &SimCallback) -> Result<(), CallbackError> {
+        self.state.set_callback(callback)
+    }
+
+    /// Stops an app's callbacks (they then fail with [`CallbackError::NoCallback`]).
+    pub fn remove_callback(&self, agent_id: i64) {
+        self.state.remove_callback(agent_id);
+    }
+
+    /// A member writes `text` to app `agent_id`: an encrypted, signed text-message callback with a new
+    /// MsgId, sent again (same MsgId) up to `callback_retries` times until answered 200. Returns the
+    /// record of what was sent and answered.
+    pub async fn member_says(&self, agent_id: i64, userid: &str, text: &str) -> Result<CallbackRecord, CallbackError> {
+        self.state.member_says(agent_id, userid, text).await
+    }
+
+    /// A member clicks the callback button `key` of the `button_interaction` card `task_id` that app
+    /// `agent_id` sent them: a `template_card_event` callback with a fresh single-use ResponseCode.
+    pub async fn click_button(
+        &self,
+        agent_id: i64,
+        userid: &str,
+        task_id: &str,
+        key: &str,
+    ) -> Result<CallbackRecord, CallbackError> {
+        self.state.click_button(agent_id, userid, task_id, key).await
+    }
+
+    /// Callbacks made so far, oldest first.
+    pub fn callbacks(&self) -> Vec<CallbackRecord> {
+        self.state.callbacks()
+    }
+
+    /// `update_template_card` calls accepted so far, oldest first.
+    pub fn card_updates(&self) -> Vec<CardUpdate> {
+        self.state.card_updates()
     }
 
     /// Stops accepting, releases requests held by timeout faults, and waits for the server to end.

@@ -69,6 +69,10 @@ fn send(state: &SimState, ip: IpAddr, token: Option<&str>, raw: &[u8]) -> ApiRes
     }
 
     let (delivered, dropped) = state.deliver(&mut inner, MemberLimit::App, agentid, &resolved.members, now);
+    // Interactive cards answer a response_code; button cards are remembered so members can click them.
+    let response_code = checked
+        .interactive
+        .then(|| state.remember_card(&mut inner, agentid, &checked.body, &delivered));
     // Dropped for every member means WeCom delivered nothing, so there is nothing to show.
     if !delivered.is_empty() || resolved.members.is_empty() {
         inner.record(SimMessage {
@@ -84,8 +88,8 @@ fn send(state: &SimState, ip: IpAddr, token: Option<&str>, raw: &[u8]) -> ApiRes
     }
     inner.stats.accepted += 1;
     reply.insert("msgid".into(), msgid.into());
-    if checked.interactive {
-        reply.insert("response_code".into(), random_id(64).into());
+    if let Some(response_code) = response_code {
+        reply.insert("response_code".into(), response_code.into());
     }
     Ok(reply)
 }

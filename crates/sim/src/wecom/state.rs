@@ -5,17 +5,20 @@ use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rand::distributions::{Alphanumeric, DistString};
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use super::callback::{CallbackRecord, CallbackTarget};
+use super::cards::{CardUpdate, IssuedCode, SentCard};
 use super::clock::SimClock;
 use super::config::WeComSimConfig;
 use super::faults::Fault;
 use super::limits::{RateLog, Window};
 use super::reply::ApiError;
 
-/// Oldest messages are forgotten beyond this, so a long demo does not grow without bound.
-const MAX_KEPT_MESSAGES: usize = 10_000;
+/// Oldest messages (and callbacks) are forgotten beyond this, so a long demo does not grow without bound.
+pub(crate) const MAX_KEPT_MESSAGES: usize = 10_000;
 
 /// A message the simulator accepted and delivered to at least one member (or to a robot's group).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,6 +117,18 @@ pub(crate) struct Inner {
     pub(crate) robot_log: RateLog<String>,
     /// (agentid, canonical body) → until when (Unix ms) an identical body is absorbed, and its msgid.
     pub(crate) duplicates: HashMap<(i64, String), (i64, String)>,
+    /// Where each app's callbacks go, by AgentId.
+    pub(crate) callback_targets: HashMap<i64, CallbackTarget>,
+    /// Callbacks made, oldest first.
+    pub(crate) callbacks: VecDeque<CallbackRecord>,
+    /// Button-interaction cards sent, by (AgentId, task_id), for clicks.
+    pub(crate) cards: HashMap<(i64, String), SentCard>,
+    /// response_codes handed out (by `message/send` and with clicks), for `update_template_card`.
+    pub(crate) response_codes: HashMap<String, IssuedCode>,
+    /// Accepted `update_template_card` calls, oldest first.
+    pub(crate) card_updates: Vec<CardUpdate>,
+    pub(crate) next_callback_id: u64,
+    pub(crate) next_msg_id: u64,
     next_id: u64,
     app_log: RateLog<(i64, String)>,
     chat_log: RateLog<(i64, String)>,
@@ -124,6 +139,10 @@ pub(crate) struct SimState {
     pub(crate) config: WeComSimConfig,
     pub(crate) clock: SimClock,
     pub(crate) shutdown: CancellationToken,
+    /// For callbacks into the product.
+    pub(crate) http: reqwest::Client,
+    /// MsgIds of member messages are this plus a sequence number: unique, and unlike another run's.
+    pub(crate) msg_id_base: u64,
     inner: Mutex<Inner>,
 }
 
@@ -145,6 +164,8 @@ impl SimState {
             config,
             clock,
             shutdown,
+            http: reqwest::Client::new(),
+            msg_id_base: rand::thread_rng().gen_range(1_000_000_000_000_000_000..9_000_000_000_000_000_000),
             inner: Mutex::new(Inner {
                 chats,
                 ..Inner::default()
