@@ -1,7 +1,7 @@
 //! `POST /cgi-bin/appchat/create` and `POST /cgi-bin/appchat/send`.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -9,14 +9,12 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::response::Response;
 use serde_json::{Map, Value};
 
-use super::content::{check, parse_object, Channel};
+use super::content::{check, Channel};
 use super::reply::{respond, ApiError, ApiResult};
 use super::state::{random_id, Chat, Destination, Inner, MemberLimit, SimMessage, SimState};
 
 /// Chat names longer than this are cut (WeCom truncates rather than refusing).
 const CHAT_NAME_MAX_CHARS: usize = 50;
-
-type Handler = fn(&SimState, &mut Inner, i64, Map<String, Value>) -> ApiResult;
 
 pub(crate) async fn create(
     State(state): State<Arc<SimState>>,
@@ -25,7 +23,7 @@ pub(crate) async fn create(
     body: Bytes,
 ) -> Response {
     let token = query.get("access_token").map(String::as_str);
-    let result = authorised(&state, peer.ip(), token, &body, create_chat);
+    let result = state.authorised(peer.ip(), token, &body, create_chat);
     respond(&state, peer.ip(), result)
 }
 
@@ -36,17 +34,8 @@ pub(crate) async fn send(
     body: Bytes,
 ) -> Response {
     let token = query.get("access_token").map(String::as_str);
-    let result = authorised(&state, peer.ip(), token, &body, send_to_chat);
+    let result = state.authorised(peer.ip(), token, &body, send_to_chat);
     respond(&state, peer.ip(), result)
-}
-
-/// Token, IP and JSON checks shared by both endpoints, then `handler` with the token's app.
-fn authorised(state: &SimState, ip: IpAddr, token: Option<&str>, raw: &[u8], handler: Handler) -> ApiResult {
-    let mut inner = state.lock();
-    let agent_id = inner.check_token(token, state.clock.now_ms(), state.config.expired_token_errcode)?;
-    state.check_ip(ip)?;
-    let body = parse_object(raw)?;
-    handler(state, &mut inner, agent_id, body)
 }
 
 fn valid_chatid(chatid: &str) -> bool {

@@ -7,7 +7,7 @@
 //! card; anything else answers `invalid_response_code_errcode`.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::callback::{new_response_code, CallbackError, CallbackEvent, CallbackRecord};
-use super::content::{as_int, check_card, parse_object};
+use super::content::{as_int, check_card};
 use super::reply::{respond, ApiError, ApiResult};
 use super::state::{Inner, SimState};
 
@@ -181,16 +181,12 @@ pub(crate) async fn update_template_card(
     body: Bytes,
 ) -> Response {
     let token = query.get("access_token").map(String::as_str);
-    let result = update(&state, peer.ip(), token, &body);
+    let result = state.authorised(peer.ip(), token, &body, update);
     respond(&state, peer.ip(), result)
 }
 
-fn update(state: &SimState, ip: IpAddr, token: Option<&str>, raw: &[u8]) -> ApiResult {
+fn update(state: &SimState, inner: &mut Inner, token_app: i64, body: Map<String, Value>) -> ApiResult {
     let now = state.clock.now_ms();
-    let mut inner = state.lock();
-    let token_app = inner.check_token(token, now, state.config.expired_token_errcode)?;
-    state.check_ip(ip)?;
-    let body = parse_object(raw)?;
     let agent_id = body.get("agentid").and_then(as_int).ok_or(ApiError(40056))?;
     if agent_id != token_app {
         return Err(ApiError(301002));

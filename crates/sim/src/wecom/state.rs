@@ -7,15 +7,17 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use rand::distributions::{Alphanumeric, DistString};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::callback::{CallbackRecord, CallbackTarget};
 use super::cards::{CardUpdate, IssuedCode, SentCard};
 use super::clock::SimClock;
 use super::config::WeComSimConfig;
+use super::content::parse_object;
 use super::faults::Fault;
 use super::limits::{RateLog, Window};
-use super::reply::ApiError;
+use super::reply::{ApiError, ApiResult};
 
 /// Oldest messages (and callbacks) are forgotten beyond this, so a long demo does not grow without bound.
 pub(crate) const MAX_KEPT_MESSAGES: usize = 10_000;
@@ -134,6 +136,9 @@ pub(crate) struct Inner {
     chat_log: RateLog<(i64, String)>,
 }
 
+/// An API call's work once its token, caller and body checked out: given the token's app and the body.
+pub(crate) type Handler = fn(&SimState, &mut Inner, i64, Map<String, Value>) -> ApiResult;
+
 /// Shared by the handlers and the [`super::WeComSim`] handle.
 pub(crate) struct SimState {
     pub(crate) config: WeComSimConfig,
@@ -176,6 +181,16 @@ impl SimState {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         // No code path panics while holding the lock; recovering keeps a test's failure local.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The checks every app API call starts with — token, caller IP, a JSON object body — then `handler`
+    /// with the token's app, all under one lock.
+    pub(crate) fn authorised(&self, ip: IpAddr, token: Option<&str>, raw: &[u8], handler: Handler) -> ApiResult {
+        let mut inner = self.lock();
+        let agent_id = inner.check_token(token, self.clock.now_ms(), self.config.expired_token_errcode)?;
+        self.check_ip(ip)?;
+        let body = parse_object(raw)?;
+        handler(self, &mut inner, agent_id, body)
     }
 
     /// 60020 unless the caller is among the trusted IPs (or none are configured).
