@@ -3,9 +3,11 @@
 //! # Layout
 //! - [`lazada`]: the Lazada Open Platform (seller authorization, order APIs, signed pushes with Lazada's
 //!   retry rule on the simulator's clock, faults).
-//! - [`shopee`]: the Shopee Open Platform (OAuth, order APIs, signed pushes to a callback URL, faults).
+//! - [`shopee`]: the Shopee Open Platform (OAuth, order APIs, signed pushes to a callback URL, buyer
+//!   chat with `sellerchat/send_message`, faults).
 //! - [`wecom`]: the WeCom server API (gettoken, app messages, app chats, group robots, limits, faults,
-//!   an inspection API and page).
+//!   an inspection API and page) and its callbacks: members' messages and card clicks, encrypted with
+//!   the simulator's own WXBizMsgCrypt, and `update_template_card`.
 //! - [`load`]: a load generator (signed pushes, closed- and open-loop drivers, a bare handler) for
 //!   `shoprelay bench`.
 
