@@ -7,6 +7,7 @@
 
 mod audit_chain;
 mod auth;
+mod chat;
 mod cli;
 mod crash;
 mod data_policy;
