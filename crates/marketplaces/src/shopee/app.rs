@@ -381,3 +381,31 @@ impl MarketplaceApp for ShopeeMarketplace {
         )])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shoprelay_core::error::UserFacing;
+
+    #[tokio::test]
+    async fn chat_in_taiwan_is_refused_before_any_call() {
+        // Nothing listens at the API base: a call made anyway would fail as unreachable instead.
+        let config: ShopeeAppConfig = serde_json::from_value(serde_json::json!({
+            "id": "main", "partner_id": 1, "partner_key": "k", "api_base": "http://127.0.0.1:9"
+        }))
+        .unwrap();
+        let app = ShopeeMarketplace::new(config, ShopeeClient::new(reqwest::Client::new()));
+        let shop = ShopId::new(8).unwrap();
+        let err = app
+            .send_chat(shop, Some("tw"), &Secret::new("t"), "55", "hi")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "marketplace.unsupported");
+        assert!(err.message_zh().contains("台湾"), "{}", err.message_zh());
+        let elsewhere = app
+            .send_chat(shop, Some("SG"), &Secret::new("t"), "55", "hi")
+            .await
+            .unwrap_err();
+        assert_ne!(elsewhere.code(), "marketplace.unsupported");
+    }
+}
