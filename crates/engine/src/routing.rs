@@ -211,6 +211,17 @@ pub fn admin_notice(registry: &Registry, event: &Event, text: &str, lang: Lang) 
     render_selected(registry, event, selected, lang)
 }
 
+/// One member reached through WeCom app `app`.
+pub fn member_target(app: &ConfigId, member: &WeComUserId) -> Target {
+    Target::WecomApp {
+        app: app.clone(),
+        users: vec![member.clone()],
+        departments: Vec::new(),
+        tags: Vec::new(),
+        all: false,
+    }
+}
+
 /// The deliveries of an event for one member through WeCom app `app` (a buyer message to the member
 /// holding its conversation), urgent like every buyer message.
 pub fn to_member(
@@ -222,13 +233,7 @@ pub fn to_member(
 ) -> Vec<NewDelivery> {
     let selected = vec![Selected {
         rule_id: "conversation".to_owned(),
-        target: Target::WecomApp {
-            app: app.clone(),
-            users: vec![member.clone()],
-            departments: Vec::new(),
-            tags: Vec::new(),
-            all: false,
-        },
+        target: member_target(app, member),
         text: None,
         urgent: true,
         quiet_until: None,

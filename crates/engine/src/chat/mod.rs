@@ -1,6 +1,6 @@
 //! Customer service from WeCom (客服协同): buyer messages are filed under conversations, a conversation a
 //! member holds keeps coming to that member, and what members write to the app — replies, `认领 #12`,
-//! `已处理 #12`, `转人工 #12`, card button clicks — is acted on from the stored callbacks.
+//! `已处理 #12`, `转人工 #12` — is acted on from the stored callbacks.
 //!
 //! A reply is filed (sealed) before it is sent and sent at most once: a callback processed again after a
 //! crash finds its reply filed and only tells the member what became of it.
@@ -27,6 +27,7 @@ use crate::deliver::app_credentials;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::pacing::Pacing;
+use crate::render::recipients_key;
 use crate::routing;
 
 /// Callbacks taken per pass.
@@ -40,6 +41,8 @@ enum Handled {
     Done(String),
     /// Nothing to do (an event shoprelay does not act on).
     Ignored,
+    /// Cannot be acted on (its XML does not read); kept for inspection.
+    Failed(String),
     /// The member cannot be told yet (WeCom's per-member limit): the callback comes back after its lease.
     Later,
 }
@@ -131,6 +134,10 @@ impl Engine {
                     self.store.finish_callback(callback.id, "ignored", None).await?;
                     handled += 1;
                 }
+                Ok(Handled::Failed(why)) => {
+                    self.store.finish_callback(callback.id, "failed", Some(&why)).await?;
+                    handled += 1;
+                }
                 Ok(Handled::Later) => {}
                 Err(err) => {
                     // Storage failed midway: the lease brings it back, and every step is idempotent.
@@ -144,7 +151,7 @@ impl Engine {
     async fn handle_callback(&self, callback: &StoredCallback) -> Result<Handled, EngineError> {
         let message = match CallbackMessage::parse(&callback.body) {
             Ok(m) => m,
-            Err(err) => return Ok(Handled::Done(format!("unreadable: {err}"))),
+            Err(err) => return Ok(Handled::Failed(format!("unreadable: {err}"))),
         };
         let Ok(app) = ConfigId::parse(&callback.app_id) else {
             return Ok(Handled::Ignored);
@@ -157,18 +164,8 @@ impl Engine {
                 let key = format!("reply:{}:{}", callback.app_id, callback.dedupe_key);
                 self.member_text(&app, &member, &content, &key).await
             }
-            CallbackMessage::TemplateCardEvent {
-                from_user, event_key, ..
-            } => {
-                let Ok(member) = WeComUserId::parse(&from_user) else {
-                    return Ok(Handled::Ignored);
-                };
-                let Some(command) = card_command(&event_key) else {
-                    return Ok(Handled::Ignored);
-                };
-                self.member_command(&app, &member, command).await
-            }
-            CallbackMessage::Other { .. } => Ok(Handled::Ignored),
+            // No card shoprelay sends has buttons yet: clicks are recorded, not acted on.
+            CallbackMessage::TemplateCardEvent { .. } | CallbackMessage::Other { .. } => Ok(Handled::Ignored),
         }
     }
 
@@ -415,7 +412,7 @@ impl Engine {
             return Ok(true);
         };
         let destination = Destination::WecomApp(app.clone());
-        let recipients = format!("u:{member};p:;t:");
+        let recipients = recipients_key(&routing::member_target(app, member));
         match self.reserve_send(&destination, &recipients).await? {
             Pacing::Reserved(_) => {}
             Pacing::DestinationFull(_) | Pacing::RecipientsFull(_) => return Ok(false),
@@ -439,18 +436,6 @@ impl Engine {
         audit.app_id = Some(app.to_string());
         self.store.append_audit(audit).await?;
         Ok(())
-    }
-}
-
-/// The command of a card button (`claim:12`, `resolve:12`, `handoff:12`).
-fn card_command(key: &str) -> Option<Command> {
-    let (verb, id) = key.split_once(':')?;
-    let id = id.parse().ok()?;
-    match verb {
-        "claim" => Some(Command::Claim(id)),
-        "resolve" => Some(Command::Resolve(id)),
-        "handoff" => Some(Command::HandOff(id)),
-        _ => None,
     }
 }
 
