@@ -1,4 +1,4 @@
-//! The marketplace part of `shoprelay.toml`: one section per platform (`[shopee]`, `[lazada]`), each with
+//! The marketplace part of `shoprelay.toml`: one section per platform (`[shopee]`, `[lazada]`, `[tiktok]`), each with
 //! its apps (fields of the platform's own) and the shops connected through them. The engine reads the
 //! sections through [`Sections`] and [`AppConfig`], so a new platform adds a field here and nothing there.
 
@@ -13,6 +13,7 @@ use shoprelay_core::secret::Secret;
 use crate::adapter::MarketplaceApp;
 use crate::lazada::LazadaAppConfig;
 use crate::shopee::ShopeeAppConfig;
+use crate::tiktok::TiktokAppConfig;
 
 /// A problem with one field of an app: the field's name and what is wrong.
 pub type FieldProblem = (&'static str, String);
@@ -63,11 +64,14 @@ pub struct Sections {
     /// `[lazada]`.
     #[serde(default)]
     pub lazada: Section<LazadaAppConfig>,
+    /// `[tiktok]`.
+    #[serde(default)]
+    pub tiktok: Section<TiktokAppConfig>,
 }
 
 impl Sections {
     /// The top-level keys the sections take.
-    pub const NAMES: [&'static str; 2] = ["shopee", "lazada"];
+    pub const NAMES: [&'static str; 3] = ["shopee", "lazada", "tiktok"];
 
     /// Every app with its section name and index in it.
     pub fn apps(&self) -> Vec<(&'static str, usize, &dyn AppConfig)> {
@@ -83,7 +87,13 @@ impl Sections {
             .iter()
             .enumerate()
             .map(|(i, a)| ("lazada", i, a as &dyn AppConfig));
-        shopee.chain(lazada).collect()
+        let tiktok = self
+            .tiktok
+            .apps
+            .iter()
+            .enumerate()
+            .map(|(i, a)| ("tiktok", i, a as &dyn AppConfig));
+        shopee.chain(lazada).chain(tiktok).collect()
     }
 
     /// Every app, owned.
@@ -98,14 +108,20 @@ impl Sections {
             .apps
             .iter()
             .map(|a| Arc::new(a.clone()) as Arc<dyn AppConfig>);
-        shopee.chain(lazada).collect()
+        let tiktok = self
+            .tiktok
+            .apps
+            .iter()
+            .map(|a| Arc::new(a.clone()) as Arc<dyn AppConfig>);
+        shopee.chain(lazada).chain(tiktok).collect()
     }
 
     /// Every shop with its section name and index in it.
     pub fn shops(&self) -> Vec<(&'static str, usize, &ShopConfig)> {
         let shopee = self.shopee.shops.iter().enumerate().map(|(i, s)| ("shopee", i, s));
         let lazada = self.lazada.shops.iter().enumerate().map(|(i, s)| ("lazada", i, s));
-        shopee.chain(lazada).collect()
+        let tiktok = self.tiktok.shops.iter().enumerate().map(|(i, s)| ("tiktok", i, s));
+        shopee.chain(lazada).chain(tiktok).collect()
     }
 
     /// An app from its stored form: `kind` is `{platform}_app`; `None` when no platform has that kind.
@@ -113,6 +129,7 @@ impl Sections {
         Some(match kind {
             "shopee_app" => serde_json::from_value::<ShopeeAppConfig>(value).map(|a| Arc::new(a) as Arc<dyn AppConfig>),
             "lazada_app" => serde_json::from_value::<LazadaAppConfig>(value).map(|a| Arc::new(a) as Arc<dyn AppConfig>),
+            "tiktok_app" => serde_json::from_value::<TiktokAppConfig>(value).map(|a| Arc::new(a) as Arc<dyn AppConfig>),
             _ => return None,
         })
     }
@@ -145,7 +162,7 @@ pub(crate) fn expose_opt<S: Serializer>(secret: &Option<Secret>, s: S) -> Result
 pub struct ShopConfig {
     /// The app the shop (seller) authorized.
     pub app: ConfigId,
-    /// The marketplace's shop id (Lazada: the seller id of the country).
+    /// The marketplace's shop id (Lazada: the seller id of the country; TikTok Shop: the shop id).
     pub shop_id: ShopId,
     /// Display name shown in messages.
     pub name: String,

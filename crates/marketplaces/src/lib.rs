@@ -16,9 +16,12 @@
 //!   - `normalize`: pure mapping of a parsed push (plus order detail) to events.
 //! - [`lazada`]: Lazada Open Platform — `region`, `auth`, `sign`, `push`, `model`, `client`, `error`, and
 //!   `status` (what each Lazada order status means, for normalisation).
+//! - [`tiktok`]: TikTok Shop Partner API 202309 — `sign`, `push`, `model`, `client`, `error`, `status`,
+//!   `snapshot`, `normalize`, and `app` (which keeps each shop's `shop_cipher`).
 
 pub mod adapter;
 pub mod config;
 pub mod lazada;
 pub mod platform;
 pub mod shopee;
+pub mod tiktok;

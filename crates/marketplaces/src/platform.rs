@@ -7,7 +7,7 @@ use shoprelay_core::ids::OrderSn;
 use shoprelay_core::order::OrderStage;
 use shoprelay_core::rules::Vocabulary;
 
-use crate::{lazada, shopee};
+use crate::{lazada, shopee, tiktok};
 
 /// The facts the middle needs of one marketplace.
 struct Facts {
@@ -20,7 +20,7 @@ struct Facts {
 }
 
 /// Every marketplace shoprelay connects to.
-const PLATFORMS: [Facts; 2] = [
+const PLATFORMS: [Facts; 3] = [
     Facts {
         platform: shopee::PLATFORM,
         display_name: shopee::DISPLAY_NAME,
@@ -36,6 +36,14 @@ const PLATFORMS: [Facts; 2] = [
         order_url: lazada::order_url,
         is_status: lazada::is_status,
         statuses: &lazada::status::STATUSES,
+    },
+    Facts {
+        platform: tiktok::PLATFORM,
+        display_name: tiktok::DISPLAY_NAME,
+        seller_centre: tiktok::SELLER_CENTRE,
+        order_url: tiktok::order_url,
+        is_status: tiktok::is_status,
+        statuses: &tiktok::status::STATUSES,
     },
 ];
 
@@ -102,6 +110,10 @@ mod tests {
         assert!(Marketplaces.knows_platform(lazada::PLATFORM));
         assert!(Marketplaces.knows_status("ready_to_ship") && Marketplaces.knows_status("packed"));
         assert_eq!(display_name(Platform::INTERNAL), "shoprelay");
+        assert!(Marketplaces.knows_platform(tiktok::PLATFORM));
+        assert!(Marketplaces.knows_status("AWAITING_COLLECTION") && Marketplaces.knows_status("in_transit"));
+        assert_eq!(display_name(tiktok::PLATFORM), "TikTok Shop");
+        assert!(all().any(|p| p.as_str() == "tiktok"));
     }
 
     #[test]
@@ -111,5 +123,7 @@ mod tests {
         assert!(!shipped.contains(&"READY_TO_SHIP"));
         let to_ship = status_words(&[OrderStage::ToShip, OrderStage::Arranged]);
         assert!(to_ship.contains(&"PROCESSED") && to_ship.contains(&"packed"));
+        assert!(to_ship.contains(&"AWAITING_SHIPMENT") && to_ship.contains(&"AWAITING_COLLECTION"));
+        assert!(shipped.contains(&"IN_TRANSIT"));
     }
 }

@@ -1,0 +1,66 @@
+//! TikTok Shop Partner API (version 202309): verify a push, parse it, read orders through the API client,
+//! and turn both into neutral events and order snapshots.
+//!
+//! # Layout
+//! - [`app`]: [`TiktokMarketplace`], a configured app behind the neutral `MarketplaceApp` interface.
+//! - [`sign`]: API `sign` parameters and push `Authorization` verification (checked against shared vectors).
+//! - [`push`]: a push body parsed into [`TiktokPush`]; [`push::dedupe_key`] for the inbox.
+//! - [`model`]: the app ([`TiktokAppConfig`]) and the API's answers ([`TiktokOrder`], [`TokenGrant`], …).
+//! - [`client`]: [`TiktokClient`], the signed HTTP calls (tokens, authorized shops, orders).
+//! - [`error`]: [`TiktokError`] and its [`Disposition`](crate::adapter::Disposition).
+//! - [`normalize`](mod@normalize): pure mapping of a push to neutral events.
+//! - [`snapshot`](mod@snapshot): an order as the neutral
+//!   [`OrderSnapshot`](shoprelay_core::order::OrderSnapshot), personal fields as the shop's policy allows.
+//! - [`status`]: TikTok Shop's order and cancellation statuses and the neutral stage of each.
+
+pub mod app;
+pub mod client;
+pub mod error;
+pub mod model;
+pub mod normalize;
+pub mod push;
+pub mod sign;
+pub mod snapshot;
+pub mod status;
+
+pub use app::TiktokMarketplace;
+pub use client::TiktokClient;
+pub use error::TiktokError;
+pub use model::{AuthorizedShop, TiktokAppConfig, TiktokOrder, TokenGrant};
+pub use normalize::normalize;
+pub use push::{dedupe_key, PushBody, PushParseError, TiktokPush};
+pub use sign::{api_sign, push_signature, verify_push};
+pub use snapshot::snapshot;
+pub use status::{is_status, order_status};
+
+use shoprelay_core::event::Platform;
+use shoprelay_core::ids::OrderSn;
+
+/// TikTok Shop's name in storage, URLs and rules.
+pub const PLATFORM: Platform = Platform::named("tiktok");
+
+/// TikTok Shop's name on cards.
+pub const DISPLAY_NAME: &str = "TikTok Shop";
+
+/// The seller center links point to (the global one; sellers of a local market are sent on from it).
+pub const SELLER_CENTRE: &str = "https://seller.tiktokglobalshop.com/";
+
+/// An order's page in the seller center.
+pub fn order_url(order_sn: &OrderSn) -> String {
+    format!("{SELLER_CENTRE}order/detail?order_no={order_sn}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_and_order_links() {
+        assert_eq!(PLATFORM.as_str(), "tiktok");
+        let order = OrderSn::parse("576461413038785752").unwrap();
+        assert_eq!(
+            order_url(&order),
+            "https://seller.tiktokglobalshop.com/order/detail?order_no=576461413038785752"
+        );
+    }
+}
