@@ -5,6 +5,8 @@
 //!   retry rule on the simulator's clock, faults).
 //! - [`shopee`]: the Shopee Open Platform (OAuth, order APIs, signed pushes to a callback URL, buyer
 //!   chat with `sellerchat/send_message`, faults).
+//! - [`tiktok`]: the TikTok Shop Partner API 202309 (seller authorization with absolute-time token
+//!   expiry, shops and ciphers, the order API, signed pushes with TikTok's retry rule, faults).
 //! - [`wecom`]: the WeCom server API (gettoken, app messages, app chats, group robots, limits, faults,
 //!   an inspection API and page) and its callbacks: members' messages and card clicks, encrypted with
 //!   the simulator's own WXBizMsgCrypt, and `update_template_card`.
@@ -14,4 +16,5 @@
 pub mod lazada;
 pub mod load;
 pub mod shopee;
+pub mod tiktok;
 pub mod wecom;
