@@ -25,6 +25,7 @@ mod reconcile;
 mod retention;
 mod rules;
 mod security;
+mod tiktok;
 mod webhook_ssrf;
 mod webhooks;
 mod wecom_callback;
