@@ -71,7 +71,7 @@ pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Api
 #[derive(Debug, Deserialize)]
 pub struct AuditQuery {
     kind: Option<AuditKind>,
-    /// A marketplace shoprelay connects to (`shopee`, `lazada`).
+    /// A marketplace shoprelay connects to (`shopee`, `lazada`, `tiktok`).
     platform: Option<String>,
     shop_id: Option<i64>,
     order_sn: Option<String>,

@@ -1,7 +1,8 @@
 //! Shop authorization: `GET /auth/{platform}/{app_id}` sends the seller to the marketplace's authorization
 //! page (the app's adapter builds it: Shopee's current unsigned link or the legacy signed one, Lazada's
-//! auth.lazada.com link) with a single-use state nonce; the marketplace redirects back to
-//! `/auth/{platform}/{app_id}/callback?code=…&state=…` (Shopee adds `shop_id` or `main_account_id`),
+//! auth.lazada.com link, TikTok Shop's services.tiktokshop.com link) with a single-use state nonce; the
+//! marketplace redirects back to `/auth/{platform}/{app_id}/callback?code=…&state=…` (Shopee adds `shop_id`
+//! or `main_account_id`; TikTok Shop uses the redirect URL registered for the service, which must be this one),
 //! where the state is spent, the code exchanged and the tokens of every shop it covers stored.
 
 use axum::extract::{Path, Query, State};

@@ -33,7 +33,7 @@ pub struct Args {
     /// Only this outcome (accepted, duplicate, rejected, processed, delivered, retry, dead, …).
     #[arg(long, value_parser = parse_outcome)]
     outcome: Option<AuditOutcome>,
-    /// Only entries about apps of this marketplace (shopee, lazada).
+    /// Only entries about apps of this marketplace (shopee, lazada, tiktok).
     #[arg(long, value_parser = parse_platform)]
     platform: Option<Platform>,
     /// Only pushes, deliveries, auth events or privacy actions (buyers forgotten, keys rotated).

@@ -73,7 +73,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     println!("  控制台 console:     http://{bound}/");
     println!("  API:                http://{bound}/api/v1/status  ·  /api/v1/audit  ·  /metrics");
     println!("  数据库 database:    {}", redact(&server.database));
-    println!("  推送地址 push URL:  {base}/push/<shopee|lazada>/<app id>   (public_url = {base})");
+    // Every marketplace section is named after its platform, so a new one shows here without an edit.
+    println!(
+        "  推送地址 push URL:  {base}/push/<{}>/<app id>   (public_url = {base})",
+        shoprelay_engine::config::Sections::NAMES.join("|")
+    );
     println!("  配置 configure:     shoprelay apply -f shoprelay.toml   (see README › Configuration)");
     let registry = running.engine.registry();
     if registry.apps.is_empty() {
