@@ -392,3 +392,24 @@ async fn a_revoked_tiktok_authorization_asks_the_admins_once_to_authorize_again(
         .collect();
     assert_eq!(notices.len(), 1, "{notices:?}");
 }
+
+#[tokio::test]
+async fn reconciliation_says_tiktok_shops_are_not_listed_yet_and_still_reconciles_shopee() {
+    let (app, tiktok, _) = spawn_with_tiktok().await;
+    app.authorize().await;
+    app.dispatch().await;
+    let report = app.server.engine.reconcile_once().await.unwrap();
+    let tiktok_errors: Vec<&String> = report
+        .errors
+        .iter()
+        .filter(|e| e.starts_with(&format!("{TT_APP}/{TT_SHOP}")))
+        .collect();
+    assert_eq!(tiktok_errors.len(), 1, "{report:?}");
+    assert!(tiktok_errors[0].contains("cannot list changed orders"), "{report:?}");
+    // Said, not hidden: and the Shopee shop's pass went on.
+    assert!(
+        report.errors.iter().all(|e| !e.starts_with(&format!("{APP}/"))),
+        "{report:?}"
+    );
+    assert!(tiktok.api_calls().iter().all(|c| c.path != ORDERS));
+}
