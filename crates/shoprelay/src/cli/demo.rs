@@ -1,7 +1,8 @@
-//! `shoprelay demo`: the whole product against built-in simulators of Shopee, Lazada and WeCom — a
-//! simulated Shopee shop is authorized through the real OAuth flow and a simulated Lazada seller through
-//! Lazada's token API, orders of both move through their statuses, and the messages the simulated WeCom
-//! received are shown (in the terminal and on the simulator's page).
+//! `shoprelay demo`: the whole product against built-in simulators of Shopee, Lazada, TikTok Shop and WeCom —
+//! a simulated Shopee shop is authorized through the real OAuth flow, a simulated Lazada seller through
+//! Lazada's token API and a TikTok Shop seller through TikTok's, orders of all three move through their
+//! statuses, and the messages the simulated WeCom received are shown (in the terminal and on the
+//! simulator's page).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ use shoprelay_core::secret::SecretBox;
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_sim::lazada::{self as lazada_sim, LazadaSim, LazadaSimConfig};
 use shoprelay_sim::shopee::{NewItem, NewOrder, ShopeeSim, ShopeeSimConfig};
+use shoprelay_sim::tiktok::{self as tiktok_sim, TiktokSim, TiktokSimConfig};
 use shoprelay_sim::wecom::{SimMessage, WeComSim, WeComSimConfig};
 use tokio::net::TcpListener;
 
@@ -43,6 +45,10 @@ pub struct Demo {
     pub lazada: LazadaSim,
     /// The Lazada seller the demo's Lazada shop is.
     pub lazada_seller: ShopId,
+    /// Simulated TikTok Shop.
+    pub tiktok: TiktokSim,
+    /// The demo's TikTok shop.
+    pub tiktok_shop: ShopId,
     /// Simulated WeCom.
     pub wecom: WeComSim,
     _dir: Option<tempfile::TempDir>,
@@ -53,14 +59,18 @@ const SHOPEE_SHOP: u64 = 727720655;
 const SHOPEE_SHOP_NAME: &str = "演示店铺 Demo Shop SG";
 const LAZADA_APP: &str = "demo-lazada";
 const LAZADA_SHOP_NAME: &str = "来赞达演示店 Demo Lazada SG";
+const TIKTOK_APP: &str = "demo-tiktok";
+const TIKTOK_SHOP_NAME: &str = "TikTok 演示店 Demo TikTok Shop UK";
 
 /// Where the demo's simulators answer, and which Lazada seller is its Lazada shop.
 struct Endpoints<'a> {
     server: &'a str,
     shopee: &'a str,
     lazada: &'a str,
+    tiktok: &'a str,
     wecom: &'a str,
     lazada_seller: ShopId,
+    tiktok_shop: ShopId,
 }
 
 fn demo_config(at: &Endpoints<'_>) -> String {
@@ -68,8 +78,10 @@ fn demo_config(at: &Endpoints<'_>) -> String {
         server,
         shopee,
         lazada,
+        tiktok,
         wecom,
         lazada_seller,
+        tiktok_shop,
     } = at;
     format!(
         r#"
@@ -104,6 +116,22 @@ app = "{LAZADA_APP}"
 shop_id = {lazada_seller}
 name = "{LAZADA_SHOP_NAME}"
 region = "SG"
+
+# The simulator's default app; one base stands in for the API, token and authorization hosts.
+[[tiktok.apps]]
+id = "{TIKTOK_APP}"
+app_key = "29a39d"
+app_secret = "e59af819cc"
+service_id = "7100000000000000001"
+api_base = "{tiktok}"
+auth_base = "{tiktok}"
+authorize_base = "{tiktok}"
+
+[[tiktok.shops]]
+app = "{TIKTOK_APP}"
+shop_id = {tiktok_shop}
+name = "{TIKTOK_SHOP_NAME}"
+region = "GB"
 
 [[wecom.apps]]
 id = "hq"
@@ -155,6 +183,13 @@ pub async fn setup(listen: &str, data_dir: Option<PathBuf>) -> Result<Demo> {
     )
     .await;
     let (account, lazada_seller) = lazada_seller(&lazada)?;
+    let tiktok = tiktok_sim::serve(
+        TcpListener::bind("127.0.0.1:0").await?,
+        TiktokSimConfig::default(),
+        clock.clone(),
+    )
+    .await;
+    let (open_id, tiktok_shop) = tiktok_shop(&tiktok)?;
     let (dir, path) = match data_dir {
         Some(p) => {
             std::fs::create_dir_all(&p)?;
@@ -181,8 +216,10 @@ pub async fn setup(listen: &str, data_dir: Option<PathBuf>) -> Result<Demo> {
         server: &base,
         shopee: shopee.base_url(),
         lazada: &lazada.rest_url(),
+        tiktok: tiktok.base_url(),
         wecom: &wecom.base_url(),
         lazada_seller,
+        tiktok_shop,
     }))?;
     let objects = Registry::from_file(&file).to_objects(&secrets)?;
     server
@@ -210,11 +247,22 @@ pub async fn setup(listen: &str, data_dir: Option<PathBuf>) -> Result<Demo> {
         .context("the demo configuration has no Lazada app")?;
     authorize_lazada(&base, &lazada, lazada_app.id.as_str(), &account).await?;
     lazada.set_push_target(Some(&lazada_app.callback_url(&base)));
+
+    let tiktok_app = file
+        .marketplaces
+        .tiktok
+        .apps
+        .first()
+        .context("the demo configuration has no TikTok Shop app")?;
+    authorize_tiktok(&base, &tiktok, tiktok_app.id.as_str(), &open_id).await?;
+    tiktok.set_push_target(Some(&tiktok_app.callback_url(&base)));
     Ok(Demo {
         server,
         shopee,
         lazada,
         lazada_seller,
+        tiktok,
+        tiktok_shop,
         wecom,
         _dir: dir,
     })
@@ -267,6 +315,57 @@ async fn authorize_lazada(base: &str, sim: &LazadaSim, app: &str, account: &str)
     Ok(())
 }
 
+/// The simulator's first seller: its open id and its first shop (the TikTok shop's id in shoprelay).
+fn tiktok_shop(sim: &TiktokSim) -> Result<(String, ShopId)> {
+    let seller = sim
+        .config()
+        .sellers
+        .first()
+        .context("the TikTok Shop simulator has no seller")?;
+    let shop = seller
+        .shops
+        .first()
+        .context("the TikTok Shop simulator's seller has no shop")?;
+    let id = shop
+        .id
+        .parse::<ShopId>()
+        .with_context(|| format!("the TikTok shop id {} is not a shop id", shop.id))?;
+    Ok((seller.open_id.clone(), id))
+}
+
+/// The seller authorizes through shoprelay's TikTok Shop link: the link carries the single-use state; the
+/// seller approves at TikTok (the simulator's approval stands in for the page), and TikTok sends the code
+/// and the state to the redirect URL registered for the service, shoprelay's callback.
+async fn authorize_tiktok(base: &str, sim: &TiktokSim, app: &str, open_id: &str) -> Result<()> {
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let start = no_redirects.get(format!("{base}/auth/tiktok/{app}")).send().await?;
+    let link = start
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .context("shoprelay's TikTok Shop authorization link did not redirect")?;
+    let state = url::Url::parse(link)?
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .context("the TikTok Shop authorization link carries no state")?;
+    let code = sim.authorize(open_id)?;
+    let callback = url::Url::parse_with_params(
+        &format!("{base}/auth/tiktok/{app}/callback"),
+        [("code", code.as_str()), ("state", state.as_str())],
+    )?;
+    let answer = reqwest::get(callback).await?;
+    if !answer.status().is_success() {
+        bail!(
+            "authorizing the simulated TikTok Shop seller failed: HTTP {}",
+            answer.status()
+        );
+    }
+    Ok(())
+}
+
 fn item(name: &str, model: &str, sku: &str, quantity: u32, price: f64) -> NewItem {
     NewItem {
         item_name: name.into(),
@@ -295,6 +394,8 @@ pub struct TourOrders {
     pub shopee: Vec<String>,
     /// Lazada order ids.
     pub lazada: Vec<String>,
+    /// TikTok Shop order ids.
+    pub tiktok: Vec<String>,
 }
 
 impl TourOrders {
@@ -304,6 +405,8 @@ impl TourOrders {
             Some("Shopee")
         } else if self.lazada.iter().any(|o| o == order) {
             Some("Lazada")
+        } else if self.tiktok.iter().any(|o| o == order) {
+            Some("TikTok Shop")
         } else {
             None
         }
@@ -315,6 +418,7 @@ pub async fn play_orders(demo: &Demo) -> Result<TourOrders> {
     Ok(TourOrders {
         shopee: play_shopee_orders(&demo.shopee).await?,
         lazada: play_lazada_orders(&demo.lazada, demo.lazada_seller).await?,
+        tiktok: play_tiktok_orders(&demo.tiktok, demo.tiktok_shop).await?,
     })
 }
 
@@ -397,6 +501,33 @@ async fn play_lazada_orders(sim: &LazadaSim, seller: ShopId) -> Result<Vec<Strin
     Ok(vec![first.to_string(), second.to_string()])
 }
 
+/// One TikTok Shop order of two units of one SKU and another product, collected and then in transit.
+async fn play_tiktok_orders(sim: &TiktokSim, shop: ShopId) -> Result<Vec<String>> {
+    let line = |name: &str, sku: &str, quantity: u32, price: &str| tiktok_sim::NewItem {
+        name: name.into(),
+        sku: sku.into(),
+        sku_name: "Default".into(),
+        price: price.into(),
+        quantity,
+    };
+    let first = sim
+        .create_order(tiktok_sim::NewOrder {
+            shop_id: Some(shop.to_string()),
+            items: vec![
+                line("香薰蜡烛 Scented Candle", "CDL-LAV", 2, "8.50"),
+                line("火柴 Matches", "MTC-1", 1, "1.20"),
+            ],
+            buyer_message: Some("Gift wrap please".into()),
+            ..tiktok_sim::NewOrder::default()
+        })
+        .await?
+        .order
+        .id;
+    sim.set_order_status(first, "AWAITING_COLLECTION").await?;
+    sim.set_order_status(first, "IN_TRANSIT").await?;
+    Ok(vec![first.to_string()])
+}
+
 /// Waits until the workers have processed every push and settled every delivery (or the timeout passes).
 pub async fn settle(demo: &Demo, timeout: Duration) -> Result<()> {
     let deadline = tokio::time::Instant::now() + timeout;
@@ -447,7 +578,7 @@ fn summary_line(m: &SimMessage, orders: &TourOrders) -> String {
         m.recipients.join(",")
     };
     format!(
-        "  #{:<3} {:<16} {:<7} {:<24} {:<18} → {}",
+        "  #{:<3} {:<16} {:<11} {:<24} {:<18} → {}",
         m.id, m.msgtype, platform, title, order, to
     )
 }
@@ -455,24 +586,30 @@ fn summary_line(m: &SimMessage, orders: &TourOrders) -> String {
 /// Runs the demo.
 pub async fn run(args: Args) -> Result<ExitCode> {
     println!(
-        "启动模拟的 Shopee、Lazada 与企业微信，并授权两家演示店铺… starting simulated Shopee, Lazada and WeCom, authorizing the two demo shops…"
+        "启动模拟的 Shopee、Lazada、TikTok Shop 与企业微信，并授权三家演示店铺… starting simulated Shopee, Lazada, TikTok Shop and WeCom, authorizing the three demo shops…"
     );
     let demo = setup(&args.listen, args.data_dir).await?;
     let base = format!("http://{}", demo.server.addr);
     println!("  shoprelay:        {base}/");
     println!("  模拟 Shopee:      {}", demo.shopee.base_url());
     println!("  模拟 Lazada:      {}", demo.lazada.base_url());
+    println!("  模拟 TikTok Shop: {}", demo.tiktok.base_url());
     println!("  模拟企业微信 page: {}/sim", demo.wecom.base_url());
     println!("  Shopee 店铺 shop: {SHOPEE_SHOP_NAME} ({SHOPEE_SHOP}), 推送 push → {base}/push/shopee/{APP}");
     println!(
         "  Lazada 店铺 shop: {LAZADA_SHOP_NAME} (seller {}), 推送 push → {base}/push/lazada/{LAZADA_APP}",
         demo.lazada_seller
     );
+    println!(
+        "  TikTok 店铺 shop: {TIKTOK_SHOP_NAME} ({}), 推送 push → {base}/push/tiktok/{TIKTOK_APP}",
+        demo.tiktok_shop
+    );
     let orders = play_orders(&demo).await?;
     println!(
-        "已创建订单 orders: Shopee {} · Lazada {}",
+        "已创建订单 orders: Shopee {} · Lazada {} · TikTok Shop {}",
         orders.shopee.join(", "),
-        orders.lazada.join(", ")
+        orders.lazada.join(", "),
+        orders.tiktok.join(", ")
     );
     settle(&demo, Duration::from_secs(30)).await?;
     let messages = demo.wecom.messages();

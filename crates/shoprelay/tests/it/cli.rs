@@ -134,8 +134,9 @@ async fn the_demo_runs_end_to_end() {
         String::from_utf8_lossy(&out.stderr)
     );
     // Shopee: 3 orders (3 robot + 3 cards), 4 status changes, a tracking number; Lazada: 2 orders (2 robot +
-    // 2 cards) and 2 status changes, one message each however many order lines Lazada pushed.
-    assert!(stdout.contains("企业微信收到 17 条消息"), "{stdout}");
+    // 2 cards) and 2 status changes, one message each however many order lines Lazada pushed; TikTok Shop:
+    // 1 order (robot + card) and 2 status changes.
+    assert!(stdout.contains("企业微信收到 21 条消息"), "{stdout}");
     assert!(
         stdout.contains("新订单") && stdout.contains("已分配运单号") && stdout.contains("已取消"),
         "{stdout}"
@@ -152,4 +153,16 @@ async fn the_demo_runs_end_to_end() {
     };
     assert_eq!(lazada("新订单"), 2, "{stdout}");
     assert_eq!(lazada("已发货"), 1, "{stdout}");
+    assert!(
+        stdout.contains("/push/tiktok/demo-tiktok") && stdout.contains("TikTok 演示店"),
+        "the tour names the TikTok shop and its push URL: {stdout}"
+    );
+    let tiktok = |title: &str| {
+        stdout
+            .lines()
+            .filter(|l| l.contains("template_card") && l.contains("TikTok Shop") && l.contains(title))
+            .count()
+    };
+    assert_eq!(tiktok("新订单"), 1, "{stdout}");
+    assert_eq!(tiktok("已发货"), 1, "{stdout}");
 }
