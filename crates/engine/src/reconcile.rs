@@ -184,7 +184,7 @@ impl Engine {
         let (code, shop_id, order_sn) = match app.read_push(body) {
             Ok(push) => (push.code, push.shop, push.order),
             // Stored all the same: it fails in the inbox with the reason, and stays replayable.
-            Err(_) => (raw_code(body), None, None),
+            Err(_) => (app.unreadable_code(body), None, None),
         };
         let push = NewPush {
             platform: app.platform(),
@@ -199,12 +199,4 @@ impl Engine {
         self.accept_push(push).await?;
         Ok(())
     }
-}
-
-/// The push code of a body we could not parse, when it has one (-1 otherwise).
-fn raw_code(body: &[u8]) -> i64 {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("code").and_then(serde_json::Value::as_i64))
-        .unwrap_or(-1)
 }

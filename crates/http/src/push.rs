@@ -168,7 +168,7 @@ async fn accept(
                 platform: app.platform(),
                 app_id: app.id().clone(),
                 dedupe_key: app.unreadable_dedupe_key(&raw),
-                code: raw_code(&raw),
+                code: app.unreadable_code(&raw),
                 shop_id: None,
                 order_sn: None,
                 body: String::from_utf8_lossy(&raw).into_owned(),
@@ -198,14 +198,6 @@ async fn accept(
         PushInsert::Stored(_) => Ack::Stored,
         PushInsert::Duplicate => Ack::Duplicate,
     })
-}
-
-/// The push type of a body we could not parse, when it has one (-1 otherwise).
-fn raw_code(raw: &[u8]) -> i64 {
-    serde_json::from_slice::<serde_json::Value>(raw)
-        .ok()
-        .and_then(|v| v["code"].as_i64().or_else(|| v["message_type"].as_i64()))
-        .unwrap_or(-1)
 }
 
 fn utf8(raw: Bytes) -> String {

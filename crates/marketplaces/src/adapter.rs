@@ -295,6 +295,10 @@ pub trait MarketplaceApp: Send + Sync {
     /// The dedupe key of a push that could not be read (so a retry of it is still recognised).
     fn unreadable_dedupe_key(&self, raw: &[u8]) -> String;
 
+    /// The push type of a push that could not be read, where its body still names one (-1 otherwise), so the
+    /// audit log can say what kind of push failed.
+    fn unreadable_code(&self, raw: &[u8]) -> i64;
+
     /// A stored platform status word as the middle reads it.
     fn status(&self, raw: &str) -> OrderStatus;
 

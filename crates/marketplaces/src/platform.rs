@@ -97,6 +97,14 @@ impl Vocabulary for Marketplaces {
     }
 }
 
+/// An integer field at the top of a JSON body that otherwise could not be read (a push's type), if present.
+pub(crate) fn json_int_field(raw: &[u8], field: &str) -> Option<i64> {
+    serde_json::from_slice::<serde_json::Value>(raw)
+        .ok()?
+        .get(field)?
+        .as_i64()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +133,12 @@ mod tests {
         assert!(to_ship.contains(&"PROCESSED") && to_ship.contains(&"packed"));
         assert!(to_ship.contains(&"AWAITING_SHIPMENT") && to_ship.contains(&"AWAITING_COLLECTION"));
         assert!(shipped.contains(&"IN_TRANSIT"));
+    }
+
+    #[test]
+    fn an_unreadable_push_still_tells_its_type_where_the_body_names_one() {
+        assert_eq!(json_int_field(br#"{"type":11,"data":"?"}"#, "type"), Some(11));
+        assert_eq!(json_int_field(br#"{"code":"3"}"#, "code"), None);
+        assert_eq!(json_int_field(b"not json", "code"), None);
     }
 }

@@ -11,7 +11,7 @@
 //! | variable | type | meaning |
 //! | --- | --- | --- |
 //! | `event.kind` | string | `order_created`, `order_status_changed`, `tracking_number_assigned`, `shop_authorized`, `shop_deauthorized`, `authorization_expiring`, `reauthorization_required`, `buyer_message`, `delivery_failing`, `order_cancelled`, `cancellation_requested`, `return_requested`, `logistics_exception`, `escalation` |
-//! | `event.platform` | string | the marketplace: `shopee`, `lazada` |
+//! | `event.platform` | string | the marketplace: `shopee`, `lazada`, `tiktok` |
 //! | `event.shop_id` | int or null | the marketplace shop id |
 //! | `event.order_sn` | string or null | the order number |
 //! | `event.occurred_at` | int | unix seconds at which the platform says it happened |

@@ -134,6 +134,10 @@ impl MarketplaceApp for LazadaMarketplace {
         dedupe_key(raw)
     }
 
+    fn unreadable_code(&self, raw: &[u8]) -> i64 {
+        crate::platform::json_int_field(raw, "message_type").unwrap_or(-1)
+    }
+
     fn status(&self, raw: &str) -> OrderStatus {
         order_status(raw)
     }

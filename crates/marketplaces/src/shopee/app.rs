@@ -120,6 +120,10 @@ impl MarketplaceApp for ShopeeMarketplace {
         dedupe_key(raw)
     }
 
+    fn unreadable_code(&self, raw: &[u8]) -> i64 {
+        crate::platform::json_int_field(raw, "code").unwrap_or(-1)
+    }
+
     fn status(&self, raw: &str) -> OrderStatus {
         status::order_status(raw)
     }

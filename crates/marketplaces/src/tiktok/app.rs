@@ -173,6 +173,10 @@ impl MarketplaceApp for TiktokMarketplace {
         dedupe_key(raw)
     }
 
+    fn unreadable_code(&self, raw: &[u8]) -> i64 {
+        crate::platform::json_int_field(raw, "type").unwrap_or(-1)
+    }
+
     fn status(&self, raw: &str) -> OrderStatus {
         order_status(raw)
     }
