@@ -115,6 +115,8 @@ pub struct Engine {
     pub instance_id: String,
     /// When the ship-by scan last ran (unix ms).
     pub(crate) last_ship_by_scan: std::sync::atomic::AtomicI64,
+    /// When the buyer-response watch last looked (unix ms, engine clock).
+    pub(crate) last_response_watch: std::sync::atomic::AtomicI64,
 }
 
 impl Engine {
@@ -151,6 +153,7 @@ impl Engine {
             callback_wake: Arc::new(Notify::new()),
             instance_id: uuid::Uuid::new_v4().simple().to_string(),
             last_ship_by_scan: std::sync::atomic::AtomicI64::new(0),
+            last_response_watch: std::sync::atomic::AtomicI64::new(0),
         }))
     }
 

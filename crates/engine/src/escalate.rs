@@ -50,9 +50,12 @@ impl Engine {
     }
 
     /// Runs the time-driven steps once: quiet hours that ended, escalations that came due, parcels and
-    /// ship-by dates to look at.
+    /// ship-by dates to look at, buyers waiting for a person's reply.
     pub async fn timers_once(&self) -> Result<usize, EngineError> {
-        Ok(self.release_quiet_once().await? + self.escalate_once().await? + self.watch_logistics_once().await?)
+        Ok(self.release_quiet_once().await?
+            + self.escalate_once().await?
+            + self.watch_logistics_once().await?
+            + self.watch_responses_once().await?)
     }
 }
 

@@ -195,6 +195,8 @@ impl Engine {
             }
         }
         let mut events = Vec::new();
+        // Per event: answered automatically (no delivery, and none needed).
+        let mut answered = Vec::new();
         for mut event in app.normalize(raw, &item.dedupe_key, detail.as_ref(), known.as_ref(), &policy) {
             // A buyer message is filed under its conversation first: one a member holds goes to them.
             let held = match self.file_buyer_message(&mut event).await {
@@ -203,17 +205,31 @@ impl Engine {
             };
             let deliveries = match held {
                 Some(conversation) => self.to_holder(&registry, &event, &conversation),
-                None => match self.route(&registry, &event).await {
-                    Ok(d) => d,
+                // One nobody holds may be answered automatically; otherwise a person gets it as usual.
+                None => match self.auto_reply(&registry, &event).await {
+                    Ok(true) => {
+                        answered.push(events.len());
+                        Vec::new()
+                    }
+                    Ok(false) => match self.route(&registry, &event).await {
+                        Ok(d) => d,
+                        Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
+                    },
                     Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
                 },
             };
             events.push(shoprelay_store::NewEvent { event, deliveries });
         }
+        if !answered.is_empty() {
+            let line = format!("answered automatically: {} buyer message(s)", answered.len());
+            note = Some(note.map_or(line.clone(), |n| format!("{n}; {line}")));
+        }
         // Nothing is silently dropped: an event no route selects is said so in the audit log.
         let unmatched: Vec<&str> = events
             .iter()
-            .filter(|e| e.deliveries.is_empty())
+            .enumerate()
+            .filter(|(i, e)| e.deliveries.is_empty() && !answered.contains(i))
+            .map(|(_, e)| e)
             .map(|e| e.event.kind().as_str())
             .collect();
         if !unmatched.is_empty() {

@@ -243,6 +243,29 @@ pub fn to_member(
     render_selected(registry, event, selected, lang)
 }
 
+/// The deliveries that bring `event` to `targets` (a `[[chat]]` supervisor): urgent, personal data masked.
+pub fn to_targets(
+    registry: &Registry,
+    event: &Event,
+    targets: &[Target],
+    rule_id: &str,
+    lang: Lang,
+) -> Vec<NewDelivery> {
+    let selected = targets
+        .iter()
+        .map(|target| Selected {
+            rule_id: rule_id.to_owned(),
+            target: target.clone(),
+            text: None,
+            urgent: true,
+            quiet_until: None,
+            ack: None,
+            personal_data: Display::Masked,
+        })
+        .collect();
+    render_selected(registry, event, selected, lang)
+}
+
 /// Every delivery the event would produce, for dry runs and previews; nothing is stored. A rule that
 /// assigns is shown with its first on-duty member (the real pick depends on stored turns and loads) and
 /// a placeholder acknowledgement link.

@@ -410,6 +410,8 @@ pub enum AuditKind {
     Privacy,
     /// A WeCom callback received, repeated or refused.
     Callback,
+    /// Buyer chat: an automatic answer, a hand-off to a person, a response-time warning.
+    Chat,
 }
 
 impl AuditKind {
@@ -421,6 +423,7 @@ impl AuditKind {
             AuditKind::Auth => "auth",
             AuditKind::Privacy => "privacy",
             AuditKind::Callback => "callback",
+            AuditKind::Chat => "chat",
         }
     }
 }
@@ -482,11 +485,17 @@ pub enum AuditOutcome {
     KeysRotated,
     /// A member's message or click acted on (a reply sent to a buyer, a conversation claimed).
     Acted,
+    /// A buyer answered automatically (the detail names the rule).
+    AutoAnswered,
+    /// A buyer message handed to a person instead of answered automatically (the detail says why).
+    HandedOff,
+    /// A buyer left without a person's reply: the supervisor or the holder warned.
+    ResponseWarned,
 }
 
 impl AuditOutcome {
     /// Every outcome, for help texts and checks.
-    pub const ALL: [AuditOutcome; 26] = [
+    pub const ALL: [AuditOutcome; 29] = [
         AuditOutcome::Accepted,
         AuditOutcome::Duplicate,
         AuditOutcome::Rejected,
@@ -513,6 +522,9 @@ impl AuditOutcome {
         AuditOutcome::ShopPurged,
         AuditOutcome::KeysRotated,
         AuditOutcome::Acted,
+        AuditOutcome::AutoAnswered,
+        AuditOutcome::HandedOff,
+        AuditOutcome::ResponseWarned,
     ];
 
     /// Column value.
@@ -544,6 +556,9 @@ impl AuditOutcome {
             AuditOutcome::ShopPurged => "shop_purged",
             AuditOutcome::KeysRotated => "keys_rotated",
             AuditOutcome::Acted => "acted",
+            AuditOutcome::AutoAnswered => "auto_answered",
+            AuditOutcome::HandedOff => "handed_off",
+            AuditOutcome::ResponseWarned => "response_warned",
         }
     }
 

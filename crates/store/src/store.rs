@@ -344,6 +344,12 @@ pub trait Conversations: Send + Sync {
     async fn reply_by_key(&self, dedupe_key: &str) -> Result<Option<ConversationMessage>>;
     /// The conversation's latest `limit` messages, oldest first.
     async fn conversation_messages(&self, id: i64, limit: i64) -> Result<Vec<ConversationMessage>>;
+    /// The buyer's (by display name) most recently seen order in the shop, with its last known status:
+    /// `(order_sn, status)`.
+    async fn buyer_latest_order(&self, app: &str, shop: ShopId, buyer_name: &str) -> Result<Option<(String, String)>>;
+    /// Conversations not resolved whose buyer's last message, written in `[from, to)` (unix ms), has no
+    /// person's reply after it, oldest first.
+    async fn unanswered_conversations(&self, from: i64, to: i64, limit: i64) -> Result<Vec<Conversation>>;
 }
 
 /// Everything shoprelay keeps.

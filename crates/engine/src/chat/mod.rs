@@ -5,7 +5,10 @@
 //! A reply is filed (sealed) before it is sent and sent at most once: a callback processed again after a
 //! crash finds its reply filed and only tells the member what became of it.
 
+mod autoreply;
 mod command;
+pub mod matcher;
+mod sla;
 
 use std::time::Duration;
 

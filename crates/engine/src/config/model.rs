@@ -264,6 +264,9 @@ pub struct ConfigFile {
     /// `[[shop_groups]]`: named sets of shops.
     #[serde(default)]
     pub shop_groups: Vec<ShopGroupConfig>,
+    /// `[[chat]]`: customer service per shop (automatic answers, response-time watch).
+    #[serde(default)]
+    pub chat: Vec<super::ChatConfig>,
     /// `[[rules]]`, the message rules.
     #[serde(default, rename = "rules")]
     pub routes: Vec<Route>,

@@ -16,6 +16,7 @@ use shoprelay_marketplaces::config::{app_kind, AppConfig};
 use shoprelay_marketplaces::platform::Marketplaces;
 use shoprelay_store::{ConfigObject, StoreError};
 
+use super::chat::{index_chat, ChatConfig, CompiledChat};
 use super::model::*;
 
 /// Top-level fields sealed at rest, whatever the object kind.
@@ -50,6 +51,7 @@ const WEBHOOK: &str = "webhook";
 const ADMIN: &str = "admin";
 const RETENTION: &str = "retention";
 const SHOP_GROUP: &str = "shop_group";
+const CHAT: &str = "chat";
 
 /// A rule's condition, template and schedules, compiled.
 #[derive(Debug, Default)]
@@ -190,6 +192,10 @@ pub struct Registry {
     pub retention: Option<RetentionConfig>,
     /// Shop groups by id.
     pub shop_groups: HashMap<ConfigId, Vec<ShopId>>,
+    /// `[[chat]]` tables by id.
+    pub chat: HashMap<ConfigId, ChatConfig>,
+    /// Each shop's customer-service settings, compiled.
+    pub chat_shops: HashMap<ShopId, Arc<CompiledChat>>,
     /// The marketplace apps as the middle talks to them (filled by [`Registry::connect`]).
     pub marketplaces: MarketplaceApps,
 }
@@ -226,6 +232,7 @@ impl Registry {
 
     /// Builds the registry straight from a parsed file (tests, demo).
     pub fn from_file(file: &ConfigFile) -> Self {
+        let chat: HashMap<ConfigId, ChatConfig> = file.chat.iter().map(|c| (c.id.clone(), c.clone())).collect();
         let mut routes = file.routes.clone();
         routes.sort_by(|a, b| a.id.cmp(&b.id));
         let shop_groups: HashMap<ConfigId, Vec<ShopId>> = file
@@ -254,8 +261,15 @@ impl Registry {
             routes,
             admin: file.admin.clone(),
             retention: file.retention,
+            chat_shops: index_chat(&chat),
+            chat,
             marketplaces: MarketplaceApps::default(),
         }
+    }
+
+    /// The customer-service settings of a shop, when a `[[chat]]` table names it.
+    pub fn chat_of(&self, shop: ShopId) -> Option<&Arc<CompiledChat>> {
+        self.chat_shops.get(&shop)
     }
 
     /// The objects to store for this configuration, secrets sealed, each with a keyed fingerprint.
@@ -285,6 +299,9 @@ impl Registry {
         }
         if let Some(retention) = &self.retention {
             out.push(seal_object(secrets, RETENTION, RETENTION, retention)?);
+        }
+        for c in self.chat.values() {
+            out.push(seal_object(secrets, CHAT, c.id.as_str(), c)?);
         }
         for (id, shops) in &self.shop_groups {
             let group = ShopGroupConfig {
@@ -331,6 +348,10 @@ impl Registry {
                 ROUTE => reg.routes.push(open_object(secrets, o)?),
                 ADMIN => reg.admin = Some(open_object(secrets, o)?),
                 RETENTION => reg.retention = Some(open_object(secrets, o)?),
+                CHAT => {
+                    let c: ChatConfig = open_object(secrets, o)?;
+                    reg.chat.insert(c.id.clone(), c);
+                }
                 SHOP_GROUP => {
                     let g: ShopGroupConfig = open_object(secrets, o)?;
                     reg.shop_groups.insert(g.id, g.shops);
@@ -345,6 +366,7 @@ impl Registry {
         }
         reg.routes.sort_by(|a, b| a.id.cmp(&b.id));
         reg.compiled = compile_rules(&reg.routes, &reg.shop_groups);
+        reg.chat_shops = index_chat(&reg.chat);
         Ok(reg)
     }
 

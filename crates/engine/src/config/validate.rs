@@ -100,13 +100,14 @@ fn unknown_shop(shop: ShopId) -> String {
 }
 
 /// The top-level keys of the file besides the marketplace sections.
-const TOP_LEVEL: [&str; 8] = [
+const TOP_LEVEL: [&str; 9] = [
     "server",
     "admin",
     "retention",
     "wecom",
     "webhooks",
     "shop_groups",
+    "chat",
     "rules",
     "routes",
 ];
@@ -125,6 +126,8 @@ struct Positions {
     webhooks: Vec<SpannedTable>,
     #[serde(default)]
     shop_groups: Vec<SpannedTable>,
+    #[serde(default)]
+    chat: Vec<SpannedTable>,
     #[serde(default)]
     routes: Vec<SpannedTable>,
     #[serde(default)]
@@ -388,6 +391,32 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
             problem(t, p.field, format!("rules[{i}]{}", p.path), p.message);
         }
     }
+    let mut chat_ids = HashSet::new();
+    let mut chat_shops = HashSet::new();
+    for (i, chat) in file.chat.iter().enumerate() {
+        let t = pos.chat.get(i);
+        if !chat_ids.insert(chat.id.clone()) {
+            problem(t, "id", format!("chat[{i}].id"), format!("duplicate id `{}`", chat.id));
+        }
+        for shop in &chat.shops {
+            if !chat_shops.insert(*shop) {
+                coded.push(Problem {
+                    line: field_line(text, t, "shops"),
+                    path: format!("chat[{i}].shops"),
+                    code: Some("chat.shop_twice"),
+                    message: format!("shop {shop} is in two [[chat]] tables / 店铺 {shop} 出现在两个 [[chat]] 中"),
+                });
+            }
+        }
+        for p in super::chat::chat_problems(chat, &known) {
+            coded.push(Problem {
+                line: field_line(text, t, p.field),
+                path: format!("chat[{i}]{}", p.path),
+                code: Some(p.code),
+                message: p.message,
+            });
+        }
+    }
     if let Some(admin) = &file.admin {
         for (j, target) in admin.targets.iter().enumerate() {
             for msg in known.target_problems(target) {
@@ -430,7 +459,7 @@ impl Known {
         }
     }
 
-    fn target_problems(&self, t: &Target) -> Vec<String> {
+    pub(crate) fn target_problems(&self, t: &Target) -> Vec<String> {
         let mut out = Vec::new();
         match t {
             Target::Appchat { app, chatid, .. } if !self.wecom_apps.contains(app) || ChatId::parse(chatid).is_err() => {

@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long, value_parser = parse_platform)]
     platform: Option<Platform>,
     /// Only pushes, deliveries, auth events or privacy actions (buyers forgotten, keys rotated).
-    #[arg(long, value_parser = ["push", "delivery", "auth", "privacy", "callback"])]
+    #[arg(long, value_parser = ["push", "delivery", "auth", "privacy", "callback", "chat"])]
     kind: Option<String>,
     /// From this time (RFC 3339, e.g. 2026-11-26T00:00:00Z).
     #[arg(long)]
@@ -94,6 +94,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             "delivery" => AuditKind::Delivery,
             "privacy" => AuditKind::Privacy,
             "callback" => AuditKind::Callback,
+            "chat" => AuditKind::Chat,
             _ => AuditKind::Auth,
         }),
         platform: args.platform,

@@ -9,6 +9,7 @@ use crate::conversation::{
     ConversationRow, FiledMessage, MessageOutcome, MessageRow, NewBuyerMessage, NewReply,
 };
 use crate::store::{Conversations, Result};
+use shoprelay_core::ids::ShopId;
 
 const CONVERSATION: &str = "id, app_id, shop_id, thread, buyer_id, buyer_name, state, holder, holder_app, \
      last_buyer_at, last_reply_at, created_at, updated_at";
@@ -240,5 +241,40 @@ impl Conversations for SqlStore {
         rows.into_iter()
             .map(|r| message_from_row(r, |v| self.open_pii(v)))
             .collect()
+    }
+
+    async fn buyer_latest_order(&self, app: &str, shop: ShopId, buyer_name: &str) -> Result<Option<(String, String)>> {
+        // Order events carry the keyed hash of their buyer's name: the buyer's orders are found without
+        // storing who the buyer is. The order first seen last is the latest one.
+        let hash = self.hash_buyer(shop, buyer_name);
+        let row: Option<(String, String)> = with_read_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT e.order_sn, s.status FROM events e
+                 JOIN order_state s ON s.app_id = e.app_id AND s.shop_id = e.shop_id AND s.order_sn = e.order_sn
+                 WHERE e.buyer_hash = $1 AND e.app_id = $2 AND e.shop_id = $3 AND e.order_sn IS NOT NULL
+                 GROUP BY e.order_sn, s.status
+                 ORDER BY MIN(e.id) DESC
+                 LIMIT 1",
+            )
+            .bind(&hash)
+            .bind(app)
+            .bind(shop_to_sql(shop))
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row)
+    }
+
+    async fn unanswered_conversations(&self, from: i64, to: i64, limit: i64) -> Result<Vec<Conversation>> {
+        let sql = format!(
+            "SELECT {CONVERSATION} FROM conversations
+             WHERE last_buyer_at >= $1 AND last_buyer_at < $2 AND state <> 'resolved'
+               AND (last_reply_at IS NULL OR last_reply_at < last_buyer_at)
+             ORDER BY last_buyer_at, id LIMIT $3"
+        );
+        let rows: Vec<ConversationRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(from).bind(to).bind(limit.clamp(1, 10_000)).fetch_all(pool).await?
+        });
+        rows.into_iter().map(|r| self.conversation_row(r)).collect()
     }
 }
