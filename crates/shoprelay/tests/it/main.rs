@@ -7,6 +7,7 @@
 
 mod audit_chain;
 mod auth;
+mod autoreply;
 mod chat;
 mod cli;
 mod crash;
