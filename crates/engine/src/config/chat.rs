@@ -323,3 +323,106 @@ pub fn index_chat(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{parse_config, ConfigError, Registry};
+    use shoprelay_core::ids::ShopId;
+
+    const BASE: &str = r#"
+[[shopee.apps]]
+id = "main"
+partner_id = 2001887
+partner_key = "4a6b6c7a4d4c5a6f4e6b6f6b4a4c5a4f"
+
+[[shopee.shops]]
+app = "main"
+shop_id = 727720655
+name = "测试店铺"
+region = "SG"
+
+[[wecom.apps]]
+id = "cs"
+corp_id = "wwsim00000000000001"
+secret = "s"
+agent_id = 1000003
+"#;
+
+    fn problems(chat: &str) -> Vec<(Option<usize>, String, Option<&'static str>)> {
+        match parse_config(&format!("{BASE}{chat}")) {
+            Ok(_) => Vec::new(),
+            Err(ConfigError::Invalid(p)) => p.into_iter().map(|p| (p.line, p.path, p.code)).collect(),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_table_is_indexed_by_shop_with_defaults() {
+        let file = parse_config(&format!(
+            "{BASE}\n[[chat]]\nid = \"sg\"\nshops = [727720655]\n\
+             supervisor = [{{ type = \"wecom_app\", app = \"cs\", users = [\"lisi\"] }}]\n\
+             [chat.autoreply]\nenabled = true\nhours = {{ from = \"09:00\", to = \"21:00\" }}\ndays = [\"mon\", \"fri\"]\n\
+             out_of_hours = \"We answer from 09:00.\"\n\
+             [[chat.autoreply.rules]]\nid = \"returns\"\nkeywords = [\"退货\"]\npatterns = [\"refund\"]\nreply = \"See our return policy.\"\n"
+        ))
+        .unwrap();
+        let registry = Registry::from_file(&file);
+        let chat = registry.chat_of(ShopId::new(727720655).unwrap()).unwrap();
+        assert!(chat.matcher.is_some() && chat.hours.is_some());
+        let c = &chat.config;
+        assert_eq!(
+            (
+                c.escalate_after_minutes,
+                c.warn_holder_after_hours,
+                c.warn_supervisor_after_hours
+            ),
+            (30, 10, 11)
+        );
+        assert!(c.autoreply.enabled && c.autoreply.builtin);
+        assert_eq!((c.autoreply.max_per_buyer, c.autoreply.per_minutes), (2, 60));
+        // Without the table, or without `enabled`, nothing is answered.
+        let off = parse_config(&format!("{BASE}\n[[chat]]\nid = \"sg\"\nshops = [727720655]\n")).unwrap();
+        assert!(!off.chat[0].autoreply.enabled);
+    }
+
+    #[test]
+    fn mistakes_are_refused_with_their_code_line_and_path() {
+        let found = problems(
+            "\n[[chat]]\nid = \"a\"\nshops = [1, 727720655]\nwarn_holder_after_hours = 11\nwarn_supervisor_after_hours = 10\n\
+             [chat.autoreply]\nhours = { from = \"25:00\", to = \"18:00\" }\nmax_per_buyer = 0\n\
+             [[chat.autoreply.rules]]\nid = \"r\"\npatterns = [\"(unclosed\"]\n\
+             [[chat.autoreply.rules]]\nid = \"r\"\nkeywords = []\n\
+             [[chat]]\nid = \"b\"\nshops = [727720655]\n",
+        );
+        let codes: Vec<&str> = found.iter().filter_map(|p| p.2).collect();
+        for code in [
+            "chat.unknown_shop",
+            "chat.warning_hours",
+            "autoreply.hours_invalid",
+            "autoreply.rate_invalid",
+            "autoreply.rule_id",
+            "autoreply.rule_empty",
+            "autoreply.reply_missing",
+            "autoreply.pattern_invalid",
+            "chat.shop_twice",
+        ] {
+            assert!(codes.contains(&code), "{code} missing from {found:?}");
+        }
+        let at = |code: &str| found.iter().find(|p| p.2 == Some(code)).cloned().unwrap();
+        assert_eq!(at("chat.unknown_shop").0, Some(21));
+        assert_eq!(
+            at("autoreply.pattern_invalid").1,
+            "chat[0].autoreply.rules[0].patterns[0]"
+        );
+        assert_eq!(at("chat.shop_twice").1, "chat[1].shops");
+    }
+
+    #[test]
+    fn a_supervisor_must_be_a_configured_target() {
+        let found = problems(
+            "\n[[chat]]\nid = \"a\"\nshops = [727720655]\nsupervisor = [{ type = \"wecom_app\", app = \"nope\", users = [\"x\"] }]\n",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].2, Some("chat.supervisor_invalid"));
+    }
+}
