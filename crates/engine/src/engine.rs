@@ -117,6 +117,8 @@ pub struct Engine {
     pub(crate) last_ship_by_scan: std::sync::atomic::AtomicI64,
     /// When the buyer-response watch last looked (unix ms, engine clock).
     pub(crate) last_response_watch: std::sync::atomic::AtomicI64,
+    /// Conversations whose buyer message is being decided for an automatic answer right now.
+    pub(crate) auto_deciding: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 impl Engine {
@@ -154,6 +156,7 @@ impl Engine {
             instance_id: uuid::Uuid::new_v4().simple().to_string(),
             last_ship_by_scan: std::sync::atomic::AtomicI64::new(0),
             last_response_watch: std::sync::atomic::AtomicI64::new(0),
+            auto_deciding: std::sync::Mutex::default(),
         }))
     }
 

@@ -4,6 +4,9 @@
 //! message after an automatic answer go to a person under the rules (the usual card). An automatic answer
 //! never resolves a conversation and never counts as a person's reply.
 
+use std::collections::HashSet;
+use std::sync::Mutex;
+
 use shoprelay_core::event::{Event, EventBody, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::OrderStage;
@@ -17,6 +20,27 @@ use crate::error::EngineError;
 
 /// Messages of the conversation looked at to decide (the last automatic answers and replies).
 const HISTORY: i64 = 50;
+
+/// A conversation marked as being decided, unmarked when dropped.
+struct Deciding<'a> {
+    set: &'a Mutex<HashSet<i64>>,
+    id: i64,
+}
+
+impl<'a> Deciding<'a> {
+    /// Marks `id`; `None` when it is marked already.
+    fn start(set: &'a Mutex<HashSet<i64>>, id: i64) -> Option<Self> {
+        // A panic elsewhere cannot leave the set wrong for long: entries are removed on drop.
+        let inserted = set.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
+        inserted.then_some(Self { set, id })
+    }
+}
+
+impl Drop for Deciding<'_> {
+    fn drop(&mut self) {
+        self.set.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+    }
+}
 
 /// What was decided for one buyer message.
 enum Decision {
@@ -57,6 +81,21 @@ impl Engine {
             return Ok(false);
         };
         let Some(conversation) = self.store.conversation(*conversation_id).await? else {
+            return Ok(false);
+        };
+        // Chat pushes carry no order, so one pass may hold two messages of one conversation: while one
+        // is being decided, the other is a person's (never two automatic answers in a row).
+        let Some(_deciding) = Deciding::start(&self.auto_deciding, conversation.id) else {
+            let place = Place {
+                app: &event.app,
+                shop,
+                region: None,
+            };
+            let detail = format!(
+                "#{} handed off to a person: another message is being answered",
+                conversation.id
+            );
+            self.audit_auto(&place, AuditOutcome::HandedOff, detail).await?;
             return Ok(false);
         };
         let key = format!("auto:{}:{message_id}", conversation.id);
@@ -402,6 +441,20 @@ mod tests {
             text,
             "您好！您的订单 2412ABC。最新物流（t）：Parcel arrived at the sorting centre"
         );
+    }
+
+    #[test]
+    fn one_message_of_a_conversation_is_decided_at_a_time() {
+        let set = Mutex::default();
+        let first = Deciding::start(&set, 12);
+        assert!(first.is_some());
+        assert!(Deciding::start(&set, 12).is_none(), "the second waits for a person");
+        assert!(
+            Deciding::start(&set, 13).is_some(),
+            "other conversations are not held up"
+        );
+        drop(first);
+        assert!(Deciding::start(&set, 12).is_some());
     }
 
     #[test]
