@@ -2721,3 +2721,109 @@ async fn stored_callbacks_are_claimed_once_and_closed() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_buyers_latest_order_is_found_by_their_name_with_its_status() {
+    run_both(|s| async move {
+        assert_eq!(
+            s.buyer_latest_order(app().as_str(), shop(), "buyer_amy").await.unwrap(),
+            None
+        );
+        // Two orders of the buyer (the older one changes later), one of somebody else.
+        for (n, (key, sn, buyer, status)) in [
+            ("o1", "AMY1", "buyer_amy", "SHIPPED"),
+            ("o2", "AMY2", "Buyer_Amy", "READY_TO_SHIP"),
+            ("o3", "BOB1", "buyer_bob", "SHIPPED"),
+            ("o4", "AMY1", "buyer_amy", "COMPLETED"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            s.insert_pushes(&[push(key, 10)]).await.unwrap();
+            let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
+            let completion = InboxCompletion {
+                state: InboxState::Done,
+                events: vec![NewEvent {
+                    event: order_event(key, sn, Some(buyer)),
+                    deliveries: Vec::new(),
+                }],
+                order_updates: vec![OrderStateUpdate {
+                    app_id: app(),
+                    shop_id: shop(),
+                    order_sn: order_sn(sn),
+                    status: status.into(),
+                    status_time: 100 + n as i64,
+                    ship_by_date: None,
+                }],
+                note: None,
+            };
+            s.complete_inbox(&item, completion, 1_000).await.unwrap();
+        }
+        assert_eq!(
+            s.buyer_latest_order(app().as_str(), shop(), "buyer_amy").await.unwrap(),
+            Some(("AMY2".to_owned(), "READY_TO_SHIP".to_owned())),
+            "the order first seen last, whatever changed since"
+        );
+        assert_eq!(
+            s.buyer_latest_order(app().as_str(), shop(), "buyer_bob").await.unwrap(),
+            Some(("BOB1".to_owned(), "SHIPPED".to_owned()))
+        );
+        let other_shop = ShopId::new(shop().get() + 1).unwrap();
+        assert_eq!(
+            s.buyer_latest_order(app().as_str(), other_shop, "buyer_amy")
+                .await
+                .unwrap(),
+            None
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unanswered_conversations_are_those_without_a_persons_reply_since_the_buyer_wrote() {
+    run_both(|s| async move {
+        let c = s
+            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), 1_000)
+            .await
+            .unwrap()
+            .conversation;
+        let ids = |v: Vec<Conversation>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+        assert_eq!(ids(s.unanswered_conversations(0, 2_000, 10).await.unwrap()), [c.id]);
+        assert!(
+            s.unanswered_conversations(1_001, 2_000, 10).await.unwrap().is_empty(),
+            "outside the window"
+        );
+        // An automatic answer leaves it unanswered; a person's sent reply answers it.
+        let reply = |key: &str, author: Author| NewReply {
+            conversation_id: c.id,
+            author,
+            sender: None,
+            dedupe_key: key.into(),
+            text: "ok".into(),
+            rule: (author == Author::Auto).then(|| "builtin.order_status".to_owned()),
+            at: 1_100,
+        };
+        let auto = s.add_reply(&reply("a1", Author::Auto)).await.unwrap().unwrap();
+        s.finish_reply(auto, MessageOutcome::Sent, None, None, 1_100)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.conversation_messages(c.id, 10).await.unwrap()[1].rule.as_deref(),
+            Some("builtin.order_status")
+        );
+        assert_eq!(ids(s.unanswered_conversations(0, 2_000, 10).await.unwrap()), [c.id]);
+        let staff = s.add_reply(&reply("s1", Author::Staff)).await.unwrap().unwrap();
+        s.finish_reply(staff, MessageOutcome::Sent, None, None, 1_200)
+            .await
+            .unwrap();
+        assert!(s.unanswered_conversations(0, 2_000, 10).await.unwrap().is_empty());
+        // The buyer writes again: waiting again, until it is resolved.
+        s.file_buyer_message(&buyer_message("m2", "还在吗", 1_500), 1_500)
+            .await
+            .unwrap();
+        assert_eq!(ids(s.unanswered_conversations(0, 2_000, 10).await.unwrap()), [c.id]);
+        s.release_conversation(c.id, true, 1_600).await.unwrap();
+        assert!(s.unanswered_conversations(0, 2_000, 10).await.unwrap().is_empty());
+    })
+    .await;
+}
