@@ -348,8 +348,8 @@ pub trait Conversations: Send + Sync {
     /// `(order_sn, status)`.
     async fn buyer_latest_order(&self, app: &str, shop: ShopId, buyer_name: &str) -> Result<Option<(String, String)>>;
     /// Conversations not resolved whose buyer's last message, written in `[from, to)` (unix ms), has no
-    /// person's reply after it, oldest first.
-    async fn unanswered_conversations(&self, from: i64, to: i64, limit: i64) -> Result<Vec<Conversation>>;
+    /// person's reply after it, oldest first: `limit` of them from `offset` on.
+    async fn unanswered_conversations(&self, from: i64, to: i64, offset: i64, limit: i64) -> Result<Vec<Conversation>>;
 }
 
 /// Everything shoprelay keeps.

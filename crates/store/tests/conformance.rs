@@ -2788,9 +2788,16 @@ async fn unanswered_conversations_are_those_without_a_persons_reply_since_the_bu
             .unwrap()
             .conversation;
         let ids = |v: Vec<Conversation>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
-        assert_eq!(ids(s.unanswered_conversations(0, 2_000, 10).await.unwrap()), [c.id]);
+        assert_eq!(ids(s.unanswered_conversations(0, 2_000, 0, 10).await.unwrap()), [c.id]);
         assert!(
-            s.unanswered_conversations(1_001, 2_000, 10).await.unwrap().is_empty(),
+            s.unanswered_conversations(0, 2_000, 1, 10).await.unwrap().is_empty(),
+            "paged"
+        );
+        assert!(
+            s.unanswered_conversations(1_001, 2_000, 0, 10)
+                .await
+                .unwrap()
+                .is_empty(),
             "outside the window"
         );
         // An automatic answer leaves it unanswered; a person's sent reply answers it.
@@ -2811,19 +2818,19 @@ async fn unanswered_conversations_are_those_without_a_persons_reply_since_the_bu
             s.conversation_messages(c.id, 10).await.unwrap()[1].rule.as_deref(),
             Some("builtin.order_status")
         );
-        assert_eq!(ids(s.unanswered_conversations(0, 2_000, 10).await.unwrap()), [c.id]);
+        assert_eq!(ids(s.unanswered_conversations(0, 2_000, 0, 10).await.unwrap()), [c.id]);
         let staff = s.add_reply(&reply("s1", Author::Staff)).await.unwrap().unwrap();
         s.finish_reply(staff, MessageOutcome::Sent, None, None, 1_200)
             .await
             .unwrap();
-        assert!(s.unanswered_conversations(0, 2_000, 10).await.unwrap().is_empty());
+        assert!(s.unanswered_conversations(0, 2_000, 0, 10).await.unwrap().is_empty());
         // The buyer writes again: waiting again, until it is resolved.
         s.file_buyer_message(&buyer_message("m2", "还在吗", 1_500), 1_500)
             .await
             .unwrap();
-        assert_eq!(ids(s.unanswered_conversations(0, 2_000, 10).await.unwrap()), [c.id]);
+        assert_eq!(ids(s.unanswered_conversations(0, 2_000, 0, 10).await.unwrap()), [c.id]);
         s.release_conversation(c.id, true, 1_600).await.unwrap();
-        assert!(s.unanswered_conversations(0, 2_000, 10).await.unwrap().is_empty());
+        assert!(s.unanswered_conversations(0, 2_000, 0, 10).await.unwrap().is_empty());
     })
     .await;
 }

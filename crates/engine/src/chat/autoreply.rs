@@ -110,15 +110,19 @@ impl Engine {
         };
         let now = self.clock.now_ms();
         let messages = self.store.conversation_messages(conversation.id, HISTORY).await?;
-        // The last word before this message was an automatic one: the buyer was not helped by it.
+        // The last word the buyer got before this message was an automatic one: it did not help them.
+        // (An answer the marketplace refused never reached the buyer and counts for nothing.)
+        let reached = |m: &&shoprelay_store::ConversationMessage| m.outcome != MessageOutcome::Failed;
         let after_auto = messages
             .iter()
             .rev()
+            .filter(reached)
             .find(|m| m.author != Author::Buyer)
             .is_some_and(|m| m.author == Author::Auto);
         let since = now - i64::from(auto.per_minutes) * 60_000;
         let recent = messages
             .iter()
+            .filter(reached)
             .filter(|m| m.author == Author::Auto && m.at >= since)
             .count();
         let limited = recent >= auto.max_per_buyer as usize;

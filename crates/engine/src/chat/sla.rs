@@ -19,8 +19,9 @@ use crate::routing;
 
 /// The watch looks at most this often (engine clock): warnings are minutes apart, not seconds.
 const EVERY_MS: i64 = 60_000;
-/// Unanswered conversations looked at per pass, oldest first.
-const BATCH: i64 = 1_000;
+/// Unanswered conversations read per page, oldest first, and most pages per pass.
+const PAGE: i64 = 500;
+const MAX_PAGES: i64 = 40;
 
 /// A step of the countdown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,10 +83,18 @@ impl Engine {
         self.last_response_watch.store(now, Ordering::Relaxed);
         let window = i64::from(RESPONSE_WINDOW_HOURS) * 3_600_000;
         // Past the 12-hour mark the reply no longer counts: nothing left to warn about.
-        let waiting = self
-            .store
-            .unanswered_conversations(now - window, now - first + 1, BATCH)
-            .await?;
+        let mut waiting = Vec::new();
+        for page in 0..MAX_PAGES {
+            let rows = self
+                .store
+                .unanswered_conversations(now - window, now - first + 1, page * PAGE, PAGE)
+                .await?;
+            let last = (rows.len() as i64) < PAGE;
+            waiting.extend(rows);
+            if last {
+                break;
+            }
+        }
         let mut produced = 0;
         for conversation in waiting {
             let Some(shop) = u64::try_from(conversation.shop_id)

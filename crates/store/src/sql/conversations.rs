@@ -265,15 +265,21 @@ impl Conversations for SqlStore {
         Ok(row)
     }
 
-    async fn unanswered_conversations(&self, from: i64, to: i64, limit: i64) -> Result<Vec<Conversation>> {
+    async fn unanswered_conversations(&self, from: i64, to: i64, offset: i64, limit: i64) -> Result<Vec<Conversation>> {
         let sql = format!(
             "SELECT {CONVERSATION} FROM conversations
              WHERE last_buyer_at >= $1 AND last_buyer_at < $2 AND state <> 'resolved'
                AND (last_reply_at IS NULL OR last_reply_at < last_buyer_at)
-             ORDER BY last_buyer_at, id LIMIT $3"
+             ORDER BY last_buyer_at, id LIMIT $3 OFFSET $4"
         );
         let rows: Vec<ConversationRow> = with_read_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(from).bind(to).bind(limit.clamp(1, 10_000)).fetch_all(pool).await?
+            sqlx::query_as(&sql)
+                .bind(from)
+                .bind(to)
+                .bind(limit.clamp(1, 10_000))
+                .bind(offset.max(0))
+                .fetch_all(pool)
+                .await?
         });
         rows.into_iter().map(|r| self.conversation_row(r)).collect()
     }
