@@ -390,6 +390,14 @@ reply = "Please see the size chart in the listing."
     let id = buyer_writes(&app, "which size should I take?").await;
     assert_eq!(sent_to_buyers(&app).len(), 1);
     member_says(&app, "zhangsan", &format!("认领 #{id}")).await;
+    // Another buyer's message nobody claims: the holder's warning goes to the supervisor.
+    app.shopee
+        .buyer_says(SHOP, BUYER + 1, "buyer_ben", "hello?")
+        .await
+        .unwrap();
+    app.dispatch_until_settled().await;
+    let unheld = api(&app, "/api/v1/conversations").await[0]["id"].as_i64().unwrap();
+    assert_ne!(unheld, id);
 
     app.clock.advance(29 * minute);
     app.dispatch_until_settled().await;
@@ -402,12 +410,14 @@ reply = "Please see the size chart in the listing."
         "escalated to the supervisor after 30 min"
     );
     assert_eq!(warnings_to(&app, "zhangsan", id), 0);
+    assert_eq!(warnings_to(&app, "lisi", unheld), 1);
 
     // 10 hours: the holder is warned; 11 hours: the supervisor.
     app.clock.advance((10 * 60 - 31) * minute);
     app.dispatch_until_settled().await;
     assert_eq!(warnings_to(&app, "zhangsan", id), 1, "the holder is warned at 10 h");
     assert_eq!(warnings_to(&app, "lisi", id), 1);
+    assert_eq!(warnings_to(&app, "lisi", unheld), 2, "nobody holds it: the supervisor");
     app.clock.advance(60 * minute);
     app.dispatch_until_settled().await;
     assert_eq!(warnings_to(&app, "lisi", id), 2, "the supervisor is warned at 11 h");
@@ -418,8 +428,9 @@ reply = "Please see the size chart in the listing."
         (warnings_to(&app, "zhangsan", id), warnings_to(&app, "lisi", id)),
         (1, 2)
     );
+    assert_eq!(warnings_to(&app, "lisi", unheld), 3);
     let warned = chat_audit(&app, AuditOutcome::ResponseWarned).await;
-    assert_eq!(warned.len(), 3, "{warned:?}");
+    assert_eq!(warned.len(), 6, "{warned:?}");
 
     // The buyer writes again and a person answers: the countdown stops.
     app.shopee
@@ -431,5 +442,5 @@ reply = "Please see the size chart in the listing."
     assert!(sent_to_buyers(&app).iter().any(|(_, t)| t == "在的，推荐 M 码"));
     app.clock.advance(11 * 60 * minute);
     app.dispatch_until_settled().await;
-    assert_eq!(chat_audit(&app, AuditOutcome::ResponseWarned).await.len(), 3);
+    assert_eq!(chat_audit(&app, AuditOutcome::ResponseWarned).await.len(), 6);
 }
