@@ -310,9 +310,9 @@ fn order_status_text(lang: BuyerLang, order_sn: &str, stage: OrderStage, latest:
     };
     let stage = status.map(|s| format!(" — {label}: {s}")).unwrap_or_default();
     if lang == Zh {
-        format!("{hello} {order_sn}{stage}。{update}（{at}）：{desc}")
+        format!("{hello} {order_sn}{stage}。{update} {at}：{desc}")
     } else {
-        format!("{hello} {order_sn}{stage}. {update} ({at}): {desc}")
+        format!("{hello} {order_sn}{stage}. {update} {at}: {desc}")
     }
 }
 
@@ -437,13 +437,13 @@ mod tests {
         );
         assert_eq!(
             text,
-            "Hi! Your order 2412ABC — status: shipped. Latest tracking update (2022-08-10 16:38): Parcel arrived at the sorting centre"
+            "Hi! Your order 2412ABC — status: shipped. Latest tracking update 2022-08-10 16:38: Parcel arrived at the sorting centre"
         );
         // A platform status with no neutral word is left out rather than guessed.
         let text = order_status_text(BuyerLang::Zh, "2412ABC", OrderStage::Other, &step(), "t");
         assert_eq!(
             text,
-            "您好！您的订单 2412ABC。最新物流（t）：Parcel arrived at the sorting centre"
+            "您好！您的订单 2412ABC。最新物流 t：Parcel arrived at the sorting centre"
         );
     }
 
