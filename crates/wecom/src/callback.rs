@@ -135,7 +135,9 @@ impl CallbackMessage {
         })
     }
 
-    /// Key for dropping WeCom's retries: MsgId for messages, FromUserName + CreateTime for events.
+    /// Key for dropping WeCom's retries: MsgId for messages, FromUserName + CreateTime for events. A
+    /// card click adds its card and button: two clicks of one member within a second (claim, then
+    /// resolve) are two clicks, while a retry repeats all four.
     pub fn dedupe_key(&self) -> String {
         match self {
             CallbackMessage::Text { msg_id, .. }
@@ -143,9 +145,13 @@ impl CallbackMessage {
                 msg_id: Some(msg_id), ..
             } => format!("msg:{msg_id}"),
             CallbackMessage::TemplateCardEvent {
-                from_user, create_time, ..
-            }
-            | CallbackMessage::Other {
+                from_user,
+                create_time,
+                task_id,
+                event_key,
+                ..
+            } => format!("evt:{from_user}:{create_time}:{task_id}:{event_key}"),
+            CallbackMessage::Other {
                 from_user,
                 create_time,
                 msg_id: None,

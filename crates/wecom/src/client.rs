@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::card_update::{CardUpdate, CardUpdateError};
 use crate::contacts::MemberCache;
 use crate::error::WeComError;
 use crate::message::{truncate_utf8, AppBody, AppChatMessage, AppChatSpec};
@@ -206,6 +207,22 @@ impl WeComClient {
             invalid_tags: split_ids(&reply.invalidtag),
             response_code: reply.response_code.filter(|c| !c.is_empty()),
         })
+    }
+
+    /// `POST /cgi-bin/message/update_template_card`. Each response_code works once: a spent, expired or
+    /// foreign one is [`CardUpdateError::CodeRejected`], never retried here.
+    pub async fn update_template_card(
+        &self,
+        creds: &AppCredentials,
+        update: &CardUpdate,
+    ) -> Result<(), CardUpdateError> {
+        let url = endpoint(&creds.api_base, "/cgi-bin/message/update_template_card");
+        let _: Empty = self
+            .with_token(creds, |token| {
+                self.post(&creds.api_base, &url, ("access_token", token), update)
+            })
+            .await?;
+        Ok(())
     }
 
     /// `POST /cgi-bin/appchat/create`; returns the chat id.

@@ -9,6 +9,7 @@
 //!   WeCom's per-person limits.
 //! - [`message`]: request bodies ([`AppMessage`], [`AppBody`], [`RobotMessage`]) and size limits.
 //! - [`card`]: the `template_card` body ([`TemplateCard`]).
+//! - [`card_update`]: `update_template_card` with a click's single-use response_code ([`CardUpdate`]).
 //! - [`error`]: [`WeComError`], its [`Disposition`] (retry, back off, hold, create the chat, give up)
 //!   and bilingual advice.
 //! - [`crypto`]: WXBizMsgCrypt signature and AES for callbacks ([`CallbackCrypto`]).
@@ -16,6 +17,7 @@
 
 pub mod callback;
 pub mod card;
+pub mod card_update;
 pub mod client;
 pub mod contacts;
 pub mod crypto;
@@ -25,6 +27,7 @@ mod token;
 
 pub use callback::{CallbackEnvelope, CallbackMessage};
 pub use card::TemplateCard;
+pub use card_update::{CardAudience, CardChange, CardUpdate, CardUpdateError};
 pub use client::{AppCredentials, SendReceipt, Unreached, WeComClient, DEFAULT_API_BASE};
 pub use contacts::{Group, Membership};
 pub use crypto::{CallbackCrypto, CryptoError};

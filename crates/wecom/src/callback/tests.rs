@@ -78,7 +78,7 @@ fn parses_a_template_card_click() {
             create_time: 123456789,
         }
     );
-    assert_eq!(msg.dedupe_key(), "evt:FromUser:123456789");
+    assert_eq!(msg.dedupe_key(), "evt:FromUser:123456789:order-240101ABC:claim");
 }
 
 #[test]
