@@ -172,7 +172,9 @@ impl Engine {
     pub async fn reload_config(&self) -> Result<(), EngineError> {
         let objects = self.store.list_config().await?;
         let fingerprint = config_fingerprint(&objects);
-        let fresh = Arc::new(Registry::from_objects(&objects, &self.secrets)?.connect(&self.http, self.clock.clone()));
+        let mut fresh = Registry::from_objects(&objects, &self.secrets)?.connect(&self.http, self.clock.clone());
+        fresh.public_url = self.settings.public_url.trim_end_matches('/').to_owned();
+        let fresh = Arc::new(fresh);
         match self.registry.write() {
             Ok(mut r) => *r = fresh,
             Err(poisoned) => *poisoned.into_inner() = fresh,

@@ -265,6 +265,7 @@ impl Engine {
             };
             let task = self.store.open_task(&new, self.clock.now_ms()).await?;
             let view = TaskView {
+                id: task.id,
                 assignee: task.assignee.as_deref().and_then(|a| WeComUserId::parse(a).ok()),
                 ack_url: format!("{}/ack/{}", self.settings.public_url, task.token),
             };

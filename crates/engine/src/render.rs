@@ -18,8 +18,10 @@ use shoprelay_core::policy::Display;
 use shoprelay_core::route::{ChatCreate, Target};
 use shoprelay_core::time::{format_local, region_timezone};
 use shoprelay_marketplaces::platform;
+
+use crate::chat::buttons;
 use shoprelay_wecom::card::{
-    CardAction, CardSource, CardType, EmphasisContent, HorizontalContent, Jump, MainTitle, TemplateCard,
+    Button, CardAction, CardSource, CardType, EmphasisContent, HorizontalContent, Jump, MainTitle, TemplateCard,
 };
 use shoprelay_wecom::contacts::Group;
 use shoprelay_wecom::message::{
@@ -104,6 +106,18 @@ pub struct RenderContext<'a> {
     pub ack_url: Option<&'a str>,
     /// Whether the event's personal fields are shown in full (then a card offers one-click dial).
     pub personal_data: Display,
+    /// Set when the WeCom app receives card clicks (a callback URL or long connection): the card gets
+    /// real buttons instead of the acknowledgement link.
+    pub buttons: Option<CardButtons<'a>>,
+}
+
+/// What the buttons of an interactive card need.
+#[derive(Debug, Clone, Copy)]
+pub struct CardButtons<'a> {
+    /// The card's task_id ([`crate::chat::buttons::CardRef`]), unique per app; a click brings it back.
+    pub task_id: &'a str,
+    /// The conversation's page, on buyer-message cards.
+    pub conversation_url: Option<&'a str>,
 }
 
 /// Where a WeCom admin fixes what shoprelay's own notices report.
@@ -728,8 +742,21 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
         _ if !items.is_empty() => Some(card_field::text(&items.join("\n"))),
         _ => None,
     };
+    let buttons = ctx.buttons.map(|_| card_buttons(event, ctx)).unwrap_or_default();
+    let interactive = ctx.buttons.filter(|_| !buttons.is_empty());
+    // With buttons the acknowledgement is a click, not a link to open.
+    let ack_link = ctx.ack_url.filter(|_| interactive.is_none());
+    let conversation_link = interactive.and_then(|b| b.conversation_url).map(|url| Jump {
+        kind: Some(1),
+        title: t(ctx.lang, "查看会话", "Open the conversation").into(),
+        url: Some(url.to_owned()),
+    });
     TemplateCard {
-        card_type: CardType::TextNotice,
+        card_type: if interactive.is_some() {
+            CardType::ButtonInteraction
+        } else {
+            CardType::TextNotice
+        },
         source: Some(CardSource {
             icon_url: None,
             desc: Some(card_field::line(&format!(
@@ -758,14 +785,14 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
             .filter(|(label, _)| *label != total_label(ctx.lang))
             .map(|(k, v)| HorizontalContent::text(k, card_field::line(&v)))
             .collect(),
-        jump_list: ctx
-            .ack_url
+        jump_list: ack_link
             .map(|ack| Jump {
                 kind: Some(1),
                 title: ack_label(ctx.lang).into(),
                 url: Some(ack.to_owned()),
             })
             .into_iter()
+            .chain(conversation_link)
             .chain(std::iter::once(Jump {
                 kind: Some(1),
                 title: t(ctx.lang, "查看订单", "View order").into(),
@@ -778,8 +805,20 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
             }))
             .collect(),
         card_action: CardAction::url(url),
-        task_id: None,
-        button_list: Vec::new(),
+        task_id: interactive.map(|b| b.task_id.to_owned()),
+        button_list: if interactive.is_some() { buttons } else { Vec::new() },
+    }
+}
+
+/// The buttons a card gets when its app receives clicks: a buyer conversation's claim / resolve / hand
+/// off, else a task's acknowledge (or claim, when nobody was assigned); none for anything else.
+fn card_buttons(event: &Event, ctx: RenderContext<'_>) -> Vec<Button> {
+    match &event.body {
+        EventBody::BuyerMessage {
+            conversation: Some(_), ..
+        } => buttons::conversation_buttons(ctx.lang, false),
+        _ if ctx.ack_url.is_some() => vec![buttons::task_button(ctx.lang, ctx.assignee.is_some())],
+        _ => Vec::new(),
     }
 }
 

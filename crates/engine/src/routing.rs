@@ -11,8 +11,9 @@ use shoprelay_core::rules::{EvalOutcome, PreparedEvent};
 use shoprelay_core::time::region_timezone;
 use shoprelay_store::{NewDelivery, PRIORITY_BULK, PRIORITY_URGENT};
 
+use crate::chat::buttons::{self, CardRef};
 use crate::config::Registry;
-use crate::render::{recipients_key, render, summary, RenderContext};
+use crate::render::{recipients_key, render, summary, CardButtons, RenderContext};
 
 /// Event kinds an admin also hears about, whatever the rules say.
 const ADMIN_KINDS: [EventKind; 4] = [
@@ -274,6 +275,7 @@ pub fn preview(registry: &Registry, event: &Event, now: i64, lang: Lang, public_
     let mut out = routed.deliveries;
     for req in &routed.tasks {
         let view = TaskView {
+            id: 0,
             assignee: req.candidates.first().cloned(),
             ack_url: format!("{}/ack/preview", public_url.trim_end_matches('/')),
         };
@@ -325,6 +327,8 @@ fn sticky_key(sticky: Sticky, event: &Event) -> Option<String> {
 /// The task a tracked rule's messages belong to, as rendering needs it.
 #[derive(Debug, Clone)]
 pub struct TaskView {
+    /// The task's id (what a card's acknowledge button acknowledges).
+    pub id: i64,
     /// Who has it.
     pub assignee: Option<WeComUserId>,
     /// The acknowledgement link.
@@ -407,6 +411,10 @@ fn render_selected(registry: &Registry, event: &Event, selected: Vec<Selected>, 
         EventBody::DeliveryFailing { destination, .. } => Some(destination),
         _ => None,
     };
+    let conversation = match &event.body {
+        EventBody::BuyerMessage { conversation, .. } => *conversation,
+        _ => None,
+    };
     let mut out = Vec::new();
     for s in selected {
         let destination = match s.target.destination() {
@@ -425,6 +433,27 @@ fn render_selected(registry: &Registry, event: &Event, selected: Vec<Selected>, 
             Target::Appchat { app, .. } => registry.wecom_apps.get(app).map(|a| a.agent_id),
             Target::Robot { .. } | Target::Webhook { .. } => None,
         };
+        let interactive = match &s.target {
+            Target::WecomApp { app, .. } if s.text.is_none() => {
+                registry.wecom_apps.get(app).is_some_and(|a| a.receives_clicks())
+            }
+            _ => false,
+        };
+        let card = CardRef {
+            conversation: conversation.filter(|_| interactive),
+            task: s.ack.as_ref().map(|a| a.id).filter(|_| interactive),
+        };
+        let task_id = (card.conversation.is_some() || card.task.is_some()).then(|| {
+            card.task_id(&format!(
+                "{}|{}|{}",
+                event.dedupe_key,
+                s.rule_id,
+                recipients_key(&s.target)
+            ))
+        });
+        let conversation_url = card
+            .conversation
+            .map(|id| buttons::conversation_url(&registry.public_url, id));
         let ctx = RenderContext {
             shop_name: shop_cfg.map(|s| s.name.as_str()),
             region: shop_cfg.and_then(|s| s.region.as_deref()),
@@ -434,6 +463,10 @@ fn render_selected(registry: &Registry, event: &Event, selected: Vec<Selected>, 
             assignee: s.ack.as_ref().and_then(|a| a.assignee.as_ref().map(|u| u.as_str())),
             ack_url: s.ack.as_ref().map(|a| a.ack_url.as_str()),
             personal_data: s.personal_data,
+            buttons: task_id.as_deref().map(|task_id| CardButtons {
+                task_id,
+                conversation_url: conversation_url.as_deref(),
+            }),
         };
         let shown = match (&masked, s.personal_data) {
             (Some(masked), Display::Masked) => masked,

@@ -1,11 +1,12 @@
 //! Customer service from WeCom (客服协同): buyer messages are filed under conversations, a conversation a
 //! member holds keeps coming to that member, and what members write to the app — replies, `认领 #12`,
-//! `已处理 #12`, `转人工 #12` — is acted on from the stored callbacks.
+//! `已处理 #12`, `转人工 #12`, and the buttons of cards (`buttons`) — is acted on from the stored callbacks.
 //!
 //! A reply is filed (sealed) before it is sent and sent at most once: a callback processed again after a
 //! crash finds its reply filed and only tells the member what became of it.
 
 mod autoreply;
+pub mod buttons;
 mod command;
 pub mod matcher;
 mod sla;
@@ -48,6 +49,38 @@ enum Handled {
     Failed(String),
     /// The member cannot be told yet (WeCom's per-member limit): the callback comes back after its lease.
     Later,
+}
+
+/// What a member does to a conversation, by text command or card button.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    /// 认领.
+    Claim,
+    /// 已处理.
+    Resolve,
+    /// 转人工.
+    HandOff,
+}
+
+/// What a claim, resolve or hand-off did.
+enum Applied {
+    /// The member holds the conversation now.
+    Claimed(Conversation),
+    /// Marked handled.
+    Resolved,
+    /// Let go.
+    HandedOff,
+    /// Another member holds it; nothing changed.
+    HeldByOther(Conversation),
+    /// No such conversation.
+    Missing,
+}
+
+/// A command applied: what it did, the note for the record and what the member is told.
+struct AppliedCommand {
+    outcome: Applied,
+    note: String,
+    told: String,
 }
 
 /// The two languages of a message to a member, picked by the server's language.
@@ -167,8 +200,28 @@ impl Engine {
                 let key = format!("reply:{}:{}", callback.app_id, callback.dedupe_key);
                 self.member_text(&app, &member, &content, &key).await
             }
-            // No card shoprelay sends has buttons yet: clicks are recorded, not acted on.
-            CallbackMessage::TemplateCardEvent { .. } | CallbackMessage::Other { .. } => Ok(Handled::Ignored),
+            CallbackMessage::TemplateCardEvent {
+                from_user,
+                event_key,
+                task_id,
+                response_code,
+                create_time,
+                ..
+            } => {
+                let Ok(member) = WeComUserId::parse(&from_user) else {
+                    return Ok(Handled::Ignored);
+                };
+                let click = buttons::Click {
+                    app: &app,
+                    member: &member,
+                    task_id: &task_id,
+                    key: &event_key,
+                    response_code: &response_code,
+                    at_ms: create_time.saturating_mul(1_000),
+                };
+                self.card_click(click).await
+            }
+            CallbackMessage::Other { .. } => Ok(Handled::Ignored),
         }
     }
 
@@ -182,7 +235,9 @@ impl Engine {
         match Command::parse(text) {
             None => Ok(Handled::Ignored),
             Some(Command::Reply { conversation, text }) => self.reply(app, member, conversation, &text, key).await,
-            Some(command) => self.member_command(app, member, command).await,
+            Some(Command::Claim(id)) => self.member_command(app, member, Action::Claim, id).await,
+            Some(Command::Resolve(id)) => self.member_command(app, member, Action::Resolve, id).await,
+            Some(Command::HandOff(id)) => self.member_command(app, member, Action::HandOff, id).await,
         }
     }
 
@@ -191,44 +246,64 @@ impl Engine {
         &self,
         app: &ConfigId,
         member: &WeComUserId,
-        command: Command,
+        action: Action,
+        id: i64,
     ) -> Result<Handled, EngineError> {
+        let applied = self.apply_command(app, member, action, id).await?;
+        self.audit_chat(app, &applied.note).await?;
+        self.told(app, member, &applied.told, &applied.note).await
+    }
+
+    /// Claims, resolves or hands off a conversation for `member` (a text command or a card button).
+    async fn apply_command(
+        &self,
+        app: &ConfigId,
+        member: &WeComUserId,
+        action: Action,
+        id: i64,
+    ) -> Result<AppliedCommand, EngineError> {
         let lang = self.settings.language;
         let now = self.clock.now_ms();
-        let (note, told) = match command {
-            Command::Claim(id) => match self
+        let done = |outcome, note: String, told: String| AppliedCommand { outcome, note, told };
+        Ok(match action {
+            Action::Claim => match self
                 .store
                 .claim_conversation(id, member.as_str(), app.as_str(), now)
                 .await?
             {
-                Claim::Held(c) => (
-                    format!("#{id} claimed by {member}"),
-                    say(
+                Claim::Held(c) => {
+                    let told = say(
                         lang,
                         format!("✅ 已认领会话 #{id}（买家 {}）。直接发消息即可回复买家。", c.buyer_name),
                         format!(
                             "✅ Conversation #{id} (buyer {}) is yours. Write here to answer the buyer.",
                             c.buyer_name
                         ),
-                    ),
-                ),
-                Claim::HeldByOther(c) => (format!("#{id} already held"), held_by_other(lang, &c)),
-                Claim::Missing => (format!("#{id} missing"), missing(lang, id)),
+                    );
+                    done(Applied::Claimed(c), format!("#{id} claimed by {member}"), told)
+                }
+                Claim::HeldByOther(c) => {
+                    let told = held_by_other(lang, &c);
+                    done(Applied::HeldByOther(c), format!("#{id} already held"), told)
+                }
+                Claim::Missing => done(Applied::Missing, format!("#{id} missing"), missing(lang, id)),
             },
-            Command::Resolve(id) | Command::HandOff(id) => {
-                let resolved = matches!(command, Command::Resolve(_));
+            Action::Resolve | Action::HandOff => {
+                let resolved = action == Action::Resolve;
                 match self.store.conversation(id).await? {
-                    None => (format!("#{id} missing"), missing(lang, id)),
+                    None => done(Applied::Missing, format!("#{id} missing"), missing(lang, id)),
                     Some(c)
                         if c.holder.as_deref().is_some_and(|h| h != member.as_str())
                             && c.state == ConversationState::Claimed =>
                     {
-                        (format!("#{id} held by another"), held_by_other(lang, &c))
+                        let told = held_by_other(lang, &c);
+                        done(Applied::HeldByOther(c), format!("#{id} held by another"), told)
                     }
                     Some(_) => {
                         self.store.release_conversation(id, resolved, now).await?;
                         if resolved {
-                            (
+                            done(
+                                Applied::Resolved,
                                 format!("#{id} resolved by {member}"),
                                 say(
                                     lang,
@@ -237,7 +312,8 @@ impl Engine {
                                 ),
                             )
                         } else {
-                            (
+                            done(
+                                Applied::HandedOff,
                                 format!("#{id} handed off by {member}"),
                                 say(
                                     lang,
@@ -249,12 +325,7 @@ impl Engine {
                     }
                 }
             }
-            Command::Reply { .. } => return Ok(Handled::Ignored),
-        };
-        self.audit_chat(app, &note).await?;
-        self.tell(app, member, &told)
-            .await
-            .map(|told| if told { Handled::Done(note) } else { Handled::Later })
+        })
     }
 
     /// Sends a member's reply to the buyer (once), then tells the member what became of it.

@@ -108,6 +108,14 @@ pub struct WeComAppConfig {
     pub rate_per_minute: u32,
 }
 
+impl WeComAppConfig {
+    /// Whether members' card clicks reach shoprelay (a callback URL is configured), so its cards can carry
+    /// real buttons.
+    pub fn receives_clicks(&self) -> bool {
+        self.callback_token.is_some() && self.encoding_aes_key.is_some()
+    }
+}
+
 fn default_wecom_api() -> String {
     "https://qyapi.weixin.qq.com".into()
 }

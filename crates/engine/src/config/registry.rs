@@ -198,6 +198,8 @@ pub struct Registry {
     pub chat_shops: HashMap<ShopId, Arc<CompiledChat>>,
     /// The marketplace apps as the middle talks to them (filled by [`Registry::connect`]).
     pub marketplaces: MarketplaceApps,
+    /// shoprelay's public base URL (`[server] public_url`), for the links cards open; set by the engine.
+    pub public_url: String,
 }
 
 /// The configured marketplace apps by id, each behind the neutral interface.
@@ -264,6 +266,7 @@ impl Registry {
             chat_shops: index_chat(&chat),
             chat,
             marketplaces: MarketplaceApps::default(),
+            public_url: String::new(),
         }
     }
 

@@ -14,6 +14,7 @@ fn ctx(lang: Lang) -> RenderContext<'static> {
         assignee: None,
         ack_url: Some("https://relay.example.com/ack/abc"),
         personal_data: Display::Masked,
+        buttons: None,
     }
 }
 

@@ -455,6 +455,7 @@ targets = [{{ type = "robot", robot = "ops" }}]
         let routed = routing::route(&registry, &event, yesterday, Default::default());
         assert_eq!(routed.tasks.len(), 1, "the rule wants it acknowledged");
         let view = routing::TaskView {
+            id: 0,
             assignee: None,
             ack_url: format!("{}/ack/test{n}", app.base),
         };

@@ -9,6 +9,7 @@ mod audit_chain;
 mod auth;
 mod autoreply;
 mod chat;
+mod chat_cards;
 mod cli;
 mod crash;
 mod data_policy;
