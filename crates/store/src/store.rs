@@ -312,6 +312,11 @@ pub trait Callbacks: Send + Sync {
     async fn claim_callbacks(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<StoredCallback>>;
     /// Closes a claimed callback: `state` says what was done (`done`, `ignored`, `failed`), `note` why.
     async fn finish_callback(&self, id: i64, state: &str, note: Option<&str>) -> Result<()>;
+    /// Takes (or renews) `owner`'s lease on the long connection of `bot` until `until`; `false` while
+    /// another owner's lease is live.
+    async fn take_bot_lease(&self, bot: &str, owner: &str, now: i64, until: i64) -> Result<bool>;
+    /// Gives `owner`'s lease on `bot` back (a clean stop), so another replica need not wait it out.
+    async fn release_bot_lease(&self, bot: &str, owner: &str) -> Result<()>;
 }
 
 /// Buyer chat: conversations, who holds them, and the archive of their messages.

@@ -88,6 +88,36 @@ impl Callbacks for SqlStore {
         });
         Ok(())
     }
+
+    async fn take_bot_lease(&self, bot: &str, owner: &str, now: i64, until: i64) -> Result<bool> {
+        // One row per bot: the conditional upsert is decided under its row lock, so one replica wins.
+        let taken = with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO bot_leases (bot, owner, until) VALUES ($1, $2, $3)
+                 ON CONFLICT (bot) DO UPDATE SET owner = excluded.owner, until = excluded.until
+                 WHERE bot_leases.owner = excluded.owner OR bot_leases.until <= $4",
+            )
+            .bind(bot)
+            .bind(owner)
+            .bind(until)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(taken == 1)
+    }
+
+    async fn release_bot_lease(&self, bot: &str, owner: &str) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM bot_leases WHERE bot = $1 AND owner = $2")
+                .bind(bot)
+                .bind(owner)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
 }
 
 impl SqlStore {
