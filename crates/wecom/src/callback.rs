@@ -161,6 +161,73 @@ impl CallbackMessage {
     }
 }
 
+impl CallbackMessage {
+    /// The plaintext XML WeCom would have sent for this message, so one received another way (the AI
+    /// bot's long connection) is stored and read back like a callback.
+    pub fn to_xml(&self, to_user: &str) -> String {
+        let head = |from: &str, create_time: i64, msg_type: &str| {
+            format!(
+                "<xml><ToUserName>{}</ToUserName><FromUserName>{}</FromUserName><CreateTime>{create_time}</CreateTime>\
+                 <MsgType>{}</MsgType>",
+                cdata(to_user),
+                cdata(from),
+                cdata(msg_type)
+            )
+        };
+        let agent = |agent_id: &Option<i64>| agent_id.map(|a| format!("<AgentID>{a}</AgentID>")).unwrap_or_default();
+        match self {
+            CallbackMessage::Text {
+                from_user,
+                content,
+                msg_id,
+                agent_id,
+                create_time,
+            } => format!(
+                "{}<Content>{}</Content><MsgId>{}</MsgId>{}</xml>",
+                head(from_user, *create_time, "text"),
+                cdata(content),
+                cdata(msg_id),
+                agent(agent_id)
+            ),
+            CallbackMessage::TemplateCardEvent {
+                from_user,
+                event_key,
+                task_id,
+                card_type,
+                response_code,
+                agent_id,
+                create_time,
+            } => format!(
+                "{}<Event>{}</Event><EventKey>{}</EventKey><TaskId>{}</TaskId><CardType>{}</CardType>\
+                 <ResponseCode>{}</ResponseCode>{}</xml>",
+                head(from_user, *create_time, "event"),
+                cdata("template_card_event"),
+                cdata(event_key),
+                cdata(task_id),
+                cdata(card_type),
+                cdata(response_code),
+                agent(agent_id)
+            ),
+            CallbackMessage::Other {
+                msg_type,
+                from_user,
+                msg_id,
+                create_time,
+            } => {
+                let (kind, event) = match msg_type.split_once('/') {
+                    Some((kind, event)) => (kind, format!("<Event>{}</Event>", cdata(event))),
+                    None => (msg_type.as_str(), String::new()),
+                };
+                let id = msg_id
+                    .as_deref()
+                    .map(|m| format!("<MsgId>{}</MsgId>", cdata(m)))
+                    .unwrap_or_default();
+                format!("{}{event}{id}</xml>", head(from_user, *create_time, kind))
+            }
+        }
+    }
+}
+
 fn required(field: Option<String>, name: &str) -> Result<String, CryptoError> {
     field.ok_or_else(|| CryptoError::ParseXml(format!("{name} is missing")))
 }

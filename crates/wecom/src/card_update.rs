@@ -70,6 +70,9 @@ impl Serialize for CardUpdate {
 /// Why a card was not updated.
 #[derive(Debug, thiserror::Error)]
 pub enum CardUpdateError {
+    /// The click came without a response_code, so there is nothing to update the card with.
+    #[error("the click carried no response_code")]
+    NoCode,
     /// The response_code is older than 72 hours: refused before calling WeCom.
     #[error("the response_code is older than 72 hours")]
     Expired,
@@ -100,6 +103,7 @@ impl From<WeComError> for CardUpdateError {
 impl UserFacing for CardUpdateError {
     fn code(&self) -> &'static str {
         match self {
+            Self::NoCode => "wecom.response_code_missing",
             Self::Expired => "wecom.response_code_expired",
             Self::CodeRejected { .. } => "wecom.response_code_rejected",
             Self::WeCom(e) => e.code(),
@@ -108,13 +112,14 @@ impl UserFacing for CardUpdateError {
 
     fn status(&self) -> u16 {
         match self {
-            Self::Expired | Self::CodeRejected { .. } => 409,
+            Self::NoCode | Self::Expired | Self::CodeRejected { .. } => 409,
             Self::WeCom(e) => e.status(),
         }
     }
 
     fn message_zh(&self) -> String {
         match self {
+            Self::NoCode => "卡片点击没有带 response_code，无法更新该卡片；操作本身已生效".into(),
             Self::Expired => "卡片的 response_code 已超过 72 小时，无法再更新该卡片；操作本身已生效".into(),
             Self::CodeRejected { errcode, .. } => format!(
                 "企业微信拒绝了卡片的 response_code（已用过、已过期或不属于该应用，errcode {errcode}）：卡片未更新，操作本身已生效"
@@ -125,6 +130,9 @@ impl UserFacing for CardUpdateError {
 
     fn message_en(&self) -> String {
         match self {
+            Self::NoCode => {
+                "the click carried no response_code, so the card cannot be updated; the action itself took effect".into()
+            }
             Self::Expired => {
                 "the card's response_code is older than 72 hours, so the card can no longer be updated; the action itself took effect".into()
             }

@@ -14,6 +14,7 @@
 //!   and bilingual advice.
 //! - [`crypto`]: WXBizMsgCrypt signature and AES for callbacks ([`CallbackCrypto`]).
 //! - [`callback`]: callback XML — envelope, decrypted message, passive reply.
+//! - [`longconn`]: the AI-bot long connection ([`longconn::Session`]), for servers without a public address.
 
 pub mod callback;
 pub mod card;
@@ -22,6 +23,7 @@ pub mod client;
 pub mod contacts;
 pub mod crypto;
 pub mod error;
+pub mod longconn;
 pub mod message;
 mod token;
 

@@ -202,3 +202,40 @@ fn a_huge_body_is_parsed_in_bounded_time_or_refused() {
     let envelope = CallbackEnvelope::parse(&long).unwrap();
     assert!(crypto.open("0", "1", "2", &envelope.encrypt).is_err());
 }
+
+#[test]
+fn a_message_written_as_xml_reads_back_the_same() {
+    let messages = [
+        CallbackMessage::Text {
+            from_user: "zhangsan".into(),
+            content: "#3 a]]>b <x>".into(),
+            msg_id: "m1".into(),
+            agent_id: Some(1000003),
+            create_time: 7,
+        },
+        CallbackMessage::TemplateCardEvent {
+            from_user: "lisi".into(),
+            event_key: "claim".into(),
+            task_id: "sr-c3-h1".into(),
+            card_type: "button_interaction".into(),
+            response_code: "rc".into(),
+            agent_id: None,
+            create_time: 8,
+        },
+        CallbackMessage::Other {
+            msg_type: "event/enter_chat".into(),
+            from_user: "u".into(),
+            msg_id: None,
+            create_time: 9,
+        },
+        CallbackMessage::Other {
+            msg_type: "image".into(),
+            from_user: "u".into(),
+            msg_id: Some("m2".into()),
+            create_time: 10,
+        },
+    ];
+    for message in messages {
+        assert_eq!(CallbackMessage::parse(&message.to_xml("corp")).unwrap(), message);
+    }
+}
