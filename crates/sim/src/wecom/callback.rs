@@ -57,6 +57,9 @@ pub enum CallbackError {
         /// The key asked for.
         key: String,
     },
+    /// The app's members reach the product through an AI bot that has no live long connection.
+    #[error("bot {0} has no long connection open")]
+    NotConnected(String),
     /// The member never received the card, so cannot click it.
     #[error("{userid} did not receive card {task_id}")]
     NotARecipient {
@@ -73,7 +76,7 @@ impl IntoResponse for CallbackError {
             Self::UnknownApp(_) | Self::UnknownUser(_) | Self::UnknownCard { .. } | Self::UnknownButton { .. } => {
                 StatusCode::NOT_FOUND
             }
-            Self::NoCallback(_) | Self::NotARecipient { .. } => StatusCode::CONFLICT,
+            Self::NoCallback(_) | Self::NotARecipient { .. } | Self::NotConnected(_) => StatusCode::CONFLICT,
             Self::InvalidUrl(_) | Self::InvalidAesKey(_) => StatusCode::BAD_REQUEST,
         };
         (status, Json(json!({ "error": self.to_string() }))).into_response()
@@ -254,6 +257,10 @@ impl SimState {
                 msg_id: self.msg_id_base.wrapping_add(inner.next_msg_id).to_string(),
                 content: text.to_owned(),
             };
+            if self.bot_of(agent_id).is_some() {
+                drop(inner);
+                return self.over_long_connection(agent_id, from_user, event);
+            }
             self.pending(
                 &mut inner,
                 agent_id,
@@ -263,6 +270,75 @@ impl SimState {
             )?
         };
         Ok(self.send(pending).await)
+    }
+
+    /// Pushes what a member did to the app's bot over its long connection (no retries: the socket is
+    /// the delivery), and keeps its record with the frame as its plaintext and no attempts.
+    pub(crate) fn over_long_connection(
+        &self,
+        agent_id: i64,
+        from_user: String,
+        event: CallbackEvent,
+    ) -> Result<CallbackRecord, CallbackError> {
+        let bot = self.bot_of(agent_id).ok_or(CallbackError::NoCallback(agent_id))?;
+        let create_time = self.clock.now_ms().div_euclid(1000);
+        let (cmd, body) = match &event {
+            CallbackEvent::Text { msg_id, content } => (
+                "aibot_msg_callback",
+                json!({
+                    "msgid": msg_id,
+                    "aibotid": bot.bot_id,
+                    "chatid": from_user,
+                    "chattype": "single",
+                    "create_time": create_time,
+                    "from": { "userid": from_user },
+                    "msgtype": "text",
+                    "text": { "content": content },
+                }),
+            ),
+            CallbackEvent::TemplateCardEvent {
+                task_id,
+                event_key,
+                card_type,
+                response_code,
+            } => (
+                "aibot_event_callback",
+                json!({
+                    "msgid": random_id(24),
+                    "aibotid": bot.bot_id,
+                    "create_time": create_time,
+                    "from": { "userid": from_user },
+                    "msgtype": "event",
+                    "event": {
+                        "eventtype": "template_card_event",
+                        "template_card_event": {
+                            "card_type": card_type,
+                            "event_key": event_key,
+                            "task_id": task_id,
+                            "response_code": response_code,
+                        },
+                    },
+                }),
+            ),
+        };
+        let frame = self.push_to_bot(&bot.bot_id, body, cmd)?;
+        let mut inner = self.lock();
+        inner.next_callback_id += 1;
+        let record = CallbackRecord {
+            id: inner.next_callback_id,
+            agent_id,
+            from_user,
+            create_time,
+            event,
+            plaintext: frame.to_string(),
+            attempts: Vec::new(),
+            delivered: true,
+        };
+        if inner.callbacks.len() >= MAX_KEPT_MESSAGES {
+            inner.callbacks.pop_front();
+        }
+        inner.callbacks.push_back(record.clone());
+        Ok(record)
     }
 
     /// Sends a callback, retrying as WeCom does, and keeps its record.

@@ -153,7 +153,8 @@ impl SimState {
             let card_type = card.card_type.clone();
             let create_time = self.clock.now_ms().div_euclid(1000);
             // Checked before a code is issued, so a click that goes nowhere spends nothing.
-            if !inner.callback_targets.contains_key(&agent_id) {
+            let via_bot = self.bot_of(agent_id).is_some();
+            if !inner.callback_targets.contains_key(&agent_id) && !via_bot {
                 return Err(CallbackError::NoCallback(agent_id));
             }
             let response_code = self.issue_code(&mut inner, agent_id, Some(task_id.to_owned()));
@@ -163,6 +164,10 @@ impl SimState {
                 card_type,
                 response_code,
             };
+            if via_bot {
+                drop(inner);
+                return self.over_long_connection(agent_id, from_user, event);
+            }
             self.pending(&mut inner, agent_id, from_user, event, create_time)?
         };
         Ok(self.send(pending).await)

@@ -7,6 +7,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::longconn::SimBot;
+
 /// The simulated corp.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -49,6 +51,9 @@ pub struct WeComSimConfig {
     /// What `update_template_card` answers for a response_code that is unknown, spent or expired. WeCom's
     /// documentation names no code for this; 40058 "invalid parameter" unless told otherwise.
     pub invalid_response_code_errcode: i64,
+    /// AI bots that take long connections; an app bound to one has its members' messages and clicks
+    /// pushed over the bot's connection instead of its callback URL.
+    pub bots: Vec<SimBot>,
 }
 
 impl Default for WeComSimConfig {
@@ -75,6 +80,7 @@ impl Default for WeComSimConfig {
             callback_retries: 3,
             response_code_ttl_secs: 72 * 3600,
             invalid_response_code_errcode: 40058,
+            bots: Vec::new(),
         }
     }
 }

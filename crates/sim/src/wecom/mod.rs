@@ -28,11 +28,18 @@
 //! click) once, within `response_code_ttl_secs` (72 h) by the simulator's clock. The GET URL
 //! verification is not simulated.
 //!
+//! # Long connection: members answering without a callback URL
+//! An app bound to an AI bot in [`WeComSimConfig::bots`] has its members' messages and clicks pushed over
+//! the bot's WebSocket at [`WeComSim::long_connection_url`] (`aibot_subscribe`, `ping`,
+//! `aibot_msg_callback`, `aibot_event_callback`; one connection per bot, a second kicks the first with
+//! `disconnected_event`). [`WeComSim::long_connections`] lists them; [`WeComSim::drop_long_connection`]
+//! cuts one.
+//!
 //! Modules: `config` (what the corp looks like), `state` (what it remembers), `clock`,
 //! `limits` (sliding windows), `faults`, `reply` (errcode answers), `content` (msgtype rules),
 //! `gettoken`, `send`, `appchat`, `robot`, `contacts` (the API and the corp's directory), `crypto`
 //! (WXBizMsgCrypt), `callback` (members' messages to the product), `cards` (clicks, response_codes,
-//! `update_template_card`), `inspect` and `page` (the `/sim` side).
+//! `update_template_card`), `longconn` (the AI bot's WebSocket), `inspect` and `page` (the `/sim` side).
 
 mod appchat;
 mod callback;
@@ -46,6 +53,7 @@ mod faults;
 mod gettoken;
 mod inspect;
 mod limits;
+mod longconn;
 mod page;
 mod reply;
 mod robot;
@@ -67,6 +75,7 @@ pub use callback::{CallbackAttempt, CallbackError, CallbackEvent, CallbackRecord
 pub use cards::CardUpdate;
 pub use config::{SimApp, SimCallback, SimChat, SimGroup, SimLimits, WeComSimConfig};
 pub use faults::{Fault, FaultAction};
+pub use longconn::{LongConnRecord, SimBot};
 pub use state::{Destination, SimMessage, SimStats};
 
 use clock::SimClock;
@@ -122,7 +131,9 @@ fn router(state: Arc<SimState>) -> Router {
         .route("/cgi-bin/user/list_id", post(contacts::list_id))
         .route("/cgi-bin/tag/get", get(contacts::tag_get))
         .route_layer(middleware::from_fn_with_state(state.clone(), faults::inject));
-    api.merge(inspect::routes()).with_state(state)
+    api.merge(inspect::routes())
+        .route("/", get(longconn::upgrade))
+        .with_state(state)
 }
 
 impl WeComSim {
@@ -208,6 +219,22 @@ impl WeComSim {
     /// `update_template_card` calls accepted so far, oldest first.
     pub fn card_updates(&self) -> Vec<CardUpdate> {
         self.state.card_updates()
+    }
+
+    /// `ws://127.0.0.1:PORT`, to use as the long-connection URL of the bots in [`WeComSimConfig::bots`].
+    pub fn long_connection_url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// Long connections accepted so far, oldest first.
+    pub fn long_connections(&self) -> Vec<LongConnRecord> {
+        self.state.long_connections()
+    }
+
+    /// Cuts the bot's live long connection without a word, as a network failure does; `false` when it
+    /// has none.
+    pub fn drop_long_connection(&self, bot_id: &str) -> bool {
+        self.state.drop_long_connection(bot_id)
     }
 
     /// Stops accepting, releases requests held by timeout faults, and waits for the server to end.

@@ -17,6 +17,7 @@ use super::config::WeComSimConfig;
 use super::content::parse_object;
 use super::faults::Fault;
 use super::limits::{RateLog, Window};
+use super::longconn::{Live, LongConnRecord};
 use super::reply::{ApiError, ApiResult};
 
 /// Oldest messages (and callbacks) are forgotten beyond this, so a long demo does not grow without bound.
@@ -131,6 +132,11 @@ pub(crate) struct Inner {
     pub(crate) card_updates: Vec<CardUpdate>,
     pub(crate) next_callback_id: u64,
     pub(crate) next_msg_id: u64,
+    /// Each bot's live long connection.
+    pub(crate) bot_links: HashMap<String, Live>,
+    /// Every long connection accepted, oldest first.
+    pub(crate) longconns: Vec<LongConnRecord>,
+    pub(crate) next_longconn_id: u64,
     next_id: u64,
     app_log: RateLog<(i64, String)>,
     chat_log: RateLog<(i64, String)>,
