@@ -119,6 +119,8 @@ pub struct Engine {
     pub(crate) last_response_watch: std::sync::atomic::AtomicI64,
     /// Conversations whose buyer message is being decided for an automatic answer right now.
     pub(crate) auto_deciding: std::sync::Mutex<std::collections::HashSet<i64>>,
+    /// The WeCom AI-bot long connections this process holds ([`crate::longconn`]).
+    pub(crate) links: tokio::sync::watch::Sender<crate::longconn::Links>,
 }
 
 impl Engine {
@@ -157,6 +159,7 @@ impl Engine {
             last_ship_by_scan: std::sync::atomic::AtomicI64::new(0),
             last_response_watch: std::sync::atomic::AtomicI64::new(0),
             auto_deciding: std::sync::Mutex::default(),
+            links: tokio::sync::watch::Sender::new(Default::default()),
         }))
     }
 
@@ -266,6 +269,7 @@ impl Engine {
             )
             .await
         }));
+        tasks.push(self.spawn_long_connections(shutdown.clone()));
         let me = self.clone();
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move { me.refresh_loop(stop).await }));

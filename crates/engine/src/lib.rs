@@ -7,6 +7,8 @@
 //!   paying one fsync per push.
 //! - [`pipeline`]: inbox items become neutral events, enriched through the marketplace API and routed.
 //! - [`push_window`]: how far from its arrival a push's times may be for it to be applied.
+//! - [`longconn`]: WeCom AI-bot long connections — dialled out, one per bot in the cluster (a lease),
+//!   what arrives stored as callbacks.
 //! - [`logistics`]: logistics exceptions the marketplaces do not push — failed or stalled parcels, ship-by risk.
 //! - [`reconcile`]: lost pushes and unseen order changes fetched from the marketplace into the inbox.
 //! - [`routing`]: which rules an event meets (conditions compiled once) and what each target receives.
@@ -41,6 +43,7 @@ pub mod error;
 pub mod escalate;
 pub mod ingest;
 pub mod logistics;
+pub mod longconn;
 pub mod pacing;
 pub mod pipeline;
 pub mod push_window;

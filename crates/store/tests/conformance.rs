@@ -2839,15 +2839,36 @@ async fn unanswered_conversations_are_those_without_a_persons_reply_since_the_bu
 async fn one_owner_holds_a_bots_long_connection_until_its_lease_runs_out() {
     run_both(|s| async move {
         assert!(s.take_bot_lease("bot1", "a", 1_000, 31_000).await.unwrap());
-        assert!(!s.take_bot_lease("bot1", "b", 2_000, 32_000).await.unwrap(), "a holds it");
-        assert!(s.take_bot_lease("bot2", "b", 2_000, 32_000).await.unwrap(), "leases are per bot");
-        assert!(s.take_bot_lease("bot1", "a", 20_000, 50_000).await.unwrap(), "the holder renews");
-        assert!(!s.take_bot_lease("bot1", "b", 40_000, 70_000).await.unwrap(), "renewed: still a's");
-        assert!(s.take_bot_lease("bot1", "b", 50_000, 80_000).await.unwrap(), "ran out: b takes over");
+        assert!(
+            !s.take_bot_lease("bot1", "b", 2_000, 32_000).await.unwrap(),
+            "a holds it"
+        );
+        assert!(
+            s.take_bot_lease("bot2", "b", 2_000, 32_000).await.unwrap(),
+            "leases are per bot"
+        );
+        assert!(
+            s.take_bot_lease("bot1", "a", 20_000, 50_000).await.unwrap(),
+            "the holder renews"
+        );
+        assert!(
+            !s.take_bot_lease("bot1", "b", 40_000, 70_000).await.unwrap(),
+            "renewed: still a's"
+        );
+        assert!(
+            s.take_bot_lease("bot1", "b", 50_000, 80_000).await.unwrap(),
+            "ran out: b takes over"
+        );
         s.release_bot_lease("bot1", "a").await.unwrap();
-        assert!(!s.take_bot_lease("bot1", "a", 51_000, 81_000).await.unwrap(), "a cannot release b's");
+        assert!(
+            !s.take_bot_lease("bot1", "a", 51_000, 81_000).await.unwrap(),
+            "a cannot release b's"
+        );
         s.release_bot_lease("bot1", "b").await.unwrap();
-        assert!(s.take_bot_lease("bot1", "a", 52_000, 82_000).await.unwrap(), "released: free at once");
+        assert!(
+            s.take_bot_lease("bot1", "a", 52_000, 82_000).await.unwrap(),
+            "released: free at once"
+        );
     })
     .await;
 }

@@ -231,6 +231,9 @@ impl Engine {
         audience: CardAudience,
         change: CardChange,
     ) -> Result<(), CardUpdateError> {
+        if click.response_code.is_empty() {
+            return Err(CardUpdateError::NoCode);
+        }
         if !response_code_usable(click.at_ms, self.clock.now_ms()) {
             return Err(CardUpdateError::Expired);
         }

@@ -6,6 +6,7 @@ use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::route::Route;
 use shoprelay_core::secret::Secret;
 pub use shoprelay_marketplaces::config::{Section, Sections, ShopConfig};
+use shoprelay_wecom::longconn::{BotCredentials, DEFAULT_LONG_CONNECTION_URL};
 
 /// Where the server listens and keeps its data. Read by `serve`; not stored in the database.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -103,16 +104,41 @@ pub struct WeComAppConfig {
     /// Callback EncodingAESKey.
     #[serde(default, serialize_with = "expose_opt", skip_serializing_if = "Option::is_none")]
     pub encoding_aes_key: Option<Secret>,
+    /// The AI bot whose long connection receives this app's members' messages and card clicks, for a
+    /// server without a public address (instead of the callback URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_id: Option<String>,
+    /// The bot's long-connection secret.
+    #[serde(default, serialize_with = "expose_opt", skip_serializing_if = "Option::is_none")]
+    pub bot_secret: Option<Secret>,
+    /// Where the long connection dials (WeCom's `wss://openws.work.weixin.qq.com` when not set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_connection_url: Option<String>,
     /// Messages per minute this app may send (WeCom's budget for the integration).
     #[serde(default = "default_app_budget")]
     pub rate_per_minute: u32,
 }
 
 impl WeComAppConfig {
-    /// Whether members' card clicks reach shoprelay (a callback URL is configured), so its cards can carry
-    /// real buttons.
+    /// Whether members' card clicks reach shoprelay (a callback URL or a long connection is configured),
+    /// so its cards can carry real buttons.
     pub fn receives_clicks(&self) -> bool {
-        self.callback_token.is_some() && self.encoding_aes_key.is_some()
+        (self.callback_token.is_some() && self.encoding_aes_key.is_some()) || self.long_connection().is_some()
+    }
+
+    /// The AI bot's long-connection credentials, when the app receives through one.
+    pub fn long_connection(&self) -> Option<BotCredentials> {
+        let (Some(bot_id), Some(secret)) = (&self.bot_id, &self.bot_secret) else {
+            return None;
+        };
+        Some(BotCredentials {
+            url: self
+                .long_connection_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_LONG_CONNECTION_URL.to_owned()),
+            bot_id: bot_id.clone(),
+            secret: secret.clone(),
+        })
     }
 }
 

@@ -32,13 +32,14 @@ fn is_secret_field(kind: &str, field: &str) -> bool {
             && (field.ends_with("_key") || field.ends_with("_secret") || field.ends_with("_token")))
 }
 
-const SECRET_FIELDS: [&str; 6] = [
+const SECRET_FIELDS: [&str; 7] = [
     "partner_key",
     "push_key",
     "secret",
     "callback_token",
     "encoding_aes_key",
     "key",
+    "bot_secret",
 ];
 
 const SHOP: &str = "shop";

@@ -30,6 +30,8 @@ pub struct Status {
     pub queues: QueueDepths,
     /// Every stored authorization.
     pub shops: Vec<ShopStatus>,
+    /// The WeCom AI-bot long connections this replica runs, by WeCom app id.
+    pub long_connections: crate::longconn::Links,
 }
 
 /// Reports the service's status.
@@ -61,6 +63,7 @@ impl<'a> StatusService<'a> {
             backend: store.backend(),
             queues: store.queue_depths().await?,
             shops,
+            long_connections: self.engine.links.borrow().clone(),
         })
     }
 }

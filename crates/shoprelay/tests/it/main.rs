@@ -18,6 +18,7 @@ mod escaping;
 mod handling;
 mod helpers;
 mod lazada;
+mod longconn;
 mod pacing;
 mod personal_data;
 #[path = "../support/process.rs"]
