@@ -722,6 +722,10 @@ fn total_label(lang: Lang) -> &'static str {
 
 fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
     let order = event.order.as_ref();
+    let buttons = ctx.buttons.map(|_| card_buttons(event, ctx)).unwrap_or_default();
+    let interactive = ctx.buttons.filter(|_| !buttons.is_empty());
+    // With buttons the acknowledgement is a click, not a link to open.
+    let ack_link = ctx.ack_url.filter(|_| interactive.is_none());
     // A card must open something: the order, else the seller centre; shoprelay's own notices (a
     // destination failing) are fixed in the WeCom admin console.
     let url = event
@@ -729,7 +733,7 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
         .as_ref()
         .and_then(|sn| platform::order_url(event.platform, sn))
         .or_else(|| platform::seller_centre_url(event.platform).map(str::to_owned))
-        .or_else(|| ctx.ack_url.map(str::to_owned))
+        .or_else(|| ack_link.map(str::to_owned))
         .unwrap_or_else(|| WECOM_ADMIN_CONSOLE.to_owned());
     let items: Vec<String> = order
         .map(|o| o.items.iter().map(|i| item_line(i, card_field::line)).collect())
@@ -742,10 +746,6 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
         _ if !items.is_empty() => Some(card_field::text(&items.join("\n"))),
         _ => None,
     };
-    let buttons = ctx.buttons.map(|_| card_buttons(event, ctx)).unwrap_or_default();
-    let interactive = ctx.buttons.filter(|_| !buttons.is_empty());
-    // With buttons the acknowledgement is a click, not a link to open.
-    let ack_link = ctx.ack_url.filter(|_| interactive.is_none());
     let conversation_link = interactive.and_then(|b| b.conversation_url).map(|url| Jump {
         kind: Some(1),
         title: t(ctx.lang, "查看会话", "Open the conversation").into(),

@@ -384,3 +384,63 @@ fn webhooks_carry_buyer_text_exactly_as_json() {
         }
     }
 }
+
+#[test]
+fn an_app_that_receives_clicks_gets_buttons_instead_of_the_acknowledgement_link() {
+    let order = sample_event(EventKind::OrderCreated);
+    let buttons = Some(CardButtons {
+        task_id: "sr-t5-h1",
+        conversation_url: None,
+    });
+    let with = serde_json::to_value(card(
+        &order,
+        RenderContext {
+            buttons,
+            ..ctx(Lang::Zh)
+        },
+    ))
+    .unwrap();
+    assert_eq!(with["card_type"], "button_interaction");
+    assert_eq!(with["task_id"], "sr-t5-h1");
+    assert_eq!(with["button_list"][0]["key"], "ack");
+    assert!(!with["jump_list"].to_string().contains("/ack/"), "{with}");
+    let without = serde_json::to_value(card(&order, ctx(Lang::Zh))).unwrap();
+    assert_eq!(without["card_type"], "text_notice");
+    assert!(without.get("button_list").is_none());
+    assert!(without["jump_list"].to_string().contains("/ack/abc"));
+
+    // Nothing to click on (no task, no conversation): the card stays a notice even where clicks arrive.
+    let plain = serde_json::to_value(card(
+        &order,
+        RenderContext {
+            buttons,
+            ack_url: None,
+            ..ctx(Lang::Zh)
+        },
+    ))
+    .unwrap();
+    assert_eq!(plain["card_type"], "text_notice");
+    assert!(plain.get("task_id").is_none());
+
+    let mut message = sample_event(EventKind::BuyerMessage);
+    if let EventBody::BuyerMessage { conversation, .. } = &mut message.body {
+        *conversation = Some(12);
+    }
+    let chat = RenderContext {
+        buttons: Some(CardButtons {
+            task_id: "sr-c12-h1",
+            conversation_url: Some("https://relay.example.com/#/conversations/12"),
+        }),
+        ack_url: None,
+        ..ctx(Lang::Zh)
+    };
+    let card = serde_json::to_value(card(&message, chat)).unwrap();
+    let keys: Vec<&str> = card["button_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["key"].as_str())
+        .collect();
+    assert_eq!(keys, ["claim", "resolve", "handoff"]);
+    assert!(card["jump_list"].to_string().contains("/#/conversations/12"));
+}

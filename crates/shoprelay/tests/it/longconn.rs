@@ -6,11 +6,12 @@
 use std::time::Duration;
 
 use shoprelay_clock::Clock;
+use shoprelay_core::error::UserFacing;
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_engine::longconn::{LinkState, LinkStatus};
 use shoprelay_sim::shopee::ChatSender;
 use shoprelay_sim::wecom::{SimApp, SimBot, WeComSimConfig};
-use shoprelay_wecom::longconn::{BotCredentials, Inbound, Session};
+use shoprelay_wecom::longconn::{BotCredentials, Inbound, LongConnError, Session};
 use shoprelay_wecom::Secret;
 
 use crate::helpers::*;
@@ -262,4 +263,22 @@ async fn only_the_replica_holding_the_bots_lease_dials() {
     app.clock.advance(Duration::from_secs(91));
     until(&app, "took over", connected(1)).await;
     assert_eq!(open_connections(&app), 1);
+}
+
+#[tokio::test]
+async fn a_wrong_bot_secret_is_refused_with_853000() {
+    let app = spawn().await;
+    let creds = BotCredentials {
+        url: app.wecom.long_connection_url(),
+        bot_id: BOT.into(),
+        secret: Secret::new("not-the-secret"),
+    };
+    match Session::open(&creds).await {
+        Err(err @ LongConnError::Refused { errcode: 853_000, .. }) => {
+            assert_eq!(err.code(), "wecom.bot_credentials_invalid")
+        }
+        Err(other) => panic!("{other:?}"),
+        Ok(_) => panic!("subscribed with a wrong secret"),
+    }
+    assert!(app.wecom.long_connections().is_empty());
 }
