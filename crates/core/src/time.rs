@@ -3,8 +3,8 @@
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-/// The time zone of a marketplace region (`SG`, `BR`, …); UTC+8 when the region is unknown,
-/// since that is where most of our sellers' staff sit.
+/// The time zone of a marketplace region (`SG`, `BR`, `GB`, …); UTC+8 when the region is unknown or spans
+/// several zones (`US`), since that is where most of our sellers' staff sit.
 pub fn region_timezone(region: Option<&str>) -> Tz {
     match region.map(str::to_ascii_uppercase).as_deref() {
         Some("TH") => chrono_tz::Asia::Bangkok,
@@ -18,6 +18,15 @@ pub fn region_timezone(region: Option<&str>) -> Tz {
         Some("MX") => chrono_tz::America::Mexico_City,
         Some("CO") => chrono_tz::America::Bogota,
         Some("CL") => chrono_tz::America::Santiago,
+        Some("GB") => chrono_tz::Europe::London,
+        Some("IE") => chrono_tz::Europe::Dublin,
+        Some("DE") => chrono_tz::Europe::Berlin,
+        Some("FR") => chrono_tz::Europe::Paris,
+        Some("ES") => chrono_tz::Europe::Madrid,
+        Some("IT") => chrono_tz::Europe::Rome,
+        Some("JP") => chrono_tz::Asia::Tokyo,
+        // The US spans six zones and no one of them is the shop's; the staff's own time is the honest default
+        // (every time shown carries its UTC offset).
         _ => chrono_tz::Asia::Shanghai,
     }
 }
@@ -51,6 +60,24 @@ mod tests {
         assert_eq!(
             format_local(1660120727, region_timezone(Some("BR"))),
             "2022-08-10 05:38 (UTC-03:00)"
+        );
+    }
+
+    #[test]
+    fn tiktok_markets_in_europe_show_their_own_time_and_summer_time() {
+        // 2022-08-10 08:38:47 UTC is British Summer Time; 2022-01-10 is not.
+        assert_eq!(
+            format_local(1660120727, region_timezone(Some("GB"))),
+            "2022-08-10 09:38 (UTC+01:00)"
+        );
+        assert_eq!(
+            format_local(1641803927, region_timezone(Some("GB"))),
+            "2022-01-10 08:38 (UTC+00:00)"
+        );
+        assert_eq!(
+            format_local(1660120727, region_timezone(Some("US"))),
+            "2022-08-10 16:38 (UTC+08:00)",
+            "several zones: the staff's"
         );
     }
 }
