@@ -40,7 +40,7 @@ pub fn write_csv<W: std::io::Write>(entries: &[AuditEntry], with_header: bool, o
             cell(e.app_id.as_deref().unwrap_or_default()),
             opt(e.shop_id),
             cell(e.order_sn.as_deref().unwrap_or_default()),
-            cell(e.destination.as_deref().unwrap_or_default()),
+            cell(&e.destination.as_ref().map(ToString::to_string).unwrap_or_default()),
             opt(e.attempt),
             opt(e.http_status),
             opt(e.errcode),

@@ -176,7 +176,7 @@ impl Engine {
         let mut audit = AuditEntry::new(AuditKind::Delivery, outcome, self.clock.now_ms(), "");
         audit.shop_id = item.shop_id;
         audit.order_sn = item.order_sn.clone();
-        audit.destination = Some(item.destination.to_string());
+        audit.destination = Some(item.destination.clone());
         audit.attempt = Some(item.attempts + 1);
         audit
     }

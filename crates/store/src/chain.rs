@@ -27,7 +27,7 @@ pub fn link_hash(prev: &str, seq: i64, e: &AuditEntry) -> String {
         e.app_id,
         e.shop_id,
         e.order_sn,
-        e.destination,
+        e.destination.as_ref().map(ToString::to_string),
         e.attempt,
         e.http_status,
         e.errcode,

@@ -605,7 +605,7 @@ pub struct AuditEntry {
     /// Order.
     pub order_sn: Option<String>,
     /// Delivery destination.
-    pub destination: Option<String>,
+    pub destination: Option<Destination>,
     /// Delivery attempt number (1-based).
     pub attempt: Option<i64>,
     /// HTTP status seen or answered.

@@ -935,6 +935,21 @@ where
 }
 
 #[tokio::test]
+async fn an_audit_entry_keeps_its_destination_typed_and_an_unreadable_one_is_corrupt() {
+    run_both_raw(|s, raw| async move {
+        let mut entry = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 1, "sent");
+        entry.destination = Some(dest("appchat:hq:neworders"));
+        s.append_audit(entry).await.unwrap();
+        let stored = s.query_audit(&AuditFilter::default()).await.unwrap();
+        assert_eq!(stored[0].destination, Some(dest("appchat:hq:neworders")));
+        raw.exec("UPDATE audit SET destination = 'pigeon:a'").await;
+        let err = s.query_audit(&AuditFilter::default()).await.unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { table: "audit", .. }), "{err:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn destinations_and_states_this_version_cannot_read_are_corrupt_rows() {
     run_both_raw(|s, raw| async move {
         s.insert_event(

@@ -133,7 +133,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                 e.outcome,
                 opt(e.shop_id),
                 e.order_sn.as_deref().unwrap_or("-"),
-                e.destination.as_deref().unwrap_or("-"),
+                e.destination
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), ToString::to_string),
                 opt(e.attempt),
                 opt(e.errcode),
                 opt(e.latency_ms),

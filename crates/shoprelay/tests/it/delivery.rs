@@ -38,7 +38,7 @@ async fn transient_failures_are_retried_until_delivered() {
     let app_attempts: Vec<(AuditOutcome, Option<i64>)> = audit
         .iter()
         .rev()
-        .filter(|a| a.destination.as_deref() == Some("wecom_app:hq"))
+        .filter(|a| a.destination.as_ref().is_some_and(|d| d.to_string() == "wecom_app:hq"))
         .map(|a| (a.outcome, a.attempt))
         .collect();
     assert_eq!(
@@ -49,9 +49,9 @@ async fn transient_failures_are_retried_until_delivered() {
             (AuditOutcome::Delivered, Some(3))
         ]
     );
-    let robot_retry = audit
-        .iter()
-        .find(|a| a.destination.as_deref() == Some("robot:ops") && a.outcome == AuditOutcome::Retry);
+    let robot_retry = audit.iter().find(|a| {
+        a.destination.as_ref().is_some_and(|d| d.to_string() == "robot:ops") && a.outcome == AuditOutcome::Retry
+    });
     assert_eq!(robot_retry.and_then(|a| a.errcode), Some(-1));
     assert!(audit.iter().all(|a| a.latency_ms.is_some()));
 }
@@ -271,7 +271,7 @@ targets = [{{ type = "robot", robot = "down" }}]
     let audit = app.audit(AuditFilter { ..deliveries() }).await;
     let down: Vec<_> = audit
         .iter()
-        .filter(|a| a.destination.as_deref() == Some("robot:down"))
+        .filter(|a| a.destination.as_ref().is_some_and(|d| d.to_string() == "robot:down"))
         .collect();
     assert_eq!(down.len(), 12, "every attempt is audited");
     assert_eq!(down[0].outcome, AuditOutcome::Dead);

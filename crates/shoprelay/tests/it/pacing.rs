@@ -117,7 +117,7 @@ async fn wecom_throttling_backs_off_without_spending_attempts() {
         .await;
     let card = delivered
         .iter()
-        .find(|a| a.destination.as_deref() == Some("wecom_app:hq"))
+        .find(|a| a.destination.as_ref().is_some_and(|d| d.to_string() == "wecom_app:hq"))
         .unwrap();
     assert_eq!(card.attempt, Some(1), "being throttled did not use up an attempt");
     let state = app
@@ -200,7 +200,9 @@ async fn a_paused_destination_resumes_by_itself_when_the_window_passes() {
         })
         .await;
     assert!(
-        paced.iter().any(|a| a.destination.as_deref() == Some("robot:ops")),
+        paced
+            .iter()
+            .any(|a| a.destination.as_ref().is_some_and(|d| d.to_string() == "robot:ops")),
         "the robot's budget ran out and it paused"
     );
     let stats = app.wecom.stats();

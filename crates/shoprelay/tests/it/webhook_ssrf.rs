@@ -64,7 +64,7 @@ async fn webhook_audit(app: &TestApp) -> Vec<shoprelay_store::AuditEntry> {
     app.audit(AuditFilter::default())
         .await
         .into_iter()
-        .filter(|a| a.destination.as_deref() == Some("webhook:wms"))
+        .filter(|a| a.destination.as_ref().is_some_and(|d| d.to_string() == "webhook:wms"))
         .collect()
 }
 

@@ -123,7 +123,7 @@ async fn events_reach_the_sellers_system_signed_and_retry_after_is_honoured() {
         .await;
     let hook = delivered
         .iter()
-        .find(|a| a.destination.as_deref() == Some("webhook:wms"))
+        .find(|a| a.destination.as_ref().is_some_and(|d| d.to_string() == "webhook:wms"))
         .unwrap();
     assert_eq!(hook.attempt, Some(1), "slowing down is not a failed attempt");
 }

@@ -178,7 +178,11 @@ async fn an_app_not_visible_company_wide_holds_its_chat_and_tells_the_admins() {
         })
         .await
         .into_iter()
-        .filter(|a| a.destination.as_deref() == Some("appchat:hq:neworders"))
+        .filter(|a| {
+            a.destination
+                .as_ref()
+                .is_some_and(|d| d.to_string() == "appchat:hq:neworders")
+        })
         .collect();
     let held: Vec<_> = chat.iter().filter(|a| a.outcome == AuditOutcome::Held).collect();
     assert_eq!(held.len(), 1, "one probe, the other waits behind it: {chat:?}");
@@ -230,7 +234,11 @@ async fn a_forbidden_chat_api_holds_without_spending_attempts_and_delivers_after
         })
         .await
         .into_iter()
-        .filter(|a| a.destination.as_deref() == Some("appchat:hq:neworders"))
+        .filter(|a| {
+            a.destination
+                .as_ref()
+                .is_some_and(|d| d.to_string() == "appchat:hq:neworders")
+        })
         .collect();
     assert_eq!(delivered[0].attempt, Some(1), "being held spent no attempt");
 }

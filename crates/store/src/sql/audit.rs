@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use shoprelay_core::event::Platform;
 
-use super::{insert_audit, with_pool, with_read_pool, BeginWrite, SqlStore};
+use super::{destination_from_sql, insert_audit, with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::chain::{link_hash, ChainHead, SealedAudit};
 use crate::error::StoreError;
 use crate::model::*;
@@ -55,7 +55,7 @@ impl TryFrom<AuditRow> for AuditEntry {
             platform,
             shop_id: r.shop_id,
             order_sn: r.order_sn,
-            destination: r.destination,
+            destination: r.destination.map(|d| destination_from_sql("audit", &d)).transpose()?,
             attempt: r.attempt,
             http_status: r.http_status,
             errcode: r.errcode,

@@ -189,7 +189,7 @@ macro_rules! insert_audit {
         .bind(a.app_id.as_deref())
         .bind(a.shop_id)
         .bind(a.order_sn.as_deref())
-        .bind(a.destination.as_deref())
+        .bind(a.destination.as_ref().map(::shoprelay_core::destination::Destination::to_string))
         .bind(a.attempt)
         .bind(a.http_status)
         .bind(a.errcode)
