@@ -8,6 +8,7 @@
 //!   Both dialects share their SQL where they agree; claiming work and migrations differ. Columns that
 //!   can hold personal data are sealed with the master key (`sql/personal.rs`); a buyer's rows are found
 //!   through keyed hashes (`sql/forget.rs`); `sql/reseal.rs` re-seals everything under a new key.
+//! - [`console`]: the console's accounts, roles, sessions and the record of changes made through it.
 //! - [`conversation`]: buyer chat — conversations, their holder, and the archive of their messages.
 //! - [`chain`]: the audit log's hash chain (sealing, verification), pure.
 //! - [`error`]: [`StoreError`], storage failures mapped to intent.
@@ -16,12 +17,14 @@
 //! crash at any point loses nothing (the transactional inbox and outbox).
 
 pub mod chain;
+pub mod console;
 pub mod conversation;
 pub mod error;
 pub mod model;
 pub mod sql;
 pub mod store;
 
+pub use console::{ConsoleAction, ConsoleActionFilter, ConsoleUser, NewConsoleUser, Role, UserCreated, UserUpdated};
 pub use conversation::{
     Author, Claim, Conversation, ConversationFilter, ConversationMessage, ConversationState, FiledMessage,
     MessageOutcome, NewBuyerMessage, NewReply,
@@ -30,6 +33,6 @@ pub use error::StoreError;
 pub use model::*;
 pub use sql::{ResealTarget, SqlStore};
 pub use store::{
-    AuditLog, Callbacks, ConfigRepo, Conversations, DataPolicies, Inbox, OrderWatch, Outbox, Privacy, Retention,
-    ShopAuthRepo, Store, Tasks,
+    AuditLog, Callbacks, ConfigRepo, ConsoleAccounts, Conversations, DataPolicies, Inbox, OrderWatch, Outbox, Privacy,
+    Retention, ShopAuthRepo, Store, Tasks,
 };

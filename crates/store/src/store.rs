@@ -7,6 +7,7 @@ use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::policy::FieldPolicy;
 
 use crate::chain::{ChainHead, SealedAudit};
+use crate::console::*;
 use crate::conversation::*;
 use crate::error::StoreError;
 use crate::model::*;
@@ -357,6 +358,49 @@ pub trait Conversations: Send + Sync {
     async fn unanswered_conversations(&self, from: i64, to: i64, offset: i64, limit: i64) -> Result<Vec<Conversation>>;
 }
 
+/// The console's accounts, their sessions, the one-time setup link and the record of every change made
+/// through the console.
+#[async_trait]
+pub trait ConsoleAccounts: Send + Sync {
+    /// Whether an enabled admin exists (while none does, the setup link can create one).
+    async fn has_console_admin(&self) -> Result<bool>;
+    /// Replaces any setup link by the one whose token hashes to `token_hash`, usable until `expires_at`.
+    async fn create_setup_token(&self, token_hash: &str, now: i64, expires_at: i64) -> Result<()>;
+    /// Creates the first admin through the setup link: spends the link, stores the user and records the
+    /// action in one transaction. [`UserCreated::SetupClosed`] (nothing written) when the link is unknown,
+    /// used or expired, or an enabled admin exists already.
+    async fn create_first_admin(&self, token_hash: &str, user: &NewConsoleUser, now: i64) -> Result<UserCreated>;
+    /// Creates a user and records `action` in one transaction.
+    async fn create_console_user(&self, user: &NewConsoleUser, action: &ConsoleAction) -> Result<UserCreated>;
+    /// The user with this name.
+    async fn console_user(&self, username: &str) -> Result<Option<ConsoleUser>>;
+    /// Every user, by name.
+    async fn list_console_users(&self) -> Result<Vec<ConsoleUser>>;
+    /// Sets a user's role and whether it is disabled (ending its sessions), recording `action`, in one
+    /// transaction; refused (nothing written) when it would leave no enabled admin.
+    async fn update_console_user(
+        &self,
+        username: &str,
+        role: Role,
+        disabled: bool,
+        action: &ConsoleAction,
+    ) -> Result<UserUpdated>;
+    /// Replaces a user's password hash and ends its sessions, recording `action`; `false` when no such user.
+    async fn set_console_password(&self, username: &str, password_hash: &str, action: &ConsoleAction) -> Result<bool>;
+    /// Stores a session of `user_id` whose token hashes to `token_hash`.
+    async fn create_console_session(&self, token_hash: &str, user_id: i64, now: i64, expires_at: i64) -> Result<()>;
+    /// The enabled user holding the unexpired session whose token hashes to `token_hash`.
+    async fn console_session(&self, token_hash: &str, now: i64) -> Result<Option<ConsoleUser>>;
+    /// Ends one session (logout).
+    async fn delete_console_session(&self, token_hash: &str) -> Result<()>;
+    /// Forgets sessions expired by `now`; returns how many.
+    async fn prune_console_sessions(&self, now: i64) -> Result<u64>;
+    /// Records a change made through the console.
+    async fn record_console_action(&self, action: &ConsoleAction) -> Result<()>;
+    /// Recorded changes, newest first.
+    async fn console_actions(&self, filter: &ConsoleActionFilter) -> Result<Vec<ConsoleAction>>;
+}
+
 /// Everything shoprelay keeps.
 pub trait Store:
     Inbox
@@ -371,6 +415,7 @@ pub trait Store:
     + DataPolicies
     + Callbacks
     + Conversations
+    + ConsoleAccounts
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

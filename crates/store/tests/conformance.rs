@@ -2789,6 +2789,75 @@ async fn a_buyers_latest_order_is_found_by_their_name_with_its_status() {
                 .await
                 .unwrap(),
             None
+fn console_user(name: &str, role: Role) -> NewConsoleUser {
+    NewConsoleUser {
+        username: name.into(),
+        password_hash: format!("$argon2id$fake${name}"),
+        role,
+    }
+}
+
+#[tokio::test]
+async fn the_setup_link_creates_one_first_admin_once() {
+    run_both(|s| async move {
+        assert!(!s.has_console_admin().await.unwrap());
+        let admin = console_user("ops", Role::Viewer);
+        assert_eq!(
+            s.create_first_admin("h1", &admin, 10).await.unwrap(),
+            UserCreated::SetupClosed,
+            "no link made yet"
+        );
+        s.create_setup_token("old", 0, 1_000).await.unwrap();
+        s.create_setup_token("h1", 0, 1_000).await.unwrap();
+        assert_eq!(
+            s.create_first_admin("old", &admin, 10).await.unwrap(),
+            UserCreated::SetupClosed,
+            "a new link replaces the old one"
+        );
+        assert_eq!(
+            s.create_first_admin("h1", &admin, 1_000).await.unwrap(),
+            UserCreated::SetupClosed,
+            "expired"
+        );
+        let UserCreated::Created(created) = s.create_first_admin("h1", &admin, 999).await.unwrap() else {
+            panic!("the link creates the first admin");
+        };
+        assert_eq!(
+            created.role,
+            Role::Admin,
+            "the first user is an admin whatever was asked"
+        );
+        assert!(s.has_console_admin().await.unwrap());
+        s.create_setup_token("h2", 0, 5_000).await.unwrap();
+        assert_eq!(
+            s.create_first_admin("h2", &console_user("other", Role::Admin), 1_001)
+                .await
+                .unwrap(),
+            UserCreated::SetupClosed,
+            "an admin exists: the link creates nobody"
+        );
+        assert_eq!(
+            s.create_first_admin("h1", &console_user("again", Role::Admin), 1_002)
+                .await
+                .unwrap(),
+            UserCreated::SetupClosed,
+            "spent"
+        );
+        let actions = s
+            .console_actions(&ConsoleActionFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(actions.len(), 1);
+        assert_eq!(
+            (
+                actions[0].actor.as_str(),
+                actions[0].action.as_str(),
+                actions[0].target.as_deref()
+            ),
+            ("setup", "user.create", Some("ops"))
         );
     })
     .await;
@@ -2884,6 +2953,137 @@ async fn one_owner_holds_a_bots_long_connection_until_its_lease_runs_out() {
             s.take_bot_lease("bot1", "a", 52_000, 82_000).await.unwrap(),
             "released: free at once"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn console_users_sessions_and_the_last_admin() {
+    run_both(|s| async move {
+        let act = |at: i64, what: &str, target: &str| ConsoleAction::new(at, "ops", what, Some(target), "");
+        s.create_setup_token("h", 0, 1_000).await.unwrap();
+        let UserCreated::Created(ops) = s
+            .create_first_admin("h", &console_user("ops", Role::Admin), 1)
+            .await
+            .unwrap()
+        else {
+            panic!("first admin");
+        };
+        let UserCreated::Created(ann) = s
+            .create_console_user(&console_user("ann", Role::Viewer), &act(2, "user.create", "ann"))
+            .await
+            .unwrap()
+        else {
+            panic!("created");
+        };
+        assert_eq!(
+            s.create_console_user(&console_user("ann", Role::Admin), &act(3, "user.create", "ann"))
+                .await
+                .unwrap(),
+            UserCreated::NameTaken
+        );
+        assert_eq!(
+            s.console_user("ann").await.unwrap().unwrap().password_hash,
+            "$argon2id$fake$ann"
+        );
+        assert_eq!(
+            s.list_console_users()
+                .await
+                .unwrap()
+                .iter()
+                .map(|u| u.username.as_str())
+                .collect::<Vec<_>>(),
+            ["ann", "ops"]
+        );
+
+        s.create_console_session("sa", ann.id, 10, 100).await.unwrap();
+        s.create_console_session("so", ops.id, 10, 100).await.unwrap();
+        assert_eq!(s.console_session("sa", 99).await.unwrap().unwrap().username, "ann");
+        assert!(s.console_session("sa", 100).await.unwrap().is_none(), "expired");
+        assert!(s.console_session("nope", 50).await.unwrap().is_none());
+
+        assert_eq!(
+            s.update_console_user("ops", Role::Operator, false, &act(20, "user.update", "ops"))
+                .await
+                .unwrap(),
+            UserUpdated::LastAdmin,
+            "the only admin cannot be demoted"
+        );
+        assert_eq!(
+            s.console_user("ops").await.unwrap().unwrap().role,
+            Role::Admin,
+            "nothing written"
+        );
+        assert_eq!(
+            s.update_console_user("ann", Role::Operator, true, &act(21, "user.update", "ann"))
+                .await
+                .unwrap(),
+            UserUpdated::Updated
+        );
+        let ann_now = s.console_user("ann").await.unwrap().unwrap();
+        assert_eq!((ann_now.role, ann_now.disabled_at), (Role::Operator, Some(21)));
+        assert!(
+            s.console_session("sa", 50).await.unwrap().is_none(),
+            "disabling ends the sessions"
+        );
+        assert_eq!(
+            s.update_console_user("zed", Role::Viewer, false, &act(22, "user.update", "zed"))
+                .await
+                .unwrap(),
+            UserUpdated::NoSuchUser
+        );
+
+        assert!(s
+            .set_console_password("ops", "$argon2id$new", &act(30, "user.password", "ops"))
+            .await
+            .unwrap());
+        assert!(
+            s.console_session("so", 50).await.unwrap().is_none(),
+            "a new password ends the sessions"
+        );
+        assert!(!s
+            .set_console_password("zed", "x", &act(31, "user.password", "zed"))
+            .await
+            .unwrap());
+
+        s.create_console_session("s2", ops.id, 40, 60).await.unwrap();
+        s.delete_console_session("s2").await.unwrap();
+        assert!(s.console_session("s2", 50).await.unwrap().is_none(), "logged out");
+        s.create_console_session("s3", ops.id, 40, 60).await.unwrap();
+        assert_eq!(s.prune_console_sessions(60).await.unwrap(), 1);
+
+        // Newest first, a page at a time by id, optionally of one actor.
+        s.record_console_action(&ConsoleAction::new(40, "cli", "setup.link", None, "printed"))
+            .await
+            .unwrap();
+        let all = s
+            .console_actions(&ConsoleActionFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let names: Vec<&str> = all.iter().map(|a| a.action.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "setup.link",
+                "user.password",
+                "user.update",
+                "user.create",
+                "user.create"
+            ]
+        );
+        let page = s
+            .console_actions(&ConsoleActionFilter {
+                actor: Some("ops".into()),
+                before_id: Some(all[1].id),
+                limit: 1,
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.len(), 1);
+        assert_eq!(page[0].action, "user.update");
     })
     .await;
 }

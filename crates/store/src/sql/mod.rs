@@ -6,6 +6,7 @@
 mod audit;
 mod callbacks;
 mod config;
+mod console;
 mod conversations;
 mod data_policy;
 mod forget;

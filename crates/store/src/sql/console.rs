@@ -1,0 +1,271 @@
+//! The console's accounts, sessions, setup link and action record.
+
+use async_trait::async_trait;
+
+use super::{with_pool, with_read_pool, BeginWrite, SqlStore};
+use crate::console::{
+    corrupt, ConsoleAction, ConsoleActionFilter, ConsoleUser, NewConsoleUser, Role, UserCreated, UserUpdated,
+};
+use crate::store::{ConsoleAccounts, Result};
+
+const USER: &str = "id, username, password_hash, role, created_at, disabled_at";
+
+type UserRow = (i64, String, String, String, i64, Option<i64>);
+
+fn user(row: UserRow) -> Result<ConsoleUser> {
+    let (id, username, password_hash, role, created_at, disabled_at) = row;
+    let role = Role::parse(&role).ok_or_else(|| corrupt("console_users", format!("role `{role}`")))?;
+    Ok(ConsoleUser {
+        id,
+        username,
+        password_hash,
+        role,
+        created_at,
+        disabled_at,
+    })
+}
+
+type ActionRow = (i64, i64, String, String, Option<String>, String);
+
+fn action(row: ActionRow) -> ConsoleAction {
+    let (id, at, actor, action, target, detail) = row;
+    ConsoleAction {
+        id,
+        at,
+        actor,
+        action,
+        target,
+        detail,
+    }
+}
+
+/// Inserts an action with `$executor` (a pool or an open transaction) of either backend.
+macro_rules! insert_action {
+    ($executor:expr, $a:expr) => {{
+        let a: &ConsoleAction = $a;
+        sqlx::query("INSERT INTO console_actions (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
+            .bind(a.at)
+            .bind(&a.actor)
+            .bind(&a.action)
+            .bind(a.target.as_deref())
+            .bind(&a.detail)
+            .execute($executor)
+            .await?;
+    }};
+}
+
+const ENABLED_ADMINS: &str = "SELECT COUNT(*) FROM console_users WHERE role = 'admin' AND disabled_at IS NULL";
+
+#[async_trait]
+impl ConsoleAccounts for SqlStore {
+    async fn has_console_admin(&self) -> Result<bool> {
+        let n: i64 = with_read_pool!(self, pool => sqlx::query_scalar(ENABLED_ADMINS).fetch_one(pool).await?);
+        Ok(n > 0)
+    }
+
+    async fn create_setup_token(&self, token_hash: &str, now: i64, expires_at: i64) -> Result<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("DELETE FROM console_setup_tokens").execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO console_setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)")
+                .bind(token_hash)
+                .bind(now)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    async fn create_first_admin(&self, token_hash: &str, new: &NewConsoleUser, now: i64) -> Result<UserCreated> {
+        let done = ConsoleAction::new(
+            now,
+            "setup",
+            "user.create",
+            Some(&new.username),
+            "first admin, from the setup link",
+        );
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let spent = sqlx::query("DELETE FROM console_setup_tokens WHERE token_hash = $1 AND expires_at > $2")
+                .bind(token_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let admins: i64 = sqlx::query_scalar(ENABLED_ADMINS).fetch_one(&mut *tx).await?;
+            if spent == 0 || admins > 0 {
+                return Ok(UserCreated::SetupClosed);
+            }
+            let row: Option<UserRow> = sqlx::query_as(&format!(
+                "INSERT INTO console_users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (username) DO NOTHING RETURNING {USER}"
+            ))
+            .bind(&new.username)
+            .bind(&new.password_hash)
+            .bind(Role::Admin.as_str())
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            // A disabled user of that name: the link stays unspent (the transaction is dropped).
+            let Some(row) = row else { return Ok(UserCreated::NameTaken) };
+            insert_action!(&mut *tx, &done);
+            tx.commit().await?;
+            Ok(UserCreated::Created(user(row)?))
+        })
+    }
+
+    async fn create_console_user(&self, new: &NewConsoleUser, done: &ConsoleAction) -> Result<UserCreated> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let row: Option<UserRow> = sqlx::query_as(&format!(
+                "INSERT INTO console_users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (username) DO NOTHING RETURNING {USER}"
+            ))
+            .bind(&new.username)
+            .bind(&new.password_hash)
+            .bind(new.role.as_str())
+            .bind(done.at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else { return Ok(UserCreated::NameTaken) };
+            insert_action!(&mut *tx, done);
+            tx.commit().await?;
+            Ok(UserCreated::Created(user(row)?))
+        })
+    }
+
+    async fn console_user(&self, username: &str) -> Result<Option<ConsoleUser>> {
+        let row: Option<UserRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&format!("SELECT {USER} FROM console_users WHERE username = $1"))
+                .bind(username)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(user).transpose()
+    }
+
+    async fn list_console_users(&self) -> Result<Vec<ConsoleUser>> {
+        let rows: Vec<UserRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&format!("SELECT {USER} FROM console_users ORDER BY username"))
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(user).collect()
+    }
+
+    async fn update_console_user(
+        &self,
+        username: &str,
+        role: Role,
+        disabled: bool,
+        done: &ConsoleAction,
+    ) -> Result<UserUpdated> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let id: Option<i64> = sqlx::query_scalar(
+                "UPDATE console_users SET role = $2,
+                     disabled_at = CASE WHEN $3 THEN COALESCE(disabled_at, $4) ELSE NULL END
+                 WHERE username = $1 RETURNING id",
+            )
+            .bind(username)
+            .bind(role.as_str())
+            .bind(disabled)
+            .bind(done.at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(id) = id else { return Ok(UserUpdated::NoSuchUser) };
+            let admins: i64 = sqlx::query_scalar(ENABLED_ADMINS).fetch_one(&mut *tx).await?;
+            if admins == 0 {
+                return Ok(UserUpdated::LastAdmin);
+            }
+            if disabled {
+                sqlx::query("DELETE FROM console_sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+            }
+            insert_action!(&mut *tx, done);
+            tx.commit().await?;
+            Ok(UserUpdated::Updated)
+        })
+    }
+
+    async fn set_console_password(&self, username: &str, password_hash: &str, done: &ConsoleAction) -> Result<bool> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let id: Option<i64> =
+                sqlx::query_scalar("UPDATE console_users SET password_hash = $2 WHERE username = $1 RETURNING id")
+                    .bind(username)
+                    .bind(password_hash)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(id) = id else { return Ok(false) };
+            sqlx::query("DELETE FROM console_sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+            insert_action!(&mut *tx, done);
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    async fn create_console_session(&self, token_hash: &str, user_id: i64, now: i64, expires_at: i64) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("INSERT INTO console_sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(token_hash)
+                .bind(user_id)
+                .bind(now)
+                .bind(expires_at)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    async fn console_session(&self, token_hash: &str, now: i64) -> Result<Option<ConsoleUser>> {
+        let row: Option<UserRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT u.id, u.username, u.password_hash, u.role, u.created_at, u.disabled_at
+                 FROM console_sessions s JOIN console_users u ON u.id = s.user_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+            )
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(user).transpose()
+    }
+
+    async fn delete_console_session(&self, token_hash: &str) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1").bind(token_hash).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    async fn prune_console_sessions(&self, now: i64) -> Result<u64> {
+        let n = with_pool!(self, pool => {
+            sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1").bind(now).execute(pool).await?.rows_affected()
+        });
+        Ok(n)
+    }
+
+    async fn record_console_action(&self, done: &ConsoleAction) -> Result<()> {
+        with_pool!(self, pool => insert_action!(pool, done));
+        Ok(())
+    }
+
+    async fn console_actions(&self, filter: &ConsoleActionFilter) -> Result<Vec<ConsoleAction>> {
+        let rows: Vec<ActionRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, at, actor, action, target, detail FROM console_actions
+                 WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR id < $2)
+                 ORDER BY id DESC LIMIT $3",
+            )
+            .bind(filter.actor.as_deref())
+            .bind(filter.before_id)
+            .bind(filter.limit.clamp(1, 1000))
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(action).collect())
+    }
+}
