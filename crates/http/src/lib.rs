@@ -10,6 +10,8 @@
 //! - [`buyers`]: `POST /api/v1/buyers/forget` — a buyer's data deleted on request, audited by hash.
 //! - [`shops`]: `/api/v1/shops/{app_id}/{shop_id}/data-policy` — which personal fields a shop keeps.
 //! - [`tasks`]: `/api/v1/tasks…` and `/ack/{token}` — assigned and escalating items, acknowledged.
+//! - [`console`]: `/console…` — the console's pages: accounts and sessions, onboarding, the entity check,
+//!   the audit log.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` (behind the token unless public), the console's front
 //!   page, and digest pages.
 //! - [`guard`]: the API token, Host / Origin / content-type checks, and the headers every page carries.
@@ -20,6 +22,7 @@
 pub mod api;
 pub mod auth;
 pub mod buyers;
+pub mod console;
 pub mod conversations;
 pub mod edge;
 pub mod error;
@@ -89,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ack/{token}", get(tasks::ack_page).post(tasks::ack_link))
         .route("/digests/{token}", get(ops::digest_page))
         .route("/", get(ops::console))
+        .merge(console::router())
         .merge(api)
         .layer(from_fn_with_state(site.clone(), guard::same_origin_writes))
         .layer(from_fn_with_state(site, guard::known_host));

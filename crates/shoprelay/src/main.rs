@@ -46,6 +46,9 @@ enum Command {
     /// Master key rotation: `keys new`, then `keys rotate` re-seals everything under the new key.
     #[command(subcommand)]
     Keys(cli::keys::Command),
+    /// The console: `console setup-link` prints a one-time link that creates the first admin.
+    #[command(subcommand)]
+    Console(cli::console::Command),
     /// Run a simulator on its own.
     #[cfg(feature = "demo")]
     Sim(cli::sim::Args),
@@ -83,6 +86,7 @@ async fn main() -> ExitCode {
         Command::Buyers(command) => cli::buyers::run(command).await,
         Command::Shops(command) => cli::shops::run(command).await,
         Command::Keys(command) => cli::keys::run(command).await,
+        Command::Console(command) => cli::console::run(command).await,
         #[cfg(feature = "demo")]
         Command::Bench(args) => cli::bench::run(args).await,
     };

@@ -41,6 +41,12 @@ impl Role {
     }
 }
 
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A console account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConsoleUser {

@@ -7,6 +7,8 @@
 //! - [`audit`]: the audit log read by filter, and the platform names a filter accepts.
 //! - [`pushes`]: what a push answered at the edge leaves in the audit log (verifications, refusals).
 //! - [`callbacks`]: WeCom callbacks stored once; their verifications and refusals audited.
+//! - [`console`]: the console's accounts — setup link, logins, sessions, users and roles — and the record
+//!   of every change made through it.
 //! - [`rules`]: rules with their counters — saved after the checks of `apply`, enabled, deleted — and the
 //!   stored events a dry run starts from.
 //! - [`tasks`]: tasks listed and acknowledged.
@@ -18,6 +20,7 @@
 pub mod audit;
 pub mod buyers;
 pub mod callbacks;
+pub mod console;
 pub mod data_policy;
 pub mod pushes;
 pub mod queues;
@@ -41,6 +44,11 @@ impl Engine {
     /// WeCom callbacks.
     pub fn callbacks(&self) -> callbacks::CallbackService<'_> {
         callbacks::CallbackService::new(self)
+    }
+
+    /// The console's accounts.
+    pub fn console(&self) -> console::ConsoleService<'_> {
+        console::ConsoleService::new(self)
     }
 
     /// Message rules.

@@ -591,6 +591,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let demo = setup(&args.listen, args.data_dir).await?;
     let base = format!("http://{}", demo.server.addr);
     println!("  shoprelay:        {base}/");
+    if let Ok(Some(link)) = demo.server.engine.console().setup_link("demo").await {
+        println!("  控制台初始化 console setup: {link}");
+    }
     println!("  模拟 Shopee:      {}", demo.shopee.base_url());
     println!("  模拟 Lazada:      {}", demo.lazada.base_url());
     println!("  模拟 TikTok Shop: {}", demo.tiktok.base_url());

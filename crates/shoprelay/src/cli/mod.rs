@@ -6,6 +6,7 @@ pub mod audit;
 #[cfg(feature = "demo")]
 pub mod bench;
 pub mod buyers;
+pub mod console;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod keys;

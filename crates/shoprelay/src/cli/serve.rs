@@ -70,7 +70,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         "shoprelay {} 已启动 listening on http://{bound}",
         env!("CARGO_PKG_VERSION")
     );
-    println!("  控制台 console:     http://{bound}/");
+    println!("  控制台 console:     {base}/console");
     println!("  API:                http://{bound}/api/v1/status  ·  /api/v1/audit  ·  /metrics");
     println!("  数据库 database:    {}", redact(&server.database));
     // Every marketplace section is named after its platform, so a new one shows here without an edit.
@@ -79,6 +79,14 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         shoprelay_engine::config::Sections::NAMES.join("|")
     );
     println!("  配置 configure:     shoprelay apply -f shoprelay.toml   (see README › Configuration)");
+    // The first start (no admin yet) prints the one-time link that creates the console's first admin.
+    match running.engine.console().setup_link("serve").await {
+        Ok(Some(link)) => {
+            println!("  初始化控制台 set up the console (once, 24 h): {link}");
+        }
+        Ok(None) => {}
+        Err(err) => tracing::warn!(error = ?err, "could not make the console's setup link"),
+    }
     let registry = running.engine.registry();
     if registry.apps.is_empty() {
         println!("  尚未配置任何电商平台应用 no marketplace app configured yet: write shoprelay.toml and apply it");

@@ -11,6 +11,7 @@ mod autoreply;
 mod chat;
 mod chat_cards;
 mod cli;
+mod console;
 mod crash;
 mod data_policy;
 mod delivery;

@@ -1,0 +1,342 @@
+//! The console's accounts end to end: the setup link makes the first admin once, forms need their CSRF
+//! token, sessions are cookies the browser cannot read, roles limit pages, and every change is recorded.
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{redirect, Response, StatusCode};
+
+use crate::helpers::{spawn_app, TestApp};
+
+/// A client that shows redirects instead of following them, so each answer's cookies can be read.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value a `Set-Cookie` of the response gives `name`, with the whole header.
+pub fn set_cookie(response: &Response, name: &str) -> Option<(String, String)> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| {
+            let value = v[name.len() + 1..].split(';').next().unwrap().to_owned();
+            (value, v.to_owned())
+        })
+}
+
+/// The CSRF token a page's forms carry.
+pub fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("the page has a form with a CSRF token")
+        + 19;
+    html[at..at + 64].to_owned()
+}
+
+/// Makes the first admin `ops` through a fresh setup link; answers the session cookie.
+pub async fn first_admin(app: &TestApp) -> String {
+    let link = app.server.engine.console().setup_link("test").await.unwrap().unwrap();
+    let http = browser();
+    let page = http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let (pre, _) = set_cookie(&page, "shoprelay_pre").expect("the form's page sets the pre-session cookie");
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let done = http
+        .post(&link)
+        .header(COOKIE, format!("shoprelay_pre={pre}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "ops"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER, "{}", done.text().await.unwrap());
+    let (session, _) = set_cookie(&done, "shoprelay_session").unwrap();
+    session
+}
+
+/// GETs a console page with a session cookie.
+pub async fn get_page(app: &TestApp, session: &str, path: &str) -> (StatusCode, String) {
+    let r = browser()
+        .get(format!("{}{path}", app.base))
+        .header(COOKIE, format!("shoprelay_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// POSTs a console form with a session cookie (the CSRF token is the caller's to add).
+pub async fn post_form(app: &TestApp, session: &str, path: &str, form: &[(&str, &str)]) -> Response {
+    browser()
+        .post(format!("{}{path}", app.base))
+        .header(COOKIE, format!("shoprelay_session={session}"))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn login(app: &TestApp, user: &str, password: &str) -> Response {
+    let http = browser();
+    let page = http.get(format!("{}/console/login", app.base)).send().await.unwrap();
+    let (pre, _) = set_cookie(&page, "shoprelay_pre").unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    http.post(format!("{}/console/login", app.base))
+        .header(COOKIE, format!("shoprelay_pre={pre}"))
+        .form(&[("csrf", csrf.as_str()), ("username", user), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_setup_link_makes_the_first_admin_once_and_the_session_cookie_is_locked_down() {
+    let app = spawn_app().await;
+    let http = browser();
+    let home = http.get(format!("{}/console", app.base)).send().await.unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
+    assert!(
+        home.text().await.unwrap().contains("shoprelay console setup-link"),
+        "the setup notice"
+    );
+
+    let link = app.server.engine.console().setup_link("test").await.unwrap().unwrap();
+    let page = http.get(&link).send().await.unwrap();
+    let (pre, header) = set_cookie(&page, "shoprelay_pre").unwrap();
+    assert!(
+        header.contains("HttpOnly") && header.contains("SameSite=Strict"),
+        "{header}"
+    );
+    let csrf = csrf_of(&page.text().await.unwrap());
+
+    // Without the token, or with another page's, the form is refused and nothing is created.
+    for bad in ["", &"0".repeat(64)] {
+        let r = http
+            .post(&link)
+            .header(COOKIE, format!("shoprelay_pre={pre}"))
+            .form(&[
+                ("csrf", bad),
+                ("username", "ops"),
+                ("password", "correct horse battery"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r.text().await.unwrap().contains("console.csrf"));
+    }
+    let r = http
+        .post(&link)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "ops"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "the token alone, without its cookie, is refused"
+    );
+
+    let short = http
+        .post(&link)
+        .header(COOKIE, format!("shoprelay_pre={pre}"))
+        .form(&[("csrf", csrf.as_str()), ("username", "ops"), ("password", "short")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        short.text().await.unwrap().contains("console.weak_password"),
+        "the link stays usable"
+    );
+
+    let done = http
+        .post(&link)
+        .header(COOKIE, format!("shoprelay_pre={pre}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "ops"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(done.headers()[LOCATION], "/console/onboarding");
+    let (session, header) = set_cookie(&done, "shoprelay_session").unwrap();
+    assert!(
+        header.contains("HttpOnly") && header.contains("SameSite=Strict") && !header.contains("Secure"),
+        "Secure only behind https: {header}"
+    );
+    assert_eq!(session.len(), 64);
+
+    let again = http.get(&link).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::GONE, "the link works once");
+    assert!(
+        app.server.engine.console().setup_link("test").await.unwrap().is_none(),
+        "no link once an admin exists"
+    );
+
+    let (status, page) = get_page(&app, &session, "/console").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("ops") && page.contains("管理员"), "Chinese by default");
+    let (_, unauth) = (
+        StatusCode::OK,
+        browser()
+            .get(format!("{}/console/users", app.base))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(unauth.status(), StatusCode::SEE_OTHER, "no session: to the login page");
+    assert_eq!(unauth.headers()[LOCATION], "/console/login");
+}
+
+#[tokio::test]
+async fn roles_limit_pages_forms_need_csrf_and_admin_actions_are_recorded() {
+    let app = spawn_app().await;
+    let session = first_admin(&app).await;
+    let (_, users) = get_page(&app, &session, "/console/users").await;
+    let csrf = csrf_of(&users);
+
+    let forged = post_form(
+        &app,
+        &session,
+        "/console/users",
+        &[("username", "ann"), ("password", "ann's password"), ("role", "viewer")],
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN, "no CSRF token");
+    let cross = browser()
+        .post(format!("{}/console/users", app.base))
+        .header(COOKIE, format!("shoprelay_session={session}"))
+        .header("origin", "https://evil.example")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "ann"),
+            ("password", "ann's password"),
+            ("role", "viewer"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN, "another site's page");
+    let made = post_form(
+        &app,
+        &session,
+        "/console/users",
+        &[
+            ("csrf", &csrf),
+            ("username", "ann"),
+            ("password", "ann's password"),
+            ("role", "viewer"),
+        ],
+    )
+    .await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+
+    let wrong = login(&app, "ann", "not the password").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.text().await.unwrap().contains("console.bad_login"));
+    let unknown = login(&app, "nobody", "not the password").await;
+    assert_eq!(
+        unknown.status(),
+        StatusCode::UNAUTHORIZED,
+        "the same answer for an unknown name"
+    );
+    let ok = login(&app, "ann", "ann's password").await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let (ann, _) = set_cookie(&ok, "shoprelay_session").unwrap();
+    let (status, page) = get_page(&app, &ann, "/console/users").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer may not manage users");
+    assert!(page.contains("console.forbidden"));
+    let ann_csrf = csrf_of(&get_page(&app, &ann, "/console").await.1);
+    assert_ne!(ann_csrf, csrf, "each session has its own token");
+    let escalate = post_form(
+        &app,
+        &ann,
+        "/console/users/ann",
+        &[("csrf", &ann_csrf), ("role", "admin")],
+    )
+    .await;
+    assert_eq!(escalate.status(), StatusCode::FORBIDDEN);
+
+    // The admin cannot demote themself while they are the only admin.
+    let last = post_form(
+        &app,
+        &session,
+        "/console/users/ops",
+        &[("csrf", &csrf), ("role", "viewer")],
+    )
+    .await;
+    assert_eq!(last.status(), StatusCode::CONFLICT);
+    // Disabling ann ends her session.
+    let off = post_form(
+        &app,
+        &session,
+        "/console/users/ann",
+        &[("csrf", &csrf), ("role", "viewer"), ("disabled", "1")],
+    )
+    .await;
+    assert_eq!(off.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        get_page(&app, &ann, "/console").await.0,
+        StatusCode::SEE_OTHER,
+        "logged out"
+    );
+
+    let (_, actions) = get_page(&app, &session, "/console/actions").await;
+    for expected in ["user.create", "user.update", "session.login", "setup.link"] {
+        assert!(actions.contains(expected), "{expected} recorded: {actions}");
+    }
+
+    let out = post_form(&app, &session, "/console/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        get_page(&app, &session, "/console").await.0,
+        StatusCode::SEE_OTHER,
+        "the session is gone"
+    );
+}
+
+#[tokio::test]
+async fn the_language_switch_goes_back_to_console_pages_only() {
+    let app = spawn_app().await;
+    let session = first_admin(&app).await;
+    let r = browser()
+        .get(format!("{}/console/lang/en?back=/console/users", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[LOCATION], "/console/users");
+    assert!(set_cookie(&r, "shoprelay_lang").unwrap().0 == "en");
+    for evil in ["https://evil.example", "//evil.example", "/console//evil.example"] {
+        let r = browser()
+            .get(format!("{}/console/lang/en?back={evil}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()[LOCATION], "/console", "{evil}");
+    }
+    let page = browser()
+        .get(format!("{}/console", app.base))
+        .header(COOKIE, format!("shoprelay_session={session}; shoprelay_lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Getting started") && page.contains("lang=\"en\""));
+}
