@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`ids`]: validated identifiers parsed at the edge (`ShopId`, `OrderSn`, `ConfigId`, `ChatId`, …).
 //! - [`destination`]: where a delivery goes (a WeCom app, robot, app group chat or webhook), keyed as stored.
+//! - [`entity`]: the entity consistency check (主体一致性): names normalized, real differences named and
+//!   diffed, with the fix.
 //! - [`event`]: the platform-neutral event model the middle of the pipeline speaks.
 //! - [`order`]: the policy-filtered order snapshot an event carries.
 //! - [`policy`]: the per-shop data policy (which personal fields are kept) and masking.
@@ -15,6 +17,7 @@
 //! - [`time`]: the shop's time zone and timestamp formatting.
 
 pub mod destination;
+pub mod entity;
 pub mod error;
 pub mod event;
 pub mod ids;
