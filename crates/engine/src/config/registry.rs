@@ -379,6 +379,11 @@ impl Registry {
         seal_object(secrets, ROUTE, rule.id.as_str(), rule)
     }
 
+    /// A shop as the object stored for it (the console corrects its `legal_entity`).
+    pub fn shop_object(secrets: &SecretBox, shop: &ShopConfig) -> Result<ConfigObject, StoreError> {
+        seal_object(secrets, SHOP, &format!("{}/{}", shop.app, shop.shop_id), shop)
+    }
+
     /// The shop, when configured.
     pub fn shop(&self, app: &ConfigId, shop: ShopId) -> Option<&ShopConfig> {
         self.shops.get(&(app.clone(), shop))

@@ -9,6 +9,8 @@
 //! - [`callbacks`]: WeCom callbacks stored once; their verifications and refusals audited.
 //! - [`console`]: the console's accounts — setup link, logins, sessions, users and roles — and the record
 //!   of every change made through it.
+//! - [`entity`]: the entity consistency check over the configured shops and the recorded WeCom company,
+//!   and corrections of either side.
 //! - [`rules`]: rules with their counters — saved after the checks of `apply`, enabled, deleted — and the
 //!   stored events a dry run starts from.
 //! - [`tasks`]: tasks listed and acknowledged.
@@ -22,6 +24,7 @@ pub mod buyers;
 pub mod callbacks;
 pub mod console;
 pub mod data_policy;
+pub mod entity;
 pub mod pushes;
 pub mod queues;
 pub mod rules;
@@ -49,6 +52,11 @@ impl Engine {
     /// The console's accounts.
     pub fn console(&self) -> console::ConsoleService<'_> {
         console::ConsoleService::new(self)
+    }
+
+    /// The entity consistency check.
+    pub fn entity(&self) -> entity::EntityService<'_> {
+        entity::EntityService::new(self)
     }
 
     /// Message rules.

@@ -340,3 +340,83 @@ async fn the_language_switch_goes_back_to_console_pages_only() {
         .unwrap();
     assert!(page.contains("Getting started") && page.contains("lang=\"en\""));
 }
+
+#[tokio::test]
+async fn the_entity_check_explains_a_mismatch_until_it_is_fixed() {
+    let app = spawn_app().await;
+    let session = first_admin(&app).await;
+    let (status, page) = get_page(&app, &session, "/console/entity").await;
+    assert_eq!(status, StatusCode::OK);
+    for code in [
+        "ERR_SHOP_INACTIVE",
+        "ERR_WECOM_UNVERIFIED",
+        "ERR_ENTITY_MISSING",
+        "ERR_WECOM_ENTITY_MISSING",
+    ] {
+        assert!(page.contains(code), "{code}: {page}");
+    }
+    let csrf = csrf_of(&page);
+    app.authorize().await;
+    let wecom = post_form(
+        &app,
+        &session,
+        "/console/entity/wecom",
+        &[
+            ("csrf", &csrf),
+            ("name", "深圳市某某科技有限责任公司"),
+            ("verified", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(wecom.status(), StatusCode::SEE_OTHER);
+    let path = format!("/console/entity/shop/{}/{}", crate::helpers::APP, crate::helpers::SHOP);
+    let shop = post_form(
+        &app,
+        &session,
+        &path,
+        &[("csrf", &csrf), ("legal_entity", "深圳市某某科技（深圳）有限公司")],
+    )
+    .await;
+    assert_eq!(shop.status(), StatusCode::SEE_OTHER);
+
+    let (_, page) = get_page(&app, &session, "/console/entity").await;
+    assert!(page.contains("ERR_AUTH_MISMATCH"), "{page}");
+    for gone in ["ERR_SHOP_INACTIVE", "ERR_WECOM_UNVERIFIED", "ERR_ENTITY_MISSING"] {
+        assert!(!page.contains(gone), "{gone} fixed: {page}");
+    }
+    assert!(
+        page.contains("<del>(深圳)</del>"),
+        "the shop's extra characters, normalized: {page}"
+    );
+    assert!(page.contains("<ins>责任</ins>"), "WeCom's extra characters: {page}");
+    assert!(page.contains("修改店铺一侧"), "which side to change");
+
+    // Width and spaces are no difference; the form carries the fix.
+    let fixed = post_form(
+        &app,
+        &session,
+        &path,
+        &[("csrf", &csrf), ("legal_entity", "深圳市某某科技 有限责任公司")],
+    )
+    .await;
+    assert_eq!(fixed.status(), StatusCode::SEE_OTHER);
+    let (_, page) = get_page(&app, &session, "/console/entity").await;
+    assert!(
+        !page.contains("ERR_AUTH_MISMATCH") && page.contains("主体一致"),
+        "{page}"
+    );
+
+    // What anyone typed is shown as text, never run.
+    post_form(
+        &app,
+        &session,
+        &path,
+        &[("csrf", &csrf), ("legal_entity", "<script>alert(1)</script>有限公司")],
+    )
+    .await;
+    let (_, page) = get_page(&app, &session, "/console/entity").await;
+    assert!(!page.contains("<script>alert") && page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+
+    let (_, actions) = get_page(&app, &session, "/console/actions").await;
+    assert!(actions.contains("entity.shop") && actions.contains("entity.wecom"));
+}
