@@ -384,6 +384,11 @@ impl Registry {
         seal_object(secrets, SHOP, &format!("{}/{}", shop.app, shop.shop_id), shop)
     }
 
+    /// A WeCom app as the object stored for it (the console's onboarding saves one it tested).
+    pub fn wecom_app_object(secrets: &SecretBox, app: &WeComAppConfig) -> Result<ConfigObject, StoreError> {
+        seal_object(secrets, WECOM_APP, app.id.as_str(), app)
+    }
+
     /// The shop, when configured.
     pub fn shop(&self, app: &ConfigId, shop: ShopId) -> Option<&ShopConfig> {
         self.shops.get(&(app.clone(), shop))

@@ -7,6 +7,7 @@
 //! - [`audit`]: the audit log read by filter, and the platform names a filter accepts.
 //! - [`pushes`]: what a push answered at the edge leaves in the audit log (verifications, refusals).
 //! - [`callbacks`]: WeCom callbacks stored once; their verifications and refusals audited.
+//! - [`connect`]: onboarding's live checks — a WeCom app tested and saved, robots, "test connection".
 //! - [`console`]: the console's accounts — setup link, logins, sessions, users and roles — and the record
 //!   of every change made through it.
 //! - [`entity`]: the entity consistency check over the configured shops and the recorded WeCom company,
@@ -22,6 +23,7 @@
 pub mod audit;
 pub mod buyers;
 pub mod callbacks;
+pub mod connect;
 pub mod console;
 pub mod data_policy;
 pub mod entity;
@@ -52,6 +54,11 @@ impl Engine {
     /// The console's accounts.
     pub fn console(&self) -> console::ConsoleService<'_> {
         console::ConsoleService::new(self)
+    }
+
+    /// Onboarding's live checks.
+    pub fn connect(&self) -> connect::ConnectService<'_> {
+        connect::ConnectService::new(self)
     }
 
     /// The entity consistency check.

@@ -13,11 +13,13 @@
 //! # Layout
 //! - this file: the router, sessions, CSRF, language.
 //! - [`entity`]: the entity consistency check per shop, with the diff and the fix, and its corrections.
+//! - [`onboarding`]: the wizard — WeCom app tested live and saved, shops authorized, test connection.
 //! - [`page`]: the page frame (navigation, language switch) and the error box.
 //! - [`accounts`]: setup link, login, logout, users and roles, the record of console actions.
 
 pub mod accounts;
 pub mod entity;
+pub mod onboarding;
 pub mod page;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -58,6 +60,9 @@ pub fn router() -> Router<AppState> {
         .route("/console/users/{name}", post(accounts::update_user))
         .route("/console/password", post(accounts::set_password))
         .route("/console/actions", get(accounts::actions))
+        .route("/console/onboarding", get(onboarding::page))
+        .route("/console/onboarding/wecom", post(onboarding::connect_wecom))
+        .route("/console/onboarding/test", post(onboarding::test))
         .route("/console/entity", get(entity::page))
         .route("/console/entity/wecom", post(entity::set_wecom))
         .route("/console/entity/shop/{app}/{shop}", post(entity::set_shop))

@@ -4,6 +4,8 @@
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{redirect, Response, StatusCode};
 
+use shoprelay_sim::wecom::{Fault, FaultAction};
+
 use crate::helpers::{spawn_app, TestApp};
 
 /// A client that shows redirects instead of following them, so each answer's cookies can be read.
@@ -419,4 +421,195 @@ async fn the_entity_check_explains_a_mismatch_until_it_is_fixed() {
 
     let (_, actions) = get_page(&app, &session, "/console/actions").await;
     assert!(actions.contains("entity.shop") && actions.contains("entity.wecom"));
+}
+
+/// Submits the wizard's WeCom form; answers the page.
+async fn connect_wecom(app: &TestApp, session: &str, csrf: &str, fields: &[(&str, &str)]) -> String {
+    let wecom = app.wecom.base_url();
+    let mut form: Vec<(&str, &str)> = vec![
+        ("csrf", csrf),
+        ("id", "newapp"),
+        ("corp_id", "wwsim00000000000001"),
+        ("agent_id", "1000002"),
+        ("secret", "sim-app-secret"),
+        ("test_user", "zhangsan"),
+        ("api_base", &wecom),
+    ];
+    for (k, v) in fields {
+        form.retain(|(name, _)| name != k);
+        form.push((k, v));
+    }
+    let r = post_form(app, session, "/console/onboarding/wecom", &form).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_wizard_tests_a_wecom_app_live_maps_failures_to_advice_and_saves_it_when_it_works() {
+    let app = spawn_app().await;
+    let session = first_admin(&app).await;
+    let (status, page) = get_page(&app, &session, "/console/onboarding").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!("{}/push/shopee/{}", app.base, crate::helpers::APP)),
+        "the push URL"
+    );
+    assert!(
+        page.contains(&format!("/auth/shopee/{}", crate::helpers::APP)),
+        "the authorization link"
+    );
+    let csrf = csrf_of(&page);
+
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case; 3] = [
+        (&[("corp_id", "wwwrongcorp")], "wecom.corp_id_invalid", "errcode 40013"),
+        (
+            &[("secret", "not-the-secret")],
+            "wecom.secret_rejected",
+            "errcode 40001",
+        ),
+        (&[("agent_id", "1000003")], "wecom.agent_id_mismatch", "errcode 301002"),
+    ];
+    for (fields, code, errcode) in cases {
+        let page = connect_wecom(&app, &session, &csrf, fields).await;
+        assert!(page.contains(code) && page.contains(errcode), "{code}: {page}");
+        assert!(page.contains("未保存"), "nothing saved on {code}");
+    }
+    app.wecom.inject_fault(Fault::new(
+        "/cgi-bin/message/send",
+        1,
+        FaultAction::Errcode { errcode: 40056 },
+    ));
+    let page = connect_wecom(&app, &session, &csrf, &[]).await;
+    assert!(
+        page.contains("wecom.agent_id_invalid") && page.contains("AgentId"),
+        "{page}"
+    );
+    let bad_key = connect_wecom(
+        &app,
+        &session,
+        &csrf,
+        &[("callback_token", "tok"), ("encoding_aes_key", "short")],
+    )
+    .await;
+    assert!(bad_key.contains("onboarding.bad_field") && bad_key.contains("EncodingAESKey"));
+    assert!(!app
+        .server
+        .engine
+        .registry()
+        .wecom_apps
+        .keys()
+        .any(|id| id.as_str() == "newapp"));
+
+    let aes = "a".repeat(43);
+    let page = connect_wecom(
+        &app,
+        &session,
+        &csrf,
+        &[("callback_token", "tok"), ("encoding_aes_key", &aes)],
+    )
+    .await;
+    assert!(page.contains("已接通并保存"), "{page}");
+    assert!(
+        page.contains(&format!("{}/wecom/callback/newapp", app.base)),
+        "the callback URL to paste"
+    );
+    assert!(!page.contains("sim-app-secret"), "the Secret is never shown again");
+    let registry = app.server.engine.registry();
+    let saved = registry
+        .wecom_apps
+        .values()
+        .find(|a| a.id.as_str() == "newapp")
+        .unwrap();
+    assert_eq!(saved.encoding_aes_key.as_ref().unwrap().expose(), aes);
+    assert!(
+        app.wecom
+            .messages()
+            .iter()
+            .any(|m| m.recipients.iter().any(|r| r == "zhangsan")),
+        "the test message reached the member"
+    );
+
+    let (_, actions) = get_page(&app, &session, "/console/actions").await;
+    assert!(actions.contains("wecom.connect") && actions.contains("failed: wecom.secret_rejected"));
+}
+
+#[tokio::test]
+async fn an_untrusted_ip_is_named_in_the_advice() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        wecom_sim: |c| c.trusted_ips = vec!["10.9.9.9".parse().unwrap()],
+        ..Default::default()
+    })
+    .await;
+    let session = first_admin(&app).await;
+    let csrf = csrf_of(&get_page(&app, &session, "/console/onboarding").await.1);
+    let page = connect_wecom(&app, &session, &csrf, &[]).await;
+    assert!(
+        page.contains("wecom.ip_not_trusted") && page.contains("errcode 60020"),
+        "{page}"
+    );
+    assert!(
+        page.contains("127.0.0.1 不在该应用的企业可信IP中"),
+        "the IP WeCom saw: {page}"
+    );
+}
+
+#[tokio::test]
+async fn test_connection_shows_every_step_green_or_red() {
+    let app = spawn_app().await;
+    let session = first_admin(&app).await;
+    let csrf = csrf_of(&get_page(&app, &session, "/console/onboarding").await.1);
+    app.wecom.inject_fault(Fault::new(
+        "/cgi-bin/webhook/send",
+        1,
+        FaultAction::Errcode { errcode: 93000 },
+    ));
+    let r = post_form(
+        &app,
+        &session,
+        "/console/onboarding/test",
+        &[("csrf", &csrf), ("test_user", "zhangsan")],
+    )
+    .await;
+    let page = r.text().await.unwrap();
+    let start = page.find("<ol class=\"steps\">").expect("the steps");
+    let steps = &page[start..start + page[start..].find("</ol>").unwrap()];
+    let ok = steps.matches("class=\"step-ok\"").count();
+    let failed = steps.matches("class=\"step-fail\"").count();
+    assert_eq!(
+        (ok, failed),
+        (2, 2),
+        "token and test message pass; robot and entity fail: {page}"
+    );
+    assert!(page.contains("wecom.robot_key_invalid") && page.contains("errcode 93000"));
+    assert!(page.contains("ERR_SHOP_INACTIVE"), "the shop is not authorized yet");
+    let viewer_refused = {
+        let users = get_page(&app, &session, "/console/users").await.1;
+        post_form(
+            &app,
+            &session,
+            "/console/users",
+            &[
+                ("csrf", &csrf_of(&users)),
+                ("username", "vi"),
+                ("password", "viewer password"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+        let ok = login(&app, "vi", "viewer password").await;
+        let (vi, _) = set_cookie(&ok, "shoprelay_session").unwrap();
+        let vcsrf = csrf_of(&get_page(&app, &vi, "/console").await.1);
+        post_form(
+            &app,
+            &vi,
+            "/console/onboarding/test",
+            &[("csrf", &vcsrf), ("test_user", "zhangsan")],
+        )
+        .await
+    };
+    assert!(
+        viewer_refused.text().await.unwrap().contains("console.forbidden"),
+        "viewers read, they do not test"
+    );
 }

@@ -1,0 +1,247 @@
+//! `/console/onboarding`: the wizard — connect a WeCom self-built app (tested live, saved when it works,
+//! shown with the callback URL to paste into WeCom), authorize the marketplace shops (the signed
+//! authorization link, the push URL to configure), the entity check, and "test connection", which runs
+//! every check and shows each step green or red with its code and fix.
+
+use axum::extract::State;
+use axum::response::Response;
+use maud::{html, Markup};
+use serde::Deserialize;
+use shoprelay_core::entity::ShopState;
+use shoprelay_core::error::Lang;
+use shoprelay_core::secret::Secret;
+use shoprelay_engine::service::connect::{Step, StepKind, WeComAppInput};
+use shoprelay_marketplaces::platform::display_name;
+
+use super::page::{error_box, error_page, ok_page};
+use super::{t, Authed, Posted};
+use crate::AppState;
+
+fn step_name(lang: Lang, kind: StepKind) -> &'static str {
+    match kind {
+        StepKind::Token => t(
+            lang,
+            "获取 access_token（CorpID + Secret）",
+            "Access token (CorpID + Secret)",
+        ),
+        StepKind::TestMessage => t(
+            lang,
+            "发送测试消息（AgentId、接收人）",
+            "Test message (AgentId, recipient)",
+        ),
+        StepKind::Robot => t(lang, "群机器人测试消息", "Group robot test message"),
+        StepKind::Entity => t(lang, "主体一致性", "Entity check"),
+    }
+}
+
+/// The steps as a list, each green or red with its code, errcode and fix.
+pub fn steps_markup(lang: Lang, steps: &[Step]) -> Markup {
+    html! {
+        ol.steps {
+            @for s in steps {
+                @match &s.failure {
+                    None => li.step-ok { (step_name(lang, s.kind)) " · " (s.subject) " — " (t(lang, "通过", "passed")) },
+                    Some(f) => li.step-fail {
+                        (step_name(lang, s.kind)) " · " (s.subject) " — "
+                        strong { code { (f.code) } }
+                        @if let Some(e) = f.errcode { " (errcode " (e) ")" }
+                        br;
+                        (match lang { Lang::Zh => f.message_zh.as_str(), Lang::En => f.message_en.as_str() })
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// What the wizard shows before and after a WeCom app is tested.
+#[derive(Default)]
+struct Outcome {
+    wecom: Option<(Vec<Step>, bool)>,
+    wecom_form: Option<WeComForm>,
+    test: Option<Vec<Step>>,
+    error: Option<Markup>,
+}
+
+async fn render(state: &AppState, authed: &Authed, outcome: Outcome) -> Response {
+    let lang = authed.lang;
+    let registry = state.engine.registry();
+    let connect = state.engine.connect();
+    let reports = match state.engine.entity().reports().await {
+        Ok(r) => r,
+        Err(err) => return error_page(lang, Some(authed), &err),
+    };
+    let base = &state.engine.settings.public_url;
+    let form = outcome.wecom_form.unwrap_or_default();
+    let app_id = if form.id.is_empty() { "hq" } else { form.id.as_str() };
+    let mut wecom_apps: Vec<_> = registry.wecom_apps.values().collect();
+    wecom_apps.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut markets: Vec<_> = registry.marketplaces.iter().collect();
+    markets.sort_by(|a, b| a.id().cmp(b.id()));
+    let body = html! {
+        @if let Some(e) = outcome.error { (e) }
+        section id="wecom" {
+            h2 { "1. " (t(lang, "连接企业微信（自建应用）", "Connect WeCom (self-built app)")) }
+            @if !wecom_apps.is_empty() {
+                table {
+                    tr { th { (t(lang, "应用", "App")) } th { "CorpID" } th { "AgentId" } th { (t(lang, "回调 URL（填入企业微信「接收消息」设置）", "Callback URL (paste into WeCom's Receive messages settings)")) } }
+                    @for a in &wecom_apps {
+                        tr { td { (a.id) } td { (a.corp_id) } td { (a.agent_id) } td { code { (connect.callback_url(a.id.as_str())) } } }
+                    }
+                }
+            }
+            @if let Some((steps, saved)) = &outcome.wecom {
+                (steps_markup(lang, steps))
+                @if *saved {
+                    div.ok { (t(lang, "企业微信应用已接通并保存。", "The WeCom app works and is saved.")) }
+                } @else {
+                    div.err { (t(lang, "未保存：请按上面的提示修改后重试。", "Not saved: fix what the steps say and try again.")) }
+                }
+            }
+            form method="post" action="/console/onboarding/wecom" {
+                input type="hidden" name="csrf" value=(authed.csrf);
+                label { (t(lang, "应用标识（shoprelay 内的名字）", "App id (shoprelay's name for it)")) " " input type="text" name="id" value=(app_id) required; }
+                label { (t(lang, "企业 ID（CorpID）", "Corp ID")) " " input type="text" name="corp_id" value=(form.corp_id) required; }
+                label { "AgentId " input type="text" name="agent_id" value=(form.agent_id) required; }
+                label { "Secret " input type="password" name="secret" required autocomplete="off"; }
+                label { (t(lang, "回调 Token（可选）", "Callback Token (optional)")) " " input type="text" name="callback_token" value=(form.callback_token) autocomplete="off"; }
+                label { (t(lang, "回调 EncodingAESKey（可选）", "Callback EncodingAESKey (optional)")) " " input type="text" name="encoding_aes_key" value=(form.encoding_aes_key) autocomplete="off"; }
+                label { (t(lang, "接收测试消息的成员 userid", "Member userid for the test message")) " " input type="text" name="test_user" value=(form.test_user) required; }
+                label { (t(lang, "API 地址（默认企业微信官方，测试时可填模拟器）", "API base (WeCom's by default; a simulator for trials)")) " " input type="text" name="api_base" value=(form.api_base) placeholder="https://qyapi.weixin.qq.com"; }
+                p.muted { (t(lang, "回调 URL：", "Callback URL: ")) code { (connect.callback_url(app_id)) } }
+                button type="submit" { (t(lang, "测试并保存", "Test and save")) }
+            }
+        }
+        section id="shops" {
+            h2 { "2. " (t(lang, "授权店铺", "Authorize shops")) }
+            @if markets.is_empty() {
+                p { (t(lang, "尚未配置电商平台应用：在 shoprelay.toml 中添加 [[shopee.apps]] 后执行 shoprelay apply。", "No marketplace app is configured: add [[shopee.apps]] to shoprelay.toml and run shoprelay apply.")) }
+            }
+            @for m in &markets {
+                p {
+                    strong { (display_name(m.platform())) " · " (m.id()) } br;
+                    (t(lang, "推送地址（填入平台开放平台的推送设置）：", "Push URL (set it in the platform's push settings): "))
+                    code { (base) "/push/" (m.platform().as_str()) "/" (m.id()) } br;
+                    a href={ "/auth/" (m.platform().as_str()) "/" (m.id()) } { (t(lang, "打开授权链接，授权店铺 →", "Open the authorization link →")) }
+                }
+            }
+            @if !reports.is_empty() {
+                table {
+                    tr { th { (t(lang, "店铺", "Shop")) } th { (t(lang, "授权", "Authorization")) } }
+                    @for r in &reports {
+                        tr { td { (r.name) " (" (r.app) "/" (r.shop) ")" }
+                             td { @if r.state == ShopState::Active { span.step-ok { (t(lang, "已授权", "authorized")) } } @else { span.step-fail { (t(lang, "未授权", "not authorized")) } } } }
+                    }
+                }
+            }
+        }
+        section id="entity" {
+            h2 { "3. " (t(lang, "主体一致性", "Entity check")) }
+            @let bad = reports.iter().filter(|r| !r.problems.is_empty()).count();
+            p { @if bad == 0 && !reports.is_empty() { span.step-ok { (t(lang, "全部店铺主体一致", "Every shop's entity matches")) } }
+                @else { span.step-fail { (bad) (t(lang, " 家店铺待处理", " shop(s) to fix")) } }
+                " · " a href="/console/entity" { (t(lang, "查看与修正 →", "Review and fix →")) } }
+        }
+        section id="test" {
+            h2 { "4. " (t(lang, "测试连接", "Test connection")) }
+            @if let Some(steps) = &outcome.test { (steps_markup(lang, steps)) }
+            form method="post" action="/console/onboarding/test" {
+                input type="hidden" name="csrf" value=(authed.csrf);
+                label { (t(lang, "接收测试消息的成员 userid", "Member userid for the test messages")) " " input type="text" name="test_user" value=(form.test_user) required; }
+                button type="submit" { (t(lang, "测试连接", "Test connection")) }
+            }
+        }
+    };
+    ok_page(
+        lang,
+        Some(authed),
+        "/console/onboarding",
+        t(lang, "接入向导", "Onboarding"),
+        body,
+    )
+}
+
+/// `GET /console/onboarding`.
+pub async fn page(State(state): State<AppState>, authed: Authed) -> Response {
+    render(&state, &authed, Outcome::default()).await
+}
+
+/// The WeCom app form (the Secret is never shown again).
+#[derive(Deserialize, Default)]
+pub struct WeComForm {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    corp_id: String,
+    #[serde(default)]
+    agent_id: String,
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    callback_token: String,
+    #[serde(default)]
+    encoding_aes_key: String,
+    #[serde(default)]
+    api_base: String,
+    #[serde(default)]
+    test_user: String,
+}
+
+/// `POST /console/onboarding/wecom`: tests the app live and saves it when every step passes.
+pub async fn connect_wecom(State(state): State<AppState>, posted: Posted<WeComForm>) -> Response {
+    let Posted { authed, mut form } = posted;
+    let optional = |s: &str| (!s.trim().is_empty()).then(|| Secret::new(s.trim()));
+    let input = WeComAppInput {
+        id: form.id.clone(),
+        corp_id: form.corp_id.clone(),
+        agent_id: form.agent_id.clone(),
+        secret: Secret::new(std::mem::take(&mut form.secret)),
+        callback_token: optional(&form.callback_token),
+        encoding_aes_key: optional(&form.encoding_aes_key),
+        api_base: form.api_base.clone(),
+        test_user: form.test_user.clone(),
+    };
+    let outcome = match state.engine.connect().connect_app(&authed.user, &input).await {
+        Ok(result) => Outcome {
+            wecom: Some(result),
+            wecom_form: Some(form),
+            ..Outcome::default()
+        },
+        Err(err) => Outcome {
+            error: Some(error_box(authed.lang, &err)),
+            wecom_form: Some(form),
+            ..Outcome::default()
+        },
+    };
+    render(&state, &authed, outcome).await
+}
+
+/// The test's recipient.
+#[derive(Deserialize)]
+pub struct TestForm {
+    #[serde(default)]
+    test_user: String,
+}
+
+/// `POST /console/onboarding/test`: every check, step by step.
+pub async fn test(State(state): State<AppState>, posted: Posted<TestForm>) -> Response {
+    let Posted { authed, form } = posted;
+    let to = form.test_user.clone();
+    let wecom_form = WeComForm {
+        test_user: to.clone(),
+        ..WeComForm::default()
+    };
+    let outcome = match state.engine.connect().test_all(&authed.user, &to).await {
+        Ok(steps) => Outcome {
+            test: Some(steps),
+            wecom_form: Some(wecom_form),
+            ..Outcome::default()
+        },
+        Err(err) => Outcome {
+            error: Some(error_box(authed.lang, &err)),
+            wecom_form: Some(wecom_form),
+            ..Outcome::default()
+        },
+    };
+    render(&state, &authed, outcome).await
+}
