@@ -12,12 +12,14 @@
 //!
 //! # Layout
 //! - this file: the router, sessions, CSRF, language.
+//! - [`audit`]: the audit log with filters and keyset pages, and its CSV export with the same filters.
 //! - [`entity`]: the entity consistency check per shop, with the diff and the fix, and its corrections.
 //! - [`onboarding`]: the wizard — WeCom app tested live and saved, shops authorized, test connection.
 //! - [`page`]: the page frame (navigation, language switch) and the error box.
 //! - [`accounts`]: setup link, login, logout, users and roles, the record of console actions.
 
 pub mod accounts;
+pub mod audit;
 pub mod entity;
 pub mod onboarding;
 pub mod page;
@@ -63,6 +65,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/onboarding", get(onboarding::page))
         .route("/console/onboarding/wecom", post(onboarding::connect_wecom))
         .route("/console/onboarding/test", post(onboarding::test))
+        .route("/console/audit", get(audit::page))
+        .route("/console/audit.csv", get(audit::export))
         .route("/console/entity", get(entity::page))
         .route("/console/entity/wecom", post(entity::set_wecom))
         .route("/console/entity/shop/{app}/{shop}", post(entity::set_shop))

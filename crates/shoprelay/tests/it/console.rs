@@ -613,3 +613,66 @@ async fn test_connection_shows_every_step_green_or_red() {
         "viewers read, they do not test"
     );
 }
+
+/// Data rows of a console table page.
+fn data_rows(page: &str) -> usize {
+    page.matches("<tr><td>").count()
+}
+
+#[tokio::test]
+async fn the_audit_page_filters_pages_by_keyset_and_exports_the_same_rows() {
+    let app = crate::helpers::spawn_authorized_with_rules("").await;
+    let first = app.create_order("READY_TO_SHIP").await;
+    let second = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let session = first_admin(&app).await;
+
+    let (status, all) = get_page(&app, &session, "/console/audit").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(all.contains(&first) && all.contains(&second), "{all}");
+    let (_, only_first) = get_page(&app, &session, &format!("/console/audit?order_sn={first}")).await;
+    assert!(only_first.contains(&first) && !only_first.contains(&second));
+    let (_, deliveries) = get_page(
+        &app,
+        &session,
+        &format!("/console/audit?kind=delivery&order_sn={first}"),
+    )
+    .await;
+    assert!(deliveries.contains("<code>delivered</code>") && !deliveries.contains("<code>accepted</code>"));
+
+    // Keyset: before_id shows only older entries.
+    let entries = app.audit(shoprelay_store::AuditFilter::default()).await;
+    let oldest_two: Vec<i64> = entries.iter().rev().take(2).map(|e| e.id).collect();
+    let (_, older) = get_page(&app, &session, &format!("/console/audit?before_id={}", oldest_two[1])).await;
+    assert_eq!(data_rows(&older), 1, "only the oldest entry: {older}");
+    assert!(data_rows(&all) > 4);
+
+    let csv = browser()
+        .get(format!("{}/console/audit.csv?order_sn={first}", app.base))
+        .header(COOKIE, format!("shoprelay_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("id,at_utc,kind,outcome"));
+    assert_eq!(
+        lines.len() - 1,
+        data_rows(&only_first),
+        "the export has the page's rows: {text}"
+    );
+    assert!(lines[1..].iter().all(|l| l.contains(&first)));
+
+    let (status, bad) = get_page(&app, &session, "/console/audit?shop_id=abc").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(bad.contains("console.bad_filter"));
+    let (_, actions) = get_page(&app, &session, "/console/actions").await;
+    assert!(actions.contains("audit.export"), "exports are recorded");
+    let anonymous = browser()
+        .get(format!("{}/console/audit.csv", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER, "no session, no export");
+}
