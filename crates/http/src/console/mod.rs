@@ -14,6 +14,7 @@
 //! - this file: the router, sessions, CSRF, language.
 //! - [`audit`]: the audit log with filters and keyset pages, and its CSV export with the same filters.
 //! - [`entity`]: the entity consistency check per shop, with the diff and the fix, and its corrections.
+//! - [`lists`]: rules, buyer conversations and a conversation's thread (read-only).
 //! - [`onboarding`]: the wizard — WeCom app tested live and saved, shops authorized, test connection.
 //! - [`page`]: the page frame (navigation, language switch) and the error box.
 //! - [`accounts`]: setup link, login, logout, users and roles, the record of console actions.
@@ -21,6 +22,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod entity;
+pub mod lists;
 pub mod onboarding;
 pub mod page;
 
@@ -67,6 +69,9 @@ pub fn router() -> Router<AppState> {
         .route("/console/onboarding/test", post(onboarding::test))
         .route("/console/audit", get(audit::page))
         .route("/console/audit.csv", get(audit::export))
+        .route("/console/rules", get(lists::rules))
+        .route("/console/conversations", get(lists::conversations))
+        .route("/console/conversations/{id}", get(lists::thread))
         .route("/console/entity", get(entity::page))
         .route("/console/entity/wecom", post(entity::set_wecom))
         .route("/console/entity/shop/{app}/{shop}", post(entity::set_shop))

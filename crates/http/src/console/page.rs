@@ -45,6 +45,8 @@ pub fn frame(lang: Lang, authed: Option<&Authed>, here: &str, title: &str, body:
                         a href="/console/onboarding" { (t(lang, "接入向导", "Onboarding")) }
                         a href="/console/entity" { (t(lang, "主体一致性", "Entity check")) }
                         a href="/console/audit" { (t(lang, "审计日志", "Audit log")) }
+                        a href="/console/rules" { (t(lang, "规则", "Rules")) }
+                        a href="/console/conversations" { (t(lang, "会话", "Conversations")) }
                         @if a.user.role.allows(Role::Admin) {
                             a href="/console/users" { (t(lang, "用户", "Users")) }
                         }

@@ -14,7 +14,7 @@ use crate::helpers::*;
 const CS_AGENT: i64 = 1000003;
 const TOKEN: &str = "QDG6eK";
 const AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
-const BUYER: u64 = 55501;
+pub(crate) const BUYER: u64 = 55501;
 
 fn with_cs_app(c: &mut WeComSimConfig) {
     c.apps.push(SimApp {
@@ -26,7 +26,7 @@ fn with_cs_app(c: &mut WeComSimConfig) {
 
 /// The usual app plus a customer-service WeCom app `cs` whose callbacks the simulator sends, and a rule
 /// that brings buyer messages to zhangsan through it.
-async fn spawn_with_chat() -> TestApp {
+pub(crate) async fn spawn_with_chat() -> TestApp {
     let app = spawn_app_with(Options {
         wecom_sim: with_cs_app,
         ..Options::default()

@@ -676,3 +676,39 @@ async fn the_audit_page_filters_pages_by_keyset_and_exports_the_same_rows() {
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::SEE_OTHER, "no session, no export");
 }
+
+#[tokio::test]
+async fn rules_and_conversations_are_listed_with_buyer_words_as_text() {
+    let app = crate::chat::spawn_with_chat().await;
+    app.shopee
+        .buyer_says(
+            crate::helpers::SHOP,
+            crate::chat::BUYER,
+            "amy<b>",
+            "where is my <script>alert(1)</script> order?",
+        )
+        .await
+        .unwrap();
+    app.dispatch_until_settled().await;
+    let session = first_admin(&app).await;
+    let (status, rules) = get_page(&app, &session, "/console/rules").await;
+    assert_eq!(status, StatusCode::OK);
+    for id in ["orders", "group", "chat"] {
+        assert!(rules.contains(&format!("<code>{id}</code>")), "{id}: {rules}");
+    }
+    let (_, list) = get_page(&app, &session, "/console/conversations?state=open").await;
+    assert!(list.contains("amy&lt;b&gt;") && !list.contains("amy<b>"), "{list}");
+    let at = list.find("/console/conversations/").unwrap() + "/console/conversations/".len();
+    let id: String = list[at..].chars().take_while(char::is_ascii_digit).collect();
+    let (status, thread) = get_page(&app, &session, &format!("/console/conversations/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        thread.contains("where is my &lt;script&gt;alert(1)&lt;/script&gt; order?"),
+        "{thread}"
+    );
+    assert!(!thread.contains("<script>alert"));
+    assert_eq!(
+        get_page(&app, &session, "/console/conversations/999999").await.0,
+        StatusCode::NOT_FOUND
+    );
+}
