@@ -712,3 +712,28 @@ async fn rules_and_conversations_are_listed_with_buyer_words_as_text() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_browser_form_post_with_a_null_origin_is_accepted_only_as_same_origin() {
+    // Under Referrer-Policy: no-referrer Chromium posts forms with `Origin: null`; Sec-Fetch-Site says
+    // whether the page was this origin's.
+    let app = spawn_app().await;
+    let session = first_admin(&app).await;
+    let csrf = csrf_of(&get_page(&app, &session, "/console").await.1);
+    let post = |fetch_site: &'static str| {
+        browser()
+            .post(format!("{}/console/logout", app.base))
+            .header(COOKIE, format!("shoprelay_session={session}"))
+            .header("origin", "null")
+            .header("sec-fetch-site", fetch_site)
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+    };
+    assert_eq!(post("cross-site").await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        post("same-site").await.unwrap().status(),
+        StatusCode::FORBIDDEN,
+        "a sibling subdomain"
+    );
+    assert_eq!(post("same-origin").await.unwrap().status(), StatusCode::SEE_OTHER);
+}

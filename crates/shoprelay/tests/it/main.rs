@@ -8,6 +8,7 @@
 mod audit_chain;
 mod auth;
 mod autoreply;
+mod browser;
 mod chat;
 mod chat_cards;
 mod cli;

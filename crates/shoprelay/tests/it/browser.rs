@@ -1,0 +1,233 @@
+//! The console in a real browser: headless Chromium, driven through chromedriver (WebDriver), walks the
+//! onboarding as a person would — setup link, login, WeCom connected against the simulator, the shop
+//! authorized through Shopee's redirect, the entity mismatch explained and fixed, the audit log, the
+//! English switch — and saves a screenshot of each page under `target/tmp/console-screenshots/`.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (.ci/run installs them); without chromedriver on the
+//! PATH the test says SKIPPED and passes, like the PostgreSQL half of the storage suite.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::{spawn_app, APP, SHOP};
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// Starts chromedriver and waits for its "started successfully" line (no polling, no sleeping).
+async fn start_driver() -> Option<Driver> {
+    let exe = ["chromedriver", "/usr/bin/chromedriver"]
+        .into_iter()
+        .find(|c| std::process::Command::new(c).arg("--version").output().is_ok())?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(exe)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()?;
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.contains("started successfully") {
+            // Keep reading so chromedriver never blocks on a full pipe.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return Some(Driver {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+            });
+        }
+    }
+    panic!("chromedriver exited before it started");
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            // Root in CI has no sandbox to drop into; /dev/shm is small in containers.
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,1600", "--lang=zh-CN"],
+            "binary": "/usr/bin/chromium"
+        }),
+    );
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("chromedriver starts a Chromium session")
+}
+
+fn shots_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(shots_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+/// Types into the field `name` of the form posting to `action` (replacing what it held).
+async fn fill(c: &Client, action: &str, name: &str, value: &str) {
+    let field = c
+        .find(Locator::Css(&format!("form[action^='{action}'] [name='{name}']")))
+        .await
+        .unwrap_or_else(|e| panic!("{action} {name}: {e}"));
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+/// Submits the form posting to `action` and waits (at most 20 s) for the page it leads to, known by
+/// `expect` in its text; answers that page's source.
+async fn submit(c: &Client, action: &str, expect: &str) -> String {
+    c.find(Locator::Css(&format!("form[action^='{action}'] button[type='submit']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    see(c, expect).await
+}
+
+/// Waits (at most 20 s) until the page's text holds `expect`; answers its source.
+async fn see(c: &Client, expect: &str) -> String {
+    let found = c
+        .wait()
+        .at_most(std::time::Duration::from_secs(20))
+        .for_element(Locator::XPath(&format!("//body[contains(., \"{expect}\")]")))
+        .await;
+    let page = source(c).await;
+    assert!(found.is_ok(), "expected `{expect}` on the page: {page}");
+    page
+}
+
+async fn source(c: &Client) -> String {
+    c.source().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_person_onboards_in_chromium() {
+    let Some(driver) = start_driver().await else {
+        eprintln!("SKIPPED: chromedriver is not installed (apt-get install chromium chromium-driver)");
+        return;
+    };
+    let app = spawn_app().await;
+    let c = browser(&driver).await;
+    // A browser that stops answering fails the test instead of holding CI until its limit.
+    tokio::time::timeout(std::time::Duration::from_secs(180), onboarding(&app, &c))
+        .await
+        .expect("the browser walk finishes within three minutes");
+    c.close().await.unwrap();
+    eprintln!("screenshots: {}", shots_dir().display());
+}
+
+async fn onboarding(app: &crate::helpers::TestApp, c: &Client) {
+    // 1. The setup link printed at the first start makes the first admin.
+    let link = app.server.engine.console().setup_link("test").await.unwrap().unwrap();
+    c.goto(&link).await.unwrap();
+    shot(c, "01-setup").await;
+    fill(c, "/console/setup", "username", "ops").await;
+    fill(c, "/console/setup", "password", "correct horse battery").await;
+    submit(c, "/console/setup", "连接企业微信").await;
+
+    // 2. Log out and in again, once with a wrong password.
+    submit(c, "/console/logout", "登录").await;
+    fill(c, "/console/login", "username", "ops").await;
+    fill(c, "/console/login", "password", "wrong password!").await;
+    submit(c, "/console/login", "console.bad_login").await;
+    shot(c, "02-login-refused").await;
+    fill(c, "/console/login", "username", "ops").await;
+    fill(c, "/console/login", "password", "correct horse battery").await;
+    submit(c, "/console/login", "开始使用").await;
+
+    // 3. Connect WeCom: a wrong Secret first, then the right one.
+    c.goto(&format!("{}/console/onboarding", app.base)).await.unwrap();
+    let wecom = app.wecom.base_url();
+    for (field, value) in [
+        ("id", "hq2"),
+        ("corp_id", "wwsim00000000000001"),
+        ("agent_id", "1000002"),
+        ("secret", "not-the-secret"),
+        ("test_user", "zhangsan"),
+        ("api_base", wecom.as_str()),
+    ] {
+        fill(c, "/console/onboarding/wecom", field, value).await;
+    }
+    let page = submit(c, "/console/onboarding/wecom", "wecom.secret_rejected").await;
+    assert!(page.contains("errcode 40001"), "{page}");
+    shot(c, "03-wecom-refused").await;
+    fill(c, "/console/onboarding/wecom", "secret", "sim-app-secret").await;
+    let page = submit(c, "/console/onboarding/wecom", "已接通并保存").await;
+    assert!(page.contains("/wecom/callback/hq2"), "{page}");
+    shot(c, "04-wecom-connected").await;
+
+    // 4. Authorize the shop through the marketplace's redirect.
+    c.find(Locator::Css(&format!("a[href='/auth/shopee/{APP}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    see(c, "授权成功").await;
+    shot(c, "05-shop-authorized").await;
+
+    // 5. The entity check: a mismatch explained, then fixed with the suggested value.
+    c.goto(&format!("{}/console/entity", app.base)).await.unwrap();
+    fill(c, "/console/entity/wecom", "name", "深圳市某某科技有限责任公司").await;
+    c.find(Locator::Css("form[action='/console/entity/wecom'] [name='verified']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    submit(c, "/console/entity/wecom", "ERR_ENTITY_MISSING").await;
+    let shop_form = format!("/console/entity/shop/{APP}/{SHOP}");
+    fill(c, &shop_form, "legal_entity", "深圳市某某科技有限公司").await;
+    let page = submit(c, &shop_form, "ERR_AUTH_MISMATCH").await;
+    assert!(page.contains("<ins>责任</ins>"), "{page}");
+    shot(c, "06-entity-mismatch").await;
+    // The shop form now holds the fix (the WeCom company's verified name): saving it clears the mismatch.
+    let page = submit(c, &shop_form, "主体一致 ✔").await;
+    assert!(!page.contains("ERR_AUTH_MISMATCH"), "{page}");
+    shot(c, "07-entity-fixed").await;
+
+    // 6. The audit log shows the authorization; the English switch keeps the page.
+    c.goto(&format!("{}/console/audit", app.base)).await.unwrap();
+    see(c, "authorized").await;
+    shot(c, "08-audit").await;
+    c.find(Locator::LinkText("English"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    see(c, "Audit log").await;
+    shot(c, "09-audit-en").await;
+    c.goto(&format!("{}/console/actions", app.base)).await.unwrap();
+    let page = see(c, "Console actions").await;
+    for action in ["user.create", "session.login", "wecom.connect", "entity.shop"] {
+        assert!(page.contains(action), "{action} recorded");
+    }
+    shot(c, "10-actions").await;
+}
