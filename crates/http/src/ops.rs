@@ -73,7 +73,7 @@ pub async fn console(State(state): State<AppState>) -> Html<String> {
     }
     Html(format!(
         "<!doctype html><meta charset=utf-8><title>shoprelay</title><h1>shoprelay</h1>\
-         <p>电商平台（Shopee、Lazada）订单推送 → 企业微信。API: <a href=\"/api/v1/status\">/api/v1/status</a> · \
+         <p><a href=\"/console\">控制台 Console →</a></p><p>电商平台（Shopee、Lazada）订单推送 → 企业微信。API: <a href=\"/api/v1/status\">/api/v1/status</a> · \
          <a href=\"/api/v1/audit\">/api/v1/audit</a> · <a href=\"/metrics\">/metrics</a></p><ul>{apps}</ul>"
     ))
 }
