@@ -65,6 +65,16 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     options.http.trusted_proxies = server.trusted_proxies.clone();
     options.language = server.language;
     let running = start(listener, options).await?;
+    // The first start (no admin yet) prints the one-time link that creates the console's first admin. Made
+    // before the banner, so nothing slow runs between the banner (which callers wait for) and the signal
+    // handlers being installed.
+    let setup_link = match running.engine.console().setup_link("serve").await {
+        Ok(link) => link,
+        Err(err) => {
+            tracing::warn!(error = ?err, "could not make the console's setup link");
+            None
+        }
+    };
     let base = running.engine.settings.public_url.clone();
     println!(
         "shoprelay {} 已启动 listening on http://{bound}",
@@ -79,13 +89,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         shoprelay_engine::config::Sections::NAMES.join("|")
     );
     println!("  配置 configure:     shoprelay apply -f shoprelay.toml   (see README › Configuration)");
-    // The first start (no admin yet) prints the one-time link that creates the console's first admin.
-    match running.engine.console().setup_link("serve").await {
-        Ok(Some(link)) => {
-            println!("  初始化控制台 set up the console (once, 24 h): {link}");
-        }
-        Ok(None) => {}
-        Err(err) => tracing::warn!(error = ?err, "could not make the console's setup link"),
+    if let Some(link) = setup_link {
+        println!("  初始化控制台 set up the console (once, 24 h): {link}");
     }
     let registry = running.engine.registry();
     if registry.apps.is_empty() {

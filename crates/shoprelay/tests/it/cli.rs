@@ -166,3 +166,47 @@ async fn the_demo_runs_end_to_end() {
     assert_eq!(tiktok("新订单"), 1, "{stdout}");
     assert_eq!(tiktok("已发货"), 1, "{stdout}");
 }
+
+#[tokio::test]
+async fn console_setup_link_prints_a_link_that_makes_the_first_admin_then_refuses() {
+    use crate::console::{browser, csrf_of, set_cookie};
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, base) = serve(dir.path(), &[], &[("SHOPRELAY_LISTEN", "127.0.0.1:0")]);
+    wait_healthy(&base).await;
+    let link = || {
+        bin()
+            .current_dir(dir.path())
+            .args(["console", "setup-link"])
+            .output()
+            .unwrap()
+    };
+    let first = link();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let printed = String::from_utf8(first.stdout).unwrap();
+    let path = &printed[printed.find("/console/setup/").expect("a setup link")..]
+        .trim()
+        .to_owned();
+    assert_eq!(path.len(), "/console/setup/".len() + 64, "{printed}");
+
+    let http = browser();
+    let page = http.get(format!("{base}{path}")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let (pre, _) = set_cookie(&page, "shoprelay_pre").unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let made = http
+        .post(format!("{base}{path}"))
+        .header("cookie", format!("shoprelay_pre={pre}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "ops"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status().as_u16(), 303);
+
+    let refused = link();
+    assert_eq!(refused.status.code(), Some(1), "no link once an admin exists");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("an admin exists"));
+}
