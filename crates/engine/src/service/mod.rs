@@ -10,6 +10,7 @@
 //! - [`connect`]: onboarding's live checks — a WeCom app tested and saved, robots, "test connection".
 //! - [`console`]: the console's accounts — setup link, logins, sessions, users and roles — and the record
 //!   of every change made through it.
+//! - [`destinations`]: each configured destination's budget use, breaker and dead letters.
 //! - [`entity`]: the entity consistency check over the configured shops and the recorded WeCom company,
 //!   and corrections of either side.
 //! - [`rules`]: rules with their counters — saved after the checks of `apply`, enabled, deleted — and the
@@ -26,6 +27,7 @@ pub mod callbacks;
 pub mod connect;
 pub mod console;
 pub mod data_policy;
+pub mod destinations;
 pub mod entity;
 pub mod pushes;
 pub mod queues;
@@ -59,6 +61,11 @@ impl Engine {
     /// Onboarding's live checks.
     pub fn connect(&self) -> connect::ConnectService<'_> {
         connect::ConnectService::new(self)
+    }
+
+    /// Destinations' state.
+    pub fn destinations(&self) -> destinations::DestinationService<'_> {
+        destinations::DestinationService::new(self)
     }
 
     /// The entity consistency check.

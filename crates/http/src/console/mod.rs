@@ -13,6 +13,7 @@
 //! # Layout
 //! - this file: the router, sessions, CSRF, language.
 //! - [`audit`]: the audit log with filters and keyset pages, and its CSV export with the same filters.
+//! - [`destinations`]: budget use, breaker and dead letters per destination, with replay.
 //! - [`entity`]: the entity consistency check per shop, with the diff and the fix, and its corrections.
 //! - [`lists`]: rules, buyer conversations and a conversation's thread (read-only).
 //! - [`onboarding`]: the wizard — WeCom app tested live and saved, shops authorized, test connection.
@@ -21,6 +22,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod destinations;
 pub mod entity;
 pub mod lists;
 pub mod onboarding;
@@ -72,6 +74,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/rules", get(lists::rules))
         .route("/console/conversations", get(lists::conversations))
         .route("/console/conversations/{id}", get(lists::thread))
+        .route("/console/destinations", get(destinations::page))
+        .route("/console/destinations/replay", post(destinations::replay))
         .route("/console/entity", get(entity::page))
         .route("/console/entity/wecom", post(entity::set_wecom))
         .route("/console/entity/shop/{app}/{shop}", post(entity::set_shop))

@@ -47,6 +47,7 @@ pub fn frame(lang: Lang, authed: Option<&Authed>, here: &str, title: &str, body:
                         a href="/console/audit" { (t(lang, "审计日志", "Audit log")) }
                         a href="/console/rules" { (t(lang, "规则", "Rules")) }
                         a href="/console/conversations" { (t(lang, "会话", "Conversations")) }
+                        a href="/console/destinations" { (t(lang, "发送目标", "Destinations")) }
                         @if a.user.role.allows(Role::Admin) {
                             a href="/console/users" { (t(lang, "用户", "Users")) }
                         }

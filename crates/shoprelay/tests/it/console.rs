@@ -737,3 +737,44 @@ async fn a_browser_form_post_with_a_null_origin_is_accepted_only_as_same_origin(
     );
     assert_eq!(post("same-origin").await.unwrap().status(), StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn destinations_show_budget_breaker_and_dead_letters_which_can_be_replayed() {
+    let app = crate::helpers::spawn_authorized_with_rules("").await;
+    app.wecom.inject_fault(Fault::new(
+        "/cgi-bin/message/send",
+        1,
+        FaultAction::Errcode { errcode: 40058 },
+    ));
+    app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let session = first_admin(&app).await;
+    let (status, page) = get_page(&app, &session, "/console/destinations").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("<code>wecom_app:hq</code>") && page.contains("<code>robot:ops</code>"),
+        "{page}"
+    );
+    assert!(page.contains("/ 200") && page.contains("/ 20"), "each budget: {page}");
+    let start = page.find("<code>wecom_app:hq</code>").unwrap();
+    let row = &page[start..start + page[start..].find("</tr>").unwrap()];
+    assert!(
+        row.contains("<td>1</td>") && row.contains("重新投递死信"),
+        "one dead letter: {row}"
+    );
+    let csrf = csrf_of(&page);
+    let replayed = post_form(
+        &app,
+        &session,
+        "/console/destinations/replay",
+        &[("csrf", &csrf), ("destination", "wecom_app:hq")],
+    )
+    .await;
+    assert_eq!(replayed.status(), StatusCode::SEE_OTHER);
+    let (_, page) = get_page(&app, &session, "/console/destinations").await;
+    let start = page.find("<code>wecom_app:hq</code>").unwrap();
+    let row = &page[start..start + page[start..].find("</tr>").unwrap()];
+    assert!(row.contains("<td>0</td>"), "queued again: {row}");
+    let (_, actions) = get_page(&app, &session, "/console/actions").await;
+    assert!(actions.contains("deliveries.replay") && actions.contains("1 dead letters queued again"));
+}
