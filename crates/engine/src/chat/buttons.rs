@@ -75,7 +75,7 @@ impl CardRef {
 
 /// The page of conversation `id` in the console.
 pub fn conversation_url(public_url: &str, id: i64) -> String {
-    format!("{}/#/conversations/{id}", public_url.trim_end_matches('/'))
+    format!("{}/console/conversations/{id}", public_url.trim_end_matches('/'))
 }
 
 /// The buttons of a buyer-message card (claim, resolve, hand off); `held` leaves claim out.

@@ -429,7 +429,7 @@ fn an_app_that_receives_clicks_gets_buttons_instead_of_the_acknowledgement_link(
     let chat = RenderContext {
         buttons: Some(CardButtons {
             task_id: "sr-c12-h1",
-            conversation_url: Some("https://relay.example.com/#/conversations/12"),
+            conversation_url: Some("https://relay.example.com/console/conversations/12"),
         }),
         ack_url: None,
         ..ctx(Lang::Zh)
@@ -442,5 +442,5 @@ fn an_app_that_receives_clicks_gets_buttons_instead_of_the_acknowledgement_link(
         .filter_map(|b| b["key"].as_str())
         .collect();
     assert_eq!(keys, ["claim", "resolve", "handoff"]);
-    assert!(card["jump_list"].to_string().contains("/#/conversations/12"));
+    assert!(card["jump_list"].to_string().contains("/console/conversations/12"));
 }
