@@ -2789,6 +2789,11 @@ async fn a_buyers_latest_order_is_found_by_their_name_with_its_status() {
                 .await
                 .unwrap(),
             None
+        );
+    })
+    .await;
+}
+
 fn console_user(name: &str, role: Role) -> NewConsoleUser {
     NewConsoleUser {
         username: name.into(),

@@ -230,6 +230,10 @@ fn parse_input(input: &WeComAppInput) -> Result<WeComAppConfig, ConnectError> {
         callback_token: token,
         encoding_aes_key: key,
         rate_per_minute: 200,
+        // The wizard connects by callback URL; a long connection is configured in TOML for now.
+        bot_id: None,
+        bot_secret: None,
+        long_connection_url: None,
     })
 }
 

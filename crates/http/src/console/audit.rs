@@ -227,7 +227,7 @@ pub async fn page(State(state): State<AppState>, authed: Authed, Query(form): Qu
                     td { (e.id) } td { (time(e.at)) } td { (e.kind) } td { code { (e.outcome.as_str()) } }
                     td { (e.shop_id.map(|s| s.to_string()).unwrap_or_default()) }
                     td { (e.order_sn.as_deref().unwrap_or("")) }
-                    td { (e.destination.as_deref().unwrap_or("")) }
+                    td { (e.destination.as_ref().map(ToString::to_string).unwrap_or_default()) }
                     td { (e.errcode.map(|c| c.to_string()).unwrap_or_default()) }
                     td { (e.detail) }
                 }
