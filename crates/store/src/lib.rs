@@ -3,7 +3,8 @@
 //! # Layout
 //! - [`model`]: the records stored and returned (pushes, inbox items, deliveries, audit entries, shop tokens).
 //! - [`store`]: the [`Store`] trait, split by concern: [`Inbox`], [`Outbox`], [`AuditLog`], [`ConfigRepo`],
-//!   [`ShopAuthRepo`], [`Tasks`], [`OrderWatch`], [`Retention`], [`Privacy`].
+//!   [`ShopAuthRepo`], [`Tasks`], [`OrderWatch`], [`Retention`], [`Privacy`]; [`Writes`] commits several
+//!   workers' writes in one transaction (`sql/batch.rs`).
 //! - [`sql`]: [`SqlStore`], the one implementation over SQLite (embedded default) and PostgreSQL (scale-out).
 //!   Both dialects share their SQL where they agree; claiming work and migrations differ. Columns that
 //!   can hold personal data are sealed with the master key (`sql/personal.rs`); a buyer's rows are found
@@ -34,5 +35,5 @@ pub use model::*;
 pub use sql::{ResealTarget, SqlStore};
 pub use store::{
     AuditLog, Callbacks, ConfigRepo, ConsoleAccounts, Conversations, DataPolicies, Inbox, OrderWatch, Outbox, Privacy,
-    Retention, ShopAuthRepo, Store, Tasks,
+    Retention, ShopAuthRepo, Store, Tasks, Writes,
 };

@@ -951,3 +951,105 @@ impl ForgetReport {
         )
     }
 }
+
+/// An inbox item's result to commit: the item (by its id and claim) and what it became.
+#[derive(Debug, Clone)]
+pub struct InboxDone {
+    /// Inbox id.
+    pub id: i64,
+    /// The claim it was processed under (see [`InboxItem::claim_token`]).
+    pub claim_token: String,
+    /// What it became.
+    pub completion: InboxCompletion,
+}
+
+/// An inbox item to try again later.
+#[derive(Debug, Clone)]
+pub struct InboxRetry {
+    /// Inbox id.
+    pub id: i64,
+    /// The claim it was processed under.
+    pub claim_token: String,
+    /// When to try again (unix ms).
+    pub next_at: i64,
+    /// Why it failed.
+    pub error: String,
+}
+
+/// A send recorded before it goes out: one send-log row for the destination (`*`) and one per member.
+#[derive(Debug, Clone)]
+pub struct SendReservation {
+    /// The destination.
+    pub destination: Destination,
+    /// The people it reaches (lower-cased userids, or `?` for possibly anyone).
+    pub members: Vec<String>,
+    /// When (unix ms).
+    pub at: i64,
+}
+
+/// A delivery attempt's result to commit (see `Outbox::finish_delivery`).
+#[derive(Debug, Clone)]
+pub struct DeliveryFinish {
+    /// Delivery id.
+    pub id: i64,
+    /// The claim it was attempted under.
+    pub claim_token: String,
+    /// Its destination (whose send log a settled send moves in).
+    pub destination: Destination,
+    /// How the attempt ended.
+    pub result: DeliveryResult,
+    /// Its audit entry.
+    pub audit: AuditEntry,
+    /// For an attempt that was sent: its send's reserved time and the time to settle it at.
+    pub settle: Option<(i64, i64)>,
+}
+
+/// Writes of several workers committed together in ONE transaction (one fsync on SQLite).
+#[derive(Debug, Clone, Default)]
+pub struct WriteBatch {
+    /// Verified pushes, each stored with its audit entry (see `Inbox::insert_pushes`).
+    pub pushes: Vec<NewPush>,
+    /// Inbox items' results (see `Inbox::complete_inbox`).
+    pub completions: Vec<InboxDone>,
+    /// Inbox items to try again (see `Inbox::retry_inbox`).
+    pub retries: Vec<InboxRetry>,
+    /// Sends to record (see `Outbox::reserve_send`).
+    pub sends: Vec<SendReservation>,
+    /// Delivery attempts' results (see `Outbox::finish_delivery` and `Outbox::finish_sent`).
+    pub finishes: Vec<DeliveryFinish>,
+    /// Audit entries to append.
+    pub audits: Vec<AuditEntry>,
+}
+
+impl WriteBatch {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.pushes.is_empty()
+            && self.completions.is_empty()
+            && self.retries.is_empty()
+            && self.sends.is_empty()
+            && self.finishes.is_empty()
+            && self.audits.is_empty()
+    }
+
+    /// Appends `other`'s writes after this batch's.
+    pub fn append(&mut self, mut other: WriteBatch) {
+        self.pushes.append(&mut other.pushes);
+        self.completions.append(&mut other.completions);
+        self.retries.append(&mut other.retries);
+        self.sends.append(&mut other.sends);
+        self.finishes.append(&mut other.finishes);
+        self.audits.append(&mut other.audits);
+    }
+}
+
+/// What a [`WriteBatch`] did, index for index.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// Each push: stored, or a duplicate.
+    pub pushes: Vec<PushInsert>,
+    /// Each completion: the number of new events, or `None` (nothing written) when its claim was lost.
+    pub completions: Vec<Option<usize>>,
+    /// Each finish: whether the claim still held (the state changed); the audit entry is written either way.
+    pub finishes: Vec<bool>,
+}

@@ -401,9 +401,19 @@ pub trait ConsoleAccounts: Send + Sync {
     async fn console_actions(&self, filter: &ConsoleActionFilter) -> Result<Vec<ConsoleAction>>;
 }
 
+/// Group commit: the writes of several workers in one transaction.
+#[async_trait]
+pub trait Writes: Send + Sync {
+    /// Commits every write of `batch` in ONE transaction, with the effects of the single operations it
+    /// stands for (a push stored once, completions and finishes fenced by their claims, each with its audit
+    /// entry); `now` stamps what completions create. All or nothing: after an error nothing is written.
+    async fn write_batch(&self, batch: &WriteBatch, now: i64) -> Result<WriteOutcome>;
+}
+
 /// Everything shoprelay keeps.
 pub trait Store:
     Inbox
+    + Writes
     + Outbox
     + AuditLog
     + ConfigRepo

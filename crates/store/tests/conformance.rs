@@ -3092,3 +3092,186 @@ async fn console_users_sessions_and_the_last_admin() {
     })
     .await;
 }
+
+fn done(item: &InboxItem, completion: InboxCompletion) -> InboxDone {
+    InboxDone {
+        id: item.id,
+        claim_token: item.claim_token.clone(),
+        completion,
+    }
+}
+
+fn finish(item: &DeliveryItem, result: DeliveryResult, at: i64, settle: Option<(i64, i64)>) -> DeliveryFinish {
+    DeliveryFinish {
+        id: item.id,
+        claim_token: item.claim_token.clone(),
+        destination: item.destination.clone(),
+        result,
+        audit: AuditEntry::new(
+            AuditKind::Delivery,
+            AuditOutcome::Delivered,
+            at,
+            format!("d{}", item.id),
+        ),
+        settle,
+    }
+}
+
+fn status(order: &str, status: &str, at: i64) -> OrderStateUpdate {
+    OrderStateUpdate {
+        app_id: app(),
+        shop_id: shop(),
+        order_sn: OrderSn::parse(order).unwrap(),
+        status: status.into(),
+        status_time: at,
+        ship_by_date: None,
+    }
+}
+
+#[tokio::test]
+async fn one_batch_writes_what_the_single_operations_would() {
+    run_both(|s| async move {
+        let of_order = |o: &str| {
+            let mut p = push(o, 10);
+            p.order_sn = Some(OrderSn::parse(o).unwrap());
+            p
+        };
+        // An item claimed, its lease lapsed, claimed again: the first claim is stale.
+        s.insert_pushes(&[of_order("o4")]).await.unwrap();
+        let stale = s.claim_inbox(20, 1_000, 10).await.unwrap().remove(0);
+        let fresh = s.claim_inbox(1_200, 1_000, 10).await.unwrap();
+        assert_eq!(fresh.len(), 1);
+        // Three items of three orders, claimed together.
+        s.insert_pushes(&[of_order("o1"), of_order("o2"), of_order("o3")])
+            .await
+            .unwrap();
+        let items = s.claim_inbox(1_200, 1_000, 10).await.unwrap();
+        assert_eq!(items.len(), 3);
+        // One event with two deliveries, queued already, to finish in the batch.
+        s.insert_event(
+            NewEvent {
+                event: event("queued"),
+                deliveries: vec![delivery("robot:a"), delivery("robot:b")],
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let claimed = s.claim_deliveries("r1", 0, 60_000, 15_000, 10).await.unwrap();
+        assert_eq!(claimed.len(), 2);
+        s.reserve_send(&dest("robot:a"), &[], 50).await.unwrap();
+        let mut stale_delivery = claimed[1].clone();
+        stale_delivery.claim_token = "not-the-claim".into();
+
+        let with_events = |keys: &[&str], updates: Vec<OrderStateUpdate>| InboxCompletion {
+            state: InboxState::Done,
+            events: keys
+                .iter()
+                .map(|k| NewEvent {
+                    event: event(k),
+                    deliveries: vec![delivery("wecom_app:hq")],
+                })
+                .collect(),
+            order_updates: updates,
+            note: None,
+        };
+        // A newer and then an older status of one order in one batch: the newer one stays.
+        let batch = WriteBatch {
+            pushes: vec![push("n1", 1_300), push("o1", 1_300), push("n1", 1_301)],
+            completions: vec![
+                done(&items[0], with_events(&["e1", "e2"], vec![status("o1", "SHIPPED", 90)])),
+                // e2 again: one new event here, and the earlier item in the batch got e2.
+                done(
+                    &items[1],
+                    with_events(&["e2", "e3"], vec![status("o1", "READY_TO_SHIP", 50)]),
+                ),
+                done(&stale, with_events(&["e4"], Vec::new())),
+                done(
+                    &items[2],
+                    InboxCompletion {
+                        state: InboxState::UnknownShop,
+                        events: Vec::new(),
+                        order_updates: Vec::new(),
+                        note: Some("shop not configured".into()),
+                    },
+                ),
+            ],
+            retries: vec![InboxRetry {
+                id: fresh[0].id,
+                claim_token: fresh[0].claim_token.clone(),
+                next_at: 9_000,
+                error: "shopee unreachable".into(),
+            }],
+            sends: vec![SendReservation {
+                destination: dest("wecom_app:hq"),
+                members: vec!["zhangsan".into(), "lisi".into()],
+                at: 1_300,
+            }],
+            finishes: vec![
+                finish(&claimed[0], DeliveryResult::Delivered, 1_300, Some((50, 1_250))),
+                finish(&stale_delivery, DeliveryResult::Delivered, 1_300, None),
+            ],
+            audits: vec![AuditEntry::new(
+                AuditKind::Delivery,
+                AuditOutcome::Paced,
+                1_300,
+                "standalone",
+            )],
+        };
+        let out = s.write_batch(&batch, 1_300).await.unwrap();
+
+        assert!(matches!(out.pushes[0], PushInsert::Stored(_)));
+        assert_eq!(out.pushes[1], PushInsert::Duplicate, "stored before the batch");
+        assert_eq!(out.pushes[2], PushInsert::Duplicate, "stored earlier in the batch");
+        assert_eq!(out.completions, vec![Some(2), Some(1), None, Some(0)]);
+        assert_eq!(out.finishes, vec![true, false]);
+
+        let depths = s.queue_depths().await.unwrap();
+        // n1, plus the retried item; the three completed ones are closed.
+        assert_eq!(depths.inbox_pending, 2);
+        // e1, e2, e3 to wecom_app:hq, and the queued event's second delivery (its claim did not hold).
+        assert_eq!(depths.deliveries_pending, 4);
+        assert_eq!(
+            s.order_status(&app(), shop(), &OrderSn::parse("o1").unwrap())
+                .await
+                .unwrap(),
+            Some(("SHIPPED".into(), 90))
+        );
+        // The retried item waits for its time; nothing else is claimable but the new push.
+        let due = s.claim_inbox(5_000, 1_000, 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].dedupe_key, "n1");
+        assert_eq!(s.claim_inbox(9_000, 1_000, 10).await.unwrap()[0].id, fresh[0].id);
+        // The send is settled at WeCom's answer; the reservation is counted per member.
+        assert_eq!(s.count_sends(&dest("robot:a"), "*", 0).await.unwrap(), (1, Some(1_250)));
+        assert_eq!(
+            s.count_sends(&dest("wecom_app:hq"), "*", 0).await.unwrap(),
+            (1, Some(1_300))
+        );
+        assert_eq!(
+            s.count_sends(&dest("wecom_app:hq"), "lisi", 0).await.unwrap(),
+            (1, Some(1_300))
+        );
+
+        let audit = s.query_audit(&AuditFilter::default()).await.unwrap();
+        let count =
+            |kind: &str, outcome: AuditOutcome| audit.iter().filter(|a| a.kind == kind && a.outcome == outcome).count();
+        // o1..o4 before the batch, n1 in it.
+        assert_eq!(count("push", AuditOutcome::Accepted), 5);
+        assert_eq!(count("push", AuditOutcome::Duplicate), 2);
+        assert_eq!(count("push", AuditOutcome::Processed), 2);
+        assert_eq!(count("push", AuditOutcome::UnknownShop), 1);
+        let unknown = audit.iter().find(|a| a.outcome == AuditOutcome::UnknownShop).unwrap();
+        assert_eq!(unknown.detail, "0 new event(s); shop not configured");
+        assert_eq!(unknown.order_sn.as_deref(), Some("o3"));
+        assert_eq!(unknown.platform, Some(Platform::named("shopee")));
+        // Both attempts are audited, the lost claim's too; and the standalone entry.
+        assert_eq!(count("delivery", AuditOutcome::Delivered), 2);
+        assert_eq!(count("delivery", AuditOutcome::Paced), 1);
+        assert_eq!(
+            s.write_batch(&WriteBatch::default(), 2_000).await.unwrap(),
+            WriteOutcome::default()
+        );
+    })
+    .await;
+}

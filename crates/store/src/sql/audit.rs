@@ -7,7 +7,7 @@ use super::{destination_from_sql, insert_audit, with_pool, with_read_pool, Begin
 use crate::chain::{link_hash, ChainHead, SealedAudit};
 use crate::error::StoreError;
 use crate::model::*;
-use crate::store::{AuditLog, Result};
+use crate::store::{AuditLog, Result, Writes};
 
 const ENTRY_COLUMNS: &str =
     "id, at, kind, outcome, app_id, platform, shop_id, order_sn, destination, attempt, http_status, errcode, latency_ms, detail";
@@ -124,13 +124,11 @@ impl AuditLog for SqlStore {
     }
 
     async fn append_audits(&self, entries: &[AuditEntry]) -> Result<()> {
-        with_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            for entry in entries {
-                insert_audit!(&mut *tx, entry);
-            }
-            tx.commit().await?;
-        });
+        let batch = WriteBatch {
+            audits: entries.to_vec(),
+            ..WriteBatch::default()
+        };
+        self.write_batch(&batch, 0).await?;
         Ok(())
     }
 

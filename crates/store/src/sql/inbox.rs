@@ -3,88 +3,19 @@
 use async_trait::async_trait;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 
-use super::{
-    insert_event, notify, shop_to_sql, skip_locked, with_pool, with_read_pool, BeginWrite, SqlStore, INBOX_CHANNEL,
-    OUTBOX_CHANNEL,
-};
+use super::{notify, shop_to_sql, skip_locked, with_pool, with_read_pool, BeginWrite, SqlStore, INBOX_CHANNEL};
 use crate::model::*;
-use crate::store::{Inbox, Result};
-
-/// A stored order time further ahead of now than this is not a real one — the engine applies no push
-/// dated more than ten minutes ahead of its arrival — but one written before that check existed: a
-/// real push may replace it, so it cannot freeze the order.
-const FROZEN_AFTER_SECS: i64 = 600;
+use crate::store::{Inbox, Result, Writes};
 
 #[async_trait]
 impl Inbox for SqlStore {
     async fn insert_pushes(&self, pushes: &[NewPush]) -> Result<Vec<PushInsert>> {
-        // Inserting in key order keeps two replicas' overlapping batches from deadlocking on PostgreSQL.
-        let mut order: Vec<usize> = (0..pushes.len()).collect();
-        order.sort_by(|a, b| pushes[*a].dedupe_key.cmp(&pushes[*b].dedupe_key));
-        let mut out = vec![PushInsert::Duplicate; pushes.len()];
-        if pushes.is_empty() {
-            return Ok(out);
-        }
-        // Raw pushes carry buyers' names and messages.
-        let bodies: Vec<String> = pushes.iter().map(|p| self.seal_pii(&p.body)).collect();
-        // One multi-row statement per table and batch: statements, not fsyncs, are what a push costs.
-        let stored: Vec<(i64, String, String)> = with_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO inbox (platform, app_id, dedupe_key, code, shop_id, order_sn, body, received_at, state, next_attempt_at) ",
-            );
-            insert.push_values(order.iter().map(|&i| (&pushes[i], &bodies[i])), |mut row, (p, body)| {
-                row.push_bind(p.platform.as_str())
-                    .push_bind(p.app_id.as_str())
-                    .push_bind(p.dedupe_key.as_str())
-                    .push_bind(p.code)
-                    .push_bind(p.shop_id.map(shop_to_sql))
-                    .push_bind(p.order_sn.as_ref().map(|o| o.as_str()))
-                    .push_bind(body.as_str())
-                    .push_bind(p.received_at)
-                    .push_bind("pending")
-                    .push_bind(p.received_at);
-            });
-            insert.push(" ON CONFLICT (platform, app_id, dedupe_key) DO NOTHING RETURNING id, app_id, dedupe_key");
-            let stored: Vec<(i64, String, String)> = insert.build_query_as().fetch_all(&mut *tx).await?;
-            let new: std::collections::HashSet<(&str, &str)> =
-                stored.iter().map(|(_, app, key)| (app.as_str(), key.as_str())).collect();
-            let mut audit = sqlx::QueryBuilder::new(
-                "INSERT INTO audit (at, kind, outcome, app_id, platform, shop_id, order_sn, http_status, detail) ",
-            );
-            let mut first_seen = std::collections::HashSet::new();
-            audit.push_values(order.iter().map(|&i| &pushes[i]), |mut row, p| {
-                let key = (p.app_id.as_str(), p.dedupe_key.as_str());
-                // A key stored by this batch is "accepted" once; a repeat inside the batch is a duplicate.
-                let outcome = if new.contains(&key) && first_seen.insert(key) {
-                    AuditOutcome::Accepted
-                } else {
-                    AuditOutcome::Duplicate
-                };
-                row.push_bind(p.received_at)
-                    .push_bind(AuditKind::Push.as_str())
-                    .push_bind(outcome.as_str())
-                    .push_bind(p.app_id.as_str())
-                    .push_bind(p.platform.as_str())
-                    .push_bind(p.shop_id.map(shop_to_sql))
-                    .push_bind(p.order_sn.as_ref().map(|o| o.as_str()))
-                    .push_bind(200_i64)
-                    .push_bind(format!("code {} ({})", p.code, p.dedupe_key));
-            });
-            audit.build().execute(&mut *tx).await?;
-            notify!(self, tx, INBOX_CHANNEL);
-            tx.commit().await?;
-            stored
-        });
-        let mut ids: std::collections::HashMap<(String, String), i64> =
-            stored.into_iter().map(|(id, app, key)| ((app, key), id)).collect();
-        for &i in &order {
-            let p = &pushes[i];
-            if let Some(id) = ids.remove(&(p.app_id.to_string(), p.dedupe_key.clone())) {
-                out[i] = PushInsert::Stored(id);
-            }
-        }
-        Ok(out)
+        let batch = WriteBatch {
+            pushes: pushes.to_vec(),
+            ..WriteBatch::default()
+        };
+        // Pushes carry their own arrival times; `now` stamps only what completions create.
+        Ok(self.write_batch(&batch, 0).await?.pushes)
     }
 
     async fn claim_inbox(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<InboxItem>> {
@@ -115,91 +46,28 @@ impl Inbox for SqlStore {
     }
 
     async fn complete_inbox(&self, item: &InboxItem, completion: InboxCompletion, now: i64) -> Result<Option<usize>> {
-        let id = item.id;
-        with_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            // Fence first: a worker whose lease ran out must not write events the new owner also writes.
-            let held = sqlx::query("UPDATE inbox SET claimed_until = claimed_until WHERE id = $1 AND claim_token = $2 AND state = 'pending'")
-                .bind(id)
-                .bind(&item.claim_token)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if held == 0 {
-                tx.rollback().await?;
-                return Ok(None);
-            }
-            let mut new_events = 0;
-            for new in &completion.events {
-                if insert_event!(self, tx, Some(id), new, now) {
-                    new_events += 1;
-                }
-            }
-            for u in &completion.order_updates {
-                sqlx::query(
-                    "INSERT INTO order_state (app_id, shop_id, order_sn, status, status_time, updated_at, ship_by_date)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)
-                     ON CONFLICT (app_id, shop_id, order_sn) DO UPDATE SET status = excluded.status,
-                        status_time = excluded.status_time, updated_at = excluded.updated_at,
-                        ship_by_date = COALESCE(excluded.ship_by_date, order_state.ship_by_date)
-                     WHERE excluded.status_time >= order_state.status_time OR order_state.status_time > $8",
-                )
-                .bind(u.app_id.as_str())
-                .bind(shop_to_sql(u.shop_id))
-                .bind(u.order_sn.as_str())
-                .bind(&u.status)
-                .bind(u.status_time)
-                .bind(now)
-                .bind(u.ship_by_date)
-                .bind(now.div_euclid(1_000) + FROZEN_AFTER_SECS)
-                .execute(&mut *tx)
-                .await?;
-            }
-            let row: Option<(String, String, Option<i64>, Option<String>)> =
-                sqlx::query_as("UPDATE inbox SET state = $1, last_error = $2, claimed_until = 0 WHERE id = $3 RETURNING app_id, platform, shop_id, order_sn")
-                    .bind(completion.state.as_str())
-                    .bind(completion.note.as_deref())
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some((app_id, platform, shop_id, order_sn)) = row {
-                let detail = match &completion.note {
-                    Some(note) => format!("{new_events} new event(s); {note}"),
-                    None => format!("{new_events} new event(s)"),
-                };
-                sqlx::query(
-                    "INSERT INTO audit (at, kind, outcome, app_id, platform, shop_id, order_sn, detail)
-                     VALUES ($1, 'push', $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(now)
-                .bind(AuditOutcome::of_inbox(completion.state).as_str())
-                .bind(app_id)
-                .bind(platform)
-                .bind(shop_id)
-                .bind(order_sn)
-                .bind(detail)
-                .execute(&mut *tx)
-                .await?;
-            }
-            notify!(self, tx, OUTBOX_CHANNEL);
-            tx.commit().await?;
-            Ok(Some(new_events))
-        })
+        let batch = WriteBatch {
+            completions: vec![InboxDone {
+                id: item.id,
+                claim_token: item.claim_token.clone(),
+                completion,
+            }],
+            ..WriteBatch::default()
+        };
+        Ok(self.write_batch(&batch, now).await?.completions.pop().flatten())
     }
 
     async fn retry_inbox(&self, item: &InboxItem, next_at: i64, error: &str) -> Result<()> {
-        with_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE inbox SET next_attempt_at = $1, last_error = $2, claimed_until = 0
-                 WHERE id = $3 AND claim_token = $4 AND state = 'pending'",
-            )
-                .bind(next_at)
-                .bind(error)
-                .bind(item.id)
-                .bind(&item.claim_token)
-                .execute(pool)
-                .await?;
-        });
+        let batch = WriteBatch {
+            retries: vec![InboxRetry {
+                id: item.id,
+                claim_token: item.claim_token.clone(),
+                next_at,
+                error: error.to_owned(),
+            }],
+            ..WriteBatch::default()
+        };
+        self.write_batch(&batch, next_at).await?;
         Ok(())
     }
 

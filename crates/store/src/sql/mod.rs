@@ -4,6 +4,7 @@
 //! which expands one body for each concrete pool type; only claiming and migrations differ.
 
 mod audit;
+mod batch;
 mod callbacks;
 mod config;
 mod console;

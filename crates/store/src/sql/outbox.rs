@@ -5,11 +5,11 @@ use async_trait::async_trait;
 use shoprelay_core::destination::Destination;
 
 use super::{
-    destination_from_sql, insert_audit, insert_event, notify, skip_locked, with_pool, with_read_pool, BeginWrite,
-    SqlStore, OUTBOX_CHANNEL,
+    destination_from_sql, insert_event, notify, skip_locked, with_pool, with_read_pool, BeginWrite, SqlStore,
+    OUTBOX_CHANNEL,
 };
 use crate::model::*;
-use crate::store::{Outbox, Result};
+use crate::store::{Outbox, Result, Writes};
 
 /// Values bound per statement when a list can be long (SQLite allows 32,766, PostgreSQL 65,535).
 const BIND_CHUNK: usize = 1_000;
@@ -298,20 +298,15 @@ impl Outbox for SqlStore {
     }
 
     async fn reserve_send(&self, destination: &Destination, members: &[String], at: i64) -> Result<()> {
-        let rows: Vec<&str> = std::iter::once("*").chain(members.iter().map(String::as_str)).collect();
-        let destination = destination.to_string();
-        with_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            // A department or `@all` can be thousands of people: a few statements, not one per person.
-            for chunk in rows.chunks(BIND_CHUNK) {
-                let mut insert = sqlx::QueryBuilder::new("INSERT INTO sends (destination, member, at) ");
-                insert.push_values(chunk, |mut row, member| {
-                    row.push_bind(destination.as_str()).push_bind(*member).push_bind(at);
-                });
-                insert.build().execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
+        let batch = WriteBatch {
+            sends: vec![SendReservation {
+                destination: destination.clone(),
+                members: members.to_vec(),
+                at,
+            }],
+            ..WriteBatch::default()
+        };
+        self.write_batch(&batch, at).await?;
         Ok(())
     }
 
@@ -601,41 +596,24 @@ impl SqlStore {
         audit: AuditEntry,
         settle: Option<(i64, i64)>,
     ) -> Result<bool> {
-        let (state, next_at, error, counted) = match &result {
-            DeliveryResult::Delivered => (DeliveryState::Delivered, None, None, 1),
-            DeliveryResult::Retry { at, error } => (DeliveryState::Pending, Some(*at), Some(error.as_str()), 1),
-            DeliveryResult::Dead { error } => (DeliveryState::Dead, None, Some(error.as_str()), 1),
-            DeliveryResult::Deferred { at, reason } => (DeliveryState::Pending, Some(*at), Some(reason.as_str()), 0),
+        let now = audit.at;
+        let batch = WriteBatch {
+            finishes: vec![DeliveryFinish {
+                id: item.id,
+                claim_token: item.claim_token.clone(),
+                destination: item.destination.clone(),
+                result,
+                audit,
+                settle,
+            }],
+            ..WriteBatch::default()
         };
-        let held = with_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            if let Some((reserved_at, settled_at)) = settle {
-                sqlx::query("UPDATE sends SET at = $1 WHERE destination = $2 AND at = $3")
-                    .bind(settled_at)
-                    .bind(item.destination.to_string())
-                    .bind(reserved_at)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let held = sqlx::query(
-                "UPDATE deliveries SET state = $1, attempts = attempts + $7, next_attempt_at = COALESCE($2, next_attempt_at),
-                 last_error = $3, claimed_until = 0, updated_at = $4
-                 WHERE id = $5 AND claim_token = $6 AND state = 'pending'",
-            )
-            .bind(state.as_str())
-            .bind(next_at)
-            .bind(error)
-            .bind(audit.at)
-            .bind(item.id)
-            .bind(&item.claim_token)
-            .bind(counted)
-            .execute(&mut *tx)
+        Ok(self
+            .write_batch(&batch, now)
             .await?
-            .rows_affected();
-            insert_audit!(&mut *tx, &audit);
-            tx.commit().await?;
-            held == 1
-        });
-        Ok(held)
+            .finishes
+            .first()
+            .copied()
+            .unwrap_or(false))
     }
 }

@@ -1,0 +1,590 @@
+//! Group commit: several workers' writes — pushes, inbox results, send reservations, delivery results,
+//! audit entries — in ONE transaction, each kind as a few multi-row statements. On SQLite every statement
+//! is a round trip to the connection's worker thread and every commit an fsync, so a batch of a hundred
+//! writes costs about what one did.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+
+use super::{shop_to_sql, BeginWrite, Pool, SqlStore, HELD, INBOX_CHANNEL, OUTBOX_CHANNEL};
+use crate::model::*;
+use crate::store::{Result, Writes};
+
+/// Values bound per statement: within SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_BINDS: usize = 30_000;
+
+/// A stored order time further ahead of now than this is not a real one — the engine applies no push
+/// dated more than ten minutes ahead of its arrival — but one written before that check existed: a
+/// real push may replace it, so it cannot freeze the order.
+const FROZEN_AFTER_SECS: i64 = 600;
+
+/// Rows of `binds` values each that fit in one statement.
+fn rows_per_statement(binds: usize) -> usize {
+    (MAX_BINDS / binds).max(1)
+}
+
+/// What a batch needs computed before its transaction opens (sealing, JSON), so the write lock is held
+/// for statements only.
+struct Prepared {
+    /// Push indexes in dedupe-key order: two replicas' overlapping batches then lock rows in the same
+    /// order and cannot deadlock on PostgreSQL.
+    push_order: Vec<usize>,
+    /// Each push's sealed body (raw pushes carry buyers' names and messages).
+    push_bodies: Vec<String>,
+    /// Every completion's events, in batch order.
+    events: Vec<EventRow>,
+}
+
+/// An event of a completion, sealed.
+struct EventRow {
+    /// Index of its completion in the batch.
+    done: usize,
+    /// Index of the event in that completion.
+    event: usize,
+    /// The event as JSON, sealed.
+    body: String,
+    /// The keyed hash of its buyer, if it names one.
+    buyer_hash: Option<String>,
+    /// Its deliveries: destination key, sealed payload, sealed summary.
+    deliveries: Vec<(String, String, String)>,
+}
+
+/// An audit row to insert.
+struct AuditRow {
+    at: i64,
+    kind: String,
+    outcome: &'static str,
+    app_id: Option<String>,
+    platform: Option<String>,
+    shop_id: Option<i64>,
+    order_sn: Option<String>,
+    destination: Option<String>,
+    attempt: Option<i64>,
+    http_status: Option<i64>,
+    errcode: Option<i64>,
+    latency_ms: Option<i64>,
+    detail: String,
+}
+
+impl From<&AuditEntry> for AuditRow {
+    fn from(a: &AuditEntry) -> Self {
+        Self {
+            at: a.at,
+            kind: a.kind.clone(),
+            outcome: a.outcome.as_str(),
+            app_id: a.app_id.clone(),
+            platform: a.platform.as_ref().map(|p| p.as_str().to_owned()),
+            shop_id: a.shop_id,
+            order_sn: a.order_sn.clone(),
+            destination: a.destination.clone(),
+            attempt: a.attempt,
+            http_status: a.http_status,
+            errcode: a.errcode,
+            latency_ms: a.latency_ms,
+            detail: a.detail.clone(),
+        }
+    }
+}
+
+impl AuditRow {
+    /// A push's entry: only the columns a push fills.
+    fn push(at: i64, outcome: AuditOutcome, app_id: String, platform: String, shop_id: Option<i64>) -> Self {
+        Self {
+            at,
+            kind: AuditKind::Push.as_str().to_owned(),
+            outcome: outcome.as_str(),
+            app_id: Some(app_id),
+            platform: Some(platform),
+            shop_id,
+            order_sn: None,
+            destination: None,
+            attempt: None,
+            http_status: None,
+            errcode: None,
+            latency_ms: None,
+            detail: String::new(),
+        }
+    }
+}
+
+/// A delivery result as its columns: state, next attempt time, error, attempts spent.
+fn finish_columns(result: &DeliveryResult) -> (DeliveryState, Option<i64>, Option<&str>, i64) {
+    match result {
+        DeliveryResult::Delivered => (DeliveryState::Delivered, None, None, 1),
+        DeliveryResult::Retry { at, error } => (DeliveryState::Pending, Some(*at), Some(error.as_str()), 1),
+        DeliveryResult::Dead { error } => (DeliveryState::Dead, None, Some(error.as_str()), 1),
+        DeliveryResult::Deferred { at, reason } => (DeliveryState::Pending, Some(*at), Some(reason.as_str()), 0),
+    }
+}
+
+/// Splits `items` into rounds in which `key` is unique, keeping their order: one multi-row statement
+/// cannot write one row twice (PostgreSQL refuses; SQLite would keep an arbitrary one).
+fn rounds<T, K: std::hash::Hash + Eq>(items: Vec<T>, key: impl Fn(&T) -> K) -> Vec<Vec<T>> {
+    let mut out = Vec::new();
+    let mut pending = items;
+    while !pending.is_empty() {
+        let mut keys = HashSet::new();
+        let (this, rest): (Vec<T>, Vec<T>) = pending.into_iter().partition(|t| keys.insert(key(t)));
+        out.push(this);
+        pending = rest;
+    }
+    out
+}
+
+impl SqlStore {
+    fn prepare(&self, batch: &WriteBatch) -> Result<Prepared> {
+        let mut push_order: Vec<usize> = (0..batch.pushes.len()).collect();
+        push_order.sort_by(|a, b| batch.pushes[*a].dedupe_key.cmp(&batch.pushes[*b].dedupe_key));
+        let push_bodies = batch.pushes.iter().map(|p| self.seal_pii(&p.body)).collect();
+        let mut events = Vec::new();
+        for (done, d) in batch.completions.iter().enumerate() {
+            for (event, new) in d.completion.events.iter().enumerate() {
+                let body = serde_json::to_string(&new.event).map_err(|source| crate::StoreError::CorruptJson {
+                    table: "events",
+                    source,
+                })?;
+                events.push(EventRow {
+                    done,
+                    event,
+                    body: self.seal_pii(&body),
+                    buyer_hash: self.event_buyer_hash(&new.event),
+                    deliveries: new
+                        .deliveries
+                        .iter()
+                        .map(|d| {
+                            (
+                                d.destination.to_string(),
+                                self.seal_pii(&d.payload),
+                                self.seal_pii(&d.summary),
+                            )
+                        })
+                        .collect(),
+                });
+            }
+        }
+        Ok(Prepared {
+            push_order,
+            push_bodies,
+            events,
+        })
+    }
+}
+
+/// Defines `$name`, the body of [`Writes::write_batch`] inside an open transaction of database `$db`:
+/// one text for both backends, whose transactions differ in type.
+macro_rules! write_in_transaction {
+    ($name:ident, $db:ty) => {
+        impl SqlStore {
+            async fn $name(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                batch: &WriteBatch,
+                prep: &Prepared,
+                now: i64,
+            ) -> Result<WriteOutcome> {
+                let mut out = WriteOutcome {
+                    pushes: vec![PushInsert::Duplicate; batch.pushes.len()],
+                    completions: vec![None; batch.completions.len()],
+                    finishes: vec![false; batch.finishes.len()],
+                };
+                let mut audits: Vec<AuditRow> = Vec::new();
+
+                // Pushes: one multi-row insert; a repeat of a stored push (or of one earlier in the batch)
+                // is audited as a duplicate.
+                if !batch.pushes.is_empty() {
+                    let pushes = &batch.pushes;
+                    let mut stored: Vec<(i64, String, String)> = Vec::new();
+                    for chunk in prep.push_order.chunks(rows_per_statement(10)) {
+                        let mut insert = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO inbox (platform, app_id, dedupe_key, code, shop_id, order_sn, body, received_at, state, next_attempt_at) ",
+                        );
+                        insert.push_values(chunk, |mut row, &i| {
+                            let p = &pushes[i];
+                            row.push_bind(p.platform.as_str())
+                                .push_bind(p.app_id.as_str())
+                                .push_bind(p.dedupe_key.as_str())
+                                .push_bind(p.code)
+                                .push_bind(p.shop_id.map(shop_to_sql))
+                                .push_bind(p.order_sn.as_ref().map(|o| o.as_str()))
+                                .push_bind(prep.push_bodies[i].as_str())
+                                .push_bind(p.received_at)
+                                .push_bind(InboxState::Pending.as_str())
+                                .push_bind(p.received_at);
+                        });
+                        insert.push(" ON CONFLICT (platform, app_id, dedupe_key) DO NOTHING RETURNING id, app_id, dedupe_key");
+                        stored.extend(insert.build_query_as::<(i64, String, String)>().fetch_all(&mut **tx).await?);
+                    }
+                    let mut ids: HashMap<(String, String), i64> =
+                        stored.into_iter().map(|(id, app, key)| ((app, key), id)).collect();
+                    for &i in &prep.push_order {
+                        let p = &pushes[i];
+                        // A key stored by this batch is "accepted" once; a repeat inside the batch is a duplicate.
+                        let outcome = match ids.remove(&(p.app_id.to_string(), p.dedupe_key.clone())) {
+                            Some(id) => {
+                                out.pushes[i] = PushInsert::Stored(id);
+                                AuditOutcome::Accepted
+                            }
+                            None => AuditOutcome::Duplicate,
+                        };
+                        let mut row = AuditRow::push(
+                            p.received_at,
+                            outcome,
+                            p.app_id.to_string(),
+                            p.platform.as_str().to_owned(),
+                            p.shop_id.map(shop_to_sql),
+                        );
+                        row.order_sn = p.order_sn.as_ref().map(|o| o.as_str().to_owned());
+                        row.http_status = Some(200);
+                        row.detail = format!("code {} ({})", p.code, p.dedupe_key);
+                        audits.push(row);
+                    }
+                }
+
+                // Completions: fenced first — a worker whose lease ran out must not write events the new
+                // owner also writes — then events, deliveries, order states, and the items closed.
+                if !batch.completions.is_empty() {
+                    let mut ids: Vec<i64> = batch.completions.iter().map(|d| d.id).collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    let mut tokens: HashMap<i64, Option<String>> = HashMap::new();
+                    for chunk in ids.chunks(rows_per_statement(1)) {
+                        let mut fence = sqlx::QueryBuilder::<$db>::new(
+                            "UPDATE inbox SET claimed_until = claimed_until WHERE state = 'pending' AND id IN (",
+                        );
+                        let mut list = fence.separated(", ");
+                        for id in chunk {
+                            list.push_bind(*id);
+                        }
+                        fence.push(") RETURNING id, claim_token");
+                        tokens.extend(fence.build_query_as::<(i64, Option<String>)>().fetch_all(&mut **tx).await?);
+                    }
+                    let mut closing = HashSet::new();
+                    let held: Vec<usize> = (0..batch.completions.len())
+                        .filter(|&i| {
+                            let d = &batch.completions[i];
+                            let token = tokens.get(&d.id).and_then(|t| t.as_deref());
+                            token == Some(d.claim_token.as_str()) && closing.insert(d.id)
+                        })
+                        .collect();
+                    let held_set: HashSet<usize> = held.iter().copied().collect();
+
+                    // Events: an event whose dedupe key is stored (or comes earlier in the batch) is skipped whole.
+                    let mut first = HashSet::new();
+                    let candidates: Vec<&EventRow> = prep
+                        .events
+                        .iter()
+                        .filter(|e| {
+                            let key = &batch.completions[e.done].completion.events[e.event].event.dedupe_key;
+                            held_set.contains(&e.done) && first.insert(key.as_str())
+                        })
+                        .collect();
+                    let mut event_ids: HashMap<String, i64> = HashMap::new();
+                    for chunk in candidates.chunks(rows_per_statement(10)) {
+                        let mut insert = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO events (dedupe_key, inbox_id, kind, app_id, shop_id, order_sn, occurred_at, body, created_at, buyer_hash) ",
+                        );
+                        insert.push_values(chunk, |mut row, r| {
+                            let d = &batch.completions[r.done];
+                            let e = &d.completion.events[r.event].event;
+                            row.push_bind(e.dedupe_key.as_str())
+                                .push_bind(d.id)
+                                .push_bind(e.kind().as_str())
+                                .push_bind(e.app.as_str())
+                                .push_bind(e.shop_id.map(shop_to_sql))
+                                .push_bind(e.order_sn.as_ref().map(|o| o.as_str()))
+                                .push_bind(e.occurred_at)
+                                .push_bind(r.body.as_str())
+                                .push_bind(now)
+                                .push_bind(r.buyer_hash.as_deref());
+                        });
+                        insert.push(" ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key");
+                        event_ids.extend(
+                            insert
+                                .build_query_as::<(i64, String)>()
+                                .fetch_all(&mut **tx)
+                                .await?
+                                .into_iter()
+                                .map(|(id, key)| (key, id)),
+                        );
+                    }
+                    let mut new_events = vec![0usize; batch.completions.len()];
+                    let mut rows: Vec<(i64, &EventRow, usize)> = Vec::new();
+                    for r in &candidates {
+                        let e = &batch.completions[r.done].completion.events[r.event];
+                        if let Some(id) = event_ids.get(&e.event.dedupe_key) {
+                            new_events[r.done] += 1;
+                            rows.extend((0..e.deliveries.len()).map(|j| (*id, *r, j)));
+                        }
+                    }
+                    for chunk in rows.chunks(rows_per_statement(14)) {
+                        let mut insert = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO deliveries (event_id, route_id, destination, shop_id, order_sn, payload, state,
+                                 next_attempt_at, created_at, updated_at, priority, summary, recipients, quiet_until) ",
+                        );
+                        insert.push_values(chunk, |mut row, (event_id, r, j)| {
+                            let e = &batch.completions[r.done].completion.events[r.event];
+                            let d = &e.deliveries[*j];
+                            let (destination, payload, summary) = &r.deliveries[*j];
+                            row.push_bind(*event_id)
+                                .push_bind(d.route_id.as_str())
+                                .push_bind(destination.as_str())
+                                .push_bind(e.event.shop_id.map(shop_to_sql))
+                                .push_bind(e.event.order_sn.as_ref().map(|o| o.as_str()))
+                                .push_bind(payload.as_str())
+                                .push_bind(DeliveryState::Pending.as_str())
+                                // Held for quiet hours: due never, until released (the claim reads only its index).
+                                .push_bind(if d.quiet_until.is_some() { HELD } else { now })
+                                .push_bind(now)
+                                .push_bind(now)
+                                .push_bind(d.priority)
+                                .push_bind(summary.as_str())
+                                .push_bind(d.recipients.as_str())
+                                .push_bind(d.quiet_until);
+                        });
+                        insert.build().execute(&mut **tx).await?;
+                    }
+
+                    // Order states: an older status never overwrites a newer one, unless the stored one is
+                    // dated beyond the window (written before the window existed).
+                    let updates: Vec<&OrderStateUpdate> = held
+                        .iter()
+                        .flat_map(|&i| batch.completions[i].completion.order_updates.iter())
+                        .collect();
+                    let key = |u: &&OrderStateUpdate| (u.app_id.as_str().to_owned(), u.shop_id, u.order_sn.as_str().to_owned());
+                    for mut round in rounds(updates, key) {
+                        round.sort_by_key(key);
+                        for chunk in round.chunks(rows_per_statement(7)) {
+                            let mut upsert = sqlx::QueryBuilder::<$db>::new(
+                                "INSERT INTO order_state (app_id, shop_id, order_sn, status, status_time, updated_at, ship_by_date) ",
+                            );
+                            upsert.push_values(chunk, |mut row, u| {
+                                row.push_bind(u.app_id.as_str())
+                                    .push_bind(shop_to_sql(u.shop_id))
+                                    .push_bind(u.order_sn.as_str())
+                                    .push_bind(u.status.as_str())
+                                    .push_bind(u.status_time)
+                                    .push_bind(now)
+                                    .push_bind(u.ship_by_date);
+                            });
+                            upsert.push(
+                                " ON CONFLICT (app_id, shop_id, order_sn) DO UPDATE SET status = excluded.status,
+                                    status_time = excluded.status_time, updated_at = excluded.updated_at,
+                                    ship_by_date = COALESCE(excluded.ship_by_date, order_state.ship_by_date)
+                                  WHERE excluded.status_time >= order_state.status_time OR order_state.status_time > ",
+                            );
+                            upsert.push_bind(now.div_euclid(1_000) + FROZEN_AFTER_SECS);
+                            upsert.build().execute(&mut **tx).await?;
+                        }
+                    }
+
+                    // Close the items, each with its audit entry.
+                    for chunk in held.chunks(rows_per_statement(3)) {
+                        let mut close = sqlx::QueryBuilder::<$db>::new("WITH v(id, state, note) AS (VALUES ");
+                        let mut first_row = true;
+                        for &i in chunk {
+                            let d = &batch.completions[i];
+                            if !first_row {
+                                close.push(", ");
+                            }
+                            first_row = false;
+                            close.push("(CAST(").push_bind(d.id).push(" AS BIGINT), CAST(");
+                            close.push_bind(d.completion.state.as_str()).push(" AS TEXT), CAST(");
+                            close.push_bind(d.completion.note.as_deref()).push(" AS TEXT))");
+                        }
+                        close.push(
+                            ") UPDATE inbox SET state = v.state, last_error = v.note, claimed_until = 0 FROM v
+                             WHERE inbox.id = v.id
+                             RETURNING inbox.id, inbox.app_id, inbox.platform, inbox.shop_id, inbox.order_sn",
+                        );
+                        let closed: Vec<(i64, String, String, Option<i64>, Option<String>)> =
+                            close.build_query_as().fetch_all(&mut **tx).await?;
+                        let by_id: HashMap<i64, (String, String, Option<i64>, Option<String>)> = closed
+                            .into_iter()
+                            .map(|(id, app, platform, shop, order)| (id, (app, platform, shop, order)))
+                            .collect();
+                        for &i in chunk {
+                            let d = &batch.completions[i];
+                            out.completions[i] = Some(new_events[i]);
+                            let Some((app_id, platform, shop_id, order_sn)) = by_id.get(&d.id) else {
+                                continue;
+                            };
+                            let n = new_events[i];
+                            let mut row = AuditRow::push(
+                                now,
+                                AuditOutcome::of_inbox(d.completion.state),
+                                app_id.clone(),
+                                platform.clone(),
+                                *shop_id,
+                            );
+                            row.order_sn = order_sn.clone();
+                            row.detail = match &d.completion.note {
+                                Some(note) => format!("{n} new event(s); {note}"),
+                                None => format!("{n} new event(s)"),
+                            };
+                            audits.push(row);
+                        }
+                    }
+                    if !held.is_empty() && self.is_postgres() {
+                        // Wakes the other replicas' delivery workers (delivered on commit).
+                        sqlx::query("SELECT pg_notify($1, '')").bind(OUTBOX_CHANNEL).execute(&mut **tx).await?;
+                    }
+                }
+
+                // Retries: rare (a marketplace call failed), one statement each.
+                for r in &batch.retries {
+                    sqlx::query(
+                        "UPDATE inbox SET next_attempt_at = $1, last_error = $2, claimed_until = 0
+                         WHERE id = $3 AND claim_token = $4 AND state = 'pending'",
+                    )
+                    .bind(r.next_at)
+                    .bind(r.error.as_str())
+                    .bind(r.id)
+                    .bind(r.claim_token.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                }
+
+                // Send reservations: a department or `@all` can be thousands of people, still a few statements.
+                let sends: Vec<(String, &str, i64)> = batch
+                    .sends
+                    .iter()
+                    .flat_map(|s| {
+                        let destination = s.destination.to_string();
+                        std::iter::once("*")
+                            .chain(s.members.iter().map(String::as_str))
+                            .map(move |m| (destination.clone(), m, s.at))
+                    })
+                    .collect();
+                for chunk in sends.chunks(rows_per_statement(3)) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new("INSERT INTO sends (destination, member, at) ");
+                    insert.push_values(chunk, |mut row, (destination, member, at)| {
+                        row.push_bind(destination.as_str()).push_bind(*member).push_bind(*at);
+                    });
+                    insert.build().execute(&mut **tx).await?;
+                }
+
+                // Delivery results: each sent one's send moved to when WeCom answered, then the states,
+                // changed only where the claim still holds.
+                let finishes: Vec<usize> = (0..batch.finishes.len()).collect();
+                for round in rounds(finishes, |&i| batch.finishes[i].id) {
+                    let settled: Vec<(String, i64, i64)> = round
+                        .iter()
+                        .filter_map(|&i| {
+                            let f = &batch.finishes[i];
+                            f.settle.map(|(reserved, settled)| (f.destination.to_string(), reserved, settled))
+                        })
+                        .collect();
+                    for chunk in settled.chunks(rows_per_statement(3)) {
+                        let mut settle = sqlx::QueryBuilder::<$db>::new("WITH v(d, r, s) AS (VALUES ");
+                        let mut first_row = true;
+                        for (destination, reserved, settled) in chunk {
+                            if !first_row {
+                                settle.push(", ");
+                            }
+                            first_row = false;
+                            settle.push("(CAST(").push_bind(destination.as_str()).push(" AS TEXT), CAST(");
+                            settle.push_bind(*reserved).push(" AS BIGINT), CAST(");
+                            settle.push_bind(*settled).push(" AS BIGINT))");
+                        }
+                        settle.push(") UPDATE sends SET at = v.s FROM v WHERE sends.destination = v.d AND sends.at = v.r");
+                        settle.build().execute(&mut **tx).await?;
+                    }
+                    let mut held: HashSet<i64> = HashSet::new();
+                    for chunk in round.chunks(rows_per_statement(7)) {
+                        let mut update = sqlx::QueryBuilder::<$db>::new(
+                            "WITH v(id, token, state, next_at, err, counted, at) AS (VALUES ",
+                        );
+                        let mut first_row = true;
+                        for &i in chunk {
+                            let f = &batch.finishes[i];
+                            let (state, next_at, error, counted) = finish_columns(&f.result);
+                            if !first_row {
+                                update.push(", ");
+                            }
+                            first_row = false;
+                            update.push("(CAST(").push_bind(f.id).push(" AS BIGINT), CAST(");
+                            update.push_bind(f.claim_token.as_str()).push(" AS TEXT), CAST(");
+                            update.push_bind(state.as_str()).push(" AS TEXT), CAST(");
+                            update.push_bind(next_at).push(" AS BIGINT), CAST(");
+                            update.push_bind(error).push(" AS TEXT), CAST(");
+                            update.push_bind(counted).push(" AS BIGINT), CAST(");
+                            update.push_bind(f.audit.at).push(" AS BIGINT))");
+                        }
+                        update.push(
+                            ") UPDATE deliveries SET state = v.state, attempts = deliveries.attempts + v.counted,
+                                 next_attempt_at = COALESCE(v.next_at, deliveries.next_attempt_at),
+                                 last_error = v.err, claimed_until = 0, updated_at = v.at
+                             FROM v WHERE deliveries.id = v.id AND deliveries.claim_token = v.token
+                               AND deliveries.state = 'pending'
+                             RETURNING deliveries.id",
+                        );
+                        held.extend(update.build_query_scalar::<i64>().fetch_all(&mut **tx).await?);
+                    }
+                    for &i in &round {
+                        let f = &batch.finishes[i];
+                        out.finishes[i] = held.contains(&f.id);
+                        // The attempt is audited whether or not the claim held.
+                        audits.push(AuditRow::from(&f.audit));
+                    }
+                }
+
+                audits.extend(batch.audits.iter().map(AuditRow::from));
+                for chunk in audits.chunks(rows_per_statement(13)) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO audit (at, kind, outcome, app_id, shop_id, order_sn, destination, attempt, http_status,
+                             errcode, latency_ms, detail, platform) ",
+                    );
+                    insert.push_values(chunk, |mut row, a| {
+                        row.push_bind(a.at)
+                            .push_bind(a.kind.as_str())
+                            .push_bind(a.outcome)
+                            .push_bind(a.app_id.as_deref())
+                            .push_bind(a.shop_id)
+                            .push_bind(a.order_sn.as_deref())
+                            .push_bind(a.destination.as_deref())
+                            .push_bind(a.attempt)
+                            .push_bind(a.http_status)
+                            .push_bind(a.errcode)
+                            .push_bind(a.latency_ms)
+                            .push_bind(a.detail.as_str())
+                            .push_bind(a.platform.as_deref());
+                    });
+                    insert.build().execute(&mut **tx).await?;
+                }
+                if !batch.pushes.is_empty() && self.is_postgres() {
+                    // Wakes the other replicas' inbox workers (delivered on commit).
+                    sqlx::query("SELECT pg_notify($1, '')").bind(INBOX_CHANNEL).execute(&mut **tx).await?;
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+write_in_transaction!(write_sqlite, sqlx::Sqlite);
+write_in_transaction!(write_postgres, sqlx::Postgres);
+
+#[async_trait]
+impl Writes for SqlStore {
+    async fn write_batch(&self, batch: &WriteBatch, now: i64) -> Result<WriteOutcome> {
+        if batch.is_empty() {
+            return Ok(WriteOutcome::default());
+        }
+        let prep = self.prepare(batch)?;
+        match &self.pool {
+            Pool::Sqlite { write, .. } => {
+                let mut tx = write.begin_write().await?;
+                let out = self.write_sqlite(&mut tx, batch, &prep, now).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin_write().await?;
+                let out = self.write_postgres(&mut tx, batch, &prep, now).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+        }
+    }
+}
