@@ -7,7 +7,7 @@ use std::time::Instant;
 use futures::future::join_all;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::error::UserFacing;
-use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, DeliveryItem, DeliveryResult};
+use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, DeliveryFinish, DeliveryItem, DeliveryResult, WriteBatch};
 use shoprelay_wecom::client::{AppCredentials, Unreached};
 use shoprelay_wecom::error::{Disposition, WeComError};
 use shoprelay_wecom::message::{AppBody, AppChatSpec};
@@ -124,52 +124,44 @@ impl Engine {
                 Pacing::Reserved(at) => self.attempt(item, at).await?,
                 Pacing::DestinationFull(free_at) => {
                     // Everything claimed waits too, before folding, so the digest carries it all in order.
-                    self.defer(
-                        &item,
-                        free_at,
-                        AuditOutcome::Paced,
-                        "budget spent: waiting for a free slot",
-                    )
-                    .await?;
+                    let mut batch = self.deferral(&item, free_at, "budget spent: waiting for a free slot");
                     for rest in lane.by_ref() {
-                        self.defer(&rest, free_at, AuditOutcome::Paced, "destination paused")
-                            .await?;
+                        batch.append(self.deferral(&rest, free_at, "destination paused"));
                     }
+                    self.writer.write(batch).await?;
                     self.pace(&destination, free_at).await?;
                     None
                 }
                 Pacing::RecipientsFull(free_at) => {
                     let why = "a recipient is at WeCom's per-member limit: waiting for a free slot";
-                    self.defer(&item, free_at, AuditOutcome::Paced, why).await?;
+                    self.writer.write(self.deferral(&item, free_at, why)).await?;
                     self.coalesce(&destination, Some(&item.recipients)).await?;
                     None
                 }
             };
             if let Some(until) = wait_until {
+                let mut batch = WriteBatch::default();
                 for rest in lane.by_ref() {
-                    self.defer(&rest, until, AuditOutcome::Paced, "waiting behind an earlier message")
-                        .await?;
+                    batch.append(self.deferral(&rest, until, "waiting behind an earlier message"));
                 }
+                self.writer.write(batch).await?;
             }
         }
         Ok(())
     }
 
-    async fn defer(
-        &self,
-        item: &DeliveryItem,
-        at: i64,
-        outcome: AuditOutcome,
-        reason: &str,
-    ) -> Result<(), EngineError> {
-        let mut audit = self.audit_for(item, outcome);
+    /// The write that puts `item` back until `at` without spending an attempt (audited `paced`).
+    fn deferral(&self, item: &DeliveryItem, at: i64, reason: &str) -> WriteBatch {
+        let mut audit = self.audit_for(item, AuditOutcome::Paced);
         audit.detail = reason.to_owned();
         let result = DeliveryResult::Deferred {
             at,
             reason: reason.to_owned(),
         };
-        self.store.finish_delivery(item, result, audit).await?;
-        Ok(())
+        WriteBatch {
+            finishes: vec![finish_of(item, result, audit, None)],
+            ..WriteBatch::default()
+        }
     }
 
     fn audit_for(&self, item: &DeliveryItem, outcome: AuditOutcome) -> AuditEntry {
@@ -251,15 +243,21 @@ impl Engine {
                 }
             }
         };
-        metrics::counter!("shoprelay_deliveries_total", "outcome" => audit.outcome.as_str()).increment(1);
-        metrics::histogram!("shoprelay_delivery_latency_seconds").record(latency.as_secs_f64());
         if audit.outcome != AuditOutcome::Delivered {
             tracing::warn!(delivery = item.id, destination = %item.destination, outcome = %audit.outcome, detail = %audit.detail, "delivery attempt failed");
         }
         let delivered = result == DeliveryResult::Delivered;
-        self.store
-            .finish_sent(&item, result, audit, reserved_at, settled_at)
+        let outcome = audit.outcome;
+        let finish = finish_of(&item, result, audit, Some((reserved_at, settled_at)));
+        self.writer
+            .write(WriteBatch {
+                finishes: vec![finish],
+                ..WriteBatch::default()
+            })
             .await?;
+        // Counted once the result is durable: nothing reports a delivery that a crash could make unsent.
+        metrics::counter!("shoprelay_deliveries_total", "outcome" => outcome.as_str()).increment(1);
+        metrics::histogram!("shoprelay_delivery_latency_seconds").record(latency.as_secs_f64());
         // After the result is stored: a failure here must not make a delivered message look unsent.
         if delivered {
             if let Err(err) = self.breaker_success(&item.destination).await {
@@ -469,6 +467,23 @@ fn classify(err: WeComError) -> Failure {
         },
         error,
         slow_down: None,
+    }
+}
+
+/// The write that records an attempt's result (and, for one that was sent, settles its send).
+fn finish_of(
+    item: &DeliveryItem,
+    result: DeliveryResult,
+    audit: AuditEntry,
+    settle: Option<(i64, i64)>,
+) -> DeliveryFinish {
+    DeliveryFinish {
+        id: item.id,
+        claim_token: item.claim_token.clone(),
+        destination: item.destination.clone(),
+        result,
+        audit,
+        settle,
     }
 }
 

@@ -14,8 +14,8 @@ use crate::audit_sink::AuditSink;
 use crate::backoff::Backoff;
 use crate::config::Registry;
 use crate::error::EngineError;
-use crate::ingest::Ingest;
 use crate::tokens::TokenManager;
+use crate::writer::Writer;
 
 /// Tunables of the pipeline; the defaults suit production.
 #[derive(Debug, Clone)]
@@ -107,7 +107,8 @@ pub struct Engine {
     pub audit_sink: AuditSink,
     registry: RwLock<Arc<Registry>>,
     config_fingerprint: std::sync::Mutex<String>,
-    ingest: Ingest,
+    /// Commits the workers' writes and the pushes together (group commit).
+    pub(crate) writer: Writer,
     pub(crate) inbox_wake: Arc<Notify>,
     pub(crate) outbox_wake: Arc<Notify>,
     pub(crate) callback_wake: Arc<Notify>,
@@ -140,7 +141,7 @@ impl Engine {
         let registry = Registry::from_objects(&objects, &secrets)?.connect(&http, clock.clone());
         let inbox_wake = Arc::new(Notify::new());
         Ok(Arc::new(Self {
-            ingest: Ingest::start(store.clone(), inbox_wake.clone()),
+            writer: Writer::start(store.clone(), clock.clone(), inbox_wake.clone()),
             audit_sink: AuditSink::start(store.clone()),
             store,
             secrets,
@@ -199,7 +200,7 @@ impl Engine {
 
     /// Stores a verified push before it is acknowledged (group-committed).
     pub async fn accept_push(&self, push: NewPush) -> Result<PushInsert, EngineError> {
-        self.ingest.store(push).await
+        self.writer.store_push(push).await
     }
 
     /// Wakes the delivery worker (after a replay).

@@ -3,8 +3,8 @@
 //! # Layout
 //! - [`config`]: the operator's configuration file, its checks, and the stored [`config::Registry`].
 //! - [`engine`]: [`Engine`], the shared state every stage works from, and its background workers.
-//! - [`ingest`]: group commit of verified pushes, so the acknowledgement waits for fsync without
-//!   paying one fsync per push.
+//! - [`writer`]: group commit of verified pushes and of the workers' writes (inbox results, sends,
+//!   delivery results), acknowledgements first, so every write waits for its fsync without paying one each.
 //! - [`pipeline`]: inbox items become neutral events, enriched through the marketplace API and routed.
 //! - [`push_window`]: how far from its arrival a push's times may be for it to be applied.
 //! - [`longconn`]: WeCom AI-bot long connections — dialled out, one per bot in the cluster (a lease),
@@ -41,7 +41,6 @@ pub mod egress;
 pub mod engine;
 pub mod error;
 pub mod escalate;
-pub mod ingest;
 pub mod logistics;
 pub mod longconn;
 pub mod pacing;
@@ -54,6 +53,7 @@ pub mod routing;
 pub mod service;
 pub mod tokens;
 pub mod webhook;
+pub mod writer;
 
 pub use engine::{Engine, EngineSettings};
 pub use error::EngineError;

@@ -23,7 +23,9 @@ use std::time::Duration;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::ConfigId;
-use shoprelay_store::{BreakerState, DeliveryItem, DestinationState, NewDelivery, NewEvent, PRIORITY_BULK};
+use shoprelay_store::{
+    BreakerState, DeliveryItem, DestinationState, NewDelivery, NewEvent, SendReservation, WriteBatch, PRIORITY_BULK,
+};
 use shoprelay_wecom::contacts::Membership;
 
 use crate::config::Registry;
@@ -176,7 +178,17 @@ impl Engine {
                 return Ok(Pacing::RecipientsFull(at));
             }
         }
-        self.store.reserve_send(destination, &members, now).await?;
+        let reservation = SendReservation {
+            destination: destination.clone(),
+            members,
+            at: now,
+        };
+        self.writer
+            .write(WriteBatch {
+                sends: vec![reservation],
+                ..WriteBatch::default()
+            })
+            .await?;
         Ok(Pacing::Reserved(now))
     }
 

@@ -7,7 +7,10 @@ use shoprelay_core::ids::{ConfigId, OrderSn, ShopId, WeComUserId};
 use shoprelay_core::order::OrderSnapshot;
 use shoprelay_core::policy::FieldPolicy;
 use shoprelay_marketplaces::adapter::{Disposition, MarketplaceApp};
-use shoprelay_store::{InboxCompletion, InboxItem, InboxState, NewDelivery, NewTask, OrderStateUpdate, ShopAuthStatus};
+use shoprelay_store::{
+    InboxCompletion, InboxDone, InboxItem, InboxRetry, InboxState, NewDelivery, NewTask, OrderStateUpdate,
+    ShopAuthStatus, WriteBatch,
+};
 
 use crate::config::Registry;
 use crate::engine::Engine;
@@ -17,8 +20,8 @@ use crate::render::summary;
 use crate::routing::{self, TaskView};
 use crate::tokens::TokenError;
 
-/// Inbox items taken per pass (worked on concurrently).
-const BATCH: i64 = 16;
+/// Inbox items taken per pass (worked on concurrently, their results committed together by the writer).
+const BATCH: i64 = 128;
 
 /// What to do with an item after trying to enrich it.
 enum Step {
@@ -35,23 +38,39 @@ impl Engine {
             .await?;
         let count = items.len();
         // A claim never holds two pushes of one order, so the items can be worked on concurrently: one
-        // slow marketplace call does not hold up the rest, nor outlive the lease.
+        // slow marketplace call does not hold up the rest, nor outlive the lease. Each result goes to the
+        // writer as soon as it is ready; those ready together share a commit.
         let results = futures::future::join_all(items.iter().map(|item| async move {
-            match self.process_item(item).await {
-                Step::Complete(completion) => {
-                    match self.store.complete_inbox(item, completion, self.clock.now_ms()).await? {
-                        Some(n) => Ok(n),
-                        None => {
-                            tracing::warn!(inbox = item.id, "claim lost to another worker; its result stands");
-                            Ok(0)
-                        }
-                    }
-                }
+            let batch = match self.process_item(item).await {
+                Step::Complete(completion) => WriteBatch {
+                    completions: vec![InboxDone {
+                        id: item.id,
+                        claim_token: item.claim_token.clone(),
+                        completion,
+                    }],
+                    ..WriteBatch::default()
+                },
                 Step::RetryAt(at, error) => {
                     tracing::info!(inbox = item.id, %error, "enrichment failed; retrying later");
-                    self.store.retry_inbox(item, at, &error).await?;
-                    Ok::<usize, EngineError>(0)
+                    WriteBatch {
+                        retries: vec![InboxRetry {
+                            id: item.id,
+                            claim_token: item.claim_token.clone(),
+                            next_at: at,
+                            error,
+                        }],
+                        ..WriteBatch::default()
+                    }
                 }
+            };
+            // A retry reports no completion; a completion whose claim was lost reports `None`.
+            match self.writer.write(batch).await?.completions.first().copied() {
+                Some(Some(n)) => Ok::<usize, EngineError>(n),
+                Some(None) => {
+                    tracing::warn!(inbox = item.id, "claim lost to another worker; its result stands");
+                    Ok(0)
+                }
+                None => Ok(0),
             }
         }))
         .await;

@@ -1,0 +1,261 @@
+//! The writer: one task commits what the workers write — verified pushes, inbox results, send
+//! reservations, delivery results — in shared transactions (group commit). Whoever asks waits until its
+//! write is durable, so an acknowledgement still follows its push's fsync and nothing reports a delivery
+//! before its result is stored; but one commit carries everyone's writes of that moment, as a few
+//! multi-row statements per kind, instead of one transaction (and one fsync) per write.
+//!
+//! Acknowledgements come first: each commit takes every push waiting, and background writes only up to
+//! [`BACKGROUND_ROWS`], so a backlog of inbox or outbox work adds at most one bounded transaction to an
+//! acknowledgement's wait.
+
+use std::sync::Arc;
+
+use shoprelay_clock::SharedClock;
+use shoprelay_store::{NewPush, PushInsert, Store, WriteBatch, WriteOutcome};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::error::EngineError;
+
+/// Most pushes committed in one transaction.
+const MAX_PUSHES: usize = 256;
+/// Background rows (inbox results, sends, delivery results, audit entries) taken into one transaction,
+/// beyond the first request: bounds what an acknowledgement may wait behind.
+const BACKGROUND_ROWS: usize = 256;
+/// Background requests waiting before their senders wait too.
+const BACKGROUND_QUEUE: usize = 1_024;
+
+type PushReply = oneshot::Sender<Result<PushInsert, EngineError>>;
+type BatchReply = oneshot::Sender<Result<WriteOutcome, EngineError>>;
+
+/// The sending side: what the HTTP handler and the workers call.
+#[derive(Clone)]
+pub struct Writer {
+    acks: mpsc::Sender<(NewPush, PushReply)>,
+    background: mpsc::Sender<(WriteBatch, BatchReply)>,
+}
+
+impl Writer {
+    /// Starts the writer task; it stops when every [`Writer`] handle is dropped. `inbox_wake` is told
+    /// about stored pushes.
+    pub fn start(store: Arc<dyn Store>, clock: SharedClock, inbox_wake: Arc<Notify>) -> Self {
+        let (acks, acks_rx) = mpsc::channel(8 * MAX_PUSHES);
+        let (background, background_rx) = mpsc::channel(BACKGROUND_QUEUE);
+        let task = Task {
+            store,
+            clock,
+            inbox_wake,
+            acks: acks_rx,
+            background: background_rx,
+        };
+        tokio::spawn(task.run());
+        Self { acks, background }
+    }
+
+    /// Stores a push durably; returns once it is committed (or found to be a duplicate).
+    pub async fn store_push(&self, push: NewPush) -> Result<PushInsert, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.acks
+            .send((push, reply))
+            .await
+            .map_err(|_| EngineError::ShuttingDown)?;
+        answer.await.map_err(|_| EngineError::ShuttingDown)?
+    }
+
+    /// Commits `batch` (with whatever else is waiting); returns once it is durable.
+    pub async fn write(&self, batch: WriteBatch) -> Result<WriteOutcome, EngineError> {
+        if batch.is_empty() {
+            return Ok(WriteOutcome::default());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.background
+            .send((batch, reply))
+            .await
+            .map_err(|_| EngineError::ShuttingDown)?;
+        answer.await.map_err(|_| EngineError::ShuttingDown)?
+    }
+}
+
+/// How many writes of each kind a request put into a combined batch, to hand each its outcomes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Shape {
+    pushes: usize,
+    completions: usize,
+    retries: usize,
+    sends: usize,
+    finishes: usize,
+    audits: usize,
+}
+
+impl Shape {
+    fn of(batch: &WriteBatch) -> Self {
+        Self {
+            pushes: batch.pushes.len(),
+            completions: batch.completions.len(),
+            retries: batch.retries.len(),
+            sends: batch.sends.len(),
+            finishes: batch.finishes.len(),
+            audits: batch.audits.len(),
+        }
+    }
+
+    /// Rows it writes, roughly: what bounds a transaction's length.
+    fn rows(&self) -> usize {
+        self.pushes + self.completions + self.retries + self.sends + self.finishes + self.audits
+    }
+
+    /// Takes this request's part off the front of a combined batch.
+    fn take_batch(&self, from: &mut WriteBatch) -> WriteBatch {
+        WriteBatch {
+            pushes: from.pushes.drain(..self.pushes).collect(),
+            completions: from.completions.drain(..self.completions).collect(),
+            retries: from.retries.drain(..self.retries).collect(),
+            sends: from.sends.drain(..self.sends).collect(),
+            finishes: from.finishes.drain(..self.finishes).collect(),
+            audits: from.audits.drain(..self.audits).collect(),
+        }
+    }
+
+    /// Takes this request's outcomes off the front of a combined outcome.
+    fn take_outcome(&self, from: &mut WriteOutcome) -> WriteOutcome {
+        WriteOutcome {
+            pushes: from.pushes.drain(..self.pushes.min(from.pushes.len())).collect(),
+            completions: from
+                .completions
+                .drain(..self.completions.min(from.completions.len()))
+                .collect(),
+            finishes: from.finishes.drain(..self.finishes.min(from.finishes.len())).collect(),
+        }
+    }
+}
+
+/// Who waits for a part of a combined batch.
+enum Waiter {
+    Pushes(Vec<PushReply>),
+    Batch(BatchReply),
+}
+
+struct Task {
+    store: Arc<dyn Store>,
+    clock: SharedClock,
+    inbox_wake: Arc<Notify>,
+    acks: mpsc::Receiver<(NewPush, PushReply)>,
+    background: mpsc::Receiver<(WriteBatch, BatchReply)>,
+}
+
+impl Task {
+    async fn run(mut self) {
+        let mut pushes: Vec<(NewPush, PushReply)> = Vec::with_capacity(MAX_PUSHES);
+        let mut work: Vec<(WriteBatch, BatchReply)> = Vec::new();
+        loop {
+            // The handles hold both senders, so both channels close together.
+            let open = tokio::select! {
+                biased;
+                n = self.acks.recv_many(&mut pushes, MAX_PUSHES) => n > 0,
+                n = self.background.recv_many(&mut work, 1) => n > 0,
+            };
+            if !open {
+                return;
+            }
+            while pushes.len() < MAX_PUSHES {
+                match self.acks.try_recv() {
+                    Ok(p) => pushes.push(p),
+                    Err(_) => break,
+                }
+            }
+            let mut rows: usize = work.iter().map(|(b, _)| Shape::of(b).rows()).sum();
+            while rows < BACKGROUND_ROWS {
+                match self.background.try_recv() {
+                    Ok(w) => {
+                        rows += Shape::of(&w.0).rows();
+                        work.push(w);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit(pushes.drain(..).collect(), work.drain(..).collect()).await;
+        }
+    }
+
+    /// Commits the pushes and the background requests in one transaction; when it fails, each part
+    /// alone (pushes first), so one request that cannot be written fails only itself.
+    async fn commit(&self, pushes: Vec<(NewPush, PushReply)>, work: Vec<(WriteBatch, BatchReply)>) {
+        let mut combined = WriteBatch::default();
+        let mut parts: Vec<(Shape, Waiter)> = Vec::with_capacity(work.len() + 1);
+        if !pushes.is_empty() {
+            let (pushes, replies): (Vec<NewPush>, Vec<PushReply>) = pushes.into_iter().unzip();
+            combined.pushes = pushes;
+            parts.push((Shape::of(&combined), Waiter::Pushes(replies)));
+        }
+        for (batch, reply) in work {
+            parts.push((Shape::of(&batch), Waiter::Batch(reply)));
+            combined.append(batch);
+        }
+        let pushed = combined.pushes.len();
+        match self.store.write_batch(&combined, self.clock.now_ms()).await {
+            Ok(mut outcome) => {
+                if pushed > 0 {
+                    metrics::histogram!("shoprelay_ingest_batch_size").record(pushed as f64);
+                    self.inbox_wake.notify_one();
+                }
+                metrics::histogram!("shoprelay_write_batch_rows")
+                    .record(parts.iter().map(|p| p.0.rows()).sum::<usize>() as f64);
+                for (shape, waiter) in parts {
+                    answer(waiter, Ok(shape.take_outcome(&mut outcome)));
+                }
+            }
+            Err(err) if parts.len() == 1 => {
+                if let Some((_, waiter)) = parts.into_iter().next() {
+                    fail(waiter, err);
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = ?err, parts = parts.len(), "a shared commit failed; committing its parts one by one");
+                for (shape, waiter) in parts {
+                    let part = shape.take_batch(&mut combined);
+                    match self.store.write_batch(&part, self.clock.now_ms()).await {
+                        Ok(outcome) => {
+                            if shape.pushes > 0 {
+                                metrics::histogram!("shoprelay_ingest_batch_size").record(shape.pushes as f64);
+                                self.inbox_wake.notify_one();
+                            }
+                            answer(waiter, Ok(outcome));
+                        }
+                        Err(err) => fail(waiter, err),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Hands a part its outcomes.
+fn answer(waiter: Waiter, outcome: Result<WriteOutcome, EngineError>) {
+    match (waiter, outcome) {
+        (Waiter::Pushes(replies), Ok(outcome)) => {
+            for (reply, insert) in replies.into_iter().zip(outcome.pushes) {
+                let _ = reply.send(Ok(insert));
+            }
+        }
+        (Waiter::Pushes(replies), Err(_)) => {
+            for reply in replies {
+                let _ = reply.send(Err(EngineError::StoreUnavailable));
+            }
+        }
+        (Waiter::Batch(reply), outcome) => {
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+/// Tells a part its write failed.
+fn fail(waiter: Waiter, err: shoprelay_store::StoreError) {
+    match waiter {
+        Waiter::Pushes(replies) => {
+            tracing::error!(error = ?err, count = replies.len(), "storing pushes failed; answering 503 so the platform resends");
+            answer(Waiter::Pushes(replies), Err(EngineError::StoreUnavailable));
+        }
+        Waiter::Batch(reply) => {
+            let _ = reply.send(Err(EngineError::Store(err)));
+        }
+    }
+}
