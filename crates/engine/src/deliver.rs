@@ -7,7 +7,9 @@ use std::time::Instant;
 use futures::future::join_all;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::error::UserFacing;
-use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, DeliveryFinish, DeliveryItem, DeliveryResult, WriteBatch};
+use shoprelay_store::{
+    AuditEntry, AuditKind, AuditOutcome, DeliveryFinish, DeliveryItem, DeliveryResult, WriteBatch, PRIORITY_BULK,
+};
 use shoprelay_wecom::client::{AppCredentials, Unreached};
 use shoprelay_wecom::error::{Disposition, WeComError};
 use shoprelay_wecom::message::{AppBody, AppChatSpec};
@@ -21,7 +23,7 @@ use crate::config::{WeComAppConfig, WebhookConfig};
 use crate::egress::{admit, literal_ip, refusal_of};
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::pacing::{delivery_failing, BreakerSignal, Pacing};
+use crate::pacing::{delivery_failing, BreakerSignal, Pacing, DIGEST_ROUTE};
 use crate::render::Payload;
 use crate::routing::admin_notice;
 use crate::webhook::{secret_key, signature, RedirectRefused};
@@ -118,6 +120,19 @@ impl Engine {
     /// Sends one destination's deliveries in order until its budget is spent, a send fails or its
     /// breaker opens; the rest wait (without spending attempts) behind it, so none overtakes another.
     async fn run_lane(&self, destination: Destination, lane: Vec<DeliveryItem>) -> Result<(), EngineError> {
+        // Bulk singles fold into a digest when the queue is beyond what the window can carry; urgent
+        // messages and digests still go, in order.
+        let (singles, others): (Vec<DeliveryItem>, Vec<DeliveryItem>) = lane
+            .into_iter()
+            .partition(|d| d.priority == PRIORITY_BULK && d.route_id != DIGEST_ROUTE);
+        let lane = if self.fold_backlog(&destination, &singles).await? {
+            others
+        } else {
+            // As claimed: urgent first, then oldest first.
+            let mut lane = [singles, others].concat();
+            lane.sort_by_key(|d| (d.priority, d.id));
+            lane
+        };
         let mut lane = lane.into_iter();
         while let Some(item) = lane.next() {
             let wait_until = match self.reserve_send(&destination, &item.recipients).await? {
@@ -151,7 +166,7 @@ impl Engine {
     }
 
     /// The write that puts `item` back until `at` without spending an attempt (audited `paced`).
-    fn deferral(&self, item: &DeliveryItem, at: i64, reason: &str) -> WriteBatch {
+    pub(crate) fn deferral(&self, item: &DeliveryItem, at: i64, reason: &str) -> WriteBatch {
         let mut audit = self.audit_for(item, AuditOutcome::Paced);
         audit.detail = reason.to_owned();
         let result = DeliveryResult::Deferred {

@@ -50,8 +50,15 @@ pub const MAX_OPEN: Duration = Duration::from_secs(600);
 const MINUTE_MS: i64 = 60_000;
 /// The window of every per-hour budget.
 const HOUR_MS: i64 = 60 * MINUTE_MS;
+/// The route id of digest deliveries (never folded again).
+pub(crate) const DIGEST_ROUTE: &str = "digest";
 /// Most deliveries folded into one digest.
 const DIGEST_MAX: i64 = 500;
+/// A destination with more than this left of its window's budget is not checked for a backlog beyond
+/// it (budgets raised that far are for runs that must not fold).
+const FOLD_LOOKAHEAD: i64 = 5_000;
+/// Most rounds of [`DIGEST_MAX`] deliveries one backlog fold makes (the rest fold at the next pass).
+const MAX_FOLDS: usize = 20;
 
 /// The send-log member of sends that may have reached anyone (a group whose members could not be read);
 /// not a userid, which has no `?`.
@@ -224,12 +231,58 @@ impl Engine {
         state.paused_until = state.paused_until.max(until);
         self.store.set_destination(&state, self.clock.now_ms()).await?;
         metrics::counter!("shoprelay_destination_paced_total").increment(1);
-        self.coalesce(destination, None).await
+        self.coalesce(destination, None).await.map(drop)
+    }
+
+    /// The overload rule: when a destination's queue holds more than its budget left in this window can
+    /// carry, sending singles would spend the window and leave the rest for the next one — so the queue
+    /// is folded into digests now, which go out at the next free slot. `singles` are the bulk deliveries
+    /// (not digests) the caller claimed for it; when the rule applies they go back to the queue unspent
+    /// and are folded with it, and `true` is returned.
+    pub(crate) async fn fold_backlog(
+        &self,
+        destination: &Destination,
+        singles: &[DeliveryItem],
+    ) -> Result<bool, EngineError> {
+        // Webhooks take no digests; a spent budget is the pause's to fold (see [`Engine::pace`]).
+        if singles.is_empty() || matches!(destination, Destination::Webhook(_)) {
+            return Ok(false);
+        }
+        let now = self.clock.now_ms();
+        let per_minute = budget(&self.registry(), destination).per_minute;
+        let (sent, _) = self.store.count_sends(destination, "*", now - MINUTE_MS).await?;
+        let left = per_minute - sent;
+        if left <= 0 || left > FOLD_LOOKAHEAD {
+            return Ok(false);
+        }
+        let queued = singles.len() as i64 + self.store.count_coalescible(destination, now, left + 1).await?;
+        if queued <= left {
+            return Ok(false);
+        }
+        let mut batch = WriteBatch::default();
+        for item in singles {
+            batch.append(self.deferral(
+                item,
+                now,
+                "more queued than the window's budget can carry: folded into a digest",
+            ));
+        }
+        self.writer.write(batch).await?;
+        let mut folded = 0;
+        for _ in 0..MAX_FOLDS {
+            match self.coalesce(destination, None).await? {
+                0 => break,
+                n => folded += n,
+            }
+        }
+        tracing::info!(%destination, queued, left, folded, "queue beyond the window's budget: folded into digests");
+        self.outbox_wake.notify_one();
+        Ok(true)
     }
 
     /// Folds due bulk deliveries of `destination` (only those for `recipients`, when given) into one
-    /// digest per group of recipients.
-    pub async fn coalesce(&self, destination: &Destination, recipients: Option<&str>) -> Result<(), EngineError> {
+    /// digest per group of recipients; returns how many were folded.
+    pub async fn coalesce(&self, destination: &Destination, recipients: Option<&str>) -> Result<usize, EngineError> {
         let mut items = self
             .store
             .coalescible(destination, self.clock.now_ms(), DIGEST_MAX)
@@ -241,6 +294,7 @@ impl Engine {
         for item in &items {
             groups.entry(item.recipients.as_str()).or_default().push(item);
         }
+        let mut folded = 0;
         for (recipients, group) in groups {
             if group.len() < 2 {
                 continue;
@@ -249,6 +303,7 @@ impl Engine {
                 .fold_into_digest(destination, recipients, &group, DigestReason::Budget)
                 .await?
             {
+                folded += group.len();
                 tracing::info!(
                     %destination,
                     digest = id,
@@ -257,7 +312,7 @@ impl Engine {
                 );
             }
         }
-        Ok(())
+        Ok(folded)
     }
 
     /// Folds `group` (deliveries to one destination and recipients) into one digest delivery; `None`
@@ -288,7 +343,7 @@ impl Engine {
         };
         let ids: Vec<i64> = group.iter().map(|d| d.id).collect();
         let new = NewDelivery {
-            route_id: "digest".into(),
+            route_id: DIGEST_ROUTE.into(),
             destination: destination.clone(),
             payload,
             priority: PRIORITY_BULK,

@@ -121,6 +121,8 @@ pub trait Outbox: Send + Sync {
     async fn prune_unreached(&self, before: i64) -> Result<u64>;
     /// Due, unclaimed, bulk deliveries of a destination, oldest first: candidates for a digest.
     async fn coalescible(&self, destination: &Destination, now: i64, limit: i64) -> Result<Vec<DeliveryItem>>;
+    /// How many deliveries [`Outbox::coalescible`] would return, counting no further than `limit`.
+    async fn count_coalescible(&self, destination: &Destination, now: i64, limit: i64) -> Result<i64>;
     /// Folds `members` (all still pending and unclaimed, else nothing happens and `None` is returned)
     /// into a new digest delivery; `token` is the key of its page (its payload links to it).
     async fn create_digest(&self, members: &[i64], digest: NewDelivery, token: &str, now: i64) -> Result<Option<i64>>;

@@ -1125,6 +1125,13 @@ async fn digests_fold_pending_deliveries_and_list_them() {
             .map(|d| d.id)
             .collect();
         assert_eq!(members.len(), 3);
+        assert_eq!(s.count_coalescible(&dest("robot:a"), 10, 100).await.unwrap(), 3);
+        assert_eq!(
+            s.count_coalescible(&dest("robot:a"), 10, 2).await.unwrap(),
+            2,
+            "counts no further than asked"
+        );
+        assert_eq!(s.count_coalescible(&dest("robot:b"), 10, 100).await.unwrap(), 0);
         let digest = NewDelivery {
             route_id: "digest".into(),
             ..delivery("robot:a")
@@ -1137,6 +1144,11 @@ async fn digests_fold_pending_deliveries_and_list_them() {
         let items = s.digest_items("tok").await.unwrap();
         assert_eq!(items.iter().map(|i| i.id).collect::<Vec<_>>(), members);
         assert!(s.digest_items("other").await.unwrap().is_empty());
+        assert_eq!(
+            s.count_coalescible(&dest("robot:a"), 10, 100).await.unwrap(),
+            0,
+            "folded ones and the digest itself are not counted"
+        );
         let claimed = s.claim_deliveries("r1", 10, 60_000, 15_000, 10).await.unwrap();
         assert_eq!(
             claimed.iter().map(|d| d.id).collect::<Vec<_>>(),

@@ -426,6 +426,24 @@ impl Outbox for SqlStore {
         items.into_iter().map(|d| self.open_delivery(d)).collect()
     }
 
+    async fn count_coalescible(&self, destination: &Destination, now: i64, limit: i64) -> Result<i64> {
+        // Counted from the index, never further than asked: a backlog can be a million rows.
+        Ok(with_read_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM deliveries
+                   WHERE destination = $1 AND state = 'pending' AND priority = $2 AND claimed_until <= $3 AND attempts = 0
+                     AND route_id <> 'digest' AND quiet_until IS NULL
+                   LIMIT $4) q",
+            )
+            .bind(destination.to_string())
+            .bind(PRIORITY_BULK)
+            .bind(now)
+            .bind(limit)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
     async fn create_digest(&self, members: &[i64], d: NewDelivery, token: &str, now: i64) -> Result<Option<i64>> {
         let Some(first) = members.first() else { return Ok(None) };
         with_pool!(self, pool => {
