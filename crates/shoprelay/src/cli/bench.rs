@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //! - this file: options, the sections in order, the table, [`percentile`].
-//! - `ingest`: acknowledged pushes per second (bare handler, SQLite, PostgreSQL) and ack latency.
+//! - `ingest`: acknowledged pushes per second with the workers on (bare handler, SQLite, PostgreSQL; SQLite
+//!   with the workers off as a diagnostic), the inbox's drain after the load, and ack latency.
 //! - `delivery`: push → WeCom-simulator-accepted latency over many destinations, workers running.
 //! - `fleet`: the delivery runs' simulators, configuration and authorized shops.
 //! - `machine`: what `/proc` says — CPU model, RSS, CPU time per thread group.
@@ -32,9 +33,9 @@ use shoprelay_sim::load;
 pub enum Section {
     /// RSS of the process idle after start.
     Memory,
-    /// Acknowledged pushes per second (closed loop), bare handler and stores.
+    /// Acknowledged pushes per second (closed loop), bare handler and stores, workers on.
     Ingest,
-    /// Acknowledgement latency at a fixed rate (open loop).
+    /// Acknowledgement latency at a fixed rate (open loop), workers on.
     Latency,
     /// Push → WeCom-simulator-accepted latency, workers running.
     Delivery,

@@ -42,13 +42,15 @@ const P99_TARGET_MS: f64 = 50.0;
 pub(super) type Sent = HashMap<String, f64>;
 
 /// Creates `total` orders at `rate` per second across the shops, each on its own task (open loop).
+/// Returns when each order was created, and how long shoprelay took to acknowledge each push (whole
+/// milliseconds, as the Shopee simulator times its attempts).
 pub(super) async fn create_orders(
     shopee: Arc<ShopeeSim>,
     prefix: String,
     n: usize,
     rate: f64,
     total: u64,
-) -> Result<Sent> {
+) -> Result<(Sent, Vec<u64>)> {
     let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(total as usize);
@@ -67,18 +69,25 @@ pub(super) async fn create_orders(
             };
             let change = shopee.create_order(order).await?;
             let delivered = change.pushes.iter().all(|p| p.delivered);
-            Ok::<_, anyhow::Error>((order_sn, sent, delivered))
+            let acks: Vec<u64> = change
+                .pushes
+                .iter()
+                .filter_map(|p| p.attempts.last().map(|a| a.latency_ms))
+                .collect();
+            Ok::<_, anyhow::Error>((order_sn, sent, delivered, acks))
         }));
     }
     let mut sent = Sent::with_capacity(tasks.len());
+    let mut acks = Vec::with_capacity(tasks.len());
     for task in tasks {
-        let (order_sn, at, delivered) = task.await.context("an order task panicked")??;
+        let (order_sn, at, delivered, ack) = task.await.context("an order task panicked")??;
         if !delivered {
             bail!("the push of order {order_sn} was not acknowledged by shoprelay");
         }
         sent.insert(order_sn, at);
+        acks.extend(ack);
     }
-    Ok(sent)
+    Ok((sent, acks))
 }
 
 /// When WeCom accepted each order's message (Unix ms), by order number.
@@ -204,6 +213,9 @@ struct Measured {
     breakdown: Result<String>,
     /// What WeCom refused or dropped over its limits (should be nothing).
     refused: String,
+    /// How long each push took to be acknowledged (ms, ascending), while the earlier ones were enriched
+    /// and delivered.
+    acks: Vec<u64>,
 }
 
 /// Warm-up (an order per shop, so connections and tokens are ready), then `rate` events/s for the
@@ -221,7 +233,7 @@ async fn measure(
     let prefix = format!("BD{:05X}", SystemClock.now_ms().rem_euclid(0x10_0000));
     let warm_prefix = format!("{prefix}W");
     let warm = create_orders(setup.shopee.clone(), warm_prefix.clone(), n, 1_000.0, n as u64);
-    let warm_sent = load.run(warm).await??;
+    let (warm_sent, _) = load.run(warm).await??;
     let (_, after) = collect(&setup.wecom, &warm_prefix, &warm_sent, 0).await?;
 
     let duration = args.secs(args.delivery_duration);
@@ -237,7 +249,8 @@ async fn measure(
     // Audit stamps are whole milliseconds; start the window a little early.
     let from_ms = SystemClock.now_ms() - 1_000;
     let run = create_orders(setup.shopee.clone(), prefix.clone(), n, rate, total);
-    let sent = load.run(run).await??;
+    let (sent, mut acks) = load.run(run).await??;
+    acks.sort_unstable();
     let (accepted, _) = collect(&setup.wecom, &prefix, &sent, after).await?;
     let cpu = CpuSample::now().since(&cpu);
     let wall = started.elapsed();
@@ -254,6 +267,7 @@ async fn measure(
         cpu,
         breakdown,
         refused,
+        acks,
     })
 }
 
@@ -279,6 +293,7 @@ async fn run_at(
         cpu,
         breakdown,
         refused,
+        acks,
     } = outcome?;
     let mut latencies: Vec<f64> = accepted
         .iter()
@@ -298,6 +313,14 @@ async fn run_at(
         format!("{:.0} ms", p(0.99)),
         format!("≤ {P99_TARGET_MS:.0} ms"),
         p(0.99) <= P99_TARGET_MS,
+    );
+    let ack = |q| percentile(&acks, q).unwrap_or_default();
+    report.info(
+        format!(
+            "ack latency @ {}, {label}, while enriching and delivering: p50 / p99",
+            per_sec(rate)
+        ),
+        format!("{} / {} ms", ack(0.5), ack(0.99)),
     );
     report.note(format!(
         "delivery {label}: {} events in {:.1} s (all delivered; {refused}), p99.9 {:.0} ms, max {:.0} ms; {}; {cpu}",

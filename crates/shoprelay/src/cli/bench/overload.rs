@@ -30,8 +30,9 @@ const ORDERS_PER_SEC: f64 = 1_000.0;
 const APP_BUDGET: usize = 200;
 /// WeCom's limit per member, per minute.
 const MEMBER_BUDGET: usize = 30;
-/// Target: every order visible within this long after the first push.
-const VISIBLE_TARGET: Duration = Duration::from_secs(120);
+/// Target: every order visible within this long after the first push (the pushes take 10 s; the queue
+/// folds into digests as soon as it outgrows what the window's budget can carry).
+const VISIBLE_TARGET: Duration = Duration::from_secs(30);
 /// Give up waiting after this long.
 const GIVE_UP: Duration = Duration::from_secs(300);
 const WINDOW_MS: u64 = 60_000;
@@ -136,7 +137,7 @@ async fn run(load: &LoadRuntime, setup: &Setup, report: &mut Report) -> Result<(
     let started_ms = unix_ms_f64() as u64;
     let started = Instant::now();
     let pushes = create_orders(setup.shopee.clone(), prefix.clone(), MEMBERS, ORDERS_PER_SEC, ORDERS);
-    let sent = load.run(pushes).await??;
+    let (sent, _) = load.run(pushes).await??;
     let pushed = started.elapsed();
     let visible = watch(setup, &prefix, &sent, started + GIVE_UP).await?;
 
