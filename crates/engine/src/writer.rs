@@ -172,7 +172,7 @@ impl Task {
                     Err(_) => break,
                 }
             }
-            self.commit(pushes.drain(..).collect(), work.drain(..).collect()).await;
+            self.commit(std::mem::take(&mut pushes), std::mem::take(&mut work)).await;
         }
     }
 
