@@ -122,6 +122,9 @@ pub struct Engine {
     pub(crate) auto_deciding: std::sync::Mutex<std::collections::HashSet<i64>>,
     /// The WeCom AI-bot long connections this process holds ([`crate::longconn`]).
     pub(crate) links: tokio::sync::watch::Sender<crate::longconn::Links>,
+    /// When each flooded destination may fold its queue into digests again (unix ms); see
+    /// [`Engine::fold_backlog`]. This process alone sends for a destination (its lease), so memory will do.
+    pub(crate) next_fold: std::sync::Mutex<std::collections::HashMap<shoprelay_core::destination::Destination, i64>>,
 }
 
 impl Engine {
@@ -161,6 +164,7 @@ impl Engine {
             last_response_watch: std::sync::atomic::AtomicI64::new(0),
             auto_deciding: std::sync::Mutex::default(),
             links: tokio::sync::watch::Sender::new(Default::default()),
+            next_fold: std::sync::Mutex::new(std::collections::HashMap::new()),
         }))
     }
 

@@ -223,15 +223,21 @@ impl Engine {
 
     /// Pauses a destination whose budget is spent, then folds its queued bulk deliveries into digests.
     pub(crate) async fn pace(&self, destination: &Destination, until: i64) -> Result<(), EngineError> {
+        self.pause(destination, until, "budget spent").await?;
+        self.coalesce(destination, None).await.map(drop)
+    }
+
+    /// Pauses a destination until `until`: nothing of it is claimed before then.
+    async fn pause(&self, destination: &Destination, until: i64, reason: &str) -> Result<(), EngineError> {
         let mut state = self.destination_state(destination).await?;
         if state.state == BreakerState::Closed {
             state.state = BreakerState::Paced;
-            state.reason = "budget spent".into();
+            state.reason = reason.into();
         }
         state.paused_until = state.paused_until.max(until);
         self.store.set_destination(&state, self.clock.now_ms()).await?;
         metrics::counter!("shoprelay_destination_paced_total").increment(1);
-        self.coalesce(destination, None).await.map(drop)
+        Ok(())
     }
 
     /// The overload rule: when a destination's queue holds more than its budget left in this window can
@@ -260,28 +266,61 @@ impl Engine {
             return Ok(false);
         }
         let mut batch = WriteBatch::default();
+        let next_fold = self.next_fold_at(destination);
+        if now < next_fold {
+            // Folded moments ago, and more keeps coming: the digests of one fold take a slot each, so folds
+            // are spaced to make the budget left last the window. What came since waits for the next one
+            // (unspent), and so does the destination.
+            let why = "more queued than the window's budget can carry: waiting for the next digest";
+            for item in singles {
+                batch.append(self.deferral(item, next_fold, why));
+            }
+            self.writer.write(batch).await?;
+            self.pause(destination, next_fold, "folding a queue beyond the budget into digests")
+                .await?;
+            return Ok(true);
+        }
+        let why = "more queued than the window's budget can carry: folded into a digest";
         for item in singles {
-            batch.append(self.deferral(
-                item,
-                now,
-                "more queued than the window's budget can carry: folded into a digest",
-            ));
+            batch.append(self.deferral(item, now, why));
         }
         self.writer.write(batch).await?;
-        let mut folded = 0;
+        let mut digests = 0;
         for _ in 0..MAX_FOLDS {
             match self.coalesce(destination, None).await? {
                 0 => break,
-                n => folded += n,
+                n => digests += n,
             }
         }
-        tracing::info!(%destination, queued, left, folded, "queue beyond the window's budget: folded into digests");
+        let spacing = MINUTE_MS * (digests as i64).max(1) / left;
+        self.set_next_fold(destination, now + spacing);
+        tracing::info!(%destination, queued, left, digests, "queue beyond the window's budget: folded into digests");
         self.outbox_wake.notify_one();
         Ok(true)
     }
 
+    /// When the next backlog fold of `destination` may happen (0: now).
+    fn next_fold_at(&self, destination: &Destination) -> i64 {
+        let folds = match self.next_fold.lock() {
+            Ok(f) => f,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        folds.get(destination).copied().unwrap_or(0)
+    }
+
+    fn set_next_fold(&self, destination: &Destination, at: i64) {
+        let mut folds = match self.next_fold.lock() {
+            Ok(f) => f,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        // Entries of the past are of no use: the map stays as small as the set of flooded destinations.
+        let now = self.clock.now_ms();
+        folds.retain(|_, until| *until > now);
+        folds.insert(destination.clone(), at);
+    }
+
     /// Folds due bulk deliveries of `destination` (only those for `recipients`, when given) into one
-    /// digest per group of recipients; returns how many were folded.
+    /// digest per group of recipients; returns how many digests it made.
     pub async fn coalesce(&self, destination: &Destination, recipients: Option<&str>) -> Result<usize, EngineError> {
         let mut items = self
             .store
@@ -294,7 +333,7 @@ impl Engine {
         for item in &items {
             groups.entry(item.recipients.as_str()).or_default().push(item);
         }
-        let mut folded = 0;
+        let mut digests = 0;
         for (recipients, group) in groups {
             if group.len() < 2 {
                 continue;
@@ -303,7 +342,7 @@ impl Engine {
                 .fold_into_digest(destination, recipients, &group, DigestReason::Budget)
                 .await?
             {
-                folded += group.len();
+                digests += 1;
                 tracing::info!(
                     %destination,
                     digest = id,
@@ -312,7 +351,7 @@ impl Engine {
                 );
             }
         }
-        Ok(folded)
+        Ok(digests)
     }
 
     /// Folds `group` (deliveries to one destination and recipients) into one digest delivery; `None`

@@ -172,7 +172,8 @@ impl Task {
                     Err(_) => break,
                 }
             }
-            self.commit(std::mem::take(&mut pushes), std::mem::take(&mut work)).await;
+            self.commit(std::mem::take(&mut pushes), std::mem::take(&mut work))
+                .await;
         }
     }
 
