@@ -172,22 +172,27 @@ targets = [{{ type = "wecom_app", app = "hq", departments = [1] }}]
     }
     assert_eq!(accepted_by.len(), 3, "load spread over every replica: {accepted_by:?}");
 
-    // Within the first minute exactly the budget goes out (the dead replica's leases take up to 30 s).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while wecom.messages().len() < BUDGET && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(
-        wecom.messages().len(),
-        BUDGET,
-        "never more than the budget in the window, across replicas"
-    );
-
-    // Let the window pass (forget the send log, unpause), and the rest arrives as digests.
+    // Within the first minute at most the budget goes out (the dead replica's leases take up to 30 s): the
+    // queue beyond it folds into digests at once, so the window may end up less than full.
     let store = SqlStore::connect(&database, SecretBox::from_base64(&key).unwrap())
         .await
         .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while wecom.messages().len() < BUDGET && tokio::time::Instant::now() < deadline {
+        let q = store.queue_depths().await.unwrap();
+        if (q.inbox_pending, q.deliveries_pending) == (0, 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sent = wecom.messages().len();
+    assert!(
+        (1..=BUDGET).contains(&sent),
+        "never more than the budget in the window, across replicas: {sent}"
+    );
+
+    // Let the window pass (forget the send log, unpause), and the rest arrives as digests.
     store.prune_sends(i64::MAX).await.unwrap();
     if let Some(state) = store
         .destination(&Destination::parse("wecom_app:hq").unwrap())
