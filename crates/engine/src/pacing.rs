@@ -57,8 +57,11 @@ const DIGEST_MAX: i64 = 500;
 /// A destination with more than this left of its window's budget is not checked for a backlog beyond
 /// it (budgets raised that far are for runs that must not fold).
 const FOLD_LOOKAHEAD: i64 = 5_000;
-/// Most rounds of [`DIGEST_MAX`] deliveries one backlog fold makes (the rest fold at the next pass).
-const MAX_FOLDS: usize = 20;
+/// Most rounds one backlog fold makes (the rest fold at the next one).
+const MAX_FOLDS: usize = 4;
+/// Queued deliveries one round of a backlog fold reads: enough for full digests of ten groups of
+/// recipients (a round makes one digest per group), so a flood does not spend the budget on small ones.
+const FOLD_READ: i64 = 10 * DIGEST_MAX;
 
 /// The send-log member of sends that may have reached anyone (a group whose members could not be read);
 /// not a userid, which has no `?`.
@@ -287,7 +290,7 @@ impl Engine {
         self.writer.write(batch).await?;
         let mut digests = 0;
         for _ in 0..MAX_FOLDS {
-            match self.coalesce(destination, None).await? {
+            match self.coalesce_up_to(destination, None, FOLD_READ).await? {
                 0 => break,
                 n => digests += n,
             }
@@ -322,16 +325,27 @@ impl Engine {
     /// Folds due bulk deliveries of `destination` (only those for `recipients`, when given) into one
     /// digest per group of recipients; returns how many digests it made.
     pub async fn coalesce(&self, destination: &Destination, recipients: Option<&str>) -> Result<usize, EngineError> {
-        let mut items = self
-            .store
-            .coalescible(destination, self.clock.now_ms(), DIGEST_MAX)
-            .await?;
+        self.coalesce_up_to(destination, recipients, DIGEST_MAX).await
+    }
+
+    /// [`Engine::coalesce`] over the oldest `read` queued deliveries: each group of recipients still folds
+    /// at most [`DIGEST_MAX`] into one digest, so reading more makes fuller digests, not more of them.
+    async fn coalesce_up_to(
+        &self,
+        destination: &Destination,
+        recipients: Option<&str>,
+        read: i64,
+    ) -> Result<usize, EngineError> {
+        let mut items = self.store.coalescible(destination, self.clock.now_ms(), read).await?;
         if let Some(only) = recipients {
             items.retain(|d| d.recipients == only);
         }
         let mut groups: std::collections::BTreeMap<&str, Vec<&DeliveryItem>> = Default::default();
         for item in &items {
-            groups.entry(item.recipients.as_str()).or_default().push(item);
+            let group = groups.entry(item.recipients.as_str()).or_default();
+            if group.len() < DIGEST_MAX as usize {
+                group.push(item);
+            }
         }
         let mut digests = 0;
         for (recipients, group) in groups {
