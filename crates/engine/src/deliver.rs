@@ -121,10 +121,13 @@ impl Engine {
     /// breaker opens; the rest wait (without spending attempts) behind it, so none overtakes another.
     async fn run_lane(&self, destination: Destination, lane: Vec<DeliveryItem>) -> Result<(), EngineError> {
         // Bulk singles fold into a digest when the queue is beyond what the window can carry; urgent
-        // messages and digests still go, in order.
+        // messages and digests still go, in order. So does a single older than a claim's lease: its claim
+        // may have lapsed in a process that died after sending it, and it must go again as the same
+        // bytes (which WeCom's duplicate check absorbs), not folded into a digest that repeats it.
+        let lapsed = self.clock.now_ms() - self.settings.lease.as_millis() as i64;
         let (singles, others): (Vec<DeliveryItem>, Vec<DeliveryItem>) = lane
             .into_iter()
-            .partition(|d| d.priority == PRIORITY_BULK && d.route_id != DIGEST_ROUTE);
+            .partition(|d| d.priority == PRIORITY_BULK && d.route_id != DIGEST_ROUTE && d.created_at > lapsed);
         let lane = if self.fold_backlog(&destination, &singles).await? {
             others
         } else {

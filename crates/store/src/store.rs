@@ -119,7 +119,8 @@ pub trait Outbox: Send + Sync {
     async fn prune_sends(&self, before: i64) -> Result<u64>;
     /// Forgets unreached-recipient reports made before `before` (they only keep a report to once a day).
     async fn prune_unreached(&self, before: i64) -> Result<u64>;
-    /// Due, unclaimed, bulk deliveries of a destination, oldest first: candidates for a digest.
+    /// Unclaimed bulk deliveries of a destination, oldest first: candidates for a digest. Not those whose
+    /// claim lapsed without a result (they may have been sent; resent as they are, not folded).
     async fn coalescible(&self, destination: &Destination, now: i64, limit: i64) -> Result<Vec<DeliveryItem>>;
     /// How many deliveries [`Outbox::coalescible`] would return, counting no further than `limit`.
     async fn count_coalescible(&self, destination: &Destination, now: i64, limit: i64) -> Result<i64>;

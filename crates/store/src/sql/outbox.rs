@@ -413,31 +413,33 @@ impl Outbox for SqlStore {
         }))
     }
 
-    async fn coalescible(&self, destination: &Destination, now: i64, limit: i64) -> Result<Vec<DeliveryItem>> {
+    async fn coalescible(&self, destination: &Destination, _now: i64, limit: i64) -> Result<Vec<DeliveryItem>> {
+        // Only deliveries no claim holds or has left unfinished (`claimed_until = 0`): one whose claim
+        // lapsed without a result (its process died) may have been sent, and must be sent again as the
+        // same bytes, which WeCom's duplicate check absorbs, not folded into a digest that repeats it.
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries
-             WHERE destination = $1 AND state = 'pending' AND priority = $2 AND claimed_until <= $3 AND attempts = 0
+             WHERE destination = $1 AND state = 'pending' AND priority = $2 AND claimed_until = 0 AND attempts = 0
                AND route_id <> 'digest' AND quiet_until IS NULL
-             ORDER BY id LIMIT $4"
+             ORDER BY id LIMIT $3"
         );
         let items: Vec<DeliveryRow> = with_read_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(destination.to_string()).bind(PRIORITY_BULK).bind(now).bind(limit).fetch_all(pool).await?
+            sqlx::query_as(&sql).bind(destination.to_string()).bind(PRIORITY_BULK).bind(limit).fetch_all(pool).await?
         });
         items.into_iter().map(|d| self.open_delivery(d)).collect()
     }
 
-    async fn count_coalescible(&self, destination: &Destination, now: i64, limit: i64) -> Result<i64> {
+    async fn count_coalescible(&self, destination: &Destination, _now: i64, limit: i64) -> Result<i64> {
         // Counted from the index, never further than asked: a backlog can be a million rows.
         Ok(with_read_pool!(self, pool => {
             sqlx::query_scalar(
                 "SELECT COUNT(*) FROM (SELECT 1 FROM deliveries
-                   WHERE destination = $1 AND state = 'pending' AND priority = $2 AND claimed_until <= $3 AND attempts = 0
+                   WHERE destination = $1 AND state = 'pending' AND priority = $2 AND claimed_until = 0 AND attempts = 0
                      AND route_id <> 'digest' AND quiet_until IS NULL
-                   LIMIT $4) q",
+                   LIMIT $3) q",
             )
             .bind(destination.to_string())
             .bind(PRIORITY_BULK)
-            .bind(now)
             .bind(limit)
             .fetch_one(pool)
             .await?
