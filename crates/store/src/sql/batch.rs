@@ -77,7 +77,7 @@ impl From<&AuditEntry> for AuditRow {
             platform: a.platform.as_ref().map(|p| p.as_str().to_owned()),
             shop_id: a.shop_id,
             order_sn: a.order_sn.clone(),
-            destination: a.destination.clone(),
+            destination: a.destination.as_ref().map(ToString::to_string),
             attempt: a.attempt,
             http_status: a.http_status,
             errcode: a.errcode,
