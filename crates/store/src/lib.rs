@@ -17,6 +17,7 @@
 //! Every stage of the pipeline reads durable input and writes durable output in one transaction, so a
 //! crash at any point loses nothing (the transactional inbox and outbox).
 
+pub mod archive;
 pub mod chain;
 pub mod console;
 pub mod conversation;
@@ -25,6 +26,7 @@ pub mod model;
 pub mod sql;
 pub mod store;
 
+pub use archive::{ArchivePage, ArchiveQuery, ArchivedMessage, BuyerOrder};
 pub use console::{ConsoleAction, ConsoleActionFilter, ConsoleUser, NewConsoleUser, Role, UserCreated, UserUpdated};
 pub use conversation::{
     Author, Claim, Conversation, ConversationFilter, ConversationMessage, ConversationState, FiledMessage,
@@ -34,6 +36,6 @@ pub use error::StoreError;
 pub use model::*;
 pub use sql::{ResealTarget, SqlStore};
 pub use store::{
-    AuditLog, Callbacks, ConfigRepo, ConsoleAccounts, Conversations, DataPolicies, Inbox, OrderWatch, Outbox, Privacy,
-    Retention, ShopAuthRepo, Store, Tasks, Writes,
+    AuditLog, Callbacks, ConfigRepo, ConsoleAccounts, ConversationArchive, Conversations, DataPolicies, Inbox,
+    OrderWatch, Outbox, Privacy, Retention, ShopAuthRepo, Store, Tasks, Writes,
 };

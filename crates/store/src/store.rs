@@ -6,6 +6,7 @@ use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::policy::FieldPolicy;
 
+use crate::archive::{ArchivePage, ArchiveQuery, BuyerOrder};
 use crate::chain::{ChainHead, SealedAudit};
 use crate::console::*;
 use crate::conversation::*;
@@ -413,6 +414,22 @@ pub trait Writes: Send + Sync {
     async fn write_batch(&self, batch: &WriteBatch, now: i64) -> Result<WriteOutcome>;
 }
 
+/// The conversation archive searched, and what a conversation shows beside its messages.
+#[async_trait]
+pub trait ConversationArchive: Send + Sync {
+    /// Archived messages matching the query, oldest first, a bounded page at a time (see [`crate::archive`]).
+    async fn search_archive(&self, query: &ArchiveQuery) -> Result<ArchivePage>;
+    /// The buyer's (by display name) `limit` most recently seen orders in the shop, with their last known
+    /// status, newest first.
+    async fn buyer_recent_orders(
+        &self,
+        app: &str,
+        shop: ShopId,
+        buyer_name: &str,
+        limit: i64,
+    ) -> Result<Vec<BuyerOrder>>;
+}
+
 /// Everything shoprelay keeps.
 pub trait Store:
     Inbox
@@ -429,6 +446,7 @@ pub trait Store:
     + Callbacks
     + Conversations
     + ConsoleAccounts
+    + ConversationArchive
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -3287,3 +3287,188 @@ async fn one_batch_writes_what_the_single_operations_would() {
     })
     .await;
 }
+
+/// Stores one order event for `buyer` with the order's status, as the inbox pipeline would.
+async fn store_order(s: &SqlStore, key: &str, sn: &str, buyer: &str, status: &str, status_time: i64) {
+    s.insert_pushes(&[push(key, 10)]).await.unwrap();
+    let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
+    let completion = InboxCompletion {
+        state: InboxState::Done,
+        events: vec![NewEvent {
+            event: order_event(key, sn, Some(buyer)),
+            deliveries: Vec::new(),
+        }],
+        order_updates: vec![OrderStateUpdate {
+            app_id: app(),
+            shop_id: shop(),
+            order_sn: order_sn(sn),
+            status: status.into(),
+            status_time,
+            ship_by_date: None,
+        }],
+        note: None,
+    };
+    s.complete_inbox(&item, completion, 1_000).await.unwrap();
+}
+
+fn archive(f: impl FnOnce(&mut ArchiveQuery)) -> ArchiveQuery {
+    let mut q = ArchiveQuery {
+        limit: 100,
+        scan: 100,
+        ..Default::default()
+    };
+    f(&mut q);
+    q
+}
+
+#[tokio::test]
+async fn the_archive_is_searched_by_buyer_order_member_time_and_sealed_text() {
+    run_both(|s| async move {
+        let amy = s
+            .file_buyer_message(&buyer_message("m1", "Where is my PARCEL?", 1_000), 1_000)
+            .await
+            .unwrap()
+            .conversation;
+        s.file_buyer_message(&buyer_message("m2", CHAT, 2_000), 2_000)
+            .await
+            .unwrap();
+        let bob_message = NewBuyerMessage {
+            thread: "conv-88".into(),
+            buyer_id: "6601".into(),
+            buyer_name: "buyer_bob".into(),
+            ..buyer_message("m3", "parcel broken, =cmd|' /C calc'!A0", 3_000)
+        };
+        let bob = s.file_buyer_message(&bob_message, 3_000).await.unwrap().conversation;
+        s.claim_conversation(bob.id, "lisi", "hq", 3_100).await.unwrap();
+        let reply = NewReply {
+            conversation_id: amy.id,
+            author: Author::Staff,
+            sender: Some("zhangsan".into()),
+            dedupe_key: "reply:1".into(),
+            text: "已放门卫室".into(),
+            rule: None,
+            at: 4_000,
+        };
+        let reply_id = s.add_reply(&reply).await.unwrap().unwrap();
+        s.finish_reply(reply_id, MessageOutcome::Failed, Some("not whitelisted"), None, 4_001)
+            .await
+            .unwrap();
+        store_order(&s, "o1", "AMY1", "Buyer_Amy", "SHIPPED", 500).await;
+        store_order(&s, "o2", "AMY2", "buyer_amy", "READY_TO_SHIP", 600).await;
+
+        let texts = |page: &ArchivePage| page.messages.iter().map(|m| m.message.text.clone()).collect::<Vec<_>>();
+        let all = s.search_archive(&archive(|_| {})).await.unwrap();
+        assert_eq!(all.messages.len(), 4);
+        assert_eq!(all.next_after_id, None, "everything was looked at");
+        assert_eq!(
+            (all.messages[0].buyer_name.as_str(), all.messages[0].app_id.as_str()),
+            ("buyer_amy", app().as_str()),
+            "the buyer's name is opened"
+        );
+        // Sealed text matched case-insensitively, in any script.
+        let parcel = s
+            .search_archive(&archive(|q| q.text = Some("parcel".into())))
+            .await
+            .unwrap();
+        assert_eq!(
+            texts(&parcel),
+            ["Where is my PARCEL?", "parcel broken, =cmd|' /C calc'!A0"]
+        );
+        let gate = s
+            .search_archive(&archive(|q| q.text = Some("门卫室".into())))
+            .await
+            .unwrap();
+        assert_eq!(texts(&gate), [CHAT, "已放门卫室"]);
+        assert_eq!(gate.messages[1].message.note.as_deref(), Some("not whitelisted"));
+        // By buyer, member (sender or holder), order, shop and time.
+        let by_buyer = s
+            .search_archive(&archive(|q| q.buyer_id = Some("6601".into())))
+            .await
+            .unwrap();
+        assert_eq!(by_buyer.messages.len(), 1);
+        let zhangsan = s
+            .search_archive(&archive(|q| q.member = Some("zhangsan".into())))
+            .await
+            .unwrap();
+        assert_eq!(texts(&zhangsan), ["已放门卫室"]);
+        let lisi = s
+            .search_archive(&archive(|q| q.member = Some("lisi".into())))
+            .await
+            .unwrap();
+        assert_eq!(lisi.messages.len(), 1, "the conversation lisi holds");
+        let order = s
+            .search_archive(&archive(|q| q.order_sn = Some("AMY1".into())))
+            .await
+            .unwrap();
+        assert_eq!(order.messages.len(), 3, "amy's conversation, found through her order");
+        assert!(order.messages.iter().all(|m| m.message.conversation_id == amy.id));
+        let no_order = s
+            .search_archive(&archive(|q| q.order_sn = Some("NOPE".into())))
+            .await
+            .unwrap();
+        assert!(no_order.messages.is_empty());
+        let other_shop = ShopId::new(shop().get() + 1).unwrap();
+        assert!(s
+            .search_archive(&archive(|q| q.shop_id = Some(other_shop)))
+            .await
+            .unwrap()
+            .messages
+            .is_empty());
+        let window = s
+            .search_archive(&archive(|q| {
+                q.from = Some(2_000);
+                q.to = Some(4_000);
+            }))
+            .await
+            .unwrap();
+        assert_eq!(texts(&window), [CHAT, "parcel broken, =cmd|' /C calc'!A0"]);
+
+        // Bounded: two messages opened per call, the cursor goes on from the last one looked at.
+        let mut seen = Vec::new();
+        let mut after = None;
+        let mut calls = 0;
+        loop {
+            let page = s
+                .search_archive(&archive(|q| {
+                    q.text = Some("门卫".into());
+                    q.scan = 2;
+                    q.after_id = after;
+                }))
+                .await
+                .unwrap();
+            assert!(page.scanned <= 2);
+            calls += 1;
+            seen.extend(texts(&page));
+            match page.next_after_id {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, [CHAT, "已放门卫室"]);
+        assert_eq!(calls, 3, "4 messages, 2 per call, the last call finds the end");
+
+        // The buyer's recent orders, newest first, with their status.
+        let orders = s
+            .buyer_recent_orders(app().as_str(), shop(), "buyer_amy", 5)
+            .await
+            .unwrap();
+        let seen: Vec<(&str, &str)> = orders
+            .iter()
+            .map(|o| (o.order_sn.as_str(), o.status.as_str()))
+            .collect();
+        assert_eq!(seen, [("AMY2", "READY_TO_SHIP"), ("AMY1", "SHIPPED")]);
+        assert_eq!(
+            s.buyer_recent_orders(app().as_str(), shop(), "buyer_amy", 1)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(s
+            .buyer_recent_orders(app().as_str(), shop(), "buyer_bob", 5)
+            .await
+            .unwrap()
+            .is_empty());
+    })
+    .await;
+}

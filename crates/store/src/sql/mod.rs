@@ -3,6 +3,7 @@
 //! Both backends run the same SQL text (`$N` placeholders work in both) through the [`with_pool!`] macro,
 //! which expands one body for each concrete pool type; only claiming and migrations differ.
 
+mod archive;
 mod audit;
 mod batch;
 mod callbacks;
