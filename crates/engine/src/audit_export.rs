@@ -55,7 +55,7 @@ pub fn write_csv<W: std::io::Write>(entries: &[AuditEntry], with_header: bool, o
 
 /// Text as a spreadsheet shows it, never as a formula: details can hold a buyer's words, and a cell
 /// starting with `=`, `+`, `-`, `@`, tab or carriage return is run by Excel (OWASP's CSV injection).
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {

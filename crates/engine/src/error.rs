@@ -21,6 +21,9 @@ pub enum EngineError {
     /// The service is shutting down and no longer accepts work.
     #[error("shutting down")]
     ShuttingDown,
+    /// An export could not be written.
+    #[error("cannot write the export")]
+    Export(#[source] std::io::Error),
 }
 
 impl UserFacing for EngineError {
@@ -30,6 +33,7 @@ impl UserFacing for EngineError {
             EngineError::StoreUnavailable => "store.unavailable",
             EngineError::HttpClient(_) => "server.http_client",
             EngineError::ShuttingDown => "server.shutting_down",
+            EngineError::Export(_) => "server.export",
         }
     }
 
@@ -43,6 +47,7 @@ impl UserFacing for EngineError {
             EngineError::HttpClient(e) => format!("无法创建 HTTP 客户端：{e}"),
             EngineError::StoreUnavailable => "数据库暂时不可用，推送未保存：平台会自动重发，请检查数据库".into(),
             EngineError::ShuttingDown => "服务正在停止，请稍后重试（平台会自动重发推送）".into(),
+            EngineError::Export(e) => format!("导出写入失败：{e}，请重试"),
         }
     }
 
@@ -52,6 +57,7 @@ impl UserFacing for EngineError {
             EngineError::HttpClient(e) => format!("Cannot build the HTTP client: {e}"),
             EngineError::StoreUnavailable => "The database is unavailable and the push was not stored: the platform will resend it; check the database".into(),
             EngineError::ShuttingDown => "The service is shutting down; retry shortly (the platform resends pushes)".into(),
+            EngineError::Export(e) => format!("Writing the export failed: {e}; retry"),
         }
     }
 }

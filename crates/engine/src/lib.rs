@@ -23,6 +23,7 @@
 //! - [`tokens`]: marketplace tokens, refreshed single-flight before they expire.
 //! - [`audit_chain`]: the audit log sealed into its hash chain, in the background.
 //! - [`audit_export`]: the audit log as CSV.
+//! - [`conversation_export`]: the conversation archive as CSV or JSON lines.
 //! - [`audit_sink`]: audit entries written off the request path (refused pushes), bounded and batched.
 //! - [`backoff`]: retry schedules.
 //! - [`webhook`]: Standard Webhooks signing of events sent to the seller's own systems.
@@ -36,6 +37,7 @@ pub mod audit_sink;
 pub mod backoff;
 pub mod chat;
 pub mod config;
+pub mod conversation_export;
 pub mod deliver;
 pub mod egress;
 pub mod engine;

@@ -1,13 +1,20 @@
 //! `/api/v1/conversations`: buyer conversations and their messages (the chat archive), as JSON.
 
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ShopId;
-use shoprelay_store::{Conversation, ConversationFilter, ConversationMessage, ConversationState};
+use shoprelay_engine::conversation_export::ExportFormat;
+use shoprelay_engine::service::archive::Export;
+use shoprelay_store::{
+    ArchivePage, ArchiveQuery, Conversation, ConversationFilter, ConversationMessage, ConversationState,
+};
 
 use crate::api::{authorize, BadQuery};
 use crate::error::ApiError;
@@ -102,4 +109,105 @@ pub async fn get(
         Some((conversation, messages)) => Ok(Json(Thread { conversation, messages })),
         None => Err(ConversationNotFound(id).into()),
     }
+}
+
+/// The archive's query (search and export), before it is read.
+#[derive(Debug, Deserialize)]
+pub struct ArchiveParams {
+    shop_id: Option<u64>,
+    buyer_id: Option<String>,
+    order_sn: Option<String>,
+    member: Option<String>,
+    text: Option<String>,
+    from: Option<i64>,
+    to: Option<i64>,
+    after_id: Option<i64>,
+    limit: Option<i64>,
+    scan: Option<i64>,
+    format: Option<String>,
+}
+
+/// Longest text searched for: a search is a phrase, not a document.
+const MAX_TEXT: usize = 200;
+
+impl ArchiveParams {
+    fn query(&self) -> Result<ArchiveQuery, BadQuery> {
+        let shop_id = self
+            .shop_id
+            .map(|s| ShopId::new(s).map_err(|e| BadQuery(format!("shop_id: {e}"))))
+            .transpose()?;
+        if self.text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT) {
+            return Err(BadQuery(format!("text: at most {MAX_TEXT} characters")));
+        }
+        Ok(ArchiveQuery {
+            shop_id,
+            buyer_id: self.buyer_id.clone(),
+            order_sn: self.order_sn.clone(),
+            member: self.member.clone(),
+            text: self.text.clone(),
+            from: self.from,
+            to: self.to,
+            after_id: self.after_id,
+            limit: self.limit.unwrap_or(100),
+            scan: self.scan.unwrap_or(shoprelay_store::archive::MAX_SCAN),
+        })
+    }
+}
+
+/// `GET /api/v1/conversations/search?shop_id&buyer_id&order_sn&member&text&from&to&after_id&limit&scan` —
+/// matching messages oldest first, with `next_after_id` to ask for the next page.
+pub async fn search(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<ArchiveParams>, QueryRejection>,
+) -> Result<Json<ArchivePage>, ApiError> {
+    authorize(&state, &headers)?;
+    let Query(params) = query.map_err(|e| BadQuery(e.body_text()))?;
+    Ok(Json(state.engine.archive().search(&params.query()?).await?))
+}
+
+/// `GET /api/v1/conversations/export?format=csv|jsonl&…the search's filters` — every matching message,
+/// streamed a page at a time (the archive may be large).
+pub async fn export(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<ArchiveParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    let Query(params) = query.map_err(|e| BadQuery(e.body_text()))?;
+    let format = ExportFormat::parse(params.format.as_deref().unwrap_or("csv"))?;
+    let archive_query = params.query()?;
+    let mut export = Export::new(archive_query, format);
+    // The first page is read before answering, so a failing database is an error answer, not a cut body.
+    let first = state
+        .engine
+        .archive()
+        .export_chunk(&mut export)
+        .await?
+        .unwrap_or_default();
+    let engine = state.engine.clone();
+    let rest = futures::stream::unfold((engine, export), |(engine, mut export)| async move {
+        match engine.archive().export_chunk(&mut export).await {
+            Ok(Some(chunk)) => Some((Ok(Bytes::from(chunk)), (engine, export))),
+            Ok(None) => None,
+            Err(e) => {
+                // Headers are gone: breaking the body off is how the client learns the export is incomplete.
+                tracing::error!(error = ?e, "conversation export failed part-way");
+                Some((Err(std::io::Error::other(e.to_string())), (engine, export)))
+            }
+        }
+    });
+    let body = futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(first)) }).chain(rest);
+    let name = match format {
+        ExportFormat::Csv => "conversations.csv",
+        ExportFormat::Jsonl => "conversations.jsonl",
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
 }

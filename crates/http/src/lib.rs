@@ -82,6 +82,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/rules/{id}/enable", post(rules::enable))
         .route("/api/v1/rules/{id}/disable", post(rules::disable))
         .route("/api/v1/conversations", get(conversations::list))
+        .route("/api/v1/conversations/search", get(conversations::search))
+        .route("/api/v1/conversations/export", get(conversations::export))
         .route("/api/v1/conversations/{id}", get(conversations::get))
         .route("/api/v1/tasks", get(tasks::list))
         .route("/api/v1/tasks/{id}/ack", post(tasks::ack))

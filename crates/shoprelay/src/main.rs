@@ -28,6 +28,9 @@ enum Command {
     Apply(cli::apply::Args),
     /// List pushes received and delivery attempts.
     Audit(cli::audit::Args),
+    /// The conversation archive: `conversations export` writes it as CSV or JSON lines.
+    #[command(subcommand)]
+    Conversations(cli::conversations::Command),
     /// Try everything against built-in simulators of Shopee and WeCom.
     #[cfg(feature = "demo")]
     Demo(cli::demo::Args),
@@ -77,6 +80,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => cli::serve::run(args).await,
         Command::Apply(args) => cli::apply::run(args).await,
         Command::Audit(args) => cli::audit::run(args).await,
+        Command::Conversations(command) => cli::conversations::run(command).await,
         #[cfg(feature = "demo")]
         Command::Demo(args) => cli::demo::run(args).await,
         #[cfg(feature = "demo")]

@@ -4,6 +4,7 @@
 //! user-facing codes. Handlers only translate HTTP to these calls and back.
 //!
 //! # Layout
+//! - [`archive`]: the conversation archive searched and exported page by page.
 //! - [`audit`]: the audit log read by filter, and the platform names a filter accepts.
 //! - [`pushes`]: what a push answered at the edge leaves in the audit log (verifications, refusals).
 //! - [`callbacks`]: WeCom callbacks stored once; their verifications and refusals audited.
@@ -21,6 +22,7 @@
 //! - [`queues`]: waiting work, the messages a digest folded, dead letters sent again.
 //! - [`status`]: the service's status: backend, queues and every shop's authorization.
 
+pub mod archive;
 pub mod audit;
 pub mod buyers;
 pub mod callbacks;
@@ -38,6 +40,11 @@ pub mod tasks;
 use crate::Engine;
 
 impl Engine {
+    /// The conversation archive.
+    pub fn archive(&self) -> archive::ArchiveService<'_> {
+        archive::ArchiveService::new(self)
+    }
+
     /// The audit log.
     pub fn audit(&self) -> audit::AuditService<'_> {
         audit::AuditService::new(self)

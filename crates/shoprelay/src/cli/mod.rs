@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bench;
 pub mod buyers;
 pub mod console;
+pub mod conversations;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod keys;

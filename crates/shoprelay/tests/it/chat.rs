@@ -243,3 +243,90 @@ async fn a_member_without_a_conversation_is_told_how_to_answer() {
     );
     assert!(app.shopee.chat_messages().is_empty());
 }
+
+#[tokio::test]
+async fn the_archive_is_searched_and_exported_with_formulas_neutralised() {
+    let app = spawn_with_chat().await;
+    // Not through `buyer_writes`: the card shows the text neutralised for WeCom, not as written.
+    app.shopee
+        .buyer_says(
+            SHOP,
+            BUYER,
+            "buyer_amy",
+            "=HYPERLINK(\"https://evil.example\") where is my parcel?",
+        )
+        .await
+        .unwrap();
+    app.dispatch_until_settled().await;
+    let id = api(&app, "/api/v1/conversations").await[0]["id"].as_i64().unwrap();
+    app.wecom
+        .member_says(CS_AGENT, "zhangsan", &format!("#{id} 亲，包裹明天发出"))
+        .await
+        .unwrap();
+    app.dispatch_until_settled().await;
+
+    let found = api(&app, "/api/v1/conversations/search?text=PARCEL").await;
+    let hits = found["messages"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{found}");
+    assert_eq!(
+        (hits[0]["author"].as_str(), hits[0]["conversation_id"].as_i64()),
+        (Some("buyer"), Some(id))
+    );
+    assert!(found["next_after_id"].is_null());
+    let by_member = api(&app, "/api/v1/conversations/search?member=zhangsan&text=包裹").await;
+    assert_eq!(by_member["messages"][0]["sender"], "zhangsan");
+    assert_eq!(by_member["messages"][0]["outcome"], "sent");
+
+    let csv = app
+        .http
+        .get(format!(
+            "{}/api/v1/conversations/export?format=csv&shop_id={SHOP}",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and both messages: {text}");
+    assert!(lines[0].starts_with("message_id,conversation_id,at_utc"));
+    assert!(lines[1].contains(",buyer,,marketplace,received,"), "{}", lines[1]);
+    assert!(
+        lines[1].ends_with("\"'=HYPERLINK(\"\"https://evil.example\"\") where is my parcel?\""),
+        "a formula is neutralised: {}",
+        lines[1]
+    );
+    assert!(lines[2].contains(",member,zhangsan,wecom,sent,"), "{}", lines[2]);
+
+    let jsonl = app
+        .http
+        .get(format!(
+            "{}/api/v1/conversations/export?format=jsonl&member=zhangsan",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let rows: Vec<Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2, "zhangsan holds the conversation: both messages");
+    assert_eq!(
+        rows[0]["text"],
+        "=HYPERLINK(\"https://evil.example\") where is my parcel?"
+    );
+    assert_eq!(rows[1]["sender_kind"], "member");
+
+    let refused = app
+        .http
+        .get(format!("{}/api/v1/conversations/export?format=xlsx", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "conversation.export_format");
+}
