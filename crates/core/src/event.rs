@@ -231,6 +231,9 @@ pub enum EventBody {
         /// shoprelay's conversation (`#12`), once the message is filed under one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         conversation: Option<i64>,
+        /// The buyer's latest order in the shop as shoprelay last saw it, once the message is filed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        latest_order: Option<LatestOrder>,
     },
     /// See [`EventKind::DeliveryFailing`].
     DeliveryFailing {
@@ -414,6 +417,15 @@ impl EventBody {
             EventBody::Escalation { .. } => EventKind::Escalation,
         }
     }
+}
+
+/// A buyer's latest order as a buyer-message card shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatestOrder {
+    /// The marketplace's order number.
+    pub order_sn: String,
+    /// Its last known status (the marketplace's word).
+    pub status: String,
 }
 
 /// A neutral event: the unit that is routed, rendered and delivered.

@@ -642,6 +642,7 @@ fn facts(event: &Event, ctx: RenderContext<'_>) -> Vec<(&'static str, String)> {
         EventBody::BuyerMessage {
             from_user_name,
             conversation,
+            latest_order,
             ..
         } => {
             rows.push((t(l, "买家", "Buyer"), from_user_name.clone()));
@@ -651,6 +652,13 @@ fn facts(event: &Event, ctx: RenderContext<'_>) -> Vec<(&'static str, String)> {
                     Lang::En => format!("#{id} (write \"#{id} <text>\" to this app to answer the buyer)"),
                 };
                 rows.push((t(l, "会话", "Conversation"), how));
+            }
+            // One row, not a list: a card holds six rows, and the conversation view lists the rest.
+            if let Some(order) = latest_order {
+                rows.push((
+                    t(l, "最近订单", "Latest order"),
+                    format!("{} · {}", order.order_sn, order.status),
+                ));
             }
         }
         EventBody::DeliveryFailing { destination, reason } => {

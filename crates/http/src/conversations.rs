@@ -13,7 +13,7 @@ use shoprelay_core::ids::ShopId;
 use shoprelay_engine::conversation_export::ExportFormat;
 use shoprelay_engine::service::archive::Export;
 use shoprelay_store::{
-    ArchivePage, ArchiveQuery, Conversation, ConversationFilter, ConversationMessage, ConversationState,
+    ArchivePage, ArchiveQuery, BuyerOrder, Conversation, ConversationFilter, ConversationMessage, ConversationState,
 };
 
 use crate::api::{authorize, BadQuery};
@@ -96,9 +96,14 @@ pub struct Thread {
     pub conversation: Conversation,
     /// Its messages, oldest first (the latest 500).
     pub messages: Vec<ConversationMessage>,
+    /// The buyer's latest orders in the shop with their status, newest first.
+    pub orders: Vec<BuyerOrder>,
 }
 
-/// `GET /api/v1/conversations/{id}` — the conversation and its latest messages.
+/// Orders shown beside a conversation.
+const ORDERS_SHOWN: i64 = 5;
+
+/// `GET /api/v1/conversations/{id}` — the conversation, its latest messages and the buyer's latest orders.
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -106,7 +111,14 @@ pub async fn get(
 ) -> Result<Json<Thread>, ApiError> {
     authorize(&state, &headers)?;
     match state.engine.conversation_thread(id, 500).await? {
-        Some((conversation, messages)) => Ok(Json(Thread { conversation, messages })),
+        Some((conversation, messages)) => {
+            let orders = state.engine.archive().buyer_orders(&conversation, ORDERS_SHOWN).await?;
+            Ok(Json(Thread {
+                conversation,
+                messages,
+                orders,
+            }))
+        }
         None => Err(ConversationNotFound(id).into()),
     }
 }

@@ -1880,6 +1880,7 @@ fn chat_event(key: &str, buyer: &str) -> Event {
             message_id: key.into(),
             buyer_id: None,
             conversation: None,
+            latest_order: None,
         },
         ..event(key)
     }

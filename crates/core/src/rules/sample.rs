@@ -88,6 +88,7 @@ pub fn sample_event(kind: EventKind) -> Event {
             message_id: "2001839465372819456".to_owned(),
             buyer_id: None,
             conversation: None,
+            latest_order: None,
         },
     };
     let has_order = matches!(

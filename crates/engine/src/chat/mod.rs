@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use shoprelay_core::destination::Destination;
 use shoprelay_core::error::UserFacing;
-use shoprelay_core::event::{Event, EventBody};
+use shoprelay_core::event::{Event, EventBody, LatestOrder};
 use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
 use shoprelay_store::{
     AuditEntry, AuditKind, AuditOutcome, Author, Claim, Conversation, ConversationFilter, ConversationMessage,
@@ -103,6 +103,7 @@ impl Engine {
             message_id,
             buyer_id,
             conversation,
+            latest_order,
         } = &mut event.body
         else {
             return Ok(None);
@@ -120,6 +121,12 @@ impl Engine {
         };
         let filed = self.store.file_buyer_message(&message, self.clock.now_ms()).await?;
         *conversation = Some(filed.conversation.id);
+        // The card shows the buyer's latest order: what the member is most likely asked about.
+        *latest_order = self
+            .store
+            .buyer_latest_order(event.app.as_str(), shop, from_user_name)
+            .await?
+            .map(|(order_sn, status)| LatestOrder { order_sn, status });
         Ok(
             (filed.conversation.state == ConversationState::Claimed && filed.conversation.holder.is_some())
                 .then_some(filed.conversation),

@@ -178,10 +178,17 @@ fn hostile_events() -> Vec<Event> {
             }
             match &mut event.body {
                 EventBody::BuyerMessage {
-                    from_user_name, text, ..
+                    from_user_name,
+                    text,
+                    latest_order,
+                    ..
                 } => {
                     *from_user_name = ATTACK.into();
                     *text = ATTACK.into();
+                    *latest_order = Some(shoprelay_core::event::LatestOrder {
+                        order_sn: ATTACK.into(),
+                        status: ATTACK.into(),
+                    });
                 }
                 EventBody::LogisticsException {
                     logistics_status,
@@ -443,4 +450,40 @@ fn an_app_that_receives_clicks_gets_buttons_instead_of_the_acknowledgement_link(
         .collect();
     assert_eq!(keys, ["claim", "resolve", "handoff"]);
     assert!(card["jump_list"].to_string().contains("/console/conversations/12"));
+}
+
+#[test]
+fn a_buyer_message_shows_the_latest_order_in_one_row_within_the_cards_limits() {
+    let mut message = sample_event(EventKind::BuyerMessage);
+    let EventBody::BuyerMessage {
+        conversation,
+        latest_order,
+        ..
+    } = &mut message.body
+    else {
+        panic!("a buyer message")
+    };
+    *conversation = Some(12);
+    *latest_order = Some(shoprelay_core::event::LatestOrder {
+        order_sn: "2211AMY2".into(),
+        status: "READY_TO_SHIP".into(),
+    });
+    let with_assignee = RenderContext {
+        assignee: Some("张三"),
+        ..ctx(Lang::Zh)
+    };
+    let card = serde_json::to_value(card(&message, with_assignee)).unwrap();
+    let rows = card["horizontal_content_list"].as_array().unwrap();
+    assert!(rows.len() <= 6, "WeCom shows six rows: {rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r["keyname"] == "最近订单" && r["value"] == "2211AMY2 · READY_TO_SHIP"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().any(|r| r["keyname"] == "店铺"),
+        "the shop still fits: {rows:?}"
+    );
+    assert!(plain_text(&message, ctx(Lang::En)).contains("Latest order：2211AMY2 · READY_TO_SHIP"));
+    assert!(markdown(&message, ctx(Lang::Zh), "", 2_048).contains("最近订单"));
 }

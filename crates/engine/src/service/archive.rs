@@ -1,7 +1,8 @@
 //! The conversation archive searched and exported, a bounded page at a time (text is sealed at rest and
 //! matched after opening: see `shoprelay_store::archive`).
 
-use shoprelay_store::{ArchivePage, ArchiveQuery, ConversationArchive};
+use shoprelay_core::ids::ShopId;
+use shoprelay_store::{ArchivePage, ArchiveQuery, BuyerOrder, Conversation, ConversationArchive};
 
 use crate::conversation_export::{self, ExportFormat};
 use crate::{Engine, EngineError};
@@ -22,6 +23,22 @@ impl<'a> ArchiveService<'a> {
     /// One page of matching messages, oldest first, with the cursor to go on from.
     pub async fn search(&self, query: &ArchiveQuery) -> Result<ArchivePage, EngineError> {
         Ok(self.engine.store.search_archive(query).await?)
+    }
+
+    /// The buyer's latest `limit` orders in the conversation's shop, newest first, with their last known
+    /// status (from the stored order events; nothing is asked of the marketplace).
+    pub async fn buyer_orders(&self, conversation: &Conversation, limit: i64) -> Result<Vec<BuyerOrder>, EngineError> {
+        let Some(shop) = u64::try_from(conversation.shop_id)
+            .ok()
+            .and_then(|s| ShopId::new(s).ok())
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .engine
+            .store
+            .buyer_recent_orders(&conversation.app_id, shop, &conversation.buyer_name, limit)
+            .await?)
     }
 
     /// The next chunk of an export, or `None` when it is complete.

@@ -131,6 +131,7 @@ pub fn normalize(
                 message_id: message.message_id.clone(),
                 buyer_id: message.from_id.map(|id| id.to_string()),
                 conversation: None,
+                latest_order: None,
             };
             let occurred_at = message.created_timestamp.unwrap_or(at);
             vec![event(

@@ -246,6 +246,7 @@ fn buyer_messages_with_placeholders() {
             message_id: "m55text".into(),
             buyer_id: Some("55".into()),
             conversation: None,
+            latest_order: None,
         }
     );
     let image = one(normalize(&app(), &chat(55, "image", r#"{"url":"u"}"#), "h", None, None));

@@ -330,3 +330,46 @@ async fn the_archive_is_searched_and_exported_with_formulas_neutralised() {
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["code"], "conversation.export_format");
 }
+
+#[tokio::test]
+async fn the_conversation_shows_the_buyers_recent_orders_and_the_card_the_latest() {
+    use shoprelay_sim::shopee::NewOrder;
+    let app = spawn_with_chat().await;
+    let mut orders = Vec::new();
+    for status in ["COMPLETED", "READY_TO_SHIP"] {
+        let created = app
+            .shopee
+            .create_order(NewOrder {
+                buyer_username: Some("buyer_amy".into()),
+                buyer_user_id: Some(BUYER),
+                status: Some(status.into()),
+                ..NewOrder::default()
+            })
+            .await
+            .unwrap();
+        orders.push(created.order.order_sn);
+        app.dispatch_until_settled().await;
+    }
+    let id = buyer_writes(&app, "when does it ship?").await;
+    let card = app
+        .cards()
+        .into_iter()
+        .find(|c| c.recipients == ["zhangsan"] && c.body.to_string().contains("when does it ship?"))
+        .unwrap();
+    let rows = card.body["template_card"]["horizontal_content_list"].to_string();
+    assert!(
+        rows.contains(&format!("{} · READY_TO_SHIP", orders[1])),
+        "the latest order and its status: {rows}"
+    );
+    let thread = api(&app, &format!("/api/v1/conversations/{id}")).await;
+    let seen: Vec<(&str, &str)> = thread["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["order_sn"].as_str().unwrap(), o["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [(orders[1].as_str(), "READY_TO_SHIP"), (orders[0].as_str(), "COMPLETED")]
+    );
+}

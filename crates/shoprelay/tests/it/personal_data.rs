@@ -155,6 +155,7 @@ async fn the_cli_forgets_a_buyer_and_refuses_a_wrong_or_missing_key() {
             message_id: "m1".into(),
             buyer_id: None,
             conversation: None,
+            latest_order: None,
         },
     };
     store
@@ -260,6 +261,7 @@ async fn sealed_database(dir: &std::path::Path) -> (String, String) {
             message_id: "m1".into(),
             buyer_id: None,
             conversation: None,
+            latest_order: None,
         },
     };
     store
