@@ -80,3 +80,21 @@ pub struct BuyerOrder {
     /// When shoprelay last saw it change (unix ms, the marketplace's update time).
     pub status_time: i64,
 }
+
+/// What the marketplace last said when shoprelay sent chat for a shop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShopChat {
+    /// The marketplace app.
+    pub app_id: String,
+    /// The shop.
+    pub shop_id: i64,
+    /// The error code of a refusal no retry fixes (not whitelisted, unsupported region); `None` when the
+    /// last send was accepted.
+    pub refused_code: Option<String>,
+    /// The refusal in words.
+    pub reason: Option<String>,
+    /// When the admins were told of the refusal (unix ms).
+    pub notified_at: Option<i64>,
+    /// When it was last recorded (unix ms).
+    pub updated_at: i64,
+}

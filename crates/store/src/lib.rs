@@ -26,7 +26,7 @@ pub mod model;
 pub mod sql;
 pub mod store;
 
-pub use archive::{ArchivePage, ArchiveQuery, ArchivedMessage, BuyerOrder};
+pub use archive::{ArchivePage, ArchiveQuery, ArchivedMessage, BuyerOrder, ShopChat};
 pub use console::{ConsoleAction, ConsoleActionFilter, ConsoleUser, NewConsoleUser, Role, UserCreated, UserUpdated};
 pub use conversation::{
     Author, Claim, Conversation, ConversationFilter, ConversationMessage, ConversationState, FiledMessage,

@@ -6,7 +6,7 @@ use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::policy::FieldPolicy;
 
-use crate::archive::{ArchivePage, ArchiveQuery, BuyerOrder};
+use crate::archive::{ArchivePage, ArchiveQuery, BuyerOrder, ShopChat};
 use crate::chain::{ChainHead, SealedAudit};
 use crate::console::*;
 use crate::conversation::*;
@@ -428,6 +428,12 @@ pub trait ConversationArchive: Send + Sync {
         buyer_name: &str,
         limit: i64,
     ) -> Result<Vec<BuyerOrder>>;
+    /// Records what a chat send for the shop met: `refusal` is `(code, reason)` of a refusal no retry
+    /// fixes, `None` an accepted send (which clears a refusal and its notice). `true` when the refusal
+    /// is new to the admins: the caller tells them, once, until the shop can send again.
+    async fn record_shop_chat(&self, app: &str, shop: ShopId, refusal: Option<(&str, &str)>, now: i64) -> Result<bool>;
+    /// Every shop's recorded chat capability.
+    async fn shop_chats(&self) -> Result<Vec<ShopChat>>;
 }
 
 /// Everything shoprelay keeps.

@@ -3473,3 +3473,40 @@ async fn the_archive_is_searched_by_buyer_order_member_time_and_sealed_text() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_shops_chat_refusal_is_told_once_until_a_send_is_accepted() {
+    run_both(|s| async move {
+        let app = app();
+        let refused = Some(("shopee.error_api_permission", "not whitelisted"));
+        assert!(
+            s.record_shop_chat(app.as_str(), shop(), refused, 100).await.unwrap(),
+            "told the first time"
+        );
+        assert!(
+            !s.record_shop_chat(app.as_str(), shop(), refused, 200).await.unwrap(),
+            "and only once"
+        );
+        let chats = s.shop_chats().await.unwrap();
+        assert_eq!(chats.len(), 1);
+        assert_eq!(
+            (
+                chats[0].refused_code.as_deref(),
+                chats[0].reason.as_deref(),
+                chats[0].notified_at
+            ),
+            (Some("shopee.error_api_permission"), Some("not whitelisted"), Some(100))
+        );
+        assert!(!s.record_shop_chat(app.as_str(), shop(), None, 300).await.unwrap());
+        let cleared = &s.shop_chats().await.unwrap()[0];
+        assert_eq!(
+            (cleared.refused_code.as_deref(), cleared.notified_at, cleared.updated_at),
+            (None, None, 300)
+        );
+        assert!(
+            s.record_shop_chat(app.as_str(), shop(), refused, 400).await.unwrap(),
+            "refused again after it worked: told again"
+        );
+    })
+    .await;
+}

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 
-use super::{shop_to_sql, with_read_pool, SqlStore};
-use crate::archive::{ArchivePage, ArchiveQuery, ArchivedMessage, BuyerOrder, MAX_SCAN};
+use super::{shop_to_sql, with_pool, with_read_pool, BeginWrite, SqlStore};
+use crate::archive::{ArchivePage, ArchiveQuery, ArchivedMessage, BuyerOrder, ShopChat, MAX_SCAN};
 use crate::conversation::message_from_row;
 use crate::store::{ConversationArchive, Result};
 use shoprelay_core::ids::ShopId;
@@ -148,6 +148,66 @@ impl ConversationArchive for SqlStore {
                 status,
                 status_time,
             })
+            .collect())
+    }
+
+    async fn record_shop_chat(&self, app: &str, shop: ShopId, refusal: Option<(&str, &str)>, now: i64) -> Result<bool> {
+        let shop = shop_to_sql(shop);
+        let (code, reason) = refusal.unzip();
+        let notify = with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO shop_chat (app_id, shop_id, refused_code, reason, notified_at, updated_at)
+                 VALUES ($1, $2, $3, $4, NULL, $5)
+                 ON CONFLICT (app_id, shop_id) DO UPDATE SET refused_code = $3, reason = $4, updated_at = $5,
+                     notified_at = CASE WHEN $3 IS NULL THEN NULL ELSE shop_chat.notified_at END",
+            )
+            .bind(app)
+            .bind(shop)
+            .bind(code)
+            .bind(reason)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            // Marked in the same transaction, so two replicas meeting the refusal at once tell the admins once.
+            let notify = code.is_some()
+                && sqlx::query(
+                    "UPDATE shop_chat SET notified_at = $1 WHERE app_id = $2 AND shop_id = $3 AND notified_at IS NULL",
+                )
+                .bind(now)
+                .bind(app)
+                .bind(shop)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+            tx.commit().await?;
+            notify
+        });
+        Ok(notify)
+    }
+
+    async fn shop_chats(&self) -> Result<Vec<ShopChat>> {
+        let rows: Vec<(String, i64, Option<String>, Option<String>, Option<i64>, i64)> = with_read_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT app_id, shop_id, refused_code, reason, notified_at, updated_at FROM shop_chat
+                 ORDER BY app_id, shop_id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(app_id, shop_id, refused_code, reason, notified_at, updated_at)| ShopChat {
+                    app_id,
+                    shop_id,
+                    refused_code,
+                    reason,
+                    notified_at,
+                    updated_at,
+                },
+            )
             .collect())
     }
 }
