@@ -114,6 +114,9 @@ pub enum EventKind {
     BuyerMessage,
     /// Messages to a destination are held or failing (its circuit breaker opened).
     DeliveryFailing,
+    /// The marketplace refuses the shop's chat for good (API not whitelisted, region cannot send):
+    /// members cannot answer its buyers from WeCom until the seller fixes it.
+    ChatUnavailable,
     /// The order was cancelled (by the buyer, the seller or the platform).
     OrderCancelled,
     /// The buyer asked to cancel; the seller must accept or reject it.
@@ -129,7 +132,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, for documentation and validation messages.
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::OrderCreated,
         EventKind::OrderStatusChanged,
         EventKind::TrackingNumberAssigned,
@@ -144,6 +147,7 @@ impl EventKind {
         EventKind::ReturnRequested,
         EventKind::LogisticsException,
         EventKind::Escalation,
+        EventKind::ChatUnavailable,
     ];
 
     /// Kinds a rule hears only when it names them: derived from another event (a cancellation is also a
@@ -157,6 +161,7 @@ impl EventKind {
                 | EventKind::ReturnRequested
                 | EventKind::LogisticsException
                 | EventKind::Escalation
+                | EventKind::ChatUnavailable
         )
     }
 
@@ -177,6 +182,7 @@ impl EventKind {
             EventKind::ReturnRequested => "return_requested",
             EventKind::LogisticsException => "logistics_exception",
             EventKind::Escalation => "escalation",
+            EventKind::ChatUnavailable => "chat_unavailable",
         }
     }
 }
@@ -234,6 +240,11 @@ pub enum EventBody {
         /// The buyer's latest order in the shop as shoprelay last saw it, once the message is filed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         latest_order: Option<LatestOrder>,
+    },
+    /// See [`EventKind::ChatUnavailable`].
+    ChatUnavailable {
+        /// The marketplace's refusal, and what the seller can do.
+        reason: String,
     },
     /// See [`EventKind::DeliveryFailing`].
     DeliveryFailing {
@@ -410,6 +421,7 @@ impl EventBody {
             EventBody::ReauthorizationRequired { .. } => EventKind::ReauthorizationRequired,
             EventBody::BuyerMessage { .. } => EventKind::BuyerMessage,
             EventBody::DeliveryFailing { .. } => EventKind::DeliveryFailing,
+            EventBody::ChatUnavailable { .. } => EventKind::ChatUnavailable,
             EventBody::OrderCancelled { .. } => EventKind::OrderCancelled,
             EventBody::CancellationRequested { .. } => EventKind::CancellationRequested,
             EventBody::ReturnRequested { .. } => EventKind::ReturnRequested,

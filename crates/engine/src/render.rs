@@ -165,6 +165,7 @@ pub fn title(event: &Event, lang: Lang) -> String {
             Lang::En => format!("Shipping problem: {}", issue.label_en()),
         },
         EventBody::Escalation { .. } => t(lang, "超时未处理", "Not handled in time").into(),
+        EventBody::ChatUnavailable { .. } => t(lang, "店铺无法收发买家聊天", "Shop cannot send buyer chat").into(),
         EventBody::DeliveryFailing { .. } => t(
             lang,
             "消息发送受阻（已暂存，修复后自动补发）",
@@ -638,7 +639,9 @@ fn facts(event: &Event, ctx: RenderContext<'_>) -> Vec<(&'static str, String)> {
         EventBody::AuthorizationExpiring {
             expire_before: Some(at),
         } => rows.push((t(l, "到期时间", "Expires"), local_time(*at, None, ctx))),
-        EventBody::ReauthorizationRequired { reason } => rows.push((t(l, "原因", "Reason"), reason.clone())),
+        EventBody::ReauthorizationRequired { reason } | EventBody::ChatUnavailable { reason } => {
+            rows.push((t(l, "原因", "Reason"), reason.clone()))
+        }
         EventBody::BuyerMessage {
             from_user_name,
             conversation,

@@ -16,16 +16,18 @@ use crate::config::Registry;
 use crate::render::{recipients_key, render, summary, CardButtons, RenderContext};
 
 /// Event kinds an admin also hears about, whatever the rules say.
-const ADMIN_KINDS: [EventKind; 4] = [
+const ADMIN_KINDS: [EventKind; 5] = [
     EventKind::ReauthorizationRequired,
+    EventKind::ChatUnavailable,
     EventKind::AuthorizationExpiring,
     EventKind::ShopDeauthorized,
     EventKind::DeliveryFailing,
 ];
 
 /// Event kinds sent before order news and never folded into a digest.
-const URGENT_KINDS: [EventKind; 7] = [
+const URGENT_KINDS: [EventKind; 8] = [
     EventKind::BuyerMessage,
+    EventKind::ChatUnavailable,
     EventKind::Escalation,
     EventKind::CancellationRequested,
     EventKind::ReauthorizationRequired,

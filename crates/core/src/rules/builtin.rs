@@ -18,6 +18,7 @@ pub fn builtin(kind: EventKind, lang: Lang) -> &'static str {
         (Lang::Zh, EventKind::ReauthorizationRequired) => ZH_REAUTHORIZATION_REQUIRED,
         (Lang::Zh, EventKind::BuyerMessage) => ZH_BUYER_MESSAGE,
         (Lang::Zh, EventKind::DeliveryFailing) => ZH_DELIVERY_FAILING,
+        (Lang::Zh, EventKind::ChatUnavailable) => ZH_CHAT_UNAVAILABLE,
         (Lang::En, EventKind::OrderCreated) => EN_ORDER_CREATED,
         (Lang::En, EventKind::OrderStatusChanged) => EN_ORDER_STATUS_CHANGED,
         (Lang::En, EventKind::TrackingNumberAssigned) => EN_TRACKING_NUMBER_ASSIGNED,
@@ -27,6 +28,7 @@ pub fn builtin(kind: EventKind, lang: Lang) -> &'static str {
         (Lang::En, EventKind::ReauthorizationRequired) => EN_REAUTHORIZATION_REQUIRED,
         (Lang::En, EventKind::BuyerMessage) => EN_BUYER_MESSAGE,
         (Lang::En, EventKind::DeliveryFailing) => EN_DELIVERY_FAILING,
+        (Lang::En, EventKind::ChatUnavailable) => EN_CHAT_UNAVAILABLE,
         (Lang::Zh, EventKind::OrderCancelled) => ZH_ORDER_CANCELLED,
         (Lang::Zh, EventKind::CancellationRequested) => ZH_CANCELLATION_REQUESTED,
         (Lang::Zh, EventKind::ReturnRequested) => ZH_RETURN_REQUESTED,
@@ -125,6 +127,14 @@ const ZH_REAUTHORIZATION_REQUIRED: &str = r#"### <font color="warning">店铺需
 > 店铺：{{ event.shop_id }}
 > 原因：{{ event.reason }}
 > 授权已失效，订单推送已中断；请店主在卖家中心重新授权。
+> 时间：{{ event.occurred_at | local_time }}"#;
+
+const ZH_CHAT_UNAVAILABLE: &str = r#"### <font color="warning">店铺无法收发买家聊天</font>
+
+> 平台：{{ event.platform | title }}
+> 店铺：{{ event.shop_id }}
+> 原因：{{ event.reason }}
+> 成员无法从企业微信回复该店铺的买家；请在平台开放平台控制台处理后再试。
 > 时间：{{ event.occurred_at | local_time }}"#;
 
 const ZH_DELIVERY_FAILING: &str = r#"### <font color="warning">消息发送受阻</font>
@@ -229,6 +239,14 @@ const EN_REAUTHORIZATION_REQUIRED: &str = r#"### <font color="warning">Shop must
 > Shop: {{ event.shop_id }}
 > Reason: {{ event.reason }}
 > The authorization no longer works and order pushes have stopped; the shop owner must authorize again in the seller centre.
+> Time: {{ event.occurred_at | local_time }}"#;
+
+const EN_CHAT_UNAVAILABLE: &str = r#"### <font color="warning">Shop cannot send buyer chat</font>
+
+> Platform: {{ event.platform | title }}
+> Shop: {{ event.shop_id }}
+> Reason: {{ event.reason }}
+> Members cannot answer this shop's buyers from WeCom until it is fixed in the marketplace's open platform console.
 > Time: {{ event.occurred_at | local_time }}"#;
 
 const EN_DELIVERY_FAILING: &str = r#"### <font color="warning">Messages are held</font>

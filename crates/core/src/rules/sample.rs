@@ -42,6 +42,9 @@ pub fn sample_event(kind: EventKind) -> Event {
         EventKind::ReauthorizationRequired => EventBody::ReauthorizationRequired {
             reason: "error_auth: refresh_token expired".to_owned(),
         },
+        EventKind::ChatUnavailable => EventBody::ChatUnavailable {
+            reason: "error_api_permission: the chat API is whitelist-only".to_owned(),
+        },
         EventKind::DeliveryFailing => EventBody::DeliveryFailing {
             destination: Destination::WecomApp(sample_id("hq")),
             reason: "WeCom errcode 60020: not allow to access from your ip".to_owned(),

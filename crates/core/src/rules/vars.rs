@@ -267,6 +267,7 @@ impl<'a> EventVars<'a> {
             }
             EventBody::AuthorizationExpiring { expire_before } => vars.expire_before = *expire_before,
             EventBody::ReauthorizationRequired { reason } => vars.reason = Some(reason),
+            EventBody::ChatUnavailable { reason } => vars.reason = Some(reason),
             EventBody::DeliveryFailing { destination, reason } => {
                 vars.destination = Some(destination);
                 vars.reason = Some(reason);

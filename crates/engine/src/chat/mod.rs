@@ -34,6 +34,10 @@ use crate::pacing::Pacing;
 use crate::render::recipients_key;
 use crate::routing;
 
+/// Error codes of a chat refusal no retry fixes: the app is not whitelisted for the chat API, or the
+/// platform or the shop's region cannot send chat through the API.
+const CHAT_REFUSALS: [&str; 2] = ["marketplace.unsupported", "shopee.error_api_permission"];
+
 /// Callbacks taken per pass.
 const BATCH: i64 = 16;
 /// How long a claimed callback stays with its worker.
@@ -471,10 +475,64 @@ impl Engine {
         };
         let region = registry.shop(&app_id, shop).and_then(|s| s.region.clone());
         let token = self.access_token(&app_id, shop).await.map_err(|e| e.to_string())?;
-        app.send_chat(shop, region.as_deref(), &token, &conversation.buyer_id, text)
-            .await
+        let outcome = app
+            .send_chat(shop, region.as_deref(), &token, &conversation.buyer_id, text)
+            .await;
+        let refusal = match &outcome {
+            Ok(_) => Some(None),
+            Err(e) if CHAT_REFUSALS.contains(&e.code()) => {
+                Some(Some((e.code(), say(lang, e.message_zh(), e.message_en()))))
+            }
+            // Transient or unrelated to the shop (rate limits, a bad buyer id): says nothing of its chat.
+            Err(_) => None,
+        };
+        if let Some(refusal) = refusal {
+            // The reply's own outcome is archived either way; a failed bookkeeping write is only logged.
+            if let Err(err) = self.record_chat_capability(&app_id, shop, refusal).await {
+                tracing::warn!(app = %app_id, shop = %shop, error = ?err, "could not record the shop's chat capability");
+            }
+        }
+        outcome
             .map(|sent| sent.message_id)
             .map_err(|e| say(lang, e.message_zh(), e.message_en()))
+    }
+
+    /// Records whether the shop could send chat; the first refusal raises a `chat_unavailable` notice
+    /// to the admins (once, until a send is accepted again).
+    async fn record_chat_capability(
+        &self,
+        app_id: &ConfigId,
+        shop: ShopId,
+        refusal: Option<(&str, String)>,
+    ) -> Result<(), EngineError> {
+        let now = self.clock.now_ms();
+        let stored = refusal.as_ref().map(|(code, reason)| (*code, reason.as_str()));
+        if !self.store.record_shop_chat(app_id.as_str(), shop, stored, now).await? {
+            return Ok(());
+        }
+        let Some((_, reason)) = refusal else { return Ok(()) };
+        let registry = self.registry();
+        let Some(platform) = registry.marketplaces.get(app_id).map(|app| app.platform()) else {
+            return Ok(());
+        };
+        let event = Event {
+            // Once per refusal: the store tells again only after the shop could send in between.
+            dedupe_key: format!("{platform}:chat_unavailable:{app_id}:{shop}:{now}"),
+            platform,
+            app: app_id.clone(),
+            shop_id: Some(shop),
+            order_sn: None,
+            occurred_at: self.clock.now_secs(),
+            order: None,
+            body: EventBody::ChatUnavailable { reason },
+        };
+        let deliveries = self.route(&registry, &event).await?;
+        self.store
+            .insert_event(shoprelay_store::NewEvent { event, deliveries }, now)
+            .await?;
+        self.outbox_wake.notify_one();
+        tracing::warn!(app = %app_id, shop = %shop, "the shop cannot send chat; admins told");
+        Ok(())
     }
 
     /// Tells a member and closes the callback with `note` (or leaves it for later).

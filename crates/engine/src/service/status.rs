@@ -2,7 +2,7 @@
 //! shop's authorization (never its tokens).
 
 use serde::Serialize;
-use shoprelay_store::{QueueDepths, ShopAuthStatus};
+use shoprelay_store::{QueueDepths, ShopAuthStatus, ShopChat};
 
 use crate::{Engine, EngineError};
 
@@ -19,6 +19,18 @@ pub struct ShopStatus {
     pub status_reason: Option<String>,
     /// When the access token expires (unix seconds).
     pub access_expires_at: i64,
+    /// Whether members can answer the shop's buyers from WeCom.
+    pub chat: ChatCapability,
+}
+
+/// Whether a shop can send buyer chat, as far as shoprelay knows.
+#[derive(Debug, Serialize)]
+pub struct ChatCapability {
+    /// `refused`: the marketplace refused (see `reason`); `unsupported_region`: the shop's region
+    /// cannot send through the API; `ok`: the last send was accepted; `untried`: nothing sent yet.
+    pub state: &'static str,
+    /// Why not, and what the seller can do.
+    pub reason: Option<String>,
 }
 
 /// The service's status.
@@ -47,16 +59,25 @@ impl<'a> StatusService<'a> {
     /// Queue depths and every shop's authorization state.
     pub async fn report(&self) -> Result<Status, EngineError> {
         let store = &self.engine.store;
+        let chats = store.shop_chats().await?;
+        let registry = self.engine.registry();
         let shops = store
             .list_shop_auth()
             .await?
             .into_iter()
-            .map(|a| ShopStatus {
-                app_id: a.app_id.to_string(),
-                shop_id: a.shop_id.get(),
-                status: a.status,
-                status_reason: a.status_reason,
-                access_expires_at: a.access_expires_at,
+            .map(|a| {
+                let region = registry.shop(&a.app_id, a.shop_id).and_then(|s| s.region.clone());
+                let recorded = chats
+                    .iter()
+                    .find(|c| c.app_id == a.app_id.as_str() && u64::try_from(c.shop_id).ok() == Some(a.shop_id.get()));
+                ShopStatus {
+                    app_id: a.app_id.to_string(),
+                    shop_id: a.shop_id.get(),
+                    status: a.status,
+                    status_reason: a.status_reason,
+                    access_expires_at: a.access_expires_at,
+                    chat: capability(region.as_deref(), recorded),
+                }
             })
             .collect();
         Ok(Status {
@@ -65,5 +86,55 @@ impl<'a> StatusService<'a> {
             shops,
             long_connections: self.engine.links.borrow().clone(),
         })
+    }
+}
+
+/// A shop's chat capability: a recorded refusal first, then what its region is known to allow.
+fn capability(region: Option<&str>, recorded: Option<&ShopChat>) -> ChatCapability {
+    if let Some(reason) = recorded.and_then(|c| c.refused_code.as_ref().map(|_| c.reason.clone())) {
+        return ChatCapability {
+            state: "refused",
+            reason,
+        };
+    }
+    // Shopee's chat API does not send in Taiwan (the only region-wide refusal documented).
+    if region.is_some_and(|r| r.eq_ignore_ascii_case("TW")) {
+        return ChatCapability {
+            state: "unsupported_region",
+            reason: Some("台湾站点不支持通过接口发送聊天消息 · sending chat is not supported in the TW region".into()),
+        };
+    }
+    ChatCapability {
+        state: if recorded.is_some() { "ok" } else { "untried" },
+        reason: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chat(refused: bool) -> ShopChat {
+        ShopChat {
+            app_id: "shop-app".into(),
+            shop_id: 1,
+            refused_code: refused.then(|| "shopee.error_api_permission".into()),
+            reason: refused.then(|| "not whitelisted".into()),
+            notified_at: None,
+            updated_at: 1,
+        }
+    }
+
+    #[test]
+    fn a_refusal_comes_first_then_the_region_then_what_was_seen() {
+        let refused = capability(Some("SG"), Some(&chat(true)));
+        assert_eq!(
+            (refused.state, refused.reason.as_deref()),
+            ("refused", Some("not whitelisted"))
+        );
+        assert_eq!(capability(Some("tw"), None).state, "unsupported_region");
+        assert_eq!(capability(Some("TW"), Some(&chat(true))).state, "refused");
+        assert_eq!(capability(Some("SG"), Some(&chat(false))).state, "ok");
+        assert_eq!(capability(None, None).state, "untried");
     }
 }

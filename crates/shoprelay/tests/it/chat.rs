@@ -373,3 +373,44 @@ async fn the_conversation_shows_the_buyers_recent_orders_and_the_card_the_latest
         [(orders[1].as_str(), "READY_TO_SHIP"), (orders[0].as_str(), "COMPLETED")]
     );
 }
+
+#[tokio::test]
+async fn a_shop_that_cannot_send_chat_is_told_to_the_admins_once_and_shown_in_the_status() {
+    let app = spawn_with_chat().await;
+    let chat_state = |status: &Value| status["shops"][0]["chat"]["state"].as_str().map(str::to_owned);
+    assert_eq!(
+        chat_state(&api(&app, "/api/v1/status").await).as_deref(),
+        Some("untried")
+    );
+    app.shopee.set_chat_whitelisted(SHOP, false);
+    let id = buyer_writes(&app, "anyone there?").await;
+    for text in ["您好", "在的"] {
+        app.wecom
+            .member_says(CS_AGENT, "zhangsan", &format!("#{id} {text}"))
+            .await
+            .unwrap();
+        app.dispatch_until_settled().await;
+    }
+    let notices: Vec<String> = app
+        .markdowns()
+        .into_iter()
+        .filter(|m| m.contains("店铺无法收发买家聊天"))
+        .collect();
+    assert_eq!(notices.len(), 1, "the admins are told once, not per reply: {notices:?}");
+    assert!(notices[0].contains("白名单"), "the notice says why: {}", notices[0]);
+    let status = api(&app, "/api/v1/status").await;
+    assert_eq!(chat_state(&status).as_deref(), Some("refused"), "{status}");
+    assert!(status["shops"][0]["chat"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("白名单"));
+
+    // Whitelisted again: the next reply goes through and the status says so.
+    app.shopee.set_chat_whitelisted(SHOP, true);
+    app.wecom
+        .member_says(CS_AGENT, "zhangsan", &format!("#{id} 好了"))
+        .await
+        .unwrap();
+    app.dispatch_until_settled().await;
+    assert_eq!(chat_state(&api(&app, "/api/v1/status").await).as_deref(), Some("ok"));
+}
