@@ -101,12 +101,22 @@ async fn fill(c: &Client, action: &str, name: &str, value: &str) {
 /// Submits the form posting to `action` and waits (at most 20 s) for the page it leads to, known by
 /// `expect` in its text; answers that page's source.
 async fn submit(c: &Client, action: &str, expect: &str) -> String {
+    // Mark the page being left: until the browser has replaced it, its text (which may already hold
+    // `expect`) and its fields are the old page's, and a field found there goes stale under our hands.
+    c.execute("document.documentElement.setAttribute('data-left', '')", vec![])
+        .await
+        .unwrap();
     c.find(Locator::Css(&format!("form[action^='{action}'] button[type='submit']")))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
+    c.wait()
+        .at_most(std::time::Duration::from_secs(20))
+        .for_element(Locator::Css("html:not([data-left])"))
+        .await
+        .unwrap_or_else(|e| panic!("{action}: the next page never came: {e}"));
     see(c, expect).await
 }
 
