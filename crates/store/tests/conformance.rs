@@ -2434,8 +2434,21 @@ async fn data_policies_default_to_minimal_are_audited_and_go_with_a_purged_shop(
             .unwrap();
         assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), FieldPolicy::minimal());
         s.set_data_policy(&app(), None, shop(), &policy, 30).await.unwrap();
+        s.record_shop_chat(
+            app().as_str(),
+            shop(),
+            Some(("shopee.error_api_permission", "not whitelisted")),
+            35,
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.shop_chats().await.unwrap().len(), 1);
         s.purge_shop(&app(), None, shop(), 40).await.unwrap();
         assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), FieldPolicy::minimal());
+        assert!(
+            s.shop_chats().await.unwrap().is_empty(),
+            "the shop's chat capability goes with it"
+        );
     })
     .await;
 }

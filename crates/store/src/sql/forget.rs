@@ -156,6 +156,7 @@ impl Privacy for SqlStore {
         let (events, pushes, orders) = (of_shop("events"), of_shop("inbox"), of_shop("order_state"));
         let (auth, lease, policy) = (of_shop("shop_auth"), of_shop("token_refresh"), of_shop("data_policies"));
         let conversations = of_shop("conversations");
+        let chat_capability = of_shop("shop_chat");
         let conversation_messages = "DELETE FROM conversation_messages WHERE conversation_id IN
                  (SELECT id FROM conversations WHERE app_id = $1 AND shop_id = $2)";
         let shop_sql = shop_to_sql(shop);
@@ -187,6 +188,7 @@ impl Privacy for SqlStore {
             delete!(&auth);
             delete!(&lease);
             delete!(&policy);
+            delete!(&chat_capability);
             let detail = report.shop_detail(app.as_str(), shop);
             let mut audit = AuditEntry::new(AuditKind::Privacy, AuditOutcome::ShopPurged, now, detail);
             audit.app_id = Some(app.to_string());
