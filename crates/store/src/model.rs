@@ -683,6 +683,39 @@ pub struct ConfigObject {
     pub fingerprint: String,
 }
 
+/// Where a configuration object was last written from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigOrigin {
+    /// `shoprelay apply` of a configuration file.
+    File,
+    /// The console or the REST API.
+    Console,
+}
+
+impl ConfigOrigin {
+    /// Column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfigOrigin::File => "file",
+            ConfigOrigin::Console => "console",
+        }
+    }
+}
+
+/// An object the console or the API wrote last, as `apply` weighs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleMadeConfig {
+    /// Object kind.
+    pub kind: String,
+    /// Object id.
+    pub id: String,
+    /// Keyed digest of its plaintext body (compared with the file's).
+    pub fingerprint: String,
+    /// When it was written (unix ms).
+    pub updated_at: i64,
+}
+
 /// What applying a configuration did to one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

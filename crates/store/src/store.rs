@@ -215,7 +215,9 @@ pub trait ConfigRepo: Send + Sync {
     async fn apply_config(&self, objects: &[ConfigObject], now: i64) -> Result<Vec<(String, String, ConfigChange)>>;
     /// Every stored object.
     async fn list_config(&self) -> Result<Vec<ConfigObject>>;
-    /// Creates or replaces one object (a rule edited through the API).
+    /// The objects the console or the API wrote last (not `apply`), by kind and id.
+    async fn console_made_config(&self) -> Result<Vec<ConsoleMadeConfig>>;
+    /// Creates or replaces one object (a rule edited through the API or the console), as console-made.
     async fn put_config(&self, object: &ConfigObject, now: i64) -> Result<ConfigChange>;
     /// Removes one object; `false` when there was none.
     async fn delete_config(&self, kind: &str, id: &str) -> Result<bool>;

@@ -1455,6 +1455,46 @@ async fn tasks_assign_in_turn_stick_to_their_order_and_escalate_once() {
 }
 
 #[tokio::test]
+async fn console_made_config_is_told_until_the_file_takes_it_back() {
+    run_both(|s| async move {
+        let obj = |id: &str, fp: &str| ConfigObject {
+            kind: "route".into(),
+            id: id.into(),
+            body: "{}".into(),
+            fingerprint: fp.into(),
+        };
+        s.apply_config(&[obj("file", "1"), obj("edited", "1")], 1)
+            .await
+            .unwrap();
+        assert!(
+            s.console_made_config().await.unwrap().is_empty(),
+            "apply writes the file's objects"
+        );
+        s.put_config(&obj("edited", "2"), 2).await.unwrap();
+        s.put_config(&obj("new", "1"), 3).await.unwrap();
+        s.put_config(&obj("file", "1"), 4).await.unwrap();
+        let made = s.console_made_config().await.unwrap();
+        let ids: Vec<(&str, &str, i64)> = made
+            .iter()
+            .map(|m| (m.id.as_str(), m.fingerprint.as_str(), m.updated_at))
+            .collect();
+        assert_eq!(
+            ids,
+            vec![("edited", "2", 2), ("new", "1", 3)],
+            "an unchanged put keeps the file's origin"
+        );
+        s.apply_config(&[obj("file", "1"), obj("edited", "2"), obj("new", "9")], 5)
+            .await
+            .unwrap();
+        assert!(
+            s.console_made_config().await.unwrap().is_empty(),
+            "the same content (or the file's own) applied again belongs to the file"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn single_config_objects_are_put_and_deleted() {
     run_both(|s| async move {
         let obj = |fp: &str| ConfigObject {

@@ -8,21 +8,23 @@ use super::{with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::model::*;
 use crate::store::{ConfigRepo, Result};
 
-/// Creates or replaces one configuration object inside the open transaction `$tx` (a macro: the
-/// transaction's type differs per backend).
+/// Creates or replaces one configuration object inside the open transaction `$tx`, written from
+/// `$origin` (a macro: the transaction's type differs per backend).
 macro_rules! upsert_object {
-    ($tx:ident, $object:expr, $now:expr) => {{
+    ($tx:ident, $object:expr, $now:expr, $origin:expr) => {{
         let o: &ConfigObject = $object;
+        let origin: ConfigOrigin = $origin;
         sqlx::query(
-            "INSERT INTO config_objects (kind, id, body, fingerprint, updated_at) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO config_objects (kind, id, body, fingerprint, updated_at, origin) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, fingerprint = excluded.fingerprint,
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at, origin = excluded.origin",
         )
         .bind(&o.kind)
         .bind(&o.id)
         .bind(&o.body)
         .bind(&o.fingerprint)
         .bind($now)
+        .bind(origin.as_str())
         .execute(&mut *$tx)
         .await?;
     }};
@@ -53,8 +55,16 @@ impl ConfigRepo for SqlStore {
                     Some(fp) if fp == o.fingerprint => ConfigChange::Unchanged,
                     Some(_) => ConfigChange::Updated,
                 };
-                if change != ConfigChange::Unchanged {
-                    upsert_object!(tx, o, now);
+                if change == ConfigChange::Unchanged {
+                    // The file now says the same as the console did: the object is the file's from here on.
+                    sqlx::query("UPDATE config_objects SET origin = $1 WHERE kind = $2 AND id = $3 AND origin <> $1")
+                        .bind(ConfigOrigin::File.as_str())
+                        .bind(&o.kind)
+                        .bind(&o.id)
+                        .execute(&mut *tx)
+                        .await?;
+                } else {
+                    upsert_object!(tx, o, now, ConfigOrigin::File);
                 }
                 changes.push((o.kind.clone(), o.id.clone(), change));
             }
@@ -90,6 +100,26 @@ impl ConfigRepo for SqlStore {
             .collect())
     }
 
+    async fn console_made_config(&self) -> Result<Vec<ConsoleMadeConfig>> {
+        let rows: Vec<(String, String, String, i64)> = with_read_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT kind, id, fingerprint, updated_at FROM config_objects WHERE origin = $1 ORDER BY kind, id",
+            )
+            .bind(ConfigOrigin::Console.as_str())
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(kind, id, fingerprint, updated_at)| ConsoleMadeConfig {
+                kind,
+                id,
+                fingerprint,
+                updated_at,
+            })
+            .collect())
+    }
+
     async fn put_config(&self, o: &ConfigObject, now: i64) -> Result<ConfigChange> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -104,7 +134,7 @@ impl ConfigRepo for SqlStore {
                 Some(_) => ConfigChange::Updated,
             };
             if change != ConfigChange::Unchanged {
-                upsert_object!(tx, o, now);
+                upsert_object!(tx, o, now, ConfigOrigin::Console);
             }
             tx.commit().await?;
             Ok(change)
