@@ -16,12 +16,8 @@ use shoprelay_core::event::{Event, EventKind};
 use shoprelay_core::ids::ConfigId;
 use shoprelay_core::route::Route;
 use shoprelay_core::rules::sample_event;
-use shoprelay_engine::config::{CompiledRule, Registry};
-use shoprelay_engine::render::Payload;
-use shoprelay_engine::routing::{self, RuleDecision};
-use shoprelay_engine::service::rules::RuleError;
+use shoprelay_engine::service::rules::{DryRun, RuleError};
 use shoprelay_store::ConfigChange;
-use std::sync::Arc;
 
 use crate::api::{authorize, BadQuery};
 use crate::error::ApiError;
@@ -172,21 +168,6 @@ pub struct RulesTest {
     rule: Option<serde_json::Value>,
 }
 
-/// One message the event would produce.
-#[derive(Debug, Serialize)]
-pub struct WouldSend {
-    rule: String,
-    destination: Destination,
-    message: serde_json::Value,
-}
-
-/// The dry run's answer.
-#[derive(Debug, Serialize)]
-pub struct RulesTestResult {
-    decisions: Vec<RuleDecision>,
-    messages: Vec<WouldSend>,
-}
-
 async fn test_event(state: &AppState, test: &RulesTest) -> Result<Event, ApiError> {
     if let Some(order) = &test.order_sn {
         return Ok(state.engine.rules().event_of_order(order, test.kind).await?);
@@ -198,25 +179,6 @@ async fn test_event(state: &AppState, test: &RulesTest) -> Result<Event, ApiErro
     }
 }
 
-fn dry_run(state: &AppState, registry: &Registry, event: &Event, at: i64) -> RulesTestResult {
-    let settings = &state.engine.settings;
-    let messages = routing::preview(registry, event, at, settings.language, &settings.public_url)
-        .into_iter()
-        .map(|d| {
-            let message = serde_json::from_str::<Payload>(&d.payload).map_or(serde_json::Value::Null, |p| p.body());
-            WouldSend {
-                rule: d.route_id,
-                destination: d.destination,
-                message,
-            }
-        })
-        .collect();
-    RulesTestResult {
-        decisions: routing::explain(registry, event, at),
-        messages,
-    }
-}
-
 /// `POST /api/v1/rules/test` with `{"order_sn": "…"}` (that order's newest stored event), `{"kind":
 /// "order_created"}` (a sample) or `{"event": {…}}`: which rules fire, to whom, with what message.
 /// Nothing is sent.
@@ -224,12 +186,12 @@ pub async fn test(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Json<RulesTest>, JsonRejection>,
-) -> Result<Json<RulesTestResult>, ApiError> {
+) -> Result<Json<DryRun>, ApiError> {
     authorize(&state, &headers)?;
     let Json(test) = body.map_err(|e| BadQuery(e.body_text()))?;
     let event = test_event(&state, &test).await?;
     let at = test.at.unwrap_or_else(|| state.engine.clock.now_secs());
-    Ok(Json(dry_run(&state, &state.engine.registry(), &event, at)))
+    Ok(Json(state.engine.rules().dry_run(&event, at)))
 }
 
 /// `POST /api/v1/rules/preview` with `{"rule": {…}, "kind" | "event", "at"}`: the live preview of a rule
@@ -238,7 +200,7 @@ pub async fn preview(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Json<RulesTest>, JsonRejection>,
-) -> Result<Json<RulesTestResult>, ApiError> {
+) -> Result<Json<DryRun>, ApiError> {
     authorize(&state, &headers)?;
     let Json(test) = body.map_err(|e| BadQuery(e.body_text()))?;
     let Some(raw) = test.rule.clone() else {
@@ -249,20 +211,12 @@ pub async fn preview(
         rule_id,
     )?;
     let rule = parse_rule(&id, raw)?;
+    // A broken rule is told before a missing event: it is what the editor is working on.
     let problems = state.engine.rules().problems(&rule);
     if !problems.is_empty() {
         return Err(RuleError::Invalid(problems).into());
     }
-    let current = state.engine.registry();
-    let compiled = CompiledRule::compile(&rule)
-        .map_err(|e| RuleError::Invalid(vec![e.to_string()]))?
-        .with_shops(&rule, &current.shop_groups);
-    // Only this rule: the preview shows what it sends, not what the others do.
-    let mut registry = Registry::clone(&current);
-    registry.admin = None;
-    registry.compiled = [(rule.id.clone(), Arc::new(compiled))].into_iter().collect();
-    registry.routes = vec![rule];
     let event = test_event(&state, &test).await?;
     let at = test.at.unwrap_or_else(|| state.engine.clock.now_secs());
-    Ok(Json(dry_run(&state, &registry, &event, at)))
+    Ok(Json(state.engine.rules().preview(&rule, &event, at)?))
 }

@@ -18,8 +18,9 @@ use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, EventBody, LatestOrder};
 use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
 use shoprelay_store::{
-    AuditEntry, AuditKind, AuditOutcome, Author, Claim, Conversation, ConversationFilter, ConversationMessage,
-    ConversationState, MessageOutcome, NewBuyerMessage, NewDelivery, NewReply, StoredCallback,
+    AuditEntry, AuditKind, AuditOutcome, Author, Claim, ConsoleAction, ConsoleUser, Conversation, ConversationFilter,
+    ConversationMessage, ConversationState, MessageOutcome, NewBuyerMessage, NewDelivery, NewReply, Role,
+    StoredCallback,
 };
 use shoprelay_wecom::callback::CallbackMessage;
 use shoprelay_wecom::message::{AppBody, AppMessage, Recipients};
@@ -55,9 +56,9 @@ enum Handled {
     Later,
 }
 
-/// What a member does to a conversation, by text command or card button.
+/// What a member does to a conversation, by text command, card button or the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action {
+pub enum Action {
     /// 认领.
     Claim,
     /// 已处理.
@@ -85,6 +86,31 @@ struct AppliedCommand {
     outcome: Applied,
     note: String,
     told: String,
+}
+
+impl Action {
+    /// The console action's name (`conversation.claim`, …).
+    pub fn console_name(self) -> &'static str {
+        match self {
+            Action::Claim => "conversation.claim",
+            Action::Resolve => "conversation.resolve",
+            Action::HandOff => "conversation.handoff",
+        }
+    }
+}
+
+/// What a claim, resolve or hand-off from the console did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleActed {
+    /// Whether the conversation changed (not when another member holds it or it does not exist).
+    pub changed: bool,
+    /// What happened, in the words a member gets in WeCom (the server's language).
+    pub told: String,
+}
+
+/// Where the WeCom member a console user acts as is kept, per console user.
+fn member_key(username: &str) -> String {
+    format!("console.member.{username}")
 }
 
 /// The two languages of a message to a member, picked by the server's language.
@@ -164,6 +190,55 @@ impl Engine {
         };
         let messages = self.store.conversation_messages(id, limit).await?;
         Ok(Some((conversation, messages)))
+    }
+
+    /// The WeCom member (`app`, `userid`) a console user last acted as, when any.
+    pub async fn console_member(&self, username: &str) -> Result<Option<(ConfigId, WeComUserId)>, EngineError> {
+        let stored = self.store.meta(&member_key(username)).await?;
+        // A value that no longer reads (an app since renamed) is as good as none: the user names it again.
+        Ok(stored.and_then(|v| {
+            let (app, member) = v.split_once(' ')?;
+            Some((ConfigId::parse(app).ok()?, WeComUserId::parse(member).ok()?))
+        }))
+    }
+
+    /// Claims, resolves or hands off conversation `id` from the console, on the path of a member's text
+    /// command or card button, acting as WeCom `member` of `app` (remembered for the console user's next
+    /// action). Audited like a command, with the console user named, and recorded as a console action.
+    pub async fn act_from_console(
+        &self,
+        actor: &ConsoleUser,
+        app: &ConfigId,
+        member: &WeComUserId,
+        action: Action,
+        id: i64,
+    ) -> Result<ConsoleActed, crate::service::console::ConsoleError> {
+        crate::service::console::require(actor, Role::Operator)?;
+        self.store
+            .set_meta(&member_key(&actor.username), &format!("{app} {member}"))
+            .await
+            .map_err(EngineError::from)?;
+        let applied = self.apply_command(app, member, action, id).await?;
+        let note = format!("{} (console user {})", applied.note, actor.username);
+        self.audit_chat(app, &note).await?;
+        let done = ConsoleAction::new(
+            self.clock.now_ms(),
+            &actor.username,
+            action.console_name(),
+            Some(&format!("#{id}")),
+            note,
+        );
+        self.store
+            .record_console_action(&done)
+            .await
+            .map_err(EngineError::from)?;
+        Ok(ConsoleActed {
+            changed: matches!(
+                applied.outcome,
+                Applied::Claimed(_) | Applied::Resolved | Applied::HandedOff
+            ),
+            told: applied.told,
+        })
     }
 
     /// Acts on the stored callbacks that are due; returns how many were handled.

@@ -1,52 +1,20 @@
-//! Everyday read-only pages: `/console/rules` (each rule with its events, targets and counters) and
-//! `/console/conversations` (buyer conversations, and one thread). Buyer names and words are shown as text
+//! `/console/conversations`: buyer conversations, and one thread with claim, resolve and hand off — the
+//! same code path as the WeCom text commands and card buttons, acting as the WeCom member the console user
+//! names (remembered), audited and recorded as console actions. Buyer names and words are shown as text
 //! (maud escapes them).
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use maud::html;
+use maud::{html, Markup};
 use serde::Deserialize;
 use shoprelay_core::error::UserFacing;
+use shoprelay_core::ids::{ConfigId, WeComUserId};
+use shoprelay_engine::chat::Action;
 use shoprelay_store::{Author, ConversationFilter, ConversationState};
 
-use super::page::{error_page, ok_page, time};
-use super::{t, Authed};
+use super::page::{error_box, error_page, ok_page, time};
+use super::{t, Authed, Posted};
 use crate::AppState;
-
-/// `GET /console/rules`.
-pub async fn rules(State(state): State<AppState>, authed: Authed) -> Response {
-    let lang = authed.lang;
-    let rules = match state.engine.rules().list().await {
-        Ok(r) => r,
-        Err(err) => return error_page(lang, Some(&authed), &err),
-    };
-    let body = html! {
-        p.muted { (t(lang,
-            "编辑规则：PUT /api/v1/rules/{id} 或 shoprelay.toml + shoprelay apply（控制台编辑器尚未提供）。",
-            "Edit rules with PUT /api/v1/rules/{id} or shoprelay.toml + shoprelay apply (no console editor yet).")) }
-        table {
-            tr { th { "id" } th { (t(lang, "启用", "Enabled")) } th { (t(lang, "事件", "Events")) } th { (t(lang, "目标", "Targets")) } th { (t(lang, "条件", "Condition")) } th { (t(lang, "计数", "Counters")) } }
-            @for (rule, counters) in &rules {
-                tr {
-                    td { code { (rule.id) } }
-                    td { @if rule.enabled { span.step-ok { (t(lang, "是", "yes")) } } @else { span.step-fail { (t(lang, "否", "no")) } } }
-                    td { @for e in &rule.events { code { (e.as_str()) } " " } }
-                    td { @for target in &rule.targets { @if let Ok(d) = target.destination() { code { (d.to_string()) } " " } } }
-                    td { @if let Some(c) = &rule.when { code { (serde_json::to_string(c).unwrap_or_default()) } } }
-                    td { @for (k, v) in counters { (k) ": " (v) br; } }
-                }
-            }
-        }
-        @if rules.is_empty() { p { (t(lang, "尚无规则。", "No rule yet.")) } }
-    };
-    ok_page(
-        lang,
-        Some(&authed),
-        "/console/rules",
-        t(lang, "消息规则", "Message rules"),
-        body,
-    )
-}
 
 /// Which conversations to list.
 #[derive(Deserialize)]
@@ -130,17 +98,128 @@ impl UserFacing for NoConversation {
     }
 }
 
-/// `GET /console/conversations/{id}`: the thread, oldest message first.
+/// `GET /console/conversations/{id}`: the thread, oldest message first, with the actions.
 pub async fn thread(State(state): State<AppState>, authed: Authed, Path(id): Path<i64>) -> Response {
+    render_thread(&state, &authed, id, None).await
+}
+
+/// The form's WeCom member was not given or is not a WeCom userid.
+#[derive(Debug, thiserror::Error)]
+pub enum ActError {
+    /// No WeCom app is configured, or the one named is not.
+    #[error("no WeCom app to act through")]
+    NoApp,
+    /// The member is not a WeCom userid.
+    #[error("`{0}` is not a WeCom userid")]
+    BadMember(String),
+}
+
+impl UserFacing for ActError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::NoApp => "conversation.no_wecom_app",
+            Self::BadMember(_) => "conversation.bad_member",
+        }
+    }
+    fn status(&self) -> u16 {
+        400
+    }
+    fn message_zh(&self) -> String {
+        match self {
+            Self::NoApp => "没有可用的企业微信应用：请先在接入向导中连接企业微信".into(),
+            Self::BadMember(m) => format!("「{m}」不是企业微信成员账号（userid）：请填写通讯录中成员详情的「账号」"),
+        }
+    }
+    fn message_en(&self) -> String {
+        match self {
+            Self::NoApp => "No WeCom app to act through: connect WeCom in the onboarding first".into(),
+            Self::BadMember(m) => format!("`{m}` is not a WeCom userid: enter the member's account from the contacts"),
+        }
+    }
+}
+
+/// The claim, resolve and hand-off form.
+#[derive(Deserialize)]
+pub struct ActForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    member: String,
+    #[serde(default)]
+    app: String,
+}
+
+/// `POST /console/conversations/{id}/act`: claim, resolve or hand off as the WeCom member named
+/// (operators and admins), then the thread again with what happened.
+pub async fn act(State(state): State<AppState>, Path(id): Path<i64>, posted: Posted<ActForm>) -> Response {
+    let Posted { authed, form } = posted;
+    let lang = authed.lang;
+    let action = match form.action.as_str() {
+        "claim" => Action::Claim,
+        "resolve" => Action::Resolve,
+        _ => Action::HandOff,
+    };
+    let registry = state.engine.registry();
+    let Some(app) = ConfigId::parse(form.app.trim())
+        .ok()
+        .filter(|a| registry.wecom_apps.contains_key(a))
+    else {
+        return render_thread(&state, &authed, id, Some(error_box(lang, &ActError::NoApp))).await;
+    };
+    // The console user stands for themselves when they name no member (a userid is often the login).
+    let named = if form.member.trim().is_empty() {
+        authed.user.username.as_str()
+    } else {
+        form.member.trim()
+    };
+    let Ok(member) = WeComUserId::parse(named) else {
+        let err = ActError::BadMember(named.to_owned());
+        return render_thread(&state, &authed, id, Some(error_box(lang, &err))).await;
+    };
+    let note = match state
+        .engine
+        .act_from_console(&authed.user, &app, &member, action, id)
+        .await
+    {
+        Ok(done) if done.changed => html! { div.ok role="status" { (done.told) } },
+        Ok(done) => html! { div.err role="alert" { (done.told) } },
+        Err(err) => error_box(lang, &err),
+    };
+    render_thread(&state, &authed, id, Some(note)).await
+}
+
+async fn render_thread(state: &AppState, authed: &Authed, id: i64, note: Option<Markup>) -> Response {
     let lang = authed.lang;
     let (c, messages) = match state.engine.conversation_thread(id, 500).await {
         Ok(Some(found)) => found,
-        Ok(None) => return error_page(lang, Some(&authed), &NoConversation(id)),
-        Err(err) => return error_page(lang, Some(&authed), &err),
+        Ok(None) => return error_page(lang, Some(authed), &NoConversation(id)),
+        Err(err) => return error_page(lang, Some(authed), &err),
     };
+    let registry = state.engine.registry();
+    let mut apps: Vec<&ConfigId> = registry.wecom_apps.keys().collect();
+    apps.sort();
+    let remembered = state.engine.console_member(&authed.user.username).await.ok().flatten();
+    let member = remembered
+        .as_ref()
+        .map_or_else(|| authed.user.username.clone(), |(_, m)| m.to_string());
+    let chosen_app = c
+        .holder_app
+        .clone()
+        .or_else(|| remembered.as_ref().map(|(a, _)| a.to_string()))
+        .unwrap_or_default();
     let body = html! {
-        p { (t(lang, "买家：", "Buyer: ")) (c.buyer_name) " · " (state_name(lang, c.state)) " · " (t(lang, "处理人：", "Holder: ")) (c.holder.as_deref().unwrap_or("—")) }
-        p.muted { (t(lang, "在企业微信中认领与回复（#编号 文字）。", "Claim and answer from WeCom (#id text).")) }
+        @if let Some(note) = note { (note) }
+        p { (t(lang, "买家：", "Buyer: ")) (c.buyer_name) " · " span id="state" { (state_name(lang, c.state)) } " · " (t(lang, "处理人：", "Holder: ")) (c.holder.as_deref().unwrap_or("—")) }
+        form method="post" action={ "/console/conversations/" (id) "/act" } {
+            input type="hidden" name="csrf" value=(authed.csrf);
+            label { (t(lang, "以企业微信成员身份（userid）", "As WeCom member (userid)")) " " input type="text" name="member" value=(member); }
+            label { (t(lang, "企业微信应用", "WeCom app")) " "
+                select name="app" { @for a in &apps { option value=(a) selected[a.as_str() == chosen_app] { (a) } } } }
+            button type="submit" name="action" value="claim" { (t(lang, "认领", "Claim")) } " "
+            button type="submit" name="action" value="resolve" { (t(lang, "已处理", "Resolve")) } " "
+            button type="submit" name="action" value="handoff" { (t(lang, "转出", "Hand off")) }
+        }
+        p.muted { (t(lang, "也可在企业微信中认领与回复（#编号 文字）。", "Or claim and answer from WeCom (#id text).")) }
         table {
             @for m in &messages {
                 tr {
@@ -159,7 +238,7 @@ pub async fn thread(State(state): State<AppState>, authed: Authed, Path(id): Pat
     let title = format!("{} #{id}", t(lang, "会话", "Conversation"));
     ok_page(
         lang,
-        Some(&authed),
+        Some(authed),
         &format!("/console/conversations/{id}"),
         &title,
         body,

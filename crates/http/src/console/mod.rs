@@ -15,7 +15,8 @@
 //! - [`audit`]: the audit log with filters and keyset pages, and its CSV export with the same filters.
 //! - [`destinations`]: budget use, breaker and dead letters per destination, with replay.
 //! - [`entity`]: the entity consistency check per shop, with the diff and the fix, and its corrections.
-//! - [`lists`]: rules, buyer conversations and a conversation's thread (read-only).
+//! - [`lists`]: buyer conversations, and a conversation's thread with claim, resolve and hand off.
+//! - [`rules`]: rules listed, switched, edited with a preview as WeCom shows it, and dry-run.
 //! - [`onboarding`]: the wizard — WeCom app tested live and saved, shops authorized, test connection.
 //! - [`page`]: the page frame (navigation, language switch) and the error box.
 //! - [`accounts`]: setup link, login, logout, users and roles, the record of console actions.
@@ -27,6 +28,7 @@ pub mod entity;
 pub mod lists;
 pub mod onboarding;
 pub mod page;
+pub mod rules;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -69,11 +71,18 @@ pub fn router() -> Router<AppState> {
         .route("/console/onboarding", get(onboarding::page))
         .route("/console/onboarding/wecom", post(onboarding::connect_wecom))
         .route("/console/onboarding/test", post(onboarding::test))
+        .route("/console/onboarding/marketplace", post(onboarding::connect_marketplace))
         .route("/console/audit", get(audit::page))
         .route("/console/audit.csv", get(audit::export))
-        .route("/console/rules", get(lists::rules))
+        .route("/console/rules", get(rules::list))
+        .route("/console/rules/new", get(rules::new_rule))
+        .route("/console/rules/editor", post(rules::submit))
+        .route("/console/rules/{id}/edit", get(rules::edit))
+        .route("/console/rules/{id}/enable", post(rules::enable))
+        .route("/console/rules/{id}/disable", post(rules::disable))
         .route("/console/conversations", get(lists::conversations))
         .route("/console/conversations/{id}", get(lists::thread))
+        .route("/console/conversations/{id}/act", post(lists::act))
         .route("/console/destinations", get(destinations::page))
         .route("/console/destinations/replay", post(destinations::replay))
         .route("/console/entity", get(entity::page))
