@@ -137,6 +137,8 @@ pub enum MismatchKind {
     },
     /// Otherwise different names.
     Different,
+    /// Two amounts of registered capital that are not the same sum (「100万元」 and 「1,000,000」 are).
+    Amount,
 }
 
 /// Which field of the licence differs.
@@ -147,6 +149,8 @@ pub enum Field {
     CompanyName,
     /// The legal representative (法定代表人).
     LegalRepresentative,
+    /// The registered capital (注册资本).
+    RegisteredCapital,
 }
 
 /// The change that makes the two sides agree.
@@ -254,6 +258,48 @@ pub fn compare(field: Field, shop: &str, wecom: &str, wecom_verified: bool) -> O
     })
 }
 
+/// A registered capital in fen (0.01 yuan): digits with an optional decimal part, then an optional
+/// 万 or 亿, wrapped in what says the currency (「人民币」, 「元」, `RMB`, `CNY`) and thousands separators.
+/// `None` when it is not such an amount.
+pub fn capital_fen(text: &str) -> Option<u128> {
+    let mut s = normalize(text);
+    for noise in ["人民币", "RMB", "CNY", "¥", "￥", ","] {
+        s = s.replace(noise, "");
+    }
+    let s = s.strip_suffix('元').unwrap_or(&s);
+    let (number, unit) = match s.strip_suffix('万') {
+        Some(n) => (n, 10_000u128),
+        None => match s.strip_suffix('亿') {
+            Some(n) => (n, 100_000_000u128),
+            None => (s, 1u128),
+        },
+    };
+    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |d: &str| !d.is_empty() && d.len() <= 20 && d.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !(frac.is_empty() || digits(frac)) || frac.len() > 10 {
+        return None;
+    }
+    // Fen of the unit, times the number written with its decimals: exact, with no float.
+    let scale = 10u128.pow(u32::try_from(frac.len()).ok()?);
+    let mantissa: u128 = format!("{whole}{frac}").parse().ok()?;
+    let fen = mantissa.checked_mul(unit)?.checked_mul(100)?;
+    (fen % scale == 0).then_some(fen / scale)
+}
+
+/// Compares the registered capital of both sides: the same sum however written is no difference; two
+/// sums, or text that is not a sum, are compared as written.
+pub fn compare_capital(shop: &str, wecom: &str, wecom_verified: bool) -> Option<Mismatch> {
+    match (capital_fen(shop), capital_fen(wecom)) {
+        (Some(a), Some(b)) if a == b => None,
+        (Some(_), Some(_)) => {
+            let mut m = compare(Field::RegisteredCapital, shop, wecom, wecom_verified)?;
+            m.kind = MismatchKind::Amount;
+            Some(m)
+        }
+        _ => compare(Field::RegisteredCapital, shop, wecom, wecom_verified),
+    }
+}
+
 /// Where the shop stands with its marketplace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -279,6 +325,10 @@ pub struct EntityFacts {
     pub shop_representative: Option<String>,
     /// The WeCom company's legal representative, when entered.
     pub wecom_representative: Option<String>,
+    /// The registered capital on the shop's licence, when entered.
+    pub shop_capital: Option<String>,
+    /// The WeCom company's registered capital, when entered.
+    pub wecom_capital: Option<String>,
     /// Where the shop stands.
     pub shop_state: Option<ShopState>,
 }
@@ -331,6 +381,11 @@ pub fn check(facts: &EntityFacts) -> Vec<EntityProblem> {
             problems.push(EntityProblem::Mismatch(Box::new(m)));
         }
     }
+    if let (Some(shop), Some(wecom)) = (given(&facts.shop_capital), given(&facts.wecom_capital)) {
+        if let Some(m) = compare_capital(&shop, &wecom, facts.wecom_verified) {
+            problems.push(EntityProblem::Mismatch(Box::new(m)));
+        }
+    }
     problems
 }
 
@@ -352,6 +407,7 @@ fn field_zh(field: Field) -> &'static str {
     match field {
         Field::CompanyName => "主体名称",
         Field::LegalRepresentative => "法定代表人",
+        Field::RegisteredCapital => "注册资本",
     }
 }
 
@@ -359,6 +415,7 @@ fn field_en(field: Field) -> &'static str {
     match field {
         Field::CompanyName => "company name",
         Field::LegalRepresentative => "legal representative",
+        Field::RegisteredCapital => "registered capital",
     }
 }
 
@@ -398,6 +455,7 @@ impl UserFacing for EntityProblem {
                         format!("{}多一个字「{character}」", side_zh(*side))
                     }
                     MismatchKind::Different => "两者不是同一名称".into(),
+                    MismatchKind::Amount => "金额不同".into(),
                 };
                 let fix = match m.fix.change {
                     Side::Shop => format!(
@@ -420,7 +478,9 @@ impl UserFacing for EntityProblem {
                     .into()
             }
             Self::ShopInactive => "店铺未授权或授权已失效：请在接入向导中重新授权店铺".into(),
-            Self::ShopFrozen => "店铺已被平台冻结：请先在 Shopee 卖家中心处理冻结原因".into(),
+            Self::ShopFrozen => {
+                "店铺已被平台冻结：请先在该平台的卖家中心（Shopee / Lazada / TikTok Shop）处理冻结原因".into()
+            }
         }
     }
 
@@ -445,6 +505,7 @@ impl UserFacing for EntityProblem {
                         format!("{} has one more character, `{character}`", side_en(*side))
                     }
                     MismatchKind::Different => "they are different names".into(),
+                    MismatchKind::Amount => "they are different sums".into(),
                 };
                 let fix = match m.fix.change {
                     Side::Shop => format!(
@@ -473,7 +534,8 @@ impl UserFacing for EntityProblem {
                                    the onboarding wizard"
                 .into(),
             Self::ShopFrozen => {
-                "The marketplace froze the shop: resolve the freeze in Shopee's seller centre first".into()
+                "The marketplace froze the shop: resolve the freeze in its seller centre (Shopee, Lazada or TikTok Shop) first"
+                    .into()
             }
         }
     }
@@ -488,6 +550,46 @@ mod tests {
 
     fn kind(shop: &str, wecom: &str) -> Option<MismatchKind> {
         compare(Field::CompanyName, shop, wecom, true).map(|m| m.kind)
+    }
+
+    #[test]
+    fn registered_capital_is_compared_as_a_sum() {
+        assert_eq!(capital_fen("100万元"), Some(100_000_000));
+        assert_eq!(capital_fen("人民币 1,000,000 元"), Some(100_000_000));
+        assert_eq!(capital_fen("１００万"), Some(100_000_000), "full-width digits");
+        assert_eq!(capital_fen("0.5亿"), Some(5_000_000_000));
+        assert_eq!(capital_fen("12.345"), None, "a fraction of a fen is no sum");
+        assert_eq!(capital_fen("一百万"), None);
+        assert_eq!(compare_capital("100万元", "RMB 1000000", true), None);
+        let m = compare_capital("100万元", "200万元", true).unwrap();
+        assert_eq!(
+            (m.field, m.kind.clone(), m.fix.change),
+            (Field::RegisteredCapital, MismatchKind::Amount, Side::Shop)
+        );
+        let facts = EntityFacts {
+            shop_name: Some(NAME.into()),
+            wecom_name: Some(NAME.into()),
+            wecom_verified: true,
+            shop_capital: Some("100万元".into()),
+            wecom_capital: Some("50万元".into()),
+            shop_state: Some(ShopState::Active),
+            ..EntityFacts::default()
+        };
+        let problems = check(&facts);
+        assert!(
+            matches!(problems.as_slice(), [EntityProblem::Mismatch(m)] if m.field == Field::RegisteredCapital),
+            "{problems:?}"
+        );
+        assert!(
+            problems[0].message_zh().contains("注册资本"),
+            "{}",
+            problems[0].message_zh()
+        );
+        let one_side = EntityFacts {
+            wecom_capital: None,
+            ..facts
+        };
+        assert!(check(&one_side).is_empty(), "compared only where both are entered");
     }
 
     #[test]

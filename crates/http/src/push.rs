@@ -23,6 +23,10 @@ use shoprelay_store::{NewPush, PushInsert};
 use crate::error::ApiError;
 use crate::AppState;
 
+/// Header of the push "test connection" sends itself: once its signature checks out it is answered like a
+/// verification push — audited, never stored — since it proves the URL and the keys, and carries no news.
+pub const PROBE_HEADER: &str = "x-shoprelay-probe";
+
 /// Largest push body accepted.
 pub const MAX_PUSH_BYTES: usize = 1024 * 1024;
 
@@ -157,6 +161,10 @@ async fn accept(
         Err(PushRefusal::SignatureInvalid) => {
             return Err(reject(state, platform, app_id, PushError::SignatureInvalid).await)
         }
+    }
+    if headers.contains_key(PROBE_HEADER) {
+        state.engine.pushes().verified(app.as_ref()).await?;
+        return Ok(Ack::Verification);
     }
     let push = match app.read_push(&raw) {
         Ok(push) => push,

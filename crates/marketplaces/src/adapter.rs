@@ -9,6 +9,7 @@
 use std::fmt;
 
 use async_trait::async_trait;
+use shoprelay_core::entity::ShopState;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, Platform, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
@@ -285,6 +286,22 @@ pub trait MarketplaceApp: Send + Sync {
 
     /// Which marketplace.
     fn platform(&self) -> Platform;
+
+    /// The `Authorization` value the platform would put on a push of `raw` (`public_url`: this server's):
+    /// "test connection" signs a push of its own and sends it to this server's push endpoint.
+    fn sign_push(&self, public_url: &str, raw: &[u8]) -> String;
+
+    /// Where the shop stands at the marketplace (trading or frozen), from its shop information; `None`
+    /// where the platform's shop information does not say.
+    async fn shop_standing(
+        &self,
+        shop: ShopId,
+        region: Option<&str>,
+        access_token: &Secret,
+    ) -> Result<Option<ShopState>, ApiError> {
+        let _ = (shop, region, access_token);
+        Ok(None)
+    }
 
     /// Checks a push's signature over its raw body (`public_url`: this server's, which some platforms sign).
     fn verify_push(&self, public_url: &str, authorization: Option<&str>, raw: &[u8]) -> Result<(), PushRefusal>;

@@ -384,6 +384,12 @@ impl Registry {
         seal_object(secrets, SHOP, &format!("{}/{}", shop.app, shop.shop_id), shop)
     }
 
+    /// A marketplace app as the object stored for it (the console's onboarding saves one typed in).
+    pub fn app_object(secrets: &SecretBox, app: &dyn AppConfig) -> Result<ConfigObject, StoreError> {
+        let value = app.to_value().map_err(corrupt)?;
+        seal_object(secrets, &app_kind(app.platform()), app.id().as_str(), &value)
+    }
+
     /// A WeCom app as the object stored for it (the console's onboarding saves one it tested).
     pub fn wecom_app_object(secrets: &SecretBox, app: &WeComAppConfig) -> Result<ConfigObject, StoreError> {
         seal_object(secrets, WECOM_APP, app.id.as_str(), app)

@@ -5,19 +5,28 @@
 //! [`WeComError`] (40001 Secret, 40013 CorpID, 60020 with the IP WeCom saw, 40056 AgentId, 301002 another
 //! app's Secret, 93000 robot key).
 
+use std::sync::Arc;
+
 use serde::Serialize;
-use shoprelay_core::entity::EntityProblem;
+use shoprelay_core::entity::{EntityProblem, ShopState};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ConfigId;
 use shoprelay_core::secret::Secret;
+use shoprelay_marketplaces::adapter::MarketplaceApp;
+use shoprelay_marketplaces::config::{Sections, ShopConfig};
 use shoprelay_store::{ConsoleAction, ConsoleUser, Role};
 use shoprelay_wecom::client::AppCredentials;
 use shoprelay_wecom::error::WeComError;
 use shoprelay_wecom::message::{AppBody, AppMessage, Recipients, RobotMessage};
 
 use super::console::{require, ConsoleError};
+use super::entity::{standing_key, FROZEN};
 use crate::config::{Registry, WeComAppConfig};
+use crate::tokens::TokenError;
 use crate::Engine;
+
+/// How far back the order API step lists changed orders (seconds).
+const ORDER_WINDOW_SECS: i64 = 15 * 60;
 
 /// What one step of a check is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -31,6 +40,97 @@ pub enum StepKind {
     Robot,
     /// The entity consistency check of a shop.
     Entity,
+    /// A push signed with the marketplace app's keys, sent to this server's own push endpoint.
+    PushSignature,
+    /// A refresh of the shop's tokens (the single-use refresh token spent, the new pair kept).
+    TokenRefresh,
+    /// An order API call with the fresh token (the orders changed in the last 15 minutes).
+    OrderApi,
+    /// The shop's standing in the marketplace's shop information (frozen or trading).
+    ShopStanding,
+}
+
+/// Why a marketplace step failed where the marketplace gave no error of its own.
+#[derive(Debug, thiserror::Error)]
+pub enum MarketplaceStepError {
+    /// This server's push endpoint refused the signed push.
+    #[error("the push endpoint {url} answered {status}")]
+    PushRefused {
+        /// Where it was sent.
+        url: String,
+        /// The answer's status.
+        status: u16,
+    },
+    /// This server's push endpoint could not be reached at its public URL.
+    #[error("the push endpoint {0} cannot be reached")]
+    PushUnreachable(String),
+    /// Another process is refreshing the shop's tokens.
+    #[error("the shop's tokens are being refreshed by another process")]
+    RefreshBusy,
+    /// Storage or configuration.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl UserFacing for MarketplaceStepError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::PushRefused { status: 401, .. } => "push.signature_invalid",
+            Self::PushRefused { .. } => "connect.push_refused",
+            Self::PushUnreachable(_) => "connect.push_unreachable",
+            Self::RefreshBusy => "connect.refresh_busy",
+            Self::Internal(_) => "connect.internal",
+        }
+    }
+    fn status(&self) -> u16 {
+        502
+    }
+    fn message_zh(&self) -> String {
+        match self {
+            Self::PushRefused { url, status: 401 } => format!(
+                "推送签名未通过（{url}）：请核对应用的推送密钥（Shopee 为 Live Push Partner Key，Lazada / TikTok Shop 为 App Secret），\
+                 且 server.public_url 与平台后台填写的推送地址完全一致"
+            ),
+            Self::PushRefused { url, status } => {
+                format!("推送地址 {url} 返回 {status}：请确认地址中的平台与应用 ID 与配置一致，且没有代理改写请求")
+            }
+            Self::PushUnreachable(url) => format!(
+                "无法访问推送地址 {url}：请确认 server.public_url 正确、可从公网访问（平台也要能访问），证书有效"
+            ),
+            Self::RefreshBusy => "另一个进程正在刷新该店铺的令牌：稍后再测试一次".into(),
+            Self::Internal(why) => format!("内部错误：{why}"),
+        }
+    }
+    fn message_en(&self) -> String {
+        match self {
+            Self::PushRefused { url, status: 401 } => format!(
+                "The push signature was refused ({url}): check the app's push key (Shopee: the Live Push Partner Key; \
+                 Lazada / TikTok Shop: the App Secret) and that server.public_url is exactly the push URL set at the marketplace"
+            ),
+            Self::PushRefused { url, status } => format!(
+                "The push URL {url} answered {status}: check that its platform and app id match the configuration and \
+                 that no proxy rewrites the request"
+            ),
+            Self::PushUnreachable(url) => format!(
+                "The push URL {url} cannot be reached: check that server.public_url is right, reachable from the \
+                 internet (the marketplace must reach it too) and its certificate valid"
+            ),
+            Self::RefreshBusy => "Another process is refreshing this shop's tokens: test again in a moment".into(),
+            Self::Internal(why) => format!("Internal error: {why}"),
+        }
+    }
+}
+
+/// A token failure as a step's failure, with what to do.
+fn token_failure(err: &TokenError) -> StepFailure {
+    match err {
+        TokenError::NotAuthorized(_) | TokenError::NeedsReauthorization(_) => {
+            StepFailure::of(&EntityProblem::ShopInactive, None)
+        }
+        TokenError::Marketplace(api) => StepFailure::of(api, None),
+        TokenError::RefreshInProgress(_) => StepFailure::of(&MarketplaceStepError::RefreshBusy, None),
+        other => StepFailure::of(&MarketplaceStepError::Internal(other.to_string()), None),
+    }
 }
 
 /// Why a step failed: a stable code, WeCom's errcode when it gave one, and what to do.
@@ -102,6 +202,9 @@ pub enum ConnectError {
     /// The field named is malformed.
     #[error("the field {0} is malformed")]
     Field(&'static str),
+    /// A marketplace app's fields do not make an app: each problem with its field.
+    #[error("the marketplace app cannot be saved: {}", .0.join("; "))]
+    App(Vec<String>),
     /// Accounts or storage.
     #[error(transparent)]
     Console(#[from] ConsoleError),
@@ -149,24 +252,27 @@ impl UserFacing for ConnectError {
     fn code(&self) -> &'static str {
         match self {
             Self::Field(_) => "onboarding.bad_field",
+            Self::App(_) => "onboarding.bad_app",
             Self::Console(e) => e.code(),
         }
     }
     fn status(&self) -> u16 {
         match self {
-            Self::Field(_) => 400,
+            Self::Field(_) | Self::App(_) => 400,
             Self::Console(e) => e.status(),
         }
     }
     fn message_zh(&self) -> String {
         match self {
             Self::Field(f) => field_zh(f).into(),
+            Self::App(problems) => format!("未保存电商平台应用，请修正：{}", problems.join("；")),
             Self::Console(e) => e.message_zh(),
         }
     }
     fn message_en(&self) -> String {
         match self {
             Self::Field(f) => field_en(f).into(),
+            Self::App(problems) => format!("The marketplace app was not saved; fix: {}", problems.join("; ")),
             Self::Console(e) => e.message_en(),
         }
     }
@@ -327,8 +433,68 @@ impl<'a> ConnectService<'a> {
         Ok((steps, passed))
     }
 
+    /// Saves a marketplace app typed into the wizard (operators and admins; recorded): `platform` is
+    /// `shopee`, `lazada` or `tiktok`, `fields` its settings as in `shoprelay.toml` (blank ones left out).
+    /// Its credentials are proven by "test connection" (a signed push, a token refresh, an order call).
+    pub async fn connect_marketplace_app(
+        &self,
+        actor: &ConsoleUser,
+        platform: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<ConfigId, ConnectError> {
+        require(actor, Role::Operator)?;
+        let mut value = serde_json::Map::new();
+        for (name, text) in fields {
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            // Shopee's partner id is a number; every other field is text.
+            let v = match text.parse::<u64>() {
+                Ok(n) if *name == "partner_id" => serde_json::Value::from(n),
+                _ => serde_json::Value::from(text),
+            };
+            value.insert((*name).to_owned(), v);
+        }
+        let kind = format!("{platform}_app");
+        let app = match Sections::open_app(&kind, serde_json::Value::Object(value)) {
+            None => {
+                return Err(ConnectError::App(vec![format!(
+                    "platform: `{platform}` is not a marketplace"
+                )]))
+            }
+            Some(Err(err)) => return Err(ConnectError::App(vec![err.to_string()])),
+            Some(Ok(app)) => app,
+        };
+        let problems: Vec<String> = app
+            .problems()
+            .into_iter()
+            .map(|(field, why)| format!("{field}: {why}"))
+            .collect();
+        if !problems.is_empty() {
+            return Err(ConnectError::App(problems));
+        }
+        let object = Registry::app_object(&self.engine.secrets, app.as_ref())?;
+        self.engine
+            .store
+            .put_config(&object, self.engine.clock.now_ms())
+            .await?;
+        self.engine.reload_config().await?;
+        let id = app.id().clone();
+        self.record(
+            actor,
+            "marketplace.connect",
+            Some(id.as_str()),
+            format!("{platform} app saved"),
+        )
+        .await?;
+        Ok(id)
+    }
+
     /// Runs every check over what is configured: each WeCom app (token, a test message to `to`), each
-    /// robot (a test message), each shop's entity check (operators and admins; recorded).
+    /// robot (a test message), each marketplace app (a self-sent signed push) and its shops (token
+    /// refresh, an order API call, the shop's standing), each shop's entity check (operators and admins;
+    /// recorded).
     pub async fn test_all(&self, actor: &ConsoleUser, to: &str) -> Result<Vec<Step>, ConnectError> {
         require(actor, Role::Operator)?;
         if to.trim().is_empty() {
@@ -362,6 +528,11 @@ impl<'a> ConnectService<'a> {
                 failure,
             });
         }
+        let mut markets: Vec<_> = registry.marketplaces.iter().cloned().collect();
+        markets.sort_by(|a, b| a.id().cmp(b.id()));
+        for app in &markets {
+            steps.extend(self.marketplace_steps(&registry, app).await);
+        }
         for report in self.engine.entity().reports().await.map_err(|e| match e {
             super::entity::EntityError::Console(c) => ConnectError::Console(c),
             _ => ConnectError::Field("shop"),
@@ -380,6 +551,121 @@ impl<'a> ConnectService<'a> {
         let detail = format!("{} steps, {failed} failed", steps.len());
         self.record(actor, "connection.test", None, detail).await?;
         Ok(steps)
+    }
+
+    /// One marketplace app's steps: a push signed with its keys sent to this server's push endpoint, then
+    /// for each of its shops a token refresh, an order API call and the shop's standing (kept for the
+    /// entity check). A shop's later steps are skipped when its token cannot be had.
+    async fn marketplace_steps(&self, registry: &Registry, app: &Arc<dyn MarketplaceApp>) -> Vec<Step> {
+        let mut steps = vec![self.push_step(app.as_ref()).await];
+        let mut shops: Vec<&ShopConfig> = registry.shops.values().filter(|s| &s.app == app.id()).collect();
+        shops.sort_by_key(|s| s.shop_id);
+        for shop in shops {
+            steps.extend(self.shop_steps(app.as_ref(), shop).await);
+        }
+        steps
+    }
+
+    async fn push_step(&self, app: &dyn MarketplaceApp) -> Step {
+        let public_url = &self.engine.settings.public_url;
+        let url = format!(
+            "{}/push/{}/{}",
+            public_url.trim_end_matches('/'),
+            app.platform().as_str(),
+            app.id()
+        );
+        let body = serde_json::json!({
+            "shoprelay_probe": "test connection",
+            "timestamp": self.engine.clock.now_secs(),
+        })
+        .to_string();
+        let signature = app.sign_push(public_url, body.as_bytes());
+        let sent = self
+            .engine
+            .http
+            .post(&url)
+            .header(reqwest::header::AUTHORIZATION, signature)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("x-shoprelay-probe", "1")
+            .body(body)
+            .send()
+            .await;
+        let failure = match sent {
+            Ok(answer) if answer.status().is_success() => None,
+            Ok(answer) => Some(MarketplaceStepError::PushRefused {
+                url,
+                status: answer.status().as_u16(),
+            }),
+            Err(_) => Some(MarketplaceStepError::PushUnreachable(url)),
+        };
+        Step {
+            kind: StepKind::PushSignature,
+            subject: format!("{} {}", app.platform(), app.id()),
+            failure: failure.map(|f| StepFailure::of(&f, None)),
+        }
+    }
+
+    async fn shop_steps(&self, app: &dyn MarketplaceApp, shop: &ShopConfig) -> Vec<Step> {
+        let subject = format!("{} ({}/{})", shop.name, shop.app, shop.shop_id);
+        let step = |kind, failure| Step {
+            kind,
+            subject: subject.clone(),
+            failure,
+        };
+        let version = match self.engine.store.shop_auth(&shop.app, shop.shop_id).await {
+            Ok(Some(auth)) => auth.version,
+            Ok(None) => {
+                return vec![step(
+                    StepKind::TokenRefresh,
+                    Some(token_failure(&TokenError::NotAuthorized(shop.shop_id))),
+                )]
+            }
+            Err(err) => {
+                let failure = MarketplaceStepError::Internal(err.to_string());
+                return vec![step(StepKind::TokenRefresh, Some(StepFailure::of(&failure, None)))];
+            }
+        };
+        let token = match self.engine.refresh_shop(&shop.app, shop.shop_id, version).await {
+            Ok(token) => token,
+            Err(err) => return vec![step(StepKind::TokenRefresh, Some(token_failure(&err)))],
+        };
+        let mut steps = vec![step(StepKind::TokenRefresh, None)];
+        let region = shop.region.as_deref();
+        let now = self.engine.clock.now_secs();
+        let listed = app
+            .changed_orders(shop.shop_id, region, &token, now - ORDER_WINDOW_SECS, now, None)
+            .await;
+        steps.push(step(
+            StepKind::OrderApi,
+            listed.err().map(|e| StepFailure::of(&e, None)),
+        ));
+        let standing = match app.shop_standing(shop.shop_id, region, &token).await {
+            Ok(standing) => standing,
+            Err(err) => {
+                steps.push(step(StepKind::ShopStanding, Some(StepFailure::of(&err, None))));
+                return steps;
+            }
+        };
+        if let Some(standing) = standing {
+            let value = if standing == ShopState::Frozen {
+                FROZEN
+            } else {
+                "active"
+            };
+            if let Err(err) = self
+                .engine
+                .store
+                .set_meta(&standing_key(&shop.app, shop.shop_id), value)
+                .await
+            {
+                let failure = MarketplaceStepError::Internal(err.to_string());
+                steps.push(step(StepKind::ShopStanding, Some(StepFailure::of(&failure, None))));
+                return steps;
+            }
+            let failure = (standing == ShopState::Frozen).then(|| StepFailure::of(&EntityProblem::ShopFrozen, None));
+            steps.push(step(StepKind::ShopStanding, failure));
+        }
+        steps
     }
 
     async fn record(

@@ -28,7 +28,35 @@ pub struct WeComEntity {
     /// The legal representative, when entered.
     #[serde(default)]
     pub representative: Option<String>,
+    /// The registered capital (注册资本), when entered.
+    #[serde(default)]
+    pub registered_capital: Option<String>,
 }
+
+/// What a shop's business licence says besides the company name, as an operator entered it (the
+/// marketplaces' APIs do not return it); compared only where the WeCom side has it too.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopLicence {
+    /// The legal representative.
+    #[serde(default)]
+    pub representative: Option<String>,
+    /// The registered capital.
+    #[serde(default)]
+    pub registered_capital: Option<String>,
+}
+
+/// Where a shop's [`ShopLicence`] is kept.
+fn licence_key(app: &ConfigId, shop: ShopId) -> String {
+    format!("console.shop_licence.{app}/{shop}")
+}
+
+/// Where the shop's standing, as its marketplace last reported it, is kept.
+pub(crate) fn standing_key(app: &ConfigId, shop: ShopId) -> String {
+    format!("shop.standing.{app}/{shop}")
+}
+
+/// The value kept under [`standing_key`] for a frozen shop.
+pub(crate) const FROZEN: &str = "frozen";
 
 /// One shop's check.
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +69,8 @@ pub struct ShopEntityReport {
     pub name: String,
     /// The licence's company, as configured.
     pub legal_entity: Option<String>,
+    /// The rest of the licence, as entered.
+    pub licence: ShopLicence,
     /// Where the shop stands.
     pub state: ShopState,
     /// What does not line up; empty when consistent.
@@ -109,6 +139,11 @@ impl UserFacing for EntityError {
     }
 }
 
+/// An optional value: blank is none, else checked.
+fn optional(value: Option<String>) -> Result<Option<String>, EntityError> {
+    value.filter(|r| !r.trim().is_empty()).map(|r| checked(&r)).transpose()
+}
+
 fn checked(value: &str) -> Result<String, EntityError> {
     let v = value.trim();
     if v.is_empty() || v.chars().count() > MAX_CHARS {
@@ -142,11 +177,8 @@ impl<'a> EntityService<'a> {
         let entity = WeComEntity {
             name: checked(&entity.name)?,
             verified: entity.verified,
-            representative: entity
-                .representative
-                .filter(|r| !r.trim().is_empty())
-                .map(|r| checked(&r))
-                .transpose()?,
+            representative: optional(entity.representative)?,
+            registered_capital: optional(entity.registered_capital)?,
         };
         let json = serde_json::to_string(&entity).map_err(|_| EntityError::BadValue)?;
         self.engine.store.set_meta(WECOM_ENTITY_KEY, &json).await?;
@@ -154,19 +186,30 @@ impl<'a> EntityService<'a> {
         self.record(actor, "entity.wecom", None, detail).await
     }
 
-    /// Corrects a shop's `legal_entity` (operators and admins), as a console action. The next `apply` of a
-    /// configuration file sets it to the file's value again, so the file needs the same correction.
+    /// Corrects a shop's `legal_entity` and records the rest of its licence (operators and admins), as a
+    /// console action. The corrected shop is console-made: `apply` of a file that says otherwise refuses
+    /// until the file has the same correction (or `--force`).
     pub async fn set_shop_entity(
         &self,
         actor: &ConsoleUser,
         app: &str,
         shop: &str,
         legal_entity: &str,
+        licence: ShopLicence,
     ) -> Result<(), EntityError> {
         require(actor, Role::Operator)?;
         let value = checked(legal_entity)?;
+        let licence = ShopLicence {
+            representative: optional(licence.representative)?,
+            registered_capital: optional(licence.registered_capital)?,
+        };
         let registry = self.engine.registry();
         let mut config = find_shop(&registry, app, shop)?.clone();
+        let json = serde_json::to_string(&licence).map_err(|_| EntityError::BadValue)?;
+        self.engine
+            .store
+            .set_meta(&licence_key(&config.app, config.shop_id), &json)
+            .await?;
         let before = config.legal_entity.replace(value.clone());
         let object = Registry::shop_object(&self.engine.secrets, &config)?;
         self.engine
@@ -199,16 +242,28 @@ impl<'a> EntityService<'a> {
         let mut out = Vec::with_capacity(shops.len());
         for s in shops {
             let auth = self.engine.store.shop_auth(&s.app, s.shop_id).await?;
+            let standing = self.engine.store.meta(&standing_key(&s.app, s.shop_id)).await?;
             let state = match auth.map(|a| a.status) {
+                Some(ShopAuthStatus::Active) if standing.as_deref() == Some(FROZEN) => ShopState::Frozen,
                 Some(ShopAuthStatus::Active) => ShopState::Active,
                 _ => ShopState::Inactive,
             };
+            let licence: ShopLicence = self
+                .engine
+                .store
+                .meta(&licence_key(&s.app, s.shop_id))
+                .await?
+                // A value this version cannot read is shown as not entered, to be entered again.
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default();
             let facts = EntityFacts {
                 shop_name: s.legal_entity.clone(),
                 wecom_name: Some(wecom.name.clone()),
                 wecom_verified: wecom.verified,
-                shop_representative: None,
+                shop_representative: licence.representative.clone(),
                 wecom_representative: wecom.representative.clone(),
+                shop_capital: licence.registered_capital.clone(),
+                wecom_capital: wecom.registered_capital.clone(),
                 shop_state: Some(state),
             };
             out.push(ShopEntityReport {
@@ -216,6 +271,7 @@ impl<'a> EntityService<'a> {
                 shop: s.shop_id,
                 name: s.name.clone(),
                 legal_entity: s.legal_entity.clone(),
+                licence,
                 state,
                 problems: check(&facts),
             });

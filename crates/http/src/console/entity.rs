@@ -7,7 +7,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use shoprelay_core::entity::{DiffOp, EntityProblem, ShopState, Side};
 use shoprelay_core::error::{Lang, UserFacing};
-use shoprelay_engine::service::entity::WeComEntity;
+use shoprelay_engine::service::entity::{ShopLicence, WeComEntity};
 
 use super::page::{error_page, ok_page};
 use super::{t, Authed, Posted};
@@ -63,6 +63,7 @@ pub async fn page(State(state): State<AppState>, authed: Authed) -> Response {
                 label { (t(lang, "认证主体名称", "Verified company name")) " " input type="text" name="name" value=(wecom.name) required; }
                 label { input type="checkbox" name="verified" value="1" checked[wecom.verified] style="min-width:0"; (t(lang, "已完成企业认证", "Verified by WeCom")) }
                 label { (t(lang, "法定代表人（可选）", "Legal representative (optional)")) " " input type="text" name="representative" value=[wecom.representative.as_deref()]; }
+                label { (t(lang, "注册资本（可选，如 100万元）", "Registered capital (optional, e.g. 100万元)")) " " input type="text" name="registered_capital" value=[wecom.registered_capital.as_deref()]; }
                 button type="submit" { (t(lang, "保存", "Save")) }
             }
         }
@@ -86,6 +87,10 @@ pub async fn page(State(state): State<AppState>, authed: Authed) -> Response {
                     input type="hidden" name="csrf" value=(authed.csrf);
                     label { (t(lang, "更正店铺营业执照主体", "Correct the shop's licensed company")) " "
                         input type="text" name="legal_entity" value=(suggested(r.legal_entity.as_deref(), &r.problems)) required; }
+                    label { (t(lang, "营业执照法定代表人（可选）", "Legal representative on the licence (optional)")) " "
+                        input type="text" name="representative" value=[r.licence.representative.as_deref()]; }
+                    label { (t(lang, "营业执照注册资本（可选）", "Registered capital on the licence (optional)")) " "
+                        input type="text" name="registered_capital" value=[r.licence.registered_capital.as_deref()]; }
                     button type="submit" { (t(lang, "保存并重新检查", "Save and check again")) }
                 }
             }
@@ -118,6 +123,7 @@ pub struct WeComForm {
     name: String,
     verified: Option<String>,
     representative: Option<String>,
+    registered_capital: Option<String>,
 }
 
 /// `POST /console/entity/wecom`.
@@ -127,6 +133,7 @@ pub async fn set_wecom(State(state): State<AppState>, posted: Posted<WeComForm>)
         name: form.name,
         verified: form.verified.is_some(),
         representative: form.representative,
+        registered_capital: form.registered_capital,
     };
     match state.engine.entity().set_wecom_entity(&authed.user, entity).await {
         Ok(()) => Redirect::to("/console/entity").into_response(),
@@ -138,6 +145,8 @@ pub async fn set_wecom(State(state): State<AppState>, posted: Posted<WeComForm>)
 #[derive(Deserialize)]
 pub struct ShopForm {
     legal_entity: String,
+    representative: Option<String>,
+    registered_capital: Option<String>,
 }
 
 /// `POST /console/entity/shop/{app}/{shop}`.
@@ -150,7 +159,16 @@ pub async fn set_shop(
     match state
         .engine
         .entity()
-        .set_shop_entity(&authed.user, &app, &shop, &form.legal_entity)
+        .set_shop_entity(
+            &authed.user,
+            &app,
+            &shop,
+            &form.legal_entity,
+            ShopLicence {
+                representative: form.representative,
+                registered_capital: form.registered_capital,
+            },
+        )
         .await
     {
         Ok(()) => Redirect::to("/console/entity").into_response(),

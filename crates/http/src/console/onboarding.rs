@@ -3,6 +3,8 @@
 //! authorization link, the push URL to configure), the entity check, and "test connection", which runs
 //! every check and shows each step green or red with its code and fix.
 
+use std::collections::BTreeMap;
+
 use axum::extract::State;
 use axum::response::Response;
 use maud::{html, Markup};
@@ -11,7 +13,6 @@ use shoprelay_core::entity::ShopState;
 use shoprelay_core::error::Lang;
 use shoprelay_core::secret::Secret;
 use shoprelay_engine::service::connect::{Step, StepKind, WeComAppInput};
-use shoprelay_marketplaces::platform::display_name;
 
 use super::page::{error_box, error_page, ok_page};
 use super::{t, Authed, Posted};
@@ -31,6 +32,14 @@ fn step_name(lang: Lang, kind: StepKind) -> &'static str {
         ),
         StepKind::Robot => t(lang, "群机器人测试消息", "Group robot test message"),
         StepKind::Entity => t(lang, "主体一致性", "Entity check"),
+        StepKind::PushSignature => t(
+            lang,
+            "推送签名（向本服务推送地址自发一条签名推送）",
+            "Push signature (a signed push sent to our own push URL)",
+        ),
+        StepKind::TokenRefresh => t(lang, "刷新店铺令牌", "Shop token refresh"),
+        StepKind::OrderApi => t(lang, "订单接口调用", "Order API call"),
+        StepKind::ShopStanding => t(lang, "店铺状态（是否冻结）", "Shop standing (frozen or not)"),
     }
 }
 
@@ -54,9 +63,46 @@ pub fn steps_markup(lang: Lang, steps: &[Step]) -> Markup {
     }
 }
 
+/// The marketplaces the wizard connects: platform, name, and the app's fields (name, label, secret).
+const PLATFORMS: [(&str, &str, &[(&str, &str, bool)]); 3] = [
+    (
+        "shopee",
+        "Shopee",
+        &[
+            ("partner_id", "Partner ID", false),
+            ("partner_key", "Partner Key", true),
+            ("push_key", "Live Push Partner Key", true),
+            ("api_base", "API base", false),
+            ("auth_base", "Auth base", false),
+        ],
+    ),
+    (
+        "lazada",
+        "Lazada",
+        &[
+            ("app_key", "App Key", false),
+            ("app_secret", "App Secret", true),
+            ("api_base", "API base", false),
+            ("auth_base", "Auth base", false),
+        ],
+    ),
+    (
+        "tiktok",
+        "TikTok Shop",
+        &[
+            ("app_key", "App Key", false),
+            ("app_secret", "App Secret", true),
+            ("service_id", "Service ID", false),
+            ("api_base", "API base", false),
+            ("auth_base", "Auth base", false),
+        ],
+    ),
+];
+
 /// What the wizard shows before and after a WeCom app is tested.
 #[derive(Default)]
 struct Outcome {
+    market: Option<Markup>,
     wecom: Option<(Vec<Step>, bool)>,
     wecom_form: Option<WeComForm>,
     test: Option<Vec<Step>>,
@@ -114,15 +160,37 @@ async fn render(state: &AppState, authed: &Authed, outcome: Outcome) -> Response
         }
         section id="shops" {
             h2 { "2. " (t(lang, "授权店铺", "Authorize shops")) }
-            @if markets.is_empty() {
-                p { (t(lang, "尚未配置电商平台应用：在 shoprelay.toml 中添加 [[shopee.apps]] 后执行 shoprelay apply。", "No marketplace app is configured: add [[shopee.apps]] to shoprelay.toml and run shoprelay apply.")) }
-            }
-            @for m in &markets {
-                p {
-                    strong { (display_name(m.platform())) " · " (m.id()) } br;
-                    (t(lang, "推送地址（填入平台开放平台的推送设置）：", "Push URL (set it in the platform's push settings): "))
-                    code { (base) "/push/" (m.platform().as_str()) "/" (m.id()) } br;
-                    a href={ "/auth/" (m.platform().as_str()) "/" (m.id()) } { (t(lang, "打开授权链接，授权店铺 →", "Open the authorization link →")) }
+            @if let Some(m) = outcome.market { (m) }
+            p.muted { (t(lang,
+                "填写电商平台开放平台应用的凭证并保存，再打开签名授权链接授权店铺，并把推送地址填入平台的推送设置。凭证由下方「测试连接」实际验证。",
+                "Enter the marketplace app's credentials and save, then open the signed authorization link to authorize shops, and paste the push URL into the platform's push settings. \"Test connection\" below proves the credentials.")) }
+            @for (platform, name, fields) in PLATFORMS {
+                @let apps: Vec<_> = markets.iter().filter(|m| m.platform().as_str() == platform).collect();
+                div id={ "shops-" (platform) } {
+                    h3 { (name) }
+                    @for m in &apps {
+                        p {
+                            strong { (m.id()) } br;
+                            (t(lang, "推送地址（填入平台开放平台的推送设置）：", "Push URL (set it in the platform's push settings): "))
+                            code { (base) "/push/" (m.platform().as_str()) "/" (m.id()) } br;
+                            a href={ "/auth/" (m.platform().as_str()) "/" (m.id()) } { (t(lang, "打开签名授权链接，授权店铺 →", "Open the signed authorization link →")) }
+                        }
+                    }
+                    details open[apps.is_empty()] {
+                        summary { (t(lang, "添加应用凭证", "Add app credentials")) }
+                        form method="post" action="/console/onboarding/marketplace" {
+                            input type="hidden" name="csrf" value=(authed.csrf);
+                            input type="hidden" name="platform" value=(platform);
+                            label { (t(lang, "应用标识（推送地址以它结尾）", "App id (the push URL ends with it)")) " " input type="text" name="id" required pattern="[A-Za-z0-9_-]+"; }
+                            @for (field, label, secret) in fields.iter() {
+                                label { (label) " "
+                                    @if *secret { input type="password" name=(field) autocomplete="off"; }
+                                    @else { input type="text" name=(field); }
+                                }
+                            }
+                            button type="submit" { (t(lang, "保存", "Save")) }
+                        }
+                    }
                 }
             }
             @if !reports.is_empty() {
@@ -159,6 +227,34 @@ async fn render(state: &AppState, authed: &Authed, outcome: Outcome) -> Response
         t(lang, "接入向导", "Onboarding"),
         body,
     )
+}
+
+/// `POST /console/onboarding/marketplace`: saves a marketplace app's credentials (operators and admins).
+pub async fn connect_marketplace(State(state): State<AppState>, posted: Posted<BTreeMap<String, String>>) -> Response {
+    let Posted { authed, form } = posted;
+    let lang = authed.lang;
+    let platform = form.get("platform").cloned().unwrap_or_default();
+    let fields: Vec<(&str, &str)> = form
+        .iter()
+        .filter(|(k, _)| k.as_str() != "platform")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let market = match state
+        .engine
+        .connect()
+        .connect_marketplace_app(&authed.user, &platform, &fields)
+        .await
+    {
+        Ok(id) => {
+            html! { div.ok role="status" { (t(lang, "已保存电商平台应用 ", "Saved the marketplace app ")) code { (id) } } }
+        }
+        Err(err) => error_box(lang, &err),
+    };
+    let outcome = Outcome {
+        market: Some(market),
+        ..Outcome::default()
+    };
+    render(&state, &authed, outcome).await
 }
 
 /// `GET /console/onboarding`.

@@ -1,6 +1,7 @@
 //! [`ShopeeMarketplace`]: a configured Shopee partner app behind the neutral [`MarketplaceApp`] interface.
 
 use async_trait::async_trait;
+use shoprelay_core::entity::ShopState;
 use shoprelay_core::event::{Event, Platform, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderSnapshot, OrderStatus};
@@ -75,6 +76,31 @@ impl MarketplaceApp for ShopeeMarketplace {
 
     fn platform(&self) -> Platform {
         PLATFORM
+    }
+
+    fn sign_push(&self, public_url: &str, raw: &[u8]) -> String {
+        sign::push_signature(
+            self.config.push_key().expose(),
+            &self.config.callback_url(public_url),
+            raw,
+        )
+    }
+
+    async fn shop_standing(
+        &self,
+        shop: ShopId,
+        _region: Option<&str>,
+        access_token: &Secret,
+    ) -> Result<Option<ShopState>, ApiError> {
+        let status = self
+            .client
+            .get_shop_status(&self.app, shop, access_token.expose())
+            .await?;
+        // Shopee's words: NORMAL trades; BANNED and FROZEN do not (a banned shop's grant also goes soon).
+        Ok(Some(match status.as_str() {
+            "BANNED" | "FROZEN" => ShopState::Frozen,
+            _ => ShopState::Active,
+        }))
     }
 
     fn verify_push(&self, public_url: &str, authorization: Option<&str>, raw: &[u8]) -> Result<(), PushRefusal> {

@@ -25,6 +25,7 @@ const TRACKING_INFO: &str = "/api/v2/logistics/get_tracking_info";
 const LOST_PUSH: &str = "/api/v2/push/get_lost_push_message";
 const CONFIRM_LOST_PUSH: &str = "/api/v2/push/confirm_consumed_lost_push_message";
 const SEND_MESSAGE: &str = "/api/v2/sellerchat/send_message";
+const SHOP_INFO: &str = "/api/v2/shop/get_shop_info";
 
 /// Optional order fields the notifications use; everything else stays at Shopee.
 pub const ORDER_DETAIL_FIELDS: &str =
@@ -43,7 +44,7 @@ enum Shape {
 
 impl Shape {
     fn of(path: &str) -> Self {
-        if path.starts_with("/api/v2/auth/") {
+        if path.starts_with("/api/v2/auth/") || path == SHOP_INFO {
             Shape::TopLevel
         } else {
             Shape::Response
@@ -198,6 +199,24 @@ impl ShopeeClient {
         let body = json!({ "to_id": to_id, "message_type": "text", "content": { "text": text } });
         self.call(app, SEND_MESSAGE, Some((access_token, shop_id.get())), &[], Some(body))
             .await
+    }
+
+    /// The shop's `status` word (`NORMAL`, `BANNED`, `FROZEN`) from `get_shop_info`, whose fields sit at the
+    /// top level of the answer.
+    pub async fn get_shop_status(
+        &self,
+        app: &ShopeeApp,
+        shop_id: ShopId,
+        access_token: &str,
+    ) -> Result<String, ShopeeError> {
+        #[derive(serde::Deserialize)]
+        struct ShopInfo {
+            #[serde(default)]
+            status: String,
+        }
+        let shop = Some((access_token, shop_id.get()));
+        let info: ShopInfo = self.call(app, SHOP_INFO, shop, &[], None).await?;
+        Ok(info.status)
     }
 
     /// One signed call: a GET with `query`, or (Shopee's convention) a POST when there is a JSON `body`.

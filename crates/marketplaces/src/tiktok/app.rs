@@ -138,6 +138,10 @@ impl MarketplaceApp for TiktokMarketplace {
         PLATFORM
     }
 
+    fn sign_push(&self, _public_url: &str, raw: &[u8]) -> String {
+        sign::push_signature(&self.config.app_key, self.config.app_secret.expose(), raw)
+    }
+
     fn verify_push(&self, _public_url: &str, authorization: Option<&str>, raw: &[u8]) -> Result<(), PushRefusal> {
         let signature = authorization.ok_or(PushRefusal::SignatureMissing)?;
         if sign::verify_push(&self.config.app_key, self.config.app_secret.expose(), raw, signature) {

@@ -241,3 +241,163 @@ async fn onboarding(app: &crate::helpers::TestApp, c: &Client) {
     }
     shot(c, "10-actions").await;
 }
+
+#[tokio::test]
+async fn a_person_configures_rules_conversations_and_tests_the_connection_in_chromium() {
+    let Some(driver) = start_driver().await else {
+        eprintln!("SKIPPED: chromedriver is not installed (apt-get install chromium chromium-driver)");
+        return;
+    };
+    let app = crate::chat::spawn_with_chat().await;
+    app.shopee
+        .buyer_says(SHOP, crate::chat::BUYER, "amy", "我的订单什么时候发货？")
+        .await
+        .unwrap();
+    let order = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let c = browser(&driver).await;
+    tokio::time::timeout(std::time::Duration::from_secs(180), configure(&app, &c, &order))
+        .await
+        .expect("the browser walk finishes within three minutes");
+    c.close().await.unwrap();
+    eprintln!("screenshots: {}", shots_dir().display());
+}
+
+/// Clicks the submit button named `name` with `value` in the form posting to `action`; waits for `expect`.
+async fn press(c: &Client, action: &str, name: &str, value: &str, expect: &str) -> String {
+    c.execute("document.documentElement.setAttribute('data-left', '')", vec![])
+        .await
+        .unwrap();
+    c.find(Locator::Css(&format!(
+        "form[action^='{action}'] button[name='{name}'][value='{value}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    c.wait()
+        .at_most(std::time::Duration::from_secs(20))
+        .for_element(Locator::Css("html:not([data-left])"))
+        .await
+        .unwrap_or_else(|e| panic!("{action} {value}: the next page never came: {e}"));
+    see(c, expect).await
+}
+
+async fn configure(app: &crate::helpers::TestApp, c: &Client, order: &str) {
+    let link = app.server.engine.console().setup_link("test").await.unwrap().unwrap();
+    c.goto(&link).await.unwrap();
+    fill(c, "/console/setup", "username", "zhangsan").await;
+    fill(c, "/console/setup", "password", "correct horse battery").await;
+    submit(c, "/console/setup", "连接企业微信").await;
+
+    // 1. A new rule, previewed against the order just stored, the way WeCom will show it, then saved.
+    c.goto(&format!("{}/console/rules/new", app.base)).await.unwrap();
+    shot(c, "cfg-01-rule-new").await;
+    fill(c, "/console/rules/editor", "id", "vip-orders").await;
+    // No kind ticked selects every kind: the order's newest event, whichever it is.
+    c.find(Locator::Css("input[name='ev.order_created']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(
+        c,
+        "/console/rules/editor",
+        "targets",
+        "{ type = \"robot\", robot = \"ops\" }",
+    )
+    .await;
+    fill(
+        c,
+        "/console/rules/editor",
+        "template",
+        "### 新订单 {{ event.order_sn }}\n> <font color=\"warning\">请尽快发货</font>",
+    )
+    .await;
+    let source = format!("order:{order}");
+    c.find(Locator::Css(&format!("select[name='source'] option[value='{source}']")))
+        .await
+        .unwrap_or_else(|e| panic!("the stored order is offered for the dry run: {e}"))
+        .click()
+        .await
+        .unwrap();
+    let page = press(c, "/console/rules/editor", "intent", "preview", "请尽快发货").await;
+    assert!(page.contains("<h4>新订单 ") && page.contains(order), "{page}");
+    assert!(
+        page.contains("class=\"warning\""),
+        "markdown is drawn, not shown as source: {page}"
+    );
+    shot(c, "cfg-02-rule-preview").await;
+    let page = press(c, "/console/rules/editor", "intent", "save", "vip-orders").await;
+    assert!(page.contains("/console/rules/vip-orders/edit"), "{page}");
+    shot(c, "cfg-03-rules").await;
+    // Disabled from the list, kept.
+    submit(c, "/console/rules/vip-orders/disable", "vip-orders").await;
+    assert!(c
+        .find(Locator::Css("form[action='/console/rules/vip-orders/enable']"))
+        .await
+        .is_ok());
+
+    // 2. The buyer's conversation, claimed and resolved as the WeCom member zhangsan.
+    c.goto(&format!("{}/console/conversations?state=open", app.base))
+        .await
+        .unwrap();
+    see(c, "amy").await;
+    shot(c, "cfg-04-conversations").await;
+    c.find(Locator::Css("a[href^='/console/conversations/']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    see(c, "我的订单什么时候发货").await;
+    let page = press(c, "/console/conversations/", "action", "claim", "已认领会话").await;
+    assert!(page.contains("处理人：zhangsan"), "{page}");
+    shot(c, "cfg-05-conversation-claimed").await;
+    press(c, "/console/conversations/", "action", "resolve", "已标记为已处理").await;
+    see(c, "已解决").await;
+    shot(c, "cfg-06-conversation-resolved").await;
+
+    // 3. The entity facts entered, then "test connection": every step green.
+    c.goto(&format!("{}/console/entity", app.base)).await.unwrap();
+    fill(c, "/console/entity/wecom", "name", "深圳市某某科技有限公司").await;
+    fill(c, "/console/entity/wecom", "registered_capital", "100万元").await;
+    c.find(Locator::Css("form[action='/console/entity/wecom'] [name='verified']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    submit(c, "/console/entity/wecom", "ERR_ENTITY_MISSING").await;
+    let shop_form = format!("/console/entity/shop/{APP}/{SHOP}");
+    fill(c, &shop_form, "legal_entity", "深圳市某某科技有限公司").await;
+    fill(c, &shop_form, "registered_capital", "人民币 1,000,000 元").await;
+    submit(c, &shop_form, "主体一致 ✔").await;
+    shot(c, "cfg-07-entity").await;
+    c.goto(&format!("{}/console/onboarding", app.base)).await.unwrap();
+    shot(c, "cfg-08-onboarding").await;
+    fill(c, "/console/onboarding/test", "test_user", "zhangsan").await;
+    let page = submit(c, "/console/onboarding/test", "测试连接").await;
+    let start = page.find("<ol class=\"steps\">").expect("the steps");
+    let steps = &page[start..start + page[start..].find("</ol>").unwrap()];
+    assert!(!steps.contains("step-fail"), "every step green: {steps}");
+    for step in ["推送签名", "刷新店铺令牌", "订单接口调用", "店铺状态", "主体一致性"] {
+        assert!(steps.contains(step), "{step}: {steps}");
+    }
+    shot(c, "cfg-09-test-connection").await;
+
+    c.goto(&format!("{}/console/actions", app.base)).await.unwrap();
+    let page = see(c, "操作记录").await;
+    for action in [
+        "rule.save",
+        "rule.disable",
+        "conversation.claim",
+        "conversation.resolve",
+        "connection.test",
+    ] {
+        assert!(page.contains(action), "{action} recorded: {page}");
+    }
+    shot(c, "cfg-10-actions").await;
+}

@@ -578,8 +578,8 @@ async fn test_connection_shows_every_step_green_or_red() {
     let failed = steps.matches("class=\"step-fail\"").count();
     assert_eq!(
         (ok, failed),
-        (2, 2),
-        "token and test message pass; robot and entity fail: {page}"
+        (3, 3),
+        "token, test message and the shop app's signed push pass; robot, the shop's token and entity fail: {page}"
     );
     assert!(page.contains("wecom.robot_key_invalid") && page.contains("errcode 93000"));
     assert!(page.contains("ERR_SHOP_INACTIVE"), "the shop is not authorized yet");

@@ -13,6 +13,7 @@ mod browser;
 mod chat;
 mod chat_cards;
 mod cli;
+mod configure;
 mod console;
 mod crash;
 mod data_policy;

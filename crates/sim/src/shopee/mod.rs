@@ -50,6 +50,7 @@ mod oauth;
 mod order_api;
 mod orders;
 mod push;
+mod shop;
 pub(crate) mod sign;
 mod state;
 
@@ -115,6 +116,7 @@ fn router(core: Shared) -> Router {
         .route("/api/v2/order/get_order_list", get(order_api::get_order_list))
         .route("/api/v2/logistics/get_tracking_info", get(order_api::get_tracking_info))
         .route("/api/v2/sellerchat/send_message", post(chat::send_message))
+        .route("/api/v2/shop/get_shop_info", get(shop::get_shop_info))
         .route("/api/v2/push/get_lost_push_message", lost_push)
         .route(
             "/api/v2/push/confirm_consumed_lost_push_message",
@@ -136,7 +138,8 @@ fn router(core: Shared) -> Router {
         .route("/sim/calls", get(control::api_calls))
         .route("/sim/chat/buyer", post(control::buyer_says))
         .route("/sim/chat/messages", get(control::chat_messages))
-        .route("/sim/chat/whitelist", post(control::set_chat_whitelist));
+        .route("/sim/chat/whitelist", post(control::set_chat_whitelist))
+        .route("/sim/shops/status", post(shop::set_status));
     api.merge(control).with_state(core)
 }
 

@@ -128,6 +128,8 @@ pub(crate) struct State {
     pub(crate) faults: Faults,
     pub(crate) calls: Vec<ApiCall>,
     pub(crate) chat: ChatState,
+    /// What `get_shop_info` reports as a shop's `status` (`NORMAL` when not set).
+    pub(crate) shop_status: HashMap<u64, String>,
 }
 
 impl State {
