@@ -386,6 +386,10 @@ async fn configure(app: &crate::helpers::TestApp, c: &Client, order: &str) {
     for step in ["推送签名", "刷新店铺令牌", "订单接口调用", "店铺状态", "主体一致性"] {
         assert!(steps.contains(step), "{step}: {steps}");
     }
+    // The steps are below the fold: bring them into the screenshot.
+    c.execute("document.getElementById('test').scrollIntoView()", vec![])
+        .await
+        .unwrap();
     shot(c, "cfg-09-test-connection").await;
 
     c.goto(&format!("{}/console/actions", app.base)).await.unwrap();

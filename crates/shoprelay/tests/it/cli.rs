@@ -210,3 +210,47 @@ async fn console_setup_link_prints_a_link_that_makes_the_first_admin_then_refuse
     assert_eq!(refused.status.code(), Some(1), "no link once an admin exists");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("an admin exists"));
 }
+
+#[tokio::test]
+async fn apply_refuses_to_overwrite_console_edits_without_force() {
+    use shoprelay_core::secret::SecretBox;
+    use shoprelay_store::{ConfigObject, ConfigRepo, SqlStore};
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = apply(dir.path(), VALID);
+    assert_eq!(code, 0, "{out}{err}");
+    // A rule edited and another made in the console (the store marks what `put_config` writes), opened
+    // with the key file apply created beside the database.
+    let url = format!("sqlite://{}", dir.path().join("x.db").display());
+    let key = std::fs::read_to_string(dir.path().join("x.db.key")).unwrap();
+    let store = SqlStore::connect(&url, SecretBox::from_base64(key.trim()).unwrap())
+        .await
+        .unwrap();
+    for id in ["all", "made-in-console"] {
+        let edited = ConfigObject {
+            kind: "route".into(),
+            id: id.into(),
+            body: "{}".into(),
+            fingerprint: "edited in the console".into(),
+        };
+        store.put_config(&edited, 1).await.unwrap();
+    }
+    store.close().await;
+
+    let (code, out, err) = apply(dir.path(), VALID);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(err.contains("would overwrite") && err.contains("route all"), "{err}");
+    assert!(
+        err.contains("would remove") && err.contains("route made-in-console"),
+        "{err}"
+    );
+    assert!(err.contains("--force"), "{err}");
+    assert!(!out.contains("applied"), "nothing was applied: {out}");
+
+    let file = dir.path().join("shoprelay.toml");
+    let forced = bin().arg("apply").arg("-f").arg(&file).arg("--force").output().unwrap();
+    let out = String::from_utf8_lossy(&forced.stdout);
+    assert!(forced.status.success(), "{out}");
+    assert!(out.contains("1 changed") && out.contains("1 removed"), "{out}");
+    let (code, out, err) = apply(dir.path(), VALID);
+    assert_eq!(code, 0, "the file owns everything again: {out}{err}");
+}

@@ -133,7 +133,10 @@ async fn the_rule_editor_previews_names_what_is_wrong_and_saves_only_for_operato
     let (_, list) = get_page(&app, &session, "/console/rules").await;
     assert!(list.contains("/console/rules/night/edit"), "{list}");
     let (_, edit) = get_page(&app, &session, "/console/rules/night/edit").await;
-    assert!(edit.contains("夜间订单") && edit.contains("robot = \"ops\""), "{edit}");
+    assert!(
+        edit.contains("夜间订单") && edit.contains("robot = &quot;ops&quot;"),
+        "{edit}"
+    );
     let (_, dry) = get_page(&app, &session, "/console/rules?source=kind:order_created").await;
     assert!(
         dry.contains("<strong>夜间订单</strong>") && dry.contains("matched"),
