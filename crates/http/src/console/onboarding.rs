@@ -63,8 +63,14 @@ pub fn steps_markup(lang: Lang, steps: &[Step]) -> Markup {
     }
 }
 
-/// The marketplaces the wizard connects: platform, name, and the app's fields (name, label, secret).
-const PLATFORMS: [(&str, &str, &[(&str, &str, bool)]); 3] = [
+/// A field of a marketplace app's form: its name, its label, whether it is a secret.
+type AppField = (&'static str, &'static str, bool);
+
+/// A marketplace the wizard connects: platform, name, and the app's fields.
+type PlatformForm = (&'static str, &'static str, &'static [AppField]);
+
+/// The marketplaces the wizard connects.
+const PLATFORMS: [PlatformForm; 3] = [
     (
         "shopee",
         "Shopee",
