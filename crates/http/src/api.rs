@@ -90,6 +90,7 @@ impl AuditQuery {
             shop_id: self.shop_id,
             order_sn: self.order_sn,
             outcome: self.outcome,
+            destination: None,
             from: self.from,
             to: self.to,
             before_id: self.before_id,

@@ -11,6 +11,7 @@
 //!   through keyed hashes (`sql/forget.rs`); `sql/reseal.rs` re-seals everything under a new key.
 //! - [`console`]: the console's accounts, roles, sessions and the record of changes made through it.
 //! - [`conversation`]: buyer chat — conversations, their holder, and the archive of their messages.
+//! - [`dashboard`]: what the console's dashboard reads (traffic, latency percentiles, response times).
 //! - [`chain`]: the audit log's hash chain (sealing, verification), pure.
 //! - [`error`]: [`StoreError`], storage failures mapped to intent.
 //!
@@ -21,6 +22,7 @@ pub mod archive;
 pub mod chain;
 pub mod console;
 pub mod conversation;
+pub mod dashboard;
 pub mod error;
 pub mod model;
 pub mod sql;
@@ -32,6 +34,7 @@ pub use conversation::{
     Author, Claim, Conversation, ConversationFilter, ConversationMessage, ConversationState, FiledMessage,
     MessageOutcome, NewBuyerMessage, NewReply,
 };
+pub use dashboard::Dashboard;
 pub use error::StoreError;
 pub use model::*;
 pub use sql::{ResealTarget, SqlStore};

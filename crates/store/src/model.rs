@@ -660,6 +660,8 @@ pub struct AuditFilter {
     pub order_sn: Option<String>,
     /// Outcome.
     pub outcome: Option<AuditOutcome>,
+    /// Delivery destination.
+    pub destination: Option<Destination>,
     /// From this time (unix ms, inclusive).
     pub from: Option<i64>,
     /// Until this time (unix ms, exclusive).

@@ -455,6 +455,7 @@ pub trait Store:
     + Conversations
     + ConsoleAccounts
     + ConversationArchive
+    + crate::dashboard::Dashboard
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

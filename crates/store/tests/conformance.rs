@@ -3563,3 +3563,302 @@ async fn a_shops_chat_refusal_is_told_once_until_a_send_is_accepted() {
     })
     .await;
 }
+
+/// An order push of `order` received at `at`, processed into one event with a delivery to each of
+/// `destinations`.
+async fn order_pushed(s: &SqlStore, order: &str, at: i64, destinations: &[&str]) {
+    let mut p = push(order, at);
+    p.order_sn = Some(OrderSn::parse(order).unwrap());
+    s.insert_pushes(&[p]).await.unwrap();
+    let item = s.claim_inbox(at, 60_000, 10).await.unwrap().remove(0);
+    let mut e = event(order);
+    e.order_sn = Some(OrderSn::parse(order).unwrap());
+    let completion = InboxCompletion {
+        state: InboxState::Done,
+        events: vec![NewEvent {
+            event: e,
+            deliveries: destinations.iter().map(|d| delivery(d)).collect(),
+        }],
+        order_updates: Vec::new(),
+        note: None,
+    };
+    s.complete_inbox(&item, completion, at).await.unwrap().unwrap();
+}
+
+/// Claims every due delivery and finishes each as `outcome` says for its order and destination:
+/// `(outcome, errcode, at)`; returns how many were finished.
+async fn deliver_all(
+    s: &SqlStore,
+    now: i64,
+    outcome: impl Fn(&DeliveryItem) -> (DeliveryResult, Option<i64>, i64),
+) -> usize {
+    let mut done = 0;
+    loop {
+        let claimed = s.claim_deliveries("w", now, 60_000, 15_000, 10).await.unwrap();
+        if claimed.is_empty() {
+            return done;
+        }
+        for item in claimed {
+            let (result, errcode, at) = outcome(&item);
+            let audit_outcome = match result {
+                DeliveryResult::Delivered => AuditOutcome::Delivered,
+                DeliveryResult::Dead { .. } => AuditOutcome::Dead,
+                _ => AuditOutcome::Retry,
+            };
+            let mut audit = AuditEntry::new(AuditKind::Delivery, audit_outcome, at, "");
+            audit.shop_id = item.shop_id;
+            audit.order_sn = item.order_sn.clone();
+            audit.destination = Some(item.destination.clone());
+            audit.errcode = errcode;
+            s.finish_delivery(&item, result, audit).await.unwrap();
+            done += 1;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_computes_latency_failures_and_orders_in_time_from_the_audit_log() {
+    run_both(|s| async move {
+        const T: i64 = 1_796_119_200_000;
+        order_pushed(&s, "ORDER1", T, &["wecom_app:hq", "webhook:wms"]).await;
+        order_pushed(&s, "ORDER2", T + 500, &["wecom_app:hq"]).await;
+        order_pushed(&s, "ORDER3", T + 61_000, &["robot:ops"]).await;
+        // ORDER1: WeCom after 2 s, the webhook after 1 s. ORDER2: 10 s. ORDER3: throttled once, then 40 s.
+        let attempts = std::sync::Mutex::new(0);
+        let finished = deliver_all(&s, T + 61_000, |item| {
+            let order = item.order_sn.clone().unwrap_or_default();
+            match (order.as_str(), item.destination.to_string().as_str()) {
+                ("ORDER1", "webhook:wms") => (DeliveryResult::Delivered, None, T + 1_000),
+                ("ORDER1", _) => (DeliveryResult::Delivered, Some(0), T + 2_000),
+                ("ORDER2", _) => (DeliveryResult::Delivered, Some(0), T + 10_500),
+                _ => {
+                    let mut n = attempts.lock().unwrap();
+                    *n += 1;
+                    if *n == 1 {
+                        let retry = DeliveryResult::Retry {
+                            at: T + 61_000,
+                            error: "45009".into(),
+                        };
+                        (retry, Some(45_009), T + 66_000)
+                    } else {
+                        (DeliveryResult::Delivered, Some(0), T + 101_000)
+                    }
+                }
+            }
+        })
+        .await;
+        assert_eq!(finished, 5);
+        let window = dashboard::Window {
+            from: T,
+            to: T + 3_600_000,
+        };
+
+        // Latencies 1 s, 2 s, 10 s, 40 s: nearest rank p50 = 2nd, p95 = p99 = 4th.
+        let latency = s.delivery_latency(window).await.unwrap().unwrap();
+        assert_eq!(
+            latency,
+            dashboard::Percentiles {
+                count: 4,
+                p50: 2_000,
+                p95: 40_000,
+                p99: 40_000
+            }
+        );
+        let by_shop = s.delivery_latency_by_shop(window).await.unwrap();
+        assert_eq!(by_shop.len(), 1);
+        assert_eq!(by_shop[0].shop_id, Some(727720655));
+        assert_eq!(by_shop[0].latency, latency);
+        assert_eq!(
+            s.delivery_latency(dashboard::Window { from: 0, to: T }).await.unwrap(),
+            None,
+            "nothing delivered before T"
+        );
+
+        // Three order pushes reached WeCom (the webhook is not WeCom); ORDER3 took 40 s.
+        let in_time = s.orders_in_wecom_within(window, 30_000).await.unwrap();
+        assert_eq!(in_time, dashboard::InTime { orders: 3, within: 2 });
+        let tight = s.orders_in_wecom_within(window, 1_999).await.unwrap();
+        assert_eq!(tight, dashboard::InTime { orders: 3, within: 0 });
+        let later = dashboard::Window {
+            from: T + 60_000,
+            to: T + 3_600_000,
+        };
+        assert_eq!(
+            s.orders_in_wecom_within(later, 30_000).await.unwrap(),
+            dashboard::InTime { orders: 1, within: 0 }
+        );
+
+        let failures = s.delivery_failures(window).await.unwrap();
+        assert_eq!(
+            failures,
+            vec![dashboard::FailureCount {
+                destination_kind: "robot".into(),
+                errcode: Some(45_009),
+                outcome: "retry".into(),
+                count: 1
+            }]
+        );
+        let shops = s.shop_traffic(window).await.unwrap();
+        assert_eq!(
+            shops,
+            vec![dashboard::ShopTraffic {
+                shop_id: Some(727720655),
+                pushes: 3,
+                delivered: 4,
+                failed: 1
+            }]
+        );
+
+        // Minute 0: two pushes and three deliveries; minute 1: one push, one delivery (T + 101 s).
+        let minutes = s.traffic_per_minute(window).await.unwrap();
+        assert_eq!(
+            minutes,
+            vec![
+                dashboard::MinuteCount {
+                    minute: T,
+                    pushes: 2,
+                    delivered: 3
+                },
+                dashboard::MinuteCount {
+                    minute: T + 60_000,
+                    pushes: 1,
+                    delivered: 1
+                },
+            ]
+        );
+
+        // The destination filter, and each attempt's message read back as sent.
+        let to_hq = s
+            .query_audit(&AuditFilter {
+                destination: Some(dest("wecom_app:hq")),
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(to_hq.len(), 2);
+        assert!(to_hq.iter().all(|e| e.destination == Some(dest("wecom_app:hq"))));
+        let sent = s.sent_message(to_hq[0].id).await.unwrap().unwrap();
+        assert_eq!(sent.entry.id, to_hq[0].id);
+        assert_eq!(sent.payload.as_deref(), Some("{\"msgtype\":\"text\"}"));
+        let a_push = s
+            .query_audit(&AuditFilter {
+                kind: Some(AuditKind::Push),
+                limit: Some(1),
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            s.sent_message(a_push[0].id).await.unwrap(),
+            None,
+            "not a delivery attempt"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn first_response_times_count_only_a_persons_sent_reply_per_wait() {
+    run_both(|s| async move {
+        let reply = |c: i64, author: Author, sender: Option<&str>, key: &str, at: i64| NewReply {
+            conversation_id: c,
+            author,
+            sender: sender.map(str::to_owned),
+            dedupe_key: key.into(),
+            text: "好的".into(),
+            rule: None,
+            at,
+        };
+        let answer = |r: NewReply, outcome: MessageOutcome| {
+            let s = s.clone();
+            async move {
+                let id = s.add_reply(&r).await.unwrap().unwrap();
+                s.finish_reply(id, outcome, None, None, r.at).await.unwrap();
+            }
+        };
+        // Conversation 1: an automatic answer does not end the wait; zhangsan answers after 60 s. Then
+        // two buyer messages in a row are one wait, answered by lisi 30 s after the first.
+        let c1 = s
+            .file_buyer_message(&buyer_message("m1", "在吗", 1_000), 1_000)
+            .await
+            .unwrap()
+            .conversation
+            .id;
+        answer(reply(c1, Author::Auto, None, "a1", 1_010), MessageOutcome::Sent).await;
+        answer(
+            reply(c1, Author::Staff, Some("zhangsan"), "r1", 61_000),
+            MessageOutcome::Sent,
+        )
+        .await;
+        s.file_buyer_message(&buyer_message("m2", "发货了吗", 100_000), 100_000)
+            .await
+            .unwrap();
+        s.file_buyer_message(&buyer_message("m3", "？", 110_000), 110_000)
+            .await
+            .unwrap();
+        answer(
+            reply(c1, Author::Staff, Some("lisi"), "r2", 130_000),
+            MessageOutcome::Sent,
+        )
+        .await;
+        // Conversation 2: answered by zhangsan after 90 s; then a wait whose only reply failed.
+        let other = |key: &str, at: i64| NewBuyerMessage {
+            thread: "conv-88".into(),
+            ..buyer_message(key, "hello", at)
+        };
+        let c2 = s
+            .file_buyer_message(&other("n1", 200_000), 200_000)
+            .await
+            .unwrap()
+            .conversation
+            .id;
+        answer(
+            reply(c2, Author::Staff, Some("zhangsan"), "r3", 290_000),
+            MessageOutcome::Sent,
+        )
+        .await;
+        s.file_buyer_message(&other("n2", 300_000), 300_000).await.unwrap();
+        answer(
+            reply(c2, Author::Staff, Some("zhangsan"), "r4", 310_000),
+            MessageOutcome::Failed,
+        )
+        .await;
+
+        let times = s
+            .first_response_times(dashboard::Window { from: 0, to: 1_000_000 })
+            .await
+            .unwrap();
+        // Waits of 60 s, 30 s and 90 s: the median is 60 s.
+        let overall = times.overall.clone().unwrap();
+        assert_eq!((overall.answered, overall.median_ms), (3, 60_000));
+        assert_eq!(times.unanswered, 1);
+        let members: Vec<(String, i64, i64)> = times
+            .per_member
+            .iter()
+            .map(|m| (m.key.clone(), m.answered, m.median_ms))
+            .collect();
+        assert_eq!(
+            members,
+            vec![("lisi".into(), 1, 30_000), ("zhangsan".into(), 2, 60_000)]
+        );
+        assert_eq!(times.per_shop.len(), 1);
+        assert_eq!(
+            (
+                times.per_shop[0].key,
+                times.per_shop[0].answered,
+                times.per_shop[0].median_ms
+            ),
+            (727720655, 3, 60_000)
+        );
+        // A window that starts after the first conversation's waits sees only the second's.
+        let late = s
+            .first_response_times(dashboard::Window {
+                from: 150_000,
+                to: 1_000_000,
+            })
+            .await
+            .unwrap();
+        assert_eq!(late.overall.map(|m| (m.answered, m.median_ms)), Some((1, 90_000)));
+    })
+    .await;
+}

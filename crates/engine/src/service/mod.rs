@@ -11,6 +11,7 @@
 //! - [`connect`]: onboarding's live checks — a WeCom app tested and saved, robots, "test connection".
 //! - [`console`]: the console's accounts — setup link, logins, sessions, users and roles — and the record
 //!   of every change made through it.
+//! - [`dashboard`]: the dashboard's figures and a delivery's message as WeCom received it.
 //! - [`destinations`]: each configured destination's budget use, breaker and dead letters.
 //! - [`entity`]: the entity consistency check over the configured shops and the recorded WeCom company,
 //!   and corrections of either side.
@@ -28,6 +29,7 @@ pub mod buyers;
 pub mod callbacks;
 pub mod connect;
 pub mod console;
+pub mod dashboard;
 pub mod data_policy;
 pub mod destinations;
 pub mod entity;
@@ -68,6 +70,11 @@ impl Engine {
     /// Onboarding's live checks.
     pub fn connect(&self) -> connect::ConnectService<'_> {
         connect::ConnectService::new(self)
+    }
+
+    /// The dashboard and the "as WeCom received it" view.
+    pub fn dashboard(&self) -> dashboard::DashboardService<'_> {
+        dashboard::DashboardService::new(self)
     }
 
     /// Destinations' state.

@@ -1,21 +1,26 @@
 //! `/console/audit`: the audit log — every push and delivery attempt — filtered by kind, outcome, platform,
-//! shop, order and time, newest first, a page at a time by id (keyset: a page costs the same however deep),
+//! shop, order, destination and time, newest first, a page at a time by id (keyset: a page costs the same however deep),
 //! and `/console/audit.csv`: every matching entry with the same filters, streamed a page at a time so an
 //! export of a million rows needs no more memory than one page.
+//! `/console/audit/{id}/wecom`: a delivery attempt's message "as WeCom received it" — the stored request
+//! drawn the way WeCom's clients draw a template card, markdown, text, text card or news (HTML and CSS
+//! only), not its JSON.
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDateTime;
 use maud::html;
 use serde::Deserialize;
+use shoprelay_core::destination::Destination;
 use shoprelay_core::error::{Lang, UserFacing};
 use shoprelay_engine::audit_export::write_csv;
 use shoprelay_engine::service::audit::known_platform;
 use shoprelay_store::{AuditFilter, AuditKind, AuditOutcome};
 
 use super::page::{error_page, ok_page, time};
+use super::wecom_view;
 use super::{t, Authed};
 use crate::AppState;
 
@@ -45,6 +50,8 @@ pub struct AuditForm {
     #[serde(default)]
     order_sn: String,
     #[serde(default)]
+    destination: String,
+    #[serde(default)]
     from: String,
     #[serde(default)]
     to: String,
@@ -65,11 +72,14 @@ impl UserFacing for BadFilter {
         400
     }
     fn message_zh(&self) -> String {
-        format!("筛选条件「{}」无效：店铺为数字，时间为 UTC 的 年-月-日T时:分", self.0)
+        format!(
+            "筛选条件「{}」无效：店铺为数字，目标形如 wecom_app:ID、robot:ID、appchat:APP:CHATID、webhook:ID，时间为 UTC 的 年-月-日T时:分",
+            self.0
+        )
     }
     fn message_en(&self) -> String {
         format!(
-            "The filter `{}` is invalid: shops are numbers, times are UTC YYYY-MM-DDTHH:MM",
+            "The filter `{}` is invalid: shops are numbers, destinations look like wecom_app:ID, robot:ID, appchat:APP:CHATID or webhook:ID, times are UTC YYYY-MM-DDTHH:MM",
             self.0
         )
     }
@@ -123,6 +133,10 @@ impl AuditForm {
             shop_id: number(&self.shop_id, "shop_id").map_err(boxed)?,
             order_sn: pick(&self.order_sn),
             outcome,
+            destination: match pick(&self.destination) {
+                None => None,
+                Some(d) => Some(Destination::parse(&d).map_err(|_| boxed(BadFilter("destination")))?),
+            },
             from: parse_time(&self.from, "from").map_err(boxed)?,
             to: parse_time(&self.to, "to").map_err(boxed)?,
             before_id: number(&self.before_id, "before_id").map_err(boxed)?,
@@ -139,6 +153,7 @@ impl AuditForm {
             ("platform", &self.platform),
             ("shop_id", &self.shop_id),
             ("order_sn", &self.order_sn),
+            ("destination", &self.destination),
             ("from", &self.from),
             ("to", &self.to),
         ] {
@@ -209,6 +224,7 @@ pub async fn page(State(state): State<AppState>, authed: Authed, Query(form): Qu
                 label style="display:inline-block" { (t(lang, "平台", "Platform")) " " (select("platform", form.platform.trim(), &["shopee", "lazada"], lang)) }
                 label { (t(lang, "店铺 ID", "Shop id")) " " input type="text" name="shop_id" value=(form.shop_id); }
                 label { (t(lang, "订单号", "Order")) " " input type="text" name="order_sn" value=(form.order_sn); }
+                label { (t(lang, "目标", "Destination")) " " input type="text" name="destination" placeholder="wecom_app:hq" value=(form.destination); }
                 label { (t(lang, "起（UTC）", "From (UTC)")) " " input type="datetime-local" name="from" value=(form.from); }
                 label { (t(lang, "止（UTC）", "Until (UTC)")) " " input type="datetime-local" name="to" value=(form.to); }
                 button type="submit" { (t(lang, "筛选", "Filter")) }
@@ -227,7 +243,13 @@ pub async fn page(State(state): State<AppState>, authed: Authed, Query(form): Qu
                     td { (e.id) } td { (time(e.at)) } td { (e.kind) } td { code { (e.outcome.as_str()) } }
                     td { (e.shop_id.map(|s| s.to_string()).unwrap_or_default()) }
                     td { (e.order_sn.as_deref().unwrap_or("")) }
-                    td { (e.destination.as_ref().map(ToString::to_string).unwrap_or_default()) }
+                    td {
+                        (e.destination.as_ref().map(ToString::to_string).unwrap_or_default())
+                        @if e.kind == AuditKind::Delivery.as_str() {
+                            br;
+                            a.as-received href={ "/console/audit/" (e.id) "/wecom" } { (t(lang, "企业微信收到的样子", "As WeCom received it")) }
+                        }
+                    }
                     td { (e.errcode.map(|c| c.to_string()).unwrap_or_default()) }
                     td { (e.detail) }
                 }
@@ -243,6 +265,86 @@ pub async fn page(State(state): State<AppState>, authed: Authed, Query(form): Qu
         Some(&authed),
         "/console/audit",
         t(lang, "审计日志", "Audit log"),
+        body,
+    )
+}
+
+/// No delivery attempt has this id.
+#[derive(Debug, thiserror::Error)]
+#[error("no delivery attempt {0} in the audit log")]
+pub struct NoAttempt(i64);
+
+impl UserFacing for NoAttempt {
+    fn code(&self) -> &'static str {
+        "console.no_delivery_attempt"
+    }
+    fn status(&self) -> u16 {
+        404
+    }
+    fn message_zh(&self) -> String {
+        format!(
+            "审计日志中没有编号为 {} 的发送尝试：请从审计日志中类型为 delivery 的记录打开",
+            self.0
+        )
+    }
+    fn message_en(&self) -> String {
+        format!(
+            "The audit log has no delivery attempt {}: open it from an entry of kind delivery in the audit log",
+            self.0
+        )
+    }
+}
+
+/// `GET /console/audit/{id}/wecom`: the message a delivery attempt sent, drawn as WeCom shows it, beside
+/// the attempt's facts. Personal data appears masked as it was sent (the outbox keeps the request as
+/// rendered under the shop's data policy).
+pub async fn as_received(State(state): State<AppState>, authed: Authed, Path(id): Path<i64>) -> Response {
+    let lang = authed.lang;
+    let sent = match state.engine.dashboard().sent_message(id).await {
+        Ok(Some(sent)) => sent,
+        Ok(None) => return error_page(lang, Some(&authed), &NoAttempt(id)),
+        Err(err) => return error_page(lang, Some(&authed), &err),
+    };
+    let e = &sent.entry;
+    let destination = e.destination.as_ref().map(ToString::to_string).unwrap_or_default();
+    let sender = destination.split(':').nth(1).unwrap_or("shoprelay").to_owned();
+    let body = html! {
+        section {
+            table style="width:auto" {
+                tr { th { "#" } td { (e.id) } }
+                tr { th { (t(lang, "时间", "When")) } td { (time(e.at)) } }
+                tr { th { (t(lang, "目标", "Destination")) } td { code { (destination) } } }
+                tr { th { (t(lang, "结果", "Outcome")) } td { code { (e.outcome.as_str()) } " errcode " (e.errcode.map(|c| c.to_string()).unwrap_or_else(|| "—".into())) } }
+                tr { th { (t(lang, "第几次尝试", "Attempt")) } td { (e.attempt.unwrap_or_default()) } }
+                tr { th { (t(lang, "店铺 / 订单", "Shop / order")) } td {
+                    (e.shop_id.map(|s| s.to_string()).unwrap_or_default()) " / " (e.order_sn.as_deref().unwrap_or(""))
+                } }
+                tr { th { (t(lang, "详情", "Detail")) } td { (e.detail) } }
+            }
+        }
+        section.as-received {
+            h2 { (t(lang, "企业微信收到的样子", "As WeCom received it")) }
+            @match &sent.view {
+                Some(view) => {
+                    (wecom_view::render(lang, &sender, view))
+                    p.muted { (t(lang,
+                        "按发送时的内容绘制；个人信息按店铺的数据策略脱敏，与发出时一致。",
+                        "Drawn from the request as sent; personal data is masked by the shop's data policy, as it went out.")) }
+                }
+                None => {
+                    p.muted { (t(lang,
+                        "发件箱已不再保存这条消息（保留期已过、买家数据已删除，或记录早于此功能）。",
+                        "The outbox no longer keeps this message (past its retention, the buyer's data forgotten, or the entry predates this view).")) }
+                }
+            }
+        }
+        p { a href={ "/console/audit?kind=delivery&order_sn=" (e.order_sn.as_deref().unwrap_or("")) } { (t(lang, "← 该订单的发送记录", "← This order's deliveries")) } }
+    };
+    ok_page(
+        lang,
+        Some(&authed),
+        &format!("/console/audit/{id}/wecom"),
+        t(lang, "企业微信收到的样子", "As WeCom received it"),
         body,
     )
 }
@@ -314,6 +416,7 @@ mod tests {
             kind: "delivery".into(),
             outcome: "dead".into(),
             shop_id: "42".into(),
+            destination: "robot:ops".into(),
             from: "2026-12-01T10:00".into(),
             ..AuditForm::default()
         };
@@ -321,10 +424,11 @@ mod tests {
         assert_eq!(f.kind, Some(AuditKind::Delivery));
         assert_eq!(f.outcome, Some(AuditOutcome::Dead));
         assert_eq!(f.shop_id, Some(42));
+        assert_eq!(f.destination.map(|d| d.to_string()).as_deref(), Some("robot:ops"));
         assert_eq!(f.from, Some(1_796_119_200_000));
         assert_eq!(
             form.query(),
-            "kind=delivery&outcome=dead&shop_id=42&from=2026-12-01T10%3A00"
+            "kind=delivery&outcome=dead&shop_id=42&destination=robot%3Aops&from=2026-12-01T10%3A00"
         );
         for bad in [
             AuditForm {
@@ -341,6 +445,10 @@ mod tests {
             },
             AuditForm {
                 platform: "amazon".into(),
+                ..AuditForm::default()
+            },
+            AuditForm {
+                destination: "nowhere".into(),
                 ..AuditForm::default()
             },
         ] {

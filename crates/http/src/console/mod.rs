@@ -13,22 +13,26 @@
 //! # Layout
 //! - this file: the router, sessions, CSRF, language.
 //! - [`audit`]: the audit log with filters and keyset pages, and its CSV export with the same filters.
+//! - [`dashboard`]: traffic, latency percentiles, failures, per shop, orders in WeCom in time, response times.
 //! - [`destinations`]: budget use, breaker and dead letters per destination, with replay.
 //! - [`entity`]: the entity consistency check per shop, with the diff and the fix, and its corrections.
 //! - [`lists`]: buyer conversations, and a conversation's thread with claim, resolve and hand off.
 //! - [`rules`]: rules listed, switched, edited with a preview as WeCom shows it, and dry-run.
 //! - [`onboarding`]: the wizard — WeCom app tested live and saved, shops authorized, test connection.
 //! - [`page`]: the page frame (navigation, language switch) and the error box.
+//! - [`wecom_view`]: a WeCom message drawn the way WeCom's clients draw it (HTML and CSS).
 //! - [`accounts`]: setup link, login, logout, users and roles, the record of console actions.
 
 pub mod accounts;
 pub mod audit;
+pub mod dashboard;
 pub mod destinations;
 pub mod entity;
 pub mod lists;
 pub mod onboarding;
 pub mod page;
 pub mod rules;
+pub mod wecom_view;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -80,6 +84,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/rules/{id}/edit", get(rules::edit))
         .route("/console/rules/{id}/enable", post(rules::enable))
         .route("/console/rules/{id}/disable", post(rules::disable))
+        .route("/console/audit/{id}/wecom", get(audit::as_received))
+        .route("/console/dashboard", get(dashboard::page))
         .route("/console/conversations", get(lists::conversations))
         .route("/console/conversations/{id}", get(lists::thread))
         .route("/console/conversations/{id}/act", post(lists::act))

@@ -42,6 +42,7 @@ pub fn frame(lang: Lang, authed: Option<&Authed>, here: &str, title: &str, body:
                 header {
                     a href="/console" { strong { "shoprelay" } }
                     @if let Some(a) = authed {
+                        a href="/console/dashboard" { (t(lang, "仪表盘", "Dashboard")) }
                         a href="/console/onboarding" { (t(lang, "接入向导", "Onboarding")) }
                         a href="/console/entity" { (t(lang, "主体一致性", "Entity check")) }
                         a href="/console/audit" { (t(lang, "审计日志", "Audit log")) }

@@ -101,6 +101,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         shop_id: args.shop,
         order_sn: args.order,
         outcome: args.outcome,
+        destination: None,
         from: args.since.map(|t| t.timestamp_millis()),
         to: args.until.map(|t| t.timestamp_millis()),
         before_id: None,

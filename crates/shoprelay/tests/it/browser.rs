@@ -405,3 +405,89 @@ async fn configure(app: &crate::helpers::TestApp, c: &Client, order: &str) {
     }
     shot(c, "cfg-10-actions").await;
 }
+
+#[tokio::test]
+async fn a_person_watches_the_dashboard_and_sees_what_wecom_received_in_chromium() {
+    let Some(driver) = start_driver().await else {
+        eprintln!("SKIPPED: chromedriver is not installed (apt-get install chromium chromium-driver)");
+        return;
+    };
+    let app = spawn_app().await;
+    app.authorize().await;
+    let sn = app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let c = browser(&driver).await;
+    tokio::time::timeout(std::time::Duration::from_secs(180), watch(&app, &c, &sn))
+        .await
+        .expect("the browser walk finishes within three minutes");
+    c.close().await.unwrap();
+}
+
+/// The dashboard and a delivery "as WeCom received it", in Chinese and in English.
+async fn watch(app: &crate::helpers::TestApp, c: &Client, sn: &str) {
+    let link = app.server.engine.console().setup_link("test").await.unwrap().unwrap();
+    c.goto(&link).await.unwrap();
+    fill(c, "/console/setup", "username", "ops").await;
+    fill(c, "/console/setup", "password", "correct horse battery").await;
+    submit(c, "/console/setup", "连接企业微信").await;
+
+    // The dashboard, from the navigation: the order reached WeCom at once (the clock stands still).
+    c.find(Locator::LinkText("仪表盘"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let page = see(c, "订单 30 秒内进入企业微信的比例").await;
+    assert!(page.contains("data-share=\"1000\""), "{page}");
+    assert_eq!(page.matches("<rect class=\"push\"").count(), 60, "a bar a minute");
+    assert!(page.contains("100.0 %"), "{page}");
+    shot(c, "11-dashboard").await;
+    c.find(Locator::LinkText("English"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    see(c, "Orders in WeCom within 30 s of the push").await;
+    shot(c, "12-dashboard-en").await;
+
+    // The order's card to the WeCom app, found with the destination filter, drawn as WeCom draws it.
+    c.goto(&format!(
+        "{}/console/audit?kind=delivery&destination=wecom_app:hq&order_sn={sn}",
+        app.base
+    ))
+    .await
+    .unwrap();
+    see(c, "As WeCom received it").await;
+    c.find(Locator::Css("a.as-received"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let page = see(c, "Drawn from the request as sent").await;
+    assert!(page.contains("class=\"wx-card\"") && page.contains(sn), "{page}");
+    assert!(!page.contains("\"card_type\""), "drawn, not JSON: {page}");
+    shot(c, "13-as-received-en").await;
+    c.find(Locator::LinkText("中文")).await.unwrap().click().await.unwrap();
+    see(c, "按发送时的内容绘制").await;
+    shot(c, "14-as-received-zh").await;
+
+    // The robot's markdown, drawn as a bubble.
+    c.goto(&format!(
+        "{}/console/audit?kind=delivery&destination=robot:ops&order_sn={sn}",
+        app.base
+    ))
+    .await
+    .unwrap();
+    c.find(Locator::Css("a.as-received"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let page = see(c, "企业微信收到的样子").await;
+    assert!(page.contains("wx-bubble wx-md"), "{page}");
+    shot(c, "15-as-received-robot").await;
+}

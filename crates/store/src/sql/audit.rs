@@ -9,7 +9,7 @@ use crate::error::StoreError;
 use crate::model::*;
 use crate::store::{AuditLog, Result, Writes};
 
-const ENTRY_COLUMNS: &str =
+pub(super) const ENTRY_COLUMNS: &str =
     "id, at, kind, outcome, app_id, platform, shop_id, order_sn, destination, attempt, http_status, errcode, latency_ms, detail";
 
 /// Rows sealed per UPDATE statement (three parameters each, within SQLite's 999).
@@ -17,7 +17,7 @@ const SEAL_CHUNK: usize = 300;
 
 /// An audit row as stored: its outcome and platform are text until [`AuditEntry::try_from`] reads them.
 #[derive(sqlx::FromRow)]
-struct AuditRow {
+pub(super) struct AuditRow {
     id: i64,
     at: i64,
     kind: String,
@@ -116,6 +116,64 @@ fn seal_statement(rows: usize) -> String {
     )
 }
 
+/// A value bound to an audit query.
+#[derive(Debug, PartialEq)]
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+/// The statement listing the entries `f` selects, newest first (keyset: `id < before_id`), with its binds
+/// in placeholder order.
+fn audit_query(f: &AuditFilter, limit: i64) -> (String, Vec<Bind>) {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut binds: Vec<Bind> = Vec::new();
+    let mut add = |clause: &str, bind: Bind| {
+        binds.push(bind);
+        clauses.push(clause.replace('?', &format!("${}", binds.len())));
+    };
+    if let Some(kind) = f.kind {
+        add("kind = ?", Bind::Text(kind.as_str().to_owned()));
+    }
+    if let Some(shop) = f.shop_id {
+        add("shop_id = ?", Bind::Int(shop));
+    }
+    if let Some(order) = &f.order_sn {
+        add("order_sn = ?", Bind::Text(order.clone()));
+    }
+    if let Some(outcome) = f.outcome {
+        add("outcome = ?", Bind::Text(outcome.as_str().to_owned()));
+    }
+    if let Some(destination) = &f.destination {
+        add("destination = ?", Bind::Text(destination.to_string()));
+    }
+    if let Some(from) = f.from {
+        add("at >= ?", Bind::Int(from));
+    }
+    if let Some(to) = f.to {
+        add("at < ?", Bind::Int(to));
+    }
+    if let Some(before) = f.before_id {
+        add("id < ?", Bind::Int(before));
+    }
+    if let Some(platform) = &f.platform {
+        add("platform = ?", Bind::Text(platform.as_str().to_owned()));
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    binds.push(Bind::Int(limit));
+    (
+        format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit {filter} ORDER BY id DESC LIMIT ${}",
+            binds.len()
+        ),
+        binds,
+    )
+}
+
 #[async_trait]
 impl AuditLog for SqlStore {
     async fn append_audit(&self, entry: AuditEntry) -> Result<()> {
@@ -133,31 +191,19 @@ impl AuditLog for SqlStore {
     }
 
     async fn query_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        // Every filter is bound (NULL meaning "any"), so one statement serves all combinations.
         let limit = f.limit.unwrap_or(100).clamp(1, 1000);
-        let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM audit
-             WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR shop_id = $2) AND ($3 IS NULL OR order_sn = $3)
-               AND ($4 IS NULL OR outcome = $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6)
-               AND ($7 IS NULL OR id < $7) AND ($9 IS NULL OR platform = $9)
-             ORDER BY id DESC LIMIT $8"
-        );
-        let kind = f.kind.map(AuditKind::as_str);
-        let outcome = f.outcome.map(AuditOutcome::as_str);
-        let platform = f.platform.as_ref().map(Platform::as_str);
+        // Only the filters given are in the statement: a bound "NULL means any" (`$1 IS NULL OR kind = $1`)
+        // hides from both planners which index fits, and a page among a million rows then scans them all.
+        let (sql, binds) = audit_query(f, limit);
         let rows: Vec<AuditRow> = with_read_pool!(self, pool => {
-            sqlx::query_as(&sql)
-                .bind(kind)
-                .bind(f.shop_id)
-                .bind(f.order_sn.as_deref())
-                .bind(outcome)
-                .bind(f.from)
-                .bind(f.to)
-                .bind(f.before_id)
-                .bind(limit)
-                .bind(platform)
-                .fetch_all(pool)
-                .await?
+            let mut q = sqlx::query_as(&sql);
+            for b in &binds {
+                q = match b {
+                    Bind::Int(v) => q.bind(*v),
+                    Bind::Text(t) => q.bind(t.as_str()),
+                };
+            }
+            q.fetch_all(pool).await?
         });
         read_rows(rows)
     }

@@ -65,6 +65,10 @@ struct AuditRow {
     errcode: Option<i64>,
     latency_ms: Option<i64>,
     detail: String,
+    /// The outbox row a delivery attempt sent.
+    delivery_id: Option<i64>,
+    /// When the push behind a delivery attempt was received.
+    received_at: Option<i64>,
 }
 
 impl From<&AuditEntry> for AuditRow {
@@ -83,6 +87,8 @@ impl From<&AuditEntry> for AuditRow {
             errcode: a.errcode,
             latency_ms: a.latency_ms,
             detail: a.detail.clone(),
+            delivery_id: None,
+            received_at: None,
         }
     }
 }
@@ -104,6 +110,8 @@ impl AuditRow {
             errcode: None,
             latency_ms: None,
             detail: String::new(),
+            delivery_id: None,
+            received_at: None,
         }
     }
 }
@@ -467,6 +475,23 @@ macro_rules! write_in_transaction {
                 // Delivery results: each sent one's send moved to when WeCom answered, then the states,
                 // changed only where the claim still holds.
                 let finishes: Vec<usize> = (0..batch.finishes.len()).collect();
+                // When the push behind each finished delivery was received: its audit entry keeps it, so
+                // the dashboard measures push → accepted from the audit log alone.
+                let mut received: HashMap<i64, i64> = HashMap::new();
+                let ids: Vec<i64> = batch.finishes.iter().map(|f| f.id).collect();
+                for chunk in ids.chunks(rows_per_statement(1)) {
+                    let mut select = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT d.id, i.received_at FROM deliveries d JOIN events e ON e.id = d.event_id
+                         JOIN inbox i ON i.id = e.inbox_id WHERE d.id IN (",
+                    );
+                    let mut list = select.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    select.push(")");
+                    let rows: Vec<(i64, i64)> = select.build_query_as().fetch_all(&mut **tx).await?;
+                    received.extend(rows);
+                }
                 for round in rounds(finishes, |&i| batch.finishes[i].id) {
                     let settled: Vec<(String, i64, i64)> = round
                         .iter()
@@ -525,15 +550,18 @@ macro_rules! write_in_transaction {
                         let f = &batch.finishes[i];
                         out.finishes[i] = held.contains(&f.id);
                         // The attempt is audited whether or not the claim held.
-                        audits.push(AuditRow::from(&f.audit));
+                        let mut row = AuditRow::from(&f.audit);
+                        row.delivery_id = Some(f.id);
+                        row.received_at = received.get(&f.id).copied();
+                        audits.push(row);
                     }
                 }
 
                 audits.extend(batch.audits.iter().map(AuditRow::from));
-                for chunk in audits.chunks(rows_per_statement(13)) {
+                for chunk in audits.chunks(rows_per_statement(15)) {
                     let mut insert = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO audit (at, kind, outcome, app_id, shop_id, order_sn, destination, attempt, http_status,
-                             errcode, latency_ms, detail, platform) ",
+                             errcode, latency_ms, detail, platform, delivery_id, received_at) ",
                     );
                     insert.push_values(chunk, |mut row, a| {
                         row.push_bind(a.at)
@@ -548,7 +576,9 @@ macro_rules! write_in_transaction {
                             .push_bind(a.errcode)
                             .push_bind(a.latency_ms)
                             .push_bind(a.detail.as_str())
-                            .push_bind(a.platform.as_deref());
+                            .push_bind(a.platform.as_deref())
+                            .push_bind(a.delivery_id)
+                            .push_bind(a.received_at);
                     });
                     insert.build().execute(&mut **tx).await?;
                 }

@@ -10,6 +10,7 @@ mod callbacks;
 mod config;
 mod console;
 mod conversations;
+mod dashboard;
 mod data_policy;
 mod forget;
 mod inbox;

@@ -1,0 +1,144 @@
+//! What the console's dashboard reads: counts, latency percentiles and response times over a time window,
+//! each computed by one SQL statement on either backend from the audit log and the conversation archive.
+//!
+//! Percentiles are nearest-rank (the smallest value at least `p` % of the values are not above), computed
+//! with window functions, which SQLite and PostgreSQL both have; neither needs `percentile_cont`.
+
+use async_trait::async_trait;
+
+use crate::model::AuditEntry;
+use crate::store::Result;
+
+/// A time window `[from, to)`, unix ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Start (inclusive).
+    pub from: i64,
+    /// End (exclusive).
+    pub to: i64,
+}
+
+/// One minute of traffic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinuteCount {
+    /// Start of the minute (unix ms), counted from the window's start.
+    pub minute: i64,
+    /// Pushes accepted.
+    pub pushes: i64,
+    /// Messages delivered (accepted by WeCom or a webhook).
+    pub delivered: i64,
+}
+
+/// Nearest-rank percentiles of a set of durations, in ms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Percentiles {
+    /// How many durations.
+    pub count: i64,
+    /// Median.
+    pub p50: i64,
+    /// 95th percentile.
+    pub p95: i64,
+    /// 99th percentile.
+    pub p99: i64,
+}
+
+/// Push → accepted latency of one shop (`None`: deliveries not tied to a shop).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopLatency {
+    /// Shop.
+    pub shop_id: Option<i64>,
+    /// Its percentiles.
+    pub latency: Percentiles,
+}
+
+/// Failed delivery attempts of one destination kind, errcode and outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureCount {
+    /// `wecom_app`, `appchat`, `robot`, `webhook` (`other` for anything else).
+    pub destination_kind: String,
+    /// WeCom's errcode (or none: a webhook's HTTP failure, a timeout).
+    pub errcode: Option<i64>,
+    /// `retry`, `dead`, `held` or `throttled`.
+    pub outcome: String,
+    /// How many attempts.
+    pub count: i64,
+}
+
+/// One shop's traffic in the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopTraffic {
+    /// Shop (`None`: entries tied to no shop).
+    pub shop_id: Option<i64>,
+    /// Pushes accepted.
+    pub pushes: i64,
+    /// Deliveries accepted.
+    pub delivered: i64,
+    /// Failed delivery attempts.
+    pub failed: i64,
+}
+
+/// Orders pushed in a window and how many of them reached WeCom in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InTime {
+    /// Order pushes received in the window whose WeCom delivery was attempted.
+    pub orders: i64,
+    /// Of those, how many had a WeCom delivery accepted within the threshold of the push.
+    pub within: i64,
+}
+
+/// The median time to a person's first reply for one member, shop or overall.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseMedian<K> {
+    /// The member, the shop, or `()` overall.
+    pub key: K,
+    /// Buyers' waits answered by a person.
+    pub answered: i64,
+    /// Median wait, ms.
+    pub median_ms: i64,
+}
+
+/// Times to a person's first reply after a buyer wrote (automatic answers do not end a wait).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ResponseTimes {
+    /// Over every shop and member (`None` when nothing was answered).
+    pub overall: Option<ResponseMedian<()>>,
+    /// Waits in the window nobody has answered yet.
+    pub unanswered: i64,
+    /// Per member who answered, by member.
+    pub per_member: Vec<ResponseMedian<String>>,
+    /// Per shop, by shop.
+    pub per_shop: Vec<ResponseMedian<i64>>,
+}
+
+/// A delivery attempt and the message it sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    /// The attempt's audit entry.
+    pub entry: AuditEntry,
+    /// The request body as sent (personal data masked by the shop's policy, as it went out); `None` when
+    /// the outbox row is gone (retention, a forgotten buyer) or the entry predates the link.
+    pub payload: Option<String>,
+}
+
+/// The dashboard's queries.
+#[async_trait]
+pub trait Dashboard: Send + Sync {
+    /// Pushes accepted and deliveries accepted per minute of the window (minutes without either left out).
+    async fn traffic_per_minute(&self, window: Window) -> Result<Vec<MinuteCount>>;
+    /// Push → accepted latency of deliveries accepted in the window: overall (`None` if none).
+    async fn delivery_latency(&self, window: Window) -> Result<Option<Percentiles>>;
+    /// [`Dashboard::delivery_latency`] per shop, by shop.
+    async fn delivery_latency_by_shop(&self, window: Window) -> Result<Vec<ShopLatency>>;
+    /// Failed delivery attempts in the window by destination kind, errcode and outcome, most first.
+    async fn delivery_failures(&self, window: Window) -> Result<Vec<FailureCount>>;
+    /// Pushes, deliveries and failures per shop in the window, by shop.
+    async fn shop_traffic(&self, window: Window) -> Result<Vec<ShopTraffic>>;
+    /// Order pushes received in the window that reached WeCom (app, group chat or robot) within
+    /// `threshold_ms` of their receipt.
+    async fn orders_in_wecom_within(&self, window: Window, threshold_ms: i64) -> Result<InTime>;
+    /// Times to a person's first reply to buyers whose wait began in the window.
+    async fn first_response_times(&self, window: Window) -> Result<ResponseTimes>;
+    /// The delivery attempt audited as entry `audit_id`, with the message it sent; `None` when there is
+    /// no such entry or it is not a delivery attempt.
+    async fn sent_message(&self, audit_id: i64) -> Result<Option<SentMessage>>;
+}
