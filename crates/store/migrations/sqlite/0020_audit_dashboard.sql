@@ -9,7 +9,8 @@ ALTER TABLE audit ADD COLUMN received_at INTEGER;
 CREATE INDEX audit_shop ON audit (shop_id, id);
 CREATE INDEX audit_destination ON audit (destination, id);
 CREATE INDEX audit_outcome ON audit (outcome, id);
--- The dashboard reads one kind of entry over a time window.
-CREATE INDEX audit_kind_at ON audit (kind, at);
+-- The dashboard reads one kind of entry over a time window; the columns it counts and measures by are in
+-- the index, so a day of a million-row log is read from the index alone, not row by row.
+CREATE INDEX audit_kind_at ON audit (kind, at, outcome, shop_id, received_at);
 -- Time to first response reads buyer messages and persons' replies over a window.
 CREATE INDEX conversation_messages_author_at ON conversation_messages (author, at);
