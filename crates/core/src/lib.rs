@@ -13,6 +13,7 @@
 //! - [`rules`]: message rules' conditions (compiled once, evaluated per event) and sandboxed templates.
 //! - [`status_change`]: the events an order's move to a status announces, for every marketplace.
 //! - [`secret`]: secrets that never print, and their encryption at rest.
+//! - [`shop`]: what a marketplace tells about a shop at authorization ([`shop::ShopProfile`]).
 //! - [`error`]: the contract of user-facing errors (code, status, zh + en sentence).
 //! - [`time`]: the shop's time zone and timestamp formatting.
 
@@ -27,5 +28,6 @@ pub mod policy;
 pub mod route;
 pub mod rules;
 pub mod secret;
+pub mod shop;
 pub mod status_change;
 pub mod time;

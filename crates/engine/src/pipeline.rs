@@ -117,7 +117,7 @@ impl Engine {
         let raw = item.body.as_bytes();
         let push = match app.read_push(raw) {
             Ok(p) => p,
-            Err(err) => return done(InboxState::Failed, Some(err)),
+            Err(err) => return done(InboxState::Failed, Some(err.to_string())),
         };
         if let Some(shop) = push.shop {
             if registry.shop(&app_id, shop).is_none() && !push.about_authorization {

@@ -3,6 +3,10 @@
 //! a process a per-shop lock serialises them, across replicas a per-shop lease and the store's
 //! compare-and-swap do, and a loser re-reads the winner's tokens instead of declaring the shop lost.
 //!
+//! What a marketplace tells about a shop at authorization (its [`ShopProfile`]: name, region, data only
+//! the adapter reads) is kept beside the tokens, renewed when a refresh tells it anew, and handed back
+//! with the token on every call ([`ShopAccess`]), so the adapter never has to ask again after a restart.
+//!
 //! Tokens are per shop. A main account's authorization hands every shop the same initial pair, but
 //! Shopee accepts that initial refresh token once PER SHOP, each refresh returning the shop's own
 //! independent pair; copying one shop's refreshed pair to its siblings would break them four hours later.
@@ -13,7 +17,10 @@ use std::sync::{Arc, Mutex};
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::Secret;
-use shoprelay_marketplaces::adapter::{ApiError, AuthorizeError, Disposition, Grant, RedirectQuery};
+use shoprelay_core::shop::ShopProfile;
+use shoprelay_marketplaces::adapter::{
+    ApiError, AuthorizeError, Disposition, Grant, RedirectQuery, ShopAccess, ShopGrant,
+};
 use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, NewEvent, ShopAuth, ShopAuthStatus};
 use tokio_util::sync::CancellationToken;
 
@@ -136,9 +143,13 @@ impl Engine {
                 AuthorizeError::Api(e) => TokenError::Marketplace(e),
             })?;
         let mut shops = Vec::with_capacity(grants.len());
-        for (shop, grant) in grants {
+        for ShopGrant { shop, grant, profile } in grants {
             self.store
                 .save_shop_auth(&grant_to_auth(app_id, shop, &grant, 0), self.clock.now_ms())
+                .await?;
+            // A new authorization replaces what an earlier one told about the shop.
+            self.store
+                .save_shop_profile(app_id, shop, &profile.unwrap_or_default(), self.clock.now_ms())
                 .await?;
             let mut audit = AuditEntry::new(
                 AuditKind::Auth,
@@ -154,8 +165,16 @@ impl Engine {
         Ok(shops)
     }
 
-    /// An access token for the shop, refreshed first when it expires within the refresh margin.
-    pub async fn access_token(&self, app_id: &ConfigId, shop: ShopId) -> Result<Secret, TokenError> {
+    /// What a call about the shop carries: its access token, refreshed first when it expires within the
+    /// refresh margin, and the profile kept from its authorization.
+    pub async fn access_token(&self, app_id: &ConfigId, shop: ShopId) -> Result<ShopAccess, TokenError> {
+        let token = self.fresh_token(app_id, shop).await?;
+        let profile = self.store.shop_profile(app_id, shop).await?;
+        Ok(ShopAccess { token, profile })
+    }
+
+    /// The shop's access token, refreshed first when it expires within the refresh margin.
+    async fn fresh_token(&self, app_id: &ConfigId, shop: ShopId) -> Result<Secret, TokenError> {
         let auth = self
             .store
             .shop_auth(app_id, shop)
@@ -228,9 +247,10 @@ impl Engine {
         audit.shop_id = i64::try_from(shop.get()).ok();
         match app.refresh(shop, &auth.refresh_token, self.clock.now_secs()).await {
             Ok(grants) => {
-                let Some(grant) = grants.iter().find(|(s, _)| *s == shop).map(|(_, g)| g) else {
+                let Some(granted) = grants.iter().find(|g| g.shop == shop) else {
                     return Err(TokenError::NotAuthorized(shop));
                 };
+                let grant = &granted.grant;
                 let fresh = grant_to_auth(app_id, shop, grant, auth.version);
                 // The old refresh token is spent: storing the new pair must not be given up on lightly.
                 let mut stored = self.store.rotate_shop_tokens(&fresh, self.clock.now_ms()).await;
@@ -242,6 +262,7 @@ impl Engine {
                     stored = self.store.rotate_shop_tokens(&fresh, self.clock.now_ms()).await;
                 }
                 if stored? {
+                    self.keep_profile(app_id, shop, granted.profile.as_ref()).await;
                     self.store.append_audit(audit).await?;
                     self.share_refreshed(app_id, shop, auth, &grants).await?;
                     Ok(fresh.access_token)
@@ -283,9 +304,9 @@ impl Engine {
         app_id: &ConfigId,
         refreshed: ShopId,
         spent: &ShopAuth,
-        grants: &[(ShopId, Grant)],
+        grants: &[ShopGrant],
     ) -> Result<(), TokenError> {
-        for (shop, grant) in grants.iter().filter(|(s, _)| *s != refreshed) {
+        for ShopGrant { shop, grant, profile } in grants.iter().filter(|g| g.shop != refreshed) {
             let Some(sibling) = self.store.shop_auth(app_id, *shop).await? else {
                 continue;
             };
@@ -294,6 +315,7 @@ impl Engine {
             }
             let fresh = grant_to_auth(app_id, *shop, grant, sibling.version);
             if self.store.rotate_shop_tokens(&fresh, self.clock.now_ms()).await? {
+                self.keep_profile(app_id, *shop, profile.as_ref()).await;
                 let mut audit = AuditEntry::new(
                     AuditKind::Auth,
                     AuditOutcome::Refreshed,
@@ -307,6 +329,21 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Keeps the profile a refresh told anew (none told: the kept one stays). The tokens are stored
+    /// already, and a profile the adapter can learn again is not worth failing their refresh for.
+    async fn keep_profile(&self, app_id: &ConfigId, shop: ShopId, profile: Option<&ShopProfile>) {
+        let Some(profile) = profile else {
+            return;
+        };
+        if let Err(err) = self
+            .store
+            .save_shop_profile(app_id, shop, profile, self.clock.now_ms())
+            .await
+        {
+            tracing::warn!(app = %app_id, shop = %shop, error = ?err, "could not keep the shop's refreshed profile");
+        }
     }
 
     async fn mark_needs_reauthorization(

@@ -3,8 +3,10 @@
 //! name a platform; each platform module implements it.
 //!
 //! What flows through it is neutral: a push is read into an [`InboundPush`] (what the inbox needs to
-//! file it), an order comes back as a policy-filtered [`OrderSnapshot`], tokens as a [`Grant`], and every
-//! failed call as an [`ApiError`] that says what to do next ([`Disposition`]).
+//! file it), an order comes back as a policy-filtered [`OrderSnapshot`], tokens as a [`Grant`] with the
+//! shop's [`ShopProfile`] (what only authorization tells about a shop: the middle stores it and hands it
+//! back in the [`ShopAccess`] of every call about the shop, so a restart asks the platform nothing
+//! again), and every failed call as an [`ApiError`] that says what to do next ([`Disposition`]).
 
 use std::fmt;
 
@@ -16,6 +18,7 @@ use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderSnapshot, OrderStatus};
 use shoprelay_core::policy::FieldPolicy;
 use shoprelay_core::secret::Secret;
+use shoprelay_core::shop::ShopProfile;
 
 /// What the caller should do after an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +151,54 @@ pub enum PushRefusal {
     SignatureInvalid,
 }
 
+/// Why a verified push could not be read. Its text is the platform parser's own, which the inbox keeps as
+/// the failed item's note; the parser's error stays reachable as the source. The push is still stored and
+/// acknowledged (the marketplace signed it), so a replay after an upgrade can read it.
+#[derive(Debug, thiserror::Error)]
+#[error("{source}")]
+pub struct UnreadablePush {
+    /// The platform whose push it is.
+    pub platform: Platform,
+    /// The parser's error.
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+impl UnreadablePush {
+    /// A push of `platform` that its parser refused with `source`.
+    pub fn new(platform: Platform, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            platform,
+            source: Box::new(source),
+        }
+    }
+}
+
+impl UserFacing for UnreadablePush {
+    fn code(&self) -> &'static str {
+        "push.unreadable"
+    }
+
+    fn status(&self) -> u16 {
+        // Acknowledged like any signed push: a refusal would only have the marketplace send it again.
+        200
+    }
+
+    fn message_zh(&self) -> String {
+        format!(
+            "无法读取这条{}推送（{}）：已保存为失败项，升级后可重放",
+            self.platform, self.source
+        )
+    }
+
+    fn message_en(&self) -> String {
+        format!(
+            "this {} push could not be read ({}): it is stored as a failed item and can be replayed after an upgrade",
+            self.platform, self.source
+        )
+    }
+}
+
 /// What the inbox needs to file a verified push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundPush {
@@ -191,6 +242,52 @@ impl fmt::Debug for Grant {
         f.debug_struct("Grant")
             .field("access_expires_at", &self.access_expires_at)
             .field("refresh_expires_at", &self.refresh_expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One shop an authorization or a refresh covers: its tokens, and what the platform told about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopGrant {
+    /// The shop.
+    pub shop: ShopId,
+    /// Its tokens.
+    pub grant: Grant,
+    /// What to keep about it (`None`: this answer told nothing, keep what is kept).
+    pub profile: Option<ShopProfile>,
+}
+
+/// What every call about a shop carries: its access token and the profile kept from its authorization.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ShopAccess {
+    /// The shop's access token.
+    pub token: Secret,
+    /// What the platform told about the shop at its authorization or last refresh, when anything.
+    pub profile: Option<ShopProfile>,
+}
+
+impl ShopAccess {
+    /// A token without a kept profile (a shop whose tokens were seeded from the configuration).
+    pub fn new(token: Secret) -> Self {
+        Self { token, profile: None }
+    }
+
+    /// The adapter's own data about the shop (`null` when none was kept).
+    pub fn adapter_data(&self) -> &serde_json::Value {
+        static NULL: serde_json::Value = serde_json::Value::Null;
+        self.profile.as_ref().map_or(&NULL, |p| &p.adapter_data)
+    }
+
+    /// The shop's region as the platform told it at authorization.
+    pub fn region(&self) -> Option<&str> {
+        self.profile.as_ref().and_then(|p| p.region.as_deref())
+    }
+}
+
+impl fmt::Debug for ShopAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShopAccess")
+            .field("profile", &self.profile)
             .finish_non_exhaustive()
     }
 }
@@ -307,7 +404,7 @@ pub trait MarketplaceApp: Send + Sync {
     fn verify_push(&self, public_url: &str, authorization: Option<&str>, raw: &[u8]) -> Result<(), PushRefusal>;
 
     /// Reads a verified push; an error says why it cannot be read (it is stored as a failed, replayable item).
-    fn read_push(&self, raw: &[u8]) -> Result<InboundPush, String>;
+    fn read_push(&self, raw: &[u8]) -> Result<InboundPush, UnreadablePush>;
 
     /// The dedupe key of a push that could not be read (so a retry of it is still recognised).
     fn unreadable_dedupe_key(&self, raw: &[u8]) -> String;
@@ -324,7 +421,7 @@ pub trait MarketplaceApp: Send + Sync {
         &self,
         shop: ShopId,
         region: Option<&str>,
-        access_token: &Secret,
+        access: &ShopAccess,
         order: &OrderSn,
         policy: &FieldPolicy,
     ) -> Result<Option<OrderSnapshot>, ApiError>;
@@ -343,8 +440,8 @@ pub trait MarketplaceApp: Send + Sync {
     /// `state` (single use) must come back in that redirect's query.
     fn authorization_link(&self, redirect: &str, state: &str, now: i64) -> String;
 
-    /// Exchanges an authorization redirect's code for the tokens of every shop it covers.
-    async fn authorize(&self, redirect: &RedirectQuery, now: i64) -> Result<Vec<(ShopId, Grant)>, AuthorizeError>;
+    /// Exchanges an authorization redirect's code for the tokens and profile of every shop it covers.
+    async fn authorize(&self, redirect: &RedirectQuery, now: i64) -> Result<Vec<ShopGrant>, AuthorizeError>;
 
     /// How far apart `since` and `until` of one [`MarketplaceApp::changed_orders`] listing may be (seconds).
     fn max_listing_range(&self) -> i64;
@@ -355,7 +452,7 @@ pub trait MarketplaceApp: Send + Sync {
         &self,
         shop: ShopId,
         region: Option<&str>,
-        access_token: &Secret,
+        access: &ShopAccess,
         since: i64,
         until: i64,
         cursor: Option<&str>,
@@ -367,7 +464,7 @@ pub trait MarketplaceApp: Send + Sync {
         &self,
         shop: ShopId,
         region: Option<&str>,
-        access_token: &Secret,
+        access: &ShopAccess,
         orders: &[ChangedOrder],
     ) -> Result<Vec<RecoveredPush>, ApiError>;
 
@@ -388,10 +485,10 @@ pub trait MarketplaceApp: Send + Sync {
         &self,
         shop: ShopId,
         region: Option<&str>,
-        access_token: &Secret,
+        access: &ShopAccess,
         order: &OrderSn,
     ) -> Result<Option<Trail>, ApiError> {
-        let _ = (shop, region, access_token, order);
+        let _ = (shop, region, access, order);
         Ok(None)
     }
 
@@ -401,11 +498,11 @@ pub trait MarketplaceApp: Send + Sync {
         &self,
         shop: ShopId,
         region: Option<&str>,
-        access_token: &Secret,
+        access: &ShopAccess,
         to: &str,
         text: &str,
     ) -> Result<SentChat, ApiError> {
-        let _ = (shop, region, access_token, to, text);
+        let _ = (shop, region, access, to, text);
         Err(ApiError::new(Unsupported {
             platform: self.platform(),
             what: "send chat messages through its API",
@@ -414,6 +511,7 @@ pub trait MarketplaceApp: Send + Sync {
     }
 
     /// Spends the shop's refresh token for new tokens: those of `shop` and of every other shop the same
-    /// grant covers (one Lazada login sells in several countries, each a shop sharing one token pair).
-    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Vec<(ShopId, Grant)>, ApiError>;
+    /// grant covers (one Lazada login sells in several countries, each a shop sharing one token pair),
+    /// with their profiles where the refresh tells them anew.
+    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Vec<ShopGrant>, ApiError>;
 }

@@ -17,7 +17,7 @@
 //! - [`lazada`]: Lazada Open Platform — `region`, `auth`, `sign`, `push`, `model`, `client`, `error`, and
 //!   `status` (what each Lazada order status means, for normalisation).
 //! - [`tiktok`]: TikTok Shop Partner API 202309 — `sign`, `push`, `model`, `client`, `error`, `status`,
-//!   `snapshot`, `normalize`, and `app` (which keeps each shop's `shop_cipher`).
+//!   `snapshot`, `normalize`, `shops` (each shop's `shop_cipher`, kept in its profile), and `app`.
 
 pub mod adapter;
 pub mod config;

@@ -35,11 +35,17 @@ fn hmac_hex(key: &str, msg: &[u8]) -> String {
 
 /// The test's own API signer: secret + path + sorted `name + value` without sign/access_token + body + secret.
 fn sign(path: &str, query: &BTreeMap<String, String>) -> String {
+    sign_body(path, query, "")
+}
+
+/// [`sign`] of a call with a body (a POST).
+fn sign_body(path: &str, query: &BTreeMap<String, String>, body: &str) -> String {
     let mut base = format!("{SECRET}{path}");
     for (k, v) in query.iter().filter(|(k, _)| *k != "sign" && *k != "access_token") {
         base += k;
         base += v;
     }
+    base += body;
     base += SECRET;
     hmac_hex(SECRET, base.as_bytes())
 }
@@ -81,6 +87,28 @@ impl Env {
             req = req.header("x-tts-access-token", token);
         }
         req.send().await.unwrap().json().await.unwrap()
+    }
+
+    /// A signed POST of `body` (signed as `signed_body`, to tamper with one of them).
+    async fn post(&self, path: &str, token: &str, extra: &[(&str, &str)], body: &str, signed_body: &str) -> Value {
+        let mut query: BTreeMap<String, String> =
+            [("app_key", APP_KEY.to_owned()), ("timestamp", self.now().to_string())]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
+        query.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        query.insert("sign".into(), sign_body(path, &query, signed_body));
+        self.http
+            .post(format!("{}{path}", self.sim.base_url()))
+            .query(&query)
+            .header("x-tts-access-token", token)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     async fn call(&self, path: &str, token: Option<&str>, extra: &[(&str, &str)]) -> Value {
@@ -253,6 +281,89 @@ async fn shop_calls_are_checked_for_signature_timestamp_token_and_cipher() {
     // The token dies with the clock.
     env.clock.advance(Duration::from_secs(7 * 86_400));
     assert_eq!(env.call(path, Some(token), &[]).await["code"], TOKEN_EXPIRED);
+}
+
+#[tokio::test]
+async fn the_order_search_filters_by_update_time_pages_and_checks_the_body_signature() {
+    let env = start().await;
+    let tokens = env.tokens().await;
+    let token = tokens["data"]["access_token"].as_str().unwrap().to_owned();
+    let shops = env.call("/authorization/202309/shops", Some(&token), &[]).await;
+    let cipher = shops["data"]["shops"][0]["cipher"].as_str().unwrap().to_owned();
+    let start = env.now();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(
+            env.sim
+                .create_order(NewOrder::default())
+                .await
+                .unwrap()
+                .order
+                .id
+                .to_string(),
+        );
+        env.clock.advance(Duration::from_secs(60));
+    }
+    // The first order moves last: by update time it comes last.
+    env.sim
+        .set_order_status(ids[0].parse().unwrap(), "IN_TRANSIT")
+        .await
+        .unwrap();
+    let path = "/order/202309/orders/search";
+    let body = format!(
+        r#"{{"update_time_ge":{},"update_time_lt":{}}}"#,
+        start + 60,
+        env.now() + 1
+    );
+    let search = |page_token: Option<String>| {
+        let (token, cipher, body) = (token.clone(), cipher.clone(), body.clone());
+        let env = &env;
+        async move {
+            let mut extra = vec![
+                ("shop_cipher", cipher),
+                ("page_size", "1".to_owned()),
+                ("sort_field", "update_time".to_owned()),
+                ("sort_order", "ASC".to_owned()),
+            ];
+            extra.extend(page_token.map(|t| ("page_token", t)));
+            let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            env.post(path, &token, &extra, &body, &body).await
+        }
+    };
+    let mut seen = Vec::new();
+    let mut page_token = None;
+    for _ in 0..5 {
+        let page = search(page_token.take()).await;
+        assert_eq!(page["code"], 0, "{page}");
+        assert_eq!(page["data"]["total_count"], 3, "{page}");
+        for o in page["data"]["orders"].as_array().unwrap() {
+            seen.push((
+                o["id"].as_str().unwrap().to_owned(),
+                o["status"].as_str().unwrap().to_owned(),
+            ));
+        }
+        match page["data"]["next_page_token"].as_str().unwrap() {
+            "" => break,
+            next => page_token = Some(next.to_owned()),
+        }
+    }
+    // The second and third orders (updated at creation), then the first (moved now); the first's creation
+    // time is before the range, its update inside it.
+    let expected = vec![
+        (ids[1].clone(), "AWAITING_SHIPMENT".to_owned()),
+        (ids[2].clone(), "AWAITING_SHIPMENT".to_owned()),
+        (ids[0].clone(), "IN_TRANSIT".to_owned()),
+    ];
+    assert_eq!(seen, expected);
+    // The signature covers the body: the same query with another body is refused.
+    let extra = [("shop_cipher", cipher.as_str()), ("page_size", "10")];
+    let tampered = env.post(path, &token, &extra, r#"{"update_time_ge":0}"#, &body).await;
+    assert_eq!(tampered["code"], INVALID_SIGN, "{tampered}");
+    // An unknown filter and a page size over 100 are refused.
+    let typo = r#"{"updated_time_ge":0}"#;
+    assert_ne!(env.post(path, &token, &extra, typo, typo).await["code"], 0);
+    let big = [("shop_cipher", cipher.as_str()), ("page_size", "101")];
+    assert_ne!(env.post(path, &token, &big, "{}", "{}").await["code"], 0);
 }
 
 /// What the push receiver answers, in order; 200 once the script is empty.

@@ -5,6 +5,7 @@ use shoprelay_core::destination::Destination;
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::policy::FieldPolicy;
+use shoprelay_core::shop::ShopProfile;
 
 use crate::archive::{ArchivePage, ArchiveQuery, BuyerOrder, ShopChat};
 use crate::chain::{ChainHead, SealedAudit};
@@ -244,6 +245,11 @@ pub trait ShopAuthRepo: Send + Sync {
     /// before the refresh); `false` when another refresher got there first. Other shops are untouched:
     /// even shops of one main account hold tokens of their own.
     async fn rotate_shop_tokens(&self, auth: &ShopAuth, now: i64) -> Result<bool>;
+    /// Keeps what the marketplace told about the shop at its authorization (or a refresh) beside its
+    /// tokens, replacing what was kept; `false` when the shop has no stored authorization to keep it with.
+    async fn save_shop_profile(&self, app: &ConfigId, shop: ShopId, profile: &ShopProfile, now: i64) -> Result<bool>;
+    /// What the marketplace told about the shop; `None` when nothing was kept (or no authorization is stored).
+    async fn shop_profile(&self, app: &ConfigId, shop: ShopId) -> Result<Option<ShopProfile>>;
     /// Remembers the state nonce of an authorization link for `app` until `expires_at`.
     async fn create_auth_state(&self, state: &str, app: &ConfigId, now: i64, expires_at: i64) -> Result<()>;
     /// Spends a state nonce: `true` once, for the app it was made for, before it expires.

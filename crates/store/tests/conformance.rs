@@ -13,6 +13,7 @@ use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::secret::{Secret, SecretBox};
+use shoprelay_core::shop::ShopProfile;
 use shoprelay_store::*;
 
 fn secrets() -> SecretBox {
@@ -659,6 +660,57 @@ async fn shop_tokens_are_sealed_and_rotate_once() {
         .unwrap();
         let all = s.list_shop_auth().await.unwrap();
         assert_eq!(all[0].status, ShopAuthStatus::NeedsReauthorization);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_shop_profile_is_kept_beside_its_tokens_as_given_and_survives_a_rotation() {
+    run_both(|s| async move {
+        let profile = ShopProfile {
+            name: Some("Ana's Store 英国".into()),
+            region: Some("GB".into()),
+            adapter_data: serde_json::json!({"cipher": "ROW_abc", "n": [1, 2], "nested": {"x": null}}),
+        };
+        // Nothing to keep it with before the shop is authorized.
+        assert!(!s.save_shop_profile(&app(), shop(), &profile, 1).await.unwrap());
+        assert_eq!(s.shop_profile(&app(), shop()).await.unwrap(), None);
+        let auth = ShopAuth {
+            app_id: app(),
+            shop_id: shop(),
+            access_token: Secret::new("a1"),
+            refresh_token: Secret::new("r1"),
+            access_expires_at: 100,
+            refresh_expires_at: 1_000,
+            status: ShopAuthStatus::Active,
+            status_reason: None,
+            version: 0,
+        };
+        s.save_shop_auth(&auth, 1).await.unwrap();
+        assert_eq!(
+            s.shop_profile(&app(), shop()).await.unwrap(),
+            None,
+            "seeded tokens say nothing"
+        );
+        let read = s.shop_auth(&app(), shop()).await.unwrap().unwrap();
+        assert!(s.save_shop_profile(&app(), shop(), &profile, 2).await.unwrap());
+        assert_eq!(s.shop_profile(&app(), shop()).await.unwrap(), Some(profile.clone()));
+        // Keeping a profile moves no token version: a refresher that read before still wins its swap.
+        let rotated = ShopAuth {
+            access_token: Secret::new("a2"),
+            ..read
+        };
+        assert!(s.rotate_shop_tokens(&rotated, 3).await.unwrap());
+        assert_eq!(s.shop_profile(&app(), shop()).await.unwrap(), Some(profile));
+        // Another shop's profile is its own; a profile that says less replaces the whole one.
+        let other = ShopId::new(shop().get() + 1).unwrap();
+        assert_eq!(s.shop_profile(&app(), other).await.unwrap(), None);
+        let bare = ShopProfile {
+            name: Some("renamed".into()),
+            ..ShopProfile::default()
+        };
+        assert!(s.save_shop_profile(&app(), shop(), &bare, 4).await.unwrap());
+        assert_eq!(s.shop_profile(&app(), shop()).await.unwrap(), Some(bare));
     })
     .await;
 }

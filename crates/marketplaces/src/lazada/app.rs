@@ -9,18 +9,19 @@ use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderSnapshot, OrderStatus};
 use shoprelay_core::policy::FieldPolicy;
 use shoprelay_core::secret::Secret;
+use shoprelay_core::shop::ShopProfile;
 
 use super::client::LazadaClient;
 use super::client::ORDERS_PAGE_MAX;
 use super::error::LazadaError;
-use super::model::LazadaAppConfig;
+use super::model::{CountrySeller, LazadaAppConfig};
 use super::push::{dedupe_key, LazadaPush, PushBody};
 use super::region::LazadaRegion;
 use super::status::least_advanced;
 use super::{normalize, order_status, sign, snapshot, PLATFORM};
 use crate::adapter::{
     ApiError, AuthorizeError, ChangedOrder, ChangedPage, Disposition, Grant, InboundPush, MarketplaceApp,
-    PlatformError, PushRefusal, RecoveredPush, RedirectQuery,
+    PlatformError, PushRefusal, RecoveredPush, RedirectQuery, ShopAccess, ShopGrant, UnreadablePush,
 };
 use crate::config::{is_http_url, AppConfig, FieldProblem};
 
@@ -46,6 +47,23 @@ impl LazadaMarketplace {
                 detail: "set `region` (SG, MY, TH, VN, PH or ID) on the shop: Lazada's API is per country".into(),
             }),
         }
+    }
+}
+
+/// The grant of one country's seller id, with what Lazada told about it: its country (which API host
+/// serves it) and, for the adapter, its user id and short code there.
+fn shop_grant(seller: &CountrySeller, tokens: &Grant) -> ShopGrant {
+    ShopGrant {
+        shop: seller.seller_id,
+        grant: tokens.clone(),
+        profile: Some(ShopProfile {
+            name: None,
+            region: Some(seller.country.trim().to_ascii_uppercase()).filter(|c| !c.is_empty()),
+            adapter_data: serde_json::json!({
+                "user_id": seller.user_id,
+                "short_code": seller.short_code,
+            }),
+        }),
     }
 }
 
@@ -105,8 +123,8 @@ impl MarketplaceApp for LazadaMarketplace {
         }
     }
 
-    fn read_push(&self, raw: &[u8]) -> Result<InboundPush, String> {
-        let push = LazadaPush::parse(raw).map_err(|e| e.to_string())?;
+    fn read_push(&self, raw: &[u8]) -> Result<InboundPush, UnreadablePush> {
+        let push = LazadaPush::parse(raw).map_err(|e| UnreadablePush::new(PLATFORM, e))?;
         let (order, status) = match &push.body {
             PushBody::OrderStatus {
                 trade_order_id,
@@ -150,18 +168,18 @@ impl MarketplaceApp for LazadaMarketplace {
         &self,
         _shop: ShopId,
         region: Option<&str>,
-        access_token: &Secret,
+        access: &ShopAccess,
         order: &OrderSn,
         policy: &FieldPolicy,
     ) -> Result<Option<OrderSnapshot>, ApiError> {
-        let country = self.region(region)?;
+        let country = self.region(region.or(access.region()))?;
         let detail = self
             .client
-            .get_order(&self.config, country, access_token, order)
+            .get_order(&self.config, country, &access.token, order)
             .await?;
         let items = self
             .client
-            .get_order_items(&self.config, country, access_token, order)
+            .get_order_items(&self.config, country, &access.token, order)
             .await?;
         // A detail that fails to convert leaves the event with a bare snapshot rather than no event.
         Ok(snapshot(&detail, &items, Some(country.code()), policy).ok())
@@ -187,7 +205,7 @@ impl MarketplaceApp for LazadaMarketplace {
             .authorize_url(&self.config, &format!("{redirect}?state={state}"))
     }
 
-    async fn authorize(&self, redirect: &RedirectQuery, now: i64) -> Result<Vec<(ShopId, Grant)>, AuthorizeError> {
+    async fn authorize(&self, redirect: &RedirectQuery, now: i64) -> Result<Vec<ShopGrant>, AuthorizeError> {
         let code = redirect
             .get("code")
             .filter(|c| !c.is_empty())
@@ -204,7 +222,7 @@ impl MarketplaceApp for LazadaMarketplace {
             refresh_expires_at: grant.refresh_expires_at(now),
         };
         // One seller account, a shop (seller id) per country it sells in.
-        Ok(grant.sellers.iter().map(|s| (s.seller_id, tokens.clone())).collect())
+        Ok(grant.sellers.iter().map(|s| shop_grant(s, &tokens)).collect())
     }
 
     fn max_listing_range(&self) -> i64 {
@@ -216,16 +234,16 @@ impl MarketplaceApp for LazadaMarketplace {
         &self,
         _shop: ShopId,
         region: Option<&str>,
-        access_token: &Secret,
+        access: &ShopAccess,
         since: i64,
         until: i64,
         cursor: Option<&str>,
     ) -> Result<ChangedPage, ApiError> {
-        let country = self.region(region)?;
+        let country = self.region(region.or(access.region()))?;
         let offset = cursor.and_then(|c| c.parse::<u32>().ok()).unwrap_or(0);
         let page = self
             .client
-            .orders_updated_since(&self.config, country, access_token, since, offset, ORDERS_PAGE_MAX)
+            .orders_updated_since(&self.config, country, &access.token, since, offset, ORDERS_PAGE_MAX)
             .await?;
         let listed = u32::try_from(page.orders.len()).unwrap_or(u32::MAX);
         let orders = page
@@ -255,10 +273,10 @@ impl MarketplaceApp for LazadaMarketplace {
         &self,
         shop: ShopId,
         region: Option<&str>,
-        _access_token: &Secret,
+        access: &ShopAccess,
         orders: &[ChangedOrder],
     ) -> Result<Vec<RecoveredPush>, ApiError> {
-        let site = self.region(region)?.code().to_ascii_lowercase();
+        let site = self.region(region.or(access.region()))?.code().to_ascii_lowercase();
         Ok(orders
             .iter()
             .filter_map(|o| {
@@ -283,7 +301,7 @@ impl MarketplaceApp for LazadaMarketplace {
             .collect())
     }
 
-    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Vec<(ShopId, Grant)>, ApiError> {
+    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Vec<ShopGrant>, ApiError> {
         let grant = self.client.refresh_token(&self.config, refresh_token).await?;
         let tokens = Grant {
             access_token: grant.access_token.clone(),
@@ -293,11 +311,15 @@ impl MarketplaceApp for LazadaMarketplace {
         };
         // The pair is the login's, shared by its shop in every country: the old refresh token is dead for
         // all of them now, so each gets the new pair.
-        let mut shops: Vec<ShopId> = grant.sellers.iter().map(|s| s.seller_id).collect();
-        if !shops.contains(&shop) {
-            shops.push(shop);
+        let mut shops: Vec<ShopGrant> = grant.sellers.iter().map(|s| shop_grant(s, &tokens)).collect();
+        if !shops.iter().any(|g| g.shop == shop) {
+            shops.push(ShopGrant {
+                shop,
+                grant: tokens,
+                profile: None,
+            });
         }
-        Ok(shops.into_iter().map(|s| (s, tokens.clone())).collect())
+        Ok(shops)
     }
 }
 

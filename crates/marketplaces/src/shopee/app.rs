@@ -17,7 +17,8 @@ use super::{normalize, sign, status, PLATFORM};
 use super::{open_auth_url, AuthLinkKind};
 use crate::adapter::{
     ApiError, AuthorizeError, ChangedOrder, ChangedPage, Disposition, Grant, InboundPush, KeptPush, KeptPushes,
-    MarketplaceApp, PlatformError, PushRefusal, RecoveredPush, RedirectQuery, SentChat, Trail, Unsupported,
+    MarketplaceApp, PlatformError, PushRefusal, RecoveredPush, RedirectQuery, SentChat, ShopAccess, ShopGrant, Trail,
+    UnreadablePush, Unsupported,
 };
 
 /// Refresh tokens live 30 days.
@@ -113,8 +114,8 @@ impl MarketplaceApp for ShopeeMarketplace {
         }
     }
 
-    fn read_push(&self, raw: &[u8]) -> Result<InboundPush, String> {
-        let push = ShopeePush::parse(raw).map_err(|e| e.to_string())?;
+    fn read_push(&self, raw: &[u8]) -> Result<InboundPush, UnreadablePush> {
+        let push = ShopeePush::parse(raw).map_err(|e| UnreadablePush::new(PLATFORM, e))?;
         let order = match &push.body {
             PushBody::OrderStatus { order_sn, .. } | PushBody::TrackingNumber { order_sn, .. } => {
                 Some(order_sn.clone())
@@ -158,7 +159,7 @@ impl MarketplaceApp for ShopeeMarketplace {
         &self,
         shop: ShopId,
         _region: Option<&str>,
-        access_token: &Secret,
+        access: &ShopAccess,
         order: &OrderSn,
         policy: &FieldPolicy,
     ) -> Result<Option<OrderSnapshot>, ApiError> {
@@ -167,7 +168,7 @@ impl MarketplaceApp for ShopeeMarketplace {
             .get_order_detail(
                 &self.app,
                 shop,
-                access_token.expose(),
+                access.token.expose(),
                 std::slice::from_ref(order),
                 policy,
             )
@@ -200,7 +201,7 @@ impl MarketplaceApp for ShopeeMarketplace {
         }
     }
 
-    async fn authorize(&self, redirect: &RedirectQuery, now: i64) -> Result<Vec<(ShopId, Grant)>, AuthorizeError> {
+    async fn authorize(&self, redirect: &RedirectQuery, now: i64) -> Result<Vec<ShopGrant>, AuthorizeError> {
         let code = redirect
             .get("code")
             .filter(|c| !c.is_empty())
@@ -231,7 +232,15 @@ impl MarketplaceApp for ShopeeMarketplace {
             access_expires_at: grant.expires.at(now),
             refresh_expires_at: now + REFRESH_TOKEN_SECS,
         };
-        Ok(shops.into_iter().map(|shop| (shop, tokens.clone())).collect())
+        // Shopee's token answer names the shops and nothing else about them: no profile to keep.
+        Ok(shops
+            .into_iter()
+            .map(|shop| ShopGrant {
+                shop,
+                grant: tokens.clone(),
+                profile: None,
+            })
+            .collect())
     }
 
     fn max_listing_range(&self) -> i64 {
@@ -243,14 +252,14 @@ impl MarketplaceApp for ShopeeMarketplace {
         &self,
         shop: ShopId,
         _region: Option<&str>,
-        access_token: &Secret,
+        access: &ShopAccess,
         since: i64,
         until: i64,
         cursor: Option<&str>,
     ) -> Result<ChangedPage, ApiError> {
         let page = self
             .client
-            .get_order_list(&self.app, shop, access_token.expose(), since, until, cursor)
+            .get_order_list(&self.app, shop, access.token.expose(), since, until, cursor)
             .await?;
         let orders = page
             .orders
@@ -271,7 +280,7 @@ impl MarketplaceApp for ShopeeMarketplace {
         &self,
         shop: ShopId,
         _region: Option<&str>,
-        access_token: &Secret,
+        access: &ShopAccess,
         orders: &[ChangedOrder],
     ) -> Result<Vec<RecoveredPush>, ApiError> {
         let order_sns: Vec<OrderSn> = orders.iter().map(|o| o.order_sn.clone()).collect();
@@ -282,7 +291,7 @@ impl MarketplaceApp for ShopeeMarketplace {
             .get_order_detail(
                 &self.app,
                 shop,
-                access_token.expose(),
+                access.token.expose(),
                 &order_sns,
                 &FieldPolicy::minimal(),
             )
@@ -344,12 +353,12 @@ impl MarketplaceApp for ShopeeMarketplace {
         &self,
         shop: ShopId,
         _region: Option<&str>,
-        access_token: &Secret,
+        access: &ShopAccess,
         order: &OrderSn,
     ) -> Result<Option<Trail>, ApiError> {
         let info = self
             .client
-            .get_tracking_info(&self.app, shop, access_token.expose(), order)
+            .get_tracking_info(&self.app, shop, access.token.expose(), order)
             .await?;
         Ok(Some(Trail {
             status: info.logistics_status,
@@ -369,7 +378,7 @@ impl MarketplaceApp for ShopeeMarketplace {
         &self,
         shop: ShopId,
         region: Option<&str>,
-        access_token: &Secret,
+        access: &ShopAccess,
         to: &str,
         text: &str,
     ) -> Result<SentChat, ApiError> {
@@ -387,28 +396,29 @@ impl MarketplaceApp for ShopeeMarketplace {
         })?;
         let sent = self
             .client
-            .send_message(&self.app, shop, access_token.expose(), to_id, text)
+            .send_message(&self.app, shop, access.token.expose(), to_id, text)
             .await?;
         Ok(SentChat {
             message_id: sent.message_id,
         })
     }
 
-    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Vec<(ShopId, Grant)>, ApiError> {
+    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Vec<ShopGrant>, ApiError> {
         let grant = self
             .client
             .refresh_access_token(&self.app, refresh_token.expose(), shop)
             .await?;
         // Each Shopee shop refreshes its own pair, even under a main account.
-        Ok(vec![(
+        Ok(vec![ShopGrant {
             shop,
-            Grant {
+            grant: Grant {
                 access_token: grant.access_token,
                 refresh_token: grant.refresh_token,
                 access_expires_at: grant.expires.at(now),
                 refresh_expires_at: now + REFRESH_TOKEN_SECS,
             },
-        )])
+            profile: None,
+        }])
     }
 }
 
@@ -427,13 +437,13 @@ mod tests {
         let app = ShopeeMarketplace::new(config, ShopeeClient::new(reqwest::Client::new()));
         let shop = ShopId::new(8).unwrap();
         let err = app
-            .send_chat(shop, Some("tw"), &Secret::new("t"), "55", "hi")
+            .send_chat(shop, Some("tw"), &ShopAccess::new(Secret::new("t")), "55", "hi")
             .await
             .unwrap_err();
         assert_eq!(err.code(), "marketplace.unsupported");
         assert!(err.message_zh().contains("台湾"), "{}", err.message_zh());
         let elsewhere = app
-            .send_chat(shop, Some("SG"), &Secret::new("t"), "55", "hi")
+            .send_chat(shop, Some("SG"), &ShopAccess::new(Secret::new("t")), "55", "hi")
             .await
             .unwrap_err();
         assert_ne!(elsewhere.code(), "marketplace.unsupported");

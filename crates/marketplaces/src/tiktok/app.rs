@@ -1,12 +1,12 @@
 //! [`TiktokMarketplace`]: a configured TikTok Shop app behind the neutral [`MarketplaceApp`] interface.
 //!
 //! TikTok names a shop in two ways: its id (in pushes) and a `shop_cipher` every call about it must carry,
-//! which only `/authorization/202309/shops` tells. The middle stores tokens per shop id and nothing
-//! else, so the app keeps the ciphers itself: learnt at authorization, asked for again with the shop's
-//! token when missing (a restart, another replica) or when a call with one failed.
+//! which only `/authorization/202309/shops` tells. The cipher travels in the shop's profile (see
+//! [`super::shops`]): learnt at authorization, kept by the middle, handed back with every call, so a
+//! restart or another replica asks TikTok nothing; asked for again with the shop's token only when no
+//! profile holds one (tokens seeded from the configuration) or when TikTok refused a call made with it.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use shoprelay_clock::SharedClock;
@@ -15,24 +15,26 @@ use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderSnapshot, OrderStatus};
 use shoprelay_core::policy::FieldPolicy;
 use shoprelay_core::secret::Secret;
+use shoprelay_core::shop::ShopProfile;
 
 use super::client::TiktokClient;
 use super::error::TiktokError;
 use super::model::{AuthorizedShop, TiktokAppConfig, TokenGrant};
 use super::normalize::pushed_status;
 use super::push::{dedupe_key, PushBody, TiktokPush, ORDER_STATUS};
+use super::shops::{profile, Ciphers};
 use super::{normalize, order_status, sign, snapshot, PLATFORM};
 use crate::adapter::{
     ApiError, AuthorizeError, ChangedOrder, ChangedPage, Disposition, Grant, InboundPush, MarketplaceApp,
-    PlatformError, PushRefusal, RecoveredPush, RedirectQuery, Unsupported,
+    PlatformError, PushRefusal, RecoveredPush, RedirectQuery, ShopAccess, ShopGrant, UnreadablePush,
 };
 use crate::config::{is_http_url, AppConfig, FieldProblem};
 
-/// A TikTok Shop app with its keys, client and the ciphers of the shops it serves.
+/// A TikTok Shop app with its keys, client and the ciphers learnt or refused while running.
 pub struct TiktokMarketplace {
     config: TiktokAppConfig,
     client: TiktokClient,
-    ciphers: Mutex<HashMap<ShopId, String>>,
+    ciphers: Ciphers,
 }
 
 impl TiktokMarketplace {
@@ -41,46 +43,36 @@ impl TiktokMarketplace {
         Self {
             config,
             client,
-            ciphers: Mutex::new(HashMap::new()),
+            ciphers: Ciphers::default(),
         }
     }
 
-    fn ciphers(&self) -> MutexGuard<'_, HashMap<ShopId, String>> {
-        // Only whole entries are ever written, so a poisoned map is still a valid one.
-        self.ciphers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// The profiles of a listing's shops, their ciphers remembered.
+    fn learn(&self, shops: &[AuthorizedShop]) -> Result<Vec<(ShopId, ShopProfile)>, TiktokError> {
+        let profiles = shops.iter().map(profile).collect::<Result<Vec<_>, _>>()?;
+        self.ciphers.learn(profiles.iter().map(|(id, p)| (*id, p)));
+        Ok(profiles)
     }
 
-    /// Remembers the ciphers of `shops`; returns their ids. A shop whose id is not a shop id the middle
-    /// can hold fails the whole answer: silently leaving it out would leave the seller wondering.
-    fn learn(&self, shops: &[AuthorizedShop]) -> Result<Vec<ShopId>, TiktokError> {
-        let mut ids = Vec::with_capacity(shops.len());
-        let mut known = Vec::with_capacity(shops.len());
-        for shop in shops {
-            let raw = shop.id.as_deref().unwrap_or_default().trim();
-            let id = raw.parse::<ShopId>().map_err(|e| TiktokError::InvalidField {
-                field: "shops.id",
-                detail: format!("`{raw}`: {e}"),
-            })?;
-            if let Some(cipher) = shop.cipher.as_deref().filter(|c| !c.trim().is_empty()) {
-                known.push((id, cipher.to_owned()));
-            }
-            ids.push(id);
+    /// The shop's cipher: from its profile or this process' memory, else asked of TikTok.
+    async fn cipher(&self, shop: ShopId, access: &ShopAccess) -> Result<String, TiktokError> {
+        if let Some(cipher) = self.ciphers.get(shop, access) {
+            return Ok(cipher);
         }
-        self.ciphers().extend(known);
-        Ok(ids)
-    }
-
-    /// The shop's cipher, asking TikTok for the authorized shops when it is not known.
-    async fn cipher(&self, shop: ShopId, access_token: &Secret) -> Result<String, TiktokError> {
-        if let Some(cipher) = self.ciphers().get(&shop) {
-            return Ok(cipher.clone());
-        }
-        let shops = self.client.shops(&self.config, access_token).await?;
+        let shops = self.client.shops(&self.config, &access.token).await?;
         self.learn(&shops)?;
-        self.ciphers()
-            .get(&shop)
-            .cloned()
+        self.ciphers
+            .get(shop, access)
             .ok_or_else(|| TiktokError::ShopNotCovered { shop: shop.to_string() })
+    }
+
+    /// A cipher that went stale (the shop re-authorized) fails the call with an API error: ask for it
+    /// again next time. Returns the error.
+    fn forget_cipher_after(&self, shop: ShopId, cipher: &str, err: TiktokError) -> TiktokError {
+        if matches!(err, TiktokError::Api { .. }) {
+            self.ciphers.refuse(shop, cipher);
+        }
+        err
     }
 
     fn tokens(grant: &TokenGrant) -> Grant {
@@ -151,8 +143,8 @@ impl MarketplaceApp for TiktokMarketplace {
         }
     }
 
-    fn read_push(&self, raw: &[u8]) -> Result<InboundPush, String> {
-        let push = TiktokPush::parse(raw).map_err(|e| e.to_string())?;
+    fn read_push(&self, raw: &[u8]) -> Result<InboundPush, UnreadablePush> {
+        let push = TiktokPush::parse(raw).map_err(|e| UnreadablePush::new(PLATFORM, e))?;
         let status = pushed_status(&push);
         // Only a push that moves its order is worth an order lookup.
         let order = status
@@ -189,20 +181,14 @@ impl MarketplaceApp for TiktokMarketplace {
         &self,
         shop: ShopId,
         region: Option<&str>,
-        access_token: &Secret,
+        access: &ShopAccess,
         order: &OrderSn,
         policy: &FieldPolicy,
     ) -> Result<Option<OrderSnapshot>, ApiError> {
-        let cipher = self.cipher(shop, access_token).await?;
-        let orders = match self.client.orders(&self.config, access_token, &cipher, &[order]).await {
+        let cipher = self.cipher(shop, access).await?;
+        let orders = match self.client.orders(&self.config, &access.token, &cipher, &[order]).await {
             Ok(orders) => orders,
-            Err(err) => {
-                // A cipher that went stale (the shop re-authorized) fails the call: ask for it again next time.
-                if matches!(err, TiktokError::Api { .. }) {
-                    self.ciphers().remove(&shop);
-                }
-                return Err(err.into());
-            }
+            Err(err) => return Err(self.forget_cipher_after(shop, &cipher, err).into()),
         };
         let found = orders
             .iter()
@@ -230,7 +216,7 @@ impl MarketplaceApp for TiktokMarketplace {
         self.client.authorize_url(&self.config, state)
     }
 
-    async fn authorize(&self, redirect: &RedirectQuery, _now: i64) -> Result<Vec<(ShopId, Grant)>, AuthorizeError> {
+    async fn authorize(&self, redirect: &RedirectQuery, _now: i64) -> Result<Vec<ShopGrant>, AuthorizeError> {
         let code = redirect
             .get("code")
             .filter(|c| !c.is_empty())
@@ -246,8 +232,8 @@ impl MarketplaceApp for TiktokMarketplace {
             .shops(&self.config, &grant.access_token)
             .await
             .map_err(ApiError::from)?;
-        let ids = self.learn(&shops).map_err(ApiError::from)?;
-        if ids.is_empty() {
+        let profiles = self.learn(&shops).map_err(ApiError::from)?;
+        if profiles.is_empty() {
             let none = TiktokError::InvalidField {
                 field: "shops",
                 detail: "the authorization covers no shop".into(),
@@ -255,7 +241,14 @@ impl MarketplaceApp for TiktokMarketplace {
             return Err(ApiError::from(none).into());
         }
         let tokens = Self::tokens(&grant);
-        Ok(ids.into_iter().map(|id| (id, tokens.clone())).collect())
+        Ok(profiles
+            .into_iter()
+            .map(|(shop, profile)| ShopGrant {
+                shop,
+                grant: tokens.clone(),
+                profile: Some(profile),
+            })
+            .collect())
     }
 
     fn max_listing_range(&self) -> i64 {
@@ -264,25 +257,47 @@ impl MarketplaceApp for TiktokMarketplace {
 
     async fn changed_orders(
         &self,
-        _shop: ShopId,
+        shop: ShopId,
         _region: Option<&str>,
-        _access_token: &Secret,
-        _since: i64,
-        _until: i64,
-        _cursor: Option<&str>,
+        access: &ShopAccess,
+        since: i64,
+        until: i64,
+        cursor: Option<&str>,
     ) -> Result<ChangedPage, ApiError> {
-        Err(ApiError::new(Unsupported {
-            platform: PLATFORM,
-            what: "list changed orders yet (missed pushes are not recovered for TikTok Shop)",
-            what_zh: "暂不支持按更新时间列出订单（TikTok Shop 的漏推送不会被补回）",
-        }))
+        let cipher = self.cipher(shop, access).await?;
+        let page = match self
+            .client
+            .search_updated_orders(&self.config, &access.token, &cipher, since, until, cursor)
+            .await
+        {
+            Ok(page) => page,
+            Err(err) => return Err(self.forget_cipher_after(shop, &cipher, err).into()),
+        };
+        let orders = page
+            .orders
+            .iter()
+            .filter_map(|o| {
+                let order_sn = o.id.as_deref().and_then(|id| OrderSn::parse(id.trim()).ok())?;
+                let status = o.status.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+                Some(ChangedOrder {
+                    order_sn,
+                    status: status.to_owned(),
+                    updated_at: o.update_time,
+                })
+            })
+            .collect();
+        // A token equal to the one just used would read the same page forever.
+        let next = page
+            .next_page_token
+            .filter(|next| !next.trim().is_empty() && Some(next.as_str()) != cursor);
+        Ok(ChangedPage { orders, next })
     }
 
     async fn recovered_pushes(
         &self,
         shop: ShopId,
         _region: Option<&str>,
-        _access_token: &Secret,
+        _access: &ShopAccess,
         orders: &[ChangedOrder],
     ) -> Result<Vec<RecoveredPush>, ApiError> {
         Ok(orders
@@ -310,22 +325,35 @@ impl MarketplaceApp for TiktokMarketplace {
             .collect())
     }
 
-    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, _now: i64) -> Result<Vec<(ShopId, Grant)>, ApiError> {
+    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, _now: i64) -> Result<Vec<ShopGrant>, ApiError> {
         let grant = self.client.refresh_token(&self.config, refresh_token).await?;
         let tokens = Self::tokens(&grant);
         // The pair is the seller's, shared by every shop they authorized. Which shops those are is asked
         // with the new token; the refresh token is spent already, so a failure here must not lose the pair.
-        let mut shops = match self.client.shops(&self.config, &grant.access_token).await {
+        // Each listed shop's profile comes anew (a cipher that changed is kept from now on).
+        let listed = match self.client.shops(&self.config, &grant.access_token).await {
             Ok(listed) => self.learn(&listed).unwrap_or_default(),
             Err(err) => {
                 tracing::warn!(shop = %shop, error = %err, "TikTok Shop: the refreshed grant's shops could not be listed");
                 Vec::new()
             }
         };
-        if !shops.contains(&shop) {
-            shops.push(shop);
+        let mut shops: Vec<ShopGrant> = listed
+            .into_iter()
+            .map(|(s, profile)| ShopGrant {
+                shop: s,
+                grant: tokens.clone(),
+                profile: Some(profile),
+            })
+            .collect();
+        if !shops.iter().any(|g| g.shop == shop) {
+            shops.push(ShopGrant {
+                shop,
+                grant: tokens,
+                profile: None,
+            });
         }
-        Ok(shops.into_iter().map(|s| (s, tokens.clone())).collect())
+        Ok(shops)
     }
 }
 

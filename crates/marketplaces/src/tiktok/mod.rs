@@ -6,7 +6,10 @@
 //! - [`sign`]: API `sign` parameters and push `Authorization` verification (checked against shared vectors).
 //! - [`push`]: a push body parsed into [`TiktokPush`]; [`push::dedupe_key`] for the inbox.
 //! - [`model`]: the app ([`TiktokAppConfig`]) and the API's answers ([`TiktokOrder`], [`TokenGrant`], …).
-//! - [`client`]: [`TiktokClient`], the signed HTTP calls (tokens, authorized shops, orders).
+//! - [`client`]: [`TiktokClient`], the signed HTTP calls (tokens, authorized shops, orders, the order
+//!   search that finds orders updated since the last reconciliation pass).
+//! - [`shops`]: what only the authorized-shops listing tells about a shop (its `shop_cipher`), kept in
+//!   the shop's profile, and the ciphers learnt or refused while running.
 //! - [`error`]: [`TiktokError`] and its [`Disposition`](crate::adapter::Disposition).
 //! - [`normalize`](mod@normalize): pure mapping of a push to neutral events.
 //! - [`snapshot`](mod@snapshot): an order as the neutral
@@ -19,6 +22,7 @@ pub mod error;
 pub mod model;
 pub mod normalize;
 pub mod push;
+pub mod shops;
 pub mod sign;
 pub mod snapshot;
 pub mod status;
@@ -26,7 +30,7 @@ pub mod status;
 pub use app::TiktokMarketplace;
 pub use client::TiktokClient;
 pub use error::TiktokError;
-pub use model::{AuthorizedShop, TiktokAppConfig, TiktokOrder, TokenGrant};
+pub use model::{AuthorizedShop, OrderSearchPage, TiktokAppConfig, TiktokOrder, TokenGrant};
 pub use normalize::normalize;
 pub use push::{dedupe_key, PushBody, PushParseError, TiktokPush};
 pub use sign::{api_sign, push_signature, verify_push};

@@ -169,6 +169,17 @@ pub(crate) struct OrdersAnswer {
     pub(crate) orders: Vec<TiktokOrder>,
 }
 
+/// `data` of `POST /order/202309/orders/search`: a page of orders (each as the detail call returns it).
+#[derive(Debug, Default, Deserialize)]
+pub struct OrderSearchPage {
+    /// The orders of this page.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub orders: Vec<TiktokOrder>,
+    /// Where the next page starts; absent or empty on the last page.
+    #[serde(default, deserialize_with = "loose_string")]
+    pub next_page_token: Option<String>,
+}
+
 /// One order as `GET /order/202309/orders?ids=` returns it.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct TiktokOrder {
@@ -358,5 +369,19 @@ mod tests {
         assert_eq!(order.recipient_address.unwrap().postal_code.as_deref(), Some("238823"));
         let empty: OrdersAnswer = serde_json::from_value(json!({"orders": null})).unwrap();
         assert!(empty.orders.is_empty());
+    }
+
+    #[test]
+    fn a_search_page_without_a_next_token_is_the_last() {
+        let page: OrderSearchPage = serde_json::from_value(json!({
+            "orders": [{"id": "5764", "status": "IN_TRANSIT", "update_time": 1_644_412_885}],
+            "next_page_token": "", "total_count": 1
+        }))
+        .unwrap();
+        assert_eq!(page.orders[0].update_time, Some(1_644_412_885));
+        assert_eq!(page.next_page_token, None);
+        let more: OrderSearchPage = serde_json::from_value(json!({"next_page_token": "aDU2"})).unwrap();
+        assert_eq!(more.next_page_token.as_deref(), Some("aDU2"));
+        assert!(more.orders.is_empty());
     }
 }

@@ -21,6 +21,7 @@ const TT_SHOP: u64 = 7_494_049_642_642_441_621;
 const OPEN_ID: &str = "7010736057180325637";
 const ORDERS: &str = "/order/202309/orders";
 const SHOPS: &str = "/authorization/202309/shops";
+const SEARCH: &str = "/order/202309/orders/search";
 
 /// The usual app plus a TikTok Shop app and shop, its seller authorized through the simulator's token API.
 async fn spawn_with_tiktok() -> (TestApp, TiktokSim, TiktokAppConfig) {
@@ -367,6 +368,25 @@ async fn a_seller_authorizes_through_the_tiktok_link_and_the_shop_gets_tokens() 
     );
     // The state was spent: the same redirect cannot bind the shop again.
     assert_eq!(app.http.get(&callback).send().await.unwrap().status(), 400);
+
+    // What TikTok listed about the shop is kept with its tokens: name, market, and the cipher for the adapter.
+    let profile = engine.store.shop_profile(&app_id, shop).await.unwrap().unwrap();
+    assert_eq!(profile.region.as_deref(), Some("GB"), "{profile:?}");
+    assert!(profile.name.is_some(), "{profile:?}");
+    let shop_calls = |tiktok: &TiktokSim| tiktok.api_calls().iter().filter(|c| c.path == SHOPS).count();
+    assert_eq!(shop_calls(&tiktok), 1, "listed once, at authorization");
+    // A restart (the apps connected anew, nothing in memory) needs no new listing: the kept cipher serves.
+    engine.reload_config().await.unwrap();
+    let change = tiktok
+        .create_order(order_with("Bamboo Toothbrush", "BT-1", 1))
+        .await
+        .unwrap();
+    app.dispatch().await;
+    assert_eq!(cards_to(&app, "lisi").len(), 1);
+    let lookup = tiktok.api_calls().into_iter().find(|c| c.path == ORDERS).unwrap();
+    assert_eq!(lookup.code, 0, "{lookup:?}");
+    assert_eq!(lookup.query.get("ids"), Some(&change.order.id.to_string()));
+    assert_eq!(shop_calls(&tiktok), 1, "no listing after the restart");
 }
 
 #[tokio::test]
@@ -394,22 +414,57 @@ async fn a_revoked_tiktok_authorization_asks_the_admins_once_to_authorize_again(
 }
 
 #[tokio::test]
-async fn reconciliation_says_tiktok_shops_are_not_listed_yet_and_still_reconciles_shopee() {
+async fn a_lost_tiktok_push_is_recovered_by_the_order_search_once() {
     let (app, tiktok, _) = spawn_with_tiktok().await;
     app.authorize().await;
+    let engine = &app.server.engine;
+    // TikTok never delivers these pushes (nor its retries): only the order search can tell.
+    tiktok.drop_next_pushes(5);
+    let change = tiktok
+        .create_order(order_with("Bamboo Toothbrush", "BT-1", 2))
+        .await
+        .unwrap();
+    app.clock.advance(Duration::from_secs(600));
     app.dispatch().await;
-    let report = app.server.engine.reconcile_once().await.unwrap();
-    let tiktok_errors: Vec<&String> = report
-        .errors
-        .iter()
-        .filter(|e| e.starts_with(&format!("{TT_APP}/{TT_SHOP}")))
-        .collect();
-    assert_eq!(tiktok_errors.len(), 1, "{report:?}");
-    assert!(tiktok_errors[0].contains("cannot list changed orders"), "{report:?}");
-    // Said, not hidden: and the Shopee shop's pass went on.
-    assert!(
-        report.errors.iter().all(|e| !e.starts_with(&format!("{APP}/"))),
-        "{report:?}"
-    );
-    assert!(tiktok.api_calls().iter().all(|c| c.path != ORDERS));
+    assert!(cards_to(&app, "lisi").is_empty(), "the pushes were lost");
+
+    let report = engine.reconcile_once().await.unwrap();
+    assert!(report.errors.is_empty(), "{report:?}");
+    assert_eq!(report.orders_recovered, 1, "{report:?}");
+    let search = tiktok
+        .api_calls()
+        .into_iter()
+        .find(|c| c.path == SEARCH)
+        .expect("the order search was called");
+    assert_eq!(search.method, "POST");
+    assert_eq!(search.code, 0, "the simulator accepted the signature over the body");
+    assert_eq!(search.query.get("sort_field").map(String::as_str), Some("update_time"));
+    app.dispatch().await;
+    let cards = cards_to(&app, "lisi");
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    let url = cards[0].body["template_card"]["card_action"]["url"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(url.contains(&change.order.id.to_string()), "{url}");
+
+    // The next pass finds nothing new; a status change whose push is lost too is found by the one after.
+    let again = engine.reconcile_once().await.unwrap();
+    assert_eq!(again.orders_recovered, 0, "{again:?}");
+    tiktok.set_order_status(change.order.id, "CANCELLED").await.unwrap();
+    app.clock.advance(Duration::from_secs(600));
+    let third = engine.reconcile_once().await.unwrap();
+    assert_eq!(third.orders_recovered, 1, "{third:?}");
+    app.dispatch().await;
+    assert_eq!(cards_to(&app, "lisi").len(), 1, "the rule announces creations only");
+    let (status, _) = engine
+        .store
+        .order_status(
+            &ConfigId::parse(TT_APP).unwrap(),
+            ShopId::new(TT_SHOP).unwrap(),
+            &shoprelay_core::ids::OrderSn::parse(&change.order.id.to_string()).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, "CANCELLED");
 }

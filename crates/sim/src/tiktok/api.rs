@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::faults::ApiFault;
 use super::sign::api_sign;
 use super::state::{random_token, ApiCall, Core, Shared};
-use super::{oauth, orders};
+use super::{oauth, orders, search};
 
 /// TikTok's code for a bad signature.
 pub const INVALID_SIGN: i64 = 106_001;
@@ -176,6 +176,7 @@ fn route(core: &Core, call: &Call) -> Result<Value, ApiError> {
         ("GET", "/api/v2/token/refresh") => oauth::token_refresh(core, call),
         ("GET", "/authorization/202309/shops") => oauth::shops(core, call),
         ("GET", "/order/202309/orders") => orders::get_orders(core, call),
+        ("POST", "/order/202309/orders/search") => search::search_orders(core, call),
         _ => Err(ApiError::new(INVALID_REQUEST, "the path or method is not an API")),
     }
 }

@@ -14,6 +14,7 @@
 //! | `GET /api/v2/token/refresh?…&refresh_token&grant_type=refresh_token` | a new pair; the old refresh token dies |
 //! | `GET /authorization/202309/shops` (signed) | the seller's shops and their ciphers |
 //! | `GET /order/202309/orders?ids=&shop_cipher=` (signed) | the shop's orders among `ids` (≤ 50) |
+//! | `POST /order/202309/orders/search?shop_cipher&page_size&page_token&sort_field&sort_order` (signed, body too) | orders by `update_time_ge`/`_lt`, `create_time_ge`/`_lt`, `order_status`, paged |
 //!
 //! Drive it in-process through the [`TiktokSim`] handle, or over HTTP through `/sim/…`:
 //!
@@ -33,6 +34,7 @@
 //! - `api`: the call, the envelope, the common checks, and the one handler behind every API route.
 //! - `oauth`: sellers, codes, token get and refresh, the authorized shops.
 //! - `orders`: orders, their changes (which push), and the order API.
+//! - `search`: the order search (orders by time range, paged).
 //! - `push`: signed pushes, delivery attempts and the retry scheduler.
 //! - `faults`: injected API faults and lost pushes.
 //! - `control`: the `/sim/…` HTTP routes.
@@ -44,6 +46,7 @@ mod faults;
 mod oauth;
 mod orders;
 mod push;
+mod search;
 mod sign;
 mod state;
 
@@ -97,7 +100,8 @@ fn router(core: Shared) -> Router {
     Router::new()
         .route("/api/v2/token/{op}", api.clone())
         .route("/authorization/202309/shops", api.clone())
-        .route("/order/202309/orders", api)
+        .route("/order/202309/orders", api.clone())
+        .route("/order/202309/orders/search", api)
         .route("/sim/sellers", post(control::add_seller))
         .route("/sim/authorize", post(control::authorize))
         .route("/sim/orders", post(control::create_order).get(control::list_orders))

@@ -282,7 +282,7 @@ pub(crate) fn get_orders(core: &Core, call: &Call) -> Result<Value, ApiError> {
     Ok(json!({ "orders": orders }))
 }
 
-fn order_json(o: &Order) -> Value {
+pub(crate) fn order_json(o: &Order) -> Value {
     let total: f64 = o
         .line_items
         .iter()

@@ -1,7 +1,9 @@
-//! Shop authorizations: tokens sealed at rest, rotated by compare-and-swap; authorization link states.
+//! Shop authorizations: tokens sealed at rest, rotated by compare-and-swap; the shop's profile from its
+//! authorization beside them; authorization link states.
 
 use async_trait::async_trait;
 use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_core::shop::ShopProfile;
 
 use super::{shop_to_sql, with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::error::StoreError;
@@ -155,6 +157,62 @@ impl ShopAuthRepo for SqlStore {
             .rows_affected()
         });
         Ok(won == 1)
+    }
+
+    async fn save_shop_profile(&self, app: &ConfigId, shop: ShopId, profile: &ShopProfile, now: i64) -> Result<bool> {
+        // The adapter's data is kept as the JSON text it wrote; `null` (it keeps none) as NULL.
+        let data = match &profile.adapter_data {
+            serde_json::Value::Null => None,
+            value => Some(serde_json::to_string(value).map_err(|source| StoreError::CorruptJson {
+                table: "shop_auth",
+                source,
+            })?),
+        };
+        // The version stays: a profile changes no token, so a refresher's compare-and-swap is unaffected.
+        let saved = with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE shop_auth SET profile_name = $1, profile_region = $2, profile_data = $3, updated_at = $4
+                 WHERE app_id = $5 AND shop_id = $6",
+            )
+            .bind(profile.name.as_deref())
+            .bind(profile.region.as_deref())
+            .bind(data)
+            .bind(now)
+            .bind(app.as_str())
+            .bind(shop_to_sql(shop))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(saved == 1)
+    }
+
+    async fn shop_profile(&self, app: &ConfigId, shop: ShopId) -> Result<Option<ShopProfile>> {
+        let row: Option<(Option<String>, Option<String>, Option<String>)> = with_read_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT profile_name, profile_region, profile_data FROM shop_auth WHERE app_id = $1 AND shop_id = $2",
+            )
+            .bind(app.as_str())
+            .bind(shop_to_sql(shop))
+            .fetch_optional(pool)
+            .await?
+        });
+        let Some((name, region, data)) = row else {
+            return Ok(None);
+        };
+        let adapter_data = match data {
+            Some(text) => serde_json::from_str(&text).map_err(|source| StoreError::CorruptJson {
+                table: "shop_auth",
+                source,
+            })?,
+            None => serde_json::Value::Null,
+        };
+        let profile = ShopProfile {
+            name,
+            region,
+            adapter_data,
+        };
+        Ok((!profile.is_empty()).then_some(profile))
     }
 
     async fn create_auth_state(&self, state: &str, app: &ConfigId, now: i64, expires_at: i64) -> Result<()> {
