@@ -10,11 +10,14 @@
 //! - [`wecom`]: the WeCom server API (gettoken, app messages, app chats, group robots, limits, faults,
 //!   an inspection API and page) and its callbacks: members' messages and card clicks, encrypted with
 //!   the simulator's own WXBizMsgCrypt, and `update_template_card`.
+//! - [`push_sender`]: the push sender the Lazada and TikTok Shop simulators share (attempts, retries on
+//!   the simulator's clock, the callback URL).
 //! - [`load`]: a load generator (signed pushes, closed- and open-loop drivers, a bare handler) for
 //!   `shoprelay bench`.
 
 pub mod lazada;
 pub mod load;
+pub mod push_sender;
 pub mod shopee;
 pub mod tiktok;
 pub mod wecom;

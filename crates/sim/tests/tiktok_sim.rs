@@ -413,7 +413,7 @@ async fn pushes_are_signed_in_tiktoks_shape_and_retried_at_2m_30m_3h_12h() {
     assert_eq!(body["shop_id"], SHOP);
     assert_eq!(body["data"]["order_id"], change.order.id.to_string());
     assert_eq!(body["data"]["order_status"], "AWAITING_SHIPMENT");
-    assert_eq!(body["tts_notification_id"], push.notification_id);
+    assert_eq!(body["tts_notification_id"], push.about.notification_id);
     let expected = hmac_hex(SECRET, &[APP_KEY.as_bytes(), push.body.as_bytes()].concat());
     assert_eq!(push.authorization, expected);
 

@@ -124,7 +124,7 @@ pub(crate) async fn update_order(
 }
 
 pub(crate) async fn set_push_target(State(core): State<Shared>, Json(target): Json<PushTarget>) -> StatusCode {
-    core.state().push_url = target.url;
+    core.pushes.set_target(target.url);
     StatusCode::NO_CONTENT
 }
 
@@ -134,7 +134,7 @@ pub(crate) async fn send_push(State(core): State<Shared>, Json(push): Json<RawPu
 }
 
 pub(crate) async fn list_pushes(State(core): State<Shared>) -> Response {
-    Json(core.state().pushes.clone()).into_response()
+    Json(core.pushes.records()).into_response()
 }
 
 pub(crate) async fn set_faults(State(core): State<Shared>, Json(request): Json<FaultsRequest>) -> Response {

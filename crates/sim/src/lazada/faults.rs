@@ -82,6 +82,13 @@ impl Faults {
         self.drop_pushes = request.drop_pushes.unwrap_or(self.drop_pushes);
     }
 
+    /// Whether the next push is lost, counting the fault down.
+    pub(crate) fn take_drop(&mut self) -> bool {
+        let drop = self.drop_pushes > 0;
+        self.drop_pushes = self.drop_pushes.saturating_sub(1);
+        drop
+    }
+
     /// The fault that hits a call of `path`, counting its rule down.
     pub(crate) fn take(&mut self, path: &str) -> Option<ApiFault> {
         let rule = self

@@ -36,7 +36,7 @@
 //! - `oauth`: sellers, codes, token creation, refresh and revocation.
 //! - `orders`: orders, items and their changes (which push).
 //! - `order_api`: `/order/get`, `/order/items/get` and `/orders/get`.
-//! - `push`: signed pushes, delivery attempts and the retry scheduler.
+//! - `push`: the platform's signed push bodies, sent by the shared [`crate::push_sender`].
 //! - `faults`: injected API faults and lost pushes.
 //! - `control`: the `/sim/…` HTTP routes.
 
@@ -62,12 +62,13 @@ use shoprelay_clock::SharedClock;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use crate::push_sender::{Attempt, PushState};
 pub use api::ErrorType;
 pub use config::{CountryUserInfo, LazadaSimConfig, SimSeller};
 pub use control::SimError;
 pub use faults::{ApiFault, ApiFaultRule, Faults, FaultsRequest};
 pub use orders::{NewItem, NewOrder, Order, OrderChange, OrderItem, OrderUpdate, SimAddress, ORDER_STATUSES};
-pub use push::{Attempt, PushRecord, PushState, MESSAGE_ORDER_STATUS, MESSAGE_SELLER_STATUS, MESSAGE_TOKEN_EXPIRING};
+pub use push::{PushAbout, PushRecord, MESSAGE_ORDER_STATUS, MESSAGE_SELLER_STATUS, MESSAGE_TOKEN_EXPIRING};
 pub use region::Region;
 pub use state::ApiCall;
 
@@ -92,7 +93,8 @@ pub async fn serve(listener: TcpListener, config: LazadaSimConfig, clock: Shared
             tracing::error!(error = %e, "Lazada simulator stopped");
         }
     });
-    let retries = tokio::spawn(push::run_retries(core.clone()));
+    let sender = core.clone();
+    let retries = tokio::spawn(async move { sender.pushes.run_retries().await });
     LazadaSim {
         core,
         base_url,
@@ -188,7 +190,7 @@ impl LazadaSim {
 
     /// Sets (or clears) the push callback URL.
     pub fn set_push_target(&self, url: Option<&str>) {
-        self.core.state().push_url = url.map(str::to_owned);
+        self.core.pushes.set_target(url.map(str::to_owned));
     }
 
     /// Signs and sends a push of any `message_type` (e.g. [`MESSAGE_TOKEN_EXPIRING`],
@@ -204,13 +206,13 @@ impl LazadaSim {
 
     /// Every push so far, with its attempts.
     pub fn pushes(&self) -> Vec<PushRecord> {
-        self.core.state().pushes.clone()
+        self.core.pushes.records()
     }
 
     /// Waits until push `id` has had `count` delivery attempts (retries come when the clock reaches them);
     /// `None` if there is no such push. Wrap it in a timeout.
     pub async fn wait_for_attempts(&self, id: u64, count: usize) -> Option<PushRecord> {
-        self.core.wait_for_attempts(id, count).await
+        self.core.pushes.wait_for_attempts(id, count).await
     }
 
     /// Loses the next `count` pushes: recorded as dropped, never sent.

@@ -6,29 +6,26 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rand::Rng;
 use serde::Serialize;
 use shoprelay_clock::SharedClock;
-use tokio::sync::{watch, Notify};
 
 use super::config::{CountryUserInfo, LazadaSimConfig, SimSeller};
 use super::faults::Faults;
 use super::orders::Order;
-use super::push::PushRecord;
+use super::push::PushAbout;
 use super::region::Region;
+use crate::push_sender::PushSender;
 
 /// Everything the simulator shares between tasks.
 pub(crate) type Shared = Arc<Core>;
 
-/// Configuration, the outgoing HTTP client, the clock, and the mutable state behind one lock (never held
-/// across I/O).
+/// Configuration, the clock, the push sender, and the mutable state behind one lock (never held across
+/// I/O).
 pub(crate) struct Core {
     pub(crate) config: LazadaSimConfig,
-    pub(crate) http: reqwest::Client,
     /// Every time the simulator reads or waits for: the host's, or the manual clock a test shares with the
     /// engine under test.
     pub(crate) clock: SharedClock,
-    /// Wakes the retry scheduler when a push is scheduled for a retry.
-    pub(crate) retry_wake: Notify,
-    /// Counts push delivery attempts, so a test can wait for one instead of sleeping.
-    pub(crate) attempts: watch::Sender<u64>,
+    /// Every push, the callback URL and the retries (the sender the simulators share).
+    pub(crate) pushes: PushSender<PushAbout>,
     state: Mutex<State>,
 }
 
@@ -74,8 +71,6 @@ pub(crate) struct State {
     pub(crate) orders: BTreeMap<u64, Order>,
     /// The last order or order item id handed out.
     pub(crate) last_id: u64,
-    pub(crate) push_url: Option<String>,
-    pub(crate) pushes: Vec<PushRecord>,
     pub(crate) faults: Faults,
     pub(crate) calls: Vec<ApiCall>,
 }
@@ -103,16 +98,13 @@ impl Core {
     pub(crate) fn new(config: LazadaSimConfig, clock: SharedClock) -> Self {
         let state = State {
             sellers: config.sellers.clone(),
-            push_url: config.push_url.clone(),
             last_id: 400_000_000_000_000,
             ..State::default()
         };
         Self {
+            pushes: super::push::sender(&config, clock.clone()),
             config,
-            http: reqwest::Client::new(),
             clock,
-            retry_wake: Notify::new(),
-            attempts: watch::Sender::new(0),
             state: Mutex::new(state),
         }
     }

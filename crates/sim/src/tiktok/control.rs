@@ -128,7 +128,7 @@ pub(crate) async fn set_status(
 }
 
 pub(crate) async fn set_push_target(State(core): State<Shared>, Json(target): Json<PushTarget>) -> StatusCode {
-    core.state().push_url = target.url;
+    core.pushes.set_target(target.url);
     StatusCode::NO_CONTENT
 }
 
@@ -138,7 +138,7 @@ pub(crate) async fn send_push(State(core): State<Shared>, Json(push): Json<RawPu
 }
 
 pub(crate) async fn list_pushes(State(core): State<Shared>) -> Response {
-    Json(core.state().pushes.clone()).into_response()
+    Json(core.pushes.records()).into_response()
 }
 
 pub(crate) async fn set_faults(State(core): State<Shared>, Json(request): Json<FaultsRequest>) -> Response {

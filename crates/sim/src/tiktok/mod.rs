@@ -35,7 +35,7 @@
 //! - `oauth`: sellers, codes, token get and refresh, the authorized shops.
 //! - `orders`: orders, their changes (which push), and the order API.
 //! - `search`: the order search (orders by time range, paged).
-//! - `push`: signed pushes, delivery attempts and the retry scheduler.
+//! - `push`: the platform's signed push bodies, sent by the shared [`crate::push_sender`].
 //! - `faults`: injected API faults and lost pushes.
 //! - `control`: the `/sim/…` HTTP routes.
 
@@ -59,12 +59,13 @@ use shoprelay_clock::SharedClock;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use crate::push_sender::{Attempt, PushState};
 pub use api::{INVALID_REQUEST, INVALID_SIGN, TOKEN_EXPIRED};
 pub use config::{SimSeller, SimShop, TiktokSimConfig};
 pub use control::SimError;
 pub use faults::{ApiFault, ApiFaultRule, Faults, FaultsRequest};
 pub use orders::{LineItem, NewItem, NewOrder, Order, OrderChange, SimAddress, ORDER_STATUSES};
-pub use push::{Attempt, PushRecord, PushState, TYPE_CANCELLATION_STATUS, TYPE_ORDER_STATUS};
+pub use push::{PushAbout, PushRecord, TYPE_CANCELLATION_STATUS, TYPE_ORDER_STATUS};
 pub use state::ApiCall;
 
 use state::{Core, Shared};
@@ -87,7 +88,8 @@ pub async fn serve(listener: TcpListener, config: TiktokSimConfig, clock: Shared
             tracing::error!(error = %e, "TikTok Shop simulator stopped");
         }
     });
-    let retries = tokio::spawn(push::run_retries(core.clone()));
+    let sender = core.clone();
+    let retries = tokio::spawn(async move { sender.pushes.run_retries().await });
     TiktokSim {
         core,
         base_url,
@@ -166,7 +168,7 @@ impl TiktokSim {
 
     /// Sets (or clears) the push callback URL.
     pub fn set_push_target(&self, url: Option<&str>) {
-        self.core.state().push_url = url.map(str::to_owned);
+        self.core.pushes.set_target(url.map(str::to_owned));
     }
 
     /// Signs and sends a push of any `type` (e.g. [`TYPE_CANCELLATION_STATUS`]) about `shop_id`.
@@ -176,13 +178,13 @@ impl TiktokSim {
 
     /// Every push so far, with its attempts.
     pub fn pushes(&self) -> Vec<PushRecord> {
-        self.core.state().pushes.clone()
+        self.core.pushes.records()
     }
 
     /// Waits until push `id` has had `count` delivery attempts; `None` if there is no such push. Wrap it
     /// in a timeout.
     pub async fn wait_for_attempts(&self, id: u64, count: usize) -> Option<PushRecord> {
-        self.core.wait_for_attempts(id, count).await
+        self.core.pushes.wait_for_attempts(id, count).await
     }
 
     /// Loses the next `count` pushes: recorded as dropped, never sent.
