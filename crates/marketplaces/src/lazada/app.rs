@@ -367,3 +367,35 @@ impl AppConfig for LazadaAppConfig {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_country_seller_keeps_its_country_and_codes_as_its_profile() {
+        let seller = CountrySeller {
+            country: "sg".into(),
+            seller_id: ShopId::new(100_191_233).unwrap(),
+            user_id: Some("100191233".into()),
+            short_code: Some("SG10BRF".into()),
+        };
+        let tokens = Grant {
+            access_token: Secret::new("a"),
+            refresh_token: Secret::new("r"),
+            access_expires_at: 1,
+            refresh_expires_at: 2,
+        };
+        let granted = shop_grant(&seller, &tokens);
+        assert_eq!(granted.shop, seller.seller_id);
+        let profile = granted.profile.unwrap();
+        // Upper-cased like the configuration's `region`, so the API host follows from it.
+        assert_eq!(profile.region.as_deref(), Some("SG"));
+        assert_eq!(
+            LazadaRegion::from_code(profile.region.as_deref().unwrap()),
+            Some(LazadaRegion::Sg)
+        );
+        assert_eq!(profile.adapter_data["short_code"], "SG10BRF");
+        assert_eq!(profile.adapter_data["user_id"], "100191233");
+    }
+}
