@@ -394,9 +394,9 @@ pub trait MarketplaceApp: Send + Sync {
         &self,
         shop: ShopId,
         region: Option<&str>,
-        access_token: &Secret,
+        access: &ShopAccess,
     ) -> Result<Option<ShopState>, ApiError> {
-        let _ = (shop, region, access_token);
+        let _ = (shop, region, access);
         Ok(None)
     }
 

@@ -625,21 +625,25 @@ impl<'a> ConnectService<'a> {
                 return vec![step(StepKind::TokenRefresh, Some(StepFailure::of(&failure, None)))];
             }
         };
-        let token = match self.engine.refresh_shop(&shop.app, shop.shop_id, version).await {
-            Ok(token) => token,
+        if let Err(err) = self.engine.refresh_shop(&shop.app, shop.shop_id, version).await {
+            return vec![step(StepKind::TokenRefresh, Some(token_failure(&err)))];
+        }
+        // Just refreshed, so this reads the new token and the profile the refresh kept.
+        let access = match self.engine.access_token(&shop.app, shop.shop_id).await {
+            Ok(access) => access,
             Err(err) => return vec![step(StepKind::TokenRefresh, Some(token_failure(&err)))],
         };
         let mut steps = vec![step(StepKind::TokenRefresh, None)];
         let region = shop.region.as_deref();
         let now = self.engine.clock.now_secs();
         let listed = app
-            .changed_orders(shop.shop_id, region, &token, now - ORDER_WINDOW_SECS, now, None)
+            .changed_orders(shop.shop_id, region, &access, now - ORDER_WINDOW_SECS, now, None)
             .await;
         steps.push(step(
             StepKind::OrderApi,
             listed.err().map(|e| StepFailure::of(&e, None)),
         ));
-        let standing = match app.shop_standing(shop.shop_id, region, &token).await {
+        let standing = match app.shop_standing(shop.shop_id, region, &access).await {
             Ok(standing) => standing,
             Err(err) => {
                 steps.push(step(StepKind::ShopStanding, Some(StepFailure::of(&err, None))));

@@ -91,11 +91,11 @@ impl MarketplaceApp for ShopeeMarketplace {
         &self,
         shop: ShopId,
         _region: Option<&str>,
-        access_token: &Secret,
+        access: &ShopAccess,
     ) -> Result<Option<ShopState>, ApiError> {
         let status = self
             .client
-            .get_shop_status(&self.app, shop, access_token.expose())
+            .get_shop_status(&self.app, shop, access.token.expose())
             .await?;
         // Shopee's words: NORMAL trades; BANNED and FROZEN do not (a banned shop's grant also goes soon).
         Ok(Some(match status.as_str() {
