@@ -93,7 +93,7 @@ impl<'de> Deserialize<'de> for Platform {
 }
 
 /// The kinds of event a route can select. Mirrors [`EventBody`] without its data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// An order seen for the first time (unpaid or ready to ship).

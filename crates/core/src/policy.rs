@@ -38,7 +38,7 @@ period ends.\n\
 members use the data.";
 
 /// A personal field that is off unless the shop's policy turns it on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SensitiveField {
     /// The recipient's phone number.
@@ -81,7 +81,7 @@ impl fmt::Display for SensitiveField {
 }
 
 /// Who accepted the commitment, when, and which text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Acceptance {
     /// The admin who accepted, as they named themselves.
     pub by: String,
@@ -92,7 +92,7 @@ pub struct Acceptance {
 }
 
 /// A shop's data policy: the sensitive fields it keeps, and the acceptance that allows them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldPolicy {
     /// Sensitive fields kept; empty by default.
     pub fields: BTreeSet<SensitiveField>,

@@ -66,7 +66,7 @@ pub struct TaskRequest {
 }
 
 /// A rule's decision, as the dry run shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RuleDecision {
     /// Rule id.
     pub rule: String,

@@ -42,7 +42,7 @@ pub struct ArchiveQuery {
 }
 
 /// One archived message with the conversation it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ArchivedMessage {
     /// The message.
     #[serde(flatten)]
@@ -60,7 +60,7 @@ pub struct ArchivedMessage {
 }
 
 /// A page of the archive.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ArchivePage {
     /// Matching messages, oldest first.
     pub messages: Vec<ArchivedMessage>,
@@ -71,7 +71,7 @@ pub struct ArchivePage {
 }
 
 /// One of a buyer's orders as the stored events know it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BuyerOrder {
     /// The marketplace's order number.
     pub order_sn: String,

@@ -7,7 +7,7 @@ use shoprelay_core::ids::{ConfigId, ShopId};
 use crate::error::StoreError;
 
 /// Where a conversation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationState {
     /// Nobody holds it: buyer messages go where the rules send them.
@@ -40,7 +40,7 @@ impl ConversationState {
 }
 
 /// Who wrote a conversation message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Author {
     /// The buyer, through the marketplace.
@@ -72,7 +72,7 @@ impl Author {
 }
 
 /// What became of a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageOutcome {
     /// A buyer's message, received.
@@ -129,7 +129,7 @@ pub struct NewBuyerMessage {
 }
 
 /// A conversation with a buyer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Conversation {
     /// Row id; staff address a conversation by it (`#12`).
     pub id: i64,
@@ -188,7 +188,7 @@ pub struct NewReply {
 }
 
 /// One message of a conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ConversationMessage {
     /// Row id.
     pub id: i64,

@@ -12,6 +12,7 @@
 //! - [`console`]: the console's accounts, roles, sessions and the record of changes made through it.
 //! - [`conversation`]: buyer chat — conversations, their holder, and the archive of their messages.
 //! - [`dashboard`]: what the console's dashboard reads (traffic, latency percentiles, response times).
+//! - [`tokens`]: API tokens for automation — scoped, revocable, kept only as hashes.
 //! - [`chain`]: the audit log's hash chain (sealing, verification), pure.
 //! - [`error`]: [`StoreError`], storage failures mapped to intent.
 //!
@@ -27,6 +28,7 @@ pub mod error;
 pub mod model;
 pub mod sql;
 pub mod store;
+pub mod tokens;
 
 pub use archive::{ArchivePage, ArchiveQuery, ArchivedMessage, BuyerOrder, ShopChat};
 pub use console::{ConsoleAction, ConsoleActionFilter, ConsoleUser, NewConsoleUser, Role, UserCreated, UserUpdated};
@@ -39,6 +41,7 @@ pub use error::StoreError;
 pub use model::*;
 pub use sql::{ResealTarget, SqlStore};
 pub use store::{
-    AuditLog, Callbacks, ConfigRepo, ConsoleAccounts, ConversationArchive, Conversations, DataPolicies, Inbox,
-    OrderWatch, Outbox, Privacy, Retention, ShopAuthRepo, Store, Tasks, Writes,
+    ApiTokens, AuditLog, Callbacks, ConfigRepo, ConsoleAccounts, ConversationArchive, Conversations, DataPolicies,
+    Inbox, OrderWatch, Outbox, Privacy, Retention, ShopAuthRepo, Store, Tasks, Writes,
 };
+pub use tokens::{ApiTokenRecord, NewApiToken, TokenCreated, TokenScope};

@@ -357,11 +357,12 @@ pub struct DigestItem {
 }
 
 /// Which dead letters to send again; every field narrows, at least one must be set.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct ReplayFilter {
     /// One delivery.
     pub id: Option<i64>,
     /// One destination.
+    #[schema(value_type = Option<String>)]
     pub destination: Option<Destination>,
     /// One shop.
     pub shop_id: Option<i64>,
@@ -397,7 +398,7 @@ pub struct PushReplayFilter {
 }
 
 /// Kinds of audit entries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditKind {
     /// A push received (accepted, duplicate or rejected) or processed.
@@ -430,7 +431,7 @@ impl AuditKind {
 
 /// How an audit entry's event ended, stored as its snake_case name (the text written before it was
 /// typed, so no row needed rewriting).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditOutcome {
     /// A push stored for processing.
@@ -586,7 +587,7 @@ impl std::fmt::Display for AuditOutcome {
 }
 
 /// One line of the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// Id (0 before it is stored).
     pub id: i64,
@@ -599,12 +600,14 @@ pub struct AuditEntry {
     /// Marketplace app.
     pub app_id: Option<String>,
     /// The marketplace of the app, when the entry concerns a marketplace app.
+    #[schema(value_type = Option<String>)]
     pub platform: Option<Platform>,
     /// Shop.
     pub shop_id: Option<i64>,
     /// Order.
     pub order_sn: Option<String>,
     /// Delivery destination.
+    #[schema(value_type = Option<String>)]
     pub destination: Option<Destination>,
     /// Delivery attempt number (1-based).
     pub attempt: Option<i64>,
@@ -733,7 +736,7 @@ pub enum ConfigChange {
 }
 
 /// Authorization state of a shop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ShopAuthStatus {
     /// Tokens are valid and refreshed before expiry.
@@ -789,7 +792,7 @@ pub struct ShopAuth {
 }
 
 /// Work waiting, for metrics and readiness.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct QueueDepths {
     /// Pushes not yet normalised.
     pub inbox_pending: i64,
@@ -832,7 +835,7 @@ pub struct NewTask {
 }
 
 /// An event someone must handle.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Task {
     /// Task id.
     pub id: i64,
@@ -864,7 +867,7 @@ pub struct Task {
 }
 
 /// Where a task's handling stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskState {
     /// Waiting for an acknowledgement.
@@ -951,7 +954,7 @@ impl RetentionTarget {
 }
 
 /// What forgetting a buyer, or purging a shop, deleted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ForgetReport {
     /// Raw pushes (inbox items) of the buyer's messages and orders.
     pub pushes: u64,

@@ -13,6 +13,7 @@ use crate::console::*;
 use crate::conversation::*;
 use crate::error::StoreError;
 use crate::model::*;
+use crate::tokens::{ApiTokenRecord, NewApiToken, TokenCreated};
 
 /// Result alias of the store.
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -413,6 +414,23 @@ pub trait ConsoleAccounts: Send + Sync {
     async fn console_actions(&self, filter: &ConsoleActionFilter) -> Result<Vec<ConsoleAction>>;
 }
 
+/// API tokens for automation, kept only as hashes.
+#[async_trait]
+pub trait ApiTokens: Send + Sync {
+    /// Stores a token and records `action` in one transaction; [`TokenCreated::NameTaken`] (nothing
+    /// written) when another token has the name.
+    async fn create_api_token(&self, token: &NewApiToken, action: &ConsoleAction) -> Result<TokenCreated>;
+    /// Every token, revoked ones included, oldest first.
+    async fn list_api_tokens(&self) -> Result<Vec<ApiTokenRecord>>;
+    /// The unrevoked token whose hash is `token_hash`.
+    async fn api_token(&self, token_hash: &str) -> Result<Option<ApiTokenRecord>>;
+    /// Notes that the token was used at `now` (never moves back).
+    async fn touch_api_token(&self, id: i64, now: i64) -> Result<()>;
+    /// Revokes a token and records `action` in one transaction; `false` (nothing written) when no such
+    /// token or it was revoked already.
+    async fn revoke_api_token(&self, id: i64, action: &ConsoleAction) -> Result<bool>;
+}
+
 /// Group commit: the writes of several workers in one transaction.
 #[async_trait]
 pub trait Writes: Send + Sync {
@@ -462,6 +480,7 @@ pub trait Store:
     + ConsoleAccounts
     + ConversationArchive
     + crate::dashboard::Dashboard
+    + ApiTokens
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -3911,6 +3911,78 @@ async fn first_response_times_count_only_a_persons_sent_reply_per_wait() {
             .await
             .unwrap();
         assert_eq!(late.overall.map(|m| (m.answered, m.median_ms)), Some((1, 90_000)));
+#[tokio::test]
+async fn api_tokens_are_found_by_hash_touched_and_revoked_once() {
+    run_both(|s| async move {
+        let act = |at: i64, what: &str| ConsoleAction::new(at, "ops", what, Some("ci"), "");
+        let new = |name: &str, hash: &str, scope| NewApiToken {
+            name: name.into(),
+            token_hash: hash.into(),
+            scope,
+            created_by: "ops".into(),
+        };
+        let TokenCreated::Created(ci) = s
+            .create_api_token(&new("ci", "h-ci", TokenScope::Operate), &act(10, "token.create"))
+            .await
+            .unwrap()
+        else {
+            panic!("created");
+        };
+        assert_eq!(
+            (
+                ci.name.as_str(),
+                ci.scope,
+                ci.created_by.as_str(),
+                ci.created_at,
+                ci.last_used_at,
+                ci.revoked_at
+            ),
+            ("ci", TokenScope::Operate, "ops", 10, None, None)
+        );
+        assert_eq!(
+            s.create_api_token(&new("ci", "h-other", TokenScope::Admin), &act(11, "token.create"))
+                .await
+                .unwrap(),
+            TokenCreated::NameTaken
+        );
+        assert!(s.api_token("h-other").await.unwrap().is_none(), "nothing written");
+        assert_eq!(s.api_token("h-ci").await.unwrap().unwrap().id, ci.id);
+        assert!(s.api_token("nope").await.unwrap().is_none());
+
+        s.touch_api_token(ci.id, 50).await.unwrap();
+        s.touch_api_token(ci.id, 40).await.unwrap();
+        assert_eq!(
+            s.api_token("h-ci").await.unwrap().unwrap().last_used_at,
+            Some(50),
+            "never moves back"
+        );
+
+        assert!(s.revoke_api_token(ci.id, &act(60, "token.revoke")).await.unwrap());
+        assert!(
+            !s.revoke_api_token(ci.id, &act(61, "token.revoke")).await.unwrap(),
+            "once"
+        );
+        assert!(
+            s.api_token("h-ci").await.unwrap().is_none(),
+            "revoked tokens are not found"
+        );
+        let listed = s.list_api_tokens().await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].revoked_at, Some(60));
+
+        let recorded = s
+            .console_actions(&ConsoleActionFilter {
+                actor: Some("ops".into()),
+                before_id: None,
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            recorded.iter().map(|a| (a.action.as_str(), a.at)).collect::<Vec<_>>(),
+            [("token.revoke", 60), ("token.create", 10)],
+            "each change recorded once, refusals not at all"
+        );
     })
     .await;
 }

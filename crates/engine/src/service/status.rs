@@ -7,7 +7,7 @@ use shoprelay_store::{QueueDepths, ShopAuthStatus, ShopChat};
 use crate::{Engine, EngineError};
 
 /// One shop's authorization state, without its tokens.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ShopStatus {
     /// The marketplace app.
     pub app_id: String,
@@ -24,7 +24,7 @@ pub struct ShopStatus {
 }
 
 /// Whether a shop can send buyer chat, as far as shoprelay knows.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChatCapability {
     /// `refused`: the marketplace refused (see `reason`); `unsupported_region`: the shop's region
     /// cannot send through the API; `ok`: the last send was accepted; `untried`: nothing sent yet.
@@ -34,7 +34,7 @@ pub struct ChatCapability {
 }
 
 /// The service's status.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Status {
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
@@ -43,6 +43,7 @@ pub struct Status {
     /// Every stored authorization.
     pub shops: Vec<ShopStatus>,
     /// The WeCom AI-bot long connections this replica runs, by WeCom app id.
+    #[schema(value_type = Object)]
     pub long_connections: crate::longconn::Links,
 }
 

@@ -53,6 +53,7 @@ macro_rules! insert_action {
             .await?;
     }};
 }
+pub(super) use insert_action;
 
 const ENABLED_ADMINS: &str = "SELECT COUNT(*) FROM console_users WHERE role = 'admin' AND disabled_at IS NULL";
 

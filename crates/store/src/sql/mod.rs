@@ -20,6 +20,7 @@ mod reseal;
 mod retention;
 mod shops;
 mod tasks;
+mod tokens;
 mod watch;
 
 use std::str::FromStr;
