@@ -13,9 +13,9 @@ use shoprelay_store::{AuditEntry, AuditFilter, AuditKind, AuditOutcome, ReplayFi
 use crate::error::ApiError;
 use crate::AppState;
 
-/// The API token is missing or wrong.
+/// The API token is missing, wrong or revoked.
 #[derive(Debug, thiserror::Error)]
-#[error("missing or wrong API token")]
+#[error("missing, wrong or revoked API token")]
 pub struct Unauthorized;
 
 impl UserFacing for Unauthorized {
@@ -26,10 +26,10 @@ impl UserFacing for Unauthorized {
         401
     }
     fn message_zh(&self) -> String {
-        "缺少或错误的 API 令牌：请在请求头加入 Authorization: Bearer <server.api_token>".into()
+        "缺少、错误或已吊销的 API 令牌：请在请求头加入 Authorization: Bearer <令牌>（server.api_token，或 `shoprelay tokens create` 创建的令牌）".into()
     }
     fn message_en(&self) -> String {
-        "Missing or wrong API token: send Authorization: Bearer <server.api_token>".into()
+        "Missing, wrong or revoked API token: send Authorization: Bearer <token> (server.api_token, or one made with `shoprelay tokens create`)".into()
     }
 }
 
@@ -59,7 +59,7 @@ impl UserFacing for BadQuery {
     }
 }
 
-/// Checks the bearer token when the server has one.
+/// Checks the configured bearer token when the server has one (`/metrics`; `/api/v1` has [`crate::guard::api_access`]).
 pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     match &state.api_token {
         Some(token) if !token.admits(headers) => Err(Unauthorized.into()),
@@ -68,17 +68,26 @@ pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Api
 }
 
 /// `GET /api/v1/audit` query: each parameter narrows.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Kind of entry.
     kind: Option<AuditKind>,
     /// A marketplace shoprelay connects to (`shopee`, `lazada`, `tiktok`).
     platform: Option<String>,
+    /// Shop.
     shop_id: Option<i64>,
+    /// Order number.
     order_sn: Option<String>,
+    /// How it ended.
     outcome: Option<AuditOutcome>,
+    /// At or after (unix ms).
     from: Option<i64>,
+    /// Before (unix ms).
     to: Option<i64>,
+    /// Only ids below this one (the next page).
     before_id: Option<i64>,
+    /// At most this many.
     limit: Option<i64>,
 }
 
@@ -100,36 +109,44 @@ impl AuditQuery {
 }
 
 /// `GET /api/v1/audit?kind&platform&shop_id&order_sn&outcome&from&to&before_id&limit` — newest first.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses(
+    (status = 200, description = "Audit entries, newest first", body = Vec<AuditEntry>),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 pub async fn audit(
     State(state): State<AppState>,
-    headers: HeaderMap,
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    authorize(&state, &headers)?;
     let Query(query) = query.map_err(|e| BadQuery(e.body_text()))?;
     let filter = query.into_filter()?;
     Ok(Json(state.engine.audit().query(&filter).await?))
 }
 
 /// Queue depths and shop authorizations.
-pub async fn status(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Status>, ApiError> {
-    authorize(&state, &headers)?;
+#[utoipa::path(get, path = "/api/v1/status", tag = "status", responses(
+    (status = 200, description = "Queues, shops and long connections", body = Status),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
+pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     Ok(Json(state.engine.status().report().await?))
 }
 
 /// How many dead letters were queued again.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Replayed {
+    /// Dead letters queued again.
     replayed: u64,
 }
 
 /// `POST /api/v1/deliveries/replay` with a JSON filter: dead letters go back in the queue.
+#[utoipa::path(post, path = "/api/v1/deliveries/replay", tag = "deliveries", request_body = ReplayFilter, responses(
+    (status = 200, description = "How many were queued again", body = Replayed),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 pub async fn replay(
     State(state): State<AppState>,
-    headers: HeaderMap,
     body: Result<Json<ReplayFilter>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Replayed>, ApiError> {
-    authorize(&state, &headers)?;
     let Json(filter) = body.map_err(|e| BadQuery(e.body_text()))?;
     let replayed = state.engine.queues().replay_dead(&filter).await?;
     Ok(Json(Replayed { replayed }))

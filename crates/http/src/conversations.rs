@@ -3,7 +3,7 @@
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::StreamExt;
@@ -16,7 +16,7 @@ use shoprelay_store::{
     ArchivePage, ArchiveQuery, BuyerOrder, Conversation, ConversationFilter, ConversationMessage, ConversationState,
 };
 
-use crate::api::{authorize, BadQuery};
+use crate::api::BadQuery;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -44,13 +44,20 @@ impl UserFacing for ConversationNotFound {
 }
 
 /// The listing's query, before it is read into a filter.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Of this shop.
     shop_id: Option<u64>,
+    /// Held by this member (WeCom userid).
     holder: Option<String>,
+    /// `open`, `claimed` or `resolved`.
     state: Option<String>,
+    /// With this buyer (their id at the marketplace).
     buyer_id: Option<String>,
+    /// With a buyer message at or after this time (unix ms).
     since: Option<i64>,
+    /// At most this many (default 100).
     limit: Option<i64>,
 }
 
@@ -77,19 +84,21 @@ impl ListQuery {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", params(ListQuery), responses(
+    (status = 200, description = "Conversations, newest buyer message first", body = Vec<Conversation>),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 /// `GET /api/v1/conversations?shop_id&holder&state&buyer_id&since&limit` — newest buyer message first.
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Vec<Conversation>>, ApiError> {
-    authorize(&state, &headers)?;
     let Query(query) = query.map_err(|e| BadQuery(e.body_text()))?;
     Ok(Json(state.engine.conversations(&query.filter()?).await?))
 }
 
 /// A conversation with its messages.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Thread {
     /// The conversation.
     #[serde(flatten)]
@@ -103,13 +112,15 @@ pub struct Thread {
 /// Orders shown beside a conversation.
 const ORDERS_SHOWN: i64 = 5;
 
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "Conversation id")), responses(
+    (status = 200, description = "The conversation with its messages and the buyer's orders", body = Thread),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 /// `GET /api/v1/conversations/{id}` — the conversation, its latest messages and the buyer's latest orders.
-pub async fn get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Result<Json<Thread>, ApiError> {
-    authorize(&state, &headers)?;
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Thread>, ApiError> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| BadQuery(format!("conversation id `{id}` is not a number")))?;
     match state.engine.conversation_thread(id, 500).await? {
         Some((conversation, messages)) => {
             let orders = state.engine.archive().buyer_orders(&conversation, ORDERS_SHOWN).await?;
@@ -124,18 +135,30 @@ pub async fn get(
 }
 
 /// The archive's query (search and export), before it is read.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ArchiveParams {
+    /// Of this shop.
     shop_id: Option<u64>,
+    /// With this buyer (their id at the marketplace).
     buyer_id: Option<String>,
+    /// Mentioning this order.
     order_sn: Option<String>,
+    /// Written or held by this member.
     member: Option<String>,
+    /// Containing this phrase (at most 200 characters).
     text: Option<String>,
+    /// At or after (unix ms).
     from: Option<i64>,
+    /// Before (unix ms).
     to: Option<i64>,
+    /// After this message id (the next page).
     after_id: Option<i64>,
+    /// At most this many.
     limit: Option<i64>,
+    /// At most this many messages opened for one page.
     scan: Option<i64>,
+    /// Export only: `csv` (default) or `jsonl`.
     format: Option<String>,
 }
 
@@ -166,26 +189,33 @@ impl ArchiveParams {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/conversations/search", tag = "conversations", params(ArchiveParams), responses(
+    (status = 200, description = "Matching messages, oldest first, and where the next page starts", body = ArchivePage),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 /// `GET /api/v1/conversations/search?shop_id&buyer_id&order_sn&member&text&from&to&after_id&limit&scan` —
 /// matching messages oldest first, with `next_after_id` to ask for the next page.
 pub async fn search(
     State(state): State<AppState>,
-    headers: HeaderMap,
     query: Result<Query<ArchiveParams>, QueryRejection>,
 ) -> Result<Json<ArchivePage>, ApiError> {
-    authorize(&state, &headers)?;
     let Query(params) = query.map_err(|e| BadQuery(e.body_text()))?;
     Ok(Json(state.engine.archive().search(&params.query()?).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/conversations/export", tag = "conversations", params(ArchiveParams), responses(
+    (status = 200, description = "Every matching message", content(
+        (String = "text/csv"),
+        (String = "application/x-ndjson"),
+    )),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 /// `GET /api/v1/conversations/export?format=csv|jsonl&…the search's filters` — every matching message,
 /// streamed a page at a time (the archive may be large).
 pub async fn export(
     State(state): State<AppState>,
-    headers: HeaderMap,
     query: Result<Query<ArchiveParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers)?;
     let Query(params) = query.map_err(|e| BadQuery(e.body_text()))?;
     let format = ExportFormat::parse(params.format.as_deref().unwrap_or("csv"))?;
     let archive_query = params.query()?;

@@ -4,16 +4,20 @@
 //! send JSON) are checked. Pages are sent with headers that keep them from being framed or sniffed and
 //! from leaking their capability URL in a Referer.
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN, TRANSFER_ENCODING};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::secret::Secret;
+use shoprelay_engine::service::console::token_hash;
+use shoprelay_store::{ApiTokenRecord, TokenScope};
 use subtle::ConstantTimeEq;
 
+use crate::api::Unauthorized;
 use crate::error::ApiError;
+use crate::AppState;
 
 /// Shortest API token accepted, in characters (an `openssl rand -hex 16` is 32).
 pub const MIN_API_TOKEN_CHARS: usize = 32;
@@ -34,15 +38,138 @@ impl ApiToken {
 
     /// Whether an `Authorization` header carries this token; the scheme's case does not matter.
     pub fn admits(&self, headers: &HeaderMap) -> bool {
-        let given = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .unwrap_or_default();
+        self.is(bearer(headers).unwrap_or_default())
+    }
+
+    fn is(&self, given: &str) -> bool {
         bool::from(given.as_bytes().ct_eq(self.0.expose().as_bytes()))
     }
+}
+
+/// The bearer token of an `Authorization` header, if it has one.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
+}
+
+/// The scope an API route needs: reads need `read`; everyday writes (replaying dead letters,
+/// acknowledging tasks, forgetting a buyer, dry-running rules) `operate`; every other write `admin`.
+pub fn needed_scope(method: &Method, route: &str) -> TokenScope {
+    if !changes_state(method) {
+        return TokenScope::Read;
+    }
+    match route {
+        "/api/v1/deliveries/replay"
+        | "/api/v1/tasks/{id}/ack"
+        | "/api/v1/buyers/forget"
+        | "/api/v1/rules/test"
+        | "/api/v1/rules/preview" => TokenScope::Operate,
+        _ => TokenScope::Admin,
+    }
+}
+
+/// A stored API token asked for more than its scope allows.
+#[derive(Debug, thiserror::Error)]
+#[error("API token `{name}` has scope {have}; this request needs {need}")]
+pub struct ScopeDenied {
+    /// The token's name.
+    pub name: String,
+    /// Its scope.
+    pub have: TokenScope,
+    /// The scope the request needs.
+    pub need: TokenScope,
+}
+
+impl UserFacing for ScopeDenied {
+    fn code(&self) -> &'static str {
+        "api.scope_denied"
+    }
+    fn status(&self) -> u16 {
+        403
+    }
+    fn message_zh(&self) -> String {
+        format!(
+            "API 令牌「{}」的权限范围是 {}，此请求需要 {}：请在控制台「API 令牌」页面或用 `shoprelay tokens create --scope {}` 创建权限足够的令牌",
+            self.name, self.have, self.need, self.need
+        )
+    }
+    fn message_en(&self) -> String {
+        format!(
+            "API token `{}` has scope {}, this request needs {}: create one with enough scope on the console's API tokens page or with `shoprelay tokens create --scope {}`",
+            self.name, self.have, self.need, self.need
+        )
+    }
+}
+
+/// How often a token's `last_used_at` is written at most: a busy script must not turn every read into a
+/// write.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// Who a request to `/api/v1` is, once admitted.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// No token is configured and none was sent: a loopback server trusts its own machine.
+    Local,
+    /// The configured token: every scope.
+    Configured,
+    /// A stored token, within its scope.
+    Token(ApiTokenRecord),
+}
+
+/// Admits a request to `/api/v1`: the configured token (every scope), a stored unrevoked token whose scope
+/// covers the route, or nothing at all while no token is configured. A token that is sent must be good,
+/// even where none is needed.
+pub async fn api_access(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let need = needed_scope(request.method(), &route);
+    match caller(&state, request.headers(), need).await {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn caller(state: &AppState, headers: &HeaderMap, need: TokenScope) -> Result<Caller, ApiError> {
+    let Some(given) = bearer(headers) else {
+        return match state.api_token {
+            Some(_) => Err(Unauthorized.into()),
+            None => Ok(Caller::Local),
+        };
+    };
+    if state.api_token.as_ref().is_some_and(|t| t.is(given)) {
+        return Ok(Caller::Configured);
+    }
+    let store = &state.engine.store;
+    let Some(token) = store.api_token(&token_hash(given)).await? else {
+        return Err(Unauthorized.into());
+    };
+    if !token.scope.allows(need) {
+        return Err(ScopeDenied {
+            name: token.name,
+            have: token.scope,
+            need,
+        }
+        .into());
+    }
+    let now = state.engine.clock.now_ms();
+    if token.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY_MS) {
+        // Losing this note costs a stale "last used", never the request.
+        if let Err(err) = store.touch_api_token(token.id, now).await {
+            tracing::warn!(error = ?err, token = %token.name, "noting an API token's use failed");
+        }
+    }
+    Ok(Caller::Token(token))
 }
 
 /// Why the API token given at start-up cannot guard the server.
@@ -89,6 +216,128 @@ impl UserFacing for ApiTokenError {
                  rules: set SHOPRELAY_API_TOKEN (at least {MIN_API_TOKEN_CHARS} characters) or listen on 127.0.0.1"
             ),
         }
+    }
+}
+
+/// What stored tokens start with, so a leaked one is recognisable (secret scanners, logs).
+pub const TOKEN_PREFIX: &str = "srt_";
+
+/// Longest token name, in characters.
+pub const MAX_TOKEN_NAME_CHARS: usize = 64;
+
+/// Why a stored API token could not be made or revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The name is empty, too long or holds other characters.
+    #[error("a token name is 1 to {MAX_TOKEN_NAME_CHARS} letters, digits, `.`, `_` or `-`")]
+    BadName,
+    /// Another token has the name.
+    #[error("a token named `{0}` exists")]
+    NameTaken(String),
+    /// No unrevoked token has the id.
+    #[error("no unrevoked token #{0}")]
+    NotFound(i64),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] shoprelay_store::StoreError),
+}
+
+impl UserFacing for TokenError {
+    fn code(&self) -> &'static str {
+        match self {
+            TokenError::BadName => "tokens.bad_name",
+            TokenError::NameTaken(_) => "tokens.name_taken",
+            TokenError::NotFound(_) => "tokens.not_found",
+            TokenError::Store(e) => e.code(),
+        }
+    }
+    fn status(&self) -> u16 {
+        match self {
+            TokenError::BadName => 400,
+            TokenError::NameTaken(_) => 409,
+            TokenError::NotFound(_) => 404,
+            TokenError::Store(e) => e.status(),
+        }
+    }
+    fn message_zh(&self) -> String {
+        match self {
+            TokenError::BadName => format!("令牌名称须为 1 到 {MAX_TOKEN_NAME_CHARS} 个字母、数字、`.`、`_` 或 `-`"),
+            TokenError::NameTaken(name) => format!("已有名为「{name}」的令牌（含已吊销的）：请换一个名称"),
+            TokenError::NotFound(id) => format!("没有未吊销的令牌 #{id}"),
+            TokenError::Store(e) => e.message_zh(),
+        }
+    }
+    fn message_en(&self) -> String {
+        match self {
+            TokenError::BadName => {
+                format!("A token name is 1 to {MAX_TOKEN_NAME_CHARS} letters, digits, `.`, `_` or `-`")
+            }
+            TokenError::NameTaken(name) => {
+                format!("A token named `{name}` exists (revoked ones count): pick another name")
+            }
+            TokenError::NotFound(id) => format!("There is no unrevoked token #{id}"),
+            TokenError::Store(e) => e.message_en(),
+        }
+    }
+}
+
+/// A token's name, checked.
+fn token_name(raw: &str) -> Result<&str, TokenError> {
+    let name = raw.trim();
+    let ok = !name.is_empty()
+        && name.chars().count() <= MAX_TOKEN_NAME_CHARS
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    ok.then_some(name).ok_or(TokenError::BadName)
+}
+
+/// Makes a stored API token named `name` with `scope` for `actor` at `now` (unix ms), recording the action;
+/// answers the record and the token, which exists nowhere else afterwards: show it once.
+pub async fn create_token(
+    store: &dyn shoprelay_store::Store,
+    name: &str,
+    scope: TokenScope,
+    actor: &str,
+    now: i64,
+) -> Result<(ApiTokenRecord, Secret), TokenError> {
+    let name = token_name(name)?;
+    let token = Secret::new(format!(
+        "{TOKEN_PREFIX}{}",
+        shoprelay_engine::service::console::new_token().expose()
+    ));
+    let new = shoprelay_store::NewApiToken {
+        name: name.to_owned(),
+        token_hash: token_hash(token.expose()),
+        scope,
+        created_by: actor.to_owned(),
+    };
+    let done = shoprelay_store::ConsoleAction::new(now, actor, "token.create", Some(name), format!("scope {scope}"));
+    match store.create_api_token(&new, &done).await? {
+        shoprelay_store::TokenCreated::Created(record) => Ok((record, token)),
+        shoprelay_store::TokenCreated::NameTaken => Err(TokenError::NameTaken(name.to_owned())),
+    }
+}
+
+/// Revokes the stored token `id` for `actor` at `now`, recording the action.
+pub async fn revoke_token(
+    store: &dyn shoprelay_store::Store,
+    id: i64,
+    actor: &str,
+    now: i64,
+) -> Result<(), TokenError> {
+    let name = store
+        .list_api_tokens()
+        .await?
+        .into_iter()
+        .find(|t| t.id == id && t.revoked_at.is_none())
+        .map(|t| t.name)
+        .ok_or(TokenError::NotFound(id))?;
+    let done = shoprelay_store::ConsoleAction::new(now, actor, "token.revoke", Some(&name), format!("token #{id}"));
+    if store.revoke_api_token(id, &done).await? {
+        Ok(())
+    } else {
+        Err(TokenError::NotFound(id))
     }
 }
 
@@ -295,6 +544,41 @@ mod tests {
         assert!(!token.admits(&with(&format!("Basic {}", "t".repeat(32)))));
         assert!(!token.admits(&with("Bearer ")));
         assert!(!token.admits(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn scopes_follow_the_method_and_the_route() {
+        assert_eq!(needed_scope(&Method::GET, "/api/v1/rules"), TokenScope::Read);
+        assert_eq!(
+            needed_scope(&Method::POST, "/api/v1/tasks/{id}/ack"),
+            TokenScope::Operate
+        );
+        assert_eq!(
+            needed_scope(&Method::POST, "/api/v1/deliveries/replay"),
+            TokenScope::Operate
+        );
+        assert_eq!(needed_scope(&Method::PUT, "/api/v1/rules/{id}"), TokenScope::Admin);
+        assert_eq!(
+            needed_scope(&Method::POST, "/api/v1/rules/{id}/enable"),
+            TokenScope::Admin
+        );
+        assert_eq!(
+            needed_scope(&Method::PUT, "/api/v1/shops/{app_id}/{shop_id}/data-policy"),
+            TokenScope::Admin
+        );
+        assert_eq!(
+            needed_scope(&Method::POST, "/api/v1/unknown"),
+            TokenScope::Admin,
+            "unknown writes need admin"
+        );
+    }
+
+    #[test]
+    fn token_names_are_short_and_plain() {
+        assert_eq!(token_name(" ci-deploy.1 ").unwrap(), "ci-deploy.1");
+        for bad in ["", "  ", "a b", "名字", &"x".repeat(65)] {
+            assert!(token_name(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

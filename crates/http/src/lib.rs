@@ -6,6 +6,7 @@
 //!   verified and stored once before the answer.
 //! - [`auth`]: `GET /auth/{platform}/{app_id}` (the authorization link) and its callback.
 //! - [`api`]: `/api/v1/…` audit, status, replay of dead letters.
+//! - [`openapi`]: `GET /api/v1/openapi.json` — the API's OpenAPI document, generated from the handlers.
 //! - [`rules`]: `/api/v1/rules…` — rule CRUD, enable/disable, live preview and dry run.
 //! - [`buyers`]: `POST /api/v1/buyers/forget` — a buyer's data deleted on request, audited by hash.
 //! - [`shops`]: `/api/v1/shops/{app_id}/{shop_id}/data-policy` — which personal fields a shop keeps.
@@ -14,7 +15,7 @@
 //!   the audit log.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` (behind the token unless public), the console's front
 //!   page, and digest pages.
-//! - [`guard`]: the API token, Host / Origin / content-type checks, and the headers every page carries.
+//! - [`guard`]: the API tokens (configured, or stored with a scope), Host / Origin / content-type checks, and the headers every page carries.
 //! - [`throttle`]: per-source request rates — a source whose requests keep being refused waits.
 //! - [`edge`]: connections — header, body and request timeouts, a connection cap, a bounded stop.
 //! - [`error`]: [`ApiError`], every error answered as `{code, message, message_en}` with its status.
@@ -27,6 +28,7 @@ pub mod conversations;
 pub mod edge;
 pub mod error;
 pub mod guard;
+pub mod openapi;
 pub mod ops;
 pub mod push;
 pub mod rules;
@@ -87,6 +89,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/conversations/{id}", get(conversations::get))
         .route("/api/v1/tasks", get(tasks::list))
         .route("/api/v1/tasks/{id}/ack", post(tasks::ack))
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route_layer(from_fn_with_state(state.clone(), guard::api_access))
         .layer(from_fn(guard::json_writes));
     let browser = Router::new()
         .route("/auth/{platform}/{app_id}", get(auth::start))

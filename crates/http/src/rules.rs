@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use shoprelay_core::destination::Destination;
@@ -19,23 +19,32 @@ use shoprelay_core::rules::sample_event;
 use shoprelay_engine::service::rules::{DryRun, RuleError};
 use shoprelay_store::ConfigChange;
 
-use crate::api::{authorize, BadQuery};
+use crate::api::BadQuery;
 use crate::error::ApiError;
 use crate::AppState;
 
 /// A rule as the API shows it, with its counters.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RuleView {
+    /// Rule id.
     id: String,
+    /// Whether it matches events.
     enabled: bool,
+    /// Event kinds it selects.
     events: Vec<EventKind>,
+    /// Shops it selects (empty: every shop).
     shops: Vec<u64>,
+    /// Whether it has a condition.
     has_condition: bool,
+    /// Whether it has a message template.
     has_template: bool,
+    /// Where it sends (destination keys).
+    #[schema(value_type = Vec<String>)]
     targets: Vec<Destination>,
     /// Events matched, and deliveries per state: delivered, pending, dead, coalesced; `failed` is `dead`.
     counters: BTreeMap<String, i64>,
     /// The rule itself, as `PUT` takes it.
+    #[schema(value_type = Object)]
     definition: Route,
 }
 
@@ -54,9 +63,12 @@ fn view(rule: &Route, counters: BTreeMap<String, i64>) -> RuleView {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/rules", tag = "rules", responses(
+    (status = 200, description = "The rules with their counters", body = Vec<RuleView>),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 /// `GET /api/v1/rules`: the rules in force, with how many deliveries each produced, by state.
-pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<RuleView>>, ApiError> {
-    authorize(&state, &headers)?;
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<RuleView>>, ApiError> {
     let rules = state.engine.rules().list().await?;
     Ok(Json(
         rules
@@ -71,12 +83,11 @@ fn rule_id(raw: &str) -> Result<ConfigId, ApiError> {
 }
 
 /// `GET /api/v1/rules/{id}`.
-pub async fn get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Json<RuleView>, ApiError> {
-    authorize(&state, &headers)?;
+#[utoipa::path(get, path = "/api/v1/rules/{id}", tag = "rules", params(("id" = String, Path, description = "Rule id")), responses(
+    (status = 200, description = "The rule", body = RuleView),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<RuleView>, ApiError> {
     let id = rule_id(&id)?;
     let (rule, counters) = state.engine.rules().get(&id).await?;
     Ok(Json(view(&rule, counters)))
@@ -95,15 +106,20 @@ fn parse_rule(id: &ConfigId, body: serde_json::Value) -> Result<Route, ApiError>
     Ok(rule)
 }
 
+#[utoipa::path(put, path = "/api/v1/rules/{id}", tag = "rules", params(("id" = String, Path, description = "Rule id")),
+    request_body(content = Object, description = "The rule, as in the configuration file's `[[rules]]`"),
+    responses(
+        (status = 200, description = "Replaced", body = RuleView),
+        (status = 201, description = "Created", body = RuleView),
+        (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 /// `PUT /api/v1/rules/{id}` with the rule as JSON: created or replaced, after the same checks as
 /// `shoprelay apply` (unknown targets, bad conditions with their position, bad hours …).
 pub async fn put(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<RuleView>), ApiError> {
-    authorize(&state, &headers)?;
     let id = rule_id(&id)?;
     let Json(body) = body.map_err(|e| BadQuery(e.body_text()))?;
     let rule = parse_rule(&id, body)?;
@@ -115,56 +131,56 @@ pub async fn put(
     Ok((status, Json(view(&rule, counters))))
 }
 
+#[utoipa::path(delete, path = "/api/v1/rules/{id}", tag = "rules", params(("id" = String, Path, description = "Rule id")), responses(
+    (status = 204, description = "Deleted"),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 /// `DELETE /api/v1/rules/{id}`: the rule stops matching; its past deliveries and counters stay.
-pub async fn delete(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    authorize(&state, &headers)?;
+pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = rule_id(&id)?;
     state.engine.rules().delete(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn set_enabled(
-    state: AppState,
-    headers: HeaderMap,
-    id: String,
-    enabled: bool,
-) -> Result<Json<RuleView>, ApiError> {
-    authorize(&state, &headers)?;
+async fn set_enabled(state: AppState, id: String, enabled: bool) -> Result<Json<RuleView>, ApiError> {
     let id = rule_id(&id)?;
     let (rule, counters) = state.engine.rules().set_enabled(&id, enabled).await?;
     Ok(Json(view(&rule, counters)))
 }
 
 /// `POST /api/v1/rules/{id}/enable`.
-pub async fn enable(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Json<RuleView>, ApiError> {
-    set_enabled(state, headers, id, true).await
+#[utoipa::path(post, path = "/api/v1/rules/{id}/enable", tag = "rules", params(("id" = String, Path, description = "Rule id")), responses(
+    (status = 200, description = "The rule, enabled", body = RuleView),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
+pub async fn enable(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<RuleView>, ApiError> {
+    set_enabled(state, id, true).await
 }
 
+#[utoipa::path(post, path = "/api/v1/rules/{id}/disable", tag = "rules", params(("id" = String, Path, description = "Rule id")), responses(
+    (status = 200, description = "The rule, disabled", body = RuleView),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 /// `POST /api/v1/rules/{id}/disable`: kept, matches nothing until enabled.
-pub async fn disable(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Json<RuleView>, ApiError> {
-    set_enabled(state, headers, id, false).await
+pub async fn disable(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<RuleView>, ApiError> {
+    set_enabled(state, id, false).await
 }
 
 /// What to dry-run: a stored order's newest event (of `kind`, when given), a sample event of a kind,
 /// or a whole event; for a preview, also an unsaved rule.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RulesTest {
+    /// A sample event of this kind (or, with `order_sn`, that order's newest event of this kind).
     kind: Option<EventKind>,
+    /// A whole event.
+    #[schema(value_type = Option<Object>)]
     event: Option<Event>,
+    /// A stored order, whose newest event is used.
     order_sn: Option<String>,
+    /// The time to evaluate at (unix seconds; default now).
     at: Option<i64>,
+    /// The unsaved rule to preview (`/rules/preview` only).
+    #[schema(value_type = Option<Object>)]
     rule: Option<serde_json::Value>,
 }
 
@@ -179,29 +195,33 @@ async fn test_event(state: &AppState, test: &RulesTest) -> Result<Event, ApiErro
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/rules/test", tag = "rules", request_body = RulesTest, responses(
+    (status = 200, description = "What the rules in force would do", body = DryRun),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 /// `POST /api/v1/rules/test` with `{"order_sn": "…"}` (that order's newest stored event), `{"kind":
 /// "order_created"}` (a sample) or `{"event": {…}}`: which rules fire, to whom, with what message.
 /// Nothing is sent.
 pub async fn test(
     State(state): State<AppState>,
-    headers: HeaderMap,
     body: Result<Json<RulesTest>, JsonRejection>,
 ) -> Result<Json<DryRun>, ApiError> {
-    authorize(&state, &headers)?;
     let Json(test) = body.map_err(|e| BadQuery(e.body_text()))?;
     let event = test_event(&state, &test).await?;
     let at = test.at.unwrap_or_else(|| state.engine.clock.now_secs());
     Ok(Json(state.engine.rules().dry_run(&event, at)))
 }
 
+#[utoipa::path(post, path = "/api/v1/rules/preview", tag = "rules", request_body = RulesTest, responses(
+    (status = 200, description = "What the rule alone would do", body = DryRun),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 /// `POST /api/v1/rules/preview` with `{"rule": {…}, "kind" | "event", "at"}`: the live preview of a rule
 /// being edited — checked as `PUT` would, then what it would send for the event, alone. Nothing is saved.
 pub async fn preview(
     State(state): State<AppState>,
-    headers: HeaderMap,
     body: Result<Json<RulesTest>, JsonRejection>,
 ) -> Result<Json<DryRun>, ApiError> {
-    authorize(&state, &headers)?;
     let Json(test) = body.map_err(|e| BadQuery(e.body_text()))?;
     let Some(raw) = test.rule.clone() else {
         return Err(BadQuery("give the `rule` to preview".into()).into());

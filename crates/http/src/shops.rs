@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use shoprelay_core::error::UserFacing;
@@ -14,12 +13,12 @@ use shoprelay_core::policy::{
 };
 use shoprelay_engine::service::data_policy::Accepting;
 
-use crate::api::{authorize, BadQuery};
+use crate::api::BadQuery;
 use crate::error::ApiError;
 use crate::AppState;
 
 /// A shop's policy as the API shows it, with the commitment it needs.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PolicyView {
     /// The policy in force.
     #[serde(flatten)]
@@ -33,7 +32,7 @@ pub struct PolicyView {
 }
 
 /// The body of a policy change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyRequest {
     /// Sensitive fields to keep (`phone`, `address`, `name`, `email`); empty for the minimal policy.
@@ -87,24 +86,28 @@ fn view(policy: FieldPolicy) -> PolicyView {
 }
 
 /// The shop's policy (the minimal one when none was set) and the commitment text.
+#[utoipa::path(get, path = "/api/v1/shops/{app_id}/{shop_id}/data-policy", tag = "shops", params(("app_id" = String, Path, description = "The marketplace app's id"), ("shop_id" = u64, Path, description = "The shop")), responses(
+    (status = 200, description = "The policy", body = PolicyView),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 pub async fn get(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((app, shop)): Path<(String, String)>,
 ) -> Result<Json<PolicyView>, ApiError> {
-    authorize(&state, &headers)?;
     let (app, shop) = shop_of(&app, &shop)?;
     Ok(Json(view(state.engine.data_policies().get(&app, shop).await?)))
 }
 
 /// Replaces the shop's policy; audited with who accepted which commitment version.
+#[utoipa::path(put, path = "/api/v1/shops/{app_id}/{shop_id}/data-policy", tag = "shops", params(("app_id" = String, Path, description = "The marketplace app's id"), ("shop_id" = u64, Path, description = "The shop")), request_body = PolicyRequest, responses(
+    (status = 200, description = "The policy now in force", body = PolicyView),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 pub async fn put(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((app, shop)): Path<(String, String)>,
     body: Result<Json<PolicyRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<PolicyView>, ApiError> {
-    authorize(&state, &headers)?;
     let (app, shop) = shop_of(&app, &shop)?;
     let Json(request) = body.map_err(|e| BadQuery(e.body_text()))?;
     let fields = request

@@ -5,19 +5,20 @@
 use axum::body::Bytes;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use shoprelay_core::neutralize::html::escape;
 use shoprelay_store::{Task, TaskState};
 
-use crate::api::{authorize, BadQuery};
+use crate::api::BadQuery;
 use crate::error::ApiError;
 use crate::AppState;
 
 /// `GET /api/v1/tasks` filter.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     /// `open`, `escalated` or `acked`.
     state: Option<String>,
@@ -26,12 +27,14 @@ pub struct TaskQuery {
 }
 
 /// `GET /api/v1/tasks?state=open`: newest first.
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(TaskQuery), responses(
+    (status = 200, description = "Tasks, newest first", body = Vec<Task>),
+    (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
     query: Result<Query<TaskQuery>, QueryRejection>,
 ) -> Result<Json<Vec<Task>>, ApiError> {
-    authorize(&state, &headers)?;
     let Query(q) = query.map_err(|e| BadQuery(e.body_text()))?;
     let only = match q.state.as_deref() {
         None => None,
@@ -43,21 +46,24 @@ pub async fn list(
 }
 
 /// Who acknowledges.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct AckBody {
     /// A name or userid, for the record.
     #[serde(default)]
     by: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/ack", tag = "tasks", params(("id" = i64, Path, description = "Task id")),
+    request_body(content = Option<AckBody>, description = "Optional: who acknowledges"),
+    responses(
+        (status = 200, description = "The task, acknowledged", body = Task),
+        (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
+))]
 /// `POST /api/v1/tasks/{id}/ack` with optional `{"by": "…"}`: acknowledged, so it does not escalate.
-pub async fn ack(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    body: Bytes,
-) -> Result<Json<Task>, ApiError> {
-    authorize(&state, &headers)?;
+pub async fn ack(State(state): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Json<Task>, ApiError> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| BadQuery(format!("task id `{id}` is not a number")))?;
     // The body is optional: an empty one acknowledges as "console".
     let by = if body.iter().all(u8::is_ascii_whitespace) {
         None

@@ -52,6 +52,9 @@ enum Command {
     /// The console: `console setup-link` prints a one-time link that creates the first admin.
     #[command(subcommand)]
     Console(cli::console::Command),
+    /// API tokens for automation: `tokens create --name ci --scope operate` prints one (once).
+    #[command(subcommand)]
+    Tokens(cli::tokens::Command),
     /// Run a simulator on its own.
     #[cfg(feature = "demo")]
     Sim(cli::sim::Args),
@@ -91,6 +94,7 @@ async fn main() -> ExitCode {
         Command::Shops(command) => cli::shops::run(command).await,
         Command::Keys(command) => cli::keys::run(command).await,
         Command::Console(command) => cli::console::run(command).await,
+        Command::Tokens(command) => cli::tokens::run(command).await,
         #[cfg(feature = "demo")]
         Command::Bench(args) => cli::bench::run(args).await,
     };

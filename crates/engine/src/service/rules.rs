@@ -94,18 +94,19 @@ impl UserFacing for RuleError {
 }
 
 /// One message a dry run would send.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WouldSend {
     /// The rule that sends it.
     pub rule: String,
-    /// Where it goes.
+    /// Where it goes (destination key).
+    #[schema(value_type = String)]
     pub destination: Destination,
     /// The request body, as the destination would receive it.
     pub message: serde_json::Value,
 }
 
 /// What a dry run found: each rule's decision and the messages sent.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DryRun {
     /// Each rule and why it matched or not.
     pub decisions: Vec<RuleDecision>,

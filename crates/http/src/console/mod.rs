@@ -21,6 +21,7 @@
 //! - [`onboarding`]: the wizard — WeCom app tested live and saved, shops authorized, test connection.
 //! - [`page`]: the page frame (navigation, language switch) and the error box.
 //! - [`wecom_view`]: a WeCom message drawn the way WeCom's clients draw it (HTML and CSS).
+//! - [`tokens`]: API tokens for automation (admins): created (shown once), listed, revoked.
 //! - [`accounts`]: setup link, login, logout, users and roles, the record of console actions.
 
 pub mod accounts;
@@ -33,6 +34,7 @@ pub mod onboarding;
 pub mod page;
 pub mod rules;
 pub mod wecom_view;
+pub mod tokens;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -94,6 +96,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/entity", get(entity::page))
         .route("/console/entity/wecom", post(entity::set_wecom))
         .route("/console/entity/shop/{app}/{shop}", post(entity::set_shop))
+        .route("/console/tokens", get(tokens::page).post(tokens::create))
+        .route("/console/tokens/{id}/revoke", post(tokens::revoke))
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.

@@ -51,6 +51,7 @@ pub fn frame(lang: Lang, authed: Option<&Authed>, here: &str, title: &str, body:
                         a href="/console/destinations" { (t(lang, "发送目标", "Destinations")) }
                         @if a.user.role.allows(Role::Admin) {
                             a href="/console/users" { (t(lang, "用户", "Users")) }
+                            a href="/console/tokens" { (t(lang, "API 令牌", "API tokens")) }
                         }
                         a href="/console/actions" { (t(lang, "操作记录", "Console actions")) }
                     }

@@ -205,8 +205,12 @@ pub async fn setup(listen: &str, data_dir: Option<PathBuf>) -> Result<Demo> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    let secrets = SecretBox::from_base64(&SecretBox::generate_key())?;
     let database = format!("sqlite://{}", path.join("demo.db").display());
+    // A kept database gets its key file beside it, so `shoprelay serve --database` can open it afterwards.
+    let secrets = match dir {
+        None => crate::settings::master_key(&database)?,
+        Some(_) => SecretBox::from_base64(&SecretBox::generate_key())?,
+    };
     let mut options = StartOptions::new(database, secrets.clone());
     options.clock = clock.clone();
     let server = start(listener, options).await?;

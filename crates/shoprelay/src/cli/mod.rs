@@ -17,3 +17,4 @@ pub mod serve;
 pub mod shops;
 #[cfg(feature = "demo")]
 pub mod sim;
+pub mod tokens;

@@ -5,6 +5,7 @@
 // A test fails by panicking: unwrap and expect are how it says what went wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api_tokens;
 mod archive;
 mod audit_chain;
 mod auth;

@@ -1,0 +1,182 @@
+//! API tokens for automation end to end: made on the console (shown once, CSRF-checked, recorded), used
+//! within their scope, refused beyond it with a typed 403, and refused with 401 once revoked.
+
+use std::time::Duration;
+
+use reqwest::header::LOCATION;
+use reqwest::StatusCode;
+
+use shoprelay_store::{ApiTokens, ConsoleAccounts};
+
+use crate::console::{csrf_of, first_admin, get_page, post_form};
+use crate::helpers::{spawn_app, TestApp};
+
+/// Creates a token through the console page; answers it as the page showed it.
+async fn create_on_console(app: &TestApp, session: &str, name: &str, scope: &str) -> String {
+    let (status, page) = get_page(app, session, "/console/tokens").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let csrf = csrf_of(&page);
+    let created = post_form(
+        app,
+        session,
+        "/console/tokens",
+        &[("csrf", csrf.as_str()), ("name", name), ("scope", scope)],
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let html = created.text().await.unwrap();
+    let at = html.find("id=\"new-token\">").expect("the new token is shown") + "id=\"new-token\">".len();
+    let token: String = html[at..].chars().take_while(|c| *c != '<').collect();
+    assert!(token.starts_with("srt_") && token.len() == 68, "{token}");
+    token
+}
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app
+        .http
+        .request(method, format!("{}{path}", app.base))
+        .header("authorization", format!("Bearer {token}"));
+    if let Some(body) = body {
+        request = request.header("content-type", "application/json").body(body.to_owned());
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn tokens_are_scoped_shown_once_recorded_and_revocable() {
+    let app = spawn_app().await;
+    let session = first_admin(&app).await;
+    let read = create_on_console(&app, &session, "dashboards", "read").await;
+    let operate = create_on_console(&app, &session, "ops-bot", "operate").await;
+
+    // A form without its CSRF token makes nothing.
+    let forged = post_form(
+        &app,
+        &session,
+        "/console/tokens",
+        &[("name", "evil"), ("scope", "admin")],
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    // Reads pass with any scope; the use is noted.
+    let listed = call(&app, reqwest::Method::GET, "/api/v1/rules", &read, None).await;
+    assert_eq!(listed.status(), StatusCode::OK);
+    let stored = app.server.engine.store.list_api_tokens().await.unwrap();
+    assert!(stored[0].last_used_at.is_some(), "{stored:?}");
+
+    // A write beyond the scope: a typed 403 in both languages.
+    let denied = call(&app, reqwest::Method::POST, "/api/v1/rules/orders/disable", &read, None).await;
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    let body: serde_json::Value = denied.json().await.unwrap();
+    assert_eq!(body["code"], "api.scope_denied", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("dashboards"), "{body}");
+    assert!(body["message_en"].as_str().unwrap().contains("needs admin"), "{body}");
+    let replay = r#"{"shop_id": 1}"#;
+    let denied = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/deliveries/replay",
+        &read,
+        Some(replay),
+    )
+    .await;
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN, "read cannot replay");
+
+    // operate may replay, not change rules.
+    let replayed = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/deliveries/replay",
+        &operate,
+        Some(replay),
+    )
+    .await;
+    assert_eq!(replayed.status(), StatusCode::OK, "{}", replayed.text().await.unwrap());
+    let denied = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/rules/orders/disable",
+        &operate,
+        None,
+    )
+    .await;
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+
+    // A token that is sent must be good, even on a server that needs none.
+    let wrong = call(&app, reqwest::Method::GET, "/api/v1/rules", "srt_nope", None).await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    // Revoked: 401 from then on.
+    let (_, page) = get_page(&app, &session, "/console/tokens").await;
+    assert!(!page.contains(&read), "the token is shown once, never listed");
+    let id = stored.iter().find(|t| t.name == "dashboards").unwrap().id;
+    let revoked = post_form(
+        &app,
+        &session,
+        &format!("/console/tokens/{id}/revoke"),
+        &[("csrf", csrf_of(&page).as_str())],
+    )
+    .await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(revoked.headers()[LOCATION], "/console/tokens");
+    let gone = call(&app, reqwest::Method::GET, "/api/v1/rules", &read, None).await;
+    assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = gone.json().await.unwrap();
+    assert_eq!(body["code"], "api.unauthorized");
+    let still = call(&app, reqwest::Method::GET, "/api/v1/status", &operate, None).await;
+    assert_eq!(still.status(), StatusCode::OK, "only that token");
+
+    // Each change is in the console actions, with who made it.
+    let (_, actions) = get_page(&app, &session, "/console/actions").await;
+    assert_eq!(actions.matches("token.create").count(), 2, "{actions}");
+    assert_eq!(actions.matches("token.revoke").count(), 1);
+}
+
+#[tokio::test]
+async fn only_admins_manage_tokens_and_use_is_noted_at_most_once_a_minute() {
+    let app = spawn_app().await;
+    let session = first_admin(&app).await;
+    let token = create_on_console(&app, &session, "ci", "admin").await;
+    let first = call(&app, reqwest::Method::GET, "/api/v1/status", &token, None).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let used = |app: &TestApp| {
+        let store = app.server.engine.store.clone();
+        async move { store.list_api_tokens().await.unwrap()[0].last_used_at.unwrap() }
+    };
+    let at = used(&app).await;
+    app.clock.advance(Duration::from_secs(30));
+    call(&app, reqwest::Method::GET, "/api/v1/status", &token, None).await;
+    assert_eq!(used(&app).await, at, "not rewritten within the minute");
+    app.clock.advance(Duration::from_secs(31));
+    call(&app, reqwest::Method::GET, "/api/v1/status", &token, None).await;
+    assert_eq!(used(&app).await, at + 61_000);
+
+    // An admin token may change rules.
+    let disabled = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/rules/orders/disable",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(disabled.status(), StatusCode::OK, "{}", disabled.text().await.unwrap());
+
+    // A viewer sees no token page.
+    let users = app.server.engine.console();
+    let admin = app.server.engine.store.console_user("ops").await.unwrap().unwrap();
+    users
+        .create_user(&admin, "vera", "correct horse battery", shoprelay_store::Role::Viewer)
+        .await
+        .unwrap();
+    let viewer = users.login("vera", "correct horse battery").await.unwrap();
+    let (status, _) = get_page(&app, viewer.token.expose(), "/console/tokens").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
