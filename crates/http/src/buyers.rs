@@ -13,8 +13,10 @@ use crate::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ForgetRequest {
     /// The shop the buyer bought from or wrote to.
+    #[schema(minimum = 1)]
     shop_id: u64,
     /// The buyer's user name on the marketplace (case and surrounding blanks do not matter).
+    #[schema(min_length = 1)]
     buyer: String,
 }
 

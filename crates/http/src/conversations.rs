@@ -52,6 +52,7 @@ pub struct ListQuery {
     /// Held by this member (WeCom userid).
     holder: Option<String>,
     /// `open`, `claimed` or `resolved`.
+    #[param(value_type = Option<ConversationState>)]
     state: Option<String>,
     /// With this buyer (their id at the marketplace).
     buyer_id: Option<String>,
@@ -159,6 +160,7 @@ pub struct ArchiveParams {
     /// At most this many messages opened for one page.
     scan: Option<i64>,
     /// Export only: `csv` (default) or `jsonl`.
+    #[param(pattern = "^(csv|jsonl)$")]
     format: Option<String>,
 }
 

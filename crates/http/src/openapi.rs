@@ -71,7 +71,14 @@ impl Modify for BearerScheme {
         crate::tasks::list,
         crate::tasks::ack,
     ),
-    components(schemas(ErrorBodyDoc)),
+    // What query parameters name: utoipa collects the schemas of bodies and answers, not of parameters.
+    components(schemas(
+        ErrorBodyDoc,
+        shoprelay_store::AuditKind,
+        shoprelay_store::AuditOutcome,
+        shoprelay_store::TaskState,
+        shoprelay_store::ConversationState
+    )),
     modifiers(&BearerScheme),
     security(("bearer" = []))
 )]

@@ -21,6 +21,7 @@ use crate::AppState;
 #[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     /// `open`, `escalated` or `acked`.
+    #[param(value_type = Option<TaskState>)]
     state: Option<String>,
     /// At most this many (default 100, at most 1,000).
     limit: Option<i64>,

@@ -6,8 +6,6 @@ use std::time::Duration;
 use reqwest::header::LOCATION;
 use reqwest::StatusCode;
 
-use shoprelay_store::{ApiTokens, ConsoleAccounts};
-
 use crate::console::{csrf_of, first_admin, get_page, post_form};
 use crate::helpers::{spawn_app, TestApp};
 
