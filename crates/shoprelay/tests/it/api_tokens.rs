@@ -178,3 +178,44 @@ async fn only_admins_manage_tokens_and_use_is_noted_at_most_once_a_minute() {
     let (status, _) = get_page(&app, viewer.token.expose(), "/console/tokens").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_cli_creates_lists_and_revokes_tokens_on_the_servers_database() {
+    use crate::cli::{bin, serve, wait_healthy};
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, base) = serve(dir.path(), &[], &[("SHOPRELAY_LISTEN", "127.0.0.1:0")]);
+    wait_healthy(&base).await;
+    let tokens = |args: &[&str]| bin().current_dir(dir.path()).arg("tokens").args(args).output().unwrap();
+
+    let made = tokens(&["create", "--name", "ci", "--scope", "read"]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    assert!(token.starts_with("srt_"), "stdout is the token alone: {token}");
+    let http = reqwest::Client::new();
+    let get = |token: String| {
+        let request = http
+            .get(format!("{base}/api/v1/status"))
+            .header("authorization", format!("Bearer {token}"));
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(get(token.clone()).await, StatusCode::OK);
+    let denied = http
+        .post(format!("{base}/api/v1/deliveries/replay"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(r#"{"shop_id": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+
+    let listed = String::from_utf8(tokens(&["list"]).stdout).unwrap();
+    assert!(listed.lines().any(|l| l.starts_with("1\tci\tread\tcli\t")), "{listed}");
+    assert!(!listed.contains(&token), "never listed");
+
+    assert!(tokens(&["revoke", "1"]).status.success());
+    assert_eq!(get(token).await, StatusCode::UNAUTHORIZED);
+    let again = tokens(&["revoke", "1"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("tokens.not_found"));
+}
