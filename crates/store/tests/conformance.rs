@@ -3911,6 +3911,10 @@ async fn first_response_times_count_only_a_persons_sent_reply_per_wait() {
             .await
             .unwrap();
         assert_eq!(late.overall.map(|m| (m.answered, m.median_ms)), Some((1, 90_000)));
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn api_tokens_are_found_by_hash_touched_and_revoked_once() {
     run_both(|s| async move {

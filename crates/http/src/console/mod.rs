@@ -33,8 +33,8 @@ pub mod lists;
 pub mod onboarding;
 pub mod page;
 pub mod rules;
-pub mod wecom_view;
 pub mod tokens;
+pub mod wecom_view;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{COOKIE, SET_COOKIE};
