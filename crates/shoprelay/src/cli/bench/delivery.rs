@@ -7,7 +7,10 @@
 //! destinations are 100 apps or 100 robots; 100 members of one app would be one destination.
 //! shoprelay paces robots at WeCom's 20/min and app members at 30/min (fixed), and apps at their
 //! configured `rate_per_minute`: the run beyond WeCom's limits therefore uses 100 apps with that budget
-//! raised, each sending to a department of one member, against a simulator with its limits raised.
+//! raised, against a simulator with its limits raised, each app's orders taking turns through enough
+//! members that none gets more than 15 a minute. The per-person limit is never raised: shoprelay keeps it
+//! whatever the app's budget, since WeCom drops what goes beyond it without an error (one member per app
+//! made every message past a person's 30th of the minute wait for the next window — the old 52-s p99).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,7 +24,7 @@ use shoprelay_sim::wecom::{SimLimits, WeComSim};
 use shoprelay_store::{AuditFilter, AuditOutcome};
 use tokio::time::Instant;
 
-use super::fleet::{setup, shop_id, Fleet, Setup, UNLIMITED};
+use super::fleet::{setup, shop_id, slot_payment, Fleet, Setup, UNLIMITED};
 use super::machine::CpuSample;
 use super::{per_sec, percentile, Args, LoadRuntime, Report};
 use crate::server::Running;
@@ -41,8 +44,9 @@ const P99_TARGET_MS: f64 = 50.0;
 /// When each order was created (Unix ms), by order number.
 pub(super) type Sent = HashMap<String, f64>;
 
-/// Creates `total` orders at `rate` per second across the shops, each on its own task (open loop).
-/// Returns when each order was created, and how long shoprelay took to acknowledge each push (whole
+/// Creates `total` orders at `rate` per second across the shops, each on its own task (open loop); with
+/// `slots` above one, each shop's orders take turns through that many payment methods (see
+/// [`Fleet::Apps`]). Returns when each order was created, and how long shoprelay took to acknowledge each push (whole
 /// milliseconds, as the Shopee simulator times its attempts).
 pub(super) async fn create_orders(
     shopee: Arc<ShopeeSim>,
@@ -50,6 +54,7 @@ pub(super) async fn create_orders(
     n: usize,
     rate: f64,
     total: u64,
+    slots: usize,
 ) -> Result<(Sent, Vec<u64>)> {
     let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
     let started = Instant::now();
@@ -65,6 +70,7 @@ pub(super) async fn create_orders(
                 shop_id: Some(shop),
                 order_sn: Some(order_sn.clone()),
                 status: Some("UNPAID".into()),
+                payment_method: (slots > 1).then(|| slot_payment((i as usize / n.max(1)) % slots)),
                 ..NewOrder::default()
             };
             let change = shopee.create_order(order).await?;
@@ -140,6 +146,8 @@ async fn stages(server: &Running, from_ms: i64, sent: &Sent, accepted: &Accepted
         send_start: Option<f64>,
     }
     let mut times: HashMap<String, Times> = HashMap::with_capacity(sent.len());
+    // Why deliveries were put back (the audit's `paced` entries), so a long outbox wait has a cause.
+    let mut deferred: std::collections::BTreeMap<String, usize> = Default::default();
     let mut before_id = None;
     loop {
         let filter = AuditFilter {
@@ -152,6 +160,9 @@ async fn stages(server: &Running, from_ms: i64, sent: &Sent, accepted: &Accepted
         let Some(last) = page.last() else { break };
         before_id = Some(last.id);
         for e in page {
+            if e.kind == "delivery" && e.outcome == AuditOutcome::Paced {
+                *deferred.entry(e.detail.clone()).or_default() += 1;
+            }
             let Some(sn) = e.order_sn.filter(|sn| sent.contains_key(sn)) else {
                 continue;
             };
@@ -197,8 +208,14 @@ async fn stages(server: &Running, from_ms: i64, sent: &Sent, accepted: &Accepted
             format!("{name} {:.0}/{:.0}", p(0.5), p(0.99))
         })
         .collect();
+    let deferred = if deferred.is_empty() {
+        "none".to_owned()
+    } else {
+        let counts: Vec<String> = deferred.iter().map(|(why, n)| format!("{n}× {why}")).collect();
+        counts.join("; ")
+    };
     Ok(format!(
-        "stages p50/p99 ms ({} orders): {}",
+        "stages p50/p99 ms ({} orders): {}; deliveries put back: {deferred}",
         spans[0].len(),
         parts.join(", ")
     ))
@@ -224,6 +241,7 @@ async fn measure(
     load: &LoadRuntime,
     args: &Args,
     setup: &Setup,
+    slots: usize,
     rate: f64,
     label: &str,
     report: &mut Report,
@@ -232,7 +250,7 @@ async fn measure(
     // Distinct per run, so a run never matches an earlier run's messages.
     let prefix = format!("BD{:05X}", SystemClock.now_ms().rem_euclid(0x10_0000));
     let warm_prefix = format!("{prefix}W");
-    let warm = create_orders(setup.shopee.clone(), warm_prefix.clone(), n, 1_000.0, n as u64);
+    let warm = create_orders(setup.shopee.clone(), warm_prefix.clone(), n, 1_000.0, n as u64, slots);
     let (warm_sent, _) = load.run(warm).await??;
     let (_, after) = collect(&setup.wecom, &warm_prefix, &warm_sent, 0).await?;
 
@@ -248,7 +266,7 @@ async fn measure(
     let started = Instant::now();
     // Audit stamps are whole milliseconds; start the window a little early.
     let from_ms = SystemClock.now_ms() - 1_000;
-    let run = create_orders(setup.shopee.clone(), prefix.clone(), n, rate, total);
+    let run = create_orders(setup.shopee.clone(), prefix.clone(), n, rate, total, slots);
     let (sent, mut acks) = load.run(run).await??;
     acks.sort_unstable();
     let (accepted, _) = collect(&setup.wecom, &prefix, &sent, after).await?;
@@ -283,7 +301,11 @@ async fn run_at(
 ) -> Result<()> {
     let n = args.destinations.max(1);
     let setup = setup(n, fleet, limits).await?;
-    let outcome = measure(load, args, &setup, rate, label, report).await;
+    let slots = match fleet {
+        Fleet::Apps { members } => members,
+        Fleet::Robots | Fleet::SharedApp => 1,
+    };
+    let outcome = measure(load, args, &setup, slots, rate, label, report).await;
     // Stopped whatever happened, so a failed run's workers do not disturb the next one.
     setup.server.stop().await?;
     let Measured {
@@ -338,12 +360,17 @@ async fn run_at(
 pub(super) async fn latency(load: &LoadRuntime, args: &Args, report: &mut Report) {
     let n = args.destinations.max(1);
     let robots = n as f64 * ROBOT_PER_MINUTE / 60.0;
+    // Twice the people a minute of this rate needs at 30 a minute each: no person's budget is ever spent.
+    let members = ((args.delivery_rate / n as f64 * 60.0 / MEMBER_PER_MINUTE) * 2.0)
+        .ceil()
+        .max(1.0) as usize;
     report.note(format!(
         "delivery: WeCom's real limits make {rate} to {n} destinations impossible within budget: {n} robots × \
          20/min = {}, {n} members × 30/min = {}, and a WeCom app's default budget is 200/min (3/s). The {rate} \
          run therefore uses {n} WeCom apps whose shoprelay budget (`rate_per_minute`) and simulator limits are \
-         raised to {UNLIMITED}/min, one department of one member each: it measures shoprelay's own latency, not \
-         what WeCom would accept. The second run uses {n} robots at WeCom's real limits (and shoprelay's pacing), \
+         raised to {UNLIMITED}/min, each shop's orders taking turns through {members} members of its app (half of \
+         a person's 30/min at this rate: shoprelay keeps WeCom's per-person limit whatever the app's budget): it \
+         measures shoprelay's own latency, not what WeCom would accept. The second run uses {n} robots at WeCom's real limits (and shoprelay's pacing), \
          at 90 % of their budget. Times are the simulator's whole-millisecond stamps (±1 ms).",
         per_sec(robots),
         per_sec(n as f64 * MEMBER_PER_MINUTE / 60.0),
@@ -355,8 +382,9 @@ pub(super) async fn latency(load: &LoadRuntime, args: &Args, report: &mut Report
         robot_per_minute: UNLIMITED,
         ..SimLimits::default()
     };
-    let label = format!("{n} apps, budgets raised");
-    if let Err(e) = run_at(load, args, Fleet::Apps, raised, args.delivery_rate, &label, report).await {
+    let label = format!("{n} apps × {members} members, budgets raised");
+    let fleet = Fleet::Apps { members };
+    if let Err(e) = run_at(load, args, fleet, raised, args.delivery_rate, &label, report).await {
         report.fail("delivery (budgets raised)", e);
     }
     let label = format!("{n} robots, WeCom's real limits");

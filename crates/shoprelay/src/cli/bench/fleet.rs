@@ -10,7 +10,7 @@ use shoprelay_clock::SystemClock;
 use shoprelay_core::secret::SecretBox;
 use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_sim::shopee::{ShopeeSim, ShopeeSimConfig, SimMainAccount, SimShop};
-use shoprelay_sim::wecom::{SimApp, SimGroup, SimLimits, WeComSim, WeComSimConfig};
+use shoprelay_sim::wecom::{SimApp, SimLimits, WeComSim, WeComSimConfig};
 use tokio::net::TcpListener;
 
 use crate::server::{start, Running, StartOptions};
@@ -39,11 +39,26 @@ fn member(i: usize) -> String {
     format!("u{i:03}")
 }
 
+/// The `k`-th member of the `i`-th app of [`Fleet::Apps`].
+fn app_member(i: usize, k: usize) -> String {
+    format!("u{i:03}m{k:02}")
+}
+
+/// The payment method of orders meant for the `k`-th member of their shop's app (see [`Fleet::Apps`]).
+pub(super) fn slot_payment(k: usize) -> String {
+    format!("slot{k:02}")
+}
+
 /// What the destinations are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Fleet {
-    /// One WeCom app per shop (budget raised), sending to a department holding one member.
-    Apps,
+    /// One WeCom app per shop (budget raised) with `members` members: each order goes to one of them,
+    /// chosen by its payment method (`slot00`, `slot01`, …), so the run spreads over enough people to stay
+    /// within WeCom's 30 a minute per person, which shoprelay always keeps to.
+    Apps {
+        /// Members per app.
+        members: usize,
+    },
     /// One group robot per shop, at WeCom's real limits.
     Robots,
     /// ONE WeCom app at its default budget (200/min), each shop routed to its own member of it.
@@ -90,7 +105,7 @@ api_base = "{wecom}"
                 );
                 format!(r#"{{ type = "robot", robot = "r{i:03}" }}"#)
             }
-            Fleet::Apps => {
+            Fleet::Apps { members } => {
                 let agent = agent_id(i);
                 let _ = write!(
                     out,
@@ -104,10 +119,23 @@ api_base = "{wecom}"
 rate_per_minute = {UNLIMITED}
 "#
                 );
-                format!(
-                    r#"{{ type = "wecom_app", app = "a{i:03}", departments = [{}] }}"#,
-                    i + 1
-                )
+                // One rule per member: the shop's orders take turns (see `create_orders`).
+                for k in 0..members {
+                    let _ = write!(
+                        out,
+                        r#"
+[[routes]]
+id = "shop-{i:03}-{k:02}"
+events = ["order_created"]
+shops = [{shop}]
+when = {{ payment_method = ["{}"] }}
+targets = [{{ type = "wecom_app", app = "a{i:03}", users = ["{}"] }}]
+"#,
+                        slot_payment(k),
+                        app_member(i, k)
+                    );
+                }
+                continue;
             }
             Fleet::SharedApp => {
                 if i == 0 {
@@ -149,7 +177,7 @@ fn wecom_config(n: usize, fleet: Fleet, limits: SimLimits) -> WeComSimConfig {
             limits,
             ..WeComSimConfig::default()
         },
-        Fleet::Apps => WeComSimConfig {
+        Fleet::Apps { members } => WeComSimConfig {
             apps: (0..n)
                 .map(|i| SimApp {
                     agent_id: agent_id(i),
@@ -157,13 +185,8 @@ fn wecom_config(n: usize, fleet: Fleet, limits: SimLimits) -> WeComSimConfig {
                     name: format!("Bench App {i:03}"),
                 })
                 .collect(),
-            users: (0..n).map(member).collect(),
-            departments: (0..n)
-                .map(|i| SimGroup {
-                    id: i as u64 + 1,
-                    name: format!("Bench Dept {i:03}"),
-                    members: vec![member(i)],
-                })
+            users: (0..n)
+                .flat_map(|i| (0..members).map(move |k| app_member(i, k)))
                 .collect(),
             limits,
             ..WeComSimConfig::default()

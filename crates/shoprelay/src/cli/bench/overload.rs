@@ -136,7 +136,7 @@ async fn run(load: &LoadRuntime, setup: &Setup, report: &mut Report) -> Result<(
     let prefix = format!("OV{:05X}", SystemClock.now_ms().rem_euclid(0x10_0000));
     let started_ms = unix_ms_f64() as u64;
     let started = Instant::now();
-    let pushes = create_orders(setup.shopee.clone(), prefix.clone(), MEMBERS, ORDERS_PER_SEC, ORDERS);
+    let pushes = create_orders(setup.shopee.clone(), prefix.clone(), MEMBERS, ORDERS_PER_SEC, ORDERS, 1);
     let (sent, _) = load.run(pushes).await??;
     let pushed = started.elapsed();
     let visible = watch(setup, &prefix, &sent, started + GIVE_UP).await?;
