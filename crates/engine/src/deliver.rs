@@ -1,7 +1,8 @@
 //! The delivery stage: outbox rows are paced, sent, and each attempt's outcome — delivered, retry later,
 //! deferred (over budget, throttled, held) or dead letter — is committed together with its audit entry.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::join_all;
@@ -13,6 +14,8 @@ use shoprelay_store::{
 use shoprelay_wecom::client::{AppCredentials, Unreached};
 use shoprelay_wecom::error::{Disposition, WeComError};
 use shoprelay_wecom::message::{AppBody, AppChatSpec};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use std::time::Duration;
 
@@ -93,7 +96,17 @@ impl Sent {
 impl Engine {
     /// Sends the deliveries that are due; returns how many were claimed.
     pub async fn deliver_once(&self) -> Result<usize, EngineError> {
-        let limit = self.settings.delivery_concurrency.max(1) as i64;
+        let lanes = self.claim_lanes(self.settings.delivery_concurrency.max(1)).await?;
+        let count = lanes.iter().map(|(_, lane)| lane.len()).sum();
+        for result in join_all(lanes.into_iter().map(|(dest, lane)| self.run_lane(dest, lane))).await {
+            result?;
+        }
+        Ok(count)
+    }
+
+    /// Claims up to `limit` due deliveries, grouped by destination. Destinations run concurrently; within
+    /// one destination deliveries go out in order, so a seller never reads "cancelled" before "new order".
+    async fn claim_lanes(&self, limit: usize) -> Result<Vec<(Destination, Vec<DeliveryItem>)>, EngineError> {
         let items = self
             .store
             .claim_deliveries(
@@ -101,20 +114,72 @@ impl Engine {
                 self.clock.now_ms(),
                 self.settings.lease.as_millis() as i64,
                 self.settings.destination_lease.as_millis() as i64,
-                limit,
+                limit as i64,
             )
             .await?;
-        let count = items.len();
-        // Destinations run concurrently; within one destination deliveries go out in order, so a
-        // seller never reads "cancelled" before "new order".
         let mut by_destination: BTreeMap<Destination, Vec<DeliveryItem>> = BTreeMap::new();
         for item in items {
             by_destination.entry(item.destination.clone()).or_default().push(item);
         }
-        for result in join_all(by_destination.into_iter().map(|(dest, lane)| self.run_lane(dest, lane))).await {
-            result?;
+        Ok(by_destination.into_iter().collect())
+    }
+
+    /// The delivery worker: claims due deliveries whenever fewer than `delivery_concurrency` are in
+    /// flight, and sends each destination's on its own task. A destination's claim is not waited for by
+    /// the others — one slow receiver or a full pass no longer holds up what becomes due meanwhile — and
+    /// a destination with deliveries in flight is not claimed again until they are settled, so its
+    /// order holds. On shutdown it waits for the sends in flight, so the destination leases are given
+    /// back only after them.
+    pub(crate) async fn delivery_loop(self: Arc<Self>, shutdown: CancellationToken) {
+        let capacity = self.settings.delivery_concurrency.max(1);
+        let mut lanes: JoinSet<Result<(), EngineError>> = JoinSet::new();
+        // Each running lane task: the deliveries it holds, and how many wake-ups had come when it started.
+        let mut held: HashMap<tokio::task::Id, (usize, u64)> = HashMap::new();
+        let mut wakes: u64 = 0;
+        let mut claim = true;
+        while !shutdown.is_cancelled() {
+            let room = capacity.saturating_sub(held.values().map(|(n, _)| n).sum());
+            if claim && room > 0 {
+                claim = match self.claim_lanes(room).await {
+                    Ok(claimed) => {
+                        let mut count = 0;
+                        for (destination, lane) in claimed {
+                            count += lane.len();
+                            let n = lane.len();
+                            let me = self.clone();
+                            let task = lanes.spawn(async move { me.run_lane(destination, lane).await });
+                            held.insert(task.id(), (n, wakes));
+                        }
+                        // A full claim may have left more that is due.
+                        count == room
+                    }
+                    Err(err) => {
+                        tracing::warn!(worker = "outbox", error = ?err, "worker step failed; retrying shortly");
+                        false
+                    }
+                };
+            }
+            while let Some(done) = lanes.try_join_next_with_id() {
+                claim |= settled(&mut held, wakes, done);
+            }
+            if claim && held.values().map(|(n, _)| n).sum::<usize>() < capacity {
+                continue;
+            }
+            // Woken by new work or a settled lane, or polling for retries that come due. New work for a
+            // destination busy when it came was skipped by that claim: the lane's end claims again.
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = self.outbox_wake.notified() => {
+                    wakes += 1;
+                    claim = true;
+                }
+                Some(done) = lanes.join_next_with_id(), if !lanes.is_empty() => claim |= settled(&mut held, wakes, done),
+                _ = self.clock.sleep(Duration::from_millis(500)) => claim = true,
+            }
         }
-        Ok(count)
+        while let Some(done) = lanes.join_next_with_id().await {
+            settled(&mut held, wakes, done);
+        }
     }
 
     /// Sends one destination's deliveries in order until its budget is spent, a send fails or its
@@ -486,6 +551,28 @@ fn classify(err: WeComError) -> Failure {
         error,
         slow_down: None,
     }
+}
+
+/// Forgets a finished lane task's deliveries and logs its failure (what it had not settled is claimed
+/// again when its claims run out); true when a wake-up came while it ran, whose claim skipped its
+/// destination.
+fn settled(
+    held: &mut HashMap<tokio::task::Id, (usize, u64)>,
+    wakes: u64,
+    done: Result<(tokio::task::Id, Result<(), EngineError>), tokio::task::JoinError>,
+) -> bool {
+    let id = match done {
+        Ok((id, Ok(()))) => id,
+        Ok((id, Err(err))) => {
+            tracing::warn!(worker = "outbox", error = ?err, "worker step failed; retrying shortly");
+            id
+        }
+        Err(err) => {
+            tracing::error!(worker = "outbox", error = %err, "a delivery lane panicked");
+            err.id()
+        }
+    };
+    held.remove(&id).is_some_and(|(_, started)| wakes > started)
 }
 
 /// The write that records an attempt's result (and, for one that was sent, settles its send).

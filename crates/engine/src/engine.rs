@@ -254,15 +254,7 @@ impl Engine {
         }));
         let me = self.clone();
         let stop = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            me.worker_loop(
-                "outbox",
-                stop,
-                |e| Box::pin(e.deliver_once()),
-                |e| e.outbox_wake.clone(),
-            )
-            .await
-        }));
+        tasks.push(tokio::spawn(async move { me.delivery_loop(stop).await }));
         let me = self.clone();
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move {

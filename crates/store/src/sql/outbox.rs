@@ -1,6 +1,8 @@
 //! The outbox: deliveries claimed, attempted and closed with their audit entries; destinations' pauses and
 //! breakers; the send log budgets are counted over; digests; replay of dead letters.
 
+use std::collections::{HashMap, HashSet};
+
 use async_trait::async_trait;
 use shoprelay_core::destination::Destination;
 
@@ -101,9 +103,6 @@ impl Outbox for SqlStore {
                AND NOT EXISTS (SELECT 1 FROM destination_leases l
                                WHERE l.destination = d.destination AND l.owner <> $2 AND l.until > $1)
              ORDER BY first_priority, first_id LIMIT $3";
-        let next_sql = "SELECT id FROM deliveries
-             WHERE destination = $1 AND state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
-             ORDER BY priority, id LIMIT $3";
         let token = uuid::Uuid::new_v4().to_string();
         let mut items: Vec<DeliveryRow> = with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -113,19 +112,34 @@ impl Outbox for SqlStore {
                 .bind(limit)
                 .fetch_all(&mut *tx)
                 .await?;
+            // A few deliveries of each destination, in order, from the index — one statement for all of
+            // them (each a round trip to SQLite's connection thread otherwise).
+            let per_destination = limit.min(PER_DESTINATION);
             let mut ids: Vec<i64> = Vec::new();
-            for destination in &candidates {
-                let room = limit - ids.len() as i64;
-                if room <= 0 {
-                    break;
+            if !candidates.is_empty() {
+                let mut next = sqlx::QueryBuilder::new("");
+                for (i, destination) in candidates.iter().enumerate() {
+                    if i > 0 {
+                        next.push(" UNION ALL ");
+                    }
+                    next.push("SELECT id, destination FROM (SELECT id, destination FROM deliveries WHERE destination = ");
+                    next.push_bind(destination.as_str());
+                    next.push(" AND state = 'pending' AND next_attempt_at <= ").push_bind(now);
+                    next.push(" AND claimed_until <= ").push_bind(now);
+                    next.push(" ORDER BY priority, id LIMIT ").push_bind(per_destination);
+                    next.push(format!(") n{i}"));
                 }
-                let next: Vec<i64> = sqlx::query_scalar(next_sql)
-                    .bind(destination)
-                    .bind(now)
-                    .bind(room.min(PER_DESTINATION))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                ids.extend(next);
+                let rows: Vec<(i64, String)> = next.build_query_as().fetch_all(&mut *tx).await?;
+                let mut by_destination: HashMap<&str, Vec<i64>> = HashMap::new();
+                for (id, destination) in &rows {
+                    by_destination.entry(destination.as_str()).or_default().push(*id);
+                }
+                // Urgent and oldest destinations first, until the claim is full.
+                for destination in &candidates {
+                    let room = (limit - ids.len() as i64).max(0) as usize;
+                    let next = by_destination.remove(destination.as_str()).unwrap_or_default();
+                    ids.extend(next.into_iter().take(room));
+                }
             }
             let mut items: Vec<DeliveryRow> = Vec::new();
             if !ids.is_empty() {
@@ -145,27 +159,37 @@ impl Outbox for SqlStore {
             let mut destinations: Vec<String> = items.iter().map(|d| d.destination.clone()).collect();
             destinations.sort();
             destinations.dedup();
-            for destination in destinations {
-                // Take the lease unless another process holds a live one (it may have won a race with us).
-                let taken = sqlx::query(
-                    "INSERT INTO destination_leases (destination, owner, until) VALUES ($1, $2, $3)
-                     ON CONFLICT (destination) DO UPDATE SET owner = excluded.owner, until = excluded.until
-                     WHERE destination_leases.owner = excluded.owner OR destination_leases.until <= $4",
-                )
-                .bind(&destination)
-                .bind(owner)
-                .bind(now + destination_lease_ms)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if taken == 0 {
-                    sqlx::query("UPDATE deliveries SET claimed_until = 0 WHERE claim_token = $1 AND destination = $2")
-                        .bind(&token)
-                        .bind(&destination)
-                        .execute(&mut *tx)
-                        .await?;
-                    items.retain(|d| d.destination != destination);
+            if !destinations.is_empty() {
+                // Take the leases unless another process holds a live one (it may have won a race with us):
+                // one statement, in a fixed order so two replicas cannot deadlock; it returns those taken.
+                let mut lease = sqlx::QueryBuilder::new("INSERT INTO destination_leases (destination, owner, until) ");
+                lease.push_values(&destinations, |mut row, destination| {
+                    row.push_bind(destination.as_str())
+                        .push_bind(owner)
+                        .push_bind(now + destination_lease_ms);
+                });
+                lease.push(
+                    " ON CONFLICT (destination) DO UPDATE SET owner = excluded.owner, until = excluded.until
+                     WHERE destination_leases.owner = excluded.owner OR destination_leases.until <= ",
+                );
+                lease.push_bind(now).push(" RETURNING destination");
+                let taken: HashSet<String> = lease
+                    .build_query_scalar::<String>()
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .collect();
+                let lost: Vec<&String> = destinations.iter().filter(|d| !taken.contains(*d)).collect();
+                if !lost.is_empty() {
+                    let mut release = sqlx::QueryBuilder::new("UPDATE deliveries SET claimed_until = 0 WHERE claim_token = ");
+                    release.push_bind(token.as_str()).push(" AND destination IN (");
+                    let mut list = release.separated(", ");
+                    for destination in &lost {
+                        list.push_bind(destination.as_str());
+                    }
+                    release.push(")");
+                    release.build().execute(&mut *tx).await?;
+                    items.retain(|d| taken.contains(&d.destination));
                 }
             }
             tx.commit().await?;
