@@ -84,10 +84,20 @@ struct Shape {
     sends: usize,
     finishes: usize,
     audits: usize,
+    /// Rows the completions write beyond closing their items: events, deliveries, order states.
+    completion_rows: usize,
 }
 
 impl Shape {
     fn of(batch: &WriteBatch) -> Self {
+        let completion_rows = batch
+            .completions
+            .iter()
+            .map(|d| {
+                let c = &d.completion;
+                c.order_updates.len() + c.events.iter().map(|e| 1 + e.deliveries.len()).sum::<usize>()
+            })
+            .sum();
         Self {
             pushes: batch.pushes.len(),
             completions: batch.completions.len(),
@@ -95,12 +105,15 @@ impl Shape {
             sends: batch.sends.len(),
             finishes: batch.finishes.len(),
             audits: batch.audits.len(),
+            completion_rows,
         }
     }
 
-    /// Rows it writes, roughly: what bounds a transaction's length.
+    /// Rows it writes, roughly: what bounds a transaction's length. A completion counts with its events,
+    /// deliveries and order states, so a pass of orders routed to many places cannot make one commit —
+    /// and an acknowledgement waiting behind it — many times longer than the bound says.
     fn rows(&self) -> usize {
-        self.pushes + self.completions + self.retries + self.sends + self.finishes + self.audits
+        self.pushes + self.completions + self.completion_rows + self.retries + self.sends + self.finishes + self.audits
     }
 
     /// Takes this request's part off the front of a combined batch.
