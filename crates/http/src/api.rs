@@ -5,8 +5,9 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use shoprelay_core::destination::Destination;
 use shoprelay_core::error::UserFacing;
-use shoprelay_engine::service::audit::{known_platform, UnknownPlatform};
+use shoprelay_engine::service::audit::known_platform;
 use shoprelay_engine::service::status::Status;
 use shoprelay_store::{AuditEntry, AuditFilter, AuditKind, AuditOutcome, ReplayFilter};
 
@@ -81,6 +82,8 @@ pub struct AuditQuery {
     order_sn: Option<String>,
     /// How it ended.
     outcome: Option<AuditOutcome>,
+    /// Where a delivery went: `wecom_app:ID`, `robot:ID`, `appchat:APP:CHATID` or `webhook:ID`.
+    destination: Option<String>,
     /// At or after (unix ms).
     from: Option<i64>,
     /// Before (unix ms).
@@ -92,14 +95,20 @@ pub struct AuditQuery {
 }
 
 impl AuditQuery {
-    fn into_filter(self) -> Result<AuditFilter, UnknownPlatform> {
+    fn into_filter(self) -> Result<AuditFilter, ApiError> {
+        let destination = self
+            .destination
+            .as_deref()
+            .map(Destination::parse)
+            .transpose()
+            .map_err(|e| BadQuery(e.to_string()))?;
         Ok(AuditFilter {
             kind: self.kind,
             platform: self.platform.as_deref().map(known_platform).transpose()?,
             shop_id: self.shop_id,
             order_sn: self.order_sn,
             outcome: self.outcome,
-            destination: None,
+            destination,
             from: self.from,
             to: self.to,
             before_id: self.before_id,
@@ -108,7 +117,7 @@ impl AuditQuery {
     }
 }
 
-/// `GET /api/v1/audit?kind&platform&shop_id&order_sn&outcome&from&to&before_id&limit` — newest first.
+/// `GET /api/v1/audit?kind&platform&shop_id&order_sn&outcome&destination&from&to&before_id&limit` — newest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses(
     (status = 200, description = "Audit entries, newest first", body = Vec<AuditEntry>),
     (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),

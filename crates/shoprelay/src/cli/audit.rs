@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
+use shoprelay_core::destination::Destination;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::Platform;
 use shoprelay_engine::service::audit::known_platform;
@@ -33,6 +34,9 @@ pub struct Args {
     /// Only this outcome (accepted, duplicate, rejected, processed, delivered, retry, dead, …).
     #[arg(long, value_parser = parse_outcome)]
     outcome: Option<AuditOutcome>,
+    /// Only deliveries to this destination (wecom_app:ID, robot:ID, appchat:APP:CHATID, webhook:ID).
+    #[arg(long, value_parser = parse_destination)]
+    destination: Option<Destination>,
     /// Only entries about apps of this marketplace (shopee, lazada, tiktok).
     #[arg(long, value_parser = parse_platform)]
     platform: Option<Platform>,
@@ -74,6 +78,10 @@ fn parse_outcome(raw: &str) -> Result<AuditOutcome, String> {
     })
 }
 
+fn parse_destination(raw: &str) -> Result<Destination, String> {
+    Destination::parse(raw).map_err(|e| format!("目标无法识别 unreadable destination: {e}"))
+}
+
 fn parse_platform(raw: &str) -> Result<Platform, String> {
     known_platform(raw).map_err(|e| format!("{} · {}", e.message_zh(), e.message_en()))
 }
@@ -101,7 +109,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         shop_id: args.shop,
         order_sn: args.order,
         outcome: args.outcome,
-        destination: None,
+        destination: args.destination,
         from: args.since.map(|t| t.timestamp_millis()),
         to: args.until.map(|t| t.timestamp_millis()),
         before_id: None,

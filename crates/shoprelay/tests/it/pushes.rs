@@ -51,6 +51,35 @@ async fn an_order_push_becomes_a_card_and_a_robot_markdown() {
 }
 
 #[tokio::test]
+async fn the_audit_api_filters_deliveries_by_destination() {
+    let app = spawn_app().await;
+    app.authorize().await;
+    let sn = app.create_order("READY_TO_SHIP").await;
+    app.dispatch().await;
+    let entries = |query: String| {
+        let http = app.http.clone();
+        let url = format!("{}/api/v1/audit?kind=delivery&order_sn={sn}&{query}", app.base);
+        async move { http.get(url).send().await.unwrap() }
+    };
+    let destinations = |v: serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["destination"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let app_only = entries("destination=wecom_app:hq".into()).await.json().await.unwrap();
+    let robot_only = entries("destination=robot:ops".into()).await.json().await.unwrap();
+    assert_eq!(destinations(app_only), ["wecom_app:hq"], "the card's attempt alone");
+    assert_eq!(destinations(robot_only), ["robot:ops"], "the markdown's attempt alone");
+    let none: serde_json::Value = entries("destination=webhook:wms".into()).await.json().await.unwrap();
+    assert_eq!(none, serde_json::json!([]));
+    let bad = entries("destination=fax:hq".into()).await;
+    assert_eq!(bad.status().as_u16(), 400);
+    assert_eq!(bad.json::<serde_json::Value>().await.unwrap()["code"], "api.bad_query");
+}
+
+#[tokio::test]
 async fn status_changes_and_tracking_numbers_follow_the_order() {
     let app = spawn_app().await;
     app.authorize().await;
