@@ -133,8 +133,8 @@ pub trait Dashboard: Send + Sync {
     async fn delivery_failures(&self, window: Window) -> Result<Vec<FailureCount>>;
     /// Pushes, deliveries and failures per shop in the window, by shop.
     async fn shop_traffic(&self, window: Window) -> Result<Vec<ShopTraffic>>;
-    /// Order pushes received in the window that reached WeCom (app, group chat or robot) within
-    /// `threshold_ms` of their receipt.
+    /// Order pushes received in the window and routed to WeCom (app, group chat or robot), and how many
+    /// reached it within `threshold_ms` of their receipt; one still queued counts once it is late.
     async fn orders_in_wecom_within(&self, window: Window, threshold_ms: i64) -> Result<InTime>;
     /// Times to a person's first reply to buyers whose wait began in the window.
     async fn first_response_times(&self, window: Window) -> Result<ResponseTimes>;

@@ -3669,6 +3669,31 @@ async fn deliver_all(
 }
 
 #[tokio::test]
+async fn an_order_still_queued_counts_against_the_in_time_share_once_it_is_late() {
+    run_both(|s| async move {
+        const T: i64 = 1_796_119_200_000;
+        order_pushed(&s, "ORDER1", T, &["wecom_app:hq"]).await;
+        let finished = deliver_all(&s, T, |_| (DeliveryResult::Delivered, Some(0), T + 1_000)).await;
+        assert_eq!(finished, 1);
+        // Routed but never attempted: one to WeCom, one only to the seller's own system.
+        order_pushed(&s, "ORDER2", T + 10_000, &["wecom_app:hq"]).await;
+        order_pushed(&s, "ORDER3", T + 10_000, &["webhook:wms"]).await;
+        let window = |to| dashboard::Window { from: T, to };
+        assert_eq!(
+            s.orders_in_wecom_within(window(T + 100_000), 30_000).await.unwrap(),
+            dashboard::InTime { orders: 2, within: 1 },
+            "ORDER2 has waited 90 s: a miss, not left out"
+        );
+        assert_eq!(
+            s.orders_in_wecom_within(window(T + 35_000), 30_000).await.unwrap(),
+            dashboard::InTime { orders: 1, within: 1 },
+            "ORDER2 has waited 25 s: not decided yet"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_dashboard_computes_latency_failures_and_orders_in_time_from_the_audit_log() {
     run_both(|s| async move {
         const T: i64 = 1_796_119_200_000;

@@ -260,6 +260,7 @@ async fn a_tiktok_access_token_is_refreshed_with_its_absolute_expiry_and_the_spe
     let app_id = ConfigId::parse(TT_APP).unwrap();
     let shop = ShopId::new(TT_SHOP).unwrap();
     let before = engine.store.shop_auth(&app_id, shop).await.unwrap().unwrap();
+    assert!(engine.store.shop_profile(&app_id, shop).await.unwrap().is_none());
     // access_token_expire_in is the time itself: a week from now, not now plus a date.
     let week = tiktok.config().access_token_ttl_secs;
     assert!(
@@ -277,6 +278,11 @@ async fn a_tiktok_access_token_is_refreshed_with_its_absolute_expiry_and_the_spe
         "{after:?}"
     );
     assert_eq!(after.status, ShopAuthStatus::Active);
+    // Seeded tokens came with no profile; the refresh listed the seller's shops and kept what TikTok said.
+    let profile = engine.store.shop_profile(&app_id, shop).await.unwrap();
+    let profile = profile.expect("the refresh keeps the shop's profile");
+    assert_eq!(profile.region.as_deref(), Some("GB"), "{profile:?}");
+    assert!(profile.name.is_some(), "{profile:?}");
     // The simulator rotated the refresh token: the old one is refused now, with TikTok's code.
     let client = TiktokClient::new(reqwest::Client::new(), app.clock.shared());
     let err = client.refresh_token(&cfg, &before.refresh_token).await.unwrap_err();

@@ -180,15 +180,24 @@ impl Dashboard for SqlStore {
 
     async fn orders_in_wecom_within(&self, w: Window, threshold_ms: i64) -> Result<InTime> {
         // An order push is (shop, order, time received); its attempts come after its receipt, so the
-        // index range `at >= from` holds them all.
+        // index range `at >= from` holds them all. A WeCom delivery still queued and never attempted has
+        // no audit entry yet: once it is older than the threshold at the window's end it is a miss, so a
+        // stalled queue lowers the share instead of vanishing from it; younger ones are undecided.
         let (orders, within): (i64, Option<i64>) = with_read_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT COUNT(*), SUM(CASE WHEN first_ok IS NOT NULL AND first_ok - received_at <= $3 THEN 1 ELSE 0 END)
-                 FROM (SELECT shop_id, order_sn, received_at, MIN(CASE WHEN outcome = 'delivered' THEN at END) AS first_ok
-                       FROM audit WHERE kind = 'delivery' AND at >= $1 AND received_at >= $1 AND received_at < $2
-                         AND order_sn IS NOT NULL
-                         AND (destination LIKE 'wecom_app:%' OR destination LIKE 'appchat:%' OR destination LIKE 'robot:%')
-                       GROUP BY shop_id, order_sn, received_at) o",
+                 FROM (SELECT shop_id, order_sn, received_at, MIN(first_ok) AS first_ok FROM (
+                         SELECT shop_id, order_sn, received_at, CASE WHEN outcome = 'delivered' THEN at END AS first_ok
+                         FROM audit WHERE kind = 'delivery' AND at >= $1 AND received_at >= $1 AND received_at < $2
+                           AND order_sn IS NOT NULL
+                           AND (destination LIKE 'wecom_app:%' OR destination LIKE 'appchat:%' OR destination LIKE 'robot:%')
+                         UNION ALL
+                         SELECT d.shop_id, d.order_sn, i.received_at, NULL
+                         FROM deliveries d JOIN events e ON e.id = d.event_id JOIN inbox i ON i.id = e.inbox_id
+                         WHERE d.state = 'pending' AND d.attempts = 0 AND d.order_sn IS NOT NULL
+                           AND (d.destination LIKE 'wecom_app:%' OR d.destination LIKE 'appchat:%' OR d.destination LIKE 'robot:%')
+                           AND i.received_at >= $1 AND i.received_at < $2 AND i.received_at + $3 < $2
+                       ) u GROUP BY shop_id, order_sn, received_at) o",
             )
             .bind(w.from)
             .bind(w.to)
