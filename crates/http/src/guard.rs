@@ -11,7 +11,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::secret::Secret;
-use shoprelay_engine::service::console::token_hash;
 use shoprelay_store::{ApiTokenRecord, TokenScope};
 use subtle::ConstantTimeEq;
 
@@ -106,10 +105,6 @@ impl UserFacing for ScopeDenied {
     }
 }
 
-/// How often a token's `last_used_at` is written at most: a busy script must not turn every read into a
-/// write.
-const TOUCH_EVERY_MS: i64 = 60_000;
-
 /// Who a request to `/api/v1` is, once admitted.
 #[derive(Debug, Clone)]
 pub enum Caller {
@@ -150,8 +145,8 @@ async fn caller(state: &AppState, headers: &HeaderMap, need: TokenScope) -> Resu
     if state.api_token.as_ref().is_some_and(|t| t.is(given)) {
         return Ok(Caller::Configured);
     }
-    let store = &state.engine.store;
-    let Some(token) = store.api_token(&token_hash(given)).await? else {
+    let tokens = state.engine.api_tokens();
+    let Some(token) = tokens.find(given).await? else {
         return Err(Unauthorized.into());
     };
     if !token.scope.allows(need) {
@@ -162,13 +157,7 @@ async fn caller(state: &AppState, headers: &HeaderMap, need: TokenScope) -> Resu
         }
         .into());
     }
-    let now = state.engine.clock.now_ms();
-    if token.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY_MS) {
-        // Losing this note costs a stale "last used", never the request.
-        if let Err(err) = store.touch_api_token(token.id, now).await {
-            tracing::warn!(error = ?err, token = %token.name, "noting an API token's use failed");
-        }
-    }
+    tokens.note_use(&token).await;
     Ok(Caller::Token(token))
 }
 
@@ -216,128 +205,6 @@ impl UserFacing for ApiTokenError {
                  rules: set SHOPRELAY_API_TOKEN (at least {MIN_API_TOKEN_CHARS} characters) or listen on 127.0.0.1"
             ),
         }
-    }
-}
-
-/// What stored tokens start with, so a leaked one is recognisable (secret scanners, logs).
-pub const TOKEN_PREFIX: &str = "srt_";
-
-/// Longest token name, in characters.
-pub const MAX_TOKEN_NAME_CHARS: usize = 64;
-
-/// Why a stored API token could not be made or revoked.
-#[derive(Debug, thiserror::Error)]
-pub enum TokenError {
-    /// The name is empty, too long or holds other characters.
-    #[error("a token name is 1 to {MAX_TOKEN_NAME_CHARS} letters, digits, `.`, `_` or `-`")]
-    BadName,
-    /// Another token has the name.
-    #[error("a token named `{0}` exists")]
-    NameTaken(String),
-    /// No unrevoked token has the id.
-    #[error("no unrevoked token #{0}")]
-    NotFound(i64),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] shoprelay_store::StoreError),
-}
-
-impl UserFacing for TokenError {
-    fn code(&self) -> &'static str {
-        match self {
-            TokenError::BadName => "tokens.bad_name",
-            TokenError::NameTaken(_) => "tokens.name_taken",
-            TokenError::NotFound(_) => "tokens.not_found",
-            TokenError::Store(e) => e.code(),
-        }
-    }
-    fn status(&self) -> u16 {
-        match self {
-            TokenError::BadName => 400,
-            TokenError::NameTaken(_) => 409,
-            TokenError::NotFound(_) => 404,
-            TokenError::Store(e) => e.status(),
-        }
-    }
-    fn message_zh(&self) -> String {
-        match self {
-            TokenError::BadName => format!("令牌名称须为 1 到 {MAX_TOKEN_NAME_CHARS} 个字母、数字、`.`、`_` 或 `-`"),
-            TokenError::NameTaken(name) => format!("已有名为「{name}」的令牌（含已吊销的）：请换一个名称"),
-            TokenError::NotFound(id) => format!("没有未吊销的令牌 #{id}"),
-            TokenError::Store(e) => e.message_zh(),
-        }
-    }
-    fn message_en(&self) -> String {
-        match self {
-            TokenError::BadName => {
-                format!("A token name is 1 to {MAX_TOKEN_NAME_CHARS} letters, digits, `.`, `_` or `-`")
-            }
-            TokenError::NameTaken(name) => {
-                format!("A token named `{name}` exists (revoked ones count): pick another name")
-            }
-            TokenError::NotFound(id) => format!("There is no unrevoked token #{id}"),
-            TokenError::Store(e) => e.message_en(),
-        }
-    }
-}
-
-/// A token's name, checked.
-fn token_name(raw: &str) -> Result<&str, TokenError> {
-    let name = raw.trim();
-    let ok = !name.is_empty()
-        && name.chars().count() <= MAX_TOKEN_NAME_CHARS
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    ok.then_some(name).ok_or(TokenError::BadName)
-}
-
-/// Makes a stored API token named `name` with `scope` for `actor` at `now` (unix ms), recording the action;
-/// answers the record and the token, which exists nowhere else afterwards: show it once.
-pub async fn create_token(
-    store: &dyn shoprelay_store::Store,
-    name: &str,
-    scope: TokenScope,
-    actor: &str,
-    now: i64,
-) -> Result<(ApiTokenRecord, Secret), TokenError> {
-    let name = token_name(name)?;
-    let token = Secret::new(format!(
-        "{TOKEN_PREFIX}{}",
-        shoprelay_engine::service::console::new_token().expose()
-    ));
-    let new = shoprelay_store::NewApiToken {
-        name: name.to_owned(),
-        token_hash: token_hash(token.expose()),
-        scope,
-        created_by: actor.to_owned(),
-    };
-    let done = shoprelay_store::ConsoleAction::new(now, actor, "token.create", Some(name), format!("scope {scope}"));
-    match store.create_api_token(&new, &done).await? {
-        shoprelay_store::TokenCreated::Created(record) => Ok((record, token)),
-        shoprelay_store::TokenCreated::NameTaken => Err(TokenError::NameTaken(name.to_owned())),
-    }
-}
-
-/// Revokes the stored token `id` for `actor` at `now`, recording the action.
-pub async fn revoke_token(
-    store: &dyn shoprelay_store::Store,
-    id: i64,
-    actor: &str,
-    now: i64,
-) -> Result<(), TokenError> {
-    let name = store
-        .list_api_tokens()
-        .await?
-        .into_iter()
-        .find(|t| t.id == id && t.revoked_at.is_none())
-        .map(|t| t.name)
-        .ok_or(TokenError::NotFound(id))?;
-    let done = shoprelay_store::ConsoleAction::new(now, actor, "token.revoke", Some(&name), format!("token #{id}"));
-    if store.revoke_api_token(id, &done).await? {
-        Ok(())
-    } else {
-        Err(TokenError::NotFound(id))
     }
 }
 
@@ -571,14 +438,6 @@ mod tests {
             TokenScope::Admin,
             "unknown writes need admin"
         );
-    }
-
-    #[test]
-    fn token_names_are_short_and_plain() {
-        assert_eq!(token_name(" ci-deploy.1 ").unwrap(), "ci-deploy.1");
-        for bad in ["", "  ", "a b", "名字", &"x".repeat(65)] {
-            assert!(token_name(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! user-facing codes. Handlers only translate HTTP to these calls and back.
 //!
 //! # Layout
+//! - [`api_tokens`]: API tokens for automation made, listed, revoked, and found for a request.
 //! - [`archive`]: the conversation archive searched and exported page by page.
 //! - [`audit`]: the audit log read by filter, and the platform names a filter accepts.
 //! - [`pushes`]: what a push answered at the edge leaves in the audit log (verifications, refusals).
@@ -23,6 +24,7 @@
 //! - [`queues`]: waiting work, the messages a digest folded, dead letters sent again.
 //! - [`status`]: the service's status: backend, queues and every shop's authorization.
 
+pub mod api_tokens;
 pub mod archive;
 pub mod audit;
 pub mod buyers;
@@ -42,6 +44,11 @@ pub mod tasks;
 use crate::Engine;
 
 impl Engine {
+    /// API tokens for automation.
+    pub fn api_tokens(&self) -> api_tokens::ApiTokenService<'_> {
+        api_tokens::ApiTokenService::new(self)
+    }
+
     /// The conversation archive.
     pub fn archive(&self) -> archive::ArchiveService<'_> {
         archive::ArchiveService::new(self)

@@ -12,7 +12,6 @@ use shoprelay_store::{ApiTokenRecord, Role, TokenScope};
 
 use super::page::{error_page, ok_page, time};
 use super::{t, Authed, FormError, Posted};
-use crate::guard::{create_token, revoke_token};
 use crate::AppState;
 
 fn scope_name(lang: Lang, scope: TokenScope) -> &'static str {
@@ -88,7 +87,7 @@ fn listing(lang: Lang, authed: &Authed, tokens: &[ApiTokenRecord], created: Opti
 
 async fn render(state: &AppState, authed: &Authed, created: Option<(&str, &str)>) -> Response {
     let lang = authed.lang;
-    let tokens = match state.engine.store.list_api_tokens().await {
+    let tokens = match state.engine.api_tokens().list().await {
         Ok(tokens) => tokens,
         Err(err) => return error_page(lang, Some(authed), &err),
     };
@@ -130,8 +129,12 @@ pub async fn create(State(state): State<AppState>, posted: Posted<CreateForm>) -
             &FormError::Unreadable(format!("scope `{}`", form.scope)),
         );
     };
-    let now = state.engine.clock.now_ms();
-    match create_token(&*state.engine.store, &form.name, scope, &authed.user.username, now).await {
+    match state
+        .engine
+        .api_tokens()
+        .create(&form.name, scope, &authed.user.username)
+        .await
+    {
         Ok((record, token)) => render(&state, &authed, Some((&record.name, token.expose()))).await,
         Err(err) => error_page(lang, Some(&authed), &err),
     }
@@ -151,8 +154,7 @@ pub async fn revoke(
     let Ok(id) = id.parse::<i64>() else {
         return error_page(lang, Some(&authed), &FormError::Unreadable(format!("token id `{id}`")));
     };
-    let now = state.engine.clock.now_ms();
-    match revoke_token(&*state.engine.store, id, &authed.user.username, now).await {
+    match state.engine.api_tokens().revoke(id, &authed.user.username).await {
         Ok(()) => Redirect::to("/console/tokens").into_response(),
         Err(err) => error_page(lang, Some(&authed), &err),
     }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use shoprelay_clock::{Clock, SystemClock};
-use shoprelay_http::guard::{create_token, revoke_token};
+use shoprelay_engine::service::api_tokens::{create_token, revoke_token};
 use shoprelay_store::{ApiTokens, SqlStore, TokenScope};
 
 use crate::settings::{load_file, master_key, server_settings, user_error};
