@@ -1,20 +1,35 @@
-//! [`Engine`]: the state every stage shares, and the background workers that move work along.
+//! [`Engine`]: the composition root. It builds the stages of the spine ([`crate::stage`]) and the parts
+//! beside it, hands each only what it works with, runs their workers, and is what the application services
+//! ([`crate::service`]) and the edges start from.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use shoprelay_clock::SharedClock;
+use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::SecretBox;
-use shoprelay_store::{NewPush, PushInsert, Store};
+use shoprelay_marketplaces::adapter::{RedirectQuery, ShopAccess};
+use shoprelay_store::{Conversation, ConversationFilter, ConversationMessage, NewPush, PushInsert, Store};
 use shoprelay_wecom::client::WeComClient;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit_sink::AuditSink;
 use crate::backoff::Backoff;
+use crate::chat::Chat;
 use crate::config::Registry;
 use crate::error::EngineError;
-use crate::tokens::TokenManager;
+use crate::escalate::Timers;
+use crate::stage::audit::Audit;
+use crate::stage::deliver::Deliver;
+use crate::stage::enrich::Enrich;
+use crate::stage::inbox::Inbox;
+use crate::stage::ingest::reconcile::ReconcileReport;
+use crate::stage::ingest::{longconn, Ingest};
+use crate::stage::outbox::Outbox;
+use crate::stage::route::Route;
+use crate::stage::ConfigView;
+use crate::tokens::{MarketplaceTokens, TokenError, TokenManager};
 use crate::writer::Writer;
 
 /// Tunables of the pipeline; the defaults suit production.
@@ -85,10 +100,10 @@ impl EngineSettings {
     }
 }
 
-/// The shared state of the pipeline.
+/// The composition root: the stages, the parts they share, and what the services read.
 pub struct Engine {
-    /// Durable state.
-    pub store: Arc<dyn Store>,
+    /// Durable state: reached through the stages and the services, never by the edges.
+    pub(crate) store: Arc<dyn Store>,
     /// Seals and opens stored secrets.
     pub secrets: SecretBox,
     /// Tunables.
@@ -99,32 +114,24 @@ pub struct Engine {
     pub wecom: WeComClient,
     /// Plain HTTP client (marketplace and WeCom APIs).
     pub http: reqwest::Client,
-    /// Webhook clients: no redirects, destination addresses checked.
-    pub webhooks: crate::webhook::WebhookClients,
-    /// Marketplace tokens.
-    pub tokens: TokenManager,
     /// Audit entries written off the request path.
     pub audit_sink: AuditSink,
-    registry: RwLock<Arc<Registry>>,
+    config: ConfigView,
     config_fingerprint: std::sync::Mutex<String>,
-    /// Commits the workers' writes and the pushes together (group commit).
-    pub(crate) writer: Writer,
-    pub(crate) inbox_wake: Arc<Notify>,
-    pub(crate) outbox_wake: Arc<Notify>,
-    pub(crate) callback_wake: Arc<Notify>,
-    /// This process among the replicas: the owner of the destination leases it takes.
+    inbox_wake: Arc<Notify>,
+    outbox_wake: Arc<Notify>,
+    callback_wake: Arc<Notify>,
+    /// This process among the replicas: the owner of the destination and bot leases it takes.
     pub instance_id: String,
-    /// When the ship-by scan last ran (unix ms).
-    pub(crate) last_ship_by_scan: std::sync::atomic::AtomicI64,
-    /// When the buyer-response watch last looked (unix ms, engine clock).
-    pub(crate) last_response_watch: std::sync::atomic::AtomicI64,
-    /// Conversations whose buyer message is being decided for an automatic answer right now.
-    pub(crate) auto_deciding: std::sync::Mutex<std::collections::HashSet<i64>>,
-    /// The WeCom AI-bot long connections this process holds ([`crate::longconn`]).
-    pub(crate) links: tokio::sync::watch::Sender<crate::longconn::Links>,
-    /// When each flooded destination may fold its queue into digests again (unix ms); see
-    /// [`Engine::fold_backlog`]. This process alone sends for a destination (its lease), so memory will do.
-    pub(crate) next_fold: std::sync::Mutex<std::collections::HashMap<shoprelay_core::destination::Destination, i64>>,
+    /// Marketplace tokens, shared by every stage that calls a marketplace.
+    tokens: Arc<MarketplaceTokens>,
+    route: Arc<Route>,
+    ingest: Arc<Ingest>,
+    inbox: Arc<Inbox>,
+    deliver: Arc<Deliver>,
+    audit: Arc<Audit>,
+    chat: Arc<Chat>,
+    timers: Arc<Timers>,
 }
 
 impl Engine {
@@ -142,38 +149,143 @@ impl Engine {
             .map_err(EngineError::HttpClient)?;
         let objects = store.list_config().await?;
         let registry = Registry::from_objects(&objects, &secrets)?.connect(&http, clock.clone());
+        let config = ConfigView::new(registry);
         let inbox_wake = Arc::new(Notify::new());
+        let outbox_wake = Arc::new(Notify::new());
+        let callback_wake = Arc::new(Notify::new());
+        let writer = Writer::start(store.clone(), clock.clone(), inbox_wake.clone());
+        let wecom = WeComClient::new(http.clone());
+        let instance_id = uuid::Uuid::new_v4().simple().to_string();
+        // Downstream first: each stage is handed the ones it calls.
+        let audit = Arc::new(Audit {
+            store: store.clone(),
+            clock: clock.clone(),
+            config: config.clone(),
+        });
+        let route = Arc::new(Route {
+            store: store.clone(),
+            clock: clock.clone(),
+            settings: settings.clone(),
+        });
+        let outbox = Arc::new(Outbox {
+            store: store.clone(),
+            writer: writer.clone(),
+            wecom: wecom.clone(),
+            config: config.clone(),
+            route: route.clone(),
+            clock: clock.clone(),
+            settings: settings.clone(),
+            outbox_wake: outbox_wake.clone(),
+            next_fold: std::sync::Mutex::default(),
+        });
+        let deliver = Arc::new(Deliver {
+            store: store.clone(),
+            writer: writer.clone(),
+            wecom: wecom.clone(),
+            webhooks: crate::webhook::WebhookClients::new(settings.http_timeout).map_err(EngineError::HttpClient)?,
+            config: config.clone(),
+            clock: clock.clone(),
+            settings: settings.clone(),
+            outbox: outbox.clone(),
+            outbox_wake: outbox_wake.clone(),
+            instance_id: instance_id.clone(),
+        });
+        let tokens = Arc::new(MarketplaceTokens {
+            store: store.clone(),
+            clock: clock.clone(),
+            settings: settings.clone(),
+            config: config.clone(),
+            route: route.clone(),
+            outbox_wake: outbox_wake.clone(),
+            tokens: TokenManager::default(),
+        });
+        let enrich = Arc::new(Enrich {
+            store: store.clone(),
+            clock: clock.clone(),
+            settings: settings.clone(),
+            tokens: tokens.clone(),
+        });
+        let chat = Arc::new(Chat {
+            store: store.clone(),
+            clock: clock.clone(),
+            settings: settings.clone(),
+            config: config.clone(),
+            wecom: wecom.clone(),
+            tokens: tokens.clone(),
+            route: route.clone(),
+            outbox: outbox.clone(),
+            outbox_wake: outbox_wake.clone(),
+            auto_deciding: std::sync::Mutex::default(),
+            last_response_watch: std::sync::atomic::AtomicI64::new(0),
+        });
+        let inbox = Arc::new(Inbox {
+            store: store.clone(),
+            writer: writer.clone(),
+            config: config.clone(),
+            clock: clock.clone(),
+            settings: settings.clone(),
+            enrich,
+            route: route.clone(),
+            chat: chat.clone(),
+            outbox_wake: outbox_wake.clone(),
+        });
+        let ingest = Arc::new(Ingest {
+            store: store.clone(),
+            writer,
+            clock: clock.clone(),
+            config: config.clone(),
+            tokens: tokens.clone(),
+            inbox_wake: inbox_wake.clone(),
+            callback_wake: callback_wake.clone(),
+            instance_id: instance_id.clone(),
+            links: tokio::sync::watch::Sender::new(Default::default()),
+        });
+        let timers = Arc::new(Timers {
+            store: store.clone(),
+            clock: clock.clone(),
+            settings: settings.clone(),
+            config: config.clone(),
+            route: route.clone(),
+            tokens: tokens.clone(),
+            outbox,
+            chat: chat.clone(),
+            outbox_wake: outbox_wake.clone(),
+            last_ship_by_scan: std::sync::atomic::AtomicI64::new(0),
+        });
         Ok(Arc::new(Self {
-            writer: Writer::start(store.clone(), clock.clone(), inbox_wake.clone()),
             audit_sink: AuditSink::start(store.clone()),
             store,
             secrets,
-            wecom: WeComClient::new(http.clone()),
+            wecom,
             http,
-            webhooks: crate::webhook::WebhookClients::new(settings.http_timeout).map_err(EngineError::HttpClient)?,
-            tokens: TokenManager::default(),
             settings,
             clock,
-            registry: RwLock::new(Arc::new(registry)),
+            config,
             config_fingerprint: std::sync::Mutex::new(config_fingerprint(&objects)),
             inbox_wake,
-            outbox_wake: Arc::new(Notify::new()),
-            callback_wake: Arc::new(Notify::new()),
-            instance_id: uuid::Uuid::new_v4().simple().to_string(),
-            last_ship_by_scan: std::sync::atomic::AtomicI64::new(0),
-            last_response_watch: std::sync::atomic::AtomicI64::new(0),
-            auto_deciding: std::sync::Mutex::default(),
-            links: tokio::sync::watch::Sender::new(Default::default()),
-            next_fold: std::sync::Mutex::new(std::collections::HashMap::new()),
+            outbox_wake,
+            callback_wake,
+            instance_id,
+            tokens,
+            route,
+            ingest,
+            inbox,
+            deliver,
+            audit,
+            chat,
+            timers,
         }))
+    }
+
+    /// The store beneath the services, for tools and tests that inspect or prepare it directly.
+    #[cfg(feature = "store-access")]
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     /// The configuration now in force.
     pub fn registry(&self) -> Arc<Registry> {
-        match self.registry.read() {
-            Ok(r) => r.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.config.current()
     }
 
     /// Re-reads the configuration from the database (after `shoprelay apply`).
@@ -182,11 +294,7 @@ impl Engine {
         let fingerprint = config_fingerprint(&objects);
         let mut fresh = Registry::from_objects(&objects, &self.secrets)?.connect(&self.http, self.clock.clone());
         fresh.public_url = self.settings.public_url.trim_end_matches('/').to_owned();
-        let fresh = Arc::new(fresh);
-        match self.registry.write() {
-            Ok(mut r) => *r = fresh,
-            Err(poisoned) => *poisoned.into_inner() = fresh,
-        }
+        self.config.replace(Arc::new(fresh));
         let changed = match self.config_fingerprint.lock() {
             Ok(mut fp) => std::mem::replace(&mut *fp, fingerprint.clone()) != fingerprint,
             Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), fingerprint.clone()) != fingerprint,
@@ -202,9 +310,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Stores a verified push before it is acknowledged (group-committed).
+    /// Stores a verified push before it is acknowledged (group-committed); see [`Ingest::accept_push`].
     pub async fn accept_push(&self, push: NewPush) -> Result<PushInsert, EngineError> {
-        self.writer.store_push(push).await
+        self.ingest.accept_push(push).await
     }
 
     /// Wakes the delivery worker (after a replay).
@@ -222,17 +330,116 @@ impl Engine {
         (self.inbox_wake.clone(), self.outbox_wake.clone())
     }
 
+    /// The link a seller opens to authorize `app_id`'s app (see [`MarketplaceTokens::authorization_link`]).
+    pub async fn authorization_link(&self, app_id: &ConfigId, callback: &str) -> Result<String, TokenError> {
+        self.tokens.authorization_link(app_id, callback).await
+    }
+
+    /// Completes an authorization redirect (see [`MarketplaceTokens::complete_authorization`]).
+    pub async fn complete_authorization(
+        &self,
+        app_id: &ConfigId,
+        redirect: &RedirectQuery,
+    ) -> Result<Vec<ShopId>, TokenError> {
+        self.tokens.complete_authorization(app_id, redirect).await
+    }
+
+    /// What a call about the shop carries (see [`MarketplaceTokens::access_token`]).
+    pub async fn access_token(&self, app_id: &ConfigId, shop: ShopId) -> Result<ShopAccess, TokenError> {
+        self.tokens.access_token(app_id, shop).await
+    }
+
+    /// Refreshes the shop's tokens unless someone moved past `seen_version` (see
+    /// [`MarketplaceTokens::refresh_shop`]).
+    pub async fn refresh_shop(
+        &self,
+        app_id: &ConfigId,
+        shop: ShopId,
+        seen_version: i64,
+    ) -> Result<shoprelay_core::secret::Secret, TokenError> {
+        self.tokens.refresh_shop(app_id, shop, seen_version).await
+    }
+
+    /// One refresh pass over every shop; returns how many were refreshed.
+    pub async fn refresh_due(&self) -> Result<usize, EngineError> {
+        self.tokens.refresh_due().await
+    }
+
+    /// One reconciliation pass now (see [`Ingest::reconcile_once`]).
+    pub async fn reconcile_once(&self) -> Result<ReconcileReport, EngineError> {
+        self.ingest.reconcile_once().await
+    }
+
+    /// The long connections' states, updated as they change (tests wait on it; the status shows it).
+    pub fn long_connections(&self) -> tokio::sync::watch::Receiver<longconn::Links> {
+        self.ingest.long_connections()
+    }
+
+    /// Starts the long connections' manager alone (see [`Ingest::spawn_long_connections`]).
+    pub fn spawn_long_connections(&self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        self.ingest.spawn_long_connections(shutdown)
+    }
+
+    /// Conversations by filter, newest activity first.
+    pub async fn conversations(&self, filter: &ConversationFilter) -> Result<Vec<Conversation>, EngineError> {
+        self.chat.conversations(filter).await
+    }
+
+    /// A conversation and its latest `limit` messages.
+    pub async fn conversation_thread(
+        &self,
+        id: i64,
+        limit: i64,
+    ) -> Result<Option<(Conversation, Vec<ConversationMessage>)>, EngineError> {
+        self.chat.conversation_thread(id, limit).await
+    }
+
+    /// The WeCom member a console user acts as (see [`Chat::console_member`]).
+    pub async fn console_member(
+        &self,
+        username: &str,
+    ) -> Result<Option<(ConfigId, shoprelay_core::ids::WeComUserId)>, EngineError> {
+        self.chat.console_member(username).await
+    }
+
+    /// A claim, resolve or hand-off from the console (see [`Chat::act_from_console`]).
+    pub async fn act_from_console(
+        &self,
+        actor: &shoprelay_store::ConsoleUser,
+        app: &ConfigId,
+        member: &shoprelay_core::ids::WeComUserId,
+        action: crate::chat::Action,
+        id: i64,
+    ) -> Result<crate::chat::ConsoleActed, crate::service::console::ConsoleError> {
+        self.chat.act_from_console(actor, app, member, action, id).await
+    }
+
+    /// The outbox rows an event gets under `registry` (see [`Route::route`]); the bench fills its backlog
+    /// with them.
+    pub async fn route(
+        &self,
+        registry: &Registry,
+        event: &shoprelay_core::event::Event,
+    ) -> Result<Vec<shoprelay_store::NewDelivery>, EngineError> {
+        self.route.route(registry, event).await
+    }
+
+    /// Purges rows past their retention as of `now` (unix ms); see [`Audit::purge_expired`].
+    pub async fn purge_expired(&self, now: i64) -> Result<Vec<(shoprelay_store::RetentionTarget, u64)>, EngineError> {
+        self.audit.purge_expired(now).await
+    }
+
     /// Runs every pending stage until no work is due: for tests and the demo, instead of sleeping.
     pub async fn dispatch_all_pending(&self) -> Result<(), EngineError> {
         self.audit_sink.flush().await;
         loop {
-            let timers = self.timers_once().await?;
-            let processed = self.process_inbox_once().await?;
-            let acted = self.process_callbacks_once().await?;
-            let delivered = self.deliver_once().await?;
+            let timers = self.timers.timers_once().await?;
+            let processed = self.inbox.process_inbox_once().await?;
+            let acted = self.chat.process_callbacks_once().await?;
+            let delivered = self.deliver.deliver_once().await?;
             if timers == 0 && processed == 0 && acted == 0 && delivered == 0 {
                 self.audit_sink.flush().await;
-                self.seal_audit_now().await?;
+                self.audit.seal_audit_now().await?;
                 return Ok(());
             }
         }
@@ -241,63 +448,56 @@ impl Engine {
     /// Starts the workers; they stop when `shutdown` is cancelled.
     pub fn spawn_workers(self: &Arc<Self>, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
         let mut tasks = Vec::new();
-        let me = self.clone();
+        let inbox = self.inbox.clone();
         let stop = shutdown.clone();
+        let wake = self.inbox_wake.clone();
+        let clock = self.clock.clone();
         tasks.push(tokio::spawn(async move {
-            me.worker_loop(
-                "inbox",
-                stop,
-                |e| Box::pin(e.process_inbox_once()),
-                |e| e.inbox_wake.clone(),
-            )
-            .await
+            worker_loop("inbox", &clock, stop, || inbox.process_inbox_once(), wake).await
         }));
-        let me = self.clone();
+        let deliver = self.deliver.clone();
         let stop = shutdown.clone();
-        tasks.push(tokio::spawn(async move { me.delivery_loop(stop).await }));
-        let me = self.clone();
+        tasks.push(tokio::spawn(async move { deliver.delivery_loop(stop).await }));
+        let chat = self.chat.clone();
         let stop = shutdown.clone();
+        let wake = self.callback_wake.clone();
+        let clock = self.clock.clone();
         tasks.push(tokio::spawn(async move {
-            me.worker_loop(
-                "callbacks",
-                stop,
-                |e| Box::pin(e.process_callbacks_once()),
-                |e| e.callback_wake.clone(),
-            )
-            .await
+            worker_loop("callbacks", &clock, stop, || chat.process_callbacks_once(), wake).await
         }));
-        tasks.push(self.spawn_long_connections(shutdown.clone()));
-        let me = self.clone();
+        tasks.push(self.ingest.spawn_long_connections(shutdown.clone()));
+        let tokens = self.tokens.clone();
         let stop = shutdown.clone();
-        tasks.push(tokio::spawn(async move { me.refresh_loop(stop).await }));
-        let me = self.clone();
+        tasks.push(tokio::spawn(async move { tokens.refresh_loop(stop).await }));
+        let ingest = self.ingest.clone();
         let stop = shutdown.clone();
         let every = self.settings.reconcile_every;
-        tasks.push(tokio::spawn(async move { me.reconcile_loop(every, stop).await }));
-        let me = self.clone();
+        tasks.push(tokio::spawn(async move { ingest.reconcile_loop(every, stop).await }));
+        let deliver = self.deliver.clone();
         let stop = shutdown.clone();
-        tasks.push(tokio::spawn(async move { me.lease_heartbeat(stop).await }));
-        let me = self.clone();
+        tasks.push(tokio::spawn(async move { deliver.lease_heartbeat(stop).await }));
+        let audit = self.audit.clone();
         let stop = shutdown.clone();
-        tasks.push(tokio::spawn(async move { me.seal_audit_loop(stop).await }));
-        let me = self.clone();
+        tasks.push(tokio::spawn(async move { audit.seal_audit_loop(stop).await }));
+        let audit = self.audit.clone();
         let stop = shutdown.clone();
-        tasks.push(tokio::spawn(async move { me.retention_loop(stop).await }));
-        let me = self.clone();
+        tasks.push(tokio::spawn(async move { audit.retention_loop(stop).await }));
+        let timers = self.timers.clone();
         let stop = shutdown.clone();
+        let clock = self.clock.clone();
         tasks.push(tokio::spawn(async move {
             loop {
-                if let Err(err) = me.timers_once().await {
+                if let Err(err) = timers.timers_once().await {
                     tracing::warn!(error = ?err, "quiet-hour release or escalation failed; retrying");
                 }
-                if !me.wait(Duration::from_secs(1), &stop).await {
+                if !crate::stage::wait(&clock, Duration::from_secs(1), &stop).await {
                     break;
                 }
             }
         }));
         let me = self.clone();
         tasks.push(tokio::spawn(async move {
-            while me.wait(me.settings.config_reload, &shutdown).await {
+            while crate::stage::wait(&me.clock, me.settings.config_reload, &shutdown).await {
                 if let Err(err) = me.reload_config().await {
                     tracing::warn!(error = ?err, "reloading configuration failed; keeping the previous one");
                 }
@@ -306,68 +506,42 @@ impl Engine {
         tasks
     }
 
-    /// Waits `period` by the engine's clock; false when `shutdown` comes first.
-    pub(crate) async fn wait(&self, period: Duration, shutdown: &CancellationToken) -> bool {
-        tokio::select! {
-            _ = shutdown.cancelled() => false,
-            _ = self.clock.sleep(period) => true,
-        }
-    }
-
-    /// Keeps this process's destination leases alive while long sends are in flight.
-    async fn lease_heartbeat(&self, shutdown: CancellationToken) {
-        loop {
-            let until = self.clock.now_ms() + self.settings.destination_lease.as_millis() as i64;
-            if let Err(err) = self.store.renew_destination_leases(&self.instance_id, until).await {
-                tracing::warn!(error = ?err, "renewing destination leases failed");
-            }
-            if !self.wait(self.settings.destination_lease / 3, &shutdown).await {
-                break;
-            }
-        }
-    }
-
-    /// Gives back this process's destination leases, so another replica takes over at once. Call after
-    /// the delivery worker has stopped: a lease given back while a send is in flight would let another
-    /// replica overtake it.
+    /// Gives back this process's destination leases (see [`Deliver::release_destination_leases`]).
     pub async fn release_destination_leases(&self) {
-        if let Err(err) = self.store.release_destination_leases(&self.instance_id).await {
-            tracing::warn!(error = ?err, "releasing destination leases failed");
-        }
+        self.deliver.release_destination_leases().await
     }
+}
 
-    async fn worker_loop<F>(
-        self: Arc<Self>,
-        name: &'static str,
-        shutdown: CancellationToken,
-        step: F,
-        wake: fn(&Engine) -> Arc<Notify>,
-    ) where
-        F: for<'a> Fn(
-            &'a Engine,
-        )
-            -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<usize, EngineError>> + Send + 'a>>,
-    {
-        let notify = wake(&self);
-        loop {
-            let idle = match step(&self).await {
-                Ok(0) => true,
-                Ok(_) => false,
-                Err(err) => {
-                    tracing::warn!(worker = name, error = ?err, "worker step failed; retrying shortly");
-                    true
-                }
-            };
-            if idle {
-                // Woken by new work, or polling for retries that come due.
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = notify.notified() => {}
-                    _ = self.clock.sleep(Duration::from_millis(500)) => {}
-                }
-            } else if shutdown.is_cancelled() {
-                return;
+/// Runs `step` until `shutdown`: again at once while it finds work, else when `wake` is notified or half a
+/// second has passed (polling for retries that come due).
+async fn worker_loop<F, Fut>(
+    name: &'static str,
+    clock: &SharedClock,
+    shutdown: CancellationToken,
+    step: F,
+    wake: Arc<Notify>,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<usize, EngineError>>,
+{
+    loop {
+        let idle = match step().await {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(err) => {
+                tracing::warn!(worker = name, error = ?err, "worker step failed; retrying shortly");
+                true
             }
+        };
+        if idle {
+            // Woken by new work, or polling for retries that come due.
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = wake.notified() => {}
+                _ = clock.sleep(Duration::from_millis(500)) => {}
+            }
+        } else if shutdown.is_cancelled() {
+            return;
         }
     }
 }

@@ -1,19 +1,53 @@
-//! Escalation: a task nobody acknowledged in time becomes an `escalation` event, sent to its rule's
-//! `escalate.targets` (a supervisor) and to every rule that selects escalations.
+//! The time-driven steps ([`Timers`]). Escalation: a task nobody acknowledged in time becomes an
+//! `escalation` event, sent to its rule's `escalate.targets` (a supervisor) and to every rule that selects
+//! escalations.
 
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_store::{NewEvent, Task};
 
+use std::sync::atomic::AtomicI64;
+use std::sync::Arc;
+
+use shoprelay_clock::SharedClock;
+use shoprelay_store::Store;
+use tokio::sync::Notify;
+
+use crate::chat::Chat;
 use crate::config::Registry;
-use crate::engine::Engine;
+use crate::engine::EngineSettings;
 use crate::error::EngineError;
 use crate::routing;
+use crate::stage::outbox::Outbox;
+use crate::stage::route::Route;
+use crate::stage::{stage_common, ConfigView};
+use crate::tokens::MarketplaceTokens;
 
 /// Tasks escalated per pass.
 const BATCH: i64 = 100;
 
-impl Engine {
+/// The time-driven steps, beside the spine: escalations, quiet hours that ended, the logistics watch
+/// ([`crate::logistics`]) and buyers waiting for a person — each producing events routed to the outbox.
+pub struct Timers {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: SharedClock,
+    pub(crate) settings: EngineSettings,
+    pub(crate) config: ConfigView,
+    pub(crate) route: Arc<Route>,
+    /// The shop's token for tracking and order look-ups.
+    pub(crate) tokens: Arc<MarketplaceTokens>,
+    /// Releases what quiet hours held.
+    pub(crate) outbox: Arc<Outbox>,
+    /// Watches buyers waiting for a reply.
+    pub(crate) chat: Arc<Chat>,
+    pub(crate) outbox_wake: Arc<Notify>,
+    /// When the ship-by scan last ran (unix ms).
+    pub(crate) last_ship_by_scan: AtomicI64,
+}
+
+stage_common!(Timers);
+
+impl Timers {
     /// Escalates the tasks whose time has come; returns how many.
     pub async fn escalate_once(&self) -> Result<usize, EngineError> {
         let due = self.store.due_escalations(self.clock.now_ms(), BATCH).await?;
@@ -24,7 +58,7 @@ impl Engine {
         let mut escalated = 0;
         for task in due {
             let event = escalation_event(&registry, &task, self.clock.now_ms());
-            let mut deliveries = self.route(&registry, &event).await?;
+            let mut deliveries = self.route.route(&registry, &event).await?;
             if let Some(rule) = registry.routes.iter().find(|r| r.id.as_str() == task.rule_id) {
                 deliveries.extend(routing::render_escalation(
                     &registry,
@@ -52,10 +86,10 @@ impl Engine {
     /// Runs the time-driven steps once: quiet hours that ended, escalations that came due, parcels and
     /// ship-by dates to look at, buyers waiting for a person's reply.
     pub async fn timers_once(&self) -> Result<usize, EngineError> {
-        Ok(self.release_quiet_once().await?
+        Ok(self.outbox.release_quiet_once().await?
             + self.escalate_once().await?
             + self.watch_logistics_once().await?
-            + self.watch_responses_once().await?)
+            + self.chat.watch_responses_once().await?)
     }
 }
 

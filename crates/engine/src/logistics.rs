@@ -21,8 +21,8 @@ use shoprelay_marketplaces::platform::status_words;
 use shoprelay_store::{NewEvent, WatchedOrder};
 
 use crate::config::Registry;
-use crate::engine::Engine;
 use crate::error::{EngineError, SyncError};
+use crate::escalate::Timers;
 use crate::routing::{DEFAULT_SHIP_RISK_HOURS, DEFAULT_STALLED_DAYS};
 use crate::tokens::TokenError;
 
@@ -74,7 +74,7 @@ struct Found {
     trail: Vec<TrailStep>,
 }
 
-impl Engine {
+impl Timers {
     /// Looks at the orders that are due; returns how many events it produced.
     pub async fn watch_logistics_once(&self) -> Result<usize, EngineError> {
         let registry = self.registry();
@@ -212,7 +212,7 @@ impl Engine {
             let Some(event) = exception_event(&registry, &order, f, now) else {
                 continue;
             };
-            let deliveries = self.route(&registry, &event).await?;
+            let deliveries = self.route.route(&registry, &event).await?;
             if self
                 .store
                 .insert_event(NewEvent { event, deliveries }, self.clock.now_ms())
@@ -240,7 +240,7 @@ impl Engine {
             .get(&app_id)
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
         let region = registry.shop(&app_id, shop).and_then(|s| s.region.clone());
-        let token = self.access_token(&app_id, shop).await?;
+        let token = self.tokens.access_token(&app_id, shop).await?;
         Ok(app.trail(shop, region.as_deref(), &token, &order_sn).await?)
     }
 }

@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use shoprelay_clock::SharedClock;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::Secret;
@@ -21,11 +22,14 @@ use shoprelay_core::shop::ShopProfile;
 use shoprelay_marketplaces::adapter::{
     ApiError, AuthorizeError, Disposition, Grant, RedirectQuery, ShopAccess, ShopGrant,
 };
-use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, NewEvent, ShopAuth, ShopAuthStatus};
+use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, NewEvent, ShopAuth, ShopAuthStatus, Store};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Engine;
+use crate::engine::EngineSettings;
 use crate::error::EngineError;
+use crate::stage::route::Route;
+use crate::stage::{stage_common, ConfigView};
 
 /// One shop's refresh lock.
 type ShopLock = Arc<tokio::sync::Mutex<()>>;
@@ -101,9 +105,25 @@ const AUTH_STATE_TTL_MS: i64 = 15 * 60_000;
 /// How long one refresh may hold its shop's lease (well above the HTTP timeout).
 const REFRESH_LEASE_MS: i64 = 60_000;
 
-impl Engine {
+/// The marketplace tokens every stage that calls a marketplace shares (enrich, ingest's reconciliation,
+/// customer service, logistics): authorization, single-flight refresh, re-authorization notices.
+pub struct MarketplaceTokens {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: SharedClock,
+    pub(crate) settings: EngineSettings,
+    pub(crate) config: ConfigView,
+    /// Routes the notice of a shop that must be authorized again.
+    pub(crate) route: Arc<Route>,
+    pub(crate) outbox_wake: Arc<Notify>,
+    /// Per-shop refresh locks.
+    pub(crate) tokens: TokenManager,
+}
+
+stage_common!(MarketplaceTokens, wait);
+
+impl MarketplaceTokens {
     /// The link a seller opens to authorize `app_id`'s app, carrying a fresh single-use state nonce that
-    /// [`Engine::complete_authorization`] requires back. `callback` is the redirect's URL.
+    /// [`MarketplaceTokens::complete_authorization`] requires back. `callback` is the redirect's URL.
     pub async fn authorization_link(&self, app_id: &ConfigId, callback: &str) -> Result<String, TokenError> {
         let registry = self.registry();
         let app = registry
@@ -385,7 +405,7 @@ impl Engine {
             order: None,
             body: EventBody::ReauthorizationRequired { reason },
         };
-        let deliveries = self.route(&self.registry(), &event).await?;
+        let deliveries = self.route.route(&self.registry(), &event).await?;
         self.store
             .insert_event(NewEvent { event, deliveries }, self.clock.now_ms())
             .await?;

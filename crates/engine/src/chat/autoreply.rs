@@ -14,8 +14,8 @@ use shoprelay_core::time::{format_local, region_timezone};
 use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, Author, Conversation, MessageOutcome, NewReply};
 
 use super::matcher::{Action, BuyerLang, OUT_OF_HOURS_RULE};
+use super::Chat;
 use crate::config::Registry;
-use crate::engine::Engine;
 use crate::error::EngineError;
 
 /// Messages of the conversation looked at to decide (the last automatic answers and replies).
@@ -57,7 +57,7 @@ struct Place<'a> {
     region: Option<String>,
 }
 
-impl Engine {
+impl Chat {
     /// Answers a buyer message nobody holds when the shop's rules answer it confidently. `true`: answered,
     /// no card goes out; `false`: a person must take it (the message is routed as usual).
     pub(crate) async fn auto_reply(&self, registry: &Registry, event: &Event) -> Result<bool, EngineError> {
@@ -250,7 +250,7 @@ impl Engine {
         let (Some(app), Ok(sn)) = (registry.marketplaces.get(place.app), OrderSn::parse(&order_sn)) else {
             return Ok(None);
         };
-        let token = match self.access_token(place.app, place.shop).await {
+        let token = match self.tokens.access_token(place.app, place.shop).await {
             Ok(token) => token,
             Err(error) => {
                 tracing::warn!(shop = %place.shop, %error, "no token to look up the buyer's order");

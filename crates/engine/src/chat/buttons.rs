@@ -15,10 +15,9 @@ use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, Conversation, TaskRef
 use shoprelay_wecom::card::{Button, CardAction, CardType, HorizontalContent, Jump, MainTitle, TemplateCard};
 use shoprelay_wecom::card_update::{response_code_usable, CardAudience, CardChange, CardUpdate, CardUpdateError};
 
-use super::{say, Action, Applied, Handled};
-use crate::deliver::app_credentials;
-use crate::engine::Engine;
+use super::{say, Action, Applied, Chat, Handled};
 use crate::error::EngineError;
+use crate::stage::deliver::app_credentials;
 
 /// Button key: take the conversation.
 pub const CLAIM: &str = "claim";
@@ -124,7 +123,7 @@ pub(super) struct Click<'a> {
     pub at_ms: i64,
 }
 
-impl Engine {
+impl Chat {
     /// Acts on a button click, then updates the card; a card that cannot be updated is logged and
     /// audited, never a reason to act twice or to stop.
     pub(super) async fn card_click(&self, click: Click<'_>) -> Result<Handled, EngineError> {

@@ -11,8 +11,12 @@ mod command;
 pub mod matcher;
 mod sla;
 
+use std::collections::HashSet;
+use std::sync::atomic::AtomicI64;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use shoprelay_clock::SharedClock;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, EventBody, LatestOrder};
@@ -22,18 +26,24 @@ use shoprelay_store::{
     ConversationMessage, ConversationState, MessageOutcome, NewBuyerMessage, NewDelivery, NewReply, Role,
     StoredCallback,
 };
+use shoprelay_store::Store;
 use shoprelay_wecom::callback::CallbackMessage;
+use shoprelay_wecom::client::WeComClient;
 use shoprelay_wecom::message::{AppBody, AppMessage, Recipients};
+use tokio::sync::Notify;
 
 pub use command::Command;
 
 use crate::config::Registry;
-use crate::deliver::app_credentials;
-use crate::engine::Engine;
+use crate::engine::EngineSettings;
 use crate::error::EngineError;
-use crate::pacing::Pacing;
 use crate::render::recipients_key;
 use crate::routing;
+use crate::stage::deliver::app_credentials;
+use crate::stage::outbox::{Outbox, Pacing};
+use crate::stage::route::Route;
+use crate::stage::{stage_common, ConfigView};
+use crate::tokens::MarketplaceTokens;
 
 /// Error codes of a chat refusal no retry fixes: the app is not whitelisted for the chat API, or the
 /// platform or the shop's region cannot send chat through the API.
@@ -121,7 +131,31 @@ fn say(lang: shoprelay_core::error::Lang, zh: String, en: String) -> String {
     }
 }
 
-impl Engine {
+/// Customer service, beside the spine: buyer messages filed under conversations on their way through
+/// the inbox, members' replies and commands (WeCom callbacks) acted on and sent back to the buyer.
+pub struct Chat {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: SharedClock,
+    pub(crate) settings: EngineSettings,
+    pub(crate) config: ConfigView,
+    /// Tells members what their command did, updates cards.
+    pub(crate) wecom: WeComClient,
+    /// The shop's token for replies sent to the buyer.
+    pub(crate) tokens: Arc<MarketplaceTokens>,
+    /// Routes the events of conversations (buyers waiting too long, members' hand-offs).
+    pub(crate) route: Arc<Route>,
+    /// Budgets asked before a member is told something.
+    pub(crate) outbox: Arc<Outbox>,
+    pub(crate) outbox_wake: Arc<Notify>,
+    /// Conversations whose buyer message is being decided for an automatic answer right now.
+    pub(crate) auto_deciding: Mutex<HashSet<i64>>,
+    /// When the buyer-response watch last looked (unix ms, engine clock).
+    pub(crate) last_response_watch: AtomicI64,
+}
+
+stage_common!(Chat);
+
+impl Chat {
     /// Files a buyer message under its conversation and names the conversation in the event. Returns
     /// the member holding it, if any: the message goes to them instead of where the rules send it.
     pub(crate) async fn file_buyer_message(&self, event: &mut Event) -> Result<Option<Conversation>, EngineError> {
@@ -549,7 +583,11 @@ impl Engine {
             ));
         };
         let region = registry.shop(&app_id, shop).and_then(|s| s.region.clone());
-        let token = self.access_token(&app_id, shop).await.map_err(|e| e.to_string())?;
+        let token = self
+            .tokens
+            .access_token(&app_id, shop)
+            .await
+            .map_err(|e| e.to_string())?;
         let outcome = app
             .send_chat(shop, region.as_deref(), &token, &conversation.buyer_id, text)
             .await;
@@ -601,7 +639,7 @@ impl Engine {
             order: None,
             body: EventBody::ChatUnavailable { reason },
         };
-        let deliveries = self.route(&registry, &event).await?;
+        let deliveries = self.route.route(&registry, &event).await?;
         self.store
             .insert_event(shoprelay_store::NewEvent { event, deliveries }, now)
             .await?;
@@ -627,7 +665,7 @@ impl Engine {
         };
         let destination = Destination::WecomApp(app.clone());
         let recipients = recipients_key(&routing::member_target(app, member));
-        match self.reserve_send(&destination, &recipients).await? {
+        match self.outbox.reserve_send(&destination, &recipients).await? {
             Pacing::Reserved(_) => {}
             Pacing::DestinationFull(_) | Pacing::RecipientsFull(_) => return Ok(false),
         }

@@ -11,9 +11,9 @@ use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
 use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, Conversation, NewDelivery, NewEvent};
 
+use super::Chat;
 use crate::config::chat::{CompiledChat, RESPONSE_WINDOW_HOURS};
 use crate::config::Registry;
-use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::routing;
 
@@ -64,7 +64,7 @@ fn stages(chat: &CompiledChat) -> Vec<(Stage, i64)> {
     out
 }
 
-impl Engine {
+impl Chat {
     /// Escalates and warns about buyers waiting for a person's reply; returns how many notices it made.
     pub async fn watch_responses_once(&self) -> Result<usize, EngineError> {
         let registry = self.registry();

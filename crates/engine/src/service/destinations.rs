@@ -5,7 +5,7 @@
 use shoprelay_core::destination::Destination;
 use shoprelay_store::{BreakerState, QueueDepths, ReplayFilter};
 
-use crate::pacing::budget;
+use crate::stage::outbox::budget;
 use crate::{Engine, EngineError};
 
 /// One destination.

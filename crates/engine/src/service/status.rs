@@ -44,7 +44,7 @@ pub struct Status {
     pub shops: Vec<ShopStatus>,
     /// The WeCom AI-bot long connections this replica runs, by WeCom app id.
     #[schema(value_type = Object)]
-    pub long_connections: crate::longconn::Links,
+    pub long_connections: crate::stage::ingest::longconn::Links,
 }
 
 /// Reports the service's status.
@@ -85,7 +85,7 @@ impl<'a> StatusService<'a> {
             backend: store.backend(),
             queues: store.queue_depths().await?,
             shops,
-            long_connections: self.engine.links.borrow().clone(),
+            long_connections: self.engine.long_connections().borrow().clone(),
         })
     }
 }

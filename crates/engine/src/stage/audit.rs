@@ -1,17 +1,32 @@
-//! Sealing the audit log into its hash chain, a second or so after entries are written (see
-//! `shoprelay_store::chain` for why sealing is not done at insert time).
+//! The audit stage, the end of the spine: the audit log sealed into its hash chain, a second or so after
+//! entries are written (see `shoprelay_store::chain` for why sealing is not done at insert time), and
+//! finished rows purged after their periods ([`retention`]).
 
+pub mod retention;
+
+use std::sync::Arc;
 use std::time::Duration;
 
+use shoprelay_clock::SharedClock;
+use shoprelay_store::Store;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::stage::{stage_common, ConfigView};
+
+/// Seals and purges: the store, the clock and the retention periods of the configuration.
+pub struct Audit {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: SharedClock,
+    pub(crate) config: ConfigView,
+}
+
+stage_common!(Audit, wait);
 
 /// Entries sealed per transaction: one short write, whatever the backlog.
 const SEAL_BATCH: i64 = 5_000;
 
-impl Engine {
+impl Audit {
     /// Seals every entry written so far; returns how many.
     pub async fn seal_audit_now(&self) -> Result<usize, EngineError> {
         let mut sealed = 0;

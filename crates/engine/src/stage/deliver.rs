@@ -19,17 +19,23 @@ use tokio_util::sync::CancellationToken;
 
 use std::time::Duration;
 
+use shoprelay_clock::SharedClock;
 use shoprelay_core::error::Lang;
 use shoprelay_store::NewEvent;
+use shoprelay_store::Store;
+use shoprelay_wecom::client::WeComClient;
+use tokio::sync::Notify;
 
 use crate::config::{WeComAppConfig, WebhookConfig};
 use crate::egress::{admit, literal_ip, refusal_of};
-use crate::engine::Engine;
+use crate::engine::EngineSettings;
 use crate::error::EngineError;
-use crate::pacing::{delivery_failing, BreakerSignal, Pacing, DIGEST_ROUTE};
 use crate::render::Payload;
 use crate::routing::admin_notice;
-use crate::webhook::{secret_key, signature, RedirectRefused};
+use crate::stage::outbox::{delivery_failing, BreakerSignal, Outbox, Pacing, DIGEST_ROUTE};
+use crate::stage::{stage_common, ConfigView};
+use crate::webhook::{secret_key, signature, RedirectRefused, WebhookClients};
+use crate::writer::Writer;
 
 /// Why an attempt did not deliver.
 struct Failure {
@@ -93,7 +99,49 @@ impl Sent {
     }
 }
 
-impl Engine {
+/// Sends the outbox: WeCom, robots and webhooks, paced by the outbox stage.
+pub struct Deliver {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) writer: Writer,
+    /// WeCom API client (its token cache is shared by every delivery).
+    pub(crate) wecom: WeComClient,
+    /// Webhook clients: no redirects, destination addresses checked.
+    pub(crate) webhooks: WebhookClients,
+    pub(crate) config: ConfigView,
+    pub(crate) clock: SharedClock,
+    pub(crate) settings: EngineSettings,
+    /// Budgets, digests and the breaker, asked before and told after every send.
+    pub(crate) outbox: Arc<Outbox>,
+    pub(crate) outbox_wake: Arc<Notify>,
+    /// This process among the replicas: the owner of the destination leases it takes.
+    pub(crate) instance_id: String,
+}
+
+stage_common!(Deliver, wait);
+
+impl Deliver {
+    /// Keeps this process's destination leases alive while long sends are in flight.
+    pub(crate) async fn lease_heartbeat(&self, shutdown: CancellationToken) {
+        loop {
+            let until = self.clock.now_ms() + self.settings.destination_lease.as_millis() as i64;
+            if let Err(err) = self.store.renew_destination_leases(&self.instance_id, until).await {
+                tracing::warn!(error = ?err, "renewing destination leases failed");
+            }
+            if !self.wait(self.settings.destination_lease / 3, &shutdown).await {
+                break;
+            }
+        }
+    }
+
+    /// Gives back this process's destination leases, so another replica takes over at once. Call after
+    /// the delivery worker has stopped: a lease given back while a send is in flight would let another
+    /// replica overtake it.
+    pub async fn release_destination_leases(&self) {
+        if let Err(err) = self.store.release_destination_leases(&self.instance_id).await {
+            tracing::warn!(error = ?err, "releasing destination leases failed");
+        }
+    }
+
     /// Sends the deliveries that are due; returns how many were claimed.
     pub async fn deliver_once(&self) -> Result<usize, EngineError> {
         let lanes = self.claim_lanes(self.settings.delivery_concurrency.max(1)).await?;
@@ -193,7 +241,7 @@ impl Engine {
         let (singles, others): (Vec<DeliveryItem>, Vec<DeliveryItem>) = lane
             .into_iter()
             .partition(|d| d.priority == PRIORITY_BULK && d.route_id != DIGEST_ROUTE && d.created_at > lapsed);
-        let lane = if self.fold_backlog(&destination, &singles).await? {
+        let lane = if self.outbox.fold_backlog(&destination, &singles).await? {
             others
         } else {
             // As claimed: urgent first, then oldest first.
@@ -203,7 +251,7 @@ impl Engine {
         };
         let mut lane = lane.into_iter();
         while let Some(item) = lane.next() {
-            let wait_until = match self.reserve_send(&destination, &item.recipients).await? {
+            let wait_until = match self.outbox.reserve_send(&destination, &item.recipients).await? {
                 Pacing::Reserved(at) => self.attempt(item, at).await?,
                 Pacing::DestinationFull(free_at) => {
                     // Everything claimed waits too, before folding, so the digest carries it all in order.
@@ -212,13 +260,13 @@ impl Engine {
                         batch.append(self.deferral(&rest, free_at, "destination paused"));
                     }
                     self.writer.write(batch).await?;
-                    self.pace(&destination, free_at).await?;
+                    self.outbox.pace(&destination, free_at).await?;
                     None
                 }
                 Pacing::RecipientsFull(free_at) => {
                     let why = "a recipient is at WeCom's per-member limit: waiting for a free slot";
                     self.writer.write(self.deferral(&item, free_at, why)).await?;
-                    self.coalesce(&destination, Some(&item.recipients)).await?;
+                    self.outbox.coalesce(&destination, Some(&item.recipients)).await?;
                     None
                 }
             };
@@ -234,26 +282,12 @@ impl Engine {
     }
 
     /// The write that puts `item` back until `at` without spending an attempt (audited `paced`).
-    pub(crate) fn deferral(&self, item: &DeliveryItem, at: i64, reason: &str) -> WriteBatch {
-        let mut audit = self.audit_for(item, AuditOutcome::Paced);
-        audit.detail = reason.to_owned();
-        let result = DeliveryResult::Deferred {
-            at,
-            reason: reason.to_owned(),
-        };
-        WriteBatch {
-            finishes: vec![finish_of(item, result, audit, None)],
-            ..WriteBatch::default()
-        }
+    fn deferral(&self, item: &DeliveryItem, at: i64, reason: &str) -> WriteBatch {
+        deferral_of(item, at, reason, self.clock.now_ms())
     }
 
     fn audit_for(&self, item: &DeliveryItem, outcome: AuditOutcome) -> AuditEntry {
-        let mut audit = AuditEntry::new(AuditKind::Delivery, outcome, self.clock.now_ms(), "");
-        audit.shop_id = item.shop_id;
-        audit.order_sn = item.order_sn.clone();
-        audit.destination = Some(item.destination.clone());
-        audit.attempt = Some(item.attempts + 1);
-        audit
+        audit_of(item, outcome, self.clock.now_ms())
     }
 
     /// One attempt; returns until when the rest of the destination's deliveries must wait (the breaker
@@ -291,7 +325,7 @@ impl Engine {
                     BreakerSignal::Failure(failure.error.clone())
                 };
                 let hold = failure.holds_destination || throttled;
-                paused_until = self.breaker_failure(&item.destination, signal).await?;
+                paused_until = self.outbox.breaker_failure(&item.destination, signal).await?;
                 let error = failure.error;
                 match (hold, paused_until) {
                     // Held or throttled: the message waits with the destination; no attempt is spent.
@@ -343,7 +377,7 @@ impl Engine {
         metrics::histogram!("shoprelay_delivery_latency_seconds").record(latency.as_secs_f64());
         // After the result is stored: a failure here must not make a delivered message look unsent.
         if delivered {
-            if let Err(err) = self.breaker_success(&item.destination).await {
+            if let Err(err) = self.outbox.breaker_success(&item.destination).await {
                 tracing::warn!(error = ?err, destination = %item.destination, "could not close the breaker");
             }
             if !unreached.is_empty() {
@@ -439,7 +473,7 @@ impl Engine {
     }
 }
 
-impl Engine {
+impl Deliver {
     /// POSTs an event to the seller's system, signed (Standard Webhooks); the id stays the same across
     /// retries so the receiver can deduplicate.
     async fn send_webhook(
@@ -509,6 +543,29 @@ impl Engine {
             slow_down: matches!(code, 429 | 502 | 503 | 504).then_some(retry_after),
         })
     }
+}
+/// The write that puts `item` back until `at` without spending an attempt (audited `paced` at `now`).
+pub(crate) fn deferral_of(item: &DeliveryItem, at: i64, reason: &str, now: i64) -> WriteBatch {
+    let mut audit = audit_of(item, AuditOutcome::Paced, now);
+    audit.detail = reason.to_owned();
+    let result = DeliveryResult::Deferred {
+        at,
+        reason: reason.to_owned(),
+    };
+    WriteBatch {
+        finishes: vec![finish_of(item, result, audit, None)],
+        ..WriteBatch::default()
+    }
+}
+
+/// The audit entry of an attempt at `item` at `now`.
+fn audit_of(item: &DeliveryItem, outcome: AuditOutcome, now: i64) -> AuditEntry {
+    let mut audit = AuditEntry::new(AuditKind::Delivery, outcome, now, "");
+    audit.shop_id = item.shop_id;
+    audit.order_sn = item.order_sn.clone();
+    audit.destination = Some(item.destination.clone());
+    audit.attempt = Some(item.attempts + 1);
+    audit
 }
 
 /// A webhook's redirect, not followed: it would re-send the signed event to a host nobody configured. The
@@ -597,7 +654,7 @@ fn china_day(now_ms: i64) -> i64 {
     (now_ms + 8 * 3_600_000).div_euclid(86_400_000)
 }
 
-impl Engine {
+impl Deliver {
     /// Tells the `[admin]` targets whom a delivery reached nobody through — each value once a day per
     /// destination, since the same broken rule names it in every message.
     async fn report_unreached(&self, destination: &Destination, unreached: &[Unreached]) -> Result<(), EngineError> {

@@ -1,24 +1,28 @@
-//! The inbox stage: a stored push becomes neutral events, enriched through the marketplace API,
-//! routed and rendered into outbox rows — all committed in one transaction with the inbox item closed.
+//! The inbox stage: a stored push becomes neutral events, enriched through the marketplace API ([`Enrich`]),
+//! routed and rendered into outbox rows ([`Route`]) — all committed in one transaction with the inbox item
+//! closed. Buyer messages are filed with customer service ([`Chat`]) on the way.
 
 use shoprelay_core::error::UserFacing;
-use shoprelay_core::event::Event;
-use shoprelay_core::ids::{ConfigId, OrderSn, ShopId, WeComUserId};
-use shoprelay_core::order::OrderSnapshot;
+use shoprelay_core::ids::ConfigId;
 use shoprelay_core::policy::FieldPolicy;
-use shoprelay_marketplaces::adapter::{Disposition, MarketplaceApp};
 use shoprelay_store::{
-    InboxCompletion, InboxDone, InboxItem, InboxRetry, InboxState, NewDelivery, NewTask, OrderStateUpdate,
-    ShopAuthStatus, WriteBatch,
+    InboxCompletion, InboxDone, InboxItem, InboxRetry, InboxState, OrderStateUpdate, ShopAuthStatus, WriteBatch,
 };
 
-use crate::config::Registry;
-use crate::engine::Engine;
+use std::sync::Arc;
+
+use shoprelay_clock::SharedClock;
+use shoprelay_store::Store;
+use tokio::sync::Notify;
+
+use crate::chat::Chat;
+use crate::engine::EngineSettings;
 use crate::error::EngineError;
 use crate::push_window;
-use crate::render::summary;
-use crate::routing::{self, TaskView};
-use crate::tokens::TokenError;
+use crate::stage::enrich::{Enrich, EnrichError};
+use crate::stage::route::Route;
+use crate::stage::{stage_common, ConfigView};
+use crate::writer::Writer;
 
 /// Inbox items taken per pass (worked on concurrently, their results committed together by the writer).
 const BATCH: i64 = 128;
@@ -29,7 +33,23 @@ enum Step {
     RetryAt(i64, String),
 }
 
-impl Engine {
+/// Works the inbox: claims stored pushes, hands each to the stages after it, commits the results.
+pub struct Inbox {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) writer: Writer,
+    pub(crate) config: ConfigView,
+    pub(crate) clock: SharedClock,
+    pub(crate) settings: EngineSettings,
+    pub(crate) enrich: Arc<Enrich>,
+    pub(crate) route: Arc<Route>,
+    /// Files buyer messages, answers some automatically.
+    pub(crate) chat: Arc<Chat>,
+    pub(crate) outbox_wake: Arc<Notify>,
+}
+
+stage_common!(Inbox);
+
+impl Inbox {
     /// Processes the inbox items that are due; returns how many were handled.
     pub async fn process_inbox_once(&self) -> Result<usize, EngineError> {
         let items = self
@@ -154,6 +174,7 @@ impl Engine {
             (Some(shop), Some(order)) => {
                 let region = registry.shop(&app_id, shop).and_then(|s| s.region.as_deref());
                 match self
+                    .enrich
                     .enrich(app.as_ref(), shop, region, order, &policy, item.attempts)
                     .await
                 {
@@ -218,19 +239,19 @@ impl Engine {
         let mut answered = Vec::new();
         for mut event in app.normalize(raw, &item.dedupe_key, detail.as_ref(), known.as_ref(), &policy) {
             // A buyer message is filed under its conversation first: one a member holds goes to them.
-            let held = match self.file_buyer_message(&mut event).await {
+            let held = match self.chat.file_buyer_message(&mut event).await {
                 Ok(held) => held,
                 Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
             };
             let deliveries = match held {
-                Some(conversation) => self.to_holder(&registry, &event, &conversation),
+                Some(conversation) => self.chat.to_holder(&registry, &event, &conversation),
                 // One nobody holds may be answered automatically; otherwise a person gets it as usual.
-                None => match self.auto_reply(&registry, &event).await {
+                None => match self.chat.auto_reply(&registry, &event).await {
                     Ok(true) => {
                         answered.push(events.len());
                         Vec::new()
                     }
-                    Ok(false) => match self.route(&registry, &event).await {
+                    Ok(false) => match self.route.route(&registry, &event).await {
                         Ok(d) => d,
                         Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
                     },
@@ -262,78 +283,4 @@ impl Engine {
             note,
         })
     }
-
-    /// The outbox rows for an event under the configuration now in force (see [`routing::route`]); the
-    /// tasks of rules that assign or escalate are opened first, so their messages name the assignee and
-    /// carry the acknowledgement link.
-    pub async fn route(&self, registry: &Registry, event: &Event) -> Result<Vec<NewDelivery>, EngineError> {
-        let lang = self.settings.language;
-        let routed = routing::route(registry, event, self.clock.now_secs(), lang);
-        let mut deliveries = routed.deliveries;
-        for req in &routed.tasks {
-            let new = NewTask {
-                rule_id: req.rule.id.to_string(),
-                event_key: event.dedupe_key.clone(),
-                shop_id: event.shop_id.and_then(|s| i64::try_from(s.get()).ok()),
-                order_sn: event.order_sn.as_ref().map(|o| o.as_str().to_owned()),
-                sticky_key: req.sticky_key.clone(),
-                candidates: req.candidates.iter().map(|u| u.as_str().to_owned()).collect(),
-                strategy: req.rule.assign.as_ref().map(|a| a.strategy).unwrap_or_default(),
-                summary: summary(event, lang),
-                escalate_at: req.escalate_at,
-            };
-            let task = self.store.open_task(&new, self.clock.now_ms()).await?;
-            let view = TaskView {
-                id: task.id,
-                assignee: task.assignee.as_deref().and_then(|a| WeComUserId::parse(a).ok()),
-                ack_url: format!("{}/ack/{}", self.settings.public_url, task.token),
-            };
-            deliveries.extend(routing::render_task(registry, event, req, &view, lang));
-        }
-        Ok(deliveries)
-    }
-
-    /// The order's details through the marketplace's API, with the shop's token.
-    async fn enrich(
-        &self,
-        app: &dyn MarketplaceApp,
-        shop: ShopId,
-        region: Option<&str>,
-        order: &OrderSn,
-        policy: &FieldPolicy,
-        attempts: i64,
-    ) -> Result<Option<OrderSnapshot>, EnrichError> {
-        let retry = |error: String| match self.settings.enrich_backoff.delay(attempts) {
-            Some(delay) => EnrichError::Retry(self.clock.now_ms() + delay.as_millis() as i64, error),
-            None => EnrichError::GiveUp(error),
-        };
-        let token = match self.access_token(app.id(), shop).await {
-            Ok(t) => t,
-            Err(TokenError::Marketplace(e)) if e.disposition() == Disposition::Retry => {
-                return Err(retry(e.to_string()))
-            }
-            Err(TokenError::Engine(e)) => return Err(retry(e.to_string())),
-            Err(e @ TokenError::RefreshInProgress(_)) => return Err(retry(e.to_string())),
-            Err(other) => return Err(EnrichError::GiveUp(other.to_string())),
-        };
-        match app.order(shop, region, &token, order, policy).await {
-            Ok(detail) => Ok(detail),
-            Err(err) => match err.disposition() {
-                Disposition::Retry => Err(retry(err.to_string())),
-                Disposition::RefreshToken => {
-                    // The token died early: refresh once, then the next attempt uses the new one.
-                    if let Ok(Some(auth)) = self.store.shop_auth(app.id(), shop).await {
-                        let _ = self.refresh_shop(app.id(), shop, auth.version).await;
-                    }
-                    Err(retry(err.to_string()))
-                }
-                Disposition::Reauthorize | Disposition::Fail => Err(EnrichError::GiveUp(err.to_string())),
-            },
-        }
-    }
-}
-
-enum EnrichError {
-    Retry(i64, String),
-    GiveUp(String),
 }

@@ -17,22 +17,30 @@
 //! 45033) and [`FAILURES_TO_OPEN`] failures in a row open it for a back-off (`breaker_open`, 30 s) that
 //! doubles up to [`MAX_OPEN`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use shoprelay_clock::SharedClock;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::ConfigId;
+use shoprelay_store::Store;
 use shoprelay_store::{
     BreakerState, DeliveryItem, DestinationState, NewDelivery, NewEvent, SendReservation, WriteBatch, PRIORITY_BULK,
 };
+use shoprelay_wecom::client::WeComClient;
 use shoprelay_wecom::contacts::Membership;
+use tokio::sync::Notify;
 
 use crate::config::Registry;
-use crate::deliver::app_credentials;
-use crate::engine::Engine;
+use crate::engine::EngineSettings;
 use crate::error::EngineError;
 use crate::render::{audience_of, digest, DigestReason, Payload};
+use crate::stage::deliver::{app_credentials, deferral_of};
+use crate::stage::route::Route;
+use crate::stage::{stage_common, ConfigView};
+use crate::writer::Writer;
 
 /// A group robot's limit per minute.
 pub const ROBOT_PER_MINUTE: i64 = 20;
@@ -142,7 +150,31 @@ pub enum BreakerSignal {
     Failure(String),
 }
 
-impl Engine {
+/// Paces the outbox: budgets, digests, the breaker, quiet hours.
+pub struct Outbox {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) writer: Writer,
+    /// Expands departments and tags to the people a send reaches; tells admins of a held destination.
+    pub(crate) wecom: WeComClient,
+    pub(crate) config: ConfigView,
+    /// Routes the admin notices of a failing destination.
+    pub(crate) route: Arc<Route>,
+    pub(crate) clock: SharedClock,
+    pub(crate) settings: EngineSettings,
+    pub(crate) outbox_wake: Arc<Notify>,
+    /// When each flooded destination may fold its queue into digests again (unix ms); see
+    /// [`Outbox::fold_backlog`]. This process alone sends for a destination (its lease), so memory will do.
+    pub(crate) next_fold: Mutex<HashMap<Destination, i64>>,
+}
+
+stage_common!(Outbox);
+
+impl Outbox {
+    /// The write that puts `item` back until `at` without spending an attempt (audited `paced`).
+    fn deferral(&self, item: &DeliveryItem, at: i64, reason: &str) -> WriteBatch {
+        deferral_of(item, at, reason, self.clock.now_ms())
+    }
+
     /// Reserves a send to `destination` for `recipients` if every budget allows it.
     pub(crate) async fn reserve_send(
         &self,
@@ -253,7 +285,7 @@ impl Engine {
         destination: &Destination,
         singles: &[DeliveryItem],
     ) -> Result<bool, EngineError> {
-        // Webhooks take no digests; a spent budget is the pause's to fold (see [`Engine::pace`]).
+        // Webhooks take no digests; a spent budget is the pause's to fold (see [`Outbox::pace`]).
         if singles.is_empty() || matches!(destination, Destination::Webhook(_)) {
             return Ok(false);
         }
@@ -328,7 +360,7 @@ impl Engine {
         self.coalesce_up_to(destination, recipients, DIGEST_MAX).await
     }
 
-    /// [`Engine::coalesce`] over the oldest `read` queued deliveries: each group of recipients still folds
+    /// [`Outbox::coalesce`] over the oldest `read` queued deliveries: each group of recipients still folds
     /// at most [`DIGEST_MAX`] into one digest, so reading more makes fuller digests, not more of them.
     async fn coalesce_up_to(
         &self,
@@ -534,7 +566,7 @@ impl Engine {
     async fn tell_admins(&self, destination: &Destination, reason: &str) -> Result<(), EngineError> {
         let key = format!("delivery_failing:{destination}:{}", self.clock.now_secs());
         let event = delivery_failing(key, destination, reason.to_owned(), self.clock.now_secs());
-        let deliveries = self.route(&self.registry(), &event).await?;
+        let deliveries = self.route.route(&self.registry(), &event).await?;
         self.store
             .insert_event(NewEvent { event, deliveries }, self.clock.now_ms())
             .await?;

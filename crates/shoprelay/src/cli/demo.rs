@@ -228,7 +228,7 @@ pub async fn setup(listen: &str, data_dir: Option<PathBuf>) -> Result<Demo> {
     let objects = Registry::from_file(&file).to_objects(&secrets)?;
     server
         .engine
-        .store
+        .store()
         .apply_config(&objects, server.engine.clock.now_ms())
         .await?;
     server.engine.reload_config().await?;
@@ -537,7 +537,7 @@ pub async fn settle(demo: &Demo, timeout: Duration) -> Result<()> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         // The server's own workers do the work; this only watches the queues.
-        let q = demo.server.engine.store.queue_depths().await?;
+        let q = demo.server.engine.store().queue_depths().await?;
         if q.inbox_pending == 0 && q.deliveries_pending == 0 {
             return Ok(());
         }

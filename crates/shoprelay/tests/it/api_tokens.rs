@@ -66,7 +66,7 @@ async fn tokens_are_scoped_shown_once_recorded_and_revocable() {
     // Reads pass with any scope; the use is noted.
     let listed = call(&app, reqwest::Method::GET, "/api/v1/rules", &read, None).await;
     assert_eq!(listed.status(), StatusCode::OK);
-    let stored = app.server.engine.store.list_api_tokens().await.unwrap();
+    let stored = app.server.engine.store().list_api_tokens().await.unwrap();
     assert!(stored[0].last_used_at.is_some(), "{stored:?}");
 
     // A write beyond the scope: a typed 403 in both languages.
@@ -145,7 +145,7 @@ async fn only_admins_manage_tokens_and_use_is_noted_at_most_once_a_minute() {
     let first = call(&app, reqwest::Method::GET, "/api/v1/status", &token, None).await;
     assert_eq!(first.status(), StatusCode::OK);
     let used = |app: &TestApp| {
-        let store = app.server.engine.store.clone();
+        let store = app.server.engine.store().clone();
         async move { store.list_api_tokens().await.unwrap()[0].last_used_at.unwrap() }
     };
     let at = used(&app).await;
@@ -169,7 +169,7 @@ async fn only_admins_manage_tokens_and_use_is_noted_at_most_once_a_minute() {
 
     // A viewer sees no token page.
     let users = app.server.engine.console();
-    let admin = app.server.engine.store.console_user("ops").await.unwrap().unwrap();
+    let admin = app.server.engine.store().console_user("ops").await.unwrap().unwrap();
     users
         .create_user(&admin, "vera", "correct horse battery", shoprelay_store::Role::Viewer)
         .await

@@ -19,7 +19,7 @@ async fn the_audit_chain_covers_the_pipeline_and_names_the_first_broken_link() {
     app.create_order("READY_TO_SHIP").await;
     app.create_order("UNPAID").await;
     app.dispatch_until_settled().await;
-    let store = &app.server.engine.store;
+    let store = app.server.engine.store();
 
     let verdict = verify_stored(store.as_ref(), |_| {}).await.unwrap();
     assert_eq!(verdict.broken, None);

@@ -21,7 +21,7 @@ fn refresh_calls(app: &TestApp) -> usize {
 /// Makes the stored access token look close to expiry.
 async fn age_token(app: &TestApp) {
     let (a, s) = ids();
-    let store = &app.server.engine.store;
+    let store = app.server.engine.store();
     let mut auth = store.shop_auth(&a, s).await.unwrap().unwrap();
     auth.access_expires_at = app.clock.now_secs() + 60;
     assert!(store.rotate_shop_tokens(&auth, 0).await.unwrap());
@@ -32,7 +32,7 @@ async fn the_oauth_flow_stores_tokens_and_never_shows_them() {
     let app = spawn_app().await;
     app.authorize().await;
     let (a, s) = ids();
-    let auth = app.server.engine.store.shop_auth(&a, s).await.unwrap().unwrap();
+    let auth = app.server.engine.store().shop_auth(&a, s).await.unwrap().unwrap();
     assert_eq!(auth.status, ShopAuthStatus::Active);
     let status = app
         .http
@@ -85,7 +85,7 @@ async fn tokens_are_refreshed_before_expiry_and_rotate() {
     let app = spawn_app().await;
     app.authorize().await;
     let (a, s) = ids();
-    let before = app.server.engine.store.shop_auth(&a, s).await.unwrap().unwrap();
+    let before = app.server.engine.store().shop_auth(&a, s).await.unwrap().unwrap();
     assert_eq!(
         app.server.engine.refresh_due().await.unwrap(),
         0,
@@ -93,7 +93,7 @@ async fn tokens_are_refreshed_before_expiry_and_rotate() {
     );
     age_token(&app).await;
     assert_eq!(app.server.engine.refresh_due().await.unwrap(), 1);
-    let after = app.server.engine.store.shop_auth(&a, s).await.unwrap().unwrap();
+    let after = app.server.engine.store().shop_auth(&a, s).await.unwrap().unwrap();
     assert_ne!(
         after.refresh_token, before.refresh_token,
         "single-use refresh token rotated"
@@ -103,7 +103,14 @@ async fn tokens_are_refreshed_before_expiry_and_rotate() {
     age_token(&app).await;
     assert_eq!(app.server.engine.refresh_due().await.unwrap(), 1);
     assert_eq!(
-        app.server.engine.store.shop_auth(&a, s).await.unwrap().unwrap().status,
+        app.server
+            .engine
+            .store()
+            .shop_auth(&a, s)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         ShopAuthStatus::Active
     );
 }
@@ -113,13 +120,21 @@ async fn concurrent_refreshes_of_one_shop_are_single_flight() {
     let app = spawn_app().await;
     app.authorize().await;
     let (a, s) = ids();
-    let version = app.server.engine.store.shop_auth(&a, s).await.unwrap().unwrap().version;
+    let version = app
+        .server
+        .engine
+        .store()
+        .shop_auth(&a, s)
+        .await
+        .unwrap()
+        .unwrap()
+        .version;
     let engine = &app.server.engine;
     let results = futures::future::join_all((0..8).map(|_| engine.refresh_shop(&a, s, version))).await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert_eq!(refresh_calls(&app), 1, "one refresh reached Shopee");
     assert_eq!(
-        engine.store.shop_auth(&a, s).await.unwrap().unwrap().status,
+        engine.store().shop_auth(&a, s).await.unwrap().unwrap().status,
         ShopAuthStatus::Active
     );
 }
@@ -139,7 +154,7 @@ async fn a_dead_refresh_token_asks_the_seller_to_authorize_again() {
     );
     app.server.engine.refresh_due().await.unwrap();
     let (a, s) = ids();
-    let auth = app.server.engine.store.shop_auth(&a, s).await.unwrap().unwrap();
+    let auth = app.server.engine.store().shop_auth(&a, s).await.unwrap().unwrap();
     assert_eq!(auth.status, ShopAuthStatus::NeedsReauthorization);
     assert!(auth.status_reason.unwrap_or_default().contains("refresh_token_expired"));
     app.dispatch().await;
@@ -156,7 +171,14 @@ async fn a_dead_refresh_token_asks_the_seller_to_authorize_again() {
     assert_eq!(app.cards().len(), 1);
     app.authorize().await;
     assert_eq!(
-        app.server.engine.store.shop_auth(&a, s).await.unwrap().unwrap().status,
+        app.server
+            .engine
+            .store()
+            .shop_auth(&a, s)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         ShopAuthStatus::Active
     );
 }
@@ -204,7 +226,7 @@ async fn authorization_link(app: &TestApp) -> String {
 
 async fn age_shop(app: &TestApp, shop: u64) {
     let (a, _) = ids();
-    let store = &app.server.engine.store;
+    let store = app.server.engine.store();
     let mut auth = store.shop_auth(&a, ShopId::new(shop).unwrap()).await.unwrap().unwrap();
     auth.access_expires_at = app.clock.now_secs() + 60;
     assert!(store.rotate_shop_tokens(&auth, 0).await.unwrap());
@@ -218,7 +240,7 @@ async fn a_main_accounts_shops_each_refresh_into_tokens_of_their_own() {
     let done = app.http.get(link).send().await.unwrap().text().await.unwrap();
     assert!(done.contains("授权成功"), "{done}");
     let (a, _) = ids();
-    let store = &app.server.engine.store;
+    let store = app.server.engine.store();
     let tokens = |shop: u64| {
         let a = a.clone();
         async move { store.shop_auth(&a, ShopId::new(shop).unwrap()).await.unwrap().unwrap() }
@@ -296,7 +318,7 @@ async fn a_refresh_token_spent_elsewhere_asks_once_for_authorization_again() {
     let app = spawn_app().await;
     app.authorize().await;
     let (a, s) = ids();
-    let store = &app.server.engine.store;
+    let store = app.server.engine.store();
     // Another installation (or a restored backup) spends the stored refresh token first.
     let stolen = store.shop_auth(&a, s).await.unwrap().unwrap().refresh_token;
     let shopee_app = shoprelay_marketplaces::shopee::ShopeeApp {
@@ -346,7 +368,7 @@ async fn an_expire_in_given_as_a_unix_time_is_read_as_one() {
     app.authorize().await;
     let (a, s) = ids();
     let now = app.clock.now_secs();
-    let auth = app.server.engine.store.shop_auth(&a, s).await.unwrap().unwrap();
+    let auth = app.server.engine.store().shop_auth(&a, s).await.unwrap().unwrap();
     assert!(
         (now + 4 * 3600 - 60..=now + 4 * 3600 + 60).contains(&auth.access_expires_at),
         "expires at {} (now {now})",
@@ -392,7 +414,7 @@ async fn the_redirect_must_bring_back_the_links_state_once() {
     );
     let (a, s) = ids();
     assert!(
-        app.server.engine.store.shop_auth(&a, s).await.unwrap().is_none(),
+        app.server.engine.store().shop_auth(&a, s).await.unwrap().is_none(),
         "a redirect without the right state binds nothing"
     );
     assert!(

@@ -111,7 +111,14 @@ async fn by_default_no_personal_field_is_fetched_stored_or_sent() {
     assert_eq!(policy["commitment_version"], COMMITMENT_VERSION);
     let sn = order_with_recipient(&app).await;
     app.dispatch_until_settled().await;
-    let event = app.server.engine.store.latest_event(&sn, None).await.unwrap().unwrap();
+    let event = app
+        .server
+        .engine
+        .store()
+        .latest_event(&sn, None)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(event.order.unwrap().recipient, None, "nothing personal is stored");
     let sent = everything_sent(&app, &hooks);
     assert!(!hooks.lock().unwrap().is_empty() && app.cards().len() == 2, "{sent}");
@@ -143,7 +150,7 @@ async fn sensitive_fields_need_the_commitment_accepted_by_a_named_admin() {
             .unwrap();
     let body: Value = unknown.json().await.unwrap();
     assert_eq!(body["code"], "policy.unknown_field", "{body}");
-    let store = &app.server.engine.store;
+    let store = app.server.engine.store();
     let (a, s) = (ConfigId::parse(APP).unwrap(), ShopId::new(SHOP).unwrap());
     assert!(
         store.data_policy(&a, s).await.unwrap().fields.is_empty(),

@@ -103,7 +103,10 @@ async fn a_message_retrying_cannot_fix_becomes_a_dead_letter_with_the_errcode() 
         "WeCom's errcode and errmsg are kept: {}",
         dead[0].detail
     );
-    assert_eq!(app.server.engine.store.queue_depths().await.unwrap().deliveries_dead, 1);
+    assert_eq!(
+        app.server.engine.store().queue_depths().await.unwrap().deliveries_dead,
+        1
+    );
     // The destination itself is fine: the next message goes out.
     app.create_order("READY_TO_SHIP").await;
     app.dispatch_until_settled().await;
@@ -136,7 +139,7 @@ async fn an_untrusted_ip_holds_messages_tells_the_admins_and_delivers_after_the_
         "{}",
         held[0].detail
     );
-    let q = app.server.engine.store.queue_depths().await.unwrap();
+    let q = app.server.engine.store().queue_depths().await.unwrap();
     assert_eq!(
         (q.deliveries_pending, q.deliveries_dead),
         (2, 0),
@@ -147,10 +150,10 @@ async fn an_untrusted_ip_holds_messages_tells_the_admins_and_delivers_after_the_
     assert!(notice.contains("wecom_app:hq") && notice.contains("60020"), "{notice}");
 
     // The admin fixes it (here: any configuration change); held destinations are probed at once.
-    let objects = app.server.engine.store.list_config().await.unwrap();
+    let objects = app.server.engine.store().list_config().await.unwrap();
     let mut changed = objects.clone();
     changed[0].fingerprint.push('x');
-    app.server.engine.store.apply_config(&changed, 0).await.unwrap();
+    app.server.engine.store().apply_config(&changed, 0).await.unwrap();
     app.server.engine.reload_config().await.unwrap();
     app.dispatch_until_settled().await;
     assert_eq!(app.cards().len(), 2, "both held messages delivered after the fix");
@@ -193,7 +196,7 @@ async fn a_wrong_corp_secret_is_reported_with_its_fix_and_messages_wait() {
     let dest = app
         .server
         .engine
-        .store
+        .store()
         .destination(&Destination::parse("wecom_app:hq").unwrap())
         .await
         .unwrap()

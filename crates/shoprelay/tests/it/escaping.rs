@@ -277,7 +277,7 @@ targets = [{ type = "robot", robot = "ops" }]
         assert_eq!(deliveries.len(), 1);
         app.server
             .engine
-            .store
+            .store()
             .insert_event(NewEvent { event, deliveries }, yesterday * 1_000)
             .await
             .unwrap();

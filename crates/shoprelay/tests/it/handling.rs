@@ -254,7 +254,7 @@ targets = [{{ type = "robot", robot = "ops" }}]
         !md.iter().any(|m| m.contains("NIGHT")),
         "held during quiet hours: {md:?}"
     );
-    let q = app.server.engine.store.queue_depths().await.unwrap();
+    let q = app.server.engine.store().queue_depths().await.unwrap();
     assert_eq!(q.deliveries_pending, 1, "the held message waits, not lost");
 
     // Yesterday at this time was inside yesterday's quiet hours, which are over: what the rule held then
@@ -279,7 +279,7 @@ targets = [{{ type = "robot", robot = "ops" }}]
             .is_some_and(|q| q < app.clock.now_secs() * 1_000));
         app.server
             .engine
-            .store
+            .store()
             .insert_event(NewEvent { event, deliveries }, yesterday * 1_000)
             .await
             .unwrap();
@@ -292,7 +292,7 @@ targets = [{{ type = "robot", robot = "ops" }}]
         .collect();
     assert_eq!(digests.len(), 1, "{digests:?}");
     assert!(digests[0].contains("共 3 条"), "{}", digests[0]);
-    let q = app.server.engine.store.queue_depths().await.unwrap();
+    let q = app.server.engine.store().queue_depths().await.unwrap();
     assert_eq!(
         q.deliveries_pending, 1,
         "today's message still waits for tonight's quiet hours to end"
@@ -463,7 +463,7 @@ targets = [{{ type = "robot", robot = "ops" }}]
         assert!(deliveries.iter().all(|d| d.quiet_until.is_some()));
         app.server
             .engine
-            .store
+            .store()
             .insert_event(NewEvent { event, deliveries }, yesterday * 1_000)
             .await
             .unwrap();

@@ -182,7 +182,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let objects = Registry::from_file(&file).to_objects(&secrets).unwrap();
     server
         .engine
-        .store
+        .store()
         .apply_config(&objects, clock.now_ms())
         .await
         .unwrap();
@@ -229,7 +229,7 @@ impl TestApp {
     pub async fn dispatch_until_settled(&self) {
         for _ in 0..200 {
             self.dispatch().await;
-            let q = self.server.engine.store.queue_depths().await.unwrap();
+            let q = self.server.engine.store().queue_depths().await.unwrap();
             if q.inbox_pending == 0 && q.deliveries_pending == 0 {
                 return;
             }
@@ -237,7 +237,7 @@ impl TestApp {
         }
         panic!(
             "work did not settle: {:?}",
-            self.server.engine.store.queue_depths().await.unwrap()
+            self.server.engine.store().queue_depths().await.unwrap()
         );
     }
 
@@ -296,7 +296,7 @@ impl TestApp {
 
     pub async fn audit(&self, filter: AuditFilter) -> Vec<AuditEntry> {
         self.server.engine.audit_sink.flush().await;
-        self.server.engine.store.query_audit(&filter).await.unwrap()
+        self.server.engine.store().query_audit(&filter).await.unwrap()
     }
 
     /// Posts a raw push with a signature computed over `url`+body with `key`.

@@ -34,7 +34,7 @@ async fn spawn_with_lazada() -> (TestApp, LazadaSim, LazadaAppConfig) {
         version: 0,
     };
     let engine = &app.server.engine;
-    engine.store.save_shop_auth(&auth, app.clock.now_ms()).await.unwrap();
+    engine.store().save_shop_auth(&auth, app.clock.now_ms()).await.unwrap();
     (app, lazada, cfg)
 }
 
@@ -79,7 +79,7 @@ targets = [{{ type = "wecom_app", app = "hq", users = ["lisi"] }}]
     let file = parse_config(&toml).unwrap();
     let engine = &app.server.engine;
     let objects = Registry::from_file(&file).to_objects(&engine.secrets).unwrap();
-    engine.store.apply_config(&objects, app.clock.now_ms()).await.unwrap();
+    engine.store().apply_config(&objects, app.clock.now_ms()).await.unwrap();
     engine.reload_config().await.unwrap();
     lazada.set_push_target(Some(&format!("{}/push/lazada/{LZ_APP}", app.base)));
 
@@ -192,11 +192,11 @@ async fn a_lazada_access_token_is_refreshed_and_the_spent_refresh_token_dies() {
     let engine = &app.server.engine;
     let app_id = ConfigId::parse(LZ_APP).unwrap();
     let shop = ShopId::new(SELLER).unwrap();
-    let before = engine.store.shop_auth(&app_id, shop).await.unwrap().unwrap();
+    let before = engine.store().shop_auth(&app_id, shop).await.unwrap().unwrap();
     // Close to expiry: the refresh pass renews it.
     app.clock.advance(std::time::Duration::from_secs(7 * 86_400 - 600));
     assert!(engine.refresh_due().await.unwrap() >= 1);
-    let after = engine.store.shop_auth(&app_id, shop).await.unwrap().unwrap();
+    let after = engine.store().shop_auth(&app_id, shop).await.unwrap().unwrap();
     assert_ne!(after.access_token.expose(), before.access_token.expose());
     assert_ne!(after.refresh_token.expose(), before.refresh_token.expose());
     assert!(after.access_expires_at > before.access_expires_at);
@@ -246,15 +246,15 @@ async fn one_login_selling_in_two_countries_keeps_both_shops_authorized_across_r
             status_reason: None,
             version: 0,
         };
-        engine.store.save_shop_auth(&auth, app.clock.now_ms()).await.unwrap();
+        engine.store().save_shop_auth(&auth, app.clock.now_ms()).await.unwrap();
     }
     // Two rounds of refreshes: each spends the login's refresh token, which Lazada rotates.
     for round in 0..2 {
         app.clock.advance(std::time::Duration::from_secs(7 * 86_400 - 600));
         assert!(engine.refresh_due().await.unwrap() >= 1, "round {round}");
         let auths = [
-            engine.store.shop_auth(&app_id, shops[0]).await.unwrap().unwrap(),
-            engine.store.shop_auth(&app_id, shops[1]).await.unwrap().unwrap(),
+            engine.store().shop_auth(&app_id, shops[0]).await.unwrap().unwrap(),
+            engine.store().shop_auth(&app_id, shops[1]).await.unwrap().unwrap(),
         ];
         for auth in &auths {
             assert_eq!(
@@ -281,7 +281,7 @@ async fn a_seller_authorizes_through_the_lazada_link_and_every_country_shop_gets
     let engine = &app.server.engine;
     let shop = ShopId::new(SELLER).unwrap();
     let app_id = ConfigId::parse(LZ_APP).unwrap();
-    assert!(engine.store.shop_auth(&app_id, shop).await.unwrap().is_none());
+    assert!(engine.store().shop_auth(&app_id, shop).await.unwrap().is_none());
 
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -310,7 +310,7 @@ async fn a_seller_authorizes_through_the_lazada_link_and_every_country_shop_gets
         .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains(&SELLER.to_string()));
-    let auth = engine.store.shop_auth(&app_id, shop).await.unwrap().unwrap();
+    let auth = engine.store().shop_auth(&app_id, shop).await.unwrap().unwrap();
     assert_eq!(auth.status, ShopAuthStatus::Active);
     // The state was spent: the same redirect cannot bind the shop again.
     let again = app
@@ -331,7 +331,7 @@ async fn a_revoked_lazada_authorization_asks_the_admins_once_to_authorize_again(
     engine.refresh_due().await.unwrap();
     engine.refresh_due().await.unwrap();
     let auth = engine
-        .store
+        .store()
         .shop_auth(&ConfigId::parse(LZ_APP).unwrap(), ShopId::new(SELLER).unwrap())
         .await
         .unwrap()

@@ -8,7 +8,7 @@ use std::time::Duration;
 use shoprelay_clock::Clock;
 use shoprelay_core::error::UserFacing;
 use shoprelay_engine::config::{parse_config, Registry};
-use shoprelay_engine::longconn::{LinkState, LinkStatus};
+use shoprelay_engine::stage::ingest::longconn::{LinkState, LinkStatus};
 use shoprelay_sim::shopee::ChatSender;
 use shoprelay_sim::wecom::{SimApp, SimBot, WeComSimConfig};
 use shoprelay_wecom::longconn::{BotCredentials, Inbound, LongConnError, Session};
@@ -71,7 +71,7 @@ targets = [{{ type = "wecom_app", app = "cs", users = ["zhangsan"] }}]
     let file = parse_config(&toml).unwrap();
     let engine = &app.server.engine;
     let objects = Registry::from_file(&file).to_objects(&engine.secrets).unwrap();
-    engine.store.apply_config(&objects, app.clock.now_ms()).await.unwrap();
+    engine.store().apply_config(&objects, app.clock.now_ms()).await.unwrap();
     engine.reload_config().await.unwrap();
     app
 }
@@ -250,7 +250,7 @@ async fn a_dropped_connection_is_dialled_again_after_the_back_off() {
 async fn only_the_replica_holding_the_bots_lease_dials() {
     let app = spawn().await;
     let now = app.clock.now_ms();
-    let store = &app.server.engine.store;
+    let store = app.server.engine.store();
     assert!(store
         .take_bot_lease(BOT, "another-replica", now, now + 90_000)
         .await

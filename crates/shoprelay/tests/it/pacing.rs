@@ -71,7 +71,7 @@ async fn a_queue_beyond_the_budget_is_folded_at_once_and_nothing_is_dropped() {
         assert!(robot_text.contains(sn.as_str()), "order {sn} reached the robot's group");
         assert!(member_text.contains(sn.as_str()), "order {sn} reached the member");
     }
-    let q = app.server.engine.store.queue_depths().await.unwrap();
+    let q = app.server.engine.store().queue_depths().await.unwrap();
     assert_eq!(
         q.deliveries_pending, 0,
         "everything is out without waiting for a window: {q:?}"
@@ -113,7 +113,7 @@ async fn wecom_throttling_backs_off_without_spending_attempts() {
     let state = app
         .server
         .engine
-        .store
+        .store()
         .destination(&Destination::parse("wecom_app:hq").unwrap())
         .await
         .unwrap()
@@ -132,7 +132,10 @@ async fn dead_letters_are_sent_again_by_replay() {
     ));
     app.create_order("READY_TO_SHIP").await;
     app.dispatch_until_settled().await;
-    assert_eq!(app.server.engine.store.queue_depths().await.unwrap().deliveries_dead, 1);
+    assert_eq!(
+        app.server.engine.store().queue_depths().await.unwrap().deliveries_dead,
+        1
+    );
 
     let url = format!("{}/api/v1/deliveries/replay", app.base);
     let empty = app.http.post(&url).json(&serde_json::json!({})).send().await.unwrap();
@@ -151,7 +154,10 @@ async fn dead_letters_are_sent_again_by_replay() {
     assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["replayed"], 1);
     app.dispatch_until_settled().await;
     assert_eq!(app.cards().len(), 1, "the dead letter was delivered on replay");
-    assert_eq!(app.server.engine.store.queue_depths().await.unwrap().deliveries_dead, 0);
+    assert_eq!(
+        app.server.engine.store().queue_depths().await.unwrap().deliveries_dead,
+        0
+    );
 }
 
 #[tokio::test]

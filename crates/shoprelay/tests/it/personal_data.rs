@@ -62,7 +62,7 @@ async fn a_full_pipeline_run_leaves_no_buyer_text_in_the_database_files() {
     // The data went through: staff were told who wrote what.
     let sent = serde_json::to_string(&app.cards().iter().map(|c| &c.body).collect::<Vec<_>>()).unwrap();
     assert!(sent.contains(CHAT) && sent.contains(BUYER), "{sent}");
-    let tasks = app.server.engine.store.list_tasks(None, 10).await.unwrap();
+    let tasks = app.server.engine.store().list_tasks(None, 10).await.unwrap();
     assert_eq!(tasks.len(), 2, "the order and the message were assigned");
     assert_eq!(
         tasks[0].assignee, tasks[1].assignee,
@@ -83,7 +83,7 @@ async fn a_buyer_is_forgotten_through_the_api_and_the_audit_names_only_a_hash() 
     let app = spawn_authorized_with_rules(RULES).await;
     let mine = buyer_activity(&app, BUYER, "m1").await;
     let theirs = buyer_activity(&app, OTHER, "m2").await;
-    let store = &app.server.engine.store;
+    let store = app.server.engine.store();
     let answer: serde_json::Value = app
         .http
         .post(format!("{}/api/v1/buyers/forget", app.base))

@@ -159,7 +159,7 @@ async fn a_bad_or_missing_signature_is_refused_and_nothing_is_stored() {
         body.as_bytes(),
     );
     assert_eq!(app.post_push(APP, &body, Some(other)).await.0, 401);
-    let q = app.server.engine.store.queue_depths().await.unwrap();
+    let q = app.server.engine.store().queue_depths().await.unwrap();
     assert_eq!(q.inbox_pending, 0);
     let rejected = app
         .audit(AuditFilter {
@@ -182,7 +182,7 @@ async fn only_the_signature_the_app_and_the_size_are_refused() {
     assert_eq!((status, err["code"].as_str()), (413, Some("push.too_large")));
     assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "{err}");
     assert!(err["message_en"].as_str().is_some_and(|m| !m.is_empty()), "{err}");
-    assert_eq!(app.server.engine.store.queue_depths().await.unwrap().inbox_pending, 0);
+    assert_eq!(app.server.engine.store().queue_depths().await.unwrap().inbox_pending, 0);
 }
 
 /// Shopee counts anything but a 2xx with an empty body as a failure and disables the subscription
@@ -300,7 +300,7 @@ async fn failed_pushes_go_back_to_the_inbox_to_be_read_again() {
     assert_eq!(failed.len(), 2, "{failed:#?}");
 
     // After an upgrade they are processed again: every failed item goes back to the inbox.
-    let store = &app.server.engine.store;
+    let store = app.server.engine.store();
     let filter = shoprelay_store::PushReplayFilter::default();
     assert_eq!(store.count_failed_pushes(&filter).await.unwrap(), failed.len() as i64);
     let replayed = store
@@ -529,7 +529,7 @@ targets = [{ type = "wecom_app", app = "hq", users = ["lisi"] }]
         shoprelay_core::ids::ConfigId::parse(APP).unwrap(),
         shoprelay_core::ids::ShopId::new(SHOP).unwrap(),
     );
-    let auth = app.server.engine.store.shop_auth(&a, s).await.unwrap().unwrap();
+    let auth = app.server.engine.store().shop_auth(&a, s).await.unwrap().unwrap();
     assert_eq!(auth.status, shoprelay_store::ShopAuthStatus::Deauthorized);
 }
 

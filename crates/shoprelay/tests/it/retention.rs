@@ -39,7 +39,7 @@ async fn rows_past_their_period_are_purged_and_the_audit_chain_still_verifies() 
     app.dispatch_until_settled().await;
     let month = engine.purge_expired(app.clock.now_ms() + 31 * DAY_MS).await.unwrap();
     assert!(purged(month, RetentionTarget::Audit) as usize >= audit_rows);
-    let verdict = verify_stored(engine.store.as_ref(), |_| {}).await.unwrap();
+    let verdict = verify_stored(engine.store().as_ref(), |_| {}).await.unwrap();
     assert_eq!(verdict.broken, None, "{verdict:?}");
 }
 

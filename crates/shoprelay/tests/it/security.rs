@@ -611,7 +611,7 @@ targets = [{{ type = "webhook", webhook = "wms" }}, {{ type = "robot", robot = "
         shoprelay_core::ids::ConfigId::parse(APP).unwrap(),
         shoprelay_core::ids::ShopId::new(SHOP).unwrap(),
     );
-    let auth = app.server.engine.store.shop_auth(&a, s).await.unwrap().unwrap();
+    let auth = app.server.engine.store().shop_auth(&a, s).await.unwrap().unwrap();
     let secrets = [
         PARTNER_KEY.to_owned(),
         "wrong-wecom-secret-5b1e".to_owned(),

@@ -41,7 +41,7 @@ async fn spawn_with_tiktok() -> (TestApp, TiktokSim, TiktokAppConfig) {
         version: 0,
     };
     let engine = &app.server.engine;
-    engine.store.save_shop_auth(&auth, app.clock.now_ms()).await.unwrap();
+    engine.store().save_shop_auth(&auth, app.clock.now_ms()).await.unwrap();
     (app, tiktok, cfg)
 }
 
@@ -87,7 +87,7 @@ targets = [{{ type = "wecom_app", app = "hq", users = ["lisi"] }}]
     let file = parse_config(&toml).unwrap();
     let engine = &app.server.engine;
     let objects = Registry::from_file(&file).to_objects(&engine.secrets).unwrap();
-    engine.store.apply_config(&objects, app.clock.now_ms()).await.unwrap();
+    engine.store().apply_config(&objects, app.clock.now_ms()).await.unwrap();
     engine.reload_config().await.unwrap();
     tiktok.set_push_target(Some(&format!("{}/push/tiktok/{TT_APP}", app.base)));
     let cfg = file.marketplaces.tiktok.apps[0].clone();
@@ -259,8 +259,8 @@ async fn a_tiktok_access_token_is_refreshed_with_its_absolute_expiry_and_the_spe
     let engine = &app.server.engine;
     let app_id = ConfigId::parse(TT_APP).unwrap();
     let shop = ShopId::new(TT_SHOP).unwrap();
-    let before = engine.store.shop_auth(&app_id, shop).await.unwrap().unwrap();
-    assert!(engine.store.shop_profile(&app_id, shop).await.unwrap().is_none());
+    let before = engine.store().shop_auth(&app_id, shop).await.unwrap().unwrap();
+    assert!(engine.store().shop_profile(&app_id, shop).await.unwrap().is_none());
     // access_token_expire_in is the time itself: a week from now, not now plus a date.
     let week = tiktok.config().access_token_ttl_secs;
     assert!(
@@ -270,7 +270,7 @@ async fn a_tiktok_access_token_is_refreshed_with_its_absolute_expiry_and_the_spe
     app.clock
         .advance(Duration::from_secs(u64::try_from(week).unwrap() - 600));
     assert!(engine.refresh_due().await.unwrap() >= 1);
-    let after = engine.store.shop_auth(&app_id, shop).await.unwrap().unwrap();
+    let after = engine.store().shop_auth(&app_id, shop).await.unwrap().unwrap();
     assert_ne!(after.access_token.expose(), before.access_token.expose());
     assert_ne!(after.refresh_token.expose(), before.refresh_token.expose());
     assert!(
@@ -279,7 +279,7 @@ async fn a_tiktok_access_token_is_refreshed_with_its_absolute_expiry_and_the_spe
     );
     assert_eq!(after.status, ShopAuthStatus::Active);
     // Seeded tokens came with no profile; the refresh listed the seller's shops and kept what TikTok said.
-    let profile = engine.store.shop_profile(&app_id, shop).await.unwrap();
+    let profile = engine.store().shop_profile(&app_id, shop).await.unwrap();
     let profile = profile.expect("the refresh keeps the shop's profile");
     assert_eq!(profile.region.as_deref(), Some("GB"), "{profile:?}");
     assert!(profile.name.is_some(), "{profile:?}");
@@ -302,7 +302,7 @@ async fn an_expired_access_token_met_while_enriching_is_refreshed_and_the_order_
     let (app, tiktok, _) = spawn_with_tiktok().await;
     let engine = &app.server.engine;
     let before = engine
-        .store
+        .store()
         .shop_auth(&ConfigId::parse(TT_APP).unwrap(), ShopId::new(TT_SHOP).unwrap())
         .await
         .unwrap()
@@ -324,7 +324,7 @@ async fn an_expired_access_token_met_while_enriching_is_refreshed_and_the_order_
         .unwrap_or_default();
     assert!(items.contains("Kettle"), "enriched after the refresh: {items}");
     let after = engine
-        .store
+        .store()
         .shop_auth(&ConfigId::parse(TT_APP).unwrap(), ShopId::new(TT_SHOP).unwrap())
         .await
         .unwrap()
@@ -342,7 +342,7 @@ async fn a_seller_authorizes_through_the_tiktok_link_and_the_shop_gets_tokens() 
     let engine = &app.server.engine;
     let shop = ShopId::new(TT_SHOP).unwrap();
     let app_id = ConfigId::parse(TT_APP).unwrap();
-    assert!(engine.store.shop_auth(&app_id, shop).await.unwrap().is_none());
+    assert!(engine.store().shop_auth(&app_id, shop).await.unwrap().is_none());
 
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -367,7 +367,7 @@ async fn a_seller_authorizes_through_the_tiktok_link_and_the_shop_gets_tokens() 
     let page = app.http.get(&callback).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains(&TT_SHOP.to_string()));
-    let auth = engine.store.shop_auth(&app_id, shop).await.unwrap().unwrap();
+    let auth = engine.store().shop_auth(&app_id, shop).await.unwrap().unwrap();
     assert_eq!(auth.status, ShopAuthStatus::Active);
     assert!(
         auth.access_expires_at > app.clock.now_secs() && auth.access_expires_at < app.clock.now_secs() + 8 * 86_400
@@ -376,7 +376,7 @@ async fn a_seller_authorizes_through_the_tiktok_link_and_the_shop_gets_tokens() 
     assert_eq!(app.http.get(&callback).send().await.unwrap().status(), 400);
 
     // What TikTok listed about the shop is kept with its tokens: name, market, and the cipher for the adapter.
-    let profile = engine.store.shop_profile(&app_id, shop).await.unwrap().unwrap();
+    let profile = engine.store().shop_profile(&app_id, shop).await.unwrap().unwrap();
     assert_eq!(profile.region.as_deref(), Some("GB"), "{profile:?}");
     assert!(profile.name.is_some(), "{profile:?}");
     let shop_calls = |tiktok: &TiktokSim| tiktok.api_calls().iter().filter(|c| c.path == SHOPS).count();
@@ -404,7 +404,7 @@ async fn a_revoked_tiktok_authorization_asks_the_admins_once_to_authorize_again(
     engine.refresh_due().await.unwrap();
     engine.refresh_due().await.unwrap();
     let auth = engine
-        .store
+        .store()
         .shop_auth(&ConfigId::parse(TT_APP).unwrap(), ShopId::new(TT_SHOP).unwrap())
         .await
         .unwrap()
@@ -463,7 +463,7 @@ async fn a_lost_tiktok_push_is_recovered_by_the_order_search_once() {
     app.dispatch().await;
     assert_eq!(cards_to(&app, "lisi").len(), 1, "the rule announces creations only");
     let (status, _) = engine
-        .store
+        .store()
         .order_status(
             &ConfigId::parse(TT_APP).unwrap(),
             ShopId::new(TT_SHOP).unwrap(),

@@ -109,7 +109,7 @@ async fn a_members_message_is_stored_once_however_often_wecom_retries() {
         let (status, answer) = post(&app, "cs", s(&v, "msg_signature"), &v, body()).await;
         assert_eq!((status, answer.as_str()), (200, ""), "WeCom wants an empty 200");
     }
-    let stored = app.server.engine.store.recent_callbacks(10).await.unwrap();
+    let stored = app.server.engine.store().recent_callbacks(10).await.unwrap();
     assert_eq!(stored.len(), 1, "{stored:?}");
     assert_eq!(stored[0].kind, "text");
     assert_eq!(stored[0].dedupe_key, "msg:1456453720");
@@ -194,7 +194,7 @@ async fn hostile_callbacks_are_refused_audited_and_never_stored() {
         .unwrap();
     assert_eq!(bare.status(), 400);
 
-    assert!(app.server.engine.store.recent_callbacks(10).await.unwrap().is_empty());
+    assert!(app.server.engine.store().recent_callbacks(10).await.unwrap().is_empty());
     let audit = app
         .audit(AuditFilter {
             kind: Some(AuditKind::Callback),

@@ -155,7 +155,10 @@ async fn a_missing_chat_is_created_whether_wecom_answers_86001_or_86003() {
         app.create_order("READY_TO_SHIP").await;
         app.dispatch_until_settled().await;
         assert_eq!(chat_messages(&app).len(), 1, "created on {errcode}, then sent");
-        assert_eq!(app.server.engine.store.queue_depths().await.unwrap().deliveries_dead, 0);
+        assert_eq!(
+            app.server.engine.store().queue_depths().await.unwrap().deliveries_dead,
+            0
+        );
     }
 }
 
@@ -188,7 +191,7 @@ async fn an_app_not_visible_company_wide_holds_its_chat_and_tells_the_admins() {
     assert_eq!(held.len(), 1, "one probe, the other waits behind it: {chat:?}");
     assert_eq!(held[0].errcode, Some(60011));
     assert!(chat.iter().all(|a| a.outcome != AuditOutcome::Dead), "{chat:?}");
-    let q = app.server.engine.store.queue_depths().await.unwrap();
+    let q = app.server.engine.store().queue_depths().await.unwrap();
     assert_eq!((q.deliveries_pending, q.deliveries_dead), (2, 0), "no dead letters");
     let notice = app
         .markdowns()
@@ -219,10 +222,10 @@ async fn a_forbidden_chat_api_holds_without_spending_attempts_and_delivers_after
         "the admins are told"
     );
     // The admin fixes it (any configuration change); held destinations are probed at once.
-    let objects = app.server.engine.store.list_config().await.unwrap();
+    let objects = app.server.engine.store().list_config().await.unwrap();
     let mut changed = objects.clone();
     changed[0].fingerprint.push('x');
-    app.server.engine.store.apply_config(&changed, 0).await.unwrap();
+    app.server.engine.store().apply_config(&changed, 0).await.unwrap();
     app.server.engine.reload_config().await.unwrap();
     app.dispatch_until_settled().await;
     assert_eq!(chat_messages(&app).len(), 1);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use shoprelay_store::RetentionTarget;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Engine;
+use super::Audit;
 use crate::error::EngineError;
 
 /// Rows deleted per transaction.
@@ -15,7 +15,7 @@ const PURGE_BATCH: i64 = 1_000;
 
 const DAY_MS: i64 = 24 * 3_600_000;
 
-impl Engine {
+impl Audit {
     /// Purges every target's rows older than its period as of `now` (unix ms); returns how many went,
     /// per target. Targets kept forever (0 days) are skipped.
     pub async fn purge_expired(&self, now: i64) -> Result<Vec<(RetentionTarget, u64)>, EngineError> {

@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Engine;
+use super::Ingest;
 
 /// How long a replica's claim on a bot lasts without a heartbeat renewing it.
 const BOT_LEASE: Duration = Duration::from_secs(90);
@@ -99,7 +99,7 @@ fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-impl Engine {
+impl Ingest {
     /// The long connections' states, updated as they change (tests wait on it; the status shows it).
     pub fn long_connections(&self) -> watch::Receiver<Links> {
         self.links.subscribe()
@@ -365,7 +365,7 @@ impl Engine {
             body: message.to_xml(&cfg.corp_id),
             received_at: self.clock.now_ms(),
         };
-        match self.callbacks().receive(&new).await {
+        match self.store.insert_callback(&new).await {
             Ok(stored) => {
                 let outcome = if stored { "received" } else { "duplicate" };
                 metrics::counter!("shoprelay_wecom_callbacks_total", "outcome" => outcome).increment(1);

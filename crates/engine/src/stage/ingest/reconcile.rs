@@ -9,7 +9,7 @@ use shoprelay_marketplaces::adapter::MarketplaceApp;
 use shoprelay_store::{NewPush, ShopAuthStatus};
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Engine;
+use super::Ingest;
 use crate::error::{EngineError, SyncError};
 
 /// Where a shop's first reconciliation starts.
@@ -34,7 +34,7 @@ pub struct ReconcileReport {
     pub errors: Vec<String>,
 }
 
-impl Engine {
+impl Ingest {
     /// Runs a pass now and then every `interval`, until `shutdown`.
     pub(crate) async fn reconcile_loop(&self, interval: std::time::Duration, shutdown: CancellationToken) {
         loop {
@@ -125,7 +125,7 @@ impl Engine {
             None => now - FIRST_LOOKBACK_SECS,
         }
         .max(now - app.max_listing_range() + 60);
-        let token = self.access_token(app_id, shop).await?;
+        let token = self.tokens.access_token(app_id, shop).await?;
         let mut cursor: Option<String> = None;
         let mut complete = false;
         let mut missing_times = false;

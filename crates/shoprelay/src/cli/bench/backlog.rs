@@ -140,7 +140,7 @@ pub(super) async fn run(args: &Args, report: &mut Report) -> Result<()> {
     options.workers = false;
     let server = start(listener, options).await?;
     let outcome = fill(&server, &objects, queued, before, report).await;
-    let store = server.engine.store.clone();
+    let store = server.engine.store().clone();
     server.stop().await?;
     let destination = outcome?;
     drop(objects);
@@ -220,7 +220,7 @@ async fn fill(
     before: f64,
     report: &mut Report,
 ) -> Result<Destination> {
-    let store = &server.engine.store;
+    let store = server.engine.store();
     store.apply_config(objects, SystemClock.now_ms()).await?;
     server.engine.reload_config().await?;
     let registry = server.engine.registry();

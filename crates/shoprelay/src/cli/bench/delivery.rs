@@ -156,7 +156,7 @@ async fn stages(server: &Running, from_ms: i64, sent: &Sent, accepted: &Accepted
             limit: Some(1000),
             ..AuditFilter::default()
         };
-        let page = server.engine.store.query_audit(&filter).await?;
+        let page = server.engine.store().query_audit(&filter).await?;
         let Some(last) = page.last() else { break };
         before_id = Some(last.id);
         for e in page {

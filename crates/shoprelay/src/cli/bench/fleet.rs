@@ -260,7 +260,7 @@ pub(super) async fn setup(n: usize, fleet: Fleet, limits: SimLimits) -> Result<S
     let objects = Registry::from_file(&file).to_objects(&secrets)?;
     server
         .engine
-        .store
+        .store()
         .apply_config(&objects, server.engine.clock.now_ms())
         .await?;
     server.engine.reload_config().await?;

@@ -173,7 +173,7 @@ impl BenchServer {
         let objects = Registry::from_file(&file).to_objects(&secrets)?;
         server
             .engine
-            .store
+            .store()
             .apply_config(&objects, server.engine.clock.now_ms())
             .await?;
         server.engine.reload_config().await?;
@@ -424,7 +424,7 @@ async fn store(
 async fn drain(server: &BenchServer) -> Result<Duration> {
     let started = tokio::time::Instant::now();
     loop {
-        let depths = server.server.engine.store.queue_depths().await?;
+        let depths = server.server.engine.store().queue_depths().await?;
         if depths.inbox_pending == 0 {
             break;
         }
