@@ -3834,6 +3834,245 @@ async fn the_dashboard_computes_latency_failures_and_orders_in_time_from_the_aud
     .await;
 }
 
+/// An audit entry as raw SQL, with the push's receipt time a delivery attempt carries.
+struct Row<'a> {
+    at: i64,
+    kind: &'a str,
+    outcome: &'a str,
+    shop: Option<i64>,
+    destination: Option<&'a str>,
+    errcode: Option<i64>,
+    order: Option<&'a str>,
+    received: Option<i64>,
+}
+
+impl Row<'_> {
+    fn insert(&self) -> String {
+        let int = |v: Option<i64>| v.map_or("NULL".to_owned(), |v| v.to_string());
+        let text = |v: Option<&str>| v.map_or("NULL".to_owned(), |v| format!("'{v}'"));
+        format!(
+            "INSERT INTO audit (at, kind, outcome, shop_id, destination, errcode, order_sn, received_at, detail)
+             VALUES ({}, '{}', '{}', {}, {}, {}, {}, {}, '')",
+            self.at,
+            self.kind,
+            self.outcome,
+            int(self.shop),
+            text(self.destination),
+            int(self.errcode),
+            text(self.order),
+            int(self.received)
+        )
+    }
+}
+
+/// Every figure the sums serve, over two windows: `[T, T + 2 h)` (whole hours) and `[T + 2.5 s, T + 2 h)`
+/// (a partial first hour, read from the log). `late`: the two entries written after the first rollup.
+async fn assert_dashboard_figures(s: &SqlStore, late: bool, stage: &str) {
+    const T: i64 = 1_796_119_200_000;
+    const HOUR: i64 = 3_600_000;
+    let (a, b) = (727720655, 100);
+    let whole = dashboard::Window {
+        from: T,
+        to: T + 2 * HOUR,
+    };
+    let part = dashboard::Window {
+        from: T + 2_500,
+        to: T + 2 * HOUR,
+    };
+    let p = |count, p50, p95, p99| dashboard::Percentiles { count, p50, p95, p99 };
+
+    // Latencies 999, 1 005, 12 345, 123 456 ms (and the late 10 000) are counted as 999, 1 000, 12 300,
+    // 123 000 (and 10 000): rounded down to three significant digits, at most 1 % below the true value.
+    let latency = s.delivery_latency(whole).await.unwrap().unwrap();
+    if late {
+        assert_eq!(latency, p(5, 10_000, 123_000, 123_000), "{stage}");
+    } else {
+        assert_eq!(latency, p(4, 1_000, 123_000, 123_000), "{stage}");
+        // The documented bound against the true nearest-rank values (1 005 and 123 456 ms).
+        for (shown, truth) in [(latency.p50, 1_005), (latency.p95, 123_456)] {
+            assert!(
+                shown <= truth && truth - shown <= shown / 100,
+                "{stage}: {shown} for {truth}"
+            );
+            assert_eq!(shown, dashboard::latency_bucket(truth), "{stage}");
+        }
+    }
+    let by_shop: Vec<(Option<i64>, dashboard::Percentiles)> = s
+        .delivery_latency_by_shop(whole)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.shop_id, l.latency))
+        .collect();
+    let shop_b = if late {
+        p(3, 10_000, 123_000, 123_000)
+    } else {
+        p(2, 1_000, 123_000, 123_000)
+    };
+    assert_eq!(
+        by_shop,
+        vec![(Some(b), shop_b), (Some(a), p(2, 999, 12_300, 12_300))],
+        "{stage}"
+    );
+    assert_eq!(
+        s.delivery_latency(part).await.unwrap().unwrap(),
+        if late {
+            p(4, 10_000, 123_000, 123_000)
+        } else {
+            p(3, 12_300, 123_000, 123_000)
+        },
+        "{stage}: the first hour's first 2.5 s are left out"
+    );
+
+    let failure = |kind: &str, errcode, outcome: &str| dashboard::FailureCount {
+        destination_kind: kind.into(),
+        errcode,
+        outcome: outcome.into(),
+        count: 1,
+    };
+    assert_eq!(
+        s.delivery_failures(whole).await.unwrap(),
+        vec![
+            failure("robot", Some(45_009), "retry"),
+            failure("webhook", None, "dead")
+        ],
+        "{stage}"
+    );
+    let mut shops = s.shop_traffic(whole).await.unwrap();
+    // The backends order a NULL shop differently (SQLite first, PostgreSQL last).
+    shops.sort_by_key(|t| t.shop_id);
+    let traffic = |shop_id, pushes, delivered, failed| dashboard::ShopTraffic {
+        shop_id,
+        pushes,
+        delivered,
+        failed,
+    };
+    assert_eq!(
+        shops,
+        vec![
+            traffic(None, 1, 0, 0),
+            traffic(Some(b), 2, if late { 3 } else { 2 }, 1),
+            traffic(Some(a), if late { 3 } else { 2 }, 2, 1),
+        ],
+        "{stage}"
+    );
+    let mut part_shops = s.shop_traffic(part).await.unwrap();
+    part_shops.sort_by_key(|t| t.shop_id);
+    assert_eq!(
+        part_shops,
+        vec![
+            traffic(None, 1, 0, 0),
+            traffic(Some(b), 2, if late { 3 } else { 2 }, 1),
+            traffic(Some(a), 0, 1, 1),
+        ],
+        "{stage}: shop A's pushes and first delivery came before T + 2.5 s"
+    );
+
+    // O1 in 1 s, O2 in 12 s (after a retry), O4 only after 123 s until the late attempt reached WeCom in
+    // 10 s; O3 went to a webhook only.
+    let in_time = dashboard::InTime {
+        orders: 3,
+        within: if late { 3 } else { 2 },
+    };
+    assert_eq!(
+        s.orders_in_wecom_within(whole, 30_000).await.unwrap(),
+        in_time,
+        "{stage}"
+    );
+    assert_eq!(
+        s.orders_in_wecom_within(whole, 5_000).await.unwrap(),
+        dashboard::InTime { orders: 3, within: 1 },
+        "{stage}"
+    );
+    assert_eq!(
+        s.orders_in_wecom_within(part, 30_000).await.unwrap(),
+        dashboard::InTime {
+            orders: 1,
+            within: if late { 1 } else { 0 }
+        },
+        "{stage}: only O4 was pushed after T + 2.5 s"
+    );
+}
+
+#[tokio::test]
+async fn the_dashboard_sums_sealed_entries_once_whatever_their_time_and_however_many_roll_up() {
+    run_both_raw(|s, raw| async move {
+        const T: i64 = 1_796_119_200_000;
+        const HOUR: i64 = 3_600_000;
+        let (a, b) = (Some(727720655), Some(100));
+        let row = |at, kind, outcome, shop, destination, order, received| Row {
+            at,
+            kind,
+            outcome,
+            shop,
+            destination,
+            errcode: None,
+            order,
+            received,
+        };
+        let push = |at, shop| row(at, "push", "accepted", shop, None, None, None);
+        let delivered = |at, shop, to, order, received| {
+            row(at, "delivery", "delivered", shop, Some(to), Some(order), Some(received))
+        };
+        let entries = [
+            push(T + 1_000, a),
+            push(T + 2_000, a),
+            push(T + 3_000, b),
+            push(T + HOUR + 10_000, b),
+            push(T + HOUR + 20_000, None),
+            delivered(T + 1_999, a, "wecom_app:hq", "O1", T + 1_000),
+            Row {
+                errcode: Some(45_009),
+                ..row(
+                    T + 5_000,
+                    "delivery",
+                    "retry",
+                    a,
+                    Some("robot:ops"),
+                    Some("O2"),
+                    Some(T + 2_000),
+                )
+            },
+            delivered(T + 14_345, a, "robot:ops", "O2", T + 2_000),
+            delivered(T + 4_005, b, "webhook:wms", "O3", T + 3_000),
+            row(
+                T + HOUR + 1,
+                "delivery",
+                "dead",
+                b,
+                Some("webhook:wms"),
+                Some("O3"),
+                Some(T + 3_000),
+            ),
+            delivered(T + HOUR + 133_456, b, "appchat:hq:ops", "O4", T + HOUR + 10_000),
+        ];
+        for e in &entries {
+            raw.exec(&e.insert()).await;
+        }
+        assert_dashboard_figures(&s, false, "unsealed").await;
+        assert_eq!(s.roll_up_dashboard().await.unwrap(), 0, "nothing sealed yet");
+        assert_eq!(s.seal_audit(1_000).await.unwrap(), entries.len());
+        assert_dashboard_figures(&s, false, "sealed, not summed").await;
+        assert_eq!(s.roll_up_dashboard().await.unwrap(), entries.len() as u64);
+        assert_dashboard_figures(&s, false, "summed").await;
+        assert_eq!(s.roll_up_dashboard().await.unwrap(), 0, "a second rollup adds nothing");
+        assert_dashboard_figures(&s, false, "summed twice").await;
+
+        // Written after their hours were summed: a push in the first hour, and O4's attempt to the app.
+        raw.exec(&push(T + 500, a).insert()).await;
+        raw.exec(&delivered(T + HOUR + 20_000, b, "wecom_app:hq", "O4", T + HOUR + 10_000).insert())
+            .await;
+        assert_dashboard_figures(&s, true, "late, unsealed").await;
+        assert_eq!(s.seal_audit(1_000).await.unwrap(), 2);
+        assert_dashboard_figures(&s, true, "late, sealed").await;
+        // Three replicas at once: each sealed entry is summed by exactly one of them.
+        let (x, y, z) = tokio::join!(s.roll_up_dashboard(), s.roll_up_dashboard(), s.roll_up_dashboard());
+        assert_eq!(x.unwrap() + y.unwrap() + z.unwrap(), 2);
+        assert_dashboard_figures(&s, true, "late, summed").await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn first_response_times_count_only_a_persons_sent_reply_per_wait() {
     run_both(|s| async move {
