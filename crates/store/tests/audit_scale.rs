@@ -1,7 +1,9 @@
 //! The audit page and the dashboard with a million audit rows: bulk-inserts them (one INSERT … SELECT
-//! over a generated series, the same text on both backends), then times the first page, filtered pages,
-//! deep keyset pages and the dashboard's queries, and prints each plan. A measurement, not a test of
-//! speed: it asserts only that the plans use an index, never a time.
+//! over a generated series, the same text on both backends, as the sealer leaves them: with their chain
+//! position, though without hashes), then times the first page, filtered pages, deep keyset pages, the
+//! dashboard's first rollup and its queries (also with a thousand new entries not summed yet), and prints
+//! each plan. A measurement, not a test of speed: it asserts only that the plans use an index, never a
+//! time.
 //!
 //! Run: `cargo test -p shoprelay-store --test audit_scale -- --ignored --nocapture`
 //! (PostgreSQL too when DATABASE_URL is set; AUDIT_ROWS changes the row count).
@@ -22,14 +24,16 @@ const WEEK: i64 = 7 * 24 * 3_600_000;
 
 /// Rows `1..=n` of a week's traffic: pushes (accepted, processed), deliveries (delivered to a WeCom app,
 /// a robot or a group chat; retried or, rarely, dead at a webhook), and token refreshes, over 50 shops,
-/// four rows an order; ten rows go to a rare destination. Deliveries were pushed 0–39 s earlier.
-fn bulk_insert_sql(n: i64) -> String {
-    let step = WEEK / n;
-    let start = END - WEEK;
+/// four rows an order; ten rows go to a rare destination. Deliveries were pushed 0–39 s earlier. Rows
+/// `1..=n` are sealed at positions `1..=n` (`sealed`), or left for the sealer; rows start at `first`,
+/// `step` ms apart.
+fn bulk_insert_sql(n: i64, first: i64, step: i64, sealed: bool) -> String {
+    let start = first - step;
+    let seq = if sealed { "i" } else { "NULL" };
     format!(
         "WITH RECURSIVE s(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM s WHERE i < {n})
          INSERT INTO audit (at, kind, outcome, app_id, platform, shop_id, order_sn, destination, attempt, errcode,
-                            latency_ms, detail, delivery_id, received_at)
+                            latency_ms, detail, delivery_id, received_at, seq)
          SELECT {start} + i * {step},
                 CASE WHEN i % 10 < 5 THEN 'push' WHEN i % 10 < 9 THEN 'delivery' ELSE 'auth' END,
                 CASE WHEN i % 10 < 4 THEN 'accepted' WHEN i % 10 = 4 THEN 'processed'
@@ -48,7 +52,8 @@ fn bulk_insert_sql(n: i64) -> String {
                 CASE WHEN i % 10 BETWEEN 5 AND 8 THEN 120 + i % 300 END,
                 '',
                 CASE WHEN i % 10 BETWEEN 5 AND 8 THEN i END,
-                CASE WHEN i % 10 BETWEEN 5 AND 8 THEN {start} + i * {step} - (i % 40) * 1000 END
+                CASE WHEN i % 10 BETWEEN 5 AND 8 THEN {start} + i * {step} - (i % 40) * 1000 END,
+                {seq}
          FROM s"
     )
 }
@@ -132,6 +137,23 @@ async fn plans(url: &str) -> Vec<(String, String)> {
             "dashboard window",
             "SELECT COUNT(*) FROM audit WHERE kind = 'delivery' AND at >= 1796032800000 AND at < 1796119200000".into(),
         ),
+        (
+            "dashboard sums, an hour",
+            "SELECT SUM(n) FROM dashboard_latency WHERE period >= 1796115600000 AND period < 1796119200000".into(),
+        ),
+        (
+            "dashboard orders, a day",
+            "SELECT COUNT(*) FROM dashboard_orders WHERE received_at >= 1796032800000 AND received_at < 1796119200000"
+                .into(),
+        ),
+        (
+            "entries not summed: unsealed",
+            "SELECT COUNT(*) FROM audit WHERE seq IS NULL".into(),
+        ),
+        (
+            "entries not summed: sealed after the mark",
+            "SELECT COUNT(*) FROM audit WHERE seq > 999000".into(),
+        ),
     ];
     let mut out = Vec::new();
     if url.starts_with("sqlite:") {
@@ -166,17 +188,8 @@ async fn measure(url: &str, rows: i64) {
     let store = SqlStore::connect(url, secrets()).await.unwrap();
     println!("{} — {rows} audit rows", store.backend());
     let started = Instant::now();
-    let sql = bulk_insert_sql(rows);
-    if url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        sqlx::query(&sql).execute(&pool).await.unwrap();
-        sqlx::query("ANALYZE").execute(&pool).await.unwrap();
-    } else {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        sqlx::query(&sql).execute(&pool).await.unwrap();
-        // What autovacuum does soon after a bulk load; done here so the first plans see the statistics.
-        sqlx::query("ANALYZE audit").execute(&pool).await.unwrap();
-    }
+    let head = format!("UPDATE audit_chain SET seq = {rows} WHERE id = 1");
+    execute(url, &[&bulk_insert_sql(rows, END - WEEK, WEEK / rows, true), &head]).await;
     println!(
         "  {:<44} {:>9.2} s",
         "bulk insert (one INSERT … SELECT)",
@@ -243,7 +256,71 @@ async fn measure(url: &str, rows: i64) {
     })
     .await;
 
+    let started = Instant::now();
+    let summed = s.roll_up_dashboard().await.unwrap();
+    assert_eq!(summed, rows as u64);
+    println!(
+        "  {:<44} {:>9.2} s",
+        "dashboard: first rollup of every entry",
+        started.elapsed().as_secs_f64()
+    );
+    analyze(url).await;
+    dashboard(s, "").await;
+
+    // A thousand entries of the last 100 s that the sealer has not reached: read from the log.
+    execute(url, &[&bulk_insert_sql(1_000, END - 99_900, 100, false)]).await;
+    dashboard(s, "+1,000 unsealed: ").await;
+    assert_eq!(s.seal_audit(5_000).await.unwrap(), 1_000);
+    let started = Instant::now();
+    assert_eq!(s.roll_up_dashboard().await.unwrap(), 1_000);
+    println!(
+        "  {:<44} {:>9.2} ms",
+        "dashboard: rollup of 1,000 new entries",
+        started.elapsed().as_secs_f64() * 1_000.0
+    );
+
+    for (label, plan) in plans(url).await {
+        println!("  plan {label}: {plan}");
+        // The first page walks the table itself newest first (SQLite's rowid order, PostgreSQL's primary
+        // key); every filter must be read through an index.
+        if label != "first page" {
+            assert!(plan.to_lowercase().contains("index"), "{label} reads no index: {plan}");
+        }
+    }
+    store.close().await;
+}
+
+/// Runs `statements` on a connection of its own, then refreshes the planners' statistics (what autovacuum
+/// does soon after a bulk load; done here so the first plans see them).
+async fn execute(url: &str, statements: &[&str]) {
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        for sql in statements {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        for sql in statements {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+    }
+    analyze(url).await;
+}
+
+async fn analyze(url: &str) {
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+    }
+}
+
+/// Times each dashboard query over the last hour, day and week (`prefix` names the situation).
+async fn dashboard(s: &SqlStore, prefix: &str) {
     for (label, span) in [("1 h", 3_600_000), ("24 h", 86_400_000), ("7 d", WEEK)] {
+        let label = format!("{prefix}{label}");
         let w = Window {
             from: END - span,
             to: END + 1,
@@ -273,16 +350,6 @@ async fn measure(url: &str, rows: i64) {
         })
         .await;
     }
-
-    for (label, plan) in plans(url).await {
-        println!("  plan {label}: {plan}");
-        // The first page walks the table itself newest first (SQLite's rowid order, PostgreSQL's primary
-        // key); every filter must be read through an index.
-        if label != "first page" {
-            assert!(plan.to_lowercase().contains("index"), "{label} reads no index: {plan}");
-        }
-    }
-    store.close().await;
 }
 
 #[tokio::test]
