@@ -12,6 +12,7 @@
 //! - [`console`]: the console's accounts, roles, sessions and the record of changes made through it.
 //! - [`conversation`]: buyer chat — conversations, their holder, and the archive of their messages.
 //! - [`dashboard`]: what the console's dashboard reads (traffic, latency percentiles, response times).
+//! - [`standing`]: each shop's latest seller-status push, and the response_codes of sent interactive cards.
 //! - [`tokens`]: API tokens for automation — scoped, revocable, kept only as hashes.
 //! - [`chain`]: the audit log's hash chain (sealing, verification), pure.
 //! - [`error`]: [`StoreError`], storage failures mapped to intent.
@@ -27,6 +28,7 @@ pub mod dashboard;
 pub mod error;
 pub mod model;
 pub mod sql;
+pub mod standing;
 pub mod store;
 pub mod tokens;
 
@@ -40,6 +42,7 @@ pub use dashboard::Dashboard;
 pub use error::StoreError;
 pub use model::*;
 pub use sql::{ResealTarget, SqlStore};
+pub use standing::{CardCode, CardCodes, CardSubject, NewCardCode, ShopStanding, ShopStandings};
 pub use store::{
     ApiTokens, AuditLog, Callbacks, ConfigRepo, ConsoleAccounts, ConversationArchive, Conversations, DataPolicies,
     Inbox, OrderWatch, Outbox, Privacy, Retention, ShopAuthRepo, Store, Tasks, Writes,

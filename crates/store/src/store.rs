@@ -481,6 +481,8 @@ pub trait Store:
     + ConversationArchive
     + crate::dashboard::Dashboard
     + ApiTokens
+    + crate::standing::ShopStandings
+    + crate::standing::CardCodes
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -4254,3 +4254,85 @@ async fn api_tokens_are_found_by_hash_touched_and_revoked_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_shops_latest_seller_status_is_kept_and_an_older_report_changes_nothing() {
+    run_both(|s| async move {
+        assert_eq!(s.shop_standing(&app(), shop()).await.unwrap(), None);
+        let report = |status: &str, reported_at: i64| ShopStanding {
+            app_id: app(),
+            shop_id: shop(),
+            status: status.into(),
+            reported_at,
+            received_at: reported_at + 5,
+        };
+        assert!(s.record_shop_standing(&report("close", 2_000)).await.unwrap());
+        assert_eq!(
+            s.shop_standing(&app(), shop()).await.unwrap(),
+            Some(report("close", 2_000))
+        );
+        // Pushes come in any order: one stamped earlier than the kept one is not the shop's standing.
+        assert!(!s.record_shop_standing(&report("normal", 1_000)).await.unwrap());
+        assert_eq!(
+            s.shop_standing(&app(), shop()).await.unwrap().unwrap().status,
+            "close"
+        );
+        assert!(s.record_shop_standing(&report("normal", 3_000)).await.unwrap());
+        assert_eq!(
+            s.shop_standing(&app(), shop()).await.unwrap(),
+            Some(report("normal", 3_000))
+        );
+        // Another shop, or the same shop id of another app, has its own.
+        let other = ShopId::new(shop().get() + 1).unwrap();
+        assert_eq!(s.shop_standing(&app(), other).await.unwrap(), None);
+        let other_app = ConfigId::parse("app-2").unwrap();
+        assert_eq!(s.shop_standing(&other_app, shop()).await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_card_code_is_found_by_what_the_card_is_about_and_spent_once() {
+    run_both(|s| async move {
+        let code = |delivery_id: i64, conversation_id: Option<i64>, task_ref: Option<i64>, issued_at: i64| NewCardCode {
+            delivery_id,
+            app_id: "hq".into(),
+            task_id: format!("sr-d{delivery_id}"),
+            conversation_id,
+            task_ref,
+            response_code: format!("code-{delivery_id}"),
+            issued_at,
+        };
+        s.record_card_code(&code(1, Some(12), Some(5), 1_000), 0).await.unwrap();
+        s.record_card_code(&code(2, Some(12), None, 2_000), 0).await.unwrap();
+        s.record_card_code(&code(3, Some(13), None, 2_000), 0).await.unwrap();
+        // The same outbox row sent again (a retry after a lost answer) keeps its first code.
+        let mut again = code(2, Some(12), None, 2_500);
+        again.response_code = "second".into();
+        s.record_card_code(&again, 0).await.unwrap();
+        let found = s.usable_card_codes(CardSubject::Conversation(12), 0).await.unwrap();
+        let codes: Vec<&str> = found.iter().map(|c| c.response_code.as_str()).collect();
+        assert_eq!(codes, ["code-1", "code-2"], "oldest first, only conversation 12's");
+        assert_eq!(found[0].task_id, "sr-d1");
+        assert_eq!(found[0].app_id, "hq");
+        assert_eq!(found[0].issued_at, 1_000);
+        let by_task = s.usable_card_codes(CardSubject::Task(5), 0).await.unwrap();
+        assert_eq!(by_task.len(), 1);
+        assert_eq!(by_task[0].id, found[0].id);
+        // Too old to be taken: not offered.
+        let recent = s.usable_card_codes(CardSubject::Conversation(12), 1_500).await.unwrap();
+        assert_eq!(recent.len(), 1);
+        assert_eq!(recent[0].response_code, "code-2");
+        // Spent once: the second spender (another process) is told no, and it is offered no more.
+        assert!(s.spend_card_code(found[0].id, 3_000).await.unwrap());
+        assert!(!s.spend_card_code(found[0].id, 3_001).await.unwrap());
+        assert!(s.usable_card_codes(CardSubject::Task(5), 0).await.unwrap().is_empty());
+        assert_eq!(s.usable_card_codes(CardSubject::Conversation(12), 0).await.unwrap().len(), 1);
+        // Keeping a new code forgets those WeCom no longer takes.
+        s.record_card_code(&code(4, Some(14), None, 9_000), 2_001).await.unwrap();
+        assert!(s.usable_card_codes(CardSubject::Conversation(12), 0).await.unwrap().is_empty());
+        assert!(s.usable_card_codes(CardSubject::Conversation(13), 0).await.unwrap().is_empty());
+        assert_eq!(s.usable_card_codes(CardSubject::Conversation(14), 0).await.unwrap().len(), 1);
+    })
+    .await;
+}

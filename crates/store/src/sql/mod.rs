@@ -19,6 +19,7 @@ mod personal;
 mod reseal;
 mod retention;
 mod shops;
+mod standing;
 mod tasks;
 mod tokens;
 mod watch;
