@@ -11,7 +11,6 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use shoprelay_core::entity::ShopState;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, Platform, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
@@ -19,6 +18,8 @@ use shoprelay_core::order::{OrderSnapshot, OrderStatus};
 use shoprelay_core::policy::FieldPolicy;
 use shoprelay_core::secret::Secret;
 use shoprelay_core::shop::ShopProfile;
+
+use crate::standing::{PushedStanding, Standing, StandingUnknown};
 
 /// What the caller should do after an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,6 +223,8 @@ pub struct InboundPush {
     pub times: Vec<(&'static str, i64)>,
     /// What the push reports that no event carries (a seller account closed), for the audit log.
     pub report: Option<String>,
+    /// The seller's status, when this is a seller-status push: kept as the shop's latest.
+    pub standing: Option<PushedStanding>,
 }
 
 /// Tokens from an authorization or a refresh.
@@ -388,16 +391,24 @@ pub trait MarketplaceApp: Send + Sync {
     /// "test connection" signs a push of its own and sends it to this server's push endpoint.
     fn sign_push(&self, public_url: &str, raw: &[u8]) -> String;
 
-    /// Where the shop stands at the marketplace (trading or frozen), from its shop information; `None`
-    /// where the platform's shop information does not say.
+    /// Where the shop stands at the marketplace (trading, frozen, no longer authorized): from its shop
+    /// information, or from `pushed`, the shop's latest seller-status push the middle kept.
     async fn shop_standing(
         &self,
         shop: ShopId,
         region: Option<&str>,
         access: &ShopAccess,
-    ) -> Result<Option<ShopState>, ApiError> {
+        pushed: Option<&PushedStanding>,
+    ) -> Result<Standing, ApiError> {
         let _ = (shop, region, access);
-        Ok(None)
+        Ok(self.pushed_standing(pushed))
+    }
+
+    /// What the shop's latest seller-status push (if any came) says of its standing, without any call:
+    /// [`StandingUnknown::NotReported`] where the platform pushes none.
+    fn pushed_standing(&self, pushed: Option<&PushedStanding>) -> Standing {
+        let _ = pushed;
+        Standing::Unknown(StandingUnknown::NotReported)
     }
 
     /// Checks a push's signature over its raw body (`public_url`: this server's, which some platforms sign).

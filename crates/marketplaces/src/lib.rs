@@ -7,6 +7,8 @@
 //! - [`adapter`]: [`adapter::MarketplaceApp`], the one interface the middle has to a marketplace app.
 //! - [`config`]: the marketplace sections of the configuration file ([`config::Sections`]).
 //! - [`platform`]: what the middle may say about a marketplace — its name, its seller-centre links.
+//! - [`standing`]: where a shop stands at its marketplace ([`standing::Standing`]), and the seller-status
+//!   push the middle keeps for it.
 //! - [`shopee`]: Shopee Open Platform v2.
 //!   - `sign`: API request signatures and push `Authorization` verification.
 //!   - `push`: parsing a push body into a typed [`shopee::ShopeePush`], and its dedupe key.
@@ -24,4 +26,5 @@ pub mod config;
 pub mod lazada;
 pub mod platform;
 pub mod shopee;
+pub mod standing;
 pub mod tiktok;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use shoprelay_clock::SharedClock;
+use shoprelay_core::entity::ShopState;
 use shoprelay_core::event::{Event, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderSnapshot, OrderStatus};
@@ -24,6 +25,7 @@ use crate::adapter::{
     PlatformError, PushRefusal, RecoveredPush, RedirectQuery, ShopAccess, ShopGrant, UnreadablePush,
 };
 use crate::config::{is_http_url, AppConfig, FieldProblem};
+use crate::standing::{PushedStanding, Standing, StandingUnknown};
 
 /// A Lazada app with its keys and client.
 pub struct LazadaMarketplace {
@@ -83,6 +85,23 @@ fn seller_status_report(body: &PushBody) -> Option<String> {
     }
 }
 
+/// Where a seller stands by its latest seller-status push (type 13). Lazada documents two words:
+/// `normal`, and `close` — "most of the daily operations are banned", which is a frozen shop.
+fn standing_of(pushed: Option<&PushedStanding>) -> Standing {
+    let Some(pushed) = pushed else {
+        return Standing::Unknown(StandingUnknown::NotPushedYet);
+    };
+    let state = match pushed.status.trim().to_ascii_lowercase().as_str() {
+        "normal" => ShopState::Active,
+        "close" => ShopState::Frozen,
+        _ => return Standing::Unknown(StandingUnknown::Unrecognised(pushed.status.clone())),
+    };
+    Standing::Known {
+        state,
+        reported_at: Some(pushed.reported_at),
+    }
+}
+
 impl PlatformError for LazadaError {
     fn disposition(&self) -> Disposition {
         LazadaError::disposition(self)
@@ -107,6 +126,10 @@ impl MarketplaceApp for LazadaMarketplace {
 
     fn sign_push(&self, _public_url: &str, raw: &[u8]) -> String {
         sign::push_signature(&self.config.app_key, self.config.app_secret.expose(), raw)
+    }
+
+    fn pushed_standing(&self, pushed: Option<&PushedStanding>) -> Standing {
+        standing_of(pushed)
     }
 
     fn verify_push(&self, _public_url: &str, authorization: Option<&str>, raw: &[u8]) -> Result<(), PushRefusal> {
@@ -149,6 +172,13 @@ impl MarketplaceApp for LazadaMarketplace {
             deauthorizes: false,
             times: push.times(),
             report: seller_status_report(&push.body),
+            standing: match &push.body {
+                PushBody::SellerStatus { status, .. } => Some(PushedStanding {
+                    status: status.clone(),
+                    reported_at: push.timestamp_ms,
+                }),
+                _ => None,
+            },
         })
     }
 
@@ -371,6 +401,53 @@ impl AppConfig for LazadaAppConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_closed_seller_is_frozen_since_its_push_and_no_push_says_nothing() {
+        let pushed = |status: &str| PushedStanding {
+            status: status.into(),
+            reported_at: 1_627_038_397_000,
+        };
+        assert_eq!(
+            standing_of(Some(&pushed("close"))),
+            Standing::Known {
+                state: ShopState::Frozen,
+                reported_at: Some(1_627_038_397_000)
+            }
+        );
+        assert_eq!(
+            standing_of(Some(&pushed("normal"))),
+            Standing::Known {
+                state: ShopState::Active,
+                reported_at: Some(1_627_038_397_000)
+            }
+        );
+        assert_eq!(
+            standing_of(Some(&pushed("suspended"))),
+            Standing::Unknown(StandingUnknown::Unrecognised("suspended".into())),
+            "a word Lazada does not document is not guessed at"
+        );
+        assert_eq!(standing_of(None), Standing::Unknown(StandingUnknown::NotPushedYet));
+    }
+
+    #[test]
+    fn a_seller_status_push_carries_its_word_and_stamp_for_the_middle_to_keep() {
+        let config: LazadaAppConfig = serde_json::from_value(serde_json::json!({
+            "id": "lz", "app_key": "123456", "app_secret": "s"
+        }))
+        .unwrap();
+        let app = LazadaMarketplace::new(config, LazadaClient::new(reqwest::Client::new(), shoprelay_clock::ManualClock::new(0).shared()));
+        let raw = br#"{"seller_id":"100053528","message_type":13,"data":{"status":"close"},"timestamp":1627038397,"site":"lazada_sg"}"#;
+        let push = app.read_push(raw).unwrap();
+        assert_eq!(
+            push.standing,
+            Some(PushedStanding {
+                status: "close".into(),
+                reported_at: 1_627_038_397_000
+            })
+        );
+        assert_eq!(push.shop, Some(ShopId::new(100_053_528).unwrap()));
+    }
 
     #[test]
     fn each_country_seller_keeps_its_country_and_codes_as_its_profile() {

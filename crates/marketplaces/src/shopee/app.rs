@@ -15,6 +15,7 @@ use super::model::{AuthTarget, ShopeeApp};
 use super::push::{dedupe_key, PushBody, ShopeePush};
 use super::{normalize, sign, status, PLATFORM};
 use super::{open_auth_url, AuthLinkKind};
+use crate::standing::{PushedStanding, Standing};
 use crate::adapter::{
     ApiError, AuthorizeError, ChangedOrder, ChangedPage, Disposition, Grant, InboundPush, KeptPush, KeptPushes,
     MarketplaceApp, PlatformError, PushRefusal, RecoveredPush, RedirectQuery, SentChat, ShopAccess, ShopGrant, Trail,
@@ -92,16 +93,21 @@ impl MarketplaceApp for ShopeeMarketplace {
         shop: ShopId,
         _region: Option<&str>,
         access: &ShopAccess,
-    ) -> Result<Option<ShopState>, ApiError> {
+        _pushed: Option<&PushedStanding>,
+    ) -> Result<Standing, ApiError> {
         let status = self
             .client
             .get_shop_status(&self.app, shop, access.token.expose())
             .await?;
         // Shopee's words: NORMAL trades; BANNED and FROZEN do not (a banned shop's grant also goes soon).
-        Ok(Some(match status.as_str() {
+        let state = match status.as_str() {
             "BANNED" | "FROZEN" => ShopState::Frozen,
             _ => ShopState::Active,
-        }))
+        };
+        Ok(Standing::Known {
+            state,
+            reported_at: None,
+        })
     }
 
     fn verify_push(&self, public_url: &str, authorization: Option<&str>, raw: &[u8]) -> Result<(), PushRefusal> {
@@ -140,6 +146,7 @@ impl MarketplaceApp for ShopeeMarketplace {
             deauthorizes: matches!(push.body, PushBody::ShopDeauthorized { .. }),
             times: push.times(),
             report: None,
+            standing: None,
         })
     }
 

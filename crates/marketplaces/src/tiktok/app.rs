@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use shoprelay_clock::SharedClock;
+use shoprelay_core::entity::ShopState;
 use shoprelay_core::event::{Event, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderSnapshot, OrderStatus};
@@ -29,6 +30,7 @@ use crate::adapter::{
     PlatformError, PushRefusal, RecoveredPush, RedirectQuery, ShopAccess, ShopGrant, UnreadablePush,
 };
 use crate::config::{is_http_url, AppConfig, FieldProblem};
+use crate::standing::{PushedStanding, Standing, StandingUnknown};
 
 /// A TikTok Shop app with its keys, client and the ciphers learnt or refused while running.
 pub struct TiktokMarketplace {
@@ -120,6 +122,20 @@ impl From<TiktokError> for ApiError {
     }
 }
 
+/// Where a shop stands by the authorized shops list: absent, the seller's authorization no longer covers
+/// it; listed, it is authorized — and nothing more is known, since TikTok documents no status field there
+/// (`id, name, region, seller_type, cipher, code`).
+fn standing_in(shop: ShopId, listed: &[(ShopId, ShopProfile)]) -> Standing {
+    if listed.iter().any(|(id, _)| *id == shop) {
+        Standing::Unknown(StandingUnknown::NotReported)
+    } else {
+        Standing::Known {
+            state: ShopState::Inactive,
+            reported_at: None,
+        }
+    }
+}
+
 #[async_trait]
 impl MarketplaceApp for TiktokMarketplace {
     fn id(&self) -> &ConfigId {
@@ -162,6 +178,7 @@ impl MarketplaceApp for TiktokMarketplace {
             deauthorizes: false,
             times: push.times(),
             report: report(&push),
+            standing: None,
         })
     }
 
@@ -175,6 +192,18 @@ impl MarketplaceApp for TiktokMarketplace {
 
     fn status(&self, raw: &str) -> OrderStatus {
         order_status(raw)
+    }
+
+    async fn shop_standing(
+        &self,
+        shop: ShopId,
+        _region: Option<&str>,
+        access: &ShopAccess,
+        _pushed: Option<&PushedStanding>,
+    ) -> Result<Standing, ApiError> {
+        let shops = self.client.shops(&self.config, &access.token).await?;
+        let listed = self.learn(&shops)?;
+        Ok(standing_in(shop, &listed))
     }
 
     async fn order(
@@ -405,5 +434,29 @@ impl AppConfig for TiktokAppConfig {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shop_missing_from_the_authorized_list_is_inactive_and_a_listed_one_unknown() {
+        let shop = ShopId::new(7_494_049_642_642_441_621).unwrap();
+        let other = ShopId::new(7).unwrap();
+        let listed = vec![(shop, ShopProfile::default())];
+        assert_eq!(
+            standing_in(shop, &listed),
+            Standing::Unknown(StandingUnknown::NotReported),
+            "TikTok lists no status: authorized is all it says"
+        );
+        assert_eq!(
+            standing_in(other, &listed),
+            Standing::Known {
+                state: ShopState::Inactive,
+                reported_at: None
+            }
+        );
     }
 }

@@ -204,6 +204,12 @@ impl LazadaSim {
         self.core.push(seller_id, message_type, data).await
     }
 
+    /// Lazada changes the seller's status (`normal`, or `close`: most daily operations banned) and pushes
+    /// the change (`message_type` 13).
+    pub async fn set_seller_status(&self, seller_id: &str, status: &str) -> Result<PushRecord, SimError> {
+        self.core.push_seller_status(seller_id, status).await
+    }
+
     /// Every push so far, with its attempts.
     pub fn pushes(&self) -> Vec<PushRecord> {
         self.core.pushes.records()

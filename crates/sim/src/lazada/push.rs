@@ -81,12 +81,31 @@ impl Core {
         pushes
     }
 
+    /// Pushes a change of the seller's status (`message_type` 13): `data.status` is `normal`, or `close`
+    /// ("most of the daily operations are banned"); stamped in seconds, as Lazada's sample of it is.
+    pub(crate) async fn push_seller_status(&self, seller_id: &str, status: &str) -> Result<PushRecord, SimError> {
+        let data = serde_json::json!({ "status": status });
+        let stamp = self.now_ms().div_euclid(1_000);
+        self.push_stamped(seller_id, MESSAGE_SELLER_STATUS, data, stamp).await
+    }
+
     /// Makes a push about `seller_id`, signs it and makes the first attempt (unless dropped or no URL).
     pub(crate) async fn push<D: Serialize>(
         &self,
         seller_id: &str,
         message_type: i64,
         data: D,
+    ) -> Result<PushRecord, SimError> {
+        self.push_stamped(seller_id, message_type, data, self.now_ms()).await
+    }
+
+    /// [`Core::push`] with the envelope `timestamp` given (Lazada stamps some pushes in seconds).
+    async fn push_stamped<D: Serialize>(
+        &self,
+        seller_id: &str,
+        message_type: i64,
+        data: D,
+        timestamp: i64,
     ) -> Result<PushRecord, SimError> {
         let site = self
             .state()
@@ -97,7 +116,7 @@ impl Core {
             seller_id,
             message_type,
             data,
-            timestamp: self.now_ms(),
+            timestamp,
             site,
         };
         let body = serde_json::to_string(&body).map_err(|e| SimError::Unserializable(e.to_string()))?;

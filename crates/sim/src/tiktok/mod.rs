@@ -151,6 +151,13 @@ impl TiktokSim {
         self.core.revoke_tokens(shop_id)
     }
 
+    /// Takes one shop out of its seller's authorization of the app (a shop the seller no longer lets the
+    /// app see, e.g. one closed or suspended): it drops out of `/authorization/202309/shops` and calls with
+    /// its cipher are refused, while the seller's tokens keep working.
+    pub fn deauthorize_shop(&self, shop_id: &str) -> Result<(), SimError> {
+        self.core.deauthorize_shop(shop_id)
+    }
+
     /// Creates an order and pushes its status.
     pub async fn create_order(&self, order: NewOrder) -> Result<OrderChange, SimError> {
         self.core.create_order(order).await

@@ -38,6 +38,17 @@ impl Core {
         Ok(code)
     }
 
+    /// Takes `shop_id` out of its seller's authorization (the seller's tokens stay good for their other
+    /// shops): `/authorization/202309/shops` lists it no more, its cipher is refused, it pushes nothing.
+    pub(crate) fn deauthorize_shop(&self, shop_id: &str) -> Result<(), SimError> {
+        let mut state = self.state();
+        let (seller, _) = state
+            .shop(shop_id)
+            .ok_or_else(|| SimError::UnknownShop(shop_id.to_owned()))?;
+        state.sellers[seller].shops.retain(|s| s.id != shop_id);
+        Ok(())
+    }
+
     /// Ends every token of the seller holding `shop_id`, as a seller withdrawing the authorization does.
     pub(crate) fn revoke_tokens(&self, shop_id: &str) -> Result<(), SimError> {
         let mut state = self.state();
