@@ -28,6 +28,7 @@
 //! - [`push_window`]: how far from its arrival a push's times may be for it to be applied.
 //! - [`routing`]: which rules an event meets (conditions compiled once) and what each target receives.
 //! - [`render`]: events become WeCom cards and robot markdown.
+//! - [`standing`]: each shop's latest seller-status push, kept and read back for the entity check.
 //! - [`audit_export`]: the audit log as CSV.
 //! - [`conversation_export`]: the conversation archive as CSV or JSON lines.
 //! - [`audit_sink`]: audit entries written off the request path (refused pushes), bounded and batched.
@@ -51,6 +52,7 @@ pub mod render;
 pub mod routing;
 pub mod service;
 pub mod stage;
+pub mod standing;
 pub mod tokens;
 pub mod webhook;
 pub mod writer;

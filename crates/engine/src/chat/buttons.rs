@@ -250,7 +250,7 @@ impl Chat {
     }
 
     /// A buyer-message card once `member` holds the conversation: who has it, and the buttons left.
-    fn claimed_card(&self, c: &Conversation, task_id: &str, member: &str) -> TemplateCard {
+    pub(super) fn claimed_card(&self, c: &Conversation, task_id: &str, member: &str) -> TemplateCard {
         let lang = self.settings.language;
         let url = conversation_url(&self.settings.public_url, c.id);
         TemplateCard {

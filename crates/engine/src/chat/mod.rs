@@ -9,6 +9,7 @@ mod autoreply;
 pub mod buttons;
 mod command;
 pub mod matcher;
+pub(crate) mod sent_cards;
 mod sla;
 
 use std::collections::HashSet;
@@ -266,6 +267,10 @@ impl Chat {
             .record_console_action(&done)
             .await
             .map_err(EngineError::from)?;
+        // Done and recorded already: cards that cannot be updated are logged, the action still stands.
+        if let Err(err) = self.update_cards_after_console(&applied.outcome, member.as_str(), id).await {
+            tracing::warn!(conversation = id, error = %err, "cards not updated after a console action");
+        }
         Ok(ConsoleActed {
             changed: matches!(
                 applied.outcome,
@@ -273,6 +278,19 @@ impl Chat {
             ),
             told: applied.told,
         })
+    }
+
+    /// Updates the cards already sent about conversation `id` to show what the console did.
+    async fn update_cards_after_console(&self, outcome: &Applied, member: &str, id: i64) -> Result<(), EngineError> {
+        let change = match outcome {
+            Applied::Claimed(c) => sent_cards::ConsoleChange::Claimed(c, member),
+            Applied::Resolved => sent_cards::ConsoleChange::Resolved(member),
+            Applied::HandedOff => sent_cards::ConsoleChange::HandedOff(member),
+            Applied::HeldByOther(_) | Applied::Missing => return Ok(()),
+        };
+        self.update_sent_cards(shoprelay_store::CardSubject::Conversation(id), change)
+            .await?;
+        Ok(())
     }
 
     /// Acts on the stored callbacks that are due; returns how many were handled.

@@ -8,11 +8,12 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use shoprelay_core::entity::{EntityProblem, ShopState};
+use shoprelay_core::entity::EntityProblem;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ConfigId;
 use shoprelay_core::secret::Secret;
-use shoprelay_marketplaces::adapter::MarketplaceApp;
+use shoprelay_marketplaces::adapter::{MarketplaceApp, ShopAccess};
+use shoprelay_marketplaces::standing::Standing;
 use shoprelay_marketplaces::config::{Sections, ShopConfig};
 use shoprelay_store::{ConsoleAction, ConsoleUser, Role};
 use shoprelay_wecom::client::AppCredentials;
@@ -20,8 +21,9 @@ use shoprelay_wecom::error::WeComError;
 use shoprelay_wecom::message::{AppBody, AppMessage, Recipients, RobotMessage};
 
 use super::console::{require, ConsoleError};
-use super::entity::{standing_key, FROZEN};
+use super::entity::standing_key;
 use crate::config::{Registry, WeComAppConfig};
+use crate::standing;
 use crate::tokens::TokenError;
 use crate::Engine;
 
@@ -166,6 +168,19 @@ pub struct Step {
     pub subject: String,
     /// Why it failed, if it did.
     pub failure: Option<StepFailure>,
+    /// What a passed step could not tell (a marketplace that reports no shop status), or when the
+    /// marketplace told what it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<StepNote>,
+}
+
+/// A passed step's remark, in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepNote {
+    /// In Chinese.
+    pub message_zh: String,
+    /// In English.
+    pub message_en: String,
 }
 
 impl Step {
@@ -378,6 +393,7 @@ impl<'a> ConnectService<'a> {
             kind,
             subject: subject.clone(),
             failure,
+            note: None,
         };
         // One call: message/send fetches the token first, so a token failure surfaces here too.
         match self.engine.wecom.send_app_message(&creds, &message).await {
@@ -526,6 +542,7 @@ impl<'a> ConnectService<'a> {
                 kind: StepKind::Robot,
                 subject: robot.id.to_string(),
                 failure,
+                note: None,
             });
         }
         let mut markets: Vec<_> = registry.marketplaces.iter().cloned().collect();
@@ -545,6 +562,7 @@ impl<'a> ConnectService<'a> {
                 kind: StepKind::Entity,
                 subject: format!("{} ({}/{})", report.name, report.app, report.shop),
                 failure,
+                note: None,
             });
         }
         let failed = steps.iter().filter(|s| !s.passed()).count();
@@ -602,6 +620,7 @@ impl<'a> ConnectService<'a> {
             kind: StepKind::PushSignature,
             subject: format!("{} {}", app.platform(), app.id()),
             failure: failure.map(|f| StepFailure::of(&f, None)),
+            note: None,
         }
     }
 
@@ -611,6 +630,7 @@ impl<'a> ConnectService<'a> {
             kind,
             subject: subject.clone(),
             failure,
+            note: None,
         };
         let version = match self.engine.store.shop_auth(&shop.app, shop.shop_id).await {
             Ok(Some(auth)) => auth.version,
@@ -643,33 +663,80 @@ impl<'a> ConnectService<'a> {
             StepKind::OrderApi,
             listed.err().map(|e| StepFailure::of(&e, None)),
         ));
-        let standing = match app.shop_standing(shop.shop_id, region, &access).await {
-            Ok(standing) => standing,
-            Err(err) => {
-                steps.push(step(StepKind::ShopStanding, Some(StepFailure::of(&err, None))));
-                return steps;
-            }
-        };
-        if let Some(standing) = standing {
-            let value = if standing == ShopState::Frozen {
-                FROZEN
-            } else {
-                "active"
-            };
-            if let Err(err) = self
-                .engine
-                .store
-                .set_meta(&standing_key(&shop.app, shop.shop_id), value)
-                .await
-            {
-                let failure = MarketplaceStepError::Internal(err.to_string());
-                steps.push(step(StepKind::ShopStanding, Some(StepFailure::of(&failure, None))));
-                return steps;
-            }
-            let failure = (standing == ShopState::Frozen).then(|| StepFailure::of(&EntityProblem::ShopFrozen, None));
-            steps.push(step(StepKind::ShopStanding, failure));
-        }
+        steps.push(self.standing_step(app, shop, &access, &subject).await);
         steps
+    }
+
+    /// The shop's standing step: what its adapter says, from the marketplace's API or from the shop's
+    /// latest seller-status push (with when it came); kept for the entity check when it says anything.
+    async fn standing_step(
+        &self,
+        app: &dyn MarketplaceApp,
+        shop: &ShopConfig,
+        access: &ShopAccess,
+        subject: &str,
+    ) -> Step {
+        let region = shop.region.as_deref();
+        let step = |failure, note| Step {
+            kind: StepKind::ShopStanding,
+            subject: subject.to_owned(),
+            failure,
+            note,
+        };
+        let internal = |err: shoprelay_store::StoreError| {
+            let failure = MarketplaceStepError::Internal(err.to_string());
+            step(Some(StepFailure::of(&failure, None)), None)
+        };
+        let pushed = match standing::pushed(self.engine.store.as_ref(), &shop.app, shop.shop_id).await {
+            Ok(pushed) => pushed,
+            Err(err) => return internal(err),
+        };
+        let standing = match app.shop_standing(shop.shop_id, region, access, pushed.as_ref()).await {
+            Ok(standing) => standing,
+            Err(err) => return step(Some(StepFailure::of(&err, None)), None),
+        };
+        let (kept, failure, note) = match &standing {
+            Standing::Known { state, reported_at } => {
+                let failure = standing::problem_of(*state).map(|problem| {
+                    let (message_zh, message_en) = standing::problem_text(&problem, *reported_at, region);
+                    StepFailure {
+                        code: problem.code(),
+                        errcode: None,
+                        message_zh,
+                        message_en,
+                    }
+                });
+                // A standing read from a push says when; one read from the API just now needs no remark.
+                let note = match (&failure, reported_at) {
+                    (None, Some(_)) => {
+                        let (zh, en) = standing::reported_suffix(*reported_at, region);
+                        Some(StepNote {
+                            message_zh: format!("店铺状态正常{zh}"),
+                            message_en: format!("The shop is trading{en}"),
+                        })
+                    }
+                    _ => None,
+                };
+                (standing::meta_value(*state), failure, note)
+            }
+            Standing::Unknown(why) => (
+                "unknown",
+                None,
+                Some(StepNote {
+                    message_zh: why.message_zh(),
+                    message_en: why.message_en(),
+                }),
+            ),
+        };
+        match self
+            .engine
+            .store
+            .set_meta(&standing_key(&shop.app, shop.shop_id), kept)
+            .await
+        {
+            Ok(()) => step(failure, note),
+            Err(err) => internal(err),
+        }
     }
 
     async fn record(

@@ -7,10 +7,12 @@ use serde::{Deserialize, Serialize};
 use shoprelay_core::entity::{check, EntityFacts, EntityProblem, ShopState};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_marketplaces::standing::{Standing, StandingUnknown};
 use shoprelay_store::{ConsoleAction, ConsoleUser, Role, ShopAuthStatus};
 
 use super::console::{require, ConsoleError};
 use crate::config::Registry;
+use crate::standing;
 use crate::Engine;
 
 /// Where the WeCom company's facts are kept (one WeCom company per deployment).
@@ -55,9 +57,6 @@ pub(crate) fn standing_key(app: &ConfigId, shop: ShopId) -> String {
     format!("shop.standing.{app}/{shop}")
 }
 
-/// The value kept under [`standing_key`] for a frozen shop.
-pub(crate) const FROZEN: &str = "frozen";
-
 /// One shop's check.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShopEntityReport {
@@ -73,6 +72,8 @@ pub struct ShopEntityReport {
     pub licence: ShopLicence,
     /// Where the shop stands.
     pub state: ShopState,
+    /// Unix milliseconds of the marketplace's push that said so; `None` when no push did.
+    pub reported_at: Option<i64>,
     /// What does not line up; empty when consistent.
     pub problems: Vec<EntityProblem>,
 }
@@ -233,6 +234,22 @@ impl<'a> EntityService<'a> {
         Ok(self.engine.store.record_console_action(&done).await?)
     }
 
+    /// Where an authorized shop stands: what its adapter reads in its latest seller-status push, else what
+    /// "test connection" last kept.
+    async fn standing(
+        &self,
+        registry: &Registry,
+        shop: &shoprelay_marketplaces::config::ShopConfig,
+    ) -> Result<(ShopState, Option<i64>), EntityError> {
+        let kept = self.engine.store.meta(&standing_key(&shop.app, shop.shop_id)).await?;
+        let pushed = standing::pushed(self.engine.store.as_ref(), &shop.app, shop.shop_id).await?;
+        let read = match registry.marketplaces.get(&shop.app) {
+            Some(app) => app.pushed_standing(pushed.as_ref()),
+            None => Standing::Unknown(StandingUnknown::NotReported),
+        };
+        Ok(standing::entity_state(&read, kept.as_deref()))
+    }
+
     /// Every configured shop's check, by app and shop.
     pub async fn reports(&self) -> Result<Vec<ShopEntityReport>, EntityError> {
         let wecom = self.wecom_entity().await?;
@@ -242,11 +259,9 @@ impl<'a> EntityService<'a> {
         let mut out = Vec::with_capacity(shops.len());
         for s in shops {
             let auth = self.engine.store.shop_auth(&s.app, s.shop_id).await?;
-            let standing = self.engine.store.meta(&standing_key(&s.app, s.shop_id)).await?;
-            let state = match auth.map(|a| a.status) {
-                Some(ShopAuthStatus::Active) if standing.as_deref() == Some(FROZEN) => ShopState::Frozen,
-                Some(ShopAuthStatus::Active) => ShopState::Active,
-                _ => ShopState::Inactive,
+            let (state, reported_at) = match auth.map(|a| a.status) {
+                Some(ShopAuthStatus::Active) => self.standing(&registry, s).await?,
+                _ => (ShopState::Inactive, None),
             };
             let licence: ShopLicence = self
                 .engine
@@ -273,6 +288,7 @@ impl<'a> EntityService<'a> {
                 legal_entity: s.legal_entity.clone(),
                 licence,
                 state,
+                reported_at,
                 problems: check(&facts),
             });
         }

@@ -78,9 +78,26 @@ impl<'a> TaskService<'a> {
     /// Acknowledges a task from the console (idempotent), so it does not escalate; `by` names who, for
     /// the record (`console` when nobody is named).
     pub async fn ack(&self, id: i64, by: Option<String>) -> Result<Task, TaskError> {
-        self.ack_as(&TaskRef::Id(id), who(by, "console"))
+        let task = self
+            .ack_as(&TaskRef::Id(id), who(by, "console"))
             .await?
-            .ok_or(TaskError::NotFound(id))
+            .ok_or(TaskError::NotFound(id))?;
+        self.update_cards(&task).await;
+        Ok(task)
+    }
+
+    /// Updates the task cards already sent to show who acknowledged it (logged when it cannot: the
+    /// acknowledgement stands).
+    async fn update_cards(&self, task: &Task) {
+        let by = task.acked_by.as_deref().unwrap_or("console");
+        let change = crate::chat::sent_cards::ConsoleChange::TaskAcked(by);
+        if let Err(err) = self
+            .engine
+            .update_sent_cards(shoprelay_store::CardSubject::Task(task.id), change)
+            .await
+        {
+            tracing::warn!(task = task.id, error = %err, "task cards not updated after a console acknowledgement");
+        }
     }
 
     /// Acknowledges the task behind a link (`link` when nobody is named); `None` when there is none.

@@ -26,6 +26,7 @@ use shoprelay_store::Store;
 use shoprelay_wecom::client::WeComClient;
 use tokio::sync::Notify;
 
+use crate::chat::sent_cards::{sent_card, SentCard};
 use crate::config::{WeComAppConfig, WebhookConfig};
 use crate::egress::{admit, literal_ip, refusal_of};
 use crate::engine::EngineSettings;
@@ -88,6 +89,8 @@ struct Sent {
     detail: String,
     /// Recipients WeCom accepted the message for but reached nobody through.
     unreached: Vec<Unreached>,
+    /// An interactive card and the response_code WeCom answered for it.
+    card: Option<SentCard>,
 }
 
 impl Sent {
@@ -95,6 +98,7 @@ impl Sent {
         Self {
             detail: detail.into(),
             unreached: Vec::new(),
+            card: None,
         }
     }
 }
@@ -304,12 +308,14 @@ impl Deliver {
         audit.latency_ms = Some(latency.as_millis() as i64);
         let mut paused_until = None;
         let mut unreached = Vec::new();
+        let mut card = None;
         let result = match outcome {
             Ok(sent) => {
                 audit.errcode = Some(0);
                 audit.http_status = Some(200);
                 audit.detail = sent.detail;
                 unreached = sent.unreached;
+                card = sent.card;
                 DeliveryResult::Delivered
             }
             Err(failure) => {
@@ -380,6 +386,9 @@ impl Deliver {
             if let Err(err) = self.outbox.breaker_success(&item.destination).await {
                 tracing::warn!(error = ?err, destination = %item.destination, "could not close the breaker");
             }
+            if let Some(card) = &card {
+                self.keep_card_code(item.id, card).await;
+            }
             if !unreached.is_empty() {
                 if let Err(err) = self.report_unreached(&item.destination, &unreached).await {
                     tracing::warn!(error = ?err, destination = %item.destination, "could not report unreached recipients");
@@ -412,7 +421,12 @@ impl Deliver {
                         listed.join(", ")
                     ));
                 }
-                Ok(Sent { detail, unreached })
+                let card = sent_card(&app, &message, receipt.response_code.as_deref());
+                Ok(Sent {
+                    detail,
+                    unreached,
+                    card,
+                })
             }
             Payload::Robot { robot, message } => {
                 let cfg = registry

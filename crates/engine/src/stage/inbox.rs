@@ -234,6 +234,16 @@ impl Inbox {
                 return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string());
             }
         }
+        let kept = crate::standing::keep_pushed(
+            self.store.as_ref(),
+            &app_id,
+            push.shop,
+            push.standing.as_ref(),
+            item.received_at,
+        );
+        if let Err(err) = kept.await {
+            return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string());
+        }
         let mut events = Vec::new();
         // Per event: answered automatically (no delivery, and none needed).
         let mut answered = Vec::new();

@@ -49,7 +49,13 @@ pub fn steps_markup(lang: Lang, steps: &[Step]) -> Markup {
         ol.steps {
             @for s in steps {
                 @match &s.failure {
-                    None => li.step-ok { (step_name(lang, s.kind)) " · " (s.subject) " — " (t(lang, "通过", "passed")) },
+                    None => li.step-ok {
+                        (step_name(lang, s.kind)) " · " (s.subject) " — " (t(lang, "通过", "passed"))
+                        @if let Some(n) = &s.note {
+                            br;
+                            span.muted { (match lang { Lang::Zh => n.message_zh.as_str(), Lang::En => n.message_en.as_str() }) }
+                        }
+                    },
                     Some(f) => li.step-fail {
                         (step_name(lang, s.kind)) " · " (s.subject) " — "
                         strong { code { (f.code) } }
