@@ -383,3 +383,83 @@ async fn the_acknowledge_button_of_an_order_card_acknowledges_its_task() {
         app.markdowns()
     );
 }
+
+/// Claims, resolves or hands off conversation `id` from the console as WeCom member `member` of `cs`.
+async fn act_in_console(app: &TestApp, session: &str, id: i64, action: &str, member: &str) -> String {
+    use crate::console::{csrf_of, get_page, post_form};
+    let path = format!("/console/conversations/{id}");
+    let csrf = csrf_of(&get_page(app, session, &path).await.1);
+    let form = [("csrf", csrf.as_str()), ("action", action), ("app", "cs"), ("member", member)];
+    post_form(app, session, &format!("{path}/act"), &form)
+        .await
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_console_claim_updates_the_card_members_have_with_the_code_its_send_answered() {
+    let app = spawn().await;
+    let session = crate::console::first_admin(&app).await;
+    let (id, task) = buyer_writes(&app, "do you ship to Penang?").await;
+    assert!(app.wecom.card_updates().is_empty());
+
+    act_in_console(&app, &session, id, "claim", "zhangsan").await;
+    app.dispatch_until_settled().await;
+    assert_eq!(
+        conversation(&app, id).await,
+        ("claimed".into(), Some("zhangsan".into()))
+    );
+    let updates = app.wecom.card_updates();
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(updates[0].task_id.as_deref(), Some(task.as_str()), "the card sent about #{id}");
+    assert!(updates[0].atall, "everyone the card reached sees it");
+    let card = updates[0].template_card.as_ref().expect("the card is replaced");
+    assert!(card.to_string().contains("zhangsan 已认领"), "{card}");
+    let keys: Vec<&str> = card["button_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["key"].as_str())
+        .collect();
+    assert_eq!(keys, ["resolve", "handoff"], "claimed: what is left to do");
+
+    // A click afterwards updates the card with the click's own code.
+    click(&app, "zhangsan", &task, "resolve").await;
+    assert_eq!(conversation(&app, id).await.0, "resolved");
+    let updates = app.wecom.card_updates();
+    assert_eq!(updates.len(), 2, "{updates:?}");
+    assert_ne!(updates[1].response_code, updates[0].response_code);
+    assert!(updates[1].replace_name.as_deref().is_some_and(|n| n.contains("已处理")));
+
+    // The send's code is spent: a later console action has no code left to update the card with, and
+    // tries none (the simulator would refuse a second use).
+    act_in_console(&app, &session, id, "handoff", "zhangsan").await;
+    assert_eq!(conversation(&app, id).await.0, "open");
+    assert_eq!(app.wecom.card_updates().len(), 2);
+    let refused = app
+        .audit(AuditFilter {
+            kind: Some(AuditKind::Callback),
+            outcome: Some(AuditOutcome::Failed),
+            ..AuditFilter::default()
+        })
+        .await;
+    assert!(refused.is_empty(), "{refused:?}");
+}
+
+#[tokio::test]
+async fn a_card_code_older_than_its_time_is_not_spent_by_the_console() {
+    let app = spawn().await;
+    let (id, _) = buyer_writes(&app, "still there?").await;
+    // WeCom takes a send's code for 72 hours: past them, the console leaves the card as it is.
+    app.clock.advance(Duration::from_secs(72 * 3_600 + 1));
+    let session = crate::console::first_admin(&app).await;
+    act_in_console(&app, &session, id, "claim", "lisi").await;
+    assert_eq!(conversation(&app, id).await, ("claimed".into(), Some("lisi".into())));
+    assert!(app.wecom.card_updates().is_empty());
+    let tried = app.audit(AuditFilter::default()).await;
+    assert!(
+        !tried.iter().any(|e| e.detail.contains("not updated after a console action")),
+        "an expired code is not even tried: {tried:?}"
+    );
+}

@@ -2,6 +2,8 @@
 //! carries the order as `/order/get` and `/order/items/get` tell it; a forged push is refused; rules select
 //! by platform; the tokens refresh through the single-flight path every marketplace shares.
 
+use std::time::Duration;
+
 use shoprelay_clock::Clock;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_engine::config::{parse_config, Registry};
@@ -472,4 +474,60 @@ async fn the_audit_api_separates_lazada_entries_from_shopee_ones_by_platform() {
     }
     let (status, bad) = get("outcome=exploded").await;
     assert_eq!((status, bad["code"].as_str()), (400, Some("api.bad_query")), "{bad}");
+}
+
+/// Runs "test connection" from the console; the page it answers.
+async fn test_connection(app: &TestApp, session: &str) -> String {
+    use crate::console::{csrf_of, get_page, post_form};
+    let csrf = csrf_of(&get_page(app, session, "/console/onboarding").await.1);
+    post_form(
+        app,
+        session,
+        "/console/onboarding/test",
+        &[("csrf", &csrf), ("test_user", "zhangsan")],
+    )
+    .await
+    .text()
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_closed_lazada_seller_fails_the_standing_check_with_when_lazada_pushed_it() {
+    use crate::console::{first_admin, get_page};
+    let (app, lazada, _) = spawn_with_lazada().await;
+    let session = first_admin(&app).await;
+    // Before any seller-status push Lazada has said nothing: the step passes and says why it cannot tell.
+    let page = test_connection(&app, &session).await;
+    assert!(page.contains("<li class=\"step-ok\">店铺状态"), "{page}");
+    assert!(page.contains("平台尚未推送店铺状态"), "{page}");
+
+    lazada
+        .set_seller_status(&SELLER.to_string(), "close")
+        .await
+        .unwrap();
+    app.dispatch().await;
+    // The entity check reads the kept push at once, without a test.
+    let (_, entity) = get_page(&app, &session, "/console/entity").await;
+    assert!(entity.contains("ERR_SHOP_FROZEN") && entity.contains("已冻结"), "{entity}");
+    assert!(entity.contains("店铺状态由平台推送于"), "{entity}");
+    let page = test_connection(&app, &session).await;
+    assert!(page.contains("<li class=\"step-fail\">店铺状态"), "{page}");
+    assert!(page.contains("ERR_SHOP_FROZEN"), "{page}");
+    // The fix, and when Lazada said so (in the shop's time: Singapore).
+    assert!(page.contains("卖家中心"), "{page}");
+    assert!(page.contains("平台推送于") && page.contains("(UTC+08:00)"), "{page}");
+
+    // Lazada reopens the account: the next push clears it.
+    app.clock.advance(Duration::from_secs(60));
+    lazada
+        .set_seller_status(&SELLER.to_string(), "normal")
+        .await
+        .unwrap();
+    app.dispatch().await;
+    let (_, entity) = get_page(&app, &session, "/console/entity").await;
+    assert!(!entity.contains("ERR_SHOP_FROZEN"), "{entity}");
+    let page = test_connection(&app, &session).await;
+    assert!(page.contains("<li class=\"step-ok\">店铺状态"), "{page}");
+    assert!(page.contains("店铺状态正常（平台推送于"), "{page}");
 }
