@@ -42,7 +42,11 @@ pub(crate) async fn keep_pushed(
 }
 
 /// The shop's latest seller-status push, as the adapter reads it.
-pub(crate) async fn pushed(store: &dyn Store, app: &ConfigId, shop: ShopId) -> Result<Option<PushedStanding>, StoreError> {
+pub(crate) async fn pushed(
+    store: &dyn Store,
+    app: &ConfigId,
+    shop: ShopId,
+) -> Result<Option<PushedStanding>, StoreError> {
     Ok(store.shop_standing(app, shop).await?.map(|s| PushedStanding {
         status: s.status,
         reported_at: s.reported_at,
@@ -67,7 +71,10 @@ pub(crate) fn reported_suffix(reported_at: Option<i64>, region: Option<&str>) ->
     match reported_at {
         Some(ms) => {
             let when = format_local(ms.div_euclid(1_000), region_timezone(region));
-            (format!("（平台推送于 {when}）"), format!(" (pushed by the marketplace at {when})"))
+            (
+                format!("（平台推送于 {when}）"),
+                format!(" (pushed by the marketplace at {when})"),
+            )
         }
         None => (String::new(), String::new()),
     }
@@ -83,9 +90,16 @@ pub(crate) fn problem_of(state: ShopState) -> Option<EntityProblem> {
 }
 
 /// A problem's code and sentences, each sentence followed by when the marketplace reported it.
-pub(crate) fn problem_text(problem: &EntityProblem, reported_at: Option<i64>, region: Option<&str>) -> (String, String) {
+pub(crate) fn problem_text(
+    problem: &EntityProblem,
+    reported_at: Option<i64>,
+    region: Option<&str>,
+) -> (String, String) {
     let (zh, en) = reported_suffix(reported_at, region);
-    (format!("{}{zh}", problem.message_zh()), format!("{}{en}", problem.message_en()))
+    (
+        format!("{}{zh}", problem.message_zh()),
+        format!("{}{en}", problem.message_en()),
+    )
 }
 
 #[cfg(test)]
@@ -104,7 +118,10 @@ mod tests {
             state: ShopState::Active,
             reported_at: Some(6_000),
         };
-        assert_eq!(entity_state(&reopened, Some("frozen")), (ShopState::Active, Some(6_000)));
+        assert_eq!(
+            entity_state(&reopened, Some("frozen")),
+            (ShopState::Active, Some(6_000))
+        );
         let unknown = Standing::Unknown(StandingUnknown::NotReported);
         assert_eq!(entity_state(&unknown, Some("frozen")), (ShopState::Frozen, None));
         assert_eq!(entity_state(&unknown, Some("inactive")), (ShopState::Inactive, None));
@@ -116,7 +133,10 @@ mod tests {
     fn a_pushed_problem_says_when_in_the_shops_time() {
         let (zh, en) = problem_text(&EntityProblem::ShopFrozen, Some(1_627_038_397_000), Some("SG"));
         assert!(zh.contains("2021-07-23 19:06 (UTC+08:00)"), "{zh}");
-        assert!(en.contains("pushed by the marketplace at 2021-07-23 19:06 (UTC+08:00)"), "{en}");
+        assert!(
+            en.contains("pushed by the marketplace at 2021-07-23 19:06 (UTC+08:00)"),
+            "{en}"
+        );
         let (zh, _) = problem_text(&EntityProblem::ShopFrozen, None, None);
         assert_eq!(zh, EntityProblem::ShopFrozen.message_zh());
     }

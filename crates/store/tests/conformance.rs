@@ -4273,10 +4273,7 @@ async fn a_shops_latest_seller_status_is_kept_and_an_older_report_changes_nothin
         );
         // Pushes come in any order: one stamped earlier than the kept one is not the shop's standing.
         assert!(!s.record_shop_standing(&report("normal", 1_000)).await.unwrap());
-        assert_eq!(
-            s.shop_standing(&app(), shop()).await.unwrap().unwrap().status,
-            "close"
-        );
+        assert_eq!(s.shop_standing(&app(), shop()).await.unwrap().unwrap().status, "close");
         assert!(s.record_shop_standing(&report("normal", 3_000)).await.unwrap());
         assert_eq!(
             s.shop_standing(&app(), shop()).await.unwrap(),
@@ -4294,15 +4291,16 @@ async fn a_shops_latest_seller_status_is_kept_and_an_older_report_changes_nothin
 #[tokio::test]
 async fn a_card_code_is_found_by_what_the_card_is_about_and_spent_once() {
     run_both(|s| async move {
-        let code = |delivery_id: i64, conversation_id: Option<i64>, task_ref: Option<i64>, issued_at: i64| NewCardCode {
-            delivery_id,
-            app_id: "hq".into(),
-            task_id: format!("sr-d{delivery_id}"),
-            conversation_id,
-            task_ref,
-            response_code: format!("code-{delivery_id}"),
-            issued_at,
-        };
+        let code =
+            |delivery_id: i64, conversation_id: Option<i64>, task_ref: Option<i64>, issued_at: i64| NewCardCode {
+                delivery_id,
+                app_id: "hq".into(),
+                task_id: format!("sr-d{delivery_id}"),
+                conversation_id,
+                task_ref,
+                response_code: format!("code-{delivery_id}"),
+                issued_at,
+            };
         s.record_card_code(&code(1, Some(12), Some(5), 1_000), 0).await.unwrap();
         s.record_card_code(&code(2, Some(12), None, 2_000), 0).await.unwrap();
         s.record_card_code(&code(3, Some(13), None, 2_000), 0).await.unwrap();
@@ -4327,12 +4325,34 @@ async fn a_card_code_is_found_by_what_the_card_is_about_and_spent_once() {
         assert!(s.spend_card_code(found[0].id, 3_000).await.unwrap());
         assert!(!s.spend_card_code(found[0].id, 3_001).await.unwrap());
         assert!(s.usable_card_codes(CardSubject::Task(5), 0).await.unwrap().is_empty());
-        assert_eq!(s.usable_card_codes(CardSubject::Conversation(12), 0).await.unwrap().len(), 1);
+        assert_eq!(
+            s.usable_card_codes(CardSubject::Conversation(12), 0)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         // Keeping a new code forgets those WeCom no longer takes.
-        s.record_card_code(&code(4, Some(14), None, 9_000), 2_001).await.unwrap();
-        assert!(s.usable_card_codes(CardSubject::Conversation(12), 0).await.unwrap().is_empty());
-        assert!(s.usable_card_codes(CardSubject::Conversation(13), 0).await.unwrap().is_empty());
-        assert_eq!(s.usable_card_codes(CardSubject::Conversation(14), 0).await.unwrap().len(), 1);
+        s.record_card_code(&code(4, Some(14), None, 9_000), 2_001)
+            .await
+            .unwrap();
+        assert!(s
+            .usable_card_codes(CardSubject::Conversation(12), 0)
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(s
+            .usable_card_codes(CardSubject::Conversation(13), 0)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            s.usable_card_codes(CardSubject::Conversation(14), 0)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     })
     .await;
 }

@@ -268,7 +268,10 @@ impl Chat {
             .await
             .map_err(EngineError::from)?;
         // Done and recorded already: cards that cannot be updated are logged, the action still stands.
-        if let Err(err) = self.update_cards_after_console(&applied.outcome, member.as_str(), id).await {
+        if let Err(err) = self
+            .update_cards_after_console(&applied.outcome, member.as_str(), id)
+            .await
+        {
             tracing::warn!(conversation = id, error = %err, "cards not updated after a console action");
         }
         Ok(ConsoleActed {

@@ -84,7 +84,10 @@ impl Engine {
         change: ConsoleChange<'_>,
     ) -> Result<usize, EngineError> {
         let now = self.clock.now_ms();
-        let codes = self.store.usable_card_codes(subject, now - RESPONSE_CODE_TTL_MS).await?;
+        let codes = self
+            .store
+            .usable_card_codes(subject, now - RESPONSE_CODE_TTL_MS)
+            .await?;
         let mut updated = 0;
         for code in codes {
             let Some(card_change) = self.card_change(&change, &code) else {
@@ -113,7 +116,9 @@ impl Engine {
         let lang = self.settings.language;
         let about = CardRef::parse(&code.task_id)?;
         Some(match change {
-            ConsoleChange::Claimed(c, member) => CardChange::Card(Box::new(self.claimed_card(c, &code.task_id, member))),
+            ConsoleChange::Claimed(c, member) => {
+                CardChange::Card(Box::new(self.claimed_card(c, &code.task_id, member)))
+            }
             ConsoleChange::Resolved(member) => CardChange::ReplaceButtons(resolved_text(lang, member)),
             ConsoleChange::HandedOff(member) => CardChange::ReplaceButtons(handed_off_text(lang, member)),
             ConsoleChange::TaskAcked(_) if about.conversation.is_some() => return None,

@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 use shoprelay_core::entity::{DiffOp, EntityProblem, ShopState, Side};
-use shoprelay_core::time::{format_local, region_timezone};
 use shoprelay_core::error::{Lang, UserFacing};
+use shoprelay_core::time::{format_local, region_timezone};
 use shoprelay_engine::service::entity::{ShopLicence, WeComEntity};
 
 use super::page::{error_page, ok_page};

@@ -436,7 +436,10 @@ mod tests {
             "id": "lz", "app_key": "123456", "app_secret": "s"
         }))
         .unwrap();
-        let app = LazadaMarketplace::new(config, LazadaClient::new(reqwest::Client::new(), shoprelay_clock::ManualClock::new(0).shared()));
+        let app = LazadaMarketplace::new(
+            config,
+            LazadaClient::new(reqwest::Client::new(), shoprelay_clock::ManualClock::new(0).shared()),
+        );
         let raw = br#"{"seller_id":"100053528","message_type":13,"data":{"status":"close"},"timestamp":1627038397,"site":"lazada_sg"}"#;
         let push = app.read_push(raw).unwrap();
         assert_eq!(

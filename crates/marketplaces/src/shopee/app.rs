@@ -15,12 +15,12 @@ use super::model::{AuthTarget, ShopeeApp};
 use super::push::{dedupe_key, PushBody, ShopeePush};
 use super::{normalize, sign, status, PLATFORM};
 use super::{open_auth_url, AuthLinkKind};
-use crate::standing::{PushedStanding, Standing};
 use crate::adapter::{
     ApiError, AuthorizeError, ChangedOrder, ChangedPage, Disposition, Grant, InboundPush, KeptPush, KeptPushes,
     MarketplaceApp, PlatformError, PushRefusal, RecoveredPush, RedirectQuery, SentChat, ShopAccess, ShopGrant, Trail,
     UnreadablePush, Unsupported,
 };
+use crate::standing::{PushedStanding, Standing};
 
 /// Refresh tokens live 30 days.
 const REFRESH_TOKEN_SECS: i64 = 30 * 24 * 3600;

@@ -389,7 +389,12 @@ async fn act_in_console(app: &TestApp, session: &str, id: i64, action: &str, mem
     use crate::console::{csrf_of, get_page, post_form};
     let path = format!("/console/conversations/{id}");
     let csrf = csrf_of(&get_page(app, session, &path).await.1);
-    let form = [("csrf", csrf.as_str()), ("action", action), ("app", "cs"), ("member", member)];
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("action", action),
+        ("app", "cs"),
+        ("member", member),
+    ];
     post_form(app, session, &format!("{path}/act"), &form)
         .await
         .text()
@@ -412,7 +417,11 @@ async fn a_console_claim_updates_the_card_members_have_with_the_code_its_send_an
     );
     let updates = app.wecom.card_updates();
     assert_eq!(updates.len(), 1, "{updates:?}");
-    assert_eq!(updates[0].task_id.as_deref(), Some(task.as_str()), "the card sent about #{id}");
+    assert_eq!(
+        updates[0].task_id.as_deref(),
+        Some(task.as_str()),
+        "the card sent about #{id}"
+    );
     assert!(updates[0].atall, "everyone the card reached sees it");
     let card = updates[0].template_card.as_ref().expect("the card is replaced");
     assert!(card.to_string().contains("zhangsan 已认领"), "{card}");
@@ -459,7 +468,9 @@ async fn a_card_code_older_than_its_time_is_not_spent_by_the_console() {
     assert!(app.wecom.card_updates().is_empty());
     let tried = app.audit(AuditFilter::default()).await;
     assert!(
-        !tried.iter().any(|e| e.detail.contains("not updated after a console action")),
+        !tried
+            .iter()
+            .any(|e| e.detail.contains("not updated after a console action")),
         "an expired code is not even tried: {tried:?}"
     );
 }

@@ -502,14 +502,14 @@ async fn a_closed_lazada_seller_fails_the_standing_check_with_when_lazada_pushed
     assert!(page.contains("<li class=\"step-ok\">店铺状态"), "{page}");
     assert!(page.contains("平台尚未推送店铺状态"), "{page}");
 
-    lazada
-        .set_seller_status(&SELLER.to_string(), "close")
-        .await
-        .unwrap();
+    lazada.set_seller_status(&SELLER.to_string(), "close").await.unwrap();
     app.dispatch().await;
     // The entity check reads the kept push at once, without a test.
     let (_, entity) = get_page(&app, &session, "/console/entity").await;
-    assert!(entity.contains("ERR_SHOP_FROZEN") && entity.contains("已冻结"), "{entity}");
+    assert!(
+        entity.contains("ERR_SHOP_FROZEN") && entity.contains("已冻结"),
+        "{entity}"
+    );
     assert!(entity.contains("店铺状态由平台推送于"), "{entity}");
     let page = test_connection(&app, &session).await;
     assert!(page.contains("<li class=\"step-fail\">店铺状态"), "{page}");
@@ -520,10 +520,7 @@ async fn a_closed_lazada_seller_fails_the_standing_check_with_when_lazada_pushed
 
     // Lazada reopens the account: the next push clears it.
     app.clock.advance(Duration::from_secs(60));
-    lazada
-        .set_seller_status(&SELLER.to_string(), "normal")
-        .await
-        .unwrap();
+    lazada.set_seller_status(&SELLER.to_string(), "normal").await.unwrap();
     app.dispatch().await;
     let (_, entity) = get_page(&app, &session, "/console/entity").await;
     assert!(!entity.contains("ERR_SHOP_FROZEN"), "{entity}");
