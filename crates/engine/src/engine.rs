@@ -130,7 +130,7 @@ pub struct Engine {
     inbox: Arc<Inbox>,
     deliver: Arc<Deliver>,
     audit: Arc<Audit>,
-    chat: Arc<Chat>,
+    pub(crate) chat: Arc<Chat>,
     timers: Arc<Timers>,
 }
 

@@ -22,12 +22,12 @@ use shoprelay_core::destination::Destination;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, EventBody, LatestOrder};
 use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
+use shoprelay_store::Store;
 use shoprelay_store::{
     AuditEntry, AuditKind, AuditOutcome, Author, Claim, ConsoleAction, ConsoleUser, Conversation, ConversationFilter,
     ConversationMessage, ConversationState, MessageOutcome, NewBuyerMessage, NewDelivery, NewReply, Role,
     StoredCallback,
 };
-use shoprelay_store::Store;
 use shoprelay_wecom::callback::CallbackMessage;
 use shoprelay_wecom::client::WeComClient;
 use shoprelay_wecom::message::{AppBody, AppMessage, Recipients};

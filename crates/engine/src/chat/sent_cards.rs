@@ -13,9 +13,11 @@ use shoprelay_wecom::card_update::{CardAudience, CardChange, CardUpdate, RESPONS
 
 use super::buttons::CardRef;
 use super::say;
-use crate::deliver::app_credentials;
-use crate::engine::Engine;
+use shoprelay_store::Store;
+
+use super::Chat;
 use crate::error::EngineError;
+use crate::stage::deliver::app_credentials;
 
 /// An interactive card `message/send` accepted, with the code it answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,28 +55,27 @@ pub(crate) enum ConsoleChange<'a> {
     TaskAcked(&'a str),
 }
 
-impl Engine {
-    /// Keeps the code of a delivered card (after its delivery is stored: a failure here only means the
-    /// card cannot be updated from the console, so it is logged, not retried).
-    pub(crate) async fn keep_card_code(&self, delivery_id: i64, card: &SentCard) {
-        let Some(about) = CardRef::parse(&card.task_id) else {
-            return;
-        };
-        let now = self.clock.now_ms();
-        let code = NewCardCode {
-            delivery_id,
-            app_id: card.app.to_string(),
-            task_id: card.task_id.clone(),
-            conversation_id: about.conversation,
-            task_ref: about.task,
-            response_code: card.response_code.clone(),
-            issued_at: now,
-        };
-        if let Err(err) = self.store.record_card_code(&code, now - RESPONSE_CODE_TTL_MS).await {
-            tracing::warn!(delivery = delivery_id, error = %err, "could not keep a card's response_code");
-        }
+/// Keeps the code of a card delivered at `now` (after its delivery is stored: a failure here only means
+/// the card cannot be updated from the console, so it is logged, not retried).
+pub(crate) async fn keep_card_code(store: &dyn Store, now: i64, delivery_id: i64, card: &SentCard) {
+    let Some(about) = CardRef::parse(&card.task_id) else {
+        return;
+    };
+    let code = NewCardCode {
+        delivery_id,
+        app_id: card.app.to_string(),
+        task_id: card.task_id.clone(),
+        conversation_id: about.conversation,
+        task_ref: about.task,
+        response_code: card.response_code.clone(),
+        issued_at: now,
+    };
+    if let Err(err) = store.record_card_code(&code, now - RESPONSE_CODE_TTL_MS).await {
+        tracing::warn!(delivery = delivery_id, error = %err, "could not keep a card's response_code");
     }
+}
 
+impl Chat {
     /// Updates every card about `subject` that still has an unspent, unexpired code; returns how many.
     /// Each code is marked spent before it is used (WeCom takes it once, so a second process must not
     /// try it too); a card WeCom refuses to update is audited, never a reason to undo the action.

@@ -93,6 +93,7 @@ impl<'a> TaskService<'a> {
         let change = crate::chat::sent_cards::ConsoleChange::TaskAcked(by);
         if let Err(err) = self
             .engine
+            .chat
             .update_sent_cards(shoprelay_store::CardSubject::Task(task.id), change)
             .await
         {
