@@ -2,6 +2,7 @@
 //! link, and the record of every change made through the console (who, what, when).
 
 use serde::Serialize;
+use shoprelay_core::ids::WeComUserId;
 
 use crate::error::StoreError;
 
@@ -63,6 +64,8 @@ pub struct ConsoleUser {
     pub created_at: i64,
     /// When disabled (unix ms); a disabled user cannot log in and has no session.
     pub disabled_at: Option<i64>,
+    /// The WeCom member who may log in as this user by scanning the login QR code, when linked.
+    pub wecom_userid: Option<WeComUserId>,
 }
 
 /// A user to create.
@@ -138,6 +141,17 @@ pub enum UserUpdated {
     NoSuchUser,
     /// Refused: no enabled admin would be left.
     LastAdmin,
+}
+
+/// What linking a user to a WeCom member came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WeComLinked {
+    /// Stored (or the link removed).
+    Linked,
+    /// No user of that name.
+    NoSuchUser,
+    /// Another user is linked to that member already (named here); WeCom userids compare without case.
+    Taken(String),
 }
 
 pub(crate) fn corrupt(table: &'static str, reason: String) -> StoreError {

@@ -33,7 +33,9 @@ pub mod store;
 pub mod tokens;
 
 pub use archive::{ArchivePage, ArchiveQuery, ArchivedMessage, BuyerOrder, ShopChat};
-pub use console::{ConsoleAction, ConsoleActionFilter, ConsoleUser, NewConsoleUser, Role, UserCreated, UserUpdated};
+pub use console::{
+    ConsoleAction, ConsoleActionFilter, ConsoleUser, NewConsoleUser, Role, UserCreated, UserUpdated, WeComLinked,
+};
 pub use conversation::{
     Author, Claim, Conversation, ConversationFilter, ConversationMessage, ConversationState, FiledMessage,
     MessageOutcome, NewBuyerMessage, NewReply,

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::event::Platform;
-use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
+use shoprelay_core::ids::{ConfigId, OrderSn, ShopId, WeComUserId};
 use shoprelay_core::policy::FieldPolicy;
 use shoprelay_core::shop::ShopProfile;
 
@@ -412,6 +412,20 @@ pub trait ConsoleAccounts: Send + Sync {
     async fn record_console_action(&self, action: &ConsoleAction) -> Result<()>;
     /// Recorded changes, newest first.
     async fn console_actions(&self, filter: &ConsoleActionFilter) -> Result<Vec<ConsoleAction>>;
+    /// Links a user to a WeCom member (`None`: removes the link), recording `action`, in one transaction;
+    /// [`WeComLinked::Taken`] (nothing written) when another user has that member (compared without case).
+    async fn link_console_wecom(
+        &self,
+        username: &str,
+        userid: Option<&WeComUserId>,
+        action: &ConsoleAction,
+    ) -> Result<WeComLinked>;
+    /// The user linked to a WeCom member (compared without case), disabled or not.
+    async fn console_user_by_wecom(&self, userid: &WeComUserId) -> Result<Option<ConsoleUser>>;
+    /// Remembers the hash of a WeCom login link's state until `expires_at` (and forgets expired ones).
+    async fn create_console_login_state(&self, state_hash: &str, now: i64, expires_at: i64) -> Result<()>;
+    /// Spends a WeCom login state: `true` once, before it expires.
+    async fn take_console_login_state(&self, state_hash: &str, now: i64) -> Result<bool>;
 }
 
 /// API tokens for automation, kept only as hashes.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventBody, Platform};
-use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
+use shoprelay_core::ids::{ConfigId, OrderSn, ShopId, WeComUserId};
 use shoprelay_core::secret::{Secret, SecretBox};
 use shoprelay_core::shop::ShopProfile;
 use shoprelay_store::*;
@@ -3076,6 +3076,114 @@ async fn one_owner_holds_a_bots_long_connection_until_its_lease_runs_out() {
             s.take_bot_lease("bot1", "a", 52_000, 82_000).await.unwrap(),
             "released: free at once"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn console_users_link_to_one_wecom_member_each() {
+    run_both(|s| async move {
+        let act = |at: i64, target: &str| ConsoleAction::new(at, "ops", "user.wecom", Some(target), "");
+        let wecom = |u: &str| WeComUserId::parse(u).unwrap();
+        s.create_setup_token("h", 0, 1_000).await.unwrap();
+        let UserCreated::Created(ops) = s
+            .create_first_admin("h", &console_user("ops", Role::Admin), 1)
+            .await
+            .unwrap()
+        else {
+            panic!("first admin");
+        };
+        assert_eq!(ops.wecom_userid, None, "not linked until an admin links it");
+        let created = ConsoleAction::new(2, "ops", "user.create", Some("ann"), "");
+        s.create_console_user(&console_user("ann", Role::Viewer), &created)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.link_console_wecom("ann", Some(&wecom("ZhangSan")), &act(3, "ann"))
+                .await
+                .unwrap(),
+            WeComLinked::Linked
+        );
+        let ann = s.console_user_by_wecom(&wecom("zhangsan")).await.unwrap().unwrap();
+        assert_eq!(
+            (ann.username.as_str(), ann.wecom_userid),
+            ("ann", Some(wecom("ZhangSan"))),
+            "found without case, kept as typed"
+        );
+        assert_eq!(
+            s.link_console_wecom("ops", Some(&wecom("zhangSAN")), &act(4, "ops"))
+                .await
+                .unwrap(),
+            WeComLinked::Taken("ann".into()),
+            "one member, one account"
+        );
+        assert_eq!(
+            s.console_user("ops").await.unwrap().unwrap().wecom_userid,
+            None,
+            "nothing written"
+        );
+        assert_eq!(
+            s.link_console_wecom("ann", Some(&wecom("zhangsan")), &act(5, "ann"))
+                .await
+                .unwrap(),
+            WeComLinked::Linked,
+            "relinking a user to its own member is no conflict"
+        );
+        assert_eq!(
+            s.link_console_wecom("zed", Some(&wecom("lisi")), &act(6, "zed"))
+                .await
+                .unwrap(),
+            WeComLinked::NoSuchUser
+        );
+        assert_eq!(
+            s.link_console_wecom("ann", None, &act(7, "ann")).await.unwrap(),
+            WeComLinked::Linked
+        );
+        assert!(
+            s.console_user_by_wecom(&wecom("zhangsan")).await.unwrap().is_none(),
+            "unlinked"
+        );
+        assert_eq!(
+            s.link_console_wecom("ops", Some(&wecom("zhangsan")), &act(8, "ops"))
+                .await
+                .unwrap(),
+            WeComLinked::Linked,
+            "free again once unlinked"
+        );
+        s.create_console_session("so", ops.id, 10, 100).await.unwrap();
+        assert_eq!(
+            s.console_session("so", 50).await.unwrap().unwrap().wecom_userid,
+            Some(wecom("zhangsan")),
+            "sessions read the link too"
+        );
+        let recorded = s
+            .console_actions(&ConsoleActionFilter {
+                actor: Some("ops".into()),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let targets: Vec<Option<&str>> = recorded
+            .iter()
+            .filter(|a| a.action == "user.wecom")
+            .map(|a| a.target.as_deref())
+            .collect();
+        assert_eq!(
+            targets,
+            [Some("ops"), Some("ann"), Some("ann"), Some("ann")],
+            "every stored change recorded, refusals not"
+        );
+
+        // Login states: spent once, never after they expire.
+        s.create_console_login_state("st1", 0, 300).await.unwrap();
+        s.create_console_login_state("st2", 0, 300).await.unwrap();
+        assert!(s.take_console_login_state("st1", 299).await.unwrap());
+        assert!(!s.take_console_login_state("st1", 299).await.unwrap(), "single use");
+        assert!(!s.take_console_login_state("st2", 300).await.unwrap(), "expired");
+        assert!(!s.take_console_login_state("nope", 1).await.unwrap());
+        s.create_console_login_state("st3", 400, 700).await.unwrap();
+        assert!(s.take_console_login_state("st3", 500).await.unwrap());
     })
     .await;
 }

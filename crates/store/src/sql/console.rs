@@ -1,20 +1,25 @@
 //! The console's accounts, sessions, setup link and action record.
 
 use async_trait::async_trait;
+use shoprelay_core::ids::WeComUserId;
 
 use super::{with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::console::{
     corrupt, ConsoleAction, ConsoleActionFilter, ConsoleUser, NewConsoleUser, Role, UserCreated, UserUpdated,
+    WeComLinked,
 };
 use crate::store::{ConsoleAccounts, Result};
 
-const USER: &str = "id, username, password_hash, role, created_at, disabled_at";
+const USER: &str = "id, username, password_hash, role, created_at, disabled_at, wecom_userid";
 
-type UserRow = (i64, String, String, String, i64, Option<i64>);
+type UserRow = (i64, String, String, String, i64, Option<i64>, Option<String>);
 
 fn user(row: UserRow) -> Result<ConsoleUser> {
-    let (id, username, password_hash, role, created_at, disabled_at) = row;
+    let (id, username, password_hash, role, created_at, disabled_at, wecom_userid) = row;
     let role = Role::parse(&role).ok_or_else(|| corrupt("console_users", format!("role `{role}`")))?;
+    let wecom_userid = wecom_userid
+        .map(|u| WeComUserId::parse(&u).map_err(|e| corrupt("console_users", format!("wecom_userid: {e}"))))
+        .transpose()?;
     Ok(ConsoleUser {
         id,
         username,
@@ -22,6 +27,7 @@ fn user(row: UserRow) -> Result<ConsoleUser> {
         role,
         created_at,
         disabled_at,
+        wecom_userid,
     })
 }
 
@@ -223,7 +229,7 @@ impl ConsoleAccounts for SqlStore {
     async fn console_session(&self, token_hash: &str, now: i64) -> Result<Option<ConsoleUser>> {
         let row: Option<UserRow> = with_read_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT u.id, u.username, u.password_hash, u.role, u.created_at, u.disabled_at
+                "SELECT u.id, u.username, u.password_hash, u.role, u.created_at, u.disabled_at, u.wecom_userid
                  FROM console_sessions s JOIN console_users u ON u.id = s.user_id
                  WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
             )
@@ -268,5 +274,77 @@ impl ConsoleAccounts for SqlStore {
             .await?
         });
         Ok(rows.into_iter().map(action).collect())
+    }
+
+    async fn link_console_wecom(
+        &self,
+        username: &str,
+        userid: Option<&WeComUserId>,
+        done: &ConsoleAction,
+    ) -> Result<WeComLinked> {
+        let userid = userid.map(WeComUserId::as_str);
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if let Some(userid) = userid {
+                let holder: Option<String> = sqlx::query_scalar(
+                    "SELECT username FROM console_users WHERE lower(wecom_userid) = lower($1) AND username <> $2",
+                )
+                .bind(userid)
+                .bind(username)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(holder) = holder {
+                    return Ok(WeComLinked::Taken(holder));
+                }
+            }
+            let id: Option<i64> =
+                sqlx::query_scalar("UPDATE console_users SET wecom_userid = $2 WHERE username = $1 RETURNING id")
+                    .bind(username)
+                    .bind(userid)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if id.is_none() {
+                return Ok(WeComLinked::NoSuchUser);
+            }
+            insert_action!(&mut *tx, done);
+            tx.commit().await?;
+            Ok(WeComLinked::Linked)
+        })
+    }
+
+    async fn console_user_by_wecom(&self, userid: &WeComUserId) -> Result<Option<ConsoleUser>> {
+        let row: Option<UserRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&format!("SELECT {USER} FROM console_users WHERE lower(wecom_userid) = lower($1)"))
+                .bind(userid.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(user).transpose()
+    }
+
+    async fn create_console_login_state(&self, state_hash: &str, now: i64, expires_at: i64) -> Result<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("DELETE FROM console_login_states WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO console_login_states (state_hash, expires_at) VALUES ($1, $2)")
+                .bind(state_hash)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    async fn take_console_login_state(&self, state_hash: &str, now: i64) -> Result<bool> {
+        let spent = with_pool!(self, pool => {
+            sqlx::query("DELETE FROM console_login_states WHERE state_hash = $1 AND expires_at > $2")
+                .bind(state_hash)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(spent == 1)
     }
 }
