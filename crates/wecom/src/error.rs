@@ -24,9 +24,10 @@ pub enum Disposition {
 
 /// Errcodes an admin must fix in the WeCom console or in shoprelay's settings. 60011 (no privilege: the
 /// app is not visible company-wide, which app group chats need) and 48002 (API forbidden for this app)
-/// are among them — the console fixes them, not the message.
-const CONFIG_ERRCODES: [i64; 11] = [
-    40001, 40013, 60020, 40056, 301002, 93000, 93004, 93008, 86008, 60011, 48002,
+/// are among them — the console fixes them, not the message. So is 50001 (the login page's redirect domain
+/// is not trusted by the app).
+const CONFIG_ERRCODES: [i64; 12] = [
+    40001, 40013, 60020, 40056, 301002, 93000, 93004, 93008, 86008, 60011, 48002, 50001,
 ];
 
 /// Errcodes that clear up by themselves. The token codes only reach a caller after the one
@@ -250,6 +251,8 @@ fn api_code(errcode: i64) -> &'static str {
         44004 => "wecom.empty_content",
         45002 => "wecom.content_too_long",
         40008 => "wecom.msgtype_invalid",
+        40029 => "wecom.login_code_invalid",
+        50001 => "wecom.redirect_domain_untrusted",
         _ => "wecom.api_error",
     }
 }
@@ -288,6 +291,8 @@ fn api_zh(errcode: i64, errmsg: &str, ip: Option<&str>) -> String {
         44004 => "消息内容为空：请检查消息模板是否生成了内容".into(),
         45002 => "消息内容超过长度限制：请缩短消息模板".into(),
         40008 => "消息类型不受支持：该目标不接受此类消息（例如应用群聊不支持模板卡片）".into(),
+        40029 => "扫码登录的 code 无效、已使用或已过期（只能用一次，5 分钟内有效）：请回到登录页重新扫码".into(),
+        50001 => "登录回调地址的域名不是该应用的可信域名：请在企业微信管理后台该应用的「企业微信授权登录」里把 shoprelay 控制台的域名（public_url 的域名）设为可信域名".into(),
         _ => format!("企业微信返回错误：{errmsg}"),
     }
 }
@@ -322,6 +327,8 @@ fn api_en(errcode: i64, errmsg: &str, ip: Option<&str>) -> String {
         44004 => "empty message: check that the message template produces content".into(),
         45002 => "message too long: shorten the message template".into(),
         40008 => "message type not supported by this destination (e.g. app group chats take no template cards)".into(),
+        40029 => "the login code is invalid, used or expired (it works once, for 5 minutes): go back to the login page and scan again".into(),
+        50001 => "the login redirect's domain is not trusted by the app: in the WeCom admin console, set the domain of shoprelay's public_url as the app's trusted domain under its WeCom login (企业微信授权登录) settings".into(),
         _ => format!("WeCom returned an error: {errmsg}"),
     }
 }

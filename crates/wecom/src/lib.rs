@@ -14,6 +14,7 @@
 //!   and bilingual advice.
 //! - [`crypto`]: WXBizMsgCrypt signature and AES for callbacks ([`CallbackCrypto`]).
 //! - [`callback`]: callback XML — envelope, decrypted message, passive reply.
+//! - [`login`]: web login by QR scan — the login link and who scanned ([`LoginIdentity`]).
 //! - [`longconn`]: the AI-bot long connection ([`longconn::Session`]), for servers without a public address.
 
 pub mod callback;
@@ -23,6 +24,7 @@ pub mod client;
 pub mod contacts;
 pub mod crypto;
 pub mod error;
+pub mod login;
 pub mod longconn;
 pub mod message;
 mod token;
@@ -34,5 +36,6 @@ pub use client::{AppCredentials, SendReceipt, Unreached, WeComClient, DEFAULT_AP
 pub use contacts::{Group, Membership};
 pub use crypto::{CallbackCrypto, CryptoError};
 pub use error::{Disposition, WeComError};
+pub use login::LoginIdentity;
 pub use message::{AppBody, AppChatSpec, AppMessage, Recipients, RobotMessage};
 pub use shoprelay_core::secret::Secret;

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use shoprelay_clock::SystemClock;
 use shoprelay_core::error::UserFacing;
+use shoprelay_core::ids::WeComUserId;
 use shoprelay_sim::wecom::{serve, Fault, FaultAction, SimApp, SimGroup, WeComSim, WeComSimConfig};
 use shoprelay_wecom::message::TextCard;
 use shoprelay_wecom::{
-    AppBody, AppChatSpec, AppCredentials, AppMessage, Disposition, Group, Membership, Recipients, RobotMessage, Secret,
-    WeComClient, WeComError,
+    AppBody, AppChatSpec, AppCredentials, AppMessage, Disposition, Group, LoginIdentity, Membership, Recipients,
+    RobotMessage, Secret, WeComClient, WeComError,
 };
 use tokio::net::TcpListener;
 
@@ -389,4 +390,64 @@ async fn unreachable_and_malformed_bases() {
     assert!(matches!(err, WeComError::InvalidBaseUrl { .. }), "{err:?}");
     assert!(err.is_config_error());
     assert_eq!(err.disposition(), Disposition::Hold);
+}
+
+#[tokio::test]
+async fn a_login_code_names_who_scanned_once_within_five_minutes() {
+    let (sim, client, creds) = start(sim_config()).await;
+    let code = sim.scan_login(AGENT, "Alice");
+    assert_eq!(
+        client.login_identity(&creds, &code).await.unwrap(),
+        LoginIdentity::Member(WeComUserId::parse("alice").unwrap()),
+        "the member as the directory spells the userid"
+    );
+    let again = client.login_identity(&creds, &code).await.unwrap_err();
+    assert_eq!(
+        (again.errcode(), again.code()),
+        (Some(40029), "wecom.login_code_invalid")
+    );
+
+    let outsider = sim.scan_login(AGENT, "mallory");
+    assert!(matches!(
+        client.login_identity(&creds, &outsider).await.unwrap(),
+        LoginIdentity::NonMember { openid } if !openid.is_empty()
+    ));
+
+    let late = sim.scan_login(AGENT, "bob");
+    sim.advance_clock(Duration::from_secs(299));
+    let on_time = sim.scan_login(AGENT, "bob");
+    sim.advance_clock(Duration::from_secs(2));
+    assert_eq!(
+        client.login_identity(&creds, &late).await.unwrap_err().errcode(),
+        Some(40029)
+    );
+    assert!(client.login_identity(&creds, &on_time).await.is_ok());
+
+    let foreign = sim.scan_login(AGENT + 1, "bob");
+    assert_eq!(
+        client.login_identity(&creds, &foreign).await.unwrap_err().errcode(),
+        Some(40029),
+        "a code of another app"
+    );
+    assert_eq!(
+        client.login_identity(&creds, "made-up").await.unwrap_err().errcode(),
+        Some(40029)
+    );
+}
+
+#[tokio::test]
+async fn an_untrusted_redirect_domain_is_a_config_error_with_its_fix() {
+    let (sim, client, creds) = start(sim_config()).await;
+    sim.inject_fault(Fault::new(
+        "/cgi-bin/auth/getuserinfo",
+        1,
+        FaultAction::Errcode { errcode: 50001 },
+    ));
+    let err = client
+        .login_identity(&creds, &sim.scan_login(AGENT, "alice"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "wecom.redirect_domain_untrusted");
+    assert!(err.is_config_error());
+    assert!(err.message_zh().contains("可信域名") && err.message_en().contains("trusted domain"));
 }
