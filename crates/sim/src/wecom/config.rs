@@ -54,6 +54,11 @@ pub struct WeComSimConfig {
     /// AI bots that take long connections; an app bound to one has its members' messages and clicks
     /// pushed over the bot's connection instead of its callback URL.
     pub bots: Vec<SimBot>,
+    /// Domains the apps trust for web login redirects. Empty: every domain; else the login page refuses
+    /// any other `redirect_uri` with 50001.
+    pub login_domains: Vec<String>,
+    /// How long a login code from a scan can be exchanged (WeCom: 5 minutes).
+    pub login_code_ttl_secs: u64,
 }
 
 impl Default for WeComSimConfig {
@@ -81,6 +86,8 @@ impl Default for WeComSimConfig {
             response_code_ttl_secs: 72 * 3600,
             invalid_response_code_errcode: 40058,
             bots: Vec::new(),
+            login_domains: Vec::new(),
+            login_code_ttl_secs: 300,
         }
     }
 }

@@ -35,9 +35,14 @@
 //! `disconnected_event`). [`WeComSim::long_connections`] lists them; [`WeComSim::drop_long_connection`]
 //! cuts one.
 //!
+//! # Web login by QR scan
+//! `GET /wwlogin/sso/login` is WeCom's login page (the corp's members listed, each a link that scans as
+//! them); [`WeComSim::scan_login`] scans without a browser; `GET /cgi-bin/auth/getuserinfo` takes each
+//! code once, within `login_code_ttl_secs` (5 minutes). See `login`.
+//!
 //! Modules: `config` (what the corp looks like), `state` (what it remembers), `clock`,
 //! `limits` (sliding windows), `faults`, `reply` (errcode answers), `content` (msgtype rules),
-//! `gettoken`, `send`, `appchat`, `robot`, `contacts` (the API and the corp's directory), `crypto`
+//! `gettoken`, `send`, `appchat`, `robot`, `contacts` (the API and the corp's directory), `login` (QR login), `crypto`
 //! (WXBizMsgCrypt), `callback` (members' messages to the product), `cards` (clicks, response_codes,
 //! `update_template_card`), `longconn` (the AI bot's WebSocket), `inspect` and `page` (the `/sim` side).
 
@@ -53,6 +58,7 @@ mod faults;
 mod gettoken;
 mod inspect;
 mod limits;
+mod login;
 mod longconn;
 mod page;
 mod reply;
@@ -130,8 +136,11 @@ fn router(state: Arc<SimState>) -> Router {
         .route("/cgi-bin/user/simplelist", get(contacts::simplelist))
         .route("/cgi-bin/user/list_id", post(contacts::list_id))
         .route("/cgi-bin/tag/get", get(contacts::tag_get))
+        .route("/cgi-bin/auth/getuserinfo", get(login::getuserinfo))
         .route_layer(middleware::from_fn_with_state(state.clone(), faults::inject));
     api.merge(inspect::routes())
+        .route("/wwlogin/sso/login", get(login::login_page))
+        .route("/wwlogin/sso/scan", get(login::scan))
         .route("/", get(longconn::upgrade))
         .with_state(state)
 }
@@ -209,6 +218,13 @@ impl WeComSim {
         key: &str,
     ) -> Result<CallbackRecord, CallbackError> {
         self.state.click_button(agent_id, userid, task_id, key).await
+    }
+
+    /// A member (or, for a userid the directory does not list, someone outside the corp) scans app
+    /// `agent_id`'s login QR code: the single-use code WeCom would send the browser back with, good for
+    /// `login_code_ttl_secs` by the simulator's clock.
+    pub fn scan_login(&self, agent_id: i64, userid: &str) -> String {
+        self.state.scan_login(agent_id, userid)
     }
 
     /// Callbacks made so far, oldest first.

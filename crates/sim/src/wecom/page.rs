@@ -114,7 +114,7 @@ fn preview(body: &Value, msgtype: &str) -> String {
 }
 
 /// HTML-escapes text placed in element content.
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

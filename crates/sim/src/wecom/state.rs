@@ -17,6 +17,7 @@ use super::config::WeComSimConfig;
 use super::content::parse_object;
 use super::faults::Fault;
 use super::limits::{RateLog, Window};
+use super::login::LoginCode;
 use super::longconn::{Live, LongConnRecord};
 use super::reply::{ApiError, ApiResult};
 
@@ -137,6 +138,8 @@ pub(crate) struct Inner {
     /// Every long connection accepted, oldest first.
     pub(crate) longconns: Vec<LongConnRecord>,
     pub(crate) next_longconn_id: u64,
+    /// Login codes handed out by scans, for `auth/getuserinfo`.
+    pub(crate) login_codes: HashMap<String, LoginCode>,
     next_id: u64,
     app_log: RateLog<(i64, String)>,
     chat_log: RateLog<(i64, String)>,
