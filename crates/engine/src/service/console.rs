@@ -7,11 +7,17 @@ use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use shoprelay_core::error::UserFacing;
+use shoprelay_core::ids::WeComUserId;
 use shoprelay_core::secret::Secret;
 use shoprelay_store::{
     ConsoleAction, ConsoleActionFilter, ConsoleUser, NewConsoleUser, Role, Store, StoreError, UserCreated, UserUpdated,
+    WeComLinked,
 };
+use shoprelay_wecom::login::sso_login_url;
+use shoprelay_wecom::{LoginIdentity, WeComError};
 
+use crate::config::WeComAppConfig;
+use crate::deliver::app_credentials;
 use crate::{Engine, EngineError};
 
 /// How long a setup link works.
@@ -24,6 +30,11 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 pub const MAX_PASSWORD_CHARS: usize = 256;
 /// Longest username.
 pub const MAX_USERNAME_CHARS: usize = 64;
+/// How long a WeCom login link works: WeCom's code lives 5 minutes once scanned, and finding the phone
+/// and opening WeCom takes a moment before that.
+pub const WECOM_LOGIN_TTL_MS: i64 = 10 * 60_000;
+/// The path WeCom sends the browser back to after a login scan (under `public_url`).
+pub const WECOM_LOGIN_PATH: &str = "/console/login/wecom";
 /// Actions listed per page by default, and at most.
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 500;
@@ -60,6 +71,38 @@ pub enum ConsoleError {
     /// The change would leave no enabled admin.
     #[error("the last enabled admin cannot be demoted or disabled")]
     LastAdmin,
+    /// No WeCom self-built app is configured, so there is no QR login.
+    #[error("WeCom QR login needs a WeCom self-built app")]
+    WeComLoginOff,
+    /// WeCom's redirect came back without a code (the scan was cancelled or the link was opened by hand).
+    #[error("the WeCom login redirect has no code")]
+    WeComNoCode,
+    /// The login redirect's state is missing, forged, from another browser, used or expired.
+    #[error("the WeCom login state is invalid, used or expired")]
+    WeComStateInvalid,
+    /// Someone outside the corp scanned (WeCom named them by an openid only).
+    #[error("the person who scanned is not a member of the WeCom company")]
+    WeComNotMember,
+    /// A member scanned whom no console user is linked to.
+    #[error("no console user is linked to the WeCom member `{0}`")]
+    WeComUnlinked(WeComUserId),
+    /// The user linked to the member who scanned is disabled.
+    #[error("the console user `{0}` is disabled")]
+    AccountDisabled(String),
+    /// WeCom refused the login (a used or expired code, an untrusted redirect domain …) or could not be reached.
+    #[error("WeCom login failed: {0}")]
+    WeComLogin(#[source] WeComError),
+    /// Another user is linked to that WeCom member already.
+    #[error("the WeCom member `{userid}` is linked to `{holder}` already")]
+    WeComTaken {
+        /// The member.
+        userid: WeComUserId,
+        /// The user linked to it.
+        holder: String,
+    },
+    /// The text given as a userid is not one.
+    #[error("`{0}` is not a WeCom userid")]
+    BadWeComUserId(String),
     /// Hashing a password failed (argon2's parameters or the random source).
     #[error("password hashing failed: {0}")]
     Hash(String),
@@ -85,6 +128,15 @@ impl UserFacing for ConsoleError {
             Self::Forbidden { .. } => "console.forbidden",
             Self::NoSuchUser(_) => "console.no_such_user",
             Self::LastAdmin => "console.last_admin",
+            Self::WeComLoginOff => "console.wecom_login_off",
+            Self::WeComNoCode => "console.wecom_no_code",
+            Self::WeComStateInvalid => "console.wecom_state_invalid",
+            Self::WeComNotMember => "console.wecom_not_member",
+            Self::WeComUnlinked(_) => "console.wecom_unlinked",
+            Self::AccountDisabled(_) => "console.account_disabled",
+            Self::WeComLogin(e) => e.code(),
+            Self::WeComTaken { .. } => "console.wecom_taken",
+            Self::BadWeComUserId(_) => "console.bad_wecom_userid",
             Self::Hash(_) => "console.hash_failed",
             Self::Engine(e) => e.code(),
         }
@@ -98,6 +150,13 @@ impl UserFacing for ConsoleError {
             Self::BadUsername | Self::WeakPassword => 400,
             Self::Forbidden { .. } => 403,
             Self::NoSuchUser(_) => 404,
+            Self::WeComLoginOff => 404,
+            Self::WeComNoCode | Self::WeComStateInvalid | Self::BadWeComUserId(_) => 400,
+            Self::WeComNotMember | Self::WeComUnlinked(_) | Self::AccountDisabled(_) => 403,
+            // A code WeCom refuses is the visitor's to retry, not a fault of the server.
+            Self::WeComLogin(e) if e.errcode() == Some(40029) => 400,
+            Self::WeComLogin(e) => e.status(),
+            Self::WeComTaken { .. } => 409,
             Self::Hash(_) => 500,
             Self::Engine(e) => e.status(),
         }
@@ -121,6 +180,21 @@ impl UserFacing for ConsoleError {
             ),
             Self::NoSuchUser(name) => format!("没有用户「{name}」"),
             Self::LastAdmin => "不能降级或停用最后一个管理员：请先将另一位用户设为管理员".into(),
+            Self::WeComLoginOff => "未配置企业微信自建应用，无法扫码登录：请用用户名和密码登录，或先在接入向导中连接企业微信".into(),
+            Self::WeComNoCode => "企业微信没有返回登录 code（扫码已取消，或链接不是由企业微信跳转而来）：请回到登录页重新扫码".into(),
+            Self::WeComStateInvalid => "登录链接无效、已使用、已过期（10 分钟内有效）或不是在本浏览器打开的：请回到登录页，重新点击「企业微信扫码登录」".into(),
+            Self::WeComNotMember => "扫码的人不是本企业的成员：请用本企业企业微信里的账号扫码".into(),
+            Self::WeComUnlinked(userid) => format!(
+                "企业微信成员「{userid}」没有关联控制台账号：请管理员在「用户」页面把该 userid 关联到你的账号"
+            ),
+            Self::AccountDisabled(name) => format!("控制台账号「{name}」已停用：请联系管理员重新启用"),
+            Self::WeComLogin(e) => format!("企业微信扫码登录失败：{}", e.message_zh()),
+            Self::WeComTaken { userid, holder } => {
+                format!("企业微信成员「{userid}」已关联到用户「{holder}」：一个成员只能关联一个账号，请先解除那边的关联")
+            }
+            Self::BadWeComUserId(raw) => {
+                format!("「{raw}」不是企业微信 userid：userid 为 1–64 个字母、数字或 _ - @ .，见通讯录中成员的「账号」")
+            }
             Self::Hash(_) => "密码处理失败：请查看服务日志".into(),
             Self::Engine(e) => e.message_zh(),
         }
@@ -144,6 +218,30 @@ impl UserFacing for ConsoleError {
             Self::LastAdmin => {
                 "The last enabled admin cannot be demoted or disabled: make another user an admin first".into()
             }
+            Self::WeComLoginOff => "WeCom QR login needs a WeCom self-built app: log in with your username and \
+                                    password, or connect WeCom in the onboarding wizard first"
+                .into(),
+            Self::WeComNoCode => "WeCom sent no login code back (the scan was cancelled, or the address was not \
+                                  opened by WeCom): go back to the login page and scan again"
+                .into(),
+            Self::WeComStateInvalid => "The login link is invalid, used, expired (it lives 10 minutes) or was opened \
+                                        in another browser: go back to the login page and click Log in with WeCom again"
+                .into(),
+            Self::WeComNotMember => {
+                "Whoever scanned is not a member of this company: scan with your account in this company's WeCom".into()
+            }
+            Self::WeComUnlinked(userid) => format!(
+                "No console user is linked to the WeCom member `{userid}`: ask an admin to link that userid to your \
+                 account on the Users page"
+            ),
+            Self::AccountDisabled(name) => format!("The console user `{name}` is disabled: ask an admin to enable it"),
+            Self::WeComLogin(e) => format!("WeCom login failed: {}", e.message_en()),
+            Self::WeComTaken { userid, holder } => format!(
+                "The WeCom member `{userid}` is linked to `{holder}` already: a member links to one user; unlink it there first"
+            ),
+            Self::BadWeComUserId(raw) => format!(
+                "`{raw}` is not a WeCom userid: 1–64 letters, digits or _ - @ . (the member's Account in the contacts)"
+            ),
             Self::Hash(_) => "Processing the password failed: see the service log".into(),
             Self::Engine(e) => e.message_en(),
         }
@@ -262,6 +360,23 @@ pub async fn setup_link(
     )))
 }
 
+/// The `state` of a WeCom login link, derived from the secret the browser keeps in a cookie: only that
+/// browser can bring it back, and the link (which WeCom, logs and the address bar see) reveals no cookie.
+pub fn wecom_login_state(browser_secret: &str) -> String {
+    hex::encode(Sha256::digest(
+        format!("shoprelay-wecom-login\0{browser_secret}").as_bytes(),
+    ))
+}
+
+/// A WeCom login link handed to one browser.
+#[derive(Debug)]
+pub struct WeComLoginLink {
+    /// WeCom's login page, with the app, the redirect back and the state.
+    pub url: String,
+    /// The secret the browser must keep (in a cookie) for the state to be accepted on return.
+    pub browser_secret: Secret,
+}
+
 /// A session opened by a login.
 #[derive(Debug)]
 pub struct Session {
@@ -349,6 +464,104 @@ impl<'a> ConsoleService<'a> {
                 self.open_session(user).await
             }
             _ => Err(ConsoleError::BadLogin),
+        }
+    }
+
+    /// The WeCom app the QR login goes through: the first by id. One app, because a login maps a userid
+    /// and userids are only unique within one corp; most sellers have a single self-built app.
+    pub fn wecom_login_app(&self) -> Option<WeComAppConfig> {
+        let registry = self.engine.registry();
+        let first = registry.wecom_apps.keys().min()?;
+        registry.wecom_apps.get(first).cloned()
+    }
+
+    /// A fresh WeCom login link, its state remembered (hashed) for [`WECOM_LOGIN_TTL_MS`].
+    pub async fn wecom_login_link(&self) -> Result<WeComLoginLink, ConsoleError> {
+        let app = self.wecom_login_app().ok_or(ConsoleError::WeComLoginOff)?;
+        let browser_secret = new_token();
+        let state = wecom_login_state(browser_secret.expose());
+        let now = self.now();
+        self.engine
+            .store
+            .create_console_login_state(&token_hash(&state), now, now + WECOM_LOGIN_TTL_MS)
+            .await?;
+        let redirect = format!(
+            "{}{WECOM_LOGIN_PATH}",
+            self.engine.settings.public_url.trim_end_matches('/')
+        );
+        Ok(WeComLoginLink {
+            url: sso_login_url(&app_credentials(&app), &redirect, &state),
+            browser_secret,
+        })
+    }
+
+    /// Completes a WeCom login: the state must be the one derived from this browser's secret and unspent
+    /// (checked before the code is spent at WeCom), then WeCom names who scanned, and the user linked to
+    /// that member gets a session, exactly as a password login does.
+    pub async fn login_wecom(
+        &self,
+        browser_secret: Option<&str>,
+        state: &str,
+        code: &str,
+    ) -> Result<Session, ConsoleError> {
+        let app = self.wecom_login_app().ok_or(ConsoleError::WeComLoginOff)?;
+        // Both sides are the visitor's own (cookie and query), so a plain comparison leaks nothing.
+        let bound = browser_secret.is_some_and(|secret| wecom_login_state(secret) == state);
+        if !bound
+            || !self
+                .engine
+                .store
+                .take_console_login_state(&token_hash(state), self.now())
+                .await?
+        {
+            return Err(ConsoleError::WeComStateInvalid);
+        }
+        if code.is_empty() {
+            return Err(ConsoleError::WeComNoCode);
+        }
+        let identity = self
+            .engine
+            .wecom
+            .login_identity(&app_credentials(&app), code)
+            .await
+            .map_err(ConsoleError::WeComLogin)?;
+        let userid = match identity {
+            LoginIdentity::Member(userid) => userid,
+            LoginIdentity::NonMember { .. } => return Err(ConsoleError::WeComNotMember),
+        };
+        match self.engine.store.console_user_by_wecom(&userid).await? {
+            None => Err(ConsoleError::WeComUnlinked(userid)),
+            Some(user) if user.disabled_at.is_some() => Err(ConsoleError::AccountDisabled(user.username)),
+            Some(user) => {
+                let _ = self.engine.store.prune_console_sessions(self.now()).await;
+                self.open_session(user).await
+            }
+        }
+    }
+
+    /// Links a user to a WeCom member, or removes the link when `userid` is blank (admins only), recorded.
+    pub async fn link_wecom(&self, actor: &ConsoleUser, username: &str, userid: &str) -> Result<(), ConsoleError> {
+        require(actor, Role::Admin)?;
+        let userid = userid.trim();
+        let userid = if userid.is_empty() {
+            None
+        } else {
+            Some(WeComUserId::parse(userid).map_err(|_| ConsoleError::BadWeComUserId(userid.to_owned()))?)
+        };
+        let detail = userid
+            .as_ref()
+            .map_or_else(|| "WeCom link removed".to_owned(), |u| format!("WeCom userid {u}"));
+        let done = ConsoleAction::new(self.now(), &actor.username, "user.wecom", Some(username), detail);
+        let linked = self
+            .engine
+            .store
+            .link_console_wecom(username, userid.as_ref(), &done)
+            .await?;
+        match (linked, userid) {
+            (WeComLinked::Linked, _) => Ok(()),
+            (WeComLinked::Taken(holder), Some(userid)) => Err(ConsoleError::WeComTaken { userid, holder }),
+            // Removing a link conflicts with nobody: the store names a holder only for a member being linked.
+            (WeComLinked::NoSuchUser | WeComLinked::Taken(_), _) => Err(ConsoleError::NoSuchUser(username.to_owned())),
         }
     }
 

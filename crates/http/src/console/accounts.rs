@@ -7,13 +7,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 use shoprelay_core::error::{Lang, UserFacing};
-use shoprelay_engine::service::console::{csrf_token, new_token, ConsoleError, MIN_PASSWORD_CHARS};
+use shoprelay_engine::service::console::{csrf_token, new_token, ConsoleError, MIN_PASSWORD_CHARS, WECOM_LOGIN_TTL_MS};
 use shoprelay_store::Role;
 
 use super::page::{error_box, frame, ok_page, role_name, time};
 use super::{
-    console_error, cookie, lang_of, session_max_age, set_cookie, t, with_cookies, Authed, Posted, PrePosted,
-    LANG_COOKIE, PRE_COOKIE, SESSION_COOKIE,
+    console_error, cookie, lang_of, session_max_age, set_cookie, set_wecom_login_cookie, t, with_cookies, Authed,
+    Posted, PrePosted, LANG_COOKIE, PRE_COOKIE, SESSION_COOKIE, WECOM_LOGIN_COOKIE,
 };
 use crate::AppState;
 
@@ -101,7 +101,7 @@ fn pre_page(
     }
 }
 
-fn login_markup(lang: Lang, csrf: &str, error: Option<&ConsoleError>) -> Markup {
+fn login_markup(lang: Lang, csrf: &str, error: Option<&ConsoleError>, wecom: bool) -> Markup {
     let body = html! {
         section {
             @if let Some(err) = error { (error_box(lang, err)) }
@@ -111,15 +111,35 @@ fn login_markup(lang: Lang, csrf: &str, error: Option<&ConsoleError>) -> Markup 
                 label { (t(lang, "密码", "Password")) " " input type="password" name="password" required autocomplete="current-password"; }
                 button type="submit" { (t(lang, "登录", "Log in")) }
             }
+            @if wecom {
+                form method="post" action="/console/login/wecom/start" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button type="submit" id="wecom-login" { (t(lang, "企业微信扫码登录", "Log in with WeCom")) }
+                }
+                p.muted { (t(lang,
+                    "用已关联控制台账号的企业微信成员扫码；关联由管理员在「用户」页面设置。",
+                    "Scan as the WeCom member linked to your console user; admins link members on the Users page.")) }
+            }
         }
     };
     frame(lang, None, "/console/login", t(lang, "登录", "Log in"), body)
 }
 
+/// Whether the login page offers WeCom QR login (a WeCom self-built app is configured).
+fn wecom_login_offered(state: &AppState) -> bool {
+    state.engine.console().wecom_login_app().is_some()
+}
+
+/// The login page answering `status`, with `error` shown above the forms.
+fn login_answer(state: &AppState, headers: &HeaderMap, status: StatusCode, error: Option<&ConsoleError>) -> Response {
+    let lang = lang_of(headers);
+    let wecom = wecom_login_offered(state);
+    pre_page(state, headers, status, |csrf| login_markup(lang, csrf, error, wecom))
+}
+
 /// `GET /console/login`.
 pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let lang = lang_of(&headers);
-    pre_page(&state, &headers, StatusCode::OK, |csrf| login_markup(lang, csrf, None))
+    login_answer(&state, &headers, StatusCode::OK, None)
 }
 
 /// The login form.
@@ -155,9 +175,94 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, posted: Pr
         }
         Err(err) => {
             let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::UNAUTHORIZED);
-            pre_page(&state, &headers, status, |csrf| login_markup(lang, csrf, Some(&err)))
+            login_answer(&state, &headers, status, Some(&err))
         }
     }
+}
+
+/// `POST /console/login/wecom/start` (from the login page, CSRF-checked): a fresh login link, its secret
+/// in a cookie of this browser, and off to WeCom's login page.
+pub async fn wecom_login_start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    _posted: PrePosted<Empty>,
+) -> Response {
+    match state.engine.console().wecom_login_link().await {
+        Ok(link) => with_cookies(
+            Redirect::to(&link.url).into_response(),
+            [set_wecom_login_cookie(
+                &state,
+                link.browser_secret.expose(),
+                WECOM_LOGIN_TTL_MS / 1_000,
+            )],
+        ),
+        Err(err) => {
+            let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            login_answer(&state, &headers, status, Some(&err))
+        }
+    }
+}
+
+/// What WeCom's login page sends the browser back with.
+#[derive(Deserialize)]
+pub struct WeComReturn {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    state: String,
+}
+
+/// `GET /console/login/wecom?code=&state=`: WeCom's redirect after a scan. The linked user gets a session
+/// exactly as with a password, recorded the same way; anything else shows the login page with the reason.
+pub async fn wecom_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(back): Query<WeComReturn>,
+) -> Response {
+    let lang = lang_of(&headers);
+    let console = state.engine.console();
+    let secret = cookie(&headers, WECOM_LOGIN_COOKIE);
+    // The link is spent whatever happens next.
+    let forget = set_wecom_login_cookie(&state, "", 0);
+    let result = console.login_wecom(secret, &back.state, &back.code).await;
+    let session = match result {
+        Ok(session) => session,
+        Err(err) => {
+            let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            if status.is_server_error() {
+                tracing::warn!(error = ?err, code = err.code(), "WeCom QR login failed");
+            }
+            return with_cookies(login_answer(&state, &headers, status, Some(&err)), [forget]);
+        }
+    };
+    let detail = format!(
+        "WeCom QR login as {}",
+        session.user.wecom_userid.as_ref().map_or("", |u| u.as_str())
+    );
+    if let Err(err) = console
+        .record_as(&session.user.username, "session.login", None, detail)
+        .await
+    {
+        return console_error(lang, None, &err);
+    }
+    let [session_cookie, pre] = session_cookies(&state, session.token.expose());
+    // A page, not a redirect: the browser arrived from WeCom's site, and a redirect would continue that
+    // cross-site navigation, on which the SameSite=Strict session cookie is not sent. A refresh from this
+    // page is a navigation of this site.
+    let body = html! {
+        (maud::DOCTYPE)
+        html lang=(t(lang, "zh-CN", "en")) {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="refresh" content="0; url=/console";
+                title { (t(lang, "登录成功", "Logged in")) }
+            }
+            body {
+                p { a href="/console" { (t(lang, "登录成功，进入控制台", "Logged in: open the console")) } }
+            }
+        }
+    };
+    with_cookies(Html(body.into_string()).into_response(), [session_cookie, pre, forget])
 }
 
 /// `POST /console/logout`.
@@ -270,7 +375,7 @@ pub async fn users(State(state): State<AppState>, authed: Authed) -> Response {
     let body = html! {
         section {
             table {
-                tr { th { (t(lang, "用户名", "Username")) } th { (t(lang, "角色", "Role")) } th { (t(lang, "状态", "State")) } th { (t(lang, "创建时间", "Created")) } th {} }
+                tr { th { (t(lang, "用户名", "Username")) } th { (t(lang, "角色", "Role")) } th { (t(lang, "状态", "State")) } th { (t(lang, "企业微信成员", "WeCom member")) } th { (t(lang, "创建时间", "Created")) } th {} }
                 @for u in &list {
                     tr {
                         td { (u.username) }
@@ -283,6 +388,14 @@ pub async fn users(State(state): State<AppState>, authed: Authed) -> Response {
                                     (t(lang, "停用", "Disabled"))
                                 }
                                 " " button type="submit" { (t(lang, "保存", "Save")) }
+                            }
+                        }
+                        td {
+                            form method="post" action={ "/console/users/" (u.username) "/wecom" } {
+                                input type="hidden" name="csrf" value=(authed.csrf);
+                                input type="text" name="wecom_userid" value=[u.wecom_userid.as_ref().map(|w| w.as_str())]
+                                    placeholder="userid" aria-label=(t(lang, "企业微信 userid", "WeCom userid"));
+                                " " button type="submit" { (t(lang, "关联", "Link")) }
                             }
                         }
                         td { (time(u.created_at)) }
@@ -303,6 +416,9 @@ pub async fn users(State(state): State<AppState>, authed: Authed) -> Response {
             p.muted { (t(lang,
                 "管理员：全部操作，含用户管理；运营：测试连接、日常处理；只读：仅查看。",
                 "Admin: everything, users included; operator: tests and everyday work; viewer: reads only.")) }
+            p.muted { (t(lang,
+                "关联企业微信成员（通讯录中的「账号」即 userid）后，该成员可在登录页扫码登录为此用户；清空后保存即解除关联。",
+                "A user linked to a WeCom member (the member's Account in the contacts is the userid) can log in by scanning on the login page; save it empty to unlink.")) }
         }
     };
     ok_page(lang, Some(&authed), "/console/users", t(lang, "用户", "Users"), body)
@@ -364,6 +480,31 @@ pub async fn update_user(
         .engine
         .console()
         .update_user(&authed.user, &name, role, form.disabled.is_some())
+        .await
+    {
+        Ok(()) => Redirect::to("/console/users").into_response(),
+        Err(err) => console_error(authed.lang, Some(&authed), &err),
+    }
+}
+
+/// The WeCom member to link a user to (blank: unlink).
+#[derive(Deserialize)]
+pub struct WeComLinkForm {
+    #[serde(default)]
+    wecom_userid: String,
+}
+
+/// `POST /console/users/{name}/wecom` (admins): links the user to a WeCom member for QR login, recorded.
+pub async fn link_wecom(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    posted: Posted<WeComLinkForm>,
+) -> Response {
+    let Posted { authed, form } = posted;
+    match state
+        .engine
+        .console()
+        .link_wecom(&authed.user, &name, &form.wecom_userid)
         .await
     {
         Ok(()) => Redirect::to("/console/users").into_response(),

@@ -56,6 +56,8 @@ use crate::AppState;
 pub const SESSION_COOKIE: &str = "shoprelay_session";
 /// Name of the cookie that carries the CSRF secret of the login and setup forms.
 pub const PRE_COOKIE: &str = "shoprelay_pre";
+/// Name of the cookie that binds a WeCom login link to the browser that opened it.
+pub const WECOM_LOGIN_COOKIE: &str = "shoprelay_wecom_login";
 /// Name of the language cookie.
 pub const LANG_COOKIE: &str = "shoprelay_lang";
 
@@ -68,10 +70,13 @@ pub fn router() -> Router<AppState> {
             get(accounts::setup_page).post(accounts::setup),
         )
         .route("/console/login", get(accounts::login_page).post(accounts::login))
+        .route("/console/login/wecom/start", post(accounts::wecom_login_start))
+        .route("/console/login/wecom", get(accounts::wecom_login))
         .route("/console/logout", post(accounts::logout))
         .route("/console/lang/{lang}", get(accounts::set_lang))
         .route("/console/users", get(accounts::users).post(accounts::create_user))
         .route("/console/users/{name}", post(accounts::update_user))
+        .route("/console/users/{name}/wecom", post(accounts::link_wecom))
         .route("/console/password", post(accounts::set_password))
         .route("/console/actions", get(accounts::actions))
         .route("/console/onboarding", get(onboarding::page))
@@ -114,13 +119,31 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, whole site, Secure behind https.
 pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> Option<HeaderValue> {
+    cookie_header(state, name, value, "/", "Strict", max_age_secs)
+}
+
+/// The WeCom login cookie: SameSite=Lax, because WeCom's login page sends the browser back with a
+/// cross-site top-level navigation, which carries no Strict cookie; only the login callback's path.
+pub fn set_wecom_login_cookie(state: &AppState, value: &str, max_age_secs: i64) -> Option<HeaderValue> {
+    let path = shoprelay_engine::service::console::WECOM_LOGIN_PATH;
+    cookie_header(state, WECOM_LOGIN_COOKIE, value, path, "Lax", max_age_secs)
+}
+
+fn cookie_header(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    path: &str,
+    same_site: &str,
+    max_age_secs: i64,
+) -> Option<HeaderValue> {
     let secure = if state.engine.settings.public_url.starts_with("https://") {
         "; Secure"
     } else {
         ""
     };
     HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{secure}"
     ))
     .ok()
 }

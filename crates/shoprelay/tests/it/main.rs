@@ -38,3 +38,4 @@ mod webhook_ssrf;
 mod webhooks;
 mod wecom_callback;
 mod wecom_limits;
+mod wecom_login;
