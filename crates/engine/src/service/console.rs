@@ -17,7 +17,7 @@ use shoprelay_wecom::login::sso_login_url;
 use shoprelay_wecom::{LoginIdentity, WeComError};
 
 use crate::config::WeComAppConfig;
-use crate::deliver::app_credentials;
+use crate::stage::deliver::app_credentials;
 use crate::{Engine, EngineError};
 
 /// How long a setup link works.
