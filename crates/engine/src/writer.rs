@@ -9,6 +9,7 @@
 //! acknowledgement's wait.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use shoprelay_clock::SharedClock;
 use shoprelay_store::{NewPush, PushInsert, Store, WriteBatch, WriteOutcome};
@@ -25,12 +26,14 @@ const BACKGROUND_ROWS: usize = 256;
 const BACKGROUND_QUEUE: usize = 1_024;
 
 type PushReply = oneshot::Sender<Result<PushInsert, EngineError>>;
+/// A push waiting to be committed, with when it was handed over.
+type PushRequest = (NewPush, PushReply, Instant);
 type BatchReply = oneshot::Sender<Result<WriteOutcome, EngineError>>;
 
 /// The sending side: what the HTTP handler and the workers call.
 #[derive(Clone)]
 pub struct Writer {
-    acks: mpsc::Sender<(NewPush, PushReply)>,
+    acks: mpsc::Sender<PushRequest>,
     background: mpsc::Sender<(WriteBatch, BatchReply)>,
 }
 
@@ -55,7 +58,7 @@ impl Writer {
     pub async fn store_push(&self, push: NewPush) -> Result<PushInsert, EngineError> {
         let (reply, answer) = oneshot::channel();
         self.acks
-            .send((push, reply))
+            .send((push, reply, Instant::now()))
             .await
             .map_err(|_| EngineError::ShuttingDown)?;
         answer.await.map_err(|_| EngineError::ShuttingDown)?
@@ -151,13 +154,13 @@ struct Task {
     store: Arc<dyn Store>,
     clock: SharedClock,
     inbox_wake: Arc<Notify>,
-    acks: mpsc::Receiver<(NewPush, PushReply)>,
+    acks: mpsc::Receiver<PushRequest>,
     background: mpsc::Receiver<(WriteBatch, BatchReply)>,
 }
 
 impl Task {
     async fn run(mut self) {
-        let mut pushes: Vec<(NewPush, PushReply)> = Vec::with_capacity(MAX_PUSHES);
+        let mut pushes: Vec<PushRequest> = Vec::with_capacity(MAX_PUSHES);
         let mut work: Vec<(WriteBatch, BatchReply)> = Vec::new();
         loop {
             // The handles hold both senders, so both channels close together.
@@ -192,11 +195,17 @@ impl Task {
 
     /// Commits the pushes and the background requests in one transaction; when it fails, each part
     /// alone (pushes first), so one request that cannot be written fails only itself.
-    async fn commit(&self, pushes: Vec<(NewPush, PushReply)>, work: Vec<(WriteBatch, BatchReply)>) {
+    async fn commit(&self, pushes: Vec<PushRequest>, work: Vec<(WriteBatch, BatchReply)>) {
         let mut combined = WriteBatch::default();
         let mut parts: Vec<(Shape, Waiter)> = Vec::with_capacity(work.len() + 1);
         if !pushes.is_empty() {
-            let (pushes, replies): (Vec<NewPush>, Vec<PushReply>) = pushes.into_iter().unzip();
+            // How long each push waited for a commit to take it: the share of an acknowledgement spent
+            // queued behind the commit before.
+            let started = Instant::now();
+            for (_, _, sent) in &pushes {
+                metrics::histogram!("shoprelay_ack_queue_seconds").record(started.duration_since(*sent).as_secs_f64());
+            }
+            let (pushes, replies): (Vec<NewPush>, Vec<PushReply>) = pushes.into_iter().map(|(p, r, _)| (p, r)).unzip();
             combined.pushes = pushes;
             parts.push((Shape::of(&combined), Waiter::Pushes(replies)));
         }

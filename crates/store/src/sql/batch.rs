@@ -595,6 +595,25 @@ macro_rules! write_in_transaction {
 write_in_transaction!(write_sqlite, sqlx::Sqlite);
 write_in_transaction!(write_postgres, sqlx::Postgres);
 
+/// Times the phases of a group commit into `shoprelay_write_phase_seconds{phase}`: `begin` (waiting for
+/// the write connection and its lock — on SQLite, behind every other writer of the one connection),
+/// `statements`, and `commit` (the fsync, and on SQLite any checkpoint the commit runs). Where an
+/// acknowledgement's time goes is read from these.
+struct Phases(std::time::Instant);
+
+impl Phases {
+    fn start() -> Self {
+        Self(std::time::Instant::now())
+    }
+
+    fn mark(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        metrics::histogram!("shoprelay_write_phase_seconds", "phase" => phase)
+            .record(now.duration_since(self.0).as_secs_f64());
+        self.0 = now;
+    }
+}
+
 #[async_trait]
 impl Writes for SqlStore {
     async fn write_batch(&self, batch: &WriteBatch, now: i64) -> Result<WriteOutcome> {
@@ -602,17 +621,24 @@ impl Writes for SqlStore {
             return Ok(WriteOutcome::default());
         }
         let prep = self.prepare(batch)?;
+        let mut phases = Phases::start();
         match &self.pool {
             Pool::Sqlite { write, .. } => {
                 let mut tx = write.begin_write().await?;
+                phases.mark("begin");
                 let out = self.write_sqlite(&mut tx, batch, &prep, now).await?;
+                phases.mark("statements");
                 tx.commit().await?;
+                phases.mark("commit");
                 Ok(out)
             }
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin_write().await?;
+                phases.mark("begin");
                 let out = self.write_postgres(&mut tx, batch, &prep, now).await?;
+                phases.mark("statements");
                 tx.commit().await?;
+                phases.mark("commit");
                 Ok(out)
             }
         }

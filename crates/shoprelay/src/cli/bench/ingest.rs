@@ -254,6 +254,40 @@ impl ServerCounters {
     }
 }
 
+/// Where the writer's time went, from the server's summaries (a rolling window of about a minute, so
+/// read right after a run): each push's wait for a commit to take it, then each group commit's phases —
+/// waiting for the write connection, the statements, the commit (fsync, and on SQLite any checkpoint).
+fn write_phases() -> String {
+    let text = shoprelay_http::ops::metrics_handle().render();
+    let quantile = |series: &str, q: &str| {
+        let wanted = if series.ends_with('}') {
+            format!("{},quantile=\"{q}\"}} ", series.trim_end_matches('}'))
+        } else {
+            format!("{series}{{quantile=\"{q}\"}} ")
+        };
+        text.lines()
+            .find_map(|l| l.strip_prefix(wanted.as_str())?.trim().parse::<f64>().ok())
+            .map_or_else(|| "—".to_owned(), |s| format!("{:.2}", s * 1000.0))
+    };
+    let parts: Vec<String> = [
+        ("push queued for a commit", "shoprelay_ack_queue_seconds"),
+        ("begin", "shoprelay_write_phase_seconds{phase=\"begin\"}"),
+        ("statements", "shoprelay_write_phase_seconds{phase=\"statements\"}"),
+        ("commit", "shoprelay_write_phase_seconds{phase=\"commit\"}"),
+    ]
+    .iter()
+    .map(|(what, series)| {
+        format!(
+            "{what} {} / {} / {} ms",
+            quantile(series, "0.5"),
+            quantile(series, "0.99"),
+            quantile(series, "1")
+        )
+    })
+    .collect();
+    format!("writer p50 / p99 / max: {}", parts.join(", "))
+}
+
 /// A closed-loop run: a warm-up, then the measured part with CPU and server counters around it.
 async fn closed_run(load: &LoadRuntime, maker: &Arc<PushMaker>, args: &Args) -> Result<(LoadReport, String)> {
     let duration = args.secs(args.ingest_duration);
@@ -491,9 +525,10 @@ async fn latency_on(load: &LoadRuntime, args: &Args, postgres: Option<&str>, rep
         let run = load::open_loop(load.client(), url, rate, duration, make);
         let result = load.run(run).await?;
         let detail = format!(
-            "{}; {}",
+            "{}; {}; {}",
             CpuSample::now().since(&cpu),
-            ServerCounters::now().since(&counters)
+            ServerCounters::now().since(&counters),
+            write_phases()
         );
         Ok::<_, anyhow::Error>((result, detail))
     }
