@@ -7,6 +7,7 @@ mod archive;
 mod audit;
 mod batch;
 mod callbacks;
+mod checkpoint;
 mod config;
 mod console;
 mod conversations;
@@ -35,15 +36,21 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use crate::error::StoreError;
 use crate::store::Store;
 
+pub use checkpoint::WalCheckpoint;
 pub use reseal::ResealTarget;
 
 /// The concrete pools behind a [`SqlStore`]. SQLite has one writer: every write goes through one
 /// connection, where waiting writers queue and are woken the moment it is free (on several connections
 /// they would poll SQLite's lock with growing sleeps); reads that need not see a write of their own go
-/// through read-only connections beside it (WAL lets them read while it writes).
+/// through read-only connections beside it (WAL lets them read while it writes), and the WAL is copied
+/// into the database by a connection of its own (see [`checkpoint`]), not by the commits.
 #[derive(Debug, Clone)]
 pub(crate) enum Pool {
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+        checkpoint: std::sync::Arc<SqlitePool>,
+    },
     Postgres(PgPool),
 }
 
@@ -237,18 +244,32 @@ impl SqlStore {
             // run 190 → 122 s.
             // No test query before each use (on by default): a file's connection does not go stale,
             // and the test is one more hand-off to the connection's thread per transaction.
+            // The write connection's commits leave the WAL to the checkpointer (but for a safety net far above
+            // what it lets the log reach).
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .test_before_acquire(false)
-                .connect_with(options.clone())
+                .connect_with(options.clone().pragma(
+                    "wal_autocheckpoint",
+                    checkpoint::WRITER_AUTOCHECKPOINT_PAGES.to_string(),
+                ))
                 .await?;
             sqlx::migrate!("./migrations/sqlite").run(&write).await?;
             let read = SqlitePoolOptions::new()
                 .max_connections(4)
                 .test_before_acquire(false)
-                .connect_with(options.read_only(true))
+                .connect_with(options.clone().read_only(true))
                 .await?;
-            Pool::Sqlite { write, read }
+            let checkpoint = SqlitePoolOptions::new()
+                .max_connections(1)
+                .test_before_acquire(false)
+                .connect_with(options)
+                .await?;
+            Pool::Sqlite {
+                write,
+                read,
+                checkpoint: checkpoint::spawn(checkpoint),
+            }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(10)
@@ -292,7 +313,12 @@ impl SqlStore {
     /// Closes every connection (on shutdown).
     pub async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite { write, read } => {
+            Pool::Sqlite {
+                write,
+                read,
+                checkpoint,
+            } => {
+                checkpoint.close().await;
                 read.close().await;
                 write.close().await;
             }
