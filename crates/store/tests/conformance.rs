@@ -2452,6 +2452,16 @@ async fn purging_a_shop_deletes_its_data_and_nothing_else() {
             version: 0,
         };
         s.save_shop_auth(&auth, 1).await.unwrap();
+        for shop_id in [shop(), other_shop] {
+            let standing = ShopStanding {
+                app_id: app(),
+                shop_id,
+                status: "close".into(),
+                reported_at: 5,
+                received_at: 6,
+            };
+            assert!(s.record_shop_standing(&standing).await.unwrap());
+        }
 
         let report = s.purge_shop(&app(), None, shop(), 500).await.unwrap();
         assert_eq!(
@@ -2463,6 +2473,8 @@ async fn purging_a_shop_deletes_its_data_and_nothing_else() {
             s.shop_auth(&app(), shop()).await.unwrap().is_none(),
             "its tokens go too"
         );
+        assert_eq!(s.shop_standing(&app(), shop()).await.unwrap(), None, "and its standing");
+        assert!(s.shop_standing(&app(), other_shop).await.unwrap().is_some());
         let depths = s.queue_depths().await.unwrap();
         assert_eq!(
             (depths.inbox_pending, depths.deliveries_pending),
@@ -4177,6 +4189,44 @@ async fn the_dashboard_sums_sealed_entries_once_whatever_their_time_and_however_
         let (x, y, z) = tokio::join!(s.roll_up_dashboard(), s.roll_up_dashboard(), s.roll_up_dashboard());
         assert_eq!(x.unwrap() + y.unwrap() + z.unwrap(), 2);
         assert_dashboard_figures(&s, true, "late, summed").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_dashboards_order_rows_leave_with_the_audit_entries_retention_purges() {
+    run_both_raw(|s, raw| async move {
+        const T: i64 = 1_796_119_200_000;
+        const HOUR: i64 = 3_600_000;
+        let delivered = |at: i64, order: &'static str| Row {
+            at,
+            kind: "delivery",
+            outcome: "delivered",
+            shop: Some(100),
+            destination: Some("wecom_app:hq"),
+            errcode: None,
+            order: Some(order),
+            received: Some(at - 1_000),
+        };
+        raw.exec(&delivered(T + 2_000, "OLD").insert()).await;
+        raw.exec(&delivered(T + 5 * HOUR, "NEW").insert()).await;
+        assert_eq!(s.seal_audit(1_000).await.unwrap(), 2);
+        assert_eq!(s.roll_up_dashboard().await.unwrap(), 2);
+        let day = dashboard::Window {
+            from: T,
+            to: T + 24 * HOUR,
+        };
+        let in_time = s.orders_in_wecom_within(day, 30_000).await.unwrap();
+        assert_eq!((in_time.orders, in_time.within), (2, 2));
+
+        // Retention takes the old entry; the order it named leaves the dashboard with it.
+        assert_eq!(s.purge(RetentionTarget::Audit, T + HOUR, 1_000).await.unwrap(), 1);
+        let in_time = s.orders_in_wecom_within(day, 30_000).await.unwrap();
+        assert_eq!(
+            (in_time.orders, in_time.within),
+            (1, 1),
+            "only the order still in the log"
+        );
     })
     .await;
 }

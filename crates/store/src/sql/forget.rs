@@ -157,6 +157,7 @@ impl Privacy for SqlStore {
         let (auth, lease, policy) = (of_shop("shop_auth"), of_shop("token_refresh"), of_shop("data_policies"));
         let conversations = of_shop("conversations");
         let chat_capability = of_shop("shop_chat");
+        let standing = of_shop("shop_standing");
         let conversation_messages = "DELETE FROM conversation_messages WHERE conversation_id IN
                  (SELECT id FROM conversations WHERE app_id = $1 AND shop_id = $2)";
         let shop_sql = shop_to_sql(shop);
@@ -189,6 +190,12 @@ impl Privacy for SqlStore {
             delete!(&lease);
             delete!(&policy);
             delete!(&chat_capability);
+            delete!(&standing);
+            // The dashboard's per-order rows name the shop's orders; its hourly sums are counts and stay.
+            sqlx::query("DELETE FROM dashboard_orders WHERE shop_id = $1")
+                .bind(shop_sql)
+                .execute(&mut *tx)
+                .await?;
             let detail = report.shop_detail(app.as_str(), shop);
             let mut audit = AuditEntry::new(AuditKind::Privacy, AuditOutcome::ShopPurged, now, detail);
             audit.app_id = Some(app.to_string());

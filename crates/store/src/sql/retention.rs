@@ -53,11 +53,11 @@ impl SqlStore {
             .bind(limit)
             .fetch_all(&mut *tx)
             .await?;
-            let Some((last_seq, last_hash)) = old
+            let Some((last_seq, last_at, last_hash)) = old
                 .iter()
                 .take_while(|(_, at, _)| *at < before)
                 .last()
-                .map(|(seq, _, hash)| (*seq, hash.clone()))
+                .map(|(seq, at, hash)| (*seq, *at, hash.clone()))
             else {
                 tx.rollback().await?;
                 return Ok(0);
@@ -68,6 +68,12 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            // The dashboard's per-order rows name orders; they leave with the entries they were read from
+            // (its hourly sums are counts and stay).
+            sqlx::query("DELETE FROM dashboard_orders WHERE received_at <= $1")
+                .bind(last_at)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("UPDATE audit_chain SET base_seq = $1, base_hash = $2 WHERE id = 1")
                 .bind(last_seq + 1)
                 .bind(&last_hash)
