@@ -20,17 +20,7 @@ async fn a_frozen_shop_fails_test_connection_and_the_entity_check() {
         .await
         .unwrap();
     assert_eq!(frozen.status(), StatusCode::NO_CONTENT);
-    let csrf = csrf_of(&get_page(&app, &session, "/console/onboarding").await.1);
-    let page = post_form(
-        &app,
-        &session,
-        "/console/onboarding/test",
-        &[("csrf", &csrf), ("test_user", "zhangsan")],
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
+    let page = crate::console::test_connection(&app, &session).await;
     for passed in ["推送签名", "刷新店铺令牌", "订单接口调用"] {
         assert!(
             page.contains(&format!("<li class=\"step-ok\">{passed}")),
@@ -52,13 +42,7 @@ async fn a_frozen_shop_fails_test_connection_and_the_entity_check() {
         .send()
         .await
         .unwrap();
-    post_form(
-        &app,
-        &session,
-        "/console/onboarding/test",
-        &[("csrf", &csrf), ("test_user", "zhangsan")],
-    )
-    .await;
+    crate::console::test_connection(&app, &session).await;
     let (_, entity) = get_page(&app, &session, "/console/entity").await;
     assert!(!entity.contains("ERR_SHOP_FROZEN"), "{entity}");
 }

@@ -85,6 +85,21 @@ pub async fn post_form(app: &TestApp, session: &str, path: &str, form: &[(&str, 
         .unwrap()
 }
 
+/// Runs "test connection" from the console; the page it answers.
+pub async fn test_connection(app: &TestApp, session: &str) -> String {
+    let csrf = csrf_of(&get_page(app, session, "/console/onboarding").await.1);
+    post_form(
+        app,
+        session,
+        "/console/onboarding/test",
+        &[("csrf", &csrf), ("test_user", "zhangsan")],
+    )
+    .await
+    .text()
+    .await
+    .unwrap()
+}
+
 async fn login(app: &TestApp, user: &str, password: &str) -> Response {
     let http = browser();
     let page = http.get(format!("{}/console/login", app.base)).send().await.unwrap();

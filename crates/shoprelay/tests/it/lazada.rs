@@ -476,29 +476,13 @@ async fn the_audit_api_separates_lazada_entries_from_shopee_ones_by_platform() {
     assert_eq!((status, bad["code"].as_str()), (400, Some("api.bad_query")), "{bad}");
 }
 
-/// Runs "test connection" from the console; the page it answers.
-async fn test_connection(app: &TestApp, session: &str) -> String {
-    use crate::console::{csrf_of, get_page, post_form};
-    let csrf = csrf_of(&get_page(app, session, "/console/onboarding").await.1);
-    post_form(
-        app,
-        session,
-        "/console/onboarding/test",
-        &[("csrf", &csrf), ("test_user", "zhangsan")],
-    )
-    .await
-    .text()
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn a_closed_lazada_seller_fails_the_standing_check_with_when_lazada_pushed_it() {
     use crate::console::{first_admin, get_page};
     let (app, lazada, _) = spawn_with_lazada().await;
     let session = first_admin(&app).await;
     // Before any seller-status push Lazada has said nothing: the step passes and says why it cannot tell.
-    let page = test_connection(&app, &session).await;
+    let page = crate::console::test_connection(&app, &session).await;
     assert!(page.contains("<li class=\"step-ok\">店铺状态"), "{page}");
     assert!(page.contains("平台尚未推送店铺状态"), "{page}");
 
@@ -511,7 +495,7 @@ async fn a_closed_lazada_seller_fails_the_standing_check_with_when_lazada_pushed
         "{entity}"
     );
     assert!(entity.contains("店铺状态由平台推送于"), "{entity}");
-    let page = test_connection(&app, &session).await;
+    let page = crate::console::test_connection(&app, &session).await;
     assert!(page.contains("<li class=\"step-fail\">店铺状态"), "{page}");
     assert!(page.contains("ERR_SHOP_FROZEN"), "{page}");
     // The fix, and when Lazada said so (in the shop's time: Singapore).
@@ -524,7 +508,7 @@ async fn a_closed_lazada_seller_fails_the_standing_check_with_when_lazada_pushed
     app.dispatch().await;
     let (_, entity) = get_page(&app, &session, "/console/entity").await;
     assert!(!entity.contains("ERR_SHOP_FROZEN"), "{entity}");
-    let page = test_connection(&app, &session).await;
+    let page = crate::console::test_connection(&app, &session).await;
     assert!(page.contains("<li class=\"step-ok\">店铺状态"), "{page}");
     assert!(page.contains("店铺状态正常（平台推送于"), "{page}");
 }

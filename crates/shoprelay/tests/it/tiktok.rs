@@ -475,29 +475,13 @@ async fn a_lost_tiktok_push_is_recovered_by_the_order_search_once() {
     assert_eq!(status, "CANCELLED");
 }
 
-/// Runs "test connection" from the console; the page it answers.
-async fn test_connection(app: &TestApp, session: &str) -> String {
-    use crate::console::{csrf_of, get_page, post_form};
-    let csrf = csrf_of(&get_page(app, session, "/console/onboarding").await.1);
-    post_form(
-        app,
-        session,
-        "/console/onboarding/test",
-        &[("csrf", &csrf), ("test_user", "zhangsan")],
-    )
-    .await
-    .text()
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn a_tiktok_shop_gone_from_the_authorized_list_is_inactive_and_a_listed_one_is_said_unknown() {
     use crate::console::{first_admin, get_page};
     let (app, tiktok, _) = spawn_with_tiktok().await;
     let session = first_admin(&app).await;
     // Listed: authorized, and TikTok documents no status to tell frozen from trading — the check says so.
-    let page = test_connection(&app, &session).await;
+    let page = crate::console::test_connection(&app, &session).await;
     assert!(page.contains("<li class=\"step-ok\">店铺状态"), "{page}");
     assert!(page.contains("已授权店铺接口不提供店铺状态"), "{page}");
     assert!(
@@ -507,7 +491,7 @@ async fn a_tiktok_shop_gone_from_the_authorized_list_is_inactive_and_a_listed_on
 
     // The seller's authorization no longer covers the shop (closed or suspended at TikTok).
     tiktok.deauthorize_shop(&TT_SHOP.to_string()).unwrap();
-    let page = test_connection(&app, &session).await;
+    let page = crate::console::test_connection(&app, &session).await;
     assert!(page.contains("<li class=\"step-fail\">店铺状态"), "{page}");
     assert!(page.contains("ERR_SHOP_INACTIVE"), "{page}");
     assert!(page.contains("重新授权店铺"), "the fix: {page}");
