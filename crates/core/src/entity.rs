@@ -438,7 +438,7 @@ impl UserFacing for EntityProblem {
     fn message_zh(&self) -> String {
         match self {
             Self::ShopEntityMissing => {
-                "未填写店铺营业执照上的主体名称：请在下方填写（与 Shopee 卖家中心登记的营业执照一致）".into()
+                "未填写店铺营业执照上的主体名称：请在下方填写（与店铺在平台卖家中心登记的营业执照一致）".into()
             }
             Self::WeComEntityMissing => {
                 "未填写企业微信的认证主体名称：请在企业微信管理后台「我的企业 › 企业信息」查看后填写".into()
@@ -478,16 +478,14 @@ impl UserFacing for EntityProblem {
                     .into()
             }
             Self::ShopInactive => "店铺未授权或授权已失效：请在接入向导中重新授权店铺".into(),
-            Self::ShopFrozen => {
-                "店铺已被平台冻结：请先在该平台的卖家中心（Shopee / Lazada / TikTok Shop）处理冻结原因".into()
-            }
+            Self::ShopFrozen => "店铺已被平台冻结：请先在该平台的卖家中心处理冻结原因".into(),
         }
     }
 
     fn message_en(&self) -> String {
         match self {
             Self::ShopEntityMissing => "The company on the shop's business licence is not recorded: enter it below \
-                                        (as registered in Shopee's seller centre)"
+                                        (as registered in the marketplace's seller centre)"
                 .into(),
             Self::WeComEntityMissing => "The WeCom company's verified name is not recorded: find it in WeCom's \
                                          admin console (My company › Company info) and enter it"
@@ -533,10 +531,7 @@ impl UserFacing for EntityProblem {
             Self::ShopInactive => "The shop is not authorized, or its authorization lapsed: authorize it again in \
                                    the onboarding wizard"
                 .into(),
-            Self::ShopFrozen => {
-                "The marketplace froze the shop: resolve the freeze in its seller centre (Shopee, Lazada or TikTok Shop) first"
-                    .into()
-            }
+            Self::ShopFrozen => "The marketplace froze the shop: resolve the freeze in its seller centre first".into(),
         }
     }
 }

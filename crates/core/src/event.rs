@@ -372,29 +372,6 @@ impl LogisticsIssue {
             LogisticsIssue::LateShipmentRisk => "ship-by date near",
         }
     }
-
-    /// What a carrier's logistics status means, if it is an exception. Named statuses only: a status that
-    /// merely contains "FAILED" (a failed pickup request the carrier retries) is no exception of the parcel.
-    pub fn from_logistics_status(status: &str) -> Option<Self> {
-        match status.trim().to_ascii_uppercase().as_str() {
-            "FAILED_DELIVERED" | "FAILED_DELIVERY" | "DELIVERY_FAILED" | "LOGISTICS_DELIVERY_FAILED" => {
-                Some(LogisticsIssue::FailedDelivery)
-            }
-            "RETURNED" | "RETURNING" | "RETURN_TO_SENDER" | "LOGISTICS_RETURNED" | "FAILED_RETURNED" => {
-                Some(LogisticsIssue::ReturnToSender)
-            }
-            "LOST" | "LOGISTICS_LOST" | "PARCEL_LOST" => Some(LogisticsIssue::Lost),
-            _ => None,
-        }
-    }
-
-    /// Whether a carrier's status says the parcel arrived (a trail that ends there is not stalled).
-    pub fn is_delivered(status: &str) -> bool {
-        matches!(
-            status.trim().to_ascii_uppercase().as_str(),
-            "DELIVERED" | "LOGISTICS_DELIVERY_DONE" | "DELIVERY_DONE"
-        )
-    }
 }
 
 impl EventBody {

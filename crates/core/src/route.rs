@@ -328,22 +328,6 @@ mod tests {
     }
 
     #[test]
-    fn only_named_carrier_statuses_are_exceptions() {
-        use crate::event::LogisticsIssue;
-        assert_eq!(
-            LogisticsIssue::from_logistics_status("FAILED_DELIVERED"),
-            Some(LogisticsIssue::FailedDelivery)
-        );
-        assert_eq!(
-            LogisticsIssue::from_logistics_status("lost"),
-            Some(LogisticsIssue::Lost)
-        );
-        assert_eq!(LogisticsIssue::from_logistics_status("FAILED_PICKUP_REQUESTED"), None);
-        assert_eq!(LogisticsIssue::from_logistics_status("DELIVERED"), None);
-        assert!(LogisticsIssue::is_delivered("DELIVERED"));
-    }
-
-    #[test]
     fn each_target_names_its_destination() {
         let target = |json: serde_json::Value| serde_json::from_value::<Target>(json).unwrap();
         let key = |json| target(json).destination().unwrap().to_string();

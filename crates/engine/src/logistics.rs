@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue, Platform, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderSnapshot, OrderStage};
-use shoprelay_marketplaces::adapter::{MarketplaceApp, Trail};
+use shoprelay_marketplaces::adapter::{MarketplaceApp, ParcelState, Trail};
 use shoprelay_marketplaces::platform::status_words;
 use shoprelay_store::{NewEvent, WatchedOrder};
 
@@ -154,14 +154,14 @@ impl Timers {
             let latest = trail.latest();
             // The parcel last moved at its trail's newest step; with no trail yet, when it was shipped.
             let moved_at = latest.map_or(order.status_time, |s| s.at);
-            let status = latest.map_or(trail.status.as_str(), |s| s.status.as_str());
+            let status = trail.current_status();
             self.store
                 .record_tracking(&order.app_id, order.shop_id, &order.order_sn, moved_at, status)
                 .await?;
             let mut steps: Vec<&TrailStep> = trail.steps.iter().collect();
             steps.sort_by_key(|s| std::cmp::Reverse(s.at));
             let recent: Vec<TrailStep> = steps.into_iter().take(3).cloned().collect();
-            if let Some(issue) = LogisticsIssue::from_logistics_status(status) {
+            if let ParcelState::Exception(issue) = trail.state {
                 let key = format!(
                     "{platform}:{}:{}:logistics:{status}:{moved_at}",
                     order.shop_id, order.order_sn
@@ -180,7 +180,7 @@ impl Timers {
                 ));
                 continue;
             }
-            if LogisticsIssue::is_delivered(status) {
+            if trail.state == ParcelState::Delivered {
                 // Arrived: silence is expected until the buyer confirms.
                 continue;
             }

@@ -12,7 +12,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use shoprelay_core::error::UserFacing;
-use shoprelay_core::event::{Event, Platform, TrailStep};
+use shoprelay_core::event::{Event, LogisticsIssue, Platform, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderSnapshot, OrderStatus};
 use shoprelay_core::policy::FieldPolicy;
@@ -34,6 +34,16 @@ pub enum Disposition {
     Fail,
 }
 
+/// What a refused chat send says about the shop's chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatDisposition {
+    /// The shop cannot send chat through the API (the app is not allowed to, or the platform or the
+    /// shop's region cannot): no retry fixes it, so the admins are told.
+    Unavailable,
+    /// Nothing about the shop's chat (a transient failure, a bad buyer id).
+    Unrelated,
+}
+
 /// A platform's error type, as the middle needs it: displayable, user-facing, thread-safe.
 pub trait PlatformError: std::error::Error + UserFacing + Send + Sync + 'static {
     /// What to do after this error on an ordinary call.
@@ -41,6 +51,10 @@ pub trait PlatformError: std::error::Error + UserFacing + Send + Sync + 'static 
     /// What to do after this error on a token refresh (where an auth error means the grant is gone).
     fn refresh_disposition(&self) -> Disposition {
         self.disposition()
+    }
+    /// What this error, answering a chat send, says about the shop's chat.
+    fn chat_disposition(&self) -> ChatDisposition {
+        ChatDisposition::Unrelated
     }
 }
 
@@ -61,6 +75,11 @@ impl ApiError {
     /// What to do after this error on a token refresh.
     pub fn refresh_disposition(&self) -> Disposition {
         self.0.refresh_disposition()
+    }
+
+    /// What this error, answering a chat send, says about the shop's chat.
+    pub fn chat_disposition(&self) -> ChatDisposition {
+        self.0.chat_disposition()
     }
 }
 
@@ -133,6 +152,10 @@ impl UserFacing for Unsupported {
 impl PlatformError for Unsupported {
     fn disposition(&self) -> Disposition {
         Disposition::Fail
+    }
+
+    fn chat_disposition(&self) -> ChatDisposition {
+        ChatDisposition::Unavailable
     }
 }
 
@@ -348,6 +371,19 @@ pub struct KeptPushes {
     pub more: bool,
 }
 
+/// What a parcel's current logistics status means to the middle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ParcelState {
+    /// On its way, or a status that is no exception (a failed pickup request the carrier retries): watched
+    /// for going without updates.
+    #[default]
+    Moving,
+    /// Arrived: silence is expected until the buyer confirms.
+    Delivered,
+    /// An exception of the parcel.
+    Exception(LogisticsIssue),
+}
+
 /// A parcel's trail, as the carrier reports it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trail {
@@ -355,12 +391,19 @@ pub struct Trail {
     pub status: String,
     /// The steps, in whatever order the platform listed them.
     pub steps: Vec<TrailStep>,
+    /// What [`Trail::current_status`] means, as the platform reads its carrier's words.
+    pub state: ParcelState,
 }
 
 impl Trail {
     /// The newest step.
     pub fn latest(&self) -> Option<&TrailStep> {
         self.steps.iter().max_by_key(|s| s.at)
+    }
+
+    /// The parcel's status now: its newest step's, else the trail's own.
+    pub fn current_status(&self) -> &str {
+        self.latest().map_or(self.status.as_str(), |s| s.status.as_str())
     }
 }
 
@@ -501,6 +544,13 @@ pub trait MarketplaceApp: Send + Sync {
     ) -> Result<Option<Trail>, ApiError> {
         let _ = (shop, region, access, order);
         Ok(None)
+    }
+
+    /// Why a shop in `region` cannot send chat through the API at all, where the platform says so before
+    /// any call; `None`: it may (a send tells whether it can).
+    fn chat_unsupported(&self, region: Option<&str>) -> Option<Unsupported> {
+        let _ = region;
+        None
     }
 
     /// Sends `text` to the buyer `to` (their id at the marketplace) in the shop's chat. A platform

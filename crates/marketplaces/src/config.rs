@@ -124,6 +124,28 @@ impl Sections {
         shopee.chain(lazada).chain(tiktok).collect()
     }
 
+    /// An app from the console's form: `kind` as for [`Sections::open_app`], `fields` by name as typed
+    /// (blank ones left out). A field the platform keeps as a number is read as one when it is one.
+    pub fn form_app(kind: &str, fields: &[(&str, &str)]) -> Option<Result<Arc<dyn AppConfig>, serde_json::Error>> {
+        let numbers: &[&str] = match kind {
+            "shopee_app" => ShopeeAppConfig::NUMBER_FIELDS,
+            _ => &[],
+        };
+        let mut value = serde_json::Map::new();
+        for (name, text) in fields {
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let v = match text.parse::<u64>() {
+                Ok(n) if numbers.contains(name) => serde_json::Value::from(n),
+                _ => serde_json::Value::from(text),
+            };
+            value.insert((*name).to_owned(), v);
+        }
+        Self::open_app(kind, serde_json::Value::Object(value))
+    }
+
     /// An app from its stored form: `kind` is `{platform}_app`; `None` when no platform has that kind.
     pub fn open_app(kind: &str, value: serde_json::Value) -> Option<Result<Arc<dyn AppConfig>, serde_json::Error>> {
         Some(match kind {
@@ -178,4 +200,39 @@ pub struct ShopConfig {
     /// See `access_token`.
     #[serde(default, serialize_with = "expose_opt", skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<Secret>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_keeps_text_as_text_except_the_platforms_number_fields() {
+        let shopee = Sections::form_app(
+            "shopee_app",
+            &[
+                ("id", "main"),
+                ("partner_id", " 1007 "),
+                ("partner_key", "k"),
+                ("push_key", " "),
+            ],
+        )
+        .unwrap()
+        .unwrap();
+        let stored = shopee.to_value().unwrap();
+        assert_eq!(stored["partner_id"], serde_json::json!(1007));
+        assert!(stored.get("push_key").is_none(), "a blank field is left out: {stored}");
+        // Lazada's app key is digits but text.
+        let lazada = Sections::form_app(
+            "lazada_app",
+            &[("id", "lz"), ("app_key", "123456"), ("app_secret", "s")],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(lazada.to_value().unwrap()["app_key"], serde_json::json!("123456"));
+        assert!(Sections::form_app("shopee_app", &[("id", "main"), ("partner_id", "x")])
+            .unwrap()
+            .is_err());
+        assert!(Sections::form_app("ebay_app", &[]).is_none());
+    }
 }

@@ -13,6 +13,7 @@ use crate::{lazada, shopee, tiktok};
 struct Facts {
     platform: Platform,
     display_name: &'static str,
+    push_key: &'static str,
     seller_centre: &'static str,
     order_url: fn(&OrderSn) -> String,
     is_status: fn(&str) -> bool,
@@ -24,6 +25,7 @@ const PLATFORMS: [Facts; 3] = [
     Facts {
         platform: shopee::PLATFORM,
         display_name: shopee::DISPLAY_NAME,
+        push_key: shopee::PUSH_KEY,
         seller_centre: shopee::SELLER_CENTRE,
         order_url: shopee::order_url,
         is_status: shopee::status::is_status,
@@ -32,6 +34,7 @@ const PLATFORMS: [Facts; 3] = [
     Facts {
         platform: lazada::PLATFORM,
         display_name: lazada::DISPLAY_NAME,
+        push_key: lazada::PUSH_KEY,
         seller_centre: lazada::SELLER_CENTRE,
         order_url: lazada::order_url,
         is_status: lazada::is_status,
@@ -40,6 +43,7 @@ const PLATFORMS: [Facts; 3] = [
     Facts {
         platform: tiktok::PLATFORM,
         display_name: tiktok::DISPLAY_NAME,
+        push_key: tiktok::PUSH_KEY,
         seller_centre: tiktok::SELLER_CENTRE,
         order_url: tiktok::order_url,
         is_status: tiktok::is_status,
@@ -59,6 +63,11 @@ pub fn all() -> impl Iterator<Item = Platform> {
 /// The marketplace's name on cards and digests (events shoprelay raises itself say "shoprelay").
 pub fn display_name(platform: Platform) -> &'static str {
     facts(platform).map_or("shoprelay", |f| f.display_name)
+}
+
+/// What the platform's console calls the key its pushes are signed with.
+pub fn push_key_name(platform: Platform) -> Option<&'static str> {
+    facts(platform).map(|f| f.push_key)
 }
 
 /// The seller-centre page of an order, when the platform has one. An [`OrderSn`] is letters, digits,
@@ -121,6 +130,8 @@ mod tests {
         assert!(Marketplaces.knows_platform(tiktok::PLATFORM));
         assert!(Marketplaces.knows_status("AWAITING_COLLECTION") && Marketplaces.knows_status("in_transit"));
         assert_eq!(display_name(tiktok::PLATFORM), "TikTok Shop");
+        assert_eq!(push_key_name(shopee::PLATFORM), Some("Live Push Partner Key"));
+        assert_eq!(push_key_name(Platform::INTERNAL), None);
         assert!(all().any(|p| p.as_str() == "tiktok"));
     }
 

@@ -22,6 +22,7 @@ use shoprelay_core::destination::Destination;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, EventBody, LatestOrder};
 use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
+use shoprelay_marketplaces::adapter::ChatDisposition;
 use shoprelay_store::Store;
 use shoprelay_store::{
     AuditEntry, AuditKind, AuditOutcome, Author, Claim, ConsoleAction, ConsoleUser, Conversation, ConversationFilter,
@@ -45,10 +46,6 @@ use crate::stage::outbox::{Outbox, Pacing};
 use crate::stage::route::Route;
 use crate::stage::{stage_common, ConfigView};
 use crate::tokens::MarketplaceTokens;
-
-/// Error codes of a chat refusal no retry fixes: the app is not whitelisted for the chat API, or the
-/// platform or the shop's region cannot send chat through the API.
-const CHAT_REFUSALS: [&str; 2] = ["marketplace.unsupported", "shopee.error_api_permission"];
 
 /// Callbacks taken per pass.
 const BATCH: i64 = 16;
@@ -614,7 +611,7 @@ impl Chat {
             .await;
         let refusal = match &outcome {
             Ok(_) => Some(None),
-            Err(e) if CHAT_REFUSALS.contains(&e.code()) => {
+            Err(e) if e.chat_disposition() == ChatDisposition::Unavailable => {
                 Some(Some((e.code(), say(lang, e.message_zh(), e.message_en()))))
             }
             // Transient or unrelated to the shop (rate limits, a bad buyer id): says nothing of its chat.

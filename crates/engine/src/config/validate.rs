@@ -196,7 +196,7 @@ pub fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
     let keep = file.retention.unwrap_or_default().pushes_days;
     if keep != 0 && keep < RetentionConfig::MIN_PUSH_DAYS {
         let msg = format!(
-            "must be 0 (forever) or at least {} days: Shopee redelivers pushes for up to 3 days, and a push \
+            "must be 0 (forever) or at least {} days: a marketplace redelivers a push for up to 3 days, and a push \
              forgotten sooner would be stored and announced twice",
             RetentionConfig::MIN_PUSH_DAYS
         );

@@ -10,10 +10,12 @@ use std::sync::Arc;
 use serde::Serialize;
 use shoprelay_core::entity::EntityProblem;
 use shoprelay_core::error::UserFacing;
+use shoprelay_core::event::Platform;
 use shoprelay_core::ids::ConfigId;
 use shoprelay_core::secret::Secret;
 use shoprelay_marketplaces::adapter::{MarketplaceApp, ShopAccess};
 use shoprelay_marketplaces::config::{Sections, ShopConfig};
+use shoprelay_marketplaces::platform::{display_name, push_key_name};
 use shoprelay_marketplaces::standing::Standing;
 use shoprelay_store::{ConsoleAction, ConsoleUser, Role};
 use shoprelay_wecom::client::AppCredentials;
@@ -58,6 +60,8 @@ pub enum MarketplaceStepError {
     /// This server's push endpoint refused the signed push.
     #[error("the push endpoint {url} answered {status}")]
     PushRefused {
+        /// The app's marketplace.
+        platform: Platform,
         /// Where it was sent.
         url: String,
         /// The answer's status.
@@ -89,11 +93,16 @@ impl UserFacing for MarketplaceStepError {
     }
     fn message_zh(&self) -> String {
         match self {
-            Self::PushRefused { url, status: 401 } => format!(
-                "推送签名未通过（{url}）：请核对应用的推送密钥（Shopee 为 Live Push Partner Key，Lazada / TikTok Shop 为 App Secret），\
-                 且 server.public_url 与平台后台填写的推送地址完全一致"
+            Self::PushRefused {
+                platform,
+                url,
+                status: 401,
+            } => format!(
+                "推送签名未通过（{url}）：请核对应用的推送密钥（{}），\
+                 且 server.public_url 与平台后台填写的推送地址完全一致",
+                push_key(*platform)
             ),
-            Self::PushRefused { url, status } => {
+            Self::PushRefused { url, status, .. } => {
                 format!("推送地址 {url} 返回 {status}：请确认地址中的平台与应用 ID 与配置一致，且没有代理改写请求")
             }
             Self::PushUnreachable(url) => format!(
@@ -105,11 +114,16 @@ impl UserFacing for MarketplaceStepError {
     }
     fn message_en(&self) -> String {
         match self {
-            Self::PushRefused { url, status: 401 } => format!(
-                "The push signature was refused ({url}): check the app's push key (Shopee: the Live Push Partner Key; \
-                 Lazada / TikTok Shop: the App Secret) and that server.public_url is exactly the push URL set at the marketplace"
+            Self::PushRefused {
+                platform,
+                url,
+                status: 401,
+            } => format!(
+                "The push signature was refused ({url}): check the app's push key ({}) and that server.public_url is \
+                 exactly the push URL set at the marketplace",
+                push_key(*platform)
             ),
-            Self::PushRefused { url, status } => format!(
+            Self::PushRefused { url, status, .. } => format!(
                 "The push URL {url} answered {status}: check that its platform and app id match the configuration and \
                  that no proxy rewrites the request"
             ),
@@ -121,6 +135,12 @@ impl UserFacing for MarketplaceStepError {
             Self::Internal(why) => format!("Internal error: {why}"),
         }
     }
+}
+
+/// The key a platform signs pushes with, named as its console names it, after the platform's name.
+fn push_key(platform: Platform) -> String {
+    let name = display_name(platform);
+    push_key_name(platform).map_or_else(|| name.to_owned(), |key| format!("{name}: {key}"))
 }
 
 /// A token failure as a step's failure, with what to do.
@@ -459,21 +479,8 @@ impl<'a> ConnectService<'a> {
         fields: &[(&str, &str)],
     ) -> Result<ConfigId, ConnectError> {
         require(actor, Role::Operator)?;
-        let mut value = serde_json::Map::new();
-        for (name, text) in fields {
-            let text = text.trim();
-            if text.is_empty() {
-                continue;
-            }
-            // Shopee's partner id is a number; every other field is text.
-            let v = match text.parse::<u64>() {
-                Ok(n) if *name == "partner_id" => serde_json::Value::from(n),
-                _ => serde_json::Value::from(text),
-            };
-            value.insert((*name).to_owned(), v);
-        }
         let kind = format!("{platform}_app");
-        let app = match Sections::open_app(&kind, serde_json::Value::Object(value)) {
+        let app = match Sections::form_app(&kind, fields) {
             None => {
                 return Err(ConnectError::App(vec![format!(
                     "platform: `{platform}` is not a marketplace"
@@ -611,6 +618,7 @@ impl<'a> ConnectService<'a> {
         let failure = match sent {
             Ok(answer) if answer.status().is_success() => None,
             Ok(answer) => Some(MarketplaceStepError::PushRefused {
+                platform: app.platform(),
                 url,
                 status: answer.status().as_u16(),
             }),

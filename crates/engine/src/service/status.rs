@@ -2,6 +2,8 @@
 //! shop's authorization (never its tokens).
 
 use serde::Serialize;
+use shoprelay_marketplaces::adapter::Unsupported;
+use shoprelay_marketplaces::platform::display_name;
 use shoprelay_store::{QueueDepths, ShopAuthStatus, ShopChat};
 
 use crate::{Engine, EngineError};
@@ -68,6 +70,10 @@ impl<'a> StatusService<'a> {
             .into_iter()
             .map(|a| {
                 let region = registry.shop(&a.app_id, a.shop_id).and_then(|s| s.region.clone());
+                let unsupported = registry
+                    .marketplaces
+                    .get(&a.app_id)
+                    .and_then(|app| app.chat_unsupported(region.as_deref()));
                 let recorded = chats
                     .iter()
                     .find(|c| c.app_id == a.app_id.as_str() && u64::try_from(c.shop_id).ok() == Some(a.shop_id.get()));
@@ -77,7 +83,7 @@ impl<'a> StatusService<'a> {
                     status: a.status,
                     status_reason: a.status_reason,
                     access_expires_at: a.access_expires_at,
-                    chat: capability(region.as_deref(), recorded),
+                    chat: capability(unsupported.as_ref(), recorded),
                 }
             })
             .collect();
@@ -90,19 +96,19 @@ impl<'a> StatusService<'a> {
     }
 }
 
-/// A shop's chat capability: a recorded refusal first, then what its region is known to allow.
-fn capability(region: Option<&str>, recorded: Option<&ShopChat>) -> ChatCapability {
+/// A shop's chat capability: a recorded refusal first, then what the platform says of its region.
+fn capability(unsupported: Option<&Unsupported>, recorded: Option<&ShopChat>) -> ChatCapability {
     if let Some(reason) = recorded.and_then(|c| c.refused_code.as_ref().map(|_| c.reason.clone())) {
         return ChatCapability {
             state: "refused",
             reason,
         };
     }
-    // Shopee's chat API does not send in Taiwan (the only region-wide refusal documented).
-    if region.is_some_and(|r| r.eq_ignore_ascii_case("TW")) {
+    if let Some(u) = unsupported {
+        let name = display_name(u.platform);
         return ChatCapability {
             state: "unsupported_region",
-            reason: Some("台湾站点不支持通过接口发送聊天消息 · sending chat is not supported in the TW region".into()),
+            reason: Some(format!("{name}：{} · {name} cannot {}", u.what_zh, u.what)),
         };
     }
     ChatCapability {
@@ -119,7 +125,7 @@ mod tests {
         ShopChat {
             app_id: "shop-app".into(),
             shop_id: 1,
-            refused_code: refused.then(|| "shopee.error_api_permission".into()),
+            refused_code: refused.then(|| "marketplace.unsupported".into()),
             reason: refused.then(|| "not whitelisted".into()),
             notified_at: None,
             updated_at: 1,
@@ -128,14 +134,28 @@ mod tests {
 
     #[test]
     fn a_refusal_comes_first_then_the_region_then_what_was_seen() {
-        let refused = capability(Some("SG"), Some(&chat(true)));
+        let platform = shoprelay_marketplaces::platform::all().next().unwrap();
+        let region = Unsupported {
+            platform,
+            what: "send chat messages in the XX region",
+            what_zh: "XX 站点不支持通过接口发送聊天消息",
+        };
+        let refused = capability(None, Some(&chat(true)));
         assert_eq!(
             (refused.state, refused.reason.as_deref()),
             ("refused", Some("not whitelisted"))
         );
-        assert_eq!(capability(Some("tw"), None).state, "unsupported_region");
-        assert_eq!(capability(Some("TW"), Some(&chat(true))).state, "refused");
-        assert_eq!(capability(Some("SG"), Some(&chat(false))).state, "ok");
+        let unsupported = capability(Some(&region), None);
+        assert_eq!(unsupported.state, "unsupported_region");
+        let name = display_name(platform);
+        assert_eq!(
+            unsupported.reason,
+            Some(format!(
+                "{name}：XX 站点不支持通过接口发送聊天消息 · {name} cannot send chat messages in the XX region"
+            ))
+        );
+        assert_eq!(capability(Some(&region), Some(&chat(true))).state, "refused");
+        assert_eq!(capability(None, Some(&chat(false))).state, "ok");
         assert_eq!(capability(None, None).state, "untried");
     }
 }

@@ -51,6 +51,9 @@ pub const PLATFORM: Platform = Platform::named("lazada");
 /// Lazada's name on cards.
 pub const DISPLAY_NAME: &str = "Lazada";
 
+/// The key pushes are signed with, as Lazada's console names it.
+pub const PUSH_KEY: &str = "App Secret";
+
 /// The seller center links point to. Each country has a seller center of its own
 /// (`sellercenter.lazada.co.th`, `.com.my`, `.vn`, `.com.ph`, `.co.id`); Singapore's is the default.
 pub const SELLER_CENTRE: &str = "https://sellercenter.lazada.sg/";

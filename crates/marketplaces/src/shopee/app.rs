@@ -16,9 +16,9 @@ use super::push::{dedupe_key, PushBody, ShopeePush};
 use super::{normalize, sign, status, PLATFORM};
 use super::{open_auth_url, AuthLinkKind};
 use crate::adapter::{
-    ApiError, AuthorizeError, ChangedOrder, ChangedPage, Disposition, Grant, InboundPush, KeptPush, KeptPushes,
-    MarketplaceApp, PlatformError, PushRefusal, RecoveredPush, RedirectQuery, SentChat, ShopAccess, ShopGrant, Trail,
-    UnreadablePush, Unsupported,
+    ApiError, AuthorizeError, ChangedOrder, ChangedPage, ChatDisposition, Disposition, Grant, InboundPush, KeptPush,
+    KeptPushes, MarketplaceApp, ParcelState, PlatformError, PushRefusal, RecoveredPush, RedirectQuery, SentChat,
+    ShopAccess, ShopGrant, Trail, UnreadablePush, Unsupported,
 };
 use crate::standing::{PushedStanding, Standing};
 
@@ -50,6 +50,10 @@ impl PlatformError for ShopeeError {
 
     fn refresh_disposition(&self) -> Disposition {
         ShopeeError::refresh_disposition(self)
+    }
+
+    fn chat_disposition(&self) -> ChatDisposition {
+        ShopeeError::chat_disposition(self)
     }
 }
 
@@ -367,7 +371,7 @@ impl MarketplaceApp for ShopeeMarketplace {
             .client
             .get_tracking_info(&self.app, shop, access.token.expose(), order)
             .await?;
-        Ok(Some(Trail {
+        let mut trail = Trail {
             status: info.logistics_status,
             steps: info
                 .tracking_info
@@ -378,7 +382,21 @@ impl MarketplaceApp for ShopeeMarketplace {
                     status: s.logistics_status,
                 })
                 .collect(),
-        }))
+            state: ParcelState::Moving,
+        };
+        trail.state = status::parcel_state(trail.current_status());
+        Ok(Some(trail))
+    }
+
+    fn chat_unsupported(&self, region: Option<&str>) -> Option<Unsupported> {
+        // Shopee's chat API does not send in Taiwan (the only region-wide refusal documented).
+        region
+            .is_some_and(|r| r.eq_ignore_ascii_case("TW"))
+            .then_some(Unsupported {
+                platform: PLATFORM,
+                what: "send chat messages in the TW region",
+                what_zh: "台湾站点不支持通过接口发送聊天消息",
+            })
     }
 
     async fn send_chat(
@@ -389,13 +407,9 @@ impl MarketplaceApp for ShopeeMarketplace {
         to: &str,
         text: &str,
     ) -> Result<SentChat, ApiError> {
-        // Shopee's chat API does not send in Taiwan: say so before spending a call.
-        if region.is_some_and(|r| r.eq_ignore_ascii_case("TW")) {
-            return Err(ApiError::new(Unsupported {
-                platform: PLATFORM,
-                what: "send chat messages in the TW region",
-                what_zh: "台湾站点不支持通过接口发送聊天消息",
-            }));
+        // Say so before spending a call.
+        if let Some(unsupported) = self.chat_unsupported(region) {
+            return Err(ApiError::new(unsupported));
         }
         let to_id = to.parse::<u64>().map_err(|_| ShopeeError::InvalidField {
             field: "to_id",
@@ -454,5 +468,32 @@ mod tests {
             .await
             .unwrap_err();
         assert_ne!(elsewhere.code(), "marketplace.unsupported");
+        assert_eq!(err.chat_disposition(), ChatDisposition::Unavailable);
+        assert_eq!(
+            elsewhere.chat_disposition(),
+            ChatDisposition::Unrelated,
+            "unreachable says nothing of chat"
+        );
+        assert!(app.chat_unsupported(Some("TW")).is_some());
+        assert!(app.chat_unsupported(Some("SG")).is_none());
+        assert!(app.chat_unsupported(None).is_none());
+    }
+
+    #[test]
+    fn a_chat_permission_refusal_makes_the_shops_chat_unavailable() {
+        let api = |error: &str| {
+            ApiError::from(ShopeeError::Api {
+                error: error.into(),
+                message: String::new(),
+                request_id: None,
+            })
+        };
+        assert_eq!(
+            api("error_api_permission").chat_disposition(),
+            ChatDisposition::Unavailable
+        );
+        for other in ["error_rate_limit", "error_param", "error_auth"] {
+            assert_eq!(api(other).chat_disposition(), ChatDisposition::Unrelated, "{other}");
+        }
     }
 }

@@ -77,6 +77,11 @@ impl ShopeeAppConfig {
     }
 }
 
+impl ShopeeAppConfig {
+    /// The fields kept as numbers (the console's form types them as text).
+    pub(crate) const NUMBER_FIELDS: &'static [&'static str] = &["partner_id"];
+}
+
 impl AppConfig for ShopeeAppConfig {
     fn id(&self) -> &ConfigId {
         &self.id

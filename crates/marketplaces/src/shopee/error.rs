@@ -2,6 +2,8 @@
 
 use shoprelay_core::error::UserFacing;
 
+use crate::adapter::ChatDisposition;
+
 /// A failed Shopee API call.
 #[derive(Debug, thiserror::Error)]
 pub enum ShopeeError {
@@ -78,6 +80,17 @@ impl ShopeeError {
                 Disposition::Reauthorize
             }
             _ => self.disposition(),
+        }
+    }
+}
+
+impl ShopeeError {
+    /// What this error, answering a chat send, says about the shop's chat: `error_api_permission` means
+    /// the app is not whitelisted for the chat API.
+    pub fn chat_disposition(&self) -> ChatDisposition {
+        match self {
+            Self::Api { error, .. } if error == "error_api_permission" => ChatDisposition::Unavailable,
+            _ => ChatDisposition::Unrelated,
         }
     }
 }

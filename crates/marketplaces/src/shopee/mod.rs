@@ -43,6 +43,8 @@ pub const PLATFORM: shoprelay_core::event::Platform = shoprelay_core::event::Pla
 
 /// Shopee's name on cards.
 pub const DISPLAY_NAME: &str = "Shopee";
+/// The key pushes are signed with, as Shopee's console names it.
+pub const PUSH_KEY: &str = "Live Push Partner Key";
 /// The seller centre (China cross-border sellers' portal).
 pub const SELLER_CENTRE: &str = "https://seller.shopee.cn/";
 

@@ -1,6 +1,10 @@
-//! Shopee's order statuses and the neutral stage each one is.
+//! Shopee's order statuses and the neutral stage each one is; its carriers' logistics statuses and what
+//! each means for the parcel.
 
+use shoprelay_core::event::LogisticsIssue;
 use shoprelay_core::order::{OrderStage, OrderStatus};
+
+use crate::adapter::ParcelState;
 
 /// Every order status Shopee documents, with its stage.
 pub const STATUSES: [(&str, OrderStage); 11] = [
@@ -34,6 +38,22 @@ pub fn is_status(name: &str) -> bool {
     STATUSES.iter().any(|(s, _)| s.eq_ignore_ascii_case(name))
 }
 
+/// What a carrier's logistics status on a Shopee trail means. Named statuses only: a status that merely
+/// contains "FAILED" (a failed pickup request the carrier retries) is no exception of the parcel.
+pub fn parcel_state(status: &str) -> ParcelState {
+    match status.trim().to_ascii_uppercase().as_str() {
+        "FAILED_DELIVERED" | "FAILED_DELIVERY" | "DELIVERY_FAILED" | "LOGISTICS_DELIVERY_FAILED" => {
+            ParcelState::Exception(LogisticsIssue::FailedDelivery)
+        }
+        "RETURNED" | "RETURNING" | "RETURN_TO_SENDER" | "LOGISTICS_RETURNED" | "FAILED_RETURNED" => {
+            ParcelState::Exception(LogisticsIssue::ReturnToSender)
+        }
+        "LOST" | "LOGISTICS_LOST" | "PARCEL_LOST" => ParcelState::Exception(LogisticsIssue::Lost),
+        "DELIVERED" | "LOGISTICS_DELIVERY_DONE" | "DELIVERY_DONE" => ParcelState::Delivered,
+        _ => ParcelState::Moving,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,5 +68,22 @@ mod tests {
         assert_eq!((new.stage, new.raw.as_str()), (OrderStage::Other, "SOMETHING_NEW"));
         assert!(is_status("ready_to_ship"));
         assert!(!is_status("READY_TO_SHIPP"));
+    }
+
+    #[test]
+    fn only_named_carrier_statuses_are_exceptions() {
+        assert_eq!(
+            parcel_state("FAILED_DELIVERED"),
+            ParcelState::Exception(LogisticsIssue::FailedDelivery)
+        );
+        assert_eq!(parcel_state("lost"), ParcelState::Exception(LogisticsIssue::Lost));
+        assert_eq!(
+            parcel_state("LOGISTICS_RETURNED"),
+            ParcelState::Exception(LogisticsIssue::ReturnToSender)
+        );
+        assert_eq!(parcel_state("FAILED_PICKUP_REQUESTED"), ParcelState::Moving);
+        assert_eq!(parcel_state("DELIVERED"), ParcelState::Delivered);
+        assert_eq!(parcel_state("LOGISTICS_DELIVERY_DONE"), ParcelState::Delivered);
+        assert_eq!(parcel_state("LOGISTICS_PICKUP_DONE"), ParcelState::Moving);
     }
 }

@@ -46,6 +46,9 @@ pub const PLATFORM: Platform = Platform::named("tiktok");
 /// TikTok Shop's name on cards.
 pub const DISPLAY_NAME: &str = "TikTok Shop";
 
+/// The key pushes are signed with, as TikTok Shop's console names it.
+pub const PUSH_KEY: &str = "App Secret";
+
 /// The seller center links point to (the global one; sellers of a local market are sent on from it).
 pub const SELLER_CENTRE: &str = "https://seller.tiktokglobalshop.com/";
 
