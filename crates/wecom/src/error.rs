@@ -44,6 +44,16 @@ const CHAT_MISSING_ERRCODES: [i64; 2] = [86001, 86003];
 /// `appchat/create` with a chatid in use.
 const CHAT_EXISTS: i64 = 86215;
 
+/// `gettoken`'s own refusals: the CorpID (40013), the Secret (40001, 40091), the caller's IP (60020), a
+/// token request WeCom refused (42009).
+const TOKEN_ERRCODES: [i64; 5] = [40001, 40013, 60020, 40091, 42009];
+
+/// `message/send` with no valid recipient.
+const RECIPIENTS_ALL_INVALID: i64 = 81013;
+
+/// A WeCom login's `code` that is invalid, used or expired.
+const LOGIN_CODE_INVALID: i64 = 40029;
+
 /// A failed WeCom call.
 #[derive(Debug, thiserror::Error)]
 pub enum WeComError {
@@ -105,6 +115,16 @@ impl WeComError {
         }
     }
 
+    /// The error WeCom gives when no recipient of a message is valid. `message/send` answers recipients it
+    /// partly refused with errcode 0 and the refused ones listed instead; a caller that named one member
+    /// and got that member listed makes this error itself, so it reads like WeCom's own.
+    pub fn recipients_unreachable(recipients: &str) -> Self {
+        WeComError::Api {
+            errcode: RECIPIENTS_ALL_INVALID,
+            errmsg: format!("user {recipients} unreachable"),
+        }
+    }
+
     /// What to do about it: retry, back off, hold the destination, create the chat, or give up.
     pub fn disposition(&self) -> Disposition {
         match self {
@@ -131,6 +151,18 @@ impl WeComError {
     /// True when waiting can help (a transient failure or WeCom's throttling).
     pub fn is_transient(&self) -> bool {
         matches!(self.disposition(), Disposition::Retry | Disposition::Throttled)
+    }
+
+    /// True when the access token could not be had (`gettoken` refused the CorpID, the Secret or the
+    /// caller's IP) or WeCom could not be reached at all: nothing after the token was tried.
+    pub fn failed_at_token(&self) -> bool {
+        self.errcode().is_none_or(|code| TOKEN_ERRCODES.contains(&code))
+    }
+
+    /// True when a WeCom login's `code` was refused (invalid, used or expired): the visitor's to retry
+    /// by scanning again, not a fault of the server.
+    pub fn is_login_code_refused(&self) -> bool {
+        self.errcode() == Some(LOGIN_CODE_INVALID)
     }
 
     /// WeCom's errcode, for the audit log.

@@ -313,14 +313,6 @@ impl UserFacing for ConnectError {
     }
 }
 
-/// gettoken's own failures: the CorpID, the Secret, the caller's IP, or reaching WeCom at all.
-fn failed_at_token(err: &WeComError) -> bool {
-    match err.errcode() {
-        Some(code) => matches!(code, 40001 | 40013 | 60020 | 40091 | 42009),
-        None => true,
-    }
-}
-
 fn alnum(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
@@ -421,16 +413,16 @@ impl<'a> ConnectService<'a> {
                 vec![step(StepKind::Token, None), step(StepKind::TestMessage, None)]
             }
             Ok(_) => {
-                let unreached = WeComError::Api {
-                    errcode: 81013,
-                    errmsg: format!("user {to} unreachable"),
-                };
+                let unreached = WeComError::recipients_unreachable(to);
                 vec![
                     step(StepKind::Token, None),
-                    step(StepKind::TestMessage, Some(StepFailure::of(&unreached, Some(81013)))),
+                    step(
+                        StepKind::TestMessage,
+                        Some(StepFailure::of(&unreached, unreached.errcode())),
+                    ),
                 ]
             }
-            Err(err) if failed_at_token(&err) => {
+            Err(err) if err.failed_at_token() => {
                 vec![step(StepKind::Token, Some(StepFailure::of(&err, err.errcode())))]
             }
             Err(err) => vec![

@@ -154,7 +154,7 @@ impl UserFacing for ConsoleError {
             Self::WeComNoCode | Self::WeComStateInvalid | Self::BadWeComUserId(_) => 400,
             Self::WeComNotMember | Self::WeComUnlinked(_) | Self::AccountDisabled(_) => 403,
             // A code WeCom refuses is the visitor's to retry, not a fault of the server.
-            Self::WeComLogin(e) if e.errcode() == Some(40029) => 400,
+            Self::WeComLogin(e) if e.is_login_code_refused() => 400,
             Self::WeComLogin(e) => e.status(),
             Self::WeComTaken { .. } => 409,
             Self::Hash(_) => 500,

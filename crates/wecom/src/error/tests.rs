@@ -95,3 +95,34 @@ fn codes_and_statuses() {
     assert_eq!(unknown.code(), "wecom.api_error");
     assert!(unknown.message_en().contains("something new"));
 }
+
+#[test]
+fn token_failures_are_gettokens_own_or_not_reaching_wecom() {
+    for code in [40001, 40013, 60020, 40091, 42009] {
+        assert!(api(code, "x").failed_at_token(), "{code}");
+    }
+    for code in [40014, 81013, 40003, 45009, -1] {
+        assert!(!api(code, "x").failed_at_token(), "{code}");
+    }
+    let http = WeComError::Http {
+        status: 502,
+        body: String::new(),
+    };
+    assert!(http.failed_at_token(), "WeCom not reached: no step after the token ran");
+}
+
+#[test]
+fn an_unreachable_member_reads_like_wecoms_own_81013() {
+    let err = WeComError::recipients_unreachable("zhangsan");
+    assert_eq!(err.errcode(), Some(81013));
+    assert_eq!(err.code(), "wecom.recipients_all_invalid");
+    assert_eq!(err.errmsg(), Some("user zhangsan unreachable"));
+    assert_eq!(err.disposition(), Disposition::Fail);
+}
+
+#[test]
+fn only_a_refused_login_code_is_the_visitors_to_retry() {
+    assert!(api(40029, "invalid code").is_login_code_refused());
+    assert!(!api(40001, "x").is_login_code_refused());
+    assert!(!api(50001, "x").is_login_code_refused());
+}
