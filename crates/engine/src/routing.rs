@@ -1,13 +1,15 @@
 //! Routing: which rules an event meets and what each of their targets receives. Pure — the same function
 //! serves the pipeline, the dry run (`shoprelay rules test`, `POST /api/v1/rules/test`) and previews.
 
+use std::fmt;
+
 use serde::Serialize;
 use shoprelay_core::error::Lang;
 use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue};
 use shoprelay_core::ids::{ConfigId, WeComUserId};
 use shoprelay_core::policy::{masked_event, Display};
 use shoprelay_core::route::{Route, Sticky, Target};
-use shoprelay_core::rules::{EvalOutcome, PreparedEvent};
+use shoprelay_core::rules::{EvalFailure, EvalOutcome, PreparedEvent};
 use shoprelay_core::time::region_timezone;
 use shoprelay_store::{NewDelivery, PRIORITY_BULK, PRIORITY_URGENT};
 
@@ -71,7 +73,41 @@ pub struct RuleDecision {
     /// Rule id.
     pub rule: String,
     /// `matched`, `not_matched`, `wrong_kind_or_shop`, `disabled` or `failed: …`.
-    pub outcome: String,
+    #[schema(value_type = String)]
+    pub outcome: RuleOutcome,
+}
+
+/// What a rule decided for an event; shown and serialised as the words [`RuleDecision::outcome`] lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleOutcome {
+    /// Its condition holds (or it has none).
+    Matched,
+    /// Its condition does not hold.
+    NotMatched,
+    /// It is not about this kind of event, this shop or this logistics threshold.
+    WrongKindOrShop,
+    /// Switched off.
+    Disabled,
+    /// Its condition could not be evaluated.
+    Failed(EvalFailure),
+}
+
+impl fmt::Display for RuleOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleOutcome::Matched => f.write_str("matched"),
+            RuleOutcome::NotMatched => f.write_str("not_matched"),
+            RuleOutcome::WrongKindOrShop => f.write_str("wrong_kind_or_shop"),
+            RuleOutcome::Disabled => f.write_str("disabled"),
+            RuleOutcome::Failed(why) => write!(f, "failed: {why}"),
+        }
+    }
+}
+
+impl Serialize for RuleOutcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// The time zone of the event's shop: the order's region, else the configured shop's.
@@ -503,7 +539,7 @@ pub fn explain(registry: &Registry, event: &Event, now: i64) -> Vec<RuleDecision
         .iter()
         .map(|rule| {
             let outcome = if !rule.enabled {
-                "disabled".to_owned()
+                RuleOutcome::Disabled
             } else if !rule.selects_kind(event)
                 || !registry
                     .compiled
@@ -511,7 +547,7 @@ pub fn explain(registry: &Registry, event: &Event, now: i64) -> Vec<RuleDecision
                     .is_some_and(|c| c.selects_shop(event.shop_id))
                 || !logistics_threshold_matches(rule, event)
             {
-                "wrong_kind_or_shop".to_owned()
+                RuleOutcome::WrongKindOrShop
             } else {
                 match registry
                     .compiled
@@ -519,9 +555,9 @@ pub fn explain(registry: &Registry, event: &Event, now: i64) -> Vec<RuleDecision
                     .and_then(|c| c.condition.as_ref())
                     .map(|c| c.eval(&prepared))
                 {
-                    None | Some(EvalOutcome::Matched) => "matched".to_owned(),
-                    Some(EvalOutcome::NotMatched) => "not_matched".to_owned(),
-                    Some(EvalOutcome::Failed(why)) => format!("failed: {why}"),
+                    None | Some(EvalOutcome::Matched) => RuleOutcome::Matched,
+                    Some(EvalOutcome::NotMatched) => RuleOutcome::NotMatched,
+                    Some(EvalOutcome::Failed(why)) => RuleOutcome::Failed(why),
                 }
             };
             RuleDecision {

@@ -11,7 +11,7 @@
 
 use async_trait::async_trait;
 
-use crate::model::AuditEntry;
+use crate::model::{AuditEntry, AuditOutcome};
 use crate::store::Result;
 
 /// A time window `[from, to)`, unix ms.
@@ -70,14 +70,55 @@ pub struct ShopLatency {
 /// Failed delivery attempts of one destination kind, errcode and outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailureCount {
-    /// `wecom_app`, `appchat`, `robot`, `webhook` (`other` for anything else).
-    pub destination_kind: String,
+    /// What kind of destination.
+    pub destination_kind: DestinationKind,
     /// WeCom's errcode (or none: a webhook's HTTP failure, a timeout).
     pub errcode: Option<i64>,
-    /// `retry`, `dead`, `held` or `throttled`.
-    pub outcome: String,
+    /// [`AuditOutcome::Retry`], `Dead`, `Held` or `Throttled`.
+    pub outcome: AuditOutcome,
     /// How many attempts.
     pub count: i64,
+}
+
+/// The kind of a delivery's destination, as failures are counted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DestinationKind {
+    /// A WeCom app messaging members.
+    WecomApp,
+    /// An app group chat.
+    Appchat,
+    /// A group robot.
+    Robot,
+    /// A webhook.
+    Webhook,
+    /// A destination key of no known kind.
+    Other,
+}
+
+impl DestinationKind {
+    /// Column value (the destination key's prefix).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestinationKind::WecomApp => "wecom_app",
+            DestinationKind::Appchat => "appchat",
+            DestinationKind::Robot => "robot",
+            DestinationKind::Webhook => "webhook",
+            DestinationKind::Other => "other",
+        }
+    }
+
+    /// Parses a column value.
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            DestinationKind::WecomApp,
+            DestinationKind::Appchat,
+            DestinationKind::Robot,
+            DestinationKind::Webhook,
+            DestinationKind::Other,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == raw)
+    }
 }
 
 /// One shop's traffic in the window.

@@ -57,8 +57,46 @@ pub struct StoredCallback {
     pub body: String,
     /// When it arrived (unix ms).
     pub received_at: i64,
-    /// `received` until acted on.
-    pub state: String,
+    /// [`CallbackState::Received`] until acted on.
+    pub state: CallbackState,
+}
+
+/// What became of a stored WeCom callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackState {
+    /// Waiting to be acted on.
+    Received,
+    /// Acted on.
+    Done,
+    /// Nothing to do (an event shoprelay does not act on).
+    Ignored,
+    /// Cannot be acted on; kept for inspection.
+    Failed,
+}
+
+impl CallbackState {
+    /// Column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackState::Received => "received",
+            CallbackState::Done => "done",
+            CallbackState::Ignored => "ignored",
+            CallbackState::Failed => "failed",
+        }
+    }
+
+    /// Parses a column value.
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            CallbackState::Received,
+            CallbackState::Done,
+            CallbackState::Ignored,
+            CallbackState::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
+    }
 }
 
 /// What storing a push did.

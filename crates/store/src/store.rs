@@ -325,7 +325,7 @@ pub trait Callbacks: Send + Sync {
     /// come back after the lease.
     async fn claim_callbacks(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<StoredCallback>>;
     /// Closes a claimed callback: `state` says what was done (`done`, `ignored`, `failed`), `note` why.
-    async fn finish_callback(&self, id: i64, state: &str, note: Option<&str>) -> Result<()>;
+    async fn finish_callback(&self, id: i64, state: CallbackState, note: Option<&str>) -> Result<()>;
     /// Takes (or renews) `owner`'s lease on the long connection of `bot` until `until`; `false` while
     /// another owner's lease is live.
     async fn take_bot_lease(&self, bot: &str, owner: &str, now: i64, until: i64) -> Result<bool>;

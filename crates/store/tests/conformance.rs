@@ -2855,7 +2855,9 @@ async fn stored_callbacks_are_claimed_once_and_closed() {
             ["a", "b"]
         );
         assert!(s.claim_callbacks(2_000, 30_000, 10).await.unwrap().is_empty(), "leased");
-        s.finish_callback(claimed[0].id, "done", None).await.unwrap();
+        s.finish_callback(claimed[0].id, CallbackState::Done, None)
+            .await
+            .unwrap();
         let again = s.claim_callbacks(40_000, 30_000, 10).await.unwrap();
         assert_eq!(
             again.len(),
@@ -3889,9 +3891,9 @@ async fn the_dashboard_computes_latency_failures_and_orders_in_time_from_the_aud
         assert_eq!(
             failures,
             vec![dashboard::FailureCount {
-                destination_kind: "robot".into(),
+                destination_kind: dashboard::DestinationKind::Robot,
                 errcode: Some(45_009),
-                outcome: "retry".into(),
+                outcome: AuditOutcome::Retry,
                 count: 1
             }]
         );
@@ -4044,17 +4046,17 @@ async fn assert_dashboard_figures(s: &SqlStore, late: bool, stage: &str) {
         "{stage}: the first hour's first 2.5 s are left out"
     );
 
-    let failure = |kind: &str, errcode, outcome: &str| dashboard::FailureCount {
-        destination_kind: kind.into(),
+    let failure = |destination_kind, errcode, outcome| dashboard::FailureCount {
+        destination_kind,
         errcode,
-        outcome: outcome.into(),
+        outcome,
         count: 1,
     };
     assert_eq!(
         s.delivery_failures(whole).await.unwrap(),
         vec![
-            failure("robot", Some(45_009), "retry"),
-            failure("webhook", None, "dead")
+            failure(dashboard::DestinationKind::Robot, Some(45_009), AuditOutcome::Retry),
+            failure(dashboard::DestinationKind::Webhook, None, AuditOutcome::Dead)
         ],
         "{stage}"
     );

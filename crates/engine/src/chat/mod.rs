@@ -25,9 +25,9 @@ use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
 use shoprelay_marketplaces::adapter::ChatDisposition;
 use shoprelay_store::Store;
 use shoprelay_store::{
-    AuditEntry, AuditKind, AuditOutcome, Author, Claim, ConsoleAction, ConsoleUser, Conversation, ConversationFilter,
-    ConversationMessage, ConversationState, MessageOutcome, NewBuyerMessage, NewDelivery, NewReply, Role,
-    StoredCallback,
+    AuditEntry, AuditKind, AuditOutcome, Author, CallbackState, Claim, ConsoleAction, ConsoleUser, Conversation,
+    ConversationFilter, ConversationMessage, ConversationState, MessageOutcome, NewBuyerMessage, NewDelivery, NewReply,
+    Role, StoredCallback,
 };
 use shoprelay_wecom::callback::CallbackMessage;
 use shoprelay_wecom::client::WeComClient;
@@ -301,15 +301,21 @@ impl Chat {
         for callback in &claimed {
             match self.handle_callback(callback).await {
                 Ok(Handled::Done(note)) => {
-                    self.store.finish_callback(callback.id, "done", Some(&note)).await?;
+                    self.store
+                        .finish_callback(callback.id, CallbackState::Done, Some(&note))
+                        .await?;
                     handled += 1;
                 }
                 Ok(Handled::Ignored) => {
-                    self.store.finish_callback(callback.id, "ignored", None).await?;
+                    self.store
+                        .finish_callback(callback.id, CallbackState::Ignored, None)
+                        .await?;
                     handled += 1;
                 }
                 Ok(Handled::Failed(why)) => {
-                    self.store.finish_callback(callback.id, "failed", Some(&why)).await?;
+                    self.store
+                        .finish_callback(callback.id, CallbackState::Failed, Some(&why))
+                        .await?;
                     handled += 1;
                 }
                 Ok(Handled::Later) => {}

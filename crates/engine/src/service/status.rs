@@ -28,11 +28,24 @@ pub struct ShopStatus {
 /// Whether a shop can send buyer chat, as far as shoprelay knows.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChatCapability {
-    /// `refused`: the marketplace refused (see `reason`); `unsupported_region`: the shop's region
-    /// cannot send through the API; `ok`: the last send was accepted; `untried`: nothing sent yet.
-    pub state: &'static str,
+    /// Whether it can.
+    pub state: ChatState,
     /// Why not, and what the seller can do.
     pub reason: Option<String>,
+}
+
+/// Whether a shop can send buyer chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatState {
+    /// The marketplace refused (see `reason`).
+    Refused,
+    /// The shop's region cannot send through the API.
+    UnsupportedRegion,
+    /// The last send was accepted.
+    Ok,
+    /// Nothing sent yet.
+    Untried,
 }
 
 /// The service's status.
@@ -100,19 +113,23 @@ impl<'a> StatusService<'a> {
 fn capability(unsupported: Option<&Unsupported>, recorded: Option<&ShopChat>) -> ChatCapability {
     if let Some(reason) = recorded.and_then(|c| c.refused_code.as_ref().map(|_| c.reason.clone())) {
         return ChatCapability {
-            state: "refused",
+            state: ChatState::Refused,
             reason,
         };
     }
     if let Some(u) = unsupported {
         let name = display_name(u.platform);
         return ChatCapability {
-            state: "unsupported_region",
+            state: ChatState::UnsupportedRegion,
             reason: Some(format!("{name}：{} · {name} cannot {}", u.what_zh, u.what)),
         };
     }
     ChatCapability {
-        state: if recorded.is_some() { "ok" } else { "untried" },
+        state: if recorded.is_some() {
+            ChatState::Ok
+        } else {
+            ChatState::Untried
+        },
         reason: None,
     }
 }
@@ -133,6 +150,20 @@ mod tests {
     }
 
     #[test]
+    fn chat_states_keep_their_wire_words() {
+        let words: Vec<String> = [
+            ChatState::Refused,
+            ChatState::UnsupportedRegion,
+            ChatState::Ok,
+            ChatState::Untried,
+        ]
+        .iter()
+        .map(|s| serde_json::to_value(s).unwrap().as_str().unwrap().to_owned())
+        .collect();
+        assert_eq!(words, ["refused", "unsupported_region", "ok", "untried"]);
+    }
+
+    #[test]
     fn a_refusal_comes_first_then_the_region_then_what_was_seen() {
         let platform = shoprelay_marketplaces::platform::all().next().unwrap();
         let region = Unsupported {
@@ -143,10 +174,10 @@ mod tests {
         let refused = capability(None, Some(&chat(true)));
         assert_eq!(
             (refused.state, refused.reason.as_deref()),
-            ("refused", Some("not whitelisted"))
+            (ChatState::Refused, Some("not whitelisted"))
         );
         let unsupported = capability(Some(&region), None);
-        assert_eq!(unsupported.state, "unsupported_region");
+        assert_eq!(unsupported.state, ChatState::UnsupportedRegion);
         let name = display_name(platform);
         assert_eq!(
             unsupported.reason,
@@ -154,8 +185,8 @@ mod tests {
                 "{name}：XX 站点不支持通过接口发送聊天消息 · {name} cannot send chat messages in the XX region"
             ))
         );
-        assert_eq!(capability(Some(&region), Some(&chat(true))).state, "refused");
-        assert_eq!(capability(None, Some(&chat(false))).state, "ok");
-        assert_eq!(capability(None, None).state, "untried");
+        assert_eq!(capability(Some(&region), Some(&chat(true))).state, ChatState::Refused);
+        assert_eq!(capability(None, Some(&chat(false))).state, ChatState::Ok);
+        assert_eq!(capability(None, None).state, ChatState::Untried);
     }
 }

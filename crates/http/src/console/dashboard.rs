@@ -181,9 +181,9 @@ fn body(lang: Lang, o: &Overview) -> Markup {
                     tr { th { (t(lang, "目标类型", "Destination kind")) } th { "errcode" } th { (t(lang, "结果", "Outcome")) } th { (t(lang, "次数", "Attempts")) } }
                     @for f in &o.failures {
                         tr {
-                            td { code { (f.destination_kind) } }
+                            td { code { (f.destination_kind.as_str()) } }
                             td { (f.errcode.map(|c| c.to_string()).unwrap_or_else(|| "—".into())) }
-                            td { a href={ "/console/audit?kind=delivery&outcome=" (f.outcome) } { code { (f.outcome) } } }
+                            td { a href={ "/console/audit?kind=delivery&outcome=" (f.outcome.as_str()) } { code { (f.outcome.as_str()) } } }
                             td { (f.count) }
                         }
                     }

@@ -16,6 +16,7 @@ use shoprelay_core::error::Lang;
 use shoprelay_core::event::{Event, EventKind};
 use shoprelay_core::ids::ConfigId;
 use shoprelay_core::rules::sample_event;
+use shoprelay_engine::routing::RuleOutcome;
 use shoprelay_engine::service::rules::{DryRun, RuleDraft, RuleError};
 
 use super::page::{error_box, error_page, ok_page};
@@ -196,7 +197,7 @@ fn dry_run_markup(lang: Lang, run: &DryRun) -> Markup {
             tr { th { (t(lang, "规则", "Rule")) } th { (t(lang, "结果", "Outcome")) } }
             @for d in &run.decisions {
                 tr { td { code { (d.rule) } }
-                     td { @if d.outcome == "matched" { span.step-ok { (d.outcome) } } @else { span.muted { (d.outcome) } } } }
+                     td { @if d.outcome == RuleOutcome::Matched { span.step-ok { (d.outcome.to_string()) } } @else { span.muted { (d.outcome.to_string()) } } } }
             }
         }
         @if run.messages.is_empty() {

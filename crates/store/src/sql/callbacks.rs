@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{skip_locked, with_pool, with_read_pool, BeginWrite, SqlStore};
-use crate::model::{AuditEntry, AuditKind, AuditOutcome, NewCallback, StoredCallback};
+use crate::model::{AuditEntry, AuditKind, AuditOutcome, CallbackState, NewCallback, StoredCallback};
 use crate::store::{Callbacks, Result};
 
 type Row = (i64, String, String, String, String, i64, String);
@@ -77,10 +77,10 @@ impl Callbacks for SqlStore {
         rows.into_iter().map(|row| self.callback_row(row)).collect()
     }
 
-    async fn finish_callback(&self, id: i64, state: &str, note: Option<&str>) -> Result<()> {
+    async fn finish_callback(&self, id: i64, state: CallbackState, note: Option<&str>) -> Result<()> {
         with_pool!(self, pool => {
             sqlx::query("UPDATE wecom_callbacks SET state = $1, note = $2 WHERE id = $3")
-                .bind(state)
+                .bind(state.as_str())
                 .bind(note)
                 .bind(id)
                 .execute(pool)
@@ -122,6 +122,10 @@ impl Callbacks for SqlStore {
 
 impl SqlStore {
     fn callback_row(&self, (id, app_id, dedupe_key, kind, body, received_at, state): Row) -> Result<StoredCallback> {
+        let state = CallbackState::parse(&state).ok_or_else(|| crate::StoreError::Corrupt {
+            table: "wecom_callbacks",
+            reason: format!("callback {id} has the unknown state `{}`", state.escape_debug()),
+        })?;
         Ok(StoredCallback {
             id,
             app_id,

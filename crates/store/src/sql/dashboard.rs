@@ -16,8 +16,9 @@ use async_trait::async_trait;
 use super::audit::{AuditRow, ENTRY_COLUMNS};
 use super::{with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::dashboard::*;
-use crate::model::AuditEntry;
+use crate::model::{AuditEntry, AuditOutcome};
 use crate::store::Result;
+use crate::StoreError;
 
 /// The span of one summed period: an hour. A week is then 168 periods per shop; per minute it would be
 /// 10,080, as many summary rows as log entries for a shop with a few entries a minute, and not cheaper.
@@ -382,15 +383,21 @@ impl Dashboard for SqlStore {
         let rows: Vec<(String, Option<i64>, String, i64)> = with_read_pool!(self, pool => {
             split.bind(sqlx::query_as(&sql), mark).fetch_all(pool).await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|(destination_kind, errcode, outcome, count)| FailureCount {
-                destination_kind,
-                errcode,
-                outcome,
-                count,
+        rows.into_iter()
+            .map(|(kind, errcode, outcome, count)| {
+                let corrupt = |what: &str, raw: &str| StoreError::Corrupt {
+                    table: "dashboard_failures",
+                    reason: format!("unknown {what} `{}`", raw.escape_debug()),
+                };
+                Ok::<_, StoreError>(FailureCount {
+                    destination_kind: DestinationKind::parse(&kind)
+                        .ok_or_else(|| corrupt("destination kind", &kind))?,
+                    errcode,
+                    outcome: AuditOutcome::parse(&outcome).ok_or_else(|| corrupt("outcome", &outcome))?,
+                    count,
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn shop_traffic(&self, w: Window) -> Result<Vec<ShopTraffic>> {
