@@ -14,7 +14,7 @@ use shoprelay_core::time::{format_local, region_timezone};
 use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, Author, Conversation, MessageOutcome, NewReply};
 
 use super::matcher::{Action, BuyerLang, OUT_OF_HOURS_RULE};
-use super::Chat;
+use super::{Chat, SendError};
 use crate::config::Registry;
 use crate::error::EngineError;
 
@@ -195,7 +195,7 @@ impl Chat {
         key: &str,
         rule: &str,
         text: &str,
-    ) -> Result<Result<(), String>, EngineError> {
+    ) -> Result<Result<(), SendError>, EngineError> {
         let reply = NewReply {
             conversation_id: conversation.id,
             author: Author::Auto,
@@ -206,7 +206,7 @@ impl Chat {
             at: self.clock.now_ms(),
         };
         let Some(id) = self.store.add_reply(&reply).await? else {
-            return Ok(Err("already filed".into()));
+            return Ok(Err(SendError::AlreadyFiled));
         };
         Ok(match self.send_to_buyer(conversation, text).await {
             Ok(message_id) => {
@@ -223,7 +223,13 @@ impl Chat {
             }
             Err(why) => {
                 self.store
-                    .finish_reply(id, MessageOutcome::Failed, Some(&why), None, self.clock.now_ms())
+                    .finish_reply(
+                        id,
+                        MessageOutcome::Failed,
+                        Some(&why.to_string()),
+                        None,
+                        self.clock.now_ms(),
+                    )
                     .await?;
                 Err(why)
             }

@@ -107,6 +107,50 @@ impl Action {
     }
 }
 
+/// Why a reply did not reach the buyer. It displays as the member reads it (the server's language),
+/// which is also what the archive keeps; the cause stays reachable as the source.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SendError {
+    /// The conversation's app id does not read (a row from another version).
+    #[error("{0}")]
+    AppId(#[source] shoprelay_core::ids::IdError),
+    /// The conversation's shop id is not a shop id.
+    #[error("shop {0}")]
+    ShopId(i64),
+    /// The conversation's marketplace app is no longer configured.
+    #[error("{}", app_gone(*.lang, .app))]
+    AppGone {
+        /// The app.
+        app: ConfigId,
+        /// The language the member reads.
+        lang: shoprelay_core::error::Lang,
+    },
+    /// The shop's token could not be had.
+    #[error("{0}")]
+    Token(#[source] crate::tokens::TokenError),
+    /// The marketplace did not take the message.
+    #[error("{}", say(*.lang, .source.message_zh(), .source.message_en()))]
+    Marketplace {
+        /// The marketplace's error.
+        #[source]
+        source: shoprelay_marketplaces::adapter::ApiError,
+        /// The language the member reads.
+        lang: shoprelay_core::error::Lang,
+    },
+    /// An automatic answer with the same key was filed already (sent or not by an earlier pass).
+    #[error("already filed")]
+    AlreadyFiled,
+}
+
+/// What a member reads when a conversation's app is no longer configured.
+fn app_gone(lang: shoprelay_core::error::Lang, app: &ConfigId) -> String {
+    say(
+        lang,
+        format!("店铺应用 {app} 已不在配置中"),
+        format!("app {app} is no longer configured"),
+    )
+}
+
 /// What a claim, resolve or hand-off from the console did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsoleActed {
@@ -573,11 +617,12 @@ impl Chat {
                 )
             }
             Err(why) => {
+                let why = why.to_string();
                 self.store
-                    .finish_reply(reply_id, MessageOutcome::Failed, Some(why), None, self.clock.now_ms())
+                    .finish_reply(reply_id, MessageOutcome::Failed, Some(&why), None, self.clock.now_ms())
                     .await?;
                 (
-                    not_sent(lang, conversation.id, why),
+                    not_sent(lang, conversation.id, &why),
                     format!("reply to #{} failed: {why}", conversation.id),
                 )
             }
@@ -591,27 +636,23 @@ impl Chat {
     }
 
     /// Sends `text` through the conversation's marketplace; the error is what the member reads.
-    async fn send_to_buyer(&self, conversation: &Conversation, text: &str) -> Result<Option<String>, String> {
+    async fn send_to_buyer(&self, conversation: &Conversation, text: &str) -> Result<Option<String>, SendError> {
         let lang = self.settings.language;
         let registry = self.registry();
-        let app_id = ConfigId::parse(&conversation.app_id).map_err(|e| e.to_string())?;
+        let app_id = ConfigId::parse(&conversation.app_id).map_err(SendError::AppId)?;
         let shop = u64::try_from(conversation.shop_id)
             .ok()
             .and_then(|s| ShopId::new(s).ok())
-            .ok_or_else(|| format!("shop {}", conversation.shop_id))?;
+            .ok_or(SendError::ShopId(conversation.shop_id))?;
         let Some(app) = registry.marketplaces.get(&app_id) else {
-            return Err(say(
-                lang,
-                format!("店铺应用 {app_id} 已不在配置中"),
-                format!("app {app_id} is no longer configured"),
-            ));
+            return Err(SendError::AppGone { app: app_id, lang });
         };
         let region = registry.shop(&app_id, shop).and_then(|s| s.region.clone());
         let token = self
             .tokens
             .access_token(&app_id, shop)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(SendError::Token)?;
         let outcome = app
             .send_chat(shop, region.as_deref(), &token, &conversation.buyer_id, text)
             .await;
@@ -631,7 +672,7 @@ impl Chat {
         }
         outcome
             .map(|sent| sent.message_id)
-            .map_err(|e| say(lang, e.message_zh(), e.message_en()))
+            .map_err(|source| SendError::Marketplace { source, lang })
     }
 
     /// Records whether the shop could send chat; the first refusal raises a `chat_unavailable` notice

@@ -7,9 +7,10 @@
 
 use serde_json::Value;
 use shoprelay_core::error::{Lang, UserFacing};
-use shoprelay_core::ids::ConfigId;
+use shoprelay_core::ids::{ConfigId, IdError};
 use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, CardCode, CardSubject, Conversation, NewCardCode};
 use shoprelay_wecom::card_update::{CardAudience, CardChange, CardUpdate, RESPONSE_CODE_TTL_MS};
+use shoprelay_wecom::error::WeComError;
 
 use super::buttons::CardRef;
 use super::say;
@@ -129,13 +130,12 @@ impl Chat {
         })
     }
 
-    async fn send_card_update(&self, code: &CardCode, change: CardChange) -> Result<(), String> {
+    async fn send_card_update(&self, code: &CardCode, change: CardChange) -> Result<(), CardUpdateError> {
         let registry = self.registry();
-        let app = ConfigId::parse(&code.app_id).map_err(|e| e.to_string())?;
-        let cfg = registry
-            .wecom_apps
-            .get(&app)
-            .ok_or_else(|| format!("WeCom app `{app}` is no longer configured"))?;
+        let app = ConfigId::parse(&code.app_id).map_err(CardUpdateError::AppId)?;
+        let Some(cfg) = registry.wecom_apps.get(&app) else {
+            return Err(CardUpdateError::AppGone(app));
+        };
         let update = CardUpdate {
             agentid: cfg.agent_id,
             response_code: code.response_code.clone(),
@@ -145,8 +145,22 @@ impl Chat {
         self.wecom
             .update_template_card(&app_credentials(cfg), &update)
             .await
-            .map_err(|err| format!("{}: {err}", err.code()))
+            .map_err(CardUpdateError::WeCom)
     }
+}
+
+/// Why a sent card could not be updated.
+#[derive(Debug, thiserror::Error)]
+enum CardUpdateError {
+    /// The card's app id does not read (a row from another version).
+    #[error("{0}")]
+    AppId(#[source] IdError),
+    /// The card's WeCom app is no longer configured.
+    #[error("WeCom app `{0}` is no longer configured")]
+    AppGone(ConfigId),
+    /// WeCom refused the update or could not be reached.
+    #[error("{}: {0}", .0.code())]
+    WeCom(#[source] WeComError),
 }
 
 /// The buttons' replacement once `member` resolved the conversation.
