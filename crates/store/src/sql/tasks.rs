@@ -138,25 +138,27 @@ impl Tasks for SqlStore {
     }
 
     async fn ack_task(&self, task: &TaskRef, by: &str, now: i64) -> Result<Option<Task>> {
-        let (by_column, key): (&str, String) = match task {
-            TaskRef::Id(id) => ("id = $3", id.to_string()),
-            TaskRef::Token(token) => ("token = $3", token.clone()),
+        let (update, select) = match task {
+            TaskRef::Id(_) => (
+                "UPDATE tasks SET state = 'acked', acked_at = $1, acked_by = $2 WHERE id = $3 AND state IN ('open', 'escalated')",
+                format!("SELECT {COLUMNS} FROM tasks WHERE id = $1"),
+            ),
+            TaskRef::Token(_) => (
+                "UPDATE tasks SET state = 'acked', acked_at = $1, acked_by = $2 WHERE token = $3 AND state IN ('open', 'escalated')",
+                format!("SELECT {COLUMNS} FROM tasks WHERE token = $1"),
+            ),
         };
-        let update = format!(
-            "UPDATE tasks SET state = 'acked', acked_at = $1, acked_by = $2 WHERE {by_column} AND state IN ('open', 'escalated')"
-        );
-        let select = format!("SELECT {COLUMNS} FROM tasks WHERE {}", by_column.replace("$3", "$1"));
         let found: Option<TaskRow> = with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let update = sqlx::query(&update).bind(now).bind(by);
+            let update = sqlx::query(update).bind(now).bind(by);
             match task {
                 TaskRef::Id(id) => update.bind(*id).execute(&mut *tx).await?,
-                TaskRef::Token(_) => update.bind(&key).execute(&mut *tx).await?,
+                TaskRef::Token(token) => update.bind(token).execute(&mut *tx).await?,
             };
             let select = sqlx::query_as(&select);
             let found: Option<TaskRow> = match task {
                 TaskRef::Id(id) => select.bind(*id).fetch_optional(&mut *tx).await?,
-                TaskRef::Token(_) => select.bind(&key).fetch_optional(&mut *tx).await?,
+                TaskRef::Token(token) => select.bind(token).fetch_optional(&mut *tx).await?,
             };
             tx.commit().await?;
             found
