@@ -278,7 +278,7 @@ impl MarketplaceTokens {
                     if stored.is_ok() {
                         break;
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    self.clock.sleep(std::time::Duration::from_millis(200)).await;
                     stored = self.store.rotate_shop_tokens(&fresh, self.clock.now_ms()).await;
                 }
                 if stored? {

@@ -42,7 +42,10 @@ fn app(sim: &ShopeeSim, key: &str) -> ShopeeApp {
 }
 
 fn client(timeout: Duration) -> ShopeeClient {
-    ShopeeClient::new(reqwest::Client::builder().timeout(timeout).build().unwrap())
+    ShopeeClient::new(
+        reqwest::Client::builder().timeout(timeout).build().unwrap(),
+        SystemClock::shared(),
+    )
 }
 
 fn now() -> i64 {

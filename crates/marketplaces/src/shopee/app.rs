@@ -455,7 +455,10 @@ mod tests {
             "id": "main", "partner_id": 1, "partner_key": "k", "api_base": "http://127.0.0.1:9"
         }))
         .unwrap();
-        let app = ShopeeMarketplace::new(config, ShopeeClient::new(reqwest::Client::new()));
+        let app = ShopeeMarketplace::new(
+            config,
+            ShopeeClient::new(reqwest::Client::new(), shoprelay_clock::ManualClock::new(0).shared()),
+        );
         let shop = ShopId::new(8).unwrap();
         let err = app
             .send_chat(shop, Some("tw"), &ShopAccess::new(Secret::new("t")), "55", "hi")

@@ -2,10 +2,9 @@
 //! the HTTP status, since Shopee does not document its statuses. Timeouts are the caller's
 //! `reqwest::Client`'s, so one client configuration governs every call.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{json, Value};
+use shoprelay_clock::SharedClock;
 use shoprelay_core::ids::{OrderSn, ShopId};
 use shoprelay_core::policy::FieldPolicy;
 
@@ -56,12 +55,13 @@ impl Shape {
 #[derive(Debug, Clone)]
 pub struct ShopeeClient {
     http: reqwest::Client,
+    clock: SharedClock,
 }
 
 impl ShopeeClient {
-    /// Wraps a `reqwest::Client`, whose timeouts bound every call.
-    pub fn new(http: reqwest::Client) -> Self {
-        Self { http }
+    /// Wraps a `reqwest::Client`, whose timeouts bound every call, and the clock signatures are dated by.
+    pub fn new(http: reqwest::Client, clock: SharedClock) -> Self {
+        Self { http, clock }
     }
 
     /// The signed link a seller opens to authorize the app; valid five minutes from `now` (unix seconds).
@@ -228,7 +228,7 @@ impl ShopeeClient {
         query: &[(&str, String)],
         body: Option<Value>,
     ) -> Result<T, ShopeeError> {
-        let timestamp = unix_now();
+        let timestamp = self.clock.now_secs();
         let sign = api_sign(app.partner_key.expose(), app.partner_id, path, timestamp, shop);
         let mut common = vec![
             ("partner_id", app.partner_id.to_string()),
@@ -306,13 +306,6 @@ fn base(app: &ShopeeApp) -> &str {
     app.api_base.trim_end_matches('/')
 }
 
-fn unix_now() -> i64 {
-    // A clock before 1970 is a broken host; signing with 0 then fails visibly with "Timestamp is expired".
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,11 +323,8 @@ mod tests {
 
     #[test]
     fn auth_link_is_signed_with_public_signing() {
-        let url = ShopeeClient::new(reqwest::Client::new()).auth_partner_url(
-            &app(),
-            "https://relay.example.cn/cb?a=1",
-            1655714431,
-        );
+        let url = ShopeeClient::new(reqwest::Client::new(), shoprelay_clock::ManualClock::new(0).shared())
+            .auth_partner_url(&app(), "https://relay.example.cn/cb?a=1", 1655714431);
         let sign = api_sign(
             "4a6b6c7a4d4c5a6f4e6b6f6b4a4c5a4f",
             2001887,

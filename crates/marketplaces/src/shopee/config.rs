@@ -112,8 +112,11 @@ impl AppConfig for ShopeeAppConfig {
         serde_json::to_value(self)
     }
 
-    fn connect(&self, http: &reqwest::Client, _clock: SharedClock) -> Arc<dyn MarketplaceApp> {
-        Arc::new(ShopeeMarketplace::new(self.clone(), ShopeeClient::new(http.clone())))
+    fn connect(&self, http: &reqwest::Client, clock: SharedClock) -> Arc<dyn MarketplaceApp> {
+        Arc::new(ShopeeMarketplace::new(
+            self.clone(),
+            ShopeeClient::new(http.clone(), clock),
+        ))
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

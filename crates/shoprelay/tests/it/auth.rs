@@ -326,7 +326,7 @@ async fn a_refresh_token_spent_elsewhere_asks_once_for_authorization_again() {
         partner_key: shoprelay_core::secret::Secret::new(PARTNER_KEY),
         api_base: app.shopee.base_url().to_owned(),
     };
-    shoprelay_marketplaces::shopee::ShopeeClient::new(reqwest::Client::new())
+    shoprelay_marketplaces::shopee::ShopeeClient::new(reqwest::Client::new(), app.clock.shared())
         .refresh_access_token(&shopee_app, stolen.expose(), s)
         .await
         .unwrap();

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::state::{random_hex, real_now, Core};
+use super::state::{random_hex, Core};
 
 /// The query string of a call.
 pub(crate) type Query = HashMap<String, String>;
@@ -91,7 +91,7 @@ pub(crate) fn check_public(core: &Core, path: &str, q: &Query) -> Result<u64, Ap
     let partner = core
         .partner(partner_id)
         .ok_or_else(|| ApiError::new("invalid_partner_id", "Invalid partner_id."))?;
-    check_timestamp(timestamp)?;
+    check_timestamp(core, timestamp)?;
     if api_sign(&partner.partner_key, partner_id, path, timestamp, None) != sign {
         return Err(ApiError::new("error_sign", "Wrong sign."));
     }
@@ -105,7 +105,7 @@ pub(crate) fn check_shop(core: &Core, path: &str, q: &Query) -> Result<u64, ApiE
     let partner = core
         .partner(partner_id)
         .ok_or_else(|| ApiError::new("invalid_partner_id", "Invalid partner_id."))?;
-    check_timestamp(timestamp)?;
+    check_timestamp(core, timestamp)?;
     let access_token = q
         .get("access_token")
         .filter(|t| !t.is_empty())
@@ -136,8 +136,8 @@ fn common(q: &Query) -> Result<(u64, i64, &str), ApiError> {
     Ok((partner_id, timestamp, sign))
 }
 
-fn check_timestamp(timestamp: i64) -> Result<(), ApiError> {
-    if (real_now() - timestamp).abs() > TIMESTAMP_WINDOW_SECS {
+fn check_timestamp(core: &Core, timestamp: i64) -> Result<(), ApiError> {
+    if (core.signing_now() - timestamp).abs() > TIMESTAMP_WINDOW_SECS {
         return Err(ApiError::param("Timestamp is expired."));
     }
     Ok(())

@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 use serde::Serialize;
@@ -24,8 +23,8 @@ pub(crate) type Shared = Arc<Core>;
 pub(crate) struct Core {
     pub(crate) config: ShopeeSimConfig,
     pub(crate) http: reqwest::Client,
-    /// The clock of token, code and order times (not of signature timestamps, which clients stamp from
-    /// the host's clock): the host's, or the manual clock a test shares with the engine under test.
+    /// The clock of token, code and order times and of signature timestamps: the host's, or the manual
+    /// clock a test shares with the engine under test.
     clock: SharedClock,
     /// Seconds added to `clock`. Outside the lock so `now()` works while it is held.
     clock_offset: AtomicI64,
@@ -192,6 +191,12 @@ impl Core {
         self.clock.now_secs() + self.clock_offset.load(Ordering::Relaxed)
     }
 
+    /// Now by the clock alone (Unix seconds), without the offset a test moves token times by: what a
+    /// client's signature is dated by, since clients read the same clock.
+    pub(crate) fn signing_now(&self) -> i64 {
+        self.clock.now_secs()
+    }
+
     /// Moves the simulator's clock forward (or back), e.g. to expire tokens.
     pub(crate) fn advance_clock(&self, secs: i64) {
         self.clock_offset.fetch_add(secs, Ordering::Relaxed);
@@ -208,13 +213,6 @@ impl Core {
     pub(crate) fn shop(&self, shop_id: u64) -> Option<&SimShop> {
         self.config.shops.iter().find(|s| s.shop_id == shop_id)
     }
-}
-
-/// Unix seconds by the host clock.
-pub(crate) fn real_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// A random lowercase hex string of 32 characters (tokens, codes, request ids).
