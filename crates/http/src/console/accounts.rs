@@ -2,7 +2,8 @@
 //! passwords, the language switch, and the record of every change made through the console.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::CONTENT_SECURITY_POLICY;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -125,16 +126,35 @@ fn login_markup(lang: Lang, csrf: &str, error: Option<&ConsoleError>, wecom: boo
     frame(lang, None, "/console/login", t(lang, "登录", "Log in"), body)
 }
 
-/// Whether the login page offers WeCom QR login (a WeCom self-built app is configured).
-fn wecom_login_offered(state: &AppState) -> bool {
-    state.engine.console().wecom_login_app().is_some()
-}
-
 /// The login page answering `status`, with `error` shown above the forms.
 fn login_answer(state: &AppState, headers: &HeaderMap, status: StatusCode, error: Option<&ConsoleError>) -> Response {
     let lang = lang_of(headers);
-    let wecom = wecom_login_offered(state);
-    pre_page(state, headers, status, |csrf| login_markup(lang, csrf, error, wecom))
+    let wecom = state.engine.console().wecom_login_app();
+    let response = pre_page(state, headers, status, |csrf| {
+        login_markup(lang, csrf, error, wecom.is_some())
+    });
+    // The WeCom button's form is answered with a redirect to WeCom's login page, and browsers hold a
+    // form's redirects to the page's `form-action` too: this page allows that one more origin.
+    let origin = wecom.and_then(|app| {
+        let base = shoprelay_wecom::login::login_base(&app.api_base);
+        let url = url::Url::parse(base)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))?;
+        Some(url.origin().ascii_serialization())
+    });
+    match origin {
+        Some(origin) => with_form_target(response, &origin),
+        None => response,
+    }
+}
+
+/// `response` with the page policy, plus `origin` as a form target.
+fn with_form_target(mut response: Response, origin: &str) -> Response {
+    let policy = crate::guard::PAGE_CSP.replace("form-action 'self'", &format!("form-action 'self' {origin}"));
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.headers_mut().insert(CONTENT_SECURITY_POLICY, value);
+    }
+    response
 }
 
 /// `GET /console/login`.

@@ -101,14 +101,25 @@ async fn fill(c: &Client, action: &str, name: &str, value: &str) {
 /// Submits the form posting to `action` and waits (at most 20 s) for the page it leads to, known by
 /// `expect` in its text; answers that page's source.
 async fn submit(c: &Client, action: &str, expect: &str) -> String {
+    click_and_wait(c, action, "button[type='submit']", expect).await
+}
+
+/// Clicks the submit button named `name` with `value` in the form posting to `action`; waits for `expect`.
+async fn press(c: &Client, action: &str, name: &str, value: &str, expect: &str) -> String {
+    click_and_wait(c, action, &format!("button[name='{name}'][value='{value}']"), expect).await
+}
+
+/// Clicks `button` (a selector within the form posting to `action`) and waits (at most 20 s) for the page
+/// it leads to, known by `expect` in its text; answers that page's source.
+async fn click_and_wait(c: &Client, action: &str, button: &str, expect: &str) -> String {
     // Mark the page being left: until the browser has replaced it, its text (which may already hold
     // `expect`) and its fields are the old page's, and a field found there goes stale under our hands.
     c.execute("document.documentElement.setAttribute('data-left', '')", vec![])
         .await
         .unwrap();
-    c.find(Locator::Css(&format!("form[action^='{action}'] button[type='submit']")))
+    c.find(Locator::Css(&format!("form[action^='{action}'] {button}")))
         .await
-        .unwrap()
+        .unwrap_or_else(|e| panic!("{action} {button}: {e}"))
         .click()
         .await
         .unwrap();
@@ -116,7 +127,7 @@ async fn submit(c: &Client, action: &str, expect: &str) -> String {
         .at_most(std::time::Duration::from_secs(20))
         .for_element(Locator::Css("html:not([data-left])"))
         .await
-        .unwrap_or_else(|e| panic!("{action}: the next page never came: {e}"));
+        .unwrap_or_else(|e| panic!("{action} {button}: the next page never came: {e}"));
     see(c, expect).await
 }
 
@@ -261,27 +272,6 @@ async fn a_person_configures_rules_conversations_and_tests_the_connection_in_chr
         .expect("the browser walk finishes within three minutes");
     c.close().await.unwrap();
     eprintln!("screenshots: {}", shots_dir().display());
-}
-
-/// Clicks the submit button named `name` with `value` in the form posting to `action`; waits for `expect`.
-async fn press(c: &Client, action: &str, name: &str, value: &str, expect: &str) -> String {
-    c.execute("document.documentElement.setAttribute('data-left', '')", vec![])
-        .await
-        .unwrap();
-    c.find(Locator::Css(&format!(
-        "form[action^='{action}'] button[name='{name}'][value='{value}']"
-    )))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
-    c.wait()
-        .at_most(std::time::Duration::from_secs(20))
-        .for_element(Locator::Css("html:not([data-left])"))
-        .await
-        .unwrap_or_else(|e| panic!("{action} {value}: the next page never came: {e}"));
-    see(c, expect).await
 }
 
 async fn configure(app: &crate::helpers::TestApp, c: &Client, order: &str) {
@@ -490,4 +480,90 @@ async fn watch(app: &crate::helpers::TestApp, c: &Client, sn: &str) {
     let page = see(c, "企业微信收到的样子").await;
     assert!(page.contains("wx-bubble wx-md"), "{page}");
     shot(c, "15-as-received-robot").await;
+}
+
+#[tokio::test]
+async fn a_member_logs_in_by_scanning_wecoms_qr_code_in_chromium() {
+    let Some(driver) = start_driver().await else {
+        eprintln!("SKIPPED: chromedriver is not installed (apt-get install chromium chromium-driver)");
+        return;
+    };
+    let app = spawn_app().await;
+    let c = browser(&driver).await;
+    tokio::time::timeout(std::time::Duration::from_secs(180), wecom_login(&app, &c))
+        .await
+        .expect("the browser walk finishes within three minutes");
+    c.close().await.unwrap();
+    eprintln!("screenshots: {}", shots_dir().display());
+}
+
+/// Opens WeCom's login page (the simulator's) from the console's login page and scans as `userid`;
+/// answers the page the browser lands on, known by `expect`.
+async fn scan_as(c: &Client, userid: &str, expect: &str) -> String {
+    submit(c, "/console/login/wecom/start", "WeCom login (simulated)").await;
+    c.execute("document.documentElement.setAttribute('data-left', '')", vec![])
+        .await
+        .unwrap();
+    c.find(Locator::Css(&format!("a[href$='&userid={userid}']")))
+        .await
+        .unwrap_or_else(|e| panic!("WeCom's login page offers {userid}: {e}"))
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(std::time::Duration::from_secs(20))
+        .for_element(Locator::Css("html:not([data-left])"))
+        .await
+        .unwrap_or_else(|e| panic!("scanned as {userid}: the next page never came: {e}"));
+    see(c, expect).await
+}
+
+/// WeCom QR login as a person does it: an admin links a user to a WeCom member, the login page offers
+/// 企业微信扫码登录, the member scans on WeCom's page and the browser lands in the console as that user; a
+/// member linked to no user is refused with the reason.
+async fn wecom_login(app: &crate::helpers::TestApp, c: &Client) {
+    let link = app.server.engine.console().setup_link("test").await.unwrap().unwrap();
+    c.goto(&link).await.unwrap();
+    fill(c, "/console/setup", "username", "ops").await;
+    fill(c, "/console/setup", "password", "correct horse battery").await;
+    submit(c, "/console/setup", "连接企业微信").await;
+
+    // 1. The admin links their own user to the WeCom member zhangsan.
+    c.goto(&format!("{}/console/users", app.base)).await.unwrap();
+    fill(c, "/console/users/ops/wecom", "wecom_userid", "zhangsan").await;
+    submit(c, "/console/users/ops/wecom", "企业微信成员").await;
+    let linked = c
+        .find(Locator::Css(
+            "form[action='/console/users/ops/wecom'] [name='wecom_userid']",
+        ))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(linked.as_deref(), Some("zhangsan"), "the users page shows the link");
+
+    // 2. Logged out, the login page offers the QR login next to the password.
+    submit(c, "/console/logout", "企业微信扫码登录").await;
+    assert!(c.find(Locator::Css("button#wecom-login")).await.is_ok());
+    shot(c, "16-login-wecom").await;
+
+    // 3. zhangsan scans: WeCom sends the browser back, and it lands in the console as ops.
+    let page = scan_as(c, "zhangsan", "开始使用").await;
+    assert!(page.contains("ops (管理员)"), "logged in as the linked user: {page}");
+    assert!(
+        c.current_url().await.unwrap().path() == "/console",
+        "on into the console"
+    );
+    shot(c, "17-wecom-logged-in").await;
+    c.goto(&format!("{}/console/actions", app.base)).await.unwrap();
+    see(c, "WeCom QR login as zhangsan").await;
+
+    // 4. lisi is a member of the company but linked to no console user: refused, with the fix.
+    submit(c, "/console/logout", "企业微信扫码登录").await;
+    let page = scan_as(c, "lisi", "console.wecom_unlinked").await;
+    assert!(!page.contains("ops (管理员)"), "no session: {page}");
+    shot(c, "18-wecom-unlinked").await;
+    c.goto(&format!("{}/console", app.base)).await.unwrap();
+    see(c, "企业微信扫码登录").await;
 }

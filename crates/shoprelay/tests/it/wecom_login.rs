@@ -36,6 +36,12 @@ async fn start(app: &TestApp) -> Started {
     let http = browser();
     let page = http.get(format!("{}/console/login", app.base)).send().await.unwrap();
     let (pre, _) = set_cookie(&page, "shoprelay_pre").unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let wecom = app.wecom.base_url();
+    assert!(
+        csp.contains(&format!("form-action 'self' {}", wecom.trim_end_matches('/'))),
+        "the button's form may be redirected to WeCom's login page (browsers hold redirects to form-action): {csp}"
+    );
     let html = page.text().await.unwrap();
     assert!(
         html.contains("企业微信扫码登录"),
