@@ -7,11 +7,12 @@ use std::time::Duration;
 use serde_json::Value;
 use shoprelay::server::{start, Running, StartOptions};
 use shoprelay_clock::{Clock, ManualClock};
-use shoprelay_core::secret::SecretBox;
-use shoprelay_engine::config::{parse_config, Registry};
+use shoprelay_core::ids::{ConfigId, ShopId};
+use shoprelay_core::secret::{Secret, SecretBox};
+use shoprelay_engine::config::{parse_config, ConfigFile, Registry};
 use shoprelay_sim::shopee::{NewItem, NewOrder, ShopeeSim, ShopeeSimConfig};
 use shoprelay_sim::wecom::{SimMessage, WeComSim, WeComSimConfig};
-use shoprelay_store::{AuditEntry, AuditFilter};
+use shoprelay_store::{AuditEntry, AuditFilter, ShopAuth, ShopAuthStatus};
 use tokio::net::TcpListener;
 
 pub const APP: &str = "main";
@@ -203,6 +204,52 @@ impl TestApp {
     /// The SQLite database file, for tests that must reach under the store (tampering, corruption).
     pub fn database_path(&self) -> std::path::PathBuf {
         self._dir.path().join("t.db")
+    }
+
+    /// Applies the usual configuration plus `more` (another marketplace's app and shops, rules …) as
+    /// `shoprelay apply` would, and reloads it; answers the parsed file.
+    pub async fn apply_config_with(&self, more: &str) -> ConfigFile {
+        let toml = config_toml(
+            &self.base,
+            self.shopee.base_url(),
+            &self.wecom.base_url(),
+            "sim-app-secret",
+        ) + more;
+        let file = parse_config(&toml).unwrap();
+        let engine = &self.server.engine;
+        let objects = Registry::from_file(&file).to_objects(&engine.secrets).unwrap();
+        engine
+            .store()
+            .apply_config(&objects, self.clock.now_ms())
+            .await
+            .unwrap();
+        engine.reload_config().await.unwrap();
+        file
+    }
+
+    /// Stores an active authorization of shop `shop` of app `app` with the tokens its marketplace granted
+    /// (expiries in Unix seconds), as the authorization callback does.
+    pub async fn save_active_auth(
+        &self,
+        app: &str,
+        shop: u64,
+        (access_token, refresh_token): (Secret, Secret),
+        access_expires_at: i64,
+        refresh_expires_at: i64,
+    ) {
+        let auth = ShopAuth {
+            app_id: ConfigId::parse(app).unwrap(),
+            shop_id: ShopId::new(shop).unwrap(),
+            access_token,
+            refresh_token,
+            access_expires_at,
+            refresh_expires_at,
+            status: ShopAuthStatus::Active,
+            status_reason: None,
+            version: 0,
+        };
+        let store = self.server.engine.store();
+        store.save_shop_auth(&auth, self.clock.now_ms()).await.unwrap();
     }
 
     /// Authorizes the simulated shop through the real OAuth redirect flow.

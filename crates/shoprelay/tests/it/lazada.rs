@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use shoprelay_clock::Clock;
 use shoprelay_core::ids::{ConfigId, ShopId};
-use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_marketplaces::lazada::{push_signature, LazadaAppConfig, LazadaClient};
 use shoprelay_sim::lazada::{CountryUserInfo, LazadaSim, LazadaSimConfig, NewItem, NewOrder, Region};
 use shoprelay_store::{ShopAuth, ShopAuthStatus};
@@ -24,19 +23,9 @@ async fn spawn_with_lazada() -> (TestApp, LazadaSim, LazadaAppConfig) {
     let client = LazadaClient::new(reqwest::Client::new(), app.clock.shared());
     let grant = client.create_token(&cfg, &code).await.unwrap();
     let now = app.clock.now_secs();
-    let auth = ShopAuth {
-        app_id: ConfigId::parse(LZ_APP).unwrap(),
-        shop_id: ShopId::new(SELLER).unwrap(),
-        access_token: grant.access_token.clone(),
-        refresh_token: grant.refresh_token.clone(),
-        access_expires_at: grant.access_expires_at(now),
-        refresh_expires_at: grant.refresh_expires_at(now),
-        status: ShopAuthStatus::Active,
-        status_reason: None,
-        version: 0,
-    };
-    let engine = &app.server.engine;
-    engine.store().save_shop_auth(&auth, app.clock.now_ms()).await.unwrap();
+    let tokens = (grant.access_token.clone(), grant.refresh_token.clone());
+    let (access, refresh) = (grant.access_expires_at(now), grant.refresh_expires_at(now));
+    app.save_active_auth(LZ_APP, SELLER, tokens, access, refresh).await;
     (app, lazada, cfg)
 }
 
@@ -51,13 +40,10 @@ async fn spawn_lazada(sim: LazadaSimConfig, more: &str) -> (TestApp, LazadaSim, 
     let lazada =
         shoprelay_sim::lazada::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), sim, app.clock.shared()).await;
     let rest = lazada.rest_url();
-    let toml = config_toml(
-        &app.base,
-        app.shopee.base_url(),
-        &app.wecom.base_url(),
-        "sim-app-secret",
-    ) + &format!(
-        r#"
+    let file = app
+        .apply_config_with(
+            &(format!(
+                r#"
 [[lazada.apps]]
 id = "{LZ_APP}"
 app_key = "123456"
@@ -77,12 +63,9 @@ events = ["order_created"]
 when = {{ platform = ["lazada"] }}
 targets = [{{ type = "wecom_app", app = "hq", users = ["lisi"] }}]
 "#
-    ) + more;
-    let file = parse_config(&toml).unwrap();
-    let engine = &app.server.engine;
-    let objects = Registry::from_file(&file).to_objects(&engine.secrets).unwrap();
-    engine.store().apply_config(&objects, app.clock.now_ms()).await.unwrap();
-    engine.reload_config().await.unwrap();
+            ) + more),
+        )
+        .await;
     lazada.set_push_target(Some(&format!("{}/push/lazada/{LZ_APP}", app.base)));
 
     let cfg = file.marketplaces.lazada.apps[0].clone();

@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use shoprelay_clock::Clock;
 use shoprelay_core::ids::{ConfigId, ShopId};
-use shoprelay_engine::config::{parse_config, Registry};
 use shoprelay_marketplaces::tiktok::{push_signature, TiktokAppConfig, TiktokClient};
 use shoprelay_sim::tiktok::{ApiFault, NewItem, NewOrder, TiktokSim, TiktokSimConfig, TOKEN_EXPIRED};
-use shoprelay_store::{AuditFilter, ShopAuth, ShopAuthStatus};
+use shoprelay_store::{AuditFilter, ShopAuthStatus};
 use tokio::net::TcpListener;
 
 use crate::helpers::*;
@@ -29,19 +28,9 @@ async fn spawn_with_tiktok() -> (TestApp, TiktokSim, TiktokAppConfig) {
     let code = tiktok.authorize(OPEN_ID).unwrap();
     let client = TiktokClient::new(reqwest::Client::new(), app.clock.shared());
     let grant = client.get_token(&cfg, &code).await.unwrap();
-    let auth = ShopAuth {
-        app_id: ConfigId::parse(TT_APP).unwrap(),
-        shop_id: ShopId::new(TT_SHOP).unwrap(),
-        access_token: grant.access_token.clone(),
-        refresh_token: grant.refresh_token.clone(),
-        access_expires_at: grant.access_expires_at,
-        refresh_expires_at: grant.refresh_expires_at,
-        status: ShopAuthStatus::Active,
-        status_reason: None,
-        version: 0,
-    };
-    let engine = &app.server.engine;
-    engine.store().save_shop_auth(&auth, app.clock.now_ms()).await.unwrap();
+    let tokens = (grant.access_token.clone(), grant.refresh_token.clone());
+    let (access, refresh) = (grant.access_expires_at, grant.refresh_expires_at);
+    app.save_active_auth(TT_APP, TT_SHOP, tokens, access, refresh).await;
     (app, tiktok, cfg)
 }
 
@@ -55,13 +44,9 @@ async fn spawn_unauthorized() -> (TestApp, TiktokSim, TiktokAppConfig) {
     )
     .await;
     let sim = tiktok.base_url();
-    let toml = config_toml(
-        &app.base,
-        app.shopee.base_url(),
-        &app.wecom.base_url(),
-        "sim-app-secret",
-    ) + &format!(
-        r#"
+    let file = app
+        .apply_config_with(&format!(
+            r#"
 [[tiktok.apps]]
 id = "{TT_APP}"
 app_key = "29a39d"
@@ -83,12 +68,8 @@ events = ["order_created", "cancellation_requested"]
 when = {{ platform = ["tiktok"] }}
 targets = [{{ type = "wecom_app", app = "hq", users = ["lisi"] }}]
 "#
-    );
-    let file = parse_config(&toml).unwrap();
-    let engine = &app.server.engine;
-    let objects = Registry::from_file(&file).to_objects(&engine.secrets).unwrap();
-    engine.store().apply_config(&objects, app.clock.now_ms()).await.unwrap();
-    engine.reload_config().await.unwrap();
+        ))
+        .await;
     tiktok.set_push_target(Some(&format!("{}/push/tiktok/{TT_APP}", app.base)));
     let cfg = file.marketplaces.tiktok.apps[0].clone();
     (app, tiktok, cfg)
