@@ -64,7 +64,7 @@ pub async fn page(State(state): State<AppState>, authed: Authed) -> Response {
                 label { (t(lang, "认证主体名称", "Verified company name")) " " input type="text" name="name" value=(wecom.name) required; }
                 label { input type="checkbox" name="verified" value="1" checked[wecom.verified] style="min-width:0"; (t(lang, "已完成企业认证", "Verified by WeCom")) }
                 label { (t(lang, "法定代表人（可选）", "Legal representative (optional)")) " " input type="text" name="representative" value=[wecom.representative.as_deref()]; }
-                label { (t(lang, "注册资本（可选，如 100万元）", "Registered capital (optional, e.g. 100万元)")) " " input type="text" name="registered_capital" value=[wecom.registered_capital.as_deref()]; }
+                label { (t(lang, "注册资本（可选，如 100万元）", "Registered capital (optional, e.g. RMB 1,000,000)")) " " input type="text" name="registered_capital" value=[wecom.registered_capital.as_deref()]; }
                 button type="submit" { (t(lang, "保存", "Save")) }
             }
         }

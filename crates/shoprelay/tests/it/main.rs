@@ -16,6 +16,7 @@ mod chat_cards;
 mod cli;
 mod configure;
 mod console;
+mod console_lang;
 mod crash;
 mod data_policy;
 mod delivery;
