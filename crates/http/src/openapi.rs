@@ -3,7 +3,10 @@
 //! `/api/v1` route of the router to having its operation in the document.
 
 use axum::Json;
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi, ToSchema};
 
 /// Every error's body: a stable code, the sentence in Chinese and in English.
@@ -37,6 +40,170 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+    }
+}
+
+/// Each operation's id, `{tag}_{handler}`: utoipa names an operation after its handler, and handlers in
+/// different modules share names (`list`, `get`), while a link names its target by a unique id.
+struct OperationIds;
+
+impl Modify for OperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                let tag = operation.tags.as_ref().and_then(|t| t.first()).cloned();
+                if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut()) {
+                    *id = format!("{tag}_{id}");
+                }
+            }
+        }
+    }
+}
+
+/// The links between operations: which value of an answer names what another operation takes (a rule's
+/// id, a conversation's, a task's, a shop's), so a client — and schemathesis' stateful phase, which
+/// chains calls along them — can follow one answer into the next call.
+struct Links;
+
+/// `(path, method, status, link name, target operation id, [(target parameter, runtime expression)])`.
+type LinkSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const FIRST_RULE: &[(&str, &str)] = &[("id", "$response.body#/0/id")];
+const THIS_RULE: &[(&str, &str)] = &[("id", "$response.body#/id")];
+const FIRST_SHOP: &[(&str, &str)] = &[
+    ("app_id", "$response.body#/0/app_id"),
+    ("shop_id", "$response.body#/0/shop_id"),
+];
+const LINKS: &[LinkSpec] = &[
+    ("/api/v1/rules", "get", "200", "GetRule", "rules_get", FIRST_RULE),
+    (
+        "/api/v1/rules",
+        "get",
+        "200",
+        "DisableRule",
+        "rules_disable",
+        FIRST_RULE,
+    ),
+    ("/api/v1/rules", "get", "200", "EnableRule", "rules_enable", FIRST_RULE),
+    ("/api/v1/rules/{id}", "put", "200", "GetRule", "rules_get", THIS_RULE),
+    ("/api/v1/rules/{id}", "put", "201", "GetRule", "rules_get", THIS_RULE),
+    (
+        "/api/v1/rules/{id}",
+        "put",
+        "201",
+        "DeleteRule",
+        "rules_delete",
+        THIS_RULE,
+    ),
+    (
+        "/api/v1/rules/{id}/enable",
+        "post",
+        "200",
+        "GetRule",
+        "rules_get",
+        THIS_RULE,
+    ),
+    (
+        "/api/v1/rules/{id}/disable",
+        "post",
+        "200",
+        "GetRule",
+        "rules_get",
+        THIS_RULE,
+    ),
+    (
+        "/api/v1/tasks",
+        "get",
+        "200",
+        "AckTask",
+        "tasks_ack",
+        &[("id", "$response.body#/0/id")],
+    ),
+    (
+        "/api/v1/tasks",
+        "get",
+        "200",
+        "GetRule",
+        "rules_get",
+        &[("id", "$response.body#/0/rule_id")],
+    ),
+    (
+        "/api/v1/tasks/{id}/ack",
+        "post",
+        "200",
+        "GetRule",
+        "rules_get",
+        &[("id", "$response.body#/rule_id")],
+    ),
+    (
+        "/api/v1/conversations",
+        "get",
+        "200",
+        "GetConversation",
+        "conversations_get",
+        &[("id", "$response.body#/0/id")],
+    ),
+    (
+        "/api/v1/conversations",
+        "get",
+        "200",
+        "GetDataPolicy",
+        "shops_get",
+        FIRST_SHOP,
+    ),
+    (
+        "/api/v1/status",
+        "get",
+        "200",
+        "GetDataPolicy",
+        "shops_get",
+        &[
+            ("app_id", "$response.body#/shops/0/app_id"),
+            ("shop_id", "$response.body#/shops/0/shop_id"),
+        ],
+    ),
+    (
+        "/api/v1/shops/{app_id}/{shop_id}/data-policy",
+        "put",
+        "200",
+        "GetDataPolicy",
+        "shops_get",
+        &[("app_id", "$request.path.app_id"), ("shop_id", "$request.path.shop_id")],
+    ),
+];
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, method, status, name, target, parameters) in LINKS {
+            let Some(item) = openapi.paths.paths.get_mut(*path) else {
+                continue;
+            };
+            let operation: &mut Option<Operation> = match *method {
+                "get" => &mut item.get,
+                "put" => &mut item.put,
+                "post" => &mut item.post,
+                _ => &mut item.delete,
+            };
+            let response = operation.as_mut().and_then(|o| o.responses.responses.get_mut(*status));
+            let Some(RefOr::T(response)) = response else {
+                continue;
+            };
+            let link = parameters
+                .iter()
+                .fold(LinkBuilder::new().operation_id(*target), |link, (name, value)| {
+                    link.parameter(*name, *value)
+                })
+                .build();
+            response.links.insert((*name).to_owned(), RefOr::T(link));
+        }
     }
 }
 
@@ -79,7 +246,7 @@ impl Modify for BearerScheme {
         shoprelay_store::TaskState,
         shoprelay_store::ConversationState
     )),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &OperationIds, &Links),
     security(("bearer" = []))
 )]
 pub struct ApiDoc;
@@ -181,6 +348,48 @@ mod tests {
                 assert_eq!(error, "#/components/schemas/ErrorBody", "{method} {path}");
             }
         }
+    }
+
+    #[test]
+    fn operation_ids_are_unique_and_every_link_names_an_operation_and_its_parameters() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut ids = std::collections::BTreeMap::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap().to_owned();
+                assert!(
+                    ids.insert(id.clone(), op.clone()).is_none(),
+                    "operationId {id} twice ({method} {path})"
+                );
+            }
+        }
+        let mut links = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for (status, response) in op["responses"].as_object().unwrap() {
+                    for (name, link) in response["links"].as_object().into_iter().flatten() {
+                        links += 1;
+                        let at = format!("{method} {path} {status} {name}");
+                        let target = link["operationId"].as_str().unwrap();
+                        let target = ids.get(target).unwrap_or_else(|| panic!("{at}: no operation {target}"));
+                        let takes: Vec<_> = target["parameters"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|p| p["name"].as_str())
+                            .collect();
+                        for (parameter, value) in link["parameters"].as_object().unwrap() {
+                            assert!(
+                                takes.contains(&parameter.as_str()),
+                                "{at}: {parameter} not in {takes:?}"
+                            );
+                            assert!(value.as_str().unwrap().starts_with('$'), "{at}: {value}");
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(links, LINKS.len(), "every link found its answer");
     }
 
     #[test]
