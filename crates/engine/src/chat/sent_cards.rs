@@ -9,8 +9,9 @@ use serde_json::Value;
 use shoprelay_core::error::{Lang, UserFacing};
 use shoprelay_core::ids::{ConfigId, IdError};
 use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, CardCode, CardSubject, Conversation, NewCardCode};
-use shoprelay_wecom::card_update::{CardAudience, CardChange, CardUpdate, RESPONSE_CODE_TTL_MS};
-use shoprelay_wecom::error::WeComError;
+use shoprelay_wecom::card_update::{
+    CardAudience, CardChange, CardUpdate, CardUpdateError as WeComCardError, RESPONSE_CODE_TTL_MS,
+};
 
 use super::buttons::CardRef;
 use super::say;
@@ -159,8 +160,8 @@ enum CardUpdateError {
     #[error("WeCom app `{0}` is no longer configured")]
     AppGone(ConfigId),
     /// WeCom refused the update or could not be reached.
-    #[error("{}: {0}", .0.code())]
-    WeCom(#[source] WeComError),
+    #[error("{}: {}", .0.code(), .0)]
+    WeCom(#[source] WeComCardError),
 }
 
 /// The buttons' replacement once `member` resolved the conversation.

@@ -801,18 +801,4 @@ mod tests {
         with_callback.encoding_aes_key = Some(Secret::new("k".repeat(43)));
         assert!(parse_input(&with_callback).is_ok());
     }
-
-    #[test]
-    fn token_failures_are_told_from_send_failures() {
-        let api = |errcode| WeComError::Api {
-            errcode,
-            errmsg: String::new(),
-        };
-        for code in [40001, 40013, 60020] {
-            assert!(failed_at_token(&api(code)), "{code}");
-        }
-        for code in [40056, 301002, 81013] {
-            assert!(!failed_at_token(&api(code)), "{code}");
-        }
-    }
 }

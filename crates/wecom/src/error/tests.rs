@@ -101,7 +101,7 @@ fn token_failures_are_gettokens_own_or_not_reaching_wecom() {
     for code in [40001, 40013, 60020, 40091, 42009] {
         assert!(api(code, "x").failed_at_token(), "{code}");
     }
-    for code in [40014, 81013, 40003, 45009, -1] {
+    for code in [40014, 40056, 301002, 81013, 40003, 45009, -1] {
         assert!(!api(code, "x").failed_at_token(), "{code}");
     }
     let http = WeComError::Http {
