@@ -3,6 +3,7 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
+use axum::Extension;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use shoprelay_core::destination::Destination;
@@ -12,6 +13,7 @@ use shoprelay_engine::service::status::Status;
 use shoprelay_store::{AuditEntry, AuditFilter, AuditKind, AuditOutcome, ReplayFilter};
 
 use crate::error::ApiError;
+use crate::guard::Caller;
 use crate::AppState;
 
 /// The API token is missing, wrong or revoked.
@@ -154,9 +156,15 @@ pub struct Replayed {
 ))]
 pub async fn replay(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     body: Result<Json<ReplayFilter>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Replayed>, ApiError> {
     let Json(filter) = body.map_err(|e| BadQuery(e.body_text()))?;
     let replayed = state.engine.queues().replay_dead(&filter).await?;
+    let target = filter.destination.as_ref().map(ToString::to_string);
+    let detail = format!("{replayed} dead letters queued again; {filter:?}");
+    caller
+        .record(&state, "deliveries.replay", target.as_deref(), detail)
+        .await?;
     Ok(Json(Replayed { replayed }))
 }

@@ -1,12 +1,13 @@
 //! `POST /api/v1/buyers/forget`: a data subject's deletion request, carried out and audited.
 
 use axum::extract::State;
-use axum::Json;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use shoprelay_store::ForgetReport;
 
 use crate::api::BadQuery;
 use crate::error::ApiError;
+use crate::guard::Caller;
 use crate::AppState;
 
 /// Whom to forget.
@@ -27,10 +28,14 @@ pub struct ForgetRequest {
 /// Deletes everything stored about the buyer; answers the counts (the audit log names only a hash).
 pub async fn forget(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     body: Result<Json<ForgetRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<ForgetReport>, ApiError> {
     let Json(request) = body.map_err(|e| BadQuery(e.body_text()))?;
-    Ok(Json(
-        state.engine.buyers().forget(request.shop_id, &request.buyer).await?,
-    ))
+    let report = state.engine.buyers().forget(request.shop_id, &request.buyer).await?;
+    // The record names the shop and the counts, never the buyer who asked to be forgotten.
+    let detail = format!("a buyer's data deleted: {report:?}");
+    let target = format!("shop {}", request.shop_id);
+    caller.record(&state, "buyer.forget", Some(&target), detail).await?;
+    Ok(Json(report))
 }

@@ -116,6 +116,30 @@ pub enum Caller {
     Token(ApiTokenRecord),
 }
 
+impl Caller {
+    /// Who the record of admin actions names: `token:<name>` for a stored token, `token:(configured)` for
+    /// the token given at start-up (no stored name has parentheses), `api:local` for a loopback caller.
+    pub fn actor(&self) -> String {
+        match self {
+            Caller::Local => "api:local".into(),
+            Caller::Configured => "token:(configured)".into(),
+            Caller::Token(token) => format!("token:{}", token.name),
+        }
+    }
+
+    /// Records a write made through the API in the log of admin actions the console keeps.
+    pub async fn record(
+        &self,
+        state: &AppState,
+        action: &str,
+        target: Option<&str>,
+        detail: String,
+    ) -> Result<(), ApiError> {
+        let console = state.engine.console();
+        Ok(console.record_as(&self.actor(), action, target, detail).await?)
+    }
+}
+
 /// Admits a request to `/api/v1`: the configured token (every scope), a stored unrevoked token whose scope
 /// covers the route, or nothing at all while no token is configured. A token that is sent must be good,
 /// even where none is needed.

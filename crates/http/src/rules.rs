@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventKind};
@@ -21,6 +21,7 @@ use shoprelay_store::ConfigChange;
 
 use crate::api::BadQuery;
 use crate::error::ApiError;
+use crate::guard::Caller;
 use crate::AppState;
 
 /// A rule as the API shows it, with its counters.
@@ -117,6 +118,7 @@ fn parse_rule(id: &ConfigId, body: serde_json::Value) -> Result<Route, ApiError>
 /// `shoprelay apply` (unknown targets, bad conditions with their position, bad hours …).
 pub async fn put(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<RuleView>), ApiError> {
@@ -124,6 +126,8 @@ pub async fn put(
     let Json(body) = body.map_err(|e| BadQuery(e.body_text()))?;
     let rule = parse_rule(&id, body)?;
     let (change, counters) = state.engine.rules().save(&rule).await?;
+    let detail = format!("{change:?}, enabled {}", rule.enabled);
+    caller.record(&state, "rule.save", Some(id.as_str()), detail).await?;
     let status = match change {
         ConfigChange::Created => StatusCode::CREATED,
         _ => StatusCode::OK,
@@ -136,15 +140,24 @@ pub async fn put(
     (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
 ))]
 /// `DELETE /api/v1/rules/{id}`: the rule stops matching; its past deliveries and counters stay.
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let id = rule_id(&id)?;
     state.engine.rules().delete(&id).await?;
+    caller
+        .record(&state, "rule.delete", Some(id.as_str()), String::new())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn set_enabled(state: AppState, id: String, enabled: bool) -> Result<Json<RuleView>, ApiError> {
+async fn set_enabled(state: AppState, caller: Caller, id: String, enabled: bool) -> Result<Json<RuleView>, ApiError> {
     let id = rule_id(&id)?;
     let (rule, counters) = state.engine.rules().set_enabled(&id, enabled).await?;
+    let action = if enabled { "rule.enable" } else { "rule.disable" };
+    caller.record(&state, action, Some(id.as_str()), String::new()).await?;
     Ok(Json(view(&rule, counters)))
 }
 
@@ -153,8 +166,12 @@ async fn set_enabled(state: AppState, id: String, enabled: bool) -> Result<Json<
     (status = 200, description = "The rule, enabled", body = RuleView),
     (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
 ))]
-pub async fn enable(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<RuleView>, ApiError> {
-    set_enabled(state, id, true).await
+pub async fn enable(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<RuleView>, ApiError> {
+    set_enabled(state, caller, id, true).await
 }
 
 #[utoipa::path(post, path = "/api/v1/rules/{id}/disable", tag = "rules", params(("id" = String, Path, description = "Rule id")), responses(
@@ -162,8 +179,12 @@ pub async fn enable(State(state): State<AppState>, Path(id): Path<String>) -> Re
     (status = "4XX", description = "Refused: `{code, message, message_en}`", body = crate::openapi::ErrorBodyDoc),
 ))]
 /// `POST /api/v1/rules/{id}/disable`: kept, matches nothing until enabled.
-pub async fn disable(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<RuleView>, ApiError> {
-    set_enabled(state, id, false).await
+pub async fn disable(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<RuleView>, ApiError> {
+    set_enabled(state, caller, id, false).await
 }
 
 /// What to dry-run: a stored order's newest event (of `kind`, when given), a sample event of a kind,

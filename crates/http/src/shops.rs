@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use axum::extract::{Path, State};
-use axum::Json;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::{ConfigId, ShopId};
@@ -15,6 +15,7 @@ use shoprelay_engine::service::data_policy::Accepting;
 
 use crate::api::BadQuery;
 use crate::error::ApiError;
+use crate::guard::Caller;
 use crate::AppState;
 
 /// A shop's policy as the API shows it, with the commitment it needs.
@@ -105,6 +106,7 @@ pub async fn get(
 ))]
 pub async fn put(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path((app, shop)): Path<(String, String)>,
     body: Result<Json<PolicyRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<PolicyView>, ApiError> {
@@ -119,6 +121,19 @@ pub async fn put(
         version,
         by: request.accepted_by.unwrap_or_default(),
     });
+    let kept: Vec<&str> = fields.iter().map(|f| f.as_str()).collect();
+    let detail = match &accepting {
+        Some(a) => format!(
+            "fields [{}]; commitment {} accepted by {}",
+            kept.join(", "),
+            a.version,
+            a.by
+        ),
+        None => format!("fields [{}]", kept.join(", ")),
+    };
     let policy = state.engine.data_policies().set(&app, shop, fields, accepting).await?;
+    caller
+        .record(&state, "shop.data_policy", Some(&format!("{app}/{shop}")), detail)
+        .await?;
     Ok(Json(view(policy)))
 }

@@ -219,3 +219,105 @@ async fn the_cli_creates_lists_and_revokes_tokens_on_the_servers_database() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("tokens.not_found"));
 }
+
+#[tokio::test]
+async fn writes_through_the_api_are_recorded_with_the_token_that_made_them() {
+    let app = spawn_app().await;
+    let session = first_admin(&app).await;
+    let admin = create_on_console(&app, &session, "deployer", "admin").await;
+    let operate = create_on_console(&app, &session, "ops-bot", "operate").await;
+    let rule = r#"{"events": ["order_created"], "targets": [{"type": "robot", "robot": "ops"}]}"#;
+    let shop = crate::helpers::SHOP;
+    let writes = [
+        (
+            reqwest::Method::PUT,
+            "/api/v1/rules/nightly".to_owned(),
+            &admin,
+            Some(rule.to_owned()),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/rules/nightly/disable".into(),
+            &admin,
+            None,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/rules/nightly/enable".into(),
+            &admin,
+            None,
+        ),
+        (reqwest::Method::DELETE, "/api/v1/rules/nightly".into(), &admin, None),
+        (
+            reqwest::Method::PUT,
+            format!("/api/v1/shops/main/{shop}/data-policy"),
+            &admin,
+            Some(r#"{"fields": []}"#.into()),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/deliveries/replay".into(),
+            &operate,
+            Some(r#"{"destination": "robot:ops"}"#.into()),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/buyers/forget".into(),
+            &operate,
+            Some(format!(r#"{{"shop_id": {shop}, "buyer": "alice_buyer"}}"#)),
+        ),
+    ];
+    for (method, path, token, body) in writes {
+        let r = call(&app, method, &path, token, body.as_deref()).await;
+        assert!(r.status().is_success(), "{path}: {}", r.text().await.unwrap());
+    }
+    let console = app.server.engine.console();
+    let by = |actor: &'static str| {
+        let console = &console;
+        async move {
+            let mut rows = console.actions(Some(actor.into()), None, None).await.unwrap();
+            rows.reverse();
+            rows
+        }
+    };
+    let deployer = by("token:deployer").await;
+    let done: Vec<(&str, Option<&str>)> = deployer
+        .iter()
+        .map(|a| (a.action.as_str(), a.target.as_deref()))
+        .collect();
+    let policy_target = format!("main/{shop}");
+    assert_eq!(
+        done,
+        vec![
+            ("rule.save", Some("nightly")),
+            ("rule.disable", Some("nightly")),
+            ("rule.enable", Some("nightly")),
+            ("rule.delete", Some("nightly")),
+            ("shop.data_policy", Some(policy_target.as_str())),
+        ]
+    );
+    assert!(deployer[0].detail.contains("Created"), "{deployer:?}");
+    let ops = by("token:ops-bot").await;
+    let done: Vec<&str> = ops.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(done, vec!["deliveries.replay", "buyer.forget"], "{ops:?}");
+    assert_eq!(ops[0].target.as_deref(), Some("robot:ops"));
+    assert!(
+        ops.iter().all(|a| !a.detail.contains("alice_buyer")),
+        "the forgotten buyer is not named: {ops:?}"
+    );
+
+    // Without a token (a loopback server with none configured) the caller is named as such.
+    let local = app
+        .http
+        .post(format!("{}/api/v1/rules/orders/disable", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(local.status(), StatusCode::OK);
+    assert_eq!(by("api:local").await[0].action, "rule.disable");
+    let (_, page) = get_page(&app, &session, "/console/actions?actor=token:deployer").await;
+    assert!(
+        page.contains("rule.delete") && page.contains("token:deployer"),
+        "{page}"
+    );
+}
