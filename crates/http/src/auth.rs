@@ -3,10 +3,12 @@
 //! auth.lazada.com link, TikTok Shop's services.tiktokshop.com link) with a single-use state nonce; the
 //! marketplace redirects back to `/auth/{platform}/{app_id}/callback?code=…&state=…` (Shopee adds `shop_id`
 //! or `main_account_id`; TikTok Shop uses the redirect URL registered for the service, which must be this one),
-//! where the state is spent, the code exchanged and the tokens of every shop it covers stored.
+//! where the state is spent, the code exchanged and the tokens of every shop it covers stored. The seller
+//! is then sent back to the console's onboarding page (303), which names the shops now bound; a failure
+//! stays a plain answer with its code and what to do.
 
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ConfigId;
 use shoprelay_engine::tokens::TokenError;
@@ -112,12 +114,13 @@ fn known_app(state: &AppState, platform: &str, app_id: &str) -> Result<ConfigId,
     }
 }
 
-/// Exchanges the code and stores the tokens.
+/// Exchanges the code, stores the tokens and sends the seller back to the onboarding page, which names
+/// the shops bound (see [`crate::console::onboarding::authorized_link`]).
 pub async fn callback(
     State(state): State<AppState>,
     Path((platform, app_id)): Path<(String, String)>,
     Query(query): Query<RedirectQuery>,
-) -> Result<Html<String>, ApiError> {
+) -> Result<Redirect, ApiError> {
     let app = known_app(&state, &platform, &app_id)?;
     if query.get("code").is_none_or(|c| c.is_empty()) {
         return Err(AuthError::BadRedirect.into());
@@ -127,11 +130,5 @@ pub async fn callback(
         .complete_authorization(&app, &query)
         .await
         .map_err(AuthError::from)?;
-    let list: Vec<String> = shops.iter().map(ToString::to_string).collect();
-    Ok(Html(format!(
-        "<!doctype html><meta charset=utf-8><title>授权成功</title><h1>授权成功 · Authorized</h1>\
-         <p>店铺 {} 已授权给 shoprelay，新订单将推送到企业微信。</p><p>Shop(s) {} are now connected.</p>",
-        list.join("、"),
-        list.join(", ")
-    )))
+    Ok(Redirect::to(&crate::console::onboarding::authorized_link(&app, &shops)))
 }

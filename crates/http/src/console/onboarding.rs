@@ -1,21 +1,25 @@
 //! `/console/onboarding`: the wizard — connect a WeCom self-built app (tested live, saved when it works,
 //! shown with the callback URL to paste into WeCom), authorize the marketplace shops (the signed
-//! authorization link, the push URL to configure), the entity check, and "test connection", which runs
-//! every check and shows each step green or red with its code and fix.
+//! authorization link, the push URL to configure; the marketplace's redirect lands back here naming the
+//! shops bound), the entity check, and "test connection", which runs every check and shows each step
+//! green or red with its code and fix.
 
 use std::collections::BTreeMap;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
 use shoprelay_core::entity::ShopState;
 use shoprelay_core::error::Lang;
+use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::Secret;
 use shoprelay_engine::service::connect::{Step, StepKind, WeComAppInput};
+use shoprelay_store::ShopAuthStatus;
 
 use super::page::{error_box, error_page, ok_page};
-use super::{t, Authed, Posted};
+use super::{lang_of, t, Authed, Posted};
 use crate::AppState;
 
 fn step_name(lang: Lang, kind: StepKind) -> &'static str {
@@ -269,9 +273,105 @@ pub async fn connect_marketplace(State(state): State<AppState>, posted: Posted<B
     render(&state, &authed, outcome).await
 }
 
-/// `GET /console/onboarding`.
-pub async fn page(State(state): State<AppState>, authed: Authed) -> Response {
-    render(&state, &authed, Outcome::default()).await
+/// Where the authorization callback sends the seller once `shops` of `app` are bound.
+pub fn authorized_link(app: &ConfigId, shops: &[ShopId]) -> String {
+    let shops: Vec<String> = shops.iter().map(ToString::to_string).collect();
+    format!("/console/onboarding?authorized={app}&shops={}#shops", shops.join(","))
+}
+
+/// The query [`authorized_link`] writes; `again` marks the page's one reload of itself.
+#[derive(Deserialize, Default)]
+pub struct Bound {
+    #[serde(default)]
+    authorized: String,
+    #[serde(default)]
+    shops: String,
+    again: Option<String>,
+}
+
+impl Bound {
+    fn parsed(&self) -> Option<(ConfigId, Vec<ShopId>)> {
+        let app = ConfigId::parse(self.authorized.trim()).ok()?;
+        let shops = self
+            .shops
+            .split(',')
+            .filter_map(|s| s.trim().parse::<u64>().ok())
+            .filter_map(|s| ShopId::new(s).ok())
+            .collect();
+        Some((app, shops))
+    }
+}
+
+/// The seller comes back from the marketplace's site, and that cross-site navigation carries no
+/// SameSite=Strict session cookie; a reload started by this site's own page does. So the first answer
+/// without a session is a page that reloads itself once (marked `again`), no script needed.
+fn reload_once(lang: Lang, app: &ConfigId, shops: &[ShopId]) -> Response {
+    let link = authorized_link(app, shops).replacen("#shops", "&again=1#shops", 1);
+    let body = html! {
+        meta http-equiv="refresh" content={ "0;url=" (link) };
+        p { a href=(link) { (t(lang, "授权已完成，返回接入向导 →", "Authorized: back to onboarding →")) } }
+    };
+    ok_page(
+        lang,
+        None,
+        "/console/onboarding",
+        t(lang, "接入向导", "Onboarding"),
+        body,
+    )
+}
+
+/// The notice naming the shops a redirect says were bound. Only shops whose authorization is active in
+/// the store are named, so a hand-made link cannot make the page claim anything.
+async fn bound_notice(state: &AppState, lang: Lang, bound: &Bound) -> Option<Markup> {
+    let (app, shops) = bound.parsed()?;
+    let store = state.engine.store();
+    let registry = state.engine.registry();
+    let mut named = Vec::new();
+    for shop in shops {
+        let active = matches!(store.shop_auth(&app, shop).await, Ok(Some(a)) if a.status == ShopAuthStatus::Active);
+        if !active {
+            continue;
+        }
+        let name = match registry.shop(&app, shop) {
+            Some(configured) => Some(configured.name.clone()),
+            None => store.shop_profile(&app, shop).await.ok().flatten().and_then(|p| p.name),
+        };
+        named.push(match name {
+            Some(name) => format!("{name} ({app}/{shop})"),
+            None => format!("{app}/{shop}"),
+        });
+    }
+    if named.is_empty() {
+        return None;
+    }
+    Some(html! {
+        div.ok role="status" {
+            @match lang {
+                Lang::Zh => { "授权成功：店铺 " strong { (named.join("、")) } " 已绑定到 shoprelay，新订单将推送到企业微信。" },
+                Lang::En => { "Authorized: shop(s) " strong { (named.join(", ")) } " now bound to shoprelay; new orders will reach WeCom." },
+            }
+        }
+    })
+}
+
+/// `GET /console/onboarding`, with a notice naming the shops just bound when the authorization
+/// callback sent the seller here.
+pub async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    authed: Result<Authed, Response>,
+    Query(bound): Query<Bound>,
+) -> Response {
+    let authed = match (authed, bound.parsed()) {
+        (Ok(authed), _) => authed,
+        (Err(_), Some((app, shops))) if bound.again.is_none() => return reload_once(lang_of(&headers), &app, &shops),
+        (Err(to_login), _) => return to_login,
+    };
+    let outcome = Outcome {
+        market: bound_notice(&state, authed.lang, &bound).await,
+        ..Outcome::default()
+    };
+    render(&state, &authed, outcome).await
 }
 
 /// The WeCom app form (the Secret is never shown again).

@@ -438,6 +438,57 @@ async fn the_entity_check_explains_a_mismatch_until_it_is_fixed() {
     assert!(actions.contains("entity.shop") && actions.contains("entity.wecom"));
 }
 
+#[tokio::test]
+async fn the_authorization_redirect_lands_in_the_console_naming_the_shop_bound() {
+    let app = spawn_app().await;
+    let session = first_admin(&app).await;
+    let shop = crate::helpers::SHOP;
+    let landing = app
+        .land(&format!("{}/auth/shopee/{}", app.base, crate::helpers::APP))
+        .await;
+    let (status, page) = get_page(&app, &session, &landing).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("授权成功") && page.contains(&format!("测试店铺 (main/{shop})")),
+        "{page}"
+    );
+    let en = browser()
+        .get(format!("{}{landing}", app.base))
+        .header(COOKIE, format!("shoprelay_session={session}; shoprelay_lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(en.contains("Authorized: shop(s) ") && en.contains("now bound"), "{en}");
+
+    // A hand-made link names nothing that is not bound.
+    let (_, forged) = get_page(&app, &session, "/console/onboarding?authorized=main&shops=12345").await;
+    assert!(!forged.contains("授权成功"), "{forged}");
+
+    // Back from the marketplace's site the Strict session cookie is not sent: the page reloads itself
+    // once (a same-site navigation, which carries it), and only then asks for a login.
+    let bounced = browser().get(format!("{}{landing}", app.base)).send().await.unwrap();
+    assert_eq!(bounced.status(), StatusCode::OK);
+    let bounced = bounced.text().await.unwrap();
+    let again = format!("url=/console/onboarding?authorized=main&amp;shops={shop}&amp;again=1");
+    assert!(
+        bounced.contains("http-equiv=\"refresh\"") && bounced.contains(&again),
+        "{bounced}"
+    );
+    let second = browser()
+        .get(format!(
+            "{}/console/onboarding?authorized=main&shops={shop}&again=1",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), StatusCode::SEE_OTHER);
+    assert_eq!(second.headers()[LOCATION], "/console/login");
+}
+
 /// Submits the wizard's WeCom form; answers the page.
 async fn connect_wecom(app: &TestApp, session: &str, csrf: &str, fields: &[(&str, &str)]) -> String {
     let wecom = app.wecom.base_url();

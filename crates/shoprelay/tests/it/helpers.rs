@@ -254,16 +254,35 @@ impl TestApp {
 
     /// Authorizes the simulated shop through the real OAuth redirect flow.
     pub async fn authorize(&self) {
-        let page = self
-            .http
-            .get(format!("{}/auth/shopee/{APP}", self.base))
-            .send()
-            .await
+        let landing = self.land(&format!("{}/auth/shopee/{APP}", self.base)).await;
+        assert!(landing.contains(&format!("shops={SHOP}")), "{landing}");
+    }
+
+    /// Follows `url` through the marketplace's authorization until shoprelay sends the seller back to
+    /// the console: answers where (`/console/onboarding?authorized=…&shops=…`), failing on anything else.
+    pub async fn land(&self, url: &str) -> String {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                if attempt.url().path() == "/console/onboarding" {
+                    attempt.stop()
+                } else {
+                    attempt.follow()
+                }
+            }))
+            .build()
             .unwrap();
-        let status = page.status();
-        let text = page.text().await.unwrap();
-        assert!(status.is_success(), "authorization failed: {status} {text}");
-        assert!(text.contains("授权成功"), "{text}");
+        let answer = client.get(url).send().await.unwrap();
+        let status = answer.status();
+        let location = answer
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = answer.text().await.unwrap_or_default();
+        assert_eq!(status.as_u16(), 303, "authorization failed: {status} {text}");
+        assert!(location.starts_with("/console/onboarding?authorized="), "{location}");
+        location
     }
 
     /// Runs the pipeline until nothing is due.

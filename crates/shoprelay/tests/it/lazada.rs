@@ -287,14 +287,8 @@ async fn a_seller_authorizes_through_the_lazada_link_and_every_country_shop_gets
 
     // The seller logs in at Lazada, which sends the code to the redirect URI.
     let code = lazada.authorize("seller@example.com").unwrap();
-    let page = app
-        .http
-        .get(format!("{redirect_uri}&code={code}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains(&SELLER.to_string()));
+    let landing = app.land(&format!("{redirect_uri}&code={code}")).await;
+    assert!(landing.contains(&SELLER.to_string()), "{landing}");
     let auth = engine.store().shop_auth(&app_id, shop).await.unwrap().unwrap();
     assert_eq!(auth.status, ShopAuthStatus::Active);
     // The state was spent: the same redirect cannot bind the shop again.

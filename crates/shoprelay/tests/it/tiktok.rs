@@ -345,9 +345,11 @@ async fn a_seller_authorizes_through_the_tiktok_link_and_the_shop_gets_tokens() 
     // The seller approves at TikTok, which sends the code and the state to the registered redirect URL.
     let code = tiktok.authorize(OPEN_ID).unwrap();
     let callback = format!("{}/auth/tiktok/{TT_APP}/callback?code={code}&state={state}", app.base);
-    let page = app.http.get(&callback).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains(&TT_SHOP.to_string()));
+    let landing = app.land(&callback).await;
+    assert!(
+        landing.contains(&format!("authorized={TT_APP}&shops={TT_SHOP}")),
+        "{landing}"
+    );
     let auth = engine.store().shop_auth(&app_id, shop).await.unwrap().unwrap();
     assert_eq!(auth.status, ShopAuthStatus::Active);
     assert!(

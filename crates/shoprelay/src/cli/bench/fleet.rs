@@ -288,10 +288,26 @@ async fn authorize(base: &str) -> Result<()> {
     let mut link = url::Url::parse(link).context("shoprelay redirected to an invalid URL")?;
     link.query_pairs_mut()
         .append_pair("sim_main_account_id", &MAIN_ACCOUNT.to_string());
-    let page = reqwest::get(link).await?;
+    // Shopee's page and its redirect are followed; shoprelay's answer, a 303 back to the console, is not.
+    let to_console = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.url().path() == "/console/onboarding" {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        }))
+        .build()?;
+    let page = to_console.get(link).send().await?;
     let status = page.status();
-    let text = page.text().await.unwrap_or_default();
-    if !status.is_success() || !text.contains("授权成功") {
+    let landing = page
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if status != reqwest::StatusCode::SEE_OTHER || !landing.contains("authorized=") {
+        let text = page.text().await.unwrap_or_default();
         bail!("authorizing the simulated shops failed: HTTP {status}: {text}");
     }
     Ok(())
