@@ -700,3 +700,39 @@ async fn robot_markdown_is_limited_to_4096_bytes_and_cannot_mention_everyone() {
     );
     assert_eq!(messages[2].recipients, vec!["@all"], "a text message mentions everyone");
 }
+
+#[tokio::test]
+async fn agent_get_names_only_the_tokens_own_app() {
+    let h = Harness::start(WeComSimConfig {
+        partly_visible_apps: vec![1000003],
+        ..directory()
+    })
+    .await;
+    let token = h.token_for(SECRET).await;
+    let own = h
+        .get(&format!("/cgi-bin/agent/get?access_token={token}&agentid={AGENT}"))
+        .await;
+    assert_eq!(own["errcode"], 0, "{own}");
+    assert_eq!(
+        (own["agentid"].clone(), own["name"].clone()),
+        (json!(AGENT), json!("订单通知"))
+    );
+    assert_eq!(own["allow_partys"]["partyid"], json!([1]), "visible company-wide");
+    assert_eq!(own["close"], 0);
+    let other = h
+        .get(&format!("/cgi-bin/agent/get?access_token={token}&agentid=1000003"))
+        .await;
+    assert_eq!(other["errcode"], 301002, "another app of the corp: {other}");
+    let unknown = h
+        .get(&format!("/cgi-bin/agent/get?access_token={token}&agentid=1000009"))
+        .await;
+    assert_eq!(unknown["errcode"], 40056, "{unknown}");
+    let partly = h.token_for("secret-b").await;
+    let partly = h
+        .get(&format!("/cgi-bin/agent/get?access_token={partly}&agentid=1000003"))
+        .await;
+    assert_eq!(partly["allow_partys"]["partyid"], json!([]));
+    assert_eq!(partly["allow_userinfos"]["user"][0]["userid"], "ZhangSan");
+    let no_token = h.get("/cgi-bin/agent/get?agentid=1000002").await;
+    assert_eq!(no_token["errcode"], 41001);
+}

@@ -5,6 +5,7 @@
 //! - [`client`]: [`WeComClient`] — sends app messages, app-chat messages and robot messages,
 //!   refreshing the token and retrying once when WeCom rejects it.
 //! - `token`: the per-(corp, secret) token cache with single-flight refresh (internal).
+//! - [`agent`]: `agent/get` — the app's name, proving AgentId and Secret are one app's ([`AgentInfo`]).
 //! - [`contacts`]: who is in a department, a tag or `@all` ([`Group`], [`Membership`]), cached, for
 //!   WeCom's per-person limits.
 //! - [`message`]: request bodies ([`AppMessage`], [`AppBody`], [`RobotMessage`]) and size limits.
@@ -17,6 +18,7 @@
 //! - [`login`]: web login by QR scan — the login link and who scanned ([`LoginIdentity`]).
 //! - [`longconn`]: the AI-bot long connection ([`longconn::Session`]), for servers without a public address.
 
+pub mod agent;
 pub mod callback;
 pub mod card;
 pub mod card_update;
@@ -29,6 +31,7 @@ pub mod longconn;
 pub mod message;
 mod token;
 
+pub use agent::AgentInfo;
 pub use callback::{CallbackEnvelope, CallbackMessage};
 pub use card::TemplateCard;
 pub use card_update::{CardAudience, CardChange, CardUpdate, CardUpdateError};

@@ -1,7 +1,8 @@
 //! Onboarding's live checks: a WeCom self-built app is tested with its own credentials — the access token
-//! (gettoken), then a test message to an admin member, which also proves the AgentId belongs to the Secret —
-//! and saved only when every step passes; group robots get a test message; "test connection" runs every
-//! check over what is configured. Each failed step carries WeCom's errcode and the advice of
+//! (gettoken), the agent lookup (agent/get, which reads only the Secret's own app: it proves the AgentId
+//! belongs to the Secret and names the app), then a test message to an admin member — and saved only when
+//! every step passes; group robots get a test message; "test connection" runs every check over what is
+//! configured. Each failed step carries WeCom's errcode and the advice of
 //! [`WeComError`] (40001 Secret, 40013 CorpID, 60020 with the IP WeCom saw, 40056 AgentId, 301002 another
 //! app's Secret, 93000 robot key).
 
@@ -38,6 +39,8 @@ const ORDER_WINDOW_SECS: i64 = 15 * 60;
 pub enum StepKind {
     /// `gettoken` with the CorpID and Secret.
     Token,
+    /// `agent/get` of the AgentId with the Secret's token (the app's name; the AgentId is the Secret's app).
+    AgentLookup,
     /// A test message from the app to a member (AgentId and Secret of one app, the member reachable).
     TestMessage,
     /// A test message through a group robot.
@@ -385,7 +388,7 @@ impl<'a> ConnectService<'a> {
         format!("{}/wecom/callback/{app_id}", self.engine.settings.public_url)
     }
 
-    /// Token, then a test message to `to`, with the app's credentials.
+    /// Token, the agent lookup, then a test message to `to`, with the app's credentials.
     async fn app_steps(&self, app: &WeComAppConfig, to: &str) -> Vec<Step> {
         let creds = AppCredentials {
             corp_id: app.corp_id.clone(),
@@ -407,29 +410,29 @@ impl<'a> ConnectService<'a> {
             failure,
             note: None,
         };
-        // One call: message/send fetches the token first, so a token failure surfaces here too.
-        match self.engine.wecom.send_app_message(&creds, &message).await {
-            Ok(receipt) if receipt.invalid_users.is_empty() => {
-                vec![step(StepKind::Token, None), step(StepKind::TestMessage, None)]
-            }
+        let failed = |err: &WeComError| Some(StepFailure::of(err, err.errcode()));
+        // agent/get fetches the token first, so a token failure surfaces here.
+        let agent = match self.engine.wecom.agent(&creds).await {
+            Ok(agent) => agent,
+            Err(err) if err.failed_at_token() => return vec![step(StepKind::Token, failed(&err))],
+            Err(err) => return vec![step(StepKind::Token, None), step(StepKind::AgentLookup, failed(&err))],
+        };
+        let lookup = Step {
+            note: Some(StepNote {
+                message_zh: format!("应用名称：{}", agent.name),
+                message_en: format!("App name: {}", agent.name),
+            }),
+            ..step(StepKind::AgentLookup, None)
+        };
+        let sent = match self.engine.wecom.send_app_message(&creds, &message).await {
+            Ok(receipt) if receipt.invalid_users.is_empty() => None,
             Ok(_) => {
                 let unreached = WeComError::recipients_unreachable(to);
-                vec![
-                    step(StepKind::Token, None),
-                    step(
-                        StepKind::TestMessage,
-                        Some(StepFailure::of(&unreached, unreached.errcode())),
-                    ),
-                ]
+                Some(StepFailure::of(&unreached, unreached.errcode()))
             }
-            Err(err) if err.failed_at_token() => {
-                vec![step(StepKind::Token, Some(StepFailure::of(&err, err.errcode())))]
-            }
-            Err(err) => vec![
-                step(StepKind::Token, None),
-                step(StepKind::TestMessage, Some(StepFailure::of(&err, err.errcode()))),
-            ],
-        }
+            Err(err) => failed(&err),
+        };
+        vec![step(StepKind::Token, None), lookup, step(StepKind::TestMessage, sent)]
     }
 
     /// Tests a self-built app typed into the wizard and, when every step passes, saves it (operators and

@@ -29,6 +29,11 @@ fn step_name(lang: Lang, kind: StepKind) -> &'static str {
             "获取 access_token（CorpID + Secret）",
             "Access token (CorpID + Secret)",
         ),
+        StepKind::AgentLookup => t(
+            lang,
+            "查询应用（agent/get：AgentId 属于该 Secret 的应用）",
+            "Agent lookup (agent/get: the AgentId is the Secret's app)",
+        ),
         StepKind::TestMessage => t(
             lang,
             "发送测试消息（AgentId、接收人）",

@@ -512,7 +512,18 @@ async fn connect_wecom(app: &TestApp, session: &str, csrf: &str, fields: &[(&str
 
 #[tokio::test]
 async fn the_wizard_tests_a_wecom_app_live_maps_failures_to_advice_and_saves_it_when_it_works() {
-    let app = spawn_app().await;
+    // A second app in the corp, whose AgentId typed with the first app's Secret is another app's.
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        wecom_sim: |c| {
+            c.apps.push(shoprelay_sim::wecom::SimApp {
+                agent_id: 1000003,
+                secret: "other-app-secret".into(),
+                name: "另一个应用".into(),
+            })
+        },
+        ..Default::default()
+    })
+    .await;
     let session = first_admin(&app).await;
     let (status, page) = get_page(&app, &session, "/console/onboarding").await;
     assert_eq!(status, StatusCode::OK);
@@ -527,7 +538,7 @@ async fn the_wizard_tests_a_wecom_app_live_maps_failures_to_advice_and_saves_it_
     let csrf = csrf_of(&page);
 
     type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
-    let cases: [Case; 3] = [
+    let cases: [Case; 4] = [
         (&[("corp_id", "wwwrongcorp")], "wecom.corp_id_invalid", "errcode 40013"),
         (
             &[("secret", "not-the-secret")],
@@ -535,12 +546,24 @@ async fn the_wizard_tests_a_wecom_app_live_maps_failures_to_advice_and_saves_it_
             "errcode 40001",
         ),
         (&[("agent_id", "1000003")], "wecom.agent_id_mismatch", "errcode 301002"),
+        (&[("agent_id", "1000009")], "wecom.agent_id_invalid", "errcode 40056"),
     ];
     for (fields, code, errcode) in cases {
         let page = connect_wecom(&app, &session, &csrf, fields).await;
         assert!(page.contains(code) && page.contains(errcode), "{code}: {page}");
         assert!(page.contains("未保存"), "nothing saved on {code}");
+        if errcode != "errcode 40013" && errcode != "errcode 40001" {
+            assert!(page.contains("查询应用（agent/get"), "the agent lookup fails: {page}");
+            assert!(!page.contains("发送测试消息（AgentId"), "and nothing is sent: {page}");
+        }
     }
+    assert!(
+        !app.wecom
+            .messages()
+            .iter()
+            .any(|m| m.recipients.iter().any(|r| r == "zhangsan")),
+        "no test message went out for a wrong AgentId"
+    );
     app.wecom.inject_fault(Fault::new(
         "/cgi-bin/message/send",
         1,
@@ -576,6 +599,10 @@ async fn the_wizard_tests_a_wecom_app_live_maps_failures_to_advice_and_saves_it_
     )
     .await;
     assert!(page.contains("已接通并保存"), "{page}");
+    assert!(
+        page.contains("应用名称：shoprelay 演示应用"),
+        "the agent lookup names the app: {page}"
+    );
     assert!(
         page.contains(&format!("{}/wecom/callback/newapp", app.base)),
         "the callback URL to paste"
@@ -644,8 +671,9 @@ async fn test_connection_shows_every_step_green_or_red() {
     let failed = steps.matches("class=\"step-fail\"").count();
     assert_eq!(
         (ok, failed),
-        (3, 3),
-        "token, test message and the shop app's signed push pass; robot, the shop's token and entity fail: {page}"
+        (4, 3),
+        "token, agent lookup, test message and the shop app's signed push pass; robot, the shop's token and \
+         entity fail: {page}"
     );
     assert!(page.contains("wecom.robot_key_invalid") && page.contains("errcode 93000"));
     assert!(page.contains("ERR_SHOP_INACTIVE"), "the shop is not authorized yet");

@@ -192,7 +192,7 @@ pub(crate) async fn list_id(
 }
 
 /// Token and IP checks; the token's app.
-fn authorised(state: &SimState, peer: SocketAddr, query: &HashMap<String, String>) -> Result<i64, ApiError> {
+pub(crate) fn authorised(state: &SimState, peer: SocketAddr, query: &HashMap<String, String>) -> Result<i64, ApiError> {
     let inner = state.lock();
     let token = query.get("access_token").map(String::as_str);
     let agent_id = inner.check_token(token, state.clock.now_ms(), state.config.expired_token_errcode)?;

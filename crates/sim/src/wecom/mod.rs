@@ -42,10 +42,11 @@
 //!
 //! Modules: `config` (what the corp looks like), `state` (what it remembers), `clock`,
 //! `limits` (sliding windows), `faults`, `reply` (errcode answers), `content` (msgtype rules),
-//! `gettoken`, `send`, `appchat`, `robot`, `contacts` (the API and the corp's directory), `login` (QR login), `crypto`
+//! `gettoken`, `send`, `appchat`, `robot`, `agent` (`agent/get`), `contacts` (the API and the corp's directory), `login` (QR login), `crypto`
 //! (WXBizMsgCrypt), `callback` (members' messages to the product), `cards` (clicks, response_codes,
 //! `update_template_card`), `longconn` (the AI bot's WebSocket), `inspect` and `page` (the `/sim` side).
 
+mod agent;
 mod appchat;
 mod callback;
 mod cards;
@@ -133,6 +134,7 @@ fn router(state: Arc<SimState>) -> Router {
         .route("/cgi-bin/appchat/create", post(appchat::create))
         .route("/cgi-bin/appchat/send", post(appchat::send))
         .route("/cgi-bin/webhook/send", post(robot::send))
+        .route("/cgi-bin/agent/get", get(agent::agent_get))
         .route("/cgi-bin/user/simplelist", get(contacts::simplelist))
         .route("/cgi-bin/user/list_id", post(contacts::list_id))
         .route("/cgi-bin/tag/get", get(contacts::tag_get))
