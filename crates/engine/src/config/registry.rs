@@ -395,6 +395,11 @@ impl Registry {
         seal_object(secrets, WECOM_APP, app.id.as_str(), app)
     }
 
+    /// A group robot as the object stored for it (the console's onboarding saves one it tested).
+    pub fn robot_object(secrets: &SecretBox, robot: &RobotConfig) -> Result<ConfigObject, StoreError> {
+        seal_object(secrets, ROBOT, robot.id.as_str(), robot)
+    }
+
     /// The shop, when configured.
     pub fn shop(&self, app: &ConfigId, shop: ShopId) -> Option<&ShopConfig> {
         self.shops.get(&(app.clone(), shop))

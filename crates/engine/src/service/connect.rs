@@ -1,10 +1,10 @@
 //! Onboarding's live checks: a WeCom self-built app is tested with its own credentials — the access token
 //! (gettoken), the agent lookup (agent/get, which reads only the Secret's own app: it proves the AgentId
 //! belongs to the Secret and names the app), then a test message to an admin member — and saved only when
-//! every step passes; group robots get a test message; "test connection" runs every check over what is
-//! configured. Each failed step carries WeCom's errcode and the advice of
-//! [`WeComError`] (40001 Secret, 40013 CorpID, 60020 with the IP WeCom saw, 40056 AgentId, 301002 another
-//! app's Secret, 93000 robot key).
+//! every step passes; a group robot typed into the wizard gets a test message and is saved when it
+//! arrives; "test connection" runs every check over what is configured. Each failed step carries WeCom's
+//! errcode and the advice of [`WeComError`] (40001 Secret, 40013 CorpID, 60020 with the IP WeCom saw, 40056
+//! AgentId, 301002 another app's Secret, 93000 robot key).
 
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ use shoprelay_wecom::message::{AppBody, AppMessage, Recipients, RobotMessage};
 
 use super::console::{require, ConsoleError};
 use super::entity::standing_key;
-use crate::config::{Registry, WeComAppConfig};
+use crate::config::{Registry, RobotConfig, WeComAppConfig};
 use crate::standing;
 use crate::tokens::TokenError;
 use crate::Engine;
@@ -234,6 +234,17 @@ pub struct WeComAppInput {
     pub test_user: String,
 }
 
+/// A group robot as typed into the wizard.
+#[derive(Debug, Clone)]
+pub struct RobotInput {
+    /// shoprelay's id for it (`ops`); rules name it.
+    pub id: String,
+    /// The webhook key, or the whole webhook address WeCom shows (`…/cgi-bin/webhook/send?key=…`).
+    pub key: Secret,
+    /// API host; the webhook address's host, else WeCom's production host, when empty.
+    pub api_base: String,
+}
+
 /// A field of the wizard that cannot be right.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -269,6 +280,10 @@ fn field_zh(field: &str) -> &'static str {
         "callback_token" => "回调 Token 须为 1–32 个字母或数字",
         "encoding_aes_key" => "EncodingAESKey 须恰好 43 个字母或数字；Token 与 EncodingAESKey 须同时填写",
         "api_base" => "API 地址须以 http:// 或 https:// 开头",
+        "robot_id" => "机器人标识须为字母、数字、- 或 _（规则用它指定机器人）",
+        "robot_key" => {
+            "请填写群机器人的 Webhook 地址或其中 key= 后的部分（群聊「群机器人」详情页），只含字母、数字和 -"
+        }
         _ => "请填写接收测试消息的成员 userid（通讯录中成员详情的「账号」）",
     }
 }
@@ -282,6 +297,11 @@ fn field_en(field: &str) -> &'static str {
         "callback_token" => "The callback Token is 1–32 letters or digits",
         "encoding_aes_key" => "The EncodingAESKey is exactly 43 letters or digits; give it together with the Token",
         "api_base" => "The API base starts with http:// or https://",
+        "robot_id" => "The robot id is letters, digits, - or _ (rules name the robot by it)",
+        "robot_key" => {
+            "Enter the robot's webhook address or the part after key= (the group chat's robot details): \
+             letters, digits and - only"
+        }
         _ => "Enter the userid (account) of the member who gets the test message",
     }
 }
@@ -320,6 +340,39 @@ fn alnum(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// The API host typed in; else `fallback`; else WeCom's production host.
+fn api_base_of(typed: &str, fallback: Option<String>) -> Result<String, ConnectError> {
+    match typed.trim() {
+        "" => Ok(fallback.unwrap_or_else(|| shoprelay_wecom::client::DEFAULT_API_BASE.to_owned())),
+        b if b.starts_with("http://") || b.starts_with("https://") => Ok(b.trim_end_matches('/').to_owned()),
+        _ => Err(ConnectError::Field("api_base")),
+    }
+}
+
+/// Checks the wizard's robot fields and builds the robot's configuration. Admins paste the whole webhook
+/// address as often as the key, so the key is taken out of it, and its host is the API host unless one
+/// is typed.
+fn parse_robot(input: &RobotInput) -> Result<RobotConfig, ConnectError> {
+    let id = ConfigId::parse(input.id.trim()).map_err(|_| ConnectError::Field("robot_id"))?;
+    let typed = input.key.expose().trim();
+    let (key, host) = if typed.starts_with("http://") || typed.starts_with("https://") {
+        let url = reqwest::Url::parse(typed).map_err(|_| ConnectError::Field("robot_key"))?;
+        let key = url.query_pairs().find(|(k, _)| k == "key").map(|(_, v)| v.into_owned());
+        (key.unwrap_or_default(), Some(url.origin().ascii_serialization()))
+    } else {
+        (typed.to_owned(), None)
+    };
+    let key_ok = !key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !key_ok {
+        return Err(ConnectError::Field("robot_key"));
+    }
+    Ok(RobotConfig {
+        id,
+        key: Secret::new(key),
+        api_base: api_base_of(&input.api_base, host)?,
+    })
+}
+
 /// Checks the wizard's fields and builds the app's configuration.
 fn parse_input(input: &WeComAppInput) -> Result<WeComAppConfig, ConnectError> {
     let id = ConfigId::parse(input.id.trim()).map_err(|_| ConnectError::Field("id"))?;
@@ -349,11 +402,7 @@ fn parse_input(input: &WeComAppInput) -> Result<WeComAppConfig, ConnectError> {
     if !key_ok || token.is_some() != key.is_some() {
         return Err(ConnectError::Field("encoding_aes_key"));
     }
-    let api_base = match input.api_base.trim() {
-        "" => shoprelay_wecom::client::DEFAULT_API_BASE.to_owned(),
-        b if b.starts_with("http://") || b.starts_with("https://") => b.trim_end_matches('/').to_owned(),
-        _ => return Err(ConnectError::Field("api_base")),
-    };
+    let api_base = api_base_of(&input.api_base, None)?;
     if input.test_user.trim().is_empty() {
         return Err(ConnectError::Field("test_user"));
     }
@@ -464,6 +513,54 @@ impl<'a> ConnectService<'a> {
         Ok((steps, passed))
     }
 
+    /// A test message through the robot.
+    async fn robot_step(&self, robot: &RobotConfig) -> Step {
+        let message = RobotMessage::Markdown {
+            content: "**shoprelay** 连接测试：群机器人已接通 ✅ / connection test: the robot works".into(),
+        };
+        let sent = self
+            .engine
+            .wecom
+            .send_robot(&robot.api_base, &robot.key, &message)
+            .await;
+        Step {
+            kind: StepKind::Robot,
+            subject: robot.id.to_string(),
+            failure: sent.err().map(|err| StepFailure::of(&err, err.errcode())),
+            note: None,
+        }
+    }
+
+    /// Tests a group robot typed into the wizard with a message through it and, when WeCom takes it,
+    /// saves it as the `robot` configuration object (operators and admins). Returns the step and whether
+    /// it was saved; both are recorded as a console action.
+    pub async fn connect_robot(
+        &self,
+        actor: &ConsoleUser,
+        input: &RobotInput,
+    ) -> Result<(Vec<Step>, bool), ConnectError> {
+        require(actor, Role::Operator)?;
+        let robot = parse_robot(input)?;
+        let step = self.robot_step(&robot).await;
+        let passed = step.passed();
+        if passed {
+            let object = Registry::robot_object(&self.engine.secrets, &robot)?;
+            self.engine
+                .store
+                .put_config(&object, self.engine.clock.now_ms())
+                .await?;
+            self.engine.reload_config().await?;
+        }
+        let outcome = match &step.failure {
+            Some(f) => format!("failed: {}", f.code),
+            None => "passed, saved".into(),
+        };
+        let detail = format!("api_base {}; {outcome}", robot.api_base);
+        self.record(actor, "robot.connect", Some(robot.id.as_str()), detail)
+            .await?;
+        Ok((vec![step], passed))
+    }
+
     /// Saves a marketplace app typed into the wizard (operators and admins; recorded): `platform` is
     /// `shopee`, `lazada` or `tiktok`, `fields` its settings as in `shoprelay.toml` (blank ones left out).
     /// Its credentials are proven by "test connection" (a signed push, a token refresh, an order call).
@@ -528,24 +625,7 @@ impl<'a> ConnectService<'a> {
         let mut robots: Vec<_> = registry.robots.values().collect();
         robots.sort_by(|a, b| a.id.cmp(&b.id));
         for robot in robots {
-            let message = RobotMessage::Markdown {
-                content: "**shoprelay** 连接测试：群机器人已接通 ✅ / connection test: the robot works".into(),
-            };
-            let failure = match self
-                .engine
-                .wecom
-                .send_robot(&robot.api_base, &robot.key, &message)
-                .await
-            {
-                Ok(()) => None,
-                Err(err) => Some(StepFailure::of(&err, err.errcode())),
-            };
-            steps.push(Step {
-                kind: StepKind::Robot,
-                subject: robot.id.to_string(),
-                failure,
-                note: None,
-            });
+            steps.push(self.robot_step(robot).await);
         }
         let mut markets: Vec<_> = registry.marketplaces.iter().cloned().collect();
         markets.sort_by(|a, b| a.id().cmp(b.id()));
@@ -804,4 +884,42 @@ mod tests {
         with_callback.encoding_aes_key = Some(Secret::new("k".repeat(43)));
         assert!(parse_input(&with_callback).is_ok());
     }
+
+    #[test]
+    fn a_robot_is_its_key_or_its_webhook_address() {
+        let robot = |id: &str, key: &str, api_base: &str| {
+            parse_robot(&RobotInput {
+                id: id.into(),
+                key: Secret::new(key),
+                api_base: api_base.into(),
+            })
+        };
+        let plain = robot("ops", " 693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa ", "").unwrap();
+        assert_eq!(plain.key.expose(), "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa");
+        assert_eq!(plain.api_base, shoprelay_wecom::client::DEFAULT_API_BASE);
+        let pasted = robot("ops", "http://127.0.0.1:9/cgi-bin/webhook/send?key=abc-123", "").unwrap();
+        assert_eq!(
+            (pasted.key.expose(), pasted.api_base.as_str()),
+            ("abc-123", "http://127.0.0.1:9")
+        );
+        let typed_host = robot(
+            "ops",
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k1",
+            "http://sim:1/",
+        );
+        assert_eq!(typed_host.unwrap().api_base, "http://sim:1");
+        let field = |r: Result<RobotConfig, ConnectError>| match r {
+            Err(ConnectError::Field(f)) => f,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(robot("o p", "k", "")), "robot_id");
+        assert_eq!(field(robot("ops", " ", "")), "robot_key");
+        assert_eq!(field(robot("ops", "k y", "")), "robot_key");
+        assert_eq!(
+            field(robot("ops", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send", "")),
+            "robot_key"
+        );
+        assert_eq!(field(robot("ops", "k", "ftp://x")), "api_base");
+    }
+
 }

@@ -81,6 +81,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/actions", get(accounts::actions))
         .route("/console/onboarding", get(onboarding::page))
         .route("/console/onboarding/wecom", post(onboarding::connect_wecom))
+        .route("/console/onboarding/robot", post(onboarding::connect_robot))
         .route("/console/onboarding/test", post(onboarding::test))
         .route("/console/onboarding/marketplace", post(onboarding::connect_marketplace))
         .route("/console/audit", get(audit::page))

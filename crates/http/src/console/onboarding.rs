@@ -15,7 +15,8 @@ use shoprelay_core::entity::ShopState;
 use shoprelay_core::error::Lang;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::Secret;
-use shoprelay_engine::service::connect::{Step, StepKind, WeComAppInput};
+use shoprelay_engine::config::RobotConfig;
+use shoprelay_engine::service::connect::{RobotInput, Step, StepKind, WeComAppInput};
 use shoprelay_store::ShopAuthStatus;
 
 use super::page::{error_box, error_page, ok_page};
@@ -126,6 +127,7 @@ struct Outcome {
     market: Option<Markup>,
     wecom: Option<(Vec<Step>, bool)>,
     wecom_form: Option<WeComForm>,
+    robot: Option<Markup>,
     test: Option<Vec<Step>>,
     error: Option<Markup>,
 }
@@ -143,6 +145,8 @@ async fn render(state: &AppState, authed: &Authed, outcome: Outcome) -> Response
     let app_id = if form.id.is_empty() { "hq" } else { form.id.as_str() };
     let mut wecom_apps: Vec<_> = registry.wecom_apps.values().collect();
     wecom_apps.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut robots: Vec<_> = registry.robots.values().collect();
+    robots.sort_by(|a, b| a.id.cmp(&b.id));
     let mut markets: Vec<_> = registry.marketplaces.iter().collect();
     markets.sort_by(|a, b| a.id().cmp(b.id()));
     let body = html! {
@@ -178,6 +182,7 @@ async fn render(state: &AppState, authed: &Authed, outcome: Outcome) -> Response
                 p.muted { (t(lang, "回调 URL：", "Callback URL: ")) code { (connect.callback_url(app_id)) } }
                 button type="submit" { (t(lang, "测试并保存", "Test and save")) }
             }
+            (robot_part(lang, &authed.csrf, &robots, outcome.robot))
         }
         section id="shops" {
             h2 { "2. " (t(lang, "授权店铺", "Authorize shops")) }
@@ -248,6 +253,66 @@ async fn render(state: &AppState, authed: &Authed, outcome: Outcome) -> Response
         t(lang, "接入向导", "Onboarding"),
         body,
     )
+}
+
+/// Step 1's group robots: those configured, what the last test said, and the form that adds one.
+fn robot_part(lang: Lang, csrf: &str, robots: &[&RobotConfig], tested: Option<Markup>) -> Markup {
+    html! {
+        h3 id="robots" { (t(lang, "群机器人", "Group robots")) }
+        @if !robots.is_empty() {
+            table {
+                tr { th { (t(lang, "机器人", "Robot")) } th { (t(lang, "API 地址", "API base")) } }
+                @for r in robots { tr { td { (r.id) } td { (r.api_base) } } }
+            }
+        }
+        @if let Some(m) = tested { (m) }
+        form method="post" action="/console/onboarding/robot" {
+            input type="hidden" name="csrf" value=(csrf);
+            label { (t(lang, "机器人标识（规则用它指定机器人）", "Robot id (rules name it)")) " " input type="text" name="id" required pattern="[A-Za-z0-9_-]+"; }
+            label { (t(lang, "Webhook 地址或 key", "Webhook address or key")) " " input type="password" name="key" required autocomplete="off"; }
+            label { (t(lang, "API 地址（默认取 Webhook 地址的主机，或企业微信官方）", "API base (the webhook address's host, or WeCom's, by default)")) " " input type="text" name="api_base" placeholder="https://qyapi.weixin.qq.com"; }
+            button type="submit" { (t(lang, "发送测试消息并保存", "Send a test message and save")) }
+        }
+    }
+}
+
+/// The robot form (the key is never shown again).
+#[derive(Deserialize)]
+pub struct RobotForm {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    api_base: String,
+}
+
+/// `POST /console/onboarding/robot`: sends a test message through the robot and saves it when WeCom
+/// takes it (operators and admins).
+pub async fn connect_robot(State(state): State<AppState>, posted: Posted<RobotForm>) -> Response {
+    let Posted { authed, mut form } = posted;
+    let lang = authed.lang;
+    let input = RobotInput {
+        id: form.id.clone(),
+        key: Secret::new(std::mem::take(&mut form.key)),
+        api_base: form.api_base.clone(),
+    };
+    let tested = match state.engine.connect().connect_robot(&authed.user, &input).await {
+        Ok((steps, saved)) => html! {
+            (steps_markup(lang, &steps))
+            @if saved {
+                div.ok { (t(lang, "群机器人已接通并保存，规则可以用它发送。", "The robot works and is saved; rules can send through it.")) }
+            } @else {
+                div.err { (t(lang, "未保存：请按上面的提示修改后重试。", "Not saved: fix what the steps say and try again.")) }
+            }
+        },
+        Err(err) => error_box(lang, &err),
+    };
+    let outcome = Outcome {
+        robot: Some(tested),
+        ..Outcome::default()
+    };
+    render(&state, &authed, outcome).await
 }
 
 /// `POST /console/onboarding/marketplace`: saves a marketplace app's credentials (operators and admins).

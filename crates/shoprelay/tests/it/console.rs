@@ -628,6 +628,73 @@ async fn the_wizard_tests_a_wecom_app_live_maps_failures_to_advice_and_saves_it_
 }
 
 #[tokio::test]
+async fn the_wizard_adds_a_group_robot_tested_by_a_message_through_it() {
+    let app = spawn_app().await;
+    let session = first_admin(&app).await;
+    let csrf = csrf_of(&get_page(&app, &session, "/console/onboarding").await.1);
+    let wecom = app.wecom.base_url();
+    let add = |key: String, api_base: String| {
+        let (app, session, csrf) = (&app, &session, &csrf);
+        async move {
+            let form = [
+                ("csrf", csrf.as_str()),
+                ("id", "warehouse"),
+                ("key", &key),
+                ("api_base", &api_base),
+            ];
+            let r = post_form(app, session, "/console/onboarding/robot", &form).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            r.text().await.unwrap()
+        }
+    };
+    let saved = || {
+        app.server
+            .engine
+            .registry()
+            .robots
+            .values()
+            .find(|r| r.id.as_str() == "warehouse")
+            .cloned()
+    };
+
+    let page = add("removed-robot-key".into(), wecom.clone()).await;
+    assert!(
+        page.contains("wecom.robot_key_invalid") && page.contains("errcode 93000") && page.contains("未保存"),
+        "a key WeCom does not know gets the 93000 advice: {page}"
+    );
+    assert!(saved().is_none());
+    let page = add("not a key".into(), wecom.clone()).await;
+    assert!(page.contains("onboarding.bad_field") && page.contains("key="), "{page}");
+
+    // The whole webhook address, as WeCom shows it, is pasted: its host is the API base.
+    let page = add(format!("{wecom}/cgi-bin/webhook/send?key=sim-robot-key"), String::new()).await;
+    assert!(page.contains("群机器人已接通并保存"), "{page}");
+    assert!(!page.contains("sim-robot-key"), "the key is never shown again");
+    let robot = saved().expect("saved");
+    assert_eq!(
+        (robot.key.expose(), robot.api_base.as_str()),
+        ("sim-robot-key", wecom.as_str())
+    );
+    assert!(
+        app.wecom.messages().iter().any(|m| matches!(
+            &m.destination,
+            shoprelay_sim::wecom::Destination::Robot { key } if key == "sim-robot-key"
+        ) && m.body.to_string().contains("连接测试")),
+        "the test message went through the robot"
+    );
+    let made = app.server.engine.store().console_made_config().await.unwrap();
+    assert!(
+        made.iter().any(|o| o.kind == "robot" && o.id == "warehouse"),
+        "stored as the console's: {made:?}"
+    );
+    let (_, page) = get_page(&app, &session, "/console/onboarding").await;
+    assert!(page.contains("<td>warehouse</td>"), "listed with the robots: {page}");
+    let (_, actions) = get_page(&app, &session, "/console/actions").await;
+    assert!(actions.contains("robot.connect") && actions.contains("failed: wecom.robot_key_invalid"));
+    assert!(actions.contains("passed, saved"));
+}
+
+#[tokio::test]
 async fn an_untrusted_ip_is_named_in_the_advice() {
     let app = crate::helpers::spawn_app_with(crate::helpers::Options {
         wecom_sim: |c| c.trusted_ips = vec!["10.9.9.9".parse().unwrap()],
