@@ -34,6 +34,9 @@ pub trait Inbox: Send + Sync {
     async fn retry_inbox(&self, item: &InboxItem, next_at: i64, error: &str) -> Result<()>;
     /// The last status stored for an order, with the platform's time of it.
     async fn order_status(&self, app: &ConfigId, shop: ShopId, order: &OrderSn) -> Result<Option<(String, i64)>>;
+    /// [`Inbox::order_status`] of each of `orders` (app, shop, order), in their order: one read for a
+    /// whole inbox pass instead of one per item.
+    async fn order_statuses(&self, orders: &[(ConfigId, ShopId, OrderSn)]) -> Result<Vec<Option<(String, i64)>>>;
     /// The newest stored event of an order (of `kind`, when given), for dry runs against real events.
     async fn latest_event(&self, order: &str, kind: Option<&str>) -> Result<Option<shoprelay_core::event::Event>>;
     /// Puts up to `limit` matching failed pushes back in the inbox, due at `now` with attempts reset, each
@@ -236,6 +239,8 @@ pub trait ShopAuthRepo: Send + Sync {
     async fn save_shop_auth(&self, auth: &ShopAuth, now: i64) -> Result<()>;
     /// One shop's authorization.
     async fn shop_auth(&self, app: &ConfigId, shop: ShopId) -> Result<Option<ShopAuth>>;
+    /// [`ShopAuthRepo::shop_auth`] of each of `shops`, in their order: one read for a whole inbox pass.
+    async fn shop_auths(&self, shops: &[(ConfigId, ShopId)]) -> Result<Vec<Option<ShopAuth>>>;
     /// Every stored authorization.
     async fn list_shop_auth(&self) -> Result<Vec<ShopAuth>>;
     /// Takes the shop's refresh lease until `until`; `false` while another refresher holds it.
@@ -301,6 +306,8 @@ pub trait Privacy: Send + Sync {
 pub trait DataPolicies: Send + Sync {
     /// The shop's policy; the minimal one when none was set.
     async fn data_policy(&self, app: &ConfigId, shop: ShopId) -> Result<FieldPolicy>;
+    /// [`DataPolicies::data_policy`] of each of `shops`, in their order: one read for a whole inbox pass.
+    async fn data_policies(&self, shops: &[(ConfigId, ShopId)]) -> Result<Vec<FieldPolicy>>;
     /// Replaces the shop's policy and audits the change (the fields, who accepted which commitment
     /// version) in one transaction; `platform` is the app's marketplace, for the audit entry.
     async fn set_data_policy(

@@ -665,6 +665,60 @@ async fn shop_tokens_are_sealed_and_rotate_once() {
 }
 
 #[tokio::test]
+async fn shop_authorizations_are_read_for_a_whole_pass_in_the_asked_order() {
+    run_both(|s| async move {
+        let other = ShopId::new(2).unwrap();
+        let auth = |shop_id: ShopId, token: &str| ShopAuth {
+            app_id: app(),
+            shop_id,
+            access_token: Secret::new(token),
+            refresh_token: Secret::new("refresh"),
+            access_expires_at: 100,
+            refresh_expires_at: 1_000,
+            status: ShopAuthStatus::Active,
+            status_reason: None,
+            version: 0,
+        };
+        s.save_shop_auth(&auth(shop(), "access-1"), 1).await.unwrap();
+        s.save_shop_auth(&auth(other, "access-2"), 1).await.unwrap();
+        assert!(s.shop_auths(&[]).await.unwrap().is_empty());
+        let unknown = ShopId::new(3).unwrap();
+        let read = s
+            .shop_auths(&[
+                (app(), other),
+                (app(), unknown),
+                (ConfigId::parse("other").unwrap(), shop()),
+                (app(), shop()),
+                (app(), other),
+            ])
+            .await
+            .unwrap();
+        let tokens: Vec<Option<(ShopId, String)>> = read
+            .iter()
+            .map(|a| a.as_ref().map(|a| (a.shop_id, a.access_token.expose().to_owned())))
+            .collect();
+        assert_eq!(
+            tokens,
+            vec![
+                Some((other, "access-2".to_owned())),
+                None,
+                None,
+                Some((shop(), "access-1".to_owned())),
+                Some((other, "access-2".to_owned())),
+            ],
+            "each shop's own tokens, opened, in the order asked"
+        );
+        let many: Vec<(ConfigId, ShopId)> = (0..700).map(|_| (app(), shop())).collect();
+        let read = s.shop_auths(&many).await.unwrap();
+        assert_eq!(read.len(), 700, "more shops than one statement takes");
+        assert!(read
+            .iter()
+            .all(|a| a.as_ref().map(|a| a.access_token.expose()) == Some("access-1")));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_shop_profile_is_kept_beside_its_tokens_as_given_and_survives_a_rotation() {
     run_both(|s| async move {
         let profile = ShopProfile {
@@ -840,6 +894,109 @@ async fn an_older_status_never_overwrites_a_newer_one() {
             s.order_status(&app(), shop(), &sn).await.unwrap(),
             Some(("SHIPPED".into(), 200))
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn order_statuses_and_data_policies_are_read_for_a_whole_pass_in_the_asked_order() {
+    use shoprelay_core::policy::{Acceptance, FieldPolicy, SensitiveField, COMMITMENT_VERSION};
+    run_both(|s| async move {
+        s.insert_pushes(&[push("a", 10)]).await.unwrap();
+        let (a, b, c) = (
+            OrderSn::parse("ORDERA").unwrap(),
+            OrderSn::parse("ORDERB").unwrap(),
+            OrderSn::parse("ORDERC").unwrap(),
+        );
+        let other_shop = ShopId::new(2).unwrap();
+        let other_app = ConfigId::parse("other").unwrap();
+        let update = |shop_id: ShopId, order_sn: &OrderSn, status: &str, t: i64| OrderStateUpdate {
+            app_id: app(),
+            shop_id,
+            order_sn: order_sn.clone(),
+            status: status.into(),
+            status_time: t,
+            ship_by_date: None,
+        };
+        let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
+        let done = InboxCompletion {
+            state: InboxState::Done,
+            events: vec![],
+            order_updates: vec![
+                update(shop(), &a, "READY_TO_SHIP", 20),
+                update(shop(), &b, "UNPAID", 30),
+                update(other_shop, &a, "CANCELLED", 40),
+            ],
+            note: None,
+        };
+        s.complete_inbox(&item, done, 1_000).await.unwrap();
+        assert_eq!(
+            s.order_statuses(&[]).await.unwrap(),
+            Vec::<Option<(String, i64)>>::new()
+        );
+        let asked = [
+            (app(), shop(), b.clone()),
+            (app(), shop(), c.clone()),
+            (app(), other_shop, a.clone()),
+            (other_app.clone(), shop(), a.clone()),
+            (app(), shop(), a.clone()),
+            (app(), shop(), b.clone()),
+        ];
+        assert_eq!(
+            s.order_statuses(&asked).await.unwrap(),
+            vec![
+                Some(("UNPAID".into(), 30)),
+                None,
+                Some(("CANCELLED".into(), 40)),
+                None,
+                Some(("READY_TO_SHIP".into(), 20)),
+                Some(("UNPAID".into(), 30)),
+            ],
+            "each order's own status, per app and shop, in the order asked, repeats included"
+        );
+        for (app_id, shop_id, order_sn) in &asked {
+            assert_eq!(
+                s.order_statuses(&[(app_id.clone(), *shop_id, order_sn.clone())])
+                    .await
+                    .unwrap(),
+                vec![s.order_status(app_id, *shop_id, order_sn).await.unwrap()],
+                "the same as the single read"
+            );
+        }
+        let many: Vec<(ConfigId, ShopId, OrderSn)> = (0..700).map(|_| (app(), shop(), a.clone())).collect();
+        let read = s.order_statuses(&many).await.unwrap();
+        assert_eq!(read.len(), 700, "more keys than one statement takes");
+        assert!(read.iter().all(|r| r == &Some(("READY_TO_SHIP".into(), 20))));
+
+        let accepted = Some(Acceptance {
+            by: "王经理".into(),
+            at: 7,
+            version: COMMITMENT_VERSION.into(),
+        });
+        let policy = FieldPolicy::new([SensitiveField::Phone].into(), accepted).unwrap();
+        s.set_data_policy(&app(), None, other_shop, &policy, 10).await.unwrap();
+        assert_eq!(s.data_policies(&[]).await.unwrap(), Vec::<FieldPolicy>::new());
+        assert_eq!(
+            s.data_policies(&[
+                (app(), shop()),
+                (app(), other_shop),
+                (other_app.clone(), other_shop),
+                (app(), other_shop)
+            ])
+            .await
+            .unwrap(),
+            vec![
+                FieldPolicy::minimal(),
+                policy.clone(),
+                FieldPolicy::minimal(),
+                policy.clone()
+            ],
+            "each shop's own policy, minimal where none was set, in the order asked"
+        );
+        let many: Vec<(ConfigId, ShopId)> = (0..700).map(|_| (app(), other_shop)).collect();
+        let read = s.data_policies(&many).await.unwrap();
+        assert_eq!(read.len(), 700);
+        assert!(read.iter().all(|p| p == &policy));
     })
     .await;
 }
@@ -1748,6 +1905,102 @@ async fn audit_entries_are_sealed_into_one_chain_in_order() {
         s.append_audits(&(0..700).map(entry).collect::<Vec<_>>()).await.unwrap();
         assert_eq!(s.seal_audit(10_000).await.unwrap(), 700);
         assert_eq!(s.audit_chain_head().await.unwrap().seq, 706);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_sealers_each_entry_sealed_once_into_one_chain() {
+    run_both(|s| async move {
+        let entry = |n: i64| AuditEntry::new(AuditKind::Push, AuditOutcome::Accepted, 1_000 + n, format!("push {n}"));
+        s.append_audits(&(0..400).map(entry).collect::<Vec<_>>()).await.unwrap();
+        // Two sealers read the same unsealed entries and hash them from the same head; only one may
+        // write its links, the other hashes again from the head it moved to.
+        let mut sealed = 0;
+        loop {
+            let (a, b) = tokio::join!(s.seal_audit(50), s.seal_audit(50));
+            let n = a.unwrap() + b.unwrap();
+            if n == 0 {
+                break;
+            }
+            sealed += n;
+        }
+        assert_eq!(sealed, 400);
+        let head = s.audit_chain_head().await.unwrap();
+        assert_eq!(head.seq, 400);
+        let rows = s.sealed_audit_page(0, 1_000).await.unwrap();
+        assert_eq!(
+            rows.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            (1..=400).collect::<Vec<_>>()
+        );
+        let ids: HashSet<i64> = rows.iter().map(|r| r.entry.id).collect();
+        assert_eq!(ids.len(), 400, "each entry once");
+        let mut verifier = chain::Verifier::new(head);
+        for row in &rows {
+            assert!(verifier.check(row));
+        }
+        assert_eq!(verifier.finish(), (400, None));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
+    run_both(|s| async move {
+        // Forty orders: one push each, all claimable at once.
+        let pushes: Vec<NewPush> = (0..40)
+            .map(|i| NewPush {
+                order_sn: Some(OrderSn::parse(&format!("ORDER{i}")).unwrap()),
+                ..push(&format!("p{i}"), 10)
+            })
+            .collect();
+        s.insert_pushes(&pushes).await.unwrap();
+        let (a, b) = tokio::join!(s.claim_inbox(100, 1_000, 30), s.claim_inbox(100, 1_000, 30));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let mut ids: Vec<i64> = a.iter().chain(&b).map(|i| i.id).collect();
+        let claimed = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), claimed, "no item handed to both");
+        // Whatever one claim left is still there for the next one, and nothing more.
+        let rest = s.claim_inbox(100, 1_000, 100).await.unwrap();
+        assert_eq!(claimed + rest.len(), 40);
+        assert!(
+            s.claim_inbox(100, 1_000, 100).await.unwrap().is_empty(),
+            "claimed items wait for their lease"
+        );
+
+        let item = rest[0].clone();
+        let events = (0..6)
+            .map(|i| NewEvent {
+                event: event(&format!("e{i}")),
+                deliveries: vec![delivery(&format!("robot:r{i}"))],
+            })
+            .collect();
+        let done = InboxCompletion {
+            state: InboxState::Done,
+            events,
+            order_updates: vec![],
+            note: None,
+        };
+        s.complete_inbox(&item, done, 100).await.unwrap();
+        let (a, b) = tokio::join!(
+            s.claim_deliveries("one", 200, 1_000, 5_000, 4),
+            s.claim_deliveries("two", 200, 1_000, 5_000, 4)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let mut ids: Vec<i64> = a.iter().chain(&b).map(|d| d.id).collect();
+        let claimed = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), claimed, "no delivery handed to both");
+        let one: HashSet<String> = a.iter().map(|d| d.destination.to_string()).collect();
+        assert!(
+            b.iter().all(|d| !one.contains(&d.destination.to_string())),
+            "no destination sent by both"
+        );
+        let rest = s.claim_deliveries("one", 200, 1_000, 5_000, 100).await.unwrap();
+        assert_eq!(claimed + rest.len(), 6);
     })
     .await;
 }

@@ -1,6 +1,6 @@
 //! Shops' data policies: the sensitive fields each keeps, with the commitment acceptance that allows them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use shoprelay_core::event::Platform;
@@ -11,6 +11,9 @@ use super::{shop_to_sql, with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::error::StoreError;
 use crate::model::{AuditEntry, AuditKind, AuditOutcome};
 use crate::store::{DataPolicies, Result};
+
+/// Shops looked up per statement in a batched read.
+const KEYS_PER_READ: usize = 300;
 
 type Row = (String, Option<String>, Option<i64>, Option<String>);
 
@@ -56,6 +59,34 @@ impl DataPolicies for SqlStore {
             .await?
         });
         row.map_or_else(|| Ok(FieldPolicy::minimal()), parse)
+    }
+
+    async fn data_policies(&self, shops: &[(ConfigId, ShopId)]) -> Result<Vec<FieldPolicy>> {
+        let mut found: HashMap<(String, i64), FieldPolicy> = HashMap::with_capacity(shops.len());
+        for chunk in shops.chunks(KEYS_PER_READ) {
+            let rows: Vec<(String, i64, String, Option<String>, Option<i64>, Option<String>)> = with_read_pool!(self, pool => {
+                let mut q = sqlx::QueryBuilder::new(
+                    "SELECT app_id, shop_id, fields, accepted_by, accepted_at, commitment_version FROM data_policies WHERE ",
+                );
+                for (i, (app, shop)) in chunk.iter().enumerate() {
+                    q.push(if i == 0 { "(app_id = " } else { " OR (app_id = " });
+                    q.push_bind(app.as_str()).push(" AND shop_id = ").push_bind(shop_to_sql(*shop)).push(")");
+                }
+                q.build_query_as().fetch_all(pool).await?
+            });
+            for (app, shop, fields, by, at, version) in rows {
+                found.insert((app, shop), parse((fields, by, at, version))?);
+            }
+        }
+        Ok(shops
+            .iter()
+            .map(|(app, shop)| {
+                found
+                    .get(&(app.as_str().to_owned(), shop_to_sql(*shop)))
+                    .cloned()
+                    .unwrap_or_else(FieldPolicy::minimal)
+            })
+            .collect())
     }
 
     async fn set_data_policy(

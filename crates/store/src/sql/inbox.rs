@@ -1,11 +1,16 @@
 //! The inbox: pushes in, events and deliveries out, one transaction per step.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 
-use super::{notify, shop_to_sql, skip_locked, with_pool, with_read_pool, BeginWrite, SqlStore, INBOX_CHANNEL};
+use super::{notify, shop_to_sql, skip_locked, with_pool, with_read_pool, BeginWrite, Pool, SqlStore, INBOX_CHANNEL};
 use crate::model::*;
 use crate::store::{Inbox, Result, Writes};
+
+/// Keys looked up per statement in a batched read (three values each, within SQLite's bind limit).
+const KEYS_PER_READ: usize = 300;
 
 #[async_trait]
 impl Inbox for SqlStore {
@@ -19,22 +24,66 @@ impl Inbox for SqlStore {
     }
 
     async fn claim_inbox(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<InboxItem>> {
+        const RETURNING: &str =
+            "RETURNING id, platform, app_id, dedupe_key, code, shop_id, body, attempts, received_at, claim_token";
         // An item is claimable only when no older item of the same order is still pending: one order's
         // pushes are processed in arrival order, by one processor at a time, across every replica.
-        let sql = format!(
-            "UPDATE inbox SET claimed_until = $1, attempts = attempts + 1, claim_token = $4 WHERE id IN (
-                SELECT id FROM inbox i WHERE state = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
-                  AND (order_sn IS NULL OR NOT EXISTS (
+        let claimable = |now: &str| {
+            format!(
+                "i.state = 'pending' AND i.next_attempt_at <= {now} AND i.claimed_until <= {now}
+                  AND (i.order_sn IS NULL OR NOT EXISTS (
                         SELECT 1 FROM inbox o WHERE o.app_id = i.app_id AND o.shop_id = i.shop_id
-                          AND o.order_sn = i.order_sn AND o.state = 'pending' AND o.id < i.id))
-                ORDER BY id LIMIT $3 {})
-             RETURNING id, platform, app_id, dedupe_key, code, shop_id, body, attempts, received_at, claim_token",
-            skip_locked(self)
-        );
+                          AND o.order_sn = i.order_sn AND o.state = 'pending' AND o.id < i.id))"
+            )
+        };
         let token = uuid::Uuid::new_v4().to_string();
-        let mut items: Vec<InboxItem> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(now + lease_ms).bind(now).bind(limit).bind(&token).fetch_all(pool).await?
-        });
+        let mut items: Vec<InboxItem> = match &self.pool {
+            Pool::Sqlite { write, read, .. } => {
+                // SQLite's one write connection is taken only to claim what a read-only connection found
+                // claimable (an empty inbox takes it not at all), the conditions checked again under its
+                // lock: the search never holds the writer, and the acknowledgements queued behind it.
+                let found: Vec<i64> = sqlx::query_scalar(&format!(
+                    "SELECT id FROM inbox i WHERE {} ORDER BY id LIMIT $2",
+                    claimable("$1")
+                ))
+                .bind(now)
+                .bind(limit)
+                .fetch_all(read)
+                .await?;
+                if found.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let sql = format!(
+                    "UPDATE inbox AS i SET claimed_until = $1, attempts = attempts + 1, claim_token = $2
+                     WHERE {} AND i.id IN (SELECT value FROM json_each($4)) {RETURNING}",
+                    claimable("$3")
+                );
+                // One statement whatever the count: the ids as a JSON array.
+                let ids = format!("[{}]", found.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+                sqlx::query_as(&sql)
+                    .bind(now + lease_ms)
+                    .bind(&token)
+                    .bind(now)
+                    .bind(ids)
+                    .fetch_all(write)
+                    .await?
+            }
+            Pool::Postgres(pool) => {
+                let sql = format!(
+                    "UPDATE inbox SET claimed_until = $1, attempts = attempts + 1, claim_token = $4 WHERE id IN (
+                        SELECT id FROM inbox i WHERE {} ORDER BY id LIMIT $3 {}) {RETURNING}",
+                    claimable("$2"),
+                    skip_locked(self)
+                );
+                sqlx::query_as(&sql)
+                    .bind(now + lease_ms)
+                    .bind(now)
+                    .bind(limit)
+                    .bind(&token)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
         items.sort_by_key(|i| i.id);
         items
             .into_iter()
@@ -80,6 +129,35 @@ impl Inbox for SqlStore {
                 .fetch_optional(pool)
                 .await?
         }))
+    }
+
+    async fn order_statuses(&self, orders: &[(ConfigId, ShopId, OrderSn)]) -> Result<Vec<Option<(String, i64)>>> {
+        let mut found: HashMap<(String, i64, String), (String, i64)> = HashMap::with_capacity(orders.len());
+        for chunk in orders.chunks(KEYS_PER_READ) {
+            let rows: Vec<(String, i64, String, String, i64)> = with_read_pool!(self, pool => {
+                let mut q = sqlx::QueryBuilder::new(
+                    "SELECT app_id, shop_id, order_sn, status, status_time FROM order_state WHERE ",
+                );
+                for (i, (app, shop, order)) in chunk.iter().enumerate() {
+                    q.push(if i == 0 { "(app_id = " } else { " OR (app_id = " });
+                    q.push_bind(app.as_str()).push(" AND shop_id = ").push_bind(shop_to_sql(*shop));
+                    q.push(" AND order_sn = ").push_bind(order.as_str()).push(")");
+                }
+                q.build_query_as().fetch_all(pool).await?
+            });
+            found.extend(
+                rows.into_iter()
+                    .map(|(app, shop, order, status, time)| ((app, shop, order), (status, time))),
+            );
+        }
+        Ok(orders
+            .iter()
+            .map(|(app, shop, order)| {
+                found
+                    .get(&(app.as_str().to_owned(), shop_to_sql(*shop), order.as_str().to_owned()))
+                    .cloned()
+            })
+            .collect())
     }
 
     async fn latest_event(&self, order: &str, kind: Option<&str>) -> Result<Option<shoprelay_core::event::Event>> {

@@ -246,9 +246,25 @@ impl SqlStore {
             // and the test is one more hand-off to the connection's thread per transaction.
             // The write connection's commits leave the WAL to the checkpointer (but for a safety net far above
             // what it lets the log reach).
+            // How long each use holds the one write connection, whoever the user: what everyone else's
+            // writes — a group commit's `begin` among them — wait behind.
+            let taken: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>> = std::sync::Arc::default();
+            let released = taken.clone();
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .test_before_acquire(false)
+                .before_acquire(move |_, _| {
+                    if let Ok(mut at) = taken.lock() {
+                        *at = Some(std::time::Instant::now());
+                    }
+                    Box::pin(async { Ok(true) })
+                })
+                .after_release(move |_, _| {
+                    if let Some(at) = released.lock().ok().and_then(|mut at| at.take()) {
+                        metrics::histogram!("shoprelay_write_hold_seconds").record(at.elapsed().as_secs_f64());
+                    }
+                    Box::pin(async { Ok(true) })
+                })
                 .connect_with(options.clone().pragma(
                     "wal_autocheckpoint",
                     checkpoint::WRITER_AUTOCHECKPOINT_PAGES.to_string(),

@@ -104,13 +104,16 @@ impl Outbox for SqlStore {
                                WHERE l.destination = d.destination AND l.owner <> $2 AND l.until > $1)
              ORDER BY first_priority, first_id LIMIT $3";
         let token = uuid::Uuid::new_v4().to_string();
-        let mut items: Vec<DeliveryRow> = with_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+        // What to claim is found first, on a read connection: the search reads the index of every due
+        // row, and on SQLite the one write connection (and the acknowledgements queued for it) would
+        // wait for it. The claim below checks each row again under the lock, so what changed in between
+        // is skipped, not claimed twice.
+        let ids: Vec<i64> = with_read_pool!(self, pool => {
             let candidates: Vec<String> = sqlx::query_scalar(destinations_sql)
                 .bind(now)
                 .bind(owner)
                 .bind(limit)
-                .fetch_all(&mut *tx)
+                .fetch_all(pool)
                 .await?;
             // A few deliveries of each destination, in order, from the index — one statement for all of
             // them (each a round trip to SQLite's connection thread otherwise).
@@ -129,7 +132,7 @@ impl Outbox for SqlStore {
                     next.push(" ORDER BY priority, id LIMIT ").push_bind(per_destination);
                     next.push(format!(") n{i}"));
                 }
-                let rows: Vec<(i64, String)> = next.build_query_as().fetch_all(&mut *tx).await?;
+                let rows: Vec<(i64, String)> = next.build_query_as().fetch_all(pool).await?;
                 let mut by_destination: HashMap<&str, Vec<i64>> = HashMap::new();
                 for (id, destination) in &rows {
                     by_destination.entry(destination.as_str()).or_default().push(*id);
@@ -141,6 +144,13 @@ impl Outbox for SqlStore {
                     ids.extend(next.into_iter().take(room));
                 }
             }
+            ids
+        });
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut items: Vec<DeliveryRow> = with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
             let mut items: Vec<DeliveryRow> = Vec::new();
             if !ids.is_empty() {
                 let mut claim = sqlx::QueryBuilder::new("UPDATE deliveries SET claimed_until = ");
@@ -150,9 +160,10 @@ impl Outbox for SqlStore {
                 for id in &ids {
                     list.push_bind(*id);
                 }
-                // Repeated where the rows are locked: PostgreSQL re-checks these on a row another replica
-                // claimed meanwhile, so it is skipped instead of claimed twice.
+                // Repeated where the rows are locked: a row claimed (PostgreSQL: by another replica), sent or
+                // put back since it was found is skipped instead of claimed twice or early.
                 claim.push(") AND state = 'pending' AND claimed_until <= ").push_bind(now);
+                claim.push(" AND next_attempt_at <= ").push_bind(now);
                 claim.push(format!(" {}) RETURNING {DELIVERY_COLUMNS}", skip_locked(self)));
                 items = claim.build_query_as().fetch_all(&mut *tx).await?;
             }

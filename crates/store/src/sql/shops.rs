@@ -1,6 +1,8 @@
 //! Shop authorizations: tokens sealed at rest, rotated by compare-and-swap; the shop's profile from its
 //! authorization beside them; authorization link states.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::shop::ShopProfile;
@@ -9,6 +11,9 @@ use super::{shop_to_sql, with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::error::StoreError;
 use crate::model::*;
 use crate::store::{Result, ShopAuthRepo};
+
+/// Shops looked up per statement in a batched read.
+const KEYS_PER_READ: usize = 300;
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -125,6 +130,28 @@ impl ShopAuthRepo for SqlStore {
             sqlx::query_as(&sql).bind(app.as_str()).bind(shop_to_sql(shop)).fetch_optional(pool).await?
         });
         row.map(|r| self.open_row(r)).transpose()
+    }
+
+    async fn shop_auths(&self, shops: &[(ConfigId, ShopId)]) -> Result<Vec<Option<ShopAuth>>> {
+        let mut found: HashMap<(String, i64), ShopAuth> = HashMap::with_capacity(shops.len());
+        for chunk in shops.chunks(KEYS_PER_READ) {
+            let rows: Vec<Row> = with_read_pool!(self, pool => {
+                let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM shop_auth WHERE "));
+                for (i, (app, shop)) in chunk.iter().enumerate() {
+                    q.push(if i == 0 { "(app_id = " } else { " OR (app_id = " });
+                    q.push_bind(app.as_str()).push(" AND shop_id = ").push_bind(shop_to_sql(*shop)).push(")");
+                }
+                q.build_query_as().fetch_all(pool).await?
+            });
+            for r in rows {
+                let key = (r.app_id.clone(), r.shop_id);
+                found.insert(key, self.open_row(r)?);
+            }
+        }
+        Ok(shops
+            .iter()
+            .map(|(app, shop)| found.get(&(app.as_str().to_owned(), shop_to_sql(*shop))).cloned())
+            .collect())
     }
 
     async fn list_shop_auth(&self) -> Result<Vec<ShopAuth>> {

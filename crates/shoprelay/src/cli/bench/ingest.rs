@@ -256,7 +256,8 @@ impl ServerCounters {
 
 /// Where the writer's time went, from the server's summaries (a rolling window of about a minute, so
 /// read right after a run): each push's wait for a commit to take it, then each group commit's phases —
-/// waiting for the write connection, the statements, the commit (fsync, and on SQLite any checkpoint).
+/// waiting for the write connection, the statements, the commit (fsync, and on SQLite any checkpoint) —
+/// and how long each use of SQLite's one write connection held it, the group commits' and everyone else's.
 fn write_phases() -> String {
     let text = shoprelay_http::ops::metrics_handle().render();
     let quantile = |series: &str, q: &str| {
@@ -274,6 +275,10 @@ fn write_phases() -> String {
         ("begin", "shoprelay_write_phase_seconds{phase=\"begin\"}"),
         ("statements", "shoprelay_write_phase_seconds{phase=\"statements\"}"),
         ("commit", "shoprelay_write_phase_seconds{phase=\"commit\"}"),
+        (
+            "write connection held (SQLite, by anyone)",
+            "shoprelay_write_hold_seconds",
+        ),
     ]
     .iter()
     .map(|(what, series)| {
