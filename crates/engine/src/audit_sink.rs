@@ -1,11 +1,13 @@
 //! Audit entries written off the request path: refused pushes are audited through a bounded channel
 //! and batched, so a flood of bad requests can neither slow down genuine acknowledgements (SQLite has one
-//! writer) nor grow memory without bound. When the channel is full, entries are counted and dropped.
+//! writer) nor grow memory without bound. When the channel is full, entries are counted and dropped. The
+//! batches go through the [`Writer`], into its shared commits as background rows, not into transactions
+//! of their own that acknowledgements would wait behind.
 
-use std::sync::Arc;
-
-use shoprelay_store::{AuditEntry, Store};
+use shoprelay_store::{AuditEntry, WriteBatch};
 use tokio::sync::{mpsc, oneshot};
+
+use crate::writer::Writer;
 
 /// Entries waiting to be written before new ones are dropped.
 const CAPACITY: usize = 4096;
@@ -24,8 +26,8 @@ pub struct AuditSink {
 }
 
 impl AuditSink {
-    /// Starts the writer task; it ends when every sink handle is dropped.
-    pub fn start(store: Arc<dyn Store>) -> Self {
+    /// Starts the sink's task, which hands batches to `writer`; it ends when every sink handle is dropped.
+    pub fn start(writer: Writer) -> Self {
         let (tx, mut rx) = mpsc::channel::<Msg>(CAPACITY);
         tokio::spawn(async move {
             let mut msgs = Vec::with_capacity(BATCH);
@@ -39,8 +41,13 @@ impl AuditSink {
                     }
                 }
                 if !entries.is_empty() {
-                    if let Err(err) = store.append_audits(&entries).await {
-                        tracing::error!(error = ?err, count = entries.len(), "could not write audit entries");
+                    let count = entries.len();
+                    let batch = WriteBatch {
+                        audits: entries,
+                        ..WriteBatch::default()
+                    };
+                    if let Err(err) = writer.write(batch).await {
+                        tracing::error!(error = ?err, count, "could not write audit entries");
                     }
                 }
                 for done in flushed {

@@ -229,6 +229,7 @@ impl Engine {
             chat: chat.clone(),
             outbox_wake: outbox_wake.clone(),
         });
+        let audit_sink = AuditSink::start(writer.clone());
         let ingest = Arc::new(Ingest {
             store: store.clone(),
             writer,
@@ -253,7 +254,7 @@ impl Engine {
             last_ship_by_scan: std::sync::atomic::AtomicI64::new(0),
         });
         Ok(Arc::new(Self {
-            audit_sink: AuditSink::start(store.clone()),
+            audit_sink,
             store,
             secrets,
             wecom,

@@ -188,18 +188,26 @@ impl MarketplaceTokens {
     /// What a call about the shop carries: its access token, refreshed first when it expires within the
     /// refresh margin, and the profile kept from its authorization.
     pub async fn access_token(&self, app_id: &ConfigId, shop: ShopId) -> Result<ShopAccess, TokenError> {
-        let token = self.fresh_token(app_id, shop).await?;
+        let auth = self.store.shop_auth(app_id, shop).await?;
+        self.access_token_from(app_id, shop, auth).await
+    }
+
+    /// [`Self::access_token`] from the shop's authorization as already read (an inbox pass reads its
+    /// shops' at once); a refresh still reads it again under its single-flight lock.
+    pub(crate) async fn access_token_from(
+        &self,
+        app_id: &ConfigId,
+        shop: ShopId,
+        auth: Option<ShopAuth>,
+    ) -> Result<ShopAccess, TokenError> {
+        let token = self.fresh_token(app_id, shop, auth).await?;
         let profile = self.store.shop_profile(app_id, shop).await?;
         Ok(ShopAccess { token, profile })
     }
 
     /// The shop's access token, refreshed first when it expires within the refresh margin.
-    async fn fresh_token(&self, app_id: &ConfigId, shop: ShopId) -> Result<Secret, TokenError> {
-        let auth = self
-            .store
-            .shop_auth(app_id, shop)
-            .await?
-            .ok_or(TokenError::NotAuthorized(shop))?;
+    async fn fresh_token(&self, app_id: &ConfigId, shop: ShopId, auth: Option<ShopAuth>) -> Result<Secret, TokenError> {
+        let auth = auth.ok_or(TokenError::NotAuthorized(shop))?;
         if auth.status != ShopAuthStatus::Active {
             return Err(TokenError::NeedsReauthorization(shop));
         }

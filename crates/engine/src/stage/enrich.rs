@@ -8,7 +8,7 @@ use shoprelay_core::ids::{OrderSn, ShopId};
 use shoprelay_core::order::OrderSnapshot;
 use shoprelay_core::policy::FieldPolicy;
 use shoprelay_marketplaces::adapter::{Disposition, MarketplaceApp};
-use shoprelay_store::Store;
+use shoprelay_store::{ShopAuth, Store};
 
 use crate::engine::EngineSettings;
 use crate::tokens::{MarketplaceTokens, TokenError};
@@ -22,7 +22,9 @@ pub struct Enrich {
 }
 
 impl Enrich {
-    /// The order's details through the marketplace's API, with the shop's token.
+    /// The order's details through the marketplace's API, with the shop's token (`auth`: the shop's
+    /// authorization as the pass read it).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn enrich(
         &self,
         app: &dyn MarketplaceApp,
@@ -31,12 +33,13 @@ impl Enrich {
         order: &OrderSn,
         policy: &FieldPolicy,
         attempts: i64,
+        auth: Option<ShopAuth>,
     ) -> Result<Option<OrderSnapshot>, EnrichError> {
         let retry = |error: String| match self.settings.enrich_backoff.delay(attempts) {
             Some(delay) => EnrichError::Retry(self.clock.now_ms() + delay.as_millis() as i64, error),
             None => EnrichError::GiveUp(error),
         };
-        let token = match self.tokens.access_token(app.id(), shop).await {
+        let token = match self.tokens.access_token_from(app.id(), shop, auth).await {
             Ok(t) => t,
             Err(TokenError::Marketplace(e)) if e.disposition() == Disposition::Retry => {
                 return Err(retry(e.to_string()))

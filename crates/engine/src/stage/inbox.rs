@@ -3,7 +3,7 @@
 //! closed. Buyer messages are filed with customer service ([`Chat`]) on the way.
 
 use shoprelay_core::error::UserFacing;
-use shoprelay_core::ids::ConfigId;
+use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::policy::FieldPolicy;
 use shoprelay_store::{
     InboxCompletion, InboxDone, InboxItem, InboxRetry, InboxState, OrderStateUpdate, ShopAuthStatus, WriteBatch,
@@ -12,10 +12,12 @@ use shoprelay_store::{
 use std::sync::Arc;
 
 use shoprelay_clock::SharedClock;
-use shoprelay_store::Store;
+use shoprelay_marketplaces::adapter::{InboundPush, MarketplaceApp};
+use shoprelay_store::{ShopAuth, Store};
 use tokio::sync::Notify;
 
 use crate::chat::Chat;
+use crate::config::Registry;
 use crate::engine::EngineSettings;
 use crate::error::EngineError;
 use crate::push_window;
@@ -31,6 +33,98 @@ const BATCH: i64 = 128;
 enum Step {
     Complete(InboxCompletion),
     RetryAt(i64, String),
+}
+
+/// An item as read before the pass's reads: settled already (it cannot be read or applied), or its push.
+enum Opened {
+    Settled(Step),
+    Push(Box<OpenedPush>),
+}
+
+/// A push to work on, with its app.
+struct OpenedPush {
+    app_id: ConfigId,
+    app: Arc<dyn MarketplaceApp>,
+    push: InboundPush,
+}
+
+/// What the pass read for one item.
+struct ItemReads {
+    /// The shop's data policy (minimal when the push names no shop and order).
+    policy: FieldPolicy,
+    /// The order's stored status and its time, when the push reports a status.
+    stored_status: Option<(String, i64)>,
+    /// The shop's authorization, when the push names a shop and an order.
+    auth: Option<ShopAuth>,
+}
+
+impl Default for ItemReads {
+    fn default() -> Self {
+        Self {
+            policy: FieldPolicy::minimal(),
+            stored_status: None,
+            auth: None,
+        }
+    }
+}
+
+/// Reads an item's push and settles what needs no database: an app or shop not configured, a push
+/// that does not read, one outside the time window.
+fn open_item(registry: &Registry, item: &InboxItem) -> Opened {
+    let done = |state, note: Option<String>| {
+        Opened::Settled(Step::Complete(InboxCompletion {
+            state,
+            events: Vec::new(),
+            order_updates: Vec::new(),
+            note,
+        }))
+    };
+    let Ok(app_id) = ConfigId::parse(&item.app_id) else {
+        return done(InboxState::Failed, Some(format!("invalid app id {}", item.app_id)));
+    };
+    let Some(app) = registry.marketplaces.get(&app_id).cloned() else {
+        return done(
+            InboxState::Failed,
+            Some(format!("no {} app `{app_id}` is configured", item.platform)),
+        );
+    };
+    if app.platform().as_str() != item.platform {
+        return done(
+            InboxState::Failed,
+            Some(format!(
+                "app `{app_id}` is a {} app, not {}",
+                app.platform(),
+                item.platform
+            )),
+        );
+    }
+    let push = match app.read_push(item.body.as_bytes()) {
+        Ok(p) => p,
+        Err(err) => return done(InboxState::Failed, Some(err.to_string())),
+    };
+    if let Some(shop) = push.shop {
+        if registry.shop(&app_id, shop).is_none() && !push.about_authorization {
+            metrics::counter!("shoprelay_pushes_unknown_shop_total").increment(1);
+            return done(
+                InboxState::UnknownShop,
+                Some(format!("shop {shop} is not configured for app {app_id}")),
+            );
+        }
+    }
+    // Before any API call: a push outside the window is kept (and audited) but changes nothing.
+    let received = item.received_at.div_euclid(1_000);
+    if let Err(refused) = push_window::check(&push.times, received) {
+        metrics::counter!("shoprelay_pushes_out_of_window_total").increment(1);
+        tracing::warn!(inbox = item.id, %refused, "push outside the time window: stored, not applied");
+        let note = format!(
+            "{}: {} / {}",
+            refused.code(),
+            refused.message_en(),
+            refused.message_zh()
+        );
+        return done(InboxState::OutOfWindow, Some(note));
+    }
+    Opened::Push(Box::new(OpenedPush { app_id, app, push }))
 }
 
 /// Works the inbox: claims stored pushes, hands each to the stages after it, commits the results.
@@ -57,11 +151,24 @@ impl Inbox {
             .claim_inbox(self.clock.now_ms(), self.settings.lease.as_millis() as i64, BATCH)
             .await?;
         let count = items.len();
+        let registry = self.registry();
+        let opened: Vec<Opened> = items.iter().map(|item| open_item(&registry, item)).collect();
+        let reads: Vec<Result<ItemReads, String>> = match self.read_for_pass(&opened).await {
+            Ok(reads) => reads.into_iter().map(Ok).collect(),
+            Err(err) => opened.iter().map(|_| Err(err.clone())).collect(),
+        };
         // A claim never holds two pushes of one order, so the items can be worked on concurrently: one
         // slow marketplace call does not hold up the rest, nor outlive the lease. Each result goes to the
         // writer as soon as it is ready; those ready together share a commit.
-        let results = futures::future::join_all(items.iter().map(|item| async move {
-            let batch = match self.process_item(item).await {
+        let registry = &registry;
+        let work = items.iter().zip(opened).zip(reads);
+        let results = futures::future::join_all(work.map(|((item, opened), read)| async move {
+            let step = match (opened, read) {
+                (Opened::Settled(step), _) => step,
+                (Opened::Push(push), Ok(read)) => self.process_item(item, registry, *push, read).await,
+                (Opened::Push(_), Err(err)) => Step::RetryAt(self.clock.now_ms() + 1_000, err),
+            };
+            let batch = match step {
                 Step::Complete(completion) => WriteBatch {
                     completions: vec![InboxDone {
                         id: item.id,
@@ -105,7 +212,53 @@ impl Inbox {
         Ok(count)
     }
 
-    async fn process_item(&self, item: &InboxItem) -> Step {
+    /// The reads every item of a pass needs, made once for the whole pass: the shops' data policies and
+    /// authorizations and the orders' stored statuses (one statement each, not three per item). An error
+    /// is the pass's: each item is tried again later.
+    async fn read_for_pass(&self, opened: &[Opened]) -> Result<Vec<ItemReads>, String> {
+        let mut shops: Vec<(ConfigId, ShopId)> = Vec::new();
+        let mut orders: Vec<(ConfigId, ShopId, OrderSn)> = Vec::new();
+        for o in opened {
+            if let Opened::Push(p) = o {
+                if let (Some(shop), Some(order)) = (p.push.shop, &p.push.order) {
+                    if !shops.contains(&(p.app_id.clone(), shop)) {
+                        shops.push((p.app_id.clone(), shop));
+                    }
+                    if p.push.status.is_some() {
+                        orders.push((p.app_id.clone(), shop, order.clone()));
+                    }
+                }
+            }
+        }
+        let (policies, auths, statuses) = futures::future::join3(
+            self.store.data_policies(&shops),
+            self.store.shop_auths(&shops),
+            self.store.order_statuses(&orders),
+        )
+        .await;
+        let policies = policies.map_err(|err| err.to_string())?;
+        let auths = auths.map_err(|err| err.to_string())?;
+        let mut statuses = statuses.map_err(|err| err.to_string())?.into_iter();
+        let mut reads = Vec::with_capacity(opened.len());
+        for o in opened {
+            let mut read = ItemReads::default();
+            if let Opened::Push(p) = o {
+                if let (Some(shop), Some(_)) = (p.push.shop, &p.push.order) {
+                    if let Some(i) = shops.iter().position(|(a, s)| a == &p.app_id && *s == shop) {
+                        read.policy = policies.get(i).cloned().unwrap_or_else(FieldPolicy::minimal);
+                        read.auth = auths.get(i).cloned().flatten();
+                    }
+                    if p.push.status.is_some() {
+                        read.stored_status = statuses.next().flatten();
+                    }
+                }
+            }
+            reads.push(read);
+        }
+        Ok(reads)
+    }
+
+    async fn process_item(&self, item: &InboxItem, registry: &Registry, opened: OpenedPush, read: ItemReads) -> Step {
         let done = |state, note: Option<String>| {
             Step::Complete(InboxCompletion {
                 state,
@@ -114,68 +267,22 @@ impl Inbox {
                 note,
             })
         };
-        let Ok(app_id) = ConfigId::parse(&item.app_id) else {
-            return done(InboxState::Failed, Some(format!("invalid app id {}", item.app_id)));
-        };
-        let registry = self.registry();
-        let Some(app) = registry.marketplaces.get(&app_id).cloned() else {
-            return done(
-                InboxState::Failed,
-                Some(format!("no {} app `{app_id}` is configured", item.platform)),
-            );
-        };
-        if app.platform().as_str() != item.platform {
-            return done(
-                InboxState::Failed,
-                Some(format!(
-                    "app `{app_id}` is a {} app, not {}",
-                    app.platform(),
-                    item.platform
-                )),
-            );
-        }
+        let OpenedPush { app_id, app, push } = opened;
         let raw = item.body.as_bytes();
-        let push = match app.read_push(raw) {
-            Ok(p) => p,
-            Err(err) => return done(InboxState::Failed, Some(err.to_string())),
-        };
-        if let Some(shop) = push.shop {
-            if registry.shop(&app_id, shop).is_none() && !push.about_authorization {
-                metrics::counter!("shoprelay_pushes_unknown_shop_total").increment(1);
-                return done(
-                    InboxState::UnknownShop,
-                    Some(format!("shop {shop} is not configured for app {app_id}")),
-                );
-            }
-        }
-        // Before any API call: a push outside the window is kept (and audited) but changes nothing.
         let received = item.received_at.div_euclid(1_000);
-        if let Err(refused) = push_window::check(&push.times, received) {
-            metrics::counter!("shoprelay_pushes_out_of_window_total").increment(1);
-            tracing::warn!(inbox = item.id, %refused, "push outside the time window: stored, not applied");
-            let note = format!(
-                "{}: {} / {}",
-                refused.code(),
-                refused.message_en(),
-                refused.message_zh()
-            );
-            return done(InboxState::OutOfWindow, Some(note));
-        }
         let mut note = push.report.clone();
         // The shop's data policy decides which personal fields an order's details keep.
-        let policy = match (push.shop, &push.order) {
-            (Some(shop), Some(_)) => match self.store.data_policy(&app_id, shop).await {
-                Ok(policy) => policy,
-                Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
-            },
-            _ => FieldPolicy::minimal(),
-        };
+        let ItemReads {
+            policy,
+            stored_status,
+            auth,
+        } = read;
         let detail = match (push.shop, &push.order) {
             (Some(shop), Some(order)) => {
                 let region = registry.shop(&app_id, shop).and_then(|s| s.region.as_deref());
                 match self
                     .enrich
-                    .enrich(app.as_ref(), shop, region, order, &policy, item.attempts)
+                    .enrich(app.as_ref(), shop, region, order, &policy, item.attempts, auth)
                     .await
                 {
                     Ok(detail) => detail,
@@ -192,10 +299,7 @@ impl Inbox {
         let mut order_updates = Vec::new();
         let mut known = None;
         if let (Some(shop), Some(order_sn), Some((status, update_time))) = (push.shop, &push.order, &push.status) {
-            let stored = match self.store.order_status(&app_id, shop, order_sn).await {
-                Ok(stored) => stored,
-                Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
-            };
+            let stored = stored_status;
             // Marketplaces do not order their pushes: one older than what we know announces nothing —
             // unless what we know is dated beyond the window (stored before it existed).
             if let Some((known_status, known_time)) = &stored {
@@ -254,14 +358,14 @@ impl Inbox {
                 Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
             };
             let deliveries = match held {
-                Some(conversation) => self.chat.to_holder(&registry, &event, &conversation),
+                Some(conversation) => self.chat.to_holder(registry, &event, &conversation),
                 // One nobody holds may be answered automatically; otherwise a person gets it as usual.
-                None => match self.chat.auto_reply(&registry, &event).await {
+                None => match self.chat.auto_reply(registry, &event).await {
                     Ok(true) => {
                         answered.push(events.len());
                         Vec::new()
                     }
-                    Ok(false) => match self.route.route(&registry, &event).await {
+                    Ok(false) => match self.route.route(registry, &event).await {
                         Ok(d) => d,
                         Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
                     },
