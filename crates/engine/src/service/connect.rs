@@ -921,5 +921,4 @@ mod tests {
         );
         assert_eq!(field(robot("ops", "k", "ftp://x")), "api_base");
     }
-
 }
