@@ -411,8 +411,9 @@ impl Engine {
         member: &shoprelay_core::ids::WeComUserId,
         action: crate::chat::Action,
         id: i64,
+        lang: shoprelay_core::error::Lang,
     ) -> Result<crate::chat::ConsoleActed, crate::service::console::ConsoleError> {
-        self.chat.act_from_console(actor, app, member, action, id).await
+        self.chat.act_from_console(actor, app, member, action, id, lang).await
     }
 
     /// The outbox rows an event gets under `registry` (see [`Route::route`]); the bench fills its backlog

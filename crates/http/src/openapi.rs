@@ -261,8 +261,41 @@ pub struct ApiDoc;
         (status = "4XX", description = "Refused", body = ErrorBodyDoc),
     )
 )]
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn document() -> Json<serde_json::Value> {
+    Json(document_json())
+}
+
+/// The document as served. utoipa 5 writes a response link's fields in snake case (`operation_id`,
+/// `request_body`), which OpenAPI readers — schemathesis among them — do not know, so the served document
+/// renames them to the specification's camel case.
+pub fn document_json() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let operations = doc
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|item| item.values_mut());
+    for op in operations {
+        let responses = op.get_mut("responses").and_then(serde_json::Value::as_object_mut);
+        for response in responses.into_iter().flat_map(|r| r.values_mut()) {
+            let links = response.get_mut("links").and_then(serde_json::Value::as_object_mut);
+            for link in links.into_iter().flat_map(|l| l.values_mut()) {
+                let Some(link) = link.as_object_mut() else { continue };
+                for (snake, camel) in [
+                    ("operation_id", "operationId"),
+                    ("operation_ref", "operationRef"),
+                    ("request_body", "requestBody"),
+                ] {
+                    if let Some(value) = link.remove(snake) {
+                        link.insert(camel.to_owned(), value);
+                    }
+                }
+            }
+        }
+    }
+    doc
 }
 
 #[cfg(test)]
@@ -315,7 +348,7 @@ mod tests {
 
     #[test]
     fn every_api_route_of_the_router_is_in_the_document() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let doc = document_json();
         let routes = routed();
         assert!(routes.len() >= 20, "the route scan found too little: {routes:?}");
         let missing: Vec<_> = routes
@@ -339,7 +372,7 @@ mod tests {
 
     #[test]
     fn every_operation_names_the_bearer_scheme_and_the_error_body() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let doc = document_json();
         assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
         assert_eq!(doc["security"][0]["bearer"], serde_json::json!([]));
         for (path, item) in doc["paths"].as_object().unwrap() {
@@ -352,7 +385,7 @@ mod tests {
 
     #[test]
     fn operation_ids_are_unique_and_every_link_names_an_operation_and_its_parameters() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let doc = document_json();
         let mut ids = std::collections::BTreeMap::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
@@ -370,7 +403,7 @@ mod tests {
                     for (name, link) in response["links"].as_object().into_iter().flatten() {
                         links += 1;
                         let at = format!("{method} {path} {status} {name}");
-                        let target = link["operationId"].as_str().unwrap();
+                        let target = link["operationId"].as_str().unwrap_or_else(|| panic!("{at}: {link}"));
                         let target = ids.get(target).unwrap_or_else(|| panic!("{at}: no operation {target}"));
                         let takes: Vec<_> = target["parameters"]
                             .as_array()
@@ -395,7 +428,7 @@ mod tests {
     #[test]
     fn the_error_schema_has_the_fields_errors_are_sent_with() {
         let sent = serde_json::to_value(crate::api::Unauthorized.to_body()).unwrap();
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let doc = document_json();
         let schema = &doc["components"]["schemas"]["ErrorBody"];
         let mut documented: Vec<_> = schema["properties"].as_object().unwrap().keys().cloned().collect();
         let mut keys: Vec<_> = sent.as_object().unwrap().keys().cloned().collect();

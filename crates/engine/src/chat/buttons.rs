@@ -157,7 +157,9 @@ impl Chat {
                     RESOLVE => Action::Resolve,
                     _ => Action::HandOff,
                 };
-                let applied = self.apply_command(click.app, click.member, action, id).await?;
+                let applied = self
+                    .apply_command(click.app, click.member, action, id, self.settings.language)
+                    .await?;
                 // Taking the conversation is taking its task: it must not escalate any more.
                 if let (Applied::Claimed(_), Some(task)) = (&applied.outcome, task) {
                     self.store

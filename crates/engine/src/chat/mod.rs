@@ -280,7 +280,8 @@ impl Chat {
 
     /// Claims, resolves or hands off conversation `id` from the console, on the path of a member's text
     /// command or card button, acting as WeCom `member` of `app` (remembered for the console user's next
-    /// action). Audited like a command, with the console user named, and recorded as a console action.
+    /// action). Audited like a command, with the console user named, and recorded as a console action; what
+    /// it did is told in the console user's `lang`.
     pub async fn act_from_console(
         &self,
         actor: &ConsoleUser,
@@ -288,13 +289,14 @@ impl Chat {
         member: &WeComUserId,
         action: Action,
         id: i64,
+        lang: shoprelay_core::error::Lang,
     ) -> Result<ConsoleActed, crate::service::console::ConsoleError> {
         crate::service::console::require(actor, Role::Operator)?;
         self.store
             .set_meta(&member_key(&actor.username), &format!("{app} {member}"))
             .await
             .map_err(EngineError::from)?;
-        let applied = self.apply_command(app, member, action, id).await?;
+        let applied = self.apply_command(app, member, action, id, lang).await?;
         let note = format!("{} (console user {})", applied.note, actor.username);
         self.audit_chat(app, &note).await?;
         let done = ConsoleAction::new(
@@ -437,20 +439,23 @@ impl Chat {
         action: Action,
         id: i64,
     ) -> Result<Handled, EngineError> {
-        let applied = self.apply_command(app, member, action, id).await?;
+        let applied = self
+            .apply_command(app, member, action, id, self.settings.language)
+            .await?;
         self.audit_chat(app, &applied.note).await?;
         self.told(app, member, &applied.told, &applied.note).await
     }
 
-    /// Claims, resolves or hands off a conversation for `member` (a text command or a card button).
+    /// Claims, resolves or hands off a conversation for `member` (a text command, a card button or the
+    /// console), telling what it did in `lang`.
     async fn apply_command(
         &self,
         app: &ConfigId,
         member: &WeComUserId,
         action: Action,
         id: i64,
+        lang: shoprelay_core::error::Lang,
     ) -> Result<AppliedCommand, EngineError> {
-        let lang = self.settings.language;
         let now = self.clock.now_ms();
         let done = |outcome, note: String, told: String| AppliedCommand { outcome, note, told };
         Ok(match action {

@@ -178,7 +178,7 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<i64>, posted: Pos
     };
     let note = match state
         .engine
-        .act_from_console(&authed.user, &app, &member, action, id)
+        .act_from_console(&authed.user, &app, &member, action, id, lang)
         .await
     {
         Ok(done) if done.changed => html! { div.ok role="status" { (done.told) } },

@@ -11,7 +11,8 @@ use shoprelay_sim::wecom::{SimApp, SimCallback, WeComSimConfig};
 
 use crate::helpers::*;
 
-const CS_AGENT: i64 = 1000003;
+/// The agent of the chat set-up's customer-service app, which QR login uses (the first WeCom app by id).
+pub(crate) const CS_AGENT: i64 = 1000003;
 const TOKEN: &str = "QDG6eK";
 const AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 pub(crate) const BUYER: u64 = 55501;

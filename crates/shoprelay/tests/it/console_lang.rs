@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use reqwest::header::{COOKIE, LOCATION};
 use reqwest::StatusCode;
 
-use crate::chat::{spawn_with_chat, BUYER};
+use crate::chat::{spawn_with_chat, BUYER, CS_AGENT};
 use crate::console::{browser, csrf_of, first_admin, set_cookie};
 use crate::helpers::{TestApp, APP, SHOP};
 
@@ -24,6 +24,18 @@ const DATA: &[&str] = &[
     "张三",
     "100万元",
     "中文",
+    // The WeCom simulator's app names, shown as agent/get answered them.
+    "客服",
+    "shoprelay 演示应用",
+    // The entity check quotes and diffs the company names and the capital as typed.
+    "有限公司",
+    "有限责任公司",
+    "深圳市某某科技有限",
+    "责任",
+    "公司",
+    "万元",
+    // A userid the test types to be refused.
+    "张 三",
 ];
 
 /// The text a reader sees: text nodes and the `placeholder`, `title` and `aria-label` attributes. Left out:
@@ -295,7 +307,8 @@ async fn every_console_page_in_english_shows_no_chinese_but_the_sellers_data() {
         .find(|(k, _)| k == "state")
         .map(|(_, v)| v.into_owned())
         .unwrap();
-    let code = app.wecom.scan_login(1000002, "lisi");
+    // QR login signs in through the first WeCom app by id: `cs`, not `hq`.
+    let code = app.wecom.scan_login(CS_AGENT, "lisi");
     let back = browser()
         .get(format!("{}/console/login/wecom", app.base))
         .query(&[("code", code.as_str()), ("state", state.as_str())])
@@ -303,8 +316,10 @@ async fn every_console_page_in_english_shows_no_chinese_but_the_sellers_data() {
         .send()
         .await
         .unwrap();
-    assert_eq!(back.status(), StatusCode::FORBIDDEN);
-    r.read("login-wecom-unlinked", "en", &back.text().await.unwrap());
+    let status = back.status();
+    let body = back.text().await.unwrap();
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    r.read("login-wecom-unlinked", "en", &body);
 
     r.session = Some(session);
     r.get("home", "/console").await;
