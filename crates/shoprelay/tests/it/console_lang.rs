@@ -67,9 +67,7 @@ fn visible_text(html: &str) -> String {
             .collect::<String>()
             .to_ascii_lowercase();
         if closing {
-            if skipped > 0 {
-                skipped -= 1;
-            }
+            skipped = skipped.saturating_sub(1);
             out.push(' ');
             continue;
         }
