@@ -102,7 +102,8 @@ impl EngineSettings {
 
 /// The composition root: the stages, the parts they share, and what the services read.
 pub struct Engine {
-    /// Durable state: reached through the stages and the services, never by the edges.
+    /// Durable state, whole: each stage gets only its parts of it; the services borrow theirs; never
+    /// reached by the edges.
     pub(crate) store: Arc<dyn Store>,
     /// Seals and opens stored secrets.
     pub secrets: SecretBox,
@@ -116,17 +117,20 @@ pub struct Engine {
     pub http: reqwest::Client,
     /// Audit entries written off the request path.
     pub audit_sink: AuditSink,
-    config: ConfigView,
+    /// The configuration in force, shared with the stages (the services read it too).
+    pub(crate) config: ConfigView,
     config_fingerprint: std::sync::Mutex<String>,
     inbox_wake: Arc<Notify>,
-    outbox_wake: Arc<Notify>,
+    /// Wakes the delivery worker.
+    pub(crate) outbox_wake: Arc<Notify>,
     callback_wake: Arc<Notify>,
     /// This process among the replicas: the owner of the destination and bot leases it takes.
     pub instance_id: String,
     /// Marketplace tokens, shared by every stage that calls a marketplace.
-    tokens: Arc<MarketplaceTokens>,
+    pub(crate) tokens: Arc<MarketplaceTokens>,
     route: Arc<Route>,
-    ingest: Arc<Ingest>,
+    /// Where work enters (the status reads its long connections).
+    pub(crate) ingest: Arc<Ingest>,
     inbox: Arc<Inbox>,
     deliver: Arc<Deliver>,
     audit: Arc<Audit>,
@@ -158,17 +162,18 @@ impl Engine {
         let instance_id = uuid::Uuid::new_v4().simple().to_string();
         // Downstream first: each stage is handed the ones it calls.
         let audit = Arc::new(Audit {
-            store: store.clone(),
+            audit_log: store.clone(),
+            retention: store.clone(),
             clock: clock.clone(),
             config: config.clone(),
         });
         let route = Arc::new(Route {
-            store: store.clone(),
+            tasks: store.clone(),
             clock: clock.clone(),
             settings: settings.clone(),
         });
         let outbox = Arc::new(Outbox {
-            store: store.clone(),
+            deliveries: store.clone(),
             writer: writer.clone(),
             wecom: wecom.clone(),
             config: config.clone(),
@@ -179,7 +184,8 @@ impl Engine {
             next_fold: std::sync::Mutex::default(),
         });
         let deliver = Arc::new(Deliver {
-            store: store.clone(),
+            deliveries: store.clone(),
+            card_codes: store.clone(),
             writer: writer.clone(),
             wecom: wecom.clone(),
             webhooks: crate::webhook::WebhookClients::new(settings.http_timeout).map_err(EngineError::HttpClient)?,
@@ -191,7 +197,9 @@ impl Engine {
             instance_id: instance_id.clone(),
         });
         let tokens = Arc::new(MarketplaceTokens {
-            store: store.clone(),
+            shops: store.clone(),
+            deliveries: store.clone(),
+            audit_log: store.clone(),
             clock: clock.clone(),
             settings: settings.clone(),
             config: config.clone(),
@@ -200,13 +208,22 @@ impl Engine {
             tokens: TokenManager::default(),
         });
         let enrich = Arc::new(Enrich {
-            store: store.clone(),
+            shops: store.clone(),
             clock: clock.clone(),
             settings: settings.clone(),
             tokens: tokens.clone(),
         });
         let chat = Arc::new(Chat {
-            store: store.clone(),
+            conversations: store.clone(),
+            callbacks: store.clone(),
+            config_repo: store.clone(),
+            accounts: store.clone(),
+            archive: store.clone(),
+            deliveries: store.clone(),
+            tasks: store.clone(),
+            card_codes: store.clone(),
+            order_watch: store.clone(),
+            audit_log: store.clone(),
             clock: clock.clone(),
             settings: settings.clone(),
             config: config.clone(),
@@ -219,7 +236,10 @@ impl Engine {
             last_response_watch: std::sync::atomic::AtomicI64::new(0),
         });
         let inbox = Arc::new(Inbox {
-            store: store.clone(),
+            inbox: store.clone(),
+            policies: store.clone(),
+            shops: store.clone(),
+            standings: store.clone(),
             writer: writer.clone(),
             config: config.clone(),
             clock: clock.clone(),
@@ -231,7 +251,10 @@ impl Engine {
         });
         let audit_sink = AuditSink::start(writer.clone());
         let ingest = Arc::new(Ingest {
-            store: store.clone(),
+            callbacks: store.clone(),
+            shops: store.clone(),
+            config_repo: store.clone(),
+            inbox: store.clone(),
             writer,
             clock: clock.clone(),
             config: config.clone(),
@@ -242,7 +265,9 @@ impl Engine {
             links: tokio::sync::watch::Sender::new(Default::default()),
         });
         let timers = Arc::new(Timers {
-            store: store.clone(),
+            tasks: store.clone(),
+            order_watch: store.clone(),
+            deliveries: store.clone(),
             clock: clock.clone(),
             settings: settings.clone(),
             config: config.clone(),

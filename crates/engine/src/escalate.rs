@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
 use shoprelay_clock::SharedClock;
-use shoprelay_store::Store;
+use shoprelay_store::{OrderWatch, Tasks};
 use tokio::sync::Notify;
 
 use crate::chat::Chat;
@@ -29,7 +29,12 @@ const BATCH: i64 = 100;
 /// The time-driven steps, beside the spine: escalations, quiet hours that ended, the logistics watch
 /// ([`crate::logistics`]) and buyers waiting for a person — each producing events routed to the outbox.
 pub struct Timers {
-    pub(crate) store: Arc<dyn Store>,
+    /// Escalations due, and marked done.
+    pub(crate) tasks: Arc<dyn Tasks>,
+    /// The logistics watch: orders to poll, events raised once.
+    pub(crate) order_watch: Arc<dyn OrderWatch>,
+    /// Queues the events the watch raises.
+    pub(crate) deliveries: Arc<dyn shoprelay_store::Outbox>,
     pub(crate) clock: SharedClock,
     pub(crate) settings: EngineSettings,
     pub(crate) config: ConfigView,
@@ -50,7 +55,7 @@ stage_common!(Timers);
 impl Timers {
     /// Escalates the tasks whose time has come; returns how many.
     pub async fn escalate_once(&self) -> Result<usize, EngineError> {
-        let due = self.store.due_escalations(self.clock.now_ms(), BATCH).await?;
+        let due = self.tasks.due_escalations(self.clock.now_ms(), BATCH).await?;
         if due.is_empty() {
             return Ok(0);
         }
@@ -68,7 +73,7 @@ impl Timers {
                 ));
             }
             if self
-                .store
+                .tasks
                 .escalate_task(task.id, NewEvent { event, deliveries }, self.clock.now_ms())
                 .await?
             {

@@ -94,7 +94,7 @@ impl Timers {
             let to_ship = status_words(&TO_SHIP);
             for page in 0..MAX_PAGES {
                 let rows = self
-                    .store
+                    .order_watch
                     .ship_by_between(&to_ship, now - 86_400, horizon, page * PAGE, PAGE)
                     .await?;
                 let last = (rows.len() as i64) < PAGE;
@@ -134,7 +134,7 @@ impl Timers {
         }
         let checked_before = self.clock.now_ms() - self.settings.tracking_poll.as_millis() as i64;
         for order in self
-            .store
+            .order_watch
             .claim_tracking_checks(&status_words(&SHIPPED), self.clock.now_ms(), checked_before, BATCH)
             .await?
         {
@@ -155,7 +155,7 @@ impl Timers {
             // The parcel last moved at its trail's newest step; with no trail yet, when it was shipped.
             let moved_at = latest.map_or(order.status_time, |s| s.at);
             let status = trail.current_status();
-            self.store
+            self.order_watch
                 .record_tracking(&order.app_id, order.shop_id, &order.order_sn, moved_at, status)
                 .await?;
             let mut steps: Vec<&TrailStep> = trail.steps.iter().collect();
@@ -206,7 +206,7 @@ impl Timers {
         }
         let mut produced = 0;
         for (order, f) in found {
-            if self.store.event_exists(&f.key).await? {
+            if self.order_watch.event_exists(&f.key).await? {
                 continue;
             }
             let Some(event) = exception_event(&registry, &order, f, now) else {
@@ -214,7 +214,7 @@ impl Timers {
             };
             let deliveries = self.route.route(&registry, &event).await?;
             if self
-                .store
+                .deliveries
                 .insert_event(NewEvent { event, deliveries }, self.clock.now_ms())
                 .await?
             {

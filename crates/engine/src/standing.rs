@@ -7,7 +7,7 @@ use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::time::{format_local, region_timezone};
 use shoprelay_marketplaces::standing::{PushedStanding, Standing};
-use shoprelay_store::{ShopStanding, Store, StoreError};
+use shoprelay_store::{ShopStanding, ShopStandings, StoreError};
 
 /// What "test connection" keeps of a shop's standing (read by the entity check), by state.
 pub(crate) fn meta_value(state: ShopState) -> &'static str {
@@ -21,7 +21,7 @@ pub(crate) fn meta_value(state: ShopState) -> &'static str {
 /// Keeps a push's seller status as the shop's latest (a push stamped earlier than the kept one changes
 /// nothing: marketplaces do not order their pushes).
 pub(crate) async fn keep_pushed(
-    store: &dyn Store,
+    store: &dyn ShopStandings,
     app: &ConfigId,
     shop: Option<ShopId>,
     pushed: Option<&PushedStanding>,
@@ -43,7 +43,7 @@ pub(crate) async fn keep_pushed(
 
 /// The shop's latest seller-status push, as the adapter reads it.
 pub(crate) async fn pushed(
-    store: &dyn Store,
+    store: &dyn ShopStandings,
     app: &ConfigId,
     shop: ShopId,
 ) -> Result<Option<PushedStanding>, StoreError> {

@@ -22,7 +22,9 @@ use shoprelay_core::shop::ShopProfile;
 use shoprelay_marketplaces::adapter::{
     ApiError, AuthorizeError, Disposition, Grant, RedirectQuery, ShopAccess, ShopGrant,
 };
-use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, NewEvent, ShopAuth, ShopAuthStatus, Store};
+use shoprelay_store::{
+    AuditEntry, AuditKind, AuditLog, AuditOutcome, NewEvent, ShopAuth, ShopAuthRepo, ShopAuthStatus,
+};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -108,7 +110,11 @@ const REFRESH_LEASE_MS: i64 = 60_000;
 /// The marketplace tokens every stage that calls a marketplace shares (enrich, ingest's reconciliation,
 /// customer service, logistics): authorization, single-flight refresh, re-authorization notices.
 pub struct MarketplaceTokens {
-    pub(crate) store: Arc<dyn Store>,
+    /// The shops' authorizations: tokens, refresh leases, authorization states, profiles.
+    pub(crate) shops: Arc<dyn ShopAuthRepo>,
+    /// Queues the notices of shops to authorize again; prunes the send records (see `refresh_loop`).
+    pub(crate) deliveries: Arc<dyn shoprelay_store::Outbox>,
+    pub(crate) audit_log: Arc<dyn AuditLog>,
     pub(crate) clock: SharedClock,
     pub(crate) settings: EngineSettings,
     pub(crate) config: ConfigView,
@@ -132,7 +138,7 @@ impl MarketplaceTokens {
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
         let state = uuid::Uuid::new_v4().simple().to_string();
         let now = self.clock.now_ms();
-        self.store
+        self.shops
             .create_auth_state(&state, app_id, now, now + AUTH_STATE_TTL_MS)
             .await?;
         Ok(app.authorization_link(callback, &state, self.clock.now_secs()))
@@ -152,7 +158,7 @@ impl MarketplaceTokens {
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
         // Before the marketplace is asked: a forged or replayed redirect must not bind anything.
         let state = redirect.get("state").map(String::as_str).unwrap_or_default();
-        if !self.store.take_auth_state(state, app_id, self.clock.now_ms()).await? {
+        if !self.shops.take_auth_state(state, app_id, self.clock.now_ms()).await? {
             return Err(TokenError::BadState);
         }
         let grants = app
@@ -164,11 +170,11 @@ impl MarketplaceTokens {
             })?;
         let mut shops = Vec::with_capacity(grants.len());
         for ShopGrant { shop, grant, profile } in grants {
-            self.store
+            self.shops
                 .save_shop_auth(&grant_to_auth(app_id, shop, &grant, 0), self.clock.now_ms())
                 .await?;
             // A new authorization replaces what an earlier one told about the shop.
-            self.store
+            self.shops
                 .save_shop_profile(app_id, shop, &profile.unwrap_or_default(), self.clock.now_ms())
                 .await?;
             let mut audit = AuditEntry::new(
@@ -179,7 +185,7 @@ impl MarketplaceTokens {
             )
             .of_app(app.platform(), app_id);
             audit.shop_id = i64::try_from(shop.get()).ok();
-            self.store.append_audit(audit).await?;
+            self.audit_log.append_audit(audit).await?;
             shops.push(shop);
         }
         Ok(shops)
@@ -188,7 +194,7 @@ impl MarketplaceTokens {
     /// What a call about the shop carries: its access token, refreshed first when it expires within the
     /// refresh margin, and the profile kept from its authorization.
     pub async fn access_token(&self, app_id: &ConfigId, shop: ShopId) -> Result<ShopAccess, TokenError> {
-        let auth = self.store.shop_auth(app_id, shop).await?;
+        let auth = self.shops.shop_auth(app_id, shop).await?;
         self.access_token_from(app_id, shop, auth).await
     }
 
@@ -201,7 +207,7 @@ impl MarketplaceTokens {
         auth: Option<ShopAuth>,
     ) -> Result<ShopAccess, TokenError> {
         let token = self.fresh_token(app_id, shop, auth).await?;
-        let profile = self.store.shop_profile(app_id, shop).await?;
+        let profile = self.shops.shop_profile(app_id, shop).await?;
         Ok(ShopAccess { token, profile })
     }
 
@@ -224,7 +230,7 @@ impl MarketplaceTokens {
         let lock = self.tokens.lock_for(app_id, shop);
         let _single_flight = lock.lock().await;
         let auth = self
-            .store
+            .shops
             .shop_auth(app_id, shop)
             .await?
             .ok_or(TokenError::NotAuthorized(shop))?;
@@ -235,7 +241,7 @@ impl MarketplaceTokens {
             return Ok(auth.access_token);
         }
         if !self
-            .store
+            .shops
             .begin_refresh(
                 app_id,
                 shop,
@@ -247,7 +253,7 @@ impl MarketplaceTokens {
             return Err(TokenError::RefreshInProgress(shop));
         }
         let result = self.refresh_holding_lease(app_id, shop, &auth).await;
-        if let Err(err) = self.store.end_refresh(app_id, shop).await {
+        if let Err(err) = self.shops.end_refresh(app_id, shop).await {
             // The lease runs out by itself; only the next refresh waits for it.
             tracing::warn!(error = ?err, app = %app_id, shop = %shop, "could not release the refresh lease");
         }
@@ -281,23 +287,23 @@ impl MarketplaceTokens {
                 let grant = &granted.grant;
                 let fresh = grant_to_auth(app_id, shop, grant, auth.version);
                 // The old refresh token is spent: storing the new pair must not be given up on lightly.
-                let mut stored = self.store.rotate_shop_tokens(&fresh, self.clock.now_ms()).await;
+                let mut stored = self.shops.rotate_shop_tokens(&fresh, self.clock.now_ms()).await;
                 for _ in 0..3 {
                     if stored.is_ok() {
                         break;
                     }
                     self.clock.sleep(std::time::Duration::from_millis(200)).await;
-                    stored = self.store.rotate_shop_tokens(&fresh, self.clock.now_ms()).await;
+                    stored = self.shops.rotate_shop_tokens(&fresh, self.clock.now_ms()).await;
                 }
                 if stored? {
                     self.keep_profile(app_id, shop, granted.profile.as_ref()).await;
-                    self.store.append_audit(audit).await?;
+                    self.audit_log.append_audit(audit).await?;
                     self.share_refreshed(app_id, shop, auth, &grants).await?;
                     Ok(fresh.access_token)
                 } else {
                     // Only possible when the row changed under the lease (a new authorization meanwhile).
                     let current = self
-                        .store
+                        .shops
                         .shop_auth(app_id, shop)
                         .await?
                         .ok_or(TokenError::NotAuthorized(shop))?;
@@ -307,7 +313,7 @@ impl MarketplaceTokens {
             Err(err) if err.refresh_disposition() == Disposition::Reauthorize => {
                 // A shop sharing its grant with others may have been given a new pair by a sibling's
                 // refresh while this one was on its way with the old token: that is no lost authorization.
-                if let Some(current) = self.store.shop_auth(app_id, shop).await? {
+                if let Some(current) = self.shops.shop_auth(app_id, shop).await? {
                     if current.version != auth.version && current.status == ShopAuthStatus::Active {
                         return Ok(current.access_token);
                     }
@@ -319,7 +325,7 @@ impl MarketplaceTokens {
             Err(err) => {
                 audit.outcome = AuditOutcome::RefreshFailed;
                 audit.detail = err.to_string();
-                self.store.append_audit(audit).await?;
+                self.audit_log.append_audit(audit).await?;
                 Err(err.into())
             }
         }
@@ -335,14 +341,14 @@ impl MarketplaceTokens {
         grants: &[ShopGrant],
     ) -> Result<(), TokenError> {
         for ShopGrant { shop, grant, profile } in grants.iter().filter(|g| g.shop != refreshed) {
-            let Some(sibling) = self.store.shop_auth(app_id, *shop).await? else {
+            let Some(sibling) = self.shops.shop_auth(app_id, *shop).await? else {
                 continue;
             };
             if sibling.refresh_token != spent.refresh_token || sibling.status != ShopAuthStatus::Active {
                 continue;
             }
             let fresh = grant_to_auth(app_id, *shop, grant, sibling.version);
-            if self.store.rotate_shop_tokens(&fresh, self.clock.now_ms()).await? {
+            if self.shops.rotate_shop_tokens(&fresh, self.clock.now_ms()).await? {
                 self.keep_profile(app_id, *shop, profile.as_ref()).await;
                 let mut audit = AuditEntry::new(
                     AuditKind::Auth,
@@ -353,7 +359,7 @@ impl MarketplaceTokens {
                 audit.app_id = Some(app_id.to_string());
                 audit.platform = self.registry().platform_of(app_id);
                 audit.shop_id = i64::try_from(shop.get()).ok();
-                self.store.append_audit(audit).await?;
+                self.audit_log.append_audit(audit).await?;
             }
         }
         Ok(())
@@ -366,7 +372,7 @@ impl MarketplaceTokens {
             return;
         };
         if let Err(err) = self
-            .store
+            .shops
             .save_shop_profile(app_id, shop, profile, self.clock.now_ms())
             .await
         {
@@ -384,7 +390,7 @@ impl MarketplaceTokens {
     ) -> Result<(), TokenError> {
         let reason = err.to_string();
         tracing::warn!(app = %app_id, shop = %shop, %reason, "refresh token rejected; the seller must authorize the shop again");
-        self.store
+        self.shops
             .set_shop_status(
                 app_id,
                 shop,
@@ -401,7 +407,7 @@ impl MarketplaceTokens {
         )
         .of_app(platform, app_id);
         audit.shop_id = i64::try_from(shop.get()).ok();
-        self.store.append_audit(audit).await?;
+        self.audit_log.append_audit(audit).await?;
         let event = Event {
             // Once per authorization lost: a later authorization gets a new version, hence its own notice.
             dedupe_key: format!("{platform}:reauth:{app_id}:{shop}:{version}"),
@@ -414,7 +420,7 @@ impl MarketplaceTokens {
             body: EventBody::ReauthorizationRequired { reason },
         };
         let deliveries = self.route.route(&self.registry(), &event).await?;
-        self.store
+        self.deliveries
             .insert_event(NewEvent { event, deliveries }, self.clock.now_ms())
             .await?;
         self.outbox_wake.notify_one();
@@ -428,11 +434,15 @@ impl MarketplaceTokens {
                 tracing::warn!(error = ?err, "token refresh pass failed");
             }
             // Budgets look back an hour at most.
-            if let Err(err) = self.store.prune_sends(self.clock.now_ms() - 2 * 3_600_000).await {
+            if let Err(err) = self.deliveries.prune_sends(self.clock.now_ms() - 2 * 3_600_000).await {
                 tracing::warn!(error = ?err, "pruning the send log failed");
             }
             // Reports of unreached members (their userids) dedupe within a day; two days is plenty.
-            if let Err(err) = self.store.prune_unreached(self.clock.now_ms() - 2 * 86_400_000).await {
+            if let Err(err) = self
+                .deliveries
+                .prune_unreached(self.clock.now_ms() - 2 * 86_400_000)
+                .await
+            {
                 tracing::warn!(error = ?err, "pruning unreached-recipient reports failed");
             }
             if !self.wait(std::time::Duration::from_secs(60), &shutdown).await {
@@ -445,7 +455,7 @@ impl MarketplaceTokens {
     pub async fn refresh_due(&self) -> Result<usize, EngineError> {
         let margin = self.settings.refresh_ahead.as_secs() as i64;
         let mut refreshed = 0;
-        for auth in self.store.list_shop_auth().await? {
+        for auth in self.shops.list_shop_auth().await? {
             if auth.status != ShopAuthStatus::Active || auth.access_expires_at - self.clock.now_secs() > margin {
                 continue;
             }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use shoprelay_clock::SharedClock;
-use shoprelay_store::{NewPush, PushInsert, Store, WriteBatch, WriteOutcome};
+use shoprelay_store::{NewPush, PushInsert, WriteBatch, WriteOutcome, Writes};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::error::EngineError;
@@ -40,11 +40,11 @@ pub struct Writer {
 impl Writer {
     /// Starts the writer task; it stops when every [`Writer`] handle is dropped. `inbox_wake` is told
     /// about stored pushes.
-    pub fn start(store: Arc<dyn Store>, clock: SharedClock, inbox_wake: Arc<Notify>) -> Self {
+    pub fn start(writes: Arc<dyn Writes>, clock: SharedClock, inbox_wake: Arc<Notify>) -> Self {
         let (acks, acks_rx) = mpsc::channel(8 * MAX_PUSHES);
         let (background, background_rx) = mpsc::channel(BACKGROUND_QUEUE);
         let task = Task {
-            store,
+            writes,
             clock,
             inbox_wake,
             acks: acks_rx,
@@ -151,7 +151,7 @@ enum Waiter {
 }
 
 struct Task {
-    store: Arc<dyn Store>,
+    writes: Arc<dyn Writes>,
     clock: SharedClock,
     inbox_wake: Arc<Notify>,
     acks: mpsc::Receiver<PushRequest>,
@@ -214,7 +214,7 @@ impl Task {
             combined.append(batch);
         }
         let pushed = combined.pushes.len();
-        match self.store.write_batch(&combined, self.clock.now_ms()).await {
+        match self.writes.write_batch(&combined, self.clock.now_ms()).await {
             Ok(mut outcome) => {
                 if pushed > 0 {
                     metrics::histogram!("shoprelay_ingest_batch_size").record(pushed as f64);
@@ -235,7 +235,7 @@ impl Task {
                 tracing::warn!(error = ?err, parts = parts.len(), "a shared commit failed; committing its parts one by one");
                 for (shape, waiter) in parts {
                     let part = shape.take_batch(&mut combined);
-                    match self.store.write_batch(&part, self.clock.now_ms()).await {
+                    match self.writes.write_batch(&part, self.clock.now_ms()).await {
                         Ok(outcome) => {
                             if shape.pushes > 0 {
                                 metrics::histogram!("shoprelay_ingest_batch_size").record(shape.pushes as f64);

@@ -80,7 +80,7 @@ impl Chat {
         let (true, Some(matcher)) = (auto.enabled, chat.matcher.as_ref()) else {
             return Ok(false);
         };
-        let Some(conversation) = self.store.conversation(*conversation_id).await? else {
+        let Some(conversation) = self.conversations.conversation(*conversation_id).await? else {
             return Ok(false);
         };
         // Chat pushes carry no order, so one pass may hold two messages of one conversation: while one
@@ -100,7 +100,7 @@ impl Chat {
         };
         let key = format!("auto:{}:{message_id}", conversation.id);
         // Decided before (a crash before the inbox item closed): that decision stands, nothing is sent twice.
-        if let Some(filed) = self.store.reply_by_key(&key).await? {
+        if let Some(filed) = self.conversations.reply_by_key(&key).await? {
             return Ok(filed.outcome == MessageOutcome::Sent && filed.rule.as_deref() != Some(OUT_OF_HOURS_RULE));
         }
         let place = Place {
@@ -109,7 +109,10 @@ impl Chat {
             region: registry.shop(&event.app, shop).and_then(|s| s.region.clone()),
         };
         let now = self.clock.now_ms();
-        let messages = self.store.conversation_messages(conversation.id, HISTORY).await?;
+        let messages = self
+            .conversations
+            .conversation_messages(conversation.id, HISTORY)
+            .await?;
         // The last word the buyer got before this message was an automatic one: it did not help them.
         // (An answer the marketplace refused never reached the buyer and counts for nothing.)
         let reached = |m: &&shoprelay_store::ConversationMessage| m.outcome != MessageOutcome::Failed;
@@ -205,12 +208,12 @@ impl Chat {
             rule: Some(rule.to_owned()),
             at: self.clock.now_ms(),
         };
-        let Some(id) = self.store.add_reply(&reply).await? else {
+        let Some(id) = self.conversations.add_reply(&reply).await? else {
             return Ok(Err(SendError::AlreadyFiled));
         };
         Ok(match self.send_to_buyer(conversation, text).await {
             Ok(message_id) => {
-                self.store
+                self.conversations
                     .finish_reply(
                         id,
                         MessageOutcome::Sent,
@@ -222,7 +225,7 @@ impl Chat {
                 Ok(())
             }
             Err(why) => {
-                self.store
+                self.conversations
                     .finish_reply(
                         id,
                         MessageOutcome::Failed,
@@ -247,7 +250,7 @@ impl Chat {
         lang: BuyerLang,
     ) -> Result<Option<String>, EngineError> {
         let Some((order_sn, status)) = self
-            .store
+            .conversations
             .buyer_latest_order(place.app.as_str(), place.shop, &conversation.buyer_name)
             .await?
         else {
@@ -289,7 +292,7 @@ impl Chat {
         let mut audit = AuditEntry::new(AuditKind::Chat, outcome, self.clock.now_ms(), detail);
         audit.app_id = Some(place.app.to_string());
         audit.shop_id = i64::try_from(place.shop.get()).ok();
-        self.store.append_audit(audit).await?;
+        self.audit_log.append_audit(audit).await?;
         Ok(())
     }
 }

@@ -135,7 +135,7 @@ impl Chat {
         let (note, change, told) = match (click.key, card.conversation, card.task) {
             (ACK, _, Some(task)) | (CLAIM, None, Some(task)) => {
                 match self
-                    .store
+                    .tasks
                     .ack_task(&TaskRef::Id(task), member, self.clock.now_ms())
                     .await?
                 {
@@ -162,7 +162,7 @@ impl Chat {
                     .await?;
                 // Taking the conversation is taking its task: it must not escalate any more.
                 if let (Applied::Claimed(_), Some(task)) = (&applied.outcome, task) {
-                    self.store
+                    self.tasks
                         .ack_task(&TaskRef::Id(task), member, self.clock.now_ms())
                         .await?;
                 }
@@ -215,7 +215,7 @@ impl Chat {
                 let why = format!("card {} not updated: {}: {err}", click.task_id, err.code());
                 let mut audit = AuditEntry::new(AuditKind::Callback, AuditOutcome::Failed, self.clock.now_ms(), &why);
                 audit.app_id = Some(click.app.to_string());
-                self.store.append_audit(audit).await?;
+                self.audit_log.append_audit(audit).await?;
                 note = format!("{note}; {why}");
             }
         }

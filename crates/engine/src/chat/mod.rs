@@ -23,11 +23,13 @@ use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, EventBody, LatestOrder};
 use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
 use shoprelay_marketplaces::adapter::ChatDisposition;
-use shoprelay_store::Store;
 use shoprelay_store::{
     AuditEntry, AuditKind, AuditOutcome, Author, CallbackState, Claim, ConsoleAction, ConsoleUser, Conversation,
     ConversationFilter, ConversationMessage, ConversationState, MessageOutcome, NewBuyerMessage, NewDelivery, NewReply,
     Role, StoredCallback,
+};
+use shoprelay_store::{
+    AuditLog, Callbacks, CardCodes, ConfigRepo, ConsoleAccounts, ConversationArchive, Conversations, OrderWatch, Tasks,
 };
 use shoprelay_wecom::callback::CallbackMessage;
 use shoprelay_wecom::client::WeComClient;
@@ -176,7 +178,25 @@ fn say(lang: shoprelay_core::error::Lang, zh: String, en: String) -> String {
 /// Customer service, beside the spine: buyer messages filed under conversations on their way through
 /// the inbox, members' replies and commands (WeCom callbacks) acted on and sent back to the buyer.
 pub struct Chat {
-    pub(crate) store: Arc<dyn Store>,
+    /// Conversations, their holders and messages.
+    pub(crate) conversations: Arc<dyn Conversations>,
+    /// Stored WeCom callbacks, claimed and closed.
+    pub(crate) callbacks: Arc<dyn Callbacks>,
+    /// Which member a console user acts as (kept as a meta value).
+    pub(crate) config_repo: Arc<dyn ConfigRepo>,
+    /// Records console users' actions on conversations.
+    pub(crate) accounts: Arc<dyn ConsoleAccounts>,
+    /// Whether each shop may chat (refusals told to the admins once).
+    pub(crate) archive: Arc<dyn ConversationArchive>,
+    /// Events of conversations queued; sends to members counted.
+    pub(crate) deliveries: Arc<dyn shoprelay_store::Outbox>,
+    /// Tasks acknowledged from a card's button.
+    pub(crate) tasks: Arc<dyn Tasks>,
+    /// The codes of sent cards, spent when a member answers with one.
+    pub(crate) card_codes: Arc<dyn CardCodes>,
+    /// Whether a buyer-waiting event was raised already.
+    pub(crate) order_watch: Arc<dyn OrderWatch>,
+    pub(crate) audit_log: Arc<dyn AuditLog>,
     pub(crate) clock: SharedClock,
     pub(crate) settings: EngineSettings,
     pub(crate) config: ConfigView,
@@ -225,11 +245,14 @@ impl Chat {
             text: text.clone(),
             at: event.occurred_at * 1_000,
         };
-        let filed = self.store.file_buyer_message(&message, self.clock.now_ms()).await?;
+        let filed = self
+            .conversations
+            .file_buyer_message(&message, self.clock.now_ms())
+            .await?;
         *conversation = Some(filed.conversation.id);
         // The card shows the buyer's latest order: what the member is most likely asked about.
         *latest_order = self
-            .store
+            .conversations
             .buyer_latest_order(event.app.as_str(), shop, from_user_name)
             .await?
             .map(|(order_sn, status)| LatestOrder { order_sn, status });
@@ -252,7 +275,7 @@ impl Chat {
 
     /// Conversations matching the filter, newest buyer message first.
     pub async fn conversations(&self, filter: &ConversationFilter) -> Result<Vec<Conversation>, EngineError> {
-        Ok(self.store.list_conversations(filter).await?)
+        Ok(self.conversations.list_conversations(filter).await?)
     }
 
     /// A conversation and its latest `limit` messages (oldest first).
@@ -261,16 +284,16 @@ impl Chat {
         id: i64,
         limit: i64,
     ) -> Result<Option<(Conversation, Vec<ConversationMessage>)>, EngineError> {
-        let Some(conversation) = self.store.conversation(id).await? else {
+        let Some(conversation) = self.conversations.conversation(id).await? else {
             return Ok(None);
         };
-        let messages = self.store.conversation_messages(id, limit).await?;
+        let messages = self.conversations.conversation_messages(id, limit).await?;
         Ok(Some((conversation, messages)))
     }
 
     /// The WeCom member (`app`, `userid`) a console user last acted as, when any.
     pub async fn console_member(&self, username: &str) -> Result<Option<(ConfigId, WeComUserId)>, EngineError> {
-        let stored = self.store.meta(&member_key(username)).await?;
+        let stored = self.config_repo.meta(&member_key(username)).await?;
         // A value that no longer reads (an app since renamed) is as good as none: the user names it again.
         Ok(stored.and_then(|v| {
             let (app, member) = v.split_once(' ')?;
@@ -292,7 +315,7 @@ impl Chat {
         lang: shoprelay_core::error::Lang,
     ) -> Result<ConsoleActed, crate::service::console::ConsoleError> {
         crate::service::console::require(actor, Role::Operator)?;
-        self.store
+        self.config_repo
             .set_meta(&member_key(&actor.username), &format!("{app} {member}"))
             .await
             .map_err(EngineError::from)?;
@@ -306,7 +329,7 @@ impl Chat {
             Some(&format!("#{id}")),
             note,
         );
-        self.store
+        self.accounts
             .record_console_action(&done)
             .await
             .map_err(EngineError::from)?;
@@ -342,24 +365,27 @@ impl Chat {
     /// Acts on the stored callbacks that are due; returns how many were handled.
     pub async fn process_callbacks_once(&self) -> Result<usize, EngineError> {
         let now = self.clock.now_ms();
-        let claimed = self.store.claim_callbacks(now, LEASE.as_millis() as i64, BATCH).await?;
+        let claimed = self
+            .callbacks
+            .claim_callbacks(now, LEASE.as_millis() as i64, BATCH)
+            .await?;
         let mut handled = 0;
         for callback in &claimed {
             match self.handle_callback(callback).await {
                 Ok(Handled::Done(note)) => {
-                    self.store
+                    self.callbacks
                         .finish_callback(callback.id, CallbackState::Done, Some(&note))
                         .await?;
                     handled += 1;
                 }
                 Ok(Handled::Ignored) => {
-                    self.store
+                    self.callbacks
                         .finish_callback(callback.id, CallbackState::Ignored, None)
                         .await?;
                     handled += 1;
                 }
                 Ok(Handled::Failed(why)) => {
-                    self.store
+                    self.callbacks
                         .finish_callback(callback.id, CallbackState::Failed, Some(&why))
                         .await?;
                     handled += 1;
@@ -460,7 +486,7 @@ impl Chat {
         let done = |outcome, note: String, told: String| AppliedCommand { outcome, note, told };
         Ok(match action {
             Action::Claim => match self
-                .store
+                .conversations
                 .claim_conversation(id, member.as_str(), app.as_str(), now)
                 .await?
             {
@@ -483,7 +509,7 @@ impl Chat {
             },
             Action::Resolve | Action::HandOff => {
                 let resolved = action == Action::Resolve;
-                match self.store.conversation(id).await? {
+                match self.conversations.conversation(id).await? {
                     None => done(Applied::Missing, format!("#{id} missing"), missing(lang, id)),
                     Some(c)
                         if c.holder.as_deref().is_some_and(|h| h != member.as_str())
@@ -493,7 +519,7 @@ impl Chat {
                         done(Applied::HeldByOther(c), format!("#{id} held by another"), told)
                     }
                     Some(_) => {
-                        self.store.release_conversation(id, resolved, now).await?;
+                        self.conversations.release_conversation(id, resolved, now).await?;
                         if resolved {
                             done(
                                 Applied::Resolved,
@@ -531,7 +557,7 @@ impl Chat {
         key: &str,
     ) -> Result<Handled, EngineError> {
         let lang = self.settings.language;
-        if let Some(filed) = self.store.reply_by_key(key).await? {
+        if let Some(filed) = self.conversations.reply_by_key(key).await? {
             // Processed before (a crash, or the member's limit): never send twice, only tell again.
             let told = match filed.outcome {
                 MessageOutcome::Sent => sent(lang, filed.conversation_id),
@@ -540,7 +566,7 @@ impl Chat {
                 }
                 MessageOutcome::Sending | MessageOutcome::Received => {
                     let why = "interrupted while sending: check the chat in the seller centre";
-                    self.store
+                    self.conversations
                         .finish_reply(filed.id, MessageOutcome::Failed, Some(why), None, self.clock.now_ms())
                         .await?;
                     not_sent(lang, filed.conversation_id, why)
@@ -553,9 +579,9 @@ impl Chat {
             });
         }
         let conversation = match named {
-            Some(id) => self.store.conversation(id).await?,
+            Some(id) => self.conversations.conversation(id).await?,
             None => self
-                .store
+                .conversations
                 .list_conversations(&ConversationFilter {
                     holder: Some(member.as_str().to_owned()),
                     state: Some(ConversationState::Claimed),
@@ -580,7 +606,7 @@ impl Chat {
         // Answering an unheld conversation takes it; one another member holds stays theirs.
         let now = self.clock.now_ms();
         let conversation = match self
-            .store
+            .conversations
             .claim_conversation(conversation.id, member.as_str(), app.as_str(), now)
             .await?
         {
@@ -601,13 +627,13 @@ impl Chat {
             rule: None,
             at: now,
         };
-        let Some(reply_id) = self.store.add_reply(&reply).await? else {
+        let Some(reply_id) = self.conversations.add_reply(&reply).await? else {
             return Ok(Handled::Later);
         };
         let outcome = self.send_to_buyer(&conversation, text).await;
         let (told, note) = match &outcome {
             Ok(message_id) => {
-                self.store
+                self.conversations
                     .finish_reply(
                         reply_id,
                         MessageOutcome::Sent,
@@ -623,7 +649,7 @@ impl Chat {
             }
             Err(why) => {
                 let why = why.to_string();
-                self.store
+                self.conversations
                     .finish_reply(reply_id, MessageOutcome::Failed, Some(&why), None, self.clock.now_ms())
                     .await?;
                 (
@@ -690,7 +716,11 @@ impl Chat {
     ) -> Result<(), EngineError> {
         let now = self.clock.now_ms();
         let stored = refusal.as_ref().map(|(code, reason)| (*code, reason.as_str()));
-        if !self.store.record_shop_chat(app_id.as_str(), shop, stored, now).await? {
+        if !self
+            .archive
+            .record_shop_chat(app_id.as_str(), shop, stored, now)
+            .await?
+        {
             return Ok(());
         }
         let Some((_, reason)) = refusal else { return Ok(()) };
@@ -710,7 +740,7 @@ impl Chat {
             body: EventBody::ChatUnavailable { reason },
         };
         let deliveries = self.route.route(&registry, &event).await?;
-        self.store
+        self.deliveries
             .insert_event(shoprelay_store::NewEvent { event, deliveries }, now)
             .await?;
         self.outbox_wake.notify_one();
@@ -756,7 +786,7 @@ impl Chat {
     async fn audit_chat(&self, app: &ConfigId, detail: &str) -> Result<(), EngineError> {
         let mut audit = AuditEntry::new(AuditKind::Callback, AuditOutcome::Acted, self.clock.now_ms(), detail);
         audit.app_id = Some(app.to_string());
-        self.store.append_audit(audit).await?;
+        self.audit_log.append_audit(audit).await?;
         Ok(())
     }
 }

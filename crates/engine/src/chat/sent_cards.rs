@@ -15,7 +15,7 @@ use shoprelay_wecom::card_update::{
 
 use super::buttons::CardRef;
 use super::say;
-use shoprelay_store::Store;
+use shoprelay_store::CardCodes;
 
 use super::Chat;
 use crate::error::EngineError;
@@ -59,7 +59,7 @@ pub(crate) enum ConsoleChange<'a> {
 
 /// Keeps the code of a card delivered at `now` (after its delivery is stored: a failure here only means
 /// the card cannot be updated from the console, so it is logged, not retried).
-pub(crate) async fn keep_card_code(store: &dyn Store, now: i64, delivery_id: i64, card: &SentCard) {
+pub(crate) async fn keep_card_code(store: &dyn CardCodes, now: i64, delivery_id: i64, card: &SentCard) {
     let Some(about) = CardRef::parse(&card.task_id) else {
         return;
     };
@@ -88,7 +88,7 @@ impl Chat {
     ) -> Result<usize, EngineError> {
         let now = self.clock.now_ms();
         let codes = self
-            .store
+            .card_codes
             .usable_card_codes(subject, now - RESPONSE_CODE_TTL_MS)
             .await?;
         let mut updated = 0;
@@ -96,7 +96,7 @@ impl Chat {
             let Some(card_change) = self.card_change(&change, &code) else {
                 continue;
             };
-            if !self.store.spend_card_code(code.id, now).await? {
+            if !self.card_codes.spend_card_code(code.id, now).await? {
                 continue;
             }
             match self.send_card_update(&code, card_change).await {
@@ -106,7 +106,7 @@ impl Chat {
                     let detail = format!("card {} not updated after a console action: {why}", code.task_id);
                     let mut audit = AuditEntry::new(AuditKind::Callback, AuditOutcome::Failed, now, &detail);
                     audit.app_id = Some(code.app_id.clone());
-                    self.store.append_audit(audit).await?;
+                    self.audit_log.append_audit(audit).await?;
                 }
             }
         }

@@ -86,7 +86,7 @@ impl Chat {
         let mut waiting = Vec::new();
         for page in 0..MAX_PAGES {
             let rows = self
-                .store
+                .conversations
                 .unanswered_conversations(now - window, now - first + 1, page * PAGE, PAGE)
                 .await?;
             let last = (rows.len() as i64) < PAGE;
@@ -112,13 +112,17 @@ impl Chat {
                     conversation.last_buyer_at,
                     stage.name()
                 );
-                if self.store.event_exists(&key).await? {
+                if self.order_watch.event_exists(&key).await? {
                     continue;
                 }
                 let event = notice(&registry, &conversation, shop, stage, key, now, self.settings.language);
                 let deliveries = self.deliveries(&registry, &event, chat, &conversation, stage);
                 let told = deliveries.len();
-                if self.store.insert_event(NewEvent { event, deliveries }, now).await? {
+                if self
+                    .deliveries
+                    .insert_event(NewEvent { event, deliveries }, now)
+                    .await?
+                {
                     let detail = format!(
                         "#{} {} after {} min without a person's reply ({told} notice(s))",
                         conversation.id,
@@ -128,7 +132,7 @@ impl Chat {
                     let mut audit = AuditEntry::new(AuditKind::Chat, AuditOutcome::ResponseWarned, now, detail);
                     audit.app_id = Some(conversation.app_id.clone());
                     audit.shop_id = Some(conversation.shop_id);
-                    self.store.append_audit(audit).await?;
+                    self.audit_log.append_audit(audit).await?;
                     metrics::counter!("shoprelay_chat_response_warnings_total").increment(1);
                     produced += 1;
                 }

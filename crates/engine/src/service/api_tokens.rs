@@ -2,9 +2,10 @@
 //! is kept), listed, revoked, and found again when a request presents one. Each change is recorded in
 //! the console actions.
 
+use shoprelay_clock::SharedClock;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::secret::Secret;
-use shoprelay_store::{ApiTokenRecord, TokenScope};
+use shoprelay_store::{ApiTokenRecord, ApiTokens, TokenScope};
 
 use super::console::{new_token, token_hash};
 use crate::{Engine, EngineError};
@@ -15,30 +16,34 @@ const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// The stored API tokens.
 pub struct ApiTokenService<'a> {
-    engine: &'a Engine,
+    api_tokens: &'a dyn ApiTokens,
+    clock: &'a SharedClock,
 }
 
 impl<'a> ApiTokenService<'a> {
     pub(crate) fn new(engine: &'a Engine) -> Self {
-        Self { engine }
+        Self {
+            api_tokens: &*engine.store,
+            clock: &engine.clock,
+        }
     }
 
     /// Every token, revoked ones included.
     pub async fn list(&self) -> Result<Vec<ApiTokenRecord>, EngineError> {
-        Ok(self.engine.store.list_api_tokens().await?)
+        Ok(self.api_tokens.list_api_tokens().await?)
     }
 
     /// The unrevoked token `given` is, if any.
     pub async fn find(&self, given: &str) -> Result<Option<ApiTokenRecord>, EngineError> {
-        Ok(self.engine.store.api_token(&token_hash(given)).await?)
+        Ok(self.api_tokens.api_token(&token_hash(given)).await?)
     }
 
     /// Notes that `token` was just used (at most once a minute); losing this note costs a stale "last
     /// used", never the request.
     pub async fn note_use(&self, token: &ApiTokenRecord) {
-        let now = self.engine.clock.now_ms();
+        let now = self.clock.now_ms();
         if token.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY_MS) {
-            if let Err(err) = self.engine.store.touch_api_token(token.id, now).await {
+            if let Err(err) = self.api_tokens.touch_api_token(token.id, now).await {
                 tracing::warn!(error = ?err, token = %token.name, "noting an API token's use failed");
             }
         }
@@ -51,19 +56,12 @@ impl<'a> ApiTokenService<'a> {
         scope: TokenScope,
         actor: &str,
     ) -> Result<(ApiTokenRecord, Secret), TokenError> {
-        create_token(
-            self.engine.store.as_ref(),
-            name,
-            scope,
-            actor,
-            self.engine.clock.now_ms(),
-        )
-        .await
+        create_token(self.api_tokens, name, scope, actor, self.clock.now_ms()).await
     }
 
     /// Revokes the token `id` for `actor` (see [`revoke_token`]).
     pub async fn revoke(&self, id: i64, actor: &str) -> Result<(), TokenError> {
-        revoke_token(self.engine.store.as_ref(), id, actor, self.engine.clock.now_ms()).await
+        revoke_token(self.api_tokens, id, actor, self.clock.now_ms()).await
     }
 }
 
@@ -143,7 +141,7 @@ fn token_name(raw: &str) -> Result<&str, TokenError> {
 /// Makes a stored API token named `name` with `scope` for `actor` at `now` (unix ms), recording the action;
 /// answers the record and the token, which exists nowhere else afterwards: show it once.
 pub async fn create_token(
-    store: &dyn shoprelay_store::Store,
+    store: &dyn ApiTokens,
     name: &str,
     scope: TokenScope,
     actor: &str,
@@ -165,12 +163,7 @@ pub async fn create_token(
 }
 
 /// Revokes the stored token `id` for `actor` at `now`, recording the action.
-pub async fn revoke_token(
-    store: &dyn shoprelay_store::Store,
-    id: i64,
-    actor: &str,
-    now: i64,
-) -> Result<(), TokenError> {
+pub async fn revoke_token(store: &dyn ApiTokens, id: i64, actor: &str, now: i64) -> Result<(), TokenError> {
     let name = store
         .list_api_tokens()
         .await?

@@ -12,17 +12,19 @@ pub const EXPORT_PAGE: i64 = 2_000;
 
 /// Searches and exports the archive.
 pub struct ArchiveService<'a> {
-    engine: &'a Engine,
+    archive: &'a dyn ConversationArchive,
 }
 
 impl<'a> ArchiveService<'a> {
     pub(crate) fn new(engine: &'a Engine) -> Self {
-        Self { engine }
+        Self {
+            archive: &*engine.store,
+        }
     }
 
     /// One page of matching messages, oldest first, with the cursor to go on from.
     pub async fn search(&self, query: &ArchiveQuery) -> Result<ArchivePage, EngineError> {
-        Ok(self.engine.store.search_archive(query).await?)
+        Ok(self.archive.search_archive(query).await?)
     }
 
     /// The buyer's latest `limit` orders in the conversation's shop, newest first, with their last known
@@ -35,15 +37,14 @@ impl<'a> ArchiveService<'a> {
             return Ok(Vec::new());
         };
         Ok(self
-            .engine
-            .store
+            .archive
             .buyer_recent_orders(&conversation.app_id, shop, &conversation.buyer_name, limit)
             .await?)
     }
 
     /// The next chunk of an export, or `None` when it is complete.
     pub async fn export_chunk(&self, export: &mut Export) -> Result<Option<Vec<u8>>, EngineError> {
-        export.next_chunk(&*self.engine.store).await
+        export.next_chunk(self.archive).await
     }
 }
 

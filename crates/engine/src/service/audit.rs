@@ -3,23 +3,25 @@
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::Platform;
 use shoprelay_marketplaces::platform;
-use shoprelay_store::{AuditEntry, AuditFilter};
+use shoprelay_store::{AuditEntry, AuditFilter, AuditLog};
 
 use crate::{Engine, EngineError};
 
 /// Reads the audit log.
 pub struct AuditService<'a> {
-    engine: &'a Engine,
+    audit_log: &'a dyn AuditLog,
 }
 
 impl<'a> AuditService<'a> {
     pub(crate) fn new(engine: &'a Engine) -> Self {
-        Self { engine }
+        Self {
+            audit_log: &*engine.store,
+        }
     }
 
     /// Entries matching `filter`, newest first.
     pub async fn query(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, EngineError> {
-        Ok(self.engine.store.query_audit(filter).await?)
+        Ok(self.audit_log.query_audit(filter).await?)
     }
 }
 

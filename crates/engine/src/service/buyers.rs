@@ -1,9 +1,10 @@
 //! A data subject's deletion request: everything stored about a buyer of a shop deleted, audited by a
 //! keyed hash of the buyer, never their name.
 
+use shoprelay_clock::SharedClock;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ShopId;
-use shoprelay_store::ForgetReport;
+use shoprelay_store::{ForgetReport, Privacy};
 
 use crate::{Engine, EngineError};
 
@@ -53,12 +54,16 @@ impl UserFacing for ForgetError {
 
 /// Carries out buyers' requests about their data.
 pub struct BuyerService<'a> {
-    engine: &'a Engine,
+    privacy: &'a dyn Privacy,
+    clock: &'a SharedClock,
 }
 
 impl<'a> BuyerService<'a> {
     pub(crate) fn new(engine: &'a Engine) -> Self {
-        Self { engine }
+        Self {
+            privacy: &*engine.store,
+            clock: &engine.clock,
+        }
     }
 
     /// Deletes everything stored about `buyer` (their user name on the marketplace; case and surrounding
@@ -70,9 +75,8 @@ impl<'a> BuyerService<'a> {
             return Err(ForgetError::BadRequest);
         }
         Ok(self
-            .engine
-            .store
-            .forget_buyer(shop, buyer, self.engine.clock.now_ms())
+            .privacy
+            .forget_buyer(shop, buyer, self.clock.now_ms())
             .await
             .map_err(EngineError::from)?)
     }

@@ -1,22 +1,30 @@
 //! WeCom callbacks: stored once, with their audit entry, before WeCom gets its answer.
 
-use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, NewCallback};
+use shoprelay_clock::SharedClock;
+use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, Callbacks, NewCallback};
 
+use crate::audit_sink::AuditSink;
 use crate::{Engine, EngineError};
 
 /// Stores and audits WeCom callbacks.
 pub struct CallbackService<'a> {
-    engine: &'a Engine,
+    callbacks: &'a dyn Callbacks,
+    clock: &'a SharedClock,
+    audit_sink: &'a AuditSink,
 }
 
 impl<'a> CallbackService<'a> {
     pub(crate) fn new(engine: &'a Engine) -> Self {
-        Self { engine }
+        Self {
+            callbacks: &*engine.store,
+            clock: &engine.clock,
+            audit_sink: &engine.audit_sink,
+        }
     }
 
     /// Stores a verified, decrypted callback with its audit entry; `false` when it repeats a stored one.
     pub async fn receive(&self, callback: &NewCallback) -> Result<bool, EngineError> {
-        Ok(self.engine.store.insert_callback(callback).await?)
+        Ok(self.callbacks.insert_callback(callback).await?)
     }
 
     /// WeCom checked the callback URL and got its answer.
@@ -31,9 +39,9 @@ impl<'a> CallbackService<'a> {
 
     /// Queued for the audit log off the request path. A WeCom app is no marketplace app: no platform.
     fn record(&self, app_id: &str, outcome: AuditOutcome, status: u16, detail: String) {
-        let mut entry = AuditEntry::new(AuditKind::Callback, outcome, self.engine.clock.now_ms(), detail);
+        let mut entry = AuditEntry::new(AuditKind::Callback, outcome, self.clock.now_ms(), detail);
         entry.app_id = Some(app_id.chars().take(64).collect());
         entry.http_status = Some(i64::from(status));
-        self.engine.audit_sink.record(entry);
+        self.audit_sink.record(entry);
     }
 }

@@ -6,19 +6,22 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use shoprelay_clock::SharedClock;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::WeComUserId;
 use shoprelay_core::secret::Secret;
 use shoprelay_store::{
-    ConsoleAction, ConsoleActionFilter, ConsoleUser, NewConsoleUser, Role, Store, StoreError, UserCreated, UserUpdated,
-    WeComLinked,
+    ConsoleAccounts, ConsoleAction, ConsoleActionFilter, ConsoleUser, NewConsoleUser, Role, StoreError, UserCreated,
+    UserUpdated, WeComLinked,
 };
+use shoprelay_wecom::client::WeComClient;
 use shoprelay_wecom::login::sso_login_url;
 use shoprelay_wecom::{LoginIdentity, WeComError};
 
 use crate::config::WeComAppConfig;
 use crate::stage::deliver::app_credentials;
-use crate::{Engine, EngineError};
+use crate::stage::ConfigView;
+use crate::{Engine, EngineError, EngineSettings};
 
 /// How long a setup link works.
 pub const SETUP_LINK_TTL_MS: i64 = 24 * 3_600_000;
@@ -332,7 +335,7 @@ const DUMMY_HASH: &str =
 /// made, or answers `None` when an admin exists already: the link only ever creates the first admin.
 /// A free function so the CLI can make one without a running server.
 pub async fn setup_link(
-    store: &dyn Store,
+    store: &dyn ConsoleAccounts,
     now: i64,
     public_url: &str,
     actor: &str,
@@ -388,33 +391,38 @@ pub struct Session {
 
 /// The console's accounts.
 pub struct ConsoleService<'a> {
-    engine: &'a Engine,
+    accounts: &'a dyn ConsoleAccounts,
+    clock: &'a SharedClock,
+    config: &'a ConfigView,
+    settings: &'a EngineSettings,
+    /// Asks WeCom who scanned a login code.
+    wecom: &'a WeComClient,
 }
 
 impl<'a> ConsoleService<'a> {
     pub(crate) fn new(engine: &'a Engine) -> Self {
-        Self { engine }
+        Self {
+            accounts: &*engine.store,
+            clock: &engine.clock,
+            config: &engine.config,
+            settings: &engine.settings,
+            wecom: &engine.wecom,
+        }
     }
 
     fn now(&self) -> i64 {
-        self.engine.clock.now_ms()
+        self.clock.now_ms()
     }
 
     /// A new one-time setup link (replacing any earlier one), or `None` when an admin exists already.
     /// `actor` names who asked (`serve`, `cli`), for the record.
     pub async fn setup_link(&self, actor: &str) -> Result<Option<String>, ConsoleError> {
-        setup_link(
-            self.engine.store.as_ref(),
-            self.now(),
-            &self.engine.settings.public_url,
-            actor,
-        )
-        .await
+        setup_link(self.accounts, self.now(), &self.settings.public_url, actor).await
     }
 
     /// Whether the console still waits for its first admin.
     pub async fn needs_setup(&self) -> Result<bool, ConsoleError> {
-        Ok(!self.engine.store.has_console_admin().await?)
+        Ok(!self.accounts.has_console_admin().await?)
     }
 
     /// Creates the first admin with the setup link's token and logs them in.
@@ -432,8 +440,7 @@ impl<'a> ConsoleService<'a> {
             role: Role::Admin,
         };
         match self
-            .engine
-            .store
+            .accounts
             .create_first_admin(&token_hash(setup_token), &new, self.now())
             .await?
         {
@@ -446,8 +453,7 @@ impl<'a> ConsoleService<'a> {
     async fn open_session(&self, user: ConsoleUser) -> Result<Session, ConsoleError> {
         let token = new_token();
         let now = self.now();
-        self.engine
-            .store
+        self.accounts
             .create_console_session(&token_hash(token.expose()), user.id, now, now + SESSION_TTL_MS)
             .await?;
         Ok(Session { token, user })
@@ -455,12 +461,12 @@ impl<'a> ConsoleService<'a> {
 
     /// Checks the password and opens a session.
     pub async fn login(&self, username: &str, password: &str) -> Result<Session, ConsoleError> {
-        let user = self.engine.store.console_user(username).await?;
+        let user = self.accounts.console_user(username).await?;
         let stored = user.as_ref().map_or(DUMMY_HASH, |u| u.password_hash.as_str());
         let matches = verify_password(password, stored).await?;
         match user {
             Some(user) if matches && user.disabled_at.is_none() => {
-                let _ = self.engine.store.prune_console_sessions(self.now()).await;
+                let _ = self.accounts.prune_console_sessions(self.now()).await;
                 self.open_session(user).await
             }
             _ => Err(ConsoleError::BadLogin),
@@ -470,7 +476,7 @@ impl<'a> ConsoleService<'a> {
     /// The WeCom app the QR login goes through: the first by id. One app, because a login maps a userid
     /// and userids are only unique within one corp; most sellers have a single self-built app.
     pub fn wecom_login_app(&self) -> Option<WeComAppConfig> {
-        let registry = self.engine.registry();
+        let registry = self.config.current();
         let first = registry.wecom_apps.keys().min()?;
         registry.wecom_apps.get(first).cloned()
     }
@@ -481,14 +487,10 @@ impl<'a> ConsoleService<'a> {
         let browser_secret = new_token();
         let state = wecom_login_state(browser_secret.expose());
         let now = self.now();
-        self.engine
-            .store
+        self.accounts
             .create_console_login_state(&token_hash(&state), now, now + WECOM_LOGIN_TTL_MS)
             .await?;
-        let redirect = format!(
-            "{}{WECOM_LOGIN_PATH}",
-            self.engine.settings.public_url.trim_end_matches('/')
-        );
+        let redirect = format!("{}{WECOM_LOGIN_PATH}", self.settings.public_url.trim_end_matches('/'));
         Ok(WeComLoginLink {
             url: sso_login_url(&app_credentials(&app), &redirect, &state),
             browser_secret,
@@ -509,8 +511,7 @@ impl<'a> ConsoleService<'a> {
         let bound = browser_secret.is_some_and(|secret| wecom_login_state(secret) == state);
         if !bound
             || !self
-                .engine
-                .store
+                .accounts
                 .take_console_login_state(&token_hash(state), self.now())
                 .await?
         {
@@ -520,7 +521,6 @@ impl<'a> ConsoleService<'a> {
             return Err(ConsoleError::WeComNoCode);
         }
         let identity = self
-            .engine
             .wecom
             .login_identity(&app_credentials(&app), code)
             .await
@@ -529,11 +529,11 @@ impl<'a> ConsoleService<'a> {
             LoginIdentity::Member(userid) => userid,
             LoginIdentity::NonMember { .. } => return Err(ConsoleError::WeComNotMember),
         };
-        match self.engine.store.console_user_by_wecom(&userid).await? {
+        match self.accounts.console_user_by_wecom(&userid).await? {
             None => Err(ConsoleError::WeComUnlinked(userid)),
             Some(user) if user.disabled_at.is_some() => Err(ConsoleError::AccountDisabled(user.username)),
             Some(user) => {
-                let _ = self.engine.store.prune_console_sessions(self.now()).await;
+                let _ = self.accounts.prune_console_sessions(self.now()).await;
                 self.open_session(user).await
             }
         }
@@ -553,8 +553,7 @@ impl<'a> ConsoleService<'a> {
             .map_or_else(|| "WeCom link removed".to_owned(), |u| format!("WeCom userid {u}"));
         let done = ConsoleAction::new(self.now(), &actor.username, "user.wecom", Some(username), detail);
         let linked = self
-            .engine
-            .store
+            .accounts
             .link_console_wecom(username, userid.as_ref(), &done)
             .await?;
         match (linked, userid) {
@@ -567,16 +566,12 @@ impl<'a> ConsoleService<'a> {
 
     /// The user a session cookie belongs to, while the session lasts.
     pub async fn session(&self, token: &str) -> Result<Option<ConsoleUser>, ConsoleError> {
-        Ok(self
-            .engine
-            .store
-            .console_session(&token_hash(token), self.now())
-            .await?)
+        Ok(self.accounts.console_session(&token_hash(token), self.now()).await?)
     }
 
     /// Ends a session.
     pub async fn logout(&self, token: &str) -> Result<(), ConsoleError> {
-        Ok(self.engine.store.delete_console_session(&token_hash(token)).await?)
+        Ok(self.accounts.delete_console_session(&token_hash(token)).await?)
     }
 
     /// Creates a user (admins only), recorded.
@@ -602,7 +597,7 @@ impl<'a> ConsoleService<'a> {
             Some(username),
             format!("role {}", role.as_str()),
         );
-        match self.engine.store.create_console_user(&new, &done).await? {
+        match self.accounts.create_console_user(&new, &done).await? {
             UserCreated::Created(user) => Ok(user),
             UserCreated::NameTaken | UserCreated::SetupClosed => Err(ConsoleError::NameTaken(username.to_owned())),
         }
@@ -620,8 +615,7 @@ impl<'a> ConsoleService<'a> {
         let detail = format!("role {}{}", role.as_str(), if disabled { ", disabled" } else { "" });
         let done = ConsoleAction::new(self.now(), &actor.username, "user.update", Some(username), detail);
         match self
-            .engine
-            .store
+            .accounts
             .update_console_user(username, role, disabled, &done)
             .await?
         {
@@ -645,7 +639,7 @@ impl<'a> ConsoleService<'a> {
             Some(username),
             "password set",
         );
-        if self.engine.store.set_console_password(username, &hash, &done).await? {
+        if self.accounts.set_console_password(username, &hash, &done).await? {
             Ok(())
         } else {
             Err(ConsoleError::NoSuchUser(username.to_owned()))
@@ -655,7 +649,7 @@ impl<'a> ConsoleService<'a> {
     /// Every user (admins only).
     pub async fn users(&self, actor: &ConsoleUser) -> Result<Vec<ConsoleUser>, ConsoleError> {
         require(actor, Role::Admin)?;
-        Ok(self.engine.store.list_console_users().await?)
+        Ok(self.accounts.list_console_users().await?)
     }
 
     /// Records a change made through the console by `actor`.
@@ -667,7 +661,7 @@ impl<'a> ConsoleService<'a> {
         detail: impl Into<String>,
     ) -> Result<(), ConsoleError> {
         let done = ConsoleAction::new(self.now(), &actor.username, action, target, detail);
-        Ok(self.engine.store.record_console_action(&done).await?)
+        Ok(self.accounts.record_console_action(&done).await?)
     }
 
     /// Records an action of the user named `actor` (a login, where no [`ConsoleUser`] is at hand yet).
@@ -679,7 +673,7 @@ impl<'a> ConsoleService<'a> {
         detail: impl Into<String>,
     ) -> Result<(), ConsoleError> {
         let done = ConsoleAction::new(self.now(), actor, action, target, detail);
-        Ok(self.engine.store.record_console_action(&done).await?)
+        Ok(self.accounts.record_console_action(&done).await?)
     }
 
     /// Recorded changes newest first, a page at a time (`before_id` from the last row of the previous page).
@@ -694,7 +688,7 @@ impl<'a> ConsoleService<'a> {
             before_id,
             limit: limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
         };
-        Ok(self.engine.store.console_actions(&filter).await?)
+        Ok(self.accounts.console_actions(&filter).await?)
     }
 }
 

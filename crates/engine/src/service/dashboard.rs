@@ -4,9 +4,10 @@
 //! WeCom's clients draw (the console renders it; nothing here is HTML).
 
 use serde_json::Value;
+use shoprelay_clock::SharedClock;
 use shoprelay_core::error::UserFacing;
 use shoprelay_store::dashboard::{
-    FailureCount, InTime, MinuteCount, Percentiles, ResponseTimes, ShopLatency, ShopTraffic, Window,
+    Dashboard, FailureCount, InTime, MinuteCount, Percentiles, ResponseTimes, ShopLatency, ShopTraffic, Window,
 };
 use shoprelay_store::AuditEntry;
 use shoprelay_wecom::card::TemplateCard;
@@ -216,24 +217,28 @@ pub struct SentView {
 
 /// The dashboard and the "as WeCom received it" view.
 pub struct DashboardService<'a> {
-    engine: &'a Engine,
+    dashboard: &'a dyn Dashboard,
+    clock: &'a SharedClock,
 }
 
 impl<'a> DashboardService<'a> {
     pub(crate) fn new(engine: &'a Engine) -> Self {
-        Self { engine }
+        Self {
+            dashboard: &*engine.store,
+            clock: &engine.clock,
+        }
     }
 
     /// The dashboard now, latency, failures, shops and responses over `range`.
     pub async fn overview(&self, range: Range) -> Result<Overview, EngineError> {
-        let store = &self.engine.store;
+        let store = self.dashboard;
         // Sum what was sealed since the last look first, so the figures below read few log entries. The
         // figures do not depend on it (entries not summed are read from the log), so a failed rollup
         // makes the page slower, never wrong, and does not fail it.
         if let Err(err) = store.roll_up_dashboard().await {
             tracing::warn!(error = ?err, "rolling up the dashboard's sums failed; reading the log instead");
         }
-        let now = self.engine.clock.now_ms();
+        let now = self.clock.now_ms();
         // Whole minutes, so a bar is a full minute and the chart does not shift within one.
         let end = now - now.rem_euclid(MINUTE_MS) + MINUTE_MS;
         let hour = Window {
@@ -280,7 +285,7 @@ impl<'a> DashboardService<'a> {
 
     /// Audit entry `audit_id`'s message as WeCom received it; `None` when it is no delivery attempt.
     pub async fn sent_message(&self, audit_id: i64) -> Result<Option<SentView>, EngineError> {
-        let Some(sent) = self.engine.store.sent_message(audit_id).await? else {
+        let Some(sent) = self.dashboard.sent_message(audit_id).await? else {
             return Ok(None);
         };
         let view = sent.payload.as_deref().map(view_of_payload);

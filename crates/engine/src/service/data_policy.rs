@@ -4,10 +4,13 @@
 
 use std::collections::BTreeSet;
 
+use shoprelay_clock::SharedClock;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::policy::{Acceptance, FieldPolicy, PolicyError, SensitiveField};
+use shoprelay_store::DataPolicies;
 
+use crate::stage::ConfigView;
 use crate::{Engine, EngineError};
 
 /// Why a policy was not changed.
@@ -59,17 +62,23 @@ pub struct Accepting {
 
 /// Reads and replaces shops' data policies.
 pub struct DataPolicyService<'a> {
-    engine: &'a Engine,
+    policies: &'a dyn DataPolicies,
+    clock: &'a SharedClock,
+    config: &'a ConfigView,
 }
 
 impl<'a> DataPolicyService<'a> {
     pub(crate) fn new(engine: &'a Engine) -> Self {
-        Self { engine }
+        Self {
+            policies: &*engine.store,
+            clock: &engine.clock,
+            config: &engine.config,
+        }
     }
 
     /// The shop's policy; the minimal one when none was set.
     pub async fn get(&self, app: &ConfigId, shop: ShopId) -> Result<FieldPolicy, EngineError> {
-        Ok(self.engine.store.data_policy(app, shop).await?)
+        Ok(self.policies.data_policy(app, shop).await?)
     }
 
     /// Replaces the shop's policy with `fields` (empty: the minimal one), the acceptance stamped now.
@@ -80,16 +89,15 @@ impl<'a> DataPolicyService<'a> {
         fields: BTreeSet<SensitiveField>,
         accepting: Option<Accepting>,
     ) -> Result<FieldPolicy, DataPolicyError> {
-        let at = self.engine.clock.now_ms();
+        let at = self.clock.now_ms();
         let accepted = accepting.map(|a| Acceptance {
             by: a.by,
             at,
             version: a.version,
         });
         let policy = FieldPolicy::new(fields, accepted)?;
-        let platform = self.engine.registry().platform_of(app);
-        self.engine
-            .store
+        let platform = self.config.current().platform_of(app);
+        self.policies
             .set_data_policy(app, platform, shop, &policy, at)
             .await
             .map_err(EngineError::from)?;

@@ -2,10 +2,12 @@
 //! pacing budget and how much of it the last minute used, its breaker state, and its dead letters; the
 //! queues' totals beside them.
 
+use shoprelay_clock::SharedClock;
 use shoprelay_core::destination::Destination;
-use shoprelay_store::{BreakerState, QueueDepths, ReplayFilter};
+use shoprelay_store::{BreakerState, Outbox, QueueDepths, ReplayFilter};
 
 use crate::stage::outbox::budget;
+use crate::stage::ConfigView;
 use crate::{Engine, EngineError};
 
 /// One destination.
@@ -38,19 +40,25 @@ pub struct Overview {
 
 /// Reads destinations' state.
 pub struct DestinationService<'a> {
-    engine: &'a Engine,
+    deliveries: &'a dyn Outbox,
+    clock: &'a SharedClock,
+    config: &'a ConfigView,
 }
 
 impl<'a> DestinationService<'a> {
     pub(crate) fn new(engine: &'a Engine) -> Self {
-        Self { engine }
+        Self {
+            deliveries: &*engine.store,
+            clock: &engine.clock,
+            config: &engine.config,
+        }
     }
 
     /// Every configured destination, by kind and id.
     pub async fn overview(&self) -> Result<Overview, EngineError> {
-        let registry = self.engine.registry();
-        let store = &self.engine.store;
-        let now = self.engine.clock.now_ms();
+        let registry = self.config.current();
+        let store = self.deliveries;
+        let now = self.clock.now_ms();
         let mut destinations: Vec<Destination> = registry
             .wecom_apps
             .keys()

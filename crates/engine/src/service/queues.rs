@@ -1,7 +1,9 @@
 //! Waiting work: how much there is (readiness, metrics), what a digest folded, dead letters sent again.
 
+use shoprelay_clock::SharedClock;
 use shoprelay_core::error::UserFacing;
-use shoprelay_store::{DigestItem, QueueDepths, ReplayFilter};
+use shoprelay_store::{DigestItem, Outbox, QueueDepths, ReplayFilter};
+use tokio::sync::Notify;
 
 use crate::{Engine, EngineError};
 
@@ -50,22 +52,28 @@ impl UserFacing for ReplayError {
 
 /// Reads and moves the queues.
 pub struct QueueService<'a> {
-    engine: &'a Engine,
+    deliveries: &'a dyn Outbox,
+    clock: &'a SharedClock,
+    outbox_wake: &'a Notify,
 }
 
 impl<'a> QueueService<'a> {
     pub(crate) fn new(engine: &'a Engine) -> Self {
-        Self { engine }
+        Self {
+            deliveries: &*engine.store,
+            clock: &engine.clock,
+            outbox_wake: &engine.outbox_wake,
+        }
     }
 
     /// Counts of waiting work; an error means the database does not answer (not ready).
     pub async fn depths(&self) -> Result<QueueDepths, EngineError> {
-        Ok(self.engine.store.queue_depths().await?)
+        Ok(self.deliveries.queue_depths().await?)
     }
 
     /// Every message the digest behind `token` folded (none for an unknown token).
     pub async fn digest(&self, token: &str) -> Result<Vec<DigestItem>, EngineError> {
-        Ok(self.engine.store.digest_items(token).await?)
+        Ok(self.deliveries.digest_items(token).await?)
     }
 
     /// Puts the dead letters `filter` matches back in the queue (attempts reset) and wakes the delivery
@@ -77,9 +85,8 @@ impl<'a> QueueService<'a> {
         let mut replayed = 0;
         loop {
             let n = self
-                .engine
-                .store
-                .replay_dead(filter, self.engine.clock.now_ms(), REPLAY_BATCH)
+                .deliveries
+                .replay_dead(filter, self.clock.now_ms(), REPLAY_BATCH)
                 .await
                 .map_err(EngineError::from)?;
             replayed += n;
@@ -87,7 +94,7 @@ impl<'a> QueueService<'a> {
                 break;
             }
         }
-        self.engine.wake_outbox();
+        self.outbox_wake.notify_one();
         Ok(replayed)
     }
 }

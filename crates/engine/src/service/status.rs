@@ -4,8 +4,10 @@
 use serde::Serialize;
 use shoprelay_marketplaces::adapter::Unsupported;
 use shoprelay_marketplaces::platform::display_name;
-use shoprelay_store::{QueueDepths, ShopAuthStatus, ShopChat};
+use shoprelay_store::{ConversationArchive, Outbox, QueueDepths, ShopAuthRepo, ShopAuthStatus, ShopChat};
 
+use crate::stage::ingest::Ingest;
+use crate::stage::ConfigView;
 use crate::{Engine, EngineError};
 
 /// One shop's authorization state, without its tokens.
@@ -64,20 +66,37 @@ pub struct Status {
 
 /// Reports the service's status.
 pub struct StatusService<'a> {
-    engine: &'a Engine,
+    /// `sqlite` or `postgres`.
+    backend: &'static str,
+    /// Every shop's authorization.
+    shops: &'a dyn ShopAuthRepo,
+    /// Every shop's recorded chat capability.
+    archive: &'a dyn ConversationArchive,
+    /// Queue depths.
+    deliveries: &'a dyn Outbox,
+    config: &'a ConfigView,
+    /// The long connections' states.
+    ingest: &'a Ingest,
 }
 
 impl<'a> StatusService<'a> {
     pub(crate) fn new(engine: &'a Engine) -> Self {
-        Self { engine }
+        Self {
+            backend: engine.store.backend(),
+            shops: &*engine.store,
+            archive: &*engine.store,
+            deliveries: &*engine.store,
+            config: &engine.config,
+            ingest: &engine.ingest,
+        }
     }
 
     /// Queue depths and every shop's authorization state.
     pub async fn report(&self) -> Result<Status, EngineError> {
-        let store = &self.engine.store;
-        let chats = store.shop_chats().await?;
-        let registry = self.engine.registry();
-        let shops = store
+        let chats = self.archive.shop_chats().await?;
+        let registry = self.config.current();
+        let shops = self
+            .shops
             .list_shop_auth()
             .await?
             .into_iter()
@@ -101,10 +120,10 @@ impl<'a> StatusService<'a> {
             })
             .collect();
         Ok(Status {
-            backend: store.backend(),
-            queues: store.queue_depths().await?,
+            backend: self.backend,
+            queues: self.deliveries.queue_depths().await?,
             shops,
-            long_connections: self.engine.long_connections().borrow().clone(),
+            long_connections: self.ingest.long_connections().borrow().clone(),
         })
     }
 }

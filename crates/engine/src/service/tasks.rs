@@ -1,9 +1,11 @@
 //! Tasks: items a rule assigned or wants acknowledged before it escalates, listed and acknowledged — by
 //! id from the console, or by the unguessable key of the link in the message.
 
+use shoprelay_clock::SharedClock;
 use shoprelay_core::error::UserFacing;
-use shoprelay_store::{Task, TaskRef, TaskState};
+use shoprelay_store::{Task, TaskRef, TaskState, Tasks};
 
+use crate::chat::Chat;
 use crate::{Engine, EngineError};
 
 /// Tasks listed by default, and at most.
@@ -56,23 +58,29 @@ impl UserFacing for TaskError {
 
 /// Lists and acknowledges tasks.
 pub struct TaskService<'a> {
-    engine: &'a Engine,
+    tasks: &'a dyn Tasks,
+    clock: &'a SharedClock,
+    chat: &'a Chat,
 }
 
 impl<'a> TaskService<'a> {
     pub(crate) fn new(engine: &'a Engine) -> Self {
-        Self { engine }
+        Self {
+            tasks: &*engine.store,
+            clock: &engine.clock,
+            chat: &engine.chat,
+        }
     }
 
     /// Tasks newest first, of one state when given; `limit` defaults to 100 and is held to 1–1,000.
     pub async fn list(&self, state: Option<TaskState>, limit: Option<i64>) -> Result<Vec<Task>, EngineError> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-        Ok(self.engine.store.list_tasks(state, limit).await?)
+        Ok(self.tasks.list_tasks(state, limit).await?)
     }
 
     /// The task behind an acknowledgement link.
     pub async fn by_token(&self, token: &str) -> Result<Option<Task>, EngineError> {
-        Ok(self.engine.store.task_by_token(token).await?)
+        Ok(self.tasks.task_by_token(token).await?)
     }
 
     /// Acknowledges a task from the console (idempotent), so it does not escalate; `by` names who, for
@@ -92,7 +100,6 @@ impl<'a> TaskService<'a> {
         let by = task.acked_by.as_deref().unwrap_or("console");
         let change = crate::chat::sent_cards::ConsoleChange::TaskAcked(by);
         if let Err(err) = self
-            .engine
             .chat
             .update_sent_cards(shoprelay_store::CardSubject::Task(task.id), change)
             .await
@@ -107,7 +114,7 @@ impl<'a> TaskService<'a> {
     }
 
     async fn ack_as(&self, task: &TaskRef, by: String) -> Result<Option<Task>, shoprelay_store::StoreError> {
-        self.engine.store.ack_task(task, &by, self.engine.clock.now_ms()).await
+        self.tasks.ack_task(task, &by, self.clock.now_ms()).await
     }
 }
 

@@ -8,15 +8,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shoprelay_clock::SharedClock;
-use shoprelay_store::Store;
+use shoprelay_store::{AuditLog, Retention};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::EngineError;
 use crate::stage::{stage_common, ConfigView};
 
-/// Seals and purges: the store, the clock and the retention periods of the configuration.
+/// Seals and purges: the audit log and retention of the store, the clock and the retention periods of the
+/// configuration.
 pub struct Audit {
-    pub(crate) store: Arc<dyn Store>,
+    /// Seals the hash chain.
+    pub(crate) audit_log: Arc<dyn AuditLog>,
+    /// Purges finished rows past their periods.
+    pub(crate) retention: Arc<dyn Retention>,
     pub(crate) clock: SharedClock,
     pub(crate) config: ConfigView,
 }
@@ -32,7 +36,7 @@ impl Audit {
     pub async fn seal_audit_now(&self) -> Result<usize, EngineError> {
         let mut sealed = 0;
         loop {
-            let n = self.store.seal_audit(SEAL_BATCH).await?;
+            let n = self.audit_log.seal_audit(SEAL_BATCH).await?;
             sealed += n;
             if n < SEAL_BATCH as usize {
                 return Ok(sealed);
@@ -47,5 +51,84 @@ impl Audit {
                 tracing::warn!(error = ?err, "sealing the audit log failed; retrying");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The audit stage holds the store's audit log and retention only, so these fakes are all it needs.
+
+    use std::sync::{Arc, Mutex};
+
+    use async_trait::async_trait;
+    use shoprelay_clock::ManualClock;
+    use shoprelay_store::chain::{ChainHead, SealedAudit};
+    use shoprelay_store::{AuditEntry, AuditFilter, AuditLog, Retention, RetentionTarget, StoreError};
+
+    use super::{Audit, SEAL_BATCH};
+    use crate::config::Registry;
+    use crate::stage::ConfigView;
+
+    /// An audit log whose unsealed backlog is a number: each seal takes up to `max` of it.
+    struct Backlog {
+        unsealed: Mutex<i64>,
+        seals: Mutex<Vec<i64>>,
+    }
+
+    #[async_trait]
+    impl AuditLog for Backlog {
+        async fn append_audit(&self, _: AuditEntry) -> Result<(), StoreError> {
+            unreachable!("sealing appends nothing")
+        }
+        async fn append_audits(&self, _: &[AuditEntry]) -> Result<(), StoreError> {
+            unreachable!("sealing appends nothing")
+        }
+        async fn query_audit(&self, _: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+            unreachable!("sealing reads no entries")
+        }
+        async fn seal_audit(&self, max: i64) -> Result<usize, StoreError> {
+            self.seals.lock().unwrap().push(max);
+            let mut unsealed = self.unsealed.lock().unwrap();
+            let n = (*unsealed).min(max);
+            *unsealed -= n;
+            Ok(n as usize)
+        }
+        async fn audit_chain_head(&self) -> Result<ChainHead, StoreError> {
+            unreachable!("sealing reads no head")
+        }
+        async fn sealed_audit_page(&self, _: i64, _: i64) -> Result<Vec<SealedAudit>, StoreError> {
+            unreachable!("sealing reads no page")
+        }
+    }
+
+    /// Retention that must not be asked: sealing purges nothing.
+    struct NoRetention;
+
+    #[async_trait]
+    impl Retention for NoRetention {
+        async fn purge(&self, _: RetentionTarget, _: i64, _: i64) -> Result<u64, StoreError> {
+            unreachable!("sealing purges nothing")
+        }
+    }
+
+    #[tokio::test]
+    async fn sealing_takes_the_backlog_a_batch_at_a_time_until_a_short_batch() {
+        let log = Arc::new(Backlog {
+            unsealed: Mutex::new(2 * SEAL_BATCH + 7),
+            seals: Mutex::default(),
+        });
+        let audit = Audit {
+            audit_log: log.clone(),
+            retention: Arc::new(NoRetention),
+            clock: ManualClock::new(0).shared(),
+            config: ConfigView::new(Registry::default()),
+        };
+        assert_eq!(audit.seal_audit_now().await.unwrap(), 2 * SEAL_BATCH as usize + 7);
+        assert_eq!(
+            *log.seals.lock().unwrap(),
+            vec![SEAL_BATCH; 3],
+            "one short write per batch"
+        );
+        assert_eq!(*log.unsealed.lock().unwrap(), 0);
     }
 }

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use shoprelay_clock::SharedClock;
 use shoprelay_core::error::Lang;
+use shoprelay_store::CardCodes;
 use shoprelay_store::NewEvent;
-use shoprelay_store::Store;
 use shoprelay_wecom::client::WeComClient;
 use tokio::sync::Notify;
 
@@ -105,7 +105,10 @@ impl Sent {
 
 /// Sends the outbox: WeCom, robots and webhooks, paced by the outbox stage.
 pub struct Deliver {
-    pub(crate) store: Arc<dyn Store>,
+    /// Claims due deliveries, holds the destination leases, reports unreached recipients.
+    pub(crate) deliveries: Arc<dyn shoprelay_store::Outbox>,
+    /// Keeps the codes of the cards it delivered (members answer with them).
+    pub(crate) card_codes: Arc<dyn CardCodes>,
     pub(crate) writer: Writer,
     /// WeCom API client (its token cache is shared by every delivery).
     pub(crate) wecom: WeComClient,
@@ -128,7 +131,7 @@ impl Deliver {
     pub(crate) async fn lease_heartbeat(&self, shutdown: CancellationToken) {
         loop {
             let until = self.clock.now_ms() + self.settings.destination_lease.as_millis() as i64;
-            if let Err(err) = self.store.renew_destination_leases(&self.instance_id, until).await {
+            if let Err(err) = self.deliveries.renew_destination_leases(&self.instance_id, until).await {
                 tracing::warn!(error = ?err, "renewing destination leases failed");
             }
             if !self.wait(self.settings.destination_lease / 3, &shutdown).await {
@@ -141,7 +144,7 @@ impl Deliver {
     /// the delivery worker has stopped: a lease given back while a send is in flight would let another
     /// replica overtake it.
     pub async fn release_destination_leases(&self) {
-        if let Err(err) = self.store.release_destination_leases(&self.instance_id).await {
+        if let Err(err) = self.deliveries.release_destination_leases(&self.instance_id).await {
             tracing::warn!(error = ?err, "releasing destination leases failed");
         }
     }
@@ -160,7 +163,7 @@ impl Deliver {
     /// one destination deliveries go out in order, so a seller never reads "cancelled" before "new order".
     async fn claim_lanes(&self, limit: usize) -> Result<Vec<(Destination, Vec<DeliveryItem>)>, EngineError> {
         let items = self
-            .store
+            .deliveries
             .claim_deliveries(
                 &self.instance_id,
                 self.clock.now_ms(),
@@ -387,7 +390,7 @@ impl Deliver {
                 tracing::warn!(error = ?err, destination = %item.destination, "could not close the breaker");
             }
             if let Some(card) = &card {
-                crate::chat::sent_cards::keep_card_code(&*self.store, self.clock.now_ms(), item.id, card).await;
+                crate::chat::sent_cards::keep_card_code(&*self.card_codes, self.clock.now_ms(), item.id, card).await;
             }
             if !unreached.is_empty() {
                 if let Err(err) = self.report_unreached(&item.destination, &unreached).await {
@@ -679,7 +682,7 @@ impl Deliver {
             .map(|u| (u.field().to_owned(), u.id().to_owned()))
             .collect();
         let new: Vec<Unreached> = self
-            .store
+            .deliveries
             .unreported_unreached(destination, day, &values)
             .await?
             .iter()
@@ -702,7 +705,7 @@ impl Deliver {
         let deliveries = admin_notice(&self.registry(), &event, &text, self.settings.language);
         let notice = NewEvent { event, deliveries };
         if self
-            .store
+            .deliveries
             .report_unreached(destination, day, &values_of(&new), notice, now)
             .await?
         {

@@ -8,14 +8,15 @@ use shoprelay_core::ids::{OrderSn, ShopId};
 use shoprelay_core::order::OrderSnapshot;
 use shoprelay_core::policy::FieldPolicy;
 use shoprelay_marketplaces::adapter::{Disposition, MarketplaceApp};
-use shoprelay_store::{ShopAuth, Store};
+use shoprelay_store::{ShopAuth, ShopAuthRepo};
 
 use crate::engine::EngineSettings;
 use crate::tokens::{MarketplaceTokens, TokenError};
 
-/// Fetches order details: the store (the token's version), the tokens, the enrichment back-off.
+/// Fetches order details: the shops' authorizations (the token's version), the tokens, the enrichment back-off.
 pub struct Enrich {
-    pub(crate) store: Arc<dyn Store>,
+    /// The shop's authorization (the token's version).
+    pub(crate) shops: Arc<dyn ShopAuthRepo>,
     pub(crate) clock: SharedClock,
     pub(crate) settings: EngineSettings,
     pub(crate) tokens: Arc<MarketplaceTokens>,
@@ -54,7 +55,7 @@ impl Enrich {
                 Disposition::Retry => Err(retry(err.to_string())),
                 Disposition::RefreshToken => {
                     // The token died early: refresh once, then the next attempt uses the new one.
-                    if let Ok(Some(auth)) = self.store.shop_auth(app.id(), shop).await {
+                    if let Ok(Some(auth)) = self.shops.shop_auth(app.id(), shop).await {
                         let _ = self.tokens.refresh_shop(app.id(), shop, auth.version).await;
                     }
                     Err(retry(err.to_string()))

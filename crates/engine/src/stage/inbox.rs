@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use shoprelay_clock::SharedClock;
 use shoprelay_marketplaces::adapter::{InboundPush, MarketplaceApp};
-use shoprelay_store::{ShopAuth, Store};
+use shoprelay_store::{DataPolicies, ShopAuth, ShopAuthRepo, ShopStandings};
 use tokio::sync::Notify;
 
 use crate::chat::Chat;
@@ -129,7 +129,14 @@ fn open_item(registry: &Registry, item: &InboxItem) -> Opened {
 
 /// Works the inbox: claims stored pushes, hands each to the stages after it, commits the results.
 pub struct Inbox {
-    pub(crate) store: Arc<dyn Store>,
+    /// Claims stored pushes; the orders' stored statuses.
+    pub(crate) inbox: Arc<dyn shoprelay_store::Inbox>,
+    /// The shops' data policies.
+    pub(crate) policies: Arc<dyn DataPolicies>,
+    /// The shops' authorizations; a deauthorized shop marked.
+    pub(crate) shops: Arc<dyn ShopAuthRepo>,
+    /// Each shop's latest seller-status push.
+    pub(crate) standings: Arc<dyn ShopStandings>,
     pub(crate) writer: Writer,
     pub(crate) config: ConfigView,
     pub(crate) clock: SharedClock,
@@ -147,7 +154,7 @@ impl Inbox {
     /// Processes the inbox items that are due; returns how many were handled.
     pub async fn process_inbox_once(&self) -> Result<usize, EngineError> {
         let items = self
-            .store
+            .inbox
             .claim_inbox(self.clock.now_ms(), self.settings.lease.as_millis() as i64, BATCH)
             .await?;
         let count = items.len();
@@ -231,9 +238,9 @@ impl Inbox {
             }
         }
         let (policies, auths, statuses) = futures::future::join3(
-            self.store.data_policies(&shops),
-            self.store.shop_auths(&shops),
-            self.store.order_statuses(&orders),
+            self.policies.data_policies(&shops),
+            self.shops.shop_auths(&shops),
+            self.inbox.order_statuses(&orders),
         )
         .await;
         let policies = policies.map_err(|err| err.to_string())?;
@@ -325,7 +332,7 @@ impl Inbox {
         }
         if let (true, Some(shop)) = (push.deauthorizes, push.shop) {
             if let Err(err) = self
-                .store
+                .shops
                 .set_shop_status(
                     &app_id,
                     shop,
@@ -339,7 +346,7 @@ impl Inbox {
             }
         }
         let kept = crate::standing::keep_pushed(
-            self.store.as_ref(),
+            self.standings.as_ref(),
             &app_id,
             push.shop,
             push.standing.as_ref(),

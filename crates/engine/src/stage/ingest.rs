@@ -8,7 +8,7 @@ pub mod reconcile;
 use std::sync::Arc;
 
 use shoprelay_clock::SharedClock;
-use shoprelay_store::{NewPush, PushInsert, Store};
+use shoprelay_store::{Callbacks, ConfigRepo, NewPush, PushInsert, ShopAuthRepo};
 use tokio::sync::Notify;
 
 use crate::error::EngineError;
@@ -16,9 +16,17 @@ use crate::stage::{stage_common, ConfigView};
 use crate::tokens::MarketplaceTokens;
 use crate::writer::Writer;
 
-/// Takes work in: the writer for pushes, the store for callbacks, the tokens reconciliation calls with.
+/// Takes work in: the writer for pushes, the callbacks for the bots' messages, the shops, watermark and
+/// stored statuses reconciliation reads, and the tokens it calls with.
 pub struct Ingest {
-    pub(crate) store: Arc<dyn Store>,
+    /// WeCom AI-bot messages stored as callbacks; the bot leases.
+    pub(crate) callbacks: Arc<dyn Callbacks>,
+    /// Reconciliation: the shops to ask about.
+    pub(crate) shops: Arc<dyn ShopAuthRepo>,
+    /// Reconciliation: its watermark.
+    pub(crate) config_repo: Arc<dyn ConfigRepo>,
+    /// Reconciliation: the orders' stored statuses.
+    pub(crate) inbox: Arc<dyn shoprelay_store::Inbox>,
     pub(crate) writer: Writer,
     pub(crate) clock: SharedClock,
     pub(crate) config: ConfigView,

@@ -25,7 +25,6 @@ use shoprelay_clock::SharedClock;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::ConfigId;
-use shoprelay_store::Store;
 use shoprelay_store::{
     BreakerState, DeliveryItem, DestinationState, NewDelivery, NewEvent, SendReservation, WriteBatch, PRIORITY_BULK,
 };
@@ -152,7 +151,8 @@ pub enum BreakerSignal {
 
 /// Paces the outbox: budgets, digests, the breaker, quiet hours.
 pub struct Outbox {
-    pub(crate) store: Arc<dyn Store>,
+    /// Budgets' sends, digests, breaker states, quiet holds.
+    pub(crate) deliveries: Arc<dyn shoprelay_store::Outbox>,
     pub(crate) writer: Writer,
     /// Expands departments and tags to the people a send reaches; tells admins of a held destination.
     pub(crate) wecom: WeComClient,
@@ -184,7 +184,7 @@ impl Outbox {
         let now = self.clock.now_ms();
         let registry = self.registry();
         let b = budget(&registry, destination);
-        let (count, oldest) = self.store.count_sends(destination, "*", now - MINUTE_MS).await?;
+        let (count, oldest) = self.deliveries.count_sends(destination, "*", now - MINUTE_MS).await?;
         if let Some(at) = later(now, count, oldest, b.per_minute, MINUTE_MS) {
             return Ok(Pacing::DestinationFull(at));
         }
@@ -196,7 +196,7 @@ impl Outbox {
                 // It may reach anyone: every send of the app may have reached that person too.
                 People::Anyone => {
                     for (limit, window) in windows {
-                        let (count, oldest) = self.store.count_sends(destination, "*", now - window).await?;
+                        let (count, oldest) = self.deliveries.count_sends(destination, "*", now - window).await?;
                         free_at = free_at.max(later(now, count, oldest, limit, window));
                     }
                     members.push(ANYONE.to_owned());
@@ -205,9 +205,11 @@ impl Outbox {
                 People::Known(people) if !people.is_empty() => {
                     for (limit, window) in windows {
                         let since = now - window;
-                        let (anyone, anyone_oldest) = self.store.count_sends(destination, ANYONE, since).await?;
+                        let (anyone, anyone_oldest) = self.deliveries.count_sends(destination, ANYONE, since).await?;
                         free_at = free_at.max(later(now, anyone, anyone_oldest, limit, window));
-                        for (_, count, oldest) in self.store.member_send_counts(destination, &people, since).await? {
+                        for (_, count, oldest) in
+                            self.deliveries.member_send_counts(destination, &people, since).await?
+                        {
                             let oldest = anyone_oldest.map_or(oldest, |a| a.min(oldest));
                             free_at = free_at.max(later(now, count + anyone, Some(oldest), limit, window));
                         }
@@ -270,7 +272,7 @@ impl Outbox {
             state.reason = reason.into();
         }
         state.paused_until = state.paused_until.max(until);
-        self.store.set_destination(&state, self.clock.now_ms()).await?;
+        self.deliveries.set_destination(&state, self.clock.now_ms()).await?;
         metrics::counter!("shoprelay_destination_paced_total").increment(1);
         Ok(())
     }
@@ -291,12 +293,12 @@ impl Outbox {
         }
         let now = self.clock.now_ms();
         let per_minute = budget(&self.registry(), destination).per_minute;
-        let (sent, _) = self.store.count_sends(destination, "*", now - MINUTE_MS).await?;
+        let (sent, _) = self.deliveries.count_sends(destination, "*", now - MINUTE_MS).await?;
         let left = per_minute - sent;
         if left <= 0 || left > FOLD_LOOKAHEAD {
             return Ok(false);
         }
-        let queued = singles.len() as i64 + self.store.count_coalescible(destination, now, left + 1).await?;
+        let queued = singles.len() as i64 + self.deliveries.count_coalescible(destination, now, left + 1).await?;
         if queued <= left {
             return Ok(false);
         }
@@ -368,7 +370,10 @@ impl Outbox {
         recipients: Option<&str>,
         read: i64,
     ) -> Result<usize, EngineError> {
-        let mut items = self.store.coalescible(destination, self.clock.now_ms(), read).await?;
+        let mut items = self
+            .deliveries
+            .coalescible(destination, self.clock.now_ms(), read)
+            .await?;
         if let Some(only) = recipients {
             items.retain(|d| d.recipients == only);
         }
@@ -436,7 +441,10 @@ impl Outbox {
             recipients: recipients.to_owned(),
             quiet_until: None,
         };
-        let id = self.store.create_digest(&ids, new, &token, self.clock.now_ms()).await?;
+        let id = self
+            .deliveries
+            .create_digest(&ids, new, &token, self.clock.now_ms())
+            .await?;
         if id.is_some() {
             metrics::counter!("shoprelay_digests_total").increment(1);
         }
@@ -446,7 +454,7 @@ impl Outbox {
     /// Ends the quiet hours that are over: what each rule held for a destination and its recipients goes
     /// out as one digest (a lone message as itself). Returns how many deliveries were released.
     pub async fn release_quiet_once(&self) -> Result<usize, EngineError> {
-        let held = self.store.quiet_due(self.clock.now_ms(), DIGEST_MAX * 4).await?;
+        let held = self.deliveries.quiet_due(self.clock.now_ms(), DIGEST_MAX * 4).await?;
         let mut groups: std::collections::BTreeMap<(Destination, String, i64), Vec<DeliveryItem>> = Default::default();
         for h in held {
             groups
@@ -461,7 +469,7 @@ impl Outbox {
             let (bulk, urgent): (Vec<DeliveryItem>, Vec<DeliveryItem>) =
                 items.into_iter().partition(|d| d.priority == PRIORITY_BULK);
             let urgent: Vec<i64> = urgent.iter().map(|d| d.id).collect();
-            self.store.unhold(&urgent, self.clock.now_ms()).await?;
+            self.deliveries.unhold(&urgent, self.clock.now_ms()).await?;
             for chunk in bulk.chunks(DIGEST_MAX as usize) {
                 let refs: Vec<&DeliveryItem> = chunk.iter().collect();
                 if refs.len() >= 2
@@ -473,7 +481,7 @@ impl Outbox {
                     continue;
                 }
                 let ids: Vec<i64> = chunk.iter().map(|d| d.id).collect();
-                self.store.unhold(&ids, self.clock.now_ms()).await?;
+                self.deliveries.unhold(&ids, self.clock.now_ms()).await?;
             }
         }
         if released > 0 {
@@ -485,7 +493,7 @@ impl Outbox {
 
     /// Records a successful send: the breaker closes.
     pub(crate) async fn breaker_success(&self, destination: &Destination) -> Result<(), EngineError> {
-        if let Some(state) = self.store.destination(destination).await? {
+        if let Some(state) = self.deliveries.destination(destination).await? {
             if state.state != BreakerState::Closed || state.failures > 0 {
                 let closed = DestinationState {
                     state: BreakerState::Closed,
@@ -493,7 +501,7 @@ impl Outbox {
                     failures: 0,
                     ..state
                 };
-                self.store.set_destination(&closed, self.clock.now_ms()).await?;
+                self.deliveries.set_destination(&closed, self.clock.now_ms()).await?;
             }
         }
         Ok(())
@@ -539,7 +547,7 @@ impl Outbox {
             }
             BreakerSignal::Failure(_) => {}
         }
-        self.store.set_destination(&state, now).await?;
+        self.deliveries.set_destination(&state, now).await?;
         if state.paused_until > now {
             metrics::counter!("shoprelay_breaker_open_total", "state" => state.state.as_str()).increment(1);
             Ok(Some(state.paused_until))
@@ -550,7 +558,7 @@ impl Outbox {
 
     async fn destination_state(&self, destination: &Destination) -> Result<DestinationState, EngineError> {
         Ok(self
-            .store
+            .deliveries
             .destination(destination)
             .await?
             .unwrap_or_else(|| DestinationState {
@@ -567,7 +575,7 @@ impl Outbox {
         let key = format!("delivery_failing:{destination}:{}", self.clock.now_secs());
         let event = delivery_failing(key, destination, reason.to_owned(), self.clock.now_secs());
         let deliveries = self.route.route(&self.registry(), &event).await?;
-        self.store
+        self.deliveries
             .insert_event(NewEvent { event, deliveries }, self.clock.now_ms())
             .await?;
         self.outbox_wake.notify_one();

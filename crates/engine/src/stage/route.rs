@@ -6,7 +6,7 @@ use std::sync::Arc;
 use shoprelay_clock::SharedClock;
 use shoprelay_core::event::Event;
 use shoprelay_core::ids::WeComUserId;
-use shoprelay_store::{NewDelivery, NewTask, Store};
+use shoprelay_store::{NewDelivery, NewTask, Tasks};
 
 use crate::config::Registry;
 use crate::engine::EngineSettings;
@@ -16,7 +16,8 @@ use crate::routing::{self, TaskView};
 
 /// Routes events: reads the rules it is handed, writes only the tasks they open.
 pub struct Route {
-    pub(crate) store: Arc<dyn Store>,
+    /// Opens the tasks of rules that assign or escalate.
+    pub(crate) tasks: Arc<dyn Tasks>,
     pub(crate) clock: SharedClock,
     pub(crate) settings: EngineSettings,
 }
@@ -41,7 +42,7 @@ impl Route {
                 summary: summary(event, lang),
                 escalate_at: req.escalate_at,
             };
-            let task = self.store.open_task(&new, self.clock.now_ms()).await?;
+            let task = self.tasks.open_task(&new, self.clock.now_ms()).await?;
             let view = TaskView {
                 id: task.id,
                 assignee: task.assignee.as_deref().and_then(|a| WeComUserId::parse(a).ok()),

@@ -29,7 +29,7 @@ impl Audit {
             let before = now - i64::from(days) * DAY_MS;
             let mut total = 0;
             loop {
-                let n = self.store.purge(target, before, PURGE_BATCH).await?;
+                let n = self.retention.purge(target, before, PURGE_BATCH).await?;
                 total += n;
                 if n < PURGE_BATCH as u64 {
                     break;

@@ -175,7 +175,7 @@ impl Ingest {
         while !stop.is_cancelled() {
             let now = self.clock.now_ms();
             match self
-                .store
+                .callbacks
                 .take_bot_lease(&bot, &self.instance_id, now, now + millis(BOT_LEASE))
                 .await
             {
@@ -233,7 +233,7 @@ impl Ingest {
                 break;
             }
         }
-        if let Err(err) = self.store.release_bot_lease(&bot, &self.instance_id).await {
+        if let Err(err) = self.callbacks.release_bot_lease(&bot, &self.instance_id).await {
             tracing::warn!(app = %app, bot = %bot, error = %err, "releasing the bot's lease failed");
         }
         self.links.send_modify(|links| {
@@ -272,7 +272,7 @@ impl Ingest {
                     }
                     let now = self.clock.now_ms();
                     match self
-                        .store
+                        .callbacks
                         .take_bot_lease(&creds.bot_id, &self.instance_id, now, now + millis(BOT_LEASE))
                         .await
                     {
@@ -365,7 +365,7 @@ impl Ingest {
             body: message.to_xml(&cfg.corp_id),
             received_at: self.clock.now_ms(),
         };
-        match self.store.insert_callback(&new).await {
+        match self.callbacks.insert_callback(&new).await {
             Ok(stored) => {
                 let outcome = if stored { "received" } else { "duplicate" };
                 metrics::counter!("shoprelay_wecom_callbacks_total", "outcome" => outcome).increment(1);

@@ -60,7 +60,7 @@ impl Ingest {
                 report.errors.push(format!("{}: lost pushes: {err}", app.id()));
             }
         }
-        for auth in self.store.list_shop_auth().await? {
+        for auth in self.shops.list_shop_auth().await? {
             if auth.status != ShopAuthStatus::Active || registry.shop(&auth.app_id, auth.shop_id).is_none() {
                 continue;
             }
@@ -120,7 +120,7 @@ impl Ingest {
         let region = region.as_deref();
         let key = format!("reconcile:{app_id}:{shop}");
         let now = self.clock.now_secs();
-        let since = match self.store.meta(&key).await? {
+        let since = match self.config_repo.meta(&key).await? {
             Some(v) => v.parse::<i64>().unwrap_or(now - FIRST_LOOKBACK_SECS) - OVERLAP_SECS,
             None => now - FIRST_LOOKBACK_SECS,
         }
@@ -136,7 +136,7 @@ impl Ingest {
             let mut changed = Vec::new();
             for order in page.orders {
                 report.orders_checked += 1;
-                let known = self.store.order_status(app_id, shop, &order.order_sn).await?;
+                let known = self.inbox.order_status(app_id, shop, &order.order_sn).await?;
                 if known.as_ref().is_some_and(|(s, _)| *s == order.status) {
                     continue;
                 }
@@ -177,7 +177,7 @@ impl Ingest {
             ));
             return Ok(());
         }
-        Ok(self.store.set_meta(&key, &now.to_string()).await?)
+        Ok(self.config_repo.set_meta(&key, &now.to_string()).await?)
     }
 
     async fn store_recovered(&self, app: &dyn MarketplaceApp, body: &[u8], dedupe: String) -> Result<(), EngineError> {
