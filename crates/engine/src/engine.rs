@@ -8,8 +8,7 @@ use std::time::Duration;
 use shoprelay_clock::SharedClock;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::SecretBox;
-use shoprelay_marketplaces::adapter::{RedirectQuery, ShopAccess};
-use shoprelay_store::{Conversation, ConversationFilter, ConversationMessage, NewPush, PushInsert, Store};
+use shoprelay_store::{NewPush, PushInsert, Store};
 use shoprelay_wecom::client::WeComClient;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -356,25 +355,6 @@ impl Engine {
         (self.inbox_wake.clone(), self.outbox_wake.clone())
     }
 
-    /// The link a seller opens to authorize `app_id`'s app (see [`MarketplaceTokens::authorization_link`]).
-    pub async fn authorization_link(&self, app_id: &ConfigId, callback: &str) -> Result<String, TokenError> {
-        self.tokens.authorization_link(app_id, callback).await
-    }
-
-    /// Completes an authorization redirect (see [`MarketplaceTokens::complete_authorization`]).
-    pub async fn complete_authorization(
-        &self,
-        app_id: &ConfigId,
-        redirect: &RedirectQuery,
-    ) -> Result<Vec<ShopId>, TokenError> {
-        self.tokens.complete_authorization(app_id, redirect).await
-    }
-
-    /// What a call about the shop carries (see [`MarketplaceTokens::access_token`]).
-    pub async fn access_token(&self, app_id: &ConfigId, shop: ShopId) -> Result<ShopAccess, TokenError> {
-        self.tokens.access_token(app_id, shop).await
-    }
-
     /// Refreshes the shop's tokens unless someone moved past `seen_version` (see
     /// [`MarketplaceTokens::refresh_shop`]).
     pub async fn refresh_shop(
@@ -404,41 +384,6 @@ impl Engine {
     /// Starts the long connections' manager alone (see [`Ingest::spawn_long_connections`]).
     pub fn spawn_long_connections(&self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
         self.ingest.spawn_long_connections(shutdown)
-    }
-
-    /// Conversations by filter, newest activity first.
-    pub async fn conversations(&self, filter: &ConversationFilter) -> Result<Vec<Conversation>, EngineError> {
-        self.chat.conversations(filter).await
-    }
-
-    /// A conversation and its latest `limit` messages.
-    pub async fn conversation_thread(
-        &self,
-        id: i64,
-        limit: i64,
-    ) -> Result<Option<(Conversation, Vec<ConversationMessage>)>, EngineError> {
-        self.chat.conversation_thread(id, limit).await
-    }
-
-    /// The WeCom member a console user acts as (see [`Chat::console_member`]).
-    pub async fn console_member(
-        &self,
-        username: &str,
-    ) -> Result<Option<(ConfigId, shoprelay_core::ids::WeComUserId)>, EngineError> {
-        self.chat.console_member(username).await
-    }
-
-    /// A claim, resolve or hand-off from the console (see [`Chat::act_from_console`]).
-    pub async fn act_from_console(
-        &self,
-        actor: &shoprelay_store::ConsoleUser,
-        app: &ConfigId,
-        member: &shoprelay_core::ids::WeComUserId,
-        action: crate::chat::Action,
-        id: i64,
-        lang: shoprelay_core::error::Lang,
-    ) -> Result<crate::chat::ConsoleActed, crate::service::console::ConsoleError> {
-        self.chat.act_from_console(actor, app, member, action, id, lang).await
     }
 
     /// The outbox rows an event gets under `registry` (see [`Route::route`]); the bench fills its backlog

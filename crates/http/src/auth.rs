@@ -97,7 +97,8 @@ pub async fn start(
     let callback = format!("{}/auth/{platform}/{app_id}/callback", state.engine.settings.public_url);
     let link = state
         .engine
-        .authorization_link(&app, &callback)
+        .authorization()
+        .link(&app, &callback)
         .await
         .map_err(AuthError::from)?;
     Ok(Redirect::to(&link).into_response())
@@ -127,7 +128,8 @@ pub async fn callback(
     }
     let shops = state
         .engine
-        .complete_authorization(&app, &query)
+        .authorization()
+        .complete(&app, &query)
         .await
         .map_err(AuthError::from)?;
     Ok(Redirect::to(&crate::console::onboarding::authorized_link(&app, &shops)))

@@ -95,7 +95,7 @@ pub async fn list(
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Vec<Conversation>>, ApiError> {
     let Query(query) = query.map_err(|e| BadQuery(e.body_text()))?;
-    Ok(Json(state.engine.conversations(&query.filter()?).await?))
+    Ok(Json(state.engine.conversations().list(&query.filter()?).await?))
 }
 
 /// A conversation with its messages.
@@ -122,7 +122,7 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
     let id = id
         .parse::<i64>()
         .map_err(|_| BadQuery(format!("conversation id `{id}` is not a number")))?;
-    match state.engine.conversation_thread(id, 500).await? {
+    match state.engine.conversations().thread(id, 500).await? {
         Some((conversation, messages)) => {
             let orders = state.engine.archive().buyer_orders(&conversation, ORDERS_SHOWN).await?;
             Ok(Json(Thread {

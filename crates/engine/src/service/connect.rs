@@ -728,11 +728,11 @@ impl<'a> ConnectService<'a> {
                 return vec![step(StepKind::TokenRefresh, Some(StepFailure::of(&failure, None)))];
             }
         };
-        if let Err(err) = self.engine.refresh_shop(&shop.app, shop.shop_id, version).await {
+        if let Err(err) = self.engine.tokens.refresh_shop(&shop.app, shop.shop_id, version).await {
             return vec![step(StepKind::TokenRefresh, Some(token_failure(&err)))];
         }
         // Just refreshed, so this reads the new token and the profile the refresh kept.
-        let access = match self.engine.access_token(&shop.app, shop.shop_id).await {
+        let access = match self.engine.tokens.access_token(&shop.app, shop.shop_id).await {
             Ok(access) => access,
             Err(err) => return vec![step(StepKind::TokenRefresh, Some(token_failure(&err)))],
         };

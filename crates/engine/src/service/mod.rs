@@ -7,8 +7,10 @@
 //! - [`api_tokens`]: API tokens for automation made, listed, revoked, and found for a request.
 //! - [`archive`]: the conversation archive searched and exported page by page.
 //! - [`audit`]: the audit log read by filter, and the platform names a filter accepts.
+//! - [`authorization`]: shops authorized by their sellers — the link, the redirect, the shops now bound.
 //! - [`pushes`]: what a push answered at the edge leaves in the audit log (verifications, refusals).
 //! - [`callbacks`]: WeCom callbacks stored once; their verifications and refusals audited.
+//! - [`conversations`]: buyer conversations listed, read, and acted on from the console.
 //! - [`connect`]: onboarding's live checks — a WeCom app tested and saved, robots, "test connection".
 //! - [`console`]: the console's accounts — setup link, logins, sessions, users and roles — and the record
 //!   of every change made through it.
@@ -27,10 +29,12 @@
 pub mod api_tokens;
 pub mod archive;
 pub mod audit;
+pub mod authorization;
 pub mod buyers;
 pub mod callbacks;
 pub mod connect;
 pub mod console;
+pub mod conversations;
 pub mod dashboard;
 pub mod data_policy;
 pub mod destinations;
@@ -57,6 +61,16 @@ impl Engine {
     /// The audit log.
     pub fn audit(&self) -> audit::AuditService<'_> {
         audit::AuditService::new(self)
+    }
+
+    /// Shops' authorization by their sellers.
+    pub fn authorization(&self) -> authorization::AuthorizationService<'_> {
+        authorization::AuthorizationService::new(self)
+    }
+
+    /// Buyer conversations.
+    pub fn conversations(&self) -> conversations::ConversationService<'_> {
+        conversations::ConversationService::new(self)
     }
 
     /// Pushes as the edge answered them.

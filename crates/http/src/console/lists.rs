@@ -43,7 +43,7 @@ pub async fn conversations(
         limit: 200,
         ..ConversationFilter::default()
     };
-    let list = match state.engine.conversations(&filter).await {
+    let list = match state.engine.conversations().list(&filter).await {
         Ok(l) => l,
         Err(err) => return error_page(lang, Some(&authed), &err),
     };
@@ -178,7 +178,8 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<i64>, posted: Pos
     };
     let note = match state
         .engine
-        .act_from_console(&authed.user, &app, &member, action, id, lang)
+        .conversations()
+        .act(&authed.user, &app, &member, action, id, lang)
         .await
     {
         Ok(done) if done.changed => html! { div.ok role="status" { (done.told) } },
@@ -190,7 +191,7 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<i64>, posted: Pos
 
 async fn render_thread(state: &AppState, authed: &Authed, id: i64, note: Option<Markup>) -> Response {
     let lang = authed.lang;
-    let (c, messages) = match state.engine.conversation_thread(id, 500).await {
+    let (c, messages) = match state.engine.conversations().thread(id, 500).await {
         Ok(Some(found)) => found,
         Ok(None) => return error_page(lang, Some(authed), &NoConversation(id)),
         Err(err) => return error_page(lang, Some(authed), &err),
@@ -198,7 +199,13 @@ async fn render_thread(state: &AppState, authed: &Authed, id: i64, note: Option<
     let registry = state.engine.registry();
     let mut apps: Vec<&ConfigId> = registry.wecom_apps.keys().collect();
     apps.sort();
-    let remembered = state.engine.console_member(&authed.user.username).await.ok().flatten();
+    let remembered = state
+        .engine
+        .conversations()
+        .console_member(&authed.user.username)
+        .await
+        .ok()
+        .flatten();
     let member = remembered
         .as_ref()
         .map_or_else(|| authed.user.username.clone(), |(_, m)| m.to_string());

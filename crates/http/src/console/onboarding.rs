@@ -17,7 +17,6 @@ use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::Secret;
 use shoprelay_engine::config::RobotConfig;
 use shoprelay_engine::service::connect::{RobotInput, Step, StepKind, WeComAppInput};
-use shoprelay_store::ShopAuthStatus;
 
 use super::page::{error_box, error_page, ok_page};
 use super::{lang_of, t, Authed, Posted};
@@ -394,23 +393,13 @@ fn reload_once(lang: Lang, app: &ConfigId, shops: &[ShopId]) -> Response {
 /// the store are named, so a hand-made link cannot make the page claim anything.
 async fn bound_notice(state: &AppState, lang: Lang, bound: &Bound) -> Option<Markup> {
     let (app, shops) = bound.parsed()?;
-    let store = state.engine.store();
-    let registry = state.engine.registry();
-    let mut named = Vec::new();
-    for shop in shops {
-        let active = matches!(store.shop_auth(&app, shop).await, Ok(Some(a)) if a.status == ShopAuthStatus::Active);
-        if !active {
-            continue;
-        }
-        let name = match registry.shop(&app, shop) {
-            Some(configured) => Some(configured.name.clone()),
-            None => store.shop_profile(&app, shop).await.ok().flatten().and_then(|p| p.name),
-        };
-        named.push(match name {
+    let named: Vec<String> = (state.engine.authorization().bound(&app, &shops).await)
+        .into_iter()
+        .map(|(shop, name)| match name {
             Some(name) => format!("{name} ({app}/{shop})"),
             None => format!("{app}/{shop}"),
-        });
-    }
+        })
+        .collect();
     if named.is_empty() {
         return None;
     }
