@@ -2,10 +2,26 @@
 //! ingest → inbox → enrich → route → outbox → deliver → audit.
 //!
 //! [`Engine`] is the composition root: it builds each stage with only what that stage works with (the
-//! store, the writer, the clock, the configuration in force, the WeCom client, the stages it hands work
-//! to …), runs their workers, and is what the application services start from. The HTTP layer calls the
-//! services ([`service`]) and never the store: `Engine`'s store is private to this crate (the
-//! `store-access` feature lends it to the tools and tests that inspect it).
+//! writer, the clock, the configuration in force, the WeCom client, the stages it hands work to …), runs
+//! their workers, and is what the application services start from.
+//!
+//! # Dependencies
+//! A stage never holds the whole store. [`shoprelay_store::Store`] is the sum of narrow traits, one per
+//! concern ([`shoprelay_store::Inbox`], [`shoprelay_store::Outbox`], [`shoprelay_store::Tasks`],
+//! [`shoprelay_store::AuditLog`], …), and each stage, [`chat::Chat`], [`escalate::Timers`],
+//! [`tokens::MarketplaceTokens`] and [`writer::Writer`] holds one field per trait it calls — route only
+//! `tasks`, audit `audit_log` and `retention`, deliver `deliveries` (the store's outbox) and `card_codes` —
+//! so its struct is the list of what it touches, and a test can hand it a fake of just those traits.
+//! [`Engine::new`] builds every such field from the one `Arc<dyn Store>` it is given: each trait is a
+//! supertrait of `Store`, so the `Arc` coerces to it (trait upcasting, Rust 1.86). A composite trait
+//! (say `trait InboxStore: Inbox + DataPolicies`) would not: `dyn Store` only upcasts to its own
+//! supertraits, so a stage needing three parts holds three fields.
+//!
+//! The HTTP layer calls the services ([`service`]) and never the store: `Engine`'s store is private to
+//! this crate (the `store-access` feature lends it to the tools and tests that inspect it: the demo, the
+//! benchmarks and the end-to-end tests). Most services borrow the same narrow parts of it; those that
+//! orchestrate (rules, the entity check, onboarding's checks reload the configuration and call WeCom and
+//! the marketplaces) borrow the engine.
 //!
 //! # Layout
 //! - [`engine`]: [`Engine`], the composition root, and the workers it spawns.
@@ -21,7 +37,8 @@
 //! - [`tokens`]: marketplace tokens, refreshed single-flight before they expire — shared by every stage
 //!   that calls a marketplace.
 //! - [`service`]: the application services the HTTP handlers call — API tokens, audit log, rules, tasks,
-//!   data policies, buyers, queues, status, pushes and callbacks answered at the edge — never the store.
+//!   data policies, buyers, queues, status, conversations, shops' authorization, pushes and callbacks
+//!   answered at the edge — never the store.
 //! - [`config`]: the operator's configuration file, its checks, and the stored [`config::Registry`].
 //! - [`writer`]: group commit of verified pushes and of the workers' writes (inbox results, sends,
 //!   delivery results), acknowledgements first, so every write waits for its fsync without paying one each.

@@ -1,5 +1,6 @@
 //! The stages of the spine — ingest → inbox → enrich → route → outbox → deliver → audit — each a struct
-//! holding only what it works with. [`crate::Engine`] builds them, hands each the others it calls
+//! holding only what it works with, down to the parts of the store it calls (one field per store trait:
+//! see the crate's "Dependencies"). [`crate::Engine`] builds them, hands each the others it calls
 //! (always downstream, or a shared part such as the marketplace tokens), and runs their workers.
 //!
 //! # Layout
