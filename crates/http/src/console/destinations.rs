@@ -6,12 +6,23 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 use shoprelay_core::destination::Destination;
+use shoprelay_core::error::Lang;
 use shoprelay_engine::service::console::require;
 use shoprelay_store::{BreakerState, ReplayFilter, Role};
 
 use super::page::{error_page, ok_page, time};
 use super::{t, Authed, FormError, Posted};
 use crate::AppState;
+
+/// A breaker state in the page language.
+fn breaker_name(lang: Lang, state: BreakerState) -> &'static str {
+    match state {
+        BreakerState::Closed => t(lang, "正常", "closed"),
+        BreakerState::Paced => t(lang, "配额用尽，暂停中", "paced"),
+        BreakerState::Open => t(lang, "熔断中", "open"),
+        BreakerState::Held => t(lang, "配置有误，已暂停", "held"),
+    }
+}
 
 /// `GET /console/destinations`.
 pub async fn page(State(state): State<AppState>, authed: Authed) -> Response {
@@ -35,8 +46,8 @@ pub async fn page(State(state): State<AppState>, authed: Authed) -> Response {
                     td { code { (r.destination.to_string()) } }
                     td { (r.sent_last_minute) " / " (r.per_minute) }
                     td {
-                        @if r.breaker == BreakerState::Closed { span.step-ok { (r.breaker.as_str()) } }
-                        @else { span.step-fail { (r.breaker.as_str()) } " " (r.reason) }
+                        @if r.breaker == BreakerState::Closed { span.step-ok { (breaker_name(lang, r.breaker)) } }
+                        @else { span.step-fail { (breaker_name(lang, r.breaker)) } " " (r.reason) }
                         @if let Some(until) = r.paused_until { br; span.muted { (t(lang, "暂停至 ", "paused until ")) (time(until)) } }
                     }
                     td { (r.dead) }

@@ -78,8 +78,9 @@ pub fn steps_markup(lang: Lang, steps: &[Step]) -> Markup {
     }
 }
 
-/// A field of a marketplace app's form: its name, its label, whether it is a secret.
-type AppField = (&'static str, &'static str, bool);
+/// A field of a marketplace app's form: its name, its label in Chinese and in English (the platforms' own
+/// names for their credentials stay as their consoles show them), whether it is a secret.
+type AppField = (&'static str, &'static str, &'static str, bool);
 
 /// A marketplace the wizard connects: platform, name, and the app's fields.
 type PlatformForm = (&'static str, &'static str, &'static [AppField]);
@@ -90,32 +91,32 @@ const PLATFORMS: [PlatformForm; 3] = [
         "shopee",
         "Shopee",
         &[
-            ("partner_id", "Partner ID", false),
-            ("partner_key", "Partner Key", true),
-            ("push_key", "Live Push Partner Key", true),
-            ("api_base", "API base", false),
-            ("auth_base", "Auth base", false),
+            ("partner_id", "Partner ID", "Partner ID", false),
+            ("partner_key", "Partner Key", "Partner Key", true),
+            ("push_key", "Live Push Partner Key", "Live Push Partner Key", true),
+            ("api_base", "API 地址", "API base", false),
+            ("auth_base", "授权地址", "Auth base", false),
         ],
     ),
     (
         "lazada",
         "Lazada",
         &[
-            ("app_key", "App Key", false),
-            ("app_secret", "App Secret", true),
-            ("api_base", "API base", false),
-            ("auth_base", "Auth base", false),
+            ("app_key", "App Key", "App Key", false),
+            ("app_secret", "App Secret", "App Secret", true),
+            ("api_base", "API 地址", "API base", false),
+            ("auth_base", "授权地址", "Auth base", false),
         ],
     ),
     (
         "tiktok",
         "TikTok Shop",
         &[
-            ("app_key", "App Key", false),
-            ("app_secret", "App Secret", true),
-            ("service_id", "Service ID", false),
-            ("api_base", "API base", false),
-            ("auth_base", "Auth base", false),
+            ("app_key", "App Key", "App Key", false),
+            ("app_secret", "App Secret", "App Secret", true),
+            ("service_id", "Service ID", "Service ID", false),
+            ("api_base", "API 地址", "API base", false),
+            ("auth_base", "授权地址", "Auth base", false),
         ],
     ),
 ];
@@ -207,8 +208,8 @@ async fn render(state: &AppState, authed: &Authed, outcome: Outcome) -> Response
                             input type="hidden" name="csrf" value=(authed.csrf);
                             input type="hidden" name="platform" value=(platform);
                             label { (t(lang, "应用标识（推送地址以它结尾）", "App id (the push URL ends with it)")) " " input type="text" name="id" required pattern="[A-Za-z0-9_-]+"; }
-                            @for (field, label, secret) in fields.iter() {
-                                label { (label) " "
+                            @for (field, zh, en, secret) in fields.iter() {
+                                label { (t(lang, *zh, *en)) " "
                                     @if *secret { input type="password" name=(field) autocomplete="off"; }
                                     @else { input type="text" name=(field); }
                                 }

@@ -6,13 +6,15 @@
 //! Needs Debian's `chromium` and `chromium-driver` (.ci/run installs them); without chromedriver on the
 //! PATH the test says SKIPPED and passes, like the PostgreSQL half of the storage suite.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+use shoprelay_sim::wecom::{Fault, FaultAction};
 
 use crate::helpers::{spawn_app, APP, SHOP};
 
@@ -60,16 +62,25 @@ async fn start_driver() -> Option<Driver> {
 }
 
 async fn browser(driver: &Driver) -> Client {
+    browser_saving_to(driver, None).await
+}
+
+/// A Chromium session; with `downloads`, files the pages offer (the audit CSV) are saved there unasked.
+async fn browser_saving_to(driver: &Driver, downloads: Option<&Path>) -> Client {
+    let mut options = serde_json::json!({
+        // Root in CI has no sandbox to drop into; /dev/shm is small in containers.
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--window-size=1280,1600", "--lang=zh-CN"],
+        "binary": "/usr/bin/chromium"
+    });
+    if let Some(dir) = downloads {
+        options["prefs"] = serde_json::json!({
+            "download.default_directory": dir.display().to_string(),
+            "download.prompt_for_download": false
+        });
+    }
     let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            // Root in CI has no sandbox to drop into; /dev/shm is small in containers.
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1280,1600", "--lang=zh-CN"],
-            "binary": "/usr/bin/chromium"
-        }),
-    );
+    caps.insert("goog:chromeOptions".into(), options);
     ClientBuilder::new(HttpConnector::new())
         .capabilities(caps)
         .connect(&driver.url)
@@ -88,14 +99,41 @@ async fn shot(c: &Client, name: &str) {
     std::fs::write(shots_dir().join(format!("{name}.png")), png).unwrap();
 }
 
+/// The selector of the (first) form posting to a path starting with `action`.
+fn form(action: &str) -> String {
+    format!("form[action^='{action}']")
+}
+
+/// The selector of the form posting to exactly `action` (where other forms post below it).
+fn exact(action: &str) -> String {
+    format!("form[action='{action}']")
+}
+
 /// Types into the field `name` of the form posting to `action` (replacing what it held).
 async fn fill(c: &Client, action: &str, name: &str, value: &str) {
+    fill_in(c, &form(action), name, value).await;
+}
+
+/// Types into the field `name` of the form `form` (a selector), replacing what it held.
+async fn fill_in(c: &Client, form: &str, name: &str, value: &str) {
     let field = c
-        .find(Locator::Css(&format!("form[action^='{action}'] [name='{name}']")))
+        .find(Locator::Css(&format!("{form} [name='{name}']")))
         .await
-        .unwrap_or_else(|e| panic!("{action} {name}: {e}"));
+        .unwrap_or_else(|e| panic!("{form} {name}: {e}"));
     field.clear().await.unwrap();
     field.send_keys(value).await.unwrap();
+}
+
+/// Picks `value` in the select `name` of the form `form` (a selector).
+async fn choose(c: &Client, form: &str, name: &str, value: &str) {
+    c.find(Locator::Css(&format!(
+        "{form} select[name='{name}'] option[value='{value}']"
+    )))
+    .await
+    .unwrap_or_else(|e| panic!("{form} {name} offers {value}: {e}"))
+    .click()
+    .await
+    .unwrap();
 }
 
 /// Submits the form posting to `action` and waits (at most 20 s) for the page it leads to, known by
@@ -112,14 +150,26 @@ async fn press(c: &Client, action: &str, name: &str, value: &str, expect: &str) 
 /// Clicks `button` (a selector within the form posting to `action`) and waits (at most 20 s) for the page
 /// it leads to, known by `expect` in its text; answers that page's source.
 async fn click_and_wait(c: &Client, action: &str, button: &str, expect: &str) -> String {
+    follow(c, Locator::Css(&format!("{} {button}", form(action))), expect).await
+}
+
+/// Submits the form `form` (a selector) and waits for the page it leads to, known by `expect`.
+async fn submit_in(c: &Client, form: &str, expect: &str) -> String {
+    follow(c, Locator::Css(&format!("{form} button[type='submit']")), expect).await
+}
+
+/// Clicks the element `at` (a button or a link) and waits (at most 20 s) for the page it leads to, known
+/// by `expect` in its text; answers that page's source.
+async fn follow(c: &Client, at: Locator<'_>, expect: &str) -> String {
     // Mark the page being left: until the browser has replaced it, its text (which may already hold
     // `expect`) and its fields are the old page's, and a field found there goes stale under our hands.
     c.execute("document.documentElement.setAttribute('data-left', '')", vec![])
         .await
         .unwrap();
-    c.find(Locator::Css(&format!("form[action^='{action}'] {button}")))
+    let what = format!("{at:?}");
+    c.find(at)
         .await
-        .unwrap_or_else(|e| panic!("{action} {button}: {e}"))
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
         .click()
         .await
         .unwrap();
@@ -127,7 +177,7 @@ async fn click_and_wait(c: &Client, action: &str, button: &str, expect: &str) ->
         .at_most(std::time::Duration::from_secs(20))
         .for_element(Locator::Css("html:not([data-left])"))
         .await
-        .unwrap_or_else(|e| panic!("{action} {button}: the next page never came: {e}"));
+        .unwrap_or_else(|e| panic!("{what}: the next page never came: {e}"));
     see(c, expect).await
 }
 
@@ -566,4 +616,318 @@ async fn wecom_login(app: &crate::helpers::TestApp, c: &Client) {
     shot(c, "18-wecom-unlinked").await;
     c.goto(&format!("{}/console", app.base)).await.unwrap();
     see(c, "企业微信扫码登录").await;
+}
+
+#[tokio::test]
+async fn an_admin_replays_dead_letters_manages_tokens_and_users_and_exports_the_audit_in_chromium() {
+    let Some(driver) = start_driver().await else {
+        eprintln!("SKIPPED: chromedriver is not installed (apt-get install chromium chromium-driver)");
+        return;
+    };
+    let app = crate::helpers::spawn_authorized_with_rules("").await;
+    // WeCom refuses the order's card once for good (40058: a parameter WeCom will not take): a dead letter.
+    app.wecom.inject_fault(Fault::new(
+        "/cgi-bin/message/send",
+        1,
+        FaultAction::Errcode { errcode: 40058 },
+    ));
+    app.create_order("READY_TO_SHIP").await;
+    app.dispatch_until_settled().await;
+    let downloads = tempfile::tempdir().unwrap();
+    let c = browser_saving_to(&driver, Some(downloads.path())).await;
+    tokio::time::timeout(
+        std::time::Duration::from_secs(300),
+        administer(&app, &c, downloads.path()),
+    )
+    .await
+    .expect("the browser walk finishes within five minutes");
+    c.close().await.unwrap();
+    eprintln!("screenshots: {}", shots_dir().display());
+}
+
+/// The cells' text of each data row of the page's (first) table.
+async fn table_rows(c: &Client) -> Vec<Vec<String>> {
+    let rows = c
+        .execute(
+            "return Array.from(document.querySelectorAll('main table tr')).slice(1)\
+             .map(r => Array.from(r.cells).map(td => td.innerText.trim()))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(rows).unwrap()
+}
+
+/// The row of the page's table whose first cell is `first`.
+async fn row_of(c: &Client, first: &str) -> Vec<String> {
+    table_rows(c)
+        .await
+        .into_iter()
+        .find(|r| r.first().is_some_and(|f| f == first))
+        .unwrap_or_else(|| panic!("a row for {first}"))
+}
+
+/// The text of the first element matching `css`.
+async fn text_of(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Clicks the language link `name` (中文 or English) and waits for the page again, known by `expect`.
+async fn switch_to(c: &Client, name: &str, expect: &str) -> String {
+    follow(c, Locator::LinkText(name), expect).await
+}
+
+/// The text of the file `name` the browser is downloading into `dir`, once it is whole. Chromium writes
+/// a download under a temporary name and renames it when complete; this waits for the rename the way
+/// `c.wait()` waits for an element — looking again every 50 ms, at most 20 s — since a download is the
+/// one thing a page does that the browser cannot be asked about.
+async fn downloaded(dir: &Path, name: &str) -> String {
+    let path = dir.join(name);
+    for _ in 0..400 {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            std::fs::remove_file(&path).unwrap();
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{} was never downloaded", path.display());
+}
+
+/// Clicks the audit page's export link: a download, the page stays.
+async fn export(c: &Client) {
+    let link = c
+        .find(Locator::Css("a[href^='/console/audit.csv?']"))
+        .await
+        .expect("the export link");
+    let href = link.attr("href").await.unwrap().unwrap_or_default();
+    assert!(href.contains("kind=delivery"), "the page's filters: {href}");
+    link.click().await.unwrap();
+}
+
+/// Calls the API's rule list with `token`; answers the status.
+async fn api_with(app: &crate::helpers::TestApp, token: &str) -> u16 {
+    app.http
+        .get(format!("{}/api/v1/rules", app.base))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Logs in on the login page; waits for `expect`.
+async fn log_in(c: &Client, username: &str, password: &str, expect: &str) -> String {
+    fill(c, "/console/login", "username", username).await;
+    fill(c, "/console/login", "password", password).await;
+    submit(c, "/console/login", expect).await
+}
+
+/// The audit CSV's data rows, checked against the page it was exported from: the same ids, in order.
+fn csv_rows(csv: &str, page_ids: &[String]) -> Vec<String> {
+    let mut lines = csv.lines();
+    assert!(
+        lines.next().is_some_and(|h| h.starts_with("id,at_utc,kind,outcome")),
+        "{csv}"
+    );
+    let rows: Vec<String> = lines.map(str::to_owned).collect();
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|r| r.split(',').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(ids, page_ids, "the export holds the filtered page's rows: {csv}");
+    rows
+}
+
+/// The admin pages as an admin and a viewer use them, in Chinese and in English: destinations (budget,
+/// breaker, queued, a dead letter replayed), an API token made, used and revoked, a viewer added and
+/// refused a change, a password changed, and the audit log exported with the page's filters.
+async fn administer(app: &crate::helpers::TestApp, c: &Client, downloads: &Path) {
+    let link = app.server.engine.console().setup_link("test").await.unwrap().unwrap();
+    c.goto(&link).await.unwrap();
+    fill(c, "/console/setup", "username", "ops").await;
+    fill(c, "/console/setup", "password", "correct horse battery").await;
+    submit(c, "/console/setup", "连接企业微信").await;
+
+    // 1. Destinations: the card WeCom refused is a dead letter of the app; the robot's markdown went out.
+    follow(c, Locator::LinkText("发送目标"), "死信").await;
+    let queues = text_of(c, "main section p").await;
+    assert!(queues.contains("待投递：0") && queues.contains("死信：1"), "{queues}");
+    let app_row = row_of(c, "wecom_app:hq").await;
+    assert_eq!(
+        app_row[1], "1 / 200",
+        "the refused call counts against the budget: {app_row:?}"
+    );
+    assert_eq!(app_row[2], "正常", "one refusal does not open the breaker: {app_row:?}");
+    assert_eq!(app_row[3], "1", "{app_row:?}");
+    assert_eq!(app_row[4], "重新投递死信");
+    let robot_row = row_of(c, "robot:ops").await;
+    assert_eq!(robot_row[1], "1 / 20", "the robot's budget, one used: {robot_row:?}");
+    assert_eq!(robot_row[3], "0");
+    shot(c, "adm-01-destinations").await;
+    // Replayed: queued again, then delivered by the next pass.
+    submit(c, "/console/destinations/replay", "死信").await;
+    let queues = text_of(c, "main section p").await;
+    assert!(queues.contains("待投递：1") && queues.contains("死信：0"), "{queues}");
+    assert_eq!(row_of(c, "wecom_app:hq").await[3], "0");
+    assert!(app.cards().is_empty(), "not yet sent");
+    app.dispatch_until_settled().await;
+    assert_eq!(app.cards().len(), 1, "the replayed card reached WeCom");
+    c.refresh().await.unwrap();
+    let queues = text_of(c, "main section p").await;
+    assert!(queues.contains("待投递：0"), "{queues}");
+    assert_eq!(row_of(c, "wecom_app:hq").await[1], "2 / 200", "the budget counts it");
+    shot(c, "adm-02-destinations-replayed").await;
+    switch_to(c, "English", "Dead letters").await;
+    let queues = text_of(c, "main section p").await;
+    assert!(queues.contains("Deliveries queued: 0"), "{queues}");
+    let app_row = row_of(c, "wecom_app:hq").await;
+    assert_eq!(
+        (app_row[2].as_str(), app_row[4].as_str()),
+        ("closed", ""),
+        "nothing left to replay"
+    );
+    shot(c, "adm-03-destinations-en").await;
+
+    // 2. An API token, made in English, shown once, working against the API; revoked in Chinese, refused.
+    follow(c, Locator::LinkText("API tokens"), "Create a token").await;
+    fill_in(c, &exact("/console/tokens"), "name", "ci-deploy").await;
+    choose(c, &exact("/console/tokens"), "scope", "read").await;
+    submit_in(c, &exact("/console/tokens"), "Copy it now").await;
+    let token = text_of(c, "#new-token").await;
+    assert!(token.starts_with("srt_"), "{token}");
+    shot(c, "adm-04-token-created-en").await;
+    assert_eq!(api_with(app, &token).await, 200, "the token works");
+    let page = switch_to(c, "中文", "创建令牌").await;
+    assert!(!page.contains(&token), "shown once only");
+    let row = row_of(c, "1").await;
+    assert_eq!((row[1].as_str(), row[2].as_str()), ("ci-deploy", "read"), "{row:?}");
+    assert!(row[4].ends_with("UTC"), "its use is noted: {row:?}");
+    assert_eq!(row[5], "有效");
+    submit(c, "/console/tokens/1/revoke", "已吊销").await;
+    assert!(row_of(c, "1").await[5].starts_with("已吊销"));
+    shot(c, "adm-05-token-revoked").await;
+    assert_eq!(api_with(app, &token).await, 401, "a revoked token is refused");
+
+    // 3. A user with a role: ann, a viewer.
+    follow(c, Locator::LinkText("用户"), "新建用户").await;
+    let new_user = exact("/console/users");
+    fill_in(c, &new_user, "username", "ann").await;
+    fill_in(c, &new_user, "password", "ann's first password").await;
+    choose(c, &new_user, "role", "viewer").await;
+    submit_in(c, &new_user, "ann").await;
+    let role = c
+        .find(Locator::Css("form[action='/console/users/ann'] select[name='role']"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(role.as_deref(), Some("viewer"), "ann is listed as a viewer");
+    shot(c, "adm-06-users").await;
+    switch_to(c, "English", "New user").await;
+    shot(c, "adm-07-users-en").await;
+
+    // 4. ann logs in: no admin pages in her navigation, and a change is refused with the reason.
+    submit_in(c, &exact("/console/logout"), "Log in").await;
+    let page = log_in(c, "ann", "ann's first password", "Getting started").await;
+    assert!(page.contains("ann (viewer)"), "{page}");
+    assert!(c.find(Locator::LinkText("Users")).await.is_err(), "no admin pages");
+    c.goto(&format!("{}/console/entity", app.base)).await.unwrap();
+    fill(c, "/console/entity/wecom", "name", "深圳市某某科技有限公司").await;
+    let page = submit(c, "/console/entity/wecom", "console.forbidden").await;
+    assert!(
+        page.contains("Your role (viewer) may not do this; operator is needed"),
+        "{page}"
+    );
+    shot(c, "adm-08-viewer-refused-en").await;
+    switch_to(c, "中文", "开始使用").await;
+    c.goto(&format!("{}/console/entity", app.base)).await.unwrap();
+    fill(c, "/console/entity/wecom", "name", "深圳市某某科技有限公司").await;
+    let page = submit(c, "/console/entity/wecom", "console.forbidden").await;
+    assert!(page.contains("当前角色（只读）无权执行此操作"), "{page}");
+    shot(c, "adm-09-viewer-refused").await;
+
+    // 5. ann changes her password: logged out, the old one refused, the new one accepted.
+    c.goto(&format!("{}/console", app.base)).await.unwrap();
+    see(c, "修改我的密码").await;
+    shot(c, "adm-10-password").await;
+    fill(c, "/console/password", "password", "ann's second password").await;
+    submit(c, "/console/password", "用户名").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/console/login");
+    log_in(c, "ann", "ann's first password", "console.bad_login").await;
+    let page = log_in(c, "ann", "ann's second password", "开始使用").await;
+    assert!(page.contains("ann (只读)"), "{page}");
+    switch_to(c, "English", "Change my password").await;
+    shot(c, "adm-11-password-en").await;
+    submit_in(c, &exact("/console/logout"), "Log in").await;
+
+    // 6. The admin exports the audit log with the page's filters: the app's deliveries, in Chinese ...
+    log_in(c, "ops", "correct horse battery", "Getting started").await;
+    switch_to(c, "中文", "开始使用").await;
+    follow(c, Locator::LinkText("审计日志"), "导出 CSV").await;
+    let filters = exact("/console/audit");
+    choose(c, &filters, "kind", "delivery").await;
+    fill_in(c, &filters, "destination", "wecom_app:hq").await;
+    submit_in(c, &filters, "导出 CSV").await;
+    let page_rows = table_rows(c).await;
+    assert!(
+        page_rows.len() >= 2,
+        "the refused card and the replayed one: {page_rows:?}"
+    );
+    assert!(
+        page_rows.iter().all(|r| r[6].starts_with("wecom_app:hq")),
+        "{page_rows:?}"
+    );
+    shot(c, "adm-12-audit-filtered").await;
+    export(c).await;
+    let ids: Vec<String> = page_rows.iter().map(|r| r[0].clone()).collect();
+    let rows = csv_rows(&downloaded(downloads, "shoprelay-audit.csv").await, &ids);
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(",delivery,") && r.contains(",wecom_app:hq,")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().any(|r| r.contains(",dead,") && r.contains(",40058,")),
+        "{rows:?}"
+    );
+    assert!(rows.iter().any(|r| r.contains(",delivered,")), "{rows:?}");
+
+    // ... and in English, only the dead letter.
+    switch_to(c, "English", "Export CSV").await;
+    choose(c, &filters, "kind", "delivery").await;
+    choose(c, &filters, "outcome", "dead").await;
+    submit_in(c, &filters, "Export CSV").await;
+    let page_rows = table_rows(c).await;
+    assert_eq!(page_rows.len(), 1, "{page_rows:?}");
+    shot(c, "adm-13-audit-filtered-en").await;
+    export(c).await;
+    let rows = csv_rows(
+        &downloaded(downloads, "shoprelay-audit.csv").await,
+        &[page_rows[0][0].clone()],
+    );
+    assert!(
+        rows[0].contains(",wecom_app:hq,") && rows[0].contains(",40058,"),
+        "{rows:?}"
+    );
+
+    c.goto(&format!("{}/console/actions", app.base)).await.unwrap();
+    let page = see(c, "Console actions").await;
+    for action in [
+        "deliveries.replay",
+        "token.create",
+        "token.revoke",
+        "user.create",
+        "user.password",
+        "audit.export",
+    ] {
+        assert!(page.contains(action), "{action} recorded: {page}");
+    }
+    shot(c, "adm-14-actions-en").await;
 }
