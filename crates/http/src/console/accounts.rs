@@ -44,7 +44,7 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
             h2 { (t(lang, "开始使用", "Getting started")) }
             ol {
                 li { a href="/console/onboarding" { (t(lang, "接入向导：连接企业微信与店铺，测试连接", "Onboarding: connect WeCom and shops, test the connection")) } }
-                li { a href="/console/entity" { (t(lang, "主体一致性检查：店铺营业执照主体 vs 企业微信认证主体", "Entity check: the shop's licensed company vs the verified WeCom company")) } }
+                li { a href="/console/entity" { (t(lang, "主体一致性检查：店铺营业执照主体与企业微信认证主体是否一致", "Entity check: the shop's licensed company vs the verified WeCom company")) } }
                 li { a href="/console/audit" { (t(lang, "审计日志：每一次推送与投递", "Audit log: every push and delivery attempt")) } }
             }
         }

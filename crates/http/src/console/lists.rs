@@ -10,7 +10,7 @@ use serde::Deserialize;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::{ConfigId, WeComUserId};
 use shoprelay_engine::chat::Action;
-use shoprelay_store::{Author, ConversationFilter, ConversationState};
+use shoprelay_store::{Author, ConversationFilter, ConversationState, MessageOutcome};
 
 use super::page::{error_box, error_page, ok_page, time};
 use super::{t, Authed, Posted};
@@ -28,6 +28,16 @@ fn state_name(lang: shoprelay_core::error::Lang, s: ConversationState) -> &'stat
         ConversationState::Open => t(lang, "待处理", "open"),
         ConversationState::Claimed => t(lang, "已认领", "claimed"),
         ConversationState::Resolved => t(lang, "已解决", "resolved"),
+    }
+}
+
+/// A message's outcome in the page language.
+fn outcome_name(lang: shoprelay_core::error::Lang, outcome: MessageOutcome) -> &'static str {
+    match outcome {
+        MessageOutcome::Received => t(lang, "已收到", "received"),
+        MessageOutcome::Sending => t(lang, "发送中", "sending"),
+        MessageOutcome::Sent => t(lang, "已发出", "sent"),
+        MessageOutcome::Failed => t(lang, "发送失败", "failed"),
     }
 }
 
@@ -237,7 +247,7 @@ async fn render_thread(state: &AppState, authed: &Authed, id: i64, note: Option<
                         Author::Auto => span.muted { (t(lang, "自动回复", "auto answer")) },
                     } }
                     td { (m.text) }
-                    td.muted { (m.outcome.as_str()) }
+                    td.muted { (outcome_name(lang, m.outcome)) }
                 }
             }
         }

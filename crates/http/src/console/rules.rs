@@ -190,6 +190,32 @@ pub fn message_view(lang: Lang, destination: &Destination, message: &Value) -> M
     }
 }
 
+/// A rule's decision in a dry run, in the page language (a failed condition keeps the evaluator's words).
+fn rule_outcome(lang: Lang, outcome: &RuleOutcome) -> String {
+    match outcome {
+        RuleOutcome::Matched => t(lang, "匹配", "matched").to_owned(),
+        RuleOutcome::NotMatched => t(lang, "条件不成立", "not matched").to_owned(),
+        RuleOutcome::WrongKindOrShop => {
+            t(lang, "事件类型或店铺不适用", "not for this kind of event or shop").to_owned()
+        }
+        RuleOutcome::Disabled => t(lang, "已停用", "disabled").to_owned(),
+        RuleOutcome::Failed(why) => format!("{}{why}", t(lang, "条件无法求值：", "condition failed: ")),
+    }
+}
+
+/// A rule counter's name (a delivery state, `failed` or `matched`) in the page language.
+fn counter_name(lang: Lang, key: &str) -> &str {
+    match key {
+        "matched" => t(lang, "匹配", "matched"),
+        "pending" => t(lang, "待发送", "pending"),
+        "delivered" => t(lang, "已送达", "delivered"),
+        "dead" => t(lang, "死信", "dead"),
+        "failed" => t(lang, "失败", "failed"),
+        "coalesced" => t(lang, "已合并", "coalesced"),
+        other => other,
+    }
+}
+
 /// A dry run: each rule's decision, then every message as it would be shown.
 fn dry_run_markup(lang: Lang, run: &DryRun) -> Markup {
     html! {
@@ -197,7 +223,7 @@ fn dry_run_markup(lang: Lang, run: &DryRun) -> Markup {
             tr { th { (t(lang, "规则", "Rule")) } th { (t(lang, "结果", "Outcome")) } }
             @for d in &run.decisions {
                 tr { td { code { (d.rule) } }
-                     td { @if d.outcome == RuleOutcome::Matched { span.step-ok { (d.outcome.to_string()) } } @else { span.muted { (d.outcome.to_string()) } } } }
+                     td { @if d.outcome == RuleOutcome::Matched { span.step-ok { (rule_outcome(lang, &d.outcome)) } } @else { span.muted { (rule_outcome(lang, &d.outcome)) } } } }
             }
         }
         @if run.messages.is_empty() {
@@ -280,7 +306,7 @@ pub async fn list(State(state): State<AppState>, authed: Authed, Query(q): Query
                     td { @if rule.enabled { span.step-ok { (t(lang, "是", "yes")) } } @else { span.step-fail { (t(lang, "否", "no")) } } }
                     td { @for e in &rule.events { code { (e.as_str()) } " " } }
                     td { @for target in &rule.targets { @if let Ok(d) = target.destination() { code { (d.to_string()) } " " } } }
-                    td { @for (k, v) in counters { (k) ": " (v) br; } }
+                    td { @for (k, v) in counters { (counter_name(lang, k)) ": " (v) br; } }
                     td {
                         @let (path, label) = if rule.enabled { ("disable", t(lang, "停用", "Disable")) } else { ("enable", t(lang, "启用", "Enable")) };
                         form method="post" action={ "/console/rules/" (rule.id) "/" (path) } {

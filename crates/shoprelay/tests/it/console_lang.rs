@@ -3,8 +3,9 @@
 //! buyer's conversation, a rule, the entity facts, a token, a WeCom-linked user), fetches each page and
 //! each answer of its forms with the English switch on, and names every run of CJK characters that is not
 //! data the test itself entered or the simulators made. The visible text of each page, in both languages,
-//! is kept under `target/tmp/console-text/` for a reader checking the other direction (English labels left
-//! on Chinese pages).
+//! is kept under `target/tmp/console-text/`. The Chinese pages are checked the other way round, narrowly:
+//! no run of English words that reads as a sentence or label (see `english_in`) but the English data the
+//! test typed or the engine recorded.
 
 use std::path::PathBuf;
 
@@ -27,16 +28,67 @@ const DATA: &[&str] = &[
     // The WeCom simulator's app names, shown as agent/get answered them.
     "客服",
     "shoprelay 演示应用",
-    // The entity check quotes and diffs the company names and the capital as typed.
-    "有限公司",
-    "有限责任公司",
-    "深圳市某某科技有限",
-    "责任",
-    "公司",
-    "万元",
+    // The entity check quotes the two company forms and draws the character diffs of the names and the
+    // capitals as typed — each exactly as a reader sees it, so that no UI word containing one of these
+    // characters is excused.
+    "`有限公司`",
+    "`有限责任公司`",
+    "深圳市某某科技有限 责任 公司",
+    "1 RMB2 00 万元 0000",
     // A userid the test types to be refused.
     "张 三",
 ];
+
+/// English the Chinese pages may show: what the test typed or the engine recorded in English (the buyer's
+/// words, the recorded details of console actions and audit entries).
+const ENGLISH_DATA: &[&str] = &[
+    "where is my parcel?",
+    "claimed by zhangsan (console user ops)",
+    "first admin, from the setup link",
+];
+
+/// Words found in English sentences and rarely in codes or names: a run of English words holding one is
+/// a label or sentence left untranslated, while protocol words (`corp_id`, `errcode`), codes and the
+/// platforms' names for their credentials (Partner Key, App Secret) are not.
+const FUNCTION_WORDS: &[&str] = &[
+    "a", "an", "the", "of", "to", "for", "is", "are", "be", "in", "on", "by", "from", "with", "and", "or", "not", "no",
+    "this", "it", "its", "your", "you", "yet", "at", "as",
+];
+
+/// Runs of English words on a Chinese page that read as a sentence or a label (two words or more, one of
+/// them a function word), after the English data is taken out. Words with digits, `_`, `.`, `:` or `/`
+/// are codes and break a run.
+fn english_in(text: &str) -> Vec<String> {
+    let mut text = text.to_owned();
+    for data in ENGLISH_DATA {
+        text = text.replace(data, "·");
+    }
+    let mut found = Vec::new();
+    let mut run: Vec<&str> = Vec::new();
+    let flush = |run: &mut Vec<&str>, found: &mut Vec<String>| {
+        let sentence = run.len() >= 2
+            && run.iter().any(|w| {
+                let w = w.trim_matches(|c: char| !c.is_ascii_alphabetic()).to_ascii_lowercase();
+                FUNCTION_WORDS.contains(&w.as_str())
+            });
+        if sentence {
+            found.push(format!("「{}」", run.join(" ")));
+        }
+        run.clear();
+    };
+    for token in text.split_whitespace() {
+        let core = token.trim_matches(|c: char| ",.;:?!()\"'`".contains(c));
+        let word = core.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && core.chars().all(|c| c.is_ascii_alphabetic() || c == '\'' || c == '-');
+        if word {
+            run.push(token);
+        } else {
+            flush(&mut run, &mut found);
+        }
+    }
+    flush(&mut run, &mut found);
+    found
+}
 
 /// The text a reader sees: text nodes and the `placeholder`, `title` and `aria-label` attributes. Left out:
 /// `<style>`, what a form holds (`<textarea>`, `value`: data typed or stored), and the drawings of WeCom
@@ -153,7 +205,7 @@ fn text_dir() -> PathBuf {
 struct Reader<'a> {
     app: &'a TestApp,
     session: Option<String>,
-    /// Every page read in English, and the Chinese runs found on it.
+    /// Chinese runs found on English pages, English sentences on Chinese pages.
     problems: Vec<String>,
     pages: usize,
 }
@@ -226,9 +278,14 @@ impl Reader<'_> {
         std::fs::write(text_dir().join(format!("{name}.{lang}.txt")), &text).unwrap();
         if lang == "en" {
             self.pages += 1;
-            for run in chinese_in(&text) {
-                self.problems.push(format!("{name}: {run}"));
-            }
+        }
+        let runs = if lang == "en" {
+            chinese_in(&text)
+        } else {
+            english_in(&text)
+        };
+        for run in runs {
+            self.problems.push(format!("{name} ({lang}): {run}"));
         }
     }
 }
@@ -242,6 +299,14 @@ fn the_text_reader_leaves_out_styles_form_values_and_wecom_drawings() {
     assert_eq!(
         chinese_in("Shop 测试店铺 标题 ok"),
         vec!["「标题」 in …Shop · 标题 ok…"]
+    );
+    assert_eq!(
+        english_in("店铺 corp_id errcode 40001 Partner Key 请 Save the rule 保存 wecom_app:hq order_created"),
+        vec!["「Save the rule」"]
+    );
+    assert!(
+        english_in("会话 where is my parcel? 已收到").is_empty(),
+        "the buyer's words"
     );
 }
 
@@ -512,7 +577,7 @@ async fn every_console_page_in_english_shows_no_chinese_but_the_sellers_data() {
     assert!(r.pages >= 40, "every page was read: {}", r.pages);
     assert!(
         r.problems.is_empty(),
-        "Chinese on English pages ({} runs; texts in {}):\n{}",
+        "Chinese on English pages, English sentences on Chinese pages ({} runs; texts in {}):\n{}",
         r.problems.len(),
         text_dir().display(),
         r.problems.join("\n")
