@@ -57,6 +57,8 @@ pub struct Demo {
 const APP: &str = "demo";
 const SHOPEE_SHOP: u64 = 727720655;
 const SHOPEE_SHOP_NAME: &str = "演示店铺 Demo Shop SG";
+/// The Shopee buyer who writes to the demo shop.
+const DEMO_BUYER: u64 = 880_001;
 const LAZADA_APP: &str = "demo-lazada";
 const LAZADA_SHOP_NAME: &str = "来赞达演示店 Demo Lazada SG";
 const TIKTOK_APP: &str = "demo-tiktok";
@@ -154,6 +156,14 @@ targets = [{{ type = "wecom_app", app = "hq", users = ["zhangsan", "lisi"] }}]
 id = "new-orders-to-group"
 events = ["order_created"]
 targets = [{{ type = "robot", robot = "ops" }}]
+
+# A buyer's message goes to one member, who acknowledges it: a conversation and an item to acknowledge.
+[[routes]]
+id = "customer-service"
+events = ["buyer_message"]
+[routes.assign]
+app = "hq"
+members = [{{ user = "zhangsan" }}, {{ user = "lisi" }}]
 "#
     )
 }
@@ -467,6 +477,9 @@ async fn play_shopee_orders(sim: &ShopeeSim) -> Result<Vec<String>> {
         .order
         .order_sn;
     sim.set_order_status(&third, "CANCELLED").await?;
+    // The first order's buyer asks about it in Shopee's chat.
+    sim.buyer_says(SHOPEE_SHOP, DEMO_BUYER, "buyer_ana", "你好，马克杯今天能发货吗？")
+        .await?;
     Ok(vec![first, second, third])
 }
 

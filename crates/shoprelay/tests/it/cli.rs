@@ -135,8 +135,14 @@ async fn the_demo_runs_end_to_end() {
     );
     // Shopee: 3 orders (3 robot + 3 cards), 4 status changes, a tracking number; Lazada: 2 orders (2 robot +
     // 2 cards) and 2 status changes, one message each however many order lines Lazada pushed; TikTok Shop:
-    // 1 order (robot + card) and 2 status changes.
-    assert!(stdout.contains("企业微信收到 21 条消息"), "{stdout}");
+    // 1 order (robot + card) and 2 status changes; the Shopee buyer's chat message, assigned to one member.
+    assert!(stdout.contains("企业微信收到 22 条消息"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("买家消息") && l.contains("buyer_ana") && l.ends_with("→ zhangsan")),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("新订单") && stdout.contains("已分配运单号") && stdout.contains("已取消"),
         "{stdout}"
