@@ -3,6 +3,7 @@
 //! `/api/v1` route of the router to having its operation in the document.
 
 use axum::Json;
+use serde::Deserialize;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -19,6 +20,96 @@ pub struct ErrorBodyDoc {
     pub message: String,
     /// The sentence in English.
     pub message_en: String,
+}
+
+/// A rule as `PUT /api/v1/rules/{id}` and `POST /api/v1/rules/preview` take it: the configuration file's
+/// `[[rules]]` in JSON. Fields it does not name are refused, and its targets must name destinations the
+/// configuration holds (which no schema can say).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = RuleBody)]
+pub struct RuleBodyDoc {
+    /// The rule's id; the path's when left out.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    pub id: Option<String>,
+    /// Off: kept, matching nothing (default on).
+    pub enabled: Option<bool>,
+    /// Event kinds selected; none selects every kind but the derived ones.
+    pub events: Option<Vec<shoprelay_core::event::EventKind>>,
+    /// Shops selected (the marketplace's shop or seller ids); none selects every shop.
+    #[schema(value_type = Option<Vec<u64>>, minimum = 1)]
+    pub shops: Option<Vec<u64>>,
+    /// Shop groups selected (`[[shop_groups]]` ids), besides `shops`.
+    pub shop_groups: Option<Vec<String>>,
+    /// A further condition on the event: fields, `all` / `any` / `not`, or a CEL `expr`.
+    #[schema(value_type = Option<Object>)]
+    pub when: Option<serde_json::Value>,
+    /// A message template (minijinja, markdown) replacing the built-in card and markdown.
+    pub template: Option<String>,
+    /// Where matching events go (may be empty when the rule assigns).
+    pub targets: Option<Vec<TargetDoc>>,
+    /// Sent before order news, never folded into a digest, not held by quiet hours.
+    pub urgent: Option<bool>,
+    /// Daily hours in which the rule's messages wait, `{"from": "22:00", "to": "08:00"}`.
+    #[schema(value_type = Option<Object>)]
+    pub quiet_hours: Option<serde_json::Value>,
+    /// Give each event to one member of a group (分单).
+    #[schema(value_type = Option<Object>)]
+    pub assign: Option<serde_json::Value>,
+    /// Unacknowledged for this long, the event goes to a supervisor.
+    #[schema(value_type = Option<Object>)]
+    pub escalate: Option<serde_json::Value>,
+    /// Logistics exception: days shipped without tracking news.
+    pub stalled_after_days: Option<u32>,
+    /// Logistics exception: hours before the ship-by date with the order unshipped.
+    pub ship_risk_hours: Option<u32>,
+    /// How the buyer's personal fields appear: `masked` (default) or `full`.
+    #[schema(pattern = "^(masked|full)$")]
+    pub personal_data: Option<String>,
+}
+
+/// A rule's target, by its `type`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[schema(as = RuleTarget)]
+pub enum TargetDoc {
+    /// A WeCom app's message to members, departments, tags or everyone.
+    WecomApp {
+        /// The WeCom app's id in the configuration.
+        app: String,
+        /// Members' userids.
+        users: Option<Vec<String>>,
+        /// Department ids.
+        departments: Option<Vec<u32>>,
+        /// Tag ids.
+        tags: Option<Vec<u32>>,
+        /// Everyone the app reaches.
+        all: Option<bool>,
+    },
+    /// A group robot's message.
+    Robot {
+        /// The robot's id in the configuration.
+        robot: String,
+        /// Userids to @.
+        mentions: Option<Vec<String>>,
+        /// Mobile numbers to @.
+        mention_mobiles: Option<Vec<String>>,
+    },
+    /// A WeCom app group chat.
+    Appchat {
+        /// The WeCom app's id in the configuration.
+        app: String,
+        /// The chat's id.
+        chatid: String,
+        /// The chat to create when it does not exist yet.
+        #[schema(value_type = Option<Object>)]
+        create: Option<serde_json::Value>,
+    },
+    /// The seller's own system.
+    Webhook {
+        /// The webhook's id in the configuration.
+        webhook: String,
+    },
 }
 
 /// The bearer scheme every operation names.
@@ -241,6 +332,8 @@ impl Modify for Links {
     // What query parameters name: utoipa collects the schemas of bodies and answers, not of parameters.
     components(schemas(
         ErrorBodyDoc,
+        RuleBodyDoc,
+        TargetDoc,
         shoprelay_store::AuditKind,
         shoprelay_store::AuditOutcome,
         shoprelay_store::TaskState,
@@ -270,6 +363,7 @@ pub async fn document() -> Json<serde_json::Value> {
 /// renames them to the specification's camel case.
 pub fn document_json() -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    dry_run_bodies(&mut doc);
     let operations = doc
         .get_mut("paths")
         .and_then(serde_json::Value::as_object_mut)
@@ -296,6 +390,36 @@ pub fn document_json() -> serde_json::Value {
         }
     }
     doc
+}
+
+/// What utoipa cannot derive for the dry runs' bodies: `/rules/test` needs one of `kind`, `order_sn` or
+/// `event` (the handler answers 400 otherwise), and `/rules/preview` also the `rule` — its own schema,
+/// `RulePreview`, since both handlers read the same struct.
+fn dry_run_bodies(doc: &mut serde_json::Value) {
+    let one_of_the_sources = serde_json::json!([
+        {"required": ["kind"]},
+        {"required": ["order_sn"]},
+        {"required": ["event"]}
+    ]);
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    let Some(test) = schemas.get_mut("RulesTest") else {
+        return;
+    };
+    test["anyOf"] = one_of_the_sources;
+    let mut preview = test.clone();
+    preview["required"] = serde_json::json!(["rule"]);
+    preview["description"] = "The rule to preview, and the event to preview it with.".into();
+    schemas.insert("RulePreview".into(), preview);
+    if let Some(body) =
+        doc.pointer_mut("/paths/~1api~1v1~1rules~1preview/post/requestBody/content/application~1json/schema")
+    {
+        *body = serde_json::json!({"$ref": "#/components/schemas/RulePreview"});
+    }
 }
 
 #[cfg(test)]

@@ -108,7 +108,7 @@ fn parse_rule(id: &ConfigId, body: serde_json::Value) -> Result<Route, ApiError>
 }
 
 #[utoipa::path(put, path = "/api/v1/rules/{id}", tag = "rules", params(("id" = String, Path, description = "Rule id")),
-    request_body(content = Object, description = "The rule, as in the configuration file's `[[rules]]`"),
+    request_body(content = crate::openapi::RuleBodyDoc, description = "The rule, as in the configuration file's `[[rules]]`"),
     responses(
         (status = 200, description = "Replaced", body = RuleView),
         (status = 201, description = "Created", body = RuleView),
@@ -201,7 +201,7 @@ pub struct RulesTest {
     /// The time to evaluate at (unix seconds; default now).
     at: Option<i64>,
     /// The unsaved rule to preview (`/rules/preview` only).
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::openapi::RuleBodyDoc>)]
     rule: Option<serde_json::Value>,
 }
 
