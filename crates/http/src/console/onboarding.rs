@@ -209,7 +209,7 @@ async fn render(state: &AppState, authed: &Authed, outcome: Outcome) -> Response
                             input type="hidden" name="platform" value=(platform);
                             label { (t(lang, "应用标识（推送地址以它结尾）", "App id (the push URL ends with it)")) " " input type="text" name="id" required pattern="[A-Za-z0-9_-]+"; }
                             @for (field, zh, en, secret) in fields.iter() {
-                                label { (t(lang, *zh, *en)) " "
+                                label { (t(lang, zh, en)) " "
                                     @if *secret { input type="password" name=(field) autocomplete="off"; }
                                     @else { input type="text" name=(field); }
                                 }
