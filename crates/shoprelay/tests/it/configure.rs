@@ -123,7 +123,7 @@ async fn the_rule_editor_previews_names_what_is_wrong_and_saves_only_for_operato
     );
     let (_, dry) = get_page(&app, &session, "/console/rules?source=kind:order_created").await;
     assert!(
-        dry.contains("<strong>夜间订单</strong>") && dry.contains("matched"),
+        dry.contains("<strong>夜间订单</strong>") && dry.contains("<span class=\"step-ok\">匹配</span>"),
         "{dry}"
     );
     let (_, actions) = get_page(&app, &session, "/console/actions").await;
