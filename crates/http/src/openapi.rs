@@ -24,32 +24,41 @@ pub struct ErrorBodyDoc {
 
 /// A rule as `PUT /api/v1/rules/{id}` and `POST /api/v1/rules/preview` take it: the configuration file's
 /// `[[rules]]` in JSON. Fields it does not name are refused, and its targets must name destinations the
-/// configuration holds (which no schema can say).
+/// configuration holds (which no schema can say). A field the rule reads with a default is optional but
+/// not nullable here, as the API refuses `null` for it; only the core rule's `Option` fields take `null`.
+// Deserialize is derived only so that the serde attributes, which utoipa reads, are allowed.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = RuleBody)]
 pub struct RuleBodyDoc {
     /// The rule's id; the path's when left out.
+    #[serde(default)]
     #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
-    pub id: Option<String>,
+    pub id: String,
     /// Off: kept, matching nothing (default on).
-    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub enabled: bool,
     /// Event kinds selected; none selects every kind but the derived ones.
-    pub events: Option<Vec<shoprelay_core::event::EventKind>>,
+    #[serde(default)]
+    pub events: Vec<shoprelay_core::event::EventKind>,
     /// Shops selected (the marketplace's shop or seller ids); none selects every shop.
-    #[schema(value_type = Option<Vec<u64>>, minimum = 1)]
-    pub shops: Option<Vec<u64>>,
+    #[serde(default)]
+    #[schema(value_type = Vec<u64>, minimum = 1)]
+    pub shops: Vec<u64>,
     /// Shop groups selected (`[[shop_groups]]` ids), besides `shops`.
-    pub shop_groups: Option<Vec<String>>,
+    #[serde(default)]
+    pub shop_groups: Vec<String>,
     /// A further condition on the event: fields, `all` / `any` / `not`, or a CEL `expr`.
     #[schema(value_type = Option<Object>)]
     pub when: Option<serde_json::Value>,
     /// A message template (minijinja, markdown) replacing the built-in card and markdown.
     pub template: Option<String>,
     /// Where matching events go (may be empty when the rule assigns).
-    pub targets: Option<Vec<TargetDoc>>,
+    #[serde(default)]
+    pub targets: Vec<TargetDoc>,
     /// Sent before order news, never folded into a digest, not held by quiet hours.
-    pub urgent: Option<bool>,
+    #[serde(default)]
+    pub urgent: bool,
     /// Daily hours in which the rule's messages wait, `{"from": "22:00", "to": "08:00"}`.
     #[schema(value_type = Option<Object>)]
     pub quiet_hours: Option<serde_json::Value>,
@@ -64,11 +73,14 @@ pub struct RuleBodyDoc {
     /// Logistics exception: hours before the ship-by date with the order unshipped.
     pub ship_risk_hours: Option<u32>,
     /// How the buyer's personal fields appear: `masked` (default) or `full`.
+    #[serde(default)]
     #[schema(pattern = "^(masked|full)$")]
-    pub personal_data: Option<String>,
+    pub personal_data: String,
 }
 
-/// A rule's target, by its `type`.
+/// A rule's target, by its `type`. Fields it does not name are refused (`target_variants_closed` says
+/// so in the document: utoipa writes `additionalProperties: false` for structs only).
+// Deserialize is derived only so that the serde attributes, which utoipa reads, are allowed.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 #[schema(as = RuleTarget)]
@@ -78,22 +90,28 @@ pub enum TargetDoc {
         /// The WeCom app's id in the configuration.
         app: String,
         /// Members' userids.
-        users: Option<Vec<String>>,
+        #[serde(default)]
+        users: Vec<String>,
         /// Department ids.
-        departments: Option<Vec<u32>>,
+        #[serde(default)]
+        departments: Vec<u32>,
         /// Tag ids.
-        tags: Option<Vec<u32>>,
+        #[serde(default)]
+        tags: Vec<u32>,
         /// Everyone the app reaches.
-        all: Option<bool>,
+        #[serde(default)]
+        all: bool,
     },
     /// A group robot's message.
     Robot {
         /// The robot's id in the configuration.
         robot: String,
         /// Userids to @.
-        mentions: Option<Vec<String>>,
+        #[serde(default)]
+        mentions: Vec<String>,
         /// Mobile numbers to @.
-        mention_mobiles: Option<Vec<String>>,
+        #[serde(default)]
+        mention_mobiles: Vec<String>,
     },
     /// A WeCom app group chat.
     Appchat {
@@ -363,6 +381,7 @@ pub async fn document() -> Json<serde_json::Value> {
 /// renames them to the specification's camel case.
 pub fn document_json() -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    target_variants_closed(&mut doc);
     dry_run_bodies(&mut doc);
     let operations = doc
         .get_mut("paths")
@@ -392,9 +411,22 @@ pub fn document_json() -> serde_json::Value {
     doc
 }
 
+/// `RuleTarget`'s variants refuse fields they do not name, as the core target does (`deny_unknown_fields`).
+fn target_variants_closed(doc: &mut serde_json::Value) {
+    let variants = doc
+        .pointer_mut("/components/schemas/RuleTarget/oneOf")
+        .and_then(serde_json::Value::as_array_mut);
+    for variant in variants.into_iter().flatten() {
+        if let Some(variant) = variant.as_object_mut() {
+            variant.insert("additionalProperties".into(), false.into());
+        }
+    }
+}
+
 /// What utoipa cannot derive for the dry runs' bodies: `/rules/test` needs one of `kind`, `order_sn` or
 /// `event` (the handler answers 400 otherwise), and `/rules/preview` also the `rule` — its own schema,
-/// `RulePreview`, since both handlers read the same struct.
+/// `RulePreview`, since both handlers read the same struct. A test holds the document to having them, so
+/// a renamed schema or operation fails it rather than leaving this undone.
 fn dry_run_bodies(doc: &mut serde_json::Value) {
     let one_of_the_sources = serde_json::json!([
         {"required": ["kind"]},
@@ -407,14 +439,17 @@ fn dry_run_bodies(doc: &mut serde_json::Value) {
     else {
         return;
     };
-    let Some(test) = schemas.get_mut("RulesTest") else {
+    let Some(test) = schemas.get_mut("RulesTest").and_then(serde_json::Value::as_object_mut) else {
         return;
     };
-    test["anyOf"] = one_of_the_sources;
+    test.insert("anyOf".into(), one_of_the_sources);
     let mut preview = test.clone();
-    preview["required"] = serde_json::json!(["rule"]);
-    preview["description"] = "The rule to preview, and the event to preview it with.".into();
-    schemas.insert("RulePreview".into(), preview);
+    preview.insert("required".into(), serde_json::json!(["rule"]));
+    preview.insert(
+        "description".into(),
+        "The rule to preview, and the event to preview it with.".into(),
+    );
+    schemas.insert("RulePreview".into(), preview.into());
     if let Some(body) =
         doc.pointer_mut("/paths/~1api~1v1~1rules~1preview/post/requestBody/content/application~1json/schema")
     {
@@ -547,6 +582,146 @@ mod tests {
             }
         }
         assert_eq!(links, LINKS.len(), "every link found its answer");
+    }
+
+    fn from<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn keys(value: &serde_json::Value) -> Vec<String> {
+        let mut keys: Vec<_> = value.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
+    /// A core rule with every field set to a value it serializes: a struct literal, so that a new field
+    /// of `Route` must be given one here, and then must be documented in `RuleBody`.
+    fn full_route() -> shoprelay_core::route::Route {
+        use serde_json::json;
+        shoprelay_core::route::Route {
+            id: from(json!("r")),
+            enabled: false,
+            events: vec![from(json!("order_created"))],
+            shops: vec![from(json!(1))],
+            shop_groups: vec![from(json!("g"))],
+            when: Some(from(json!({"all": []}))),
+            template: Some("t".into()),
+            targets: vec![from(json!({"type": "robot", "robot": "ops"}))],
+            urgent: true,
+            quiet_hours: Some(from(json!({"from": "22:00", "to": "08:00"}))),
+            assign: Some(from(json!({"app": "hq", "members": [{"user": "zhangsan"}]}))),
+            escalate: Some(from(json!({"after_minutes": 5, "targets": []}))),
+            stalled_after_days: Some(3),
+            ship_risk_hours: Some(24),
+            personal_data: shoprelay_core::policy::Display::Full,
+        }
+    }
+
+    /// The core targets, one of each kind, every field set to a value it serializes.
+    fn full_targets() -> Vec<shoprelay_core::route::Target> {
+        use serde_json::json;
+        vec![
+            from(
+                json!({"type": "wecom_app", "app": "hq", "users": ["a"], "departments": [1], "tags": [2], "all": true}),
+            ),
+            from(json!({"type": "robot", "robot": "ops", "mentions": ["a"], "mention_mobiles": ["13800000000"]})),
+            from(
+                json!({"type": "appchat", "app": "hq", "chatid": "c", "create": {"name": "n", "members": ["a", "b"]}}),
+            ),
+            from(json!({"type": "webhook", "webhook": "erp"})),
+        ]
+    }
+
+    #[test]
+    fn the_rule_body_documents_every_field_of_a_rule() {
+        let doc = document_json();
+        let body = &doc["components"]["schemas"]["RuleBody"];
+        let route = serde_json::to_value(full_route()).unwrap();
+        assert_eq!(keys(&body["properties"]), keys(&route));
+        assert_eq!(body["additionalProperties"], false);
+        assert_eq!(
+            doc["paths"]["/api/v1/rules/{id}"]["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/RuleBody"
+        );
+    }
+
+    #[test]
+    fn each_rule_target_documents_its_fields_and_refuses_others() {
+        let doc = document_json();
+        let variants = doc["components"]["schemas"]["RuleTarget"]["oneOf"].as_array().unwrap();
+        assert_eq!(variants.len(), full_targets().len());
+        for target in full_targets() {
+            let target = serde_json::to_value(target).unwrap();
+            let variant = variants
+                .iter()
+                .find(|v| v["properties"]["type"]["enum"][0] == target["type"])
+                .unwrap_or_else(|| panic!("no variant for {target}"));
+            assert_eq!(keys(&variant["properties"]), keys(&target), "{target}");
+            assert_eq!(variant["additionalProperties"], false, "{target}");
+        }
+    }
+
+    /// A field the API refuses `null` for (its default covers only a missing field) is not nullable in the
+    /// document; the core rule's `Option` fields are.
+    #[test]
+    fn only_the_fields_the_api_reads_as_optional_values_are_nullable() {
+        fn nullable(property: &serde_json::Value) -> bool {
+            property["type"].as_array().is_some_and(|t| t.contains(&"null".into()))
+                || property["oneOf"]
+                    .as_array()
+                    .is_some_and(|o| o.iter().any(|s| s["type"] == "null"))
+        }
+        let doc = document_json();
+        let schemas = &doc["components"]["schemas"];
+        let route = full_route();
+        let body = schemas["RuleBody"]["properties"].as_object().unwrap();
+        let optional = [
+            route.when.is_some().then_some("when"),
+            route.template.is_some().then_some("template"),
+            route.quiet_hours.is_some().then_some("quiet_hours"),
+            route.assign.is_some().then_some("assign"),
+            route.escalate.is_some().then_some("escalate"),
+            route.stalled_after_days.is_some().then_some("stalled_after_days"),
+            route.ship_risk_hours.is_some().then_some("ship_risk_hours"),
+        ];
+        for (name, property) in body {
+            assert_eq!(
+                nullable(property),
+                optional.contains(&Some(name.as_str())),
+                "RuleBody.{name}: {property}"
+            );
+        }
+        for variant in schemas["RuleTarget"]["oneOf"].as_array().unwrap() {
+            for (name, property) in variant["properties"].as_object().unwrap() {
+                assert_eq!(nullable(property), name == "create", "RuleTarget.{name}: {property}");
+            }
+        }
+        for name in ["rule", "kind", "order_sn", "event"] {
+            let property = &schemas["RulesTest"]["properties"][name];
+            assert!(
+                !property.is_null() && !nullable(property),
+                "RulesTest.{name}: {property}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_dry_runs_bodies_need_an_event_source_and_the_preview_a_rule() {
+        let doc = document_json();
+        let schemas = &doc["components"]["schemas"];
+        let sources = serde_json::json!([{"required": ["kind"]}, {"required": ["order_sn"]}, {"required": ["event"]}]);
+        assert_eq!(schemas["RulesTest"]["anyOf"], sources);
+        assert_eq!(schemas["RulePreview"]["anyOf"], sources);
+        assert_eq!(schemas["RulePreview"]["required"], serde_json::json!(["rule"]));
+        assert_eq!(
+            schemas["RulePreview"]["properties"]["rule"]["$ref"],
+            "#/components/schemas/RuleBody"
+        );
+        let body = |path: &str| {
+            doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].clone()
+        };
+        assert_eq!(body("/api/v1/rules/preview"), "#/components/schemas/RulePreview");
+        assert_eq!(body("/api/v1/rules/test"), "#/components/schemas/RulesTest");
     }
 
     #[test]

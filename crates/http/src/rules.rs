@@ -192,16 +192,19 @@ pub async fn disable(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RulesTest {
     /// A sample event of this kind (or, with `order_sn`, that order's newest event of this kind).
+    // Not nullable in the document: a `null` source leaves none, which the handler refuses.
+    #[schema(nullable = false)]
     kind: Option<EventKind>,
     /// A whole event.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Object>, nullable = false)]
     event: Option<Event>,
     /// A stored order, whose newest event is used.
+    #[schema(nullable = false)]
     order_sn: Option<String>,
     /// The time to evaluate at (unix seconds; default now).
     at: Option<i64>,
     /// The unsaved rule to preview (`/rules/preview` only).
-    #[schema(value_type = Option<crate::openapi::RuleBodyDoc>)]
+    #[schema(value_type = Option<crate::openapi::RuleBodyDoc>, nullable = false)]
     rule: Option<serde_json::Value>,
 }
 
