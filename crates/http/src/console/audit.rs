@@ -188,15 +188,67 @@ impl UserFacing for Boxed {
     }
 }
 
-fn select(name: &str, current: &str, options: &[&str], lang: Lang) -> maud::Markup {
+/// A filter's choices: `(code, label)`, the code sent, the label shown.
+fn select(name: &str, current: &str, options: &[(&str, &str)], lang: Lang) -> maud::Markup {
     html! {
         select name=(name) {
             option value="" { (t(lang, "全部", "any")) }
-            @for o in options {
-                option value=(o) selected[*o == current] { (o) }
+            @for (code, label) in options {
+                option value=(code) selected[*code == current] { (label) }
             }
         }
     }
+}
+
+/// An entry's kind in the page language: the code itself on English pages, as the filter and the CSV
+/// write it.
+fn kind_name(lang: Lang, kind: &str) -> &str {
+    match kind {
+        "push" => t(lang, "推送", "push"),
+        "delivery" => t(lang, "投递", "delivery"),
+        "auth" => t(lang, "授权", "auth"),
+        "privacy" => t(lang, "个人数据", "privacy"),
+        "callback" => t(lang, "企业微信回调", "callback"),
+        "chat" => t(lang, "买家会话", "chat"),
+        other => other,
+    }
+}
+
+/// An entry's outcome in the page language: the code itself on English pages, as the filter and the CSV
+/// write it.
+fn outcome_name(lang: Lang, outcome: AuditOutcome) -> &'static str {
+    let zh = match outcome {
+        AuditOutcome::Accepted => "已接收",
+        AuditOutcome::Duplicate => "重复",
+        AuditOutcome::Rejected => "已拒绝",
+        AuditOutcome::Verified => "已验证",
+        AuditOutcome::Processed => "已处理",
+        AuditOutcome::UnknownShop => "未知店铺",
+        AuditOutcome::Failed => "失败",
+        AuditOutcome::OutOfWindow => "时间异常",
+        AuditOutcome::Pending => "待处理",
+        AuditOutcome::Replayed => "已重放",
+        AuditOutcome::Received => "已收到",
+        AuditOutcome::Delivered => "已送达",
+        AuditOutcome::Retry => "将重试",
+        AuditOutcome::Dead => "死信",
+        AuditOutcome::Held => "暂停（待修正配置）",
+        AuditOutcome::Throttled => "被限流",
+        AuditOutcome::Paced => "排队（配额）",
+        AuditOutcome::Authorized => "已授权",
+        AuditOutcome::Refreshed => "已刷新",
+        AuditOutcome::RefreshFailed => "刷新失败",
+        AuditOutcome::NeedsReauthorization => "需重新授权",
+        AuditOutcome::DataPolicySet => "数据策略已设置",
+        AuditOutcome::BuyerForgotten => "买家数据已删除",
+        AuditOutcome::ShopPurged => "店铺数据已清除",
+        AuditOutcome::KeysRotated => "密钥已轮换",
+        AuditOutcome::Acted => "已执行",
+        AuditOutcome::AutoAnswered => "已自动回复",
+        AuditOutcome::HandedOff => "已转人工",
+        AuditOutcome::ResponseWarned => "已发超时提醒",
+    };
+    t(lang, zh, outcome.as_str())
 }
 
 /// `GET /console/audit`.
@@ -212,8 +264,12 @@ pub async fn page(State(state): State<AppState>, authed: Authed, Query(form): Qu
     };
     let query = form.query();
     let next = rows.last().map(|r| r.id).filter(|_| rows.len() as i64 >= PAGE);
-    let outcomes: Vec<&str> = AuditOutcome::ALL.iter().map(|o| o.as_str()).collect();
-    let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
+    let outcomes: Vec<(&str, &str)> = AuditOutcome::ALL
+        .iter()
+        .map(|o| (o.as_str(), outcome_name(lang, *o)))
+        .collect();
+    let kinds: Vec<(&str, &str)> = KINDS.iter().map(|(k, _)| (*k, kind_name(lang, k))).collect();
+    let platforms = [("shopee", "shopee"), ("lazada", "lazada")];
     let body = html! {
         section {
             form method="get" action="/console/audit" {
@@ -221,7 +277,7 @@ pub async fn page(State(state): State<AppState>, authed: Authed, Query(form): Qu
                 " "
                 label style="display:inline-block" { (t(lang, "结果", "Outcome")) " " (select("outcome", form.outcome.trim(), &outcomes, lang)) }
                 " "
-                label style="display:inline-block" { (t(lang, "平台", "Platform")) " " (select("platform", form.platform.trim(), &["shopee", "lazada"], lang)) }
+                label style="display:inline-block" { (t(lang, "平台", "Platform")) " " (select("platform", form.platform.trim(), &platforms, lang)) }
                 label { (t(lang, "店铺 ID", "Shop id")) " " input type="text" name="shop_id" value=(form.shop_id); }
                 label { (t(lang, "订单号", "Order")) " " input type="text" name="order_sn" value=(form.order_sn); }
                 label { (t(lang, "目标", "Destination")) " " input type="text" name="destination" placeholder="wecom_app:hq" value=(form.destination); }
@@ -240,7 +296,9 @@ pub async fn page(State(state): State<AppState>, authed: Authed, Query(form): Qu
             }
             @for e in &rows {
                 tr {
-                    td { (e.id) } td { (time(e.at)) } td { (e.kind) } td { code { (e.outcome.as_str()) } }
+                    // The codes stay in reach as titles: what the filter takes and the CSV writes.
+                    td { (e.id) } td { (time(e.at)) } td.nowrap title=(e.kind) { (kind_name(lang, &e.kind)) }
+                    td.nowrap title=(e.outcome.as_str()) { (outcome_name(lang, e.outcome)) }
                     td { (e.shop_id.map(|s| s.to_string()).unwrap_or_default()) }
                     td { (e.order_sn.as_deref().unwrap_or("")) }
                     td {
@@ -251,7 +309,7 @@ pub async fn page(State(state): State<AppState>, authed: Authed, Query(form): Qu
                         }
                     }
                     td { (e.errcode.map(|c| c.to_string()).unwrap_or_default()) }
-                    td { (e.detail) }
+                    td.detail { (e.detail) }
                 }
             }
         }
@@ -314,7 +372,7 @@ pub async fn as_received(State(state): State<AppState>, authed: Authed, Path(id)
                 tr { th { "#" } td { (e.id) } }
                 tr { th { (t(lang, "时间", "When")) } td { (time(e.at)) } }
                 tr { th { (t(lang, "目标", "Destination")) } td { code { (destination) } } }
-                tr { th { (t(lang, "结果", "Outcome")) } td { code { (e.outcome.as_str()) } " errcode " (e.errcode.map(|c| c.to_string()).unwrap_or_else(|| "—".into())) } }
+                tr { th { (t(lang, "结果", "Outcome")) } td { span title=(e.outcome.as_str()) { (outcome_name(lang, e.outcome)) } " errcode " (e.errcode.map(|c| c.to_string()).unwrap_or_else(|| "—".into())) } }
                 tr { th { (t(lang, "第几次尝试", "Attempt")) } td { (e.attempt.unwrap_or_default()) } }
                 tr { th { (t(lang, "店铺 / 订单", "Shop / order")) } td {
                     (e.shop_id.map(|s| s.to_string()).unwrap_or_default()) " / " (e.order_sn.as_deref().unwrap_or(""))

@@ -19,6 +19,7 @@ section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:1rem;
 table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;vertical-align:top}
 label{display:block;margin:.4rem 0}input,select{padding:.3rem;min-width:16rem}
 button{padding:.35rem .9rem}code{background:#eef1f4;padding:0 .25rem;border-radius:3px;word-break:break-all}
+.nowrap{white-space:nowrap}td.detail{overflow-wrap:anywhere}
 .err{border-left:4px solid #cf222e;background:#ffebe9;padding:.6rem;margin:.6rem 0}
 .ok{border-left:4px solid #1a7f37;background:#dafbe1;padding:.6rem;margin:.6rem 0}
 .step-ok::before{content:'✔ ';color:#1a7f37}.step-fail::before{content:'✘ ';color:#cf222e}

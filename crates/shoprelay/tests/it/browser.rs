@@ -285,7 +285,7 @@ async fn onboarding(app: &crate::helpers::TestApp, c: &Client) {
 
     // 6. The audit log shows the authorization; the English switch keeps the page.
     c.goto(&format!("{}/console/audit", app.base)).await.unwrap();
-    see(c, "authorized").await;
+    see(c, "已授权").await;
     shot(c, "08-audit").await;
     c.find(Locator::LinkText("English"))
         .await
@@ -293,7 +293,7 @@ async fn onboarding(app: &crate::helpers::TestApp, c: &Client) {
         .click()
         .await
         .unwrap();
-    see(c, "Audit log").await;
+    see(c, "authorized").await;
     shot(c, "09-audit-en").await;
     c.goto(&format!("{}/console/actions", app.base)).await.unwrap();
     let page = see(c, "Console actions").await;
@@ -884,6 +884,10 @@ async fn administer(app: &crate::helpers::TestApp, c: &Client, downloads: &Path)
         page_rows.iter().all(|r| r[6].starts_with("wecom_app:hq")),
         "{page_rows:?}"
     );
+    // Kinds and outcomes in Chinese on the page; the CSV below keeps the codes.
+    assert!(page_rows.iter().all(|r| r[2] == "投递"), "{page_rows:?}");
+    assert!(page_rows.iter().any(|r| r[3] == "死信"), "{page_rows:?}");
+    assert!(page_rows.iter().any(|r| r[3] == "已送达"), "{page_rows:?}");
     shot(c, "adm-12-audit-filtered").await;
     export(c).await;
     let ids: Vec<String> = page_rows.iter().map(|r| r[0].clone()).collect();

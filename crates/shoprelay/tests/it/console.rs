@@ -799,7 +799,13 @@ async fn the_audit_page_filters_pages_by_keyset_and_exports_the_same_rows() {
         &format!("/console/audit?kind=delivery&order_sn={first}"),
     )
     .await;
-    assert!(deliveries.contains("<code>delivered</code>") && !deliveries.contains("<code>accepted</code>"));
+    // Kinds and outcomes read in the page's language, their codes kept as titles.
+    assert!(
+        deliveries.contains("title=\"delivery\">投递</td>")
+            && deliveries.contains("title=\"delivered\">已送达</td>")
+            && !deliveries.contains("title=\"accepted\""),
+        "{deliveries}"
+    );
 
     // Keyset: before_id shows only older entries.
     let entries = app.audit(shoprelay_store::AuditFilter::default()).await;
