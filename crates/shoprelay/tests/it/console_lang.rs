@@ -3,9 +3,10 @@
 //! buyer's conversation, a rule, the entity facts, a token, a WeCom-linked user), fetches each page and
 //! each answer of its forms with the English switch on, and names every run of CJK characters that is not
 //! data the test itself entered or the simulators made. The visible text of each page, in both languages,
-//! is kept under `target/tmp/console-text/`. The Chinese pages are checked the other way round, narrowly:
-//! no run of English words that reads as a sentence or label (see `english_in`) but the English data the
-//! test typed or the engine recorded.
+//! is kept under `target/tmp/console-text/`. The Chinese pages (not the forms' answers, posted once, in
+//! English) are checked the other way round, narrowly: no run of English words that reads as a sentence or
+//! label (see `english_in`) but the English data the test typed or the engine recorded; and labels that
+//! are one translated word, which that check cannot see, are looked for on their pages.
 
 use std::path::PathBuf;
 
@@ -39,8 +40,9 @@ const DATA: &[&str] = &[
     "张 三",
 ];
 
-/// English the Chinese pages may show: what the test typed or the engine recorded in English (the buyer's
-/// words, the recorded details of console actions and audit entries).
+/// English the Chinese pages may show: what the test typed (the buyer's words) and the sentences shoprelay
+/// records in English and shows as recorded — the notes of console actions and the details of audit
+/// entries, known untranslated product text (README, "The console").
 const ENGLISH_DATA: &[&str] = &[
     "where is my parcel?",
     "claimed by zhangsan (console user ops)",
@@ -208,6 +210,8 @@ struct Reader<'a> {
     /// Chinese runs found on English pages, English sentences on Chinese pages.
     problems: Vec<String>,
     pages: usize,
+    /// Each Chinese page's visible text, by the page's name.
+    chinese: std::collections::BTreeMap<String, String>,
 }
 
 impl Reader<'_> {
@@ -287,6 +291,9 @@ impl Reader<'_> {
         for run in runs {
             self.problems.push(format!("{name} ({lang}): {run}"));
         }
+        if lang != "en" {
+            self.chinese.insert(name.to_owned(), text);
+        }
     }
 }
 
@@ -324,6 +331,7 @@ async fn every_console_page_in_english_shows_no_chinese_but_the_sellers_data() {
         session: None,
         problems: Vec::new(),
         pages: 0,
+        chinese: Default::default(),
     };
 
     // Before the first admin: the setup notice and the setup link's page.
@@ -573,7 +581,34 @@ async fn every_console_page_in_english_shows_no_chinese_but_the_sellers_data() {
     r.get("tokens-listed", "/console/tokens").await;
     r.get("actions", "/console/actions").await;
     r.get("not-found", "/console/rules/nobody/edit").await;
+    // A member's reply from WeCom, made last so that what it records reaches no page above.
+    app.wecom
+        .member_says(CS_AGENT, "zhangsan", &format!("#{id} ok"))
+        .await
+        .unwrap();
+    app.dispatch_until_settled().await;
+    r.get("conversation-replied", &thread).await;
 
+    // Labels translated one word at a time, which the sentence check above would miss if they went back
+    // to English: a message's outcome, a rule's counters and dry-run outcomes, a form label, the audit
+    // log's kinds and outcomes.
+    let translated: &[(&str, &[&str])] = &[
+        ("conversation", &["已收到"]),
+        ("conversation-replied", &["已收到", "已发出"]),
+        ("rules", &["匹配", "已送达"]),
+        ("rules-dry-run-sample", &["事件类型或店铺不适用"]),
+        ("onboarding", &["API 地址"]),
+        ("audit", &["推送", "已验证", "授权", "已授权", "投递", "已送达"]),
+        ("audit-filtered", &["投递", "已送达"]),
+    ];
+    for (page, words) in translated {
+        let text = r.chinese.get(*page).map(String::as_str).unwrap_or_default();
+        for word in *words {
+            if !text.contains(word) {
+                r.problems.push(format!("{page} (zh-CN): 「{word}」 missing"));
+            }
+        }
+    }
     assert!(r.pages >= 40, "every page was read: {}", r.pages);
     assert!(
         r.problems.is_empty(),
