@@ -485,6 +485,24 @@ async fn every_console_page_in_english_shows_no_chinese_but_the_sellers_data() {
         .post("rule-save", "/console/rules/new", "/console/rules/editor", &save)
         .await;
     assert_eq!(saved, StatusCode::SEE_OTHER, "the rule is saved");
+    // A rule whose condition the dry runs' events fail (they come from another shop).
+    let conditional = [
+        ("id", "other-shop"),
+        ("enabled", "1"),
+        ("when", "{ shop = [1] }"),
+        ("targets", "{ type = \"robot\", robot = \"ops\" }"),
+        ("source", source.as_str()),
+        ("intent", "save"),
+    ];
+    let saved = r
+        .post(
+            "rule-save-conditional",
+            "/console/rules/new",
+            "/console/rules/editor",
+            &conditional,
+        )
+        .await;
+    assert_eq!(saved, StatusCode::SEE_OTHER, "the conditional rule is saved");
     r.get("rule-edit", "/console/rules/vip-orders/edit").await;
     r.get("rules-dry-run", &format!("/console/rules?source={source}")).await;
     r.get("rules-dry-run-sample", "/console/rules?source=kind:buyer_message")
@@ -596,7 +614,8 @@ async fn every_console_page_in_english_shows_no_chinese_but_the_sellers_data() {
         ("conversation", &["已收到"]),
         ("conversation-replied", &["已收到", "已发出"]),
         ("rules", &["匹配", "已送达"]),
-        ("rules-dry-run-sample", &["事件类型或店铺不适用"]),
+        ("rules-dry-run", &["条件不成立"]),
+        ("rules-dry-run-sample", &["事件类型或店铺不适用", "条件不成立"]),
         ("onboarding", &["API 地址"]),
         ("audit", &["推送", "已验证", "授权", "已授权", "投递", "已送达"]),
         ("audit-filtered", &["投递", "已送达"]),
