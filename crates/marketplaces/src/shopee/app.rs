@@ -457,7 +457,10 @@ mod tests {
         .unwrap();
         let app = ShopeeMarketplace::new(
             config,
-            ShopeeClient::new(reqwest::Client::new(), shoprelay_clock::ManualClock::new(0).shared()),
+            ShopeeClient::new(
+                reqwest::Client::new(),
+                shoprelay_clock::ManualClock::new(shoprelay_clock::UnixMs::EPOCH).shared(),
+            ),
         );
         let shop = ShopId::new(8).unwrap();
         let err = app

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ConfigId;
 use shoprelay_store::NewCallback;
@@ -254,7 +255,7 @@ impl Ingest {
         mut session: Session,
         stop: &CancellationToken,
     ) -> Ended {
-        let mut next_ping = self.clock.now_ms() + millis(HEARTBEAT);
+        let mut next_ping = self.clock.now() + HEARTBEAT;
         loop {
             let step = tokio::select! {
                 _ = stop.cancelled() => Step::Stop,
@@ -284,7 +285,7 @@ impl Ingest {
                         // The database is away: keep the connection; the lease has a minute to spare.
                         Err(err) => tracing::warn!(app = %app, error = %err, "renewing the bot's lease failed"),
                     }
-                    next_ping = now + millis(HEARTBEAT);
+                    next_ping = UnixMs::from_millis(now) + HEARTBEAT;
                 }
                 Step::Frame(Ok(Inbound::Kicked)) => return Ended::Kicked,
                 Step::Frame(Ok(inbound)) => self.received(app, &creds.bot_id, inbound).await,
