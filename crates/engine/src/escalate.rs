@@ -9,7 +9,7 @@ use shoprelay_store::{NewEvent, Task};
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
-use shoprelay_clock::SharedClock;
+use shoprelay_clock::{SharedClock, UnixMs};
 use shoprelay_store::Store;
 use tokio::sync::Notify;
 
@@ -115,7 +115,7 @@ fn escalation_event(registry: &Registry, task: &Task, now_ms: i64) -> Event {
         app,
         shop_id,
         order_sn: task.order_sn.as_deref().and_then(|o| OrderSn::parse(o).ok()),
-        occurred_at: now_ms.div_euclid(1_000),
+        occurred_at: UnixMs::from_millis(now_ms),
         order: None,
         body: EventBody::Escalation {
             task_id: task.id,

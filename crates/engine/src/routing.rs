@@ -4,6 +4,7 @@
 use std::fmt;
 
 use serde::Serialize;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::error::Lang;
 use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue};
 use shoprelay_core::ids::{ConfigId, WeComUserId};
@@ -119,9 +120,9 @@ fn shop_tz(registry: &Registry, event: &Event) -> chrono_tz::Tz {
     region_timezone(event.order.as_ref().and_then(|o| o.region.as_deref()).or(shop_region))
 }
 
-/// The deliveries for `event` at `now` (unix seconds, for time-of-day conditions in the shop's zone), with
-/// built-in messages in `lang`.
-pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed {
+/// The deliveries for `event` at `now` (for time-of-day conditions in the shop's zone), with built-in
+/// messages in `lang`.
+pub fn route(registry: &Registry, event: &Event, now: UnixMs, lang: Lang) -> Routed {
     let prepared = PreparedEvent::new(event, now);
     // Conditions see every field; messages see personal ones masked unless their rule shows them in full.
     let masked = masked_event(event);
@@ -166,7 +167,7 @@ pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed
             None => None,
         };
         let quiet_until = match &compiled.quiet {
-            Some(window) if !rule.urgent => window.end_after(now, tz).map(|end| end * 1_000),
+            Some(window) if !rule.urgent => window.end_after(now, tz).map(UnixMs::as_millis),
             _ => None,
         };
         // An escalation is never itself tracked, or a catch-all rule would escalate its own escalations.
@@ -183,7 +184,7 @@ pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed
             } else {
                 on_duty
             };
-            let starts = quiet_until.unwrap_or(now * 1_000).max(now * 1_000);
+            let starts = quiet_until.unwrap_or(now.as_millis()).max(now.as_millis());
             routed.tasks.push(TaskRequest {
                 rule: rule.clone(),
                 candidates,
@@ -308,7 +309,7 @@ pub fn to_targets(
 /// Every delivery the event would produce, for dry runs and previews; nothing is stored. A rule that
 /// assigns is shown with its first on-duty member (the real pick depends on stored turns and loads) and
 /// a placeholder acknowledgement link.
-pub fn preview(registry: &Registry, event: &Event, now: i64, lang: Lang, public_url: &str) -> Vec<NewDelivery> {
+pub fn preview(registry: &Registry, event: &Event, now: UnixMs, lang: Lang, public_url: &str) -> Vec<NewDelivery> {
     let routed = route(registry, event, now, lang);
     let mut out = routed.deliveries;
     for req in &routed.tasks {
@@ -532,7 +533,7 @@ fn render_selected(registry: &Registry, event: &Event, selected: Vec<Selected>, 
 }
 
 /// Every rule's decision for `event`, for the dry run.
-pub fn explain(registry: &Registry, event: &Event, now: i64) -> Vec<RuleDecision> {
+pub fn explain(registry: &Registry, event: &Event, now: UnixMs) -> Vec<RuleDecision> {
     let prepared = PreparedEvent::new(event, now);
     registry
         .routes

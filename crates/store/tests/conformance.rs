@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
+use shoprelay_clock::UnixMs;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId, WeComUserId};
@@ -126,7 +127,7 @@ fn event(key: &str) -> Event {
         app: app(),
         shop_id: Some(shop()),
         order_sn: Some(OrderSn::parse("220810QSK8S7BX").unwrap()),
-        occurred_at: 1,
+        occurred_at: UnixMs::from_secs(1),
         order: None,
         body: EventBody::OrderCreated,
     }
@@ -970,7 +971,7 @@ async fn order_statuses_and_data_policies_are_read_for_a_whole_pass_in_the_asked
 
         let accepted = Some(Acceptance {
             by: "王经理".into(),
-            at: 7,
+            at: UnixMs::from_millis(7),
             version: COMMITMENT_VERSION.into(),
         });
         let policy = FieldPolicy::new([SensitiveField::Phone].into(), accepted).unwrap();
@@ -2763,7 +2764,7 @@ async fn data_policies_default_to_minimal_are_audited_and_go_with_a_purged_shop(
         assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), FieldPolicy::minimal());
         let accepted = Some(Acceptance {
             by: "王经理".into(),
-            at: 7,
+            at: UnixMs::from_millis(7),
             version: COMMITMENT_VERSION.into(),
         });
         let policy = FieldPolicy::new([SensitiveField::Phone, SensitiveField::Address].into(), accepted).unwrap();

@@ -223,7 +223,7 @@ impl Chat {
             buyer_name: from_user_name.clone(),
             dedupe_key: format!("{}:{}:{}:{message_id}", event.platform, event.app, shop),
             text: text.clone(),
-            at: event.occurred_at * 1_000,
+            at: event.occurred_at.as_millis(),
         };
         let filed = self.store.file_buyer_message(&message, self.clock.now_ms()).await?;
         *conversation = Some(filed.conversation.id);
@@ -705,7 +705,7 @@ impl Chat {
             app: app_id.clone(),
             shop_id: Some(shop),
             order_sn: None,
-            occurred_at: self.clock.now_secs(),
+            occurred_at: self.clock.now(),
             order: None,
             body: EventBody::ChatUnavailable { reason },
         };

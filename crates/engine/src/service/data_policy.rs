@@ -80,7 +80,7 @@ impl<'a> DataPolicyService<'a> {
         fields: BTreeSet<SensitiveField>,
         accepting: Option<Accepting>,
     ) -> Result<FieldPolicy, DataPolicyError> {
-        let at = self.engine.clock.now_ms();
+        let at = self.engine.clock.now();
         let accepted = accepting.map(|a| Acceptance {
             by: a.by,
             at,
@@ -90,7 +90,7 @@ impl<'a> DataPolicyService<'a> {
         let platform = self.engine.registry().platform_of(app);
         self.engine
             .store
-            .set_data_policy(app, platform, shop, &policy, at)
+            .set_data_policy(app, platform, shop, &policy, at.as_millis())
             .await
             .map_err(EngineError::from)?;
         Ok(policy)

@@ -27,7 +27,7 @@ impl Route {
     /// carry the acknowledgement link.
     pub async fn route(&self, registry: &Registry, event: &Event) -> Result<Vec<NewDelivery>, EngineError> {
         let lang = self.settings.language;
-        let routed = routing::route(registry, event, self.clock.now_secs(), lang);
+        let routed = routing::route(registry, event, self.clock.now(), lang);
         let mut deliveries = routed.deliveries;
         for req in &routed.tasks {
             let new = NewTask {

@@ -301,7 +301,7 @@ macro_rules! write_in_transaction {
                                 .push_bind(e.app.as_str())
                                 .push_bind(e.shop_id.map(shop_to_sql))
                                 .push_bind(e.order_sn.as_ref().map(|o| o.as_str()))
-                                .push_bind(e.occurred_at)
+                                .push_bind(e.occurred_at.as_secs())
                                 .push_bind(r.body.as_str())
                                 .push_bind(now)
                                 .push_bind(r.buyer_hash.as_deref());

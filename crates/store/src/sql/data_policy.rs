@@ -3,6 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::policy::{Acceptance, FieldPolicy, SensitiveField};
@@ -31,7 +32,11 @@ fn parse(row: Row) -> Result<FieldPolicy> {
         .collect::<std::result::Result<BTreeSet<_>, _>>()
         .map_err(|e| corrupt(e.to_string()))?;
     let accepted = match (by, at, version) {
-        (Some(by), Some(at), Some(version)) => Some(Acceptance { by, at, version }),
+        (Some(by), Some(at), Some(version)) => Some(Acceptance {
+            by,
+            at: UnixMs::from_millis(at),
+            version,
+        }),
         _ => None,
     };
     if !fields.is_empty() && accepted.is_none() {
@@ -123,7 +128,7 @@ impl DataPolicies for SqlStore {
             .bind(shop_to_sql(shop))
             .bind(&fields)
             .bind(accepted.map(|a| a.by.as_str()))
-            .bind(accepted.map(|a| a.at))
+            .bind(accepted.map(|a| a.at.as_millis()))
             .bind(accepted.map(|a| a.version.as_str()))
             .bind(now)
             .execute(&mut *tx)
