@@ -2,6 +2,7 @@
 //! serves the pipeline, the dry run (`shoprelay rules test`, `POST /api/v1/rules/test`) and previews.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 use shoprelay_clock::UnixMs;
@@ -60,8 +61,8 @@ pub struct TaskRequest {
     pub candidates: Vec<WeComUserId>,
     /// What keeps going to the same member.
     pub sticky_key: Option<String>,
-    /// When it escalates unless acknowledged (unix ms).
-    pub escalate_at: Option<i64>,
+    /// When it escalates unless acknowledged.
+    pub escalate_at: Option<UnixMs>,
     /// The rule's own message, rendered.
     pub text: Option<String>,
     /// Quiet hours hold (unix ms), as for any delivery.
@@ -184,7 +185,7 @@ pub fn route(registry: &Registry, event: &Event, now: UnixMs, lang: Lang) -> Rou
             } else {
                 on_duty
             };
-            let starts = quiet_until.unwrap_or(now.as_millis()).max(now.as_millis());
+            let starts = quiet_until.map_or(now, UnixMs::from_millis).max(now);
             routed.tasks.push(TaskRequest {
                 rule: rule.clone(),
                 candidates,
@@ -192,7 +193,7 @@ pub fn route(registry: &Registry, event: &Event, now: UnixMs, lang: Lang) -> Rou
                 escalate_at: rule
                     .escalate
                     .as_ref()
-                    .map(|e| starts + i64::from(e.after_minutes) * 60_000),
+                    .map(|e| starts + Duration::from_secs(u64::from(e.after_minutes) * 60)),
                 text,
                 quiet_until,
             });

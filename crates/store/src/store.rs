@@ -1,6 +1,7 @@
 //! The storage contract, split by concern so each part reads on its own.
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId, WeComUserId};
@@ -182,16 +183,16 @@ pub trait OrderWatch: Send + Sync {
 pub trait Tasks: Send + Sync {
     /// Opens the task of a rule and event, picking its assignee among `candidates` (sticky first, then
     /// by strategy) — or returns the one already open for them, so a retried event keeps its assignee.
-    async fn open_task(&self, task: &NewTask, now: i64) -> Result<Task>;
+    async fn open_task(&self, task: &NewTask, now: UnixMs) -> Result<Task>;
     /// Acknowledges a task (idempotent); `None` when there is no such task.
-    async fn ack_task(&self, task: &TaskRef, by: &str, now: i64) -> Result<Option<Task>>;
+    async fn ack_task(&self, task: &TaskRef, by: &str, now: UnixMs) -> Result<Option<Task>>;
     /// The task behind an acknowledgement link.
     async fn task_by_token(&self, token: &str) -> Result<Option<Task>>;
     /// Open tasks whose escalation time has come.
-    async fn due_escalations(&self, now: i64, limit: i64) -> Result<Vec<Task>>;
+    async fn due_escalations(&self, now: UnixMs, limit: i64) -> Result<Vec<Task>>;
     /// Marks the task escalated and stores the escalation event, in one transaction; `false` (nothing
     /// written) when it was acknowledged or escalated meanwhile.
-    async fn escalate_task(&self, task_id: i64, event: NewEvent, now: i64) -> Result<bool>;
+    async fn escalate_task(&self, task_id: i64, event: NewEvent, now: UnixMs) -> Result<bool>;
     /// Tasks, newest first, optionally of one state.
     async fn list_tasks(&self, state: Option<TaskState>, limit: i64) -> Result<Vec<Task>>;
 }
@@ -330,12 +331,12 @@ pub trait Callbacks: Send + Sync {
     async fn recent_callbacks(&self, limit: i64) -> Result<Vec<StoredCallback>>;
     /// Claims up to `limit` callbacks not acted on yet, oldest first, for `lease_ms`; a crashed worker's
     /// come back after the lease.
-    async fn claim_callbacks(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<StoredCallback>>;
+    async fn claim_callbacks(&self, now: UnixMs, lease_ms: i64, limit: i64) -> Result<Vec<StoredCallback>>;
     /// Closes a claimed callback: `state` says what was done (`done`, `ignored`, `failed`), `note` why.
     async fn finish_callback(&self, id: i64, state: CallbackState, note: Option<&str>) -> Result<()>;
     /// Takes (or renews) `owner`'s lease on the long connection of `bot` until `until`; `false` while
     /// another owner's lease is live.
-    async fn take_bot_lease(&self, bot: &str, owner: &str, now: i64, until: i64) -> Result<bool>;
+    async fn take_bot_lease(&self, bot: &str, owner: &str, now: UnixMs, until: UnixMs) -> Result<bool>;
     /// Gives `owner`'s lease on `bot` back (a clean stop), so another replica need not wait it out.
     async fn release_bot_lease(&self, bot: &str, owner: &str) -> Result<()>;
 }

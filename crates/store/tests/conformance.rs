@@ -99,6 +99,11 @@ where
     }
 }
 
+/// An instant `n` unix milliseconds after the epoch: the suite's times are small numbers.
+fn ms(n: i64) -> UnixMs {
+    UnixMs::from_millis(n)
+}
+
 fn app() -> ConfigId {
     ConfigId::parse("app-1").unwrap()
 }
@@ -1207,7 +1212,7 @@ async fn destinations_and_states_this_version_cannot_read_are_corrupt_rows() {
 
         s.open_task(
             &task("r", "e", None, shoprelay_core::route::AssignStrategy::RoundRobin),
-            0,
+            ms(0),
         )
         .await
         .unwrap();
@@ -1584,7 +1589,7 @@ fn task(rule: &str, key: &str, sticky: Option<&str>, strategy: shoprelay_core::r
         candidates: vec!["alice".into(), "bob".into()],
         strategy,
         summary: format!("about {key}"),
-        escalate_at: Some(10_000),
+        escalate_at: Some(ms(10_000)),
     }
 }
 
@@ -1592,36 +1597,36 @@ fn task(rule: &str, key: &str, sticky: Option<&str>, strategy: shoprelay_core::r
 async fn tasks_assign_in_turn_stick_to_their_order_and_escalate_once() {
     use shoprelay_core::route::AssignStrategy::{LeastOpen, RoundRobin};
     run_both(|s| async move {
-        let a = s.open_task(&task("rr", "e1", None, RoundRobin), 1).await.unwrap();
-        let b = s.open_task(&task("rr", "e2", None, RoundRobin), 2).await.unwrap();
-        let c = s.open_task(&task("rr", "e3", None, RoundRobin), 3).await.unwrap();
+        let a = s.open_task(&task("rr", "e1", None, RoundRobin), ms(1)).await.unwrap();
+        let b = s.open_task(&task("rr", "e2", None, RoundRobin), ms(2)).await.unwrap();
+        let c = s.open_task(&task("rr", "e3", None, RoundRobin), ms(3)).await.unwrap();
         let assignees: Vec<_> = [&a, &b, &c].iter().map(|t| t.assignee.clone().unwrap()).collect();
         assert_eq!(assignees, ["alice", "bob", "alice"]);
         // The same event again keeps its task and assignee.
-        let again = s.open_task(&task("rr", "e2", None, RoundRobin), 4).await.unwrap();
+        let again = s.open_task(&task("rr", "e2", None, RoundRobin), ms(4)).await.unwrap();
         assert_eq!((again.id, again.assignee.as_deref()), (b.id, Some("bob")));
         // Sticky: the order bob had goes to bob, though it is alice's turn... and after him, to him again.
         let first = s
-            .open_task(&task("rr", "e4", Some("order:1:X"), RoundRobin), 5)
+            .open_task(&task("rr", "e4", Some("order:1:X"), RoundRobin), ms(5))
             .await
             .unwrap();
         let second = s
-            .open_task(&task("rr", "e5", Some("order:1:X"), RoundRobin), 6)
+            .open_task(&task("rr", "e5", Some("order:1:X"), RoundRobin), ms(6))
             .await
             .unwrap();
         assert_eq!(first.assignee, second.assignee);
 
         // Least open: alice has two open, bob one; acknowledging both of alice's makes her the lightest.
-        let l1 = s.open_task(&task("lo", "l1", None, LeastOpen), 1).await.unwrap();
-        let l2 = s.open_task(&task("lo", "l2", None, LeastOpen), 2).await.unwrap();
-        let l3 = s.open_task(&task("lo", "l3", None, LeastOpen), 3).await.unwrap();
+        let l1 = s.open_task(&task("lo", "l1", None, LeastOpen), ms(1)).await.unwrap();
+        let l2 = s.open_task(&task("lo", "l2", None, LeastOpen), ms(2)).await.unwrap();
+        let l3 = s.open_task(&task("lo", "l3", None, LeastOpen), ms(3)).await.unwrap();
         assert_eq!(
             [&l1, &l2, &l3].map(|t| t.assignee.clone().unwrap()),
             ["alice", "bob", "alice"]
         );
-        s.ack_task(&TaskRef::Id(l1.id), "alice", 4).await.unwrap().unwrap();
+        s.ack_task(&TaskRef::Id(l1.id), "alice", ms(4)).await.unwrap().unwrap();
         let acked = s
-            .ack_task(&TaskRef::Token(l3.token.clone()), "alice", 5)
+            .ack_task(&TaskRef::Token(l3.token.clone()), "alice", ms(5))
             .await
             .unwrap()
             .unwrap();
@@ -1629,27 +1634,27 @@ async fn tasks_assign_in_turn_stick_to_their_order_and_escalate_once() {
             (acked.state, acked.acked_by.as_deref()),
             (TaskState::Acked, Some("alice"))
         );
-        let l4 = s.open_task(&task("lo", "l4", None, LeastOpen), 6).await.unwrap();
+        let l4 = s.open_task(&task("lo", "l4", None, LeastOpen), ms(6)).await.unwrap();
         assert_eq!(l4.assignee.as_deref(), Some("alice"));
-        assert!(s.ack_task(&TaskRef::Id(999_999), "x", 7).await.unwrap().is_none());
+        assert!(s.ack_task(&TaskRef::Id(999_999), "x", ms(7)).await.unwrap().is_none());
         assert_eq!(s.task_by_token(&l4.token).await.unwrap().unwrap().id, l4.id);
 
         // Escalation: due once, never after acknowledgement or a first escalation.
         let due: Vec<i64> = s
-            .due_escalations(20_000, 100)
+            .due_escalations(ms(20_000), 100)
             .await
             .unwrap()
             .iter()
             .map(|t| t.id)
             .collect();
         assert!(due.contains(&a.id) && !due.contains(&l1.id), "{due:?}");
-        assert!(s.due_escalations(9_999, 100).await.unwrap().is_empty());
+        assert!(s.due_escalations(ms(9_999), 100).await.unwrap().is_empty());
         let escalation = NewEvent {
             event: event("escalation:a"),
             deliveries: vec![delivery("robot:boss")],
         };
-        assert!(s.escalate_task(a.id, escalation.clone(), 20_000).await.unwrap());
-        assert!(!s.escalate_task(a.id, escalation, 20_001).await.unwrap());
+        assert!(s.escalate_task(a.id, escalation.clone(), ms(20_000)).await.unwrap());
+        assert!(!s.escalate_task(a.id, escalation, ms(20_001)).await.unwrap());
         let claimed = s.claim_deliveries("r1", 20_000, 60_000, 15_000, 10).await.unwrap();
         assert_eq!(
             claimed.iter().map(|d| d.destination.to_string()).collect::<Vec<_>>(),
@@ -1658,7 +1663,11 @@ async fn tasks_assign_in_turn_stick_to_their_order_and_escalate_once() {
         let open = s.list_tasks(Some(TaskState::Escalated), 10).await.unwrap();
         assert_eq!(open.iter().map(|t| t.id).collect::<Vec<_>>(), vec![a.id]);
         // An escalated task can still be acknowledged.
-        let late = s.ack_task(&TaskRef::Id(a.id), "boss", 30_000).await.unwrap().unwrap();
+        let late = s
+            .ack_task(&TaskRef::Id(a.id), "boss", ms(30_000))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(late.state, TaskState::Acked);
     })
     .await;
@@ -2286,11 +2295,11 @@ async fn personal_data_is_sealed_at_rest_and_read_back_in_clear() {
             "{:?}",
             d[0]
         );
-        let t = s.open_task(&buyer_task("chat-1", None, BUYER), 30).await.unwrap();
+        let t = s.open_task(&buyer_task("chat-1", None, BUYER), ms(30)).await.unwrap();
         assert_eq!(t.summary, format!("买家消息 · {BUYER}"));
         assert_eq!(s.list_tasks(None, 10).await.unwrap()[0].summary, t.summary);
         // Sticky assignment by buyer still works through the hashed key.
-        let again = s.open_task(&buyer_task("chat-2", None, BUYER), 31).await.unwrap();
+        let again = s.open_task(&buyer_task("chat-2", None, BUYER), ms(31)).await.unwrap();
         assert_eq!(again.assignee, t.assignee);
     })
     .await;
@@ -2315,7 +2324,7 @@ async fn sqlite_file_and_wal_hold_no_buyer_name_chat_or_address() {
         let deliveries = vec![rendered("robot:a", &line)];
         s.insert_event(NewEvent { event: e, deliveries }, 12).await.unwrap();
     }
-    s.open_task(&buyer_task("chat-1", None, BUYER), 30).await.unwrap();
+    s.open_task(&buyer_task("chat-1", None, BUYER), ms(30)).await.unwrap();
     let members: Vec<i64> = s
         .coalescible(&dest("robot:a"), 40, 10)
         .await
@@ -2430,11 +2439,11 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
             note: None,
         };
         s.complete_inbox(&claimed[0], completion, 10).await.unwrap();
-        s.open_task(&buyer_task("chat-a", None, BUYER), 11).await.unwrap();
-        s.open_task(&buyer_task("status-a", Some("ORDERA1"), BUYER), 11)
+        s.open_task(&buyer_task("chat-a", None, BUYER), ms(11)).await.unwrap();
+        s.open_task(&buyer_task("status-a", Some("ORDERA1"), BUYER), ms(11))
             .await
             .unwrap();
-        s.open_task(&buyer_task("chat-b", None, other), 11).await.unwrap();
+        s.open_task(&buyer_task("chat-b", None, other), ms(11)).await.unwrap();
         // A digest of robot:b carries the buyer's status line and the other buyer's order.
         let members: Vec<i64> = s
             .coalescible(&dest("robot:b"), 20, 10)
@@ -2558,7 +2567,7 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
             let deliveries = vec![rendered("robot:a", BUYER)];
             s.insert_event(NewEvent { event: e, deliveries }, 2).await.unwrap();
         }
-        let first = s.open_task(&buyer_task("chat-1", None, BUYER), 3).await.unwrap();
+        let first = s.open_task(&buyer_task("chat-1", None, BUYER), ms(3)).await.unwrap();
         s.close().await;
 
         // The new key alone cannot open a database still under the old one: said at start.
@@ -2606,7 +2615,7 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
         let d = s.claim_deliveries("me", 5, 60_000, 15_000, 10).await.unwrap();
         assert!(d.iter().all(|d| d.summary == BUYER), "{d:?}");
         assert_eq!(s.list_tasks(None, 10).await.unwrap()[0].summary, first.summary);
-        let again = s.open_task(&buyer_task("chat-2", None, BUYER), 6).await.unwrap();
+        let again = s.open_task(&buyer_task("chat-2", None, BUYER), ms(6)).await.unwrap();
         assert_eq!(
             again.assignee, first.assignee,
             "sticky keys still match after the rotation"
@@ -2820,7 +2829,7 @@ async fn wecom_callbacks_are_stored_once_sealed_and_audited() {
             dedupe_key: "msg:1456453720".into(),
             kind: "text".into(),
             body: format!("<xml><Content>{CHAT}</Content></xml>"),
-            received_at: 100,
+            received_at: ms(100),
         };
         assert!(s.insert_callback(&callback).await.unwrap());
         assert!(!s.insert_callback(&callback).await.unwrap(), "a retry is a duplicate");
@@ -3100,20 +3109,23 @@ async fn stored_callbacks_are_claimed_once_and_closed() {
                 dedupe_key: key.into(),
                 kind: "text".into(),
                 body: format!("<xml>{key}</xml>"),
-                received_at: 100,
+                received_at: ms(100),
             };
             s.insert_callback(&callback).await.unwrap();
         }
-        let claimed = s.claim_callbacks(1_000, 30_000, 10).await.unwrap();
+        let claimed = s.claim_callbacks(ms(1_000), 30_000, 10).await.unwrap();
         assert_eq!(
             claimed.iter().map(|c| c.dedupe_key.as_str()).collect::<Vec<_>>(),
             ["a", "b"]
         );
-        assert!(s.claim_callbacks(2_000, 30_000, 10).await.unwrap().is_empty(), "leased");
+        assert!(
+            s.claim_callbacks(ms(2_000), 30_000, 10).await.unwrap().is_empty(),
+            "leased"
+        );
         s.finish_callback(claimed[0].id, CallbackState::Done, None)
             .await
             .unwrap();
-        let again = s.claim_callbacks(40_000, 30_000, 10).await.unwrap();
+        let again = s.claim_callbacks(ms(40_000), 30_000, 10).await.unwrap();
         assert_eq!(
             again.len(),
             1,
@@ -3314,35 +3326,35 @@ async fn unanswered_conversations_are_those_without_a_persons_reply_since_the_bu
 #[tokio::test]
 async fn one_owner_holds_a_bots_long_connection_until_its_lease_runs_out() {
     run_both(|s| async move {
-        assert!(s.take_bot_lease("bot1", "a", 1_000, 31_000).await.unwrap());
+        assert!(s.take_bot_lease("bot1", "a", ms(1_000), ms(31_000)).await.unwrap());
         assert!(
-            !s.take_bot_lease("bot1", "b", 2_000, 32_000).await.unwrap(),
+            !s.take_bot_lease("bot1", "b", ms(2_000), ms(32_000)).await.unwrap(),
             "a holds it"
         );
         assert!(
-            s.take_bot_lease("bot2", "b", 2_000, 32_000).await.unwrap(),
+            s.take_bot_lease("bot2", "b", ms(2_000), ms(32_000)).await.unwrap(),
             "leases are per bot"
         );
         assert!(
-            s.take_bot_lease("bot1", "a", 20_000, 50_000).await.unwrap(),
+            s.take_bot_lease("bot1", "a", ms(20_000), ms(50_000)).await.unwrap(),
             "the holder renews"
         );
         assert!(
-            !s.take_bot_lease("bot1", "b", 40_000, 70_000).await.unwrap(),
+            !s.take_bot_lease("bot1", "b", ms(40_000), ms(70_000)).await.unwrap(),
             "renewed: still a's"
         );
         assert!(
-            s.take_bot_lease("bot1", "b", 50_000, 80_000).await.unwrap(),
+            s.take_bot_lease("bot1", "b", ms(50_000), ms(80_000)).await.unwrap(),
             "ran out: b takes over"
         );
         s.release_bot_lease("bot1", "a").await.unwrap();
         assert!(
-            !s.take_bot_lease("bot1", "a", 51_000, 81_000).await.unwrap(),
+            !s.take_bot_lease("bot1", "a", ms(51_000), ms(81_000)).await.unwrap(),
             "a cannot release b's"
         );
         s.release_bot_lease("bot1", "b").await.unwrap();
         assert!(
-            s.take_bot_lease("bot1", "a", 52_000, 82_000).await.unwrap(),
+            s.take_bot_lease("bot1", "a", ms(52_000), ms(82_000)).await.unwrap(),
             "released: free at once"
         );
     })

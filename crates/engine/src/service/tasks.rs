@@ -107,7 +107,7 @@ impl<'a> TaskService<'a> {
     }
 
     async fn ack_as(&self, task: &TaskRef, by: String) -> Result<Option<Task>, shoprelay_store::StoreError> {
-        self.engine.store.ack_task(task, &by, self.engine.clock.now_ms()).await
+        self.engine.store.ack_task(task, &by, self.engine.clock.now()).await
     }
 }
 

@@ -41,7 +41,7 @@ impl Route {
                 summary: summary(event, lang),
                 escalate_at: req.escalate_at,
             };
-            let task = self.store.open_task(&new, self.clock.now_ms()).await?;
+            let task = self.store.open_task(&new, self.clock.now()).await?;
             let view = TaskView {
                 id: task.id,
                 assignee: task.assignee.as_deref().and_then(|a| WeComUserId::parse(a).ok()),

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use shoprelay_clock::UnixMs;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ConfigId;
 use shoprelay_store::NewCallback;
@@ -174,10 +173,10 @@ impl Ingest {
         let bot = creds.bot_id.clone();
         let mut failures: u32 = 0;
         while !stop.is_cancelled() {
-            let now = self.clock.now_ms();
+            let now = self.clock.now();
             match self
                 .store
-                .take_bot_lease(&bot, &self.instance_id, now, now + millis(BOT_LEASE))
+                .take_bot_lease(&bot, &self.instance_id, now, now + BOT_LEASE)
                 .await
             {
                 Ok(true) => {}
@@ -271,10 +270,10 @@ impl Ingest {
                     if let Err(err) = session.ping().await {
                         return Ended::Lost(err);
                     }
-                    let now = self.clock.now_ms();
+                    let now = self.clock.now();
                     match self
                         .store
-                        .take_bot_lease(&creds.bot_id, &self.instance_id, now, now + millis(BOT_LEASE))
+                        .take_bot_lease(&creds.bot_id, &self.instance_id, now, now + BOT_LEASE)
                         .await
                     {
                         Ok(true) => {}
@@ -285,7 +284,7 @@ impl Ingest {
                         // The database is away: keep the connection; the lease has a minute to spare.
                         Err(err) => tracing::warn!(app = %app, error = %err, "renewing the bot's lease failed"),
                     }
-                    next_ping = UnixMs::from_millis(now) + HEARTBEAT;
+                    next_ping = now + HEARTBEAT;
                 }
                 Step::Frame(Ok(Inbound::Kicked)) => return Ended::Kicked,
                 Step::Frame(Ok(inbound)) => self.received(app, &creds.bot_id, inbound).await,
@@ -364,7 +363,7 @@ impl Ingest {
             dedupe_key: format!("bot:{bot}:{msgid}"),
             kind,
             body: message.to_xml(&cfg.corp_id),
-            received_at: self.clock.now_ms(),
+            received_at: self.clock.now(),
         };
         match self.store.insert_callback(&new).await {
             Ok(stored) => {
