@@ -25,7 +25,7 @@ pub struct NewPush {
     /// The raw body, exactly as received.
     pub body: String,
     /// When it arrived.
-    pub received_at: i64,
+    pub received_at: UnixMs,
 }
 
 /// A verified, decrypted WeCom callback, ready to be stored before WeCom gets its 200.
@@ -139,7 +139,7 @@ impl InboxState {
 }
 
 /// A stored push claimed for normalisation.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct InboxItem {
     /// Inbox id.
     pub id: i64,
@@ -158,7 +158,7 @@ pub struct InboxItem {
     /// Processing attempts so far.
     pub attempts: i64,
     /// Arrival time.
-    pub received_at: i64,
+    pub received_at: UnixMs,
     /// Proof of this claim: completing or retrying the item needs it, so a worker whose lease ran out
     /// cannot overwrite the work of the one that took over.
     pub claim_token: String,
@@ -1050,8 +1050,8 @@ pub struct InboxRetry {
     pub id: i64,
     /// The claim it was processed under.
     pub claim_token: String,
-    /// When to try again (unix ms).
-    pub next_at: i64,
+    /// When to try again.
+    pub next_at: UnixMs,
     /// Why it failed.
     pub error: String,
 }

@@ -27,12 +27,13 @@ pub trait Inbox: Send + Sync {
     async fn insert_pushes(&self, pushes: &[NewPush]) -> Result<Vec<PushInsert>>;
     /// Claims up to `limit` due items for `lease_ms`; a crashed claimer's items come back after the lease.
     /// Items of one order are handed out one at a time, oldest first, so processors never race on an order.
-    async fn claim_inbox(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<InboxItem>>;
+    async fn claim_inbox(&self, now: UnixMs, lease_ms: i64, limit: i64) -> Result<Vec<InboxItem>>;
     /// Writes the events, their deliveries and order states, and closes the item, in one transaction.
     /// Returns the number of events that were new, or `None` (and writes nothing) when the claim was lost.
-    async fn complete_inbox(&self, item: &InboxItem, completion: InboxCompletion, now: i64) -> Result<Option<usize>>;
+    async fn complete_inbox(&self, item: &InboxItem, completion: InboxCompletion, now: UnixMs)
+        -> Result<Option<usize>>;
     /// Puts the item back for another attempt at `next_at` (ignored when the claim was lost).
-    async fn retry_inbox(&self, item: &InboxItem, next_at: i64, error: &str) -> Result<()>;
+    async fn retry_inbox(&self, item: &InboxItem, next_at: UnixMs, error: &str) -> Result<()>;
     /// The last status stored for an order, with the platform's time of it.
     async fn order_status(&self, app: &ConfigId, shop: ShopId, order: &OrderSn) -> Result<Option<(String, i64)>>;
     /// [`Inbox::order_status`] of each of `orders` (app, shop, order), in their order: one read for a
@@ -42,7 +43,7 @@ pub trait Inbox: Send + Sync {
     async fn latest_event(&self, order: &str, kind: Option<&str>) -> Result<Option<shoprelay_core::event::Event>>;
     /// Puts up to `limit` matching failed pushes back in the inbox, due at `now` with attempts reset, each
     /// with a `replayed` audit entry, in one transaction; returns how many.
-    async fn replay_failed_pushes(&self, filter: &PushReplayFilter, now: i64, limit: i64) -> Result<u64>;
+    async fn replay_failed_pushes(&self, filter: &PushReplayFilter, now: UnixMs, limit: i64) -> Result<u64>;
     /// How many failed pushes match.
     async fn count_failed_pushes(&self, filter: &PushReplayFilter) -> Result<i64>;
 }

@@ -121,7 +121,7 @@ fn push(key: &str, at: i64) -> NewPush {
         shop_id: Some(shop()),
         order_sn: Some(OrderSn::parse("220810QSK8S7BX").unwrap()),
         body: format!("{{\"k\":\"{key}\"}}"),
-        received_at: at,
+        received_at: ms(at),
     }
 }
 
@@ -187,15 +187,15 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
         let mut b = push("b", 10);
         b.order_sn = Some(OrderSn::parse("OTHER").unwrap());
         s.insert_pushes(&[push("a", 10), b]).await.unwrap();
-        let first = s.claim_inbox(100, 1_000, 10).await.unwrap();
+        let first = s.claim_inbox(ms(100), 1_000, 10).await.unwrap();
         assert_eq!(first.len(), 2);
         assert_eq!(first[0].attempts, 1);
         assert!(
-            s.claim_inbox(200, 1_000, 10).await.unwrap().is_empty(),
+            s.claim_inbox(ms(200), 1_000, 10).await.unwrap().is_empty(),
             "leased items are not claimed twice"
         );
         // A crashed worker's lease runs out and the item comes back.
-        let again = s.claim_inbox(1_200, 1_000, 10).await.unwrap();
+        let again = s.claim_inbox(ms(1_200), 1_000, 10).await.unwrap();
         assert_eq!(again.len(), 2);
         assert_eq!(again[0].attempts, 2);
 
@@ -217,15 +217,22 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
         };
         // The first claim's lease ran out and the item was claimed again: the stale claim cannot complete it.
         assert_eq!(
-            s.complete_inbox(&first[0], completion.clone(), 1_300).await.unwrap(),
+            s.complete_inbox(&first[0], completion.clone(), ms(1_300))
+                .await
+                .unwrap(),
             None
         );
         assert_eq!(
-            s.complete_inbox(&again[0], completion.clone(), 1_300).await.unwrap(),
+            s.complete_inbox(&again[0], completion.clone(), ms(1_300))
+                .await
+                .unwrap(),
             Some(1)
         );
         // The same event from the second (duplicate-fact) push creates nothing new.
-        assert_eq!(s.complete_inbox(&again[1], completion, 1_300).await.unwrap(), Some(0));
+        assert_eq!(
+            s.complete_inbox(&again[1], completion, ms(1_300)).await.unwrap(),
+            Some(0)
+        );
         let depths = s.queue_depths().await.unwrap();
         assert_eq!(depths.inbox_pending, 0);
         assert_eq!(depths.deliveries_pending, 2);
@@ -234,7 +241,7 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
             s.order_status(&app(), shop(), &sn).await.unwrap(),
             Some(("READY_TO_SHIP".into(), 50))
         );
-        assert!(s.claim_inbox(10_000, 1_000, 10).await.unwrap().is_empty());
+        assert!(s.claim_inbox(ms(10_000), 1_000, 10).await.unwrap().is_empty());
     })
     .await;
 }
@@ -243,10 +250,10 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
 async fn inbox_retry_waits_for_its_time() {
     run_both(|s| async move {
         s.insert_pushes(&[push("a", 10)]).await.unwrap();
-        let item = s.claim_inbox(10, 1_000, 1).await.unwrap().remove(0);
-        s.retry_inbox(&item, 5_000, "shopee unreachable").await.unwrap();
-        assert!(s.claim_inbox(4_999, 1_000, 1).await.unwrap().is_empty());
-        assert_eq!(s.claim_inbox(5_000, 1_000, 1).await.unwrap().len(), 1);
+        let item = s.claim_inbox(ms(10), 1_000, 1).await.unwrap().remove(0);
+        s.retry_inbox(&item, ms(5_000), "shopee unreachable").await.unwrap();
+        assert!(s.claim_inbox(ms(4_999), 1_000, 1).await.unwrap().is_empty());
+        assert_eq!(s.claim_inbox(ms(5_000), 1_000, 1).await.unwrap().len(), 1);
     })
     .await;
 }
@@ -258,7 +265,7 @@ async fn failed_pushes_are_replayed_by_filter_with_an_audit_entry() {
         other.order_sn = Some(OrderSn::parse("OTHER").unwrap());
         other.shop_id = Some(ShopId::new(5).unwrap());
         s.insert_pushes(&[push("a", 10), other, push("c", 30)]).await.unwrap();
-        let items = s.claim_inbox(100, 1_000, 10).await.unwrap();
+        let items = s.claim_inbox(ms(100), 1_000, 10).await.unwrap();
         assert_eq!(items.len(), 2, "one order's pushes one at a time");
         let fail = |note: &str| InboxCompletion {
             state: InboxState::Failed,
@@ -267,7 +274,7 @@ async fn failed_pushes_are_replayed_by_filter_with_an_audit_entry() {
             note: Some(note.into()),
         };
         for item in &items {
-            s.complete_inbox(item, fail("unreadable"), 200).await.unwrap();
+            s.complete_inbox(item, fail("unreadable"), ms(200)).await.unwrap();
         }
         let all = PushReplayFilter::default();
         assert_eq!(s.count_failed_pushes(&all).await.unwrap(), 2);
@@ -280,16 +287,16 @@ async fn failed_pushes_are_replayed_by_filter_with_an_audit_entry() {
             from: Some(25),
             ..Default::default()
         };
-        assert_eq!(s.replay_failed_pushes(&too_late, 300, 10).await.unwrap(), 0);
+        assert_eq!(s.replay_failed_pushes(&too_late, ms(300), 10).await.unwrap(), 0);
 
-        assert_eq!(s.replay_failed_pushes(&by_shop, 300, 10).await.unwrap(), 1);
-        assert_eq!(s.replay_failed_pushes(&by_shop, 300, 10).await.unwrap(), 0);
-        let again = s.claim_inbox(300, 1_000, 10).await.unwrap();
+        assert_eq!(s.replay_failed_pushes(&by_shop, ms(300), 10).await.unwrap(), 1);
+        assert_eq!(s.replay_failed_pushes(&by_shop, ms(300), 10).await.unwrap(), 0);
+        let again = s.claim_inbox(ms(300), 1_000, 10).await.unwrap();
         let ids: Vec<&str> = again.iter().map(|i| i.dedupe_key.as_str()).collect();
         assert_eq!(ids, vec!["b", "c"], "the replayed push and the pending one");
         assert_eq!(again[0].attempts, 1, "attempts start over");
 
-        assert_eq!(s.replay_failed_pushes(&all, 400, 10).await.unwrap(), 1);
+        assert_eq!(s.replay_failed_pushes(&all, ms(400), 10).await.unwrap(), 1);
         assert_eq!(s.count_failed_pushes(&all).await.unwrap(), 0);
         let audit = s
             .query_audit(&AuditFilter {
@@ -496,17 +503,17 @@ async fn the_audit_log_records_and_filters_by_platform() {
         lz_push.order_sn = Some(OrderSn::parse("LZ1").unwrap());
         s.insert_pushes(&[push("sp-1", 10), lz_push]).await.unwrap();
         // Processing and replaying write the platform too: it comes from the stored push.
-        for item in s.claim_inbox(100, 1_000, 10).await.unwrap() {
+        for item in s.claim_inbox(ms(100), 1_000, 10).await.unwrap() {
             let done = InboxCompletion {
                 state: InboxState::Failed,
                 events: vec![],
                 order_updates: vec![],
                 note: Some("unreadable".into()),
             };
-            s.complete_inbox(&item, done, 200).await.unwrap();
+            s.complete_inbox(&item, done, ms(200)).await.unwrap();
         }
         assert_eq!(
-            s.replay_failed_pushes(&PushReplayFilter::default(), 300, 10)
+            s.replay_failed_pushes(&PushReplayFilter::default(), ms(300), 10)
                 .await
                 .unwrap(),
             2
@@ -850,7 +857,7 @@ async fn one_orders_pushes_are_claimed_one_at_a_time_in_order() {
         let mut other = push("c", 10);
         other.order_sn = Some(OrderSn::parse("OTHER").unwrap());
         s.insert_pushes(&[push("a", 10), push("b", 11), other]).await.unwrap();
-        let first = s.claim_inbox(100, 1_000, 10).await.unwrap();
+        let first = s.claim_inbox(ms(100), 1_000, 10).await.unwrap();
         assert_eq!(
             first.iter().map(|i| i.dedupe_key.as_str()).collect::<Vec<_>>(),
             vec!["a", "c"]
@@ -861,9 +868,12 @@ async fn one_orders_pushes_are_claimed_one_at_a_time_in_order() {
             order_updates: vec![],
             note: None,
         };
-        assert!(s.claim_inbox(100, 1_000, 10).await.unwrap().is_empty(), "b waits for a");
-        s.complete_inbox(&first[0], done, 100).await.unwrap();
-        let next = s.claim_inbox(100, 1_000, 10).await.unwrap();
+        assert!(
+            s.claim_inbox(ms(100), 1_000, 10).await.unwrap().is_empty(),
+            "b waits for a"
+        );
+        s.complete_inbox(&first[0], done, ms(100)).await.unwrap();
+        let next = s.claim_inbox(ms(100), 1_000, 10).await.unwrap();
         assert_eq!(
             next.iter().map(|i| i.dedupe_key.as_str()).collect::<Vec<_>>(),
             vec!["b"]
@@ -886,7 +896,7 @@ async fn an_older_status_never_overwrites_a_newer_one() {
             ship_by_date: None,
         };
         for (key, status, t) in [("a", "SHIPPED", 200), ("b", "UNPAID", 100)] {
-            let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
+            let item = s.claim_inbox(ms(1_000), 1_000, 1).await.unwrap().remove(0);
             assert_eq!(item.dedupe_key, key);
             let c = InboxCompletion {
                 state: InboxState::Done,
@@ -894,7 +904,7 @@ async fn an_older_status_never_overwrites_a_newer_one() {
                 order_updates: vec![update(status, t)],
                 note: None,
             };
-            s.complete_inbox(&item, c, 1_000).await.unwrap();
+            s.complete_inbox(&item, c, ms(1_000)).await.unwrap();
         }
         assert_eq!(
             s.order_status(&app(), shop(), &sn).await.unwrap(),
@@ -924,7 +934,7 @@ async fn order_statuses_and_data_policies_are_read_for_a_whole_pass_in_the_asked
             status_time: t,
             ship_by_date: None,
         };
-        let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
+        let item = s.claim_inbox(ms(1_000), 1_000, 1).await.unwrap().remove(0);
         let done = InboxCompletion {
             state: InboxState::Done,
             events: vec![],
@@ -935,7 +945,7 @@ async fn order_statuses_and_data_policies_are_read_for_a_whole_pass_in_the_asked
             ],
             note: None,
         };
-        s.complete_inbox(&item, done, 1_000).await.unwrap();
+        s.complete_inbox(&item, done, ms(1_000)).await.unwrap();
         assert_eq!(
             s.order_statuses(&[]).await.unwrap(),
             Vec::<Option<(String, i64)>>::new()
@@ -1055,17 +1065,17 @@ async fn sqlite_server_start_releases_claims_of_a_crashed_process() {
     )
     .await
     .unwrap();
-    assert_eq!(s.claim_inbox(10, 60_000, 10).await.unwrap().len(), 1);
+    assert_eq!(s.claim_inbox(ms(10), 60_000, 10).await.unwrap().len(), 1);
     assert_eq!(s.claim_deliveries("r1", 10, 60_000, 15_000, 10).await.unwrap().len(), 1);
     s.close().await;
     let reopened = SqlStore::connect(&url, key).await.unwrap();
     assert!(
-        reopened.claim_inbox(20, 60_000, 10).await.unwrap().is_empty(),
+        reopened.claim_inbox(ms(20), 60_000, 10).await.unwrap().is_empty(),
         "opening alone releases nothing"
     );
     reopened.release_orphaned_claims().await.unwrap();
     assert_eq!(
-        reopened.claim_inbox(20, 60_000, 10).await.unwrap().len(),
+        reopened.claim_inbox(ms(20), 60_000, 10).await.unwrap().len(),
         1,
         "inbox claim released"
     );
@@ -1739,7 +1749,7 @@ async fn the_logistics_watch_polls_each_shipped_order_once_per_round() {
         for (n, status) in ["SHIPPED", "SHIPPED", "READY_TO_SHIP"].iter().enumerate() {
             let key = format!("w{n}");
             s.insert_pushes(&[push(&key, 10)]).await.unwrap();
-            let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
+            let item = s.claim_inbox(ms(1_000), 1_000, 1).await.unwrap().remove(0);
             let completion = InboxCompletion {
                 state: InboxState::Done,
                 events: Vec::new(),
@@ -1753,7 +1763,7 @@ async fn the_logistics_watch_polls_each_shipped_order_once_per_round() {
                 }],
                 note: None,
             };
-            s.complete_inbox(&item, completion, 1_000).await.unwrap();
+            s.complete_inbox(&item, completion, ms(1_000)).await.unwrap();
             keys.push(key);
         }
         // Claimed once per round: a second claimer in the same round gets nothing.
@@ -1966,7 +1976,7 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
             .collect();
         s.insert_pushes(&pushes).await.unwrap();
         // Two claims of 15 at once: whatever the interleaving, at least 10 are left for the next one.
-        let (a, b) = tokio::join!(s.claim_inbox(100, 1_000, 15), s.claim_inbox(100, 1_000, 15));
+        let (a, b) = tokio::join!(s.claim_inbox(ms(100), 1_000, 15), s.claim_inbox(ms(100), 1_000, 15));
         let (a, b) = (a.unwrap(), b.unwrap());
         let mut ids: Vec<i64> = a.iter().chain(&b).map(|i| i.id).collect();
         let claimed = ids.len();
@@ -1974,10 +1984,10 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
         ids.dedup();
         assert_eq!(ids.len(), claimed, "no item handed to both");
         // Whatever one claim left is still there for the next one, and nothing more.
-        let rest = s.claim_inbox(100, 1_000, 100).await.unwrap();
+        let rest = s.claim_inbox(ms(100), 1_000, 100).await.unwrap();
         assert_eq!(claimed + rest.len(), 40);
         assert!(
-            s.claim_inbox(100, 1_000, 100).await.unwrap().is_empty(),
+            s.claim_inbox(ms(100), 1_000, 100).await.unwrap().is_empty(),
             "claimed items wait for their lease"
         );
 
@@ -1994,7 +2004,7 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
             order_updates: vec![],
             note: None,
         };
-        s.complete_inbox(&item, done, 100).await.unwrap();
+        s.complete_inbox(&item, done, ms(100)).await.unwrap();
         let (a, b) = tokio::join!(
             s.claim_deliveries("one", 200, 1_000, 5_000, 4),
             s.claim_deliveries("two", 200, 1_000, 5_000, 4)
@@ -2062,7 +2072,7 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         let mut waiting = push("p2", 10);
         waiting.order_sn = Some(OrderSn::parse("OTHER").unwrap());
         s.insert_pushes(&[push("p1", 10), waiting]).await.unwrap();
-        let claimed = s.claim_inbox(100, 1_000, 10).await.unwrap();
+        let claimed = s.claim_inbox(ms(100), 1_000, 10).await.unwrap();
         let done = InboxCompletion {
             state: InboxState::Done,
             events: vec![NewEvent {
@@ -2073,7 +2083,7 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
             note: None,
         };
         let first = claimed.iter().find(|c| c.dedupe_key == "p1").unwrap();
-        assert_eq!(s.complete_inbox(first, done, 100).await.unwrap(), Some(1));
+        assert_eq!(s.complete_inbox(first, done, ms(100)).await.unwrap(), Some(1));
         assert_eq!(
             s.purge(RetentionTarget::Pushes, 5, 100).await.unwrap(),
             0,
@@ -2266,7 +2276,7 @@ async fn personal_data_is_sealed_at_rest_and_read_back_in_clear() {
         let mut p = push("chat-1", 10);
         p.body = format!("{{\"from_user_name\":\"{BUYER}\",\"content\":\"{CHAT}\"}}");
         s.insert_pushes(&[p.clone()]).await.unwrap();
-        let claimed = s.claim_inbox(10, 60_000, 10).await.unwrap();
+        let claimed = s.claim_inbox(ms(10), 60_000, 10).await.unwrap();
         assert_eq!(claimed[0].body, p.body, "the raw push reads back as received");
         let completion = InboxCompletion {
             state: InboxState::Done,
@@ -2277,7 +2287,7 @@ async fn personal_data_is_sealed_at_rest_and_read_back_in_clear() {
             order_updates: vec![],
             note: None,
         };
-        s.complete_inbox(&claimed[0], completion, 11).await.unwrap();
+        s.complete_inbox(&claimed[0], completion, ms(11)).await.unwrap();
         s.insert_event(
             NewEvent {
                 event: order_event("order-1", "ORDERA1", Some(BUYER)),
@@ -2392,7 +2402,7 @@ async fn rows_stored_before_sealing_are_still_read() {
     legacy.close().await;
     let e = s.latest_event("ORDEROLD", None).await.unwrap().unwrap();
     assert_eq!(e.order.unwrap().buyer_username.as_deref(), Some(BUYER));
-    assert_eq!(s.claim_inbox(5, 1_000, 10).await.unwrap()[0].body, "{\"old\":true}");
+    assert_eq!(s.claim_inbox(ms(5), 1_000, 10).await.unwrap()[0].body, "{\"old\":true}");
 }
 
 #[tokio::test]
@@ -2423,7 +2433,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
         let mut p = push("p-a", 10);
         p.order_sn = Some(order_sn("ORDERA1"));
         s.insert_pushes(&[p]).await.unwrap();
-        let claimed = s.claim_inbox(10, 60_000, 10).await.unwrap();
+        let claimed = s.claim_inbox(ms(10), 60_000, 10).await.unwrap();
         let update = OrderStateUpdate {
             app_id: app(),
             shop_id: shop(),
@@ -2438,7 +2448,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
             order_updates: vec![update],
             note: None,
         };
-        s.complete_inbox(&claimed[0], completion, 10).await.unwrap();
+        s.complete_inbox(&claimed[0], completion, ms(10)).await.unwrap();
         s.open_task(&buyer_task("chat-a", None, BUYER), ms(11)).await.unwrap();
         s.open_task(&buyer_task("status-a", Some("ORDERA1"), BUYER), ms(11))
             .await
@@ -2609,7 +2619,10 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
             b.fingerprint(&serde_json::to_vec(&plain_body).unwrap())
         );
         // Pushes of one order are claimed one at a time, oldest first.
-        assert_eq!(s.claim_inbox(5, 1_000, 10).await.unwrap()[0].body, push("p1", 1).body);
+        assert_eq!(
+            s.claim_inbox(ms(5), 1_000, 10).await.unwrap()[0].body,
+            push("p1", 1).body
+        );
         let e = s.latest_event("ORDERA1", None).await.unwrap().unwrap();
         assert_eq!(e.order.unwrap().buyer_username.as_deref(), Some(BUYER));
         let d = s.claim_deliveries("me", 5, 60_000, 15_000, 10).await.unwrap();
@@ -3154,7 +3167,7 @@ async fn a_buyers_latest_order_is_found_by_their_name_with_its_status() {
         .enumerate()
         {
             s.insert_pushes(&[push(key, 10)]).await.unwrap();
-            let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
+            let item = s.claim_inbox(ms(1_000), 1_000, 1).await.unwrap().remove(0);
             let completion = InboxCompletion {
                 state: InboxState::Done,
                 events: vec![NewEvent {
@@ -3171,7 +3184,7 @@ async fn a_buyers_latest_order_is_found_by_their_name_with_its_status() {
                 }],
                 note: None,
             };
-            s.complete_inbox(&item, completion, 1_000).await.unwrap();
+            s.complete_inbox(&item, completion, ms(1_000)).await.unwrap();
         }
         assert_eq!(
             s.buyer_latest_order(app().as_str(), shop(), "buyer_amy").await.unwrap(),
@@ -3645,14 +3658,14 @@ async fn one_batch_writes_what_the_single_operations_would() {
         };
         // An item claimed, its lease lapsed, claimed again: the first claim is stale.
         s.insert_pushes(&[of_order("o4")]).await.unwrap();
-        let stale = s.claim_inbox(20, 1_000, 10).await.unwrap().remove(0);
-        let fresh = s.claim_inbox(1_200, 1_000, 10).await.unwrap();
+        let stale = s.claim_inbox(ms(20), 1_000, 10).await.unwrap().remove(0);
+        let fresh = s.claim_inbox(ms(1_200), 1_000, 10).await.unwrap();
         assert_eq!(fresh.len(), 1);
         // Three items of three orders, claimed together.
         s.insert_pushes(&[of_order("o1"), of_order("o2"), of_order("o3")])
             .await
             .unwrap();
-        let items = s.claim_inbox(1_200, 1_000, 10).await.unwrap();
+        let items = s.claim_inbox(ms(1_200), 1_000, 10).await.unwrap();
         assert_eq!(items.len(), 3);
         // One event with two deliveries, queued already, to finish in the batch.
         s.insert_event(
@@ -3706,7 +3719,7 @@ async fn one_batch_writes_what_the_single_operations_would() {
             retries: vec![InboxRetry {
                 id: fresh[0].id,
                 claim_token: fresh[0].claim_token.clone(),
-                next_at: 9_000,
+                next_at: ms(9_000),
                 error: "shopee unreachable".into(),
             }],
             sends: vec![SendReservation {
@@ -3745,10 +3758,10 @@ async fn one_batch_writes_what_the_single_operations_would() {
             Some(("SHIPPED".into(), 90))
         );
         // The retried item waits for its time; nothing else is claimable but the new push.
-        let due = s.claim_inbox(5_000, 1_000, 10).await.unwrap();
+        let due = s.claim_inbox(ms(5_000), 1_000, 10).await.unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].dedupe_key, "n1");
-        assert_eq!(s.claim_inbox(9_000, 1_000, 10).await.unwrap()[0].id, fresh[0].id);
+        assert_eq!(s.claim_inbox(ms(9_000), 1_000, 10).await.unwrap()[0].id, fresh[0].id);
         // The send is settled at WeCom's answer; the reservation is counted per member.
         assert_eq!(s.count_sends(&dest("robot:a"), "*", 0).await.unwrap(), (1, Some(1_250)));
         assert_eq!(
@@ -3786,7 +3799,7 @@ async fn one_batch_writes_what_the_single_operations_would() {
 /// Stores one order event for `buyer` with the order's status, as the inbox pipeline would.
 async fn store_order(s: &SqlStore, key: &str, sn: &str, buyer: &str, status: &str, status_time: i64) {
     s.insert_pushes(&[push(key, 10)]).await.unwrap();
-    let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
+    let item = s.claim_inbox(ms(1_000), 1_000, 1).await.unwrap().remove(0);
     let completion = InboxCompletion {
         state: InboxState::Done,
         events: vec![NewEvent {
@@ -3803,7 +3816,7 @@ async fn store_order(s: &SqlStore, key: &str, sn: &str, buyer: &str, status: &st
         }],
         note: None,
     };
-    s.complete_inbox(&item, completion, 1_000).await.unwrap();
+    s.complete_inbox(&item, completion, ms(1_000)).await.unwrap();
 }
 
 fn archive(f: impl FnOnce(&mut ArchiveQuery)) -> ArchiveQuery {
@@ -4011,7 +4024,7 @@ async fn order_pushed(s: &SqlStore, order: &str, at: i64, destinations: &[&str])
     let mut p = push(order, at);
     p.order_sn = Some(OrderSn::parse(order).unwrap());
     s.insert_pushes(&[p]).await.unwrap();
-    let item = s.claim_inbox(at, 60_000, 10).await.unwrap().remove(0);
+    let item = s.claim_inbox(ms(at), 60_000, 10).await.unwrap().remove(0);
     let mut e = event(order);
     e.order_sn = Some(OrderSn::parse(order).unwrap());
     let completion = InboxCompletion {
@@ -4023,7 +4036,7 @@ async fn order_pushed(s: &SqlStore, order: &str, at: i64, destinations: &[&str])
         order_updates: Vec::new(),
         note: None,
     };
-    s.complete_inbox(&item, completion, at).await.unwrap().unwrap();
+    s.complete_inbox(&item, completion, ms(at)).await.unwrap().unwrap();
 }
 
 /// Claims every due delivery and finishes each as `outcome` says for its order and destination:
@@ -4823,7 +4836,7 @@ async fn writes_survive_checkpoints_beside_them(url: &str) {
     store.close().await;
     let again = SqlStore::connect(url, keys).await.unwrap();
     assert_eq!(again.queue_depths().await.unwrap().inbox_pending, PUSHES as i64);
-    let claimed = again.claim_inbox(20, 1_000, 5).await.unwrap();
+    let claimed = again.claim_inbox(ms(20), 1_000, 5).await.unwrap();
     assert!(claimed[0].body.contains(&body));
     again.close().await;
 }
