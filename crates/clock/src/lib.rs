@@ -2,7 +2,8 @@
 //! so a test moves time forward in a call instead of waiting for it to pass.
 //!
 //! # Layout
-//! - [`UnixMs`] (`unix_ms`): an instant in unix milliseconds, the one unit times are kept in everywhere.
+//! - [`UnixMs`] (`unix_ms`): an instant in unix milliseconds, the one unit instants are kept in; [`unix_secs`]
+//!   for a field whose JSON stays in whole seconds.
 //! - [`Clock`]: what a time source answers (now, as a [`UnixMs`]) and how to wait for a time.
 //! - [`SystemClock`]: the host's clock, for production.
 //! - [`ManualClock`]: a clock that moves only when told to; advancing it wakes whoever waits on it. Tests
