@@ -460,7 +460,7 @@ pub trait Writes: Send + Sync {
     /// Commits every write of `batch` in ONE transaction, with the effects of the single operations it
     /// stands for (a push stored once, completions and finishes fenced by their claims, each with its audit
     /// entry); `now` stamps what completions create. All or nothing: after an error nothing is written.
-    async fn write_batch(&self, batch: &WriteBatch, now: i64) -> Result<WriteOutcome>;
+    async fn write_batch(&self, batch: &WriteBatch, now: UnixMs) -> Result<WriteOutcome>;
 }
 
 /// The conversation archive searched, and what a conversation shows beside its messages.

@@ -3738,7 +3738,7 @@ async fn one_batch_writes_what_the_single_operations_would() {
                 "standalone",
             )],
         };
-        let out = s.write_batch(&batch, 1_300).await.unwrap();
+        let out = s.write_batch(&batch, ms(1_300)).await.unwrap();
 
         assert!(matches!(out.pushes[0], PushInsert::Stored(_)));
         assert_eq!(out.pushes[1], PushInsert::Duplicate, "stored before the batch");
@@ -3789,7 +3789,7 @@ async fn one_batch_writes_what_the_single_operations_would() {
         assert_eq!(count("delivery", AuditOutcome::Delivered), 2);
         assert_eq!(count("delivery", AuditOutcome::Paced), 1);
         assert_eq!(
-            s.write_batch(&WriteBatch::default(), 2_000).await.unwrap(),
+            s.write_batch(&WriteBatch::default(), ms(2_000)).await.unwrap(),
             WriteOutcome::default()
         );
     })

@@ -7,6 +7,8 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 
+use shoprelay_clock::UnixMs;
+
 use super::{shop_to_sql, BeginWrite, Pool, SqlStore, HELD, INBOX_CHANNEL, OUTBOX_CHANNEL};
 use crate::model::*;
 use crate::store::{Result, Writes};
@@ -616,10 +618,12 @@ impl Phases {
 
 #[async_trait]
 impl Writes for SqlStore {
-    async fn write_batch(&self, batch: &WriteBatch, now: i64) -> Result<WriteOutcome> {
+    async fn write_batch(&self, batch: &WriteBatch, now: UnixMs) -> Result<WriteOutcome> {
         if batch.is_empty() {
             return Ok(WriteOutcome::default());
         }
+        // The statements bind the columns' unit, unix milliseconds.
+        let now = now.as_millis();
         let prep = self.prepare(batch)?;
         let mut phases = Phases::start();
         match &self.pool {

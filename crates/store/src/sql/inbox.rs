@@ -36,7 +36,7 @@ impl Inbox for SqlStore {
             ..WriteBatch::default()
         };
         // Pushes carry their own arrival times; `now` stamps only what completions create.
-        Ok(self.write_batch(&batch, 0).await?.pushes)
+        Ok(self.write_batch(&batch, UnixMs::EPOCH).await?.pushes)
     }
 
     async fn claim_inbox(&self, now: UnixMs, lease_ms: i64, limit: i64) -> Result<Vec<InboxItem>> {
@@ -136,12 +136,7 @@ impl Inbox for SqlStore {
             }],
             ..WriteBatch::default()
         };
-        Ok(self
-            .write_batch(&batch, now.as_millis())
-            .await?
-            .completions
-            .pop()
-            .flatten())
+        Ok(self.write_batch(&batch, now).await?.completions.pop().flatten())
     }
 
     async fn retry_inbox(&self, item: &InboxItem, next_at: UnixMs, error: &str) -> Result<()> {
@@ -154,7 +149,7 @@ impl Inbox for SqlStore {
             }],
             ..WriteBatch::default()
         };
-        self.write_batch(&batch, next_at.as_millis()).await?;
+        self.write_batch(&batch, next_at).await?;
         Ok(())
     }
 
