@@ -276,9 +276,9 @@ pub trait ShopAuthRepo: Send + Sync {
 /// Retention: finished rows past their age, deleted a batch at a time.
 #[async_trait]
 pub trait Retention: Send + Sync {
-    /// Deletes up to `limit` rows of `target` older than `before` (unix ms); returns how many. Pending
+    /// Deletes up to `limit` rows of `target` older than `before`; returns how many. Pending
     /// work is never purged; the audit log only from its oldest end, keeping its chain verifiable.
-    async fn purge(&self, target: RetentionTarget, before: i64, limit: i64) -> Result<u64>;
+    async fn purge(&self, target: RetentionTarget, before: UnixMs, limit: i64) -> Result<u64>;
 }
 
 /// Data subjects' rights over the personal data stored.
@@ -289,7 +289,7 @@ pub trait Privacy: Send + Sync {
     /// Deletes everything stored about one buyer of one shop — their messages, their orders' pushes,
     /// events, rendered messages (and digests carrying them), tasks and last statuses — found through the
     /// keyed buyer hash, and audits it naming only that hash and the counts, in one transaction.
-    async fn forget_buyer(&self, shop: ShopId, buyer: &str, now: i64) -> Result<ForgetReport>;
+    async fn forget_buyer(&self, shop: ShopId, buyer: &str, now: UnixMs) -> Result<ForgetReport>;
     /// Deletes everything stored about one shop of an app — its pushes, events, rendered messages (and
     /// digests carrying them), tasks, order statuses and tokens — and audits the counts, in one
     /// transaction. For a shop that left: callers check it is no longer authorized.
@@ -299,7 +299,7 @@ pub trait Privacy: Send + Sync {
         app: &ConfigId,
         platform: Option<Platform>,
         shop: ShopId,
-        now: i64,
+        now: UnixMs,
     ) -> Result<ForgetReport>;
 }
 
@@ -318,7 +318,7 @@ pub trait DataPolicies: Send + Sync {
         platform: Option<Platform>,
         shop: ShopId,
         policy: &FieldPolicy,
-        now: i64,
+        now: UnixMs,
     ) -> Result<()>;
 }
 

@@ -990,7 +990,9 @@ async fn order_statuses_and_data_policies_are_read_for_a_whole_pass_in_the_asked
             version: COMMITMENT_VERSION.into(),
         });
         let policy = FieldPolicy::new([SensitiveField::Phone].into(), accepted).unwrap();
-        s.set_data_policy(&app(), None, other_shop, &policy, 10).await.unwrap();
+        s.set_data_policy(&app(), None, other_shop, &policy, ms(10))
+            .await
+            .unwrap();
         assert_eq!(s.data_policies(&[]).await.unwrap(), Vec::<FieldPolicy>::new());
         assert_eq!(
             s.data_policies(&[
@@ -2085,13 +2087,13 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         let first = claimed.iter().find(|c| c.dedupe_key == "p1").unwrap();
         assert_eq!(s.complete_inbox(first, done, ms(100)).await.unwrap(), Some(1));
         assert_eq!(
-            s.purge(RetentionTarget::Pushes, 5, 100).await.unwrap(),
+            s.purge(RetentionTarget::Pushes, ms(5), 100).await.unwrap(),
             0,
             "younger than the cut"
         );
-        assert_eq!(s.purge(RetentionTarget::Pushes, 1_000, 100).await.unwrap(), 1);
+        assert_eq!(s.purge(RetentionTarget::Pushes, ms(1_000), 100).await.unwrap(), 1);
         assert_eq!(
-            s.purge(RetentionTarget::Pushes, 1_000, 100).await.unwrap(),
+            s.purge(RetentionTarget::Pushes, ms(1_000), 100).await.unwrap(),
             0,
             "waiting work stays"
         );
@@ -2102,15 +2104,15 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         let sent = out.iter().find(|d| d.destination == dest("robot:a")).unwrap();
         let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 200, "x");
         assert!(s.finish_delivery(sent, DeliveryResult::Delivered, audit).await.unwrap());
-        assert_eq!(s.purge(RetentionTarget::Deliveries, 1_000, 100).await.unwrap(), 1);
-        assert_eq!(s.purge(RetentionTarget::Deliveries, 1_000, 100).await.unwrap(), 0);
+        assert_eq!(s.purge(RetentionTarget::Deliveries, ms(1_000), 100).await.unwrap(), 1);
+        assert_eq!(s.purge(RetentionTarget::Deliveries, ms(1_000), 100).await.unwrap(), 0);
         assert_eq!(s.queue_depths().await.unwrap().deliveries_pending, 1);
         assert_eq!(
-            s.purge(RetentionTarget::Events, 99, 100).await.unwrap(),
+            s.purge(RetentionTarget::Events, ms(99), 100).await.unwrap(),
             0,
             "younger than the cut"
         );
-        assert_eq!(s.purge(RetentionTarget::Events, 1_000, 100).await.unwrap(), 1);
+        assert_eq!(s.purge(RetentionTarget::Events, ms(1_000), 100).await.unwrap(), 1);
 
         // Audit: the oldest end goes, in batches, and what remains still verifies.
         let entry = |at: i64| AuditEntry::new(AuditKind::Auth, AuditOutcome::Refreshed, at, "tokens");
@@ -2121,13 +2123,13 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         let expired = old.iter().filter(|r| r.entry.at < 1_000).count() as u64;
         assert!(expired >= 3, "pushes, the delivery and two refreshes: {old:?}");
         assert_eq!(
-            s.purge(RetentionTarget::Audit, 1_000, 2).await.unwrap(),
+            s.purge(RetentionTarget::Audit, ms(1_000), 2).await.unwrap(),
             2,
             "a batch at a time"
         );
         let mut purged = 2;
         loop {
-            let n = s.purge(RetentionTarget::Audit, 1_000, 2).await.unwrap();
+            let n = s.purge(RetentionTarget::Audit, ms(1_000), 2).await.unwrap();
             if n == 0 {
                 break;
             }
@@ -2469,7 +2471,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
             .unwrap();
 
         // Names are matched regardless of case and blanks around them.
-        let report = s.forget_buyer(shop(), " Wang.XiaoMing88 ", 30).await.unwrap();
+        let report = s.forget_buyer(shop(), " Wang.XiaoMing88 ", ms(30)).await.unwrap();
         assert_eq!(
             report,
             ForgetReport {
@@ -2524,7 +2526,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
         assert!(!audit[0].detail.to_lowercase().contains("wang"), "{}", audit[0].detail);
         // Forgetting again finds nothing, and says so.
         assert_eq!(
-            s.forget_buyer(shop(), BUYER, 31).await.unwrap(),
+            s.forget_buyer(shop(), BUYER, ms(31)).await.unwrap(),
             ForgetReport::default()
         );
     })
@@ -2642,7 +2644,7 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
             .unwrap();
         assert_eq!(audit[0].outcome, AuditOutcome::KeysRotated);
         // Lookups survive: the buyer is still found.
-        assert_eq!(s.forget_buyer(shop(), BUYER, 7).await.unwrap().events, 2);
+        assert_eq!(s.forget_buyer(shop(), BUYER, ms(7)).await.unwrap().events, 2);
         s.close().await;
         let err = SqlStore::connect(&url, key_pair(&old, None)).await.unwrap_err();
         assert!(matches!(err, StoreError::Seal(_)), "{err:?}");
@@ -2690,7 +2692,7 @@ async fn a_rotation_seals_rows_stored_before_sealing_and_finds_their_buyer() {
         "re-sealed, overwritten, and the log emptied"
     );
     let s = SqlStore::connect(&url, key_pair(&key, None)).await.unwrap();
-    let report = s.forget_buyer(shop(), BUYER, 2).await.unwrap();
+    let report = s.forget_buyer(shop(), BUYER, ms(2)).await.unwrap();
     assert_eq!(
         (report.events, report.tasks),
         (1, 1),
@@ -2740,7 +2742,7 @@ async fn purging_a_shop_deletes_its_data_and_nothing_else() {
             assert!(s.record_shop_standing(&standing).await.unwrap());
         }
 
-        let report = s.purge_shop(&app(), None, shop(), 500).await.unwrap();
+        let report = s.purge_shop(&app(), None, shop(), ms(500)).await.unwrap();
         assert_eq!(
             (report.pushes, report.events, report.deliveries),
             (1, 1, 1),
@@ -2772,7 +2774,7 @@ async fn purging_a_shop_deletes_its_data_and_nothing_else() {
             audit[0].detail
         );
         assert_eq!(
-            s.purge_shop(&app(), None, shop(), 600).await.unwrap(),
+            s.purge_shop(&app(), None, shop(), ms(600)).await.unwrap(),
             ForgetReport::default()
         );
     })
@@ -2790,7 +2792,7 @@ async fn data_policies_default_to_minimal_are_audited_and_go_with_a_purged_shop(
             version: COMMITMENT_VERSION.into(),
         });
         let policy = FieldPolicy::new([SensitiveField::Phone, SensitiveField::Address].into(), accepted).unwrap();
-        s.set_data_policy(&app(), Some(Platform::named("shopee")), shop(), &policy, 10)
+        s.set_data_policy(&app(), Some(Platform::named("shopee")), shop(), &policy, ms(10))
             .await
             .unwrap();
         assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), policy);
@@ -2810,11 +2812,11 @@ async fn data_policies_default_to_minimal_are_audited_and_go_with_a_purged_shop(
         assert_eq!(audit.len(), 1);
         assert!(audit[0].detail.contains("王经理") && audit[0].detail.contains(COMMITMENT_VERSION));
         assert_eq!(audit[0].platform, Some(Platform::named("shopee")));
-        s.set_data_policy(&app(), None, shop(), &FieldPolicy::minimal(), 20)
+        s.set_data_policy(&app(), None, shop(), &FieldPolicy::minimal(), ms(20))
             .await
             .unwrap();
         assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), FieldPolicy::minimal());
-        s.set_data_policy(&app(), None, shop(), &policy, 30).await.unwrap();
+        s.set_data_policy(&app(), None, shop(), &policy, ms(30)).await.unwrap();
         s.record_shop_chat(
             app().as_str(),
             shop(),
@@ -2824,7 +2826,7 @@ async fn data_policies_default_to_minimal_are_audited_and_go_with_a_purged_shop(
         .await
         .unwrap();
         assert_eq!(s.shop_chats().await.unwrap().len(), 1);
-        s.purge_shop(&app(), None, shop(), 40).await.unwrap();
+        s.purge_shop(&app(), None, shop(), ms(40)).await.unwrap();
         assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), FieldPolicy::minimal());
         assert!(
             s.shop_chats().await.unwrap().is_empty(),
@@ -2879,11 +2881,11 @@ async fn wecom_callbacks_are_stored_once_sealed_and_audited() {
             "{outcomes:?}"
         );
         assert_eq!(
-            s.purge(RetentionTarget::Callbacks, 100, 10).await.unwrap(),
+            s.purge(RetentionTarget::Callbacks, ms(100), 10).await.unwrap(),
             0,
             "not older than itself"
         );
-        assert_eq!(s.purge(RetentionTarget::Callbacks, 101, 10).await.unwrap(), 2);
+        assert_eq!(s.purge(RetentionTarget::Callbacks, ms(101), 10).await.unwrap(), 2);
         assert!(s.recent_callbacks(10).await.unwrap().is_empty());
     })
     .await;
@@ -3098,16 +3100,16 @@ async fn a_forgotten_buyers_conversations_go_and_old_ones_are_purged() {
             ..buyer_message("m2", "hello", 5_000)
         };
         let kept = s.file_buyer_message(&other, 5_000).await.unwrap().conversation;
-        let report = s.forget_buyer(shop(), " Buyer_Amy ", 6_000).await.unwrap();
+        let report = s.forget_buyer(shop(), " Buyer_Amy ", ms(6_000)).await.unwrap();
         assert_eq!(report.conversations, 1);
         assert!(s.conversation(c.id).await.unwrap().is_none());
         assert!(s.conversation(kept.id).await.unwrap().is_some());
         assert_eq!(
-            s.purge(RetentionTarget::Conversations, 5_000, 10).await.unwrap(),
+            s.purge(RetentionTarget::Conversations, ms(5_000), 10).await.unwrap(),
             0,
             "not older than itself"
         );
-        assert_eq!(s.purge(RetentionTarget::Conversations, 5_001, 10).await.unwrap(), 1);
+        assert_eq!(s.purge(RetentionTarget::Conversations, ms(5_001), 10).await.unwrap(), 1);
         assert!(s.conversation_messages(kept.id, 10).await.unwrap().is_empty());
     })
     .await;
@@ -4502,7 +4504,7 @@ async fn the_dashboards_order_rows_leave_with_the_audit_entries_retention_purges
         assert_eq!((in_time.orders, in_time.within), (2, 2));
 
         // Retention takes the old entry; the order it named leaves the dashboard with it.
-        assert_eq!(s.purge(RetentionTarget::Audit, T + HOUR, 1_000).await.unwrap(), 1);
+        assert_eq!(s.purge(RetentionTarget::Audit, ms(T + HOUR), 1_000).await.unwrap(), 1);
         let in_time = s.orders_in_wecom_within(day, 30_000).await.unwrap();
         assert_eq!(
             (in_time.orders, in_time.within),

@@ -72,7 +72,7 @@ impl<'a> BuyerService<'a> {
         Ok(self
             .engine
             .store
-            .forget_buyer(shop, buyer, self.engine.clock.now_ms())
+            .forget_buyer(shop, buyer, self.engine.clock.now())
             .await
             .map_err(EngineError::from)?)
     }

@@ -90,7 +90,7 @@ impl<'a> DataPolicyService<'a> {
         let platform = self.engine.registry().platform_of(app);
         self.engine
             .store
-            .set_data_policy(app, platform, shop, &policy, at.as_millis())
+            .set_data_policy(app, platform, shop, &policy, at)
             .await
             .map_err(EngineError::from)?;
         Ok(policy)

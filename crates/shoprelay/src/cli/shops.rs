@@ -122,7 +122,7 @@ async fn policy(args: PolicyArgs) -> Result<ExitCode> {
     };
     if let Some(policy) = &change {
         store
-            .set_data_policy(&app, platform, shop, policy, SystemClock.now_ms())
+            .set_data_policy(&app, platform, shop, policy, SystemClock.now())
             .await
             .map_err(|e| user_error(&e))?;
     }
@@ -195,7 +195,7 @@ async fn purge(args: PurgeArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let report = store
-        .purge_shop(&app, platform, shop, SystemClock.now_ms())
+        .purge_shop(&app, platform, shop, SystemClock.now())
         .await
         .map_err(|e| user_error(&e))?;
     store.close().await;

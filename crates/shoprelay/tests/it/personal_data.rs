@@ -383,7 +383,7 @@ async fn keys_rotate_reseals_everything_under_a_new_key_file_then_an_environment
         .unwrap();
     assert_eq!(
         store
-            .forget_buyer(ShopId::new(SHOP).unwrap(), BUYER, 1)
+            .forget_buyer(ShopId::new(SHOP).unwrap(), BUYER, UnixMs::from_millis(1))
             .await
             .unwrap()
             .events,

@@ -100,8 +100,10 @@ impl DataPolicies for SqlStore {
         platform: Option<Platform>,
         shop: ShopId,
         policy: &FieldPolicy,
-        now: i64,
+        now: UnixMs,
     ) -> Result<()> {
+        // The statements bind the columns' unit, unix milliseconds.
+        let now = now.as_millis();
         let fields = fields_text(policy);
         let accepted = policy.accepted.as_ref();
         let detail = match accepted {
