@@ -2,6 +2,7 @@
 //! snapshot. Adapters produce these at the edge; routing and rendering consume only these.
 
 use serde::{Deserialize, Serialize};
+use shoprelay_clock::UnixMs;
 
 use crate::destination::Destination;
 use crate::ids::{ConfigId, OrderSn, ShopId};
@@ -302,8 +303,9 @@ pub enum EventBody {
 /// One step of a parcel's tracking trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrailStep {
-    /// Unix seconds.
-    pub at: i64,
+    /// When the carrier saw it; whole seconds in JSON, as stored events have it.
+    #[serde(with = "shoprelay_clock::unix_secs")]
+    pub at: UnixMs,
     /// The carrier's words.
     pub description: String,
     /// The carrier's status at this step.
@@ -430,8 +432,9 @@ pub struct Event {
     pub shop_id: Option<ShopId>,
     /// The order concerned, when there is one.
     pub order_sn: Option<OrderSn>,
-    /// Unix seconds at which the platform says it happened.
-    pub occurred_at: i64,
+    /// When the platform says it happened; whole seconds in JSON, as stored events and webhooks have it.
+    #[serde(with = "shoprelay_clock::unix_secs")]
+    pub occurred_at: UnixMs,
     /// The order as enriched from the platform's API, filtered by the data policy.
     pub order: Option<OrderSnapshot>,
     /// What happened.

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use shoprelay_clock::UnixMs;
 use thiserror::Error;
 
 use crate::error::UserFacing;
@@ -85,8 +86,9 @@ impl fmt::Display for SensitiveField {
 pub struct Acceptance {
     /// The admin who accepted, as they named themselves.
     pub by: String,
-    /// Unix milliseconds.
-    pub at: i64,
+    /// When they accepted.
+    #[schema(value_type = i64)]
+    pub at: UnixMs,
     /// [`COMMITMENT_VERSION`] at the time.
     pub version: String,
 }
@@ -346,7 +348,7 @@ mod tests {
     fn accepted() -> Option<Acceptance> {
         Some(Acceptance {
             by: "王经理".into(),
-            at: 1,
+            at: UnixMs::from_millis(1),
             version: COMMITMENT_VERSION.into(),
         })
     }
@@ -377,7 +379,7 @@ mod tests {
         );
         let nobody = Acceptance {
             by: " ".into(),
-            at: 1,
+            at: UnixMs::from_millis(1),
             version: COMMITMENT_VERSION.into(),
         };
         assert_eq!(
@@ -386,7 +388,7 @@ mod tests {
         );
         let old = Acceptance {
             by: "王经理".into(),
-            at: 1,
+            at: UnixMs::from_millis(1),
             version: "2020-01".into(),
         };
         assert_eq!(

@@ -282,7 +282,7 @@ mod tests {
             app: ConfigId::parse("app").unwrap(),
             shop_id: Some(ShopId::new(shop).unwrap()),
             order_sn: None,
-            occurred_at: 0,
+            occurred_at: shoprelay_clock::UnixMs::EPOCH,
             order: None,
             body: kind,
         }

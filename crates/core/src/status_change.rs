@@ -6,6 +6,8 @@
 //! Dedupe keys name the fact: an order is created once, whatever push first shows it; later visits to a
 //! status (PROCESSED → RETRY_SHIP → PROCESSED) are new facts, told apart by the platform's time.
 
+use shoprelay_clock::UnixMs;
+
 use crate::event::{Event, EventBody, Platform};
 use crate::ids::{ConfigId, OrderSn, ShopId};
 use crate::order::{OrderSnapshot, OrderStage, OrderStatus};
@@ -23,8 +25,8 @@ pub struct StatusChange<'a> {
     pub order_sn: &'a OrderSn,
     /// The new status.
     pub status: &'a OrderStatus,
-    /// The platform's time of it (unix seconds).
-    pub at: i64,
+    /// The platform's time of it.
+    pub at: UnixMs,
     /// The status stored before, `None` for an order never seen.
     pub known: Option<&'a OrderStatus>,
     /// The order as fetched for this push, when it is this order's.
@@ -47,7 +49,8 @@ impl StatusChange<'_> {
         };
         let key = match body {
             EventBody::OrderCreated => format!("{prefix}:created"),
-            _ => format!("{prefix}:status:{}:{}", self.status.raw, self.at),
+            // Keys name the second, as they did before instants were typed, so a replayed push still dedupes.
+            _ => format!("{prefix}:status:{}:{}", self.status.raw, self.at.as_secs()),
         };
         let order = self
             .detail
@@ -73,7 +76,7 @@ impl StatusChange<'_> {
         };
         let mut events = vec![event(key, body)];
         if let Some((name, body)) = derived {
-            events.push(event(format!("{prefix}:{name}:{}", self.at), body));
+            events.push(event(format!("{prefix}:{name}:{}", self.at.as_secs()), body));
         }
         events
     }
@@ -93,7 +96,7 @@ mod tests {
             shop: ShopId::new(7).unwrap(),
             order_sn: &order,
             status,
-            at: 100,
+            at: shoprelay_clock::UnixMs::from_secs(100),
             known,
             detail: None,
         }

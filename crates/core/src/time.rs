@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use shoprelay_clock::UnixMs;
 
 /// The time zone of a marketplace region (`SG`, `BR`, `GB`, …); UTC+8 when the region is unknown or spans
 /// several zones (`US`), since that is where most of our sellers' staff sit.
@@ -31,14 +32,14 @@ pub fn region_timezone(region: Option<&str>) -> Tz {
     }
 }
 
-/// Formats unix seconds as `2026-11-26 22:28 (UTC+08:00)` in the given zone.
-pub fn format_local(unix_secs: i64, tz: Tz) -> String {
-    match DateTime::<Utc>::from_timestamp(unix_secs, 0) {
+/// Formats an instant as `2026-11-26 22:28 (UTC+08:00)` in the given zone.
+pub fn format_local(at: UnixMs, tz: Tz) -> String {
+    match DateTime::<Utc>::from_timestamp_millis(at.as_millis()) {
         Some(utc) => {
             let local = tz.from_utc_datetime(&utc.naive_utc());
             local.format("%Y-%m-%d %H:%M (UTC%:z)").to_string()
         }
-        None => unix_secs.to_string(),
+        None => at.to_string(),
     }
 }
 
@@ -50,15 +51,15 @@ mod tests {
     fn formats_in_the_shop_zone() {
         // 2022-08-10 08:38:47 UTC
         assert_eq!(
-            format_local(1660120727, region_timezone(Some("SG"))),
+            format_local(UnixMs::from_secs(1660120727), region_timezone(Some("SG"))),
             "2022-08-10 16:38 (UTC+08:00)"
         );
         assert_eq!(
-            format_local(1660120727, region_timezone(Some("th"))),
+            format_local(UnixMs::from_secs(1660120727), region_timezone(Some("th"))),
             "2022-08-10 15:38 (UTC+07:00)"
         );
         assert_eq!(
-            format_local(1660120727, region_timezone(Some("BR"))),
+            format_local(UnixMs::from_secs(1660120727), region_timezone(Some("BR"))),
             "2022-08-10 05:38 (UTC-03:00)"
         );
     }
@@ -67,15 +68,15 @@ mod tests {
     fn tiktok_markets_in_europe_show_their_own_time_and_summer_time() {
         // 2022-08-10 08:38:47 UTC is British Summer Time; 2022-01-10 is not.
         assert_eq!(
-            format_local(1660120727, region_timezone(Some("GB"))),
+            format_local(UnixMs::from_secs(1660120727), region_timezone(Some("GB"))),
             "2022-08-10 09:38 (UTC+01:00)"
         );
         assert_eq!(
-            format_local(1641803927, region_timezone(Some("GB"))),
+            format_local(UnixMs::from_secs(1641803927), region_timezone(Some("GB"))),
             "2022-01-10 08:38 (UTC+00:00)"
         );
         assert_eq!(
-            format_local(1660120727, region_timezone(Some("US"))),
+            format_local(UnixMs::from_secs(1660120727), region_timezone(Some("US"))),
             "2022-08-10 16:38 (UTC+08:00)",
             "several zones: the staff's"
         );

@@ -9,7 +9,7 @@ use shoprelay_store::{NewEvent, Task};
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
-use shoprelay_clock::SharedClock;
+use shoprelay_clock::{SharedClock, UnixMs};
 use shoprelay_store::{OrderWatch, Tasks};
 use tokio::sync::Notify;
 
@@ -55,14 +55,14 @@ stage_common!(Timers);
 impl Timers {
     /// Escalates the tasks whose time has come; returns how many.
     pub async fn escalate_once(&self) -> Result<usize, EngineError> {
-        let due = self.tasks.due_escalations(self.clock.now_ms(), BATCH).await?;
+        let due = self.tasks.due_escalations(self.clock.now(), BATCH).await?;
         if due.is_empty() {
             return Ok(0);
         }
         let registry = self.registry();
         let mut escalated = 0;
         for task in due {
-            let event = escalation_event(&registry, &task, self.clock.now_ms());
+            let event = escalation_event(&registry, &task, self.clock.now());
             let mut deliveries = self.route.route(&registry, &event).await?;
             if let Some(rule) = registry.routes.iter().find(|r| r.id.as_str() == task.rule_id) {
                 deliveries.extend(routing::render_escalation(
@@ -74,7 +74,7 @@ impl Timers {
             }
             if self
                 .tasks
-                .escalate_task(task.id, NewEvent { event, deliveries }, self.clock.now_ms())
+                .escalate_task(task.id, NewEvent { event, deliveries }, self.clock.now())
                 .await?
             {
                 metrics::counter!("shoprelay_escalations_total").increment(1);
@@ -98,8 +98,8 @@ impl Timers {
     }
 }
 
-/// The escalation event of a task, about the same shop and order, escalated at `now_ms`.
-fn escalation_event(registry: &Registry, task: &Task, now_ms: i64) -> Event {
+/// The escalation event of a task, about the same shop and order, escalated at `now`.
+fn escalation_event(registry: &Registry, task: &Task, now: UnixMs) -> Event {
     let shop_id = task
         .shop_id
         .and_then(|s| u64::try_from(s).ok())
@@ -120,13 +120,13 @@ fn escalation_event(registry: &Registry, task: &Task, now_ms: i64) -> Event {
         app,
         shop_id,
         order_sn: task.order_sn.as_deref().and_then(|o| OrderSn::parse(o).ok()),
-        occurred_at: now_ms.div_euclid(1_000),
+        occurred_at: now,
         order: None,
         body: EventBody::Escalation {
             task_id: task.id,
             rule: task.rule_id.clone(),
             assignee: task.assignee.clone(),
-            waited_minutes: (now_ms - task.created_at).max(0) / 60_000,
+            waited_minutes: now.millis_since(task.created_at).max(0) / 60_000,
             about: task.summary.clone(),
         },
     }

@@ -13,6 +13,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
+use shoprelay_clock::UnixMs;
 use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue, Platform, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderSnapshot, OrderStage};
@@ -153,7 +154,7 @@ impl Timers {
             };
             let latest = trail.latest();
             // The parcel last moved at its trail's newest step; with no trail yet, when it was shipped.
-            let moved_at = latest.map_or(order.status_time, |s| s.at);
+            let moved_at = latest.map_or(order.status_time, |s| s.at.as_secs());
             let status = trail.current_status();
             self.order_watch
                 .record_tracking(&order.app_id, order.shop_id, &order.order_sn, moved_at, status)
@@ -263,7 +264,7 @@ fn exception_event(registry: &Registry, order: &WatchedOrder, f: Found, now: i64
         app,
         shop_id: Some(shop),
         order_sn: Some(order_sn),
-        occurred_at: now,
+        occurred_at: UnixMs::from_secs(now),
         order: Some(snapshot),
         body: EventBody::LogisticsException {
             issue: f.issue,

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::error::Lang;
 use shoprelay_core::event::{Event, EventBody, TrailStep};
 use shoprelay_core::ids::ConfigId;
@@ -546,7 +547,7 @@ pub fn render(event: &Event, target: &Target, ctx: RenderContext<'_>) -> Result<
         Target::Webhook { webhook } => {
             let message = serde_json::json!({
                 "type": event.kind().as_str(),
-                "timestamp": event.occurred_at,
+                "timestamp": event.occurred_at.as_secs(),
                 "data": event,
             });
             Ok(Payload::Webhook {
@@ -574,9 +575,9 @@ fn ack_label(lang: Lang) -> &'static str {
     t(lang, "确认处理", "Acknowledge")
 }
 
-fn local_time(ts: i64, order: Option<&OrderSnapshot>, ctx: RenderContext<'_>) -> String {
+fn local_time(at: UnixMs, order: Option<&OrderSnapshot>, ctx: RenderContext<'_>) -> String {
     let region = order.and_then(|o| o.region.as_deref()).or(ctx.region);
-    format_local(ts, region_timezone(region))
+    format_local(at, region_timezone(region))
 }
 
 /// An order line, `name（model） [sku] × 2`, its marketplace-written parts passed through `escape`.
@@ -623,7 +624,10 @@ fn facts(event: &Event, ctx: RenderContext<'_>) -> Vec<(&'static str, String)> {
             rows.push((total_label(l), total));
         }
         if let Some(pay) = order.pay_time {
-            rows.push((t(l, "付款时间", "Paid"), local_time(pay, Some(order), ctx)));
+            rows.push((
+                t(l, "付款时间", "Paid"),
+                local_time(UnixMs::from_secs(pay), Some(order), ctx),
+            ));
         }
         if order.cod {
             rows.push((
@@ -638,7 +642,10 @@ fn facts(event: &Event, ctx: RenderContext<'_>) -> Vec<(&'static str, String)> {
         }
         EventBody::AuthorizationExpiring {
             expire_before: Some(at),
-        } => rows.push((t(l, "到期时间", "Expires"), local_time(*at, None, ctx))),
+        } => rows.push((
+            t(l, "到期时间", "Expires"),
+            local_time(UnixMs::from_secs(*at), None, ctx),
+        )),
         EventBody::ReauthorizationRequired { reason } | EventBody::ChatUnavailable { reason } => {
             rows.push((t(l, "原因", "Reason"), reason.clone()))
         }
@@ -779,9 +786,13 @@ fn card(event: &Event, ctx: RenderContext<'_>) -> TemplateCard {
         }),
         main_title: Some(MainTitle {
             title: Some(card_field::line(&title(event, ctx.lang))),
-            desc: order
-                .and_then(|o| o.create_time)
-                .map(|at| format!("{} {}", t(ctx.lang, "下单", "Placed"), local_time(at, order, ctx))),
+            desc: order.and_then(|o| o.create_time).map(|at| {
+                format!(
+                    "{} {}",
+                    t(ctx.lang, "下单", "Placed"),
+                    local_time(UnixMs::from_secs(at), order, ctx)
+                )
+            }),
         }),
         emphasis_content: order
             .and_then(OrderSnapshot::total_display)

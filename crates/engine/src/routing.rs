@@ -2,8 +2,10 @@
 //! serves the pipeline, the dry run (`shoprelay rules test`, `POST /api/v1/rules/test`) and previews.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::error::Lang;
 use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue};
 use shoprelay_core::ids::{ConfigId, WeComUserId};
@@ -59,8 +61,8 @@ pub struct TaskRequest {
     pub candidates: Vec<WeComUserId>,
     /// What keeps going to the same member.
     pub sticky_key: Option<String>,
-    /// When it escalates unless acknowledged (unix ms).
-    pub escalate_at: Option<i64>,
+    /// When it escalates unless acknowledged.
+    pub escalate_at: Option<UnixMs>,
     /// The rule's own message, rendered.
     pub text: Option<String>,
     /// Quiet hours hold (unix ms), as for any delivery.
@@ -119,9 +121,9 @@ fn shop_tz(registry: &Registry, event: &Event) -> chrono_tz::Tz {
     region_timezone(event.order.as_ref().and_then(|o| o.region.as_deref()).or(shop_region))
 }
 
-/// The deliveries for `event` at `now` (unix seconds, for time-of-day conditions in the shop's zone), with
-/// built-in messages in `lang`.
-pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed {
+/// The deliveries for `event` at `now` (for time-of-day conditions in the shop's zone), with built-in
+/// messages in `lang`.
+pub fn route(registry: &Registry, event: &Event, now: UnixMs, lang: Lang) -> Routed {
     let prepared = PreparedEvent::new(event, now);
     // Conditions see every field; messages see personal ones masked unless their rule shows them in full.
     let masked = masked_event(event);
@@ -166,7 +168,7 @@ pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed
             None => None,
         };
         let quiet_until = match &compiled.quiet {
-            Some(window) if !rule.urgent => window.end_after(now, tz).map(|end| end * 1_000),
+            Some(window) if !rule.urgent => window.end_after(now, tz).map(UnixMs::as_millis),
             _ => None,
         };
         // An escalation is never itself tracked, or a catch-all rule would escalate its own escalations.
@@ -183,7 +185,7 @@ pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed
             } else {
                 on_duty
             };
-            let starts = quiet_until.unwrap_or(now * 1_000).max(now * 1_000);
+            let starts = quiet_until.map_or(now, UnixMs::from_millis).max(now);
             routed.tasks.push(TaskRequest {
                 rule: rule.clone(),
                 candidates,
@@ -191,7 +193,7 @@ pub fn route(registry: &Registry, event: &Event, now: i64, lang: Lang) -> Routed
                 escalate_at: rule
                     .escalate
                     .as_ref()
-                    .map(|e| starts + i64::from(e.after_minutes) * 60_000),
+                    .map(|e| starts + Duration::from_secs(u64::from(e.after_minutes) * 60)),
                 text,
                 quiet_until,
             });
@@ -308,7 +310,7 @@ pub fn to_targets(
 /// Every delivery the event would produce, for dry runs and previews; nothing is stored. A rule that
 /// assigns is shown with its first on-duty member (the real pick depends on stored turns and loads) and
 /// a placeholder acknowledgement link.
-pub fn preview(registry: &Registry, event: &Event, now: i64, lang: Lang, public_url: &str) -> Vec<NewDelivery> {
+pub fn preview(registry: &Registry, event: &Event, now: UnixMs, lang: Lang, public_url: &str) -> Vec<NewDelivery> {
     let routed = route(registry, event, now, lang);
     let mut out = routed.deliveries;
     for req in &routed.tasks {
@@ -532,7 +534,7 @@ fn render_selected(registry: &Registry, event: &Event, selected: Vec<Selected>, 
 }
 
 /// Every rule's decision for `event`, for the dry run.
-pub fn explain(registry: &Registry, event: &Event, now: i64) -> Vec<RuleDecision> {
+pub fn explain(registry: &Registry, event: &Event, now: UnixMs) -> Vec<RuleDecision> {
     let prepared = PreparedEvent::new(event, now);
     registry
         .routes

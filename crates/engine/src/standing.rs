@@ -2,6 +2,7 @@
 //! stored as it arrives (Lazada pushes only a change), and the entity check and "test connection" hand it
 //! back to the shop's adapter, which says what it means.
 
+use shoprelay_clock::UnixMs;
 use shoprelay_core::entity::{EntityProblem, ShopState};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::{ConfigId, ShopId};
@@ -70,7 +71,7 @@ pub(crate) fn entity_state(pushed: &Standing, kept: Option<&str>) -> (ShopState,
 pub(crate) fn reported_suffix(reported_at: Option<i64>, region: Option<&str>) -> (String, String) {
     match reported_at {
         Some(ms) => {
-            let when = format_local(ms.div_euclid(1_000), region_timezone(region));
+            let when = format_local(UnixMs::from_millis(ms), region_timezone(region));
             (
                 format!("（平台推送于 {when}）"),
                 format!(" (pushed by the marketplace at {when})"),

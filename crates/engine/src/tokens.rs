@@ -415,7 +415,7 @@ impl MarketplaceTokens {
             app: app_id.clone(),
             shop_id: Some(shop),
             order_sn: None,
-            occurred_at: self.clock.now_secs(),
+            occurred_at: self.clock.now(),
             order: None,
             body: EventBody::ReauthorizationRequired { reason },
         };

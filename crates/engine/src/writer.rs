@@ -214,7 +214,7 @@ impl Task {
             combined.append(batch);
         }
         let pushed = combined.pushes.len();
-        match self.writes.write_batch(&combined, self.clock.now_ms()).await {
+        match self.writes.write_batch(&combined, self.clock.now()).await {
             Ok(mut outcome) => {
                 if pushed > 0 {
                     metrics::histogram!("shoprelay_ingest_batch_size").record(pushed as f64);
@@ -235,7 +235,7 @@ impl Task {
                 tracing::warn!(error = ?err, parts = parts.len(), "a shared commit failed; committing its parts one by one");
                 for (shape, waiter) in parts {
                     let part = shape.take_batch(&mut combined);
-                    match self.writes.write_batch(&part, self.clock.now_ms()).await {
+                    match self.writes.write_batch(&part, self.clock.now()).await {
                         Ok(outcome) => {
                             if shape.pushes > 0 {
                                 metrics::histogram!("shoprelay_ingest_batch_size").record(shape.pushes as f64);

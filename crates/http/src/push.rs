@@ -180,7 +180,7 @@ async fn accept(
                 shop_id: None,
                 order_sn: None,
                 body: String::from_utf8_lossy(&raw).into_owned(),
-                received_at: state.engine.clock.now_ms(),
+                received_at: state.engine.clock.now(),
             };
             return Ok(match state.engine.accept_push(new).await? {
                 PushInsert::Stored(_) => Ack::Unreadable,
@@ -200,7 +200,7 @@ async fn accept(
         shop_id: push.shop,
         order_sn: push.order,
         body: utf8(raw),
-        received_at: state.engine.clock.now_ms(),
+        received_at: state.engine.clock.now(),
     };
     Ok(match state.engine.accept_push(new).await? {
         PushInsert::Stored(_) => Ack::Stored,

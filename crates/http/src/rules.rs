@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
+use shoprelay_clock::UnixMs;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventKind};
 use shoprelay_core::ids::ConfigId;
@@ -232,7 +233,7 @@ pub async fn test(
 ) -> Result<Json<DryRun>, ApiError> {
     let Json(test) = body.map_err(|e| BadQuery(e.body_text()))?;
     let event = test_event(&state, &test).await?;
-    let at = test.at.unwrap_or_else(|| state.engine.clock.now_secs());
+    let at = test.at.map_or_else(|| state.engine.clock.now(), UnixMs::from_secs);
     Ok(Json(state.engine.rules().dry_run(&event, at)))
 }
 
@@ -261,6 +262,6 @@ pub async fn preview(
         return Err(RuleError::Invalid(problems).into());
     }
     let event = test_event(&state, &test).await?;
-    let at = test.at.unwrap_or_else(|| state.engine.clock.now_secs());
+    let at = test.at.map_or_else(|| state.engine.clock.now(), UnixMs::from_secs);
     Ok(Json(state.engine.rules().preview(&rule, &event, at)?))
 }

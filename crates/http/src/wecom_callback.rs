@@ -190,7 +190,7 @@ pub async fn receive(
         dedupe_key: message.dedupe_key(),
         kind: kind_of(&message),
         body: inner,
-        received_at: state.engine.clock.now_ms(),
+        received_at: state.engine.clock.now(),
     };
     match state.engine.callbacks().receive(&new).await {
         Ok(stored) => {

@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use shoprelay_clock::SharedClock;
+use shoprelay_clock::{SharedClock, UnixMs};
 use tokio::sync::{watch, Notify};
 
 /// Where a push stands.
@@ -306,7 +306,7 @@ impl<M: Clone + Send + 'static> PushSender<M> {
                 Some(at) => {
                     // A wake-up stored by notify_one before this wait still counts, so none is lost.
                     tokio::select! {
-                        () = self.clock.sleep_until(at) => {}
+                        () = self.clock.sleep_until(UnixMs::from_millis(at)) => {}
                         () = self.retry_wake.notified() => {}
                     }
                 }

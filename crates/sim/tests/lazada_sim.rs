@@ -15,7 +15,7 @@ use axum::Router;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use shoprelay_clock::ManualClock;
+use shoprelay_clock::{ManualClock, UnixMs};
 use shoprelay_sim::lazada::{
     serve, ApiFault, CountryUserInfo, LazadaSim, LazadaSimConfig, NewItem, NewOrder, OrderUpdate, PushState, Region,
     SimSeller, MESSAGE_SELLER_STATUS, MESSAGE_TOKEN_EXPIRING,
@@ -55,7 +55,7 @@ struct Env {
 }
 
 async fn start(config: LazadaSimConfig) -> Env {
-    let clock = ManualClock::new(START_MS);
+    let clock = ManualClock::new(UnixMs::from_millis(START_MS));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim = serve(listener, config, clock.shared()).await;
     Env { sim, clock }

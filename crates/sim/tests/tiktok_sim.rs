@@ -15,7 +15,7 @@ use axum::Router;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
-use shoprelay_clock::ManualClock;
+use shoprelay_clock::{ManualClock, UnixMs};
 use shoprelay_sim::tiktok::{
     serve, ApiFault, NewOrder, PushState, TiktokSim, TiktokSimConfig, INVALID_SIGN, TOKEN_EXPIRED,
 };
@@ -57,7 +57,7 @@ struct Env {
 }
 
 async fn start() -> Env {
-    let clock = ManualClock::new(START_MS);
+    let clock = ManualClock::new(UnixMs::from_millis(START_MS));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim = serve(listener, TiktokSimConfig::default(), clock.shared()).await;
     Env {

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use serde_json::{json, Value};
-use shoprelay_clock::ManualClock;
+use shoprelay_clock::{ManualClock, UnixMs};
 use shoprelay_sim::wecom::{
     serve, CallbackError, CallbackEvent, CallbackRecord, SimApp, SimCallback, WeComSim, WeComSimConfig,
 };
@@ -174,7 +174,7 @@ fn update_body(response_code: &str) -> Value {
 
 #[tokio::test]
 async fn a_members_message_arrives_encrypted_and_signed_for_the_product() {
-    let clock = ManualClock::new(START_MS);
+    let clock = ManualClock::new(UnixMs::from_millis(START_MS));
     let (url, rx) = receiver().await;
     let sim = start(config(vec![callback(&url)]), &clock).await;
 
@@ -231,7 +231,7 @@ async fn a_members_message_arrives_encrypted_and_signed_for_the_product() {
 
 #[tokio::test]
 async fn a_callback_not_answered_200_is_sent_three_more_times_with_the_same_msg_id() {
-    let clock = ManualClock::new(START_MS);
+    let clock = ManualClock::new(UnixMs::from_millis(START_MS));
     let (url, rx) = receiver().await;
     let sim = start(
         WeComSimConfig {
@@ -271,7 +271,7 @@ async fn a_callback_not_answered_200_is_sent_three_more_times_with_the_same_msg_
 
 #[tokio::test]
 async fn callbacks_need_a_known_app_member_and_setting() {
-    let clock = ManualClock::new(START_MS);
+    let clock = ManualClock::new(UnixMs::from_millis(START_MS));
     let (url, rx) = receiver().await;
     let sim = start(config(Vec::new()), &clock).await;
     assert_eq!(
@@ -317,7 +317,7 @@ async fn callbacks_need_a_known_app_member_and_setting() {
 
 #[tokio::test]
 async fn clicking_a_button_calls_back_with_a_response_code_that_updates_the_card_once() {
-    let clock = ManualClock::new(START_MS);
+    let clock = ManualClock::new(UnixMs::from_millis(START_MS));
     let (url, rx) = receiver().await;
     let sim = start(config(vec![callback(&url)]), &clock).await;
     let token = token(&sim, SECRET).await;
@@ -425,7 +425,7 @@ async fn clicking_a_button_calls_back_with_a_response_code_that_updates_the_card
 
 #[tokio::test]
 async fn response_codes_are_checked_like_wecom() {
-    let clock = ManualClock::new(START_MS);
+    let clock = ManualClock::new(UnixMs::from_millis(START_MS));
     let (url, _rx) = receiver().await;
     let sim = start(config(vec![callback(&url)]), &clock).await;
     let token_a = token(&sim, SECRET).await;
@@ -485,7 +485,7 @@ async fn response_codes_are_checked_like_wecom() {
 
 #[tokio::test]
 async fn members_act_over_the_http_control_api() {
-    let clock = ManualClock::new(START_MS);
+    let clock = ManualClock::new(UnixMs::from_millis(START_MS));
     let (url, rx) = receiver().await;
     let sim = start(config(Vec::new()), &clock).await;
     let http = reqwest::Client::new();

@@ -1,6 +1,7 @@
 //! Records the store keeps and returns. Times are unix milliseconds unless a name says seconds.
 
 use serde::Serialize;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
@@ -24,7 +25,7 @@ pub struct NewPush {
     /// The raw body, exactly as received.
     pub body: String,
     /// When it arrived.
-    pub received_at: i64,
+    pub received_at: UnixMs,
 }
 
 /// A verified, decrypted WeCom callback, ready to be stored before WeCom gets its 200.
@@ -38,8 +39,8 @@ pub struct NewCallback {
     pub kind: String,
     /// The decrypted XML.
     pub body: String,
-    /// When it arrived (unix ms).
-    pub received_at: i64,
+    /// When it arrived.
+    pub received_at: UnixMs,
 }
 
 /// A stored WeCom callback.
@@ -55,8 +56,8 @@ pub struct StoredCallback {
     pub kind: String,
     /// The decrypted XML.
     pub body: String,
-    /// When it arrived (unix ms).
-    pub received_at: i64,
+    /// When it arrived.
+    pub received_at: UnixMs,
     /// [`CallbackState::Received`] until acted on.
     pub state: CallbackState,
 }
@@ -138,7 +139,7 @@ impl InboxState {
 }
 
 /// A stored push claimed for normalisation.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct InboxItem {
     /// Inbox id.
     pub id: i64,
@@ -157,7 +158,7 @@ pub struct InboxItem {
     /// Processing attempts so far.
     pub attempts: i64,
     /// Arrival time.
-    pub received_at: i64,
+    pub received_at: UnixMs,
     /// Proof of this claim: completing or retrying the item needs it, so a worker whose lease ran out
     /// cannot overwrite the work of the one that took over.
     pub claim_token: String,
@@ -868,8 +869,8 @@ pub struct NewTask {
     pub strategy: shoprelay_core::route::AssignStrategy,
     /// One line about the event.
     pub summary: String,
-    /// When it escalates unless acknowledged (unix ms).
-    pub escalate_at: Option<i64>,
+    /// When it escalates unless acknowledged.
+    pub escalate_at: Option<UnixMs>,
 }
 
 /// An event someone must handle.
@@ -894,12 +895,15 @@ pub struct Task {
     pub token: String,
     /// Where its handling stands.
     pub state: TaskState,
-    /// When it was opened (unix ms).
-    pub created_at: i64,
-    /// When it escalates unless acknowledged (unix ms).
-    pub escalate_at: Option<i64>,
-    /// When it was acknowledged (unix ms).
-    pub acked_at: Option<i64>,
+    /// When it was opened (unix ms in JSON).
+    #[schema(value_type = i64)]
+    pub created_at: UnixMs,
+    /// When it escalates unless acknowledged (unix ms in JSON).
+    #[schema(value_type = Option<i64>)]
+    pub escalate_at: Option<UnixMs>,
+    /// When it was acknowledged (unix ms in JSON).
+    #[schema(value_type = Option<i64>)]
+    pub acked_at: Option<UnixMs>,
     /// Who acknowledged it.
     pub acked_by: Option<String>,
 }
@@ -1046,8 +1050,8 @@ pub struct InboxRetry {
     pub id: i64,
     /// The claim it was processed under.
     pub claim_token: String,
-    /// When to try again (unix ms).
-    pub next_at: i64,
+    /// When to try again.
+    pub next_at: UnixMs,
     /// Why it failed.
     pub error: String,
 }

@@ -1,6 +1,7 @@
 //! The storage contract, split by concern so each part reads on its own.
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId, WeComUserId};
@@ -26,12 +27,13 @@ pub trait Inbox: Send + Sync {
     async fn insert_pushes(&self, pushes: &[NewPush]) -> Result<Vec<PushInsert>>;
     /// Claims up to `limit` due items for `lease_ms`; a crashed claimer's items come back after the lease.
     /// Items of one order are handed out one at a time, oldest first, so processors never race on an order.
-    async fn claim_inbox(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<InboxItem>>;
+    async fn claim_inbox(&self, now: UnixMs, lease_ms: i64, limit: i64) -> Result<Vec<InboxItem>>;
     /// Writes the events, their deliveries and order states, and closes the item, in one transaction.
     /// Returns the number of events that were new, or `None` (and writes nothing) when the claim was lost.
-    async fn complete_inbox(&self, item: &InboxItem, completion: InboxCompletion, now: i64) -> Result<Option<usize>>;
+    async fn complete_inbox(&self, item: &InboxItem, completion: InboxCompletion, now: UnixMs)
+        -> Result<Option<usize>>;
     /// Puts the item back for another attempt at `next_at` (ignored when the claim was lost).
-    async fn retry_inbox(&self, item: &InboxItem, next_at: i64, error: &str) -> Result<()>;
+    async fn retry_inbox(&self, item: &InboxItem, next_at: UnixMs, error: &str) -> Result<()>;
     /// The last status stored for an order, with the platform's time of it.
     async fn order_status(&self, app: &ConfigId, shop: ShopId, order: &OrderSn) -> Result<Option<(String, i64)>>;
     /// [`Inbox::order_status`] of each of `orders` (app, shop, order), in their order: one read for a
@@ -41,7 +43,7 @@ pub trait Inbox: Send + Sync {
     async fn latest_event(&self, order: &str, kind: Option<&str>) -> Result<Option<shoprelay_core::event::Event>>;
     /// Puts up to `limit` matching failed pushes back in the inbox, due at `now` with attempts reset, each
     /// with a `replayed` audit entry, in one transaction; returns how many.
-    async fn replay_failed_pushes(&self, filter: &PushReplayFilter, now: i64, limit: i64) -> Result<u64>;
+    async fn replay_failed_pushes(&self, filter: &PushReplayFilter, now: UnixMs, limit: i64) -> Result<u64>;
     /// How many failed pushes match.
     async fn count_failed_pushes(&self, filter: &PushReplayFilter) -> Result<i64>;
 }
@@ -182,16 +184,16 @@ pub trait OrderWatch: Send + Sync {
 pub trait Tasks: Send + Sync {
     /// Opens the task of a rule and event, picking its assignee among `candidates` (sticky first, then
     /// by strategy) — or returns the one already open for them, so a retried event keeps its assignee.
-    async fn open_task(&self, task: &NewTask, now: i64) -> Result<Task>;
+    async fn open_task(&self, task: &NewTask, now: UnixMs) -> Result<Task>;
     /// Acknowledges a task (idempotent); `None` when there is no such task.
-    async fn ack_task(&self, task: &TaskRef, by: &str, now: i64) -> Result<Option<Task>>;
+    async fn ack_task(&self, task: &TaskRef, by: &str, now: UnixMs) -> Result<Option<Task>>;
     /// The task behind an acknowledgement link.
     async fn task_by_token(&self, token: &str) -> Result<Option<Task>>;
     /// Open tasks whose escalation time has come.
-    async fn due_escalations(&self, now: i64, limit: i64) -> Result<Vec<Task>>;
+    async fn due_escalations(&self, now: UnixMs, limit: i64) -> Result<Vec<Task>>;
     /// Marks the task escalated and stores the escalation event, in one transaction; `false` (nothing
     /// written) when it was acknowledged or escalated meanwhile.
-    async fn escalate_task(&self, task_id: i64, event: NewEvent, now: i64) -> Result<bool>;
+    async fn escalate_task(&self, task_id: i64, event: NewEvent, now: UnixMs) -> Result<bool>;
     /// Tasks, newest first, optionally of one state.
     async fn list_tasks(&self, state: Option<TaskState>, limit: i64) -> Result<Vec<Task>>;
 }
@@ -274,9 +276,9 @@ pub trait ShopAuthRepo: Send + Sync {
 /// Retention: finished rows past their age, deleted a batch at a time.
 #[async_trait]
 pub trait Retention: Send + Sync {
-    /// Deletes up to `limit` rows of `target` older than `before` (unix ms); returns how many. Pending
+    /// Deletes up to `limit` rows of `target` older than `before`; returns how many. Pending
     /// work is never purged; the audit log only from its oldest end, keeping its chain verifiable.
-    async fn purge(&self, target: RetentionTarget, before: i64, limit: i64) -> Result<u64>;
+    async fn purge(&self, target: RetentionTarget, before: UnixMs, limit: i64) -> Result<u64>;
 }
 
 /// Data subjects' rights over the personal data stored.
@@ -287,7 +289,7 @@ pub trait Privacy: Send + Sync {
     /// Deletes everything stored about one buyer of one shop — their messages, their orders' pushes,
     /// events, rendered messages (and digests carrying them), tasks and last statuses — found through the
     /// keyed buyer hash, and audits it naming only that hash and the counts, in one transaction.
-    async fn forget_buyer(&self, shop: ShopId, buyer: &str, now: i64) -> Result<ForgetReport>;
+    async fn forget_buyer(&self, shop: ShopId, buyer: &str, now: UnixMs) -> Result<ForgetReport>;
     /// Deletes everything stored about one shop of an app — its pushes, events, rendered messages (and
     /// digests carrying them), tasks, order statuses and tokens — and audits the counts, in one
     /// transaction. For a shop that left: callers check it is no longer authorized.
@@ -297,7 +299,7 @@ pub trait Privacy: Send + Sync {
         app: &ConfigId,
         platform: Option<Platform>,
         shop: ShopId,
-        now: i64,
+        now: UnixMs,
     ) -> Result<ForgetReport>;
 }
 
@@ -316,7 +318,7 @@ pub trait DataPolicies: Send + Sync {
         platform: Option<Platform>,
         shop: ShopId,
         policy: &FieldPolicy,
-        now: i64,
+        now: UnixMs,
     ) -> Result<()>;
 }
 
@@ -330,12 +332,12 @@ pub trait Callbacks: Send + Sync {
     async fn recent_callbacks(&self, limit: i64) -> Result<Vec<StoredCallback>>;
     /// Claims up to `limit` callbacks not acted on yet, oldest first, for `lease_ms`; a crashed worker's
     /// come back after the lease.
-    async fn claim_callbacks(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<StoredCallback>>;
+    async fn claim_callbacks(&self, now: UnixMs, lease_ms: i64, limit: i64) -> Result<Vec<StoredCallback>>;
     /// Closes a claimed callback: `state` says what was done (`done`, `ignored`, `failed`), `note` why.
     async fn finish_callback(&self, id: i64, state: CallbackState, note: Option<&str>) -> Result<()>;
     /// Takes (or renews) `owner`'s lease on the long connection of `bot` until `until`; `false` while
     /// another owner's lease is live.
-    async fn take_bot_lease(&self, bot: &str, owner: &str, now: i64, until: i64) -> Result<bool>;
+    async fn take_bot_lease(&self, bot: &str, owner: &str, now: UnixMs, until: UnixMs) -> Result<bool>;
     /// Gives `owner`'s lease on `bot` back (a clean stop), so another replica need not wait it out.
     async fn release_bot_lease(&self, bot: &str, owner: &str) -> Result<()>;
 }
@@ -458,7 +460,7 @@ pub trait Writes: Send + Sync {
     /// Commits every write of `batch` in ONE transaction, with the effects of the single operations it
     /// stands for (a push stored once, completions and finishes fenced by their claims, each with its audit
     /// entry); `now` stamps what completions create. All or nothing: after an error nothing is written.
-    async fn write_batch(&self, batch: &WriteBatch, now: i64) -> Result<WriteOutcome>;
+    async fn write_batch(&self, batch: &WriteBatch, now: UnixMs) -> Result<WriteOutcome>;
 }
 
 /// The conversation archive searched, and what a conversation shows beside its messages.

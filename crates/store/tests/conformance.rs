@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
+use shoprelay_clock::UnixMs;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId, WeComUserId};
@@ -98,6 +99,11 @@ where
     }
 }
 
+/// An instant `n` unix milliseconds after the epoch: the suite's times are small numbers.
+fn ms(n: i64) -> UnixMs {
+    UnixMs::from_millis(n)
+}
+
 fn app() -> ConfigId {
     ConfigId::parse("app-1").unwrap()
 }
@@ -115,7 +121,7 @@ fn push(key: &str, at: i64) -> NewPush {
         shop_id: Some(shop()),
         order_sn: Some(OrderSn::parse("220810QSK8S7BX").unwrap()),
         body: format!("{{\"k\":\"{key}\"}}"),
-        received_at: at,
+        received_at: ms(at),
     }
 }
 
@@ -126,7 +132,7 @@ fn event(key: &str) -> Event {
         app: app(),
         shop_id: Some(shop()),
         order_sn: Some(OrderSn::parse("220810QSK8S7BX").unwrap()),
-        occurred_at: 1,
+        occurred_at: UnixMs::from_secs(1),
         order: None,
         body: EventBody::OrderCreated,
     }
@@ -181,15 +187,15 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
         let mut b = push("b", 10);
         b.order_sn = Some(OrderSn::parse("OTHER").unwrap());
         s.insert_pushes(&[push("a", 10), b]).await.unwrap();
-        let first = s.claim_inbox(100, 1_000, 10).await.unwrap();
+        let first = s.claim_inbox(ms(100), 1_000, 10).await.unwrap();
         assert_eq!(first.len(), 2);
         assert_eq!(first[0].attempts, 1);
         assert!(
-            s.claim_inbox(200, 1_000, 10).await.unwrap().is_empty(),
+            s.claim_inbox(ms(200), 1_000, 10).await.unwrap().is_empty(),
             "leased items are not claimed twice"
         );
         // A crashed worker's lease runs out and the item comes back.
-        let again = s.claim_inbox(1_200, 1_000, 10).await.unwrap();
+        let again = s.claim_inbox(ms(1_200), 1_000, 10).await.unwrap();
         assert_eq!(again.len(), 2);
         assert_eq!(again[0].attempts, 2);
 
@@ -211,15 +217,22 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
         };
         // The first claim's lease ran out and the item was claimed again: the stale claim cannot complete it.
         assert_eq!(
-            s.complete_inbox(&first[0], completion.clone(), 1_300).await.unwrap(),
+            s.complete_inbox(&first[0], completion.clone(), ms(1_300))
+                .await
+                .unwrap(),
             None
         );
         assert_eq!(
-            s.complete_inbox(&again[0], completion.clone(), 1_300).await.unwrap(),
+            s.complete_inbox(&again[0], completion.clone(), ms(1_300))
+                .await
+                .unwrap(),
             Some(1)
         );
         // The same event from the second (duplicate-fact) push creates nothing new.
-        assert_eq!(s.complete_inbox(&again[1], completion, 1_300).await.unwrap(), Some(0));
+        assert_eq!(
+            s.complete_inbox(&again[1], completion, ms(1_300)).await.unwrap(),
+            Some(0)
+        );
         let depths = s.queue_depths().await.unwrap();
         assert_eq!(depths.inbox_pending, 0);
         assert_eq!(depths.deliveries_pending, 2);
@@ -228,7 +241,7 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
             s.order_status(&app(), shop(), &sn).await.unwrap(),
             Some(("READY_TO_SHIP".into(), 50))
         );
-        assert!(s.claim_inbox(10_000, 1_000, 10).await.unwrap().is_empty());
+        assert!(s.claim_inbox(ms(10_000), 1_000, 10).await.unwrap().is_empty());
     })
     .await;
 }
@@ -237,10 +250,10 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
 async fn inbox_retry_waits_for_its_time() {
     run_both(|s| async move {
         s.insert_pushes(&[push("a", 10)]).await.unwrap();
-        let item = s.claim_inbox(10, 1_000, 1).await.unwrap().remove(0);
-        s.retry_inbox(&item, 5_000, "shopee unreachable").await.unwrap();
-        assert!(s.claim_inbox(4_999, 1_000, 1).await.unwrap().is_empty());
-        assert_eq!(s.claim_inbox(5_000, 1_000, 1).await.unwrap().len(), 1);
+        let item = s.claim_inbox(ms(10), 1_000, 1).await.unwrap().remove(0);
+        s.retry_inbox(&item, ms(5_000), "shopee unreachable").await.unwrap();
+        assert!(s.claim_inbox(ms(4_999), 1_000, 1).await.unwrap().is_empty());
+        assert_eq!(s.claim_inbox(ms(5_000), 1_000, 1).await.unwrap().len(), 1);
     })
     .await;
 }
@@ -252,7 +265,7 @@ async fn failed_pushes_are_replayed_by_filter_with_an_audit_entry() {
         other.order_sn = Some(OrderSn::parse("OTHER").unwrap());
         other.shop_id = Some(ShopId::new(5).unwrap());
         s.insert_pushes(&[push("a", 10), other, push("c", 30)]).await.unwrap();
-        let items = s.claim_inbox(100, 1_000, 10).await.unwrap();
+        let items = s.claim_inbox(ms(100), 1_000, 10).await.unwrap();
         assert_eq!(items.len(), 2, "one order's pushes one at a time");
         let fail = |note: &str| InboxCompletion {
             state: InboxState::Failed,
@@ -261,7 +274,7 @@ async fn failed_pushes_are_replayed_by_filter_with_an_audit_entry() {
             note: Some(note.into()),
         };
         for item in &items {
-            s.complete_inbox(item, fail("unreadable"), 200).await.unwrap();
+            s.complete_inbox(item, fail("unreadable"), ms(200)).await.unwrap();
         }
         let all = PushReplayFilter::default();
         assert_eq!(s.count_failed_pushes(&all).await.unwrap(), 2);
@@ -274,16 +287,16 @@ async fn failed_pushes_are_replayed_by_filter_with_an_audit_entry() {
             from: Some(25),
             ..Default::default()
         };
-        assert_eq!(s.replay_failed_pushes(&too_late, 300, 10).await.unwrap(), 0);
+        assert_eq!(s.replay_failed_pushes(&too_late, ms(300), 10).await.unwrap(), 0);
 
-        assert_eq!(s.replay_failed_pushes(&by_shop, 300, 10).await.unwrap(), 1);
-        assert_eq!(s.replay_failed_pushes(&by_shop, 300, 10).await.unwrap(), 0);
-        let again = s.claim_inbox(300, 1_000, 10).await.unwrap();
+        assert_eq!(s.replay_failed_pushes(&by_shop, ms(300), 10).await.unwrap(), 1);
+        assert_eq!(s.replay_failed_pushes(&by_shop, ms(300), 10).await.unwrap(), 0);
+        let again = s.claim_inbox(ms(300), 1_000, 10).await.unwrap();
         let ids: Vec<&str> = again.iter().map(|i| i.dedupe_key.as_str()).collect();
         assert_eq!(ids, vec!["b", "c"], "the replayed push and the pending one");
         assert_eq!(again[0].attempts, 1, "attempts start over");
 
-        assert_eq!(s.replay_failed_pushes(&all, 400, 10).await.unwrap(), 1);
+        assert_eq!(s.replay_failed_pushes(&all, ms(400), 10).await.unwrap(), 1);
         assert_eq!(s.count_failed_pushes(&all).await.unwrap(), 0);
         let audit = s
             .query_audit(&AuditFilter {
@@ -490,17 +503,17 @@ async fn the_audit_log_records_and_filters_by_platform() {
         lz_push.order_sn = Some(OrderSn::parse("LZ1").unwrap());
         s.insert_pushes(&[push("sp-1", 10), lz_push]).await.unwrap();
         // Processing and replaying write the platform too: it comes from the stored push.
-        for item in s.claim_inbox(100, 1_000, 10).await.unwrap() {
+        for item in s.claim_inbox(ms(100), 1_000, 10).await.unwrap() {
             let done = InboxCompletion {
                 state: InboxState::Failed,
                 events: vec![],
                 order_updates: vec![],
                 note: Some("unreadable".into()),
             };
-            s.complete_inbox(&item, done, 200).await.unwrap();
+            s.complete_inbox(&item, done, ms(200)).await.unwrap();
         }
         assert_eq!(
-            s.replay_failed_pushes(&PushReplayFilter::default(), 300, 10)
+            s.replay_failed_pushes(&PushReplayFilter::default(), ms(300), 10)
                 .await
                 .unwrap(),
             2
@@ -844,7 +857,7 @@ async fn one_orders_pushes_are_claimed_one_at_a_time_in_order() {
         let mut other = push("c", 10);
         other.order_sn = Some(OrderSn::parse("OTHER").unwrap());
         s.insert_pushes(&[push("a", 10), push("b", 11), other]).await.unwrap();
-        let first = s.claim_inbox(100, 1_000, 10).await.unwrap();
+        let first = s.claim_inbox(ms(100), 1_000, 10).await.unwrap();
         assert_eq!(
             first.iter().map(|i| i.dedupe_key.as_str()).collect::<Vec<_>>(),
             vec!["a", "c"]
@@ -855,9 +868,12 @@ async fn one_orders_pushes_are_claimed_one_at_a_time_in_order() {
             order_updates: vec![],
             note: None,
         };
-        assert!(s.claim_inbox(100, 1_000, 10).await.unwrap().is_empty(), "b waits for a");
-        s.complete_inbox(&first[0], done, 100).await.unwrap();
-        let next = s.claim_inbox(100, 1_000, 10).await.unwrap();
+        assert!(
+            s.claim_inbox(ms(100), 1_000, 10).await.unwrap().is_empty(),
+            "b waits for a"
+        );
+        s.complete_inbox(&first[0], done, ms(100)).await.unwrap();
+        let next = s.claim_inbox(ms(100), 1_000, 10).await.unwrap();
         assert_eq!(
             next.iter().map(|i| i.dedupe_key.as_str()).collect::<Vec<_>>(),
             vec!["b"]
@@ -880,7 +896,7 @@ async fn an_older_status_never_overwrites_a_newer_one() {
             ship_by_date: None,
         };
         for (key, status, t) in [("a", "SHIPPED", 200), ("b", "UNPAID", 100)] {
-            let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
+            let item = s.claim_inbox(ms(1_000), 1_000, 1).await.unwrap().remove(0);
             assert_eq!(item.dedupe_key, key);
             let c = InboxCompletion {
                 state: InboxState::Done,
@@ -888,7 +904,7 @@ async fn an_older_status_never_overwrites_a_newer_one() {
                 order_updates: vec![update(status, t)],
                 note: None,
             };
-            s.complete_inbox(&item, c, 1_000).await.unwrap();
+            s.complete_inbox(&item, c, ms(1_000)).await.unwrap();
         }
         assert_eq!(
             s.order_status(&app(), shop(), &sn).await.unwrap(),
@@ -918,7 +934,7 @@ async fn order_statuses_and_data_policies_are_read_for_a_whole_pass_in_the_asked
             status_time: t,
             ship_by_date: None,
         };
-        let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
+        let item = s.claim_inbox(ms(1_000), 1_000, 1).await.unwrap().remove(0);
         let done = InboxCompletion {
             state: InboxState::Done,
             events: vec![],
@@ -929,7 +945,7 @@ async fn order_statuses_and_data_policies_are_read_for_a_whole_pass_in_the_asked
             ],
             note: None,
         };
-        s.complete_inbox(&item, done, 1_000).await.unwrap();
+        s.complete_inbox(&item, done, ms(1_000)).await.unwrap();
         assert_eq!(
             s.order_statuses(&[]).await.unwrap(),
             Vec::<Option<(String, i64)>>::new()
@@ -970,11 +986,13 @@ async fn order_statuses_and_data_policies_are_read_for_a_whole_pass_in_the_asked
 
         let accepted = Some(Acceptance {
             by: "王经理".into(),
-            at: 7,
+            at: UnixMs::from_millis(7),
             version: COMMITMENT_VERSION.into(),
         });
         let policy = FieldPolicy::new([SensitiveField::Phone].into(), accepted).unwrap();
-        s.set_data_policy(&app(), None, other_shop, &policy, 10).await.unwrap();
+        s.set_data_policy(&app(), None, other_shop, &policy, ms(10))
+            .await
+            .unwrap();
         assert_eq!(s.data_policies(&[]).await.unwrap(), Vec::<FieldPolicy>::new());
         assert_eq!(
             s.data_policies(&[
@@ -1049,17 +1067,17 @@ async fn sqlite_server_start_releases_claims_of_a_crashed_process() {
     )
     .await
     .unwrap();
-    assert_eq!(s.claim_inbox(10, 60_000, 10).await.unwrap().len(), 1);
+    assert_eq!(s.claim_inbox(ms(10), 60_000, 10).await.unwrap().len(), 1);
     assert_eq!(s.claim_deliveries("r1", 10, 60_000, 15_000, 10).await.unwrap().len(), 1);
     s.close().await;
     let reopened = SqlStore::connect(&url, key).await.unwrap();
     assert!(
-        reopened.claim_inbox(20, 60_000, 10).await.unwrap().is_empty(),
+        reopened.claim_inbox(ms(20), 60_000, 10).await.unwrap().is_empty(),
         "opening alone releases nothing"
     );
     reopened.release_orphaned_claims().await.unwrap();
     assert_eq!(
-        reopened.claim_inbox(20, 60_000, 10).await.unwrap().len(),
+        reopened.claim_inbox(ms(20), 60_000, 10).await.unwrap().len(),
         1,
         "inbox claim released"
     );
@@ -1206,7 +1224,7 @@ async fn destinations_and_states_this_version_cannot_read_are_corrupt_rows() {
 
         s.open_task(
             &task("r", "e", None, shoprelay_core::route::AssignStrategy::RoundRobin),
-            0,
+            ms(0),
         )
         .await
         .unwrap();
@@ -1583,7 +1601,7 @@ fn task(rule: &str, key: &str, sticky: Option<&str>, strategy: shoprelay_core::r
         candidates: vec!["alice".into(), "bob".into()],
         strategy,
         summary: format!("about {key}"),
-        escalate_at: Some(10_000),
+        escalate_at: Some(ms(10_000)),
     }
 }
 
@@ -1591,36 +1609,36 @@ fn task(rule: &str, key: &str, sticky: Option<&str>, strategy: shoprelay_core::r
 async fn tasks_assign_in_turn_stick_to_their_order_and_escalate_once() {
     use shoprelay_core::route::AssignStrategy::{LeastOpen, RoundRobin};
     run_both(|s| async move {
-        let a = s.open_task(&task("rr", "e1", None, RoundRobin), 1).await.unwrap();
-        let b = s.open_task(&task("rr", "e2", None, RoundRobin), 2).await.unwrap();
-        let c = s.open_task(&task("rr", "e3", None, RoundRobin), 3).await.unwrap();
+        let a = s.open_task(&task("rr", "e1", None, RoundRobin), ms(1)).await.unwrap();
+        let b = s.open_task(&task("rr", "e2", None, RoundRobin), ms(2)).await.unwrap();
+        let c = s.open_task(&task("rr", "e3", None, RoundRobin), ms(3)).await.unwrap();
         let assignees: Vec<_> = [&a, &b, &c].iter().map(|t| t.assignee.clone().unwrap()).collect();
         assert_eq!(assignees, ["alice", "bob", "alice"]);
         // The same event again keeps its task and assignee.
-        let again = s.open_task(&task("rr", "e2", None, RoundRobin), 4).await.unwrap();
+        let again = s.open_task(&task("rr", "e2", None, RoundRobin), ms(4)).await.unwrap();
         assert_eq!((again.id, again.assignee.as_deref()), (b.id, Some("bob")));
         // Sticky: the order bob had goes to bob, though it is alice's turn... and after him, to him again.
         let first = s
-            .open_task(&task("rr", "e4", Some("order:1:X"), RoundRobin), 5)
+            .open_task(&task("rr", "e4", Some("order:1:X"), RoundRobin), ms(5))
             .await
             .unwrap();
         let second = s
-            .open_task(&task("rr", "e5", Some("order:1:X"), RoundRobin), 6)
+            .open_task(&task("rr", "e5", Some("order:1:X"), RoundRobin), ms(6))
             .await
             .unwrap();
         assert_eq!(first.assignee, second.assignee);
 
         // Least open: alice has two open, bob one; acknowledging both of alice's makes her the lightest.
-        let l1 = s.open_task(&task("lo", "l1", None, LeastOpen), 1).await.unwrap();
-        let l2 = s.open_task(&task("lo", "l2", None, LeastOpen), 2).await.unwrap();
-        let l3 = s.open_task(&task("lo", "l3", None, LeastOpen), 3).await.unwrap();
+        let l1 = s.open_task(&task("lo", "l1", None, LeastOpen), ms(1)).await.unwrap();
+        let l2 = s.open_task(&task("lo", "l2", None, LeastOpen), ms(2)).await.unwrap();
+        let l3 = s.open_task(&task("lo", "l3", None, LeastOpen), ms(3)).await.unwrap();
         assert_eq!(
             [&l1, &l2, &l3].map(|t| t.assignee.clone().unwrap()),
             ["alice", "bob", "alice"]
         );
-        s.ack_task(&TaskRef::Id(l1.id), "alice", 4).await.unwrap().unwrap();
+        s.ack_task(&TaskRef::Id(l1.id), "alice", ms(4)).await.unwrap().unwrap();
         let acked = s
-            .ack_task(&TaskRef::Token(l3.token.clone()), "alice", 5)
+            .ack_task(&TaskRef::Token(l3.token.clone()), "alice", ms(5))
             .await
             .unwrap()
             .unwrap();
@@ -1628,27 +1646,27 @@ async fn tasks_assign_in_turn_stick_to_their_order_and_escalate_once() {
             (acked.state, acked.acked_by.as_deref()),
             (TaskState::Acked, Some("alice"))
         );
-        let l4 = s.open_task(&task("lo", "l4", None, LeastOpen), 6).await.unwrap();
+        let l4 = s.open_task(&task("lo", "l4", None, LeastOpen), ms(6)).await.unwrap();
         assert_eq!(l4.assignee.as_deref(), Some("alice"));
-        assert!(s.ack_task(&TaskRef::Id(999_999), "x", 7).await.unwrap().is_none());
+        assert!(s.ack_task(&TaskRef::Id(999_999), "x", ms(7)).await.unwrap().is_none());
         assert_eq!(s.task_by_token(&l4.token).await.unwrap().unwrap().id, l4.id);
 
         // Escalation: due once, never after acknowledgement or a first escalation.
         let due: Vec<i64> = s
-            .due_escalations(20_000, 100)
+            .due_escalations(ms(20_000), 100)
             .await
             .unwrap()
             .iter()
             .map(|t| t.id)
             .collect();
         assert!(due.contains(&a.id) && !due.contains(&l1.id), "{due:?}");
-        assert!(s.due_escalations(9_999, 100).await.unwrap().is_empty());
+        assert!(s.due_escalations(ms(9_999), 100).await.unwrap().is_empty());
         let escalation = NewEvent {
             event: event("escalation:a"),
             deliveries: vec![delivery("robot:boss")],
         };
-        assert!(s.escalate_task(a.id, escalation.clone(), 20_000).await.unwrap());
-        assert!(!s.escalate_task(a.id, escalation, 20_001).await.unwrap());
+        assert!(s.escalate_task(a.id, escalation.clone(), ms(20_000)).await.unwrap());
+        assert!(!s.escalate_task(a.id, escalation, ms(20_001)).await.unwrap());
         let claimed = s.claim_deliveries("r1", 20_000, 60_000, 15_000, 10).await.unwrap();
         assert_eq!(
             claimed.iter().map(|d| d.destination.to_string()).collect::<Vec<_>>(),
@@ -1657,7 +1675,11 @@ async fn tasks_assign_in_turn_stick_to_their_order_and_escalate_once() {
         let open = s.list_tasks(Some(TaskState::Escalated), 10).await.unwrap();
         assert_eq!(open.iter().map(|t| t.id).collect::<Vec<_>>(), vec![a.id]);
         // An escalated task can still be acknowledged.
-        let late = s.ack_task(&TaskRef::Id(a.id), "boss", 30_000).await.unwrap().unwrap();
+        let late = s
+            .ack_task(&TaskRef::Id(a.id), "boss", ms(30_000))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(late.state, TaskState::Acked);
     })
     .await;
@@ -1729,7 +1751,7 @@ async fn the_logistics_watch_polls_each_shipped_order_once_per_round() {
         for (n, status) in ["SHIPPED", "SHIPPED", "READY_TO_SHIP"].iter().enumerate() {
             let key = format!("w{n}");
             s.insert_pushes(&[push(&key, 10)]).await.unwrap();
-            let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
+            let item = s.claim_inbox(ms(1_000), 1_000, 1).await.unwrap().remove(0);
             let completion = InboxCompletion {
                 state: InboxState::Done,
                 events: Vec::new(),
@@ -1743,7 +1765,7 @@ async fn the_logistics_watch_polls_each_shipped_order_once_per_round() {
                 }],
                 note: None,
             };
-            s.complete_inbox(&item, completion, 1_000).await.unwrap();
+            s.complete_inbox(&item, completion, ms(1_000)).await.unwrap();
             keys.push(key);
         }
         // Claimed once per round: a second claimer in the same round gets nothing.
@@ -1956,7 +1978,7 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
             .collect();
         s.insert_pushes(&pushes).await.unwrap();
         // Two claims of 15 at once: whatever the interleaving, at least 10 are left for the next one.
-        let (a, b) = tokio::join!(s.claim_inbox(100, 1_000, 15), s.claim_inbox(100, 1_000, 15));
+        let (a, b) = tokio::join!(s.claim_inbox(ms(100), 1_000, 15), s.claim_inbox(ms(100), 1_000, 15));
         let (a, b) = (a.unwrap(), b.unwrap());
         let mut ids: Vec<i64> = a.iter().chain(&b).map(|i| i.id).collect();
         let claimed = ids.len();
@@ -1964,10 +1986,10 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
         ids.dedup();
         assert_eq!(ids.len(), claimed, "no item handed to both");
         // Whatever one claim left is still there for the next one, and nothing more.
-        let rest = s.claim_inbox(100, 1_000, 100).await.unwrap();
+        let rest = s.claim_inbox(ms(100), 1_000, 100).await.unwrap();
         assert_eq!(claimed + rest.len(), 40);
         assert!(
-            s.claim_inbox(100, 1_000, 100).await.unwrap().is_empty(),
+            s.claim_inbox(ms(100), 1_000, 100).await.unwrap().is_empty(),
             "claimed items wait for their lease"
         );
 
@@ -1984,7 +2006,7 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
             order_updates: vec![],
             note: None,
         };
-        s.complete_inbox(&item, done, 100).await.unwrap();
+        s.complete_inbox(&item, done, ms(100)).await.unwrap();
         let (a, b) = tokio::join!(
             s.claim_deliveries("one", 200, 1_000, 5_000, 4),
             s.claim_deliveries("two", 200, 1_000, 5_000, 4)
@@ -2052,7 +2074,7 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         let mut waiting = push("p2", 10);
         waiting.order_sn = Some(OrderSn::parse("OTHER").unwrap());
         s.insert_pushes(&[push("p1", 10), waiting]).await.unwrap();
-        let claimed = s.claim_inbox(100, 1_000, 10).await.unwrap();
+        let claimed = s.claim_inbox(ms(100), 1_000, 10).await.unwrap();
         let done = InboxCompletion {
             state: InboxState::Done,
             events: vec![NewEvent {
@@ -2063,15 +2085,15 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
             note: None,
         };
         let first = claimed.iter().find(|c| c.dedupe_key == "p1").unwrap();
-        assert_eq!(s.complete_inbox(first, done, 100).await.unwrap(), Some(1));
+        assert_eq!(s.complete_inbox(first, done, ms(100)).await.unwrap(), Some(1));
         assert_eq!(
-            s.purge(RetentionTarget::Pushes, 5, 100).await.unwrap(),
+            s.purge(RetentionTarget::Pushes, ms(5), 100).await.unwrap(),
             0,
             "younger than the cut"
         );
-        assert_eq!(s.purge(RetentionTarget::Pushes, 1_000, 100).await.unwrap(), 1);
+        assert_eq!(s.purge(RetentionTarget::Pushes, ms(1_000), 100).await.unwrap(), 1);
         assert_eq!(
-            s.purge(RetentionTarget::Pushes, 1_000, 100).await.unwrap(),
+            s.purge(RetentionTarget::Pushes, ms(1_000), 100).await.unwrap(),
             0,
             "waiting work stays"
         );
@@ -2082,15 +2104,15 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         let sent = out.iter().find(|d| d.destination == dest("robot:a")).unwrap();
         let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 200, "x");
         assert!(s.finish_delivery(sent, DeliveryResult::Delivered, audit).await.unwrap());
-        assert_eq!(s.purge(RetentionTarget::Deliveries, 1_000, 100).await.unwrap(), 1);
-        assert_eq!(s.purge(RetentionTarget::Deliveries, 1_000, 100).await.unwrap(), 0);
+        assert_eq!(s.purge(RetentionTarget::Deliveries, ms(1_000), 100).await.unwrap(), 1);
+        assert_eq!(s.purge(RetentionTarget::Deliveries, ms(1_000), 100).await.unwrap(), 0);
         assert_eq!(s.queue_depths().await.unwrap().deliveries_pending, 1);
         assert_eq!(
-            s.purge(RetentionTarget::Events, 99, 100).await.unwrap(),
+            s.purge(RetentionTarget::Events, ms(99), 100).await.unwrap(),
             0,
             "younger than the cut"
         );
-        assert_eq!(s.purge(RetentionTarget::Events, 1_000, 100).await.unwrap(), 1);
+        assert_eq!(s.purge(RetentionTarget::Events, ms(1_000), 100).await.unwrap(), 1);
 
         // Audit: the oldest end goes, in batches, and what remains still verifies.
         let entry = |at: i64| AuditEntry::new(AuditKind::Auth, AuditOutcome::Refreshed, at, "tokens");
@@ -2101,13 +2123,13 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         let expired = old.iter().filter(|r| r.entry.at < 1_000).count() as u64;
         assert!(expired >= 3, "pushes, the delivery and two refreshes: {old:?}");
         assert_eq!(
-            s.purge(RetentionTarget::Audit, 1_000, 2).await.unwrap(),
+            s.purge(RetentionTarget::Audit, ms(1_000), 2).await.unwrap(),
             2,
             "a batch at a time"
         );
         let mut purged = 2;
         loop {
-            let n = s.purge(RetentionTarget::Audit, 1_000, 2).await.unwrap();
+            let n = s.purge(RetentionTarget::Audit, ms(1_000), 2).await.unwrap();
             if n == 0 {
                 break;
             }
@@ -2256,7 +2278,7 @@ async fn personal_data_is_sealed_at_rest_and_read_back_in_clear() {
         let mut p = push("chat-1", 10);
         p.body = format!("{{\"from_user_name\":\"{BUYER}\",\"content\":\"{CHAT}\"}}");
         s.insert_pushes(&[p.clone()]).await.unwrap();
-        let claimed = s.claim_inbox(10, 60_000, 10).await.unwrap();
+        let claimed = s.claim_inbox(ms(10), 60_000, 10).await.unwrap();
         assert_eq!(claimed[0].body, p.body, "the raw push reads back as received");
         let completion = InboxCompletion {
             state: InboxState::Done,
@@ -2267,7 +2289,7 @@ async fn personal_data_is_sealed_at_rest_and_read_back_in_clear() {
             order_updates: vec![],
             note: None,
         };
-        s.complete_inbox(&claimed[0], completion, 11).await.unwrap();
+        s.complete_inbox(&claimed[0], completion, ms(11)).await.unwrap();
         s.insert_event(
             NewEvent {
                 event: order_event("order-1", "ORDERA1", Some(BUYER)),
@@ -2285,11 +2307,11 @@ async fn personal_data_is_sealed_at_rest_and_read_back_in_clear() {
             "{:?}",
             d[0]
         );
-        let t = s.open_task(&buyer_task("chat-1", None, BUYER), 30).await.unwrap();
+        let t = s.open_task(&buyer_task("chat-1", None, BUYER), ms(30)).await.unwrap();
         assert_eq!(t.summary, format!("买家消息 · {BUYER}"));
         assert_eq!(s.list_tasks(None, 10).await.unwrap()[0].summary, t.summary);
         // Sticky assignment by buyer still works through the hashed key.
-        let again = s.open_task(&buyer_task("chat-2", None, BUYER), 31).await.unwrap();
+        let again = s.open_task(&buyer_task("chat-2", None, BUYER), ms(31)).await.unwrap();
         assert_eq!(again.assignee, t.assignee);
     })
     .await;
@@ -2314,7 +2336,7 @@ async fn sqlite_file_and_wal_hold_no_buyer_name_chat_or_address() {
         let deliveries = vec![rendered("robot:a", &line)];
         s.insert_event(NewEvent { event: e, deliveries }, 12).await.unwrap();
     }
-    s.open_task(&buyer_task("chat-1", None, BUYER), 30).await.unwrap();
+    s.open_task(&buyer_task("chat-1", None, BUYER), ms(30)).await.unwrap();
     let members: Vec<i64> = s
         .coalescible(&dest("robot:a"), 40, 10)
         .await
@@ -2382,7 +2404,7 @@ async fn rows_stored_before_sealing_are_still_read() {
     legacy.close().await;
     let e = s.latest_event("ORDEROLD", None).await.unwrap().unwrap();
     assert_eq!(e.order.unwrap().buyer_username.as_deref(), Some(BUYER));
-    assert_eq!(s.claim_inbox(5, 1_000, 10).await.unwrap()[0].body, "{\"old\":true}");
+    assert_eq!(s.claim_inbox(ms(5), 1_000, 10).await.unwrap()[0].body, "{\"old\":true}");
 }
 
 #[tokio::test]
@@ -2413,7 +2435,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
         let mut p = push("p-a", 10);
         p.order_sn = Some(order_sn("ORDERA1"));
         s.insert_pushes(&[p]).await.unwrap();
-        let claimed = s.claim_inbox(10, 60_000, 10).await.unwrap();
+        let claimed = s.claim_inbox(ms(10), 60_000, 10).await.unwrap();
         let update = OrderStateUpdate {
             app_id: app(),
             shop_id: shop(),
@@ -2428,12 +2450,12 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
             order_updates: vec![update],
             note: None,
         };
-        s.complete_inbox(&claimed[0], completion, 10).await.unwrap();
-        s.open_task(&buyer_task("chat-a", None, BUYER), 11).await.unwrap();
-        s.open_task(&buyer_task("status-a", Some("ORDERA1"), BUYER), 11)
+        s.complete_inbox(&claimed[0], completion, ms(10)).await.unwrap();
+        s.open_task(&buyer_task("chat-a", None, BUYER), ms(11)).await.unwrap();
+        s.open_task(&buyer_task("status-a", Some("ORDERA1"), BUYER), ms(11))
             .await
             .unwrap();
-        s.open_task(&buyer_task("chat-b", None, other), 11).await.unwrap();
+        s.open_task(&buyer_task("chat-b", None, other), ms(11)).await.unwrap();
         // A digest of robot:b carries the buyer's status line and the other buyer's order.
         let members: Vec<i64> = s
             .coalescible(&dest("robot:b"), 20, 10)
@@ -2449,7 +2471,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
             .unwrap();
 
         // Names are matched regardless of case and blanks around them.
-        let report = s.forget_buyer(shop(), " Wang.XiaoMing88 ", 30).await.unwrap();
+        let report = s.forget_buyer(shop(), " Wang.XiaoMing88 ", ms(30)).await.unwrap();
         assert_eq!(
             report,
             ForgetReport {
@@ -2504,7 +2526,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
         assert!(!audit[0].detail.to_lowercase().contains("wang"), "{}", audit[0].detail);
         // Forgetting again finds nothing, and says so.
         assert_eq!(
-            s.forget_buyer(shop(), BUYER, 31).await.unwrap(),
+            s.forget_buyer(shop(), BUYER, ms(31)).await.unwrap(),
             ForgetReport::default()
         );
     })
@@ -2557,7 +2579,7 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
             let deliveries = vec![rendered("robot:a", BUYER)];
             s.insert_event(NewEvent { event: e, deliveries }, 2).await.unwrap();
         }
-        let first = s.open_task(&buyer_task("chat-1", None, BUYER), 3).await.unwrap();
+        let first = s.open_task(&buyer_task("chat-1", None, BUYER), ms(3)).await.unwrap();
         s.close().await;
 
         // The new key alone cannot open a database still under the old one: said at start.
@@ -2599,13 +2621,16 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
             b.fingerprint(&serde_json::to_vec(&plain_body).unwrap())
         );
         // Pushes of one order are claimed one at a time, oldest first.
-        assert_eq!(s.claim_inbox(5, 1_000, 10).await.unwrap()[0].body, push("p1", 1).body);
+        assert_eq!(
+            s.claim_inbox(ms(5), 1_000, 10).await.unwrap()[0].body,
+            push("p1", 1).body
+        );
         let e = s.latest_event("ORDERA1", None).await.unwrap().unwrap();
         assert_eq!(e.order.unwrap().buyer_username.as_deref(), Some(BUYER));
         let d = s.claim_deliveries("me", 5, 60_000, 15_000, 10).await.unwrap();
         assert!(d.iter().all(|d| d.summary == BUYER), "{d:?}");
         assert_eq!(s.list_tasks(None, 10).await.unwrap()[0].summary, first.summary);
-        let again = s.open_task(&buyer_task("chat-2", None, BUYER), 6).await.unwrap();
+        let again = s.open_task(&buyer_task("chat-2", None, BUYER), ms(6)).await.unwrap();
         assert_eq!(
             again.assignee, first.assignee,
             "sticky keys still match after the rotation"
@@ -2619,7 +2644,7 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
             .unwrap();
         assert_eq!(audit[0].outcome, AuditOutcome::KeysRotated);
         // Lookups survive: the buyer is still found.
-        assert_eq!(s.forget_buyer(shop(), BUYER, 7).await.unwrap().events, 2);
+        assert_eq!(s.forget_buyer(shop(), BUYER, ms(7)).await.unwrap().events, 2);
         s.close().await;
         let err = SqlStore::connect(&url, key_pair(&old, None)).await.unwrap_err();
         assert!(matches!(err, StoreError::Seal(_)), "{err:?}");
@@ -2667,7 +2692,7 @@ async fn a_rotation_seals_rows_stored_before_sealing_and_finds_their_buyer() {
         "re-sealed, overwritten, and the log emptied"
     );
     let s = SqlStore::connect(&url, key_pair(&key, None)).await.unwrap();
-    let report = s.forget_buyer(shop(), BUYER, 2).await.unwrap();
+    let report = s.forget_buyer(shop(), BUYER, ms(2)).await.unwrap();
     assert_eq!(
         (report.events, report.tasks),
         (1, 1),
@@ -2717,7 +2742,7 @@ async fn purging_a_shop_deletes_its_data_and_nothing_else() {
             assert!(s.record_shop_standing(&standing).await.unwrap());
         }
 
-        let report = s.purge_shop(&app(), None, shop(), 500).await.unwrap();
+        let report = s.purge_shop(&app(), None, shop(), ms(500)).await.unwrap();
         assert_eq!(
             (report.pushes, report.events, report.deliveries),
             (1, 1, 1),
@@ -2749,7 +2774,7 @@ async fn purging_a_shop_deletes_its_data_and_nothing_else() {
             audit[0].detail
         );
         assert_eq!(
-            s.purge_shop(&app(), None, shop(), 600).await.unwrap(),
+            s.purge_shop(&app(), None, shop(), ms(600)).await.unwrap(),
             ForgetReport::default()
         );
     })
@@ -2763,11 +2788,11 @@ async fn data_policies_default_to_minimal_are_audited_and_go_with_a_purged_shop(
         assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), FieldPolicy::minimal());
         let accepted = Some(Acceptance {
             by: "王经理".into(),
-            at: 7,
+            at: UnixMs::from_millis(7),
             version: COMMITMENT_VERSION.into(),
         });
         let policy = FieldPolicy::new([SensitiveField::Phone, SensitiveField::Address].into(), accepted).unwrap();
-        s.set_data_policy(&app(), Some(Platform::named("shopee")), shop(), &policy, 10)
+        s.set_data_policy(&app(), Some(Platform::named("shopee")), shop(), &policy, ms(10))
             .await
             .unwrap();
         assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), policy);
@@ -2787,11 +2812,11 @@ async fn data_policies_default_to_minimal_are_audited_and_go_with_a_purged_shop(
         assert_eq!(audit.len(), 1);
         assert!(audit[0].detail.contains("王经理") && audit[0].detail.contains(COMMITMENT_VERSION));
         assert_eq!(audit[0].platform, Some(Platform::named("shopee")));
-        s.set_data_policy(&app(), None, shop(), &FieldPolicy::minimal(), 20)
+        s.set_data_policy(&app(), None, shop(), &FieldPolicy::minimal(), ms(20))
             .await
             .unwrap();
         assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), FieldPolicy::minimal());
-        s.set_data_policy(&app(), None, shop(), &policy, 30).await.unwrap();
+        s.set_data_policy(&app(), None, shop(), &policy, ms(30)).await.unwrap();
         s.record_shop_chat(
             app().as_str(),
             shop(),
@@ -2801,7 +2826,7 @@ async fn data_policies_default_to_minimal_are_audited_and_go_with_a_purged_shop(
         .await
         .unwrap();
         assert_eq!(s.shop_chats().await.unwrap().len(), 1);
-        s.purge_shop(&app(), None, shop(), 40).await.unwrap();
+        s.purge_shop(&app(), None, shop(), ms(40)).await.unwrap();
         assert_eq!(s.data_policy(&app(), shop()).await.unwrap(), FieldPolicy::minimal());
         assert!(
             s.shop_chats().await.unwrap().is_empty(),
@@ -2819,7 +2844,7 @@ async fn wecom_callbacks_are_stored_once_sealed_and_audited() {
             dedupe_key: "msg:1456453720".into(),
             kind: "text".into(),
             body: format!("<xml><Content>{CHAT}</Content></xml>"),
-            received_at: 100,
+            received_at: ms(100),
         };
         assert!(s.insert_callback(&callback).await.unwrap());
         assert!(!s.insert_callback(&callback).await.unwrap(), "a retry is a duplicate");
@@ -2856,11 +2881,11 @@ async fn wecom_callbacks_are_stored_once_sealed_and_audited() {
             "{outcomes:?}"
         );
         assert_eq!(
-            s.purge(RetentionTarget::Callbacks, 100, 10).await.unwrap(),
+            s.purge(RetentionTarget::Callbacks, ms(100), 10).await.unwrap(),
             0,
             "not older than itself"
         );
-        assert_eq!(s.purge(RetentionTarget::Callbacks, 101, 10).await.unwrap(), 2);
+        assert_eq!(s.purge(RetentionTarget::Callbacks, ms(101), 10).await.unwrap(), 2);
         assert!(s.recent_callbacks(10).await.unwrap().is_empty());
     })
     .await;
@@ -3075,16 +3100,16 @@ async fn a_forgotten_buyers_conversations_go_and_old_ones_are_purged() {
             ..buyer_message("m2", "hello", 5_000)
         };
         let kept = s.file_buyer_message(&other, 5_000).await.unwrap().conversation;
-        let report = s.forget_buyer(shop(), " Buyer_Amy ", 6_000).await.unwrap();
+        let report = s.forget_buyer(shop(), " Buyer_Amy ", ms(6_000)).await.unwrap();
         assert_eq!(report.conversations, 1);
         assert!(s.conversation(c.id).await.unwrap().is_none());
         assert!(s.conversation(kept.id).await.unwrap().is_some());
         assert_eq!(
-            s.purge(RetentionTarget::Conversations, 5_000, 10).await.unwrap(),
+            s.purge(RetentionTarget::Conversations, ms(5_000), 10).await.unwrap(),
             0,
             "not older than itself"
         );
-        assert_eq!(s.purge(RetentionTarget::Conversations, 5_001, 10).await.unwrap(), 1);
+        assert_eq!(s.purge(RetentionTarget::Conversations, ms(5_001), 10).await.unwrap(), 1);
         assert!(s.conversation_messages(kept.id, 10).await.unwrap().is_empty());
     })
     .await;
@@ -3099,20 +3124,23 @@ async fn stored_callbacks_are_claimed_once_and_closed() {
                 dedupe_key: key.into(),
                 kind: "text".into(),
                 body: format!("<xml>{key}</xml>"),
-                received_at: 100,
+                received_at: ms(100),
             };
             s.insert_callback(&callback).await.unwrap();
         }
-        let claimed = s.claim_callbacks(1_000, 30_000, 10).await.unwrap();
+        let claimed = s.claim_callbacks(ms(1_000), 30_000, 10).await.unwrap();
         assert_eq!(
             claimed.iter().map(|c| c.dedupe_key.as_str()).collect::<Vec<_>>(),
             ["a", "b"]
         );
-        assert!(s.claim_callbacks(2_000, 30_000, 10).await.unwrap().is_empty(), "leased");
+        assert!(
+            s.claim_callbacks(ms(2_000), 30_000, 10).await.unwrap().is_empty(),
+            "leased"
+        );
         s.finish_callback(claimed[0].id, CallbackState::Done, None)
             .await
             .unwrap();
-        let again = s.claim_callbacks(40_000, 30_000, 10).await.unwrap();
+        let again = s.claim_callbacks(ms(40_000), 30_000, 10).await.unwrap();
         assert_eq!(
             again.len(),
             1,
@@ -3141,7 +3169,7 @@ async fn a_buyers_latest_order_is_found_by_their_name_with_its_status() {
         .enumerate()
         {
             s.insert_pushes(&[push(key, 10)]).await.unwrap();
-            let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
+            let item = s.claim_inbox(ms(1_000), 1_000, 1).await.unwrap().remove(0);
             let completion = InboxCompletion {
                 state: InboxState::Done,
                 events: vec![NewEvent {
@@ -3158,7 +3186,7 @@ async fn a_buyers_latest_order_is_found_by_their_name_with_its_status() {
                 }],
                 note: None,
             };
-            s.complete_inbox(&item, completion, 1_000).await.unwrap();
+            s.complete_inbox(&item, completion, ms(1_000)).await.unwrap();
         }
         assert_eq!(
             s.buyer_latest_order(app().as_str(), shop(), "buyer_amy").await.unwrap(),
@@ -3313,35 +3341,35 @@ async fn unanswered_conversations_are_those_without_a_persons_reply_since_the_bu
 #[tokio::test]
 async fn one_owner_holds_a_bots_long_connection_until_its_lease_runs_out() {
     run_both(|s| async move {
-        assert!(s.take_bot_lease("bot1", "a", 1_000, 31_000).await.unwrap());
+        assert!(s.take_bot_lease("bot1", "a", ms(1_000), ms(31_000)).await.unwrap());
         assert!(
-            !s.take_bot_lease("bot1", "b", 2_000, 32_000).await.unwrap(),
+            !s.take_bot_lease("bot1", "b", ms(2_000), ms(32_000)).await.unwrap(),
             "a holds it"
         );
         assert!(
-            s.take_bot_lease("bot2", "b", 2_000, 32_000).await.unwrap(),
+            s.take_bot_lease("bot2", "b", ms(2_000), ms(32_000)).await.unwrap(),
             "leases are per bot"
         );
         assert!(
-            s.take_bot_lease("bot1", "a", 20_000, 50_000).await.unwrap(),
+            s.take_bot_lease("bot1", "a", ms(20_000), ms(50_000)).await.unwrap(),
             "the holder renews"
         );
         assert!(
-            !s.take_bot_lease("bot1", "b", 40_000, 70_000).await.unwrap(),
+            !s.take_bot_lease("bot1", "b", ms(40_000), ms(70_000)).await.unwrap(),
             "renewed: still a's"
         );
         assert!(
-            s.take_bot_lease("bot1", "b", 50_000, 80_000).await.unwrap(),
+            s.take_bot_lease("bot1", "b", ms(50_000), ms(80_000)).await.unwrap(),
             "ran out: b takes over"
         );
         s.release_bot_lease("bot1", "a").await.unwrap();
         assert!(
-            !s.take_bot_lease("bot1", "a", 51_000, 81_000).await.unwrap(),
+            !s.take_bot_lease("bot1", "a", ms(51_000), ms(81_000)).await.unwrap(),
             "a cannot release b's"
         );
         s.release_bot_lease("bot1", "b").await.unwrap();
         assert!(
-            s.take_bot_lease("bot1", "a", 52_000, 82_000).await.unwrap(),
+            s.take_bot_lease("bot1", "a", ms(52_000), ms(82_000)).await.unwrap(),
             "released: free at once"
         );
     })
@@ -3632,14 +3660,14 @@ async fn one_batch_writes_what_the_single_operations_would() {
         };
         // An item claimed, its lease lapsed, claimed again: the first claim is stale.
         s.insert_pushes(&[of_order("o4")]).await.unwrap();
-        let stale = s.claim_inbox(20, 1_000, 10).await.unwrap().remove(0);
-        let fresh = s.claim_inbox(1_200, 1_000, 10).await.unwrap();
+        let stale = s.claim_inbox(ms(20), 1_000, 10).await.unwrap().remove(0);
+        let fresh = s.claim_inbox(ms(1_200), 1_000, 10).await.unwrap();
         assert_eq!(fresh.len(), 1);
         // Three items of three orders, claimed together.
         s.insert_pushes(&[of_order("o1"), of_order("o2"), of_order("o3")])
             .await
             .unwrap();
-        let items = s.claim_inbox(1_200, 1_000, 10).await.unwrap();
+        let items = s.claim_inbox(ms(1_200), 1_000, 10).await.unwrap();
         assert_eq!(items.len(), 3);
         // One event with two deliveries, queued already, to finish in the batch.
         s.insert_event(
@@ -3693,7 +3721,7 @@ async fn one_batch_writes_what_the_single_operations_would() {
             retries: vec![InboxRetry {
                 id: fresh[0].id,
                 claim_token: fresh[0].claim_token.clone(),
-                next_at: 9_000,
+                next_at: ms(9_000),
                 error: "shopee unreachable".into(),
             }],
             sends: vec![SendReservation {
@@ -3712,7 +3740,7 @@ async fn one_batch_writes_what_the_single_operations_would() {
                 "standalone",
             )],
         };
-        let out = s.write_batch(&batch, 1_300).await.unwrap();
+        let out = s.write_batch(&batch, ms(1_300)).await.unwrap();
 
         assert!(matches!(out.pushes[0], PushInsert::Stored(_)));
         assert_eq!(out.pushes[1], PushInsert::Duplicate, "stored before the batch");
@@ -3732,10 +3760,10 @@ async fn one_batch_writes_what_the_single_operations_would() {
             Some(("SHIPPED".into(), 90))
         );
         // The retried item waits for its time; nothing else is claimable but the new push.
-        let due = s.claim_inbox(5_000, 1_000, 10).await.unwrap();
+        let due = s.claim_inbox(ms(5_000), 1_000, 10).await.unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].dedupe_key, "n1");
-        assert_eq!(s.claim_inbox(9_000, 1_000, 10).await.unwrap()[0].id, fresh[0].id);
+        assert_eq!(s.claim_inbox(ms(9_000), 1_000, 10).await.unwrap()[0].id, fresh[0].id);
         // The send is settled at WeCom's answer; the reservation is counted per member.
         assert_eq!(s.count_sends(&dest("robot:a"), "*", 0).await.unwrap(), (1, Some(1_250)));
         assert_eq!(
@@ -3763,7 +3791,7 @@ async fn one_batch_writes_what_the_single_operations_would() {
         assert_eq!(count("delivery", AuditOutcome::Delivered), 2);
         assert_eq!(count("delivery", AuditOutcome::Paced), 1);
         assert_eq!(
-            s.write_batch(&WriteBatch::default(), 2_000).await.unwrap(),
+            s.write_batch(&WriteBatch::default(), ms(2_000)).await.unwrap(),
             WriteOutcome::default()
         );
     })
@@ -3773,7 +3801,7 @@ async fn one_batch_writes_what_the_single_operations_would() {
 /// Stores one order event for `buyer` with the order's status, as the inbox pipeline would.
 async fn store_order(s: &SqlStore, key: &str, sn: &str, buyer: &str, status: &str, status_time: i64) {
     s.insert_pushes(&[push(key, 10)]).await.unwrap();
-    let item = s.claim_inbox(1_000, 1_000, 1).await.unwrap().remove(0);
+    let item = s.claim_inbox(ms(1_000), 1_000, 1).await.unwrap().remove(0);
     let completion = InboxCompletion {
         state: InboxState::Done,
         events: vec![NewEvent {
@@ -3790,7 +3818,7 @@ async fn store_order(s: &SqlStore, key: &str, sn: &str, buyer: &str, status: &st
         }],
         note: None,
     };
-    s.complete_inbox(&item, completion, 1_000).await.unwrap();
+    s.complete_inbox(&item, completion, ms(1_000)).await.unwrap();
 }
 
 fn archive(f: impl FnOnce(&mut ArchiveQuery)) -> ArchiveQuery {
@@ -3998,7 +4026,7 @@ async fn order_pushed(s: &SqlStore, order: &str, at: i64, destinations: &[&str])
     let mut p = push(order, at);
     p.order_sn = Some(OrderSn::parse(order).unwrap());
     s.insert_pushes(&[p]).await.unwrap();
-    let item = s.claim_inbox(at, 60_000, 10).await.unwrap().remove(0);
+    let item = s.claim_inbox(ms(at), 60_000, 10).await.unwrap().remove(0);
     let mut e = event(order);
     e.order_sn = Some(OrderSn::parse(order).unwrap());
     let completion = InboxCompletion {
@@ -4010,7 +4038,7 @@ async fn order_pushed(s: &SqlStore, order: &str, at: i64, destinations: &[&str])
         order_updates: Vec::new(),
         note: None,
     };
-    s.complete_inbox(&item, completion, at).await.unwrap().unwrap();
+    s.complete_inbox(&item, completion, ms(at)).await.unwrap().unwrap();
 }
 
 /// Claims every due delivery and finishes each as `outcome` says for its order and destination:
@@ -4476,7 +4504,7 @@ async fn the_dashboards_order_rows_leave_with_the_audit_entries_retention_purges
         assert_eq!((in_time.orders, in_time.within), (2, 2));
 
         // Retention takes the old entry; the order it named leaves the dashboard with it.
-        assert_eq!(s.purge(RetentionTarget::Audit, T + HOUR, 1_000).await.unwrap(), 1);
+        assert_eq!(s.purge(RetentionTarget::Audit, ms(T + HOUR), 1_000).await.unwrap(), 1);
         let in_time = s.orders_in_wecom_within(day, 30_000).await.unwrap();
         assert_eq!(
             (in_time.orders, in_time.within),
@@ -4810,7 +4838,7 @@ async fn writes_survive_checkpoints_beside_them(url: &str) {
     store.close().await;
     let again = SqlStore::connect(url, keys).await.unwrap();
     assert_eq!(again.queue_depths().await.unwrap().inbox_pending, PUSHES as i64);
-    let claimed = again.claim_inbox(20, 1_000, 5).await.unwrap();
+    let claimed = again.claim_inbox(ms(20), 1_000, 5).await.unwrap();
     assert!(claimed[0].body.contains(&body));
     again.close().await;
 }

@@ -13,6 +13,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use ::cel::Context;
+use shoprelay_clock::UnixMs;
 
 use super::cel::{self, CelRunError};
 use super::compile::{CompiledCondition, ItemField, Node, TextMatcher};
@@ -31,18 +32,18 @@ impl fmt::Debug for PreparedEvent<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PreparedEvent")
             .field("event", &self.event.dedupe_key)
-            .field("now_unix", &self.clock.unix)
+            .field("now", &self.clock.at)
             .field("timezone", &self.clock.tz.name())
             .finish()
     }
 }
 
 impl<'e> PreparedEvent<'e> {
-    /// Prepares `event` for evaluation at `now_unix` (seconds), read in the shop's time zone.
-    pub fn new(event: &'e Event, now_unix: i64) -> Self {
+    /// Prepares `event` for evaluation at `now`, read in the shop's time zone.
+    pub fn new(event: &'e Event, now: UnixMs) -> Self {
         Self {
             event,
-            clock: ShopClock::for_event(event, now_unix),
+            clock: ShopClock::for_event(event, now),
             activation: OnceLock::new(),
         }
     }
@@ -52,9 +53,9 @@ impl<'e> PreparedEvent<'e> {
         self.event
     }
 
-    /// The evaluation time, unix seconds.
-    pub fn now_unix(&self) -> i64 {
-        self.clock.unix
+    /// The evaluation time.
+    pub fn now(&self) -> UnixMs {
+        self.clock.at
     }
 
     /// The variables that CEL and templates see.
@@ -122,10 +123,10 @@ impl CompiledCondition {
         }
     }
 
-    /// Shorthand for `eval(&PreparedEvent::new(event, now_unix)).is_match()`, for one-off checks;
+    /// Shorthand for `eval(&PreparedEvent::new(event, now)).is_match()`, for one-off checks;
     /// evaluating many conditions should prepare the event once.
-    pub fn matches(&self, event: &Event, now_unix: i64) -> bool {
-        self.eval(&PreparedEvent::new(event, now_unix)).is_match()
+    pub fn matches(&self, event: &Event, now: UnixMs) -> bool {
+        self.eval(&PreparedEvent::new(event, now)).is_match()
     }
 }
 
@@ -267,7 +268,7 @@ mod tests {
         sample_event(EventKind::OrderStatusChanged)
     }
 
-    fn outcome(value: serde_json::Value, event: &Event, now: i64) -> EvalOutcome {
+    fn outcome(value: serde_json::Value, event: &Event, now: UnixMs) -> EvalOutcome {
         rule(value).eval(&PreparedEvent::new(event, now))
     }
 
@@ -375,7 +376,7 @@ mod tests {
         assert!(!holds(json!({"weekday": ["mon"]}), &ev));
 
         // 2024-08-10 02:00 UTC: 10:00 Saturday in Singapore, 23:00 Friday in São Paulo.
-        let instant = 1_723_255_200;
+        let instant = UnixMs::from_secs(1_723_255_200);
         let night = json!({"time_of_day": {"from": "22:00", "to": "06:00"}});
         let brazil = with_order(|o| o.region = Some("BR".into()));
         assert!(!outcome(night.clone(), &ev, instant).is_match());
@@ -384,7 +385,7 @@ mod tests {
         assert!(!outcome(json!({"weekday": ["fri"]}), &ev, instant).is_match());
 
         // The wrapped window in Singapore: 05:59 inside, 06:00 outside, 22:00 inside again.
-        let at = |h: i64, m: i64| instant - 10 * 3600 + h * 3600 + m * 60;
+        let at = |h: i64, m: i64| UnixMs::from_secs(instant.as_secs() - 10 * 3600 + h * 3600 + m * 60);
         assert!(outcome(night.clone(), &ev, at(5, 59)).is_match());
         assert!(!outcome(night.clone(), &ev, at(6, 0)).is_match());
         assert!(!outcome(night.clone(), &ev, at(21, 59)).is_match());
@@ -522,7 +523,7 @@ mod tests {
             .collect();
         let matched = rules.iter().filter(|r| r.eval(&prepared).is_match()).count();
         assert_eq!(matched, 42); // 3 + i > 10 for i in 8..50
-        assert_eq!(prepared.now_unix(), SAMPLE_TIME);
+        assert_eq!(prepared.now(), SAMPLE_TIME);
         assert_eq!(prepared.event().dedupe_key, ev.dedupe_key);
     }
 }

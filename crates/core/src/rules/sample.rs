@@ -1,7 +1,10 @@
 //! A realistic sample event of every kind, for live previews of templates and dry runs of rules
 //! before a real event exists, and for probing expressions at load.
 
+use std::time::Duration;
+
 use rust_decimal::Decimal;
+use shoprelay_clock::UnixMs;
 
 use crate::destination::Destination;
 use crate::event::{Event, EventBody, EventKind, LogisticsIssue, Platform, TrailStep};
@@ -9,7 +12,7 @@ use crate::ids::{ConfigId, OrderSn, ShopId};
 use crate::order::{OrderItem, OrderSnapshot, OrderStage, OrderStatus};
 
 /// 2024-08-10 09:40 UTC, a Saturday: 17:40 in Singapore, the sample shop's zone.
-pub const SAMPLE_TIME: i64 = 1_723_282_800;
+pub const SAMPLE_TIME: UnixMs = UnixMs::from_secs(1_723_282_800);
 
 /// The sample's marketplace: a neutral name, since previews are about the seller's rules, not a platform.
 pub const SAMPLE_PLATFORM: Platform = Platform::named("marketplace");
@@ -37,7 +40,7 @@ pub fn sample_event(kind: EventKind) -> Event {
         EventKind::ShopAuthorized => EventBody::ShopAuthorized,
         EventKind::ShopDeauthorized => EventBody::ShopDeauthorized,
         EventKind::AuthorizationExpiring => EventBody::AuthorizationExpiring {
-            expire_before: Some(SAMPLE_TIME + 7 * 86_400),
+            expire_before: Some(SAMPLE_TIME.as_secs() + 7 * 86_400),
         },
         EventKind::ReauthorizationRequired => EventBody::ReauthorizationRequired {
             reason: "error_auth: refresh_token expired".to_owned(),
@@ -66,12 +69,12 @@ pub fn sample_event(kind: EventKind) -> Event {
             hours_to_ship_by: None,
             trail: vec![
                 TrailStep {
-                    at: SAMPLE_TIME - 3_600,
+                    at: SAMPLE_TIME - Duration::from_secs(3_600),
                     description: "Delivery attempt failed: recipient not at home".to_owned(),
                     status: "FAILED_DELIVERED".to_owned(),
                 },
                 TrailStep {
-                    at: SAMPLE_TIME - 86_400,
+                    at: SAMPLE_TIME - Duration::from_secs(86_400),
                     description: "Out for delivery".to_owned(),
                     status: "OUT_FOR_DELIVERY".to_owned(),
                 },
@@ -161,9 +164,9 @@ fn sample_order(order_sn: OrderSn) -> OrderSnapshot {
                 unit_price: Some(Decimal::new(1900, 2)),
             },
         ],
-        create_time: Some(SAMPLE_TIME - 300),
-        pay_time: Some(SAMPLE_TIME - 240),
-        ship_by_date: Some(SAMPLE_TIME + 3 * 86_400),
+        create_time: Some(SAMPLE_TIME.as_secs() - 300),
+        pay_time: Some(SAMPLE_TIME.as_secs() - 240),
+        ship_by_date: Some(SAMPLE_TIME.as_secs() + 3 * 86_400),
         payment_method: Some("Wallet".to_owned()),
         shipping_carrier: Some("SPX Express".to_owned()),
         message_to_seller: Some("Please pack carefully, it's a gift".to_owned()),

@@ -3,6 +3,7 @@
 
 use chrono::{Datelike, Duration, LocalResult, NaiveDateTime, TimeZone, Timelike};
 use chrono_tz::Tz;
+use shoprelay_clock::UnixMs;
 
 use super::compile::{fail, minutes, weekday_mask};
 use super::condition::TimeWindow;
@@ -40,10 +41,10 @@ impl Window {
         self.to < self.from
     }
 
-    /// Whether `unix` falls inside the window in `tz`. An overnight window belongs to the day it starts
+    /// Whether `at` falls inside the window in `tz`. An overnight window belongs to the day it starts
     /// on: `22:00`–`08:00` on `fri` covers Friday night until Saturday 08:00.
-    pub fn contains(&self, unix: i64, tz: Tz) -> bool {
-        let local = local_datetime(unix, tz);
+    pub fn contains(&self, at: UnixMs, tz: Tz) -> bool {
+        let local = local_datetime(at, tz);
         let minute = (local.hour() * 60 + local.minute()) as u16;
         let day = local.weekday().num_days_from_monday();
         let on = |d: u32| self.days & (1 << (d % 7)) != 0;
@@ -56,12 +57,12 @@ impl Window {
         }
     }
 
-    /// When the window that holds `unix` ends (unix seconds); `None` when `unix` is outside it.
-    pub fn end_after(&self, unix: i64, tz: Tz) -> Option<i64> {
-        if !self.contains(unix, tz) {
+    /// When the window that holds `at` ends; `None` when `at` is outside it.
+    pub fn end_after(&self, at: UnixMs, tz: Tz) -> Option<UnixMs> {
+        if !self.contains(at, tz) {
             return None;
         }
-        let local = local_datetime(unix, tz);
+        let local = local_datetime(at, tz);
         let mut end = local.date().and_hms_opt(0, 0, 0)? + Duration::minutes(i64::from(self.to));
         if end <= local {
             end += Duration::days(1);
@@ -70,10 +71,10 @@ impl Window {
     }
 }
 
-/// A wall-clock time in `tz` as unix seconds; a time skipped by a DST change counts as an hour later.
-fn to_unix(local: NaiveDateTime, tz: Tz) -> i64 {
+/// A wall-clock time in `tz` as an instant; a time skipped by a DST change counts as an hour later.
+fn to_unix(local: NaiveDateTime, tz: Tz) -> UnixMs {
     match tz.from_local_datetime(&local) {
-        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.timestamp(),
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => UnixMs::from_millis(t.timestamp_millis()),
         LocalResult::None => to_unix(local + Duration::hours(1), tz),
     }
 }
@@ -93,12 +94,13 @@ mod tests {
 
     const SG: Tz = chrono_tz::Asia::Singapore;
     /// 2024-08-10 (a Saturday) 00:00 in Singapore.
-    const SAT_MIDNIGHT: i64 = 1_723_219_200;
+    const SAT_MIDNIGHT: UnixMs = UnixMs::from_secs(1_723_219_200);
+    const HOUR: std::time::Duration = std::time::Duration::from_secs(3_600);
 
     #[test]
     fn overnight_window_spans_midnight_and_ends_next_morning() {
         let w = window("22:00", "08:00", &[]);
-        let at = |h: i64, m: i64| SAT_MIDNIGHT + h * 3600 + m * 60;
+        let at = |h: u64, m: u64| SAT_MIDNIGHT + std::time::Duration::from_secs(h * 3600 + m * 60);
         assert!(w.contains(at(23, 0), SG));
         assert!(w.contains(at(7, 59), SG));
         assert!(!w.contains(at(8, 0), SG));
@@ -111,19 +113,19 @@ mod tests {
     #[test]
     fn daytime_window_on_weekdays_only() {
         let w = window("09:00", "18:00", &["mon", "tue", "wed", "thu", "fri"]);
-        let saturday_ten = SAT_MIDNIGHT + 10 * 3600;
+        let saturday_ten = SAT_MIDNIGHT + 10 * HOUR;
         assert!(!w.contains(saturday_ten, SG));
-        let monday_ten = saturday_ten + 2 * 86_400;
+        let monday_ten = saturday_ten + 48 * HOUR;
         assert!(w.contains(monday_ten, SG));
-        assert_eq!(w.end_after(monday_ten, SG), Some(monday_ten + 8 * 3600));
+        assert_eq!(w.end_after(monday_ten, SG), Some(monday_ten + 8 * HOUR));
     }
 
     #[test]
     fn overnight_window_belongs_to_its_start_day() {
         // Friday night only: Saturday 03:00 is inside, Sunday 03:00 is not.
         let w = window("22:00", "08:00", &["fri"]);
-        assert!(w.contains(SAT_MIDNIGHT + 3 * 3600, SG));
-        assert!(!w.contains(SAT_MIDNIGHT + 86_400 + 3 * 3600, SG));
+        assert!(w.contains(SAT_MIDNIGHT + 3 * HOUR, SG));
+        assert!(!w.contains(SAT_MIDNIGHT + 27 * HOUR, SG));
     }
 
     #[test]

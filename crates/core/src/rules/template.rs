@@ -38,6 +38,7 @@ use std::io;
 
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehavior};
+use shoprelay_clock::UnixMs;
 
 use super::eval::PreparedEvent;
 use super::sample::{sample_event, SAMPLE_TIME};
@@ -360,7 +361,7 @@ fn local_time(state: &State, secs: Value) -> String {
         .and_then(|order| order.get_attr("region").ok())
         .and_then(|r| r.as_str().map(str::to_owned));
     let tz = region_timezone(region.as_deref());
-    super::vars::local_datetime(secs, tz)
+    super::vars::local_datetime(UnixMs::from_secs(secs), tz)
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }

@@ -63,6 +63,7 @@ use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Timelike, Utc, Weekday
 use chrono_tz::Tz;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
+use shoprelay_clock::UnixMs;
 
 use crate::destination::Destination;
 use crate::event::{Event, EventBody, TrailStep};
@@ -73,18 +74,18 @@ use crate::time::region_timezone;
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ShopClock {
     pub(super) tz: Tz,
-    pub(super) unix: i64,
+    pub(super) at: UnixMs,
     pub(super) local: NaiveDateTime,
 }
 
 impl ShopClock {
-    /// Reads `unix` in the time zone of the event's order region (UTC+8 when unknown).
-    pub(super) fn for_event(event: &Event, unix: i64) -> Self {
+    /// Reads `at` in the time zone of the event's order region (UTC+8 when unknown).
+    pub(super) fn for_event(event: &Event, at: UnixMs) -> Self {
         let tz = region_timezone(event.order.as_ref().and_then(|o| o.region.as_deref()));
         Self {
             tz,
-            unix,
-            local: local_datetime(unix, tz),
+            at,
+            local: local_datetime(at, tz),
         }
     }
 
@@ -100,10 +101,10 @@ impl ShopClock {
     }
 }
 
-/// `unix` on the wall clock of `tz`; an out-of-range instant reads as the epoch rather than failing,
+/// `at` on the wall clock of `tz`; an out-of-range instant reads as the epoch rather than failing,
 /// because a clock value is never the seller's fault.
-pub(super) fn local_datetime(unix: i64, tz: Tz) -> NaiveDateTime {
-    let utc = DateTime::<Utc>::from_timestamp(unix, 0).unwrap_or_default();
+pub(super) fn local_datetime(at: UnixMs, tz: Tz) -> NaiveDateTime {
+    let utc = DateTime::<Utc>::from_timestamp_millis(at.as_millis()).unwrap_or_default();
     tz.from_utc_datetime(&utc.naive_utc()).naive_local()
 }
 
@@ -225,7 +226,7 @@ impl<'a> Vars<'a> {
                 hour: i64::from(clock.local.hour()),
                 minute: i64::from(clock.local.minute()),
                 weekday: weekday_name(clock.weekday()),
-                unix: clock.unix,
+                unix: clock.at.as_secs(),
                 local: clock.local.format("%Y-%m-%d %H:%M").to_string(),
                 timezone: clock.tz.name(),
             },
@@ -250,7 +251,7 @@ impl<'a> EventVars<'a> {
             platform: event.platform.as_str(),
             shop_id: event.shop_id.and_then(|s| i64::try_from(s.get()).ok()),
             order_sn: event.order_sn.as_ref().map(|s| s.as_str()),
-            occurred_at: event.occurred_at,
+            occurred_at: event.occurred_at.as_secs(),
             ..Self::default()
         };
         match &event.body {

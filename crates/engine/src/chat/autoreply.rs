@@ -130,7 +130,7 @@ impl Chat {
             .count();
         let limited = recent >= auto.max_per_buyer as usize;
         let tz = region_timezone(place.region.as_deref());
-        let in_hours = chat.hours.is_none_or(|w| w.contains(self.clock.now_secs(), tz));
+        let in_hours = chat.hours.is_none_or(|w| w.contains(self.clock.now(), tz));
 
         let decision = if after_auto {
             Decision::HandOff("a message after an automatic answer".into())
@@ -425,11 +425,13 @@ fn stage_word(lang: BuyerLang, stage: OrderStage) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
+    use shoprelay_clock::UnixMs;
+
     use super::*;
 
     fn step() -> TrailStep {
         TrailStep {
-            at: 1_660_120_727,
+            at: UnixMs::from_secs(1_660_120_727),
             description: "Parcel arrived at the sorting centre".into(),
             status: "IN_TRANSIT".into(),
         }

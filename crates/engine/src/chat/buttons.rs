@@ -136,7 +136,7 @@ impl Chat {
             (ACK, _, Some(task)) | (CLAIM, None, Some(task)) => {
                 match self
                     .tasks
-                    .ack_task(&TaskRef::Id(task), member, self.clock.now_ms())
+                    .ack_task(&TaskRef::Id(task), member, self.clock.now())
                     .await?
                 {
                     Some(t) => {
@@ -163,7 +163,7 @@ impl Chat {
                 // Taking the conversation is taking its task: it must not escalate any more.
                 if let (Applied::Claimed(_), Some(task)) = (&applied.outcome, task) {
                     self.tasks
-                        .ack_task(&TaskRef::Id(task), member, self.clock.now_ms())
+                        .ack_task(&TaskRef::Id(task), member, self.clock.now())
                         .await?;
                 }
                 let change = match &applied.outcome {

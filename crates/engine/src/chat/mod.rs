@@ -243,7 +243,7 @@ impl Chat {
             buyer_name: from_user_name.clone(),
             dedupe_key: format!("{}:{}:{}:{message_id}", event.platform, event.app, shop),
             text: text.clone(),
-            at: event.occurred_at * 1_000,
+            at: event.occurred_at.as_millis(),
         };
         let filed = self
             .conversations
@@ -364,7 +364,7 @@ impl Chat {
 
     /// Acts on the stored callbacks that are due; returns how many were handled.
     pub async fn process_callbacks_once(&self) -> Result<usize, EngineError> {
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         let claimed = self
             .callbacks
             .claim_callbacks(now, LEASE.as_millis() as i64, BATCH)
@@ -735,7 +735,7 @@ impl Chat {
             app: app_id.clone(),
             shop_id: Some(shop),
             order_sn: None,
-            occurred_at: self.clock.now_secs(),
+            occurred_at: self.clock.now(),
             order: None,
             body: EventBody::ChatUnavailable { reason },
         };

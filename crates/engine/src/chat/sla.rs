@@ -6,6 +6,7 @@
 
 use std::sync::atomic::Ordering;
 
+use shoprelay_clock::UnixMs;
 use shoprelay_core::error::Lang;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
@@ -205,7 +206,7 @@ fn notice(
         app,
         shop_id: Some(shop),
         order_sn: None,
-        occurred_at: now.div_euclid(1_000),
+        occurred_at: UnixMs::from_millis(now),
         order: None,
         body: EventBody::Escalation {
             task_id: id,

@@ -76,7 +76,7 @@ impl<'a> BuyerService<'a> {
         }
         Ok(self
             .privacy
-            .forget_buyer(shop, buyer, self.clock.now_ms())
+            .forget_buyer(shop, buyer, self.clock.now())
             .await
             .map_err(EngineError::from)?)
     }

@@ -89,7 +89,7 @@ impl<'a> DataPolicyService<'a> {
         fields: BTreeSet<SensitiveField>,
         accepting: Option<Accepting>,
     ) -> Result<FieldPolicy, DataPolicyError> {
-        let at = self.clock.now_ms();
+        let at = self.clock.now();
         let accepted = accepting.map(|a| Acceptance {
             by: a.by,
             at,

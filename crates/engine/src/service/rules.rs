@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, EventKind};
@@ -234,13 +235,13 @@ impl<'a> RuleService<'a> {
 
     /// What every rule in force does with `event` at `at` (unix seconds): each rule's decision and every
     /// message it would send. Nothing is sent.
-    pub fn dry_run(&self, event: &Event, at: i64) -> DryRun {
+    pub fn dry_run(&self, event: &Event, at: UnixMs) -> DryRun {
         self.run(&self.engine.registry(), event, at)
     }
 
     /// The preview of a rule being edited: checked as [`RuleService::save`] would, then what it alone
     /// would send for `event` (not what the other rules do). Nothing is saved or sent.
-    pub fn preview(&self, rule: &Route, event: &Event, at: i64) -> Result<DryRun, RuleError> {
+    pub fn preview(&self, rule: &Route, event: &Event, at: UnixMs) -> Result<DryRun, RuleError> {
         let problems = self.problems(rule);
         if !problems.is_empty() {
             return Err(RuleError::Invalid(problems));
@@ -257,7 +258,7 @@ impl<'a> RuleService<'a> {
         Ok(self.run(&registry, event, at))
     }
 
-    fn run(&self, registry: &Registry, event: &Event, at: i64) -> DryRun {
+    fn run(&self, registry: &Registry, event: &Event, at: UnixMs) -> DryRun {
         let settings = &self.engine.settings;
         let messages = routing::preview(registry, event, at, settings.language, &settings.public_url)
             .into_iter()

@@ -114,7 +114,7 @@ impl<'a> TaskService<'a> {
     }
 
     async fn ack_as(&self, task: &TaskRef, by: String) -> Result<Option<Task>, shoprelay_store::StoreError> {
-        self.tasks.ack_task(task, &by, self.clock.now_ms()).await
+        self.tasks.ack_task(task, &by, self.clock.now()).await
     }
 }
 

@@ -61,7 +61,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use async_trait::async_trait;
-    use shoprelay_clock::ManualClock;
+    use shoprelay_clock::{ManualClock, UnixMs};
     use shoprelay_store::chain::{ChainHead, SealedAudit};
     use shoprelay_store::{AuditEntry, AuditFilter, AuditLog, Retention, RetentionTarget, StoreError};
 
@@ -106,7 +106,7 @@ mod tests {
 
     #[async_trait]
     impl Retention for NoRetention {
-        async fn purge(&self, _: RetentionTarget, _: i64, _: i64) -> Result<u64, StoreError> {
+        async fn purge(&self, _: RetentionTarget, _: UnixMs, _: i64) -> Result<u64, StoreError> {
             unreachable!("sealing purges nothing")
         }
     }
@@ -120,7 +120,7 @@ mod tests {
         let audit = Audit {
             audit_log: log.clone(),
             retention: Arc::new(NoRetention),
-            clock: ManualClock::new(0).shared(),
+            clock: ManualClock::new(UnixMs::EPOCH).shared(),
             config: ConfigView::new(Registry::default()),
         };
         assert_eq!(audit.seal_audit_now().await.unwrap(), 2 * SEAL_BATCH as usize + 7);

@@ -700,7 +700,7 @@ impl Deliver {
             listed.join("，")
         );
         let key = format!("recipients_unreached:{destination}:{day}:{}", listed.join(","));
-        let event = delivery_failing(key, destination, reason, self.clock.now_secs());
+        let event = delivery_failing(key, destination, reason, self.clock.now());
         let text = unreached_notice(destination, &new, self.settings.language);
         let deliveries = admin_notice(&self.registry(), &event, &text, self.settings.language);
         let notice = NewEvent { event, deliveries };

@@ -10,8 +10,9 @@ use shoprelay_store::{
 };
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use shoprelay_clock::SharedClock;
+use shoprelay_clock::{SharedClock, UnixMs};
 use shoprelay_marketplaces::adapter::{InboundPush, MarketplaceApp};
 use shoprelay_store::{DataPolicies, ShopAuth, ShopAuthRepo, ShopStandings};
 use tokio::sync::Notify;
@@ -29,10 +30,13 @@ use crate::writer::Writer;
 /// Inbox items taken per pass (worked on concurrently, their results committed together by the writer).
 const BATCH: i64 = 128;
 
+/// How soon an item whose database or marketplace step failed is tried again.
+const RETRY_SOON: Duration = Duration::from_secs(1);
+
 /// What to do with an item after trying to enrich it.
 enum Step {
     Complete(InboxCompletion),
-    RetryAt(i64, String),
+    RetryAt(UnixMs, String),
 }
 
 /// An item as read before the pass's reads: settled already (it cannot be read or applied), or its push.
@@ -112,7 +116,7 @@ fn open_item(registry: &Registry, item: &InboxItem) -> Opened {
         }
     }
     // Before any API call: a push outside the window is kept (and audited) but changes nothing.
-    let received = item.received_at.div_euclid(1_000);
+    let received = item.received_at.as_secs();
     if let Err(refused) = push_window::check(&push.times, received) {
         metrics::counter!("shoprelay_pushes_out_of_window_total").increment(1);
         tracing::warn!(inbox = item.id, %refused, "push outside the time window: stored, not applied");
@@ -155,7 +159,7 @@ impl Inbox {
     pub async fn process_inbox_once(&self) -> Result<usize, EngineError> {
         let items = self
             .inbox
-            .claim_inbox(self.clock.now_ms(), self.settings.lease.as_millis() as i64, BATCH)
+            .claim_inbox(self.clock.now(), self.settings.lease.as_millis() as i64, BATCH)
             .await?;
         let count = items.len();
         let registry = self.registry();
@@ -173,7 +177,7 @@ impl Inbox {
             let step = match (opened, read) {
                 (Opened::Settled(step), _) => step,
                 (Opened::Push(push), Ok(read)) => self.process_item(item, registry, *push, read).await,
-                (Opened::Push(_), Err(err)) => Step::RetryAt(self.clock.now_ms() + 1_000, err),
+                (Opened::Push(_), Err(err)) => Step::RetryAt(self.clock.now() + RETRY_SOON, err),
             };
             let batch = match step {
                 Step::Complete(completion) => WriteBatch {
@@ -276,7 +280,7 @@ impl Inbox {
         };
         let OpenedPush { app_id, app, push } = opened;
         let raw = item.body.as_bytes();
-        let received = item.received_at.div_euclid(1_000);
+        let received = item.received_at.as_secs();
         let mut note = push.report.clone();
         // The shop's data policy decides which personal fields an order's details keep.
         let ItemReads {
@@ -293,7 +297,7 @@ impl Inbox {
                     .await
                 {
                     Ok(detail) => detail,
-                    Err(EnrichError::Retry(at, error)) => return Step::RetryAt(at, error),
+                    Err(EnrichError::Retry(at, error)) => return Step::RetryAt(UnixMs::from_millis(at), error),
                     Err(EnrichError::GiveUp(error)) => {
                         let line = format!("sent without order details: {error}");
                         note = Some(note.map_or(line.clone(), |n| format!("{n}; {line}")));
@@ -342,7 +346,7 @@ impl Inbox {
                 )
                 .await
             {
-                return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string());
+                return Step::RetryAt(self.clock.now() + RETRY_SOON, err.to_string());
             }
         }
         let kept = crate::standing::keep_pushed(
@@ -350,10 +354,10 @@ impl Inbox {
             &app_id,
             push.shop,
             push.standing.as_ref(),
-            item.received_at,
+            item.received_at.as_millis(),
         );
         if let Err(err) = kept.await {
-            return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string());
+            return Step::RetryAt(self.clock.now() + RETRY_SOON, err.to_string());
         }
         let mut events = Vec::new();
         // Per event: answered automatically (no delivery, and none needed).
@@ -362,7 +366,7 @@ impl Inbox {
             // A buyer message is filed under its conversation first: one a member holds goes to them.
             let held = match self.chat.file_buyer_message(&mut event).await {
                 Ok(held) => held,
-                Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
+                Err(err) => return Step::RetryAt(self.clock.now() + RETRY_SOON, err.to_string()),
             };
             let deliveries = match held {
                 Some(conversation) => self.chat.to_holder(registry, &event, &conversation),
@@ -374,9 +378,9 @@ impl Inbox {
                     }
                     Ok(false) => match self.route.route(registry, &event).await {
                         Ok(d) => d,
-                        Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
+                        Err(err) => return Step::RetryAt(self.clock.now() + RETRY_SOON, err.to_string()),
                     },
-                    Err(err) => return Step::RetryAt(self.clock.now_ms() + 1_000, err.to_string()),
+                    Err(err) => return Step::RetryAt(self.clock.now() + RETRY_SOON, err.to_string()),
                 },
             };
             events.push(shoprelay_store::NewEvent { event, deliveries });

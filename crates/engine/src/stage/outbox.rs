@@ -21,7 +21,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use shoprelay_clock::SharedClock;
+use shoprelay_clock::{SharedClock, UnixMs};
 use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::ConfigId;
@@ -572,8 +572,9 @@ impl Outbox {
 
     /// Queues a "delivery failing" notice to the admin targets (never through the failing destination).
     async fn tell_admins(&self, destination: &Destination, reason: &str) -> Result<(), EngineError> {
-        let key = format!("delivery_failing:{destination}:{}", self.clock.now_secs());
-        let event = delivery_failing(key, destination, reason.to_owned(), self.clock.now_secs());
+        let now = self.clock.now();
+        let key = format!("delivery_failing:{destination}:{}", now.as_secs());
+        let event = delivery_failing(key, destination, reason.to_owned(), now);
         let deliveries = self.route.route(&self.registry(), &event).await?;
         self.deliveries
             .insert_event(NewEvent { event, deliveries }, self.clock.now_ms())
@@ -583,16 +584,16 @@ impl Outbox {
     }
 }
 
-/// A "delivery failing" event about `destination`, for the admin targets, occurring at `now_secs`;
+/// A "delivery failing" event about `destination`, for the admin targets, occurring at `now`;
 /// `dedupe_key` says how often the same notice may be queued.
-pub(crate) fn delivery_failing(dedupe_key: String, destination: &Destination, reason: String, now_secs: i64) -> Event {
+pub(crate) fn delivery_failing(dedupe_key: String, destination: &Destination, reason: String, now: UnixMs) -> Event {
     Event {
         dedupe_key,
         platform: Platform::INTERNAL,
         app: ConfigId::internal(),
         shop_id: None,
         order_sn: None,
-        occurred_at: now_secs,
+        occurred_at: now,
         order: None,
         body: EventBody::DeliveryFailing {
             destination: destination.clone(),

@@ -28,7 +28,7 @@ impl Route {
     /// carry the acknowledgement link.
     pub async fn route(&self, registry: &Registry, event: &Event) -> Result<Vec<NewDelivery>, EngineError> {
         let lang = self.settings.language;
-        let routed = routing::route(registry, event, self.clock.now_secs(), lang);
+        let routed = routing::route(registry, event, self.clock.now(), lang);
         let mut deliveries = routed.deliveries;
         for req in &routed.tasks {
             let new = NewTask {
@@ -42,7 +42,7 @@ impl Route {
                 summary: summary(event, lang),
                 escalate_at: req.escalate_at,
             };
-            let task = self.tasks.open_task(&new, self.clock.now_ms()).await?;
+            let task = self.tasks.open_task(&new, self.clock.now()).await?;
             let view = TaskView {
                 id: task.id,
                 assignee: task.assignee.as_deref().and_then(|a| WeComUserId::parse(a).ok()),

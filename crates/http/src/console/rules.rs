@@ -288,7 +288,7 @@ pub async fn list(State(state): State<AppState>, authed: Authed, Query(q): Query
     let run = if q.source.is_empty() {
         None
     } else {
-        let now = state.engine.clock.now_secs();
+        let now = state.engine.clock.now();
         Some(
             source_event(&state, &q.source)
                 .await
@@ -461,7 +461,7 @@ pub async fn submit(State(state): State<AppState>, posted: Posted<BTreeMap<Strin
     }
     let outcome = match draft.parse() {
         Ok(rule) => match source_event(&state, &source).await {
-            Ok(event) => rules.preview(&rule, &event, state.engine.clock.now_secs()),
+            Ok(event) => rules.preview(&rule, &event, state.engine.clock.now()),
             Err(err) => Err(err),
         },
         Err(err) => Err(err),

@@ -438,7 +438,10 @@ mod tests {
         .unwrap();
         let app = LazadaMarketplace::new(
             config,
-            LazadaClient::new(reqwest::Client::new(), shoprelay_clock::ManualClock::new(0).shared()),
+            LazadaClient::new(
+                reqwest::Client::new(),
+                shoprelay_clock::ManualClock::new(shoprelay_clock::UnixMs::EPOCH).shared(),
+            ),
         );
         let raw = br#"{"seller_id":"100053528","message_type":13,"data":{"status":"close"},"timestamp":1627038397,"site":"lazada_sg"}"#;
         let push = app.read_push(raw).unwrap();

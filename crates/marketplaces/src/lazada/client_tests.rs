@@ -3,7 +3,7 @@ use std::net::TcpListener;
 use std::sync::mpsc;
 
 use serde::de::IgnoredAny;
-use shoprelay_clock::ManualClock;
+use shoprelay_clock::{ManualClock, UnixMs};
 
 use super::*;
 use crate::lazada::error::Disposition;
@@ -23,7 +23,10 @@ fn app(api_base: Option<String>, auth_base: &str) -> LazadaAppConfig {
 }
 
 fn client() -> LazadaClient {
-    LazadaClient::new(reqwest::Client::new(), ManualClock::new(NOW_MS).shared())
+    LazadaClient::new(
+        reqwest::Client::new(),
+        ManualClock::new(UnixMs::from_millis(NOW_MS)).shared(),
+    )
 }
 
 /// The request a test server received.

@@ -4,6 +4,7 @@
 //! lines of one order moving together make one event. Status keys include the change's time, because an
 //! order can genuinely come back to a status and that second visit must not be swallowed as a duplicate.
 
+use shoprelay_clock::UnixMs;
 use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderSnapshot, OrderStatus};
@@ -29,13 +30,14 @@ pub fn normalize(
     detail: Option<&OrderSnapshot>,
     known: Option<&OrderStatus>,
 ) -> Vec<Event> {
-    let event = |key: String, shop_id: ShopId, order_sn: Option<&OrderSn>, occurred_at: i64, body| Event {
+    // Lazada times are unix seconds.
+    let event = |key: String, shop_id: ShopId, order_sn: Option<&OrderSn>, secs: i64, body| Event {
         dedupe_key: key,
         platform: super::PLATFORM,
         app: app.clone(),
         shop_id: Some(shop_id),
         order_sn: order_sn.cloned(),
-        occurred_at,
+        occurred_at: UnixMs::from_secs(secs),
         order: None,
         body,
     };
@@ -55,7 +57,7 @@ pub fn normalize(
                 shop: *seller_id,
                 order_sn: trade_order_id,
                 status: &status,
-                at: *status_update_time,
+                at: UnixMs::from_secs(*status_update_time),
                 known,
                 detail,
             }

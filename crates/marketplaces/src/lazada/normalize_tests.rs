@@ -1,3 +1,4 @@
+use shoprelay_clock::UnixMs;
 use shoprelay_core::event::EventKind;
 use shoprelay_core::policy::FieldPolicy;
 
@@ -58,7 +59,7 @@ fn a_new_unpaid_or_pending_order_is_created_with_its_detail() {
         assert_eq!(e.app, app());
         assert_eq!(e.shop_id.map(ShopId::get), Some(1234567));
         assert_eq!(e.order_sn, Some(sn("260422900198363")));
-        assert_eq!(e.occurred_at, 1603698638);
+        assert_eq!(e.occurred_at, UnixMs::from_secs(1603698638));
         let order = e.order.unwrap();
         assert_eq!(order.currency.as_deref(), Some("VND"));
         assert!(order.cod);
@@ -169,7 +170,7 @@ fn cancellations_and_returns_also_make_their_own_event() {
         );
         assert_eq!(events[1].body.status_from(), Some(&known));
         assert_eq!(events[1].order, events[0].order);
-        assert_eq!(events[1].occurred_at, 400);
+        assert_eq!(events[1].occurred_at, UnixMs::from_secs(400));
     }
     // Lost or unknown statuses are plain changes.
     let lost = normalize(&app(), &status_push("lost_by_3pl", "L1", 400), "h", None, Some(&known));
@@ -204,7 +205,10 @@ fn token_expiry_alerts_name_the_seller_once_per_expiry() {
     );
     assert_eq!(e.shop_id.map(ShopId::get), Some(1000165972));
     assert_eq!(e.dedupe_key, "lazada:expiring:1000165972:1627542238");
-    assert_eq!((e.order_sn, e.order, e.occurred_at), (None, None, 1627416758));
+    assert_eq!(
+        (e.order_sn, e.order, e.occurred_at),
+        (None, None, UnixMs::from_secs(1627416758))
+    );
     // The next day's alert for the same expiry is the same fact.
     let next_day = raw.replace("1627416758", "1627503158");
     assert_eq!(

@@ -1,6 +1,7 @@
 use std::collections::BTreeSet;
 
 use rust_decimal::Decimal;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::order::OrderStage;
 use shoprelay_core::policy::{Acceptance, SensitiveField, COMMITMENT_VERSION};
 
@@ -29,7 +30,7 @@ fn full_policy() -> FieldPolicy {
     let fields: BTreeSet<_> = SensitiveField::ALL.into_iter().collect();
     let accepted = Acceptance {
         by: "admin".into(),
-        at: 1,
+        at: UnixMs::from_millis(1),
         version: COMMITMENT_VERSION.into(),
     };
     FieldPolicy::new(fields, Some(accepted)).unwrap()
@@ -38,7 +39,7 @@ fn full_policy() -> FieldPolicy {
 fn only(field: SensitiveField) -> FieldPolicy {
     let accepted = Acceptance {
         by: "admin".into(),
-        at: 1,
+        at: UnixMs::from_millis(1),
         version: COMMITMENT_VERSION.into(),
     };
     FieldPolicy::new(BTreeSet::from([field]), Some(accepted)).unwrap()

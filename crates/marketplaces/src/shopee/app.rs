@@ -1,6 +1,7 @@
 //! [`ShopeeMarketplace`]: a configured Shopee partner app behind the neutral [`MarketplaceApp`] interface.
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::entity::ShopState;
 use shoprelay_core::event::{Event, Platform, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
@@ -377,7 +378,7 @@ impl MarketplaceApp for ShopeeMarketplace {
                 .tracking_info
                 .into_iter()
                 .map(|s| TrailStep {
-                    at: s.update_time,
+                    at: UnixMs::from_secs(s.update_time),
                     description: s.description,
                     status: s.logistics_status,
                 })
@@ -457,7 +458,10 @@ mod tests {
         .unwrap();
         let app = ShopeeMarketplace::new(
             config,
-            ShopeeClient::new(reqwest::Client::new(), shoprelay_clock::ManualClock::new(0).shared()),
+            ShopeeClient::new(
+                reqwest::Client::new(),
+                shoprelay_clock::ManualClock::new(shoprelay_clock::UnixMs::EPOCH).shared(),
+            ),
         );
         let shop = ShopId::new(8).unwrap();
         let err = app

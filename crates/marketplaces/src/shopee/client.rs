@@ -323,8 +323,11 @@ mod tests {
 
     #[test]
     fn auth_link_is_signed_with_public_signing() {
-        let url = ShopeeClient::new(reqwest::Client::new(), shoprelay_clock::ManualClock::new(0).shared())
-            .auth_partner_url(&app(), "https://relay.example.cn/cb?a=1", 1655714431);
+        let url = ShopeeClient::new(
+            reqwest::Client::new(),
+            shoprelay_clock::ManualClock::new(shoprelay_clock::UnixMs::EPOCH).shared(),
+        )
+        .auth_partner_url(&app(), "https://relay.example.cn/cb?a=1", 1655714431);
         let sign = api_sign(
             "4a6b6c7a4d4c5a6f4e6b6f6b4a4c5a4f",
             2001887,

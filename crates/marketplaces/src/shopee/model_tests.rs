@@ -1,6 +1,7 @@
 use super::*;
 use crate::shopee::push::{PushBody, ShopeePush};
 use serde_json::json;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::policy::FieldPolicy;
 
 fn detail(json: serde_json::Value) -> OrderDetail {
@@ -194,7 +195,7 @@ fn the_recipient_keeps_only_what_the_policy_allows_and_drops_shopees_own_masks()
     assert_eq!(d.to_snapshot(&FieldPolicy::minimal()).unwrap().recipient, None);
     let accepted = Some(Acceptance {
         by: "admin".into(),
-        at: 1,
+        at: UnixMs::from_millis(1),
         version: COMMITMENT_VERSION.into(),
     });
     let policy = FieldPolicy::new([SensitiveField::Phone, SensitiveField::Address].into(), accepted).unwrap();

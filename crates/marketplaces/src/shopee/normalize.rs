@@ -4,6 +4,7 @@
 //! event. Order status keys include the push's `update_time`: an order can genuinely return to a status
 //! (PROCESSED → RETRY_SHIP → PROCESSED), and that second visit must not be swallowed as a duplicate.
 
+use shoprelay_clock::UnixMs;
 use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::{OrderSnapshot, OrderStatus};
@@ -26,13 +27,14 @@ pub fn normalize(
 ) -> Vec<Event> {
     let stamp = push.timestamp.map_or_else(|| dedupe_hint.to_owned(), |t| t.to_string());
     let at = push.timestamp.unwrap_or_default();
-    let event = |key: String, shop_id: Option<ShopId>, order_sn: Option<&OrderSn>, occurred_at: i64, body| Event {
+    // Shopee times are unix seconds.
+    let event = |key: String, shop_id: Option<ShopId>, order_sn: Option<&OrderSn>, secs: i64, body| Event {
         dedupe_key: key,
         platform: super::PLATFORM,
         app: app.clone(),
         shop_id,
         order_sn: order_sn.cloned(),
-        occurred_at,
+        occurred_at: UnixMs::from_secs(secs),
         order: None,
         body,
     };
@@ -49,7 +51,7 @@ pub fn normalize(
             shop: *shop_id,
             order_sn,
             status,
-            at: *update_time,
+            at: UnixMs::from_secs(*update_time),
             known: known_status,
             detail,
         }

@@ -1,5 +1,6 @@
 use super::super::model::OrderDetail;
 use super::*;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::event::EventKind;
 use shoprelay_core::policy::FieldPolicy;
 
@@ -56,7 +57,7 @@ fn a_new_unpaid_or_ready_order_is_created_with_its_detail() {
         assert_eq!(e.app, app());
         assert_eq!(e.shop_id.map(ShopId::get), Some(727720655));
         assert_eq!(e.order_sn.as_ref().map(OrderSn::as_str), Some("220810QSK8S7BX"));
-        assert_eq!(e.occurred_at, 100);
+        assert_eq!(e.occurred_at, UnixMs::from_secs(100));
         let order = e.order.unwrap();
         assert_eq!(order.buyer_username.as_deref(), Some("buyer_ana"));
         assert_eq!(order.items.len(), 1);
@@ -236,7 +237,7 @@ fn buyer_messages_with_placeholders() {
         None,
     ));
     assert_eq!(e.dedupe_key, "shopee:chat:m55text");
-    assert_eq!(e.occurred_at, 5);
+    assert_eq!(e.occurred_at, UnixMs::from_secs(5));
     assert_eq!(
         e.body,
         EventBody::BuyerMessage {

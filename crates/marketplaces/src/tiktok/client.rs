@@ -265,7 +265,7 @@ fn http_error(status: u16, bytes: &[u8]) -> TiktokError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shoprelay_clock::ManualClock;
+    use shoprelay_clock::{ManualClock, UnixMs};
     use std::sync::Arc;
 
     fn app() -> TiktokAppConfig {
@@ -330,7 +330,7 @@ mod tests {
 
     #[test]
     fn the_authorize_link_names_the_service_and_state() {
-        let clock: SharedClock = Arc::new(ManualClock::new(0));
+        let clock: SharedClock = Arc::new(ManualClock::new(UnixMs::EPOCH));
         let client = TiktokClient::new(reqwest::Client::new(), clock);
         assert_eq!(
             client.authorize_url(&app(), "a b&c"),

@@ -6,6 +6,7 @@
 //! (`CANCELLATION_REQUEST_CANCEL`, …) moves the order nowhere new, so it announces nothing: the order's
 //! next status push says where it stands.
 
+use shoprelay_clock::UnixMs;
 use shoprelay_core::event::Event;
 use shoprelay_core::ids::ConfigId;
 use shoprelay_core::order::{OrderSnapshot, OrderStage, OrderStatus};
@@ -48,7 +49,7 @@ pub fn normalize(
         shop,
         order_sn,
         status: &status,
-        at,
+        at: UnixMs::from_secs(at),
         known,
         detail,
     }

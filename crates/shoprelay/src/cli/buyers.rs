@@ -49,7 +49,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         .await
         .map_err(|e| user_error(&e))?;
     let report = store
-        .forget_buyer(shop, buyer, SystemClock.now_ms())
+        .forget_buyer(shop, buyer, SystemClock.now())
         .await
         .map_err(|e| user_error(&e))?;
     store.close().await;

@@ -92,7 +92,7 @@ async fn replay_pushes(args: Args) -> Result<ExitCode> {
     let mut replayed = 0u64;
     // Bounded by the count: a running server may fail a replayed push again before the loop ends.
     while replayed < u64::try_from(total).unwrap_or(0) {
-        let n = store.replay_failed_pushes(&filter, SystemClock.now_ms(), BATCH).await?;
+        let n = store.replay_failed_pushes(&filter, SystemClock.now(), BATCH).await?;
         if n == 0 {
             break;
         }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use shoprelay_clock::{Clock, SystemClock};
+use shoprelay_clock::{Clock, SystemClock, UnixMs};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, EventKind};
 use shoprelay_core::rules::sample_event;
@@ -94,7 +94,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         (None, None) => sample_event(kind(args.kind.as_deref().unwrap_or("order_created"))?),
     };
     let registry = Registry::from_file(&file);
-    let at = args.at.unwrap_or_else(|| SystemClock.now_secs());
+    let at = args.at.map_or_else(|| SystemClock.now(), UnixMs::from_secs);
     println!(
         "事件 event: {} {}",
         event.kind().as_str(),

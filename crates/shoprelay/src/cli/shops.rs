@@ -115,14 +115,14 @@ async fn policy(args: PolicyArgs) -> Result<ExitCode> {
             .map_err(|e| user_error(&e))?;
         let accepted = args.accept_commitment.map(|version| Acceptance {
             by: args.by.unwrap_or_default(),
-            at: SystemClock.now_ms(),
+            at: SystemClock.now(),
             version,
         });
         Some(FieldPolicy::new(fields, accepted).map_err(|e| user_error(&e))?)
     };
     if let Some(policy) = &change {
         store
-            .set_data_policy(&app, platform, shop, policy, SystemClock.now_ms())
+            .set_data_policy(&app, platform, shop, policy, SystemClock.now())
             .await
             .map_err(|e| user_error(&e))?;
     }
@@ -150,7 +150,7 @@ fn describe(app: &ConfigId, shop: ShopId, policy: &FieldPolicy) -> String {
     match &policy.accepted {
         Some(a) if !policy.fields.is_empty() => {
             let fields: Vec<&str> = policy.fields.iter().map(|f| f.as_str()).collect();
-            let at = chrono::DateTime::from_timestamp_millis(a.at)
+            let at = chrono::DateTime::from_timestamp_millis(a.at.as_millis())
                 .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
                 .unwrap_or_default();
             format!(
@@ -195,7 +195,7 @@ async fn purge(args: PurgeArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let report = store
-        .purge_shop(&app, platform, shop, SystemClock.now_ms())
+        .purge_shop(&app, platform, shop, SystemClock.now())
         .await
         .map_err(|e| user_error(&e))?;
     store.close().await;

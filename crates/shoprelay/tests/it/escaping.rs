@@ -247,7 +247,7 @@ targets = [{ type = "robot", robot = "ops" }]
     let app = spawn_authorized_with_rules(rules).await;
     // Messages held in an earlier day's quiet hours are released now, folded into one digest.
     let registry = app.server.engine.registry();
-    let yesterday = app.clock.now_secs() - 2 * 86_400;
+    let yesterday = app.clock.now() - std::time::Duration::from_secs(2 * 86_400);
     for n in 0..3 {
         let sn = OrderSn::parse(&format!("EVIL{n}")).unwrap();
         let mut order = OrderSnapshot::bare(
@@ -278,7 +278,7 @@ targets = [{ type = "robot", robot = "ops" }]
         app.server
             .engine
             .store()
-            .insert_event(NewEvent { event, deliveries }, yesterday * 1_000)
+            .insert_event(NewEvent { event, deliveries }, yesterday.as_millis())
             .await
             .unwrap();
     }

@@ -260,7 +260,7 @@ targets = [{{ type = "robot", robot = "ops" }}]
     // Yesterday at this time was inside yesterday's quiet hours, which are over: what the rule held then
     // is released now, folded into one digest.
     let registry = app.server.engine.registry();
-    let yesterday = app.clock.now_secs() - 86_400;
+    let yesterday = app.clock.now() - Duration::from_secs(86_400);
     for n in 0..3 {
         let event = Event {
             dedupe_key: format!("quiet-test-{n}"),
@@ -280,7 +280,7 @@ targets = [{{ type = "robot", robot = "ops" }}]
         app.server
             .engine
             .store()
-            .insert_event(NewEvent { event, deliveries }, yesterday * 1_000)
+            .insert_event(NewEvent { event, deliveries }, yesterday.as_millis())
             .await
             .unwrap();
     }
@@ -440,7 +440,7 @@ targets = [{{ type = "robot", robot = "ops" }}]
     let app = spawn_authorized_with_rules(rules).await;
     // Held yesterday during quiet hours that are over now (as in the quiet-hours test above).
     let registry = app.server.engine.registry();
-    let yesterday = app.clock.now_secs() - 86_400;
+    let yesterday = app.clock.now() - Duration::from_secs(86_400);
     for n in 0..2 {
         let event = Event {
             dedupe_key: format!("quiet-ack-{n}"),
@@ -464,7 +464,7 @@ targets = [{{ type = "robot", robot = "ops" }}]
         app.server
             .engine
             .store()
-            .insert_event(NewEvent { event, deliveries }, yesterday * 1_000)
+            .insert_event(NewEvent { event, deliveries }, yesterday.as_millis())
             .await
             .unwrap();
     }

@@ -249,10 +249,10 @@ async fn a_dropped_connection_is_dialled_again_after_the_back_off() {
 #[tokio::test]
 async fn only_the_replica_holding_the_bots_lease_dials() {
     let app = spawn().await;
-    let now = app.clock.now_ms();
+    let now = app.clock.now();
     let store = app.server.engine.store();
     assert!(store
-        .take_bot_lease(BOT, "another-replica", now, now + 90_000)
+        .take_bot_lease(BOT, "another-replica", now, now + Duration::from_secs(90))
         .await
         .unwrap());
     start(&app);

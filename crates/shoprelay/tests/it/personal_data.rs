@@ -2,7 +2,7 @@
 //! files; a buyer is forgotten through the API and the CLI, with an audit entry naming only a hash.
 
 use serde_json::json;
-use shoprelay_clock::Clock;
+use shoprelay_clock::{Clock, UnixMs};
 use shoprelay_core::ids::ShopId;
 use shoprelay_core::secret::SecretBox;
 use shoprelay_sim::shopee::NewOrder;
@@ -146,7 +146,7 @@ async fn the_cli_forgets_a_buyer_and_refuses_a_wrong_or_missing_key() {
         app: shoprelay_core::ids::ConfigId::parse(APP).unwrap(),
         shop_id: Some(ShopId::new(SHOP).unwrap()),
         order_sn: None,
-        occurred_at: 1,
+        occurred_at: UnixMs::from_secs(1),
         order: None,
         body: EventBody::BuyerMessage {
             conversation_id: "c1".into(),
@@ -252,7 +252,7 @@ async fn sealed_database(dir: &std::path::Path) -> (String, String) {
         app: shoprelay_core::ids::ConfigId::parse(APP).unwrap(),
         shop_id: Some(ShopId::new(SHOP).unwrap()),
         order_sn: Some(shoprelay_core::ids::OrderSn::parse("ORDERA1").unwrap()),
-        occurred_at: 1,
+        occurred_at: UnixMs::from_secs(1),
         order: None,
         body: EventBody::BuyerMessage {
             conversation_id: "c1".into(),
@@ -383,7 +383,7 @@ async fn keys_rotate_reseals_everything_under_a_new_key_file_then_an_environment
         .unwrap();
     assert_eq!(
         store
-            .forget_buyer(ShopId::new(SHOP).unwrap(), BUYER, 1)
+            .forget_buyer(ShopId::new(SHOP).unwrap(), BUYER, UnixMs::from_millis(1))
             .await
             .unwrap()
             .events,

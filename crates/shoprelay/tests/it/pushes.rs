@@ -2,7 +2,7 @@
 //! of which only a bad signature, an unknown app and an oversized body are refused.
 
 use serde_json::json;
-use shoprelay_clock::Clock;
+use shoprelay_clock::{Clock, UnixMs};
 use shoprelay_store::AuditOutcome;
 use shoprelay_store::{AuditFilter, AuditKind, Inbox};
 
@@ -303,10 +303,7 @@ async fn failed_pushes_go_back_to_the_inbox_to_be_read_again() {
     let store = app.server.engine.store();
     let filter = shoprelay_store::PushReplayFilter::default();
     assert_eq!(store.count_failed_pushes(&filter).await.unwrap(), failed.len() as i64);
-    let replayed = store
-        .replay_failed_pushes(&filter, app.clock.now_ms(), 100)
-        .await
-        .unwrap();
+    let replayed = store.replay_failed_pushes(&filter, app.clock.now(), 100).await.unwrap();
     assert_eq!(replayed, failed.len() as u64);
     assert_eq!(store.queue_depths().await.unwrap().inbox_pending, failed.len() as i64);
     let audited = app
@@ -346,22 +343,29 @@ async fn the_cli_replays_failed_pushes() {
         shop_id: None,
         order_sn: None,
         body: body.into(),
-        received_at: 1,
+        received_at: UnixMs::from_millis(1),
     };
     store
         .insert_pushes(&[push("a", "garbled"), push("b", "also garbled")])
         .await
         .unwrap();
-    for item in store.claim_inbox(2, 1_000, 10).await.unwrap() {
+    for item in store.claim_inbox(UnixMs::from_millis(2), 1_000, 10).await.unwrap() {
         let failed = shoprelay_store::InboxCompletion {
             state: shoprelay_store::InboxState::Failed,
             events: Vec::new(),
             order_updates: Vec::new(),
             note: Some("unreadable".into()),
         };
-        store.complete_inbox(&item, failed, 3).await.unwrap();
+        store
+            .complete_inbox(&item, failed, UnixMs::from_millis(3))
+            .await
+            .unwrap();
     }
-    assert!(store.claim_inbox(4, 1_000, 10).await.unwrap().is_empty());
+    assert!(store
+        .claim_inbox(UnixMs::from_millis(4), 1_000, 10)
+        .await
+        .unwrap()
+        .is_empty());
 
     let out = crate::cli::bin()
         .env("SHOPRELAY_DATABASE_URL", &url)
@@ -378,7 +382,7 @@ async fn the_cli_replays_failed_pushes() {
     );
     assert!(stdout.contains("re-queued 2 failed push"), "{stdout}");
     let again = store
-        .claim_inbox(shoprelay_clock::SystemClock.now_ms(), 1_000, 10)
+        .claim_inbox(shoprelay_clock::SystemClock.now(), 1_000, 10)
         .await
         .unwrap();
     assert_eq!(again.len(), 2, "both back in the inbox");

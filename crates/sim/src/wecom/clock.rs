@@ -42,13 +42,13 @@ impl SimClock {
 
 #[cfg(test)]
 mod tests {
-    use shoprelay_clock::{Clock, ManualClock};
+    use shoprelay_clock::{Clock, ManualClock, UnixMs};
 
     use super::*;
 
     #[test]
     fn the_offset_adds_to_the_clock_it_was_given() {
-        let base = ManualClock::new(1_000);
+        let base = ManualClock::new(UnixMs::from_millis(1_000));
         let clock = SimClock::new(base.shared());
         clock.advance(Duration::from_secs(61));
         assert_eq!(clock.now_ms(), 62_000);

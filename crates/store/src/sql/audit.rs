@@ -1,6 +1,7 @@
 //! The audit log: appended by every stage, read by `shoprelay audit` and `/api/v1/audit`.
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::event::Platform;
 
 use super::{destination_from_sql, insert_audit, with_pool, with_read_pool, BeginWrite, SqlStore};
@@ -242,7 +243,7 @@ impl AuditLog for SqlStore {
             audits: entries.to_vec(),
             ..WriteBatch::default()
         };
-        self.write_batch(&batch, 0).await?;
+        self.write_batch(&batch, UnixMs::EPOCH).await?;
         Ok(())
     }
 

@@ -7,6 +7,8 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 
+use shoprelay_clock::UnixMs;
+
 use super::{shop_to_sql, BeginWrite, Pool, SqlStore, HELD, INBOX_CHANNEL, OUTBOX_CHANNEL};
 use crate::model::*;
 use crate::store::{Result, Writes};
@@ -216,9 +218,9 @@ macro_rules! write_in_transaction {
                                 .push_bind(p.shop_id.map(shop_to_sql))
                                 .push_bind(p.order_sn.as_ref().map(|o| o.as_str()))
                                 .push_bind(prep.push_bodies[i].as_str())
-                                .push_bind(p.received_at)
+                                .push_bind(p.received_at.as_millis())
                                 .push_bind(InboxState::Pending.as_str())
-                                .push_bind(p.received_at);
+                                .push_bind(p.received_at.as_millis());
                         });
                         insert.push(" ON CONFLICT (platform, app_id, dedupe_key) DO NOTHING RETURNING id, app_id, dedupe_key");
                         stored.extend(insert.build_query_as::<(i64, String, String)>().fetch_all(&mut **tx).await?);
@@ -236,7 +238,7 @@ macro_rules! write_in_transaction {
                             None => AuditOutcome::Duplicate,
                         };
                         let mut row = AuditRow::push(
-                            p.received_at,
+                            p.received_at.as_millis(),
                             outcome,
                             p.app_id.to_string(),
                             p.platform.as_str().to_owned(),
@@ -301,7 +303,7 @@ macro_rules! write_in_transaction {
                                 .push_bind(e.app.as_str())
                                 .push_bind(e.shop_id.map(shop_to_sql))
                                 .push_bind(e.order_sn.as_ref().map(|o| o.as_str()))
-                                .push_bind(e.occurred_at)
+                                .push_bind(e.occurred_at.as_secs())
                                 .push_bind(r.body.as_str())
                                 .push_bind(now)
                                 .push_bind(r.buyer_hash.as_deref());
@@ -445,7 +447,7 @@ macro_rules! write_in_transaction {
                         "UPDATE inbox SET next_attempt_at = $1, last_error = $2, claimed_until = 0
                          WHERE id = $3 AND claim_token = $4 AND state = 'pending'",
                     )
-                    .bind(r.next_at)
+                    .bind(r.next_at.as_millis())
                     .bind(r.error.as_str())
                     .bind(r.id)
                     .bind(r.claim_token.as_str())
@@ -616,10 +618,12 @@ impl Phases {
 
 #[async_trait]
 impl Writes for SqlStore {
-    async fn write_batch(&self, batch: &WriteBatch, now: i64) -> Result<WriteOutcome> {
+    async fn write_batch(&self, batch: &WriteBatch, now: UnixMs) -> Result<WriteOutcome> {
         if batch.is_empty() {
             return Ok(WriteOutcome::default());
         }
+        // The statements bind the columns' unit, unix milliseconds.
+        let now = now.as_millis();
         let prep = self.prepare(batch)?;
         let mut phases = Phases::start();
         match &self.pool {

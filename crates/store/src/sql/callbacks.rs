@@ -2,6 +2,8 @@
 
 use async_trait::async_trait;
 
+use shoprelay_clock::UnixMs;
+
 use super::{skip_locked, with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::model::{AuditEntry, AuditKind, AuditOutcome, CallbackState, NewCallback, StoredCallback};
 use crate::store::{Callbacks, Result};
@@ -22,7 +24,7 @@ impl Callbacks for SqlStore {
             .bind(&c.dedupe_key)
             .bind(&c.kind)
             .bind(&body)
-            .bind(c.received_at)
+            .bind(c.received_at.as_millis())
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -31,7 +33,7 @@ impl Callbacks for SqlStore {
             let mut audit = AuditEntry::new(
                 AuditKind::Callback,
                 outcome,
-                c.received_at,
+                c.received_at.as_millis(),
                 format!("{} {}", c.kind, c.dedupe_key),
             );
             audit.app_id = Some(c.app_id.to_string());
@@ -55,7 +57,7 @@ impl Callbacks for SqlStore {
         rows.into_iter().map(|row| self.callback_row(row)).collect()
     }
 
-    async fn claim_callbacks(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<StoredCallback>> {
+    async fn claim_callbacks(&self, now: UnixMs, lease_ms: i64, limit: i64) -> Result<Vec<StoredCallback>> {
         let select = format!(
             "SELECT id, app_id, dedupe_key, kind, body, received_at, state FROM wecom_callbacks
              WHERE state = 'received' AND claimed_until <= $1 ORDER BY id LIMIT $2 {}",
@@ -63,10 +65,10 @@ impl Callbacks for SqlStore {
         );
         let rows: Vec<Row> = with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let rows: Vec<Row> = sqlx::query_as(&select).bind(now).bind(limit).fetch_all(&mut *tx).await?;
+            let rows: Vec<Row> = sqlx::query_as(&select).bind(now.as_millis()).bind(limit).fetch_all(&mut *tx).await?;
             for row in &rows {
                 sqlx::query("UPDATE wecom_callbacks SET claimed_until = $1 WHERE id = $2")
-                    .bind(now + lease_ms)
+                    .bind(now.as_millis().saturating_add(lease_ms))
                     .bind(row.0)
                     .execute(&mut *tx)
                     .await?;
@@ -89,7 +91,7 @@ impl Callbacks for SqlStore {
         Ok(())
     }
 
-    async fn take_bot_lease(&self, bot: &str, owner: &str, now: i64, until: i64) -> Result<bool> {
+    async fn take_bot_lease(&self, bot: &str, owner: &str, now: UnixMs, until: UnixMs) -> Result<bool> {
         // One row per bot: the conditional upsert is decided under its row lock, so one replica wins.
         let taken = with_pool!(self, pool => {
             sqlx::query(
@@ -99,8 +101,8 @@ impl Callbacks for SqlStore {
             )
             .bind(bot)
             .bind(owner)
-            .bind(until)
-            .bind(now)
+            .bind(until.as_millis())
+            .bind(now.as_millis())
             .execute(pool)
             .await?
             .rows_affected()
@@ -132,7 +134,7 @@ impl SqlStore {
             dedupe_key,
             kind,
             body: self.open_pii(body)?,
-            received_at,
+            received_at: UnixMs::from_millis(received_at),
             state,
         })
     }

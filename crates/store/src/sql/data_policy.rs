@@ -3,6 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::policy::{Acceptance, FieldPolicy, SensitiveField};
@@ -31,7 +32,11 @@ fn parse(row: Row) -> Result<FieldPolicy> {
         .collect::<std::result::Result<BTreeSet<_>, _>>()
         .map_err(|e| corrupt(e.to_string()))?;
     let accepted = match (by, at, version) {
-        (Some(by), Some(at), Some(version)) => Some(Acceptance { by, at, version }),
+        (Some(by), Some(at), Some(version)) => Some(Acceptance {
+            by,
+            at: UnixMs::from_millis(at),
+            version,
+        }),
         _ => None,
     };
     if !fields.is_empty() && accepted.is_none() {
@@ -95,8 +100,10 @@ impl DataPolicies for SqlStore {
         platform: Option<Platform>,
         shop: ShopId,
         policy: &FieldPolicy,
-        now: i64,
+        now: UnixMs,
     ) -> Result<()> {
+        // The statements bind the columns' unit, unix milliseconds.
+        let now = now.as_millis();
         let fields = fields_text(policy);
         let accepted = policy.accepted.as_ref();
         let detail = match accepted {
@@ -123,7 +130,7 @@ impl DataPolicies for SqlStore {
             .bind(shop_to_sql(shop))
             .bind(&fields)
             .bind(accepted.map(|a| a.by.as_str()))
-            .bind(accepted.map(|a| a.at))
+            .bind(accepted.map(|a| a.at.as_millis()))
             .bind(accepted.map(|a| a.version.as_str()))
             .bind(now)
             .execute(&mut *tx)

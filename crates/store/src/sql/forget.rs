@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::{ConfigId, ShopId};
 
@@ -62,7 +63,9 @@ impl Privacy for SqlStore {
         self.hash_buyer(shop, buyer)
     }
 
-    async fn forget_buyer(&self, shop: ShopId, buyer: &str, now: i64) -> Result<ForgetReport> {
+    async fn forget_buyer(&self, shop: ShopId, buyer: &str, now: UnixMs) -> Result<ForgetReport> {
+        // The statements bind the columns' unit, unix milliseconds.
+        let now = now.as_millis();
         let hash = self.hash_buyer(shop, buyer);
         let shop_sql = shop_to_sql(shop);
         let mut report = ForgetReport::default();
@@ -143,8 +146,10 @@ impl Privacy for SqlStore {
         app: &ConfigId,
         platform: Option<Platform>,
         shop: ShopId,
-        now: i64,
+        now: UnixMs,
     ) -> Result<ForgetReport> {
+        // The statements bind the columns' unit, unix milliseconds.
+        let now = now.as_millis();
         const EVENTS: &str = "SELECT id FROM events WHERE app_id = $1 AND shop_id = $2";
         // Digests list their members' lines, so a digest that carried one of the shop's goes with it.
         let digests = format!(

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 
 use super::{notify, shop_to_sql, skip_locked, with_pool, with_read_pool, BeginWrite, Pool, SqlStore, INBOX_CHANNEL};
@@ -12,6 +13,21 @@ use crate::store::{Inbox, Result, Writes};
 /// Keys looked up per statement in a batched read (three values each, within SQLite's bind limit).
 const KEYS_PER_READ: usize = 300;
 
+/// An [`InboxItem`] as its row holds it: body still sealed, arrival in unix milliseconds.
+#[derive(sqlx::FromRow)]
+struct InboxRow {
+    id: i64,
+    platform: String,
+    app_id: String,
+    dedupe_key: String,
+    code: i64,
+    shop_id: Option<i64>,
+    body: String,
+    attempts: i64,
+    received_at: i64,
+    claim_token: String,
+}
+
 #[async_trait]
 impl Inbox for SqlStore {
     async fn insert_pushes(&self, pushes: &[NewPush]) -> Result<Vec<PushInsert>> {
@@ -20,10 +36,10 @@ impl Inbox for SqlStore {
             ..WriteBatch::default()
         };
         // Pushes carry their own arrival times; `now` stamps only what completions create.
-        Ok(self.write_batch(&batch, 0).await?.pushes)
+        Ok(self.write_batch(&batch, UnixMs::EPOCH).await?.pushes)
     }
 
-    async fn claim_inbox(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<InboxItem>> {
+    async fn claim_inbox(&self, now: UnixMs, lease_ms: i64, limit: i64) -> Result<Vec<InboxItem>> {
         const RETURNING: &str =
             "RETURNING id, platform, app_id, dedupe_key, code, shop_id, body, attempts, received_at, claim_token";
         // An item is claimable only when no older item of the same order is still pending: one order's
@@ -37,7 +53,9 @@ impl Inbox for SqlStore {
             )
         };
         let token = uuid::Uuid::new_v4().to_string();
-        let mut items: Vec<InboxItem> = match &self.pool {
+        let until = now.as_millis().saturating_add(lease_ms);
+        let now = now.as_millis();
+        let mut items: Vec<InboxRow> = match &self.pool {
             Pool::Sqlite { write, read, .. } => {
                 // SQLite's one write connection is taken only to claim what a read-only connection found
                 // claimable (an empty inbox takes it not at all), the conditions checked again under its
@@ -61,7 +79,7 @@ impl Inbox for SqlStore {
                 // One statement whatever the count: the ids as a JSON array.
                 let ids = format!("[{}]", found.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
                 sqlx::query_as(&sql)
-                    .bind(now + lease_ms)
+                    .bind(until)
                     .bind(&token)
                     .bind(now)
                     .bind(ids)
@@ -76,7 +94,7 @@ impl Inbox for SqlStore {
                     skip_locked(self)
                 );
                 sqlx::query_as(&sql)
-                    .bind(now + lease_ms)
+                    .bind(until)
                     .bind(now)
                     .bind(limit)
                     .bind(&token)
@@ -87,14 +105,29 @@ impl Inbox for SqlStore {
         items.sort_by_key(|i| i.id);
         items
             .into_iter()
-            .map(|mut i| {
-                i.body = self.open_pii(std::mem::take(&mut i.body))?;
-                Ok(i)
+            .map(|i| {
+                Ok(InboxItem {
+                    body: self.open_pii(i.body)?,
+                    id: i.id,
+                    platform: i.platform,
+                    app_id: i.app_id,
+                    dedupe_key: i.dedupe_key,
+                    code: i.code,
+                    shop_id: i.shop_id,
+                    attempts: i.attempts,
+                    received_at: UnixMs::from_millis(i.received_at),
+                    claim_token: i.claim_token,
+                })
             })
             .collect()
     }
 
-    async fn complete_inbox(&self, item: &InboxItem, completion: InboxCompletion, now: i64) -> Result<Option<usize>> {
+    async fn complete_inbox(
+        &self,
+        item: &InboxItem,
+        completion: InboxCompletion,
+        now: UnixMs,
+    ) -> Result<Option<usize>> {
         let batch = WriteBatch {
             completions: vec![InboxDone {
                 id: item.id,
@@ -106,7 +139,7 @@ impl Inbox for SqlStore {
         Ok(self.write_batch(&batch, now).await?.completions.pop().flatten())
     }
 
-    async fn retry_inbox(&self, item: &InboxItem, next_at: i64, error: &str) -> Result<()> {
+    async fn retry_inbox(&self, item: &InboxItem, next_at: UnixMs, error: &str) -> Result<()> {
         let batch = WriteBatch {
             retries: vec![InboxRetry {
                 id: item.id,
@@ -179,7 +212,7 @@ impl Inbox for SqlStore {
         .transpose()
     }
 
-    async fn replay_failed_pushes(&self, f: &PushReplayFilter, now: i64, limit: i64) -> Result<u64> {
+    async fn replay_failed_pushes(&self, f: &PushReplayFilter, now: UnixMs, limit: i64) -> Result<u64> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let replayed: Vec<(String, String, Option<i64>, Option<String>, String)> = sqlx::query_as(
@@ -190,7 +223,7 @@ impl Inbox for SqlStore {
                     ORDER BY id LIMIT $6)
                  RETURNING app_id, platform, shop_id, order_sn, dedupe_key",
             )
-            .bind(now)
+            .bind(now.as_millis())
             .bind(f.id)
             .bind(f.shop_id)
             .bind(f.from)
@@ -203,7 +236,7 @@ impl Inbox for SqlStore {
                     "INSERT INTO audit (at, kind, outcome, app_id, platform, shop_id, order_sn, detail) ",
                 );
                 audit.push_values(&replayed, |mut row, (app_id, platform, shop_id, order_sn, key)| {
-                    row.push_bind(now)
+                    row.push_bind(now.as_millis())
                         .push_bind(AuditKind::Push.as_str())
                         .push_bind(AuditOutcome::Replayed.as_str())
                         .push_bind(app_id.as_str())

@@ -128,7 +128,7 @@ macro_rules! insert_event {
         .bind(e.app.as_str())
         .bind(shop)
         .bind(order)
-        .bind(e.occurred_at)
+        .bind(e.occurred_at.as_secs())
         .bind(&body)
         .bind($now)
         .bind(buyer_hash)

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::destination::Destination;
 
 use super::{
@@ -341,7 +342,7 @@ impl Outbox for SqlStore {
             }],
             ..WriteBatch::default()
         };
-        self.write_batch(&batch, at).await?;
+        self.write_batch(&batch, UnixMs::from_millis(at)).await?;
         Ok(())
     }
 
@@ -664,7 +665,7 @@ impl SqlStore {
             ..WriteBatch::default()
         };
         Ok(self
-            .write_batch(&batch, now)
+            .write_batch(&batch, UnixMs::from_millis(now))
             .await?
             .finishes
             .first()

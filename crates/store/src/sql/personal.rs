@@ -5,6 +5,7 @@
 //! are until `shoprelay keys rotate` seals them. A value WITH a seal prefix that does not open is an
 //! error, never handed out as it is.
 
+use shoprelay_clock::UnixMs;
 use shoprelay_core::event::{Event, EventBody};
 use shoprelay_core::ids::ShopId;
 use shoprelay_core::secret::{KeyedHash, SecretBox};
@@ -143,9 +144,9 @@ impl SqlStore {
             order_sn: t.order_sn,
             assignee: t.assignee,
             token: t.token,
-            created_at: t.created_at,
-            escalate_at: t.escalate_at,
-            acked_at: t.acked_at,
+            created_at: UnixMs::from_millis(t.created_at),
+            escalate_at: t.escalate_at.map(UnixMs::from_millis),
+            acked_at: t.acked_at.map(UnixMs::from_millis),
             acked_by: t.acked_by,
         })
     }

@@ -4,6 +4,8 @@
 
 use async_trait::async_trait;
 
+use shoprelay_clock::UnixMs;
+
 use super::{with_pool, BeginWrite, SqlStore};
 use crate::model::RetentionTarget;
 use crate::store::{Result, Retention};
@@ -87,7 +89,9 @@ impl SqlStore {
 
 #[async_trait]
 impl Retention for SqlStore {
-    async fn purge(&self, target: RetentionTarget, before: i64, limit: i64) -> Result<u64> {
+    async fn purge(&self, target: RetentionTarget, before: UnixMs, limit: i64) -> Result<u64> {
+        // The statements bind the columns' unit, unix milliseconds.
+        let before = before.as_millis();
         let sql = match target {
             RetentionTarget::Audit => return self.purge_audit(before, limit).await,
             RetentionTarget::Conversations => return self.purge_conversations(before, limit).await,

@@ -1,8 +1,10 @@
 //! Tasks: events a rule wants handled by someone — assigned (分单), acknowledged, escalated.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::route::AssignStrategy;
 
 use super::{insert_event, notify, with_pool, with_read_pool, BeginWrite, SqlStore, OUTBOX_CHANNEL};
@@ -32,7 +34,7 @@ pub(crate) struct TaskRow {
 
 /// Least-open counts only what was assigned this recently: an item nobody acknowledged for a day has
 /// been handled some other way, and must not keep its assignee out of turn forever.
-const OPEN_WINDOW_MS: i64 = 24 * 3_600_000;
+const OPEN_WINDOW: Duration = Duration::from_secs(24 * 3_600);
 
 /// The candidate who waited longest since their last assignment (never assigned first), in list order
 /// among equals.
@@ -53,7 +55,7 @@ fn least_open(candidates: &[String], open: &HashMap<String, i64>) -> Option<Stri
 
 #[async_trait]
 impl Tasks for SqlStore {
-    async fn open_task(&self, t: &NewTask, now: i64) -> Result<Task> {
+    async fn open_task(&self, t: &NewTask, now: UnixMs) -> Result<Task> {
         let select = format!("SELECT {COLUMNS} FROM tasks WHERE rule_id = $1 AND event_key = $2");
         let insert = format!(
             "INSERT INTO tasks (rule_id, event_key, shop_id, order_sn, sticky_key, assignee, summary, token, state,
@@ -111,7 +113,7 @@ impl Tasks for SqlStore {
                                  GROUP BY assignee",
                             )
                             .bind(&t.rule_id)
-                            .bind(now - OPEN_WINDOW_MS)
+                            .bind((now - OPEN_WINDOW).as_millis())
                             .fetch_all(&mut *tx)
                             .await?;
                             least_open(&t.candidates, &open.into_iter().collect())
@@ -128,8 +130,8 @@ impl Tasks for SqlStore {
                 .bind(assignee.as_deref())
                 .bind(self.seal_pii(&t.summary))
                 .bind(&token)
-                .bind(now)
-                .bind(t.escalate_at)
+                .bind(now.as_millis())
+                .bind(t.escalate_at.map(UnixMs::as_millis))
                 .fetch_one(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -137,7 +139,7 @@ impl Tasks for SqlStore {
         })
     }
 
-    async fn ack_task(&self, task: &TaskRef, by: &str, now: i64) -> Result<Option<Task>> {
+    async fn ack_task(&self, task: &TaskRef, by: &str, now: UnixMs) -> Result<Option<Task>> {
         let (update, select) = match task {
             TaskRef::Id(_) => (
                 "UPDATE tasks SET state = 'acked', acked_at = $1, acked_by = $2 WHERE id = $3 AND state IN ('open', 'escalated')",
@@ -150,7 +152,7 @@ impl Tasks for SqlStore {
         };
         let found: Option<TaskRow> = with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let update = sqlx::query(update).bind(now).bind(by);
+            let update = sqlx::query(update).bind(now.as_millis()).bind(by);
             match task {
                 TaskRef::Id(id) => update.bind(*id).execute(&mut *tx).await?,
                 TaskRef::Token(token) => update.bind(token).execute(&mut *tx).await?,
@@ -174,18 +176,18 @@ impl Tasks for SqlStore {
         found.map(|t| self.opened_task(t)).transpose()
     }
 
-    async fn due_escalations(&self, now: i64, limit: i64) -> Result<Vec<Task>> {
+    async fn due_escalations(&self, now: UnixMs, limit: i64) -> Result<Vec<Task>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM tasks WHERE state = 'open' AND escalate_at IS NOT NULL AND escalate_at <= $1
              ORDER BY escalate_at LIMIT $2"
         );
         let due: Vec<TaskRow> = with_read_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(pool).await?
+            sqlx::query_as(&sql).bind(now.as_millis()).bind(limit).fetch_all(pool).await?
         });
         due.into_iter().map(|t| self.opened_task(t)).collect()
     }
 
-    async fn escalate_task(&self, task_id: i64, event: NewEvent, now: i64) -> Result<bool> {
+    async fn escalate_task(&self, task_id: i64, event: NewEvent, now: UnixMs) -> Result<bool> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let moved = sqlx::query("UPDATE tasks SET state = 'escalated' WHERE id = $1 AND state = 'open'")
@@ -198,7 +200,7 @@ impl Tasks for SqlStore {
                 return Ok(false);
             }
             let inbox: Option<i64> = None;
-            insert_event!(self, tx, inbox, &event, now);
+            insert_event!(self, tx, inbox, &event, now.as_millis());
             notify!(self, tx, OUTBOX_CHANNEL);
             tx.commit().await?;
             Ok(true)

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use shoprelay_clock::UnixMs;
 use shoprelay_store::RetentionTarget;
 use tokio_util::sync::CancellationToken;
 
@@ -29,7 +30,10 @@ impl Audit {
             let before = now - i64::from(days) * DAY_MS;
             let mut total = 0;
             loop {
-                let n = self.retention.purge(target, before, PURGE_BATCH).await?;
+                let n = self
+                    .retention
+                    .purge(target, UnixMs::from_millis(before), PURGE_BATCH)
+                    .await?;
                 total += n;
                 if n < PURGE_BATCH as u64 {
                     break;

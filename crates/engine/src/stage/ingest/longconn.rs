@@ -173,10 +173,10 @@ impl Ingest {
         let bot = creds.bot_id.clone();
         let mut failures: u32 = 0;
         while !stop.is_cancelled() {
-            let now = self.clock.now_ms();
+            let now = self.clock.now();
             match self
                 .callbacks
-                .take_bot_lease(&bot, &self.instance_id, now, now + millis(BOT_LEASE))
+                .take_bot_lease(&bot, &self.instance_id, now, now + BOT_LEASE)
                 .await
             {
                 Ok(true) => {}
@@ -254,7 +254,7 @@ impl Ingest {
         mut session: Session,
         stop: &CancellationToken,
     ) -> Ended {
-        let mut next_ping = self.clock.now_ms() + millis(HEARTBEAT);
+        let mut next_ping = self.clock.now() + HEARTBEAT;
         loop {
             let step = tokio::select! {
                 _ = stop.cancelled() => Step::Stop,
@@ -270,10 +270,10 @@ impl Ingest {
                     if let Err(err) = session.ping().await {
                         return Ended::Lost(err);
                     }
-                    let now = self.clock.now_ms();
+                    let now = self.clock.now();
                     match self
                         .callbacks
-                        .take_bot_lease(&creds.bot_id, &self.instance_id, now, now + millis(BOT_LEASE))
+                        .take_bot_lease(&creds.bot_id, &self.instance_id, now, now + BOT_LEASE)
                         .await
                     {
                         Ok(true) => {}
@@ -284,7 +284,7 @@ impl Ingest {
                         // The database is away: keep the connection; the lease has a minute to spare.
                         Err(err) => tracing::warn!(app = %app, error = %err, "renewing the bot's lease failed"),
                     }
-                    next_ping = now + millis(HEARTBEAT);
+                    next_ping = now + HEARTBEAT;
                 }
                 Step::Frame(Ok(Inbound::Kicked)) => return Ended::Kicked,
                 Step::Frame(Ok(inbound)) => self.received(app, &creds.bot_id, inbound).await,
@@ -363,7 +363,7 @@ impl Ingest {
             dedupe_key: format!("bot:{bot}:{msgid}"),
             kind,
             body: message.to_xml(&cfg.corp_id),
-            received_at: self.clock.now_ms(),
+            received_at: self.clock.now(),
         };
         match self.callbacks.insert_callback(&new).await {
             Ok(stored) => {

@@ -194,7 +194,7 @@ impl Ingest {
             shop_id,
             order_sn,
             body: String::from_utf8_lossy(body).into_owned(),
-            received_at: self.clock.now_ms(),
+            received_at: self.clock.now(),
         };
         self.accept_push(push).await?;
         Ok(())

@@ -245,7 +245,7 @@ async fn fill(
             app: ConfigId::parse(APP)?,
             shop_id: Some(ShopId::new(shop_id(n % SHOPS))?),
             order_sn: Some(OrderSn::parse(&format!("BL{n:08}"))?),
-            occurred_at: SystemClock.now_ms() / 1000,
+            occurred_at: SystemClock.now(),
             order: None,
             body: EventBody::OrderCreated,
         })
