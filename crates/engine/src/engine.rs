@@ -340,11 +340,6 @@ impl Engine {
         self.ingest.accept_push(push).await
     }
 
-    /// Wakes the delivery worker (after a replay).
-    pub fn wake_outbox(&self) {
-        self.outbox_wake.notify_one();
-    }
-
     /// Wakes the callback worker (a member's message or click was stored).
     pub fn wake_callbacks(&self) {
         self.callback_wake.notify_one();

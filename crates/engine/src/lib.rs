@@ -9,9 +9,10 @@
 //! A stage never holds the whole store. [`shoprelay_store::Store`] is the sum of narrow traits, one per
 //! concern ([`shoprelay_store::Inbox`], [`shoprelay_store::Outbox`], [`shoprelay_store::Tasks`],
 //! [`shoprelay_store::AuditLog`], …), and each stage, [`chat::Chat`], [`escalate::Timers`],
-//! [`tokens::MarketplaceTokens`] and [`writer::Writer`] holds one field per trait it calls — route only
+//! [`tokens::MarketplaceTokens`] and the writer's task holds one field per trait it calls — route only
 //! `tasks`, audit `audit_log` and `retention`, deliver `deliveries` (the store's outbox) and `card_codes` —
-//! so its struct is the list of what it touches, and a test can hand it a fake of just those traits.
+//! so its struct is the list of what it touches of the store, and a test can hand it fakes of just those
+//! traits (the audit stage's unit test does).
 //! [`Engine::new`] builds every such field from the one `Arc<dyn Store>` it is given: each trait is a
 //! supertrait of `Store`, so the `Arc` coerces to it (trait upcasting, Rust 1.86). A composite trait
 //! (say `trait InboxStore: Inbox + DataPolicies`) would not: `dyn Store` only upcasts to its own

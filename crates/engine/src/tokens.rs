@@ -114,6 +114,7 @@ pub struct MarketplaceTokens {
     pub(crate) shops: Arc<dyn ShopAuthRepo>,
     /// Queues the notices of shops to authorize again; prunes the send records (see `refresh_loop`).
     pub(crate) deliveries: Arc<dyn shoprelay_store::Outbox>,
+    /// Records refreshes, failures and re-authorizations.
     pub(crate) audit_log: Arc<dyn AuditLog>,
     pub(crate) clock: SharedClock,
     pub(crate) settings: EngineSettings,

@@ -188,7 +188,7 @@ pub struct Chat {
     pub(crate) accounts: Arc<dyn ConsoleAccounts>,
     /// Whether each shop may chat (refusals told to the admins once).
     pub(crate) archive: Arc<dyn ConversationArchive>,
-    /// Events of conversations queued; sends to members counted.
+    /// Queues the events of conversations.
     pub(crate) deliveries: Arc<dyn shoprelay_store::Outbox>,
     /// Tasks acknowledged from a card's button.
     pub(crate) tasks: Arc<dyn Tasks>,
@@ -196,6 +196,7 @@ pub struct Chat {
     pub(crate) card_codes: Arc<dyn CardCodes>,
     /// Whether a buyer-waiting event was raised already.
     pub(crate) order_watch: Arc<dyn OrderWatch>,
+    /// Records what members and console users did to conversations.
     pub(crate) audit_log: Arc<dyn AuditLog>,
     pub(crate) clock: SharedClock,
     pub(crate) settings: EngineSettings,

@@ -117,7 +117,7 @@ impl Chat {
                     continue;
                 }
                 let event = notice(&registry, &conversation, shop, stage, key, now, self.settings.language);
-                let deliveries = self.deliveries(&registry, &event, chat, &conversation, stage);
+                let deliveries = self.notice_deliveries(&registry, &event, chat, &conversation, stage);
                 let told = deliveries.len();
                 if self
                     .deliveries
@@ -145,7 +145,9 @@ impl Chat {
         Ok(produced)
     }
 
-    fn deliveries(
+    /// Who hears of a buyer still waiting at this stage: the supervisor, or at the holder stage the member
+    /// holding the conversation (the supervisor when it has none).
+    fn notice_deliveries(
         &self,
         registry: &Registry,
         event: &Event,

@@ -394,7 +394,8 @@ fn reload_once(lang: Lang, app: &ConfigId, shops: &[ShopId]) -> Response {
 /// the store are named, so a hand-made link cannot make the page claim anything.
 async fn bound_notice(state: &AppState, lang: Lang, bound: &Bound) -> Option<Markup> {
     let (app, shops) = bound.parsed()?;
-    let named: Vec<String> = (state.engine.authorization().bound(&app, &shops).await)
+    let bound = state.engine.authorization().bound(&app, &shops).await;
+    let named: Vec<String> = bound
         .into_iter()
         .map(|(shop, name)| match name {
             Some(name) => format!("{name} ({app}/{shop})"),
