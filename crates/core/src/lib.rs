@@ -1,6 +1,8 @@
 //! Domain types and pure logic shared by every shoprelay crate. No I/O, no async.
 //!
 //! # Layout
+//! - [`audit_text`]: the sentences shoprelay writes into audit details and console notes, shown in the
+//!   reader's language.
 //! - [`ids`]: validated identifiers parsed at the edge (`ShopId`, `OrderSn`, `ConfigId`, `ChatId`, …).
 //! - [`destination`]: where a delivery goes (a WeCom app, robot, app group chat or webhook), keyed as stored.
 //! - [`entity`]: the entity consistency check (主体一致性): names normalized, real differences named and
@@ -17,6 +19,7 @@
 //! - [`error`]: the contract of user-facing errors (code, status, zh + en sentence).
 //! - [`time`]: the shop's time zone and timestamp formatting.
 
+pub mod audit_text;
 pub mod destination;
 pub mod entity;
 pub mod error;

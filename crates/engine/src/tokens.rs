@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use shoprelay_clock::SharedClock;
+use shoprelay_core::audit_text;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::Secret;
@@ -182,7 +183,7 @@ impl MarketplaceTokens {
                 AuditKind::Auth,
                 AuditOutcome::Authorized,
                 self.clock.now_ms(),
-                "authorization code exchanged",
+                audit_text::AUTH_CODE_EXCHANGED,
             )
             .of_app(app.platform(), app_id);
             audit.shop_id = i64::try_from(shop.get()).ok();
@@ -276,7 +277,7 @@ impl MarketplaceTokens {
             AuditKind::Auth,
             AuditOutcome::Refreshed,
             self.clock.now_ms(),
-            "access token refreshed",
+            audit_text::TOKEN_REFRESHED,
         )
         .of_app(app.platform(), app_id);
         audit.shop_id = i64::try_from(shop.get()).ok();
@@ -355,7 +356,7 @@ impl MarketplaceTokens {
                     AuditKind::Auth,
                     AuditOutcome::Refreshed,
                     self.clock.now_ms(),
-                    format!("access token refreshed with shop {refreshed}, which shares its authorization"),
+                    audit_text::refreshed_with(refreshed),
                 );
                 audit.app_id = Some(app_id.to_string());
                 audit.platform = self.registry().platform_of(app_id);

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use shoprelay_clock::SharedClock;
+use shoprelay_core::audit_text::{self, ConversationNote};
 use shoprelay_core::destination::Destination;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, EventBody, LatestOrder};
@@ -321,7 +322,7 @@ impl Chat {
             .await
             .map_err(EngineError::from)?;
         let applied = self.apply_command(app, member, action, id, lang).await?;
-        let note = format!("{} (console user {})", applied.note, actor.username);
+        let note = audit_text::by_console_user(&applied.note, &actor.username);
         self.audit_chat(app, &note).await?;
         let done = ConsoleAction::new(
             self.clock.now_ms(),
@@ -500,31 +501,51 @@ impl Chat {
                             c.buyer_name
                         ),
                     );
-                    done(Applied::Claimed(c), format!("#{id} claimed by {member}"), told)
+                    done(
+                        Applied::Claimed(c),
+                        ConversationNote::ClaimedBy.note(id, member.as_str()),
+                        told,
+                    )
                 }
                 Claim::HeldByOther(c) => {
                     let told = held_by_other(lang, &c);
-                    done(Applied::HeldByOther(c), format!("#{id} already held"), told)
+                    done(
+                        Applied::HeldByOther(c),
+                        ConversationNote::AlreadyHeld.note(id, ""),
+                        told,
+                    )
                 }
-                Claim::Missing => done(Applied::Missing, format!("#{id} missing"), missing(lang, id)),
+                Claim::Missing => done(
+                    Applied::Missing,
+                    ConversationNote::Missing.note(id, ""),
+                    missing(lang, id),
+                ),
             },
             Action::Resolve | Action::HandOff => {
                 let resolved = action == Action::Resolve;
                 match self.conversations.conversation(id).await? {
-                    None => done(Applied::Missing, format!("#{id} missing"), missing(lang, id)),
+                    None => done(
+                        Applied::Missing,
+                        ConversationNote::Missing.note(id, ""),
+                        missing(lang, id),
+                    ),
                     Some(c)
                         if c.holder.as_deref().is_some_and(|h| h != member.as_str())
                             && c.state == ConversationState::Claimed =>
                     {
                         let told = held_by_other(lang, &c);
-                        done(Applied::HeldByOther(c), format!("#{id} held by another"), told)
+                        done(
+                            Applied::HeldByOther(c),
+                            ConversationNote::HeldByAnother.note(id, ""),
+                            told,
+                        )
                     }
                     Some(_) => {
                         self.conversations.release_conversation(id, resolved, now).await?;
                         if resolved {
                             done(
                                 Applied::Resolved,
-                                format!("#{id} resolved by {member}"),
+                                ConversationNote::ResolvedBy.note(id, member.as_str()),
                                 say(
                                     lang,
                                     format!("✅ 会话 #{id} 已标记为已处理。"),
@@ -534,7 +555,7 @@ impl Chat {
                         } else {
                             done(
                                 Applied::HandedOff,
-                                format!("#{id} handed off by {member}"),
+                                ConversationNote::HandedOffBy.note(id, member.as_str()),
                                 say(
                                     lang,
                                     format!("↪ 会话 #{id} 已转出，买家的下一条消息将按规则重新分配。"),

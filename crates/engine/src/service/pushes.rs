@@ -35,7 +35,7 @@ impl<'a> PushService<'a> {
             AuditKind::Push,
             AuditOutcome::Verified,
             self.clock.now_ms(),
-            "callback URL verification push",
+            shoprelay_core::audit_text::VERIFICATION_PUSH,
         )
         .of_app(app.platform(), app.id());
         audit.http_status = Some(200);

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
+use shoprelay_core::audit_text::localize;
 use shoprelay_core::error::{Lang, UserFacing};
 use shoprelay_engine::service::console::{csrf_token, new_token, ConsoleError, MIN_PASSWORD_CHARS, WECOM_LOGIN_TTL_MS};
 use shoprelay_store::Role;
@@ -580,7 +581,7 @@ pub async fn actions(State(state): State<AppState>, authed: Authed, Query(q): Qu
         table {
             tr { th { (t(lang, "时间", "When")) } th { (t(lang, "操作人", "Who")) } th { (t(lang, "操作", "What")) } th { (t(lang, "对象", "On")) } th { (t(lang, "详情", "Detail")) } }
             @for r in &rows {
-                tr { td { (time(r.at)) } td { (r.actor) } td { code { (r.action) } } td { (r.target.as_deref().unwrap_or("")) } td { (r.detail) } }
+                tr { td { (time(r.at)) } td { (r.actor) } td { code { (r.action) } } td { (r.target.as_deref().unwrap_or("")) } td { (localize(&r.detail, lang)) } }
             }
         }
         @if let Some(id) = next {

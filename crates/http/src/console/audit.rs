@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDateTime;
 use maud::html;
 use serde::Deserialize;
+use shoprelay_core::audit_text::localize;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::error::{Lang, UserFacing};
 use shoprelay_engine::audit_export::write_csv;
@@ -309,7 +310,7 @@ pub async fn page(State(state): State<AppState>, authed: Authed, Query(form): Qu
                         }
                     }
                     td { (e.errcode.map(|c| c.to_string()).unwrap_or_default()) }
-                    td.detail { (e.detail) }
+                    td.detail { (localize(&e.detail, lang)) }
                 }
             }
         }
@@ -377,7 +378,7 @@ pub async fn as_received(State(state): State<AppState>, authed: Authed, Path(id)
                 tr { th { (t(lang, "店铺 / 订单", "Shop / order")) } td {
                     (e.shop_id.map(|s| s.to_string()).unwrap_or_default()) " / " (e.order_sn.as_deref().unwrap_or(""))
                 } }
-                tr { th { (t(lang, "详情", "Detail")) } td { (e.detail) } }
+                tr { th { (t(lang, "详情", "Detail")) } td { (localize(&e.detail, lang)) } }
             }
         }
         section.as-received {

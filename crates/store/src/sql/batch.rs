@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 
 use shoprelay_clock::UnixMs;
+use shoprelay_core::audit_text;
 
 use super::{shop_to_sql, BeginWrite, Pool, SqlStore, HELD, INBOX_CHANNEL, OUTBOX_CHANNEL};
 use crate::model::*;
@@ -428,10 +429,7 @@ macro_rules! write_in_transaction {
                                 *shop_id,
                             );
                             row.order_sn = order_sn.clone();
-                            row.detail = match &d.completion.note {
-                                Some(note) => format!("{n} new event(s); {note}"),
-                                None => format!("{n} new event(s)"),
-                            };
+                            row.detail = audit_text::new_events(n, d.completion.note.as_deref());
                             audits.push(row);
                         }
                     }

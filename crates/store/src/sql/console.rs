@@ -91,7 +91,7 @@ impl ConsoleAccounts for SqlStore {
             "setup",
             "user.create",
             Some(&new.username),
-            "first admin, from the setup link",
+            shoprelay_core::audit_text::FIRST_ADMIN,
         );
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;

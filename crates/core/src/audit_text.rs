@@ -1,0 +1,225 @@
+//! The sentences shoprelay itself writes into audit details and console-action notes, and how the console
+//! shows them in the reader's language.
+//!
+//! The log keeps them in English as written: an entry is hash-chained evidence, so its text never changes
+//! after the fact, and exports and the API read the same bytes whatever the reader's language. Every
+//! writer builds its sentence here, so [`localize`] recognises exactly what was written; anything else in a
+//! detail (a marketplace's or WeCom's error text, a buyer's words, a note an older version wrote) is shown
+//! as recorded.
+
+use std::borrow::Cow;
+
+use crate::error::Lang;
+
+/// A shop's authorization code was exchanged for its first tokens.
+pub const AUTH_CODE_EXCHANGED: &str = "authorization code exchanged";
+/// A shop's access token was refreshed.
+pub const TOKEN_REFRESHED: &str = "access token refreshed";
+/// A marketplace's push that only checks the callback address answers.
+pub const VERIFICATION_PUSH: &str = "callback URL verification push";
+/// The first console admin, created from the one-time setup link.
+pub const FIRST_ADMIN: &str = "first admin, from the setup link";
+
+const SHARED_REFRESH: (&str, &str) = ("access token refreshed with shop ", ", which shares its authorization");
+const NEW_EVENTS: &str = " new event(s)";
+const CONSOLE_USER: &str = " (console user ";
+
+/// The access token was refreshed together with `shop`, which shares the authorization.
+pub fn refreshed_with(shop: impl std::fmt::Display) -> String {
+    format!("{}{shop}{}", SHARED_REFRESH.0, SHARED_REFRESH.1)
+}
+
+/// An inbox item closed with `n` new events, and what went wrong on the way, if anything.
+pub fn new_events(n: usize, note: Option<&str>) -> String {
+    match note {
+        Some(note) => format!("{n}{NEW_EVENTS}; {note}"),
+        None => format!("{n}{NEW_EVENTS}"),
+    }
+}
+
+/// What a member's command or click did to a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConversationNote {
+    /// The member claimed it.
+    ClaimedBy,
+    /// Someone else already held it (a claim refused).
+    AlreadyHeld,
+    /// Someone else holds it (a resolve or hand-off refused).
+    HeldByAnother,
+    /// No such conversation.
+    Missing,
+    /// The member marked it handled.
+    ResolvedBy,
+    /// The member handed it back to the rules.
+    HandedOffBy,
+}
+
+impl ConversationNote {
+    const ALL: [Self; 6] = [
+        Self::ClaimedBy,
+        Self::AlreadyHeld,
+        Self::HeldByAnother,
+        Self::Missing,
+        Self::ResolvedBy,
+        Self::HandedOffBy,
+    ];
+
+    /// The English words after `#id`; those ending in "by" take the member.
+    fn en(self) -> &'static str {
+        match self {
+            Self::ClaimedBy => "claimed by",
+            Self::AlreadyHeld => "already held",
+            Self::HeldByAnother => "held by another",
+            Self::Missing => "missing",
+            Self::ResolvedBy => "resolved by",
+            Self::HandedOffBy => "handed off by",
+        }
+    }
+
+    fn takes_member(self) -> bool {
+        matches!(self, Self::ClaimedBy | Self::ResolvedBy | Self::HandedOffBy)
+    }
+
+    fn zh(self, id: &str, member: &str) -> String {
+        match self {
+            Self::ClaimedBy => format!("会话 #{id} 由 {member} 认领"),
+            Self::AlreadyHeld => format!("会话 #{id} 已有人处理"),
+            Self::HeldByAnother => format!("会话 #{id} 由他人处理中"),
+            Self::Missing => format!("会话 #{id} 不存在"),
+            Self::ResolvedBy => format!("会话 #{id} 由 {member} 标记为已处理"),
+            Self::HandedOffBy => format!("会话 #{id} 由 {member} 转出"),
+        }
+    }
+
+    /// The note for conversation `id`; `member` is named only where the words take one.
+    pub fn note(self, id: i64, member: &str) -> String {
+        if self.takes_member() {
+            format!("#{id} {} {member}", self.en())
+        } else {
+            format!("#{id} {}", self.en())
+        }
+    }
+}
+
+/// A note made in the console: what the command did, and which console user did it.
+pub fn by_console_user(note: &str, username: &str) -> String {
+    format!("{note}{CONSOLE_USER}{username})")
+}
+
+/// `detail` as the reader of `lang` should see it: one of the sentences above in Chinese, anything else
+/// (and everything in English) as recorded.
+pub fn localize(detail: &str, lang: Lang) -> Cow<'_, str> {
+    if lang == Lang::En {
+        return Cow::Borrowed(detail);
+    }
+    match zh(detail) {
+        Some(text) => Cow::Owned(text),
+        None => Cow::Borrowed(detail),
+    }
+}
+
+fn zh(detail: &str) -> Option<String> {
+    match detail {
+        AUTH_CODE_EXCHANGED => return Some("授权码已换取令牌".to_owned()),
+        TOKEN_REFRESHED => return Some("访问令牌已刷新".to_owned()),
+        VERIFICATION_PUSH => return Some("回调地址验证推送".to_owned()),
+        FIRST_ADMIN => return Some("首位管理员，由初始设置链接创建".to_owned()),
+        _ => {}
+    }
+    if let Some(shop) = detail
+        .strip_prefix(SHARED_REFRESH.0)
+        .and_then(|rest| rest.strip_suffix(SHARED_REFRESH.1))
+    {
+        return Some(format!("访问令牌已随共用授权的店铺 {shop} 一起刷新"));
+    }
+    if let Some((count, rest)) = detail.split_once(NEW_EVENTS) {
+        if !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()) {
+            return match rest.strip_prefix("; ") {
+                Some(note) => Some(format!("{count} 个新事件；{note}")),
+                None if rest.is_empty() => Some(format!("{count} 个新事件")),
+                None => None,
+            };
+        }
+    }
+    if let Some((note, username)) = detail.strip_suffix(')').and_then(|rest| rest.rsplit_once(CONSOLE_USER)) {
+        let note = zh(note).unwrap_or_else(|| note.to_owned());
+        return Some(format!("{note}（控制台用户 {username}）"));
+    }
+    conversation_zh(detail)
+}
+
+fn conversation_zh(detail: &str) -> Option<String> {
+    let (id, words) = detail.strip_prefix('#')?.split_once(' ')?;
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    ConversationNote::ALL.into_iter().find_map(|note| {
+        if note.takes_member() {
+            let member = words.strip_prefix(note.en())?.strip_prefix(' ')?;
+            (!member.is_empty()).then(|| note.zh(id, member))
+        } else {
+            (words == note.en()).then(|| note.zh(id, ""))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sentence_written_here_reads_in_chinese() {
+        let written = [
+            AUTH_CODE_EXCHANGED.to_owned(),
+            TOKEN_REFRESHED.to_owned(),
+            VERIFICATION_PUSH.to_owned(),
+            FIRST_ADMIN.to_owned(),
+            refreshed_with(12_345),
+            new_events(3, None),
+            new_events(0, Some("order detail unavailable")),
+        ]
+        .into_iter()
+        .chain(ConversationNote::ALL.map(|n| n.note(12, "zhangsan")))
+        .chain(ConversationNote::ALL.map(|n| by_console_user(&n.note(7, "lisi"), "ops")));
+        for sentence in written {
+            let shown = localize(&sentence, Lang::Zh);
+            assert_ne!(shown, sentence, "{sentence} is shown untranslated");
+            assert_eq!(localize(&sentence, Lang::En), sentence);
+        }
+    }
+
+    #[test]
+    fn the_parts_a_sentence_names_are_kept() {
+        assert_eq!(
+            localize(&refreshed_with(77), Lang::Zh),
+            "访问令牌已随共用授权的店铺 77 一起刷新"
+        );
+        assert_eq!(localize(&new_events(2, Some("x; y")), Lang::Zh), "2 个新事件；x; y");
+        assert_eq!(
+            localize(
+                &by_console_user(&ConversationNote::ClaimedBy.note(9, "zhangsan"), "ops"),
+                Lang::Zh
+            ),
+            "会话 #9 由 zhangsan 认领（控制台用户 ops）"
+        );
+        assert_eq!(
+            localize(&ConversationNote::Missing.note(4, "x"), Lang::Zh),
+            "会话 #4 不存在"
+        );
+    }
+
+    #[test]
+    fn anything_else_is_shown_as_recorded() {
+        for other in [
+            "errcode 40058: invalid parameter",
+            "#12 claimed by",
+            "#x missing",
+            "3 new event(s) and more",
+            "new event(s)",
+            "where is my parcel? (console user",
+            "",
+        ] {
+            assert_eq!(localize(other, Lang::Zh), other);
+        }
+    }
+}
