@@ -23,6 +23,15 @@ pub const FIRST_ADMIN: &str = "first admin, from the setup link";
 const SHARED_REFRESH: (&str, &str) = ("access token refreshed with shop ", ", which shares its authorization");
 const NEW_EVENTS: &str = " new event(s)";
 const CONSOLE_USER: &str = " (console user ";
+const WITHOUT_DETAILS: &str = "sent without order details: ";
+const ANSWERED: &str = "answered automatically: ";
+const BUYER_MESSAGES: &str = " buyer message(s)";
+const UNMATCHED: &str = "unmatched: no route selects ";
+const AUTO_ANSWERED: &str = " answered automatically by rule ";
+const HANDED_OFF: &str = " handed off to a person: ";
+const REPLY_TO: &str = "reply to #";
+const REPLY_SENT: &str = " sent";
+const REPLY_FAILED: &str = " failed: ";
 
 /// The access token was refreshed together with `shop`, which shares the authorization.
 pub fn refreshed_with(shop: impl std::fmt::Display) -> String {
@@ -35,6 +44,41 @@ pub fn new_events(n: usize, note: Option<&str>) -> String {
         Some(note) => format!("{n}{NEW_EVENTS}; {note}"),
         None => format!("{n}{NEW_EVENTS}"),
     }
+}
+
+/// An event went out without the order's details: fetching them failed for good.
+pub fn sent_without_details(error: impl std::fmt::Display) -> String {
+    format!("{WITHOUT_DETAILS}{error}")
+}
+
+/// `n` buyer messages of an inbox item were answered automatically.
+pub fn answered_automatically(n: usize) -> String {
+    format!("{ANSWERED}{n}{BUYER_MESSAGES}")
+}
+
+/// No route selects the events of these kinds (comma-separated): said, never silently dropped.
+pub fn unmatched(kinds: &str) -> String {
+    format!("{UNMATCHED}{kinds}")
+}
+
+/// Conversation `id`'s buyer was answered automatically by `rule`.
+pub fn auto_answered(id: i64, rule: &str) -> String {
+    format!("#{id}{AUTO_ANSWERED}{rule}")
+}
+
+/// Conversation `id` went to a person, and why.
+pub fn handed_off(id: i64, reason: &str) -> String {
+    format!("#{id}{HANDED_OFF}{reason}")
+}
+
+/// A member's reply to conversation `id` reached the marketplace.
+pub fn reply_sent(id: i64) -> String {
+    format!("{REPLY_TO}{id}{REPLY_SENT}")
+}
+
+/// A member's reply to conversation `id` was refused, and why.
+pub fn reply_failed(id: i64, why: &str) -> String {
+    format!("{REPLY_TO}{id}{REPLY_FAILED}{why}")
 }
 
 /// What a member's command or click did to a conversation.
@@ -133,9 +177,12 @@ fn zh(detail: &str) -> Option<String> {
         return Some(format!("访问令牌已随共用授权的店铺 {shop} 一起刷新"));
     }
     if let Some((count, rest)) = detail.split_once(NEW_EVENTS) {
-        if !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()) {
+        if is_number(count) {
             return match rest.strip_prefix("; ") {
-                Some(note) => Some(format!("{count} 个新事件；{note}")),
+                Some(note) => {
+                    let lines: Vec<String> = note.split("; ").map(line_zh).collect();
+                    Some(format!("{count} 个新事件；{}", lines.join("; ")))
+                }
                 None if rest.is_empty() => Some(format!("{count} 个新事件")),
                 None => None,
             };
@@ -148,10 +195,53 @@ fn zh(detail: &str) -> Option<String> {
     conversation_zh(detail)
 }
 
+/// One line of an inbox item's note in Chinese, or as recorded (an error text, or a piece of one that
+/// held "; " itself).
+fn line_zh(line: &str) -> String {
+    if let Some(error) = line.strip_prefix(WITHOUT_DETAILS) {
+        return format!("未取得订单详情即发出：{error}");
+    }
+    if let Some(n) = line
+        .strip_prefix(ANSWERED)
+        .and_then(|rest| rest.strip_suffix(BUYER_MESSAGES))
+        .filter(|n| is_number(n))
+    {
+        return format!("已自动回复 {n} 条买家消息");
+    }
+    if let Some(kinds) = line.strip_prefix(UNMATCHED) {
+        return format!("未匹配：没有规则选中 {kinds}");
+    }
+    line.to_owned()
+}
+
+fn is_number(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn conversation_zh(detail: &str) -> Option<String> {
+    if let Some(rest) = detail.strip_prefix(REPLY_TO) {
+        let (id, rest) = rest.split_once(' ')?;
+        if !is_number(id) {
+            return None;
+        }
+        let rest = format!(" {rest}");
+        if rest == REPLY_SENT {
+            return Some(format!("会话 #{id} 的回复已发出"));
+        }
+        return rest
+            .strip_prefix(REPLY_FAILED)
+            .map(|why| format!("会话 #{id} 的回复发送失败：{why}"));
+    }
     let (id, words) = detail.strip_prefix('#')?.split_once(' ')?;
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_number(id) {
         return None;
+    }
+    let spaced = format!(" {words}");
+    if let Some(rule) = spaced.strip_prefix(AUTO_ANSWERED) {
+        return Some(format!("会话 #{id} 已由规则 {rule} 自动回复"));
+    }
+    if let Some(reason) = spaced.strip_prefix(HANDED_OFF) {
+        return Some(format!("会话 #{id} 转人工：{reason}"));
     }
     ConversationNote::ALL.into_iter().find_map(|note| {
         if note.takes_member() {
@@ -177,6 +267,13 @@ mod tests {
             refreshed_with(12_345),
             new_events(3, None),
             new_events(0, Some("order detail unavailable")),
+            new_events(1, Some(&sent_without_details("error 500"))),
+            new_events(2, Some(&answered_automatically(2))),
+            new_events(1, Some(&unmatched("order_cancelled, order_paid"))),
+            auto_answered(5, "faq"),
+            handed_off(5, "no rule answers"),
+            reply_sent(8),
+            reply_failed(8, "shop cannot chat"),
         ]
         .into_iter()
         .chain(ConversationNote::ALL.map(|n| n.note(12, "zhangsan")))
@@ -206,6 +303,19 @@ mod tests {
             localize(&ConversationNote::Missing.note(4, "x"), Lang::Zh),
             "会话 #4 不存在"
         );
+        let note = format!("{}; {}", sent_without_details("a; b"), unmatched("order_paid"));
+        assert_eq!(
+            localize(&new_events(1, Some(&note)), Lang::Zh),
+            "1 个新事件；未取得订单详情即发出：a; b; 未匹配：没有规则选中 order_paid"
+        );
+        assert_eq!(
+            localize(&handed_off(3, "after hours"), Lang::Zh),
+            "会话 #3 转人工：after hours"
+        );
+        assert_eq!(
+            localize(&reply_failed(3, "x: y"), Lang::Zh),
+            "会话 #3 的回复发送失败：x: y"
+        );
     }
 
     #[test]
@@ -214,6 +324,8 @@ mod tests {
             "errcode 40058: invalid parameter",
             "#12 claimed by",
             "#x missing",
+            "reply to #x sent",
+            "reply to #3 queued",
             "3 new event(s) and more",
             "new event(s)",
             "where is my parcel? (console user",

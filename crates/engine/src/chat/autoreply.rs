@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
+use shoprelay_core::audit_text;
 use shoprelay_core::event::{Event, EventBody, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::order::OrderStage;
@@ -91,10 +92,7 @@ impl Chat {
                 shop,
                 region: None,
             };
-            let detail = format!(
-                "#{} handed off to a person: another message is being answered",
-                conversation.id
-            );
+            let detail = audit_text::handed_off(conversation.id, "another message is being answered");
             self.audit_auto(&place, AuditOutcome::HandedOff, detail).await?;
             return Ok(false);
         };
@@ -160,7 +158,7 @@ impl Chat {
         let reason = match decision {
             Decision::Answer { rule, text } => match self.send_auto(&conversation, &key, &rule, &text).await? {
                 Ok(()) => {
-                    let detail = format!("#{} answered automatically by rule {rule}", conversation.id);
+                    let detail = audit_text::auto_answered(conversation.id, &rule);
                     self.audit_auto(&place, AuditOutcome::AutoAnswered, detail).await?;
                     metrics::counter!("shoprelay_chat_auto_answers_total").increment(1);
                     return Ok(true);
@@ -175,17 +173,14 @@ impl Chat {
                         .await?
                         .is_ok()
                     {
-                        let detail = format!(
-                            "#{} answered automatically by rule {OUT_OF_HOURS_RULE}",
-                            conversation.id
-                        );
+                        let detail = audit_text::auto_answered(conversation.id, OUT_OF_HOURS_RULE);
                         self.audit_auto(&place, AuditOutcome::AutoAnswered, detail).await?;
                     }
                 }
                 reason
             }
         };
-        let detail = format!("#{} handed off to a person: {reason}", conversation.id);
+        let detail = audit_text::handed_off(conversation.id, &reason);
         self.audit_auto(&place, AuditOutcome::HandedOff, detail).await?;
         Ok(false)
     }

@@ -664,10 +664,7 @@ impl Chat {
                         self.clock.now_ms(),
                     )
                     .await?;
-                (
-                    sent(lang, conversation.id),
-                    format!("reply to #{} sent", conversation.id),
-                )
+                (sent(lang, conversation.id), audit_text::reply_sent(conversation.id))
             }
             Err(why) => {
                 let why = why.to_string();
@@ -676,7 +673,7 @@ impl Chat {
                     .await?;
                 (
                     not_sent(lang, conversation.id, &why),
-                    format!("reply to #{} failed: {why}", conversation.id),
+                    audit_text::reply_failed(conversation.id, &why),
                 )
             }
         };

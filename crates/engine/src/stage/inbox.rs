@@ -2,6 +2,7 @@
 //! routed and rendered into outbox rows ([`Route`]) — all committed in one transaction with the inbox item
 //! closed. Buyer messages are filed with customer service ([`Chat`]) on the way.
 
+use shoprelay_core::audit_text;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::policy::FieldPolicy;
@@ -299,7 +300,7 @@ impl Inbox {
                     Ok(detail) => detail,
                     Err(EnrichError::Retry(at, error)) => return Step::RetryAt(UnixMs::from_millis(at), error),
                     Err(EnrichError::GiveUp(error)) => {
-                        let line = format!("sent without order details: {error}");
+                        let line = audit_text::sent_without_details(&error);
                         note = Some(note.map_or(line.clone(), |n| format!("{n}; {line}")));
                         None
                     }
@@ -386,7 +387,7 @@ impl Inbox {
             events.push(shoprelay_store::NewEvent { event, deliveries });
         }
         if !answered.is_empty() {
-            let line = format!("answered automatically: {} buyer message(s)", answered.len());
+            let line = audit_text::answered_automatically(answered.len());
             note = Some(note.map_or(line.clone(), |n| format!("{n}; {line}")));
         }
         // Nothing is silently dropped: an event no route selects is said so in the audit log.
@@ -398,7 +399,7 @@ impl Inbox {
             .map(|e| e.event.kind().as_str())
             .collect();
         if !unmatched.is_empty() {
-            let line = format!("unmatched: no route selects {}", unmatched.join(", "));
+            let line = audit_text::unmatched(&unmatched.join(", "));
             note = Some(note.map_or(line.clone(), |n| format!("{n}; {line}")));
         }
         Step::Complete(InboxCompletion {
