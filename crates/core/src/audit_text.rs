@@ -32,6 +32,13 @@ const HANDED_OFF: &str = " handed off to a person: ";
 const REPLY_TO: &str = "reply to #";
 const REPLY_SENT: &str = " sent";
 const REPLY_FAILED: &str = " failed: ";
+const WAITED: &str = " after ";
+const WITHOUT_REPLY: &str = " min without a person's reply (";
+const NOTICES: &str = " notice(s))";
+const PASSED_SAVED: &str = "passed, saved";
+const FAILED: &str = "failed: ";
+const STEPS: &str = " steps, ";
+const STEPS_FAILED: &str = " failed";
 
 /// The access token was refreshed together with `shop`, which shares the authorization.
 pub fn refreshed_with(shop: impl std::fmt::Display) -> String {
@@ -79,6 +86,27 @@ pub fn reply_sent(id: i64) -> String {
 /// A member's reply to conversation `id` was refused, and why.
 pub fn reply_failed(id: i64, why: &str) -> String {
     format!("{REPLY_TO}{id}{REPLY_FAILED}{why}")
+}
+
+/// Conversation `id`'s buyer has waited `minutes` without a person's reply, so the response watch took
+/// `stage` (`escalate`, `warn_holder`, `warn_supervisor`) and sent `told` notices.
+pub fn response_warned(id: i64, stage: &str, minutes: i64, told: usize) -> String {
+    format!("#{id} {stage}{WAITED}{minutes}{WITHOUT_REPLY}{told}{NOTICES}")
+}
+
+/// An onboarding check of `what` (the WeCom app's or robot's ids) passed and was saved.
+pub fn connect_passed(what: &str) -> String {
+    format!("{what}; {PASSED_SAVED}")
+}
+
+/// An onboarding check of `what` failed with `code`.
+pub fn connect_failed(what: &str, code: &str) -> String {
+    format!("{what}; {FAILED}{code}")
+}
+
+/// A connection test of `steps` steps, `failed` of which failed.
+pub fn steps_failed(steps: usize, failed: usize) -> String {
+    format!("{steps}{STEPS}{failed}{STEPS_FAILED}")
 }
 
 /// What a member's command or click did to a conversation.
@@ -188,6 +216,21 @@ fn zh(detail: &str) -> Option<String> {
             };
         }
     }
+    if let Some((steps, failed)) = detail
+        .strip_suffix(STEPS_FAILED)
+        .and_then(|rest| rest.split_once(STEPS))
+        .filter(|(steps, failed)| is_number(steps) && is_number(failed))
+    {
+        return Some(format!("{steps} 步，{failed} 步未通过"));
+    }
+    if let Some((what, outcome)) = detail.rsplit_once("; ") {
+        if outcome == PASSED_SAVED {
+            return Some(format!("{what}；通过，已保存"));
+        }
+        if let Some(code) = outcome.strip_prefix(FAILED) {
+            return Some(format!("{what}；未通过：{code}"));
+        }
+    }
     if let Some((note, username)) = detail.strip_suffix(')').and_then(|rest| rest.rsplit_once(CONSOLE_USER)) {
         let note = zh(note).unwrap_or_else(|| note.to_owned());
         return Some(format!("{note}（控制台用户 {username}）"));
@@ -212,6 +255,25 @@ fn line_zh(line: &str) -> String {
         return format!("未匹配：没有规则选中 {kinds}");
     }
     line.to_owned()
+}
+
+/// The response watch's note after `#id `: `STAGE after M min without a person's reply (N notice(s))`.
+fn waited_zh(id: &str, words: &str) -> Option<String> {
+    let (stage, rest) = words.split_once(WAITED)?;
+    let (minutes, rest) = rest.split_once(WITHOUT_REPLY)?;
+    let told = rest.strip_suffix(NOTICES)?;
+    if !is_number(minutes) || !is_number(told) {
+        return None;
+    }
+    let stage = match stage {
+        "escalate" => "已升级",
+        "warn_holder" => "已提醒处理人",
+        "warn_supervisor" => "已提醒主管",
+        _ => return None,
+    };
+    Some(format!(
+        "会话 #{id} 已 {minutes} 分钟无人回复，{stage}（{told} 条通知）"
+    ))
 }
 
 fn is_number(text: &str) -> bool {
@@ -242,6 +304,9 @@ fn conversation_zh(detail: &str) -> Option<String> {
     }
     if let Some(reason) = spaced.strip_prefix(HANDED_OFF) {
         return Some(format!("会话 #{id} 转人工：{reason}"));
+    }
+    if let Some(zh) = waited_zh(id, words) {
+        return Some(zh);
     }
     ConversationNote::ALL.into_iter().find_map(|note| {
         if note.takes_member() {
@@ -274,6 +339,10 @@ mod tests {
             handed_off(5, "no rule answers"),
             reply_sent(8),
             reply_failed(8, "shop cannot chat"),
+            response_warned(6, "warn_holder", 30, 2),
+            connect_passed("corp_id ww1, agent_id 1000002"),
+            connect_failed("api_base http://127.0.0.1:1", "93000"),
+            steps_failed(4, 1),
         ]
         .into_iter()
         .chain(ConversationNote::ALL.map(|n| n.note(12, "zhangsan")))
@@ -315,6 +384,14 @@ mod tests {
         assert_eq!(
             localize(&reply_failed(3, "x: y"), Lang::Zh),
             "会话 #3 的回复发送失败：x: y"
+        );
+        assert_eq!(
+            localize(&response_warned(6, "escalate", 15, 1), Lang::Zh),
+            "会话 #6 已 15 分钟无人回复，已升级（1 条通知）"
+        );
+        assert_eq!(
+            localize(&connect_failed("corp_id ww1", "40013"), Lang::Zh),
+            "corp_id ww1；未通过：40013"
         );
     }
 

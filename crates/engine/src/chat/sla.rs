@@ -7,6 +7,7 @@
 use std::sync::atomic::Ordering;
 
 use shoprelay_clock::UnixMs;
+use shoprelay_core::audit_text;
 use shoprelay_core::error::Lang;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, ShopId, WeComUserId};
@@ -124,12 +125,7 @@ impl Chat {
                     .insert_event(NewEvent { event, deliveries }, now)
                     .await?
                 {
-                    let detail = format!(
-                        "#{} {} after {} min without a person's reply ({told} notice(s))",
-                        conversation.id,
-                        stage.name(),
-                        waited / 60_000
-                    );
+                    let detail = audit_text::response_warned(conversation.id, stage.name(), waited / 60_000, told);
                     let mut audit = AuditEntry::new(AuditKind::Chat, AuditOutcome::ResponseWarned, now, detail);
                     audit.app_id = Some(conversation.app_id.clone());
                     audit.shop_id = Some(conversation.shop_id);

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
+use shoprelay_core::audit_text;
 use shoprelay_core::entity::EntityProblem;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::Platform;
@@ -503,11 +504,11 @@ impl<'a> ConnectService<'a> {
                 .await?;
             self.engine.reload_config().await?;
         }
-        let outcome = steps
-            .iter()
-            .find_map(|s| s.failure.as_ref().map(|f| format!("failed: {}", f.code)))
-            .unwrap_or_else(|| "passed, saved".into());
-        let detail = format!("corp_id {}, agent_id {}; {outcome}", app.corp_id, app.agent_id);
+        let what = format!("corp_id {}, agent_id {}", app.corp_id, app.agent_id);
+        let detail = match steps.iter().find_map(|s| s.failure.as_ref()) {
+            Some(f) => audit_text::connect_failed(&what, f.code),
+            None => audit_text::connect_passed(&what),
+        };
         self.record(actor, "wecom.connect", Some(app.id.as_str()), detail)
             .await?;
         Ok((steps, passed))
@@ -551,11 +552,11 @@ impl<'a> ConnectService<'a> {
                 .await?;
             self.engine.reload_config().await?;
         }
-        let outcome = match &step.failure {
-            Some(f) => format!("failed: {}", f.code),
-            None => "passed, saved".into(),
+        let what = format!("api_base {}", robot.api_base);
+        let detail = match &step.failure {
+            Some(f) => audit_text::connect_failed(&what, f.code),
+            None => audit_text::connect_passed(&what),
         };
-        let detail = format!("api_base {}; {outcome}", robot.api_base);
         self.record(actor, "robot.connect", Some(robot.id.as_str()), detail)
             .await?;
         Ok((vec![step], passed))
@@ -648,7 +649,7 @@ impl<'a> ConnectService<'a> {
             });
         }
         let failed = steps.iter().filter(|s| !s.passed()).count();
-        let detail = format!("{} steps, {failed} failed", steps.len());
+        let detail = audit_text::steps_failed(steps.len(), failed);
         self.record(actor, "connection.test", None, detail).await?;
         Ok(steps)
     }

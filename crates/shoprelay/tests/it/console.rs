@@ -624,7 +624,7 @@ async fn the_wizard_tests_a_wecom_app_live_maps_failures_to_advice_and_saves_it_
     );
 
     let (_, actions) = get_page(&app, &session, "/console/actions").await;
-    assert!(actions.contains("wecom.connect") && actions.contains("failed: wecom.secret_rejected"));
+    assert!(actions.contains("wecom.connect") && actions.contains("未通过：wecom.secret_rejected"));
 }
 
 #[tokio::test]
@@ -690,8 +690,9 @@ async fn the_wizard_adds_a_group_robot_tested_by_a_message_through_it() {
     let (_, page) = get_page(&app, &session, "/console/onboarding").await;
     assert!(page.contains("<td>warehouse</td>"), "listed with the robots: {page}");
     let (_, actions) = get_page(&app, &session, "/console/actions").await;
-    assert!(actions.contains("robot.connect") && actions.contains("failed: wecom.robot_key_invalid"));
-    assert!(actions.contains("passed, saved"));
+    // The notes are recorded in English and read in the page's language (Chinese by default).
+    assert!(actions.contains("robot.connect") && actions.contains("未通过：wecom.robot_key_invalid"));
+    assert!(actions.contains("通过，已保存"), "{actions}");
 }
 
 #[tokio::test]
