@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use shoprelay_clock::SharedClock;
 use shoprelay_core::event::{Event, EventBody, Platform};
@@ -292,7 +293,7 @@ impl MarketplaceTokens {
                     if stored.is_ok() {
                         break;
                     }
-                    self.clock.sleep(std::time::Duration::from_millis(200)).await;
+                    self.clock.sleep(Duration::from_millis(200)).await;
                     stored = self.shops.rotate_shop_tokens(&fresh, self.clock.now_ms()).await;
                 }
                 if stored? {
@@ -421,7 +422,7 @@ impl MarketplaceTokens {
         };
         let deliveries = self.route.route(&self.registry(), &event).await?;
         self.deliveries
-            .insert_event(NewEvent { event, deliveries }, self.clock.now_ms())
+            .insert_event(NewEvent { event, deliveries }, self.clock.now())
             .await?;
         self.outbox_wake.notify_one();
         Ok(())
@@ -434,13 +435,17 @@ impl MarketplaceTokens {
                 tracing::warn!(error = ?err, "token refresh pass failed");
             }
             // Budgets look back an hour at most.
-            if let Err(err) = self.deliveries.prune_sends(self.clock.now_ms() - 2 * 3_600_000).await {
+            if let Err(err) = self
+                .deliveries
+                .prune_sends(self.clock.now() - Duration::from_secs(2 * 3_600))
+                .await
+            {
                 tracing::warn!(error = ?err, "pruning the send log failed");
             }
             // Reports of unreached members (their userids) dedupe within a day; two days is plenty.
             if let Err(err) = self
                 .deliveries
-                .prune_unreached(self.clock.now_ms() - 2 * 86_400_000)
+                .prune_unreached(self.clock.now() - Duration::from_secs(2 * 86_400))
                 .await
             {
                 tracing::warn!(error = ?err, "pruning unreached-recipient reports failed");

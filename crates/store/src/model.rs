@@ -179,8 +179,8 @@ pub struct NewDelivery {
     pub summary: String,
     /// Who it is for; deliveries coalesce only with others for the same recipients.
     pub recipients: String,
-    /// Unix ms at which its rule's quiet hours end: held until then, then sent in a digest.
-    pub quiet_until: Option<i64>,
+    /// When its rule's quiet hours end: held until then, then sent in a digest.
+    pub quiet_until: Option<UnixMs>,
 }
 
 /// Sent first and never folded into a digest (buyer messages, admin notices).
@@ -292,7 +292,7 @@ pub struct DeliveryItem {
     /// Attempts made before this one.
     pub attempts: i64,
     /// When it was created.
-    pub created_at: i64,
+    pub created_at: UnixMs,
     /// Proof of this claim (see [`InboxItem::claim_token`]).
     pub claim_token: String,
     /// [`PRIORITY_URGENT`] or [`PRIORITY_BULK`].
@@ -311,7 +311,7 @@ pub enum DeliveryResult {
     /// Try again at this time.
     Retry {
         /// Next attempt time.
-        at: i64,
+        at: UnixMs,
         /// What went wrong.
         error: String,
     },
@@ -324,7 +324,7 @@ pub enum DeliveryResult {
     /// (the destination is over budget, rate-limited, or held until its configuration is fixed).
     Deferred {
         /// When to try again.
-        at: i64,
+        at: UnixMs,
         /// Why.
         reason: String,
     },
@@ -335,8 +335,8 @@ pub enum DeliveryResult {
 pub struct DestinationState {
     /// The destination.
     pub destination: Destination,
-    /// Nothing is claimed for it before this time (unix ms).
-    pub paused_until: i64,
+    /// Nothing is claimed for it before this time.
+    pub paused_until: UnixMs,
     /// Its breaker.
     pub state: BreakerState,
     /// Why it is not closed.
@@ -383,7 +383,7 @@ impl BreakerState {
 }
 
 /// A delivery folded into a digest, as its page lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DigestItem {
     /// The folded delivery.
     pub id: i64,
@@ -392,7 +392,7 @@ pub struct DigestItem {
     /// Order, if any.
     pub order_sn: Option<String>,
     /// When it was queued.
-    pub created_at: i64,
+    pub created_at: UnixMs,
 }
 
 /// Which dead letters to send again; every field narrows, at least one must be set.
@@ -846,8 +846,8 @@ pub struct QueueDepths {
 pub struct HeldDelivery {
     /// The delivery.
     pub item: DeliveryItem,
-    /// When the quiet period ends (unix ms).
-    pub quiet_until: i64,
+    /// When the quiet period ends.
+    pub quiet_until: UnixMs,
 }
 
 /// A request to track how an event is handled: assigned, acknowledged, escalated.
@@ -1063,8 +1063,8 @@ pub struct SendReservation {
     pub destination: Destination,
     /// The people it reaches (lower-cased userids, or `?` for possibly anyone).
     pub members: Vec<String>,
-    /// When (unix ms).
-    pub at: i64,
+    /// When.
+    pub at: UnixMs,
 }
 
 /// A delivery attempt's result to commit (see `Outbox::finish_delivery`).
@@ -1081,7 +1081,7 @@ pub struct DeliveryFinish {
     /// Its audit entry.
     pub audit: AuditEntry,
     /// For an attempt that was sent: its send's reserved time and the time to settle it at.
-    pub settle: Option<(i64, i64)>,
+    pub settle: Option<(UnixMs, UnixMs)>,
 }
 
 /// Writes of several workers committed together in ONE transaction (one fsync on SQLite).

@@ -318,15 +318,15 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
             event: event("e1"),
             deliveries: vec![delivery("robot:a"), delivery("robot:b"), delivery("robot:c")],
         };
-        assert!(s.insert_event(new.clone(), 100).await.unwrap());
+        assert!(s.insert_event(new.clone(), ms(100)).await.unwrap());
         assert!(
-            !s.insert_event(new, 100).await.unwrap(),
+            !s.insert_event(new, ms(100)).await.unwrap(),
             "same dedupe key is not queued twice"
         );
-        let claimed = s.claim_deliveries("r1", 100, 30_000, 15_000, 10).await.unwrap();
+        let claimed = s.claim_deliveries("r1", ms(100), 30_000, 15_000, 10).await.unwrap();
         assert_eq!(claimed.len(), 3);
         assert!(s
-            .claim_deliveries("r1", 100, 30_000, 15_000, 10)
+            .claim_deliveries("r1", ms(100), 30_000, 15_000, 10)
             .await
             .unwrap()
             .is_empty());
@@ -340,7 +340,7 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
             .await
             .unwrap());
         let retry = DeliveryResult::Retry {
-            at: 1_000,
+            at: ms(1_000),
             error: "timeout".into(),
         };
         assert!(s
@@ -362,11 +362,11 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
         let depths = s.queue_depths().await.unwrap();
         assert_eq!((depths.deliveries_pending, depths.deliveries_dead), (1, 1));
         assert!(s
-            .claim_deliveries("r1", 999, 30_000, 15_000, 10)
+            .claim_deliveries("r1", ms(999), 30_000, 15_000, 10)
             .await
             .unwrap()
             .is_empty());
-        let retried = s.claim_deliveries("r1", 1_000, 30_000, 15_000, 10).await.unwrap();
+        let retried = s.claim_deliveries("r1", ms(1_000), 30_000, 15_000, 10).await.unwrap();
         assert_eq!(retried.len(), 1);
         assert_eq!(retried[0].attempts, 1);
         assert_eq!(retried[0].payload, "{\"msgtype\":\"text\"}");
@@ -391,7 +391,7 @@ async fn concurrent_claimers_never_share_a_delivery() {
                 event: event("bulk"),
                 deliveries,
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
@@ -401,7 +401,7 @@ async fn concurrent_claimers_never_share_a_delivery() {
             handles.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
                 loop {
-                    let batch = s.claim_deliveries("r1", 1, 60_000, 15_000, 7).await.unwrap();
+                    let batch = s.claim_deliveries("r1", ms(1), 60_000, 15_000, 7).await.unwrap();
                     if batch.is_empty() {
                         break mine;
                     }
@@ -1063,12 +1063,18 @@ async fn sqlite_server_start_releases_claims_of_a_crashed_process() {
             event: event("e"),
             deliveries: vec![delivery("robot:a")],
         },
-        10,
+        ms(10),
     )
     .await
     .unwrap();
     assert_eq!(s.claim_inbox(ms(10), 60_000, 10).await.unwrap().len(), 1);
-    assert_eq!(s.claim_deliveries("r1", 10, 60_000, 15_000, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        s.claim_deliveries("r1", ms(10), 60_000, 15_000, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     s.close().await;
     let reopened = SqlStore::connect(&url, key).await.unwrap();
     assert!(
@@ -1083,7 +1089,7 @@ async fn sqlite_server_start_releases_claims_of_a_crashed_process() {
     );
     assert_eq!(
         reopened
-            .claim_deliveries("r1", 20, 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(20), 60_000, 15_000, 10)
             .await
             .unwrap()
             .len(),
@@ -1101,7 +1107,7 @@ async fn claims_put_urgent_first_and_never_let_one_destination_starve_the_others
                 event: event("flood"),
                 deliveries: flood,
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
@@ -1114,11 +1120,11 @@ async fn claims_put_urgent_first_and_never_let_one_destination_starve_the_others
                 event: event("quiet"),
                 deliveries: vec![delivery("robot:quiet"), urgent],
             },
-            1,
+            ms(1),
         )
         .await
         .unwrap();
-        let claimed = s.claim_deliveries("r1", 10, 60_000, 15_000, 100).await.unwrap();
+        let claimed = s.claim_deliveries("r1", ms(10), 60_000, 15_000, 100).await.unwrap();
         assert_eq!(claimed[0].priority, PRIORITY_URGENT, "urgent first");
         let flood = claimed.iter().filter(|d| d.destination == dest("robot:flood")).count();
         let quiet = claimed.iter().filter(|d| d.destination == dest("robot:quiet")).count();
@@ -1184,12 +1190,12 @@ async fn destinations_and_states_this_version_cannot_read_are_corrupt_rows() {
                 event: event("e"),
                 deliveries: vec![delivery("robot:a")],
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
         raw.exec("UPDATE deliveries SET destination = 'pigeon:a'").await;
-        let err = s.claim_deliveries("r1", 10, 60_000, 15_000, 10).await.unwrap_err();
+        let err = s.claim_deliveries("r1", ms(10), 60_000, 15_000, 10).await.unwrap_err();
         assert!(
             matches!(
                 err,
@@ -1203,12 +1209,12 @@ async fn destinations_and_states_this_version_cannot_read_are_corrupt_rows() {
 
         let open = DestinationState {
             destination: dest("robot:a"),
-            paused_until: 0,
+            paused_until: ms(0),
             state: BreakerState::Open,
             reason: String::new(),
             failures: 5,
         };
-        s.set_destination(&open, 0).await.unwrap();
+        s.set_destination(&open, ms(0)).await.unwrap();
         raw.exec("UPDATE destinations SET state = 'ajar'").await;
         let err = s.destination(&dest("robot:a")).await.unwrap_err();
         assert!(
@@ -1243,29 +1249,32 @@ async fn paused_destinations_are_not_claimed_and_held_ones_are_released_by_a_fix
                 event: event("e"),
                 deliveries: vec![delivery("wecom_app:hq")],
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
         let held = DestinationState {
             destination: dest("wecom_app:hq"),
-            paused_until: 1_000_000,
+            paused_until: ms(1_000_000),
             state: BreakerState::Held,
             reason: "60020".into(),
             failures: 1,
         };
-        s.set_destination(&held, 0).await.unwrap();
+        s.set_destination(&held, ms(0)).await.unwrap();
         assert!(
-            s.claim_deliveries("r1", 10, 60_000, 15_000, 10)
+            s.claim_deliveries("r1", ms(10), 60_000, 15_000, 10)
                 .await
                 .unwrap()
                 .is_empty(),
             "paused"
         );
         assert_eq!(s.destination(&dest("wecom_app:hq")).await.unwrap(), Some(held));
-        assert_eq!(s.release_held_destinations(20).await.unwrap(), 1);
+        assert_eq!(s.release_held_destinations(ms(20)).await.unwrap(), 1);
         assert_eq!(
-            s.claim_deliveries("r1", 20, 60_000, 15_000, 10).await.unwrap().len(),
+            s.claim_deliveries("r1", ms(20), 60_000, 15_000, 10)
+                .await
+                .unwrap()
+                .len(),
             1,
             "released"
         );
@@ -1281,13 +1290,17 @@ async fn deferral_spends_no_attempt_and_the_send_log_counts_windows() {
                 event: event("e"),
                 deliveries: vec![delivery("robot:a")],
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
-        let item = s.claim_deliveries("r1", 0, 60_000, 15_000, 10).await.unwrap().remove(0);
+        let item = s
+            .claim_deliveries("r1", ms(0), 60_000, 15_000, 10)
+            .await
+            .unwrap()
+            .remove(0);
         let later = DeliveryResult::Deferred {
-            at: 500,
+            at: ms(500),
             reason: "budget".into(),
         };
         s.finish_delivery(
@@ -1298,35 +1311,35 @@ async fn deferral_spends_no_attempt_and_the_send_log_counts_windows() {
         .await
         .unwrap();
         assert!(s
-            .claim_deliveries("r1", 499, 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(499), 60_000, 15_000, 10)
             .await
             .unwrap()
             .is_empty());
         assert_eq!(
-            s.claim_deliveries("r1", 500, 60_000, 15_000, 10).await.unwrap()[0].attempts,
+            s.claim_deliveries("r1", ms(500), 60_000, 15_000, 10).await.unwrap()[0].attempts,
             0
         );
 
-        s.reserve_send(&dest("wecom_app:hq"), &["zhangsan".into()], 100)
+        s.reserve_send(&dest("wecom_app:hq"), &["zhangsan".into()], ms(100))
             .await
             .unwrap();
-        s.reserve_send(&dest("wecom_app:hq"), &["lisi".into()], 200)
+        s.reserve_send(&dest("wecom_app:hq"), &["lisi".into()], ms(200))
             .await
             .unwrap();
         assert_eq!(
-            s.count_sends(&dest("wecom_app:hq"), "*", 0).await.unwrap(),
-            (2, Some(100))
+            s.count_sends(&dest("wecom_app:hq"), "*", ms(0)).await.unwrap(),
+            (2, Some(ms(100)))
         );
         assert_eq!(
-            s.count_sends(&dest("wecom_app:hq"), "lisi", 0).await.unwrap(),
-            (1, Some(200))
+            s.count_sends(&dest("wecom_app:hq"), "lisi", ms(0)).await.unwrap(),
+            (1, Some(ms(200)))
         );
         assert_eq!(
-            s.count_sends(&dest("wecom_app:hq"), "*", 150).await.unwrap(),
-            (1, Some(200)),
+            s.count_sends(&dest("wecom_app:hq"), "*", ms(150)).await.unwrap(),
+            (1, Some(ms(200))),
             "sliding window"
         );
-        assert_eq!(s.prune_sends(150).await.unwrap(), 2);
+        assert_eq!(s.prune_sends(ms(150)).await.unwrap(), 2);
     })
     .await;
 }
@@ -1340,31 +1353,31 @@ async fn digests_fold_pending_deliveries_and_list_them() {
                 event: event("e"),
                 deliveries: ds,
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
         let members: Vec<i64> = s
-            .coalescible(&dest("robot:a"), 10, 100)
+            .coalescible(&dest("robot:a"), ms(10), 100)
             .await
             .unwrap()
             .iter()
             .map(|d| d.id)
             .collect();
         assert_eq!(members.len(), 3);
-        assert_eq!(s.count_coalescible(&dest("robot:a"), 10, 100).await.unwrap(), 3);
+        assert_eq!(s.count_coalescible(&dest("robot:a"), ms(10), 100).await.unwrap(), 3);
         assert_eq!(
-            s.count_coalescible(&dest("robot:a"), 10, 2).await.unwrap(),
+            s.count_coalescible(&dest("robot:a"), ms(10), 2).await.unwrap(),
             2,
             "counts no further than asked"
         );
-        assert_eq!(s.count_coalescible(&dest("robot:b"), 10, 100).await.unwrap(), 0);
+        assert_eq!(s.count_coalescible(&dest("robot:b"), ms(10), 100).await.unwrap(), 0);
         let digest = NewDelivery {
             route_id: "digest".into(),
             ..delivery("robot:a")
         };
         let id = s
-            .create_digest(&members, digest.clone(), "tok", 10)
+            .create_digest(&members, digest.clone(), "tok", ms(10))
             .await
             .unwrap()
             .unwrap();
@@ -1372,18 +1385,18 @@ async fn digests_fold_pending_deliveries_and_list_them() {
         assert_eq!(items.iter().map(|i| i.id).collect::<Vec<_>>(), members);
         assert!(s.digest_items("other").await.unwrap().is_empty());
         assert_eq!(
-            s.count_coalescible(&dest("robot:a"), 10, 100).await.unwrap(),
+            s.count_coalescible(&dest("robot:a"), ms(10), 100).await.unwrap(),
             0,
             "folded ones and the digest itself are not counted"
         );
-        let claimed = s.claim_deliveries("r1", 10, 60_000, 15_000, 10).await.unwrap();
+        let claimed = s.claim_deliveries("r1", ms(10), 60_000, 15_000, 10).await.unwrap();
         assert_eq!(
             claimed.iter().map(|d| d.id).collect::<Vec<_>>(),
             vec![id],
             "only the digest is left to send"
         );
         // Folding what is no longer pending does nothing.
-        assert_eq!(s.create_digest(&members, digest, "tok2", 10).await.unwrap(), None);
+        assert_eq!(s.create_digest(&members, digest, "tok2", ms(10)).await.unwrap(), None);
     })
     .await;
 }
@@ -1397,11 +1410,11 @@ async fn replay_requeues_matching_dead_letters_only() {
                 event: event("e"),
                 deliveries: ds,
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
-        for item in s.claim_deliveries("r1", 0, 60_000, 15_000, 10).await.unwrap() {
+        for item in s.claim_deliveries("r1", ms(0), 60_000, 15_000, 10).await.unwrap() {
             let dead = DeliveryResult::Dead { error: "x".into() };
             s.finish_delivery(
                 &item,
@@ -1417,8 +1430,8 @@ async fn replay_requeues_matching_dead_letters_only() {
         };
         assert!(ReplayFilter::default().is_empty());
         assert_eq!(s.count_dead(&only_a).await.unwrap(), 1);
-        assert_eq!(s.replay_dead(&only_a, 50, 100).await.unwrap(), 1);
-        let again = s.claim_deliveries("r1", 50, 60_000, 15_000, 10).await.unwrap();
+        assert_eq!(s.replay_dead(&only_a, ms(50), 100).await.unwrap(), 1);
+        let again = s.claim_deliveries("r1", ms(50), 60_000, 15_000, 10).await.unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!((&again[0].destination, again[0].attempts), (&dest("robot:a"), 0));
         assert_eq!(s.queue_depths().await.unwrap().deliveries_dead, 1);
@@ -1438,25 +1451,25 @@ async fn one_process_sends_for_a_destination_at_a_time() {
                 event: event("e"),
                 deliveries: ds,
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
-        let first = s.claim_deliveries("r1", 0, 60_000, 15_000, 2).await.unwrap();
+        let first = s.claim_deliveries("r1", ms(0), 60_000, 15_000, 2).await.unwrap();
         assert_eq!(first.len(), 2);
         let leased = first[0].destination.clone();
-        let second = s.claim_deliveries("r2", 0, 60_000, 15_000, 10).await.unwrap();
+        let second = s.claim_deliveries("r2", ms(0), 60_000, 15_000, 10).await.unwrap();
         assert!(
             second.iter().all(|d| d.destination != leased),
             "{leased} is r1's: {second:?}"
         );
         // r1 goes quiet: after its lease runs out — and its claims, so nothing is overtaken — r2 takes over.
-        let early = s.claim_deliveries("r2", 16_000, 60_000, 15_000, 10).await.unwrap();
+        let early = s.claim_deliveries("r2", ms(16_000), 60_000, 15_000, 10).await.unwrap();
         assert!(
             early.iter().all(|d| d.destination != leased),
             "r1's claims are still in flight: {early:?}"
         );
-        let later = s.claim_deliveries("r2", 61_000, 60_000, 15_000, 10).await.unwrap();
+        let later = s.claim_deliveries("r2", ms(61_000), 60_000, 15_000, 10).await.unwrap();
         assert!(
             later.iter().any(|d| d.destination == leased),
             "taken over after the lease: {later:?}"
@@ -1466,26 +1479,26 @@ async fn one_process_sends_for_a_destination_at_a_time() {
             s.finish_delivery(item, DeliveryResult::Delivered, audit).await.unwrap();
         }
         // A heartbeat keeps a lease; a clean shutdown gives it back.
-        s.renew_destination_leases("r2", 100_000).await.unwrap();
+        s.renew_destination_leases("r2", ms(100_000)).await.unwrap();
         let ds = vec![delivery(&leased.to_string())];
         s.insert_event(
             NewEvent {
                 event: event("e2"),
                 deliveries: ds,
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
         assert!(s
-            .claim_deliveries("r1", 70_000, 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(70_000), 60_000, 15_000, 10)
             .await
             .unwrap()
             .iter()
             .all(|d| d.destination != leased));
         s.release_destination_leases("r2").await.unwrap();
         assert!(s
-            .claim_deliveries("r1", 70_000, 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(70_000), 60_000, 15_000, 10)
             .await
             .unwrap()
             .iter()
@@ -1503,12 +1516,12 @@ async fn replay_by_shop_finds_a_dead_digest_of_that_shops_messages() {
                 event: event("e"),
                 deliveries: ds,
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
         let members: Vec<i64> = s
-            .coalescible(&dest("robot:a"), 10, 100)
+            .coalescible(&dest("robot:a"), ms(10), 100)
             .await
             .unwrap()
             .iter()
@@ -1518,9 +1531,9 @@ async fn replay_by_shop_finds_a_dead_digest_of_that_shops_messages() {
             route_id: "digest".into(),
             ..delivery("robot:a")
         };
-        s.create_digest(&members, digest, "tok", 10).await.unwrap().unwrap();
+        s.create_digest(&members, digest, "tok", ms(10)).await.unwrap().unwrap();
         let item = s
-            .claim_deliveries("r1", 10, 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(10), 60_000, 15_000, 10)
             .await
             .unwrap()
             .remove(0);
@@ -1538,7 +1551,7 @@ async fn replay_by_shop_finds_a_dead_digest_of_that_shops_messages() {
             ..Default::default()
         };
         assert_eq!(s.count_dead(&by_shop).await.unwrap(), 1);
-        assert_eq!(s.replay_dead(&by_shop, 20, 100).await.unwrap(), 1);
+        assert_eq!(s.replay_dead(&by_shop, ms(20), 100).await.unwrap(), 1);
         let other = ReplayFilter {
             shop_id: Some(1),
             ..Default::default()
@@ -1552,7 +1565,7 @@ async fn replay_by_shop_finds_a_dead_digest_of_that_shops_messages() {
 async fn quiet_deliveries_wait_unclaimed_until_released() {
     run_both(|s| async move {
         let held = NewDelivery {
-            quiet_until: Some(1_000),
+            quiet_until: Some(ms(1_000)),
             ..delivery("robot:q")
         };
         s.insert_event(
@@ -1560,30 +1573,30 @@ async fn quiet_deliveries_wait_unclaimed_until_released() {
                 event: event("quiet"),
                 deliveries: vec![held.clone(), held, delivery("robot:q")],
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
         // Before the quiet period ends only the unheld one is due; held ones are never folded into a
         // budget digest either.
-        let claimed = s.claim_deliveries("r1", 500, 60_000, 15_000, 10).await.unwrap();
+        let claimed = s.claim_deliveries("r1", ms(500), 60_000, 15_000, 10).await.unwrap();
         assert_eq!(claimed.len(), 1);
-        assert!(s.quiet_due(500, 10).await.unwrap().is_empty());
-        assert!(s.coalescible(&dest("robot:q"), 500, 10).await.unwrap().is_empty());
+        assert!(s.quiet_due(ms(500), 10).await.unwrap().is_empty());
+        assert!(s.coalescible(&dest("robot:q"), ms(500), 10).await.unwrap().is_empty());
         // After it ends they are reported, still unclaimable until released.
-        let due = s.quiet_due(2_000, 10).await.unwrap();
+        let due = s.quiet_due(ms(2_000), 10).await.unwrap();
         assert_eq!(due.len(), 2);
-        assert!(due.iter().all(|h| h.quiet_until == 1_000));
+        assert!(due.iter().all(|h| h.quiet_until == ms(1_000)));
         assert!(s
-            .claim_deliveries("r2", 2_000, 60_000, 15_000, 10)
+            .claim_deliveries("r2", ms(2_000), 60_000, 15_000, 10)
             .await
             .unwrap()
             .is_empty());
         let ids: Vec<i64> = due.iter().map(|h| h.item.id).collect();
-        assert_eq!(s.unhold(&ids, 2_000).await.unwrap(), 2);
-        assert!(s.quiet_due(2_000, 10).await.unwrap().is_empty());
+        assert_eq!(s.unhold(&ids, ms(2_000)).await.unwrap(), 2);
+        assert!(s.quiet_due(ms(2_000), 10).await.unwrap().is_empty());
         // Released, they are claimed in order (with the first one, whose unfinished claim ran out).
-        let again = s.claim_deliveries("r1", 120_000, 60_000, 15_000, 10).await.unwrap();
+        let again = s.claim_deliveries("r1", ms(120_000), 60_000, 15_000, 10).await.unwrap();
         let mut expected = ids.clone();
         expected.push(claimed[0].id);
         assert_eq!(again.iter().map(|d| d.id).collect::<Vec<_>>(), expected);
@@ -1667,7 +1680,7 @@ async fn tasks_assign_in_turn_stick_to_their_order_and_escalate_once() {
         };
         assert!(s.escalate_task(a.id, escalation.clone(), ms(20_000)).await.unwrap());
         assert!(!s.escalate_task(a.id, escalation, ms(20_001)).await.unwrap());
-        let claimed = s.claim_deliveries("r1", 20_000, 60_000, 15_000, 10).await.unwrap();
+        let claimed = s.claim_deliveries("r1", ms(20_000), 60_000, 15_000, 10).await.unwrap();
         assert_eq!(
             claimed.iter().map(|d| d.destination.to_string()).collect::<Vec<_>>(),
             ["robot:boss"]
@@ -1804,7 +1817,7 @@ async fn the_logistics_watch_polls_each_shipped_order_once_per_round() {
                 event: event("known"),
                 deliveries: Vec::new(),
             },
-            1,
+            ms(1),
         )
         .await
         .unwrap();
@@ -1824,7 +1837,7 @@ async fn rule_counters_count_deliveries_by_state_and_events_matched() {
                     event: event(key),
                     deliveries,
                 },
-                0,
+                ms(0),
             )
             .await
             .unwrap();
@@ -1855,7 +1868,7 @@ async fn the_newest_event_of_an_order_is_found_by_kind() {
                     event: e,
                     deliveries: Vec::new(),
                 },
-                1,
+                ms(1),
             )
             .await
             .unwrap();
@@ -1881,19 +1894,26 @@ async fn a_sent_attempt_settles_its_send_with_its_result() {
                 event: event("sent"),
                 deliveries: vec![delivery("robot:s")],
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
-        let item = s.claim_deliveries("r1", 10, 60_000, 15_000, 1).await.unwrap().remove(0);
-        s.reserve_send(&dest("robot:s"), &[], 100).await.unwrap();
+        let item = s
+            .claim_deliveries("r1", ms(10), 60_000, 15_000, 1)
+            .await
+            .unwrap()
+            .remove(0);
+        s.reserve_send(&dest("robot:s"), &[], ms(100)).await.unwrap();
         let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 150, "");
         assert!(s
-            .finish_sent(&item, DeliveryResult::Delivered, audit, 100, 150)
+            .finish_sent(&item, DeliveryResult::Delivered, audit, ms(100), ms(150))
             .await
             .unwrap());
         // The send now counts from when it was answered.
-        assert_eq!(s.count_sends(&dest("robot:s"), "*", 120).await.unwrap(), (1, Some(150)));
+        assert_eq!(
+            s.count_sends(&dest("robot:s"), "*", ms(120)).await.unwrap(),
+            (1, Some(ms(150)))
+        );
     })
     .await;
 }
@@ -2008,8 +2028,8 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
         };
         s.complete_inbox(&item, done, ms(100)).await.unwrap();
         let (a, b) = tokio::join!(
-            s.claim_deliveries("one", 200, 1_000, 5_000, 4),
-            s.claim_deliveries("two", 200, 1_000, 5_000, 4)
+            s.claim_deliveries("one", ms(200), 1_000, 5_000, 4),
+            s.claim_deliveries("two", ms(200), 1_000, 5_000, 4)
         );
         let (a, b) = (a.unwrap(), b.unwrap());
         let mut ids: Vec<i64> = a.iter().chain(&b).map(|d| d.id).collect();
@@ -2022,7 +2042,7 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
             b.iter().all(|d| !one.contains(&d.destination.to_string())),
             "no destination sent by both"
         );
-        let rest = s.claim_deliveries("one", 200, 1_000, 5_000, 100).await.unwrap();
+        let rest = s.claim_deliveries("one", ms(200), 1_000, 5_000, 100).await.unwrap();
         assert_eq!(claimed + rest.len(), 6);
     })
     .await;
@@ -2032,32 +2052,38 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
 async fn the_send_log_counts_each_person_of_a_large_send() {
     run_both(|s| async move {
         let everyone: Vec<String> = (0..2_500).map(|i| format!("user{i}")).collect();
-        s.reserve_send(&dest("wecom_app:hq"), &everyone, 100).await.unwrap();
-        s.reserve_send(&dest("wecom_app:hq"), &["user7".into(), "?".into()], 200)
+        s.reserve_send(&dest("wecom_app:hq"), &everyone, ms(100)).await.unwrap();
+        s.reserve_send(&dest("wecom_app:hq"), &["user7".into(), "?".into()], ms(200))
             .await
             .unwrap();
         assert_eq!(
-            s.count_sends(&dest("wecom_app:hq"), "*", 0).await.unwrap(),
-            (2, Some(100))
+            s.count_sends(&dest("wecom_app:hq"), "*", ms(0)).await.unwrap(),
+            (2, Some(ms(100)))
         );
         let asked: Vec<String> = vec!["user7".into(), "user2499".into(), "nobody".into()];
-        let mut counts = s.member_send_counts(&dest("wecom_app:hq"), &asked, 0).await.unwrap();
+        let mut counts = s
+            .member_send_counts(&dest("wecom_app:hq"), &asked, ms(0))
+            .await
+            .unwrap();
         counts.sort();
         assert_eq!(
             counts,
-            vec![("user2499".into(), 1, 100), ("user7".into(), 2, 100)],
+            vec![("user2499".into(), 1, ms(100)), ("user7".into(), 2, ms(100))],
             "only members with sends"
         );
-        let later = s.member_send_counts(&dest("wecom_app:hq"), &asked, 150).await.unwrap();
-        assert_eq!(later, vec![("user7".into(), 1, 200)], "sliding window");
+        let later = s
+            .member_send_counts(&dest("wecom_app:hq"), &asked, ms(150))
+            .await
+            .unwrap();
+        assert_eq!(later, vec![("user7".into(), 1, ms(200))], "sliding window");
         assert!(s
-            .member_send_counts(&dest("robot:x"), &asked, 0)
+            .member_send_counts(&dest("robot:x"), &asked, ms(0))
             .await
             .unwrap()
             .is_empty());
         // More members than one statement binds.
         assert_eq!(
-            s.member_send_counts(&dest("wecom_app:hq"), &everyone, 0)
+            s.member_send_counts(&dest("wecom_app:hq"), &everyone, ms(0))
                 .await
                 .unwrap()
                 .len(),
@@ -2100,7 +2126,7 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         assert_eq!(s.queue_depths().await.unwrap().inbox_pending, 1);
 
         // Deliveries: one delivered long ago goes; one still pending stays.
-        let out = s.claim_deliveries("r1", 100, 30_000, 15_000, 10).await.unwrap();
+        let out = s.claim_deliveries("r1", ms(100), 30_000, 15_000, 10).await.unwrap();
         let sent = out.iter().find(|d| d.destination == dest("robot:a")).unwrap();
         let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 200, "x");
         assert!(s.finish_delivery(sent, DeliveryResult::Delivered, audit).await.unwrap());
@@ -2166,7 +2192,7 @@ async fn unreached_recipients_are_reported_once_a_day() {
             deliveries: vec![delivery("robot:ops")],
         };
         assert!(s
-            .report_unreached(&dest("wecom_app:hq"), 20_000, &first, notice("n1"), 5)
+            .report_unreached(&dest("wecom_app:hq"), 20_000, &first, notice("n1"), ms(5))
             .await
             .unwrap());
         assert_eq!(
@@ -2182,7 +2208,7 @@ async fn unreached_recipients_are_reported_once_a_day() {
             values(&[("invalidtag", "8")])
         );
         assert!(
-            !s.report_unreached(&dest("wecom_app:hq"), 20_000, &again, notice("n2"), 6)
+            !s.report_unreached(&dest("wecom_app:hq"), 20_000, &again, notice("n2"), ms(6))
                 .await
                 .unwrap(),
             "a value reported today is not reported again, and nothing is stored"
@@ -2202,8 +2228,8 @@ async fn unreached_recipients_are_reported_once_a_day() {
             first
         );
         // Reports made at 5 (and 6, which stored nothing) are pruned by age; then today's value is new again.
-        assert_eq!(s.prune_unreached(5).await.unwrap(), 0, "not older than itself");
-        assert!(s.prune_unreached(6).await.unwrap() >= 1);
+        assert_eq!(s.prune_unreached(ms(5)).await.unwrap(), 0, "not older than itself");
+        assert!(s.prune_unreached(ms(6)).await.unwrap() >= 1);
         assert_eq!(
             s.unreported_unreached(&dest("wecom_app:hq"), 20_000, &first)
                 .await
@@ -2295,13 +2321,13 @@ async fn personal_data_is_sealed_at_rest_and_read_back_in_clear() {
                 event: order_event("order-1", "ORDERA1", Some(BUYER)),
                 deliveries: vec![],
             },
-            12,
+            ms(12),
         )
         .await
         .unwrap();
         let e = s.latest_event("ORDERA1", None).await.unwrap().unwrap();
         assert_eq!(e.order.unwrap().buyer_username.as_deref(), Some(BUYER));
-        let d = s.claim_deliveries("me", 20, 60_000, 15_000, 10).await.unwrap();
+        let d = s.claim_deliveries("me", ms(20), 60_000, 15_000, 10).await.unwrap();
         assert!(
             d[0].payload.contains(CHAT) && d[0].summary.contains(BUYER),
             "{:?}",
@@ -2334,17 +2360,17 @@ async fn sqlite_file_and_wal_hold_no_buyer_name_chat_or_address() {
     ] {
         let line = format!("{BUYER} {CHAT} {ADDRESS}");
         let deliveries = vec![rendered("robot:a", &line)];
-        s.insert_event(NewEvent { event: e, deliveries }, 12).await.unwrap();
+        s.insert_event(NewEvent { event: e, deliveries }, ms(12)).await.unwrap();
     }
     s.open_task(&buyer_task("chat-1", None, BUYER), ms(30)).await.unwrap();
     let members: Vec<i64> = s
-        .coalescible(&dest("robot:a"), 40, 10)
+        .coalescible(&dest("robot:a"), ms(40), 10)
         .await
         .unwrap()
         .iter()
         .map(|d| d.id)
         .collect();
-    s.create_digest(&members, rendered("robot:a", &format!("汇总 {BUYER}")), "tok", 40)
+    s.create_digest(&members, rendered("robot:a", &format!("汇总 {BUYER}")), "tok", ms(40))
         .await
         .unwrap()
         .unwrap();
@@ -2426,7 +2452,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
                     event: e,
                     deliveries: vec![rendered(dest, &line)],
                 },
-                10,
+                ms(10),
             )
             .await
             .unwrap();
@@ -2458,14 +2484,14 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
         s.open_task(&buyer_task("chat-b", None, other), ms(11)).await.unwrap();
         // A digest of robot:b carries the buyer's status line and the other buyer's order.
         let members: Vec<i64> = s
-            .coalescible(&dest("robot:b"), 20, 10)
+            .coalescible(&dest("robot:b"), ms(20), 10)
             .await
             .unwrap()
             .iter()
             .map(|d| d.id)
             .collect();
         assert_eq!(members.len(), 2);
-        s.create_digest(&members, rendered("robot:b", "digest"), "dig", 20)
+        s.create_digest(&members, rendered("robot:b", "digest"), "dig", ms(20))
             .await
             .unwrap()
             .unwrap();
@@ -2498,7 +2524,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
         assert_eq!(tasks.len(), 1);
         assert_eq!(tasks[0].event_key, "chat-b");
         let left: Vec<String> = s
-            .claim_deliveries("me", 40, 60_000, 15_000, 10)
+            .claim_deliveries("me", ms(40), 60_000, 15_000, 10)
             .await
             .unwrap()
             .into_iter()
@@ -2577,7 +2603,7 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
             order_event("order-1", "ORDERA1", Some(BUYER)),
         ] {
             let deliveries = vec![rendered("robot:a", BUYER)];
-            s.insert_event(NewEvent { event: e, deliveries }, 2).await.unwrap();
+            s.insert_event(NewEvent { event: e, deliveries }, ms(2)).await.unwrap();
         }
         let first = s.open_task(&buyer_task("chat-1", None, BUYER), ms(3)).await.unwrap();
         s.close().await;
@@ -2627,7 +2653,7 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
         );
         let e = s.latest_event("ORDERA1", None).await.unwrap().unwrap();
         assert_eq!(e.order.unwrap().buyer_username.as_deref(), Some(BUYER));
-        let d = s.claim_deliveries("me", 5, 60_000, 15_000, 10).await.unwrap();
+        let d = s.claim_deliveries("me", ms(5), 60_000, 15_000, 10).await.unwrap();
         assert!(d.iter().all(|d| d.summary == BUYER), "{d:?}");
         assert_eq!(s.list_tasks(None, 10).await.unwrap()[0].summary, first.summary);
         let again = s.open_task(&buyer_task("chat-2", None, BUYER), ms(6)).await.unwrap();
@@ -2717,7 +2743,7 @@ async fn purging_a_shop_deletes_its_data_and_nothing_else() {
                 event: e,
                 deliveries: vec![delivery("robot:a")],
             };
-            assert!(s.insert_event(new, 100).await.unwrap());
+            assert!(s.insert_event(new, ms(100)).await.unwrap());
         }
         let auth = ShopAuth {
             app_id: app(),
@@ -3623,7 +3649,7 @@ fn done(item: &InboxItem, completion: InboxCompletion) -> InboxDone {
     }
 }
 
-fn finish(item: &DeliveryItem, result: DeliveryResult, at: i64, settle: Option<(i64, i64)>) -> DeliveryFinish {
+fn finish(item: &DeliveryItem, result: DeliveryResult, at: i64, settle: Option<(UnixMs, UnixMs)>) -> DeliveryFinish {
     DeliveryFinish {
         id: item.id,
         claim_token: item.claim_token.clone(),
@@ -3675,13 +3701,13 @@ async fn one_batch_writes_what_the_single_operations_would() {
                 event: event("queued"),
                 deliveries: vec![delivery("robot:a"), delivery("robot:b")],
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
-        let claimed = s.claim_deliveries("r1", 0, 60_000, 15_000, 10).await.unwrap();
+        let claimed = s.claim_deliveries("r1", ms(0), 60_000, 15_000, 10).await.unwrap();
         assert_eq!(claimed.len(), 2);
-        s.reserve_send(&dest("robot:a"), &[], 50).await.unwrap();
+        s.reserve_send(&dest("robot:a"), &[], ms(50)).await.unwrap();
         let mut stale_delivery = claimed[1].clone();
         stale_delivery.claim_token = "not-the-claim".into();
 
@@ -3727,10 +3753,10 @@ async fn one_batch_writes_what_the_single_operations_would() {
             sends: vec![SendReservation {
                 destination: dest("wecom_app:hq"),
                 members: vec!["zhangsan".into(), "lisi".into()],
-                at: 1_300,
+                at: ms(1_300),
             }],
             finishes: vec![
-                finish(&claimed[0], DeliveryResult::Delivered, 1_300, Some((50, 1_250))),
+                finish(&claimed[0], DeliveryResult::Delivered, 1_300, Some((ms(50), ms(1_250)))),
                 finish(&stale_delivery, DeliveryResult::Delivered, 1_300, None),
             ],
             audits: vec![AuditEntry::new(
@@ -3765,14 +3791,17 @@ async fn one_batch_writes_what_the_single_operations_would() {
         assert_eq!(due[0].dedupe_key, "n1");
         assert_eq!(s.claim_inbox(ms(9_000), 1_000, 10).await.unwrap()[0].id, fresh[0].id);
         // The send is settled at WeCom's answer; the reservation is counted per member.
-        assert_eq!(s.count_sends(&dest("robot:a"), "*", 0).await.unwrap(), (1, Some(1_250)));
         assert_eq!(
-            s.count_sends(&dest("wecom_app:hq"), "*", 0).await.unwrap(),
-            (1, Some(1_300))
+            s.count_sends(&dest("robot:a"), "*", ms(0)).await.unwrap(),
+            (1, Some(ms(1_250)))
         );
         assert_eq!(
-            s.count_sends(&dest("wecom_app:hq"), "lisi", 0).await.unwrap(),
-            (1, Some(1_300))
+            s.count_sends(&dest("wecom_app:hq"), "*", ms(0)).await.unwrap(),
+            (1, Some(ms(1_300)))
+        );
+        assert_eq!(
+            s.count_sends(&dest("wecom_app:hq"), "lisi", ms(0)).await.unwrap(),
+            (1, Some(ms(1_300)))
         );
 
         let audit = s.query_audit(&AuditFilter::default()).await.unwrap();
@@ -4050,7 +4079,7 @@ async fn deliver_all(
 ) -> usize {
     let mut done = 0;
     loop {
-        let claimed = s.claim_deliveries("w", now, 60_000, 15_000, 10).await.unwrap();
+        let claimed = s.claim_deliveries("w", ms(now), 60_000, 15_000, 10).await.unwrap();
         if claimed.is_empty() {
             return done;
         }
@@ -4117,7 +4146,7 @@ async fn the_dashboard_computes_latency_failures_and_orders_in_time_from_the_aud
                     *n += 1;
                     if *n == 1 {
                         let retry = DeliveryResult::Retry {
-                            at: T + 61_000,
+                            at: ms(T + 61_000),
                             error: "45009".into(),
                         };
                         (retry, Some(45_009), T + 66_000)

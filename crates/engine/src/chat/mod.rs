@@ -741,7 +741,7 @@ impl Chat {
         };
         let deliveries = self.route.route(&registry, &event).await?;
         self.deliveries
-            .insert_event(shoprelay_store::NewEvent { event, deliveries }, now)
+            .insert_event(shoprelay_store::NewEvent { event, deliveries }, self.clock.now())
             .await?;
         self.outbox_wake.notify_one();
         tracing::warn!(app = %app_id, shop = %shop, "the shop cannot send chat; admins told");

@@ -121,7 +121,7 @@ impl Chat {
                 let told = deliveries.len();
                 if self
                     .deliveries
-                    .insert_event(NewEvent { event, deliveries }, now)
+                    .insert_event(NewEvent { event, deliveries }, UnixMs::from_millis(now))
                     .await?
                 {
                     let detail = format!(

@@ -151,7 +151,7 @@ macro_rules! insert_event {
                 .bind(d.priority)
                 .bind(store.seal_pii(&d.summary))
                 .bind(&d.recipients)
-                .bind(d.quiet_until)
+                .bind(d.quiet_until.map(shoprelay_clock::UnixMs::as_millis))
                 // Held for quiet hours: due never, until released (the claim reads only its index).
                 .bind(if d.quiet_until.is_some() { $crate::sql::HELD } else { $now })
                 .execute(&mut *$tx)
