@@ -181,7 +181,7 @@ impl MarketplaceTokens {
             let mut audit = AuditEntry::new(
                 AuditKind::Auth,
                 AuditOutcome::Authorized,
-                self.clock.now_ms(),
+                self.clock.now(),
                 "authorization code exchanged",
             )
             .of_app(app.platform(), app_id);
@@ -275,7 +275,7 @@ impl MarketplaceTokens {
         let mut audit = AuditEntry::new(
             AuditKind::Auth,
             AuditOutcome::Refreshed,
-            self.clock.now_ms(),
+            self.clock.now(),
             "access token refreshed",
         )
         .of_app(app.platform(), app_id);
@@ -354,7 +354,7 @@ impl MarketplaceTokens {
                 let mut audit = AuditEntry::new(
                     AuditKind::Auth,
                     AuditOutcome::Refreshed,
-                    self.clock.now_ms(),
+                    self.clock.now(),
                     format!("access token refreshed with shop {refreshed}, which shares its authorization"),
                 );
                 audit.app_id = Some(app_id.to_string());
@@ -403,7 +403,7 @@ impl MarketplaceTokens {
         let mut audit = AuditEntry::new(
             AuditKind::Auth,
             AuditOutcome::NeedsReauthorization,
-            self.clock.now_ms(),
+            self.clock.now(),
             reason.clone(),
         )
         .of_app(platform, app_id);

@@ -630,8 +630,9 @@ impl std::fmt::Display for AuditOutcome {
 pub struct AuditEntry {
     /// Id (0 before it is stored).
     pub id: i64,
-    /// When (unix ms).
-    pub at: i64,
+    /// When.
+    #[schema(value_type = i64)]
+    pub at: UnixMs,
     /// `push`, `delivery` or `auth`.
     pub kind: String,
     /// How it ended.
@@ -662,7 +663,7 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// A new entry with only kind, outcome and detail set.
-    pub fn new(kind: AuditKind, outcome: AuditOutcome, at: i64, detail: impl Into<String>) -> Self {
+    pub fn new(kind: AuditKind, outcome: AuditOutcome, at: UnixMs, detail: impl Into<String>) -> Self {
         Self {
             id: 0,
             at,
@@ -704,10 +705,10 @@ pub struct AuditFilter {
     pub outcome: Option<AuditOutcome>,
     /// Delivery destination.
     pub destination: Option<Destination>,
-    /// From this time (unix ms, inclusive).
-    pub from: Option<i64>,
-    /// Until this time (unix ms, exclusive).
-    pub to: Option<i64>,
+    /// From this time (inclusive).
+    pub from: Option<UnixMs>,
+    /// Until this time (exclusive).
+    pub to: Option<UnixMs>,
     /// Only entries with a smaller id (paging backwards).
     pub before_id: Option<i64>,
     /// At most this many (default 100, at most 1000).

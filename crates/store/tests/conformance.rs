@@ -331,7 +331,7 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
             .unwrap()
             .is_empty());
         let audit = |outcome: AuditOutcome| {
-            let mut a = AuditEntry::new(AuditKind::Delivery, outcome, 200, "x");
+            let mut a = AuditEntry::new(AuditKind::Delivery, outcome, ms(200), "x");
             a.shop_id = Some(727720655);
             a
         };
@@ -430,7 +430,7 @@ async fn audit_filters_narrow() {
             (2, 1, "B", AuditOutcome::Dead),
             (3, 2, "A", AuditOutcome::Delivered),
         ] {
-            let mut a = AuditEntry::new(AuditKind::Delivery, outcome, at, "d");
+            let mut a = AuditEntry::new(AuditKind::Delivery, outcome, ms(at), "d");
             a.shop_id = Some(shop);
             a.order_sn = Some(order.into());
             s.append_audit(a).await.unwrap();
@@ -442,7 +442,7 @@ async fn audit_filters_narrow() {
                     .await
                     .unwrap()
                     .into_iter()
-                    .map(|a| a.at)
+                    .map(|a| a.at.as_millis())
                     .collect::<Vec<_>>()
             }
         };
@@ -473,8 +473,8 @@ async fn audit_filters_narrow() {
         );
         assert_eq!(
             q(AuditFilter {
-                from: Some(2),
-                to: Some(3),
+                from: Some(ms(2)),
+                to: Some(ms(3)),
                 ..Default::default()
             })
             .await,
@@ -519,12 +519,17 @@ async fn the_audit_log_records_and_filters_by_platform() {
             2
         );
         let refreshed =
-            AuditEntry::new(AuditKind::Auth, AuditOutcome::Refreshed, 400, "tokens").of_app(lazada, &lz_app);
+            AuditEntry::new(AuditKind::Auth, AuditOutcome::Refreshed, ms(400), "tokens").of_app(lazada, &lz_app);
         s.append_audit(refreshed).await.unwrap();
         // A delivery names no marketplace app.
-        s.append_audit(AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 500, ""))
-            .await
-            .unwrap();
+        s.append_audit(AuditEntry::new(
+            AuditKind::Delivery,
+            AuditOutcome::Delivered,
+            ms(500),
+            "",
+        ))
+        .await
+        .unwrap();
 
         let q = |platform: Option<Platform>| {
             let s = s.clone();
@@ -1170,7 +1175,7 @@ where
 #[tokio::test]
 async fn an_audit_entry_keeps_its_destination_typed_and_an_unreadable_one_is_corrupt() {
     run_both_raw(|s, raw| async move {
-        let mut entry = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 1, "sent");
+        let mut entry = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, ms(1), "sent");
         entry.destination = Some(dest("appchat:hq:neworders"));
         s.append_audit(entry).await.unwrap();
         let stored = s.query_audit(&AuditFilter::default()).await.unwrap();
@@ -1306,7 +1311,7 @@ async fn deferral_spends_no_attempt_and_the_send_log_counts_windows() {
         s.finish_delivery(
             &item,
             later,
-            AuditEntry::new(AuditKind::Delivery, AuditOutcome::Paced, 0, ""),
+            AuditEntry::new(AuditKind::Delivery, AuditOutcome::Paced, ms(0), ""),
         )
         .await
         .unwrap();
@@ -1419,7 +1424,7 @@ async fn replay_requeues_matching_dead_letters_only() {
             s.finish_delivery(
                 &item,
                 dead,
-                AuditEntry::new(AuditKind::Delivery, AuditOutcome::Dead, 0, ""),
+                AuditEntry::new(AuditKind::Delivery, AuditOutcome::Dead, ms(0), ""),
             )
             .await
             .unwrap();
@@ -1475,7 +1480,7 @@ async fn one_process_sends_for_a_destination_at_a_time() {
             "taken over after the lease: {later:?}"
         );
         for item in &later {
-            let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 62_000, "");
+            let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, ms(62_000), "");
             s.finish_delivery(item, DeliveryResult::Delivered, audit).await.unwrap();
         }
         // A heartbeat keeps a lease; a clean shutdown gives it back.
@@ -1541,7 +1546,7 @@ async fn replay_by_shop_finds_a_dead_digest_of_that_shops_messages() {
         s.finish_delivery(
             &item,
             dead,
-            AuditEntry::new(AuditKind::Delivery, AuditOutcome::Dead, 11, ""),
+            AuditEntry::new(AuditKind::Delivery, AuditOutcome::Dead, ms(11), ""),
         )
         .await
         .unwrap();
@@ -1904,7 +1909,7 @@ async fn a_sent_attempt_settles_its_send_with_its_result() {
             .unwrap()
             .remove(0);
         s.reserve_send(&dest("robot:s"), &[], ms(100)).await.unwrap();
-        let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 150, "");
+        let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, ms(150), "");
         assert!(s
             .finish_sent(&item, DeliveryResult::Delivered, audit, ms(100), ms(150))
             .await
@@ -1924,7 +1929,14 @@ async fn audit_entries_are_sealed_into_one_chain_in_order() {
         let head = s.audit_chain_head().await.unwrap();
         assert_eq!((head.seq, head.hash.as_str()), (0, chain::GENESIS));
         assert_eq!(s.seal_audit(100).await.unwrap(), 0, "nothing to seal");
-        let entry = |n: i64| AuditEntry::new(AuditKind::Push, AuditOutcome::Accepted, 1_000 + n, format!("push {n}"));
+        let entry = |n: i64| {
+            AuditEntry::new(
+                AuditKind::Push,
+                AuditOutcome::Accepted,
+                ms(1_000 + n),
+                format!("push {n}"),
+            )
+        };
         s.append_audits(&(0..5).map(entry).collect::<Vec<_>>()).await.unwrap();
         assert_eq!(s.seal_audit(3).await.unwrap(), 3);
         s.append_audit(entry(5)).await.unwrap();
@@ -1954,7 +1966,14 @@ async fn audit_entries_are_sealed_into_one_chain_in_order() {
 #[tokio::test]
 async fn concurrent_sealers_each_entry_sealed_once_into_one_chain() {
     run_both(|s| async move {
-        let entry = |n: i64| AuditEntry::new(AuditKind::Push, AuditOutcome::Accepted, 1_000 + n, format!("push {n}"));
+        let entry = |n: i64| {
+            AuditEntry::new(
+                AuditKind::Push,
+                AuditOutcome::Accepted,
+                ms(1_000 + n),
+                format!("push {n}"),
+            )
+        };
         s.append_audits(&(0..400).map(entry).collect::<Vec<_>>()).await.unwrap();
         // Two sealers read the same unsealed entries and hash them from the same head; only one may
         // write its links, the other hashes again from the head it moved to.
@@ -2128,7 +2147,7 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         // Deliveries: one delivered long ago goes; one still pending stays.
         let out = s.claim_deliveries("r1", ms(100), 30_000, 15_000, 10).await.unwrap();
         let sent = out.iter().find(|d| d.destination == dest("robot:a")).unwrap();
-        let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 200, "x");
+        let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, ms(200), "x");
         assert!(s.finish_delivery(sent, DeliveryResult::Delivered, audit).await.unwrap());
         assert_eq!(s.purge(RetentionTarget::Deliveries, ms(1_000), 100).await.unwrap(), 1);
         assert_eq!(s.purge(RetentionTarget::Deliveries, ms(1_000), 100).await.unwrap(), 0);
@@ -2141,12 +2160,12 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         assert_eq!(s.purge(RetentionTarget::Events, ms(1_000), 100).await.unwrap(), 1);
 
         // Audit: the oldest end goes, in batches, and what remains still verifies.
-        let entry = |at: i64| AuditEntry::new(AuditKind::Auth, AuditOutcome::Refreshed, at, "tokens");
+        let entry = |at: i64| AuditEntry::new(AuditKind::Auth, AuditOutcome::Refreshed, ms(at), "tokens");
         s.append_audits(&[entry(300), entry(400), entry(9_000)]).await.unwrap();
         s.seal_audit(1_000).await.unwrap();
         let before = s.audit_chain_head().await.unwrap();
         let old = s.sealed_audit_page(0, 1_000).await.unwrap();
-        let expired = old.iter().filter(|r| r.entry.at < 1_000).count() as u64;
+        let expired = old.iter().filter(|r| r.entry.at < ms(1_000)).count() as u64;
         assert!(expired >= 3, "pushes, the delivery and two refreshes: {old:?}");
         assert_eq!(
             s.purge(RetentionTarget::Audit, ms(1_000), 2).await.unwrap(),
@@ -3658,7 +3677,7 @@ fn finish(item: &DeliveryItem, result: DeliveryResult, at: i64, settle: Option<(
         audit: AuditEntry::new(
             AuditKind::Delivery,
             AuditOutcome::Delivered,
-            at,
+            ms(at),
             format!("d{}", item.id),
         ),
         settle,
@@ -3762,7 +3781,7 @@ async fn one_batch_writes_what_the_single_operations_would() {
             audits: vec![AuditEntry::new(
                 AuditKind::Delivery,
                 AuditOutcome::Paced,
-                1_300,
+                ms(1_300),
                 "standalone",
             )],
         };
@@ -4090,7 +4109,7 @@ async fn deliver_all(
                 DeliveryResult::Dead { .. } => AuditOutcome::Dead,
                 _ => AuditOutcome::Retry,
             };
-            let mut audit = AuditEntry::new(AuditKind::Delivery, audit_outcome, at, "");
+            let mut audit = AuditEntry::new(AuditKind::Delivery, audit_outcome, ms(at), "");
             audit.shop_id = item.shop_id;
             audit.order_sn = item.order_sn.clone();
             audit.destination = Some(item.destination.clone());

@@ -784,7 +784,7 @@ impl Chat {
     }
 
     async fn audit_chat(&self, app: &ConfigId, detail: &str) -> Result<(), EngineError> {
-        let mut audit = AuditEntry::new(AuditKind::Callback, AuditOutcome::Acted, self.clock.now_ms(), detail);
+        let mut audit = AuditEntry::new(AuditKind::Callback, AuditOutcome::Acted, self.clock.now(), detail);
         audit.app_id = Some(app.to_string());
         self.audit_log.append_audit(audit).await?;
         Ok(())

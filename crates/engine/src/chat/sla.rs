@@ -130,7 +130,12 @@ impl Chat {
                         stage.name(),
                         waited / 60_000
                     );
-                    let mut audit = AuditEntry::new(AuditKind::Chat, AuditOutcome::ResponseWarned, now, detail);
+                    let mut audit = AuditEntry::new(
+                        AuditKind::Chat,
+                        AuditOutcome::ResponseWarned,
+                        UnixMs::from_millis(now),
+                        detail,
+                    );
                     audit.app_id = Some(conversation.app_id.clone());
                     audit.shop_id = Some(conversation.shop_id);
                     self.audit_log.append_audit(audit).await?;

@@ -294,7 +294,7 @@ impl Deliver {
     }
 
     fn audit_for(&self, item: &DeliveryItem, outcome: AuditOutcome) -> AuditEntry {
-        audit_of(item, outcome, self.clock.now_ms())
+        audit_of(item, outcome, self.clock.now())
     }
 
     /// One attempt; returns until when the rest of the destination's deliveries must wait (the breaker
@@ -563,7 +563,7 @@ impl Deliver {
 }
 /// The write that puts `item` back until `at` without spending an attempt (audited `paced` at `now`).
 pub(crate) fn deferral_of(item: &DeliveryItem, at: UnixMs, reason: &str, now: UnixMs) -> WriteBatch {
-    let mut audit = audit_of(item, AuditOutcome::Paced, now.as_millis());
+    let mut audit = audit_of(item, AuditOutcome::Paced, now);
     audit.detail = reason.to_owned();
     let result = DeliveryResult::Deferred {
         at,
@@ -576,7 +576,7 @@ pub(crate) fn deferral_of(item: &DeliveryItem, at: UnixMs, reason: &str, now: Un
 }
 
 /// The audit entry of an attempt at `item` at `now`.
-fn audit_of(item: &DeliveryItem, outcome: AuditOutcome, now: i64) -> AuditEntry {
+fn audit_of(item: &DeliveryItem, outcome: AuditOutcome, now: UnixMs) -> AuditEntry {
     let mut audit = AuditEntry::new(AuditKind::Delivery, outcome, now, "");
     audit.shop_id = item.shop_id;
     audit.order_sn = item.order_sn.clone();

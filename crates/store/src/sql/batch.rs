@@ -76,7 +76,7 @@ struct AuditRow {
 impl From<&AuditEntry> for AuditRow {
     fn from(a: &AuditEntry) -> Self {
         Self {
-            at: a.at,
+            at: a.at.as_millis(),
             kind: a.kind.clone(),
             outcome: a.outcome.as_str(),
             app_id: a.app_id.clone(),
@@ -540,7 +540,7 @@ macro_rules! write_in_transaction {
                             update.push_bind(next_at).push(" AS BIGINT), CAST(");
                             update.push_bind(error).push(" AS TEXT), CAST(");
                             update.push_bind(counted).push(" AS BIGINT), CAST(");
-                            update.push_bind(f.audit.at).push(" AS BIGINT))");
+                            update.push_bind(f.audit.at.as_millis()).push(" AS BIGINT))");
                         }
                         update.push(
                             ") UPDATE deliveries SET state = v.state, attempts = deliveries.attempts + v.counted,

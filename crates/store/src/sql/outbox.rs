@@ -686,7 +686,7 @@ impl SqlStore {
             ..WriteBatch::default()
         };
         Ok(self
-            .write_batch(&batch, UnixMs::from_millis(now))
+            .write_batch(&batch, now)
             .await?
             .finishes
             .first()
