@@ -398,11 +398,11 @@ pub trait ConsoleAccounts: Send + Sync {
     /// Whether an enabled admin exists (while none does, the setup link can create one).
     async fn has_console_admin(&self) -> Result<bool>;
     /// Replaces any setup link by the one whose token hashes to `token_hash`, usable until `expires_at`.
-    async fn create_setup_token(&self, token_hash: &str, now: i64, expires_at: i64) -> Result<()>;
+    async fn create_setup_token(&self, token_hash: &str, now: UnixMs, expires_at: UnixMs) -> Result<()>;
     /// Creates the first admin through the setup link: spends the link, stores the user and records the
     /// action in one transaction. [`UserCreated::SetupClosed`] (nothing written) when the link is unknown,
     /// used or expired, or an enabled admin exists already.
-    async fn create_first_admin(&self, token_hash: &str, user: &NewConsoleUser, now: i64) -> Result<UserCreated>;
+    async fn create_first_admin(&self, token_hash: &str, user: &NewConsoleUser, now: UnixMs) -> Result<UserCreated>;
     /// Creates a user and records `action` in one transaction.
     async fn create_console_user(&self, user: &NewConsoleUser, action: &ConsoleAction) -> Result<UserCreated>;
     /// The user with this name.
@@ -421,13 +421,19 @@ pub trait ConsoleAccounts: Send + Sync {
     /// Replaces a user's password hash and ends its sessions, recording `action`; `false` when no such user.
     async fn set_console_password(&self, username: &str, password_hash: &str, action: &ConsoleAction) -> Result<bool>;
     /// Stores a session of `user_id` whose token hashes to `token_hash`.
-    async fn create_console_session(&self, token_hash: &str, user_id: i64, now: i64, expires_at: i64) -> Result<()>;
+    async fn create_console_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: UnixMs,
+        expires_at: UnixMs,
+    ) -> Result<()>;
     /// The enabled user holding the unexpired session whose token hashes to `token_hash`.
-    async fn console_session(&self, token_hash: &str, now: i64) -> Result<Option<ConsoleUser>>;
+    async fn console_session(&self, token_hash: &str, now: UnixMs) -> Result<Option<ConsoleUser>>;
     /// Ends one session (logout).
     async fn delete_console_session(&self, token_hash: &str) -> Result<()>;
     /// Forgets sessions expired by `now`; returns how many.
-    async fn prune_console_sessions(&self, now: i64) -> Result<u64>;
+    async fn prune_console_sessions(&self, now: UnixMs) -> Result<u64>;
     /// Records a change made through the console.
     async fn record_console_action(&self, action: &ConsoleAction) -> Result<()>;
     /// Recorded changes, newest first.
@@ -443,9 +449,9 @@ pub trait ConsoleAccounts: Send + Sync {
     /// The user linked to a WeCom member (compared without case), disabled or not.
     async fn console_user_by_wecom(&self, userid: &WeComUserId) -> Result<Option<ConsoleUser>>;
     /// Remembers the hash of a WeCom login link's state until `expires_at` (and forgets expired ones).
-    async fn create_console_login_state(&self, state_hash: &str, now: i64, expires_at: i64) -> Result<()>;
+    async fn create_console_login_state(&self, state_hash: &str, now: UnixMs, expires_at: UnixMs) -> Result<()>;
     /// Spends a WeCom login state: `true` once, before it expires.
-    async fn take_console_login_state(&self, state_hash: &str, now: i64) -> Result<bool>;
+    async fn take_console_login_state(&self, state_hash: &str, now: UnixMs) -> Result<bool>;
 }
 
 /// API tokens for automation, kept only as hashes.
@@ -459,7 +465,7 @@ pub trait ApiTokens: Send + Sync {
     /// The unrevoked token whose hash is `token_hash`.
     async fn api_token(&self, token_hash: &str) -> Result<Option<ApiTokenRecord>>;
     /// Notes that the token was used at `now` (never moves back).
-    async fn touch_api_token(&self, id: i64, now: i64) -> Result<()>;
+    async fn touch_api_token(&self, id: i64, now: UnixMs) -> Result<()>;
     /// Revokes a token and records `action` in one transaction; `false` (nothing written) when no such
     /// token or it was revoked already.
     async fn revoke_api_token(&self, id: i64, action: &ConsoleAction) -> Result<bool>;

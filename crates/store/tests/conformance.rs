@@ -3267,23 +3267,23 @@ async fn the_setup_link_creates_one_first_admin_once() {
         assert!(!s.has_console_admin().await.unwrap());
         let admin = console_user("ops", Role::Viewer);
         assert_eq!(
-            s.create_first_admin("h1", &admin, 10).await.unwrap(),
+            s.create_first_admin("h1", &admin, ms(10)).await.unwrap(),
             UserCreated::SetupClosed,
             "no link made yet"
         );
-        s.create_setup_token("old", 0, 1_000).await.unwrap();
-        s.create_setup_token("h1", 0, 1_000).await.unwrap();
+        s.create_setup_token("old", ms(0), ms(1_000)).await.unwrap();
+        s.create_setup_token("h1", ms(0), ms(1_000)).await.unwrap();
         assert_eq!(
-            s.create_first_admin("old", &admin, 10).await.unwrap(),
+            s.create_first_admin("old", &admin, ms(10)).await.unwrap(),
             UserCreated::SetupClosed,
             "a new link replaces the old one"
         );
         assert_eq!(
-            s.create_first_admin("h1", &admin, 1_000).await.unwrap(),
+            s.create_first_admin("h1", &admin, ms(1_000)).await.unwrap(),
             UserCreated::SetupClosed,
             "expired"
         );
-        let UserCreated::Created(created) = s.create_first_admin("h1", &admin, 999).await.unwrap() else {
+        let UserCreated::Created(created) = s.create_first_admin("h1", &admin, ms(999)).await.unwrap() else {
             panic!("the link creates the first admin");
         };
         assert_eq!(
@@ -3292,16 +3292,16 @@ async fn the_setup_link_creates_one_first_admin_once() {
             "the first user is an admin whatever was asked"
         );
         assert!(s.has_console_admin().await.unwrap());
-        s.create_setup_token("h2", 0, 5_000).await.unwrap();
+        s.create_setup_token("h2", ms(0), ms(5_000)).await.unwrap();
         assert_eq!(
-            s.create_first_admin("h2", &console_user("other", Role::Admin), 1_001)
+            s.create_first_admin("h2", &console_user("other", Role::Admin), ms(1_001))
                 .await
                 .unwrap(),
             UserCreated::SetupClosed,
             "an admin exists: the link creates nobody"
         );
         assert_eq!(
-            s.create_first_admin("h1", &console_user("again", Role::Admin), 1_002)
+            s.create_first_admin("h1", &console_user("again", Role::Admin), ms(1_002))
                 .await
                 .unwrap(),
             UserCreated::SetupClosed,
@@ -3424,18 +3424,18 @@ async fn one_owner_holds_a_bots_long_connection_until_its_lease_runs_out() {
 #[tokio::test]
 async fn console_users_link_to_one_wecom_member_each() {
     run_both(|s| async move {
-        let act = |at: i64, target: &str| ConsoleAction::new(at, "ops", "user.wecom", Some(target), "");
+        let act = |at: i64, target: &str| ConsoleAction::new(ms(at), "ops", "user.wecom", Some(target), "");
         let wecom = |u: &str| WeComUserId::parse(u).unwrap();
-        s.create_setup_token("h", 0, 1_000).await.unwrap();
+        s.create_setup_token("h", ms(0), ms(1_000)).await.unwrap();
         let UserCreated::Created(ops) = s
-            .create_first_admin("h", &console_user("ops", Role::Admin), 1)
+            .create_first_admin("h", &console_user("ops", Role::Admin), ms(1))
             .await
             .unwrap()
         else {
             panic!("first admin");
         };
         assert_eq!(ops.wecom_userid, None, "not linked until an admin links it");
-        let created = ConsoleAction::new(2, "ops", "user.create", Some("ann"), "");
+        let created = ConsoleAction::new(ms(2), "ops", "user.create", Some("ann"), "");
         s.create_console_user(&console_user("ann", Role::Viewer), &created)
             .await
             .unwrap();
@@ -3491,9 +3491,9 @@ async fn console_users_link_to_one_wecom_member_each() {
             WeComLinked::Linked,
             "free again once unlinked"
         );
-        s.create_console_session("so", ops.id, 10, 100).await.unwrap();
+        s.create_console_session("so", ops.id, ms(10), ms(100)).await.unwrap();
         assert_eq!(
-            s.console_session("so", 50).await.unwrap().unwrap().wecom_userid,
+            s.console_session("so", ms(50)).await.unwrap().unwrap().wecom_userid,
             Some(wecom("zhangsan")),
             "sessions read the link too"
         );
@@ -3517,14 +3517,14 @@ async fn console_users_link_to_one_wecom_member_each() {
         );
 
         // Login states: spent once, never after they expire.
-        s.create_console_login_state("st1", 0, 300).await.unwrap();
-        s.create_console_login_state("st2", 0, 300).await.unwrap();
-        assert!(s.take_console_login_state("st1", 299).await.unwrap());
-        assert!(!s.take_console_login_state("st1", 299).await.unwrap(), "single use");
-        assert!(!s.take_console_login_state("st2", 300).await.unwrap(), "expired");
-        assert!(!s.take_console_login_state("nope", 1).await.unwrap());
-        s.create_console_login_state("st3", 400, 700).await.unwrap();
-        assert!(s.take_console_login_state("st3", 500).await.unwrap());
+        s.create_console_login_state("st1", ms(0), ms(300)).await.unwrap();
+        s.create_console_login_state("st2", ms(0), ms(300)).await.unwrap();
+        assert!(s.take_console_login_state("st1", ms(299)).await.unwrap());
+        assert!(!s.take_console_login_state("st1", ms(299)).await.unwrap(), "single use");
+        assert!(!s.take_console_login_state("st2", ms(300)).await.unwrap(), "expired");
+        assert!(!s.take_console_login_state("nope", ms(1)).await.unwrap());
+        s.create_console_login_state("st3", ms(400), ms(700)).await.unwrap();
+        assert!(s.take_console_login_state("st3", ms(500)).await.unwrap());
     })
     .await;
 }
@@ -3532,10 +3532,10 @@ async fn console_users_link_to_one_wecom_member_each() {
 #[tokio::test]
 async fn console_users_sessions_and_the_last_admin() {
     run_both(|s| async move {
-        let act = |at: i64, what: &str, target: &str| ConsoleAction::new(at, "ops", what, Some(target), "");
-        s.create_setup_token("h", 0, 1_000).await.unwrap();
+        let act = |at: i64, what: &str, target: &str| ConsoleAction::new(ms(at), "ops", what, Some(target), "");
+        s.create_setup_token("h", ms(0), ms(1_000)).await.unwrap();
         let UserCreated::Created(ops) = s
-            .create_first_admin("h", &console_user("ops", Role::Admin), 1)
+            .create_first_admin("h", &console_user("ops", Role::Admin), ms(1))
             .await
             .unwrap()
         else {
@@ -3568,11 +3568,11 @@ async fn console_users_sessions_and_the_last_admin() {
             ["ann", "ops"]
         );
 
-        s.create_console_session("sa", ann.id, 10, 100).await.unwrap();
-        s.create_console_session("so", ops.id, 10, 100).await.unwrap();
-        assert_eq!(s.console_session("sa", 99).await.unwrap().unwrap().username, "ann");
-        assert!(s.console_session("sa", 100).await.unwrap().is_none(), "expired");
-        assert!(s.console_session("nope", 50).await.unwrap().is_none());
+        s.create_console_session("sa", ann.id, ms(10), ms(100)).await.unwrap();
+        s.create_console_session("so", ops.id, ms(10), ms(100)).await.unwrap();
+        assert_eq!(s.console_session("sa", ms(99)).await.unwrap().unwrap().username, "ann");
+        assert!(s.console_session("sa", ms(100)).await.unwrap().is_none(), "expired");
+        assert!(s.console_session("nope", ms(50)).await.unwrap().is_none());
 
         assert_eq!(
             s.update_console_user("ops", Role::Operator, false, &act(20, "user.update", "ops"))
@@ -3593,9 +3593,9 @@ async fn console_users_sessions_and_the_last_admin() {
             UserUpdated::Updated
         );
         let ann_now = s.console_user("ann").await.unwrap().unwrap();
-        assert_eq!((ann_now.role, ann_now.disabled_at), (Role::Operator, Some(21)));
+        assert_eq!((ann_now.role, ann_now.disabled_at), (Role::Operator, Some(ms(21))));
         assert!(
-            s.console_session("sa", 50).await.unwrap().is_none(),
+            s.console_session("sa", ms(50)).await.unwrap().is_none(),
             "disabling ends the sessions"
         );
         assert_eq!(
@@ -3610,7 +3610,7 @@ async fn console_users_sessions_and_the_last_admin() {
             .await
             .unwrap());
         assert!(
-            s.console_session("so", 50).await.unwrap().is_none(),
+            s.console_session("so", ms(50)).await.unwrap().is_none(),
             "a new password ends the sessions"
         );
         assert!(!s
@@ -3618,14 +3618,14 @@ async fn console_users_sessions_and_the_last_admin() {
             .await
             .unwrap());
 
-        s.create_console_session("s2", ops.id, 40, 60).await.unwrap();
+        s.create_console_session("s2", ops.id, ms(40), ms(60)).await.unwrap();
         s.delete_console_session("s2").await.unwrap();
-        assert!(s.console_session("s2", 50).await.unwrap().is_none(), "logged out");
-        s.create_console_session("s3", ops.id, 40, 60).await.unwrap();
-        assert_eq!(s.prune_console_sessions(60).await.unwrap(), 1);
+        assert!(s.console_session("s2", ms(50)).await.unwrap().is_none(), "logged out");
+        s.create_console_session("s3", ops.id, ms(40), ms(60)).await.unwrap();
+        assert_eq!(s.prune_console_sessions(ms(60)).await.unwrap(), 1);
 
         // Newest first, a page at a time by id, optionally of one actor.
-        s.record_console_action(&ConsoleAction::new(40, "cli", "setup.link", None, "printed"))
+        s.record_console_action(&ConsoleAction::new(ms(40), "cli", "setup.link", None, "printed"))
             .await
             .unwrap();
         let all = s
@@ -4672,7 +4672,7 @@ async fn first_response_times_count_only_a_persons_sent_reply_per_wait() {
 #[tokio::test]
 async fn api_tokens_are_found_by_hash_touched_and_revoked_once() {
     run_both(|s| async move {
-        let act = |at: i64, what: &str| ConsoleAction::new(at, "ops", what, Some("ci"), "");
+        let act = |at: i64, what: &str| ConsoleAction::new(ms(at), "ops", what, Some("ci"), "");
         let new = |name: &str, hash: &str, scope| NewApiToken {
             name: name.into(),
             token_hash: hash.into(),
@@ -4695,7 +4695,7 @@ async fn api_tokens_are_found_by_hash_touched_and_revoked_once() {
                 ci.last_used_at,
                 ci.revoked_at
             ),
-            ("ci", TokenScope::Operate, "ops", 10, None, None)
+            ("ci", TokenScope::Operate, "ops", ms(10), None, None)
         );
         assert_eq!(
             s.create_api_token(&new("ci", "h-other", TokenScope::Admin), &act(11, "token.create"))
@@ -4707,11 +4707,11 @@ async fn api_tokens_are_found_by_hash_touched_and_revoked_once() {
         assert_eq!(s.api_token("h-ci").await.unwrap().unwrap().id, ci.id);
         assert!(s.api_token("nope").await.unwrap().is_none());
 
-        s.touch_api_token(ci.id, 50).await.unwrap();
-        s.touch_api_token(ci.id, 40).await.unwrap();
+        s.touch_api_token(ci.id, ms(50)).await.unwrap();
+        s.touch_api_token(ci.id, ms(40)).await.unwrap();
         assert_eq!(
             s.api_token("h-ci").await.unwrap().unwrap().last_used_at,
-            Some(50),
+            Some(ms(50)),
             "never moves back"
         );
 
@@ -4726,7 +4726,7 @@ async fn api_tokens_are_found_by_hash_touched_and_revoked_once() {
         );
         let listed = s.list_api_tokens().await.unwrap();
         assert_eq!(listed.len(), 1);
-        assert_eq!(listed[0].revoked_at, Some(60));
+        assert_eq!(listed[0].revoked_at, Some(ms(60)));
 
         let recorded = s
             .console_actions(&ConsoleActionFilter {
@@ -4738,7 +4738,7 @@ async fn api_tokens_are_found_by_hash_touched_and_revoked_once() {
             .unwrap();
         assert_eq!(
             recorded.iter().map(|a| (a.action.as_str(), a.at)).collect::<Vec<_>>(),
-            [("token.revoke", 60), ("token.create", 10)],
+            [("token.revoke", ms(60)), ("token.create", ms(10))],
             "each change recorded once, refusals not at all"
         );
     })

@@ -323,7 +323,7 @@ impl Chat {
         let note = format!("{} (console user {})", applied.note, actor.username);
         self.audit_chat(app, &note).await?;
         let done = ConsoleAction::new(
-            self.clock.now_ms(),
+            self.clock.now(),
             &actor.username,
             action.console_name(),
             Some(&format!("#{id}")),

@@ -230,7 +230,7 @@ impl<'a> EntityService<'a> {
         target: Option<&str>,
         detail: String,
     ) -> Result<(), EntityError> {
-        let done = ConsoleAction::new(self.engine.clock.now_ms(), &actor.username, action, target, detail);
+        let done = ConsoleAction::new(self.engine.clock.now(), &actor.username, action, target, detail);
         Ok(self.engine.store.record_console_action(&done).await?)
     }
 

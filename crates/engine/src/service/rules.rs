@@ -208,7 +208,7 @@ impl<'a> RuleService<'a> {
     }
 
     async fn record(&self, actor: &ConsoleUser, action: &str, id: &str, detail: String) -> Result<(), RuleError> {
-        let done = ConsoleAction::new(self.engine.clock.now_ms(), &actor.username, action, Some(id), detail);
+        let done = ConsoleAction::new(self.engine.clock.now(), &actor.username, action, Some(id), detail);
         Ok(self.engine.store.record_console_action(&done).await?)
     }
 
