@@ -757,8 +757,8 @@ pub struct ConsoleMadeConfig {
     pub id: String,
     /// Keyed digest of its plaintext body (compared with the file's).
     pub fingerprint: String,
-    /// When it was written (unix ms).
-    pub updated_at: i64,
+    /// When it was written.
+    pub updated_at: UnixMs,
 }
 
 /// What applying a configuration did to one object.

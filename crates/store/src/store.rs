@@ -230,13 +230,13 @@ pub trait AuditLog: Send + Sync {
 #[async_trait]
 pub trait ConfigRepo: Send + Sync {
     /// Makes the stored set equal to `objects` in one transaction; reports what changed.
-    async fn apply_config(&self, objects: &[ConfigObject], now: i64) -> Result<Vec<(String, String, ConfigChange)>>;
+    async fn apply_config(&self, objects: &[ConfigObject], now: UnixMs) -> Result<Vec<(String, String, ConfigChange)>>;
     /// Every stored object.
     async fn list_config(&self) -> Result<Vec<ConfigObject>>;
     /// The objects the console or the API wrote last (not `apply`), by kind and id.
     async fn console_made_config(&self) -> Result<Vec<ConsoleMadeConfig>>;
     /// Creates or replaces one object (a rule edited through the API or the console), as console-made.
-    async fn put_config(&self, object: &ConfigObject, now: i64) -> Result<ConfigChange>;
+    async fn put_config(&self, object: &ConfigObject, now: UnixMs) -> Result<ConfigChange>;
     /// Removes one object; `false` when there was none.
     async fn delete_config(&self, kind: &str, id: &str) -> Result<bool>;
     /// A value shoprelay keeps about its own progress (e.g. the reconciler's watermark).

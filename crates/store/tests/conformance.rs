@@ -622,14 +622,14 @@ async fn config_apply_reports_changes_and_removes_absent_objects() {
             body: "{}".into(),
             fingerprint: fp.into(),
         };
-        let changes = s.apply_config(&[obj("a", "1"), obj("b", "1")], 1).await.unwrap();
+        let changes = s.apply_config(&[obj("a", "1"), obj("b", "1")], ms(1)).await.unwrap();
         assert!(changes.iter().all(|c| c.2 == ConfigChange::Created));
-        let changes = s.apply_config(&[obj("a", "1"), obj("b", "2")], 2).await.unwrap();
+        let changes = s.apply_config(&[obj("a", "1"), obj("b", "2")], ms(2)).await.unwrap();
         assert_eq!(
             changes.iter().map(|c| c.2).collect::<Vec<_>>(),
             vec![ConfigChange::Unchanged, ConfigChange::Updated]
         );
-        let changes = s.apply_config(&[obj("b", "2")], 3).await.unwrap();
+        let changes = s.apply_config(&[obj("b", "2")], ms(3)).await.unwrap();
         assert_eq!(changes[1], ("robot".into(), "a".into(), ConfigChange::Removed));
         assert_eq!(s.list_config().await.unwrap().len(), 1);
     })
@@ -1712,27 +1712,27 @@ async fn console_made_config_is_told_until_the_file_takes_it_back() {
             body: "{}".into(),
             fingerprint: fp.into(),
         };
-        s.apply_config(&[obj("file", "1"), obj("edited", "1")], 1)
+        s.apply_config(&[obj("file", "1"), obj("edited", "1")], ms(1))
             .await
             .unwrap();
         assert!(
             s.console_made_config().await.unwrap().is_empty(),
             "apply writes the file's objects"
         );
-        s.put_config(&obj("edited", "2"), 2).await.unwrap();
-        s.put_config(&obj("new", "1"), 3).await.unwrap();
-        s.put_config(&obj("file", "1"), 4).await.unwrap();
+        s.put_config(&obj("edited", "2"), ms(2)).await.unwrap();
+        s.put_config(&obj("new", "1"), ms(3)).await.unwrap();
+        s.put_config(&obj("file", "1"), ms(4)).await.unwrap();
         let made = s.console_made_config().await.unwrap();
         let ids: Vec<(&str, &str, i64)> = made
             .iter()
-            .map(|m| (m.id.as_str(), m.fingerprint.as_str(), m.updated_at))
+            .map(|m| (m.id.as_str(), m.fingerprint.as_str(), m.updated_at.as_millis()))
             .collect();
         assert_eq!(
             ids,
             vec![("edited", "2", 2), ("new", "1", 3)],
             "an unchanged put keeps the file's origin"
         );
-        s.apply_config(&[obj("file", "1"), obj("edited", "2"), obj("new", "9")], 5)
+        s.apply_config(&[obj("file", "1"), obj("edited", "2"), obj("new", "9")], ms(5))
             .await
             .unwrap();
         assert!(
@@ -1752,9 +1752,9 @@ async fn single_config_objects_are_put_and_deleted() {
             body: "{}".into(),
             fingerprint: fp.into(),
         };
-        assert_eq!(s.put_config(&obj("1"), 1).await.unwrap(), ConfigChange::Created);
-        assert_eq!(s.put_config(&obj("1"), 2).await.unwrap(), ConfigChange::Unchanged);
-        assert_eq!(s.put_config(&obj("2"), 3).await.unwrap(), ConfigChange::Updated);
+        assert_eq!(s.put_config(&obj("1"), ms(1)).await.unwrap(), ConfigChange::Created);
+        assert_eq!(s.put_config(&obj("1"), ms(2)).await.unwrap(), ConfigChange::Unchanged);
+        assert_eq!(s.put_config(&obj("2"), ms(3)).await.unwrap(), ConfigChange::Updated);
         assert!(s.delete_config("route", "r").await.unwrap());
         assert!(!s.delete_config("route", "r").await.unwrap());
         assert!(s.list_config().await.unwrap().is_empty());
@@ -2615,7 +2615,7 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
             body: body.to_string(),
             fingerprint: a.fingerprint(&serde_json::to_vec(&plain_body).unwrap()),
         };
-        s.apply_config(&[object], 1).await.unwrap();
+        s.apply_config(&[object], ms(1)).await.unwrap();
         s.insert_pushes(&[push("p1", 1), push("p2", 1)]).await.unwrap();
         for e in [
             chat_event("chat-1", BUYER),

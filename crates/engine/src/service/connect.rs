@@ -497,10 +497,7 @@ impl<'a> ConnectService<'a> {
         let passed = steps.iter().all(Step::passed);
         if passed {
             let object = Registry::wecom_app_object(&self.engine.secrets, &app)?;
-            self.engine
-                .store
-                .put_config(&object, self.engine.clock.now_ms())
-                .await?;
+            self.engine.store.put_config(&object, self.engine.clock.now()).await?;
             self.engine.reload_config().await?;
         }
         let outcome = steps
@@ -545,10 +542,7 @@ impl<'a> ConnectService<'a> {
         let passed = step.passed();
         if passed {
             let object = Registry::robot_object(&self.engine.secrets, &robot)?;
-            self.engine
-                .store
-                .put_config(&object, self.engine.clock.now_ms())
-                .await?;
+            self.engine.store.put_config(&object, self.engine.clock.now()).await?;
             self.engine.reload_config().await?;
         }
         let outcome = match &step.failure {
@@ -590,10 +584,7 @@ impl<'a> ConnectService<'a> {
             return Err(ConnectError::App(problems));
         }
         let object = Registry::app_object(&self.engine.secrets, app.as_ref())?;
-        self.engine
-            .store
-            .put_config(&object, self.engine.clock.now_ms())
-            .await?;
+        self.engine.store.put_config(&object, self.engine.clock.now()).await?;
         self.engine.reload_config().await?;
         let id = app.id().clone();
         self.record(

@@ -290,11 +290,7 @@ impl<'a> RuleService<'a> {
     /// Stores the rule and puts the configuration in force on this replica at once.
     async fn store(&self, rule: &Route) -> Result<ConfigChange, RuleError> {
         let object = Registry::rule_object(&self.engine.secrets, rule)?;
-        let change = self
-            .engine
-            .store
-            .put_config(&object, self.engine.clock.now_ms())
-            .await?;
+        let change = self.engine.store.put_config(&object, self.engine.clock.now()).await?;
         self.engine.reload_config().await?;
         Ok(change)
     }

@@ -221,7 +221,7 @@ async fn fill(
     report: &mut Report,
 ) -> Result<Destination> {
     let store = server.engine.store();
-    store.apply_config(objects, SystemClock.now_ms()).await?;
+    store.apply_config(objects, SystemClock.now()).await?;
     server.engine.reload_config().await?;
     let registry = server.engine.registry();
     if registry.shops.len() != SHOPS {
