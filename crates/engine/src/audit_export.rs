@@ -29,7 +29,7 @@ pub fn write_csv<W: std::io::Write>(entries: &[AuditEntry], with_header: bool, o
     }
     for e in entries {
         let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-        let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(e.at)
+        let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(e.at.as_millis())
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
             .unwrap_or_default();
         writer.write_record([
@@ -66,6 +66,7 @@ pub(crate) fn cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shoprelay_clock::UnixMs;
     use shoprelay_core::event::Platform;
     use shoprelay_store::{AuditKind, AuditOutcome};
 
@@ -74,7 +75,7 @@ mod tests {
         let mut e = AuditEntry::new(
             AuditKind::Push,
             AuditOutcome::Accepted,
-            1_660_123_127_000,
+            UnixMs::from_millis(1_660_123_127_000),
             "say \"hi\", buyer",
         );
         e.id = 7;

@@ -326,7 +326,7 @@ impl Engine {
         };
         if changed {
             // A held destination waits for an admin's fix; a changed configuration may be it: probe now.
-            let released = self.store.release_held_destinations(self.clock.now_ms()).await?;
+            let released = self.store.release_held_destinations(self.clock.now()).await?;
             if released > 0 {
                 tracing::info!(released, "configuration changed: probing held destinations now");
                 self.outbox_wake.notify_one();

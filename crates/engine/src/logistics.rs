@@ -216,7 +216,7 @@ impl Timers {
             let deliveries = self.route.route(&registry, &event).await?;
             if self
                 .deliveries
-                .insert_event(NewEvent { event, deliveries }, self.clock.now_ms())
+                .insert_event(NewEvent { event, deliveries }, self.clock.now())
                 .await?
             {
                 metrics::counter!("shoprelay_logistics_exceptions_total").increment(1);

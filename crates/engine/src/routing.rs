@@ -65,8 +65,8 @@ pub struct TaskRequest {
     pub escalate_at: Option<UnixMs>,
     /// The rule's own message, rendered.
     pub text: Option<String>,
-    /// Quiet hours hold (unix ms), as for any delivery.
-    pub quiet_until: Option<i64>,
+    /// Quiet hours hold, as for any delivery.
+    pub quiet_until: Option<UnixMs>,
 }
 
 /// A rule's decision, as the dry run shows it.
@@ -168,7 +168,7 @@ pub fn route(registry: &Registry, event: &Event, now: UnixMs, lang: Lang) -> Rou
             None => None,
         };
         let quiet_until = match &compiled.quiet {
-            Some(window) if !rule.urgent => window.end_after(now, tz).map(UnixMs::as_millis),
+            Some(window) if !rule.urgent => window.end_after(now, tz),
             _ => None,
         };
         // An escalation is never itself tracked, or a catch-all rule would escalate its own escalations.
@@ -185,7 +185,7 @@ pub fn route(registry: &Registry, event: &Event, now: UnixMs, lang: Lang) -> Rou
             } else {
                 on_duty
             };
-            let starts = quiet_until.map_or(now, UnixMs::from_millis).max(now);
+            let starts = quiet_until.unwrap_or(now).max(now);
             routed.tasks.push(TaskRequest {
                 rule: rule.clone(),
                 candidates,
@@ -438,7 +438,7 @@ struct Selected {
     target: Target,
     text: Option<String>,
     urgent: bool,
-    quiet_until: Option<i64>,
+    quiet_until: Option<UnixMs>,
     ack: Option<TaskView>,
     personal_data: Display,
 }

@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use shoprelay_clock::SharedClock;
 use shoprelay_core::audit_text;
@@ -182,7 +183,7 @@ impl MarketplaceTokens {
             let mut audit = AuditEntry::new(
                 AuditKind::Auth,
                 AuditOutcome::Authorized,
-                self.clock.now_ms(),
+                self.clock.now(),
                 audit_text::AUTH_CODE_EXCHANGED,
             )
             .of_app(app.platform(), app_id);
@@ -276,7 +277,7 @@ impl MarketplaceTokens {
         let mut audit = AuditEntry::new(
             AuditKind::Auth,
             AuditOutcome::Refreshed,
-            self.clock.now_ms(),
+            self.clock.now(),
             audit_text::TOKEN_REFRESHED,
         )
         .of_app(app.platform(), app_id);
@@ -294,7 +295,7 @@ impl MarketplaceTokens {
                     if stored.is_ok() {
                         break;
                     }
-                    self.clock.sleep(std::time::Duration::from_millis(200)).await;
+                    self.clock.sleep(Duration::from_millis(200)).await;
                     stored = self.shops.rotate_shop_tokens(&fresh, self.clock.now_ms()).await;
                 }
                 if stored? {
@@ -355,7 +356,7 @@ impl MarketplaceTokens {
                 let mut audit = AuditEntry::new(
                     AuditKind::Auth,
                     AuditOutcome::Refreshed,
-                    self.clock.now_ms(),
+                    self.clock.now(),
                     audit_text::refreshed_with(refreshed),
                 );
                 audit.app_id = Some(app_id.to_string());
@@ -404,7 +405,7 @@ impl MarketplaceTokens {
         let mut audit = AuditEntry::new(
             AuditKind::Auth,
             AuditOutcome::NeedsReauthorization,
-            self.clock.now_ms(),
+            self.clock.now(),
             reason.clone(),
         )
         .of_app(platform, app_id);
@@ -423,7 +424,7 @@ impl MarketplaceTokens {
         };
         let deliveries = self.route.route(&self.registry(), &event).await?;
         self.deliveries
-            .insert_event(NewEvent { event, deliveries }, self.clock.now_ms())
+            .insert_event(NewEvent { event, deliveries }, self.clock.now())
             .await?;
         self.outbox_wake.notify_one();
         Ok(())
@@ -436,13 +437,17 @@ impl MarketplaceTokens {
                 tracing::warn!(error = ?err, "token refresh pass failed");
             }
             // Budgets look back an hour at most.
-            if let Err(err) = self.deliveries.prune_sends(self.clock.now_ms() - 2 * 3_600_000).await {
+            if let Err(err) = self
+                .deliveries
+                .prune_sends(self.clock.now() - Duration::from_secs(2 * 3_600))
+                .await
+            {
                 tracing::warn!(error = ?err, "pruning the send log failed");
             }
             // Reports of unreached members (their userids) dedupe within a day; two days is plenty.
             if let Err(err) = self
                 .deliveries
-                .prune_unreached(self.clock.now_ms() - 2 * 86_400_000)
+                .prune_unreached(self.clock.now() - Duration::from_secs(2 * 86_400))
                 .await
             {
                 tracing::warn!(error = ?err, "pruning unreached-recipient reports failed");

@@ -6,6 +6,7 @@ use axum::http::HeaderMap;
 use axum::Extension;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use shoprelay_clock::UnixMs;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::error::UserFacing;
 use shoprelay_engine::service::audit::known_platform;
@@ -111,8 +112,8 @@ impl AuditQuery {
             order_sn: self.order_sn,
             outcome: self.outcome,
             destination,
-            from: self.from,
-            to: self.to,
+            from: self.from.map(UnixMs::from_millis),
+            to: self.to.map(UnixMs::from_millis),
             before_id: self.before_id,
             limit: self.limit,
         })

@@ -91,7 +91,7 @@ pub async fn digest_page(State(state): State<AppState>, Path(token): Path<String
     };
     let mut rows = String::new();
     for item in &items {
-        let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(item.created_at)
+        let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(item.created_at.as_millis())
             .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
             .unwrap_or_default();
         rows.push_str(&format!(

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::json;
-use shoprelay_clock::{Clock, SystemClock};
+use shoprelay_clock::{Clock, SystemClock, UnixMs};
 use shoprelay_core::destination::Destination;
 use shoprelay_core::secret::SecretBox;
 use shoprelay_sim::shopee::ShopeeSimConfig;
@@ -193,7 +193,7 @@ targets = [{{ type = "wecom_app", app = "hq", departments = [1] }}]
     );
 
     // Let the window pass (forget the send log, unpause), and the rest arrives as digests.
-    store.prune_sends(i64::MAX).await.unwrap();
+    store.prune_sends(UnixMs::from_millis(i64::MAX)).await.unwrap();
     if let Some(state) = store
         .destination(&Destination::parse("wecom_app:hq").unwrap())
         .await
@@ -202,15 +202,18 @@ targets = [{{ type = "wecom_app", app = "hq", departments = [1] }}]
         store
             .set_destination(
                 &DestinationState {
-                    paused_until: 0,
+                    paused_until: UnixMs::EPOCH,
                     ..state
                 },
-                0,
+                UnixMs::EPOCH,
             )
             .await
             .unwrap();
     }
-    store.release_paced(SystemClock.now_ms(), i64::MAX).await.unwrap();
+    store
+        .release_paced(SystemClock.now(), UnixMs::from_millis(i64::MAX))
+        .await
+        .unwrap();
     // The dead replica's claims come back after 30 s; on a loaded machine the drain takes longer still.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {

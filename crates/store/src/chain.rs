@@ -21,7 +21,7 @@ pub fn link_hash(prev: &str, seq: i64, e: &AuditEntry) -> String {
     let mut content = serde_json::json!([
         seq,
         e.id,
-        e.at,
+        e.at.as_millis(),
         e.kind,
         e.outcome.as_str(),
         e.app_id,
@@ -205,7 +205,7 @@ mod tests {
                 let mut entry = AuditEntry::new(
                     AuditKind::Push,
                     AuditOutcome::Accepted,
-                    1_000 + seq,
+                    shoprelay_clock::UnixMs::from_millis(1_000 + seq),
                     format!("push {seq}"),
                 );
                 entry.id = seq * 10;

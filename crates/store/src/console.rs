@@ -2,6 +2,7 @@
 //! link, and the record of every change made through the console (who, what, when).
 
 use serde::Serialize;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::ids::WeComUserId;
 
 use crate::error::StoreError;
@@ -60,10 +61,10 @@ pub struct ConsoleUser {
     pub password_hash: String,
     /// Role.
     pub role: Role,
-    /// When created (unix ms).
-    pub created_at: i64,
-    /// When disabled (unix ms); a disabled user cannot log in and has no session.
-    pub disabled_at: Option<i64>,
+    /// When created.
+    pub created_at: UnixMs,
+    /// When disabled; a disabled user cannot log in and has no session.
+    pub disabled_at: Option<UnixMs>,
     /// The WeCom member who may log in as this user by scanning the login QR code, when linked.
     pub wecom_userid: Option<WeComUserId>,
 }
@@ -84,8 +85,8 @@ pub struct NewConsoleUser {
 pub struct ConsoleAction {
     /// Id (0 before it is stored); newer actions have larger ids.
     pub id: i64,
-    /// When (unix ms).
-    pub at: i64,
+    /// When.
+    pub at: UnixMs,
     /// The username that acted (`setup` for the setup link, `cli` for the command line).
     pub actor: String,
     /// What was done, a stable dotted name (`user.create`, `wecom.test`, …).
@@ -98,7 +99,7 @@ pub struct ConsoleAction {
 
 impl ConsoleAction {
     /// An action to record at `at`.
-    pub fn new(at: i64, actor: &str, action: &str, target: Option<&str>, detail: impl Into<String>) -> Self {
+    pub fn new(at: UnixMs, actor: &str, action: &str, target: Option<&str>, detail: impl Into<String>) -> Self {
         Self {
             id: 0,
             at,

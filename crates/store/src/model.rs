@@ -179,8 +179,8 @@ pub struct NewDelivery {
     pub summary: String,
     /// Who it is for; deliveries coalesce only with others for the same recipients.
     pub recipients: String,
-    /// Unix ms at which its rule's quiet hours end: held until then, then sent in a digest.
-    pub quiet_until: Option<i64>,
+    /// When its rule's quiet hours end: held until then, then sent in a digest.
+    pub quiet_until: Option<UnixMs>,
 }
 
 /// Sent first and never folded into a digest (buyer messages, admin notices).
@@ -292,7 +292,7 @@ pub struct DeliveryItem {
     /// Attempts made before this one.
     pub attempts: i64,
     /// When it was created.
-    pub created_at: i64,
+    pub created_at: UnixMs,
     /// Proof of this claim (see [`InboxItem::claim_token`]).
     pub claim_token: String,
     /// [`PRIORITY_URGENT`] or [`PRIORITY_BULK`].
@@ -311,7 +311,7 @@ pub enum DeliveryResult {
     /// Try again at this time.
     Retry {
         /// Next attempt time.
-        at: i64,
+        at: UnixMs,
         /// What went wrong.
         error: String,
     },
@@ -324,7 +324,7 @@ pub enum DeliveryResult {
     /// (the destination is over budget, rate-limited, or held until its configuration is fixed).
     Deferred {
         /// When to try again.
-        at: i64,
+        at: UnixMs,
         /// Why.
         reason: String,
     },
@@ -335,8 +335,8 @@ pub enum DeliveryResult {
 pub struct DestinationState {
     /// The destination.
     pub destination: Destination,
-    /// Nothing is claimed for it before this time (unix ms).
-    pub paused_until: i64,
+    /// Nothing is claimed for it before this time.
+    pub paused_until: UnixMs,
     /// Its breaker.
     pub state: BreakerState,
     /// Why it is not closed.
@@ -383,7 +383,7 @@ impl BreakerState {
 }
 
 /// A delivery folded into a digest, as its page lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DigestItem {
     /// The folded delivery.
     pub id: i64,
@@ -392,7 +392,7 @@ pub struct DigestItem {
     /// Order, if any.
     pub order_sn: Option<String>,
     /// When it was queued.
-    pub created_at: i64,
+    pub created_at: UnixMs,
 }
 
 /// Which dead letters to send again; every field narrows, at least one must be set.
@@ -630,8 +630,9 @@ impl std::fmt::Display for AuditOutcome {
 pub struct AuditEntry {
     /// Id (0 before it is stored).
     pub id: i64,
-    /// When (unix ms).
-    pub at: i64,
+    /// When.
+    #[schema(value_type = i64)]
+    pub at: UnixMs,
     /// `push`, `delivery` or `auth`.
     pub kind: String,
     /// How it ended.
@@ -662,7 +663,7 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// A new entry with only kind, outcome and detail set.
-    pub fn new(kind: AuditKind, outcome: AuditOutcome, at: i64, detail: impl Into<String>) -> Self {
+    pub fn new(kind: AuditKind, outcome: AuditOutcome, at: UnixMs, detail: impl Into<String>) -> Self {
         Self {
             id: 0,
             at,
@@ -704,10 +705,10 @@ pub struct AuditFilter {
     pub outcome: Option<AuditOutcome>,
     /// Delivery destination.
     pub destination: Option<Destination>,
-    /// From this time (unix ms, inclusive).
-    pub from: Option<i64>,
-    /// Until this time (unix ms, exclusive).
-    pub to: Option<i64>,
+    /// From this time (inclusive).
+    pub from: Option<UnixMs>,
+    /// Until this time (exclusive).
+    pub to: Option<UnixMs>,
     /// Only entries with a smaller id (paging backwards).
     pub before_id: Option<i64>,
     /// At most this many (default 100, at most 1000).
@@ -756,8 +757,8 @@ pub struct ConsoleMadeConfig {
     pub id: String,
     /// Keyed digest of its plaintext body (compared with the file's).
     pub fingerprint: String,
-    /// When it was written (unix ms).
-    pub updated_at: i64,
+    /// When it was written.
+    pub updated_at: UnixMs,
 }
 
 /// What applying a configuration did to one object.
@@ -846,8 +847,8 @@ pub struct QueueDepths {
 pub struct HeldDelivery {
     /// The delivery.
     pub item: DeliveryItem,
-    /// When the quiet period ends (unix ms).
-    pub quiet_until: i64,
+    /// When the quiet period ends.
+    pub quiet_until: UnixMs,
 }
 
 /// A request to track how an event is handled: assigned, acknowledged, escalated.
@@ -1063,8 +1064,8 @@ pub struct SendReservation {
     pub destination: Destination,
     /// The people it reaches (lower-cased userids, or `?` for possibly anyone).
     pub members: Vec<String>,
-    /// When (unix ms).
-    pub at: i64,
+    /// When.
+    pub at: UnixMs,
 }
 
 /// A delivery attempt's result to commit (see `Outbox::finish_delivery`).
@@ -1081,7 +1082,7 @@ pub struct DeliveryFinish {
     /// Its audit entry.
     pub audit: AuditEntry,
     /// For an attempt that was sent: its send's reserved time and the time to settle it at.
-    pub settle: Option<(i64, i64)>,
+    pub settle: Option<(UnixMs, UnixMs)>,
 }
 
 /// Writes of several workers committed together in ONE transaction (one fsync on SQLite).

@@ -58,13 +58,13 @@ pub trait Outbox: Send + Sync {
     async fn claim_deliveries(
         &self,
         owner: &str,
-        now: i64,
+        now: UnixMs,
         lease_ms: i64,
         destination_lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<DeliveryItem>>;
     /// Extends every destination lease `owner` holds (a heartbeat while long sends are in flight).
-    async fn renew_destination_leases(&self, owner: &str, until: i64) -> Result<()>;
+    async fn renew_destination_leases(&self, owner: &str, until: UnixMs) -> Result<()>;
     /// Gives up every destination lease `owner` holds (a clean shutdown).
     async fn release_destination_leases(&self, owner: &str) -> Result<()>;
     /// Records an attempt's result and its audit entry in one transaction. The state changes only while
@@ -77,34 +77,39 @@ pub trait Outbox: Send + Sync {
         item: &DeliveryItem,
         result: DeliveryResult,
         audit: AuditEntry,
-        reserved_at: i64,
-        settled_at: i64,
+        reserved_at: UnixMs,
+        settled_at: UnixMs,
     ) -> Result<bool>;
     /// Queues an event raised inside shoprelay (a refresh failure) with its deliveries; `false` if a
     /// duplicate of a stored event.
-    async fn insert_event(&self, event: NewEvent, now: i64) -> Result<bool>;
+    async fn insert_event(&self, event: NewEvent, now: UnixMs) -> Result<bool>;
     /// Counts of waiting work.
     async fn queue_depths(&self) -> Result<QueueDepths>;
     /// A destination's breaker state, if it ever left `closed`.
     async fn destination(&self, destination: &Destination) -> Result<Option<DestinationState>>;
     /// Sets a destination's breaker state.
-    async fn set_destination(&self, state: &DestinationState, now: i64) -> Result<()>;
+    async fn set_destination(&self, state: &DestinationState, now: UnixMs) -> Result<()>;
     /// Un-pauses every `held` destination (after a configuration change, to probe at once).
-    async fn release_held_destinations(&self, now: i64) -> Result<u64>;
+    async fn release_held_destinations(&self, now: UnixMs) -> Result<u64>;
     /// Brings every deferred, unclaimed delivery due before `until` forward to `now` (an operator's
     /// action after raising a budget; tests).
-    async fn release_paced(&self, now: i64, until: i64) -> Result<u64>;
+    async fn release_paced(&self, now: UnixMs, until: UnixMs) -> Result<u64>;
     /// Records a send before it goes out: one row for the destination (`*`) and one per member.
-    async fn reserve_send(&self, destination: &Destination, members: &[String], at: i64) -> Result<()>;
+    async fn reserve_send(&self, destination: &Destination, members: &[String], at: UnixMs) -> Result<()>;
     /// Sends recorded for `member` (`*` for the whole destination) since `since`: (count, oldest time).
-    async fn count_sends(&self, destination: &Destination, member: &str, since: i64) -> Result<(i64, Option<i64>)>;
+    async fn count_sends(
+        &self,
+        destination: &Destination,
+        member: &str,
+        since: UnixMs,
+    ) -> Result<(i64, Option<UnixMs>)>;
     /// Sends recorded for each of `members` since `since`, for those with any: (member, count, oldest time).
     async fn member_send_counts(
         &self,
         destination: &Destination,
         members: &[String],
-        since: i64,
-    ) -> Result<Vec<(String, i64, i64)>>;
+        since: UnixMs,
+    ) -> Result<Vec<(String, i64, UnixMs)>>;
     /// Which of `values` (kind, value: `invaliduser` `ghost`) were not yet reported for `destination` on
     /// `day` (days since the epoch).
     async fn unreported_unreached(
@@ -121,24 +126,30 @@ pub trait Outbox: Send + Sync {
         day: i64,
         values: &[(String, String)],
         notice: NewEvent,
-        now: i64,
+        now: UnixMs,
     ) -> Result<bool>;
     /// Forgets sends older than `before` (windows are at most an hour).
-    async fn prune_sends(&self, before: i64) -> Result<u64>;
+    async fn prune_sends(&self, before: UnixMs) -> Result<u64>;
     /// Forgets unreached-recipient reports made before `before` (they only keep a report to once a day).
-    async fn prune_unreached(&self, before: i64) -> Result<u64>;
+    async fn prune_unreached(&self, before: UnixMs) -> Result<u64>;
     /// Unclaimed bulk deliveries of a destination, oldest first: candidates for a digest. Not those whose
     /// claim lapsed without a result (they may have been sent; resent as they are, not folded).
-    async fn coalescible(&self, destination: &Destination, now: i64, limit: i64) -> Result<Vec<DeliveryItem>>;
+    async fn coalescible(&self, destination: &Destination, now: UnixMs, limit: i64) -> Result<Vec<DeliveryItem>>;
     /// How many deliveries [`Outbox::coalescible`] would return, counting no further than `limit`.
-    async fn count_coalescible(&self, destination: &Destination, now: i64, limit: i64) -> Result<i64>;
+    async fn count_coalescible(&self, destination: &Destination, now: UnixMs, limit: i64) -> Result<i64>;
     /// Folds `members` (all still pending and unclaimed, else nothing happens and `None` is returned)
     /// into a new digest delivery; `token` is the key of its page (its payload links to it).
-    async fn create_digest(&self, members: &[i64], digest: NewDelivery, token: &str, now: i64) -> Result<Option<i64>>;
+    async fn create_digest(
+        &self,
+        members: &[i64],
+        digest: NewDelivery,
+        token: &str,
+        now: UnixMs,
+    ) -> Result<Option<i64>>;
     /// What a digest carries, by its page token.
     async fn digest_items(&self, token: &str) -> Result<Vec<DigestItem>>;
     /// Puts matching dead letters back in the queue (attempts reset); returns how many.
-    async fn replay_dead(&self, filter: &ReplayFilter, now: i64, limit: i64) -> Result<u64>;
+    async fn replay_dead(&self, filter: &ReplayFilter, now: UnixMs, limit: i64) -> Result<u64>;
     /// Deliveries per rule and state: `(rule id, state, count)` (the rules' counters).
     async fn rule_counters(&self) -> Result<Vec<(String, String, i64)>>;
     /// Events each rule matched (those that produced at least one delivery): `(rule id, count)`.
@@ -146,9 +157,9 @@ pub trait Outbox: Send + Sync {
     /// How many dead letters match.
     async fn count_dead(&self, filter: &ReplayFilter) -> Result<i64>;
     /// Deliveries whose quiet hours ended by `now`, unclaimed, by destination, recipients and id.
-    async fn quiet_due(&self, now: i64, limit: i64) -> Result<Vec<HeldDelivery>>;
+    async fn quiet_due(&self, now: UnixMs, limit: i64) -> Result<Vec<HeldDelivery>>;
     /// Ends the quiet hold of these deliveries: due at `now`, claimed like any other from then on.
-    async fn unhold(&self, ids: &[i64], now: i64) -> Result<u64>;
+    async fn unhold(&self, ids: &[i64], now: UnixMs) -> Result<u64>;
 }
 
 /// The logistics watch: orders whose parcel or ship-by date needs a look.
@@ -219,13 +230,13 @@ pub trait AuditLog: Send + Sync {
 #[async_trait]
 pub trait ConfigRepo: Send + Sync {
     /// Makes the stored set equal to `objects` in one transaction; reports what changed.
-    async fn apply_config(&self, objects: &[ConfigObject], now: i64) -> Result<Vec<(String, String, ConfigChange)>>;
+    async fn apply_config(&self, objects: &[ConfigObject], now: UnixMs) -> Result<Vec<(String, String, ConfigChange)>>;
     /// Every stored object.
     async fn list_config(&self) -> Result<Vec<ConfigObject>>;
     /// The objects the console or the API wrote last (not `apply`), by kind and id.
     async fn console_made_config(&self) -> Result<Vec<ConsoleMadeConfig>>;
     /// Creates or replaces one object (a rule edited through the API or the console), as console-made.
-    async fn put_config(&self, object: &ConfigObject, now: i64) -> Result<ConfigChange>;
+    async fn put_config(&self, object: &ConfigObject, now: UnixMs) -> Result<ConfigChange>;
     /// Removes one object; `false` when there was none.
     async fn delete_config(&self, kind: &str, id: &str) -> Result<bool>;
     /// A value shoprelay keeps about its own progress (e.g. the reconciler's watermark).
@@ -387,11 +398,11 @@ pub trait ConsoleAccounts: Send + Sync {
     /// Whether an enabled admin exists (while none does, the setup link can create one).
     async fn has_console_admin(&self) -> Result<bool>;
     /// Replaces any setup link by the one whose token hashes to `token_hash`, usable until `expires_at`.
-    async fn create_setup_token(&self, token_hash: &str, now: i64, expires_at: i64) -> Result<()>;
+    async fn create_setup_token(&self, token_hash: &str, now: UnixMs, expires_at: UnixMs) -> Result<()>;
     /// Creates the first admin through the setup link: spends the link, stores the user and records the
     /// action in one transaction. [`UserCreated::SetupClosed`] (nothing written) when the link is unknown,
     /// used or expired, or an enabled admin exists already.
-    async fn create_first_admin(&self, token_hash: &str, user: &NewConsoleUser, now: i64) -> Result<UserCreated>;
+    async fn create_first_admin(&self, token_hash: &str, user: &NewConsoleUser, now: UnixMs) -> Result<UserCreated>;
     /// Creates a user and records `action` in one transaction.
     async fn create_console_user(&self, user: &NewConsoleUser, action: &ConsoleAction) -> Result<UserCreated>;
     /// The user with this name.
@@ -410,13 +421,19 @@ pub trait ConsoleAccounts: Send + Sync {
     /// Replaces a user's password hash and ends its sessions, recording `action`; `false` when no such user.
     async fn set_console_password(&self, username: &str, password_hash: &str, action: &ConsoleAction) -> Result<bool>;
     /// Stores a session of `user_id` whose token hashes to `token_hash`.
-    async fn create_console_session(&self, token_hash: &str, user_id: i64, now: i64, expires_at: i64) -> Result<()>;
+    async fn create_console_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: UnixMs,
+        expires_at: UnixMs,
+    ) -> Result<()>;
     /// The enabled user holding the unexpired session whose token hashes to `token_hash`.
-    async fn console_session(&self, token_hash: &str, now: i64) -> Result<Option<ConsoleUser>>;
+    async fn console_session(&self, token_hash: &str, now: UnixMs) -> Result<Option<ConsoleUser>>;
     /// Ends one session (logout).
     async fn delete_console_session(&self, token_hash: &str) -> Result<()>;
     /// Forgets sessions expired by `now`; returns how many.
-    async fn prune_console_sessions(&self, now: i64) -> Result<u64>;
+    async fn prune_console_sessions(&self, now: UnixMs) -> Result<u64>;
     /// Records a change made through the console.
     async fn record_console_action(&self, action: &ConsoleAction) -> Result<()>;
     /// Recorded changes, newest first.
@@ -432,9 +449,9 @@ pub trait ConsoleAccounts: Send + Sync {
     /// The user linked to a WeCom member (compared without case), disabled or not.
     async fn console_user_by_wecom(&self, userid: &WeComUserId) -> Result<Option<ConsoleUser>>;
     /// Remembers the hash of a WeCom login link's state until `expires_at` (and forgets expired ones).
-    async fn create_console_login_state(&self, state_hash: &str, now: i64, expires_at: i64) -> Result<()>;
+    async fn create_console_login_state(&self, state_hash: &str, now: UnixMs, expires_at: UnixMs) -> Result<()>;
     /// Spends a WeCom login state: `true` once, before it expires.
-    async fn take_console_login_state(&self, state_hash: &str, now: i64) -> Result<bool>;
+    async fn take_console_login_state(&self, state_hash: &str, now: UnixMs) -> Result<bool>;
 }
 
 /// API tokens for automation, kept only as hashes.
@@ -448,7 +465,7 @@ pub trait ApiTokens: Send + Sync {
     /// The unrevoked token whose hash is `token_hash`.
     async fn api_token(&self, token_hash: &str) -> Result<Option<ApiTokenRecord>>;
     /// Notes that the token was used at `now` (never moves back).
-    async fn touch_api_token(&self, id: i64, now: i64) -> Result<()>;
+    async fn touch_api_token(&self, id: i64, now: UnixMs) -> Result<()>;
     /// Revokes a token and records `action` in one transaction; `false` (nothing written) when no such
     /// token or it was revoked already.
     async fn revoke_api_token(&self, id: i64, action: &ConsoleAction) -> Result<bool>;

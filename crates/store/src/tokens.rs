@@ -2,6 +2,7 @@
 //! last used and whether it was revoked. The token itself is never stored, only its SHA-256 hash.
 
 use serde::Serialize;
+use shoprelay_clock::UnixMs;
 
 use crate::console::Role;
 
@@ -67,12 +68,15 @@ pub struct ApiTokenRecord {
     pub scope: TokenScope,
     /// Who made it (a console username, or `cli`).
     pub created_by: String,
-    /// When made (unix ms).
-    pub created_at: i64,
-    /// When a request last carried it (unix ms; updated at most once a minute).
-    pub last_used_at: Option<i64>,
-    /// When revoked (unix ms); a revoked token is refused.
-    pub revoked_at: Option<i64>,
+    /// When made.
+    #[schema(value_type = i64)]
+    pub created_at: UnixMs,
+    /// When a request last carried it (updated at most once a minute).
+    #[schema(value_type = Option<i64>)]
+    pub last_used_at: Option<UnixMs>,
+    /// When revoked; a revoked token is refused.
+    #[schema(value_type = Option<i64>)]
+    pub revoked_at: Option<UnixMs>,
 }
 
 /// A token to store.

@@ -13,6 +13,7 @@
 
 use std::time::Instant;
 
+use shoprelay_clock::UnixMs;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::secret::SecretBox;
 use shoprelay_store::dashboard::Window;
@@ -249,7 +250,7 @@ async fn measure(url: &str, rows: i64) {
     time("audit page: kind delivery + last day", || async {
         s.query_audit(&filter(|f| {
             f.kind = Some(AuditKind::Delivery);
-            f.from = Some(END - 86_400_000);
+            f.from = Some(UnixMs::from_millis(END - 86_400_000));
         }))
         .await
         .unwrap()

@@ -318,20 +318,20 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
             event: event("e1"),
             deliveries: vec![delivery("robot:a"), delivery("robot:b"), delivery("robot:c")],
         };
-        assert!(s.insert_event(new.clone(), 100).await.unwrap());
+        assert!(s.insert_event(new.clone(), ms(100)).await.unwrap());
         assert!(
-            !s.insert_event(new, 100).await.unwrap(),
+            !s.insert_event(new, ms(100)).await.unwrap(),
             "same dedupe key is not queued twice"
         );
-        let claimed = s.claim_deliveries("r1", 100, 30_000, 15_000, 10).await.unwrap();
+        let claimed = s.claim_deliveries("r1", ms(100), 30_000, 15_000, 10).await.unwrap();
         assert_eq!(claimed.len(), 3);
         assert!(s
-            .claim_deliveries("r1", 100, 30_000, 15_000, 10)
+            .claim_deliveries("r1", ms(100), 30_000, 15_000, 10)
             .await
             .unwrap()
             .is_empty());
         let audit = |outcome: AuditOutcome| {
-            let mut a = AuditEntry::new(AuditKind::Delivery, outcome, 200, "x");
+            let mut a = AuditEntry::new(AuditKind::Delivery, outcome, ms(200), "x");
             a.shop_id = Some(727720655);
             a
         };
@@ -340,7 +340,7 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
             .await
             .unwrap());
         let retry = DeliveryResult::Retry {
-            at: 1_000,
+            at: ms(1_000),
             error: "timeout".into(),
         };
         assert!(s
@@ -362,11 +362,11 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
         let depths = s.queue_depths().await.unwrap();
         assert_eq!((depths.deliveries_pending, depths.deliveries_dead), (1, 1));
         assert!(s
-            .claim_deliveries("r1", 999, 30_000, 15_000, 10)
+            .claim_deliveries("r1", ms(999), 30_000, 15_000, 10)
             .await
             .unwrap()
             .is_empty());
-        let retried = s.claim_deliveries("r1", 1_000, 30_000, 15_000, 10).await.unwrap();
+        let retried = s.claim_deliveries("r1", ms(1_000), 30_000, 15_000, 10).await.unwrap();
         assert_eq!(retried.len(), 1);
         assert_eq!(retried[0].attempts, 1);
         assert_eq!(retried[0].payload, "{\"msgtype\":\"text\"}");
@@ -391,7 +391,7 @@ async fn concurrent_claimers_never_share_a_delivery() {
                 event: event("bulk"),
                 deliveries,
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
@@ -401,7 +401,7 @@ async fn concurrent_claimers_never_share_a_delivery() {
             handles.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
                 loop {
-                    let batch = s.claim_deliveries("r1", 1, 60_000, 15_000, 7).await.unwrap();
+                    let batch = s.claim_deliveries("r1", ms(1), 60_000, 15_000, 7).await.unwrap();
                     if batch.is_empty() {
                         break mine;
                     }
@@ -430,7 +430,7 @@ async fn audit_filters_narrow() {
             (2, 1, "B", AuditOutcome::Dead),
             (3, 2, "A", AuditOutcome::Delivered),
         ] {
-            let mut a = AuditEntry::new(AuditKind::Delivery, outcome, at, "d");
+            let mut a = AuditEntry::new(AuditKind::Delivery, outcome, ms(at), "d");
             a.shop_id = Some(shop);
             a.order_sn = Some(order.into());
             s.append_audit(a).await.unwrap();
@@ -442,7 +442,7 @@ async fn audit_filters_narrow() {
                     .await
                     .unwrap()
                     .into_iter()
-                    .map(|a| a.at)
+                    .map(|a| a.at.as_millis())
                     .collect::<Vec<_>>()
             }
         };
@@ -473,8 +473,8 @@ async fn audit_filters_narrow() {
         );
         assert_eq!(
             q(AuditFilter {
-                from: Some(2),
-                to: Some(3),
+                from: Some(ms(2)),
+                to: Some(ms(3)),
                 ..Default::default()
             })
             .await,
@@ -519,12 +519,17 @@ async fn the_audit_log_records_and_filters_by_platform() {
             2
         );
         let refreshed =
-            AuditEntry::new(AuditKind::Auth, AuditOutcome::Refreshed, 400, "tokens").of_app(lazada, &lz_app);
+            AuditEntry::new(AuditKind::Auth, AuditOutcome::Refreshed, ms(400), "tokens").of_app(lazada, &lz_app);
         s.append_audit(refreshed).await.unwrap();
         // A delivery names no marketplace app.
-        s.append_audit(AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 500, ""))
-            .await
-            .unwrap();
+        s.append_audit(AuditEntry::new(
+            AuditKind::Delivery,
+            AuditOutcome::Delivered,
+            ms(500),
+            "",
+        ))
+        .await
+        .unwrap();
 
         let q = |platform: Option<Platform>| {
             let s = s.clone();
@@ -617,14 +622,14 @@ async fn config_apply_reports_changes_and_removes_absent_objects() {
             body: "{}".into(),
             fingerprint: fp.into(),
         };
-        let changes = s.apply_config(&[obj("a", "1"), obj("b", "1")], 1).await.unwrap();
+        let changes = s.apply_config(&[obj("a", "1"), obj("b", "1")], ms(1)).await.unwrap();
         assert!(changes.iter().all(|c| c.2 == ConfigChange::Created));
-        let changes = s.apply_config(&[obj("a", "1"), obj("b", "2")], 2).await.unwrap();
+        let changes = s.apply_config(&[obj("a", "1"), obj("b", "2")], ms(2)).await.unwrap();
         assert_eq!(
             changes.iter().map(|c| c.2).collect::<Vec<_>>(),
             vec![ConfigChange::Unchanged, ConfigChange::Updated]
         );
-        let changes = s.apply_config(&[obj("b", "2")], 3).await.unwrap();
+        let changes = s.apply_config(&[obj("b", "2")], ms(3)).await.unwrap();
         assert_eq!(changes[1], ("robot".into(), "a".into(), ConfigChange::Removed));
         assert_eq!(s.list_config().await.unwrap().len(), 1);
     })
@@ -1063,12 +1068,18 @@ async fn sqlite_server_start_releases_claims_of_a_crashed_process() {
             event: event("e"),
             deliveries: vec![delivery("robot:a")],
         },
-        10,
+        ms(10),
     )
     .await
     .unwrap();
     assert_eq!(s.claim_inbox(ms(10), 60_000, 10).await.unwrap().len(), 1);
-    assert_eq!(s.claim_deliveries("r1", 10, 60_000, 15_000, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        s.claim_deliveries("r1", ms(10), 60_000, 15_000, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     s.close().await;
     let reopened = SqlStore::connect(&url, key).await.unwrap();
     assert!(
@@ -1083,7 +1094,7 @@ async fn sqlite_server_start_releases_claims_of_a_crashed_process() {
     );
     assert_eq!(
         reopened
-            .claim_deliveries("r1", 20, 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(20), 60_000, 15_000, 10)
             .await
             .unwrap()
             .len(),
@@ -1101,7 +1112,7 @@ async fn claims_put_urgent_first_and_never_let_one_destination_starve_the_others
                 event: event("flood"),
                 deliveries: flood,
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
@@ -1114,11 +1125,11 @@ async fn claims_put_urgent_first_and_never_let_one_destination_starve_the_others
                 event: event("quiet"),
                 deliveries: vec![delivery("robot:quiet"), urgent],
             },
-            1,
+            ms(1),
         )
         .await
         .unwrap();
-        let claimed = s.claim_deliveries("r1", 10, 60_000, 15_000, 100).await.unwrap();
+        let claimed = s.claim_deliveries("r1", ms(10), 60_000, 15_000, 100).await.unwrap();
         assert_eq!(claimed[0].priority, PRIORITY_URGENT, "urgent first");
         let flood = claimed.iter().filter(|d| d.destination == dest("robot:flood")).count();
         let quiet = claimed.iter().filter(|d| d.destination == dest("robot:quiet")).count();
@@ -1164,7 +1175,7 @@ where
 #[tokio::test]
 async fn an_audit_entry_keeps_its_destination_typed_and_an_unreadable_one_is_corrupt() {
     run_both_raw(|s, raw| async move {
-        let mut entry = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 1, "sent");
+        let mut entry = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, ms(1), "sent");
         entry.destination = Some(dest("appchat:hq:neworders"));
         s.append_audit(entry).await.unwrap();
         let stored = s.query_audit(&AuditFilter::default()).await.unwrap();
@@ -1184,12 +1195,12 @@ async fn destinations_and_states_this_version_cannot_read_are_corrupt_rows() {
                 event: event("e"),
                 deliveries: vec![delivery("robot:a")],
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
         raw.exec("UPDATE deliveries SET destination = 'pigeon:a'").await;
-        let err = s.claim_deliveries("r1", 10, 60_000, 15_000, 10).await.unwrap_err();
+        let err = s.claim_deliveries("r1", ms(10), 60_000, 15_000, 10).await.unwrap_err();
         assert!(
             matches!(
                 err,
@@ -1203,12 +1214,12 @@ async fn destinations_and_states_this_version_cannot_read_are_corrupt_rows() {
 
         let open = DestinationState {
             destination: dest("robot:a"),
-            paused_until: 0,
+            paused_until: ms(0),
             state: BreakerState::Open,
             reason: String::new(),
             failures: 5,
         };
-        s.set_destination(&open, 0).await.unwrap();
+        s.set_destination(&open, ms(0)).await.unwrap();
         raw.exec("UPDATE destinations SET state = 'ajar'").await;
         let err = s.destination(&dest("robot:a")).await.unwrap_err();
         assert!(
@@ -1243,29 +1254,32 @@ async fn paused_destinations_are_not_claimed_and_held_ones_are_released_by_a_fix
                 event: event("e"),
                 deliveries: vec![delivery("wecom_app:hq")],
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
         let held = DestinationState {
             destination: dest("wecom_app:hq"),
-            paused_until: 1_000_000,
+            paused_until: ms(1_000_000),
             state: BreakerState::Held,
             reason: "60020".into(),
             failures: 1,
         };
-        s.set_destination(&held, 0).await.unwrap();
+        s.set_destination(&held, ms(0)).await.unwrap();
         assert!(
-            s.claim_deliveries("r1", 10, 60_000, 15_000, 10)
+            s.claim_deliveries("r1", ms(10), 60_000, 15_000, 10)
                 .await
                 .unwrap()
                 .is_empty(),
             "paused"
         );
         assert_eq!(s.destination(&dest("wecom_app:hq")).await.unwrap(), Some(held));
-        assert_eq!(s.release_held_destinations(20).await.unwrap(), 1);
+        assert_eq!(s.release_held_destinations(ms(20)).await.unwrap(), 1);
         assert_eq!(
-            s.claim_deliveries("r1", 20, 60_000, 15_000, 10).await.unwrap().len(),
+            s.claim_deliveries("r1", ms(20), 60_000, 15_000, 10)
+                .await
+                .unwrap()
+                .len(),
             1,
             "released"
         );
@@ -1281,52 +1295,56 @@ async fn deferral_spends_no_attempt_and_the_send_log_counts_windows() {
                 event: event("e"),
                 deliveries: vec![delivery("robot:a")],
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
-        let item = s.claim_deliveries("r1", 0, 60_000, 15_000, 10).await.unwrap().remove(0);
+        let item = s
+            .claim_deliveries("r1", ms(0), 60_000, 15_000, 10)
+            .await
+            .unwrap()
+            .remove(0);
         let later = DeliveryResult::Deferred {
-            at: 500,
+            at: ms(500),
             reason: "budget".into(),
         };
         s.finish_delivery(
             &item,
             later,
-            AuditEntry::new(AuditKind::Delivery, AuditOutcome::Paced, 0, ""),
+            AuditEntry::new(AuditKind::Delivery, AuditOutcome::Paced, ms(0), ""),
         )
         .await
         .unwrap();
         assert!(s
-            .claim_deliveries("r1", 499, 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(499), 60_000, 15_000, 10)
             .await
             .unwrap()
             .is_empty());
         assert_eq!(
-            s.claim_deliveries("r1", 500, 60_000, 15_000, 10).await.unwrap()[0].attempts,
+            s.claim_deliveries("r1", ms(500), 60_000, 15_000, 10).await.unwrap()[0].attempts,
             0
         );
 
-        s.reserve_send(&dest("wecom_app:hq"), &["zhangsan".into()], 100)
+        s.reserve_send(&dest("wecom_app:hq"), &["zhangsan".into()], ms(100))
             .await
             .unwrap();
-        s.reserve_send(&dest("wecom_app:hq"), &["lisi".into()], 200)
+        s.reserve_send(&dest("wecom_app:hq"), &["lisi".into()], ms(200))
             .await
             .unwrap();
         assert_eq!(
-            s.count_sends(&dest("wecom_app:hq"), "*", 0).await.unwrap(),
-            (2, Some(100))
+            s.count_sends(&dest("wecom_app:hq"), "*", ms(0)).await.unwrap(),
+            (2, Some(ms(100)))
         );
         assert_eq!(
-            s.count_sends(&dest("wecom_app:hq"), "lisi", 0).await.unwrap(),
-            (1, Some(200))
+            s.count_sends(&dest("wecom_app:hq"), "lisi", ms(0)).await.unwrap(),
+            (1, Some(ms(200)))
         );
         assert_eq!(
-            s.count_sends(&dest("wecom_app:hq"), "*", 150).await.unwrap(),
-            (1, Some(200)),
+            s.count_sends(&dest("wecom_app:hq"), "*", ms(150)).await.unwrap(),
+            (1, Some(ms(200))),
             "sliding window"
         );
-        assert_eq!(s.prune_sends(150).await.unwrap(), 2);
+        assert_eq!(s.prune_sends(ms(150)).await.unwrap(), 2);
     })
     .await;
 }
@@ -1340,31 +1358,31 @@ async fn digests_fold_pending_deliveries_and_list_them() {
                 event: event("e"),
                 deliveries: ds,
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
         let members: Vec<i64> = s
-            .coalescible(&dest("robot:a"), 10, 100)
+            .coalescible(&dest("robot:a"), ms(10), 100)
             .await
             .unwrap()
             .iter()
             .map(|d| d.id)
             .collect();
         assert_eq!(members.len(), 3);
-        assert_eq!(s.count_coalescible(&dest("robot:a"), 10, 100).await.unwrap(), 3);
+        assert_eq!(s.count_coalescible(&dest("robot:a"), ms(10), 100).await.unwrap(), 3);
         assert_eq!(
-            s.count_coalescible(&dest("robot:a"), 10, 2).await.unwrap(),
+            s.count_coalescible(&dest("robot:a"), ms(10), 2).await.unwrap(),
             2,
             "counts no further than asked"
         );
-        assert_eq!(s.count_coalescible(&dest("robot:b"), 10, 100).await.unwrap(), 0);
+        assert_eq!(s.count_coalescible(&dest("robot:b"), ms(10), 100).await.unwrap(), 0);
         let digest = NewDelivery {
             route_id: "digest".into(),
             ..delivery("robot:a")
         };
         let id = s
-            .create_digest(&members, digest.clone(), "tok", 10)
+            .create_digest(&members, digest.clone(), "tok", ms(10))
             .await
             .unwrap()
             .unwrap();
@@ -1372,18 +1390,18 @@ async fn digests_fold_pending_deliveries_and_list_them() {
         assert_eq!(items.iter().map(|i| i.id).collect::<Vec<_>>(), members);
         assert!(s.digest_items("other").await.unwrap().is_empty());
         assert_eq!(
-            s.count_coalescible(&dest("robot:a"), 10, 100).await.unwrap(),
+            s.count_coalescible(&dest("robot:a"), ms(10), 100).await.unwrap(),
             0,
             "folded ones and the digest itself are not counted"
         );
-        let claimed = s.claim_deliveries("r1", 10, 60_000, 15_000, 10).await.unwrap();
+        let claimed = s.claim_deliveries("r1", ms(10), 60_000, 15_000, 10).await.unwrap();
         assert_eq!(
             claimed.iter().map(|d| d.id).collect::<Vec<_>>(),
             vec![id],
             "only the digest is left to send"
         );
         // Folding what is no longer pending does nothing.
-        assert_eq!(s.create_digest(&members, digest, "tok2", 10).await.unwrap(), None);
+        assert_eq!(s.create_digest(&members, digest, "tok2", ms(10)).await.unwrap(), None);
     })
     .await;
 }
@@ -1397,16 +1415,16 @@ async fn replay_requeues_matching_dead_letters_only() {
                 event: event("e"),
                 deliveries: ds,
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
-        for item in s.claim_deliveries("r1", 0, 60_000, 15_000, 10).await.unwrap() {
+        for item in s.claim_deliveries("r1", ms(0), 60_000, 15_000, 10).await.unwrap() {
             let dead = DeliveryResult::Dead { error: "x".into() };
             s.finish_delivery(
                 &item,
                 dead,
-                AuditEntry::new(AuditKind::Delivery, AuditOutcome::Dead, 0, ""),
+                AuditEntry::new(AuditKind::Delivery, AuditOutcome::Dead, ms(0), ""),
             )
             .await
             .unwrap();
@@ -1417,8 +1435,8 @@ async fn replay_requeues_matching_dead_letters_only() {
         };
         assert!(ReplayFilter::default().is_empty());
         assert_eq!(s.count_dead(&only_a).await.unwrap(), 1);
-        assert_eq!(s.replay_dead(&only_a, 50, 100).await.unwrap(), 1);
-        let again = s.claim_deliveries("r1", 50, 60_000, 15_000, 10).await.unwrap();
+        assert_eq!(s.replay_dead(&only_a, ms(50), 100).await.unwrap(), 1);
+        let again = s.claim_deliveries("r1", ms(50), 60_000, 15_000, 10).await.unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!((&again[0].destination, again[0].attempts), (&dest("robot:a"), 0));
         assert_eq!(s.queue_depths().await.unwrap().deliveries_dead, 1);
@@ -1438,54 +1456,54 @@ async fn one_process_sends_for_a_destination_at_a_time() {
                 event: event("e"),
                 deliveries: ds,
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
-        let first = s.claim_deliveries("r1", 0, 60_000, 15_000, 2).await.unwrap();
+        let first = s.claim_deliveries("r1", ms(0), 60_000, 15_000, 2).await.unwrap();
         assert_eq!(first.len(), 2);
         let leased = first[0].destination.clone();
-        let second = s.claim_deliveries("r2", 0, 60_000, 15_000, 10).await.unwrap();
+        let second = s.claim_deliveries("r2", ms(0), 60_000, 15_000, 10).await.unwrap();
         assert!(
             second.iter().all(|d| d.destination != leased),
             "{leased} is r1's: {second:?}"
         );
         // r1 goes quiet: after its lease runs out — and its claims, so nothing is overtaken — r2 takes over.
-        let early = s.claim_deliveries("r2", 16_000, 60_000, 15_000, 10).await.unwrap();
+        let early = s.claim_deliveries("r2", ms(16_000), 60_000, 15_000, 10).await.unwrap();
         assert!(
             early.iter().all(|d| d.destination != leased),
             "r1's claims are still in flight: {early:?}"
         );
-        let later = s.claim_deliveries("r2", 61_000, 60_000, 15_000, 10).await.unwrap();
+        let later = s.claim_deliveries("r2", ms(61_000), 60_000, 15_000, 10).await.unwrap();
         assert!(
             later.iter().any(|d| d.destination == leased),
             "taken over after the lease: {later:?}"
         );
         for item in &later {
-            let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 62_000, "");
+            let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, ms(62_000), "");
             s.finish_delivery(item, DeliveryResult::Delivered, audit).await.unwrap();
         }
         // A heartbeat keeps a lease; a clean shutdown gives it back.
-        s.renew_destination_leases("r2", 100_000).await.unwrap();
+        s.renew_destination_leases("r2", ms(100_000)).await.unwrap();
         let ds = vec![delivery(&leased.to_string())];
         s.insert_event(
             NewEvent {
                 event: event("e2"),
                 deliveries: ds,
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
         assert!(s
-            .claim_deliveries("r1", 70_000, 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(70_000), 60_000, 15_000, 10)
             .await
             .unwrap()
             .iter()
             .all(|d| d.destination != leased));
         s.release_destination_leases("r2").await.unwrap();
         assert!(s
-            .claim_deliveries("r1", 70_000, 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(70_000), 60_000, 15_000, 10)
             .await
             .unwrap()
             .iter()
@@ -1503,12 +1521,12 @@ async fn replay_by_shop_finds_a_dead_digest_of_that_shops_messages() {
                 event: event("e"),
                 deliveries: ds,
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
         let members: Vec<i64> = s
-            .coalescible(&dest("robot:a"), 10, 100)
+            .coalescible(&dest("robot:a"), ms(10), 100)
             .await
             .unwrap()
             .iter()
@@ -1518,9 +1536,9 @@ async fn replay_by_shop_finds_a_dead_digest_of_that_shops_messages() {
             route_id: "digest".into(),
             ..delivery("robot:a")
         };
-        s.create_digest(&members, digest, "tok", 10).await.unwrap().unwrap();
+        s.create_digest(&members, digest, "tok", ms(10)).await.unwrap().unwrap();
         let item = s
-            .claim_deliveries("r1", 10, 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(10), 60_000, 15_000, 10)
             .await
             .unwrap()
             .remove(0);
@@ -1528,7 +1546,7 @@ async fn replay_by_shop_finds_a_dead_digest_of_that_shops_messages() {
         s.finish_delivery(
             &item,
             dead,
-            AuditEntry::new(AuditKind::Delivery, AuditOutcome::Dead, 11, ""),
+            AuditEntry::new(AuditKind::Delivery, AuditOutcome::Dead, ms(11), ""),
         )
         .await
         .unwrap();
@@ -1538,7 +1556,7 @@ async fn replay_by_shop_finds_a_dead_digest_of_that_shops_messages() {
             ..Default::default()
         };
         assert_eq!(s.count_dead(&by_shop).await.unwrap(), 1);
-        assert_eq!(s.replay_dead(&by_shop, 20, 100).await.unwrap(), 1);
+        assert_eq!(s.replay_dead(&by_shop, ms(20), 100).await.unwrap(), 1);
         let other = ReplayFilter {
             shop_id: Some(1),
             ..Default::default()
@@ -1552,7 +1570,7 @@ async fn replay_by_shop_finds_a_dead_digest_of_that_shops_messages() {
 async fn quiet_deliveries_wait_unclaimed_until_released() {
     run_both(|s| async move {
         let held = NewDelivery {
-            quiet_until: Some(1_000),
+            quiet_until: Some(ms(1_000)),
             ..delivery("robot:q")
         };
         s.insert_event(
@@ -1560,30 +1578,30 @@ async fn quiet_deliveries_wait_unclaimed_until_released() {
                 event: event("quiet"),
                 deliveries: vec![held.clone(), held, delivery("robot:q")],
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
         // Before the quiet period ends only the unheld one is due; held ones are never folded into a
         // budget digest either.
-        let claimed = s.claim_deliveries("r1", 500, 60_000, 15_000, 10).await.unwrap();
+        let claimed = s.claim_deliveries("r1", ms(500), 60_000, 15_000, 10).await.unwrap();
         assert_eq!(claimed.len(), 1);
-        assert!(s.quiet_due(500, 10).await.unwrap().is_empty());
-        assert!(s.coalescible(&dest("robot:q"), 500, 10).await.unwrap().is_empty());
+        assert!(s.quiet_due(ms(500), 10).await.unwrap().is_empty());
+        assert!(s.coalescible(&dest("robot:q"), ms(500), 10).await.unwrap().is_empty());
         // After it ends they are reported, still unclaimable until released.
-        let due = s.quiet_due(2_000, 10).await.unwrap();
+        let due = s.quiet_due(ms(2_000), 10).await.unwrap();
         assert_eq!(due.len(), 2);
-        assert!(due.iter().all(|h| h.quiet_until == 1_000));
+        assert!(due.iter().all(|h| h.quiet_until == ms(1_000)));
         assert!(s
-            .claim_deliveries("r2", 2_000, 60_000, 15_000, 10)
+            .claim_deliveries("r2", ms(2_000), 60_000, 15_000, 10)
             .await
             .unwrap()
             .is_empty());
         let ids: Vec<i64> = due.iter().map(|h| h.item.id).collect();
-        assert_eq!(s.unhold(&ids, 2_000).await.unwrap(), 2);
-        assert!(s.quiet_due(2_000, 10).await.unwrap().is_empty());
+        assert_eq!(s.unhold(&ids, ms(2_000)).await.unwrap(), 2);
+        assert!(s.quiet_due(ms(2_000), 10).await.unwrap().is_empty());
         // Released, they are claimed in order (with the first one, whose unfinished claim ran out).
-        let again = s.claim_deliveries("r1", 120_000, 60_000, 15_000, 10).await.unwrap();
+        let again = s.claim_deliveries("r1", ms(120_000), 60_000, 15_000, 10).await.unwrap();
         let mut expected = ids.clone();
         expected.push(claimed[0].id);
         assert_eq!(again.iter().map(|d| d.id).collect::<Vec<_>>(), expected);
@@ -1667,7 +1685,7 @@ async fn tasks_assign_in_turn_stick_to_their_order_and_escalate_once() {
         };
         assert!(s.escalate_task(a.id, escalation.clone(), ms(20_000)).await.unwrap());
         assert!(!s.escalate_task(a.id, escalation, ms(20_001)).await.unwrap());
-        let claimed = s.claim_deliveries("r1", 20_000, 60_000, 15_000, 10).await.unwrap();
+        let claimed = s.claim_deliveries("r1", ms(20_000), 60_000, 15_000, 10).await.unwrap();
         assert_eq!(
             claimed.iter().map(|d| d.destination.to_string()).collect::<Vec<_>>(),
             ["robot:boss"]
@@ -1694,27 +1712,27 @@ async fn console_made_config_is_told_until_the_file_takes_it_back() {
             body: "{}".into(),
             fingerprint: fp.into(),
         };
-        s.apply_config(&[obj("file", "1"), obj("edited", "1")], 1)
+        s.apply_config(&[obj("file", "1"), obj("edited", "1")], ms(1))
             .await
             .unwrap();
         assert!(
             s.console_made_config().await.unwrap().is_empty(),
             "apply writes the file's objects"
         );
-        s.put_config(&obj("edited", "2"), 2).await.unwrap();
-        s.put_config(&obj("new", "1"), 3).await.unwrap();
-        s.put_config(&obj("file", "1"), 4).await.unwrap();
+        s.put_config(&obj("edited", "2"), ms(2)).await.unwrap();
+        s.put_config(&obj("new", "1"), ms(3)).await.unwrap();
+        s.put_config(&obj("file", "1"), ms(4)).await.unwrap();
         let made = s.console_made_config().await.unwrap();
         let ids: Vec<(&str, &str, i64)> = made
             .iter()
-            .map(|m| (m.id.as_str(), m.fingerprint.as_str(), m.updated_at))
+            .map(|m| (m.id.as_str(), m.fingerprint.as_str(), m.updated_at.as_millis()))
             .collect();
         assert_eq!(
             ids,
             vec![("edited", "2", 2), ("new", "1", 3)],
             "an unchanged put keeps the file's origin"
         );
-        s.apply_config(&[obj("file", "1"), obj("edited", "2"), obj("new", "9")], 5)
+        s.apply_config(&[obj("file", "1"), obj("edited", "2"), obj("new", "9")], ms(5))
             .await
             .unwrap();
         assert!(
@@ -1734,9 +1752,9 @@ async fn single_config_objects_are_put_and_deleted() {
             body: "{}".into(),
             fingerprint: fp.into(),
         };
-        assert_eq!(s.put_config(&obj("1"), 1).await.unwrap(), ConfigChange::Created);
-        assert_eq!(s.put_config(&obj("1"), 2).await.unwrap(), ConfigChange::Unchanged);
-        assert_eq!(s.put_config(&obj("2"), 3).await.unwrap(), ConfigChange::Updated);
+        assert_eq!(s.put_config(&obj("1"), ms(1)).await.unwrap(), ConfigChange::Created);
+        assert_eq!(s.put_config(&obj("1"), ms(2)).await.unwrap(), ConfigChange::Unchanged);
+        assert_eq!(s.put_config(&obj("2"), ms(3)).await.unwrap(), ConfigChange::Updated);
         assert!(s.delete_config("route", "r").await.unwrap());
         assert!(!s.delete_config("route", "r").await.unwrap());
         assert!(s.list_config().await.unwrap().is_empty());
@@ -1804,7 +1822,7 @@ async fn the_logistics_watch_polls_each_shipped_order_once_per_round() {
                 event: event("known"),
                 deliveries: Vec::new(),
             },
-            1,
+            ms(1),
         )
         .await
         .unwrap();
@@ -1824,7 +1842,7 @@ async fn rule_counters_count_deliveries_by_state_and_events_matched() {
                     event: event(key),
                     deliveries,
                 },
-                0,
+                ms(0),
             )
             .await
             .unwrap();
@@ -1855,7 +1873,7 @@ async fn the_newest_event_of_an_order_is_found_by_kind() {
                     event: e,
                     deliveries: Vec::new(),
                 },
-                1,
+                ms(1),
             )
             .await
             .unwrap();
@@ -1881,19 +1899,26 @@ async fn a_sent_attempt_settles_its_send_with_its_result() {
                 event: event("sent"),
                 deliveries: vec![delivery("robot:s")],
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
-        let item = s.claim_deliveries("r1", 10, 60_000, 15_000, 1).await.unwrap().remove(0);
-        s.reserve_send(&dest("robot:s"), &[], 100).await.unwrap();
-        let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 150, "");
+        let item = s
+            .claim_deliveries("r1", ms(10), 60_000, 15_000, 1)
+            .await
+            .unwrap()
+            .remove(0);
+        s.reserve_send(&dest("robot:s"), &[], ms(100)).await.unwrap();
+        let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, ms(150), "");
         assert!(s
-            .finish_sent(&item, DeliveryResult::Delivered, audit, 100, 150)
+            .finish_sent(&item, DeliveryResult::Delivered, audit, ms(100), ms(150))
             .await
             .unwrap());
         // The send now counts from when it was answered.
-        assert_eq!(s.count_sends(&dest("robot:s"), "*", 120).await.unwrap(), (1, Some(150)));
+        assert_eq!(
+            s.count_sends(&dest("robot:s"), "*", ms(120)).await.unwrap(),
+            (1, Some(ms(150)))
+        );
     })
     .await;
 }
@@ -1904,7 +1929,14 @@ async fn audit_entries_are_sealed_into_one_chain_in_order() {
         let head = s.audit_chain_head().await.unwrap();
         assert_eq!((head.seq, head.hash.as_str()), (0, chain::GENESIS));
         assert_eq!(s.seal_audit(100).await.unwrap(), 0, "nothing to seal");
-        let entry = |n: i64| AuditEntry::new(AuditKind::Push, AuditOutcome::Accepted, 1_000 + n, format!("push {n}"));
+        let entry = |n: i64| {
+            AuditEntry::new(
+                AuditKind::Push,
+                AuditOutcome::Accepted,
+                ms(1_000 + n),
+                format!("push {n}"),
+            )
+        };
         s.append_audits(&(0..5).map(entry).collect::<Vec<_>>()).await.unwrap();
         assert_eq!(s.seal_audit(3).await.unwrap(), 3);
         s.append_audit(entry(5)).await.unwrap();
@@ -1934,7 +1966,14 @@ async fn audit_entries_are_sealed_into_one_chain_in_order() {
 #[tokio::test]
 async fn concurrent_sealers_each_entry_sealed_once_into_one_chain() {
     run_both(|s| async move {
-        let entry = |n: i64| AuditEntry::new(AuditKind::Push, AuditOutcome::Accepted, 1_000 + n, format!("push {n}"));
+        let entry = |n: i64| {
+            AuditEntry::new(
+                AuditKind::Push,
+                AuditOutcome::Accepted,
+                ms(1_000 + n),
+                format!("push {n}"),
+            )
+        };
         s.append_audits(&(0..400).map(entry).collect::<Vec<_>>()).await.unwrap();
         // Two sealers read the same unsealed entries and hash them from the same head; only one may
         // write its links, the other hashes again from the head it moved to.
@@ -2008,8 +2047,8 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
         };
         s.complete_inbox(&item, done, ms(100)).await.unwrap();
         let (a, b) = tokio::join!(
-            s.claim_deliveries("one", 200, 1_000, 5_000, 4),
-            s.claim_deliveries("two", 200, 1_000, 5_000, 4)
+            s.claim_deliveries("one", ms(200), 1_000, 5_000, 4),
+            s.claim_deliveries("two", ms(200), 1_000, 5_000, 4)
         );
         let (a, b) = (a.unwrap(), b.unwrap());
         let mut ids: Vec<i64> = a.iter().chain(&b).map(|d| d.id).collect();
@@ -2022,7 +2061,7 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
             b.iter().all(|d| !one.contains(&d.destination.to_string())),
             "no destination sent by both"
         );
-        let rest = s.claim_deliveries("one", 200, 1_000, 5_000, 100).await.unwrap();
+        let rest = s.claim_deliveries("one", ms(200), 1_000, 5_000, 100).await.unwrap();
         assert_eq!(claimed + rest.len(), 6);
     })
     .await;
@@ -2032,32 +2071,38 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
 async fn the_send_log_counts_each_person_of_a_large_send() {
     run_both(|s| async move {
         let everyone: Vec<String> = (0..2_500).map(|i| format!("user{i}")).collect();
-        s.reserve_send(&dest("wecom_app:hq"), &everyone, 100).await.unwrap();
-        s.reserve_send(&dest("wecom_app:hq"), &["user7".into(), "?".into()], 200)
+        s.reserve_send(&dest("wecom_app:hq"), &everyone, ms(100)).await.unwrap();
+        s.reserve_send(&dest("wecom_app:hq"), &["user7".into(), "?".into()], ms(200))
             .await
             .unwrap();
         assert_eq!(
-            s.count_sends(&dest("wecom_app:hq"), "*", 0).await.unwrap(),
-            (2, Some(100))
+            s.count_sends(&dest("wecom_app:hq"), "*", ms(0)).await.unwrap(),
+            (2, Some(ms(100)))
         );
         let asked: Vec<String> = vec!["user7".into(), "user2499".into(), "nobody".into()];
-        let mut counts = s.member_send_counts(&dest("wecom_app:hq"), &asked, 0).await.unwrap();
+        let mut counts = s
+            .member_send_counts(&dest("wecom_app:hq"), &asked, ms(0))
+            .await
+            .unwrap();
         counts.sort();
         assert_eq!(
             counts,
-            vec![("user2499".into(), 1, 100), ("user7".into(), 2, 100)],
+            vec![("user2499".into(), 1, ms(100)), ("user7".into(), 2, ms(100))],
             "only members with sends"
         );
-        let later = s.member_send_counts(&dest("wecom_app:hq"), &asked, 150).await.unwrap();
-        assert_eq!(later, vec![("user7".into(), 1, 200)], "sliding window");
+        let later = s
+            .member_send_counts(&dest("wecom_app:hq"), &asked, ms(150))
+            .await
+            .unwrap();
+        assert_eq!(later, vec![("user7".into(), 1, ms(200))], "sliding window");
         assert!(s
-            .member_send_counts(&dest("robot:x"), &asked, 0)
+            .member_send_counts(&dest("robot:x"), &asked, ms(0))
             .await
             .unwrap()
             .is_empty());
         // More members than one statement binds.
         assert_eq!(
-            s.member_send_counts(&dest("wecom_app:hq"), &everyone, 0)
+            s.member_send_counts(&dest("wecom_app:hq"), &everyone, ms(0))
                 .await
                 .unwrap()
                 .len(),
@@ -2100,9 +2145,9 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         assert_eq!(s.queue_depths().await.unwrap().inbox_pending, 1);
 
         // Deliveries: one delivered long ago goes; one still pending stays.
-        let out = s.claim_deliveries("r1", 100, 30_000, 15_000, 10).await.unwrap();
+        let out = s.claim_deliveries("r1", ms(100), 30_000, 15_000, 10).await.unwrap();
         let sent = out.iter().find(|d| d.destination == dest("robot:a")).unwrap();
-        let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, 200, "x");
+        let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, ms(200), "x");
         assert!(s.finish_delivery(sent, DeliveryResult::Delivered, audit).await.unwrap());
         assert_eq!(s.purge(RetentionTarget::Deliveries, ms(1_000), 100).await.unwrap(), 1);
         assert_eq!(s.purge(RetentionTarget::Deliveries, ms(1_000), 100).await.unwrap(), 0);
@@ -2115,12 +2160,12 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         assert_eq!(s.purge(RetentionTarget::Events, ms(1_000), 100).await.unwrap(), 1);
 
         // Audit: the oldest end goes, in batches, and what remains still verifies.
-        let entry = |at: i64| AuditEntry::new(AuditKind::Auth, AuditOutcome::Refreshed, at, "tokens");
+        let entry = |at: i64| AuditEntry::new(AuditKind::Auth, AuditOutcome::Refreshed, ms(at), "tokens");
         s.append_audits(&[entry(300), entry(400), entry(9_000)]).await.unwrap();
         s.seal_audit(1_000).await.unwrap();
         let before = s.audit_chain_head().await.unwrap();
         let old = s.sealed_audit_page(0, 1_000).await.unwrap();
-        let expired = old.iter().filter(|r| r.entry.at < 1_000).count() as u64;
+        let expired = old.iter().filter(|r| r.entry.at < ms(1_000)).count() as u64;
         assert!(expired >= 3, "pushes, the delivery and two refreshes: {old:?}");
         assert_eq!(
             s.purge(RetentionTarget::Audit, ms(1_000), 2).await.unwrap(),
@@ -2166,7 +2211,7 @@ async fn unreached_recipients_are_reported_once_a_day() {
             deliveries: vec![delivery("robot:ops")],
         };
         assert!(s
-            .report_unreached(&dest("wecom_app:hq"), 20_000, &first, notice("n1"), 5)
+            .report_unreached(&dest("wecom_app:hq"), 20_000, &first, notice("n1"), ms(5))
             .await
             .unwrap());
         assert_eq!(
@@ -2182,7 +2227,7 @@ async fn unreached_recipients_are_reported_once_a_day() {
             values(&[("invalidtag", "8")])
         );
         assert!(
-            !s.report_unreached(&dest("wecom_app:hq"), 20_000, &again, notice("n2"), 6)
+            !s.report_unreached(&dest("wecom_app:hq"), 20_000, &again, notice("n2"), ms(6))
                 .await
                 .unwrap(),
             "a value reported today is not reported again, and nothing is stored"
@@ -2202,8 +2247,8 @@ async fn unreached_recipients_are_reported_once_a_day() {
             first
         );
         // Reports made at 5 (and 6, which stored nothing) are pruned by age; then today's value is new again.
-        assert_eq!(s.prune_unreached(5).await.unwrap(), 0, "not older than itself");
-        assert!(s.prune_unreached(6).await.unwrap() >= 1);
+        assert_eq!(s.prune_unreached(ms(5)).await.unwrap(), 0, "not older than itself");
+        assert!(s.prune_unreached(ms(6)).await.unwrap() >= 1);
         assert_eq!(
             s.unreported_unreached(&dest("wecom_app:hq"), 20_000, &first)
                 .await
@@ -2295,13 +2340,13 @@ async fn personal_data_is_sealed_at_rest_and_read_back_in_clear() {
                 event: order_event("order-1", "ORDERA1", Some(BUYER)),
                 deliveries: vec![],
             },
-            12,
+            ms(12),
         )
         .await
         .unwrap();
         let e = s.latest_event("ORDERA1", None).await.unwrap().unwrap();
         assert_eq!(e.order.unwrap().buyer_username.as_deref(), Some(BUYER));
-        let d = s.claim_deliveries("me", 20, 60_000, 15_000, 10).await.unwrap();
+        let d = s.claim_deliveries("me", ms(20), 60_000, 15_000, 10).await.unwrap();
         assert!(
             d[0].payload.contains(CHAT) && d[0].summary.contains(BUYER),
             "{:?}",
@@ -2334,17 +2379,17 @@ async fn sqlite_file_and_wal_hold_no_buyer_name_chat_or_address() {
     ] {
         let line = format!("{BUYER} {CHAT} {ADDRESS}");
         let deliveries = vec![rendered("robot:a", &line)];
-        s.insert_event(NewEvent { event: e, deliveries }, 12).await.unwrap();
+        s.insert_event(NewEvent { event: e, deliveries }, ms(12)).await.unwrap();
     }
     s.open_task(&buyer_task("chat-1", None, BUYER), ms(30)).await.unwrap();
     let members: Vec<i64> = s
-        .coalescible(&dest("robot:a"), 40, 10)
+        .coalescible(&dest("robot:a"), ms(40), 10)
         .await
         .unwrap()
         .iter()
         .map(|d| d.id)
         .collect();
-    s.create_digest(&members, rendered("robot:a", &format!("汇总 {BUYER}")), "tok", 40)
+    s.create_digest(&members, rendered("robot:a", &format!("汇总 {BUYER}")), "tok", ms(40))
         .await
         .unwrap()
         .unwrap();
@@ -2426,7 +2471,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
                     event: e,
                     deliveries: vec![rendered(dest, &line)],
                 },
-                10,
+                ms(10),
             )
             .await
             .unwrap();
@@ -2458,14 +2503,14 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
         s.open_task(&buyer_task("chat-b", None, other), ms(11)).await.unwrap();
         // A digest of robot:b carries the buyer's status line and the other buyer's order.
         let members: Vec<i64> = s
-            .coalescible(&dest("robot:b"), 20, 10)
+            .coalescible(&dest("robot:b"), ms(20), 10)
             .await
             .unwrap()
             .iter()
             .map(|d| d.id)
             .collect();
         assert_eq!(members.len(), 2);
-        s.create_digest(&members, rendered("robot:b", "digest"), "dig", 20)
+        s.create_digest(&members, rendered("robot:b", "digest"), "dig", ms(20))
             .await
             .unwrap()
             .unwrap();
@@ -2498,7 +2543,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
         assert_eq!(tasks.len(), 1);
         assert_eq!(tasks[0].event_key, "chat-b");
         let left: Vec<String> = s
-            .claim_deliveries("me", 40, 60_000, 15_000, 10)
+            .claim_deliveries("me", ms(40), 60_000, 15_000, 10)
             .await
             .unwrap()
             .into_iter()
@@ -2570,14 +2615,14 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
             body: body.to_string(),
             fingerprint: a.fingerprint(&serde_json::to_vec(&plain_body).unwrap()),
         };
-        s.apply_config(&[object], 1).await.unwrap();
+        s.apply_config(&[object], ms(1)).await.unwrap();
         s.insert_pushes(&[push("p1", 1), push("p2", 1)]).await.unwrap();
         for e in [
             chat_event("chat-1", BUYER),
             order_event("order-1", "ORDERA1", Some(BUYER)),
         ] {
             let deliveries = vec![rendered("robot:a", BUYER)];
-            s.insert_event(NewEvent { event: e, deliveries }, 2).await.unwrap();
+            s.insert_event(NewEvent { event: e, deliveries }, ms(2)).await.unwrap();
         }
         let first = s.open_task(&buyer_task("chat-1", None, BUYER), ms(3)).await.unwrap();
         s.close().await;
@@ -2627,7 +2672,7 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
         );
         let e = s.latest_event("ORDERA1", None).await.unwrap().unwrap();
         assert_eq!(e.order.unwrap().buyer_username.as_deref(), Some(BUYER));
-        let d = s.claim_deliveries("me", 5, 60_000, 15_000, 10).await.unwrap();
+        let d = s.claim_deliveries("me", ms(5), 60_000, 15_000, 10).await.unwrap();
         assert!(d.iter().all(|d| d.summary == BUYER), "{d:?}");
         assert_eq!(s.list_tasks(None, 10).await.unwrap()[0].summary, first.summary);
         let again = s.open_task(&buyer_task("chat-2", None, BUYER), ms(6)).await.unwrap();
@@ -2717,7 +2762,7 @@ async fn purging_a_shop_deletes_its_data_and_nothing_else() {
                 event: e,
                 deliveries: vec![delivery("robot:a")],
             };
-            assert!(s.insert_event(new, 100).await.unwrap());
+            assert!(s.insert_event(new, ms(100)).await.unwrap());
         }
         let auth = ShopAuth {
             app_id: app(),
@@ -3222,23 +3267,23 @@ async fn the_setup_link_creates_one_first_admin_once() {
         assert!(!s.has_console_admin().await.unwrap());
         let admin = console_user("ops", Role::Viewer);
         assert_eq!(
-            s.create_first_admin("h1", &admin, 10).await.unwrap(),
+            s.create_first_admin("h1", &admin, ms(10)).await.unwrap(),
             UserCreated::SetupClosed,
             "no link made yet"
         );
-        s.create_setup_token("old", 0, 1_000).await.unwrap();
-        s.create_setup_token("h1", 0, 1_000).await.unwrap();
+        s.create_setup_token("old", ms(0), ms(1_000)).await.unwrap();
+        s.create_setup_token("h1", ms(0), ms(1_000)).await.unwrap();
         assert_eq!(
-            s.create_first_admin("old", &admin, 10).await.unwrap(),
+            s.create_first_admin("old", &admin, ms(10)).await.unwrap(),
             UserCreated::SetupClosed,
             "a new link replaces the old one"
         );
         assert_eq!(
-            s.create_first_admin("h1", &admin, 1_000).await.unwrap(),
+            s.create_first_admin("h1", &admin, ms(1_000)).await.unwrap(),
             UserCreated::SetupClosed,
             "expired"
         );
-        let UserCreated::Created(created) = s.create_first_admin("h1", &admin, 999).await.unwrap() else {
+        let UserCreated::Created(created) = s.create_first_admin("h1", &admin, ms(999)).await.unwrap() else {
             panic!("the link creates the first admin");
         };
         assert_eq!(
@@ -3247,16 +3292,16 @@ async fn the_setup_link_creates_one_first_admin_once() {
             "the first user is an admin whatever was asked"
         );
         assert!(s.has_console_admin().await.unwrap());
-        s.create_setup_token("h2", 0, 5_000).await.unwrap();
+        s.create_setup_token("h2", ms(0), ms(5_000)).await.unwrap();
         assert_eq!(
-            s.create_first_admin("h2", &console_user("other", Role::Admin), 1_001)
+            s.create_first_admin("h2", &console_user("other", Role::Admin), ms(1_001))
                 .await
                 .unwrap(),
             UserCreated::SetupClosed,
             "an admin exists: the link creates nobody"
         );
         assert_eq!(
-            s.create_first_admin("h1", &console_user("again", Role::Admin), 1_002)
+            s.create_first_admin("h1", &console_user("again", Role::Admin), ms(1_002))
                 .await
                 .unwrap(),
             UserCreated::SetupClosed,
@@ -3379,18 +3424,18 @@ async fn one_owner_holds_a_bots_long_connection_until_its_lease_runs_out() {
 #[tokio::test]
 async fn console_users_link_to_one_wecom_member_each() {
     run_both(|s| async move {
-        let act = |at: i64, target: &str| ConsoleAction::new(at, "ops", "user.wecom", Some(target), "");
+        let act = |at: i64, target: &str| ConsoleAction::new(ms(at), "ops", "user.wecom", Some(target), "");
         let wecom = |u: &str| WeComUserId::parse(u).unwrap();
-        s.create_setup_token("h", 0, 1_000).await.unwrap();
+        s.create_setup_token("h", ms(0), ms(1_000)).await.unwrap();
         let UserCreated::Created(ops) = s
-            .create_first_admin("h", &console_user("ops", Role::Admin), 1)
+            .create_first_admin("h", &console_user("ops", Role::Admin), ms(1))
             .await
             .unwrap()
         else {
             panic!("first admin");
         };
         assert_eq!(ops.wecom_userid, None, "not linked until an admin links it");
-        let created = ConsoleAction::new(2, "ops", "user.create", Some("ann"), "");
+        let created = ConsoleAction::new(ms(2), "ops", "user.create", Some("ann"), "");
         s.create_console_user(&console_user("ann", Role::Viewer), &created)
             .await
             .unwrap();
@@ -3446,9 +3491,9 @@ async fn console_users_link_to_one_wecom_member_each() {
             WeComLinked::Linked,
             "free again once unlinked"
         );
-        s.create_console_session("so", ops.id, 10, 100).await.unwrap();
+        s.create_console_session("so", ops.id, ms(10), ms(100)).await.unwrap();
         assert_eq!(
-            s.console_session("so", 50).await.unwrap().unwrap().wecom_userid,
+            s.console_session("so", ms(50)).await.unwrap().unwrap().wecom_userid,
             Some(wecom("zhangsan")),
             "sessions read the link too"
         );
@@ -3472,14 +3517,14 @@ async fn console_users_link_to_one_wecom_member_each() {
         );
 
         // Login states: spent once, never after they expire.
-        s.create_console_login_state("st1", 0, 300).await.unwrap();
-        s.create_console_login_state("st2", 0, 300).await.unwrap();
-        assert!(s.take_console_login_state("st1", 299).await.unwrap());
-        assert!(!s.take_console_login_state("st1", 299).await.unwrap(), "single use");
-        assert!(!s.take_console_login_state("st2", 300).await.unwrap(), "expired");
-        assert!(!s.take_console_login_state("nope", 1).await.unwrap());
-        s.create_console_login_state("st3", 400, 700).await.unwrap();
-        assert!(s.take_console_login_state("st3", 500).await.unwrap());
+        s.create_console_login_state("st1", ms(0), ms(300)).await.unwrap();
+        s.create_console_login_state("st2", ms(0), ms(300)).await.unwrap();
+        assert!(s.take_console_login_state("st1", ms(299)).await.unwrap());
+        assert!(!s.take_console_login_state("st1", ms(299)).await.unwrap(), "single use");
+        assert!(!s.take_console_login_state("st2", ms(300)).await.unwrap(), "expired");
+        assert!(!s.take_console_login_state("nope", ms(1)).await.unwrap());
+        s.create_console_login_state("st3", ms(400), ms(700)).await.unwrap();
+        assert!(s.take_console_login_state("st3", ms(500)).await.unwrap());
     })
     .await;
 }
@@ -3487,10 +3532,10 @@ async fn console_users_link_to_one_wecom_member_each() {
 #[tokio::test]
 async fn console_users_sessions_and_the_last_admin() {
     run_both(|s| async move {
-        let act = |at: i64, what: &str, target: &str| ConsoleAction::new(at, "ops", what, Some(target), "");
-        s.create_setup_token("h", 0, 1_000).await.unwrap();
+        let act = |at: i64, what: &str, target: &str| ConsoleAction::new(ms(at), "ops", what, Some(target), "");
+        s.create_setup_token("h", ms(0), ms(1_000)).await.unwrap();
         let UserCreated::Created(ops) = s
-            .create_first_admin("h", &console_user("ops", Role::Admin), 1)
+            .create_first_admin("h", &console_user("ops", Role::Admin), ms(1))
             .await
             .unwrap()
         else {
@@ -3523,11 +3568,11 @@ async fn console_users_sessions_and_the_last_admin() {
             ["ann", "ops"]
         );
 
-        s.create_console_session("sa", ann.id, 10, 100).await.unwrap();
-        s.create_console_session("so", ops.id, 10, 100).await.unwrap();
-        assert_eq!(s.console_session("sa", 99).await.unwrap().unwrap().username, "ann");
-        assert!(s.console_session("sa", 100).await.unwrap().is_none(), "expired");
-        assert!(s.console_session("nope", 50).await.unwrap().is_none());
+        s.create_console_session("sa", ann.id, ms(10), ms(100)).await.unwrap();
+        s.create_console_session("so", ops.id, ms(10), ms(100)).await.unwrap();
+        assert_eq!(s.console_session("sa", ms(99)).await.unwrap().unwrap().username, "ann");
+        assert!(s.console_session("sa", ms(100)).await.unwrap().is_none(), "expired");
+        assert!(s.console_session("nope", ms(50)).await.unwrap().is_none());
 
         assert_eq!(
             s.update_console_user("ops", Role::Operator, false, &act(20, "user.update", "ops"))
@@ -3548,9 +3593,9 @@ async fn console_users_sessions_and_the_last_admin() {
             UserUpdated::Updated
         );
         let ann_now = s.console_user("ann").await.unwrap().unwrap();
-        assert_eq!((ann_now.role, ann_now.disabled_at), (Role::Operator, Some(21)));
+        assert_eq!((ann_now.role, ann_now.disabled_at), (Role::Operator, Some(ms(21))));
         assert!(
-            s.console_session("sa", 50).await.unwrap().is_none(),
+            s.console_session("sa", ms(50)).await.unwrap().is_none(),
             "disabling ends the sessions"
         );
         assert_eq!(
@@ -3565,7 +3610,7 @@ async fn console_users_sessions_and_the_last_admin() {
             .await
             .unwrap());
         assert!(
-            s.console_session("so", 50).await.unwrap().is_none(),
+            s.console_session("so", ms(50)).await.unwrap().is_none(),
             "a new password ends the sessions"
         );
         assert!(!s
@@ -3573,14 +3618,14 @@ async fn console_users_sessions_and_the_last_admin() {
             .await
             .unwrap());
 
-        s.create_console_session("s2", ops.id, 40, 60).await.unwrap();
+        s.create_console_session("s2", ops.id, ms(40), ms(60)).await.unwrap();
         s.delete_console_session("s2").await.unwrap();
-        assert!(s.console_session("s2", 50).await.unwrap().is_none(), "logged out");
-        s.create_console_session("s3", ops.id, 40, 60).await.unwrap();
-        assert_eq!(s.prune_console_sessions(60).await.unwrap(), 1);
+        assert!(s.console_session("s2", ms(50)).await.unwrap().is_none(), "logged out");
+        s.create_console_session("s3", ops.id, ms(40), ms(60)).await.unwrap();
+        assert_eq!(s.prune_console_sessions(ms(60)).await.unwrap(), 1);
 
         // Newest first, a page at a time by id, optionally of one actor.
-        s.record_console_action(&ConsoleAction::new(40, "cli", "setup.link", None, "printed"))
+        s.record_console_action(&ConsoleAction::new(ms(40), "cli", "setup.link", None, "printed"))
             .await
             .unwrap();
         let all = s
@@ -3623,7 +3668,7 @@ fn done(item: &InboxItem, completion: InboxCompletion) -> InboxDone {
     }
 }
 
-fn finish(item: &DeliveryItem, result: DeliveryResult, at: i64, settle: Option<(i64, i64)>) -> DeliveryFinish {
+fn finish(item: &DeliveryItem, result: DeliveryResult, at: i64, settle: Option<(UnixMs, UnixMs)>) -> DeliveryFinish {
     DeliveryFinish {
         id: item.id,
         claim_token: item.claim_token.clone(),
@@ -3632,7 +3677,7 @@ fn finish(item: &DeliveryItem, result: DeliveryResult, at: i64, settle: Option<(
         audit: AuditEntry::new(
             AuditKind::Delivery,
             AuditOutcome::Delivered,
-            at,
+            ms(at),
             format!("d{}", item.id),
         ),
         settle,
@@ -3675,13 +3720,13 @@ async fn one_batch_writes_what_the_single_operations_would() {
                 event: event("queued"),
                 deliveries: vec![delivery("robot:a"), delivery("robot:b")],
             },
-            0,
+            ms(0),
         )
         .await
         .unwrap();
-        let claimed = s.claim_deliveries("r1", 0, 60_000, 15_000, 10).await.unwrap();
+        let claimed = s.claim_deliveries("r1", ms(0), 60_000, 15_000, 10).await.unwrap();
         assert_eq!(claimed.len(), 2);
-        s.reserve_send(&dest("robot:a"), &[], 50).await.unwrap();
+        s.reserve_send(&dest("robot:a"), &[], ms(50)).await.unwrap();
         let mut stale_delivery = claimed[1].clone();
         stale_delivery.claim_token = "not-the-claim".into();
 
@@ -3727,16 +3772,16 @@ async fn one_batch_writes_what_the_single_operations_would() {
             sends: vec![SendReservation {
                 destination: dest("wecom_app:hq"),
                 members: vec!["zhangsan".into(), "lisi".into()],
-                at: 1_300,
+                at: ms(1_300),
             }],
             finishes: vec![
-                finish(&claimed[0], DeliveryResult::Delivered, 1_300, Some((50, 1_250))),
+                finish(&claimed[0], DeliveryResult::Delivered, 1_300, Some((ms(50), ms(1_250)))),
                 finish(&stale_delivery, DeliveryResult::Delivered, 1_300, None),
             ],
             audits: vec![AuditEntry::new(
                 AuditKind::Delivery,
                 AuditOutcome::Paced,
-                1_300,
+                ms(1_300),
                 "standalone",
             )],
         };
@@ -3765,14 +3810,17 @@ async fn one_batch_writes_what_the_single_operations_would() {
         assert_eq!(due[0].dedupe_key, "n1");
         assert_eq!(s.claim_inbox(ms(9_000), 1_000, 10).await.unwrap()[0].id, fresh[0].id);
         // The send is settled at WeCom's answer; the reservation is counted per member.
-        assert_eq!(s.count_sends(&dest("robot:a"), "*", 0).await.unwrap(), (1, Some(1_250)));
         assert_eq!(
-            s.count_sends(&dest("wecom_app:hq"), "*", 0).await.unwrap(),
-            (1, Some(1_300))
+            s.count_sends(&dest("robot:a"), "*", ms(0)).await.unwrap(),
+            (1, Some(ms(1_250)))
         );
         assert_eq!(
-            s.count_sends(&dest("wecom_app:hq"), "lisi", 0).await.unwrap(),
-            (1, Some(1_300))
+            s.count_sends(&dest("wecom_app:hq"), "*", ms(0)).await.unwrap(),
+            (1, Some(ms(1_300)))
+        );
+        assert_eq!(
+            s.count_sends(&dest("wecom_app:hq"), "lisi", ms(0)).await.unwrap(),
+            (1, Some(ms(1_300)))
         );
 
         let audit = s.query_audit(&AuditFilter::default()).await.unwrap();
@@ -4050,7 +4098,7 @@ async fn deliver_all(
 ) -> usize {
     let mut done = 0;
     loop {
-        let claimed = s.claim_deliveries("w", now, 60_000, 15_000, 10).await.unwrap();
+        let claimed = s.claim_deliveries("w", ms(now), 60_000, 15_000, 10).await.unwrap();
         if claimed.is_empty() {
             return done;
         }
@@ -4061,7 +4109,7 @@ async fn deliver_all(
                 DeliveryResult::Dead { .. } => AuditOutcome::Dead,
                 _ => AuditOutcome::Retry,
             };
-            let mut audit = AuditEntry::new(AuditKind::Delivery, audit_outcome, at, "");
+            let mut audit = AuditEntry::new(AuditKind::Delivery, audit_outcome, ms(at), "");
             audit.shop_id = item.shop_id;
             audit.order_sn = item.order_sn.clone();
             audit.destination = Some(item.destination.clone());
@@ -4117,7 +4165,7 @@ async fn the_dashboard_computes_latency_failures_and_orders_in_time_from_the_aud
                     *n += 1;
                     if *n == 1 {
                         let retry = DeliveryResult::Retry {
-                            at: T + 61_000,
+                            at: ms(T + 61_000),
                             error: "45009".into(),
                         };
                         (retry, Some(45_009), T + 66_000)
@@ -4624,7 +4672,7 @@ async fn first_response_times_count_only_a_persons_sent_reply_per_wait() {
 #[tokio::test]
 async fn api_tokens_are_found_by_hash_touched_and_revoked_once() {
     run_both(|s| async move {
-        let act = |at: i64, what: &str| ConsoleAction::new(at, "ops", what, Some("ci"), "");
+        let act = |at: i64, what: &str| ConsoleAction::new(ms(at), "ops", what, Some("ci"), "");
         let new = |name: &str, hash: &str, scope| NewApiToken {
             name: name.into(),
             token_hash: hash.into(),
@@ -4647,7 +4695,7 @@ async fn api_tokens_are_found_by_hash_touched_and_revoked_once() {
                 ci.last_used_at,
                 ci.revoked_at
             ),
-            ("ci", TokenScope::Operate, "ops", 10, None, None)
+            ("ci", TokenScope::Operate, "ops", ms(10), None, None)
         );
         assert_eq!(
             s.create_api_token(&new("ci", "h-other", TokenScope::Admin), &act(11, "token.create"))
@@ -4659,11 +4707,11 @@ async fn api_tokens_are_found_by_hash_touched_and_revoked_once() {
         assert_eq!(s.api_token("h-ci").await.unwrap().unwrap().id, ci.id);
         assert!(s.api_token("nope").await.unwrap().is_none());
 
-        s.touch_api_token(ci.id, 50).await.unwrap();
-        s.touch_api_token(ci.id, 40).await.unwrap();
+        s.touch_api_token(ci.id, ms(50)).await.unwrap();
+        s.touch_api_token(ci.id, ms(40)).await.unwrap();
         assert_eq!(
             s.api_token("h-ci").await.unwrap().unwrap().last_used_at,
-            Some(50),
+            Some(ms(50)),
             "never moves back"
         );
 
@@ -4678,7 +4726,7 @@ async fn api_tokens_are_found_by_hash_touched_and_revoked_once() {
         );
         let listed = s.list_api_tokens().await.unwrap();
         assert_eq!(listed.len(), 1);
-        assert_eq!(listed[0].revoked_at, Some(60));
+        assert_eq!(listed[0].revoked_at, Some(ms(60)));
 
         let recorded = s
             .console_actions(&ConsoleActionFilter {
@@ -4690,7 +4738,7 @@ async fn api_tokens_are_found_by_hash_touched_and_revoked_once() {
             .unwrap();
         assert_eq!(
             recorded.iter().map(|a| (a.action.as_str(), a.at)).collect::<Vec<_>>(),
-            [("token.revoke", 60), ("token.create", 10)],
+            [("token.revoke", ms(60)), ("token.create", ms(10))],
             "each change recorded once, refusals not at all"
         );
     })

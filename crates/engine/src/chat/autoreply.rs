@@ -284,7 +284,7 @@ impl Chat {
     }
 
     async fn audit_auto(&self, place: &Place<'_>, outcome: AuditOutcome, detail: String) -> Result<(), EngineError> {
-        let mut audit = AuditEntry::new(AuditKind::Chat, outcome, self.clock.now_ms(), detail);
+        let mut audit = AuditEntry::new(AuditKind::Chat, outcome, self.clock.now(), detail);
         audit.app_id = Some(place.app.to_string());
         audit.shop_id = i64::try_from(place.shop.get()).ok();
         self.audit_log.append_audit(audit).await?;

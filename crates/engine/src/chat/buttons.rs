@@ -213,7 +213,7 @@ impl Chat {
             if let Err(err) = self.update_card(&click, audience, change).await {
                 tracing::warn!(app = %click.app, task_id = click.task_id, code = err.code(), error = %err, "card not updated");
                 let why = format!("card {} not updated: {}: {err}", click.task_id, err.code());
-                let mut audit = AuditEntry::new(AuditKind::Callback, AuditOutcome::Failed, self.clock.now_ms(), &why);
+                let mut audit = AuditEntry::new(AuditKind::Callback, AuditOutcome::Failed, self.clock.now(), &why);
                 audit.app_id = Some(click.app.to_string());
                 self.audit_log.append_audit(audit).await?;
                 note = format!("{note}; {why}");

@@ -325,7 +325,7 @@ impl Chat {
         let note = audit_text::by_console_user(&applied.note, &actor.username);
         self.audit_chat(app, &note).await?;
         let done = ConsoleAction::new(
-            self.clock.now_ms(),
+            self.clock.now(),
             &actor.username,
             action.console_name(),
             Some(&format!("#{id}")),
@@ -760,7 +760,7 @@ impl Chat {
         };
         let deliveries = self.route.route(&registry, &event).await?;
         self.deliveries
-            .insert_event(shoprelay_store::NewEvent { event, deliveries }, now)
+            .insert_event(shoprelay_store::NewEvent { event, deliveries }, self.clock.now())
             .await?;
         self.outbox_wake.notify_one();
         tracing::warn!(app = %app_id, shop = %shop, "the shop cannot send chat; admins told");
@@ -803,7 +803,7 @@ impl Chat {
     }
 
     async fn audit_chat(&self, app: &ConfigId, detail: &str) -> Result<(), EngineError> {
-        let mut audit = AuditEntry::new(AuditKind::Callback, AuditOutcome::Acted, self.clock.now_ms(), detail);
+        let mut audit = AuditEntry::new(AuditKind::Callback, AuditOutcome::Acted, self.clock.now(), detail);
         audit.app_id = Some(app.to_string());
         self.audit_log.append_audit(audit).await?;
         Ok(())

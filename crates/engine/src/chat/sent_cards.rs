@@ -6,6 +6,7 @@
 //! the kept one alone, so a console action after it still finds one.
 
 use serde_json::Value;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::error::{Lang, UserFacing};
 use shoprelay_core::ids::{ConfigId, IdError};
 use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, CardCode, CardSubject, Conversation, NewCardCode};
@@ -104,7 +105,12 @@ impl Chat {
                 Err(why) => {
                     tracing::warn!(app = %code.app_id, task_id = %code.task_id, error = %why, "sent card not updated");
                     let detail = format!("card {} not updated after a console action: {why}", code.task_id);
-                    let mut audit = AuditEntry::new(AuditKind::Callback, AuditOutcome::Failed, now, &detail);
+                    let mut audit = AuditEntry::new(
+                        AuditKind::Callback,
+                        AuditOutcome::Failed,
+                        UnixMs::from_millis(now),
+                        &detail,
+                    );
                     audit.app_id = Some(code.app_id.clone());
                     self.audit_log.append_audit(audit).await?;
                 }

@@ -122,11 +122,16 @@ impl Chat {
                 let told = deliveries.len();
                 if self
                     .deliveries
-                    .insert_event(NewEvent { event, deliveries }, now)
+                    .insert_event(NewEvent { event, deliveries }, UnixMs::from_millis(now))
                     .await?
                 {
                     let detail = audit_text::response_warned(conversation.id, stage.name(), waited / 60_000, told);
-                    let mut audit = AuditEntry::new(AuditKind::Chat, AuditOutcome::ResponseWarned, now, detail);
+                    let mut audit = AuditEntry::new(
+                        AuditKind::Chat,
+                        AuditOutcome::ResponseWarned,
+                        UnixMs::from_millis(now),
+                        detail,
+                    );
                     audit.app_id = Some(conversation.app_id.clone());
                     audit.shop_id = Some(conversation.shop_id);
                     self.audit_log.append_audit(audit).await?;

@@ -2,7 +2,9 @@
 //! is kept), listed, revoked, and found again when a request presents one. Each change is recorded in
 //! the console actions.
 
-use shoprelay_clock::SharedClock;
+use std::time::Duration;
+
+use shoprelay_clock::{SharedClock, UnixMs};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::secret::Secret;
 use shoprelay_store::{ApiTokenRecord, ApiTokens, TokenScope};
@@ -12,7 +14,7 @@ use crate::{Engine, EngineError};
 
 /// How often a token's `last_used_at` is written at most: a busy script must not turn every read into a
 /// write.
-const TOUCH_EVERY_MS: i64 = 60_000;
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 /// The stored API tokens.
 pub struct ApiTokenService<'a> {
@@ -41,8 +43,11 @@ impl<'a> ApiTokenService<'a> {
     /// Notes that `token` was just used (at most once a minute); losing this note costs a stale "last
     /// used", never the request.
     pub async fn note_use(&self, token: &ApiTokenRecord) {
-        let now = self.clock.now_ms();
-        if token.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY_MS) {
+        let now = self.clock.now();
+        if token
+            .last_used_at
+            .is_none_or(|t| now.saturating_duration_since(t) >= TOUCH_EVERY)
+        {
             if let Err(err) = self.api_tokens.touch_api_token(token.id, now).await {
                 tracing::warn!(error = ?err, token = %token.name, "noting an API token's use failed");
             }
@@ -56,12 +61,12 @@ impl<'a> ApiTokenService<'a> {
         scope: TokenScope,
         actor: &str,
     ) -> Result<(ApiTokenRecord, Secret), TokenError> {
-        create_token(self.api_tokens, name, scope, actor, self.clock.now_ms()).await
+        create_token(self.api_tokens, name, scope, actor, self.clock.now()).await
     }
 
     /// Revokes the token `id` for `actor` (see [`revoke_token`]).
     pub async fn revoke(&self, id: i64, actor: &str) -> Result<(), TokenError> {
-        revoke_token(self.api_tokens, id, actor, self.clock.now_ms()).await
+        revoke_token(self.api_tokens, id, actor, self.clock.now()).await
     }
 }
 
@@ -138,14 +143,14 @@ fn token_name(raw: &str) -> Result<&str, TokenError> {
     ok.then_some(name).ok_or(TokenError::BadName)
 }
 
-/// Makes a stored API token named `name` with `scope` for `actor` at `now` (unix ms), recording the action;
+/// Makes a stored API token named `name` with `scope` for `actor` at `now`, recording the action;
 /// answers the record and the token, which exists nowhere else afterwards: show it once.
 pub async fn create_token(
     store: &dyn ApiTokens,
     name: &str,
     scope: TokenScope,
     actor: &str,
-    now: i64,
+    now: UnixMs,
 ) -> Result<(ApiTokenRecord, Secret), TokenError> {
     let name = token_name(name)?;
     let token = Secret::new(format!("{TOKEN_PREFIX}{}", new_token().expose()));
@@ -163,7 +168,7 @@ pub async fn create_token(
 }
 
 /// Revokes the stored token `id` for `actor` at `now`, recording the action.
-pub async fn revoke_token(store: &dyn ApiTokens, id: i64, actor: &str, now: i64) -> Result<(), TokenError> {
+pub async fn revoke_token(store: &dyn ApiTokens, id: i64, actor: &str, now: UnixMs) -> Result<(), TokenError> {
     let name = store
         .list_api_tokens()
         .await?

@@ -39,7 +39,7 @@ impl<'a> CallbackService<'a> {
 
     /// Queued for the audit log off the request path. A WeCom app is no marketplace app: no platform.
     fn record(&self, app_id: &str, outcome: AuditOutcome, status: u16, detail: String) {
-        let mut entry = AuditEntry::new(AuditKind::Callback, outcome, self.clock.now_ms(), detail);
+        let mut entry = AuditEntry::new(AuditKind::Callback, outcome, self.clock.now(), detail);
         entry.app_id = Some(app_id.chars().take(64).collect());
         entry.http_status = Some(i64::from(status));
         self.audit_sink.record(entry);

@@ -498,10 +498,7 @@ impl<'a> ConnectService<'a> {
         let passed = steps.iter().all(Step::passed);
         if passed {
             let object = Registry::wecom_app_object(&self.engine.secrets, &app)?;
-            self.engine
-                .store
-                .put_config(&object, self.engine.clock.now_ms())
-                .await?;
+            self.engine.store.put_config(&object, self.engine.clock.now()).await?;
             self.engine.reload_config().await?;
         }
         let what = format!("corp_id {}, agent_id {}", app.corp_id, app.agent_id);
@@ -546,10 +543,7 @@ impl<'a> ConnectService<'a> {
         let passed = step.passed();
         if passed {
             let object = Registry::robot_object(&self.engine.secrets, &robot)?;
-            self.engine
-                .store
-                .put_config(&object, self.engine.clock.now_ms())
-                .await?;
+            self.engine.store.put_config(&object, self.engine.clock.now()).await?;
             self.engine.reload_config().await?;
         }
         let what = format!("api_base {}", robot.api_base);
@@ -591,10 +585,7 @@ impl<'a> ConnectService<'a> {
             return Err(ConnectError::App(problems));
         }
         let object = Registry::app_object(&self.engine.secrets, app.as_ref())?;
-        self.engine
-            .store
-            .put_config(&object, self.engine.clock.now_ms())
-            .await?;
+        self.engine.store.put_config(&object, self.engine.clock.now()).await?;
         self.engine.reload_config().await?;
         let id = app.id().clone();
         self.record(
@@ -830,7 +821,7 @@ impl<'a> ConnectService<'a> {
         target: Option<&str>,
         detail: String,
     ) -> Result<(), ConnectError> {
-        let done = ConsoleAction::new(self.engine.clock.now_ms(), &actor.username, action, target, detail);
+        let done = ConsoleAction::new(self.engine.clock.now(), &actor.username, action, target, detail);
         Ok(self.engine.store.record_console_action(&done).await?)
     }
 }

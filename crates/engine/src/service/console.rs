@@ -2,11 +2,13 @@
 //! password hashes, sessions whose tokens the store keeps only hashed, users and their roles, and the
 //! record of every change made through the console (who, what, when).
 
+use std::time::Duration;
+
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use shoprelay_clock::SharedClock;
+use shoprelay_clock::{SharedClock, UnixMs};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::WeComUserId;
 use shoprelay_core::secret::Secret;
@@ -24,9 +26,9 @@ use crate::stage::ConfigView;
 use crate::{Engine, EngineError, EngineSettings};
 
 /// How long a setup link works.
-pub const SETUP_LINK_TTL_MS: i64 = 24 * 3_600_000;
+pub const SETUP_LINK_TTL: Duration = Duration::from_secs(24 * 3_600);
 /// How long a session lasts from login (no sliding renewal: a stolen cookie dies with it).
-pub const SESSION_TTL_MS: i64 = 12 * 3_600_000;
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3_600);
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Longest password accepted (argon2 takes any length; this only bounds the work a request can cause).
@@ -35,7 +37,7 @@ pub const MAX_PASSWORD_CHARS: usize = 256;
 pub const MAX_USERNAME_CHARS: usize = 64;
 /// How long a WeCom login link works: WeCom's code lives 5 minutes once scanned, and finding the phone
 /// and opening WeCom takes a moment before that.
-pub const WECOM_LOGIN_TTL_MS: i64 = 10 * 60_000;
+pub const WECOM_LOGIN_TTL: Duration = Duration::from_secs(10 * 60);
 /// The path WeCom sends the browser back to after a login scan (under `public_url`).
 pub const WECOM_LOGIN_PATH: &str = "/console/login/wecom";
 /// Actions listed per page by default, and at most.
@@ -336,7 +338,7 @@ const DUMMY_HASH: &str =
 /// A free function so the CLI can make one without a running server.
 pub async fn setup_link(
     store: &dyn ConsoleAccounts,
-    now: i64,
+    now: UnixMs,
     public_url: &str,
     actor: &str,
 ) -> Result<Option<String>, ConsoleError> {
@@ -345,7 +347,7 @@ pub async fn setup_link(
     }
     let token = new_token();
     store
-        .create_setup_token(&token_hash(token.expose()), now, now + SETUP_LINK_TTL_MS)
+        .create_setup_token(&token_hash(token.expose()), now, now + SETUP_LINK_TTL)
         .await?;
     store
         .record_console_action(&ConsoleAction::new(
@@ -410,8 +412,8 @@ impl<'a> ConsoleService<'a> {
         }
     }
 
-    fn now(&self) -> i64 {
-        self.clock.now_ms()
+    fn now(&self) -> UnixMs {
+        self.clock.now()
     }
 
     /// A new one-time setup link (replacing any earlier one), or `None` when an admin exists already.
@@ -454,7 +456,7 @@ impl<'a> ConsoleService<'a> {
         let token = new_token();
         let now = self.now();
         self.accounts
-            .create_console_session(&token_hash(token.expose()), user.id, now, now + SESSION_TTL_MS)
+            .create_console_session(&token_hash(token.expose()), user.id, now, now + SESSION_TTL)
             .await?;
         Ok(Session { token, user })
     }
@@ -481,14 +483,14 @@ impl<'a> ConsoleService<'a> {
         registry.wecom_apps.get(first).cloned()
     }
 
-    /// A fresh WeCom login link, its state remembered (hashed) for [`WECOM_LOGIN_TTL_MS`].
+    /// A fresh WeCom login link, its state remembered (hashed) for [`WECOM_LOGIN_TTL`].
     pub async fn wecom_login_link(&self) -> Result<WeComLoginLink, ConsoleError> {
         let app = self.wecom_login_app().ok_or(ConsoleError::WeComLoginOff)?;
         let browser_secret = new_token();
         let state = wecom_login_state(browser_secret.expose());
         let now = self.now();
         self.accounts
-            .create_console_login_state(&token_hash(&state), now, now + WECOM_LOGIN_TTL_MS)
+            .create_console_login_state(&token_hash(&state), now, now + WECOM_LOGIN_TTL)
             .await?;
         let redirect = format!("{}{WECOM_LOGIN_PATH}", self.settings.public_url.trim_end_matches('/'));
         Ok(WeComLoginLink {

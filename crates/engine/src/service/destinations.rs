@@ -2,7 +2,9 @@
 //! pacing budget and how much of it the last minute used, its breaker state, and its dead letters; the
 //! queues' totals beside them.
 
-use shoprelay_clock::SharedClock;
+use std::time::Duration;
+
+use shoprelay_clock::{SharedClock, UnixMs};
 use shoprelay_core::destination::Destination;
 use shoprelay_store::{BreakerState, Outbox, QueueDepths, ReplayFilter};
 
@@ -24,7 +26,7 @@ pub struct DestinationRow {
     /// Why the breaker is not closed.
     pub reason: String,
     /// Nothing is sent before this time (unix ms), when in the future.
-    pub paused_until: Option<i64>,
+    pub paused_until: Option<UnixMs>,
     /// Its dead letters.
     pub dead: i64,
 }
@@ -58,7 +60,7 @@ impl<'a> DestinationService<'a> {
     pub async fn overview(&self) -> Result<Overview, EngineError> {
         let registry = self.config.current();
         let store = self.deliveries;
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         let mut destinations: Vec<Destination> = registry
             .wecom_apps
             .keys()
@@ -70,7 +72,9 @@ impl<'a> DestinationService<'a> {
         let mut rows = Vec::with_capacity(destinations.len());
         for destination in destinations {
             let state = store.destination(&destination).await?;
-            let (sent_last_minute, _) = store.count_sends(&destination, "*", now - 60_000).await?;
+            let (sent_last_minute, _) = store
+                .count_sends(&destination, "*", now - Duration::from_secs(60))
+                .await?;
             let filter = ReplayFilter {
                 destination: Some(destination.clone()),
                 ..ReplayFilter::default()

@@ -213,10 +213,7 @@ impl<'a> EntityService<'a> {
             .await?;
         let before = config.legal_entity.replace(value.clone());
         let object = Registry::shop_object(&self.engine.secrets, &config)?;
-        self.engine
-            .store
-            .put_config(&object, self.engine.clock.now_ms())
-            .await?;
+        self.engine.store.put_config(&object, self.engine.clock.now()).await?;
         self.engine.reload_config().await?;
         let detail = format!("legal_entity `{}` → `{value}`", before.unwrap_or_default());
         self.record(actor, "entity.shop", Some(&format!("{app}/{shop}")), detail)
@@ -230,7 +227,7 @@ impl<'a> EntityService<'a> {
         target: Option<&str>,
         detail: String,
     ) -> Result<(), EntityError> {
-        let done = ConsoleAction::new(self.engine.clock.now_ms(), &actor.username, action, target, detail);
+        let done = ConsoleAction::new(self.engine.clock.now(), &actor.username, action, target, detail);
         Ok(self.engine.store.record_console_action(&done).await?)
     }
 

@@ -34,7 +34,7 @@ impl<'a> PushService<'a> {
         let mut audit = AuditEntry::new(
             AuditKind::Push,
             AuditOutcome::Verified,
-            self.clock.now_ms(),
+            self.clock.now(),
             shoprelay_core::audit_text::VERIFICATION_PUSH,
         )
         .of_app(app.platform(), app.id());
@@ -49,7 +49,7 @@ impl<'a> PushService<'a> {
         let configured = ConfigId::parse(app_id)
             .ok()
             .and_then(|id| self.config.current().platform_of(&id));
-        let mut audit = AuditEntry::new(AuditKind::Push, AuditOutcome::Rejected, self.clock.now_ms(), detail);
+        let mut audit = AuditEntry::new(AuditKind::Push, AuditOutcome::Rejected, self.clock.now(), detail);
         audit.app_id = Some(app_id.chars().take(64).collect());
         audit.platform = configured.or_else(|| known_platform(platform).ok());
         audit.http_status = Some(i64::from(status));

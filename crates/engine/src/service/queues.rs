@@ -86,7 +86,7 @@ impl<'a> QueueService<'a> {
         loop {
             let n = self
                 .deliveries
-                .replay_dead(filter, self.clock.now_ms(), REPLAY_BATCH)
+                .replay_dead(filter, self.clock.now(), REPLAY_BATCH)
                 .await
                 .map_err(EngineError::from)?;
             replayed += n;

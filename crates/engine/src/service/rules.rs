@@ -208,7 +208,7 @@ impl<'a> RuleService<'a> {
     }
 
     async fn record(&self, actor: &ConsoleUser, action: &str, id: &str, detail: String) -> Result<(), RuleError> {
-        let done = ConsoleAction::new(self.engine.clock.now_ms(), &actor.username, action, Some(id), detail);
+        let done = ConsoleAction::new(self.engine.clock.now(), &actor.username, action, Some(id), detail);
         Ok(self.engine.store.record_console_action(&done).await?)
     }
 
@@ -290,11 +290,7 @@ impl<'a> RuleService<'a> {
     /// Stores the rule and puts the configuration in force on this replica at once.
     async fn store(&self, rule: &Route) -> Result<ConfigChange, RuleError> {
         let object = Registry::rule_object(&self.engine.secrets, rule)?;
-        let change = self
-            .engine
-            .store
-            .put_config(&object, self.engine.clock.now_ms())
-            .await?;
+        let change = self.engine.store.put_config(&object, self.engine.clock.now()).await?;
         self.engine.reload_config().await?;
         Ok(change)
     }

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use std::time::Duration;
 
-use shoprelay_clock::SharedClock;
+use shoprelay_clock::{SharedClock, UnixMs};
 use shoprelay_core::error::Lang;
 use shoprelay_store::CardCodes;
 use shoprelay_store::NewEvent;
@@ -130,7 +130,7 @@ impl Deliver {
     /// Keeps this process's destination leases alive while long sends are in flight.
     pub(crate) async fn lease_heartbeat(&self, shutdown: CancellationToken) {
         loop {
-            let until = self.clock.now_ms() + self.settings.destination_lease.as_millis() as i64;
+            let until = self.clock.now() + self.settings.destination_lease;
             if let Err(err) = self.deliveries.renew_destination_leases(&self.instance_id, until).await {
                 tracing::warn!(error = ?err, "renewing destination leases failed");
             }
@@ -166,7 +166,7 @@ impl Deliver {
             .deliveries
             .claim_deliveries(
                 &self.instance_id,
-                self.clock.now_ms(),
+                self.clock.now(),
                 self.settings.lease.as_millis() as i64,
                 self.settings.destination_lease.as_millis() as i64,
                 limit as i64,
@@ -244,7 +244,7 @@ impl Deliver {
         // messages and digests still go, in order. So does a single older than a claim's lease: its claim
         // may have lapsed in a process that died after sending it, and it must go again as the same
         // bytes (which WeCom's duplicate check absorbs), not folded into a digest that repeats it.
-        let lapsed = self.clock.now_ms() - self.settings.lease.as_millis() as i64;
+        let lapsed = self.clock.now() - self.settings.lease;
         let (singles, others): (Vec<DeliveryItem>, Vec<DeliveryItem>) = lane
             .into_iter()
             .partition(|d| d.priority == PRIORITY_BULK && d.route_id != DIGEST_ROUTE && d.created_at > lapsed);
@@ -289,24 +289,24 @@ impl Deliver {
     }
 
     /// The write that puts `item` back until `at` without spending an attempt (audited `paced`).
-    fn deferral(&self, item: &DeliveryItem, at: i64, reason: &str) -> WriteBatch {
-        deferral_of(item, at, reason, self.clock.now_ms())
+    fn deferral(&self, item: &DeliveryItem, at: UnixMs, reason: &str) -> WriteBatch {
+        deferral_of(item, at, reason, self.clock.now())
     }
 
     fn audit_for(&self, item: &DeliveryItem, outcome: AuditOutcome) -> AuditEntry {
-        audit_of(item, outcome, self.clock.now_ms())
+        audit_of(item, outcome, self.clock.now())
     }
 
     /// One attempt; returns until when the rest of the destination's deliveries must wait (the breaker
     /// opened, or this one will be retried and must go first).
-    async fn attempt(&self, item: DeliveryItem, reserved_at: i64) -> Result<Option<i64>, EngineError> {
+    async fn attempt(&self, item: DeliveryItem, reserved_at: UnixMs) -> Result<Option<UnixMs>, EngineError> {
         let attempt = item.attempts + 1;
         let started = Instant::now();
         let outcome = self.send(&item).await;
         let latency = started.elapsed();
         // The window counts from the message's arrival, which a slow request (a token refresh, a retry
         // inside the client) can make much later than the reservation; settled with the result below.
-        let settled_at = self.clock.now_ms();
+        let settled_at = self.clock.now();
         let mut audit = self.audit_for(&item, AuditOutcome::Delivered);
         audit.latency_ms = Some(latency.as_millis() as i64);
         let mut paused_until = None;
@@ -356,7 +356,7 @@ impl Deliver {
                     _ => match self.settings.delivery_backoff.delay(attempt) {
                         Some(delay) => {
                             audit.outcome = AuditOutcome::Retry;
-                            let at = (self.clock.now_ms() + delay.as_millis() as i64).max(paused_until.unwrap_or(0));
+                            let at = (self.clock.now() + delay).max(paused_until.unwrap_or(UnixMs::EPOCH));
                             paused_until = Some(at);
                             DeliveryResult::Retry { at, error }
                         }
@@ -562,7 +562,7 @@ impl Deliver {
     }
 }
 /// The write that puts `item` back until `at` without spending an attempt (audited `paced` at `now`).
-pub(crate) fn deferral_of(item: &DeliveryItem, at: i64, reason: &str, now: i64) -> WriteBatch {
+pub(crate) fn deferral_of(item: &DeliveryItem, at: UnixMs, reason: &str, now: UnixMs) -> WriteBatch {
     let mut audit = audit_of(item, AuditOutcome::Paced, now);
     audit.detail = reason.to_owned();
     let result = DeliveryResult::Deferred {
@@ -576,7 +576,7 @@ pub(crate) fn deferral_of(item: &DeliveryItem, at: i64, reason: &str, now: i64) 
 }
 
 /// The audit entry of an attempt at `item` at `now`.
-fn audit_of(item: &DeliveryItem, outcome: AuditOutcome, now: i64) -> AuditEntry {
+fn audit_of(item: &DeliveryItem, outcome: AuditOutcome, now: UnixMs) -> AuditEntry {
     let mut audit = AuditEntry::new(AuditKind::Delivery, outcome, now, "");
     audit.shop_id = item.shop_id;
     audit.order_sn = item.order_sn.clone();
@@ -654,7 +654,7 @@ fn finish_of(
     item: &DeliveryItem,
     result: DeliveryResult,
     audit: AuditEntry,
-    settle: Option<(i64, i64)>,
+    settle: Option<(UnixMs, UnixMs)>,
 ) -> DeliveryFinish {
     DeliveryFinish {
         id: item.id,
@@ -667,15 +667,17 @@ fn finish_of(
 }
 
 /// Days since the epoch in China Standard Time, where WeCom's admins read their day.
-fn china_day(now_ms: i64) -> i64 {
-    (now_ms + 8 * 3_600_000).div_euclid(86_400_000)
+fn china_day(now: UnixMs) -> i64 {
+    (now + Duration::from_secs(8 * 3_600))
+        .as_millis()
+        .div_euclid(86_400_000)
 }
 
 impl Deliver {
     /// Tells the `[admin]` targets whom a delivery reached nobody through — each value once a day per
     /// destination, since the same broken rule names it in every message.
     async fn report_unreached(&self, destination: &Destination, unreached: &[Unreached]) -> Result<(), EngineError> {
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         let day = china_day(now);
         let values: Vec<(String, String)> = unreached
             .iter()
@@ -700,7 +702,7 @@ impl Deliver {
             listed.join("，")
         );
         let key = format!("recipients_unreached:{destination}:{day}:{}", listed.join(","));
-        let event = delivery_failing(key, destination, reason, self.clock.now());
+        let event = delivery_failing(key, destination, reason, now);
         let text = unreached_notice(destination, &new, self.settings.language);
         let deliveries = admin_notice(&self.registry(), &event, &text, self.settings.language);
         let notice = NewEvent { event, deliveries };

@@ -54,9 +54,9 @@ pub const FAILURES_TO_OPEN: i64 = 5;
 /// Longest time the breaker stays open before a probe.
 pub const MAX_OPEN: Duration = Duration::from_secs(600);
 /// The window of every per-minute budget.
-const MINUTE_MS: i64 = 60_000;
+const MINUTE: Duration = Duration::from_secs(60);
 /// The window of every per-hour budget.
-const HOUR_MS: i64 = 60 * MINUTE_MS;
+const HOUR: Duration = Duration::from_secs(3_600);
 /// The route id of digest deliveries (never folded again).
 pub(crate) const DIGEST_ROUTE: &str = "digest";
 /// Most deliveries folded into one digest.
@@ -83,20 +83,20 @@ enum People {
 }
 
 /// When a window holding `count` sends (the oldest at `oldest`) has room again, if it is full now.
-fn later(now: i64, count: i64, oldest: Option<i64>, limit: i64, window: i64) -> Option<i64> {
-    (count >= limit).then(|| oldest.map_or(now + window, |o| o + window + 1))
+fn later(now: UnixMs, count: i64, oldest: Option<UnixMs>, limit: i64, window: Duration) -> Option<UnixMs> {
+    (count >= limit).then(|| oldest.map_or(now + window, |o| o + window + Duration::from_millis(1)))
 }
 
 /// Whether a send may go out now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pacing {
     /// Yes; the send was recorded at this time (settle it when WeCom answers).
-    Reserved(i64),
+    Reserved(UnixMs),
     /// The destination's budget is spent until this time: pause it, fold what waits into digests.
-    DestinationFull(i64),
+    DestinationFull(UnixMs),
     /// A member this message names is at WeCom's limit until this time: only messages for those
     /// recipients wait; others to the destination go on.
-    RecipientsFull(i64),
+    RecipientsFull(UnixMs),
 }
 
 /// What a send may not exceed.
@@ -162,17 +162,17 @@ pub struct Outbox {
     pub(crate) clock: SharedClock,
     pub(crate) settings: EngineSettings,
     pub(crate) outbox_wake: Arc<Notify>,
-    /// When each flooded destination may fold its queue into digests again (unix ms); see
+    /// When each flooded destination may fold its queue into digests again; see
     /// [`Outbox::fold_backlog`]. This process alone sends for a destination (its lease), so memory will do.
-    pub(crate) next_fold: Mutex<HashMap<Destination, i64>>,
+    pub(crate) next_fold: Mutex<HashMap<Destination, UnixMs>>,
 }
 
 stage_common!(Outbox);
 
 impl Outbox {
     /// The write that puts `item` back until `at` without spending an attempt (audited `paced`).
-    fn deferral(&self, item: &DeliveryItem, at: i64, reason: &str) -> WriteBatch {
-        deferral_of(item, at, reason, self.clock.now_ms())
+    fn deferral(&self, item: &DeliveryItem, at: UnixMs, reason: &str) -> WriteBatch {
+        deferral_of(item, at, reason, self.clock.now())
     }
 
     /// Reserves a send to `destination` for `recipients` if every budget allows it.
@@ -181,17 +181,17 @@ impl Outbox {
         destination: &Destination,
         recipients: &str,
     ) -> Result<Pacing, EngineError> {
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         let registry = self.registry();
         let b = budget(&registry, destination);
-        let (count, oldest) = self.deliveries.count_sends(destination, "*", now - MINUTE_MS).await?;
-        if let Some(at) = later(now, count, oldest, b.per_minute, MINUTE_MS) {
+        let (count, oldest) = self.deliveries.count_sends(destination, "*", now - MINUTE).await?;
+        if let Some(at) = later(now, count, oldest, b.per_minute, MINUTE) {
             return Ok(Pacing::DestinationFull(at));
         }
         let mut members = Vec::new();
         if b.per_member {
-            let windows = [(MEMBER_PER_MINUTE, MINUTE_MS), (MEMBER_PER_HOUR, HOUR_MS)];
-            let mut free_at: Option<i64> = None;
+            let windows = [(MEMBER_PER_MINUTE, MINUTE), (MEMBER_PER_HOUR, HOUR)];
+            let mut free_at: Option<UnixMs> = None;
             match self.people(&registry, destination, recipients).await {
                 // It may reach anyone: every send of the app may have reached that person too.
                 People::Anyone => {
@@ -259,20 +259,20 @@ impl Outbox {
     }
 
     /// Pauses a destination whose budget is spent, then folds its queued bulk deliveries into digests.
-    pub(crate) async fn pace(&self, destination: &Destination, until: i64) -> Result<(), EngineError> {
+    pub(crate) async fn pace(&self, destination: &Destination, until: UnixMs) -> Result<(), EngineError> {
         self.pause(destination, until, "budget spent").await?;
         self.coalesce(destination, None).await.map(drop)
     }
 
     /// Pauses a destination until `until`: nothing of it is claimed before then.
-    async fn pause(&self, destination: &Destination, until: i64, reason: &str) -> Result<(), EngineError> {
+    async fn pause(&self, destination: &Destination, until: UnixMs, reason: &str) -> Result<(), EngineError> {
         let mut state = self.destination_state(destination).await?;
         if state.state == BreakerState::Closed {
             state.state = BreakerState::Paced;
             state.reason = reason.into();
         }
         state.paused_until = state.paused_until.max(until);
-        self.deliveries.set_destination(&state, self.clock.now_ms()).await?;
+        self.deliveries.set_destination(&state, self.clock.now()).await?;
         metrics::counter!("shoprelay_destination_paced_total").increment(1);
         Ok(())
     }
@@ -291,9 +291,9 @@ impl Outbox {
         if singles.is_empty() || matches!(destination, Destination::Webhook(_)) {
             return Ok(false);
         }
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         let per_minute = budget(&self.registry(), destination).per_minute;
-        let (sent, _) = self.deliveries.count_sends(destination, "*", now - MINUTE_MS).await?;
+        let (sent, _) = self.deliveries.count_sends(destination, "*", now - MINUTE).await?;
         let left = per_minute - sent;
         if left <= 0 || left > FOLD_LOOKAHEAD {
             return Ok(false);
@@ -329,29 +329,30 @@ impl Outbox {
                 n => digests += n,
             }
         }
-        let spacing = MINUTE_MS * (digests as i64).max(1) / left;
+        // `left` is within 1..=FOLD_LOOKAHEAD here, so it fits a u32.
+        let spacing = MINUTE * u32::try_from(digests.max(1)).unwrap_or(u32::MAX) / u32::try_from(left).unwrap_or(1);
         self.set_next_fold(destination, now + spacing);
         tracing::info!(%destination, queued, left, digests, "queue beyond the window's budget: folded into digests");
         self.outbox_wake.notify_one();
         Ok(true)
     }
 
-    /// When the next backlog fold of `destination` may happen (0: now).
-    fn next_fold_at(&self, destination: &Destination) -> i64 {
+    /// When the next backlog fold of `destination` may happen (the epoch: now).
+    fn next_fold_at(&self, destination: &Destination) -> UnixMs {
         let folds = match self.next_fold.lock() {
             Ok(f) => f,
             Err(poisoned) => poisoned.into_inner(),
         };
-        folds.get(destination).copied().unwrap_or(0)
+        folds.get(destination).copied().unwrap_or(UnixMs::EPOCH)
     }
 
-    fn set_next_fold(&self, destination: &Destination, at: i64) {
+    fn set_next_fold(&self, destination: &Destination, at: UnixMs) {
         let mut folds = match self.next_fold.lock() {
             Ok(f) => f,
             Err(poisoned) => poisoned.into_inner(),
         };
         // Entries of the past are of no use: the map stays as small as the set of flooded destinations.
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         folds.retain(|_, until| *until > now);
         folds.insert(destination.clone(), at);
     }
@@ -370,10 +371,7 @@ impl Outbox {
         recipients: Option<&str>,
         read: i64,
     ) -> Result<usize, EngineError> {
-        let mut items = self
-            .deliveries
-            .coalescible(destination, self.clock.now_ms(), read)
-            .await?;
+        let mut items = self.deliveries.coalescible(destination, self.clock.now(), read).await?;
         if let Some(only) = recipients {
             items.retain(|d| d.recipients == only);
         }
@@ -443,7 +441,7 @@ impl Outbox {
         };
         let id = self
             .deliveries
-            .create_digest(&ids, new, &token, self.clock.now_ms())
+            .create_digest(&ids, new, &token, self.clock.now())
             .await?;
         if id.is_some() {
             metrics::counter!("shoprelay_digests_total").increment(1);
@@ -454,8 +452,9 @@ impl Outbox {
     /// Ends the quiet hours that are over: what each rule held for a destination and its recipients goes
     /// out as one digest (a lone message as itself). Returns how many deliveries were released.
     pub async fn release_quiet_once(&self) -> Result<usize, EngineError> {
-        let held = self.deliveries.quiet_due(self.clock.now_ms(), DIGEST_MAX * 4).await?;
-        let mut groups: std::collections::BTreeMap<(Destination, String, i64), Vec<DeliveryItem>> = Default::default();
+        let held = self.deliveries.quiet_due(self.clock.now(), DIGEST_MAX * 4).await?;
+        let mut groups: std::collections::BTreeMap<(Destination, String, UnixMs), Vec<DeliveryItem>> =
+            Default::default();
         for h in held {
             groups
                 .entry((h.item.destination.clone(), h.item.recipients.clone(), h.quiet_until))
@@ -469,7 +468,7 @@ impl Outbox {
             let (bulk, urgent): (Vec<DeliveryItem>, Vec<DeliveryItem>) =
                 items.into_iter().partition(|d| d.priority == PRIORITY_BULK);
             let urgent: Vec<i64> = urgent.iter().map(|d| d.id).collect();
-            self.deliveries.unhold(&urgent, self.clock.now_ms()).await?;
+            self.deliveries.unhold(&urgent, self.clock.now()).await?;
             for chunk in bulk.chunks(DIGEST_MAX as usize) {
                 let refs: Vec<&DeliveryItem> = chunk.iter().collect();
                 if refs.len() >= 2
@@ -481,7 +480,7 @@ impl Outbox {
                     continue;
                 }
                 let ids: Vec<i64> = chunk.iter().map(|d| d.id).collect();
-                self.deliveries.unhold(&ids, self.clock.now_ms()).await?;
+                self.deliveries.unhold(&ids, self.clock.now()).await?;
             }
         }
         if released > 0 {
@@ -501,7 +500,7 @@ impl Outbox {
                     failures: 0,
                     ..state
                 };
-                self.deliveries.set_destination(&closed, self.clock.now_ms()).await?;
+                self.deliveries.set_destination(&closed, self.clock.now()).await?;
             }
         }
         Ok(())
@@ -512,20 +511,20 @@ impl Outbox {
         &self,
         destination: &Destination,
         signal: BreakerSignal,
-    ) -> Result<Option<i64>, EngineError> {
-        let now = self.clock.now_ms();
+    ) -> Result<Option<UnixMs>, EngineError> {
+        let now = self.clock.now();
         let mut state = self.destination_state(destination).await?;
         let was = state.state;
         state.failures += 1;
         let base = self.settings.breaker_open;
         let backoff = |failures: i64| {
             let factor = 1u32 << (failures - 1).clamp(0, 10);
-            base.saturating_mul(factor).min(MAX_OPEN).as_millis() as i64
+            base.saturating_mul(factor).min(MAX_OPEN)
         };
         match signal {
             BreakerSignal::Hold(reason) => {
                 state.state = BreakerState::Held;
-                state.paused_until = now + self.settings.hold_probe.as_millis() as i64;
+                state.paused_until = now + self.settings.hold_probe;
                 state.reason = reason.clone();
                 if was != BreakerState::Held {
                     tracing::error!(%destination, %reason, "configuration error: messages held until it is fixed");
@@ -534,7 +533,7 @@ impl Outbox {
             }
             BreakerSignal::Throttled(reason, asked) => {
                 state.state = BreakerState::Open;
-                state.paused_until = now + asked.map_or_else(|| backoff(state.failures), |d| d.as_millis() as i64);
+                state.paused_until = now + asked.unwrap_or_else(|| backoff(state.failures));
                 state.reason = reason;
             }
             BreakerSignal::Failure(reason) if state.failures >= FAILURES_TO_OPEN => {
@@ -563,7 +562,7 @@ impl Outbox {
             .await?
             .unwrap_or_else(|| DestinationState {
                 destination: destination.clone(),
-                paused_until: 0,
+                paused_until: UnixMs::EPOCH,
                 state: BreakerState::Closed,
                 reason: String::new(),
                 failures: 0,
@@ -577,7 +576,7 @@ impl Outbox {
         let event = delivery_failing(key, destination, reason.to_owned(), now);
         let deliveries = self.route.route(&self.registry(), &event).await?;
         self.deliveries
-            .insert_event(NewEvent { event, deliveries }, self.clock.now_ms())
+            .insert_event(NewEvent { event, deliveries }, now)
             .await?;
         self.outbox_wake.notify_one();
         Ok(())

@@ -9,7 +9,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use shoprelay_core::audit_text::localize;
 use shoprelay_core::error::{Lang, UserFacing};
-use shoprelay_engine::service::console::{csrf_token, new_token, ConsoleError, MIN_PASSWORD_CHARS, WECOM_LOGIN_TTL_MS};
+use shoprelay_engine::service::console::{csrf_token, new_token, ConsoleError, MIN_PASSWORD_CHARS, WECOM_LOGIN_TTL};
 use shoprelay_store::Role;
 
 use super::page::{error_box, frame, ok_page, role_name, time};
@@ -214,7 +214,7 @@ pub async fn wecom_login_start(
             [set_wecom_login_cookie(
                 &state,
                 link.browser_secret.expose(),
-                WECOM_LOGIN_TTL_MS / 1_000,
+                i64::try_from(WECOM_LOGIN_TTL.as_secs()).unwrap_or(i64::MAX),
             )],
         ),
         Err(err) => {
@@ -419,7 +419,7 @@ pub async fn users(State(state): State<AppState>, authed: Authed) -> Response {
                                 " " button type="submit" { (t(lang, "关联", "Link")) }
                             }
                         }
-                        td { (time(u.created_at)) }
+                        td { (time(u.created_at.as_millis())) }
                         td { details { summary { (t(lang, "重设密码", "Reset password")) } (password_form(lang, &authed, &u.username)) } }
                     }
                 }
@@ -581,7 +581,7 @@ pub async fn actions(State(state): State<AppState>, authed: Authed, Query(q): Qu
         table {
             tr { th { (t(lang, "时间", "When")) } th { (t(lang, "操作人", "Who")) } th { (t(lang, "操作", "What")) } th { (t(lang, "对象", "On")) } th { (t(lang, "详情", "Detail")) } }
             @for r in &rows {
-                tr { td { (time(r.at)) } td { (r.actor) } td { code { (r.action) } } td { (r.target.as_deref().unwrap_or("")) } td { (localize(&r.detail, lang)) } }
+                tr { td { (time(r.at.as_millis())) } td { (r.actor) } td { code { (r.action) } } td { (r.target.as_deref().unwrap_or("")) } td { (localize(&r.detail, lang)) } }
             }
         }
         @if let Some(id) = next {

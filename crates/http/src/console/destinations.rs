@@ -48,7 +48,7 @@ pub async fn page(State(state): State<AppState>, authed: Authed) -> Response {
                     td {
                         @if r.breaker == BreakerState::Closed { span.step-ok { (breaker_name(lang, r.breaker)) } }
                         @else { span.step-fail { (breaker_name(lang, r.breaker)) } " " (r.reason) }
-                        @if let Some(until) = r.paused_until { br; span.muted { (t(lang, "暂停至 ", "paused until ")) (time(until)) } }
+                        @if let Some(until) = r.paused_until { br; span.muted { (t(lang, "暂停至 ", "paused until ")) (time(until.as_millis())) } }
                     }
                     td { (r.dead) }
                     td {

@@ -46,7 +46,7 @@ use axum::{Form, Router};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use shoprelay_core::error::{Lang, UserFacing};
-use shoprelay_engine::service::console::{csrf_token, ConsoleError, SESSION_TTL_MS};
+use shoprelay_engine::service::console::{csrf_token, ConsoleError, SESSION_TTL};
 use shoprelay_store::ConsoleUser;
 use subtle::ConstantTimeEq;
 
@@ -322,7 +322,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for PrePosted<T> {
 
 /// Session cookie lifetime, in seconds.
 pub(crate) fn session_max_age() -> i64 {
-    SESSION_TTL_MS / 1_000
+    i64::try_from(SESSION_TTL.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// An error of an account operation, as a page.

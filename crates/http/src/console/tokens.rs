@@ -65,10 +65,10 @@ fn listing(lang: Lang, authed: &Authed, tokens: &[ApiTokenRecord], created: Opti
                     td { (token.id) }
                     td { (token.name) }
                     td { (token.scope.as_str()) }
-                    td { (time(token.created_at)) br; span.muted { (token.created_by) } }
-                    td { @if let Some(at) = token.last_used_at { (time(at)) } @else { "—" } }
+                    td { (time(token.created_at.as_millis())) br; span.muted { (token.created_by) } }
+                    td { @if let Some(at) = token.last_used_at { (time(at.as_millis())) } @else { "—" } }
                     td {
-                        @if let Some(at) = token.revoked_at { span.step-fail { (t(lang, "已吊销 ", "revoked ")) (time(at)) } }
+                        @if let Some(at) = token.revoked_at { span.step-fail { (t(lang, "已吊销 ", "revoked ")) (time(at.as_millis())) } }
                         @else { span.step-ok { (t(lang, "有效", "active")) } }
                     }
                     td {

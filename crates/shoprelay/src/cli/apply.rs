@@ -89,7 +89,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                 (Clash::Overwrite, true) => "overwriting    覆盖",
                 (Clash::Remove, true) => "removing       删除",
             };
-            let when = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(m.updated_at)
+            let when = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(m.updated_at.as_millis())
                 .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
                 .unwrap_or_default();
             eprintln!("{what}  console edit 控制台修改  {} {} ({when})", m.kind, m.id);
@@ -106,7 +106,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             return Ok(ExitCode::from(3));
         }
     }
-    let changes = store.apply_config(&objects, SystemClock.now_ms()).await?;
+    let changes = store.apply_config(&objects, SystemClock.now()).await?;
     for (kind, id, change) in &changes {
         let label = match change {
             ConfigChange::Created => "created  新建",
@@ -159,6 +159,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shoprelay_clock::UnixMs;
 
     fn object(id: &str, fingerprint: &str) -> ConfigObject {
         ConfigObject {
@@ -174,7 +175,7 @@ mod tests {
             kind: "route".into(),
             id: id.into(),
             fingerprint: fingerprint.into(),
-            updated_at: 0,
+            updated_at: UnixMs::EPOCH,
         }
     }
 

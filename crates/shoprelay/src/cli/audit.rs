@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
+use shoprelay_clock::UnixMs;
 use shoprelay_core::destination::Destination;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::Platform;
@@ -110,8 +111,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         order_sn: args.order,
         outcome: args.outcome,
         destination: args.destination,
-        from: args.since.map(|t| t.timestamp_millis()),
-        to: args.until.map(|t| t.timestamp_millis()),
+        from: args.since.map(|t| UnixMs::from_millis(t.timestamp_millis())),
+        to: args.until.map(|t| UnixMs::from_millis(t.timestamp_millis())),
         before_id: None,
         limit: Some(args.limit.unwrap_or(50)),
     };
@@ -131,7 +132,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             "time (UTC)", "kind", "outcome", "shop", "order", "destination", "try", "errcode", "ms"
         );
         for e in &entries {
-            let at = DateTime::<Utc>::from_timestamp_millis(e.at)
+            let at = DateTime::<Utc>::from_timestamp_millis(e.at.as_millis())
                 .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
                 .unwrap_or_default();
             let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());

@@ -44,7 +44,7 @@ async fn link(args: Args) -> Result<ExitCode> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", server.listen));
-    match setup_link(&store, SystemClock.now_ms(), &base, "cli")
+    match setup_link(&store, SystemClock.now(), &base, "cli")
         .await
         .map_err(|e| user_error(&e))?
     {

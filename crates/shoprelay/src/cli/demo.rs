@@ -239,7 +239,7 @@ pub async fn setup(listen: &str, data_dir: Option<PathBuf>) -> Result<Demo> {
     server
         .engine
         .store()
-        .apply_config(&objects, server.engine.clock.now_ms())
+        .apply_config(&objects, server.engine.clock.now())
         .await?;
     server.engine.reload_config().await?;
 

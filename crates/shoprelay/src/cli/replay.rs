@@ -64,7 +64,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let bar = progress(total, "重发 replaying");
     let mut replayed = 0u64;
     loop {
-        let n = store.replay_dead(&filter, SystemClock.now_ms(), BATCH).await?;
+        let n = store.replay_dead(&filter, SystemClock.now(), BATCH).await?;
         if n == 0 {
             break;
         }

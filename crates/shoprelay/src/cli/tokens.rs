@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use shoprelay_clock::{Clock, SystemClock};
+use shoprelay_clock::{Clock, SystemClock, UnixMs};
 use shoprelay_engine::service::api_tokens::{create_token, revoke_token};
 use shoprelay_store::{ApiTokens, SqlStore, TokenScope};
 
@@ -60,7 +60,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             let store = open(&args.common).await?;
             // clap allows only the three names.
             let scope = TokenScope::parse(&args.scope).unwrap_or(TokenScope::Read);
-            let (record, token) = create_token(&store, &args.name, scope, "cli", SystemClock.now_ms())
+            let (record, token) = create_token(&store, &args.name, scope, "cli", SystemClock.now())
                 .await
                 .map_err(|e| user_error(&e))?;
             eprintln!(
@@ -73,7 +73,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             let store = open(&common).await?;
             let tokens = store.list_api_tokens().await.map_err(|e| user_error(&e))?;
             println!("id\tname\tscope\tcreated_by\tcreated_at\tlast_used_at\trevoked_at");
-            let ms = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), |t| t.to_string());
+            let ms = |t: Option<UnixMs>| t.map_or_else(|| "-".to_owned(), |t| t.to_string());
             for t in tokens {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}",
@@ -89,7 +89,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Revoke(args) => {
             let store = open(&args.common).await?;
-            revoke_token(&store, args.id, "cli", SystemClock.now_ms())
+            revoke_token(&store, args.id, "cli", SystemClock.now())
                 .await
                 .map_err(|e| user_error(&e))?;
             eprintln!("令牌 #{} 已吊销 · token #{} revoked", args.id, args.id);

@@ -154,7 +154,7 @@ async fn only_admins_manage_tokens_and_use_is_noted_at_most_once_a_minute() {
     assert_eq!(used(&app).await, at, "not rewritten within the minute");
     app.clock.advance(Duration::from_secs(31));
     call(&app, reqwest::Method::GET, "/api/v1/status", &token, None).await;
-    assert_eq!(used(&app).await, at + 61_000);
+    assert_eq!(used(&app).await, at + Duration::from_secs(61));
 
     // An admin token may change rules.
     let disabled = call(

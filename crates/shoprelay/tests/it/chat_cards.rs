@@ -73,7 +73,7 @@ escalate = {{ after_minutes = 1, targets = [{{ type = "robot", robot = "ops" }}]
     let file = parse_config(&toml).unwrap();
     let engine = &app.server.engine;
     let objects = Registry::from_file(&file).to_objects(&engine.secrets).unwrap();
-    engine.store().apply_config(&objects, app.clock.now_ms()).await.unwrap();
+    engine.store().apply_config(&objects, app.clock.now()).await.unwrap();
     engine.reload_config().await.unwrap();
     app.wecom
         .set_callback(&SimCallback {

@@ -238,7 +238,10 @@ async fn apply_refuses_to_overwrite_console_edits_without_force() {
             body: "{}".into(),
             fingerprint: "edited in the console".into(),
         };
-        store.put_config(&edited, 1).await.unwrap();
+        store
+            .put_config(&edited, shoprelay_clock::UnixMs::from_millis(1))
+            .await
+            .unwrap();
     }
     store.close().await;
 

@@ -153,7 +153,12 @@ async fn an_untrusted_ip_holds_messages_tells_the_admins_and_delivers_after_the_
     let objects = app.server.engine.store().list_config().await.unwrap();
     let mut changed = objects.clone();
     changed[0].fingerprint.push('x');
-    app.server.engine.store().apply_config(&changed, 0).await.unwrap();
+    app.server
+        .engine
+        .store()
+        .apply_config(&changed, shoprelay_clock::UnixMs::EPOCH)
+        .await
+        .unwrap();
     app.server.engine.reload_config().await.unwrap();
     app.dispatch_until_settled().await;
     assert_eq!(app.cards().len(), 2, "both held messages delivered after the fix");

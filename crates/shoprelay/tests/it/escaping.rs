@@ -278,7 +278,7 @@ targets = [{ type = "robot", robot = "ops" }]
         app.server
             .engine
             .store()
-            .insert_event(NewEvent { event, deliveries }, yesterday.as_millis())
+            .insert_event(NewEvent { event, deliveries }, yesterday)
             .await
             .unwrap();
     }

@@ -274,13 +274,11 @@ targets = [{{ type = "robot", robot = "ops" }}]
         };
         let mut deliveries = routing::route(&registry, &event, yesterday, Default::default()).deliveries;
         deliveries.retain(|d| d.route_id == "night");
-        assert!(deliveries[0]
-            .quiet_until
-            .is_some_and(|q| q < app.clock.now_secs() * 1_000));
+        assert!(deliveries[0].quiet_until.is_some_and(|q| q < app.clock.now()));
         app.server
             .engine
             .store()
-            .insert_event(NewEvent { event, deliveries }, yesterday.as_millis())
+            .insert_event(NewEvent { event, deliveries }, yesterday)
             .await
             .unwrap();
     }
@@ -464,7 +462,7 @@ targets = [{{ type = "robot", robot = "ops" }}]
         app.server
             .engine
             .store()
-            .insert_event(NewEvent { event, deliveries }, yesterday.as_millis())
+            .insert_event(NewEvent { event, deliveries }, yesterday)
             .await
             .unwrap();
     }

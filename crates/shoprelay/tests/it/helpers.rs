@@ -181,12 +181,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     ) + &options.extra_toml;
     let file = parse_config(&toml).unwrap();
     let objects = Registry::from_file(&file).to_objects(&secrets).unwrap();
-    server
-        .engine
-        .store()
-        .apply_config(&objects, clock.now_ms())
-        .await
-        .unwrap();
+    server.engine.store().apply_config(&objects, clock.now()).await.unwrap();
     server.engine.reload_config().await.unwrap();
     shopee.set_push_target(None, &format!("{base}/push/shopee/{APP}")).await;
     TestApp {
@@ -218,11 +213,7 @@ impl TestApp {
         let file = parse_config(&toml).unwrap();
         let engine = &self.server.engine;
         let objects = Registry::from_file(&file).to_objects(&engine.secrets).unwrap();
-        engine
-            .store()
-            .apply_config(&objects, self.clock.now_ms())
-            .await
-            .unwrap();
+        engine.store().apply_config(&objects, self.clock.now()).await.unwrap();
         engine.reload_config().await.unwrap();
         file
     }

@@ -164,7 +164,7 @@ async fn the_cli_forgets_a_buyer_and_refuses_a_wrong_or_missing_key() {
                 event,
                 deliveries: vec![],
             },
-            1,
+            UnixMs::from_millis(1),
         )
         .await
         .unwrap();
@@ -270,7 +270,7 @@ async fn sealed_database(dir: &std::path::Path) -> (String, String) {
                 event,
                 deliveries: vec![],
             },
-            1,
+            UnixMs::from_millis(1),
         )
         .await
         .unwrap();

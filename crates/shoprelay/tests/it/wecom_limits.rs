@@ -225,7 +225,12 @@ async fn a_forbidden_chat_api_holds_without_spending_attempts_and_delivers_after
     let objects = app.server.engine.store().list_config().await.unwrap();
     let mut changed = objects.clone();
     changed[0].fingerprint.push('x');
-    app.server.engine.store().apply_config(&changed, 0).await.unwrap();
+    app.server
+        .engine
+        .store()
+        .apply_config(&changed, shoprelay_clock::UnixMs::EPOCH)
+        .await
+        .unwrap();
     app.server.engine.reload_config().await.unwrap();
     app.dispatch_until_settled().await;
     assert_eq!(chat_messages(&app).len(), 1);

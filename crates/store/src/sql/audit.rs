@@ -52,7 +52,7 @@ impl TryFrom<AuditRow> for AuditEntry {
             .transpose()?;
         Ok(AuditEntry {
             id: r.id,
-            at: r.at,
+            at: UnixMs::from_millis(r.at),
             kind: r.kind,
             outcome,
             app_id: r.app_id,
@@ -205,10 +205,10 @@ fn audit_query(f: &AuditFilter, limit: i64) -> (String, Vec<Bind>) {
         add("destination = ?", Bind::Text(destination.to_string()));
     }
     if let Some(from) = f.from {
-        add("at >= ?", Bind::Int(from));
+        add("at >= ?", Bind::Int(from.as_millis()));
     }
     if let Some(to) = f.to {
-        add("at < ?", Bind::Int(to));
+        add("at < ?", Bind::Int(to.as_millis()));
     }
     if let Some(before) = f.before_id {
         add("id < ?", Bind::Int(before));

@@ -77,7 +77,7 @@ struct AuditRow {
 impl From<&AuditEntry> for AuditRow {
     fn from(a: &AuditEntry) -> Self {
         Self {
-            at: a.at,
+            at: a.at.as_millis(),
             kind: a.kind.clone(),
             outcome: a.outcome.as_str(),
             app_id: a.app_id.clone(),
@@ -123,9 +123,11 @@ impl AuditRow {
 fn finish_columns(result: &DeliveryResult) -> (DeliveryState, Option<i64>, Option<&str>, i64) {
     match result {
         DeliveryResult::Delivered => (DeliveryState::Delivered, None, None, 1),
-        DeliveryResult::Retry { at, error } => (DeliveryState::Pending, Some(*at), Some(error.as_str()), 1),
+        DeliveryResult::Retry { at, error } => (DeliveryState::Pending, Some(at.as_millis()), Some(error.as_str()), 1),
         DeliveryResult::Dead { error } => (DeliveryState::Dead, None, Some(error.as_str()), 1),
-        DeliveryResult::Deferred { at, reason } => (DeliveryState::Pending, Some(*at), Some(reason.as_str()), 0),
+        DeliveryResult::Deferred { at, reason } => {
+            (DeliveryState::Pending, Some(at.as_millis()), Some(reason.as_str()), 0)
+        }
     }
 }
 
@@ -351,7 +353,7 @@ macro_rules! write_in_transaction {
                                 .push_bind(d.priority)
                                 .push_bind(summary.as_str())
                                 .push_bind(d.recipients.as_str())
-                                .push_bind(d.quiet_until);
+                                .push_bind(d.quiet_until.map(UnixMs::as_millis));
                         });
                         insert.build().execute(&mut **tx).await?;
                     }
@@ -461,7 +463,7 @@ macro_rules! write_in_transaction {
                         let destination = s.destination.to_string();
                         std::iter::once("*")
                             .chain(s.members.iter().map(String::as_str))
-                            .map(move |m| (destination.clone(), m, s.at))
+                            .map(move |m| (destination.clone(), m, s.at.as_millis()))
                     })
                     .collect();
                 for chunk in sends.chunks(rows_per_statement(3)) {
@@ -497,7 +499,9 @@ macro_rules! write_in_transaction {
                         .iter()
                         .filter_map(|&i| {
                             let f = &batch.finishes[i];
-                            f.settle.map(|(reserved, settled)| (f.destination.to_string(), reserved, settled))
+                            f.settle.map(|(reserved, settled)| {
+                                (f.destination.to_string(), reserved.as_millis(), settled.as_millis())
+                            })
                         })
                         .collect();
                     for chunk in settled.chunks(rows_per_statement(3)) {
@@ -534,7 +538,7 @@ macro_rules! write_in_transaction {
                             update.push_bind(next_at).push(" AS BIGINT), CAST(");
                             update.push_bind(error).push(" AS TEXT), CAST(");
                             update.push_bind(counted).push(" AS BIGINT), CAST(");
-                            update.push_bind(f.audit.at).push(" AS BIGINT))");
+                            update.push_bind(f.audit.at.as_millis()).push(" AS BIGINT))");
                         }
                         update.push(
                             ") UPDATE deliveries SET state = v.state, attempts = deliveries.attempts + v.counted,

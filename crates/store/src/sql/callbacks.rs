@@ -33,7 +33,7 @@ impl Callbacks for SqlStore {
             let mut audit = AuditEntry::new(
                 AuditKind::Callback,
                 outcome,
-                c.received_at.as_millis(),
+                c.received_at,
                 format!("{} {}", c.kind, c.dedupe_key),
             );
             audit.app_id = Some(c.app_id.to_string());

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 
 use super::{with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::model::*;
@@ -23,7 +24,7 @@ macro_rules! upsert_object {
         .bind(&o.id)
         .bind(&o.body)
         .bind(&o.fingerprint)
-        .bind($now)
+        .bind($now.as_millis())
         .bind(origin.as_str())
         .execute(&mut *$tx)
         .await?;
@@ -40,7 +41,7 @@ struct Row {
 
 #[async_trait]
 impl ConfigRepo for SqlStore {
-    async fn apply_config(&self, objects: &[ConfigObject], now: i64) -> Result<Vec<(String, String, ConfigChange)>> {
+    async fn apply_config(&self, objects: &[ConfigObject], now: UnixMs) -> Result<Vec<(String, String, ConfigChange)>> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let existing: Vec<Row> = sqlx::query_as("SELECT kind, id, body, fingerprint FROM config_objects")
@@ -115,12 +116,12 @@ impl ConfigRepo for SqlStore {
                 kind,
                 id,
                 fingerprint,
-                updated_at,
+                updated_at: UnixMs::from_millis(updated_at),
             })
             .collect())
     }
 
-    async fn put_config(&self, o: &ConfigObject, now: i64) -> Result<ConfigChange> {
+    async fn put_config(&self, o: &ConfigObject, now: UnixMs) -> Result<ConfigChange> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let old: Option<String> = sqlx::query_scalar("SELECT fingerprint FROM config_objects WHERE kind = $1 AND id = $2")

@@ -1,6 +1,7 @@
 //! The console's accounts, sessions, setup link and action record.
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::ids::WeComUserId;
 
 use super::{with_pool, with_read_pool, BeginWrite, SqlStore};
@@ -25,8 +26,8 @@ fn user(row: UserRow) -> Result<ConsoleUser> {
         username,
         password_hash,
         role,
-        created_at,
-        disabled_at,
+        created_at: UnixMs::from_millis(created_at),
+        disabled_at: disabled_at.map(UnixMs::from_millis),
         wecom_userid,
     })
 }
@@ -37,7 +38,7 @@ fn action(row: ActionRow) -> ConsoleAction {
     let (id, at, actor, action, target, detail) = row;
     ConsoleAction {
         id,
-        at,
+        at: UnixMs::from_millis(at),
         actor,
         action,
         target,
@@ -50,7 +51,7 @@ macro_rules! insert_action {
     ($executor:expr, $a:expr) => {{
         let a: &ConsoleAction = $a;
         sqlx::query("INSERT INTO console_actions (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
-            .bind(a.at)
+            .bind(a.at.as_millis())
             .bind(&a.actor)
             .bind(&a.action)
             .bind(a.target.as_deref())
@@ -70,14 +71,14 @@ impl ConsoleAccounts for SqlStore {
         Ok(n > 0)
     }
 
-    async fn create_setup_token(&self, token_hash: &str, now: i64, expires_at: i64) -> Result<()> {
+    async fn create_setup_token(&self, token_hash: &str, now: UnixMs, expires_at: UnixMs) -> Result<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM console_setup_tokens").execute(&mut *tx).await?;
             sqlx::query("INSERT INTO console_setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)")
                 .bind(token_hash)
-                .bind(now)
-                .bind(expires_at)
+                .bind(now.as_millis())
+                .bind(expires_at.as_millis())
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -85,7 +86,7 @@ impl ConsoleAccounts for SqlStore {
         Ok(())
     }
 
-    async fn create_first_admin(&self, token_hash: &str, new: &NewConsoleUser, now: i64) -> Result<UserCreated> {
+    async fn create_first_admin(&self, token_hash: &str, new: &NewConsoleUser, now: UnixMs) -> Result<UserCreated> {
         let done = ConsoleAction::new(
             now,
             "setup",
@@ -97,7 +98,7 @@ impl ConsoleAccounts for SqlStore {
             let mut tx = pool.begin_write().await?;
             let spent = sqlx::query("DELETE FROM console_setup_tokens WHERE token_hash = $1 AND expires_at > $2")
                 .bind(token_hash)
-                .bind(now)
+                .bind(now.as_millis())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -112,7 +113,7 @@ impl ConsoleAccounts for SqlStore {
             .bind(&new.username)
             .bind(&new.password_hash)
             .bind(Role::Admin.as_str())
-            .bind(now)
+            .bind(now.as_millis())
             .fetch_optional(&mut *tx)
             .await?;
             // A disabled user of that name: the link stays unspent (the transaction is dropped).
@@ -133,7 +134,7 @@ impl ConsoleAccounts for SqlStore {
             .bind(&new.username)
             .bind(&new.password_hash)
             .bind(new.role.as_str())
-            .bind(done.at)
+            .bind(done.at.as_millis())
             .fetch_optional(&mut *tx)
             .await?;
             let Some(row) = row else { return Ok(UserCreated::NameTaken) };
@@ -179,7 +180,7 @@ impl ConsoleAccounts for SqlStore {
             .bind(username)
             .bind(role.as_str())
             .bind(disabled)
-            .bind(done.at)
+            .bind(done.at.as_millis())
             .fetch_optional(&mut *tx)
             .await?;
             let Some(id) = id else { return Ok(UserUpdated::NoSuchUser) };
@@ -213,20 +214,26 @@ impl ConsoleAccounts for SqlStore {
         })
     }
 
-    async fn create_console_session(&self, token_hash: &str, user_id: i64, now: i64, expires_at: i64) -> Result<()> {
+    async fn create_console_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: UnixMs,
+        expires_at: UnixMs,
+    ) -> Result<()> {
         with_pool!(self, pool => {
             sqlx::query("INSERT INTO console_sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
                 .bind(token_hash)
                 .bind(user_id)
-                .bind(now)
-                .bind(expires_at)
+                .bind(now.as_millis())
+                .bind(expires_at.as_millis())
                 .execute(pool)
                 .await?;
         });
         Ok(())
     }
 
-    async fn console_session(&self, token_hash: &str, now: i64) -> Result<Option<ConsoleUser>> {
+    async fn console_session(&self, token_hash: &str, now: UnixMs) -> Result<Option<ConsoleUser>> {
         let row: Option<UserRow> = with_read_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT u.id, u.username, u.password_hash, u.role, u.created_at, u.disabled_at, u.wecom_userid
@@ -234,7 +241,7 @@ impl ConsoleAccounts for SqlStore {
                  WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
             )
             .bind(token_hash)
-            .bind(now)
+            .bind(now.as_millis())
             .fetch_optional(pool)
             .await?
         });
@@ -248,9 +255,9 @@ impl ConsoleAccounts for SqlStore {
         Ok(())
     }
 
-    async fn prune_console_sessions(&self, now: i64) -> Result<u64> {
+    async fn prune_console_sessions(&self, now: UnixMs) -> Result<u64> {
         let n = with_pool!(self, pool => {
-            sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1").bind(now).execute(pool).await?.rows_affected()
+            sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1").bind(now.as_millis()).execute(pool).await?.rows_affected()
         });
         Ok(n)
     }
@@ -322,13 +329,13 @@ impl ConsoleAccounts for SqlStore {
         row.map(user).transpose()
     }
 
-    async fn create_console_login_state(&self, state_hash: &str, now: i64, expires_at: i64) -> Result<()> {
+    async fn create_console_login_state(&self, state_hash: &str, now: UnixMs, expires_at: UnixMs) -> Result<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("DELETE FROM console_login_states WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM console_login_states WHERE expires_at <= $1").bind(now.as_millis()).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO console_login_states (state_hash, expires_at) VALUES ($1, $2)")
                 .bind(state_hash)
-                .bind(expires_at)
+                .bind(expires_at.as_millis())
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -336,11 +343,11 @@ impl ConsoleAccounts for SqlStore {
         Ok(())
     }
 
-    async fn take_console_login_state(&self, state_hash: &str, now: i64) -> Result<bool> {
+    async fn take_console_login_state(&self, state_hash: &str, now: UnixMs) -> Result<bool> {
         let spent = with_pool!(self, pool => {
             sqlx::query("DELETE FROM console_login_states WHERE state_hash = $1 AND expires_at > $2")
                 .bind(state_hash)
-                .bind(now)
+                .bind(now.as_millis())
                 .execute(pool)
                 .await?
                 .rows_affected()

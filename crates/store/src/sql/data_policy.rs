@@ -113,7 +113,12 @@ impl DataPolicies for SqlStore {
             ),
             _ => "data policy: minimal (no sensitive field)".to_owned(),
         };
-        let mut audit = AuditEntry::new(AuditKind::Privacy, AuditOutcome::DataPolicySet, now, detail);
+        let mut audit = AuditEntry::new(
+            AuditKind::Privacy,
+            AuditOutcome::DataPolicySet,
+            UnixMs::from_millis(now),
+            detail,
+        );
         audit.app_id = Some(app.to_string());
         audit.platform = platform;
         audit.shop_id = Some(shop_to_sql(shop));

@@ -132,7 +132,7 @@ impl Privacy for SqlStore {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            let mut audit = AuditEntry::new(AuditKind::Privacy, AuditOutcome::BuyerForgotten, now, report.detail(&hash));
+            let mut audit = AuditEntry::new(AuditKind::Privacy, AuditOutcome::BuyerForgotten, UnixMs::from_millis(now), report.detail(&hash));
             audit.shop_id = Some(shop_sql);
             super::insert_audit!(&mut *tx, &audit);
             tx.commit().await?;
@@ -202,7 +202,7 @@ impl Privacy for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             let detail = report.shop_detail(app.as_str(), shop);
-            let mut audit = AuditEntry::new(AuditKind::Privacy, AuditOutcome::ShopPurged, now, detail);
+            let mut audit = AuditEntry::new(AuditKind::Privacy, AuditOutcome::ShopPurged, UnixMs::from_millis(now), detail);
             audit.app_id = Some(app.to_string());
             audit.platform = platform;
             audit.shop_id = Some(shop_sql);

@@ -151,7 +151,7 @@ macro_rules! insert_event {
                 .bind(d.priority)
                 .bind(store.seal_pii(&d.summary))
                 .bind(&d.recipients)
-                .bind(d.quiet_until)
+                .bind(d.quiet_until.map(shoprelay_clock::UnixMs::as_millis))
                 // Held for quiet hours: due never, until released (the claim reads only its index).
                 .bind(if d.quiet_until.is_some() { $crate::sql::HELD } else { $now })
                 .execute(&mut *$tx)
@@ -196,7 +196,7 @@ macro_rules! insert_audit {
             "INSERT INTO audit (at, kind, outcome, app_id, shop_id, order_sn, destination, attempt, http_status, errcode, latency_ms, detail, platform)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
-        .bind(a.at)
+        .bind(a.at.as_millis())
         .bind(&a.kind)
         .bind(a.outcome.as_str())
         .bind(a.app_id.as_deref())

@@ -68,7 +68,7 @@ impl DestinationRow {
         })?;
         Ok(DestinationState {
             destination: destination_from_sql("destinations", &self.destination)?,
-            paused_until: self.paused_until,
+            paused_until: UnixMs::from_millis(self.paused_until),
             state,
             reason: self.reason,
             failures: self.failures,
@@ -81,11 +81,14 @@ impl Outbox for SqlStore {
     async fn claim_deliveries(
         &self,
         owner: &str,
-        now: i64,
+        now: UnixMs,
         lease_ms: i64,
         destination_lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<DeliveryItem>> {
+        let until = now.as_millis().saturating_add(lease_ms);
+        let lease_until = now.as_millis().saturating_add(destination_lease_ms);
+        let now = now.as_millis();
         // First the destinations with due work that are neither paused, leased to another process, nor
         // busy with another claim (a dead replica's claims run out first, so nothing overtakes); urgent
         // and oldest first. Then a few deliveries of each, in order, read from the index — never a pass
@@ -155,7 +158,7 @@ impl Outbox for SqlStore {
             let mut items: Vec<DeliveryRow> = Vec::new();
             if !ids.is_empty() {
                 let mut claim = sqlx::QueryBuilder::new("UPDATE deliveries SET claimed_until = ");
-                claim.push_bind(now + lease_ms).push(", claim_token = ").push_bind(token.as_str());
+                claim.push_bind(until).push(", claim_token = ").push_bind(token.as_str());
                 claim.push(" WHERE id IN (SELECT id FROM deliveries WHERE id IN (");
                 let mut list = claim.separated(", ");
                 for id in &ids {
@@ -178,7 +181,7 @@ impl Outbox for SqlStore {
                 lease.push_values(&destinations, |mut row, destination| {
                     row.push_bind(destination.as_str())
                         .push_bind(owner)
-                        .push_bind(now + destination_lease_ms);
+                        .push_bind(lease_until);
                 });
                 lease.push(
                     " ON CONFLICT (destination) DO UPDATE SET owner = excluded.owner, until = excluded.until
@@ -211,9 +214,9 @@ impl Outbox for SqlStore {
         items.into_iter().map(|d| self.open_delivery(d)).collect()
     }
 
-    async fn renew_destination_leases(&self, owner: &str, until: i64) -> Result<()> {
+    async fn renew_destination_leases(&self, owner: &str, until: UnixMs) -> Result<()> {
         with_pool!(self, pool => {
-            sqlx::query("UPDATE destination_leases SET until = $1 WHERE owner = $2").bind(until).bind(owner).execute(pool).await?;
+            sqlx::query("UPDATE destination_leases SET until = $1 WHERE owner = $2").bind(until.as_millis()).bind(owner).execute(pool).await?;
         });
         Ok(())
     }
@@ -234,13 +237,14 @@ impl Outbox for SqlStore {
         item: &DeliveryItem,
         result: DeliveryResult,
         audit: AuditEntry,
-        reserved_at: i64,
-        settled_at: i64,
+        reserved_at: UnixMs,
+        settled_at: UnixMs,
     ) -> Result<bool> {
         self.finish(item, result, audit, Some((reserved_at, settled_at))).await
     }
 
-    async fn insert_event(&self, event: NewEvent, now: i64) -> Result<bool> {
+    async fn insert_event(&self, event: NewEvent, now: UnixMs) -> Result<bool> {
+        let now = now.as_millis();
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let inbox: Option<i64> = None;
@@ -278,7 +282,7 @@ impl Outbox for SqlStore {
         row.map(DestinationRow::parse).transpose()
     }
 
-    async fn set_destination(&self, d: &DestinationState, now: i64) -> Result<()> {
+    async fn set_destination(&self, d: &DestinationState, now: UnixMs) -> Result<()> {
         with_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO destinations (destination, paused_until, state, reason, failures, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
@@ -286,18 +290,19 @@ impl Outbox for SqlStore {
                     reason = excluded.reason, failures = excluded.failures, updated_at = excluded.updated_at",
             )
             .bind(d.destination.to_string())
-            .bind(d.paused_until)
+            .bind(d.paused_until.as_millis())
             .bind(d.state.as_str())
             .bind(&d.reason)
             .bind(d.failures)
-            .bind(now)
+            .bind(now.as_millis())
             .execute(pool)
             .await?;
         });
         Ok(())
     }
 
-    async fn release_held_destinations(&self, now: i64) -> Result<u64> {
+    async fn release_held_destinations(&self, now: UnixMs) -> Result<u64> {
+        let now = now.as_millis();
         Ok(with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             // The held messages wait with their destination; bring them forward too (not those waiting
@@ -319,21 +324,21 @@ impl Outbox for SqlStore {
         }))
     }
 
-    async fn release_paced(&self, now: i64, until: i64) -> Result<u64> {
+    async fn release_paced(&self, now: UnixMs, until: UnixMs) -> Result<u64> {
         Ok(with_pool!(self, pool => {
             sqlx::query(
                 "UPDATE deliveries SET next_attempt_at = $1 WHERE state = 'pending' AND attempts = 0
                    AND next_attempt_at > $1 AND next_attempt_at <= $2 AND claimed_until <= $1 AND quiet_until IS NULL",
             )
-            .bind(now)
-            .bind(until)
+            .bind(now.as_millis())
+            .bind(until.as_millis())
             .execute(pool)
             .await?
             .rows_affected()
         }))
     }
 
-    async fn reserve_send(&self, destination: &Destination, members: &[String], at: i64) -> Result<()> {
+    async fn reserve_send(&self, destination: &Destination, members: &[String], at: UnixMs) -> Result<()> {
         let batch = WriteBatch {
             sends: vec![SendReservation {
                 destination: destination.clone(),
@@ -342,7 +347,7 @@ impl Outbox for SqlStore {
             }],
             ..WriteBatch::default()
         };
-        self.write_batch(&batch, UnixMs::from_millis(at)).await?;
+        self.write_batch(&batch, at).await?;
         Ok(())
     }
 
@@ -350,14 +355,14 @@ impl Outbox for SqlStore {
         &self,
         destination: &Destination,
         members: &[String],
-        since: i64,
-    ) -> Result<Vec<(String, i64, i64)>> {
+        since: UnixMs,
+    ) -> Result<Vec<(String, i64, UnixMs)>> {
         let destination = destination.to_string();
-        Ok(with_read_pool!(self, pool => {
+        let counts = with_read_pool!(self, pool => {
             let mut out: Vec<(String, i64, i64)> = Vec::new();
             for chunk in members.chunks(BIND_CHUNK) {
                 let mut q = sqlx::QueryBuilder::new("SELECT member, COUNT(*), MIN(at) FROM sends WHERE destination = ");
-                q.push_bind(destination.as_str()).push(" AND at > ").push_bind(since).push(" AND member IN (");
+                q.push_bind(destination.as_str()).push(" AND at > ").push_bind(since.as_millis()).push(" AND member IN (");
                 let mut list = q.separated(", ");
                 for member in chunk {
                     list.push_bind(member.as_str());
@@ -366,7 +371,11 @@ impl Outbox for SqlStore {
                 out.extend(q.build_query_as::<(String, i64, i64)>().fetch_all(pool).await?);
             }
             out
-        }))
+        });
+        Ok(counts
+            .into_iter()
+            .map(|(member, count, oldest)| (member, count, UnixMs::from_millis(oldest)))
+            .collect())
     }
 
     async fn unreported_unreached(
@@ -391,9 +400,10 @@ impl Outbox for SqlStore {
         day: i64,
         values: &[(String, String)],
         notice: NewEvent,
-        now: i64,
+        now: UnixMs,
     ) -> Result<bool> {
         let destination = destination.to_string();
+        let now = now.as_millis();
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             for (kind, value) in values {
@@ -422,34 +432,40 @@ impl Outbox for SqlStore {
         })
     }
 
-    async fn count_sends(&self, destination: &Destination, member: &str, since: i64) -> Result<(i64, Option<i64>)> {
-        Ok(with_read_pool!(self, pool => {
+    async fn count_sends(
+        &self,
+        destination: &Destination,
+        member: &str,
+        since: UnixMs,
+    ) -> Result<(i64, Option<UnixMs>)> {
+        let (count, oldest): (i64, Option<i64>) = with_read_pool!(self, pool => {
             sqlx::query_as("SELECT COUNT(*), MIN(at) FROM sends WHERE destination = $1 AND member = $2 AND at > $3")
                 .bind(destination.to_string())
                 .bind(member)
-                .bind(since)
+                .bind(since.as_millis())
                 .fetch_one(pool)
                 .await?
-        }))
+        });
+        Ok((count, oldest.map(UnixMs::from_millis)))
     }
 
-    async fn prune_sends(&self, before: i64) -> Result<u64> {
+    async fn prune_sends(&self, before: UnixMs) -> Result<u64> {
         Ok(with_pool!(self, pool => {
-            sqlx::query("DELETE FROM sends WHERE at < $1").bind(before).execute(pool).await?.rows_affected()
+            sqlx::query("DELETE FROM sends WHERE at < $1").bind(before.as_millis()).execute(pool).await?.rows_affected()
         }))
     }
 
-    async fn prune_unreached(&self, before: i64) -> Result<u64> {
+    async fn prune_unreached(&self, before: UnixMs) -> Result<u64> {
         Ok(with_pool!(self, pool => {
             sqlx::query("DELETE FROM unreached_reports WHERE reported_at < $1")
-                .bind(before)
+                .bind(before.as_millis())
                 .execute(pool)
                 .await?
                 .rows_affected()
         }))
     }
 
-    async fn coalescible(&self, destination: &Destination, _now: i64, limit: i64) -> Result<Vec<DeliveryItem>> {
+    async fn coalescible(&self, destination: &Destination, _now: UnixMs, limit: i64) -> Result<Vec<DeliveryItem>> {
         // Only deliveries no claim holds or has left unfinished (`claimed_until = 0`): one whose claim
         // lapsed without a result (its process died) may have been sent, and must be sent again as the
         // same bytes, which WeCom's duplicate check absorbs, not folded into a digest that repeats it.
@@ -465,7 +481,7 @@ impl Outbox for SqlStore {
         items.into_iter().map(|d| self.open_delivery(d)).collect()
     }
 
-    async fn count_coalescible(&self, destination: &Destination, _now: i64, limit: i64) -> Result<i64> {
+    async fn count_coalescible(&self, destination: &Destination, _now: UnixMs, limit: i64) -> Result<i64> {
         // Counted from the index, never further than asked: a backlog can be a million rows.
         Ok(with_read_pool!(self, pool => {
             sqlx::query_scalar(
@@ -482,8 +498,9 @@ impl Outbox for SqlStore {
         }))
     }
 
-    async fn create_digest(&self, members: &[i64], d: NewDelivery, token: &str, now: i64) -> Result<Option<i64>> {
+    async fn create_digest(&self, members: &[i64], d: NewDelivery, token: &str, now: UnixMs) -> Result<Option<i64>> {
         let Some(first) = members.first() else { return Ok(None) };
+        let now = now.as_millis();
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let event_id: i64 = sqlx::query_scalar("SELECT event_id FROM deliveries WHERE id = $1")
@@ -531,7 +548,7 @@ impl Outbox for SqlStore {
     }
 
     async fn digest_items(&self, token: &str) -> Result<Vec<DigestItem>> {
-        let items: Vec<DigestItem> = with_read_pool!(self, pool => {
+        let items: Vec<(i64, String, Option<String>, i64)> = with_read_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT m.id, m.summary, m.order_sn, m.created_at FROM deliveries m
                  JOIN deliveries d ON m.digest_id = d.id WHERE d.link_token = $1 ORDER BY m.id",
@@ -542,14 +559,18 @@ impl Outbox for SqlStore {
         });
         items
             .into_iter()
-            .map(|mut i| {
-                i.summary = self.open_pii(std::mem::take(&mut i.summary))?;
-                Ok(i)
+            .map(|(id, summary, order_sn, created_at)| {
+                Ok(DigestItem {
+                    id,
+                    summary: self.open_pii(summary)?,
+                    order_sn,
+                    created_at: UnixMs::from_millis(created_at),
+                })
             })
             .collect()
     }
 
-    async fn replay_dead(&self, f: &ReplayFilter, now: i64, limit: i64) -> Result<u64> {
+    async fn replay_dead(&self, f: &ReplayFilter, now: UnixMs, limit: i64) -> Result<u64> {
         Ok(with_pool!(self, pool => {
             sqlx::query(
                 "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1, claimed_until = 0, updated_at = $1
@@ -559,7 +580,7 @@ impl Outbox for SqlStore {
                     AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6)
                     ORDER BY id LIMIT $7)",
             )
-            .bind(now)
+            .bind(now.as_millis())
             .bind(f.id)
             .bind(f.destination.as_ref().map(Destination::to_string))
             .bind(f.shop_id)
@@ -580,32 +601,32 @@ impl Outbox for SqlStore {
         }))
     }
 
-    async fn quiet_due(&self, now: i64, limit: i64) -> Result<Vec<HeldDelivery>> {
+    async fn quiet_due(&self, now: UnixMs, limit: i64) -> Result<Vec<HeldDelivery>> {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS}, quiet_until FROM deliveries
              WHERE quiet_until IS NOT NULL AND quiet_until <= $1 AND state = 'pending' AND claimed_until <= $1
              ORDER BY destination, recipients, id LIMIT $2"
         );
         let held: Vec<HeldRow> = with_read_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(pool).await?
+            sqlx::query_as(&sql).bind(now.as_millis()).bind(limit).fetch_all(pool).await?
         });
         held.into_iter()
             .map(|h| {
                 Ok(HeldDelivery {
                     item: self.open_delivery(h.item)?,
-                    quiet_until: h.quiet_until,
+                    quiet_until: UnixMs::from_millis(h.quiet_until),
                 })
             })
             .collect()
     }
 
-    async fn unhold(&self, ids: &[i64], now: i64) -> Result<u64> {
+    async fn unhold(&self, ids: &[i64], now: UnixMs) -> Result<u64> {
         if ids.is_empty() {
             return Ok(0);
         }
         Ok(with_pool!(self, pool => {
             let mut q = sqlx::QueryBuilder::new("UPDATE deliveries SET quiet_until = NULL, next_attempt_at = ");
-            q.push_bind(now).push(" WHERE quiet_until IS NOT NULL AND id IN (");
+            q.push_bind(now.as_millis()).push(" WHERE quiet_until IS NOT NULL AND id IN (");
             let mut list = q.separated(", ");
             for id in ids {
                 list.push_bind(*id);
@@ -650,7 +671,7 @@ impl SqlStore {
         item: &DeliveryItem,
         result: DeliveryResult,
         audit: AuditEntry,
-        settle: Option<(i64, i64)>,
+        settle: Option<(UnixMs, UnixMs)>,
     ) -> Result<bool> {
         let now = audit.at;
         let batch = WriteBatch {
@@ -665,7 +686,7 @@ impl SqlStore {
             ..WriteBatch::default()
         };
         Ok(self
-            .write_batch(&batch, UnixMs::from_millis(now))
+            .write_batch(&batch, now)
             .await?
             .finishes
             .first()

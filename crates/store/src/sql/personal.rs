@@ -121,7 +121,7 @@ impl SqlStore {
             shop_id: d.shop_id,
             order_sn: d.order_sn,
             attempts: d.attempts,
-            created_at: d.created_at,
+            created_at: UnixMs::from_millis(d.created_at),
             claim_token: d.claim_token,
             priority: d.priority,
             recipients: d.recipients,

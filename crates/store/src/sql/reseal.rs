@@ -4,6 +4,7 @@
 //! seals rows stored before personal data was sealed, and gives their events a buyer hash.
 
 use serde_json::Value;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::event::Event;
 use shoprelay_core::secret::SecretBox;
 
@@ -367,7 +368,7 @@ impl SqlStore {
         let audit = AuditEntry::new(
             AuditKind::Privacy,
             AuditOutcome::KeysRotated,
-            now,
+            UnixMs::from_millis(now),
             format!(
                 "every sealed value is under master key {} ({looked_at} row(s) looked at)",
                 self.secrets.key_id()

@@ -1,6 +1,7 @@
 //! API tokens: stored by hash, listed, looked up, marked used and revoked.
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 
 use super::console::insert_action;
 use super::{with_pool, with_read_pool, BeginWrite, SqlStore};
@@ -20,9 +21,9 @@ fn token(row: TokenRow) -> Result<ApiTokenRecord> {
         name,
         scope,
         created_by,
-        created_at,
-        last_used_at,
-        revoked_at,
+        created_at: UnixMs::from_millis(created_at),
+        last_used_at: last_used_at.map(UnixMs::from_millis),
+        revoked_at: revoked_at.map(UnixMs::from_millis),
     })
 }
 
@@ -39,7 +40,7 @@ impl ApiTokens for SqlStore {
             .bind(&new.token_hash)
             .bind(new.scope.as_str())
             .bind(&new.created_by)
-            .bind(done.at)
+            .bind(done.at.as_millis())
             .fetch_optional(&mut *tx)
             .await?;
             let Some(row) = row else { return Ok(TokenCreated::NameTaken) };
@@ -70,11 +71,11 @@ impl ApiTokens for SqlStore {
         row.map(token).transpose()
     }
 
-    async fn touch_api_token(&self, id: i64, now: i64) -> Result<()> {
+    async fn touch_api_token(&self, id: i64, now: UnixMs) -> Result<()> {
         with_pool!(self, pool => {
             sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)")
                 .bind(id)
-                .bind(now)
+                .bind(now.as_millis())
                 .execute(pool)
                 .await?;
         });
@@ -86,7 +87,7 @@ impl ApiTokens for SqlStore {
             let mut tx = pool.begin_write().await?;
             let revoked = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(id)
-                .bind(done.at)
+                .bind(done.at.as_millis())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use shoprelay_clock::{Clock, SystemClock};
+use shoprelay_clock::{Clock, SystemClock, UnixMs};
 use shoprelay_core::destination::Destination;
 use shoprelay_core::event::{Event, EventBody, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
@@ -150,12 +150,12 @@ pub(super) async fn run(args: &Args, report: &mut Report) -> Result<()> {
         .set_destination(
             &DestinationState {
                 destination: destination.clone(),
-                paused_until: 0,
+                paused_until: UnixMs::EPOCH,
                 state: BreakerState::Closed,
                 reason: String::new(),
                 failures: 0,
             },
-            SystemClock.now_ms(),
+            SystemClock.now(),
         )
         .await?;
     drop(store);
@@ -221,7 +221,7 @@ async fn fill(
     report: &mut Report,
 ) -> Result<Destination> {
     let store = server.engine.store();
-    store.apply_config(objects, SystemClock.now_ms()).await?;
+    store.apply_config(objects, SystemClock.now()).await?;
     server.engine.reload_config().await?;
     let registry = server.engine.registry();
     if registry.shops.len() != SHOPS {
@@ -259,12 +259,12 @@ async fn fill(
         .set_destination(
             &DestinationState {
                 destination: destination.clone(),
-                paused_until: SystemClock.now_ms() + 86_400_000,
+                paused_until: SystemClock.now() + Duration::from_secs(86_400),
                 state: BreakerState::Open,
                 reason: "bench: paused while the backlog is queued".into(),
                 failures: 0,
             },
-            SystemClock.now_ms(),
+            SystemClock.now(),
         )
         .await?;
     let started = Instant::now();
@@ -279,7 +279,7 @@ async fn fill(
                     event: event(n)?,
                     deliveries,
                 },
-                SystemClock.now_ms(),
+                SystemClock.now(),
             )
             .await?;
         if !created {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use shoprelay_clock::{Clock, SystemClock};
+use shoprelay_clock::{Clock, SystemClock, UnixMs};
 use shoprelay_sim::load::unix_ms_f64;
 use shoprelay_sim::shopee::{NewOrder, ShopeeSim};
 use shoprelay_sim::wecom::{SimLimits, WeComSim};
@@ -151,7 +151,7 @@ async fn stages(server: &Running, from_ms: i64, sent: &Sent, accepted: &Accepted
     let mut before_id = None;
     loop {
         let filter = AuditFilter {
-            from: Some(from_ms),
+            from: Some(UnixMs::from_millis(from_ms)),
             before_id,
             limit: Some(1000),
             ..AuditFilter::default()
@@ -167,7 +167,7 @@ async fn stages(server: &Running, from_ms: i64, sent: &Sent, accepted: &Accepted
                 continue;
             };
             let t = times.entry(sn).or_default();
-            let at = e.at as f64;
+            let at = e.at.as_millis() as f64;
             match (e.kind.as_str(), e.outcome) {
                 ("push", AuditOutcome::Accepted) => t.received = Some(at),
                 ("push", AuditOutcome::Processed) => t.processed = Some(at),

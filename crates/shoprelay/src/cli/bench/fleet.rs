@@ -261,7 +261,7 @@ pub(super) async fn setup(n: usize, fleet: Fleet, limits: SimLimits) -> Result<S
     server
         .engine
         .store()
-        .apply_config(&objects, server.engine.clock.now_ms())
+        .apply_config(&objects, server.engine.clock.now())
         .await?;
     server.engine.reload_config().await?;
     authorize(&base).await?;

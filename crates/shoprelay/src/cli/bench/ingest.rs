@@ -174,7 +174,7 @@ impl BenchServer {
         server
             .engine
             .store()
-            .apply_config(&objects, server.engine.clock.now_ms())
+            .apply_config(&objects, server.engine.clock.now())
             .await?;
         server.engine.reload_config().await?;
         let maker = Arc::new(PushMaker::new(format!("{base}/push/shopee/{APP}"), PARTNER_KEY, SHOP));
