@@ -1,6 +1,6 @@
 //! Operations: liveness, readiness, Prometheus metrics and the console's front page.
 
-use shoprelay_marketplaces::platform::display_name;
+use shoprelay_marketplaces::platform::{self, display_name};
 use std::sync::OnceLock;
 
 use axum::extract::{Path, State};
@@ -73,8 +73,9 @@ pub async fn console(State(state): State<AppState>) -> Html<String> {
     }
     Html(format!(
         "<!doctype html><meta charset=utf-8><title>shoprelay</title><h1>shoprelay</h1>\
-         <p><a href=\"/console\">控制台 Console →</a></p><p>电商平台（Shopee、Lazada）订单推送 → 企业微信。API: <a href=\"/api/v1/status\">/api/v1/status</a> · \
-         <a href=\"/api/v1/audit\">/api/v1/audit</a> · <a href=\"/metrics\">/metrics</a></p><ul>{apps}</ul>"
+         <p><a href=\"/console\">控制台 Console →</a></p><p>电商平台（{marketplaces}）订单推送 → 企业微信。API: <a href=\"/api/v1/status\">/api/v1/status</a> · \
+         <a href=\"/api/v1/audit\">/api/v1/audit</a> · <a href=\"/metrics\">/metrics</a></p><ul>{apps}</ul>",
+        marketplaces = platform::all().map(display_name).collect::<Vec<_>>().join("、"),
     ))
 }
 

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ConfigId;
 use shoprelay_marketplaces::adapter::PushRefusal;
+use shoprelay_marketplaces::platform::push_key_label;
 use shoprelay_store::{NewPush, PushInsert};
 
 use crate::error::ApiError;
@@ -49,7 +50,10 @@ pub enum PushError {
     SignatureMissing,
     /// The signature does not match.
     #[error("push signature does not match")]
-    SignatureInvalid,
+    SignatureInvalid {
+        /// The key the marketplace signs with, as its console names it (e.g. "Shopee: Live Push Partner Key").
+        key: String,
+    },
 }
 
 impl UserFacing for PushError {
@@ -58,7 +62,7 @@ impl UserFacing for PushError {
             PushError::TooLarge => "push.too_large",
             PushError::UnknownApp { .. } => "push.unknown_app",
             PushError::SignatureMissing => "push.signature_missing",
-            PushError::SignatureInvalid => "push.signature_invalid",
+            PushError::SignatureInvalid { .. } => "push.signature_invalid",
         }
     }
 
@@ -66,7 +70,7 @@ impl UserFacing for PushError {
         match self {
             PushError::TooLarge => 413,
             PushError::UnknownApp { .. } => 404,
-            PushError::SignatureMissing | PushError::SignatureInvalid => 401,
+            PushError::SignatureMissing | PushError::SignatureInvalid { .. } => 401,
         }
     }
 
@@ -77,8 +81,8 @@ impl UserFacing for PushError {
                 format!("未配置 ID 为「{app}」的 {platform} 应用：请检查平台后台填写的推送地址（/push/{platform}/{app}）与 shoprelay.toml 中 [[{platform}.apps]] 的 id 是否一致")
             }
             PushError::SignatureMissing => "推送缺少 Authorization 签名头".into(),
-            PushError::SignatureInvalid => {
-                "推送签名不匹配：请确认应用的推送密钥正确（Shopee 为 push_key，即 Live Push Partner Key），且 server.public_url 与平台后台填写的回调地址完全一致".into()
+            PushError::SignatureInvalid { key } => {
+                format!("推送签名不匹配：请确认应用的推送密钥正确（{key}），且 server.public_url 与平台后台填写的回调地址完全一致")
             }
         }
     }
@@ -88,7 +92,7 @@ impl UserFacing for PushError {
             PushError::UnknownApp { platform, app } => format!(
                 "No {platform} app `{app}` is configured: check that the push URL set at the marketplace (/push/{platform}/{app}) matches an [[{platform}.apps]] id in shoprelay.toml"
             ),
-            PushError::SignatureInvalid => "Push signature mismatch: check the app's push key (Shopee: push_key, the Live Push Partner Key) and that server.public_url is exactly the callback URL set at the marketplace".into(),
+            PushError::SignatureInvalid { key } => format!("Push signature mismatch: check the app's push key ({key}) and that server.public_url is exactly the callback URL set at the marketplace"),
             other => other.to_string(),
         }
     }
@@ -159,7 +163,8 @@ async fn accept(
             return Err(reject(state, platform, app_id, PushError::SignatureMissing).await)
         }
         Err(PushRefusal::SignatureInvalid) => {
-            return Err(reject(state, platform, app_id, PushError::SignatureInvalid).await)
+            let key = push_key_label(app.platform());
+            return Err(reject(state, platform, app_id, PushError::SignatureInvalid { key }).await);
         }
     }
     if headers.contains_key(PROBE_HEADER) {

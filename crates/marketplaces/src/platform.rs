@@ -18,6 +18,39 @@ struct Facts {
     order_url: fn(&OrderSn) -> String,
     is_status: fn(&str) -> bool,
     statuses: &'static [(&'static str, OrderStage)],
+    credentials: &'static [CredentialField],
+}
+
+/// A credential of a marketplace app as a seller enters it: its configuration name, its label in Chinese
+/// and in English (the platforms' own names for their credentials stay as their consoles show them), and
+/// whether it is a secret (never shown back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialField {
+    /// The field's name in the app's configuration.
+    pub name: &'static str,
+    /// Its label on Chinese pages.
+    pub label_zh: &'static str,
+    /// Its label on English pages.
+    pub label_en: &'static str,
+    /// Whether it is a secret.
+    pub secret: bool,
+}
+
+impl CredentialField {
+    /// The optional API base every app takes (a proxy, a simulator).
+    pub const API_BASE: Self = Self::new("api_base", "API 地址", "API base", false);
+    /// The optional authorization base every app takes.
+    pub const AUTH_BASE: Self = Self::new("auth_base", "授权地址", "Auth base", false);
+
+    /// A field.
+    pub const fn new(name: &'static str, label_zh: &'static str, label_en: &'static str, secret: bool) -> Self {
+        Self {
+            name,
+            label_zh,
+            label_en,
+            secret,
+        }
+    }
 }
 
 /// Every marketplace shoprelay connects to.
@@ -30,6 +63,7 @@ const PLATFORMS: [Facts; 3] = [
         order_url: shopee::order_url,
         is_status: shopee::status::is_status,
         statuses: &shopee::status::STATUSES,
+        credentials: shopee::CREDENTIALS,
     },
     Facts {
         platform: lazada::PLATFORM,
@@ -39,6 +73,7 @@ const PLATFORMS: [Facts; 3] = [
         order_url: lazada::order_url,
         is_status: lazada::is_status,
         statuses: &lazada::status::STATUSES,
+        credentials: lazada::CREDENTIALS,
     },
     Facts {
         platform: tiktok::PLATFORM,
@@ -48,6 +83,7 @@ const PLATFORMS: [Facts; 3] = [
         order_url: tiktok::order_url,
         is_status: tiktok::is_status,
         statuses: &tiktok::status::STATUSES,
+        credentials: tiktok::CREDENTIALS,
     },
 ];
 
@@ -68,6 +104,18 @@ pub fn display_name(platform: Platform) -> &'static str {
 /// What the platform's console calls the key its pushes are signed with.
 pub fn push_key_name(platform: Platform) -> Option<&'static str> {
     facts(platform).map(|f| f.push_key)
+}
+
+/// The push key named as a seller finds it: the platform's name, then its console's name for the key
+/// ("Shopee: Live Push Partner Key"), for the fixes that tell a seller which key to check.
+pub fn push_key_label(platform: Platform) -> String {
+    let name = display_name(platform);
+    push_key_name(platform).map_or_else(|| name.to_owned(), |key| format!("{name}: {key}"))
+}
+
+/// The credentials a seller enters to connect an app of the platform (none for shoprelay's own events).
+pub fn credential_fields(platform: Platform) -> &'static [CredentialField] {
+    facts(platform).map_or(&[], |f| f.credentials)
 }
 
 /// The seller-centre page of an order, when the platform has one. An [`OrderSn`] is letters, digits,
@@ -132,6 +180,8 @@ mod tests {
         assert_eq!(display_name(tiktok::PLATFORM), "TikTok Shop");
         assert_eq!(push_key_name(shopee::PLATFORM), Some("Live Push Partner Key"));
         assert_eq!(push_key_name(Platform::INTERNAL), None);
+        assert_eq!(push_key_label(shopee::PLATFORM), "Shopee: Live Push Partner Key");
+        assert_eq!(push_key_label(Platform::INTERNAL), "shoprelay");
         assert!(all().any(|p| p.as_str() == "tiktok"));
     }
 

@@ -10,7 +10,7 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "shoprelay",
     version,
-    about = "Marketplace pushes (Shopee, Lazada) → WeCom messages / 电商平台推送到企业微信"
+    about = "Marketplace pushes (Shopee, Lazada, TikTok Shop) → WeCom messages / 电商平台推送到企业微信"
 )]
 struct Cli {
     /// Log as JSON lines (for log collectors) instead of text.

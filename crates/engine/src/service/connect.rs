@@ -17,7 +17,7 @@ use shoprelay_core::ids::ConfigId;
 use shoprelay_core::secret::Secret;
 use shoprelay_marketplaces::adapter::{MarketplaceApp, ShopAccess};
 use shoprelay_marketplaces::config::{Sections, ShopConfig};
-use shoprelay_marketplaces::platform::{display_name, push_key_name};
+use shoprelay_marketplaces::platform::push_key_label;
 use shoprelay_marketplaces::standing::Standing;
 use shoprelay_store::{ConsoleAction, ConsoleUser, Role};
 use shoprelay_wecom::client::AppCredentials;
@@ -104,7 +104,7 @@ impl UserFacing for MarketplaceStepError {
             } => format!(
                 "推送签名未通过（{url}）：请核对应用的推送密钥（{}），\
                  且 server.public_url 与平台后台填写的推送地址完全一致",
-                push_key(*platform)
+                push_key_label(*platform)
             ),
             Self::PushRefused { url, status, .. } => {
                 format!("推送地址 {url} 返回 {status}：请确认地址中的平台与应用 ID 与配置一致，且没有代理改写请求")
@@ -125,7 +125,7 @@ impl UserFacing for MarketplaceStepError {
             } => format!(
                 "The push signature was refused ({url}): check the app's push key ({}) and that server.public_url is \
                  exactly the push URL set at the marketplace",
-                push_key(*platform)
+                push_key_label(*platform)
             ),
             Self::PushRefused { url, status, .. } => format!(
                 "The push URL {url} answered {status}: check that its platform and app id match the configuration and \
@@ -139,12 +139,6 @@ impl UserFacing for MarketplaceStepError {
             Self::Internal(why) => format!("Internal error: {why}"),
         }
     }
-}
-
-/// The key a platform signs pushes with, named as its console names it, after the platform's name.
-fn push_key(platform: Platform) -> String {
-    let name = display_name(platform);
-    push_key_name(platform).map_or_else(|| name.to_owned(), |key| format!("{name}: {key}"))
 }
 
 /// A token failure as a step's failure, with what to do.

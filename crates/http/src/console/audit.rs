@@ -19,6 +19,7 @@ use shoprelay_core::destination::Destination;
 use shoprelay_core::error::{Lang, UserFacing};
 use shoprelay_engine::audit_export::write_csv;
 use shoprelay_engine::service::audit::known_platform;
+use shoprelay_marketplaces::platform::{self, display_name};
 use shoprelay_store::{AuditFilter, AuditKind, AuditOutcome};
 
 use super::page::{error_page, ok_page, time};
@@ -271,7 +272,7 @@ pub async fn page(State(state): State<AppState>, authed: Authed, Query(form): Qu
         .map(|o| (o.as_str(), outcome_name(lang, *o)))
         .collect();
     let kinds: Vec<(&str, &str)> = KINDS.iter().map(|(k, _)| (*k, kind_name(lang, k))).collect();
-    let platforms = [("shopee", "shopee"), ("lazada", "lazada")];
+    let platforms: Vec<(&str, &str)> = platform::all().map(|p| (p.as_str(), display_name(p))).collect();
     let body = html! {
         section {
             form method="get" action="/console/audit" {

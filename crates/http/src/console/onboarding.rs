@@ -17,6 +17,7 @@ use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::Secret;
 use shoprelay_engine::config::RobotConfig;
 use shoprelay_engine::service::connect::{RobotInput, Step, StepKind, WeComAppInput};
+use shoprelay_marketplaces::platform::{self, credential_fields, display_name};
 
 use super::page::{error_box, error_page, ok_page};
 use super::{lang_of, t, Authed, Posted};
@@ -77,49 +78,6 @@ pub fn steps_markup(lang: Lang, steps: &[Step]) -> Markup {
         }
     }
 }
-
-/// A field of a marketplace app's form: its name, its label in Chinese and in English (the platforms' own
-/// names for their credentials stay as their consoles show them), whether it is a secret.
-type AppField = (&'static str, &'static str, &'static str, bool);
-
-/// A marketplace the wizard connects: platform, name, and the app's fields.
-type PlatformForm = (&'static str, &'static str, &'static [AppField]);
-
-/// The marketplaces the wizard connects.
-const PLATFORMS: [PlatformForm; 3] = [
-    (
-        "shopee",
-        "Shopee",
-        &[
-            ("partner_id", "Partner ID", "Partner ID", false),
-            ("partner_key", "Partner Key", "Partner Key", true),
-            ("push_key", "Live Push Partner Key", "Live Push Partner Key", true),
-            ("api_base", "API 地址", "API base", false),
-            ("auth_base", "授权地址", "Auth base", false),
-        ],
-    ),
-    (
-        "lazada",
-        "Lazada",
-        &[
-            ("app_key", "App Key", "App Key", false),
-            ("app_secret", "App Secret", "App Secret", true),
-            ("api_base", "API 地址", "API base", false),
-            ("auth_base", "授权地址", "Auth base", false),
-        ],
-    ),
-    (
-        "tiktok",
-        "TikTok Shop",
-        &[
-            ("app_key", "App Key", "App Key", false),
-            ("app_secret", "App Secret", "App Secret", true),
-            ("service_id", "Service ID", "Service ID", false),
-            ("api_base", "API 地址", "API base", false),
-            ("auth_base", "授权地址", "Auth base", false),
-        ],
-    ),
-];
 
 /// What the wizard shows before and after a WeCom app is tested.
 #[derive(Default)]
@@ -190,10 +148,10 @@ async fn render(state: &AppState, authed: &Authed, outcome: Outcome) -> Response
             p.muted { (t(lang,
                 "填写电商平台开放平台应用的凭证并保存，再打开签名授权链接授权店铺，并把推送地址填入平台的推送设置。凭证由下方「测试连接」实际验证。",
                 "Enter the marketplace app's credentials and save, then open the signed authorization link to authorize shops, and paste the push URL into the platform's push settings. \"Test connection\" below proves the credentials.")) }
-            @for (platform, name, fields) in PLATFORMS {
-                @let apps: Vec<_> = markets.iter().filter(|m| m.platform().as_str() == platform).collect();
-                div id={ "shops-" (platform) } {
-                    h3 { (name) }
+            @for platform in platform::all() {
+                @let apps: Vec<_> = markets.iter().filter(|m| m.platform() == platform).collect();
+                div id={ "shops-" (platform.as_str()) } {
+                    h3 { (display_name(platform)) }
                     @for m in &apps {
                         p {
                             strong { (m.id()) } br;
@@ -206,12 +164,12 @@ async fn render(state: &AppState, authed: &Authed, outcome: Outcome) -> Response
                         summary { (t(lang, "添加应用凭证", "Add app credentials")) }
                         form method="post" action="/console/onboarding/marketplace" {
                             input type="hidden" name="csrf" value=(authed.csrf);
-                            input type="hidden" name="platform" value=(platform);
+                            input type="hidden" name="platform" value=(platform.as_str());
                             label { (t(lang, "应用标识（推送地址以它结尾）", "App id (the push URL ends with it)")) " " input type="text" name="id" required pattern="[A-Za-z0-9_-]+"; }
-                            @for (field, zh, en, secret) in fields.iter() {
-                                label { (t(lang, zh, en)) " "
-                                    @if *secret { input type="password" name=(field) autocomplete="off"; }
-                                    @else { input type="text" name=(field); }
+                            @for field in credential_fields(platform) {
+                                label { (t(lang, field.label_zh, field.label_en)) " "
+                                    @if field.secret { input type="password" name=(field.name) autocomplete="off"; }
+                                    @else { input type="text" name=(field.name); }
                                 }
                             }
                             button type="submit" { (t(lang, "保存", "Save")) }

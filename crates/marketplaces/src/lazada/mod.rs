@@ -45,6 +45,8 @@ pub use status::{is_status, order_status};
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::OrderSn;
 
+use crate::platform::CredentialField;
+
 /// Lazada's name in storage, URLs and rules.
 pub const PLATFORM: Platform = Platform::named("lazada");
 
@@ -53,6 +55,14 @@ pub const DISPLAY_NAME: &str = "Lazada";
 
 /// The key pushes are signed with, as Lazada's console names it.
 pub const PUSH_KEY: &str = "App Secret";
+
+/// The app's credentials as the onboarding form asks for them (names as in `[[lazada.apps]]`).
+pub const CREDENTIALS: &[CredentialField] = &[
+    CredentialField::new("app_key", "App Key", "App Key", false),
+    CredentialField::new("app_secret", "App Secret", "App Secret", true),
+    CredentialField::API_BASE,
+    CredentialField::AUTH_BASE,
+];
 
 /// The seller center links point to. Each country has a seller center of its own
 /// (`sellercenter.lazada.co.th`, `.com.my`, `.vn`, `.com.ph`, `.co.id`); Singapore's is the default.

@@ -38,6 +38,8 @@ pub use sign::{api_sign, push_signature, verify_push};
 
 use shoprelay_core::ids::OrderSn;
 
+use crate::platform::CredentialField;
+
 /// Shopee's name in storage, URLs and rules.
 pub const PLATFORM: shoprelay_core::event::Platform = shoprelay_core::event::Platform::named("shopee");
 
@@ -45,6 +47,14 @@ pub const PLATFORM: shoprelay_core::event::Platform = shoprelay_core::event::Pla
 pub const DISPLAY_NAME: &str = "Shopee";
 /// The key pushes are signed with, as Shopee's console names it.
 pub const PUSH_KEY: &str = "Live Push Partner Key";
+/// The app's credentials as the onboarding form asks for them (names as in `[[shopee.apps]]`).
+pub const CREDENTIALS: &[CredentialField] = &[
+    CredentialField::new("partner_id", "Partner ID", "Partner ID", false),
+    CredentialField::new("partner_key", "Partner Key", "Partner Key", true),
+    CredentialField::new("push_key", PUSH_KEY, PUSH_KEY, true),
+    CredentialField::API_BASE,
+    CredentialField::AUTH_BASE,
+];
 /// The seller centre (China cross-border sellers' portal).
 pub const SELLER_CENTRE: &str = "https://seller.shopee.cn/";
 

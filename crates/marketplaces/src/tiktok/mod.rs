@@ -40,6 +40,8 @@ pub use status::{is_status, order_status};
 use shoprelay_core::event::Platform;
 use shoprelay_core::ids::OrderSn;
 
+use crate::platform::CredentialField;
+
 /// TikTok Shop's name in storage, URLs and rules.
 pub const PLATFORM: Platform = Platform::named("tiktok");
 
@@ -48,6 +50,15 @@ pub const DISPLAY_NAME: &str = "TikTok Shop";
 
 /// The key pushes are signed with, as TikTok Shop's console names it.
 pub const PUSH_KEY: &str = "App Secret";
+
+/// The app's credentials as the onboarding form asks for them (names as in `[[tiktok.apps]]`).
+pub const CREDENTIALS: &[CredentialField] = &[
+    CredentialField::new("app_key", "App Key", "App Key", false),
+    CredentialField::new("app_secret", "App Secret", "App Secret", true),
+    CredentialField::new("service_id", "Service ID", "Service ID", false),
+    CredentialField::API_BASE,
+    CredentialField::AUTH_BASE,
+];
 
 /// The seller center links point to (the global one; sellers of a local market are sent on from it).
 pub const SELLER_CENTRE: &str = "https://seller.tiktokglobalshop.com/";

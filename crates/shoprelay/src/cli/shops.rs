@@ -17,6 +17,7 @@ use shoprelay_core::policy::{
 };
 use shoprelay_core::secret::SecretBox;
 use shoprelay_engine::config::{ConfigFile, Registry};
+use shoprelay_marketplaces::platform::display_name;
 use shoprelay_store::{ConfigRepo, DataPolicies, Privacy, ShopAuthRepo, ShopAuthStatus, SqlStore};
 
 use crate::settings::{load_file, master_key, server_settings, user_error};
@@ -187,9 +188,10 @@ async fn purge(args: PurgeArgs) -> Result<ExitCode> {
         .map_err(|e| user_error(&e))?
         .map(|a| a.status);
     if status == Some(ShopAuthStatus::Active) && !args.force {
+        let (zh, en) = platform.map_or(("电商平台", "the marketplace"), |p| (display_name(p), display_name(p)));
         eprintln!(
-            "店铺 {shop} 仍在授权中：请先在 Shopee 取消授权（或确认无误后加 --force）\n\
-             shop {shop} is still authorized: deauthorize it at Shopee first (or add --force if you are sure)"
+            "店铺 {shop} 仍在授权中：请先在 {zh} 取消授权（或确认无误后加 --force）\n\
+             shop {shop} is still authorized: deauthorize it at {en} first (or add --force if you are sure)"
         );
         store.close().await;
         return Ok(ExitCode::from(2));
