@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use shoprelay_clock::{SharedClock, UnixMs};
 use shoprelay_marketplaces::adapter::{InboundPush, MarketplaceApp};
-use shoprelay_store::{DataPolicies, ShopAuth, ShopAuthRepo, ShopStandings};
+use shoprelay_store::{DataPolicies, ShopAuth, ShopAuthRepo, ShopStandings, StoreError};
 use tokio::sync::Notify;
 
 use crate::chat::Chat;
@@ -167,7 +167,11 @@ impl Inbox {
         let opened: Vec<Opened> = items.iter().map(|item| open_item(&registry, item)).collect();
         let reads: Vec<Result<ItemReads, String>> = match self.read_for_pass(&opened).await {
             Ok(reads) => reads.into_iter().map(Ok).collect(),
-            Err(err) => opened.iter().map(|_| Err(err.clone())).collect(),
+            // The store's error is kept as each item's retry note, the text the inbox shows for it.
+            Err(err) => {
+                let note = err.to_string();
+                opened.iter().map(|_| Err(note.clone())).collect()
+            }
         };
         // A claim never holds two pushes of one order, so the items can be worked on concurrently: one
         // slow marketplace call does not hold up the rest, nor outlive the lease. Each result goes to the
@@ -227,7 +231,7 @@ impl Inbox {
     /// The reads every item of a pass needs, made once for the whole pass: the shops' data policies and
     /// authorizations and the orders' stored statuses (one statement each, not three per item). An error
     /// is the pass's: each item is tried again later.
-    async fn read_for_pass(&self, opened: &[Opened]) -> Result<Vec<ItemReads>, String> {
+    async fn read_for_pass(&self, opened: &[Opened]) -> Result<Vec<ItemReads>, StoreError> {
         let mut shops: Vec<(ConfigId, ShopId)> = Vec::new();
         let mut orders: Vec<(ConfigId, ShopId, OrderSn)> = Vec::new();
         for o in opened {
@@ -248,9 +252,8 @@ impl Inbox {
             self.inbox.order_statuses(&orders),
         )
         .await;
-        let policies = policies.map_err(|err| err.to_string())?;
-        let auths = auths.map_err(|err| err.to_string())?;
-        let mut statuses = statuses.map_err(|err| err.to_string())?.into_iter();
+        let (policies, auths) = (policies?, auths?);
+        let mut statuses = statuses?.into_iter();
         let mut reads = Vec::with_capacity(opened.len());
         for o in opened {
             let mut read = ItemReads::default();
