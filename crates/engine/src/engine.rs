@@ -157,7 +157,7 @@ impl Engine {
         let outbox_wake = Arc::new(Notify::new());
         let callback_wake = Arc::new(Notify::new());
         let writer = Writer::start(store.clone(), clock.clone(), inbox_wake.clone());
-        let wecom = WeComClient::new(http.clone());
+        let wecom = WeComClient::new(http.clone(), clock.clone());
         let instance_id = uuid::Uuid::new_v4().simple().to_string();
         // Downstream first: each stage is handed the ones it calls.
         let audit = Arc::new(Audit {
@@ -391,8 +391,8 @@ impl Engine {
         self.route.route(registry, event).await
     }
 
-    /// Purges rows past their retention as of `now` (unix ms); see [`Audit::purge_expired`].
-    pub async fn purge_expired(&self, now: i64) -> Result<Vec<(shoprelay_store::RetentionTarget, u64)>, EngineError> {
+    /// Purges rows past their retention as of `now`; see [`Audit::purge_expired`].
+    pub async fn purge_expired(&self, now: UnixMs) -> Result<Vec<(shoprelay_store::RetentionTarget, u64)>, EngineError> {
         self.audit.purge_expired(now).await
     }
 

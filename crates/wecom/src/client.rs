@@ -16,6 +16,7 @@ use crate::contacts::MemberCache;
 use crate::error::WeComError;
 use crate::message::{truncate_utf8, AppBody, AppChatMessage, AppChatSpec};
 use crate::token::{FreshToken, TokenCache};
+use shoprelay_clock::SharedClock;
 use shoprelay_core::secret::Secret;
 
 /// WeCom's production API host.
@@ -156,11 +157,12 @@ struct Empty {}
 
 impl WeComClient {
     /// Wraps an HTTP client; give it a timeout, WeCom calls otherwise wait as long as the socket does.
-    pub fn new(http: reqwest::Client) -> Self {
+    /// Cached tokens and group memberships age by `clock`.
+    pub fn new(http: reqwest::Client, clock: SharedClock) -> Self {
         Self {
             http,
-            tokens: Arc::default(),
-            members: Arc::default(),
+            tokens: Arc::new(TokenCache::new(clock.clone())),
+            members: Arc::new(MemberCache::new(clock)),
         }
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::time::Instant;
+use shoprelay_clock::{SharedClock, UnixMs};
 
 use crate::client::{AppCredentials, WeComClient};
 use crate::error::WeComError;
@@ -82,14 +82,23 @@ pub fn parse_tag(reply: &Value) -> Result<(Vec<String>, Vec<u32>), serde_json::E
 
 type Key = (String, i64, Group);
 
-/// Memberships by (corp, app, group), shared by every clone of a client.
-#[derive(Default)]
+/// Memberships by (corp, app, group), shared by every clone of a client; aged on the process's clock.
 pub(crate) struct MemberCache {
-    entries: Mutex<HashMap<Key, (Membership, Instant)>>,
+    entries: Mutex<HashMap<Key, (Membership, UnixMs)>>,
+    clock: SharedClock,
 }
 
 impl MemberCache {
-    fn get(&self, key: &Key, now: Instant) -> Option<Membership> {
+    /// An empty cache that ages its entries by `clock`.
+    pub(crate) fn new(clock: SharedClock) -> Self {
+        Self {
+            entries: Mutex::default(),
+            clock,
+        }
+    }
+
+    fn get(&self, key: &Key) -> Option<Membership> {
+        let now = self.clock.now();
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries
             .get(key)
@@ -97,7 +106,8 @@ impl MemberCache {
             .map(|(m, _)| m.clone())
     }
 
-    fn put(&self, key: Key, membership: Membership, now: Instant) {
+    fn put(&self, key: Key, membership: Membership) {
+        let now = self.clock.now();
         let ttl = match membership {
             Membership::Known(_) => MEMBERSHIP_TTL,
             Membership::Unreadable => UNREADABLE_TTL,
@@ -112,7 +122,7 @@ impl WeComClient {
     /// The people in `group`, from the cache while it is fresh ([`MEMBERSHIP_TTL`]), else read again.
     pub async fn members(&self, creds: &AppCredentials, group: Group) -> Membership {
         let key = (creds.corp_id.clone(), creds.agent_id, group);
-        if let Some(cached) = self.member_cache().get(&key, Instant::now()) {
+        if let Some(cached) = self.member_cache().get(&key) {
             return cached;
         }
         let read = match group {
@@ -128,7 +138,7 @@ impl WeComClient {
                 Membership::Unreadable
             }
         };
-        self.member_cache().put(key, membership.clone(), Instant::now());
+        self.member_cache().put(key, membership.clone());
         membership
     }
 

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::time::Instant;
+use shoprelay_clock::{SharedClock, UnixMs};
 
 use crate::error::WeComError;
 use shoprelay_core::secret::Secret;
@@ -29,21 +29,29 @@ pub(crate) struct FreshToken {
 
 #[derive(Default)]
 struct Slot {
-    token: Option<(String, Instant)>,
-    rejected: Option<(i64, String, Instant)>,
+    token: Option<(String, UnixMs)>,
+    rejected: Option<(i64, String, UnixMs)>,
 }
 
 type SlotKey = (String, Secret);
 
-/// Token cache shared by every clone of a client.
-#[derive(Default)]
+/// Token cache shared by every clone of a client; a token's age is read on the process's clock.
 pub(crate) struct TokenCache {
     // The std mutex only guards the map lookup; the per-slot tokio mutex is held across the
     // `gettoken` await, which is what makes the refresh single-flight.
     slots: Mutex<HashMap<SlotKey, Arc<tokio::sync::Mutex<Slot>>>>,
+    clock: SharedClock,
 }
 
 impl TokenCache {
+    /// An empty cache that ages its tokens by `clock`.
+    pub(crate) fn new(clock: SharedClock) -> Self {
+        Self {
+            slots: Mutex::default(),
+            clock,
+        }
+    }
+
     fn slot(&self, corp_id: &str, secret: &Secret) -> Arc<tokio::sync::Mutex<Slot>> {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         slots.entry((corp_id.to_owned(), secret.clone())).or_default().clone()
@@ -57,7 +65,7 @@ impl TokenCache {
     {
         let slot = self.slot(corp_id, secret);
         let mut slot = slot.lock().await;
-        let now = Instant::now();
+        let now = self.clock.now();
         if let Some((token, refresh_at)) = &slot.token {
             if now < *refresh_at {
                 return Ok(token.clone());
@@ -77,7 +85,7 @@ impl TokenCache {
                     .expires_in
                     .checked_sub(REFRESH_MARGIN)
                     .unwrap_or(fresh.expires_in / 2);
-                slot.token = Some((fresh.access_token.clone(), Instant::now() + lifetime));
+                slot.token = Some((fresh.access_token.clone(), self.clock.now() + lifetime));
                 slot.rejected = None;
                 Ok(fresh.access_token)
             }
@@ -87,7 +95,7 @@ impl TokenCache {
                     errmsg,
                 } = &err
                 {
-                    slot.rejected = Some((*errcode, errmsg.clone(), Instant::now() + REJECTED_CREDENTIALS_BACKOFF));
+                    slot.rejected = Some((*errcode, errmsg.clone(), self.clock.now() + REJECTED_CREDENTIALS_BACKOFF));
                 }
                 Err(err)
             }

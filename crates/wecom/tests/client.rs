@@ -48,7 +48,7 @@ async fn start(config: WeComSimConfig) -> (WeComSim, WeComClient, AppCredentials
         agent_id: AGENT,
         api_base: sim.base_url(),
     };
-    (sim, WeComClient::new(http), creds)
+    (sim, WeComClient::new(http, SystemClock::shared()), creds)
 }
 
 fn text_to(users: &[&str], content: &str) -> AppMessage {
@@ -377,7 +377,7 @@ async fn unreachable_and_malformed_bases() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let closed = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let client = WeComClient::new(reqwest::Client::new());
+    let client = WeComClient::new(reqwest::Client::new(), SystemClock::shared());
     let msg = RobotMessage::Markdown { content: "x".into() };
     let err = client.send_robot(&closed, &Secret::new("k"), &msg).await.unwrap_err();
     assert!(matches!(err, WeComError::Transport(_)), "{err:?}");

@@ -1,6 +1,8 @@
 use super::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use shoprelay_clock::ManualClock;
+
 struct Counter(AtomicUsize);
 
 impl Counter {
@@ -26,26 +28,32 @@ impl Counter {
     }
 }
 
+/// A cache on a clock of the test's own, standing until the test moves it.
+fn cache() -> (TokenCache, ManualClock) {
+    let clock = ManualClock::new(UnixMs::EPOCH);
+    (TokenCache::new(clock.shared()), clock)
+}
+
 fn secret() -> Secret {
     Secret::new("s")
 }
 
 #[tokio::test(start_paused = true)]
 async fn cached_until_five_minutes_before_expiry() {
-    let cache = TokenCache::default();
+    let (cache, clock) = cache();
     let calls = Counter::new();
     assert_eq!(cache.get("c", &secret(), || calls.fetch()).await.unwrap(), "token-1");
-    tokio::time::advance(Duration::from_secs(7200 - 300 - 2)).await;
+    clock.advance(Duration::from_secs(7200 - 300 - 2));
     assert_eq!(cache.get("c", &secret(), || calls.fetch()).await.unwrap(), "token-1");
     assert_eq!(calls.count(), 1);
-    tokio::time::advance(Duration::from_secs(2)).await;
+    clock.advance(Duration::from_secs(2));
     assert_eq!(cache.get("c", &secret(), || calls.fetch()).await.unwrap(), "token-2");
     assert_eq!(calls.count(), 2);
 }
 
 #[tokio::test(start_paused = true)]
 async fn one_token_per_corp_and_secret() {
-    let cache = TokenCache::default();
+    let cache = cache().0;
     let calls = Counter::new();
     cache.get("c", &secret(), || calls.fetch()).await.unwrap();
     cache.get("c", &Secret::new("other"), || calls.fetch()).await.unwrap();
@@ -56,7 +64,7 @@ async fn one_token_per_corp_and_secret() {
 
 #[tokio::test(start_paused = true)]
 async fn concurrent_callers_share_one_refresh() {
-    let cache = Arc::new(TokenCache::default());
+    let cache = Arc::new(cache().0);
     let calls = Counter::new();
     let tasks: Vec<_> = (0..20)
         .map(|_| {
@@ -72,7 +80,7 @@ async fn concurrent_callers_share_one_refresh() {
 
 #[tokio::test(start_paused = true)]
 async fn many_invalidations_of_one_token_cause_one_refresh() {
-    let cache = Arc::new(TokenCache::default());
+    let cache = Arc::new(cache().0);
     let calls = Counter::new();
     let failed = cache.get("c", &secret(), || calls.fetch()).await.unwrap();
     let tasks: Vec<_> = (0..20)
@@ -95,7 +103,7 @@ async fn many_invalidations_of_one_token_cause_one_refresh() {
 
 #[tokio::test(start_paused = true)]
 async fn rejected_secret_is_not_retried_for_a_minute() {
-    let cache = TokenCache::default();
+    let (cache, clock) = cache();
     let calls = Counter::new();
     let reject = || {
         let calls = calls.clone();
@@ -112,13 +120,13 @@ async fn rejected_secret_is_not_retried_for_a_minute() {
         assert_eq!(err.errcode(), Some(40001));
     }
     assert_eq!(calls.count(), 1);
-    tokio::time::advance(REJECTED_CREDENTIALS_BACKOFF).await;
+    clock.advance(REJECTED_CREDENTIALS_BACKOFF);
     assert_eq!(cache.get("c", &secret(), || calls.fetch()).await.unwrap(), "token-2");
 }
 
 #[tokio::test(start_paused = true)]
 async fn transient_failures_are_not_remembered() {
-    let cache = TokenCache::default();
+    let cache = cache().0;
     let calls = Counter::new();
     let busy = || async {
         Err(WeComError::Api {
