@@ -1,6 +1,8 @@
 //! Retention: finished rows leave after their configured periods; waiting work and the audit chain's
 //! verifiability stay.
 
+use std::time::Duration;
+
 use shoprelay_clock::Clock;
 use shoprelay_engine::config::{parse_config, ConfigError};
 use shoprelay_store::chain::verify_stored;
@@ -8,7 +10,7 @@ use shoprelay_store::{AuditFilter, RetentionTarget};
 
 use crate::helpers::*;
 
-const DAY_MS: i64 = 24 * 3_600_000;
+const DAY: Duration = Duration::from_secs(24 * 3_600);
 
 #[tokio::test]
 async fn rows_past_their_period_are_purged_and_the_audit_chain_still_verifies() {
@@ -25,10 +27,10 @@ async fn rows_past_their_period_are_purged_and_the_audit_chain_still_verifies() 
     let purged =
         |list: Vec<(RetentionTarget, u64)>, target| list.into_iter().find(|(t, _)| *t == target).map_or(0, |(_, n)| n);
     // Three days on, everything is still within its period.
-    let soon = engine.purge_expired(app.clock.now_ms() + 3 * DAY_MS).await.unwrap();
+    let soon = engine.purge_expired(app.clock.now() + DAY * 3).await.unwrap();
     assert!(soon.iter().all(|(_, n)| *n == 0), "{soon:?}");
     // Five days on, pushes, events and messages have gone; the audit log (30 days) stays.
-    let later = engine.purge_expired(app.clock.now_ms() + 5 * DAY_MS).await.unwrap();
+    let later = engine.purge_expired(app.clock.now() + DAY * 5).await.unwrap();
     assert!(purged(later.clone(), RetentionTarget::Pushes) >= 1, "{later:?}");
     assert!(purged(later.clone(), RetentionTarget::Events) >= 1, "{later:?}");
     assert!(purged(later.clone(), RetentionTarget::Deliveries) >= 2, "{later:?}");
@@ -37,7 +39,7 @@ async fn rows_past_their_period_are_purged_and_the_audit_chain_still_verifies() 
     // A month on, the audit log's old entries go too, and what remains verifies.
     app.create_order("UNPAID").await;
     app.dispatch_until_settled().await;
-    let month = engine.purge_expired(app.clock.now_ms() + 31 * DAY_MS).await.unwrap();
+    let month = engine.purge_expired(app.clock.now() + DAY * 31).await.unwrap();
     assert!(purged(month, RetentionTarget::Audit) as usize >= audit_rows);
     let verdict = verify_stored(engine.store().as_ref(), |_| {}).await.unwrap();
     assert_eq!(verdict.broken, None, "{verdict:?}");

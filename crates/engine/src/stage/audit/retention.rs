@@ -14,12 +14,15 @@ use crate::error::EngineError;
 /// Rows deleted per transaction.
 const PURGE_BATCH: i64 = 1_000;
 
-const DAY_MS: i64 = 24 * 3_600_000;
+/// How often the loop purges.
+const PURGE_EVERY: Duration = Duration::from_secs(3_600);
+
+const DAY: Duration = Duration::from_secs(24 * 3_600);
 
 impl Audit {
-    /// Purges every target's rows older than its period as of `now` (unix ms); returns how many went,
-    /// per target. Targets kept forever (0 days) are skipped.
-    pub async fn purge_expired(&self, now: i64) -> Result<Vec<(RetentionTarget, u64)>, EngineError> {
+    /// Purges every target's rows older than its period as of `now`; returns how many went, per target.
+    /// Targets kept forever (0 days) are skipped.
+    pub async fn purge_expired(&self, now: UnixMs) -> Result<Vec<(RetentionTarget, u64)>, EngineError> {
         let retention = self.registry().retention();
         let mut purged = Vec::new();
         for target in RetentionTarget::ALL {
@@ -27,12 +30,12 @@ impl Audit {
             if days == 0 {
                 continue;
             }
-            let before = now - i64::from(days) * DAY_MS;
+            let before = now - DAY * days;
             let mut total = 0;
             loop {
                 let n = self
                     .retention
-                    .purge(target, UnixMs::from_millis(before), PURGE_BATCH)
+                    .purge(target, before, PURGE_BATCH)
                     .await?;
                 total += n;
                 if n < PURGE_BATCH as u64 {
@@ -55,16 +58,15 @@ impl Audit {
         Ok(purged)
     }
 
-    /// Purges once an hour (and shortly after start) until `shutdown`.
+    /// Purges at start and then once an hour by the clock, until `shutdown`.
     pub(crate) async fn retention_loop(&self, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(Duration::from_secs(3_600));
         loop {
+            if let Err(err) = self.purge_expired(self.clock.now()).await {
+                tracing::warn!(error = ?err, "purging rows past their retention failed; retrying in an hour");
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = tick.tick() => {}
-            }
-            if let Err(err) = self.purge_expired(self.clock.now_ms()).await {
-                tracing::warn!(error = ?err, "purging rows past their retention failed; retrying in an hour");
+                _ = self.clock.sleep(PURGE_EVERY) => {}
             }
         }
     }
