@@ -73,7 +73,10 @@ async fn kill_dash_nine_between_ack_and_delivery_loses_nothing() {
         );
         orders.push(change.order.order_sn);
     }
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Killed as soon as the first message is through, while the rest are being sent (the first sends
+    // take 400 ms each).
+    let started = wait_for(Duration::from_secs(30), || async { !wecom.messages().is_empty() }).await;
+    assert!(started, "a first message reached WeCom before the crash");
     first.0.kill().unwrap(); // SIGKILL
     first.0.wait().unwrap();
     let before_restart = wecom.messages().len();
@@ -96,7 +99,16 @@ async fn kill_dash_nine_between_ack_and_delivery_loses_nothing() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Counted once nothing is left to send, so a late duplicate would be seen.
+    let drained = wait_for(Duration::from_secs(30), || async {
+        let metrics = reqwest::get(format!("{base}/metrics")).await.ok()?.text().await.ok()?;
+        let pending = |name: &str| {
+            let line = metrics.lines().find(|l| l.split_whitespace().next() == Some(name))?;
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        };
+        Some(pending("shoprelay_inbox_pending")? == 0.0 && pending("shoprelay_deliveries_pending")? == 0.0)
+    }).await;
+    assert!(drained, "the restarted server's queues drained");
 
     let mut per_order: HashMap<String, usize> = HashMap::new();
     for m in wecom
@@ -130,4 +142,24 @@ async fn kill_dash_nine_between_ack_and_delivery_loses_nothing() {
         lines >= 2 * orders.len(),
         "every delivery is in the audit log ({lines})"
     );
+}
+
+/// Polls `ready` every 50 ms until it holds or `limit` has passed (these are real processes on the host's
+/// clock); whether it held.
+async fn wait_for<F, Fut, R>(limit: Duration, mut ready: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = R>,
+    R: Into<Option<bool>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if ready().await.into() == Some(true) {
+            return true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
