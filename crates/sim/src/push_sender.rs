@@ -203,7 +203,7 @@ impl<M: Clone + Send + 'static> PushSender<M> {
 
     /// Makes every retry that is due. Each is claimed under the lock, so none runs twice.
     async fn retry_due(&self) {
-        let now = self.clock.now_ms();
+        let now = self.clock.now().as_millis();
         let due: Vec<u64> = self
             .outbox()
             .pushes
@@ -225,7 +225,7 @@ impl<M: Clone + Send + 'static> PushSender<M> {
             return;
         };
         let url = self.outbox().url.clone();
-        let at_ms = self.clock.now_ms();
+        let at_ms = self.clock.now().as_millis();
         let started = Instant::now();
         let timeout_ms = self.config.ack_timeout_ms;
         let (status, error) = match url {
@@ -268,7 +268,7 @@ impl<M: Clone + Send + 'static> PushSender<M> {
                 let next = self
                     .config
                     .retries
-                    .next(record.attempts.len(), first, self.clock.now_ms());
+                    .next(record.attempts.len(), first, self.clock.now().as_millis());
                 (record.state, record.next_attempt_at_ms) = match (failed, next) {
                     (false, _) => (PushState::Delivered, None),
                     (true, Some(next)) => {
@@ -302,7 +302,7 @@ impl<M: Clone + Send + 'static> PushSender<M> {
     pub async fn run_retries(&self) {
         loop {
             match self.next_retry_at() {
-                Some(at) if at <= self.clock.now_ms() => self.retry_due().await,
+                Some(at) if at <= self.clock.now().as_millis() => self.retry_due().await,
                 Some(at) => {
                     // A wake-up stored by notify_one before this wait still counts, so none is lost.
                     tokio::select! {

@@ -92,7 +92,7 @@ impl Env {
 
     fn clock_ms(&self) -> i64 {
         use shoprelay_clock::Clock;
-        self.clock.now_ms()
+        self.clock.now().as_millis()
     }
 
     /// A signed call to `base` (a `…/rest` URL) + `path`; returns the HTTP status and the JSON body.

@@ -70,7 +70,7 @@ async fn start() -> Env {
 impl Env {
     fn now(&self) -> i64 {
         use shoprelay_clock::Clock;
-        self.clock.now_secs()
+        self.clock.now().as_secs()
     }
 
     /// A signed shop call at `timestamp`, with `token` in the header.
@@ -443,7 +443,7 @@ async fn pushes_are_signed_in_tiktoks_shape_and_retried_at_2m_30m_3h_12h() {
 
 fn env_ms(env: &Env) -> i64 {
     use shoprelay_clock::Clock;
-    env.clock.now_ms()
+    env.clock.now().as_millis()
 }
 
 #[tokio::test]

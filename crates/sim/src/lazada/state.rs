@@ -116,7 +116,7 @@ impl Core {
 
     /// Unix milliseconds by the simulator's clock.
     pub(crate) fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
+        self.clock.now().as_millis()
     }
 }
 

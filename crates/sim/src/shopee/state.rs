@@ -188,13 +188,13 @@ impl Core {
 
     /// The simulator's "now" for lifetimes and order times (Unix seconds): its clock plus the offset.
     pub(crate) fn now(&self) -> i64 {
-        self.clock.now_secs() + self.clock_offset.load(Ordering::Relaxed)
+        self.clock.now().as_secs() + self.clock_offset.load(Ordering::Relaxed)
     }
 
     /// Now by the clock alone (Unix seconds), without the offset a test moves token times by: what a
     /// client's signature is dated by, since clients read the same clock.
     pub(crate) fn signing_now(&self) -> i64 {
-        self.clock.now_secs()
+        self.clock.now().as_secs()
     }
 
     /// Moves the simulator's clock forward (or back), e.g. to expire tokens.
