@@ -40,11 +40,12 @@ impl<'a> AuthorizationService<'a> {
     /// be read is left out: the answer only ever names shops known to be bound.
     pub async fn bound(&self, app: &ConfigId, shops: &[ShopId]) -> Vec<(ShopId, Option<String>)> {
         let registry = self.config.current();
+        let keys: Vec<(ConfigId, ShopId)> = shops.iter().map(|&shop| (app.clone(), shop)).collect();
+        // One read for every shop; when it fails, no shop is known to be bound.
+        let auths = self.shops.shop_auths(&keys).await.unwrap_or_default();
         let mut bound = Vec::new();
-        for &shop in shops {
-            let active =
-                matches!(self.shops.shop_auth(app, shop).await, Ok(Some(a)) if a.status == ShopAuthStatus::Active);
-            if !active {
+        for (&shop, auth) in shops.iter().zip(auths) {
+            if !matches!(auth, Some(a) if a.status == ShopAuthStatus::Active) {
                 continue;
             }
             let name = match registry.shop(app, shop) {
