@@ -35,7 +35,7 @@ pub fn write_csv<W: std::io::Write>(entries: &[AuditEntry], with_header: bool, o
         writer.write_record([
             e.id.to_string(),
             at,
-            cell(&e.kind),
+            e.kind.as_str().to_owned(),
             e.outcome.as_str().to_owned(),
             cell(e.app_id.as_deref().unwrap_or_default()),
             opt(e.shop_id),

@@ -22,7 +22,7 @@ pub fn link_hash(prev: &str, seq: i64, e: &AuditEntry) -> String {
         seq,
         e.id,
         e.at.as_millis(),
-        e.kind,
+        e.kind.as_str(),
         e.outcome.as_str(),
         e.app_id,
         e.shop_id,

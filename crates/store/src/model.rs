@@ -455,6 +455,21 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
+    /// Every kind, in the order the console lists them.
+    pub const ALL: [AuditKind; 6] = [
+        AuditKind::Push,
+        AuditKind::Delivery,
+        AuditKind::Auth,
+        AuditKind::Privacy,
+        AuditKind::Callback,
+        AuditKind::Chat,
+    ];
+
+    /// Reads [`AuditKind::as_str`]'s output.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+
     /// Column value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -633,8 +648,8 @@ pub struct AuditEntry {
     /// When.
     #[schema(value_type = i64)]
     pub at: UnixMs,
-    /// `push`, `delivery` or `auth`.
-    pub kind: String,
+    /// What the entry is about.
+    pub kind: AuditKind,
     /// How it ended.
     pub outcome: AuditOutcome,
     /// Marketplace app.
@@ -667,7 +682,7 @@ impl AuditEntry {
         Self {
             id: 0,
             at,
-            kind: kind.as_str().to_owned(),
+            kind,
             outcome,
             app_id: None,
             platform: None,

@@ -31,13 +31,6 @@ use crate::AppState;
 const PAGE: i64 = 50;
 /// Rows fetched per step of an export.
 const EXPORT_PAGE: i64 = 1_000;
-const KINDS: [(&str, AuditKind); 5] = [
-    ("push", AuditKind::Push),
-    ("delivery", AuditKind::Delivery),
-    ("auth", AuditKind::Auth),
-    ("privacy", AuditKind::Privacy),
-    ("callback", AuditKind::Callback),
-];
 
 /// The filters, as the form sends them (every field text, so an empty field means "any").
 #[derive(Debug, Default, Deserialize)]
@@ -114,11 +107,7 @@ impl AuditForm {
         let kind = match pick(&self.kind) {
             None => None,
             Some(k) => Some(
-                KINDS
-                    .iter()
-                    .find(|(name, _)| *name == k)
-                    .map(|(_, kind)| *kind)
-                    .ok_or_else(|| Box::new(BadFilter("kind")) as Box<dyn UserFacingDebug>)?,
+                AuditKind::parse(&k).ok_or_else(|| Box::new(BadFilter("kind")) as Box<dyn UserFacingDebug>)?,
             ),
         };
         let outcome = match pick(&self.outcome) {
@@ -205,15 +194,14 @@ fn select(name: &str, current: &str, options: &[(&str, &str)], lang: Lang) -> ma
 
 /// An entry's kind in the page language: the code itself on English pages, as the filter and the CSV
 /// write it.
-fn kind_name(lang: Lang, kind: &str) -> &str {
+fn kind_name(lang: Lang, kind: AuditKind) -> &'static str {
     match kind {
-        "push" => t(lang, "推送", "push"),
-        "delivery" => t(lang, "投递", "delivery"),
-        "auth" => t(lang, "授权", "auth"),
-        "privacy" => t(lang, "个人数据", "privacy"),
-        "callback" => t(lang, "企业微信回调", "callback"),
-        "chat" => t(lang, "买家会话", "chat"),
-        other => other,
+        AuditKind::Push => t(lang, "推送", "push"),
+        AuditKind::Delivery => t(lang, "投递", "delivery"),
+        AuditKind::Auth => t(lang, "授权", "auth"),
+        AuditKind::Privacy => t(lang, "个人数据", "privacy"),
+        AuditKind::Callback => t(lang, "企业微信回调", "callback"),
+        AuditKind::Chat => t(lang, "买家会话", "chat"),
     }
 }
 
@@ -271,7 +259,7 @@ pub async fn page(State(state): State<AppState>, authed: Authed, Query(form): Qu
         .iter()
         .map(|o| (o.as_str(), outcome_name(lang, *o)))
         .collect();
-    let kinds: Vec<(&str, &str)> = KINDS.iter().map(|(k, _)| (*k, kind_name(lang, k))).collect();
+    let kinds: Vec<(&str, &str)> = AuditKind::ALL.iter().map(|k| (k.as_str(), kind_name(lang, *k))).collect();
     let platforms: Vec<(&str, &str)> = platform::all().map(|p| (p.as_str(), display_name(p))).collect();
     let body = html! {
         section {
@@ -300,13 +288,13 @@ pub async fn page(State(state): State<AppState>, authed: Authed, Query(form): Qu
             @for e in &rows {
                 tr {
                     // The codes stay in reach as titles: what the filter takes and the CSV writes.
-                    td { (e.id) } td { (time(e.at.as_millis())) } td.nowrap title=(e.kind) { (kind_name(lang, &e.kind)) }
+                    td { (e.id) } td { (time(e.at.as_millis())) } td.nowrap title=(e.kind.as_str()) { (kind_name(lang, e.kind)) }
                     td.nowrap title=(e.outcome.as_str()) { (outcome_name(lang, e.outcome)) }
                     td { (e.shop_id.map(|s| s.to_string()).unwrap_or_default()) }
                     td { (e.order_sn.as_deref().unwrap_or("")) }
                     td {
                         (e.destination.as_ref().map(ToString::to_string).unwrap_or_default())
-                        @if e.kind == AuditKind::Delivery.as_str() {
+                        @if e.kind == AuditKind::Delivery {
                             br;
                             a.as-received href={ "/console/audit/" (e.id) "/wecom" } { (t(lang, "企业微信收到的样子", "As WeCom received it")) }
                         }

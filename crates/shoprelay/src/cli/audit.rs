@@ -139,7 +139,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             println!(
                 "{:<20} {:<8} {:<12} {:<11} {:<16} {:<18} {:>4} {:>7} {:>6}  {}",
                 at,
-                e.kind,
+                e.kind.as_str(),
                 e.outcome,
                 opt(e.shop_id),
                 e.order_sn.as_deref().unwrap_or("-"),

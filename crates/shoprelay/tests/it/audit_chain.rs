@@ -2,6 +2,7 @@
 //! changed or removed entry is found and named.
 
 use shoprelay_store::chain::{verify_stored, ChainBreak};
+use shoprelay_store::AuditKind;
 
 use crate::helpers::*;
 
@@ -29,7 +30,7 @@ async fn the_audit_chain_covers_the_pipeline_and_names_the_first_broken_link() {
     );
     assert_eq!(verdict.checked as i64, verdict.head.seq);
     let all = store.sealed_audit_page(0, 1_000).await.unwrap();
-    assert!(all.iter().any(|r| r.entry.kind == "push") && all.iter().any(|r| r.entry.kind == "delivery"));
+    assert!(all.iter().any(|r| r.entry.kind == AuditKind::Push) && all.iter().any(|r| r.entry.kind == AuditKind::Delivery));
 
     // Someone removes the newest entry, then rewrites an old one to hide a delivery.
     tamper(&app, &format!("DELETE FROM audit WHERE seq = {}", verdict.head.seq)).await;

@@ -10,7 +10,7 @@ use shoprelay_clock::Clock;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_marketplaces::tiktok::{push_signature, TiktokAppConfig, TiktokClient};
 use shoprelay_sim::tiktok::{ApiFault, NewItem, NewOrder, TiktokSim, TiktokSimConfig, TOKEN_EXPIRED};
-use shoprelay_store::{AuditFilter, ShopAuthStatus};
+use shoprelay_store::{AuditFilter, AuditKind, ShopAuthStatus};
 use tokio::net::TcpListener;
 
 use crate::helpers::*;
@@ -222,7 +222,7 @@ async fn a_forged_or_unsigned_tiktok_push_is_refused_and_never_processed() {
         .audit(AuditFilter::default())
         .await
         .into_iter()
-        .filter(|e| e.kind == "push" && e.platform.is_some_and(|p| p.as_str() == "tiktok"))
+        .filter(|e| e.kind == AuditKind::Push && e.platform.is_some_and(|p| p.as_str() == "tiktok"))
         .map(|e| e.outcome.to_string())
         .collect::<Vec<_>>();
     assert!(

@@ -19,7 +19,7 @@ const SEAL_CHUNK: usize = 300;
 /// Times one call reads and hashes again after another sealer moved the head meanwhile.
 const SEAL_TRIES: usize = 4;
 
-/// An audit row as stored: its outcome and platform are text until [`AuditEntry::try_from`] reads them.
+/// An audit row as stored: its kind, outcome and platform are text until [`AuditEntry::try_from`] reads them.
 #[derive(sqlx::FromRow)]
 pub(super) struct AuditRow {
     id: i64,
@@ -46,6 +46,10 @@ impl TryFrom<AuditRow> for AuditEntry {
             table: "audit",
             reason: format!("entry {} has the unknown outcome `{}`", r.id, r.outcome.escape_debug()),
         })?;
+        let kind = AuditKind::parse(&r.kind).ok_or_else(|| StoreError::Corrupt {
+            table: "audit",
+            reason: format!("entry {} has the unknown kind `{}`", r.id, r.kind.escape_debug()),
+        })?;
         let platform = r
             .platform
             .map(|p| Platform::parse(&p).map_err(|source| StoreError::CorruptId { table: "audit", source }))
@@ -53,7 +57,7 @@ impl TryFrom<AuditRow> for AuditEntry {
         Ok(AuditEntry {
             id: r.id,
             at: UnixMs::from_millis(r.at),
-            kind: r.kind,
+            kind,
             outcome,
             app_id: r.app_id,
             platform,

@@ -78,7 +78,7 @@ impl From<&AuditEntry> for AuditRow {
     fn from(a: &AuditEntry) -> Self {
         Self {
             at: a.at.as_millis(),
-            kind: a.kind.clone(),
+            kind: a.kind.as_str().to_owned(),
             outcome: a.outcome.as_str(),
             app_id: a.app_id.clone(),
             platform: a.platform.as_ref().map(|p| p.as_str().to_owned()),

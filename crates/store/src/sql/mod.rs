@@ -197,7 +197,7 @@ macro_rules! insert_audit {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(a.at.as_millis())
-        .bind(&a.kind)
+        .bind(a.kind.as_str())
         .bind(a.outcome.as_str())
         .bind(a.app_id.as_deref())
         .bind(a.shop_id)

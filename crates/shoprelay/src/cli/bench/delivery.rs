@@ -21,7 +21,7 @@ use shoprelay_clock::{Clock, SystemClock, UnixMs};
 use shoprelay_sim::load::unix_ms_f64;
 use shoprelay_sim::shopee::{NewOrder, ShopeeSim};
 use shoprelay_sim::wecom::{SimLimits, WeComSim};
-use shoprelay_store::{AuditFilter, AuditOutcome};
+use shoprelay_store::{AuditFilter, AuditKind, AuditOutcome};
 use tokio::time::Instant;
 
 use super::fleet::{setup, shop_id, slot_payment, Fleet, Setup, UNLIMITED};
@@ -160,7 +160,7 @@ async fn stages(server: &Running, from_ms: i64, sent: &Sent, accepted: &Accepted
         let Some(last) = page.last() else { break };
         before_id = Some(last.id);
         for e in page {
-            if e.kind == "delivery" && e.outcome == AuditOutcome::Paced {
+            if e.kind == AuditKind::Delivery && e.outcome == AuditOutcome::Paced {
                 *deferred.entry(e.detail.clone()).or_default() += 1;
             }
             let Some(sn) = e.order_sn.filter(|sn| sent.contains_key(sn)) else {
@@ -168,10 +168,10 @@ async fn stages(server: &Running, from_ms: i64, sent: &Sent, accepted: &Accepted
             };
             let t = times.entry(sn).or_default();
             let at = e.at.as_millis() as f64;
-            match (e.kind.as_str(), e.outcome) {
-                ("push", AuditOutcome::Accepted) => t.received = Some(at),
-                ("push", AuditOutcome::Processed) => t.processed = Some(at),
-                ("delivery", AuditOutcome::Delivered) => t.send_start = Some(at - e.latency_ms.unwrap_or(0) as f64),
+            match (e.kind, e.outcome) {
+                (AuditKind::Push, AuditOutcome::Accepted) => t.received = Some(at),
+                (AuditKind::Push, AuditOutcome::Processed) => t.processed = Some(at),
+                (AuditKind::Delivery, AuditOutcome::Delivered) => t.send_start = Some(at - e.latency_ms.unwrap_or(0) as f64),
                 _ => {}
             }
         }
