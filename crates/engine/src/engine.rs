@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shoprelay_clock::SharedClock;
+use shoprelay_clock::{SharedClock, UnixMs};
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::SecretBox;
 use shoprelay_store::{NewPush, PushInsert, Store};

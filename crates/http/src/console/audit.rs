@@ -260,7 +260,8 @@ pub async fn page(State(state): State<AppState>, authed: Authed, Query(form): Qu
         .map(|o| (o.as_str(), outcome_name(lang, *o)))
         .collect();
     let kinds: Vec<(&str, &str)> = AuditKind::ALL.iter().map(|k| (k.as_str(), kind_name(lang, *k))).collect();
-    let platforms: Vec<(&str, &str)> = platform::all().map(|p| (p.as_str(), display_name(p))).collect();
+    let known: Vec<_> = platform::all().collect();
+    let platforms: Vec<(&str, &str)> = known.iter().map(|p| (p.as_str(), display_name(*p))).collect();
     let body = html! {
         section {
             form method="get" action="/console/audit" {

@@ -1,4 +1,5 @@
 use serde_json::json;
+use shoprelay_clock::ManualClock;
 
 use super::*;
 
@@ -22,35 +23,25 @@ fn a_tag_holds_users_and_departments() {
     assert_eq!(parse_tag(&empty).unwrap(), (Vec::new(), Vec::new()));
 }
 
-#[tokio::test(start_paused = true)]
-async fn memberships_are_kept_until_their_time_to_live() {
-    let cache = MemberCache::default();
+#[test]
+fn memberships_are_kept_until_their_time_to_live() {
+    let clock = ManualClock::new(UnixMs::EPOCH);
+    let cache = MemberCache::new(clock.shared());
     let key = ("ww".to_owned(), 1000002, Group::Department(2));
-    let start = Instant::now();
-    cache.put(key.clone(), Membership::Known(vec!["a".into()]), start);
-    assert_eq!(
-        cache.get(&key, start + MEMBERSHIP_TTL - Duration::from_secs(1)),
-        Some(Membership::Known(vec!["a".into()]))
-    );
-    assert_eq!(
-        cache.get(&key, start + MEMBERSHIP_TTL),
-        None,
-        "read again after the TTL"
-    );
+    cache.put(key.clone(), Membership::Known(vec!["a".into()]));
     let tag = ("ww".to_owned(), 1000002, Group::Tag(2));
-    cache.put(tag.clone(), Membership::Unreadable, start);
+    cache.put(tag.clone(), Membership::Unreadable);
     assert_eq!(
-        cache.get(&tag, start + UNREADABLE_TTL - Duration::from_secs(1)),
-        Some(Membership::Unreadable)
-    );
-    assert_eq!(
-        cache.get(&tag, start + UNREADABLE_TTL),
-        None,
-        "an unreadable group is tried again sooner"
-    );
-    assert_eq!(
-        cache.get(&("ww".to_owned(), 1000003, Group::Department(2)), start),
+        cache.get(&("ww".to_owned(), 1000003, Group::Department(2))),
         None,
         "per app"
     );
+    clock.advance(UNREADABLE_TTL - Duration::from_secs(1));
+    assert_eq!(cache.get(&tag), Some(Membership::Unreadable));
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(cache.get(&tag), None, "an unreadable group is tried again sooner");
+    clock.advance(MEMBERSHIP_TTL - UNREADABLE_TTL - Duration::from_secs(1));
+    assert_eq!(cache.get(&key), Some(Membership::Known(vec!["a".into()])));
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(cache.get(&key), None, "read again after the TTL");
 }
