@@ -78,7 +78,7 @@ pub struct BuyerOrder {
     pub order_sn: String,
     /// The order's last known status (the marketplace's word).
     pub status: String,
-    /// When shoprelay last saw it change (unix ms, the marketplace's update time).
+    /// When shoprelay last saw it change (unix seconds: the marketplace's update time, as `order_state` keeps it).
     pub status_time: i64,
 }
 
