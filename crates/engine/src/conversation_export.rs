@@ -3,6 +3,7 @@
 //! CSV cell that a spreadsheet would run as a formula is neutralised.
 
 use serde::Serialize;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::error::UserFacing;
 use shoprelay_store::{ArchivedMessage, Author};
 
@@ -82,7 +83,7 @@ struct Row<'a> {
     message_id: i64,
     conversation_id: i64,
     at_utc: String,
-    at: i64,
+    at: UnixMs,
     app_id: &'a str,
     shop_id: i64,
     buyer_id: &'a str,
@@ -110,7 +111,7 @@ impl<'a> Row<'a> {
         Row {
             message_id: msg.id,
             conversation_id: msg.conversation_id,
-            at_utc: chrono::DateTime::<chrono::Utc>::from_timestamp_millis(msg.at)
+            at_utc: chrono::DateTime::<chrono::Utc>::from_timestamp_millis(msg.at.as_millis())
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
                 .unwrap_or_default(),
             at: msg.at,
@@ -191,7 +192,7 @@ mod tests {
                 author,
                 sender: (author == Author::Staff).then(|| "zhangsan".to_owned()),
                 text: text.into(),
-                at: 1_660_123_127_000,
+                at: UnixMs::from_millis(1_660_123_127_000),
                 outcome: if author == Author::Buyer {
                     MessageOutcome::Received
                 } else {

@@ -26,7 +26,7 @@ pub(crate) async fn keep_pushed(
     app: &ConfigId,
     shop: Option<ShopId>,
     pushed: Option<&PushedStanding>,
-    received_at: i64,
+    received_at: UnixMs,
 ) -> Result<(), StoreError> {
     let (Some(shop), Some(pushed)) = (shop, pushed) else {
         return Ok(());
@@ -35,7 +35,7 @@ pub(crate) async fn keep_pushed(
         app_id: app.clone(),
         shop_id: shop,
         status: pushed.status.clone(),
-        reported_at: pushed.reported_at,
+        reported_at: UnixMs::from_millis(pushed.reported_at),
         received_at,
     };
     store.record_shop_standing(&standing).await?;
@@ -50,7 +50,7 @@ pub(crate) async fn pushed(
 ) -> Result<Option<PushedStanding>, StoreError> {
     Ok(store.shop_standing(app, shop).await?.map(|s| PushedStanding {
         status: s.status,
-        reported_at: s.reported_at,
+        reported_at: s.reported_at.as_millis(),
     }))
 }
 

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use shoprelay_clock::UnixMs;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ShopId;
 use shoprelay_engine::conversation_export::ExportFormat;
@@ -79,7 +80,7 @@ impl ListQuery {
             holder: self.holder,
             state,
             buyer_id: self.buyer_id,
-            since: self.since,
+            since: self.since.map(UnixMs::from_millis),
             limit: self.limit.unwrap_or(100),
         })
     }
@@ -182,8 +183,8 @@ impl ArchiveParams {
             order_sn: self.order_sn.clone(),
             member: self.member.clone(),
             text: self.text.clone(),
-            from: self.from,
-            to: self.to,
+            from: self.from.map(UnixMs::from_millis),
+            to: self.to.map(UnixMs::from_millis),
             after_id: self.after_id,
             limit: self.limit.unwrap_or(100),
             scan: self.scan.unwrap_or(shoprelay_store::archive::MAX_SCAN),

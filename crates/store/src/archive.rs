@@ -9,6 +9,7 @@
 //! have no spaces for a word index to split on.
 
 use serde::Serialize;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::ids::ShopId;
 
 use crate::conversation::ConversationMessage;
@@ -29,10 +30,10 @@ pub struct ArchiveQuery {
     pub member: Option<String>,
     /// Containing this text (case-insensitive substring; empty matches everything).
     pub text: Option<String>,
-    /// Written at or after this time (unix ms).
-    pub from: Option<i64>,
-    /// Written before this time (unix ms).
-    pub to: Option<i64>,
+    /// Written at or after this time.
+    pub from: Option<UnixMs>,
+    /// Written before this time.
+    pub to: Option<UnixMs>,
     /// Only messages after this message id (the cursor of the previous page).
     pub after_id: Option<i64>,
     /// At most this many matches.
@@ -77,7 +78,7 @@ pub struct BuyerOrder {
     pub order_sn: String,
     /// The order's last known status (the marketplace's word).
     pub status: String,
-    /// When shoprelay last saw it change (unix ms, the marketplace's update time).
+    /// When shoprelay last saw it change (unix seconds: the marketplace's update time, as `order_state` keeps it).
     pub status_time: i64,
 }
 
@@ -93,8 +94,8 @@ pub struct ShopChat {
     pub refused_code: Option<String>,
     /// The refusal in words.
     pub reason: Option<String>,
-    /// When the admins were told of the refusal (unix ms).
-    pub notified_at: Option<i64>,
-    /// When it was last recorded (unix ms).
-    pub updated_at: i64,
+    /// When the admins were told of the refusal (unix ms in JSON).
+    pub notified_at: Option<UnixMs>,
+    /// When it was last recorded (unix ms in JSON).
+    pub updated_at: UnixMs,
 }

@@ -2,6 +2,7 @@
 //! member) and their messages — the archive of every buyer message, staff reply and automatic answer.
 
 use serde::Serialize;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::ids::{ConfigId, ShopId};
 
 use crate::error::StoreError;
@@ -124,8 +125,8 @@ pub struct NewBuyerMessage {
     pub dedupe_key: String,
     /// The text, or a placeholder naming what was sent (sealed at rest).
     pub text: String,
-    /// When the buyer wrote it (unix ms).
-    pub at: i64,
+    /// When the buyer wrote it.
+    pub at: UnixMs,
 }
 
 /// A conversation with a buyer.
@@ -149,14 +150,18 @@ pub struct Conversation {
     pub holder: Option<String>,
     /// The WeCom app through which the holder is reached.
     pub holder_app: Option<String>,
-    /// The buyer's latest message (unix ms).
-    pub last_buyer_at: i64,
-    /// A person's latest reply that the marketplace accepted (unix ms); automatic answers do not count.
-    pub last_reply_at: Option<i64>,
-    /// Opened (unix ms).
-    pub created_at: i64,
-    /// Last changed (unix ms).
-    pub updated_at: i64,
+    /// The buyer's latest message (unix ms in JSON).
+    #[schema(value_type = i64)]
+    pub last_buyer_at: UnixMs,
+    /// A person's latest reply that the marketplace accepted (unix ms in JSON); automatic answers do not count.
+    #[schema(value_type = Option<i64>)]
+    pub last_reply_at: Option<UnixMs>,
+    /// Opened (unix ms in JSON).
+    #[schema(value_type = i64)]
+    pub created_at: UnixMs,
+    /// Last changed (unix ms in JSON).
+    #[schema(value_type = i64)]
+    pub updated_at: UnixMs,
 }
 
 /// A buyer message once filed.
@@ -183,8 +188,8 @@ pub struct NewReply {
     pub text: String,
     /// The automatic-answer rule that produced it.
     pub rule: Option<String>,
-    /// Unix ms.
-    pub at: i64,
+    /// When it was written.
+    pub at: UnixMs,
 }
 
 /// One message of a conversation.
@@ -200,8 +205,9 @@ pub struct ConversationMessage {
     pub sender: Option<String>,
     /// The text.
     pub text: String,
-    /// Unix ms.
-    pub at: i64,
+    /// When it was written (unix ms in JSON).
+    #[schema(value_type = i64)]
+    pub at: UnixMs,
     /// What became of it.
     pub outcome: MessageOutcome,
     /// Why a reply failed, or what the marketplace said.
@@ -223,8 +229,8 @@ pub struct ConversationFilter {
     pub state: Option<ConversationState>,
     /// With this buyer (their id at the marketplace).
     pub buyer_id: Option<String>,
-    /// With a buyer message at or after this time (unix ms).
-    pub since: Option<i64>,
+    /// With a buyer message at or after this time.
+    pub since: Option<UnixMs>,
     /// At most this many, newest buyer message first.
     pub limit: i64,
 }
@@ -305,10 +311,10 @@ pub(crate) fn conversation_from_row(
         state: ConversationState::parse(&state)?,
         holder,
         holder_app,
-        last_buyer_at,
-        last_reply_at,
-        created_at,
-        updated_at,
+        last_buyer_at: UnixMs::from_millis(last_buyer_at),
+        last_reply_at: last_reply_at.map(UnixMs::from_millis),
+        created_at: UnixMs::from_millis(created_at),
+        updated_at: UnixMs::from_millis(updated_at),
     })
 }
 
@@ -324,7 +330,7 @@ pub(crate) fn message_from_row(
         author: Author::parse(&author)?,
         sender,
         text: open(text)?,
-        at,
+        at: UnixMs::from_millis(at),
         outcome: MessageOutcome::parse(&outcome)?,
         note,
         rule,

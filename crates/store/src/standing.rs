@@ -3,6 +3,7 @@
 //! WeCom answered for sent interactive cards (so a console action can update a card nobody clicked).
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::ids::{ConfigId, ShopId};
 
 use crate::store::Result;
@@ -16,10 +17,10 @@ pub struct ShopStanding {
     pub shop_id: ShopId,
     /// The marketplace's word (Lazada: `normal` or `close`); the adapter reads it.
     pub status: String,
-    /// Unix milliseconds the marketplace stamped the push with.
-    pub reported_at: i64,
-    /// Unix milliseconds it reached us.
-    pub received_at: i64,
+    /// When the marketplace stamped the push.
+    pub reported_at: UnixMs,
+    /// When it reached us.
+    pub received_at: UnixMs,
 }
 
 /// A response_code to keep: what `message/send` answered for an interactive card.
@@ -37,12 +38,12 @@ pub struct NewCardCode {
     pub task_ref: Option<i64>,
     /// The code.
     pub response_code: String,
-    /// Unix milliseconds WeCom handed it out.
-    pub issued_at: i64,
+    /// When WeCom handed it out.
+    pub issued_at: UnixMs,
 }
 
 /// A kept response_code not spent yet.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardCode {
     /// Row id (what [`CardCodes::spend_card_code`] takes).
     pub id: i64,
@@ -52,8 +53,8 @@ pub struct CardCode {
     pub task_id: String,
     /// The code.
     pub response_code: String,
-    /// Unix milliseconds WeCom handed it out.
-    pub issued_at: i64,
+    /// When WeCom handed it out.
+    pub issued_at: UnixMs,
 }
 
 /// What a card is about, to find its codes.
@@ -78,11 +79,11 @@ pub trait ShopStandings: Send + Sync {
 #[async_trait]
 pub trait CardCodes: Send + Sync {
     /// Keeps a code (a second one for the same outbox row is ignored), and forgets codes issued before
-    /// `forget_before` (unix ms), which WeCom no longer takes.
-    async fn record_card_code(&self, code: &NewCardCode, forget_before: i64) -> Result<()>;
-    /// The unspent codes of cards about `subject` issued at or after `issued_since` (unix ms), oldest first.
-    async fn usable_card_codes(&self, subject: CardSubject, issued_since: i64) -> Result<Vec<CardCode>>;
+    /// `forget_before`, which WeCom no longer takes.
+    async fn record_card_code(&self, code: &NewCardCode, forget_before: UnixMs) -> Result<()>;
+    /// The unspent codes of cards about `subject` issued at or after `issued_since`, oldest first.
+    async fn usable_card_codes(&self, subject: CardSubject, issued_since: UnixMs) -> Result<Vec<CardCode>>;
     /// Marks a code spent at `now`; `false` when it already was (another process took it): WeCom takes
     /// each code once, so only the caller that spent it may use it.
-    async fn spend_card_code(&self, id: i64, now: i64) -> Result<bool>;
+    async fn spend_card_code(&self, id: i64, now: UnixMs) -> Result<bool>;
 }

@@ -358,16 +358,16 @@ pub trait Callbacks: Send + Sync {
 pub trait Conversations: Send + Sync {
     /// Files a buyer's message under its conversation (opened on the first message, reopened when
     /// resolved), once per dedupe key, in one transaction.
-    async fn file_buyer_message(&self, message: &NewBuyerMessage, now: i64) -> Result<FiledMessage>;
+    async fn file_buyer_message(&self, message: &NewBuyerMessage, now: UnixMs) -> Result<FiledMessage>;
     /// The conversation with this id.
     async fn conversation(&self, id: i64) -> Result<Option<Conversation>>;
     /// Conversations matching the filter, newest buyer message first.
     async fn list_conversations(&self, filter: &ConversationFilter) -> Result<Vec<Conversation>>;
     /// Gives the conversation to `member` (reached through WeCom app `app`) unless another member holds it.
-    async fn claim_conversation(&self, id: i64, member: &str, app: &str, now: i64) -> Result<Claim>;
+    async fn claim_conversation(&self, id: i64, member: &str, app: &str, now: UnixMs) -> Result<Claim>;
     /// Lets go of a conversation: resolved (the holder is remembered for when the buyer writes again), or
     /// handed off (nobody holds it; the rules route it again).
-    async fn release_conversation(&self, id: i64, resolved: bool, now: i64) -> Result<Option<Conversation>>;
+    async fn release_conversation(&self, id: i64, resolved: bool, now: UnixMs) -> Result<Option<Conversation>>;
     /// Files a reply before it is sent; `None` when one with the same dedupe key is filed already.
     async fn add_reply(&self, reply: &NewReply) -> Result<Option<i64>>;
     /// Records what became of a reply; a person's reply that was sent counts as the conversation's answer.
@@ -377,7 +377,7 @@ pub trait Conversations: Send + Sync {
         outcome: MessageOutcome,
         note: Option<&str>,
         platform_message_id: Option<&str>,
-        now: i64,
+        now: UnixMs,
     ) -> Result<()>;
     /// The reply filed under this dedupe key, if any.
     async fn reply_by_key(&self, dedupe_key: &str) -> Result<Option<ConversationMessage>>;
@@ -386,9 +386,15 @@ pub trait Conversations: Send + Sync {
     /// The buyer's (by display name) most recently seen order in the shop, with its last known status:
     /// `(order_sn, status)`.
     async fn buyer_latest_order(&self, app: &str, shop: ShopId, buyer_name: &str) -> Result<Option<(String, String)>>;
-    /// Conversations not resolved whose buyer's last message, written in `[from, to)` (unix ms), has no
-    /// person's reply after it, oldest first: `limit` of them from `offset` on.
-    async fn unanswered_conversations(&self, from: i64, to: i64, offset: i64, limit: i64) -> Result<Vec<Conversation>>;
+    /// Conversations not resolved whose buyer's last message, written in `[from, to)`, has no person's reply
+    /// after it, oldest first: `limit` of them from `offset` on.
+    async fn unanswered_conversations(
+        &self,
+        from: UnixMs,
+        to: UnixMs,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Conversation>>;
 }
 
 /// The console's accounts, their sessions, the one-time setup link and the record of every change made
@@ -497,7 +503,13 @@ pub trait ConversationArchive: Send + Sync {
     /// Records what a chat send for the shop met: `refusal` is `(code, reason)` of a refusal no retry
     /// fixes, `None` an accepted send (which clears a refusal and its notice). `true` when the refusal
     /// is new to the admins: the caller tells them, once, until the shop can send again.
-    async fn record_shop_chat(&self, app: &str, shop: ShopId, refusal: Option<(&str, &str)>, now: i64) -> Result<bool>;
+    async fn record_shop_chat(
+        &self,
+        app: &str,
+        shop: ShopId,
+        refusal: Option<(&str, &str)>,
+        now: UnixMs,
+    ) -> Result<bool>;
     /// Every shop's recorded chat capability.
     async fn shop_chats(&self) -> Result<Vec<ShopChat>>;
 }

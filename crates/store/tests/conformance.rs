@@ -2397,7 +2397,7 @@ async fn sqlite_file_and_wal_hold_no_buyer_name_chat_or_address() {
         buyer_name: BUYER.into(),
         ..buyer_message("conv-msg-1", CHAT, 50)
     };
-    let conversation = s.file_buyer_message(&filed, 50).await.unwrap().conversation;
+    let conversation = s.file_buyer_message(&filed, ms(50)).await.unwrap().conversation;
     let reply = NewReply {
         conversation_id: conversation.id,
         author: Author::Staff,
@@ -2405,7 +2405,7 @@ async fn sqlite_file_and_wal_hold_no_buyer_name_chat_or_address() {
         dedupe_key: "reply-1".into(),
         text: format!("{ADDRESS} 已收到"),
         rule: None,
-        at: 60,
+        at: ms(60),
     };
     s.add_reply(&reply).await.unwrap();
     s.close().await;
@@ -2781,8 +2781,8 @@ async fn purging_a_shop_deletes_its_data_and_nothing_else() {
                 app_id: app(),
                 shop_id,
                 status: "close".into(),
-                reported_at: 5,
-                received_at: 6,
+                reported_at: ms(5),
+                received_at: ms(6),
             };
             assert!(s.record_shop_standing(&standing).await.unwrap());
         }
@@ -2866,7 +2866,7 @@ async fn data_policies_default_to_minimal_are_audited_and_go_with_a_purged_shop(
             app().as_str(),
             shop(),
             Some(("shopee.error_api_permission", "not whitelisted")),
-            35,
+            ms(35),
         )
         .await
         .unwrap();
@@ -2945,7 +2945,7 @@ fn buyer_message(key: &str, text: &str, at: i64) -> NewBuyerMessage {
         buyer_name: "buyer_amy".into(),
         dedupe_key: key.into(),
         text: text.into(),
-        at,
+        at: ms(at),
     }
 }
 
@@ -2953,32 +2953,32 @@ fn buyer_message(key: &str, text: &str, at: i64) -> NewBuyerMessage {
 async fn buyer_messages_are_filed_once_per_conversation_and_sealed() {
     run_both(|s| async move {
         let first = s
-            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), 1_001)
+            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), ms(1_001))
             .await
             .unwrap();
         assert!(first.new);
         let c = first.conversation;
         assert_eq!(
             (c.state, c.holder.as_deref(), c.last_buyer_at),
-            (ConversationState::Open, None, 1_000)
+            (ConversationState::Open, None, ms(1_000))
         );
         assert_eq!((c.buyer_id.as_str(), c.buyer_name.as_str()), ("5501", "buyer_amy"));
         let again = s
-            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), 1_002)
+            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), ms(1_002))
             .await
             .unwrap();
         assert!(!again.new, "a retried push files nothing");
         let second = s
-            .file_buyer_message(&buyer_message("m2", "在吗", 2_000), 2_001)
+            .file_buyer_message(&buyer_message("m2", "在吗", 2_000), ms(2_001))
             .await
             .unwrap();
         assert_eq!(
             second.conversation.id, c.id,
             "one conversation per marketplace conversation"
         );
-        assert_eq!(second.conversation.last_buyer_at, 2_000);
+        assert_eq!(second.conversation.last_buyer_at, ms(2_000));
         // An older message arriving late does not move the conversation back.
-        s.file_buyer_message(&buyer_message("m0", "hi", 500), 2_002)
+        s.file_buyer_message(&buyer_message("m0", "hi", 500), ms(2_002))
             .await
             .unwrap();
         let messages = s.conversation_messages(c.id, 10).await.unwrap();
@@ -2987,7 +2987,7 @@ async fn buyer_messages_are_filed_once_per_conversation_and_sealed() {
         assert!(messages
             .iter()
             .all(|m| m.author == Author::Buyer && m.outcome == MessageOutcome::Received));
-        assert_eq!(s.conversation(c.id).await.unwrap().unwrap().last_buyer_at, 2_000);
+        assert_eq!(s.conversation(c.id).await.unwrap().unwrap().last_buyer_at, ms(2_000));
         assert_eq!(
             s.conversation_messages(c.id, 1).await.unwrap()[0].text,
             "hi",
@@ -3001,11 +3001,11 @@ async fn buyer_messages_are_filed_once_per_conversation_and_sealed() {
 async fn a_conversation_is_held_by_one_member_resolved_and_handed_off() {
     run_both(|s| async move {
         let c = s
-            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), 1_000)
+            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), ms(1_000))
             .await
             .unwrap()
             .conversation;
-        let Claim::Held(held) = s.claim_conversation(c.id, "zhangsan", "hq", 1_100).await.unwrap() else {
+        let Claim::Held(held) = s.claim_conversation(c.id, "zhangsan", "hq", ms(1_100)).await.unwrap() else {
             panic!("an open conversation can be claimed");
         };
         assert_eq!(
@@ -3013,15 +3013,15 @@ async fn a_conversation_is_held_by_one_member_resolved_and_handed_off() {
             (ConversationState::Claimed, Some("zhangsan"), Some("hq"))
         );
         assert!(matches!(
-            s.claim_conversation(c.id, "zhangsan", "hq", 1_150).await.unwrap(),
+            s.claim_conversation(c.id, "zhangsan", "hq", ms(1_150)).await.unwrap(),
             Claim::Held(_)
         ));
-        let Claim::HeldByOther(other) = s.claim_conversation(c.id, "lisi", "hq", 1_200).await.unwrap() else {
+        let Claim::HeldByOther(other) = s.claim_conversation(c.id, "lisi", "hq", ms(1_200)).await.unwrap() else {
             panic!("another member cannot take a held conversation");
         };
         assert_eq!(other.holder.as_deref(), Some("zhangsan"));
         assert_eq!(
-            s.claim_conversation(9_999, "lisi", "hq", 1_200).await.unwrap(),
+            s.claim_conversation(9_999, "lisi", "hq", ms(1_200)).await.unwrap(),
             Claim::Missing
         );
         let held_by = |who: &str| ConversationFilter {
@@ -3032,10 +3032,10 @@ async fn a_conversation_is_held_by_one_member_resolved_and_handed_off() {
         assert_eq!(s.list_conversations(&held_by("zhangsan")).await.unwrap().len(), 1);
 
         // Resolved, then the buyer writes again: back with the same member.
-        let resolved = s.release_conversation(c.id, true, 1_300).await.unwrap().unwrap();
+        let resolved = s.release_conversation(c.id, true, ms(1_300)).await.unwrap().unwrap();
         assert_eq!(resolved.state, ConversationState::Resolved);
         let back = s
-            .file_buyer_message(&buyer_message("m2", "还有问题", 1_400), 1_400)
+            .file_buyer_message(&buyer_message("m2", "还有问题", 1_400), ms(1_400))
             .await
             .unwrap();
         assert_eq!(
@@ -3044,10 +3044,10 @@ async fn a_conversation_is_held_by_one_member_resolved_and_handed_off() {
         );
 
         // Handed off: nobody holds it, and another member may take it.
-        let open = s.release_conversation(c.id, false, 1_500).await.unwrap().unwrap();
+        let open = s.release_conversation(c.id, false, ms(1_500)).await.unwrap().unwrap();
         assert_eq!((open.state, open.holder), (ConversationState::Open, None));
         assert!(matches!(
-            s.claim_conversation(c.id, "lisi", "hq", 1_600).await.unwrap(),
+            s.claim_conversation(c.id, "lisi", "hq", ms(1_600)).await.unwrap(),
             Claim::Held(_)
         ));
         let open_ones = ConversationFilter {
@@ -3064,7 +3064,7 @@ async fn a_conversation_is_held_by_one_member_resolved_and_handed_off() {
 async fn replies_are_filed_once_and_only_a_persons_sent_reply_counts_as_the_answer() {
     run_both(|s| async move {
         let c = s
-            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), 1_000)
+            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), ms(1_000))
             .await
             .unwrap()
             .conversation;
@@ -3075,11 +3075,11 @@ async fn replies_are_filed_once_and_only_a_persons_sent_reply_counts_as_the_answ
             dedupe_key: "auto:m1".into(),
             text: "您的订单已发货".into(),
             rule: Some("where-is-my-order".into()),
-            at: 1_010,
+            at: ms(1_010),
         };
         let auto_id = s.add_reply(&auto).await.unwrap().unwrap();
         assert_eq!(s.add_reply(&auto).await.unwrap(), None, "filed once");
-        s.finish_reply(auto_id, MessageOutcome::Sent, None, Some("pm-1"), 1_020)
+        s.finish_reply(auto_id, MessageOutcome::Sent, None, Some("pm-1"), ms(1_020))
             .await
             .unwrap();
         assert_eq!(
@@ -3094,7 +3094,7 @@ async fn replies_are_filed_once_and_only_a_persons_sent_reply_counts_as_the_answ
             dedupe_key: "reply:msg-9".into(),
             text: "亲，已经帮您催了".into(),
             rule: None,
-            at: 1_100,
+            at: ms(1_100),
         };
         let staff_id = s.add_reply(&staff).await.unwrap().unwrap();
         let failed = NewReply {
@@ -3102,14 +3102,23 @@ async fn replies_are_filed_once_and_only_a_persons_sent_reply_counts_as_the_answ
             ..staff.clone()
         };
         let failed_id = s.add_reply(&failed).await.unwrap().unwrap();
-        s.finish_reply(failed_id, MessageOutcome::Failed, Some("not whitelisted"), None, 1_150)
-            .await
-            .unwrap();
+        s.finish_reply(
+            failed_id,
+            MessageOutcome::Failed,
+            Some("not whitelisted"),
+            None,
+            ms(1_150),
+        )
+        .await
+        .unwrap();
         assert_eq!(s.conversation(c.id).await.unwrap().unwrap().last_reply_at, None);
-        s.finish_reply(staff_id, MessageOutcome::Sent, None, Some("pm-2"), 1_200)
+        s.finish_reply(staff_id, MessageOutcome::Sent, None, Some("pm-2"), ms(1_200))
             .await
             .unwrap();
-        assert_eq!(s.conversation(c.id).await.unwrap().unwrap().last_reply_at, Some(1_200));
+        assert_eq!(
+            s.conversation(c.id).await.unwrap().unwrap().last_reply_at,
+            Some(ms(1_200))
+        );
         let messages = s.conversation_messages(c.id, 10).await.unwrap();
         let seen: Vec<(Author, MessageOutcome, Option<&str>)> = messages
             .iter()
@@ -3134,7 +3143,7 @@ async fn replies_are_filed_once_and_only_a_persons_sent_reply_counts_as_the_answ
 async fn a_forgotten_buyers_conversations_go_and_old_ones_are_purged() {
     run_both(|s| async move {
         let c = s
-            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), 1_000)
+            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), ms(1_000))
             .await
             .unwrap()
             .conversation;
@@ -3144,7 +3153,7 @@ async fn a_forgotten_buyers_conversations_go_and_old_ones_are_purged() {
             buyer_name: "buyer_bob".into(),
             ..buyer_message("m2", "hello", 5_000)
         };
-        let kept = s.file_buyer_message(&other, 5_000).await.unwrap().conversation;
+        let kept = s.file_buyer_message(&other, ms(5_000)).await.unwrap().conversation;
         let report = s.forget_buyer(shop(), " Buyer_Amy ", ms(6_000)).await.unwrap();
         assert_eq!(report.conversations, 1);
         assert!(s.conversation(c.id).await.unwrap().is_none());
@@ -3331,18 +3340,24 @@ async fn the_setup_link_creates_one_first_admin_once() {
 async fn unanswered_conversations_are_those_without_a_persons_reply_since_the_buyer_wrote() {
     run_both(|s| async move {
         let c = s
-            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), 1_000)
+            .file_buyer_message(&buyer_message("m1", CHAT, 1_000), ms(1_000))
             .await
             .unwrap()
             .conversation;
         let ids = |v: Vec<Conversation>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
-        assert_eq!(ids(s.unanswered_conversations(0, 2_000, 0, 10).await.unwrap()), [c.id]);
+        assert_eq!(
+            ids(s.unanswered_conversations(ms(0), ms(2_000), 0, 10).await.unwrap()),
+            [c.id]
+        );
         assert!(
-            s.unanswered_conversations(0, 2_000, 1, 10).await.unwrap().is_empty(),
+            s.unanswered_conversations(ms(0), ms(2_000), 1, 10)
+                .await
+                .unwrap()
+                .is_empty(),
             "paged"
         );
         assert!(
-            s.unanswered_conversations(1_001, 2_000, 0, 10)
+            s.unanswered_conversations(ms(1_001), ms(2_000), 0, 10)
                 .await
                 .unwrap()
                 .is_empty(),
@@ -3356,29 +3371,43 @@ async fn unanswered_conversations_are_those_without_a_persons_reply_since_the_bu
             dedupe_key: key.into(),
             text: "ok".into(),
             rule: (author == Author::Auto).then(|| "builtin.order_status".to_owned()),
-            at: 1_100,
+            at: ms(1_100),
         };
         let auto = s.add_reply(&reply("a1", Author::Auto)).await.unwrap().unwrap();
-        s.finish_reply(auto, MessageOutcome::Sent, None, None, 1_100)
+        s.finish_reply(auto, MessageOutcome::Sent, None, None, ms(1_100))
             .await
             .unwrap();
         assert_eq!(
             s.conversation_messages(c.id, 10).await.unwrap()[1].rule.as_deref(),
             Some("builtin.order_status")
         );
-        assert_eq!(ids(s.unanswered_conversations(0, 2_000, 0, 10).await.unwrap()), [c.id]);
+        assert_eq!(
+            ids(s.unanswered_conversations(ms(0), ms(2_000), 0, 10).await.unwrap()),
+            [c.id]
+        );
         let staff = s.add_reply(&reply("s1", Author::Staff)).await.unwrap().unwrap();
-        s.finish_reply(staff, MessageOutcome::Sent, None, None, 1_200)
+        s.finish_reply(staff, MessageOutcome::Sent, None, None, ms(1_200))
             .await
             .unwrap();
-        assert!(s.unanswered_conversations(0, 2_000, 0, 10).await.unwrap().is_empty());
+        assert!(s
+            .unanswered_conversations(ms(0), ms(2_000), 0, 10)
+            .await
+            .unwrap()
+            .is_empty());
         // The buyer writes again: waiting again, until it is resolved.
-        s.file_buyer_message(&buyer_message("m2", "还在吗", 1_500), 1_500)
+        s.file_buyer_message(&buyer_message("m2", "还在吗", 1_500), ms(1_500))
             .await
             .unwrap();
-        assert_eq!(ids(s.unanswered_conversations(0, 2_000, 0, 10).await.unwrap()), [c.id]);
-        s.release_conversation(c.id, true, 1_600).await.unwrap();
-        assert!(s.unanswered_conversations(0, 2_000, 0, 10).await.unwrap().is_empty());
+        assert_eq!(
+            ids(s.unanswered_conversations(ms(0), ms(2_000), 0, 10).await.unwrap()),
+            [c.id]
+        );
+        s.release_conversation(c.id, true, ms(1_600)).await.unwrap();
+        assert!(s
+            .unanswered_conversations(ms(0), ms(2_000), 0, 10)
+            .await
+            .unwrap()
+            .is_empty());
     })
     .await;
 }
@@ -3883,11 +3912,11 @@ fn archive(f: impl FnOnce(&mut ArchiveQuery)) -> ArchiveQuery {
 async fn the_archive_is_searched_by_buyer_order_member_time_and_sealed_text() {
     run_both(|s| async move {
         let amy = s
-            .file_buyer_message(&buyer_message("m1", "Where is my PARCEL?", 1_000), 1_000)
+            .file_buyer_message(&buyer_message("m1", "Where is my PARCEL?", 1_000), ms(1_000))
             .await
             .unwrap()
             .conversation;
-        s.file_buyer_message(&buyer_message("m2", CHAT, 2_000), 2_000)
+        s.file_buyer_message(&buyer_message("m2", CHAT, 2_000), ms(2_000))
             .await
             .unwrap();
         let bob_message = NewBuyerMessage {
@@ -3896,8 +3925,12 @@ async fn the_archive_is_searched_by_buyer_order_member_time_and_sealed_text() {
             buyer_name: "buyer_bob".into(),
             ..buyer_message("m3", "parcel broken, =cmd|' /C calc'!A0", 3_000)
         };
-        let bob = s.file_buyer_message(&bob_message, 3_000).await.unwrap().conversation;
-        s.claim_conversation(bob.id, "lisi", "hq", 3_100).await.unwrap();
+        let bob = s
+            .file_buyer_message(&bob_message, ms(3_000))
+            .await
+            .unwrap()
+            .conversation;
+        s.claim_conversation(bob.id, "lisi", "hq", ms(3_100)).await.unwrap();
         let reply = NewReply {
             conversation_id: amy.id,
             author: Author::Staff,
@@ -3905,12 +3938,18 @@ async fn the_archive_is_searched_by_buyer_order_member_time_and_sealed_text() {
             dedupe_key: "reply:1".into(),
             text: "已放门卫室".into(),
             rule: None,
-            at: 4_000,
+            at: ms(4_000),
         };
         let reply_id = s.add_reply(&reply).await.unwrap().unwrap();
-        s.finish_reply(reply_id, MessageOutcome::Failed, Some("not whitelisted"), None, 4_001)
-            .await
-            .unwrap();
+        s.finish_reply(
+            reply_id,
+            MessageOutcome::Failed,
+            Some("not whitelisted"),
+            None,
+            ms(4_001),
+        )
+        .await
+        .unwrap();
         store_order(&s, "o1", "AMY1", "Buyer_Amy", "SHIPPED", 500).await;
         store_order(&s, "o2", "AMY2", "buyer_amy", "READY_TO_SHIP", 600).await;
 
@@ -3974,8 +4013,8 @@ async fn the_archive_is_searched_by_buyer_order_member_time_and_sealed_text() {
             .is_empty());
         let window = s
             .search_archive(&archive(|q| {
-                q.from = Some(2_000);
-                q.to = Some(4_000);
+                q.from = Some(ms(2_000));
+                q.to = Some(ms(4_000));
             }))
             .await
             .unwrap();
@@ -4037,11 +4076,15 @@ async fn a_shops_chat_refusal_is_told_once_until_a_send_is_accepted() {
         let app = app();
         let refused = Some(("shopee.error_api_permission", "not whitelisted"));
         assert!(
-            s.record_shop_chat(app.as_str(), shop(), refused, 100).await.unwrap(),
+            s.record_shop_chat(app.as_str(), shop(), refused, ms(100))
+                .await
+                .unwrap(),
             "told the first time"
         );
         assert!(
-            !s.record_shop_chat(app.as_str(), shop(), refused, 200).await.unwrap(),
+            !s.record_shop_chat(app.as_str(), shop(), refused, ms(200))
+                .await
+                .unwrap(),
             "and only once"
         );
         let chats = s.shop_chats().await.unwrap();
@@ -4052,16 +4095,22 @@ async fn a_shops_chat_refusal_is_told_once_until_a_send_is_accepted() {
                 chats[0].reason.as_deref(),
                 chats[0].notified_at
             ),
-            (Some("shopee.error_api_permission"), Some("not whitelisted"), Some(100))
+            (
+                Some("shopee.error_api_permission"),
+                Some("not whitelisted"),
+                Some(ms(100))
+            )
         );
-        assert!(!s.record_shop_chat(app.as_str(), shop(), None, 300).await.unwrap());
+        assert!(!s.record_shop_chat(app.as_str(), shop(), None, ms(300)).await.unwrap());
         let cleared = &s.shop_chats().await.unwrap()[0];
         assert_eq!(
             (cleared.refused_code.as_deref(), cleared.notified_at, cleared.updated_at),
-            (None, None, 300)
+            (None, None, ms(300))
         );
         assert!(
-            s.record_shop_chat(app.as_str(), shop(), refused, 400).await.unwrap(),
+            s.record_shop_chat(app.as_str(), shop(), refused, ms(400))
+                .await
+                .unwrap(),
             "refused again after it worked: told again"
         );
     })
@@ -4573,7 +4622,7 @@ async fn first_response_times_count_only_a_persons_sent_reply_per_wait() {
             dedupe_key: key.into(),
             text: "好的".into(),
             rule: None,
-            at,
+            at: ms(at),
         };
         let answer = |r: NewReply, outcome: MessageOutcome| {
             let s = s.clone();
@@ -4585,7 +4634,7 @@ async fn first_response_times_count_only_a_persons_sent_reply_per_wait() {
         // Conversation 1: an automatic answer does not end the wait; zhangsan answers after 60 s. Then
         // two buyer messages in a row are one wait, answered by lisi 30 s after the first.
         let c1 = s
-            .file_buyer_message(&buyer_message("m1", "在吗", 1_000), 1_000)
+            .file_buyer_message(&buyer_message("m1", "在吗", 1_000), ms(1_000))
             .await
             .unwrap()
             .conversation
@@ -4596,10 +4645,10 @@ async fn first_response_times_count_only_a_persons_sent_reply_per_wait() {
             MessageOutcome::Sent,
         )
         .await;
-        s.file_buyer_message(&buyer_message("m2", "发货了吗", 100_000), 100_000)
+        s.file_buyer_message(&buyer_message("m2", "发货了吗", 100_000), ms(100_000))
             .await
             .unwrap();
-        s.file_buyer_message(&buyer_message("m3", "？", 110_000), 110_000)
+        s.file_buyer_message(&buyer_message("m3", "？", 110_000), ms(110_000))
             .await
             .unwrap();
         answer(
@@ -4613,7 +4662,7 @@ async fn first_response_times_count_only_a_persons_sent_reply_per_wait() {
             ..buyer_message(key, "hello", at)
         };
         let c2 = s
-            .file_buyer_message(&other("n1", 200_000), 200_000)
+            .file_buyer_message(&other("n1", 200_000), ms(200_000))
             .await
             .unwrap()
             .conversation
@@ -4623,7 +4672,7 @@ async fn first_response_times_count_only_a_persons_sent_reply_per_wait() {
             MessageOutcome::Sent,
         )
         .await;
-        s.file_buyer_message(&other("n2", 300_000), 300_000).await.unwrap();
+        s.file_buyer_message(&other("n2", 300_000), ms(300_000)).await.unwrap();
         answer(
             reply(c2, Author::Staff, Some("zhangsan"), "r4", 310_000),
             MessageOutcome::Failed,
@@ -4753,8 +4802,8 @@ async fn a_shops_latest_seller_status_is_kept_and_an_older_report_changes_nothin
             app_id: app(),
             shop_id: shop(),
             status: status.into(),
-            reported_at,
-            received_at: reported_at + 5,
+            reported_at: ms(reported_at),
+            received_at: ms(reported_at + 5),
         };
         assert!(s.record_shop_standing(&report("close", 2_000)).await.unwrap());
         assert_eq!(
@@ -4789,55 +4838,68 @@ async fn a_card_code_is_found_by_what_the_card_is_about_and_spent_once() {
                 conversation_id,
                 task_ref,
                 response_code: format!("code-{delivery_id}"),
-                issued_at,
+                issued_at: ms(issued_at),
             };
-        s.record_card_code(&code(1, Some(12), Some(5), 1_000), 0).await.unwrap();
-        s.record_card_code(&code(2, Some(12), None, 2_000), 0).await.unwrap();
-        s.record_card_code(&code(3, Some(13), None, 2_000), 0).await.unwrap();
+        s.record_card_code(&code(1, Some(12), Some(5), 1_000), ms(0))
+            .await
+            .unwrap();
+        s.record_card_code(&code(2, Some(12), None, 2_000), ms(0))
+            .await
+            .unwrap();
+        s.record_card_code(&code(3, Some(13), None, 2_000), ms(0))
+            .await
+            .unwrap();
         // The same outbox row sent again (a retry after a lost answer) keeps its first code.
         let mut again = code(2, Some(12), None, 2_500);
         again.response_code = "second".into();
-        s.record_card_code(&again, 0).await.unwrap();
-        let found = s.usable_card_codes(CardSubject::Conversation(12), 0).await.unwrap();
+        s.record_card_code(&again, ms(0)).await.unwrap();
+        let found = s.usable_card_codes(CardSubject::Conversation(12), ms(0)).await.unwrap();
         let codes: Vec<&str> = found.iter().map(|c| c.response_code.as_str()).collect();
         assert_eq!(codes, ["code-1", "code-2"], "oldest first, only conversation 12's");
         assert_eq!(found[0].task_id, "sr-d1");
         assert_eq!(found[0].app_id, "hq");
-        assert_eq!(found[0].issued_at, 1_000);
-        let by_task = s.usable_card_codes(CardSubject::Task(5), 0).await.unwrap();
+        assert_eq!(found[0].issued_at, ms(1_000));
+        let by_task = s.usable_card_codes(CardSubject::Task(5), ms(0)).await.unwrap();
         assert_eq!(by_task.len(), 1);
         assert_eq!(by_task[0].id, found[0].id);
         // Too old to be taken: not offered.
-        let recent = s.usable_card_codes(CardSubject::Conversation(12), 1_500).await.unwrap();
+        let recent = s
+            .usable_card_codes(CardSubject::Conversation(12), ms(1_500))
+            .await
+            .unwrap();
         assert_eq!(recent.len(), 1);
         assert_eq!(recent[0].response_code, "code-2");
         // Spent once: the second spender (another process) is told no, and it is offered no more.
-        assert!(s.spend_card_code(found[0].id, 3_000).await.unwrap());
-        assert!(!s.spend_card_code(found[0].id, 3_001).await.unwrap());
-        assert!(s.usable_card_codes(CardSubject::Task(5), 0).await.unwrap().is_empty());
+        assert!(s.spend_card_code(found[0].id, ms(3_000)).await.unwrap());
+        assert!(!s.spend_card_code(found[0].id, ms(3_001)).await.unwrap());
+        assert!(s
+            .usable_card_codes(CardSubject::Task(5), ms(0))
+            .await
+            .unwrap()
+            .is_empty());
         assert_eq!(
-            s.usable_card_codes(CardSubject::Conversation(12), 0)
+            s.usable_card_codes(CardSubject::Conversation(12), ms(0))
                 .await
                 .unwrap()
                 .len(),
             1
         );
         // Keeping a new code forgets those WeCom no longer takes.
-        s.record_card_code(&code(4, Some(14), None, 9_000), 2_001)
+        s.record_card_code(&code(4, Some(14), None, 9_000), ms(2_001))
             .await
             .unwrap();
         assert!(s
-            .usable_card_codes(CardSubject::Conversation(12), 0)
+            .usable_card_codes(CardSubject::Conversation(12), ms(0))
             .await
             .unwrap()
             .is_empty());
         assert!(s
-            .usable_card_codes(CardSubject::Conversation(13), 0)
+            .usable_card_codes(CardSubject::Conversation(13), ms(0))
             .await
             .unwrap()
             .is_empty());
         assert_eq!(
-            s.usable_card_codes(CardSubject::Conversation(14), 0)
+            s.usable_card_codes(CardSubject::Conversation(14), ms(0))
                 .await
                 .unwrap()
                 .len(),

@@ -4,15 +4,18 @@
 //! WeCom names no errcode of its own for a spent or expired response_code (the simulator answers 40058,
 //! as the field reports say); a code known to be too old is refused here, before any call.
 
+use std::time::Duration;
+
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
+use shoprelay_clock::UnixMs;
 use shoprelay_core::error::UserFacing;
 
 use crate::card::TemplateCard;
 use crate::error::WeComError;
 
-/// How long a response_code can update its card (WeCom: 72 hours), in milliseconds.
-pub const RESPONSE_CODE_TTL_MS: i64 = 72 * 3_600 * 1_000;
+/// How long a response_code can update its card (WeCom: 72 hours).
+pub const RESPONSE_CODE_TTL: Duration = Duration::from_secs(72 * 3_600);
 
 /// Errcodes WeCom answers for a response_code it no longer takes (or, in some reports, a bad field).
 const CODE_REJECTED_ERRCODES: [i64; 2] = [40058, 42045];
@@ -144,9 +147,9 @@ impl UserFacing for CardUpdateError {
     }
 }
 
-/// Whether a response_code handed out at `issued_at_ms` can still be used at `now_ms`.
-pub fn response_code_usable(issued_at_ms: i64, now_ms: i64) -> bool {
-    now_ms.saturating_sub(issued_at_ms) < RESPONSE_CODE_TTL_MS
+/// Whether a response_code handed out at `issued_at` can still be used at `now`.
+pub fn response_code_usable(issued_at: UnixMs, now: UnixMs) -> bool {
+    now.saturating_duration_since(issued_at) < RESPONSE_CODE_TTL
 }
 
 #[cfg(test)]
@@ -191,7 +194,15 @@ mod tests {
 
     #[test]
     fn a_code_lasts_72_hours() {
-        assert!(response_code_usable(0, RESPONSE_CODE_TTL_MS - 1));
-        assert!(!response_code_usable(0, RESPONSE_CODE_TTL_MS));
+        let issued = UnixMs::from_millis(1_000);
+        assert!(response_code_usable(
+            issued,
+            issued + RESPONSE_CODE_TTL - Duration::from_millis(1)
+        ));
+        assert!(!response_code_usable(issued, issued + RESPONSE_CODE_TTL));
+        assert!(
+            response_code_usable(issued, UnixMs::EPOCH),
+            "a clock reading earlier than the click"
+        );
     }
 }

@@ -6,6 +6,7 @@
 
 use std::collections::HashSet;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use shoprelay_core::audit_text;
 use shoprelay_core::event::{Event, EventBody, TrailStep};
@@ -106,7 +107,7 @@ impl Chat {
             shop,
             region: registry.shop(&event.app, shop).and_then(|s| s.region.clone()),
         };
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         let messages = self
             .conversations
             .conversation_messages(conversation.id, HISTORY)
@@ -120,7 +121,7 @@ impl Chat {
             .filter(reached)
             .find(|m| m.author != Author::Buyer)
             .is_some_and(|m| m.author == Author::Auto);
-        let since = now - i64::from(auto.per_minutes) * 60_000;
+        let since = now - Duration::from_secs(u64::from(auto.per_minutes) * 60);
         let recent = messages
             .iter()
             .filter(reached)
@@ -128,7 +129,7 @@ impl Chat {
             .count();
         let limited = recent >= auto.max_per_buyer as usize;
         let tz = region_timezone(place.region.as_deref());
-        let in_hours = chat.hours.is_none_or(|w| w.contains(self.clock.now(), tz));
+        let in_hours = chat.hours.is_none_or(|w| w.contains(now, tz));
 
         let decision = if after_auto {
             Decision::HandOff("a message after an automatic answer".into())
@@ -201,7 +202,7 @@ impl Chat {
             dedupe_key: key.to_owned(),
             text: text.to_owned(),
             rule: Some(rule.to_owned()),
-            at: self.clock.now_ms(),
+            at: self.clock.now(),
         };
         let Some(id) = self.conversations.add_reply(&reply).await? else {
             return Ok(Err(SendError::AlreadyFiled));
@@ -209,13 +210,7 @@ impl Chat {
         Ok(match self.send_to_buyer(conversation, text).await {
             Ok(message_id) => {
                 self.conversations
-                    .finish_reply(
-                        id,
-                        MessageOutcome::Sent,
-                        None,
-                        message_id.as_deref(),
-                        self.clock.now_ms(),
-                    )
+                    .finish_reply(id, MessageOutcome::Sent, None, message_id.as_deref(), self.clock.now())
                     .await?;
                 Ok(())
             }
@@ -226,7 +221,7 @@ impl Chat {
                         MessageOutcome::Failed,
                         Some(&why.to_string()),
                         None,
-                        self.clock.now_ms(),
+                        self.clock.now(),
                     )
                     .await?;
                 Err(why)

@@ -9,6 +9,7 @@
 
 use std::hash::{Hash, Hasher};
 
+use shoprelay_clock::UnixMs;
 use shoprelay_core::error::{Lang, UserFacing};
 use shoprelay_core::ids::{ConfigId, WeComUserId};
 use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, Conversation, TaskRef};
@@ -119,8 +120,8 @@ pub(super) struct Click<'a> {
     pub task_id: &'a str,
     pub key: &'a str,
     pub response_code: &'a str,
-    /// When WeCom handed out the response_code (the click's CreateTime), unix ms.
-    pub at_ms: i64,
+    /// When WeCom handed out the response_code (the click's CreateTime).
+    pub at: UnixMs,
 }
 
 impl Chat {
@@ -235,7 +236,7 @@ impl Chat {
         if click.response_code.is_empty() {
             return Err(CardUpdateError::NoCode);
         }
-        if !response_code_usable(click.at_ms, self.clock.now_ms()) {
+        if !response_code_usable(click.at, self.clock.now()) {
             return Err(CardUpdateError::Expired);
         }
         let registry = self.registry();

@@ -17,7 +17,7 @@ use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use shoprelay_clock::SharedClock;
+use shoprelay_clock::{SharedClock, UnixMs};
 use shoprelay_core::audit_text::{self, ConversationNote};
 use shoprelay_core::destination::Destination;
 use shoprelay_core::error::UserFacing;
@@ -245,11 +245,11 @@ impl Chat {
             buyer_name: from_user_name.clone(),
             dedupe_key: format!("{}:{}:{}:{message_id}", event.platform, event.app, shop),
             text: text.clone(),
-            at: event.occurred_at.as_millis(),
+            at: event.occurred_at,
         };
         let filed = self
             .conversations
-            .file_buyer_message(&message, self.clock.now_ms())
+            .file_buyer_message(&message, self.clock.now())
             .await?;
         *conversation = Some(filed.conversation.id);
         // The card shows the buyer's latest order: what the member is most likely asked about.
@@ -435,7 +435,7 @@ impl Chat {
                     task_id: &task_id,
                     key: &event_key,
                     response_code: &response_code,
-                    at_ms: create_time.saturating_mul(1_000),
+                    at: UnixMs::from_secs(create_time),
                 };
                 self.card_click(click).await
             }
@@ -484,7 +484,7 @@ impl Chat {
         id: i64,
         lang: shoprelay_core::error::Lang,
     ) -> Result<AppliedCommand, EngineError> {
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         let done = |outcome, note: String, told: String| AppliedCommand { outcome, note, told };
         Ok(match action {
             Action::Claim => match self
@@ -589,7 +589,7 @@ impl Chat {
                 MessageOutcome::Sending | MessageOutcome::Received => {
                     let why = "interrupted while sending: check the chat in the seller centre";
                     self.conversations
-                        .finish_reply(filed.id, MessageOutcome::Failed, Some(why), None, self.clock.now_ms())
+                        .finish_reply(filed.id, MessageOutcome::Failed, Some(why), None, self.clock.now())
                         .await?;
                     not_sent(lang, filed.conversation_id, why)
                 }
@@ -626,7 +626,7 @@ impl Chat {
             return self.told(app, member, &told, "no conversation").await;
         };
         // Answering an unheld conversation takes it; one another member holds stays theirs.
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         let conversation = match self
             .conversations
             .claim_conversation(conversation.id, member.as_str(), app.as_str(), now)
@@ -661,7 +661,7 @@ impl Chat {
                         MessageOutcome::Sent,
                         None,
                         message_id.as_deref(),
-                        self.clock.now_ms(),
+                        self.clock.now(),
                     )
                     .await?;
                 (sent(lang, conversation.id), audit_text::reply_sent(conversation.id))
@@ -669,7 +669,7 @@ impl Chat {
             Err(why) => {
                 let why = why.to_string();
                 self.conversations
-                    .finish_reply(reply_id, MessageOutcome::Failed, Some(&why), None, self.clock.now_ms())
+                    .finish_reply(reply_id, MessageOutcome::Failed, Some(&why), None, self.clock.now())
                     .await?;
                 (
                     not_sent(lang, conversation.id, &why),
@@ -733,7 +733,7 @@ impl Chat {
         shop: ShopId,
         refusal: Option<(&str, String)>,
     ) -> Result<(), EngineError> {
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         let stored = refusal.as_ref().map(|(code, reason)| (*code, reason.as_str()));
         if !self
             .archive

@@ -11,7 +11,7 @@ use shoprelay_core::error::{Lang, UserFacing};
 use shoprelay_core::ids::{ConfigId, IdError};
 use shoprelay_store::{AuditEntry, AuditKind, AuditOutcome, CardCode, CardSubject, Conversation, NewCardCode};
 use shoprelay_wecom::card_update::{
-    CardAudience, CardChange, CardUpdate, CardUpdateError as WeComCardError, RESPONSE_CODE_TTL_MS,
+    CardAudience, CardChange, CardUpdate, CardUpdateError as WeComCardError, RESPONSE_CODE_TTL,
 };
 
 use super::buttons::CardRef;
@@ -60,7 +60,7 @@ pub(crate) enum ConsoleChange<'a> {
 
 /// Keeps the code of a card delivered at `now` (after its delivery is stored: a failure here only means
 /// the card cannot be updated from the console, so it is logged, not retried).
-pub(crate) async fn keep_card_code(store: &dyn CardCodes, now: i64, delivery_id: i64, card: &SentCard) {
+pub(crate) async fn keep_card_code(store: &dyn CardCodes, now: UnixMs, delivery_id: i64, card: &SentCard) {
     let Some(about) = CardRef::parse(&card.task_id) else {
         return;
     };
@@ -73,7 +73,7 @@ pub(crate) async fn keep_card_code(store: &dyn CardCodes, now: i64, delivery_id:
         response_code: card.response_code.clone(),
         issued_at: now,
     };
-    if let Err(err) = store.record_card_code(&code, now - RESPONSE_CODE_TTL_MS).await {
+    if let Err(err) = store.record_card_code(&code, now - RESPONSE_CODE_TTL).await {
         tracing::warn!(delivery = delivery_id, error = %err, "could not keep a card's response_code");
     }
 }
@@ -87,10 +87,10 @@ impl Chat {
         subject: CardSubject,
         change: ConsoleChange<'_>,
     ) -> Result<usize, EngineError> {
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         let codes = self
             .card_codes
-            .usable_card_codes(subject, now - RESPONSE_CODE_TTL_MS)
+            .usable_card_codes(subject, now - RESPONSE_CODE_TTL)
             .await?;
         let mut updated = 0;
         for code in codes {
@@ -105,12 +105,7 @@ impl Chat {
                 Err(why) => {
                     tracing::warn!(app = %code.app_id, task_id = %code.task_id, error = %why, "sent card not updated");
                     let detail = format!("card {} not updated after a console action: {why}", code.task_id);
-                    let mut audit = AuditEntry::new(
-                        AuditKind::Callback,
-                        AuditOutcome::Failed,
-                        UnixMs::from_millis(now),
-                        &detail,
-                    );
+                    let mut audit = AuditEntry::new(AuditKind::Callback, AuditOutcome::Failed, now, &detail);
                     audit.app_id = Some(code.app_id.clone());
                     self.audit_log.append_audit(audit).await?;
                 }

@@ -5,6 +5,7 @@
 //! clock. A resolved conversation is taken as answered (a member may have answered in the seller centre).
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use shoprelay_clock::UnixMs;
 use shoprelay_core::audit_text;
@@ -20,7 +21,9 @@ use crate::error::EngineError;
 use crate::routing;
 
 /// The watch looks at most this often (engine clock): warnings are minutes apart, not seconds.
-const EVERY_MS: i64 = 60_000;
+const EVERY: Duration = Duration::from_secs(60);
+/// How long after the buyer's message a person's reply still counts for the marketplace.
+const RESPONSE_WINDOW: Duration = Duration::from_secs(RESPONSE_WINDOW_HOURS as u64 * 3_600);
 /// Unanswered conversations read per page, oldest first, and most pages per pass.
 const PAGE: i64 = 500;
 const MAX_PAGES: i64 = 40;
@@ -46,31 +49,43 @@ impl Stage {
     }
 }
 
-/// The stages a shop's settings ask for, with the wait (ms) after which each is due.
-fn stages(chat: &CompiledChat) -> Vec<(Stage, i64)> {
+/// The stages a shop's settings ask for, with the wait after which each is due.
+fn stages(chat: &CompiledChat) -> Vec<(Stage, Duration)> {
     let c = &chat.config;
     let has_supervisor = !c.supervisor.is_empty();
     let mut out = Vec::new();
     if c.escalate_after_minutes > 0 && has_supervisor {
-        out.push((Stage::Escalate, i64::from(c.escalate_after_minutes) * 60_000));
+        out.push((Stage::Escalate, minutes(c.escalate_after_minutes)));
     }
     if c.warn_holder_after_hours > 0 {
-        out.push((Stage::WarnHolder, i64::from(c.warn_holder_after_hours) * 3_600_000));
+        out.push((Stage::WarnHolder, hours(c.warn_holder_after_hours)));
     }
     if c.warn_supervisor_after_hours > 0 && has_supervisor {
-        out.push((
-            Stage::WarnSupervisor,
-            i64::from(c.warn_supervisor_after_hours) * 3_600_000,
-        ));
+        out.push((Stage::WarnSupervisor, hours(c.warn_supervisor_after_hours)));
     }
     out
+}
+
+/// `n` minutes.
+fn minutes(n: u32) -> Duration {
+    Duration::from_secs(u64::from(n) * 60)
+}
+
+/// `n` hours.
+fn hours(n: u32) -> Duration {
+    Duration::from_secs(u64::from(n) * 3_600)
+}
+
+/// Whole minutes from the buyer's last message to `now` (none when the clock reads earlier).
+fn waited_minutes(conversation: &Conversation, now: UnixMs) -> i64 {
+    now.millis_since(conversation.last_buyer_at).max(0) / 60_000
 }
 
 impl Chat {
     /// Escalates and warns about buyers waiting for a person's reply; returns how many notices it made.
     pub async fn watch_responses_once(&self) -> Result<usize, EngineError> {
         let registry = self.registry();
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         let Some(first) = registry
             .chat_shops
             .values()
@@ -79,17 +94,22 @@ impl Chat {
         else {
             return Ok(0);
         };
-        if now - self.last_response_watch.load(Ordering::Relaxed) < EVERY_MS {
+        let last_pass = UnixMs::from_millis(self.last_response_watch.load(Ordering::Relaxed));
+        if now.saturating_duration_since(last_pass) < EVERY {
             return Ok(0);
         }
-        self.last_response_watch.store(now, Ordering::Relaxed);
-        let window = i64::from(RESPONSE_WINDOW_HOURS) * 3_600_000;
+        self.last_response_watch.store(now.as_millis(), Ordering::Relaxed);
         // Past the 12-hour mark the reply no longer counts: nothing left to warn about.
         let mut waiting = Vec::new();
         for page in 0..MAX_PAGES {
             let rows = self
                 .conversations
-                .unanswered_conversations(now - window, now - first + 1, page * PAGE, PAGE)
+                .unanswered_conversations(
+                    now - RESPONSE_WINDOW,
+                    now - first + Duration::from_millis(1),
+                    page * PAGE,
+                    PAGE,
+                )
                 .await?;
             let last = (rows.len() as i64) < PAGE;
             waiting.extend(rows);
@@ -106,7 +126,7 @@ impl Chat {
                 continue;
             };
             let Some(chat) = registry.chat_of(shop) else { continue };
-            let waited = now - conversation.last_buyer_at;
+            let waited = now.saturating_duration_since(conversation.last_buyer_at);
             for (stage, _) in stages(chat).into_iter().filter(|(_, wait)| waited >= *wait) {
                 let key = format!(
                     "chat_sla:{}:{}:{}",
@@ -122,16 +142,16 @@ impl Chat {
                 let told = deliveries.len();
                 if self
                     .deliveries
-                    .insert_event(NewEvent { event, deliveries }, UnixMs::from_millis(now))
+                    .insert_event(NewEvent { event, deliveries }, now)
                     .await?
                 {
-                    let detail = audit_text::response_warned(conversation.id, stage.name(), waited / 60_000, told);
-                    let mut audit = AuditEntry::new(
-                        AuditKind::Chat,
-                        AuditOutcome::ResponseWarned,
-                        UnixMs::from_millis(now),
-                        detail,
+                    let detail = audit_text::response_warned(
+                        conversation.id,
+                        stage.name(),
+                        waited_minutes(&conversation, now),
+                        told,
                     );
+                    let mut audit = AuditEntry::new(AuditKind::Chat, AuditOutcome::ResponseWarned, now, detail);
                     audit.app_id = Some(conversation.app_id.clone());
                     audit.shop_id = Some(conversation.shop_id);
                     self.audit_log.append_audit(audit).await?;
@@ -183,11 +203,11 @@ fn notice(
     shop: ShopId,
     stage: Stage,
     key: String,
-    now: i64,
+    now: UnixMs,
     lang: Lang,
 ) -> Event {
     let app = ConfigId::parse(&conversation.app_id).unwrap_or_else(|_| ConfigId::internal());
-    let waited = (now - conversation.last_buyer_at).max(0) / 60_000;
+    let waited = waited_minutes(conversation, now);
     let left = (i64::from(RESPONSE_WINDOW_HOURS) * 60 - waited).max(0);
     let id = conversation.id;
     let about = match (lang, stage) {
@@ -209,7 +229,7 @@ fn notice(
         app,
         shop_id: Some(shop),
         order_sn: None,
-        occurred_at: UnixMs::from_millis(now),
+        occurred_at: now,
         order: None,
         body: EventBody::Escalation {
             task_id: id,

@@ -156,6 +156,7 @@ fn capability(unsupported: Option<&Unsupported>, recorded: Option<&ShopChat>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shoprelay_clock::UnixMs;
 
     fn chat(refused: bool) -> ShopChat {
         ShopChat {
@@ -164,7 +165,7 @@ mod tests {
             refused_code: refused.then(|| "marketplace.unsupported".into()),
             reason: refused.then(|| "not whitelisted".into()),
             notified_at: None,
-            updated_at: 1,
+            updated_at: UnixMs::from_millis(1),
         }
     }
 

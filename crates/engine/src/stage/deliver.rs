@@ -390,7 +390,7 @@ impl Deliver {
                 tracing::warn!(error = ?err, destination = %item.destination, "could not close the breaker");
             }
             if let Some(card) = &card {
-                crate::chat::sent_cards::keep_card_code(&*self.card_codes, self.clock.now_ms(), item.id, card).await;
+                crate::chat::sent_cards::keep_card_code(&*self.card_codes, self.clock.now(), item.id, card).await;
             }
             if !unreached.is_empty() {
                 if let Err(err) = self.report_unreached(&item.destination, &unreached).await {

@@ -358,7 +358,7 @@ impl Inbox {
             &app_id,
             push.shop,
             push.standing.as_ref(),
-            item.received_at.as_millis(),
+            item.received_at,
         );
         if let Err(err) = kept.await {
             return Step::RetryAt(self.clock.now() + RETRY_SOON, err.to_string());

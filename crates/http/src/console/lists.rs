@@ -73,7 +73,7 @@ pub async fn conversations(
                     td { (c.app_id) "/" (c.shop_id) }
                     td { (state_name(lang, c.state)) }
                     td { (c.holder.as_deref().unwrap_or("—")) }
-                    td { (time(c.last_buyer_at)) }
+                    td { (time(c.last_buyer_at.as_millis())) }
                 }
             }
         }
@@ -240,7 +240,7 @@ async fn render_thread(state: &AppState, authed: &Authed, id: i64, note: Option<
         table {
             @for m in &messages {
                 tr {
-                    td { (time(m.at)) }
+                    td { (time(m.at.as_millis())) }
                     td { @match m.author {
                         Author::Buyer => strong { (c.buyer_name) },
                         Author::Staff => span { (m.sender.as_deref().unwrap_or("staff")) },

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
+use shoprelay_clock::UnixMs;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ShopId;
 use shoprelay_engine::conversation_export::ExportFormat;
@@ -76,8 +77,8 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         order_sn: args.order,
         member: args.member,
         text: args.text,
-        from: args.since.map(|t| t.timestamp_millis()),
-        to: args.until.map(|t| t.timestamp_millis()),
+        from: args.since.map(|t| UnixMs::from_millis(t.timestamp_millis())),
+        to: args.until.map(|t| UnixMs::from_millis(t.timestamp_millis())),
         ..ArchiveQuery::default()
     };
     let result = export(&store, Export::new(query, args.format)).await;

@@ -1,6 +1,7 @@
 //! `shoprelay conversations export`: the archive read straight from the database, in either format,
 //! with progress on standard error.
 
+use shoprelay_clock::UnixMs;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::SecretBox;
 use shoprelay_store::{Author, Conversations, MessageOutcome, NewBuyerMessage, NewReply, SqlStore};
@@ -25,9 +26,9 @@ async fn the_cli_exports_the_archive_as_csv_and_jsonl_with_progress() {
                 buyer_name: "buyer_amy".into(),
                 dedupe_key: "m1".into(),
                 text: "@SUM(A1) 我的包裹呢".into(),
-                at: 1_000,
+                at: UnixMs::from_millis(1_000),
             },
-            1_000,
+            UnixMs::from_millis(1_000),
         )
         .await
         .unwrap();
@@ -39,13 +40,19 @@ async fn the_cli_exports_the_archive_as_csv_and_jsonl_with_progress() {
             dedupe_key: "auto:m1".into(),
             text: "已发货".into(),
             rule: Some("where-is-my-order".into()),
-            at: 1_100,
+            at: UnixMs::from_millis(1_100),
         })
         .await
         .unwrap()
         .unwrap();
     store
-        .finish_reply(reply, MessageOutcome::Sent, None, Some("pm-1"), 1_200)
+        .finish_reply(
+            reply,
+            MessageOutcome::Sent,
+            None,
+            Some("pm-1"),
+            UnixMs::from_millis(1_200),
+        )
         .await
         .unwrap();
     store.close().await;

@@ -2,6 +2,7 @@
 //! here (it is sealed at rest), a bounded number of messages per call, oldest first.
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 
 use super::{shop_to_sql, with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::archive::{ArchivePage, ArchiveQuery, ArchivedMessage, BuyerOrder, ShopChat, MAX_SCAN};
@@ -63,10 +64,10 @@ impl ConversationArchive for SqlStore {
                 .push(")");
             }
             if let Some(from) = q.from {
-                b.push(" AND m.at >= ").push_bind(from);
+                b.push(" AND m.at >= ").push_bind(from.as_millis());
             }
             if let Some(to) = q.to {
-                b.push(" AND m.at < ").push_bind(to);
+                b.push(" AND m.at < ").push_bind(to.as_millis());
             }
             b.push(" ORDER BY m.id LIMIT ").push_bind(scan);
             b.build_query_as::<ArchiveRow>().fetch_all(pool).await?
@@ -151,7 +152,13 @@ impl ConversationArchive for SqlStore {
             .collect())
     }
 
-    async fn record_shop_chat(&self, app: &str, shop: ShopId, refusal: Option<(&str, &str)>, now: i64) -> Result<bool> {
+    async fn record_shop_chat(
+        &self,
+        app: &str,
+        shop: ShopId,
+        refusal: Option<(&str, &str)>,
+        now: UnixMs,
+    ) -> Result<bool> {
         let shop = shop_to_sql(shop);
         let (code, reason) = refusal.unzip();
         let notify = with_pool!(self, pool => {
@@ -166,7 +173,7 @@ impl ConversationArchive for SqlStore {
             .bind(shop)
             .bind(code)
             .bind(reason)
-            .bind(now)
+            .bind(now.as_millis())
             .execute(&mut *tx)
             .await?;
             // Marked in the same transaction, so two replicas meeting the refusal at once tell the admins once.
@@ -174,7 +181,7 @@ impl ConversationArchive for SqlStore {
                 && sqlx::query(
                     "UPDATE shop_chat SET notified_at = $1 WHERE app_id = $2 AND shop_id = $3 AND notified_at IS NULL",
                 )
-                .bind(now)
+                .bind(now.as_millis())
                 .bind(app)
                 .bind(shop)
                 .execute(&mut *tx)
@@ -204,8 +211,8 @@ impl ConversationArchive for SqlStore {
                     shop_id,
                     refused_code,
                     reason,
-                    notified_at,
-                    updated_at,
+                    notified_at: notified_at.map(UnixMs::from_millis),
+                    updated_at: UnixMs::from_millis(updated_at),
                 },
             )
             .collect())

@@ -2,6 +2,7 @@
 //! one conditional update, so two members clicking 认领 at once cannot both hold a conversation.
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 
 use super::{shop_to_sql, with_pool, with_read_pool, BeginWrite, SqlStore};
 use crate::conversation::{
@@ -23,7 +24,7 @@ impl SqlStore {
 
 #[async_trait]
 impl Conversations for SqlStore {
-    async fn file_buyer_message(&self, m: &NewBuyerMessage, now: i64) -> Result<FiledMessage> {
+    async fn file_buyer_message(&self, m: &NewBuyerMessage, now: UnixMs) -> Result<FiledMessage> {
         let shop = shop_to_sql(m.shop_id);
         let name = self.seal_pii(&m.buyer_name);
         let text = self.seal_pii(&m.text);
@@ -46,8 +47,8 @@ impl Conversations for SqlStore {
             .bind(&m.buyer_id)
             .bind(&name)
             .bind(&hash)
-            .bind(m.at)
-            .bind(now)
+            .bind(m.at.as_millis())
+            .bind(now.as_millis())
             .execute(&mut *tx)
             .await?;
             let (id,): (i64,) = sqlx::query_as("SELECT id FROM conversations WHERE app_id = $1 AND shop_id = $2 AND thread = $3")
@@ -64,7 +65,7 @@ impl Conversations for SqlStore {
             .bind(id)
             .bind(&m.dedupe_key)
             .bind(&text)
-            .bind(m.at)
+            .bind(m.at.as_millis())
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -78,8 +79,8 @@ impl Conversations for SqlStore {
                          updated_at = $2
                      WHERE id = $3",
                 )
-                .bind(m.at)
-                .bind(now)
+                .bind(m.at.as_millis())
+                .bind(now.as_millis())
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -123,7 +124,7 @@ impl Conversations for SqlStore {
                 q.push(" AND buyer_id = ").push_bind(buyer.clone());
             }
             if let Some(since) = f.since {
-                q.push(" AND last_buyer_at >= ").push_bind(since);
+                q.push(" AND last_buyer_at >= ").push_bind(since.as_millis());
             }
             q.push(" ORDER BY last_buyer_at DESC, id DESC LIMIT ").push_bind(f.limit.clamp(1, 1_000));
             q.build_query_as::<ConversationRow>().fetch_all(pool).await?
@@ -131,7 +132,7 @@ impl Conversations for SqlStore {
         rows.into_iter().map(|r| self.conversation_row(r)).collect()
     }
 
-    async fn claim_conversation(&self, id: i64, member: &str, app: &str, now: i64) -> Result<Claim> {
+    async fn claim_conversation(&self, id: i64, member: &str, app: &str, now: UnixMs) -> Result<Claim> {
         let claimed = with_pool!(self, pool => {
             sqlx::query(
                 "UPDATE conversations SET holder = $1, holder_app = $2, state = 'claimed', updated_at = $3
@@ -139,7 +140,7 @@ impl Conversations for SqlStore {
             )
             .bind(member)
             .bind(app)
-            .bind(now)
+            .bind(now.as_millis())
             .bind(id)
             .execute(pool)
             .await?
@@ -153,14 +154,14 @@ impl Conversations for SqlStore {
         })
     }
 
-    async fn release_conversation(&self, id: i64, resolved: bool, now: i64) -> Result<Option<Conversation>> {
+    async fn release_conversation(&self, id: i64, resolved: bool, now: UnixMs) -> Result<Option<Conversation>> {
         let sql = if resolved {
             "UPDATE conversations SET state = 'resolved', updated_at = $1 WHERE id = $2"
         } else {
             "UPDATE conversations SET state = 'open', holder = NULL, holder_app = NULL, updated_at = $1 WHERE id = $2"
         };
         with_pool!(self, pool => {
-            sqlx::query(sql).bind(now).bind(id).execute(pool).await?;
+            sqlx::query(sql).bind(now.as_millis()).bind(id).execute(pool).await?;
         });
         self.conversation(id).await
     }
@@ -179,7 +180,7 @@ impl Conversations for SqlStore {
             .bind(r.author.as_str())
             .bind(&r.sender)
             .bind(&text)
-            .bind(r.at)
+            .bind(r.at.as_millis())
             .bind(MessageOutcome::Sending.as_str())
             .bind(&r.rule)
             .fetch_optional(pool)
@@ -194,7 +195,7 @@ impl Conversations for SqlStore {
         outcome: MessageOutcome,
         note: Option<&str>,
         platform_message_id: Option<&str>,
-        now: i64,
+        now: UnixMs,
     ) -> Result<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -211,7 +212,7 @@ impl Conversations for SqlStore {
                     "UPDATE conversations SET last_reply_at = $1, updated_at = $1
                      WHERE id = (SELECT conversation_id FROM conversation_messages WHERE id = $2 AND author = $3)",
                 )
-                .bind(now)
+                .bind(now.as_millis())
                 .bind(id)
                 .bind(Author::Staff.as_str())
                 .execute(&mut *tx)
@@ -265,7 +266,13 @@ impl Conversations for SqlStore {
         Ok(row)
     }
 
-    async fn unanswered_conversations(&self, from: i64, to: i64, offset: i64, limit: i64) -> Result<Vec<Conversation>> {
+    async fn unanswered_conversations(
+        &self,
+        from: UnixMs,
+        to: UnixMs,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Conversation>> {
         let sql = format!(
             "SELECT {CONVERSATION} FROM conversations
              WHERE last_buyer_at >= $1 AND last_buyer_at < $2 AND state <> 'resolved'
@@ -274,8 +281,8 @@ impl Conversations for SqlStore {
         );
         let rows: Vec<ConversationRow> = with_read_pool!(self, pool => {
             sqlx::query_as(&sql)
-                .bind(from)
-                .bind(to)
+                .bind(from.as_millis())
+                .bind(to.as_millis())
                 .bind(limit.clamp(1, 10_000))
                 .bind(offset.max(0))
                 .fetch_all(pool)

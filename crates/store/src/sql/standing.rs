@@ -1,6 +1,7 @@
 //! Seller-status reports (latest per shop) and the response_codes of sent interactive cards.
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::ids::{ConfigId, ShopId};
 
 use super::{shop_to_sql, with_pool, with_read_pool, SqlStore};
@@ -12,6 +13,16 @@ struct StandingRow {
     status: String,
     reported_at: i64,
     received_at: i64,
+}
+
+/// A kept response_code as read, its issue time still the column's milliseconds.
+#[derive(sqlx::FromRow)]
+struct CardCodeRow {
+    id: i64,
+    app_id: String,
+    task_id: String,
+    response_code: String,
+    issued_at: i64,
 }
 
 #[async_trait]
@@ -28,8 +39,8 @@ impl ShopStandings for SqlStore {
         .bind(s.app_id.as_str())
         .bind(shop_to_sql(s.shop_id))
         .bind(&s.status)
-        .bind(s.reported_at)
-        .bind(s.received_at)
+        .bind(s.reported_at.as_millis())
+        .bind(s.received_at.as_millis())
         .execute(pool)
         .await?
         .rows_affected());
@@ -48,18 +59,18 @@ impl ShopStandings for SqlStore {
             app_id: app.clone(),
             shop_id: shop,
             status: r.status,
-            reported_at: r.reported_at,
-            received_at: r.received_at,
+            reported_at: UnixMs::from_millis(r.reported_at),
+            received_at: UnixMs::from_millis(r.received_at),
         }))
     }
 }
 
 #[async_trait]
 impl CardCodes for SqlStore {
-    async fn record_card_code(&self, c: &NewCardCode, forget_before: i64) -> Result<()> {
+    async fn record_card_code(&self, c: &NewCardCode, forget_before: UnixMs) -> Result<()> {
         with_pool!(self, pool => {
             sqlx::query("DELETE FROM card_codes WHERE issued_at < $1")
-                .bind(forget_before)
+                .bind(forget_before.as_millis())
                 .execute(pool)
                 .await?;
             sqlx::query(
@@ -72,14 +83,14 @@ impl CardCodes for SqlStore {
             .bind(c.conversation_id)
             .bind(c.task_ref)
             .bind(&c.response_code)
-            .bind(c.issued_at)
+            .bind(c.issued_at.as_millis())
             .execute(pool)
             .await?;
         });
         Ok(())
     }
 
-    async fn usable_card_codes(&self, subject: CardSubject, issued_since: i64) -> Result<Vec<CardCode>> {
+    async fn usable_card_codes(&self, subject: CardSubject, issued_since: UnixMs) -> Result<Vec<CardCode>> {
         let (column, id) = match subject {
             CardSubject::Conversation(id) => ("conversation_id", id),
             CardSubject::Task(id) => ("task_ref", id),
@@ -88,18 +99,28 @@ impl CardCodes for SqlStore {
             "SELECT id, app_id, task_id, response_code, issued_at FROM card_codes
              WHERE {column} = $1 AND issued_at >= $2 AND spent_at IS NULL ORDER BY issued_at, id"
         );
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, CardCode>(&sql)
+        let rows: Vec<CardCodeRow> = with_pool!(self, pool => sqlx::query_as(&sql)
             .bind(id)
-            .bind(issued_since)
+            .bind(issued_since.as_millis())
             .fetch_all(pool)
-            .await?))
+            .await?);
+        Ok(rows
+            .into_iter()
+            .map(|r| CardCode {
+                id: r.id,
+                app_id: r.app_id,
+                task_id: r.task_id,
+                response_code: r.response_code,
+                issued_at: UnixMs::from_millis(r.issued_at),
+            })
+            .collect())
     }
 
-    async fn spend_card_code(&self, id: i64, now: i64) -> Result<bool> {
+    async fn spend_card_code(&self, id: i64, now: UnixMs) -> Result<bool> {
         let done = with_pool!(self, pool => sqlx::query(
             "UPDATE card_codes SET spent_at = $1 WHERE id = $2 AND spent_at IS NULL",
         )
-        .bind(now)
+        .bind(now.as_millis())
         .bind(id)
         .execute(pool)
         .await?
