@@ -819,10 +819,10 @@ pub struct ShopAuth {
     pub access_token: Secret,
     /// Current (single-use) refresh token.
     pub refresh_token: Secret,
-    /// Unix seconds the access token expires.
-    pub access_expires_at: i64,
-    /// Unix seconds the refresh token expires.
-    pub refresh_expires_at: i64,
+    /// When the access token expires (kept to the second).
+    pub access_expires_at: UnixMs,
+    /// When the refresh token expires (kept to the second).
+    pub refresh_expires_at: UnixMs,
     /// Status.
     pub status: ShopAuthStatus,
     /// Why the status is not active.
