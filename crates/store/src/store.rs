@@ -165,24 +165,24 @@ pub trait Outbox: Send + Sync {
 /// The logistics watch: orders whose parcel or ship-by date needs a look.
 #[async_trait]
 pub trait OrderWatch: Send + Sync {
-    /// Claims up to `limit` orders in one of `statuses` not polled since `checked_before` (unix ms):
-    /// their poll time becomes `now`, so one replica polls each.
+    /// Claims up to `limit` orders in one of `statuses` not polled since `checked_before`: their poll time
+    /// becomes `now`, so one replica polls each.
     async fn claim_tracking_checks(
         &self,
         statuses: &[&str],
-        now: i64,
-        checked_before: i64,
+        now: UnixMs,
+        checked_before: UnixMs,
         limit: i64,
     ) -> Result<Vec<WatchedOrder>>;
-    /// Records what a poll found: the trail's newest step time (unix seconds) and status.
-    async fn record_tracking(&self, app: &str, shop: i64, order: &str, updated_at: i64, status: &str) -> Result<()>;
-    /// Orders in one of `statuses` whose ship-by date is in `[from, to)` (unix seconds), soonest first,
-    /// a page at a time.
+    /// Records what a poll found: the trail's newest step time (kept to the second) and status.
+    async fn record_tracking(&self, app: &str, shop: i64, order: &str, updated_at: UnixMs, status: &str) -> Result<()>;
+    /// Orders in one of `statuses` whose ship-by date is in `[from, to)` (compared to the second, as ship-by
+    /// dates are kept), soonest first, a page at a time.
     async fn ship_by_between(
         &self,
         statuses: &[&str],
-        from: i64,
-        to: i64,
+        from: UnixMs,
+        to: UnixMs,
         offset: i64,
         limit: i64,
     ) -> Result<Vec<WatchedOrder>>;

@@ -1797,32 +1797,61 @@ async fn the_logistics_watch_polls_each_shipped_order_once_per_round() {
             keys.push(key);
         }
         // Claimed once per round: a second claimer in the same round gets nothing.
-        let first = s.claim_tracking_checks(&["SHIPPED"], 5_000, 4_000, 10).await.unwrap();
+        let first = s
+            .claim_tracking_checks(&["SHIPPED"], ms(5_000), ms(4_000), 10)
+            .await
+            .unwrap();
         assert_eq!(first.len(), 2);
+        assert_eq!(first[0].status_time, UnixMs::from_secs(100));
         assert!(s
-            .claim_tracking_checks(&["SHIPPED"], 5_001, 4_000, 10)
+            .claim_tracking_checks(&["SHIPPED"], ms(5_001), ms(4_000), 10)
             .await
             .unwrap()
             .is_empty());
-        s.record_tracking(&first[0].app_id, first[0].shop_id, &first[0].order_sn, 900, "PICKED_UP")
+        let moved = UnixMs::from_secs(900);
+        s.record_tracking(
+            &first[0].app_id,
+            first[0].shop_id,
+            &first[0].order_sn,
+            moved,
+            "PICKED_UP",
+        )
+        .await
+        .unwrap();
+        let next = s
+            .claim_tracking_checks(&["SHIPPED"], ms(9_000), ms(8_000), 10)
             .await
             .unwrap();
-        let next = s.claim_tracking_checks(&["SHIPPED"], 9_000, 8_000, 10).await.unwrap();
         let polled = next.iter().find(|o| o.order_sn == first[0].order_sn).unwrap();
-        assert_eq!(polled.tracking_updated_at, Some(900));
+        assert_eq!(polled.tracking_updated_at, Some(moved));
         // The ship-by scan reads a window, a page at a time, soonest first.
-        let to_ship = s.ship_by_between(&["READY_TO_SHIP"], 0, 2_000, 0, 10).await.unwrap();
+        let secs = UnixMs::from_secs;
+        let to_ship = s
+            .ship_by_between(&["READY_TO_SHIP"], secs(0), secs(2_000), 0, 10)
+            .await
+            .unwrap();
         assert_eq!(
             to_ship.iter().map(|o| o.order_sn.as_str()).collect::<Vec<_>>(),
             ["WATCH2"]
         );
-        assert_eq!(to_ship[0].ship_by_date, Some(1_002));
+        assert_eq!(to_ship[0].ship_by_date, Some(secs(1_002)));
         assert!(s
-            .ship_by_between(&["READY_TO_SHIP"], 0, 1_002, 0, 10)
+            .ship_by_between(&["READY_TO_SHIP"], secs(0), secs(1_002), 0, 10)
             .await
             .unwrap()
             .is_empty());
-        let shipped = s.ship_by_between(&["SHIPPED"], 0, 2_000, 1, 10).await.unwrap();
+        // Ship-by dates are whole seconds: a bound between two seconds falls between them.
+        for (from, to, found) in [(1_001_999, 1_002_001, 1), (1_002_001, 1_003_000, 0), (0, 1_001_999, 0)] {
+            let rows = s
+                .ship_by_between(&["READY_TO_SHIP"], ms(from), ms(to), 0, 10)
+                .await
+                .unwrap();
+            assert_eq!(rows.len(), found, "ship-by 1 002 s in [{from} ms, {to} ms)");
+        }
+        let shipped = s
+            .ship_by_between(&["SHIPPED"], secs(0), secs(2_000), 1, 10)
+            .await
+            .unwrap();
         assert_eq!(
             shipped.iter().map(|o| o.order_sn.as_str()).collect::<Vec<_>>(),
             ["WATCH1"]
