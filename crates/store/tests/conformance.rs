@@ -2686,7 +2686,7 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
             }
         }
         assert_eq!(looked_at, 5);
-        s.finish_reseal(looked_at, 4).await.unwrap();
+        s.finish_reseal(looked_at, ms(4)).await.unwrap();
         s.close().await;
 
         // The new key alone reads everything; the old one alone opens nothing.
@@ -2764,7 +2764,7 @@ async fn a_rotation_seals_rows_stored_before_sealing_and_finds_their_buyer() {
     for target in ResealTarget::ALL {
         while s.reseal_batch(target).await.unwrap().is_some() {}
     }
-    s.finish_reseal(0, 1).await.unwrap();
+    s.finish_reseal(0, ms(1)).await.unwrap();
     s.close().await;
     let hay = [
         std::fs::read(dir.path().join("t.db")).unwrap_or_default(),

@@ -390,7 +390,8 @@ impl Deliver {
                 tracing::warn!(error = ?err, destination = %item.destination, "could not close the breaker");
             }
             if let Some(card) = &card {
-                crate::chat::sent_cards::keep_card_code(&*self.card_codes, self.clock.now_ms(), item.id, card).await;
+                crate::chat::sent_cards::keep_card_code(&*self.card_codes, self.clock.now().as_millis(), item.id, card)
+                    .await;
             }
             if !unreached.is_empty() {
                 if let Err(err) = self.report_unreached(&item.destination, &unreached).await {
@@ -508,7 +509,7 @@ impl Deliver {
         }
         let body = serde_json::to_vec(message).map_err(|e| Failure::permanent(e.to_string()))?;
         let id = format!("msg_shoprelay_{delivery_id}");
-        let timestamp = self.clock.now_secs();
+        let timestamp = self.clock.now().as_secs();
         let response = self
             .webhooks
             .client(cfg.allow_private_network)
