@@ -12,6 +12,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use shoprelay_clock::UnixMs;
 use shoprelay_core::event::{Event, EventBody, EventKind, LogisticsIssue, Platform, TrailStep};
@@ -31,6 +32,9 @@ use crate::tokens::TokenError;
 const SHIPPED: [OrderStage; 1] = [OrderStage::Shipped];
 /// Stages of an order the seller still has to ship.
 const TO_SHIP: [OrderStage; 2] = [OrderStage::ToShip, OrderStage::Arranged];
+/// An hour and a day, the units of the rules' thresholds.
+const HOUR: Duration = Duration::from_secs(3_600);
+const DAY: Duration = Duration::from_secs(86_400);
 /// Shipped orders polled per pass.
 const BATCH: i64 = 50;
 /// Orders read per page of the ship-by scan, and most pages per scan.
@@ -82,13 +86,13 @@ impl Timers {
         let Some(limits) = thresholds(&registry) else {
             return Ok(0);
         };
-        let now = self.clock.now_secs();
+        let now = self.clock.now();
         let mut found: Vec<(WatchedOrder, Found)> = Vec::new();
-        let scan_due = self.clock.now_ms() - self.last_ship_by_scan.load(Ordering::Relaxed)
-            >= self.settings.ship_by_scan.as_millis() as i64;
+        let last_scan = UnixMs::from_millis(self.last_ship_by_scan.load(Ordering::Relaxed));
+        let scan_due = now.saturating_duration_since(last_scan) >= self.settings.ship_by_scan;
         if let (Some(max_hours), true) = (limits.risk_hours.last(), scan_due) {
-            self.last_ship_by_scan.store(self.clock.now_ms(), Ordering::Relaxed);
-            let horizon = now + i64::from(*max_hours) * 3_600;
+            self.last_ship_by_scan.store(now.as_millis(), Ordering::Relaxed);
+            let horizon = now + HOUR * *max_hours;
             let mut orders = Vec::new();
             // Every order due to ship within the largest threshold (a day late at most: past that the
             // marketplace has cancelled it or the seller knows), a page at a time.
@@ -96,7 +100,7 @@ impl Timers {
             for page in 0..MAX_PAGES {
                 let rows = self
                     .order_watch
-                    .ship_by_between(&to_ship, now - 86_400, horizon, page * PAGE, PAGE)
+                    .ship_by_between(&to_ship, now - DAY, horizon, page * PAGE, PAGE)
                     .await?;
                 let last = (rows.len() as i64) < PAGE;
                 orders.extend(rows);
@@ -106,17 +110,16 @@ impl Timers {
             }
             for order in orders {
                 let Some(ship_by) = order.ship_by_date else { continue };
-                for hours in limits
-                    .risk_hours
-                    .iter()
-                    .filter(|h| ship_by - now < i64::from(**h) * 3_600)
-                {
+                for hours in limits.risk_hours.iter().filter(|h| ship_by < now + HOUR * **h) {
                     let Some(platform) = platform_of(&registry, &order) else {
                         continue;
                     };
+                    // Keys name times in seconds, as those of events already stored do.
                     let key = format!(
-                        "{platform}:{}:{}:late_risk:{hours}:{ship_by}",
-                        order.shop_id, order.order_sn
+                        "{platform}:{}:{}:late_risk:{hours}:{}",
+                        order.shop_id,
+                        order.order_sn,
+                        ship_by.as_secs()
                     );
                     found.push((
                         order.clone(),
@@ -133,10 +136,10 @@ impl Timers {
                 }
             }
         }
-        let checked_before = self.clock.now_ms() - self.settings.tracking_poll.as_millis() as i64;
+        let checked_before = now - self.settings.tracking_poll;
         for order in self
             .order_watch
-            .claim_tracking_checks(&status_words(&SHIPPED), self.clock.now_ms(), checked_before, BATCH)
+            .claim_tracking_checks(&status_words(&SHIPPED), now, checked_before, BATCH)
             .await?
         {
             let Some(platform) = platform_of(&registry, &order) else {
@@ -154,7 +157,7 @@ impl Timers {
             };
             let latest = trail.latest();
             // The parcel last moved at its trail's newest step; with no trail yet, when it was shipped.
-            let moved_at = latest.map_or(order.status_time, |s| s.at.as_secs());
+            let moved_at = latest.map_or(order.status_time, |s| s.at);
             let status = trail.current_status();
             self.order_watch
                 .record_tracking(&order.app_id, order.shop_id, &order.order_sn, moved_at, status)
@@ -164,8 +167,10 @@ impl Timers {
             let recent: Vec<TrailStep> = steps.into_iter().take(3).cloned().collect();
             if let ParcelState::Exception(issue) = trail.state {
                 let key = format!(
-                    "{platform}:{}:{}:logistics:{status}:{moved_at}",
-                    order.shop_id, order.order_sn
+                    "{platform}:{}:{}:logistics:{status}:{}",
+                    order.shop_id,
+                    order.order_sn,
+                    moved_at.as_secs()
                 );
                 found.push((
                     order.clone(),
@@ -185,11 +190,13 @@ impl Timers {
                 // Arrived: silence is expected until the buyer confirms.
                 continue;
             }
-            let silent_days = (now - moved_at).max(0) / 86_400;
-            for days in limits.stalled_days.iter().filter(|d| silent_days >= i64::from(**d)) {
+            let silent_days = now.saturating_duration_since(moved_at).as_secs() / DAY.as_secs();
+            for days in limits.stalled_days.iter().filter(|d| silent_days >= u64::from(**d)) {
                 let key = format!(
-                    "{platform}:{}:{}:stalled:{days}:{moved_at}",
-                    order.shop_id, order.order_sn
+                    "{platform}:{}:{}:stalled:{days}:{}",
+                    order.shop_id,
+                    order.order_sn,
+                    moved_at.as_secs()
                 );
                 found.push((
                     order.clone(),
@@ -251,20 +258,20 @@ fn platform_of(registry: &Registry, order: &WatchedOrder) -> Option<Platform> {
     registry.platform_of(&ConfigId::parse(&order.app_id).ok()?)
 }
 
-fn exception_event(registry: &Registry, order: &WatchedOrder, f: Found, now: i64) -> Option<Event> {
+fn exception_event(registry: &Registry, order: &WatchedOrder, f: Found, now: UnixMs) -> Option<Event> {
     let app = ConfigId::parse(&order.app_id).ok()?;
     let marketplace: &dyn MarketplaceApp = registry.marketplaces.get(&app)?.as_ref();
     let shop = u64::try_from(order.shop_id).ok().and_then(|s| ShopId::new(s).ok())?;
     let order_sn = OrderSn::parse(&order.order_sn).ok()?;
     let mut snapshot = OrderSnapshot::bare(order_sn.clone(), marketplace.status(&order.status));
-    snapshot.ship_by_date = order.ship_by_date;
+    snapshot.ship_by_date = order.ship_by_date.map(UnixMs::as_secs);
     Some(Event {
         dedupe_key: f.key,
         platform: marketplace.platform(),
         app,
         shop_id: Some(shop),
         order_sn: Some(order_sn),
-        occurred_at: UnixMs::from_secs(now),
+        occurred_at: now,
         order: Some(snapshot),
         body: EventBody::LogisticsException {
             issue: f.issue,

@@ -104,10 +104,10 @@ fn grant_to_auth(app: &ConfigId, shop: ShopId, grant: &Grant, version: i64) -> S
 }
 
 /// How long an authorization link's state is accepted (Shopee's code itself lives 10 minutes).
-const AUTH_STATE_TTL_MS: i64 = 15 * 60_000;
+const AUTH_STATE_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// How long one refresh may hold its shop's lease (well above the HTTP timeout).
-const REFRESH_LEASE_MS: i64 = 60_000;
+const REFRESH_LEASE: Duration = Duration::from_secs(60);
 
 /// The marketplace tokens every stage that calls a marketplace shares (enrich, ingest's reconciliation,
 /// customer service, logistics): authorization, single-flight refresh, re-authorization notices.
@@ -140,11 +140,11 @@ impl MarketplaceTokens {
             .get(app_id)
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
         let state = uuid::Uuid::new_v4().simple().to_string();
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         self.shops
-            .create_auth_state(&state, app_id, now, now + AUTH_STATE_TTL_MS)
+            .create_auth_state(&state, app_id, now, now + AUTH_STATE_TTL)
             .await?;
-        Ok(app.authorization_link(callback, &state, self.clock.now_secs()))
+        Ok(app.authorization_link(callback, &state, now))
     }
 
     /// Completes an authorization redirect (its query: the code, the platform's shop fields, our state)
@@ -161,24 +161,21 @@ impl MarketplaceTokens {
             .ok_or_else(|| TokenError::UnknownApp(app_id.clone()))?;
         // Before the marketplace is asked: a forged or replayed redirect must not bind anything.
         let state = redirect.get("state").map(String::as_str).unwrap_or_default();
-        if !self.shops.take_auth_state(state, app_id, self.clock.now_ms()).await? {
+        if !self.shops.take_auth_state(state, app_id, self.clock.now()).await? {
             return Err(TokenError::BadState);
         }
-        let grants = app
-            .authorize(redirect, self.clock.now_secs())
-            .await
-            .map_err(|e| match e {
-                AuthorizeError::BadRedirect(what) => TokenError::BadRedirect(what),
-                AuthorizeError::Api(e) => TokenError::Marketplace(e),
-            })?;
+        let grants = app.authorize(redirect, self.clock.now()).await.map_err(|e| match e {
+            AuthorizeError::BadRedirect(what) => TokenError::BadRedirect(what),
+            AuthorizeError::Api(e) => TokenError::Marketplace(e),
+        })?;
         let mut shops = Vec::with_capacity(grants.len());
         for ShopGrant { shop, grant, profile } in grants {
             self.shops
-                .save_shop_auth(&grant_to_auth(app_id, shop, &grant, 0), self.clock.now_ms())
+                .save_shop_auth(&grant_to_auth(app_id, shop, &grant, 0), self.clock.now())
                 .await?;
             // A new authorization replaces what an earlier one told about the shop.
             self.shops
-                .save_shop_profile(app_id, shop, &profile.unwrap_or_default(), self.clock.now_ms())
+                .save_shop_profile(app_id, shop, &profile.unwrap_or_default(), self.clock.now())
                 .await?;
             let mut audit = AuditEntry::new(
                 AuditKind::Auth,
@@ -220,7 +217,7 @@ impl MarketplaceTokens {
         if auth.status != ShopAuthStatus::Active {
             return Err(TokenError::NeedsReauthorization(shop));
         }
-        if auth.access_expires_at - self.clock.now_secs() > self.settings.refresh_ahead.as_secs() as i64 {
+        if !self.expires_soon(&auth) {
             return Ok(auth.access_token);
         }
         self.refresh_shop(app_id, shop, auth.version).await
@@ -243,16 +240,8 @@ impl MarketplaceTokens {
         if auth.version != seen_version {
             return Ok(auth.access_token);
         }
-        if !self
-            .shops
-            .begin_refresh(
-                app_id,
-                shop,
-                self.clock.now_ms(),
-                self.clock.now_ms() + REFRESH_LEASE_MS,
-            )
-            .await?
-        {
+        let now = self.clock.now();
+        if !self.shops.begin_refresh(app_id, shop, now, now + REFRESH_LEASE).await? {
             return Err(TokenError::RefreshInProgress(shop));
         }
         let result = self.refresh_holding_lease(app_id, shop, &auth).await;
@@ -282,7 +271,7 @@ impl MarketplaceTokens {
         )
         .of_app(app.platform(), app_id);
         audit.shop_id = i64::try_from(shop.get()).ok();
-        match app.refresh(shop, &auth.refresh_token, self.clock.now_secs()).await {
+        match app.refresh(shop, &auth.refresh_token, self.clock.now()).await {
             Ok(grants) => {
                 let Some(granted) = grants.iter().find(|g| g.shop == shop) else {
                     return Err(TokenError::NotAuthorized(shop));
@@ -290,13 +279,13 @@ impl MarketplaceTokens {
                 let grant = &granted.grant;
                 let fresh = grant_to_auth(app_id, shop, grant, auth.version);
                 // The old refresh token is spent: storing the new pair must not be given up on lightly.
-                let mut stored = self.shops.rotate_shop_tokens(&fresh, self.clock.now_ms()).await;
+                let mut stored = self.shops.rotate_shop_tokens(&fresh, self.clock.now()).await;
                 for _ in 0..3 {
                     if stored.is_ok() {
                         break;
                     }
                     self.clock.sleep(Duration::from_millis(200)).await;
-                    stored = self.shops.rotate_shop_tokens(&fresh, self.clock.now_ms()).await;
+                    stored = self.shops.rotate_shop_tokens(&fresh, self.clock.now()).await;
                 }
                 if stored? {
                     self.keep_profile(app_id, shop, granted.profile.as_ref()).await;
@@ -351,7 +340,7 @@ impl MarketplaceTokens {
                 continue;
             }
             let fresh = grant_to_auth(app_id, *shop, grant, sibling.version);
-            if self.shops.rotate_shop_tokens(&fresh, self.clock.now_ms()).await? {
+            if self.shops.rotate_shop_tokens(&fresh, self.clock.now()).await? {
                 self.keep_profile(app_id, *shop, profile.as_ref()).await;
                 let mut audit = AuditEntry::new(
                     AuditKind::Auth,
@@ -376,7 +365,7 @@ impl MarketplaceTokens {
         };
         if let Err(err) = self
             .shops
-            .save_shop_profile(app_id, shop, profile, self.clock.now_ms())
+            .save_shop_profile(app_id, shop, profile, self.clock.now())
             .await
         {
             tracing::warn!(app = %app_id, shop = %shop, error = ?err, "could not keep the shop's refreshed profile");
@@ -399,7 +388,7 @@ impl MarketplaceTokens {
                 shop,
                 ShopAuthStatus::NeedsReauthorization,
                 Some(&reason),
-                self.clock.now_ms(),
+                self.clock.now(),
             )
             .await?;
         let mut audit = AuditEntry::new(
@@ -428,6 +417,11 @@ impl MarketplaceTokens {
             .await?;
         self.outbox_wake.notify_one();
         Ok(())
+    }
+
+    /// Whether the shop's access token expires within the refresh margin (or has expired).
+    fn expires_soon(&self, auth: &ShopAuth) -> bool {
+        auth.access_expires_at <= self.clock.now() + self.settings.refresh_ahead
     }
 
     /// Refreshes every active shop whose access token expires within the margin, once a minute.
@@ -460,10 +454,9 @@ impl MarketplaceTokens {
 
     /// One refresh pass over every shop; returns how many were refreshed.
     pub async fn refresh_due(&self) -> Result<usize, EngineError> {
-        let margin = self.settings.refresh_ahead.as_secs() as i64;
         let mut refreshed = 0;
         for auth in self.shops.list_shop_auth().await? {
-            if auth.status != ShopAuthStatus::Active || auth.access_expires_at - self.clock.now_secs() > margin {
+            if auth.status != ShopAuthStatus::Active || !self.expires_soon(&auth) {
                 continue;
             }
             match self.refresh_shop(&auth.app_id, auth.shop_id, auth.version).await {

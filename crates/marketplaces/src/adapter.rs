@@ -11,6 +11,7 @@
 use std::fmt;
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::event::{Event, LogisticsIssue, Platform, TrailStep};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
@@ -257,10 +258,10 @@ pub struct Grant {
     pub access_token: Secret,
     /// The refresh token.
     pub refresh_token: Secret,
-    /// Unix seconds the access token expires.
-    pub access_expires_at: i64,
-    /// Unix seconds the refresh token expires.
-    pub refresh_expires_at: i64,
+    /// When the access token expires.
+    pub access_expires_at: UnixMs,
+    /// When the refresh token expires.
+    pub refresh_expires_at: UnixMs,
 }
 
 impl fmt::Debug for Grant {
@@ -492,10 +493,10 @@ pub trait MarketplaceApp: Send + Sync {
 
     /// The link a seller opens to authorize the app. The platform returns to `redirect` with a code;
     /// `state` (single use) must come back in that redirect's query.
-    fn authorization_link(&self, redirect: &str, state: &str, now: i64) -> String;
+    fn authorization_link(&self, redirect: &str, state: &str, now: UnixMs) -> String;
 
     /// Exchanges an authorization redirect's code for the tokens and profile of every shop it covers.
-    async fn authorize(&self, redirect: &RedirectQuery, now: i64) -> Result<Vec<ShopGrant>, AuthorizeError>;
+    async fn authorize(&self, redirect: &RedirectQuery, now: UnixMs) -> Result<Vec<ShopGrant>, AuthorizeError>;
 
     /// How far apart `since` and `until` of one [`MarketplaceApp::changed_orders`] listing may be (seconds).
     fn max_listing_range(&self) -> i64;
@@ -574,5 +575,5 @@ pub trait MarketplaceApp: Send + Sync {
     /// Spends the shop's refresh token for new tokens: those of `shop` and of every other shop the same
     /// grant covers (one Lazada login sells in several countries, each a shop sharing one token pair),
     /// with their profiles where the refresh tells them anew.
-    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Vec<ShopGrant>, ApiError>;
+    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: UnixMs) -> Result<Vec<ShopGrant>, ApiError>;
 }

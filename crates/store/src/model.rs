@@ -214,8 +214,8 @@ pub struct OrderStateUpdate {
     pub ship_by_date: Option<i64>,
 }
 
-/// An order the logistics watch looks at.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// An order the logistics watch looks at. Its times are kept to the second (as the platforms give them).
+#[derive(Debug, Clone)]
 pub struct WatchedOrder {
     /// Marketplace app.
     pub app_id: String,
@@ -225,12 +225,12 @@ pub struct WatchedOrder {
     pub order_sn: String,
     /// Its status.
     pub status: String,
-    /// When it took that status (unix seconds).
-    pub status_time: i64,
-    /// Ship-by date (unix seconds), when known.
-    pub ship_by_date: Option<i64>,
-    /// The parcel trail's newest step (unix seconds), when polled.
-    pub tracking_updated_at: Option<i64>,
+    /// When it took that status.
+    pub status_time: UnixMs,
+    /// Ship-by date, when known.
+    pub ship_by_date: Option<UnixMs>,
+    /// The parcel trail's newest step, when polled.
+    pub tracking_updated_at: Option<UnixMs>,
 }
 
 /// The result of normalising one inbox item, committed in one transaction.
@@ -834,10 +834,10 @@ pub struct ShopAuth {
     pub access_token: Secret,
     /// Current (single-use) refresh token.
     pub refresh_token: Secret,
-    /// Unix seconds the access token expires.
-    pub access_expires_at: i64,
-    /// Unix seconds the refresh token expires.
-    pub refresh_expires_at: i64,
+    /// When the access token expires (kept to the second).
+    pub access_expires_at: UnixMs,
+    /// When the refresh token expires (kept to the second).
+    pub refresh_expires_at: UnixMs,
     /// Status.
     pub status: ShopAuthStatus,
     /// Why the status is not active.

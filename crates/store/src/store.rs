@@ -165,24 +165,24 @@ pub trait Outbox: Send + Sync {
 /// The logistics watch: orders whose parcel or ship-by date needs a look.
 #[async_trait]
 pub trait OrderWatch: Send + Sync {
-    /// Claims up to `limit` orders in one of `statuses` not polled since `checked_before` (unix ms):
-    /// their poll time becomes `now`, so one replica polls each.
+    /// Claims up to `limit` orders in one of `statuses` not polled since `checked_before`: their poll time
+    /// becomes `now`, so one replica polls each.
     async fn claim_tracking_checks(
         &self,
         statuses: &[&str],
-        now: i64,
-        checked_before: i64,
+        now: UnixMs,
+        checked_before: UnixMs,
         limit: i64,
     ) -> Result<Vec<WatchedOrder>>;
-    /// Records what a poll found: the trail's newest step time (unix seconds) and status.
-    async fn record_tracking(&self, app: &str, shop: i64, order: &str, updated_at: i64, status: &str) -> Result<()>;
-    /// Orders in one of `statuses` whose ship-by date is in `[from, to)` (unix seconds), soonest first,
-    /// a page at a time.
+    /// Records what a poll found: the trail's newest step time (kept to the second) and status.
+    async fn record_tracking(&self, app: &str, shop: i64, order: &str, updated_at: UnixMs, status: &str) -> Result<()>;
+    /// Orders in one of `statuses` whose ship-by date is in `[from, to)` (compared to the second, as ship-by
+    /// dates are kept), soonest first, a page at a time.
     async fn ship_by_between(
         &self,
         statuses: &[&str],
-        from: i64,
-        to: i64,
+        from: UnixMs,
+        to: UnixMs,
         offset: i64,
         limit: i64,
     ) -> Result<Vec<WatchedOrder>>;
@@ -249,7 +249,7 @@ pub trait ConfigRepo: Send + Sync {
 #[async_trait]
 pub trait ShopAuthRepo: Send + Sync {
     /// Stores a fresh authorization (from a code exchange), replacing any earlier one.
-    async fn save_shop_auth(&self, auth: &ShopAuth, now: i64) -> Result<()>;
+    async fn save_shop_auth(&self, auth: &ShopAuth, now: UnixMs) -> Result<()>;
     /// One shop's authorization.
     async fn shop_auth(&self, app: &ConfigId, shop: ShopId) -> Result<Option<ShopAuth>>;
     /// [`ShopAuthRepo::shop_auth`] of each of `shops`, in their order: one read for a whole inbox pass.
@@ -257,22 +257,23 @@ pub trait ShopAuthRepo: Send + Sync {
     /// Every stored authorization.
     async fn list_shop_auth(&self) -> Result<Vec<ShopAuth>>;
     /// Takes the shop's refresh lease until `until`; `false` while another refresher holds it.
-    async fn begin_refresh(&self, app: &ConfigId, shop: ShopId, now: i64, until: i64) -> Result<bool>;
+    async fn begin_refresh(&self, app: &ConfigId, shop: ShopId, now: UnixMs, until: UnixMs) -> Result<bool>;
     /// Gives the shop's refresh lease back.
     async fn end_refresh(&self, app: &ConfigId, shop: ShopId) -> Result<()>;
     /// Stores the shop's rotated tokens, only if its row is still at `auth.version` (the version read
     /// before the refresh); `false` when another refresher got there first. Other shops are untouched:
     /// even shops of one main account hold tokens of their own.
-    async fn rotate_shop_tokens(&self, auth: &ShopAuth, now: i64) -> Result<bool>;
+    async fn rotate_shop_tokens(&self, auth: &ShopAuth, now: UnixMs) -> Result<bool>;
     /// Keeps what the marketplace told about the shop at its authorization (or a refresh) beside its
     /// tokens, replacing what was kept; `false` when the shop has no stored authorization to keep it with.
-    async fn save_shop_profile(&self, app: &ConfigId, shop: ShopId, profile: &ShopProfile, now: i64) -> Result<bool>;
+    async fn save_shop_profile(&self, app: &ConfigId, shop: ShopId, profile: &ShopProfile, now: UnixMs)
+        -> Result<bool>;
     /// What the marketplace told about the shop; `None` when nothing was kept (or no authorization is stored).
     async fn shop_profile(&self, app: &ConfigId, shop: ShopId) -> Result<Option<ShopProfile>>;
     /// Remembers the state nonce of an authorization link for `app` until `expires_at`.
-    async fn create_auth_state(&self, state: &str, app: &ConfigId, now: i64, expires_at: i64) -> Result<()>;
+    async fn create_auth_state(&self, state: &str, app: &ConfigId, now: UnixMs, expires_at: UnixMs) -> Result<()>;
     /// Spends a state nonce: `true` once, for the app it was made for, before it expires.
-    async fn take_auth_state(&self, state: &str, app: &ConfigId, now: i64) -> Result<bool>;
+    async fn take_auth_state(&self, state: &str, app: &ConfigId, now: UnixMs) -> Result<bool>;
     /// Changes a shop's status (needs re-authorization, deauthorized).
     async fn set_shop_status(
         &self,
@@ -280,7 +281,7 @@ pub trait ShopAuthRepo: Send + Sync {
         shop: ShopId,
         status: ShopAuthStatus,
         reason: Option<&str>,
-        now: i64,
+        now: UnixMs,
     ) -> Result<()>;
 }
 

@@ -644,27 +644,31 @@ async fn shop_tokens_are_sealed_and_rotate_once() {
             shop_id: shop(),
             access_token: Secret::new("access-1"),
             refresh_token: Secret::new("refresh-1"),
-            access_expires_at: 100,
-            refresh_expires_at: 1_000,
+            access_expires_at: UnixMs::from_secs(100),
+            refresh_expires_at: UnixMs::from_secs(1_000),
             status: ShopAuthStatus::Active,
             status_reason: None,
             version: 0,
         };
-        s.save_shop_auth(&auth, 1).await.unwrap();
+        s.save_shop_auth(&auth, ms(1)).await.unwrap();
         let read = s.shop_auth(&app(), shop()).await.unwrap().unwrap();
         assert_eq!(read.refresh_token.expose(), "refresh-1");
+        assert_eq!(
+            (read.access_expires_at, read.refresh_expires_at),
+            (UnixMs::from_secs(100), UnixMs::from_secs(1_000))
+        );
         let rotated = ShopAuth {
             access_token: Secret::new("access-2"),
             refresh_token: Secret::new("refresh-2"),
             ..read.clone()
         };
-        assert!(s.rotate_shop_tokens(&rotated, 2).await.unwrap());
+        assert!(s.rotate_shop_tokens(&rotated, ms(2)).await.unwrap());
         // A second refresher that read the same version loses: its tokens are not stored.
         let loser = ShopAuth {
             refresh_token: Secret::new("refresh-x"),
             ..read
         };
-        assert!(!s.rotate_shop_tokens(&loser, 3).await.unwrap());
+        assert!(!s.rotate_shop_tokens(&loser, ms(3)).await.unwrap());
         let now = s.shop_auth(&app(), shop()).await.unwrap().unwrap();
         assert_eq!(now.refresh_token.expose(), "refresh-2");
         s.set_shop_status(
@@ -672,7 +676,7 @@ async fn shop_tokens_are_sealed_and_rotate_once() {
             shop(),
             ShopAuthStatus::NeedsReauthorization,
             Some("refresh_token_expired"),
-            4,
+            ms(4),
         )
         .await
         .unwrap();
@@ -691,14 +695,14 @@ async fn shop_authorizations_are_read_for_a_whole_pass_in_the_asked_order() {
             shop_id,
             access_token: Secret::new(token),
             refresh_token: Secret::new("refresh"),
-            access_expires_at: 100,
-            refresh_expires_at: 1_000,
+            access_expires_at: UnixMs::from_secs(100),
+            refresh_expires_at: UnixMs::from_secs(1_000),
             status: ShopAuthStatus::Active,
             status_reason: None,
             version: 0,
         };
-        s.save_shop_auth(&auth(shop(), "access-1"), 1).await.unwrap();
-        s.save_shop_auth(&auth(other, "access-2"), 1).await.unwrap();
+        s.save_shop_auth(&auth(shop(), "access-1"), ms(1)).await.unwrap();
+        s.save_shop_auth(&auth(other, "access-2"), ms(1)).await.unwrap();
         assert!(s.shop_auths(&[]).await.unwrap().is_empty());
         let unknown = ShopId::new(3).unwrap();
         let read = s
@@ -745,34 +749,34 @@ async fn a_shop_profile_is_kept_beside_its_tokens_as_given_and_survives_a_rotati
             adapter_data: serde_json::json!({"cipher": "ROW_abc", "n": [1, 2], "nested": {"x": null}}),
         };
         // Nothing to keep it with before the shop is authorized.
-        assert!(!s.save_shop_profile(&app(), shop(), &profile, 1).await.unwrap());
+        assert!(!s.save_shop_profile(&app(), shop(), &profile, ms(1)).await.unwrap());
         assert_eq!(s.shop_profile(&app(), shop()).await.unwrap(), None);
         let auth = ShopAuth {
             app_id: app(),
             shop_id: shop(),
             access_token: Secret::new("a1"),
             refresh_token: Secret::new("r1"),
-            access_expires_at: 100,
-            refresh_expires_at: 1_000,
+            access_expires_at: UnixMs::from_secs(100),
+            refresh_expires_at: UnixMs::from_secs(1_000),
             status: ShopAuthStatus::Active,
             status_reason: None,
             version: 0,
         };
-        s.save_shop_auth(&auth, 1).await.unwrap();
+        s.save_shop_auth(&auth, ms(1)).await.unwrap();
         assert_eq!(
             s.shop_profile(&app(), shop()).await.unwrap(),
             None,
             "seeded tokens say nothing"
         );
         let read = s.shop_auth(&app(), shop()).await.unwrap().unwrap();
-        assert!(s.save_shop_profile(&app(), shop(), &profile, 2).await.unwrap());
+        assert!(s.save_shop_profile(&app(), shop(), &profile, ms(2)).await.unwrap());
         assert_eq!(s.shop_profile(&app(), shop()).await.unwrap(), Some(profile.clone()));
         // Keeping a profile moves no token version: a refresher that read before still wins its swap.
         let rotated = ShopAuth {
             access_token: Secret::new("a2"),
             ..read
         };
-        assert!(s.rotate_shop_tokens(&rotated, 3).await.unwrap());
+        assert!(s.rotate_shop_tokens(&rotated, ms(3)).await.unwrap());
         assert_eq!(s.shop_profile(&app(), shop()).await.unwrap(), Some(profile));
         // Another shop's profile is its own; a profile that says less replaces the whole one.
         let other = ShopId::new(shop().get() + 1).unwrap();
@@ -781,7 +785,7 @@ async fn a_shop_profile_is_kept_beside_its_tokens_as_given_and_survives_a_rotati
             name: Some("renamed".into()),
             ..ShopProfile::default()
         };
-        assert!(s.save_shop_profile(&app(), shop(), &bare, 4).await.unwrap());
+        assert!(s.save_shop_profile(&app(), shop(), &bare, ms(4)).await.unwrap());
         assert_eq!(s.shop_profile(&app(), shop()).await.unwrap(), Some(bare));
     })
     .await;
@@ -797,19 +801,22 @@ async fn one_refresher_per_shop_and_rotation_touches_only_that_shop() {
                 shop_id: ShopId::new(shop_id).unwrap(),
                 access_token: Secret::new("a1"),
                 refresh_token: Secret::new("r1"),
-                access_expires_at: 1,
-                refresh_expires_at: 1,
+                access_expires_at: UnixMs::from_secs(1),
+                refresh_expires_at: UnixMs::from_secs(1),
                 status: ShopAuthStatus::Active,
                 status_reason: None,
                 version: 0,
             };
-            s.save_shop_auth(&auth, 1).await.unwrap();
+            s.save_shop_auth(&auth, ms(1)).await.unwrap();
         }
         let (one, two) = (ShopId::new(1).unwrap(), ShopId::new(2).unwrap());
-        assert!(s.begin_refresh(&app(), one, 100, 200).await.unwrap());
-        assert!(!s.begin_refresh(&app(), one, 150, 250).await.unwrap(), "held until 200");
+        assert!(s.begin_refresh(&app(), one, ms(100), ms(200)).await.unwrap());
         assert!(
-            s.begin_refresh(&app(), two, 150, 250).await.unwrap(),
+            !s.begin_refresh(&app(), one, ms(150), ms(250)).await.unwrap(),
+            "held until 200"
+        );
+        assert!(
+            s.begin_refresh(&app(), two, ms(150), ms(250)).await.unwrap(),
             "shops are independent"
         );
         let shop1 = s.shop_auth(&app(), one).await.unwrap().unwrap();
@@ -818,9 +825,12 @@ async fn one_refresher_per_shop_and_rotation_touches_only_that_shop() {
             refresh_token: Secret::new("r2"),
             ..shop1
         };
-        assert!(s.rotate_shop_tokens(&rotated, 2).await.unwrap());
+        assert!(s.rotate_shop_tokens(&rotated, ms(2)).await.unwrap());
         s.end_refresh(&app(), one).await.unwrap();
-        assert!(s.begin_refresh(&app(), one, 160, 260).await.unwrap(), "released");
+        assert!(
+            s.begin_refresh(&app(), one, ms(160), ms(260)).await.unwrap(),
+            "released"
+        );
         let shop2 = s.shop_auth(&app(), two).await.unwrap().unwrap();
         assert_eq!(
             shop2.refresh_token.expose(),
@@ -839,19 +849,19 @@ async fn one_refresher_per_shop_and_rotation_touches_only_that_shop() {
 async fn authorization_states_are_single_use_per_app_and_expire() {
     run_both(|s| async move {
         let other = ConfigId::parse("other").unwrap();
-        s.create_auth_state("n1", &app(), 100, 700).await.unwrap();
-        s.create_auth_state("n2", &app(), 100, 700).await.unwrap();
+        s.create_auth_state("n1", &app(), ms(100), ms(700)).await.unwrap();
+        s.create_auth_state("n2", &app(), ms(100), ms(700)).await.unwrap();
         assert!(
-            !s.take_auth_state("n1", &other, 200).await.unwrap(),
+            !s.take_auth_state("n1", &other, ms(200)).await.unwrap(),
             "made for another app"
         );
-        assert!(!s.take_auth_state("nope", &app(), 200).await.unwrap());
-        assert!(s.take_auth_state("n1", &app(), 200).await.unwrap());
-        assert!(!s.take_auth_state("n1", &app(), 201).await.unwrap(), "single use");
-        assert!(!s.take_auth_state("n2", &app(), 700).await.unwrap(), "expired");
+        assert!(!s.take_auth_state("nope", &app(), ms(200)).await.unwrap());
+        assert!(s.take_auth_state("n1", &app(), ms(200)).await.unwrap());
+        assert!(!s.take_auth_state("n1", &app(), ms(201)).await.unwrap(), "single use");
+        assert!(!s.take_auth_state("n2", &app(), ms(700)).await.unwrap(), "expired");
         // Expired states are cleared when new ones are made.
-        s.create_auth_state("n2", &app(), 800, 1_400).await.unwrap();
-        assert!(s.take_auth_state("n2", &app(), 900).await.unwrap());
+        s.create_auth_state("n2", &app(), ms(800), ms(1_400)).await.unwrap();
+        assert!(s.take_auth_state("n2", &app(), ms(900)).await.unwrap());
     })
     .await;
 }
@@ -1034,13 +1044,13 @@ async fn sealed_tokens_need_the_same_master_key() {
         shop_id: shop(),
         access_token: Secret::new("plain-access"),
         refresh_token: Secret::new("plain-refresh"),
-        access_expires_at: 1,
-        refresh_expires_at: 1,
+        access_expires_at: UnixMs::from_secs(1),
+        refresh_expires_at: UnixMs::from_secs(1),
         status: ShopAuthStatus::Active,
         status_reason: None,
         version: 0,
     };
-    s.save_shop_auth(&auth, 1).await.unwrap();
+    s.save_shop_auth(&auth, ms(1)).await.unwrap();
     s.close().await;
     let raw = std::fs::read(dir.path().join("t.db")).unwrap_or_default();
     let wal = std::fs::read(dir.path().join("t.db-wal")).unwrap_or_default();
@@ -1787,32 +1797,61 @@ async fn the_logistics_watch_polls_each_shipped_order_once_per_round() {
             keys.push(key);
         }
         // Claimed once per round: a second claimer in the same round gets nothing.
-        let first = s.claim_tracking_checks(&["SHIPPED"], 5_000, 4_000, 10).await.unwrap();
+        let first = s
+            .claim_tracking_checks(&["SHIPPED"], ms(5_000), ms(4_000), 10)
+            .await
+            .unwrap();
         assert_eq!(first.len(), 2);
+        assert_eq!(first[0].status_time, UnixMs::from_secs(100));
         assert!(s
-            .claim_tracking_checks(&["SHIPPED"], 5_001, 4_000, 10)
+            .claim_tracking_checks(&["SHIPPED"], ms(5_001), ms(4_000), 10)
             .await
             .unwrap()
             .is_empty());
-        s.record_tracking(&first[0].app_id, first[0].shop_id, &first[0].order_sn, 900, "PICKED_UP")
+        let moved = UnixMs::from_secs(900);
+        s.record_tracking(
+            &first[0].app_id,
+            first[0].shop_id,
+            &first[0].order_sn,
+            moved,
+            "PICKED_UP",
+        )
+        .await
+        .unwrap();
+        let next = s
+            .claim_tracking_checks(&["SHIPPED"], ms(9_000), ms(8_000), 10)
             .await
             .unwrap();
-        let next = s.claim_tracking_checks(&["SHIPPED"], 9_000, 8_000, 10).await.unwrap();
         let polled = next.iter().find(|o| o.order_sn == first[0].order_sn).unwrap();
-        assert_eq!(polled.tracking_updated_at, Some(900));
+        assert_eq!(polled.tracking_updated_at, Some(moved));
         // The ship-by scan reads a window, a page at a time, soonest first.
-        let to_ship = s.ship_by_between(&["READY_TO_SHIP"], 0, 2_000, 0, 10).await.unwrap();
+        let secs = UnixMs::from_secs;
+        let to_ship = s
+            .ship_by_between(&["READY_TO_SHIP"], secs(0), secs(2_000), 0, 10)
+            .await
+            .unwrap();
         assert_eq!(
             to_ship.iter().map(|o| o.order_sn.as_str()).collect::<Vec<_>>(),
             ["WATCH2"]
         );
-        assert_eq!(to_ship[0].ship_by_date, Some(1_002));
+        assert_eq!(to_ship[0].ship_by_date, Some(secs(1_002)));
         assert!(s
-            .ship_by_between(&["READY_TO_SHIP"], 0, 1_002, 0, 10)
+            .ship_by_between(&["READY_TO_SHIP"], secs(0), secs(1_002), 0, 10)
             .await
             .unwrap()
             .is_empty());
-        let shipped = s.ship_by_between(&["SHIPPED"], 0, 2_000, 1, 10).await.unwrap();
+        // Ship-by dates are whole seconds: a bound between two seconds falls between them.
+        for (from, to, found) in [(1_001_999, 1_002_001, 1), (1_002_001, 1_003_000, 0), (0, 1_001_999, 0)] {
+            let rows = s
+                .ship_by_between(&["READY_TO_SHIP"], ms(from), ms(to), 0, 10)
+                .await
+                .unwrap();
+            assert_eq!(rows.len(), found, "ship-by 1 002 s in [{from} ms, {to} ms)");
+        }
+        let shipped = s
+            .ship_by_between(&["SHIPPED"], secs(0), secs(2_000), 1, 10)
+            .await
+            .unwrap();
         assert_eq!(
             shipped.iter().map(|o| o.order_sn.as_str()).collect::<Vec<_>>(),
             ["WATCH1"]
@@ -2600,13 +2639,13 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
             shop_id: shop(),
             access_token: Secret::new("access-1"),
             refresh_token: Secret::new("refresh-1"),
-            access_expires_at: 1,
-            refresh_expires_at: 1,
+            access_expires_at: UnixMs::from_secs(1),
+            refresh_expires_at: UnixMs::from_secs(1),
             status: ShopAuthStatus::Active,
             status_reason: None,
             version: 0,
         };
-        s.save_shop_auth(&auth, 1).await.unwrap();
+        s.save_shop_auth(&auth, ms(1)).await.unwrap();
         let plain_body = serde_json::json!({"partner_key": "pk-1", "name": "x"});
         let body = serde_json::json!({"partner_key": a.seal(&Secret::new("pk-1")), "name": "x"});
         let object = ConfigObject {
@@ -2647,7 +2686,7 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
             }
         }
         assert_eq!(looked_at, 5);
-        s.finish_reseal(looked_at, 4).await.unwrap();
+        s.finish_reseal(looked_at, ms(4)).await.unwrap();
         s.close().await;
 
         // The new key alone reads everything; the old one alone opens nothing.
@@ -2725,7 +2764,7 @@ async fn a_rotation_seals_rows_stored_before_sealing_and_finds_their_buyer() {
     for target in ResealTarget::ALL {
         while s.reseal_batch(target).await.unwrap().is_some() {}
     }
-    s.finish_reseal(0, 1).await.unwrap();
+    s.finish_reseal(0, ms(1)).await.unwrap();
     s.close().await;
     let hay = [
         std::fs::read(dir.path().join("t.db")).unwrap_or_default(),
@@ -2769,13 +2808,13 @@ async fn purging_a_shop_deletes_its_data_and_nothing_else() {
             shop_id: shop(),
             access_token: Secret::new("a"),
             refresh_token: Secret::new("r"),
-            access_expires_at: 1,
-            refresh_expires_at: 1,
+            access_expires_at: UnixMs::from_secs(1),
+            refresh_expires_at: UnixMs::from_secs(1),
             status: ShopAuthStatus::Deauthorized,
             status_reason: None,
             version: 0,
         };
-        s.save_shop_auth(&auth, 1).await.unwrap();
+        s.save_shop_auth(&auth, ms(1)).await.unwrap();
         for shop_id in [shop(), other_shop] {
             let standing = ShopStanding {
                 app_id: app(),

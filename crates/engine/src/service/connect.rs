@@ -7,6 +7,7 @@
 //! AgentId, 301002 another app's Secret, 93000 robot key).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use shoprelay_core::audit_text;
@@ -32,7 +33,7 @@ use crate::tokens::TokenError;
 use crate::Engine;
 
 /// How far back the order API step lists changed orders (seconds).
-const ORDER_WINDOW_SECS: i64 = 15 * 60;
+const ORDER_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// What one step of a check is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -662,7 +663,7 @@ impl<'a> ConnectService<'a> {
         );
         let body = serde_json::json!({
             "shoprelay_probe": "test connection",
-            "timestamp": self.engine.clock.now_secs(),
+            "timestamp": self.engine.clock.now().as_secs(),
         })
         .to_string();
         let signature = app.sign_push(public_url, body.as_bytes());
@@ -724,9 +725,11 @@ impl<'a> ConnectService<'a> {
         };
         let mut steps = vec![step(StepKind::TokenRefresh, None)];
         let region = shop.region.as_deref();
-        let now = self.engine.clock.now_secs();
+        // The listing's bounds are unix seconds.
+        let now = self.engine.clock.now();
+        let (since, until) = ((now - ORDER_WINDOW).as_secs(), now.as_secs());
         let listed = app
-            .changed_orders(shop.shop_id, region, &access, now - ORDER_WINDOW_SECS, now, None)
+            .changed_orders(shop.shop_id, region, &access, since, until, None)
             .await;
         steps.push(step(
             StepKind::OrderApi,

@@ -2,6 +2,7 @@
 //! shop's authorization (never its tokens).
 
 use serde::Serialize;
+use shoprelay_clock::UnixMs;
 use shoprelay_marketplaces::adapter::Unsupported;
 use shoprelay_marketplaces::platform::display_name;
 use shoprelay_store::{ConversationArchive, Outbox, QueueDepths, ShopAuthRepo, ShopAuthStatus, ShopChat};
@@ -21,8 +22,10 @@ pub struct ShopStatus {
     pub status: ShopAuthStatus,
     /// Why it is not active.
     pub status_reason: Option<String>,
-    /// When the access token expires (unix seconds).
-    pub access_expires_at: i64,
+    /// When the access token expires (unix seconds in the JSON, as before instants were typed).
+    #[serde(with = "shoprelay_clock::unix_secs")]
+    #[schema(value_type = i64)]
+    pub access_expires_at: UnixMs,
     /// Whether members can answer the shop's buyers from WeCom.
     pub chat: ChatCapability,
 }

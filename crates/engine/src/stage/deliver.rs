@@ -508,7 +508,7 @@ impl Deliver {
         }
         let body = serde_json::to_vec(message).map_err(|e| Failure::permanent(e.to_string()))?;
         let id = format!("msg_shoprelay_{delivery_id}");
-        let timestamp = self.clock.now_secs();
+        let timestamp = self.clock.now().as_secs();
         let response = self
             .webhooks
             .client(cfg.allow_private_network)

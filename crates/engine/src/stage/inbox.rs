@@ -346,7 +346,7 @@ impl Inbox {
                     shop,
                     ShopAuthStatus::Deauthorized,
                     Some("deauthorization push"),
-                    self.clock.now_ms(),
+                    self.clock.now(),
                 )
                 .await
             {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use shoprelay_clock::SharedClock;
+use shoprelay_clock::{SharedClock, UnixMs};
 use shoprelay_core::entity::ShopState;
 use shoprelay_core::event::{Event, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
@@ -229,13 +229,13 @@ impl MarketplaceApp for LazadaMarketplace {
         }
     }
 
-    fn authorization_link(&self, redirect: &str, state: &str, _now: i64) -> String {
+    fn authorization_link(&self, redirect: &str, state: &str, _now: UnixMs) -> String {
         // Lazada returns to the redirect URI as registered, query included: the state rides in it.
         self.client
             .authorize_url(&self.config, &format!("{redirect}?state={state}"))
     }
 
-    async fn authorize(&self, redirect: &RedirectQuery, now: i64) -> Result<Vec<ShopGrant>, AuthorizeError> {
+    async fn authorize(&self, redirect: &RedirectQuery, now: UnixMs) -> Result<Vec<ShopGrant>, AuthorizeError> {
         let code = redirect
             .get("code")
             .filter(|c| !c.is_empty())
@@ -331,7 +331,7 @@ impl MarketplaceApp for LazadaMarketplace {
             .collect())
     }
 
-    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Vec<ShopGrant>, ApiError> {
+    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: UnixMs) -> Result<Vec<ShopGrant>, ApiError> {
         let grant = self.client.refresh_token(&self.config, refresh_token).await?;
         let tokens = Grant {
             access_token: grant.access_token.clone(),
@@ -466,8 +466,8 @@ mod tests {
         let tokens = Grant {
             access_token: Secret::new("a"),
             refresh_token: Secret::new("r"),
-            access_expires_at: 1,
-            refresh_expires_at: 2,
+            access_expires_at: UnixMs::from_secs(1),
+            refresh_expires_at: UnixMs::from_secs(2),
         };
         let granted = shop_grant(&seller, &tokens);
         assert_eq!(granted.shop, seller.seller_id);

@@ -72,7 +72,14 @@ impl LazadaClient {
     /// Exchanges the single-use `code` of an authorization redirect (valid 30 minutes) for tokens.
     pub async fn create_token(&self, app: &LazadaAppConfig, code: &str) -> Result<TokenGrant, LazadaError> {
         let params = [("code", code.to_owned())];
-        let request = sign_request(app, &app.auth_base, TOKEN_CREATE, None, &params, self.clock.now_ms());
+        let request = sign_request(
+            app,
+            &app.auth_base,
+            TOKEN_CREATE,
+            None,
+            &params,
+            self.clock.now().as_millis(),
+        );
         let answer: TokenAnswer = self.call(request, Method::PostForm, Shape::TopLevel).await?;
         answer.into_grant()
     }
@@ -84,7 +91,14 @@ impl LazadaClient {
         refresh_token: &Secret,
     ) -> Result<TokenGrant, LazadaError> {
         let params = [("refresh_token", refresh_token.expose().to_owned())];
-        let request = sign_request(app, &app.auth_base, TOKEN_REFRESH, None, &params, self.clock.now_ms());
+        let request = sign_request(
+            app,
+            &app.auth_base,
+            TOKEN_REFRESH,
+            None,
+            &params,
+            self.clock.now().as_millis(),
+        );
         let answer: TokenAnswer = self.call(request, Method::PostForm, Shape::TopLevel).await?;
         answer.into_grant()
     }
@@ -140,7 +154,7 @@ impl LazadaClient {
     ) -> Result<T, LazadaError> {
         let base = app.api_base(region);
         let token = Some(access_token.expose());
-        let request = sign_request(app, base, path, token, params, self.clock.now_ms());
+        let request = sign_request(app, base, path, token, params, self.clock.now().as_millis());
         self.call(request, Method::Get, Shape::Data).await
     }
 

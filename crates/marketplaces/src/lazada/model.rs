@@ -4,11 +4,13 @@
 //! fails a whole answer.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use chrono::DateTime;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::Secret;
 
@@ -88,15 +90,20 @@ pub struct TokenGrant {
 }
 
 impl TokenGrant {
-    /// The unix time the access token expires, for an answer received at `now` (unix seconds).
-    pub fn access_expires_at(&self, now: i64) -> i64 {
-        now.saturating_add(self.expires_in)
+    /// When the access token expires, for an answer received at `now`.
+    pub fn access_expires_at(&self, now: UnixMs) -> UnixMs {
+        now + lifetime(self.expires_in)
     }
 
-    /// The unix time the refresh token expires, for an answer received at `now` (unix seconds).
-    pub fn refresh_expires_at(&self, now: i64) -> i64 {
-        now.saturating_add(self.refresh_expires_in)
+    /// When the refresh token expires, for an answer received at `now`.
+    pub fn refresh_expires_at(&self, now: UnixMs) -> UnixMs {
+        now + lifetime(self.refresh_expires_in)
     }
+}
+
+/// A lifetime in seconds as Lazada answers it; a negative one (never sent) means expired already.
+fn lifetime(secs: i64) -> Duration {
+    Duration::from_secs(u64::try_from(secs).unwrap_or(0))
 }
 
 /// One `country_user_info` (create) or `country_user_info_list` (refresh) entry.

@@ -21,8 +21,9 @@ fn token_create_answer() {
     );
     assert!(grant.refresh_token.expose().starts_with("500016000300"));
     assert_eq!((grant.expires_in, grant.refresh_expires_in), (10, 60));
-    assert_eq!(grant.access_expires_at(1_700_000_000), 1_700_000_010);
-    assert_eq!(grant.refresh_expires_at(1_700_000_000), 1_700_000_060);
+    let now = UnixMs::from_millis(1_700_000_000_500);
+    assert_eq!(grant.access_expires_at(now), UnixMs::from_millis(1_700_000_010_500));
+    assert_eq!(grant.refresh_expires_at(now), UnixMs::from_millis(1_700_000_060_500));
     assert_eq!(grant.country.as_deref(), Some("sg"));
     assert_eq!(grant.account.as_deref(), Some("xxx@126.com"));
     assert_eq!(

@@ -1,5 +1,7 @@
 //! [`ShopeeMarketplace`]: a configured Shopee partner app behind the neutral [`MarketplaceApp`] interface.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use shoprelay_clock::UnixMs;
 use shoprelay_core::entity::ShopState;
@@ -24,7 +26,7 @@ use crate::adapter::{
 use crate::standing::{PushedStanding, Standing};
 
 /// Refresh tokens live 30 days.
-const REFRESH_TOKEN_SECS: i64 = 30 * 24 * 3600;
+const REFRESH_TOKEN_LIFE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// A Shopee partner app with its keys and client.
 pub struct ShopeeMarketplace {
@@ -203,17 +205,18 @@ impl MarketplaceApp for ShopeeMarketplace {
         }
     }
 
-    fn authorization_link(&self, redirect: &str, state: &str, now: i64) -> String {
+    fn authorization_link(&self, redirect: &str, state: &str, now: UnixMs) -> String {
         match self.config.auth_link {
             AuthLinkKind::Open => open_auth_url(&self.config.auth_base(), self.config.partner_id, redirect, state),
             // The legacy link echoes no state, but Shopee returns to the redirect URL as given.
-            AuthLinkKind::Legacy => self
-                .client
-                .auth_partner_url(&self.app, &format!("{redirect}?state={state}"), now),
+            AuthLinkKind::Legacy => {
+                self.client
+                    .auth_partner_url(&self.app, &format!("{redirect}?state={state}"), now.as_secs())
+            }
         }
     }
 
-    async fn authorize(&self, redirect: &RedirectQuery, now: i64) -> Result<Vec<ShopGrant>, AuthorizeError> {
+    async fn authorize(&self, redirect: &RedirectQuery, now: UnixMs) -> Result<Vec<ShopGrant>, AuthorizeError> {
         let code = redirect
             .get("code")
             .filter(|c| !c.is_empty())
@@ -242,7 +245,7 @@ impl MarketplaceApp for ShopeeMarketplace {
             access_token: grant.access_token,
             refresh_token: grant.refresh_token,
             access_expires_at: grant.expires.at(now),
-            refresh_expires_at: now + REFRESH_TOKEN_SECS,
+            refresh_expires_at: now + REFRESH_TOKEN_LIFE,
         };
         // Shopee's token answer names the shops and nothing else about them: no profile to keep.
         Ok(shops
@@ -425,7 +428,7 @@ impl MarketplaceApp for ShopeeMarketplace {
         })
     }
 
-    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: i64) -> Result<Vec<ShopGrant>, ApiError> {
+    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, now: UnixMs) -> Result<Vec<ShopGrant>, ApiError> {
         let grant = self
             .client
             .refresh_access_token(&self.app, refresh_token.expose(), shop)
@@ -437,7 +440,7 @@ impl MarketplaceApp for ShopeeMarketplace {
                 access_token: grant.access_token,
                 refresh_token: grant.refresh_token,
                 access_expires_at: grant.expires.at(now),
-                refresh_expires_at: now + REFRESH_TOKEN_SECS,
+                refresh_expires_at: now + REFRESH_TOKEN_LIFE,
             },
             profile: None,
         }])

@@ -5,7 +5,10 @@
 //! `state` parameter back with the code — the CSRF defence. The legacy one is signed, on the API host,
 //! and echoes nothing; there the state travels inside the redirect URL, which Shopee returns to intact.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
+use shoprelay_clock::UnixMs;
 
 /// Which authorization link an app offers sellers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,11 +79,11 @@ impl TokenExpiry {
         }
     }
 
-    /// The unix time the token expires, for an answer received at `now`.
-    pub fn at(self, now: i64) -> i64 {
+    /// When the token expires, for an answer received at `now` (a negative lifetime: expired already).
+    pub fn at(self, now: UnixMs) -> UnixMs {
         match self {
-            Self::In(secs) => now + secs,
-            Self::At(at) => at,
+            Self::In(secs) => now + Duration::from_secs(u64::try_from(secs).unwrap_or(0)),
+            Self::At(at) => UnixMs::from_secs(at),
         }
     }
 }
@@ -126,11 +129,19 @@ mod tests {
 
     #[test]
     fn expire_in_is_a_duration_or_an_epoch() {
-        assert_eq!(TokenExpiry::from_expire_in(14400).at(1_700_000_000), 1_700_014_400);
+        let now = UnixMs::from_millis(1_700_000_000_250);
         assert_eq!(
-            TokenExpiry::from_expire_in(1_767_001_812).at(1_700_000_000),
-            1_767_001_812
+            TokenExpiry::from_expire_in(14400).at(now),
+            UnixMs::from_millis(1_700_014_400_250)
         );
-        assert_eq!(TokenExpiry::from_expire_in(0).at(5), 5);
+        assert_eq!(
+            TokenExpiry::from_expire_in(1_767_001_812).at(now),
+            UnixMs::from_secs(1_767_001_812)
+        );
+        assert_eq!(
+            TokenExpiry::from_expire_in(0).at(UnixMs::from_secs(5)),
+            UnixMs::from_secs(5)
+        );
+        assert_eq!(TokenExpiry::from_expire_in(-30).at(now), now);
     }
 }

@@ -228,7 +228,7 @@ impl ShopeeClient {
         query: &[(&str, String)],
         body: Option<Value>,
     ) -> Result<T, ShopeeError> {
-        let timestamp = self.clock.now_secs();
+        let timestamp = self.clock.now().as_secs();
         let sign = api_sign(app.partner_key.expose(), app.partner_id, path, timestamp, shop);
         let mut common = vec![
             ("partner_id", app.partner_id.to_string()),

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use shoprelay_clock::SharedClock;
+use shoprelay_clock::{SharedClock, UnixMs};
 use shoprelay_core::entity::ShopState;
 use shoprelay_core::event::{Event, Platform};
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
@@ -240,12 +240,12 @@ impl MarketplaceApp for TiktokMarketplace {
         }
     }
 
-    fn authorization_link(&self, _redirect: &str, state: &str, _now: i64) -> String {
+    fn authorization_link(&self, _redirect: &str, state: &str, _now: UnixMs) -> String {
         // TikTok sends the seller to the redirect URL registered for the service, with the state given here.
         self.client.authorize_url(&self.config, state)
     }
 
-    async fn authorize(&self, redirect: &RedirectQuery, _now: i64) -> Result<Vec<ShopGrant>, AuthorizeError> {
+    async fn authorize(&self, redirect: &RedirectQuery, _now: UnixMs) -> Result<Vec<ShopGrant>, AuthorizeError> {
         let code = redirect
             .get("code")
             .filter(|c| !c.is_empty())
@@ -354,7 +354,7 @@ impl MarketplaceApp for TiktokMarketplace {
             .collect())
     }
 
-    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, _now: i64) -> Result<Vec<ShopGrant>, ApiError> {
+    async fn refresh(&self, shop: ShopId, refresh_token: &Secret, _now: UnixMs) -> Result<Vec<ShopGrant>, ApiError> {
         let grant = self.client.refresh_token(&self.config, refresh_token).await?;
         let tokens = Self::tokens(&grant);
         // The pair is the seller's, shared by every shop they authorized. Which shops those are is asked

@@ -152,7 +152,7 @@ impl TiktokClient {
     ) -> Result<TokenGrant, TiktokError> {
         let url = format!("{}{path}", app.auth_base.trim_end_matches('/'));
         let answer: TokenAnswer = self.send(self.http.get(&url).query(query), &url).await?;
-        answer.into_grant(self.clock.now_secs())
+        answer.into_grant(self.clock.now())
     }
 
     async fn shop_call<T: DeserializeOwned>(
@@ -165,7 +165,7 @@ impl TiktokClient {
         body: Option<String>,
     ) -> Result<T, TiktokError> {
         let raw = body.as_deref().unwrap_or_default().as_bytes();
-        let query = signed_query(app, path, shop_cipher, params, raw, self.clock.now_secs());
+        let query = signed_query(app, path, shop_cipher, params, raw, self.clock.now().as_secs());
         let url = format!("{}{path}", app.api_base.trim_end_matches('/'));
         // The body is sent as the very bytes that were signed.
         let request = match body {

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::ids::ConfigId;
 use shoprelay_core::secret::Secret;
 
@@ -76,11 +77,11 @@ pub struct TokenGrant {
     pub access_token: Secret,
     /// Token for the next refresh.
     pub refresh_token: Secret,
-    /// Unix seconds the access token expires. TikTok's `access_token_expire_in` IS this time, not a
-    /// duration, despite its name.
-    pub access_expires_at: i64,
-    /// Unix seconds the refresh token expires (`refresh_token_expire_in`, likewise a time).
-    pub refresh_expires_at: i64,
+    /// When the access token expires. TikTok's `access_token_expire_in` IS this time (in unix seconds),
+    /// not a duration, despite its name.
+    pub access_expires_at: UnixMs,
+    /// When the refresh token expires (`refresh_token_expire_in`, likewise a time).
+    pub refresh_expires_at: UnixMs,
     /// The seller's id for this app.
     pub open_id: Option<String>,
     /// The seller's name.
@@ -105,10 +106,9 @@ pub(crate) struct TokenAnswer {
 }
 
 impl TokenAnswer {
-    /// Checks the answer carries tokens whose expiry times lie after `now` (unix seconds): an expiry in
-    /// the past means the answer was misread (a duration taken for a time), and would have every call
-    /// refresh first.
-    pub(crate) fn into_grant(self, now: i64) -> Result<TokenGrant, TiktokError> {
+    /// Checks the answer carries tokens whose expiry times lie after `now`: an expiry in the past means
+    /// the answer was misread (a duration taken for a time), and would have every call refresh first.
+    pub(crate) fn into_grant(self, now: UnixMs) -> Result<TokenGrant, TiktokError> {
         let invalid = |field, detail: String| TiktokError::InvalidField { field, detail };
         let access_token = self
             .access_token
@@ -116,9 +116,12 @@ impl TokenAnswer {
         let refresh_token = self
             .refresh_token
             .ok_or_else(|| invalid("refresh_token", "missing from the answer".into()))?;
-        let future = |field, at: Option<i64>| match at {
-            Some(at) if at > now => Ok(at),
-            Some(at) => Err(invalid(field, format!("{at} is not a unix time after now ({now})"))),
+        let future = |field, at: Option<i64>| match at.map(|secs| (secs, UnixMs::from_secs(secs))) {
+            Some((_, at)) if at > now => Ok(at),
+            Some((secs, _)) => Err(invalid(
+                field,
+                format!("{secs} is not a unix time after now ({})", now.as_secs()),
+            )),
             None => Err(invalid(field, "missing from the answer".into())),
         };
         Ok(TokenGrant {
@@ -330,11 +333,11 @@ mod tests {
             "refresh_token": "ROW_r", "refresh_token_expire_in": (NOW + 31_536_000).to_string(),
             "open_id": "7010", "seller_name": "Ana's Store"
         }))
-        .into_grant(NOW)
+        .into_grant(UnixMs::from_secs(NOW))
         .unwrap();
         // The time itself, not now plus it.
-        assert_eq!(grant.access_expires_at, NOW + 604_800);
-        assert_eq!(grant.refresh_expires_at, NOW + 31_536_000);
+        assert_eq!(grant.access_expires_at, UnixMs::from_secs(NOW + 604_800));
+        assert_eq!(grant.refresh_expires_at, UnixMs::from_secs(NOW + 31_536_000));
         assert_eq!(grant.seller_name.as_deref(), Some("Ana's Store"));
     }
 
@@ -344,11 +347,11 @@ mod tests {
             "access_token": "a", "access_token_expire_in": 604_800,
             "refresh_token": "r", "refresh_token_expire_in": NOW + 1
         }))
-        .into_grant(NOW)
+        .into_grant(UnixMs::from_secs(NOW))
         .unwrap_err();
         assert!(err.to_string().contains("access_token_expire_in"), "{err}");
         let missing = answer(json!({"access_token": "a", "access_token_expire_in": NOW + 1}))
-            .into_grant(NOW)
+            .into_grant(UnixMs::from_secs(NOW))
             .unwrap_err();
         assert!(missing.to_string().contains("refresh_token"), "{missing}");
     }

@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use shoprelay_clock::{Clock, SystemClock};
@@ -129,19 +130,20 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             );
             continue;
         }
+        let now = SystemClock.now();
         let auth = ShopAuth {
             app_id: shop.app.clone(),
             shop_id: shop.shop_id,
             access_token: access.clone(),
             refresh_token: refresh.clone(),
             // Unknown age: refresh soon, so the given pair is proven and rotated early.
-            access_expires_at: SystemClock.now_secs() + 600,
-            refresh_expires_at: SystemClock.now_secs() + 30 * 24 * 3600,
+            access_expires_at: now + Duration::from_secs(600),
+            refresh_expires_at: now + Duration::from_secs(30 * 24 * 3600),
             status: ShopAuthStatus::Active,
             status_reason: None,
             version: 0,
         };
-        store.save_shop_auth(&auth, SystemClock.now_ms()).await?;
+        store.save_shop_auth(&auth, now).await?;
         println!("tokens   令牌  shop {} (seeded from the file)", shop.shop_id);
     }
     let n = |c: ConfigChange| changes.iter().filter(|x| x.2 == c).count();

@@ -78,7 +78,7 @@ async fn rotate(args: Args) -> Result<ExitCode> {
             bar.inc(n);
         }
     }
-    store.finish_reseal(looked_at, SystemClock.now_ms()).await?;
+    store.finish_reseal(looked_at, SystemClock.now()).await?;
     bar.finish_and_clear();
     store.close().await;
     println!("已完成 done: every stored secret and all personal data are sealed under the current master key ({looked_at} row(s) looked at).");

@@ -1,7 +1,9 @@
 //! Shop authorization: the OAuth redirect flow, refresh before expiry (single-flight, single-use refresh
 //! tokens), and a dead refresh token turning into "needs re-authorization" plus a message to the admins.
 
-use shoprelay_clock::Clock;
+use std::time::Duration;
+
+use shoprelay_clock::{Clock, UnixMs};
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_sim::shopee::{ApiFault, NewItem, NewOrder, ShopeeSimConfig, SimMainAccount, SimShop};
 use shoprelay_store::ShopAuthStatus;
@@ -23,8 +25,8 @@ async fn age_token(app: &TestApp) {
     let (a, s) = ids();
     let store = app.server.engine.store();
     let mut auth = store.shop_auth(&a, s).await.unwrap().unwrap();
-    auth.access_expires_at = app.clock.now_secs() + 60;
-    assert!(store.rotate_shop_tokens(&auth, 0).await.unwrap());
+    auth.access_expires_at = app.clock.now() + Duration::from_secs(60);
+    assert!(store.rotate_shop_tokens(&auth, UnixMs::EPOCH).await.unwrap());
 }
 
 #[tokio::test]
@@ -98,7 +100,7 @@ async fn tokens_are_refreshed_before_expiry_and_rotate() {
         after.refresh_token, before.refresh_token,
         "single-use refresh token rotated"
     );
-    assert!(after.access_expires_at > app.clock.now_secs() + 3600);
+    assert!(after.access_expires_at > app.clock.now() + Duration::from_secs(3600));
     // The rotated pair works for the next refresh (the old one is dead at Shopee).
     age_token(&app).await;
     assert_eq!(app.server.engine.refresh_due().await.unwrap(), 1);
@@ -228,8 +230,8 @@ async fn age_shop(app: &TestApp, shop: u64) {
     let (a, _) = ids();
     let store = app.server.engine.store();
     let mut auth = store.shop_auth(&a, ShopId::new(shop).unwrap()).await.unwrap().unwrap();
-    auth.access_expires_at = app.clock.now_secs() + 60;
-    assert!(store.rotate_shop_tokens(&auth, 0).await.unwrap());
+    auth.access_expires_at = app.clock.now() + Duration::from_secs(60);
+    assert!(store.rotate_shop_tokens(&auth, UnixMs::EPOCH).await.unwrap());
 }
 
 #[tokio::test]
@@ -370,10 +372,11 @@ async fn an_expire_in_given_as_a_unix_time_is_read_as_one() {
     .await;
     app.authorize().await;
     let (a, s) = ids();
-    let now = app.clock.now_secs();
+    let now = app.clock.now();
     let auth = app.server.engine.store().shop_auth(&a, s).await.unwrap().unwrap();
+    let four_hours = now + Duration::from_secs(4 * 3600);
     assert!(
-        (now + 4 * 3600 - 60..=now + 4 * 3600 + 60).contains(&auth.access_expires_at),
+        auth.access_expires_at.millis_since(four_hours).abs() <= 60_000,
         "expires at {} (now {now})",
         auth.access_expires_at
     );

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use shoprelay::server::{start, Running, StartOptions};
-use shoprelay_clock::{Clock, ManualClock};
+use shoprelay_clock::{Clock, ManualClock, UnixMs};
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::secret::{Secret, SecretBox};
 use shoprelay_engine::config::{parse_config, ConfigFile, Registry};
@@ -218,15 +218,15 @@ impl TestApp {
         file
     }
 
-    /// Stores an active authorization of shop `shop` of app `app` with the tokens its marketplace granted
-    /// (expiries in Unix seconds), as the authorization callback does.
+    /// Stores an active authorization of shop `shop` of app `app` with the tokens its marketplace granted,
+    /// as the authorization callback does.
     pub async fn save_active_auth(
         &self,
         app: &str,
         shop: u64,
         (access_token, refresh_token): (Secret, Secret),
-        access_expires_at: i64,
-        refresh_expires_at: i64,
+        access_expires_at: UnixMs,
+        refresh_expires_at: UnixMs,
     ) {
         let auth = ShopAuth {
             app_id: ConfigId::parse(app).unwrap(),
@@ -240,7 +240,7 @@ impl TestApp {
             version: 0,
         };
         let store = self.server.engine.store();
-        store.save_shop_auth(&auth, self.clock.now_ms()).await.unwrap();
+        store.save_shop_auth(&auth, self.clock.now()).await.unwrap();
     }
 
     /// Authorizes the simulated shop through the real OAuth redirect flow.

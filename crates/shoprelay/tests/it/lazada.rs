@@ -22,7 +22,7 @@ async fn spawn_with_lazada() -> (TestApp, LazadaSim, LazadaAppConfig) {
     let code = lazada.authorize("seller@example.com").unwrap();
     let client = LazadaClient::new(reqwest::Client::new(), app.clock.shared());
     let grant = client.create_token(&cfg, &code).await.unwrap();
-    let now = app.clock.now_secs();
+    let now = app.clock.now();
     let tokens = (grant.access_token.clone(), grant.refresh_token.clone());
     let (access, refresh) = (grant.access_expires_at(now), grant.refresh_expires_at(now));
     app.save_active_auth(LZ_APP, SELLER, tokens, access, refresh).await;
@@ -218,7 +218,7 @@ async fn one_login_selling_in_two_countries_keeps_both_shops_authorized_across_r
     let client = LazadaClient::new(reqwest::Client::new(), app.clock.shared());
     let grant = client.create_token(&cfg, &code).await.unwrap();
     assert_eq!(grant.sellers.len(), 2);
-    let now = app.clock.now_secs();
+    let now = app.clock.now();
     for shop in shops {
         let auth = ShopAuth {
             app_id: app_id.clone(),
@@ -231,7 +231,7 @@ async fn one_login_selling_in_two_countries_keeps_both_shops_authorized_across_r
             status_reason: None,
             version: 0,
         };
-        engine.store().save_shop_auth(&auth, app.clock.now_ms()).await.unwrap();
+        engine.store().save_shop_auth(&auth, now).await.unwrap();
     }
     // Two rounds of refreshes: each spends the login's refresh token, which Lazada rotates.
     for round in 0..2 {
@@ -248,7 +248,10 @@ async fn one_login_selling_in_two_countries_keeps_both_shops_authorized_across_r
                 "round {round}: {:?}",
                 auth.status_reason
             );
-            assert!(auth.access_expires_at > app.clock.now_secs() + 86_400, "round {round}");
+            assert!(
+                auth.access_expires_at > app.clock.now() + Duration::from_secs(86_400),
+                "round {round}"
+            );
         }
         assert_eq!(auths[0].refresh_token.expose(), auths[1].refresh_token.expose());
     }

@@ -239,13 +239,13 @@ async fn sealed_database(dir: &std::path::Path) -> (String, String) {
         shop_id: ShopId::new(SHOP).unwrap(),
         access_token: shoprelay_core::secret::Secret::new("access-1"),
         refresh_token: shoprelay_core::secret::Secret::new("refresh-1"),
-        access_expires_at: 1,
-        refresh_expires_at: 1,
+        access_expires_at: UnixMs::from_secs(1),
+        refresh_expires_at: UnixMs::from_secs(1),
         status: ShopAuthStatus::Active,
         status_reason: None,
         version: 0,
     };
-    store.save_shop_auth(&auth, 1).await.unwrap();
+    store.save_shop_auth(&auth, UnixMs::from_millis(1)).await.unwrap();
     let event = Event {
         dedupe_key: "chat-1".into(),
         platform: shoprelay_marketplaces::shopee::PLATFORM,
@@ -419,7 +419,7 @@ async fn a_shop_that_left_is_purged_and_a_connected_one_only_with_force() {
     );
 
     store
-        .set_shop_status(&app, shop, ShopAuthStatus::Deauthorized, None, 2)
+        .set_shop_status(&app, shop, ShopAuthStatus::Deauthorized, None, UnixMs::from_millis(2))
         .await
         .unwrap();
     let done = purge();

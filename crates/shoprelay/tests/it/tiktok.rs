@@ -243,19 +243,18 @@ async fn a_tiktok_access_token_is_refreshed_with_its_absolute_expiry_and_the_spe
     let before = engine.store().shop_auth(&app_id, shop).await.unwrap().unwrap();
     assert!(engine.store().shop_profile(&app_id, shop).await.unwrap().is_none());
     // access_token_expire_in is the time itself: a week from now, not now plus a date.
-    let week = tiktok.config().access_token_ttl_secs;
+    let week = Duration::from_secs(u64::try_from(tiktok.config().access_token_ttl_secs).unwrap());
     assert!(
-        (before.access_expires_at - (app.clock.now_secs() + week)).abs() <= 1,
+        before.access_expires_at.millis_since(app.clock.now() + week).abs() <= 1_000,
         "{before:?}"
     );
-    app.clock
-        .advance(Duration::from_secs(u64::try_from(week).unwrap() - 600));
+    app.clock.advance(week - Duration::from_secs(600));
     assert!(engine.refresh_due().await.unwrap() >= 1);
     let after = engine.store().shop_auth(&app_id, shop).await.unwrap().unwrap();
     assert_ne!(after.access_token.expose(), before.access_token.expose());
     assert_ne!(after.refresh_token.expose(), before.refresh_token.expose());
     assert!(
-        (after.access_expires_at - (app.clock.now_secs() + week)).abs() <= 1,
+        after.access_expires_at.millis_since(app.clock.now() + week).abs() <= 1_000,
         "{after:?}"
     );
     assert_eq!(after.status, ShopAuthStatus::Active);
@@ -353,7 +352,8 @@ async fn a_seller_authorizes_through_the_tiktok_link_and_the_shop_gets_tokens() 
     let auth = engine.store().shop_auth(&app_id, shop).await.unwrap().unwrap();
     assert_eq!(auth.status, ShopAuthStatus::Active);
     assert!(
-        auth.access_expires_at > app.clock.now_secs() && auth.access_expires_at < app.clock.now_secs() + 8 * 86_400
+        auth.access_expires_at > app.clock.now()
+            && auth.access_expires_at < app.clock.now() + Duration::from_secs(8 * 86_400)
     );
     // The state was spent: the same redirect cannot bind the shop again.
     assert_eq!(app.http.get(&callback).send().await.unwrap().status(), 400);

@@ -362,13 +362,13 @@ impl SqlStore {
 
     /// Ends a rotation whose every target is done: the database is checked against the current key
     /// from now on (the previous one can go), the cursors are dropped, and the audit log says so.
-    pub async fn finish_reseal(&self, looked_at: u64, now: i64) -> Result<(), StoreError> {
+    pub async fn finish_reseal(&self, looked_at: u64, now: UnixMs) -> Result<(), StoreError> {
         let check = self.secrets.fingerprint(super::personal::KEY_CHECK);
         let prefix = format!("reseal:{}:%", self.secrets.key_id());
         let audit = AuditEntry::new(
             AuditKind::Privacy,
             AuditOutcome::KeysRotated,
-            UnixMs::from_millis(now),
+            now,
             format!(
                 "every sealed value is under master key {} ({looked_at} row(s) looked at)",
                 self.secrets.key_id()

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_core::shop::ShopProfile;
 
@@ -21,6 +22,7 @@ struct Row {
     shop_id: i64,
     access_token: String,
     refresh_token: String,
+    // The expiries are unix seconds in their columns (the platforms' unit); the other times are milliseconds.
     access_expires_at: i64,
     refresh_expires_at: i64,
     status: String,
@@ -48,8 +50,8 @@ impl SqlStore {
                 .ok_or_else(|| corrupt(format!("shop id {}", r.shop_id)))?,
             access_token: self.secrets.open(&r.access_token)?,
             refresh_token: self.secrets.open(&r.refresh_token)?,
-            access_expires_at: r.access_expires_at,
-            refresh_expires_at: r.refresh_expires_at,
+            access_expires_at: UnixMs::from_secs(r.access_expires_at),
+            refresh_expires_at: UnixMs::from_secs(r.refresh_expires_at),
             status: ShopAuthStatus::parse(&r.status).ok_or_else(|| corrupt(format!("status {}", r.status)))?,
             status_reason: r.status_reason,
             version: r.version,
@@ -59,7 +61,7 @@ impl SqlStore {
 
 #[async_trait]
 impl ShopAuthRepo for SqlStore {
-    async fn save_shop_auth(&self, a: &ShopAuth, now: i64) -> Result<()> {
+    async fn save_shop_auth(&self, a: &ShopAuth, now: UnixMs) -> Result<()> {
         let access = self.secrets.seal(&a.access_token);
         let refresh = self.secrets.seal(&a.refresh_token);
         with_pool!(self, pool => {
@@ -76,18 +78,18 @@ impl ShopAuthRepo for SqlStore {
             .bind(shop_to_sql(a.shop_id))
             .bind(access)
             .bind(refresh)
-            .bind(a.access_expires_at)
-            .bind(a.refresh_expires_at)
+            .bind(a.access_expires_at.as_secs())
+            .bind(a.refresh_expires_at.as_secs())
             .bind(a.status.as_str())
             .bind(a.status_reason.as_deref())
-            .bind(now)
+            .bind(now.as_millis())
             .execute(pool)
             .await?;
         });
         Ok(())
     }
 
-    async fn begin_refresh(&self, app: &ConfigId, shop: ShopId, now: i64, until: i64) -> Result<bool> {
+    async fn begin_refresh(&self, app: &ConfigId, shop: ShopId, now: UnixMs, until: UnixMs) -> Result<bool> {
         // One row per shop: the conditional UPDATE takes its row lock, so of two replicas exactly one wins.
         let taken = with_pool!(self, pool => {
             sqlx::query(
@@ -102,10 +104,10 @@ impl ShopAuthRepo for SqlStore {
                 "UPDATE token_refresh SET refreshing_until = $1
                  WHERE app_id = $2 AND shop_id = $3 AND refreshing_until <= $4",
             )
-            .bind(until)
+            .bind(until.as_millis())
             .bind(app.as_str())
             .bind(shop_to_sql(shop))
-            .bind(now)
+            .bind(now.as_millis())
             .execute(pool)
             .await?
             .rows_affected()
@@ -160,7 +162,7 @@ impl ShopAuthRepo for SqlStore {
         rows.into_iter().map(|r| self.open_row(r)).collect()
     }
 
-    async fn rotate_shop_tokens(&self, a: &ShopAuth, now: i64) -> Result<bool> {
+    async fn rotate_shop_tokens(&self, a: &ShopAuth, now: UnixMs) -> Result<bool> {
         let access = self.secrets.seal(&a.access_token);
         let refresh = self.secrets.seal(&a.refresh_token);
         let won = with_pool!(self, pool => {
@@ -171,11 +173,11 @@ impl ShopAuthRepo for SqlStore {
             )
             .bind(access)
             .bind(refresh)
-            .bind(a.access_expires_at)
-            .bind(a.refresh_expires_at)
+            .bind(a.access_expires_at.as_secs())
+            .bind(a.refresh_expires_at.as_secs())
             .bind(a.status.as_str())
             .bind(a.status_reason.as_deref())
-            .bind(now)
+            .bind(now.as_millis())
             .bind(a.app_id.as_str())
             .bind(shop_to_sql(a.shop_id))
             .bind(a.version)
@@ -186,7 +188,13 @@ impl ShopAuthRepo for SqlStore {
         Ok(won == 1)
     }
 
-    async fn save_shop_profile(&self, app: &ConfigId, shop: ShopId, profile: &ShopProfile, now: i64) -> Result<bool> {
+    async fn save_shop_profile(
+        &self,
+        app: &ConfigId,
+        shop: ShopId,
+        profile: &ShopProfile,
+        now: UnixMs,
+    ) -> Result<bool> {
         // The adapter's data is kept as the JSON text it wrote; `null` (it keeps none) as NULL.
         let data = match &profile.adapter_data {
             serde_json::Value::Null => None,
@@ -204,7 +212,7 @@ impl ShopAuthRepo for SqlStore {
             .bind(profile.name.as_deref())
             .bind(profile.region.as_deref())
             .bind(data)
-            .bind(now)
+            .bind(now.as_millis())
             .bind(app.as_str())
             .bind(shop_to_sql(shop))
             .execute(pool)
@@ -242,18 +250,18 @@ impl ShopAuthRepo for SqlStore {
         Ok((!profile.is_empty()).then_some(profile))
     }
 
-    async fn create_auth_state(&self, state: &str, app: &ConfigId, now: i64, expires_at: i64) -> Result<()> {
+    async fn create_auth_state(&self, state: &str, app: &ConfigId, now: UnixMs, expires_at: UnixMs) -> Result<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             // Links nobody completed would pile up otherwise.
             sqlx::query("DELETE FROM auth_states WHERE expires_at <= $1")
-                .bind(now)
+                .bind(now.as_millis())
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("INSERT INTO auth_states (state, app_id, expires_at) VALUES ($1, $2, $3)")
                 .bind(state)
                 .bind(app.as_str())
-                .bind(expires_at)
+                .bind(expires_at.as_millis())
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -261,13 +269,13 @@ impl ShopAuthRepo for SqlStore {
         Ok(())
     }
 
-    async fn take_auth_state(&self, state: &str, app: &ConfigId, now: i64) -> Result<bool> {
+    async fn take_auth_state(&self, state: &str, app: &ConfigId, now: UnixMs) -> Result<bool> {
         // The DELETE is the check: of two redirects carrying one state, exactly one deletes it.
         let taken = with_pool!(self, pool => {
             sqlx::query("DELETE FROM auth_states WHERE state = $1 AND app_id = $2 AND expires_at > $3")
                 .bind(state)
                 .bind(app.as_str())
-                .bind(now)
+                .bind(now.as_millis())
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -281,7 +289,7 @@ impl ShopAuthRepo for SqlStore {
         shop: ShopId,
         status: ShopAuthStatus,
         reason: Option<&str>,
-        now: i64,
+        now: UnixMs,
     ) -> Result<()> {
         with_pool!(self, pool => {
             sqlx::query(
@@ -290,7 +298,7 @@ impl ShopAuthRepo for SqlStore {
             )
             .bind(status.as_str())
             .bind(reason)
-            .bind(now)
+            .bind(now.as_millis())
             .bind(app.as_str())
             .bind(shop_to_sql(shop))
             .execute(pool)

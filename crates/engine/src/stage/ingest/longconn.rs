@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::ConfigId;
 use shoprelay_store::NewCallback;
@@ -46,8 +47,9 @@ pub enum LinkState {
     Connected,
     /// Waiting before dialling again.
     Backoff {
-        /// Until when (unix ms, engine clock).
-        until_ms: i64,
+        /// Until when (engine clock); `until_ms` in the status JSON, as before instants were typed.
+        #[serde(rename = "until_ms")]
+        until: UnixMs,
     },
 }
 
@@ -93,10 +95,6 @@ enum Step {
 fn backoff(failures: u32) -> Duration {
     let doubled = BACKOFF_MIN.saturating_mul(1 << failures.saturating_sub(1).min(5));
     doubled.min(BACKOFF_MAX)
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 impl Ingest {
@@ -227,8 +225,8 @@ impl Ingest {
                     backoff(failures)
                 }
             };
-            let until_ms = self.clock.now_ms() + millis(delay);
-            self.set_link(&app, &bot, |s| s.state = LinkState::Backoff { until_ms });
+            let until = self.clock.now() + delay;
+            self.set_link(&app, &bot, |s| s.state = LinkState::Backoff { until });
             if !self.wait(delay, &stop).await {
                 break;
             }
@@ -299,7 +297,8 @@ impl Ingest {
         let Some(cfg) = registry.wecom_apps.get(app) else {
             return;
         };
-        let now_secs = self.clock.now_secs();
+        // WeCom's create_time is unix seconds.
+        let now_secs = self.clock.now().as_secs();
         let (msgid, message) = match inbound {
             Inbound::Message {
                 msgid,

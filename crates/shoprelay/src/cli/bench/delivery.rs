@@ -138,7 +138,7 @@ async fn collect(wecom: &WeComSim, prefix: &str, sent: &Sent, after: u64) -> Res
 
 /// Where the time went, per order, from the audit log (whole-millisecond stamps): the push reaching
 /// the handler, the inbox stage (commit, queue, enrichment, routing), the outbox wait, the send.
-async fn stages(server: &Running, from_ms: i64, sent: &Sent, accepted: &Accepted) -> Result<String> {
+async fn stages(server: &Running, from: UnixMs, sent: &Sent, accepted: &Accepted) -> Result<String> {
     #[derive(Default)]
     struct Times {
         received: Option<f64>,
@@ -151,7 +151,7 @@ async fn stages(server: &Running, from_ms: i64, sent: &Sent, accepted: &Accepted
     let mut before_id = None;
     loop {
         let filter = AuditFilter {
-            from: Some(UnixMs::from_millis(from_ms)),
+            from: Some(from),
             before_id,
             limit: Some(1000),
             ..AuditFilter::default()
@@ -248,7 +248,7 @@ async fn measure(
 ) -> Result<Measured> {
     let n = args.destinations.max(1);
     // Distinct per run, so a run never matches an earlier run's messages.
-    let prefix = format!("BD{:05X}", SystemClock.now_ms().rem_euclid(0x10_0000));
+    let prefix = format!("BD{:05X}", SystemClock.now().as_millis().rem_euclid(0x10_0000));
     let warm_prefix = format!("{prefix}W");
     let warm = create_orders(setup.shopee.clone(), warm_prefix.clone(), n, 1_000.0, n as u64, slots);
     let (warm_sent, _) = load.run(warm).await??;
@@ -265,14 +265,14 @@ async fn measure(
     let cpu = CpuSample::now();
     let started = Instant::now();
     // Audit stamps are whole milliseconds; start the window a little early.
-    let from_ms = SystemClock.now_ms() - 1_000;
+    let from = SystemClock.now() - Duration::from_secs(1);
     let run = create_orders(setup.shopee.clone(), prefix.clone(), n, rate, total, slots);
     let (sent, mut acks) = load.run(run).await??;
     acks.sort_unstable();
     let (accepted, _) = collect(&setup.wecom, &prefix, &sent, after).await?;
     let cpu = CpuSample::now().since(&cpu);
     let wall = started.elapsed();
-    let breakdown = stages(&setup.server, from_ms, &sent, &accepted).await;
+    let breakdown = stages(&setup.server, from, &sent, &accepted).await;
     let stats = setup.wecom.stats();
     let refused = format!(
         "WeCom refused {:?}, dropped over member limits {}",
