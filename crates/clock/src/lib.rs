@@ -38,16 +38,6 @@ pub trait Clock: Debug + Send + Sync {
     /// Completes once [`Clock::now`] has reached `at` (at once if it already has).
     fn sleep_until(&self, at: UnixMs) -> Sleep;
 
-    /// Unix milliseconds now, for callers not yet holding instants as [`UnixMs`].
-    fn now_ms(&self) -> i64 {
-        self.now().as_millis()
-    }
-
-    /// Unix seconds now, for callers not yet holding instants as [`UnixMs`].
-    fn now_secs(&self) -> i64 {
-        self.now().as_secs()
-    }
-
     /// Completes once `duration` has passed by this clock.
     fn sleep(&self, duration: Duration) -> Sleep {
         self.sleep_until(self.now() + duration)

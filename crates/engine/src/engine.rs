@@ -392,7 +392,10 @@ impl Engine {
     }
 
     /// Purges rows past their retention as of `now`; see [`Audit::purge_expired`].
-    pub async fn purge_expired(&self, now: UnixMs) -> Result<Vec<(shoprelay_store::RetentionTarget, u64)>, EngineError> {
+    pub async fn purge_expired(
+        &self,
+        now: UnixMs,
+    ) -> Result<Vec<(shoprelay_store::RetentionTarget, u64)>, EngineError> {
         self.audit.purge_expired(now).await
     }
 

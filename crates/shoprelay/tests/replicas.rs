@@ -43,7 +43,7 @@ async fn fresh_database() -> Option<String> {
         .expect("DATABASE_URL must be reachable");
     // Named with its creation time: the conformance suite's cleanup (another run may be going on against
     // the same server) drops only test databases older than ten minutes.
-    let created = SystemClock.now_secs();
+    let created = SystemClock.now().as_secs();
     let name = format!("shoprelay_t_{created}_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&admin)
@@ -143,7 +143,7 @@ targets = [{{ type = "wecom_app", app = "hq", departments = [1] }}]
     let signed_url = format!("{PUBLIC_URL}/push/shopee/main");
     let mut accepted_by: HashMap<usize, usize> = HashMap::new();
     // Dated now: a push far from its arrival is not applied.
-    let now = SystemClock.now_secs();
+    let now = SystemClock.now().as_secs();
     for i in 0..ORDERS {
         if i == ORDERS / 2 {
             // One replica dies mid-run, with whatever it had claimed.

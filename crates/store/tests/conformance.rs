@@ -3892,8 +3892,12 @@ async fn one_batch_writes_what_the_single_operations_would() {
         );
 
         let audit = s.query_audit(&AuditFilter::default()).await.unwrap();
-        let count =
-            |kind: &str, outcome: AuditOutcome| audit.iter().filter(|a| a.kind.as_str() == kind && a.outcome == outcome).count();
+        let count = |kind: &str, outcome: AuditOutcome| {
+            audit
+                .iter()
+                .filter(|a| a.kind.as_str() == kind && a.outcome == outcome)
+                .count()
+        };
         // o1..o4 before the batch, n1 in it.
         assert_eq!(count("push", AuditOutcome::Accepted), 5);
         assert_eq!(count("push", AuditOutcome::Duplicate), 2);

@@ -95,7 +95,11 @@ impl TokenCache {
                     errmsg,
                 } = &err
                 {
-                    slot.rejected = Some((*errcode, errmsg.clone(), self.clock.now() + REJECTED_CREDENTIALS_BACKOFF));
+                    slot.rejected = Some((
+                        *errcode,
+                        errmsg.clone(),
+                        self.clock.now() + REJECTED_CREDENTIALS_BACKOFF,
+                    ));
                 }
                 Err(err)
             }

@@ -238,7 +238,8 @@ impl<'a> DashboardService<'a> {
         if let Err(err) = store.roll_up_dashboard().await {
             tracing::warn!(error = ?err, "rolling up the dashboard's sums failed; reading the log instead");
         }
-        let now = self.clock.now_ms();
+        // The dashboard's windows are unix-ms ranges over the audit log's column.
+        let now = self.clock.now().as_millis();
         // Whole minutes, so a bar is a full minute and the chart does not shift within one.
         let end = now - now.rem_euclid(MINUTE_MS) + MINUTE_MS;
         let hour = Window {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use shoprelay_clock::SharedClock;
+use shoprelay_clock::{SharedClock, UnixMs};
 use shoprelay_core::ids::{OrderSn, ShopId};
 use shoprelay_core::order::OrderSnapshot;
 use shoprelay_core::policy::FieldPolicy;
@@ -37,7 +37,7 @@ impl Enrich {
         auth: Option<ShopAuth>,
     ) -> Result<Option<OrderSnapshot>, EnrichError> {
         let retry = |error: String| match self.settings.enrich_backoff.delay(attempts) {
-            Some(delay) => EnrichError::Retry(self.clock.now_ms() + delay.as_millis() as i64, error),
+            Some(delay) => EnrichError::Retry(self.clock.now() + delay, error),
             None => EnrichError::GiveUp(error),
         };
         let token = match self.tokens.access_token_from(app.id(), shop, auth).await {
@@ -68,8 +68,8 @@ impl Enrich {
 
 /// Why an order's details could not be had now.
 pub(crate) enum EnrichError {
-    /// Try again at this time (unix ms); the error says why.
-    Retry(i64, String),
+    /// Try again at this time; the error says why.
+    Retry(UnixMs, String),
     /// No retry will help; the event goes out without details.
     GiveUp(String),
 }

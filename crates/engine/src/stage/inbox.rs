@@ -301,7 +301,7 @@ impl Inbox {
                     .await
                 {
                     Ok(detail) => detail,
-                    Err(EnrichError::Retry(at, error)) => return Step::RetryAt(UnixMs::from_millis(at), error),
+                    Err(EnrichError::Retry(at, error)) => return Step::RetryAt(at, error),
                     Err(EnrichError::GiveUp(error)) => {
                         let line = audit_text::sent_without_details(&error);
                         note = Some(note.map_or(line.clone(), |n| format!("{n}; {line}")));

@@ -106,9 +106,9 @@ impl AuditForm {
         let pick = |raw: &str| (!raw.trim().is_empty()).then(|| raw.trim().to_owned());
         let kind = match pick(&self.kind) {
             None => None,
-            Some(k) => Some(
-                AuditKind::parse(&k).ok_or_else(|| Box::new(BadFilter("kind")) as Box<dyn UserFacingDebug>)?,
-            ),
+            Some(k) => {
+                Some(AuditKind::parse(&k).ok_or_else(|| Box::new(BadFilter("kind")) as Box<dyn UserFacingDebug>)?)
+            }
         };
         let outcome = match pick(&self.outcome) {
             None => None,
@@ -259,7 +259,10 @@ pub async fn page(State(state): State<AppState>, authed: Authed, Query(form): Qu
         .iter()
         .map(|o| (o.as_str(), outcome_name(lang, *o)))
         .collect();
-    let kinds: Vec<(&str, &str)> = AuditKind::ALL.iter().map(|k| (k.as_str(), kind_name(lang, *k))).collect();
+    let kinds: Vec<(&str, &str)> = AuditKind::ALL
+        .iter()
+        .map(|k| (k.as_str(), kind_name(lang, *k)))
+        .collect();
     let known: Vec<_> = platform::all().collect();
     let platforms: Vec<(&str, &str)> = known.iter().map(|p| (p.as_str(), display_name(*p))).collect();
     let body = html! {

@@ -188,7 +188,9 @@ async fn purge(args: PurgeArgs) -> Result<ExitCode> {
         .map_err(|e| user_error(&e))?
         .map(|a| a.status);
     if status == Some(ShopAuthStatus::Active) && !args.force {
-        let (zh, en) = platform.map_or(("电商平台", "the marketplace"), |p| (display_name(p), display_name(p)));
+        let (zh, en) = platform.map_or(("电商平台", "the marketplace"), |p| {
+            (display_name(p), display_name(p))
+        });
         eprintln!(
             "店铺 {shop} 仍在授权中：请先在 {zh} 取消授权（或确认无误后加 --force）\n\
              shop {shop} is still authorized: deauthorize it at {en} first (or add --force if you are sure)"

@@ -30,7 +30,9 @@ async fn the_audit_chain_covers_the_pipeline_and_names_the_first_broken_link() {
     );
     assert_eq!(verdict.checked as i64, verdict.head.seq);
     let all = store.sealed_audit_page(0, 1_000).await.unwrap();
-    assert!(all.iter().any(|r| r.entry.kind == AuditKind::Push) && all.iter().any(|r| r.entry.kind == AuditKind::Delivery));
+    assert!(
+        all.iter().any(|r| r.entry.kind == AuditKind::Push) && all.iter().any(|r| r.entry.kind == AuditKind::Delivery)
+    );
 
     // Someone removes the newest entry, then rewrites an old one to hide a delivery.
     tamper(&app, &format!("DELETE FROM audit WHERE seq = {}", verdict.head.seq)).await;

@@ -115,7 +115,7 @@ async fn shipped_order(app: &TestApp) -> String {
         .add_tracking_step(
             &order_sn,
             TrackingStep {
-                update_time: app.clock.now_secs(),
+                update_time: app.clock.now().as_secs(),
                 description: TRAIL.into(),
                 logistics_status: "LOGISTICS_PICKUP_DONE".into(),
             },

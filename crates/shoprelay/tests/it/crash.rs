@@ -107,7 +107,8 @@ async fn kill_dash_nine_between_ack_and_delivery_loses_nothing() {
             line.split_whitespace().nth(1)?.parse::<f64>().ok()
         };
         Some(pending("shoprelay_inbox_pending")? == 0.0 && pending("shoprelay_deliveries_pending")? == 0.0)
-    }).await;
+    })
+    .await;
     assert!(drained, "the restarted server's queues drained");
 
     let mut per_order: HashMap<String, usize> = HashMap::new();

@@ -190,11 +190,11 @@ async fn an_order_full_of_markup_reaches_every_format_as_text() {
 async fn a_buyer_chat_message_reaches_markdown_text_and_cards_as_text() {
     let app = spawn_authorized_with_rules(RULES).await;
     let push = json!({
-        "code": 10, "shop_id": SHOP, "timestamp": app.clock.now_secs(),
+        "code": 10, "shop_id": SHOP, "timestamp": app.clock.now().as_secs(),
         "data": {"type": "message", "content": {
             "message_id": "m-attack", "from_id": 55, "from_user_name": format!("ana{ATTACK}"),
             "to_id": SHOP, "message_type": "text", "content": {"text": format!("{ATTACK}\n{VARIANT}\n@all 请登录")},
-            "conversation_id": "c1", "created_timestamp": app.clock.now_secs()
+            "conversation_id": "c1", "created_timestamp": app.clock.now().as_secs()
         }}
     });
     app.shopee.send_raw_push(None, &push.to_string()).await;

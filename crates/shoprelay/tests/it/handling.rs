@@ -352,7 +352,7 @@ targets = [{ type = "wecom_app", app = "hq", users = ["lisi"] }]
 "#;
     let app = spawn_authorized_with_rules(rules).await;
     let step = |status: &str, ago_secs: i64, description: &str| TrackingStep {
-        update_time: app.clock.now_secs() - ago_secs,
+        update_time: app.clock.now().as_secs() - ago_secs,
         description: description.into(),
         logistics_status: status.into(),
     };

@@ -39,7 +39,7 @@ async fn buyer_activity(app: &TestApp, buyer: &str, message_id: &str) -> String 
         .order
         .order_sn;
     // Stamped now: a push dated far in the past is outside the push time window and changes nothing.
-    let now = app.clock.now_secs();
+    let now = app.clock.now().as_secs();
     let push = json!({"code": 10, "shop_id": SHOP, "timestamp": now, "data": {"type": "message", "content": {
         "message_id": message_id, "from_id": 55501, "from_user_name": buyer, "to_id": SHOP,
         "message_type": "text", "content": {"text": CHAT}, "conversation_id": format!("c-{buyer}"),

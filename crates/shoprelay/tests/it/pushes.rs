@@ -120,7 +120,7 @@ async fn the_same_fact_in_a_new_push_body_is_not_sent_twice() {
     app.authorize().await;
     let sn = app.create_order("READY_TO_SHIP").await;
     // Shopee retries can carry another msg_id; the event's own identity still matches.
-    let now = app.clock.now_secs();
+    let now = app.clock.now().as_secs();
     let body = json!({"msg_id": "other", "code": 3, "shop_id": SHOP, "timestamp": now,
         "data": {"ordersn": sn, "status": "READY_TO_SHIP", "update_time": 0, "items": []}});
     app.dispatch().await;
@@ -196,7 +196,7 @@ async fn every_signed_push_is_stored_and_answered_2xx_with_an_empty_body() {
     let renamed_shop = app.create_order("READY_TO_SHIP").await;
     app.dispatch().await;
     // Later than the orders' creation, within the window pushes must fall in.
-    let now = app.clock.now_secs() + 60;
+    let now = app.clock.now().as_secs() + 60;
     let readable = [
         // The API's spelling of the order, and the `shopid` some samples use.
         json!({"code": 3, "shop_id": SHOP, "timestamp": now,
@@ -406,7 +406,7 @@ async fn verification_unknown_codes_and_unknown_shops_are_answered_and_kept() {
     assert_eq!(resp.status().as_u16(), 200);
     assert!(resp.text().await.unwrap().is_empty(), "Shopee needs an empty body");
 
-    let now = app.clock.now_secs();
+    let now = app.clock.now().as_secs();
     let unknown_code = json!({"code": 99, "shop_id": SHOP, "timestamp": now, "data": {"x": 1}}).to_string();
     assert_eq!(
         app.post_push(APP, &unknown_code, Some(app.sign(&unknown_code))).await.0,
@@ -500,7 +500,7 @@ targets = [{ type = "wecom_app", app = "hq", users = ["lisi"] }]
     })
     .await;
     app.authorize().await;
-    let now = app.clock.now_secs();
+    let now = app.clock.now().as_secs();
     let pushes = [
         json!({"code": 10, "shop_id": SHOP, "timestamp": now, "data": {"type": "message", "content": {
             "message_id": "m1", "from_id": 55501, "from_user_name": "buyer_ana", "to_id": SHOP,
@@ -586,7 +586,7 @@ async fn a_push_from_the_future_changes_nothing_and_the_real_one_still_arrives()
     app.authorize().await;
     let sn = app.create_order("READY_TO_SHIP").await;
     app.dispatch_until_settled().await;
-    let now = app.clock.now_secs();
+    let now = app.clock.now().as_secs();
     // Dated ahead in the envelope, then only in `update_time`.
     for (n, forged) in [
         order_push(&sn, "CANCELLED", now + DECADE, now + DECADE),
@@ -620,7 +620,7 @@ async fn old_pushes_count_within_the_window_and_not_beyond_it() {
     app.authorize().await;
     let sn = app.create_order("READY_TO_SHIP").await;
     app.dispatch_until_settled().await;
-    let now = app.clock.now_secs();
+    let now = app.clock.now().as_secs();
     let ancient = order_push(&sn, "CANCELLED", now - 40 * 86_400, now + 60);
     assert_eq!(app.post_push(APP, &ancient, Some(app.sign(&ancient))).await.0, 200);
     app.dispatch_until_settled().await;
@@ -649,7 +649,7 @@ async fn an_order_frozen_in_the_future_thaws_with_the_next_real_push() {
     let url = format!("sqlite://{}", app.database_path().display());
     let db = sqlx::SqlitePool::connect(&url).await.unwrap();
     let frozen = sqlx::query("UPDATE order_state SET status = 'CANCELLED', status_time = $1 WHERE order_sn = $2")
-        .bind(app.clock.now_secs() + DECADE)
+        .bind(app.clock.now().as_secs() + DECADE)
         .bind(&sn)
         .execute(&db)
         .await

@@ -164,7 +164,7 @@ async fn a_retried_tiktok_push_is_one_notification_and_a_cancellation_request_is
     assert_eq!(cards_to(&app, "lisi").len(), 1);
 
     let data = serde_json::json!({"order_id": change.order.id.to_string(), "cancel_status": "CANCELLATION_REQUEST_PENDING",
-                                  "cancellations_role": "BUYER", "update_time": app.clock.now_secs()});
+                                  "cancellations_role": "BUYER", "update_time": app.clock.now().as_secs()});
     tiktok
         .send_push(
             &TT_SHOP.to_string(),

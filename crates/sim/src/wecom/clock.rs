@@ -25,7 +25,10 @@ impl SimClock {
 
     /// Now as Unix milliseconds: for rate windows, token expiry and the times messages are shown with.
     pub(crate) fn now_ms(&self) -> i64 {
-        self.base.now().as_millis().saturating_add(self.offset_ms.load(Ordering::SeqCst))
+        self.base
+            .now()
+            .as_millis()
+            .saturating_add(self.offset_ms.load(Ordering::SeqCst))
     }
 
     /// Now as Unix milliseconds, for what the simulator reports (never negative).

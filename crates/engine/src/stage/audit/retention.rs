@@ -33,10 +33,7 @@ impl Audit {
             let before = now - DAY * days;
             let mut total = 0;
             loop {
-                let n = self
-                    .retention
-                    .purge(target, before, PURGE_BATCH)
-                    .await?;
+                let n = self.retention.purge(target, before, PURGE_BATCH).await?;
                 total += n;
                 if n < PURGE_BATCH as u64 {
                     break;

@@ -119,7 +119,8 @@ impl Ingest {
         let region = registry.shop(app_id, shop).and_then(|s| s.region.clone());
         let region = region.as_deref();
         let key = format!("reconcile:{app_id}:{shop}");
-        let now = self.clock.now_secs();
+        // Marketplaces list orders by unix seconds, and the watermark is kept in them.
+        let now = self.clock.now().as_secs();
         let since = match self.config_repo.meta(&key).await? {
             Some(v) => v.parse::<i64>().unwrap_or(now - FIRST_LOOKBACK_SECS) - OVERLAP_SECS,
             None => now - FIRST_LOOKBACK_SECS,

@@ -240,7 +240,7 @@ async fn fill(
     // One delivery as the engine renders it, copied many times per event.
     let event = |n: usize| -> Result<Event> {
         Ok(Event {
-            dedupe_key: format!("bench-backlog:{n}:{}", SystemClock.now_ms()),
+            dedupe_key: format!("bench-backlog:{n}:{}", SystemClock.now().as_millis()),
             platform: Platform::named("shopee"),
             app: ConfigId::parse(APP)?,
             shop_id: Some(ShopId::new(shop_id(n % SHOPS))?),

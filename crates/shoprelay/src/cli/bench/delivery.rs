@@ -171,7 +171,9 @@ async fn stages(server: &Running, from: UnixMs, sent: &Sent, accepted: &Accepted
             match (e.kind, e.outcome) {
                 (AuditKind::Push, AuditOutcome::Accepted) => t.received = Some(at),
                 (AuditKind::Push, AuditOutcome::Processed) => t.processed = Some(at),
-                (AuditKind::Delivery, AuditOutcome::Delivered) => t.send_start = Some(at - e.latency_ms.unwrap_or(0) as f64),
+                (AuditKind::Delivery, AuditOutcome::Delivered) => {
+                    t.send_start = Some(at - e.latency_ms.unwrap_or(0) as f64)
+                }
                 _ => {}
             }
         }

@@ -105,7 +105,11 @@ pub(super) struct PgScratch {
 
 impl PgScratch {
     fn create(base: &str) -> Result<Self> {
-        let name = format!("shoprelay_bench_{}_{}", std::process::id(), SystemClock.now_ms());
+        let name = format!(
+            "shoprelay_bench_{}_{}",
+            std::process::id(),
+            SystemClock.now().as_millis()
+        );
         let mut url = url::Url::parse(base).with_context(|| format!("`{}` is not a database URL", redact(base)))?;
         psql(base, &format!("CREATE DATABASE {name}"))?;
         url.set_path(&name);

@@ -133,7 +133,7 @@ pub(super) async fn overload(load: &LoadRuntime, report: &mut Report) -> Result<
 }
 
 async fn run(load: &LoadRuntime, setup: &Setup, report: &mut Report) -> Result<()> {
-    let prefix = format!("OV{:05X}", SystemClock.now_ms().rem_euclid(0x10_0000));
+    let prefix = format!("OV{:05X}", SystemClock.now().as_millis().rem_euclid(0x10_0000));
     let started_ms = unix_ms_f64() as u64;
     let started = Instant::now();
     let pushes = create_orders(setup.shopee.clone(), prefix.clone(), MEMBERS, ORDERS_PER_SEC, ORDERS, 1);
