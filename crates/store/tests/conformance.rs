@@ -585,14 +585,32 @@ async fn the_audit_log_records_and_filters_by_platform() {
 
 #[tokio::test]
 async fn an_unknown_stored_outcome_is_a_corrupt_row_not_a_panic() {
-    const ROW: &str = "INSERT INTO audit (at, kind, outcome, detail) VALUES (1, 'push', 'exploded', 'from the future')";
+    corrupt_audit_row(
+        "INSERT INTO audit (at, kind, outcome, detail) VALUES (1, 'push', 'exploded', 'from the future')",
+        "exploded",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_stored_kind_is_a_corrupt_row_not_a_panic() {
+    corrupt_audit_row(
+        "INSERT INTO audit (at, kind, outcome, detail) VALUES (1, 'meteor', 'accepted', 'from the future')",
+        "meteor",
+    )
+    .await;
+}
+
+/// Stores `row` behind the store's back, then checks that reading and sealing the log name it corrupt
+/// (the text `names` in the reason) on both backends.
+async fn corrupt_audit_row(row: &'static str, names: &'static str) {
     let check = |s: SqlStore| async move {
         for result in [
             s.query_audit(&AuditFilter::default()).await.map(drop),
             s.seal_audit(10).await.map(drop),
         ] {
             match result {
-                Err(StoreError::Corrupt { table: "audit", reason }) => assert!(reason.contains("exploded"), "{reason}"),
+                Err(StoreError::Corrupt { table: "audit", reason }) => assert!(reason.contains(names), "{reason}"),
                 other => panic!("expected a corrupt audit row, got {other:?}"),
             }
         }
@@ -601,13 +619,13 @@ async fn an_unknown_stored_outcome_is_a_corrupt_row_not_a_panic() {
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let s = SqlStore::connect(&url, secrets()).await.unwrap();
     let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
-    sqlx::query(ROW).execute(&raw).await.unwrap();
+    sqlx::query(row).execute(&raw).await.unwrap();
     raw.close().await;
     check(s).await;
     if let Some(url) = postgres_url().await {
         let s = SqlStore::connect(&url, secrets()).await.unwrap();
         let raw = sqlx::PgPool::connect(&url).await.unwrap();
-        sqlx::query(ROW).execute(&raw).await.unwrap();
+        sqlx::query(row).execute(&raw).await.unwrap();
         raw.close().await;
         check(s).await;
     }

@@ -41,8 +41,18 @@ impl<'a> AuthorizationService<'a> {
     pub async fn bound(&self, app: &ConfigId, shops: &[ShopId]) -> Vec<(ShopId, Option<String>)> {
         let registry = self.config.current();
         let keys: Vec<(ConfigId, ShopId)> = shops.iter().map(|&shop| (app.clone(), shop)).collect();
-        // One read for every shop; when it fails, no shop is known to be bound.
-        let auths = self.shops.shop_auths(&keys).await.unwrap_or_default();
+        // One read for every shop; should it fail (one row that cannot be read fails the batch), each
+        // shop is read alone, so only the unreadable one is left out.
+        let auths = match self.shops.shop_auths(&keys).await {
+            Ok(auths) => auths,
+            Err(_) => {
+                let mut one_by_one = Vec::with_capacity(shops.len());
+                for &shop in shops {
+                    one_by_one.push(self.shops.shop_auth(app, shop).await.ok().flatten());
+                }
+                one_by_one
+            }
+        };
         let mut bound = Vec::new();
         for (&shop, auth) in shops.iter().zip(auths) {
             if !matches!(auth, Some(a) if a.status == ShopAuthStatus::Active) {

@@ -59,13 +59,19 @@ mod tests {
     //! The audit stage holds the store's audit log and retention only, so these fakes are all it needs.
 
     use std::sync::{Arc, Mutex};
+    use std::time::Duration;
 
     use async_trait::async_trait;
     use shoprelay_clock::{ManualClock, UnixMs};
     use shoprelay_store::chain::{ChainHead, SealedAudit};
     use shoprelay_store::{AuditEntry, AuditFilter, AuditLog, Retention, RetentionTarget, StoreError};
 
+    use tokio::sync::mpsc;
+    use tokio_util::sync::CancellationToken;
+
     use super::{Audit, SEAL_BATCH};
+
+    const DAY_SECS: u64 = 24 * 3_600;
     use crate::config::Registry;
     use crate::stage::ConfigView;
 
@@ -109,6 +115,59 @@ mod tests {
         async fn purge(&self, _: RetentionTarget, _: UnixMs, _: i64) -> Result<u64, StoreError> {
             unreachable!("sealing purges nothing")
         }
+    }
+
+    /// Retention that reports the cut-off of each pass's purge of pushes, deleting nothing.
+    struct Cutoffs(mpsc::UnboundedSender<UnixMs>);
+
+    #[async_trait]
+    impl Retention for Cutoffs {
+        async fn purge(&self, target: RetentionTarget, before: UnixMs, _: i64) -> Result<u64, StoreError> {
+            if target == RetentionTarget::Pushes {
+                let _ = self.0.send(before);
+            }
+            Ok(0)
+        }
+    }
+
+    #[tokio::test]
+    async fn retention_purges_at_start_then_once_an_hour_by_the_clock_until_shutdown() {
+        let start = UnixMs::EPOCH + Duration::from_secs(400 * DAY_SECS);
+        let clock = ManualClock::new(start);
+        let (tx, mut cutoffs) = mpsc::unbounded_channel();
+        let audit = Arc::new(Audit {
+            audit_log: Arc::new(Backlog {
+                unsealed: Mutex::new(0),
+                seals: Mutex::default(),
+            }),
+            retention: Arc::new(Cutoffs(tx)),
+            clock: clock.shared(),
+            config: ConfigView::new(Registry::default()),
+        });
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn({
+            let (audit, shutdown) = (audit.clone(), shutdown.clone());
+            async move { audit.retention_loop(shutdown).await }
+        });
+        // Pushes are kept 30 days by default.
+        let kept = Duration::from_secs(30 * DAY_SECS);
+        assert_eq!(cutoffs.recv().await, Some(start - kept), "a pass at start");
+        clock.advance(Duration::from_secs(3_599));
+        // The loop wakes for the clock's move (one runtime thread: it runs while this task yields).
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(cutoffs.try_recv().is_err(), "no pass before the hour is up");
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(
+            cutoffs.recv().await,
+            Some(start + Duration::from_secs(3_600) - kept),
+            "the next pass an hour later by the clock"
+        );
+        shutdown.cancel();
+        running.await.unwrap();
+        drop(audit);
+        assert_eq!(cutoffs.recv().await, None, "the loop ended with no further pass");
     }
 
     #[tokio::test]

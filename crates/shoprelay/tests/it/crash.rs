@@ -73,10 +73,13 @@ async fn kill_dash_nine_between_ack_and_delivery_loses_nothing() {
         );
         orders.push(change.order.order_sn);
     }
-    // Killed as soon as the first message is through, while the rest are being sent (the first sends
-    // take 400 ms each).
-    let started = wait_for(Duration::from_secs(30), || async { !wecom.messages().is_empty() }).await;
-    assert!(started, "a first message reached WeCom before the crash");
+    // Killed as soon as the first card is through, while the rest are being sent (the first sends take
+    // 400 ms each).
+    let started = wait_for(Duration::from_secs(30), || async {
+        wecom.messages().iter().any(|m| m.msgtype == "template_card")
+    })
+    .await;
+    assert!(started, "a first card reached WeCom before the crash");
     first.0.kill().unwrap(); // SIGKILL
     first.0.wait().unwrap();
     let before_restart = wecom.messages().len();

@@ -61,9 +61,8 @@ impl Audit {
             if let Err(err) = self.purge_expired(self.clock.now()).await {
                 tracing::warn!(error = ?err, "purging rows past their retention failed; retrying in an hour");
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = self.clock.sleep(PURGE_EVERY) => {}
+            if !self.wait(PURGE_EVERY, &shutdown).await {
+                return;
             }
         }
     }
