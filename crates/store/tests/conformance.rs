@@ -4368,16 +4368,30 @@ async fn an_order_still_queued_counts_against_the_in_time_share_once_it_is_late(
         // Routed but never attempted: one to WeCom, one only to the seller's own system.
         order_pushed(&s, "ORDER2", T + 10_000, &["wecom_app:hq"]).await;
         order_pushed(&s, "ORDER3", T + 10_000, &["webhook:wms"]).await;
-        let window = |to| dashboard::Window { from: T, to };
+        let window = |to| dashboard::Window {
+            from: ms(T),
+            to: ms(to),
+        };
         assert_eq!(
-            s.orders_in_wecom_within(window(T + 100_000), 30_000).await.unwrap(),
+            s.orders_in_wecom_within(window(T + 100_000), Duration::from_secs(30))
+                .await
+                .unwrap(),
             dashboard::InTime { orders: 2, within: 1 },
             "ORDER2 has waited 90 s: a miss, not left out"
         );
         assert_eq!(
-            s.orders_in_wecom_within(window(T + 35_000), 30_000).await.unwrap(),
+            s.orders_in_wecom_within(window(T + 35_000), Duration::from_secs(30))
+                .await
+                .unwrap(),
             dashboard::InTime { orders: 1, within: 1 },
             "ORDER2 has waited 25 s: not decided yet"
+        );
+        assert_eq!(
+            s.orders_in_wecom_within(window(T + 100_000), Duration::MAX)
+                .await
+                .unwrap(),
+            dashboard::InTime { orders: 1, within: 1 },
+            "a threshold past any wait saturates instead of overflowing: ORDER2 is never late"
         );
     })
     .await;
@@ -4416,8 +4430,8 @@ async fn the_dashboard_computes_latency_failures_and_orders_in_time_from_the_aud
         .await;
         assert_eq!(finished, 5);
         let window = dashboard::Window {
-            from: T,
-            to: T + 3_600_000,
+            from: ms(T),
+            to: ms(T + 3_600_000),
         };
 
         // Latencies 1 s, 2 s, 10 s, 40 s: nearest rank p50 = 2nd, p95 = p99 = 4th.
@@ -4436,22 +4450,27 @@ async fn the_dashboard_computes_latency_failures_and_orders_in_time_from_the_aud
         assert_eq!(by_shop[0].shop_id, Some(727720655));
         assert_eq!(by_shop[0].latency, latency);
         assert_eq!(
-            s.delivery_latency(dashboard::Window { from: 0, to: T }).await.unwrap(),
+            s.delivery_latency(dashboard::Window { from: ms(0), to: ms(T) })
+                .await
+                .unwrap(),
             None,
             "nothing delivered before T"
         );
 
         // Three order pushes reached WeCom (the webhook is not WeCom); ORDER3 took 40 s.
-        let in_time = s.orders_in_wecom_within(window, 30_000).await.unwrap();
+        let in_time = s.orders_in_wecom_within(window, Duration::from_secs(30)).await.unwrap();
         assert_eq!(in_time, dashboard::InTime { orders: 3, within: 2 });
-        let tight = s.orders_in_wecom_within(window, 1_999).await.unwrap();
+        let tight = s
+            .orders_in_wecom_within(window, Duration::from_millis(1_999))
+            .await
+            .unwrap();
         assert_eq!(tight, dashboard::InTime { orders: 3, within: 0 });
         let later = dashboard::Window {
-            from: T + 60_000,
-            to: T + 3_600_000,
+            from: ms(T + 60_000),
+            to: ms(T + 3_600_000),
         };
         assert_eq!(
-            s.orders_in_wecom_within(later, 30_000).await.unwrap(),
+            s.orders_in_wecom_within(later, Duration::from_secs(30)).await.unwrap(),
             dashboard::InTime { orders: 1, within: 0 }
         );
 
@@ -4482,12 +4501,12 @@ async fn the_dashboard_computes_latency_failures_and_orders_in_time_from_the_aud
             minutes,
             vec![
                 dashboard::MinuteCount {
-                    minute: T,
+                    minute: ms(T),
                     pushes: 2,
                     delivered: 3
                 },
                 dashboard::MinuteCount {
-                    minute: T + 60_000,
+                    minute: ms(T + 60_000),
                     pushes: 1,
                     delivered: 1
                 },
@@ -4562,12 +4581,12 @@ async fn assert_dashboard_figures(s: &SqlStore, late: bool, stage: &str) {
     const HOUR: i64 = 3_600_000;
     let (a, b) = (727720655, 100);
     let whole = dashboard::Window {
-        from: T,
-        to: T + 2 * HOUR,
+        from: ms(T),
+        to: ms(T + 2 * HOUR),
     };
     let part = dashboard::Window {
-        from: T + 2_500,
-        to: T + 2 * HOUR,
+        from: ms(T + 2_500),
+        to: ms(T + 2 * HOUR),
     };
     let p = |count, p50, p95, p99| dashboard::Percentiles { count, p50, p95, p99 };
 
@@ -4665,17 +4684,17 @@ async fn assert_dashboard_figures(s: &SqlStore, late: bool, stage: &str) {
         within: if late { 3 } else { 2 },
     };
     assert_eq!(
-        s.orders_in_wecom_within(whole, 30_000).await.unwrap(),
+        s.orders_in_wecom_within(whole, Duration::from_secs(30)).await.unwrap(),
         in_time,
         "{stage}"
     );
     assert_eq!(
-        s.orders_in_wecom_within(whole, 5_000).await.unwrap(),
+        s.orders_in_wecom_within(whole, Duration::from_secs(5)).await.unwrap(),
         dashboard::InTime { orders: 3, within: 1 },
         "{stage}"
     );
     assert_eq!(
-        s.orders_in_wecom_within(part, 30_000).await.unwrap(),
+        s.orders_in_wecom_within(part, Duration::from_secs(30)).await.unwrap(),
         dashboard::InTime {
             orders: 1,
             within: if late { 1 } else { 0 }
@@ -4783,15 +4802,15 @@ async fn the_dashboards_order_rows_leave_with_the_audit_entries_retention_purges
         assert_eq!(s.seal_audit(1_000).await.unwrap(), 2);
         assert_eq!(s.roll_up_dashboard().await.unwrap(), 2);
         let day = dashboard::Window {
-            from: T,
-            to: T + 24 * HOUR,
+            from: ms(T),
+            to: ms(T + 24 * HOUR),
         };
-        let in_time = s.orders_in_wecom_within(day, 30_000).await.unwrap();
+        let in_time = s.orders_in_wecom_within(day, Duration::from_secs(30)).await.unwrap();
         assert_eq!((in_time.orders, in_time.within), (2, 2));
 
         // Retention takes the old entry; the order it named leaves the dashboard with it.
         assert_eq!(s.purge(RetentionTarget::Audit, ms(T + HOUR), 1_000).await.unwrap(), 1);
-        let in_time = s.orders_in_wecom_within(day, 30_000).await.unwrap();
+        let in_time = s.orders_in_wecom_within(day, Duration::from_secs(30)).await.unwrap();
         assert_eq!(
             (in_time.orders, in_time.within),
             (1, 1),
@@ -4869,7 +4888,10 @@ async fn first_response_times_count_only_a_persons_sent_reply_per_wait() {
         .await;
 
         let times = s
-            .first_response_times(dashboard::Window { from: 0, to: 1_000_000 })
+            .first_response_times(dashboard::Window {
+                from: ms(0),
+                to: ms(1_000_000),
+            })
             .await
             .unwrap();
         // Waits of 60 s, 30 s and 90 s: the median is 60 s.
@@ -4897,8 +4919,8 @@ async fn first_response_times_count_only_a_persons_sent_reply_per_wait() {
         // A window that starts after the first conversation's waits sees only the second's.
         let late = s
             .first_response_times(dashboard::Window {
-                from: 150_000,
-                to: 1_000_000,
+                from: ms(150_000),
+                to: ms(1_000_000),
             })
             .await
             .unwrap();
