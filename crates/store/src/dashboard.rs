@@ -9,25 +9,28 @@
 //! latencies rounded down by [`latency_bucket`]: the reported value is the true nearest-rank value rounded
 //! down to three significant digits (exact below 1 s), so at most 1 % below it, never above.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
+use shoprelay_clock::UnixMs;
 
 use crate::model::{AuditEntry, AuditOutcome};
 use crate::store::Result;
 
-/// A time window `[from, to)`, unix ms.
+/// A time window `[from, to)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
     /// Start (inclusive).
-    pub from: i64,
+    pub from: UnixMs,
     /// End (exclusive).
-    pub to: i64,
+    pub to: UnixMs,
 }
 
 /// One minute of traffic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MinuteCount {
-    /// Start of the minute (unix ms), counted from the window's start.
-    pub minute: i64,
+    /// Start of the minute, counted from the window's start.
+    pub minute: UnixMs,
     /// Pushes accepted.
     pub pushes: i64,
     /// Messages delivered (accepted by WeCom or a webhook).
@@ -197,8 +200,8 @@ pub trait Dashboard: Send + Sync {
     /// Pushes, deliveries and failures per shop in the window, by shop.
     async fn shop_traffic(&self, window: Window) -> Result<Vec<ShopTraffic>>;
     /// Order pushes received in the window and routed to WeCom (app, group chat or robot), and how many
-    /// reached it within `threshold_ms` of their receipt; one still queued counts once it is late.
-    async fn orders_in_wecom_within(&self, window: Window, threshold_ms: i64) -> Result<InTime>;
+    /// reached it within `threshold` of their receipt; one still queued counts once it is late.
+    async fn orders_in_wecom_within(&self, window: Window, threshold: Duration) -> Result<InTime>;
     /// Times to a person's first reply to buyers whose wait began in the window.
     async fn first_response_times(&self, window: Window) -> Result<ResponseTimes>;
     /// The delivery attempt audited as entry `audit_id`, with the message it sent; `None` when there is

@@ -1,5 +1,7 @@
 //! The storage contract, split by concern so each part reads on its own.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use shoprelay_clock::UnixMs;
 use shoprelay_core::destination::Destination;
@@ -25,9 +27,9 @@ pub trait Inbox: Send + Sync {
     /// Stores a batch of pushes in ONE transaction (group commit), with an audit entry each.
     /// Duplicates of stored pushes are reported, not stored again.
     async fn insert_pushes(&self, pushes: &[NewPush]) -> Result<Vec<PushInsert>>;
-    /// Claims up to `limit` due items for `lease_ms`; a crashed claimer's items come back after the lease.
+    /// Claims up to `limit` due items for `lease`; a crashed claimer's items come back after the lease.
     /// Items of one order are handed out one at a time, oldest first, so processors never race on an order.
-    async fn claim_inbox(&self, now: UnixMs, lease_ms: i64, limit: i64) -> Result<Vec<InboxItem>>;
+    async fn claim_inbox(&self, now: UnixMs, lease: Duration, limit: i64) -> Result<Vec<InboxItem>>;
     /// Writes the events, their deliveries and order states, and closes the item, in one transaction.
     /// Returns the number of events that were new, or `None` (and writes nothing) when the claim was lost.
     async fn complete_inbox(&self, item: &InboxItem, completion: InboxCompletion, now: UnixMs)
@@ -51,16 +53,16 @@ pub trait Inbox: Send + Sync {
 /// The transactional outbox of deliveries.
 #[async_trait]
 pub trait Outbox: Send + Sync {
-    /// Claims up to `limit` due deliveries for `lease_ms`, only of destinations no other `owner` (server
+    /// Claims up to `limit` due deliveries for `lease`, only of destinations no other `owner` (server
     /// process) holds, and takes (or renews) `owner`'s lease on each destination it claims from until
-    /// `now + destination_lease_ms`: one process sends for a destination at a time, so its order and its
+    /// `now + destination_lease`: one process sends for a destination at a time, so its order and its
     /// budget hold across replicas.
     async fn claim_deliveries(
         &self,
         owner: &str,
         now: UnixMs,
-        lease_ms: i64,
-        destination_lease_ms: i64,
+        lease: Duration,
+        destination_lease: Duration,
         limit: i64,
     ) -> Result<Vec<DeliveryItem>>;
     /// Extends every destination lease `owner` holds (a heartbeat while long sends are in flight).
@@ -342,9 +344,9 @@ pub trait Callbacks: Send + Sync {
     async fn insert_callback(&self, callback: &NewCallback) -> Result<bool>;
     /// The newest callbacks, newest first.
     async fn recent_callbacks(&self, limit: i64) -> Result<Vec<StoredCallback>>;
-    /// Claims up to `limit` callbacks not acted on yet, oldest first, for `lease_ms`; a crashed worker's
+    /// Claims up to `limit` callbacks not acted on yet, oldest first, for `lease`; a crashed worker's
     /// come back after the lease.
-    async fn claim_callbacks(&self, now: UnixMs, lease_ms: i64, limit: i64) -> Result<Vec<StoredCallback>>;
+    async fn claim_callbacks(&self, now: UnixMs, lease: Duration, limit: i64) -> Result<Vec<StoredCallback>>;
     /// Closes a claimed callback: `state` says what was done (`done`, `ignored`, `failed`), `note` why.
     async fn finish_callback(&self, id: i64, state: CallbackState, note: Option<&str>) -> Result<()>;
     /// Takes (or renews) `owner`'s lease on the long connection of `bot` until `until`; `false` while

@@ -11,7 +11,7 @@
 // A measurement fails by panicking: unwrap and expect are how it says what went wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use shoprelay_clock::UnixMs;
 use shoprelay_core::destination::Destination;
@@ -323,8 +323,8 @@ async fn dashboard(s: &SqlStore, prefix: &str) {
     for (label, span) in [("1 h", 3_600_000), ("24 h", 86_400_000), ("7 d", WEEK)] {
         let label = format!("{prefix}{label}");
         let w = Window {
-            from: END - span,
-            to: END + 1,
+            from: UnixMs::from_millis(END - span),
+            to: UnixMs::from_millis(END + 1),
         };
         time(&format!("dashboard {label}: traffic per minute"), || async {
             s.traffic_per_minute(w).await.unwrap()
@@ -347,7 +347,7 @@ async fn dashboard(s: &SqlStore, prefix: &str) {
         })
         .await;
         time(&format!("dashboard {label}: orders in WeCom in 30 s"), || async {
-            s.orders_in_wecom_within(w, 30_000).await.unwrap()
+            s.orders_in_wecom_within(w, Duration::from_secs(30)).await.unwrap()
         })
         .await;
     }

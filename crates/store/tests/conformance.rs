@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use shoprelay_clock::UnixMs;
 use shoprelay_core::destination::Destination;
@@ -187,15 +188,18 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
         let mut b = push("b", 10);
         b.order_sn = Some(OrderSn::parse("OTHER").unwrap());
         s.insert_pushes(&[push("a", 10), b]).await.unwrap();
-        let first = s.claim_inbox(ms(100), 1_000, 10).await.unwrap();
+        let first = s.claim_inbox(ms(100), Duration::from_secs(1), 10).await.unwrap();
         assert_eq!(first.len(), 2);
         assert_eq!(first[0].attempts, 1);
         assert!(
-            s.claim_inbox(ms(200), 1_000, 10).await.unwrap().is_empty(),
+            s.claim_inbox(ms(200), Duration::from_secs(1), 10)
+                .await
+                .unwrap()
+                .is_empty(),
             "leased items are not claimed twice"
         );
         // A crashed worker's lease runs out and the item comes back.
-        let again = s.claim_inbox(ms(1_200), 1_000, 10).await.unwrap();
+        let again = s.claim_inbox(ms(1_200), Duration::from_secs(1), 10).await.unwrap();
         assert_eq!(again.len(), 2);
         assert_eq!(again[0].attempts, 2);
 
@@ -241,7 +245,11 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
             s.order_status(&app(), shop(), &sn).await.unwrap(),
             Some(("READY_TO_SHIP".into(), 50))
         );
-        assert!(s.claim_inbox(ms(10_000), 1_000, 10).await.unwrap().is_empty());
+        assert!(s
+            .claim_inbox(ms(10_000), Duration::from_secs(1), 10)
+            .await
+            .unwrap()
+            .is_empty());
     })
     .await;
 }
@@ -250,10 +258,21 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
 async fn inbox_retry_waits_for_its_time() {
     run_both(|s| async move {
         s.insert_pushes(&[push("a", 10)]).await.unwrap();
-        let item = s.claim_inbox(ms(10), 1_000, 1).await.unwrap().remove(0);
+        let item = s
+            .claim_inbox(ms(10), Duration::from_secs(1), 1)
+            .await
+            .unwrap()
+            .remove(0);
         s.retry_inbox(&item, ms(5_000), "shopee unreachable").await.unwrap();
-        assert!(s.claim_inbox(ms(4_999), 1_000, 1).await.unwrap().is_empty());
-        assert_eq!(s.claim_inbox(ms(5_000), 1_000, 1).await.unwrap().len(), 1);
+        assert!(s
+            .claim_inbox(ms(4_999), Duration::from_secs(1), 1)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            s.claim_inbox(ms(5_000), Duration::from_secs(1), 1).await.unwrap().len(),
+            1
+        );
     })
     .await;
 }
@@ -265,7 +284,7 @@ async fn failed_pushes_are_replayed_by_filter_with_an_audit_entry() {
         other.order_sn = Some(OrderSn::parse("OTHER").unwrap());
         other.shop_id = Some(ShopId::new(5).unwrap());
         s.insert_pushes(&[push("a", 10), other, push("c", 30)]).await.unwrap();
-        let items = s.claim_inbox(ms(100), 1_000, 10).await.unwrap();
+        let items = s.claim_inbox(ms(100), Duration::from_secs(1), 10).await.unwrap();
         assert_eq!(items.len(), 2, "one order's pushes one at a time");
         let fail = |note: &str| InboxCompletion {
             state: InboxState::Failed,
@@ -291,7 +310,7 @@ async fn failed_pushes_are_replayed_by_filter_with_an_audit_entry() {
 
         assert_eq!(s.replay_failed_pushes(&by_shop, ms(300), 10).await.unwrap(), 1);
         assert_eq!(s.replay_failed_pushes(&by_shop, ms(300), 10).await.unwrap(), 0);
-        let again = s.claim_inbox(ms(300), 1_000, 10).await.unwrap();
+        let again = s.claim_inbox(ms(300), Duration::from_secs(1), 10).await.unwrap();
         let ids: Vec<&str> = again.iter().map(|i| i.dedupe_key.as_str()).collect();
         assert_eq!(ids, vec!["b", "c"], "the replayed push and the pending one");
         assert_eq!(again[0].attempts, 1, "attempts start over");
@@ -323,10 +342,13 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
             !s.insert_event(new, ms(100)).await.unwrap(),
             "same dedupe key is not queued twice"
         );
-        let claimed = s.claim_deliveries("r1", ms(100), 30_000, 15_000, 10).await.unwrap();
+        let claimed = s
+            .claim_deliveries("r1", ms(100), Duration::from_secs(30), Duration::from_secs(15), 10)
+            .await
+            .unwrap();
         assert_eq!(claimed.len(), 3);
         assert!(s
-            .claim_deliveries("r1", ms(100), 30_000, 15_000, 10)
+            .claim_deliveries("r1", ms(100), Duration::from_secs(30), Duration::from_secs(15), 10)
             .await
             .unwrap()
             .is_empty());
@@ -362,11 +384,14 @@ async fn deliveries_retry_die_and_deliver_with_audit() {
         let depths = s.queue_depths().await.unwrap();
         assert_eq!((depths.deliveries_pending, depths.deliveries_dead), (1, 1));
         assert!(s
-            .claim_deliveries("r1", ms(999), 30_000, 15_000, 10)
+            .claim_deliveries("r1", ms(999), Duration::from_secs(30), Duration::from_secs(15), 10)
             .await
             .unwrap()
             .is_empty());
-        let retried = s.claim_deliveries("r1", ms(1_000), 30_000, 15_000, 10).await.unwrap();
+        let retried = s
+            .claim_deliveries("r1", ms(1_000), Duration::from_secs(30), Duration::from_secs(15), 10)
+            .await
+            .unwrap();
         assert_eq!(retried.len(), 1);
         assert_eq!(retried[0].attempts, 1);
         assert_eq!(retried[0].payload, "{\"msgtype\":\"text\"}");
@@ -401,7 +426,10 @@ async fn concurrent_claimers_never_share_a_delivery() {
             handles.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
                 loop {
-                    let batch = s.claim_deliveries("r1", ms(1), 60_000, 15_000, 7).await.unwrap();
+                    let batch = s
+                        .claim_deliveries("r1", ms(1), Duration::from_secs(60), Duration::from_secs(15), 7)
+                        .await
+                        .unwrap();
                     if batch.is_empty() {
                         break mine;
                     }
@@ -503,7 +531,7 @@ async fn the_audit_log_records_and_filters_by_platform() {
         lz_push.order_sn = Some(OrderSn::parse("LZ1").unwrap());
         s.insert_pushes(&[push("sp-1", 10), lz_push]).await.unwrap();
         // Processing and replaying write the platform too: it comes from the stored push.
-        for item in s.claim_inbox(ms(100), 1_000, 10).await.unwrap() {
+        for item in s.claim_inbox(ms(100), Duration::from_secs(1), 10).await.unwrap() {
             let done = InboxCompletion {
                 state: InboxState::Failed,
                 events: vec![],
@@ -890,7 +918,7 @@ async fn one_orders_pushes_are_claimed_one_at_a_time_in_order() {
         let mut other = push("c", 10);
         other.order_sn = Some(OrderSn::parse("OTHER").unwrap());
         s.insert_pushes(&[push("a", 10), push("b", 11), other]).await.unwrap();
-        let first = s.claim_inbox(ms(100), 1_000, 10).await.unwrap();
+        let first = s.claim_inbox(ms(100), Duration::from_secs(1), 10).await.unwrap();
         assert_eq!(
             first.iter().map(|i| i.dedupe_key.as_str()).collect::<Vec<_>>(),
             vec!["a", "c"]
@@ -902,11 +930,14 @@ async fn one_orders_pushes_are_claimed_one_at_a_time_in_order() {
             note: None,
         };
         assert!(
-            s.claim_inbox(ms(100), 1_000, 10).await.unwrap().is_empty(),
+            s.claim_inbox(ms(100), Duration::from_secs(1), 10)
+                .await
+                .unwrap()
+                .is_empty(),
             "b waits for a"
         );
         s.complete_inbox(&first[0], done, ms(100)).await.unwrap();
-        let next = s.claim_inbox(ms(100), 1_000, 10).await.unwrap();
+        let next = s.claim_inbox(ms(100), Duration::from_secs(1), 10).await.unwrap();
         assert_eq!(
             next.iter().map(|i| i.dedupe_key.as_str()).collect::<Vec<_>>(),
             vec!["b"]
@@ -929,7 +960,11 @@ async fn an_older_status_never_overwrites_a_newer_one() {
             ship_by_date: None,
         };
         for (key, status, t) in [("a", "SHIPPED", 200), ("b", "UNPAID", 100)] {
-            let item = s.claim_inbox(ms(1_000), 1_000, 1).await.unwrap().remove(0);
+            let item = s
+                .claim_inbox(ms(1_000), Duration::from_secs(1), 1)
+                .await
+                .unwrap()
+                .remove(0);
             assert_eq!(item.dedupe_key, key);
             let c = InboxCompletion {
                 state: InboxState::Done,
@@ -967,7 +1002,11 @@ async fn order_statuses_and_data_policies_are_read_for_a_whole_pass_in_the_asked
             status_time: t,
             ship_by_date: None,
         };
-        let item = s.claim_inbox(ms(1_000), 1_000, 1).await.unwrap().remove(0);
+        let item = s
+            .claim_inbox(ms(1_000), Duration::from_secs(1), 1)
+            .await
+            .unwrap()
+            .remove(0);
         let done = InboxCompletion {
             state: InboxState::Done,
             events: vec![],
@@ -1100,9 +1139,12 @@ async fn sqlite_server_start_releases_claims_of_a_crashed_process() {
     )
     .await
     .unwrap();
-    assert_eq!(s.claim_inbox(ms(10), 60_000, 10).await.unwrap().len(), 1);
     assert_eq!(
-        s.claim_deliveries("r1", ms(10), 60_000, 15_000, 10)
+        s.claim_inbox(ms(10), Duration::from_secs(60), 10).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        s.claim_deliveries("r1", ms(10), Duration::from_secs(60), Duration::from_secs(15), 10)
             .await
             .unwrap()
             .len(),
@@ -1111,18 +1153,26 @@ async fn sqlite_server_start_releases_claims_of_a_crashed_process() {
     s.close().await;
     let reopened = SqlStore::connect(&url, key).await.unwrap();
     assert!(
-        reopened.claim_inbox(ms(20), 60_000, 10).await.unwrap().is_empty(),
+        reopened
+            .claim_inbox(ms(20), Duration::from_secs(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
         "opening alone releases nothing"
     );
     reopened.release_orphaned_claims().await.unwrap();
     assert_eq!(
-        reopened.claim_inbox(ms(20), 60_000, 10).await.unwrap().len(),
+        reopened
+            .claim_inbox(ms(20), Duration::from_secs(60), 10)
+            .await
+            .unwrap()
+            .len(),
         1,
         "inbox claim released"
     );
     assert_eq!(
         reopened
-            .claim_deliveries("r1", ms(20), 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(20), Duration::from_secs(60), Duration::from_secs(15), 10)
             .await
             .unwrap()
             .len(),
@@ -1157,7 +1207,10 @@ async fn claims_put_urgent_first_and_never_let_one_destination_starve_the_others
         )
         .await
         .unwrap();
-        let claimed = s.claim_deliveries("r1", ms(10), 60_000, 15_000, 100).await.unwrap();
+        let claimed = s
+            .claim_deliveries("r1", ms(10), Duration::from_secs(60), Duration::from_secs(15), 100)
+            .await
+            .unwrap();
         assert_eq!(claimed[0].priority, PRIORITY_URGENT, "urgent first");
         let flood = claimed.iter().filter(|d| d.destination == dest("robot:flood")).count();
         let quiet = claimed.iter().filter(|d| d.destination == dest("robot:quiet")).count();
@@ -1228,7 +1281,10 @@ async fn destinations_and_states_this_version_cannot_read_are_corrupt_rows() {
         .await
         .unwrap();
         raw.exec("UPDATE deliveries SET destination = 'pigeon:a'").await;
-        let err = s.claim_deliveries("r1", ms(10), 60_000, 15_000, 10).await.unwrap_err();
+        let err = s
+            .claim_deliveries("r1", ms(10), Duration::from_secs(60), Duration::from_secs(15), 10)
+            .await
+            .unwrap_err();
         assert!(
             matches!(
                 err,
@@ -1295,7 +1351,7 @@ async fn paused_destinations_are_not_claimed_and_held_ones_are_released_by_a_fix
         };
         s.set_destination(&held, ms(0)).await.unwrap();
         assert!(
-            s.claim_deliveries("r1", ms(10), 60_000, 15_000, 10)
+            s.claim_deliveries("r1", ms(10), Duration::from_secs(60), Duration::from_secs(15), 10)
                 .await
                 .unwrap()
                 .is_empty(),
@@ -1304,7 +1360,7 @@ async fn paused_destinations_are_not_claimed_and_held_ones_are_released_by_a_fix
         assert_eq!(s.destination(&dest("wecom_app:hq")).await.unwrap(), Some(held));
         assert_eq!(s.release_held_destinations(ms(20)).await.unwrap(), 1);
         assert_eq!(
-            s.claim_deliveries("r1", ms(20), 60_000, 15_000, 10)
+            s.claim_deliveries("r1", ms(20), Duration::from_secs(60), Duration::from_secs(15), 10)
                 .await
                 .unwrap()
                 .len(),
@@ -1328,7 +1384,7 @@ async fn deferral_spends_no_attempt_and_the_send_log_counts_windows() {
         .await
         .unwrap();
         let item = s
-            .claim_deliveries("r1", ms(0), 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(0), Duration::from_secs(60), Duration::from_secs(15), 10)
             .await
             .unwrap()
             .remove(0);
@@ -1344,12 +1400,15 @@ async fn deferral_spends_no_attempt_and_the_send_log_counts_windows() {
         .await
         .unwrap();
         assert!(s
-            .claim_deliveries("r1", ms(499), 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(499), Duration::from_secs(60), Duration::from_secs(15), 10)
             .await
             .unwrap()
             .is_empty());
         assert_eq!(
-            s.claim_deliveries("r1", ms(500), 60_000, 15_000, 10).await.unwrap()[0].attempts,
+            s.claim_deliveries("r1", ms(500), Duration::from_secs(60), Duration::from_secs(15), 10)
+                .await
+                .unwrap()[0]
+                .attempts,
             0
         );
 
@@ -1422,7 +1481,10 @@ async fn digests_fold_pending_deliveries_and_list_them() {
             0,
             "folded ones and the digest itself are not counted"
         );
-        let claimed = s.claim_deliveries("r1", ms(10), 60_000, 15_000, 10).await.unwrap();
+        let claimed = s
+            .claim_deliveries("r1", ms(10), Duration::from_secs(60), Duration::from_secs(15), 10)
+            .await
+            .unwrap();
         assert_eq!(
             claimed.iter().map(|d| d.id).collect::<Vec<_>>(),
             vec![id],
@@ -1447,7 +1509,11 @@ async fn replay_requeues_matching_dead_letters_only() {
         )
         .await
         .unwrap();
-        for item in s.claim_deliveries("r1", ms(0), 60_000, 15_000, 10).await.unwrap() {
+        for item in s
+            .claim_deliveries("r1", ms(0), Duration::from_secs(60), Duration::from_secs(15), 10)
+            .await
+            .unwrap()
+        {
             let dead = DeliveryResult::Dead { error: "x".into() };
             s.finish_delivery(
                 &item,
@@ -1464,7 +1530,10 @@ async fn replay_requeues_matching_dead_letters_only() {
         assert!(ReplayFilter::default().is_empty());
         assert_eq!(s.count_dead(&only_a).await.unwrap(), 1);
         assert_eq!(s.replay_dead(&only_a, ms(50), 100).await.unwrap(), 1);
-        let again = s.claim_deliveries("r1", ms(50), 60_000, 15_000, 10).await.unwrap();
+        let again = s
+            .claim_deliveries("r1", ms(50), Duration::from_secs(60), Duration::from_secs(15), 10)
+            .await
+            .unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!((&again[0].destination, again[0].attempts), (&dest("robot:a"), 0));
         assert_eq!(s.queue_depths().await.unwrap().deliveries_dead, 1);
@@ -1488,21 +1557,33 @@ async fn one_process_sends_for_a_destination_at_a_time() {
         )
         .await
         .unwrap();
-        let first = s.claim_deliveries("r1", ms(0), 60_000, 15_000, 2).await.unwrap();
+        let first = s
+            .claim_deliveries("r1", ms(0), Duration::from_secs(60), Duration::from_secs(15), 2)
+            .await
+            .unwrap();
         assert_eq!(first.len(), 2);
         let leased = first[0].destination.clone();
-        let second = s.claim_deliveries("r2", ms(0), 60_000, 15_000, 10).await.unwrap();
+        let second = s
+            .claim_deliveries("r2", ms(0), Duration::from_secs(60), Duration::from_secs(15), 10)
+            .await
+            .unwrap();
         assert!(
             second.iter().all(|d| d.destination != leased),
             "{leased} is r1's: {second:?}"
         );
         // r1 goes quiet: after its lease runs out — and its claims, so nothing is overtaken — r2 takes over.
-        let early = s.claim_deliveries("r2", ms(16_000), 60_000, 15_000, 10).await.unwrap();
+        let early = s
+            .claim_deliveries("r2", ms(16_000), Duration::from_secs(60), Duration::from_secs(15), 10)
+            .await
+            .unwrap();
         assert!(
             early.iter().all(|d| d.destination != leased),
             "r1's claims are still in flight: {early:?}"
         );
-        let later = s.claim_deliveries("r2", ms(61_000), 60_000, 15_000, 10).await.unwrap();
+        let later = s
+            .claim_deliveries("r2", ms(61_000), Duration::from_secs(60), Duration::from_secs(15), 10)
+            .await
+            .unwrap();
         assert!(
             later.iter().any(|d| d.destination == leased),
             "taken over after the lease: {later:?}"
@@ -1524,14 +1605,14 @@ async fn one_process_sends_for_a_destination_at_a_time() {
         .await
         .unwrap();
         assert!(s
-            .claim_deliveries("r1", ms(70_000), 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(70_000), Duration::from_secs(60), Duration::from_secs(15), 10)
             .await
             .unwrap()
             .iter()
             .all(|d| d.destination != leased));
         s.release_destination_leases("r2").await.unwrap();
         assert!(s
-            .claim_deliveries("r1", ms(70_000), 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(70_000), Duration::from_secs(60), Duration::from_secs(15), 10)
             .await
             .unwrap()
             .iter()
@@ -1566,7 +1647,7 @@ async fn replay_by_shop_finds_a_dead_digest_of_that_shops_messages() {
         };
         s.create_digest(&members, digest, "tok", ms(10)).await.unwrap().unwrap();
         let item = s
-            .claim_deliveries("r1", ms(10), 60_000, 15_000, 10)
+            .claim_deliveries("r1", ms(10), Duration::from_secs(60), Duration::from_secs(15), 10)
             .await
             .unwrap()
             .remove(0);
@@ -1612,7 +1693,10 @@ async fn quiet_deliveries_wait_unclaimed_until_released() {
         .unwrap();
         // Before the quiet period ends only the unheld one is due; held ones are never folded into a
         // budget digest either.
-        let claimed = s.claim_deliveries("r1", ms(500), 60_000, 15_000, 10).await.unwrap();
+        let claimed = s
+            .claim_deliveries("r1", ms(500), Duration::from_secs(60), Duration::from_secs(15), 10)
+            .await
+            .unwrap();
         assert_eq!(claimed.len(), 1);
         assert!(s.quiet_due(ms(500), 10).await.unwrap().is_empty());
         assert!(s.coalescible(&dest("robot:q"), ms(500), 10).await.unwrap().is_empty());
@@ -1621,7 +1705,7 @@ async fn quiet_deliveries_wait_unclaimed_until_released() {
         assert_eq!(due.len(), 2);
         assert!(due.iter().all(|h| h.quiet_until == ms(1_000)));
         assert!(s
-            .claim_deliveries("r2", ms(2_000), 60_000, 15_000, 10)
+            .claim_deliveries("r2", ms(2_000), Duration::from_secs(60), Duration::from_secs(15), 10)
             .await
             .unwrap()
             .is_empty());
@@ -1629,7 +1713,10 @@ async fn quiet_deliveries_wait_unclaimed_until_released() {
         assert_eq!(s.unhold(&ids, ms(2_000)).await.unwrap(), 2);
         assert!(s.quiet_due(ms(2_000), 10).await.unwrap().is_empty());
         // Released, they are claimed in order (with the first one, whose unfinished claim ran out).
-        let again = s.claim_deliveries("r1", ms(120_000), 60_000, 15_000, 10).await.unwrap();
+        let again = s
+            .claim_deliveries("r1", ms(120_000), Duration::from_secs(60), Duration::from_secs(15), 10)
+            .await
+            .unwrap();
         let mut expected = ids.clone();
         expected.push(claimed[0].id);
         assert_eq!(again.iter().map(|d| d.id).collect::<Vec<_>>(), expected);
@@ -1713,7 +1800,10 @@ async fn tasks_assign_in_turn_stick_to_their_order_and_escalate_once() {
         };
         assert!(s.escalate_task(a.id, escalation.clone(), ms(20_000)).await.unwrap());
         assert!(!s.escalate_task(a.id, escalation, ms(20_001)).await.unwrap());
-        let claimed = s.claim_deliveries("r1", ms(20_000), 60_000, 15_000, 10).await.unwrap();
+        let claimed = s
+            .claim_deliveries("r1", ms(20_000), Duration::from_secs(60), Duration::from_secs(15), 10)
+            .await
+            .unwrap();
         assert_eq!(
             claimed.iter().map(|d| d.destination.to_string()).collect::<Vec<_>>(),
             ["robot:boss"]
@@ -1797,7 +1887,11 @@ async fn the_logistics_watch_polls_each_shipped_order_once_per_round() {
         for (n, status) in ["SHIPPED", "SHIPPED", "READY_TO_SHIP"].iter().enumerate() {
             let key = format!("w{n}");
             s.insert_pushes(&[push(&key, 10)]).await.unwrap();
-            let item = s.claim_inbox(ms(1_000), 1_000, 1).await.unwrap().remove(0);
+            let item = s
+                .claim_inbox(ms(1_000), Duration::from_secs(1), 1)
+                .await
+                .unwrap()
+                .remove(0);
             let completion = InboxCompletion {
                 state: InboxState::Done,
                 events: Vec::new(),
@@ -1961,7 +2055,7 @@ async fn a_sent_attempt_settles_its_send_with_its_result() {
         .await
         .unwrap();
         let item = s
-            .claim_deliveries("r1", ms(10), 60_000, 15_000, 1)
+            .claim_deliveries("r1", ms(10), Duration::from_secs(60), Duration::from_secs(15), 1)
             .await
             .unwrap()
             .remove(0);
@@ -2074,7 +2168,10 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
             .collect();
         s.insert_pushes(&pushes).await.unwrap();
         // Two claims of 15 at once: whatever the interleaving, at least 10 are left for the next one.
-        let (a, b) = tokio::join!(s.claim_inbox(ms(100), 1_000, 15), s.claim_inbox(ms(100), 1_000, 15));
+        let (a, b) = tokio::join!(
+            s.claim_inbox(ms(100), Duration::from_secs(1), 15),
+            s.claim_inbox(ms(100), Duration::from_secs(1), 15)
+        );
         let (a, b) = (a.unwrap(), b.unwrap());
         let mut ids: Vec<i64> = a.iter().chain(&b).map(|i| i.id).collect();
         let claimed = ids.len();
@@ -2082,10 +2179,13 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
         ids.dedup();
         assert_eq!(ids.len(), claimed, "no item handed to both");
         // Whatever one claim left is still there for the next one, and nothing more.
-        let rest = s.claim_inbox(ms(100), 1_000, 100).await.unwrap();
+        let rest = s.claim_inbox(ms(100), Duration::from_secs(1), 100).await.unwrap();
         assert_eq!(claimed + rest.len(), 40);
         assert!(
-            s.claim_inbox(ms(100), 1_000, 100).await.unwrap().is_empty(),
+            s.claim_inbox(ms(100), Duration::from_secs(1), 100)
+                .await
+                .unwrap()
+                .is_empty(),
             "claimed items wait for their lease"
         );
 
@@ -2104,8 +2204,8 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
         };
         s.complete_inbox(&item, done, ms(100)).await.unwrap();
         let (a, b) = tokio::join!(
-            s.claim_deliveries("one", ms(200), 1_000, 5_000, 4),
-            s.claim_deliveries("two", ms(200), 1_000, 5_000, 4)
+            s.claim_deliveries("one", ms(200), Duration::from_secs(1), Duration::from_secs(5), 4),
+            s.claim_deliveries("two", ms(200), Duration::from_secs(1), Duration::from_secs(5), 4)
         );
         let (a, b) = (a.unwrap(), b.unwrap());
         let mut ids: Vec<i64> = a.iter().chain(&b).map(|d| d.id).collect();
@@ -2118,7 +2218,10 @@ async fn concurrent_claimers_never_share_an_inbox_item_or_a_delivery() {
             b.iter().all(|d| !one.contains(&d.destination.to_string())),
             "no destination sent by both"
         );
-        let rest = s.claim_deliveries("one", ms(200), 1_000, 5_000, 100).await.unwrap();
+        let rest = s
+            .claim_deliveries("one", ms(200), Duration::from_secs(1), Duration::from_secs(5), 100)
+            .await
+            .unwrap();
         assert_eq!(claimed + rest.len(), 6);
     })
     .await;
@@ -2176,7 +2279,7 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         let mut waiting = push("p2", 10);
         waiting.order_sn = Some(OrderSn::parse("OTHER").unwrap());
         s.insert_pushes(&[push("p1", 10), waiting]).await.unwrap();
-        let claimed = s.claim_inbox(ms(100), 1_000, 10).await.unwrap();
+        let claimed = s.claim_inbox(ms(100), Duration::from_secs(1), 10).await.unwrap();
         let done = InboxCompletion {
             state: InboxState::Done,
             events: vec![NewEvent {
@@ -2202,7 +2305,10 @@ async fn retention_purges_finished_rows_past_their_age_and_keeps_the_chain_verif
         assert_eq!(s.queue_depths().await.unwrap().inbox_pending, 1);
 
         // Deliveries: one delivered long ago goes; one still pending stays.
-        let out = s.claim_deliveries("r1", ms(100), 30_000, 15_000, 10).await.unwrap();
+        let out = s
+            .claim_deliveries("r1", ms(100), Duration::from_secs(30), Duration::from_secs(15), 10)
+            .await
+            .unwrap();
         let sent = out.iter().find(|d| d.destination == dest("robot:a")).unwrap();
         let audit = AuditEntry::new(AuditKind::Delivery, AuditOutcome::Delivered, ms(200), "x");
         assert!(s.finish_delivery(sent, DeliveryResult::Delivered, audit).await.unwrap());
@@ -2380,7 +2486,7 @@ async fn personal_data_is_sealed_at_rest_and_read_back_in_clear() {
         let mut p = push("chat-1", 10);
         p.body = format!("{{\"from_user_name\":\"{BUYER}\",\"content\":\"{CHAT}\"}}");
         s.insert_pushes(&[p.clone()]).await.unwrap();
-        let claimed = s.claim_inbox(ms(10), 60_000, 10).await.unwrap();
+        let claimed = s.claim_inbox(ms(10), Duration::from_secs(60), 10).await.unwrap();
         assert_eq!(claimed[0].body, p.body, "the raw push reads back as received");
         let completion = InboxCompletion {
             state: InboxState::Done,
@@ -2403,7 +2509,10 @@ async fn personal_data_is_sealed_at_rest_and_read_back_in_clear() {
         .unwrap();
         let e = s.latest_event("ORDERA1", None).await.unwrap().unwrap();
         assert_eq!(e.order.unwrap().buyer_username.as_deref(), Some(BUYER));
-        let d = s.claim_deliveries("me", ms(20), 60_000, 15_000, 10).await.unwrap();
+        let d = s
+            .claim_deliveries("me", ms(20), Duration::from_secs(60), Duration::from_secs(15), 10)
+            .await
+            .unwrap();
         assert!(
             d[0].payload.contains(CHAT) && d[0].summary.contains(BUYER),
             "{:?}",
@@ -2506,7 +2615,10 @@ async fn rows_stored_before_sealing_are_still_read() {
     legacy.close().await;
     let e = s.latest_event("ORDEROLD", None).await.unwrap().unwrap();
     assert_eq!(e.order.unwrap().buyer_username.as_deref(), Some(BUYER));
-    assert_eq!(s.claim_inbox(ms(5), 1_000, 10).await.unwrap()[0].body, "{\"old\":true}");
+    assert_eq!(
+        s.claim_inbox(ms(5), Duration::from_secs(1), 10).await.unwrap()[0].body,
+        "{\"old\":true}"
+    );
 }
 
 #[tokio::test]
@@ -2537,7 +2649,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
         let mut p = push("p-a", 10);
         p.order_sn = Some(order_sn("ORDERA1"));
         s.insert_pushes(&[p]).await.unwrap();
-        let claimed = s.claim_inbox(ms(10), 60_000, 10).await.unwrap();
+        let claimed = s.claim_inbox(ms(10), Duration::from_secs(60), 10).await.unwrap();
         let update = OrderStateUpdate {
             app_id: app(),
             shop_id: shop(),
@@ -2600,7 +2712,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
         assert_eq!(tasks.len(), 1);
         assert_eq!(tasks[0].event_key, "chat-b");
         let left: Vec<String> = s
-            .claim_deliveries("me", ms(40), 60_000, 15_000, 10)
+            .claim_deliveries("me", ms(40), Duration::from_secs(60), Duration::from_secs(15), 10)
             .await
             .unwrap()
             .into_iter()
@@ -2724,12 +2836,15 @@ async fn a_rotation_reseals_everything_resumes_and_retires_the_old_key() {
         );
         // Pushes of one order are claimed one at a time, oldest first.
         assert_eq!(
-            s.claim_inbox(ms(5), 1_000, 10).await.unwrap()[0].body,
+            s.claim_inbox(ms(5), Duration::from_secs(1), 10).await.unwrap()[0].body,
             push("p1", 1).body
         );
         let e = s.latest_event("ORDERA1", None).await.unwrap().unwrap();
         assert_eq!(e.order.unwrap().buyer_username.as_deref(), Some(BUYER));
-        let d = s.claim_deliveries("me", ms(5), 60_000, 15_000, 10).await.unwrap();
+        let d = s
+            .claim_deliveries("me", ms(5), Duration::from_secs(60), Duration::from_secs(15), 10)
+            .await
+            .unwrap();
         assert!(d.iter().all(|d| d.summary == BUYER), "{d:?}");
         assert_eq!(s.list_tasks(None, 10).await.unwrap()[0].summary, first.summary);
         let again = s.open_task(&buyer_task("chat-2", None, BUYER), ms(6)).await.unwrap();
@@ -3239,19 +3354,25 @@ async fn stored_callbacks_are_claimed_once_and_closed() {
             };
             s.insert_callback(&callback).await.unwrap();
         }
-        let claimed = s.claim_callbacks(ms(1_000), 30_000, 10).await.unwrap();
+        let claimed = s.claim_callbacks(ms(1_000), Duration::from_secs(30), 10).await.unwrap();
         assert_eq!(
             claimed.iter().map(|c| c.dedupe_key.as_str()).collect::<Vec<_>>(),
             ["a", "b"]
         );
         assert!(
-            s.claim_callbacks(ms(2_000), 30_000, 10).await.unwrap().is_empty(),
+            s.claim_callbacks(ms(2_000), Duration::from_secs(30), 10)
+                .await
+                .unwrap()
+                .is_empty(),
             "leased"
         );
         s.finish_callback(claimed[0].id, CallbackState::Done, None)
             .await
             .unwrap();
-        let again = s.claim_callbacks(ms(40_000), 30_000, 10).await.unwrap();
+        let again = s
+            .claim_callbacks(ms(40_000), Duration::from_secs(30), 10)
+            .await
+            .unwrap();
         assert_eq!(
             again.len(),
             1,
@@ -3280,7 +3401,11 @@ async fn a_buyers_latest_order_is_found_by_their_name_with_its_status() {
         .enumerate()
         {
             s.insert_pushes(&[push(key, 10)]).await.unwrap();
-            let item = s.claim_inbox(ms(1_000), 1_000, 1).await.unwrap().remove(0);
+            let item = s
+                .claim_inbox(ms(1_000), Duration::from_secs(1), 1)
+                .await
+                .unwrap()
+                .remove(0);
             let completion = InboxCompletion {
                 state: InboxState::Done,
                 events: vec![NewEvent {
@@ -3791,14 +3916,18 @@ async fn one_batch_writes_what_the_single_operations_would() {
         };
         // An item claimed, its lease lapsed, claimed again: the first claim is stale.
         s.insert_pushes(&[of_order("o4")]).await.unwrap();
-        let stale = s.claim_inbox(ms(20), 1_000, 10).await.unwrap().remove(0);
-        let fresh = s.claim_inbox(ms(1_200), 1_000, 10).await.unwrap();
+        let stale = s
+            .claim_inbox(ms(20), Duration::from_secs(1), 10)
+            .await
+            .unwrap()
+            .remove(0);
+        let fresh = s.claim_inbox(ms(1_200), Duration::from_secs(1), 10).await.unwrap();
         assert_eq!(fresh.len(), 1);
         // Three items of three orders, claimed together.
         s.insert_pushes(&[of_order("o1"), of_order("o2"), of_order("o3")])
             .await
             .unwrap();
-        let items = s.claim_inbox(ms(1_200), 1_000, 10).await.unwrap();
+        let items = s.claim_inbox(ms(1_200), Duration::from_secs(1), 10).await.unwrap();
         assert_eq!(items.len(), 3);
         // One event with two deliveries, queued already, to finish in the batch.
         s.insert_event(
@@ -3810,7 +3939,10 @@ async fn one_batch_writes_what_the_single_operations_would() {
         )
         .await
         .unwrap();
-        let claimed = s.claim_deliveries("r1", ms(0), 60_000, 15_000, 10).await.unwrap();
+        let claimed = s
+            .claim_deliveries("r1", ms(0), Duration::from_secs(60), Duration::from_secs(15), 10)
+            .await
+            .unwrap();
         assert_eq!(claimed.len(), 2);
         s.reserve_send(&dest("robot:a"), &[], ms(50)).await.unwrap();
         let mut stale_delivery = claimed[1].clone();
@@ -3891,10 +4023,13 @@ async fn one_batch_writes_what_the_single_operations_would() {
             Some(("SHIPPED".into(), 90))
         );
         // The retried item waits for its time; nothing else is claimable but the new push.
-        let due = s.claim_inbox(ms(5_000), 1_000, 10).await.unwrap();
+        let due = s.claim_inbox(ms(5_000), Duration::from_secs(1), 10).await.unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].dedupe_key, "n1");
-        assert_eq!(s.claim_inbox(ms(9_000), 1_000, 10).await.unwrap()[0].id, fresh[0].id);
+        assert_eq!(
+            s.claim_inbox(ms(9_000), Duration::from_secs(1), 10).await.unwrap()[0].id,
+            fresh[0].id
+        );
         // The send is settled at WeCom's answer; the reservation is counted per member.
         assert_eq!(
             s.count_sends(&dest("robot:a"), "*", ms(0)).await.unwrap(),
@@ -3939,7 +4074,11 @@ async fn one_batch_writes_what_the_single_operations_would() {
 /// Stores one order event for `buyer` with the order's status, as the inbox pipeline would.
 async fn store_order(s: &SqlStore, key: &str, sn: &str, buyer: &str, status: &str, status_time: i64) {
     s.insert_pushes(&[push(key, 10)]).await.unwrap();
-    let item = s.claim_inbox(ms(1_000), 1_000, 1).await.unwrap().remove(0);
+    let item = s
+        .claim_inbox(ms(1_000), Duration::from_secs(1), 1)
+        .await
+        .unwrap()
+        .remove(0);
     let completion = InboxCompletion {
         state: InboxState::Done,
         events: vec![NewEvent {
@@ -4184,7 +4323,11 @@ async fn order_pushed(s: &SqlStore, order: &str, at: i64, destinations: &[&str])
     let mut p = push(order, at);
     p.order_sn = Some(OrderSn::parse(order).unwrap());
     s.insert_pushes(&[p]).await.unwrap();
-    let item = s.claim_inbox(ms(at), 60_000, 10).await.unwrap().remove(0);
+    let item = s
+        .claim_inbox(ms(at), Duration::from_secs(60), 10)
+        .await
+        .unwrap()
+        .remove(0);
     let mut e = event(order);
     e.order_sn = Some(OrderSn::parse(order).unwrap());
     let completion = InboxCompletion {
@@ -4208,7 +4351,10 @@ async fn deliver_all(
 ) -> usize {
     let mut done = 0;
     loop {
-        let claimed = s.claim_deliveries("w", ms(now), 60_000, 15_000, 10).await.unwrap();
+        let claimed = s
+            .claim_deliveries("w", ms(now), Duration::from_secs(60), Duration::from_secs(15), 10)
+            .await
+            .unwrap();
         if claimed.is_empty() {
             return done;
         }
@@ -4240,16 +4386,30 @@ async fn an_order_still_queued_counts_against_the_in_time_share_once_it_is_late(
         // Routed but never attempted: one to WeCom, one only to the seller's own system.
         order_pushed(&s, "ORDER2", T + 10_000, &["wecom_app:hq"]).await;
         order_pushed(&s, "ORDER3", T + 10_000, &["webhook:wms"]).await;
-        let window = |to| dashboard::Window { from: T, to };
+        let window = |to| dashboard::Window {
+            from: ms(T),
+            to: ms(to),
+        };
         assert_eq!(
-            s.orders_in_wecom_within(window(T + 100_000), 30_000).await.unwrap(),
+            s.orders_in_wecom_within(window(T + 100_000), Duration::from_secs(30))
+                .await
+                .unwrap(),
             dashboard::InTime { orders: 2, within: 1 },
             "ORDER2 has waited 90 s: a miss, not left out"
         );
         assert_eq!(
-            s.orders_in_wecom_within(window(T + 35_000), 30_000).await.unwrap(),
+            s.orders_in_wecom_within(window(T + 35_000), Duration::from_secs(30))
+                .await
+                .unwrap(),
             dashboard::InTime { orders: 1, within: 1 },
             "ORDER2 has waited 25 s: not decided yet"
+        );
+        assert_eq!(
+            s.orders_in_wecom_within(window(T + 100_000), Duration::MAX)
+                .await
+                .unwrap(),
+            dashboard::InTime { orders: 1, within: 1 },
+            "a threshold past any wait saturates instead of overflowing: ORDER2 is never late"
         );
     })
     .await;
@@ -4288,8 +4448,8 @@ async fn the_dashboard_computes_latency_failures_and_orders_in_time_from_the_aud
         .await;
         assert_eq!(finished, 5);
         let window = dashboard::Window {
-            from: T,
-            to: T + 3_600_000,
+            from: ms(T),
+            to: ms(T + 3_600_000),
         };
 
         // Latencies 1 s, 2 s, 10 s, 40 s: nearest rank p50 = 2nd, p95 = p99 = 4th.
@@ -4308,22 +4468,27 @@ async fn the_dashboard_computes_latency_failures_and_orders_in_time_from_the_aud
         assert_eq!(by_shop[0].shop_id, Some(727720655));
         assert_eq!(by_shop[0].latency, latency);
         assert_eq!(
-            s.delivery_latency(dashboard::Window { from: 0, to: T }).await.unwrap(),
+            s.delivery_latency(dashboard::Window { from: ms(0), to: ms(T) })
+                .await
+                .unwrap(),
             None,
             "nothing delivered before T"
         );
 
         // Three order pushes reached WeCom (the webhook is not WeCom); ORDER3 took 40 s.
-        let in_time = s.orders_in_wecom_within(window, 30_000).await.unwrap();
+        let in_time = s.orders_in_wecom_within(window, Duration::from_secs(30)).await.unwrap();
         assert_eq!(in_time, dashboard::InTime { orders: 3, within: 2 });
-        let tight = s.orders_in_wecom_within(window, 1_999).await.unwrap();
+        let tight = s
+            .orders_in_wecom_within(window, Duration::from_millis(1_999))
+            .await
+            .unwrap();
         assert_eq!(tight, dashboard::InTime { orders: 3, within: 0 });
         let later = dashboard::Window {
-            from: T + 60_000,
-            to: T + 3_600_000,
+            from: ms(T + 60_000),
+            to: ms(T + 3_600_000),
         };
         assert_eq!(
-            s.orders_in_wecom_within(later, 30_000).await.unwrap(),
+            s.orders_in_wecom_within(later, Duration::from_secs(30)).await.unwrap(),
             dashboard::InTime { orders: 1, within: 0 }
         );
 
@@ -4354,12 +4519,12 @@ async fn the_dashboard_computes_latency_failures_and_orders_in_time_from_the_aud
             minutes,
             vec![
                 dashboard::MinuteCount {
-                    minute: T,
+                    minute: ms(T),
                     pushes: 2,
                     delivered: 3
                 },
                 dashboard::MinuteCount {
-                    minute: T + 60_000,
+                    minute: ms(T + 60_000),
                     pushes: 1,
                     delivered: 1
                 },
@@ -4434,12 +4599,12 @@ async fn assert_dashboard_figures(s: &SqlStore, late: bool, stage: &str) {
     const HOUR: i64 = 3_600_000;
     let (a, b) = (727720655, 100);
     let whole = dashboard::Window {
-        from: T,
-        to: T + 2 * HOUR,
+        from: ms(T),
+        to: ms(T + 2 * HOUR),
     };
     let part = dashboard::Window {
-        from: T + 2_500,
-        to: T + 2 * HOUR,
+        from: ms(T + 2_500),
+        to: ms(T + 2 * HOUR),
     };
     let p = |count, p50, p95, p99| dashboard::Percentiles { count, p50, p95, p99 };
 
@@ -4537,17 +4702,17 @@ async fn assert_dashboard_figures(s: &SqlStore, late: bool, stage: &str) {
         within: if late { 3 } else { 2 },
     };
     assert_eq!(
-        s.orders_in_wecom_within(whole, 30_000).await.unwrap(),
+        s.orders_in_wecom_within(whole, Duration::from_secs(30)).await.unwrap(),
         in_time,
         "{stage}"
     );
     assert_eq!(
-        s.orders_in_wecom_within(whole, 5_000).await.unwrap(),
+        s.orders_in_wecom_within(whole, Duration::from_secs(5)).await.unwrap(),
         dashboard::InTime { orders: 3, within: 1 },
         "{stage}"
     );
     assert_eq!(
-        s.orders_in_wecom_within(part, 30_000).await.unwrap(),
+        s.orders_in_wecom_within(part, Duration::from_secs(30)).await.unwrap(),
         dashboard::InTime {
             orders: 1,
             within: if late { 1 } else { 0 }
@@ -4655,15 +4820,15 @@ async fn the_dashboards_order_rows_leave_with_the_audit_entries_retention_purges
         assert_eq!(s.seal_audit(1_000).await.unwrap(), 2);
         assert_eq!(s.roll_up_dashboard().await.unwrap(), 2);
         let day = dashboard::Window {
-            from: T,
-            to: T + 24 * HOUR,
+            from: ms(T),
+            to: ms(T + 24 * HOUR),
         };
-        let in_time = s.orders_in_wecom_within(day, 30_000).await.unwrap();
+        let in_time = s.orders_in_wecom_within(day, Duration::from_secs(30)).await.unwrap();
         assert_eq!((in_time.orders, in_time.within), (2, 2));
 
         // Retention takes the old entry; the order it named leaves the dashboard with it.
         assert_eq!(s.purge(RetentionTarget::Audit, ms(T + HOUR), 1_000).await.unwrap(), 1);
-        let in_time = s.orders_in_wecom_within(day, 30_000).await.unwrap();
+        let in_time = s.orders_in_wecom_within(day, Duration::from_secs(30)).await.unwrap();
         assert_eq!(
             (in_time.orders, in_time.within),
             (1, 1),
@@ -4741,7 +4906,10 @@ async fn first_response_times_count_only_a_persons_sent_reply_per_wait() {
         .await;
 
         let times = s
-            .first_response_times(dashboard::Window { from: 0, to: 1_000_000 })
+            .first_response_times(dashboard::Window {
+                from: ms(0),
+                to: ms(1_000_000),
+            })
             .await
             .unwrap();
         // Waits of 60 s, 30 s and 90 s: the median is 60 s.
@@ -4769,8 +4937,8 @@ async fn first_response_times_count_only_a_persons_sent_reply_per_wait() {
         // A window that starts after the first conversation's waits sees only the second's.
         let late = s
             .first_response_times(dashboard::Window {
-                from: 150_000,
-                to: 1_000_000,
+                from: ms(150_000),
+                to: ms(1_000_000),
             })
             .await
             .unwrap();
@@ -5009,7 +5177,7 @@ async fn writes_survive_checkpoints_beside_them(url: &str) {
     store.close().await;
     let again = SqlStore::connect(url, keys).await.unwrap();
     assert_eq!(again.queue_depths().await.unwrap().inbox_pending, PUSHES as i64);
-    let claimed = again.claim_inbox(ms(20), 1_000, 5).await.unwrap();
+    let claimed = again.claim_inbox(ms(20), Duration::from_secs(1), 5).await.unwrap();
     assert!(claimed[0].body.contains(&body));
     again.close().await;
 }

@@ -367,10 +367,7 @@ impl Chat {
     /// Acts on the stored callbacks that are due; returns how many were handled.
     pub async fn process_callbacks_once(&self) -> Result<usize, EngineError> {
         let now = self.clock.now();
-        let claimed = self
-            .callbacks
-            .claim_callbacks(now, LEASE.as_millis() as i64, BATCH)
-            .await?;
+        let claimed = self.callbacks.claim_callbacks(now, LEASE, BATCH).await?;
         let mut handled = 0;
         for callback in &claimed {
             match self.handle_callback(callback).await {

@@ -3,8 +3,10 @@
 //! delivery attempt's message "as WeCom received it", read back from the outbox and parsed into what
 //! WeCom's clients draw (the console renders it; nothing here is HTML).
 
+use std::time::Duration;
+
 use serde_json::Value;
-use shoprelay_clock::SharedClock;
+use shoprelay_clock::{SharedClock, UnixMs};
 use shoprelay_core::error::UserFacing;
 use shoprelay_store::dashboard::{
     Dashboard, FailureCount, InTime, MinuteCount, Percentiles, ResponseTimes, ShopLatency, ShopTraffic, Window,
@@ -15,14 +17,16 @@ use shoprelay_wecom::card::TemplateCard;
 use crate::render::Payload;
 use crate::{Engine, EngineError};
 
-/// A minute, in ms.
+/// A minute, in ms: the chart's bars start at whole minutes of the unix-ms clock.
 const MINUTE_MS: i64 = 60_000;
-/// An hour, in ms.
-const HOUR_MS: i64 = 60 * MINUTE_MS;
-/// A day, in ms.
-const DAY_MS: i64 = 24 * HOUR_MS;
+/// A minute.
+const MINUTE: Duration = Duration::from_secs(60);
+/// An hour.
+const HOUR: Duration = Duration::from_secs(3_600);
+/// A day.
+const DAY: Duration = Duration::from_secs(24 * 3_600);
 /// The product's promise: an order is in WeCom within 30 s of its push.
-pub const IN_TIME_MS: i64 = 30_000;
+pub const IN_TIME: Duration = Duration::from_secs(30);
 
 /// The window of the latency, failure, shop and response figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,11 +60,11 @@ impl Range {
         }
     }
 
-    fn ms(self) -> i64 {
+    fn span(self) -> Duration {
         match self {
-            Self::Hour => HOUR_MS,
-            Self::Day => DAY_MS,
-            Self::Week => 7 * DAY_MS,
+            Self::Hour => HOUR,
+            Self::Day => DAY,
+            Self::Week => 7 * DAY,
         }
     }
 }
@@ -112,8 +116,8 @@ pub struct ShopRow {
 /// Everything the dashboard shows.
 #[derive(Debug, Clone)]
 pub struct Overview {
-    /// When it was computed (unix ms).
-    pub now: i64,
+    /// When it was computed.
+    pub now: UnixMs,
     /// The window of the latency, failure, shop and response figures.
     pub range: Range,
     /// Each of the last 60 minutes, oldest first, zeros included.
@@ -238,17 +242,19 @@ impl<'a> DashboardService<'a> {
         if let Err(err) = store.roll_up_dashboard().await {
             tracing::warn!(error = ?err, "rolling up the dashboard's sums failed; reading the log instead");
         }
-        // The dashboard's windows are unix-ms ranges over the audit log's column.
-        let now = self.clock.now().as_millis();
+        let now = self.clock.now();
         // Whole minutes, so a bar is a full minute and the chart does not shift within one.
-        let end = now - now.rem_euclid(MINUTE_MS) + MINUTE_MS;
+        let into_minute = Duration::from_millis(now.as_millis().rem_euclid(MINUTE_MS).unsigned_abs());
+        let end = now - into_minute + MINUTE;
         let hour = Window {
-            from: end - HOUR_MS,
+            from: end - HOUR,
             to: end,
         };
+        // `to` is exclusive: one ms past now takes in what happened this very ms.
+        let to = now + Duration::from_millis(1);
         let window = Window {
-            from: now - range.ms(),
-            to: now + 1,
+            from: now - range.span(),
+            to,
         };
         let counted = store.traffic_per_minute(hour).await?;
         let per_minute = fill_minutes(hour, &counted);
@@ -256,19 +262,16 @@ impl<'a> DashboardService<'a> {
         let failures = store.delivery_failures(window).await?;
         let by_shop = store.delivery_latency_by_shop(window).await?;
         let shops = join_shops(store.shop_traffic(window).await?, by_shop);
-        let day = Window {
-            from: now - DAY_MS,
-            to: now + 1,
-        };
+        let day = Window { from: now - DAY, to };
         let week = Window {
-            from: now - 7 * DAY_MS,
-            to: now + 1,
+            from: now - 7 * DAY,
+            to,
         };
         let in_time_day = Share {
-            counts: store.orders_in_wecom_within(day, IN_TIME_MS).await?,
+            counts: store.orders_in_wecom_within(day, IN_TIME).await?,
         };
         let in_time_week = Share {
-            counts: store.orders_in_wecom_within(week, IN_TIME_MS).await?,
+            counts: store.orders_in_wecom_within(week, IN_TIME).await?,
         };
         let responses = store.first_response_times(window).await?;
         Ok(Overview {
@@ -299,9 +302,10 @@ impl<'a> DashboardService<'a> {
 
 /// Every minute of `hour`, with its counts or zeros.
 fn fill_minutes(hour: Window, counted: &[MinuteCount]) -> Vec<MinuteCount> {
-    (0..(hour.to - hour.from) / MINUTE_MS)
+    let minutes = hour.to.saturating_duration_since(hour.from).as_secs() / MINUTE.as_secs();
+    (0..minutes)
         .map(|i| {
-            let minute = hour.from + i * MINUTE_MS;
+            let minute = hour.from + Duration::from_secs(i * MINUTE.as_secs());
             counted
                 .iter()
                 .find(|c| c.minute == minute)
@@ -585,13 +589,13 @@ mod tests {
     #[test]
     fn every_minute_of_the_hour_is_there() {
         let hour = Window {
-            from: 60 * MINUTE_MS,
-            to: 120 * MINUTE_MS,
+            from: UnixMs::from_secs(60 * 60),
+            to: UnixMs::from_secs(120 * 60),
         };
         let filled = fill_minutes(
             hour,
             &[MinuteCount {
-                minute: 61 * MINUTE_MS,
+                minute: UnixMs::from_secs(61 * 60),
                 pushes: 3,
                 delivered: 2,
             }],

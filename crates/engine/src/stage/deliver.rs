@@ -167,8 +167,8 @@ impl Deliver {
             .claim_deliveries(
                 &self.instance_id,
                 self.clock.now(),
-                self.settings.lease.as_millis() as i64,
-                self.settings.destination_lease.as_millis() as i64,
+                self.settings.lease,
+                self.settings.destination_lease,
                 limit as i64,
             )
             .await?;

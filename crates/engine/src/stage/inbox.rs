@@ -160,7 +160,7 @@ impl Inbox {
     pub async fn process_inbox_once(&self) -> Result<usize, EngineError> {
         let items = self
             .inbox
-            .claim_inbox(self.clock.now(), self.settings.lease.as_millis() as i64, BATCH)
+            .claim_inbox(self.clock.now(), self.settings.lease, BATCH)
             .await?;
         let count = items.len();
         let registry = self.registry();

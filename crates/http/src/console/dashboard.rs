@@ -68,7 +68,7 @@ fn chart(lang: Lang, minutes: &[MinuteCount]) -> Markup {
     let label_at = |i: usize| {
         minutes
             .get(i)
-            .and_then(|m| time(m.minute).get(11..16).map(str::to_owned))
+            .and_then(|m| time(m.minute.as_millis()).get(11..16).map(str::to_owned))
             .unwrap_or_default()
     };
     html! {
@@ -80,10 +80,10 @@ fn chart(lang: Lang, minutes: &[MinuteCount]) -> Markup {
             @for (i, m) in minutes.iter().enumerate() {
                 @let x = AXIS + i as i64 * slot;
                 rect.push x=(x) y=(CHART_H - height(m.pushes)) width=(bar) height=(height(m.pushes)) fill="#0969da" {
-                    title { (time(m.minute)) " · " (t(lang, "推送", "pushes")) " " (m.pushes) }
+                    title { (time(m.minute.as_millis())) " · " (t(lang, "推送", "pushes")) " " (m.pushes) }
                 }
                 rect.delivered x=(x + bar + 1) y=(CHART_H - height(m.delivered)) width=(bar) height=(height(m.delivered)) fill="#1a7f37" {
-                    title { (time(m.minute)) " · " (t(lang, "送达", "delivered")) " " (m.delivered) }
+                    title { (time(m.minute.as_millis())) " · " (t(lang, "送达", "delivered")) " " (m.delivered) }
                 }
             }
             text x=(AXIS) y=(CHART_H + 16) font-size="10" fill="#656d76" { (label_at(0)) }
@@ -214,7 +214,7 @@ fn body(lang: Lang, o: &Overview) -> Markup {
                 }
             }
         }
-        p.muted { (t(lang, "计算于 ", "Computed at ")) (time(o.now)) }
+        p.muted { (t(lang, "计算于 ", "Computed at ")) (time(o.now.as_millis())) }
     }
 }
 
@@ -256,7 +256,7 @@ mod tests {
     fn the_chart_has_a_bar_per_minute_scaled_to_the_busiest() {
         let minutes: Vec<MinuteCount> = (0..60)
             .map(|i| MinuteCount {
-                minute: 1_796_119_200_000 + i * 60_000,
+                minute: shoprelay_clock::UnixMs::from_millis(1_796_119_200_000 + i * 60_000),
                 pushes: i,
                 delivered: i / 2,
             })

@@ -1,6 +1,8 @@
 //! Pushes in: verification, storage before acknowledgement, deduplication, and every kind of bad input —
 //! of which only a bad signature, an unknown app and an oversized body are refused.
 
+use std::time::Duration;
+
 use serde_json::json;
 use shoprelay_clock::{Clock, UnixMs};
 use shoprelay_store::AuditOutcome;
@@ -349,7 +351,11 @@ async fn the_cli_replays_failed_pushes() {
         .insert_pushes(&[push("a", "garbled"), push("b", "also garbled")])
         .await
         .unwrap();
-    for item in store.claim_inbox(UnixMs::from_millis(2), 1_000, 10).await.unwrap() {
+    for item in store
+        .claim_inbox(UnixMs::from_millis(2), Duration::from_secs(1), 10)
+        .await
+        .unwrap()
+    {
         let failed = shoprelay_store::InboxCompletion {
             state: shoprelay_store::InboxState::Failed,
             events: Vec::new(),
@@ -362,7 +368,7 @@ async fn the_cli_replays_failed_pushes() {
             .unwrap();
     }
     assert!(store
-        .claim_inbox(UnixMs::from_millis(4), 1_000, 10)
+        .claim_inbox(UnixMs::from_millis(4), Duration::from_secs(1), 10)
         .await
         .unwrap()
         .is_empty());
@@ -382,7 +388,7 @@ async fn the_cli_replays_failed_pushes() {
     );
     assert!(stdout.contains("re-queued 2 failed push"), "{stdout}");
     let again = store
-        .claim_inbox(shoprelay_clock::SystemClock.now(), 1_000, 10)
+        .claim_inbox(shoprelay_clock::SystemClock.now(), Duration::from_secs(1), 10)
         .await
         .unwrap();
     assert_eq!(again.len(), 2, "both back in the inbox");

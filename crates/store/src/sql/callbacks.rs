@@ -1,5 +1,7 @@
 //! WeCom callbacks: stored once per WeCom message, sealed, with their audit entry in the same transaction.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 use shoprelay_clock::UnixMs;
@@ -57,7 +59,7 @@ impl Callbacks for SqlStore {
         rows.into_iter().map(|row| self.callback_row(row)).collect()
     }
 
-    async fn claim_callbacks(&self, now: UnixMs, lease_ms: i64, limit: i64) -> Result<Vec<StoredCallback>> {
+    async fn claim_callbacks(&self, now: UnixMs, lease: Duration, limit: i64) -> Result<Vec<StoredCallback>> {
         let select = format!(
             "SELECT id, app_id, dedupe_key, kind, body, received_at, state FROM wecom_callbacks
              WHERE state = 'received' AND claimed_until <= $1 ORDER BY id LIMIT $2 {}",
@@ -68,7 +70,7 @@ impl Callbacks for SqlStore {
             let rows: Vec<Row> = sqlx::query_as(&select).bind(now.as_millis()).bind(limit).fetch_all(&mut *tx).await?;
             for row in &rows {
                 sqlx::query("UPDATE wecom_callbacks SET claimed_until = $1 WHERE id = $2")
-                    .bind(now.as_millis().saturating_add(lease_ms))
+                    .bind((now + lease).as_millis())
                     .bind(row.0)
                     .execute(&mut *tx)
                     .await?;

@@ -11,6 +11,8 @@
 //! another replica rolls up. Time to first reply and the last hour's per-minute chart read their rows
 //! directly (`conversation_messages_author_at`, `audit_kind_at`): both were already milliseconds.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 use super::audit::{AuditRow, ENTRY_COLUMNS};
@@ -54,6 +56,12 @@ fn bucket_sql(v: &str) -> String {
     sql
 }
 
+/// `duration` in whole milliseconds, as the columns hold time, saturating at `i64::MAX` (a threshold no
+/// wait reaches); the statements compare with it by subtraction, so even that one does not overflow.
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// A window cut at whole periods: `[from, lo)` and `[hi, to)` are read from the log, `[lo, hi)` from the
 /// sums and the entries not yet summed. A window inside one period is all edge (`lo = hi = to`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,26 +75,17 @@ struct Split {
 impl Split {
     /// `w` cut at whole periods.
     fn of(w: Window) -> Self {
-        let lo = w.from.div_euclid(PERIOD_MS) * PERIOD_MS
-            + if w.from.rem_euclid(PERIOD_MS) == 0 {
-                0
-            } else {
-                PERIOD_MS
-            };
-        let hi = w.to.div_euclid(PERIOD_MS) * PERIOD_MS;
+        let (from, to) = (w.from.as_millis(), w.to.as_millis());
+        let lo = from.div_euclid(PERIOD_MS) * PERIOD_MS + if from.rem_euclid(PERIOD_MS) == 0 { 0 } else { PERIOD_MS };
+        let hi = to.div_euclid(PERIOD_MS) * PERIOD_MS;
         if lo < hi {
-            Self {
-                from: w.from,
-                lo,
-                hi,
-                to: w.to,
-            }
+            Self { from, lo, hi, to }
         } else {
             Self {
-                from: w.from,
-                lo: w.to,
-                hi: w.to,
-                to: w.to,
+                from,
+                lo: to,
+                hi: to,
+                to,
             }
         }
     }
@@ -328,15 +327,16 @@ impl Dashboard for SqlStore {
                    AND outcome IN ('accepted', 'delivered')
                  GROUP BY m ORDER BY m",
             )
-            .bind(w.from)
-            .bind(w.to)
+            .bind(w.from.as_millis())
+            .bind(w.to.as_millis())
             .fetch_all(pool)
             .await?
         });
         Ok(rows
             .into_iter()
             .map(|(m, pushes, delivered)| MinuteCount {
-                minute: w.from + m * 60_000,
+                // `m` counts minutes from `from` (`at >= from`), so it is never negative.
+                minute: w.from + Duration::from_millis(u64::try_from(m).unwrap_or_default().saturating_mul(60_000)),
                 pushes,
                 delivered,
             })
@@ -431,7 +431,7 @@ impl Dashboard for SqlStore {
             .collect())
     }
 
-    async fn orders_in_wecom_within(&self, w: Window, threshold_ms: i64) -> Result<InTime> {
+    async fn orders_in_wecom_within(&self, w: Window, threshold: Duration) -> Result<InTime> {
         // An order push is (shop, order, time received); its attempts come after its receipt, so the
         // range `at >= from` holds them all. The rollup keeps each summed order with its first accepted
         // WeCom attempt; the attempts not summed yet, and the WeCom deliveries still queued and never
@@ -451,7 +451,7 @@ impl Dashboard for SqlStore {
                           FROM deliveries d JOIN events e ON e.id = d.event_id JOIN inbox i ON i.id = e.inbox_id
                           WHERE d.state = 'pending' AND d.attempts = 0 AND d.order_sn IS NOT NULL
                             AND (d.destination LIKE 'wecom_app:%' OR d.destination LIKE 'appchat:%' OR d.destination LIKE 'robot:%')
-                            AND i.received_at >= $1 AND i.received_at < $2 AND i.received_at + $4 < $2
+                            AND i.received_at >= $1 AND i.received_at < $2 AND i.received_at < $2 - $4
                         ) u GROUP BY shop_id, order_sn, received_at),
                   t AS (SELECT CASE WHEN o.shop_id IS NULL THEN 0 ELSE 1 END AS summed,
                                CASE WHEN o.first_ok IS NOT NULL AND o.first_ok - x.received_at <= $4 THEN 1 ELSE 0 END AS was_in,
@@ -470,10 +470,10 @@ impl Dashboard for SqlStore {
         let (orders, within): (i64, i64) = with_read_pool!(self, pool => {
             sqlx::query_as(&sql)
                 .persistent(false)
-                .bind(w.from)
-                .bind(w.to)
+                .bind(w.from.as_millis())
+                .bind(w.to.as_millis())
                 .bind(mark)
-                .bind(threshold_ms)
+                .bind(millis(threshold))
                 .fetch_one(pool)
                 .await?
         });
@@ -487,13 +487,13 @@ impl Dashboard for SqlStore {
         let unanswered_sql = format!("{WAITS} SELECT COUNT(*) FROM waits WHERE reply_id IS NULL");
         let (overall, per_member, per_shop, unanswered) = with_read_pool!(self, pool => {
             let overall: Option<(i64, i64, Option<i64>)> =
-                sqlx::query_as(&overall_sql).bind(w.from).bind(w.to).fetch_optional(pool).await?;
+                sqlx::query_as(&overall_sql).bind(w.from.as_millis()).bind(w.to.as_millis()).fetch_optional(pool).await?;
             let per_member: Vec<(String, i64, Option<i64>)> =
-                sqlx::query_as(&member_sql).bind(w.from).bind(w.to).fetch_all(pool).await?;
+                sqlx::query_as(&member_sql).bind(w.from.as_millis()).bind(w.to.as_millis()).fetch_all(pool).await?;
             let per_shop: Vec<(i64, i64, Option<i64>)> =
-                sqlx::query_as(&shop_sql).bind(w.from).bind(w.to).fetch_all(pool).await?;
+                sqlx::query_as(&shop_sql).bind(w.from.as_millis()).bind(w.to.as_millis()).fetch_all(pool).await?;
             let unanswered: i64 =
-                sqlx::query_scalar(&unanswered_sql).bind(w.from).bind(w.to).fetch_one(pool).await?;
+                sqlx::query_scalar(&unanswered_sql).bind(w.from.as_millis()).bind(w.to.as_millis()).fetch_one(pool).await?;
             (overall, per_member, per_shop, unanswered)
         });
         Ok(ResponseTimes {

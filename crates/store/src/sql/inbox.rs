@@ -1,6 +1,7 @@
 //! The inbox: pushes in, events and deliveries out, one transaction per step.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use shoprelay_clock::UnixMs;
@@ -39,7 +40,7 @@ impl Inbox for SqlStore {
         Ok(self.write_batch(&batch, UnixMs::EPOCH).await?.pushes)
     }
 
-    async fn claim_inbox(&self, now: UnixMs, lease_ms: i64, limit: i64) -> Result<Vec<InboxItem>> {
+    async fn claim_inbox(&self, now: UnixMs, lease: Duration, limit: i64) -> Result<Vec<InboxItem>> {
         const RETURNING: &str =
             "RETURNING id, platform, app_id, dedupe_key, code, shop_id, body, attempts, received_at, claim_token";
         // An item is claimable only when no older item of the same order is still pending: one order's
@@ -53,7 +54,7 @@ impl Inbox for SqlStore {
             )
         };
         let token = uuid::Uuid::new_v4().to_string();
-        let until = now.as_millis().saturating_add(lease_ms);
+        let until = (now + lease).as_millis();
         let now = now.as_millis();
         let mut items: Vec<InboxRow> = match &self.pool {
             Pool::Sqlite { write, read, .. } => {

@@ -2,6 +2,7 @@
 //! breakers; the send log budgets are counted over; digests; replay of dead letters.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use shoprelay_clock::UnixMs;
@@ -82,12 +83,13 @@ impl Outbox for SqlStore {
         &self,
         owner: &str,
         now: UnixMs,
-        lease_ms: i64,
-        destination_lease_ms: i64,
+        lease: Duration,
+        destination_lease: Duration,
         limit: i64,
     ) -> Result<Vec<DeliveryItem>> {
-        let until = now.as_millis().saturating_add(lease_ms);
-        let lease_until = now.as_millis().saturating_add(destination_lease_ms);
+        // `UnixMs + Duration` saturates, so no lease, however long, overflows the column.
+        let until = (now + lease).as_millis();
+        let lease_until = (now + destination_lease).as_millis();
         let now = now.as_millis();
         // First the destinations with due work that are neither paused, leased to another process, nor
         // busy with another claim (a dead replica's claims run out first, so nothing overtakes); urgent
