@@ -5,35 +5,38 @@
 //! Tight ahead (clocks drift, not by ten minutes), generous behind: Shopee retries for 3 hours and keeps
 //! lost pushes 3 days, and reconciliation recovers changes up to 15 days old.
 
+use std::time::Duration;
+
+use shoprelay_clock::UnixMs;
 use shoprelay_core::error::UserFacing;
 
 /// How far ahead of its arrival a push's time may be.
-pub const MAX_AHEAD_SECS: i64 = 600;
+pub const MAX_AHEAD: Duration = Duration::from_secs(600);
 /// How far behind its arrival a push's time may be.
-pub const MAX_BEHIND_SECS: i64 = 30 * 86_400;
+pub const MAX_BEHIND: Duration = Duration::from_secs(30 * 86_400);
 
 /// A push whose time is outside the window: stored, audited, not applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OutOfWindow {
-    /// Dated more than [`MAX_AHEAD_SECS`] after it arrived.
-    #[error("push.out_of_window: {field} {} is {} s ahead of its arrival at {}", time(*at), at.saturating_sub(*received), time(*received))]
+    /// Dated more than [`MAX_AHEAD`] after it arrived.
+    #[error("push.out_of_window: {field} {} is {} s ahead of its arrival at {}", time(*at), secs_between(*received, *at), time(*received))]
     Ahead {
         /// The push field holding the time.
         field: &'static str,
-        /// The time it claims (unix seconds).
-        at: i64,
-        /// When it arrived (unix seconds).
-        received: i64,
+        /// The time it claims.
+        at: UnixMs,
+        /// When it arrived.
+        received: UnixMs,
     },
-    /// Dated more than [`MAX_BEHIND_SECS`] before it arrived.
-    #[error("push.out_of_window: {field} {} is {} days behind its arrival at {}", time(*at), received.saturating_sub(*at) / 86_400, time(*received))]
+    /// Dated more than [`MAX_BEHIND`] before it arrived.
+    #[error("push.out_of_window: {field} {} is {} days behind its arrival at {}", time(*at), secs_between(*at, *received) / 86_400, time(*received))]
     Behind {
         /// The push field holding the time.
         field: &'static str,
-        /// The time it claims (unix seconds).
-        at: i64,
-        /// When it arrived (unix seconds).
-        received: i64,
+        /// The time it claims.
+        at: UnixMs,
+        /// When it arrived.
+        received: UnixMs,
     },
 }
 
@@ -50,17 +53,18 @@ impl UserFacing for OutOfWindow {
     fn message_zh(&self) -> String {
         match self {
             OutOfWindow::Ahead { field, at, received } => format!(
-                "推送的 {field}（{}）比接收时间（{}）超前 {} 秒，超过允许的 {MAX_AHEAD_SECS} 秒：已保存但未应用，以免订单状态被未来时间锁死",
+                "推送的 {field}（{}）比接收时间（{}）超前 {} 秒，超过允许的 {} 秒：已保存但未应用，以免订单状态被未来时间锁死",
                 time(*at),
                 time(*received),
-                at.saturating_sub(*received)
+                secs_between(*received, *at),
+                MAX_AHEAD.as_secs()
             ),
             OutOfWindow::Behind { field, at, received } => format!(
                 "推送的 {field}（{}）比接收时间（{}）早 {} 天，超过允许的 {} 天：已保存但未应用",
                 time(*at),
                 time(*received),
-                received.saturating_sub(*at) / 86_400,
-                MAX_BEHIND_SECS / 86_400
+                secs_between(*at, *received) / 86_400,
+                MAX_BEHIND.as_secs() / 86_400
             ),
         }
     }
@@ -68,31 +72,44 @@ impl UserFacing for OutOfWindow {
     fn message_en(&self) -> String {
         match self {
             OutOfWindow::Ahead { .. } => format!(
-                "{}, more than the {MAX_AHEAD_SECS} s allowed: stored but not applied, so a future time cannot freeze the order",
-                self.to_string().trim_start_matches("push.out_of_window: ")
+                "{}, more than the {} s allowed: stored but not applied, so a future time cannot freeze the order",
+                self.to_string().trim_start_matches("push.out_of_window: "),
+                MAX_AHEAD.as_secs()
             ),
             OutOfWindow::Behind { .. } => format!(
                 "{}, more than the {} days allowed: stored but not applied",
                 self.to_string().trim_start_matches("push.out_of_window: "),
-                MAX_BEHIND_SECS / 86_400
+                MAX_BEHIND.as_secs() / 86_400
             ),
         }
     }
 }
 
-/// Unix seconds as UTC, or the number when it is no date.
-fn time(secs: i64) -> String {
+/// An instant's whole second as UTC, or the number of seconds when it is no date.
+fn time(at: UnixMs) -> String {
+    let secs = at.as_secs();
     chrono::DateTime::from_timestamp(secs, 0).map_or_else(|| secs.to_string(), |t| t.to_rfc3339())
 }
 
-/// Checks every time a push claims against its arrival (`received`, unix seconds) — not against now,
-/// so a push processed late or replayed is judged by when it came.
-pub fn check(times: &[(&'static str, i64)], received: i64) -> Result<(), OutOfWindow> {
+/// Whole seconds from `earlier` to `later` (negative when `earlier` is later), saturating.
+fn secs_between(earlier: UnixMs, later: UnixMs) -> i64 {
+    later.as_secs().saturating_sub(earlier.as_secs())
+}
+
+/// A window bound in whole seconds.
+fn secs(bound: Duration) -> i64 {
+    i64::try_from(bound.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Checks every time a push claims against its arrival (`received`) — not against now, so a push
+/// processed late or replayed is judged by when it came. Pushes' times are whole seconds, so they are
+/// judged to the second (the arrival's milliseconds count for nothing).
+pub fn check(times: &[(&'static str, UnixMs)], received: UnixMs) -> Result<(), OutOfWindow> {
     for &(field, at) in times {
-        if at > received.saturating_add(MAX_AHEAD_SECS) {
+        if secs_between(received, at) > secs(MAX_AHEAD) {
             return Err(OutOfWindow::Ahead { field, at, received });
         }
-        if field == "timestamp" && at < received.saturating_sub(MAX_BEHIND_SECS) {
+        if field == "timestamp" && secs_between(at, received) > secs(MAX_BEHIND) {
             return Err(OutOfWindow::Behind { field, at, received });
         }
     }
@@ -101,8 +118,8 @@ pub fn check(times: &[(&'static str, i64)], received: i64) -> Result<(), OutOfWi
 
 /// Whether a stored order time lies beyond what any push may claim at `now`: it came before the window
 /// existed, and later pushes must not be judged stale against it.
-pub fn is_beyond_window(at: i64, now: i64) -> bool {
-    at > now.saturating_add(MAX_AHEAD_SECS)
+pub fn is_beyond_window(at: UnixMs, now: UnixMs) -> bool {
+    secs_between(now, at) > secs(MAX_AHEAD)
 }
 
 #[cfg(test)]
@@ -110,35 +127,55 @@ mod tests {
     use super::*;
 
     /// The times a push claims, as an adapter reads them.
-    fn push(timestamp: i64, update_time: i64) -> Vec<(&'static str, i64)> {
-        vec![("timestamp", timestamp), ("data.update_time", update_time)]
+    fn push(timestamp: i64, update_time: i64) -> Vec<(&'static str, UnixMs)> {
+        vec![
+            ("timestamp", UnixMs::from_secs(timestamp)),
+            ("data.update_time", UnixMs::from_secs(update_time)),
+        ]
     }
 
     #[test]
     fn the_window_is_tight_ahead_and_generous_behind() {
-        let now = 1_800_000_000;
-        assert!(check(&push(now + 600, now + 600), now).is_ok(), "clock drift");
+        let secs = 1_800_000_000;
+        let now = UnixMs::from_secs(secs);
+        assert!(check(&push(secs + 600, secs + 600), now).is_ok(), "clock drift");
         assert!(
-            check(&push(now - 15 * 86_400, now - 15 * 86_400), now).is_ok(),
+            check(&push(secs - 15 * 86_400, secs - 15 * 86_400), now).is_ok(),
             "reconciled"
         );
         assert!(matches!(
-            check(&push(now + 601, now), now),
+            check(&push(secs + 601, secs), now),
             Err(OutOfWindow::Ahead { field: "timestamp", .. })
         ));
         assert!(matches!(
-            check(&push(now, now + 601), now),
+            check(&push(secs, secs + 601), now),
             Err(OutOfWindow::Ahead {
                 field: "data.update_time",
                 ..
             })
         ));
         assert!(matches!(
-            check(&push(now - 31 * 86_400, now), now),
+            check(&push(secs - 31 * 86_400, secs), now),
             Err(OutOfWindow::Behind { .. })
         ));
         let huge = check(&push(i64::MAX, i64::MAX), now).unwrap_err();
         assert!(huge.message_en().contains("ahead") && huge.message_zh().contains("超前"));
-        assert!(is_beyond_window(now + 601, now) && !is_beyond_window(now + 600, now));
+        assert!(
+            is_beyond_window(UnixMs::from_secs(secs + 601), now)
+                && !is_beyond_window(UnixMs::from_secs(secs + 600), now)
+        );
+    }
+
+    #[test]
+    fn pushes_are_judged_to_the_second_and_say_so_in_seconds() {
+        let secs = 1_800_000_000;
+        let late_in_the_second = UnixMs::from_secs(secs) + Duration::from_millis(999);
+        let oldest = [("timestamp", UnixMs::from_secs(secs - 30 * 86_400))];
+        assert!(check(&oldest, late_in_the_second).is_ok());
+        let ahead = check(&push(secs + 601, secs), late_in_the_second).unwrap_err();
+        assert_eq!(
+            ahead.to_string(),
+            "push.out_of_window: timestamp 2027-01-15T08:10:01+00:00 is 601 s ahead of its arrival at 2027-01-15T08:00:00+00:00"
+        );
     }
 }

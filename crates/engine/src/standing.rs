@@ -35,7 +35,7 @@ pub(crate) async fn keep_pushed(
         app_id: app.clone(),
         shop_id: shop,
         status: pushed.status.clone(),
-        reported_at: UnixMs::from_millis(pushed.reported_at),
+        reported_at: pushed.reported_at,
         received_at,
     };
     store.record_shop_standing(&standing).await?;
@@ -50,13 +50,13 @@ pub(crate) async fn pushed(
 ) -> Result<Option<PushedStanding>, StoreError> {
     Ok(store.shop_standing(app, shop).await?.map(|s| PushedStanding {
         status: s.status,
-        reported_at: s.reported_at.as_millis(),
+        reported_at: s.reported_at,
     }))
 }
 
 /// Where an authorized shop stands for the entity check, and since when a push said so: the adapter's
 /// reading of its latest push wins (it is the newest word), else what "test connection" last kept.
-pub(crate) fn entity_state(pushed: &Standing, kept: Option<&str>) -> (ShopState, Option<i64>) {
+pub(crate) fn entity_state(pushed: &Standing, kept: Option<&str>) -> (ShopState, Option<UnixMs>) {
     match pushed {
         Standing::Known { state, reported_at } => (*state, *reported_at),
         Standing::Unknown(_) => match kept {
@@ -68,10 +68,10 @@ pub(crate) fn entity_state(pushed: &Standing, kept: Option<&str>) -> (ShopState,
 }
 
 /// " (reported at …)" in each language, in the shop's time zone; empty when an API call said it now.
-pub(crate) fn reported_suffix(reported_at: Option<i64>, region: Option<&str>) -> (String, String) {
+pub(crate) fn reported_suffix(reported_at: Option<UnixMs>, region: Option<&str>) -> (String, String) {
     match reported_at {
-        Some(ms) => {
-            let when = format_local(UnixMs::from_millis(ms), region_timezone(region));
+        Some(at) => {
+            let when = format_local(at, region_timezone(region));
             (
                 format!("（平台推送于 {when}）"),
                 format!(" (pushed by the marketplace at {when})"),
@@ -93,7 +93,7 @@ pub(crate) fn problem_of(state: ShopState) -> Option<EntityProblem> {
 /// A problem's code and sentences, each sentence followed by when the marketplace reported it.
 pub(crate) fn problem_text(
     problem: &EntityProblem,
-    reported_at: Option<i64>,
+    reported_at: Option<UnixMs>,
     region: Option<&str>,
 ) -> (String, String) {
     let (zh, en) = reported_suffix(reported_at, region);
@@ -112,16 +112,19 @@ mod tests {
     fn a_pushed_standing_wins_over_what_a_test_kept_and_unknown_falls_back_to_it() {
         let closed = Standing::Known {
             state: ShopState::Frozen,
-            reported_at: Some(5_000),
+            reported_at: Some(UnixMs::from_millis(5_000)),
         };
-        assert_eq!(entity_state(&closed, Some("active")), (ShopState::Frozen, Some(5_000)));
+        assert_eq!(
+            entity_state(&closed, Some("active")),
+            (ShopState::Frozen, Some(UnixMs::from_millis(5_000)))
+        );
         let reopened = Standing::Known {
             state: ShopState::Active,
-            reported_at: Some(6_000),
+            reported_at: Some(UnixMs::from_millis(6_000)),
         };
         assert_eq!(
             entity_state(&reopened, Some("frozen")),
-            (ShopState::Active, Some(6_000))
+            (ShopState::Active, Some(UnixMs::from_millis(6_000)))
         );
         let unknown = Standing::Unknown(StandingUnknown::NotReported);
         assert_eq!(entity_state(&unknown, Some("frozen")), (ShopState::Frozen, None));
@@ -132,7 +135,11 @@ mod tests {
 
     #[test]
     fn a_pushed_problem_says_when_in_the_shops_time() {
-        let (zh, en) = problem_text(&EntityProblem::ShopFrozen, Some(1_627_038_397_000), Some("SG"));
+        let (zh, en) = problem_text(
+            &EntityProblem::ShopFrozen,
+            Some(UnixMs::from_millis(1_627_038_397_000)),
+            Some("SG"),
+        );
         assert!(zh.contains("2021-07-23 19:06 (UTC+08:00)"), "{zh}");
         assert!(
             en.contains("pushed by the marketplace at 2021-07-23 19:06 (UTC+08:00)"),

@@ -9,6 +9,7 @@
 //! again), and every failed call as an [`ApiError`] that says what to do next ([`Disposition`]).
 
 use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use shoprelay_clock::UnixMs;
@@ -239,12 +240,12 @@ pub struct InboundPush {
     pub verification: bool,
     /// About a shop's authorization itself, so it is handled even for a shop not configured yet.
     pub about_authorization: bool,
-    /// An order's new status and the platform's time of it (unix seconds).
-    pub status: Option<(OrderStatus, i64)>,
+    /// An order's new status and the platform's time of it.
+    pub status: Option<(OrderStatus, UnixMs)>,
     /// The app's authorization for this shop was withdrawn.
     pub deauthorizes: bool,
     /// Every time the push claims, by field name (checked against the push window).
-    pub times: Vec<(&'static str, i64)>,
+    pub times: Vec<(&'static str, UnixMs)>,
     /// What the push reports that no event carries (a seller account closed), for the audit log.
     pub report: Option<String>,
     /// The seller's status, when this is a seller-status push: kept as the shop's latest.
@@ -326,8 +327,8 @@ pub struct ChangedOrder {
     pub order_sn: OrderSn,
     /// Its status now, in the platform's word.
     pub status: String,
-    /// The platform's time of that status (unix seconds), when the listing gives it.
-    pub updated_at: Option<i64>,
+    /// The platform's time of that status, when the listing gives it.
+    pub updated_at: Option<UnixMs>,
 }
 
 /// A page of changed orders; `next` continues the listing.
@@ -498,18 +499,19 @@ pub trait MarketplaceApp: Send + Sync {
     /// Exchanges an authorization redirect's code for the tokens and profile of every shop it covers.
     async fn authorize(&self, redirect: &RedirectQuery, now: UnixMs) -> Result<Vec<ShopGrant>, AuthorizeError>;
 
-    /// How far apart `since` and `until` of one [`MarketplaceApp::changed_orders`] listing may be (seconds).
-    fn max_listing_range(&self) -> i64;
+    /// How far apart `since` and `until` of one [`MarketplaceApp::changed_orders`] listing may be.
+    fn max_listing_range(&self) -> Duration;
 
-    /// Orders of the shop updated between `since` and `until` (unix seconds), one page from `cursor` on.
+    /// Orders of the shop updated between `since` and `until`, one page from `cursor` on (the platforms list
+    /// by whole seconds: milliseconds below a second are dropped).
     #[allow(clippy::too_many_arguments)]
     async fn changed_orders(
         &self,
         shop: ShopId,
         region: Option<&str>,
         access: &ShopAccess,
-        since: i64,
-        until: i64,
+        since: UnixMs,
+        until: UnixMs,
         cursor: Option<&str>,
     ) -> Result<ChangedPage, ApiError>;
 

@@ -3,6 +3,7 @@
 //! status (the middle keeps the latest push and hands it back), TikTok Shop not at all — its authorized
 //! shops list shows whether the shop is still authorized, and documents no status beside it.
 
+use shoprelay_clock::UnixMs;
 use shoprelay_core::entity::ShopState;
 
 /// A seller-status push as the middle keeps it (the latest per shop), in the platform's words.
@@ -10,8 +11,8 @@ use shoprelay_core::entity::ShopState;
 pub struct PushedStanding {
     /// The platform's word (Lazada: `normal` or `close`).
     pub status: String,
-    /// Unix milliseconds the platform stamped the push with.
-    pub reported_at: i64,
+    /// When the platform stamped the push.
+    pub reported_at: UnixMs,
 }
 
 /// What the marketplace says of a shop's standing.
@@ -21,8 +22,8 @@ pub enum Standing {
     Known {
         /// Where the shop stands.
         state: ShopState,
-        /// Unix milliseconds of the push that said so; `None` when an API call said so just now.
-        reported_at: Option<i64>,
+        /// When the push that said so was stamped; `None` when an API call said so just now.
+        reported_at: Option<UnixMs>,
     },
     /// Nothing the marketplace tells says; why.
     Unknown(StandingUnknown),

@@ -725,11 +725,9 @@ impl<'a> ConnectService<'a> {
         };
         let mut steps = vec![step(StepKind::TokenRefresh, None)];
         let region = shop.region.as_deref();
-        // The listing's bounds are unix seconds.
         let now = self.engine.clock.now();
-        let (since, until) = ((now - ORDER_WINDOW).as_secs(), now.as_secs());
         let listed = app
-            .changed_orders(shop.shop_id, region, &access, since, until, None)
+            .changed_orders(shop.shop_id, region, &access, now - ORDER_WINDOW, now, None)
             .await;
         steps.push(step(
             StepKind::OrderApi,

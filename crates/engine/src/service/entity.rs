@@ -4,6 +4,7 @@
 //! admin console). Corrections of either side are recorded as console actions.
 
 use serde::{Deserialize, Serialize};
+use shoprelay_clock::UnixMs;
 use shoprelay_core::entity::{check, EntityFacts, EntityProblem, ShopState};
 use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::{ConfigId, ShopId};
@@ -72,8 +73,8 @@ pub struct ShopEntityReport {
     pub licence: ShopLicence,
     /// Where the shop stands.
     pub state: ShopState,
-    /// Unix milliseconds of the marketplace's push that said so; `None` when no push did.
-    pub reported_at: Option<i64>,
+    /// When the marketplace stamped the push that said so (unix milliseconds in JSON); `None` when no push did.
+    pub reported_at: Option<UnixMs>,
     /// What does not line up; empty when consistent.
     pub problems: Vec<EntityProblem>,
 }
@@ -237,7 +238,7 @@ impl<'a> EntityService<'a> {
         &self,
         registry: &Registry,
         shop: &shoprelay_marketplaces::config::ShopConfig,
-    ) -> Result<(ShopState, Option<i64>), EntityError> {
+    ) -> Result<(ShopState, Option<UnixMs>), EntityError> {
         let kept = self.engine.store.meta(&standing_key(&shop.app, shop.shop_id)).await?;
         let pushed = standing::pushed(self.engine.store.as_ref(), &shop.app, shop.shop_id).await?;
         let read = match registry.marketplaces.get(&shop.app) {

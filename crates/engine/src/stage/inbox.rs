@@ -117,8 +117,7 @@ fn open_item(registry: &Registry, item: &InboxItem) -> Opened {
         }
     }
     // Before any API call: a push outside the window is kept (and audited) but changes nothing.
-    let received = item.received_at.as_secs();
-    if let Err(refused) = push_window::check(&push.times, received) {
+    if let Err(refused) = push_window::check(&push.times, item.received_at) {
         metrics::counter!("shoprelay_pushes_out_of_window_total").increment(1);
         tracing::warn!(inbox = item.id, %refused, "push outside the time window: stored, not applied");
         let note = format!(
@@ -284,7 +283,6 @@ impl Inbox {
         };
         let OpenedPush { app_id, app, push } = opened;
         let raw = item.body.as_bytes();
-        let received = item.received_at.as_secs();
         let mut note = push.report.clone();
         // The shop's data policy decides which personal fields an order's details keep.
         let ItemReads {
@@ -318,9 +316,13 @@ impl Inbox {
             // Marketplaces do not order their pushes: one older than what we know announces nothing —
             // unless what we know is dated beyond the window (stored before it existed).
             if let Some((known_status, known_time)) = &stored {
-                if update_time < known_time && !push_window::is_beyond_window(*known_time, received) {
-                    let note =
-                        format!("stale push: {status} at {update_time} is older than {known_status} at {known_time}");
+                // order_state keeps the platform's time in unix seconds, as the note says it.
+                let known_at = UnixMs::from_secs(*known_time);
+                if update_time < &known_at && !push_window::is_beyond_window(known_at, item.received_at) {
+                    let note = format!(
+                        "stale push: {status} at {} is older than {known_status} at {known_time}",
+                        update_time.as_secs()
+                    );
                     return done(InboxState::Done, Some(note));
                 }
             }
@@ -329,7 +331,7 @@ impl Inbox {
                 shop_id: shop,
                 order_sn: order_sn.clone(),
                 status: status.raw.clone(),
-                status_time: *update_time,
+                status_time: update_time.as_secs(),
                 ship_by_date: detail
                     .as_ref()
                     .filter(|d| &d.order_sn == order_sn)

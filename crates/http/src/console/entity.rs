@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
-use shoprelay_clock::UnixMs;
 use shoprelay_core::entity::{DiffOp, EntityProblem, ShopState, Side};
 use shoprelay_core::error::{Lang, UserFacing};
 use shoprelay_core::time::{format_local, region_timezone};
@@ -77,7 +76,7 @@ pub async fn page(State(state): State<AppState>, authed: Authed) -> Response {
                 h2 { (r.name) " " span.muted { "(" (r.app) " / " (r.shop) ", " (state_name(lang, r.state)) ")" } }
                 @if let Some(at) = r.reported_at {
                     p.muted { (t(lang, "店铺状态由平台推送于 ", "Shop status pushed by the marketplace at "))
-                        (format_local(UnixMs::from_millis(at), region_timezone(None))) }
+                        (format_local(at, region_timezone(None))) }
                 }
                 p { (t(lang, "营业执照主体：", "Licensed company: ")) code { (r.legal_entity.as_deref().unwrap_or("—")) } }
                 @if r.problems.is_empty() {

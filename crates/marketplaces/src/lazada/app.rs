@@ -1,6 +1,7 @@
 //! [`LazadaMarketplace`]: a configured Lazada app behind the neutral [`MarketplaceApp`] interface.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use shoprelay_clock::{SharedClock, UnixMs};
@@ -156,7 +157,7 @@ impl MarketplaceApp for LazadaMarketplace {
                 ..
             } => (
                 Some(trade_order_id.clone()),
-                Some((order_status(raw_status), *status_update_time)),
+                Some((order_status(raw_status), UnixMs::from_secs(*status_update_time))),
             ),
             _ => (None, None),
         };
@@ -175,7 +176,7 @@ impl MarketplaceApp for LazadaMarketplace {
             standing: match &push.body {
                 PushBody::SellerStatus { status, .. } => Some(PushedStanding {
                     status: status.clone(),
-                    reported_at: push.timestamp_ms,
+                    reported_at: UnixMs::from_millis(push.timestamp_ms),
                 }),
                 _ => None,
             },
@@ -255,9 +256,9 @@ impl MarketplaceApp for LazadaMarketplace {
         Ok(grant.sellers.iter().map(|s| shop_grant(s, &tokens)).collect())
     }
 
-    fn max_listing_range(&self) -> i64 {
+    fn max_listing_range(&self) -> Duration {
         // /orders/get takes only a start (update_after); a generous bound keeps one pass small.
-        30 * 24 * 3600
+        Duration::from_secs(30 * 24 * 3600)
     }
 
     async fn changed_orders(
@@ -265,28 +266,35 @@ impl MarketplaceApp for LazadaMarketplace {
         _shop: ShopId,
         region: Option<&str>,
         access: &ShopAccess,
-        since: i64,
-        until: i64,
+        since: UnixMs,
+        until: UnixMs,
         cursor: Option<&str>,
     ) -> Result<ChangedPage, ApiError> {
         let country = self.region(region.or(access.region()))?;
         let offset = cursor.and_then(|c| c.parse::<u32>().ok()).unwrap_or(0);
         let page = self
             .client
-            .orders_updated_since(&self.config, country, &access.token, since, offset, ORDERS_PAGE_MAX)
+            .orders_updated_since(
+                &self.config,
+                country,
+                &access.token,
+                since.as_secs(),
+                offset,
+                ORDERS_PAGE_MAX,
+            )
             .await?;
         let listed = u32::try_from(page.orders.len()).unwrap_or(u32::MAX);
         let orders = page
             .orders
             .iter()
-            .filter(|o| o.updated_time().is_none_or(|t| t <= until))
+            .filter(|o| o.updated_time().map(UnixMs::from_secs).is_none_or(|t| t <= until))
             .filter_map(|o| {
                 let order_sn = o.order_id.as_deref().and_then(|id| OrderSn::parse(id).ok())?;
                 let status = least_advanced(o.statuses.iter().map(String::as_str))?;
                 Some(ChangedOrder {
                     order_sn,
                     status: status.raw,
-                    updated_at: o.updated_time(),
+                    updated_at: o.updated_time().map(UnixMs::from_secs),
                 })
             })
             .collect();
@@ -310,7 +318,8 @@ impl MarketplaceApp for LazadaMarketplace {
         Ok(orders
             .iter()
             .filter_map(|o| {
-                let at = o.updated_at?;
+                // Lazada's times are whole seconds (its push timestamp milliseconds of them).
+                let at = o.updated_at?.as_secs();
                 // The push that would have told us, as Lazada would have sent it (one for the order).
                 let body = serde_json::json!({
                     "seller_id": shop.to_string(),
@@ -406,20 +415,20 @@ mod tests {
     fn a_closed_seller_is_frozen_since_its_push_and_no_push_says_nothing() {
         let pushed = |status: &str| PushedStanding {
             status: status.into(),
-            reported_at: 1_627_038_397_000,
+            reported_at: UnixMs::from_millis(1_627_038_397_000),
         };
         assert_eq!(
             standing_of(Some(&pushed("close"))),
             Standing::Known {
                 state: ShopState::Frozen,
-                reported_at: Some(1_627_038_397_000)
+                reported_at: Some(UnixMs::from_millis(1_627_038_397_000))
             }
         );
         assert_eq!(
             standing_of(Some(&pushed("normal"))),
             Standing::Known {
                 state: ShopState::Active,
-                reported_at: Some(1_627_038_397_000)
+                reported_at: Some(UnixMs::from_millis(1_627_038_397_000))
             }
         );
         assert_eq!(
@@ -449,7 +458,7 @@ mod tests {
             push.standing,
             Some(PushedStanding {
                 status: "close".into(),
-                reported_at: 1_627_038_397_000
+                reported_at: UnixMs::from_millis(1_627_038_397_000)
             })
         );
         assert_eq!(push.shop, Some(ShopId::new(100_053_528).unwrap()));

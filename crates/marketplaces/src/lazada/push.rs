@@ -9,6 +9,7 @@
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use shoprelay_clock::UnixMs;
 use shoprelay_core::ids::{OrderSn, ShopId};
 
 use super::region::LazadaRegion;
@@ -185,10 +186,10 @@ impl LazadaPush {
 
     /// The times the push claims, in unix seconds, by field: its envelope `timestamp` and, for an order,
     /// the change's `data.status_update_time` — each one a forged push could use to look newer.
-    pub fn times(&self) -> Vec<(&'static str, i64)> {
-        let mut times = vec![("timestamp", self.timestamp_ms.div_euclid(1_000))];
+    pub fn times(&self) -> Vec<(&'static str, UnixMs)> {
+        let mut times = vec![("timestamp", UnixMs::from_millis(self.timestamp_ms))];
         if let PushBody::OrderStatus { status_update_time, .. } = &self.body {
-            times.push(("data.status_update_time", *status_update_time));
+            times.push(("data.status_update_time", UnixMs::from_secs(*status_update_time)));
         }
         times
     }

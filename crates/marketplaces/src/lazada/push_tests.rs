@@ -48,7 +48,10 @@ fn order_status_push_from_the_docs() {
     );
     assert_eq!(
         push.times(),
-        vec![("timestamp", 1603766859), ("data.status_update_time", 1603698638)]
+        vec![
+            ("timestamp", UnixMs::from_millis(1603766859530)),
+            ("data.status_update_time", UnixMs::from_secs(1603698638))
+        ]
     );
 }
 
@@ -125,7 +128,7 @@ fn token_expiry_names_the_seller_inside_data() {
             auth_expiry_time: Some(1627542238),
         }
     );
-    assert_eq!(push.times(), vec![("timestamp", 1627416758)]);
+    assert_eq!(push.times(), vec![("timestamp", UnixMs::from_secs(1627416758))]);
 }
 
 #[test]

@@ -138,7 +138,7 @@ impl MarketplaceApp for ShopeeMarketplace {
         let status = match &push.body {
             PushBody::OrderStatus {
                 status, update_time, ..
-            } => Some((status.clone(), *update_time)),
+            } => Some((status.clone(), UnixMs::from_secs(*update_time))),
             _ => None,
         };
         Ok(InboundPush {
@@ -258,9 +258,9 @@ impl MarketplaceApp for ShopeeMarketplace {
             .collect())
     }
 
-    fn max_listing_range(&self) -> i64 {
+    fn max_listing_range(&self) -> Duration {
         // get_order_list takes at most 15 days per call.
-        15 * 24 * 3600
+        Duration::from_secs(15 * 24 * 3600)
     }
 
     async fn changed_orders(
@@ -268,13 +268,20 @@ impl MarketplaceApp for ShopeeMarketplace {
         shop: ShopId,
         _region: Option<&str>,
         access: &ShopAccess,
-        since: i64,
-        until: i64,
+        since: UnixMs,
+        until: UnixMs,
         cursor: Option<&str>,
     ) -> Result<ChangedPage, ApiError> {
         let page = self
             .client
-            .get_order_list(&self.app, shop, access.token.expose(), since, until, cursor)
+            .get_order_list(
+                &self.app,
+                shop,
+                access.token.expose(),
+                since.as_secs(),
+                until.as_secs(),
+                cursor,
+            )
             .await?;
         let orders = page
             .orders

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use shoprelay_clock::UnixMs;
 use shoprelay_core::ids::{OrderSn, ShopId};
 use shoprelay_core::order::OrderStatus;
 
@@ -141,10 +142,14 @@ pub enum PushParseError {
 impl ShopeePush {
     /// The times the push claims, by field: its envelope `timestamp` and, for an order, the change's
     /// `data.update_time` — each one a forged push could use to look newer than the real ones.
-    pub fn times(&self) -> Vec<(&'static str, i64)> {
-        let mut times: Vec<(&'static str, i64)> = self.timestamp.map(|t| ("timestamp", t)).into_iter().collect();
+    pub fn times(&self) -> Vec<(&'static str, UnixMs)> {
+        let mut times: Vec<(&'static str, UnixMs)> = self
+            .timestamp
+            .map(|t| ("timestamp", UnixMs::from_secs(t)))
+            .into_iter()
+            .collect();
         if let PushBody::OrderStatus { update_time, .. } = &self.body {
-            times.push(("data.update_time", *update_time));
+            times.push(("data.update_time", UnixMs::from_secs(*update_time)));
         }
         times
     }

@@ -7,6 +7,7 @@
 //! profile holds one (tokens seeded from the configuration) or when TikTok refused a call made with it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use shoprelay_clock::{SharedClock, UnixMs};
@@ -280,8 +281,8 @@ impl MarketplaceApp for TiktokMarketplace {
             .collect())
     }
 
-    fn max_listing_range(&self) -> i64 {
-        30 * 24 * 3600
+    fn max_listing_range(&self) -> Duration {
+        Duration::from_secs(30 * 24 * 3600)
     }
 
     async fn changed_orders(
@@ -289,14 +290,21 @@ impl MarketplaceApp for TiktokMarketplace {
         shop: ShopId,
         _region: Option<&str>,
         access: &ShopAccess,
-        since: i64,
-        until: i64,
+        since: UnixMs,
+        until: UnixMs,
         cursor: Option<&str>,
     ) -> Result<ChangedPage, ApiError> {
         let cipher = self.cipher(shop, access).await?;
         let page = match self
             .client
-            .search_updated_orders(&self.config, &access.token, &cipher, since, until, cursor)
+            .search_updated_orders(
+                &self.config,
+                &access.token,
+                &cipher,
+                since.as_secs(),
+                until.as_secs(),
+                cursor,
+            )
             .await
         {
             Ok(page) => page,
@@ -311,7 +319,7 @@ impl MarketplaceApp for TiktokMarketplace {
                 Some(ChangedOrder {
                     order_sn,
                     status: status.to_owned(),
-                    updated_at: o.update_time,
+                    updated_at: o.update_time.map(UnixMs::from_secs),
                 })
             })
             .collect();
@@ -332,7 +340,8 @@ impl MarketplaceApp for TiktokMarketplace {
         Ok(orders
             .iter()
             .filter_map(|o| {
-                let at = o.updated_at?;
+                // TikTok's times are whole seconds.
+                let at = o.updated_at?.as_secs();
                 let dedupe_key = format!("reconcile:{shop}:{}:{}:{at}", o.order_sn, o.status);
                 // The push that would have told us, as TikTok would have sent it.
                 let body = serde_json::json!({

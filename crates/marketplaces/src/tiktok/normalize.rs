@@ -17,7 +17,7 @@ use super::status::order_status;
 
 /// The status a push moves its order to, when it moves it: the order's status word (type 1), or a
 /// cancellation request's word that is a stage of its own (type 11).
-pub fn pushed_status(push: &TiktokPush) -> Option<(OrderStatus, i64)> {
+pub fn pushed_status(push: &TiktokPush) -> Option<(OrderStatus, UnixMs)> {
     let (_, raw, at) = push.order_change()?;
     let status = order_status(raw);
     match &push.body {
@@ -26,7 +26,7 @@ pub fn pushed_status(push: &TiktokPush) -> Option<(OrderStatus, i64)> {
         {
             None
         }
-        _ => Some((status, at)),
+        _ => Some((status, UnixMs::from_secs(at))),
     }
 }
 
@@ -49,7 +49,7 @@ pub fn normalize(
         shop,
         order_sn,
         status: &status,
-        at: UnixMs::from_secs(at),
+        at,
         known,
         detail,
     }

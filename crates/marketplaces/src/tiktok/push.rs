@@ -8,6 +8,7 @@
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use shoprelay_clock::UnixMs;
 use shoprelay_core::ids::{OrderSn, ShopId};
 
 /// `type` of an order status change.
@@ -164,10 +165,10 @@ impl TiktokPush {
     }
 
     /// The times the push claims, in unix seconds, by field: each one a forged push could use to look newer.
-    pub fn times(&self) -> Vec<(&'static str, i64)> {
-        let mut times = vec![("timestamp", self.timestamp)];
+    pub fn times(&self) -> Vec<(&'static str, UnixMs)> {
+        let mut times = vec![("timestamp", UnixMs::from_secs(self.timestamp))];
         if let Some((_, _, at)) = self.order_change() {
-            times.push(("data.update_time", at));
+            times.push(("data.update_time", UnixMs::from_secs(at)));
         }
         times
     }
@@ -269,7 +270,10 @@ mod tests {
         );
         assert_eq!(
             push.times(),
-            vec![("timestamp", 1_644_412_885), ("data.update_time", 1_644_412_885)]
+            vec![
+                ("timestamp", UnixMs::from_secs(1_644_412_885)),
+                ("data.update_time", UnixMs::from_secs(1_644_412_885))
+            ]
         );
     }
 

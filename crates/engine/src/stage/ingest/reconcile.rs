@@ -3,7 +3,10 @@
 //! orders updated in a time range. Both go into the inbox like live pushes, so deduplication, ordering
 //! and enrichment are the same — an order whose push was lost produces its event exactly once.
 
+use std::time::Duration;
+
 use serde::Serialize;
+use shoprelay_clock::UnixMs;
 use shoprelay_core::ids::{ConfigId, ShopId};
 use shoprelay_marketplaces::adapter::MarketplaceApp;
 use shoprelay_store::{NewPush, ShopAuthStatus};
@@ -12,10 +15,12 @@ use tokio_util::sync::CancellationToken;
 use super::Ingest;
 use crate::error::{EngineError, SyncError};
 
-/// Where a shop's first reconciliation starts.
-const FIRST_LOOKBACK_SECS: i64 = 3 * 24 * 3600;
+/// How far back a shop's first reconciliation starts.
+const FIRST_LOOKBACK: Duration = Duration::from_secs(3 * 24 * 3600);
 /// Overlap with the previous pass, so an order updated while the last pass ran is not missed.
-const OVERLAP_SECS: i64 = 300;
+const OVERLAP: Duration = Duration::from_secs(300);
+/// How far inside a listing's longest range a pass stays.
+const RANGE_MARGIN: Duration = Duration::from_secs(60);
 /// Most pages read per shop and pass (100 orders a page).
 const MAX_PAGES: usize = 50;
 /// Most lost-push pages read per app and pass (100 pushes a page); the rest waits for the next pass.
@@ -119,13 +124,14 @@ impl Ingest {
         let region = registry.shop(app_id, shop).and_then(|s| s.region.clone());
         let region = region.as_deref();
         let key = format!("reconcile:{app_id}:{shop}");
-        // Marketplaces list orders by unix seconds, and the watermark is kept in them.
-        let now = self.clock.now().as_secs();
+        // Marketplaces list orders by unix seconds, and the watermark is kept in them: the pass ends at
+        // this whole second.
+        let now = UnixMs::from_secs(self.clock.now().as_secs());
         let since = match self.config_repo.meta(&key).await? {
-            Some(v) => v.parse::<i64>().unwrap_or(now - FIRST_LOOKBACK_SECS) - OVERLAP_SECS,
-            None => now - FIRST_LOOKBACK_SECS,
+            Some(v) => v.parse::<i64>().map_or(now - FIRST_LOOKBACK, UnixMs::from_secs) - OVERLAP,
+            None => now - FIRST_LOOKBACK,
         }
-        .max(now - app.max_listing_range() + 60);
+        .max(now - app.max_listing_range() + RANGE_MARGIN);
         let token = self.tokens.access_token(app_id, shop).await?;
         let mut cursor: Option<String> = None;
         let mut complete = false;
@@ -178,7 +184,7 @@ impl Ingest {
             ));
             return Ok(());
         }
-        Ok(self.config_repo.set_meta(&key, &now.to_string()).await?)
+        Ok(self.config_repo.set_meta(&key, &now.as_secs().to_string()).await?)
     }
 
     async fn store_recovered(&self, app: &dyn MarketplaceApp, body: &[u8], dedupe: String) -> Result<(), EngineError> {
