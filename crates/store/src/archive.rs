@@ -78,8 +78,11 @@ pub struct BuyerOrder {
     pub order_sn: String,
     /// The order's last known status (the marketplace's word).
     pub status: String,
-    /// When shoprelay last saw it change (unix seconds: the marketplace's update time, as `order_state` keeps it).
-    pub status_time: i64,
+    /// When shoprelay last saw it change (the marketplace's update time; JSON in unix seconds, as
+    /// `order_state` keeps it).
+    #[serde(with = "shoprelay_clock::unix_secs")]
+    #[schema(value_type = i64)]
+    pub status_time: UnixMs,
 }
 
 /// What the marketplace last said when shoprelay sent chat for a shop.

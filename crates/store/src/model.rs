@@ -208,10 +208,10 @@ pub struct OrderStateUpdate {
     pub order_sn: OrderSn,
     /// Status as its canonical name.
     pub status: String,
-    /// The platform's time of this status (unix seconds); an older one never overwrites a newer one.
-    pub status_time: i64,
-    /// The ship-by date (unix seconds), when the order's details were fetched.
-    pub ship_by_date: Option<i64>,
+    /// The platform's time of this status (stored to the second); an older one never overwrites a newer one.
+    pub status_time: UnixMs,
+    /// The ship-by date (stored to the second), when the order's details were fetched.
+    pub ship_by_date: Option<UnixMs>,
 }
 
 /// An order the logistics watch looks at. Its times are kept to the second (as the platforms give them).

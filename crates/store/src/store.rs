@@ -37,10 +37,10 @@ pub trait Inbox: Send + Sync {
     /// Puts the item back for another attempt at `next_at` (ignored when the claim was lost).
     async fn retry_inbox(&self, item: &InboxItem, next_at: UnixMs, error: &str) -> Result<()>;
     /// The last status stored for an order, with the platform's time of it.
-    async fn order_status(&self, app: &ConfigId, shop: ShopId, order: &OrderSn) -> Result<Option<(String, i64)>>;
+    async fn order_status(&self, app: &ConfigId, shop: ShopId, order: &OrderSn) -> Result<Option<(String, UnixMs)>>;
     /// [`Inbox::order_status`] of each of `orders` (app, shop, order), in their order: one read for a
     /// whole inbox pass instead of one per item.
-    async fn order_statuses(&self, orders: &[(ConfigId, ShopId, OrderSn)]) -> Result<Vec<Option<(String, i64)>>>;
+    async fn order_statuses(&self, orders: &[(ConfigId, ShopId, OrderSn)]) -> Result<Vec<Option<(String, UnixMs)>>>;
     /// The newest stored event of an order (of `kind`, when given), for dry runs against real events.
     async fn latest_event(&self, order: &str, kind: Option<&str>) -> Result<Option<shoprelay_core::event::Event>>;
     /// Puts up to `limit` matching failed pushes back in the inbox, due at `now` with attempts reset, each

@@ -105,6 +105,11 @@ fn ms(n: i64) -> UnixMs {
     UnixMs::from_millis(n)
 }
 
+/// An instant `n` unix seconds after the epoch, for what the store keeps to the second (order times).
+fn secs(n: i64) -> UnixMs {
+    UnixMs::from_secs(n)
+}
+
 fn app() -> ConfigId {
     ConfigId::parse("app-1").unwrap()
 }
@@ -214,8 +219,8 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
                 shop_id: shop(),
                 order_sn: OrderSn::parse("220810QSK8S7BX").unwrap(),
                 status: "READY_TO_SHIP".into(),
-                status_time: 50,
-                ship_by_date: Some(400),
+                status_time: secs(50),
+                ship_by_date: Some(secs(400)),
             }],
             note: None,
         };
@@ -243,7 +248,7 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
         let sn = OrderSn::parse("220810QSK8S7BX").unwrap();
         assert_eq!(
             s.order_status(&app(), shop(), &sn).await.unwrap(),
-            Some(("READY_TO_SHIP".into(), 50))
+            Some(("READY_TO_SHIP".into(), secs(50)))
         );
         assert!(s
             .claim_inbox(ms(10_000), Duration::from_secs(1), 10)
@@ -956,7 +961,7 @@ async fn an_older_status_never_overwrites_a_newer_one() {
             shop_id: shop(),
             order_sn: sn.clone(),
             status: status.into(),
-            status_time: t,
+            status_time: secs(t),
             ship_by_date: None,
         };
         for (key, status, t) in [("a", "SHIPPED", 200), ("b", "UNPAID", 100)] {
@@ -976,7 +981,7 @@ async fn an_older_status_never_overwrites_a_newer_one() {
         }
         assert_eq!(
             s.order_status(&app(), shop(), &sn).await.unwrap(),
-            Some(("SHIPPED".into(), 200))
+            Some(("SHIPPED".into(), secs(200)))
         );
     })
     .await;
@@ -999,7 +1004,7 @@ async fn order_statuses_and_data_policies_are_read_for_a_whole_pass_in_the_asked
             shop_id,
             order_sn: order_sn.clone(),
             status: status.into(),
-            status_time: t,
+            status_time: secs(t),
             ship_by_date: None,
         };
         let item = s
@@ -1020,7 +1025,7 @@ async fn order_statuses_and_data_policies_are_read_for_a_whole_pass_in_the_asked
         s.complete_inbox(&item, done, ms(1_000)).await.unwrap();
         assert_eq!(
             s.order_statuses(&[]).await.unwrap(),
-            Vec::<Option<(String, i64)>>::new()
+            Vec::<Option<(String, UnixMs)>>::new()
         );
         let asked = [
             (app(), shop(), b.clone()),
@@ -1033,12 +1038,12 @@ async fn order_statuses_and_data_policies_are_read_for_a_whole_pass_in_the_asked
         assert_eq!(
             s.order_statuses(&asked).await.unwrap(),
             vec![
-                Some(("UNPAID".into(), 30)),
+                Some(("UNPAID".into(), secs(30))),
                 None,
-                Some(("CANCELLED".into(), 40)),
+                Some(("CANCELLED".into(), secs(40))),
                 None,
-                Some(("READY_TO_SHIP".into(), 20)),
-                Some(("UNPAID".into(), 30)),
+                Some(("READY_TO_SHIP".into(), secs(20))),
+                Some(("UNPAID".into(), secs(30))),
             ],
             "each order's own status, per app and shop, in the order asked, repeats included"
         );
@@ -1054,7 +1059,7 @@ async fn order_statuses_and_data_policies_are_read_for_a_whole_pass_in_the_asked
         let many: Vec<(ConfigId, ShopId, OrderSn)> = (0..700).map(|_| (app(), shop(), a.clone())).collect();
         let read = s.order_statuses(&many).await.unwrap();
         assert_eq!(read.len(), 700, "more keys than one statement takes");
-        assert!(read.iter().all(|r| r == &Some(("READY_TO_SHIP".into(), 20))));
+        assert!(read.iter().all(|r| r == &Some(("READY_TO_SHIP".into(), secs(20)))));
 
         let accepted = Some(Acceptance {
             by: "王经理".into(),
@@ -1900,8 +1905,8 @@ async fn the_logistics_watch_polls_each_shipped_order_once_per_round() {
                     shop_id: shop(),
                     order_sn: OrderSn::parse(&format!("WATCH{n}")).unwrap(),
                     status: (*status).into(),
-                    status_time: 100,
-                    ship_by_date: Some(1_000 + n as i64),
+                    status_time: secs(100),
+                    ship_by_date: Some(secs(1_000 + n as i64)),
                 }],
                 note: None,
             };
@@ -2655,7 +2660,7 @@ async fn forgetting_a_buyer_removes_everything_about_them_and_audits_only_a_hash
             shop_id: shop(),
             order_sn: order_sn("ORDERA1"),
             status: "READY_TO_SHIP".into(),
-            status_time: 5,
+            status_time: secs(5),
             ship_by_date: None,
         };
         let completion = InboxCompletion {
@@ -3417,7 +3422,7 @@ async fn a_buyers_latest_order_is_found_by_their_name_with_its_status() {
                     shop_id: shop(),
                     order_sn: order_sn(sn),
                     status: status.into(),
-                    status_time: 100 + n as i64,
+                    status_time: secs(100 + n as i64),
                     ship_by_date: None,
                 }],
                 note: None,
@@ -3901,7 +3906,7 @@ fn status(order: &str, status: &str, at: i64) -> OrderStateUpdate {
         shop_id: shop(),
         order_sn: OrderSn::parse(order).unwrap(),
         status: status.into(),
-        status_time: at,
+        status_time: secs(at),
         ship_by_date: None,
     }
 }
@@ -4020,7 +4025,7 @@ async fn one_batch_writes_what_the_single_operations_would() {
             s.order_status(&app(), shop(), &OrderSn::parse("o1").unwrap())
                 .await
                 .unwrap(),
-            Some(("SHIPPED".into(), 90))
+            Some(("SHIPPED".into(), secs(90)))
         );
         // The retried item waits for its time; nothing else is claimable but the new push.
         let due = s.claim_inbox(ms(5_000), Duration::from_secs(1), 10).await.unwrap();
@@ -4090,7 +4095,7 @@ async fn store_order(s: &SqlStore, key: &str, sn: &str, buyer: &str, status: &st
             shop_id: shop(),
             order_sn: order_sn(sn),
             status: status.into(),
-            status_time,
+            status_time: secs(status_time),
             ship_by_date: None,
         }],
         note: None,

@@ -58,7 +58,7 @@ struct ItemReads {
     /// The shop's data policy (minimal when the push names no shop and order).
     policy: FieldPolicy,
     /// The order's stored status and its time, when the push reports a status.
-    stored_status: Option<(String, i64)>,
+    stored_status: Option<(String, UnixMs)>,
     /// The shop's authorization, when the push names a shop and an order.
     auth: Option<ShopAuth>,
 }
@@ -315,13 +315,13 @@ impl Inbox {
             let stored = stored_status;
             // Marketplaces do not order their pushes: one older than what we know announces nothing —
             // unless what we know is dated beyond the window (stored before it existed).
-            if let Some((known_status, known_time)) = &stored {
-                // order_state keeps the platform's time in unix seconds, as the note says it.
-                let known_at = UnixMs::from_secs(*known_time);
-                if update_time < &known_at && !push_window::is_beyond_window(known_at, item.received_at) {
+            if let Some((known_status, known_at)) = &stored {
+                if update_time < known_at && !push_window::is_beyond_window(*known_at, item.received_at) {
+                    // The note gives both times in unix seconds, as the platforms do.
                     let note = format!(
-                        "stale push: {status} at {} is older than {known_status} at {known_time}",
-                        update_time.as_secs()
+                        "stale push: {status} at {} is older than {known_status} at {}",
+                        update_time.as_secs(),
+                        known_at.as_secs()
                     );
                     return done(InboxState::Done, Some(note));
                 }
@@ -331,12 +331,14 @@ impl Inbox {
                 shop_id: shop,
                 order_sn: order_sn.clone(),
                 status: status.raw.clone(),
-                status_time: update_time.as_secs(),
+                status_time: *update_time,
+                // The snapshot keeps the platform's seconds (templates format them).
                 ship_by_date: detail
                     .as_ref()
                     .filter(|d| &d.order_sn == order_sn)
                     .and_then(|d| d.ship_by_date)
-                    .filter(|t| *t > 0),
+                    .filter(|t| *t > 0)
+                    .map(UnixMs::from_secs),
             });
             known = stored.map(|(s, _)| app.status(&s));
         }

@@ -147,7 +147,7 @@ impl ConversationArchive for SqlStore {
             .map(|(order_sn, status, status_time)| BuyerOrder {
                 order_sn,
                 status,
-                status_time,
+                status_time: UnixMs::from_secs(status_time),
             })
             .collect())
     }

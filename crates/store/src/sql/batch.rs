@@ -376,9 +376,9 @@ macro_rules! write_in_transaction {
                                     .push_bind(shop_to_sql(u.shop_id))
                                     .push_bind(u.order_sn.as_str())
                                     .push_bind(u.status.as_str())
-                                    .push_bind(u.status_time)
+                                    .push_bind(u.status_time.as_secs())
                                     .push_bind(now)
-                                    .push_bind(u.ship_by_date);
+                                    .push_bind(u.ship_by_date.map(UnixMs::as_secs));
                             });
                             upsert.push(
                                 " ON CONFLICT (app_id, shop_id, order_sn) DO UPDATE SET status = excluded.status,

@@ -154,19 +154,21 @@ impl Inbox for SqlStore {
         Ok(())
     }
 
-    async fn order_status(&self, app: &ConfigId, shop: ShopId, order: &OrderSn) -> Result<Option<(String, i64)>> {
-        Ok(with_read_pool!(self, pool => {
+    async fn order_status(&self, app: &ConfigId, shop: ShopId, order: &OrderSn) -> Result<Option<(String, UnixMs)>> {
+        let row: Option<(String, i64)> = with_read_pool!(self, pool => {
             sqlx::query_as("SELECT status, status_time FROM order_state WHERE app_id = $1 AND shop_id = $2 AND order_sn = $3")
                 .bind(app.as_str())
                 .bind(shop_to_sql(shop))
                 .bind(order.as_str())
                 .fetch_optional(pool)
                 .await?
-        }))
+        });
+        // order_state keeps the platform's time in unix seconds.
+        Ok(row.map(|(status, secs)| (status, UnixMs::from_secs(secs))))
     }
 
-    async fn order_statuses(&self, orders: &[(ConfigId, ShopId, OrderSn)]) -> Result<Vec<Option<(String, i64)>>> {
-        let mut found: HashMap<(String, i64, String), (String, i64)> = HashMap::with_capacity(orders.len());
+    async fn order_statuses(&self, orders: &[(ConfigId, ShopId, OrderSn)]) -> Result<Vec<Option<(String, UnixMs)>>> {
+        let mut found: HashMap<(String, i64, String), (String, UnixMs)> = HashMap::with_capacity(orders.len());
         for chunk in orders.chunks(KEYS_PER_READ) {
             let rows: Vec<(String, i64, String, String, i64)> = with_read_pool!(self, pool => {
                 let mut q = sqlx::QueryBuilder::new(
@@ -181,7 +183,7 @@ impl Inbox for SqlStore {
             });
             found.extend(
                 rows.into_iter()
-                    .map(|(app, shop, order, status, time)| ((app, shop, order), (status, time))),
+                    .map(|(app, shop, order, status, secs)| ((app, shop, order), (status, UnixMs::from_secs(secs)))),
             );
         }
         Ok(orders
