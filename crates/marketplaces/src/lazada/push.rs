@@ -184,7 +184,7 @@ impl LazadaPush {
         self.site.as_deref().and_then(LazadaRegion::from_site)
     }
 
-    /// The times the push claims, in unix seconds, by field: its envelope `timestamp` and, for an order,
+    /// The times the push claims, by field: its envelope `timestamp` (milliseconds) and, for an order,
     /// the change's `data.status_update_time` — each one a forged push could use to look newer.
     pub fn times(&self) -> Vec<(&'static str, UnixMs)> {
         let mut times = vec![("timestamp", UnixMs::from_millis(self.timestamp_ms))];

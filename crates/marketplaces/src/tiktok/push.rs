@@ -164,7 +164,7 @@ impl TiktokPush {
         }
     }
 
-    /// The times the push claims, in unix seconds, by field: each one a forged push could use to look newer.
+    /// The times the push claims (sent in unix seconds), by field: each one a forged push could use to look newer.
     pub fn times(&self) -> Vec<(&'static str, UnixMs)> {
         let mut times = vec![("timestamp", UnixMs::from_secs(self.timestamp))];
         if let Some((_, _, at)) = self.order_change() {
