@@ -792,6 +792,12 @@ async fn the_audit_page_filters_pages_by_keyset_and_exports_the_same_rows() {
     let (status, all) = get_page(&app, &session, "/console/audit").await;
     assert_eq!(status, StatusCode::OK);
     assert!(all.contains(&first) && all.contains(&second), "{all}");
+    for option in ["value=\"chat\"", "value=\"tiktok\"", "value=\"lazada\""] {
+        assert!(
+            all.contains(option),
+            "the filters offer every kind and platform: {option}"
+        );
+    }
     let (_, only_first) = get_page(&app, &session, &format!("/console/audit?order_sn={first}")).await;
     assert!(only_first.contains(&first) && !only_first.contains(&second));
     let (_, deliveries) = get_page(

@@ -153,7 +153,16 @@ async fn a_forged_or_unsigned_lazada_push_is_refused_and_nothing_is_stored() {
         req.send()
     };
     let forged = push_signature("123456", "not-the-secret", body.as_bytes());
-    assert_eq!(post(Some(forged)).await.unwrap().status(), 401);
+    let refused = post(Some(forged)).await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let refusal: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(refusal["code"], "push.signature_invalid");
+    for message in [&refusal["message"], &refusal["message_en"]] {
+        assert!(
+            message.as_str().unwrap().contains("Lazada: App Secret"),
+            "the fix names Lazada's key: {refusal}"
+        );
+    }
     assert_eq!(post(None).await.unwrap().status(), 401);
     // The Shopee route does not take a Lazada app, and a Lazada push to it is refused.
     let genuine = push_signature("123456", "helloworld", body.as_bytes());
