@@ -165,6 +165,7 @@ impl Engine {
             retention: store.clone(),
             clock: clock.clone(),
             config: config.clone(),
+            seal_through: writer.shares_commits().then(|| writer.clone()),
         });
         let route = Arc::new(Route {
             tasks: store.clone(),

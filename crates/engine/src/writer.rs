@@ -2,7 +2,8 @@
 //! reservations, delivery results — in shared transactions (group commit). Whoever asks waits until its
 //! write is durable, so an acknowledgement still follows its push's fsync and nothing reports a delivery
 //! before its result is stored; but one commit carries everyone's writes of that moment, as a few
-//! multi-row statements per kind, instead of one transaction (and one fsync) per write.
+//! multi-row statements per kind, instead of one transaction (and one fsync) per write. On SQLite the
+//! inbox's claims and the audit chain's seals come here too (see [`Writer::shares_commits`]).
 //!
 //! Acknowledgements come first: each commit takes every push waiting, and background writes only up to
 //! [`BACKGROUND_ROWS`], so a backlog of inbox or outbox work adds at most one bounded transaction to an
@@ -35,12 +36,15 @@ type BatchReply = oneshot::Sender<Result<WriteOutcome, EngineError>>;
 pub struct Writer {
     acks: mpsc::Sender<PushRequest>,
     background: mpsc::Sender<(WriteBatch, BatchReply)>,
+    /// Whether the database writes one transaction at a time (see [`Writer::shares_commits`]).
+    one_writer: bool,
 }
 
 impl Writer {
     /// Starts the writer task; it stops when every [`Writer`] handle is dropped. `inbox_wake` is told
     /// about stored pushes.
     pub fn start(writes: Arc<dyn Writes>, clock: SharedClock, inbox_wake: Arc<Notify>) -> Self {
+        let one_writer = writes.one_writer_at_a_time();
         let (acks, acks_rx) = mpsc::channel(8 * MAX_PUSHES);
         let (background, background_rx) = mpsc::channel(BACKGROUND_QUEUE);
         let task = Task {
@@ -51,7 +55,18 @@ impl Writer {
             background: background_rx,
         };
         tokio::spawn(task.run());
-        Self { acks, background }
+        Self {
+            acks,
+            background,
+            one_writer,
+        }
+    }
+
+    /// Whether workers should hand their inbox claims and audit seals to [`Writer::write`] rather than
+    /// make transactions of their own: on a database that writes one transaction at a time (SQLite) they
+    /// then share a commit instead of adding one — its own fsync — that acknowledgements wait behind.
+    pub fn shares_commits(&self) -> bool {
+        self.one_writer
     }
 
     /// Stores a push durably; returns once it is committed (or found to be a duplicate).
@@ -87,6 +102,12 @@ struct Shape {
     sends: usize,
     finishes: usize,
     audits: usize,
+    claims: usize,
+    /// Items the claims name.
+    claimed_ids: usize,
+    seals: usize,
+    /// Links the seals write.
+    seal_links: usize,
     /// Rows the completions write beyond closing their items: events, deliveries, order states.
     completion_rows: usize,
 }
@@ -108,6 +129,10 @@ impl Shape {
             sends: batch.sends.len(),
             finishes: batch.finishes.len(),
             audits: batch.audits.len(),
+            claims: batch.claims.len(),
+            claimed_ids: batch.claims.iter().map(|c| c.ids.len()).sum(),
+            seals: batch.seals.len(),
+            seal_links: batch.seals.iter().map(|s| s.links.len()).sum(),
             completion_rows,
         }
     }
@@ -116,7 +141,15 @@ impl Shape {
     /// deliveries and order states, so a pass of orders routed to many places cannot make one commit —
     /// and an acknowledgement waiting behind it — many times longer than the bound says.
     fn rows(&self) -> usize {
-        self.pushes + self.completions + self.completion_rows + self.retries + self.sends + self.finishes + self.audits
+        self.pushes
+            + self.completions
+            + self.completion_rows
+            + self.retries
+            + self.sends
+            + self.finishes
+            + self.audits
+            + self.claimed_ids
+            + self.seal_links
     }
 
     /// Takes this request's part off the front of a combined batch.
@@ -128,6 +161,8 @@ impl Shape {
             sends: from.sends.drain(..self.sends).collect(),
             finishes: from.finishes.drain(..self.finishes).collect(),
             audits: from.audits.drain(..self.audits).collect(),
+            claims: from.claims.drain(..self.claims).collect(),
+            seals: from.seals.drain(..self.seals).collect(),
         }
     }
 
@@ -140,6 +175,8 @@ impl Shape {
                 .drain(..self.completions.min(from.completions.len()))
                 .collect(),
             finishes: from.finishes.drain(..self.finishes.min(from.finishes.len())).collect(),
+            claims: from.claims.drain(..self.claims.min(from.claims.len())).collect(),
+            seals: from.seals.drain(..self.seals.min(from.seals.len())).collect(),
         }
     }
 }

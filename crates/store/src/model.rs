@@ -1,5 +1,7 @@
 //! Records the store keeps and returns. Times are unix milliseconds unless a name says seconds.
 
+use std::time::Duration;
+
 use serde::Serialize;
 use shoprelay_clock::UnixMs;
 use shoprelay_core::destination::Destination;
@@ -139,7 +141,7 @@ impl InboxState {
 }
 
 /// A stored push claimed for normalisation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxItem {
     /// Inbox id.
     pub id: i64,
@@ -1115,6 +1117,35 @@ pub struct WriteBatch {
     pub finishes: Vec<DeliveryFinish>,
     /// Audit entries to append.
     pub audits: Vec<AuditEntry>,
+    /// Inbox items to claim (see `Inbox::claimable_inbox`).
+    pub claims: Vec<InboxClaim>,
+    /// Links of the audit hash chain to write (see `AuditLog::plan_seal`).
+    pub seals: Vec<SealPlan>,
+}
+
+/// Audit entries read and hashed into the chain on a read connection, ready to be written: the links apply
+/// only if the chain head is still the one they were hashed from, so a sealer that lost a race (another
+/// replica moved the head) writes nothing and hashes again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealPlan {
+    /// The head's position the links follow.
+    pub from_seq: i64,
+    /// The head's hash the first link was hashed from.
+    pub from_hash: String,
+    /// Each entry's link, oldest first: entry id, chain position, chain hash.
+    pub links: Vec<(i64, i64, String)>,
+}
+
+/// Inbox items a worker found claimable on a read connection, claimed inside a shared commit: on SQLite,
+/// where one transaction writes at a time, a claim then costs no transaction (and no fsync) of its own.
+/// The conditions are checked again under the write lock, so an item claimed, closed or overtaken by an
+/// older push of its order in the meantime is left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxClaim {
+    /// The items found claimable.
+    pub ids: Vec<i64>,
+    /// How long the claim holds, from the batch's time.
+    pub lease: Duration,
 }
 
 impl WriteBatch {
@@ -1126,6 +1157,8 @@ impl WriteBatch {
             && self.sends.is_empty()
             && self.finishes.is_empty()
             && self.audits.is_empty()
+            && self.claims.is_empty()
+            && self.seals.is_empty()
     }
 
     /// Appends `other`'s writes after this batch's.
@@ -1136,6 +1169,8 @@ impl WriteBatch {
         self.sends.append(&mut other.sends);
         self.finishes.append(&mut other.finishes);
         self.audits.append(&mut other.audits);
+        self.claims.append(&mut other.claims);
+        self.seals.append(&mut other.seals);
     }
 }
 
@@ -1148,4 +1183,8 @@ pub struct WriteOutcome {
     pub completions: Vec<Option<usize>>,
     /// Each finish: whether the claim still held (the state changed); the audit entry is written either way.
     pub finishes: Vec<bool>,
+    /// Each claim: the items it took, oldest first.
+    pub claims: Vec<Vec<InboxItem>>,
+    /// Each seal plan: whether its links were written (`false`: the head had moved; nothing written).
+    pub seals: Vec<bool>,
 }

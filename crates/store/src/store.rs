@@ -27,6 +27,9 @@ pub trait Inbox: Send + Sync {
     /// Stores a batch of pushes in ONE transaction (group commit), with an audit entry each.
     /// Duplicates of stored pushes are reported, not stored again.
     async fn insert_pushes(&self, pushes: &[NewPush]) -> Result<Vec<PushInsert>>;
+    /// Up to `limit` items claimable at `now`, oldest first, found without taking the write lock: to be
+    /// claimed with an [`InboxClaim`] in a [`WriteBatch`], which checks them again.
+    async fn claimable_inbox(&self, now: UnixMs, limit: i64) -> Result<Vec<i64>>;
     /// Claims up to `limit` due items for `lease`; a crashed claimer's items come back after the lease.
     /// Items of one order are handed out one at a time, oldest first, so processors never race on an order.
     async fn claim_inbox(&self, now: UnixMs, lease: Duration, limit: i64) -> Result<Vec<InboxItem>>;
@@ -222,6 +225,9 @@ pub trait AuditLog: Send + Sync {
     async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
     /// Seals up to `max` unsealed entries into the hash chain, oldest first; returns how many.
     async fn seal_audit(&self, max: i64) -> Result<usize>;
+    /// Reads and hashes up to `max` unsealed entries without taking the write lock, for a [`WriteBatch`]
+    /// to write ([`SealPlan`]); `None` when every entry is sealed.
+    async fn plan_seal(&self, max: i64) -> Result<Option<SealPlan>>;
     /// Where the hash chain stands.
     async fn audit_chain_head(&self) -> Result<ChainHead>;
     /// Up to `limit` sealed entries after chain position `after_seq`, in chain order.
@@ -487,6 +493,10 @@ pub trait Writes: Send + Sync {
     /// stands for (a push stored once, completions and finishes fenced by their claims, each with its audit
     /// entry); `now` stamps what completions create. All or nothing: after an error nothing is written.
     async fn write_batch(&self, batch: &WriteBatch, now: UnixMs) -> Result<WriteOutcome>;
+    /// Whether the database lets one transaction write at a time (SQLite): there a write the workers make
+    /// anyway — an inbox claim — costs less inside these shared commits than in a transaction of its own
+    /// that everyone else waits behind. Where writers run side by side (PostgreSQL), it does not.
+    fn one_writer_at_a_time(&self) -> bool;
 }
 
 /// The conversation archive searched, and what a conversation shows beside its messages.

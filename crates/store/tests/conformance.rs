@@ -260,6 +260,62 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
 }
 
 #[tokio::test]
+async fn inbox_claims_inside_a_shared_commit_are_checked_again_under_the_lock() {
+    run_both(|s| async move {
+        // Two pushes of one order and one of another: the order's newer push waits for its older one.
+        let mut other = push("c", 10);
+        other.order_sn = Some(OrderSn::parse("OTHER").unwrap());
+        let stored: Vec<i64> = s
+            .insert_pushes(&[push("a", 10), push("b", 11), other])
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| match p {
+                PushInsert::Stored(id) => id,
+                PushInsert::Duplicate => panic!("three new pushes"),
+            })
+            .collect();
+        let (older, newer, other) = (stored[0], stored[1], stored[2]);
+        let found = s.claimable_inbox(ms(100), 10).await.unwrap();
+        assert_eq!(found, vec![older, other], "the order's newer push is not claimable yet");
+
+        // The claim shares its commit with a push, and asks for the newer push too: it is left out.
+        let batch = WriteBatch {
+            pushes: vec![push("d", 20)],
+            claims: vec![InboxClaim {
+                ids: vec![older, newer, other],
+                lease: Duration::from_secs(1),
+            }],
+            ..WriteBatch::default()
+        };
+        let out = s.write_batch(&batch, ms(100)).await.unwrap();
+        assert!(matches!(out.pushes[0], PushInsert::Stored(_)));
+        let claimed = &out.claims[0];
+        assert_eq!(claimed.iter().map(|i| i.id).collect::<Vec<_>>(), found);
+        assert!(claimed.iter().all(|i| i.attempts == 1 && !i.claim_token.is_empty()));
+        assert_eq!(claimed[0].body, push("a", 10).body, "the body comes back opened");
+
+        // Claimed once: the same ids again within the lease take nothing, after it they come back.
+        let again = || WriteBatch {
+            claims: vec![InboxClaim {
+                ids: found.clone(),
+                lease: Duration::from_secs(1),
+            }],
+            ..WriteBatch::default()
+        };
+        assert!(s.write_batch(&again(), ms(500)).await.unwrap().claims[0].is_empty());
+        let back = s.write_batch(&again(), ms(1_100)).await.unwrap();
+        assert_eq!(back.claims[0].len(), 2);
+        assert!(back.claims[0].iter().all(|i| i.attempts == 2));
+        assert_ne!(
+            back.claims[0][0].claim_token, claimed[0].claim_token,
+            "a new claim, a new token"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn inbox_retry_waits_for_its_time() {
     run_both(|s| async move {
         s.insert_pushes(&[push("a", 10)]).await.unwrap();
@@ -2115,6 +2171,53 @@ async fn audit_entries_are_sealed_into_one_chain_in_order() {
         s.append_audits(&(0..700).map(entry).collect::<Vec<_>>()).await.unwrap();
         assert_eq!(s.seal_audit(10_000).await.unwrap(), 700);
         assert_eq!(s.audit_chain_head().await.unwrap().seq, 706);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_seal_plan_in_a_shared_commit_writes_only_from_the_head_it_was_hashed_from() {
+    run_both(|s| async move {
+        let entry = |n: i64| {
+            AuditEntry::new(
+                AuditKind::Push,
+                AuditOutcome::Accepted,
+                ms(1_000 + n),
+                format!("push {n}"),
+            )
+        };
+        assert_eq!(s.plan_seal(10).await.unwrap(), None, "nothing to seal");
+        s.append_audits(&(0..4).map(entry).collect::<Vec<_>>()).await.unwrap();
+        let stale = s.plan_seal(2).await.unwrap().unwrap();
+        assert_eq!((stale.from_seq, stale.links.len()), (0, 2));
+        // Another sealer moves the head first: the plan hashed from the old head writes nothing.
+        assert_eq!(s.seal_audit(1).await.unwrap(), 1);
+        let batch = |plan: SealPlan| WriteBatch {
+            pushes: vec![push("beside-the-seal", 2_000)],
+            seals: vec![plan],
+            ..WriteBatch::default()
+        };
+        let out = s.write_batch(&batch(stale), ms(2_000)).await.unwrap();
+        assert_eq!(out.seals, vec![false]);
+        assert!(
+            matches!(out.pushes[0], PushInsert::Stored(_)),
+            "the rest of the commit stands"
+        );
+        assert_eq!(s.audit_chain_head().await.unwrap().seq, 1);
+
+        // A fresh plan seals the rest (the push's own entry among them), and the chain verifies.
+        let fresh = s.plan_seal(100).await.unwrap().unwrap();
+        assert_eq!((fresh.from_seq, fresh.links.len()), (1, 4));
+        let mut again = batch(fresh);
+        again.pushes.clear();
+        assert_eq!(s.write_batch(&again, ms(2_000)).await.unwrap().seals, vec![true]);
+        let head = s.audit_chain_head().await.unwrap();
+        assert_eq!(head.seq, 5);
+        let mut verifier = chain::Verifier::new(head);
+        for row in s.sealed_audit_page(0, 100).await.unwrap() {
+            assert!(verifier.check(&row));
+        }
+        assert_eq!(verifier.finish(), (5, None));
     })
     .await;
 }
@@ -4007,6 +4110,8 @@ async fn one_batch_writes_what_the_single_operations_would() {
                 ms(1_300),
                 "standalone",
             )],
+            claims: Vec::new(),
+            seals: Vec::new(),
         };
         let out = s.write_batch(&batch, ms(1_300)).await.unwrap();
 

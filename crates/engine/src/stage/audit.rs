@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shoprelay_clock::SharedClock;
-use shoprelay_store::{AuditLog, Retention};
+use shoprelay_store::{AuditLog, Retention, WriteBatch};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::EngineError;
 use crate::stage::{stage_common, ConfigView};
+use crate::writer::Writer;
 
 /// Seals and purges: the audit log and retention of the store, the clock and the retention periods of the
 /// configuration.
@@ -23,17 +24,30 @@ pub struct Audit {
     pub(crate) retention: Arc<dyn Retention>,
     pub(crate) clock: SharedClock,
     pub(crate) config: ConfigView,
+    /// Where the database writes one transaction at a time (SQLite), the writer whose shared commits
+    /// carry the seals; `None`: each seal is a transaction of its own.
+    pub(crate) seal_through: Option<Writer>,
 }
 
 stage_common!(Audit, wait);
 
-/// Entries sealed per transaction: one short write, whatever the backlog (on SQLite the acknowledgements
-/// wait behind it: 5,000, read inside the transaction, held the write connection up to half a second).
+/// Entries sealed per transaction of its own: one short write, whatever the backlog (5,000, read inside
+/// the transaction, held SQLite's write connection up to half a second).
 const SEAL_BATCH: i64 = 1_000;
+
+/// Entries sealed per shared commit: a share of one commit's background rows, so an acknowledgement
+/// committed with a seal waits no longer than behind any other background work.
+const SHARED_SEAL_BATCH: i64 = 256;
+
+/// Times a shared seal hashes again after the head moved, before waiting for the next round.
+const SHARED_SEAL_TRIES: usize = 4;
 
 impl Audit {
     /// Seals every entry written so far; returns how many.
     pub async fn seal_audit_now(&self) -> Result<usize, EngineError> {
+        if let Some(writer) = &self.seal_through {
+            return self.seal_shared(writer).await;
+        }
         let mut sealed = 0;
         loop {
             let n = self.audit_log.seal_audit(SEAL_BATCH).await?;
@@ -42,6 +56,33 @@ impl Audit {
                 return Ok(sealed);
             }
         }
+    }
+
+    /// [`Audit::seal_audit_now`] through the writer's shared commits: each plan read and hashed on a read
+    /// connection, its links written beside whatever else that commit carries.
+    async fn seal_shared(&self, writer: &Writer) -> Result<usize, EngineError> {
+        let mut sealed = 0;
+        let mut missed = 0;
+        while let Some(plan) = self.audit_log.plan_seal(SHARED_SEAL_BATCH).await? {
+            let n = plan.links.len();
+            let batch = WriteBatch {
+                seals: vec![plan],
+                ..WriteBatch::default()
+            };
+            if writer.write(batch).await?.seals.first() == Some(&true) {
+                sealed += n;
+                if n < SHARED_SEAL_BATCH as usize {
+                    break;
+                }
+            } else {
+                // Another sealer moved the head: hash again from where it stands now.
+                missed += 1;
+                if missed == SHARED_SEAL_TRIES {
+                    break;
+                }
+            }
+        }
+        Ok(sealed)
     }
 
     /// Seals new entries every second until `shutdown`.
@@ -64,7 +105,7 @@ mod tests {
     use async_trait::async_trait;
     use shoprelay_clock::{ManualClock, UnixMs};
     use shoprelay_store::chain::{ChainHead, SealedAudit};
-    use shoprelay_store::{AuditEntry, AuditFilter, AuditLog, Retention, RetentionTarget, StoreError};
+    use shoprelay_store::{AuditEntry, AuditFilter, AuditLog, Retention, RetentionTarget, SealPlan, StoreError};
 
     use tokio::sync::mpsc;
     use tokio_util::sync::CancellationToken;
@@ -98,6 +139,9 @@ mod tests {
             let n = (*unsealed).min(max);
             *unsealed -= n;
             Ok(n as usize)
+        }
+        async fn plan_seal(&self, _: i64) -> Result<Option<SealPlan>, StoreError> {
+            unreachable!("without a writer, sealing plans nothing")
         }
         async fn audit_chain_head(&self) -> Result<ChainHead, StoreError> {
             unreachable!("sealing reads no head")
@@ -143,6 +187,7 @@ mod tests {
             retention: Arc::new(Cutoffs(tx)),
             clock: clock.shared(),
             config: ConfigView::new(Registry::default()),
+            seal_through: None,
         });
         let shutdown = CancellationToken::new();
         let running = tokio::spawn({
@@ -181,6 +226,7 @@ mod tests {
             retention: Arc::new(NoRetention),
             clock: ManualClock::new(UnixMs::EPOCH).shared(),
             config: ConfigView::new(Registry::default()),
+            seal_through: None,
         };
         assert_eq!(audit.seal_audit_now().await.unwrap(), 2 * SEAL_BATCH as usize + 7);
         assert_eq!(

@@ -7,7 +7,8 @@ use shoprelay_core::error::UserFacing;
 use shoprelay_core::ids::{ConfigId, OrderSn, ShopId};
 use shoprelay_core::policy::FieldPolicy;
 use shoprelay_store::{
-    InboxCompletion, InboxDone, InboxItem, InboxRetry, InboxState, OrderStateUpdate, ShopAuthStatus, WriteBatch,
+    InboxClaim, InboxCompletion, InboxDone, InboxItem, InboxRetry, InboxState, OrderStateUpdate, ShopAuthStatus,
+    WriteBatch,
 };
 
 use std::sync::Arc;
@@ -157,10 +158,7 @@ stage_common!(Inbox);
 impl Inbox {
     /// Processes the inbox items that are due; returns how many were handled.
     pub async fn process_inbox_once(&self) -> Result<usize, EngineError> {
-        let items = self
-            .inbox
-            .claim_inbox(self.clock.now(), self.settings.lease, BATCH)
-            .await?;
+        let items = self.claim().await?;
         let count = items.len();
         let registry = self.registry();
         let opened: Vec<Opened> = items.iter().map(|item| open_item(&registry, item)).collect();
@@ -225,6 +223,27 @@ impl Inbox {
             self.outbox_wake.notify_one();
         }
         Ok(count)
+    }
+
+    /// Claims the items of a pass: on SQLite inside the writer's shared commits (found on a read
+    /// connection, checked again there), elsewhere in one statement of its own.
+    async fn claim(&self) -> Result<Vec<InboxItem>, EngineError> {
+        let now = self.clock.now();
+        if !self.writer.shares_commits() {
+            return Ok(self.inbox.claim_inbox(now, self.settings.lease, BATCH).await?);
+        }
+        let ids = self.inbox.claimable_inbox(now, BATCH).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let batch = WriteBatch {
+            claims: vec![InboxClaim {
+                ids,
+                lease: self.settings.lease,
+            }],
+            ..WriteBatch::default()
+        };
+        Ok(self.writer.write(batch).await?.claims.pop().unwrap_or_default())
     }
 
     /// The reads every item of a pass needs, made once for the whole pass: the shops' data policies and

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use shoprelay_clock::UnixMs;
 use shoprelay_core::event::Platform;
 
-use super::{destination_from_sql, insert_audit, with_pool, with_read_pool, BeginWrite, SqlStore};
+use super::{destination_from_sql, insert_audit, with_pool, with_read_pool, SqlStore};
 use crate::chain::{link_hash, ChainHead, SealedAudit};
 use crate::error::StoreError;
 use crate::model::*;
@@ -14,7 +14,7 @@ pub(super) const ENTRY_COLUMNS: &str =
     "id, at, kind, outcome, app_id, platform, shop_id, order_sn, destination, attempt, http_status, errcode, latency_ms, detail";
 
 /// Rows sealed per UPDATE statement (three parameters each, within SQLite's 999).
-const SEAL_CHUNK: usize = 300;
+pub(crate) const SEAL_CHUNK: usize = 300;
 
 /// Times one call reads and hashes again after another sealer moved the head meanwhile.
 const SEAL_TRIES: usize = 4;
@@ -113,53 +113,11 @@ impl SqlStore {
                 .await?
         }))
     }
-
-    /// Writes `links` (entry id, seq, chain hash) and moves the head to the last, if the head is still
-    /// `from` and every entry is still unsealed; `false` (nothing written) otherwise.
-    async fn write_seal(&self, from: &HeadRow, links: &[(i64, i64, String)]) -> Result<bool> {
-        let Some((_, last_seq, last_hash)) = links.last() else {
-            return Ok(true);
-        };
-        let head_sql = if self.is_postgres() {
-            "SELECT seq, hash, base_seq, base_hash FROM audit_chain WHERE id = 1 FOR UPDATE"
-        } else {
-            // SQLite's write transaction already excludes every other writer.
-            "SELECT seq, hash, base_seq, base_hash FROM audit_chain WHERE id = 1"
-        };
-        with_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let head: HeadRow = sqlx::query_as(head_sql).fetch_one(&mut *tx).await?;
-            if head.seq != from.seq || head.hash != from.hash {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            let mut sealed = 0;
-            for chunk in links.chunks(SEAL_CHUNK) {
-                let sql = seal_statement(chunk.len());
-                let mut q = sqlx::query(&sql);
-                for (id, seq, hash) in chunk {
-                    q = q.bind(*id).bind(*seq).bind(hash.as_str());
-                }
-                sealed += q.execute(&mut *tx).await?.rows_affected();
-            }
-            if sealed != links.len() as u64 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            sqlx::query("UPDATE audit_chain SET seq = $1, hash = $2 WHERE id = 1")
-                .bind(*last_seq)
-                .bind(last_hash.as_str())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(true)
-        })
-    }
 }
 
 /// An `UPDATE … FROM` a VALUES list setting `seq` and `chain_hash` for `rows` rows; a named CTE and CAST
 /// (not `::`) so that one text serves both dialects.
-fn seal_statement(rows: usize) -> String {
+pub(crate) fn seal_statement(rows: usize) -> String {
     let values: Vec<String> = (0..rows)
         .map(|i| {
             let p = i * 3;
@@ -270,39 +228,55 @@ impl AuditLog for SqlStore {
     }
 
     async fn seal_audit(&self, max: i64) -> Result<usize> {
-        // The entries are read and hashed before the write transaction, on the read connections: on
-        // SQLite the one write connection is held only for the updates, not for reading and hashing
-        // thousands of rows while acknowledgements wait behind it. The links are written only if the
-        // head is still the one they were hashed from (another sealer — a replica — moved it otherwise)
-        // and every entry read is still there unsealed; else they are hashed again from the new head (a
-        // few times: the next call goes on where this one stopped).
+        // The links are written only if the head is still the one they were hashed from (another sealer
+        // — a replica — moved it otherwise); else they are hashed again from the new head (a few times:
+        // the next call goes on where this one stopped).
         for _ in 0..SEAL_TRIES {
-            let Some(head) = self.read_chain_head().await? else {
-                return Err(StoreError::Corrupt {
-                    table: "audit_chain",
-                    reason: "the chain head row is missing".to_owned(),
-                });
-            };
-            let pending_sql = format!("SELECT {ENTRY_COLUMNS} FROM audit WHERE seq IS NULL ORDER BY id LIMIT $1");
-            let pending: Vec<AuditRow> = with_read_pool!(self, pool => {
-                sqlx::query_as(&pending_sql).bind(max).fetch_all(pool).await?
-            });
-            let pending = read_rows(pending)?;
-            if pending.is_empty() {
+            let Some(plan) = self.plan_seal(max).await? else {
                 return Ok(0);
-            }
-            let (mut seq, mut hash) = (head.seq, head.hash.clone());
-            let mut links = Vec::with_capacity(pending.len());
-            for entry in &pending {
-                seq += 1;
-                hash = link_hash(&hash, seq, entry);
-                links.push((entry.id, seq, hash.clone()));
-            }
-            if self.write_seal(&head, &links).await? {
-                return Ok(pending.len());
+            };
+            let sealed = plan.links.len();
+            let batch = WriteBatch {
+                seals: vec![plan],
+                ..WriteBatch::default()
+            };
+            if self.write_batch(&batch, UnixMs::EPOCH).await?.seals.first() == Some(&true) {
+                return Ok(sealed);
             }
         }
         Ok(0)
+    }
+
+    async fn plan_seal(&self, max: i64) -> Result<Option<SealPlan>> {
+        // The entries are read and hashed on the read connections: on SQLite the one write connection is
+        // held only for the updates, not for reading and hashing thousands of rows while
+        // acknowledgements wait behind it.
+        let Some(head) = self.read_chain_head().await? else {
+            return Err(StoreError::Corrupt {
+                table: "audit_chain",
+                reason: "the chain head row is missing".to_owned(),
+            });
+        };
+        let pending_sql = format!("SELECT {ENTRY_COLUMNS} FROM audit WHERE seq IS NULL ORDER BY id LIMIT $1");
+        let pending: Vec<AuditRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&pending_sql).bind(max).fetch_all(pool).await?
+        });
+        let pending = read_rows(pending)?;
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        let (mut seq, mut hash) = (head.seq, head.hash.clone());
+        let mut links = Vec::with_capacity(pending.len());
+        for entry in &pending {
+            seq += 1;
+            hash = link_hash(&hash, seq, entry);
+            links.push((entry.id, seq, hash.clone()));
+        }
+        Ok(Some(SealPlan {
+            from_seq: head.seq,
+            from_hash: head.hash,
+            links,
+        }))
     }
 
     async fn audit_chain_head(&self) -> Result<ChainHead> {

@@ -10,6 +10,8 @@ use async_trait::async_trait;
 use shoprelay_clock::UnixMs;
 use shoprelay_core::audit_text;
 
+use super::audit::{seal_statement, SEAL_CHUNK};
+use super::inbox::{claimable, InboxRow, CLAIM_RETURNING};
 use super::{shop_to_sql, BeginWrite, Pool, SqlStore, HELD, INBOX_CHANNEL, OUTBOX_CHANNEL};
 use crate::model::*;
 use crate::store::{Result, Writes};
@@ -200,6 +202,8 @@ macro_rules! write_in_transaction {
                     pushes: vec![PushInsert::Duplicate; batch.pushes.len()],
                     completions: vec![None; batch.completions.len()],
                     finishes: vec![false; batch.finishes.len()],
+                    claims: Vec::with_capacity(batch.claims.len()),
+                    seals: Vec::with_capacity(batch.seals.len()),
                 };
                 let mut audits: Vec<AuditRow> = Vec::new();
 
@@ -455,6 +459,28 @@ macro_rules! write_in_transaction {
                     .await?;
                 }
 
+                // Claims: the ids a worker found claimable, claimed only if still claimable under the lock.
+                for claim in &batch.claims {
+                    let until = (UnixMs::from_millis(now) + claim.lease).as_millis();
+                    let token = uuid::Uuid::new_v4().to_string();
+                    let mut rows: Vec<InboxRow> = Vec::with_capacity(claim.ids.len());
+                    for chunk in claim.ids.chunks(rows_per_statement(1)) {
+                        let mut update = sqlx::QueryBuilder::<$db>::new("UPDATE inbox AS i SET claimed_until = ");
+                        update.push_bind(until).push(", attempts = attempts + 1, claim_token = ");
+                        // `now` is the batch's own integer, written into the text: the condition names it twice.
+                        update.push_bind(token.as_str()).push(" WHERE ").push(claimable(&now.to_string()));
+                        update.push(" AND i.id IN (");
+                        let mut list = update.separated(", ");
+                        for id in chunk {
+                            list.push_bind(*id);
+                        }
+                        update.push(") ").push(CLAIM_RETURNING);
+                        rows.extend(update.build_query_as::<InboxRow>().fetch_all(&mut **tx).await?);
+                    }
+                    rows.sort_by_key(|r| r.id);
+                    out.claims.push(rows.into_iter().map(|r| self.inbox_item(r)).collect::<Result<_>>()?);
+                }
+
                 // Send reservations: a department or `@all` can be thousands of people, still a few statements.
                 let sends: Vec<(String, &str, i64)> = batch
                     .sends
@@ -586,6 +612,49 @@ macro_rules! write_in_transaction {
                     });
                     insert.build().execute(&mut **tx).await?;
                 }
+                // Seals: a plan's links only if the head is still the one they were hashed from (on
+                // PostgreSQL the head row's lock orders the replicas' sealers); a savepoint undoes one whose
+                // entries are no longer all unsealed, and the rest of the batch stands.
+                let head_sql = if self.is_postgres() {
+                    "SELECT seq, hash FROM audit_chain WHERE id = 1 FOR UPDATE"
+                } else {
+                    "SELECT seq, hash FROM audit_chain WHERE id = 1"
+                };
+                for plan in &batch.seals {
+                    let Some((_, last_seq, last_hash)) = plan.links.last() else {
+                        out.seals.push(true);
+                        continue;
+                    };
+                    let (seq, hash): (i64, String) = sqlx::query_as(head_sql).fetch_one(&mut **tx).await?;
+                    if seq != plan.from_seq || hash != plan.from_hash {
+                        out.seals.push(false);
+                        continue;
+                    }
+                    sqlx::query("SAVEPOINT seal").execute(&mut **tx).await?;
+                    let mut sealed = 0;
+                    for chunk in plan.links.chunks(SEAL_CHUNK) {
+                        let sql = seal_statement(chunk.len());
+                        let mut q = sqlx::query(&sql);
+                        for (id, seq, hash) in chunk {
+                            q = q.bind(*id).bind(*seq).bind(hash.as_str());
+                        }
+                        sealed += q.execute(&mut **tx).await?.rows_affected();
+                    }
+                    let whole = sealed == plan.links.len() as u64;
+                    if !whole {
+                        sqlx::query("ROLLBACK TO SAVEPOINT seal").execute(&mut **tx).await?;
+                    }
+                    sqlx::query("RELEASE SAVEPOINT seal").execute(&mut **tx).await?;
+                    if whole {
+                        sqlx::query("UPDATE audit_chain SET seq = $1, hash = $2 WHERE id = 1")
+                            .bind(*last_seq)
+                            .bind(last_hash.as_str())
+                            .execute(&mut **tx)
+                            .await?;
+                    }
+                    out.seals.push(whole);
+                }
+
                 if !batch.pushes.is_empty() && self.is_postgres() {
                     // Wakes the other replicas' inbox workers (delivered on commit).
                     sqlx::query("SELECT pg_notify($1, '')").bind(INBOX_CHANNEL).execute(&mut **tx).await?;
@@ -648,5 +717,9 @@ impl Writes for SqlStore {
                 Ok(out)
             }
         }
+    }
+
+    fn one_writer_at_a_time(&self) -> bool {
+        !self.is_postgres()
     }
 }

@@ -16,8 +16,8 @@ const KEYS_PER_READ: usize = 300;
 
 /// An [`InboxItem`] as its row holds it: body still sealed, arrival in unix milliseconds.
 #[derive(sqlx::FromRow)]
-struct InboxRow {
-    id: i64,
+pub(crate) struct InboxRow {
+    pub(crate) id: i64,
     platform: String,
     app_id: String,
     dedupe_key: String,
@@ -27,6 +27,40 @@ struct InboxRow {
     attempts: i64,
     received_at: i64,
     claim_token: String,
+}
+
+/// The columns a claim returns, as [`InboxRow`] reads them.
+pub(crate) const CLAIM_RETURNING: &str =
+    "RETURNING id, platform, app_id, dedupe_key, code, shop_id, body, attempts, received_at, claim_token";
+
+/// Whether inbox item `i` may be claimed at `now` (a placeholder or literal): pending, due, not leased, and
+/// no older item of the same order still pending — one order's pushes are processed in arrival order, by
+/// one processor at a time, across every replica.
+pub(crate) fn claimable(now: &str) -> String {
+    format!(
+        "i.state = 'pending' AND i.next_attempt_at <= {now} AND i.claimed_until <= {now}
+          AND (i.order_sn IS NULL OR NOT EXISTS (
+                SELECT 1 FROM inbox o WHERE o.app_id = i.app_id AND o.shop_id = i.shop_id
+                  AND o.order_sn = i.order_sn AND o.state = 'pending' AND o.id < i.id))"
+    )
+}
+
+impl SqlStore {
+    /// A claimed row as the worker gets it: the body opened.
+    pub(crate) fn inbox_item(&self, i: InboxRow) -> Result<InboxItem> {
+        Ok(InboxItem {
+            body: self.open_pii(i.body)?,
+            id: i.id,
+            platform: i.platform,
+            app_id: i.app_id,
+            dedupe_key: i.dedupe_key,
+            code: i.code,
+            shop_id: i.shop_id,
+            attempts: i.attempts,
+            received_at: UnixMs::from_millis(i.received_at),
+            claim_token: i.claim_token,
+        })
+    }
 }
 
 #[async_trait]
@@ -40,87 +74,49 @@ impl Inbox for SqlStore {
         Ok(self.write_batch(&batch, UnixMs::EPOCH).await?.pushes)
     }
 
+    async fn claimable_inbox(&self, now: UnixMs, limit: i64) -> Result<Vec<i64>> {
+        let sql = format!("SELECT id FROM inbox i WHERE {} ORDER BY id LIMIT $2", claimable("$1"));
+        Ok(with_read_pool!(self, pool => {
+            sqlx::query_scalar(&sql).bind(now.as_millis()).bind(limit).fetch_all(pool).await?
+        }))
+    }
+
     async fn claim_inbox(&self, now: UnixMs, lease: Duration, limit: i64) -> Result<Vec<InboxItem>> {
-        const RETURNING: &str =
-            "RETURNING id, platform, app_id, dedupe_key, code, shop_id, body, attempts, received_at, claim_token";
-        // An item is claimable only when no older item of the same order is still pending: one order's
-        // pushes are processed in arrival order, by one processor at a time, across every replica.
-        let claimable = |now: &str| {
-            format!(
-                "i.state = 'pending' AND i.next_attempt_at <= {now} AND i.claimed_until <= {now}
-                  AND (i.order_sn IS NULL OR NOT EXISTS (
-                        SELECT 1 FROM inbox o WHERE o.app_id = i.app_id AND o.shop_id = i.shop_id
-                          AND o.order_sn = i.order_sn AND o.state = 'pending' AND o.id < i.id))"
-            )
-        };
-        let token = uuid::Uuid::new_v4().to_string();
-        let until = (now + lease).as_millis();
-        let now = now.as_millis();
-        let mut items: Vec<InboxRow> = match &self.pool {
-            Pool::Sqlite { write, read, .. } => {
+        match &self.pool {
+            Pool::Sqlite { .. } => {
                 // SQLite's one write connection is taken only to claim what a read-only connection found
                 // claimable (an empty inbox takes it not at all), the conditions checked again under its
-                // lock: the search never holds the writer, and the acknowledgements queued behind it.
-                let found: Vec<i64> = sqlx::query_scalar(&format!(
-                    "SELECT id FROM inbox i WHERE {} ORDER BY id LIMIT $2",
-                    claimable("$1")
-                ))
-                .bind(now)
-                .bind(limit)
-                .fetch_all(read)
-                .await?;
-                if found.is_empty() {
+                // lock: the search never holds the writer, and the acknowledgements queued behind it. The
+                // engine's writer does the same inside its shared commits.
+                let ids = self.claimable_inbox(now, limit).await?;
+                if ids.is_empty() {
                     return Ok(Vec::new());
                 }
-                let sql = format!(
-                    "UPDATE inbox AS i SET claimed_until = $1, attempts = attempts + 1, claim_token = $2
-                     WHERE {} AND i.id IN (SELECT value FROM json_each($4)) {RETURNING}",
-                    claimable("$3")
-                );
-                // One statement whatever the count: the ids as a JSON array.
-                let ids = format!("[{}]", found.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
-                sqlx::query_as(&sql)
-                    .bind(until)
-                    .bind(&token)
-                    .bind(now)
-                    .bind(ids)
-                    .fetch_all(write)
-                    .await?
+                let batch = WriteBatch {
+                    claims: vec![InboxClaim { ids, lease }],
+                    ..WriteBatch::default()
+                };
+                Ok(self.write_batch(&batch, now).await?.claims.pop().unwrap_or_default())
             }
             Pool::Postgres(pool) => {
+                // One statement: replicas skip each other's locked rows instead of waiting for them.
                 let sql = format!(
                     "UPDATE inbox SET claimed_until = $1, attempts = attempts + 1, claim_token = $4 WHERE id IN (
-                        SELECT id FROM inbox i WHERE {} ORDER BY id LIMIT $3 {}) {RETURNING}",
+                        SELECT id FROM inbox i WHERE {} ORDER BY id LIMIT $3 {}) {CLAIM_RETURNING}",
                     claimable("$2"),
                     skip_locked(self)
                 );
-                sqlx::query_as(&sql)
-                    .bind(until)
-                    .bind(now)
+                let mut rows: Vec<InboxRow> = sqlx::query_as(&sql)
+                    .bind((now + lease).as_millis())
+                    .bind(now.as_millis())
                     .bind(limit)
-                    .bind(&token)
+                    .bind(uuid::Uuid::new_v4().to_string())
                     .fetch_all(pool)
-                    .await?
+                    .await?;
+                rows.sort_by_key(|i| i.id);
+                rows.into_iter().map(|row| self.inbox_item(row)).collect()
             }
-        };
-        items.sort_by_key(|i| i.id);
-        items
-            .into_iter()
-            .map(|i| {
-                Ok(InboxItem {
-                    body: self.open_pii(i.body)?,
-                    id: i.id,
-                    platform: i.platform,
-                    app_id: i.app_id,
-                    dedupe_key: i.dedupe_key,
-                    code: i.code,
-                    shop_id: i.shop_id,
-                    attempts: i.attempts,
-                    received_at: UnixMs::from_millis(i.received_at),
-                    claim_token: i.claim_token,
-                })
-            })
-            .collect()
+        }
     }
 
     async fn complete_inbox(
