@@ -222,6 +222,9 @@ struct ServerCounters {
     batch_count: f64,
     ack_sum: f64,
     ack_count: f64,
+    /// Uses of SQLite's one write connection, by anyone (group commits, claims, seals, …), and their time.
+    holds_count: f64,
+    holds_sum: f64,
 }
 
 impl ServerCounters {
@@ -237,6 +240,8 @@ impl ServerCounters {
             batch_count: value("shoprelay_ingest_batch_size_count"),
             ack_sum: value("shoprelay_push_ack_seconds_sum"),
             ack_count: value("shoprelay_push_ack_seconds_count"),
+            holds_count: value("shoprelay_write_hold_seconds_count"),
+            holds_sum: value("shoprelay_write_hold_seconds_sum"),
         }
     }
 
@@ -251,9 +256,21 @@ impl ServerCounters {
             0.0
         };
         let per_commit = if commits > 0.0 { pushes / commits } else { 0.0 };
+        // Counted, not timed: what a change to who takes the write connection did, whatever the machine's
+        // speed that day.
+        let holds = self.holds_count - earlier.holds_count;
+        let write_connection = if holds > 0.0 && pushes > 0.0 {
+            format!(
+                "; SQLite's write connection taken {holds:.0} times ({:.1} per 1,000 pushes), held {:.2} s in all",
+                holds / pushes * 1000.0,
+                self.holds_sum - earlier.holds_sum
+            )
+        } else {
+            String::new()
+        };
         format!(
             "group commit: {commits:.0} transactions, {per_commit:.1} pushes each on average; \
-             handler time (shoprelay_push_ack_seconds) {ack_mean:.2} ms on average"
+             handler time (shoprelay_push_ack_seconds) {ack_mean:.2} ms on average{write_connection}"
         )
     }
 }
