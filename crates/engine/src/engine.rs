@@ -419,13 +419,18 @@ impl Engine {
     /// Starts the workers; they stop when `shutdown` is cancelled.
     pub fn spawn_workers(self: &Arc<Self>, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
         let mut tasks = Vec::new();
-        let inbox = self.inbox.clone();
-        let stop = shutdown.clone();
-        let wake = self.inbox_wake.clone();
-        let clock = self.clock.clone();
-        tasks.push(tokio::spawn(async move {
-            worker_loop("inbox", &clock, stop, || inbox.process_inbox_once(), wake).await
-        }));
+        // Passes of the inbox overlap: while one pass's results wait for their commit, the next claims and
+        // works. They are safe side by side as replicas' passes are (leases; one order's pushes claimed one
+        // at a time).
+        for _ in 0..INBOX_PASSES {
+            let inbox = self.inbox.clone();
+            let stop = shutdown.clone();
+            let wake = self.inbox_wake.clone();
+            let clock = self.clock.clone();
+            tasks.push(tokio::spawn(async move {
+                worker_loop("inbox", &clock, stop, || inbox.process_inbox_once(), wake).await
+            }));
+        }
         let deliver = self.deliver.clone();
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move { deliver.delivery_loop(stop).await }));
@@ -482,6 +487,9 @@ impl Engine {
         self.deliver.release_destination_leases().await
     }
 }
+
+/// Inbox passes in flight at once in one process.
+const INBOX_PASSES: usize = 2;
 
 /// Runs `step` until `shutdown`: again at once while it finds work, else when `wake` is notified or half a
 /// second has passed (polling for retries that come due).

@@ -7,7 +7,8 @@
 //!
 //! Acknowledgements come first: each commit takes every push waiting, and background writes only up to
 //! [`BACKGROUND_ROWS`], so a backlog of inbox or outbox work adds at most one bounded transaction to an
-//! acknowledgement's wait.
+//! acknowledgement's wait. That sharing is for a database that writes one transaction at a time
+//! (SQLite); on PostgreSQL pushes and background writes commit in two lanes side by side.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -47,14 +48,42 @@ impl Writer {
         let one_writer = writes.one_writer_at_a_time();
         let (acks, acks_rx) = mpsc::channel(8 * MAX_PUSHES);
         let (background, background_rx) = mpsc::channel(BACKGROUND_QUEUE);
-        let task = Task {
-            writes,
-            clock,
-            inbox_wake,
-            acks: acks_rx,
-            background: background_rx,
-        };
-        tokio::spawn(task.run());
+        if one_writer {
+            tokio::spawn(
+                Task {
+                    writes,
+                    clock,
+                    inbox_wake,
+                    acks: Some(acks_rx),
+                    background: Some(background_rx),
+                }
+                .run(),
+            );
+        } else {
+            // Where writers run side by side (PostgreSQL), an acknowledgement gains nothing from sharing
+            // a commit with background rows and loses their statements' time: two lanes, committing
+            // independently, each still grouping what waits in it.
+            tokio::spawn(
+                Task {
+                    writes: writes.clone(),
+                    clock: clock.clone(),
+                    inbox_wake: inbox_wake.clone(),
+                    acks: Some(acks_rx),
+                    background: None,
+                }
+                .run(),
+            );
+            tokio::spawn(
+                Task {
+                    writes,
+                    clock,
+                    inbox_wake,
+                    acks: None,
+                    background: Some(background_rx),
+                }
+                .run(),
+            );
+        }
         Self {
             acks,
             background,
@@ -187,12 +216,32 @@ enum Waiter {
     Batch(BatchReply),
 }
 
+/// A lane of the writer: pushes, background requests, or (one writer at a time) both.
 struct Task {
     writes: Arc<dyn Writes>,
     clock: SharedClock,
     inbox_wake: Arc<Notify>,
-    acks: mpsc::Receiver<PushRequest>,
-    background: mpsc::Receiver<(WriteBatch, BatchReply)>,
+    acks: Option<mpsc::Receiver<PushRequest>>,
+    background: Option<mpsc::Receiver<(WriteBatch, BatchReply)>>,
+}
+
+/// Waits for pushes on a lane that takes them; never returns on one that does not.
+async fn recv_pushes(acks: &mut Option<mpsc::Receiver<PushRequest>>, into: &mut Vec<PushRequest>) -> usize {
+    match acks {
+        Some(rx) => rx.recv_many(into, MAX_PUSHES).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits for a background request on a lane that takes them; never returns on one that does not.
+async fn recv_work(
+    background: &mut Option<mpsc::Receiver<(WriteBatch, BatchReply)>>,
+    into: &mut Vec<(WriteBatch, BatchReply)>,
+) -> usize {
+    match background {
+        Some(rx) => rx.recv_many(into, 1).await,
+        None => std::future::pending().await,
+    }
 }
 
 impl Task {
@@ -203,26 +252,30 @@ impl Task {
             // The handles hold both senders, so both channels close together.
             let open = tokio::select! {
                 biased;
-                n = self.acks.recv_many(&mut pushes, MAX_PUSHES) => n > 0,
-                n = self.background.recv_many(&mut work, 1) => n > 0,
+                n = recv_pushes(&mut self.acks, &mut pushes) => n > 0,
+                n = recv_work(&mut self.background, &mut work) => n > 0,
             };
             if !open {
                 return;
             }
-            while pushes.len() < MAX_PUSHES {
-                match self.acks.try_recv() {
-                    Ok(p) => pushes.push(p),
-                    Err(_) => break,
+            if let Some(acks) = &mut self.acks {
+                while pushes.len() < MAX_PUSHES {
+                    match acks.try_recv() {
+                        Ok(p) => pushes.push(p),
+                        Err(_) => break,
+                    }
                 }
             }
-            let mut rows: usize = work.iter().map(|(b, _)| Shape::of(b).rows()).sum();
-            while rows < BACKGROUND_ROWS {
-                match self.background.try_recv() {
-                    Ok(w) => {
-                        rows += Shape::of(&w.0).rows();
-                        work.push(w);
+            if let Some(background) = &mut self.background {
+                let mut rows: usize = work.iter().map(|(b, _)| Shape::of(b).rows()).sum();
+                while rows < BACKGROUND_ROWS {
+                    match background.try_recv() {
+                        Ok(w) => {
+                            rows += Shape::of(&w.0).rows();
+                            work.push(w);
+                        }
+                        Err(_) => break,
                     }
-                    Err(_) => break,
                 }
             }
             self.commit(std::mem::take(&mut pushes), std::mem::take(&mut work))
