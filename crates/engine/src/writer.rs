@@ -1,9 +1,10 @@
-//! The writer: one task commits what the workers write — verified pushes, inbox results, send
-//! reservations, delivery results — in shared transactions (group commit). Whoever asks waits until its
-//! write is durable, so an acknowledgement still follows its push's fsync and nothing reports a delivery
-//! before its result is stored; but one commit carries everyone's writes of that moment, as a few
-//! multi-row statements per kind, instead of one transaction (and one fsync) per write. On SQLite the
-//! inbox's claims and the audit chain's seals come here too (see [`Writer::shares_commits`]).
+//! The writer: one task (two lanes on PostgreSQL, see below) commits what the workers write — verified
+//! pushes, inbox results, send reservations, delivery results — in shared transactions (group commit).
+//! Whoever asks waits until its write is durable, so an acknowledgement still follows its push's fsync
+//! and nothing reports a delivery before its result is stored; but one commit carries everyone's writes
+//! of that moment, as a few multi-row statements per kind, instead of one transaction (and one fsync) per
+//! write. On SQLite the inbox's claims and the audit chain's seals come here too (see
+//! [`Writer::shares_commits`]).
 //!
 //! Acknowledgements come first: each commit takes every push waiting, and background writes only up to
 //! [`BACKGROUND_ROWS`], so a backlog of inbox or outbox work adds at most one bounded transaction to an
@@ -42,7 +43,8 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task; it stops when every [`Writer`] handle is dropped. `inbox_wake` is told
+    /// Starts the writer's task (its two lanes' tasks on PostgreSQL); they stop when every [`Writer`]
+    /// handle is dropped. `inbox_wake` is told
     /// about stored pushes.
     pub fn start(writes: Arc<dyn Writes>, clock: SharedClock, inbox_wake: Arc<Notify>) -> Self {
         let one_writer = writes.one_writer_at_a_time();
@@ -249,7 +251,7 @@ impl Task {
         let mut pushes: Vec<PushRequest> = Vec::with_capacity(MAX_PUSHES);
         let mut work: Vec<(WriteBatch, BatchReply)> = Vec::new();
         loop {
-            // The handles hold both senders, so both channels close together.
+            // A lane's channels close when every handle is dropped (one lane, both channels together).
             let open = tokio::select! {
                 biased;
                 n = recv_pushes(&mut self.acks, &mut pushes) => n > 0,

@@ -316,6 +316,54 @@ async fn inbox_claims_inside_a_shared_commit_are_checked_again_under_the_lock() 
 }
 
 #[tokio::test]
+async fn a_claimed_push_whose_body_cannot_be_opened_fails_alone_not_the_shared_commit() {
+    let claim = |s: SqlStore| async move {
+        let out = s
+            .write_batch(
+                &WriteBatch {
+                    pushes: vec![push("beside", 20)],
+                    claims: vec![InboxClaim {
+                        ids: s.claimable_inbox(ms(100), 10).await.unwrap(),
+                        lease: Duration::from_secs(1),
+                    }],
+                    ..WriteBatch::default()
+                },
+                ms(100),
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(out.pushes[0], PushInsert::Stored(_)),
+            "the rest of the commit stands"
+        );
+        let claimed: Vec<&str> = out.claims[0].iter().map(|i| i.dedupe_key.as_str()).collect();
+        assert_eq!(claimed, vec!["readable"]);
+    };
+    // The tampered body's sealed tail no longer opens.
+    let tamper =
+        "UPDATE inbox SET body = substr(body, 1, length(body) - 8) || 'AAAAAAAA' WHERE dedupe_key = 'tampered'";
+    let mut other = push("readable", 10);
+    other.order_sn = Some(OrderSn::parse("OTHER").unwrap());
+    let pushes = [push("tampered", 10), other];
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let s = SqlStore::connect(&url, secrets()).await.unwrap();
+    s.insert_pushes(&pushes).await.unwrap();
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query(tamper).execute(&raw).await.unwrap();
+    raw.close().await;
+    claim(s).await;
+    if let Some(url) = postgres_url().await {
+        let s = SqlStore::connect(&url, secrets()).await.unwrap();
+        s.insert_pushes(&pushes).await.unwrap();
+        let raw = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::query(tamper).execute(&raw).await.unwrap();
+        raw.close().await;
+        claim(s).await;
+    }
+}
+
+#[tokio::test]
 async fn inbox_retry_waits_for_its_time() {
     run_both(|s| async move {
         s.insert_pushes(&[push("a", 10)]).await.unwrap();

@@ -35,8 +35,9 @@ stage_common!(Audit, wait);
 /// the transaction, held SQLite's write connection up to half a second).
 const SEAL_BATCH: i64 = 1_000;
 
-/// Entries sealed per shared commit: a share of one commit's background rows, so an acknowledgement
-/// committed with a seal waits no longer than behind any other background work.
+/// Entries sealed per shared commit: one commit's whole background share (the inbox's and the outbox's
+/// writes then go in the next), so an acknowledgement committed with a seal waits no longer than behind
+/// any other background work.
 const SHARED_SEAL_BATCH: i64 = 256;
 
 /// Times a shared seal hashes again after the head moved, before waiting for the next round.

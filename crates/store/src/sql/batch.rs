@@ -475,10 +475,20 @@ macro_rules! write_in_transaction {
                             list.push_bind(*id);
                         }
                         update.push(") ").push(CLAIM_RETURNING);
-                        rows.extend(update.build_query_as::<InboxRow>().fetch_all(&mut **tx).await?);
+                        // Its text changes with `now`: not worth a place in the connection's statement cache.
+                        let query = update.build_query_as::<InboxRow>().persistent(false);
+                        rows.extend(query.fetch_all(&mut **tx).await?);
                     }
                     rows.sort_by_key(|r| r.id);
-                    out.claims.push(rows.into_iter().map(|r| self.inbox_item(r)).collect::<Result<_>>()?);
+                    // A body that cannot be opened fails its item, not the commit everyone shares: the item
+                    // stays claimed (its attempts counted) and comes back when the lease runs out.
+                    let items = rows.into_iter().filter_map(|r| {
+                        let id = r.id;
+                        self.inbox_item(r)
+                            .map_err(|err| tracing::error!(inbox = id, error = ?err, "a claimed push's stored body cannot be opened"))
+                            .ok()
+                    });
+                    out.claims.push(items.collect());
                 }
 
                 // Send reservations: a department or `@all` can be thousands of people, still a few statements.
