@@ -2183,23 +2183,27 @@ async fn a_sent_attempt_settles_its_send_with_its_result() {
     .await;
 }
 
+/// The `n`th accepted push's audit entry, for the chain tests.
+fn accepted_push_entry(n: i64) -> AuditEntry {
+    AuditEntry::new(
+        AuditKind::Push,
+        AuditOutcome::Accepted,
+        ms(1_000 + n),
+        format!("push {n}"),
+    )
+}
+
 #[tokio::test]
 async fn audit_entries_are_sealed_into_one_chain_in_order() {
     run_both(|s| async move {
         let head = s.audit_chain_head().await.unwrap();
         assert_eq!((head.seq, head.hash.as_str()), (0, chain::GENESIS));
         assert_eq!(s.seal_audit(100).await.unwrap(), 0, "nothing to seal");
-        let entry = |n: i64| {
-            AuditEntry::new(
-                AuditKind::Push,
-                AuditOutcome::Accepted,
-                ms(1_000 + n),
-                format!("push {n}"),
-            )
-        };
-        s.append_audits(&(0..5).map(entry).collect::<Vec<_>>()).await.unwrap();
+        s.append_audits(&(0..5).map(accepted_push_entry).collect::<Vec<_>>())
+            .await
+            .unwrap();
         assert_eq!(s.seal_audit(3).await.unwrap(), 3);
-        s.append_audit(entry(5)).await.unwrap();
+        s.append_audit(accepted_push_entry(5)).await.unwrap();
         assert_eq!(s.seal_audit(100).await.unwrap(), 3);
         let head = s.audit_chain_head().await.unwrap();
         assert_eq!(head.seq, 6);
@@ -2216,7 +2220,9 @@ async fn audit_entries_are_sealed_into_one_chain_in_order() {
         }
         assert_eq!(verifier.finish(), (6, None));
         // Many rows at once (several UPDATE chunks).
-        s.append_audits(&(0..700).map(entry).collect::<Vec<_>>()).await.unwrap();
+        s.append_audits(&(0..700).map(accepted_push_entry).collect::<Vec<_>>())
+            .await
+            .unwrap();
         assert_eq!(s.seal_audit(10_000).await.unwrap(), 700);
         assert_eq!(s.audit_chain_head().await.unwrap().seq, 706);
     })
@@ -2226,16 +2232,10 @@ async fn audit_entries_are_sealed_into_one_chain_in_order() {
 #[tokio::test]
 async fn a_seal_plan_in_a_shared_commit_writes_only_from_the_head_it_was_hashed_from() {
     run_both(|s| async move {
-        let entry = |n: i64| {
-            AuditEntry::new(
-                AuditKind::Push,
-                AuditOutcome::Accepted,
-                ms(1_000 + n),
-                format!("push {n}"),
-            )
-        };
         assert_eq!(s.plan_seal(10).await.unwrap(), None, "nothing to seal");
-        s.append_audits(&(0..4).map(entry).collect::<Vec<_>>()).await.unwrap();
+        s.append_audits(&(0..4).map(accepted_push_entry).collect::<Vec<_>>())
+            .await
+            .unwrap();
         let stale = s.plan_seal(2).await.unwrap().unwrap();
         assert_eq!((stale.from_seq, stale.links.len()), (0, 2));
         // Another sealer moves the head first: the plan hashed from the old head writes nothing.
@@ -2273,15 +2273,9 @@ async fn a_seal_plan_in_a_shared_commit_writes_only_from_the_head_it_was_hashed_
 #[tokio::test]
 async fn concurrent_sealers_each_entry_sealed_once_into_one_chain() {
     run_both(|s| async move {
-        let entry = |n: i64| {
-            AuditEntry::new(
-                AuditKind::Push,
-                AuditOutcome::Accepted,
-                ms(1_000 + n),
-                format!("push {n}"),
-            )
-        };
-        s.append_audits(&(0..400).map(entry).collect::<Vec<_>>()).await.unwrap();
+        s.append_audits(&(0..400).map(accepted_push_entry).collect::<Vec<_>>())
+            .await
+            .unwrap();
         // Two sealers read the same unsealed entries and hash them from the same head; only one may
         // write its links, the other hashes again from the head it moved to.
         let mut sealed = 0;
