@@ -225,6 +225,8 @@ struct ServerCounters {
     /// Uses of SQLite's one write connection, by anyone (group commits, claims, seals, …), and their time.
     holds_count: f64,
     holds_sum: f64,
+    /// Bytes the process sent toward storage (see [`machine::storage_written_bytes`]).
+    written: Option<u64>,
 }
 
 impl ServerCounters {
@@ -242,6 +244,7 @@ impl ServerCounters {
             ack_count: value("shoprelay_push_ack_seconds_count"),
             holds_count: value("shoprelay_write_hold_seconds_count"),
             holds_sum: value("shoprelay_write_hold_seconds_sum"),
+            written: machine::storage_written_bytes(),
         }
     }
 
@@ -260,17 +263,28 @@ impl ServerCounters {
         // speed that day.
         let holds = self.holds_count - earlier.holds_count;
         let write_connection = if holds > 0.0 && pushes > 0.0 {
+            let held = self.holds_sum - earlier.holds_sum;
             format!(
-                "; SQLite's write connection taken {holds:.0} times ({:.1} per 1,000 pushes), held {:.2} s in all",
+                "; SQLite's write connection taken {holds:.0} times ({:.1} per 1,000 pushes), held {held:.2} s in \
+                 all ({:.0} µs per push)",
                 holds / pushes * 1000.0,
-                self.holds_sum - earlier.holds_sum
+                held / pushes * 1e6
             )
         } else {
             String::new()
         };
+        // Also counted: what each push (and the work it caused) made SQLite write. (PostgreSQL writes in
+        // a process of its own.)
+        let written = match (self.written, earlier.written) {
+            (Some(now), Some(then)) if holds > 0.0 && pushes > 0.0 => format!(
+                "; {:.1} KB per push sent toward the disk (WAL, checkpoints)",
+                now.saturating_sub(then) as f64 / pushes / 1024.0
+            ),
+            _ => String::new(),
+        };
         format!(
             "group commit: {commits:.0} transactions, {per_commit:.1} pushes each on average; \
-             handler time (shoprelay_push_ack_seconds) {ack_mean:.2} ms on average{write_connection}"
+             handler time (shoprelay_push_ack_seconds) {ack_mean:.2} ms on average{write_connection}{written}"
         )
     }
 }

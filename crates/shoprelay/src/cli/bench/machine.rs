@@ -34,6 +34,18 @@ pub(crate) fn status_kb(name: &str) -> Option<u64> {
     field_kb(&std::fs::read_to_string("/proc/self/status").ok()?, name)
 }
 
+/// Bytes this process has sent toward storage so far (`write_bytes` of `/proc/self/io`: pages it dirtied
+/// in files — the WAL, the database file — whenever they reach the disk; socket traffic not counted).
+pub(crate) fn storage_written_bytes() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("write_bytes:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
 fn field_kb(text: &str, name: &str) -> Option<u64> {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
