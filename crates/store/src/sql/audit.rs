@@ -116,8 +116,8 @@ impl SqlStore {
 }
 
 /// An `UPDATE … FROM` a VALUES list setting `seq` and `chain_hash` for `rows` rows; a named CTE and CAST
-/// (not `::`) so that one text serves both dialects.
-pub(crate) fn seal_statement(rows: usize) -> String {
+/// (not `::`) so that one text serves both dialects but for `by_id_only` (see [`SqlStore::by_id_only`]).
+pub(crate) fn seal_statement(rows: usize, by_id_only: &str) -> String {
     let values: Vec<String> = (0..rows)
         .map(|i| {
             let p = i * 3;
@@ -130,7 +130,8 @@ pub(crate) fn seal_statement(rows: usize) -> String {
         })
         .collect();
     format!(
-        "WITH v(id, seq, h) AS (VALUES {}) UPDATE audit SET seq = v.seq, chain_hash = v.h FROM v WHERE audit.id = v.id AND audit.seq IS NULL",
+        "WITH v(id, seq, h) AS (VALUES {}) UPDATE audit{by_id_only} SET seq = v.seq, chain_hash = v.h FROM v
+         WHERE audit.id = v.id AND audit.seq IS NULL",
         values.join(", ")
     )
 }

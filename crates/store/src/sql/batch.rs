@@ -147,6 +147,20 @@ fn rounds<T, K: std::hash::Hash + Eq>(items: Vec<T>, key: impl Fn(&T) -> K) -> V
     out
 }
 
+/// Appends `VALUES (id), (id), …`, each typed, for a one-column list to join a table to by id.
+fn values_of_ids<DB: sqlx::Database>(q: &mut sqlx::QueryBuilder<'_, DB>, ids: &[i64])
+where
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    q.push("VALUES ");
+    for (n, id) in ids.iter().enumerate() {
+        if n > 0 {
+            q.push(", ");
+        }
+        q.push("(CAST(").push_bind(*id).push(" AS BIGINT))");
+    }
+}
+
 impl SqlStore {
     fn prepare(&self, batch: &WriteBatch) -> Result<Prepared> {
         let mut push_order: Vec<usize> = (0..batch.pushes.len()).collect();
@@ -266,14 +280,14 @@ macro_rules! write_in_transaction {
                     ids.dedup();
                     let mut tokens: HashMap<i64, Option<String>> = HashMap::new();
                     for chunk in ids.chunks(rows_per_statement(1)) {
-                        let mut fence = sqlx::QueryBuilder::<$db>::new(
-                            "UPDATE inbox SET claimed_until = claimed_until WHERE state = 'pending' AND id IN (",
+                        // The items by id, joined to a list of them: with `id IN (…)` beside `state = 'pending'`
+                        // SQLite searched every pending item (inbox_due) for the listed ones — the whole backlog.
+                        let mut fence = sqlx::QueryBuilder::<$db>::new("WITH v(fence_id) AS (");
+                        values_of_ids(&mut fence, chunk);
+                        fence.push(") UPDATE inbox").push(self.by_id_only()).push(
+                            " SET claimed_until = claimed_until FROM v
+                             WHERE inbox.id = v.fence_id AND inbox.state = 'pending' RETURNING inbox.id, inbox.claim_token",
                         );
-                        let mut list = fence.separated(", ");
-                        for id in chunk {
-                            list.push_bind(*id);
-                        }
-                        fence.push(") RETURNING id, claim_token");
                         tokens.extend(fence.build_query_as::<(i64, Option<String>)>().fetch_all(&mut **tx).await?);
                     }
                     let mut closing = HashSet::new();
@@ -465,16 +479,14 @@ macro_rules! write_in_transaction {
                     let token = uuid::Uuid::new_v4().to_string();
                     let mut rows: Vec<InboxRow> = Vec::with_capacity(claim.ids.len());
                     for chunk in claim.ids.chunks(rows_per_statement(1)) {
-                        let mut update = sqlx::QueryBuilder::<$db>::new("UPDATE inbox AS i SET claimed_until = ");
+                        // The listed items joined by id, as the fence above (not searched among the pending).
+                        let mut update = sqlx::QueryBuilder::<$db>::new("WITH v(claim_id) AS (");
+                        values_of_ids(&mut update, chunk);
+                        update.push(") UPDATE inbox AS i").push(self.by_id_only()).push(" SET claimed_until = ");
                         update.push_bind(until).push(", attempts = attempts + 1, claim_token = ");
                         // `now` is the batch's own integer, written into the text: the condition names it twice.
-                        update.push_bind(token.as_str()).push(" WHERE ").push(claimable(&now.to_string()));
-                        update.push(" AND i.id IN (");
-                        let mut list = update.separated(", ");
-                        for id in chunk {
-                            list.push_bind(*id);
-                        }
-                        update.push(") ").push(CLAIM_RETURNING);
+                        update.push_bind(token.as_str()).push(" FROM v WHERE i.id = v.claim_id AND ");
+                        update.push(claimable(&now.to_string())).push(" ").push(CLAIM_RETURNING);
                         // Its text changes with `now`: not worth a place in the connection's statement cache.
                         let query = update.build_query_as::<InboxRow>().persistent(false);
                         rows.extend(query.fetch_all(&mut **tx).await?);
@@ -643,7 +655,7 @@ macro_rules! write_in_transaction {
                     sqlx::query("SAVEPOINT seal").execute(&mut **tx).await?;
                     let mut sealed = 0;
                     for chunk in plan.links.chunks(SEAL_CHUNK) {
-                        let sql = seal_statement(chunk.len());
+                        let sql = seal_statement(chunk.len(), self.by_id_only());
                         let mut q = sqlx::query(&sql);
                         for (id, seq, hash) in chunk {
                             q = q.bind(*id).bind(*seq).bind(hash.as_str());

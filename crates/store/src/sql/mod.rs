@@ -365,6 +365,18 @@ impl SqlStore {
     pub(crate) fn is_postgres(&self) -> bool {
         matches!(self.pool, Pool::Postgres(_))
     }
+
+    /// Written after the table of an `UPDATE … FROM` a list of ids: on SQLite, `NOT INDEXED`, so the
+    /// rows are looked up by id and not searched for through an index on another of the conditions —
+    /// which SQLite, without statistics, preferred: a claim or a seal read every pending push or unsealed
+    /// entry, the whole backlog, 16 ms a claim with 40,000 waiting. Empty on PostgreSQL.
+    pub(crate) fn by_id_only(&self) -> &'static str {
+        if self.is_postgres() {
+            ""
+        } else {
+            " NOT INDEXED"
+        }
+    }
 }
 
 /// Creates a new database file readable by its owner only; SQLite gives the `-wal`, `-shm` and
