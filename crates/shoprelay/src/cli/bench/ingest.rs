@@ -161,20 +161,34 @@ pub(super) struct BenchServer {
     pub(super) server: Running,
     pub(super) maker: Arc<PushMaker>,
     scratch: Scratch,
+    database: String,
+    secrets: SecretBox,
 }
 
 impl BenchServer {
     /// Starts shoprelay on a fresh database with one Shopee app and shop configured.
     pub(super) async fn start(postgres: Option<&str>, workers: bool) -> Result<Self> {
         let (scratch, database) = Scratch::create(postgres)?;
+        let secrets = SecretBox::from_base64(&SecretBox::generate_key())?;
+        let (server, maker) = Self::serve(&database, &secrets, workers).await?;
+        Ok(Self {
+            server,
+            maker,
+            scratch,
+            database,
+            secrets,
+        })
+    }
+
+    /// Starts shoprelay on `database` and configures the app and shop.
+    async fn serve(database: &str, secrets: &SecretBox, workers: bool) -> Result<(Running, Arc<PushMaker>)> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
-        let secrets = SecretBox::from_base64(&SecretBox::generate_key())?;
-        let mut options = StartOptions::new(database, secrets.clone());
+        let mut options = StartOptions::new(database.to_owned(), secrets.clone());
         options.workers = workers;
         let server = start(listener, options).await?;
         let file = parse_config(&config_toml(&base))?;
-        let objects = Registry::from_file(&file).to_objects(&secrets)?;
+        let objects = Registry::from_file(&file).to_objects(secrets)?;
         server
             .engine
             .store()
@@ -182,7 +196,14 @@ impl BenchServer {
             .await?;
         server.engine.reload_config().await?;
         let maker = Arc::new(PushMaker::new(format!("{base}/push/shopee/{APP}"), PARTNER_KEY, SHOP));
-        Ok(Self { server, maker, scratch })
+        Ok((server, maker))
+    }
+
+    /// Stops the server and starts it again on the same database, with the workers on.
+    async fn restart_with_workers(self) -> Result<Self> {
+        self.server.stop().await?;
+        let (server, maker) = Self::serve(&self.database, &self.secrets, true).await?;
+        Ok(Self { server, maker, ..self })
     }
 
     async fn stop(self) -> Result<()> {
@@ -436,10 +457,20 @@ async fn store(
     report: &mut Report,
 ) -> Result<()> {
     let name = if postgres.is_some() { "PostgreSQL" } else { "SQLite" };
-    let server = BenchServer::start(postgres, workers).await?;
+    let mut server = BenchServer::start(postgres, workers).await?;
     let outcome = closed_run(load, &server.maker, args).await;
     let drained = match (&outcome, workers) {
         (Ok(_), true) => Some(drain(&server).await),
+        _ => None,
+    };
+    // The workers-off run leaves every push it stored waiting: the workers then start on that backlog,
+    // which shows how fast the inbox works through one.
+    let backlog = match (&outcome, workers) {
+        (Ok(_), false) => {
+            server = server.restart_with_workers().await?;
+            let waiting = server.server.engine.store().queue_depths().await?.inbox_pending;
+            Some((waiting, drain(&server).await))
+        }
         _ => None,
     };
     server.stop().await?;
@@ -488,6 +519,17 @@ async fn store(
             per_sec(result.ok as f64 / total.as_secs_f64().max(0.001)),
             per_sec(rate),
         ));
+    }
+    if let Some((waiting, took)) = backlog {
+        let took = took?;
+        report.info(
+            format!("ingest: {name}, a backlog of {waiting} pushes (the workers-off run's) processed once the workers start"),
+            format!(
+                "{} ({:.1} s)",
+                per_sec(waiting as f64 / took.as_secs_f64().max(0.001)),
+                took.as_secs_f64()
+            ),
+        );
     }
     report.note(format!("{name} ingest, {mode}: {}; {detail}", latency_summary(&result)));
     println!("  ingest: {name}, {mode} {}", per_sec(rate));
