@@ -161,6 +161,45 @@ where
     }
 }
 
+/// The fence of a completion, pushed onto `q`: the listed items still pending, with their claim tokens,
+/// locked for the commit. Joined to the list by id: with `id IN (…)` beside `state = 'pending'` SQLite
+/// searched every pending item (`inbox_due`) for the listed ones — the whole backlog.
+pub(crate) fn push_inbox_fence<DB: sqlx::Database>(q: &mut sqlx::QueryBuilder<'_, DB>, ids: &[i64], by_id_only: &str)
+where
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    q.push("WITH v(fence_id) AS (");
+    values_of_ids(q, ids);
+    q.push(") UPDATE inbox").push(by_id_only).push(
+        " SET claimed_until = claimed_until FROM v
+         WHERE inbox.id = v.fence_id AND inbox.state = 'pending' RETURNING inbox.id, inbox.claim_token",
+    );
+}
+
+/// The claim of the listed items that are still claimable at `now`, pushed onto `q`; joined by id as
+/// [`push_inbox_fence`], not searched among the pending.
+pub(crate) fn push_inbox_claim<DB: sqlx::Database>(
+    q: &mut sqlx::QueryBuilder<'_, DB>,
+    ids: &[i64],
+    until: i64,
+    token: String,
+    now: i64,
+    by_id_only: &str,
+) where
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    q.push("WITH v(claim_id) AS (");
+    values_of_ids(q, ids);
+    q.push(") UPDATE inbox AS i")
+        .push(by_id_only)
+        .push(" SET claimed_until = ");
+    q.push_bind(until).push(", attempts = attempts + 1, claim_token = ");
+    // `now` is the batch's own integer, written into the text: the condition names it twice.
+    q.push_bind(token).push(" FROM v WHERE i.id = v.claim_id AND ");
+    q.push(claimable(&now.to_string())).push(" ").push(CLAIM_RETURNING);
+}
+
 impl SqlStore {
     fn prepare(&self, batch: &WriteBatch) -> Result<Prepared> {
         let mut push_order: Vec<usize> = (0..batch.pushes.len()).collect();
@@ -280,14 +319,8 @@ macro_rules! write_in_transaction {
                     ids.dedup();
                     let mut tokens: HashMap<i64, Option<String>> = HashMap::new();
                     for chunk in ids.chunks(rows_per_statement(1)) {
-                        // The items by id, joined to a list of them: with `id IN (…)` beside `state = 'pending'`
-                        // SQLite searched every pending item (inbox_due) for the listed ones — the whole backlog.
-                        let mut fence = sqlx::QueryBuilder::<$db>::new("WITH v(fence_id) AS (");
-                        values_of_ids(&mut fence, chunk);
-                        fence.push(") UPDATE inbox").push(self.by_id_only()).push(
-                            " SET claimed_until = claimed_until FROM v
-                             WHERE inbox.id = v.fence_id AND inbox.state = 'pending' RETURNING inbox.id, inbox.claim_token",
-                        );
+                        let mut fence = sqlx::QueryBuilder::<$db>::new("");
+                        push_inbox_fence(&mut fence, chunk, self.by_id_only());
                         tokens.extend(fence.build_query_as::<(i64, Option<String>)>().fetch_all(&mut **tx).await?);
                     }
                     let mut closing = HashSet::new();
@@ -479,14 +512,8 @@ macro_rules! write_in_transaction {
                     let token = uuid::Uuid::new_v4().to_string();
                     let mut rows: Vec<InboxRow> = Vec::with_capacity(claim.ids.len());
                     for chunk in claim.ids.chunks(rows_per_statement(1)) {
-                        // The listed items joined by id, as the fence above (not searched among the pending).
-                        let mut update = sqlx::QueryBuilder::<$db>::new("WITH v(claim_id) AS (");
-                        values_of_ids(&mut update, chunk);
-                        update.push(") UPDATE inbox AS i").push(self.by_id_only()).push(" SET claimed_until = ");
-                        update.push_bind(until).push(", attempts = attempts + 1, claim_token = ");
-                        // `now` is the batch's own integer, written into the text: the condition names it twice.
-                        update.push_bind(token.as_str()).push(" FROM v WHERE i.id = v.claim_id AND ");
-                        update.push(claimable(&now.to_string())).push(" ").push(CLAIM_RETURNING);
+                        let mut update = sqlx::QueryBuilder::<$db>::new("");
+                        push_inbox_claim(&mut update, chunk, until, token.clone(), now, self.by_id_only());
                         // Its text changes with `now`: not worth a place in the connection's statement cache.
                         let query = update.build_query_as::<InboxRow>().persistent(false);
                         rows.extend(query.fetch_all(&mut **tx).await?);

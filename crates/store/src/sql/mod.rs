@@ -17,6 +17,8 @@ mod forget;
 mod inbox;
 mod outbox;
 mod personal;
+#[cfg(test)]
+mod plans;
 mod reseal;
 mod retention;
 mod shops;

@@ -77,6 +77,36 @@ impl DestinationRow {
     }
 }
 
+/// The claim of the listed deliveries that are still claimable, pushed onto `q`: each row checked again
+/// where it is locked, so a row claimed (PostgreSQL: by another replica), sent or put back since it was
+/// found is skipped instead of claimed twice or early. The rows are looked up by id only (see
+/// [`SqlStore::by_id_only`]): SQLite otherwise searched `deliveries_due` for every due row, a backlog's
+/// worth, and kept the listed ones.
+pub(crate) fn push_delivery_claim<DB: sqlx::Database>(
+    q: &mut sqlx::QueryBuilder<'_, DB>,
+    ids: &[i64],
+    until: i64,
+    token: String,
+    now: i64,
+    store: &SqlStore,
+) where
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    q.push("UPDATE deliveries SET claimed_until = ").push_bind(until);
+    q.push(", claim_token = ").push_bind(token);
+    q.push(" WHERE id IN (SELECT id FROM deliveries")
+        .push(store.by_id_only());
+    q.push(" WHERE id IN (");
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    q.push(") AND state = 'pending' AND claimed_until <= ").push_bind(now);
+    q.push(" AND next_attempt_at <= ").push_bind(now);
+    q.push(format!(" {}) RETURNING {DELIVERY_COLUMNS}", skip_locked(store)));
+}
+
 #[async_trait]
 impl Outbox for SqlStore {
     async fn claim_deliveries(
@@ -159,18 +189,8 @@ impl Outbox for SqlStore {
             let mut tx = pool.begin_write().await?;
             let mut items: Vec<DeliveryRow> = Vec::new();
             if !ids.is_empty() {
-                let mut claim = sqlx::QueryBuilder::new("UPDATE deliveries SET claimed_until = ");
-                claim.push_bind(until).push(", claim_token = ").push_bind(token.as_str());
-                claim.push(" WHERE id IN (SELECT id FROM deliveries WHERE id IN (");
-                let mut list = claim.separated(", ");
-                for id in &ids {
-                    list.push_bind(*id);
-                }
-                // Repeated where the rows are locked: a row claimed (PostgreSQL: by another replica), sent or
-                // put back since it was found is skipped instead of claimed twice or early.
-                claim.push(") AND state = 'pending' AND claimed_until <= ").push_bind(now);
-                claim.push(" AND next_attempt_at <= ").push_bind(now);
-                claim.push(format!(" {}) RETURNING {DELIVERY_COLUMNS}", skip_locked(self)));
+                let mut claim = sqlx::QueryBuilder::new("");
+                push_delivery_claim(&mut claim, &ids, until, token.clone(), now, self);
                 items = claim.build_query_as().fetch_all(&mut *tx).await?;
             }
             let mut destinations: Vec<String> = items.iter().map(|d| d.destination.clone()).collect();
