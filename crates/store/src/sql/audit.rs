@@ -116,8 +116,9 @@ impl SqlStore {
 }
 
 /// An `UPDATE … FROM` a VALUES list setting `seq` and `chain_hash` for `rows` rows; a named CTE and CAST
-/// (not `::`) so that one text serves both dialects but for `by_id_only` (see [`SqlStore::by_id_only`]).
-pub(crate) fn seal_statement(rows: usize, by_id_only: &str) -> String {
+/// (not `::`) so that one text serves both dialects but for the join by id (see
+/// [`SqlStore::by_id_only`], [`SqlStore::list_side`]).
+pub(crate) fn seal_statement(rows: usize, store: &SqlStore) -> String {
     let values: Vec<String> = (0..rows)
         .map(|i| {
             let p = i * 3;
@@ -130,9 +131,11 @@ pub(crate) fn seal_statement(rows: usize, by_id_only: &str) -> String {
         })
         .collect();
     format!(
-        "WITH v(id, seq, h) AS (VALUES {}) UPDATE audit{by_id_only} SET seq = v.seq, chain_hash = v.h FROM v
-         WHERE audit.id = v.id AND audit.seq IS NULL",
-        values.join(", ")
+        "WITH v(id, seq, h) AS (VALUES {}) UPDATE audit{} SET seq = v.seq, chain_hash = v.h FROM v
+         WHERE audit.id = {}v.id AND audit.seq IS NULL",
+        values.join(", "),
+        store.by_id_only(),
+        store.list_side()
     )
 }
 

@@ -164,16 +164,17 @@ where
 /// The fence of a completion, pushed onto `q`: the listed items still pending, with their claim tokens,
 /// locked for the commit. Joined to the list by id: with `id IN (…)` beside `state = 'pending'` SQLite
 /// searched every pending item (`inbox_due`) for the listed ones — the whole backlog.
-pub(crate) fn push_inbox_fence<DB: sqlx::Database>(q: &mut sqlx::QueryBuilder<'_, DB>, ids: &[i64], by_id_only: &str)
+pub(crate) fn push_inbox_fence<DB: sqlx::Database>(q: &mut sqlx::QueryBuilder<'_, DB>, ids: &[i64], store: &SqlStore)
 where
     i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     q.push("WITH v(fence_id) AS (");
     values_of_ids(q, ids);
-    q.push(") UPDATE inbox").push(by_id_only).push(
+    q.push(") UPDATE inbox").push(store.by_id_only()).push(format!(
         " SET claimed_until = claimed_until FROM v
-         WHERE inbox.id = v.fence_id AND inbox.state = 'pending' RETURNING inbox.id, inbox.claim_token",
-    );
+         WHERE inbox.id = {}v.fence_id AND inbox.state = 'pending' RETURNING inbox.id, inbox.claim_token",
+        store.list_side()
+    ));
 }
 
 /// The claim of the listed items that are still claimable at `now`, pushed onto `q`; joined by id as
@@ -184,7 +185,7 @@ pub(crate) fn push_inbox_claim<DB: sqlx::Database>(
     until: i64,
     token: String,
     now: i64,
-    by_id_only: &str,
+    store: &SqlStore,
 ) where
     i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -192,12 +193,47 @@ pub(crate) fn push_inbox_claim<DB: sqlx::Database>(
     q.push("WITH v(claim_id) AS (");
     values_of_ids(q, ids);
     q.push(") UPDATE inbox AS i")
-        .push(by_id_only)
+        .push(store.by_id_only())
         .push(" SET claimed_until = ");
     q.push_bind(until).push(", attempts = attempts + 1, claim_token = ");
     // `now` is the batch's own integer, written into the text: the condition names it twice.
-    q.push_bind(token).push(" FROM v WHERE i.id = v.claim_id AND ");
+    q.push_bind(token)
+        .push(format!(" FROM v WHERE i.id = {}v.claim_id AND ", store.list_side()));
     q.push(claimable(&now.to_string())).push(" ").push(CLAIM_RETURNING);
+}
+
+/// The close of inbox items after `WITH v(id, state, note) AS (VALUES …)`: each item's state and note,
+/// returning what its audit entry names.
+pub(crate) fn close_inbox(store: &SqlStore) -> String {
+    format!(
+        "UPDATE inbox{} SET state = v.state, last_error = v.note, claimed_until = 0 FROM v
+         WHERE inbox.id = {}v.id
+         RETURNING inbox.id, inbox.app_id, inbox.platform, inbox.shop_id, inbox.order_sn",
+        store.by_id_only(),
+        store.list_side()
+    )
+}
+
+/// The settling of send reservations after `WITH v(d, r, s) AS (VALUES …)`: the reservation of
+/// destination `d` made for `r` moved to when the message went, `s`.
+pub(crate) fn settle_sends(store: &SqlStore) -> String {
+    let v = store.list_side();
+    format!("UPDATE sends SET at = v.s FROM v WHERE sends.destination = {v}v.d AND sends.at = {v}v.r")
+}
+
+/// The results of delivery attempts after `WITH v(id, token, state, next_at, err, counted, at) AS
+/// (VALUES …)`, written only where the claim still holds; returns the deliveries written.
+pub(crate) fn finish_deliveries(store: &SqlStore) -> String {
+    let v = store.list_side();
+    format!(
+        "UPDATE deliveries{} SET state = v.state, attempts = deliveries.attempts + v.counted,
+             next_attempt_at = COALESCE(v.next_at, deliveries.next_attempt_at),
+             last_error = v.err, claimed_until = 0, updated_at = v.at
+         FROM v WHERE deliveries.id = {v}v.id AND deliveries.claim_token = {v}v.token
+           AND deliveries.state = 'pending'
+         RETURNING deliveries.id",
+        store.by_id_only()
+    )
 }
 
 impl SqlStore {
@@ -320,7 +356,7 @@ macro_rules! write_in_transaction {
                     let mut tokens: HashMap<i64, Option<String>> = HashMap::new();
                     for chunk in ids.chunks(rows_per_statement(1)) {
                         let mut fence = sqlx::QueryBuilder::<$db>::new("");
-                        push_inbox_fence(&mut fence, chunk, self.by_id_only());
+                        push_inbox_fence(&mut fence, chunk, self);
                         tokens.extend(fence.build_query_as::<(i64, Option<String>)>().fetch_all(&mut **tx).await?);
                     }
                     let mut closing = HashSet::new();
@@ -456,11 +492,7 @@ macro_rules! write_in_transaction {
                             close.push_bind(d.completion.state.as_str()).push(" AS TEXT), CAST(");
                             close.push_bind(d.completion.note.as_deref()).push(" AS TEXT))");
                         }
-                        close.push(
-                            ") UPDATE inbox SET state = v.state, last_error = v.note, claimed_until = 0 FROM v
-                             WHERE inbox.id = v.id
-                             RETURNING inbox.id, inbox.app_id, inbox.platform, inbox.shop_id, inbox.order_sn",
-                        );
+                        close.push(") ").push(close_inbox(self));
                         let closed: Vec<(i64, String, String, Option<i64>, Option<String>)> =
                             close.build_query_as().fetch_all(&mut **tx).await?;
                         let by_id: HashMap<i64, (String, String, Option<i64>, Option<String>)> = closed
@@ -513,7 +545,7 @@ macro_rules! write_in_transaction {
                     let mut rows: Vec<InboxRow> = Vec::with_capacity(claim.ids.len());
                     for chunk in claim.ids.chunks(rows_per_statement(1)) {
                         let mut update = sqlx::QueryBuilder::<$db>::new("");
-                        push_inbox_claim(&mut update, chunk, until, token.clone(), now, self.by_id_only());
+                        push_inbox_claim(&mut update, chunk, until, token.clone(), now, self);
                         // Its text changes with `now`: not worth a place in the connection's statement cache.
                         let query = update.build_query_as::<InboxRow>().persistent(false);
                         rows.extend(query.fetch_all(&mut **tx).await?);
@@ -591,7 +623,7 @@ macro_rules! write_in_transaction {
                             settle.push_bind(*reserved).push(" AS BIGINT), CAST(");
                             settle.push_bind(*settled).push(" AS BIGINT))");
                         }
-                        settle.push(") UPDATE sends SET at = v.s FROM v WHERE sends.destination = v.d AND sends.at = v.r");
+                        settle.push(") ").push(settle_sends(self));
                         settle.build().execute(&mut **tx).await?;
                     }
                     let mut held: HashSet<i64> = HashSet::new();
@@ -615,14 +647,7 @@ macro_rules! write_in_transaction {
                             update.push_bind(counted).push(" AS BIGINT), CAST(");
                             update.push_bind(f.audit.at.as_millis()).push(" AS BIGINT))");
                         }
-                        update.push(
-                            ") UPDATE deliveries SET state = v.state, attempts = deliveries.attempts + v.counted,
-                                 next_attempt_at = COALESCE(v.next_at, deliveries.next_attempt_at),
-                                 last_error = v.err, claimed_until = 0, updated_at = v.at
-                             FROM v WHERE deliveries.id = v.id AND deliveries.claim_token = v.token
-                               AND deliveries.state = 'pending'
-                             RETURNING deliveries.id",
-                        );
+                        update.push(") ").push(finish_deliveries(self));
                         held.extend(update.build_query_scalar::<i64>().fetch_all(&mut **tx).await?);
                     }
                     for &i in &round {
@@ -682,7 +707,7 @@ macro_rules! write_in_transaction {
                     sqlx::query("SAVEPOINT seal").execute(&mut **tx).await?;
                     let mut sealed = 0;
                     for chunk in plan.links.chunks(SEAL_CHUNK) {
-                        let sql = seal_statement(chunk.len(), self.by_id_only());
+                        let sql = seal_statement(chunk.len(), self);
                         let mut q = sqlx::query(&sql);
                         for (id, seq, hash) in chunk {
                             q = q.bind(*id).bind(*seq).bind(hash.as_str());

@@ -1,4 +1,4 @@
-//! Query plans of the statements that change listed rows: each must find its rows by id. SQLite has
+//! Query plans of the statements that change listed rows: each must find its rows by id, however long the list. SQLite has
 //! no statistics to go by and, given `id IN (…)` or a join by id beside `state = 'pending'`, preferred
 //! an index on the state — reading the whole backlog (a million deliveries, 100,000 pushes) to change
 //! a few hundred rows. The plan is what such a mistake changes, so the plan is what is checked here;
@@ -7,7 +7,7 @@
 use shoprelay_core::secret::SecretBox;
 
 use super::audit::seal_statement;
-use super::batch::{push_inbox_claim, push_inbox_fence};
+use super::batch::{close_inbox, finish_deliveries, push_inbox_claim, push_inbox_fence, settle_sends};
 use super::outbox::push_delivery_claim;
 use super::{Pool, SqlStore};
 
@@ -43,37 +43,81 @@ fn by_id(steps: &[String], table: &str) {
     }
 }
 
-#[tokio::test]
-async fn inbox_fences_and_claims_find_their_items_by_id() {
-    let (store, _dir) = sqlite_store().await;
-    let mut fence = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
-    push_inbox_fence(&mut fence, &[1, 2, 3], store.by_id_only());
-    by_id(&plan(&store, fence).await, "inbox");
+/// Lists of these lengths: SQLite turned the joins around from 256 rows on.
+const LENGTHS: [usize; 4] = [1, 64, 256, 1_000];
 
-    let mut claim = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
-    push_inbox_claim(
-        &mut claim,
-        &[1, 2, 3],
-        2_000,
-        "token".to_owned(),
-        1_000,
-        store.by_id_only(),
-    );
-    by_id(&plan(&store, claim).await, "i");
+/// `WITH v(columns) AS (VALUES …)` of `n` rows of parameters cast to `types`, as the writer binds them.
+fn values(columns: &str, types: &[&str], n: usize) -> String {
+    let row = types
+        .iter()
+        .map(|t| format!("CAST(? AS {t})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = vec![format!("({row})"); n].join(", ");
+    format!("WITH v({columns}) AS (VALUES {rows}) ")
+}
+
+fn ids(n: usize) -> Vec<i64> {
+    (1..=n as i64).collect()
 }
 
 #[tokio::test]
-async fn delivery_claims_find_their_deliveries_by_id() {
+async fn inbox_fences_claims_and_closes_find_their_items_by_id() {
     let (store, _dir) = sqlite_store().await;
-    let mut claim = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
-    push_delivery_claim(&mut claim, &[1, 2, 3], 2_000, "token".to_owned(), 1_000, &store);
-    by_id(&plan(&store, claim).await, "deliveries");
+    for n in LENGTHS {
+        let mut fence = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        push_inbox_fence(&mut fence, &ids(n), &store);
+        by_id(&plan(&store, fence).await, "inbox");
+
+        let mut claim = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        push_inbox_claim(&mut claim, &ids(n), 2_000, "token".to_owned(), 1_000, &store);
+        by_id(&plan(&store, claim).await, "i");
+
+        let mut close = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        close.push(values("id, state, note", &["BIGINT", "TEXT", "TEXT"], n));
+        close.push(close_inbox(&store));
+        by_id(&plan(&store, close).await, "inbox");
+    }
+}
+
+#[tokio::test]
+async fn delivery_claims_and_results_find_their_deliveries_by_id() {
+    let (store, _dir) = sqlite_store().await;
+    for n in LENGTHS {
+        let mut claim = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        push_delivery_claim(&mut claim, &ids(n), 2_000, "token".to_owned(), 1_000, &store);
+        by_id(&plan(&store, claim).await, "deliveries");
+
+        let mut finish = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        let types = ["BIGINT", "TEXT", "TEXT", "BIGINT", "TEXT", "BIGINT", "BIGINT"];
+        finish.push(values("id, token, state, next_at, err, counted, at", &types, n));
+        finish.push(finish_deliveries(&store));
+        by_id(&plan(&store, finish).await, "deliveries");
+    }
+}
+
+#[tokio::test]
+async fn send_settlements_search_their_destinations_window() {
+    let (store, _dir) = sqlite_store().await;
+    for n in LENGTHS {
+        let mut settle = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        settle.push(values("d, r, s", &["TEXT", "BIGINT", "BIGINT"], n));
+        settle.push(settle_sends(&store));
+        let steps = plan(&store, settle).await;
+        let sends: Vec<&String> = steps.iter().filter(|s| s.contains(" sends")).collect();
+        assert!(
+            !sends.is_empty() && sends.iter().all(|s| s.contains("INDEX sends_window (destination=?")),
+            "sends is not searched by destination: {steps:#?}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn audit_seals_find_their_entries_by_id() {
     let (store, _dir) = sqlite_store().await;
-    let mut seal = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
-    seal.push(seal_statement(2, store.by_id_only()));
-    by_id(&plan(&store, seal).await, "audit");
+    for n in LENGTHS {
+        let mut seal = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        seal.push(seal_statement(n, &store));
+        by_id(&plan(&store, seal).await, "audit");
+    }
 }
