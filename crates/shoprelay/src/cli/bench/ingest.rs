@@ -248,6 +248,9 @@ struct ServerCounters {
     holds_sum: f64,
     /// Bytes the process sent toward storage (see [`machine::storage_written_bytes`]).
     written: Option<u64>,
+    /// Connections the server refused at the cap on one source address's connections, and at its own.
+    refused_by_source: f64,
+    refused_by_server: f64,
 }
 
 impl ServerCounters {
@@ -266,6 +269,8 @@ impl ServerCounters {
             holds_count: value("shoprelay_write_hold_seconds_count"),
             holds_sum: value("shoprelay_write_hold_seconds_sum"),
             written: machine::storage_written_bytes(),
+            refused_by_source: value(r#"shoprelay_http_connections_refused_total{cap="source"}"#),
+            refused_by_server: value(r#"shoprelay_http_connections_refused_total{cap="server"}"#),
         }
     }
 
@@ -303,9 +308,23 @@ impl ServerCounters {
             ),
             _ => String::new(),
         };
+        // A load generator that opens a connection per unanswered request meets the server's caps when
+        // answers stall; its failed pushes are then the server's refusals, not lost ones.
+        let (by_source, by_server) = (
+            self.refused_by_source - earlier.refused_by_source,
+            self.refused_by_server - earlier.refused_by_server,
+        );
+        let refused = if by_source + by_server > 0.0 {
+            format!(
+                "; connections refused: {by_source:.0} at the cap per source address, {by_server:.0} at the \
+                 server's cap"
+            )
+        } else {
+            String::new()
+        };
         format!(
             "group commit: {commits:.0} transactions, {per_commit:.1} pushes each on average; \
-             handler time (shoprelay_push_ack_seconds) {ack_mean:.2} ms on average{write_connection}{written}"
+             handler time (shoprelay_push_ack_seconds) {ack_mean:.2} ms on average{write_connection}{written}{refused}"
         )
     }
 }
@@ -617,7 +636,8 @@ async fn latency_on(load: &LoadRuntime, args: &Args, postgres: Option<&str>, rep
     .await;
     server.stop().await?;
     let (result, detail) = outcome?;
-    failures(&result)?;
+    // What the server counted (refused connections among it) says why pushes failed.
+    failures(&result).map_err(|e| anyhow::anyhow!("{e:#}; {detail}"))?;
     let mut sorted = result.latencies.clone();
     sorted.sort_unstable();
     let p = |q| percentile(&sorted, q).unwrap_or_default();
