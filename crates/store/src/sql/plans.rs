@@ -1,8 +1,9 @@
-//! Query plans of the statements that change listed rows: each must find its rows by id, however long the list. SQLite has
-//! no statistics to go by and, given `id IN (…)` or a join by id beside `state = 'pending'`, preferred
-//! an index on the state — reading the whole backlog (a million deliveries, 100,000 pushes) to change
-//! a few hundred rows. The plan is what such a mistake changes, so the plan is what is checked here;
-//! how fast a claim runs is the benchmark's business.
+//! Query plans of the statements that change listed rows: each must find its rows by id, however long
+//! the list. SQLite keeps no statistics here, and left to itself it searched an index on the state for
+//! `id IN (…)` beside `state = 'pending'`, and turned a join to a VALUES list of 256 rows or more around —
+//! reading the whole table (a million deliveries, the whole audit log) to change a few hundred rows. The
+//! plan is what such a mistake changes, so the plan is what is checked here; how fast a statement runs is
+//! the benchmark's business.
 
 use shoprelay_core::secret::SecretBox;
 
@@ -16,6 +17,11 @@ async fn sqlite_store() -> (SqlStore, tempfile::TempDir) {
     let url = format!("sqlite://{}", dir.path().join("plans.db").display());
     let secrets = SecretBox::from_base64(&SecretBox::generate_key()).unwrap();
     (SqlStore::connect(&url, secrets).await.unwrap(), dir)
+}
+
+/// A statement to be built whose plan, not its effect, [`plan`] reads.
+fn explain<'a>() -> sqlx::QueryBuilder<'a, sqlx::Sqlite> {
+    sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ")
 }
 
 /// The plan's steps (`EXPLAIN QUERY PLAN`'s `detail` column) of the statement built on `q`.
@@ -65,15 +71,15 @@ fn ids(n: usize) -> Vec<i64> {
 async fn inbox_fences_claims_and_closes_find_their_items_by_id() {
     let (store, _dir) = sqlite_store().await;
     for n in LENGTHS {
-        let mut fence = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        let mut fence = explain();
         push_inbox_fence(&mut fence, &ids(n), &store);
         by_id(&plan(&store, fence).await, "inbox");
 
-        let mut claim = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        let mut claim = explain();
         push_inbox_claim(&mut claim, &ids(n), 2_000, "token".to_owned(), 1_000, &store);
         by_id(&plan(&store, claim).await, "i");
 
-        let mut close = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        let mut close = explain();
         close.push(values("id, state, note", &["BIGINT", "TEXT", "TEXT"], n));
         close.push(close_inbox(&store));
         by_id(&plan(&store, close).await, "inbox");
@@ -84,11 +90,11 @@ async fn inbox_fences_claims_and_closes_find_their_items_by_id() {
 async fn delivery_claims_and_results_find_their_deliveries_by_id() {
     let (store, _dir) = sqlite_store().await;
     for n in LENGTHS {
-        let mut claim = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        let mut claim = explain();
         push_delivery_claim(&mut claim, &ids(n), 2_000, "token".to_owned(), 1_000, &store);
         by_id(&plan(&store, claim).await, "deliveries");
 
-        let mut finish = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        let mut finish = explain();
         let types = ["BIGINT", "TEXT", "TEXT", "BIGINT", "TEXT", "BIGINT", "BIGINT"];
         finish.push(values("id, token, state, next_at, err, counted, at", &types, n));
         finish.push(finish_deliveries(&store));
@@ -100,7 +106,7 @@ async fn delivery_claims_and_results_find_their_deliveries_by_id() {
 async fn send_settlements_search_their_destinations_window() {
     let (store, _dir) = sqlite_store().await;
     for n in LENGTHS {
-        let mut settle = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        let mut settle = explain();
         settle.push(values("d, r, s", &["TEXT", "BIGINT", "BIGINT"], n));
         settle.push(settle_sends(&store));
         let steps = plan(&store, settle).await;
@@ -116,7 +122,7 @@ async fn send_settlements_search_their_destinations_window() {
 async fn audit_seals_find_their_entries_by_id() {
     let (store, _dir) = sqlite_store().await;
     for n in LENGTHS {
-        let mut seal = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        let mut seal = explain();
         seal.push(seal_statement(n, &store));
         by_id(&plan(&store, seal).await, "audit");
     }
