@@ -260,6 +260,59 @@ async fn inbox_claims_are_leased_and_completion_is_atomic() {
 }
 
 #[tokio::test]
+async fn a_stale_and_a_current_completion_of_one_item_in_one_batch_write_once() {
+    run_both(|s| async move {
+        s.insert_pushes(&[push("a", 10)]).await.unwrap();
+        let stale = s
+            .claim_inbox(ms(100), Duration::from_secs(1), 10)
+            .await
+            .unwrap()
+            .remove(0);
+        let current = s
+            .claim_inbox(ms(1_200), Duration::from_secs(1), 10)
+            .await
+            .unwrap()
+            .remove(0);
+        let completion = |key: &str| InboxCompletion {
+            state: InboxState::Done,
+            events: vec![NewEvent {
+                event: event(key),
+                deliveries: vec![delivery("robot:ops")],
+            }],
+            order_updates: Vec::new(),
+            note: None,
+        };
+        // Whichever comes first in the batch, only the claim that holds writes its event and closes the item.
+        let batch = WriteBatch {
+            completions: vec![
+                done(&stale, completion("from-stale")),
+                done(&current, completion("from-current")),
+            ],
+            ..WriteBatch::default()
+        };
+        let out = s.write_batch(&batch, ms(1_300)).await.unwrap();
+        assert_eq!(out.completions, vec![None, Some(1)]);
+        let depths = s.queue_depths().await.unwrap();
+        assert_eq!(depths.inbox_pending, 0);
+        assert_eq!(depths.deliveries_pending, 1, "the current claim's event only");
+        // And once closed, neither writes again, in either order.
+        let reversed = WriteBatch {
+            completions: vec![
+                done(&current, completion("again")),
+                done(&stale, completion("again-stale")),
+            ],
+            ..WriteBatch::default()
+        };
+        assert_eq!(
+            s.write_batch(&reversed, ms(1_400)).await.unwrap().completions,
+            vec![None, None]
+        );
+        assert_eq!(s.queue_depths().await.unwrap().deliveries_pending, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn inbox_claims_inside_a_shared_commit_are_checked_again_under_the_lock() {
     run_both(|s| async move {
         // Two pushes of one order and one of another: the order's newer push waits for its older one.

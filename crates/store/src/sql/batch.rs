@@ -55,6 +55,9 @@ struct EventRow {
     deliveries: Vec<(String, String, String)>,
 }
 
+/// What a closed inbox item's audit entry names: its app, platform, shop and order.
+type Closed = (String, String, Option<i64>, Option<String>);
+
 /// An audit row to insert.
 struct AuditRow {
     at: i64,
@@ -161,24 +164,9 @@ where
     }
 }
 
-/// The fence of a completion, pushed onto `q`: the listed items still pending, with their claim tokens,
-/// locked for the commit. Joined to the list by id: with `id IN (…)` beside `state = 'pending'` SQLite
-/// searched every pending item (`inbox_due`) for the listed ones — the whole backlog.
-pub(crate) fn push_inbox_fence<DB: sqlx::Database>(q: &mut sqlx::QueryBuilder<'_, DB>, ids: &[i64], store: &SqlStore)
-where
-    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    q.push("WITH v(fence_id) AS (");
-    values_of_ids(q, ids);
-    q.push(") UPDATE inbox").push(store.by_id_only()).push(format!(
-        " SET claimed_until = claimed_until FROM v
-         WHERE inbox.id = {}v.fence_id AND inbox.state = 'pending' RETURNING inbox.id, inbox.claim_token",
-        store.list_side()
-    ));
-}
-
-/// The claim of the listed items that are still claimable at `now`, pushed onto `q`; joined by id as
-/// [`push_inbox_fence`], not searched among the pending.
+/// The claim of the listed items that are still claimable at `now`, pushed onto `q`. Joined to the list
+/// by id: with `id IN (…)` beside `state = 'pending'` SQLite searched every pending item (`inbox_due`)
+/// for the listed ones — the whole backlog.
 pub(crate) fn push_inbox_claim<DB: sqlx::Database>(
     q: &mut sqlx::QueryBuilder<'_, DB>,
     ids: &[i64],
@@ -202,15 +190,16 @@ pub(crate) fn push_inbox_claim<DB: sqlx::Database>(
     q.push(claimable(&now.to_string())).push(" ").push(CLAIM_RETURNING);
 }
 
-/// The close of inbox items after `WITH v(id, state, note) AS (VALUES …)`: each item's state and note,
-/// returning what its audit entry names.
+/// The close of inbox items after `WITH v(id, token, state, note) AS (VALUES …)`: each item's state and
+/// note, only where it is still pending under the claim `token` (the fence of a completion); returns the
+/// items closed, with what their audit entries name.
 pub(crate) fn close_inbox(store: &SqlStore) -> String {
+    let v = store.list_side();
     format!(
         "UPDATE inbox{} SET state = v.state, last_error = v.note, claimed_until = 0 FROM v
-         WHERE inbox.id = {}v.id
+         WHERE inbox.id = {v}v.id AND inbox.claim_token = {v}v.token AND inbox.state = 'pending'
          RETURNING inbox.id, inbox.app_id, inbox.platform, inbox.shop_id, inbox.order_sn",
-        store.by_id_only(),
-        store.list_side()
+        store.by_id_only()
     )
 }
 
@@ -347,26 +336,48 @@ macro_rules! write_in_transaction {
                     }
                 }
 
-                // Completions: fenced first — a worker whose lease ran out must not write events the new
-                // owner also writes — then events, deliveries, order states, and the items closed.
+                // Completions: the items closed first, only where the claim still holds — a worker whose
+                // lease ran out must not write events the new owner also writes — then, for the items
+                // closed, events, deliveries and order states. The close is the fence: one statement per
+                // round, not a locking read and then a write of the same rows.
                 if !batch.completions.is_empty() {
-                    let mut ids: Vec<i64> = batch.completions.iter().map(|d| d.id).collect();
-                    ids.sort_unstable();
-                    ids.dedup();
-                    let mut tokens: HashMap<i64, Option<String>> = HashMap::new();
-                    for chunk in ids.chunks(rows_per_statement(1)) {
-                        let mut fence = sqlx::QueryBuilder::<$db>::new("");
-                        push_inbox_fence(&mut fence, chunk, self);
-                        tokens.extend(fence.build_query_as::<(i64, Option<String>)>().fetch_all(&mut **tx).await?);
+                    // Each closed completion with what its audit entry names: app, platform, shop, order.
+                    let mut closed_items: Vec<(usize, Closed)> = Vec::new();
+                    // Two completions of one item (a lease lost and the item claimed again in between) go in
+                    // separate rounds: the first whose token holds closes it, the other finds it closed.
+                    for mut round in rounds((0..batch.completions.len()).collect(), |&i| batch.completions[i].id) {
+                        // Ids in order: two replicas' overlapping closes lock rows in the same order.
+                        round.sort_by_key(|&i| batch.completions[i].id);
+                        for chunk in round.chunks(rows_per_statement(4)) {
+                            let mut close = sqlx::QueryBuilder::<$db>::new("WITH v(id, token, state, note) AS (VALUES ");
+                            let mut first_row = true;
+                            for &i in chunk {
+                                let d = &batch.completions[i];
+                                if !first_row {
+                                    close.push(", ");
+                                }
+                                first_row = false;
+                                close.push("(CAST(").push_bind(d.id).push(" AS BIGINT), CAST(");
+                                close.push_bind(d.claim_token.as_str()).push(" AS TEXT), CAST(");
+                                close.push_bind(d.completion.state.as_str()).push(" AS TEXT), CAST(");
+                                close.push_bind(d.completion.note.as_deref()).push(" AS TEXT))");
+                            }
+                            close.push(") ").push(close_inbox(self));
+                            let closed: Vec<(i64, String, String, Option<i64>, Option<String>)> =
+                                close.build_query_as().fetch_all(&mut **tx).await?;
+                            let mut by_id: HashMap<i64, Closed> = closed
+                                .into_iter()
+                                .map(|(id, app, platform, shop, order)| (id, (app, platform, shop, order)))
+                                .collect();
+                            closed_items.extend(
+                                chunk
+                                    .iter()
+                                    .filter_map(|&i| by_id.remove(&batch.completions[i].id).map(|c| (i, c))),
+                            );
+                        }
                     }
-                    let mut closing = HashSet::new();
-                    let held: Vec<usize> = (0..batch.completions.len())
-                        .filter(|&i| {
-                            let d = &batch.completions[i];
-                            let token = tokens.get(&d.id).and_then(|t| t.as_deref());
-                            token == Some(d.claim_token.as_str()) && closing.insert(d.id)
-                        })
-                        .collect();
+                    closed_items.sort_by_key(|c| c.0);
+                    let held: Vec<usize> = closed_items.iter().map(|c| c.0).collect();
                     let held_set: HashSet<usize> = held.iter().copied().collect();
 
                     // Events: an event whose dedupe key is stored (or comes earlier in the batch) is skipped whole.
@@ -478,45 +489,21 @@ macro_rules! write_in_transaction {
                         }
                     }
 
-                    // Close the items, each with its audit entry.
-                    for chunk in held.chunks(rows_per_statement(3)) {
-                        let mut close = sqlx::QueryBuilder::<$db>::new("WITH v(id, state, note) AS (VALUES ");
-                        let mut first_row = true;
-                        for &i in chunk {
-                            let d = &batch.completions[i];
-                            if !first_row {
-                                close.push(", ");
-                            }
-                            first_row = false;
-                            close.push("(CAST(").push_bind(d.id).push(" AS BIGINT), CAST(");
-                            close.push_bind(d.completion.state.as_str()).push(" AS TEXT), CAST(");
-                            close.push_bind(d.completion.note.as_deref()).push(" AS TEXT))");
-                        }
-                        close.push(") ").push(close_inbox(self));
-                        let closed: Vec<(i64, String, String, Option<i64>, Option<String>)> =
-                            close.build_query_as().fetch_all(&mut **tx).await?;
-                        let by_id: HashMap<i64, (String, String, Option<i64>, Option<String>)> = closed
-                            .into_iter()
-                            .map(|(id, app, platform, shop, order)| (id, (app, platform, shop, order)))
-                            .collect();
-                        for &i in chunk {
-                            let d = &batch.completions[i];
-                            out.completions[i] = Some(new_events[i]);
-                            let Some((app_id, platform, shop_id, order_sn)) = by_id.get(&d.id) else {
-                                continue;
-                            };
-                            let n = new_events[i];
-                            let mut row = AuditRow::push(
-                                now,
-                                AuditOutcome::of_inbox(d.completion.state),
-                                app_id.clone(),
-                                platform.clone(),
-                                *shop_id,
-                            );
-                            row.order_sn = order_sn.clone();
-                            row.detail = audit_text::new_events(n, d.completion.note.as_deref());
-                            audits.push(row);
-                        }
+                    // Each closed item's audit entry, now that its new events are counted.
+                    for (i, (app_id, platform, shop_id, order_sn)) in closed_items {
+                        let d = &batch.completions[i];
+                        let n = new_events[i];
+                        out.completions[i] = Some(n);
+                        let mut row = AuditRow::push(
+                            now,
+                            AuditOutcome::of_inbox(d.completion.state),
+                            app_id,
+                            platform,
+                            shop_id,
+                        );
+                        row.order_sn = order_sn;
+                        row.detail = audit_text::new_events(n, d.completion.note.as_deref());
+                        audits.push(row);
                     }
                     if !held.is_empty() && self.is_postgres() {
                         // Wakes the other replicas' delivery workers (delivered on commit).
