@@ -1148,6 +1148,17 @@ pub struct InboxClaim {
     pub lease: Duration,
 }
 
+/// What an [`InboxClaim`] took: the items' ids, oldest first, under one claim token. The write returns
+/// only these, so SQLite's one write connection does not carry the bodies; [`crate::Inbox::claimed_items`]
+/// reads the items afterwards on a read connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimedInbox {
+    /// The claim's token.
+    pub token: String,
+    /// The items claimed, oldest first.
+    pub ids: Vec<i64>,
+}
+
 impl WriteBatch {
     /// Whether there is nothing to write.
     pub fn is_empty(&self) -> bool {
@@ -1183,8 +1194,8 @@ pub struct WriteOutcome {
     pub completions: Vec<Option<usize>>,
     /// Each finish: whether the claim still held (the state changed); the audit entry is written either way.
     pub finishes: Vec<bool>,
-    /// Each claim: the items it took, oldest first.
-    pub claims: Vec<Vec<InboxItem>>,
+    /// Each claim: the items it took (see [`ClaimedInbox`]).
+    pub claims: Vec<ClaimedInbox>,
     /// Each seal plan: whether its links were written (`false`: the head had moved; nothing written).
     pub seals: Vec<bool>,
 }

@@ -33,6 +33,10 @@ pub trait Inbox: Send + Sync {
     /// Claims up to `limit` due items for `lease`; a crashed claimer's items come back after the lease.
     /// Items of one order are handed out one at a time, oldest first, so processors never race on an order.
     async fn claim_inbox(&self, now: UnixMs, lease: Duration, limit: i64) -> Result<Vec<InboxItem>>;
+    /// The items a claim in a [`WriteBatch`] took, oldest first, bodies opened, read without the write
+    /// lock; an item no longer held by the claim is left out, and so is one whose stored body cannot be
+    /// opened (logged; it stays claimed and comes back when the lease runs out).
+    async fn claimed_items(&self, claimed: &ClaimedInbox) -> Result<Vec<InboxItem>>;
     /// Writes the events, their deliveries and order states, and closes the item, in one transaction.
     /// Returns the number of events that were new, or `None` (and writes nothing) when the claim was lost.
     async fn complete_inbox(&self, item: &InboxItem, completion: InboxCompletion, now: UnixMs)

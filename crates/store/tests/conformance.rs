@@ -343,9 +343,12 @@ async fn inbox_claims_inside_a_shared_commit_are_checked_again_under_the_lock() 
         };
         let out = s.write_batch(&batch, ms(100)).await.unwrap();
         assert!(matches!(out.pushes[0], PushInsert::Stored(_)));
-        let claimed = &out.claims[0];
+        assert_eq!(out.claims[0].ids, found);
+        let claimed = s.claimed_items(&out.claims[0]).await.unwrap();
         assert_eq!(claimed.iter().map(|i| i.id).collect::<Vec<_>>(), found);
-        assert!(claimed.iter().all(|i| i.attempts == 1 && !i.claim_token.is_empty()));
+        assert!(claimed
+            .iter()
+            .all(|i| i.attempts == 1 && i.claim_token == out.claims[0].token));
         assert_eq!(claimed[0].body, push("a", 10).body, "the body comes back opened");
 
         // Claimed once: the same ids again within the lease take nothing, after it they come back.
@@ -356,14 +359,14 @@ async fn inbox_claims_inside_a_shared_commit_are_checked_again_under_the_lock() 
             }],
             ..WriteBatch::default()
         };
-        assert!(s.write_batch(&again(), ms(500)).await.unwrap().claims[0].is_empty());
+        assert!(s.write_batch(&again(), ms(500)).await.unwrap().claims[0].ids.is_empty());
         let back = s.write_batch(&again(), ms(1_100)).await.unwrap();
-        assert_eq!(back.claims[0].len(), 2);
-        assert!(back.claims[0].iter().all(|i| i.attempts == 2));
-        assert_ne!(
-            back.claims[0][0].claim_token, claimed[0].claim_token,
-            "a new claim, a new token"
-        );
+        let back = s.claimed_items(&back.claims[0]).await.unwrap();
+        assert_eq!(back.len(), 2);
+        assert!(back.iter().all(|i| i.attempts == 2));
+        assert_ne!(back[0].claim_token, claimed[0].claim_token, "a new claim, a new token");
+        // The first claim no longer holds its items: reading it gives nothing.
+        assert!(s.claimed_items(&out.claims[0]).await.unwrap().is_empty());
     })
     .await;
 }
@@ -389,8 +392,10 @@ async fn a_claimed_push_whose_body_cannot_be_opened_fails_alone_not_the_shared_c
             matches!(out.pushes[0], PushInsert::Stored(_)),
             "the rest of the commit stands"
         );
-        let claimed: Vec<&str> = out.claims[0].iter().map(|i| i.dedupe_key.as_str()).collect();
-        assert_eq!(claimed, vec!["readable"]);
+        assert_eq!(out.claims[0].ids.len(), 2, "both are claimed");
+        let items = s.claimed_items(&out.claims[0]).await.unwrap();
+        let read: Vec<&str> = items.iter().map(|i| i.dedupe_key.as_str()).collect();
+        assert_eq!(read, vec!["readable"], "the one that cannot be opened is left out");
     };
     // The tampered body's sealed tail no longer opens.
     let tamper =

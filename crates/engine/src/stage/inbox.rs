@@ -243,7 +243,11 @@ impl Inbox {
             }],
             ..WriteBatch::default()
         };
-        Ok(self.writer.write(batch).await?.claims.pop().unwrap_or_default())
+        // The claim returns ids only; the items are read after its commit, off the write connection.
+        match self.writer.write(batch).await?.claims.pop() {
+            Some(claimed) => Ok(self.inbox.claimed_items(&claimed).await?),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The reads every item of a pass needs, made once for the whole pass: the shops' data policies and

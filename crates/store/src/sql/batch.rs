@@ -11,7 +11,7 @@ use shoprelay_clock::UnixMs;
 use shoprelay_core::audit_text;
 
 use super::audit::{seal_statement, SEAL_CHUNK};
-use super::inbox::{claimable, InboxRow, CLAIM_RETURNING};
+use super::inbox::claimable;
 use super::{shop_to_sql, BeginWrite, Pool, SqlStore, HELD, INBOX_CHANNEL, OUTBOX_CHANNEL};
 use crate::model::*;
 use crate::store::{Result, Writes};
@@ -187,7 +187,7 @@ pub(crate) fn push_inbox_claim<DB: sqlx::Database>(
     // `now` is the batch's own integer, written into the text: the condition names it twice.
     q.push_bind(token)
         .push(format!(" FROM v WHERE i.id = {}v.claim_id AND ", store.list_side()));
-    q.push(claimable(&now.to_string())).push(" ").push(CLAIM_RETURNING);
+    q.push(claimable(&now.to_string())).push(" RETURNING id");
 }
 
 /// The close of inbox items after `WITH v(id, token, state, note) AS (VALUES …)`: each item's state and
@@ -529,24 +529,16 @@ macro_rules! write_in_transaction {
                 for claim in &batch.claims {
                     let until = (UnixMs::from_millis(now) + claim.lease).as_millis();
                     let token = uuid::Uuid::new_v4().to_string();
-                    let mut rows: Vec<InboxRow> = Vec::with_capacity(claim.ids.len());
+                    let mut ids: Vec<i64> = Vec::with_capacity(claim.ids.len());
                     for chunk in claim.ids.chunks(rows_per_statement(1)) {
                         let mut update = sqlx::QueryBuilder::<$db>::new("");
                         push_inbox_claim(&mut update, chunk, until, token.clone(), now, self);
                         // Its text changes with `now`: not worth a place in the connection's statement cache.
-                        let query = update.build_query_as::<InboxRow>().persistent(false);
-                        rows.extend(query.fetch_all(&mut **tx).await?);
+                        let query = update.build_query_scalar::<i64>().persistent(false);
+                        ids.extend(query.fetch_all(&mut **tx).await?);
                     }
-                    rows.sort_by_key(|r| r.id);
-                    // A body that cannot be opened fails its item, not the commit everyone shares: the item
-                    // stays claimed (its attempts counted) and comes back when the lease runs out.
-                    let items = rows.into_iter().filter_map(|r| {
-                        let id = r.id;
-                        self.inbox_item(r)
-                            .map_err(|err| tracing::error!(inbox = id, error = ?err, "a claimed push's stored body cannot be opened"))
-                            .ok()
-                    });
-                    out.claims.push(items.collect());
+                    ids.sort_unstable();
+                    out.claims.push(ClaimedInbox { token, ids });
                 }
 
                 // Send reservations: a department or `@all` can be thousands of people, still a few statements.

@@ -29,9 +29,18 @@ pub(crate) struct InboxRow {
     claim_token: String,
 }
 
-/// The columns a claim returns, as [`InboxRow`] reads them.
-pub(crate) const CLAIM_RETURNING: &str =
-    "RETURNING id, platform, app_id, dedupe_key, code, shop_id, body, attempts, received_at, claim_token";
+/// An item's columns, as [`InboxRow`] reads them.
+const ITEM_COLUMNS: &str = "id, platform, app_id, dedupe_key, code, shop_id, body, attempts, received_at, claim_token";
+
+/// The read of `n` claimed items (`$2`…) still held by claim token `$1`. By id only: beside
+/// `state = 'pending'`, SQLite would rather search the pending items for the listed ones.
+pub(crate) fn claimed_items_sql(n: usize, store: &SqlStore) -> String {
+    let list = (0..n).map(|k| format!("${}", k + 2)).collect::<Vec<_>>().join(", ");
+    format!(
+        "SELECT {ITEM_COLUMNS} FROM inbox{} WHERE id IN ({list}) AND claim_token = $1 AND state = 'pending'",
+        store.by_id_only()
+    )
+}
 
 /// Whether inbox item `i` may be claimed at `now` (a placeholder or literal): pending, due, not leased, and
 /// no older item of the same order still pending — one order's pushes are processed in arrival order, by
@@ -105,13 +114,16 @@ impl Inbox for SqlStore {
                     claims: vec![InboxClaim { ids, lease }],
                     ..WriteBatch::default()
                 };
-                Ok(self.write_batch(&batch, now).await?.claims.pop().unwrap_or_default())
+                match self.write_batch(&batch, now).await?.claims.pop() {
+                    Some(claimed) => self.claimed_items(&claimed).await,
+                    None => Ok(Vec::new()),
+                }
             }
             Pool::Postgres(pool) => {
                 // One statement: replicas skip each other's locked rows instead of waiting for them.
                 let sql = format!(
                     "UPDATE inbox SET claimed_until = $1, attempts = attempts + 1, claim_token = $4 WHERE id IN (
-                        SELECT id FROM inbox i WHERE {} ORDER BY id LIMIT $3 {}) {CLAIM_RETURNING}",
+                        SELECT id FROM inbox i WHERE {} ORDER BY id LIMIT $3 {}) RETURNING {ITEM_COLUMNS}",
                     claimable("$2"),
                     skip_locked(self)
                 );
@@ -126,6 +138,32 @@ impl Inbox for SqlStore {
                 rows.into_iter().map(|row| self.inbox_item(row)).collect()
             }
         }
+    }
+
+    async fn claimed_items(&self, claimed: &ClaimedInbox) -> Result<Vec<InboxItem>> {
+        let mut rows: Vec<InboxRow> = Vec::with_capacity(claimed.ids.len());
+        for chunk in claimed.ids.chunks(KEYS_PER_READ) {
+            let sql = claimed_items_sql(chunk.len(), self);
+            rows.extend(with_read_pool!(self, pool => {
+                let mut q = sqlx::query_as(&sql).bind(claimed.token.as_str());
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(pool).await?
+            }));
+        }
+        rows.sort_by_key(|r| r.id);
+        // A body that cannot be opened fails its item, not the claim: the item stays claimed (its
+        // attempts counted) and comes back when the lease runs out.
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let id = r.id;
+                self.inbox_item(r)
+                    .map_err(|err| tracing::error!(inbox = id, error = ?err, "a claimed push's stored body cannot be opened"))
+                    .ok()
+            })
+            .collect())
     }
 
     async fn complete_inbox(

@@ -9,6 +9,7 @@ use shoprelay_core::secret::SecretBox;
 
 use super::audit::seal_statement;
 use super::batch::{close_inbox, finish_deliveries, push_inbox_claim, settle_sends};
+use super::inbox::claimed_items_sql;
 use super::outbox::push_delivery_claim;
 use super::{Pool, SqlStore};
 
@@ -74,6 +75,10 @@ async fn inbox_claims_and_closes_find_their_items_by_id() {
         let mut claim = explain();
         push_inbox_claim(&mut claim, &ids(n), 2_000, "token".to_owned(), 1_000, &store);
         by_id(&plan(&store, claim).await, "i");
+
+        let mut read = explain();
+        read.push(claimed_items_sql(n, &store));
+        by_id(&plan(&store, read).await, "inbox");
 
         let mut close = explain();
         close.push(values("id, token, state, note", &["BIGINT", "TEXT", "TEXT", "TEXT"], n));
