@@ -156,7 +156,7 @@ impl Engine {
         let inbox_wake = Arc::new(Notify::new());
         let outbox_wake = Arc::new(Notify::new());
         let callback_wake = Arc::new(Notify::new());
-        let writer = Writer::start(store.clone(), clock.clone(), inbox_wake.clone());
+        let writer = Writer::start(store.clone(), clock.clone(), inbox_wake.clone())?;
         let wecom = WeComClient::new(http.clone(), clock.clone());
         let instance_id = uuid::Uuid::new_v4().simple().to_string();
         // Downstream first: each stage is handed the ones it calls.

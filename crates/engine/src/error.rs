@@ -24,6 +24,9 @@ pub enum EngineError {
     /// An export could not be written.
     #[error("cannot write the export")]
     Export(#[source] std::io::Error),
+    /// The writer's thread could not be started (the system is out of threads or memory).
+    #[error("cannot start the writer")]
+    WriterThread(#[source] std::io::Error),
 }
 
 impl UserFacing for EngineError {
@@ -34,6 +37,7 @@ impl UserFacing for EngineError {
             EngineError::HttpClient(_) => "server.http_client",
             EngineError::ShuttingDown => "server.shutting_down",
             EngineError::Export(_) => "server.export",
+            EngineError::WriterThread(_) => "server.writer_thread",
         }
     }
 
@@ -48,6 +52,7 @@ impl UserFacing for EngineError {
             EngineError::StoreUnavailable => "数据库暂时不可用，推送未保存：平台会自动重发，请检查数据库".into(),
             EngineError::ShuttingDown => "服务正在停止，请稍后重试（平台会自动重发推送）".into(),
             EngineError::Export(e) => format!("导出写入失败：{e}，请重试"),
+            EngineError::WriterThread(e) => format!("无法启动写入线程：{e}。请检查系统的线程数和内存限制后重启服务"),
         }
     }
 
@@ -58,6 +63,9 @@ impl UserFacing for EngineError {
             EngineError::StoreUnavailable => "The database is unavailable and the push was not stored: the platform will resend it; check the database".into(),
             EngineError::ShuttingDown => "The service is shutting down; retry shortly (the platform resends pushes)".into(),
             EngineError::Export(e) => format!("Writing the export failed: {e}; retry"),
+            EngineError::WriterThread(e) => format!(
+                "Cannot start the writer's thread: {e}. Check the system's thread and memory limits, then restart"
+            ),
         }
     }
 }

@@ -43,24 +43,22 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer's task (its two lanes' tasks on PostgreSQL); they stop when every [`Writer`]
-    /// handle is dropped. `inbox_wake` is told
-    /// about stored pushes.
-    pub fn start(writes: Arc<dyn Writes>, clock: SharedClock, inbox_wake: Arc<Notify>) -> Self {
+    /// Starts the writer's task (on SQLite on a thread of its own; on PostgreSQL its two lanes' tasks);
+    /// they stop when every [`Writer`] handle is dropped. `inbox_wake` is told about stored pushes.
+    pub fn start(writes: Arc<dyn Writes>, clock: SharedClock, inbox_wake: Arc<Notify>) -> Result<Self, EngineError> {
         let one_writer = writes.one_writer_at_a_time();
         let (acks, acks_rx) = mpsc::channel(8 * MAX_PUSHES);
         let (background, background_rx) = mpsc::channel(BACKGROUND_QUEUE);
         if one_writer {
-            tokio::spawn(
-                Task {
-                    writes,
-                    clock,
-                    inbox_wake,
-                    acks: Some(acks_rx),
-                    background: Some(background_rx),
-                }
-                .run(),
-            );
+            Task {
+                writes,
+                clock,
+                inbox_wake,
+                acks: Some(acks_rx),
+                background: Some(background_rx),
+            }
+            .run_on_own_thread()
+            .map_err(EngineError::WriterThread)?;
         } else {
             // Where writers run side by side (PostgreSQL), an acknowledgement gains nothing from sharing
             // a commit with background rows and loses their statements' time: two lanes, committing
@@ -86,11 +84,11 @@ impl Writer {
                 .run(),
             );
         }
-        Self {
+        Ok(Self {
             acks,
             background,
             one_writer,
-        }
+        })
     }
 
     /// Whether workers should hand their inbox claims and audit seals to [`Writer::write`] rather than
@@ -247,6 +245,18 @@ async fn recv_work(
 }
 
 impl Task {
+    /// Runs the lane on a thread of its own. SQLite's one write connection is held from BEGIN to COMMIT,
+    /// and between two statements the lane must be polled again: on the server's runtime it then waits
+    /// its turn behind every HTTP request ready to run, with the lock held. On its own thread it is
+    /// woken the moment a statement's answer arrives. The thread ends when every `Writer` is dropped.
+    fn run_on_own_thread(self) -> std::io::Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        std::thread::Builder::new()
+            .name("shoprelay-writer".to_owned())
+            .spawn(move || runtime.block_on(self.run()))?;
+        Ok(())
+    }
+
     async fn run(mut self) {
         let mut pushes: Vec<PushRequest> = Vec::with_capacity(MAX_PUSHES);
         let mut work: Vec<(WriteBatch, BatchReply)> = Vec::new();
