@@ -54,6 +54,20 @@ pub(crate) fn claimable(now: &str) -> String {
     )
 }
 
+/// The search for up to `$2` items claimable at `$1`, oldest first.
+pub(crate) fn claimable_inbox_sql(store: &SqlStore) -> String {
+    // SQLite, without statistics, would rather search the due items by state and sort them all.
+    let pending = if store.is_postgres() {
+        ""
+    } else {
+        "INDEXED BY inbox_pending"
+    };
+    format!(
+        "SELECT id FROM inbox i {pending} WHERE {} ORDER BY id LIMIT $2",
+        claimable("$1")
+    )
+}
+
 impl SqlStore {
     /// A claimed row as the worker gets it: the body opened.
     pub(crate) fn inbox_item(&self, i: InboxRow) -> Result<InboxItem> {
@@ -84,16 +98,7 @@ impl Inbox for SqlStore {
     }
 
     async fn claimable_inbox(&self, now: UnixMs, limit: i64) -> Result<Vec<i64>> {
-        // SQLite, without statistics, would rather read every due push through inbox_due and sort them.
-        let pending = if self.is_postgres() {
-            ""
-        } else {
-            "INDEXED BY inbox_pending"
-        };
-        let sql = format!(
-            "SELECT id FROM inbox i {pending} WHERE {} ORDER BY id LIMIT $2",
-            claimable("$1")
-        );
+        let sql = claimable_inbox_sql(self);
         Ok(with_read_pool!(self, pool => {
             sqlx::query_scalar(&sql).bind(now.as_millis()).bind(limit).fetch_all(pool).await?
         }))

@@ -9,7 +9,7 @@ use shoprelay_core::secret::SecretBox;
 
 use super::audit::seal_statement;
 use super::batch::{close_inbox, finish_deliveries, push_inbox_claim, settle_sends};
-use super::inbox::claimed_items_sql;
+use super::inbox::{claimable_inbox_sql, claimed_items_sql};
 use super::outbox::push_delivery_claim;
 use super::{Pool, SqlStore};
 
@@ -85,6 +85,37 @@ async fn inbox_claims_and_closes_find_their_items_by_id() {
         close.push(close_inbox(&store));
         by_id(&plan(&store, close).await, "inbox");
     }
+}
+
+/// Asserts that some step reads `table` (searching or in order) through `index`.
+fn through(steps: &[String], table: &str, index: &str) {
+    assert!(
+        steps.iter().any(
+            |s| (s.starts_with(&format!("SEARCH {table} ")) || s.starts_with(&format!("SCAN {table} ")))
+                && s.contains(&format!("INDEX {index}"))
+        ),
+        "{table} is not read through {index}: {steps:#?}"
+    );
+}
+
+#[tokio::test]
+async fn the_inbox_state_is_read_through_indexes_of_only_that_state() {
+    let (store, _dir) = sqlite_store().await;
+    // The pending items in order, and an order's older pending pushes, from the pending items only.
+    let mut search = explain();
+    search.push(claimable_inbox_sql(&store));
+    let steps = plan(&store, search).await;
+    through(&steps, "i", "inbox_pending");
+    through(&steps, "o", "inbox_pending_order");
+    for n in LENGTHS {
+        let mut claim = explain();
+        push_inbox_claim(&mut claim, &ids(n), 2_000, "token".to_owned(), 1_000, &store);
+        through(&plan(&store, claim).await, "o", "inbox_pending_order");
+    }
+    // The failed pushes an operator replays.
+    let mut failed = explain();
+    failed.push("SELECT COUNT(*) FROM inbox WHERE state = 'failed' AND (? IS NULL OR shop_id = ?)");
+    through(&plan(&store, failed).await, "inbox", "inbox_failed");
 }
 
 #[tokio::test]
