@@ -1,5 +1,6 @@
-//! The writer: one task (two lanes on PostgreSQL, see below) commits what the workers write — verified
-//! pushes, inbox results, send reservations, delivery results — in shared transactions (group commit).
+//! The writer: one task (on SQLite on a thread of its own; two lanes on PostgreSQL, see below) commits
+//! what the workers write — verified pushes, inbox results, send reservations, delivery results — in
+//! shared transactions (group commit).
 //! Whoever asks waits until its write is durable, so an acknowledgement still follows its push's fsync
 //! and nothing reports a delivery before its result is stored; but one commit carries everyone's writes
 //! of that moment, as a few multi-row statements per kind, instead of one transaction (and one fsync) per

@@ -165,8 +165,8 @@ where
 }
 
 /// The claim of the listed items that are still claimable at `now`, pushed onto `q`. Joined to the list
-/// by id: with `id IN (…)` beside `state = 'pending'` SQLite searched every pending item (`inbox_due`)
-/// for the listed ones — the whole backlog.
+/// by id: with `id IN (…)` beside `state = 'pending'` SQLite searched every pending item (through an
+/// index on the state) for the listed ones — the whole backlog.
 pub(crate) fn push_inbox_claim<DB: sqlx::Database>(
     q: &mut sqlx::QueryBuilder<'_, DB>,
     ids: &[i64],
@@ -377,8 +377,7 @@ macro_rules! write_in_transaction {
                         }
                     }
                     closed_items.sort_by_key(|c| c.0);
-                    let held: Vec<usize> = closed_items.iter().map(|c| c.0).collect();
-                    let held_set: HashSet<usize> = held.iter().copied().collect();
+                    let held: HashSet<usize> = closed_items.iter().map(|c| c.0).collect();
 
                     // Events: an event whose dedupe key is stored (or comes earlier in the batch) is skipped whole.
                     let mut first = HashSet::new();
@@ -387,7 +386,7 @@ macro_rules! write_in_transaction {
                         .iter()
                         .filter(|e| {
                             let key = &batch.completions[e.done].completion.events[e.event].event.dedupe_key;
-                            held_set.contains(&e.done) && first.insert(key.as_str())
+                            held.contains(&e.done) && first.insert(key.as_str())
                         })
                         .collect();
                     let mut event_ids: HashMap<String, i64> = HashMap::new();
@@ -458,9 +457,9 @@ macro_rules! write_in_transaction {
 
                     // Order states: an older status never overwrites a newer one, unless the stored one is
                     // dated beyond the window (written before the window existed).
-                    let updates: Vec<&OrderStateUpdate> = held
+                    let updates: Vec<&OrderStateUpdate> = closed_items
                         .iter()
-                        .flat_map(|&i| batch.completions[i].completion.order_updates.iter())
+                        .flat_map(|(i, _)| batch.completions[*i].completion.order_updates.iter())
                         .collect();
                     let key = |u: &&OrderStateUpdate| (u.app_id.as_str().to_owned(), u.shop_id, u.order_sn.as_str().to_owned());
                     for mut round in rounds(updates, key) {

@@ -11,7 +11,7 @@ use super::{notify, shop_to_sql, skip_locked, with_pool, with_read_pool, BeginWr
 use crate::model::*;
 use crate::store::{Inbox, Result, Writes};
 
-/// Keys looked up per statement in a batched read (three values each, within SQLite's bind limit).
+/// Keys looked up per statement in a batched read (up to three values each, within SQLite's bind limit).
 const KEYS_PER_READ: usize = 300;
 
 /// An [`InboxItem`] as its row holds it: body still sealed, arrival in unix milliseconds.
@@ -28,6 +28,11 @@ pub(crate) struct InboxRow {
     received_at: i64,
     claim_token: String,
 }
+
+/// The failed pushes a replay filter (`$1` id, `$2` shop, `$3`–`$4` arrival) names, counted.
+pub(crate) const COUNT_FAILED: &str = "SELECT COUNT(*) FROM inbox WHERE state = 'failed'
+    AND ($1 IS NULL OR id = $1) AND ($2 IS NULL OR shop_id = $2)
+    AND ($3 IS NULL OR received_at >= $3) AND ($4 IS NULL OR received_at < $4)";
 
 /// An item's columns, as [`InboxRow`] reads them.
 const ITEM_COLUMNS: &str = "id, platform, app_id, dedupe_key, code, shop_id, body, attempts, received_at, claim_token";
@@ -306,11 +311,7 @@ impl Inbox for SqlStore {
 
     async fn count_failed_pushes(&self, f: &PushReplayFilter) -> Result<i64> {
         Ok(with_read_pool!(self, pool => {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM inbox WHERE state = 'failed'
-                    AND ($1 IS NULL OR id = $1) AND ($2 IS NULL OR shop_id = $2)
-                    AND ($3 IS NULL OR received_at >= $3) AND ($4 IS NULL OR received_at < $4)",
-            )
+            sqlx::query_scalar(COUNT_FAILED)
             .bind(f.id)
             .bind(f.shop_id)
             .bind(f.from)
